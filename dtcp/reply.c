@@ -1,0 +1,164 @@
+/* Replies (docs/dtcp.md 5): typed reply -> signed bytes, and parsing of a
+ * reply for the client. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dtcp.h"
+#include "internal.h"
+
+const char *dtcp_reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 430: return "Unknown Content Destination";
+	case 431: return "Unknown Criteria ID";
+	case 432: return "Improper Filter Specification";
+	case 433: return "Improper Timeout Specification";
+	case 500: return "Server Internal Error";
+	case 501: return "Not Implemented";
+	case 505: return "DTCP Version not supported";
+	case 550: return "Max Criteria Limit Exceeded";
+	case 551: return "Max Content Destination Exceeded";
+	case 901: return "JTap Failure";
+	default: return "Unknown";
+	}
+}
+
+void dtcp_error_set(struct dtcp_error *err, int code, const char *name, size_t nn,
+		    const char *val, size_t vn)
+{
+	size_t o = 0;
+
+	err->code = code;
+	for (size_t i = 0; i < nn && o < DTCP_ITEM_MAX; i++) {
+		char c = name[i];
+		err->item[o++] = c >= 'a' && c <= 'z' ? (char)(c - 32) :
+				 (unsigned char)c < 0x21 || c == 0x7f ? '?' : c;
+	}
+	for (const char *s = ": "; *s && o < DTCP_ITEM_MAX; s++)
+		err->item[o++] = *s;
+	/* Client bytes go back to the client only, made printable. */
+	for (size_t i = 0; i < vn && o < DTCP_ITEM_MAX; i++) {
+		unsigned char c = (unsigned char)val[i];
+		err->item[o++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+	}
+	while (o && err->item[o - 1] == ' ')
+		o--;
+	err->item[o] = 0;
+}
+
+void dtcp_addr_str(int family, const uint8_t a[16], char *out, size_t cap)
+{
+	if (!inet_ntop(family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, a, out, (socklen_t)cap))
+		snprintf(out, cap, "?");
+}
+
+void dtcp_format_time(uint64_t ms, char out[DTCP_TIME_LEN])
+{
+	/* Clock values past year 9999 are clamped: the field is fixed width. */
+	time_t t = (time_t)(ms / 1000 > 253402300799ull ? 253402300799ull : ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	size_t k = strftime(out, DTCP_TIME_LEN, "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(out + k, DTCP_TIME_LEN - k, ".%03u", (unsigned)(ms % 1000));
+}
+
+size_t dtcp_reply_format(const struct dtcp_reply *r, const void *key, size_t keylen,
+			 char *out, size_t cap)
+{
+	char ts[DTCP_TIME_LEN];
+	size_t n = 0;
+	int k;
+
+#define PUT(...)                                                              \
+	do {                                                                  \
+		k = snprintf(out + n, cap - n, __VA_ARGS__);                  \
+		if (k < 0 || (size_t)k >= cap - n)                            \
+			return 0;                                             \
+		n += (size_t)k;                                               \
+	} while (0)
+
+	if (cap == 0)
+		return 0;
+	dtcp_format_time(r->now_ms, ts);
+	PUT("DTCP/0.%d %d %s\r\n", r->version, r->code, dtcp_reason(r->code));
+	if (r->has_seq)
+		PUT("SEQ: %" PRIu64 "\r\n", r->seq);
+	if (r->has_criteria_id)
+		PUT("CRITERIA-ID: %" PRIu32 "\r\n", r->criteria_id);
+	if (r->has_count)
+		PUT("CRITERIA-COUNT: %" PRIu64 "\r\n", r->count);
+	if (r->item && r->item[0])
+		PUT("%s\r\n", r->item);
+	PUT("TIMESTAMP: %s\r\n", ts);
+	if (r->blocks) {
+		if (r->blocks_len >= cap - n)
+			return 0;
+		memcpy(out + n, r->blocks, r->blocks_len);
+		n += r->blocks_len;
+	}
+#undef PUT
+	char hex[DTCP_HMAC_HEX + 1];
+	static const char name[] = "AUTHENTICATION-INFO: ";
+	if (n + sizeof(name) - 1 + DTCP_HMAC_HEX + 4 > cap)
+		return 0;
+	if (dtcp_hmac_hex(key, keylen, out, n, hex))
+		return 0;
+	memcpy(out + n, name, sizeof(name) - 1);
+	n += sizeof(name) - 1;
+	memcpy(out + n, hex, DTCP_HMAC_HEX);
+	n += DTCP_HMAC_HEX;
+	memcpy(out + n, "\r\n\r\n", 4);
+	return n + 4;
+}
+
+static int span_u64(struct dtcp_span s, uint64_t *v)
+{
+	uint64_t x = 0;
+	if (s.n == 0 || s.n > 19)
+		return -1;
+	for (size_t i = 0; i < s.n; i++) {
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(s.p[i] - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+int dtcp_reply_parse(const char *buf, size_t n, const void *key, size_t keylen,
+		     struct dtcp_reply_view *v)
+{
+	const struct dtcp_msg *m = &v->msg;
+	uint64_t x, num = 0, count = 0;
+	bool has_num = false;
+
+	memset(v, 0, sizeof(*v) - sizeof(v->msg));
+	dtcp_msg_parse(buf, n, &v->msg);
+	if (m->ntok < 2 || m->tok[0].n != 8 || strncmp(m->tok[0].p, "DTCP/0.", 7) ||
+	    m->tok[0].p[7] < '0' || m->tok[0].p[7] > '9' || span_u64(m->tok[1], &x) || x > 999)
+		return -1;
+	v->version = m->tok[0].p[7] - '0';
+	v->code = (int)x;
+	const struct dtcp_hdr *h = dtcp_msg_get(m, "SEQ");
+	if (h && !span_u64(h->value, &v->seq))
+		v->has_seq = true;
+	for (int i = 0; i < m->nhdr; i++) {
+		const struct dtcp_hdr *hh = &m->hdr[i];
+		if (hh->name.n == 12 && !strncasecmp(hh->name.p, "CRITERIA-NUM", 12) &&
+		    !span_u64(hh->value, &num))
+			has_num = true;
+		if (hh->name.n == 14 && !strncasecmp(hh->name.p, "CRITERIA-COUNT", 14))
+			span_u64(hh->value, &count);
+	}
+	v->last = !has_num || num >= count;
+	v->signature_ok = m->has_auth &&
+			  dtcp_hmac_verify(key, keylen, buf, m->signed_len, m->auth.p, m->auth.n);
+	return 0;
+}

@@ -1,0 +1,688 @@
+/* The state logic of docs/dtcp.md 3.4, 4 and 6 that does not touch the
+ * kernel: ownership, Criteria-IDs, selectors, timeouts, quotas, expiry. The
+ * datapath is reached only through struct dtcp_backend. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtcp.h"
+#include "internal.h"
+
+/* A LIST reply leaves this much room for its status line, SEQ, TIMESTAMP and
+ * AUTHENTICATION-INFO (about 150 bytes) so it stays below 32 KiB. */
+#define LIST_HEAD_ROOM 512
+/* One LIST block: the kept fields plus at most ~1.5 KiB of fixed fields. */
+#define BLOCK_MAX (DTCP_GIVEN_MAX + 2048)
+
+int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg,
+		     const struct dtcp_backend *be, void *be_ctx)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->be = be;
+	s->be_ctx = be_ctx;
+	s->next_id = 1; /* 6: one counter from 1 */
+	return 0;
+}
+
+void dtcp_server_free(struct dtcp_server *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->tab[i]);
+	free(s->tab);
+	free(s->seq);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Index of the first entry with id >= id. */
+static size_t lower_bound(const struct dtcp_server *s, uint32_t id)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->tab[mid]->c.id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t id)
+{
+	size_t i = lower_bound(s, id);
+	return i < s->n && s->tab[i]->c.id == id ? s->tab[i] : NULL;
+}
+
+static int insert(struct dtcp_server *s, const struct dtcp_entry *e)
+{
+	size_t i = lower_bound(s, e->c.id);
+
+	if (i < s->n && s->tab[i]->c.id == e->c.id)
+		return -1;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		struct dtcp_entry **t = realloc(s->tab, cap * sizeof(*t));
+		if (!t)
+			return -1;
+		s->tab = t;
+		s->cap = cap;
+	}
+	struct dtcp_entry *copy = malloc(sizeof(*copy));
+	if (!copy)
+		return -1;
+	*copy = *e;
+	memmove(s->tab + i + 1, s->tab + i, (s->n - i) * sizeof(*s->tab));
+	s->tab[i] = copy;
+	s->n++;
+	return 0;
+}
+
+static void erase(struct dtcp_server *s, uint32_t id)
+{
+	size_t i = lower_bound(s, id);
+	if (i == s->n || s->tab[i]->c.id != id)
+		return;
+	free(s->tab[i]);
+	memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
+	s->n--;
+}
+
+int dtcp_server_restore(struct dtcp_server *s, const struct dtcp_entry *e)
+{
+	if (insert(s, e))
+		return -1;
+	if (e->c.id >= s->next_id)
+		s->next_id = e->c.id + 1;
+	return 0;
+}
+
+static uint32_t max_criteria(const struct dtcp_server *s)
+{
+	return s->cfg->max_criteria ? s->cfg->max_criteria : DTCP_MAX_CRITERIA_DEFAULT;
+}
+
+static uint32_t max_cdests(const struct dtcp_server *s)
+{
+	uint32_t m = s->cfg->max_cdests ? s->cfg->max_cdests : DTCP_CDESTS_DEFAULT;
+	return m > DTCP_MAX_CDESTS ? DTCP_MAX_CDESTS : m;
+}
+
+static bool owned(const struct dtcp_entry *e, const struct dtcp_request *r)
+{
+	return strcmp(e->c.csource.s, r->csource.s) == 0;
+}
+
+/* ---- timeouts ------------------------------------------------------------------ */
+
+uint64_t dtcp_entry_remaining(const struct dtcp_entry *e, enum dtcp_timeout t,
+			      const struct dtcp_counters *cnt, uint64_t now_ms)
+{
+	uint64_t limit = e->c.timeout[t], used;
+
+	if (e->c.is_static || limit == 0)
+		return UINT64_MAX;
+	switch (t) {
+	case DTCP_T_IDLE: {
+		/* Idle time runs from the last match or the (re)start, whichever is later. */
+		uint64_t from = e->start_ms[t];
+		if (cnt->last_match_ms > from)
+			from = cnt->last_match_ms;
+		used = now_ms > from ? (now_ms - from) / 1000 : 0;
+		break;
+	}
+	case DTCP_T_TOTAL:
+		used = now_ms > e->start_ms[t] ? (now_ms - e->start_ms[t]) / 1000 : 0;
+		break;
+	case DTCP_T_PACKETS:
+		used = cnt->packets > e->base[t] ? cnt->packets - e->base[t] : 0;
+		break;
+	default:
+		used = cnt->bytes > e->base[t] ? cnt->bytes - e->base[t] : 0;
+		break;
+	}
+	return used >= limit ? 0 : limit - used;
+}
+
+static const char *const expiry_why[DTCP_T_N] = { "idle", "total", "packets", "bytes" };
+
+int dtcp_server_expire(struct dtcp_server *s, uint64_t now_ms)
+{
+	int expired = 0;
+	bool failed = false;
+
+	for (size_t i = 0; i < s->n;) {
+		struct dtcp_entry *e = s->tab[i];
+		struct dtcp_counters cnt;
+		int why = -1;
+		if (e->c.is_static) {
+			i++;
+			continue;
+		}
+		if (s->be->read_counters(s->be_ctx, e->c.id, &cnt)) {
+			failed = true;
+			i++;
+			continue;
+		}
+		for (int t = 0; t < DTCP_T_N && why < 0; t++)
+			if (dtcp_entry_remaining(e, (enum dtcp_timeout)t, &cnt, now_ms) == 0)
+				why = t;
+		if (why < 0) {
+			i++;
+			continue;
+		}
+		if (s->be->remove(s->be_ctx, e->c.id)) {
+			failed = true;
+			i++;
+			continue;
+		}
+		if (s->cfg->audit)
+			s->cfg->audit(s->cfg->ctx, e->c.csource.s, "EXPIRE", DTCP_OK, e->c.id,
+				      expiry_why[why]);
+		erase(s, e->c.id); /* the next entry moved to index i */
+		expired++;
+	}
+	return failed ? -1 : expired;
+}
+
+/* ---- replies ------------------------------------------------------------------- */
+
+struct ctx {
+	struct dtcp_server *s;
+	const struct dtcp_source_policy *pol;
+	const struct dtcp_request *r;
+	uint64_t now;
+	dtcp_emit_fn emit;
+	void *arg;
+};
+
+static void reply(const struct ctx *x, struct dtcp_reply *rep)
+{
+	char out[DTCP_REPLY_SOFT_MAX];
+
+	rep->version = x->r->version;
+	rep->has_seq = x->r->has_seq;
+	rep->seq = x->r->seq;
+	rep->now_ms = x->now;
+	size_t n = dtcp_reply_format(rep, x->pol->key, x->pol->keylen, out, sizeof(out));
+	if (n)
+		x->emit(x->arg, out, n);
+	if (x->s->cfg->audit)
+		x->s->cfg->audit(x->s->cfg->ctx, x->r->csource.s, dtcp_method_name(x->r->method),
+				 rep->code, rep->has_criteria_id ? rep->criteria_id : 0,
+				 n ? NULL : "reply too large");
+}
+
+static void reply_code(const struct ctx *x, int code, const char *item)
+{
+	struct dtcp_reply rep = { .code = code, .item = item };
+	reply(x, &rep);
+}
+
+static void reply_err(const struct ctx *x, const struct dtcp_error *err)
+{
+	reply_code(x, err->code, err->item);
+}
+
+/* ---- ADD ----------------------------------------------------------------------- */
+
+static void name_err(struct dtcp_error *err, int code, const char *hdr, const char *name)
+{
+	char e[4 * DTCP_NAME_MAX];
+	dtcp_escape_name(name, e, sizeof(e));
+	dtcp_error_set(err, code, hdr, strlen(hdr), e, strlen(e));
+}
+
+static int resolve_scope(struct dtcp_server *s, struct dtcp_criterion *c, struct dtcp_error *err)
+{
+	static const char *const hdr[] = {
+		[DTCP_SCOPE_INPUT] = "X-JTap-Input-Interface",
+		[DTCP_SCOPE_OUTPUT] = "X-JTap-Output-Interface",
+		[DTCP_SCOPE_VRF] = "X-JTap-VRF-Name",
+	};
+	for (int i = 0; c->scope != DTCP_SCOPE_ANY && i < c->nscope; i++) {
+		struct dtcp_name linux_name;
+		int rc = c->scope == DTCP_SCOPE_VRF ?
+			 (s->cfg->resolve_vrf ? s->cfg->resolve_vrf(s->cfg->ctx, c->scope_name[i].s, &linux_name) : -1) :
+			 (s->cfg->resolve_ifname ? s->cfg->resolve_ifname(s->cfg->ctx, c->scope_name[i].s, &linux_name) : -1);
+		if (rc) {
+			name_err(err, DTCP_JTAP_FAILURE, hdr[c->scope], c->scope_name[i].s);
+			return -1;
+		}
+		c->scope_name[i] = linux_name;
+	}
+	return 0;
+}
+
+static bool cdest_allowed(const struct dtcp_source_policy *pol, const struct dtcp_cdest *cd)
+{
+	bool ok = pol->n_allow_cdest == 0;
+	for (size_t i = 0; !ok && i < pol->n_allow_cdest; i++)
+		ok = dtcp_net_contains(&pol->allow_cdest[i], &cd->dst);
+	if (!ok)
+		return false;
+	if (pol->allow_cdest_port && !pol->allow_cdest_port->any) {
+		ok = false;
+		for (int i = 0; !ok && i < pol->allow_cdest_port->n; i++)
+			ok = cd->dst_port >= pol->allow_cdest_port->r[i].lo &&
+			     cd->dst_port <= pol->allow_cdest_port->r[i].hi;
+		if (!ok)
+			return false;
+	}
+	if (cd->src.family == DTCP_AF_NONE || pol->n_allow_src == 0)
+		return true;
+	for (size_t i = 0; i < pol->n_allow_src; i++)
+		if (dtcp_net_contains(&pol->allow_src[i], &cd->src))
+			return true;
+	return false;
+}
+
+static int resolve_cdests(struct dtcp_server *s, const struct dtcp_source_policy *pol,
+			  const struct dtcp_request *r, struct dtcp_criterion *c,
+			  struct dtcp_error *err)
+{
+	if (c->ncdest > max_cdests(s)) {
+		name_err(err, DTCP_MAX_CDEST, "CDEST-ID", c->cdest[max_cdests(s)].name.s);
+		return -1;
+	}
+	for (int i = 0; i < c->ncdest; i++) {
+		struct dtcp_cdest *cd = &c->cdest[i];
+		if (!(r->cdest_given & DTCP_CD_DADDR)) {
+			struct dtcp_cdest conf;
+			if (!s->cfg->cdest_lookup ||
+			    s->cfg->cdest_lookup(s->cfg->ctx, cd->name.s, &conf)) {
+				name_err(err, DTCP_JTAP_FAILURE, "CDEST-ID", cd->name.s);
+				return -1;
+			}
+			/* Values the ADD gives override the configured ones. */
+			conf.name = cd->name;
+			if (r->cdest_given & DTCP_CD_SADDR)
+				conf.src = cd->src;
+			if (r->cdest_given & DTCP_CD_SPORT)
+				conf.src_port = cd->src_port;
+			if (r->cdest_given & DTCP_CD_TTL)
+				conf.ttl = cd->ttl;
+			*cd = conf;
+		}
+		if (cd->src.family != DTCP_AF_NONE && cd->src.family != cd->dst.family) {
+			char a[64];
+			dtcp_addr_str(cd->src.family, cd->src.a, a, sizeof(a));
+			dtcp_error_set(err, DTCP_BAD_FILTER, "X-JTAP-CDEST-SOURCE-ADDRESS", 27,
+				       a, strlen(a));
+			return -1;
+		}
+		if (!cdest_allowed(pol, cd)) {
+			name_err(err, DTCP_UNKNOWN_CDEST, "CDEST-ID", cd->name.s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static size_t count_owned(const struct dtcp_server *s, const struct dtcp_request *r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++)
+		k += owned(s->tab[i], r);
+	return k;
+}
+
+static void handle_add(const struct ctx *x, const char *peer)
+{
+	struct dtcp_server *s = x->s;
+	struct dtcp_entry e;
+	struct dtcp_error err;
+
+	memset(&e, 0, sizeof(e));
+	e.c = x->r->crit;
+	if (resolve_scope(s, &e.c, &err) || resolve_cdests(s, x->pol, x->r, &e.c, &err))
+		return reply_err(x, &err);
+	if (s->n >= max_criteria(s) ||
+	    (x->pol->max_criteria && count_owned(s, x->r) >= x->pol->max_criteria))
+		return reply_code(x, DTCP_MAX_CRITERIA, NULL);
+	if (s->next_id == 0) /* 2^32 - 1 IDs used: never wrap to a used one */
+		return reply_code(x, DTCP_MAX_CRITERIA, NULL);
+	e.c.id = s->next_id;
+	e.c.csource = x->r->csource;
+	snprintf(e.c.csource_addr, sizeof(e.c.csource_addr), "%s", peer ? peer : "");
+	e.added_ms = x->now;
+	for (int t = 0; t < DTCP_T_N; t++)
+		e.start_ms[t] = x->now;
+	/* New criteria start at zero on the datapath, so base[] stays 0. */
+	if (insert(s, &e))
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	if (s->be->install(s->be_ctx, &e.c)) {
+		erase(s, e.c.id);
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	}
+	/* Only an installed criterion consumes its ID: a failed ADD was never seen. */
+	s->next_id++;
+	struct dtcp_reply rep = { .code = DTCP_OK, .has_criteria_id = true,
+				  .criteria_id = e.c.id };
+	reply(x, &rep);
+}
+
+/* ---- selectors ------------------------------------------------------------------ */
+
+static bool id_selected(const struct dtcp_request *r, uint32_t id)
+{
+	if (r->ids.any)
+		return true;
+	for (int i = 0; i < r->ids.n; i++)
+		if (id >= r->ids.r[i].lo && id <= r->ids.r[i].hi)
+			return true;
+	return false;
+}
+
+static bool cdest_selected(const struct dtcp_request *r, const struct dtcp_entry *e)
+{
+	for (int i = 0; i < r->nsel_cdest; i++)
+		for (int j = 0; j < e->c.ncdest; j++)
+			if (strcmp(r->sel_cdest[i].s, e->c.cdest[j].name.s) == 0)
+				return true;
+	return false;
+}
+
+static bool selected(const struct dtcp_request *r, const struct dtcp_entry *e)
+{
+	if (!owned(e, r))
+		return false;
+	if (r->sel_ids && !id_selected(r, e->c.id))
+		return false;
+	if (r->nsel_cdest && !cdest_selected(r, e))
+		return false;
+	return true;
+}
+
+/* Single IDs must exist for this source; another source's look absent (3.4). */
+static int check_singles(const struct ctx *x, struct dtcp_error *err)
+{
+	const struct dtcp_request *r = x->r;
+	for (int i = 0; r->sel_ids && i < r->ids.n; i++) {
+		if (!r->id_single[i])
+			continue;
+		uint64_t id = r->ids.r[i].lo;
+		const struct dtcp_entry *e = id <= UINT32_MAX ? dtcp_server_find(x->s, (uint32_t)id) : NULL;
+		if (!e || !owned(e, r)) {
+			char v[24];
+			snprintf(v, sizeof(v), "%" PRIu64, id);
+			dtcp_error_set(err, DTCP_UNKNOWN_CRITERIA, "CRITERIA-ID", 11, v, strlen(v));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The selected entries, in ID order. Returns the count, -1 on no memory. */
+static long select_entries(const struct ctx *x, struct dtcp_entry ***out)
+{
+	struct dtcp_server *s = x->s;
+	long k = 0;
+
+	*out = malloc((s->n ? s->n : 1) * sizeof(**out));
+	if (!*out)
+		return -1;
+	for (size_t i = 0; i < s->n; i++)
+		if (selected(x->r, s->tab[i]))
+			(*out)[k++] = s->tab[i];
+	return k;
+}
+
+/* ---- DELETE / REFRESH ----------------------------------------------------------- */
+
+static void handle_delete(const struct ctx *x)
+{
+	struct dtcp_server *s = x->s;
+	struct dtcp_entry **sel;
+	struct dtcp_error err;
+	long n, done = 0;
+
+	if (check_singles(x, &err))
+		return reply_err(x, &err);
+	if ((n = select_entries(x, &sel)) < 0)
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	for (long i = 0; i < n; i++) {
+		if (sel[i]->c.is_static && !x->r->flag_static) {
+			sel[i] = NULL; /* kept without Flags: STATIC, still 200 (4.2) */
+			continue;
+		}
+		if (s->be->remove(s->be_ctx, sel[i]->c.id)) {
+			/* Put back what was removed so that nothing changed. */
+			for (long j = 0; j < i; j++)
+				if (sel[j])
+					s->be->install(s->be_ctx, &sel[j]->c);
+			free(sel);
+			return reply_code(x, DTCP_INTERNAL, NULL);
+		}
+	}
+	for (long i = 0; i < n; i++) {
+		if (!sel[i])
+			continue;
+		erase(s, sel[i]->c.id);
+		done++;
+	}
+	free(sel);
+	struct dtcp_reply rep = { .code = DTCP_OK, .has_count = true, .count = (uint64_t)done };
+	reply(x, &rep);
+}
+
+static void handle_refresh(const struct ctx *x)
+{
+	struct dtcp_server *s = x->s;
+	struct dtcp_entry **sel;
+	struct dtcp_counters *cnt;
+	struct dtcp_error err;
+	long n;
+
+	if (check_singles(x, &err))
+		return reply_err(x, &err);
+	if ((n = select_entries(x, &sel)) < 0)
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	cnt = calloc((size_t)(n ? n : 1), sizeof(*cnt));
+	if (!cnt) {
+		free(sel);
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	}
+	/* Read every counter first so a failure leaves everything unchanged. */
+	for (long i = 0; i < n; i++) {
+		if (!sel[i]->c.is_static && s->be->read_counters(s->be_ctx, sel[i]->c.id, &cnt[i])) {
+			free(cnt);
+			free(sel);
+			return reply_code(x, DTCP_INTERNAL, NULL);
+		}
+	}
+	for (long i = 0; i < n; i++) {
+		struct dtcp_entry *e = sel[i];
+		if (e->c.is_static)
+			continue; /* counted, unchanged (4.3) */
+		for (int t = 0; t < DTCP_T_N; t++) {
+			uint64_t v = x->r->crit.timeout[t];
+			if (!v)
+				continue;
+			e->c.timeout[t] = v;
+			e->start_ms[t] = x->now;
+			e->base[t] = t == DTCP_T_PACKETS ? cnt[i].packets :
+				     t == DTCP_T_BYTES ? cnt[i].bytes : 0;
+		}
+		e->num_refresh++;
+		e->last_refresh_ms = x->now;
+	}
+	free(cnt);
+	free(sel);
+	struct dtcp_reply rep = { .code = DTCP_OK, .has_count = true, .count = (uint64_t)n };
+	reply(x, &rep);
+}
+
+/* ---- LIST ---------------------------------------------------------------------- */
+
+struct buf {
+	char *p;
+	size_t n, cap;
+	bool full;
+};
+
+static void bput(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bput(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	if (b->full)
+		return;
+	va_start(ap, fmt);
+	int k = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k >= b->cap - b->n) {
+		b->full = true;
+		return;
+	}
+	b->n += (size_t)k;
+}
+
+static void put_remaining(struct buf *b, const char *name, uint64_t v)
+{
+	/* "*": no such limit (static, or not set). */
+	if (v == UINT64_MAX)
+		bput(b, "%s: *\r\n", name);
+	else
+		bput(b, "%s: %" PRIu64 "\r\n", name, v);
+}
+
+static void format_block(const struct ctx *x, const struct dtcp_entry *e,
+			 const struct dtcp_counters *cnt, long num, long count, struct buf *b)
+{
+	static const char *const rem[DTCP_T_N] = {
+		"REMAINING-IDLE", "REMAINING-TOTAL", "REMAINING-PACKETS", "REMAINING-BYTES",
+	};
+	char name[4 * DTCP_NAME_MAX];
+
+	bput(b, "CRITERIA-ID: %" PRIu32 "\r\nCRITERIA-NUM: %ld\r\nCRITERIA-COUNT: %ld\r\n",
+	     e->c.id, num, count);
+	dtcp_escape_name(e->c.csource.s, name, sizeof(name));
+	bput(b, "CSOURCE-ID: %s\r\nCDEST-ID: ", name);
+	for (int i = 0; i < e->c.ncdest; i++) {
+		dtcp_escape_name(e->c.cdest[i].name.s, name, sizeof(name));
+		bput(b, "%s%s", i ? ", " : "", name);
+	}
+	bput(b, "\r\nCSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n",
+	     e->c.csource_addr[0] ? e->c.csource_addr : "*", e->c.is_static ? "STATIC" : "DYNAMIC");
+	if (x->r->list_flags & DTCP_LIST_CRITERIA)
+		bput(b, "%s", e->c.given);
+	if (x->r->list_flags & DTCP_LIST_STATS) {
+		char ts[DTCP_TIME_LEN];
+		bput(b, "MATCHING-PACKETS: %" PRIu64 "\r\nMATCHING-BYTES: %" PRIu64 "\r\n",
+		     cnt->packets, cnt->bytes);
+		for (int t = 0; t < DTCP_T_N; t++)
+			put_remaining(b, rem[t], dtcp_entry_remaining(e, (enum dtcp_timeout)t, cnt, x->now));
+		bput(b, "NUM-REFRESH: %" PRIu32 "\r\n", e->num_refresh);
+		if (e->last_refresh_ms) {
+			dtcp_format_time(e->last_refresh_ms, ts);
+			bput(b, "LAST-REFRESH: %s\r\n", ts);
+		} else {
+			bput(b, "LAST-REFRESH: *\r\n");
+		}
+	}
+}
+
+static void handle_list(const struct ctx *x)
+{
+	struct dtcp_server *s = x->s;
+	struct dtcp_entry **sel;
+	struct dtcp_counters *cnt;
+	struct dtcp_error err;
+	char block[BLOCK_MAX];
+	long n;
+
+	if (check_singles(x, &err))
+		return reply_err(x, &err);
+	if ((n = select_entries(x, &sel)) < 0)
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	cnt = calloc((size_t)(n ? n : 1), sizeof(*cnt));
+	struct buf acc = { malloc(DTCP_REPLY_SOFT_MAX), 0, DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM, false };
+	if (!cnt || !acc.p)
+		goto internal;
+	for (long i = 0; (x->r->list_flags & DTCP_LIST_STATS) && i < n; i++)
+		if (s->be->read_counters(s->be_ctx, sel[i]->c.id, &cnt[i]))
+			goto internal;
+	for (long i = 0; i < n; i++) {
+		struct buf b = { block, 0, sizeof(block), false };
+		format_block(x, sel[i], &cnt[i], i + 1, n, &b);
+		if (b.full)
+			goto internal; /* cannot happen: BLOCK_MAX bounds every field */
+		if (acc.n + b.n > acc.cap) {
+			/* Never split a block: send what we have as one complete reply. */
+			struct dtcp_reply rep = { .code = DTCP_OK, .blocks = acc.p, .blocks_len = acc.n };
+			reply(x, &rep);
+			acc.n = 0;
+		}
+		memcpy(acc.p + acc.n, b.p, b.n);
+		acc.n += b.n;
+	}
+	struct dtcp_reply rep = { .code = DTCP_OK, .blocks = acc.n ? acc.p : NULL, .blocks_len = acc.n };
+	reply(x, &rep);
+	free(acc.p);
+	free(cnt);
+	free(sel);
+	return;
+internal:
+	free(acc.p);
+	free(cnt);
+	free(sel);
+	reply_code(x, DTCP_INTERNAL, NULL);
+}
+
+void dtcp_server_handle(struct dtcp_server *s, const struct dtcp_source_policy *pol,
+			const struct dtcp_request *r, const char *peer_addr,
+			uint64_t now_ms, dtcp_emit_fn emit, void *arg)
+{
+	struct ctx x = { s, pol, r, now_ms, emit, arg };
+
+	switch (r->method) {
+	case DTCP_M_ADD:
+		return handle_add(&x, peer_addr);
+	case DTCP_M_DELETE:
+		return handle_delete(&x);
+	case DTCP_M_REFRESH:
+		return handle_refresh(&x);
+	case DTCP_M_LIST:
+		return handle_list(&x);
+	case DTCP_M_NOOP:
+		return reply_code(&x, DTCP_OK, NULL);
+	default:
+		return reply_code(&x, DTCP_NOT_IMPLEMENTED, NULL);
+	}
+}
+
+/* Exposed for the session: emit an error reply to a request that failed to parse. */
+void dtcp_server_reply_error(struct dtcp_server *s, const struct dtcp_source_policy *pol,
+			     const struct dtcp_request *r, const struct dtcp_error *err,
+			     uint64_t now_ms, dtcp_emit_fn emit, void *arg)
+{
+	struct ctx x = { s, pol, r, now_ms, emit, arg };
+	reply_err(&x, err);
+}
+
+/* ---- strict Seq ----------------------------------------------------------------- */
+
+bool dtcp_server_seq_accept(struct dtcp_server *s, const char *csource, uint64_t seq)
+{
+	size_t i;
+	for (i = 0; i < s->nseq; i++)
+		if (strcmp(s->seq[i].csource.s, csource) == 0)
+			break;
+	if (i < s->nseq) {
+		uint64_t last = s->seq[i].last;
+		if (seq <= last || seq - last > DTCP_SEQ_WINDOW)
+			return false;
+		s->seq[i].last = seq;
+		return true;
+	}
+	struct dtcp_seq_state *t = realloc(s->seq, (s->nseq + 1) * sizeof(*t));
+	if (!t)
+		return false;
+	s->seq = t;
+	memset(&t[s->nseq], 0, sizeof(t[0]));
+	snprintf(t[s->nseq].csource.s, sizeof(t[0].csource.s), "%s", csource);
+	t[s->nseq].last = seq;
+	s->nseq++;
+	return true;
+}

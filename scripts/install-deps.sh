@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install every Debian package xtap's build, tests, benchmarks and demo need.
+# Idempotent: when everything is present it only runs dpkg-query and exits.
+set -euo pipefail
+
+PKGS=(
+  # build
+  make gcc clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev pkg-config
+  libssh-dev libssl-dev libpcap-dev libcap-dev libseccomp-dev
+  # sanitizer and fuzzer runtimes for clang
+  libclang-rt-14-dev
+  # tests, lab and demo
+  iproute2 nftables tcpdump tshark openssh-client openssh-server python3 python3-paramiko
+  xdp-tools ethtool iputils-ping netcat-openbsd socat procps kmod
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

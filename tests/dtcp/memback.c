@@ -1,0 +1,151 @@
+#include <string.h>
+
+#include "memback.h"
+
+static int mem_install(void *ctx, const struct dtcp_criterion *c)
+{
+	struct memback *mb = ctx;
+	if (mb->fail_install > 0) {
+		mb->fail_install--;
+		return -1;
+	}
+	for (int i = 0; i < MEM_MAX; i++) {
+		if (mb->c[i].used)
+			continue;
+		memset(&mb->c[i], 0, sizeof(mb->c[i]));
+		mb->c[i].used = true;
+		mb->c[i].id = c->id;
+		mb->installs++;
+		return 0;
+	}
+	return -1;
+}
+
+struct mem_crit *memback_find(struct memback *mb, uint32_t id)
+{
+	for (int i = 0; i < MEM_MAX; i++)
+		if (mb->c[i].used && mb->c[i].id == id)
+			return &mb->c[i];
+	return NULL;
+}
+
+static int mem_remove(void *ctx, uint32_t id)
+{
+	struct memback *mb = ctx;
+	struct mem_crit *c = memback_find(mb, id);
+	if (mb->fail_remove > 0) {
+		mb->fail_remove--;
+		return -1;
+	}
+	if (!c)
+		return -1;
+	c->used = false;
+	mb->removes++;
+	return 0;
+}
+
+static int mem_read(void *ctx, uint32_t id, struct dtcp_counters *out)
+{
+	struct memback *mb = ctx;
+	struct mem_crit *c = memback_find(mb, id);
+	if (mb->fail_read > 0) {
+		mb->fail_read--;
+		return -1;
+	}
+	if (!c)
+		return -1;
+	*out = c->cnt;
+	return 0;
+}
+
+static const struct dtcp_net limited_cd[] = {
+	{ DTCP_AF_INET, { { 192, 0, 2, 0 }, 24 } },
+};
+static const struct dtcp_net limited_src[] = {
+	{ DTCP_AF_INET, { { 192, 0, 2, 1 }, 32 } },
+};
+static const struct dtcp_range_set limited_ports = { .n = 1, .r = { { 7000, 7999 } } };
+
+static const struct {
+	const char *name;
+	struct dtcp_source_policy pol;
+} sources[] = {
+	{ "ftap1", { .key = "Juniper", .keylen = 7 } },
+	{ "ftap2", { .key = "Juniper", .keylen = 7 } },
+	{ "strict1", { .key = "Juniper", .keylen = 7, .seq_mode = DTCP_SEQ_STRICT } },
+	{ "small", { .key = "Juniper", .keylen = 7, .max_criteria = 2 } },
+	{ "limited", { .key = "Juniper", .keylen = 7, .n_allow_cdest = 1,
+		       .allow_cdest = limited_cd, .allow_cdest_port = &limited_ports,
+		       .n_allow_src = 1, .allow_src = limited_src } },
+};
+
+static const struct dtcp_source_policy *mem_source(void *ctx, const char *cs)
+{
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
+		if (strcmp(sources[i].name, cs) == 0)
+			return &sources[i].pol;
+	return NULL;
+}
+
+static int set_name(struct dtcp_name *out, const char *s)
+{
+	snprintf(out->s, sizeof(out->s), "%s", s);
+	return 0;
+}
+
+static int mem_ifname(void *ctx, const char *name, struct dtcp_name *out)
+{
+	if (!strcmp(name, "eth0") || !strcmp(name, "eth1") || !strcmp(name, "lo"))
+		return set_name(out, name);
+	if (!strcmp(name, "ge-0/0/0.0"))
+		return set_name(out, "eth0");
+	return -1;
+}
+
+static int mem_vrf(void *ctx, const char *name, struct dtcp_name *out)
+{
+	return strcmp(name, "vrf-blue") ? -1 : set_name(out, name);
+}
+
+static int mem_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
+{
+	memset(out, 0, sizeof(*out));
+	set_name(&out->name, name);
+	out->ttl = 32;
+	out->dst_port = 5000;
+	if (!strcmp(name, "cdconf")) {
+		out->dst.family = DTCP_AF_INET;
+		memcpy(out->dst.a, (uint8_t[]){ 198, 51, 100, 7 }, 4);
+		return 0;
+	}
+	if (!strcmp(name, "cdconf6")) {
+		out->dst.family = DTCP_AF_INET6;
+		memcpy(out->dst.a, (uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8, [15] = 7 }, 16);
+		return 0;
+	}
+	return -1;
+}
+
+static void mem_audit(void *ctx, const char *cs, const char *method, int code,
+		      uint32_t id, const char *why)
+{
+	struct memback *mb = ctx;
+	/* Only what has no reply on the wire: drops and expiries. */
+	if (!mb->audit || (code != 0 && strcmp(method, "EXPIRE") != 0))
+		return;
+	if (code == 0)
+		fprintf(mb->audit, "%% audit: %s dropped: %s\n", cs, why);
+	else
+		fprintf(mb->audit, "%% audit: %s expired %u: %s\n", cs, id, why);
+}
+
+void memback_init(struct memback *mb, FILE *audit)
+{
+	memset(mb, 0, sizeof(*mb));
+	mb->audit = audit;
+	mb->be = (struct dtcp_backend){ mem_install, mem_remove, mem_read };
+	mb->cfg = (struct dtcp_config){
+		.ctx = mb, .source = mem_source, .resolve_ifname = mem_ifname,
+		.resolve_vrf = mem_vrf, .cdest_lookup = mem_cdest, .audit = mem_audit,
+	};
+}
