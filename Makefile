@@ -1,0 +1,128 @@
+# xtap top-level build. `make` builds, `make test` installs what is missing,
+# builds and runs every test (root), `make bench` runs the benchmarks.
+# V=1 shows the commands.
+
+BUILD    ?= build
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= cc
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iloader -I$(BUILD)
+LDLIBS   := -lbpf -lelf -lz
+
+# Sanitized user space for the tests (ASan + UBSan). Built in its own folder
+# so optimised and sanitized objects never mix.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SBUILD   := $(BUILD)/san
+
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
+	      -Iinclude -Ibpf -I$(BUILD)
+
+BPF_HDRS := $(wildcard bpf/*.h) include/xtap.h
+BPF_PROGS := xtap bench
+
+.PHONY: all deps test test-bpf bench clean fuzz demo
+all: $(BUILD)/libxtap.a $(BUILD)/tests/test_classify
+
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+$(BUILD) $(SBUILD) $(BUILD)/tests $(SBUILD)/tests:
+	$(Q)mkdir -p $@
+
+# ---- BPF side --------------------------------------------------------------
+
+$(BUILD)/vmlinux.h: | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+# ---- user space: the loader library ------------------------------------------
+
+LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c
+LIB_HDRS := $(wildcard loader/*.h) include/xtap.h
+
+$(BUILD)/%.o: %.c $(LIB_HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(SBUILD)/%.o: %.c $(LIB_HDRS) | $(SBUILD)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/libxtap.a: $(LIB_SRCS:%.c=$(BUILD)/%.o)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(SBUILD)/libxtap.a: $(LIB_SRCS:%.c=$(SBUILD)/%.o)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+# ---- tests -------------------------------------------------------------------
+
+TEST_HDRS := $(wildcard tests/*.h)
+CLS_TEST_DEPS := $(BUILD)/xtap.skel.h $(TEST_HDRS)
+
+# test tables leave unused fields to zero-initialisation
+$(BUILD)/tests/%.o $(SBUILD)/tests/%.o: CFLAGS += -Itests -Wno-missing-field-initializers
+$(BUILD)/tests/test_classify.o $(SBUILD)/tests/test_classify.o \
+$(BUILD)/tests/test_diff.o $(SBUILD)/tests/test_diff.o \
+$(BUILD)/tests/bench_classify.o: $(CLS_TEST_DEPS) $(BUILD)/bench.skel.h
+
+TEST_COMMON := tests/pktbuild.c tests/refclass.c tests/testenv.c tests/critspec.c
+
+define test_prog
+$(BUILD)/tests/$(1): $(BUILD)/tests/$(1).o $(TEST_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a | $(BUILD)/tests
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS) $$^ -o $$@ $$(LDLIBS)
+$(SBUILD)/tests/$(1): $(SBUILD)/tests/$(1).o $(TEST_COMMON:%.c=$(SBUILD)/%.o) $(SBUILD)/libxtap.a | $(SBUILD)/tests
+	$$(call msg,LD-SAN,$$@)
+	$$(Q)$$(CC) $$(CFLAGS) $$(SAN_FLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+$(foreach t,test_classify test_diff,$(eval $(call test_prog,$(t))))
+
+$(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# Every test program prints "N passed, N failed, N skipped"; tests/run.sh
+# runs them in turn and prints the total.
+TESTS_BPF := $(SBUILD)/tests/test_classify
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)tests/run.sh $(TESTS_BPF) $(TESTS_EXTRA)
+
+test-build: $(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h $(TESTS_BPF) $(TEST_BUILD_EXTRA)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench_classify
+	$(Q)$(BUILD)/bench_classify
+
+clean:
+	$(Q)rm -rf $(BUILD)
+
+-include dtcp/dtcp.mk
+
+.DELETE_ON_ERROR:
+.SECONDARY:

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The one classifier of every xtap program.
+ *
+ * A criterion is indexed once, under its anchor: the more specific of its two
+ * addresses (exact addresses in the hash, prefixes in the LPM trie), or the
+ * per-family wildcard set when both addresses are "any". A packet costs at
+ * most five lookups (exact source, exact destination, longest source prefix,
+ * longest destination prefix, wildcard set), skipped when the structure is
+ * empty, and at most XTAP_MAX_CAND candidate checks per lookup: the worst
+ * case is 5 lookups + 80 rule checks, whatever the number of criteria.
+ */
+#ifndef XTAP_BPF_CLASSIFY_H
+#define XTAP_BPF_CLASSIFY_H
+
+#include "parse.h"
+
+/* Everything one classification works on, passed by pointer to the global
+ * (separately verified) functions below. */
+struct xtap_cls {
+	struct xtap_pkt pkt;
+	__u32 dir;     /* enum xtap_dir */
+	__u32 ifbit;   /* the interface's scope bit, XTAP_MAX_IFACES if none */
+	__u64 groups;  /* the interface's group mask */
+	__u32 ncd;
+	__u16 cd[XTAP_PKT_MAX_CDS];
+	__u16 pad;
+	struct xtap_frag_val m; /* matched criteria (first XTAP_MAX_MATCH) */
+	__u32 nmatch;          /* every match, also beyond the bound */
+	__u32 pad2;
+};
+
+static __always_inline int valset_has(const struct xtap_valset *vs, __u32 v)
+{
+	struct xtap_set *bm;
+	__u32 idx;
+
+	if (!vs->set)
+		return v >= vs->lo && v <= vs->hi;
+	idx = vs->set - 1;
+	bm = bpf_map_lookup_elem(&XTAP_MAP_SETS, &idx);
+	if (!bm)
+		return 0;
+	return (bm->bits[(v >> 3) & (XTAP_SET_BYTES - 1)] >> (v & 7)) & 1;
+}
+
+/* Is addr inside pfx/plen? words: 1 for IPv4, 4 for IPv6. */
+static __always_inline int prefix_has(const __u8 *addr, const __u8 *pfx, __u32 plen, int words)
+{
+	for (int i = 0; i < 4; i++) {
+		__u32 a, b, bits, mask;
+
+		if (i >= words || plen <= 32u * i)
+			break;
+		bits = plen - 32u * i;
+		mask = bits >= 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
+		__builtin_memcpy(&a, addr + 4 * i, 4);
+		__builtin_memcpy(&b, pfx + 4 * i, 4);
+		if ((a ^ b) & bpf_htonl(mask))
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline int scope_has(const struct xtap_rule *r, const struct xtap_cls *s)
+{
+	switch (r->scope) {
+	case XTAP_SCOPE_ANY:
+		return s->dir == XTAP_DIR_IN;
+	case XTAP_SCOPE_IN:
+		return s->dir == XTAP_DIR_IN && s->ifbit < XTAP_MAX_IFACES &&
+		       ((r->scope_mask >> s->ifbit) & 1);
+	case XTAP_SCOPE_OUT:
+		return s->dir == XTAP_DIR_OUT && s->ifbit < XTAP_MAX_IFACES &&
+		       ((r->scope_mask >> s->ifbit) & 1);
+	case XTAP_SCOPE_GROUP:
+		return s->dir == XTAP_DIR_IN && (r->scope_mask & s->groups);
+	}
+	return 0;
+}
+
+/* Does rule r match the packet? Fields the packet does not carry (ports of a
+ * later fragment, the protocol after too many extension headers) match only
+ * "any". Global function: verified once, not at every call site. */
+__noinline int xtap_rule_match(const struct xtap_rule *r, const struct xtap_cls *s)
+{
+	const struct xtap_pkt *p;
+	int words;
+
+	if (!r || !s)
+		return 0;
+	p = &s->pkt;
+	if (!(r->flags & XTAP_R_ACTIVE) || r->family != p->family)
+		return 0;
+	if (!scope_has(r, s))
+		return 0;
+	words = p->family == XTAP_AF_INET6 ? 4 : 1;
+	if ((r->flags & XTAP_R_CHECK_SRC) && !prefix_has(p->src, r->src, r->src_plen, words))
+		return 0;
+	if ((r->flags & XTAP_R_CHECK_DST) && !prefix_has(p->dst, r->dst, r->dst_plen, words))
+		return 0;
+	if (!(r->flags & XTAP_R_PROTO_ANY) && (!p->proto_known || !valset_has(&r->proto, p->proto)))
+		return 0;
+	if (!(r->flags & XTAP_R_SPORT_ANY) && (p->l4 != L4_PORTS || !valset_has(&r->sport, p->sport)))
+		return 0;
+	if (!(r->flags & XTAP_R_DPORT_ANY) && (p->l4 != L4_PORTS || !valset_has(&r->dport, p->dport)))
+		return 0;
+	if (!(r->flags & XTAP_R_ITYPE_ANY) && (p->l4 != L4_ICMP || !valset_has(&r->itype, p->itype)))
+		return 0;
+	if (!(r->flags & XTAP_R_ICODE_ANY) && (p->l4 != L4_ICMP || !valset_has(&r->icode, p->icode)))
+		return 0;
+	return 1;
+}
+
+/* Count a match and collect its content destinations, once each. */
+__noinline int xtap_record(struct xtap_cls *s, __u32 slot, const struct xtap_rule *r)
+{
+	struct xtap_crit_stats *st;
+	__u32 n, k, ncd;
+
+	if (!s || !r)
+		return 0;
+	st = bpf_map_lookup_elem(&XTAP_MAP_STATS, &slot);
+	if (st) {
+		st->packets++;
+		st->bytes += s->pkt.ip_len;
+		/* coarse clock: idle expiry needs seconds, not nanoseconds */
+		st->last_ns = bpf_ktime_get_coarse_ns();
+	}
+	s->nmatch++;
+	n = s->m.n;
+	if (n >= XTAP_MAX_MATCH) {
+		counter_inc(XTAP_G_MATCH_BOUND);
+		return 0;
+	}
+	s->m.m[n].slot = slot;
+	s->m.m[n].uid = r->uid;
+	s->m.n = n + 1;
+
+	ncd = r->ncd;
+	for (__u32 i = 0; i < XTAP_MAX_CD_PER_CRIT; i++) {
+		__u16 cd = r->cd[i];
+		int dup = 0;
+
+		if (i >= ncd)
+			break;
+		for (__u32 j = 0; j < XTAP_PKT_MAX_CDS; j++) {
+			if (j >= s->ncd)
+				break;
+			if (s->cd[j] == cd) {
+				dup = 1;
+				break;
+			}
+		}
+		if (dup)
+			continue;
+		k = s->ncd;
+		if (k >= XTAP_PKT_MAX_CDS) {
+			counter_inc(XTAP_G_CD_BOUND);
+			break;
+		}
+		s->cd[k] = cd;
+		s->ncd = k + 1;
+	}
+	return 1;
+}
+
+/* Check every candidate of one index entry. */
+__noinline int xtap_scan(const struct xtap_cand *c, struct xtap_cls *s)
+{
+	__u32 n;
+
+	if (!c || !s)
+		return 0;
+	n = c->n;
+	for (__u32 i = 0; i < XTAP_MAX_CAND; i++) {
+		struct xtap_rule *r;
+		__u32 slot;
+
+		if (i >= n)
+			break;
+		slot = c->slot[i];
+		r = bpf_map_lookup_elem(&XTAP_MAP_RULES, &slot);
+		if (!r || !(r->flags & XTAP_R_ACTIVE)) {
+			counter_inc(XTAP_G_RULE_STALE);
+			continue;
+		}
+		if (xtap_rule_match(r, s))
+			xtap_record(s, slot, r);
+	}
+	return 0;
+}
+
+static __always_inline void exact_key(struct xtap_exact_key *k, __u8 side, const struct xtap_cls *s,
+				      const __u8 *addr)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->kind = XTAP_KIND(side, s->dir);
+	k->family = s->pkt.family;
+	if (addr)
+		__builtin_memcpy(k->addr, addr, 16);
+}
+
+static __always_inline void prefix_key(struct xtap_prefix_key *k, __u8 side, const struct xtap_cls *s,
+				       const __u8 *addr)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->prefixlen = XTAP_PREFIX_HDR_BITS + (s->pkt.family == XTAP_AF_INET6 ? 128 : 32);
+	k->kind = XTAP_KIND(side, s->dir);
+	k->family = s->pkt.family;
+	__builtin_memcpy(k->addr, addr, 16);
+}
+
+static __always_inline void frag_key(struct xtap_frag_key *k, const struct xtap_pkt *p)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	/* RFC 8200: (source, destination, identification) names an IPv6
+	 * datagram; RFC 791 adds the protocol for IPv4 */
+	k->proto = p->family == XTAP_AF_INET ? p->proto : 0;
+	k->id = p->frag_id;
+	__builtin_memcpy(k->src, p->src, 16);
+	__builtin_memcpy(k->dst, p->dst, 16);
+}
+
+/* A later fragment of a datagram whose first fragment matched: the same
+ * criteria, if they still exist. Returns 1 when a record was found. */
+__noinline int xtap_frag_follow(struct xtap_cls *s)
+{
+	struct xtap_frag_key k;
+	struct xtap_frag_val *v;
+	__u32 n;
+
+	if (!s)
+		return 0;
+	frag_key(&k, &s->pkt);
+	v = bpf_map_lookup_elem(&XTAP_MAP_FRAGS, &k);
+	if (!v) {
+		counter_inc(XTAP_G_FRAG_UNKNOWN);
+		return 0;
+	}
+	counter_inc(XTAP_G_FRAG_FOLLOWED);
+	n = v->n;
+	for (__u32 i = 0; i < XTAP_MAX_MATCH; i++) {
+		struct xtap_rule *r;
+		__u32 slot;
+
+		if (i >= n)
+			break;
+		slot = v->m[i].slot;
+		r = bpf_map_lookup_elem(&XTAP_MAP_RULES, &slot);
+		if (r && (r->flags & XTAP_R_ACTIVE) && r->uid == v->m[i].uid)
+			xtap_record(s, slot, r);
+	}
+	return 1;
+}
+
+/* Classify s->pkt (parsed) for s->dir on the interface of s->ifbit. */
+__noinline int xtap_classify(struct xtap_cls *s)
+{
+	struct xtap_exact_key ek;
+	struct xtap_prefix_key pk;
+	struct xtap_cand *c;
+	__u32 zero = 0, *present, bits, is6;
+
+	if (!s)
+		return 0;
+	if (s->pkt.frag == FRAG_LATER && xtap_frag_follow(s))
+		goto out;
+
+	present = bpf_map_lookup_elem(&XTAP_MAP_PRESENT, &zero);
+	if (!present)
+		return 0;
+	bits = *present;
+	is6 = s->pkt.family == XTAP_AF_INET6;
+
+	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_EXACT_SRC)) {
+		exact_key(&ek, XTAP_SIDE_SRC, s, s->pkt.src);
+		c = bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek);
+		if (c)
+			xtap_scan(c, s);
+	}
+	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_EXACT_DST)) {
+		exact_key(&ek, XTAP_SIDE_DST, s, s->pkt.dst);
+		c = bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek);
+		if (c)
+			xtap_scan(c, s);
+	}
+	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_PREFIX_SRC)) {
+		prefix_key(&pk, XTAP_SIDE_SRC, s, s->pkt.src);
+		c = bpf_map_lookup_elem(&XTAP_MAP_PREFIX, &pk);
+		if (c)
+			xtap_scan(c, s);
+	}
+	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_PREFIX_DST)) {
+		prefix_key(&pk, XTAP_SIDE_DST, s, s->pkt.dst);
+		c = bpf_map_lookup_elem(&XTAP_MAP_PREFIX, &pk);
+		if (c)
+			xtap_scan(c, s);
+	}
+	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_WILD)) {
+		exact_key(&ek, XTAP_SIDE_WILD, s, 0);
+		c = bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek);
+		if (c)
+			xtap_scan(c, s);
+	}
+
+	if (s->pkt.frag == FRAG_FIRST && s->m.n) {
+		struct xtap_frag_key fk;
+
+		frag_key(&fk, &s->pkt);
+		if (bpf_map_update_elem(&XTAP_MAP_FRAGS, &fk, &s->m, BPF_ANY))
+			counter_inc(XTAP_G_FRAG_RECORD_FAIL);
+		else
+			counter_inc(XTAP_G_FRAG_RECORDED);
+	}
+out:
+	if (s->nmatch)
+		counter_inc(XTAP_G_MATCHED);
+	return s->nmatch;
+}
+
+/* Parse the packet in b and classify it for dir on ifindex. The whole of s
+ * is zeroed first: the fragment record copies it to a map. */
+static __always_inline int cls_run(struct xtap_cls *s, struct xtap_buf *b, __u32 dir, __u32 ifindex)
+{
+	struct xtap_iface *ifc;
+
+	__builtin_memset(s, 0, sizeof(*s));
+	counter_inc(XTAP_G_PACKETS);
+	if (parse_packet(b, &s->pkt))
+		return 0;
+	ifc = bpf_map_lookup_elem(&XTAP_MAP_IFACES, &ifindex);
+	s->dir = dir;
+	s->ifbit = ifc ? ifc->bit : XTAP_MAX_IFACES;
+	s->groups = ifc ? ifc->groups : 0;
+	return xtap_classify(s);
+}
+
+#endif

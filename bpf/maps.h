@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The maps of the classifier. Sizes are defaults; the loader sets the real
+ * ones with bpf_map__set_max_entries between open and load. */
+#ifndef XTAP_BPF_MAPS_H
+#define XTAP_BPF_MAPS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "xtap.h"
+
+/* Rules by slot. Written once per slot lifetime by the loader, before any
+ * index entry names the slot; slots are reused only after a grace period. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XTAP_MAX_CRITERIA_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xtap_rule);
+} XTAP_MAP_RULES SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XTAP_MAX_CRITERIA_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xtap_crit_stats);
+} XTAP_MAP_STATS SEC(".maps");
+
+/* Exact addresses and wildcard sets. No preallocation: a million criteria
+ * cost memory only when they exist, and a replaced value is swapped in
+ * whole (readers see the old or the new candidate set, never a mix). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XTAP_EXACT_ENTRIES_DEFAULT);
+	__type(key, struct xtap_exact_key);
+	__type(value, struct xtap_cand);
+} XTAP_MAP_EXACT SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XTAP_PREFIX_ENTRIES_DEFAULT);
+	__type(key, struct xtap_prefix_key);
+	__type(value, struct xtap_cand);
+} XTAP_MAP_PREFIX SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XTAP_MAX_SETS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xtap_set);
+} XTAP_MAP_SETS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct xtap_iface);
+} XTAP_MAP_IFACES SEC(".maps");
+
+/* One word: XTAP_PRESENT_BIT()s of the structures that hold entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} XTAP_MAP_PRESENT SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XTAP_FRAG_ENTRIES_DEFAULT);
+	__type(key, struct xtap_frag_key);
+	__type(value, struct xtap_frag_val);
+} XTAP_MAP_FRAGS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XTAP_G_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} XTAP_MAP_COUNTERS SEC(".maps");
+
+#endif

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xtap's programs: XDP ingress classifies and leaves its verdict in XDP
+ * metadata; TC ingress uses that verdict, or classifies itself when XDP is
+ * not attached; TC egress classifies for output-interface criteria.
+ * Every program passes the packet on untouched.
+ */
+#include "classify.h"
+
+/* Bytes TC makes linear before parsing: Ethernet, two VLAN tags, IPv6 and
+ * a typical extension chain. Longer chains parse as truncated. */
+#define TC_PULL_LEN 256
+
+#define TC_ACT_UNSPEC (-1) /* uapi pkt_cls.h; not in vmlinux.h */
+
+SEC("xdp")
+int xtap_xdp(struct xdp_md *ctx)
+{
+	struct xtap_buf b = {
+		.data = (void *)(long)ctx->data,
+		.data_end = (void *)(long)ctx->data_end,
+		.len = bpf_xdp_get_buff_len(ctx),
+	};
+	struct xtap_cls s;
+	struct xtap_meta *meta;
+	void *data;
+
+	cls_run(&s, &b, XTAP_DIR_IN, ctx->ingress_ifindex);
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta))) {
+		counter_inc(XTAP_G_META_FAIL);
+		return XDP_PASS;
+	}
+	meta = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if ((void *)(meta + 1) > data) {
+		counter_inc(XTAP_G_META_FAIL);
+		return XDP_PASS;
+	}
+	meta->magic = XTAP_META_MAGIC;
+	meta->ifindex = ctx->ingress_ifindex;
+	meta->ncd = s.ncd;
+	__builtin_memcpy(meta->cd, s.cd, sizeof(meta->cd));
+	return XDP_PASS;
+}
+
+/* Load a 32-bit __sk_buff field with the offset in the instruction: clang
+ * otherwise may keep the field's address in a register, and the verifier
+ * rejects any arithmetic on the ctx pointer. */
+#define SKB_FIELD(skb, field) ({						\
+	unsigned long __v; /* a u32 load zero-extends */		\
+	asm volatile("%0 = *(u32 *)(%1 + %2)" : "=r"(__v)			\
+		     : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, field)));	\
+	__v; })
+
+/* Make the headers linear (direct packet access sees only the linear part)
+ * and describe the packet. */
+static __always_inline void tc_buf(struct __sk_buff *skb, struct xtap_buf *b)
+{
+	__u32 len = skb->len;
+	__u32 want = len < TC_PULL_LEN ? len : TC_PULL_LEN;
+
+	if (SKB_FIELD(skb, data_end) - SKB_FIELD(skb, data) < want)
+		bpf_skb_pull_data(skb, want);
+	b->data = (void *)(long)SKB_FIELD(skb, data);
+	b->data_end = (void *)(long)SKB_FIELD(skb, data_end);
+	b->len = len;
+}
+
+/* TC_ACT_UNSPEC: let the rest of the tc/tcx chain decide, as if xtap were
+ * not there. */
+SEC("tc")
+int xtap_tc_ingress(struct __sk_buff *skb)
+{
+	struct xtap_meta *meta = (void *)(long)skb->data_meta;
+	struct xtap_buf b;
+	struct xtap_cls s;
+
+	if ((void *)(meta + 1) <= (void *)(long)skb->data && meta->magic == XTAP_META_MAGIC &&
+	    meta->ifindex == skb->ifindex) {
+		counter_inc(XTAP_G_META_USED);
+		return TC_ACT_UNSPEC;
+	}
+	tc_buf(skb, &b);
+	cls_run(&s, &b, XTAP_DIR_IN, skb->ifindex);
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int xtap_tc_egress(struct __sk_buff *skb)
+{
+	struct xtap_buf b;
+	struct xtap_cls s;
+
+	tc_buf(skb, &b);
+	cls_run(&s, &b, XTAP_DIR_OUT, skb->ifindex);
+	return TC_ACT_UNSPEC;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The contract between xtap's BPF programs and user space: map names, key and
+ * value layouts, counter and reason enums, and the bounds both sides rely on.
+ * Fixed-width types only, explicit padding, sizes asserted. Nothing else.
+ */
+#ifndef XTAP_H
+#define XTAP_H
+
+#ifdef __BPF__
+/* vmlinux.h already provides the __u* types */
+#else
+#include <linux/types.h>
+#endif
+
+/* ---- bounds ------------------------------------------------------------ */
+
+/* Default number of criteria the maps hold; the loader may override it. */
+#define XTAP_MAX_CRITERIA_DEFAULT 1048576u
+/* Criteria one index entry (an address, a prefix, or the wildcard set of a
+ * family and direction) may name. Bounds the per-packet work; the loader
+ * refuses an add that would exceed it. */
+#define XTAP_MAX_CAND 16
+/* Matching criteria one packet records (counted, CDs collected); more
+ * matches increment XTAP_G_MATCH_BOUND. */
+#define XTAP_MAX_MATCH 16
+/* Content destinations one criterion may name (docs/dtcp.md 4.1 default). */
+#define XTAP_MAX_CD_PER_CRIT 8
+/* Distinct content destinations one packet can reach: what fits in the
+ * 32 bytes of XDP metadata (the kernel's limit) after magic, ifindex, count. */
+#define XTAP_PKT_MAX_CDS 11
+/* Interfaces the scope masks can name (bit per attached interface). */
+#define XTAP_MAX_IFACES 64
+/* Default number of port/ICMP/protocol value sets that are not one range. */
+#define XTAP_MAX_SETS_DEFAULT 1024u
+/* Default number of fragmented datagrams followed at once (LRU). */
+#define XTAP_FRAG_ENTRIES_DEFAULT 65536u
+/* Default number of exact-address index entries. */
+#define XTAP_EXACT_ENTRIES_DEFAULT XTAP_MAX_CRITERIA_DEFAULT
+/* Default number of prefix index entries. */
+#define XTAP_PREFIX_ENTRIES_DEFAULT 262144u
+
+/* ---- map names (defined once, used by both sides) ---------------------- */
+
+#define XTAP_MAP_RULES    xtap_rules
+#define XTAP_MAP_STATS    xtap_stats
+#define XTAP_MAP_EXACT    xtap_exact
+#define XTAP_MAP_PREFIX   xtap_prefix
+#define XTAP_MAP_SETS     xtap_sets
+#define XTAP_MAP_IFACES   xtap_ifaces
+#define XTAP_MAP_PRESENT  xtap_present
+#define XTAP_MAP_FRAGS    xtap_frags
+#define XTAP_MAP_COUNTERS xtap_counters
+
+/* ---- families, directions, index kinds ---------------------------------- */
+
+enum xtap_family {
+	XTAP_AF_INET = 4,
+	XTAP_AF_INET6 = 6,
+};
+
+enum xtap_dir {
+	XTAP_DIR_IN = 0,   /* XDP and TC ingress */
+	XTAP_DIR_OUT = 1,  /* TC egress: output-interface criteria only */
+};
+
+/* Which packet address an index entry is keyed on. */
+enum xtap_side {
+	XTAP_SIDE_SRC = 0,
+	XTAP_SIDE_DST = 1,
+	XTAP_SIDE_WILD = 2, /* both addresses wildcarded: the per-family set */
+};
+
+/* Index key "kind" byte: side | dir << 2. */
+#define XTAP_KIND(side, dir) ((__u8)((side) | ((dir) << 2)))
+
+/* Bit of xtap_present: does any entry exist for (dir, family, structure)?
+ * Lets the classifier skip lookups in empty structures. */
+enum xtap_struct {
+	XTAP_ST_EXACT_SRC = 0,
+	XTAP_ST_EXACT_DST = 1,
+	XTAP_ST_PREFIX_SRC = 2,
+	XTAP_ST_PREFIX_DST = 3,
+	XTAP_ST_WILD = 4,
+	XTAP_ST_COUNT = 5,
+};
+#define XTAP_PRESENT_BIT(dir, is6, st) \
+	(1u << (((dir) * 2 + (is6)) * XTAP_ST_COUNT + (st)))
+
+/* ---- index maps ---------------------------------------------------------- */
+
+/* Exact-address index (hash) and the wildcard sets (addr all zero). */
+struct xtap_exact_key {
+	__u8 kind;   /* XTAP_KIND(side, dir) */
+	__u8 family; /* XTAP_AF_* */
+	__u8 pad[2];
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, rest zero */
+};
+_Static_assert(sizeof(struct xtap_exact_key) == 20, "exact key size");
+
+/* Prefix index (LPM trie). prefixlen counts kind and family (16 bits) plus
+ * the address prefix, so IPv4 and IPv6, source and destination, ingress and
+ * egress live in one trie without ever matching each other. */
+struct xtap_prefix_key {
+	__u32 prefixlen;
+	__u8 kind;
+	__u8 family;
+	__u8 addr[16];
+	__u8 pad[2]; /* beyond the longest prefix (144 bits); always zero */
+};
+_Static_assert(sizeof(struct xtap_prefix_key) == 24, "prefix key size");
+#define XTAP_PREFIX_HDR_BITS 16
+
+/* Candidate set of an index entry: slots into xtap_rules. For prefix
+ * entries the control plane pushes the candidates of covering (shorter)
+ * prefixes down, so one longest-prefix lookup finds all of them. */
+struct xtap_cand {
+	__u32 n;
+	__u32 slot[XTAP_MAX_CAND];
+};
+_Static_assert(sizeof(struct xtap_cand) == 4 + 4 * XTAP_MAX_CAND, "cand size");
+
+/* ---- rules ---------------------------------------------------------------- */
+
+/* A set of 16-bit values (ports) or 8-bit values (protocol, ICMP type and
+ * code): the range [lo, hi] when set == 0, else bitmap number set - 1 in
+ * xtap_sets. "Any" is a rule flag, not a range: it also matches packets that
+ * carry no such field. */
+struct xtap_valset {
+	__u16 lo;
+	__u16 hi;
+	__u32 set;
+};
+
+enum xtap_rule_flag {
+	XTAP_R_ACTIVE     = 1u << 0,
+	XTAP_R_CHECK_SRC  = 1u << 1, /* source is not the anchor: compare it */
+	XTAP_R_CHECK_DST  = 1u << 2, /* destination is not the anchor: compare */
+	XTAP_R_PROTO_ANY  = 1u << 3,
+	XTAP_R_SPORT_ANY  = 1u << 4,
+	XTAP_R_DPORT_ANY  = 1u << 5,
+	XTAP_R_ITYPE_ANY  = 1u << 6,
+	XTAP_R_ICODE_ANY  = 1u << 7,
+};
+
+enum xtap_scope {
+	XTAP_SCOPE_ANY = 0,   /* ingress of every attached interface */
+	XTAP_SCOPE_IN = 1,    /* ingress of the interfaces in mask */
+	XTAP_SCOPE_OUT = 2,   /* egress of the interfaces in mask */
+	XTAP_SCOPE_GROUP = 3, /* ingress of interfaces whose groups meet mask */
+};
+
+struct xtap_rule {
+	__u32 uid;      /* nonzero, unique over the life of the maps */
+	__u16 flags;    /* XTAP_R_* */
+	__u8 family;    /* XTAP_AF_* */
+	__u8 scope;     /* XTAP_SCOPE_* */
+	__u64 scope_mask;
+	__u8 src[16];
+	__u8 dst[16];
+	__u8 src_plen;
+	__u8 dst_plen;
+	__u8 ncd;
+	__u8 pad;
+	__u16 cd[XTAP_MAX_CD_PER_CRIT]; /* content destination indexes */
+	struct xtap_valset proto;
+	struct xtap_valset sport;
+	struct xtap_valset dport;
+	struct xtap_valset itype;
+	struct xtap_valset icode;
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct xtap_rule) == 112, "rule size");
+
+/* Bitmap of a value set: bit v set when value v is in the set. */
+#define XTAP_SET_BYTES 8192
+struct xtap_set {
+	__u8 bits[XTAP_SET_BYTES];
+};
+
+/* Per-CPU counters of one criterion. */
+struct xtap_crit_stats {
+	__u64 packets;
+	__u64 bytes;   /* IP bytes: from the IP header to the end of the packet */
+	__u64 last_ns; /* bpf_ktime_get_ns() of the last match, 0 if none */
+};
+
+/* Attached interface: bit position for scope masks and its group mask. */
+struct xtap_iface {
+	__u32 bit; /* 0 .. XTAP_MAX_IFACES - 1 */
+	__u32 pad;
+	__u64 groups;
+};
+
+/* ---- fragments --------------------------------------------------------------- */
+
+struct xtap_frag_key {
+	__u8 family;
+	__u8 proto;
+	__u8 pad[2];
+	__u32 id; /* IPv4 ID or IPv6 fragment identification, network order */
+	__u8 src[16];
+	__u8 dst[16];
+};
+_Static_assert(sizeof(struct xtap_frag_key) == 40, "frag key size");
+
+struct xtap_match_ref {
+	__u32 slot;
+	__u32 uid; /* the rule's uid when matched: a reused slot does not match */
+};
+
+struct xtap_frag_val {
+	__u32 n;
+	__u32 pad;
+	struct xtap_match_ref m[XTAP_MAX_MATCH];
+};
+
+/* ---- XDP to TC verdict ------------------------------------------------------- */
+
+#define XTAP_META_MAGIC 0x78746170u /* "xtap" */
+struct xtap_meta {
+	__u32 magic;
+	__u32 ifindex; /* where XDP saw the packet: TC trusts only its own */
+	__u16 ncd;
+	__u16 cd[XTAP_PKT_MAX_CDS];
+};
+_Static_assert(sizeof(struct xtap_meta) == 32, "XDP metadata is at most 32 bytes");
+
+/* ---- global counters (per-CPU array, index = reason) ------------------------- */
+
+enum xtap_counter {
+	XTAP_G_PACKETS = 0,     /* packets seen by a classifier */
+	XTAP_G_MATCHED,         /* packets that matched at least one criterion */
+	XTAP_G_NOT_IP,          /* ethertype neither IPv4 nor IPv6 */
+	XTAP_G_TRUNC_L2,        /* ended inside Ethernet or VLAN headers */
+	XTAP_G_VLAN_DEPTH,      /* more VLAN tags than the parser follows */
+	XTAP_G_TRUNC_L3,        /* ended inside the IP header (or options) */
+	XTAP_G_BAD_L3,          /* IP version or header length invalid */
+	XTAP_G_TRUNC_EXT,       /* ended inside an IPv6 extension header */
+	XTAP_G_EXT_DEPTH,       /* more IPv6 extension headers than followed */
+	XTAP_G_TRUNC_L4,        /* ended before the ports or ICMP type/code */
+	XTAP_G_MATCH_BOUND,     /* more matches than XTAP_MAX_MATCH */
+	XTAP_G_CD_BOUND,        /* more distinct CDs than XTAP_PKT_MAX_CDS */
+	XTAP_G_FRAG_RECORDED,   /* first fragments recorded for follow-up */
+	XTAP_G_FRAG_FOLLOWED,   /* later fragments matched through the record */
+	XTAP_G_FRAG_UNKNOWN,    /* later fragments with no record */
+	XTAP_G_FRAG_RECORD_FAIL,/* first fragment could not be recorded */
+	XTAP_G_META_FAIL,       /* XDP could not reserve metadata */
+	XTAP_G_META_USED,       /* TC used XDP's verdict instead of classifying */
+	XTAP_G_RULE_STALE,      /* candidate slot without an active rule */
+	XTAP_G_COUNT,
+};
+
+#endif /* XTAP_H */

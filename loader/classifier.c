@@ -1,0 +1,833 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Criteria into maps. See classifier.h for the contract and
+ * docs/classifier.md for the structures and their bounds.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "classifier.h"
+#include "prefix_trie.h"
+
+enum anchor { ANCHOR_NONE = 0, ANCHOR_EXACT, ANCHOR_PREFIX, ANCHOR_WILD };
+
+enum vfield { VF_PROTO, VF_SPORT, VF_DPORT, VF_ITYPE, VF_ICODE, VF_COUNT };
+
+/* What removal needs to know about an installed criterion. */
+struct slot_rec {
+	uint32_t uid;
+	uint8_t anchor; /* enum anchor; ANCHOR_NONE when free */
+	uint8_t side;
+	uint8_t dir;
+	uint8_t family;
+	uint8_t plen;   /* anchor prefix length */
+	uint8_t addr[16];
+	uint32_t set[VF_COUNT];
+	uint64_t ifbits; /* interfaces the scope names (IN/OUT) */
+};
+
+struct set_rec {
+	uint32_t refs;
+	uint32_t n;
+	uint64_t hash;
+	struct xtap_vrange *r;
+};
+
+struct iface_rec {
+	uint32_t ifindex; /* 0: bit free */
+	uint32_t refs;    /* criteria whose scope names this interface */
+	uint64_t groups;
+};
+
+struct xtap_cls {
+	struct xtap_cls_maps m;
+	uint32_t max, max_sets;
+	int ncpus;
+	struct slot_rec *slots;
+	uint32_t next_unused, count, uid_next;
+	uint32_t *ready, nready;     /* free slots past a grace period */
+	uint32_t *pending, npending; /* freed since the last grace period */
+	struct set_rec *sets;
+	struct trie trie;
+	uint32_t present_cnt[2][2][XTAP_ST_COUNT]; /* dir, is6, structure */
+	uint32_t present;
+	struct iface_rec ifaces[XTAP_MAX_IFACES];
+	int sync_outer, sync_inner;
+	void *zero_stats;
+};
+
+static unsigned full_len(uint8_t family)
+{
+	return family == XTAP_AF_INET6 ? 128 : 32;
+}
+
+/* ---- grace periods ---------------------------------------------------------- */
+
+/* The kernel waits for an RCU grace period (every running BPF program to
+ * finish) after a syscall update of a map-of-maps: we borrow that wait. */
+static int sync_init(struct xtap_cls *cls)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts);
+
+	cls->sync_inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xtap_sync_in", 4, 4, 1, NULL);
+	if (cls->sync_inner < 0)
+		return -errno;
+	opts.inner_map_fd = cls->sync_inner;
+	cls->sync_outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "xtap_sync", 4, 4, 1, &opts);
+	if (cls->sync_outer < 0)
+		return -errno;
+	return 0;
+}
+
+int xtap_cls_sync(struct xtap_cls *cls)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(cls->sync_outer, &zero, &cls->sync_inner, BPF_ANY))
+		return -errno;
+	memcpy(cls->ready + cls->nready, cls->pending, cls->npending * sizeof(uint32_t));
+	cls->nready += cls->npending;
+	cls->npending = 0;
+	return 0;
+}
+
+/* ---- life cycle ---------------------------------------------------------------- */
+
+struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_criteria,
+			      uint32_t max_sets)
+{
+	struct xtap_cls *cls = calloc(1, sizeof(*cls));
+
+	if (!cls)
+		return NULL;
+	cls->m = *maps;
+	cls->max = max_criteria;
+	cls->max_sets = max_sets;
+	cls->uid_next = 1;
+	cls->sync_outer = cls->sync_inner = -1;
+	cls->ncpus = libbpf_num_possible_cpus();
+	if (cls->ncpus <= 0)
+		goto fail;
+	/* calloc of large arrays maps zero pages lazily: untouched slots cost nothing */
+	cls->slots = calloc(max_criteria, sizeof(*cls->slots));
+	cls->ready = calloc(max_criteria, sizeof(uint32_t));
+	cls->pending = calloc(max_criteria, sizeof(uint32_t));
+	cls->sets = calloc(max_sets, sizeof(*cls->sets));
+	cls->zero_stats = calloc(cls->ncpus, sizeof(struct xtap_crit_stats));
+	if (!cls->slots || !cls->ready || !cls->pending || !cls->sets || !cls->zero_stats)
+		goto fail;
+	if (sync_init(cls))
+		goto fail;
+	return cls;
+fail:
+	xtap_cls_free(cls);
+	return NULL;
+}
+
+void xtap_cls_free(struct xtap_cls *cls)
+{
+	if (!cls)
+		return;
+	if (cls->sync_outer >= 0)
+		close(cls->sync_outer);
+	if (cls->sync_inner >= 0)
+		close(cls->sync_inner);
+	for (uint32_t i = 0; cls->sets && i < cls->max_sets; i++)
+		free(cls->sets[i].r);
+	trie_free(&cls->trie);
+	free(cls->slots);
+	free(cls->ready);
+	free(cls->pending);
+	free(cls->sets);
+	free(cls->zero_stats);
+	free(cls);
+}
+
+/* ---- value sets ------------------------------------------------------------------- */
+
+static int vrange_cmp(const void *a, const void *b)
+{
+	const struct xtap_vrange *x = a, *y = b;
+
+	return x->lo != y->lo ? (x->lo < y->lo ? -1 : 1) : (x->hi < y->hi ? -1 : x->hi > y->hi);
+}
+
+/* Sorted, merged copy of v's ranges in *out (caller frees); returns count. */
+static int values_canon(const struct xtap_values *v, unsigned maxval, struct xtap_vrange **out)
+{
+	struct xtap_vrange *r;
+	unsigned n = 0;
+
+	if (!v->n || !v->r)
+		return -EINVAL;
+	r = malloc(v->n * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	for (unsigned i = 0; i < v->n; i++) {
+		if (v->r[i].lo > v->r[i].hi || v->r[i].hi > maxval) {
+			free(r);
+			return -EINVAL;
+		}
+		r[i] = v->r[i];
+	}
+	qsort(r, v->n, sizeof(*r), vrange_cmp);
+	for (unsigned i = 1; i < v->n; i++) {
+		if ((uint32_t)r[i].lo <= (uint32_t)r[n].hi + 1) {
+			if (r[i].hi > r[n].hi)
+				r[n].hi = r[i].hi;
+		} else {
+			r[++n] = r[i];
+		}
+	}
+	*out = r;
+	return (int)n + 1;
+}
+
+static uint64_t ranges_hash(const struct xtap_vrange *r, unsigned n)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (unsigned i = 0; i < n; i++) {
+		h = (h ^ r[i].lo) * 1099511628211ull;
+		h = (h ^ r[i].hi) * 1099511628211ull;
+	}
+	return h;
+}
+
+static void set_release(struct xtap_cls *cls, uint32_t set)
+{
+	struct set_rec *s;
+
+	if (!set)
+		return;
+	s = &cls->sets[set - 1];
+	if (--s->refs == 0) {
+		/* the bitmap stays in the map: nothing names it any more */
+		free(s->r);
+		s->r = NULL;
+		s->n = 0;
+	}
+}
+
+/* The set id (1-based) holding exactly these canonical ranges; takes a reference. */
+static int set_acquire(struct xtap_cls *cls, struct xtap_vrange *r, unsigned n, uint32_t *id)
+{
+	static struct xtap_set bm;
+	uint64_t h = ranges_hash(r, n);
+	uint32_t free_idx = UINT32_MAX;
+
+	for (uint32_t i = 0; i < cls->max_sets; i++) {
+		struct set_rec *s = &cls->sets[i];
+
+		if (!s->refs) {
+			if (free_idx == UINT32_MAX)
+				free_idx = i;
+			continue;
+		}
+		if (s->hash == h && s->n == n && !memcmp(s->r, r, n * sizeof(*r))) {
+			s->refs++;
+			*id = i + 1;
+			free(r);
+			return 0;
+		}
+	}
+	if (free_idx == UINT32_MAX) {
+		free(r);
+		return -ENOSPC;
+	}
+	memset(&bm, 0, sizeof(bm));
+	for (unsigned i = 0; i < n; i++)
+		for (uint32_t v = r[i].lo; v <= r[i].hi; v++)
+			bm.bits[v >> 3] |= 1 << (v & 7);
+	if (bpf_map_update_elem(cls->m.sets, &free_idx, &bm, BPF_ANY)) {
+		free(r);
+		return -errno;
+	}
+	cls->sets[free_idx] = (struct set_rec){ .refs = 1, .n = n, .hash = h, .r = r };
+	*id = free_idx + 1;
+	return 0;
+}
+
+/* Encode one value field; *anyflag set when "any". */
+static int valset_encode(struct xtap_cls *cls, const struct xtap_values *v, unsigned maxval,
+			 struct xtap_valset *out, uint32_t *set, int *any)
+{
+	struct xtap_vrange *r;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	*set = 0;
+	*any = v->any;
+	if (v->any)
+		return 0;
+	n = values_canon(v, maxval, &r);
+	if (n < 0)
+		return n;
+	if (n == 1) {
+		out->lo = r[0].lo;
+		out->hi = r[0].hi;
+		free(r);
+		return 0;
+	}
+	n = set_acquire(cls, r, (unsigned)n, set);
+	if (n)
+		return n;
+	out->set = *set;
+	return 0;
+}
+
+/* ---- rules ---------------------------------------------------------------------------- */
+
+static void mask_addr(uint8_t *a, unsigned plen)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = plen > 8 * i ? plen - 8 * i : 0;
+
+		if (keep < 8)
+			a[i] &= keep ? (uint8_t)(0xff << (8 - keep)) : 0;
+	}
+}
+
+static int scope_encode(struct xtap_cls *cls, const struct xtap_criterion *c, struct xtap_rule *r,
+			uint64_t *ifbits)
+{
+	*ifbits = 0;
+	r->scope = c->scope;
+	switch (c->scope) {
+	case XTAP_SCOPE_ANY:
+		return c->nif ? -EINVAL : 0;
+	case XTAP_SCOPE_IN:
+	case XTAP_SCOPE_OUT:
+		if (!c->nif || c->nif > 8)
+			return -EINVAL;
+		for (unsigned i = 0; i < c->nif; i++) {
+			unsigned b;
+
+			for (b = 0; b < XTAP_MAX_IFACES; b++)
+				if (cls->ifaces[b].ifindex && cls->ifaces[b].ifindex == c->ifindex[i])
+					break;
+			if (b == XTAP_MAX_IFACES)
+				return -ENODEV;
+			*ifbits |= 1ull << b;
+		}
+		r->scope_mask = *ifbits;
+		return 0;
+	case XTAP_SCOPE_GROUP:
+		if (!c->groups || c->nif)
+			return -EINVAL;
+		r->scope_mask = c->groups;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void rec_release_sets(struct xtap_cls *cls, struct slot_rec *rec)
+{
+	for (int i = 0; i < VF_COUNT; i++) {
+		set_release(cls, rec->set[i]);
+		rec->set[i] = 0;
+	}
+}
+
+/* Build the BPF rule and the removal record; takes set references. */
+static int rule_build(struct xtap_cls *cls, const struct xtap_criterion *c, struct xtap_rule *r,
+		      struct slot_rec *rec)
+{
+	static const uint16_t any_flag[VF_COUNT] = {
+		XTAP_R_PROTO_ANY, XTAP_R_SPORT_ANY, XTAP_R_DPORT_ANY, XTAP_R_ITYPE_ANY, XTAP_R_ICODE_ANY,
+	};
+	const struct xtap_values *vals[VF_COUNT] = { &c->proto, &c->sport, &c->dport, &c->itype,
+						     &c->icode };
+	struct xtap_valset *vs[VF_COUNT] = { &r->proto, &r->sport, &r->dport, &r->itype, &r->icode };
+	static const unsigned maxval[VF_COUNT] = { 255, 65535, 65535, 255, 255 };
+	unsigned full;
+	int err, any;
+
+	memset(r, 0, sizeof(*r));
+	memset(rec, 0, sizeof(*rec));
+	if (c->family != XTAP_AF_INET && c->family != XTAP_AF_INET6)
+		return -EINVAL;
+	full = full_len(c->family);
+	if (c->src_plen > full || c->dst_plen > full || c->ncd > XTAP_MAX_CD_PER_CRIT)
+		return -EINVAL;
+	r->family = c->family;
+	r->src_plen = c->src_plen;
+	r->dst_plen = c->dst_plen;
+	memcpy(r->src, c->src, 16);
+	memcpy(r->dst, c->dst, 16);
+	mask_addr(r->src, c->src_plen);
+	mask_addr(r->dst, c->dst_plen);
+	r->ncd = c->ncd;
+	memcpy(r->cd, c->cd, c->ncd * sizeof(c->cd[0]));
+	err = scope_encode(cls, c, r, &rec->ifbits);
+	if (err)
+		return err;
+	r->flags = XTAP_R_ACTIVE;
+	for (int i = 0; i < VF_COUNT; i++) {
+		err = valset_encode(cls, vals[i], maxval[i], vs[i], &rec->set[i], &any);
+		if (err) {
+			rec_release_sets(cls, rec);
+			return err;
+		}
+		if (any)
+			r->flags |= any_flag[i];
+	}
+
+	/* The anchor is the more specific address; the other one is compared. */
+	rec->family = c->family;
+	rec->dir = c->scope == XTAP_SCOPE_OUT ? XTAP_DIR_OUT : XTAP_DIR_IN;
+	if (!c->src_plen && !c->dst_plen) {
+		rec->anchor = ANCHOR_WILD;
+		rec->side = XTAP_SIDE_WILD;
+	} else {
+		rec->side = c->src_plen >= c->dst_plen ? XTAP_SIDE_SRC : XTAP_SIDE_DST;
+		rec->plen = rec->side == XTAP_SIDE_SRC ? c->src_plen : c->dst_plen;
+		memcpy(rec->addr, rec->side == XTAP_SIDE_SRC ? r->src : r->dst, 16);
+		rec->anchor = rec->plen == full ? ANCHOR_EXACT : ANCHOR_PREFIX;
+	}
+	if (rec->side != XTAP_SIDE_SRC && c->src_plen)
+		r->flags |= XTAP_R_CHECK_SRC;
+	if (rec->side != XTAP_SIDE_DST && c->dst_plen)
+		r->flags |= XTAP_R_CHECK_DST;
+	return 0;
+}
+
+/* ---- present bits ------------------------------------------------------------------------ */
+
+static int present_struct(const struct slot_rec *rec)
+{
+	if (rec->anchor == ANCHOR_WILD)
+		return XTAP_ST_WILD;
+	if (rec->anchor == ANCHOR_EXACT)
+		return rec->side == XTAP_SIDE_SRC ? XTAP_ST_EXACT_SRC : XTAP_ST_EXACT_DST;
+	return rec->side == XTAP_SIDE_SRC ? XTAP_ST_PREFIX_SRC : XTAP_ST_PREFIX_DST;
+}
+
+static int present_write(struct xtap_cls *cls, uint32_t bits)
+{
+	uint32_t zero = 0;
+
+	if (bits == cls->present)
+		return 0;
+	if (bpf_map_update_elem(cls->m.present, &zero, &bits, BPF_ANY))
+		return -errno;
+	cls->present = bits;
+	return 0;
+}
+
+/* Set before the first entry of a structure is written... */
+static int present_get(struct xtap_cls *cls, const struct slot_rec *rec)
+{
+	int is6 = rec->family == XTAP_AF_INET6, st = present_struct(rec);
+	int err;
+
+	if (cls->present_cnt[rec->dir][is6][st] == 0) {
+		err = present_write(cls, cls->present | XTAP_PRESENT_BIT(rec->dir, is6, st));
+		if (err)
+			return err;
+	}
+	cls->present_cnt[rec->dir][is6][st]++;
+	return 0;
+}
+
+/* ...and cleared after its last entry is gone. */
+static void present_put(struct xtap_cls *cls, const struct slot_rec *rec)
+{
+	int is6 = rec->family == XTAP_AF_INET6, st = present_struct(rec);
+
+	if (--cls->present_cnt[rec->dir][is6][st] == 0)
+		present_write(cls, cls->present & ~XTAP_PRESENT_BIT(rec->dir, is6, st));
+}
+
+/* ---- exact and wildcard index ---------------------------------------------------------------- */
+
+static void exact_key_of(const struct slot_rec *rec, struct xtap_exact_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = XTAP_KIND(rec->side, rec->dir);
+	k->family = rec->family;
+	if (rec->anchor == ANCHOR_EXACT)
+		memcpy(k->addr, rec->addr, 16);
+}
+
+static int exact_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
+{
+	struct xtap_exact_key k;
+	struct xtap_cand cand;
+
+	exact_key_of(rec, &k);
+	if (bpf_map_lookup_elem(cls->m.exact, &k, &cand)) {
+		if (errno != ENOENT)
+			return -errno;
+		memset(&cand, 0, sizeof(cand));
+	}
+	if (cand.n >= XTAP_MAX_CAND)
+		return -ENOSPC;
+	cand.slot[cand.n++] = slot;
+	if (bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int exact_del(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
+{
+	struct xtap_exact_key k;
+	struct xtap_cand cand;
+	uint32_t i;
+
+	exact_key_of(rec, &k);
+	if (bpf_map_lookup_elem(cls->m.exact, &k, &cand))
+		return -errno;
+	for (i = 0; i < cand.n && cand.slot[i] != slot; i++)
+		;
+	if (i == cand.n)
+		return -ENOENT;
+	memmove(&cand.slot[i], &cand.slot[i + 1], (cand.n - i - 1) * sizeof(uint32_t));
+	cand.slot[--cand.n] = 0;
+	if (!cand.n)
+		return bpf_map_delete_elem(cls->m.exact, &k) ? -errno : 0;
+	return bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY) ? -errno : 0;
+}
+
+/* ---- prefix index ------------------------------------------------------------------------- */
+
+static void trie_key_of(const struct slot_rec *rec, uint8_t *key)
+{
+	key[0] = XTAP_KIND(rec->side, rec->dir);
+	key[1] = rec->family;
+	memcpy(key + 2, rec->addr, 16);
+}
+
+/* Criteria an LPM entry must carry: its own and those of every covering entry. */
+static unsigned effective(const struct trie_node *n, uint32_t *out, unsigned cap)
+{
+	unsigned k = 0;
+
+	for (; n; n = trie_entry_parent(n))
+		for (uint32_t i = 0; i < n->nown; i++) {
+			if (k < cap)
+				out[k] = n->own[i];
+			k++;
+		}
+	return k;
+}
+
+static int prefix_write(struct xtap_cls *cls, const struct trie_node *n)
+{
+	struct xtap_prefix_key k;
+	struct xtap_cand cand;
+
+	memset(&k, 0, sizeof(k));
+	memset(&cand, 0, sizeof(cand));
+	k.prefixlen = n->plen;
+	k.kind = n->key[0];
+	k.family = n->key[1];
+	memcpy(k.addr, n->key + 2, 16);
+	cand.n = effective(n, cand.slot, XTAP_MAX_CAND);
+	if (cand.n > XTAP_MAX_CAND)
+		return -ENOSPC; /* prefix_add checked this; never reached */
+	return bpf_map_update_elem(cls->m.prefix, &k, &cand, BPF_ANY) ? -errno : 0;
+}
+
+static int prefix_delete_entry(struct xtap_cls *cls, const struct trie_node *n)
+{
+	struct xtap_prefix_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.prefixlen = n->plen;
+	k.kind = n->key[0];
+	k.family = n->key[1];
+	memcpy(k.addr, n->key + 2, 16);
+	return bpf_map_delete_elem(cls->m.prefix, &k) ? -errno : 0;
+}
+
+struct walk_arg {
+	struct xtap_cls *cls;
+	int extra; /* criteria about to be added above each entry */
+};
+
+static int check_room(struct trie_node *n, void *arg)
+{
+	struct walk_arg *w = arg;
+
+	return effective(n, NULL, 0) + w->extra > XTAP_MAX_CAND ? -ENOSPC : 0;
+}
+
+static int rewrite(struct trie_node *n, void *arg)
+{
+	struct walk_arg *w = arg;
+
+	return prefix_write(w->cls, n);
+}
+
+static int prefix_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
+{
+	uint8_t key[TRIE_KEY_BYTES];
+	struct walk_arg w = { cls, 1 };
+	struct trie_node *n;
+	int created, err;
+
+	trie_key_of(rec, key);
+	n = trie_find(&cls->trie, key, XTAP_PREFIX_HDR_BITS + rec->plen);
+	created = !n;
+	if (created && !(n = trie_insert(&cls->trie, key, XTAP_PREFIX_HDR_BITS + rec->plen)))
+		return -ENOMEM;
+	err = check_room(n, &w);
+	if (!err)
+		err = trie_walk_below(n, check_room, &w);
+	if (!err)
+		err = trie_own_add(n, slot);
+	if (err) {
+		if (created)
+			trie_remove(&cls->trie, n);
+		return err;
+	}
+	err = prefix_write(cls, n);
+	if (!err)
+		err = trie_walk_below(n, rewrite, &w);
+	if (err) {
+		/* a map update failed midway: take the criterion out again */
+		trie_own_del(n, slot);
+		trie_walk_below(n, rewrite, &w);
+		if (n->nown) {
+			prefix_write(cls, n);
+		} else {
+			prefix_delete_entry(cls, n);
+			trie_remove(&cls->trie, n);
+		}
+	}
+	return err;
+}
+
+static int prefix_del(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
+{
+	uint8_t key[TRIE_KEY_BYTES];
+	struct walk_arg w = { cls, 0 };
+	struct trie_node *n;
+	int err;
+
+	trie_key_of(rec, key);
+	n = trie_find(&cls->trie, key, XTAP_PREFIX_HDR_BITS + rec->plen);
+	if (!n)
+		return -ENOENT;
+	if ((err = trie_own_del(n, slot)))
+		return err;
+	/* entries below first: until then they still carry the criterion,
+	 * and the entry itself goes last, when nothing needs it */
+	err = trie_walk_below(n, rewrite, &w);
+	if (err)
+		return err;
+	if (n->nown)
+		return prefix_write(cls, n);
+	err = prefix_delete_entry(cls, n);
+	trie_remove(&cls->trie, n);
+	return err;
+}
+
+/* ---- slots ------------------------------------------------------------------------------- */
+
+static int slot_alloc(struct xtap_cls *cls, uint32_t *slot)
+{
+	if (!cls->nready && cls->next_unused < cls->max) {
+		*slot = cls->next_unused++;
+		return 0;
+	}
+	if (!cls->nready && cls->npending) {
+		int err = xtap_cls_sync(cls);
+
+		if (err)
+			return err;
+	}
+	if (!cls->nready)
+		return -ENOSPC;
+	*slot = cls->ready[--cls->nready];
+	return 0;
+}
+
+static int rule_clear(struct xtap_cls *cls, uint32_t slot)
+{
+	struct xtap_rule r;
+
+	memset(&r, 0, sizeof(r));
+	return bpf_map_update_elem(cls->m.rules, &slot, &r, BPF_ANY) ? -errno : 0;
+}
+
+/* ---- public ---------------------------------------------------------------------------------- */
+
+static int index_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
+{
+	return rec->anchor == ANCHOR_PREFIX ? prefix_add(cls, rec, slot) : exact_add(cls, rec, slot);
+}
+
+static int index_del(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
+{
+	return rec->anchor == ANCHOR_PREFIX ? prefix_del(cls, rec, slot) : exact_del(cls, rec, slot);
+}
+
+static void iface_refs(struct xtap_cls *cls, uint64_t bits, int delta)
+{
+	for (unsigned b = 0; b < XTAP_MAX_IFACES; b++)
+		if (bits & (1ull << b))
+			cls->ifaces[b].refs += delta;
+}
+
+int xtap_cls_add(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_t *slot_out)
+{
+	struct slot_rec rec;
+	struct xtap_rule r;
+	uint32_t slot;
+	int err;
+
+	err = rule_build(cls, c, &r, &rec);
+	if (err)
+		return err;
+	err = slot_alloc(cls, &slot);
+	if (err)
+		goto out_sets;
+	rec.uid = r.uid = cls->uid_next++;
+	/* counters, then the rule, then the index: nothing can reach the slot
+	 * before it is complete */
+	if (bpf_map_update_elem(cls->m.stats, &slot, cls->zero_stats, BPF_ANY) ||
+	    bpf_map_update_elem(cls->m.rules, &slot, &r, BPF_ANY)) {
+		err = -errno;
+		goto out_slot;
+	}
+	err = present_get(cls, &rec);
+	if (err)
+		goto out_rule;
+	err = index_add(cls, &rec, slot);
+	if (err) {
+		present_put(cls, &rec);
+		goto out_rule;
+	}
+	cls->slots[slot] = rec;
+	iface_refs(cls, rec.ifbits, 1);
+	cls->count++;
+	*slot_out = slot;
+	return 0;
+
+out_rule:
+	rule_clear(cls, slot);
+out_slot:
+	/* never indexed: no packet can have seen it, reusable at once */
+	cls->ready[cls->nready++] = slot;
+out_sets:
+	rec_release_sets(cls, &rec);
+	return err;
+}
+
+int xtap_cls_del(struct xtap_cls *cls, uint32_t slot)
+{
+	struct slot_rec *rec;
+	int err;
+
+	if (slot >= cls->max || cls->slots[slot].anchor == ANCHOR_NONE)
+		return -ENOENT;
+	rec = &cls->slots[slot];
+	err = index_del(cls, rec, slot);
+	if (err)
+		return err;
+	present_put(cls, rec);
+	/* inactive for fragment records that still name the slot */
+	rule_clear(cls, slot);
+	rec_release_sets(cls, rec);
+	iface_refs(cls, rec->ifbits, -1);
+	memset(rec, 0, sizeof(*rec));
+	cls->pending[cls->npending++] = slot;
+	cls->count--;
+	return 0;
+}
+
+uint32_t xtap_cls_uid(const struct xtap_cls *cls, uint32_t slot)
+{
+	return slot < cls->max ? cls->slots[slot].uid : 0;
+}
+
+uint32_t xtap_cls_count(const struct xtap_cls *cls)
+{
+	return cls->count;
+}
+
+int xtap_cls_stats(struct xtap_cls *cls, uint32_t slot, struct xtap_crit_stats *sum)
+{
+	struct xtap_crit_stats *per = calloc(cls->ncpus, sizeof(*per));
+
+	if (!per)
+		return -ENOMEM;
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map_lookup_elem(cls->m.stats, &slot, per)) {
+		free(per);
+		return -errno;
+	}
+	for (int i = 0; i < cls->ncpus; i++) {
+		sum->packets += per[i].packets;
+		sum->bytes += per[i].bytes;
+		if (per[i].last_ns > sum->last_ns)
+			sum->last_ns = per[i].last_ns;
+	}
+	free(per);
+	return 0;
+}
+
+int xtap_cls_counters(struct xtap_cls *cls, uint64_t *out)
+{
+	uint64_t *per = calloc(cls->ncpus, sizeof(*per));
+
+	if (!per)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < XTAP_G_COUNT; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(cls->m.counters, &i, per)) {
+			free(per);
+			return -errno;
+		}
+		for (int c = 0; c < cls->ncpus; c++)
+			out[i] += per[c];
+	}
+	free(per);
+	return 0;
+}
+
+int xtap_cls_iface_add(struct xtap_cls *cls, uint32_t ifindex, uint64_t groups)
+{
+	struct xtap_iface v = { .groups = groups };
+	unsigned b, free_bit = XTAP_MAX_IFACES;
+
+	if (!ifindex)
+		return -EINVAL;
+	for (b = 0; b < XTAP_MAX_IFACES; b++) {
+		if (cls->ifaces[b].ifindex == ifindex)
+			break;
+		if (!cls->ifaces[b].ifindex && free_bit == XTAP_MAX_IFACES)
+			free_bit = b;
+	}
+	if (b == XTAP_MAX_IFACES)
+		b = free_bit;
+	if (b == XTAP_MAX_IFACES)
+		return -ENOSPC;
+	v.bit = b;
+	if (bpf_map_update_elem(cls->m.ifaces, &ifindex, &v, BPF_ANY))
+		return -errno;
+	cls->ifaces[b].ifindex = ifindex;
+	cls->ifaces[b].groups = groups;
+	return 0;
+}
+
+int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex)
+{
+	for (unsigned b = 0; b < XTAP_MAX_IFACES; b++) {
+		if (cls->ifaces[b].ifindex != ifindex)
+			continue;
+		if (cls->ifaces[b].refs)
+			return -EBUSY; /* a criterion's scope still names it */
+		if (bpf_map_delete_elem(cls->m.ifaces, &ifindex) && errno != ENOENT)
+			return -errno;
+		cls->ifaces[b] = (struct iface_rec){ 0 };
+		return 0;
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The only code that writes the classifier's maps: add, remove and read
+ * criteria, register interfaces. Used by the tests and by xtapd.
+ *
+ * Safe under traffic: an index entry is replaced whole, a new prefix entry
+ * carries the criteria of the prefixes covering it, and a slot is reused only
+ * after a grace period, so a packet never misses a criterion that is active
+ * both before and after an update.
+ */
+#ifndef XTAP_CLASSIFIER_H
+#define XTAP_CLASSIFIER_H
+
+#include <stdint.h>
+#include "xtap.h"
+
+/* File descriptors of the classifier's maps (from a skeleton or pinned). */
+struct xtap_cls_maps {
+	int rules, stats, exact, prefix, sets, ifaces, present, frags, counters;
+};
+
+/* A set of values: "any", or the union of n ranges. */
+struct xtap_vrange {
+	uint16_t lo, hi;
+};
+struct xtap_values {
+	int any;
+	unsigned n;
+	const struct xtap_vrange *r;
+};
+
+/* One criterion as docs/dtcp.md 4.1 defines it, resolved to kernel terms. */
+struct xtap_criterion {
+	uint8_t family; /* XTAP_AF_INET or XTAP_AF_INET6 */
+	uint8_t src[16], dst[16];
+	uint8_t src_plen, dst_plen; /* 0: any; 32 or 128: exact */
+	struct xtap_values proto, sport, dport, itype, icode;
+	uint8_t scope;              /* XTAP_SCOPE_* */
+	unsigned nif;               /* IN / OUT: interfaces by ifindex */
+	uint32_t ifindex[8];
+	uint64_t groups;            /* GROUP: group bits (see xtap_cls_iface_add) */
+	unsigned ncd;
+	uint16_t cd[XTAP_MAX_CD_PER_CRIT];
+};
+
+struct xtap_cls;
+
+/* max_criteria and max_sets must be the sizes the maps were created with. */
+struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_criteria,
+			      uint32_t max_sets);
+void xtap_cls_free(struct xtap_cls *cls);
+
+/* Install a criterion; on success *slot names it. Errors (nothing changed):
+ * -EINVAL malformed, -ENODEV unknown interface, -ENOSPC a bound (criteria,
+ * sets, candidates per entry: see docs/classifier.md), -errno of a map update. */
+int xtap_cls_add(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_t *slot);
+/* Remove a criterion. It may still match packets already in flight until
+ * xtap_cls_sync() returns. */
+int xtap_cls_del(struct xtap_cls *cls, uint32_t slot);
+/* Wait until no program still runs with a removed criterion. */
+int xtap_cls_sync(struct xtap_cls *cls);
+
+/* Counters of a criterion, summed over CPUs. */
+int xtap_cls_stats(struct xtap_cls *cls, uint32_t slot, struct xtap_crit_stats *sum);
+/* The uid of an installed criterion (0 if the slot is free). */
+uint32_t xtap_cls_uid(const struct xtap_cls *cls, uint32_t slot);
+uint32_t xtap_cls_count(const struct xtap_cls *cls);
+/* Global counters, summed over CPUs: out[XTAP_G_COUNT]. */
+int xtap_cls_counters(struct xtap_cls *cls, uint64_t *out);
+
+/* Register an attached interface and its group mask (bits the GROUP scope
+ * tests). At most XTAP_MAX_IFACES. */
+int xtap_cls_iface_add(struct xtap_cls *cls, uint32_t ifindex, uint64_t groups);
+int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex);
+
+#endif

@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Table-driven BPF_PROG_TEST_RUN tests of the parser and classifier: each row
+ * is a packet, the criteria installed, the hook and interface, and what must
+ * come out (matched criteria with their counters, content destinations in
+ * the XDP metadata, the global reason counter). Every run also checks that
+ * the packet leaves unchanged with XDP_PASS / TC_ACT_UNSPEC.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "critspec.h"
+#include "pktbuild.h"
+#include "testenv.h"
+
+#define XDP_PASS_ 2
+#define TC_ACT_UNSPEC_ (-1)
+#define MAX_CRIT 20
+
+static struct tenv env;
+
+struct pkt_row {
+	int family;
+	const char *src, *dst;
+	uint8_t proto;
+	uint16_t sport, dport;
+	uint8_t itype, icode;
+	int nvlan, vlan_ad, ipopt, frag;
+	uint32_t frag_id;
+	int next;
+	uint8_t ext[16];
+	int payload;
+	uint16_t ethertype;
+	void (*mutate)(uint8_t *frame, int l3);
+};
+
+enum where { IN = 0, OUT = 1 };
+
+struct row {
+	const char *name;
+	struct crit_text crit[MAX_CRIT];
+	int ncrit;
+	struct pkt_row pkt;
+	enum where where; /* IN: XDP and TC ingress; OUT: TC egress */
+	int ifidx;        /* test interface 0..2 */
+	const char *match; /* indexes of the criteria that must match: "0,2" */
+	const char *cds;   /* XDP metadata CDs, as a set: "1,2" */
+	int counter;       /* a global counter that must move by one (0: none) */
+};
+
+static void pkt_from_row(const struct pkt_row *r, struct pkt_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->family = r->family ? r->family : 4;
+	if (r->src)
+		pkt_addr(s->src, r->src);
+	if (r->dst)
+		pkt_addr(s->dst, r->dst);
+	s->proto = r->proto;
+	s->sport = r->sport;
+	s->dport = r->dport;
+	s->itype = r->itype;
+	s->icode = r->icode;
+	s->nvlan = r->nvlan;
+	s->vlan_ad = r->vlan_ad;
+	s->ipopt = r->ipopt;
+	s->frag = r->frag;
+	s->frag_id = r->frag_id;
+	s->next = r->next;
+	memcpy(s->ext, r->ext, sizeof(s->ext));
+	s->payload = r->payload;
+	s->ethertype = r->ethertype;
+}
+
+static int in_list(const char *list, unsigned v)
+{
+	for (const char *p = list; p && *p;) {
+		char *end;
+		unsigned long x = strtoul(p, &end, 10);
+
+		if (x == v)
+			return 1;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int list_len(const char *list)
+{
+	int n = 0;
+
+	for (const char *p = list; p && *p; p++)
+		if (p == list || p[-1] == ',')
+			n++;
+	return n;
+}
+
+static int add_criteria(const struct crit_text *ct, int n, uint32_t *slots)
+{
+	for (int i = 0; i < n; i++) {
+		struct crit_store cs;
+		int err;
+
+		if (crit_from_text(&ct[i], env.ifindex, &cs))
+			return -EINVAL;
+		err = xtap_cls_add(env.cls, &cs.c, &slots[i]);
+		if (err) {
+			printf("    add of criterion %d failed: %s\n", i, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Run the frame through one hook and check everything the row expects. */
+static int run_hook(const struct row *r, enum hook h, const uint32_t *slots, const uint8_t *frame,
+		    int len, uint32_t ip_len)
+{
+	struct xtap_crit_stats before[MAX_CRIT], after;
+	uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT];
+	struct run_out out;
+	int err;
+
+	for (int i = 0; i < r->ncrit; i++)
+		CHECK(!xtap_cls_stats(env.cls, slots[i], &before[i]), "stats");
+	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+	err = tenv_run(&env, h, env.ifindex[r->ifidx], frame, len, &out);
+	CHECK(!err, "test run: %s", strerror(-err));
+	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
+
+	CHECK(out.retval == (h == HOOK_XDP ? XDP_PASS_ : TC_ACT_UNSPEC_), "verdict %d", out.retval);
+	CHECK(out.size == (uint32_t)len && !memcmp(out.data, frame, len), "packet changed (hook %d)", h);
+	for (int i = 0; i < r->ncrit; i++) {
+		int want = in_list(r->match, i);
+
+		CHECK(!xtap_cls_stats(env.cls, slots[i], &after), "stats");
+		CHECK(after.packets - before[i].packets == (uint64_t)want,
+		      "hook %d: criterion %d matched %llu times, want %d", h, i,
+		      (unsigned long long)(after.packets - before[i].packets), want);
+		CHECK(after.bytes - before[i].bytes == (want ? ip_len : 0), "hook %d: criterion %d bytes %llu",
+		      h, i, (unsigned long long)(after.bytes - before[i].bytes));
+		CHECK(!want || after.last_ns > 0, "last match time not set");
+	}
+	CHECK(g1[XTAP_G_PACKETS] - g0[XTAP_G_PACKETS] == 1, "packets counter");
+	CHECK(g1[XTAP_G_MATCHED] - g0[XTAP_G_MATCHED] == (r->match && *r->match ? 1u : 0u),
+	      "matched counter");
+	if (r->counter)
+		CHECK(g1[r->counter] - g0[r->counter] == 1, "hook %d: counter %d moved by %llu", h,
+		      r->counter, (unsigned long long)(g1[r->counter] - g0[r->counter]));
+	if (h == HOOK_XDP) {
+		struct xtap_meta m;
+
+		CHECK(out.has_meta && out.meta_len == sizeof(m), "no XDP metadata (%u bytes)", out.meta_len);
+		memcpy(&m, out.meta, sizeof(m));
+		CHECK(m.magic == XTAP_META_MAGIC && m.ifindex == env.ifindex[r->ifidx], "metadata header");
+		CHECK(m.ncd == list_len(r->cds), "metadata names %u CDs, want %d", m.ncd, list_len(r->cds));
+		for (int i = 0; i < m.ncd; i++)
+			CHECK(in_list(r->cds, m.cd[i]), "unexpected CD %u", m.cd[i]);
+	}
+	return 0;
+}
+
+static int run_row(const struct row *r)
+{
+	uint32_t slots[MAX_CRIT];
+	struct pkt_spec spec;
+	struct pkt_layout lay;
+	uint8_t frame[2048];
+	int len, err;
+
+	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	CHECK(!add_criteria(r->crit, r->ncrit, slots), "criteria");
+	pkt_from_row(&r->pkt, &spec);
+	len = pkt_build(&spec, frame, sizeof(frame), &lay);
+	CHECK(len > 0, "build");
+	if (r->pkt.mutate)
+		r->pkt.mutate(frame, lay.l3);
+	if (r->where == IN) {
+		err = run_hook(r, HOOK_XDP, slots, frame, len, lay.end - lay.l3);
+		if (!err)
+			err = run_hook(r, HOOK_TC_IN, slots, frame, len, lay.end - lay.l3);
+		return err;
+	}
+	return run_hook(r, HOOK_TC_OUT, slots, frame, len, lay.end - lay.l3);
+}
+
+/* ---- the table -------------------------------------------------------------- */
+
+#define V4A "192.0.2.1"
+#define V4B "198.51.100.7"
+#define V6A "2001:db8::1"
+#define V6B "2001:db8:1::2"
+#define TCP4(s, d, sp, dp) { .family = 4, .src = s, .dst = d, .proto = 6, .sport = sp, .dport = dp }
+#define UDP4(s, d, sp, dp) { .family = 4, .src = s, .dst = d, .proto = 17, .sport = sp, .dport = dp }
+#define TCP6(s, d, sp, dp) { .family = 6, .src = s, .dst = d, .proto = 6, .sport = sp, .dport = dp }
+
+static void set_version_5(uint8_t *f, int l3) { f[l3] = 0x55; }
+static void set_ihl_4(uint8_t *f, int l3) { f[l3] = 0x44; }
+static void set_v6_version_4(uint8_t *f, int l3) { f[l3] = 0x40; }
+static void set_totlen_short(uint8_t *f, int l3) { f[l3 + 2] = 0; f[l3 + 3] = 10; }
+
+static const struct row rows[] = {
+	/* addresses */
+	{ "ipv4 exact source", { { .src = V4A, .cds = "1" } }, 1, TCP4(V4A, V4B, 1000, 80), IN, 0, "0", "1" },
+	{ "ipv4 exact destination", { { .dst = V4B, .cds = "2" } }, 1, TCP4(V4A, V4B, 1000, 80), IN, 0, "0", "2" },
+	{ "ipv4 exact source, other address", { { .src = V4B } }, 1, TCP4(V4A, V4B, 1000, 80), IN, 0, "", "" },
+	{ "ipv4 source prefix /24", { { .src = "192.0.2.0/24", .cds = "3" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "0", "3" },
+	{ "ipv4 source prefix /25 miss", { { .src = "192.0.2.128/25" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
+	{ "ipv4 destination prefix /16", { { .dst = "198.51.0.0/16" } }, 1, UDP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
+	{ "ipv4 /0 is any", { { .src = "0.0.0.0/0", .dport = "80" } }, 1, TCP4(V4A, V4B, 1, 80), IN, 0, "0", "" },
+	{ "ipv4 source and destination exact", { { .src = V4A, .dst = V4B } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
+	{ "ipv4 source and destination, wrong destination", { { .src = V4A, .dst = "198.51.100.8" } }, 1,
+	  TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
+	{ "ipv4 prefix source, exact destination", { { .src = "192.0.2.0/28", .dst = V4B } }, 1,
+	  TCP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
+	{ "ipv4 prefix source outside, exact destination", { { .src = "192.0.2.16/28", .dst = V4B } }, 1,
+	  TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
+	{ "reversed direction does not match", { { .src = V4B, .dst = V4A } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
+	/* ports and protocols */
+	{ "wildcard addresses, destination port", { { .dport = "80" } }, 1, TCP4(V4A, V4B, 1000, 80), IN, 0, "0", "" },
+	{ "destination port miss", { { .dport = "80" } }, 1, TCP4(V4A, V4B, 1000, 81), IN, 0, "", "" },
+	{ "udp matches a port criterion", { { .dport = "53" } }, 1, UDP4(V4A, V4B, 1000, 53), IN, 0, "0", "" },
+	{ "sctp ports", { { .src = V4A, .sport = "2905", .proto = "132" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 132, .sport = 2905, .dport = 2905 }, IN, 0, "0", "" },
+	{ "port range lower bound", { { .src = V4A, .dport = "1000-2000" } }, 1, TCP4(V4A, V4B, 1, 1000), IN, 0, "0", "" },
+	{ "port range upper bound", { { .src = V4A, .dport = "1000-2000" } }, 1, TCP4(V4A, V4B, 1, 2000), IN, 0, "0", "" },
+	{ "port range below", { { .src = V4A, .dport = "1000-2000" } }, 1, TCP4(V4A, V4B, 1, 999), IN, 0, "", "" },
+	{ "port range above", { { .src = V4A, .dport = "1000-2000" } }, 1, TCP4(V4A, V4B, 1, 2001), IN, 0, "", "" },
+	{ "port list hit", { { .src = V4A, .dport = "80,443,8000-8080" } }, 1, TCP4(V4A, V4B, 1, 8080), IN, 0, "0", "" },
+	{ "port list miss", { { .src = V4A, .dport = "80,443,8000-8080" } }, 1, TCP4(V4A, V4B, 1, 444), IN, 0, "", "" },
+	{ "source and destination ports", { { .src = V4A, .sport = "5060", .dport = "5060" } }, 1,
+	  UDP4(V4A, V4B, 5060, 5060), IN, 0, "0", "" },
+	{ "source port wrong", { { .src = V4A, .sport = "5061", .dport = "5060" } }, 1,
+	  UDP4(V4A, V4B, 5060, 5060), IN, 0, "", "" },
+	{ "protocol list hit", { { .src = V4A, .proto = "6,17" } }, 1, UDP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
+	{ "protocol list miss", { { .src = V4A, .proto = "6,17" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 132 }, IN, 0, "", "" },
+	{ "protocol range", { { .src = V4A, .proto = "40-50" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .payload = 8 }, IN, 0, "0", "" },
+	{ "port criterion never matches a protocol without ports", { { .src = V4A, .dport = "0" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .payload = 8 }, IN, 0, "", "" },
+	{ "icmp type and code", { { .src = V4A, .proto = "1", .itype = "8", .icode = "0" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 8 }, IN, 0, "0", "" },
+	{ "icmp other type", { { .src = V4A, .proto = "1", .itype = "8" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 0 }, IN, 0, "", "" },
+	{ "icmp type list and code range", { { .src = V4A, .itype = "0,3,11", .icode = "1-4" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 3, .icode = 4 }, IN, 0, "0", "" },
+	{ "icmp criterion never matches tcp", { { .src = V4A, .itype = "8" } }, 1, TCP4(V4A, V4B, 8, 8), IN, 0, "", "" },
+	{ "port criterion never matches icmp", { { .src = V4A, .dport = "0" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 8 }, IN, 0, "", "" },
+	/* link layer and IP header forms */
+	{ "one vlan tag", { { .src = V4A } }, 1, { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .nvlan = 1 }, IN, 0, "0", "" },
+	{ "802.1ad + 802.1Q", { { .src = V4A, .dport = "80" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 80, .nvlan = 2, .vlan_ad = 1 }, IN, 0, "0", "" },
+	{ "three vlan tags are not followed", { { .src = V4A } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .nvlan = 3 }, IN, 0, "", "", XTAP_G_VLAN_DEPTH },
+	{ "ipv4 options", { { .src = V4A, .dport = "443" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 443, .ipopt = 40 }, IN, 0, "0", "" },
+	{ "arp is not ip", { { .dport = "80" }, { .src = "any" } }, 2,
+	  { .family = 4, .ethertype = 0x0806, .payload = 28 }, IN, 0, "", "", XTAP_G_NOT_IP },
+	{ "ipv4 version 5 is malformed", { { .src = V4A } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .mutate = set_version_5 }, IN, 0, "", "", XTAP_G_BAD_L3 },
+	{ "ipv4 header length 16 is malformed", { { .src = V4A } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .mutate = set_ihl_4 }, IN, 0, "", "", XTAP_G_BAD_L3 },
+	{ "ipv4 total length below header is malformed", { { .src = V4A } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .mutate = set_totlen_short }, IN, 0, "", "", XTAP_G_BAD_L3 },
+	{ "ipv6 version 4 is malformed", { { .src = V6A } }, 1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .mutate = set_v6_version_4 }, IN, 0, "", "", XTAP_G_BAD_L3 },
+	/* IPv6 */
+	{ "ipv6 exact source", { { .src = V6A, .cds = "4" } }, 1, TCP6(V6A, V6B, 1, 2), IN, 0, "0", "4" },
+	{ "ipv6 exact destination", { { .dst = V6B } }, 1, TCP6(V6A, V6B, 1, 2), IN, 0, "0", "" },
+	{ "ipv6 /64 destination prefix", { { .dst = "2001:db8:1::/64" } }, 1, TCP6(V6A, V6B, 1, 2), IN, 0, "0", "" },
+	{ "ipv6 /33 prefix miss", { { .dst = "2001:db8:8000::/33" } }, 1, TCP6(V6A, V6B, 1, 2), IN, 0, "", "" },
+	{ "ipv6 /127 prefix", { { .src = "2001:db8::/127" } }, 1, TCP6(V6A, V6B, 1, 2), IN, 0, "0", "" },
+	{ "ipv6 wildcard addresses, port", { { .v6 = 1, .dport = "443" } }, 1, TCP6(V6A, V6B, 1, 443), IN, 0, "0", "" },
+	{ "ipv4 wildcard criterion never matches ipv6", { { .dport = "443" } }, 1, TCP6(V6A, V6B, 1, 443), IN, 0, "", "" },
+	{ "v4-mapped ipv6 never matches ipv4", { { .src = "192.0.2.1" } }, 1, TCP6("::ffff:192.0.2.1", V6B, 1, 2),
+	  IN, 0, "", "" },
+	{ "icmpv6 echo request", { { .src = V6A, .proto = "58", .itype = "128" } }, 1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 58, .itype = 128 }, IN, 0, "0", "" },
+	{ "icmp (v4) number does not give icmpv6 fields", { { .src = V6A, .itype = "1" } }, 1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 1, .payload = 8 }, IN, 0, "", "" },
+	{ "ipv6 hop-by-hop, routing, destination options, tcp", { { .src = V6A, .dport = "80" } }, 1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .next = 3, .ext = { 0, 43, 60 } },
+	  IN, 0, "0", "" },
+	{ "ipv6 authentication header, udp", { { .src = V6A, .dport = "500" } }, 1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 500, .next = 1, .ext = { 51 } }, IN, 0, "0", "" },
+	{ "ipv6 eight extension headers are followed", { { .src = V6A, .dport = "80" } }, 1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .next = 8,
+	    .ext = { 0, 60, 43, 60, 51, 60, 60, 60 } }, IN, 0, "0", "" },
+	{ "ipv6 nine extension headers: only address criteria", { { .src = V6A, .dport = "80" }, { .src = V6A } }, 2,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .next = 9,
+	    .ext = { 0, 60, 43, 60, 51, 60, 60, 60, 60 } }, IN, 0, "1", "", XTAP_G_EXT_DEPTH },
+	/* scope */
+	{ "input interface hit", { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "1" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 1, "0", "" },
+	{ "input interface list hit", { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "0,2" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 2, "0", "" },
+	{ "input interface miss", { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "1" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
+	{ "output interface criterion at egress", { { .src = V4A, .scope = XTAP_SCOPE_OUT, .ifs = "2", .cds = "7" } }, 1,
+	  TCP4(V4A, V4B, 1, 2), OUT, 2, "0", "" },
+	{ "output interface criterion, other interface", { { .src = V4A, .scope = XTAP_SCOPE_OUT, .ifs = "2" } }, 1,
+	  TCP4(V4A, V4B, 1, 2), OUT, 1, "", "" },
+	{ "output interface criterion never matches ingress", { { .src = V4A, .scope = XTAP_SCOPE_OUT, .ifs = "2" } }, 1,
+	  TCP4(V4A, V4B, 1, 2), IN, 2, "", "" },
+	{ "unscoped criterion is ingress only", { { .src = V4A }, { .dport = "2" }, { .src = "192.0.2.0/24" } }, 3,
+	  TCP4(V4A, V4B, 1, 2), OUT, 0, "", "" },
+	{ "output prefix and wildcard criteria", { { .src = "192.0.2.0/24", .scope = XTAP_SCOPE_OUT, .ifs = "0" },
+	  { .dport = "2", .scope = XTAP_SCOPE_OUT, .ifs = "0" } }, 2, TCP4(V4A, V4B, 1, 2), OUT, 0, "0,1", "" },
+	{ "group scope hit", { { .src = V4A, .scope = XTAP_SCOPE_GROUP, .groups = 2 } }, 1, TCP4(V4A, V4B, 1, 2), IN, 1, "0", "" },
+	{ "group scope, interface in two groups", { { .src = V4A, .scope = XTAP_SCOPE_GROUP, .groups = 2 } }, 1,
+	  TCP4(V4A, V4B, 1, 2), IN, 2, "0", "" },
+	{ "group scope miss", { { .src = V4A, .scope = XTAP_SCOPE_GROUP, .groups = 2 } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
+	/* several criteria on one packet */
+	{ "three shapes match, CDs once each",
+	  { { .src = V4A, .cds = "1,2" }, { .dst = "198.51.100.0/24", .cds = "2,3" }, { .dport = "80", .cds = "3" },
+	    { .src = V4B, .cds = "9" } }, 4, TCP4(V4A, V4B, 1, 80), IN, 0, "0,1,2", "1,2,3" },
+	{ "nested prefixes all match",
+	  { { .src = "192.0.0.0/8", .cds = "1" }, { .src = "192.0.0.0/16", .cds = "2" }, { .src = "192.0.2.0/24", .cds = "3" },
+	    { .src = "192.0.3.0/24", .cds = "4" }, { .src = "192.0.2.0/25", .dport = "81", .cds = "5" } }, 5,
+	  TCP4(V4A, V4B, 1, 80), IN, 0, "0,1,2", "1,2,3" },
+	{ "same address, different ports",
+	  { { .src = V4A, .dport = "80" }, { .src = V4A, .dport = "443" }, { .src = V4A, .dport = "1-1024" } }, 3,
+	  TCP4(V4A, V4B, 1, 443), IN, 0, "1,2", "" },
+	{ "source criterion and destination criterion",
+	  { { .src = V4A, .cds = "5" }, { .dst = V4B, .cds = "5" } }, 2, TCP4(V4A, V4B, 1, 2), IN, 0, "0,1", "5" },
+	{ "ipv6 exact, prefix and wildcard",
+	  { { .src = V6A, .cds = "1" }, { .dst = "2001:db8::/32", .cds = "2" }, { .v6 = 1, .proto = "6", .cds = "1" } }, 3,
+	  TCP6(V6A, V6B, 1, 2), IN, 0, "0,1,2", "1,2" },
+	/* fragments without a record */
+	{ "later ipv4 fragment: address criterion matches, port criterion does not",
+	  { { .src = V4A, .dport = "80" }, { .src = V4A, .proto = "6" } }, 2,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .frag = PF_LATER, .frag_id = 999, .payload = 64 }, IN, 0, "1", "",
+	  XTAP_G_FRAG_UNKNOWN },
+	{ "later ipv6 fragment: protocol known from the fragment header",
+	  { { .src = V6A, .dport = "80" }, { .src = V6A, .proto = "17" } }, 2,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_LATER, .frag_id = 999, .payload = 64 }, IN, 0, "1", "",
+	  XTAP_G_FRAG_UNKNOWN },
+};
+
+/* ---- tests beyond the table --------------------------------------------------- */
+
+static int frag_follow(int family)
+{
+	struct crit_text ct[2] = {
+		{ .src = family == 4 ? V4A : V6A, .dport = "5001", .cds = "3" },
+		{ .src = family == 4 ? V4A : V6A, .dport = "9999" },
+	};
+	struct pkt_spec s = { .family = family, .proto = 17, .sport = 7, .dport = 5001,
+			      .frag = PF_FIRST, .frag_id = 0x1234, .payload = 100 };
+	uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT];
+	struct xtap_crit_stats st0, st1;
+	struct pkt_layout lay;
+	uint8_t f[512];
+	struct run_out out;
+	uint32_t slots[2], first_len;
+	int len;
+
+	pkt_addr(s.src, family == 4 ? V4A : V6A);
+	pkt_addr(s.dst, family == 4 ? V4B : V6B);
+	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	CHECK(!add_criteria(ct, 2, slots), "add");
+	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	first_len = lay.end - lay.l3;
+	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run first");
+	/* the later fragment of the same datagram, and one of another datagram */
+	s.frag = PF_LATER;
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run later");
+	CHECK(out.has_meta && ((struct xtap_meta *)out.meta)->ncd == 1 &&
+	      ((struct xtap_meta *)out.meta)->cd[0] == 3, "later fragment reaches the CD");
+	CHECK(!tenv_run(&env, HOOK_TC_IN, env.ifindex[1], f, len, &out), "run later via tc");
+	s.frag_id = 0x1235;
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run other");
+	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
+	CHECK(!xtap_cls_stats(env.cls, slots[0], &st0) && !xtap_cls_stats(env.cls, slots[1], &st1), "stats");
+	CHECK(st0.packets == 3, "port criterion matched %llu of first + 2 later fragments",
+	      (unsigned long long)st0.packets);
+	CHECK(st0.bytes == first_len + 2ull * (lay.end - lay.l3), "bytes %llu", (unsigned long long)st0.bytes);
+	CHECK(st1.packets == 0, "other criterion matched");
+	CHECK(g1[XTAP_G_FRAG_RECORDED] - g0[XTAP_G_FRAG_RECORDED] == 1, "recorded");
+	CHECK(g1[XTAP_G_FRAG_FOLLOWED] - g0[XTAP_G_FRAG_FOLLOWED] == 2, "followed");
+	CHECK(g1[XTAP_G_FRAG_UNKNOWN] - g0[XTAP_G_FRAG_UNKNOWN] == 1, "unknown");
+
+	/* a deleted criterion is not followed, and its reused slot neither */
+	CHECK(!xtap_cls_del(env.cls, slots[0]) && !xtap_cls_sync(env.cls), "delete");
+	s.frag_id = 0x1234;
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run after delete");
+	CHECK(out.has_meta && ((struct xtap_meta *)out.meta)->ncd == 0, "deleted criterion still followed");
+	return 0;
+}
+
+static int test_frag_v4(void) { return frag_follow(4); }
+static int test_frag_v6(void) { return frag_follow(6); }
+
+/* Every truncation of valid frames: never a wrong match, never a change. */
+static int truncations(void)
+{
+	struct pkt_spec specs[4] = {
+		{ .family = 4, .proto = 6, .dport = 80, .ipopt = 8, .payload = 10 },
+		{ .family = 6, .proto = 17, .dport = 80, .next = 2, .ext = { 0, 60 }, .payload = 10 },
+		{ .family = 4, .proto = 1, .itype = 8, .nvlan = 2, .payload = 4 },
+		{ .family = 6, .proto = 58, .itype = 128, .next = 1, .ext = { 51 }, .payload = 4 },
+	};
+	int tested = 0;
+
+	for (int k = 0; k < 4; k++) {
+		struct pkt_spec *s = &specs[k];
+		int v6 = s->family == 6;
+		struct crit_text ct[2] = {
+			{ .src = v6 ? V6A : V4A, .cds = "1" },
+			{ .src = v6 ? V6A : V4A, .dport = s->proto == 6 || s->proto == 17 ? "80" : NULL,
+			  .itype = s->proto == 1 || s->proto == 58 ? (v6 ? "128" : "8") : NULL, .cds = "2" },
+		};
+		struct pkt_layout lay;
+		uint8_t f[512];
+		uint32_t slots[2];
+		int full;
+
+		pkt_addr(s->src, v6 ? V6A : V4A);
+		pkt_addr(s->dst, v6 ? V6B : V4B);
+		full = pkt_build(s, f, sizeof(f), &lay);
+		CHECK(!tenv_clear(&env, 1u << 16), "clear");
+		CHECK(!add_criteria(ct, 2, slots), "add");
+		/* the kernel's test run refuses frames shorter than Ethernet */
+		for (int len = 14; len <= full; len++) {
+			int hdr = v6 ? lay.l3 + 40 : lay.l3 + 20 + s->ipopt;
+			int icmp = s->proto == 1 || s->proto == 58;
+			int want0 = len >= hdr, want1 = len >= lay.l4 + (icmp ? 2 : 4);
+			uint32_t iplen = len > lay.l3 ? (uint32_t)(len - lay.l3) : 0;
+
+			for (int h = HOOK_XDP; h <= HOOK_TC_IN; h++) {
+				struct xtap_crit_stats a0, a1, b0, b1;
+				struct run_out out;
+
+				/* the kernel's skb test run refuses IP frames shorter
+				 * than the fixed IP header: XDP covers those lengths */
+				if (h == HOOK_TC_IN && len < lay.l3 + (v6 ? 40 : 20))
+					continue;
+				CHECK(!xtap_cls_stats(env.cls, slots[0], &a0) && !xtap_cls_stats(env.cls, slots[1], &b0), "stats");
+				int rerr = tenv_run(&env, h, env.ifindex[0], f, len, &out);
+
+				CHECK(!rerr, "frame %d len %d hook %d: %s", k, len, h, strerror(-rerr));
+				CHECK(out.size == (uint32_t)len && !memcmp(out.data, f, len), "frame %d changed at %d", k, len);
+				CHECK(!xtap_cls_stats(env.cls, slots[0], &a1) && !xtap_cls_stats(env.cls, slots[1], &b1), "stats");
+				CHECK(a1.packets - a0.packets == (uint64_t)want0, "frame %d cut at %d: address criterion %d",
+				      k, len, want0);
+				CHECK(b1.packets - b0.packets == (uint64_t)want1, "frame %d cut at %d: port/icmp criterion %d",
+				      k, len, want1);
+				CHECK(!want0 || a1.bytes - a0.bytes == iplen, "frame %d cut at %d: bytes", k, len);
+				tested++;
+			}
+		}
+	}
+	printf("    %d truncated frames checked\n", tested);
+	return 0;
+}
+
+/* Bounds refuse cleanly and leave everything as it was. */
+static int bounds(void)
+{
+	struct crit_text one = { .src = V4A, .dport = "1" };
+	struct crit_text wide = { .src = "192.0.0.0/8" }, narrow = { .src = "192.0.2.0/24" };
+	uint32_t slots[XTAP_MAX_CAND + 1], s2;
+	struct crit_store cs;
+	int n_exact;
+
+	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	for (int i = 0; i < XTAP_MAX_CAND; i++)
+		CHECK(!add_criteria(&one, 1, &slots[i]), "add %d", i);
+	n_exact = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
+	CHECK(crit_from_text(&one, env.ifindex, &cs) == 0, "text");
+	CHECK(xtap_cls_add(env.cls, &cs.c, &s2) == -ENOSPC, "17th criterion on one address accepted");
+	CHECK(xtap_cls_count(env.cls) == XTAP_MAX_CAND, "count changed");
+	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == n_exact, "map changed");
+
+	/* push-down: 16 on a /8, then a /24 below it would need 17 */
+	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	for (int i = 0; i < XTAP_MAX_CAND; i++)
+		CHECK(!add_criteria(&wide, 1, &slots[i]), "add wide %d", i);
+	CHECK(crit_from_text(&narrow, env.ifindex, &cs) == 0, "text");
+	CHECK(xtap_cls_add(env.cls, &cs.c, &s2) == -ENOSPC, "pushed-down bound not enforced");
+	CHECK(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 1, "prefix entries");
+
+	/* malformed input */
+	CHECK(crit_from_text(&(struct crit_text){ .src = V4A, .dport = "90-80" }, env.ifindex, &cs) == 0, "text");
+	CHECK(xtap_cls_add(env.cls, &cs.c, &s2) == -EINVAL, "inverted range accepted");
+	CHECK(crit_from_text(&(struct crit_text){ .src = V4A, .proto = "300" }, env.ifindex, &cs) == 0, "text");
+	CHECK(xtap_cls_add(env.cls, &cs.c, &s2) == -EINVAL, "protocol 300 accepted");
+	CHECK(crit_from_text(&(struct crit_text){ .src = V4A, .scope = XTAP_SCOPE_IN }, env.ifindex, &cs) == 0, "text");
+	cs.c.nif = 1;
+	cs.c.ifindex[0] = 999999;
+	CHECK(xtap_cls_add(env.cls, &cs.c, &s2) == -ENODEV, "unknown interface accepted");
+	CHECK(xtap_cls_count(env.cls) == XTAP_MAX_CAND, "count changed by refused adds");
+	return 0;
+}
+
+/* Deleting everything leaves empty maps; reused slots start from zero. */
+static int delete_and_reuse(void)
+{
+	struct crit_text ct[4] = { { .src = V4A }, { .dst = "198.51.100.0/24" }, { .dport = "80" },
+				   { .src = "2001:db8::/48" } };
+	struct pkt_spec s = { .family = 4, .proto = 6, .dport = 80 };
+	uint32_t slots[4], zero = 0, present = 1;
+	struct xtap_crit_stats st;
+	struct pkt_layout lay;
+	struct run_out out;
+	uint8_t f[256];
+	int len;
+
+	pkt_addr(s.src, V4A);
+	pkt_addr(s.dst, V4B);
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	CHECK(!add_criteria(ct, 4, slots), "add");
+	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
+	for (int i = 0; i < 4; i++)
+		CHECK(!xtap_cls_del(env.cls, slots[i]), "delete %d", i);
+	CHECK(xtap_cls_del(env.cls, slots[0]) == -ENOENT, "double delete");
+	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
+	CHECK(((struct xtap_meta *)out.meta)->ncd == 0, "deleted criteria matched");
+	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "exact map not empty");
+	CHECK(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix map not empty");
+	CHECK(!bpf_map_lookup_elem(env.maps.present, &zero, &present) && present == 0, "present bits %#x", present);
+	/* slots come back only after a grace period, with zeroed counters */
+	CHECK(!xtap_cls_sync(env.cls), "sync");
+	for (int i = 0; i < 4; i++)
+		CHECK(!add_criteria(&ct[2], 1, &slots[i]), "re-add");
+	for (int i = 0; i < 4; i++) {
+		CHECK(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
+		CHECK(st.packets == 0 && st.bytes == 0 && st.last_ns == 0, "reused slot kept old counters");
+	}
+	return 0;
+}
+
+/* More criteria match than the result holds: all counted, bound counted. */
+static int match_bound(void)
+{
+	struct crit_text ct[XTAP_MAX_CAND + 2];
+	uint32_t slots[XTAP_MAX_CAND + 2];
+	uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT];
+	struct pkt_spec s = { .family = 4, .proto = 6, .dport = 80 };
+	struct xtap_crit_stats st;
+	struct pkt_layout lay;
+	struct run_out out;
+	char cds[XTAP_MAX_CAND + 2][8];
+	uint8_t f[256];
+	int n = XTAP_MAX_CAND + 2, len;
+
+	memset(ct, 0, sizeof(ct));
+	for (int i = 0; i < n; i++) {
+		snprintf(cds[i], sizeof(cds[i]), "%d", 100 + i);
+		ct[i].cds = cds[i];
+		if (i < XTAP_MAX_CAND)
+			ct[i].src = V4A;
+		else
+			ct[i].dport = "80";
+	}
+	pkt_addr(s.src, V4A);
+	pkt_addr(s.dst, V4B);
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	CHECK(!add_criteria(ct, n, slots), "add");
+	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
+	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
+	for (int i = 0; i < n; i++) {
+		CHECK(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
+		CHECK(st.packets == 1, "criterion %d not counted", i);
+	}
+	CHECK(g1[XTAP_G_MATCH_BOUND] - g0[XTAP_G_MATCH_BOUND] == (uint64_t)(n - XTAP_MAX_MATCH), "match bound counter");
+	CHECK(g1[XTAP_G_CD_BOUND] - g0[XTAP_G_CD_BOUND] >= 1, "cd bound counter");
+	CHECK(((struct xtap_meta *)out.meta)->ncd == XTAP_PKT_MAX_CDS, "CDs recorded");
+	return 0;
+}
+
+/* Updates under traffic: a criterion active throughout is never missed
+ * while others on the same address, prefix chain and wildcard set churn. */
+struct churn_arg {
+	volatile int stop;
+	int err;
+	long updates;
+};
+
+static void *churn(void *p)
+{
+	struct churn_arg *a = p;
+	struct crit_text ct[4] = { { .src = V4A, .dport = "9" }, { .src = "192.0.0.0/8" },
+				   { .src = "192.0.2.0/30", .dport = "9" }, { .dport = "9" } };
+	struct crit_store cs;
+	uint32_t slot[4];
+
+	while (!a->stop) {
+		for (int i = 0; i < 4; i++) {
+			crit_from_text(&ct[i], env.ifindex, &cs);
+			if ((a->err = xtap_cls_add(env.cls, &cs.c, &slot[i])))
+				return NULL;
+		}
+		for (int i = 0; i < 4; i++)
+			if ((a->err = xtap_cls_del(env.cls, slot[i])))
+				return NULL;
+		a->updates += 8;
+	}
+	return NULL;
+}
+
+static int under_traffic(void)
+{
+	struct crit_text keep[3] = { { .src = V4A }, { .src = "192.0.2.0/24" }, { .dport = "80" } };
+	struct pkt_spec s = { .family = 4, .proto = 6, .dport = 80 };
+	struct churn_arg a = { 0 };
+	struct xtap_crit_stats st;
+	struct pkt_layout lay;
+	struct run_out out;
+	uint32_t slots[3];
+	uint8_t f[256];
+	pthread_t th;
+	int len, runs = 0;
+
+	pkt_addr(s.src, V4A);
+	pkt_addr(s.dst, V4B);
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	CHECK(!add_criteria(keep, 3, slots), "add");
+	CHECK(!pthread_create(&th, NULL, churn, &a), "thread");
+	for (; runs < 20000 && !a.err; runs++)
+		CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
+	a.stop = 1;
+	pthread_join(th, NULL);
+	CHECK(!a.err, "churn: %s", strerror(-a.err));
+	for (int i = 0; i < 3; i++) {
+		CHECK(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
+		CHECK(st.packets == (uint64_t)runs, "criterion %d matched %llu of %d packets during %ld updates", i,
+		      (unsigned long long)st.packets, runs, a.updates);
+	}
+	printf("    %d packets during %ld updates, none missed\n", runs, a.updates);
+	CHECK(a.updates > 0, "no update happened during the run");
+	return 0;
+}
+
+int main(void)
+{
+	static const struct { const char *name; int (*fn)(void); } extra[] = {
+		{ "fragment follow ipv4", test_frag_v4 },
+		{ "fragment follow ipv6", test_frag_v6 },
+		{ "every truncation of valid frames", truncations },
+		{ "bounds refuse cleanly", bounds },
+		{ "delete empties the maps, slots reused clean", delete_and_reuse },
+		{ "more matches than the result bound", match_bound },
+		{ "updates under traffic never miss a criterion", under_traffic },
+	};
+	char why[256];
+	int err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (tenv_netns(why, sizeof(why))) {
+		t_record("classifier tests", 1, why);
+		return t_summary();
+	}
+	err = tenv_open(&env, 1u << 16, 64);
+	if (err) {
+		printf("cannot load the BPF programs: %s\n", strerror(-err));
+		t_record("load", -1, NULL);
+		return t_summary();
+	}
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		t_record(rows[i].name, run_row(&rows[i]), NULL);
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		t_record(extra[i].name, extra[i].fn(), NULL);
+	tenv_close(&env);
+	return t_summary();
+}

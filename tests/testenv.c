@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "testenv.h"
+#include "xtap.skel.h"
+
+int t_passed, t_failed, t_skipped;
+
+void t_record(const char *name, int rc, const char *why)
+{
+	if (rc == 0) {
+		t_passed++;
+		printf("ok      %s\n", name);
+	} else if (rc == 1) {
+		t_skipped++;
+		printf("skipped %s: %s\n", name, why ? why : "(no reason given)");
+	} else {
+		t_failed++;
+		printf("FAILED  %s\n", name);
+	}
+	fflush(stdout);
+}
+
+int t_summary(void)
+{
+	printf("%d passed, %d failed, %d skipped\n", t_passed, t_failed, t_skipped);
+	return t_failed ? 1 : 0;
+}
+
+int tenv_netns(char *why, size_t whylen)
+{
+	if (unshare(CLONE_NEWNET)) {
+		snprintf(why, whylen, "cannot create a network namespace: %s", strerror(errno));
+		return 1;
+	}
+	/* the namespace (and these interfaces) vanish with the process */
+	if (system("ip link set lo up && "
+		   "ip link add xt0 type veth peer name xt0p && "
+		   "ip link add xt1 type veth peer name xt1p && "
+		   "ip link add xt2 type veth peer name xt2p && "
+		   "for i in xt0 xt0p xt1 xt1p xt2 xt2p; do ip link set $i up; done")) {
+		snprintf(why, whylen, "cannot create veth interfaces");
+		return 1;
+	}
+	return 0;
+}
+
+int tenv_open(struct tenv *e, uint32_t max_criteria, uint32_t max_sets)
+{
+	static const char *names[TENV_NIF] = { "xt0", "xt1", "xt2" };
+	struct xtap_bpf *s;
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	s = xtap_bpf__open();
+	if (!s)
+		return -errno;
+	bpf_map__set_max_entries(s->maps.xtap_rules, max_criteria);
+	bpf_map__set_max_entries(s->maps.xtap_stats, max_criteria);
+	bpf_map__set_max_entries(s->maps.xtap_exact, max_criteria);
+	bpf_map__set_max_entries(s->maps.xtap_sets, max_sets);
+	err = xtap_bpf__load(s);
+	if (err) {
+		xtap_bpf__destroy(s);
+		return err;
+	}
+	e->skel = s;
+	e->maps = (struct xtap_cls_maps){
+		.rules = bpf_map__fd(s->maps.xtap_rules),
+		.stats = bpf_map__fd(s->maps.xtap_stats),
+		.exact = bpf_map__fd(s->maps.xtap_exact),
+		.prefix = bpf_map__fd(s->maps.xtap_prefix),
+		.sets = bpf_map__fd(s->maps.xtap_sets),
+		.ifaces = bpf_map__fd(s->maps.xtap_ifaces),
+		.present = bpf_map__fd(s->maps.xtap_present),
+		.frags = bpf_map__fd(s->maps.xtap_frags),
+		.counters = bpf_map__fd(s->maps.xtap_counters),
+	};
+	e->prog_xdp = bpf_program__fd(s->progs.xtap_xdp);
+	e->prog_tc_in = bpf_program__fd(s->progs.xtap_tc_ingress);
+	e->prog_tc_out = bpf_program__fd(s->progs.xtap_tc_egress);
+	e->cls = xtap_cls_new(&e->maps, max_criteria, max_sets);
+	if (!e->cls) {
+		xtap_bpf__destroy(s);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < TENV_NIF; i++) {
+		e->ifindex[i] = if_nametoindex(names[i]);
+		/* group bits: xt0 in group 1, xt1 in group 2, xt2 in both */
+		if (e->ifindex[i] && xtap_cls_iface_add(e->cls, e->ifindex[i], (uint64_t)(i + 1)))
+			return -EIO;
+	}
+	return 0;
+}
+
+void tenv_close(struct tenv *e)
+{
+	xtap_cls_free(e->cls);
+	xtap_bpf__destroy(e->skel);
+	memset(e, 0, sizeof(*e));
+}
+
+int tenv_run(struct tenv *e, enum hook h, uint32_t ifindex, const uint8_t *pkt, uint32_t len,
+	     struct run_out *out)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	struct xdp_md xin = { 0 }, xout = { 0 };
+	struct __sk_buff sin = { 0 }, sout = { 0 };
+	uint8_t buf[sizeof(out->data) + 64];
+	int fd, err;
+
+	memset(out, 0, sizeof(*out));
+	opts.data_in = pkt;
+	opts.data_size_in = len;
+	opts.data_out = buf;
+	opts.data_size_out = sizeof(buf);
+	opts.repeat = 1;
+	if (h == HOOK_XDP) {
+		xin.data_end = len;
+		xin.ingress_ifindex = ifindex;
+		opts.ctx_in = &xin;
+		opts.ctx_size_in = sizeof(xin);
+		opts.ctx_out = &xout;
+		opts.ctx_size_out = sizeof(xout);
+		fd = e->prog_xdp;
+	} else {
+		sin.ifindex = ifindex;
+		opts.ctx_in = &sin;
+		opts.ctx_size_in = sizeof(sin);
+		opts.ctx_out = &sout;
+		opts.ctx_size_out = sizeof(sout);
+		fd = h == HOOK_TC_IN ? e->prog_tc_in : e->prog_tc_out;
+	}
+	err = bpf_prog_test_run_opts(fd, &opts);
+	if (err)
+		return -errno;
+	out->retval = (int)opts.retval;
+	if (h == HOOK_XDP) {
+		/* data out starts at the metadata; xdp_md.data is its length */
+		out->meta_len = xout.data;
+		if (out->meta_len > sizeof(out->meta) || opts.data_size_out < out->meta_len)
+			return -EMSGSIZE;
+		memcpy(out->meta, buf, out->meta_len);
+		out->has_meta = out->meta_len > 0;
+	}
+	out->size = opts.data_size_out - out->meta_len;
+	if (out->size > sizeof(out->data))
+		return -EMSGSIZE;
+	memcpy(out->data, buf + out->meta_len, out->size);
+	return 0;
+}
+
+int tenv_clear(struct tenv *e, uint32_t max)
+{
+	int err = 0;
+
+	for (uint32_t s = 0; s < max && xtap_cls_count(e->cls); s++)
+		if (xtap_cls_uid(e->cls, s) && xtap_cls_del(e->cls, s))
+			err = -EIO;
+	return err ? err : xtap_cls_sync(e->cls);
+}
+
+int tenv_map_count(int fd, size_t key_size)
+{
+	uint8_t key[64], next[64];
+	void *prev = NULL;
+	int n = 0;
+
+	if (key_size > sizeof(key))
+		return -1;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}

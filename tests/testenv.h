@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* What the BPF tests share: a private network namespace with test
+ * interfaces, the loaded programs, BPF_PROG_TEST_RUN, and the counting of
+ * results into the "N passed, N failed, N skipped" line. */
+#ifndef XTAP_TEST_ENV_H
+#define XTAP_TEST_ENV_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "classifier.h"
+
+/* ---- results ---- */
+extern int t_passed, t_failed, t_skipped;
+/* Record one test: rc 0 passed, 1 skipped (why says why), else failed. */
+void t_record(const char *name, int rc, const char *why);
+/* Print the summary line; returns the process exit code. */
+int t_summary(void);
+
+#define CHECK(cond, ...)                                                        \
+	do {                                                                    \
+		if (!(cond)) {                                                  \
+			printf("    check failed at %s:%d: ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__);                                    \
+			printf("\n");                                           \
+			return -1;                                              \
+		}                                                               \
+	} while (0)
+
+/* ---- environment ---- */
+#define TENV_NIF 3
+struct xtap_bpf;
+struct tenv {
+	struct xtap_bpf *skel;
+	struct xtap_cls *cls;
+	struct xtap_cls_maps maps;
+	int prog_xdp, prog_tc_in, prog_tc_out;
+	uint32_t ifindex[TENV_NIF]; /* xt0, xt1, xt2 */
+};
+
+/* Enter a new network namespace with veth interfaces xt0..xt2. Returns 0,
+ * or 1 when the kernel lacks something (the caller skips, saying why). */
+int tenv_netns(char *why, size_t whylen);
+int tenv_open(struct tenv *e, uint32_t max_criteria, uint32_t max_sets);
+void tenv_close(struct tenv *e);
+
+enum hook { HOOK_XDP, HOOK_TC_IN, HOOK_TC_OUT };
+struct run_out {
+	int retval;
+	uint32_t size;     /* bytes of data out (packet only) */
+	uint8_t data[4096];
+	int has_meta;
+	uint32_t meta_len;
+	uint8_t meta[32];
+};
+/* Run one hook's program on a frame seen on ifindex. Returns 0 or -errno. */
+int tenv_run(struct tenv *e, enum hook h, uint32_t ifindex, const uint8_t *pkt, uint32_t len,
+	     struct run_out *out);
+/* Remove every criterion the library knows of (slots < max). */
+int tenv_clear(struct tenv *e, uint32_t max);
+/* Number of keys in a map. */
+int tenv_map_count(int fd, size_t key_size);
+
+#endif
