@@ -241,7 +241,8 @@ static int parse_selectors(const struct hdrs *hs, struct dtcp_request *r, struct
 
 	if (h) {
 		r->sel_ids = true;
-		rc = dtcp_parse_range_list(h->value.p, h->value.n, UINT32_MAX, &r->ids);
+		/* IDs past 2^32 - 1 parse: they are unknown (431), not malformed. */
+		rc = dtcp_parse_range_list(h->value.p, h->value.n, UINT64_MAX, &r->ids);
 		if (rc)
 			return fail(err, rc == DTCP_BAD_FILTER ? DTCP_BAD_REQUEST : rc, h);
 		/* Entries written without '-' are single IDs: they must exist. */
@@ -587,12 +588,12 @@ int dtcp_request_parse(const struct dtcp_msg *m, struct dtcp_request *r, struct 
 	memset(r, 0, sizeof(*r));
 	err->code = 0;
 	err->item[0] = 0;
-	if (parse_first_line(m, r, err))
-		return -1;
 	/* SEQ is echoed even in errors about other headers: read it first. */
 	h = dtcp_msg_get(m, "Seq");
 	if (h && !parse_u64_span(h->value, UINT64_MAX, &r->seq))
 		r->has_seq = true;
+	if (parse_first_line(m, r, err))
+		return -1;
 	if (m->has_bad) {
 		dtcp_error_set(err, DTCP_BAD_REQUEST, "BAD-LINE", 8, m->bad.p, m->bad.n);
 		return -1;

@@ -1,6 +1,80 @@
+#include <arpa/inet.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "memback.h"
+
+static void dump_prefixes(FILE *f, const char *name, const struct dtcp_prefix_set *s)
+{
+	char a[64];
+	fprintf(f, " %s=", name);
+	if (s->any)
+		fputc('*', f);
+	for (int i = 0; i < s->n; i++) {
+		inet_ntop(s->family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, s->p[i].a, a, sizeof(a));
+		fprintf(f, "%s%s/%u", i ? "," : "", a, s->p[i].len);
+	}
+}
+
+static void dump_ranges(FILE *f, const char *name, const struct dtcp_range_set *s)
+{
+	fprintf(f, " %s=", name);
+	if (s->any)
+		fputc('*', f);
+	for (int i = 0; i < s->n; i++)
+		fprintf(f, "%s%" PRIu64 "-%" PRIu64, i ? "," : "", s->r[i].lo, s->r[i].hi);
+}
+
+static void dump_addr(FILE *f, const struct dtcp_addr *a)
+{
+	char t[64];
+	if (a->family == DTCP_AF_NONE) {
+		fputc('-', f);
+		return;
+	}
+	inet_ntop(a->family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, a->a, t, sizeof(t));
+	fputs(t, f);
+}
+
+/* The typed criterion as the datapath receives it, for the transcripts. */
+static void dump_criterion(FILE *f, const struct dtcp_criterion *c)
+{
+	static const char *const scope[] = { "any", "in", "out", "vrf" };
+	static const char *const tname[] = { "idle", "total", "packets", "bytes" };
+
+	fprintf(f, "%% install %u: %s ipv%d", c->id, c->csource.s, c->family);
+	dump_prefixes(f, "src", &c->src);
+	dump_prefixes(f, "dst", &c->dst);
+	if (!c->either.any)
+		dump_prefixes(f, "either", &c->either);
+	dump_ranges(f, "sport", &c->sport);
+	dump_ranges(f, "dport", &c->dport);
+	dump_ranges(f, "proto", &c->proto);
+	if (!c->icmp_type.any)
+		dump_ranges(f, "icmp-type", &c->icmp_type);
+	if (!c->icmp_code.any)
+		dump_ranges(f, "icmp-code", &c->icmp_code);
+	fprintf(f, " scope=%s", scope[c->scope]);
+	for (int i = 0; i < c->nscope; i++)
+		fprintf(f, "%c%s", i ? ',' : ':', c->scope_name[i].s);
+	if (c->is_static)
+		fprintf(f, " static");
+	for (int t = 0; t < DTCP_T_N && !c->is_static; t++)
+		if (c->timeout[t])
+			fprintf(f, " %s=%" PRIu64, tname[t], c->timeout[t]);
+	fprintf(f, " prio=%u", c->priority);
+	for (int i = 0; i < c->ncdest; i++) {
+		const struct dtcp_cdest *cd = &c->cdest[i];
+		fprintf(f, " cd=%s:", cd->name.s);
+		dump_addr(f, &cd->dst);
+		fprintf(f, ":%u<-", cd->dst_port);
+		dump_addr(f, &cd->src);
+		fprintf(f, ":%u,ttl%u", cd->src_port, cd->ttl);
+	}
+	if (c->has_intercept)
+		fprintf(f, " intercept=0x%" PRIx64, c->intercept_id);
+	fputc('\n', f);
+}
 
 static int mem_install(void *ctx, const struct dtcp_criterion *c)
 {
@@ -16,6 +90,8 @@ static int mem_install(void *ctx, const struct dtcp_criterion *c)
 		mb->c[i].used = true;
 		mb->c[i].id = c->id;
 		mb->installs++;
+		if (mb->audit)
+			dump_criterion(mb->audit, c);
 		return 0;
 	}
 	return -1;
@@ -41,6 +117,8 @@ static int mem_remove(void *ctx, uint32_t id)
 		return -1;
 	c->used = false;
 	mb->removes++;
+	if (mb->audit)
+		fprintf(mb->audit, "%% remove %u\n", id);
 	return 0;
 }
 
@@ -72,6 +150,7 @@ static const struct {
 } sources[] = {
 	{ "ftap1", { .key = "Juniper", .keylen = 7 } },
 	{ "ftap2", { .key = "Juniper", .keylen = 7 } },
+	{ "ft-user", { .key = "Juniper", .keylen = 7 } },
 	{ "strict1", { .key = "Juniper", .keylen = 7, .seq_mode = DTCP_SEQ_STRICT } },
 	{ "small", { .key = "Juniper", .keylen = 7, .max_criteria = 2 } },
 	{ "limited", { .key = "Juniper", .keylen = 7, .n_allow_cdest = 1,
