@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dtcp.h"
 #include "memback.h"
@@ -77,7 +78,10 @@ static void sign_placeholders(struct run *r)
 		if (i >= 1 && r->text[i - 1] == '\n' &&
 		    (i == 1 || r->text[i - 2] == '\n' || (i >= 3 && r->text[i - 2] == '\r' && r->text[i - 3] == '\n')))
 			msg_start = i;
-		if ((i == 0 || r->text[i - 1] == '\n') && memcmp(r->text + i, ph, sizeof(ph) - 1) == 0) {
+		/* The header name in any case, the placeholder exactly. */
+		if ((i == 0 || r->text[i - 1] == '\n') &&
+		    strncasecmp(r->text + i, ph, sizeof(ph) - 6) == 0 &&
+		    memcmp(r->text + i + sizeof(ph) - 6, ph + sizeof(ph) - 6, 5) == 0) {
 			char hex[DTCP_HMAC_HEX + 1];
 			if (dtcp_hmac_hex(r->key, strlen(r->key), r->text + msg_start, i - msg_start, hex)) {
 				fprintf(stderr, "hmac failed\n");
