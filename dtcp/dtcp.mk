@@ -49,10 +49,11 @@ $(DT)/fuzz_%: tests/dtcp/fuzz_%.c tests/dtcp/memback.c $(DT_SRCS) $(DT_HDRS)
 	$(Q)$(CLANG) $(DT_FUZZ_FLAGS) $(filter %.c,$^) -o $@ $(DT_LIBS)
 
 DT_FUZZERS := $(DT)/fuzz_request $(DT)/fuzz_reply
-DT_BUILD   := $(DT)/golden $(DT)/test_server
+DT_BUILD   := $(DT)/test_dtcp $(DT)/golden $(DT)/test_server
 
 TEST_BUILD_EXTRA += $(DT_BUILD)
-TESTS_EXTRA += '$(DT)/golden $(DT_GOLDEN)'
+TESTS_EXTRA += $(DT)/test_dtcp \
+	'$(DT)/golden $(DT_GOLDEN)'
 
 .PHONY: dtcp dtcp-golden-update fuzz
 dtcp: $(DT_BUILD)

@@ -287,6 +287,8 @@ int dtcp_unescape_name(const char *s, size_t n, struct dtcp_name *out)
 {
 	size_t o = 0;
 
+	/* Whole struct zeroed: names are compared and persisted as bytes. */
+	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < n; i++) {
 		unsigned c = (unsigned char)s[i];
 		if (c == '\\' && i + 3 < n && is_digit(s[i + 1]) && is_digit(s[i + 2]) &&

@@ -1,0 +1,382 @@
+/* Unit tests of the DTCP library: the docs/dtcp.md vectors byte for byte,
+ * framing at every split point, value parsers, the parse-format-parse round
+ * trip for every request kind, reply parsing, timeout arithmetic. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtcp.h"
+#include "memback.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		if (cond) {                                                   \
+			passed++;                                             \
+		} else {                                                      \
+			failed++;                                             \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__);           \
+			printf(__VA_ARGS__);                                  \
+			printf("\n");                                         \
+		}                                                             \
+	} while (0)
+
+#define T0_MS 1714564800000ull /* 2024-05-01 12:00:00.000 UTC */
+
+/* LF -> CRLF */
+static char *crlf(const char *s, size_t *n)
+{
+	char *o = malloc(2 * strlen(s) + 1);
+	size_t k = 0;
+	for (; *s; s++) {
+		if (*s == '\n')
+			o[k++] = '\r';
+		o[k++] = *s;
+	}
+	o[k] = 0;
+	*n = k;
+	return o;
+}
+
+/* ---- 3.1 and 7 ------------------------------------------------------------ */
+
+static const char *vec31 =
+	"DISABLE DTCP/0.8\nCsource-ID: ft-user\nCriteria-ID: 8\nX-Drop-Policy: drop_pol\n"
+	"Flags: STATIC\nSeq: 1\n";
+
+static const char *add7 =
+	"ADD DTCP/0.7\nCsource-ID: ftap1\nCdest-ID: cd1\nSource-Address: 10.1.1.0/24\n"
+	"Dest-Address: *\nSource-Port: *\nDest-Port: 80\nProtocol: 6\nPriority: 2\n"
+	"X-JTap-Cdest-Dest-Address: 192.0.2.50\nX-JTap-Cdest-Dest-Port: 7890\n"
+	"X-JTap-Cdest-Source-Address: 192.0.2.1\nX-JTap-Cdest-Source-Port: 49153\n"
+	"X-JTap-Cdest-TTL: 64\nFlags: STATIC\nSeq: 1\n"
+	"Authentication-Info: 7aad6603263056c684466d3b2cb9cb997a570159\n\n";
+
+static const char *reply7 =
+	"DTCP/0.7 200 OK\nSEQ: 1\nCRITERIA-ID: 1\nTIMESTAMP: 2024-05-01 12:00:00.000\n"
+	"AUTHENTICATION-INFO: 87fc3054061366e4bd3a421cba57b7f9d8bc82c6\n\n";
+
+static void test_vectors(void)
+{
+	char hex[DTCP_HMAC_HEX + 1];
+	size_t n;
+	char *m = crlf(vec31, &n);
+
+	CHECK(dtcp_hmac_hex("Juniper", 7, m, n, hex) == 0 &&
+	      !strcmp(hex, "963aa01c38c531f63fb410afd058c018be4d0230"), "3.1 vector: %s", hex);
+	CHECK(dtcp_hmac_hex("Juniper", 7, "", 0, hex) == 0 &&
+	      !strcmp(hex, "eb4fb08e870da186709352f012b2f242c5a19e28"), "empty vector: %s", hex);
+	CHECK(dtcp_hmac_verify("Juniper", 7, m, n, "963AA01C38C531F63FB410AFD058C018BE4D0230", 40),
+	      "uppercase digest verifies");
+	CHECK(!dtcp_hmac_verify("Juniper", 7, m, n - 1, "963aa01c38c531f63fb410afd058c018be4d0230", 40),
+	      "one byte less does not verify");
+	CHECK(!dtcp_hmac_verify("juniper", 7, m, n, "963aa01c38c531f63fb410afd058c018be4d0230", 40),
+	      "other key does not verify");
+	free(m);
+
+	/* 7: the request's signature and the reply, byte for byte. */
+	char *req = crlf(add7, &n);
+	struct dtcp_msg msg;
+	dtcp_msg_parse(req, n, &msg);
+	CHECK(msg.has_auth && dtcp_hmac_verify("Juniper", 7, req, msg.signed_len, msg.auth.p, msg.auth.n),
+	      "7 request signature");
+	size_t wn;
+	char *want = crlf(reply7, &wn);
+	struct dtcp_reply rep = { .version = 7, .code = 200, .has_seq = true, .seq = 1,
+				  .now_ms = T0_MS, .has_criteria_id = true, .criteria_id = 1 };
+	char out[512];
+	size_t k = dtcp_reply_format(&rep, "Juniper", 7, out, sizeof(out));
+	CHECK(k == wn && !memcmp(out, want, wn), "7 reply formatted byte for byte");
+	CHECK(dtcp_reply_format(&rep, "Juniper", 7, out, wn - 1) == 0, "reply into a short buffer fails");
+	free(want);
+	free(req);
+}
+
+/* ---- session and framing ------------------------------------------------------ */
+
+struct sink {
+	char buf[1 << 17];
+	size_t n;
+	int replies;
+};
+
+static void sink_emit(void *arg, const char *b, size_t n)
+{
+	struct sink *s = arg;
+	if (s->n + n <= sizeof(s->buf)) {
+		memcpy(s->buf + s->n, b, n);
+		s->n += n;
+	}
+	s->replies++;
+}
+
+/* Runs a stream through a fresh server in pieces cut at the given points. */
+static void run_stream(const char *data, size_t n, const size_t *cuts, int ncuts, struct sink *out)
+{
+	static struct memback mb;
+	struct dtcp_server srv;
+	struct dtcp_session ss;
+	size_t off = 0;
+
+	memback_init(&mb, NULL);
+	dtcp_server_init(&srv, &mb.cfg, &mb.be, &mb);
+	dtcp_session_init(&ss, &srv, "ftap1", "192.0.2.10");
+	out->n = 0;
+	out->replies = 0;
+	for (int i = 0; i <= ncuts; i++) {
+		size_t end = i < ncuts ? cuts[i] : n;
+		dtcp_session_feed(&ss, data + off, end - off, T0_MS, sink_emit, out);
+		off = end;
+	}
+	dtcp_session_free(&ss);
+	dtcp_server_free(&srv);
+}
+
+static void test_framing(void)
+{
+	static struct sink whole, part;
+	char noop[256], stream[2048];
+	size_t n, k;
+	char *add = crlf(add7, &n);
+	size_t wn;
+	char *want = crlf(reply7, &wn);
+
+	/* Stream: the 7 ADD, then a NOOP signed here. */
+	k = (size_t)snprintf(noop, sizeof(noop), "NOOP DTCP/0.8\r\nCsource-ID: ftap1\r\nSeq: 2\r\n");
+	k = dtcp_sign_append("Juniper", 7, noop, k, sizeof(noop));
+	CHECK(k > 0, "sign_append");
+	memcpy(stream, add, n);
+	memcpy(stream + n, noop, k);
+	size_t total = n + k;
+
+	run_stream(stream, total, NULL, 0, &whole);
+	CHECK(whole.replies == 2, "two replies, got %d", whole.replies);
+	CHECK(whole.n > wn && !memcmp(whole.buf, want, wn), "7 reply through the session byte for byte");
+
+	int bad = 0;
+	for (size_t cut = 1; cut < total; cut++) {
+		run_stream(stream, total, &cut, 1, &part);
+		if (part.n != whole.n || memcmp(part.buf, whole.buf, whole.n) || part.replies != 2)
+			bad++;
+	}
+	CHECK(bad == 0, "split at every point: %d differ", bad);
+
+	size_t cuts[4096];
+	for (size_t i = 0; i + 1 < total && i < 4096; i++)
+		cuts[i] = i + 1;
+	run_stream(stream, total, cuts, (int)(total - 1), &part);
+	CHECK(part.n == whole.n && !memcmp(part.buf, whole.buf, whole.n), "byte by byte");
+
+	/* The framer alone: LF-only and leading empty lines. */
+	struct dtcp_framer fr = { 0 };
+	size_t skip, len;
+	const char *lf = "\n\r\nNOOP DTCP/0.8\nSeq: 1\n\nNOOP";
+	CHECK(dtcp_frame_next(&fr, lf, strlen(lf), &skip, &len) == DTCP_FRAME_MESSAGE &&
+	      skip == 3 && len == 22, "LF framing skip=%zu len=%zu", skip, len);
+	dtcp_framer_reset(&fr);
+	CHECK(dtcp_frame_next(&fr, lf, 3 + 21, &skip, &len) == DTCP_FRAME_MORE, "undecided end waits");
+	free(add);
+	free(want);
+}
+
+/* ---- values --------------------------------------------------------------------- */
+
+static void test_values(void)
+{
+	struct dtcp_addr a;
+	static const char *good[] = {
+		"192.0.2.1", "0.0.0.0", "255.255.255.255", "::", "::1", "1::", "2001:db8::1",
+		"2001:DB8:0:0:0:0:0:1", "2001:0db8:0000:0000:0000:0000:0000:0001",
+		"::ffff:192.0.2.1", "64:ff9b::198.51.100.1", "fe80::1:2:3:4",
+	};
+	static const char *bad[] = {
+		"192.0.2", "192.0.2.1.1", "192.0.2.256", "01.2.3.4", "2001:db8::1::2", ":::",
+		"2001:db8::1%eth0", "2001:db8:0:0:0:0:0:0:1", "", " 192.0.2.1", "g::1",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(dtcp_parse_addr(good[i], strlen(good[i]), &a) == 0, "address %s", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(dtcp_parse_addr(bad[i], strlen(bad[i]), &a) != 0, "not an address: '%s'", bad[i]);
+
+	struct dtcp_prefix p[130];
+	uint8_t lo[16] = { 0 }, hi[16];
+	memset(hi, 0xff, 16);
+	CHECK(dtcp_range_to_prefixes(lo, hi, 128, p, 130) == 1 && p[0].len == 0, "::-ffff.. is ::/0");
+	CHECK(dtcp_range_to_prefixes(lo, hi, 32, p, 130) == 1 && p[0].len == 0, "0/0 v4");
+	/* 0.0.0.1 - 255.255.255.254: 62 prefixes (31 each side). */
+	uint8_t l4[16] = { 0, 0, 0, 1 }, h4[16] = { 255, 255, 255, 254 };
+	CHECK(dtcp_range_to_prefixes(l4, h4, 32, p, 130) == 62, "worst v4 range: 62 prefixes");
+	CHECK(dtcp_range_to_prefixes(l4, h4, 32, p, 61) == -1, "over the bound: -1");
+	uint8_t l6[16] = { 0 }, h6[16];
+	memset(h6, 0xff, 16);
+	l6[15] = 1;
+	h6[15] = 0xfe;
+	CHECK(dtcp_range_to_prefixes(l6, h6, 128, p, 130) == -1, "worst v6 range needs 254 > 130");
+	uint8_t one[16] = { 192, 0, 2, 7 };
+	CHECK(dtcp_range_to_prefixes(one, one, 32, p, 4) == 1 && p[0].len == 32 && p[0].a[3] == 7,
+	      "single address: /32");
+
+	struct dtcp_range_set rs;
+	CHECK(dtcp_parse_range_list("80, 1024-*,*-10", 15, 65535, &rs) == 0 && rs.n == 3 &&
+	      rs.r[1].lo == 1024 && rs.r[1].hi == 65535 && rs.r[2].lo == 0 && rs.r[2].hi == 10,
+	      "port list with open ranges");
+	CHECK(dtcp_parse_range_list("80,*", 4, 65535, &rs) == 0 && rs.any && rs.n == 0, "* wins");
+	CHECK(dtcp_parse_range_list("!80", 3, 65535, &rs) == DTCP_NOT_IMPLEMENTED, "negation 501");
+	CHECK(dtcp_parse_range_list("9-8", 3, 65535, &rs) == DTCP_BAD_FILTER, "reversed 432");
+	CHECK(dtcp_parse_range_list("+8", 2, 65535, &rs) == DTCP_BAD_REQUEST, "sign 400");
+	char many[1024] = "";
+	for (int i = 0; i < DTCP_MAX_RANGES + 1; i++)
+		sprintf(many + strlen(many), "%s%d", i ? "," : "", i);
+	CHECK(dtcp_parse_range_list(many, strlen(many), 65535, &rs) == DTCP_BAD_FILTER,
+	      "more than DTCP_MAX_RANGES: 432");
+
+	struct dtcp_name nm;
+	char e[256];
+	CHECK(dtcp_unescape_name("ftap\\049", 8, &nm) == 0 && !strcmp(nm.s, "ftap1"), "\\049");
+	CHECK(dtcp_unescape_name("a\\256", 5, &nm) != 0, "\\256 rejected");
+	CHECK(dtcp_unescape_name("a\\010", 5, &nm) != 0, "control byte rejected");
+	CHECK(dtcp_unescape_name("a\\9", 3, &nm) == 0 && !strcmp(nm.s, "a\\9"), "short escape literal");
+	CHECK(dtcp_unescape_name("", 0, &nm) != 0, "empty rejected");
+	memset(e, 'x', 64);
+	CHECK(dtcp_unescape_name(e, 63, &nm) == 0 && dtcp_unescape_name(e, 64, &nm) != 0, "63 ok, 64 too long");
+	CHECK(dtcp_unescape_name("cd\\044x\\032y\\092", 16, &nm) == 0, "comma, space, backslash");
+	dtcp_escape_name(nm.s, e, sizeof(e));
+	CHECK(!strcmp(e, "cd\\044x\\032y\\092"), "escape back: %s", e);
+}
+
+/* ---- round trip -------------------------------------------------------------------- */
+
+static const char *const requests[] = {
+	"ADD DTCP/0.7\nCsource-ID: ftap1\nCdest-ID: cd1\nSource-Address: 10.1.1.0/24\n"
+	"Dest-Port: 80\nProtocol: 6\nPriority: 2\nX-JTap-Cdest-Dest-Address: 192.0.2.50\n"
+	"X-JTap-Cdest-Dest-Port: 7890\nX-JTap-Cdest-Source-Address: 192.0.2.1\n"
+	"X-JTap-Cdest-Source-Port: 49153\nX-JTap-Cdest-TTL: 64\nFlags: STATIC\nSeq: 1\n",
+	"ADD DTCP/0.8\nCsource-ID: a\\044b\nCdest-ID: x, y\nSource-Address: 192.0.2.1-192.0.2.14, 10.0.0.0/8\n"
+	"Dest-Address: *\nSource-Port: 1024-*, 22\nDest-Port: *-1023\nProtocol: 6,17\n"
+	"X-JTap-Input-Interface: eth0, ge-0/0/0.0\nTimeout-Idle: 60\nTimeout-Total: 86400\n"
+	"Timeout-Packets: 18446744073709551615\nTimeout-Bytes: 1\nX-MD-Intercept-Id: 0xabcdef0123456789\n"
+	"X-JTap-Cdest-Dest-Address: 2001:db8::1, 192.0.2.9\nX-JTap-Cdest-Dest-Port: 1, 65535\nSeq: 18446744073709551615\n",
+	"ADD DTCP/0.6\nCsource-ID: ftap1\nCdest-ID: cdconf\nDest-Address: 2001:db8::-2001:db8::ff, ::ffff:1.2.3.4\n"
+	"Protocol: 58\nICMP-Type: 128-129\nICMP-Code: 0\nX-JTap-VRF-Name: vrf-blue\nFlags: static\nSeq: 0\n",
+	"ADD DTCP/0.8\nCsource-ID: ftap1\nCdest-ID: cdconf\nX-IP-Addr: 192.0.2.99\n"
+	"X-Interface-Id: ge-0/0/0.0\nTimeout-Packets: 5\nSeq: 3\n",
+	"ADD DTCP/0.8\nCsource-ID: ftap1\nCdest-ID: cdconf\nX-JTap-IP-Version: ipv6\n"
+	"X-JTap-Output-Interface: eth1\nX-JTap-Cdest-TTL: 3\nX-JTap-Cdest-Source-Port: 9\nFlags: STATIC\nSeq: 4\n",
+	"DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 1, 3-9, 12-*\nFlags: STATIC\nSeq: 5\n",
+	"DELETE DTCP/0.8\nCsource-ID: ftap1\nCdest-ID: cd1, cd2\nSeq: 6\n",
+	"REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: *\nTimeout-Idle: 5\nTimeout-Bytes: 9\nSeq: 7\n",
+	"REFRESH DTCP/0.7\nCsource-ID: ftap1\nCdest-ID: cd1\nTimeout-Total: 86400\nSeq: 8\n",
+	"LIST DTCP/0.8\nCsource-ID: ftap1\nSeq: 9\n",
+	"LIST DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 7\nCdest-ID: cd1\nFlags: Stats\nSeq: 10\n",
+	"LIST DTCP/0.8\nCsource-ID: ftap1\nFlags: criteria\nSeq: 11\n",
+	"NOOP DTCP/0.8\nCsource-ID: ftap1\nSeq: 12\n",
+};
+
+static int parse_text(const char *text, size_t n, struct dtcp_request *r, struct dtcp_error *err)
+{
+	static struct dtcp_msg m;
+	dtcp_msg_parse(text, n, &m);
+	return dtcp_request_parse(&m, r, err);
+}
+
+static void test_round_trip(void)
+{
+	static struct dtcp_request r1, r2;
+	static char b1[DTCP_MSG_MAX], b2[DTCP_MSG_MAX];
+	struct dtcp_error err;
+
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+		size_t n;
+		char *t = crlf(requests[i], &n);
+		/* A message ends with an empty line. */
+		t = realloc(t, n + 3);
+		memcpy(t + n, "\r\n", 3);
+		n += 2;
+		int rc = parse_text(t, n, &r1, &err);
+		CHECK(rc == 0, "request %zu parses (%d %s)", i, err.code, err.item);
+		if (rc) {
+			free(t);
+			continue;
+		}
+		size_t n1 = dtcp_request_format(&r1, b1, sizeof(b1) - 2);
+		memcpy(b1 + n1, "\r\n", 2);
+		rc = parse_text(b1, n1 + 2, &r2, &err);
+		CHECK(n1 > 0 && rc == 0, "request %zu reparses (%d %s):\n%.*s", i, err.code, err.item, (int)n1, b1);
+		size_t n2 = dtcp_request_format(&r2, b2, sizeof(b2));
+		CHECK(n1 == n2 && !memcmp(b1, b2, n1), "request %zu formats the same twice", i);
+		/* Typed equality; the verbatim LIST text differs by design. */
+		memset(r1.crit.given, 0, sizeof(r1.crit.given));
+		memset(r2.crit.given, 0, sizeof(r2.crit.given));
+		size_t at = 0;
+		while (at < sizeof(r1) && ((char *)&r1)[at] == ((char *)&r2)[at])
+			at++;
+		CHECK(at == sizeof(r1), "request %zu: typed request survives the round trip (differs at offset %zu)", i, at);
+		free(t);
+	}
+}
+
+/* ---- replies ---------------------------------------------------------------------- */
+
+static void test_reply_parse(void)
+{
+	static struct dtcp_reply_view v;
+	char out[1024];
+	const char *blocks = "CRITERIA-ID: 4\r\nCRITERIA-NUM: 3\r\nCRITERIA-COUNT: 5\r\n";
+	struct dtcp_reply rep = { .version = 8, .code = 200, .has_seq = true, .seq = 77,
+				  .now_ms = T0_MS + 1234, .blocks = blocks, .blocks_len = strlen(blocks) };
+	size_t n = dtcp_reply_format(&rep, "k", 1, out, sizeof(out));
+
+	CHECK(n > 0 && dtcp_reply_parse(out, n, "k", 1, &v) == 0 && v.code == 200 &&
+	      v.version == 8 && v.has_seq && v.seq == 77 && v.signature_ok && !v.last,
+	      "LIST part parses, not last");
+	CHECK(strstr(out, "TIMESTAMP: 2024-05-01 12:00:01.234\r\n") != NULL, "timestamp with ms");
+	out[20] ^= 1;
+	CHECK(dtcp_reply_parse(out, n, "k", 1, &v) == 0 && !v.signature_ok, "tampered reply");
+	struct dtcp_reply e = { .version = 6, .code = 431, .item = "CRITERIA-ID: 9", .now_ms = T0_MS };
+	n = dtcp_reply_format(&e, "k", 1, out, sizeof(out));
+	CHECK(n > 0 && dtcp_reply_parse(out, n, "k", 1, &v) == 0 && v.code == 431 && !v.has_seq &&
+	      v.last && v.signature_ok && strstr(out, "431 Unknown Criteria ID\r\nCRITERIA-ID: 9\r\n"),
+	      "error reply with its item");
+	CHECK(dtcp_reply_parse("HTTP/1.1 200 OK\r\n\r\n", 19, "k", 1, &v) != 0, "not a DTCP reply");
+	int codes[] = { 200, 400, 430, 431, 432, 433, 500, 501, 505, 550, 551, 901 };
+	int named = 0;
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		named += strcmp(dtcp_reason(codes[i]), "Unknown") != 0;
+	CHECK(named == 12, "every code has its reason");
+}
+
+/* ---- timeouts ---------------------------------------------------------------------- */
+
+static void test_remaining(void)
+{
+	static struct dtcp_entry e;
+	struct dtcp_counters c = { .packets = 7, .bytes = 700, .last_match_ms = T0_MS + 30000 };
+
+	e.c.timeout[DTCP_T_IDLE] = 60;
+	e.c.timeout[DTCP_T_TOTAL] = 100;
+	e.c.timeout[DTCP_T_PACKETS] = 10;
+	for (int t = 0; t < DTCP_T_N; t++)
+		e.start_ms[t] = T0_MS;
+	e.base[DTCP_T_PACKETS] = 2;
+	uint64_t now = T0_MS + 50999;
+	CHECK(dtcp_entry_remaining(&e, DTCP_T_IDLE, &c, now) == 40, "idle from last match (whole seconds)");
+	CHECK(dtcp_entry_remaining(&e, DTCP_T_TOTAL, &c, now) == 50, "total");
+	CHECK(dtcp_entry_remaining(&e, DTCP_T_PACKETS, &c, now) == 5, "packets since base");
+	CHECK(dtcp_entry_remaining(&e, DTCP_T_BYTES, &c, now) == UINT64_MAX, "no bytes limit");
+	CHECK(dtcp_entry_remaining(&e, DTCP_T_TOTAL, &c, T0_MS + 500000) == 0, "total reached");
+	e.c.is_static = true;
+	CHECK(dtcp_entry_remaining(&e, DTCP_T_TOTAL, &c, T0_MS + 500000) == UINT64_MAX, "static: none");
+}
+
+int main(void)
+{
+	test_vectors();
+	test_framing();
+	test_values();
+	test_round_trip();
+	test_reply_parse();
+	test_remaining();
+	printf("test_dtcp: %d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}
