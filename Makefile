@@ -18,7 +18,7 @@ endif
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iloader -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz
+LDLIBS   := -lbpf -lelf -lz -lm -lpthread
 
 # Sanitized user space for the tests (ASan + UBSan). Built in its own folder
 # so optimised and sanitized objects never mix.
@@ -32,7 +32,7 @@ BPF_HDRS := $(wildcard bpf/*.h) include/xtap.h
 BPF_PROGS := xtap bench
 
 .PHONY: all deps test test-bpf bench clean fuzz demo
-all: $(BUILD)/libxtap.a $(BUILD)/tests/test_classify
+all: $(BUILD)/libxtap.a $(BUILD)/tests/test_classify $(BUILD)/tests/test_diff
 
 
 deps:
@@ -81,13 +81,13 @@ $(SBUILD)/libxtap.a: $(LIB_SRCS:%.c=$(SBUILD)/%.o)
 # ---- tests -------------------------------------------------------------------
 
 TEST_HDRS := $(wildcard tests/*.h)
-CLS_TEST_DEPS := $(BUILD)/xtap.skel.h $(TEST_HDRS)
 
 # test tables leave unused fields to zero-initialisation
 $(BUILD)/tests/%.o $(SBUILD)/tests/%.o: CFLAGS += -Itests -Wno-missing-field-initializers
-$(BUILD)/tests/test_classify.o $(SBUILD)/tests/test_classify.o \
-$(BUILD)/tests/test_diff.o $(SBUILD)/tests/test_diff.o \
-$(BUILD)/tests/bench_classify.o: $(CLS_TEST_DEPS) $(BUILD)/bench.skel.h
+# everything that embeds a skeleton is rebuilt when the BPF code changes
+$(BUILD)/tests/testenv.o $(SBUILD)/tests/testenv.o $(BUILD)/tests/bench_classify.o: \
+	$(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h
+$(BUILD)/tests/%.o $(SBUILD)/tests/%.o: $(TEST_HDRS)
 
 TEST_COMMON := tests/pktbuild.c tests/refclass.c tests/testenv.c tests/critspec.c
 
@@ -107,7 +107,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 
 # Every test program prints "N passed, N failed, N skipped"; tests/run.sh
 # runs them in turn and prints the total.
-TESTS_BPF := $(SBUILD)/tests/test_classify
+TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-build

@@ -211,10 +211,13 @@ static __always_inline void prefix_key(struct xtap_prefix_key *k, __u8 side, con
 	__builtin_memcpy(k->addr, addr, 16);
 }
 
-static __always_inline void frag_key(struct xtap_frag_key *k, const struct xtap_pkt *p)
+static __always_inline void frag_key(struct xtap_frag_key *k, const struct xtap_cls *s)
 {
+	const struct xtap_pkt *p = &s->pkt;
+
 	__builtin_memset(k, 0, sizeof(*k));
 	k->family = p->family;
+	k->dir = s->dir;
 	/* RFC 8200: (source, destination, identification) names an IPv6
 	 * datagram; RFC 791 adds the protocol for IPv4 */
 	k->proto = p->family == XTAP_AF_INET ? p->proto : 0;
@@ -224,22 +227,22 @@ static __always_inline void frag_key(struct xtap_frag_key *k, const struct xtap_
 }
 
 /* A later fragment of a datagram whose first fragment matched: the same
- * criteria, if they still exist. Returns 1 when a record was found. */
+ * criteria, if they still exist. Returns how many were followed; with none
+ * the fragment is classified on its own. */
 __noinline int xtap_frag_follow(struct xtap_cls *s)
 {
 	struct xtap_frag_key k;
 	struct xtap_frag_val *v;
-	__u32 n;
+	__u32 n, followed = 0;
 
 	if (!s)
 		return 0;
-	frag_key(&k, &s->pkt);
+	frag_key(&k, s);
 	v = bpf_map_lookup_elem(&XTAP_MAP_FRAGS, &k);
 	if (!v) {
 		counter_inc(XTAP_G_FRAG_UNKNOWN);
 		return 0;
 	}
-	counter_inc(XTAP_G_FRAG_FOLLOWED);
 	n = v->n;
 	for (__u32 i = 0; i < XTAP_MAX_MATCH; i++) {
 		struct xtap_rule *r;
@@ -249,10 +252,13 @@ __noinline int xtap_frag_follow(struct xtap_cls *s)
 			break;
 		slot = v->m[i].slot;
 		r = bpf_map_lookup_elem(&XTAP_MAP_RULES, &slot);
-		if (r && (r->flags & XTAP_R_ACTIVE) && r->uid == v->m[i].uid)
+		if (r && (r->flags & XTAP_R_ACTIVE) && r->uid == v->m[i].uid) {
 			xtap_record(s, slot, r);
+			followed++;
+		}
 	}
-	return 1;
+	counter_inc(followed ? XTAP_G_FRAG_FOLLOWED : XTAP_G_FRAG_UNKNOWN);
+	return followed;
 }
 
 /* Classify s->pkt (parsed) for s->dir on the interface of s->ifbit. */
@@ -308,7 +314,7 @@ __noinline int xtap_classify(struct xtap_cls *s)
 	if (s->pkt.frag == FRAG_FIRST && s->m.n) {
 		struct xtap_frag_key fk;
 
-		frag_key(&fk, &s->pkt);
+		frag_key(&fk, s);
 		if (bpf_map_update_elem(&XTAP_MAP_FRAGS, &fk, &s->m, BPF_ANY))
 			counter_inc(XTAP_G_FRAG_RECORD_FAIL);
 		else

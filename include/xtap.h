@@ -197,7 +197,8 @@ struct xtap_iface {
 struct xtap_frag_key {
 	__u8 family;
 	__u8 proto;
-	__u8 pad[2];
+	__u8 dir; /* records of ingress and egress never mix */
+	__u8 pad;
 	__u32 id; /* IPv4 ID or IPv6 fragment identification, network order */
 	__u8 src[16];
 	__u8 dst[16];
@@ -243,7 +244,7 @@ enum xtap_counter {
 	XTAP_G_CD_BOUND,        /* more distinct CDs than XTAP_PKT_MAX_CDS */
 	XTAP_G_FRAG_RECORDED,   /* first fragments recorded for follow-up */
 	XTAP_G_FRAG_FOLLOWED,   /* later fragments matched through the record */
-	XTAP_G_FRAG_UNKNOWN,    /* later fragments with no record */
+	XTAP_G_FRAG_UNKNOWN,    /* later fragments with no record, or none left */
 	XTAP_G_FRAG_RECORD_FAIL,/* first fragment could not be recorded */
 	XTAP_G_META_FAIL,       /* XDP could not reserve metadata */
 	XTAP_G_META_USED,       /* TC used XDP's verdict instead of classifying */

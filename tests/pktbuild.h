@@ -14,7 +14,7 @@ struct pkt_spec {
 	int nvlan;            /* VLAN tags (the parser follows two) */
 	int vlan_ad;          /* outer tag is 802.1ad */
 	int ipopt;            /* IPv4 option bytes, multiple of 4, <= 40 */
-	uint8_t proto;        /* upper-layer protocol */
+	uint8_t proto;        /* upper-layer protocol (for IPv6 never 0, 43, 44, 51, 60) */
 	uint16_t sport, dport;
 	uint8_t itype, icode;
 	int frag;             /* PF_* */

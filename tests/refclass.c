@@ -18,7 +18,7 @@ void ref_from_spec(const struct pkt_spec *s, const struct pkt_layout *lay, struc
 	memcpy(p->src, s->src, 16);
 	memcpy(p->dst, s->dst, 16);
 	p->frag = s->frag;
-	p->frag_id = s->frag_id;
+	p->frag_id = s->family == 4 ? s->frag_id & 0xffff : s->frag_id; /* IPv4 IDs are 16 bits */
 	p->ip_len = lay->end - lay->l3;
 	/* IPv6: too long a chain hides the upper layer; a later fragment's
 	 * chain ends at the fragment header, which is the last one built */

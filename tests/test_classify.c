@@ -218,6 +218,8 @@ static const struct row rows[] = {
 	  TCP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
 	{ "ipv4 prefix source outside, exact destination", { { .src = "192.0.2.16/28", .dst = V4B } }, 1,
 	  TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
+	{ "exact source, destination /31 compared", { { .src = V4A, .dst = "198.51.100.6/31" } }, 1,
+	  TCP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
 	{ "reversed direction does not match", { { .src = V4B, .dst = V4A } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
 	/* ports and protocols */
 	{ "wildcard addresses, destination port", { { .dport = "80" } }, 1, TCP4(V4A, V4B, 1000, 80), IN, 0, "0", "" },
@@ -248,6 +250,8 @@ static const struct row rows[] = {
 	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 0 }, IN, 0, "", "" },
 	{ "icmp type list and code range", { { .src = V4A, .itype = "0,3,11", .icode = "1-4" } }, 1,
 	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 3, .icode = 4 }, IN, 0, "0", "" },
+	{ "icmp code criterion never matches gre", { { .src = V4A, .icode = "0" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .payload = 8 }, IN, 0, "", "" },
 	{ "icmp criterion never matches tcp", { { .src = V4A, .itype = "8" } }, 1, TCP4(V4A, V4B, 8, 8), IN, 0, "", "" },
 	{ "port criterion never matches icmp", { { .src = V4A, .dport = "0" } }, 1,
 	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 8 }, IN, 0, "", "" },
