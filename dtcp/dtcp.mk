@@ -49,11 +49,12 @@ $(DT)/fuzz_%: tests/dtcp/fuzz_%.c tests/dtcp/memback.c $(DT_SRCS) $(DT_HDRS)
 	$(Q)$(CLANG) $(DT_FUZZ_FLAGS) $(filter %.c,$^) -o $@ $(DT_LIBS)
 
 DT_FUZZERS := $(DT)/fuzz_request $(DT)/fuzz_reply
-DT_BUILD   := $(DT)/test_dtcp $(DT)/golden $(DT)/test_server
+DT_BUILD   := $(DT)/test_dtcp $(DT)/golden $(DT)/test_server $(DT_FUZZERS)
 
 TEST_BUILD_EXTRA += $(DT_BUILD)
 TESTS_EXTRA += $(DT)/test_dtcp \
-	'$(DT)/golden $(DT_GOLDEN)'
+	'$(DT)/golden $(DT_GOLDEN)' \
+	'tests/dtcp/fuzz.sh $(DT) 30'
 
 .PHONY: dtcp dtcp-golden-update fuzz
 dtcp: $(DT_BUILD)

@@ -118,30 +118,22 @@ static bool span_ieq(struct dtcp_span s, const char *lit)
 	return s.n == n && strncasecmp(s.p, lit, n) == 0;
 }
 
-static void add_header(struct dtcp_msg *m, struct dtcp_span line)
+/* Splits "Name: value"; false if the line is not a header line. */
+static bool split_header(struct dtcp_span line, struct dtcp_hdr *h)
 {
 	const char *colon = memchr(line.p, ':', line.n);
-	struct dtcp_span name = colon ? trim(line.p, (size_t)(colon - line.p)) : line;
-	bool ok = colon && name.n > 0 && !is_blank(line.p[0]);
 
-	for (size_t i = 0; ok && i < name.n; i++)
-		if (is_blank(name.p[i]) || (unsigned char)name.p[i] < 0x21)
-			ok = false;
-	if (!ok) {
-		if (!m->has_bad) {
-			m->has_bad = true;
-			m->bad = line;
-		}
-		return;
-	}
-	if (m->nhdr == DTCP_MAX_HEADERS) {
-		m->too_many = true;
-		return;
-	}
-	struct dtcp_hdr *h = &m->hdr[m->nhdr++];
-	h->name = name;
+	if (!colon || is_blank(line.p[0]))
+		return false;
+	h->name = trim(line.p, (size_t)(colon - line.p));
+	if (h->name.n == 0)
+		return false;
+	for (size_t i = 0; i < h->name.n; i++)
+		if (is_blank(h->name.p[i]) || (unsigned char)h->name.p[i] < 0x21)
+			return false;
 	h->value = trim(colon + 1, (size_t)(line.p + line.n - colon - 1));
 	h->line = line;
+	return true;
 }
 
 void dtcp_msg_parse(const char *buf, size_t n, struct dtcp_msg *m)
@@ -159,6 +151,7 @@ void dtcp_msg_parse(const char *buf, size_t n, struct dtcp_msg *m)
 			ln--;
 		struct dtcp_span line = { buf + off, ln };
 		size_t start = off;
+		struct dtcp_hdr h;
 		off = nl ? end + 1 : n;
 		if (first) {
 			m->first = line;
@@ -168,17 +161,27 @@ void dtcp_msg_parse(const char *buf, size_t n, struct dtcp_msg *m)
 		}
 		if (ln == 0)
 			break;
-		add_header(m, line);
-		if (m->nhdr && m->hdr[m->nhdr - 1].line.p == line.p &&
-		    span_ieq(m->hdr[m->nhdr - 1].name, "Authentication-Info")) {
+		if (!split_header(line, &h)) {
+			if (!m->has_bad) {
+				m->has_bad = true;
+				m->bad = line;
+			}
+			continue;
+		}
+		if (span_ieq(h.name, "Authentication-Info")) {
 			/* The last header: the digest covers what precedes it,
-			 * and what follows it up to the empty line is ignored. */
+			 * and what follows it up to the empty line is ignored.
+			 * Found even past DTCP_MAX_HEADERS so the message can
+			 * still be authenticated and answered. */
 			m->signed_len = start;
 			m->has_auth = true;
-			m->auth = m->hdr[m->nhdr - 1].value;
-			m->nhdr--;
+			m->auth = h.value;
 			break;
 		}
+		if (m->nhdr == DTCP_MAX_HEADERS)
+			m->too_many = true;
+		else
+			m->hdr[m->nhdr++] = h;
 	}
 }
 

@@ -121,12 +121,15 @@ size_t dtcp_reply_format(const struct dtcp_reply *r, const void *key, size_t key
 static int span_u64(struct dtcp_span s, uint64_t *v)
 {
 	uint64_t x = 0;
-	if (s.n == 0 || s.n > 19)
+	if (s.n == 0 || s.n > 20)
 		return -1;
 	for (size_t i = 0; i < s.n; i++) {
 		if (s.p[i] < '0' || s.p[i] > '9')
 			return -1;
-		x = x * 10 + (uint64_t)(s.p[i] - '0');
+		unsigned d = (unsigned)(s.p[i] - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
 	}
 	*v = x;
 	return 0;
@@ -149,13 +152,27 @@ int dtcp_reply_parse(const char *buf, size_t n, const void *key, size_t keylen,
 	const struct dtcp_hdr *h = dtcp_msg_get(m, "SEQ");
 	if (h && !span_u64(h->value, &v->seq))
 		v->has_seq = true;
-	for (int i = 0; i < m->nhdr; i++) {
-		const struct dtcp_hdr *hh = &m->hdr[i];
-		if (hh->name.n == 12 && !strncasecmp(hh->name.p, "CRITERIA-NUM", 12) &&
-		    !span_u64(hh->value, &num))
-			has_num = true;
-		if (hh->name.n == 14 && !strncasecmp(hh->name.p, "CRITERIA-COUNT", 14))
-			span_u64(hh->value, &count);
+	/* Scan the text, not m->hdr: a LIST reply has more lines than it keeps. */
+	for (const char *l = buf, *end = buf + m->signed_len; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		size_t ln = nl ? (size_t)(nl - l) : (size_t)(end - l);
+		struct dtcp_span val;
+		if (ln > 13 && !strncasecmp(l, "CRITERIA-NUM:", 13)) {
+			val = (struct dtcp_span){ l + 13, ln - 13 };
+			while (val.n && val.p[0] == ' ')
+				val.p++, val.n--;
+			while (val.n && (val.p[val.n - 1] == '\r' || val.p[val.n - 1] == ' '))
+				val.n--;
+			has_num = !span_u64(val, &num);
+		} else if (ln > 15 && !strncasecmp(l, "CRITERIA-COUNT:", 15)) {
+			val = (struct dtcp_span){ l + 15, ln - 15 };
+			while (val.n && val.p[0] == ' ')
+				val.p++, val.n--;
+			while (val.n && (val.p[val.n - 1] == '\r' || val.p[val.n - 1] == ' '))
+				val.n--;
+			span_u64(val, &count);
+		}
+		l = nl ? nl + 1 : end;
 	}
 	v->last = !has_num || num >= count;
 	v->signature_ok = m->has_auth &&

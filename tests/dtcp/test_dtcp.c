@@ -339,6 +339,11 @@ static void test_reply_parse(void)
 	      v.last && v.signature_ok && strstr(out, "431 Unknown Criteria ID\r\nCRITERIA-ID: 9\r\n"),
 	      "error reply with its item");
 	CHECK(dtcp_reply_parse("HTTP/1.1 200 OK\r\n\r\n", 19, "k", 1, &v) != 0, "not a DTCP reply");
+	/* Found by fuzz_reply: a 20-digit SEQ was not read back. */
+	struct dtcp_reply big = { .version = 6, .code = 200, .has_seq = true, .seq = UINT64_MAX };
+	n = dtcp_reply_format(&big, "k", 1, out, sizeof(out));
+	CHECK(n > 0 && dtcp_reply_parse(out, n, "k", 1, &v) == 0 && v.has_seq && v.seq == UINT64_MAX,
+	      "largest SEQ read back");
 	int codes[] = { 200, 400, 430, 431, 432, 433, 500, 501, 505, 550, 551, 901 };
 	int named = 0;
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
