@@ -598,8 +598,11 @@ int dtcp_request_parse(const struct dtcp_msg *m, struct dtcp_request *r, struct 
 		dtcp_error_set(err, DTCP_BAD_REQUEST, "BAD-LINE", 8, m->bad.p, m->bad.n);
 		return -1;
 	}
-	if (m->too_many)
-		return fail_missing(err, DTCP_BAD_REQUEST, "room for more headers");
+	if (m->too_many) {
+		/* Headers past the bound are not kept, so Seq may be unknown. */
+		dtcp_error_set(err, DTCP_BAD_REQUEST, "HEADERS", 7, "more than 256", 13);
+		return -1;
+	}
 	if (collect(m, &hs, err))
 		return -1;
 	if (!(h = hs.h[H_CSOURCE]))
