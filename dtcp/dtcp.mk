@@ -49,12 +49,13 @@ $(DT)/fuzz_%: tests/dtcp/fuzz_%.c tests/dtcp/memback.c $(DT_SRCS) $(DT_HDRS)
 	$(Q)$(CLANG) $(DT_FUZZ_FLAGS) $(filter %.c,$^) -o $@ $(DT_LIBS)
 
 DT_FUZZERS := $(DT)/fuzz_request $(DT)/fuzz_reply
-DT_BUILD   := $(DT)/test_dtcp $(DT)/golden $(DT)/test_server $(DT_FUZZERS)
+DT_BUILD   := $(DT)/test_dtcp $(DT)/golden $(DT)/test_server $(BUILD)/dtcp $(DT_FUZZERS)
 
 TEST_BUILD_EXTRA += $(DT_BUILD)
 TESTS_EXTRA += $(DT)/test_dtcp \
 	'$(DT)/golden $(DT_GOLDEN)' \
-	'tests/dtcp/fuzz.sh $(DT) 30'
+	'tests/dtcp/fuzz.sh $(DT) 30' \
+	'tests/dtcp/e2e.sh $(BUILD)'
 
 .PHONY: dtcp dtcp-golden-update fuzz
 dtcp: $(DT_BUILD)
