@@ -32,7 +32,7 @@ BPF_HDRS := $(wildcard bpf/*.h) include/xtap.h
 BPF_PROGS := xtap bench
 
 .PHONY: all deps test test-bpf bench clean fuzz demo
-all: $(BUILD)/libxtap.a $(BUILD)/tests/test_classify $(BUILD)/tests/test_diff
+all: $(BUILD)/libxtap.a $(BUILD)/tests/test_classify $(BUILD)/tests/test_diff $(BUILD)/bench_classify
 
 
 deps:

@@ -5,7 +5,7 @@
  * not attached; TC egress classifies for output-interface criteria.
  * Every program passes the packet on untouched.
  */
-#include "classify.h"
+#include "verdict.h"
 
 /* Bytes TC makes linear before parsing: Ethernet, two VLAN tags, IPv6 and
  * a typical extension chain. Longer chains parse as truncated. */
@@ -16,42 +16,8 @@
 SEC("xdp")
 int xtap_xdp(struct xdp_md *ctx)
 {
-	struct xtap_buf b = {
-		.data = (void *)(long)ctx->data,
-		.data_end = (void *)(long)ctx->data_end,
-		.len = bpf_xdp_get_buff_len(ctx),
-	};
-	struct xtap_cls s;
-	struct xtap_meta *meta;
-	void *data;
-
-	cls_run(&s, &b, XTAP_DIR_IN, ctx->ingress_ifindex);
-
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta))) {
-		counter_inc(XTAP_G_META_FAIL);
-		return XDP_PASS;
-	}
-	meta = (void *)(long)ctx->data_meta;
-	data = (void *)(long)ctx->data;
-	if ((void *)(meta + 1) > data) {
-		counter_inc(XTAP_G_META_FAIL);
-		return XDP_PASS;
-	}
-	meta->magic = XTAP_META_MAGIC;
-	meta->ifindex = ctx->ingress_ifindex;
-	meta->ncd = s.ncd;
-	__builtin_memcpy(meta->cd, s.cd, sizeof(meta->cd));
-	return XDP_PASS;
+	return xdp_classify(ctx);
 }
-
-/* Load a 32-bit __sk_buff field with the offset in the instruction: clang
- * otherwise may keep the field's address in a register, and the verifier
- * rejects any arithmetic on the ctx pointer. */
-#define SKB_FIELD(skb, field) ({						\
-	unsigned long __v; /* a u32 load zero-extends */		\
-	asm volatile("%0 = *(u32 *)(%1 + %2)" : "=r"(__v)			\
-		     : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, field)));	\
-	__v; })
 
 /* Make the headers linear (direct packet access sees only the linear part)
  * and describe the packet. */
@@ -60,10 +26,10 @@ static __always_inline void tc_buf(struct __sk_buff *skb, struct xtap_buf *b)
 	__u32 len = skb->len;
 	__u32 want = len < TC_PULL_LEN ? len : TC_PULL_LEN;
 
-	if (SKB_FIELD(skb, data_end) - SKB_FIELD(skb, data) < want)
+	if (CTX_FIELD(skb, struct __sk_buff, data_end) - CTX_FIELD(skb, struct __sk_buff, data) < want)
 		bpf_skb_pull_data(skb, want);
-	b->data = (void *)(long)SKB_FIELD(skb, data);
-	b->data_end = (void *)(long)SKB_FIELD(skb, data_end);
+	b->data = (void *)(long)CTX_FIELD(skb, struct __sk_buff, data);
+	b->data_end = (void *)(long)CTX_FIELD(skb, struct __sk_buff, data_end);
 	b->len = len;
 }
 

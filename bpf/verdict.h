@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* XDP's verdict for TC: classify, then leave the content destinations in
+ * the packet's metadata (struct xtap_meta) for TC ingress to clone to. */
+#ifndef XTAP_BPF_VERDICT_H
+#define XTAP_BPF_VERDICT_H
+
+#include "classify.h"
+#include "ctx.h"
+
+static __always_inline int xdp_classify(struct xdp_md *ctx)
+{
+	struct xtap_buf b = {
+		.data = (void *)(long)ctx->data,
+		.data_end = (void *)(long)ctx->data_end,
+		.len = bpf_xdp_get_buff_len(ctx),
+	};
+	struct xtap_cls s;
+	struct xtap_meta *meta;
+	void *data;
+	int delta;
+
+	cls_run(&s, &b, XTAP_DIR_IN, ctx->ingress_ifindex);
+
+	/* written even without a match: TC then knows XDP already looked.
+	 * Sized to exactly our struct, whatever metadata came before (a frame
+	 * run again, as BPF_PROG_TEST_RUN repeats do, keeps its 32 bytes). */
+	delta = (int)(CTX_FIELD(ctx, struct xdp_md, data) - CTX_FIELD(ctx, struct xdp_md, data_meta)) -
+		(int)sizeof(*meta);
+	if (delta && bpf_xdp_adjust_meta(ctx, delta)) {
+		counter_inc(XTAP_G_META_FAIL);
+		return XDP_PASS;
+	}
+	meta = (void *)CTX_FIELD(ctx, struct xdp_md, data_meta);
+	data = (void *)CTX_FIELD(ctx, struct xdp_md, data);
+	if ((void *)(meta + 1) > data) {
+		counter_inc(XTAP_G_META_FAIL);
+		return XDP_PASS;
+	}
+	meta->magic = XTAP_META_MAGIC;
+	meta->ifindex = ctx->ingress_ifindex;
+	meta->ncd = s.ncd;
+	__builtin_memcpy(meta->cd, s.cd, sizeof(meta->cd));
+	return XDP_PASS;
+}
+
+#endif
