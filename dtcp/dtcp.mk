@@ -54,7 +54,7 @@ DT_BUILD   := $(DT)/test_dtcp $(DT)/golden $(DT)/test_server $(BUILD)/dtcp $(DT_
 TEST_BUILD_EXTRA += $(DT_BUILD)
 TESTS_EXTRA += $(DT)/test_dtcp \
 	'$(DT)/golden $(DT_GOLDEN)' \
-	'tests/dtcp/fuzz.sh $(DT) 30' \
+	'tests/dtcp/fuzz.sh $(DT) 30 16384' \
 	'tests/dtcp/e2e.sh $(BUILD)'
 
 .PHONY: dtcp dtcp-golden-update fuzz

@@ -13,7 +13,7 @@ pass=0 fail=0 skip=0
 
 skip_all() {
   echo "SKIP e2e: $1"
-  echo "e2e: 0 passed, 0 failed, 1 skipped"
+  echo "end-to-end: 0 passed, 0 failed, 1 skipped"
   exit 0
 }
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (sshd, a temporary user)"
@@ -81,7 +81,7 @@ CONF
 done
 if [ -z "$port" ]; then
   echo "FAIL sshd did not start:"; cat "$tmp/sshd.log"
-  echo "e2e: 0 passed, 1 failed"; exit 1
+  echo "end-to-end: 0 passed, 1 failed"; exit 1
 fi
 
 kh=$tmp/known_hosts
@@ -181,5 +181,5 @@ check "LIST split over several replies read to the end" \
 # The subsystem (built with ASan and UBSan) wrote no sanitizer report.
 check "no sanitizer report from the subsystem" bash -c '[ -z "$(ls -A "'$tmp'/san")" ]'
 
-echo "e2e: $pass passed, $fail failed"
+echo "end-to-end: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs each DTCP libFuzzer target for SECS seconds (ASan + UBSan) on a corpus
 # kept in BUILD_DIR, seeded from the golden request and reply streams.
-# Usage: fuzz.sh BUILD_DIR SECS. A crash leaves BUILD_DIR/fuzz-TARGET-crash-*:
+# Usage: fuzz.sh BUILD_DIR SECS [MAX_LEN]. A crash leaves BUILD_DIR/fuzz-TARGET-crash-*:
 # turn it into a golden case. Prints "N passed, N failed".
 set -u
 dt=$1
 secs=$2
+# Inputs up to MAX_LEN bytes (default: past one 64 KiB message, so oversize
+# framing is reached; make test passes less for more executions).
+max_len=${3:-70000}
 here=$(cd "$(dirname "$0")" && pwd)
 seeds=$dt/fuzz-seeds
 rm -rf "$seeds"
@@ -19,8 +22,7 @@ for t in request reply; do
   corpus=$dt/fuzz-corpus-$t
   mkdir -p "$corpus"
   log=$dt/fuzz-$t.log
-  # max_len: larger than a 64 KiB message so oversize framing is reached.
-  "$dt/fuzz_$t" -max_total_time="$secs" -timeout=10 -max_len=70000 -print_final_stats=1 \
+  "$dt/fuzz_$t" -max_total_time="$secs" -timeout=10 -max_len="$max_len" -print_final_stats=1 \
     -artifact_prefix="$dt/fuzz-$t-" "$corpus" "$seeds" >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
