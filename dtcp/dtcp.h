@@ -217,7 +217,7 @@ enum dtcp_cdest_given {
 };
 
 /* Parses a message the caller has authenticated into a typed request.
- * Returns 0, or -1 with err set (400, 432, 433, 501, 505, 901). Pure syntax
+ * Returns 0, or -1 with err set (400, 432, 433, 501, 505, 551, 901). Pure syntax
  * and consistency: names are resolved by the server. */
 int dtcp_request_parse(const struct dtcp_msg *m, struct dtcp_request *r, struct dtcp_error *err);
 /* Writes a request as a message with canonical values (no Authentication-Info
