@@ -12,8 +12,10 @@
 /* A LIST reply leaves this much room for its status line, SEQ, TIMESTAMP and
  * AUTHENTICATION-INFO (about 150 bytes) so it stays below 32 KiB. */
 #define LIST_HEAD_ROOM 512
-/* One LIST block: the kept fields plus at most ~1.5 KiB of fixed fields. */
-#define BLOCK_MAX (DTCP_GIVEN_MAX + 2048)
+/* One LIST block: the kept fields, the CDEST-ID and CSOURCE-ID lines with
+ * every byte escaped as \ddd, and under 1 KiB of fixed fields. */
+#define BLOCK_MAX (DTCP_GIVEN_MAX + (DTCP_MAX_CDESTS + 1) * 4 * DTCP_NAME_MAX + 1024)
+_Static_assert(BLOCK_MAX < DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM, "a block fits in a reply");
 
 int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg,
 		     const struct dtcp_backend *be, void *be_ctx)
