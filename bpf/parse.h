@@ -63,6 +63,11 @@ struct xtap_pkt {
 	__u8 dst[16];
 };
 
+/* The frame length in XDP: programs in section "xdp" (not "xdp.frags")
+ * never see multi-buffer frames, so the linear part is the whole frame and
+ * no bpf_xdp_get_buff_len() call is needed. */
+#define XDP_LEN(ctx) ((__u32)((ctx)->data_end - (ctx)->data))
+
 /* Hook-neutral view of the packet: XDP and TC wrappers fill it. */
 struct xtap_buf {
 	void *data;

@@ -12,7 +12,7 @@ static __always_inline int xdp_classify(struct xdp_md *ctx)
 	struct xtap_buf b = {
 		.data = (void *)(long)ctx->data,
 		.data_end = (void *)(long)ctx->data_end,
-		.len = bpf_xdp_get_buff_len(ctx),
+		.len = XDP_LEN(ctx),
 	};
 	struct xtap_cls s;
 	struct xtap_meta *meta;

@@ -365,7 +365,7 @@ int main(int argc, char **argv)
 				const char *fam = v6 ? "ipv6" : "ipv4", *shape = mixed ? "mixed" : "exact";
 				int cprog = bpf_program__fd(s.cold->progs.bench_classify_cold), nf;
 				struct timespec t0, t1;
-				double hw, mw, hc, mc, setup;
+				double hw, mw, hc, mc, lw, setup;
 
 				clock_gettime(CLOCK_MONOTONIC, &t0);
 				set_grow(&s, sizes[k], v6, mixed);
@@ -374,6 +374,7 @@ int main(int argc, char **argv)
 				/* warm hit: a prefix criterion when mixed, to exercise the LPM */
 				hit_frame(&s, mixed && s.n > 1 ? 1 : 0, v6, mixed, f);
 				hw = warm(s.prog, f, len[v6]);
+				lw = warm(bpf_program__fd(s.cold->progs.bench_lookups_only), f, len[v6]);
 				miss_frame(v6, 7, f);
 				mw = warm(s.prog, f, len[v6]);
 				nf = hit_flows(&s, mixed);
@@ -387,6 +388,10 @@ int main(int argc, char **argv)
 				bench(name, hw);
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_miss_warm", fam, shape, sizes[k]);
 				bench(name, mw);
+				/* what bounds it: parse plus the index lookups alone */
+				snprintf(name, sizeof(name), "component_parse_and_lookups_%s_%s_%u_hit_warm", fam, shape,
+					 sizes[k]);
+				bench(name, lw);
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_hit_cold", fam, shape, sizes[k]);
 				bench(name, hc);
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_miss_cold", fam, shape, sizes[k]);
