@@ -30,6 +30,11 @@
 #define CD_SNAPLEN 65535           /* whole packets: nothing longer can arrive */
 #define CD_RCVBUF (4 << 20)        /* absorbs bursts; the kernel caps it at rmem_max */
 #define CD_IDLE_FLUSH_MS 1000      /* flush the pcap after this long without traffic */
+#define CD_BATCH 1024              /* datagrams between looks at the clock and signals */
+/* queued datagrams read after a stop, at most: about what a full receive
+ * buffer (8 MiB at most, twice CD_RCVBUF) holds at roughly 1 KiB charged per
+ * small copy; the bound keeps a flood from delaying the exit */
+#define CD_DRAIN_MAX 8192
 #define CD_MAX_SECONDS 31536000.0  /* -t bound (a year) keeps the ms arithmetic exact */
 /* Distinct (intercept id, session id) pairs counted one by one; more go to
  * one "other" line so a flood of ids cannot grow memory. Half the slots at
@@ -427,14 +432,60 @@ static void install_signals(sigset_t *orig)
 	sigdelset(orig, SIGTERM);
 }
 
-/* Receive until a stop condition. Returns 0, or -1 if the pcap could not be
- * written (already reported). */
+enum rx { RX_EMPTY, RX_BUDGET, RX_COUNT_REACHED, RX_ERROR };
+
+/* Receive, check, count and write what is queued on the socket, at most
+ * budget datagrams. */
+static enum rx receive_queued(int fd, const struct opts *o, pcap_dumper_t *pd,
+			      struct stats *st, size_t budget)
+{
+	static uint8_t buf[CD_DGRAM_MAX];
+
+	for (; budget; budget--) {
+		union {
+			char b[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(uint32_t))];
+			struct cmsghdr align;
+		} cbuf;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+				     .msg_controllen = sizeof(cbuf.b) };
+		struct pcap_pkthdr ph;
+		struct cd_copy cp;
+		struct timespec ts;
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return RX_EMPTY;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			warn("cannot receive");
+			return RX_ERROR;
+		}
+		read_cmsgs(&mh, st, &ts);
+		cd_classify(buf, (size_t)n, &cp);
+		if (!account(st, o, &cp))
+			continue;
+		if (pd) {
+			ph.ts.tv_sec = ts.tv_sec;
+			ph.ts.tv_usec = ts.tv_nsec / 1000;
+			ph.caplen = ph.len = (bpf_u_int32)cp.inner_len;
+			pcap_dump((u_char *)pd, &ph, buf + cp.inner_off);
+		}
+		if (o->max_packets && st->written.packets >= o->max_packets)
+			return RX_COUNT_REACHED;
+	}
+	return RX_BUDGET;
+}
+
+/* Receive until a stop condition. Returns 0, or -1 on an error (already
+ * reported). */
 static int run(int fd, const struct opts *o, pcap_dumper_t *pd, struct stats *st,
 	       const sigset_t *waitmask)
 {
-	static uint8_t buf[CD_DGRAM_MAX];
 	int64_t deadline = o->seconds > 0 ? now_ms() + (int64_t)ceil(o->seconds * 1000) : 0;
-	bool dirty = false;
+	uint64_t flushed = 0;
+	enum rx rx;
 
 	while (!stop_signal) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -456,55 +507,30 @@ static int run(int fd, const struct opts *o, pcap_dumper_t *pd, struct stats *st
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			warn("poll");
+			warn("cannot wait for copies");
 			return -1;
 		}
 		if (r == 0) {
-			if (dirty && pcap_dump_flush(pd)) {
-				warn("cannot write %s", o->wfile);
-				return -1;
+			/* idle: let readers of the growing file see everything so far */
+			if (pd && flushed != st->written.packets) {
+				if (pcap_dump_flush(pd)) {
+					warn("cannot write %s", o->wfile);
+					return -1;
+				}
+				flushed = st->written.packets;
 			}
-			dirty = false;
 			continue;
 		}
-		/* drain what is queued, then look at the clock and signals again */
-		for (;;) {
-			union {
-				char b[CMSG_SPACE(sizeof(struct timespec)) +
-				       CMSG_SPACE(sizeof(uint32_t))];
-				struct cmsghdr align;
-			} cbuf;
-			struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-					     .msg_control = cbuf.b,
-					     .msg_controllen = sizeof(cbuf.b) };
-			struct pcap_pkthdr ph;
-			struct cd_copy cp;
-			struct timespec ts;
-			ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-				break;
-			if (n < 0) {
-				warn("recvmsg");
-				return -1;
-			}
-			read_cmsgs(&mh, st, &ts);
-			cd_classify(buf, (size_t)n, &cp);
-			if (!account(st, o, &cp))
-				continue;
-			if (pd) {
-				ph.ts.tv_sec = ts.tv_sec;
-				ph.ts.tv_usec = ts.tv_nsec / 1000;
-				ph.caplen = ph.len = (bpf_u_int32)cp.inner_len;
-				pcap_dump((u_char *)pd, &ph, buf + cp.inner_off);
-				dirty = true;
-			}
-			if (o->max_packets && st->written.packets >= o->max_packets)
-				return 0;
-		}
+		rx = receive_queued(fd, o, pd, st, CD_BATCH);
+		if (rx == RX_COUNT_REACHED)
+			return 0;
+		if (rx == RX_ERROR)
+			return -1;
 	}
-	return 0;
+	/* A signal or the clock: copies the kernel queued before it arrived
+	 * through, so they are counted too (bounded, in case of a flood). */
+	rx = receive_queued(fd, o, pd, st, CD_DRAIN_MAX);
+	return rx == RX_ERROR ? -1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -33,7 +33,8 @@ $(CDB)/test_cd_wire: $(CDB)/san/tests/cd/test_cd_wire.o $(CDB)/san/loader/cd_wir
 CD_BUILD := $(BUILD)/xtap-cd $(CDB)/san/xtap-cd $(CDB)/test_cd_wire
 
 TEST_BUILD_EXTRA += $(CD_BUILD)
-TESTS_EXTRA += $(CDB)/test_cd_wire
+TESTS_EXTRA += $(CDB)/test_cd_wire \
+	'/usr/bin/python3 tests/cd/cdtest.py $(CDB)/san/xtap-cd'
 
 .PHONY: cd
 cd: $(CD_BUILD)
