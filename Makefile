@@ -25,14 +25,15 @@ LDLIBS   := -lbpf -lelf -lz -lm -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SBUILD   := $(BUILD)/san
 
-BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
+# -mcpu=v3: atomic fetch-add (IPv4 IDs of copies), 32-bit jumps
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
 	      -Iinclude -Ibpf -I$(BUILD)
 
 BPF_HDRS := $(wildcard bpf/*.h) include/xtap.h
 BPF_PROGS := xtap bench
 
 .PHONY: all deps test test-bpf bench clean fuzz demo
-all: $(BUILD)/libxtap.a $(BUILD)/tests/test_classify $(BUILD)/tests/test_diff $(BUILD)/bench_classify
+all: $(BUILD)/libxtap.a $(BUILD)/tests/test_classify $(BUILD)/tests/test_diff $(BUILD)/tests/test_deliver $(BUILD)/bench_classify
 
 
 deps:
@@ -99,7 +100,7 @@ $(SBUILD)/tests/$(1): $(SBUILD)/tests/$(1).o $(TEST_COMMON:%.c=$(SBUILD)/%.o) $(
 	$$(call msg,LD-SAN,$$@)
 	$$(Q)$$(CC) $$(CFLAGS) $$(SAN_FLAGS) $$^ -o $$@ $$(LDLIBS)
 endef
-$(foreach t,test_classify test_diff,$(eval $(call test_prog,$(t))))
+$(foreach t,test_classify test_diff test_deliver,$(eval $(call test_prog,$(t))))
 
 $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a
 	$(call msg,LD,$@)
@@ -107,7 +108,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 
 # Every test program prints "N passed, N failed, N skipped"; tests/run.sh
 # runs them in turn and prints the total.
-TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff
+TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-build
@@ -123,6 +124,7 @@ clean:
 	$(Q)rm -rf $(BUILD)
 
 -include dtcp/dtcp.mk
+-include tests/cd/cd.mk
 
 .DELETE_ON_ERROR:
 .SECONDARY:

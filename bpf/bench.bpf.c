@@ -47,7 +47,8 @@ __u32 flow_next;
 
 static __always_inline void next_flow(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	void *data = (void *)CTX_FIELD(ctx, struct xdp_md, data);
+	void *data_end = (void *)CTX_FIELD(ctx, struct xdp_md, data_end);
 	__u32 i = flow_next++ % (flow_count ? flow_count : 1);
 	struct bench_flow *f = bpf_map_lookup_elem(&bench_flows, &i);
 	__u8 *at = data + (flow_off & 0xff); /* bound for the verifier */
@@ -69,9 +70,7 @@ int bench_parse_cold(struct xdp_md *ctx)
 	__u64 *sink;
 
 	next_flow(ctx);
-	b.data = (void *)(long)ctx->data;
-	b.data_end = (void *)(long)ctx->data_end;
-	b.len = XDP_LEN(ctx);
+	xdp_buf(ctx, &b);
 	parse_packet(&b, &p);
 	sink = bpf_map_lookup_elem(&bench_sink, &zero);
 	if (sink)
@@ -94,11 +93,7 @@ int bench_classify_cold(struct xdp_md *ctx)
 SEC("xdp")
 int bench_lookups_only(struct xdp_md *ctx)
 {
-	struct xtap_buf b = {
-		.data = (void *)(long)ctx->data,
-		.data_end = (void *)(long)ctx->data_end,
-		.len = XDP_LEN(ctx),
-	};
+	struct xtap_buf b;
 	struct xtap_exact_key ek;
 	struct xtap_prefix_key pk;
 	struct xtap_cls s;
@@ -106,6 +101,7 @@ int bench_lookups_only(struct xdp_md *ctx)
 	__u64 *sink;
 
 	s.dir = XTAP_DIR_IN;
+	xdp_buf(ctx, &b);
 	if (parse_packet(&b, &s.pkt))
 		return XDP_PASS;
 	present = bpf_map_lookup_elem(&XTAP_MAP_PRESENT, &zero);
@@ -139,15 +135,12 @@ int bench_empty(struct xdp_md *ctx)
 SEC("xdp")
 int bench_parse(struct xdp_md *ctx)
 {
-	struct xtap_buf b = {
-		.data = (void *)(long)ctx->data,
-		.data_end = (void *)(long)ctx->data_end,
-		.len = XDP_LEN(ctx),
-	};
+	struct xtap_buf b;
 	struct xtap_pkt p;
 	__u32 zero = 0;
 	__u64 *sink;
 
+	xdp_buf(ctx, &b);
 	parse_packet(&b, &p);
 	sink = bpf_map_lookup_elem(&bench_sink, &zero);
 	if (sink)
@@ -168,14 +161,11 @@ static long linear_one(__u32 i, void *ctx)
 SEC("xdp")
 int bench_linear_scan(struct xdp_md *ctx)
 {
-	struct xtap_buf b = {
-		.data = (void *)(long)ctx->data,
-		.data_end = (void *)(long)ctx->data_end,
-		.len = XDP_LEN(ctx),
-	};
+	struct xtap_buf b;
 	struct xtap_cls s;
 
 	__builtin_memset(&s, 0, sizeof(s));
+	xdp_buf(ctx, &b);
 	if (parse_packet(&b, &s.pkt))
 		return XDP_PASS;
 	s.dir = XTAP_DIR_IN;

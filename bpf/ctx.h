@@ -14,4 +14,14 @@
 		     : "r"(ctx), "i"(__builtin_offsetof(type, field)));		\
 	__v; })
 
+/* Store a 32-bit context field (skb->mark) the same way, for the same reason. */
+#define CTX_STORE(ctx, type, field, val)					\
+	asm volatile("*(u32 *)(%0 + %1) = %2" ::"r"(ctx),			\
+		     "i"(__builtin_offsetof(type, field)), "r"((__u32)(val)) : "memory")
+
+/* uapi pkt_cls.h verdicts, which vmlinux.h does not carry */
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+
 #endif

@@ -79,4 +79,19 @@ struct {
 	__type(value, __u64);
 } XTAP_MAP_COUNTERS SEC(".maps");
 
+/* Content destinations by index; written by the loader before a rule names them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XTAP_MAX_CDESTS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xtap_cdest);
+} XTAP_MAP_CDESTS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XTAP_MAX_CDESTS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xtap_cd_stats);
+} XTAP_MAP_CD_STATS SEC(".maps");
+
 #endif

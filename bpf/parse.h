@@ -13,6 +13,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include "counters.h"
+#include "ctx.h"
 
 #define VLAN_MAX_DEPTH 2 /* 802.1ad outer + 802.1Q inner */
 #define IPV6_EXT_MAX 8   /* extension headers followed before giving up */
@@ -63,17 +64,23 @@ struct xtap_pkt {
 	__u8 dst[16];
 };
 
-/* The frame length in XDP: programs in section "xdp" (not "xdp.frags")
- * never see multi-buffer frames, so the linear part is the whole frame and
- * no bpf_xdp_get_buff_len() call is needed. */
-#define XDP_LEN(ctx) ((__u32)((ctx)->data_end - (ctx)->data))
-
 /* Hook-neutral view of the packet: XDP and TC wrappers fill it. */
 struct xtap_buf {
 	void *data;
 	void *data_end;
 	__u32 len; /* whole frame, including non-linear parts */
 };
+
+/* The XDP view. Programs in section "xdp" (not "xdp.frags") never see
+ * multi-buffer frames: the linear part is the whole frame, and no
+ * bpf_xdp_get_buff_len() call is needed. Fields are read as whole pointers
+ * (CTX_FIELD): 32-bit arithmetic on them would turn them into scalars. */
+static __always_inline void xdp_buf(struct xdp_md *ctx, struct xtap_buf *b)
+{
+	b->data = (void *)CTX_FIELD(ctx, struct xdp_md, data);
+	b->data_end = (void *)CTX_FIELD(ctx, struct xdp_md, data_end);
+	b->len = (__u32)(b->data_end - b->data);
+}
 
 static __always_inline __u32 min_u32(__u32 a, __u32 b)
 {

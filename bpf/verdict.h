@@ -9,16 +9,13 @@
 
 static __always_inline int xdp_classify(struct xdp_md *ctx)
 {
-	struct xtap_buf b = {
-		.data = (void *)(long)ctx->data,
-		.data_end = (void *)(long)ctx->data_end,
-		.len = XDP_LEN(ctx),
-	};
+	struct xtap_buf b;
 	struct xtap_cls s;
 	struct xtap_meta *meta;
 	void *data;
 	int delta;
 
+	xdp_buf(ctx, &b);
 	cls_run(&s, &b, XTAP_DIR_IN, ctx->ingress_ifindex);
 
 	/* written even without a match: TC then knows XDP already looked.

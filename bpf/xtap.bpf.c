@@ -6,12 +6,12 @@
  * Every program passes the packet on untouched.
  */
 #include "verdict.h"
+#include "deliver.h"
 
 /* Bytes TC makes linear before parsing: Ethernet, two VLAN tags, IPv6 and
  * a typical extension chain. Longer chains parse as truncated. */
 #define TC_PULL_LEN 256
 
-#define TC_ACT_UNSPEC (-1) /* uapi pkt_cls.h; not in vmlinux.h */
 
 SEC("xdp")
 int xtap_xdp(struct xdp_md *ctx)
@@ -44,11 +44,18 @@ int xtap_tc_ingress(struct __sk_buff *skb)
 
 	if ((void *)(meta + 1) <= (void *)(long)skb->data && meta->magic == XTAP_META_MAGIC &&
 	    meta->ifindex == skb->ifindex) {
+		__u16 cds[XTAP_PKT_MAX_CDS];
+		__u32 ncd = meta->ncd;
+
+		/* cloning invalidates packet (and metadata) pointers: copy first */
+		__builtin_memcpy(cds, meta->cd, sizeof(cds));
 		counter_inc(XTAP_G_META_USED);
+		clone_to_vt(skb, cds, ncd);
 		return TC_ACT_UNSPEC;
 	}
 	tc_buf(skb, &b);
 	cls_run(&s, &b, XTAP_DIR_IN, skb->ifindex);
+	clone_to_vt(skb, s.cd, s.ncd);
 	return TC_ACT_UNSPEC;
 }
 
@@ -60,7 +67,15 @@ int xtap_tc_egress(struct __sk_buff *skb)
 
 	tc_buf(skb, &b);
 	cls_run(&s, &b, XTAP_DIR_OUT, skb->ifindex);
+	clone_to_vt(skb, s.cd, s.ncd);
 	return TC_ACT_UNSPEC;
+}
+
+/* On vt0's egress: every packet there is a copy to encapsulate. */
+SEC("tc")
+int xtap_vt_egress(struct __sk_buff *skb)
+{
+	return vt_encap(skb);
 }
 
 char LICENSE[] SEC("license") = "GPL";

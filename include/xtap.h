@@ -51,6 +51,8 @@
 #define XTAP_MAP_PRESENT  xtap_present
 #define XTAP_MAP_FRAGS    xtap_frags
 #define XTAP_MAP_COUNTERS xtap_counters
+#define XTAP_MAP_CDESTS   xtap_cdests
+#define XTAP_MAP_CD_STATS xtap_cd_stats
 
 /* ---- families, directions, index kinds ---------------------------------- */
 
@@ -227,6 +229,54 @@ struct xtap_meta {
 };
 _Static_assert(sizeof(struct xtap_meta) == 32, "XDP metadata is at most 32 bytes");
 
+/* ---- delivery to content destinations ------------------------------------------ */
+
+/* Default number of content destinations (distinct address, port, format
+ * and intercept id); criteria name them by index. */
+#define XTAP_MAX_CDESTS_DEFAULT 4096u
+
+enum xtap_cd_format {
+	XTAP_CD_PLAIN = 0,   /* outer IP + UDP + the intercepted packet */
+	XTAP_CD_JMIRROR = 1, /* outer IP + UDP + 8-byte JMirror header + packet */
+};
+
+struct xtap_cdest {
+	__u8 family; /* outer family: XTAP_AF_INET or XTAP_AF_INET6 */
+	__u8 format; /* enum xtap_cd_format */
+	__u8 ttl;    /* TTL / hop limit */
+	__u8 active;
+	__be16 sport;
+	__be16 dport;
+	__be32 jm_word0; /* JMirror: version 0 (2 bits) | intercept id (30 bits) */
+	__be32 jm_word1; /* JMirror: session id */
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 ip_id;     /* next IPv4 ID (atomically incremented) */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xtap_cdest) == 56, "cdest size");
+
+/* The copy carries its content destination to vt0 in skb->mark. */
+#define XTAP_MARK_MAGIC 0x78740000u
+#define XTAP_MARK_MASK  0xffff0000u
+
+/* Per-CPU counters of one content destination. */
+enum xtap_cd_counter {
+	XTAP_CDS_CLONED = 0, /* copies handed to vt0 */
+	XTAP_CDS_SENT,       /* copies encapsulated and sent on */
+	XTAP_CDS_SENT_BYTES, /* their bytes, outer headers included */
+	XTAP_CDS_CLONE_FAIL, /* bpf_clone_redirect failed */
+	XTAP_CDS_INACTIVE,   /* no such destination (removed meanwhile) */
+	XTAP_CDS_NOT_IP,     /* the copy held no IP packet */
+	XTAP_CDS_NO_ROOM,    /* headers could not be added */
+	XTAP_CDS_TOO_BIG,    /* larger than the IPv6 path allows (no fragmentation) */
+	XTAP_CDS_GSO,        /* aggregated (GSO) copy for an IPv6 destination */
+	XTAP_CDS_COUNT,
+};
+struct xtap_cd_stats {
+	__u64 c[XTAP_CDS_COUNT];
+};
+
 /* ---- global counters (per-CPU array, index = reason) ------------------------- */
 
 enum xtap_counter {
@@ -249,6 +299,7 @@ enum xtap_counter {
 	XTAP_G_META_FAIL,       /* XDP could not reserve metadata */
 	XTAP_G_META_USED,       /* TC used XDP's verdict instead of classifying */
 	XTAP_G_RULE_STALE,      /* candidate slot without an active rule */
+	XTAP_G_VT_FOREIGN,      /* a packet on vt0 that xtap did not clone (dropped) */
 	XTAP_G_COUNT,
 };
 

@@ -3,6 +3,7 @@
  * Criteria into maps. See classifier.h for the contract and
  * docs/classifier.md for the structures and their bounds.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,15 @@ struct iface_rec {
 	uint64_t groups;
 };
 
+struct cd_rec {
+	uint32_t refs;
+	struct xtap_cdest v; /* as written to the map (ip_id aside) */
+};
+
 struct xtap_cls {
 	struct xtap_cls_maps m;
-	uint32_t max, max_sets;
+	uint32_t max, max_sets, max_cds;
+	struct cd_rec *cds;
 	int ncpus;
 	struct slot_rec *slots;
 	uint32_t next_unused, count, uid_next;
@@ -117,8 +124,19 @@ struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_cri
 	cls->ready = calloc(max_criteria, sizeof(uint32_t));
 	cls->pending = calloc(max_criteria, sizeof(uint32_t));
 	cls->sets = calloc(max_sets, sizeof(*cls->sets));
-	cls->zero_stats = calloc(cls->ncpus, sizeof(struct xtap_crit_stats));
-	if (!cls->slots || !cls->ready || !cls->pending || !cls->sets || !cls->zero_stats)
+	/* zeros for either per-CPU value: criterion or destination counters */
+	cls->zero_stats = calloc(cls->ncpus, sizeof(struct xtap_cd_stats));
+	cls->max_cds = XTAP_MAX_CDESTS_DEFAULT;
+	if (maps->cdests > 0) { /* 0: the caller has no delivery maps */
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(maps->cdests, &info, &len))
+			goto fail;
+		cls->max_cds = info.max_entries;
+	}
+	cls->cds = calloc(cls->max_cds, sizeof(*cls->cds));
+	if (!cls->slots || !cls->ready || !cls->pending || !cls->sets || !cls->zero_stats || !cls->cds)
 		goto fail;
 	if (sync_init(cls))
 		goto fail;
@@ -144,6 +162,7 @@ void xtap_cls_free(struct xtap_cls *cls)
 	free(cls->pending);
 	free(cls->sets);
 	free(cls->zero_stats);
+	free(cls->cds);
 	free(cls);
 }
 
@@ -830,4 +849,94 @@ int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* ---- content destinations ------------------------------------------------------------ */
+
+void xtap_jmirror_words(uint64_t id, uint32_t *w0_be, uint32_t *w1_be)
+{
+	if (id <= 0xffffffffull) {
+		*w0_be = htonl((uint32_t)id & 0x3fffffff);
+		*w1_be = 0;
+	} else {
+		*w0_be = htonl((uint32_t)(id >> 32) & 0x3fffffff);
+		*w1_be = htonl((uint32_t)id);
+	}
+}
+
+int xtap_cls_cd_get(struct xtap_cls *cls, const struct xtap_cd_spec *cd, uint16_t *index)
+{
+	struct xtap_cdest v = { 0 };
+	uint32_t free_i = UINT32_MAX, i;
+
+	if ((cd->family != XTAP_AF_INET && cd->family != XTAP_AF_INET6) || !cd->dport)
+		return -EINVAL;
+	v.family = cd->family;
+	v.format = cd->jmirror ? XTAP_CD_JMIRROR : XTAP_CD_PLAIN;
+	v.ttl = cd->ttl ? cd->ttl : 255;
+	v.active = 1;
+	v.sport = htons(cd->sport);
+	v.dport = htons(cd->dport);
+	if (cd->jmirror)
+		xtap_jmirror_words(cd->intercept_id, &v.jm_word0, &v.jm_word1);
+	memcpy(v.src, cd->src, cd->family == XTAP_AF_INET ? 4 : 16);
+	memcpy(v.dst, cd->dst, cd->family == XTAP_AF_INET ? 4 : 16);
+	for (i = 0; i < cls->max_cds && i <= 0xffff; i++) {
+		if (!cls->cds[i].refs) {
+			if (free_i == UINT32_MAX)
+				free_i = i;
+			continue;
+		}
+		if (!memcmp(&cls->cds[i].v, &v, sizeof(v))) {
+			cls->cds[i].refs++;
+			*index = (uint16_t)i;
+			return 0;
+		}
+	}
+	if (free_i == UINT32_MAX)
+		return -ENOSPC;
+	/* counters first, then the destination: a reused index starts clean */
+	if (bpf_map_update_elem(cls->m.cd_stats, &free_i, cls->zero_stats, BPF_ANY) ||
+	    bpf_map_update_elem(cls->m.cdests, &free_i, &v, BPF_ANY))
+		return -errno;
+	cls->cds[free_i].refs = 1;
+	cls->cds[free_i].v = v;
+	*index = (uint16_t)free_i;
+	return 0;
+}
+
+int xtap_cls_cd_put(struct xtap_cls *cls, uint16_t index)
+{
+	struct xtap_cdest v = { 0 };
+	uint32_t i = index;
+
+	if (i >= cls->max_cds || !cls->cds[i].refs)
+		return -ENOENT;
+	if (--cls->cds[i].refs)
+		return 0;
+	/* copies still on their way to vt0 are counted as inactive */
+	if (bpf_map_update_elem(cls->m.cdests, &i, &v, BPF_ANY))
+		return -errno;
+	memset(&cls->cds[i], 0, sizeof(cls->cds[i]));
+	return 0;
+}
+
+int xtap_cls_cd_stats(struct xtap_cls *cls, uint16_t index, uint64_t *out)
+{
+	struct xtap_cd_stats *per = calloc(cls->ncpus, sizeof(*per));
+	uint32_t i = index;
+
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(cls->m.cd_stats, &i, per)) {
+		free(per);
+		return -errno;
+	}
+	for (int k = 0; k < XTAP_CDS_COUNT; k++) {
+		out[k] = 0;
+		for (int c = 0; c < cls->ncpus; c++)
+			out[k] += per[c].c[k];
+	}
+	free(per);
+	return 0;
 }

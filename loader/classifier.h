@@ -17,6 +17,7 @@
 /* File descriptors of the classifier's maps (from a skeleton or pinned). */
 struct xtap_cls_maps {
 	int rules, stats, exact, prefix, sets, ifaces, present, frags, counters;
+	int cdests, cd_stats;
 };
 
 /* A set of values: "any", or the union of n ranges. */
@@ -72,5 +73,28 @@ int xtap_cls_counters(struct xtap_cls *cls, uint64_t *out);
  * tests). At most XTAP_MAX_IFACES. */
 int xtap_cls_iface_add(struct xtap_cls *cls, uint32_t ifindex, uint64_t groups);
 int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex);
+
+/* A content destination (docs/dtcp.md 4.1 X-JTap-Cdest-*, X-MD-Intercept-Id). */
+struct xtap_cd_spec {
+	uint8_t family;        /* XTAP_AF_INET or XTAP_AF_INET6 */
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport; /* host order */
+	uint8_t ttl;           /* 0: the default, 255 */
+	int jmirror;           /* 1: JMirror header with intercept_id */
+	uint64_t intercept_id;
+};
+
+/* The datapath's index for this destination: an identical one is shared
+ * (one copy per packet however many criteria name it). Takes a reference.
+ * -EINVAL malformed, -ENOSPC all XTAP_MAX_CDESTS in use. */
+int xtap_cls_cd_get(struct xtap_cls *cls, const struct xtap_cd_spec *cd, uint16_t *index);
+/* Drop a reference; the last one deactivates the destination. */
+int xtap_cls_cd_put(struct xtap_cls *cls, uint16_t index);
+/* Counters of a destination, summed over CPUs: out[XTAP_CDS_COUNT]. */
+int xtap_cls_cd_stats(struct xtap_cls *cls, uint16_t index, uint64_t *out);
+/* JMirror header words (network order) for an intercept id: up to 32 bits
+ * fill the first word (version bits cleared), more put the high 32 bits
+ * (top two cleared) in the first and the low 32 in the second. */
+void xtap_jmirror_words(uint64_t intercept_id, uint32_t *w0_be, uint32_t *w1_be);
 
 #endif

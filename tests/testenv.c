@@ -54,6 +54,11 @@ int tenv_netns(char *why, size_t whylen)
 
 int tenv_open(struct tenv *e, uint32_t max_criteria, uint32_t max_sets)
 {
+	return tenv_open_vt(e, max_criteria, max_sets, NULL);
+}
+
+int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const struct tenv_vt *vt)
+{
 	static const char *names[TENV_NIF] = { "xt0", "xt1", "xt2" };
 	struct xtap_bpf *s;
 	int err;
@@ -66,6 +71,13 @@ int tenv_open(struct tenv *e, uint32_t max_criteria, uint32_t max_sets)
 	bpf_map__set_max_entries(s->maps.xtap_stats, max_criteria);
 	bpf_map__set_max_entries(s->maps.xtap_exact, max_criteria);
 	bpf_map__set_max_entries(s->maps.xtap_sets, max_sets);
+	if (vt) {
+		s->rodata->vt_ifindex = vt->ifindex;
+		memcpy((void *)s->rodata->vt_mac, vt->mac, 6);
+		memcpy((void *)s->rodata->vt_peer_mac, vt->peer_mac, 6);
+		if (vt->mtu6)
+			s->rodata->cd_mtu6 = vt->mtu6;
+	}
 	err = xtap_bpf__load(s);
 	if (err) {
 		xtap_bpf__destroy(s);
@@ -82,10 +94,13 @@ int tenv_open(struct tenv *e, uint32_t max_criteria, uint32_t max_sets)
 		.present = bpf_map__fd(s->maps.xtap_present),
 		.frags = bpf_map__fd(s->maps.xtap_frags),
 		.counters = bpf_map__fd(s->maps.xtap_counters),
+		.cdests = bpf_map__fd(s->maps.xtap_cdests),
+		.cd_stats = bpf_map__fd(s->maps.xtap_cd_stats),
 	};
 	e->prog_xdp = bpf_program__fd(s->progs.xtap_xdp);
 	e->prog_tc_in = bpf_program__fd(s->progs.xtap_tc_ingress);
 	e->prog_tc_out = bpf_program__fd(s->progs.xtap_tc_egress);
+	e->prog_vt = bpf_program__fd(s->progs.xtap_vt_egress);
 	e->cls = xtap_cls_new(&e->maps, max_criteria, max_sets);
 	if (!e->cls) {
 		xtap_bpf__destroy(s);
@@ -110,6 +125,12 @@ void tenv_close(struct tenv *e)
 int tenv_run(struct tenv *e, enum hook h, uint32_t ifindex, const uint8_t *pkt, uint32_t len,
 	     struct run_out *out)
 {
+	return tenv_run_mark(e, h, ifindex, 0, pkt, len, out);
+}
+
+int tenv_run_mark(struct tenv *e, enum hook h, uint32_t ifindex, uint32_t mark, const uint8_t *pkt,
+		  uint32_t len, struct run_out *out)
+{
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	struct xdp_md xin = { 0 }, xout = { 0 };
 	struct __sk_buff sin = { 0 }, sout = { 0 };
@@ -132,16 +153,18 @@ int tenv_run(struct tenv *e, enum hook h, uint32_t ifindex, const uint8_t *pkt, 
 		fd = e->prog_xdp;
 	} else {
 		sin.ifindex = ifindex;
+		sin.mark = mark;
 		opts.ctx_in = &sin;
 		opts.ctx_size_in = sizeof(sin);
 		opts.ctx_out = &sout;
 		opts.ctx_size_out = sizeof(sout);
-		fd = h == HOOK_TC_IN ? e->prog_tc_in : e->prog_tc_out;
+		fd = h == HOOK_TC_IN ? e->prog_tc_in : h == HOOK_TC_OUT ? e->prog_tc_out : e->prog_vt;
 	}
 	err = bpf_prog_test_run_opts(fd, &opts);
 	if (err)
 		return -errno;
 	out->retval = (int)opts.retval;
+	out->mark = sout.mark;
 	if (h == HOOK_XDP) {
 		/* data out starts at the metadata; xdp_md.data is its length */
 		out->meta_len = xout.data;

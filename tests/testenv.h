@@ -33,7 +33,7 @@ struct tenv {
 	struct xtap_bpf *skel;
 	struct xtap_cls *cls;
 	struct xtap_cls_maps maps;
-	int prog_xdp, prog_tc_in, prog_tc_out;
+	int prog_xdp, prog_tc_in, prog_tc_out, prog_vt;
 	uint32_t ifindex[TENV_NIF]; /* xt0, xt1, xt2 */
 };
 
@@ -41,11 +41,19 @@ struct tenv {
  * or 1 when the kernel lacks something (the caller skips, saying why). */
 int tenv_netns(char *why, size_t whylen);
 int tenv_open(struct tenv *e, uint32_t max_criteria, uint32_t max_sets);
+/* Delivery settings written to the programs' read-only data before load. */
+struct tenv_vt {
+	uint32_t ifindex;
+	uint8_t mac[6], peer_mac[6];
+	uint32_t mtu6;
+};
+int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const struct tenv_vt *vt);
 void tenv_close(struct tenv *e);
 
-enum hook { HOOK_XDP, HOOK_TC_IN, HOOK_TC_OUT };
+enum hook { HOOK_XDP, HOOK_TC_IN, HOOK_TC_OUT, HOOK_VT };
 struct run_out {
 	int retval;
+	uint32_t mark;     /* TC: skb->mark after the run */
 	uint32_t size;     /* bytes of data out (packet only) */
 	uint8_t data[4096];
 	int has_meta;
@@ -55,6 +63,9 @@ struct run_out {
 /* Run one hook's program on a frame seen on ifindex. Returns 0 or -errno. */
 int tenv_run(struct tenv *e, enum hook h, uint32_t ifindex, const uint8_t *pkt, uint32_t len,
 	     struct run_out *out);
+/* The same with skb->mark set (TC hooks). */
+int tenv_run_mark(struct tenv *e, enum hook h, uint32_t ifindex, uint32_t mark, const uint8_t *pkt,
+		  uint32_t len, struct run_out *out);
 /* Remove every criterion the library knows of (slots < max). */
 int tenv_clear(struct tenv *e, uint32_t max);
 /* Number of keys in a map. */
