@@ -50,6 +50,21 @@ static int vt_name_valid(const char *s)
 	return 1;
 }
 
+/* A refused name, bounded and with anything unprintable shown as '?', for the log. */
+static const char *vt_name_shown(char out[IFNAMSIZ + 5], const char *s)
+{
+	size_t i;
+
+	if (!s)
+		return "(null)";
+	for (i = 0; s[i] && i < IFNAMSIZ + 1; i++)
+		out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	if (s[i])
+		out[i++] = '.', out[i++] = '.', out[i++] = '.';
+	out[i] = 0;
+	return out;
+}
+
 static int sysctl_write(const char *family, const char *ifname, const char *key,
 			const char *val)
 {
@@ -254,15 +269,16 @@ static struct nl_sock *route_socket(void)
 int xtap_vt_setup(const char *name, const char *peer, int ipv6, struct xtap_vt *vt)
 {
 	struct rtnl_link *link = NULL, *plink = NULL;
+	char shown1[IFNAMSIZ + 5], shown2[IFNAMSIZ + 5];
 	struct nl_sock *sk;
 	int err, e1, e2;
 
 	memset(vt, 0, sizeof(*vt));
 	if (!name || !peer || !vt_name_valid(name) || !vt_name_valid(peer) ||
 	    !strcmp(name, peer)) {
-		log_warnx("vt: invalid interface names \"%.20s\" and \"%.20s\" "
+		log_warnx("vt: invalid interface names \"%s\" and \"%s\" "
 			  "(1 to %d characters, none of / : %% or space, and distinct)",
-			  name ? name : "(null)", peer ? peer : "(null)", IFNAMSIZ - 1);
+			  vt_name_shown(shown1, name), vt_name_shown(shown2, peer), IFNAMSIZ - 1);
 		return -EINVAL;
 	}
 	snprintf(vt->name, sizeof(vt->name), "%s", name);
