@@ -539,6 +539,7 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	pcap_dumper_t *pd = NULL;
 	pcap_t *dead = NULL;
+	FILE *wf;
 	char a[INET6_ADDRSTRLEN + 8];
 	sigset_t waitmask;
 	int fd, rc = 0;
@@ -550,7 +551,12 @@ int main(int argc, char **argv)
 		dead = pcap_open_dead(DLT_RAW, CD_SNAPLEN);
 		if (!dead)
 			errx(1, "cannot set up pcap output");
-		pd = pcap_dump_open(dead, o.wfile);
+		/* opened here rather than by pcap_dump_open, whose message
+		 * repeats the file name */
+		wf = strcmp(o.wfile, "-") ? fopen(o.wfile, "wbe") : stdout;
+		if (!wf)
+			err(1, "cannot write %s", o.wfile);
+		pd = pcap_dump_fopen(dead, wf);
 		if (!pd)
 			errx(1, "cannot write %s: %s", o.wfile, pcap_geterr(dead));
 	}
