@@ -564,7 +564,8 @@ int main(int argc, char **argv)
 	if (run(fd, &o, pd, &st, &waitmask))
 		rc = 1;
 	if (pd) {
-		if (pcap_dump_flush(pd)) {
+		/* after a failure in run() this was said already */
+		if (pcap_dump_flush(pd) && rc == 0) {
 			warn("cannot write %s", o.wfile);
 			rc = 1;
 		}

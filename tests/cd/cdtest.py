@@ -422,14 +422,18 @@ def test_start_errors():
     rc, out, err = run_fail("-l", "127.0.0.1:0", "-w", bad)
     check(rc == 1 and err == "xtap-cd: cannot write %s: No such file or directory\n" % bad,
           "errors: unwritable pcap is one clear line, exit 1", repr(err))
-    # the header is buffered, so /dev/full fails only when flushed: mid-run
-    cd = Cd("-l", "127.0.0.1:0", "-w", "/dev/full", "-t", "0.3")
-    cd.send([V4A], "127.0.0.1")
-    rc, out, err = cd.stop(sig=None, timeout=5)
-    check(rc == 1 and err == b"xtap-cd: cannot write /dev/full: No space left on device\n" and
-          out.startswith(b"received 1 datagrams, wrote 1 packets"),
-          "errors: a failed pcap write is reported, exit 1, summary still printed",
-          "rc %d %r %r" % (rc, err, out[:60]))
+    # The header is buffered, so /dev/full fails only when flushed: at exit,
+    # or after a second without traffic, which ends the run well before -t.
+    for secs, name in (("0.3", "at exit"), ("20", "when idle")):
+        t0 = time.time()
+        cd = Cd("-l", "127.0.0.1:0", "-w", "/dev/full", "-t", secs)
+        cd.send([V4A], "127.0.0.1")
+        rc, out, err = cd.stop(sig=None, timeout=5)
+        check(rc == 1 and time.time() - t0 < 4 and
+              err == b"xtap-cd: cannot write /dev/full: No space left on device\n" and
+              out.startswith(b"received 1 datagrams, wrote 1 packets"),
+              "errors: a pcap write failing %s is one line, exit 1, summary printed" % name,
+              "rc %d %r %r" % (rc, err, out[:60]))
     rc, out, err = run_fail("-c", "0")
     check(rc == 2 and err.count("\n") == 1, "errors: -c 0 refused", repr(err))
     rc, out, err = run_fail("-i", "ffffffff", "-t", "0.1", "-l", "127.0.0.1:0")
