@@ -17,8 +17,10 @@ endif
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iloader -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz -lm -lpthread
+NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null)
+NL_LIBS   := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null)
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iloader -I$(BUILD) $(NL_CFLAGS)
+LDLIBS   := -lbpf -lelf -lz -lm -lpthread $(NL_LIBS)
 
 # Sanitized user space for the tests (ASan + UBSan). Built in its own folder
 # so optimised and sanitized objects never mix.
@@ -33,7 +35,8 @@ BPF_HDRS := $(wildcard bpf/*.h) include/xtap.h
 BPF_PROGS := xtap bench
 
 .PHONY: all deps test test-bpf bench clean fuzz demo
-all: $(BUILD)/libxtap.a $(BUILD)/tests/test_classify $(BUILD)/tests/test_diff $(BUILD)/tests/test_deliver $(BUILD)/bench_classify
+all: $(BUILD)/libxtap.a $(BUILD)/tests/test_classify $(BUILD)/tests/test_diff $(BUILD)/tests/test_deliver \
+     $(BUILD)/tests/test_e2e $(BUILD)/bench_classify
 
 
 deps:
@@ -58,7 +61,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # ---- user space: the loader library ------------------------------------------
 
-LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c
+LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c loader/vtpair.c
 LIB_HDRS := $(wildcard loader/*.h) include/xtap.h
 
 $(BUILD)/%.o: %.c $(LIB_HDRS) | $(BUILD)
@@ -100,7 +103,7 @@ $(SBUILD)/tests/$(1): $(SBUILD)/tests/$(1).o $(TEST_COMMON:%.c=$(SBUILD)/%.o) $(
 	$$(call msg,LD-SAN,$$@)
 	$$(Q)$$(CC) $$(CFLAGS) $$(SAN_FLAGS) $$^ -o $$@ $$(LDLIBS)
 endef
-$(foreach t,test_classify test_diff test_deliver,$(eval $(call test_prog,$(t))))
+$(foreach t,test_classify test_diff test_deliver test_e2e,$(eval $(call test_prog,$(t))))
 
 $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a
 	$(call msg,LD,$@)
@@ -108,13 +111,15 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 
 # Every test program prints "N passed, N failed, N skipped"; tests/run.sh
 # runs them in turn and prints the total.
-TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver
+TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver \
+	     "$(SBUILD)/tests/test_e2e $(BUILD)"
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)tests/run.sh $(TESTS_BPF) $(TESTS_EXTRA)
 
-test-build: $(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h $(TESTS_BPF) $(TEST_BUILD_EXTRA)
+test-build: $(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h $(SBUILD)/tests/test_classify \
+	$(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver $(SBUILD)/tests/test_e2e $(TEST_BUILD_EXTRA)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench_classify
@@ -125,6 +130,7 @@ clean:
 
 -include dtcp/dtcp.mk
 -include tests/cd/cd.mk
+-include tests/vt/vt.mk
 
 .DELETE_ON_ERROR:
 .SECONDARY:

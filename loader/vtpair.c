@@ -166,6 +166,8 @@ static int is_pair(struct rtnl_link *link, struct rtnl_link *peer)
 	       rtnl_link_get_link(peer) == rtnl_link_get_ifindex(link);
 }
 
+#define VT_MTU 65535 /* ETH_MAX_MTU, veth's maximum without XDP */
+
 static int vt_create(struct nl_sock *sk, const char *name, const char *peer_name)
 {
 	struct rtnl_link *link, *peer;
@@ -175,8 +177,13 @@ static int vt_create(struct nl_sock *sk, const char *name, const char *peer_name
 	if (!link)
 		return -ENOMEM;
 	rtnl_link_set_name(link, name);
+	/* a copy is larger than what it copies (outer headers): a veth drops,
+	 * uncounted by xtap, any frame above the receiving end's MTU, so the pair
+	 * carries the largest frame a veth takes */
+	rtnl_link_set_mtu(link, VT_MTU);
 	peer = rtnl_link_veth_get_peer(link);
 	rtnl_link_set_name(peer, peer_name);
+	rtnl_link_set_mtu(peer, VT_MTU);
 	rtnl_link_put(peer);
 	/* no IFF_UP yet: the sysctls must be in place before the first packet */
 	err = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);

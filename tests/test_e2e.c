@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Delivery end to end, in network namespaces this test creates and always
+ * removes: a client and a server talk through the sensor (a router with xtap
+ * attached on both its links, XDP + TC or TC only), and a content
+ * destination (xtap-cd) sits behind a third link. With criteria installed
+ * through the loader library:
+ *   - a TCP transfer, UDP, ICMP and IPv6 traffic reach the far side intact;
+ *   - the CD receives exactly the matched packets, byte for byte as captured
+ *     at the sensor's ingress, and each criterion counted exactly those;
+ *   - two criteria to one CD give one copy, one criterion to two CDs one each;
+ *   - IPv6 outer copies carry a valid UDP checksum; tshark's jmirror
+ *     dissector reads the intercept and session ids;
+ *   - fragmented datagrams reach the CD whole when their first fragment matches;
+ *   - no copy is dropped (per-destination drop counters stay 0).
+ *
+ * usage: test_e2e BUILD_DIR
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "critspec.h"
+#include "pktbuild.h"
+#include "testenv.h"
+#include "vtpair.h"
+#include "xtap.skel.h"
+
+static char ns_cli[32], ns_sen[32], ns_srv[32], ns_cd[32], dir[64];
+static const char *build;
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
+/* Signal every process in a namespace but this one (which lives in the
+ * sensor's namespace while it runs). */
+static void kill_ns(const char *ns, const char *sig)
+{
+	sh("ip netns pids %s 2>/dev/null | grep -vx %d | xargs -r kill -%s 2>/dev/null; true", ns, (int)getpid(),
+	   sig);
+}
+
+static void teardown(void)
+{
+	kill_ns(ns_cli, "TERM");
+	kill_ns(ns_srv, "TERM");
+	kill_ns(ns_cd, "TERM");
+	kill_ns(ns_sen, "TERM");
+	sh("for n in %s %s %s %s; do ip netns del $n 2>/dev/null; done; rm -rf %s", ns_cli, ns_sen, ns_srv, ns_cd,
+	   dir);
+}
+
+static void on_signal(int sig)
+{
+	teardown();
+	_exit(128 + sig);
+}
+
+/* The lab: client 192.0.2.10 / 2001:db8:1::10 -- s0 [sensor] s1 -- server
+ * 198.51.100.10 / 2001:db8:2::10; sensor s2 -- CD 203.0.113.10 /
+ * 2001:db8:3::10. The lab's sensor routes (it stands for a router); the
+ * wire links have no offloads, so each packet is what a cable would carry. */
+static int lab_up(void)
+{
+	return sh("set -e; "
+		  "for n in %1$s %2$s %3$s %4$s; do ip netns add $n; ip -n $n link set lo up; done; "
+		  "ip link add c0 netns %1$s type veth peer name s0 netns %2$s; "
+		  "ip link add v0 netns %3$s type veth peer name s1 netns %2$s; "
+		  "ip link add d0 netns %4$s type veth peer name s2 netns %2$s; "
+		  "ip -n %1$s addr add 192.0.2.10/24 dev c0; ip -n %1$s addr add 2001:db8:1::10/64 dev c0 nodad; "
+		  "ip -n %3$s addr add 198.51.100.10/24 dev v0; ip -n %3$s addr add 2001:db8:2::10/64 dev v0 nodad; "
+		  "ip -n %4$s addr add 203.0.113.10/24 dev d0; ip -n %4$s addr add 2001:db8:3::10/64 dev d0 nodad; "
+		  "ip -n %2$s addr add 192.0.2.1/24 dev s0; ip -n %2$s addr add 2001:db8:1::1/64 dev s0 nodad; "
+		  "ip -n %2$s addr add 198.51.100.1/24 dev s1; ip -n %2$s addr add 2001:db8:2::1/64 dev s1 nodad; "
+		  "ip -n %2$s addr add 203.0.113.1/24 dev s2; ip -n %2$s addr add 2001:db8:3::1/64 dev s2 nodad; "
+		  "for p in '%1$s c0' '%2$s s0' '%2$s s1' '%2$s s2' '%3$s v0' '%4$s d0'; do set -- $p; "
+		  "  ip -n $1 link set $2 up; ip netns exec $1 ethtool -K $2 tso off gso off gro off tx off >/dev/null 2>&1 || true; done; "
+		  "ip -n %1$s route add default via 192.0.2.1; ip -n %1$s -6 route add default via 2001:db8:1::1; "
+		  "ip -n %3$s route add default via 198.51.100.1; ip -n %3$s -6 route add default via 2001:db8:2::1; "
+		  "ip -n %4$s route add default via 203.0.113.1; ip -n %4$s -6 route add default via 2001:db8:3::1; "
+		  "ip netns exec %2$s sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
+		  ns_cli, ns_sen, ns_srv, ns_cd);
+}
+
+static int enter_ns(const char *name)
+{
+	char path[128];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	rc = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return rc;
+}
+
+/* ---- pcap files: just enough to read back what tcpdump and xtap-cd wrote ---- */
+
+struct pkt {
+	uint32_t len;
+	uint8_t *data;
+};
+struct pkts {
+	int n, cap;
+	struct pkt *p;
+};
+
+static void pkts_free(struct pkts *v)
+{
+	for (int i = 0; i < v->n; i++)
+		free(v->p[i].data);
+	free(v->p);
+	memset(v, 0, sizeof(*v));
+}
+
+/* IP packets of a pcap file (Ethernet frames are stripped of their header). */
+static int pcap_read(const char *path, struct pkts *out)
+{
+	uint32_t gh[6], rh[4];
+	FILE *f = fopen(path, "rb");
+	int linktype;
+
+	memset(out, 0, sizeof(*out));
+	if (!f)
+		return -1;
+	if (fread(gh, 4, 6, f) != 6 || gh[0] != 0xa1b2c3d4) {
+		fclose(f);
+		return -1;
+	}
+	linktype = (int)gh[5];
+	while (fread(rh, 4, 4, f) == 4) {
+		uint32_t cap = rh[2], skip = linktype == 1 ? 14 : 0;
+		uint8_t *b = malloc(cap ? cap : 1);
+
+		if (!b || fread(b, 1, cap, f) != cap) {
+			free(b);
+			break;
+		}
+		if (cap <= skip) {
+			free(b);
+			continue;
+		}
+		if (out->n == out->cap) {
+			out->cap = out->cap ? out->cap * 2 : 64;
+			out->p = realloc(out->p, out->cap * sizeof(*out->p));
+		}
+		memmove(b, b + skip, cap - skip);
+		out->p[out->n].len = cap - skip;
+		out->p[out->n++].data = b;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Does an IP packet go from a to b with protocol proto (0: any)? Later
+ * fragments count by their IP header alone. */
+static int flow_is(const struct pkt *p, const char *a, const char *b, int proto)
+{
+	uint8_t sa[16], sb[16];
+
+	pkt_addr(sa, a);
+	pkt_addr(sb, b);
+	if (p->len >= 20 && (p->data[0] >> 4) == 4)
+		return !memcmp(p->data + 12, sa, 4) && !memcmp(p->data + 16, sb, 4) &&
+		       (!proto || p->data[9] == proto);
+	if (p->len >= 40 && (p->data[0] >> 4) == 6) {
+		int nh = p->data[6];
+
+		if (nh == 44 && p->len >= 48)
+			nh = p->data[40]; /* the fragment header names the upper layer */
+		return !memcmp(p->data + 8, sa, 16) && !memcmp(p->data + 24, sb, 16) && (!proto || nh == proto);
+	}
+	return 0;
+}
+
+static int pkt_cmp(const void *x, const void *y)
+{
+	const struct pkt *a = x, *b = y;
+
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return memcmp(a->data, b->data, a->len);
+}
+
+/* Are the packets of want (those of flow a->b/proto) exactly those of got,
+ * as multisets? Prints what differs. Returns the number matched or -1. */
+static int same_packets(struct pkts *want_all, const char *a, const char *b, int proto, struct pkts *got)
+{
+	struct pkt *w = calloc(want_all->n + 1, sizeof(*w));
+	int n = 0, ok;
+
+	for (int i = 0; i < want_all->n; i++)
+		if (flow_is(&want_all->p[i], a, b, proto))
+			w[n++] = want_all->p[i];
+	qsort(w, n, sizeof(*w), pkt_cmp);
+	qsort(got->p, got->n, sizeof(*got->p), pkt_cmp);
+	ok = n == got->n;
+	for (int i = 0; ok && i < n; i++)
+		ok = !pkt_cmp(&w[i], &got->p[i]);
+	if (!ok)
+		printf("    captured at the sensor: %d packets of the flow, at the CD: %d (or bytes differ)\n", n,
+		       got->n);
+	free(w);
+	return ok ? n : -1;
+}
+
+/* ---- one run of the lab in a mode ---- */
+
+struct lab {
+	struct tenv e;
+	struct xtap_vt vt;
+	uint32_t ifs[2]; /* s0, s1 */
+	int xdp;
+};
+
+static int attach(struct lab *L)
+{
+	static const char *names[2] = { "s0", "s1" };
+
+	for (int i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_hook, in, .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_hook, out, .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, oi, .prog_fd = L->e.prog_tc_in);
+		LIBBPF_OPTS(bpf_tc_opts, oo, .prog_fd = L->e.prog_tc_out);
+
+		L->ifs[i] = if_nametoindex(names[i]);
+		CHECK(L->ifs[i], "no %s", names[i]);
+		hook.ifindex = in.ifindex = out.ifindex = L->ifs[i];
+		CHECK(!bpf_tc_hook_create(&hook), "clsact on %s", names[i]);
+		CHECK(!bpf_tc_attach(&in, &oi) && !bpf_tc_attach(&out, &oo), "tc programs on %s", names[i]);
+		if (L->xdp)
+			CHECK(!bpf_xdp_attach((int)L->ifs[i], L->e.prog_xdp, XDP_FLAGS_DRV_MODE, NULL),
+			      "native XDP on %s", names[i]);
+		CHECK(!xtap_cls_iface_add(L->e.cls, L->ifs[i], 0), "iface");
+	}
+	{
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = L->vt.ifindex, .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = L->e.prog_vt);
+
+		CHECK(!bpf_tc_hook_create(&hook), "clsact on vt0");
+		CHECK(!bpf_tc_attach(&hook, &o), "vt program");
+	}
+	return 0;
+}
+
+static void detach(struct lab *L)
+{
+	for (int i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = L->ifs[i], .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+		if (L->xdp)
+			bpf_xdp_detach((int)L->ifs[i], XDP_FLAGS_DRV_MODE, NULL);
+		bpf_tc_hook_destroy(&hook);
+	}
+	{
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = L->vt.ifindex, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+		bpf_tc_hook_destroy(&hook);
+	}
+}
+
+static int cd(struct lab *L, int v6, int port, uint64_t jm_id, uint16_t *idx)
+{
+	struct xtap_cd_spec s = { .family = v6 ? XTAP_AF_INET6 : XTAP_AF_INET, .sport = 49153, .dport = port,
+				  .ttl = 64, .jmirror = jm_id != 0, .intercept_id = jm_id };
+
+	pkt_addr(s.src, v6 ? "2001:db8:3::1" : "203.0.113.1");
+	pkt_addr(s.dst, v6 ? "2001:db8:3::10" : "203.0.113.10");
+	return xtap_cls_cd_get(L->e.cls, &s, idx);
+}
+
+static int crit(struct lab *L, const char *src, const char *dst, const char *proto, const char *itype,
+		const uint16_t *cds, int ncd, uint32_t *slot)
+{
+	struct crit_text t = { .src = src, .dst = dst, .proto = proto, .itype = itype };
+	struct crit_store cs;
+
+	CHECK(!crit_from_text(&t, L->e.ifindex, &cs), "criterion text");
+	cs.c.ncd = ncd;
+	memcpy(cs.c.cd, cds, ncd * sizeof(*cds));
+	return xtap_cls_add(L->e.cls, &cs.c, slot);
+}
+
+static uint64_t crit_packets(struct lab *L, uint32_t slot)
+{
+	struct xtap_crit_stats st = { 0 };
+
+	xtap_cls_stats(L->e.cls, slot, &st);
+	return st.packets;
+}
+
+static int run_mode(int xdp)
+{
+	enum { CD_A = 0, CD_B, CD_C, CD_V6, NCD };
+	static const int ports[NCD] = { 30030, 30031, 30032, 30033 };
+	struct lab L;
+	struct tenv_vt vto = { 0 };
+	uint16_t cdi[NCD];
+	uint32_t s_tcp_fwd, s_tcp_rev, s_udp, s_udp_dup, s_icmp, s_icmp6, s_tcp6, s_frag;
+	struct pkts cap_s0, cap_s1, got;
+	uint64_t st[XTAP_CDS_COUNT];
+	int err, n;
+
+	memset(&L, 0, sizeof(L));
+	L.xdp = xdp;
+	CHECK(!enter_ns(ns_sen), "enter the sensor namespace");
+	err = xtap_vt_setup("vt0", "vt1", 1, &L.vt);
+	CHECK(!err, "vt pair: %s", strerror(-err));
+	/* the IPv6 path to the CD (never fragmented) is a jumbo one here: copies
+	 * of full-size packets are larger than the packets */
+	CHECK(!sh("ip link set s2 mtu 9000 && ip -n %s link set d0 mtu 9000", ns_cd), "mtu");
+	vto.mtu6 = 9000;
+	vto.ifindex = L.vt.ifindex;
+	memcpy(vto.mac, L.vt.mac, 6);
+	memcpy(vto.peer_mac, L.vt.peer_mac, 6);
+	err = tenv_open_vt(&L.e, 4096, 64, &vto);
+	CHECK(!err, "load: %s", strerror(-err));
+	if (attach(&L))
+		return -1;
+
+	/* content destinations: A JMirror 0x1234, B plain, C JMirror with a session, V6 over IPv6 */
+	CHECK(!cd(&L, 0, ports[CD_A], 0x1234, &cdi[CD_A]) && !cd(&L, 0, ports[CD_B], 0, &cdi[CD_B]) &&
+	      !cd(&L, 0, ports[CD_C], 0x123456789ull, &cdi[CD_C]) && !cd(&L, 1, ports[CD_V6], 0, &cdi[CD_V6]),
+	      "destinations");
+	{
+		uint16_t a[1] = { cdi[CD_A] }, ab[2] = { cdi[CD_A], cdi[CD_B] }, c[1] = { cdi[CD_C] },
+			 v6[1] = { cdi[CD_V6] };
+
+		/* TCP both ways to A; UDP to A and B (one criterion, two CDs) and
+		 * again to A by a second criterion (one copy for A); ICMP echo
+		 * requests, fragmented, to C; IPv6 to the IPv6 destination */
+		CHECK(!crit(&L, "192.0.2.10", "198.51.100.10", "6", NULL, a, 1, &s_tcp_fwd), "crit");
+		CHECK(!crit(&L, "198.51.100.10", "192.0.2.10", "6", NULL, a, 1, &s_tcp_rev), "crit");
+		CHECK(!crit(&L, "192.0.2.10", "198.51.100.10", "17", NULL, ab, 2, &s_udp), "crit");
+		CHECK(!crit(&L, "192.0.2.10", "198.51.100.0/24", "17", NULL, a, 1, &s_udp_dup), "crit");
+		CHECK(!crit(&L, "192.0.2.10", "198.51.100.10", "1", "8", c, 1, &s_icmp), "crit");
+		CHECK(!crit(&L, "2001:db8:1::10", "2001:db8:2::10", "58", "128", v6, 1, &s_icmp6), "crit");
+		CHECK(!crit(&L, "2001:db8:2::10", "2001:db8:1::10", "6", NULL, v6, 1, &s_tcp6), "crit");
+		(void)s_frag;
+	}
+
+	/* receivers, captures at the sensor's ingress, and the CD wire capture */
+	CHECK(!sh("mkdir -p %s", dir), "dir");
+	for (int i = 0; i < NCD; i++)
+		CHECK(!sh("ip netns exec %s %s/xtap-cd -l '%s:%d' -w %s/cd%d.pcap -t 30 >%s/cd%d.txt 2>&1 &", ns_cd,
+			  build, i == CD_V6 ? "[2001:db8:3::10]" : "203.0.113.10", ports[i], dir, i, dir, i),
+		      "xtap-cd");
+	CHECK(!sh("ip netns exec %1$s tcpdump -q -U -i s0 -Q in -w %2$s/s0.pcap >/dev/null 2>&1 & "
+		  "ip netns exec %1$s tcpdump -q -U -i s1 -Q in -w %2$s/s1.pcap >/dev/null 2>&1 & "
+		  "ip netns exec %3$s tcpdump -q -U -i d0 -w %2$s/d0.pcap udp >/dev/null 2>&1 & sleep 1.5",
+		  ns_sen, dir, ns_cd), "captures");
+
+	/* traffic: a TCP transfer checked end to end, UDP, ping (also fragmented), IPv6 */
+	CHECK(!sh("head -c 300000 /dev/urandom > %s/send && "
+		  "(ip netns exec %s socat -u TCP-LISTEN:5001,reuseaddr OPEN:%s/recv,creat,trunc &) && sleep 0.5 && "
+		  "ip netns exec %s socat -u OPEN:%s/send TCP:198.51.100.10:5001 && sleep 0.5 && cmp -s %s/send %s/recv",
+		  dir, ns_srv, dir, ns_cli, dir, dir, dir), "TCP transfer through the sensor is not intact");
+	CHECK(!sh("(ip netns exec %s timeout 3 socat -u UDP-RECV:5060 OPEN:%s/udp,creat,trunc &) && sleep 0.3 && "
+		  "for i in 1 2 3 4 5; do echo datagram$i | ip netns exec %s socat -u - UDP:198.51.100.10:5060; done; "
+		  "sleep 0.3",
+		  ns_srv, dir, ns_cli), "udp");
+	CHECK(!sh("ip netns exec %s ping -q -c 3 -i 0.2 198.51.100.10 >/dev/null", ns_cli), "ping");
+	CHECK(!sh("ip netns exec %s ping -q -c 2 -i 0.2 -s 3000 198.51.100.10 >/dev/null", ns_cli),
+	      "fragmented ping");
+	CHECK(!sh("ip netns exec %s ping -6 -q -c 3 -i 0.2 2001:db8:2::10 >/dev/null", ns_cli), "ping6");
+	CHECK(!sh("head -c 50000 /dev/urandom > %s/send6 && "
+		  "(ip netns exec %s socat -u OPEN:%s/send6 TCP6-LISTEN:5002,reuseaddr &) && sleep 0.5 && "
+		  "ip netns exec %s socat -u TCP6:[2001:db8:2::10]:5002 OPEN:%s/recv6,creat,trunc && cmp -s %s/send6 %s/recv6",
+		  dir, ns_srv, dir, ns_cli, dir, dir, dir), "TCP over IPv6 through the sensor is not intact");
+
+	/* let the copies land, then stop everything that writes files */
+	sleep(1);
+	kill_ns(ns_cd, "INT");
+	kill_ns(ns_sen, "INT");
+	sleep(1);
+
+	CHECK(!pcap_read(strcat(strcpy((char[128]){ 0 }, dir), "/s0.pcap"), &cap_s0) &&
+	      !pcap_read(strcat(strcpy((char[128]){ 0 }, dir), "/s1.pcap"), &cap_s1), "read sensor captures");
+
+	/* A: TCP both ways, UDP (two criteria, one copy) */
+	{
+		char path[128];
+		struct pkts both = { 0 }, udp_a = { 0 };
+		int fwd, rev, u;
+
+		snprintf(path, sizeof(path), "%s/cd%d.pcap", dir, CD_A);
+		CHECK(!pcap_read(path, &got), "read CD A");
+		for (int i = 0; i < got.n; i++) {
+			struct pkts *to = flow_is(&got.p[i], "192.0.2.10", "198.51.100.10", 17) ? &udp_a : &both;
+
+			if (to->n == to->cap) {
+				to->cap = to->cap ? to->cap * 2 : 64;
+				to->p = realloc(to->p, to->cap * sizeof(*to->p));
+			}
+			to->p[to->n++] = got.p[i];
+		}
+		free(got.p);
+		{
+			struct pkts tf = { 0 }, tr = { 0 };
+
+			for (int i = 0; i < both.n; i++) {
+				struct pkts *to = flow_is(&both.p[i], "192.0.2.10", "198.51.100.10", 6) ? &tf : &tr;
+
+				if (to->n == to->cap) {
+					to->cap = to->cap ? to->cap * 2 : 64;
+					to->p = realloc(to->p, to->cap * sizeof(*to->p));
+				}
+				to->p[to->n++] = both.p[i];
+			}
+			fwd = same_packets(&cap_s0, "192.0.2.10", "198.51.100.10", 6, &tf);
+			rev = same_packets(&cap_s1, "198.51.100.10", "192.0.2.10", 6, &tr);
+			pkts_free(&tf);
+			pkts_free(&tr);
+			free(both.p);
+		}
+		u = same_packets(&cap_s0, "192.0.2.10", "198.51.100.10", 17, &udp_a);
+		pkts_free(&udp_a);
+		printf("    CD A: %d TCP copies client to server, %d back, %d UDP\n", fwd, rev, u);
+		CHECK(fwd > 100 && rev > 10 && u == 5, "CD A got the wrong copies");
+		CHECK(crit_packets(&L, s_tcp_fwd) == (uint64_t)fwd && crit_packets(&L, s_tcp_rev) == (uint64_t)rev,
+		      "TCP criteria counted %llu/%llu", (unsigned long long)crit_packets(&L, s_tcp_fwd),
+		      (unsigned long long)crit_packets(&L, s_tcp_rev));
+		CHECK(crit_packets(&L, s_udp) == 5 && crit_packets(&L, s_udp_dup) == 5, "UDP criteria counts");
+	}
+	/* B: the same UDP packets, once */
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/cd%d.pcap", dir, CD_B);
+		CHECK(!pcap_read(path, &got), "read CD B");
+		n = same_packets(&cap_s0, "192.0.2.10", "198.51.100.10", 17, &got);
+		pkts_free(&got);
+		CHECK(n == 5, "CD B: %d UDP copies", n);
+	}
+	/* C: echo requests, the fragmented ones whole (first and later fragments) */
+	{
+		char path[128];
+		int frags = 0;
+
+		snprintf(path, sizeof(path), "%s/cd%d.pcap", dir, CD_C);
+		CHECK(!pcap_read(path, &got), "read CD C");
+		for (int i = 0; i < got.n; i++)
+			frags += (got.p[i].data[6] & 0x3f) || got.p[i].data[7];
+		n = same_packets(&cap_s0, "192.0.2.10", "198.51.100.10", 1, &got);
+		pkts_free(&got);
+		printf("    CD C: %d ICMP copies, %d of them fragments\n", n, frags);
+		/* 3 echo requests + 2 of 3008 bytes, each in 3 fragments at MTU 1500 */
+		CHECK(n == 3 + 2 * 3 && frags == 6, "CD C: %d copies, %d fragments", n, frags);
+		CHECK(crit_packets(&L, s_icmp) == (uint64_t)n, "ICMP criterion counted %llu",
+		      (unsigned long long)crit_packets(&L, s_icmp));
+	}
+	/* V6: echo requests one way, TCP the other, over an IPv6 outer header */
+	{
+		char path[128];
+		struct pkts icmp6 = { 0 }, tcp6 = { 0 };
+		int a, b;
+
+		snprintf(path, sizeof(path), "%s/cd%d.pcap", dir, CD_V6);
+		CHECK(!pcap_read(path, &got), "read CD V6");
+		for (int i = 0; i < got.n; i++) {
+			struct pkts *to = flow_is(&got.p[i], "2001:db8:1::10", "2001:db8:2::10", 58) ? &icmp6 : &tcp6;
+
+			if (to->n == to->cap) {
+				to->cap = to->cap ? to->cap * 2 : 64;
+				to->p = realloc(to->p, to->cap * sizeof(*to->p));
+			}
+			to->p[to->n++] = got.p[i];
+		}
+		free(got.p);
+		/* client to server ICMPv6 is echo requests only: all match type 128 */
+		a = same_packets(&cap_s0, "2001:db8:1::10", "2001:db8:2::10", 58, &icmp6);
+		b = same_packets(&cap_s1, "2001:db8:2::10", "2001:db8:1::10", 6, &tcp6);
+		pkts_free(&icmp6);
+		pkts_free(&tcp6);
+		printf("    CD V6: %d ICMPv6 echo requests, %d TCP copies\n", a, b);
+		CHECK(a == 3 && b > 10, "CD V6 copies");
+		CHECK(crit_packets(&L, s_icmp6) == 3 && crit_packets(&L, s_tcp6) == (uint64_t)b, "IPv6 criteria counts");
+	}
+	/* on the CD's wire: IPv6 UDP checksums verify, tshark reads JMirror ids */
+	CHECK(!sh("test \"$(tshark -r %1$s/d0.pcap -o udp.check_checksum:TRUE -Y 'ipv6 && udp.port==30033 && "
+		  "udp.checksum.status != 1' 2>/dev/null | wc -l)\" = 0 && "
+		  "test \"$(tshark -r %1$s/d0.pcap -Y 'ipv6 && udp.port==30033' 2>/dev/null | wc -l)\" -gt 0",
+		  dir), "IPv6 copies with a bad or missing UDP checksum");
+	CHECK(!sh("tshark -r %1$s/d0.pcap -d udp.port==30030,jmirror -d udp.port==30032,jmirror -Y jmirror "
+		  "-T fields -e udp.dstport -e jmirror.mid -e jmirror.sid 2>/dev/null | sort -u > %1$s/jm.txt && "
+		  "tr '\\t' . < %1$s/jm.txt | grep -qx '30030.0x00001234.0x00000000' && "
+		  "tr '\\t' . < %1$s/jm.txt | grep -qx '30032.0x00000001.0x23456789'",
+		  dir), "tshark does not decode the JMirror ids as sent (see %s/jm.txt)", dir);
+	/* nothing refused or lost on the way */
+	for (int i = 0; i < NCD; i++) {
+		CHECK(!xtap_cls_cd_stats(L.e.cls, cdi[i], st), "cd stats");
+		CHECK(st[XTAP_CDS_CLONED] == st[XTAP_CDS_SENT], "CD %d: %llu cloned, %llu sent", i,
+		      (unsigned long long)st[XTAP_CDS_CLONED], (unsigned long long)st[XTAP_CDS_SENT]);
+		for (int k = XTAP_CDS_CLONE_FAIL; k < XTAP_CDS_COUNT; k++)
+			CHECK(st[k] == 0, "CD %d: drop counter %d is %llu", i, k, (unsigned long long)st[k]);
+	}
+	/* and none lost by the pair itself (veth drops what it cannot forward) */
+	CHECK(!sh("ip -s -j link show vt0 | grep -q '\"tx\":{[^}]*\"dropped\":0' && "
+		  "ip -s -j link show vt1 | grep -q '\"rx\":{[^}]*\"dropped\":0'"), "the vt pair dropped copies");
+	pkts_free(&cap_s0);
+	pkts_free(&cap_s1);
+	detach(&L);
+	tenv_close(&L.e);
+	CHECK(!xtap_vt_teardown(&L.vt), "vt teardown");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int pid = getpid();
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	build = argc > 1 ? argv[1] : "build";
+	if (access("/usr/bin/socat", X_OK) || access("/usr/bin/tshark", X_OK)) {
+		t_record("delivery end to end", 1, "socat or tshark missing (scripts/install-deps.sh installs them)");
+		return t_summary();
+	}
+	snprintf(ns_cli, sizeof(ns_cli), "xtcli%d", pid);
+	snprintf(ns_sen, sizeof(ns_sen), "xtsen%d", pid);
+	snprintf(ns_srv, sizeof(ns_srv), "xtsrv%d", pid);
+	snprintf(ns_cd, sizeof(ns_cd), "xtcd%d", pid);
+	snprintf(dir, sizeof(dir), "/tmp/xtap-e2e.%d", pid);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (int xdp = 1; xdp >= 0; xdp--) {
+		const char *name = xdp ? "end to end, XDP + TC" : "end to end, TC only";
+		int rc;
+
+		if (lab_up()) {
+			teardown();
+			t_record(name, -1, NULL);
+			continue;
+		}
+		rc = run_mode(xdp);
+		teardown();
+		t_record(name, rc, NULL);
+	}
+	return t_summary();
+}
