@@ -250,8 +250,9 @@ static int open_socket(struct opts *o)
 	}
 	if (fd < 0)
 		err(1, "cannot open a UDP socket");
-	/* the default [::] also takes IPv4 copies, whatever net.ipv6.bindv6only says */
-	if (o->addr.ss_family == AF_INET6 && o->default_addr &&
+	/* [::] (the default) also takes IPv4 copies, whatever net.ipv6.bindv6only says */
+	if (o->addr.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&o->addr)->sin6_addr) &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)))
 		err(1, "cannot make %s dual-stack", addr_str(&o->addr, a, sizeof(a)));
 	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)))

@@ -360,21 +360,23 @@ def test_filter_json_v6():
 
 
 def test_dual_stack():
-    """The default address [::] takes IPv4 and IPv6 copies."""
-    cd = Cd("-l", "0", "--json")
-    ok = cd.first.startswith("xtap-cd: listening on [::]:")
-    check(ok, "dual-stack: default address is [::]", cd.first)
-    if not ok:
-        cd.stop()
-        return
-    cd.send([V4A, jmirror("42", V6A)], "127.0.0.1")
-    cd.send([V6B], "::1")
-    rc, out, _ = cd.stop()
-    got = json.loads(out)
-    check(rc == 0 and got["received"] == 3 and got["plain"]["packets"] == 2 and
-          got["intercepts"] == [{"intercept_id": "0x00000042", "session_id": "0x00000000",
-                                 "packets": 1, "bytes": len(V6A)}],
-          "dual-stack: copies over IPv4 and IPv6 both counted", str(got))
+    """[::], by default or given, takes IPv4 and IPv6 copies."""
+    for listen in ("0", "[::]:0"):
+        name = "dual-stack -l %s" % listen
+        cd = Cd("-l", listen, "--json")
+        ok = cd.first.startswith("xtap-cd: listening on [::]:")
+        check(ok, name + ": listens on [::]", cd.first)
+        if not ok:
+            cd.stop()
+            continue
+        cd.send([V4A, jmirror("42", V6A)], "127.0.0.1")
+        cd.send([V6B], "::1")
+        rc, out, _ = cd.stop()
+        got = json.loads(out)
+        check(rc == 0 and got["received"] == 3 and got["plain"]["packets"] == 2 and
+              got["intercepts"] == [{"intercept_id": "0x00000042", "session_id": "0x00000000",
+                                     "packets": 1, "bytes": len(V6A)}],
+              name + ": copies over IPv4 and IPv6 both counted", str(got))
 
 
 def test_count_limit():
