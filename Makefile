@@ -109,6 +109,16 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
+# The parts' own fragments: each adds its test commands to TESTS_EXTRA and
+# what they need built to TEST_BUILD_EXTRA. Included before test-build,
+# whose prerequisites are expanded when make reads the rule.
+-include dtcp/dtcp.mk
+-include tests/cd/cd.mk
+-include tests/vt/vt.mk
+-include tests/config/config.mk
+-include tests/sshd/sshd.mk
+-include tests/state/state.mk
+
 # Every test program prints "N passed, N failed, N skipped"; tests/run.sh
 # runs them in turn and prints the total.
 TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver \
@@ -128,9 +138,6 @@ bench: deps
 clean:
 	$(Q)rm -rf $(BUILD)
 
--include dtcp/dtcp.mk
--include tests/cd/cd.mk
--include tests/vt/vt.mk
 
 .DELETE_ON_ERROR:
 .SECONDARY:
