@@ -19,7 +19,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null)
 NL_LIBS   := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null)
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iloader -I$(BUILD) $(NL_CFLAGS)
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iloader -Idtcp -I$(BUILD) $(NL_CFLAGS)
 LDLIBS   := -lbpf -lelf -lz -lm -lpthread $(NL_LIBS)
 
 # Sanitized user space for the tests (ASan + UBSan). Built in its own folder
@@ -61,8 +61,8 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # ---- user space: the loader library ------------------------------------------
 
-LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c loader/vtpair.c
-LIB_HDRS := $(wildcard loader/*.h) include/xtap.h
+LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c loader/vtpair.c loader/backend.c
+LIB_HDRS := $(wildcard loader/*.h) include/xtap.h dtcp/dtcp.h
 
 $(BUILD)/%.o: %.c $(LIB_HDRS) | $(BUILD)
 	$(call msg,CC,$@)
@@ -105,6 +105,14 @@ $(SBUILD)/tests/$(1): $(SBUILD)/tests/$(1).o $(TEST_COMMON:%.c=$(SBUILD)/%.o) $(
 endef
 $(foreach t,test_classify test_diff test_deliver test_e2e,$(eval $(call test_prog,$(t))))
 
+# DTCP through the backend into the maps: with the DTCP library and its
+# in-memory configuration (tests/dtcp/memback.c)
+$(SBUILD)/tests/test_backend.o: CFLAGS += -Itests/dtcp
+$(SBUILD)/tests/test_backend: $(SBUILD)/tests/test_backend.o $(TEST_COMMON:%.c=$(SBUILD)/%.o) \
+		$(BUILD)/dtcp.d/san/tests/dtcp/memback.o $(SBUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp-san.a | $(SBUILD)/tests
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcrypto
+
 $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
@@ -122,14 +130,15 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 # Every test program prints "N passed, N failed, N skipped"; tests/run.sh
 # runs them in turn and prints the total.
 TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver \
-	     "$(SBUILD)/tests/test_e2e $(BUILD)"
+	     $(SBUILD)/tests/test_backend "$(SBUILD)/tests/test_e2e $(BUILD)"
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)tests/run.sh $(TESTS_BPF) $(TESTS_EXTRA)
 
 test-build: $(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h $(SBUILD)/tests/test_classify \
-	$(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver $(SBUILD)/tests/test_e2e $(TEST_BUILD_EXTRA)
+	$(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver $(SBUILD)/tests/test_e2e \
+	$(SBUILD)/tests/test_backend $(TEST_BUILD_EXTRA)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench_classify

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The DTCP library's datapath (struct dtcp_backend) over the classifier
+ * maps: one DTCP criterion becomes one datapath rule per (source prefix,
+ * destination prefix) pair, with its content destinations shared by
+ * parameters; its counters are the sum of its rules'.
+ */
+#ifndef XTAP_BACKEND_H
+#define XTAP_BACKEND_H
+
+#include <stdint.h>
+#include "classifier.h"
+#include "dtcp.h"
+
+/* Rules one DTCP criterion may expand to (source x destination prefixes):
+ * the address lists of one ADD stay small in practice, and each rule costs a
+ * slot of the million. */
+#define XTAP_BE_MAX_RULES 1024
+
+struct xtap_be_rec;
+
+struct xtap_backend {
+	struct xtap_cls *cls;
+	/* VRF / interface group name -> group bits (0: unknown) */
+	uint64_t (*group_bits)(void *ctx, const char *name);
+	void *group_ctx;
+	/* outer source address when a destination names none */
+	uint8_t default_src4[4], default_src6[16];
+	uint16_t default_sport;
+	struct xtap_be_rec *recs; /* by DTCP id, sorted */
+	size_t n, cap;
+};
+
+extern const struct dtcp_backend xtap_dtcp_backend;
+
+void xtap_backend_init(struct xtap_backend *b, struct xtap_cls *cls);
+void xtap_backend_free(struct xtap_backend *b);
+/* Datapath rules of a DTCP criterion (for xtapctl and the state file). */
+int xtap_backend_rules(const struct xtap_backend *b, uint32_t id, const uint32_t **slots, uint32_t *n);
+
+#endif

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * DTCP to datapath: signed DTCP messages through the protocol library and
+ * xtap's backend into the BPF maps, then packets through the programs and
+ * LIST counters back. Checks that an ADD is active before its reply, that a
+ * DELETE removes every rule before its reply, that address lists become one
+ * rule per prefix with counters summed, that identical content destinations
+ * are shared, and that a datapath refusal answers 500 and changes nothing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "backend.h"
+#include "memback.h"
+#include "pktbuild.h"
+#include "testenv.h"
+
+static struct tenv env;
+static struct memback mb;
+static struct xtap_backend be;
+static struct dtcp_server srv;
+static struct dtcp_session ss;
+static char replies[65536];
+static size_t nreplies;
+
+static void emit(void *arg, const char *buf, size_t n)
+{
+	(void)arg;
+	if (nreplies + n < sizeof(replies)) {
+		memcpy(replies + nreplies, buf, n);
+		nreplies += n;
+		replies[nreplies] = 0;
+	}
+}
+
+/* Send one message (lines without Authentication-Info), signed with the
+ * source's key; returns the replies' text. */
+static const char *dtcp(const char *msg)
+{
+	static char buf[8192];
+	size_t n = strlen(msg);
+
+	memcpy(buf, msg, n);
+	n = dtcp_sign_append("Juniper", 7, buf, n, sizeof(buf));
+	nreplies = 0;
+	replies[0] = 0;
+	dtcp_session_feed(&ss, buf, n, 1700000000000ull, emit, NULL);
+	return replies;
+}
+
+static int run_pkt(const char *src, const char *dst, uint16_t dport, struct xtap_meta *m)
+{
+	struct pkt_spec s = { .family = 4, .proto = 6, .sport = 1000, .dport = dport, .payload = 20 };
+	struct run_out out;
+	uint8_t f[256];
+	int len;
+
+	pkt_addr(s.src, src);
+	pkt_addr(s.dst, dst);
+	len = pkt_build(&s, f, sizeof(f), NULL);
+	if (tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out) || out.meta_len != sizeof(*m))
+		return -1;
+	memcpy(m, out.meta, sizeof(*m));
+	return m->ncd;
+}
+
+#define ADD_HDR "ADD DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 1\r\n"
+
+static int add_list_delete(void)
+{
+	struct xtap_meta m;
+	const char *r;
+	int n_exact;
+
+	r = dtcp(ADD_HDR
+		 "Cdest-ID: cd1\r\n"
+		 "Source-Address: 192.0.2.1-192.0.2.2\r\n"
+		 "Dest-Port: 80,443\r\n"
+		 "Protocol: 6\r\n"
+		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
+		 "X-JTap-Cdest-Dest-Port: 7890\r\n"
+		 "X-JTap-Cdest-Source-Address: 192.0.2.254\r\n"
+		 "X-MD-Intercept-Id: 1234\r\n"
+		 "Flags: STATIC\r\n");
+	CHECK(strstr(r, "200 OK") && strstr(r, "CRITERIA-ID: 1\r\n"), "ADD reply: %s", r);
+	/* active before the reply: the range became two exact rules */
+	n_exact = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
+	CHECK(n_exact == 2, "%d exact entries, want 2", n_exact);
+	CHECK(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "first address not matched");
+	CHECK(run_pkt("192.0.2.2", "198.51.100.7", 443, &m) == 1, "second address not matched");
+	CHECK(run_pkt("192.0.2.3", "198.51.100.7", 80, &m) == 0, "address outside the range matched");
+	CHECK(run_pkt("192.0.2.1", "198.51.100.7", 22, &m) == 0, "other port matched");
+	{
+		uint32_t key = m.cd[0];
+		struct xtap_cdest cd;
+
+		CHECK(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "match");
+		key = m.cd[0];
+		CHECK(!bpf_map_lookup_elem(env.maps.cdests, &key, &cd), "cdest");
+		CHECK(cd.active && cd.format == XTAP_CD_JMIRROR && cd.jm_word0 == htonl(0x1234) &&
+		      cd.dport == htons(7890) && cd.src[0] == 192 && cd.src[3] == 254 && cd.dst[3] == 50,
+		      "content destination not as asked");
+	}
+	/* counters of both rules, summed */
+	r = dtcp("LIST DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 2\r\nCriteria-ID: 1\r\nFlags: Stats\r\n");
+	CHECK(strstr(r, "MATCHING-PACKETS: 3\r\n"), "LIST: %s", r);
+
+	/* a second criterion naming the same destination shares it: one copy */
+	r = dtcp(ADD_HDR
+		 "Cdest-ID: cd1\r\n"
+		 "Dest-Address: 198.51.100.7\r\n"
+		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
+		 "X-JTap-Cdest-Dest-Port: 7890\r\n"
+		 "X-JTap-Cdest-Source-Address: 192.0.2.254\r\n"
+		 "X-MD-Intercept-Id: 1234\r\n"
+		 "Flags: STATIC\r\n");
+	CHECK(strstr(r, "CRITERIA-ID: 2\r\n"), "second ADD: %s", r);
+	CHECK(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "two criteria to one CD gave %u CDs", m.ncd);
+
+	/* DELETE: gone before the reply, every rule */
+	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 3\r\nCriteria-ID: 1\r\nFlags: STATIC\r\n");
+	CHECK(strstr(r, "200 OK") && strstr(r, "CRITERIA-COUNT: 1\r\n"), "DELETE: %s", r);
+	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "rules left after DELETE");
+	CHECK(run_pkt("192.0.2.2", "198.51.100.8", 443, &m) == 0, "deleted criterion still matches");
+	CHECK(run_pkt("192.0.2.2", "198.51.100.7", 443, &m) == 1, "the other criterion lost");
+	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 4\r\nCriteria-ID: *\r\nFlags: STATIC\r\n");
+	CHECK(strstr(r, "CRITERIA-COUNT: 1\r\n"), "DELETE *: %s", r);
+	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "rules left");
+	CHECK(xtap_cls_count(env.cls) == 0, "slots left");
+	return 0;
+}
+
+/* The datapath refuses (16 candidates on one address): 500, nothing changed. */
+static int refusal_is_500(void)
+{
+	char msg[512];
+	const char *r;
+	int ok = 0;
+
+	for (int i = 0; i < XTAP_MAX_CAND; i++) {
+		snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.2.9\r\nDest-Port: %d\r\n"
+			 "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\n"
+			 "Timeout-Total: 600\r\n", 1000 + i);
+		ok += strstr(dtcp(msg), "200 OK") != NULL;
+	}
+	CHECK(ok == XTAP_MAX_CAND, "%d of %d ADDs accepted", ok, XTAP_MAX_CAND);
+	r = dtcp(ADD_HDR "Source-Address: 192.0.2.9\r\nDest-Port: 2000\r\nCdest-ID: cd1\r\n"
+		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\nTimeout-Total: 600\r\n");
+	CHECK(strstr(r, " 500 "), "17th criterion on one address: %s", r);
+	CHECK(xtap_cls_count(env.cls) == XTAP_MAX_CAND, "refused ADD changed the datapath");
+	r = dtcp("LIST DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 9\r\nFlags: Criteria\r\n");
+	CHECK(strstr(r, "CRITERIA-COUNT: 16\r\n"), "refused ADD is listed: %.200s", r);
+	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 10\r\nCriteria-ID: *\r\n");
+	CHECK(strstr(r, "CRITERIA-COUNT: 16\r\n"), "DELETE *: %s", r);
+	CHECK(xtap_cls_count(env.cls) == 0 && tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0,
+	      "rules left");
+	return 0;
+}
+
+/* A prefix covered by another in the same list is one rule, not two:
+ * otherwise a packet would count twice for one criterion. */
+static int covered_prefixes(void)
+{
+	struct xtap_meta m;
+	const char *r;
+
+	r = dtcp(ADD_HDR "Source-Address: 192.0.2.0/24, 192.0.2.128/25, 192.0.2.7\r\nCdest-ID: cd1\r\n"
+		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
+	CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+	CHECK(xtap_cls_count(env.cls) == 1, "%u rules for one covering prefix", xtap_cls_count(env.cls));
+	CHECK(run_pkt("192.0.2.7", "198.51.100.7", 80, &m) == 1, "match");
+	r = dtcp("LIST DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 11\r\nFlags: Stats\r\n");
+	CHECK(strstr(r, "MATCHING-PACKETS: 1\r\n"), "LIST: %s", r);
+	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 12\r\nCriteria-ID: *\r\nFlags: STATIC\r\n");
+	CHECK(strstr(r, "200 OK") && xtap_cls_count(env.cls) == 0, "DELETE: %s", r);
+	return 0;
+}
+
+int main(void)
+{
+	char why[256];
+	int err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (tenv_netns(why, sizeof(why))) {
+		t_record("backend tests", 1, why);
+		return t_summary();
+	}
+	err = tenv_open(&env, 4096, 64);
+	if (err) {
+		printf("cannot load the BPF programs: %s\n", strerror(-err));
+		t_record("load", -1, NULL);
+		return t_summary();
+	}
+	memback_init(&mb, NULL);
+	xtap_backend_init(&be, env.cls);
+	pkt_addr(be.default_src4, "192.0.2.254");
+	if (dtcp_server_init(&srv, &mb.cfg, &xtap_dtcp_backend, &be) ||
+	    dtcp_session_init(&ss, &srv, "ftap1", "127.0.0.1")) {
+		t_record("dtcp server", -1, NULL);
+		return t_summary();
+	}
+	t_record("ADD active before its reply, LIST sums rules, DELETE removes all", add_list_delete(), NULL);
+	t_record("a datapath refusal answers 500 and changes nothing", refusal_is_500(), NULL);
+	t_record("covered prefixes of one criterion are one rule", covered_prefixes(), NULL);
+	dtcp_session_free(&ss);
+	dtcp_server_free(&srv);
+	xtap_backend_free(&be);
+	tenv_close(&env);
+	return t_summary();
+}
