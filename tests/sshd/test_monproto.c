@@ -1,0 +1,324 @@
+/* Codec tests for the monitor <-> worker protocol (loader/monproto.h):
+ * every message round-trips, and every malformed form is rejected. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <errno.h>
+
+#include "monproto.h"
+
+static int passed, failed;
+
+#define CHECK(name, cond) do {                                           \
+	if (cond) { passed++; }                                          \
+	else { failed++; printf("FAIL %s (line %d)\n", name, __LINE__); } \
+} while (0)
+
+static uint8_t buf[MON_MSG_MAX + 16];
+
+static int dec(const uint8_t *b, size_t n, enum mon_sender from, struct mon_msg *m)
+{
+	const char *why;
+	return mon_decode(b, n, from, m, &why);
+}
+
+static void set_u32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static void round_trips(void)
+{
+	struct mon_msg m;
+	uint8_t blob[MON_KEYBLOB_MAX], data[MON_DATA_MAX];
+	size_t n;
+
+	n = mon_enc_session_open(buf, sizeof(buf), 7, "ftap1", "192.0.2.1");
+	CHECK("open encodes", n == MON_HDR_LEN + 2 + 5 + 2 + 9);
+	CHECK("open decodes", dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_SESSION_OPEN &&
+	      m.session == 7 && !strcmp(m.user, "ftap1") && !strcmp(m.peer, "192.0.2.1"));
+
+	n = mon_enc_auth_password(buf, sizeof(buf), 3, "u", "p@ss word");
+	CHECK("password round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
+	      m.type == MON_AUTH_PASSWORD && !strcmp(m.password, "p@ss word") && !strcmp(m.user, "u"));
+	mon_msg_clear(&m);
+	CHECK("clear wipes the password", m.password[0] == 0 && m.password[4] == 0);
+
+	n = mon_enc_auth_password(buf, sizeof(buf), 3, "u", "");
+	CHECK("empty password round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && !m.password[0]);
+
+	for (size_t i = 0; i < sizeof(blob); i++)
+		blob[i] = (uint8_t)(i * 7);
+	n = mon_enc_auth_pubkey(buf, sizeof(buf), 9, true, "ftap1", "ssh-ed25519", blob, sizeof(blob));
+	CHECK("pubkey round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.key_signed &&
+	      !strcmp(m.keytype, "ssh-ed25519") && m.len == sizeof(blob) &&
+	      !memcmp(m.data, blob, sizeof(blob)));
+	n = mon_enc_auth_pubkey(buf, sizeof(buf), 9, false, "ftap1", "ssh-rsa", blob, 1);
+	CHECK("pubkey probe round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && !m.key_signed &&
+	      m.len == 1);
+
+	n = mon_enc_auth_result(buf, sizeof(buf), 4, true);
+	CHECK("result ok", n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.ok == 1);
+	n = mon_enc_auth_result(buf, sizeof(buf), 4, false);
+	CHECK("result fail", n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.ok == 0);
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)i;
+	n = mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 5, data, sizeof(data));
+	CHECK("64 KiB data round trip", n == MON_HDR_LEN + MON_DATA_MAX &&
+	      dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.len == MON_DATA_MAX &&
+	      !memcmp(m.data, data, MON_DATA_MAX));
+	n = mon_enc_data(buf, sizeof(buf), MON_DTCP_REPLY, 5, "x", 1);
+	CHECK("reply round trip", n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.len == 1 &&
+	      m.data[0] == 'x');
+
+	n = mon_enc_event(buf, sizeof(buf), 0, MON_EV_RATE_LIMIT, "2001:db8::1");
+	CHECK("event without session", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
+	      m.kind == MON_EV_RATE_LIMIT && !strcmp(m.peer, "2001:db8::1"));
+
+	n = mon_enc_empty(buf, sizeof(buf), MON_SESSION_CLOSE, 2);
+	CHECK("close round trip", n == MON_HDR_LEN && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
+	      m.type == MON_SESSION_CLOSE && m.session == 2);
+	n = mon_enc_empty(buf, sizeof(buf), MON_DTCP_EOF, 2);
+	CHECK("eof round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0);
+	n = mon_enc_empty(buf, sizeof(buf), MON_DTCP_CLOSE, 2);
+	CHECK("dtcp close round trip", n && dec(buf, n, MON_FROM_MONITOR, &m) == 0);
+}
+
+static void encoder_refusals(void)
+{
+	char longuser[MON_USER_MAX + 1], longpw[MON_PASSWORD_MAX + 1];
+	uint8_t big[MON_DATA_MAX + 1] = { 0 }, blob[MON_KEYBLOB_MAX + 1] = { 0 };
+
+	memset(longuser, 'a', sizeof(longuser) - 1);
+	longuser[sizeof(longuser) - 1] = 0;
+	memset(longpw, 'p', sizeof(longpw) - 1);
+	longpw[sizeof(longpw) - 1] = 0;
+	CHECK("enc: session 0", !mon_enc_session_open(buf, sizeof(buf), 0, "u", "::1"));
+	CHECK("enc: empty user", !mon_enc_session_open(buf, sizeof(buf), 1, "", "::1"));
+	CHECK("enc: user too long", !mon_enc_session_open(buf, sizeof(buf), 1, longuser, "::1"));
+	CHECK("enc: user with control byte", !mon_enc_session_open(buf, sizeof(buf), 1, "a\nb", "::1"));
+	CHECK("enc: peer with space", !mon_enc_session_open(buf, sizeof(buf), 1, "u", "1.2.3.4 22"));
+	CHECK("enc: password too long", !mon_enc_auth_password(buf, sizeof(buf), 1, "u", longpw));
+	CHECK("enc: key type upper case", !mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "SSH", blob, 1));
+	CHECK("enc: key blob empty", !mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "ssh-rsa", blob, 0));
+	CHECK("enc: key blob too big", !mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "ssh-rsa", blob,
+							   sizeof(blob)));
+	CHECK("enc: data too big", !mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 1, big, sizeof(big)));
+	CHECK("enc: data empty", !mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 1, big, 0));
+	CHECK("enc: data with a wrong type", !mon_enc_data(buf, sizeof(buf), MON_EVENT, 1, big, 1));
+	CHECK("enc: empty with a wrong type", !mon_enc_empty(buf, sizeof(buf), MON_AUTH_RESULT, 1));
+	CHECK("enc: event kind 0", !mon_enc_event(buf, sizeof(buf), 0, 0, "::1"));
+	CHECK("enc: event kind too big", !mon_enc_event(buf, sizeof(buf), 0, MON_EV_KIND_MAX + 1, "::1"));
+	CHECK("enc: buffer too small", !mon_enc_data(buf, MON_HDR_LEN + 3, MON_DTCP_DATA, 1, big, 4));
+}
+
+/* Takes a valid datagram, applies one corruption, expects a refusal. */
+static void malformed(void)
+{
+	struct mon_msg m;
+	uint8_t good[256], bad[sizeof(good) + 8], key[51] = { 1 };
+	size_t n;
+
+	/* header-level */
+	n = mon_enc_session_open(good, sizeof(good), 7, "ftap1", "192.0.2.1");
+	CHECK("hdr: empty datagram", dec(good, 0, MON_FROM_WORKER, &m) < 0);
+	CHECK("hdr: shorter than a header", dec(good, MON_HDR_LEN - 1, MON_FROM_WORKER, &m) < 0);
+	CHECK("hdr: truncated payload", dec(good, n - 1, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	bad[n] = 0;
+	CHECK("hdr: trailing byte", dec(bad, n + 1, MON_FROM_WORKER, &m) < 0);
+	set_u32(bad + 8, (uint32_t)(n - MON_HDR_LEN + 1));
+	CHECK("hdr: len field too big", dec(bad, n + 1, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	set_u32(bad + 8, (uint32_t)(n - MON_HDR_LEN - 1));
+	CHECK("hdr: len field too small", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	set_u32(bad + 4, 0);
+	CHECK("hdr: session 0", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	for (uint32_t t = 0; t <= MON_TYPE_MAX + 1; t += MON_TYPE_MAX + 1) {
+		memcpy(bad, good, n);
+		set_u32(bad, t);
+		CHECK("hdr: unknown type", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	}
+	memcpy(bad, good, n);
+	set_u32(bad, 0x80000001u);
+	CHECK("hdr: huge type", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK("hdr: too long a datagram", dec(buf, MON_MSG_MAX + 1, MON_FROM_WORKER, &m) < 0);
+
+	/* wrong sender */
+	CHECK("sender: OPEN from the monitor", dec(good, n, MON_FROM_MONITOR, &m) < 0);
+	n = mon_enc_auth_result(good, sizeof(good), 1, true);
+	CHECK("sender: RESULT from the worker", dec(good, n, MON_FROM_WORKER, &m) < 0);
+	n = mon_enc_data(good, sizeof(good), MON_DTCP_REPLY, 1, "x", 1);
+	CHECK("sender: REPLY from the worker", dec(good, n, MON_FROM_WORKER, &m) < 0);
+	n = mon_enc_data(good, sizeof(good), MON_DTCP_DATA, 1, "x", 1);
+	CHECK("sender: DATA from the monitor", dec(good, n, MON_FROM_MONITOR, &m) < 0);
+	n = mon_enc_empty(good, sizeof(good), MON_DTCP_CLOSE, 1);
+	CHECK("sender: DTCP_CLOSE from the worker", dec(good, n, MON_FROM_WORKER, &m) < 0);
+	n = mon_enc_empty(good, sizeof(good), MON_SESSION_CLOSE, 1);
+	CHECK("sender: SESSION_CLOSE from the monitor", dec(good, n, MON_FROM_MONITOR, &m) < 0);
+
+	/* fields of SESSION_OPEN: [hdr][u16 5]["ftap1"][u16 9]["192.0.2.1"] */
+	n = mon_enc_session_open(good, sizeof(good), 7, "ftap1", "192.0.2.1");
+	memcpy(bad, good, n);
+	bad[MON_HDR_LEN + 2 + 2] = 0;
+	CHECK("open: NUL inside the user", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	bad[MON_HDR_LEN + 2 + 1] = '\x1b';
+	CHECK("open: escape byte in the user", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	bad[MON_HDR_LEN + 2 + 5 + 2] = ' ';
+	CHECK("open: space in the peer", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	bad[MON_HDR_LEN] = 6; /* user length runs into the peer's length field */
+	CHECK("open: user length off by one", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	bad[MON_HDR_LEN] = 0;
+	bad[MON_HDR_LEN + 1] = 0;
+	CHECK("open: empty user", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	bad[MON_HDR_LEN] = 0xff;
+	bad[MON_HDR_LEN + 1] = 0xff;
+	CHECK("open: user length past the end", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	{
+		/* a 64-byte user: one more than MON_USER_MAX allows */
+		uint8_t u[MON_HDR_LEN + 2 + 64 + 2 + 3];
+		uint16_t l = 64, pl = 3;
+		set_u32(u, MON_SESSION_OPEN);
+		set_u32(u + 4, 1);
+		set_u32(u + 8, sizeof(u) - MON_HDR_LEN);
+		memcpy(u + MON_HDR_LEN, &l, 2);
+		memset(u + MON_HDR_LEN + 2, 'a', 64);
+		memcpy(u + MON_HDR_LEN + 66, &pl, 2);
+		memcpy(u + MON_HDR_LEN + 68, "::1", 3);
+		CHECK("open: user of 64 bytes", dec(u, sizeof(u), MON_FROM_WORKER, &m) < 0);
+		l = 63;
+		memcpy(u + MON_HDR_LEN, &l, 2);
+		CHECK("open: 63-byte user with a bad layout", dec(u, sizeof(u), MON_FROM_WORKER, &m) < 0);
+	}
+
+	/* AUTH_PASSWORD: NUL inside */
+	n = mon_enc_auth_password(good, sizeof(good), 1, "u", "abc");
+	memcpy(bad, good, n);
+	bad[n - 2] = 0;
+	CHECK("password: NUL inside", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+
+	/* AUTH_PUBKEY: [hdr][u8 signed][u16 1]["u"][u16 11]["ssh-ed25519"][u16 51][blob] */
+	n = mon_enc_auth_pubkey(good, sizeof(good), 1, true, "u", "ssh-ed25519", key, sizeof(key));
+	CHECK("pubkey: valid", dec(good, n, MON_FROM_WORKER, &m) == 0);
+	memcpy(bad, good, n);
+	bad[MON_HDR_LEN] = 2;
+	CHECK("pubkey: signed flag 2", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	bad[MON_HDR_LEN + 1 + 2 + 1 + 2] = 'S';
+	CHECK("pubkey: key type upper case", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	bad[MON_HDR_LEN + 1 + 2 + 1 + 2 + 11] = 0;
+	bad[MON_HDR_LEN + 1 + 2 + 1 + 2 + 12] = 0;
+	set_u32(bad + 8, (uint32_t)(n - MON_HDR_LEN - sizeof(key)));
+	CHECK("pubkey: empty blob", dec(bad, n - sizeof(key), MON_FROM_WORKER, &m) < 0);
+	CHECK("pubkey: blob cut short", dec(good, n - 1, MON_FROM_WORKER, &m) < 0);
+	{
+		static uint8_t big[MON_HDR_LEN + 1 + 3 + 9 + 2 + MON_KEYBLOB_MAX + 1];
+		uint16_t l;
+		size_t o = MON_HDR_LEN;
+		set_u32(big, MON_AUTH_PUBKEY);
+		set_u32(big + 4, 1);
+		set_u32(big + 8, sizeof(big) - MON_HDR_LEN);
+		big[o++] = 1;
+		l = 1; memcpy(big + o, &l, 2); o += 2; big[o++] = 'u';
+		l = 7; memcpy(big + o, &l, 2); o += 2; memcpy(big + o, "ssh-rsa", 7); o += 7;
+		l = MON_KEYBLOB_MAX + 1; memcpy(big + o, &l, 2); o += 2;
+		CHECK("pubkey: blob over MON_KEYBLOB_MAX", o + MON_KEYBLOB_MAX + 1 == sizeof(big) &&
+		      dec(big, sizeof(big), MON_FROM_WORKER, &m) < 0);
+	}
+
+	/* AUTH_RESULT */
+	n = mon_enc_auth_result(good, sizeof(good), 1, true);
+	memcpy(bad, good, n);
+	set_u32(bad + MON_HDR_LEN, 2);
+	CHECK("result: value 2", dec(bad, n, MON_FROM_MONITOR, &m) < 0);
+	memcpy(bad, good, n);
+	set_u32(bad + 8, 3);
+	CHECK("result: 3-byte payload", dec(bad, n - 1, MON_FROM_MONITOR, &m) < 0);
+
+	/* DATA */
+	n = mon_enc_data(good, sizeof(good), MON_DTCP_DATA, 1, "x", 1);
+	memcpy(bad, good, MON_HDR_LEN);
+	set_u32(bad + 8, 0);
+	CHECK("data: empty", dec(bad, MON_HDR_LEN, MON_FROM_WORKER, &m) < 0);
+	{
+		static uint8_t big[MON_HDR_LEN + MON_DATA_MAX + 1];
+		set_u32(big, MON_DTCP_DATA);
+		set_u32(big + 4, 1);
+		set_u32(big + 8, MON_DATA_MAX + 1);
+		CHECK("data: one byte over MON_DATA_MAX", dec(big, sizeof(big), MON_FROM_WORKER, &m) < 0);
+		set_u32(big, MON_DTCP_REPLY);
+		CHECK("reply: one byte over MON_DATA_MAX", dec(big, sizeof(big), MON_FROM_MONITOR, &m) < 0);
+	}
+
+	/* empty messages with a payload */
+	n = mon_enc_empty(good, sizeof(good), MON_SESSION_CLOSE, 1);
+	memcpy(bad, good, n);
+	bad[n] = 0;
+	set_u32(bad + 8, 1);
+	CHECK("close: with a payload", dec(bad, n + 1, MON_FROM_WORKER, &m) < 0);
+	set_u32(bad, MON_DTCP_CLOSE);
+	CHECK("dtcp close: with a payload", dec(bad, n + 1, MON_FROM_MONITOR, &m) < 0);
+
+	/* EVENT */
+	n = mon_enc_event(good, sizeof(good), 0, MON_EV_CONN_LIMIT, "127.0.0.1");
+	memcpy(bad, good, n);
+	set_u32(bad + MON_HDR_LEN, 0);
+	CHECK("event: kind 0", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	set_u32(bad + MON_HDR_LEN, MON_EV_KIND_MAX + 1);
+	CHECK("event: unknown kind", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	memcpy(bad, good, n);
+	bad[n - 1] = '\n';
+	CHECK("event: newline in the peer", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+}
+
+static void io(void)
+{
+	int sv[2];
+	uint8_t small[16];
+	struct mon_msg m;
+	size_t n;
+	long k;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) {
+		printf("FAIL socketpair: %s\n", strerror(errno));
+		failed++;
+		return;
+	}
+	n = mon_enc_session_open(buf, sizeof(buf), 1, "ftap1", "::1");
+	CHECK("io: send", mon_send(sv[0], buf, n) == 0);
+	n = mon_enc_empty(buf, sizeof(buf), MON_SESSION_CLOSE, 1);
+	CHECK("io: send second", mon_send(sv[0], buf, n) == 0);
+	k = mon_recv(sv[1], buf, sizeof(buf));
+	CHECK("io: boundaries kept", k == MON_HDR_LEN + 2 + 5 + 2 + 3 &&
+	      dec(buf, (size_t)k, MON_FROM_WORKER, &m) == 0 && m.type == MON_SESSION_OPEN);
+	k = mon_recv(sv[1], buf, sizeof(buf));
+	CHECK("io: second datagram", k == MON_HDR_LEN);
+	n = mon_enc_session_open(buf, sizeof(buf), 1, "ftap1", "::1");
+	mon_send(sv[0], buf, n);
+	errno = 0;
+	k = mon_recv(sv[1], small, sizeof(small));
+	CHECK("io: oversize datagram refused", k < 0 && errno == EMSGSIZE);
+	close(sv[0]);
+	CHECK("io: EOF", mon_recv(sv[1], buf, sizeof(buf)) == 0);
+	close(sv[1]);
+}
+
+int main(void)
+{
+	round_trips();
+	encoder_refusals();
+	malformed();
+	io();
+	printf("monproto: %d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}
