@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The state file (state.h, docs/state-and-audit.md). Each criterion is kept
+ * as the ADD that dtcp_request_format writes for it, so loading goes through
+ * the same parser and checks as a request from the wire; what an ADD cannot
+ * carry (the Criteria-ID, the SSH peer, the content destinations as resolved
+ * at ADD time, the fields as given for LIST, times, counter bases) has lines
+ * of its own.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+
+#define MAGIC "xtap-state"
+
+/* ---- writing ---------------------------------------------------------------- */
+
+/* A quoted string: printable ASCII as is, \" \\ \r \n, every other byte \xHH,
+ * so that a line never holds a control byte or a blank outside the quotes. */
+static void put_quoted(FILE *f, const char *p, size_t n)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void put_name(FILE *f, const char *s)
+{
+	char e[4 * DTCP_NAME_MAX];
+	dtcp_escape_name(s, e, sizeof(e));
+	fputs(e, f);
+}
+
+static void put_addr(FILE *f, const struct dtcp_addr *a)
+{
+	char t[INET6_ADDRSTRLEN];
+	if (a->family == DTCP_AF_NONE) {
+		fputc('-', f);
+		return;
+	}
+	/* inet_ntop cannot fail for these families and this buffer */
+	inet_ntop(a->family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, a->a, t, sizeof(t));
+	fputs(t, f);
+}
+
+/* The criterion as an ADD, with only the Cdest-ID names: the resolved
+ * destinations are on cdest lines (a configured destination may differ per
+ * name, which X-JTap-Cdest-* headers cannot say). */
+static size_t format_add(const struct dtcp_entry *e, struct dtcp_request *r, char *buf, size_t cap)
+{
+	memset(r, 0, sizeof(*r));
+	r->method = DTCP_M_ADD;
+	r->version = 8;
+	r->csource = e->c.csource;
+	r->flag_static = e->c.is_static;
+	r->crit = e->c;
+	r->cdest_given = 0;
+	return dtcp_request_format(r, buf, cap);
+}
+
+static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_state_dp *dp,
+		       struct dtcp_request *r, char *buf)
+{
+	size_t n = format_add(e, r, buf, DTCP_MSG_MAX);
+
+	if (n == 0)
+		return -1; /* cannot happen: every field of a criterion is bounded */
+	fprintf(f, "criterion %" PRIu32 "\npeer ", e->c.id);
+	put_quoted(f, e->c.csource_addr, strnlen(e->c.csource_addr, sizeof(e->c.csource_addr)));
+	fprintf(f, "\nadded %" PRIu64 "\nstart", e->added_ms);
+	for (int t = 0; t < DTCP_T_N; t++)
+		fprintf(f, " %" PRIu64, e->start_ms[t]);
+	fputs("\nbase", f);
+	for (int t = 0; t < DTCP_T_N; t++)
+		fprintf(f, " %" PRIu64, e->base[t]);
+	fprintf(f, "\nrefresh %" PRIu32 " %" PRIu64 "\n", e->num_refresh, e->last_refresh_ms);
+	if (dp)
+		fprintf(f, "datapath %" PRIu32 " %" PRIu32 "\n", dp->slot, dp->uid);
+	for (int i = 0; i < e->c.ncdest; i++) {
+		const struct dtcp_cdest *cd = &e->c.cdest[i];
+		fputs("cdest ", f);
+		put_name(f, cd->name.s);
+		fputc(' ', f);
+		put_addr(f, &cd->dst);
+		fprintf(f, " %u ", cd->dst_port);
+		put_addr(f, &cd->src);
+		fprintf(f, " %u %u\n", cd->src_port, cd->ttl);
+	}
+	fputs("given ", f);
+	put_quoted(f, e->c.given, strnlen(e->c.given, sizeof(e->c.given)));
+	fputs("\nadd ", f);
+	put_quoted(f, buf, n);
+	fputs("\nend\n", f);
+	return 0;
+}
+
+/* x's records must name criteria of s, in id order (state.h). */
+static int check_extra(const struct dtcp_server *s, const struct xtap_state_extra *x)
+{
+	for (size_t i = 0; x && i < x->n; i++) {
+		if (i && x->dp[i].id <= x->dp[i - 1].id)
+			return -1;
+		if (!dtcp_server_find(s, x->dp[i].id) || x->dp[i].uid == 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int write_all(FILE *f, const struct dtcp_server *s, const struct xtap_state_extra *x)
+{
+	struct dtcp_request *r = malloc(sizeof(*r));
+	char *buf = malloc(DTCP_MSG_MAX);
+	size_t k = 0;
+	int rc = -1;
+
+	if (!r || !buf)
+		goto out;
+	fprintf(f, MAGIC " %d\n", XTAP_STATE_VERSION);
+	fputs("# xtapd state: interception targets, keep it 0600 (docs/state-and-audit.md)\n", f);
+	fprintf(f, "next-id %" PRIu32 "\n", s->next_id);
+	for (size_t i = 0; i < s->nseq; i++) {
+		fputs("seq ", f);
+		put_name(f, s->seq[i].csource.s);
+		fprintf(f, " %" PRIu64 "\n", s->seq[i].last);
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		const struct dtcp_entry *e = s->tab[i];
+		/* both are in id order: walk them together */
+		while (x && k < x->n && x->dp[k].id < e->c.id)
+			k++;
+		const struct xtap_state_dp *dp = x && k < x->n && x->dp[k].id == e->c.id ? &x->dp[k] : NULL;
+		if (write_entry(f, e, dp, r, buf))
+			goto out;
+	}
+	fprintf(f, "end-state %zu\n", s->n);
+	rc = 0;
+out:
+	free(r);
+	free(buf);
+	return rc;
+}
+
+/* fsync the directory holding path, so that the rename is on disk. */
+static int sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	if (close(fd))
+		rc = -1;
+	return rc;
+}
+
+static void set_error(struct xtap_state_extra *x, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_error(struct xtap_state_extra *x, const char *fmt, ...)
+{
+	va_list ap;
+	if (!x)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(x->error, sizeof(x->error), fmt, ap);
+	va_end(ap);
+}
+
+int xtap_state_save(const char *path, const struct dtcp_server *s, const struct xtap_state_extra *x)
+{
+	/* x is const for the caller's records; the error text is its only output */
+	struct xtap_state_extra *xe = (struct xtap_state_extra *)x;
+	char tmp[PATH_MAX];
+	const char *step = "write";
+	FILE *f = NULL;
+	int fd = -1, err;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		step = "name";
+		goto fail;
+	}
+	if (check_extra(s, x)) {
+		errno = EINVAL;
+		step = "datapath records (not in id order, unknown id or uid 0)";
+		goto fail;
+	}
+	/* A path.tmp left by a save that crashed was never renamed, so it was
+	 * never the state: discard it. O_EXCL then refuses a file (or symlink)
+	 * someone put there after the unlink. */
+	if (unlink(tmp) && errno != ENOENT) {
+		step = "unlink stale .tmp";
+		goto fail;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		step = "create .tmp";
+		goto fail;
+	}
+	/* The umask may have changed the mode: make it exactly 0600 (targets). */
+	if (fchmod(fd, 0600)) {
+		step = "fchmod 0600";
+		goto fail_unlink;
+	}
+	if (!(f = fdopen(fd, "w"))) {
+		step = "fdopen";
+		goto fail_unlink;
+	}
+	fd = -1; /* owned by f now */
+	if (write_all(f, s, x) || fflush(f) || ferror(f)) {
+		if (!errno)
+			errno = EIO;
+		goto fail_unlink;
+	}
+	if (fsync(fileno(f))) {
+		step = "fsync";
+		goto fail_unlink;
+	}
+	err = fclose(f);
+	f = NULL;
+	if (err) {
+		step = "close";
+		goto fail_unlink;
+	}
+	if (rename(tmp, path)) {
+		step = "rename";
+		goto fail_unlink;
+	}
+	/* Without this the rename may not survive a power loss; the file is
+	 * already in place, so report it but nothing is undone. */
+	if (sync_dir(path)) {
+		step = "fsync directory";
+		goto fail;
+	}
+	return XTAP_STATE_OK;
+
+fail_unlink:
+	err = errno;
+	if (f)
+		fclose(f); /* already failing: its own error adds nothing */
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);   /* best effort: a stale .tmp is discarded by the next save */
+	errno = err;
+fail:
+	err = errno;
+	set_error(xe, "%s: %s: %s", path, step, strerror(err));
+	errno = err;
+	return XTAP_STATE_ERROR;
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+enum field {
+	F_PEER = 1 << 0, F_ADDED = 1 << 1, F_START = 1 << 2, F_BASE = 1 << 3,
+	F_REFRESH = 1 << 4, F_GIVEN = 1 << 5, F_ADD = 1 << 6, F_DATAPATH = 1 << 7,
+};
+#define F_REQUIRED (F_PEER | F_ADDED | F_START | F_BASE | F_REFRESH | F_GIVEN | F_ADD)
+
+enum stage { ST_HEADER, ST_TOP, ST_CRIT, ST_DONE };
+
+/* Everything read so far; applied only once the whole file is good. */
+struct loader {
+	const char *path;
+	long line;
+	char err[XTAP_STATE_ERR_MAX];
+	enum stage stage;
+	bool have_next;
+	uint64_t next_id;             /* 0 in the file: every id used (2^32 here) */
+	uint32_t next_id_file;
+	struct dtcp_entry *ents;
+	size_t n, cap;
+	struct dtcp_seq_state *seq;
+	size_t nseq, capseq;
+	struct xtap_state_dp *dp;
+	size_t ndp, capdp;
+	/* the criterion being read */
+	unsigned seen;
+	struct dtcp_entry cur;
+	struct dtcp_cdest cd[DTCP_MAX_CDESTS];
+	int ncd;
+	struct xtap_state_dp cur_dp;
+	char peer[sizeof(((struct dtcp_criterion *)0)->csource_addr)];
+	char given[DTCP_GIVEN_MAX];
+	char text[DTCP_MSG_MAX + 3];  /* decoded ADD, plus the closing empty line */
+	struct dtcp_msg msg;
+	struct dtcp_request req;
+};
+
+static int bad(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(struct loader *l, const char *fmt, ...)
+{
+	/* bounded so that "PATH:LINE: what" fits in XTAP_STATE_ERR_MAX */
+	char what[128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(l->err, sizeof(l->err), "%.100s:%ld: %s", l->path, l->line, what);
+	errno = EINVAL;
+	return -1;
+}
+
+/* Fields are separated by one space; no blank at either end of a line. */
+static char *word(char **p)
+{
+	char *w = *p, *sp;
+	if (!*w || *w == ' ')
+		return NULL;
+	sp = strchr(w, ' ');
+	if (sp) {
+		*sp = 0;
+		*p = sp + 1;
+		if (!**p) /* a trailing blank */
+			return NULL;
+	} else {
+		*p = w + strlen(w);
+	}
+	return w;
+}
+
+/* Canonical decimal: no sign, no leading zero, at most max. */
+static int num(char **p, uint64_t max, uint64_t *out)
+{
+	char *w = word(p);
+	uint64_t v = 0;
+
+	if (!w || (w[0] == '0' && w[1]))
+		return -1;
+	for (; *w; w++) {
+		if (*w < '0' || *w > '9')
+			return -1;
+		unsigned d = (unsigned)(*w - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A quoted string (put_quoted) into out[cap], NUL-terminated. NUL bytes and
+ * raw control bytes are refused: these strings are C strings. */
+static int quoted(char **p, char *out, size_t cap, size_t *len)
+{
+	char *s = *p;
+	size_t o = 0;
+
+	if (*s++ != '"')
+		return -1;
+	for (;;) {
+		unsigned char c = (unsigned char)*s++;
+		if (c == '"')
+			break;
+		if (c < 0x20 || c == 0x7f)
+			return -1; /* includes the end of the line */
+		if (c == '\\') {
+			char e = *s++;
+			if (e == '"' || e == '\\') {
+				c = (unsigned char)e;
+			} else if (e == 'r') {
+				c = '\r';
+			} else if (e == 'n') {
+				c = '\n';
+			} else if (e == 'x') {
+				int h = hexval(s[0]), lo = h < 0 ? -1 : hexval(s[1]);
+				if (lo < 0 || (h == 0 && lo == 0))
+					return -1;
+				c = (unsigned char)(h * 16 + lo);
+				s += 2;
+			} else {
+				return -1;
+			}
+		}
+		if (o + 1 >= cap)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = 0;
+	if (*s == ' ') {
+		s++;
+		if (!*s)
+			return -1;
+	} else if (*s) {
+		return -1;
+	}
+	*p = s;
+	*len = o;
+	return 0;
+}
+
+static int name(char **p, struct dtcp_name *out)
+{
+	char *w = word(p);
+	return w ? dtcp_unescape_name(w, strlen(w), out) : -1;
+}
+
+static int addr(char **p, struct dtcp_addr *out, bool may_be_none)
+{
+	char *w = word(p);
+	if (!w)
+		return -1;
+	if (may_be_none && !strcmp(w, "-")) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	return dtcp_parse_addr(w, strlen(w), out);
+}
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? 2 * *cap : 16;
+	void *t = realloc(*v, c * size);
+	if (!t)
+		return -1;
+	*v = t;
+	*cap = c;
+	return 0;
+}
+
+/* A keyword is echoed in an error only if it looks like one ([a-z-], short):
+ * errors reach ordinary logs, and a damaged line may start with a target. */
+static const char *kw_shown(const char *kw)
+{
+	static __thread char out[40];
+	size_t n = strspn(kw, "abcdefghijklmnopqrstuvwxyz-");
+	if (n == 0 || kw[n] || n > 24)
+		return "";
+	snprintf(out, sizeof(out), " \"%s\"", kw);
+	return out;
+}
+
+static int top_line(struct loader *l, char *kw, char *rest)
+{
+	uint64_t v;
+
+	if (!strcmp(kw, "next-id")) {
+		if (l->have_next)
+			return bad(l, "next-id given twice");
+		if (num(&rest, UINT32_MAX, &v) || *rest)
+			return bad(l, "next-id: not a number up to 4294967295");
+		l->have_next = true;
+		l->next_id_file = (uint32_t)v;
+		l->next_id = v ? v : (uint64_t)UINT32_MAX + 1; /* 0: the counter wrapped, all used */
+		return 0;
+	}
+	if (!l->have_next && (!strcmp(kw, "seq") || !strcmp(kw, "criterion") || !strcmp(kw, "end-state")))
+		return bad(l, "next-id must come first");
+	if (!strcmp(kw, "seq")) {
+		struct dtcp_name cs;
+		if (l->n)
+			return bad(l, "seq after the first criterion");
+		if (name(&rest, &cs))
+			return bad(l, "seq: bad control source name");
+		if (num(&rest, UINT64_MAX, &v) || *rest)
+			return bad(l, "seq: not a number");
+		for (size_t i = 0; i < l->nseq; i++)
+			if (!strcmp(l->seq[i].csource.s, cs.s))
+				return bad(l, "seq: control source given twice");
+		if (grow((void **)&l->seq, &l->capseq, l->nseq, sizeof(*l->seq)))
+			return bad(l, "out of memory");
+		l->seq[l->nseq].csource = cs;
+		l->seq[l->nseq++].last = v;
+		return 0;
+	}
+	if (!strcmp(kw, "criterion")) {
+		if (num(&rest, UINT32_MAX, &v) || *rest || v == 0)
+			return bad(l, "criterion: not an id from 1 to 4294967295");
+		if (v >= l->next_id)
+			return bad(l, "criterion %" PRIu64 ": id not below next-id %" PRIu32,
+				   v, l->next_id_file);
+		if (l->n && v == l->ents[l->n - 1].c.id)
+			return bad(l, "criterion %" PRIu64 ": duplicate id", v);
+		if (l->n && v < l->ents[l->n - 1].c.id)
+			return bad(l, "criterion %" PRIu64 ": ids out of order", v);
+		memset(&l->cur, 0, sizeof(l->cur));
+		l->cur.c.id = (uint32_t)v;
+		l->seen = 0;
+		l->ncd = 0;
+		l->stage = ST_CRIT;
+		return 0;
+	}
+	if (!strcmp(kw, "end-state")) {
+		if (num(&rest, SIZE_MAX, &v) || *rest)
+			return bad(l, "end-state: not a number");
+		if (v != l->n)
+			return bad(l, "end-state %" PRIu64 " but %zu criteria", v, l->n);
+		l->stage = ST_DONE;
+		return 0;
+	}
+	return bad(l, "unknown keyword%s", kw_shown(kw));
+}
+
+/* The ADD text: parsed exactly as a request from the wire would be. */
+static int parse_add(struct loader *l, char *rest)
+{
+	struct dtcp_error err;
+	size_t n;
+
+	if (quoted(&rest, l->text, sizeof(l->text) - 2, &n) || *rest)
+		return bad(l, "add: bad quoted string");
+	memcpy(l->text + n, "\r\n", 3); /* the empty line that closes a message */
+	dtcp_msg_parse(l->text, n + 2, &l->msg);
+	if (dtcp_request_parse(&l->msg, &l->req, &err)) {
+		/* Only the header's name: its value may be a target. */
+		int nn = (int)strcspn(err.item, ":");
+		return bad(l, "add: refused by the DTCP parser: %d %s (%.*s)", err.code,
+			   dtcp_reason(err.code), nn > 40 ? 0 : nn, err.item);
+	}
+	if (l->req.method != DTCP_M_ADD)
+		return bad(l, "add: not an ADD");
+	/* Values come from the entry's own lines; the id from "criterion". */
+	uint32_t id = l->cur.c.id;
+	l->cur.c = l->req.crit;
+	l->cur.c.id = id;
+	l->cur.c.csource = l->req.csource;
+	return 0;
+}
+
+static int crit_line(struct loader *l, char *kw, char *rest)
+{
+	static const struct { const char *kw; unsigned bit; } once[] = {
+		{ "peer", F_PEER }, { "added", F_ADDED }, { "start", F_START }, { "base", F_BASE },
+		{ "refresh", F_REFRESH }, { "given", F_GIVEN }, { "add", F_ADD },
+		{ "datapath", F_DATAPATH },
+	};
+	struct dtcp_entry *e = &l->cur;
+	uint64_t v, w;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+		if (strcmp(kw, once[i].kw))
+			continue;
+		if (l->seen & once[i].bit)
+			return bad(l, "%s given twice in criterion %" PRIu32, kw, e->c.id);
+		l->seen |= once[i].bit;
+	}
+	if (!strcmp(kw, "peer")) {
+		if (quoted(&rest, l->peer, sizeof(l->peer), &n) || *rest)
+			return bad(l, "peer: bad quoted string (at most 47 bytes)");
+	} else if (!strcmp(kw, "added")) {
+		if (num(&rest, UINT64_MAX, &e->added_ms) || *rest)
+			return bad(l, "added: not a number");
+	} else if (!strcmp(kw, "start") || !strcmp(kw, "base")) {
+		uint64_t *a = kw[0] == 's' ? e->start_ms : e->base;
+		for (int t = 0; t < DTCP_T_N; t++)
+			if (num(&rest, UINT64_MAX, &a[t]))
+				return bad(l, "%s: want %d numbers", kw, DTCP_T_N);
+		if (*rest)
+			return bad(l, "%s: want %d numbers", kw, DTCP_T_N);
+	} else if (!strcmp(kw, "refresh")) {
+		if (num(&rest, UINT32_MAX, &v) || num(&rest, UINT64_MAX, &w) || *rest)
+			return bad(l, "refresh: want a count and a time");
+		e->num_refresh = (uint32_t)v;
+		e->last_refresh_ms = w;
+	} else if (!strcmp(kw, "datapath")) {
+		if (num(&rest, UINT32_MAX, &v) || num(&rest, UINT32_MAX, &w) || *rest || w == 0)
+			return bad(l, "datapath: want a slot and a nonzero uid");
+		l->cur_dp = (struct xtap_state_dp){ e->c.id, (uint32_t)v, (uint32_t)w };
+	} else if (!strcmp(kw, "cdest")) {
+		struct dtcp_cdest *cd = &l->cd[l->ncd];
+		if (l->ncd == DTCP_MAX_CDESTS)
+			return bad(l, "cdest: more than %d", DTCP_MAX_CDESTS);
+		memset(cd, 0, sizeof(*cd));
+		if (name(&rest, &cd->name))
+			return bad(l, "cdest: bad name");
+		if (addr(&rest, &cd->dst, false) || num(&rest, 65535, &v) || v == 0)
+			return bad(l, "cdest: bad destination address or port");
+		cd->dst_port = (uint16_t)v;
+		if (addr(&rest, &cd->src, true) || num(&rest, 65535, &v))
+			return bad(l, "cdest: bad source address or port");
+		cd->src_port = (uint16_t)v;
+		if (num(&rest, 255, &v) || v == 0 || *rest)
+			return bad(l, "cdest: bad TTL");
+		cd->ttl = (uint8_t)v;
+		if (cd->src.family != DTCP_AF_NONE && cd->src.family != cd->dst.family)
+			return bad(l, "cdest: source and destination of different families");
+		l->ncd++;
+	} else if (!strcmp(kw, "given")) {
+		if (quoted(&rest, l->given, sizeof(l->given), &n) || *rest)
+			return bad(l, "given: bad quoted string (at most %d bytes)", DTCP_GIVEN_MAX - 1);
+	} else if (!strcmp(kw, "add")) {
+		return parse_add(l, rest);
+	} else if (!strcmp(kw, "end")) {
+		return *rest ? bad(l, "end: trailing text") : 1;
+	} else {
+		return bad(l, "unknown keyword%s in criterion %" PRIu32, kw_shown(kw), e->c.id);
+	}
+	return 0;
+}
+
+/* "end": the criterion is complete; check it against its cdest lines. */
+static int crit_end(struct loader *l)
+{
+	struct dtcp_entry *e = &l->cur;
+
+	if ((l->seen & F_REQUIRED) != F_REQUIRED)
+		return bad(l, "criterion %" PRIu32 " lacks a line (peer, added, start, base, "
+			   "refresh, given and add are required)", e->c.id);
+	if (l->ncd != e->c.ncdest)
+		return bad(l, "criterion %" PRIu32 ": %d cdest lines for %u Cdest-ID names",
+			   e->c.id, l->ncd, e->c.ncdest);
+	for (int i = 0; i < l->ncd; i++) {
+		if (strcmp(l->cd[i].name.s, e->c.cdest[i].name.s))
+			return bad(l, "criterion %" PRIu32 ": cdest line %d does not match Cdest-ID",
+				   e->c.id, i + 1);
+		e->c.cdest[i] = l->cd[i];
+	}
+	memset(e->c.given, 0, sizeof(e->c.given));
+	memcpy(e->c.given, l->given, strlen(l->given));
+	memset(e->c.csource_addr, 0, sizeof(e->c.csource_addr));
+	memcpy(e->c.csource_addr, l->peer, strlen(l->peer));
+	if (grow((void **)&l->ents, &l->cap, l->n, sizeof(*l->ents)))
+		return bad(l, "out of memory");
+	l->ents[l->n++] = *e;
+	if (l->seen & F_DATAPATH) {
+		if (grow((void **)&l->dp, &l->capdp, l->ndp, sizeof(*l->dp)))
+			return bad(l, "out of memory");
+		l->dp[l->ndp++] = l->cur_dp;
+	}
+	l->stage = ST_TOP;
+	return 0;
+}
+
+static int one_line(struct loader *l, char *s)
+{
+	char *kw;
+	uint64_t v;
+	int rc;
+
+	if (l->stage == ST_HEADER) {
+		kw = word(&s);
+		if (!kw || strcmp(kw, MAGIC))
+			return bad(l, "not an xtap state file (no \"" MAGIC " N\" line)");
+		if (num(&s, 1000000, &v) || *s)
+			return bad(l, "bad version");
+		if (v != XTAP_STATE_VERSION)
+			return bad(l, "version %" PRIu64 " not supported (this xtapd reads %d)",
+				   v, XTAP_STATE_VERSION);
+		l->stage = ST_TOP;
+		return 0;
+	}
+	if (s[0] == '#')
+		return 0; /* a comment */
+	if (l->stage == ST_DONE)
+		return bad(l, "text after end-state");
+	if (!(kw = word(&s)))
+		return bad(l, "empty line or blank at the start or end");
+	if (l->stage == ST_TOP)
+		return top_line(l, kw, s);
+	rc = crit_line(l, kw, s);
+	return rc > 0 ? crit_end(l) : rc;
+}
+
+static int read_file(struct loader *l, FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t k;
+	int rc = 0;
+
+	errno = 0;
+	while (rc == 0 && (k = getline(&line, &cap, f)) >= 0) {
+		l->line++;
+		if (line[k - 1] != '\n') {
+			rc = bad(l, "no line end: the file is cut short");
+			break;
+		}
+		line[--k] = 0;
+		if ((size_t)k != strlen(line))
+			rc = bad(l, "NUL byte in the line");
+		else if (k > XTAP_STATE_LINE_MAX)
+			rc = bad(l, "line longer than %d bytes", XTAP_STATE_LINE_MAX);
+		else
+			rc = one_line(l, line);
+		errno = 0;
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(l->err, sizeof(l->err), "%s: read: %s", l->path, strerror(errno ? errno : EIO));
+		rc = -1;
+	}
+	if (rc == 0 && l->stage != ST_DONE) {
+		l->line++;
+		rc = bad(l, "the file ends before end-state: cut short");
+	}
+	free(line);
+	return rc;
+}
+
+/* Moves what was read into s and x. Only memory can fail here; then s is
+ * emptied again. */
+static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extra *x)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (dtcp_server_restore(s, &l->ents[i])) {
+			const struct dtcp_config *cfg = s->cfg;
+			const struct dtcp_backend *be = s->be;
+			void *be_ctx = s->be_ctx;
+			dtcp_server_free(s);
+			if (dtcp_server_init(s, cfg, be, be_ctx))
+				memset(s, 0, sizeof(*s)); /* init only stores its arguments */
+			snprintf(l->err, sizeof(l->err), "%s: criterion %" PRIu32 ": %s", l->path,
+				 l->ents[i].c.id, strerror(ENOMEM));
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	s->next_id = l->next_id_file;
+	s->seq = l->seq;
+	s->nseq = l->nseq;
+	l->seq = NULL;
+	if (x) {
+		x->dp = l->dp;
+		x->n = l->ndp;
+		l->dp = NULL;
+	}
+	return 0;
+}
+
+int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_extra *x)
+{
+	struct loader *l = calloc(1, sizeof(*l));
+	struct stat st;
+	FILE *f = NULL;
+	int rc = XTAP_STATE_ERROR, err;
+
+	if (x) {
+		x->dp = NULL;
+		x->n = 0;
+		x->error[0] = 0;
+	}
+	if (!l) {
+		set_error(x, "%s: %s", path, strerror(ENOMEM));
+		errno = ENOMEM;
+		return XTAP_STATE_ERROR;
+	}
+	l->path = path;
+	if (s->n || s->nseq) {
+		snprintf(l->err, sizeof(l->err), "%s: the criteria table is not empty", path);
+		errno = EBUSY;
+		goto out;
+	}
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT) {
+			rc = XTAP_STATE_MISSING;
+			goto out;
+		}
+		snprintf(l->err, sizeof(l->err), "%s: open: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fileno(f), &st)) {
+		snprintf(l->err, sizeof(l->err), "%s: fstat: %s", path, strerror(errno));
+		goto out;
+	}
+	/* Whoever can write the file can task interceptions: only its owner,
+	 * the daemon's user, may. */
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		snprintf(l->err, sizeof(l->err), "%s: not a regular file of uid %u without group "
+			 "or other write permission (mode %03o, uid %u)", path, (unsigned)geteuid(),
+			 (unsigned)(st.st_mode & 0777), (unsigned)st.st_uid);
+		errno = EPERM;
+		goto out;
+	}
+	if (read_file(l, f) || apply(l, s, x))
+		goto out;
+	rc = XTAP_STATE_OK;
+out:
+	err = errno;
+	if (f)
+		fclose(f); /* read only: nothing to lose */
+	if (rc == XTAP_STATE_ERROR)
+		set_error(x, "%s", l->err);
+	free(l->ents);
+	free(l->seq);
+	free(l->dp);
+	free(l);
+	errno = err;
+	return rc;
+}
+
+void xtap_state_extra_free(struct xtap_state_extra *x)
+{
+	free(x->dp);
+	x->dp = NULL;
+	x->n = 0;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The state file of xtapd (docs/state-and-audit.md): the criteria table, the
+ * Criteria-ID counter and the strict-mode Seq state of a struct dtcp_server,
+ * plus what the daemon keeps per criterion on the datapath. Written whole and
+ * atomically after every change; read once at start.
+ *
+ * The file holds interception targets: it is created 0600 whatever the
+ * umask, and nothing here logs. Errors are described in x->error, never with
+ * the content of a line (that may be a target), only its number.
+ */
+#ifndef XTAP_STATE_H
+#define XTAP_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtcp.h"
+
+#define XTAP_STATE_VERSION 1
+/* Longest line load accepts. The longest line written is an escaped ADD
+ * (at most DTCP_MSG_MAX bytes, 4 bytes per escaped byte in the worst case). */
+#define XTAP_STATE_LINE_MAX (4 * DTCP_MSG_MAX + 64)
+#define XTAP_STATE_ERR_MAX 256
+
+/* Where a criterion lives on the datapath (include/xtap.h): its slot in
+ * xtap_rules and the rule's uid there. On adoption the daemon keeps a slot
+ * only if the pinned rule still carries this uid; a slot whose uid is not in
+ * the file was installed by a run that crashed before saving, and is removed. */
+struct xtap_state_dp {
+	uint32_t id;   /* Criteria-ID */
+	uint32_t slot;
+	uint32_t uid;  /* nonzero */
+};
+
+/* What the daemon adds to the library's table. */
+struct xtap_state_extra {
+	/* Save: sorted by id, strictly increasing, each id in the table (a
+	 * criterion without a record is written without a datapath line).
+	 * Load: malloc'ed by load in file (id) order; free with
+	 * xtap_state_extra_free. */
+	struct xtap_state_dp *dp;
+	size_t n;
+	/* Why the last save or load failed: "PATH:LINE: what" (no content). */
+	char error[XTAP_STATE_ERR_MAX];
+};
+
+enum xtap_state_result {
+	XTAP_STATE_ERROR = -1,  /* errno set, x->error says why; nothing applied */
+	XTAP_STATE_OK = 0,
+	XTAP_STATE_MISSING = 1, /* no state file: a fresh start */
+};
+
+/* Writes path.tmp (0600), fsyncs it, renames it over path and fsyncs the
+ * directory: after a crash path is the old file or the new one, whole.
+ * x may be NULL (no datapath lines). Returns XTAP_STATE_OK or _ERROR. */
+int xtap_state_save(const char *path, const struct dtcp_server *s,
+		    const struct xtap_state_extra *x);
+
+/* Reads path into s, which must be freshly initialised (dtcp_server_init:
+ * no entries, no Seq state), and x (may be NULL: datapath lines are then
+ * checked and dropped). The whole file is checked before anything is
+ * applied: on error s and x are left empty. path.tmp is ignored (an
+ * unfinished save). */
+int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_extra *x);
+
+void xtap_state_extra_free(struct xtap_state_extra *x);
+
+#endif

@@ -1,0 +1,779 @@
+/* Tests of loader/state.c: a server with criteria of every form saved and
+ * loaded back (field by field, LIST replies byte for byte, file byte for
+ * byte), atomic replacement (stale .tmp, truncation at every byte, crash
+ * before the rename), 0600 whatever the umask, every malformed file refused
+ * with its line and nothing applied, a missing file. Prints "N passed, N failed". */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dtcp.h"
+#include "memback.h"
+#include "state.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		if (cond) {                                                   \
+			passed++;                                             \
+		} else {                                                      \
+			failed++;                                             \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__);           \
+			printf(__VA_ARGS__);                                  \
+			printf("\n");                                         \
+		}                                                             \
+	} while (0)
+
+#define T0_MS 1714564800000ull /* 2024-05-01 12:00:00.000 UTC */
+
+static char dir[] = "/tmp/xtap-state-test-XXXXXX";
+static char path[256], tmppath[256];
+
+/* ---- helpers -------------------------------------------------------------------- */
+
+struct sink {
+	char *p;
+	size_t n;
+};
+
+static void emit(void *arg, const char *buf, size_t n)
+{
+	struct sink *k = arg;
+	char *t = realloc(k->p, k->n + n + 1);
+	if (!t) {
+		perror("realloc");
+		exit(1);
+	}
+	memcpy(t + k->n, buf, n);
+	k->p = t;
+	k->n += n;
+	k->p[k->n] = 0;
+}
+
+static const struct dtcp_source_policy pol = { .key = "Juniper", .keylen = 7 };
+
+/* Sends one request (LF lines) to s; returns the code of its first reply and
+ * keeps every reply in *out if out is given. */
+static int request(struct dtcp_server *s, const char *text, const char *peer, uint64_t now,
+		   struct sink *out)
+{
+	static struct dtcp_msg m;
+	static struct dtcp_request r;
+	struct dtcp_error err;
+	struct sink k = { NULL, 0 };
+	char *t = malloc(2 * strlen(text) + 3);
+	size_t n = 0;
+	int code = -1;
+
+	if (!t)
+		exit(1);
+	for (const char *c = text; *c; c++) {
+		if (*c == '\n')
+			t[n++] = '\r';
+		t[n++] = *c;
+	}
+	memcpy(t + n, "\r\n", 2);
+	n += 2;
+	dtcp_msg_parse(t, n, &m);
+	if (dtcp_request_parse(&m, &r, &err)) {
+		printf("  request refused: %d %s\n", err.code, err.item);
+		free(t);
+		return err.code;
+	}
+	dtcp_server_handle(s, &pol, &r, peer, now, emit, &k);
+	if (k.p && sscanf(k.p, "DTCP/0.%*d %d", &code) != 1)
+		code = -1;
+	if (out)
+		*out = k;
+	else
+		free(k.p);
+	free(t);
+	return code;
+}
+
+static int write_text(const char *p, const char *text, size_t n, mode_t mode)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	if (fd < 0)
+		return -1;
+	int rc = write(fd, text, n) == (ssize_t)n && fchmod(fd, mode) == 0 ? 0 : -1;
+	if (close(fd))
+		rc = -1;
+	return rc;
+}
+
+static char *read_text(const char *p, size_t *n)
+{
+	FILE *f = fopen(p, "r");
+	char *buf = NULL;
+	size_t cap = 0;
+	if (!f)
+		return NULL;
+	FILE *m = open_memstream(&buf, &cap);
+	int c;
+	while (m && (c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(f);
+	if (!m)
+		return NULL;
+	fclose(m);
+	*n = cap;
+	return buf;
+}
+
+static bool exists(const char *p)
+{
+	struct stat st;
+	return lstat(p, &st) == 0;
+}
+
+/* ---- field by field ---------------------------------------------------------- */
+
+static bool prefixes_eq(const struct dtcp_prefix_set *a, const struct dtcp_prefix_set *b)
+{
+	if (a->any != b->any || a->family != b->family || a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (memcmp(a->p[i].a, b->p[i].a, 16) || a->p[i].len != b->p[i].len)
+			return false;
+	return true;
+}
+
+static bool ranges_eq(const struct dtcp_range_set *a, const struct dtcp_range_set *b)
+{
+	if (a->any != b->any || a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (a->r[i].lo != b->r[i].lo || a->r[i].hi != b->r[i].hi)
+			return false;
+	return true;
+}
+
+static bool addr_eq(const struct dtcp_addr *a, const struct dtcp_addr *b)
+{
+	return a->family == b->family && !memcmp(a->a, b->a, 16);
+}
+
+/* The first field in which two entries differ, or NULL. */
+static const char *entry_diff(const struct dtcp_entry *x, const struct dtcp_entry *y)
+{
+	const struct dtcp_criterion *a = &x->c, *b = &y->c;
+
+	if (a->id != b->id)
+		return "id";
+	if (strcmp(a->csource.s, b->csource.s))
+		return "csource";
+	if (strcmp(a->csource_addr, b->csource_addr))
+		return "csource_addr";
+	if (a->family != b->family)
+		return "family";
+	if (!prefixes_eq(&a->src, &b->src))
+		return "src";
+	if (!prefixes_eq(&a->dst, &b->dst))
+		return "dst";
+	if (!prefixes_eq(&a->either, &b->either))
+		return "either";
+	if (!ranges_eq(&a->sport, &b->sport))
+		return "sport";
+	if (!ranges_eq(&a->dport, &b->dport))
+		return "dport";
+	if (!ranges_eq(&a->proto, &b->proto))
+		return "proto";
+	if (!ranges_eq(&a->icmp_type, &b->icmp_type))
+		return "icmp_type";
+	if (!ranges_eq(&a->icmp_code, &b->icmp_code))
+		return "icmp_code";
+	if (a->scope != b->scope || a->nscope != b->nscope)
+		return "scope";
+	for (int i = 0; i < a->nscope; i++)
+		if (strcmp(a->scope_name[i].s, b->scope_name[i].s))
+			return "scope_name";
+	if (a->is_static != b->is_static)
+		return "is_static";
+	if (memcmp(a->timeout, b->timeout, sizeof(a->timeout)))
+		return "timeout";
+	if (a->priority != b->priority)
+		return "priority";
+	if (a->ncdest != b->ncdest)
+		return "ncdest";
+	for (int i = 0; i < a->ncdest; i++) {
+		const struct dtcp_cdest *p = &a->cdest[i], *q = &b->cdest[i];
+		if (strcmp(p->name.s, q->name.s) || !addr_eq(&p->dst, &q->dst) ||
+		    !addr_eq(&p->src, &q->src) || p->dst_port != q->dst_port ||
+		    p->src_port != q->src_port || p->ttl != q->ttl)
+			return "cdest";
+	}
+	if (a->has_intercept != b->has_intercept || a->intercept_id != b->intercept_id)
+		return "intercept";
+	if (strcmp(a->given, b->given))
+		return "given";
+	if (x->added_ms != y->added_ms)
+		return "added_ms";
+	if (memcmp(x->start_ms, y->start_ms, sizeof(x->start_ms)))
+		return "start_ms";
+	if (memcmp(x->base, y->base, sizeof(x->base)))
+		return "base";
+	if (x->num_refresh != y->num_refresh)
+		return "num_refresh";
+	if (x->last_refresh_ms != y->last_refresh_ms)
+		return "last_refresh_ms";
+	return NULL;
+}
+
+/* ---- the criteria: every form ------------------------------------------------- */
+
+static const struct {
+	const char *peer;
+	const char *text;
+} adds[] = {
+	/* docs/dtcp.md 7: static, every cdest parameter, priority */
+	{ "192.0.2.200",
+	  "ADD DTCP/0.7\nCsource-ID: ftap1\nCdest-ID: cd1\nSource-Address: 10.1.1.0/24\n"
+	  "Dest-Address: *\nSource-Port: *\nDest-Port: 80\nProtocol: 6\nPriority: 2\n"
+	  "X-JTap-Cdest-Dest-Address: 192.0.2.50\nX-JTap-Cdest-Dest-Port: 7890\n"
+	  "X-JTap-Cdest-Source-Address: 192.0.2.1\nX-JTap-Cdest-Source-Port: 49153\n"
+	  "X-JTap-Cdest-TTL: 64\nFlags: STATIC\nSeq: 1\n" },
+	/* address range split into prefixes, port lists and open ranges, input
+	 * interfaces with a Junos alias, every timeout, intercept id, two cdests
+	 * of two families */
+	{ "2001:db8::77",
+	  "ADD DTCP/0.8\nCsource-ID: ftap1\nCdest-ID: x, y\n"
+	  "Source-Address: 192.0.2.1-192.0.2.14, 10.0.0.0/8\nDest-Address: *\n"
+	  "Source-Port: 1024-*, 22\nDest-Port: *-1023\nProtocol: 6,17\n"
+	  "X-JTap-Input-Interface: eth0, ge-0/0/0.0\nTimeout-Idle: 60\nTimeout-Total: 86400\n"
+	  "Timeout-Packets: 18446744073709551615\nTimeout-Bytes: 1\n"
+	  "X-MD-Intercept-Id: 0xabcdef0123456789\n"
+	  "X-JTap-Cdest-Dest-Address: 2001:db8::1, 192.0.2.9\nX-JTap-Cdest-Dest-Port: 1, 65535\n"
+	  "Seq: 2\n" },
+	/* IPv6 range and embedded IPv4, ICMPv6 type range and code, VRF,
+	 * configured IPv6 cdest */
+	{ "198.51.100.3",
+	  "ADD DTCP/0.6\nCsource-ID: ftap2\nCdest-ID: cdconf6\n"
+	  "Dest-Address: 2001:db8::-2001:db8::ff, ::ffff:1.2.3.4\nProtocol: 58\n"
+	  "ICMP-Type: 128-129\nICMP-Code: 0\nX-JTap-VRF-Name: vrf-blue\nFlags: static\nSeq: 3\n" },
+	/* radius-flow-tap X-IP-Addr and X-Interface-Id, configured cdest */
+	{ "",
+	  "ADD DTCP/0.8\nCsource-ID: ftap2\nCdest-ID: cdconf\nX-IP-Addr: 192.0.2.99\n"
+	  "X-Interface-Id: ge-0/0/0.0\nTimeout-Packets: 5\nSeq: 4\n" },
+	/* wildcards with the family chosen, output interface, configured cdest
+	 * with the TTL and source port overridden */
+	{ "192.0.2.201",
+	  "ADD DTCP/0.8\nCsource-ID: ftap1\nCdest-ID: cdconf\nX-JTap-IP-Version: ipv6\n"
+	  "X-JTap-Output-Interface: eth1\nX-JTap-Cdest-TTL: 3\nX-JTap-Cdest-Source-Port: 9\n"
+	  "Flags: STATIC\nSeq: 5\n" },
+	/* names with comma, blank, backslash and a byte above 127; a hostile peer */
+	{ "a\"b\\c\nd\x01\xff e",
+	  "ADD DTCP/0.8\nCsource-ID: a\\044b\\032c\\255\nCdest-ID: cd\\044\\092\\200x, plain\n"
+	  "Source-Address: 2001:db8:1::/48\nDest-Address: 2001:db8:2::5\nProtocol: 17\n"
+	  "Dest-Port: 53\nTimeout-Total: 3600\nTimeout-Bytes: 1000000\n"
+	  "X-JTap-Cdest-Dest-Address: 2001:db8::50, 2001:db8::51\nX-JTap-Cdest-Dest-Port: 7000, 7001\n"
+	  "X-JTap-Cdest-Source-Address: 2001:db8::1\nX-JTap-Cdest-TTL: 1\nSeq: 6\n" },
+	/* ICMP over IPv4, largest priority, 30-bit intercept id, idle only */
+	{ "192.0.2.202",
+	  "ADD DTCP/0.8\nCsource-ID: ftap1\nCdest-ID: cdconf\nSource-Address: 192.0.2.7\n"
+	  "Dest-Address: 198.51.100.0/24\nProtocol: 1\nICMP-Type: 8, 0\nICMP-Code: 0-255\n"
+	  "Priority: 4294967295\nX-MD-Intercept-Id: 3fffffff\nTimeout-Idle: 1\nSeq: 7\n" },
+	/* deleted below: leaves a gap in the ids */
+	{ "192.0.2.203",
+	  "ADD DTCP/0.8\nCsource-ID: ftap1\nCdest-ID: cdconf\nSource-Address: 192.0.2.8\n"
+	  "Flags: STATIC\nSeq: 8\n" },
+	/* a protocol list and a long port list */
+	{ "192.0.2.204",
+	  "ADD DTCP/0.8\nCsource-ID: ftap2\nCdest-ID: cdconf\nDest-Address: 192.0.2.0/25\n"
+	  "Protocol: 6, 17, 132\nDest-Port: 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597\n"
+	  "Source-Port: 0\nTimeout-Idle: 86400\nTimeout-Packets: 1\nSeq: 9\n" },
+};
+
+#define N_ADDS (sizeof(adds) / sizeof(adds[0]))
+
+/* Builds the server the round trip is made of. */
+static void build(struct dtcp_server *s, struct memback *mb)
+{
+	uint64_t now = T0_MS;
+	for (size_t i = 0; i < N_ADDS; i++) {
+		int code = request(s, adds[i].text, adds[i].peer, now, NULL);
+		CHECK(code == 200, "ADD %zu answered %d", i, code);
+		now += 1001;
+	}
+	CHECK(request(s, "DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 8\nFlags: STATIC\nSeq: 10\n",
+		      "", now, NULL) == 200, "DELETE 8");
+	/* counters on the datapath, then refreshes: bases and refresh counts */
+	for (uint32_t id = 1; id <= N_ADDS; id++) {
+		struct mem_crit *c = memback_find(mb, id);
+		if (c)
+			c->cnt = (struct dtcp_counters){ 1000 * id, 150000 * id, now - 500 };
+	}
+	now += 5000;
+	CHECK(request(s, "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 2\n"
+			 "Timeout-Packets: 900\nTimeout-Bytes: 123456\nSeq: 11\n", "", now, NULL) == 200,
+	      "REFRESH 2");
+	CHECK(request(s, "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 2\n"
+			 "Timeout-Idle: 30\nSeq: 12\n", "", now + 777, NULL) == 200, "REFRESH 2 again");
+	CHECK(request(s, "REFRESH DTCP/0.8\nCsource-ID: ftap2\nCriteria-ID: 4\n"
+			 "Timeout-Packets: 7\nSeq: 13\n", "", now + 900, NULL) == 200, "REFRESH 4");
+	/* strict-mode Seq state, names that need escaping */
+	CHECK(dtcp_server_seq_accept(s, "strict1", 41), "seq strict1");
+	CHECK(dtcp_server_seq_accept(s, "a,b c\xff", 18446744073709551615ull), "seq escaped name");
+	CHECK(dtcp_server_seq_accept(s, "ftap1", 0), "seq 0");
+}
+
+/* A criterion whose LIST text holds every byte but NUL, restored directly. */
+static void add_hostile_given(struct dtcp_server *s, struct memback *mb)
+{
+	const struct dtcp_entry *e = dtcp_server_find(s, 1);
+	struct dtcp_entry h;
+	char *g = h.c.given;
+	if (!e) {
+		CHECK(0, "criterion 1 exists");
+		return;
+	}
+	h = *e;
+	h.c.id = s->next_id;
+	memset(h.c.given, 0, sizeof(h.c.given));
+	for (int c = 1; c < 256; c++)
+		*g++ = (char)c;
+	memcpy(g, "\r\nSOURCE-ADDRESS: \"10.1.1.0/24\\\"\r\n", 35);
+	CHECK(dtcp_server_restore(s, &h) == 0 && mb->be.install(mb, &h.c) == 0, "restore hostile given");
+}
+
+/* Every control source's LIST, as one byte string. */
+static char *list_all(struct dtcp_server *s, uint64_t now, size_t *n)
+{
+	static const char *const who[] = { "ftap1", "ftap2", "a\\044b\\032c\\255" };
+	static const char *const flags[] = { "Both", "Criteria", "Stats" };
+	struct sink all = { NULL, 0 };
+	char text[256];
+
+	for (size_t i = 0; i < 3; i++) {
+		for (size_t f = 0; f < 3; f++) {
+			struct sink k = { NULL, 0 };
+			snprintf(text, sizeof(text), "LIST DTCP/0.8\nCsource-ID: %s\nFlags: %s\nSeq: 99\n",
+				 who[i], flags[f]);
+			CHECK(request(s, text, "", now, &k) == 200, "LIST %s %s", who[i], flags[f]);
+			emit(&all, k.p ? k.p : "", k.n);
+			free(k.p);
+		}
+	}
+	*n = all.n;
+	return all.p;
+}
+
+static void test_round_trip(void)
+{
+	static struct memback ma, mb;
+	struct dtcp_server a, b;
+	struct xtap_state_extra xa = { 0 }, xb = { 0 };
+	struct xtap_state_dp dp[4];
+	uint64_t later = T0_MS + 30000;
+	size_t n1, n2, nl1, nl2;
+
+	memback_init(&ma, NULL);
+	memback_init(&mb, NULL);
+	dtcp_server_init(&a, &ma.cfg, &ma.be, &ma);
+	dtcp_server_init(&b, &mb.cfg, &mb.be, &mb);
+	build(&a, &ma);
+	add_hostile_given(&a, &ma);
+	/* datapath records for some criteria, in id order */
+	dp[0] = (struct xtap_state_dp){ 1, 0, 1 };
+	dp[1] = (struct xtap_state_dp){ 3, 4294967295u, 4294967295u };
+	dp[2] = (struct xtap_state_dp){ 6, 17, 99 };
+	dp[3] = (struct xtap_state_dp){ a.next_id - 1, 5, 12345 };
+	xa.dp = dp;
+	xa.n = 4;
+
+	umask(0);
+	CHECK(xtap_state_save(path, &a, &xa) == XTAP_STATE_OK, "save: %s", xa.error);
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
+	      "mode 0600 with umask 0 (%03o)", (unsigned)(st.st_mode & 07777));
+	CHECK(!exists(tmppath), "no .tmp left after a save");
+
+	int rc = xtap_state_load(path, &b, &xb);
+	CHECK(rc == XTAP_STATE_OK, "load: %d %s", rc, xb.error);
+	CHECK(b.next_id == a.next_id && a.next_id == N_ADDS + 2, "next_id %u (want %u)",
+	      b.next_id, a.next_id);
+	CHECK(b.n == a.n && a.n == N_ADDS, "%zu criteria (want %zu)", b.n, a.n);
+	for (size_t i = 0; i < a.n && i < b.n; i++) {
+		const char *d = entry_diff(a.tab[i], b.tab[i]);
+		CHECK(!d, "criterion %u differs in %s", a.tab[i]->c.id, d);
+	}
+	CHECK(b.nseq == a.nseq && a.nseq == 3, "seq states %zu", b.nseq);
+	for (size_t i = 0; i < a.nseq && i < b.nseq; i++)
+		CHECK(!strcmp(a.seq[i].csource.s, b.seq[i].csource.s) && a.seq[i].last == b.seq[i].last,
+		      "seq state %zu", i);
+	CHECK(xb.n == 4 && !memcmp(xb.dp, dp, sizeof(dp)), "datapath records (%zu)", xb.n);
+
+	/* The library answers LIST the same from the loaded table. */
+	for (size_t i = 0; i < b.n; i++) {
+		struct mem_crit *c;
+		CHECK(mb.be.install(&mb, &b.tab[i]->c) == 0, "install %u", b.tab[i]->c.id);
+		if ((c = memback_find(&mb, b.tab[i]->c.id)) && memback_find(&ma, b.tab[i]->c.id))
+			c->cnt = memback_find(&ma, b.tab[i]->c.id)->cnt;
+	}
+	char *l1 = list_all(&a, later, &nl1), *l2 = list_all(&b, later, &nl2);
+	CHECK(nl1 > 3000 && nl1 == nl2 && !memcmp(l1, l2, nl1), "LIST replies identical (%zu, %zu bytes)",
+	      nl1, nl2);
+	CHECK(l1 && strstr(l1, "NUM-REFRESH: 2") && strstr(l1, "CSOURCE-ADDRESS: a\"b\\c"),
+	      "LIST shows refreshes and the peer");
+	free(l1);
+	free(l2);
+	/* The loaded server keeps numbering where the saved one was. */
+	CHECK(request(&b, adds[0].text, "", later, NULL) == 200 && dtcp_server_find(&b, N_ADDS + 2),
+	      "next ADD gets id %zu", N_ADDS + 2);
+
+	/* Saving what was loaded writes the same bytes. */
+	char p2[300];
+	snprintf(p2, sizeof(p2), "%s/state2", dir);
+	struct dtcp_server c;
+	static struct memback mc;
+	struct xtap_state_extra xc = { 0 };
+	memback_init(&mc, NULL);
+	dtcp_server_init(&c, &mc.cfg, &mc.be, &mc);
+	CHECK(xtap_state_load(path, &c, &xc) == XTAP_STATE_OK, "load again");
+	CHECK(xtap_state_save(p2, &c, &xc) == XTAP_STATE_OK, "save again: %s", xc.error);
+	char *f1 = read_text(path, &n1), *f2 = read_text(p2, &n2);
+	CHECK(f1 && f2 && n1 == n2 && !memcmp(f1, f2, n1), "save(load(file)) == file");
+	CHECK(f1 && strstr(f1, "\ncdest cd\\044\\092\\200x 2001:db8::50 7000 2001:db8::1 0 1\n") &&
+	      strstr(f1, "\npeer \"a\\\"b\\\\c\\nd\\x01\\xff e\"\n") && strstr(f1, "\nseq a\\044b\\032c\\255 "),
+	      "names, peers and cdests written as documented");
+	free(f1);
+	free(f2);
+	xtap_state_extra_free(&xc);
+	dtcp_server_free(&c);
+
+	/* Records that are not in id order or name no criterion are refused. */
+	struct xtap_state_dp bad_dp[2] = { { 3, 1, 1 }, { 1, 2, 2 } };
+	struct xtap_state_extra xbad = { .dp = bad_dp, .n = 2 };
+	errno = 0;
+	CHECK(xtap_state_save(p2, &a, &xbad) == XTAP_STATE_ERROR && errno == EINVAL,
+	      "datapath records out of order refused");
+	bad_dp[0] = (struct xtap_state_dp){ 8, 1, 1 }; /* deleted id */
+	xbad.n = 1;
+	CHECK(xtap_state_save(p2, &a, &xbad) == XTAP_STATE_ERROR && strstr(xbad.error, "datapath"),
+	      "datapath record of an unknown id refused: %s", xbad.error);
+
+	/* A table that is not empty is not loaded into. */
+	struct xtap_state_extra xd = { 0 };
+	errno = 0;
+	CHECK(xtap_state_load(path, &b, &xd) == XTAP_STATE_ERROR && errno == EBUSY &&
+	      strstr(xd.error, "not empty"), "load into a used table refused: %s", xd.error);
+
+	unlink(p2);
+	xtap_state_extra_free(&xb);
+	dtcp_server_free(&a);
+	dtcp_server_free(&b);
+}
+
+/* ---- permissions and atomic replacement -------------------------------------------- */
+
+/* A small server: ftap1's criterion 1 and next-id n. */
+static void small_server(struct dtcp_server *s, struct memback *mb, unsigned adds_n)
+{
+	memback_init(mb, NULL);
+	dtcp_server_init(s, &mb->cfg, &mb->be, mb);
+	for (unsigned i = 0; i < adds_n; i++)
+		CHECK(request(s, adds[0].text, "", T0_MS, NULL) == 200, "small ADD");
+}
+
+static int load_n(const char *p, size_t *n, uint32_t *next, char *why, size_t whylen)
+{
+	static struct memback mb;
+	struct dtcp_server s;
+	struct xtap_state_extra x = { 0 };
+	memback_init(&mb, NULL);
+	dtcp_server_init(&s, &mb.cfg, &mb.be, &mb);
+	int rc = xtap_state_load(p, &s, &x);
+	*n = s.n;
+	*next = s.next_id;
+	if (why)
+		snprintf(why, whylen, "%s", x.error);
+	/* a refused file leaves the table as init made it */
+	if (rc == XTAP_STATE_ERROR && (s.n || s.nseq || s.next_id != 1 || x.n || x.dp))
+		rc = -2;
+	xtap_state_extra_free(&x);
+	dtcp_server_free(&s);
+	return rc;
+}
+
+static void test_files(void)
+{
+	static struct memback m1, m2;
+	struct dtcp_server s1, s2;
+	struct stat st;
+	size_t n, len;
+	uint32_t next;
+	char why[XTAP_STATE_ERR_MAX];
+
+	unlink(path);
+	CHECK(load_n(path, &n, &next, NULL, 0) == XTAP_STATE_MISSING && n == 0 && next == 1,
+	      "a missing file is a fresh start");
+	CHECK(write_text(tmppath, "xtap-state 1\nnext-id 5\nend-state 0\n", 35, 0600) == 0, "write .tmp");
+	CHECK(load_n(path, &n, &next, NULL, 0) == XTAP_STATE_MISSING,
+	      "only a .tmp (first save cut before its rename): still a fresh start");
+
+	small_server(&s1, &m1, 1);
+	small_server(&s2, &m2, 3);
+	umask(077);
+	CHECK(xtap_state_save(path, &s1, NULL) == XTAP_STATE_OK, "save with a stale .tmp present");
+	CHECK(!exists(tmppath), "stale .tmp replaced and renamed");
+	CHECK(load_n(path, &n, &next, NULL, 0) == XTAP_STATE_OK && n == 1 && next == 2, "old state");
+
+	/* A crash after the new file was written but before the rename: the
+	 * complete new state sits in .tmp, the old one is still what loads. */
+	char p2[300];
+	snprintf(p2, sizeof(p2), "%s/other", dir);
+	CHECK(xtap_state_save(p2, &s2, NULL) == XTAP_STATE_OK, "save other");
+	CHECK(rename(p2, tmppath) == 0, "put it in place as .tmp");
+	CHECK(load_n(path, &n, &next, NULL, 0) == XTAP_STATE_OK && n == 1 && next == 2,
+	      "crash before rename: old state loads");
+	/* A .tmp that is a symlink (planted) is removed, not followed. */
+	char victim[300];
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	CHECK(write_text(victim, "keep\n", 5, 0644) == 0, "victim");
+	CHECK(unlink(tmppath) == 0 && symlink(victim, tmppath) == 0, "plant symlink .tmp");
+	CHECK(xtap_state_save(path, &s2, NULL) == XTAP_STATE_OK, "save over a symlink .tmp");
+	char *v = read_text(victim, &len);
+	CHECK(v && len == 5 && !memcmp(v, "keep\n", 5), "symlink target untouched");
+	free(v);
+	CHECK(load_n(path, &n, &next, NULL, 0) == XTAP_STATE_OK && n == 3 && next == 4, "new state");
+
+	/* An existing 0644 file is replaced by a 0600 one, whatever the umask. */
+	CHECK(chmod(path, 0644) == 0, "chmod 0644");
+	umask(0);
+	CHECK(xtap_state_save(path, &s1, NULL) == XTAP_STATE_OK, "save over a 0644 file");
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600, "0600 again (%03o)",
+	      (unsigned)(st.st_mode & 07777));
+
+	/* Cut short at every byte: always refused, never applied. */
+	char *full = read_text(path, &len);
+	int bad_cuts = 0;
+	size_t first_bad = 0;
+	for (size_t cut = 0; full && cut < len; cut++) {
+		int rc;
+		if (write_text(p2, full, cut, 0600) ||
+		    (rc = load_n(p2, &n, &next, NULL, 0)) != XTAP_STATE_ERROR) {
+			if (!bad_cuts++)
+				first_bad = cut;
+		}
+	}
+	CHECK(full && len > 500 && bad_cuts == 0, "%d of %zu cut files accepted (first at %zu)",
+	      bad_cuts, len, first_bad);
+	CHECK(write_text(p2, full, len, 0600) == 0 && load_n(p2, &n, &next, NULL, 0) == XTAP_STATE_OK,
+	      "the whole file loads");
+	free(full);
+
+	/* Save failures leave the old file. */
+	char nodir[300];
+	snprintf(nodir, sizeof(nodir), "%s/no/such/dir/state", dir);
+	struct xtap_state_extra x = { 0 };
+	CHECK(xtap_state_save(nodir, &s2, &x) == XTAP_STATE_ERROR && errno == ENOENT &&
+	      strstr(x.error, "create .tmp"), "save into a missing directory: %s", x.error);
+	CHECK(unlink(p2) == 0 && mkdir(tmppath, 0700) == 0, "make .tmp a directory");
+	char sub[320];
+	snprintf(sub, sizeof(sub), "%s/x", tmppath);
+	CHECK(write_text(sub, "x", 1, 0600) == 0, "fill it");
+	CHECK(xtap_state_save(path, &s2, &x) == XTAP_STATE_ERROR && strstr(x.error, "unlink stale"),
+	      "a .tmp that cannot be removed: %s", x.error);
+	CHECK(load_n(path, &n, &next, NULL, 0) == XTAP_STATE_OK && n == 1, "old file kept");
+	CHECK(unlink(sub) == 0 && rmdir(tmppath) == 0, "clean up");
+
+	/* Group- or world-writable, or not a file: refused. */
+	CHECK(chmod(path, 0620) == 0, "chmod 0620");
+	CHECK(load_n(path, &n, &next, why, sizeof(why)) == XTAP_STATE_ERROR && strstr(why, "mode 620"),
+	      "group-writable file refused: %s", why);
+	CHECK(chmod(path, 0600) == 0, "chmod 0600");
+	CHECK(load_n(dir, &n, &next, why, sizeof(why)) == XTAP_STATE_ERROR, "a directory refused");
+	unlink(victim);
+	dtcp_server_free(&s1);
+	dtcp_server_free(&s2);
+}
+
+/* ---- malformed files ---------------------------------------------------------- */
+
+/* A valid file written by hand as docs/state-and-audit.md describes it. */
+static const char base_file[] =
+	"xtap-state 1\n"                                                   /* 1 */
+	"# a comment\n"                                                    /* 2 */
+	"next-id 10\n"                                                     /* 3 */
+	"seq strict1 41\n"                                                 /* 4 */
+	"seq ftap1 7\n"                                                    /* 5 */
+	"criterion 3\n"                                                    /* 6 */
+	"peer \"192.0.2.200\"\n"                                           /* 7 */
+	"added 1714564800000\n"                                            /* 8 */
+	"start 1714564800000 1714564800000 1714564800000 1714564800000\n"  /* 9 */
+	"base 0 0 0 0\n"                                                   /* 10 */
+	"refresh 0 0\n"                                                    /* 11 */
+	"datapath 5 77\n"                                                  /* 12 */
+	"cdest cd1 192.0.2.50 7890 192.0.2.1 49153 64\n"                   /* 13 */
+	"given \"SOURCE-ADDRESS: 10.1.1.0/24\\r\\nPRIORITY: 2\\r\\n\"\n"   /* 14 */
+	"add \"ADD DTCP/0.8\\r\\nCsource-ID: ftap1\\r\\nSource-Address: 10.1.1.0/24\\r\\n"
+	"Dest-Port: 80\\r\\nProtocol: 6\\r\\nPriority: 2\\r\\nCdest-ID: cd1\\r\\n"
+	"Flags: STATIC\\r\\nSeq: 0\\r\\n\"\n"                              /* 15 */
+	"end\n"                                                            /* 16 */
+	"criterion 5\n"                                                    /* 17 */
+	"peer \"\"\n"                                                      /* 18 */
+	"added 1714564801000\n"                                            /* 19 */
+	"start 1714564801000 1714564802000 1714564801000 1714564801000\n"  /* 20 */
+	"base 0 0 10 2000\n"                                               /* 21 */
+	"refresh 1 1714564802000\n"                                        /* 22 */
+	"cdest cdconf 198.51.100.7 5000 - 0 32\n"                          /* 23 */
+	"given \"X-IP-ADDR: 192.0.2.99\\r\\nTIMEOUT-IDLE: 60\\r\\nPRIORITY: 1\\r\\n\"\n" /* 24 */
+	"add \"ADD DTCP/0.8\\r\\nCsource-ID: ftap2\\r\\nX-IP-Addr: 192.0.2.99\\r\\n"
+	"Cdest-ID: cdconf\\r\\nTimeout-Idle: 60\\r\\nSeq: 0\\r\\n\"\n"     /* 25 */
+	"end\n"                                                            /* 26 */
+	"end-state 2\n";                                                   /* 27 */
+
+static const struct bad_case {
+	const char *name;
+	const char *find, *repl; /* first occurrence of find replaced by repl */
+	int line;
+	const char *why;
+} bad_cases[] = {
+	{ "wrong version", "xtap-state 1", "xtap-state 2", 1, "version 2 not supported" },
+	{ "not a state file", "xtap-state 1", "hello", 1, "not an xtap state file" },
+	{ "version with leading zero", "xtap-state 1", "xtap-state 01", 1, "bad version" },
+	{ "duplicate id", "criterion 5", "criterion 3", 17, "duplicate id" },
+	{ "ids out of order", "criterion 5", "criterion 2", 17, "out of order" },
+	{ "id equal to next-id", "criterion 5", "criterion 10", 17, "not below next-id" },
+	{ "id above next-id", "criterion 3", "criterion 4000000000", 6, "not below next-id" },
+	{ "id 0", "criterion 3", "criterion 0", 6, "id from 1" },
+	{ "next-id missing", "next-id 10\n", "", 3, "next-id must come first" },
+	{ "next-id twice", "seq ftap1 7", "next-id 11", 5, "next-id given twice" },
+	{ "next-id too large", "next-id 10", "next-id 4294967296", 3, "next-id" },
+	{ "seq twice", "seq ftap1 7", "seq strict1 8", 5, "given twice" },
+	{ "seq overflow", "seq ftap1 7", "seq ftap1 18446744073709551616", 5, "seq: not a number" },
+	{ "seq name with a control byte", "seq ftap1 7", "seq ft\\001p 7", 5, "bad control source" },
+	{ "seq after a criterion", "criterion 5\n", "seq x 1\ncriterion 5\n", 17, "seq after" },
+	{ "unknown top keyword", "# a comment", "frobnicate 1", 2, "unknown keyword \"frobnicate\"" },
+	{ "keyword that may be a target is not echoed", "# a comment", "10.1.1.1 x", 2,
+	  "unknown keyword" },
+	{ "unknown criterion keyword", "datapath 5 77", "colour red", 12, "unknown keyword \"colour\"" },
+	{ "line given twice", "added 1714564801000", "base 1 1 1 1\nadded 1", 22, "base given twice" },
+	{ "missing given", "given \"SOURCE", "# given \"SOURCE", 16, "lacks a line" },
+	{ "missing add", "add \"ADD DTCP/0.8\\r\\nCsource-ID: ftap2", "# ", 26, "lacks a line" },
+	{ "cdest count", "cdest cd1 192.0.2.50 7890 192.0.2.1 49153 64\n", "", 15, "0 cdest lines for 1" },
+	{ "cdest name", "cdest cd1 ", "cdest cd2 ", 16, "does not match Cdest-ID" },
+	{ "cdest TTL 0", " 49153 64\n", " 49153 0\n", 13, "bad TTL" },
+	{ "cdest port 0", " 7890 ", " 0 ", 13, "destination address or port" },
+	{ "cdest families", "192.0.2.1 49153", "2001:db8::1 49153", 13, "different families" },
+	{ "cdest bad address", "198.51.100.7 5000", "198.51.100.777 5000", 23, "destination address" },
+	{ "add refused by the parser", "Dest-Port: 80", "Dest-Port: 70000", 15,
+	  "400 Bad Request (DEST-PORT)" },
+	{ "add that is not an ADD", "add \"ADD DTCP/0.8", "add \"NOOP DTCP/0.8", 15, "not an ADD" },
+	{ "add unterminated", "Seq: 0\\r\\n\"\nend\nend-state", "Seq: 0\\r\\n\nend\nend-state", 25,
+	  "bad quoted string" },
+	{ "bad escape", "PRIORITY: 2", "PRIORITY:\\q2", 14, "bad quoted string" },
+	{ "escaped NUL", "PRIORITY: 2", "PRIORITY:\\x002", 14, "bad quoted string" },
+	{ "raw control byte in a string", "PRIORITY: 2", "PRIORITY:\t2", 14, "bad quoted string" },
+	{ "given too long", "given \"SOURCE-ADDRESS", "given \"@@@@SOURCE-ADDRESS", 14, "given" },
+	{ "peer too long", "peer \"192.0.2.200\"",
+	  "peer \"0123456789012345678901234567890123456789012345678\"", 7, "peer" },
+	{ "end-state count", "end-state 2", "end-state 3", 27, "end-state 3 but 2 criteria" },
+	{ "text after end-state", "end-state 2\n", "end-state 2\nnext-id 1\n", 28, "after end-state" },
+	{ "no end-state", "end-state 2\n", "", 27, "ends before end-state" },
+	{ "criterion not closed", "end\nend-state 2\n", "", 26, "ends before end-state" },
+	{ "last line without its end", "end-state 2\n", "end-state 2", 27, "no line end" },
+	{ "trailing blank", "base 0 0 0 0", "base 0 0 0 0 ", 10, "base: want 4 numbers" },
+	{ "double blank", "refresh 0 0", "refresh 0  0", 11, "refresh" },
+	{ "leading zero", "refresh 0 0", "refresh 00 0", 11, "refresh" },
+	{ "empty line", "# a comment", "", 2, "empty line" },
+	{ "NUL byte", "# a comment", "# a\0", 2, "NUL byte" },
+	{ "datapath uid 0", "datapath 5 77", "datapath 5 0", 12, "nonzero uid" },
+	{ "base with three numbers", "base 0 0 10 2000", "base 0 0 10", 21, "want 4 numbers" },
+	{ "refresh count too large", "refresh 1 1714564802000", "refresh 4294967296 1", 22, "refresh" },
+};
+
+static void test_malformed(void)
+{
+	char p[300], why[XTAP_STATE_ERR_MAX], want[64];
+	size_t n;
+	uint32_t next;
+	static struct memback mb;
+
+	snprintf(p, sizeof(p), "%s/bad", dir);
+	CHECK(write_text(p, base_file, sizeof(base_file) - 1, 0600) == 0, "write base");
+	CHECK(load_n(p, &n, &next, why, sizeof(why)) == XTAP_STATE_OK && n == 2 && next == 10,
+	      "the hand-written file loads: %s", why);
+	{
+		/* and reads back as written */
+		struct dtcp_server s;
+		struct xtap_state_extra x = { 0 };
+		memback_init(&mb, NULL);
+		dtcp_server_init(&s, &mb.cfg, &mb.be, &mb);
+		CHECK(xtap_state_load(p, &s, &x) == XTAP_STATE_OK, "load base");
+		const struct dtcp_entry *e = dtcp_server_find(&s, 5);
+		CHECK(e && e->c.timeout[DTCP_T_IDLE] == 60 && e->base[DTCP_T_PACKETS] == 10 &&
+		      e->base[DTCP_T_BYTES] == 2000 && e->num_refresh == 1 && !e->c.either.any &&
+		      e->c.cdest[0].ttl == 32 && e->c.cdest[0].dst_port == 5000 &&
+		      !strcmp(e->c.csource.s, "ftap2") && e->start_ms[DTCP_T_TOTAL] == T0_MS + 2000,
+		      "criterion 5 as written");
+		e = dtcp_server_find(&s, 3);
+		CHECK(e && e->c.is_static && e->c.priority == 2 && e->c.cdest[0].src_port == 49153 &&
+		      !strcmp(e->c.csource_addr, "192.0.2.200") &&
+		      !strcmp(e->c.given, "SOURCE-ADDRESS: 10.1.1.0/24\r\nPRIORITY: 2\r\n"),
+		      "criterion 3 as written");
+		CHECK(x.n == 1 && x.dp[0].id == 3 && x.dp[0].slot == 5 && x.dp[0].uid == 77, "datapath 3");
+		CHECK(s.nseq == 2 && s.seq[0].last == 41 && !strcmp(s.seq[1].csource.s, "ftap1"), "seq");
+		xtap_state_extra_free(&x);
+		dtcp_server_free(&s);
+	}
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		const char *at = strstr(base_file, c->find);
+		size_t fl = strlen(c->find), rl = strlen(c->repl);
+		char text[sizeof(base_file) + DTCP_GIVEN_MAX + 512];
+		if (!at) {
+			CHECK(0, "%s: pattern not in the base file", c->name);
+			continue;
+		}
+		size_t pre = (size_t)(at - base_file), post = sizeof(base_file) - 1 - pre - fl;
+		memcpy(text, base_file, pre);
+		/* the NUL case: its replacement is 4 bytes with a NUL inside */
+		if (!strcmp(c->name, "NUL byte"))
+			rl = 4;
+		if (!strcmp(c->name, "given too long")) {
+			/* pad the given string to exactly DTCP_GIVEN_MAX bytes */
+			size_t now = strlen("SOURCE-ADDRESS: 10.1.1.0/24\r\nPRIORITY: 2\r\n");
+			memcpy(text + pre, "given \"", 7);
+			memset(text + pre + 7, '@', DTCP_GIVEN_MAX - now);
+			rl = 7 + DTCP_GIVEN_MAX - now;
+			memcpy(text + pre + rl, at + 7, post + fl - 7);
+			n = pre + rl + post + fl - 7;
+		} else {
+			memcpy(text + pre, c->repl, rl);
+			memcpy(text + pre + rl, at + fl, post);
+			n = pre + rl + post;
+		}
+		int rc = write_text(p, text, n, 0600) ? -3 : load_n(p, &n, &next, why, sizeof(why));
+		snprintf(want, sizeof(want), "/bad:%d: ", c->line);
+		CHECK(rc == XTAP_STATE_ERROR && strstr(why, want) && strstr(why, c->why),
+		      "%s: rc %d, \"%s\" (want line %d and \"%s\")", c->name, rc, why, c->line, c->why);
+		CHECK(!strstr(why, "10.1.1.1") && !strstr(why, "192.0.2") && !strstr(why, "70000"),
+		      "%s: no target in the message \"%s\"", c->name, why);
+	}
+	unlink(p);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/state", dir);
+	snprintf(tmppath, sizeof(tmppath), "%s/state.tmp", dir);
+	test_round_trip();
+	test_files();
+	test_malformed();
+	unlink(path);
+	unlink(tmppath);
+	if (rmdir(dir))
+		printf("FAIL: %s left behind: %s\n", dir, strerror(errno));
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
