@@ -1392,8 +1392,6 @@ static void statement(struct parse *p, const struct word *all, int nall)
 			vals[nv++] = w[i];
 	int before = p->line_errs;
 	grammar[r].fn(p, vals);
-	/* A statement in error is not remembered: a corrected repeat is then
-	 * taken, not reported as a conflict. */
 	if (p->line_errs == before && p->nseen == p->capseen) {
 		size_t cap = p->capseen ? p->capseen * 2 : 64;
 		struct seen *ns = realloc(p->seen, cap * sizeof(*ns));
@@ -1404,6 +1402,8 @@ static void statement(struct parse *p, const struct word *all, int nall)
 			p->capseen = cap;
 		}
 	}
+	/* A statement in error is not remembered: a corrected repeat is then
+	 * taken, not reported as a conflict. */
 	if (p->line_errs != before) {
 		explicit_bzero(val, valn);
 		free(key);
