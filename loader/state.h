@@ -53,7 +53,9 @@ enum xtap_state_result {
 
 /* Writes path.tmp (0600), fsyncs it, renames it over path and fsyncs the
  * directory: after a crash path is the old file or the new one, whole.
- * x may be NULL (no datapath lines). Returns XTAP_STATE_OK or _ERROR. */
+ * x may be NULL (no datapath lines). Returns XTAP_STATE_OK or _ERROR; on
+ * error x->error is filled in (the one field of x that save writes: x must
+ * not point to a const object). */
 int xtap_state_save(const char *path, const struct dtcp_server *s,
 		    const struct xtap_state_extra *x);
 
