@@ -20,7 +20,7 @@ CFLAGS   ?= -O2 -g
 NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null)
 NL_LIBS   := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null)
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iloader -Idtcp -I$(BUILD) $(NL_CFLAGS)
-LDLIBS   := -lbpf -lelf -lz -lm -lpthread $(NL_LIBS)
+LDLIBS   := -lxdp -lbpf -lelf -lz -lm -lpthread $(NL_LIBS)
 
 # Sanitized user space for the tests (ASan + UBSan). Built in its own folder
 # so optimised and sanitized objects never mix.
@@ -61,7 +61,8 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # ---- user space: the loader library ------------------------------------------
 
-LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c loader/vtpair.c loader/backend.c
+LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c loader/vtpair.c loader/backend.c \
+	    loader/datapath.c
 LIB_HDRS := $(wildcard loader/*.h) include/xtap.h dtcp/dtcp.h
 
 $(BUILD)/%.o: %.c $(LIB_HDRS) | $(BUILD)
@@ -73,6 +74,9 @@ $(SBUILD)/%.o: %.c $(LIB_HDRS) | $(SBUILD)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+# the datapath embeds the programs' skeleton
+$(BUILD)/loader/datapath.o $(SBUILD)/loader/datapath.o: $(BUILD)/xtap.skel.h
 
 $(BUILD)/libxtap.a: $(LIB_SRCS:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
@@ -103,7 +107,7 @@ $(SBUILD)/tests/$(1): $(SBUILD)/tests/$(1).o $(TEST_COMMON:%.c=$(SBUILD)/%.o) $(
 	$$(call msg,LD-SAN,$$@)
 	$$(Q)$$(CC) $$(CFLAGS) $$(SAN_FLAGS) $$^ -o $$@ $$(LDLIBS)
 endef
-$(foreach t,test_classify test_diff test_deliver test_e2e,$(eval $(call test_prog,$(t))))
+$(foreach t,test_classify test_diff test_deliver test_e2e test_datapath,$(eval $(call test_prog,$(t))))
 
 # DTCP through the backend into the maps: with the DTCP library and its
 # in-memory configuration (tests/dtcp/memback.c)
@@ -130,7 +134,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 # Every test program prints "N passed, N failed, N skipped"; tests/run.sh
 # runs them in turn and prints the total.
 TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver \
-	     $(SBUILD)/tests/test_backend "$(SBUILD)/tests/test_e2e $(BUILD)"
+	     $(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath "$(SBUILD)/tests/test_e2e $(BUILD)"
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-build
@@ -138,7 +142,7 @@ test: deps
 
 test-build: $(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h $(SBUILD)/tests/test_classify \
 	$(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver $(SBUILD)/tests/test_e2e \
-	$(SBUILD)/tests/test_backend $(TEST_BUILD_EXTRA)
+	$(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath $(TEST_BUILD_EXTRA)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench_classify

@@ -166,6 +166,7 @@ static int is_pair(struct rtnl_link *link, struct rtnl_link *peer)
 	       rtnl_link_get_link(peer) == rtnl_link_get_ifindex(link);
 }
 
+#define VT_ALIAS "xtap vt pair"
 #define VT_MTU 65535 /* ETH_MAX_MTU, veth's maximum without XDP */
 
 static int vt_create(struct nl_sock *sk, const char *name, const char *peer_name)
@@ -191,6 +192,25 @@ static int vt_create(struct nl_sock *sk, const char *name, const char *peer_name
 	if (err < 0) {
 		log_warnx("vt: cannot create veth pair %s/%s: %s", name, peer_name,
 			  nl_geterror(err));
+		return nlerr_to_errno(err);
+	}
+	return 0;
+}
+
+/* Mark the pair as xtap's (its ifalias), so that a later start knows it may
+ * remove it. A separate change: RTM_NEWLINK ignores IFLA_IFALIAS. */
+static int mark_ours(struct nl_sock *sk, struct rtnl_link *link)
+{
+	struct rtnl_link *change = rtnl_link_alloc();
+	int err;
+
+	if (!change)
+		return -ENOMEM;
+	rtnl_link_set_ifalias(change, VT_ALIAS);
+	err = rtnl_link_change(sk, link, change, 0);
+	rtnl_link_put(change);
+	if (err < 0) {
+		log_warnx("vt: cannot mark %s as xtap's: %s", rtnl_link_get_name(link), nl_geterror(err));
 		return nlerr_to_errno(err);
 	}
 	return 0;
@@ -309,16 +329,20 @@ int xtap_vt_setup(const char *name, const char *peer, int ipv6, struct xtap_vt *
 			err = -EEXIST;
 			goto out;
 		}
-		log_info("vt: adopting the existing pair %s/%s", name, peer);
+		vt->ours = rtnl_link_get_ifalias(link) && !strcmp(rtnl_link_get_ifalias(link), VT_ALIAS);
+		log_info("vt: adopting the existing pair %s/%s%s", name, peer,
+			 vt->ours ? " (made by xtap)" : "");
 	} else {
 		if ((err = vt_create(sk, name, peer)))
 			goto out;
-		vt->created = 1;
+		vt->created = vt->ours = 1;
 		if ((err = link_get(sk, name, &link)) || (err = link_get(sk, peer, &plink))) {
 			log_warnx("vt: created %s/%s but cannot read them back: %s", name, peer,
 				  strerror(-err));
 			goto out;
 		}
+		if ((err = mark_ours(sk, link)))
+			goto out;
 	}
 	vt->ifindex = (uint32_t)rtnl_link_get_ifindex(link);
 	vt->peer_ifindex = (uint32_t)rtnl_link_get_ifindex(plink);
@@ -335,7 +359,7 @@ out:
 	if (err && vt->created) {
 		/* do not leave a half-configured pair behind */
 		vt_delete(sk, vt->ifindex, vt->name);
-		vt->created = 0;
+		vt->created = vt->ours = 0;
 	}
 	if (link)
 		rtnl_link_put(link);
@@ -350,7 +374,7 @@ int xtap_vt_teardown(struct xtap_vt *vt)
 	struct nl_sock *sk;
 	int err;
 
-	if (!vt->created)
+	if (!vt->ours)
 		return 0;
 	sk = route_socket();
 	if (!sk)
@@ -358,6 +382,6 @@ int xtap_vt_teardown(struct xtap_vt *vt)
 	err = vt_delete(sk, vt->ifindex, vt->name);
 	nl_socket_free(sk);
 	if (!err)
-		vt->created = 0;
+		vt->created = vt->ours = 0;
 	return err;
 }

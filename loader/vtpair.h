@@ -15,7 +15,9 @@ struct xtap_vt {
 	char name[16], peer[16];   /* e.g. "vt0", "vt1" */
 	uint32_t ifindex, peer_ifindex;
 	uint8_t mac[6], peer_mac[6];
-	int created;               /* 1 if this call created the pair (removal only then) */
+	int created;               /* 1 if this call created the pair */
+	int ours;                  /* xtap made it, in this start or an earlier one
+				    * (its ifalias says so): teardown removes it */
 };
 
 /* Create (or adopt, if a veth pair with these names already exists) the pair
@@ -26,8 +28,8 @@ struct xtap_vt {
  * than this pair, -EOPNOTSUPP when the kernel lacks a needed setting. */
 int xtap_vt_setup(const char *name, const char *peer, int ipv6, struct xtap_vt *vt);
 
-/* Remove the pair if xtap_vt_setup created it (deleting one end removes
- * both); an adopted pair is left alone. 0 or -errno. */
+/* Remove the pair if xtap made it (deleting one end removes both); a pair
+ * someone else made is left alone. 0 or -errno. */
 int xtap_vt_teardown(struct xtap_vt *vt);
 
 #endif

@@ -577,6 +577,19 @@ static int test_adopt(void)
 	return sh("ip link del vtA");
 }
 
+/* A pair xtap made in an earlier start is xtap's to remove (its ifalias). */
+static int test_adopt_ours(void)
+{
+	struct xtap_vt a, b;
+
+	CHECK(xtap_vt_setup("vtO", "vtP", 0, &a) == 0 && a.created && a.ours, "create");
+	CHECK(xtap_vt_setup("vtO", "vtP", 0, &b) == 0 && !b.created && b.ours,
+	      "re-adopted own pair: created %d ours %d", b.created, b.ours);
+	CHECK(xtap_vt_teardown(&b) == 0, "teardown");
+	CHECK(!if_nametoindex("vtO") && !if_nametoindex("vtP"), "own pair left after teardown");
+	return 0;
+}
+
 static int test_conflicts(void)
 {
 	struct xtap_vt v;
@@ -653,6 +666,7 @@ int main(void)
 	}
 	record("IPv6 without force_forwarding gives -EOPNOTSUPP", test_no_force_forwarding());
 	record("adopt an existing pair, teardown leaves it", test_adopt());
+	record("a pair xtap made earlier is re-adopted as its own", test_adopt_ours());
 	record("names taken by other links give -EEXIST", test_conflicts());
 	if (vt.created)
 		record("teardown removes both ends", test_teardown());

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Load or adopt, pin, attach and detach the datapath (see datapath.h). */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+#include <xdp/libxdp.h>
+
+#include "datapath.h"
+#include "log.h"
+#include "xtap.skel.h"
+
+/* The maps, by pin name and where their fd goes. */
+struct map_ref {
+	const char *name;
+	size_t off; /* in struct xtap_cls_maps */
+};
+#define M(n, f) { #n, __builtin_offsetof(struct xtap_cls_maps, f) }
+static const struct map_ref maps[] = {
+	M(xtap_rules, rules),     M(xtap_stats, stats),     M(xtap_exact, exact),
+	M(xtap_prefix, prefix),   M(xtap_sets, sets),       M(xtap_ifaces, ifaces),
+	M(xtap_present, present), M(xtap_frags, frags),     M(xtap_counters, counters),
+	M(xtap_cdests, cdests),   M(xtap_cd_stats, cd_stats),
+};
+#undef M
+#define NMAPS (sizeof(maps) / sizeof(maps[0]))
+
+static const char *prog_pins[4] = { "prog_xdp", "prog_tc_ingress", "prog_tc_egress", "prog_vt_egress" };
+
+static int *map_fd(struct xtap_cls_maps *m, size_t i)
+{
+	return (int *)((char *)m + maps[i].off);
+}
+
+static int *prog_fd(struct xtap_dp *dp, int i)
+{
+	int *f[4] = { &dp->prog_xdp, &dp->prog_tc_in, &dp->prog_tc_out, &dp->prog_vt };
+
+	return f[i];
+}
+
+static void pin_path(const struct xtap_dp *dp, const char *name, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s", dp->pin_dir, name);
+}
+
+/* bpffs at /sys/fs/bpf: `ip netns exec` does not mount it, systemd does. */
+static int bpffs_ready(const char *pin_dir)
+{
+	struct statfs st;
+
+	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			log_warn("cannot mount bpffs on /sys/fs/bpf");
+			return -errno;
+		}
+	}
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		log_warn("cannot create %s", pin_dir);
+		return -errno;
+	}
+	return 0;
+}
+
+static void fds_reset(struct xtap_dp *dp)
+{
+	for (size_t i = 0; i < NMAPS; i++)
+		*map_fd(&dp->maps, i) = -1;
+	for (int i = 0; i < 4; i++)
+		*prog_fd(dp, i) = -1;
+}
+
+/* Maps and programs from their pins: the datapath of an earlier start. */
+static int adopt(struct xtap_dp *dp)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	char path[256];
+
+	for (size_t i = 0; i < NMAPS; i++) {
+		pin_path(dp, maps[i].name, path, sizeof(path));
+		*map_fd(&dp->maps, i) = bpf_obj_get(path);
+		if (*map_fd(&dp->maps, i) < 0) {
+			log_warn("adopting the datapath: %s", path);
+			return -errno;
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		pin_path(dp, prog_pins[i], path, sizeof(path));
+		*prog_fd(dp, i) = bpf_obj_get(path);
+		if (*prog_fd(dp, i) < 0) {
+			log_warn("adopting the datapath: %s", path);
+			return -errno;
+		}
+	}
+	if (bpf_obj_get_info_by_fd(dp->maps.rules, &info, &len))
+		return -errno;
+	dp->max_criteria = info.max_entries;
+	dp->adopted = 1;
+	return 0;
+}
+
+static int pin_all(struct xtap_dp *dp, struct xtap_bpf *s)
+{
+	struct bpf_program *progs[4] = { s->progs.xtap_xdp, s->progs.xtap_tc_ingress, s->progs.xtap_tc_egress,
+					 s->progs.xtap_vt_egress };
+	char path[256];
+	int err;
+
+	for (size_t i = 0; i < NMAPS && !dp->adopted; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(s->obj, maps[i].name);
+
+		pin_path(dp, maps[i].name, path, sizeof(path));
+		if (!m || (err = bpf_map__pin(m, path))) {
+			log_warnx("cannot pin map %s", path);
+			return m ? err : -ENOENT;
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		pin_path(dp, prog_pins[i], path, sizeof(path));
+		unlink(path); /* a reload replaces the programs of an earlier start */
+		if ((err = bpf_program__pin(progs[i], path))) {
+			log_warnx("cannot pin program %s", path);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* A fresh load, sharing the maps of an earlier start when adopting. */
+static int load(struct xtap_dp *dp, const struct xtap_dp_opts *o)
+{
+	struct xtap_bpf *s = xtap_bpf__open();
+	int err;
+
+	if (!s)
+		return -errno;
+	if (dp->adopted) {
+		for (size_t i = 0; i < NMAPS; i++) {
+			struct bpf_map *m = bpf_object__find_map_by_name(s->obj, maps[i].name);
+
+			if (!m || (err = bpf_map__reuse_fd(m, *map_fd(&dp->maps, i))))
+				goto fail;
+		}
+	} else {
+		uint32_t max = o->max_criteria ? o->max_criteria : XTAP_MAX_CRITERIA_DEFAULT;
+
+		bpf_map__set_max_entries(s->maps.xtap_rules, max);
+		bpf_map__set_max_entries(s->maps.xtap_stats, max);
+		bpf_map__set_max_entries(s->maps.xtap_exact, max);
+		dp->max_criteria = max;
+	}
+	s->rodata->vt_ifindex = dp->vt.ifindex;
+	memcpy((void *)s->rodata->vt_mac, dp->vt.mac, 6);
+	memcpy((void *)s->rodata->vt_peer_mac, dp->vt.peer_mac, 6);
+	if (o->cd_mtu6)
+		s->rodata->cd_mtu6 = o->cd_mtu6;
+	err = xtap_bpf__load(s);
+	if (err) {
+		log_warnx("cannot load the BPF programs: %s", strerror(-err));
+		goto fail;
+	}
+	if ((err = pin_all(dp, s)))
+		goto fail;
+	if (!dp->adopted)
+		for (size_t i = 0; i < NMAPS; i++)
+			*map_fd(&dp->maps, i) = dup(bpf_map__fd(bpf_object__find_map_by_name(s->obj, maps[i].name)));
+	for (int i = 0; i < 4; i++) {
+		struct bpf_program *p[4] = { s->progs.xtap_xdp, s->progs.xtap_tc_ingress, s->progs.xtap_tc_egress,
+					     s->progs.xtap_vt_egress };
+
+		if (*prog_fd(dp, i) >= 0)
+			close(*prog_fd(dp, i));
+		*prog_fd(dp, i) = dup(bpf_program__fd(p[i]));
+	}
+	dp->skel = s;
+	return 0;
+fail:
+	xtap_bpf__destroy(s);
+	return err ? err : -EINVAL;
+}
+
+static int attach_tc(uint32_t ifindex, int prog, enum bpf_tc_attach_point where)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog, .handle = XTAP_TC_PRIO, .priority = XTAP_TC_PRIO,
+		    .flags = BPF_TC_F_REPLACE);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int xtap_dp_open(struct xtap_dp *dp, const struct xtap_dp_opts *o)
+{
+	char path[256];
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	fds_reset(dp);
+	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", o->pin_dir);
+	if ((err = bpffs_ready(dp->pin_dir)))
+		return err;
+	if ((err = xtap_vt_setup(o->vt_name, o->vt_peer, o->ipv6, &dp->vt)))
+		return err;
+	pin_path(dp, "xtap_rules", path, sizeof(path));
+	if (!access(path, F_OK)) {
+		if ((err = adopt(dp)))
+			return err;
+		log_info("adopted the running datapath (%u criteria slots)", dp->max_criteria);
+		if (!dp->vt.created)
+			return 0;
+		/* the pair is new (a reboot of the pair, not of the maps): the
+		 * running programs name a vt0 that is gone, so reload them on
+		 * the same maps and re-attach (filters are replaced in place) */
+		log_info("vt pair recreated: reloading the programs on the pinned maps");
+	}
+	if ((err = load(dp, o))) {
+		if (dp->vt.created)
+			xtap_vt_teardown(&dp->vt);
+		return err;
+	}
+	{
+		LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = (int)dp->vt.ifindex, .attach_point = BPF_TC_EGRESS);
+
+		err = bpf_tc_hook_create(&h);
+		if (!err || err == -EEXIST)
+			err = attach_tc(dp->vt.ifindex, dp->prog_vt, BPF_TC_EGRESS);
+	}
+	if (err) {
+		log_warnx("cannot attach the encapsulation to %s: %s", dp->vt.name, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int xdp_is_ours(uint32_t ifindex, int prog)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	int ours = 0;
+
+	if (bpf_obj_get_info_by_fd(prog, &info, &len))
+		return 0;
+	mp = xdp_multiprog__get_from_ifindex((int)ifindex);
+	if (!mp || libxdp_get_error(mp))
+		return 0;
+	for (p = xdp_multiprog__next_prog(NULL, mp); p && !ours; p = xdp_multiprog__next_prog(p, mp))
+		ours = xdp_program__id(p) == info.id;
+	if (!ours && (p = xdp_multiprog__main_prog(mp)))
+		ours = xdp_program__id(p) == info.id;
+	xdp_multiprog__close(mp);
+	return ours;
+}
+
+int xtap_dp_attach(struct xtap_dp *dp, const char *ifname, enum xtap_attach_mode mode)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	struct xtap_dp_iface *f;
+	int err;
+
+	if (dp->nifs == XTAP_DP_MAX_IFACES)
+		return -ENOSPC;
+	f = &dp->ifs[dp->nifs];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", ifname);
+	f->ifindex = if_nametoindex(ifname);
+	f->mode = mode;
+	if (!f->ifindex) {
+		log_warnx("no interface %s", ifname);
+		return -ENODEV;
+	}
+	hook.ifindex = (int)f->ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		log_warnx("cannot add clsact to %s: %s", ifname, strerror(-err));
+		return err;
+	}
+	f->made_clsact = !err;
+	if ((err = attach_tc(f->ifindex, dp->prog_tc_in, BPF_TC_INGRESS)) ||
+	    (err = attach_tc(f->ifindex, dp->prog_tc_out, BPF_TC_EGRESS))) {
+		log_warnx("cannot attach TC programs to %s: %s", ifname, strerror(-err));
+		return err;
+	}
+	if (mode != XTAP_ATTACH_TC && !xdp_is_ours(f->ifindex, dp->prog_xdp)) {
+		struct xdp_program *p = xdp_program__from_fd(dp->prog_xdp);
+
+		err = libxdp_get_error(p);
+		if (!err) {
+			err = xdp_program__attach(p, (int)f->ifindex,
+						  mode == XTAP_ATTACH_XDP_NATIVE ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
+			xdp_program__close(p);
+		}
+		if (err) {
+			log_warnx("cannot attach XDP to %s: %s", ifname, strerror(-err));
+			return err;
+		}
+	}
+	f->xdp = mode != XTAP_ATTACH_TC;
+	dp->nifs++;
+	return 0;
+}
+
+static void detach_iface(struct xtap_dp *dp, struct xtap_dp_iface *f)
+{
+	if (f->xdp && xdp_is_ours(f->ifindex, dp->prog_xdp)) {
+		struct xdp_program *p = xdp_program__from_fd(dp->prog_xdp);
+
+		if (!libxdp_get_error(p)) {
+			if (xdp_program__detach(p, (int)f->ifindex,
+						f->mode == XTAP_ATTACH_XDP_NATIVE ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0))
+				log_warnx("cannot detach XDP from %s", f->name);
+			xdp_program__close(p);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)f->ifindex,
+			    .attach_point = i ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XTAP_TC_PRIO, .priority = XTAP_TC_PRIO);
+
+		bpf_tc_detach(&hook, &opts);
+	}
+	if (f->made_clsact) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)f->ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+		bpf_tc_hook_destroy(&hook);
+	}
+}
+
+int xtap_dp_teardown(struct xtap_dp *dp)
+{
+	char path[256];
+
+	for (int i = dp->nifs - 1; i >= 0; i--)
+		detach_iface(dp, &dp->ifs[i]);
+	dp->nifs = 0;
+	xtap_vt_teardown(&dp->vt);
+	for (size_t i = 0; i < NMAPS; i++) {
+		pin_path(dp, maps[i].name, path, sizeof(path));
+		unlink(path);
+	}
+	for (int i = 0; i < 4; i++) {
+		pin_path(dp, prog_pins[i], path, sizeof(path));
+		unlink(path);
+	}
+	rmdir(dp->pin_dir);
+	xtap_dp_close(dp);
+	return 0;
+}
+
+void xtap_dp_close(struct xtap_dp *dp)
+{
+	for (size_t i = 0; i < NMAPS; i++)
+		if (*map_fd(&dp->maps, i) >= 0)
+			close(*map_fd(&dp->maps, i));
+	for (int i = 0; i < 4; i++)
+		if (*prog_fd(dp, i) >= 0)
+			close(*prog_fd(dp, i));
+	fds_reset(dp);
+	xtap_bpf__destroy(dp->skel);
+	dp->skel = NULL;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The datapath's life: load the programs (or adopt the ones already running),
+ * pin maps and programs under one bpffs folder, attach XDP through libxdp (so
+ * other XDP programs can share an interface) and TC through clsact, and take
+ * all of it down again, removing only what xtap created.
+ *
+ * Everything stays attached and pinned when the process ends without
+ * xtap_dp_teardown (a crash, kill -9, or "leave the datapath running"): the
+ * kernel keeps intercepting, and the next start adopts the pinned maps.
+ */
+#ifndef XTAP_DATAPATH_H
+#define XTAP_DATAPATH_H
+
+#include <stdint.h>
+#include "classifier.h"
+#include "vtpair.h"
+
+enum xtap_attach_mode {
+	XTAP_ATTACH_XDP_NATIVE = 0, /* XDP in the driver, TC for cloning */
+	XTAP_ATTACH_XDP_GENERIC,    /* XDP on the skb path, TC for cloning */
+	XTAP_ATTACH_TC,             /* TC only: TC ingress classifies itself */
+};
+
+#define XTAP_DP_MAX_IFACES 64 /* the scope masks' width (XTAP_MAX_IFACES) */
+#define XTAP_TC_PRIO 0x7874   /* our tc filter priority and handle: found again on restart */
+
+struct xtap_dp_opts {
+	const char *pin_dir;   /* e.g. /sys/fs/bpf/xtap */
+	const char *vt_name, *vt_peer;
+	int ipv6;              /* IPv6 copies: the pair forwards IPv6 */
+	uint32_t max_criteria; /* 0: XTAP_MAX_CRITERIA_DEFAULT */
+	uint32_t cd_mtu6;      /* 0: 1500 */
+};
+
+struct xtap_dp_iface {
+	char name[16];
+	uint32_t ifindex;
+	enum xtap_attach_mode mode;
+	int xdp;           /* our XDP program is attached */
+	int made_clsact;   /* we created the clsact qdisc (removed with it) */
+};
+
+struct xtap_dp {
+	struct xtap_cls_maps maps; /* map fds, pinned */
+	int prog_xdp, prog_tc_in, prog_tc_out, prog_vt;
+	int adopted;               /* maps came from pins, not from this start */
+	uint32_t max_criteria;
+	char pin_dir[128];
+	struct xtap_vt vt;
+	struct xtap_dp_iface ifs[XTAP_DP_MAX_IFACES];
+	int nifs;
+	void *skel;                /* struct xtap_bpf * of this start */
+};
+
+/* Load or adopt. Creates the vt pair if needed. 0 or -errno. */
+int xtap_dp_open(struct xtap_dp *dp, const struct xtap_dp_opts *o);
+/* Attach to an interface (idempotent across restarts: replaces our own
+ * filters, keeps an XDP program already ours). 0 or -errno. */
+int xtap_dp_attach(struct xtap_dp *dp, const char *ifname, enum xtap_attach_mode mode);
+/* Detach from every interface attached in this process, remove the vt pair
+ * if created, unpin everything. */
+int xtap_dp_teardown(struct xtap_dp *dp);
+/* Close file descriptors only: the datapath keeps running (pinned). */
+void xtap_dp_close(struct xtap_dp *dp);
+
+#endif
