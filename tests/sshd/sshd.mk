@@ -7,7 +7,7 @@
 SDB        := $(BUILD)/sshd.d
 SD_CFLAGS  := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Idtcp -Itests/dtcp $(NL_CFLAGS)
 SD_HDRS    := loader/monproto.h loader/worker.h loader/log.h dtcp/dtcp.h tests/dtcp/memback.h
-SSHD_LIBS  := -lssh -lseccomp
+SSHD_LIBS  := -lssh -lseccomp -lcrypto
 # log.c routes libbpf's messages, hence -lbpf
 SD_TESTMON_LIBS := $(SSHD_LIBS) -lcrypt -lcrypto -lbpf -lelf -lz
 
@@ -41,10 +41,11 @@ $(SDB)/testmon-opt: $(SD_TESTMON_OBJS:%=$(SDB)/opt/%) $(DT)/libdtcp.a
 # test tables leave unused fields to zero-initialisation
 $(SDB)/san/tests/sshd/%.o: SD_CFLAGS += -Wno-missing-field-initializers
 
-SD_BUILD := $(SDB)/test_monproto
+SD_BUILD := $(SDB)/test_monproto $(SDB)/testmon $(SDB)/testmon-opt $(BUILD)/dtcp
 
 TEST_BUILD_EXTRA += $(SD_BUILD)
-TESTS_EXTRA += $(SDB)/test_monproto
+TESTS_EXTRA += $(SDB)/test_monproto \
+	'/usr/bin/python3 tests/sshd/sshd_test.py $(BUILD)'
 
 .PHONY: sshd
 sshd: $(SD_BUILD)
