@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <bpf/bpf.h>
 
 #include "backend.h"
 #include "log.h"
@@ -129,6 +130,13 @@ static void put_cds(struct xtap_backend *b, const uint16_t *cd, unsigned n)
 		xtap_cls_cd_put(b->cls, cd[i]);
 }
 
+/* Adoption undone: references dropped, the running destinations untouched. */
+static void forget_cds(struct xtap_backend *b, const uint16_t *cd, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		xtap_cls_cd_forget(b->cls, cd[i]);
+}
+
 static int get_cds(struct xtap_backend *b, const struct dtcp_criterion *c, uint16_t *cd)
 {
 	for (unsigned i = 0; i < c->ncdest; i++) {
@@ -189,33 +197,34 @@ static int scope_of(struct xtap_backend *b, const struct dtcp_criterion *c, stru
 	return -EINVAL;
 }
 
-static int be_install(void *ctx, const struct dtcp_criterion *c)
+/* The datapath rules of a criterion, one per (source, destination) prefix
+ * pair (X-IP-Addr: source rules, then destination rules), in a fixed order
+ * that install and adopt share; cb gets each with its index. */
+typedef int (*rule_fn)(struct xtap_backend *b, struct xtap_criterion *x, uint32_t k, void *arg);
+
+static int expand(struct xtap_backend *b, const struct dtcp_criterion *c, const uint16_t *cd, rule_fn cb,
+		  void *arg, uint32_t *nrules)
 {
 	static struct dtcp_prefix srcs[DTCP_MAX_PREFIXES], dsts[DTCP_MAX_PREFIXES];
 	static struct xtap_vrange store[5][DTCP_MAX_RANGES];
-	struct xtap_backend *b = ctx;
-	struct xtap_be_rec rec = { .id = c->id };
 	struct xtap_criterion x;
-	unsigned ns, nd;
+	unsigned ns, nd, sides = c->either.any ? 1 : 2;
+	uint32_t k = 0;
 	int err;
 
-	if (rec_find(b, c->id) || c->ncdest > XTAP_MAX_CD_PER_CRIT)
-		return -1;
+	if (c->ncdest > XTAP_MAX_CD_PER_CRIT)
+		return -E2BIG;
 	if (!c->either.any && (!c->src.any || !c->dst.any))
-		return -1; /* X-IP-Addr together with addresses: refused by the library before */
+		return -EINVAL; /* X-IP-Addr together with addresses: refused by the library before */
 	memset(&x, 0, sizeof(x));
 	x.family = c->family == DTCP_AF_INET6 ? XTAP_AF_INET6 : XTAP_AF_INET;
 	if (values_of(&c->proto, 255, &x.proto, store[0]) || values_of(&c->sport, 65535, &x.sport, store[1]) ||
 	    values_of(&c->dport, 65535, &x.dport, store[2]) || values_of(&c->icmp_type, 255, &x.itype, store[3]) ||
 	    values_of(&c->icmp_code, 255, &x.icode, store[4]))
-		return -1;
-	err = scope_of(b, c, &x);
-	if (err) {
-		log_warnx("criterion %u: scope: %s", c->id, strerror(-err));
-		return -1;
-	}
-	if (!c->either.any) {
-		/* X-IP-Addr: source or destination in the set, as two sets of rules */
+		return -EINVAL;
+	if ((err = scope_of(b, c, &x)))
+		return err;
+	if (sides == 2) {
 		ns = prefixes_of(&c->either, srcs);
 		nd = 1;
 		memset(&dsts[0], 0, sizeof(dsts[0]));
@@ -223,24 +232,13 @@ static int be_install(void *ctx, const struct dtcp_criterion *c)
 		ns = prefixes_of(&c->src, srcs);
 		nd = prefixes_of(&c->dst, dsts);
 	}
-	if ((uint64_t)ns * nd * (c->either.any ? 1 : 2) > XTAP_BE_MAX_RULES) {
-		log_warnx("criterion %u: %u x %u address prefixes exceed %d rules", c->id, ns, nd, XTAP_BE_MAX_RULES);
-		return -1;
-	}
-	rec.slots = calloc((size_t)ns * nd * 2, sizeof(uint32_t));
-	if (!rec.slots)
-		return -1;
-	err = get_cds(b, c, rec.cd);
-	if (err) {
-		free(rec.slots);
-		return -1;
-	}
-	rec.ncd = c->ncdest;
+	if ((uint64_t)ns * nd * sides > XTAP_BE_MAX_RULES)
+		return -E2BIG;
 	x.ncd = c->ncdest;
-	memcpy(x.cd, rec.cd, sizeof(x.cd));
-	for (unsigned side = 0; side < (c->either.any ? 1u : 2u) && !err; side++) {
-		for (unsigned i = 0; i < ns && !err; i++) {
-			for (unsigned j = 0; j < nd && !err; j++) {
+	memcpy(x.cd, cd, c->ncdest * sizeof(*cd));
+	for (unsigned side = 0; side < sides; side++) {
+		for (unsigned i = 0; i < ns; i++) {
+			for (unsigned j = 0; j < nd; j++) {
 				const struct dtcp_prefix *s = side ? &dsts[j] : &srcs[i];
 				const struct dtcp_prefix *d = side ? &srcs[i] : &dsts[j];
 
@@ -248,42 +246,157 @@ static int be_install(void *ctx, const struct dtcp_criterion *c)
 				x.src_plen = s->len;
 				memcpy(x.dst, d->a, 16);
 				x.dst_plen = d->len;
-				err = xtap_cls_add(b->cls, &x, &rec.slots[rec.n]);
-				if (!err)
-					rec.n++;
+				if ((err = cb(b, &x, k, arg)))
+					return err;
+				k++;
 			}
 		}
 	}
-	if (err) {
-		log_warnx("criterion %u: datapath refused rule %u: %s", c->id, rec.n, strerror(-err));
-		for (uint32_t i = 0; i < rec.n; i++)
-			xtap_cls_del(b->cls, rec.slots[i]);
-		put_cds(b, rec.cd, rec.ncd);
-		free(rec.slots);
-		return -1;
-	}
+	*nrules = k;
+	return 0;
+}
+
+static int rec_insert(struct xtap_backend *b, const struct xtap_be_rec *rec)
+{
+	size_t pos;
+
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
 		struct xtap_be_rec *r = realloc(b->recs, cap * sizeof(*r));
 
-		if (!r) {
-			for (uint32_t i = 0; i < rec.n; i++)
-				xtap_cls_del(b->cls, rec.slots[i]);
-			put_cds(b, rec.cd, rec.ncd);
-			free(rec.slots);
-			return -1;
-		}
+		if (!r)
+			return -ENOMEM;
 		b->recs = r;
 		b->cap = cap;
 	}
-	{
-		size_t pos = rec_pos(b, c->id);
+	pos = rec_pos(b, rec->id);
+	memmove(&b->recs[pos + 1], &b->recs[pos], (b->n - pos) * sizeof(*b->recs));
+	b->recs[pos] = *rec;
+	b->n++;
+	return 0;
+}
 
-		memmove(&b->recs[pos + 1], &b->recs[pos], (b->n - pos) * sizeof(*b->recs));
-		b->recs[pos] = rec;
-		b->n++;
+static int count_rule(struct xtap_backend *b, struct xtap_criterion *x, uint32_t k, void *arg)
+{
+	return 0;
+}
+
+static int add_rule(struct xtap_backend *b, struct xtap_criterion *x, uint32_t k, void *arg)
+{
+	struct xtap_be_rec *rec = arg;
+	int err;
+
+	if ((err = xtap_cls_add(b->cls, x, &rec->slots[k])))
+		return err;
+	rec->n = k + 1;
+	return 0;
+}
+
+static void undo(struct xtap_backend *b, struct xtap_be_rec *rec)
+{
+	for (uint32_t i = 0; i < rec->n; i++)
+		xtap_cls_del(b->cls, rec->slots[i]);
+	put_cds(b, rec->cd, rec->ncd);
+	free(rec->slots);
+}
+
+static int be_install(void *ctx, const struct dtcp_criterion *c)
+{
+	struct xtap_backend *b = ctx;
+	struct xtap_be_rec rec = { .id = c->id };
+	uint32_t n;
+	int err;
+
+	if (rec_find(b, c->id))
+		return -1;
+	/* a dry run first: the number of rules, and every refusal before any change */
+	err = expand(b, c, rec.cd, count_rule, NULL, &n);
+	if (err) {
+		log_warnx("criterion %u: not installable: %s", c->id, strerror(-err));
+		return -1;
+	}
+	rec.slots = calloc(n ? n : 1, sizeof(uint32_t));
+	if (!rec.slots)
+		return -1;
+	if ((err = get_cds(b, c, rec.cd))) {
+		free(rec.slots);
+		return -1;
+	}
+	rec.ncd = c->ncdest;
+	err = expand(b, c, rec.cd, add_rule, &rec, &n);
+	if (!err)
+		err = rec_insert(b, &rec);
+	if (err) {
+		log_warnx("criterion %u: datapath refused it at rule %u: %s", c->id, rec.n, strerror(-err));
+		undo(b, &rec);
+		return -1;
 	}
 	return 0;
+}
+
+struct adopt_arg {
+	struct xtap_be_rec *rec;
+	const uint32_t *slots, *uids;
+	uint32_t n;
+};
+
+static int adopt_rule(struct xtap_backend *b, struct xtap_criterion *x, uint32_t k, void *arg)
+{
+	struct adopt_arg *a = arg;
+	int err;
+
+	if (k >= a->n)
+		return -ESTALE; /* the state file names fewer rules than the criterion has */
+	if ((err = xtap_cls_adopt(b->cls, x, a->slots[k], a->uids[k])))
+		return err;
+	a->rec->slots[k] = a->slots[k];
+	a->rec->n = k + 1;
+	return 0;
+}
+
+int xtap_backend_adopt(struct xtap_backend *b, const struct dtcp_criterion *c, const uint32_t *slots,
+		       const uint32_t *uids, uint32_t n)
+{
+	struct xtap_be_rec rec = { .id = c->id };
+	struct adopt_arg a = { &rec, slots, uids, n };
+	struct xtap_rule first;
+	uint32_t got;
+	int err;
+
+	if (!n || rec_find(b, c->id) || c->ncdest > XTAP_MAX_CD_PER_CRIT)
+		return -EINVAL;
+	/* the destinations are those the pinned rules name */
+	if (bpf_map_lookup_elem(xtap_cls_maps_of(b->cls)->rules, &slots[0], &first))
+		return -errno;
+	if (first.ncd != c->ncdest)
+		return -ESTALE;
+	for (unsigned i = 0; i < first.ncd; i++) {
+		if ((err = xtap_cls_cd_adopt(b->cls, first.cd[i]))) {
+			forget_cds(b, first.cd, i);
+			return err;
+		}
+	}
+	memcpy(rec.cd, first.cd, sizeof(rec.cd));
+	rec.ncd = first.ncd;
+	rec.slots = calloc(n, sizeof(uint32_t));
+	if (!rec.slots) {
+		forget_cds(b, rec.cd, rec.ncd);
+		return -ENOMEM;
+	}
+	err = expand(b, c, rec.cd, adopt_rule, &a, &got);
+	if (!err && got != n)
+		err = -ESTALE;
+	if (!err)
+		err = rec_insert(b, &rec);
+	if (err) {
+		/* forget what was adopted; the rules stay in the maps for the
+		 * caller to replace */
+		for (uint32_t i = 0; i < rec.n; i++)
+			xtap_cls_forget(b->cls, rec.slots[i]);
+		forget_cds(b, rec.cd, rec.ncd);
+		free(rec.slots);
+	}
+	return err;
 }
 
 static int be_remove(void *ctx, uint32_t id)

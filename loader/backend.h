@@ -35,6 +35,12 @@ extern const struct dtcp_backend xtap_dtcp_backend;
 
 void xtap_backend_init(struct xtap_backend *b, struct xtap_cls *cls);
 void xtap_backend_free(struct xtap_backend *b);
+/* After a restart: take over a criterion whose rules are still in the
+ * pinned maps, slots[k] / uids[k] as the state file recorded them (in the
+ * order xtap_backend_rules gives). -ESTALE: they are not this criterion's;
+ * nothing is kept and the caller installs it anew. */
+int xtap_backend_adopt(struct xtap_backend *b, const struct dtcp_criterion *c, const uint32_t *slots,
+		       const uint32_t *uids, uint32_t n);
 /* Datapath rules of a DTCP criterion (for xtapctl and the state file). */
 int xtap_backend_rules(const struct xtap_backend *b, uint32_t id, const uint32_t **slots, uint32_t *n);
 

@@ -65,6 +65,7 @@ struct xtap_cls {
 	struct iface_rec ifaces[XTAP_MAX_IFACES];
 	int sync_outer, sync_inner;
 	void *zero_stats;
+	const struct xtap_rule *adopt_from; /* xtap_cls_adopt: the pinned rule */
 };
 
 static unsigned full_len(uint8_t family)
@@ -271,9 +272,34 @@ static int set_acquire(struct xtap_cls *cls, struct xtap_vrange *r, unsigned n, 
 	return 0;
 }
 
-/* Encode one value field; *anyflag set when "any". */
+/* Take over the set a pinned rule names (xtap_cls_adopt): its number is
+ * kept, so the pinned rule and its bitmap stay as they are. */
+static int set_adopt(struct xtap_cls *cls, struct xtap_vrange *r, unsigned n, uint32_t id)
+{
+	struct set_rec *s;
+
+	if (!id || id > cls->max_sets) {
+		free(r);
+		return -ESTALE;
+	}
+	s = &cls->sets[id - 1];
+	if (s->refs) {
+		int same = s->n == n && !memcmp(s->r, r, n * sizeof(*r));
+
+		free(r);
+		if (!same)
+			return -ESTALE;
+		s->refs++;
+		return 0;
+	}
+	*s = (struct set_rec){ .refs = 1, .n = n, .hash = ranges_hash(r, n), .r = r };
+	return 0;
+}
+
+/* Encode one value field; *anyflag set when "any". have: the same field of
+ * the pinned rule when adopting, else NULL. */
 static int valset_encode(struct xtap_cls *cls, const struct xtap_values *v, unsigned maxval,
-			 struct xtap_valset *out, uint32_t *set, int *any)
+			 struct xtap_valset *out, uint32_t *set, int *any, const struct xtap_valset *have)
 {
 	struct xtap_vrange *r;
 	int n;
@@ -292,7 +318,12 @@ static int valset_encode(struct xtap_cls *cls, const struct xtap_values *v, unsi
 		free(r);
 		return 0;
 	}
-	n = set_acquire(cls, r, (unsigned)n, set);
+	if (have) {
+		*set = have->set;
+		n = set_adopt(cls, r, (unsigned)n, *set);
+	} else {
+		n = set_acquire(cls, r, (unsigned)n, set);
+	}
 	if (n)
 		return n;
 	out->set = *set;
@@ -362,6 +393,10 @@ static int rule_build(struct xtap_cls *cls, const struct xtap_criterion *c, stru
 	const struct xtap_values *vals[VF_COUNT] = { &c->proto, &c->sport, &c->dport, &c->itype,
 						     &c->icode };
 	struct xtap_valset *vs[VF_COUNT] = { &r->proto, &r->sport, &r->dport, &r->itype, &r->icode };
+	const struct xtap_rule *a = cls->adopt_from;
+	const struct xtap_valset *have[VF_COUNT] = { a ? &a->proto : NULL, a ? &a->sport : NULL,
+						     a ? &a->dport : NULL, a ? &a->itype : NULL,
+						     a ? &a->icode : NULL };
 	static const unsigned maxval[VF_COUNT] = { 255, 65535, 65535, 255, 255 };
 	unsigned full;
 	int err, any;
@@ -387,7 +422,7 @@ static int rule_build(struct xtap_cls *cls, const struct xtap_criterion *c, stru
 		return err;
 	r->flags = XTAP_R_ACTIVE;
 	for (int i = 0; i < VF_COUNT; i++) {
-		err = valset_encode(cls, vals[i], maxval[i], vs[i], &rec->set[i], &any);
+		err = valset_encode(cls, vals[i], maxval[i], vs[i], &rec->set[i], &any, have[i]);
 		if (err) {
 			rec_release_sets(cls, rec);
 			return err;
@@ -824,6 +859,12 @@ int xtap_cls_iface_add(struct xtap_cls *cls, uint32_t ifindex, uint64_t groups)
 		if (!cls->ifaces[b].ifindex && free_bit == XTAP_MAX_IFACES)
 			free_bit = b;
 	}
+	/* an interface already in the (pinned) map keeps its bit: the rules
+	 * of the running datapath name it by that bit */
+	if (b == XTAP_MAX_IFACES && !bpf_map_lookup_elem(cls->m.ifaces, &ifindex, &v) &&
+	    v.bit < XTAP_MAX_IFACES && !cls->ifaces[v.bit].ifindex)
+		b = v.bit;
+	v.groups = groups;
 	if (b == XTAP_MAX_IFACES)
 		b = free_bit;
 	if (b == XTAP_MAX_IFACES)
@@ -849,6 +890,120 @@ int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* ---- adopting a running datapath ----------------------------------------------------- */
+
+int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_t slot, uint32_t uid)
+{
+	struct xtap_rule have, want;
+	struct slot_rec rec;
+	uint32_t zero = 0;
+	int err;
+
+	if (slot >= cls->max || cls->slots[slot].anchor != ANCHOR_NONE || !uid)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(cls->m.rules, &slot, &have))
+		return -errno;
+	if (!(have.flags & XTAP_R_ACTIVE) || have.uid != uid)
+		return -ESTALE;
+	cls->adopt_from = &have;
+	err = rule_build(cls, c, &want, &rec);
+	cls->adopt_from = NULL;
+	if (err)
+		return err;
+	want.uid = uid;
+	if (memcmp(&want, &have, sizeof(want))) {
+		/* the pinned rule is not this criterion: the caller reinstalls */
+		rec_release_sets(cls, &rec);
+		return -ESTALE;
+	}
+	rec.uid = uid;
+	if (rec.anchor == ANCHOR_PREFIX) {
+		uint8_t key[TRIE_KEY_BYTES];
+		struct trie_node *n;
+
+		trie_key_of(&rec, key);
+		n = trie_insert(&cls->trie, key, XTAP_PREFIX_HDR_BITS + rec.plen);
+		if (!n || trie_own_add(n, slot)) {
+			rec_release_sets(cls, &rec);
+			return -ENOMEM;
+		}
+	}
+	cls->present_cnt[rec.dir][rec.family == XTAP_AF_INET6][present_struct(&rec)]++;
+	if (bpf_map_lookup_elem(cls->m.present, &zero, &cls->present))
+		cls->present = 0;
+	cls->slots[slot] = rec;
+	iface_refs(cls, rec.ifbits, 1);
+	cls->count++;
+	if (uid >= cls->uid_next)
+		cls->uid_next = uid + 1;
+	if (slot >= cls->next_unused)
+		cls->next_unused = slot + 1;
+	return 0;
+}
+
+void xtap_cls_forget(struct xtap_cls *cls, uint32_t slot)
+{
+	struct slot_rec *rec;
+
+	if (slot >= cls->max || cls->slots[slot].anchor == ANCHOR_NONE)
+		return;
+	rec = &cls->slots[slot];
+	if (rec->anchor == ANCHOR_PREFIX) {
+		uint8_t key[TRIE_KEY_BYTES];
+		struct trie_node *n;
+
+		trie_key_of(rec, key);
+		n = trie_find(&cls->trie, key, XTAP_PREFIX_HDR_BITS + rec->plen);
+		if (n && !trie_own_del(n, slot) && !n->nown)
+			trie_remove(&cls->trie, n);
+	}
+	cls->present_cnt[rec->dir][rec->family == XTAP_AF_INET6][present_struct(rec)]--;
+	rec_release_sets(cls, rec);
+	iface_refs(cls, rec->ifbits, -1);
+	memset(rec, 0, sizeof(*rec));
+	cls->count--;
+}
+
+const struct xtap_cls_maps *xtap_cls_maps_of(const struct xtap_cls *cls)
+{
+	return &cls->m;
+}
+
+void xtap_cls_adopt_done(struct xtap_cls *cls)
+{
+	/* slots below the highest adopted one that no rule holds are free, and
+	 * have been since before this start: reusable without a grace period */
+	cls->nready = 0;
+	for (uint32_t s = cls->next_unused; s-- > 0;)
+		if (cls->slots[s].anchor == ANCHOR_NONE)
+			cls->ready[cls->nready++] = s;
+}
+
+int xtap_cls_cd_adopt(struct xtap_cls *cls, uint16_t index)
+{
+	uint32_t i = index;
+
+	if (i >= cls->max_cds)
+		return -EINVAL;
+	if (!cls->cds[i].refs) {
+		if (bpf_map_lookup_elem(cls->m.cdests, &i, &cls->cds[i].v))
+			return -errno;
+		if (!cls->cds[i].v.active)
+			return -ESTALE;
+		cls->cds[i].v.ip_id = 0; /* compared without the running counter */
+	}
+	cls->cds[i].refs++;
+	return 0;
+}
+
+void xtap_cls_cd_forget(struct xtap_cls *cls, uint16_t index)
+{
+	uint32_t i = index;
+
+	if (i < cls->max_cds && cls->cds[i].refs && !--cls->cds[i].refs)
+		memset(&cls->cds[i], 0, sizeof(cls->cds[i]));
 }
 
 /* ---- content destinations ------------------------------------------------------------ */

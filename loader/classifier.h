@@ -74,6 +74,21 @@ int xtap_cls_counters(struct xtap_cls *cls, uint64_t *out);
 int xtap_cls_iface_add(struct xtap_cls *cls, uint32_t ifindex, uint64_t groups);
 int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex);
 
+/* Adopting a running datapath after a restart: rebuild what this library
+ * knows of an installed rule from its criterion, without writing a map.
+ * The pinned rule in slot must carry uid and be exactly what c builds, else
+ * -ESTALE (the caller then reinstalls the criterion). Call
+ * xtap_cls_adopt_done() after the last one. */
+int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_t slot, uint32_t uid);
+void xtap_cls_adopt_done(struct xtap_cls *cls);
+/* Undo xtap_cls_adopt for one slot: the library forgets it, the maps keep it. */
+void xtap_cls_forget(struct xtap_cls *cls, uint32_t slot);
+const struct xtap_cls_maps *xtap_cls_maps_of(const struct xtap_cls *cls);
+/* Take a reference on a pinned content destination (one per criterion). */
+int xtap_cls_cd_adopt(struct xtap_cls *cls, uint16_t index);
+/* Undo xtap_cls_cd_adopt: drop the reference, leave the map as it is. */
+void xtap_cls_cd_forget(struct xtap_cls *cls, uint16_t index);
+
 /* A content destination (docs/dtcp.md 4.1 X-JTap-Cdest-*, X-MD-Intercept-Id). */
 struct xtap_cd_spec {
 	uint8_t family;        /* XTAP_AF_INET or XTAP_AF_INET6 */

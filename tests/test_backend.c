@@ -179,6 +179,84 @@ static int covered_prefixes(void)
 	return 0;
 }
 
+/* A restart: a new library instance over the same maps takes over every
+ * criterion from what the state file records (slots and uids) without
+ * touching a map, then manages them as if it had installed them. */
+static int adopt_after_restart(void)
+{
+	static struct xtap_backend be2;
+	struct dtcp_server srv2;
+	struct xtap_cls *cls2;
+	struct xtap_meta m;
+	uint32_t uids[XTAP_BE_MAX_RULES];
+	const uint32_t *slots;
+	uint32_t n;
+	const char *r;
+	int before;
+
+	r = dtcp(ADD_HDR "Source-Address: 192.0.2.20-192.0.2.23\r\nDest-Port: 80,443,8000-8080\r\n"
+		 "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\n"
+		 "X-MD-Intercept-Id: 77\r\nFlags: STATIC\r\n");
+	CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+	r = dtcp(ADD_HDR "Dest-Address: 198.51.100.0/24\r\nProtocol: 17\r\nCdest-ID: cd2\r\n"
+		 "X-JTap-Cdest-Dest-Address: 203.0.113.51\r\nX-JTap-Cdest-Dest-Port: 7891\r\nFlags: STATIC\r\n");
+	CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+	before = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
+
+	cls2 = xtap_cls_new(&env.maps, 4096, 64);
+	CHECK(cls2, "second library instance");
+	xtap_backend_init(&be2, cls2);
+	CHECK(!dtcp_server_init(&srv2, &mb.cfg, &xtap_dtcp_backend, &be2), "server");
+	for (size_t i = 0; i < srv.n; i++) {
+		const struct dtcp_entry *e = srv.tab[i];
+		int err;
+
+		CHECK(!xtap_backend_rules(&be, e->c.id, &slots, &n), "rules of %u", e->c.id);
+		for (uint32_t k = 0; k < n; k++)
+			uids[k] = xtap_cls_uid(env.cls, slots[k]);
+		/* a wrong uid is refused and leaves nothing behind */
+		uids[0]++;
+		CHECK(xtap_backend_adopt(&be2, &e->c, slots, uids, n) == -ESTALE, "wrong uid adopted");
+		CHECK(xtap_cls_count(cls2) == 0 || i > 0, "refused adopt kept rules");
+		uids[0]--;
+		err = xtap_backend_adopt(&be2, &e->c, slots, uids, n);
+		CHECK(!err, "adopt %u: %s", e->c.id, strerror(-err));
+		CHECK(!dtcp_server_restore(&srv2, e), "restore");
+	}
+	xtap_cls_adopt_done(cls2);
+	CHECK(xtap_cls_count(cls2) == xtap_cls_count(env.cls), "%u rules adopted of %u", xtap_cls_count(cls2),
+	      xtap_cls_count(env.cls));
+	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == before, "adopting wrote the maps");
+	CHECK(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 1, "criterion lost across the restart");
+
+	/* the new instance now owns them: DELETE through it empties the maps */
+	{
+		struct dtcp_session s2;
+
+		CHECK(!dtcp_session_init(&s2, &srv2, "ftap1", "127.0.0.1"), "session");
+		{
+			char buf[512];
+			size_t len = (size_t)snprintf(buf, sizeof(buf), "DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\n"
+						      "Seq: 20\r\nCriteria-ID: *\r\nFlags: STATIC\r\n");
+
+			len = dtcp_sign_append("Juniper", 7, buf, len, sizeof(buf));
+			nreplies = 0;
+			dtcp_session_feed(&s2, buf, len, 1700000000000ull, emit, NULL);
+		}
+		CHECK(strstr(replies, "CRITERIA-COUNT: 2\r\n"), "DELETE through the new instance: %s", replies);
+		dtcp_session_free(&s2);
+	}
+	CHECK(xtap_cls_count(cls2) == 0, "rules left in the new instance");
+	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 &&
+	      tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "map entries left");
+	CHECK(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 0, "deleted criterion still matches");
+	/* a new criterion through the new instance reuses freed slots cleanly */
+	dtcp_server_free(&srv2);
+	xtap_backend_free(&be2);
+	xtap_cls_free(cls2);
+	return 0;
+}
+
 int main(void)
 {
 	char why[256];
@@ -206,6 +284,7 @@ int main(void)
 	t_record("ADD active before its reply, LIST sums rules, DELETE removes all", add_list_delete(), NULL);
 	t_record("a datapath refusal answers 500 and changes nothing", refusal_is_500(), NULL);
 	t_record("covered prefixes of one criterion are one rule", covered_prefixes(), NULL);
+	t_record("a restart adopts every criterion without writing a map", adopt_after_restart(), NULL);
 	dtcp_session_free(&ss);
 	dtcp_server_free(&srv);
 	xtap_backend_free(&be);
