@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "../dtcp/dtcp.h"
+#include "attach.h"
 
 #define XTAP_CONFIG_PATH "/etc/xtap/xtapd.conf"
 
@@ -123,11 +124,6 @@ struct xtap_cfg_jif {
 	int line;
 };
 
-enum xtap_attach_mode {
-	XTAP_ATTACH_XDP_NATIVE = 0,    /* default: XDP in the driver, TC for clone/egress */
-	XTAP_ATTACH_XDP_GENERIC,       /* XDP in the stack (drivers without XDP) */
-	XTAP_ATTACH_TC,                /* TC only: no XDP program at all */
-};
 
 struct xtap_cfg_attach {
 	char netdev[XTAP_CFG_IFNAME_MAX];

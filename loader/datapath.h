@@ -13,14 +13,10 @@
 #define XTAP_DATAPATH_H
 
 #include <stdint.h>
+#include "attach.h"
 #include "classifier.h"
 #include "vtpair.h"
 
-enum xtap_attach_mode {
-	XTAP_ATTACH_XDP_NATIVE = 0, /* XDP in the driver, TC for cloning */
-	XTAP_ATTACH_XDP_GENERIC,    /* XDP on the skb path, TC for cloning */
-	XTAP_ATTACH_TC,             /* TC only: TC ingress classifies itself */
-};
 
 #define XTAP_DP_MAX_IFACES 64 /* the scope masks' width (XTAP_MAX_IFACES) */
 #define XTAP_TC_PRIO 0x7874   /* our tc filter priority and handle: found again on restart */
