@@ -35,7 +35,7 @@ BPF_HDRS := $(wildcard bpf/*.h) include/xtap.h
 BPF_PROGS := xtap bench
 
 .PHONY: all deps test test-bpf bench clean fuzz demo
-all: $(BUILD)/libxtap.a $(BUILD)/tests/test_classify $(BUILD)/tests/test_diff $(BUILD)/tests/test_deliver \
+all: $(BUILD)/xtapd $(BUILD)/libxtap.a $(BUILD)/tests/test_classify $(BUILD)/tests/test_diff $(BUILD)/tests/test_deliver \
      $(BUILD)/tests/test_e2e $(BUILD)/bench_classify
 
 
@@ -108,6 +108,13 @@ $(SBUILD)/tests/$(1): $(SBUILD)/tests/$(1).o $(TEST_COMMON:%.c=$(SBUILD)/%.o) $(
 	$$(Q)$$(CC) $$(CFLAGS) $$(SAN_FLAGS) $$^ -o $$@ $$(LDLIBS)
 endef
 $(foreach t,test_classify test_diff test_deliver test_e2e test_datapath,$(eval $(call test_prog,$(t))))
+
+# The daemon: the loader library, the DTCP library, configuration, state,
+# audit and the SSH worker (its objects come from the parts' own rules).
+XTAPD_SRCS := loader/xtapd.c loader/config.c loader/state.c loader/audit.c loader/worker.c loader/monproto.c
+$(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lcrypto -lcrypt -lseccomp
 
 # DTCP through the backend into the maps: with the DTCP library and its
 # in-memory configuration (tests/dtcp/memback.c)

@@ -110,7 +110,7 @@ static void start(struct line *l, uint64_t time_ms, const char *event)
 {
 	struct tm tm;
 	time_t t = (time_t)(time_ms / 1000);
-	char ts[40];
+	char ts[80]; /* room for what the compiler cannot rule out, not only years up to 9999 */
 
 	l->n = 1;
 	l->cut = false;
