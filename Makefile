@@ -141,7 +141,8 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 # Every test program prints "N passed, N failed, N skipped"; tests/run.sh
 # runs them in turn and prints the total.
 TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver \
-	     $(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath "$(SBUILD)/tests/test_e2e $(BUILD)"
+	     $(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath "$(SBUILD)/tests/test_e2e $(BUILD)" \
+	     "tests/xtapd/test_xtapd.sh $(BUILD)"
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-build
@@ -149,7 +150,7 @@ test: deps
 
 test-build: $(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h $(SBUILD)/tests/test_classify \
 	$(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver $(SBUILD)/tests/test_e2e \
-	$(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath $(TEST_BUILD_EXTRA)
+	$(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath $(BUILD)/xtapd $(TEST_BUILD_EXTRA)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench_classify
