@@ -9,78 +9,14 @@
 # request as JSON, the state file is 0600.
 #
 # usage: test_xtapd.sh BUILD_DIR
-set -u
-B=$(cd "${1:-build}" && pwd)
-T=$(mktemp -d /tmp/xtapd-test.XXXXXX)
-S=xts$$ C=xtc$$ D=xtd$$ PIN=/sys/fs/bpf/xtap-t$$
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); echo "ok      $1"; }
-bad() { fail=$((fail + 1)); echo "FAILED  $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-
-cleanup() {
-	for n in $S $C $D; do ip netns pids $n 2>/dev/null | xargs -r kill -9 2>/dev/null; done
-	sleep 0.3
-	for n in $S $C $D; do ip netns del $n 2>/dev/null; done
-	rm -rf "$PIN" "$T"
-}
-trap cleanup EXIT
-[ -n "${XTAPD_TEST_KEEP:-}" ] && trap "" EXIT
-
-ip netns add $S && ip netns add $C && ip netns add $D || { echo "0 passed, 1 failed"; exit 1; }
-ip link add c0 netns $C type veth peer name s0 netns $S
-ip link add d0 netns $D type veth peer name s2 netns $S
-ip -n $C addr add 192.0.2.10/24 dev c0
-ip -n $S addr add 192.0.2.1/24 dev s0
-ip -n $S addr add 203.0.113.1/24 dev s2
-ip -n $D addr add 203.0.113.10/24 dev d0
-for p in "$C c0" "$S s0" "$S s2" "$D d0" "$S lo" "$C lo" "$D lo"; do set -- $p; ip -n $1 link set $2 up; done
-
-cat > $T/xtapd.conf <<EOF
-set system login class flowtap permissions flow-tap-operation
-set system login user ftap uid 2000
-set system login user ftap class flowtap
-set system login user ftap authentication encrypted-password "\$6\$xtapdemosalt\$Q6n02KLKw3Bgp1IwwvALWv0o0qy3sgP8JNx8FhW/GujRh.11QJi/dZ0DpqghgnGdC0sxvbxsRcHeHrlLgi6SH0"
-set system services flow-tap-dtcp ssh
-set interfaces vt-4/0/0 unit 0 family inet
-set services flow-tap tunnel-interface vt-4/0/0.0
-set system services flow-tap-dtcp ssh listen-address 127.0.0.1
-set system services flow-tap-dtcp ssh host-key $T/hostkey
-set services flow-tap control-source ftap key "Juniper"
-set services flow-tap interface s0 mode xdp-native
-set services flow-tap state-file $T/state
-set services flow-tap audit-log $T/audit.log
-EOF
+. "$(dirname "$0")/lab.sh"
+lab_up || { echo "0 passed, 1 failed"; exit 1; }
+write_config
 
 check "xtapd -n accepts the configuration" "$B/xtapd" -n -f $T/xtapd.conf
 printf 'set system login user ftap class nosuchclass\nset services flow-tap nonsense\n' > $T/bad.conf
 "$B/xtapd" -n -f $T/bad.conf > $T/bad.out 2>&1
 check "xtapd -n reports errors with line numbers" grep -q "bad.conf:2:" $T/bad.out
-
-start() {
-	# nsenter, not `ip netns exec`: that one gives the process a mount
-	# namespace of its own, where bpffs and the pins die with the process
-	nsenter --net=/run/netns/$S "$B/xtapd" -f $T/xtapd.conf -P $PIN >> $T/xtapd.log 2>&1 &
-	for _ in $(seq 1 150); do
-		grep -q "serving DTCP" $T/xtapd.log 2>/dev/null && [ "$(grep -c 'serving DTCP' $T/xtapd.log)" -ge "$1" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-dtcp() { DTCP_PASSWORD=ftap-demo HOME=$T ip netns exec $S "$B/dtcp" -H 127.0.0.1 -u ftap --known-hosts $T/known_hosts --accept-new "$@"; }
-cd_count() {
-	# xtap-cd writes its summary (JSON) when it stops
-	rm -f $T/cd.json
-	ip netns exec $D "$B/xtap-cd" -l 203.0.113.10:7890 -t "$1" --json > $T/cd.json 2>/dev/null &
-	CDPID=$!
-	sleep 0.5
-}
-# in this shell, not in $(...): only the parent can wait for its job
-wait_cd() {
-	wait $CDPID
-	n=$(/usr/bin/python3 -c "import json; print(json.load(open('$T/cd.json'))['received'])" 2>/dev/null)
-}
 
 mkdir -p -m 700 $T/.ssh
 check "xtapd starts and serves DTCP" start 1
@@ -111,6 +47,43 @@ dtcp list --flags both > $T/list2.out 2>&1
 check "LIST after the restart: criterion 1, 5 packets" \
 	bash -c "grep -q 'CRITERIA-ID: 1' $T/list2.out && grep -q 'MATCHING-PACKETS: 5' $T/list2.out"
 
+# kill -9 and restart while traffic flows: not one copy lost
+cd_count 9
+ip netns exec $C ping -q -c 60 -i 0.1 192.0.2.1 > /dev/null &
+PING=$!
+sleep 1.5
+ip netns pids $S | xargs -r kill -9
+sleep 0.5
+start 3
+wait $PING
+wait_cd
+dtcp list --flags stats > $T/list3.out 2>&1
+check "kill -9 and restart under traffic: the CD got all 60 copies (got ${n:-0})" [ "${n:-0}" = 60 ]
+check "and the criterion counted 65 packets" grep -q "MATCHING-PACKETS: 65" $T/list3.out
+
+# the worker: unprivileged, without capabilities
+W=$(pgrep -P "$(pgrep -f "xtapd -f $T/xtapd.conf" | head -1)" | head -1)
+check "the SSH worker runs as nobody without capabilities" bash -c "
+grep -q '^Uid:[[:space:]]*65534' /proc/$W/status && grep -q '^CapEff:[[:space:]]*0000000000000000' /proc/$W/status &&
+grep -q '^CapBnd:[[:space:]]*0000000000000000' /proc/$W/status && grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$W/status"
+
+# a reboot: the datapath is gone, the state file is not
+ip netns pids $S | xargs -r kill -9
+sleep 0.3
+ip -n $S link set s0 xdp off 2>/dev/null
+tc -n $S qdisc del dev s0 clsact 2>/dev/null
+ip -n $S link del vt0 2>/dev/null
+rm -rf $PIN
+start 4
+check "after a reboot the criterion is installed again from the state file" grep -q "0 criteria adopted running, 1 installed again" $T/xtapd.log
+cd_count 3
+ip netns exec $C ping -q -c 2 -i 0.2 192.0.2.1 > /dev/null
+wait_cd
+check "and intercepts again (CD got ${n:-0})" [ "${n:-0}" = 2 ]
+dtcp list --flags both > $T/list4.out 2>&1
+check "LIST after the reboot: criterion 1 (counters start again at 2)" \
+	bash -c "grep -q 'CRITERIA-ID: 1' $T/list4.out && grep -q 'MATCHING-PACKETS: 2' $T/list4.out"
+
 dtcp delete --id '*' --static > $T/del.out 2>&1
 check "DELETE answers 200" grep -q "CRITERIA-COUNT: 1" $T/del.out
 cd_count 2
@@ -134,5 +107,4 @@ for w in '\"event\":\"start\"' '\"method\":\"ADD\"' '\"method\":\"LIST\"' '\"met
 	grep -q \"\$w\" $T/audit.log || exit 1; done"
 check "no target address in xtapd's own log" bash -c "! grep -q '192.0.2.10' $T/xtapd.log"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary
