@@ -177,7 +177,10 @@ STEP="starting xtapd"
 say "starting xtapd in the sensor namespace (pins under $PIN)"
 # nsenter, not `ip netns exec`: that gives the process a mount namespace of its
 # own, where bpffs and the pins would die with it
-nsenter --net="/run/netns/$NS_SENSOR" "$B/xtapd" -f "$T/xtapd.conf" -P "$PIN" >"$T/xtapd.log" 2>&1 &
+# own control socket (xtapctl) too, so that the demo runs beside a real xtapd
+XTAPD_ARGS=(-f "$T/xtapd.conf" -P "$PIN")
+case "$("$B/xtapd" -h 2>&1 || true)" in *"-S SOCKET"*) XTAPD_ARGS+=(-S "$T/xtapd.ctl") ;; esac
+nsenter --net="/run/netns/$NS_SENSOR" "$B/xtapd" "${XTAPD_ARGS[@]}" >"$T/xtapd.log" 2>&1 &
 XTAPD_PID=$!
 for _ in $(seq 1 100); do
 	grep -q "serving DTCP" "$T/xtapd.log" && break
