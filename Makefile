@@ -162,3 +162,13 @@ clean:
 
 .DELETE_ON_ERROR:
 .SECONDARY:
+
+# `make demo`: a complete interception in a namespace lab, then teardown
+# (scripts/demo.sh; root). deps first, in its own make, so that a fresh
+# machine builds with what deps installed.
+demo:
+	@echo "==> installing what is missing (make deps)"
+	$(Q)$(MAKE) --no-print-directory deps
+	@echo "==> building xtapd, dtcp and xtap-cd"
+	$(Q)$(MAKE) -s --no-print-directory $(BUILD)/xtapd $(BUILD)/dtcp $(BUILD)/xtap-cd
+	$(Q)scripts/demo.sh $(BUILD)
