@@ -111,10 +111,15 @@ $(foreach t,test_classify test_diff test_deliver test_e2e test_datapath,$(eval $
 
 # The daemon: the loader library, the DTCP library, configuration, state,
 # audit and the SSH worker (its objects come from the parts' own rules).
-XTAPD_SRCS := loader/xtapd.c loader/config.c loader/state.c loader/audit.c loader/worker.c loader/monproto.c
+XTAPD_SRCS := loader/xtapd.c loader/ctl.c loader/config.c loader/state.c loader/audit.c loader/worker.c loader/monproto.c
 $(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lcrypto -lcrypt -lseccomp
+
+# xtapd's local control client: only ctl.h's protocol constants
+$(BUILD)/xtapctl: $(BUILD)/loader/xtapctl.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
 # DTCP through the backend into the maps: with the DTCP library and its
 # in-memory configuration (tests/dtcp/memback.c)
@@ -150,7 +155,7 @@ test: deps
 
 test-build: $(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h $(SBUILD)/tests/test_classify \
 	$(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver $(SBUILD)/tests/test_e2e \
-	$(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath $(BUILD)/xtapd $(TEST_BUILD_EXTRA)
+	$(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath $(BUILD)/xtapd $(BUILD)/xtapctl $(TEST_BUILD_EXTRA)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench_classify

@@ -6,9 +6,11 @@
  * log, and answers the unprivileged SSH worker it forks (docs/privsep.md),
  * validating everything the worker sends.
  *
- * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER]
+ * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET]
  *   -n  check the configuration and exit
  *   -L  leave the datapath running on exit (attached, pinned)
+ *   -S  the xtapctl socket (docs/xtapctl.md)
+ *
  */
 #include <crypt.h>
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +38,7 @@
 #include "audit.h"
 #include "backend.h"
 #include "config.h"
+#include "ctl.h"
 #include "datapath.h"
 #include "log.h"
 #include "monproto.h"
@@ -47,6 +51,22 @@
 #define DEFAULT_STATE "/var/lib/xtap/state"
 #define DEFAULT_AUDIT "/var/log/xtap/audit.log"
 #define MAX_SESSIONS 256 /* above any connection-limit the worker enforces (75 default) */
+/* xtapctl connections served at once: one operator at a time is the norm;
+ * more wait in the listen backlog */
+#define MAX_CTL_CONNS 4
+#define CTL_BACKLOG 8
+/* a client that neither finishes its request nor reads its answer in this
+ * time is dropped, so it cannot hold a slot */
+#define CTL_DEADLINE_MS 5000
+
+struct ctl_conn {
+	int fd;                    /* -1: free */
+	uint64_t deadline_ms;
+	char rx[XTAP_CTL_REQ_MAX]; /* the request line, up to its newline */
+	size_t nrx;
+	struct xtap_ctl_buf tx;    /* the answer */
+	size_t off;                /* of tx written */
+};
 
 struct msess {
 	int used, authed, dtcp, closed;
@@ -70,6 +90,10 @@ struct xtapd {
 	struct msess s[MAX_SESSIONS];
 	uint8_t rx[MON_MSG_MAX], tx[MON_MSG_MAX];
 	struct dtcp_source_policy pol; /* filled per request from the configuration */
+	int ctl_fd;                    /* xtapctl listening socket */
+	const char *ctl_path;
+	struct ctl_conn ctl[MAX_CTL_CONNS];
+	uint64_t started_ms;
 };
 
 static uint64_t wall_ms(void)
@@ -432,6 +456,154 @@ static int mkparent(const char *path)
 	return 0;
 }
 
+/* ---- xtapctl (docs/xtapctl.md) ---- */
+
+/* The socket is root's alone: its folder is 0700 and it is 0600, and each
+ * peer's uid is checked too (a non-root process with CAP_DAC_OVERRIDE could
+ * still connect). A live socket at the path means another xtapd: -2. */
+static int ctl_listen(struct xtapd *d)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, probe, rc;
+
+	if (strlen(d->ctl_path) >= sizeof(a.sun_path)) {
+		log_warnx("control socket path too long: %s", d->ctl_path);
+		return -1;
+	}
+	memcpy(a.sun_path, d->ctl_path, strlen(d->ctl_path) + 1);
+	if (mkparent(d->ctl_path)) {
+		log_warn("cannot create the folder of %s", d->ctl_path);
+		return -1;
+	}
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return -1;
+	rc = connect(probe, (struct sockaddr *)&a, sizeof(a));
+	close(probe);
+	if (!rc) {
+		log_warnx("%s answers: another xtapd is running", d->ctl_path);
+		return -2;
+	}
+	if (unlink(d->ctl_path) && errno != ENOENT) {
+		log_warn("cannot remove the stale %s", d->ctl_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	old = umask(0177); /* no window in which the socket is more open than 0600 */
+	rc = bind(fd, (struct sockaddr *)&a, sizeof(a));
+	umask(old);
+	if (rc || chown(d->ctl_path, 0, 0) || chmod(d->ctl_path, 0600) || listen(fd, CTL_BACKLOG)) {
+		log_warn("control socket %s", d->ctl_path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void ctl_drop(struct ctl_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	xtap_ctl_buf_free(&c->tx);
+	c->fd = -1;
+	c->nrx = c->off = 0;
+}
+
+static void ctl_accept(struct xtapd *d)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct ctl_conn *c = NULL;
+	char why[64];
+	int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || len != sizeof(cred)) {
+		log_warn("xtapctl: cannot identify a peer");
+		close(fd);
+		return;
+	}
+	if (cred.uid != 0) {
+		snprintf(why, sizeof(why), "xtapctl: uid %u refused", (unsigned)cred.uid);
+		log_warnx("%s", why);
+		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_CONNECTION_REFUSED, why);
+		close(fd);
+		return;
+	}
+	for (int i = 0; i < MAX_CTL_CONNS && !c; i++)
+		if (d->ctl[i].fd < 0)
+			c = &d->ctl[i];
+	if (!c) {
+		log_warnx("xtapctl: %d requests already in progress, one refused", MAX_CTL_CONNS);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->deadline_ms = wall_ms() + CTL_DEADLINE_MS;
+}
+
+static unsigned open_sessions(const struct xtapd *d)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < MAX_SESSIONS; i++)
+		n += d->s[i].used && d->s[i].dtcp;
+	return n;
+}
+
+/* Reads what has come of the request. Returns 1 for a detach request (the
+ * connection stays open for the answer after the teardown), else 0. */
+static int ctl_read(struct xtapd *d, struct ctl_conn *c)
+{
+	ssize_t k = read(c->fd, c->rx + c->nrx, sizeof(c->rx) - c->nrx);
+	struct xtap_ctl_ctx x = { .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
+				  .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
+				  .now_ms = wall_ms(), .pid = (long)getpid() };
+	char *nl;
+
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (k <= 0) {
+		ctl_drop(c);
+		return 0;
+	}
+	c->nrx += (size_t)k;
+	nl = memchr(c->rx, '\n', c->nrx);
+	if (!nl) {
+		/* bounded: a line longer than any request is no request */
+		if (c->nrx == sizeof(c->rx))
+			ctl_drop(c);
+		return 0;
+	}
+	if (xtap_ctl_handle(&x, c->rx, (size_t)(nl - c->rx), &c->tx) == XTAP_CTL_DETACH) {
+		c->nrx = (size_t)(nl - c->rx);
+		return 1;
+	}
+	shutdown(c->fd, SHUT_RD);
+	return 0;
+}
+
+/* Writes as much of the answer as the socket takes now; the rest waits for
+ * POLLOUT, so a big answer never holds up the worker's messages. */
+static void ctl_write(struct ctl_conn *c)
+{
+	ssize_t k = send(c->fd, c->tx.p + c->off, c->tx.n - c->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (k < 0) {
+		ctl_drop(c);
+		return;
+	}
+	c->off += (size_t)k;
+	if (c->off == c->tx.n)
+		ctl_drop(c);
+}
+
 static pid_t start_worker(struct xtapd *d, const char *user, int verbose)
 {
 	struct xtap_worker_opts o;
@@ -460,7 +632,10 @@ static pid_t start_worker(struct xtapd *d, const char *user, int verbose)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		close(sv[0]);
+		/* the worker keeps only its end of the socket pair: no map or
+		 * program fd, no audit log, no control socket */
+		if ((sv[1] > 3 && close_range(3, (unsigned)sv[1] - 1, 0)) || close_range((unsigned)sv[1] + 1, ~0u, 0))
+			_exit(1);
 		prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the monitor */
 		log_init("xtapd-worker", o.log_level);
 		_exit(xtap_worker_main(sv[1], &o));
@@ -501,7 +676,7 @@ static int datapath_up(struct xtapd *d, const char *pin_dir)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER]\n");
+	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET]\n");
 	exit(2);
 }
 
@@ -510,11 +685,16 @@ int main(int argc, char **argv)
 	static struct xtapd d;
 	static struct xtap_config_errors errs;
 	const char *pin_dir = DEFAULT_PIN_DIR, *wuser = "nobody";
-	int check = 0, verbose = 0, leave = 0, opt, sfd, status, rc = 0;
+	int ctl_given = 0;
+	int check = 0, verbose = 0, leave = 0, opt, sfd, status, rc = 0, detach = -1, err;
 	sigset_t mask;
 
 	d.cfg_path = DEFAULT_CONFIG;
-	while ((opt = getopt(argc, argv, "f:nvLP:u:")) != -1) {
+	d.ctl_path = XTAP_CTL_SOCKET;
+	d.started_ms = wall_ms();
+	for (int i = 0; i < MAX_CTL_CONNS; i++)
+		d.ctl[i].fd = -1;
+	while ((opt = getopt(argc, argv, "f:nvLP:u:S:")) != -1) {
 		switch (opt) {
 		case 'f': d.cfg_path = optarg; break;
 		case 'n': check = 1; break;
@@ -522,6 +702,7 @@ int main(int argc, char **argv)
 		case 'L': leave = 1; break;
 		case 'P': pin_dir = optarg; break;
 		case 'u': wuser = optarg; break;
+		case 'S': d.ctl_path = optarg; ctl_given = 1; break;
 		default: usage();
 		}
 	}
@@ -569,16 +750,31 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		fatal("signalfd");
+	d.ctl_fd = ctl_listen(&d);
+	/* several xtapd may run, one per network namespace with its own pin
+	 * folder: only the first has the default socket unless -S says */
+	if (d.ctl_fd == -2 && !ctl_given)
+		log_warnx("xtapctl is not available for this xtapd: give it a socket of its own with -S");
+	else if (d.ctl_fd < 0)
+		fatalx("cannot open the control socket %s", d.ctl_path);
 	d.worker = start_worker(&d, wuser, verbose);
 	if (d.worker < 0)
 		fatalx("cannot start the SSH worker");
 	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port,
 		 d.cfg->n_attach, d.srv.n);
 
-	for (;;) {
-		struct pollfd p[2] = { { .fd = d.worker_fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-		int n = poll(p, 2, 1000);
+	while (detach < 0) {
+		/* fixed slots: worker, signals, control socket, then the xtapctl connections */
+		struct pollfd p[3 + MAX_CTL_CONNS] = { { .fd = d.worker_fd, .events = POLLIN },
+						      { .fd = sfd, .events = POLLIN },
+						      { .fd = d.ctl_fd, .events = POLLIN } };
+		int n;
 
+		for (int i = 0; i < MAX_CTL_CONNS; i++) {
+			p[3 + i].fd = d.ctl[i].fd; /* -1: poll skips it */
+			p[3 + i].events = d.ctl[i].tx.n ? POLLOUT : POLLIN;
+		}
+		n = poll(p, 3 + MAX_CTL_CONNS, 1000);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n > 0 && (p[1].revents & POLLIN)) {
@@ -615,6 +811,22 @@ int main(int argc, char **argv)
 				mon_msg_clear(&m);
 			}
 		}
+		if (n > 0 && (p[2].revents & POLLIN))
+			ctl_accept(&d);
+		for (int i = 0; i < MAX_CTL_CONNS && n > 0; i++) {
+			struct ctl_conn *c = &d.ctl[i];
+
+			/* the connection in this slot may be newer than the poll */
+			if (c->fd < 0 || p[3 + i].fd != c->fd)
+				continue;
+			if (!c->tx.n && (p[3 + i].revents & (POLLIN | POLLHUP | POLLERR)) && ctl_read(&d, c))
+				detach = i;
+			else if (c->tx.n && (p[3 + i].revents & (POLLOUT | POLLHUP | POLLERR)))
+				ctl_write(c);
+		}
+		for (int i = 0; i < MAX_CTL_CONNS; i++)
+			if (d.ctl[i].fd >= 0 && i != detach && wall_ms() > d.ctl[i].deadline_ms)
+				ctl_drop(&d.ctl[i]);
 		/* idle, total, packet and byte limits */
 		if (dtcp_server_expire(&d.srv, wall_ms()) > 0)
 			state_save(&d);
@@ -627,13 +839,32 @@ int main(int argc, char **argv)
 		if (d.s[i].used && d.s[i].dtcp)
 			dtcp_session_free(&d.s[i].ds);
 	state_save(&d);
-	if (leave) {
+	if (detach >= 0)
+		log_info("xtapctl detach: taking the datapath down");
+	if (leave && detach < 0) {
 		log_info("leaving the datapath running");
 		xtap_dp_close(&d.dp);
+		err = 0;
 	} else {
-		xtap_dp_teardown(&d.dp);
+		err = xtap_dp_teardown(&d.dp);
 	}
-	xtap_audit_event(d.audit, wall_ms(), XTAP_EV_STOP, leave ? "datapath left running" : "datapath removed");
+	xtap_audit_event(d.audit, wall_ms(), XTAP_EV_STOP,
+			 leave && detach < 0 ? "datapath left running" : "datapath removed");
+	if (detach >= 0) {
+		struct ctl_conn *c = &d.ctl[detach];
+
+		/* a few bytes into an empty socket buffer: one send does it */
+		xtap_ctl_detached(c->rx, c->nrx, err, &c->tx);
+		if (c->tx.full || send(c->fd, c->tx.p, c->tx.n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)c->tx.n)
+			log_warnx("xtapctl: cannot answer the detach request");
+	}
+	for (int i = 0; i < MAX_CTL_CONNS; i++)
+		ctl_drop(&d.ctl[i]);
+	if (d.ctl_fd >= 0) {
+		close(d.ctl_fd);
+		if (unlink(d.ctl_path))
+			log_warn("cannot remove %s", d.ctl_path);
+	}
 	xtap_audit_close(d.audit);
 	dtcp_server_free(&d.srv);
 	xtap_backend_free(&d.be);

@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * xtapctl's commands over xtapd's state (see ctl.h). Every answer comes in
+ * two forms, text for an operator and --json for scripts, built by the same
+ * functions so they cannot disagree.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "ctl.h"
+
+/* ---- the answer buffer ---- */
+
+static void bput(struct xtap_ctl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void bput(struct xtap_ctl_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (b->full)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		k = vsnprintf(b->p ? b->p + b->n : NULL, b->cap - b->n, fmt, ap);
+		va_end(ap);
+		if (k < 0) {
+			b->full = 1;
+			return;
+		}
+		if ((size_t)k < b->cap - b->n) {
+			b->n += (size_t)k;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+
+		while (cap < b->n + (size_t)k + 1)
+			cap *= 2;
+		if (cap > XTAP_CTL_ANSWER_MAX) {
+			b->full = 1;
+			return;
+		}
+		char *p = realloc(b->p, cap);
+
+		if (!p) {
+			b->full = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+void xtap_ctl_buf_free(struct xtap_ctl_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* A string for the answer: JSON-escaped, or DTCP-escaped (\ddd) in text, so
+ * a name a control source chose cannot forge lines or break the JSON. */
+static void bstr(struct xtap_ctl_buf *b, int json, const char *s)
+{
+	if (!json) {
+		char esc[4 * DTCP_GIVEN_MAX];
+
+		dtcp_escape_name(s, esc, sizeof(esc));
+		bput(b, "%s", esc);
+		return;
+	}
+	bput(b, "\"");
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			bput(b, "\\%c", *c);
+		else if (*c < 0x20 || *c >= 0x7f)
+			bput(b, "\\u%04x", *c);
+		else
+			bput(b, "%c", *c);
+	}
+	bput(b, "\"");
+}
+
+/* ---- the request ---- */
+
+struct req {
+	int json, reveal;
+	int nw;
+	const char *w[XTAP_CTL_WORDS_MAX];
+	char store[XTAP_CTL_REQ_MAX];
+};
+
+/* -1: empty, too long or too many words. */
+static int req_parse(const char *line, size_t n, struct req *r)
+{
+	char *save, *tok;
+
+	memset(r, 0, sizeof(*r));
+	if (n >= sizeof(r->store))
+		return -1;
+	memcpy(r->store, line, n);
+	r->store[n] = 0;
+	for (tok = strtok_r(r->store, " \t\r", &save); tok; tok = strtok_r(NULL, " \t\r", &save)) {
+		if (!strcmp(tok, "--json"))
+			r->json = 1;
+		else if (!strcmp(tok, "--reveal"))
+			r->reveal = 1;
+		else if (r->nw == XTAP_CTL_WORDS_MAX)
+			return -1;
+		else
+			r->w[r->nw++] = tok;
+	}
+	return r->nw ? 0 : -1;
+}
+
+static int req_is(const struct req *r, int nw, ...)
+{
+	va_list ap;
+	int same = r->nw == nw;
+
+	va_start(ap, nw);
+	for (int i = 0; i < nw; i++) {
+		const char *w = va_arg(ap, const char *);
+
+		if (same && w && strcmp(r->w[i], w))
+			same = 0;
+	}
+	va_end(ap);
+	return same;
+}
+
+static void answer_error(struct xtap_ctl_buf *b, int json, const char *msg)
+{
+	b->n = 0;
+	b->full = 0;
+	bput(b, "ERROR: %s\n", msg);
+	if (json) {
+		bput(b, "{\"error\":");
+		bstr(b, 1, msg);
+		bput(b, "}\n");
+	}
+}
+
+/* ---- views of the state ---- */
+
+static const char *const g_names[XTAP_G_COUNT] = {
+	"packets", "matched", "not_ip", "trunc_l2", "vlan_depth", "trunc_l3", "bad_l3",
+	"trunc_ext", "ext_depth", "trunc_l4", "match_bound", "cd_bound", "frag_recorded",
+	"frag_followed", "frag_unknown", "frag_record_fail", "meta_fail", "meta_used",
+	"rule_stale", "vt_foreign",
+};
+_Static_assert(sizeof(g_names) / sizeof(g_names[0]) == XTAP_G_COUNT, "a name per global counter");
+
+static const char *const cds_names[XTAP_CDS_COUNT] = {
+	"cloned", "sent", "sent_bytes", "clone_fail", "inactive", "not_ip", "no_room",
+	"too_big", "gso",
+};
+_Static_assert(sizeof(cds_names) / sizeof(cds_names[0]) == XTAP_CDS_COUNT, "a name per CD counter");
+
+/* A content destination of the datapath and the criteria naming it. */
+struct cd_use {
+	uint16_t index;
+	const char *name; /* as the first criterion naming it calls it */
+	uint32_t criteria;
+};
+
+struct cd_list {
+	struct cd_use *v;
+	size_t n;
+};
+
+static int cd_note(struct cd_list *l, uint16_t index, const char *name)
+{
+	struct cd_use *v;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].index == index) {
+			l->v[i].criteria++;
+			return 0;
+		}
+	/* at most XTAP_MAX_CDESTS_DEFAULT distinct indexes: grows one by one */
+	v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	l->v[l->n++] = (struct cd_use){ index, name, 1 };
+	return 0;
+}
+
+/* The datapath indexes of a criterion's destinations are in each of its
+ * rules (same for all); read them from the first one. */
+static int cd_collect(const struct xtap_ctl_ctx *x, struct cd_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	for (size_t i = 0; i < x->srv->n; i++) {
+		const struct dtcp_criterion *c = &x->srv->tab[i]->c;
+		const uint32_t *slots;
+		struct xtap_rule rule;
+		uint32_t n;
+
+		if (xtap_backend_rules(x->be, c->id, &slots, &n) || !n)
+			continue;
+		if (bpf_map_lookup_elem(x->dp->maps.rules, &slots[0], &rule))
+			return -errno;
+		for (unsigned k = 0; k < rule.ncd && k < XTAP_MAX_CD_PER_CRIT; k++)
+			if (cd_note(l, rule.cd[k], k < c->ncdest ? c->cdest[k].name.s : "?"))
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+struct src_use {
+	const char *name;
+	uint32_t n_static, n_dynamic;
+};
+
+/* Control sources: the configured ones (even without criteria), then any
+ * other owning criteria (a source removed by a reload keeps its criteria). */
+static struct src_use *src_collect(const struct xtap_ctl_ctx *x, size_t *count)
+{
+	size_t cap = x->cfg->n_users + x->srv->n, n = 0;
+	struct src_use *v = calloc(cap ? cap : 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < x->cfg->n_users; i++)
+		if (x->cfg->users[i].csource)
+			v[n++].name = x->cfg->users[i].name;
+	for (size_t i = 0; i < x->srv->n; i++) {
+		const struct dtcp_criterion *c = &x->srv->tab[i]->c;
+		size_t k = 0;
+
+		while (k < n && strcmp(v[k].name, c->csource.s))
+			k++;
+		if (k == n)
+			v[n++].name = c->csource.s;
+		if (c->is_static)
+			v[k].n_static++;
+		else
+			v[k].n_dynamic++;
+	}
+	*count = n;
+	return v;
+}
+
+static int iface_in_group(const struct xtap_config *cfg, const char *group, const char *netdev)
+{
+	const struct xtap_cfg_group *g = xtap_config_group(cfg, group);
+
+	for (size_t k = 0; g && k < g->n; k++)
+		if (!strcmp(g->member[k].netdev, netdev))
+			return 1;
+	return 0;
+}
+
+/* Criteria a program of an interface evaluates in one direction: what the
+ * scope of each says (names are netdev names once the server resolved them). */
+static uint32_t criteria_on(const struct xtap_ctl_ctx *x, const char *netdev, int egress)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < x->srv->n; i++) {
+		const struct dtcp_criterion *c = &x->srv->tab[i]->c;
+		int on = 0;
+
+		if (c->scope == DTCP_SCOPE_ANY)
+			on = !egress;
+		for (unsigned k = 0; k < c->nscope && k < DTCP_MAX_IFACES && !on; k++) {
+			if (c->scope == DTCP_SCOPE_INPUT || c->scope == DTCP_SCOPE_OUTPUT)
+				on = (c->scope == DTCP_SCOPE_OUTPUT) == egress && !strcmp(c->scope_name[k].s, netdev);
+			else if (c->scope == DTCP_SCOPE_VRF)
+				on = !egress && iface_in_group(x->cfg, c->scope_name[k].s, netdev);
+		}
+		n += on;
+	}
+	return n;
+}
+
+struct prog_id {
+	uint32_t id;
+	char name[BPF_OBJ_NAME_LEN];
+};
+
+static void prog_of(int fd, struct prog_id *p)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	memset(p, 0, sizeof(*p));
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		p->id = info.id;
+		snprintf(p->name, sizeof(p->name), "%s", info.name);
+	}
+}
+
+static void put_prog(struct xtap_ctl_buf *b, int json, const char *hook, const struct prog_id *p, int first)
+{
+	if (json)
+		bput(b, "%s{\"hook\":\"%s\",\"name\":\"%s\",\"id\":%" PRIu32 "}", first ? "" : ",", hook, p->name,
+		     p->id);
+	else
+		bput(b, "%s%s %s (id %" PRIu32 ")", first ? "" : ", ", hook, p->name, p->id);
+}
+
+/* The match fields of a criterion as its ADD gave them ("NAME: value" lines,
+ * as LIST shows them). Only ever called for --reveal. */
+static void put_given(struct xtap_ctl_buf *b, int json, const struct dtcp_criterion *c)
+{
+	const char *p = c->given;
+	int first = 1;
+
+	if (json)
+		bput(b, ",\"match\":{");
+	while (*p) {
+		size_t len = strcspn(p, "\r\n"), colon = strcspn(p, ":");
+		char name[DTCP_GIVEN_MAX], value[DTCP_GIVEN_MAX];
+
+		if (colon < len) {
+			size_t v = colon + 1 + strspn(p + colon + 1, " ");
+
+			snprintf(name, sizeof(name), "%.*s", (int)colon, p);
+			snprintf(value, sizeof(value), "%.*s", (int)(len > v ? len - v : 0), p + v);
+			if (json) {
+				bput(b, "%s", first ? "" : ",");
+				bstr(b, 1, name);
+				bput(b, ":");
+				bstr(b, 1, value);
+			} else {
+				bput(b, "    ");
+				bstr(b, 0, name);
+				bput(b, ": ");
+				bstr(b, 0, value);
+				bput(b, "\n");
+			}
+			first = 0;
+		}
+		p += len;
+		p += strspn(p, "\r\n");
+	}
+	if (json)
+		bput(b, "}");
+}
+
+/* One filter term (a DTCP criterion), without counters. */
+static void put_term(const struct xtap_ctl_ctx *x, struct xtap_ctl_buf *b, const struct req *r,
+		     const struct dtcp_entry *e, int first)
+{
+	const struct dtcp_criterion *c = &e->c;
+	const uint32_t *slots;
+	uint32_t rules = 0;
+
+	if (xtap_backend_rules(x->be, c->id, &slots, &rules))
+		rules = 0;
+	if (r->json) {
+		bput(b, "%s{\"index\":%" PRIu32 ",\"csource\":", first ? "" : ",", c->id);
+		bstr(b, 1, c->csource.s);
+		bput(b, ",\"flags\":\"%s\",\"rules\":%" PRIu32 ",\"cdests\":[", c->is_static ? "static" : "dynamic",
+		     rules);
+		for (unsigned k = 0; k < c->ncdest && k < DTCP_MAX_CDESTS; k++) {
+			bput(b, "%s", k ? "," : "");
+			bstr(b, 1, c->cdest[k].name.s);
+		}
+		bput(b, "],\"timeouts\":{\"idle\":%" PRIu64 ",\"total\":%" PRIu64 ",\"packets\":%" PRIu64
+			",\"bytes\":%" PRIu64 "}",
+		     c->timeout[DTCP_T_IDLE], c->timeout[DTCP_T_TOTAL], c->timeout[DTCP_T_PACKETS],
+		     c->timeout[DTCP_T_BYTES]);
+		if (r->reveal)
+			put_given(b, 1, c);
+		bput(b, "}");
+		return;
+	}
+	bput(b, "  %-7" PRIu32 " ", c->id);
+	bstr(b, 0, c->csource.s);
+	bput(b, "  %s  %" PRIu32 " rules  cdest ", c->is_static ? "static" : "dynamic", rules);
+	for (unsigned k = 0; k < c->ncdest && k < DTCP_MAX_CDESTS; k++) {
+		bput(b, "%s", k ? "," : "");
+		bstr(b, 0, c->cdest[k].name.s);
+	}
+	if (!c->is_static)
+		bput(b, "  timeouts idle %" PRIu64 " total %" PRIu64 " packets %" PRIu64 " bytes %" PRIu64,
+		     c->timeout[DTCP_T_IDLE], c->timeout[DTCP_T_TOTAL], c->timeout[DTCP_T_PACKETS],
+		     c->timeout[DTCP_T_BYTES]);
+	bput(b, "\n");
+	if (r->reveal)
+		put_given(b, 0, c);
+}
+
+/* ---- commands ---- */
+
+static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+{
+	struct src_use *src;
+	struct cd_list cds;
+	size_t nsrc = 0;
+	int err;
+
+	src = src_collect(x, &nsrc);
+	if (!src)
+		return answer_error(b, r->json, "no memory");
+	if ((err = cd_collect(x, &cds))) {
+		free(src);
+		return answer_error(b, r->json, strerror(-err));
+	}
+	bput(b, "OK\n");
+	if (r->json) {
+		bput(b, "{\"pid\":%ld,\"uptime_s\":%" PRIu64 ",\"sessions\":%u,\"pin_dir\":", x->pid,
+		     (x->now_ms - x->started_ms) / 1000, x->sessions);
+		bstr(b, 1, x->dp->pin_dir);
+		bput(b, ",\"adopted\":%s,\"vt\":{\"name\":", x->dp->adopted ? "true" : "false");
+		bstr(b, 1, x->dp->vt.name);
+		bput(b, ",\"peer\":");
+		bstr(b, 1, x->dp->vt.peer);
+		bput(b, "},\"criteria_slots\":%" PRIu32 ",\"interfaces\":[", x->dp->max_criteria);
+		for (int i = 0; i < x->dp->nifs; i++) {
+			bput(b, "%s{\"name\":", i ? "," : "");
+			bstr(b, 1, x->dp->ifs[i].name);
+			bput(b, ",\"ifindex\":%" PRIu32 ",\"mode\":\"%s\"}", x->dp->ifs[i].ifindex,
+			     xtap_attach_mode_name(x->dp->ifs[i].mode));
+		}
+		bput(b, "],\"criteria\":%zu,\"control_sources\":[", x->srv->n);
+		for (size_t i = 0; i < nsrc; i++) {
+			bput(b, "%s{\"name\":", i ? "," : "");
+			bstr(b, 1, src[i].name);
+			bput(b, ",\"criteria\":%" PRIu32 ",\"static\":%" PRIu32 ",\"dynamic\":%" PRIu32 "}",
+			     src[i].n_static + src[i].n_dynamic, src[i].n_static, src[i].n_dynamic);
+		}
+		bput(b, "],\"cdests\":[");
+		for (size_t i = 0; i < cds.n; i++) {
+			bput(b, "%s{\"name\":", i ? "," : "");
+			bstr(b, 1, cds.v[i].name);
+			bput(b, ",\"index\":%u,\"criteria\":%" PRIu32 "}", cds.v[i].index, cds.v[i].criteria);
+		}
+		bput(b, "]}\n");
+	} else {
+		bput(b, "xtapd: pid %ld, up %" PRIu64 " s, %u DTCP sessions\n", x->pid,
+		     (x->now_ms - x->started_ms) / 1000, x->sessions);
+		bput(b, "Datapath: %s (%s), vt pair %s/%s, %" PRIu32 " criteria slots\n", x->dp->pin_dir,
+		     x->dp->adopted ? "adopted" : "loaded", x->dp->vt.name, x->dp->vt.peer, x->dp->max_criteria);
+		bput(b, "Interfaces:\n");
+		for (int i = 0; i < x->dp->nifs; i++)
+			bput(b, "  %-16s %-12s ifindex %" PRIu32 "\n", x->dp->ifs[i].name,
+			     xtap_attach_mode_name(x->dp->ifs[i].mode), x->dp->ifs[i].ifindex);
+		bput(b, "Criteria: %zu\nControl sources:\n", x->srv->n);
+		for (size_t i = 0; i < nsrc; i++) {
+			bput(b, "  ");
+			bstr(b, 0, src[i].name);
+			bput(b, "  %" PRIu32 " criteria (%" PRIu32 " static, %" PRIu32 " dynamic)\n",
+			     src[i].n_static + src[i].n_dynamic, src[i].n_static, src[i].n_dynamic);
+		}
+		bput(b, "Content destinations:\n");
+		for (size_t i = 0; i < cds.n; i++) {
+			bput(b, "  ");
+			bstr(b, 0, cds.v[i].name);
+			bput(b, "  index %u, %" PRIu32 " criteria\n", cds.v[i].index, cds.v[i].criteria);
+		}
+	}
+	free(src);
+	free(cds.v);
+}
+
+static void cmd_show_filter(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+{
+	struct prog_id xdp, tc_in, tc_out;
+
+	prog_of(x->dp->prog_xdp, &xdp);
+	prog_of(x->dp->prog_tc_in, &tc_in);
+	prog_of(x->dp->prog_tc_out, &tc_out);
+	bput(b, "OK\n");
+	if (r->json)
+		bput(b, "{\"interfaces\":[");
+	else
+		bput(b, "%-16s %-12s %-9s %-8s %s\n", "Interface", "Mode", "Direction", "Criteria", "Programs");
+	for (int i = 0; i < x->dp->nifs; i++) {
+		const struct xtap_dp_iface *f = &x->dp->ifs[i];
+		uint32_t in = criteria_on(x, f->name, 0), out = criteria_on(x, f->name, 1);
+
+		if (r->json) {
+			bput(b, "%s{\"name\":", i ? "," : "");
+			bstr(b, 1, f->name);
+			bput(b, ",\"mode\":\"%s\",\"ingress\":{\"criteria\":%" PRIu32 ",\"programs\":[",
+			     xtap_attach_mode_name(f->mode), in);
+			if (f->xdp)
+				put_prog(b, 1, "xdp", &xdp, 1);
+			put_prog(b, 1, "tc", &tc_in, !f->xdp);
+			bput(b, "]},\"egress\":{\"criteria\":%" PRIu32 ",\"programs\":[", out);
+			put_prog(b, 1, "tc", &tc_out, 1);
+			bput(b, "]}}");
+			continue;
+		}
+		bput(b, "%-16s %-12s %-9s %-8" PRIu32 " ", f->name, xtap_attach_mode_name(f->mode), "ingress", in);
+		if (f->xdp)
+			put_prog(b, 0, "xdp", &xdp, 1);
+		put_prog(b, 0, "tc", &tc_in, !f->xdp);
+		bput(b, "\n%-16s %-12s %-9s %-8" PRIu32 " ", f->name, xtap_attach_mode_name(f->mode), "egress", out);
+		put_prog(b, 0, "tc", &tc_out, 1);
+		bput(b, "\n");
+	}
+	if (r->json)
+		bput(b, "],\"terms\":[");
+	else
+		bput(b, "Terms (DTCP criteria): %zu\n", x->srv->n);
+	for (size_t i = 0; i < x->srv->n; i++)
+		put_term(x, b, r, x->srv->tab[i], i == 0);
+	if (r->json)
+		bput(b, "]}\n");
+}
+
+static void cmd_show_index(const struct xtap_ctl_ctx *x, const struct req *r, const char *num, int counters,
+			   struct xtap_ctl_buf *b)
+{
+	const struct dtcp_entry *e;
+	struct dtcp_counters cnt;
+	unsigned long id;
+	char *end;
+
+	errno = 0;
+	id = strtoul(num, &end, 10);
+	if (errno || *end || !*num || num[0] == '-' || id > UINT32_MAX)
+		return answer_error(b, r->json, "the index is a DTCP Criteria-ID (a number)");
+	e = dtcp_server_find(x->srv, (uint32_t)id);
+	if (!e)
+		return answer_error(b, r->json, "no such filter index");
+	if (counters && xtap_dtcp_backend.read_counters(x->be, e->c.id, &cnt))
+		return answer_error(b, r->json, "cannot read the counters");
+	bput(b, "OK\n");
+	if (counters) {
+		if (r->json)
+			bput(b, "{\"index\":%" PRIu32 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+				",\"last_match_ms\":%" PRIu64 "}\n",
+			     e->c.id, cnt.packets, cnt.bytes, cnt.last_match_ms);
+		else
+			bput(b, "Filter index %" PRIu32 "\n  Packets: %" PRIu64 "\n  Bytes: %" PRIu64 "\n", e->c.id,
+			     cnt.packets, cnt.bytes);
+		return;
+	}
+	if (!r->json)
+		bput(b, "Filter index %" PRIu32 ":\n", e->c.id);
+	put_term(x, b, r, e, 1);
+	if (r->json)
+		bput(b, "\n");
+}
+
+static void cmd_show_counters(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+{
+	uint64_t v[XTAP_G_COUNT];
+	int err = xtap_cls_counters(x->cls, v);
+
+	if (err)
+		return answer_error(b, r->json, strerror(-err));
+	bput(b, "OK\n%s", r->json ? "{" : "Global counters:\n");
+	for (int i = 0; i < XTAP_G_COUNT; i++)
+		if (r->json)
+			bput(b, "%s\"%s\":%" PRIu64, i ? "," : "", g_names[i], v[i]);
+		else
+			bput(b, "  %-18s %" PRIu64 "\n", g_names[i], v[i]);
+	if (r->json)
+		bput(b, "}\n");
+}
+
+static void cmd_show_cdests(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+{
+	struct cd_list cds;
+	int err = cd_collect(x, &cds);
+
+	if (err)
+		return answer_error(b, r->json, strerror(-err));
+	bput(b, "OK\n%s", r->json ? "{\"cdests\":[" : "");
+	for (size_t i = 0; i < cds.n; i++) {
+		uint64_t v[XTAP_CDS_COUNT];
+		struct xtap_cdest cd;
+		uint32_t key = cds.v[i].index;
+		char addr[64] = "?";
+
+		if ((err = xtap_cls_cd_stats(x->cls, cds.v[i].index, v))) {
+			free(cds.v);
+			return answer_error(b, r->json, strerror(-err));
+		}
+		/* where the copies go: part of the criterion, so --reveal only */
+		if (r->reveal && !bpf_map_lookup_elem(x->dp->maps.cdests, &key, &cd)) {
+			char ip[48];
+
+			if (inet_ntop(cd.family == XTAP_AF_INET6 ? AF_INET6 : AF_INET, cd.dst, ip, sizeof(ip)))
+				snprintf(addr, sizeof(addr), cd.family == XTAP_AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+					 ntohs(cd.dport));
+		}
+		if (r->json) {
+			bput(b, "%s{\"name\":", i ? "," : "");
+			bstr(b, 1, cds.v[i].name);
+			bput(b, ",\"index\":%u,\"criteria\":%" PRIu32, cds.v[i].index, cds.v[i].criteria);
+			if (r->reveal) {
+				bput(b, ",\"destination\":");
+				bstr(b, 1, addr);
+			}
+			for (int k = 0; k < XTAP_CDS_COUNT; k++)
+				bput(b, ",\"%s\":%" PRIu64, cds_names[k], v[k]);
+			bput(b, "}");
+			continue;
+		}
+		bput(b, "Content destination ");
+		bstr(b, 0, cds.v[i].name);
+		bput(b, " (index %u, %" PRIu32 " criteria)%s%s\n", cds.v[i].index, cds.v[i].criteria,
+		     r->reveal ? " to " : "", r->reveal ? addr : "");
+		for (int k = 0; k < XTAP_CDS_COUNT; k++)
+			bput(b, "  %-12s %" PRIu64 "\n", cds_names[k], v[k]);
+	}
+	if (r->json)
+		bput(b, "]}\n");
+	free(cds.v);
+}
+
+/* one line: it is the status line of an error answer */
+static const char help[] = "commands: status | show filter | show filter index N [counters] | show counters | "
+			   "show cdests | detach (flags: --json, --reveal)";
+
+/* What a revealing request showed, for the audit log (never the fields). */
+static void audit_reveal(const struct xtap_ctl_ctx *x, const struct req *r, const uint32_t *id)
+{
+	char what[64] = "";
+
+	for (int i = 0; i < r->nw; i++)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%s", i ? " " : "", r->w[i]);
+	if (xtap_audit_request(x->audit, x->now_ms, "xtapctl", NULL, "REVEAL", NULL, 200, id, id ? 1 : 0, what))
+		fprintf(stderr, "xtapd: warning: cannot write the audit line of a reveal\n");
+}
+
+enum xtap_ctl_action xtap_ctl_handle(const struct xtap_ctl_ctx *x, const char *line, size_t n,
+				     struct xtap_ctl_buf *out)
+{
+	struct req r;
+	uint32_t id;
+
+	memset(out, 0, sizeof(*out));
+	if (req_parse(line, n, &r)) {
+		answer_error(out, memmem(line, n, "--json", 6) != NULL, help);
+		return XTAP_CTL_ANSWER;
+	}
+	if (req_is(&r, 1, "detach"))
+		return XTAP_CTL_DETACH;
+	if (r.reveal && (req_is(&r, 2, "show", "filter") || req_is(&r, 4, "show", "filter", "index", NULL) ||
+			 req_is(&r, 2, "show", "cdests"))) {
+		/* the audit line comes before the fields leave the daemon */
+		int one = r.nw == 4 && sscanf(r.w[3], "%" SCNu32, &id) == 1;
+
+		audit_reveal(x, &r, one ? &id : NULL);
+	}
+	if (req_is(&r, 1, "status"))
+		cmd_status(x, &r, out);
+	else if (req_is(&r, 2, "show", "filter"))
+		cmd_show_filter(x, &r, out);
+	else if (req_is(&r, 4, "show", "filter", "index", NULL))
+		cmd_show_index(x, &r, r.w[3], 0, out);
+	else if (req_is(&r, 5, "show", "filter", "index", NULL, "counters"))
+		cmd_show_index(x, &r, r.w[3], 1, out);
+	else if (req_is(&r, 2, "show", "counters"))
+		cmd_show_counters(x, &r, out);
+	else if (req_is(&r, 2, "show", "cdests"))
+		cmd_show_cdests(x, &r, out);
+	else
+		answer_error(out, r.json, help);
+	if (out->full)
+		answer_error(out, r.json, "the answer is too large; ask for one filter index");
+	return XTAP_CTL_ANSWER;
+}
+
+void xtap_ctl_detached(const char *line, size_t n, int err, struct xtap_ctl_buf *out)
+{
+	int json = memmem(line, n, "--json", 6) != NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (err) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "the datapath could not be taken down whole: %s", strerror(-err));
+		return answer_error(out, json, msg);
+	}
+	bput(out, "OK\n");
+	if (json)
+		bput(out, "{\"detached\":true}\n");
+	else
+		bput(out, "Datapath detached and unpinned; xtapd exits.\n");
+}

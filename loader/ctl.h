@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * xtapctl's requests and answers (docs/xtapctl.md), without I/O: xtapd reads
+ * one request line from its local socket, passes it here with a view of its
+ * state, and writes the answer back.
+ *
+ * Confidentiality: an answer never holds an address, port, protocol or
+ * interface of a criterion unless the request says --reveal; a revealing
+ * request is written to the audit log before it is answered.
+ */
+#ifndef XTAP_CTL_H
+#define XTAP_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "backend.h"
+#include "config.h"
+#include "datapath.h"
+#include "dtcp.h"
+
+#define XTAP_CTL_SOCKET "/run/xtap/xtapd.ctl"
+/* One request line, newline included: a few words ("--json --reveal show
+ * filter index 4294967295 counters" is 55 bytes). */
+#define XTAP_CTL_REQ_MAX 256
+/* Words of a request; the longest command has 5. */
+#define XTAP_CTL_WORDS_MAX 8
+/* Largest answer: with --reveal a criterion costs up to DTCP_GIVEN_MAX bytes
+ * of fields, so 64 MiB hold ~16000 revealed criteria and far more without;
+ * a larger answer is refused with an error naming the narrower command. */
+#define XTAP_CTL_ANSWER_MAX (64u << 20)
+
+/* What a request may see of the daemon. Read only, except that reading the
+ * counters goes through the classifier handle. */
+struct xtap_ctl_ctx {
+	const struct xtap_config *cfg;
+	const struct xtap_dp *dp;
+	struct xtap_cls *cls;
+	struct xtap_backend *be;
+	const struct dtcp_server *srv;
+	struct xtap_audit *audit;
+	unsigned sessions;    /* open DTCP sessions */
+	uint64_t started_ms;  /* wall clock, ms */
+	uint64_t now_ms;
+	long pid;
+};
+
+/* The answer: a status line ("OK" or "ERROR: reason"), then the body. */
+struct xtap_ctl_buf {
+	char *p;
+	size_t n, cap;
+	int full;             /* XTAP_CTL_ANSWER_MAX reached or no memory */
+};
+
+enum xtap_ctl_action {
+	XTAP_CTL_ANSWER = 0,  /* out holds the answer */
+	XTAP_CTL_DETACH,      /* take the datapath down, then xtap_ctl_detached() */
+};
+
+/* Handles one request line (without its newline). The answer is in out
+ * (heap, xtap_ctl_buf_free) except for XTAP_CTL_DETACH. */
+enum xtap_ctl_action xtap_ctl_handle(const struct xtap_ctl_ctx *x, const char *line, size_t n,
+				     struct xtap_ctl_buf *out);
+/* The answer to a detach request, once the datapath is down (err: 0 or -errno). */
+void xtap_ctl_detached(const char *line, size_t n, int err, struct xtap_ctl_buf *out);
+void xtap_ctl_buf_free(struct xtap_ctl_buf *b);
+
+#endif
