@@ -11,6 +11,8 @@
  *   -L  leave the datapath running on exit (attached, pinned)
  *   -S  the xtapctl socket (docs/xtapctl.md)
  *
+ * Signals: SIGTERM and SIGINT stop (and take the datapath down unless -L),
+ * SIGHUP reloads the configuration where that needs no datapath change.
  */
 #include <crypt.h>
 #include <errno.h>
@@ -645,6 +647,98 @@ static pid_t start_worker(struct xtapd *d, const char *user, int verbose)
 	return pid;
 }
 
+/* ---- SIGHUP: reload what needs no datapath change ---- */
+
+/* Group bits are in the datapath (each interface's mask, each VRF-scoped
+ * rule), numbered by the order of the groups: a change there is a restart. */
+static int groups_same(const struct xtap_config *a, const struct xtap_config *b)
+{
+	if (a->n_groups != b->n_groups)
+		return 0;
+	for (size_t i = 0; i < a->n_groups; i++) {
+		if (strcmp(a->groups[i].name, b->groups[i].name) || a->groups[i].n != b->groups[i].n)
+			return 0;
+		for (size_t k = 0; k < a->groups[i].n; k++)
+			if (strcmp(a->groups[i].member[k].netdev, b->groups[i].member[k].netdev))
+				return 0;
+	}
+	return 1;
+}
+
+/* What the SSH worker was given when it was forked: it keeps the old values. */
+static int worker_settings_same(const struct xtap_config *a, const struct xtap_config *b)
+{
+	return a->connection_limit == b->connection_limit && a->rate_limit == b->rate_limit &&
+	       a->idle_timeout == b->idle_timeout && a->listen_port == b->listen_port &&
+	       !memcmp(&a->listen_addr, &b->listen_addr, sizeof(a->listen_addr)) &&
+	       a->n_host_keys == b->n_host_keys && !memcmp(a->host_keys, b->host_keys, sizeof(a->host_keys));
+}
+
+static void reload_refused(struct xtapd *d, const char *detail)
+{
+	log_warnx("SIGHUP: the running configuration is unchanged");
+	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, detail);
+}
+
+/* The DTCP library reads the configuration through d->cfg on every call
+ * (struct dtcp_config's callbacks), so swapping the pointer applies the new
+ * one to every later login and request; criteria already installed stay. */
+static void reload(struct xtapd *d)
+{
+	struct xtap_config *c = calloc(1, sizeof(*c)), *old;
+	struct xtap_config_errors *errs = calloc(1, sizeof(*errs));
+	const char *audit_path;
+	struct xtap_audit *a;
+	int diff;
+
+	if (!c || !errs) {
+		log_warnx("SIGHUP: no memory to read %s", d->cfg_path);
+		reload_refused(d, "refused");
+		goto out;
+	}
+	if (xtap_config_load(d->cfg_path, c, errs)) {
+		/* error messages name statements, never secrets (config.h) */
+		for (int i = 0; i < errs->kept; i++)
+			log_warnx("%s:%d: %s", d->cfg_path, errs->e[i].line, errs->e[i].msg);
+		log_warnx("SIGHUP: %d errors in %s", errs->n, d->cfg_path);
+		reload_refused(d, "refused");
+		goto out;
+	}
+	diff = xtap_config_diff(d->cfg, c);
+	if ((diff & XTAP_CFG_DATAPATH) || !groups_same(d->cfg, c)) {
+		log_warnx("SIGHUP: %s changes the datapath (attached interfaces, modes, tunnel, vt pair, "
+			  "IPv6, interface groups or state file): restart xtapd to apply it",
+			  d->cfg_path);
+		reload_refused(d, "refused: restart needed");
+		goto out;
+	}
+	/* the audit log is opened anew on every reload (log rotation) */
+	audit_path = c->audit_log[0] ? c->audit_log : DEFAULT_AUDIT;
+	if (mkparent(audit_path) || !(a = xtap_audit_open(audit_path))) {
+		log_warn("SIGHUP: cannot open the audit log %s", audit_path);
+		reload_refused(d, "refused");
+		goto out;
+	}
+	if (!worker_settings_same(d->cfg, c))
+		log_warnx("SIGHUP: the SSH listener, host keys, connection and rate limits and idle timeout "
+			  "apply only after a restart of xtapd");
+	old = d->cfg;
+	d->cfg = c;
+	d->dcfg.max_cdests = c->max_cdests;
+	c = old;
+	xtap_audit_close(d->audit);
+	d->audit = a; /* cb_audit reads d->audit */
+	d->state_path = d->cfg->state_file[0] ? d->cfg->state_file : DEFAULT_STATE; /* same path, new storage */
+	log_info("SIGHUP: %s reloaded%s", d->cfg_path, diff ? "" : " (no change)");
+	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, "applied");
+out:
+	if (c) {
+		xtap_config_free(c);
+		free(c);
+	}
+	free(errs);
+}
+
 static int datapath_up(struct xtapd *d, const char *pin_dir)
 {
 	struct xtap_dp_opts o = { .pin_dir = pin_dir, .vt_name = d->cfg->vt_name, .vt_peer = d->cfg->vt_peer,
@@ -782,7 +876,7 @@ int main(int argc, char **argv)
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
-					log_info("SIGHUP: reloading is not supported in this version; restart xtapd to apply changes");
+					reload(&d);
 					continue;
 				}
 				if (si.ssi_signo == SIGCHLD) {
