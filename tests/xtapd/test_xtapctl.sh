@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# xtapctl and SIGHUP, end to end, in namespaces this test creates and always
+# removes (the setup of test_xtapd.sh): xtapd attached to s0, the dtcp client
+# as the mediation device. Checks what an operator relies on: show filter
+# names the programs and counts the criteria, the per-index counters equal
+# LIST's, status parses as JSON, no target address leaves the daemon without
+# --reveal (and the reveal is audited), only root gets answers, the socket is
+# 0600; SIGHUP applies a new user without touching the datapath, keeps the
+# old configuration on errors or on a datapath change; detach takes
+# everything down and xtapd exits.
+#
+# usage: test_xtapctl.sh BUILD_DIR
+set -u
+B=$(cd "${1:-build}" && pwd)
+T=$(mktemp -d /tmp/xtapctl-test.XXXXXX)
+S=xcs$$ C=xcc$$ D=xcd$$ PIN=/sys/fs/bpf/xtap-c$$
+SOCK=$T/run/xtapd.ctl
+TARGET=192.0.2.10
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); echo "ok      $1"; }
+bad() { fail=$((fail + 1)); echo "FAILED  $1"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+
+cleanup() {
+	for n in $S $C $D; do ip netns pids $n 2>/dev/null | xargs -r kill -9 2>/dev/null; done
+	sleep 0.3
+	for n in $S $C $D; do ip netns del $n 2>/dev/null; done
+	rm -rf "$PIN" "$T"
+}
+trap cleanup EXIT
+[ -n "${XTAPD_TEST_KEEP:-}" ] && trap "" EXIT
+
+ip netns add $S && ip netns add $C && ip netns add $D || { echo "0 passed, 1 failed"; exit 1; }
+ip link add c0 netns $C type veth peer name s0 netns $S
+ip link add d0 netns $D type veth peer name s2 netns $S
+ip -n $C addr add $TARGET/24 dev c0
+ip -n $S addr add 192.0.2.1/24 dev s0
+ip -n $S addr add 203.0.113.1/24 dev s2
+ip -n $D addr add 203.0.113.10/24 dev d0
+for p in "$C c0" "$S s0" "$S s2" "$D d0" "$S lo" "$C lo" "$D lo"; do set -- $p; ip -n $1 link set $2 up; done
+
+base_conf() {
+	cat <<EOF
+set system login class flowtap permissions flow-tap-operation
+set system login user ftap uid 2000
+set system login user ftap class flowtap
+set system login user ftap authentication encrypted-password "\$6\$xtapdemosalt\$Q6n02KLKw3Bgp1IwwvALWv0o0qy3sgP8JNx8FhW/GujRh.11QJi/dZ0DpqghgnGdC0sxvbxsRcHeHrlLgi6SH0"
+set system services flow-tap-dtcp ssh
+set interfaces vt-4/0/0 unit 0 family inet
+set services flow-tap tunnel-interface vt-4/0/0.0
+set system services flow-tap-dtcp ssh listen-address 127.0.0.1
+set system services flow-tap-dtcp ssh host-key $T/hostkey
+set services flow-tap control-source ftap key "Juniper"
+set services flow-tap interface s0 mode xdp-native
+set services flow-tap state-file $T/state
+set services flow-tap audit-log $T/audit.log
+EOF
+}
+# a second control source, password "newpw"
+user2_conf() {
+	cat <<EOF
+set system login user ftap2 uid 2001
+set system login user ftap2 class flowtap
+set system login user ftap2 authentication encrypted-password "\$6\$xtapsalt2\$vwMIZnBZw4jz/ktB1y17ANza1MEuvQjm51v2SGpJeJggb4XKeUX4FzBXRHwna/ijqHa6i2VTAcUM1UmLwHcpW1"
+set services flow-tap control-source ftap2 key "Juniper"
+EOF
+}
+base_conf > $T/xtapd.conf
+
+start() {
+	# nsenter, not `ip netns exec`: that one gives the process a mount
+	# namespace of its own, where bpffs and the pins die with the process
+	nsenter --net=/run/netns/$S "$B/xtapd" -f $T/xtapd.conf -P $PIN -S $SOCK >> $T/xtapd.log 2>&1 &
+	XPID=$!
+	for _ in $(seq 1 150); do
+		grep -q "serving DTCP" $T/xtapd.log 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+dtcp_as() {
+	local user=$1 pw=$2; shift 2
+	DTCP_PASSWORD=$pw HOME=$T ip netns exec $S "$B/dtcp" -H 127.0.0.1 -u $user --known-hosts $T/known_hosts \
+		--accept-new "$@"
+}
+ctl() { "$B/xtapctl" -S $SOCK "$@"; }
+xdp_id() { ip -n $S -d link show s0 | grep -o 'prog/xdp id [0-9]*'; }
+# waits until xtapd's log has grown by a line matching $1
+log_wait() {
+	for _ in $(seq 1 50); do grep -q "$1" $T/xtapd.log && return 0; sleep 0.1; done
+	return 1
+}
+json() { /usr/bin/python3 -c "import json, sys; d = json.load(sys.stdin); sys.exit(0 if ($1) else 1)"; }
+
+mkdir -p -m 700 $T/.ssh
+check "xtapd starts with a control socket" start
+check "the control socket is 0600, owned by root" [ "$(stat -c '%a %u' $SOCK)" = "600 0" ]
+check "its folder is 0700" [ "$(stat -c %a $T/run)" = 700 ]
+
+dtcp_as ftap ftap-demo add --src $TARGET --proto 1 --cdest cd1 --cd-addr 203.0.113.10 --cd-port 7890 \
+	--cd-src 203.0.113.1 --static > $T/add.out 2>&1
+check "ADD answers CRITERIA-ID 1" grep -q "CRITERIA-ID: 1" $T/add.out
+ip netns exec $C ping -q -c 3 -i 0.2 192.0.2.1 > /dev/null
+
+ctl show filter > $T/filter.txt 2>&1
+check "show filter: s0 ingress, xdp-native, 1 criterion, XDP and TC programs" \
+	grep -Eq '^s0 +xdp-native +ingress +1 +xdp xtap_xdp \(id [1-9][0-9]*\), tc xtap_tc_ingress \(id [1-9]' $T/filter.txt
+check "show filter: s0 egress, 0 criteria, the TC egress program" \
+	grep -Eq '^s0 +xdp-native +egress +0 +tc xtap_tc_egress \(id [1-9]' $T/filter.txt
+check "show filter: term 1 of ftap, static, to cd1" grep -Eq '^ +1 +ftap +static +1 rules +cdest cd1' $T/filter.txt
+ctl --json show filter > $T/filter.json 2>&1
+check "show filter --json: the same counts and programs" json \
+	"d['interfaces'][0]['name'] == 's0' and d['interfaces'][0]['ingress']['criteria'] == 1 and
+	 [p['hook'] for p in d['interfaces'][0]['ingress']['programs']] == ['xdp', 'tc'] and
+	 d['interfaces'][0]['egress']['criteria'] == 0 and d['terms'][0]['index'] == 1" < $T/filter.json
+
+dtcp_as ftap ftap-demo list --flags stats > $T/list.out 2>&1
+lp=$(sed -n 's/^MATCHING-PACKETS: //p' $T/list.out | tr -d '\r')
+lb=$(sed -n 's/^MATCHING-BYTES: //p' $T/list.out | tr -d '\r')
+ctl show filter index 1 counters > $T/cnt.txt 2>&1
+cp=$(sed -n 's/^ *Packets: //p' $T/cnt.txt)
+cb=$(sed -n 's/^ *Bytes: //p' $T/cnt.txt)
+check "show filter index 1 counters = LIST: ${cp:-?} packets, ${cb:-?} bytes (LIST ${lp:-?}, ${lb:-?})" \
+	bash -c "[ '${lp:-x}' = '${cp:-y}' ] && [ '${lb:-x}' = '${cb:-y}' ] && [ '${cp:-0}' -ge 3 ]"
+ctl --json show filter index 1 counters > $T/cnt.json 2>&1
+check "the same with --json" json "d['packets'] == ${lp:-0} and d['bytes'] == ${lb:-0}" < $T/cnt.json
+ctl show filter index 7 counters > $T/noidx.out 2>&1
+check "an unknown index is an error (exit 1)" bash -c "[ $? = 1 ] && grep -q 'no such filter index' $T/noidx.out"
+
+ctl --json status > $T/status.json 2>&1
+check "status --json: ftap with 1 static criterion, cd1, s0 in xdp-native" json \
+	"[(s['name'], s['criteria'], s['static']) for s in d['control_sources']] == [('ftap', 1, 1)] and
+	 [c['name'] for c in d['cdests']] == ['cd1'] and
+	 [(i['name'], i['mode']) for i in d['interfaces']] == [('s0', 'xdp-native')]" < $T/status.json
+ctl --json show counters > $T/counters.json 2>&1
+check "show counters --json: the classifier saw the pings" json "d['packets'] >= 3 and d['matched'] >= 3" < $T/counters.json
+ctl --json show cdests > $T/cdests.json 2>&1
+check "show cdests --json: cd1 cloned and sent the copies" json \
+	"d['cdests'][0]['name'] == 'cd1' and d['cdests'][0]['cloned'] >= 3 and d['cdests'][0]['sent'] >= 3" < $T/cdests.json
+
+for c in "status" "show filter" "show filter index 1" "show filter index 1 counters" "show counters" "show cdests"; do
+	ctl $c > $T/plain.out 2>&1 || echo "exit $?" >> $T/plain.out
+	ctl --json $c >> $T/plain.out 2>&1 || echo "exit $?" >> $T/plain.out
+	cat $T/plain.out >> $T/all-plain.out
+done
+check "no non-reveal answer failed" bash -c "! grep -q '^exit' $T/all-plain.out"
+check "no target address in any answer without --reveal" bash -c "! grep -q '$TARGET' $T/all-plain.out"
+check "no content destination address either" bash -c "! grep -q '203.0.113.10' $T/all-plain.out"
+ctl --reveal show filter > $T/reveal.txt 2>&1
+check "--reveal shows the match fields" grep -q "SOURCE-ADDRESS: $TARGET" $T/reveal.txt
+ctl --json --reveal show filter index 1 > $T/reveal.json 2>&1
+check "--json --reveal: the fields as an object" json "d['match']['SOURCE-ADDRESS'] == '$TARGET'" < $T/reveal.json
+check "the reveal is in the audit log" grep -q '"csource":"xtapctl".*"method":"REVEAL"' $T/audit.log
+
+setpriv --reuid=65534 --regid=65534 --clear-groups "$B/xtapctl" -S $SOCK status > $T/nobody.out 2>&1
+check "a non-root user cannot connect (exit 1, permission denied)" \
+	bash -c "[ $? = 1 ] && grep -q 'Permission denied (xtapctl is for root)' $T/nobody.out"
+# past the file mode (CAP_DAC_OVERRIDE): the peer's uid still refuses it
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+dac_override --ambient-caps=+dac_override \
+	"$B/xtapctl" -S $SOCK status > $T/nobody2.out 2>&1
+check "a non-root peer that can open the socket is refused (exit 1)" \
+	bash -c "[ $? = 1 ] && ! grep -q Interfaces $T/nobody2.out && grep -q 'refused: xtapctl is for root' $T/nobody2.out"
+check "and audited" grep -q '"event":"connection_refused".*uid 65534' $T/audit.log
+
+# ---- SIGHUP ----
+id0=$(xdp_id)
+dtcp_as ftap2 newpw noop > $T/noop0.out 2>&1
+check "before SIGHUP the new user cannot log in" [ $? -ne 0 ]
+{ base_conf; user2_conf; } > $T/xtapd.conf
+kill -HUP $XPID
+check "SIGHUP: reloaded" log_wait "SIGHUP: .* reloaded"
+dtcp_as ftap2 newpw noop > $T/noop1.out 2>&1
+check "SIGHUP: the added user logs in and gets 200 to NOOP" bash -c "[ $? = 0 ] && grep -q '200' $T/noop1.out"
+check "SIGHUP: the XDP program on s0 is the same (${id0:-none})" bash -c "[ -n '$id0' ] && [ '$(xdp_id)' = '$id0' ]"
+check "SIGHUP: the criterion is still there" bash -c "'$B/xtapctl' -S $SOCK show filter index 1 >/dev/null"
+check "SIGHUP: audited as applied" grep -q '"event":"reload".*"applied"' $T/audit.log
+
+{ base_conf; echo "set services flow-tap nonsense"; } > $T/xtapd.conf
+badline=$(wc -l < $T/xtapd.conf)
+kill -HUP $XPID
+check "SIGHUP with an error: the line number is logged" log_wait "xtapd.conf:$badline:"
+dtcp_as ftap2 newpw noop > $T/noop2.out 2>&1
+check "SIGHUP with an error: the old configuration stays (ftap2 still logs in)" [ $? = 0 ]
+check "SIGHUP with an error: audited as refused" grep -q '"event":"reload".*"refused"' $T/audit.log
+
+{ base_conf; user2_conf; echo "set services flow-tap interface s2 mode xdp-native"; } > $T/xtapd.conf
+kill -HUP $XPID
+check "SIGHUP adding an interface: refused, restart needed" log_wait "restart xtapd to apply it"
+check "SIGHUP adding an interface: s2 stays without XDP" bash -c "! ip -n $S -d link show s2 | grep -q prog/xdp"
+check "SIGHUP adding an interface: audited" grep -q '"refused: restart needed"' $T/audit.log
+check "xtapd is still running" kill -0 $XPID
+
+# ---- detach ----
+ctl detach > $T/detach.out 2>&1
+check "detach answers (exit 0)" bash -c "[ $? = 0 ] && grep -q 'detached' $T/detach.out"
+for _ in $(seq 1 50); do kill -0 $XPID 2>/dev/null || break; sleep 0.1; done
+check "detach: xtapd exited" bash -c "! kill -0 $XPID 2>/dev/null"
+check "detach: pins removed" [ ! -e $PIN ]
+check "detach: vt pair removed" bash -c "! ip -n $S link show vt0 >/dev/null 2>&1"
+check "detach: XDP detached from s0" bash -c "! ip -n $S -d link show s0 | grep -q 'prog/xdp'"
+check "detach: the socket is gone" [ ! -e $SOCK ]
+check "no target address in xtapd's own log" bash -c "! grep -q '$TARGET' $T/xtapd.log"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
