@@ -416,14 +416,28 @@ static int be_remove(void *ctx, uint32_t id)
 		log_warnx("criterion %u: a datapath rule could not be removed", id);
 		return -1;
 	}
-	/* gone from every running program before the DELETE reply */
-	if (xtap_cls_sync(b->cls))
-		log_warn("criterion %u: grace period", id);
+	/* gone from every running program before the reply: one grace period
+	 * for all the criteria a request removes (xtap_backend_settle) */
+	b->unsettled = 1;
 	put_cds(b, r->cd, r->ncd);
 	free(r->slots);
 	memmove(&b->recs[pos], &b->recs[pos + 1], (b->n - pos - 1) * sizeof(*b->recs));
 	b->n--;
 	return 0;
+}
+
+int xtap_backend_settle(struct xtap_backend *b)
+{
+	int err;
+
+	if (!b->unsettled)
+		return 0;
+	err = xtap_cls_sync(b->cls);
+	if (err)
+		log_warnx("grace period: %s", strerror(-err));
+	else
+		b->unsettled = 0;
+	return err;
 }
 
 static uint64_t now_ns(clockid_t clk)

@@ -27,6 +27,7 @@ struct xtap_backend {
 	/* outer source address when a destination names none */
 	uint8_t default_src4[4], default_src6[16];
 	uint16_t default_sport;
+	int unsettled;            /* removed rules may still run: settle before replying */
 	struct xtap_be_rec *recs; /* by DTCP id, sorted */
 	size_t n, cap;
 };
@@ -35,6 +36,11 @@ extern const struct dtcp_backend xtap_dtcp_backend;
 
 void xtap_backend_init(struct xtap_backend *b, struct xtap_cls *cls);
 void xtap_backend_free(struct xtap_backend *b);
+/* Wait until no running program can still match a removed criterion (one
+ * RCU grace period for everything removed since the last call). Call it
+ * before sending any reply: a DELETE's criteria are then gone before it. */
+int xtap_backend_settle(struct xtap_backend *b);
+
 /* After a restart: take over a criterion whose rules are still in the
  * pinned maps, slots[k] / uids[k] as the state file recorded them (in the
  * order xtap_backend_rules gives). -ESTALE: they are not this criterion's;

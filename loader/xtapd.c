@@ -52,6 +52,7 @@
 #define DEFAULT_HOST_KEY "/etc/xtap/ssh_host_ed25519_key"
 #define DEFAULT_STATE "/var/lib/xtap/state"
 #define DEFAULT_AUDIT "/var/log/xtap/audit.log"
+#define WORKER_BURST 256 /* worker messages handled between two state saves */
 #define MAX_SESSIONS 256 /* above any connection-limit the worker enforces (75 default) */
 /* xtapctl connections served at once: one operator at a time is the norm;
  * more wait in the listen backlog */
@@ -79,6 +80,7 @@ struct msess {
 
 struct xtapd {
 	struct xtap_config *cfg;
+	int dirty; /* a request changed what the state file holds */
 	const char *cfg_path;
 	struct xtap_dp dp;
 	struct xtap_cls *cls;
@@ -336,6 +338,8 @@ static void emit(void *arg, const char *buf, size_t n)
 {
 	struct emit_ctx *e = arg;
 
+	/* removed criteria no longer match anywhere before a reply says so */
+	xtap_backend_settle(&e->d->be);
 	send_worker(e->d, mon_enc_data(e->d->tx, sizeof(e->d->tx), MON_DTCP_REPLY, e->id, buf, n));
 }
 
@@ -394,9 +398,10 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 			s->closed = 1;
 			send_worker(d, mon_enc_empty(d->tx, sizeof(d->tx), MON_DTCP_CLOSE, m->session));
 		}
-		/* the state file follows every change: ids, criteria, refreshes, Seq */
+		/* the state file follows every change (ids, criteria, refreshes,
+		 * Seq): saved once the burst of requests is handled */
 		if (d->srv.next_id != next || d->srv.n != before || m->len)
-			state_save(d);
+			d->dirty = 1;
 		break;
 	}
 	case MON_DTCP_EOF:
@@ -725,6 +730,8 @@ static void reload(struct xtapd *d)
 	old = d->cfg;
 	d->cfg = c;
 	d->dcfg.max_cdests = c->max_cdests;
+	d->dcfg.max_criteria = c->global.max_criteria && c->global.max_criteria < d->dp.max_criteria
+				       ? c->global.max_criteria : d->dp.max_criteria;
 	c = old;
 	xtap_audit_close(d->audit);
 	d->audit = a; /* cb_audit reads d->audit */
@@ -781,6 +788,7 @@ int main(int argc, char **argv)
 	const char *pin_dir = DEFAULT_PIN_DIR, *wuser = "nobody";
 	int ctl_given = 0;
 	int check = 0, verbose = 0, leave = 0, opt, sfd, status, rc = 0, detach = -1, err;
+	uint64_t last_expire = 0;
 	sigset_t mask;
 
 	d.cfg_path = DEFAULT_CONFIG;
@@ -828,7 +836,10 @@ int main(int argc, char **argv)
 	d.be.group_ctx = &d;
 	d.dcfg = (struct dtcp_config){ .ctx = &d, .source = cb_source, .resolve_ifname = cb_ifname,
 				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .audit = cb_audit,
-				       .max_cdests = d.cfg->max_cdests };
+				       .max_cdests = d.cfg->max_cdests,
+				       /* the configured total, within what the maps hold */
+				       .max_criteria = d.cfg->global.max_criteria && d.cfg->global.max_criteria < d.dp.max_criteria
+						       ? d.cfg->global.max_criteria : d.dp.max_criteria };
 	if (dtcp_server_init(&d.srv, &d.dcfg, &xtap_dtcp_backend, &d.be))
 		fatalx("DTCP server");
 	if (state_restore(&d))
@@ -887,22 +898,40 @@ int main(int argc, char **argv)
 			}
 		}
 		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP))) {
-			struct mon_msg m;
-			const char *why;
-			long len = mon_recv(d.worker_fd, d.rx, sizeof(d.rx));
+			int gone = 0;
 
-			if (len == 0) {
-				log_warnx("the SSH worker closed its socket");
-				rc = 1;
-				break;
-			}
-			if (len > 0) {
+			/* a burst of requests, then one state save: a pipelined
+			 * client does not pay a whole-file rewrite per message */
+			for (int k = 0; k < WORKER_BURST; k++) {
+				struct pollfd more = { .fd = d.worker_fd, .events = POLLIN };
+				struct mon_msg m;
+				const char *why;
+				long len;
+
+				if (k && poll(&more, 1, 0) <= 0)
+					break;
+				len = mon_recv(d.worker_fd, d.rx, sizeof(d.rx));
+				if (len == 0) {
+					gone = 1;
+					break;
+				}
+				if (len < 0)
+					break;
 				/* everything from the worker is checked before it is used */
 				if (mon_decode(d.rx, (size_t)len, MON_FROM_WORKER, &m, &why) < 0)
 					log_warnx("worker: refused message: %s", why);
 				else
 					handle(&d, &m);
 				mon_msg_clear(&m);
+			}
+			if (d.dirty) {
+				state_save(&d);
+				d.dirty = 0;
+			}
+			if (gone) {
+				log_warnx("the SSH worker closed its socket");
+				rc = 1;
+				break;
 			}
 		}
 		if (n > 0 && (p[2].revents & POLLIN))
@@ -921,9 +950,15 @@ int main(int argc, char **argv)
 		for (int i = 0; i < MAX_CTL_CONNS; i++)
 			if (d.ctl[i].fd >= 0 && i != detach && wall_ms() > d.ctl[i].deadline_ms)
 				ctl_drop(&d.ctl[i]);
-		/* idle, total, packet and byte limits */
-		if (dtcp_server_expire(&d.srv, wall_ms()) > 0)
-			state_save(&d);
+		/* idle, total, packet and byte limits, once a second: each check
+		 * reads every dynamic criterion's counters */
+		if (wall_ms() - last_expire >= 1000) {
+			last_expire = wall_ms();
+			if (dtcp_server_expire(&d.srv, last_expire) > 0) {
+				xtap_backend_settle(&d.be);
+				state_save(&d);
+			}
+		}
 	}
 
 	close(d.worker_fd);

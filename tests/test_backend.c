@@ -29,6 +29,7 @@ static size_t nreplies;
 static void emit(void *arg, const char *buf, size_t n)
 {
 	(void)arg;
+	xtap_backend_settle(&be); /* as xtapd does before every reply */
 	if (nreplies + n < sizeof(replies)) {
 		memcpy(replies + nreplies, buf, n);
 		nreplies += n;
