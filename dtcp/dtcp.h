@@ -257,6 +257,8 @@ struct dtcp_reply {
 	const char *item;                 /* error: offending item line, or NULL */
 	const char *blocks;               /* LIST: formatted blocks, or NULL */
 	size_t blocks_len;
+	const uint32_t *ids;              /* audit only: the criteria a request changed */
+	size_t n_ids;
 };
 /* Formats and signs. Returns the length, or 0 when cap is too small. */
 size_t dtcp_reply_format(const struct dtcp_reply *r, const void *key, size_t keylen,
@@ -323,6 +325,10 @@ struct dtcp_config {
 	 * and every expiry. why is a fixed string, never client data. */
 	void (*audit)(void *ctx, const char *csource, const char *method, int code,
 		      uint32_t id, const char *why);
+	/* When set, replaces audit for answered requests: the whole request
+	 * (Seq included) and every criterion it added, deleted or refreshed. */
+	void (*audit_request)(void *ctx, const struct dtcp_request *r, int code, const uint32_t *ids,
+			      size_t n_ids, const char *why);
 	uint32_t max_criteria;            /* global; 0: DTCP_MAX_CRITERIA_DEFAULT */
 	uint8_t max_cdests;               /* 0: DTCP_CDESTS_DEFAULT */
 	bool any_csource;                 /* Csource-ID need not be the SSH user */

@@ -210,10 +210,18 @@ static void reply(const struct ctx *x, struct dtcp_reply *rep)
 	size_t n = dtcp_reply_format(rep, x->pol->key, x->pol->keylen, out, sizeof(out));
 	if (n)
 		x->emit(x->arg, out, n);
-	if (x->s->cfg->audit)
+	if (x->s->cfg->audit_request) {
+		uint32_t one = rep->criteria_id;
+		const uint32_t *ids = rep->n_ids ? rep->ids : rep->has_criteria_id ? &one : NULL;
+		size_t n_ids = rep->n_ids ? rep->n_ids : rep->has_criteria_id ? 1 : 0;
+
+		x->s->cfg->audit_request(x->s->cfg->ctx, x->r, rep->code, ids, n_ids,
+					 n ? NULL : "reply too large");
+	} else if (x->s->cfg->audit) {
 		x->s->cfg->audit(x->s->cfg->ctx, x->r->csource.s, dtcp_method_name(x->r->method),
 				 rep->code, rep->has_criteria_id ? rep->criteria_id : 0,
 				 n ? NULL : "reply too large");
+	}
 }
 
 static void reply_code(const struct ctx *x, int code, const char *item)
@@ -458,15 +466,20 @@ static void handle_delete(const struct ctx *x)
 			return reply_code(x, DTCP_INTERNAL, NULL);
 		}
 	}
+	uint32_t *ids = calloc((size_t)(n ? n : 1), sizeof(*ids)); /* for the audit; NULL: none */
 	for (long i = 0; i < n; i++) {
 		if (!sel[i])
 			continue;
+		if (ids)
+			ids[done] = sel[i]->c.id;
 		erase(s, sel[i]->c.id);
 		done++;
 	}
 	free(sel);
-	struct dtcp_reply rep = { .code = DTCP_OK, .has_count = true, .count = (uint64_t)done };
+	struct dtcp_reply rep = { .code = DTCP_OK, .has_count = true, .count = (uint64_t)done,
+				  .ids = ids, .n_ids = ids ? (size_t)done : 0 };
 	reply(x, &rep);
+	free(ids);
 }
 
 static void handle_refresh(const struct ctx *x)
@@ -510,10 +523,15 @@ static void handle_refresh(const struct ctx *x)
 		e->num_refresh++;
 		e->last_refresh_ms = x->now;
 	}
+	uint32_t *ids = calloc((size_t)(n ? n : 1), sizeof(*ids)); /* for the audit; NULL: none */
+	for (long i = 0; ids && i < n; i++)
+		ids[i] = sel[i]->c.id;
 	free(cnt);
 	free(sel);
-	struct dtcp_reply rep = { .code = DTCP_OK, .has_count = true, .count = (uint64_t)n };
+	struct dtcp_reply rep = { .code = DTCP_OK, .has_count = true, .count = (uint64_t)n,
+				  .ids = ids, .n_ids = ids ? (size_t)n : 0 };
 	reply(x, &rep);
+	free(ids);
 }
 
 /* ---- LIST ---------------------------------------------------------------------- */

@@ -81,6 +81,7 @@ struct msess {
 struct xtapd {
 	struct xtap_config *cfg;
 	int dirty; /* a request changed what the state file holds */
+	const char *peer; /* SSH peer of the request being handled, for the audit */
 	const char *cfg_path;
 	struct xtap_dp dp;
 	struct xtap_cls *cls;
@@ -139,6 +140,16 @@ static int cb_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
 	struct xtapd *d = ctx;
 
 	return xtap_config_cdest(d->cfg, name, out);
+}
+
+/* Answered requests: the whole request, with Seq and every criterion it changed. */
+static void cb_audit_request(void *ctx, const struct dtcp_request *r, int code, const uint32_t *ids,
+			     size_t n_ids, const char *why)
+{
+	struct xtapd *d = ctx;
+
+	xtap_audit_request(d->audit, wall_ms(), r->csource.s, d->peer, dtcp_method_name(r->method),
+			   r->has_seq ? &r->seq : NULL, code, ids, n_ids, why);
 }
 
 static void cb_audit(void *ctx, const char *csource, const char *method, int code, uint32_t id,
@@ -394,6 +405,7 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 		if (!s || !s->dtcp || s->closed)
 			break;
 		xtap_audit_set_peer(d->audit, s->ds.peer_addr);
+		d->peer = s->ds.peer_addr;
 		if (dtcp_session_feed(&s->ds, m->data, m->len, now, emit, &e) == DTCP_SESSION_CLOSE) {
 			s->closed = 1;
 			send_worker(d, mon_enc_empty(d->tx, sizeof(d->tx), MON_DTCP_CLOSE, m->session));
@@ -836,6 +848,7 @@ int main(int argc, char **argv)
 	d.be.group_ctx = &d;
 	d.dcfg = (struct dtcp_config){ .ctx = &d, .source = cb_source, .resolve_ifname = cb_ifname,
 				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .audit = cb_audit,
+				       .audit_request = cb_audit_request,
 				       .max_cdests = d.cfg->max_cdests,
 				       /* the configured total, within what the maps hold */
 				       .max_criteria = d.cfg->global.max_criteria && d.cfg->global.max_criteria < d.dp.max_criteria

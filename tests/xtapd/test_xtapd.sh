@@ -105,6 +105,9 @@ for l in open('$T/audit.log'): json.loads(l)"
 check "the audit log has start, ADD, LIST, DELETE, adopt and stop" bash -c "
 for w in '\"event\":\"start\"' '\"method\":\"ADD\"' '\"method\":\"LIST\"' '\"method\":\"DELETE\"' '\"event\":\"adopt\"' '\"event\":\"stop\"'; do
 	grep -q \"\$w\" $T/audit.log || exit 1; done"
+check "audit lines carry the request's Seq and the criteria each request changed" bash -c "
+grep -q '\"method\":\"ADD\",\"seq\":1,\"code\":200.*\"ids\":\[1\]' $T/audit.log &&
+grep -q '\"method\":\"DELETE\",\"seq\":1,\"code\":200.*\"ids\":\[1\]' $T/audit.log"
 check "no target address in xtapd's own log" bash -c "! grep -q '192.0.2.10' $T/xtapd.log"
 
 summary
