@@ -39,7 +39,10 @@ lab_up() {
 # The configuration: a FlowTapLite login for ftap (password ftap-demo), the
 # sensor's s0 attached, state and audit in the test folder; $1 adds lines.
 write_config() {
-	cat > $T/xtapd.conf <<CONF
+	config_text "${1:-}" > $T/xtapd.conf
+}
+config_text() {
+	cat <<CONF
 set system login class flowtap permissions flow-tap-operation
 set system login user ftap uid 2000
 set system login user ftap class flowtap

@@ -10,53 +10,11 @@
 # everything down and xtapd exits.
 #
 # usage: test_xtapctl.sh BUILD_DIR
-set -u
-B=$(cd "${1:-build}" && pwd)
-T=$(mktemp -d /tmp/xtapctl-test.XXXXXX)
-S=xcs$$ C=xcc$$ D=xcd$$ PIN=/sys/fs/bpf/xtap-c$$
+. "$(dirname "$0")/lab.sh"
 SOCK=$T/run/xtapd.ctl
 TARGET=192.0.2.10
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); echo "ok      $1"; }
-bad() { fail=$((fail + 1)); echo "FAILED  $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-
-cleanup() {
-	for n in $S $C $D; do ip netns pids $n 2>/dev/null | xargs -r kill -9 2>/dev/null; done
-	sleep 0.3
-	for n in $S $C $D; do ip netns del $n 2>/dev/null; done
-	rm -rf "$PIN" "$T"
-}
-trap cleanup EXIT
-[ -n "${XTAPD_TEST_KEEP:-}" ] && trap "" EXIT
-
-ip netns add $S && ip netns add $C && ip netns add $D || { echo "0 passed, 1 failed"; exit 1; }
-ip link add c0 netns $C type veth peer name s0 netns $S
-ip link add d0 netns $D type veth peer name s2 netns $S
-ip -n $C addr add $TARGET/24 dev c0
-ip -n $S addr add 192.0.2.1/24 dev s0
-ip -n $S addr add 203.0.113.1/24 dev s2
-ip -n $D addr add 203.0.113.10/24 dev d0
-for p in "$C c0" "$S s0" "$S s2" "$D d0" "$S lo" "$C lo" "$D lo"; do set -- $p; ip -n $1 link set $2 up; done
-
-base_conf() {
-	cat <<EOF
-set system login class flowtap permissions flow-tap-operation
-set system login user ftap uid 2000
-set system login user ftap class flowtap
-set system login user ftap authentication encrypted-password "\$6\$xtapdemosalt\$Q6n02KLKw3Bgp1IwwvALWv0o0qy3sgP8JNx8FhW/GujRh.11QJi/dZ0DpqghgnGdC0sxvbxsRcHeHrlLgi6SH0"
-set system services flow-tap-dtcp ssh
-set interfaces vt-4/0/0 unit 0 family inet
-set services flow-tap tunnel-interface vt-4/0/0.0
-set system services flow-tap-dtcp ssh listen-address 127.0.0.1
-set system services flow-tap-dtcp ssh host-key $T/hostkey
-set services flow-tap control-source ftap key "Juniper"
-set services flow-tap interface s0 mode xdp-native
-set services flow-tap state-file $T/state
-set services flow-tap audit-log $T/audit.log
-EOF
-}
+lab_up || { echo "0 passed, 1 failed"; exit 1; }
+base_conf() { config_text; }
 # a second control source, password "newpw"
 user2_conf() {
 	cat <<EOF
