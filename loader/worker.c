@@ -51,7 +51,8 @@
 #define WORKER_MONQ_MAX  (16u << 20) /* bytes queued for a slow monitor; beyond,
 				       the connection adding more is closed */
 #define WORKER_EVQ_MAX   (1u << 20) /* above this backlog, EVENTs are counted, not sent */
-#define WORKER_OUT_MAX   (1u << 20) /* reply bytes queued for one client not reading */
+#define WORKER_OUT_MAX   (64u << 20) /* reply bytes queued for one client not reading:
+					* a LIST of 100,000 criteria is about 32 MiB */
 #define WORKER_CLOSE_MS  2000       /* after our channel close, wait this long for the
 				       client to hang up before dropping the socket */
 #define WORKER_WINDOW_MS 1000       /* a reply waits this long for a window that takes it

@@ -78,9 +78,19 @@ struct msess {
 	struct dtcp_session ds;
 };
 
+/* During a burst of worker messages everything for the worker waits here:
+ * the replies leave only after the state file holds what they announce. */
+#define OUTQ_FLUSH (512u << 10) /* queued bytes that make the monitor save and flush early */
+struct outq {
+	int on;
+	size_t n, cap, bytes;
+	struct { uint8_t *buf; size_t len; } *m;
+};
+
 struct xtapd {
 	struct xtap_config *cfg;
 	int dirty; /* a request changed what the state file holds */
+	struct outq out;
 	const char *peer; /* SSH peer of the request being handled, for the audit */
 	const char *cfg_path;
 	struct xtap_dp dp;
@@ -334,10 +344,66 @@ static struct msess *sess_get(struct xtapd *d, uint32_t id, int create)
 	return free_slot;
 }
 
+static void settle_save_flush(struct xtapd *d);
+
 static void send_worker(struct xtapd *d, size_t n)
 {
-	if (!n || mon_send(d->worker_fd, d->tx, n) < 0)
+	struct outq *q = &d->out;
+
+	if (!n) {
+		log_warnx("cannot encode an answer to the worker");
+		return;
+	}
+	if (q->on) {
+		if (q->n == q->cap) {
+			size_t cap = q->cap ? q->cap * 2 : 64;
+			void *m = realloc(q->m, cap * sizeof(*q->m));
+
+			if (!m)
+				goto direct; /* out of memory: answer now rather than never */
+			q->m = m;
+			q->cap = cap;
+		}
+		q->m[q->n].buf = malloc(n);
+		if (!q->m[q->n].buf)
+			goto direct;
+		memcpy(q->m[q->n].buf, d->tx, n);
+		q->m[q->n++].len = n;
+		q->bytes += n;
+		/* a long LIST: save what is pending and let the replies go */
+		if (q->bytes > OUTQ_FLUSH)
+			settle_save_flush(d);
+		return;
+	}
+direct:
+	if (mon_send(d->worker_fd, d->tx, n) < 0)
 		log_warnx("cannot answer the worker");
+}
+
+static void flush_worker(struct xtapd *d)
+{
+	struct outq *q = &d->out;
+
+	for (size_t i = 0; i < q->n; i++) {
+		if (mon_send(d->worker_fd, q->m[i].buf, q->m[i].len) < 0)
+			log_warnx("cannot answer the worker");
+		free(q->m[i].buf);
+	}
+	q->n = 0;
+	q->bytes = 0;
+}
+
+/* Before queued replies leave: removed criteria match nowhere any more, and
+ * the state file holds every change they announce. */
+static void settle_save_flush(struct xtapd *d)
+{
+	xtap_backend_settle(&d->be);
+	if (d->dirty) {
+		if (state_save(d))
+			xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file not saved");
+		d->dirty = 0;
+	}
+	flush_worker(d);
 }
 
 struct emit_ctx {
@@ -349,8 +415,6 @@ static void emit(void *arg, const char *buf, size_t n)
 {
 	struct emit_ctx *e = arg;
 
-	/* removed criteria no longer match anywhere before a reply says so */
-	xtap_backend_settle(&e->d->be);
 	send_worker(e->d, mon_enc_data(e->d->tx, sizeof(e->d->tx), MON_DTCP_REPLY, e->id, buf, n));
 }
 
@@ -399,21 +463,18 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 		break;
 	case MON_DTCP_DATA: {
 		struct emit_ctx e = { d, m->session };
-		uint32_t next = d->srv.next_id;
-		size_t before = d->srv.n;
 
 		if (!s || !s->dtcp || s->closed)
 			break;
 		xtap_audit_set_peer(d->audit, s->ds.peer_addr);
 		d->peer = s->ds.peer_addr;
+		/* any request may change what the state file holds (ids,
+		 * criteria, refreshes, Seq): saved before its reply leaves */
+		d->dirty = 1;
 		if (dtcp_session_feed(&s->ds, m->data, m->len, now, emit, &e) == DTCP_SESSION_CLOSE) {
 			s->closed = 1;
 			send_worker(d, mon_enc_empty(d->tx, sizeof(d->tx), MON_DTCP_CLOSE, m->session));
 		}
-		/* the state file follows every change (ids, criteria, refreshes,
-		 * Seq): saved once the burst of requests is handled */
-		if (d->srv.next_id != next || d->srv.n != before || m->len)
-			d->dirty = 1;
 		break;
 	}
 	case MON_DTCP_EOF:
@@ -913,8 +974,11 @@ int main(int argc, char **argv)
 		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP))) {
 			int gone = 0;
 
-			/* a burst of requests, then one state save: a pipelined
-			 * client does not pay a whole-file rewrite per message */
+			/* a burst of requests, then one state save, then their
+			 * replies: a pipelined client does not pay a whole-file
+			 * rewrite per message, and no reply announces what the
+			 * state file does not hold yet */
+			d.out.on = 1;
 			for (int k = 0; k < WORKER_BURST; k++) {
 				struct pollfd more = { .fd = d.worker_fd, .events = POLLIN };
 				struct mon_msg m;
@@ -937,10 +1001,8 @@ int main(int argc, char **argv)
 					handle(&d, &m);
 				mon_msg_clear(&m);
 			}
-			if (d.dirty) {
-				state_save(&d);
-				d.dirty = 0;
-			}
+			settle_save_flush(&d);
+			d.out.on = 0;
 			if (gone) {
 				log_warnx("the SSH worker closed its socket");
 				rc = 1;
@@ -1013,5 +1075,6 @@ int main(int argc, char **argv)
 	xtap_cls_free(d.cls);
 	xtap_config_free(d.cfg);
 	free(d.cfg);
+	free(d.out.m);
 	return rc;
 }
