@@ -30,11 +30,28 @@ ip netns exec $S timeout 10 ssh -T -p 32001 -i $T/mdkey -o UserKnownHostsFile=$T
 	-o BatchMode=yes ftap@127.0.0.1 id > $T/exec.out 2>&1
 check "exec is refused" bash -c "! grep -q uid= $T/exec.out"
 
+ip netns exec $S timeout 10 ssh -T -p 32001 -i $T/mdkey -o UserKnownHostsFile=$T/known_hosts \
+	-o BatchMode=yes -s ftap@127.0.0.1 sftp < /dev/null > $T/sftp.out 2>&1
+check "another subsystem (sftp) is refused" bash -c "! grep -q 'DTCP' $T/sftp.out"
+DTCP_PASSWORD=wrong dtcp noop > $T/wrongpw.out 2>&1
+check "a wrong password is refused and audited" bash -c "
+grep -q 'auth' $T/wrongpw.out && grep -q '\"event\":\"auth_fail\".*\"user\":\"ftap\"' $T/audit.log"
+
 # paramiko, as deployed mediation devices use it
 check "paramiko: 20 NOOPs written at once, 20 replies in order" $MD ftap ftap-demo Juniper pipeline 20
 $MD ftap ftap-demo Juniper perconn 3 > $T/perconn.out 2>&1
 check "paramiko: a new connection per ADD, Seq 1, each reply whole in one recv, ids 1,2,3" grep -q "ids 1,2,3" $T/perconn.out
 check "paramiko: three bad signatures get no reply and close the session" $MD ftap ftap-demo Juniper badhmac
+
+# REFRESH: new limits replace the remaining ones, counted in LIST
+rid=$(dtcp add --src 192.0.2.99 --cdest cd1 --cd-addr 203.0.113.10 --cd-port 7890 --total 60 2>&1 |
+	grep -o 'CRITERIA-ID: [0-9]*' | cut -d' ' -f2)
+dtcp refresh --id "$rid" --total 3600 > $T/ref.out 2>&1
+dtcp list --id "$rid" > $T/lref.out 2>&1
+check "REFRESH answers 200 and LIST shows it (NUM-REFRESH 1, REMAINING-TOTAL above 3000)" bash -c "
+grep -q 'CRITERIA-COUNT: 1' $T/ref.out && grep -q 'NUM-REFRESH: 1' $T/lref.out &&
+[ \$(tr -d '\r' < $T/lref.out | sed -n 's/^REMAINING-TOTAL: //p') -gt 3000 ]"
+dtcp delete --id "$rid" > /dev/null 2>&1
 
 # two control sources
 DTCP_USER=ftap2 DTCP_KEY=Other dtcp list > $T/l2.out 2>&1
