@@ -42,6 +42,8 @@ check "paramiko: 20 NOOPs written at once, 20 replies in order" $MD ftap ftap-de
 $MD ftap ftap-demo Juniper perconn 3 > $T/perconn.out 2>&1
 check "paramiko: a new connection per ADD, Seq 1, each reply whole in one recv, ids 1,2,3" grep -q "ids 1,2,3" $T/perconn.out
 check "paramiko: three bad signatures get no reply and close the session" $MD ftap ftap-demo Juniper badhmac
+check "and the audit log records the three dropped messages" \
+	[ "$(grep -c '\"outcome\":\"dropped\"' $T/audit.log)" -ge 3 ]
 
 # REFRESH: new limits replace the remaining ones, counted in LIST
 rid=$(dtcp add --src 192.0.2.99 --cdest cd1 --cd-addr 203.0.113.10 --cd-port 7890 --total 60 2>&1 |
