@@ -15,19 +15,7 @@
 #include "memback.h"
 #include "state.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		if (cond) {                                                   \
-			passed++;                                             \
-		} else {                                                      \
-			failed++;                                             \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);           \
-			printf(__VA_ARGS__);                                  \
-			printf("\n");                                         \
-		}                                                             \
-	} while (0)
+#include "../count_check.h"
 
 #define T0_MS 1714564800000ull /* 2024-05-01 12:00:00.000 UTC */
 
