@@ -943,6 +943,69 @@ int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_
 	return 0;
 }
 
+/* Keep in a candidate set only the slots this library knows; 1 if changed. */
+static int cand_filter(const struct xtap_cls *cls, struct xtap_cand *c)
+{
+	uint32_t k = 0, n = c->n < XTAP_MAX_CAND ? c->n : XTAP_MAX_CAND;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (c->slot[i] < cls->max && cls->slots[c->slot[i]].anchor != ANCHOR_NONE)
+			c->slot[k++] = c->slot[i];
+	for (uint32_t i = k; i < XTAP_MAX_CAND; i++)
+		c->slot[i] = 0;
+	if (k == c->n)
+		return 0;
+	c->n = k;
+	return 1;
+}
+
+/* Rewrite (or delete, when empty) every entry of one index map whose
+ * candidates name slots nobody adopted. */
+static int sweep_index(struct xtap_cls *cls, int fd, size_t key_size, uint32_t *changed)
+{
+	uint8_t key[sizeof(struct xtap_prefix_key)], next[sizeof(struct xtap_prefix_key)];
+	void *prev = NULL;
+	struct xtap_cand c;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, &c) || !cand_filter(cls, &c))
+			continue;
+		(*changed)++;
+		if (c.n ? bpf_map_update_elem(fd, key, &c, BPF_ANY) : bpf_map_delete_elem(fd, key))
+			return -errno;
+	}
+	return 0;
+}
+
+int xtap_cls_sweep(struct xtap_cls *cls, uint32_t *removed)
+{
+	struct xtap_rule r;
+	uint32_t changed = 0;
+	int err;
+
+	*removed = 0;
+	/* first out of every index (no packet reaches them), then the rules */
+	if ((err = sweep_index(cls, cls->m.exact, sizeof(struct xtap_exact_key), &changed)) ||
+	    (err = sweep_index(cls, cls->m.prefix, sizeof(struct xtap_prefix_key), &changed)))
+		return err;
+	if ((err = xtap_cls_sync(cls)))
+		return err;
+	for (uint32_t slot = 0; slot < cls->max; slot++) {
+		if (cls->slots[slot].anchor != ANCHOR_NONE)
+			continue;
+		if (bpf_map_lookup_elem(cls->m.rules, &slot, &r))
+			return -errno;
+		if (!(r.flags & XTAP_R_ACTIVE))
+			continue;
+		if ((err = rule_clear(cls, slot)))
+			return err;
+		(*removed)++;
+	}
+	return 0;
+}
+
 void xtap_cls_forget(struct xtap_cls *cls, uint32_t slot)
 {
 	struct slot_rec *rec;

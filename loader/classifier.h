@@ -81,6 +81,10 @@ int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex);
  * xtap_cls_adopt_done() after the last one. */
 int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_t slot, uint32_t uid);
 void xtap_cls_adopt_done(struct xtap_cls *cls);
+/* After adopting: remove from the maps every rule nobody adopted (a pinned
+ * datapath the state file does not describe), first from every index, then
+ * the rules themselves. *removed: how many rules. */
+int xtap_cls_sweep(struct xtap_cls *cls, uint32_t *removed);
 /* Undo xtap_cls_adopt for one slot: the library forgets it, the maps keep it. */
 void xtap_cls_forget(struct xtap_cls *cls, uint32_t slot);
 const struct xtap_cls_maps *xtap_cls_maps_of(const struct xtap_cls *cls);

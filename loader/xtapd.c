@@ -225,6 +225,26 @@ static int state_save(struct xtapd *d)
 }
 
 /* Take over what the state file and the pinned maps hold. */
+/* Rules in the running datapath that no criterion of the state file names:
+ * nobody could list or delete them, so they go (and the audit log says so). */
+static void sweep_unknown(struct xtapd *d)
+{
+	uint32_t orphans = 0;
+	char detail[64];
+
+	if (!d->dp.adopted)
+		return;
+	if (xtap_cls_sweep(d->cls, &orphans)) {
+		log_warnx("could not remove unknown rules from the running datapath");
+		return;
+	}
+	if (!orphans)
+		return;
+	snprintf(detail, sizeof(detail), "%u unknown rules removed", orphans);
+	log_warnx("%s from the running datapath", detail);
+	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, detail);
+}
+
 static int state_restore(struct xtapd *d)
 {
 	struct xtap_state_extra x = { 0 };
@@ -233,9 +253,12 @@ static int state_restore(struct xtapd *d)
 
 	if (rc == XTAP_STATE_MISSING) {
 		log_info("no state file: a fresh start");
+		sweep_unknown(d);
 		return 0;
 	}
 	if (rc != XTAP_STATE_OK) {
+		/* the running rules stay: interception goes on until the file is
+		 * mended and xtapd restarted */
 		log_warnx("state file refused: %s", x.error);
 		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file refused");
 		return -1;
@@ -261,6 +284,7 @@ static int state_restore(struct xtapd *d)
 	}
 	xtap_cls_adopt_done(d->cls);
 	xtap_state_extra_free(&x);
+	sweep_unknown(d);
 	log_info("state: %u criteria adopted running, %u installed again, %u failed", adopted, installed,
 		 failed);
 	xtap_audit_event(d->audit, wall_ms(), d->dp.adopted ? XTAP_EV_ADOPT : XTAP_EV_REBUILD, "state file restored");

@@ -258,6 +258,46 @@ static int adopt_after_restart(void)
 	return 0;
 }
 
+/* Rules the running datapath holds but no adopted criterion names (a state
+ * file that lost them) are swept out: first from the indexes, then the rules. */
+static int sweep_unknown(void)
+{
+	static struct xtap_backend be3;
+	struct xtap_cls *cls3;
+	struct xtap_meta m;
+	const uint32_t *slots;
+	uint32_t n, uids[XTAP_BE_MAX_RULES], removed;
+	const char *r;
+	size_t keep;
+
+	r = dtcp(ADD_HDR "Source-Address: 192.0.2.40\r\nCdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
+		 "X-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
+	CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+	r = dtcp(ADD_HDR "Source-Address: 192.0.2.41-192.0.2.42\r\nDest-Address: 198.51.100.0/24\r\nCdest-ID: cd1\r\n"
+		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
+	CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+	/* a new instance that knows only the first criterion */
+	cls3 = xtap_cls_new(&env.maps, 4096, 64);
+	CHECK(cls3, "instance");
+	xtap_backend_init(&be3, cls3);
+	keep = srv.n - 2;
+	CHECK(!xtap_backend_rules(&be, srv.tab[keep]->c.id, &slots, &n), "rules");
+	for (uint32_t k = 0; k < n; k++)
+		uids[k] = xtap_cls_uid(env.cls, slots[k]);
+	CHECK(!xtap_backend_adopt(&be3, &srv.tab[keep]->c, slots, uids, n), "adopt");
+	xtap_cls_adopt_done(cls3);
+	CHECK(!xtap_cls_sweep(cls3, &removed), "sweep");
+	CHECK(removed == 2, "%u unknown rules removed, want 2", removed);
+	CHECK(run_pkt("192.0.2.40", "198.51.100.7", 80, &m) == 1, "the adopted criterion lost");
+	CHECK(run_pkt("192.0.2.42", "198.51.100.7", 80, &m) == 0, "a swept rule still matches");
+	CHECK(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix entries left");
+	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "exact entries: %d",
+	      tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)));
+	xtap_backend_free(&be3);
+	xtap_cls_free(cls3);
+	return 0;
+}
+
 int main(void)
 {
 	char why[256];
@@ -286,6 +326,7 @@ int main(void)
 	t_record("a datapath refusal answers 500 and changes nothing", refusal_is_500(), NULL);
 	t_record("covered prefixes of one criterion are one rule", covered_prefixes(), NULL);
 	t_record("a restart adopts every criterion without writing a map", adopt_after_restart(), NULL);
+	t_record("rules no adopted criterion names are swept out", sweep_unknown(), NULL);
 	dtcp_session_free(&ss);
 	dtcp_server_free(&srv);
 	xtap_backend_free(&be);

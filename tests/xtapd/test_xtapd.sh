@@ -91,6 +91,19 @@ ip netns exec $C ping -q -c 2 -i 0.2 192.0.2.1 > /dev/null
 wait_cd
 check "no copies after DELETE (got ${n:-0})" [ "${n:-0}" = 0 ]
 
+# a running datapath the state file does not describe: swept at start
+dtcp add --src 192.0.2.10 --proto 1 --cdest cd1 --cd-addr 203.0.113.10 --cd-port 7890 --static > /dev/null 2>&1
+ip netns pids $S | xargs -r kill -9
+sleep 0.3
+rm -f $T/state
+start 5
+check "rules the state file does not name are removed at start, and audited" bash -c "
+grep -q '1 unknown rules removed' $T/xtapd.log && grep -q 'unknown rules removed' $T/audit.log"
+cd_count 2
+ip netns exec $C ping -q -c 2 -i 0.2 192.0.2.1 > /dev/null
+wait_cd
+check "and no longer copy (CD got ${n:-0})" [ "${n:-0}" = 0 ]
+
 ip netns pids $S | xargs -r kill -TERM
 for _ in $(seq 1 50); do [ -z "$(ip netns pids $S)" ] && break; sleep 0.1; done
 check "SIGTERM: pins removed" [ ! -e $PIN ]
