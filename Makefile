@@ -129,6 +129,11 @@ $(SBUILD)/tests/test_backend: $(SBUILD)/tests/test_backend.o $(TEST_COMMON:%.c=$
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcrypto
 
+$(BUILD)/tests/bench_e2e.o: $(BUILD)/trafgen.skel.h
+$(BUILD)/bench_e2e: $(BUILD)/tests/bench_e2e.o $(TEST_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
 $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
