@@ -232,6 +232,8 @@ size_t dtcp_sign_append(const void *key, size_t keylen, char *out, size_t n, siz
 int dtcp_parse_prefix_list(const char *s, size_t n, struct dtcp_prefix_set *out);
 int dtcp_parse_range_list(const char *s, size_t n, uint64_t max, struct dtcp_range_set *out);
 int dtcp_parse_addr(const char *s, size_t n, struct dtcp_addr *out);
+/* X-MD-Intercept-Id: hex, optional 0x, at most 16 significant digits. 0 or -1. */
+int dtcp_parse_intercept_id(const char *s, size_t n, uint64_t *out);
 /* Minimal prefix cover of [lo, hi] (inclusive, same family, lo <= hi):
  * the number of prefixes, or -1 if more than max. */
 int dtcp_range_to_prefixes(const uint8_t lo[16], const uint8_t hi[16], int bits,

@@ -507,6 +507,13 @@ static int parse_intercept(struct dtcp_span v, uint64_t *out)
 	return 0;
 }
 
+int dtcp_parse_intercept_id(const char *s, size_t n, uint64_t *out)
+{
+	struct dtcp_span v = { s, n };
+
+	return parse_intercept(v, out);
+}
+
 /* Fields LIST shows as given, in this order (4.4). */
 static const enum hid listed[] = {
 	H_SADDR, H_DADDR, H_SPORT, H_DPORT, H_PROTO, H_ICMP_TYPE, H_ICMP_CODE, H_IP_ADDR,

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cd_wire.h"
+#include "dtcp.h"
 
 #define IPV4_MIN_HDR 20
 #define IPV6_HDR 40
@@ -108,32 +109,16 @@ void cd_classify(const uint8_t *p, size_t n, struct cd_copy *out)
 	}
 }
 
-/* Same syntax as X-MD-Intercept-Id in dtcp/request.c (docs/dtcp.md 4.1). */
+/* X-MD-Intercept-Id as the DTCP library reads it (docs/dtcp.md 4.1). */
 int cd_parse_intercept_id(const char *s, uint32_t *intercept_id, uint32_t *session_id,
 			  bool *lost)
 {
-	size_t i = 0, sig = 0;
-	uint64_t x = 0;
+	uint64_t x;
 
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		i = 2;
-	if (s[i] == '\0')
+	if (dtcp_parse_intercept_id(s, strlen(s), &x))
 		return -1;
-	for (; s[i]; i++) {
-		char ch = s[i];
-		unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') :
-			     ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) :
-			     ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10) : 16;
-		if (d == 16)
-			return -1;
-		if (x || d)
-			sig++;
-		/* 64 bits: the most the header and the DTCP library carry */
-		if (sig > 16)
-			return -1;
-		x = x << 4 | d;
-	}
-	if (sig <= 8) {
+	/* up to 8 significant digits: one word (docs/design.md, delivery) */
+	if (x <= 0xffffffffull) {
 		*intercept_id = (uint32_t)x & CD_JMIRROR_ID_MASK;
 		*session_id = 0;
 		*lost = (uint32_t)x & ~CD_JMIRROR_ID_MASK;

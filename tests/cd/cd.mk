@@ -4,9 +4,12 @@
 # (same base name, so its messages read the same).
 
 CDB       := $(BUILD)/cd.d
-CD_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader
-CD_HDRS   := loader/cd_wire.h
-CD_LIBS   := -lpcap -lm
+CD_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Idtcp
+CD_HDRS   := loader/cd_wire.h dtcp/dtcp.h
+CD_LIBS   := -lpcap -lm -lcrypto
+# intercept ids are read by the DTCP library's own parser
+CD_DTCP     := $(BUILD)/dtcp.d/libdtcp.a
+CD_DTCP_SAN := $(BUILD)/dtcp.d/libdtcp-san.a
 
 $(CDB)/opt/%.o: %.c $(CD_HDRS)
 	$(call msg,CC,$@)
@@ -18,17 +21,17 @@ $(CDB)/san/%.o: %.c $(CD_HDRS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CD_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-$(BUILD)/xtap-cd: $(CDB)/opt/loader/xtap-cd.o $(CDB)/opt/loader/cd_wire.o
+$(BUILD)/xtap-cd: $(CDB)/opt/loader/xtap-cd.o $(CDB)/opt/loader/cd_wire.o $(CD_DTCP)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CD_CFLAGS) $^ -o $@ $(CD_LIBS)
 
-$(CDB)/san/xtap-cd: $(CDB)/san/loader/xtap-cd.o $(CDB)/san/loader/cd_wire.o
+$(CDB)/san/xtap-cd: $(CDB)/san/loader/xtap-cd.o $(CDB)/san/loader/cd_wire.o $(CD_DTCP_SAN)
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(CD_CFLAGS) $(SAN_FLAGS) $^ -o $@ $(CD_LIBS)
 
-$(CDB)/test_cd_wire: $(CDB)/san/tests/cd/test_cd_wire.o $(CDB)/san/loader/cd_wire.o
+$(CDB)/test_cd_wire: $(CDB)/san/tests/cd/test_cd_wire.o $(CDB)/san/loader/cd_wire.o $(CD_DTCP_SAN)
 	$(call msg,LD-SAN,$@)
-	$(Q)$(CC) $(CD_CFLAGS) $(SAN_FLAGS) $^ -o $@
+	$(Q)$(CC) $(CD_CFLAGS) $(SAN_FLAGS) $^ -o $@ $(CD_LIBS)
 
 CD_BUILD := $(BUILD)/xtap-cd $(CDB)/san/xtap-cd $(CDB)/test_cd_wire
 
