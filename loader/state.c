@@ -1106,8 +1106,10 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 		int r;
 
 		t->line++;
-		if (line[k - 1] != '\n')
-			break; /* cut inside the last line: a torn last transaction */
+		if (line[k - 1] != '\n') {
+			t->stage = ST_TOP; /* cut inside the last line: a torn last transaction */
+			break;
+		}
 		line[--k] = 0;
 		if ((size_t)k != strlen(line)) {
 			rc = bad(t, "NUL byte in the line");
