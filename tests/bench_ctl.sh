@@ -7,6 +7,10 @@
 # usage: bench_ctl.sh BUILD_DIR [SIZE...]   (default 1000 10000 100000 1000000)
 . "$(dirname "$0")/xtapd/lab.sh"
 shift
+# an untrapped signal kills bash without its EXIT trap: make it exit, so the
+# lab (namespaces, pins, temp folder) is removed on ^C or kill too
+trap 'exit 143' TERM HUP
+trap 'exit 130' INT
 sizes=${*:-1000 10000 100000 1000000}
 lab_up || { echo "bench_ctl: cannot set up the lab" >&2; exit 1; }
 write_config
