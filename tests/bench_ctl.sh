@@ -17,8 +17,11 @@ write_config
 start 1 || { echo "bench_ctl: xtapd did not start" >&2; tail -5 $T/xtapd.log >&2; exit 1; }
 pid=$(pgrep -f -o "^$B/xtapd -f $T/xtapd.conf") || { echo "bench_ctl: no xtapd pid" >&2; exit 1; }
 echo "BENCH machine_cpus $(nproc) cpus"
+# in the background: bash runs a trap only once a foreground child is done,
+# but interrupts `wait` (the lab's cleanup then kills the client with the rest)
 DTCP_PASSWORD=ftap-demo nsenter --net=/run/netns/$S "$B/bench_ctl" -H 127.0.0.1 -u ftap \
-	--known-hosts $T/known_hosts --pid "$pid" --pin $PIN $sizes
+	--known-hosts $T/known_hosts --pid "$pid" --pin $PIN $sizes &
+wait $!
 rc=$?
 [ $rc -ne 0 ] && tail -5 $T/xtapd.log >&2
 exit $rc
