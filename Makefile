@@ -182,3 +182,13 @@ demo:
 	@echo "==> building xtapd, dtcp and xtap-cd"
 	$(Q)$(MAKE) -s --no-print-directory $(BUILD)/xtapd $(BUILD)/dtcp $(BUILD)/xtap-cd
 	$(Q)scripts/demo.sh $(BUILD)
+
+# The control plane's speed over one SSH session (tests/bench_ctl.sh; root;
+# BENCH_CTL_SIZES to choose the sizes). Not a test: figures, no verdict.
+$(BUILD)/bench_ctl: tests/bench_ctl.c $(BUILD)/dtcp.d/libdtcp.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lssh -lcrypto -lbpf
+
+.PHONY: bench-ctl
+bench-ctl: $(BUILD)/xtapd $(BUILD)/bench_ctl
+	$(Q)tests/bench_ctl.sh $(BUILD) $(BENCH_CTL_SIZES)

@@ -424,12 +424,43 @@ static int check_singles(const struct ctx *x, struct dtcp_error *err)
 	return 0;
 }
 
+static int cmp_entry_id(const void *a, const void *b)
+{
+	uint32_t x = (*(struct dtcp_entry *const *)a)->c.id, y = (*(struct dtcp_entry *const *)b)->c.id;
+
+	return x < y ? -1 : x > y;
+}
+
 /* The selected entries, in ID order. Returns the count, -1 on no memory. */
 static long select_entries(const struct ctx *x, struct dtcp_entry ***out)
 {
 	struct dtcp_server *s = x->s;
 	long k = 0;
 
+	bool singles = x->r->sel_ids && x->r->ids.n > 0;
+
+	for (int i = 0; singles && i < x->r->ids.n; i++)
+		singles = x->r->id_single[i];
+	if (singles) {
+		/* only single ids (the common DELETE and REFRESH): look each up
+		 * rather than walk the whole table, which made a long run of
+		 * DELETEs quadratic */
+		*out = malloc((size_t)x->r->ids.n * sizeof(**out));
+		if (!*out)
+			return -1;
+		for (int i = 0; i < x->r->ids.n; i++) {
+			uint64_t id = x->r->ids.r[i].lo;
+			struct dtcp_entry *e = id <= UINT32_MAX ? (struct dtcp_entry *)dtcp_server_find(s, (uint32_t)id) : NULL;
+			bool dup = false;
+
+			for (long j = 0; j < k && !dup; j++)
+				dup = (*out)[j] == e;
+			if (e && !dup && selected(x->r, e))
+				(*out)[k++] = e;
+		}
+		qsort(*out, (size_t)k, sizeof(**out), cmp_entry_id);
+		return k;
+	}
 	*out = malloc((s->n ? s->n : 1) * sizeof(**out));
 	if (!*out)
 		return -1;

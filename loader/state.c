@@ -140,6 +140,8 @@ static int write_all(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 	fprintf(f, MAGIC " %d\n", XTAP_STATE_VERSION);
 	fputs("# xtapd state: interception targets, keep it 0600 (docs/state-and-audit.md)\n", f);
 	fprintf(f, "next-id %" PRIu32 "\n", s->next_id);
+	if (x && x->generation)
+		fprintf(f, "generation %" PRIu64 "\n", x->generation);
 	for (size_t i = 0; i < s->nseq; i++) {
 		fputs("seq ", f);
 		put_name(f, s->seq[i].csource.s);
@@ -279,6 +281,187 @@ fail:
 	return XTAP_STATE_ERROR;
 }
 
+/* ---- the journal ---------------------------------------------------------------- */
+
+#define JOURNAL_MAGIC "xtap-journal"
+
+static int journal_name(const char *path, char *out, size_t cap)
+{
+	if ((size_t)snprintf(out, cap, "%s.journal", path) >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* One transaction: next-id, every Seq, then for each id its criterion as it
+ * is now or "delete ID" when it is gone, then "commit COUNT". */
+static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_state_extra *x,
+		     const uint32_t *ids, size_t n_ids)
+{
+	struct dtcp_request *r = malloc(sizeof(*r));
+	char *buf = malloc(DTCP_MSG_MAX);
+	size_t k = 0;
+	int rc = -1;
+
+	if (!r || !buf)
+		goto out;
+	fprintf(f, "begin\nnext-id %" PRIu32 "\n", s->next_id);
+	for (size_t i = 0; i < s->nseq; i++) {
+		fputs("seq ", f);
+		put_name(f, s->seq[i].csource.s);
+		fprintf(f, " %" PRIu64 "\n", s->seq[i].last);
+	}
+	/* criteria first (the loader's order: seq, criteria), then deletes */
+	for (size_t i = 0; i < n_ids; i++) {
+		const struct dtcp_entry *e = dtcp_server_find(s, ids[i]);
+
+		if (!e)
+			continue;
+		while (x && k < x->n && x->dp[k].id < e->c.id)
+			k++;
+		if (write_entry(f, e, x && k < x->n && x->dp[k].id == e->c.id ? &x->dp[k] : NULL, r, buf))
+			goto out;
+	}
+	for (size_t i = 0; i < n_ids; i++)
+		if (!dtcp_server_find(s, ids[i]))
+			fprintf(f, "delete %" PRIu32 "\n", ids[i]);
+	fprintf(f, "commit %zu\n", n_ids);
+	rc = 0;
+out:
+	free(r);
+	free(buf);
+	return rc;
+}
+
+static int write_whole(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int xtap_journal_append(struct xtap_journal *j, const char *path, const struct dtcp_server *s,
+			const struct xtap_state_extra *x, const uint32_t *ids, size_t n_ids)
+{
+	struct xtap_state_extra *xe = (struct xtap_state_extra *)x; /* error text only */
+	char jp[PATH_MAX], *text = NULL;
+	const char *step = "name";
+	size_t len = 0;
+	FILE *m = NULL;
+	int err;
+
+	for (size_t i = 1; i < n_ids; i++)
+		if (ids[i] <= ids[i - 1]) {
+			errno = EINVAL;
+			step = "ids not in order";
+			goto fail;
+		}
+	if (check_extra(s, x)) {
+		errno = EINVAL;
+		step = "datapath records (not in id order, unknown id or uid 0)";
+		goto fail;
+	}
+	if (j->broken) {
+		/* a failed append could not be cut off: only a new snapshot mends it */
+		errno = EIO;
+		step = "journal needs a new snapshot";
+		goto fail;
+	}
+	if (journal_name(path, jp, sizeof(jp)))
+		goto fail;
+	if (j->fd < 0) {
+		/* the first append after a snapshot: a journal still there is an
+		 * older snapshot's (its generation is not this one's) */
+		step = "open";
+		j->fd = open(jp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (j->fd < 0)
+			goto fail;
+		j->size = 0;
+		if (fchmod(j->fd, 0600)) {
+			step = "fchmod 0600";
+			goto fail_close;
+		}
+	}
+	step = "format";
+	if (!(m = open_memstream(&text, &len)))
+		goto fail;
+	if (j->size == 0)
+		fprintf(m, JOURNAL_MAGIC " %d %" PRIu64 "\n# xtapd state journal: interception targets, keep it 0600\n",
+			XTAP_STATE_VERSION, j->generation);
+	if (write_txn(m, s, x, ids, n_ids) || fclose(m)) {
+		m = NULL;
+		if (!errno)
+			errno = ENOMEM;
+		goto fail;
+	}
+	m = NULL;
+	step = "write";
+	if (write_whole(j->fd, text, len))
+		goto fail_cut;
+	step = "fdatasync";
+	if (fdatasync(j->fd))
+		goto fail_cut;
+	j->size += len;
+	free(text);
+	return XTAP_STATE_OK;
+
+fail_cut:
+	err = errno;
+	/* cut off what was written of it, so that the next transaction does
+	 * not follow a torn one; if even that fails, stop appending */
+	if (ftruncate(j->fd, (off_t)j->size))
+		j->broken = true;
+	errno = err;
+	goto fail;
+fail_close:
+	err = errno;
+	close(j->fd);
+	j->fd = -1;
+	errno = err;
+fail:
+	err = errno;
+	if (m)
+		fclose(m);
+	free(text);
+	set_error(xe, "%s.journal: %s: %s", path, step, strerror(err));
+	errno = err;
+	return XTAP_STATE_ERROR;
+}
+
+int xtap_journal_reset(struct xtap_journal *j, const char *path, uint64_t generation)
+{
+	char jp[PATH_MAX];
+	int rc = 0;
+
+	if (j->fd >= 0)
+		close(j->fd); /* written and synced: nothing to lose */
+	j->fd = -1;
+	j->size = 0;
+	j->broken = false;
+	j->generation = generation;
+	if (journal_name(path, jp, sizeof(jp)))
+		return -1;
+	/* the journal names the old generation: left behind, a load ignores it
+	 * and the next append truncates it; removed, nobody reads it again */
+	if (unlink(jp) && errno != ENOENT)
+		rc = -1;
+	else if (sync_dir(path))
+		rc = -1;
+	return rc;
+}
+
 /* ---- reading ------------------------------------------------------------------ */
 
 enum field {
@@ -302,8 +485,14 @@ struct loader {
 	size_t n, cap;
 	struct dtcp_seq_state *seq;
 	size_t nseq, capseq;
-	struct xtap_state_dp *dp;
-	size_t ndp, capdp;
+	struct xtap_state_dp *dp;     /* one per entry, uid 0: no datapath line; id 0: deleted */
+	size_t capdp;
+	uint64_t generation;          /* 0: none given */
+	bool have_gen;
+	/* journal transactions (xtap_journal_append): deletes; commit ends one */
+	bool journal;
+	uint32_t *dels;
+	size_t ndel, capdel;
 	/* the criterion being read */
 	unsigned seen;
 	struct dtcp_entry cur;
@@ -482,8 +671,34 @@ static int top_line(struct loader *l, char *kw, char *rest)
 		l->next_id = v ? v : (uint64_t)UINT32_MAX + 1; /* 0: the counter wrapped, all used */
 		return 0;
 	}
-	if (!l->have_next && (!strcmp(kw, "seq") || !strcmp(kw, "criterion") || !strcmp(kw, "end-state")))
+	if (!l->have_next && (!strcmp(kw, "seq") || !strcmp(kw, "criterion") || !strcmp(kw, "end-state") ||
+			      !strcmp(kw, "generation") || !strcmp(kw, "delete") || !strcmp(kw, "commit")))
 		return bad(l, "next-id must come first");
+	if (!strcmp(kw, "generation") && !l->journal) {
+		if (l->have_gen || l->nseq || l->n)
+			return bad(l, "generation: given twice or after seq or a criterion");
+		if (num(&rest, UINT64_MAX, &v) || *rest || v == 0)
+			return bad(l, "generation: not a number from 1");
+		l->have_gen = true;
+		l->generation = v;
+		return 0;
+	}
+	if (!strcmp(kw, "delete") && l->journal) {
+		if (num(&rest, UINT32_MAX, &v) || *rest || v == 0)
+			return bad(l, "delete: not an id from 1 to 4294967295");
+		if (grow((void **)&l->dels, &l->capdel, l->ndel, sizeof(*l->dels)))
+			return bad(l, "out of memory");
+		l->dels[l->ndel++] = (uint32_t)v;
+		return 0;
+	}
+	if (!strcmp(kw, "commit") && l->journal) {
+		if (num(&rest, SIZE_MAX, &v) || *rest)
+			return bad(l, "commit: not a number");
+		if (v != l->n + l->ndel)
+			return bad(l, "commit %" PRIu64 " but %zu records", v, l->n + l->ndel);
+		l->stage = ST_DONE;
+		return 0;
+	}
 	if (!strcmp(kw, "seq")) {
 		struct dtcp_name cs;
 		if (l->n)
@@ -648,14 +863,11 @@ static int crit_end(struct loader *l)
 	memcpy(e->c.given, l->given, strlen(l->given));
 	memset(e->c.csource_addr, 0, sizeof(e->c.csource_addr));
 	memcpy(e->c.csource_addr, l->peer, strlen(l->peer));
-	if (grow((void **)&l->ents, &l->cap, l->n, sizeof(*l->ents)))
+	if (grow((void **)&l->dp, &l->capdp, l->n, sizeof(*l->dp)) ||
+	    grow((void **)&l->ents, &l->cap, l->n, sizeof(*l->ents)))
 		return bad(l, "out of memory");
+	l->dp[l->n] = l->seen & F_DATAPATH ? l->cur_dp : (struct xtap_state_dp){ e->c.id, 0, 0 };
 	l->ents[l->n++] = *e;
-	if (l->seen & F_DATAPATH) {
-		if (grow((void **)&l->dp, &l->capdp, l->ndp, sizeof(*l->dp)))
-			return bad(l, "out of memory");
-		l->dp[l->ndp++] = l->cur_dp;
-	}
 	l->stage = ST_TOP;
 	return 0;
 }
@@ -748,11 +960,209 @@ static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extr
 	s->nseq = l->nseq;
 	l->seq = NULL;
 	if (x) {
+		size_t k = 0;
+
+		/* in place: the records with a datapath line, in id order */
+		for (size_t i = 0; i < l->n; i++)
+			if (l->dp[i].uid)
+				l->dp[k++] = l->dp[i];
 		x->dp = l->dp;
-		x->n = l->ndp;
+		x->n = k;
+		x->generation = l->generation;
 		l->dp = NULL;
 	}
 	return 0;
+}
+
+/* Position of id in l->ents (sorted by id), or where it would go. */
+static size_t ent_pos(const struct loader *l, uint32_t id)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (l->ents[mid].c.id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A committed transaction t onto what was read so far. A deleted entry keeps
+ * its place, marked by a dp record with id 0, until compact_deleted. */
+static int merge_txn(struct loader *l, struct loader *t)
+{
+	l->next_id = t->next_id;
+	l->next_id_file = t->next_id_file;
+	free(l->seq); /* every transaction carries every Seq */
+	l->seq = t->seq;
+	l->nseq = t->nseq;
+	l->capseq = t->capseq;
+	t->seq = NULL;
+	t->nseq = t->capseq = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t pos = ent_pos(l, t->ents[i].c.id);
+
+		if (pos == l->n || l->ents[pos].c.id != t->ents[i].c.id) {
+			if (grow((void **)&l->dp, &l->capdp, l->n, sizeof(*l->dp)) ||
+			    grow((void **)&l->ents, &l->cap, l->n, sizeof(*l->ents)))
+				return bad(t, "out of memory");
+			/* ids only grow, so this is an append but for a criterion
+			 * deleted and written again in one replay */
+			memmove(&l->ents[pos + 1], &l->ents[pos], (l->n - pos) * sizeof(*l->ents));
+			memmove(&l->dp[pos + 1], &l->dp[pos], (l->n - pos) * sizeof(*l->dp));
+			l->n++;
+		}
+		l->ents[pos] = t->ents[i];
+		l->dp[pos] = t->dp[i];
+	}
+	for (size_t i = 0; i < t->ndel; i++) {
+		size_t pos = ent_pos(l, t->dels[i]);
+
+		if (pos < l->n && l->ents[pos].c.id == t->dels[i])
+			l->dp[pos].id = 0;
+	}
+	return 0;
+}
+
+static void compact_deleted(struct loader *l)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->dp[i].id) {
+			if (k != i) {
+				l->ents[k] = l->ents[i];
+				l->dp[k] = l->dp[i];
+			}
+			k++;
+		}
+	l->n = k;
+}
+
+/* path.journal, if it continues this snapshot's generation: every committed
+ * transaction in order. A last transaction without its commit line, or cut
+ * inside a line, was never acknowledged (replies wait for the fdatasync that
+ * follows it): it is dropped. Any other damage refuses the whole state. */
+static int replay_journal(struct loader *l, struct xtap_state_extra *x)
+{
+	char jp[PATH_MAX], *line = NULL, *p;
+	struct loader *t = NULL;
+	uint64_t v;
+	size_t cap = 0;
+	struct stat st;
+	ssize_t k;
+	FILE *f;
+	int rc = -1;
+
+	if (journal_name(l->path, jp, sizeof(jp)))
+		return bad(l, "journal name too long");
+	if (!(f = fopen(jp, "re")))
+		return errno == ENOENT ? 0 : bad(l, "journal: open: %s", strerror(errno));
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		fclose(f);
+		snprintf(l->err, sizeof(l->err), "%.100s: not a regular file of uid %u without group or other "
+			 "write permission", jp, (unsigned)geteuid());
+		errno = EPERM;
+		return -1;
+	}
+	if (!(t = calloc(1, sizeof(*t)))) {
+		rc = bad(l, "out of memory");
+		goto out;
+	}
+	t->path = jp;
+	t->journal = true;
+	t->stage = ST_DONE; /* between transactions */
+	k = getline(&line, &cap, f);
+	t->line = 1;
+	/* a header cut short: the journal's first append never completed */
+	if (k <= 0 || line[k - 1] != '\n') {
+		rc = 0;
+		goto out;
+	}
+	line[k - 1] = 0;
+	p = line;
+	if (!(p = word(&p)) || strcmp(p, JOURNAL_MAGIC)) {
+		rc = bad(t, "not an xtap state journal");
+		goto out;
+	}
+	p += strlen(p) + 1;
+	if (num(&p, 1000000, &v) || v != XTAP_STATE_VERSION) {
+		rc = bad(t, "journal version not supported (this xtapd reads %d)", XTAP_STATE_VERSION);
+		goto out;
+	}
+	if (num(&p, UINT64_MAX, &v) || *p) {
+		rc = bad(t, "journal: bad generation");
+		goto out;
+	}
+	if (!l->have_gen || v != l->generation) {
+		/* an older snapshot's journal: the snapshot already holds it */
+		rc = 0;
+		goto out;
+	}
+	while ((k = getline(&line, &cap, f)) >= 0) {
+		int r;
+
+		t->line++;
+		if (line[k - 1] != '\n') {
+			t->stage = ST_TOP; /* cut inside the last line: a torn last transaction */
+			break;
+		}
+		line[--k] = 0;
+		if ((size_t)k != strlen(line)) {
+			rc = bad(t, "NUL byte in the line");
+			goto out;
+		}
+		if (k > XTAP_STATE_LINE_MAX) {
+			rc = bad(t, "line longer than %d bytes", XTAP_STATE_LINE_MAX);
+			goto out;
+		}
+		if (t->stage == ST_DONE) {
+			if (line[0] == '#')
+				continue;
+			if (strcmp(line, "begin")) {
+				rc = bad(t, "begin expected");
+				goto out;
+			}
+			t->stage = ST_TOP;
+			t->have_next = false;
+			t->n = t->nseq = t->ndel = 0;
+			continue;
+		}
+		if ((r = one_line(t, line)) < 0) {
+			rc = r;
+			goto out;
+		}
+		if (t->stage == ST_DONE) {
+			if (merge_txn(l, t))
+				goto out;
+			if (x)
+				x->replayed++;
+		}
+	}
+	if (ferror(f)) {
+		rc = bad(t, "read: %s", strerror(errno ? errno : EIO));
+		goto out;
+	}
+	if (t->stage != ST_DONE && x)
+		x->torn = true;
+	compact_deleted(l);
+	rc = 0;
+out:
+	if (rc && t && t->err[0] && t->err != l->err)
+		snprintf(l->err, sizeof(l->err), "%s", t->err);
+	if (t) {
+		free(t->ents);
+		free(t->seq);
+		free(t->dp);
+		free(t->dels);
+		free(t);
+	}
+	free(line);
+	fclose(f);
+	return rc;
 }
 
 int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_extra *x)
@@ -765,6 +1175,9 @@ int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_e
 	if (x) {
 		x->dp = NULL;
 		x->n = 0;
+		x->generation = 0;
+		x->replayed = 0;
+		x->torn = false;
 		x->error[0] = 0;
 	}
 	if (!l) {
@@ -800,7 +1213,7 @@ int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_e
 		errno = EPERM;
 		goto out;
 	}
-	if (read_file(l, f) || apply(l, s, x))
+	if (read_file(l, f) || replay_journal(l, x) || apply(l, s, x))
 		goto out;
 	rc = XTAP_STATE_OK;
 out:
@@ -812,6 +1225,7 @@ out:
 	free(l->ents);
 	free(l->seq);
 	free(l->dp);
+	free(l->dels);
 	free(l);
 	errno = err;
 	return rc;

@@ -12,6 +12,7 @@
 #ifndef XTAP_STATE_H
 #define XTAP_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,13 @@ struct xtap_state_extra {
 	 * xtap_state_extra_free. */
 	struct xtap_state_dp *dp;
 	size_t n;
+	/* Save: written as "generation G" when nonzero, the journal's tie to
+	 * this snapshot. Load: the snapshot's (0: none). */
+	uint64_t generation;
+	/* Load: journal transactions replayed; torn: a last one without its
+	 * commit was dropped (never acknowledged). */
+	size_t replayed;
+	bool torn;
 	/* Why the last save or load failed: "PATH:LINE: what" (no content). */
 	char error[XTAP_STATE_ERR_MAX];
 };
@@ -67,5 +75,27 @@ int xtap_state_save(const char *path, const struct dtcp_server *s,
 int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_extra *x);
 
 void xtap_state_extra_free(struct xtap_state_extra *x);
+
+/* The journal, path.journal (docs/state-and-audit.md "Journal"): changes
+ * since the snapshot of one generation, appended one transaction per burst
+ * of requests and fdatasync'ed, replayed by xtap_state_load after the
+ * snapshot whose generation it names. */
+struct xtap_journal {
+	int fd;              /* -1: not open (the next append creates it anew) */
+	uint64_t generation; /* of the snapshot it continues */
+	size_t size;         /* bytes appended and synced */
+	bool broken;         /* a failed append could not be cut off: snapshot first */
+};
+
+/* One transaction: next-id, every Seq, and for each of ids (strictly
+ * increasing) the criterion as s holds it now, or its deletion. x holds the
+ * datapath records of these ids (may be NULL). A failed append is cut off
+ * the file again (else the journal is marked broken); returns _OK or _ERROR
+ * with x->error. */
+int xtap_journal_append(struct xtap_journal *j, const char *path, const struct dtcp_server *s,
+			const struct xtap_state_extra *x, const uint32_t *ids, size_t n_ids);
+
+/* After a snapshot of this generation is in place: the old journal goes. */
+int xtap_journal_reset(struct xtap_journal *j, const char *path, uint64_t generation);
 
 #endif

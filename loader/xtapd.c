@@ -100,6 +100,12 @@ struct xtapd {
 	struct dtcp_server srv;
 	struct xtap_audit *audit;
 	const char *state_path;
+	/* changes since the last snapshot: one journal transaction per burst */
+	struct xtap_journal journal;
+	size_t snapshot_bytes;    /* the journal growing past this makes a new snapshot */
+	uint32_t *changed;        /* ids of criteria added, deleted, refreshed or expired */
+	size_t nchanged, capchanged;
+	int changed_unknown;      /* a change whose ids are not known: snapshot */
 	int worker_fd;
 	pid_t worker;
 	struct msess s[MAX_SESSIONS];
@@ -153,10 +159,36 @@ static int cb_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
 }
 
 /* Answered requests: the whole request, with Seq and every criterion it changed. */
+static void note_changed(struct xtapd *d, uint32_t id)
+{
+	if (d->nchanged == d->capchanged) {
+		size_t cap = d->capchanged ? d->capchanged * 2 : 1024;
+		uint32_t *c = realloc(d->changed, cap * sizeof(*c));
+
+		if (!c) {
+			d->changed_unknown = 1; /* the snapshot needs no list */
+			return;
+		}
+		d->changed = c;
+		d->capchanged = cap;
+	}
+	d->changed[d->nchanged++] = id;
+}
+
 static void cb_audit_request(void *ctx, const struct dtcp_request *r, int code, const uint32_t *ids,
 			     size_t n_ids, const char *why)
 {
 	struct xtapd *d = ctx;
+
+	/* what the journal must record: the library names every criterion an
+	 * answered ADD, DELETE or REFRESH changed (none only if it had no
+	 * memory for the list: then a snapshot records it) */
+	if (code == DTCP_OK && (r->method == DTCP_M_ADD || r->method == DTCP_M_DELETE || r->method == DTCP_M_REFRESH)) {
+		for (size_t i = 0; i < n_ids; i++)
+			note_changed(d, ids[i]);
+		if (!n_ids && r->method != DTCP_M_ADD)
+			d->changed_unknown = 1;
+	}
 
 	xtap_audit_request(d->audit, wall_ms(), r->csource.s, d->peer, dtcp_method_name(r->method),
 			   r->has_seq ? &r->seq : NULL, code, ids, n_ids, why);
@@ -167,6 +199,8 @@ static void cb_audit(void *ctx, const char *csource, const char *method, int cod
 {
 	struct xtapd *d = ctx;
 
+	if (!strcmp(method, "EXPIRE"))
+		note_changed(d, id);
 	xtap_audit_dtcp(d->audit, csource, method, code, id, why);
 }
 
@@ -194,9 +228,12 @@ static uint64_t groups_of(struct xtapd *d, const char *netdev)
 
 /* ---- persistence ---- */
 
+/* The whole table into a new snapshot of the next generation; the journal
+ * starts anew after it. */
 static int state_save(struct xtapd *d)
 {
-	struct xtap_state_extra x = { 0 };
+	struct xtap_state_extra x = { .generation = d->journal.generation + 1 };
+	struct stat st;
 	size_t cap = 0;
 	int err;
 
@@ -221,7 +258,72 @@ static int state_save(struct xtapd *d)
 	if (err)
 		log_warnx("cannot save the state: %s", x.error);
 	free(x.dp);
-	return err;
+	if (err)
+		return err;
+	d->snapshot_bytes = stat(d->state_path, &st) ? 0 : (size_t)st.st_size;
+	d->nchanged = 0;
+	d->changed_unknown = 0;
+	if (xtap_journal_reset(&d->journal, d->state_path, x.generation))
+		log_warn("cannot remove the old journal of %s (a load ignores it)", d->state_path);
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* What changed since the last commit, into the journal (one transaction,
+ * one fdatasync); a snapshot instead when the journal has outgrown the last
+ * one, or the changes are not known one by one, or the append failed. */
+static int state_commit(struct xtapd *d)
+{
+	struct xtap_state_extra x = { .generation = d->journal.generation };
+	size_t n = 0, cap = 0;
+	int err;
+
+	if (d->changed_unknown || d->journal.broken)
+		return state_save(d);
+	qsort(d->changed, d->nchanged, sizeof(*d->changed), cmp_id);
+	for (size_t i = 0; i < d->nchanged; i++)
+		if (!n || d->changed[i] != d->changed[n - 1])
+			d->changed[n++] = d->changed[i];
+	d->nchanged = n;
+	for (size_t i = 0; i < n; i++) {
+		const uint32_t *slots;
+		uint32_t ns;
+
+		if (!dtcp_server_find(&d->srv, d->changed[i]) ||
+		    xtap_backend_rules(&d->be, d->changed[i], &slots, &ns) || !ns)
+			continue;
+		if (x.n == cap) {
+			cap = cap ? cap * 2 : 256;
+			void *p = realloc(x.dp, cap * sizeof(*x.dp));
+
+			if (!p) {
+				free(x.dp);
+				return state_save(d);
+			}
+			x.dp = p;
+		}
+		/* the state file keeps one rule per criterion (state.h) */
+		x.dp[x.n++] = (struct xtap_state_dp){ d->changed[i], slots[0], xtap_cls_uid(d->cls, slots[0]) };
+	}
+	err = xtap_journal_append(&d->journal, d->state_path, &d->srv, &x, d->changed, d->nchanged);
+	free(x.dp);
+	if (err) {
+		log_warnx("cannot append to the state journal: %s; writing a snapshot", x.error);
+		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state journal not written");
+		return state_save(d);
+	}
+	d->nchanged = 0;
+	/* compaction: rewriting the snapshot costs its size, so doing it once
+	 * the journal is as large keeps the cost per change constant */
+	if (d->journal.size > d->snapshot_bytes)
+		return state_save(d);
+	return 0;
 }
 
 /* Take over what the state file and the pinned maps hold. */
@@ -283,6 +385,10 @@ static int state_restore(struct xtapd *d)
 			installed++;
 	}
 	xtap_cls_adopt_done(d->cls);
+	d->journal.generation = x.generation; /* the snapshot at start is the next one */
+	if (x.replayed || x.torn)
+		log_info("state journal: %zu changes replayed%s", x.replayed,
+			 x.torn ? ", an unfinished last one dropped" : "");
 	xtap_state_extra_free(&x);
 	sweep_unknown(d);
 	log_info("state: %u criteria adopted running, %u installed again, %u failed", adopted, installed,
@@ -423,7 +529,7 @@ static void settle_save_flush(struct xtapd *d)
 {
 	xtap_backend_settle(&d->be);
 	if (d->dirty) {
-		if (state_save(d))
+		if (state_commit(d))
 			xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file not saved");
 		d->dirty = 0;
 	}
@@ -889,6 +995,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 
 	d.cfg_path = DEFAULT_CONFIG;
+	d.journal.fd = -1;
 	d.ctl_path = XTAP_CTL_SOCKET;
 	d.started_ms = wall_ms();
 	for (int i = 0; i < MAX_CTL_CONNS; i++)
@@ -1055,7 +1162,8 @@ int main(int argc, char **argv)
 			last_expire = wall_ms();
 			if (dtcp_server_expire(&d.srv, last_expire) > 0) {
 				xtap_backend_settle(&d.be);
-				state_save(&d);
+				if (state_commit(&d))
+					xtap_audit_event(d.audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file not saved");
 			}
 		}
 	}
@@ -1100,5 +1208,6 @@ int main(int argc, char **argv)
 	xtap_config_free(d.cfg);
 	free(d.cfg);
 	free(d.out.m);
+	free(d.changed);
 	return rc;
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -747,6 +749,191 @@ static void test_malformed(void)
 	unlink(p);
 }
 
+/* ---- the journal ------------------------------------------------------------------ */
+
+static char jpath[300];
+
+/* A server loaded from path (snapshot + journal): its LIST text, count, next-id. */
+static char *load_list(size_t *len, size_t *n, uint32_t *next, struct xtap_state_extra *x, int *rc)
+{
+	static struct memback mb;
+	struct dtcp_server s;
+	char *l;
+
+	memback_init(&mb, NULL);
+	dtcp_server_init(&s, &mb.cfg, &mb.be, &mb);
+	*rc = xtap_state_load(path, &s, x);
+	for (size_t i = 0; i < s.n; i++) /* as the daemon does: counters for LIST */
+		mb.be.install(&mb, &s.tab[i]->c);
+	*n = s.n;
+	*next = s.next_id;
+	l = list_all(&s, T0_MS + 60000, len);
+	dtcp_server_free(&s);
+	return l;
+}
+
+static long file_size(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) ? -1 : (long)st.st_size;
+}
+
+/* One request, then its transaction (the ids it changed). */
+static int step(struct dtcp_server *s, struct xtap_journal *j, const char *text, uint32_t id)
+{
+	struct xtap_state_extra x = { 0 };
+	int code = request(s, text, "", T0_MS + 1000, NULL);
+
+	if (code != 200)
+		return -code;
+	return xtap_journal_append(j, path, s, &x, &id, 1);
+}
+
+static void test_journal(void)
+{
+	static struct memback mb;
+	struct dtcp_server s;
+	struct xtap_journal j = { .fd = -1 };
+	struct xtap_state_extra x = { .generation = 1 }, lx;
+	char *want[4], *got;
+	size_t wlen[4], glen, n, wn[4];
+	uint32_t next, wnext[4];
+	long cut[4];
+	int rc;
+
+	snprintf(jpath, sizeof(jpath), "%s.journal", path);
+	unlink(path);
+	unlink(jpath);
+	small_server(&s, &mb, 1);
+	CHECK(xtap_state_save(path, &s, &x) == XTAP_STATE_OK, "snapshot of generation 1");
+	xtap_journal_reset(&j, path, 1);
+	CHECK(!exists(jpath), "no journal right after a snapshot");
+	/* state 0: the snapshot alone */
+	want[0] = list_all(&s, T0_MS + 60000, &wlen[0]);
+	wn[0] = s.n;
+	wnext[0] = s.next_id;
+	cut[0] = 0;
+	/* three transactions: an ADD, a REFRESH, a DELETE */
+	CHECK(step(&s, &j, adds[1].text, 2) == 0, "ADD appended");
+	cut[1] = file_size(jpath);
+	want[1] = list_all(&s, T0_MS + 60000, &wlen[1]);
+	wn[1] = s.n, wnext[1] = s.next_id;
+	CHECK(step(&s, &j, "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 1\nTimeout-Idle: 30\nSeq: 5\n",
+		   1) == 0, "REFRESH appended");
+	cut[2] = file_size(jpath);
+	want[2] = list_all(&s, T0_MS + 60000, &wlen[2]);
+	wn[2] = s.n, wnext[2] = s.next_id;
+	CHECK(step(&s, &j, "DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 1\nFlags: STATIC\nSeq: 6\n", 1) == 0,
+	      "DELETE appended");
+	cut[3] = file_size(jpath);
+	want[3] = list_all(&s, T0_MS + 60000, &wlen[3]);
+	wn[3] = s.n, wnext[3] = s.next_id;
+	CHECK(wn[3] == 1 && wnext[3] == 3, "the table: criterion 2 alone, next-id 3");
+	struct stat st;
+	CHECK(stat(jpath, &st) == 0 && (st.st_mode & 0777) == 0600, "the journal is 0600");
+
+	/* replay: the snapshot plus all three */
+	got = load_list(&glen, &n, &next, &lx, &rc);
+	CHECK(rc == XTAP_STATE_OK && lx.replayed == 3 && !lx.torn && lx.generation == 1,
+	      "replay: ok, 3 transactions, generation 1 (rc %d, %zu)", rc, lx.replayed);
+	CHECK(n == wn[3] && next == wnext[3] && glen == wlen[3] && !memcmp(got, want[3], glen),
+	      "replay gives the table as it was, LIST byte for byte");
+	free(got);
+	xtap_state_extra_free(&lx);
+
+	/* torn last transaction: cut the journal at every byte of it; the
+	 * result is the state before it, or after it once the commit line is whole */
+	size_t jlen;
+	char *jtext = read_text(jpath, &jlen);
+	int torn_bad = 0, torn_seen = 0;
+	for (long c = cut[2]; jtext && c <= (long)jlen; c++) {
+		int k = c == (long)jlen ? 3 : 2;
+		write_text(jpath, jtext, (size_t)c, 0600);
+		got = load_list(&glen, &n, &next, &lx, &rc);
+		torn_seen += lx.torn;
+		if (rc != XTAP_STATE_OK || n != wn[k] || next != wnext[k] || glen != wlen[k] || memcmp(got, want[k], glen))
+			torn_bad++;
+		free(got);
+		xtap_state_extra_free(&lx);
+	}
+	CHECK(jtext && torn_bad == 0, "a journal cut at any byte of its last transaction loads the state before it "
+	      "(%d cuts wrong)", torn_bad);
+	CHECK(torn_seen == (int)(jlen - (size_t)cut[2]) - 1, "and says a transaction was dropped (%d of %d)", torn_seen, (int)(jlen - (size_t)cut[2]) - 1);
+
+	/* damage before the last transaction is refused whole */
+	if (jtext) {
+		char *d = strdup(jtext);
+		char *b = strstr(d + cut[1], "commit");
+		if (b)
+			b[0] = 'k';
+		write_text(jpath, d, jlen, 0600);
+		got = load_list(&glen, &n, &next, &lx, &rc);
+		CHECK(rc == XTAP_STATE_ERROR && n == 0 && strstr(lx.error, "state.journal:"),
+		      "a damaged transaction that is not the last is refused, naming the journal (%s)", lx.error);
+		free(got);
+		xtap_state_extra_free(&lx);
+		free(d);
+		write_text(jpath, jtext, jlen, 0600);
+	}
+
+	/* compaction: a snapshot of generation 2, then the old journal goes; a
+	 * crash between the two leaves the generation-1 journal, which is ignored */
+	x.generation = 2;
+	CHECK(xtap_state_save(path, &s, &x) == XTAP_STATE_OK, "snapshot of generation 2");
+	got = load_list(&glen, &n, &next, &lx, &rc);
+	CHECK(rc == XTAP_STATE_OK && lx.replayed == 0 && lx.generation == 2 && glen == wlen[3] &&
+	      !memcmp(got, want[3], glen), "crash before the old journal is removed: it is not replayed");
+	free(got);
+	xtap_state_extra_free(&lx);
+	CHECK(xtap_journal_reset(&j, path, 2) == 0 && !exists(jpath), "compaction removes the old journal");
+	got = load_list(&glen, &n, &next, &lx, &rc);
+	CHECK(rc == XTAP_STATE_OK && n == wn[3] && glen == wlen[3] && !memcmp(got, want[3], glen),
+	      "the new snapshot alone holds it all");
+	free(got);
+	xtap_state_extra_free(&lx);
+
+	/* a failed append (file size limit): error, nothing of it left, and the
+	 * next append goes on from there */
+	CHECK(step(&s, &j, adds[2].text, 3) == 0, "ADD 3 appended to the new journal");
+	long before = file_size(jpath);
+	struct rlimit old, lim;
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = (rlim_t)before + 40; /* part of the next transaction fits */
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &lim);
+	rc = step(&s, &j, adds[3].text, 4);
+	setrlimit(RLIMIT_FSIZE, &old);
+	CHECK(rc == XTAP_STATE_ERROR && file_size(jpath) == before && !j.broken,
+	      "a failed append is an error and is cut off the journal (rc %d, %ld of %ld bytes)", rc,
+	      file_size(jpath), before);
+	got = load_list(&glen, &n, &next, &lx, &rc);
+	CHECK(rc == XTAP_STATE_OK && n == 2 && lx.replayed == 1, "the journal still loads: criteria 2 and 3 (%zu)", n);
+	free(got);
+	xtap_state_extra_free(&lx);
+	uint32_t id4 = 4;
+	struct xtap_state_extra none = { 0 };
+	CHECK(xtap_journal_append(&j, path, &s, &none, &id4, 1) == XTAP_STATE_OK, "the next append succeeds");
+	got = load_list(&glen, &n, &next, &lx, &rc);
+	CHECK(rc == XTAP_STATE_OK && n == 3 && next == 5 && lx.replayed == 2, "and is replayed: 3 criteria (%zu)", n);
+	free(got);
+	xtap_state_extra_free(&lx);
+
+	/* a generation line in the wrong place is refused */
+	static const char late_gen[] = "xtap-state 1\nnext-id 1\nseq a 1\ngeneration 3\nend-state 0\n";
+	write_text(path, late_gen, sizeof(late_gen) - 1, 0600);
+	CHECK(load_n(path, &n, &next, NULL, 0) == XTAP_STATE_ERROR, "generation after seq is refused");
+
+	if (j.fd >= 0)
+		close(j.fd);
+	unlink(jpath);
+	unlink(path);
+	free(jtext);
+	for (int i = 0; i < 4; i++)
+		free(want[i]);
+	dtcp_server_free(&s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -758,6 +945,7 @@ int main(void)
 	test_round_trip();
 	test_files();
 	test_malformed();
+	test_journal();
 	unlink(path);
 	unlink(tmppath);
 	if (rmdir(dir))
