@@ -54,4 +54,21 @@ int xdp_pass(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* The sink: TC ingress on the far ends where forwarded traffic (fwd) and
+ * copies (copy) leave the router; counts and drops, so the sink's own
+ * work stays small and the same in every case. */
+#define TC_ACT_SHOT 2 /* linux/pkt_cls.h, which vmlinux.h does not carry */
+__u32 fwd_ifindex, copy_ifindex;
+__u64 fwd_rx, copy_rx;
+
+SEC("tc")
+int sink(struct __sk_buff *skb)
+{
+	if (skb->ifindex == fwd_ifindex)
+		__sync_fetch_and_add(&fwd_rx, 1);
+	else if (skb->ifindex == copy_ifindex)
+		__sync_fetch_and_add(&copy_rx, 1);
+	return TC_ACT_SHOT;
+}
+
 char LICENSE[] SEC("license") = "GPL";

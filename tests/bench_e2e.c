@@ -4,17 +4,18 @@
  * program, with xtap, with nftables `dup`, with tc u32 + mirred and with
  * tcpdump, in one run. Run as root: `build/bench_e2e` (docs/performance.md).
  *
- * Lab (namespaces this program creates and removes):
+ * Lab (a network namespace of its own, gone when this program ends):
  *
- *   generator --g0==r0--> [router] --f0==f1--> [sink]    the case's traffic
- *   generator --g1==r1--> [router] --f0==f1--> [sink]    the baseline's traffic
- *   copies:  r0 -> vt0==vt1 -> (routed) --c0==c1--> [sink]
+ *   generator --g0==r0--> [router] --f0==f1--> sink    the case's traffic
+ *   generator --g1==r1--> [router] --f0==f1--> sink    the baseline's traffic
+ *   copies:  r0 -> vt0==vt1 -> (routed) --c0==c1--> sink
  *            (xtap encapsulates them for the content destination on vt0;
  *            nft dup and tc mirred send them as they are)
  *
  * The generator is an XDP program run with BPF_PROG_TEST_RUN in live-frames
  * mode (bpf/trafgen.bpf.c), 65,536 flows. The router forwards everything to
- * the sink (the intercepted traffic flows on). Each case is measured in
+ * the sink (the intercepted traffic flows on); the sink is a TC program on
+ * f1 and c1 that counts and drops. Each case is measured in
  * runs of RUN_S seconds between two runs of the baseline pair, which never
  * has a program: ratios use the baseline next to them, so the drift of a
  * noisy VM does not enter them.
@@ -43,7 +44,6 @@
 #define FLOWS 65536u      /* generator flows: source addresses 10.0.0.0/16 */
 #define CHUNK 262144u     /* frames per test-run call: about 0.1 s, so a run ends near RUN_S */
 #define MAX_CASES 40
-#define SINK_NS "xtap-bench-sink"
 #define PIN_DIR "/sys/fs/bpf/xtap-bench-e2e"
 
 static double RUN_S = 5.0; /* seconds per run (the issue: 5); XTAP_BENCH_RUN_S overrides */
@@ -97,7 +97,7 @@ static void die(const char *what)
 
 static void cleanup(void)
 {
-	sh("pkill -x tcpdump -s 0 2>/dev/null; ip netns del " SINK_NS " 2>/dev/null; rm -rf " PIN_DIR);
+	sh("pkill -x tcpdump 2>/dev/null; rm -rf " PIN_DIR);
 }
 
 static void on_signal(int sig)
@@ -107,8 +107,8 @@ static void on_signal(int sig)
 }
 
 /* A counter of a link from netlink (ip), not /sys: sysfs shows the
- * namespace it was mounted in. ns NULL: this process's namespace. */
-static unsigned long long link_stat(const char *ns, const char *ifname, const char *dir, const char *key)
+ * namespace it was mounted in. */
+static unsigned long long link_stat(const char *ifname, const char *dir, const char *key)
 {
 	char cmd[160], buf[8192], pat[32];
 	unsigned long long v = 0;
@@ -116,7 +116,7 @@ static unsigned long long link_stat(const char *ns, const char *ifname, const ch
 	FILE *p;
 	char *at;
 
-	snprintf(cmd, sizeof(cmd), "ip %s%s -j -s link show %s", ns ? "-n " : "", ns ? ns : "", ifname);
+	snprintf(cmd, sizeof(cmd), "ip -j -s link show %s", ifname);
 	p = popen(cmd, "r");
 	if (!p)
 		return 0;
@@ -156,6 +156,27 @@ static unsigned long long ip_hdr_errors(void)
 	return v;
 }
 
+/* A link's MAC address, from netlink. */
+static const char *mac_of(const char *ifname)
+{
+	static char mac[18];
+	char cmd[96], buf[4096], *at;
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ip -j link show %s", ifname);
+	p = popen(cmd, "r");
+	if (!p)
+		die("cannot run ip");
+	n = fread(buf, 1, sizeof(buf) - 1, p);
+	pclose(p);
+	buf[n] = 0;
+	at = strstr(buf, "\"address\":\"");
+	if (!at || sscanf(at + 11, "%17[0-9a-f:]", mac) != 1)
+		die("cannot read a MAC address");
+	return mac;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -181,10 +202,9 @@ static struct sample run_once(int baseline, double pace)
 	if (len != sizeof(gen->bss->tmpl))
 		die("the generator's template is not the frame's size");
 	memcpy(gen->bss->tmpl, frame, sizeof(gen->bss->tmpl));
-	rx0 = link_stat(NULL, rx_if, "rx", "packets");
-	sink0 = link_stat(SINK_NS, "f1", "rx", "packets");
-	if (copies_on && !baseline)
-		cp0 = link_stat(SINK_NS, "c1", "rx", "packets");
+	rx0 = link_stat(rx_if, "rx", "packets");
+	sink0 = gen->bss->fwd_rx;
+	cp0 = gen->bss->copy_rx;
 	if (hits_fn && !baseline)
 		hits_fn(&hits0);
 	err0 = ip_hdr_errors();
@@ -210,11 +230,11 @@ static struct sample run_once(int baseline, double pace)
 	}
 	t1 = now_s();
 	usleep(200000); /* let the last frames and copies land */
-	s.mpps = (link_stat(NULL, rx_if, "rx", "packets") - rx0) / (t1 - t0) / 1e6;
-	s.delivered = (double)(link_stat(SINK_NS, "f1", "rx", "packets") - sink0) / (double)(gen->bss->sent - sent0);
+	s.mpps = (link_stat(rx_if, "rx", "packets") - rx0) / (t1 - t0) / 1e6;
+	s.delivered = (double)(gen->bss->fwd_rx - sink0) / (double)(gen->bss->sent - sent0);
 	s.hdr_errors = ip_hdr_errors() - err0;
 	if (copies_on && !baseline) {
-		unsigned long long cp = link_stat(SINK_NS, "c1", "rx", "packets") - cp0;
+		unsigned long long cp = gen->bss->copy_rx - cp0;
 
 		s.copies_s = cp / (t1 - t0);
 		s.lost = (long long)(gen->bss->sent_match - match0) - (long long)cp;
@@ -485,28 +505,24 @@ static void xtap_stop(void)
 
 static void lab_up(void)
 {
+	const char *sinks[] = { "f1", "c1" };
+
 	if (unshare(CLONE_NEWNET))
-		die("cannot create the router namespace");
-	sh("ip netns del " SINK_NS " 2>/dev/null");
-	if (sh("set -e; ip netns add " SINK_NS "; ip link set lo up; sysctl -qw net.ipv4.ip_forward=1;"
+		die("cannot create the lab's namespace");
+	if (sh("set -e; ip link set lo up; sysctl -qw net.ipv4.ip_forward=1;"
 	       "sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0;"
 	       /* no IPv6: its neighbour discovery would be counted as traffic */
-	       "ip -n " SINK_NS " link set lo up;"
 	       "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1;"
-	       "ip netns exec " SINK_NS " sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1;"
 	       /* the wire pairs: frames are addressed to r0's / r1's MAC */
 	       "for i in 0 1; do ip link add g$i type veth peer name r$i;"
 	       " ip link set r$i address 02:00:00:00:00:02; ip addr add 10.9.$i.1/24 dev r$i;"
 	       " ip link set g$i up; ip link set r$i up;"
 	       /* GRO: the veth takes XDP-transmitted frames only with it or with an XDP program */
 	       " ethtool -K r$i gro on >/dev/null; done;"
-	       /* forwarded traffic and xtap's copies leave for the sink */
-	       "for p in f c; do ip link add ${p}0 type veth peer name ${p}1 netns " SINK_NS ";"
-	       " ip link set ${p}0 up; ip -n " SINK_NS " link set ${p}1 up; done;"
+	       /* forwarded traffic and copies leave for the sink */
+	       "for p in f c; do ip link add ${p}0 type veth peer name ${p}1;"
+	       " ip link set ${p}0 up; ip link set ${p}1 up; done;"
 	       "ip addr add 10.8.0.1/24 dev f0; ip addr add 203.0.113.1/24 dev c0;"
-	       "ip -n " SINK_NS " addr add 10.8.0.2/24 dev f1;"
-	       "ip neigh add 10.8.0.2 lladdr $(ip -n " SINK_NS " -j link show f1 | sed 's/.*address\":\"\\([^\"]*\\).*/\\1/') dev f0 nud permanent;"
-	       "ip neigh add 203.0.113.10 lladdr $(ip -n " SINK_NS " -j link show c1 | sed 's/.*address\":\"\\([^\"]*\\).*/\\1/') dev c0 nud permanent;"
 	       "ip route add 10.1.0.0/16 via 10.8.0.2"))
 		die("cannot set up the lab (iproute2, ethtool, root?)");
 	g0_ifindex = (int)if_nametoindex("g0");
@@ -516,6 +532,18 @@ static void lab_up(void)
 		die("cannot load the generator");
 	gen->data->flow_count = FLOWS;
 	gen->bss->src_base = htonl(flow_addr(0));
+	gen->bss->fwd_ifindex = if_nametoindex("f1");
+	gen->bss->copy_ifindex = if_nametoindex("c1");
+	for (int i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex(sinks[i]), .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = bpf_program__fd(gen->progs.sink));
+
+		if (bpf_tc_hook_create(&hook) || bpf_tc_attach(&hook, &o))
+			die("cannot attach the sink");
+	}
+	if (sh("ip neigh add 10.8.0.2 lladdr %s dev f0 nud permanent", mac_of("f1")) ||
+	    sh("ip neigh add 203.0.113.10 lladdr %s dev c0 nud permanent", mac_of("c1")))
+		die("cannot set up the content destination's neighbour");
 }
 
 /* nft and tc duplicate to a plain veth pair named like xtap's (xtap makes
@@ -588,6 +616,24 @@ static void run_tool(const struct tool *t, const uint32_t *sizes, int nsizes)
 	gen->bss->match_mod = 0;
 }
 
+/* For perf: one configuration of r0 under load for RUN_S seconds.
+ * what: none, xdp (the empty program) or xtap (N criteria, none matching). */
+static int profile(const char *what, uint32_t n)
+{
+	struct step st = { .hi = n };
+
+	lab_up();
+	if (!strcmp(what, "xdp") && bpf_xdp_attach((int)if_nametoindex("r0"), bpf_program__fd(gen->progs.xdp_pass),
+						  XDP_FLAGS_DRV_MODE, NULL))
+		die("cannot attach the empty XDP program");
+	if (!strcmp(what, "xtap") && (xtap_start() || xtap_add(&st)))
+		die("cannot start xtap");
+	printf("%s %u: %.3f Mpps\n", what, n, run_once(0, 0).mpps);
+	if (!strcmp(what, "xtap"))
+		xtap_stop();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes_all[] = { 1000, 100000, 1000000 };
@@ -603,6 +649,8 @@ int main(int argc, char **argv)
 		RUN_S = atof(env);
 	if (argc > 1 && !strcmp(argv[1], "--quick"))
 		nsizes = 2; /* up to 100k criteria: for a look, not for the table */
+	if (argc > 2 && !strcmp(argv[1], "--profile"))
+		return profile(argv[2], argc > 3 ? (uint32_t)atoi(argv[3]) : 0);
 	atexit(cleanup);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
