@@ -15,10 +15,10 @@
  * The generator is an XDP program run with BPF_PROG_TEST_RUN in live-frames
  * mode (bpf/trafgen.bpf.c), 65,536 flows. The router forwards everything to
  * the sink (the intercepted traffic flows on); the sink is a TC program on
- * f1 and c1 that counts and drops. Each case is measured in
- * runs of RUN_S seconds between two runs of the baseline pair, which never
- * has a program: ratios use the baseline next to them, so the drift of a
- * noisy VM does not enter them.
+ * f1 and c1 that counts and drops. Each case is measured in RUNS runs of
+ * RUN_S seconds, each run between two runs of the baseline pair (which
+ * never has a program): a ratio uses the baseline next to it, so the drift
+ * of a noisy VM does not enter it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -254,11 +254,13 @@ static double baseline_run(void)
 	return s.mpps;
 }
 
-/* One case: RUNS runs between two baseline runs. */
+/* One case: RUNS runs, each followed by a baseline run; a run's ratio is
+ * its rate over the mean of the baseline runs before and after it, the
+ * case's ratio the median of those. */
 static void measure(const char *group, const char *name, int matching)
 {
 	struct result *r = &res[nres++];
-	double sorted[RUNS], before = base_last, cps = 0, dl = 1;
+	double sorted[RUNS], ratios[RUNS], cps = 0, dl = 1, bases = 0;
 	long long lost = 0;
 
 	if (nres > MAX_CASES)
@@ -267,9 +269,13 @@ static void measure(const char *group, const char *name, int matching)
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->matching = matching;
 	for (int i = 0; i < RUNS; i++) {
+		double before = base_last;
 		struct sample s = run_once(0, 0);
 
+		base_last = baseline_run();
 		r->v[i] = s.mpps;
+		ratios[i] = s.mpps / ((before + base_last) / 2);
+		bases += (before + base_last) / 2 / RUNS;
 		cps += s.copies_s / RUNS;
 		lost += s.lost;
 		if (s.delivered < dl)
@@ -277,11 +283,11 @@ static void measure(const char *group, const char *name, int matching)
 		if (s.hdr_errors)
 			fprintf(stderr, "bench_e2e: %s: %llu corrupted frames\n", name, s.hdr_errors);
 	}
-	base_last = baseline_run();
 	memcpy(sorted, r->v, sizeof(sorted));
 	qsort(sorted, RUNS, sizeof(*sorted), cmp);
-	r->base = (before + base_last) / 2;
-	r->ratio = sorted[RUNS / 2] / r->base;
+	qsort(ratios, RUNS, sizeof(*ratios), cmp);
+	r->base = bases;
+	r->ratio = ratios[RUNS / 2];
 	r->copies_s = cps;
 	r->lost = lost;
 	r->delivered = dl;
@@ -350,6 +356,7 @@ struct tool {
 	int (*start)(void);
 	int (*add)(const struct step *st);
 	void (*stop)(void);
+	void (*variant)(uint32_t n); /* optional: more cases at the largest size, none matching */
 };
 
 /* nftables: netdev ingress on r0, a set of addresses, dup to vt0 */
@@ -494,6 +501,22 @@ static int xtap_add(const struct step *st)
 	return 0;
 }
 
+/* xtap without its XDP program: TC ingress classifies itself (the
+ * XTAP_ATTACH_TC mode), on the same maps. The bench detaches and re-attaches
+ * the XDP program itself, behind the datapath's back, for this one case. */
+static void xtap_tc_only(uint32_t n)
+{
+	int ifindex = (int)if_nametoindex("r0");
+	char name[64];
+
+	if (bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL))
+		die("cannot detach xtap's XDP program");
+	snprintf(name, sizeof(name), "xtap_tc_only_%u_none_matching", n);
+	measure("xtap", name, -1);
+	if (bpf_xdp_attach(ifindex, dp.prog_xdp, XDP_FLAGS_DRV_MODE, NULL))
+		die("cannot attach xtap's XDP program again");
+}
+
 static void xtap_stop(void)
 {
 	xtap_cls_free(cls);
@@ -604,6 +627,8 @@ static void run_tool(const struct tool *t, const uint32_t *sizes, int nsizes)
 		snprintf(name, sizeof(name), "%s_%u_none_matching", t->name, have);
 		measure(t->name, name, -1);
 	}
+	if (t->variant)
+		t->variant(have);
 	for (int i = 0; i < 3; i++) {
 		struct step st = { .mod = mods[i], .prev_mod = i ? mods[i - 1] : 0 };
 
@@ -638,9 +663,9 @@ int main(int argc, char **argv)
 {
 	static const uint32_t sizes_all[] = { 1000, 100000, 1000000 };
 	static const uint32_t sizes_xtap[] = { 0, 1000, 100000, 1000000 };
-	const struct tool nft = { "nft_dup", nft_start, nft_add, nft_stop };
-	const struct tool u32 = { "tc_u32_mirred", u32_start, u32_add, u32_stop };
-	const struct tool xtap = { "xtap", xtap_start, xtap_add, xtap_stop };
+	const struct tool nft = { "nft_dup", nft_start, nft_add, nft_stop, NULL };
+	const struct tool u32 = { "tc_u32_mirred", u32_start, u32_add, u32_stop, NULL };
+	const struct tool xtap = { "xtap", xtap_start, xtap_add, xtap_stop, xtap_tc_only };
 	const char *env = getenv("XTAP_BENCH_RUN_S");
 	int nsizes = 3;
 	cpu_set_t cpus;
@@ -661,7 +686,7 @@ int main(int argc, char **argv)
 	CPU_SET(0, &cpus);
 	if (sched_setaffinity(0, sizeof(cpus), &cpus))
 		die("cannot pin to cpu 0");
-	printf("Runs: %d x %.1f s per case, each case between two baseline runs; generator and receiver on cpu 0\n",
+	printf("Runs: %d x %.1f s per case, each followed by a baseline run; generator and receiver on cpu 0\n",
 	       RUNS, RUN_S);
 	lab_up();
 	base_last = baseline_run();
