@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,49 @@ static int set_open(struct set *s, uint32_t max)
 	return s->cls && s->addr && s->plen ? 0 : -1;
 }
 
+/* Kernel memory of one map as /proc/self/fdinfo reports it ("memlock:"):
+ * what the map holds now for the hash and LPM maps (allocated on demand),
+ * the whole preallocation for arrays. */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* Sum of the memory of every map of the classifier's object (indexes,
+ * rules, counters, sets, fragment records, destinations, globals), printed
+ * per map and per installed criterion. Returns the total. */
+static uint64_t map_memory(const struct set *s, const char *fam, const char *shape)
+{
+	const struct bpf_map *m;
+	uint64_t total = 0;
+	char name[128];
+
+	bpf_object__for_each_map(m, s->skel->obj) {
+		uint64_t b = map_memlock(bpf_map__fd(m));
+
+		printf("INFO %s %s %u criteria: map %s %" PRIu64 " B (max_entries %u)\n", fam, shape, s->n,
+		       bpf_map__name(m), b, bpf_map__max_entries(m));
+		total += b;
+	}
+	snprintf(name, sizeof(name), "map_bytes_total_%s_%s_%u", fam, shape, s->n);
+	printf("BENCH %s %" PRIu64 " B\n", name, total);
+	snprintf(name, sizeof(name), "map_bytes_per_criterion_%s_%s_%u", fam, shape, s->n);
+	printf("BENCH %s %.0f B\n", name, (double)total / s->n);
+	return total;
+}
+
 static void set_close(struct set *s)
 {
 	bench_bpf__destroy(s->cold);
@@ -391,6 +435,7 @@ int main(int argc, char **argv)
 	/* ---- the classifier ---- */
 	for (int mixed = 0; mixed < 2; mixed++) {
 		for (int v6 = 0; v6 < 2; v6++) {
+			uint64_t bytes100k = 0;
 			struct set s;
 
 			if (set_open(&s, max)) {
@@ -420,6 +465,18 @@ int main(int argc, char **argv)
 
 				printf("INFO %s %s: %u criteria installed (%.0f adds/s), %d distinct hit flows\n", fam,
 				       shape, s.n, setup > 0 ? (sizes[k] - (k ? sizes[k - 1] : 0)) / setup : 0, nf);
+				if (sizes[k] >= 100000) {
+					uint64_t bytes = map_memory(&s, fam, shape);
+
+					/* 100k to 1M: what one more criterion costs, fixed parts aside */
+					if (sizes[k] > 100000 && bytes100k) {
+						snprintf(name, sizeof(name), "map_bytes_marginal_per_criterion_%s_%s_100000_to_%u",
+							 fam, shape, sizes[k]);
+						printf("BENCH %s %.0f B\n", name,
+						       ((double)bytes - (double)bytes100k) / (sizes[k] - 100000));
+					}
+					bytes100k = sizes[k] == 100000 ? bytes : bytes100k;
+				}
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_hit_warm", fam, shape, sizes[k]);
 				bench(name, hw);
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_miss_warm", fam, shape, sizes[k]);
