@@ -406,14 +406,20 @@ struct updater {
 	double secs;      /* time loaded test runs ran */
 	uint32_t nsync;
 	double sync_secs, sync_max; /* grace periods waited for */
+	double cpu_secs, wall_secs; /* the updater's CPU time and time active: is it CPU-bound? */
 };
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(id, &t);
 	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static double now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
 }
 
 static int upd_add(struct updater *u)
@@ -472,7 +478,7 @@ static void *upd_main(void *arg)
 	pthread_mutex_lock(&u->mu);
 	for (;;) {
 		uint64_t done = 0;
-		double t0;
+		double t0, c0;
 
 		while (!u->active && !u->quit)
 			pthread_cond_wait(&u->cv, &u->mu);
@@ -482,6 +488,7 @@ static void *upd_main(void *arg)
 		pthread_cond_broadcast(&u->cv);
 		pthread_mutex_unlock(&u->mu);
 		t0 = now_s();
+		c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
 		while (__atomic_load_n(&u->active, __ATOMIC_ACQUIRE) && !u->err) {
 			/* paced on the clock: a late step (a grace period) is caught up */
 			uint64_t due = (uint64_t)((now_s() - t0) * UPD_PACE) + UPD_BATCH;
@@ -498,6 +505,8 @@ static void *upd_main(void *arg)
 			ts.tv_nsec = (long)((next - ts.tv_sec) * 1e9);
 			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		}
+		u->cpu_secs += clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+		u->wall_secs += now_s() - t0;
 		pthread_mutex_lock(&u->mu);
 		u->running = 0;
 		pthread_cond_broadcast(&u->cv);
@@ -592,8 +601,10 @@ static void under_updates(struct set *s, int v6, int mixed, const uint8_t *hit, 
 		fprintf(stderr, "updater: %s\n", strerror(-u.err));
 		exit(1);
 	}
-	printf("INFO %s %s %u criteria under updates: %u grace periods, mean %.1f ms, max %.1f ms\n", fam, shape,
-	       s->n, u.nsync, u.nsync ? u.sync_secs / u.nsync * 1e3 : 0, u.sync_max * 1e3);
+	printf("INFO %s %s %u criteria under updates: %u grace periods, mean %.1f ms, max %.1f ms; "
+	       "updater thread on cpu %.0f%% of its active time\n",
+	       fam, shape, s->n, u.nsync, u.nsync ? u.sync_secs / u.nsync * 1e3 : 0, u.sync_max * 1e3,
+	       u.wall_secs > 0 ? 100 * u.cpu_secs / u.wall_secs : 0);
 	/* back to the set alone, every core allowed */
 	while (u.len)
 		if (upd_del(&u)) {
