@@ -12,6 +12,8 @@
  * At 100k and 1M criteria also: the kernel memory of the maps per criterion,
  * and (IPv4) warm figures while a second thread applies 10,000 criterion
  * updates per second through the loader library (issue 6).
+ *
+ * Usage: bench_classify [max criteria [deletes per grace period]]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +45,10 @@
 #define UPD_BATCH 10        /* updates per pacing step (about 1 ms): one sleep per step, not per update */
 #define UPD_WINDOW 1024     /* criteria the updater keeps installed, so each delete names one it added */
 #define UPD_SYNC_EVERY 1000 /* deletes per grace period: slots are freed in bursts, as xtapd does per reply */
+
+/* deletes per explicit grace period (argv[2]); 0: only when the library
+ * runs out of free slots (to tell the grace periods' cost from the rest) */
+static unsigned upd_sync_every = UPD_SYNC_EVERY;
 #define UPD_HEADROOM 8192   /* slots past the largest subject: the window plus deleted slots awaiting a grace period */
 #define UPD_PAIRS 9         /* loaded runs per figure, each between two quiet ones; odd for a median */
 
@@ -464,7 +470,8 @@ static int upd_del(struct updater *u)
 		return err;
 	u->head = (u->head + 1) % (UPD_WINDOW + 1);
 	u->len--;
-	if (++u->dels % UPD_SYNC_EVERY == 0) {
+	u->dels++;
+	if (upd_sync_every && u->dels % upd_sync_every == 0) {
 		double t = now_s();
 
 		err = xtap_cls_sync(u->s->cls);
@@ -600,9 +607,9 @@ static void under_updates(struct set *s, int v6, int mixed, const uint8_t *hit, 
 		}
 	printf("INFO %s %s %u criteria under updates: test runs on cpu 0, the updater thread on cpu %d "
 	       "(%d cpus online%s); %u more criteria installed by the updater, %d updates/s target, "
-	       "paced at %d/s, half adds, half deletes\n",
+	       "paced at %d/s, half adds, half deletes, a grace period every %u deletes (0: when out of slots)\n",
 	       fam, shape, s->n, u.cpu, ncpu, ncpu == 2 ? ": one each" : ncpu < 2 ? ": SHARED" : "", UPD_WINDOW,
-	       UPD_RATE, UPD_PACE);
+	       UPD_RATE, UPD_PACE, upd_sync_every);
 	pin(pthread_self(), 0);
 	if (pthread_create(&u.th, NULL, upd_main, &u)) {
 		fprintf(stderr, "cannot start the updater thread\n");
@@ -619,7 +626,7 @@ static void under_updates(struct set *s, int v6, int mixed, const uint8_t *hit, 
 		fprintf(stderr, "updater: %s\n", strerror(-u.err));
 		exit(1);
 	}
-	printf("INFO %s %s %u criteria under updates: %u grace periods, mean %.1f ms, max %.1f ms; "
+	printf("INFO %s %s %u criteria under updates: %u explicit grace periods, mean %.1f ms, max %.1f ms; "
 	       "updater thread on cpu %.0f%% of its active time, waiting for it %.1f%%\n",
 	       fam, shape, s->n, u.nsync, u.nsync ? u.sync_secs / u.nsync * 1e3 : 0, u.sync_max * 1e3,
 	       u.wall_secs > 0 ? 100 * u.cpu_secs / u.wall_secs : 0,
@@ -665,6 +672,9 @@ int main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = { 1, 1000, 100000, 1000000 };
 	uint32_t max = argc > 1 ? (uint32_t)atoi(argv[1]) : 1000000;
+
+	if (argc > 2)
+		upd_sync_every = (unsigned)atoi(argv[2]);
 	double parse_only[2], base_empty, parse_cold[2];
 	double at1[2][2] = { { 0 } }; /* [v6][mixed], warm hit */
 	struct bench_bpf *b;
