@@ -8,13 +8,23 @@
  * Warm: one flow, the same frame repeated in the kernel. Cold: 65,536
  * distinct flows, one run each (the kernel's timer then adds its own cost to
  * every figure alike, baselines included).
+ *
+ * At 100k and 1M criteria also: the kernel memory of the maps per criterion,
+ * and (IPv4) warm figures while a second thread applies 10,000 criterion
+ * updates per second through the loader library (issue 6).
+ *
+ * Usage: bench_classify [max criteria [deletes per grace period]]
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -28,15 +38,29 @@
 #define COLD_FLOWS 65536
 #define FRAME 256
 #define COLD_REPEAT (4 * COLD_FLOWS)
+/* the classifier under control-plane load (issue 6) */
+#define UPD_RATE 10000      /* updates per second: issue 6's control-plane load, the rate to reach */
+#define UPD_PACE 10200      /* the rate paced: 2% above UPD_RATE for the pacing's jitter and grace-period stalls */
+#define UPD_SETTLE_US 3000  /* a loaded run starts after the updater's first steps, at any phase of its pacing */
+#define UPD_BATCH 10        /* updates per pacing step (about 1 ms): one sleep per step, not per update */
+#define UPD_WINDOW 1024     /* criteria the updater keeps installed, so each delete names one it added */
+#define UPD_SYNC_EVERY 1000 /* deletes per grace period: slots are freed in bursts, as xtapd does per reply */
+
+/* deletes per explicit grace period (argv[2]); 0: only when the library
+ * runs out of free slots (to tell the grace periods' cost from the rest) */
+static unsigned upd_sync_every = UPD_SYNC_EVERY;
+#define UPD_HEADROOM 8192   /* slots past the largest subject: the window plus deleted slots awaiting a grace period */
+#define UPD_PAIRS 9         /* loaded runs per figure, each between two quiet ones; odd for a median */
 
 static uint64_t rng = 88172645463325252ull;
 
-static uint32_t rnd(void)
+/* xorshift; the updater thread keeps its own state */
+static uint32_t rnd_r(uint64_t *st)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
+	*st ^= *st << 13;
+	*st ^= *st >> 7;
+	*st ^= *st << 17;
+	return (uint32_t)*st;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -148,11 +172,11 @@ static int frame(int v6, const uint8_t *src, const uint8_t *dst, uint8_t *out)
 
 /* Addresses of the installed criteria: random, never in 192.0.2.0/24 or
  * 2001:db8::/32, which the miss packets use. */
-static void rand_addr(int v6, uint8_t *a)
+static void rand_addr_r(uint64_t *st, int v6, uint8_t *a)
 {
 	memset(a, 0, 16);
 	for (int i = 0; i < (v6 ? 16 : 4); i++)
-		a[i] = (uint8_t)rnd();
+		a[i] = (uint8_t)rnd_r(st);
 	if (!v6 && a[0] == 192)
 		a[0] = 10;
 	if (v6) {
@@ -160,6 +184,15 @@ static void rand_addr(int v6, uint8_t *a)
 		a[2] = 0x0e;
 	}
 }
+
+static void rand_addr(int v6, uint8_t *a)
+{
+	rand_addr_r(&rng, v6, a);
+}
+
+/* rows of the readable summary of the figures under updates */
+static char upd_rows[8][160];
+static int n_upd_rows;
 
 struct set {
 	struct xtap_bpf *skel;
@@ -176,6 +209,7 @@ static int set_open(struct set *s, uint32_t max)
 	struct xtap_cls_maps m;
 
 	memset(s, 0, sizeof(*s));
+	max += UPD_HEADROOM;
 	s->skel = xtap_bpf__open();
 	if (!s->skel)
 		return -1;
@@ -208,6 +242,49 @@ static int set_open(struct set *s, uint32_t max)
 	return s->cls && s->addr && s->plen ? 0 : -1;
 }
 
+/* Kernel memory of one map as /proc/self/fdinfo reports it ("memlock:"):
+ * what the map holds now for the hash and LPM maps (allocated on demand),
+ * the whole preallocation for arrays. */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %" SCNu64, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* Sum of the memory of every map of the classifier's object (indexes,
+ * rules, counters, sets, fragment records, destinations, globals), printed
+ * per map and per installed criterion. Returns the total. */
+static uint64_t map_memory(const struct set *s, const char *fam, const char *shape)
+{
+	const struct bpf_map *m;
+	uint64_t total = 0;
+	char name[128];
+
+	bpf_object__for_each_map(m, s->skel->obj) {
+		uint64_t b = map_memlock(bpf_map__fd(m));
+
+		printf("INFO %s %s %u criteria: map %s %" PRIu64 " B (max_entries %u)\n", fam, shape, s->n,
+		       bpf_map__name(m), b, bpf_map__max_entries(m));
+		total += b;
+	}
+	snprintf(name, sizeof(name), "map_bytes_total_%s_%s_%u", fam, shape, s->n);
+	printf("BENCH %s %" PRIu64 " B\n", name, total);
+	snprintf(name, sizeof(name), "map_bytes_per_criterion_%s_%s_%u", fam, shape, s->n);
+	printf("BENCH %s %.0f B\n", name, (double)total / s->n);
+	return total;
+}
+
 static void set_close(struct set *s)
 {
 	bench_bpf__destroy(s->cold);
@@ -217,32 +294,39 @@ static void set_close(struct set *s)
 	free(s->plen);
 }
 
-/* Grow the set to n criteria: exact sources, or (mixed) one third exact
- * sources, one third source prefixes, one third destination prefixes. */
+/* Criterion number i of a set: an exact source, or (mixed) one third exact
+ * sources, one third source prefixes, one third destination prefixes, at a
+ * random address (written to a) and length (*plen). */
+static void crit_draw(uint64_t *st, uint32_t i, int v6, int mixed, struct xtap_criterion *c, uint8_t *a,
+		      uint8_t *plen)
+{
+	int kind = mixed ? (int)(i % 3) : 0;
+	unsigned full = v6 ? 128 : 32;
+
+	memset(c, 0, sizeof(*c));
+	c->family = v6 ? XTAP_AF_INET6 : XTAP_AF_INET;
+	c->proto.any = c->sport.any = c->dport.any = c->itype.any = c->icode.any = 1;
+	c->ncd = 1;
+	c->cd[0] = i % 4;
+	rand_addr_r(st, v6, a);
+	*plen = kind == 0 ? full : (uint8_t)(v6 ? 48 + rnd_r(st) % 72 : 16 + rnd_r(st) % 15);
+	if (kind == 2) {
+		memcpy(c->dst, a, 16);
+		c->dst_plen = *plen;
+	} else {
+		memcpy(c->src, a, 16);
+		c->src_plen = *plen;
+	}
+}
+
+/* Grow the set to n criteria (crit_draw's mix). */
 static void set_grow(struct set *s, uint32_t n, int v6, int mixed)
 {
 	struct xtap_criterion c;
 	uint32_t slot;
 
 	while (s->n < n) {
-		int kind = mixed ? (int)(s->n % 3) : 0;
-		unsigned full = v6 ? 128 : 32;
-		uint8_t *a = s->addr[s->n];
-
-		memset(&c, 0, sizeof(c));
-		c.family = v6 ? XTAP_AF_INET6 : XTAP_AF_INET;
-		c.proto.any = c.sport.any = c.dport.any = c.itype.any = c.icode.any = 1;
-		c.ncd = 1;
-		c.cd[0] = s->n % 4;
-		rand_addr(v6, a);
-		s->plen[s->n] = kind == 0 ? full : (uint8_t)(v6 ? 48 + rnd() % 72 : 16 + rnd() % 15);
-		if (kind == 2) {
-			memcpy(c.dst, a, 16);
-			c.dst_plen = s->plen[s->n];
-		} else {
-			memcpy(c.src, a, 16);
-			c.src_plen = s->plen[s->n];
-		}
+		crit_draw(&rng, s->n, v6, mixed, &c, s->addr[s->n], &s->plen[s->n]);
 		if (xtap_cls_add(s->cls, &c, &slot) == 0) {
 			s->n++;
 			continue;
@@ -306,10 +390,291 @@ static int hit_flows(const struct set *s, int mixed)
 	return n;
 }
 
+/* ---- the classifier while criteria are updated ------------------------------ */
+
+/* A second thread applying criterion updates (paced at UPD_PACE per second) through the
+ * loader library while it is active: adds of new criteria (the set's mix)
+ * alternating with deletes of the oldest it added, so the count stays at
+ * the set's plus UPD_WINDOW. The main thread only runs test runs meanwhile,
+ * so the library is never used by two threads at once. */
+struct updater {
+	struct set *s;
+	int v6, mixed, cpu;
+	uint64_t rng;
+	uint32_t ring[UPD_WINDOW + 1], head, len; /* slots it added, oldest first */
+	uint32_t drawn, dels;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int active, running, quit, err;
+	uint64_t applied; /* updates done, read by the main thread around each loaded run */
+	uint64_t ops;     /* updates done while a loaded test run ran */
+	double secs;      /* time loaded test runs ran */
+	uint32_t nsync;
+	double sync_secs, sync_max; /* grace periods waited for */
+	double cpu_secs, wall_secs; /* the updater's CPU time and time active: is it CPU-bound? */
+	double wait_secs;           /* time it was runnable but another task had its cpu */
+};
+
+static double clock_s(clockid_t id)
+{
+	struct timespec t;
+
+	clock_gettime(id, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static double now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+/* Time the calling thread has waited on a run queue (schedstat's second
+ * field, ns), 0 where the kernel does not report it. */
+static double runqueue_wait_s(void)
+{
+	unsigned long long run, wait;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	int ok;
+
+	if (!f)
+		return 0;
+	ok = fscanf(f, "%llu %llu", &run, &wait) == 2;
+	fclose(f);
+	return ok ? wait / 1e9 : 0;
+}
+
+static int upd_add(struct updater *u)
+{
+	struct xtap_criterion c;
+	uint8_t a[16], plen;
+	uint32_t slot;
+	int err;
+
+	/* a random prefix over too many others (-ENOSPC): draw another */
+	do {
+		crit_draw(&u->rng, u->drawn++, u->v6, u->mixed, &c, a, &plen);
+		err = xtap_cls_add(u->s->cls, &c, &slot);
+	} while (err == -ENOSPC);
+	if (err)
+		return err;
+	u->ring[(u->head + u->len++) % (UPD_WINDOW + 1)] = slot;
+	return 0;
+}
+
+static int upd_del(struct updater *u)
+{
+	int err = xtap_cls_del(u->s->cls, u->ring[u->head]);
+
+	if (err)
+		return err;
+	u->head = (u->head + 1) % (UPD_WINDOW + 1);
+	u->len--;
+	u->dels++;
+	if (upd_sync_every && u->dels % upd_sync_every == 0) {
+		double t = now_s();
+
+		err = xtap_cls_sync(u->s->cls);
+		t = now_s() - t;
+		u->nsync++;
+		u->sync_secs += t;
+		u->sync_max = t > u->sync_max ? t : u->sync_max;
+	}
+	return err;
+}
+
+static void pin(pthread_t th, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (pthread_setaffinity_np(th, sizeof(set), &set))
+		fprintf(stderr, "warning: cannot pin a thread to cpu %d\n", cpu);
+}
+
+static void *upd_main(void *arg)
+{
+	struct updater *u = arg;
+
+	pin(pthread_self(), u->cpu);
+	pthread_mutex_lock(&u->mu);
+	for (;;) {
+		uint64_t done = 0;
+		double t0, c0, w0;
+
+		while (!u->active && !u->quit)
+			pthread_cond_wait(&u->cv, &u->mu);
+		if (u->quit)
+			break;
+		u->running = 1;
+		pthread_cond_broadcast(&u->cv);
+		pthread_mutex_unlock(&u->mu);
+		t0 = now_s();
+		c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+		w0 = runqueue_wait_s();
+		while (__atomic_load_n(&u->active, __ATOMIC_ACQUIRE) && !u->err) {
+			/* paced on the clock: a late step (a grace period) is caught up */
+			uint64_t due = (uint64_t)((now_s() - t0) * UPD_PACE) + UPD_BATCH;
+			struct timespec ts;
+			double next;
+
+			while (done < due && !u->err) {
+				u->err = u->len > UPD_WINDOW ? upd_del(u) : upd_add(u);
+				done++;
+				__atomic_store_n(&u->applied, u->applied + 1, __ATOMIC_RELEASE);
+			}
+			next = t0 + (double)done / UPD_PACE; /* when the updates done are due */
+			ts.tv_sec = (time_t)next;
+			ts.tv_nsec = (long)((next - ts.tv_sec) * 1e9);
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		}
+		u->cpu_secs += clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+		u->wait_secs += runqueue_wait_s() - w0;
+		u->wall_secs += now_s() - t0;
+		pthread_mutex_lock(&u->mu);
+		u->running = 0;
+		pthread_cond_broadcast(&u->cv);
+	}
+	pthread_mutex_unlock(&u->mu);
+	return NULL;
+}
+
+/* Start (on 1) or stop (on 0) the updates; returns once the thread runs or
+ * has stopped, so a test run between the two calls is fully under load. */
+static void upd_set(struct updater *u, int on)
+{
+	pthread_mutex_lock(&u->mu);
+	__atomic_store_n(&u->active, on, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&u->cv);
+	while (u->running != on)
+		pthread_cond_wait(&u->cv, &u->mu);
+	pthread_mutex_unlock(&u->mu);
+}
+
+struct upd_result {
+	double quiet, loaded, ratio;
+};
+
+/* Warm ns/packet of frame pkt quiet and under updates: UPD_PAIRS loaded
+ * runs, each between two quiet ones; the ratio is the median of loaded /
+ * mean(quiet before, after). */
+static void upd_measure(struct updater *u, const uint8_t *pkt, int len, struct upd_result *res)
+{
+	double q[UPD_PAIRS + 1], l[UPD_PAIRS], x[UPD_PAIRS];
+
+	q[0] = run_once(u->s->prog, pkt, len);
+	for (int r = 0; r < UPD_PAIRS; r++) {
+		uint64_t a0;
+		double t0;
+
+		upd_set(u, 1);
+		usleep(UPD_SETTLE_US);
+		/* the rate counts only updates applied while the test run ran */
+		a0 = __atomic_load_n(&u->applied, __ATOMIC_ACQUIRE);
+		t0 = now_s();
+		l[r] = run_once(u->s->prog, pkt, len);
+		u->secs += now_s() - t0;
+		u->ops += __atomic_load_n(&u->applied, __ATOMIC_ACQUIRE) - a0;
+		upd_set(u, 0);
+		q[r + 1] = run_once(u->s->prog, pkt, len);
+		x[r] = l[r] / ((q[r] + q[r + 1]) / 2);
+	}
+	res->ratio = median(x, UPD_PAIRS);
+	res->loaded = median(l, UPD_PAIRS);
+	res->quiet = median(q, UPD_PAIRS + 1);
+}
+
+/* Hit and miss warm figures of set s (the frames the quiet figures used)
+ * with and without UPD_RATE updates per second. */
+static void under_updates(struct set *s, int v6, int mixed, const uint8_t *hit, const uint8_t *miss, int len)
+{
+	const char *fam = v6 ? "ipv6" : "ipv4", *shape = mixed ? "mixed" : "exact";
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	struct updater u = { .s = s, .v6 = v6, .mixed = mixed, .rng = 0x9e3779b97f4a7c15ull ^ s->n,
+			     .cpu = ncpu > 1 ? 1 : 0 };
+	struct upd_result hr, mr;
+	char name[128];
+	double rate;
+
+	pthread_mutex_init(&u.mu, NULL);
+	pthread_cond_init(&u.cv, NULL);
+	/* the window, before any figure: deletes then name criteria the updater added */
+	for (uint32_t i = 0; i < UPD_WINDOW; i++)
+		if (upd_add(&u)) {
+			fprintf(stderr, "updater: cannot fill its window\n");
+			exit(1);
+		}
+	printf("INFO %s %s %u criteria under updates: test runs on cpu 0, the updater thread on cpu %d "
+	       "(%d cpus online%s); %u more criteria installed by the updater, %d updates/s target, "
+	       "paced at %d/s, half adds, half deletes, a grace period every %u deletes (0: when out of slots)\n",
+	       fam, shape, s->n, u.cpu, ncpu, ncpu == 2 ? ": one each" : ncpu < 2 ? ": SHARED" : "", UPD_WINDOW,
+	       UPD_RATE, UPD_PACE, upd_sync_every);
+	pin(pthread_self(), 0);
+	if (pthread_create(&u.th, NULL, upd_main, &u)) {
+		fprintf(stderr, "cannot start the updater thread\n");
+		exit(1);
+	}
+	upd_measure(&u, hit, len, &hr);
+	upd_measure(&u, miss, len, &mr);
+	pthread_mutex_lock(&u.mu);
+	u.quit = 1;
+	pthread_cond_broadcast(&u.cv);
+	pthread_mutex_unlock(&u.mu);
+	pthread_join(u.th, NULL);
+	if (u.err) {
+		fprintf(stderr, "updater: %s\n", strerror(-u.err));
+		exit(1);
+	}
+	printf("INFO %s %s %u criteria under updates: %u explicit grace periods, mean %.1f ms, max %.1f ms; "
+	       "updater thread on cpu %.0f%% of its active time, waiting for it %.1f%%\n",
+	       fam, shape, s->n, u.nsync, u.nsync ? u.sync_secs / u.nsync * 1e3 : 0, u.sync_max * 1e3,
+	       u.wall_secs > 0 ? 100 * u.cpu_secs / u.wall_secs : 0,
+	       u.wall_secs > 0 ? 100 * u.wait_secs / u.wall_secs : 0);
+	/* back to the set alone, every core allowed */
+	while (u.len)
+		if (upd_del(&u)) {
+			fprintf(stderr, "updater: cannot remove its criteria\n");
+			exit(1);
+		}
+	xtap_cls_sync(s->cls);
+	{
+		cpu_set_t all;
+
+		CPU_ZERO(&all);
+		for (int c = 0; c < ncpu && c < CPU_SETSIZE; c++)
+			CPU_SET(c, &all);
+		pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+	}
+	pthread_cond_destroy(&u.cv);
+	pthread_mutex_destroy(&u.mu);
+
+	rate = u.secs > 0 ? u.ops / u.secs : 0;
+	snprintf(name, sizeof(name), "cls_updates_applied_%s_%s_%u", fam, shape, s->n);
+	printf("BENCH %s %.0f updates/s (%" PRIu64 " during %.2f s of loaded test runs; target %d/s: %s)\n", name, rate, u.ops,
+	       u.secs, UPD_RATE, rate >= UPD_RATE ? "reached" : "NOT reached");
+	for (int m = 0; m < 2; m++) {
+		const struct upd_result *r = m ? &mr : &hr;
+		const char *what = m ? "miss" : "hit";
+
+		snprintf(name, sizeof(name), "cls_quiet_%s_%s_%u_%s_warm", fam, shape, s->n, what);
+		bench(name, r->quiet);
+		snprintf(name, sizeof(name), "cls_under_10k_updates_%s_%s_%u_%s_warm", fam, shape, s->n, what);
+		bench(name, r->loaded);
+		ratio(name, r->ratio, 0);
+	}
+	snprintf(upd_rows[n_upd_rows++], sizeof(upd_rows[0]), "| %s %s | %u | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f%s |",
+		 fam, shape, s->n, hr.quiet, hr.loaded, hr.ratio, mr.quiet, mr.loaded, mr.ratio, rate,
+		 rate >= UPD_RATE ? "" : " (not reached)");
+}
+
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = { 1, 1000, 100000, 1000000 };
 	uint32_t max = argc > 1 ? (uint32_t)atoi(argv[1]) : 1000000;
+
+	if (argc > 2)
+		upd_sync_every = (unsigned)atoi(argv[2]);
 	double parse_only[2], base_empty, parse_cold[2];
 	double at1[2][2] = { { 0 } }; /* [v6][mixed], warm hit */
 	struct bench_bpf *b;
@@ -391,6 +756,7 @@ int main(int argc, char **argv)
 	/* ---- the classifier ---- */
 	for (int mixed = 0; mixed < 2; mixed++) {
 		for (int v6 = 0; v6 < 2; v6++) {
+			uint64_t bytes100k = 0;
 			struct set s;
 
 			if (set_open(&s, max)) {
@@ -420,6 +786,18 @@ int main(int argc, char **argv)
 
 				printf("INFO %s %s: %u criteria installed (%.0f adds/s), %d distinct hit flows\n", fam,
 				       shape, s.n, setup > 0 ? (sizes[k] - (k ? sizes[k - 1] : 0)) / setup : 0, nf);
+				if (sizes[k] >= 100000) {
+					uint64_t bytes = map_memory(&s, fam, shape);
+
+					/* 100k to 1M: what one more criterion costs, fixed parts aside */
+					if (sizes[k] > 100000 && bytes100k) {
+						snprintf(name, sizeof(name), "map_bytes_marginal_per_criterion_%s_%s_100000_to_%u",
+							 fam, shape, sizes[k]);
+						printf("BENCH %s %.0f B\n", name,
+						       ((double)bytes - (double)bytes100k) / (sizes[k] - 100000));
+					}
+					bytes100k = sizes[k] == 100000 ? bytes : bytes100k;
+				}
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_hit_warm", fam, shape, sizes[k]);
 				bench(name, hw);
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_miss_warm", fam, shape, sizes[k]);
@@ -447,9 +825,25 @@ int main(int argc, char **argv)
 				ratio(name, hc / parse_cold[v6], 0);
 				snprintf(name, sizeof(name), "%s_%s_%u_miss_cold_vs_parse_only_cold", fam, shape, sizes[k]);
 				ratio(name, mc / parse_cold[v6], 0);
+				/* issue 6: IPv4 at 100k and 1M, the sizes the goals name */
+				if (!v6 && sizes[k] >= 100000) {
+					static uint8_t hf[FRAME], mf[FRAME];
+
+					hit_frame(&s, mixed && s.n > 1 ? 1 : 0, v6, mixed, hf);
+					miss_frame(v6, 7, mf);
+					under_updates(&s, v6, mixed, hf, mf, len[v6]);
+				}
 			}
 			set_close(&s);
 		}
+	}
+	if (n_upd_rows) {
+		printf("\nwarm ns/packet, quiet and while %d criterion updates per second are applied "
+		       "(median of %d paired runs)\n\n", UPD_RATE, UPD_PAIRS);
+		printf("| subject | criteria | hit quiet | hit loaded | x | miss quiet | miss loaded | x | updates/s |\n");
+		printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+		for (int i = 0; i < n_upd_rows; i++)
+			printf("%s\n", upd_rows[i]);
 	}
 	bench_bpf__destroy(b);
 	return 0;
