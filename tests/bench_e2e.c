@@ -44,8 +44,9 @@
 #define FLOWS 65536u      /* generator flows: source addresses 10.0.0.0/16 */
 #define CHUNK 262144u     /* frames per test-run call: about 0.1 s, so a run ends near RUN_S */
 #define MAX_CASES 40
-#define PIN_DIR "/sys/fs/bpf/xtap-bench-e2e"
 
+static char pin_dir[64];   /* /sys/fs/bpf/xtap-bench-e2e.PID: a run of its own */
+static char tcpdump_pid[64]; /* the tcpdump this run started, if any */
 static double RUN_S = 5.0; /* seconds per run (the issue: 5); XTAP_BENCH_RUN_S overrides */
 
 struct sample {
@@ -95,9 +96,17 @@ static void die(const char *what)
 	exit(1);
 }
 
+static void stop_tcpdump(void)
+{
+	if (tcpdump_pid[0])
+		sh("[ -s %s ] && kill $(cat %s) 2>/dev/null; sleep 0.5; rm -f %s", tcpdump_pid, tcpdump_pid, tcpdump_pid);
+}
+
 static void cleanup(void)
 {
-	sh("pkill -x tcpdump 2>/dev/null; rm -rf " PIN_DIR);
+	stop_tcpdump();
+	if (pin_dir[0])
+		sh("rm -rf %s", pin_dir);
 }
 
 static void on_signal(int sig)
@@ -357,6 +366,7 @@ struct tool {
 	int (*add)(const struct step *st);
 	void (*stop)(void);
 	void (*variant)(uint32_t n); /* optional: more cases at the largest size, none matching */
+	void (*cost)(const char *name); /* optional: the tool's programs' ns per packet */
 };
 
 /* nftables: netdev ingress on r0, a set of addresses, dup to vt0 */
@@ -467,7 +477,7 @@ static int xtap_hits(unsigned long long *out)
 
 static int xtap_start(void)
 {
-	struct xtap_dp_opts o = { .pin_dir = PIN_DIR, .vt_name = "vt0", .vt_peer = "vt1",
+	struct xtap_dp_opts o = { .pin_dir = pin_dir, .vt_name = "vt0", .vt_peer = "vt1",
 				  .max_criteria = 1000000 + FLOWS + 16 };
 	struct xtap_cd_spec cd = { .family = XTAP_AF_INET, .sport = 49153, .dport = 30030, .ttl = 64 };
 	int err;
@@ -501,6 +511,44 @@ static int xtap_add(const struct step *st)
 	return 0;
 }
 
+/* Run time per packet of a program: one more run with the kernel's BPF
+ * run-time statistics on (they cost two clock reads per program run, so
+ * they stay off in the measured runs). */
+static double prog_ns(int fd, const struct bpf_prog_info *before)
+{
+	struct bpf_prog_info after = { 0 };
+	__u32 len = sizeof(after);
+
+	if (bpf_obj_get_info_by_fd(fd, &after, &len) || after.run_cnt == before->run_cnt)
+		return 0;
+	return (double)(after.run_time_ns - before->run_time_ns) / (double)(after.run_cnt - before->run_cnt);
+}
+
+static void xtap_cost(const char *name)
+{
+	int fds[] = { dp.prog_xdp, dp.prog_tc_in, bpf_program__fd(gen->progs.trafgen) };
+	struct bpf_prog_info before[3];
+	int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	struct sample s;
+
+	if (stats < 0) {
+		printf("# %s: no BPF run-time statistics (%s)\n", name, strerror(errno));
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		__u32 len = sizeof(before[i]);
+
+		memset(&before[i], 0, sizeof(before[i]));
+		bpf_obj_get_info_by_fd(fds[i], &before[i], &len);
+	}
+	s = run_once(0, 0);
+	printf("BENCH e2e_%s_xdp_program %.1f ns/packet\n", name, prog_ns(fds[0], &before[0]));
+	printf("BENCH e2e_%s_tc_program %.1f ns/packet\n", name, prog_ns(fds[1], &before[1]));
+	printf("BENCH e2e_%s_generator_program %.1f ns/packet\n", name, prog_ns(fds[2], &before[2]));
+	printf("BENCH e2e_%s_all_per_packet %.1f ns/packet (1 / rate, statistics on)\n", name, 1e3 / s.mpps);
+	close(stats);
+}
+
 /* xtap without its XDP program: TC ingress classifies itself (the
  * XTAP_ATTACH_TC mode), on the same maps. The bench detaches and re-attaches
  * the XDP program itself, behind the datapath's back, for this one case. */
@@ -513,6 +561,7 @@ static void xtap_tc_only(uint32_t n)
 		die("cannot detach xtap's XDP program");
 	snprintf(name, sizeof(name), "xtap_tc_only_%u_none_matching", n);
 	measure("xtap", name, -1);
+	xtap_cost(name);
 	if (bpf_xdp_attach(ifindex, dp.prog_xdp, XDP_FLAGS_DRV_MODE, NULL))
 		die("cannot attach xtap's XDP program again");
 }
@@ -626,6 +675,8 @@ static void run_tool(const struct tool *t, const uint32_t *sizes, int nsizes)
 		have = sizes[i];
 		snprintf(name, sizeof(name), "%s_%u_none_matching", t->name, have);
 		measure(t->name, name, -1);
+		if (t->cost)
+			t->cost(name);
 	}
 	if (t->variant)
 		t->variant(have);
@@ -654,8 +705,10 @@ static int profile(const char *what, uint32_t n)
 	if (!strcmp(what, "xtap") && (xtap_start() || xtap_add(&st)))
 		die("cannot start xtap");
 	printf("%s %u: %.3f Mpps\n", what, n, run_once(0, 0).mpps);
-	if (!strcmp(what, "xtap"))
+	if (!strcmp(what, "xtap")) {
+		xtap_cost("profile");
 		xtap_stop();
+	}
 	return 0;
 }
 
@@ -663,19 +716,19 @@ int main(int argc, char **argv)
 {
 	static const uint32_t sizes_all[] = { 1000, 100000, 1000000 };
 	static const uint32_t sizes_xtap[] = { 0, 1000, 100000, 1000000 };
-	const struct tool nft = { "nft_dup", nft_start, nft_add, nft_stop, NULL };
-	const struct tool u32 = { "tc_u32_mirred", u32_start, u32_add, u32_stop, NULL };
-	const struct tool xtap = { "xtap", xtap_start, xtap_add, xtap_stop, xtap_tc_only };
+	const struct tool nft = { "nft_dup", nft_start, nft_add, nft_stop, NULL, NULL };
+	const struct tool u32 = { "tc_u32_mirred", u32_start, u32_add, u32_stop, NULL, NULL };
+	const struct tool xtap = { "xtap", xtap_start, xtap_add, xtap_stop, xtap_tc_only, xtap_cost };
 	const char *env = getenv("XTAP_BENCH_RUN_S");
 	int nsizes = 3;
 	cpu_set_t cpus;
 
 	if (env && atof(env) > 0)
 		RUN_S = atof(env);
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/xtap-bench-e2e.%d", (int)getpid());
+	snprintf(tcpdump_pid, sizeof(tcpdump_pid), "/tmp/xtap-bench-tcpdump.%d", (int)getpid());
 	if (argc > 1 && !strcmp(argv[1], "--quick"))
 		nsizes = 2; /* up to 100k criteria: for a look, not for the table */
-	if (argc > 2 && !strcmp(argv[1], "--profile"))
-		return profile(argv[2], argc > 3 ? (uint32_t)atoi(argv[3]) : 0);
 	atexit(cleanup);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -686,6 +739,8 @@ int main(int argc, char **argv)
 	CPU_SET(0, &cpus);
 	if (sched_setaffinity(0, sizeof(cpus), &cpus))
 		die("cannot pin to cpu 0");
+	if (argc > 2 && !strcmp(argv[1], "--profile"))
+		return profile(argv[2], argc > 3 ? (uint32_t)atoi(argv[3]) : 0);
 	printf("Runs: %d x %.1f s per case, each followed by a baseline run; generator and receiver on cpu 0\n",
 	       RUNS, RUN_S);
 	lab_up();
@@ -713,13 +768,14 @@ int main(int argc, char **argv)
 			fprintf(f, "%ssrc host %s", i ? " or " : "", a);
 		}
 		fclose(f);
-		if (sh("tcpdump -i r0 -n -w /dev/null -F %s 2>/tmp/xtap-bench-tcpdump.err &"
-		       " for i in $(seq 600); do grep -q listening /tmp/xtap-bench-tcpdump.err && break; sleep 0.1; done;"
-		       " grep -q listening /tmp/xtap-bench-tcpdump.err", path))
+		if (sh("tcpdump -i r0 -n -w /dev/null -F %s 2>%s.err & echo $! >%s;"
+		       " for i in $(seq 600); do grep -q listening %s.err && break; sleep 0.1; done;"
+		       " grep -q listening %s.err", path, tcpdump_pid, tcpdump_pid, tcpdump_pid, tcpdump_pid))
 			die("tcpdump did not start");
 		snprintf(name, sizeof(name), "tcpdump_%d_none_matching", n);
 		measure("tcpdump", name, -1);
-		sh("pkill -x tcpdump; sleep 0.5; rm -f /tmp/xtap-bench-tcpdump.err");
+		stop_tcpdump();
+		sh("rm -f %s.err", tcpdump_pid);
 		unlink(path);
 	}
 
