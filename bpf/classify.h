@@ -218,6 +218,24 @@ static __always_inline void exact_key(struct xtap_exact_key *k, __u8 side, const
 		__builtin_memcpy(k->addr, addr, 16);
 }
 
+/* Bits of the exact pre-filter minus one, set by the loader from the size of
+ * XTAP_MAP_XFILTER; 0 (a loader that did not set it) turns the filter off. */
+const volatile __u32 xtap_xfilter_mask = 0;
+
+/* 0 when no exact index entry can have this key: the hash lookup is skipped. */
+static __always_inline int xfilter_maybe(const struct xtap_exact_key *k)
+{
+	__u32 h, w;
+	__u64 *word;
+
+	if (!xtap_xfilter_mask)
+		return 1;
+	h = xtap_xfilter_hash(k) & xtap_xfilter_mask;
+	w = h >> 6;
+	word = bpf_map_lookup_elem(&XTAP_MAP_XFILTER, &w);
+	return !word || ((*word >> (h & 63)) & 1); /* no word (a smaller map): look it up */
+}
+
 static __always_inline void prefix_key(struct xtap_prefix_key *k, __u8 side, const struct xtap_cls *s,
 				       const __u8 *addr)
 {
@@ -299,13 +317,13 @@ __noinline int xtap_classify(struct xtap_cls *s)
 
 	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_EXACT_SRC)) {
 		exact_key(&ek, XTAP_SIDE_SRC, s, s->pkt.src);
-		c = bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek);
+		c = xfilter_maybe(&ek) ? bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek) : NULL;
 		if (c)
 			xtap_scan(c, s);
 	}
 	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_EXACT_DST)) {
 		exact_key(&ek, XTAP_SIDE_DST, s, s->pkt.dst);
-		c = bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek);
+		c = xfilter_maybe(&ek) ? bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek) : NULL;
 		if (c)
 			xtap_scan(c, s);
 	}

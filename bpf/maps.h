@@ -35,6 +35,15 @@ struct {
 	__type(value, struct xtap_cand);
 } XTAP_MAP_EXACT SEC(".maps");
 
+/* Exact pre-filter (see xtap.h): small enough to stay in cache and in the
+ * TLB where the hash map's buckets and elements are not. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XTAP_XFILTER_WORDS_DEFAULT);
+	__type(key, __u32);
+	__type(value, __u64);
+} XTAP_MAP_XFILTER SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

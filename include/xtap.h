@@ -39,6 +39,12 @@
 #define XTAP_EXACT_ENTRIES_DEFAULT XTAP_MAX_CRITERIA_DEFAULT
 /* Default number of prefix index entries. */
 #define XTAP_PREFIX_ENTRIES_DEFAULT 262144u
+/* Exact pre-filter: 8 bits per criterion, so that a packet whose addresses
+ * no exact criterion names skips the hash lookup 7 times in 8 even when
+ * full; a power of two of 64-bit words, at least 1,024 (8 KiB). */
+#define XTAP_XFILTER_WORDS(max_criteria) \
+	((max_criteria) <= 8192u ? 1024u : 1u << (32 - __builtin_clz((max_criteria) / 8u - 1u)))
+#define XTAP_XFILTER_WORDS_DEFAULT 131072u /* XTAP_XFILTER_WORDS(XTAP_MAX_CRITERIA_DEFAULT), a literal for map definitions */
 
 /* ---- map names (defined once, used by both sides) ---------------------- */
 
@@ -53,6 +59,7 @@
 #define XTAP_MAP_COUNTERS xtap_counters
 #define XTAP_MAP_CDESTS   xtap_cdests
 #define XTAP_MAP_CD_STATS xtap_cd_stats
+#define XTAP_MAP_XFILTER  xtap_xfilter
 
 /* ---- families, directions, index kinds ---------------------------------- */
 
@@ -99,6 +106,30 @@ struct xtap_exact_key {
 	__u8 addr[16]; /* IPv4 in the first 4 bytes, rest zero */
 };
 _Static_assert(sizeof(struct xtap_exact_key) == 20, "exact key size");
+
+/* Exact pre-filter (XTAP_MAP_XFILTER, an array of 64-bit words): bit
+ * xtap_xfilter_hash(key) & mask is set while an exact (not wildcard) index
+ * entry with that key exists; a clear bit means no entry. Both sides must
+ * compute the same hash: it is part of the contract. */
+static inline __attribute__((always_inline)) __u32 xtap_xfilter_hash(const struct xtap_exact_key *k)
+{
+	__u32 w[5], h = 0x9e3779b9u;
+
+	__builtin_memcpy(w, k, sizeof(w)); /* not through a cast: that breaks strict aliasing at -O2 */
+
+	for (int i = 0; i < 5; i++) { /* the key's five words, murmur3-style rounds */
+		__u32 x = w[i] * 0xcc9e2d51u;
+
+		x = (x << 15) | (x >> 17);
+		h ^= x * 0x1b873593u;
+		h = ((h << 13) | (h >> 19)) * 5u + 0xe6546b64u;
+	}
+	h ^= h >> 16; /* murmur3's finaliser */
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	return h ^ (h >> 16);
+}
 
 /* Prefix index (LPM trie). prefixlen counts kind and family (16 bits) plus
  * the address prefix, so IPv4 and IPv6, source and destination, ingress and

@@ -66,6 +66,9 @@ struct xtap_cls {
 	int sync_outer, sync_inner;
 	void *zero_stats;
 	const struct xtap_rule *adopt_from; /* xtap_cls_adopt: the pinned rule */
+	uint64_t *xf_words;                 /* the exact pre-filter as written to its map */
+	uint8_t *xf_cnt;                    /* per bit: exact-anchored slots hashing to it */
+	uint32_t xf_nwords;                 /* 0: no filter map */
 };
 
 static unsigned full_len(uint8_t family)
@@ -101,6 +104,79 @@ int xtap_cls_sync(struct xtap_cls *cls)
 	cls->nready += cls->npending;
 	cls->npending = 0;
 	return 0;
+}
+
+static void exact_key_of(const struct slot_rec *rec, struct xtap_exact_key *k);
+
+/* ---- exact pre-filter (xtap.h) ----------------------------------------------------------- */
+
+static int xf_init(struct xtap_cls *cls)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	if (cls->m.xfilter <= 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(cls->m.xfilter, &info, &len))
+		return -errno;
+	/* the programs mask the hash with words * 64 - 1: a power of two */
+	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != 8 || !info.max_entries ||
+	    (info.max_entries & (info.max_entries - 1)) || info.max_entries > (1u << 26))
+		return -EINVAL;
+	cls->xf_nwords = info.max_entries;
+	cls->xf_words = calloc(cls->xf_nwords, sizeof(uint64_t));
+	cls->xf_cnt = calloc((size_t)cls->xf_nwords * 64, 1);
+	if (!cls->xf_words || !cls->xf_cnt)
+		return -ENOMEM;
+	/* start from what the map holds: an adopted datapath's bits stay set
+	 * until xtap_cls_adopt_done knows which rules are still wanted */
+	for (uint32_t w = 0; w < cls->xf_nwords; w++)
+		if (bpf_map_lookup_elem(cls->m.xfilter, &w, &cls->xf_words[w]))
+			return -errno;
+	return 0;
+}
+
+static uint32_t xf_bit(const struct xtap_cls *cls, const struct slot_rec *rec)
+{
+	struct xtap_exact_key k;
+
+	exact_key_of(rec, &k);
+	return xtap_xfilter_hash(&k) & (cls->xf_nwords * 64 - 1);
+}
+
+static int xf_write(struct xtap_cls *cls, uint32_t word)
+{
+	return bpf_map_update_elem(cls->m.xfilter, &word, &cls->xf_words[word], BPF_ANY) ? -errno : 0;
+}
+
+/* Count an exact-anchored slot; its bit is set (in the map when `write`)
+ * before any index entry names the slot. A count at 255 stays there: a bit
+ * that is set for nothing costs a lookup, never a match. */
+static int xf_inc(struct xtap_cls *cls, const struct slot_rec *rec, int write)
+{
+	uint32_t b;
+
+	if (!cls->xf_nwords || rec->anchor != ANCHOR_EXACT)
+		return 0;
+	b = xf_bit(cls, rec);
+	if (cls->xf_cnt[b] == 255 || cls->xf_cnt[b]++)
+		return 0;
+	cls->xf_words[b / 64] |= 1ull << (b % 64);
+	return write ? xf_write(cls, b / 64) : 0;
+}
+
+/* Uncount a slot whose index entry is gone; the last one clears the bit. */
+static void xf_dec(struct xtap_cls *cls, const struct slot_rec *rec)
+{
+	uint32_t b;
+
+	if (!cls->xf_nwords || rec->anchor != ANCHOR_EXACT)
+		return;
+	b = xf_bit(cls, rec);
+	if (!cls->xf_cnt[b] || cls->xf_cnt[b] == 255 || --cls->xf_cnt[b])
+		return;
+	cls->xf_words[b / 64] &= ~(1ull << (b % 64));
+	xf_write(cls, b / 64); /* on failure the bit stays set in the map: harmless */
 }
 
 /* ---- life cycle ---------------------------------------------------------------- */
@@ -139,7 +215,7 @@ struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_cri
 	cls->cds = calloc(cls->max_cds, sizeof(*cls->cds));
 	if (!cls->slots || !cls->ready || !cls->pending || !cls->sets || !cls->zero_stats || !cls->cds)
 		goto fail;
-	if (sync_init(cls))
+	if (sync_init(cls) || xf_init(cls))
 		goto fail;
 	return cls;
 fail:
@@ -151,6 +227,8 @@ void xtap_cls_free(struct xtap_cls *cls)
 {
 	if (!cls)
 		return;
+	free(cls->xf_words);
+	free(cls->xf_cnt);
 	if (cls->sync_outer >= 0)
 		close(cls->sync_outer);
 	if (cls->sync_inner >= 0)
@@ -513,6 +591,8 @@ static int exact_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t 
 	struct xtap_exact_key k;
 	struct xtap_cand cand;
 
+	int err;
+
 	exact_key_of(rec, &k);
 	if (bpf_map_lookup_elem(cls->m.exact, &k, &cand)) {
 		if (errno != ENOENT)
@@ -522,8 +602,13 @@ static int exact_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t 
 	if (cand.n >= XTAP_MAX_CAND)
 		return -ENOSPC;
 	cand.slot[cand.n++] = slot;
-	if (bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY))
-		return -errno;
+	if ((err = xf_inc(cls, rec, 1)))
+		return err;
+	if (bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY)) {
+		err = -errno;
+		xf_dec(cls, rec);
+		return err;
+	}
 	return 0;
 }
 
@@ -542,9 +627,10 @@ static int exact_del(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t 
 		return -ENOENT;
 	memmove(&cand.slot[i], &cand.slot[i + 1], (cand.n - i - 1) * sizeof(uint32_t));
 	cand.slot[--cand.n] = 0;
-	if (!cand.n)
-		return bpf_map_delete_elem(cls->m.exact, &k) ? -errno : 0;
-	return bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY) ? -errno : 0;
+	if (cand.n ? bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY) : bpf_map_delete_elem(cls->m.exact, &k))
+		return -errno;
+	xf_dec(cls, rec);
+	return 0;
 }
 
 /* ---- prefix index ------------------------------------------------------------------------- */
@@ -930,6 +1016,7 @@ int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_
 			return -ENOMEM;
 		}
 	}
+	xf_inc(cls, &rec, 0); /* the map is rewritten whole by xtap_cls_adopt_done */
 	cls->present_cnt[rec.dir][rec.family == XTAP_AF_INET6][present_struct(&rec)]++;
 	if (bpf_map_lookup_elem(cls->m.present, &zero, &cls->present))
 		cls->present = 0;
@@ -1034,14 +1121,31 @@ const struct xtap_cls_maps *xtap_cls_maps_of(const struct xtap_cls *cls)
 	return &cls->m;
 }
 
-void xtap_cls_adopt_done(struct xtap_cls *cls)
+int xtap_cls_adopt_done(struct xtap_cls *cls)
 {
+	int err;
+
 	/* slots below the highest adopted one that no rule holds are free, and
 	 * have been since before this start: reusable without a grace period */
 	cls->nready = 0;
 	for (uint32_t s = cls->next_unused; s-- > 0;)
 		if (cls->slots[s].anchor == ANCHOR_NONE)
 			cls->ready[cls->nready++] = s;
+	/* the pre-filter from the counts alone: bits only rules nobody adopted
+	 * needed go (those rules are swept), every adopted rule's bit stays */
+	for (uint32_t w = 0; w < cls->xf_nwords; w++) {
+		uint64_t v = 0;
+
+		for (uint32_t b = 0; b < 64; b++)
+			if (cls->xf_cnt[w * 64 + b])
+				v |= 1ull << b;
+		if (v != cls->xf_words[w]) {
+			cls->xf_words[w] = v;
+			if ((err = xf_write(cls, w)))
+				return err;
+		}
+	}
+	return 0;
 }
 
 int xtap_cls_cd_adopt(struct xtap_cls *cls, uint16_t index)

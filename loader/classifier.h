@@ -18,6 +18,7 @@
 struct xtap_cls_maps {
 	int rules, stats, exact, prefix, sets, ifaces, present, frags, counters;
 	int cdests, cd_stats;
+	int xfilter; /* the exact pre-filter; 0 or less: none (every exact lookup is made) */
 };
 
 /* A set of values: "any", or the union of n ranges. */
@@ -80,7 +81,7 @@ int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex);
  * -ESTALE (the caller then reinstalls the criterion). Call
  * xtap_cls_adopt_done() after the last one. */
 int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_t slot, uint32_t uid);
-void xtap_cls_adopt_done(struct xtap_cls *cls);
+int xtap_cls_adopt_done(struct xtap_cls *cls); /* 0 or -errno (the pre-filter's rewrite) */
 /* After adopting: remove from the maps every rule nobody adopted (a pinned
  * datapath the state file does not describe), first from every index, then
  * the rules themselves. *removed: how many rules. */

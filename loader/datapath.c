@@ -28,7 +28,7 @@ static const struct map_ref maps[] = {
 	M(xtap_rules, rules),     M(xtap_stats, stats),     M(xtap_exact, exact),
 	M(xtap_prefix, prefix),   M(xtap_sets, sets),       M(xtap_ifaces, ifaces),
 	M(xtap_present, present), M(xtap_frags, frags),     M(xtap_counters, counters),
-	M(xtap_cdests, cdests),   M(xtap_cd_stats, cd_stats),
+	M(xtap_cdests, cdests),   M(xtap_cd_stats, cd_stats),   M(xtap_xfilter, xfilter),
 };
 #undef M
 #define NMAPS (sizeof(maps) / sizeof(maps[0]))
@@ -135,6 +135,15 @@ static int pin_all(struct xtap_dp *dp, struct xtap_bpf *s)
 	return 0;
 }
 
+void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria)
+{
+	bpf_map__set_max_entries(s->maps.xtap_rules, max_criteria);
+	bpf_map__set_max_entries(s->maps.xtap_stats, max_criteria);
+	bpf_map__set_max_entries(s->maps.xtap_exact, max_criteria);
+	bpf_map__set_max_entries(s->maps.xtap_xfilter, XTAP_XFILTER_WORDS(max_criteria));
+	s->rodata->xtap_xfilter_mask = XTAP_XFILTER_WORDS(max_criteria) * 64 - 1;
+}
+
 /* A fresh load, sharing the maps of an earlier start when adopting. */
 static int load(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 {
@@ -144,18 +153,25 @@ static int load(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 	if (!s)
 		return -errno;
 	if (dp->adopted) {
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+
 		for (size_t i = 0; i < NMAPS; i++) {
 			struct bpf_map *m = bpf_object__find_map_by_name(s->obj, maps[i].name);
 
 			if (!m || (err = bpf_map__reuse_fd(m, *map_fd(&dp->maps, i))))
 				goto fail;
 		}
+		/* the mask from the pinned filter's own size, whatever built it */
+		if (bpf_obj_get_info_by_fd(dp->maps.xfilter, &info, &len)) {
+			err = -errno;
+			goto fail;
+		}
+		s->rodata->xtap_xfilter_mask = info.max_entries * 64 - 1;
 	} else {
 		uint32_t max = o->max_criteria ? o->max_criteria : XTAP_MAX_CRITERIA_DEFAULT;
 
-		bpf_map__set_max_entries(s->maps.xtap_rules, max);
-		bpf_map__set_max_entries(s->maps.xtap_stats, max);
-		bpf_map__set_max_entries(s->maps.xtap_exact, max);
+		xtap_dp_size_maps(s, max);
 		dp->max_criteria = max;
 	}
 	s->rodata->vt_ifindex = dp->vt.ifindex;

@@ -51,6 +51,12 @@ struct xtap_dp {
 
 /* Load or adopt. Creates the vt pair if needed. 0 or -errno. */
 int xtap_dp_open(struct xtap_dp *dp, const struct xtap_dp_opts *o);
+/* Size the classifier's maps of an opened, not yet loaded object for
+ * max_criteria criteria (and the exact pre-filter's mask in its rodata).
+ * xtap_dp_open does it; tests and benchmarks that load the object
+ * themselves call it. */
+struct xtap_bpf;
+void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria);
 /* Attach to an interface (idempotent across restarts: replaces our own
  * filters, keeps an XDP program already ours). 0 or -errno. */
 int xtap_dp_attach(struct xtap_dp *dp, const char *ifname, enum xtap_attach_mode mode);

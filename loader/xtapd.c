@@ -384,7 +384,8 @@ static int state_restore(struct xtapd *d)
 		else
 			installed++;
 	}
-	xtap_cls_adopt_done(d->cls);
+	if (xtap_cls_adopt_done(d->cls))
+		log_warnx("could not rewrite the exact pre-filter: stale bits stay (lookups, never misses)");
 	d->journal.generation = x.generation; /* the snapshot at start is the next one */
 	if (x.replayed || x.torn)
 		log_info("state journal: %zu changes replayed%s", x.replayed,

@@ -31,6 +31,7 @@
 #include "bench.skel.h"
 #include "classifier.h"
 #include "pktbuild.h"
+#include "datapath.h"
 #include "xtap.skel.h"
 
 #define RUNS 7
@@ -213,9 +214,7 @@ static int set_open(struct set *s, uint32_t max)
 	s->skel = xtap_bpf__open();
 	if (!s->skel)
 		return -1;
-	bpf_map__set_max_entries(s->skel->maps.xtap_rules, max);
-	bpf_map__set_max_entries(s->skel->maps.xtap_stats, max);
-	bpf_map__set_max_entries(s->skel->maps.xtap_exact, max);
+	xtap_dp_size_maps(s->skel, max);
 	bpf_map__set_max_entries(s->skel->maps.xtap_prefix, max);
 	if (xtap_bpf__load(s->skel))
 		return -1;
@@ -224,7 +223,7 @@ static int set_open(struct set *s, uint32_t max)
 		bpf_map__fd(s->skel->maps.xtap_exact), bpf_map__fd(s->skel->maps.xtap_prefix),
 		bpf_map__fd(s->skel->maps.xtap_sets), bpf_map__fd(s->skel->maps.xtap_ifaces),
 		bpf_map__fd(s->skel->maps.xtap_present), bpf_map__fd(s->skel->maps.xtap_frags),
-		bpf_map__fd(s->skel->maps.xtap_counters),
+		bpf_map__fd(s->skel->maps.xtap_counters), 0, 0, bpf_map__fd(s->skel->maps.xtap_xfilter),
 	};
 	s->cls = xtap_cls_new(&m, max, XTAP_MAX_SETS_DEFAULT);
 	s->cold = bench_bpf__open();
@@ -233,7 +232,10 @@ static int set_open(struct set *s, uint32_t max)
 #define SHARE(name) bpf_map__reuse_fd(s->cold->maps.name, bpf_map__fd(s->skel->maps.name))
 	if (SHARE(xtap_rules) || SHARE(xtap_stats) || SHARE(xtap_exact) || SHARE(xtap_prefix) ||
 	    SHARE(xtap_sets) || SHARE(xtap_ifaces) || SHARE(xtap_present) || SHARE(xtap_frags) ||
-	    SHARE(xtap_counters) || bench_bpf__load(s->cold))
+	    SHARE(xtap_counters) || SHARE(xtap_xfilter))
+		return -1;
+	s->cold->rodata->xtap_xfilter_mask = s->skel->rodata->xtap_xfilter_mask;
+	if (bench_bpf__load(s->cold))
 		return -1;
 #undef SHARE
 	s->prog = bpf_program__fd(s->skel->progs.xtap_xdp);

@@ -45,7 +45,7 @@
 #define CHUNK 262144u     /* frames per test-run call: about 0.1 s, so a run ends near RUN_S */
 #define MAX_CASES 40
 
-static char pin_dir[64];   /* /sys/fs/bpf/xtap-bench-e2e.PID: a run of its own */
+static char pin_dir[64];   /* /sys/fs/bpf/xtap-bench-e2e-PID: a run of its own (bpffs takes no dots) */
 static char tcpdump_pid[64]; /* the tcpdump this run started, if any */
 static double RUN_S = 5.0; /* seconds per run (the issue: 5); XTAP_BENCH_RUN_S overrides */
 
@@ -725,7 +725,7 @@ int main(int argc, char **argv)
 
 	if (env && atof(env) > 0)
 		RUN_S = atof(env);
-	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/xtap-bench-e2e.%d", (int)getpid());
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/xtap-bench-e2e-%d", (int)getpid());
 	snprintf(tcpdump_pid, sizeof(tcpdump_pid), "/tmp/xtap-bench-tcpdump.%d", (int)getpid());
 	if (argc > 1 && !strcmp(argv[1], "--quick"))
 		nsizes = 2; /* up to 100k criteria: for a look, not for the table */

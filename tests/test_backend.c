@@ -224,7 +224,7 @@ static int adopt_after_restart(void)
 		CHECK(!err, "adopt %u: %s", e->c.id, strerror(-err));
 		CHECK(!dtcp_server_restore(&srv2, e), "restore");
 	}
-	xtap_cls_adopt_done(cls2);
+	CHECK(!xtap_cls_adopt_done(cls2), "adopt done");
 	CHECK(xtap_cls_count(cls2) == xtap_cls_count(env.cls), "%u rules adopted of %u", xtap_cls_count(cls2),
 	      xtap_cls_count(env.cls));
 	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == before, "adopting wrote the maps");
@@ -285,7 +285,7 @@ static int sweep_unknown(void)
 	for (uint32_t k = 0; k < n; k++)
 		uids[k] = xtap_cls_uid(env.cls, slots[k]);
 	CHECK(!xtap_backend_adopt(&be3, &srv.tab[keep]->c, slots, uids, n), "adopt");
-	xtap_cls_adopt_done(cls3);
+	CHECK(!xtap_cls_adopt_done(cls3), "adopt done");
 	CHECK(!xtap_cls_sweep(cls3, &removed), "sweep");
 	CHECK(removed == 2, "%u unknown rules removed, want 2", removed);
 	CHECK(run_pkt("192.0.2.40", "198.51.100.7", 80, &m) == 1, "the adopted criterion lost");

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "datapath.h"
 #include "testenv.h"
 #include "xtap.skel.h"
 
@@ -67,9 +68,7 @@ int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const
 	s = xtap_bpf__open();
 	if (!s)
 		return -errno;
-	bpf_map__set_max_entries(s->maps.xtap_rules, max_criteria);
-	bpf_map__set_max_entries(s->maps.xtap_stats, max_criteria);
-	bpf_map__set_max_entries(s->maps.xtap_exact, max_criteria);
+	xtap_dp_size_maps(s, max_criteria);
 	bpf_map__set_max_entries(s->maps.xtap_sets, max_sets);
 	if (vt) {
 		s->rodata->vt_ifindex = vt->ifindex;
@@ -96,6 +95,7 @@ int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const
 		.counters = bpf_map__fd(s->maps.xtap_counters),
 		.cdests = bpf_map__fd(s->maps.xtap_cdests),
 		.cd_stats = bpf_map__fd(s->maps.xtap_cd_stats),
+		.xfilter = bpf_map__fd(s->maps.xtap_xfilter),
 	};
 	e->prog_xdp = bpf_program__fd(s->progs.xtap_xdp);
 	e->prog_tc_in = bpf_program__fd(s->progs.xtap_tc_ingress);
