@@ -64,6 +64,7 @@ struct result {
 
 static struct result res[MAX_CASES];
 static int nres;
+static unsigned long long hdr_errors_total; /* frames the receiving stack found corrupted, every run */
 static struct trafgen_bpf *gen;
 static int g0_ifindex, g1_ifindex;
 static double base_last;
@@ -242,6 +243,7 @@ static struct sample run_once(int baseline, double pace)
 	s.mpps = (link_stat(rx_if, "rx", "packets") - rx0) / (t1 - t0) / 1e6;
 	s.delivered = (double)(gen->bss->fwd_rx - sink0) / (double)(gen->bss->sent - sent0);
 	s.hdr_errors = ip_hdr_errors() - err0;
+	hdr_errors_total += s.hdr_errors;
 	if (copies_on && !baseline) {
 		unsigned long long cp = gen->bss->copy_rx - cp0;
 
@@ -806,6 +808,8 @@ int main(int argc, char **argv)
 	}
 	xtap.stop();
 
+	printf("BENCH e2e_corrupted_frames %llu frames (IP header errors at the receiver, all runs)\n",
+	       hdr_errors_total);
 	printf("\n| case | Mpps median | min | max | x no program | copies Mcopies/s | lost copies | forwarded |\n"
 	       "|---|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (int i = 0; i < nres; i++) {
