@@ -52,6 +52,7 @@
 #define DEFAULT_HOST_KEY "/etc/xtap/ssh_host_ed25519_key"
 #define DEFAULT_STATE "/var/lib/xtap/state"
 #define DEFAULT_AUDIT "/var/log/xtap/audit.log"
+#define XTAPD_EXIT_STATE_REFUSED 3 /* the unit does not restart on it: a restart cannot mend the file */
 #define WORKER_BURST 256 /* worker messages handled between two state saves */
 #define MAX_SESSIONS 256 /* above any connection-limit the worker enforces (75 default) */
 /* xtapctl connections served at once: one operator at a time is the norm;
@@ -347,6 +348,9 @@ static void sweep_unknown(struct xtapd *d)
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, detail);
 }
 
+/* state_restore's answers */
+enum { RESTORE_OK = 0, RESTORE_PARTIAL = -1, RESTORE_REFUSED = -2 };
+
 static int state_restore(struct xtapd *d)
 {
 	struct xtap_state_extra x = { 0 };
@@ -362,8 +366,9 @@ static int state_restore(struct xtapd *d)
 		/* the running rules stay: interception goes on until the file is
 		 * mended and xtapd restarted */
 		log_warnx("state file refused: %s", x.error);
-		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file refused");
-		return -1;
+		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR,
+				 "state file refused: not started, the file is left as it is");
+		return RESTORE_REFUSED;
 	}
 	for (size_t i = 0; i < d->srv.n; i++) {
 		const struct dtcp_criterion *c = &d->srv.tab[i]->c;
@@ -394,7 +399,7 @@ static int state_restore(struct xtapd *d)
 	log_info("state: %u criteria adopted running, %u installed again, %u failed", adopted, installed,
 		 failed);
 	xtap_audit_event(d->audit, wall_ms(), d->dp.adopted ? XTAP_EV_ADOPT : XTAP_EV_REBUILD, "state file restored");
-	return failed ? -1 : 0;
+	return failed ? RESTORE_PARTIAL : RESTORE_OK;
 }
 
 /* ---- authentication (the worker asks, the monitor decides) ---- */
@@ -1047,8 +1052,25 @@ int main(int argc, char **argv)
 						       ? d.cfg->global.max_criteria : d.dp.max_criteria };
 	if (dtcp_server_init(&d.srv, &d.dcfg, &xtap_dtcp_backend, &d.be))
 		fatalx("DTCP server");
-	if (state_restore(&d))
+	switch (state_restore(&d)) {
+	case RESTORE_REFUSED:
+		/* The file is the list of targets: saving now would replace it with
+		 * an empty table and lose every warrant in it. Stop without touching
+		 * it or its journal; an adopted datapath keeps intercepting until
+		 * the file is mended (docs/operations.md "A refused state file"). */
+		if (d.dp.adopted)
+			xtap_dp_close(&d.dp);
+		else
+			xtap_dp_teardown(&d.dp);
+		xtap_audit_event(d.audit, wall_ms(), XTAP_EV_STOP, "state file refused");
+		xtap_audit_close(d.audit);
+		log_warnx("not started: mend or move %s (and %s.journal), then start again", d.state_path,
+			  d.state_path);
+		return XTAPD_EXIT_STATE_REFUSED;
+	case RESTORE_PARTIAL:
 		log_warnx("not every criterion of the state file is active: see the audit log");
+		break;
+	}
 	state_save(&d);
 
 	sigemptyset(&mask);
