@@ -57,7 +57,8 @@ const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t 
 	return i < s->n && s->tab[i]->c.id == id ? s->tab[i] : NULL;
 }
 
-static int insert(struct dtcp_server *s, const struct dtcp_entry *e)
+/* 0: the table owns e; -1: the caller still does. */
+static int insert(struct dtcp_server *s, struct dtcp_entry *e)
 {
 	size_t i = lower_bound(s, e->c.id);
 
@@ -71,12 +72,8 @@ static int insert(struct dtcp_server *s, const struct dtcp_entry *e)
 		s->tab = t;
 		s->cap = cap;
 	}
-	struct dtcp_entry *copy = malloc(sizeof(*copy));
-	if (!copy)
-		return -1;
-	*copy = *e;
 	memmove(s->tab + i + 1, s->tab + i, (s->n - i) * sizeof(*s->tab));
-	s->tab[i] = copy;
+	s->tab[i] = e;
 	s->n++;
 	return 0;
 }
@@ -91,7 +88,7 @@ static void erase(struct dtcp_server *s, uint32_t id)
 	s->n--;
 }
 
-int dtcp_server_restore(struct dtcp_server *s, const struct dtcp_entry *e)
+int dtcp_server_restore(struct dtcp_server *s, struct dtcp_entry *e)
 {
 	if (insert(s, e))
 		return -1;
@@ -341,35 +338,38 @@ static size_t count_owned(const struct dtcp_server *s, const struct dtcp_request
 static void handle_add(const struct ctx *x, const char *peer)
 {
 	struct dtcp_server *s = x->s;
-	struct dtcp_entry e;
+	struct dtcp_criterion c = x->r->crit;
+	struct dtcp_entry *e;
 	struct dtcp_error err;
 
-	memset(&e, 0, sizeof(e));
-	e.c = x->r->crit;
-	if (resolve_scope(s, &e.c, &err) || resolve_cdests(s, x->pol, x->r, &e.c, &err))
+	if (resolve_scope(s, &c, &err) || resolve_cdests(s, x->pol, x->r, &c, &err))
 		return reply_err(x, &err);
 	if (s->n >= max_criteria(s) ||
 	    (x->pol->max_criteria && count_owned(s, x->r) >= x->pol->max_criteria))
 		return reply_code(x, DTCP_MAX_CRITERIA, NULL);
 	if (s->next_id == 0) /* 2^32 - 1 IDs used: never wrap to a used one */
 		return reply_code(x, DTCP_MAX_CRITERIA, NULL);
-	e.c.id = s->next_id;
-	e.c.csource = x->r->csource;
-	snprintf(e.c.csource_addr, sizeof(e.c.csource_addr), "%s", peer ? peer : "");
-	e.added_ms = x->now;
-	for (int t = 0; t < DTCP_T_N; t++)
-		e.start_ms[t] = x->now;
-	/* New criteria start at zero on the datapath, so base[] stays 0. */
-	if (insert(s, &e))
+	c.id = s->next_id;
+	c.csource = x->r->csource;
+	snprintf(c.csource_addr, sizeof(c.csource_addr), "%s", peer ? peer : "");
+	if (!(e = dtcp_entry_new(&c)))
 		return reply_code(x, DTCP_INTERNAL, NULL);
-	if (s->be->install(s->be_ctx, &e.c)) {
-		erase(s, e.c.id);
+	e->added_ms = x->now;
+	for (int t = 0; t < DTCP_T_N; t++)
+		e->start_ms[t] = x->now;
+	/* New criteria start at zero on the datapath, so base[] stays 0. */
+	if (insert(s, e)) {
+		free(e);
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	}
+	if (s->be->install(s->be_ctx, &c)) {
+		erase(s, c.id);
 		return reply_code(x, DTCP_INTERNAL, NULL);
 	}
 	/* Only an installed criterion consumes its ID: a failed ADD was never seen. */
 	s->next_id++;
 	struct dtcp_reply rep = { .code = DTCP_OK, .has_criteria_id = true,
-				  .criteria_id = e.c.id };
+				  .criteria_id = c.id };
 	reply(x, &rep);
 }
 
@@ -389,7 +389,7 @@ static bool cdest_selected(const struct dtcp_request *r, const struct dtcp_entry
 {
 	for (int i = 0; i < r->nsel_cdest; i++)
 		for (int j = 0; j < e->c.ncdest; j++)
-			if (strcmp(r->sel_cdest[i].s, e->c.cdest[j].name.s) == 0)
+			if (strcmp(r->sel_cdest[i].s, e->cdest[j].name.s) == 0)
 				return true;
 	return false;
 }
@@ -481,8 +481,15 @@ static void handle_delete(const struct ctx *x)
 
 	if (check_singles(x, &err))
 		return reply_err(x, &err);
-	if ((n = select_entries(x, &sel)) < 0)
+	/* room to rebuild a removed criterion if a later removal fails, taken
+	 * before anything is removed so that the undo cannot lack memory */
+	struct dtcp_criterion *undo = malloc(sizeof(*undo));
+	if (!undo)
 		return reply_code(x, DTCP_INTERNAL, NULL);
+	if ((n = select_entries(x, &sel)) < 0) {
+		free(undo);
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	}
 	for (long i = 0; i < n; i++) {
 		if (sel[i]->c.is_static && !x->r->flag_static) {
 			sel[i] = NULL; /* kept without Flags: STATIC, still 200 (4.2) */
@@ -491,12 +498,16 @@ static void handle_delete(const struct ctx *x)
 		if (s->be->remove(s->be_ctx, sel[i]->c.id)) {
 			/* Put back what was removed so that nothing changed. */
 			for (long j = 0; j < i; j++)
-				if (sel[j])
-					s->be->install(s->be_ctx, &sel[j]->c);
+				if (sel[j]) {
+					dtcp_entry_criterion(sel[j], undo);
+					s->be->install(s->be_ctx, undo);
+				}
+			free(undo);
 			free(sel);
 			return reply_code(x, DTCP_INTERNAL, NULL);
 		}
 	}
+	free(undo);
 	uint32_t *ids = calloc((size_t)(n ? n : 1), sizeof(*ids)); /* for the audit; NULL: none */
 	for (long i = 0; i < n; i++) {
 		if (!sel[i])
@@ -611,13 +622,13 @@ static void format_block(const struct ctx *x, const struct dtcp_entry *e,
 	dtcp_escape_name(e->c.csource.s, name, sizeof(name));
 	bput(b, "CSOURCE-ID: %s\r\nCDEST-ID: ", name);
 	for (int i = 0; i < e->c.ncdest; i++) {
-		dtcp_escape_name(e->c.cdest[i].name.s, name, sizeof(name));
+		dtcp_escape_name(e->cdest[i].name.s, name, sizeof(name));
 		bput(b, "%s%s", i ? ", " : "", name);
 	}
 	bput(b, "\r\nCSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n",
 	     e->c.csource_addr[0] ? e->c.csource_addr : "*", e->c.is_static ? "STATIC" : "DYNAMIC");
 	if (x->r->list_flags & DTCP_LIST_CRITERIA)
-		bput(b, "%s", e->c.given);
+		bput(b, "%s", e->given);
 	if (x->r->list_flags & DTCP_LIST_STATS) {
 		char ts[DTCP_TIME_LEN];
 		bput(b, "MATCHING-PACKETS: %" PRIu64 "\r\nMATCHING-BYTES: %" PRIu64 "\r\n",

@@ -75,7 +75,7 @@ static size_t format_add(const struct dtcp_entry *e, struct dtcp_request *r, cha
 	r->version = 8;
 	r->csource = e->c.csource;
 	r->flag_static = e->c.is_static;
-	r->crit = e->c;
+	dtcp_entry_criterion(e, &r->crit);
 	r->cdest_given = 0;
 	return dtcp_request_format(r, buf, cap);
 }
@@ -99,7 +99,7 @@ static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_st
 	if (dp)
 		fprintf(f, "datapath %" PRIu32 " %" PRIu32 "\n", dp->slot, dp->uid);
 	for (int i = 0; i < e->c.ncdest; i++) {
-		const struct dtcp_cdest *cd = &e->c.cdest[i];
+		const struct dtcp_cdest *cd = &e->cdest[i];
 		fputs("cdest ", f);
 		put_name(f, cd->name.s);
 		fputc(' ', f);
@@ -109,7 +109,7 @@ static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_st
 		fprintf(f, " %u %u\n", cd->src_port, cd->ttl);
 	}
 	fputs("given ", f);
-	put_quoted(f, e->c.given, strnlen(e->c.given, sizeof(e->c.given)));
+	put_quoted(f, e->given, strlen(e->given));
 	fputs("\nadd ", f);
 	put_quoted(f, buf, n);
 	fputs("\nend\n", f);
@@ -481,7 +481,7 @@ struct loader {
 	bool have_next;
 	uint64_t next_id;             /* 0 in the file: every id used (2^32 here) */
 	uint32_t next_id_file;
-	struct dtcp_entry *ents;
+	struct dtcp_entry **ents;     /* owned; NULL once handed on */
 	size_t n, cap;
 	struct dtcp_seq_state *seq;
 	size_t nseq, capseq;
@@ -495,7 +495,11 @@ struct loader {
 	size_t ndel, capdel;
 	/* the criterion being read */
 	unsigned seen;
-	struct dtcp_entry cur;
+	struct dtcp_criterion cur;
+	struct {                      /* the entry's fields other than its criterion */
+		uint64_t added_ms, start_ms[DTCP_T_N], base[DTCP_T_N], last_refresh_ms;
+		uint32_t num_refresh;
+	} life;
 	struct dtcp_cdest cd[DTCP_MAX_CDESTS];
 	int ncd;
 	struct xtap_state_dp cur_dp;
@@ -722,12 +726,13 @@ static int top_line(struct loader *l, char *kw, char *rest)
 		if (v >= l->next_id)
 			return bad(l, "criterion %" PRIu64 ": id not below next-id %" PRIu32,
 				   v, l->next_id_file);
-		if (l->n && v == l->ents[l->n - 1].c.id)
+		if (l->n && v == l->ents[l->n - 1]->c.id)
 			return bad(l, "criterion %" PRIu64 ": duplicate id", v);
-		if (l->n && v < l->ents[l->n - 1].c.id)
+		if (l->n && v < l->ents[l->n - 1]->c.id)
 			return bad(l, "criterion %" PRIu64 ": ids out of order", v);
 		memset(&l->cur, 0, sizeof(l->cur));
-		l->cur.c.id = (uint32_t)v;
+		memset(&l->life, 0, sizeof(l->life));
+		l->cur.id = (uint32_t)v;
 		l->seen = 0;
 		l->ncd = 0;
 		l->stage = ST_CRIT;
@@ -763,10 +768,10 @@ static int parse_add(struct loader *l, char *rest)
 	if (l->req.method != DTCP_M_ADD)
 		return bad(l, "add: not an ADD");
 	/* Values come from the entry's own lines; the id from "criterion". */
-	uint32_t id = l->cur.c.id;
-	l->cur.c = l->req.crit;
-	l->cur.c.id = id;
-	l->cur.c.csource = l->req.csource;
+	uint32_t id = l->cur.id;
+	l->cur = l->req.crit;
+	l->cur.id = id;
+	l->cur.csource = l->req.csource;
 	return 0;
 }
 
@@ -777,7 +782,7 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 		{ "refresh", F_REFRESH }, { "given", F_GIVEN }, { "add", F_ADD },
 		{ "datapath", F_DATAPATH },
 	};
-	struct dtcp_entry *e = &l->cur;
+	struct dtcp_criterion *c = &l->cur;
 	uint64_t v, w;
 	size_t n;
 
@@ -785,17 +790,17 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 		if (strcmp(kw, once[i].kw))
 			continue;
 		if (l->seen & once[i].bit)
-			return bad(l, "%s given twice in criterion %" PRIu32, kw, e->c.id);
+			return bad(l, "%s given twice in criterion %" PRIu32, kw, c->id);
 		l->seen |= once[i].bit;
 	}
 	if (!strcmp(kw, "peer")) {
 		if (quoted(&rest, l->peer, sizeof(l->peer), &n) || *rest)
 			return bad(l, "peer: bad quoted string (at most 47 bytes)");
 	} else if (!strcmp(kw, "added")) {
-		if (num(&rest, UINT64_MAX, &e->added_ms) || *rest)
+		if (num(&rest, UINT64_MAX, &l->life.added_ms) || *rest)
 			return bad(l, "added: not a number");
 	} else if (!strcmp(kw, "start") || !strcmp(kw, "base")) {
-		uint64_t *a = kw[0] == 's' ? e->start_ms : e->base;
+		uint64_t *a = kw[0] == 's' ? l->life.start_ms : l->life.base;
 		for (int t = 0; t < DTCP_T_N; t++)
 			if (num(&rest, UINT64_MAX, &a[t]))
 				return bad(l, "%s: want %d numbers", kw, DTCP_T_N);
@@ -804,12 +809,12 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 	} else if (!strcmp(kw, "refresh")) {
 		if (num(&rest, UINT32_MAX, &v) || num(&rest, UINT64_MAX, &w) || *rest)
 			return bad(l, "refresh: want a count and a time");
-		e->num_refresh = (uint32_t)v;
-		e->last_refresh_ms = w;
+		l->life.num_refresh = (uint32_t)v;
+		l->life.last_refresh_ms = w;
 	} else if (!strcmp(kw, "datapath")) {
 		if (num(&rest, UINT32_MAX, &v) || num(&rest, UINT32_MAX, &w) || *rest || w == 0)
 			return bad(l, "datapath: want a slot and a nonzero uid");
-		l->cur_dp = (struct xtap_state_dp){ e->c.id, (uint32_t)v, (uint32_t)w };
+		l->cur_dp = (struct xtap_state_dp){ c->id, (uint32_t)v, (uint32_t)w };
 	} else if (!strcmp(kw, "cdest")) {
 		struct dtcp_cdest *cd = &l->cd[l->ncd];
 		if (l->ncd == DTCP_MAX_CDESTS)
@@ -837,7 +842,7 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 	} else if (!strcmp(kw, "end")) {
 		return *rest ? bad(l, "end: trailing text") : 1;
 	} else {
-		return bad(l, "unknown keyword%s in criterion %" PRIu32, kw_shown(kw), e->c.id);
+		return bad(l, "unknown keyword%s in criterion %" PRIu32, kw_shown(kw), c->id);
 	}
 	return 0;
 }
@@ -845,31 +850,49 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 /* "end": the criterion is complete; check it against its cdest lines. */
 static int crit_end(struct loader *l)
 {
-	struct dtcp_entry *e = &l->cur;
+	struct dtcp_criterion *c = &l->cur;
+	struct dtcp_entry *e;
 
 	if ((l->seen & F_REQUIRED) != F_REQUIRED)
 		return bad(l, "criterion %" PRIu32 " lacks a line (peer, added, start, base, "
-			   "refresh, given and add are required)", e->c.id);
-	if (l->ncd != e->c.ncdest)
+			   "refresh, given and add are required)", c->id);
+	if (l->ncd != c->ncdest)
 		return bad(l, "criterion %" PRIu32 ": %d cdest lines for %u Cdest-ID names",
-			   e->c.id, l->ncd, e->c.ncdest);
+			   c->id, l->ncd, c->ncdest);
 	for (int i = 0; i < l->ncd; i++) {
-		if (strcmp(l->cd[i].name.s, e->c.cdest[i].name.s))
+		if (strcmp(l->cd[i].name.s, c->cdest[i].name.s))
 			return bad(l, "criterion %" PRIu32 ": cdest line %d does not match Cdest-ID",
-				   e->c.id, i + 1);
-		e->c.cdest[i] = l->cd[i];
+				   c->id, i + 1);
+		c->cdest[i] = l->cd[i];
 	}
-	memset(e->c.given, 0, sizeof(e->c.given));
-	memcpy(e->c.given, l->given, strlen(l->given));
-	memset(e->c.csource_addr, 0, sizeof(e->c.csource_addr));
-	memcpy(e->c.csource_addr, l->peer, strlen(l->peer));
+	memset(c->given, 0, sizeof(c->given));
+	memcpy(c->given, l->given, strlen(l->given));
+	memset(c->csource_addr, 0, sizeof(c->csource_addr));
+	memcpy(c->csource_addr, l->peer, strlen(l->peer));
 	if (grow((void **)&l->dp, &l->capdp, l->n, sizeof(*l->dp)) ||
 	    grow((void **)&l->ents, &l->cap, l->n, sizeof(*l->ents)))
 		return bad(l, "out of memory");
-	l->dp[l->n] = l->seen & F_DATAPATH ? l->cur_dp : (struct xtap_state_dp){ e->c.id, 0, 0 };
-	l->ents[l->n++] = *e;
+	/* kept compact (not as a whole struct dtcp_criterion) while the rest is
+	 * read: a snapshot of 1M criteria is held whole before it is applied */
+	if (!(e = dtcp_entry_new(c)))
+		return bad(l, "out of memory");
+	e->added_ms = l->life.added_ms;
+	memcpy(e->start_ms, l->life.start_ms, sizeof(e->start_ms));
+	memcpy(e->base, l->life.base, sizeof(e->base));
+	e->num_refresh = l->life.num_refresh;
+	e->last_refresh_ms = l->life.last_refresh_ms;
+	l->dp[l->n] = l->seen & F_DATAPATH ? l->cur_dp : (struct xtap_state_dp){ c->id, 0, 0 };
+	l->ents[l->n++] = e;
 	l->stage = ST_TOP;
 	return 0;
+}
+
+/* Frees the entries still held and empties the list. */
+static void drop_ents(struct loader *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->ents[i]);
+	l->n = 0;
 }
 
 static int one_line(struct loader *l, char *s)
@@ -942,7 +965,7 @@ static int read_file(struct loader *l, FILE *f)
 static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extra *x)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		if (dtcp_server_restore(s, &l->ents[i])) {
+		if (dtcp_server_restore(s, l->ents[i])) {
 			const struct dtcp_config *cfg = s->cfg;
 			const struct dtcp_backend *be = s->be;
 			void *be_ctx = s->be_ctx;
@@ -950,10 +973,11 @@ static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extr
 			if (dtcp_server_init(s, cfg, be, be_ctx))
 				memset(s, 0, sizeof(*s)); /* init only stores its arguments */
 			snprintf(l->err, sizeof(l->err), "%s: criterion %" PRIu32 ": %s", l->path,
-				 l->ents[i].c.id, strerror(ENOMEM));
+				 l->ents[i]->c.id, strerror(ENOMEM));
 			errno = ENOMEM;
 			return -1;
 		}
+		l->ents[i] = NULL; /* the server's now */
 	}
 	s->next_id = l->next_id_file;
 	s->seq = l->seq;
@@ -982,7 +1006,7 @@ static size_t ent_pos(const struct loader *l, uint32_t id)
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (l->ents[mid].c.id < id)
+		if (l->ents[mid]->c.id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -1003,9 +1027,9 @@ static int merge_txn(struct loader *l, struct loader *t)
 	t->seq = NULL;
 	t->nseq = t->capseq = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		size_t pos = ent_pos(l, t->ents[i].c.id);
+		size_t pos = ent_pos(l, t->ents[i]->c.id);
 
-		if (pos == l->n || l->ents[pos].c.id != t->ents[i].c.id) {
+		if (pos == l->n || l->ents[pos]->c.id != t->ents[i]->c.id) {
 			if (grow((void **)&l->dp, &l->capdp, l->n, sizeof(*l->dp)) ||
 			    grow((void **)&l->ents, &l->cap, l->n, sizeof(*l->ents)))
 				return bad(t, "out of memory");
@@ -1014,14 +1038,17 @@ static int merge_txn(struct loader *l, struct loader *t)
 			memmove(&l->ents[pos + 1], &l->ents[pos], (l->n - pos) * sizeof(*l->ents));
 			memmove(&l->dp[pos + 1], &l->dp[pos], (l->n - pos) * sizeof(*l->dp));
 			l->n++;
+			l->ents[pos] = NULL;
 		}
+		free(l->ents[pos]); /* the criterion as it was before */
 		l->ents[pos] = t->ents[i];
+		t->ents[i] = NULL;
 		l->dp[pos] = t->dp[i];
 	}
 	for (size_t i = 0; i < t->ndel; i++) {
 		size_t pos = ent_pos(l, t->dels[i]);
 
-		if (pos < l->n && l->ents[pos].c.id == t->dels[i])
+		if (pos < l->n && l->ents[pos]->c.id == t->dels[i])
 			l->dp[pos].id = 0;
 	}
 	return 0;
@@ -1038,6 +1065,8 @@ static void compact_deleted(struct loader *l)
 				l->dp[k] = l->dp[i];
 			}
 			k++;
+		} else {
+			free(l->ents[i]);
 		}
 	l->n = k;
 }
@@ -1128,7 +1157,8 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 			}
 			t->stage = ST_TOP;
 			t->have_next = false;
-			t->n = t->nseq = t->ndel = 0;
+			drop_ents(t); /* all NULL after a merge */
+			t->nseq = t->ndel = 0;
 			continue;
 		}
 		if ((r = one_line(t, line)) < 0) {
@@ -1154,6 +1184,7 @@ out:
 	if (rc && t && t->err[0] && t->err != l->err)
 		snprintf(l->err, sizeof(l->err), "%s", t->err);
 	if (t) {
+		drop_ents(t);
 		free(t->ents);
 		free(t->seq);
 		free(t->dp);
@@ -1222,6 +1253,7 @@ out:
 		fclose(f); /* read only: nothing to lose */
 	if (rc == XTAP_STATE_ERROR)
 		set_error(x, "%s", l->err);
+	drop_ents(l);
 	free(l->ents);
 	free(l->seq);
 	free(l->dp);

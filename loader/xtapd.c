@@ -354,6 +354,7 @@ enum { RESTORE_OK = 0, RESTORE_PARTIAL = -1, RESTORE_REFUSED = -2 };
 static int state_restore(struct xtapd *d)
 {
 	struct xtap_state_extra x = { 0 };
+	struct dtcp_criterion *c; /* each entry unpacked in turn: about 15 KiB */
 	unsigned adopted = 0, installed = 0, failed = 0;
 	int rc = xtap_state_load(d->state_path, &d->srv, &x);
 
@@ -370,12 +371,22 @@ static int state_restore(struct xtapd *d)
 				 "state file refused: not started, the file is left as it is");
 		return RESTORE_REFUSED;
 	}
-	for (size_t i = 0; i < d->srv.n; i++) {
-		const struct dtcp_criterion *c = &d->srv.tab[i]->c;
+	c = malloc(sizeof(*c));
+	if (!c) {
+		xtap_state_extra_free(&x);
+		log_warnx("state: no memory to install the criteria");
+		return RESTORE_PARTIAL;
+	}
+	for (size_t i = 0, k = 0; i < d->srv.n; i++) {
 		uint32_t slots[XTAP_BE_MAX_RULES], uids[XTAP_BE_MAX_RULES], n = 0;
 
-		for (size_t k = 0; k < x.n && n < XTAP_BE_MAX_RULES; k++)
-			if (x.dp[k].id == c->id) {
+		dtcp_entry_criterion(d->srv.tab[i], c);
+		/* both in id order: walk them together (not a search per criterion,
+		 * which is quadratic at 1M) */
+		while (k < x.n && x.dp[k].id < c->id)
+			k++;
+		for (; k < x.n && x.dp[k].id == c->id; k++)
+			if (n < XTAP_BE_MAX_RULES) {
 				slots[n] = x.dp[k].slot;
 				uids[n++] = x.dp[k].uid;
 			}
@@ -389,6 +400,7 @@ static int state_restore(struct xtapd *d)
 		else
 			installed++;
 	}
+	free(c);
 	xtap_cls_adopt_done(d->cls);
 	d->journal.generation = x.generation; /* the snapshot at start is the next one */
 	if (x.replayed || x.torn)

@@ -210,19 +210,23 @@ static int adopt_after_restart(void)
 	CHECK(!dtcp_server_init(&srv2, &mb.cfg, &xtap_dtcp_backend, &be2), "server");
 	for (size_t i = 0; i < srv.n; i++) {
 		const struct dtcp_entry *e = srv.tab[i];
+		static struct dtcp_criterion c;
+		struct dtcp_entry *copy = dtcp_entry_dup(e);
 		int err;
 
+		CHECK(copy, "memory");
+		dtcp_entry_criterion(e, &c);
 		CHECK(!xtap_backend_rules(&be, e->c.id, &slots, &n), "rules of %u", e->c.id);
 		for (uint32_t k = 0; k < n; k++)
 			uids[k] = xtap_cls_uid(env.cls, slots[k]);
 		/* a wrong uid is refused and leaves nothing behind */
 		uids[0]++;
-		CHECK(xtap_backend_adopt(&be2, &e->c, slots, uids, n) == -ESTALE, "wrong uid adopted");
+		CHECK(xtap_backend_adopt(&be2, &c, slots, uids, n) == -ESTALE, "wrong uid adopted");
 		CHECK(xtap_cls_count(cls2) == 0 || i > 0, "refused adopt kept rules");
 		uids[0]--;
-		err = xtap_backend_adopt(&be2, &e->c, slots, uids, n);
+		err = xtap_backend_adopt(&be2, &c, slots, uids, n);
 		CHECK(!err, "adopt %u: %s", e->c.id, strerror(-err));
-		CHECK(!dtcp_server_restore(&srv2, e), "restore");
+		CHECK(!dtcp_server_restore(&srv2, copy), "restore");
 	}
 	xtap_cls_adopt_done(cls2);
 	CHECK(xtap_cls_count(cls2) == xtap_cls_count(env.cls), "%u rules adopted of %u", xtap_cls_count(cls2),
@@ -284,7 +288,12 @@ static int sweep_unknown(void)
 	CHECK(!xtap_backend_rules(&be, srv.tab[keep]->c.id, &slots, &n), "rules");
 	for (uint32_t k = 0; k < n; k++)
 		uids[k] = xtap_cls_uid(env.cls, slots[k]);
-	CHECK(!xtap_backend_adopt(&be3, &srv.tab[keep]->c, slots, uids, n), "adopt");
+	{
+		static struct dtcp_criterion c;
+
+		dtcp_entry_criterion(srv.tab[keep], &c);
+		CHECK(!xtap_backend_adopt(&be3, &c, slots, uids, n), "adopt");
+	}
 	xtap_cls_adopt_done(cls3);
 	CHECK(!xtap_cls_sweep(cls3, &removed), "sweep");
 	CHECK(removed == 2, "%u unknown rules removed, want 2", removed);

@@ -293,6 +293,30 @@ static void test_round_trip(void)
 		CHECK(n1 > 0 && rc == 0, "request %zu reparses (%d %s):\n%.*s", i, err.code, err.item, (int)n1, b1);
 		size_t n2 = dtcp_request_format(&r2, b2, sizeof(b2));
 		CHECK(n1 == n2 && !memcmp(b1, b2, n1), "request %zu formats the same twice", i);
+		/* The server's compact copy gives the criterion back byte for byte. */
+		struct dtcp_entry *e = dtcp_entry_new(&r1.crit);
+		static struct dtcp_criterion back;
+		CHECK(e, "request %zu: entry", i);
+		if (e) {
+			dtcp_entry_criterion(e, &back);
+			CHECK(!memcmp(&back, &r1.crit, sizeof(back)), "request %zu: entry unpacks to the criterion", i);
+			CHECK(sizeof(*e) + e->packed_len < sizeof(back) / 8,
+			      "request %zu: entry of %zu bytes, not a whole criterion", i, sizeof(*e) + e->packed_len);
+			CHECK(!strcmp(e->given, r1.crit.given), "request %zu: entry's given text", i);
+			for (int k = 0; k < r1.crit.ncdest; k++)
+				CHECK(!memcmp(&e->cdest[k], &r1.crit.cdest[k], sizeof(e->cdest[k])),
+				      "request %zu: entry's cdest %d", i, k);
+			for (int k = 0; k < r1.crit.nscope; k++)
+				CHECK(!strcmp(dtcp_entry_scope_name(e, k), r1.crit.scope_name[k].s),
+				      "request %zu: entry's scope name %d", i, k);
+			CHECK(!dtcp_entry_scope_name(e, r1.crit.nscope), "request %zu: no scope name past the end", i);
+			struct dtcp_entry *d = dtcp_entry_dup(e);
+			CHECK(d && d->packed_len == e->packed_len && !memcmp(d->packed, e->packed, e->packed_len) &&
+			      d->given == (const char *)d->packed + ((const unsigned char *)e->given - e->packed),
+			      "request %zu: entry copy points into itself", i);
+			free(d);
+			free(e);
+		}
 		/* Typed equality; the verbatim LIST text differs by design. */
 		memset(r1.crit.given, 0, sizeof(r1.crit.given));
 		memset(r2.crit.given, 0, sizeof(r2.crit.given));
