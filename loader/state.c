@@ -25,25 +25,108 @@
 
 /* ---- writing ---------------------------------------------------------------- */
 
+/* A criterion block is built in memory and goes to the FILE with one fwrite:
+ * stdio a field (or a byte) at a time was most of xtapd's time while adding. */
+struct obuf {
+	char *p;
+	size_t n, cap;
+	bool failed; /* no memory: the block is not written */
+};
+
+static char *ob_room(struct obuf *b, size_t k)
+{
+	if (b->failed)
+		return NULL;
+	if (b->n + k > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->n + k)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->failed = true;
+			return NULL;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	return b->p + b->n;
+}
+
+static void ob_mem(struct obuf *b, const void *v, size_t k)
+{
+	char *p = ob_room(b, k);
+
+	if (p) {
+		memcpy(p, v, k);
+		b->n += k;
+	}
+}
+
+static void ob_str(struct obuf *b, const char *s)
+{
+	ob_mem(b, s, strlen(s));
+}
+
+static void ob_u64(struct obuf *b, uint64_t v)
+{
+	char t[20], *q = t + sizeof(t);
+
+	do
+		*--q = (char)('0' + v % 10);
+	while ((v /= 10));
+	ob_mem(b, q, (size_t)(t + sizeof(t) - q));
+}
+
 /* A quoted string: printable ASCII as is, \" \\ \r \n, every other byte \xHH,
  * so that a line never holds a control byte or a blank outside the quotes. */
-static void put_quoted(FILE *f, const char *p, size_t n)
+static void ob_quoted(struct obuf *b, const char *s, size_t n)
 {
-	fputc('"', f);
+	static const char hex[] = "0123456789abcdef";
+	char *p = ob_room(b, 2 + 4 * n); /* at most 4 bytes for each */
+
+	if (!p)
+		return;
+	*p++ = '"';
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\r')
-			fputs("\\r", f);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c == '\r' || c == '\n') {
+			*p++ = '\\';
+			*p++ = c == '\r' ? 'r' : 'n';
+		} else if (c < 0x20 || c >= 0x7f) {
+			*p++ = '\\';
+			*p++ = 'x';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		} else {
+			*p++ = (char)c;
+		}
 	}
-	fputc('"', f);
+	*p++ = '"';
+	b->n = (size_t)(p - b->p);
+}
+
+static void ob_name(struct obuf *b, const char *s)
+{
+	char e[4 * DTCP_NAME_MAX];
+	dtcp_escape_name(s, e, sizeof(e));
+	ob_str(b, e);
+}
+
+static void ob_addr(struct obuf *b, const struct dtcp_addr *a)
+{
+	char t[INET6_ADDRSTRLEN];
+	if (a->family == DTCP_AF_NONE) {
+		ob_str(b, "-");
+		return;
+	}
+	/* inet_ntop cannot fail for these families and this buffer */
+	inet_ntop(a->family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, a->a, t, sizeof(t));
+	ob_str(b, t);
 }
 
 static void put_name(FILE *f, const char *s)
@@ -51,18 +134,6 @@ static void put_name(FILE *f, const char *s)
 	char e[4 * DTCP_NAME_MAX];
 	dtcp_escape_name(s, e, sizeof(e));
 	fputs(e, f);
-}
-
-static void put_addr(FILE *f, const struct dtcp_addr *a)
-{
-	char t[INET6_ADDRSTRLEN];
-	if (a->family == DTCP_AF_NONE) {
-		fputc('-', f);
-		return;
-	}
-	/* inet_ntop cannot fail for these families and this buffer */
-	inet_ntop(a->family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, a->a, t, sizeof(t));
-	fputs(t, f);
 }
 
 /* The criterion as an ADD, with only the Cdest-ID names: the resolved
@@ -81,39 +152,68 @@ static size_t format_add(const struct dtcp_entry *e, struct dtcp_request *r, cha
 }
 
 static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_state_dp *dp,
-		       struct dtcp_request *r, char *buf)
+		       struct dtcp_request *r, char *buf, struct obuf *b)
 {
 	size_t n = format_add(e, r, buf, DTCP_MSG_MAX);
 
 	if (n == 0)
 		return -1; /* cannot happen: every field of a criterion is bounded */
-	fprintf(f, "criterion %" PRIu32 "\npeer ", e->c.id);
-	put_quoted(f, e->c.csource_addr, strnlen(e->c.csource_addr, sizeof(e->c.csource_addr)));
-	fprintf(f, "\nadded %" PRIu64 "\nstart", e->added_ms);
-	for (int t = 0; t < DTCP_T_N; t++)
-		fprintf(f, " %" PRIu64, e->start_ms[t]);
-	fputs("\nbase", f);
-	for (int t = 0; t < DTCP_T_N; t++)
-		fprintf(f, " %" PRIu64, e->base[t]);
-	fprintf(f, "\nrefresh %" PRIu32 " %" PRIu64 "\n", e->num_refresh, e->last_refresh_ms);
-	if (dp)
-		fprintf(f, "datapath %" PRIu32 " %" PRIu32 "\n", dp->slot, dp->uid);
+	b->n = 0;
+	ob_str(b, "criterion ");
+	ob_u64(b, e->c.id);
+	ob_str(b, "\npeer ");
+	ob_quoted(b, e->c.csource_addr, strnlen(e->c.csource_addr, sizeof(e->c.csource_addr)));
+	ob_str(b, "\nadded ");
+	ob_u64(b, e->added_ms);
+	ob_str(b, "\nstart");
+	for (int t = 0; t < DTCP_T_N; t++) {
+		ob_str(b, " ");
+		ob_u64(b, e->start_ms[t]);
+	}
+	ob_str(b, "\nbase");
+	for (int t = 0; t < DTCP_T_N; t++) {
+		ob_str(b, " ");
+		ob_u64(b, e->base[t]);
+	}
+	ob_str(b, "\nrefresh ");
+	ob_u64(b, e->num_refresh);
+	ob_str(b, " ");
+	ob_u64(b, e->last_refresh_ms);
+	ob_str(b, "\n");
+	if (dp) {
+		ob_str(b, "datapath ");
+		ob_u64(b, dp->slot);
+		ob_str(b, " ");
+		ob_u64(b, dp->uid);
+		ob_str(b, "\n");
+	}
 	for (int i = 0; i < e->c.ncdest; i++) {
 		const struct dtcp_cdest *cd = &e->cdest[i];
-		fputs("cdest ", f);
-		put_name(f, cd->name.s);
-		fputc(' ', f);
-		put_addr(f, &cd->dst);
-		fprintf(f, " %u ", cd->dst_port);
-		put_addr(f, &cd->src);
-		fprintf(f, " %u %u\n", cd->src_port, cd->ttl);
+
+		ob_str(b, "cdest ");
+		ob_name(b, cd->name.s);
+		ob_str(b, " ");
+		ob_addr(b, &cd->dst);
+		ob_str(b, " ");
+		ob_u64(b, cd->dst_port);
+		ob_str(b, " ");
+		ob_addr(b, &cd->src);
+		ob_str(b, " ");
+		ob_u64(b, cd->src_port);
+		ob_str(b, " ");
+		ob_u64(b, cd->ttl);
+		ob_str(b, "\n");
 	}
-	fputs("given ", f);
-	put_quoted(f, e->given, strlen(e->given));
-	fputs("\nadd ", f);
-	put_quoted(f, buf, n);
-	fputs("\nend\n", f);
-	return 0;
+	ob_str(b, "given ");
+	ob_quoted(b, e->given, strlen(e->given));
+	ob_str(b, "\nadd ");
+	ob_quoted(b, buf, n);
+	ob_str(b, "\nend\n");
+	if (b->failed) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return fwrite_unlocked(b->p, 1, b->n, f) == b->n ? 0 : -1;
 }
 
 /* x's records must name criteria of s, in id order (state.h). */
@@ -132,6 +232,7 @@ static int write_all(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 {
 	struct dtcp_request *r = malloc(sizeof(*r));
 	char *buf = malloc(DTCP_MSG_MAX);
+	struct obuf b = { 0 };
 	size_t k = 0;
 	int rc = -1;
 
@@ -153,12 +254,13 @@ static int write_all(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 		while (x && k < x->n && x->dp[k].id < e->c.id)
 			k++;
 		const struct xtap_state_dp *dp = x && k < x->n && x->dp[k].id == e->c.id ? &x->dp[k] : NULL;
-		if (write_entry(f, e, dp, r, buf))
+		if (write_entry(f, e, dp, r, buf, &b))
 			goto out;
 	}
 	fprintf(f, "end-state %zu\n", s->n);
 	rc = 0;
 out:
+	free(b.p);
 	free(r);
 	free(buf);
 	return rc;
@@ -301,6 +403,7 @@ static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 {
 	struct dtcp_request *r = malloc(sizeof(*r));
 	char *buf = malloc(DTCP_MSG_MAX);
+	struct obuf b = { 0 };
 	size_t k = 0;
 	int rc = -1;
 
@@ -320,7 +423,7 @@ static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 			continue;
 		while (x && k < x->n && x->dp[k].id < e->c.id)
 			k++;
-		if (write_entry(f, e, x && k < x->n && x->dp[k].id == e->c.id ? &x->dp[k] : NULL, r, buf))
+		if (write_entry(f, e, x && k < x->n && x->dp[k].id == e->c.id ? &x->dp[k] : NULL, r, buf, &b))
 			goto out;
 	}
 	for (size_t i = 0; i < n_ids; i++)
@@ -329,6 +432,7 @@ static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 	fprintf(f, "commit %zu\n", n_ids);
 	rc = 0;
 out:
+	free(b.p);
 	free(r);
 	free(buf);
 	return rc;
@@ -568,7 +672,7 @@ static int hexval(char c)
 	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* A quoted string (put_quoted) into out[cap], NUL-terminated. NUL bytes and
+/* A quoted string (ob_quoted) into out[cap], NUL-terminated. NUL bytes and
  * raw control bytes are refused: these strings are C strings. */
 static int quoted(char **p, char *out, size_t cap, size_t *len)
 {

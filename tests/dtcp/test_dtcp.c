@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "dtcp.h"
 #include "memback.h"
 
@@ -328,6 +331,38 @@ static void test_round_trip(void)
 	}
 }
 
+/* ---- HMAC against OpenSSL's HMAC() ------------------------------------------------- */
+
+/* Keys of every length class (empty, short, one block, longer than a block:
+ * hashed first), alternating so that the cached key state must change, and
+ * empty or long data. */
+static void test_hmac_reference(void)
+{
+	static unsigned char key[200], data[3000];
+	static const size_t klens[] = { 0, 1, 7, 63, 64, 65, 200, 7 };
+	static const size_t dlens[] = { 0, 1, 55, 64, 300, 3000 };
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 13);
+	for (int round = 0; round < 2; round++)
+		for (size_t k = 0; k < sizeof(klens) / sizeof(klens[0]); k++)
+			for (size_t d = 0; d < sizeof(dlens) / sizeof(dlens[0]); d++) {
+				unsigned char md[EVP_MAX_MD_SIZE];
+				unsigned int mdlen = 0;
+				char want[DTCP_HMAC_HEX + 1], got[DTCP_HMAC_HEX + 1];
+				static const unsigned char one;
+
+				HMAC(EVP_sha1(), klens[k] ? key : &one, (int)klens[k], dlens[d] ? data : &one,
+				     dlens[d], md, &mdlen);
+				for (unsigned int i = 0; i < mdlen; i++)
+					snprintf(want + 2 * i, 3, "%02x", md[i]);
+				CHECK(dtcp_hmac_hex(key, klens[k], data, dlens[d], got) == 0 && !strcmp(got, want),
+				      "HMAC key %zu bytes, data %zu bytes, round %d", klens[k], dlens[d], round);
+			}
+}
+
 /* ---- replies ---------------------------------------------------------------------- */
 
 static void test_reply_parse(void)
@@ -392,6 +427,7 @@ int main(void)
 	test_framing();
 	test_values();
 	test_round_trip();
+	test_hmac_reference();
 	test_reply_parse();
 	test_remaining();
 	printf("test_dtcp: %d passed, %d failed\n", passed, failed);
