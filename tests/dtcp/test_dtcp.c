@@ -8,7 +8,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <arpa/inet.h>
+
 #include "dtcp.h"
+#include "internal.h"
 #include "memback.h"
 
 #include "../count_check.h"
@@ -175,6 +178,19 @@ static void test_framing(void)
 
 static void test_values(void)
 {
+	/* IPv4 text as inet_ntop writes it (dtcp_addr_str does it by hand) */
+	static const uint8_t v4[][4] = { { 0, 0, 0, 0 }, { 255, 255, 255, 255 }, { 10, 100, 9, 99 },
+					 { 1, 20, 199, 200 } };
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+		uint8_t a[16] = { 0 };
+		char got[64], want[64];
+
+		memcpy(a, v4[i], 4);
+		dtcp_addr_str(DTCP_AF_INET, a, got, sizeof(got));
+		inet_ntop(AF_INET, a, want, sizeof(want));
+		CHECK(!strcmp(got, want), "IPv4 text %s (want %s)", got, want);
+	}
+
 	struct dtcp_addr a;
 	static const char *good[] = {
 		"192.0.2.1", "0.0.0.0", "255.255.255.255", "::", "::1", "1::", "2001:db8::1",
