@@ -75,6 +75,7 @@ static int insert(struct dtcp_server *s, struct dtcp_entry *e)
 	memmove(s->tab + i + 1, s->tab + i, (s->n - i) * sizeof(*s->tab));
 	s->tab[i] = e;
 	s->n++;
+	s->ndynamic += !e->c.is_static;
 	return 0;
 }
 
@@ -83,6 +84,7 @@ static void erase(struct dtcp_server *s, uint32_t id)
 	size_t i = lower_bound(s, id);
 	if (i == s->n || s->tab[i]->c.id != id)
 		return;
+	s->ndynamic -= !s->tab[i]->c.is_static;
 	free(s->tab[i]);
 	memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
 	s->n--;
@@ -146,42 +148,99 @@ uint64_t dtcp_entry_remaining(const struct dtcp_entry *e, enum dtcp_timeout t,
 
 static const char *const expiry_why[DTCP_T_N] = { "idle", "total", "packets", "bytes" };
 
+/* Only these limits need the datapath's counters; a total-time limit does not. */
+static bool needs_counters(const struct dtcp_entry *e)
+{
+	return e->c.timeout[DTCP_T_IDLE] || e->c.timeout[DTCP_T_PACKETS] || e->c.timeout[DTCP_T_BYTES];
+}
+
+#define EXPIRE_CHUNK 1024 /* criteria whose counters are read at once: bounds the stack (36 KiB) */
+
 int dtcp_server_expire(struct dtcp_server *s, uint64_t now_ms)
 {
+	uint32_t ids[EXPIRE_CHUNK];
+	struct dtcp_counters cnt[EXPIRE_CHUNK];
+	struct dtcp_entry *chunk[EXPIRE_CHUNK];
+	uint32_t *gone = NULL;            /* ids to remove, with their reasons */
+	uint8_t *gone_why = NULL;
+	size_t ngone = 0, capgone = 0;
 	int expired = 0;
 	bool failed = false;
 
+	/* static criteria never expire: nothing to walk */
+	if (!s->ndynamic)
+		return 0;
 	for (size_t i = 0; i < s->n;) {
-		struct dtcp_entry *e = s->tab[i];
-		struct dtcp_counters cnt;
-		int why = -1;
-		if (e->c.is_static) {
-			i++;
-			continue;
+		size_t k = 0, nread = 0;
+
+		/* the next chunk of dynamic criteria; those with idle, packet or
+		 * byte limits first in ids[] for one read of their counters */
+		for (; i < s->n && k < EXPIRE_CHUNK; i++)
+			if (!s->tab[i]->c.is_static)
+				chunk[k++] = s->tab[i];
+		for (size_t j = 0; j < k; j++)
+			if (needs_counters(chunk[j]))
+				ids[nread++] = chunk[j]->c.id;
+		if (nread && s->be->read_counters_many) {
+			if (s->be->read_counters_many(s->be_ctx, ids, nread, cnt)) {
+				failed = true; /* these stay and are tried again next time */
+				memset(ids, 0, nread * sizeof(ids[0]));
+			}
+		} else {
+			for (size_t j = 0; j < nread; j++)
+				if (s->be->read_counters(s->be_ctx, ids[j], &cnt[j])) {
+					failed = true;
+					ids[j] = 0; /* no counters: not judged this time */
+				}
 		}
-		if (s->be->read_counters(s->be_ctx, e->c.id, &cnt)) {
+		for (size_t j = 0, r = 0; j < k; j++) {
+			static const struct dtcp_counters none;
+			const struct dtcp_counters *c = &none;
+			int why = -1;
+
+			if (needs_counters(chunk[j])) {
+				c = &cnt[r];
+				if (!ids[r++])
+					continue;
+			}
+			for (int t = 0; t < DTCP_T_N && why < 0; t++)
+				if (dtcp_entry_remaining(chunk[j], (enum dtcp_timeout)t, c, now_ms) == 0)
+					why = t;
+			if (why < 0)
+				continue;
+			if (ngone == capgone) {
+				size_t cap = capgone ? 2 * capgone : 64;
+				uint32_t *g = realloc(gone, cap * sizeof(*g));
+				uint8_t *w = g ? realloc(gone_why, cap) : NULL;
+
+				if (g)
+					gone = g;
+				if (!w) {
+					failed = true; /* no memory: the rest waits for the next pass */
+					break;
+				}
+				gone_why = w;
+				capgone = cap;
+			}
+			gone[ngone] = chunk[j]->c.id;
+			gone_why[ngone++] = (uint8_t)why;
+		}
+	}
+	for (size_t g = 0; g < ngone; g++) {
+		const struct dtcp_entry *e = dtcp_server_find(s, gone[g]);
+
+		if (s->be->remove(s->be_ctx, gone[g])) {
 			failed = true;
-			i++;
-			continue;
-		}
-		for (int t = 0; t < DTCP_T_N && why < 0; t++)
-			if (dtcp_entry_remaining(e, (enum dtcp_timeout)t, &cnt, now_ms) == 0)
-				why = t;
-		if (why < 0) {
-			i++;
-			continue;
-		}
-		if (s->be->remove(s->be_ctx, e->c.id)) {
-			failed = true;
-			i++;
 			continue;
 		}
 		if (s->cfg->audit)
 			s->cfg->audit(s->cfg->ctx, e->c.csource.s, "EXPIRE", DTCP_OK, e->c.id,
-				      expiry_why[why]);
-		erase(s, e->c.id); /* the next entry moved to index i */
+				      expiry_why[gone_why[g]]);
+		erase(s, gone[g]);
 		expired++;
 	}
+	free(gone);
+	free(gone_why);
 	return failed ? -1 : expired;
 }
 

@@ -448,6 +448,75 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* last_ns of the datapath (CLOCK_MONOTONIC, coarse) as wall-clock ms, as DTCP times are */
+static uint64_t match_ms(uint64_t last)
+{
+	uint64_t mono = now_ns(CLOCK_MONOTONIC), real = now_ns(CLOCK_REALTIME);
+	uint64_t ago = mono > last ? mono - last : 0;
+
+	return last ? (real - ago) / 1000000ull : 0;
+}
+
+/* Expiry's read: every rule of every criterion in one pass over the stats
+ * map (xtap_cls_stats_many) rather than a lookup per rule. */
+static int be_read_counters_many(void *ctx, const uint32_t *ids, size_t n, struct dtcp_counters *out)
+{
+	struct xtap_backend *b = ctx;
+	size_t nslots = 0, cap = n ? n : 1;
+	uint32_t *slots = malloc(cap * sizeof(*slots));
+	size_t *owner = malloc(cap * sizeof(*owner));
+	struct xtap_crit_stats *st = NULL;
+	int rc = -1;
+
+	if (!slots || !owner)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct xtap_be_rec *r = rec_find(b, ids[i]);
+
+		if (!r)
+			goto out;
+		for (uint32_t k = 0; k < r->n; k++) {
+			if (nslots == cap) {
+				void *p = realloc(slots, 2 * cap * sizeof(*slots)), *q;
+
+				if (!p)
+					goto out;
+				slots = p;
+				if (!(q = realloc(owner, 2 * cap * sizeof(*owner))))
+					goto out;
+				owner = q;
+				cap *= 2;
+			}
+			slots[nslots] = r->slots[k];
+			owner[nslots++] = i;
+		}
+	}
+	if (!(st = malloc((nslots ? nslots : 1) * sizeof(*st))) || xtap_cls_stats_many(b->cls, slots, nslots, st))
+		goto out;
+	memset(out, 0, n * sizeof(*out));
+	{
+		uint64_t *last = calloc(n ? n : 1, sizeof(*last));
+
+		if (!last)
+			goto out;
+		for (size_t s = 0; s < nslots; s++) {
+			out[owner[s]].packets += st[s].packets;
+			out[owner[s]].bytes += st[s].bytes;
+			if (st[s].last_ns > last[owner[s]])
+				last[owner[s]] = st[s].last_ns;
+		}
+		for (size_t i = 0; i < n; i++)
+			out[i].last_match_ms = match_ms(last[i]);
+		free(last);
+	}
+	rc = 0;
+out:
+	free(slots);
+	free(owner);
+	free(st);
+	return rc;
+}
+
 static int be_read_counters(void *ctx, uint32_t id, struct dtcp_counters *out)
 {
 	struct xtap_backend *b = ctx;
@@ -467,13 +536,7 @@ static int be_read_counters(void *ctx, uint32_t id, struct dtcp_counters *out)
 		if (st.last_ns > last)
 			last = st.last_ns;
 	}
-	if (last) {
-		/* the datapath's clock is CLOCK_MONOTONIC (coarse); DTCP times are wall clock */
-		uint64_t mono = now_ns(CLOCK_MONOTONIC), real = now_ns(CLOCK_REALTIME);
-		uint64_t ago = mono > last ? mono - last : 0;
-
-		out->last_match_ms = (real - ago) / 1000000ull;
-	}
+	out->last_match_ms = match_ms(last);
 	return 0;
 }
 
@@ -481,4 +544,5 @@ const struct dtcp_backend xtap_dtcp_backend = {
 	.install = be_install,
 	.remove = be_remove,
 	.read_counters = be_read_counters,
+	.read_counters_many = be_read_counters_many,
 };

@@ -1190,8 +1190,9 @@ int main(int argc, char **argv)
 		for (int i = 0; i < MAX_CTL_CONNS; i++)
 			if (d.ctl[i].fd >= 0 && i != detach && wall_ms() > d.ctl[i].deadline_ms)
 				ctl_drop(&d.ctl[i]);
-		/* idle, total, packet and byte limits, once a second: each check
-		 * reads every dynamic criterion's counters */
+		/* idle, total, packet and byte limits, once a second: nothing to
+		 * walk without dynamic criteria, and the counters of those with
+		 * idle, packet or byte limits in batch reads (not one per rule) */
 		if (wall_ms() - last_expire >= 1000) {
 			last_expire = wall_ms();
 			if (dtcp_server_expire(&d.srv, last_expire) > 0) {
