@@ -393,6 +393,7 @@ struct dtcp_server {
 	uint32_t next_id;                 /* persisted by the daemon */
 	struct dtcp_entry **tab;          /* sorted by id */
 	size_t n, cap;
+	size_t front;                     /* free slots before tab in its allocation */
 	size_t ndynamic;                  /* entries that are not static: expiry's work */
 	struct dtcp_seq_state *seq;       /* strict-mode last accepted Seq per source */
 	size_t nseq;

@@ -32,7 +32,7 @@ void dtcp_server_free(struct dtcp_server *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->tab[i]);
-	free(s->tab);
+	free(s->tab - s->front);
 	free(s->seq);
 	memset(s, 0, sizeof(*s));
 }
@@ -57,22 +57,32 @@ const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t 
 	return i < s->n && s->tab[i]->c.id == id ? s->tab[i] : NULL;
 }
 
-/* 0: the table owns e; -1: the caller still does. */
+/* The table keeps free room at both ends (front slots before tab): an
+ * insert or erase moves only the entries on the nearer side, so DELETEs in
+ * id order (oldest first) cost O(1) each instead of moving the whole table
+ * (8 MB per DELETE at 1M criteria). 0: the table owns e; -1: the caller
+ * still does. */
 static int insert(struct dtcp_server *s, struct dtcp_entry *e)
 {
 	size_t i = lower_bound(s, e->c.id);
 
 	if (i < s->n && s->tab[i]->c.id == e->c.id)
 		return -1;
-	if (s->n == s->cap) {
+	if (s->front + s->n == s->cap && !s->front) {
 		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct dtcp_entry **t = realloc(s->tab, cap * sizeof(*t));
+		struct dtcp_entry **t = realloc(s->tab, cap * sizeof(*t)); /* front 0: tab is the allocation */
 		if (!t)
 			return -1;
 		s->tab = t;
 		s->cap = cap;
 	}
-	memmove(s->tab + i + 1, s->tab + i, (s->n - i) * sizeof(*s->tab));
+	if (s->front && (s->front + s->n == s->cap || i < s->n / 2)) {
+		memmove(s->tab - 1, s->tab, i * sizeof(*s->tab));
+		s->tab--;
+		s->front--;
+	} else {
+		memmove(s->tab + i + 1, s->tab + i, (s->n - i) * sizeof(*s->tab));
+	}
 	s->tab[i] = e;
 	s->n++;
 	s->ndynamic += !e->c.is_static;
@@ -86,7 +96,13 @@ static void erase(struct dtcp_server *s, uint32_t id)
 		return;
 	s->ndynamic -= !s->tab[i]->c.is_static;
 	free(s->tab[i]);
-	memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
+	if (i < s->n / 2) { /* the nearer side moves (insert) */
+		memmove(s->tab + 1, s->tab, i * sizeof(*s->tab));
+		s->tab++;
+		s->front++;
+	} else {
+		memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
+	}
 	s->n--;
 }
 

@@ -32,9 +32,9 @@ void xtap_backend_free(struct xtap_backend *b)
 {
 	for (size_t i = 0; i < b->n; i++)
 		free(b->recs[i].slots);
-	free(b->recs);
+	free(b->recs - b->front);
 	b->recs = NULL;
-	b->n = b->cap = 0;
+	b->n = b->cap = b->front = 0;
 }
 
 static size_t rec_pos(const struct xtap_backend *b, uint32_t id)
@@ -256,13 +256,16 @@ static int expand(struct xtap_backend *b, const struct dtcp_criterion *c, const 
 	return 0;
 }
 
+/* Free room at both ends, as the DTCP server's table: an insert or a removal
+ * moves only the records on the nearer side, so removing in id order is not
+ * a move of the whole array each time (48 MB at 1M criteria). */
 static int rec_insert(struct xtap_backend *b, const struct xtap_be_rec *rec)
 {
 	size_t pos;
 
-	if (b->n == b->cap) {
+	if (b->front + b->n == b->cap && !b->front) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
-		struct xtap_be_rec *r = realloc(b->recs, cap * sizeof(*r));
+		struct xtap_be_rec *r = realloc(b->recs, cap * sizeof(*r)); /* front 0: recs is the allocation */
 
 		if (!r)
 			return -ENOMEM;
@@ -270,7 +273,13 @@ static int rec_insert(struct xtap_backend *b, const struct xtap_be_rec *rec)
 		b->cap = cap;
 	}
 	pos = rec_pos(b, rec->id);
-	memmove(&b->recs[pos + 1], &b->recs[pos], (b->n - pos) * sizeof(*b->recs));
+	if (b->front && (b->front + b->n == b->cap || pos < b->n / 2)) {
+		memmove(b->recs - 1, b->recs, pos * sizeof(*b->recs));
+		b->recs--;
+		b->front--;
+	} else {
+		memmove(&b->recs[pos + 1], &b->recs[pos], (b->n - pos) * sizeof(*b->recs));
+	}
 	b->recs[pos] = *rec;
 	b->n++;
 	return 0;
@@ -421,7 +430,13 @@ static int be_remove(void *ctx, uint32_t id)
 	b->unsettled = 1;
 	put_cds(b, r->cd, r->ncd);
 	free(r->slots);
-	memmove(&b->recs[pos], &b->recs[pos + 1], (b->n - pos - 1) * sizeof(*b->recs));
+	if (pos < b->n / 2) { /* the nearer side moves (rec_insert) */
+		memmove(b->recs + 1, b->recs, pos * sizeof(*b->recs));
+		b->recs++;
+		b->front++;
+	} else {
+		memmove(&b->recs[pos], &b->recs[pos + 1], (b->n - pos - 1) * sizeof(*b->recs));
+	}
 	b->n--;
 	return 0;
 }

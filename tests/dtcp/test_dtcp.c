@@ -416,6 +416,87 @@ static void test_reply_parse(void)
 
 /* ---- timeouts ---------------------------------------------------------------------- */
 
+/* ---- the table: inserts and erases at both ends and in the middle ---------------------- */
+
+static void no_emit(void *arg, const char *b, size_t n)
+{
+	(void)b;
+	(void)n;
+	++*(int *)arg;
+}
+
+static bool table_ok(const struct dtcp_server *s, size_t want)
+{
+	for (size_t i = 1; i < s->n; i++)
+		if (s->tab[i - 1]->c.id >= s->tab[i]->c.id)
+			return false;
+	for (size_t i = 0; i < s->n; i++)
+		if (dtcp_server_find(s, s->tab[i]->c.id) != s->tab[i])
+			return false;
+	return s->n == want;
+}
+
+/* The table keeps room at both ends and moves the nearer side: restore ids
+ * in a scrambled order, then DELETE from the front, the back and the middle,
+ * with new criteria below the lowest id in between; the table stays sorted
+ * and every id is found, each DELETE answered. */
+static void test_table_ends(void)
+{
+	static struct memback mb;
+	static struct dtcp_criterion c;
+	static struct dtcp_request r;
+	struct dtcp_server s;
+	const struct dtcp_source_policy *pol;
+	size_t n = 0;
+	int replies = 0;
+
+	memback_init(&mb, NULL);
+	dtcp_server_init(&s, &mb.cfg, &mb.be, &mb);
+	pol = mb.cfg.source(&mb, "ftap1");
+	snprintf(c.csource.s, sizeof(c.csource.s), "ftap1");
+	c.is_static = true;
+	c.src.any = c.dst.any = c.either.any = true;
+	for (uint32_t k = 0; k < 300; k++) {
+		struct dtcp_entry *e;
+
+		c.id = 1000 + (k * 7919) % 300; /* every id of 1000..1299 once, scrambled */
+		e = dtcp_entry_new(&c);
+		CHECK(e && !dtcp_server_restore(&s, e) && !mb.be.install(&mb, &c), "restore %u", c.id);
+		n++;
+	}
+	CHECK(table_ok(&s, n), "scrambled restores: sorted, all found");
+	r.method = DTCP_M_DELETE;
+	r.version = 8;
+	r.csource = c.csource;
+	r.flag_static = true;
+	r.sel_ids = true;
+	r.ids.n = 1;
+	r.id_single[0] = true;
+	for (int round = 0; round < 60; round++) {
+		/* the lowest, the highest, then one in the middle */
+		uint32_t pick[3] = { s.tab[0]->c.id, s.tab[s.n - 1]->c.id, s.tab[s.n / 2]->c.id };
+
+		for (int k = 0; k < 3; k++) {
+			int before = replies;
+
+			r.ids.r[0].lo = r.ids.r[0].hi = pick[k];
+			dtcp_server_handle(&s, pol, &r, "", T0_MS, no_emit, &replies);
+			CHECK(replies == before + 1 && !dtcp_server_find(&s, pick[k]), "DELETE %u", pick[k]);
+			n--;
+		}
+		if (round % 10 == 0) { /* below every id: an insert at the front */
+			struct dtcp_entry *e;
+
+			c.id = 900 - (uint32_t)round;
+			e = dtcp_entry_new(&c);
+			CHECK(e && !dtcp_server_restore(&s, e) && !mb.be.install(&mb, &c), "restore %u", c.id);
+			n++;
+		}
+		CHECK(table_ok(&s, n), "round %d: sorted, all found (%zu)", round, s.n);
+	}
+	dtcp_server_free(&s);
+}
+
 static void test_remaining(void)
 {
 	static struct dtcp_entry e;
@@ -444,6 +525,7 @@ int main(void)
 	test_values();
 	test_round_trip();
 	test_hmac_reference();
+	test_table_ends();
 	test_reply_parse();
 	test_remaining();
 	printf("test_dtcp: %d passed, %d failed\n", passed, failed);
