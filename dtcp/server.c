@@ -32,7 +32,8 @@ void dtcp_server_free(struct dtcp_server *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->tab[i]);
-	free(s->tab - s->front);
+	if (s->tab) /* NULL minus 0 is still undefined (UBSan) */
+		free(s->tab - s->front);
 	free(s->seq);
 	memset(s, 0, sizeof(*s));
 }

@@ -32,7 +32,8 @@ void xtap_backend_free(struct xtap_backend *b)
 {
 	for (size_t i = 0; i < b->n; i++)
 		free(b->recs[i].slots);
-	free(b->recs - b->front);
+	if (b->recs) /* NULL minus 0 is still undefined (UBSan) */
+		free(b->recs - b->front);
 	b->recs = NULL;
 	b->n = b->cap = b->front = 0;
 }
