@@ -141,7 +141,8 @@ static void put_name(FILE *f, const char *s)
  * name, which X-JTap-Cdest-* headers cannot say). */
 static size_t format_add(const struct dtcp_entry *e, struct dtcp_request *r, char *buf, size_t cap)
 {
-	memset(r, 0, sizeof(*r));
+	/* r comes zeroed from calloc and only these fields change from one
+	 * criterion to the next: no memset of its 17 KiB per criterion */
 	r->method = DTCP_M_ADD;
 	r->version = 8;
 	r->csource = e->c.csource;
@@ -230,7 +231,7 @@ static int check_extra(const struct dtcp_server *s, const struct xtap_state_extr
 
 static int write_all(FILE *f, const struct dtcp_server *s, const struct xtap_state_extra *x)
 {
-	struct dtcp_request *r = malloc(sizeof(*r));
+	struct dtcp_request *r = calloc(1, sizeof(*r)); /* zeroed once: format_add */
 	char *buf = malloc(DTCP_MSG_MAX);
 	struct obuf b = { 0 };
 	size_t k = 0;
@@ -401,7 +402,7 @@ static int journal_name(const char *path, char *out, size_t cap)
 static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_state_extra *x,
 		     const uint32_t *ids, size_t n_ids)
 {
-	struct dtcp_request *r = malloc(sizeof(*r));
+	struct dtcp_request *r = calloc(1, sizeof(*r)); /* zeroed once: format_add */
 	char *buf = malloc(DTCP_MSG_MAX);
 	struct obuf b = { 0 };
 	size_t k = 0;
