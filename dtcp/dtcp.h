@@ -292,6 +292,10 @@ struct dtcp_backend {
 	int (*install)(void *ctx, const struct dtcp_criterion *c);
 	int (*remove)(void *ctx, uint32_t id);
 	int (*read_counters)(void *ctx, uint32_t id, struct dtcp_counters *out);
+	/* Optional: the counters of n criteria at once (out[i] for ids[i]), so
+	 * that expiry at 1M criteria is not 1M reads a second. NULL:
+	 * read_counters one by one. */
+	int (*read_counters_many)(void *ctx, const uint32_t *ids, size_t n, struct dtcp_counters *out);
 };
 
 struct dtcp_net {
@@ -337,14 +341,45 @@ struct dtcp_config {
 };
 #define DTCP_MAX_CRITERIA_DEFAULT 1048576u
 
+/* What the server keeps of a criterion: its fixed-size fields here, its lists
+ * (prefixes, ranges, scope names, destinations, the given text) packed into
+ * the entry's own allocation, sized to what the request had: a full
+ * struct dtcp_criterion is about 15 KiB, almost all of it unused bounds, and
+ * 1M criteria must fit in memory. dtcp_entry_criterion gives it back whole. */
+struct dtcp_crit_head {
+	uint32_t id;
+	struct dtcp_name csource;
+	char csource_addr[48];
+	uint8_t family, scope, nscope, ncdest;
+	bool is_static, has_intercept;
+	uint32_t priority;
+	uint64_t timeout[DTCP_T_N];
+	uint64_t intercept_id;
+};
+
 struct dtcp_entry {
-	struct dtcp_criterion c;
+	struct dtcp_crit_head c;
 	uint64_t added_ms;
 	uint64_t start_ms[DTCP_T_N];      /* when each time limit (re)started */
 	uint64_t base[DTCP_T_N];          /* counter values when packets/bytes limits started */
 	uint32_t num_refresh;
 	uint64_t last_refresh_ms;         /* 0: never */
+	const struct dtcp_cdest *cdest;   /* c.ncdest of them, in packed */
+	const char *given;                /* c.given, NUL-terminated, in packed */
+	uint32_t packed_len;
+	_Alignas(8) unsigned char packed[]; /* cdests, given, then the other lists */
 };
+
+/* A new entry holding c (added_ms and the rest zero); NULL: no memory.
+ * Free it with free() unless a server took it. */
+struct dtcp_entry *dtcp_entry_new(const struct dtcp_criterion *c);
+/* The whole criterion back, as it was given to dtcp_entry_new (the bytes
+ * past each list's count zero). */
+void dtcp_entry_criterion(const struct dtcp_entry *e, struct dtcp_criterion *out);
+/* A copy of e (its own allocation); NULL: no memory. */
+struct dtcp_entry *dtcp_entry_dup(const struct dtcp_entry *e);
+/* Scope name i (< c.nscope) without unpacking the rest; NULL past the end. */
+const char *dtcp_entry_scope_name(const struct dtcp_entry *e, int i);
 
 struct dtcp_seq_state {
 	struct dtcp_name csource;
@@ -358,14 +393,17 @@ struct dtcp_server {
 	uint32_t next_id;                 /* persisted by the daemon */
 	struct dtcp_entry **tab;          /* sorted by id */
 	size_t n, cap;
+	size_t front;                     /* free slots before tab in its allocation */
+	size_t ndynamic;                  /* entries that are not static: expiry's work */
 	struct dtcp_seq_state *seq;       /* strict-mode last accepted Seq per source */
 	size_t nseq;
 };
 int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg,
 		     const struct dtcp_backend *be, void *be_ctx);
 void dtcp_server_free(struct dtcp_server *s);
-/* Re-inserts a persisted criterion (restart); -1 on duplicate id or no memory. */
-int dtcp_server_restore(struct dtcp_server *s, const struct dtcp_entry *e);
+/* Re-inserts a persisted criterion (restart). 0: the server owns e now;
+ * -1 (duplicate id or no memory): the caller still does. */
+int dtcp_server_restore(struct dtcp_server *s, struct dtcp_entry *e);
 const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t id);
 
 /* Handles one authenticated request. The replies (one, or several for a long

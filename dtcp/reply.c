@@ -54,6 +54,23 @@ void dtcp_error_set(struct dtcp_error *err, int code, const char *name, size_t n
 
 void dtcp_addr_str(int family, const uint8_t a[16], char *out, size_t cap)
 {
+	/* IPv4 by hand, as inet_ntop writes it: glibc's goes through sprintf,
+	 * and the state file writes an address or more per criterion */
+	if (family != DTCP_AF_INET6 && cap >= 16) {
+		char *p = out;
+
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			if (a[i] >= 100)
+				*p++ = (char)('0' + a[i] / 100);
+			if (a[i] >= 10)
+				*p++ = (char)('0' + a[i] / 10 % 10);
+			*p++ = (char)('0' + a[i] % 10);
+		}
+		*p = 0;
+		return;
+	}
 	if (!inet_ntop(family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, a, out, (socklen_t)cap))
 		snprintf(out, cap, "?");
 }

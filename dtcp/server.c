@@ -32,7 +32,8 @@ void dtcp_server_free(struct dtcp_server *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->tab[i]);
-	free(s->tab);
+	if (s->tab) /* NULL minus 0 is still undefined (UBSan) */
+		free(s->tab - s->front);
 	free(s->seq);
 	memset(s, 0, sizeof(*s));
 }
@@ -57,27 +58,35 @@ const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t 
 	return i < s->n && s->tab[i]->c.id == id ? s->tab[i] : NULL;
 }
 
-static int insert(struct dtcp_server *s, const struct dtcp_entry *e)
+/* The table keeps free room at both ends (front slots before tab): an
+ * insert or erase moves only the entries on the nearer side, so DELETEs in
+ * id order (oldest first) cost O(1) each instead of moving the whole table
+ * (8 MB per DELETE at 1M criteria). 0: the table owns e; -1: the caller
+ * still does. */
+static int insert(struct dtcp_server *s, struct dtcp_entry *e)
 {
 	size_t i = lower_bound(s, e->c.id);
 
 	if (i < s->n && s->tab[i]->c.id == e->c.id)
 		return -1;
-	if (s->n == s->cap) {
+	if (s->front + s->n == s->cap && !s->front) {
 		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct dtcp_entry **t = realloc(s->tab, cap * sizeof(*t));
+		struct dtcp_entry **t = realloc(s->tab, cap * sizeof(*t)); /* front 0: tab is the allocation */
 		if (!t)
 			return -1;
 		s->tab = t;
 		s->cap = cap;
 	}
-	struct dtcp_entry *copy = malloc(sizeof(*copy));
-	if (!copy)
-		return -1;
-	*copy = *e;
-	memmove(s->tab + i + 1, s->tab + i, (s->n - i) * sizeof(*s->tab));
-	s->tab[i] = copy;
+	if (s->front && (s->front + s->n == s->cap || i < s->n / 2)) {
+		memmove(s->tab - 1, s->tab, i * sizeof(*s->tab));
+		s->tab--;
+		s->front--;
+	} else {
+		memmove(s->tab + i + 1, s->tab + i, (s->n - i) * sizeof(*s->tab));
+	}
+	s->tab[i] = e;
 	s->n++;
+	s->ndynamic += !e->c.is_static;
 	return 0;
 }
 
@@ -86,12 +95,19 @@ static void erase(struct dtcp_server *s, uint32_t id)
 	size_t i = lower_bound(s, id);
 	if (i == s->n || s->tab[i]->c.id != id)
 		return;
+	s->ndynamic -= !s->tab[i]->c.is_static;
 	free(s->tab[i]);
-	memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
+	if (i < s->n / 2) { /* the nearer side moves (insert) */
+		memmove(s->tab + 1, s->tab, i * sizeof(*s->tab));
+		s->tab++;
+		s->front++;
+	} else {
+		memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
+	}
 	s->n--;
 }
 
-int dtcp_server_restore(struct dtcp_server *s, const struct dtcp_entry *e)
+int dtcp_server_restore(struct dtcp_server *s, struct dtcp_entry *e)
 {
 	if (insert(s, e))
 		return -1;
@@ -149,42 +165,99 @@ uint64_t dtcp_entry_remaining(const struct dtcp_entry *e, enum dtcp_timeout t,
 
 static const char *const expiry_why[DTCP_T_N] = { "idle", "total", "packets", "bytes" };
 
+/* Only these limits need the datapath's counters; a total-time limit does not. */
+static bool needs_counters(const struct dtcp_entry *e)
+{
+	return e->c.timeout[DTCP_T_IDLE] || e->c.timeout[DTCP_T_PACKETS] || e->c.timeout[DTCP_T_BYTES];
+}
+
+#define EXPIRE_CHUNK 1024 /* criteria whose counters are read at once: bounds the stack (36 KiB) */
+
 int dtcp_server_expire(struct dtcp_server *s, uint64_t now_ms)
 {
+	uint32_t ids[EXPIRE_CHUNK];
+	struct dtcp_counters cnt[EXPIRE_CHUNK];
+	struct dtcp_entry *chunk[EXPIRE_CHUNK];
+	uint32_t *gone = NULL;            /* ids to remove, with their reasons */
+	uint8_t *gone_why = NULL;
+	size_t ngone = 0, capgone = 0;
 	int expired = 0;
 	bool failed = false;
 
+	/* static criteria never expire: nothing to walk */
+	if (!s->ndynamic)
+		return 0;
 	for (size_t i = 0; i < s->n;) {
-		struct dtcp_entry *e = s->tab[i];
-		struct dtcp_counters cnt;
-		int why = -1;
-		if (e->c.is_static) {
-			i++;
-			continue;
+		size_t k = 0, nread = 0;
+
+		/* the next chunk of dynamic criteria; those with idle, packet or
+		 * byte limits first in ids[] for one read of their counters */
+		for (; i < s->n && k < EXPIRE_CHUNK; i++)
+			if (!s->tab[i]->c.is_static)
+				chunk[k++] = s->tab[i];
+		for (size_t j = 0; j < k; j++)
+			if (needs_counters(chunk[j]))
+				ids[nread++] = chunk[j]->c.id;
+		if (nread && s->be->read_counters_many) {
+			if (s->be->read_counters_many(s->be_ctx, ids, nread, cnt)) {
+				failed = true; /* these stay and are tried again next time */
+				memset(ids, 0, nread * sizeof(ids[0]));
+			}
+		} else {
+			for (size_t j = 0; j < nread; j++)
+				if (s->be->read_counters(s->be_ctx, ids[j], &cnt[j])) {
+					failed = true;
+					ids[j] = 0; /* no counters: not judged this time */
+				}
 		}
-		if (s->be->read_counters(s->be_ctx, e->c.id, &cnt)) {
+		for (size_t j = 0, r = 0; j < k; j++) {
+			static const struct dtcp_counters none;
+			const struct dtcp_counters *c = &none;
+			int why = -1;
+
+			if (needs_counters(chunk[j])) {
+				c = &cnt[r];
+				if (!ids[r++])
+					continue;
+			}
+			for (int t = 0; t < DTCP_T_N && why < 0; t++)
+				if (dtcp_entry_remaining(chunk[j], (enum dtcp_timeout)t, c, now_ms) == 0)
+					why = t;
+			if (why < 0)
+				continue;
+			if (ngone == capgone) {
+				size_t cap = capgone ? 2 * capgone : 64;
+				uint32_t *g = realloc(gone, cap * sizeof(*g));
+				uint8_t *w = g ? realloc(gone_why, cap) : NULL;
+
+				if (g)
+					gone = g;
+				if (!w) {
+					failed = true; /* no memory: the rest waits for the next pass */
+					break;
+				}
+				gone_why = w;
+				capgone = cap;
+			}
+			gone[ngone] = chunk[j]->c.id;
+			gone_why[ngone++] = (uint8_t)why;
+		}
+	}
+	for (size_t g = 0; g < ngone; g++) {
+		const struct dtcp_entry *e = dtcp_server_find(s, gone[g]);
+
+		if (s->be->remove(s->be_ctx, gone[g])) {
 			failed = true;
-			i++;
-			continue;
-		}
-		for (int t = 0; t < DTCP_T_N && why < 0; t++)
-			if (dtcp_entry_remaining(e, (enum dtcp_timeout)t, &cnt, now_ms) == 0)
-				why = t;
-		if (why < 0) {
-			i++;
-			continue;
-		}
-		if (s->be->remove(s->be_ctx, e->c.id)) {
-			failed = true;
-			i++;
 			continue;
 		}
 		if (s->cfg->audit)
 			s->cfg->audit(s->cfg->ctx, e->c.csource.s, "EXPIRE", DTCP_OK, e->c.id,
-				      expiry_why[why]);
-		erase(s, e->c.id); /* the next entry moved to index i */
+				      expiry_why[gone_why[g]]);
+		erase(s, gone[g]);
 		expired++;
 	}
+	free(gone);
+	free(gone_why);
 	return failed ? -1 : expired;
 }
 
@@ -341,35 +414,38 @@ static size_t count_owned(const struct dtcp_server *s, const struct dtcp_request
 static void handle_add(const struct ctx *x, const char *peer)
 {
 	struct dtcp_server *s = x->s;
-	struct dtcp_entry e;
+	struct dtcp_criterion c = x->r->crit;
+	struct dtcp_entry *e;
 	struct dtcp_error err;
 
-	memset(&e, 0, sizeof(e));
-	e.c = x->r->crit;
-	if (resolve_scope(s, &e.c, &err) || resolve_cdests(s, x->pol, x->r, &e.c, &err))
+	if (resolve_scope(s, &c, &err) || resolve_cdests(s, x->pol, x->r, &c, &err))
 		return reply_err(x, &err);
 	if (s->n >= max_criteria(s) ||
 	    (x->pol->max_criteria && count_owned(s, x->r) >= x->pol->max_criteria))
 		return reply_code(x, DTCP_MAX_CRITERIA, NULL);
 	if (s->next_id == 0) /* 2^32 - 1 IDs used: never wrap to a used one */
 		return reply_code(x, DTCP_MAX_CRITERIA, NULL);
-	e.c.id = s->next_id;
-	e.c.csource = x->r->csource;
-	snprintf(e.c.csource_addr, sizeof(e.c.csource_addr), "%s", peer ? peer : "");
-	e.added_ms = x->now;
-	for (int t = 0; t < DTCP_T_N; t++)
-		e.start_ms[t] = x->now;
-	/* New criteria start at zero on the datapath, so base[] stays 0. */
-	if (insert(s, &e))
+	c.id = s->next_id;
+	c.csource = x->r->csource;
+	snprintf(c.csource_addr, sizeof(c.csource_addr), "%s", peer ? peer : "");
+	if (!(e = dtcp_entry_new(&c)))
 		return reply_code(x, DTCP_INTERNAL, NULL);
-	if (s->be->install(s->be_ctx, &e.c)) {
-		erase(s, e.c.id);
+	e->added_ms = x->now;
+	for (int t = 0; t < DTCP_T_N; t++)
+		e->start_ms[t] = x->now;
+	/* New criteria start at zero on the datapath, so base[] stays 0. */
+	if (insert(s, e)) {
+		free(e);
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	}
+	if (s->be->install(s->be_ctx, &c)) {
+		erase(s, c.id);
 		return reply_code(x, DTCP_INTERNAL, NULL);
 	}
 	/* Only an installed criterion consumes its ID: a failed ADD was never seen. */
 	s->next_id++;
 	struct dtcp_reply rep = { .code = DTCP_OK, .has_criteria_id = true,
-				  .criteria_id = e.c.id };
+				  .criteria_id = c.id };
 	reply(x, &rep);
 }
 
@@ -389,7 +465,7 @@ static bool cdest_selected(const struct dtcp_request *r, const struct dtcp_entry
 {
 	for (int i = 0; i < r->nsel_cdest; i++)
 		for (int j = 0; j < e->c.ncdest; j++)
-			if (strcmp(r->sel_cdest[i].s, e->c.cdest[j].name.s) == 0)
+			if (strcmp(r->sel_cdest[i].s, e->cdest[j].name.s) == 0)
 				return true;
 	return false;
 }
@@ -481,8 +557,15 @@ static void handle_delete(const struct ctx *x)
 
 	if (check_singles(x, &err))
 		return reply_err(x, &err);
-	if ((n = select_entries(x, &sel)) < 0)
+	/* room to rebuild a removed criterion if a later removal fails, taken
+	 * before anything is removed so that the undo cannot lack memory */
+	struct dtcp_criterion *undo = malloc(sizeof(*undo));
+	if (!undo)
 		return reply_code(x, DTCP_INTERNAL, NULL);
+	if ((n = select_entries(x, &sel)) < 0) {
+		free(undo);
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	}
 	for (long i = 0; i < n; i++) {
 		if (sel[i]->c.is_static && !x->r->flag_static) {
 			sel[i] = NULL; /* kept without Flags: STATIC, still 200 (4.2) */
@@ -491,12 +574,16 @@ static void handle_delete(const struct ctx *x)
 		if (s->be->remove(s->be_ctx, sel[i]->c.id)) {
 			/* Put back what was removed so that nothing changed. */
 			for (long j = 0; j < i; j++)
-				if (sel[j])
-					s->be->install(s->be_ctx, &sel[j]->c);
+				if (sel[j]) {
+					dtcp_entry_criterion(sel[j], undo);
+					s->be->install(s->be_ctx, undo);
+				}
+			free(undo);
 			free(sel);
 			return reply_code(x, DTCP_INTERNAL, NULL);
 		}
 	}
+	free(undo);
 	uint32_t *ids = calloc((size_t)(n ? n : 1), sizeof(*ids)); /* for the audit; NULL: none */
 	for (long i = 0; i < n; i++) {
 		if (!sel[i])
@@ -611,13 +698,13 @@ static void format_block(const struct ctx *x, const struct dtcp_entry *e,
 	dtcp_escape_name(e->c.csource.s, name, sizeof(name));
 	bput(b, "CSOURCE-ID: %s\r\nCDEST-ID: ", name);
 	for (int i = 0; i < e->c.ncdest; i++) {
-		dtcp_escape_name(e->c.cdest[i].name.s, name, sizeof(name));
+		dtcp_escape_name(e->cdest[i].name.s, name, sizeof(name));
 		bput(b, "%s%s", i ? ", " : "", name);
 	}
 	bput(b, "\r\nCSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n",
 	     e->c.csource_addr[0] ? e->c.csource_addr : "*", e->c.is_static ? "STATIC" : "DYNAMIC");
 	if (x->r->list_flags & DTCP_LIST_CRITERIA)
-		bput(b, "%s", e->c.given);
+		bput(b, "%s", e->given);
 	if (x->r->list_flags & DTCP_LIST_STATS) {
 		char ts[DTCP_TIME_LEN];
 		bput(b, "MATCHING-PACKETS: %" PRIu64 "\r\nMATCHING-BYTES: %" PRIu64 "\r\n",

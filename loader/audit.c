@@ -20,10 +20,17 @@
 
 #define PEER_MAX 64
 
+/* Held lines (xtap_audit_hold) beyond this go out at once: bounds the memory
+ * a burst of requests can take. */
+#define AUDIT_HOLD_MAX (1u << 20)
+
 struct xtap_audit {
 	int fd;
 	bool broken;        /* the last line was cut by a failed write */
 	uint64_t failures;
+	bool holding;       /* lines wait in held until xtap_audit_flush */
+	char *held;
+	size_t nheld, capheld, lines_held;
 	char peer[PEER_MAX];
 	bool has_peer;
 };
@@ -127,11 +134,56 @@ static void start(struct line *l, uint64_t time_ms, const char *event)
 	str(l, event);
 }
 
+/* Writes p[0..n), lines whole lines after a newline that closes a cut line
+ * if lead, with one write. */
+static int write_lines(struct xtap_audit *a, const char *p, size_t n, size_t lines, bool lead)
+{
+	ssize_t k;
+
+	do
+		k = write(a->fd, p, n);
+	while (k < 0 && errno == EINTR);
+	if (k == (ssize_t)n) {
+		a->broken = false;
+		return 0;
+	}
+	/* A short write (disk full) leaves a partial line: the next line
+	 * starts with a newline so that it is whole. Lines written whole
+	 * before it are not failures. */
+	if (k > 0) {
+		a->broken = p[k - 1] != '\n';
+		for (ssize_t i = lead; i < k; i++)
+			lines -= p[i] == '\n' && lines > 0;
+		errno = ENOSPC;
+	}
+	a->failures += lines;
+	return -1;
+}
+
+int xtap_audit_flush(struct xtap_audit *a)
+{
+	int rc = 0;
+
+	if (a && a->nheld) {
+		rc = write_lines(a, a->held, a->nheld, a->lines_held, a->held[0] == '\n');
+		a->nheld = a->lines_held = 0;
+	}
+	return rc;
+}
+
+int xtap_audit_hold(struct xtap_audit *a, bool on)
+{
+	int rc = on ? 0 : xtap_audit_flush(a);
+
+	if (a)
+		a->holding = on;
+	return rc;
+}
+
 static int finish(struct xtap_audit *a, struct line *l)
 {
 	const char *p = l->buf + 1;
 	size_t n;
-	ssize_t k;
 
 	if (l->cut)
 		lit(l, ",\"cut\":true");
@@ -141,26 +193,37 @@ static int finish(struct xtap_audit *a, struct line *l)
 	memcpy(l->buf + l->n, "}\n", 2);
 	l->n += 2;
 	n = l->n - 1;
+	if (a->holding) {
+		if (a->nheld + n > AUDIT_HOLD_MAX)
+			xtap_audit_flush(a); /* a failure is counted there */
+		if (a->nheld + n + 1 > a->capheld) {
+			size_t cap = a->capheld ? a->capheld : 65536;
+			char *h;
+
+			while (cap < a->nheld + n + 1)
+				cap *= 2;
+			if (!(h = realloc(a->held, cap))) {
+				xtap_audit_flush(a); /* no memory to hold it: what is held, then it */
+				goto direct;
+			}
+			a->held = h;
+			a->capheld = cap;
+		}
+		/* a batch after a cut line starts with the newline that closes it */
+		if (a->broken && !a->nheld)
+			a->held[a->nheld++] = '\n';
+		memcpy(a->held + a->nheld, p, n);
+		a->nheld += n;
+		a->lines_held++;
+		return 0;
+	}
+direct:
 	if (a->broken) {
 		l->buf[0] = '\n';
 		p--;
 		n++;
 	}
-	do
-		k = write(a->fd, p, n);
-	while (k < 0 && errno == EINTR);
-	if (k == (ssize_t)n) {
-		a->broken = false;
-		return 0;
-	}
-	/* A short write (disk full) leaves a partial line: the next line
-	 * starts with a newline so that it is whole. */
-	if (k > 0) {
-		a->broken = true;
-		errno = ENOSPC;
-	}
-	a->failures++;
-	return -1;
+	return write_lines(a, p, n, 1, p[0] == '\n');
 }
 
 struct xtap_audit *xtap_audit_open(const char *path)
@@ -198,8 +261,11 @@ int xtap_audit_close(struct xtap_audit *a)
 	int rc = 0;
 	if (!a)
 		return 0;
+	if (xtap_audit_flush(a))
+		rc = -1;
 	if (close(a->fd))
 		rc = -1;
+	free(a->held);
 	free(a);
 	return rc;
 }

@@ -37,8 +37,19 @@ int xtap_audit_close(struct xtap_audit *a);
  * the daemon reports them; an audit log with gaps must not go unnoticed. */
 uint64_t xtap_audit_failures(const struct xtap_audit *a);
 
+/* Held lines: between xtap_audit_hold(a, true) and a flush, lines are kept
+ * in memory and go out together with one write(2) (still whole lines, never
+ * mixed with another writer's), at most 1 MiB at a time: xtapd holds the
+ * lines of a burst of requests and flushes them before the burst's replies
+ * leave, instead of a write per request. Hold off flushes. Both return 0,
+ * or -1 with errno if a line was not written whole. */
+int xtap_audit_hold(struct xtap_audit *a, bool on);
+int xtap_audit_flush(struct xtap_audit *a);
+
 /* Every writer returns 0, or -1 with errno if the line was not written
- * whole. time_ms: ms since the epoch, UTC. Strings may be NULL (null). */
+ * whole (while held: 0; a failure shows at the flush and in
+ * xtap_audit_failures). time_ms: ms since the epoch, UTC. Strings may be
+ * NULL (null). */
 
 /* A DTCP message and its outcome. seq NULL: none (not parsed). code 0: no
  * reply (bad HMAC, refused Seq, unknown control source). why: a fixed reason

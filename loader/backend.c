@@ -32,9 +32,10 @@ void xtap_backend_free(struct xtap_backend *b)
 {
 	for (size_t i = 0; i < b->n; i++)
 		free(b->recs[i].slots);
-	free(b->recs);
+	if (b->recs) /* NULL minus 0 is still undefined (UBSan) */
+		free(b->recs - b->front);
 	b->recs = NULL;
-	b->n = b->cap = 0;
+	b->n = b->cap = b->front = 0;
 }
 
 static size_t rec_pos(const struct xtap_backend *b, uint32_t id)
@@ -256,13 +257,16 @@ static int expand(struct xtap_backend *b, const struct dtcp_criterion *c, const 
 	return 0;
 }
 
+/* Free room at both ends, as the DTCP server's table: an insert or a removal
+ * moves only the records on the nearer side, so removing in id order is not
+ * a move of the whole array each time (48 MB at 1M criteria). */
 static int rec_insert(struct xtap_backend *b, const struct xtap_be_rec *rec)
 {
 	size_t pos;
 
-	if (b->n == b->cap) {
+	if (b->front + b->n == b->cap && !b->front) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
-		struct xtap_be_rec *r = realloc(b->recs, cap * sizeof(*r));
+		struct xtap_be_rec *r = realloc(b->recs, cap * sizeof(*r)); /* front 0: recs is the allocation */
 
 		if (!r)
 			return -ENOMEM;
@@ -270,7 +274,13 @@ static int rec_insert(struct xtap_backend *b, const struct xtap_be_rec *rec)
 		b->cap = cap;
 	}
 	pos = rec_pos(b, rec->id);
-	memmove(&b->recs[pos + 1], &b->recs[pos], (b->n - pos) * sizeof(*b->recs));
+	if (b->front && (b->front + b->n == b->cap || pos < b->n / 2)) {
+		memmove(b->recs - 1, b->recs, pos * sizeof(*b->recs));
+		b->recs--;
+		b->front--;
+	} else {
+		memmove(&b->recs[pos + 1], &b->recs[pos], (b->n - pos) * sizeof(*b->recs));
+	}
 	b->recs[pos] = *rec;
 	b->n++;
 	return 0;
@@ -421,7 +431,13 @@ static int be_remove(void *ctx, uint32_t id)
 	b->unsettled = 1;
 	put_cds(b, r->cd, r->ncd);
 	free(r->slots);
-	memmove(&b->recs[pos], &b->recs[pos + 1], (b->n - pos - 1) * sizeof(*b->recs));
+	if (pos < b->n / 2) { /* the nearer side moves (rec_insert) */
+		memmove(b->recs + 1, b->recs, pos * sizeof(*b->recs));
+		b->recs++;
+		b->front++;
+	} else {
+		memmove(&b->recs[pos], &b->recs[pos + 1], (b->n - pos - 1) * sizeof(*b->recs));
+	}
 	b->n--;
 	return 0;
 }
@@ -448,6 +464,75 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* last_ns of the datapath (CLOCK_MONOTONIC, coarse) as wall-clock ms, as DTCP times are */
+static uint64_t match_ms(uint64_t last)
+{
+	uint64_t mono = now_ns(CLOCK_MONOTONIC), real = now_ns(CLOCK_REALTIME);
+	uint64_t ago = mono > last ? mono - last : 0;
+
+	return last ? (real - ago) / 1000000ull : 0;
+}
+
+/* Expiry's read: every rule of every criterion in one pass over the stats
+ * map (xtap_cls_stats_many) rather than a lookup per rule. */
+static int be_read_counters_many(void *ctx, const uint32_t *ids, size_t n, struct dtcp_counters *out)
+{
+	struct xtap_backend *b = ctx;
+	size_t nslots = 0, cap = n ? n : 1;
+	uint32_t *slots = malloc(cap * sizeof(*slots));
+	size_t *owner = malloc(cap * sizeof(*owner));
+	struct xtap_crit_stats *st = NULL;
+	int rc = -1;
+
+	if (!slots || !owner)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct xtap_be_rec *r = rec_find(b, ids[i]);
+
+		if (!r)
+			goto out;
+		for (uint32_t k = 0; k < r->n; k++) {
+			if (nslots == cap) {
+				void *p = realloc(slots, 2 * cap * sizeof(*slots)), *q;
+
+				if (!p)
+					goto out;
+				slots = p;
+				if (!(q = realloc(owner, 2 * cap * sizeof(*owner))))
+					goto out;
+				owner = q;
+				cap *= 2;
+			}
+			slots[nslots] = r->slots[k];
+			owner[nslots++] = i;
+		}
+	}
+	if (!(st = malloc((nslots ? nslots : 1) * sizeof(*st))) || xtap_cls_stats_many(b->cls, slots, nslots, st))
+		goto out;
+	memset(out, 0, n * sizeof(*out));
+	{
+		uint64_t *last = calloc(n ? n : 1, sizeof(*last));
+
+		if (!last)
+			goto out;
+		for (size_t s = 0; s < nslots; s++) {
+			out[owner[s]].packets += st[s].packets;
+			out[owner[s]].bytes += st[s].bytes;
+			if (st[s].last_ns > last[owner[s]])
+				last[owner[s]] = st[s].last_ns;
+		}
+		for (size_t i = 0; i < n; i++)
+			out[i].last_match_ms = match_ms(last[i]);
+		free(last);
+	}
+	rc = 0;
+out:
+	free(slots);
+	free(owner);
+	free(st);
+	return rc;
+}
+
 static int be_read_counters(void *ctx, uint32_t id, struct dtcp_counters *out)
 {
 	struct xtap_backend *b = ctx;
@@ -467,13 +552,7 @@ static int be_read_counters(void *ctx, uint32_t id, struct dtcp_counters *out)
 		if (st.last_ns > last)
 			last = st.last_ns;
 	}
-	if (last) {
-		/* the datapath's clock is CLOCK_MONOTONIC (coarse); DTCP times are wall clock */
-		uint64_t mono = now_ns(CLOCK_MONOTONIC), real = now_ns(CLOCK_REALTIME);
-		uint64_t ago = mono > last ? mono - last : 0;
-
-		out->last_match_ms = (real - ago) / 1000000ull;
-	}
+	out->last_match_ms = match_ms(last);
 	return 0;
 }
 
@@ -481,4 +560,5 @@ const struct dtcp_backend xtap_dtcp_backend = {
 	.install = be_install,
 	.remove = be_remove,
 	.read_counters = be_read_counters,
+	.read_counters_many = be_read_counters_many,
 };

@@ -30,6 +30,7 @@ struct xtap_backend {
 	int unsettled;            /* removed rules may still run: settle before replying */
 	struct xtap_be_rec *recs; /* by DTCP id, sorted */
 	size_t n, cap;
+	size_t front;             /* free records before recs in its allocation (rec_insert) */
 };
 
 extern const struct dtcp_backend xtap_dtcp_backend;

@@ -913,6 +913,72 @@ int xtap_cls_stats(struct xtap_cls *cls, uint32_t slot, struct xtap_crit_stats *
 	return 0;
 }
 
+#define STATS_RUN 256 /* slots per batch lookup: 24 bytes per CPU each */
+
+static const uint32_t *sort_slots; /* qsort has no argument: for cmp_slot only */
+
+static int cmp_slot(const void *a, const void *b)
+{
+	uint32_t x = sort_slots[*(const size_t *)a], y = sort_slots[*(const size_t *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+int xtap_cls_stats_many(struct xtap_cls *cls, const uint32_t *slots, size_t n, struct xtap_crit_stats *sums)
+{
+	size_t *order = malloc((n ? n : 1) * sizeof(*order));
+	uint32_t keys[STATS_RUN];
+	struct xtap_crit_stats *per = calloc((size_t)STATS_RUN * (size_t)cls->ncpus, sizeof(*per));
+	int err = 0;
+
+	if (!order || !per) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		order[i] = i;
+		memset(&sums[i], 0, sizeof(sums[i]));
+	}
+	sort_slots = slots;
+	qsort(order, n, sizeof(*order), cmp_slot);
+	for (size_t i = 0; i < n && !err;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		uint32_t first = slots[order[i]], prev = first - 1, next, count;
+
+		if (first >= cls->max) {
+			err = -EINVAL;
+			break;
+		}
+		count = cls->max - first < STATS_RUN ? cls->max - first : STATS_RUN;
+		/* the batch starts after in_batch: the key before the first */
+		if (bpf_map_lookup_batch(cls->m.stats, first ? &prev : NULL, &next, keys, per, &count, &opts) &&
+		    errno != ENOENT) { /* ENOENT: the end of the map, count is what was read */
+			err = -errno;
+			break;
+		}
+		if (!count || keys[0] != first) { /* not the run asked for: read one by one */
+			err = xtap_cls_stats(cls, first, &sums[order[i]]);
+			i++;
+			continue;
+		}
+		for (; i < n && slots[order[i]] < first + count; i++) {
+			const struct xtap_crit_stats *v = &per[(size_t)(slots[order[i]] - first) * (size_t)cls->ncpus];
+			struct xtap_crit_stats *sum = &sums[order[i]];
+
+			for (int c = 0; c < cls->ncpus; c++) {
+				sum->packets += v[c].packets;
+				sum->bytes += v[c].bytes;
+				if (v[c].last_ns > sum->last_ns)
+					sum->last_ns = v[c].last_ns;
+			}
+		}
+	}
+out:
+	free(order);
+	free(per);
+	return err;
+}
+
 int xtap_cls_counters(struct xtap_cls *cls, uint64_t *out)
 {
 	uint64_t *per = calloc(cls->ncpus, sizeof(*per));

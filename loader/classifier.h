@@ -64,6 +64,9 @@ int xtap_cls_sync(struct xtap_cls *cls);
 
 /* Counters of a criterion, summed over CPUs. */
 int xtap_cls_stats(struct xtap_cls *cls, uint32_t slot, struct xtap_crit_stats *sum);
+/* The same for n slots at once (sums[i] for slots[i], any order), read in
+ * runs of consecutive slots with one batch lookup each. */
+int xtap_cls_stats_many(struct xtap_cls *cls, const uint32_t *slots, size_t n, struct xtap_crit_stats *sums);
 /* The uid of an installed criterion (0 if the slot is free). */
 uint32_t xtap_cls_uid(const struct xtap_cls *cls, uint32_t slot);
 uint32_t xtap_cls_count(const struct xtap_cls *cls);

@@ -198,7 +198,8 @@ static int cd_collect(const struct xtap_ctl_ctx *x, struct cd_list *l)
 {
 	memset(l, 0, sizeof(*l));
 	for (size_t i = 0; i < x->srv->n; i++) {
-		const struct dtcp_criterion *c = &x->srv->tab[i]->c;
+		const struct dtcp_entry *e = x->srv->tab[i];
+		const struct dtcp_crit_head *c = &e->c;
 		const uint32_t *slots;
 		struct xtap_rule rule;
 		uint32_t n;
@@ -208,7 +209,7 @@ static int cd_collect(const struct xtap_ctl_ctx *x, struct cd_list *l)
 		if (bpf_map_lookup_elem(x->dp->maps.rules, &slots[0], &rule))
 			return -errno;
 		for (unsigned k = 0; k < rule.ncd && k < XTAP_MAX_CD_PER_CRIT; k++)
-			if (cd_note(l, rule.cd[k], k < c->ncdest ? c->cdest[k].name.s : "?"))
+			if (cd_note(l, rule.cd[k], k < c->ncdest ? e->cdest[k].name.s : "?"))
 				return -ENOMEM;
 	}
 	return 0;
@@ -232,7 +233,7 @@ static struct src_use *src_collect(const struct xtap_ctl_ctx *x, size_t *count)
 		if (x->cfg->users[i].csource)
 			v[n++].name = x->cfg->users[i].name;
 	for (size_t i = 0; i < x->srv->n; i++) {
-		const struct dtcp_criterion *c = &x->srv->tab[i]->c;
+		const struct dtcp_crit_head *c = &x->srv->tab[i]->c;
 		size_t k = 0;
 
 		while (k < n && strcmp(v[k].name, c->csource.s))
@@ -265,16 +266,19 @@ static uint32_t criteria_on(const struct xtap_ctl_ctx *x, const char *netdev, in
 	uint32_t n = 0;
 
 	for (size_t i = 0; i < x->srv->n; i++) {
-		const struct dtcp_criterion *c = &x->srv->tab[i]->c;
+		const struct dtcp_entry *e = x->srv->tab[i];
+		const struct dtcp_crit_head *c = &e->c;
 		int on = 0;
 
 		if (c->scope == DTCP_SCOPE_ANY)
 			on = !egress;
 		for (unsigned k = 0; k < c->nscope && k < DTCP_MAX_IFACES && !on; k++) {
+			const char *name = dtcp_entry_scope_name(e, (int)k);
+
 			if (c->scope == DTCP_SCOPE_INPUT || c->scope == DTCP_SCOPE_OUTPUT)
-				on = (c->scope == DTCP_SCOPE_OUTPUT) == egress && !strcmp(c->scope_name[k].s, netdev);
+				on = (c->scope == DTCP_SCOPE_OUTPUT) == egress && !strcmp(name, netdev);
 			else if (c->scope == DTCP_SCOPE_VRF)
-				on = !egress && iface_in_group(x->cfg, c->scope_name[k].s, netdev);
+				on = !egress && iface_in_group(x->cfg, name, netdev);
 		}
 		n += on;
 	}
@@ -309,9 +313,9 @@ static void put_prog(struct xtap_ctl_buf *b, int json, const char *hook, const s
 
 /* The match fields of a criterion as its ADD gave them ("NAME: value" lines,
  * as LIST shows them). Only ever called for --reveal. */
-static void put_given(struct xtap_ctl_buf *b, int json, const struct dtcp_criterion *c)
+static void put_given(struct xtap_ctl_buf *b, int json, const char *given)
 {
-	const char *p = c->given;
+	const char *p = given;
 	int first = 1;
 
 	if (json)
@@ -350,7 +354,7 @@ static void put_given(struct xtap_ctl_buf *b, int json, const struct dtcp_criter
 static void put_term(const struct xtap_ctl_ctx *x, struct xtap_ctl_buf *b, const struct req *r,
 		     const struct dtcp_entry *e, int first)
 {
-	const struct dtcp_criterion *c = &e->c;
+	const struct dtcp_crit_head *c = &e->c;
 	const uint32_t *slots;
 	uint32_t rules = 0;
 
@@ -363,14 +367,14 @@ static void put_term(const struct xtap_ctl_ctx *x, struct xtap_ctl_buf *b, const
 		     rules);
 		for (unsigned k = 0; k < c->ncdest && k < DTCP_MAX_CDESTS; k++) {
 			bput(b, "%s", k ? "," : "");
-			bstr(b, 1, c->cdest[k].name.s);
+			bstr(b, 1, e->cdest[k].name.s);
 		}
 		bput(b, "],\"timeouts\":{\"idle\":%" PRIu64 ",\"total\":%" PRIu64 ",\"packets\":%" PRIu64
 			",\"bytes\":%" PRIu64 "}",
 		     c->timeout[DTCP_T_IDLE], c->timeout[DTCP_T_TOTAL], c->timeout[DTCP_T_PACKETS],
 		     c->timeout[DTCP_T_BYTES]);
 		if (r->reveal)
-			put_given(b, 1, c);
+			put_given(b, 1, e->given);
 		bput(b, "}");
 		return;
 	}
@@ -379,7 +383,7 @@ static void put_term(const struct xtap_ctl_ctx *x, struct xtap_ctl_buf *b, const
 	bput(b, "  %s  %" PRIu32 " rules  cdest ", c->is_static ? "static" : "dynamic", rules);
 	for (unsigned k = 0; k < c->ncdest && k < DTCP_MAX_CDESTS; k++) {
 		bput(b, "%s", k ? "," : "");
-		bstr(b, 0, c->cdest[k].name.s);
+		bstr(b, 0, e->cdest[k].name.s);
 	}
 	if (!c->is_static)
 		bput(b, "  timeouts idle %" PRIu64 " total %" PRIu64 " packets %" PRIu64 " bytes %" PRIu64,
@@ -387,7 +391,7 @@ static void put_term(const struct xtap_ctl_ctx *x, struct xtap_ctl_buf *b, const
 		     c->timeout[DTCP_T_BYTES]);
 	bput(b, "\n");
 	if (r->reveal)
-		put_given(b, 0, c);
+		put_given(b, 0, e->given);
 }
 
 /* ---- commands ---- */

@@ -25,25 +25,108 @@
 
 /* ---- writing ---------------------------------------------------------------- */
 
+/* A criterion block is built in memory and goes to the FILE with one fwrite:
+ * stdio a field (or a byte) at a time was most of xtapd's time while adding. */
+struct obuf {
+	char *p;
+	size_t n, cap;
+	bool failed; /* no memory: the block is not written */
+};
+
+static char *ob_room(struct obuf *b, size_t k)
+{
+	if (b->failed)
+		return NULL;
+	if (b->n + k > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->n + k)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->failed = true;
+			return NULL;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	return b->p + b->n;
+}
+
+static void ob_mem(struct obuf *b, const void *v, size_t k)
+{
+	char *p = ob_room(b, k);
+
+	if (p) {
+		memcpy(p, v, k);
+		b->n += k;
+	}
+}
+
+static void ob_str(struct obuf *b, const char *s)
+{
+	ob_mem(b, s, strlen(s));
+}
+
+static void ob_u64(struct obuf *b, uint64_t v)
+{
+	char t[20], *q = t + sizeof(t);
+
+	do
+		*--q = (char)('0' + v % 10);
+	while ((v /= 10));
+	ob_mem(b, q, (size_t)(t + sizeof(t) - q));
+}
+
 /* A quoted string: printable ASCII as is, \" \\ \r \n, every other byte \xHH,
  * so that a line never holds a control byte or a blank outside the quotes. */
-static void put_quoted(FILE *f, const char *p, size_t n)
+static void ob_quoted(struct obuf *b, const char *s, size_t n)
 {
-	fputc('"', f);
+	static const char hex[] = "0123456789abcdef";
+	char *p = ob_room(b, 2 + 4 * n); /* at most 4 bytes for each */
+
+	if (!p)
+		return;
+	*p++ = '"';
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\r')
-			fputs("\\r", f);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c == '\r' || c == '\n') {
+			*p++ = '\\';
+			*p++ = c == '\r' ? 'r' : 'n';
+		} else if (c < 0x20 || c >= 0x7f) {
+			*p++ = '\\';
+			*p++ = 'x';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		} else {
+			*p++ = (char)c;
+		}
 	}
-	fputc('"', f);
+	*p++ = '"';
+	b->n = (size_t)(p - b->p);
+}
+
+static void ob_name(struct obuf *b, const char *s)
+{
+	char e[4 * DTCP_NAME_MAX];
+	dtcp_escape_name(s, e, sizeof(e));
+	ob_str(b, e);
+}
+
+static void ob_addr(struct obuf *b, const struct dtcp_addr *a)
+{
+	char t[INET6_ADDRSTRLEN];
+	if (a->family == DTCP_AF_NONE) {
+		ob_str(b, "-");
+		return;
+	}
+	/* inet_ntop cannot fail for these families and this buffer */
+	inet_ntop(a->family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, a->a, t, sizeof(t));
+	ob_str(b, t);
 }
 
 static void put_name(FILE *f, const char *s)
@@ -53,67 +136,85 @@ static void put_name(FILE *f, const char *s)
 	fputs(e, f);
 }
 
-static void put_addr(FILE *f, const struct dtcp_addr *a)
-{
-	char t[INET6_ADDRSTRLEN];
-	if (a->family == DTCP_AF_NONE) {
-		fputc('-', f);
-		return;
-	}
-	/* inet_ntop cannot fail for these families and this buffer */
-	inet_ntop(a->family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, a->a, t, sizeof(t));
-	fputs(t, f);
-}
-
 /* The criterion as an ADD, with only the Cdest-ID names: the resolved
  * destinations are on cdest lines (a configured destination may differ per
  * name, which X-JTap-Cdest-* headers cannot say). */
 static size_t format_add(const struct dtcp_entry *e, struct dtcp_request *r, char *buf, size_t cap)
 {
-	memset(r, 0, sizeof(*r));
+	/* r comes zeroed from calloc and only these fields change from one
+	 * criterion to the next: no memset of its 17 KiB per criterion */
 	r->method = DTCP_M_ADD;
 	r->version = 8;
 	r->csource = e->c.csource;
 	r->flag_static = e->c.is_static;
-	r->crit = e->c;
+	dtcp_entry_criterion(e, &r->crit);
 	r->cdest_given = 0;
 	return dtcp_request_format(r, buf, cap);
 }
 
 static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_state_dp *dp,
-		       struct dtcp_request *r, char *buf)
+		       struct dtcp_request *r, char *buf, struct obuf *b)
 {
 	size_t n = format_add(e, r, buf, DTCP_MSG_MAX);
 
 	if (n == 0)
 		return -1; /* cannot happen: every field of a criterion is bounded */
-	fprintf(f, "criterion %" PRIu32 "\npeer ", e->c.id);
-	put_quoted(f, e->c.csource_addr, strnlen(e->c.csource_addr, sizeof(e->c.csource_addr)));
-	fprintf(f, "\nadded %" PRIu64 "\nstart", e->added_ms);
-	for (int t = 0; t < DTCP_T_N; t++)
-		fprintf(f, " %" PRIu64, e->start_ms[t]);
-	fputs("\nbase", f);
-	for (int t = 0; t < DTCP_T_N; t++)
-		fprintf(f, " %" PRIu64, e->base[t]);
-	fprintf(f, "\nrefresh %" PRIu32 " %" PRIu64 "\n", e->num_refresh, e->last_refresh_ms);
-	if (dp)
-		fprintf(f, "datapath %" PRIu32 " %" PRIu32 "\n", dp->slot, dp->uid);
-	for (int i = 0; i < e->c.ncdest; i++) {
-		const struct dtcp_cdest *cd = &e->c.cdest[i];
-		fputs("cdest ", f);
-		put_name(f, cd->name.s);
-		fputc(' ', f);
-		put_addr(f, &cd->dst);
-		fprintf(f, " %u ", cd->dst_port);
-		put_addr(f, &cd->src);
-		fprintf(f, " %u %u\n", cd->src_port, cd->ttl);
+	b->n = 0;
+	ob_str(b, "criterion ");
+	ob_u64(b, e->c.id);
+	ob_str(b, "\npeer ");
+	ob_quoted(b, e->c.csource_addr, strnlen(e->c.csource_addr, sizeof(e->c.csource_addr)));
+	ob_str(b, "\nadded ");
+	ob_u64(b, e->added_ms);
+	ob_str(b, "\nstart");
+	for (int t = 0; t < DTCP_T_N; t++) {
+		ob_str(b, " ");
+		ob_u64(b, e->start_ms[t]);
 	}
-	fputs("given ", f);
-	put_quoted(f, e->c.given, strnlen(e->c.given, sizeof(e->c.given)));
-	fputs("\nadd ", f);
-	put_quoted(f, buf, n);
-	fputs("\nend\n", f);
-	return 0;
+	ob_str(b, "\nbase");
+	for (int t = 0; t < DTCP_T_N; t++) {
+		ob_str(b, " ");
+		ob_u64(b, e->base[t]);
+	}
+	ob_str(b, "\nrefresh ");
+	ob_u64(b, e->num_refresh);
+	ob_str(b, " ");
+	ob_u64(b, e->last_refresh_ms);
+	ob_str(b, "\n");
+	if (dp) {
+		ob_str(b, "datapath ");
+		ob_u64(b, dp->slot);
+		ob_str(b, " ");
+		ob_u64(b, dp->uid);
+		ob_str(b, "\n");
+	}
+	for (int i = 0; i < e->c.ncdest; i++) {
+		const struct dtcp_cdest *cd = &e->cdest[i];
+
+		ob_str(b, "cdest ");
+		ob_name(b, cd->name.s);
+		ob_str(b, " ");
+		ob_addr(b, &cd->dst);
+		ob_str(b, " ");
+		ob_u64(b, cd->dst_port);
+		ob_str(b, " ");
+		ob_addr(b, &cd->src);
+		ob_str(b, " ");
+		ob_u64(b, cd->src_port);
+		ob_str(b, " ");
+		ob_u64(b, cd->ttl);
+		ob_str(b, "\n");
+	}
+	ob_str(b, "given ");
+	ob_quoted(b, e->given, strlen(e->given));
+	ob_str(b, "\nadd ");
+	ob_quoted(b, buf, n);
+	ob_str(b, "\nend\n");
+	if (b->failed) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return fwrite_unlocked(b->p, 1, b->n, f) == b->n ? 0 : -1;
 }
 
 /* x's records must name criteria of s, in id order (state.h). */
@@ -130,8 +231,9 @@ static int check_extra(const struct dtcp_server *s, const struct xtap_state_extr
 
 static int write_all(FILE *f, const struct dtcp_server *s, const struct xtap_state_extra *x)
 {
-	struct dtcp_request *r = malloc(sizeof(*r));
+	struct dtcp_request *r = calloc(1, sizeof(*r)); /* zeroed once: format_add */
 	char *buf = malloc(DTCP_MSG_MAX);
+	struct obuf b = { 0 };
 	size_t k = 0;
 	int rc = -1;
 
@@ -153,12 +255,13 @@ static int write_all(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 		while (x && k < x->n && x->dp[k].id < e->c.id)
 			k++;
 		const struct xtap_state_dp *dp = x && k < x->n && x->dp[k].id == e->c.id ? &x->dp[k] : NULL;
-		if (write_entry(f, e, dp, r, buf))
+		if (write_entry(f, e, dp, r, buf, &b))
 			goto out;
 	}
 	fprintf(f, "end-state %zu\n", s->n);
 	rc = 0;
 out:
+	free(b.p);
 	free(r);
 	free(buf);
 	return rc;
@@ -299,8 +402,9 @@ static int journal_name(const char *path, char *out, size_t cap)
 static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_state_extra *x,
 		     const uint32_t *ids, size_t n_ids)
 {
-	struct dtcp_request *r = malloc(sizeof(*r));
+	struct dtcp_request *r = calloc(1, sizeof(*r)); /* zeroed once: format_add */
 	char *buf = malloc(DTCP_MSG_MAX);
+	struct obuf b = { 0 };
 	size_t k = 0;
 	int rc = -1;
 
@@ -320,7 +424,7 @@ static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 			continue;
 		while (x && k < x->n && x->dp[k].id < e->c.id)
 			k++;
-		if (write_entry(f, e, x && k < x->n && x->dp[k].id == e->c.id ? &x->dp[k] : NULL, r, buf))
+		if (write_entry(f, e, x && k < x->n && x->dp[k].id == e->c.id ? &x->dp[k] : NULL, r, buf, &b))
 			goto out;
 	}
 	for (size_t i = 0; i < n_ids; i++)
@@ -329,6 +433,7 @@ static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 	fprintf(f, "commit %zu\n", n_ids);
 	rc = 0;
 out:
+	free(b.p);
 	free(r);
 	free(buf);
 	return rc;
@@ -481,7 +586,7 @@ struct loader {
 	bool have_next;
 	uint64_t next_id;             /* 0 in the file: every id used (2^32 here) */
 	uint32_t next_id_file;
-	struct dtcp_entry *ents;
+	struct dtcp_entry **ents;     /* owned; NULL once handed on */
 	size_t n, cap;
 	struct dtcp_seq_state *seq;
 	size_t nseq, capseq;
@@ -495,7 +600,11 @@ struct loader {
 	size_t ndel, capdel;
 	/* the criterion being read */
 	unsigned seen;
-	struct dtcp_entry cur;
+	struct dtcp_criterion cur;
+	struct {                      /* the entry's fields other than its criterion */
+		uint64_t added_ms, start_ms[DTCP_T_N], base[DTCP_T_N], last_refresh_ms;
+		uint32_t num_refresh;
+	} life;
 	struct dtcp_cdest cd[DTCP_MAX_CDESTS];
 	int ncd;
 	struct xtap_state_dp cur_dp;
@@ -564,7 +673,7 @@ static int hexval(char c)
 	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* A quoted string (put_quoted) into out[cap], NUL-terminated. NUL bytes and
+/* A quoted string (ob_quoted) into out[cap], NUL-terminated. NUL bytes and
  * raw control bytes are refused: these strings are C strings. */
 static int quoted(char **p, char *out, size_t cap, size_t *len)
 {
@@ -722,12 +831,13 @@ static int top_line(struct loader *l, char *kw, char *rest)
 		if (v >= l->next_id)
 			return bad(l, "criterion %" PRIu64 ": id not below next-id %" PRIu32,
 				   v, l->next_id_file);
-		if (l->n && v == l->ents[l->n - 1].c.id)
+		if (l->n && v == l->ents[l->n - 1]->c.id)
 			return bad(l, "criterion %" PRIu64 ": duplicate id", v);
-		if (l->n && v < l->ents[l->n - 1].c.id)
+		if (l->n && v < l->ents[l->n - 1]->c.id)
 			return bad(l, "criterion %" PRIu64 ": ids out of order", v);
 		memset(&l->cur, 0, sizeof(l->cur));
-		l->cur.c.id = (uint32_t)v;
+		memset(&l->life, 0, sizeof(l->life));
+		l->cur.id = (uint32_t)v;
 		l->seen = 0;
 		l->ncd = 0;
 		l->stage = ST_CRIT;
@@ -763,10 +873,10 @@ static int parse_add(struct loader *l, char *rest)
 	if (l->req.method != DTCP_M_ADD)
 		return bad(l, "add: not an ADD");
 	/* Values come from the entry's own lines; the id from "criterion". */
-	uint32_t id = l->cur.c.id;
-	l->cur.c = l->req.crit;
-	l->cur.c.id = id;
-	l->cur.c.csource = l->req.csource;
+	uint32_t id = l->cur.id;
+	l->cur = l->req.crit;
+	l->cur.id = id;
+	l->cur.csource = l->req.csource;
 	return 0;
 }
 
@@ -777,7 +887,7 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 		{ "refresh", F_REFRESH }, { "given", F_GIVEN }, { "add", F_ADD },
 		{ "datapath", F_DATAPATH },
 	};
-	struct dtcp_entry *e = &l->cur;
+	struct dtcp_criterion *c = &l->cur;
 	uint64_t v, w;
 	size_t n;
 
@@ -785,17 +895,17 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 		if (strcmp(kw, once[i].kw))
 			continue;
 		if (l->seen & once[i].bit)
-			return bad(l, "%s given twice in criterion %" PRIu32, kw, e->c.id);
+			return bad(l, "%s given twice in criterion %" PRIu32, kw, c->id);
 		l->seen |= once[i].bit;
 	}
 	if (!strcmp(kw, "peer")) {
 		if (quoted(&rest, l->peer, sizeof(l->peer), &n) || *rest)
 			return bad(l, "peer: bad quoted string (at most 47 bytes)");
 	} else if (!strcmp(kw, "added")) {
-		if (num(&rest, UINT64_MAX, &e->added_ms) || *rest)
+		if (num(&rest, UINT64_MAX, &l->life.added_ms) || *rest)
 			return bad(l, "added: not a number");
 	} else if (!strcmp(kw, "start") || !strcmp(kw, "base")) {
-		uint64_t *a = kw[0] == 's' ? e->start_ms : e->base;
+		uint64_t *a = kw[0] == 's' ? l->life.start_ms : l->life.base;
 		for (int t = 0; t < DTCP_T_N; t++)
 			if (num(&rest, UINT64_MAX, &a[t]))
 				return bad(l, "%s: want %d numbers", kw, DTCP_T_N);
@@ -804,12 +914,12 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 	} else if (!strcmp(kw, "refresh")) {
 		if (num(&rest, UINT32_MAX, &v) || num(&rest, UINT64_MAX, &w) || *rest)
 			return bad(l, "refresh: want a count and a time");
-		e->num_refresh = (uint32_t)v;
-		e->last_refresh_ms = w;
+		l->life.num_refresh = (uint32_t)v;
+		l->life.last_refresh_ms = w;
 	} else if (!strcmp(kw, "datapath")) {
 		if (num(&rest, UINT32_MAX, &v) || num(&rest, UINT32_MAX, &w) || *rest || w == 0)
 			return bad(l, "datapath: want a slot and a nonzero uid");
-		l->cur_dp = (struct xtap_state_dp){ e->c.id, (uint32_t)v, (uint32_t)w };
+		l->cur_dp = (struct xtap_state_dp){ c->id, (uint32_t)v, (uint32_t)w };
 	} else if (!strcmp(kw, "cdest")) {
 		struct dtcp_cdest *cd = &l->cd[l->ncd];
 		if (l->ncd == DTCP_MAX_CDESTS)
@@ -837,7 +947,7 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 	} else if (!strcmp(kw, "end")) {
 		return *rest ? bad(l, "end: trailing text") : 1;
 	} else {
-		return bad(l, "unknown keyword%s in criterion %" PRIu32, kw_shown(kw), e->c.id);
+		return bad(l, "unknown keyword%s in criterion %" PRIu32, kw_shown(kw), c->id);
 	}
 	return 0;
 }
@@ -845,31 +955,49 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 /* "end": the criterion is complete; check it against its cdest lines. */
 static int crit_end(struct loader *l)
 {
-	struct dtcp_entry *e = &l->cur;
+	struct dtcp_criterion *c = &l->cur;
+	struct dtcp_entry *e;
 
 	if ((l->seen & F_REQUIRED) != F_REQUIRED)
 		return bad(l, "criterion %" PRIu32 " lacks a line (peer, added, start, base, "
-			   "refresh, given and add are required)", e->c.id);
-	if (l->ncd != e->c.ncdest)
+			   "refresh, given and add are required)", c->id);
+	if (l->ncd != c->ncdest)
 		return bad(l, "criterion %" PRIu32 ": %d cdest lines for %u Cdest-ID names",
-			   e->c.id, l->ncd, e->c.ncdest);
+			   c->id, l->ncd, c->ncdest);
 	for (int i = 0; i < l->ncd; i++) {
-		if (strcmp(l->cd[i].name.s, e->c.cdest[i].name.s))
+		if (strcmp(l->cd[i].name.s, c->cdest[i].name.s))
 			return bad(l, "criterion %" PRIu32 ": cdest line %d does not match Cdest-ID",
-				   e->c.id, i + 1);
-		e->c.cdest[i] = l->cd[i];
+				   c->id, i + 1);
+		c->cdest[i] = l->cd[i];
 	}
-	memset(e->c.given, 0, sizeof(e->c.given));
-	memcpy(e->c.given, l->given, strlen(l->given));
-	memset(e->c.csource_addr, 0, sizeof(e->c.csource_addr));
-	memcpy(e->c.csource_addr, l->peer, strlen(l->peer));
+	memset(c->given, 0, sizeof(c->given));
+	memcpy(c->given, l->given, strlen(l->given));
+	memset(c->csource_addr, 0, sizeof(c->csource_addr));
+	memcpy(c->csource_addr, l->peer, strlen(l->peer));
 	if (grow((void **)&l->dp, &l->capdp, l->n, sizeof(*l->dp)) ||
 	    grow((void **)&l->ents, &l->cap, l->n, sizeof(*l->ents)))
 		return bad(l, "out of memory");
-	l->dp[l->n] = l->seen & F_DATAPATH ? l->cur_dp : (struct xtap_state_dp){ e->c.id, 0, 0 };
-	l->ents[l->n++] = *e;
+	/* kept compact (not as a whole struct dtcp_criterion) while the rest is
+	 * read: a snapshot of 1M criteria is held whole before it is applied */
+	if (!(e = dtcp_entry_new(c)))
+		return bad(l, "out of memory");
+	e->added_ms = l->life.added_ms;
+	memcpy(e->start_ms, l->life.start_ms, sizeof(e->start_ms));
+	memcpy(e->base, l->life.base, sizeof(e->base));
+	e->num_refresh = l->life.num_refresh;
+	e->last_refresh_ms = l->life.last_refresh_ms;
+	l->dp[l->n] = l->seen & F_DATAPATH ? l->cur_dp : (struct xtap_state_dp){ c->id, 0, 0 };
+	l->ents[l->n++] = e;
 	l->stage = ST_TOP;
 	return 0;
+}
+
+/* Frees the entries still held and empties the list. */
+static void drop_ents(struct loader *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->ents[i]);
+	l->n = 0;
 }
 
 static int one_line(struct loader *l, char *s)
@@ -942,7 +1070,7 @@ static int read_file(struct loader *l, FILE *f)
 static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extra *x)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		if (dtcp_server_restore(s, &l->ents[i])) {
+		if (dtcp_server_restore(s, l->ents[i])) {
 			const struct dtcp_config *cfg = s->cfg;
 			const struct dtcp_backend *be = s->be;
 			void *be_ctx = s->be_ctx;
@@ -950,10 +1078,11 @@ static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extr
 			if (dtcp_server_init(s, cfg, be, be_ctx))
 				memset(s, 0, sizeof(*s)); /* init only stores its arguments */
 			snprintf(l->err, sizeof(l->err), "%s: criterion %" PRIu32 ": %s", l->path,
-				 l->ents[i].c.id, strerror(ENOMEM));
+				 l->ents[i]->c.id, strerror(ENOMEM));
 			errno = ENOMEM;
 			return -1;
 		}
+		l->ents[i] = NULL; /* the server's now */
 	}
 	s->next_id = l->next_id_file;
 	s->seq = l->seq;
@@ -982,7 +1111,7 @@ static size_t ent_pos(const struct loader *l, uint32_t id)
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (l->ents[mid].c.id < id)
+		if (l->ents[mid]->c.id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -1003,9 +1132,9 @@ static int merge_txn(struct loader *l, struct loader *t)
 	t->seq = NULL;
 	t->nseq = t->capseq = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		size_t pos = ent_pos(l, t->ents[i].c.id);
+		size_t pos = ent_pos(l, t->ents[i]->c.id);
 
-		if (pos == l->n || l->ents[pos].c.id != t->ents[i].c.id) {
+		if (pos == l->n || l->ents[pos]->c.id != t->ents[i]->c.id) {
 			if (grow((void **)&l->dp, &l->capdp, l->n, sizeof(*l->dp)) ||
 			    grow((void **)&l->ents, &l->cap, l->n, sizeof(*l->ents)))
 				return bad(t, "out of memory");
@@ -1014,14 +1143,17 @@ static int merge_txn(struct loader *l, struct loader *t)
 			memmove(&l->ents[pos + 1], &l->ents[pos], (l->n - pos) * sizeof(*l->ents));
 			memmove(&l->dp[pos + 1], &l->dp[pos], (l->n - pos) * sizeof(*l->dp));
 			l->n++;
+			l->ents[pos] = NULL;
 		}
+		free(l->ents[pos]); /* the criterion as it was before */
 		l->ents[pos] = t->ents[i];
+		t->ents[i] = NULL;
 		l->dp[pos] = t->dp[i];
 	}
 	for (size_t i = 0; i < t->ndel; i++) {
 		size_t pos = ent_pos(l, t->dels[i]);
 
-		if (pos < l->n && l->ents[pos].c.id == t->dels[i])
+		if (pos < l->n && l->ents[pos]->c.id == t->dels[i])
 			l->dp[pos].id = 0;
 	}
 	return 0;
@@ -1038,6 +1170,8 @@ static void compact_deleted(struct loader *l)
 				l->dp[k] = l->dp[i];
 			}
 			k++;
+		} else {
+			free(l->ents[i]);
 		}
 	l->n = k;
 }
@@ -1128,7 +1262,8 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 			}
 			t->stage = ST_TOP;
 			t->have_next = false;
-			t->n = t->nseq = t->ndel = 0;
+			drop_ents(t); /* all NULL after a merge */
+			t->nseq = t->ndel = 0;
 			continue;
 		}
 		if ((r = one_line(t, line)) < 0) {
@@ -1154,6 +1289,7 @@ out:
 	if (rc && t && t->err[0] && t->err != l->err)
 		snprintf(l->err, sizeof(l->err), "%s", t->err);
 	if (t) {
+		drop_ents(t);
 		free(t->ents);
 		free(t->seq);
 		free(t->dp);
@@ -1222,6 +1358,7 @@ out:
 		fclose(f); /* read only: nothing to lose */
 	if (rc == XTAP_STATE_ERROR)
 		set_error(x, "%s", l->err);
+	drop_ents(l);
 	free(l->ents);
 	free(l->seq);
 	free(l->dp);

@@ -52,6 +52,7 @@
 #define DEFAULT_HOST_KEY "/etc/xtap/ssh_host_ed25519_key"
 #define DEFAULT_STATE "/var/lib/xtap/state"
 #define DEFAULT_AUDIT "/var/log/xtap/audit.log"
+#define XTAPD_EXIT_STATE_REFUSED 3 /* the unit does not restart on it: a restart cannot mend the file */
 #define WORKER_BURST 256 /* worker messages handled between two state saves */
 #define MAX_SESSIONS 256 /* above any connection-limit the worker enforces (75 default) */
 /* xtapctl connections served at once: one operator at a time is the norm;
@@ -347,9 +348,13 @@ static void sweep_unknown(struct xtapd *d)
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, detail);
 }
 
+/* state_restore's answers */
+enum { RESTORE_OK = 0, RESTORE_PARTIAL = -1, RESTORE_REFUSED = -2 };
+
 static int state_restore(struct xtapd *d)
 {
 	struct xtap_state_extra x = { 0 };
+	struct dtcp_criterion *c; /* each entry unpacked in turn: about 15 KiB */
 	unsigned adopted = 0, installed = 0, failed = 0;
 	int rc = xtap_state_load(d->state_path, &d->srv, &x);
 
@@ -362,15 +367,26 @@ static int state_restore(struct xtapd *d)
 		/* the running rules stay: interception goes on until the file is
 		 * mended and xtapd restarted */
 		log_warnx("state file refused: %s", x.error);
-		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file refused");
-		return -1;
+		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR,
+				 "state file refused: not started, the file is left as it is");
+		return RESTORE_REFUSED;
 	}
-	for (size_t i = 0; i < d->srv.n; i++) {
-		const struct dtcp_criterion *c = &d->srv.tab[i]->c;
+	c = malloc(sizeof(*c));
+	if (!c) {
+		xtap_state_extra_free(&x);
+		log_warnx("state: no memory to install the criteria");
+		return RESTORE_PARTIAL;
+	}
+	for (size_t i = 0, k = 0; i < d->srv.n; i++) {
 		uint32_t slots[XTAP_BE_MAX_RULES], uids[XTAP_BE_MAX_RULES], n = 0;
 
-		for (size_t k = 0; k < x.n && n < XTAP_BE_MAX_RULES; k++)
-			if (x.dp[k].id == c->id) {
+		dtcp_entry_criterion(d->srv.tab[i], c);
+		/* both in id order: walk them together (not a search per criterion,
+		 * which is quadratic at 1M) */
+		while (k < x.n && x.dp[k].id < c->id)
+			k++;
+		for (; k < x.n && x.dp[k].id == c->id; k++)
+			if (n < XTAP_BE_MAX_RULES) {
 				slots[n] = x.dp[k].slot;
 				uids[n++] = x.dp[k].uid;
 			}
@@ -384,6 +400,7 @@ static int state_restore(struct xtapd *d)
 		else
 			installed++;
 	}
+	free(c);
 	if (xtap_cls_adopt_done(d->cls))
 		log_warnx("could not rewrite the exact pre-filter: stale bits stay (lookups, never misses)");
 	d->journal.generation = x.generation; /* the snapshot at start is the next one */
@@ -395,7 +412,7 @@ static int state_restore(struct xtapd *d)
 	log_info("state: %u criteria adopted running, %u installed again, %u failed", adopted, installed,
 		 failed);
 	xtap_audit_event(d->audit, wall_ms(), d->dp.adopted ? XTAP_EV_ADOPT : XTAP_EV_REBUILD, "state file restored");
-	return failed ? -1 : 0;
+	return failed ? RESTORE_PARTIAL : RESTORE_OK;
 }
 
 /* ---- authentication (the worker asks, the monitor decides) ---- */
@@ -534,6 +551,9 @@ static void settle_save_flush(struct xtapd *d)
 			xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file not saved");
 		d->dirty = 0;
 	}
+	/* the burst's audit lines, written together, before its replies leave */
+	if (xtap_audit_flush(d->audit))
+		log_warn("cannot write the audit log");
 	flush_worker(d);
 }
 
@@ -1048,8 +1068,25 @@ int main(int argc, char **argv)
 						       ? d.cfg->global.max_criteria : d.dp.max_criteria };
 	if (dtcp_server_init(&d.srv, &d.dcfg, &xtap_dtcp_backend, &d.be))
 		fatalx("DTCP server");
-	if (state_restore(&d))
+	switch (state_restore(&d)) {
+	case RESTORE_REFUSED:
+		/* The file is the list of targets: saving now would replace it with
+		 * an empty table and lose every warrant in it. Stop without touching
+		 * it or its journal; an adopted datapath keeps intercepting until
+		 * the file is mended (docs/operations.md "A refused state file"). */
+		if (d.dp.adopted)
+			xtap_dp_close(&d.dp);
+		else
+			xtap_dp_teardown(&d.dp);
+		xtap_audit_event(d.audit, wall_ms(), XTAP_EV_STOP, "state file refused");
+		xtap_audit_close(d.audit);
+		log_warnx("not started: mend or move %s (and %s.journal), then start again", d.state_path,
+			  d.state_path);
+		return XTAPD_EXIT_STATE_REFUSED;
+	case RESTORE_PARTIAL:
 		log_warnx("not every criterion of the state file is active: see the audit log");
+		break;
+	}
 	state_save(&d);
 
 	sigemptyset(&mask);
@@ -1111,6 +1148,9 @@ int main(int argc, char **argv)
 			 * rewrite per message, and no reply announces what the
 			 * state file does not hold yet */
 			d.out.on = 1;
+			/* one write of the burst's audit lines rather than one per
+			 * request (10% of the monitor's time while adding) */
+			xtap_audit_hold(d.audit, true);
 			for (int k = 0; k < WORKER_BURST; k++) {
 				struct pollfd more = { .fd = d.worker_fd, .events = POLLIN };
 				struct mon_msg m;
@@ -1134,6 +1174,7 @@ int main(int argc, char **argv)
 				mon_msg_clear(&m);
 			}
 			settle_save_flush(&d);
+			xtap_audit_hold(d.audit, false);
 			d.out.on = 0;
 			if (gone) {
 				log_warnx("the SSH worker closed its socket");
@@ -1157,8 +1198,9 @@ int main(int argc, char **argv)
 		for (int i = 0; i < MAX_CTL_CONNS; i++)
 			if (d.ctl[i].fd >= 0 && i != detach && wall_ms() > d.ctl[i].deadline_ms)
 				ctl_drop(&d.ctl[i]);
-		/* idle, total, packet and byte limits, once a second: each check
-		 * reads every dynamic criterion's counters */
+		/* idle, total, packet and byte limits, once a second: nothing to
+		 * walk without dynamic criteria, and the counters of those with
+		 * idle, packet or byte limits in batch reads (not one per rule) */
 		if (wall_ms() - last_expire >= 1000) {
 			last_expire = wall_ms();
 			if (dtcp_server_expire(&d.srv, last_expire) > 0) {

@@ -5,6 +5,7 @@
 # table; never a match field.
 #
 # usage: bench_ctl.sh BUILD_DIR [SIZE...]   (default 1000 10000 100000 1000000)
+# BENCH_CTL_LIST_MAX=N: no LIST of everything above N criteria (see bench_ctl.c)
 . "$(dirname "$0")/xtapd/lab.sh"
 shift
 # an untrapped signal kills bash without its EXIT trap: make it exit, so the
@@ -20,7 +21,7 @@ echo "BENCH machine_cpus $(nproc) cpus"
 # in the background: bash runs a trap only once a foreground child is done,
 # but interrupts `wait` (the lab's cleanup then kills the client with the rest)
 DTCP_PASSWORD=ftap-demo nsenter --net=/run/netns/$S "$B/bench_ctl" -H 127.0.0.1 -u ftap \
-	--known-hosts $T/known_hosts --pid "$pid" --pin $PIN $sizes &
+	--known-hosts $T/known_hosts --pid "$pid" --pin $PIN --list-max "${BENCH_CTL_LIST_MAX:-0}" $sizes &
 wait $!
 rc=$?
 [ $rc -ne 0 ] && tail -5 $T/xtapd.log >&2

@@ -180,6 +180,51 @@ static int covered_prefixes(void)
 	return 0;
 }
 
+/* Expiry's read of many criteria (one pass of batch lookups) gives what one
+ * read per criterion gives: rules summed, ids in any order, an unknown id
+ * refused. Then a packet limit expires through it. */
+static int counters_many(void)
+{
+	static const char *const src[] = { "192.0.2.60-192.0.2.61", "192.0.2.62", "192.0.2.63" };
+	struct dtcp_counters one, many[4];
+	struct xtap_meta m;
+	uint32_t ids[4];
+	const char *r;
+
+	for (int i = 0; i < 3; i++) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: %s\r\nCdest-ID: cd1\r\n"
+			 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\n"
+			 "Timeout-Packets: 4\r\n", src[i]);
+		r = dtcp(msg);
+		CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+		ids[2 - i] = srv.tab[srv.n - 1]->c.id; /* in reverse: any order */
+	}
+	ids[3] = ids[1];
+	/* 2 + 1 packets on the two rules of the first, 1 on the second, none on the third */
+	CHECK(run_pkt("192.0.2.60", "198.51.100.7", 80, &m) == 1 && run_pkt("192.0.2.61", "198.51.100.7", 80, &m) == 1 &&
+	      run_pkt("192.0.2.60", "198.51.100.7", 80, &m) == 1 && run_pkt("192.0.2.62", "198.51.100.7", 80, &m) == 1,
+	      "matches");
+	CHECK(!xtap_dtcp_backend.read_counters_many(&be, ids, 4, many), "read many");
+	for (int i = 0; i < 4; i++) {
+		CHECK(!xtap_dtcp_backend.read_counters(&be, ids[i], &one), "read one");
+		CHECK(one.packets == many[i].packets && one.bytes == many[i].bytes &&
+		      one.last_match_ms / 1000 == many[i].last_match_ms / 1000,
+		      "criterion %u: %llu packets one by one, %llu at once", ids[i], (unsigned long long)one.packets,
+		      (unsigned long long)many[i].packets);
+	}
+	CHECK(many[2].packets == 3 && many[1].packets == 1 && many[3].packets == 1 && many[0].packets == 0 &&
+	      many[2].last_match_ms && !many[0].last_match_ms, "packets 3, 1, 0");
+	ids[0] = 999999;
+	CHECK(xtap_dtcp_backend.read_counters_many(&be, ids, 1, many) == -1, "an unknown id is refused");
+	CHECK(run_pkt("192.0.2.61", "198.51.100.7", 80, &m) == 1, "fourth packet");
+	CHECK(dtcp_server_expire(&srv, 1700000001000ull) == 1 && srv.n == 2, "the packet limit expired one");
+	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 13\r\nCriteria-ID: *\r\n");
+	CHECK(strstr(r, "CRITERIA-COUNT: 2\r\n") && xtap_cls_count(env.cls) == 0, "DELETE: %s", r);
+	return 0;
+}
+
 /* A restart: a new library instance over the same maps takes over every
  * criterion from what the state file records (slots and uids) without
  * touching a map, then manages them as if it had installed them. */
@@ -210,19 +255,23 @@ static int adopt_after_restart(void)
 	CHECK(!dtcp_server_init(&srv2, &mb.cfg, &xtap_dtcp_backend, &be2), "server");
 	for (size_t i = 0; i < srv.n; i++) {
 		const struct dtcp_entry *e = srv.tab[i];
+		static struct dtcp_criterion c;
+		struct dtcp_entry *copy = dtcp_entry_dup(e);
 		int err;
 
+		CHECK(copy, "memory");
+		dtcp_entry_criterion(e, &c);
 		CHECK(!xtap_backend_rules(&be, e->c.id, &slots, &n), "rules of %u", e->c.id);
 		for (uint32_t k = 0; k < n; k++)
 			uids[k] = xtap_cls_uid(env.cls, slots[k]);
 		/* a wrong uid is refused and leaves nothing behind */
 		uids[0]++;
-		CHECK(xtap_backend_adopt(&be2, &e->c, slots, uids, n) == -ESTALE, "wrong uid adopted");
+		CHECK(xtap_backend_adopt(&be2, &c, slots, uids, n) == -ESTALE, "wrong uid adopted");
 		CHECK(xtap_cls_count(cls2) == 0 || i > 0, "refused adopt kept rules");
 		uids[0]--;
-		err = xtap_backend_adopt(&be2, &e->c, slots, uids, n);
+		err = xtap_backend_adopt(&be2, &c, slots, uids, n);
 		CHECK(!err, "adopt %u: %s", e->c.id, strerror(-err));
-		CHECK(!dtcp_server_restore(&srv2, e), "restore");
+		CHECK(!dtcp_server_restore(&srv2, copy), "restore");
 	}
 	CHECK(!xtap_cls_adopt_done(cls2), "adopt done");
 	CHECK(xtap_cls_count(cls2) == xtap_cls_count(env.cls), "%u rules adopted of %u", xtap_cls_count(cls2),
@@ -284,7 +333,12 @@ static int sweep_unknown(void)
 	CHECK(!xtap_backend_rules(&be, srv.tab[keep]->c.id, &slots, &n), "rules");
 	for (uint32_t k = 0; k < n; k++)
 		uids[k] = xtap_cls_uid(env.cls, slots[k]);
-	CHECK(!xtap_backend_adopt(&be3, &srv.tab[keep]->c, slots, uids, n), "adopt");
+	{
+		static struct dtcp_criterion c;
+
+		dtcp_entry_criterion(srv.tab[keep], &c);
+		CHECK(!xtap_backend_adopt(&be3, &c, slots, uids, n), "adopt");
+	}
 	CHECK(!xtap_cls_adopt_done(cls3), "adopt done");
 	CHECK(!xtap_cls_sweep(cls3, &removed), "sweep");
 	CHECK(removed == 2, "%u unknown rules removed, want 2", removed);
@@ -325,6 +379,7 @@ int main(void)
 	t_record("ADD active before its reply, LIST sums rules, DELETE removes all", add_list_delete(), NULL);
 	t_record("a datapath refusal answers 500 and changes nothing", refusal_is_500(), NULL);
 	t_record("covered prefixes of one criterion are one rule", covered_prefixes(), NULL);
+	t_record("expiry reads many criteria's counters at once, as one by one", counters_many(), NULL);
 	t_record("a restart adopts every criterion without writing a map", adopt_after_restart(), NULL);
 	t_record("rules no adopted criterion names are swept out", sweep_unknown(), NULL);
 	dtcp_session_free(&ss);

@@ -222,7 +222,7 @@ void memback_init(struct memback *mb, FILE *audit)
 {
 	memset(mb, 0, sizeof(*mb));
 	mb->audit = audit;
-	mb->be = (struct dtcp_backend){ mem_install, mem_remove, mem_read };
+	mb->be = (struct dtcp_backend){ mem_install, mem_remove, mem_read, NULL }; /* expiry one by one */
 	mb->cfg = (struct dtcp_config){
 		.ctx = mb, .source = mem_source, .resolve_ifname = mem_ifname,
 		.resolve_vrf = mem_vrf, .cdest_lookup = mem_cdest, .audit = mem_audit,

@@ -5,7 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <arpa/inet.h>
+
 #include "dtcp.h"
+#include "internal.h"
 #include "memback.h"
 
 #include "../count_check.h"
@@ -172,6 +178,19 @@ static void test_framing(void)
 
 static void test_values(void)
 {
+	/* IPv4 text as inet_ntop writes it (dtcp_addr_str does it by hand) */
+	static const uint8_t v4[][4] = { { 0, 0, 0, 0 }, { 255, 255, 255, 255 }, { 10, 100, 9, 99 },
+					 { 1, 20, 199, 200 } };
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+		uint8_t a[16] = { 0 };
+		char got[64], want[64];
+
+		memcpy(a, v4[i], 4);
+		dtcp_addr_str(DTCP_AF_INET, a, got, sizeof(got));
+		inet_ntop(AF_INET, a, want, sizeof(want));
+		CHECK(!strcmp(got, want), "IPv4 text %s (want %s)", got, want);
+	}
+
 	struct dtcp_addr a;
 	static const char *good[] = {
 		"192.0.2.1", "0.0.0.0", "255.255.255.255", "::", "::1", "1::", "2001:db8::1",
@@ -293,6 +312,30 @@ static void test_round_trip(void)
 		CHECK(n1 > 0 && rc == 0, "request %zu reparses (%d %s):\n%.*s", i, err.code, err.item, (int)n1, b1);
 		size_t n2 = dtcp_request_format(&r2, b2, sizeof(b2));
 		CHECK(n1 == n2 && !memcmp(b1, b2, n1), "request %zu formats the same twice", i);
+		/* The server's compact copy gives the criterion back byte for byte. */
+		struct dtcp_entry *e = dtcp_entry_new(&r1.crit);
+		static struct dtcp_criterion back;
+		CHECK(e, "request %zu: entry", i);
+		if (e) {
+			dtcp_entry_criterion(e, &back);
+			CHECK(!memcmp(&back, &r1.crit, sizeof(back)), "request %zu: entry unpacks to the criterion", i);
+			CHECK(sizeof(*e) + e->packed_len < sizeof(back) / 8,
+			      "request %zu: entry of %zu bytes, not a whole criterion", i, sizeof(*e) + e->packed_len);
+			CHECK(!strcmp(e->given, r1.crit.given), "request %zu: entry's given text", i);
+			for (int k = 0; k < r1.crit.ncdest; k++)
+				CHECK(!memcmp(&e->cdest[k], &r1.crit.cdest[k], sizeof(e->cdest[k])),
+				      "request %zu: entry's cdest %d", i, k);
+			for (int k = 0; k < r1.crit.nscope; k++)
+				CHECK(!strcmp(dtcp_entry_scope_name(e, k), r1.crit.scope_name[k].s),
+				      "request %zu: entry's scope name %d", i, k);
+			CHECK(!dtcp_entry_scope_name(e, r1.crit.nscope), "request %zu: no scope name past the end", i);
+			struct dtcp_entry *d = dtcp_entry_dup(e);
+			CHECK(d && d->packed_len == e->packed_len && !memcmp(d->packed, e->packed, e->packed_len) &&
+			      d->given == (const char *)d->packed + ((const unsigned char *)e->given - e->packed),
+			      "request %zu: entry copy points into itself", i);
+			free(d);
+			free(e);
+		}
 		/* Typed equality; the verbatim LIST text differs by design. */
 		memset(r1.crit.given, 0, sizeof(r1.crit.given));
 		memset(r2.crit.given, 0, sizeof(r2.crit.given));
@@ -302,6 +345,38 @@ static void test_round_trip(void)
 		CHECK(at == sizeof(r1), "request %zu: typed request survives the round trip (differs at offset %zu)", i, at);
 		free(t);
 	}
+}
+
+/* ---- HMAC against OpenSSL's HMAC() ------------------------------------------------- */
+
+/* Keys of every length class (empty, short, one block, longer than a block:
+ * hashed first), alternating so that the cached key state must change, and
+ * empty or long data. */
+static void test_hmac_reference(void)
+{
+	static unsigned char key[200], data[3000];
+	static const size_t klens[] = { 0, 1, 7, 63, 64, 65, 200, 7 };
+	static const size_t dlens[] = { 0, 1, 55, 64, 300, 3000 };
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(i * 7 + 1);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 13);
+	for (int round = 0; round < 2; round++)
+		for (size_t k = 0; k < sizeof(klens) / sizeof(klens[0]); k++)
+			for (size_t d = 0; d < sizeof(dlens) / sizeof(dlens[0]); d++) {
+				unsigned char md[EVP_MAX_MD_SIZE];
+				unsigned int mdlen = 0;
+				char want[DTCP_HMAC_HEX + 1], got[DTCP_HMAC_HEX + 1];
+				static const unsigned char one;
+
+				HMAC(EVP_sha1(), klens[k] ? key : &one, (int)klens[k], dlens[d] ? data : &one,
+				     dlens[d], md, &mdlen);
+				for (unsigned int i = 0; i < mdlen; i++)
+					snprintf(want + 2 * i, 3, "%02x", md[i]);
+				CHECK(dtcp_hmac_hex(key, klens[k], data, dlens[d], got) == 0 && !strcmp(got, want),
+				      "HMAC key %zu bytes, data %zu bytes, round %d", klens[k], dlens[d], round);
+			}
 }
 
 /* ---- replies ---------------------------------------------------------------------- */
@@ -341,6 +416,87 @@ static void test_reply_parse(void)
 
 /* ---- timeouts ---------------------------------------------------------------------- */
 
+/* ---- the table: inserts and erases at both ends and in the middle ---------------------- */
+
+static void no_emit(void *arg, const char *b, size_t n)
+{
+	(void)b;
+	(void)n;
+	++*(int *)arg;
+}
+
+static bool table_ok(const struct dtcp_server *s, size_t want)
+{
+	for (size_t i = 1; i < s->n; i++)
+		if (s->tab[i - 1]->c.id >= s->tab[i]->c.id)
+			return false;
+	for (size_t i = 0; i < s->n; i++)
+		if (dtcp_server_find(s, s->tab[i]->c.id) != s->tab[i])
+			return false;
+	return s->n == want;
+}
+
+/* The table keeps room at both ends and moves the nearer side: restore ids
+ * in a scrambled order, then DELETE from the front, the back and the middle,
+ * with new criteria below the lowest id in between; the table stays sorted
+ * and every id is found, each DELETE answered. */
+static void test_table_ends(void)
+{
+	static struct memback mb;
+	static struct dtcp_criterion c;
+	static struct dtcp_request r;
+	struct dtcp_server s;
+	const struct dtcp_source_policy *pol;
+	size_t n = 0;
+	int replies = 0;
+
+	memback_init(&mb, NULL);
+	dtcp_server_init(&s, &mb.cfg, &mb.be, &mb);
+	pol = mb.cfg.source(&mb, "ftap1");
+	snprintf(c.csource.s, sizeof(c.csource.s), "ftap1");
+	c.is_static = true;
+	c.src.any = c.dst.any = c.either.any = true;
+	for (uint32_t k = 0; k < 300; k++) {
+		struct dtcp_entry *e;
+
+		c.id = 1000 + (k * 7919) % 300; /* every id of 1000..1299 once, scrambled */
+		e = dtcp_entry_new(&c);
+		CHECK(e && !dtcp_server_restore(&s, e) && !mb.be.install(&mb, &c), "restore %u", c.id);
+		n++;
+	}
+	CHECK(table_ok(&s, n), "scrambled restores: sorted, all found");
+	r.method = DTCP_M_DELETE;
+	r.version = 8;
+	r.csource = c.csource;
+	r.flag_static = true;
+	r.sel_ids = true;
+	r.ids.n = 1;
+	r.id_single[0] = true;
+	for (int round = 0; round < 60; round++) {
+		/* the lowest, the highest, then one in the middle */
+		uint32_t pick[3] = { s.tab[0]->c.id, s.tab[s.n - 1]->c.id, s.tab[s.n / 2]->c.id };
+
+		for (int k = 0; k < 3; k++) {
+			int before = replies;
+
+			r.ids.r[0].lo = r.ids.r[0].hi = pick[k];
+			dtcp_server_handle(&s, pol, &r, "", T0_MS, no_emit, &replies);
+			CHECK(replies == before + 1 && !dtcp_server_find(&s, pick[k]), "DELETE %u", pick[k]);
+			n--;
+		}
+		if (round % 10 == 0) { /* below every id: an insert at the front */
+			struct dtcp_entry *e;
+
+			c.id = 900 - (uint32_t)round;
+			e = dtcp_entry_new(&c);
+			CHECK(e && !dtcp_server_restore(&s, e) && !mb.be.install(&mb, &c), "restore %u", c.id);
+			n++;
+		}
+		CHECK(table_ok(&s, n), "round %d: sorted, all found (%zu)", round, s.n);
+	}
+	dtcp_server_free(&s);
+}
+
 static void test_remaining(void)
 {
 	static struct dtcp_entry e;
@@ -368,6 +524,8 @@ int main(void)
 	test_framing();
 	test_values();
 	test_round_trip();
+	test_hmac_reference();
+	test_table_ends();
 	test_reply_parse();
 	test_remaining();
 	printf("test_dtcp: %d passed, %d failed\n", passed, failed);

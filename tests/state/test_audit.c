@@ -321,6 +321,71 @@ static void test_cut_write(void)
 	unlink(path);
 }
 
+/* ---- held lines ----------------------------------------------------------------------- */
+
+/* In a child: lines held are not in the file until the flush, then all of
+ * them in order; a held batch cut by the file size limit counts only the
+ * lines not written whole, and the line after starts on a line of its own. */
+static int hold_child(void)
+{
+	struct xtap_audit *a = xtap_audit_open(path);
+	struct rlimit rl;
+	struct stat st;
+	char big[400];
+
+	if (!a || xtap_audit_hold(a, true))
+		return 20;
+	for (uint32_t id = 1; id <= 3; id++)
+		if (xtap_audit_expire(a, T0_MS, "ftap1", id, XTAP_EXPIRE_IDLE))
+			return 21;
+	if (stat(path, &st) || st.st_size != 0)
+		return 22; /* held: nothing written yet */
+	if (xtap_audit_flush(a) || stat(path, &st) || st.st_size == 0)
+		return 23;
+	/* a batch of two lines of which the limit lets the first and a part
+	 * of the second through: one failure */
+	if (getrlimit(RLIMIT_FSIZE, &rl))
+		return 24;
+	signal(SIGXFSZ, SIG_IGN);
+	rlim_t old = rl.rlim_cur;
+	memset(big, 'q', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	if (xtap_audit_event(a, T0_MS, XTAP_EV_RELOAD, "held"))
+		return 25;
+	rl.rlim_cur = (rlim_t)st.st_size + 200;
+	if (setrlimit(RLIMIT_FSIZE, &rl))
+		return 26;
+	if (xtap_audit_event(a, T0_MS, XTAP_EV_RELOAD, big) || xtap_audit_flush(a) == 0 ||
+	    xtap_audit_failures(a) != 1)
+		return 27;
+	rl.rlim_cur = old;
+	if (setrlimit(RLIMIT_FSIZE, &rl))
+		return 28;
+	if (xtap_audit_event(a, T0_MS, XTAP_EV_STOP, "after") || xtap_audit_hold(a, false) || xtap_audit_close(a))
+		return 29;
+	return 0;
+}
+
+static void test_hold(void)
+{
+	char out[512];
+	int st = -1;
+	pid_t p = fork();
+
+	if (p == 0)
+		_exit(hold_child());
+	CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "hold child (exit %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	py("import json, sys\n"
+	   "L = open(sys.argv[1]).read().split(\"\\n\")\n"
+	   "ids = [json.loads(l)[\"id\"] for l in L[0:3]]\n"
+	   "ok = json.loads(L[3])[\"detail\"] == \"held\" and json.loads(L[5])[\"detail\"] == \"after\"\n"
+	   "print(len(L), ids, ok, L[4].startswith(\"{\") and L[6] == \"\")\n",
+	   path, out, sizeof(out));
+	CHECK(!strcmp(out, "7 [1, 2, 3] True True"), "held lines in order, the cut one alone: %s", out);
+	unlink(path);
+}
+
 /* ---- the dtcp_config adapter -------------------------------------------------------- */
 
 static void test_adapter(void)
@@ -366,6 +431,7 @@ int main(void)
 	test_escaping();
 	test_two_writers();
 	test_cut_write();
+	test_hold();
 	test_adapter();
 	if (rmdir(dir))
 		printf("FAIL: %s left behind: %s\n", dir, strerror(errno));

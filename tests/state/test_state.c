@@ -152,7 +152,11 @@ static bool addr_eq(const struct dtcp_addr *a, const struct dtcp_addr *b)
 /* The first field in which two entries differ, or NULL. */
 static const char *entry_diff(const struct dtcp_entry *x, const struct dtcp_entry *y)
 {
-	const struct dtcp_criterion *a = &x->c, *b = &y->c;
+	static struct dtcp_criterion ca, cb;
+	const struct dtcp_criterion *a = &ca, *b = &cb;
+
+	dtcp_entry_criterion(x, &ca);
+	dtcp_entry_criterion(y, &cb);
 
 	if (a->id != b->id)
 		return "id";
@@ -316,19 +320,24 @@ static void build(struct dtcp_server *s, struct memback *mb)
 static void add_hostile_given(struct dtcp_server *s, struct memback *mb)
 {
 	const struct dtcp_entry *e = dtcp_server_find(s, 1);
-	struct dtcp_entry h;
-	char *g = h.c.given;
+	static struct dtcp_criterion h;
+	struct dtcp_entry *he;
+	char *g = h.given;
 	if (!e) {
 		CHECK(0, "criterion 1 exists");
 		return;
 	}
-	h = *e;
-	h.c.id = s->next_id;
-	memset(h.c.given, 0, sizeof(h.c.given));
+	dtcp_entry_criterion(e, &h);
+	h.id = s->next_id;
+	memset(h.given, 0, sizeof(h.given));
 	for (int c = 1; c < 256; c++)
 		*g++ = (char)c;
 	memcpy(g, "\r\nSOURCE-ADDRESS: \"10.1.1.0/24\\\"\r\n", 35);
-	CHECK(dtcp_server_restore(s, &h) == 0 && mb->be.install(mb, &h.c) == 0, "restore hostile given");
+	he = dtcp_entry_new(&h);
+	CHECK(he, "memory");
+	he->added_ms = e->added_ms;
+	memcpy(he->start_ms, e->start_ms, sizeof(he->start_ms));
+	CHECK(dtcp_server_restore(s, he) == 0 && mb->be.install(mb, &h) == 0, "restore hostile given");
 }
 
 /* Every control source's LIST, as one byte string. */
@@ -400,8 +409,10 @@ static void test_round_trip(void)
 
 	/* The library answers LIST the same from the loaded table. */
 	for (size_t i = 0; i < b.n; i++) {
+		static struct dtcp_criterion bc;
 		struct mem_crit *c;
-		CHECK(mb.be.install(&mb, &b.tab[i]->c) == 0, "install %u", b.tab[i]->c.id);
+		dtcp_entry_criterion(b.tab[i], &bc);
+		CHECK(mb.be.install(&mb, &bc) == 0, "install %u", b.tab[i]->c.id);
 		if ((c = memback_find(&mb, b.tab[i]->c.id)) && memback_find(&ma, b.tab[i]->c.id))
 			c->cnt = memback_find(&ma, b.tab[i]->c.id)->cnt;
 	}
@@ -696,16 +707,19 @@ static void test_malformed(void)
 		memback_init(&mb, NULL);
 		dtcp_server_init(&s, &mb.cfg, &mb.be, &mb);
 		CHECK(xtap_state_load(p, &s, &x) == XTAP_STATE_OK, "load base");
+		static struct dtcp_criterion c5;
 		const struct dtcp_entry *e = dtcp_server_find(&s, 5);
+		if (e)
+			dtcp_entry_criterion(e, &c5);
 		CHECK(e && e->c.timeout[DTCP_T_IDLE] == 60 && e->base[DTCP_T_PACKETS] == 10 &&
-		      e->base[DTCP_T_BYTES] == 2000 && e->num_refresh == 1 && !e->c.either.any &&
-		      e->c.cdest[0].ttl == 32 && e->c.cdest[0].dst_port == 5000 &&
+		      e->base[DTCP_T_BYTES] == 2000 && e->num_refresh == 1 && !c5.either.any &&
+		      c5.either.n == 1 && e->cdest[0].ttl == 32 && e->cdest[0].dst_port == 5000 &&
 		      !strcmp(e->c.csource.s, "ftap2") && e->start_ms[DTCP_T_TOTAL] == T0_MS + 2000,
 		      "criterion 5 as written");
 		e = dtcp_server_find(&s, 3);
-		CHECK(e && e->c.is_static && e->c.priority == 2 && e->c.cdest[0].src_port == 49153 &&
+		CHECK(e && e->c.is_static && e->c.priority == 2 && e->cdest[0].src_port == 49153 &&
 		      !strcmp(e->c.csource_addr, "192.0.2.200") &&
-		      !strcmp(e->c.given, "SOURCE-ADDRESS: 10.1.1.0/24\r\nPRIORITY: 2\r\n"),
+		      !strcmp(e->given, "SOURCE-ADDRESS: 10.1.1.0/24\r\nPRIORITY: 2\r\n"),
 		      "criterion 3 as written");
 		CHECK(x.n == 1 && x.dp[0].id == 3 && x.dp[0].slot == 5 && x.dp[0].uid == 77, "datapath 3");
 		CHECK(s.nseq == 2 && s.seq[0].last == 41 && !strcmp(s.seq[1].csource.s, "ftap1"), "seq");
@@ -763,8 +777,12 @@ static char *load_list(size_t *len, size_t *n, uint32_t *next, struct xtap_state
 	memback_init(&mb, NULL);
 	dtcp_server_init(&s, &mb.cfg, &mb.be, &mb);
 	*rc = xtap_state_load(path, &s, x);
-	for (size_t i = 0; i < s.n; i++) /* as the daemon does: counters for LIST */
-		mb.be.install(&mb, &s.tab[i]->c);
+	for (size_t i = 0; i < s.n; i++) { /* as the daemon does: counters for LIST */
+		static struct dtcp_criterion c;
+
+		dtcp_entry_criterion(s.tab[i], &c);
+		mb.be.install(&mb, &c);
+	}
 	*n = s.n;
 	*next = s.next_id;
 	l = list_all(&s, T0_MS + 60000, len);

@@ -91,12 +91,38 @@ ip netns exec $C ping -q -c 2 -i 0.2 192.0.2.1 > /dev/null
 wait_cd
 check "no copies after DELETE (got ${n:-0})" [ "${n:-0}" = 0 ]
 
-# a running datapath the state file does not describe: swept at start
-dtcp add --src 192.0.2.10 --proto 1 --cdest cd1 --cd-addr 203.0.113.10 --cd-port 7890 --static > /dev/null 2>&1
+# a state file that does not load: xtapd refuses to start and leaves it,
+# its journal and the running datapath exactly as they were
+dtcp add --src 192.0.2.10 --proto 1 --cdest cd1 --cd-addr 203.0.113.10 --cd-port 7890 \
+	--cd-src 203.0.113.1 --static > /dev/null 2>&1
 ip netns pids $S | xargs -r kill -9
 sleep 0.3
-rm -f $T/state
+cp -p $T/state $T/state.good
+sed -i '1s/^xtap-state 1$/xtap-state 99/' $T/state
+cp -p $T/state $T/state.bad
+[ -e $T/state.journal ] && cp -p $T/state.journal $T/journal.before
+nsenter --net=/run/netns/$S timeout 60 "$B/xtapd" -f $T/xtapd.conf -P $PIN -S $T/ctl.sock >> $T/xtapd.log 2>&1
+rc=$?
+check "a refused state file: xtapd exits 3 without serving (got $rc)" \
+	bash -c "[ $rc = 3 ] && [ \$(grep -c 'serving DTCP' $T/xtapd.log) = 4 ]"
+check "the refused state file and its journal are left byte for byte" bash -c "
+cmp -s $T/state $T/state.bad && ! ls $T/state.tmp 2>/dev/null &&
+if [ -e $T/journal.before ]; then cmp -s $T/state.journal $T/journal.before; else [ ! -e $T/state.journal ]; fi"
+check "the refusal is audited" grep -q '"event":"state_error".*state file refused' $T/audit.log
+cd_count 2
+ip netns exec $C ping -q -c 2 -i 0.2 192.0.2.1 > /dev/null
+wait_cd
+check "the running datapath still intercepts after the refusal (CD got ${n:-0})" [ "${n:-0}" = 2 ]
+cp -p $T/state.good $T/state
 start 5
+check "with the file mended, the next start adopts its criterion" \
+	bash -c "sed -n '/state file refused/,\$p' $T/xtapd.log | grep -q '1 criteria adopted running'"
+ip netns pids $S | xargs -r kill -9
+sleep 0.3
+
+# a running datapath the state file does not describe: swept at start
+rm -f $T/state $T/state.journal
+start 6
 check "rules the state file does not name are removed at start, and audited" bash -c "
 grep -q '1 unknown rules removed' $T/xtapd.log && grep -q 'unknown rules removed' $T/audit.log"
 cd_count 2
