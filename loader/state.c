@@ -229,41 +229,68 @@ static int check_extra(const struct dtcp_server *s, const struct xtap_state_extr
 	return 0;
 }
 
+/* What writing criteria needs, allocated once per file or transaction. */
+struct writer {
+	struct dtcp_request *r; /* zeroed once: format_add */
+	char *buf;
+	struct obuf b;
+	size_t k; /* next datapath record of x to look at (both walks are in id order) */
+};
+
+static int writer_open(struct writer *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->r = calloc(1, sizeof(*w->r));
+	w->buf = malloc(DTCP_MSG_MAX);
+	return w->r && w->buf ? 0 : -1;
+}
+
+static void writer_close(struct writer *w)
+{
+	free(w->b.p);
+	free(w->r);
+	free(w->buf);
+}
+
+/* Entry e with its datapath record from x, if it has one; entries must
+ * come in id order. */
+static int writer_entry(FILE *f, struct writer *w, const struct dtcp_entry *e, const struct xtap_state_extra *x)
+{
+	while (x && w->k < x->n && x->dp[w->k].id < e->c.id)
+		w->k++;
+	return write_entry(f, e, x && w->k < x->n && x->dp[w->k].id == e->c.id ? &x->dp[w->k] : NULL, w->r,
+			   w->buf, &w->b);
+}
+
+static void write_seqs(FILE *f, const struct dtcp_server *s)
+{
+	for (size_t i = 0; i < s->nseq; i++) {
+		fputs("seq ", f);
+		put_name(f, s->seq[i].csource.s);
+		fprintf(f, " %" PRIu64 "\n", s->seq[i].last);
+	}
+}
+
 static int write_all(FILE *f, const struct dtcp_server *s, const struct xtap_state_extra *x)
 {
-	struct dtcp_request *r = calloc(1, sizeof(*r)); /* zeroed once: format_add */
-	char *buf = malloc(DTCP_MSG_MAX);
-	struct obuf b = { 0 };
-	size_t k = 0;
+	struct writer w;
 	int rc = -1;
 
-	if (!r || !buf)
+	if (writer_open(&w))
 		goto out;
 	fprintf(f, MAGIC " %d\n", XTAP_STATE_VERSION);
 	fputs("# xtapd state: interception targets, keep it 0600 (docs/state-and-audit.md)\n", f);
 	fprintf(f, "next-id %" PRIu32 "\n", s->next_id);
 	if (x && x->generation)
 		fprintf(f, "generation %" PRIu64 "\n", x->generation);
-	for (size_t i = 0; i < s->nseq; i++) {
-		fputs("seq ", f);
-		put_name(f, s->seq[i].csource.s);
-		fprintf(f, " %" PRIu64 "\n", s->seq[i].last);
-	}
-	for (size_t i = 0; i < s->n; i++) {
-		const struct dtcp_entry *e = s->tab[i];
-		/* both are in id order: walk them together */
-		while (x && k < x->n && x->dp[k].id < e->c.id)
-			k++;
-		const struct xtap_state_dp *dp = x && k < x->n && x->dp[k].id == e->c.id ? &x->dp[k] : NULL;
-		if (write_entry(f, e, dp, r, buf, &b))
+	write_seqs(f, s);
+	for (size_t i = 0; i < s->n; i++)
+		if (writer_entry(f, &w, s->tab[i], x))
 			goto out;
-	}
 	fprintf(f, "end-state %zu\n", s->n);
 	rc = 0;
 out:
-	free(b.p);
-	free(r);
-	free(buf);
+	writer_close(&w);
 	return rc;
 }
 
@@ -402,29 +429,18 @@ static int journal_name(const char *path, char *out, size_t cap)
 static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_state_extra *x,
 		     const uint32_t *ids, size_t n_ids)
 {
-	struct dtcp_request *r = calloc(1, sizeof(*r)); /* zeroed once: format_add */
-	char *buf = malloc(DTCP_MSG_MAX);
-	struct obuf b = { 0 };
-	size_t k = 0;
+	struct writer w;
 	int rc = -1;
 
-	if (!r || !buf)
+	if (writer_open(&w))
 		goto out;
 	fprintf(f, "begin\nnext-id %" PRIu32 "\n", s->next_id);
-	for (size_t i = 0; i < s->nseq; i++) {
-		fputs("seq ", f);
-		put_name(f, s->seq[i].csource.s);
-		fprintf(f, " %" PRIu64 "\n", s->seq[i].last);
-	}
+	write_seqs(f, s);
 	/* criteria first (the loader's order: seq, criteria), then deletes */
 	for (size_t i = 0; i < n_ids; i++) {
 		const struct dtcp_entry *e = dtcp_server_find(s, ids[i]);
 
-		if (!e)
-			continue;
-		while (x && k < x->n && x->dp[k].id < e->c.id)
-			k++;
-		if (write_entry(f, e, x && k < x->n && x->dp[k].id == e->c.id ? &x->dp[k] : NULL, r, buf, &b))
+		if (e && writer_entry(f, &w, e, x))
 			goto out;
 	}
 	for (size_t i = 0; i < n_ids; i++)
@@ -433,9 +449,7 @@ static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 	fprintf(f, "commit %zu\n", n_ids);
 	rc = 0;
 out:
-	free(b.p);
-	free(r);
-	free(buf);
+	writer_close(&w);
 	return rc;
 }
 
