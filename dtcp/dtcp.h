@@ -405,6 +405,8 @@ void dtcp_server_free(struct dtcp_server *s);
  * -1 (duplicate id or no memory): the caller still does. */
 int dtcp_server_restore(struct dtcp_server *s, struct dtcp_entry *e);
 const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t id);
+/* Index of the first of n entries (sorted by id) with an id >= id. */
+size_t dtcp_entry_lower_bound(struct dtcp_entry *const *tab, size_t n, uint32_t id);
 
 /* Handles one authenticated request. The replies (one, or several for a long
  * LIST) are passed to emit, each to be written with one write. */

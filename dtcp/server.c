@@ -38,18 +38,22 @@ void dtcp_server_free(struct dtcp_server *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Index of the first entry with id >= id. */
-static size_t lower_bound(const struct dtcp_server *s, uint32_t id)
+size_t dtcp_entry_lower_bound(struct dtcp_entry *const *tab, size_t n, uint32_t id)
 {
-	size_t lo = 0, hi = s->n;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (s->tab[mid]->c.id < id)
+		if (tab[mid]->c.id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+static size_t lower_bound(const struct dtcp_server *s, uint32_t id)
+{
+	return dtcp_entry_lower_bound(s->tab, s->n, id);
 }
 
 const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t id)

@@ -1117,22 +1117,6 @@ static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extr
 	return 0;
 }
 
-/* Position of id in l->ents (sorted by id), or where it would go. */
-static size_t ent_pos(const struct loader *l, uint32_t id)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (l->ents[mid]->c.id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* A committed transaction t onto what was read so far. A deleted entry keeps
  * its place, marked by a dp record with id 0, until compact_deleted. */
 static int merge_txn(struct loader *l, struct loader *t)
@@ -1146,7 +1130,7 @@ static int merge_txn(struct loader *l, struct loader *t)
 	t->seq = NULL;
 	t->nseq = t->capseq = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		size_t pos = ent_pos(l, t->ents[i]->c.id);
+		size_t pos = dtcp_entry_lower_bound(l->ents, l->n, t->ents[i]->c.id);
 
 		if (pos == l->n || l->ents[pos]->c.id != t->ents[i]->c.id) {
 			if (grow((void **)&l->dp, &l->capdp, l->n, sizeof(*l->dp)) ||
@@ -1165,7 +1149,7 @@ static int merge_txn(struct loader *l, struct loader *t)
 		l->dp[pos] = t->dp[i];
 	}
 	for (size_t i = 0; i < t->ndel; i++) {
-		size_t pos = ent_pos(l, t->dels[i]);
+		size_t pos = dtcp_entry_lower_bound(l->ents, l->n, t->dels[i]);
 
 		if (pos < l->n && l->ents[pos]->c.id == t->dels[i])
 			l->dp[pos].id = 0;
