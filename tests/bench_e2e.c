@@ -371,6 +371,27 @@ struct tool {
 	void (*cost)(const char *name); /* optional: the tool's programs' ns per packet */
 };
 
+/* A command file for nft -f, tc -batch or tcpdump -F (mkstemp's template). */
+static FILE *script_open(char path[32])
+{
+	int fd;
+
+	snprintf(path, 32, "/tmp/xtap-bench.XXXXXX");
+	fd = mkstemp(path);
+	return fd >= 0 ? fdopen(fd, "w") : NULL;
+}
+
+/* Close it, run `tool path` when run is set, remove it. */
+static int script_run(FILE *f, const char *path, const char *tool, int run)
+{
+	int rc;
+
+	fclose(f);
+	rc = run ? sh("%s %s", tool, path) : 0;
+	unlink(path);
+	return rc;
+}
+
 /* nftables: netdev ingress on r0, a set of addresses, dup to vt0 */
 static int nft_start(void)
 {
@@ -383,10 +404,9 @@ static int nft_start(void)
 
 static int nft_add(const struct step *st)
 {
-	char path[] = "/tmp/xtap-bench-nft.XXXXXX", a[16];
+	char path[32], a[16];
 	uint32_t cur = 0, addr, n = 0;
-	int fd = mkstemp(path), rc;
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	FILE *f = script_open(path);
 
 	if (!f)
 		return -1;
@@ -399,10 +419,7 @@ static int nft_add(const struct step *st)
 	}
 	if (n)
 		fprintf(f, " }\n");
-	fclose(f);
-	rc = n ? sh("nft -f %s", path) : 0;
-	unlink(path);
-	return rc;
+	return script_run(f, path, "nft -f", n > 0);
 }
 
 static void nft_stop(void)
@@ -415,9 +432,8 @@ static void nft_stop(void)
  * filters in the buckets, `mirred egress mirror dev vt0` */
 static int u32_start(void)
 {
-	char path[] = "/tmp/xtap-bench-tc.XXXXXX";
-	int fd = mkstemp(path), rc;
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	char path[32];
+	FILE *f = script_open(path);
 
 	if (!f)
 		return -1;
@@ -430,18 +446,14 @@ static int u32_start(void)
 			   "hashkey mask 0x0000ff00 at 12 link %x:\n", b, 0x100 + b);
 	fprintf(f, "filter add dev r0 ingress prio 1 protocol ip u32 ht 800:: match ip src 0.0.0.0/0 "
 		   "hashkey mask 0x000000ff at 12 link 2:\n");
-	fclose(f);
-	rc = sh("tc -batch %s", path);
-	unlink(path);
-	return rc;
+	return script_run(f, path, "tc -batch", 1);
 }
 
 static int u32_add(const struct step *st)
 {
-	char path[] = "/tmp/xtap-bench-tc.XXXXXX", a[16];
+	char path[32], a[16];
 	uint32_t cur = 0, addr, n = 0;
-	int fd = mkstemp(path), rc;
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	FILE *f = script_open(path);
 
 	if (!f)
 		return -1;
@@ -451,10 +463,7 @@ static int u32_add(const struct step *st)
 			   "action mirred egress mirror dev vt0\n", 0x100 + (addr & 255), (addr >> 8) & 255, a);
 		n++;
 	}
-	fclose(f);
-	rc = n ? sh("tc -batch %s", path) : 0;
-	unlink(path);
-	return rc;
+	return script_run(f, path, "tc -batch", n > 0);
 }
 
 static void u32_stop(void)
@@ -759,9 +768,8 @@ int main(int argc, char **argv)
 	/* (e) tcpdump with an equivalent filter: cBPF holds at most 4,096
 	 * instructions, 1,000 addresses take 1,754 (and 11 s to optimise) */
 	for (int n = 1; n <= 1000; n *= 1000) {
-		char path[] = "/tmp/xtap-bench-bpf.XXXXXX", a[16], name[64];
-		int fd = mkstemp(path);
-		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		char path[32], a[16], name[64];
+		FILE *f = script_open(path);
 
 		if (!f)
 			die("cannot write the tcpdump filter");
