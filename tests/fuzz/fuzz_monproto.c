@@ -8,6 +8,7 @@
  *  2. fields taken from the input encoded by every encoder: what an encoder
  *     writes decodes to the same fields, and what it refuses is what the
  *     decoder would refuse. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@ static bool str_ok(const char *s, size_t cap)
 	return memchr(s, 0, cap) != NULL;
 }
 
-/* The accepted message re-encoded: 0 for a type this target does not know. */
+/* The accepted message re-encoded; SIZE_MAX for a type this target does not
+ * know yet (a type added to monproto.h gets its encoder here). */
 static size_t reencode(const struct mon_msg *m)
 {
 	switch (m->type) {
@@ -49,7 +51,7 @@ static size_t reencode(const struct mon_msg *m)
 	case MON_EVENT:
 		return mon_enc_event(out, sizeof(out), m->session, m->kind, m->peer);
 	default:
-		return 0;
+		return SIZE_MAX;
 	}
 }
 
@@ -72,7 +74,7 @@ static void decode_both(const uint8_t *data, size_t size)
 		/* data points into the datagram, within it */
 		check(!m.data || (m.data >= data && m.data + m.len <= data + size));
 		size_t k = reencode(&m);
-		check(k == size && memcmp(out, data, size) == 0);
+		check(k == SIZE_MAX || (k == size && memcmp(out, data, size) == 0));
 		mon_msg_clear(&m);
 	}
 }
