@@ -336,5 +336,9 @@ enum xtap_counter {
 	XTAP_G_MATCH_UNREAD,    /* packets a criterion matched only because a field it sets was unreadable */
 	XTAP_G_COUNT,
 };
+/* Entries of the counters map: more than XTAP_G_COUNT, so that a later build
+ * adding reasons can still adopt a datapath pinned by this one. */
+#define XTAP_G_SLOTS 64
+_Static_assert(XTAP_G_COUNT <= XTAP_G_SLOTS, "counter reasons fit the counters map");
 
 #endif /* XTAP_H */
