@@ -322,13 +322,6 @@ __noinline int xtap_frag_follow(struct xtap_cls *s)
 	return followed;
 }
 
-/* Record what a first fragment matched, for its later fragments. One that
- * matched nothing is recorded too (n = 0) when a criterion's addresses
- * matched it, so that the later fragments of a datagram a port criterion
- * left out are not copied as unread; such a record never replaces one with
- * matches. Another first fragment of the same datagram (duplicated or
- * overlapping, RFC 5722) adds its matches to the record: whichever copy the
- * receiver keeps, its criteria follow the datagram. */
 /* Does a fragment record name (slot, uid)? A global function: the merge
  * below would otherwise be a 16 x 16 loop for the verifier to walk. */
 __noinline int xtap_frag_has(const struct xtap_frag_val *v, __u32 slot, __u32 uid)
@@ -347,6 +340,13 @@ __noinline int xtap_frag_has(const struct xtap_frag_val *v, __u32 slot, __u32 ui
 	return 0;
 }
 
+/* Record what a first fragment matched, for its later fragments. One that
+ * matched nothing is recorded too (n = 0) when a criterion's addresses
+ * matched it, so that the later fragments of a datagram a port criterion
+ * left out are not copied as unread; such a record never replaces one with
+ * matches. Another first fragment of the same datagram (duplicated or
+ * overlapping, RFC 5722) adds its matches to the record: whichever copy the
+ * receiver keeps, its criteria follow the datagram. */
 __noinline int xtap_frag_record(struct xtap_cls *s)
 {
 	struct xtap_frag_key fk;
