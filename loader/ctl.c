@@ -152,7 +152,7 @@ static const char *const g_names[XTAP_G_COUNT] = {
 	"packets", "matched", "not_ip", "trunc_l2", "vlan_depth", "trunc_l3", "bad_l3",
 	"trunc_ext", "ext_depth", "trunc_l4", "match_bound", "cd_bound", "frag_recorded",
 	"frag_followed", "frag_unknown", "frag_record_fail", "meta_fail", "meta_used",
-	"rule_stale", "vt_foreign",
+	"rule_stale", "vt_foreign", "frag_tiny", "frag_none", "match_unread",
 };
 _Static_assert(sizeof(g_names) / sizeof(g_names[0]) == XTAP_G_COUNT, "a name per global counter");
 
