@@ -89,6 +89,8 @@ struct conn {
 	ssh_session ssh;
 	ssh_event ev;
 	enum conn_state state;
+	bool announced;                   /* CONN_OPEN sent */
+	bool close_sent;                  /* SESSION_CLOSE sent: nothing more for this id */
 	char peer[MON_PEER_MAX];
 	uint64_t accepted_ms, active_ms, closing_ms, blocked_ms;
 	/* authentication */
@@ -98,6 +100,7 @@ struct conn {
 	char kbd_user[MON_USER_MAX];      /* keyboard-interactive: user of the prompt */
 	char user[MON_USER_MAX];          /* authenticated */
 	unsigned auth_failures;
+	unsigned gss_refused;             /* gssapi-with-mic requests answered (see below) */
 	/* channel and DTCP */
 	ssh_channel chan;
 	struct ssh_channel_callbacks_struct chan_cb;
@@ -117,7 +120,10 @@ struct worker {
 	struct conn *conns;
 	unsigned nconns;
 	uint32_t next_id;
-	uint64_t *accepts;                /* ring: ms of the last rate_per_min accepts */
+	/* ring of the last rate_per_min accepts: every accept of the last 60 s
+	 * is in it (the global limit refuses more), so it also gives the exact
+	 * per-source count */
+	struct accept_rec { uint64_t ms; char peer[MON_PEER_MAX]; } *accepts;
 	unsigned accepts_n, accepts_head;
 	struct outq monq;                 /* datagrams the monitor has not taken yet */
 	uint64_t events_dropped;
@@ -128,10 +134,13 @@ struct worker {
 void xtap_worker_opts_default(struct xtap_worker_opts *o)
 {
 	*o = (struct xtap_worker_opts){
+		.listen_fd = -1,
 		.port = XTAP_WORKER_PORT,
 		.user = "nobody",
 		.max_sessions = XTAP_WORKER_MAX_SESSIONS,
 		.rate_per_min = XTAP_WORKER_RATE_PER_MIN,
+		.src_sessions = XTAP_WORKER_SRC_SESSIONS,
+		.src_rate = XTAP_WORKER_SRC_RATE,
 		.idle_secs = XTAP_WORKER_IDLE_SECS,
 		.auth_secs = XTAP_WORKER_AUTH_SECS,
 		.auth_tries = XTAP_WORKER_AUTH_TRIES,
@@ -176,6 +185,48 @@ static const char *vis(const char *s, char out[VIS_MAX * 4 + 4])
 	return out;
 }
 
+/* ---- gssapi-with-mic: refused before any GSS-API code runs -------------------- */
+
+/* libssh 0.10 answers a gssapi-with-mic userauth request inside its packet
+ * handler: the message queue (and so ssh_set_auth_methods) never sees it,
+ * and Debian's libssh (built with GSS-API) calls gss_indicate_mechs, whose
+ * MIT implementation reads /etc/gss/mech: a syscall the seccomp filter
+ * does not allow, the worker would die of SIGSYS at one unauthenticated
+ * packet. libssh's way around that, a server callback choosing the
+ * mechanism, cannot be used: with any server callback set libssh stops
+ * queueing messages and answers them itself, and the worker needs the
+ * queue to answer an authentication only once the monitor has decided.
+ *
+ * So this binary defines gss_indicate_mechs itself. The dynamic linker
+ * binds libssh's reference to the executable's definition (an unversioned
+ * definition in the executable satisfies libssh's versioned reference,
+ * gssapi_krb5_2_MIT), and no GSS-API library code runs: it reports an
+ * empty set of mechanisms, libssh finds no mechanism in common with the
+ * client's list and answers USERAUTH_FAILURE with our methods
+ * (ssh_auth_reply_default); it never creates a GSS context, so the token
+ * and MIC handlers refuse anything later. The set is freed by libssh with
+ * gss_release_oid_set, i.e. free() of elements (NULL) and of the set.
+ * Nothing else in xtapd uses GSS-API. */
+typedef uint32_t xtap_OM_uint32;
+struct xtap_gss_oid_set { size_t count; void *elements; }; /* gss_OID_set_desc */
+
+static struct conn *polling; /* the connection libssh is processing packets for */
+
+xtap_OM_uint32 gss_indicate_mechs(xtap_OM_uint32 *minor, struct xtap_gss_oid_set **set);
+xtap_OM_uint32 gss_indicate_mechs(xtap_OM_uint32 *minor, struct xtap_gss_oid_set **set)
+{
+	if (minor)
+		*minor = 0;
+	if (!set)
+		return 1u << 24; /* GSS_S_CALL_INACCESSIBLE_WRITE */
+	*set = calloc(1, sizeof(**set));
+	if (!*set)
+		return 13u << 16; /* GSS_S_FAILURE: libssh then sends no answer */
+	if (polling)
+		polling->gss_refused++;
+	return 0; /* GSS_S_COMPLETE, no mechanism */
+}
+
 /* ---- queues ----------------------------------------------------------------- */
 
 static void outq_init(struct outq *q)
@@ -209,6 +260,7 @@ static void outq_pop(struct outq *q)
 	if (!q->head)
 		q->tail = &q->head;
 	q->bytes -= b->len;
+	explicit_bzero(b->data, b->len); /* a queued AUTH_PASSWORD holds a password */
 	free(b);
 }
 
@@ -272,15 +324,23 @@ static void mon_event(struct worker *w, uint32_t session, enum mon_event_kind ki
 
 /* ---- connections ------------------------------------------------------------------ */
 
+/* The monitor's slot for this connection goes: once, when its DTCP session
+ * or the connection ends (a failed login, a login that never opens the
+ * subsystem, a timeout all free it). */
+static void session_close(struct conn *c)
+{
+	if (c->announced && !c->close_sent)
+		mon_push(c->w, mon_enc_empty(c->w->tx, sizeof(c->w->tx), MON_SESSION_CLOSE, c->id));
+	c->close_sent = true;
+	c->dtcp_open = false;
+}
+
 static void conn_drop(struct conn *c, const char *why)
 {
 	if (c->dead)
 		return;
 	log_debug("worker: connection %u from %s closed: %s", c->id, c->peer, why);
-	if (c->dtcp_open) {
-		mon_push(c->w, mon_enc_empty(c->w->tx, sizeof(c->w->tx), MON_SESSION_CLOSE, c->id));
-		c->dtcp_open = false;
-	}
+	session_close(c);
 	c->dead = true;
 }
 
@@ -315,10 +375,7 @@ static void conn_close_channel(struct conn *c, const char *why)
 			return;
 		}
 	}
-	if (c->dtcp_open) {
-		mon_push(c->w, mon_enc_empty(c->w->tx, sizeof(c->w->tx), MON_SESSION_CLOSE, c->id));
-		c->dtcp_open = false;
-	}
+	session_close(c);
 	log_debug("worker: connection %u: channel closed: %s", c->id, why);
 	c->state = C_CLOSING;
 	c->closing_ms = now_ms();
@@ -539,7 +596,10 @@ static bool handle_auth(struct conn *c, ssh_message m)
 		auth_ask(c, m, n, st == SSH_PUBLICKEY_STATE_NONE);
 		return true;
 	}
-	auth_failed(c, m); /* hostbased, gssapi-with-mic: not offered */
+	/* hostbased and anything unknown: not offered (gssapi-with-mic never
+	 * gets here, see gss_indicate_mechs) */
+	mon_event(w, c->id, MON_EV_AUTH_METHOD, c->peer);
+	auth_failed(c, m);
 	return false;
 }
 
@@ -789,9 +849,14 @@ static void conn_step(struct conn *c, uint64_t now)
 	struct worker *w = c->w;
 	const struct xtap_worker_opts *o = w->o;
 	ssh_message m;
+	int rc_poll;
 
 	if (c->state == C_KEX) {
-		int rc = ssh_handle_key_exchange(c->ssh);
+		int rc;
+
+		polling = c;
+		rc = ssh_handle_key_exchange(c->ssh);
+		polling = NULL;
 		if (rc == SSH_AGAIN) {
 			goto timers;
 		}
@@ -801,9 +866,23 @@ static void conn_step(struct conn *c, uint64_t now)
 		}
 		c->state = C_AUTH;
 	}
-	if (ssh_event_dopoll(c->ev, 0) == SSH_ERROR && !(ssh_get_status(c->ssh) & SSH_CLOSED)) {
+	polling = c;
+	rc_poll = ssh_event_dopoll(c->ev, 0);
+	polling = NULL;
+	if (rc_poll == SSH_ERROR && !(ssh_get_status(c->ssh) & SSH_CLOSED)) {
 		conn_drop(c, "poll failed");
 		return;
+	}
+	/* gssapi-with-mic: answered by libssh (see gss_indicate_mechs),
+	 * counted here as a failed attempt of a method not offered */
+	for (; c->gss_refused; c->gss_refused--) {
+		log_debug("worker: connection %u: gssapi-with-mic refused", c->id);
+		mon_event(w, c->id, MON_EV_AUTH_METHOD, c->peer);
+		if (++c->auth_failures >= o->auth_tries) {
+			mon_event(w, c->id, MON_EV_AUTH_TRIES, c->peer);
+			conn_drop(c, "too many authentication failures");
+			return;
+		}
 	}
 	while (!c->dead && !c->pending && (m = ssh_message_get(c->ssh)) != NULL)
 		handle_message(c, m);
@@ -841,7 +920,9 @@ static void conn_step(struct conn *c, uint64_t now)
 		return;
 	}
 timers:
-	if (c->state == C_KEX || c->state == C_AUTH) {
+	/* a login that never opens the subsystem holds a connection like one
+	 * that never logs in: the same deadline */
+	if (c->state == C_KEX || c->state == C_AUTH || (c->state == C_AUTHED && !c->dtcp_open)) {
 		if (elapsed(now, c->accepted_ms) > (uint64_t)o->auth_secs * 1000) {
 			mon_event(w, c->id, MON_EV_AUTH_TIMEOUT, c->peer);
 			conn_drop(c, "authentication timeout");
@@ -880,14 +961,33 @@ static bool rate_exceeded(struct worker *w, uint64_t now)
 {
 	unsigned cap = w->o->rate_per_min;
 
-	return w->accepts_n == cap && elapsed(now, w->accepts[w->accepts_head]) < 60000;
+	return w->accepts_n == cap && elapsed(now, w->accepts[w->accepts_head].ms) < 60000;
 }
 
-static void rate_record(struct worker *w, uint64_t now)
+static unsigned src_accepts(const struct worker *w, const char *peer, uint64_t now)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < w->accepts_n; i++)
+		n += elapsed(now, w->accepts[i].ms) < 60000 && !strcmp(w->accepts[i].peer, peer);
+	return n;
+}
+
+static unsigned src_conns(const struct worker *w, const char *peer)
+{
+	unsigned n = 0;
+
+	for (const struct conn *c = w->conns; c; c = c->next)
+		n += !c->dead && !strcmp(c->peer, peer);
+	return n;
+}
+
+static void rate_record(struct worker *w, uint64_t now, const char *peer)
 {
 	unsigned cap = w->o->rate_per_min;
 
-	w->accepts[w->accepts_head] = now;
+	w->accepts[w->accepts_head].ms = now;
+	snprintf(w->accepts[w->accepts_head].peer, MON_PEER_MAX, "%s", peer);
 	w->accepts_head = (w->accepts_head + 1) % cap;
 	if (w->accepts_n < cap)
 		w->accepts_n++;
@@ -945,6 +1045,10 @@ static void conn_new(struct worker *w, int fd, const char *peer, uint64_t now)
 	c->next = w->conns;
 	w->conns = c;
 	w->nconns++;
+	/* the monitor's slot for it, with the peer for every audit line */
+	c->announced = mon_push(w, mon_enc_conn_open(w->tx, sizeof(w->tx), c->id, c->peer)) == 0;
+	if (!c->announced)
+		conn_drop(c, "monitor unavailable");
 	log_debug("worker: connection %u from %s", c->id, peer);
 }
 
@@ -978,12 +1082,38 @@ static void accept_new(struct worker *w)
 			close(fd);
 			continue;
 		}
-		rate_record(w, now);
+		if (src_conns(w, peer) >= w->o->src_sessions) {
+			log_info("worker: %s refused: %u connections from that address", peer,
+				 w->o->src_sessions);
+			mon_event(w, 0, MON_EV_SRC_CONN_LIMIT, peer);
+			close(fd);
+			continue;
+		}
+		if (src_accepts(w, peer, now) >= w->o->src_rate) {
+			log_info("worker: %s refused: rate limit %u per minute from that address", peer,
+				 w->o->src_rate);
+			mon_event(w, 0, MON_EV_SRC_RATE_LIMIT, peer);
+			close(fd);
+			continue;
+		}
+		rate_record(w, now, peer);
 		conn_new(w, fd, peer, now);
 	}
 }
 
 /* ---- start: listener, host key, privileges, seccomp ------------------------------------- */
+
+static int open_listener(const struct xtap_worker_opts *o);
+
+int xtap_worker_listen(const char *addr, uint16_t port)
+{
+	struct xtap_worker_opts o;
+
+	xtap_worker_opts_default(&o);
+	o.listen_addr = addr;
+	o.port = port;
+	return open_listener(&o);
+}
 
 static int open_listener(const struct xtap_worker_opts *o)
 {
@@ -1218,7 +1348,8 @@ int xtap_worker_main(int monfd, const struct xtap_worker_opts *o)
 	int rc = 1;
 
 	log_set_level(o->log_level);
-	if (!o->max_sessions || !o->rate_per_min || !o->auth_secs || !o->auth_tries) {
+	if (!o->max_sessions || !o->rate_per_min || !o->auth_secs || !o->auth_tries ||
+	    !o->src_sessions || !o->src_rate) {
 		log_warnx("worker: limits must be at least 1");
 		return 1;
 	}
@@ -1242,7 +1373,7 @@ int xtap_worker_main(int monfd, const struct xtap_worker_opts *o)
 		goto out;
 	}
 	/* everything that needs a file or privilege happens before the drop */
-	w->lfd = open_listener(o);
+	w->lfd = o->listen_fd >= 0 ? o->listen_fd : open_listener(o);
 	if (w->lfd < 0 || setup_bind(w) < 0 || drop_privileges(o) < 0)
 		goto out;
 	if (!o->no_seccomp && install_seccomp() < 0)

@@ -510,7 +510,13 @@ def test_privileges(mon):
     if not mon.worker_pid:
         check('worker pid known', False)
         return
+    # the pid is known at fork, the listener before the drop: wait for the
+    # drop's last step (the filter) before judging the rest
+    deadline = time.time() + 5
     st = proc_status(mon.worker_pid)
+    while st.get('Seccomp') != '2' and time.time() < deadline:
+        time.sleep(0.05)
+        st = proc_status(mon.worker_pid)
     check('worker Uid is nobody (real, effective, saved, fs)',
           st.get('Uid', '').split() == [str(NOBODY)] * 4, st.get('Uid'))
     check('worker Gid is nogroup', st.get('Gid', '').split() == [str(NOBODY)] * 4, st.get('Gid'))
