@@ -844,7 +844,29 @@ static void flush_replies(struct conn *c, uint64_t now)
 	}
 }
 
+static void conn_step_libssh(struct conn *c, uint64_t now);
+
+/* One turn of a connection. libssh may process packets in any of the calls
+ * below (the poll, ssh_message_get, channel reads and writes): polling
+ * names the connection for gss_indicate_mechs throughout. */
 static void conn_step(struct conn *c, uint64_t now)
+{
+	polling = c;
+	conn_step_libssh(c, now);
+	polling = NULL;
+	/* gssapi-with-mic: answered by libssh (see gss_indicate_mechs),
+	 * counted here as a failed attempt of a method not offered */
+	for (; c->gss_refused && !c->dead; c->gss_refused--) {
+		log_debug("worker: connection %u: gssapi-with-mic refused", c->id);
+		mon_event(c->w, c->id, MON_EV_AUTH_METHOD, c->peer);
+		if (++c->auth_failures >= c->w->o->auth_tries) {
+			mon_event(c->w, c->id, MON_EV_AUTH_TRIES, c->peer);
+			conn_drop(c, "too many authentication failures");
+		}
+	}
+}
+
+static void conn_step_libssh(struct conn *c, uint64_t now)
 {
 	struct worker *w = c->w;
 	const struct xtap_worker_opts *o = w->o;
@@ -854,9 +876,7 @@ static void conn_step(struct conn *c, uint64_t now)
 	if (c->state == C_KEX) {
 		int rc;
 
-		polling = c;
 		rc = ssh_handle_key_exchange(c->ssh);
-		polling = NULL;
 		if (rc == SSH_AGAIN) {
 			goto timers;
 		}
@@ -866,23 +886,10 @@ static void conn_step(struct conn *c, uint64_t now)
 		}
 		c->state = C_AUTH;
 	}
-	polling = c;
 	rc_poll = ssh_event_dopoll(c->ev, 0);
-	polling = NULL;
 	if (rc_poll == SSH_ERROR && !(ssh_get_status(c->ssh) & SSH_CLOSED)) {
 		conn_drop(c, "poll failed");
 		return;
-	}
-	/* gssapi-with-mic: answered by libssh (see gss_indicate_mechs),
-	 * counted here as a failed attempt of a method not offered */
-	for (; c->gss_refused; c->gss_refused--) {
-		log_debug("worker: connection %u: gssapi-with-mic refused", c->id);
-		mon_event(w, c->id, MON_EV_AUTH_METHOD, c->peer);
-		if (++c->auth_failures >= o->auth_tries) {
-			mon_event(w, c->id, MON_EV_AUTH_TRIES, c->peer);
-			conn_drop(c, "too many authentication failures");
-			return;
-		}
 	}
 	while (!c->dead && !c->pending && (m = ssh_message_get(c->ssh)) != NULL)
 		handle_message(c, m);
@@ -1255,6 +1262,10 @@ static const int seccomp_allow[] = {
 	SCMP_SYS(getrandom),   /* OpenSSL: key exchange, padding */
 	SCMP_SYS(futex),       /* OpenSSL's locks and once-initialisers */
 	SCMP_SYS(exit_group),  /* the monitor went away */
+	/* a poll interrupted by a stop (SIGSTOP, a debugger) resumes through
+	 * restart_syscall after SIGCONT: without it, continuing a stopped
+	 * worker killed it (found by tests/adversarial) */
+	SCMP_SYS(restart_syscall),
 	/* memory: brk (plain build) and mmap (sanitizer allocator) were seen;
 	 * munmap, mremap and madvise are the same allocators giving memory
 	 * back (glibc serves blocks above 128 KiB with mmap), not reached by

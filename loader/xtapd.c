@@ -913,6 +913,15 @@ static unsigned open_sessions(const struct xtapd *d)
 	return n;
 }
 
+static unsigned used_slots(const struct xtapd *d)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < MAX_SESSIONS; i++)
+		n += d->s[i].used;
+	return n;
+}
+
 /* Reads what has come of the request. Returns 1 for a detach request (the
  * connection stays open for the answer after the teardown), else 0. */
 static int ctl_read(struct xtapd *d, struct ctl_conn *c)
@@ -921,6 +930,7 @@ static int ctl_read(struct xtapd *d, struct ctl_conn *c)
 	struct xtap_ctl_ctx x = { .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
 				  .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
 				  .now_ms = wall_ms(), .pid = (long)getpid(), .worker_pid = (long)d->sup.pid,
+				  .connections = used_slots(d),
 				  .worker_restarts = d->sup.restarts };
 	char *nl;
 
