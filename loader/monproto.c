@@ -25,6 +25,7 @@ const char *mon_type_name(uint32_t type)
 		[MON_AUTH_RESULT] = "AUTH_RESULT", [MON_DTCP_DATA] = "DTCP_DATA",
 		[MON_DTCP_EOF] = "DTCP_EOF", [MON_DTCP_REPLY] = "DTCP_REPLY",
 		[MON_DTCP_CLOSE] = "DTCP_CLOSE", [MON_EVENT] = "EVENT", [MON_CONN_OPEN] = "CONN_OPEN",
+		[MON_AUTH_SIG] = "AUTH_SIG",
 	};
 	return type >= 1 && type <= MON_TYPE_MAX ? names[type] : "unknown";
 }
@@ -213,6 +214,19 @@ size_t mon_enc_auth_pubkey(uint8_t *out, size_t cap, uint32_t session, bool key_
 	return finish(&w);
 }
 
+size_t mon_enc_auth_sig(uint8_t *out, size_t cap, uint32_t session, const uint8_t *signed_data,
+			size_t signed_len, const uint8_t *sig, size_t siglen)
+{
+	struct wr w;
+
+	if (!session || !signed_len || signed_len > MON_SIGNED_MAX || !siglen || siglen > MON_SIG_MAX)
+		return 0;
+	begin(&w, out, cap, MON_AUTH_SIG, session);
+	put_str(&w, signed_data, signed_len);
+	put_str(&w, sig, siglen);
+	return finish(&w);
+}
+
 size_t mon_enc_auth_result(uint8_t *out, size_t cap, uint32_t session, bool ok)
 {
 	struct wr w;
@@ -309,7 +323,7 @@ static bool worker_type(uint32_t t)
 {
 	return t == MON_SESSION_OPEN || t == MON_SESSION_CLOSE || t == MON_AUTH_PASSWORD ||
 	       t == MON_AUTH_PUBKEY || t == MON_DTCP_DATA || t == MON_DTCP_EOF || t == MON_EVENT ||
-	       t == MON_CONN_OPEN;
+	       t == MON_CONN_OPEN || t == MON_AUTH_SIG;
 }
 
 static bool monitor_type(uint32_t t)
@@ -376,6 +390,16 @@ int mon_decode(const uint8_t *buf, size_t n, enum mon_sender from, struct mon_ms
 		m->len = bl;
 		break;
 	}
+	case MON_AUTH_SIG:
+		m->data = get_blob(&r, &bl);
+		if (!m->data || bl == 0 || bl > MON_SIGNED_MAX)
+			FAIL("bad signed data");
+		m->len = bl;
+		m->sig = get_blob(&r, &bl);
+		if (!m->sig || bl == 0 || bl > MON_SIG_MAX)
+			FAIL("bad signature");
+		m->siglen = bl;
+		break;
 	case MON_AUTH_RESULT:
 		m->ok = get_u32(&r);
 		if (r.bad || m->ok > 1)

@@ -26,6 +26,11 @@
 #define MON_PASSWORD_MAX 256    /* password incl. NUL; longer ones are refused unasked */
 #define MON_KEYTYPE_MAX  32     /* "ssh-ed25519", "ecdsa-sha2-nistp521" incl. NUL */
 #define MON_KEYBLOB_MAX  2048   /* public key blob: RSA-16384 is ~2 KiB, ed25519 51 B */
+/* AUTH_SIG: what a public-key signature covers (RFC 4252 7): session id (at
+ * most 64, SHA-512), byte, user, "ssh-connection", "publickey", bool,
+ * algorithm, key blob, each string with its 4-byte length: 2257 at most */
+#define MON_SIGNED_MAX   2304
+#define MON_SIG_MAX      2080   /* the raw signature: RSA-16384 2048, ECDSA DER ~140 */
 
 enum mon_type {
 	MON_SESSION_OPEN = 1, /* W->M  user, peer: subsystem flow-tap-dtcp accepted */
@@ -41,7 +46,9 @@ enum mon_type {
 	MON_EVENT,            /* W->M  kind, peer: for the audit log */
 	MON_CONN_OPEN,        /* W->M  peer: a connection the worker serves (SSH started);
 				 SESSION_CLOSE ends it, exactly once */
-	MON_TYPE_MAX = MON_CONN_OPEN,
+	MON_AUTH_SIG,         /* W->M  signed data, raw signature: comes right before an
+				 AUTH_PUBKEY with signed 1; the monitor verifies it */
+	MON_TYPE_MAX = MON_AUTH_SIG,
 };
 
 /* Who sent a datagram: the decoder only accepts that side's types. */
@@ -78,6 +85,8 @@ struct mon_msg {
 	uint32_t kind;            /* EVENT: enum mon_event_kind */
 	const uint8_t *data;
 	size_t len;
+	const uint8_t *sig;       /* AUTH_SIG: the raw signature (data: the signed data) */
+	size_t siglen;
 };
 void mon_msg_clear(struct mon_msg *m);
 
@@ -92,6 +101,8 @@ size_t mon_enc_auth_password(uint8_t *out, size_t cap, uint32_t session,
 size_t mon_enc_auth_pubkey(uint8_t *out, size_t cap, uint32_t session, bool key_signed,
 			   const char *user, const char *keytype,
 			   const uint8_t *blob, size_t bloblen);
+size_t mon_enc_auth_sig(uint8_t *out, size_t cap, uint32_t session, const uint8_t *signed_data,
+			size_t signed_len, const uint8_t *sig, size_t siglen);
 size_t mon_enc_auth_result(uint8_t *out, size_t cap, uint32_t session, bool ok);
 size_t mon_enc_data(uint8_t *out, size_t cap, uint32_t type, uint32_t session,
 		    const void *data, size_t len);

@@ -18,6 +18,7 @@
  * which libssh 0.10 marks deprecated in favour of callbacks that must
  * answer synchronously: those calls are wrapped in one place below. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -101,6 +102,11 @@ struct conn {
 	char user[MON_USER_MAX];          /* authenticated */
 	unsigned auth_failures;
 	unsigned gss_refused;             /* gssapi-with-mic requests answered (see below) */
+	struct {                          /* the last signature libssh verified (see below) */
+		bool have;
+		size_t len, siglen;
+		uint8_t data[MON_SIGNED_MAX], sig[MON_SIG_MAX];
+	} signed_req;
 	/* channel and DTCP */
 	ssh_channel chan;
 	struct ssh_channel_callbacks_struct chan_cb;
@@ -225,6 +231,52 @@ xtap_OM_uint32 gss_indicate_mechs(xtap_OM_uint32 *minor, struct xtap_gss_oid_set
 	if (polling)
 		polling->gss_refused++;
 	return 0; /* GSS_S_COMPLETE, no mechanism */
+}
+
+/* ---- public-key signatures: what the monitor verifies itself ------------------- */
+
+/* libssh 0.10 verifies a public-key login's signature inside its packet
+ * handler and gives the application neither the signed data nor the
+ * signature nor the session id. It hands both to OpenSSL, though, in one
+ * call (pki_crypto.c: EVP_DigestVerify(ctx, sig, siglen, data, datalen)),
+ * and on a server that call verifies nothing but userauth signatures. So
+ * this binary defines EVP_DigestVerify: it keeps a copy for the connection
+ * being processed and calls OpenSSL's. The worker forwards both (AUTH_SIG)
+ * with the login, and the monitor checks the data (RFC 4252 7: session id,
+ * user, service, key) and the signature itself against the authorized key
+ * (loader/sigcheck.c). If libssh ever stops calling it, nothing is
+ * captured and public-key logins fail: closed, never open. The monitor
+ * calls it too (through here, passed on unchanged). */
+typedef int (*digest_verify_fn)(EVP_MD_CTX *, const unsigned char *, size_t, const unsigned char *,
+				size_t);
+static digest_verify_fn real_digest_verify;
+
+static void digest_verify_resolve(void)
+{
+	void *f = dlsym(RTLD_NEXT, "EVP_DigestVerify");
+
+	/* object to function pointer: memcpy, as POSIX dlsym users must */
+	if (f)
+		memcpy(&real_digest_verify, &f, sizeof(f));
+}
+
+int EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen, const unsigned char *tbs,
+		     size_t tbslen)
+{
+	if (!real_digest_verify)
+		digest_verify_resolve();
+	if (polling) {
+		struct conn *c = polling;
+
+		c->signed_req.have = tbslen && tbslen <= MON_SIGNED_MAX && siglen && siglen <= MON_SIG_MAX;
+		if (c->signed_req.have) {
+			memcpy(c->signed_req.data, tbs, tbslen);
+			memcpy(c->signed_req.sig, sig, siglen);
+			c->signed_req.len = tbslen;
+			c->signed_req.siglen = siglen;
+		}
+	}
+	return real_digest_verify ? real_digest_verify(ctx, sig, siglen, tbs, tbslen) : -1;
 }
 
 /* ---- queues ----------------------------------------------------------------- */
@@ -585,6 +637,22 @@ static bool handle_auth(struct conn *c, ssh_message m)
 		    (bl = key_blob(key, blob)) < 0) {
 			auth_failed(c, m);
 			return false;
+		}
+		/* a signed request: what the signature covers goes first, for
+		 * the monitor to verify (captured by EVP_DigestVerify above) */
+		if (st == SSH_PUBLICKEY_STATE_VALID) {
+			if (!c->signed_req.have) {
+				log_warnx("worker: connection %u: no signed data captured: login refused", c->id);
+				auth_failed(c, m);
+				return false;
+			}
+			c->signed_req.have = false;
+			if (mon_push(w, mon_enc_auth_sig(w->tx, sizeof(w->tx), c->id, c->signed_req.data,
+							 c->signed_req.len, c->signed_req.sig,
+							 c->signed_req.siglen)) < 0) {
+				auth_failed(c, m);
+				return false;
+			}
 		}
 		type = ssh_key_type_to_char(ssh_key_type(key));
 		n = mon_enc_auth_pubkey(w->tx, sizeof(w->tx), c->id, st == SSH_PUBLICKEY_STATE_VALID,
@@ -1383,6 +1451,7 @@ int xtap_worker_main(int monfd, const struct xtap_worker_opts *o)
 		log_warn("worker: SIGPIPE");
 		goto out;
 	}
+	digest_verify_resolve(); /* dlsym before the filter: it may open files */
 	/* everything that needs a file or privilege happens before the drop */
 	w->lfd = o->listen_fd >= 0 ? o->listen_fd : open_listener(o);
 	if (w->lfd < 0 || setup_bind(w) < 0 || drop_privileges(o) < 0)

@@ -46,6 +46,7 @@
 #include "evlimit.h"
 #include "log.h"
 #include "monproto.h"
+#include "sigcheck.h"
 #include "state.h"
 #include "supervise.h"
 #include "worker.h"
@@ -81,6 +82,8 @@ struct msess {
 	uint32_t id;
 	char user[MON_USER_MAX];
 	char peer[MON_PEER_MAX];  /* from CONN_OPEN: in every authentication audit line */
+	uint8_t *sig;             /* AUTH_SIG: signed data then signature, for the next AUTH_PUBKEY */
+	size_t sig_data_len, sig_len;
 	struct dtcp_session ds;
 };
 
@@ -115,6 +118,7 @@ struct xtapd {
 	struct xtap_sup sup;           /* the SSH worker: start, restart, send queue */
 	struct xtap_evlimit evl;       /* pre-auth audit lines, rate-limited */
 	char dummy_hash[256];          /* what an unknown user's password is checked against */
+	struct xtap_sidset sids;       /* session ids of accepted public-key logins: no replay */
 	struct msess s[MAX_SESSIONS];
 	uint8_t rx[MON_MSG_MAX], tx[MON_MSG_MAX];
 	struct dtcp_source_policy pol; /* filled per request from the configuration */
@@ -635,8 +639,32 @@ static void audit_suppressed(struct xtapd *d)
 	}
 }
 
+/* The monitor's own check of a signed public-key login: the signature the
+ * worker forwarded, over what RFC 4252 says it covers, with the authorized
+ * key (blob: what pubkey_ok matched against the configuration), in a
+ * session not seen before. */
+static int signature_ok(struct xtapd *d, struct msess *s, const struct mon_msg *m)
+{
+	const uint8_t *sid;
+	size_t sidlen;
+	const char *why = "no signature forwarded";
+	int ok = s->sig && !xtap_sig_check(m->user, m->data, m->len, s->sig, s->sig_data_len,
+					   s->sig + s->sig_data_len, s->sig_len, &sid, &sidlen, &why);
+
+	if (ok && xtap_sidset_seen(&d->sids, sid, sidlen)) {
+		why = "session id already used (a replay)";
+		ok = 0;
+	}
+	free(s->sig);
+	s->sig = NULL;
+	if (!ok)
+		log_warnx("worker: public-key login on connection %u refused: %s", m->session, why);
+	return ok;
+}
+
 static void sess_free(struct xtapd *d, struct msess *s, const char *why)
 {
+	free(s->sig);
 	if (s->dtcp) {
 		dtcp_session_free(&s->ds);
 		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_SESSION_CLOSE, why ? why : s->user);
@@ -676,8 +704,26 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
 		break;
 	}
+	case MON_AUTH_SIG:
+		if (!s || s->authed) {
+			log_warnx("worker: signature for connection %u that cannot use it", m->session);
+			break;
+		}
+		free(s->sig);
+		s->sig = malloc(m->len + m->siglen);
+		if (s->sig) {
+			memcpy(s->sig, m->data, m->len);
+			memcpy(s->sig + m->len, m->sig, m->siglen);
+			s->sig_data_len = m->len;
+			s->sig_len = m->siglen;
+		}
+		break;
 	case MON_AUTH_PUBKEY: {
 		int ok = s && !s->authed && pubkey_ok(d, m->user, m->keytype, m->data, m->len);
+
+		/* a signed request: the monitor verifies the signature itself */
+		if (ok && m->key_signed)
+			ok = signature_ok(d, s, m);
 
 		if (ok && m->key_signed) {
 			s->authed = 1;
@@ -1433,5 +1479,6 @@ int main(int argc, char **argv)
 	free(d.cfg);
 	free(d.out.m);
 	free(d.changed);
+	xtap_sidset_free(&d.sids);
 	return rc;
 }

@@ -26,6 +26,8 @@ lab_up || { echo "0 passed, 1 failed"; exit 1; }
 for a in ${SRCS//,/ }; do ip -n $C addr add $a/24 dev c0; done
 ssh-keygen -q -t ed25519 -N '' -C adv -f $T/mdkey
 ssh-keygen -q -t ed25519 -N '' -C other -f $T/otherkey
+ssh-keygen -q -t rsa -b 3072 -m PEM -N '' -C rsa -f $T/rsakey
+ssh-keygen -q -t ecdsa -b 256 -m PEM -N '' -C ecdsa -f $T/ecdsakey
 export ADV_KEY=$T/mdkey ADV_OTHER_KEY=$T/otherkey
 AUTHKEY=$(cut -d' ' -f2 $T/mdkey.pub)
 
@@ -35,6 +37,8 @@ set system login user ftap uid 2000
 set system login user ftap class flowtap
 set system login user ftap authentication encrypted-password "$HASH"
 set system login user ftap authentication ssh-ed25519 "ssh-ed25519 $AUTHKEY"
+set system login user ftap authentication ssh-rsa "$(cut -d' ' -f1,2 $T/rsakey.pub)"
+set system login user ftap authentication ssh-ecdsa "$(cut -d' ' -f1,2 $T/ecdsakey.pub)"
 set system services flow-tap-dtcp ssh
 set system services flow-tap-dtcp ssh connection-limit 250
 set system services flow-tap-dtcp ssh rate-limit 250
@@ -117,6 +121,15 @@ check "the worker survived every method (pid $W0 still serving)" [ "$(worker_pid
 check "gssapi-with-mic never reached GSS-API (no SIGSYS, no restart)" bash -c "! grep -q 'SSH worker.*killed by signal\|stopped by signal' $T/xtapd.log"
 hostile "publickey" pubkey 192.0.2.1 $PORT
 after "publickey without and with a bad signature"
+# public-key logins: the monitor verifies each signature itself
+for k in mdkey rsakey ecdsakey; do
+	inS $H pubkey-login 127.0.0.1 $PORT $T/$k "$KEY" > $T/pk.out 2>&1
+	check "$(tail -1 $T/pk.out)" grep -q '^ok' $T/pk.out
+done
+DTCP_PASSWORD= HOME=$T inS "$B/dtcp" -H 127.0.0.1 -u ftap -i $T/mdkey -K "$KEY" --known-hosts $T/known_hosts \
+	--accept-new noop > $T/dtcpk.out 2>&1
+check "the dtcp client (libssh) logs in with its key: NOOP 200" grep -q '200' $T/dtcpk.out || sed 's/^/    /' $T/dtcpk.out
+check "no public-key login was refused by the monitor's check" bash -c "! grep -q 'public-key login on connection.*refused' $T/xtapd.log"
 hostile "keyboard-interactive, empty answer" kbdint 192.0.2.1 $PORT empty
 after "keyboard-interactive with no answer"
 

@@ -382,6 +382,29 @@ def case_probe(host, port, password, key, limit):
     fail('no 200 OK within %s s: %s' % (limit, last))
 
 
+def case_pubkey_login(host, port, keyfile, key):
+    """A mediation device with a key: the monitor verifies the signature
+    (docs/privsep.md); 200 OK to a NOOP."""
+    pkey = None
+    for cls in (paramiko.Ed25519Key, paramiko.RSAKey, paramiko.ECDSAKey):
+        try:
+            pkey = cls.from_private_key_file(keyfile)
+            break
+        except paramiko.SSHException:
+            continue
+    t = paramiko.Transport((host, port))
+    t.connect(username='ftap', pkey=pkey)
+    ch = t.open_session()
+    ch.invoke_subsystem('flow-tap-dtcp')
+    ch.settimeout(5)
+    ch.sendall(sign('NOOP DTCP/0.8\nCsource-ID: ftap\nSeq: 1\n', key))
+    r = ch.recv(65536).decode(errors='replace')
+    t.close()
+    if '200 OK' not in r:
+        fail('%s: %r' % (pkey.get_name(), r[:60]))
+    print('ok public-key login with %s: 200 OK' % pkey.get_name())
+
+
 def case_memscan(pid, *needles):
     """Every readable mapping of pid (root reads /proc/PID/mem); prints which
     needles were found. Exit 0 if none is found."""
@@ -433,6 +456,8 @@ def main():
         case_failed_logins(host, port, int(a[0]), int(a[1]), a[2])
     elif case == 'auth-no-subsystem':
         case_auth_no_subsystem(host, port, int(a[0]), a[1])
+    elif case == 'pubkey-login':
+        case_pubkey_login(host, port, a[0], a[1])
     elif case == 'probe':
         case_probe(host, port, a[0], a[1], a[2])
     else:
