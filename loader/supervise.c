@@ -34,7 +34,7 @@ static void schedule(struct xtap_sup *s, uint64_t now_ms)
 
 /* In the child: the two sockets on fds 3 and 4, everything else above
  * closed, then the exec. Only async-signal-safe calls until the exec. */
-static void child_exec(int monfd, int lfd, char **argv)
+static void child_exec(const char *exe, int monfd, int lfd, char **argv)
 {
 	static char *const envp[] = { NULL }; /* nothing of the monitor's environment */
 
@@ -47,7 +47,7 @@ static void child_exec(int monfd, int lfd, char **argv)
 		_exit(127);
 	/* never outlive the monitor (kept across exec: not a set-id program) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	execve("/proc/self/exe", argv, envp);
+	execve(exe ? exe : "/proc/self/exe", argv, envp);
 	_exit(127);
 }
 
@@ -104,7 +104,7 @@ int xtap_sup_start(struct xtap_sup *s, uint64_t now_ms)
 		return -1;
 	}
 	if (pid == 0)
-		child_exec(sv[1], s->listen_fd, argv);
+		child_exec(s->exe, sv[1], s->listen_fd, argv);
 	close(sv[1]);
 	/* the monitor never blocks on the worker: sends go through s->q */
 	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) < 0)

@@ -56,6 +56,7 @@ struct xtap_sup {
 	bool started_once;
 	int last_status;         /* waitpid status of the last worker that ended */
 	struct xtap_worker_opts o; /* what every start is given */
+	const char *exe;         /* NULL: /proc/self/exe; tests: a hostile worker (xtapd -W) */
 };
 
 void xtap_sup_init(struct xtap_sup *s);

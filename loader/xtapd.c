@@ -6,10 +6,12 @@
  * log, and answers the unprivileged SSH worker it forks (docs/privsep.md),
  * validating everything the worker sends.
  *
- * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET]
+ * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-W PROGRAM]
  *   -n  check the configuration and exit
  *   -L  leave the datapath running on exit (attached, pinned)
  *   -S  the xtapctl socket (docs/xtapctl.md)
+ *   -W  tests only: exec PROGRAM as the SSH worker instead of xtapd itself
+ *       (tests/adversarial's hostile worker; the same fds and arguments)
  *
  * Signals: SIGTERM and SIGINT stop (and take the datapath down unless -L),
  * SIGHUP reloads the configuration where that needs no datapath change.
@@ -1201,7 +1203,8 @@ static int datapath_up(struct xtapd *d, const char *pin_dir)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET]\n");
+	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET]"
+			" [-W PROGRAM]\n");
 	exit(2);
 }
 
@@ -1225,7 +1228,7 @@ int main(int argc, char **argv)
 	d.started_ms = wall_ms();
 	for (int i = 0; i < MAX_CTL_CONNS; i++)
 		d.ctl[i].fd = -1;
-	while ((opt = getopt(argc, argv, "f:nvLP:u:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:nvLP:u:S:W:")) != -1) {
 		switch (opt) {
 		case 'f': d.cfg_path = optarg; break;
 		case 'n': check = 1; break;
@@ -1234,6 +1237,7 @@ int main(int argc, char **argv)
 		case 'P': pin_dir = optarg; break;
 		case 'u': wuser = optarg; break;
 		case 'S': d.ctl_path = optarg; ctl_given = 1; break;
+		case 'W': d.sup.exe = optarg; break;
 		default: usage();
 		}
 	}
