@@ -200,6 +200,7 @@ struct dtcp_request {
 	bool has_seq;
 	uint64_t seq;
 	bool flag_static;
+	bool lifetime_implied;            /* ADD: neither Flags: STATIC nor Timeout-*: static */
 	uint8_t list_flags;               /* LIST: enum dtcp_list_flags */
 	bool timeout_given;               /* REFRESH: some Timeout-* present */
 	/* DELETE / REFRESH / LIST selectors */
@@ -317,6 +318,12 @@ struct dtcp_source_policy {
 	const struct dtcp_range_set *allow_cdest_port; /* NULL: any */
 	size_t n_allow_src;
 	const struct dtcp_net *allow_src;
+	/* The drafts' stricter readings, where dtcp.md 4.1/4.2 follow the
+	 * FlowTapLite document instead (all false by default): */
+	bool refuse_no_lifetime;          /* ADD with no lifetime: 433, not static */
+	bool cdest_whole;                 /* Dest-Address/Port given: the configured
+					   * content destination is not consulted */
+	bool delete_static_needs_flag;    /* DELETE without Flags: STATIC keeps static ones */
 };
 
 /* What the daemon configures. Callbacks return 0 (found) or -1. */

@@ -1090,6 +1090,50 @@ static void pol_seq(struct parse *p, const struct word *v, bool per_user)
 	pol->has_seq_mode = true;
 }
 
+/* The drafts' stricter readings: one statement each, two words, the first
+ * the FlowTapLite document's reading (the default). */
+static const struct {
+	const char *stmt, *lenient, *strict;
+} strict_stmt[] = {
+	[XTAP_STRICT_NO_LIFETIME] = { "no-lifetime", "static", "refuse" },
+	[XTAP_STRICT_CDEST_WHOLE] = { "cdest-merge", "on", "off" },
+	[XTAP_STRICT_DELETE_STATIC] = { "delete-static", "always", "with-flag" },
+};
+
+static void pol_strict(struct parse *p, const struct word *v, bool per_user, int k)
+{
+	char b[SHOW_BUF];
+	struct xtap_cfg_policy *pol = policy_of(p, &v, per_user);
+
+	if (!pol)
+		return;
+	if (word_is(&v[0], strict_stmt[k].lenient))
+		pol->strict[k] = false;
+	else if (word_is(&v[0], strict_stmt[k].strict))
+		pol->strict[k] = true;
+	else {
+		perr(p, "%s '%s' is not %s or %s", strict_stmt[k].stmt, show(&v[0], b),
+		     strict_stmt[k].lenient, strict_stmt[k].strict);
+		return;
+	}
+	pol->has_strict[k] = true;
+}
+
+static void pol_no_lifetime(struct parse *p, const struct word *v, bool per_user)
+{
+	pol_strict(p, v, per_user, XTAP_STRICT_NO_LIFETIME);
+}
+
+static void pol_cdest_merge(struct parse *p, const struct word *v, bool per_user)
+{
+	pol_strict(p, v, per_user, XTAP_STRICT_CDEST_WHOLE);
+}
+
+static void pol_delete_static(struct parse *p, const struct word *v, bool per_user)
+{
+	pol_strict(p, v, per_user, XTAP_STRICT_DELETE_STATIC);
+}
+
 #define POLICY_PAIR(name)                                                           \
 	static void h_u_##name(struct parse *p, const struct word *v) { pol_##name(p, v, true); } \
 	static void h_g_##name(struct parse *p, const struct word *v) { pol_##name(p, v, false); }
@@ -1098,6 +1142,9 @@ POLICY_PAIR(allow_src)
 POLICY_PAIR(allow_port)
 POLICY_PAIR(max_criteria)
 POLICY_PAIR(seq)
+POLICY_PAIR(no_lifetime)
+POLICY_PAIR(cdest_merge)
+POLICY_PAIR(delete_static)
 
 static void h_max_cdests(struct parse *p, const struct word *v)
 {
@@ -1191,12 +1238,18 @@ static const struct rule grammar[] = {
 	{ CS "allowed-source-address $prefixes", h_u_allow_src },
 	{ CS "max-criteria = $count", h_u_max_criteria },
 	{ CS "seq-check = $mode", h_u_seq },
+	{ CS "no-lifetime = $reading", h_u_no_lifetime },
+	{ CS "cdest-merge = $reading", h_u_cdest_merge },
+	{ CS "delete-static = $reading", h_u_delete_static },
 	/* xtap: global policy and files */
 	{ FT "allowed-destination $prefixes", h_g_allow_dst },
 	{ FT "allowed-destination-port $ports", h_g_allow_port },
 	{ FT "allowed-source-address $prefixes", h_g_allow_src },
 	{ FT "max-criteria = $count", h_g_max_criteria },
 	{ FT "seq-check = $mode", h_g_seq },
+	{ FT "no-lifetime = $reading", h_g_no_lifetime },
+	{ FT "cdest-merge = $reading", h_g_cdest_merge },
+	{ FT "delete-static = $reading", h_g_delete_static },
 	{ FT "max-content-destinations = $count", h_max_cdests },
 	{ FT "audit-log = $path", h_audit },
 };
@@ -1741,7 +1794,8 @@ static bool policy_eq(const struct xtap_cfg_policy *a, const struct xtap_cfg_pol
 	       ranges_eq(&a->allow_cdest_port, &b->allow_cdest_port) &&
 	       nets_eq(a->allow_src, a->n_allow_src, b->allow_src, b->n_allow_src) &&
 	       a->max_criteria == b->max_criteria && a->has_seq_mode == b->has_seq_mode &&
-	       a->seq_mode == b->seq_mode;
+	       a->seq_mode == b->seq_mode && !memcmp(a->has_strict, b->has_strict, sizeof(a->has_strict)) &&
+	       !memcmp(a->strict, b->strict, sizeof(a->strict));
 }
 
 static bool user_eq(const struct xtap_cfg_user *a, const struct xtap_cfg_user *b)
@@ -1886,6 +1940,12 @@ int xtap_config_source_policy(const struct xtap_config *c, const char *user,
 	out->keylen = u->keylen;
 	out->seq_mode = up->has_seq_mode ? up->seq_mode : g->seq_mode;
 	out->max_criteria = up->max_criteria;
+	bool strict[3];
+	for (int k = 0; k < 3; k++)
+		strict[k] = up->has_strict[k] ? up->strict[k] : g->strict[k];
+	out->refuse_no_lifetime = strict[XTAP_STRICT_NO_LIFETIME];
+	out->cdest_whole = strict[XTAP_STRICT_CDEST_WHOLE];
+	out->delete_static_needs_flag = strict[XTAP_STRICT_DELETE_STATIC];
 	/* a user's own list replaces the global one */
 	const struct xtap_cfg_policy *cd = up->n_allow_cdest ? up : g;
 	out->n_allow_cdest = cd->n_allow_cdest;

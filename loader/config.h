@@ -99,6 +99,15 @@ struct xtap_cfg_policy {
 					* global: total (default DTCP_MAX_CRITERIA_DEFAULT) */
 	bool has_seq_mode;
 	enum dtcp_seq_mode seq_mode;   /* global default off; a user's overrides it */
+	/* The drafts' stricter readings (dtcp.md 4.1, 4.2); global default off,
+	 * a user's setting overrides it. Index: enum xtap_cfg_strict. */
+	bool has_strict[3];
+	bool strict[3];
+};
+enum xtap_cfg_strict {
+	XTAP_STRICT_NO_LIFETIME,       /* no-lifetime = refuse */
+	XTAP_STRICT_CDEST_WHOLE,       /* cdest-merge = off */
+	XTAP_STRICT_DELETE_STATIC,     /* delete-static = with-flag */
 };
 
 struct xtap_cfg_user {

@@ -208,6 +208,24 @@ static bool chk_global(const struct xtap_config *c)
 	       c->max_cdests == 2 && !strcmp(c->audit_log, "/srv/audit");
 }
 
+/* The drafts' readings: the global ones apply, a user's setting overrides
+ * them either way; without any, the FlowTapLite document's (dtcp.md 4.1, 4.2). */
+static bool chk_strict(const struct xtap_config *c)
+{
+	struct dtcp_source_policy p;
+	if (xtap_config_source_policy(c, "ftap", &p))
+		return false;
+	return !p.refuse_no_lifetime && p.cdest_whole && p.delete_static_needs_flag;
+}
+
+static bool chk_strict_default(const struct xtap_config *c)
+{
+	struct dtcp_source_policy p;
+	if (xtap_config_source_policy(c, "ftap", &p))
+		return false;
+	return !p.refuse_no_lifetime && !p.cdest_whole && !p.delete_static_needs_flag;
+}
+
 /* Quoting: escapes resolved, blanks and # kept inside quotes. */
 static bool chk_quotes(const struct xtap_config *c)
 {
@@ -317,6 +335,12 @@ static const struct accept_case accept_cases[] = {
 	  "set services flow-tap seq-check strict\n"
 	  "set services flow-tap max-content-destinations 2\n"
 	  "set services flow-tap audit-log /srv/audit\n", chk_global },
+	{ "drafts' readings", BASE
+	  "set services flow-tap no-lifetime refuse\n"
+	  "set services flow-tap delete-static with-flag\n"
+	  "set services flow-tap control-source ftap no-lifetime static\n"
+	  "set services flow-tap control-source ftap cdest-merge off\n", chk_strict },
+	{ "the document's readings by default", BASE, chk_strict_default },
 	{ "identical repeats", BASE BASE
 	  "set services flow-tap control-source ftap allowed-destination 198.51.100.0/24\n"
 	  "set services flow-tap control-source ftap allowed-destination 198.51.100.0/24\n",
@@ -387,7 +411,7 @@ struct want {
 struct error_case {
 	const char *name;
 	const char *text;
-	struct want w[6];              /* every error, in order */
+	struct want w[8];              /* every error, in order */
 };
 
 #define CS "set services flow-tap control-source ftap "
@@ -519,11 +543,15 @@ static const struct error_case error_cases[] = {
 	  { { 11, "content-destination 'cd1' has no address" } } },
 	{ "policy values", BASE CS "allowed-destination 10.0.0.0/33\n"
 	  CS "allowed-destination-port 70000\n" CS "allowed-source-address *\n"
-	  CS "seq-check loose\n",
+	  CS "seq-check loose\n" CS "no-lifetime forever\n" CS "cdest-merge yes\n"
+	  CS "delete-static never\n",
 	  { { 11, "allowed-destination '10.0.0.0/33' is not a list of IPv4 or IPv6 prefixes of one family" },
 	    { 12, "allowed-destination-port '70000' is not a list of ports or port ranges" },
 	    { 13, "allowed-source-address '*' is not a list of IPv4 or IPv6 prefixes of one family" },
-	    { 14, "seq-check 'loose' is not off or strict" } } },
+	    { 14, "seq-check 'loose' is not off or strict" },
+	    { 15, "no-lifetime 'forever' is not static or refuse" },
+	    { 16, "cdest-merge 'yes' is not on or off" },
+	    { 17, "delete-static 'never' is not always or with-flag" } } },
 	{ "global values", BASE "set services flow-tap max-criteria 0\n"
 	  "set services flow-tap max-content-destinations 17\n"
 	  "set services flow-tap state-file relative\n",
@@ -597,7 +625,7 @@ static void run_errors(void)
 	for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
 		const struct error_case *t = &error_cases[i];
 		int want = 0;
-		while (want < 6 && t->w[want].msg)
+		while (want < (int)(sizeof(t->w) / sizeof(t->w[0])) && t->w[want].msg)
 			want++;
 		int n = parse(t->text, &cfg);
 		bool ok = n == want && errs.n == want && errs.kept == want;
@@ -716,6 +744,7 @@ static const struct diff_case diff_cases[] = {
 	{ "cdest", BASE, BASE CD "address 192.0.2.9\n" CD "port 9\n", XTAP_CFG_RELOADABLE },
 	{ "policy", BASE, BASE CS "allowed-destination 192.0.2.0/24\n", XTAP_CFG_RELOADABLE },
 	{ "global policy", BASE, BASE "set services flow-tap seq-check strict\n", XTAP_CFG_RELOADABLE },
+	{ "drafts' reading", BASE, BASE CS "delete-static with-flag\n", XTAP_CFG_RELOADABLE },
 	{ "ssh key", BASE, BASE "set system login user ftap authentication ssh-ed25519 \"" ED25519 "\"\n",
 	  XTAP_CFG_RELOADABLE },
 	{ "listen", BASE, BASE SSH "port 2222\n", XTAP_CFG_RELOADABLE },
