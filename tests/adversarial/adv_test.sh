@@ -151,6 +151,29 @@ hostile "malformed packets" malformed 192.0.2.1 $PORT
 after "malformed and truncated packets"
 check "the worker survived them (pid $W0)" [ "$(worker_pid)" = "$W0" ]
 
+# ---- a device that stops reading its channel during a large LIST ----
+# exact (source, destination) pairs: 12 x 250 sources of 198.51.100.0/24 (not
+# the memory scan's target); three files: the client sends at most 1,024 each
+for f in 0 1 2; do
+	for dst in $(seq $((101 + f * 4)) $((104 + f * 4))); do
+		for src in $(seq 1 251); do
+			[ $src = 77 ] && continue
+			printf 'ADD DTCP/0.7\nCsource-ID: ftap\nCdest-ID: cd1\nSource-Address: 198.51.100.%d\nDest-Address: 203.0.113.%d\nX-JTap-Cdest-Dest-Address: 203.0.113.10\nX-JTap-Cdest-Dest-Port: 7890\nFlags: STATIC\n\n' $src $dst
+		done
+	done > $T/adds$f.txt
+	DTCP_CMD send $T/adds$f.txt
+done > $T/adds.out 2>&1
+check "3,000 more criteria for a large LIST ($(grep -c '200 OK' $T/adds.out) answered 200)" \
+	bash -c "[ \$(grep -c '200 OK' $T/adds.out) = 3000 ]"
+mkfifo $T/hold3
+exec 9<>$T/hold3
+inS $H stalled-list 127.0.0.1 $PORT ftap-demo "$KEY" <&9 > $T/held3.out 2>&1 &
+check "a LIST of 3,002 criteria asked for and not read" until_t 100 grep -q '^ok' $T/held3.out
+after "while a client does not read its LIST"
+echo >&9
+stalled_gone() { ! pgrep -f "hostile.py stalled-list" > /dev/null; }
+check "the stalled client went away when released" until_t 100 stalled_gone
+
 # ---- failed logins, round 1 (the rate limits allow 250 connections a minute) ----
 inC $H failed-logins 192.0.2.1 $PORT 110 6 $SRCS > $T/fl1.out 2>&1
 F1=$(sed -n 's/^ok \([0-9]*\) failed logins.*/\1/p' $T/fl1.out)
@@ -200,7 +223,7 @@ ctl --json status > $T/status.json
 check "xtapctl status counts $RESTARTS worker restarts" json "d['worker_restarts'] == $RESTARTS" < $T/status.json
 check "the audit log has a worker line per restart ($RESTARTS)" \
 	bash -c "[ \$(grep -c '\"event\":\"worker\"' $T/audit.log) = $RESTARTS ]"
-check "the criteria survived every restart (2 criteria)" json "d['criteria'] == 2" < $T/status.json
+check "the criteria survived every restart (3,002 criteria)" json "d['criteria'] == 3002" < $T/status.json
 
 # ---- failed logins, round 2 (a minute after round 1) ----
 inC $H failed-logins 192.0.2.1 $PORT 110 6 $SRCS > $T/fl2.out 2>&1

@@ -382,6 +382,23 @@ def case_probe(host, port, password, key, limit):
     fail('no 200 OK within %s s: %s' % (limit, last))
 
 
+def case_stalled_list(host, port, password, key):
+    """A logged-in device that asks for a large LIST and stops reading its
+    channel (a 4 KiB window): held while the suite checks the others."""
+    t = paramiko.Transport((host, port))
+    t.connect(username='ftap', password=password)
+    ch = t.open_session(window_size=4096, max_packet_size=4096)
+    ch.invoke_subsystem('flow-tap-dtcp')
+    ch.sendall(sign('LIST DTCP/0.7\nCsource-ID: ftap\nFlags: Both\nSeq: 1\n', key))
+    first = ch.recv(1024)
+    if not first.startswith(b'DTCP/0.'):
+        fail('LIST: %r' % first[:40])
+    sys.stdout.write('ok a LIST asked for, %d bytes read, then no more\n' % len(first))
+    sys.stdout.flush()
+    sys.stdin.readline()
+    t.close()
+
+
 def case_pubkey_login(host, port, keyfile, key):
     """A mediation device with a key: the monitor verifies the signature
     (docs/privsep.md); 200 OK to a NOOP."""
@@ -456,6 +473,8 @@ def main():
         case_failed_logins(host, port, int(a[0]), int(a[1]), a[2])
     elif case == 'auth-no-subsystem':
         case_auth_no_subsystem(host, port, int(a[0]), a[1])
+    elif case == 'stalled-list':
+        case_stalled_list(host, port, a[0], a[1])
     elif case == 'pubkey-login':
         case_pubkey_login(host, port, a[0], a[1])
     elif case == 'probe':
