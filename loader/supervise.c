@@ -32,6 +32,22 @@ static void schedule(struct xtap_sup *s, uint64_t now_ms)
 	s->restart_at_ms = now_ms + s->backoff_ms;
 }
 
+static void backoff_grow(struct xtap_sup *s)
+{
+	s->backoff_ms *= 2;
+	if (s->backoff_ms > XTAP_SUP_BACKOFF_MAX_MS)
+		s->backoff_ms = XTAP_SUP_BACKOFF_MAX_MS;
+}
+
+/* A start that failed here (no listener, no socketpair, no fork): the
+ * next try waits longer, as for a worker that dies at its start. */
+static int start_failed(struct xtap_sup *s, uint64_t now_ms)
+{
+	backoff_grow(s);
+	schedule(s, now_ms);
+	return -1;
+}
+
 /* In the child: the two sockets on fds 3 and 4, everything else above
  * closed, then the exec. Only async-signal-safe calls until the exec. */
 static void child_exec(const char *exe, int monfd, int lfd, char **argv)
@@ -63,10 +79,8 @@ int xtap_sup_start(struct xtap_sup *s, uint64_t now_ms)
 	s->restart_at_ms = 0;
 	if (s->listen_fd < 0) {
 		s->listen_fd = xtap_worker_listen(o->listen_addr, o->port);
-		if (s->listen_fd < 0) {
-			schedule(s, now_ms);
-			return -1;
-		}
+		if (s->listen_fd < 0)
+			return start_failed(s, now_ms);
 	}
 	argv[argc++] = "xtapd-worker";
 	argv[argc++] = XTAP_SUP_WORKER_FLAG;
@@ -91,8 +105,7 @@ int xtap_sup_start(struct xtap_sup *s, uint64_t now_ms)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_warn("worker: socketpair");
-		schedule(s, now_ms);
-		return -1;
+		return start_failed(s, now_ms);
 	}
 	fflush(NULL);
 	pid = fork();
@@ -100,8 +113,7 @@ int xtap_sup_start(struct xtap_sup *s, uint64_t now_ms)
 		log_warn("worker: fork");
 		close(sv[0]);
 		close(sv[1]);
-		schedule(s, now_ms);
-		return -1;
+		return start_failed(s, now_ms);
 	}
 	if (pid == 0)
 		child_exec(s->exe, sv[1], s->listen_fd, argv);
@@ -175,9 +187,7 @@ int xtap_sup_reap(struct xtap_sup *s, uint64_t now_ms, char *how, size_t howlen)
 	/* a worker that could not even start would otherwise be restarted in
 	 * a tight loop */
 	if (now_ms - s->started_ms < XTAP_SUP_EARLY_MS) {
-		s->backoff_ms *= 2;
-		if (s->backoff_ms > XTAP_SUP_BACKOFF_MAX_MS)
-			s->backoff_ms = XTAP_SUP_BACKOFF_MAX_MS;
+		backoff_grow(s);
 	} else {
 		s->backoff_ms = XTAP_SUP_BACKOFF_MIN_MS;
 	}

@@ -37,4 +37,19 @@ kill -TERM "$MON"
 gone() { ! kill -0 "$MON" 2>/dev/null; }
 for _ in $(seq 1 100); do gone && break; sleep 0.1; done
 check "SIGTERM stops it" gone
+
+# a worker that cannot start (it exits at once): restarts back off (100 ms
+# doubling to 10 s for deaths within 1 s of a start: 0.2, 0.6, 1.4, 3.0 s),
+# never a tight loop (that would be about 40 in 4 s); the monitor serves on
+nsenter --net=/run/netns/$S "$B/xtapd" -f $T/xtapd.conf -P $PIN -S $T/ctl.sock -W /bin/false >> $T/xtapd2.log 2>&1 &
+up() { "$B/xtapctl" -S $T/ctl.sock status > /dev/null 2>&1; }
+for _ in $(seq 1 100); do up && break; sleep 0.1; done
+sleep 4 # a rate is measured over a time, not awaited
+n=$("$B/xtapctl" -S $T/ctl.sock --json status | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['worker_restarts'])")
+check "a worker that dies at once: ${n:-?} restarts in 4 s (2 to 6: backoff)" bash -c "[ ${n:-0} -ge 2 ] && [ ${n:-99} -le 6 ]"
+check "and the datapath stays attached meanwhile" bash -c "ip -n $S link show s0 | grep -q xdp"
+MON=$(pgrep -f "xtapd -f $T/xtapd.conf" | head -1)
+kill -TERM "$MON"
+for _ in $(seq 1 100); do gone && break; sleep 0.1; done
+check "SIGTERM stops that one too" gone
 summary
