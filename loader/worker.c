@@ -133,6 +133,10 @@ struct worker {
 	unsigned accepts_n, accepts_head;
 	struct outq monq;                 /* datagrams the monitor has not taken yet */
 	uint64_t events_dropped;
+	/* refused connections in the log: 20 a minute one by one, then counted
+	 * (the audit log has them all, rate-limited the same way by the monitor) */
+	uint64_t refused_window_ms;
+	unsigned refused_logged, refused_hidden;
 	bool mon_gone, fatal;
 	uint8_t rx[MON_MSG_MAX], tx[MON_MSG_MAX];
 };
@@ -1068,6 +1072,23 @@ static void rate_record(struct worker *w, uint64_t now, const char *peer)
 		w->accepts_n++;
 }
 
+static bool refusal_logged(struct worker *w, uint64_t now)
+{
+	if (elapsed(now, w->refused_window_ms) >= 60000) {
+		if (w->refused_hidden)
+			log_info("worker: %u more refused connections in the last minute not logged",
+				 w->refused_hidden);
+		w->refused_window_ms = now;
+		w->refused_logged = w->refused_hidden = 0;
+	}
+	if (w->refused_logged < 20) {
+		w->refused_logged++;
+		return true;
+	}
+	w->refused_hidden++;
+	return false;
+}
+
 static void conn_new(struct worker *w, int fd, const char *peer, uint64_t now)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -1145,28 +1166,32 @@ static void accept_new(struct worker *w)
 		peer_text(&ss, peer);
 		/* refused before the SSH banner: closed without a byte sent */
 		if (w->nconns >= w->o->max_sessions) {
-			log_info("worker: %s refused: connection limit %u", peer, w->o->max_sessions);
+			if (refusal_logged(w, now))
+				log_info("worker: %s refused: connection limit %u", peer, w->o->max_sessions);
 			mon_event(w, 0, MON_EV_CONN_LIMIT, peer);
 			close(fd);
 			continue;
 		}
 		if (rate_exceeded(w, now)) {
-			log_info("worker: %s refused: rate limit %u per minute", peer,
-				 w->o->rate_per_min);
+			if (refusal_logged(w, now))
+				log_info("worker: %s refused: rate limit %u per minute", peer,
+					 w->o->rate_per_min);
 			mon_event(w, 0, MON_EV_RATE_LIMIT, peer);
 			close(fd);
 			continue;
 		}
 		if (src_conns(w, peer) >= w->o->src_sessions) {
-			log_info("worker: %s refused: %u connections from that address", peer,
-				 w->o->src_sessions);
+			if (refusal_logged(w, now))
+				log_info("worker: %s refused: %u connections from that address", peer,
+					 w->o->src_sessions);
 			mon_event(w, 0, MON_EV_SRC_CONN_LIMIT, peer);
 			close(fd);
 			continue;
 		}
 		if (src_accepts(w, peer, now) >= w->o->src_rate) {
-			log_info("worker: %s refused: rate limit %u per minute from that address", peer,
-				 w->o->src_rate);
+			if (refusal_logged(w, now))
+				log_info("worker: %s refused: rate limit %u per minute from that address", peer,
+					 w->o->src_rate);
 			mon_event(w, 0, MON_EV_SRC_RATE_LIMIT, peer);
 			close(fd);
 			continue;

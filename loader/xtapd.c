@@ -1159,6 +1159,7 @@ static void reload(struct xtapd *d)
 	d->dcfg.max_criteria = c->global.max_criteria && c->global.max_criteria < d->dp.max_criteria
 				       ? c->global.max_criteria : d->dp.max_criteria;
 	c = old;
+	dummy_hash_make(d); /* the users' hashes may have changed method or cost */
 	xtap_audit_close(d->audit);
 	d->audit = a; /* cb_audit reads d->audit */
 	d->state_path = d->cfg->state_file[0] ? d->cfg->state_file : DEFAULT_STATE; /* same path, new storage */
