@@ -107,6 +107,14 @@ struct dtcp_msg {
 	bool has_bad;                 /* a line is not "Name: value" (first kept) */
 	struct dtcp_span bad;
 	bool too_many;                /* more than DTCP_MAX_HEADERS header lines */
+	/* A control character (C0 but TAB, or DEL; a NUL or a lone CR included)
+	 * in the first line or in a header line up to Authentication-Info: the
+	 * first such header is kept. Value parsers see spans but installed and
+	 * listed text is C strings, so such a value could mean one thing to the
+	 * datapath and another to LIST (docs/dtcp.md 2). */
+	bool first_ctl;
+	bool has_ctl;
+	struct dtcp_hdr ctl;
 };
 /* Splits one framed message. Tolerant on purpose: a malformed line is
  * recorded, not fatal, so the HMAC can still be checked before any reply. */

@@ -137,7 +137,7 @@ static enum dtcp_method parse_method(struct dtcp_span t)
 static int parse_first_line(const struct dtcp_msg *m, struct dtcp_request *r,
 			    struct dtcp_error *err)
 {
-	if (m->ntok != 2) {
+	if (m->ntok != 2 || m->first_ctl) {
 		dtcp_error_set(err, DTCP_BAD_REQUEST, "REQUEST-LINE", 12, m->first.p, m->first.n);
 		r->version = 8;
 		return -1;
@@ -616,6 +616,18 @@ int dtcp_request_parse(const struct dtcp_msg *m, struct dtcp_request *r, struct 
 		return -1;
 	if (m->has_bad) {
 		dtcp_error_set(err, DTCP_BAD_REQUEST, "BAD-LINE", 8, m->bad.p, m->bad.n);
+		return -1;
+	}
+	if (m->has_ctl) {
+		/* Before any value is read, so never installed (dtcp.md 2). The
+		 * item shows the line as received past the colon: the trimmed
+		 * value would hide a trailing lone CR. */
+		const struct dtcp_hdr *c = &m->ctl;
+		const char *v = memchr(c->line.p, ':', c->line.n) + 1;
+		const char *end = c->line.p + c->line.n;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		dtcp_error_set(err, DTCP_BAD_REQUEST, c->name.p, c->name.n, v, (size_t)(end - v));
 		return -1;
 	}
 	if (m->too_many) {

@@ -1170,6 +1170,12 @@ static void h_state(struct parse *p, const struct word *v)
 	set_path(p, &v[0], "state-file", p->c->state_file);
 }
 
+static void h_deny_unlisted(struct parse *p, const struct word *v)
+{
+	p->c->deny_unlisted_cdest = true;
+	p->c->deny_unlisted_line = p->line;
+}
+
 static void h_audit(struct parse *p, const struct word *v)
 {
 	set_path(p, &v[0], "audit-log", p->c->audit_log);
@@ -1252,6 +1258,7 @@ static const struct rule grammar[] = {
 	{ FT "delete-static = $reading", h_g_delete_static },
 	{ FT "max-content-destinations = $count", h_max_cdests },
 	{ FT "audit-log = $path", h_audit },
+	{ FT "deny-unlisted-destinations", h_deny_unlisted },
 };
 
 #define NRULES (sizeof(grammar) / sizeof(grammar[0]))
@@ -1286,6 +1293,21 @@ static void pat_split(const char *s, struct pat *pt)
 		}
 		s += n;
 	}
+}
+
+/* Every rule's pattern split once: splitting them all again for every line
+ * was most of the parse time (and a fuzzer's whole budget). */
+static const struct pat *rule_pat(size_t r)
+{
+	static struct pat pats[NRULES];
+	static bool ready;
+
+	if (!ready) {
+		for (size_t i = 0; i < NRULES; i++)
+			pat_split(grammar[i].pat, &pats[i]);
+		ready = true;
+	}
+	return &pats[r];
 }
 
 /* How many leading words of w match the pattern. */
@@ -1368,15 +1390,15 @@ static bool listed(const char *list, const char *word)
 
 static void no_match(struct parse *p, const struct word *w, int nw)
 {
-	struct pat pt, bestpt;
+	const struct pat *pt, *bestpt = NULL;
 	int best = -1;
 	char expect[160], ctx[120], b[SHOW_BUF];
 	size_t eo = 0;
 
 	expect[0] = 0;
 	for (size_t r = 0; r < NRULES; r++) {
-		pat_split(grammar[r].pat, &pt);
-		int d = pat_depth(&pt, w, nw);
+		pt = rule_pat(r);
+		int d = pat_depth(pt, w, nw);
 		if (d > best) {
 			best = d;
 			bestpt = pt;
@@ -1384,15 +1406,15 @@ static void no_match(struct parse *p, const struct word *w, int nw)
 	}
 	/* The words any rule takes after the deepest match, for the message. */
 	for (size_t r = 0; r < NRULES; r++) {
-		pat_split(grammar[r].pat, &pt);
-		if (pat_depth(&pt, w, nw) != best || pt.n <= best)
+		pt = rule_pat(r);
+		if (pat_depth(pt, w, nw) != best || pt->n <= best)
 			continue;
 		char one[48];
-		snprintf(one, sizeof(one), "%.*s", (int)pt.w[best].n - (pt.w[best].secret ? 1 : 0),
-			 pt.w[best].s);
-		if (pt.w[best].value) /* "$user" reads "<user>" */
-			snprintf(one, sizeof(one), "<%.*s>", (int)pt.w[best].n - 1 -
-				 (pt.w[best].secret ? 1 : 0), pt.w[best].s + 1);
+		snprintf(one, sizeof(one), "%.*s", (int)pt->w[best].n - (pt->w[best].secret ? 1 : 0),
+			 pt->w[best].s);
+		if (pt->w[best].value) /* "$user" reads "<user>" */
+			snprintf(one, sizeof(one), "<%.*s>", (int)pt->w[best].n - 1 -
+				 (pt->w[best].secret ? 1 : 0), pt->w[best].s + 1);
 		if (listed(expect, one))
 			continue;
 		/* whole words only; ", ..." when the rest does not fit */
@@ -1403,7 +1425,7 @@ static void no_match(struct parse *p, const struct word *w, int nw)
 		}
 		eo += (size_t)snprintf(expect + eo, sizeof(expect) - eo, "%s%s", eo ? ", " : "", one);
 	}
-	context(&bestpt, w, best, ctx, sizeof(ctx));
+	context(bestpt, w, best, ctx, sizeof(ctx));
 	if (best == nw)
 		perr(p, "incomplete statement '%s': expected %s", ctx, expect);
 	else if (!expect[0])
@@ -1417,7 +1439,7 @@ static void statement(struct parse *p, const struct word *all, int nall)
 	char b[SHOW_BUF], ctx[120];
 	const struct word *w = all + 1;
 	int nw = nall - 1;
-	struct pat pt;
+	const struct pat *pt = NULL;
 
 	if (!word_is(&all[0], "set")) {
 		perr(p, "'%s': only set statements are accepted", show(&all[0], b));
@@ -1425,8 +1447,8 @@ static void statement(struct parse *p, const struct word *all, int nall)
 	}
 	size_t r = 0;
 	for (; r < NRULES; r++) {
-		pat_split(grammar[r].pat, &pt);
-		if (pt.n == nw && pat_depth(&pt, w, nw) == nw)
+		pt = rule_pat(r);
+		if (pt->n == nw && pat_depth(pt, w, nw) == nw)
 			break;
 	}
 	if (r == NRULES) {
@@ -1434,7 +1456,7 @@ static void statement(struct parse *p, const struct word *all, int nall)
 		return;
 	}
 	/* Repeats: the key is the whole statement, or the words before `=`. */
-	int keyw = pt.key < 0 ? nw : pt.key;
+	int keyw = pt->key < 0 ? nw : pt->key;
 	size_t keyn, valn = 0;
 	char *key = join(w, keyw, &keyn), *val = key ? join(w + keyw, nw - keyw, &valn) : NULL;
 	if (!val) {
@@ -1446,7 +1468,7 @@ static void statement(struct parse *p, const struct word *all, int nall)
 	if (s) {
 		bool same = s->valn == valn && memcmp(s->val, val, valn) == 0;
 		if (!same) {
-			context(&pt, w, keyw, ctx, sizeof(ctx));
+			context(pt, w, keyw, ctx, sizeof(ctx));
 			perr(p, "'%s' is already set to another value at line %d", ctx, s->line);
 		}
 		explicit_bzero(val, valn);
@@ -1457,7 +1479,7 @@ static void statement(struct parse *p, const struct word *all, int nall)
 	struct word vals[XTAP_CFG_WORDS_MAX];
 	int nv = 0;
 	for (int i = 0; i < nw; i++)
-		if (pt.w[i].value)
+		if (pt->w[i].value)
 			vals[nv++] = w[i];
 	int before = p->line_errs;
 	grammar[r].fn(p, vals);
@@ -1756,6 +1778,40 @@ void xtap_config_report(const char *path, const struct xtap_config_errors *errs,
 		fprintf(out, "%s: %d more errors not shown\n", path, errs->n - errs->kept);
 }
 
+static void warn(struct xtap_config_errors *w, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void warn(struct xtap_config_errors *w, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->kept < XTAP_CFG_ERRS_MAX) {
+		struct xtap_config_error *e = &w->e[w->kept++];
+		int k = snprintf(e->msg, sizeof(e->msg), "warning: ");
+		e->line = line;
+		va_start(ap, fmt);
+		vsnprintf(e->msg + k, sizeof(e->msg) - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
+	w->n++;
+}
+
+int xtap_config_warnings(const struct xtap_config *c, struct xtap_config_errors *w)
+{
+	memset(w, 0, sizeof(*w));
+	for (size_t i = 0; i < c->n_users; i++) {
+		const struct xtap_cfg_user *u = &c->users[i];
+		if (!u->csource || u->pol.n_allow_cdest || c->global.n_allow_cdest)
+			continue;
+		if (c->deny_unlisted_cdest)
+			warn(w, u->csource_line, "control source '%s' has no allowed-destination and "
+			     "deny-unlisted-destinations is set: every content destination is refused", u->name);
+		else
+			warn(w, u->csource_line, "control source '%s' has no allowed-destination: "
+			     "copies may go to any address", u->name);
+	}
+	return w->n;
+}
+
 /* ---- comparing two configurations -------------------------------------------------------- */
 
 /* Field by field, never memcmp of whole structs: line numbers differ between
@@ -1908,6 +1964,7 @@ int xtap_config_diff(const struct xtap_config *a, const struct xtap_config *b)
 		    TABLE_EQ(a->groups, a->n_groups, b->groups, b->n_groups, name, group_eq) &&
 		    TABLE_EQ(a->cdests, a->n_cdests, b->cdests, b->n_cdests, name, cdest_eq) &&
 		    policy_eq(&a->global, &b->global) && a->max_cdests == b->max_cdests &&
+		    a->deny_unlisted_cdest == b->deny_unlisted_cdest &&
 		    !strcmp(a->audit_log, b->audit_log);
 	for (size_t i = 0; same && i < a->n_host_keys; i++)
 		same = !strcmp(a->host_keys[i], b->host_keys[i]);
@@ -1950,6 +2007,13 @@ int xtap_config_source_policy(const struct xtap_config *c, const char *user,
 	const struct xtap_cfg_policy *cd = up->n_allow_cdest ? up : g;
 	out->n_allow_cdest = cd->n_allow_cdest;
 	out->allow_cdest = cd->n_allow_cdest ? cd->allow_cdest : NULL;
+	if (!cd->n_allow_cdest && c->deny_unlisted_cdest) {
+		/* The library reads an empty list as "any" (Junos): a list of
+		 * one net of no family, which contains no address, is "none". */
+		static const struct dtcp_net none = { .family = DTCP_AF_NONE };
+		out->n_allow_cdest = 1;
+		out->allow_cdest = &none;
+	}
 	const struct xtap_cfg_policy *pp = up->has_allow_cdest_port ? up : g;
 	out->allow_cdest_port = pp->has_allow_cdest_port ? &pp->allow_cdest_port : NULL;
 	const struct xtap_cfg_policy *sp = up->n_allow_src ? up : g;

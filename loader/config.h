@@ -212,6 +212,10 @@ struct xtap_config {
 
 	/* services flow-tap globals */
 	struct xtap_cfg_policy global;
+	/* deny-unlisted-destinations: an empty allowed-destination list (the
+	 * user's and the global one) allows no destination instead of any */
+	bool deny_unlisted_cdest;
+	int deny_unlisted_line;
 	uint8_t max_cdests;            /* per criterion, default DTCP_CDESTS_DEFAULT */
 	char state_file[XTAP_CFG_PATH_MAX];
 	char audit_log[XTAP_CFG_PATH_MAX];
@@ -240,6 +244,11 @@ int xtap_config_parse_buf(const char *text, size_t n, struct xtap_config *c,
 			  struct xtap_config_errors *errs);
 /* Prints the errors as "path:line: message" (xtapd -n, xtap-config-check). */
 void xtap_config_report(const char *path, const struct xtap_config_errors *errs, FILE *out);
+/* What a valid configuration allows but an operator should know, as
+ * "warning: ..." messages in w (printed by xtap_config_report): a control
+ * source without allowed-destination (copies may go anywhere, or with
+ * deny-unlisted-destinations nowhere). Returns how many. */
+int xtap_config_warnings(const struct xtap_config *c, struct xtap_config_errors *w);
 /* Frees what c holds and wipes the secrets; c can be parsed into again. */
 void xtap_config_free(struct xtap_config *c);
 

@@ -1252,6 +1252,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		if (xtap_config_warnings(d.cfg, &errs)) /* issue 12: where copies may go */
+			xtap_config_report(d.cfg_path, &errs, stderr);
 		printf("%s: configuration OK\n", d.cfg_path);
 		return 0;
 	}

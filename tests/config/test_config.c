@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "memback.h"
 
 static int passed, failed;
 
@@ -828,6 +829,101 @@ static void run_policy(void)
 	xtap_config_free(&cfg);
 }
 
+/* ---- where copies may go: warnings and deny-unlisted-destinations ------------------------ */
+
+static int reply_code;
+
+static void take_code(void *arg, const char *buf, size_t n)
+{
+	if (sscanf(buf, "DTCP/0.%*d %d", &reply_code) != 1)
+		reply_code = -1;
+}
+
+/* The code a DTCP server answers to an ADD copying to cd_addr under the
+ * policy the configuration gives ftap (-1: no policy). */
+static int add_code(const struct xtap_config *c, const char *cd_addr)
+{
+	static struct memback mb;
+	static struct dtcp_msg m;
+	static struct dtcp_request r;
+	struct dtcp_source_policy pol;
+	struct dtcp_server srv;
+	struct dtcp_error err;
+	char text[512];
+
+	if (xtap_config_source_policy(c, "ftap", &pol))
+		return -1;
+	int n = snprintf(text, sizeof(text), "ADD DTCP/0.8\r\nCsource-ID: ftap\r\nCdest-ID: cdx\r\n"
+			 "X-JTap-Cdest-Dest-Address: %s\r\nX-JTap-Cdest-Dest-Port: 7000\r\n"
+			 "Source-Address: 192.0.2.1\r\nFlags: STATIC\r\nSeq: 1\r\n\r\n", cd_addr);
+	dtcp_msg_parse(text, (size_t)n, &m);
+	if (dtcp_request_parse(&m, &r, &err))
+		return err.code;
+	memback_init(&mb, NULL);
+	dtcp_server_init(&srv, &mb.cfg, &mb.be, &mb);
+	reply_code = 0;
+	dtcp_server_handle(&srv, &pol, &r, "192.0.2.10", 1714564800000ull, take_code, NULL);
+	dtcp_server_free(&srv);
+	return reply_code;
+}
+
+static const char W_ANY[] = "warning: control source 'ftap' has no allowed-destination: "
+			    "copies may go to any address";
+static const char W_NONE[] = "warning: control source 'ftap' has no allowed-destination and "
+			     "deny-unlisted-destinations is set: every content destination is refused";
+#define DENY "set services flow-tap deny-unlisted-destinations\n"
+
+static const struct deny_case {
+	const char *name, *extra; /* appended to BASE from line 11 */
+	const char *warning;      /* the one warning (at ftap's line 9), or NULL: none */
+	int code_listed, code_other; /* ADD to 198.51.100.7, to 203.0.113.5 (dtcp.md 4.1) */
+} deny_cases[] = {
+	{ "default: empty list allows any", "", W_ANY, 200, 200 },
+	{ "deny: empty list allows none", DENY, W_NONE, 430, 430 },
+	{ "deny twice", DENY DENY, W_NONE, 430, 430 },
+	{ "own list", CS "allowed-destination 198.51.100.0/24\n", NULL, 200, 430 },
+	{ "deny with own list", DENY CS "allowed-destination 198.51.100.0/24\n", NULL, 200, 430 },
+	{ "deny with global list", DENY "set services flow-tap allowed-destination 198.51.100.0/24\n",
+	  NULL, 200, 430 },
+	{ "global list", "set services flow-tap allowed-destination 198.51.100.0/24\n", NULL, 200, 430 },
+};
+
+static void run_deny(void)
+{
+	static struct xtap_config_errors w;
+	char text[4096];
+
+	for (size_t i = 0; i < sizeof(deny_cases) / sizeof(deny_cases[0]); i++) {
+		const struct deny_case *t = &deny_cases[i];
+		snprintf(text, sizeof(text), "%s%s", BASE, t->extra);
+		int n = parse(text, &cfg);
+		if (n)
+			dump_errors();
+		check(n == 0, t->name, "parse");
+		int k = xtap_config_warnings(&cfg, &w);
+		if (t->warning)
+			check(k == 1 && w.kept == 1 && w.e[0].line == 9 && !strcmp(w.e[0].msg, t->warning),
+			      t->name, "the warning, at ftap's control-source line");
+		else
+			check(k == 0 && w.kept == 0, t->name, "no warning");
+		int a = add_code(&cfg, "198.51.100.7"), b = add_code(&cfg, "203.0.113.5");
+		if (a != t->code_listed || b != t->code_other)
+			printf("    got %d %d\n", a, b);
+		check(a == t->code_listed && b == t->code_other, t->name, "ADD answers");
+		xtap_config_free(&cfg);
+	}
+	/* switching it is a reload, not a restart */
+	parse(BASE, &cfg);
+	parse(BASE DENY, &cfg2);
+	check(xtap_config_diff(&cfg, &cfg2) == XTAP_CFG_RELOADABLE, "deny diff", "reloadable");
+	xtap_config_free(&cfg);
+	xtap_config_free(&cfg2);
+	/* a word after it */
+	check(parse(BASE "set services flow-tap deny-unlisted-destinations yes\n", &cfg) == 1 &&
+	      errs.e[0].line == 11, "deny extra word", "refused at its line");
+	xtap_config_free(&cfg);
+}
+
 /* ---- the example configuration ---------------------------------------------------------- */
 
 static void run_example(const char *path)
@@ -862,6 +958,7 @@ int main(int argc, char **argv)
 	run_limits();
 	run_diff();
 	run_policy();
+	run_deny();
 	run_example(argv[1]);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

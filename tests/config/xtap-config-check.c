@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xtap-config-check FILE: parses an xtapd configuration and prints each error
- * as "FILE:LINE: message" on stderr. Exit 0 when the file has no error, 1
+ * as "FILE:LINE: message" on stderr, then, for a valid file, its warnings
+ * ("FILE:LINE: warning: ..."). Exit 0 when the file has no error, 1
  * otherwise. The same check as `xtapd -n` (xtap_config_report).
  */
 #include <stdio.h>
@@ -28,6 +29,9 @@ int main(int argc, char **argv)
 	}
 	int n = xtap_config_load(argv[1], c, errs);
 	xtap_config_report(argv[1], errs, stderr);
+	/* warnings (a valid file only) never change the exit status */
+	if (n == 0 && xtap_config_warnings(c, errs))
+		xtap_config_report(argv[1], errs, stderr);
 	xtap_config_free(c);
 	free(c);
 	free(errs);
