@@ -111,7 +111,8 @@ $(foreach t,test_classify test_diff test_deliver test_e2e test_datapath,$(eval $
 
 # The daemon: the loader library, the DTCP library, configuration, state,
 # audit and the SSH worker (its objects come from the parts' own rules).
-XTAPD_SRCS := loader/xtapd.c loader/ctl.c loader/config.c loader/state.c loader/audit.c loader/worker.c loader/monproto.c
+XTAPD_SRCS := loader/xtapd.c loader/ctl.c loader/config.c loader/state.c loader/audit.c loader/worker.c loader/monproto.c \
+	loader/supervise.c loader/sendq.c loader/evlimit.c loader/sigcheck.c
 $(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lcrypto -lcrypt -lseccomp
@@ -147,6 +148,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 -include tests/config/config.mk
 -include tests/sshd/sshd.mk
 -include tests/state/state.mk
+-include tests/adversarial/adversarial.mk
 -include tests/fuzz/fuzz.mk
 
 # Every test program prints "N passed, N failed, N skipped"; tests/run.sh

@@ -668,6 +668,19 @@ static void h_rate_limit(struct parse *p, const struct word *v)
 	dtcp_uint(p, &v[0], "rate-limit", 1, 250, &p->c->rate_limit);
 }
 
+static void h_src_conn_limit(struct parse *p, const struct word *v)
+{
+	dtcp_on(p);
+	/* the global limits' range; above the global one it is the global one */
+	dtcp_uint(p, &v[0], "per-source connection-limit", 1, 250, &p->c->source_connection_limit);
+}
+
+static void h_src_rate_limit(struct parse *p, const struct word *v)
+{
+	dtcp_on(p);
+	dtcp_uint(p, &v[0], "per-source rate-limit", 1, 250, &p->c->source_rate_limit);
+}
+
 static void h_port(struct parse *p, const struct word *v)
 {
 	uint32_t port;
@@ -1199,6 +1212,9 @@ static const struct rule grammar[] = {
 	{ SSH, h_dtcp },
 	{ SSH " connection-limit = $limit", h_conn_limit },
 	{ SSH " rate-limit = $limit", h_rate_limit },
+	/* xtap: per source address, beside Junos' global limits */
+	{ SSH " per-source connection-limit = $limit", h_src_conn_limit },
+	{ SSH " per-source rate-limit = $limit", h_src_rate_limit },
 	{ "interfaces $interface unit $unit family $family", h_jif },
 	{ FT "tunnel-interface = $interface", h_tunnel },
 	/* xtap: the DTCP server */
@@ -1630,6 +1646,8 @@ static void defaults(struct xtap_config *c)
 	memset(c, 0, sizeof(*c));
 	c->connection_limit = XTAP_CFG_DEF_CONN_LIMIT;
 	c->rate_limit = XTAP_CFG_DEF_RATE_LIMIT;
+	c->source_connection_limit = XTAP_CFG_DEF_SRC_CONN_LIMIT;
+	c->source_rate_limit = XTAP_CFG_DEF_SRC_RATE_LIMIT;
 	c->listen_port = XTAP_CFG_DEF_PORT;
 	c->idle_timeout = XTAP_CFG_DEF_IDLE_TIMEOUT;
 	c->max_message_size = XTAP_CFG_DEF_MSG_SIZE;
@@ -1937,6 +1955,8 @@ int xtap_config_diff(const struct xtap_config *a, const struct xtap_config *b)
 		    TABLE_EQ(a->users, a->n_users, b->users, b->n_users, name, user_eq) &&
 		    a->dtcp_enabled == b->dtcp_enabled &&
 		    a->connection_limit == b->connection_limit && a->rate_limit == b->rate_limit &&
+		    a->source_connection_limit == b->source_connection_limit &&
+		    a->source_rate_limit == b->source_rate_limit &&
 		    addr_eq(&a->listen_addr, &b->listen_addr) && a->listen_port == b->listen_port &&
 		    a->n_host_keys == b->n_host_keys && a->idle_timeout == b->idle_timeout &&
 		    a->max_message_size == b->max_message_size &&

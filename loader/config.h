@@ -52,6 +52,10 @@
 
 #define XTAP_CFG_DEF_CONN_LIMIT   75     /* flow-tap-dtcp ssh connection-limit */
 #define XTAP_CFG_DEF_RATE_LIMIT   150    /* flow-tap-dtcp ssh rate-limit, per minute */
+/* flow-tap-dtcp ssh per-source connection-limit / rate-limit: half the
+ * global defaults, so that one address cannot take every slot */
+#define XTAP_CFG_DEF_SRC_CONN_LIMIT 37
+#define XTAP_CFG_DEF_SRC_RATE_LIMIT 75
 #define XTAP_CFG_DEF_PORT         32001  /* dtcp.md 1 */
 #define XTAP_CFG_DEF_IDLE_TIMEOUT 1800   /* seconds without a byte before a session ends */
 #define XTAP_CFG_DEF_MSG_SIZE     DTCP_MSG_MAX
@@ -179,6 +183,8 @@ struct xtap_config {
 	int dtcp_line;
 	uint32_t connection_limit;     /* concurrent sessions */
 	uint32_t rate_limit;           /* new connections per minute */
+	uint32_t source_connection_limit; /* concurrent connections from one address */
+	uint32_t source_rate_limit;    /* new connections per minute from one address */
 	struct dtcp_addr listen_addr;  /* family NONE: every address */
 	uint16_t listen_port;
 	size_t n_host_keys;            /* 0: the default path */

@@ -412,8 +412,10 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 	}
 	bput(b, "OK\n");
 	if (r->json) {
-		bput(b, "{\"pid\":%ld,\"uptime_s\":%" PRIu64 ",\"sessions\":%u,\"pin_dir\":", x->pid,
-		     (x->now_ms - x->started_ms) / 1000, x->sessions);
+		bput(b, "{\"pid\":%ld,\"uptime_s\":%" PRIu64 ",\"sessions\":%u,\"worker_pid\":%ld,"
+		     "\"worker_restarts\":%" PRIu64 ",\"connections\":%u,\"pin_dir\":", x->pid,
+		     (x->now_ms - x->started_ms) / 1000, x->sessions, x->worker_pid, x->worker_restarts,
+		     x->connections);
 		bstr(b, 1, x->dp->pin_dir);
 		bput(b, ",\"adopted\":%s,\"vt\":{\"name\":", x->dp->adopted ? "true" : "false");
 		bstr(b, 1, x->dp->vt.name);
@@ -443,6 +445,8 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 	} else {
 		bput(b, "xtapd: pid %ld, up %" PRIu64 " s, %u DTCP sessions\n", x->pid,
 		     (x->now_ms - x->started_ms) / 1000, x->sessions);
+		bput(b, "SSH worker: pid %ld, %" PRIu64 " restarts, %u connections\n", x->worker_pid,
+		     x->worker_restarts, x->connections);
 		bput(b, "Datapath: %s (%s), vt pair %s/%s, %" PRIu32 " criteria slots\n", x->dp->pin_dir,
 		     x->dp->adopted ? "adopted" : "loaded", x->dp->vt.name, x->dp->vt.peer, x->dp->max_criteria);
 		bput(b, "Interfaces:\n");

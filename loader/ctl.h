@@ -41,6 +41,9 @@ struct xtap_ctl_ctx {
 	const struct dtcp_server *srv;
 	struct xtap_audit *audit;
 	unsigned sessions;    /* open DTCP sessions */
+	unsigned connections; /* SSH connections the monitor holds a slot for (logged in or not) */
+	long worker_pid;      /* the SSH worker; 0: none running (a restart is due) */
+	uint64_t worker_restarts; /* starts of the worker after the first */
 	uint64_t started_ms;  /* wall clock, ms */
 	uint64_t now_ms;
 	long pid;

@@ -103,6 +103,7 @@ static bool chk_ftl(const struct xtap_config *c)
 static bool chk_defaults(const struct xtap_config *c)
 {
 	return c->connection_limit == 75 && c->rate_limit == 150 && c->listen_port == 32001 &&
+	       c->source_connection_limit == 37 && c->source_rate_limit == 75 &&
 	       c->listen_addr.family == DTCP_AF_NONE && c->n_host_keys == 1 &&
 	       !strcmp(c->host_keys[0], "/etc/xtap/ssh_host_ed25519_key") &&
 	       c->idle_timeout == 1800 && c->max_message_size == 65536 &&
@@ -123,6 +124,7 @@ static bool chk_no_inet6(const struct xtap_config *c)
 static bool chk_dtcp_server(const struct xtap_config *c)
 {
 	return c->connection_limit == 10 && c->rate_limit == 20 && c->listen_port == 3200 &&
+	       c->source_connection_limit == 3 && c->source_rate_limit == 200 &&
 	       addr_is(&c->listen_addr, "2001:db8::1") && c->n_host_keys == 2 &&
 	       !strcmp(c->host_keys[0], "/etc/xtap/k1") && !strcmp(c->host_keys[1], "/etc/xtap/k2") &&
 	       c->idle_timeout == 0 && c->max_message_size == 4096;
@@ -273,6 +275,8 @@ static const struct accept_case accept_cases[] = {
 	{ "dtcp server", BASE
 	  "set system services flow-tap-dtcp ssh connection-limit 10\n"
 	  "set system services flow-tap-dtcp ssh rate-limit 20\n"
+	  "set system services flow-tap-dtcp ssh per-source connection-limit 3\n"
+	  "set system services flow-tap-dtcp ssh per-source rate-limit 200\n"
 	  "set system services flow-tap-dtcp ssh port 3200\n"
 	  "set system services flow-tap-dtcp ssh listen-address 2001:db8::1\n"
 	  "set system services flow-tap-dtcp ssh host-key /etc/xtap/k1\n"
@@ -493,6 +497,9 @@ static const struct error_case error_cases[] = {
 	    { 12, "rate-limit '0' is not a number from 1 to 250" },
 	    { 13, "port '65536' is not a number from 1 to 65535" },
 	    { 14, "idle-timeout 'x' is not a number from 0 to 86400" } } },
+	{ "per-source limits", BASE SSH "per-source connection-limit 0\n" SSH "per-source rate-limit 251\n",
+	  { { 11, "per-source connection-limit '0' is not a number from 1 to 250" },
+	    { 12, "per-source rate-limit '251' is not a number from 1 to 250" } } },
 	{ "dtcp others", BASE SSH "max-message-size 70000\n" SSH "listen-address 10.0.0.256\n"
 	  SSH "host-key etc/key\n",
 	  { { 11, "max-message-size '70000' is not a number from 1024 to 65536" },
