@@ -903,9 +903,20 @@ static int worker_settings_same(const struct xtap_config *a, const struct xtap_c
 	       a->n_host_keys == b->n_host_keys && !memcmp(a->host_keys, b->host_keys, sizeof(a->host_keys));
 }
 
+/* A refused reload still reopens the running audit log: logrotate's SIGHUP
+ * must not leave xtapd appending to the rotated file. */
 static void reload_refused(struct xtapd *d, const char *detail)
 {
+	const char *path = d->cfg->audit_log[0] ? d->cfg->audit_log : DEFAULT_AUDIT;
+	struct xtap_audit *a;
+
 	log_warnx("SIGHUP: the running configuration is unchanged");
+	if (mkparent(path) || !(a = xtap_audit_open(path))) {
+		log_warn("SIGHUP: cannot reopen the audit log %s: appending to the old file", path);
+	} else {
+		xtap_audit_close(d->audit);
+		d->audit = a;
+	}
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, detail);
 }
 
