@@ -35,8 +35,8 @@ BPF_HDRS := $(wildcard bpf/*.h) include/xtap.h
 BPF_PROGS := xtap bench
 
 .PHONY: all deps test test-bpf bench clean fuzz demo
-all: $(BUILD)/xtapd $(BUILD)/libxtap.a $(BUILD)/tests/test_classify $(BUILD)/tests/test_diff $(BUILD)/tests/test_deliver \
-     $(BUILD)/tests/test_e2e $(BUILD)/bench_classify
+# `make` builds what `make install` ships, nothing test-only (scripts/ops.mk)
+all: $(BUILD)/xtapd $(BUILD)/xtapctl $(BUILD)/dtcp $(BUILD)/xtap-cd
 
 
 deps:
@@ -147,6 +147,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 -include tests/config/config.mk
 -include tests/sshd/sshd.mk
 -include tests/state/state.mk
+-include man/man.mk
 
 # Every test program prints "N passed, N failed, N skipped"; tests/run.sh
 # runs them in turn and prints the total.
@@ -195,3 +196,6 @@ $(BUILD)/bench_ctl: tests/bench_ctl.c $(BUILD)/dtcp.d/libdtcp.a
 .PHONY: bench-ctl
 bench-ctl: $(BUILD)/xtapd $(BUILD)/bench_ctl
 	$(Q)tests/bench_ctl.sh $(BUILD) $(BENCH_CTL_SIZES)
+
+# make install / uninstall (GNU directory variables), make deb, make test-deb
+include scripts/ops.mk

@@ -1993,3 +1993,8 @@ const char *xtap_attach_mode_name(enum xtap_attach_mode m)
 	}
 	return "?";
 }
+
+const char *xtap_config_statement(size_t i)
+{
+	return i < NRULES ? grammar[i].pat : NULL;
+}

@@ -260,4 +260,9 @@ int xtap_config_cdest(const struct xtap_config *c, const char *name, struct dtcp
 
 const char *xtap_attach_mode_name(enum xtap_attach_mode m);
 
+/* The grammar's statement patterns, the words after `set` (`$name` a value,
+ * `!` a secret, `=` before a single value): i from 0, NULL past the last.
+ * For the test that keeps xtapd.conf(5) in step with the parser. */
+const char *xtap_config_statement(size_t i);
+
 #endif
