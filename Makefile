@@ -119,7 +119,7 @@ $(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.
 # xtapd's local control client: only ctl.h's protocol constants
 $(BUILD)/xtapctl: $(BUILD)/loader/xtapctl.o
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS)
 
 # DTCP through the backend into the maps: with the DTCP library and its
 # in-memory configuration (tests/dtcp/memback.c)

@@ -14,7 +14,7 @@ PKGS=(
   xdp-tools ethtool iputils-ping netcat-openbsd socat procps kmod
   # man pages (mandoc -Tlint), the Debian package (make deb, lintian) and the
   # metrics' format check (prometheus_client's own text parser)
-  mandoc debhelper fakeroot lintian python3-prometheus-client
+  mandoc debhelper fakeroot lintian python3-prometheus-client logrotate
 )
 
 missing=()

@@ -23,6 +23,17 @@ systemdunitdir ?= $(prefix)/lib/systemd/system
 WORKER_USER   ?= nobody
 INSTALL       ?= install
 
+# A distribution's build flags (dpkg-buildflags, through debian/rules'
+# environment) reach every shipped program: CPPFLAGS and LDFLAGS here, CFLAGS
+# through the top-level `CFLAGS ?=` and, for the fragments that keep flags of
+# their own (dtcp, xtap-cd), EXTRA_CFLAGS. Empty in a developer's build.
+CFLAGS    += $(CPPFLAGS)
+DT_CFLAGS += $(CPPFLAGS) $(EXTRA_CFLAGS)
+CD_CFLAGS += $(CPPFLAGS) $(EXTRA_CFLAGS)
+LDLIBS    += $(LDFLAGS)
+DT_LIBS   += $(LDFLAGS)
+CD_LIBS   += $(LDFLAGS)
+
 # the package version: debian/changelog's first line, `xtap (VERSION) ...`
 XTAP_VERSION := $(shell head -n 1 debian/changelog | cut -d ' ' -f 2 | tr -d '()')
 
@@ -72,16 +83,17 @@ uninstall:
 		echo "uninstall: $(DESTDIR)$(sysconfdir)/xtap/xtapd.conf differs from the example: kept"; \
 	fi
 
-# The Debian package, built out of the tree's own build/ (debian/rules runs
-# make with BUILD=debian/build so a developer's build/ is not mixed in).
-# dpkg-buildpackage writes the .deb next to the source folder; it is moved
-# into $(BUILD).
+# The Debian package, built in debian/build (apart from a developer's
+# build/). debian/rules is run directly rather than through
+# dpkg-buildpackage, so that nothing is written beside the source folder:
+# the .deb goes to $(BUILD) (no .changes or .buildinfo: this is not an
+# upload). `dpkg-buildpackage -us -uc -b` works too and writes to ../.
 deb:
-	dpkg-buildpackage -us -uc -b
+	dpkg-checkbuilddeps
 	mkdir -p $(BUILD)
-	mv ../xtap_$(XTAP_VERSION)_amd64.deb $(BUILD)/
-	rm -f ../xtap_$(XTAP_VERSION)_amd64.buildinfo ../xtap_$(XTAP_VERSION)_amd64.changes \
-	      ../xtap-dbgsym_$(XTAP_VERSION)_amd64.deb
+	debian/rules clean
+	debian/rules build
+	DEB_DESTDIR=$(abspath $(BUILD)) debian/rules binary
 	@echo "  DEB      $(BUILD)/xtap_$(XTAP_VERSION)_amd64.deb"
 
 # Installs the built package on this machine, checks it and purges it
