@@ -1944,14 +1944,41 @@ static int name_out(const char *s, struct dtcp_name *out)
 	return 0;
 }
 
+/* The Junos logical unit of "IFD.N", N 0 to 16385 (as `interfaces ... unit`):
+ * the length of IFD, or 0 when name is not IFD.N. */
+static size_t junos_unit_base(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	unsigned long unit = 0;
+
+	if (!dot || dot == name || !dot[1] || strlen(dot + 1) > 5)
+		return 0;
+	for (const char *d = dot + 1; *d; d++) {
+		if (*d < '0' || *d > '9')
+			return 0;
+		unit = unit * 10 + (unsigned long)(*d - '0');
+	}
+	return unit <= 16385 ? (size_t)(dot - name) : 0;
+}
+
+/* An alias's own name, then an attached interface's Linux name, then the
+ * alias of a unit's interface: `ge-1/3/5` answers for `ge-1/3/5.N` that has
+ * no alias of its own (an alias of a unit covers that unit only). */
 int xtap_config_resolve_ifname(const struct xtap_config *c, const char *name,
 			       struct dtcp_name *out)
 {
+	size_t base;
+
 	for (size_t i = 0; i < c->n_aliases; i++)
 		if (!strcmp(c->aliases[i].junos, name))
 			return name_out(c->aliases[i].netdev, out);
 	if (attach_find(c, name))
 		return name_out(name, out);
+	if ((base = junos_unit_base(name)))
+		for (size_t i = 0; i < c->n_aliases; i++)
+			if (strlen(c->aliases[i].junos) == base && !strncmp(c->aliases[i].junos, name, base) &&
+			    !strchr(c->aliases[i].junos, '.'))
+				return name_out(c->aliases[i].netdev, out);
 	return -1;
 }
 

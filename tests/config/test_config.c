@@ -166,6 +166,34 @@ static bool chk_names(const struct xtap_config *c)
 	       g->member[1].line == 15 && !xtap_config_group(c, "vrf-b");
 }
 
+/* issue 14: an alias of a Junos interface answers for its units */
+static bool resolves(const struct xtap_config *c, const char *name, const char *want)
+{
+	struct dtcp_name n;
+	int r = xtap_config_resolve_ifname(c, name, &n);
+
+	if (!want)
+		return r == -1;
+	return r == 0 && !strcmp(n.s, want);
+}
+
+static bool chk_alias_units(const struct xtap_config *c)
+{
+	return resolves(c, "ge-1/3/5", "eth1") && resolves(c, "ge-1/3/5.0", "eth1") &&
+	       resolves(c, "ge-1/3/5.1", "eth1") && resolves(c, "ge-1/3/5.16385", "eth1") &&
+	       /* a unit with an alias of its own keeps it */
+	       resolves(c, "ge-1/3/5.2", "eth2") &&
+	       /* not units: above Junos' 16385, empty, not a number, two dots, a longer name */
+	       resolves(c, "ge-1/3/5.16386", NULL) && resolves(c, "ge-1/3/5.", NULL) &&
+	       resolves(c, "ge-1/3/5.x", NULL) && resolves(c, "ge-1/3/5.0.1", NULL) &&
+	       resolves(c, "ge-1/3/50", NULL) && resolves(c, "ge-1/3/5.000001", NULL) &&
+	       /* an alias of a unit covers that unit only */
+	       resolves(c, "xe-0/0/0.5", "eth2") && resolves(c, "xe-0/0/0", NULL) &&
+	       resolves(c, "xe-0/0/0.6", NULL) && resolves(c, "xe-0/0/0.5.1", NULL) &&
+	       /* an attached interface's own name with a dot is that interface */
+	       resolves(c, "eth1.100", "eth1.100");
+}
+
 static bool chk_cdests(const struct xtap_config *c)
 {
 	struct dtcp_cdest d;
@@ -303,6 +331,13 @@ static const struct accept_case accept_cases[] = {
 	  "set services flow-tap interface-alias ge-2/0/1.0 eth1\n"
 	  "set services flow-tap interface-group vrf-a interface eth0\n"
 	  "set services flow-tap interface-group vrf-a interface eth1\n", chk_names },
+	{ "an alias covers its units", BASE
+	  "set services flow-tap interface eth1\n"
+	  "set services flow-tap interface eth2\n"
+	  "set services flow-tap interface eth1.100\n"
+	  "set services flow-tap interface-alias ge-1/3/5 eth1\n"
+	  "set services flow-tap interface-alias ge-1/3/5.2 eth2\n"
+	  "set services flow-tap interface-alias xe-0/0/0.5 eth2\n", chk_alias_units },
 	{ "content destinations", BASE
 	  "set services flow-tap content-destination cd1 address 198.51.100.50\n"
 	  "set services flow-tap content-destination cd1 port 7890\n"
