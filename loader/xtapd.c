@@ -116,6 +116,7 @@ struct xtapd {
 	const char *ctl_path;
 	struct ctl_conn ctl[MAX_CTL_CONNS];
 	uint64_t started_ms;
+	struct xtap_ctl_stats stats; /* request and login counts for the metrics */
 };
 
 static uint64_t wall_ms(void)
@@ -191,6 +192,7 @@ static void cb_audit_request(void *ctx, const struct dtcp_request *r, int code, 
 			d->changed_unknown = 1;
 	}
 
+	xtap_ctl_count_request(&d->stats, r->method, code);
 	xtap_audit_request(d->audit, wall_ms(), r->csource.s, d->peer, dtcp_method_name(r->method),
 			   r->has_seq ? &r->seq : NULL, code, ids, n_ids, why);
 }
@@ -582,6 +584,7 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 			s->authed = 1;
 			snprintf(s->user, sizeof(s->user), "%s", m->user);
 		} else {
+			d->stats.auth_fail_password++;
 			xtap_audit_auth_fail(d->audit, now, m->user, m->peer, "password");
 		}
 		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
@@ -594,6 +597,7 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 			s->authed = 1;
 			snprintf(s->user, sizeof(s->user), "%s", m->user);
 		} else if (!ok && m->key_signed) {
+			d->stats.auth_fail_publickey++;
 			xtap_audit_auth_fail(d->audit, now, m->user, m->peer, "publickey");
 		}
 		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
@@ -793,7 +797,7 @@ static int ctl_read(struct xtapd *d, struct ctl_conn *c)
 	ssize_t k = read(c->fd, c->rx + c->nrx, sizeof(c->rx) - c->nrx);
 	struct xtap_ctl_ctx x = { .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
 				  .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
-				  .now_ms = wall_ms(), .pid = (long)getpid() };
+				  .now_ms = wall_ms(), .pid = (long)getpid(), .stats = &d->stats };
 	char *nl;
 
 	if (k < 0 && (errno == EAGAIN || errno == EINTR))
