@@ -111,7 +111,8 @@ $(foreach t,test_classify test_diff test_deliver test_e2e test_datapath,$(eval $
 
 # The daemon: the loader library, the DTCP library, configuration, state,
 # audit and the SSH worker (its objects come from the parts' own rules).
-XTAPD_SRCS := loader/xtapd.c loader/ctl.c loader/config.c loader/state.c loader/audit.c loader/worker.c loader/monproto.c
+XTAPD_SRCS := loader/xtapd.c loader/ctl.c loader/config.c loader/state.c loader/audit.c loader/worker.c loader/monproto.c \
+	      loader/metrics_http.c
 $(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lcrypto -lcrypt -lseccomp

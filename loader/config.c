@@ -686,6 +686,26 @@ static void h_listen(struct parse *p, const struct word *v)
 		perr(p, "listen-address '%s' is not an IPv4 or IPv6 address", show(&v[0], b));
 }
 
+static void h_metrics_addr(struct parse *p, const struct word *v)
+{
+	char b[SHOW_BUF];
+
+	if (dtcp_parse_addr(v[0].s, v[0].n, &p->c->metrics_addr))
+		perr(p, "metrics listen-address '%s' is not an IPv4 or IPv6 address", show(&v[0], b));
+	else
+		p->c->metrics_addr_line = p->line;
+}
+
+static void h_metrics_port(struct parse *p, const struct word *v)
+{
+	uint32_t port;
+
+	if (dtcp_uint(p, &v[0], "metrics port", 1, 65535, &port)) {
+		p->c->metrics_port = (uint16_t)port;
+		p->c->metrics_port_line = p->line;
+	}
+}
+
 static void h_host_key(struct parse *p, const struct word *v)
 {
 	char b[SHOW_BUF];
@@ -1208,6 +1228,8 @@ static const struct rule grammar[] = {
 	{ FT "interface-alias $name = $netdev", h_alias },
 	{ FT "interface-group $group interface $netdev", h_group },
 	{ FT "state-file = $path", h_state },
+	{ FT "metrics listen-address = $address", h_metrics_addr },
+	{ FT "metrics port = $port", h_metrics_port },
 	/* xtap: content destinations */
 	{ CD "address = $address", h_cd_addr },
 	{ CD "port = $port", h_cd_port },
@@ -1565,6 +1587,19 @@ static void check_tunnel(struct parse *p)
 	c->ipv6 = j && j->inet6;
 }
 
+/* The metrics listener needs both its address and its port. */
+static void check_metrics(struct parse *p)
+{
+	struct xtap_config *c = p->c;
+
+	if (c->metrics_addr_line && !c->metrics_port_line)
+		err_at(p, c->metrics_addr_line, "metrics listen-address needs a metrics port "
+		       "(set services flow-tap metrics port N)");
+	if (c->metrics_port_line && !c->metrics_addr_line)
+		err_at(p, c->metrics_port_line, "metrics port needs a metrics listen-address "
+		       "(set services flow-tap metrics listen-address ADDR)");
+}
+
 static void check_names(struct parse *p)
 {
 	struct xtap_config *c = p->c;
@@ -1662,6 +1697,7 @@ int xtap_config_parse_buf(const char *text, size_t n, struct xtap_config *c,
 	check_dtcp(p);
 	check_tunnel(p);
 	check_names(p);
+	check_metrics(p);
 	int nerr = p->nerr;
 	seen_free(p);
 	free(p);
@@ -1882,6 +1918,7 @@ int xtap_config_diff(const struct xtap_config *a, const struct xtap_config *b)
 		    a->dtcp_enabled == b->dtcp_enabled &&
 		    a->connection_limit == b->connection_limit && a->rate_limit == b->rate_limit &&
 		    addr_eq(&a->listen_addr, &b->listen_addr) && a->listen_port == b->listen_port &&
+		    addr_eq(&a->metrics_addr, &b->metrics_addr) && a->metrics_port == b->metrics_port &&
 		    a->n_host_keys == b->n_host_keys && a->idle_timeout == b->idle_timeout &&
 		    a->max_message_size == b->max_message_size &&
 		    TABLE_EQ(a->aliases, a->n_aliases, b->aliases, b->n_aliases, junos, alias_eq) &&

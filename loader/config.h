@@ -181,6 +181,11 @@ struct xtap_config {
 	uint32_t rate_limit;           /* new connections per minute */
 	struct dtcp_addr listen_addr;  /* family NONE: every address */
 	uint16_t listen_port;
+	/* the metrics listener (HTTP, an unprivileged process): on when both
+	 * are set */
+	struct dtcp_addr metrics_addr;
+	uint16_t metrics_port;
+	int metrics_addr_line, metrics_port_line;
 	size_t n_host_keys;            /* 0: the default path */
 	char host_keys[XTAP_CFG_HOST_KEYS_MAX][XTAP_CFG_PATH_MAX];
 	uint32_t idle_timeout;         /* seconds; 0: never */

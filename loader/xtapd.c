@@ -43,6 +43,7 @@
 #include "ctl.h"
 #include "datapath.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "monproto.h"
 #include "state.h"
 #include "worker.h"
@@ -117,6 +118,8 @@ struct xtapd {
 	struct ctl_conn ctl[MAX_CTL_CONNS];
 	uint64_t started_ms;
 	struct xtap_ctl_stats stats; /* request and login counts for the metrics */
+	int metrics_fd;              /* the metrics listener's socket pair, -1: none */
+	pid_t metrics_pid;
 };
 
 static uint64_t wall_ms(void)
@@ -792,12 +795,17 @@ static unsigned open_sessions(const struct xtapd *d)
 
 /* Reads what has come of the request. Returns 1 for a detach request (the
  * connection stays open for the answer after the teardown), else 0. */
+static struct xtap_ctl_ctx ctl_ctx(struct xtapd *d)
+{
+	return (struct xtap_ctl_ctx){ .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
+				      .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
+				      .now_ms = wall_ms(), .pid = (long)getpid(), .stats = &d->stats };
+}
+
 static int ctl_read(struct xtapd *d, struct ctl_conn *c)
 {
 	ssize_t k = read(c->fd, c->rx + c->nrx, sizeof(c->rx) - c->nrx);
-	struct xtap_ctl_ctx x = { .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
-				  .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
-				  .now_ms = wall_ms(), .pid = (long)getpid(), .stats = &d->stats };
+	struct xtap_ctl_ctx x = ctl_ctx(d);
 	char *nl;
 
 	if (k < 0 && (errno == EAGAIN || errno == EINTR))
@@ -837,6 +845,95 @@ static void ctl_write(struct ctl_conn *c)
 	c->off += (size_t)k;
 	if (c->off == c->tx.n)
 		ctl_drop(c);
+}
+
+/* ---- the metrics listener (loader/metrics_http.c) ---- */
+
+static void metrics_stop(struct xtapd *d)
+{
+	if (d->metrics_fd >= 0)
+		close(d->metrics_fd);
+	d->metrics_fd = -1;
+	if (d->metrics_pid > 0) {
+		kill(d->metrics_pid, SIGTERM);
+		waitpid(d->metrics_pid, NULL, 0);
+	}
+	d->metrics_pid = 0;
+}
+
+static int metrics_start(struct xtapd *d, const char *user)
+{
+	struct sockaddr_storage ss = { 0 };
+	const struct dtcp_addr *a = &d->cfg->metrics_addr;
+	socklen_t len;
+
+	if (a->family == DTCP_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(d->cfg->metrics_port);
+		memcpy(&s6->sin6_addr, a->a, 16);
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(d->cfg->metrics_port);
+		memcpy(&s4->sin_addr, a->a, 4);
+		len = sizeof(*s4);
+	}
+	d->metrics_pid = xtap_metrics_start((struct sockaddr *)&ss, len, user, &d->metrics_fd);
+	if (d->metrics_pid < 0) {
+		log_warn("metrics: cannot listen on port %u", d->cfg->metrics_port);
+		d->metrics_pid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* One scrape: the listener sent a byte, it gets `xtapctl metrics`'s text. */
+static void metrics_serve(struct xtapd *d)
+{
+	struct xtap_ctl_ctx x = ctl_ctx(d);
+	struct xtap_ctl_buf out;
+	char b;
+	ssize_t k = recv(d->metrics_fd, &b, 1, MSG_DONTWAIT);
+
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (k <= 0) {
+		log_warnx("metrics: the listener closed its socket: no metrics over HTTP until a restart");
+		metrics_stop(d);
+		return;
+	}
+	xtap_ctl_handle(&x, "metrics", 7, &out);
+	/* the answer is "OK\n" then the text, or "ERROR: ..." */
+	if (out.n >= 3 && !memcmp(out.p, "OK\n", 3))
+		k = xtap_metrics_send(d->metrics_fd, out.p + 3, out.n - 3);
+	else
+		k = xtap_metrics_send(d->metrics_fd, NULL, 0);
+	if (k) {
+		log_warnx("metrics: the listener does not read its answers: stopped");
+		metrics_stop(d);
+	}
+	xtap_ctl_buf_free(&out);
+}
+
+/* SIGCHLD from the metrics listener: 1 (xtapd goes on without it), or 0
+ * when the SSH worker is the one that exited (or both). */
+static int metrics_reaped(struct xtapd *d)
+{
+	siginfo_t si = { 0 };
+
+	if (d->metrics_pid <= 0 || waitpid(d->metrics_pid, NULL, WNOHANG) != d->metrics_pid)
+		return 0;
+	d->metrics_pid = 0;
+	log_warnx("metrics: the listener exited: no metrics over HTTP until a restart");
+	metrics_stop(d);
+	/* the worker still running? (WNOWAIT: leave it for the usual path) */
+	if (waitid(P_PID, (id_t)d->worker, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0)
+		return 1;
+	return 0;
 }
 
 static pid_t start_worker(struct xtapd *d, const char *user, int verbose)
@@ -907,6 +1004,11 @@ static int worker_settings_same(const struct xtap_config *a, const struct xtap_c
 	       a->n_host_keys == b->n_host_keys && !memcmp(a->host_keys, b->host_keys, sizeof(a->host_keys));
 }
 
+static int addr_same(const struct dtcp_addr *a, const struct dtcp_addr *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
 /* A refused reload still reopens the running audit log: logrotate's SIGHUP
  * must not leave xtapd appending to the rotated file. */
 static void reload_refused(struct xtapd *d, const char *detail)
@@ -966,6 +1068,8 @@ static void reload(struct xtapd *d)
 	if (!worker_settings_same(d->cfg, c))
 		log_warnx("SIGHUP: the SSH listener, host keys, connection and rate limits and idle timeout "
 			  "apply only after a restart of xtapd");
+	if (!addr_same(&d->cfg->metrics_addr, &c->metrics_addr) || d->cfg->metrics_port != c->metrics_port)
+		log_warnx("SIGHUP: the metrics listener applies only after a restart of xtapd");
 	old = d->cfg;
 	d->cfg = c;
 	d->dcfg.max_cdests = c->max_cdests;
@@ -1032,6 +1136,7 @@ int main(int argc, char **argv)
 
 	d.cfg_path = DEFAULT_CONFIG;
 	d.journal.fd = -1;
+	d.metrics_fd = -1;
 	d.ctl_path = XTAP_CTL_SOCKET;
 	d.started_ms = wall_ms();
 	for (int i = 0; i < MAX_CTL_CONNS; i++)
@@ -1123,21 +1228,26 @@ int main(int argc, char **argv)
 	d.worker = start_worker(&d, wuser, verbose);
 	if (d.worker < 0)
 		fatalx("cannot start the SSH worker");
+	if (d.cfg->metrics_port && metrics_start(&d, wuser))
+		fatalx("cannot start the metrics listener");
 	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port,
 		 d.cfg->n_attach, d.srv.n);
 
 	while (detach < 0) {
 		/* fixed slots: worker, signals, control socket, then the xtapctl connections */
-		struct pollfd p[3 + MAX_CTL_CONNS] = { { .fd = d.worker_fd, .events = POLLIN },
+		struct pollfd p[4 + MAX_CTL_CONNS] = { { .fd = d.worker_fd, .events = POLLIN },
 						      { .fd = sfd, .events = POLLIN },
 						      { .fd = d.ctl_fd, .events = POLLIN } };
+		/* the metrics listener, last: the other slots keep their places */
+		const int pm = 3 + MAX_CTL_CONNS;
 		int n;
 
 		for (int i = 0; i < MAX_CTL_CONNS; i++) {
 			p[3 + i].fd = d.ctl[i].fd; /* -1: poll skips it */
 			p[3 + i].events = d.ctl[i].tx.n ? POLLOUT : POLLIN;
 		}
-		n = poll(p, 3 + MAX_CTL_CONNS, 1000);
+		p[pm] = (struct pollfd){ .fd = d.metrics_fd, .events = POLLIN };
+		n = poll(p, 4 + MAX_CTL_CONNS, 1000);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n > 0 && (p[1].revents & POLLIN)) {
@@ -1148,6 +1258,8 @@ int main(int argc, char **argv)
 					reload(&d);
 					continue;
 				}
+				if (si.ssi_signo == SIGCHLD && metrics_reaped(&d))
+					continue;
 				if (si.ssi_signo == SIGCHLD) {
 					log_warnx("the SSH worker exited");
 					rc = 1;
@@ -1199,6 +1311,8 @@ int main(int argc, char **argv)
 		}
 		if (n > 0 && (p[2].revents & POLLIN))
 			ctl_accept(&d);
+		if (n > 0 && d.metrics_fd >= 0 && p[pm].fd == d.metrics_fd && (p[pm].revents & (POLLIN | POLLHUP)))
+			metrics_serve(&d);
 		for (int i = 0; i < MAX_CTL_CONNS && n > 0; i++) {
 			struct ctl_conn *c = &d.ctl[i];
 
@@ -1226,6 +1340,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	metrics_stop(&d);
 	close(d.worker_fd);
 	kill(d.worker, SIGTERM);
 	waitpid(d.worker, &status, 0);

@@ -194,6 +194,14 @@ static bool chk_alias_units(const struct xtap_config *c)
 	       resolves(c, "eth1.100", "eth1.100");
 }
 
+static bool chk_metrics(const struct xtap_config *c)
+{
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+	return c->metrics_addr.family == DTCP_AF_INET6 && !memcmp(c->metrics_addr.a, a6, 16) &&
+	       c->metrics_port == 9469;
+}
+
 static bool chk_cdests(const struct xtap_config *c)
 {
 	struct dtcp_cdest d;
@@ -338,6 +346,9 @@ static const struct accept_case accept_cases[] = {
 	  "set services flow-tap interface-alias ge-1/3/5 eth1\n"
 	  "set services flow-tap interface-alias ge-1/3/5.2 eth2\n"
 	  "set services flow-tap interface-alias xe-0/0/0.5 eth2\n", chk_alias_units },
+	{ "metrics listener", BASE
+	  "set services flow-tap metrics listen-address 2001:db8::1\n"
+	  "set services flow-tap metrics port 9469\n", chk_metrics },
 	{ "content destinations", BASE
 	  "set services flow-tap content-destination cd1 address 198.51.100.50\n"
 	  "set services flow-tap content-destination cd1 port 7890\n"
@@ -472,7 +483,7 @@ static const struct error_case error_cases[] = {
 	  { { 11, "unknown word 'protocols' after 'set': expected system, interfaces, services" } } },
 	{ "unknown under flow-tap", BASE "set services flow-tap bogus 1\n",
 	  { { 11, "unknown word 'bogus' after 'set services flow-tap': expected tunnel-interface, "
-		  "tunnel-veth, interface, interface-alias, interface-group, state-file, "
+		  "tunnel-veth, interface, interface-alias, interface-group, state-file, metrics, "
 		  "content-destination, control-source, allowed-destination, ..." } } },
 	{ "incomplete user", BASE "set system login user ftap\n",
 	  { { 11, "incomplete statement 'set system login user ftap': expected uid, class, "
@@ -550,6 +561,18 @@ static const struct error_case error_cases[] = {
 	{ "alias", BASE "set services flow-tap interface-alias ge-1/0/0 eth9\n",
 	  { { 11, "interface-alias 'ge-1/0/0' names 'eth9', which is not an attached interface "
 		  "(set services flow-tap interface eth9)" } } },
+	{ "metrics address alone", BASE "set services flow-tap metrics listen-address 192.0.2.1\n",
+	  { { 11, "metrics listen-address needs a metrics port (set services flow-tap metrics port N)" } } },
+	{ "metrics port alone", BASE "set services flow-tap metrics port 9469\n",
+	  { { 11, "metrics port needs a metrics listen-address (set services flow-tap metrics listen-address ADDR)" } } },
+	{ "metrics address", BASE "set services flow-tap metrics listen-address 192.0.2.300\n"
+	  "set services flow-tap metrics port 9469\n",
+	  { { 11, "metrics listen-address '192.0.2.300' is not an IPv4 or IPv6 address" },
+	    { 12, "metrics port needs a metrics listen-address (set services flow-tap metrics listen-address ADDR)" } } },
+	{ "metrics port range", BASE "set services flow-tap metrics listen-address 192.0.2.1\n"
+	  "set services flow-tap metrics port 65536\n",
+	  { { 12, "metrics port '65536' is not a number from 1 to 65535" },
+	    { 11, "metrics listen-address needs a metrics port (set services flow-tap metrics port N)" } } },
 	{ "alias target name", BASE "set services flow-tap interface-alias ge-1/0/1 bad/name\n",
 	  { { 11, "interface-alias target 'bad/name' is not a Linux interface name" } } },
 	{ "group", BASE "set services flow-tap interface-group g1 interface eth0\n"

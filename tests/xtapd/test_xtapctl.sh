@@ -14,7 +14,10 @@
 SOCK=$T/run/xtapd.ctl
 TARGET=192.0.2.10
 lab_up || { echo "0 passed, 1 failed"; exit 1; }
-base_conf() { config_text; }
+# the metrics listener on port 9469 of the sensor's namespace (issue 14)
+MPORT=9469
+base_conf() { config_text "set services flow-tap metrics listen-address 127.0.0.1
+set services flow-tap metrics port $MPORT"; }
 # a second control source, password "newpw"
 user2_conf() {
 	cat <<EOF
@@ -160,6 +163,48 @@ check "metrics: every line is a comment or a sample (no status line, no blank)" 
 	bash -c "! grep -Ev '^(# (HELP|TYPE) xtap_[a-z_]+ .+|xtap_[a-z_]+(\{[^}]*\})? [0-9.]+)\$' $T/metrics.txt | grep -q ."
 check "metrics: no target, port or destination in any label or value" \
 	bash -c "for m in $MARKS $TARGET 203.0.113.10 7890; do grep -q \"\$m\" $T/metrics.txt && exit 1; done; exit 0"
+# the same over HTTP, from the unprivileged listener
+http() { ip netns exec $S /usr/bin/python3 - "$@" <<'PY'
+import sys, urllib.request, urllib.error
+method, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
+req = urllib.request.Request("http://127.0.0.1:%s%s" % (sys.argv[4], path), method=method,
+                             data=b"x" if method == "POST" else None)
+try:
+    r = urllib.request.urlopen(req, timeout=10)
+    code, ctype, body = r.status, r.headers.get("Content-Type"), r.read()
+except urllib.error.HTTPError as e:
+    code, ctype, body = e.code, e.headers.get("Content-Type"), e.read()
+open(out, "wb").write(body)
+print(code, ctype)
+PY
+}
+st=$(http GET /metrics $T/http.txt $MPORT 2>&1)
+check "HTTP GET /metrics: 200, text/plain version 0.0.4 ($st)" [ "$st" = "200 text/plain; version=0.0.4; charset=utf-8" ]
+check "HTTP: prometheus_client's parser reads the same series as xtapctl metrics" /usr/bin/python3 - $T/http.txt $T/metrics.txt <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families as parse
+def series(f):
+    return {(s.name, tuple(sorted(s.labels.items()))) for fam in parse(open(f).read()) for s in fam.samples}
+a, b = series(sys.argv[1]), series(sys.argv[2])
+sys.exit(0 if a == b and len(a) > 40 else 1)
+PY
+check "HTTP: no target, port or destination in the answer" \
+	bash -c "for m in $MARKS $TARGET 203.0.113.10 7890; do grep -q \"\$m\" $T/http.txt && exit 1; done; exit 0"
+st=$(http GET /other $T/http404.txt $MPORT 2>&1)
+check "HTTP GET /other: 404 ($st)" bash -c "[ '${st%% *}' = 404 ]"
+st=$(http POST /metrics $T/http405.txt $MPORT 2>&1)
+check "HTTP POST /metrics: 405 ($st)" bash -c "[ '${st%% *}' = 405 ]"
+MPID=$(ip netns exec $S ss -Htlnp "sport = :$MPORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+check "the listening socket is the listener's, not the monitor's (pid ${MPID:-none}, xtapd $XPID)" \
+	bash -c "[ -n '$MPID' ] && [ '$MPID' != '$XPID' ] && [ \"\$(ps -o ppid= -p $MPID | tr -d ' ')\" = '$XPID' ]"
+check "the listener runs as nobody, without capabilities, no_new_privs" bash -c "
+grep -q '^Uid:[[:space:]]*65534' /proc/$MPID/status && grep -q '^CapEff:[[:space:]]*0000000000000000' /proc/$MPID/status &&
+grep -q '^CapBnd:[[:space:]]*0000000000000000' /proc/$MPID/status && grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$MPID/status"
+# besides stdin, stdout and stderr: its listening socket and its end of the pair
+fds=$(for f in /proc/$MPID/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && readlink "$f"; done | sed 's/\[[0-9]*\]//' | sort | tr '\n' ' ')
+check "the listener holds two sockets and nothing else: no BPF map or program, state or audit file ($fds)" \
+	[ "$fds" = "socket: socket: " ]
+
 ctl --reveal metrics > $T/metrics-reveal.out 2>&1
 check "metrics never with --reveal (exit 1)" bash -c "[ $? = 1 ] && ! grep -q xtap_ $T/metrics-reveal.out"
 
