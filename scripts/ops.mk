@@ -101,3 +101,6 @@ deb:
 # exist). Not in `make test`: it changes the host's package database.
 test-deb: deb
 	$(Q)tests/run.sh "tests/deb/test_deb.sh $(BUILD)/xtap_$(XTAP_VERSION)_amd64.deb"
+
+# make install and uninstall into a staging folder (no root, a few seconds)
+TESTS_EXTRA += 'tests/install/test_install.sh $(BUILD)'
