@@ -62,7 +62,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 # ---- user space: the loader library ------------------------------------------
 
 LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c loader/vtpair.c loader/backend.c \
-	    loader/datapath.c
+	    loader/datapath.c loader/log_lib.c
 LIB_HDRS := $(wildcard loader/*.h) include/xtap.h dtcp/dtcp.h
 
 $(BUILD)/%.o: %.c $(LIB_HDRS) | $(BUILD)
