@@ -205,6 +205,28 @@ static void serve_conn(int c, int monfd)
 	answer(c, code, head, NULL, 0, deadline);
 }
 
+/* Closing with unread bytes (a request past HTTP_REQ_MAX) makes the kernel
+ * reset the connection, and the client may lose the answer: end the
+ * sending side, then read what is left for a little while. */
+static void linger_close(int c)
+{
+	uint64_t deadline = now_ms() + 1000;
+	char junk[4096];
+	size_t total = 0;
+
+	shutdown(c, SHUT_WR);
+	while (total < (64u << 10) && !wait_fd(c, POLLIN, deadline)) {
+		ssize_t k = recv(c, junk, sizeof(junk), MSG_DONTWAIT);
+
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (k <= 0)
+			break;
+		total += (size_t)k;
+	}
+	close(c);
+}
+
 static int serve(int lfd, int monfd)
 {
 	for (;;) {
@@ -226,7 +248,7 @@ static int serve(int lfd, int monfd)
 		if (c < 0)
 			continue;
 		serve_conn(c, monfd);
-		close(c);
+		linger_close(c);
 	}
 }
 

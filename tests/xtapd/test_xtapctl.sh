@@ -194,6 +194,56 @@ st=$(http GET /other $T/http404.txt $MPORT 2>&1)
 check "HTTP GET /other: 404 ($st)" bash -c "[ '${st%% *}' = 404 ]"
 st=$(http POST /metrics $T/http405.txt $MPORT 2>&1)
 check "HTTP POST /metrics: 405 ($st)" bash -c "[ '${st%% *}' = 405 ]"
+# hostile and odd clients, raw: each answer's status line, then a GET still works
+check "HTTP: HEAD, bad request lines, oversized headers, a client that sends nothing for 6 s" \
+	ip netns exec $S /usr/bin/python3 - $MPORT <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def ask(data, wait=0.0, read=True):
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    if wait:
+        time.sleep(wait)
+    if data:
+        s.sendall(data)
+    out = b""
+    while read:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    return out
+cases = [
+    (b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 200 OK\r\n", False),
+    (b"GET /metrics HTTP/1.0\n\n", b"HTTP/1.1 200 OK\r\n", True),
+    (b"GET /metrics?x=1 HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\n", True),
+    (b"GARBAGE\r\n\r\n", b"HTTP/1.1 400 ", False),
+    (b"GET /metrics SPDY/3\r\n\r\n", b"HTTP/1.1 400 ", False),
+    (b"DELETE /metrics HTTP/1.1\r\n\r\n", b"HTTP/1.1 405 ", False),
+    (b"GET /metricsx HTTP/1.1\r\n\r\n", b"HTTP/1.1 404 ", False),
+    (b"GET /metrics HTTP/1.1\r\n" + b"X: " + b"a" * 5000 + b"\r\n\r\n", b"HTTP/1.1 431 ", False),
+]
+ok = True
+for req, want, body in cases:
+    a = ask(req)
+    head, _, rest = a.partition(b"\r\n\r\n")
+    good = a.startswith(want) and (b"xtap_criteria" in rest) == body
+    if not good:
+        print("bad answer to %r: %r" % (req[:40], a[:80]), file=sys.stderr)
+    ok &= good
+# a client that sends nothing is dropped after its 5 s, without an answer;
+# meanwhile another waits in the backlog and is served after it
+t = time.time()
+idle = socket.create_connection(("127.0.0.1", port), timeout=15)
+time.sleep(0.2)
+a = ask(b"GET /metrics HTTP/1.1\r\n\r\n")
+waited = time.time() - t
+ok &= a.startswith(b"HTTP/1.1 200 OK\r\n") and 4.0 < waited < 12.0
+ok &= idle.recv(100) == b""
+if not ok:
+    print("idle client: waited %.1f s" % waited, file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
 MPID=$(ip netns exec $S ss -Htlnp "sport = :$MPORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
 check "the listening socket is the listener's, not the monitor's (pid ${MPID:-none}, xtapd $XPID)" \
 	bash -c "[ -n '$MPID' ] && [ '$MPID' != '$XPID' ] && [ \"\$(ps -o ppid= -p $MPID | tr -d ' ')\" = '$XPID' ]"
