@@ -1502,3 +1502,13 @@ out:
 	free(w);
 	return rc;
 }
+
+/* The same drop for the metrics listener (loader/metrics_http.c). */
+int xtap_worker_drop_privileges(const char *user)
+{
+	struct xtap_worker_opts o;
+
+	xtap_worker_opts_default(&o);
+	o.user = user;
+	return drop_privileges(&o);
+}

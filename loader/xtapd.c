@@ -47,6 +47,7 @@
 #include "datapath.h"
 #include "evlimit.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "monproto.h"
 #include "sigcheck.h"
 #include "state.h"
@@ -128,6 +129,11 @@ struct xtapd {
 	const char *ctl_path;
 	struct ctl_conn ctl[MAX_CTL_CONNS];
 	uint64_t started_ms;
+	struct xtap_ctl_stats stats; /* request and login counts for the metrics */
+	int metrics_fd;              /* the metrics listener's socket pair, -1: none */
+	pid_t metrics_pid;
+	uint64_t metrics_last_ms;
+	struct xtap_ctl_buf metrics_text; /* the last scrape's answer */
 };
 
 static uint64_t wall_ms(void)
@@ -212,6 +218,7 @@ static void cb_audit_request(void *ctx, const struct dtcp_request *r, int code, 
 			d->changed_unknown = 1;
 	}
 
+	xtap_ctl_count_request(&d->stats, r->method, code);
 	xtap_audit_request(d->audit, wall_ms(), r->csource.s, d->peer, dtcp_method_name(r->method),
 			   r->has_seq ? &r->seq : NULL, code, ids, n_ids, why);
 }
@@ -701,6 +708,7 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 			snprintf(s->user, sizeof(s->user), "%s", m->user);
 			xtap_audit_auth_ok(d->audit, now, m->user, s->peer, "password");
 		} else {
+			d->stats.auth_fail_password++;
 			audit_auth_fail(d, now, m->user, s ? s->peer : NULL, "password");
 		}
 		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
@@ -732,6 +740,7 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 			snprintf(s->user, sizeof(s->user), "%s", m->user);
 			xtap_audit_auth_ok(d->audit, now, m->user, s->peer, "publickey");
 		} else if (!ok && m->key_signed) {
+			d->stats.auth_fail_publickey++;
 			audit_auth_fail(d, now, m->user, s ? s->peer : NULL, "publickey");
 		}
 		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
@@ -970,16 +979,22 @@ static unsigned used_slots(const struct xtapd *d)
 	return n;
 }
 
+/* What xtapctl's commands (and the metrics listener's scrapes) may see. */
+static struct xtap_ctl_ctx ctl_ctx(struct xtapd *d)
+{
+	return (struct xtap_ctl_ctx){ .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
+				      .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
+				      .now_ms = wall_ms(), .pid = (long)getpid(), .worker_pid = (long)d->sup.pid,
+				      .connections = used_slots(d), .worker_restarts = d->sup.restarts,
+				      .stats = &d->stats };
+}
+
 /* Reads what has come of the request. Returns 1 for a detach request (the
  * connection stays open for the answer after the teardown), else 0. */
 static int ctl_read(struct xtapd *d, struct ctl_conn *c)
 {
 	ssize_t k = read(c->fd, c->rx + c->nrx, sizeof(c->rx) - c->nrx);
-	struct xtap_ctl_ctx x = { .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
-				  .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
-				  .now_ms = wall_ms(), .pid = (long)getpid(), .worker_pid = (long)d->sup.pid,
-				  .connections = used_slots(d),
-				  .worker_restarts = d->sup.restarts };
+	struct xtap_ctl_ctx x = ctl_ctx(d);
 	char *nl;
 
 	if (k < 0 && (errno == EAGAIN || errno == EINTR))
@@ -1019,6 +1034,99 @@ static void ctl_write(struct ctl_conn *c)
 	c->off += (size_t)k;
 	if (c->off == c->tx.n)
 		ctl_drop(c);
+}
+
+/* ---- the metrics listener (loader/metrics_http.c) ---- */
+
+/* scrapes come every few seconds: a text younger than this is sent again */
+#define METRICS_MIN_MS 100
+
+static void metrics_stop(struct xtapd *d)
+{
+	xtap_ctl_buf_free(&d->metrics_text);
+	if (d->metrics_fd >= 0)
+		close(d->metrics_fd);
+	d->metrics_fd = -1;
+	if (d->metrics_pid > 0) {
+		kill(d->metrics_pid, SIGTERM);
+		waitpid(d->metrics_pid, NULL, 0);
+	}
+	d->metrics_pid = 0;
+}
+
+static int metrics_start(struct xtapd *d, const char *user)
+{
+	struct sockaddr_storage ss = { 0 };
+	const struct dtcp_addr *a = &d->cfg->metrics_addr;
+	socklen_t len;
+
+	if (a->family == DTCP_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(d->cfg->metrics_port);
+		memcpy(&s6->sin6_addr, a->a, 16);
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(d->cfg->metrics_port);
+		memcpy(&s4->sin_addr, a->a, 4);
+		len = sizeof(*s4);
+	}
+	d->metrics_pid = xtap_metrics_start((struct sockaddr *)&ss, len, user, &d->metrics_fd);
+	if (d->metrics_pid < 0) {
+		log_warn("metrics: cannot listen on port %u", d->cfg->metrics_port);
+		d->metrics_pid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* One scrape: the listener sent a byte, it gets `xtapctl metrics`'s text.
+ * The text is built at most once per METRICS_MIN_MS and sent again within
+ * it: a listener that asks without end (compromised) costs the monitor a
+ * copy, not a walk of the criteria. */
+static void metrics_serve(struct xtapd *d)
+{
+	struct xtap_ctl_ctx x = ctl_ctx(d);
+	struct xtap_ctl_buf *out = &d->metrics_text;
+	char b;
+	ssize_t k = recv(d->metrics_fd, &b, 1, MSG_DONTWAIT);
+
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (k <= 0) {
+		log_warnx("metrics: the listener closed its socket: no metrics over HTTP until a restart");
+		metrics_stop(d);
+		return;
+	}
+	if (!out->p || x.now_ms - d->metrics_last_ms >= METRICS_MIN_MS) {
+		xtap_ctl_buf_free(out);
+		xtap_ctl_handle(&x, "metrics", 7, out);
+		d->metrics_last_ms = x.now_ms;
+	}
+	/* the answer is "OK\n" then the text, or "ERROR: ..." */
+	if (out->n >= 3 && !memcmp(out->p, "OK\n", 3))
+		k = xtap_metrics_send(d->metrics_fd, out->p + 3, out->n - 3);
+	else
+		k = xtap_metrics_send(d->metrics_fd, NULL, 0);
+	if (k) {
+		log_warnx("metrics: the listener does not read its answers: stopped");
+		metrics_stop(d);
+	}
+}
+
+/* SIGCHLD: reaps the metrics listener if it is the one that exited (xtapd
+ * goes on without it); the worker's exits are worker_reap's. */
+static void metrics_reap(struct xtapd *d)
+{
+	if (d->metrics_pid <= 0 || waitpid(d->metrics_pid, NULL, WNOHANG) != d->metrics_pid)
+		return;
+	d->metrics_pid = 0;
+	log_warnx("metrics: the listener exited: no metrics over HTTP until a restart");
+	metrics_stop(d);
 }
 
 /* What every start of the worker is given: the listener, the host key's
@@ -1105,9 +1213,25 @@ static int worker_settings_same(const struct xtap_config *a, const struct xtap_c
 	       a->n_host_keys == b->n_host_keys && !memcmp(a->host_keys, b->host_keys, sizeof(a->host_keys));
 }
 
+static int addr_same(const struct dtcp_addr *a, const struct dtcp_addr *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/* A refused reload still reopens the running audit log: logrotate's SIGHUP
+ * must not leave xtapd appending to the rotated file. */
 static void reload_refused(struct xtapd *d, const char *detail)
 {
+	const char *path = d->cfg->audit_log[0] ? d->cfg->audit_log : DEFAULT_AUDIT;
+	struct xtap_audit *a;
+
 	log_warnx("SIGHUP: the running configuration is unchanged");
+	if (mkparent(path) || !(a = xtap_audit_open(path))) {
+		log_warn("SIGHUP: cannot reopen the audit log %s: appending to the old file", path);
+	} else {
+		xtap_audit_close(d->audit);
+		d->audit = a;
+	}
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, detail);
 }
 
@@ -1153,6 +1277,8 @@ static void reload(struct xtapd *d)
 	if (!worker_settings_same(d->cfg, c))
 		log_warnx("SIGHUP: the SSH listener, host keys, connection and rate limits and idle timeout "
 			  "apply only after a restart of xtapd");
+	if (!addr_same(&d->cfg->metrics_addr, &c->metrics_addr) || d->cfg->metrics_port != c->metrics_port)
+		log_warnx("SIGHUP: the metrics listener applies only after a restart of xtapd");
 	old = d->cfg;
 	d->cfg = c;
 	d->dcfg.max_cdests = c->max_cdests;
@@ -1225,6 +1351,7 @@ int main(int argc, char **argv)
 	d.cfg_path = DEFAULT_CONFIG;
 	d.journal.fd = -1;
 	xtap_sup_init(&d.sup);
+	d.metrics_fd = -1;
 	d.ctl_path = XTAP_CTL_SOCKET;
 	d.started_ms = wall_ms();
 	for (int i = 0; i < MAX_CTL_CONNS; i++)
@@ -1330,14 +1457,18 @@ int main(int argc, char **argv)
 	 * restarts with backoff, the datapath staying up */
 	if (xtap_sup_start(&d.sup, mono_ms()))
 		fatalx("cannot start the SSH worker");
+	if (d.cfg->metrics_port && metrics_start(&d, wuser))
+		fatalx("cannot start the metrics listener");
 	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port,
 		 d.cfg->n_attach, d.srv.n);
 
 	while (detach < 0) {
 		/* fixed slots: worker, signals, control socket, then the xtapctl connections */
-		struct pollfd p[3 + MAX_CTL_CONNS] = { { .fd = d.sup.fd, .events = POLLIN },
+		struct pollfd p[4 + MAX_CTL_CONNS] = { { .fd = d.sup.fd, .events = POLLIN },
 						      { .fd = sfd, .events = POLLIN },
 						      { .fd = d.ctl_fd, .events = POLLIN } };
+		/* the metrics listener, last: the other slots keep their places */
+		const int pm = 3 + MAX_CTL_CONNS;
 		int n, wait = xtap_sup_wait_ms(&d.sup, mono_ms());
 
 		for (int i = 0; i < MAX_CTL_CONNS; i++) {
@@ -1346,8 +1477,9 @@ int main(int argc, char **argv)
 		}
 		if (d.sup.q.head)
 			p[0].events |= POLLOUT;
+		p[pm] = (struct pollfd){ .fd = d.metrics_fd, .events = POLLIN };
 		/* a restart due sooner than the next second */
-		n = poll(p, 3 + MAX_CTL_CONNS, wait >= 0 && wait < 1000 ? wait : 1000);
+		n = poll(p, 4 + MAX_CTL_CONNS, wait >= 0 && wait < 1000 ? wait : 1000);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n > 0 && (p[1].revents & POLLIN)) {
@@ -1359,6 +1491,7 @@ int main(int argc, char **argv)
 					continue;
 				}
 				if (si.ssi_signo == SIGCHLD) {
+					metrics_reap(&d);
 					/* an exit, or a stop or continue: only an
 					 * exit ends the worker, never the datapath */
 					worker_reap(&d);
@@ -1411,6 +1544,8 @@ int main(int argc, char **argv)
 		}
 		if (n > 0 && (p[2].revents & POLLIN))
 			ctl_accept(&d);
+		if (n > 0 && d.metrics_fd >= 0 && p[pm].fd == d.metrics_fd && (p[pm].revents & (POLLIN | POLLHUP)))
+			metrics_serve(&d);
 		for (int i = 0; i < MAX_CTL_CONNS && n > 0; i++) {
 			struct ctl_conn *c = &d.ctl[i];
 
@@ -1447,6 +1582,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	metrics_stop(&d);
 	xtap_sup_stop(&d.sup);
 	for (int i = 0; i < MAX_SESSIONS; i++)
 		if (d.s[i].used && d.s[i].dtcp)
