@@ -780,6 +780,11 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 	     x->stats ? x->stats->auth_fail_password : 0);
 	bput(b, "xtap_auth_failures_total{method=\"publickey\"} %" PRIu64 "\n",
 	     x->stats ? x->stats->auth_fail_publickey : 0);
+	mhead(b, "xtap_worker_restarts_total", "counter",
+	      "Restarts of the SSH worker since xtapd started (each drops its DTCP sessions).");
+	bput(b, "xtap_worker_restarts_total %" PRIu64 "\n", x->worker_restarts);
+	mhead(b, "xtap_ssh_connections", "gauge", "SSH connections holding a monitor slot now.");
+	bput(b, "xtap_ssh_connections %u\n", (unsigned)x->connections);
 	free(src);
 	free(cds.v);
 	free(cv);

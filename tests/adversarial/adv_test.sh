@@ -221,6 +221,8 @@ check "SIGSTOP then SIGCONT at once: the same worker goes on (a stop is not an e
 after "after SIGSTOP and SIGCONT"
 ctl --json status > $T/status.json
 check "xtapctl status counts $RESTARTS worker restarts" json "d['worker_restarts'] == $RESTARTS" < $T/status.json
+check "xtapctl metrics: xtap_worker_restarts_total $RESTARTS" \
+	bash -c "\"$B/xtapctl\" -S $T/ctl.sock metrics | grep -qx 'xtap_worker_restarts_total $RESTARTS'"
 check "the audit log has a worker line per restart ($RESTARTS)" \
 	bash -c "[ \$(grep -c '\"event\":\"worker\"' $T/audit.log) = $RESTARTS ]"
 check "the criteria survived every restart (3,002 criteria)" json "d['criteria'] == 3002" < $T/status.json

@@ -149,6 +149,7 @@ want = [
     (val("xtap_cdest_criteria", cdest="lea-x", index="1"), 2),
     (val("xtap_cdest_sent_copies_total", cdest="cd1", index="0"), float(sys.argv[2])),
     (val("xtap_datapath_adopted"), 0),
+    (val("xtap_worker_restarts_total"), 0),
 ]
 ok = all(got == exp for got, exp in want)
 ok &= fams["xtap_matched_packets"].type == "counter" and val("xtap_matched_packets_total") >= 3
