@@ -33,6 +33,7 @@ struct xtap_audit {
 	char *held;
 	size_t nheld, capheld, lines_held;
 	uint64_t epoch;     /* flushes of held lines: marks of an older one are stale */
+	bool unsynced;      /* written since the last xtap_audit_sync */
 	char peer[PEER_MAX];
 	bool has_peer;
 };
@@ -147,6 +148,8 @@ static int write_lines(struct xtap_audit *a, const char *p, size_t n, size_t lin
 		k = xtap_io_write(a->fd, p, n);
 	while (k < 0 && errno == EINTR);
 	XTAP_CRASH(audit_write_after);
+	if (k > 0)
+		a->unsynced = true;
 	if (k == (ssize_t)n) {
 		a->broken = false;
 		return 0;
@@ -180,11 +183,13 @@ int xtap_audit_sync(struct xtap_audit *a)
 {
 	int rc;
 
-	if (!a)
+	if (!a || !a->unsynced)
 		return 0;
 	XTAP_CRASH(audit_sync_before);
 	rc = xtap_io_fdatasync(a->fd);
 	XTAP_CRASH(audit_sync_after);
+	if (!rc)
+		a->unsynced = false;
 	return rc;
 }
 

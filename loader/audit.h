@@ -45,7 +45,8 @@ uint64_t xtap_audit_failures(const struct xtap_audit *a);
  * or -1 with errno if a line was not written whole. */
 int xtap_audit_hold(struct xtap_audit *a, bool on);
 int xtap_audit_flush(struct xtap_audit *a);
-/* fdatasync of the log: after a flush, before the replies it records leave. */
+/* fdatasync of the log (nothing when nothing was written since the last):
+ * after a flush, before the replies it records leave. */
 int xtap_audit_sync(struct xtap_audit *a);
 
 /* Where the next held line goes; stale once the held lines are flushed. */

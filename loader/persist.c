@@ -298,23 +298,35 @@ static int commit(struct xtap_persist *p)
 	return 0;
 }
 
-int xtap_persist_commit(struct xtap_persist *p)
+static void refusing(struct xtap_persist *p)
 {
 	char detail[200];
 
+	if (p->burst)
+		p->failed = true;
+	if (!p->refusing) {
+		p->refusing = true;
+		snprintf(detail, sizeof(detail), "refusing changes: state not saved (%s)", p->fault);
+		log_warnx("%s", detail);
+		xtap_audit_event(audit_of(p), wall_ms(), XTAP_EV_STATE_ERROR, detail);
+	}
+}
+
+void xtap_persist_fail(struct xtap_persist *p, const char *what, int err)
+{
+	p->fault[0] = 0;
+	set_fault(p, what, err);
+	refusing(p);
+}
+
+int xtap_persist_commit(struct xtap_persist *p)
+{
 	if (!xtap_persist_pending(p))
 		return 0;
 	p->fault[0] = 0;
 	p->commits++;
 	if (commit(p)) {
-		if (p->burst)
-			p->failed = true;
-		if (!p->refusing) {
-			p->refusing = true;
-			snprintf(detail, sizeof(detail), "refusing changes: state not saved (%s)", p->fault);
-			log_warnx("%s", detail);
-			xtap_audit_event(audit_of(p), wall_ms(), XTAP_EV_STATE_ERROR, detail);
-		}
+		refusing(p);
 		return -1;
 	}
 	p->fault[0] = 0;
@@ -402,7 +414,7 @@ size_t xtap_persist_refusal(struct xtap_persist *p, size_t k, const struct dtcp_
 
 	/* one printable line: strerror texts are */
 	snprintf(reason, sizeof(reason), "Server Internal Error: state not saved (%s)", p->fault);
-	snprintf(why, sizeof(why), "state not saved: %s", p->fault);
+	snprintf(why, sizeof(why), "state not saved, the change is undone: %s", p->fault);
 	xtap_audit_request(au, a->time_ms, a->csource.s, NULL, dtcp_method_name(a->method),
 			   a->has_seq ? &a->seq : NULL, DTCP_INTERNAL, NULL, 0, why);
 	/* in place of its 200 line; if that line is already written, the 500

@@ -101,6 +101,9 @@ bool xtap_persist_pending(const struct xtap_persist *p);
 /* Writes what changed. 0: durable; -1: not (p->fault says why; audited
  * once when the sensor starts refusing, and again when it recovers). */
 int xtap_persist_commit(struct xtap_persist *p);
+/* The burst's changes cannot be made durable for another reason (the audit
+ * log): as a failed commit. */
+void xtap_persist_fail(struct xtap_persist *p, const char *what, int err);
 /* After a failed commit: the burst's changes undone (table and datapath as
  * the disk has them). Returns how many criteria it put back. */
 size_t xtap_persist_undo(struct xtap_persist *p);

@@ -384,15 +384,21 @@ static void refuse_changes(struct xtapd *d)
 static void settle_save_flush(struct xtapd *d, int final)
 {
 	xtap_backend_settle(&d->be);
-	if (!d->ps.failed)
-		xtap_persist_commit(&d->ps);
+	if (!d->ps.failed && xtap_persist_pending(&d->ps)) {
+		/* the burst's audit lines (one write) and their sync first: no
+		 * criterion is ever in force without the line of its request */
+		if (xtap_audit_flush(d->audit) || xtap_audit_sync(d->audit))
+			xtap_persist_fail(&d->ps, "audit log", errno ? errno : EIO);
+		else
+			xtap_persist_commit(&d->ps);
+	}
 	if (d->ps.failed) {
 		if (!final)
 			return;
 		refuse_changes(d);
 	}
-	/* the burst's audit lines, written together and synced, before its
-	 * replies leave */
+	/* what is still held (lines of requests that changed nothing, the 500
+	 * lines of a refusal), before the replies leave */
 	if (xtap_audit_flush(d->audit) || xtap_audit_sync(d->audit))
 		log_warn("cannot write the audit log");
 	XTAP_CRASH(reply_before);
