@@ -96,7 +96,8 @@ static void undo_clear(struct xtap_persist *p)
 {
 	for (size_t i = 0; i < p->nundo; i++)
 		free(p->undo[i].before);
-	p->nundo = 0;
+	p->nundo = p->undo_noted = 0;
+	p->undo_seq = 0;
 	p->undo_lost = false;
 }
 
@@ -134,6 +135,9 @@ static void note_changed(struct xtap_persist *p, uint32_t id)
 bool xtap_persist_note_request(struct xtap_persist *p, const struct dtcp_request *r, int code,
 			       const uint32_t *ids, size_t n_ids)
 {
+	/* the undo records so far belong to answered requests: a commit in
+	 * the middle of the burst makes them durable (xtap_persist_settled) */
+	p->undo_noted = p->nundo;
 	/* the library names every criterion an answered ADD, DELETE or REFRESH
 	 * changed (it takes the memory for the list before changing
 	 * anything): none is a request that selected nothing, and changed
@@ -172,7 +176,7 @@ void xtap_persist_before_change(struct xtap_persist *p, uint32_t id, const struc
 	}
 	u = &p->undo[p->nundo];
 	u->id = id;
-	u->order = (uint32_t)p->nundo;
+	u->order = p->undo_seq++; /* the first record of an id is its state before the burst */
 	u->before = NULL;
 	if (e && !(u->before = dtcp_entry_dup(e))) {
 		p->undo_lost = true;
@@ -593,7 +597,16 @@ void xtap_persist_burst_begin(struct xtap_persist *p)
 
 void xtap_persist_settled(struct xtap_persist *p)
 {
-	undo_clear(p);
+	size_t k = p->undo_noted;
+
+	/* the answered requests' changes are durable: their records go; those
+	 * of a request in progress (a flush in the middle of its replies) stay */
+	for (size_t i = 0; i < k; i++)
+		free(p->undo[i].before);
+	if (k && p->nundo > k)
+		memmove(p->undo, p->undo + k, (p->nundo - k) * sizeof(*p->undo));
+	p->nundo -= k;
+	p->undo_noted = 0;
 	p->nacks = 0;
 	p->failed = false;
 }

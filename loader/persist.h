@@ -63,6 +63,8 @@ struct xtap_persist {
 	struct xtap_persist_undo *undo;
 	size_t nundo, capundo;
 	bool undo_lost;            /* no memory for an undo record */
+	size_t undo_noted;
+	uint32_t undo_seq;         /* order of the records of this burst */         /* records of requests already answered (the rest: the one in progress) */
 	struct xtap_persist_ack *acks;
 	size_t nacks, capacks;
 	bool failed;               /* a commit of this burst failed */
