@@ -74,8 +74,7 @@ struct xtap_persist {
 	uint64_t refused;          /* requests answered 500 for it, since start */
 	uint64_t commits, snapshots;
 	/* compaction beside the service (persist.c) */
-	pid_t child;               /* the snapshot writer, 0: none */
-	struct xtap_journal next;  /* path.journal.next, the journal of its snapshot */
+	pid_t child;               /* the snapshot writer, 0: none (the journal is then .next) */
 	size_t child_n;
 	uint64_t child_start_ms, fork_ms, compact_retry_ms;
 };
