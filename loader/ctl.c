@@ -793,6 +793,16 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 	mhead(b, "xtap_worker_restarts_total", "counter",
 	      "Restarts of the SSH worker since xtapd started (each drops its DTCP sessions).");
 	bput(b, "xtap_worker_restarts_total %" PRIu64 "\n", x->worker_restarts);
+	mhead(b, "xtap_state_refusing_changes", "gauge",
+	      "1 while the state cannot be written and changes are answered 500, else 0.");
+	bput(b, "xtap_state_refusing_changes %d\n", x->refusing ? 1 : 0);
+	mhead(b, "xtap_state_refused_requests_total", "counter",
+	      "Requests answered 500 because their change could not be made durable.");
+	bput(b, "xtap_state_refused_requests_total %" PRIu64 "\n", x->refused);
+	mhead(b, "xtap_state_commits_total", "counter", "State transactions made durable (synced).");
+	bput(b, "xtap_state_commits_total %" PRIu64 "\n", x->commits);
+	mhead(b, "xtap_state_journal_bytes", "gauge", "Length of the state journal, synced.");
+	bput(b, "xtap_state_journal_bytes %" PRIu64 "\n", x->journal_bytes);
 	mhead(b, "xtap_ssh_connections", "gauge", "SSH connections holding a monitor slot now.");
 	bput(b, "xtap_ssh_connections %u\n", (unsigned)x->connections);
 	free(src);

@@ -67,6 +67,8 @@ struct xtap_ctl_ctx {
 	bool refusing;          /* the state file cannot be written: changes answered 500 */
 	const char *state_fault;/* what failed ("" when nothing) */
 	uint64_t refused;       /* requests answered 500 for it since start */
+	uint64_t journal_bytes; /* the state journal's synced length */
+	uint64_t commits;       /* state transactions made durable since start */
 	const struct xtap_ctl_stats *stats; /* NULL: no request counts */
 };
 

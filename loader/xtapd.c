@@ -839,7 +839,8 @@ static struct xtap_ctl_ctx ctl_ctx(struct xtapd *d)
 				      .now_ms = wall_ms(), .pid = (long)getpid(), .worker_pid = (long)d->sup.pid,
 				      .connections = used_slots(d), .worker_restarts = d->sup.restarts,
 				      .stats = &d->stats, .refusing = d->ps.refusing, .state_fault = d->ps.fault,
-				      .refused = d->ps.refused };
+				      .refused = d->ps.refused, .journal_bytes = d->ps.journal.size,
+				      .commits = d->ps.commits };
 }
 
 /* Reads what has come of the request. Returns 1 for a detach request (the

@@ -206,6 +206,9 @@ check "the datapath agrees with the state file: $R1 rules, $(dp_records $SD/stat
 CTL status > $T/st1.out 2>&1
 check "xtapctl status says the sensor refuses changes" grep -q "REFUSING CHANGES.*No space left on device" $T/st1.out
 check "the audit log says so" grep -q '"event":"state_error".*refusing changes' $T/audit.log
+CTL metrics > $T/m1.out 2>&1
+check "metrics: xtap_state_refusing_changes 1, refused requests counted" \
+	bash -c "grep -qx 'xtap_state_refusing_changes 1' $T/m1.out && [ \$(sed -n 's/^xtap_state_refused_requests_total //p' $T/m1.out) -ge 2 ]"
 check "and has the 500 lines naming the fault" grep -q '"code":500.*state not saved' $T/audit.log
 rm -f $SD/fill*
 dtcp add --src 192.0.2.43 $CD --static > $T/f6.out 2>&1
@@ -213,6 +216,8 @@ ID3=$(ids_of $T/f6.out)
 check "space back: the next ADD answers 200 (id $ID3)" grep -q "CRITERIA-ID:" $T/f6.out
 CTL status > $T/st2.out 2>&1
 check "xtapctl status: saved again" grep -q "^State: saved" $T/st2.out
+CTL metrics > $T/m2.out 2>&1
+check "metrics: xtap_state_refusing_changes 0 again" grep -qx 'xtap_state_refusing_changes 0' $T/m2.out
 check "the audit log says changes are accepted again" grep -q 'accepting changes' $T/audit.log
 kill9
 start 7 > /dev/null
