@@ -86,7 +86,7 @@ def parse_reply(text):
 class Conn:
     """One SSH session to xtapd's DTCP subsystem."""
 
-    def __init__(self, user):
+    def __init__(self, user, wait=True):
         self.user = user
         self.pw, self.key = SOURCES[user]
         # xtapd logs "serving" before its worker listens: wait for the port
@@ -96,7 +96,7 @@ class Conn:
                 self.t, self.ch = md.connect("127.0.0.1", 32001, user, self.pw)
                 break
             except Exception as e:
-                if "refused" not in str(e) or time.time() > deadline:
+                if not wait or "refused" not in str(e) or time.time() > deadline:
                     raise
                 time.sleep(0.01)
         self.ch.settimeout(8)
@@ -358,6 +358,10 @@ class Harness:
                       "traffic": 0, "acked": 0, "unacked": 0, "start-crash": 0}
         self.points_hit = {}
         self.tm = {}
+        self.conns = []
+        self.stream_error = None
+        self.crashed = False
+        self.first_sent = threading.Event()
         if fault_binary:
             out = subprocess.run([fault_binary, "--crash-points"], capture_output=True, text=True).stdout
             self.points = [ln.split()[0] for ln in out.splitlines() if ln.strip() and not ln.startswith("#")]
@@ -368,7 +372,9 @@ class Harness:
         kind = self.next_kind
         plan = {}
         for u in SOURCES:
-            n = rnd.randint(1, 6)
+            how = "pipeline" if rnd.random() < 0.6 else "perconn"
+            # a connection costs ~0.1 s: fewer requests one per connection
+            n = rnd.randint(1, 6) if how == "pipeline" else rnd.randint(1, 3)
             shadow = self.srcs[u].clone()
             reqs = []
             for _ in range(n):
@@ -376,19 +382,35 @@ class Harness:
                 reqs.append(r)
                 if r.method == "ADD":
                     model.apply(shadow, r, time.time(), None, new_key=("plan", len(reqs)))
-            plan[u] = (reqs, "pipeline" if rnd.random() < 0.6 else "perconn")
+            plan[u] = (reqs, how)
         t0 = time.time()
-        delay = rnd.uniform(0, 0.35)
+        delay = rnd.uniform(0, 0.25)
+        self.first_sent = threading.Event()
+        self.crashed = False
+        self.conns = []
         threads = [threading.Thread(target=self.run_stream, args=(u, reqs, how)) for u, (reqs, how) in plan.items()]
         for t in threads:
             t.start()
         if kind in ("kill-monitor", "kill-worker"):
+            # the moment counts from the first request on the wire, so that
+            # most crashes find requests in flight
+            self.first_sent.wait(10)
             end = time.time() + delay
             while time.time() < end and any(t.is_alive() for t in threads):
-                time.sleep(0.005)
+                time.sleep(0.002)
             self.x.kill9("worker" if kind == "kill-worker" else "monitor")
+            self.crashed = True
+            # what the worker still forwards may come; then the sessions go
+            # (a reply that never arrives is unanswered, which the check allows)
+            time.sleep(0.05)
+            for c in list(self.conns):
+                c.close()
         for t in threads:
             t.join(30)
+        tj = time.time()
+        if self.stream_error:
+            e, self.stream_error = self.stream_error, None
+            raise e
         if kind == "fault" and self.x.alive():
             self.probe_recovery()
         if kind.startswith("point") or kind.startswith("fault"):
@@ -404,7 +426,7 @@ class Harness:
         tails = {}
         for u, (reqs, how) in plan.items():
             tails[u] = self.settle(u, reqs)
-        reboot = rnd.random() < 0.12
+        reboot = rnd.random() < 0.08
         self.stats["reboot" if reboot else "adopt"] += 1
         if reboot:
             self.x.reboot()
@@ -415,16 +437,18 @@ class Harness:
         t2 = time.time()
         self.check(it, tails, reboot)
         t3 = time.time()
-        for k, d in (("workload", t1 - t0), ("restart", t2 - t1), ("check", t3 - t2)):
+        for k, d in (("workload", tj - t0), ("wait-gone", t1 - tj), ("restart", t2 - t1), ("check", t3 - t2)):
             self.tm[k] = self.tm.get(k, 0) + d
 
     def run_stream(self, u, reqs, how):
         try:
             if how == "pipeline":
-                c = Conn(u)
+                c = Conn(u, wait=False)
+                self.conns.append(c)
                 for r in reqs:
                     r.t_sent = time.time()
                     r.sent = True
+                self.first_sent.set()
                 c.send([r.text() for r in reqs])
                 for r in reqs:
                     r.reply = c.reply()
@@ -433,16 +457,20 @@ class Harness:
                 c.close()
             else:
                 for r in reqs:
-                    c = Conn(u)
+                    if self.crashed:
+                        break
+                    c = Conn(u, wait=False)
+                    self.conns.append(c)
                     r.t_sent = time.time()
                     r.sent = True
+                    self.first_sent.set()
                     c.send([r.text()])
                     r.reply = c.reply()
                     c.close()
                     if r.reply is None:
                         break
-        except Divergence:
-            raise
+        except Divergence as e:
+            self.stream_error = e
         except Exception:
             pass  # the crash ended the session
 
