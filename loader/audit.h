@@ -45,6 +45,22 @@ uint64_t xtap_audit_failures(const struct xtap_audit *a);
  * or -1 with errno if a line was not written whole. */
 int xtap_audit_hold(struct xtap_audit *a, bool on);
 int xtap_audit_flush(struct xtap_audit *a);
+/* fdatasync of the log (nothing when nothing was written since the last):
+ * after a flush, before the replies it records leave. */
+int xtap_audit_sync(struct xtap_audit *a);
+
+/* Where the next held line goes; stale once the held lines are flushed. */
+struct xtap_audit_mark {
+	uint64_t epoch;
+	size_t off;
+};
+struct xtap_audit_mark xtap_audit_mark(const struct xtap_audit *a);
+/* Held lines [from, to) replaced by those held since tail (written after
+ * them), in their place: how a request's line is rewritten when its answer
+ * changes (a change that could not be made durable: 500). -1: a mark is
+ * stale (the lines are already written) or no memory; nothing changed. */
+int xtap_audit_held_replace(struct xtap_audit *a, struct xtap_audit_mark from, struct xtap_audit_mark to,
+			    struct xtap_audit_mark tail);
 
 /* Every writer returns 0, or -1 with errno if the line was not written
  * whole (while held: 0; a failure shows at the flush and in

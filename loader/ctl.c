@@ -426,7 +426,10 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 			bput(b, ",\"ifindex\":%" PRIu32 ",\"mode\":\"%s\"}", x->dp->ifs[i].ifindex,
 			     xtap_attach_mode_name(x->dp->ifs[i].mode));
 		}
-		bput(b, "],\"criteria\":%zu,\"control_sources\":[", x->srv->n);
+		bput(b, "],\"state\":{\"refusing_changes\":%s,\"fault\":", x->refusing ? "true" : "false");
+		bstr(b, 1, x->refusing && x->state_fault ? x->state_fault : "");
+		bput(b, ",\"refused\":%" PRIu64 "}", x->refused);
+		bput(b, ",\"criteria\":%zu,\"control_sources\":[", x->srv->n);
 		for (size_t i = 0; i < nsrc; i++) {
 			bput(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, src[i].name);
@@ -449,6 +452,13 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 		for (int i = 0; i < x->dp->nifs; i++)
 			bput(b, "  %-16s %-12s ifindex %" PRIu32 "\n", x->dp->ifs[i].name,
 			     xtap_attach_mode_name(x->dp->ifs[i].mode), x->dp->ifs[i].ifindex);
+		if (x->refusing) {
+			/* the daemon's own text (file step and strerror), no client data */
+			bput(b, "State: REFUSING CHANGES, the state file cannot be written (%s); %" PRIu64
+			     " requests answered 500\n", x->state_fault ? x->state_fault : "", x->refused);
+		} else {
+			bput(b, "State: saved (%" PRIu64 " requests answered 500 since start)\n", x->refused);
+		}
 		bput(b, "Criteria: %zu\nControl sources:\n", x->srv->n);
 		for (size_t i = 0; i < nsrc; i++) {
 			bput(b, "  ");

@@ -11,6 +11,7 @@
 #ifndef XTAP_CTL_H
 #define XTAP_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,9 @@ struct xtap_ctl_ctx {
 	uint64_t started_ms;  /* wall clock, ms */
 	uint64_t now_ms;
 	long pid;
+	bool refusing;          /* the state file cannot be written: changes answered 500 */
+	const char *state_fault;/* what failed ("" when nothing) */
+	uint64_t refused;       /* requests answered 500 for it since start */
 };
 
 /* The answer: a status line ("OK" or "ERROR: reason"), then the body. */

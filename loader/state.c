@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "state.h"
 
 #define MAGIC "xtap-state"
@@ -152,7 +153,7 @@ static size_t format_add(const struct dtcp_entry *e, struct dtcp_request *r, cha
 	return dtcp_request_format(r, buf, cap);
 }
 
-static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_state_dp *dp,
+static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_state_dp *dp, size_t ndp,
 		       struct dtcp_request *r, char *buf, struct obuf *b)
 {
 	size_t n = format_add(e, r, buf, DTCP_MSG_MAX);
@@ -181,11 +182,12 @@ static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_st
 	ob_str(b, " ");
 	ob_u64(b, e->last_refresh_ms);
 	ob_str(b, "\n");
-	if (dp) {
+	/* one line per datapath rule, in the backend's rule order */
+	for (size_t i = 0; i < ndp; i++) {
 		ob_str(b, "datapath ");
-		ob_u64(b, dp->slot);
+		ob_u64(b, dp[i].slot);
 		ob_str(b, " ");
-		ob_u64(b, dp->uid);
+		ob_u64(b, dp[i].uid);
 		ob_str(b, "\n");
 	}
 	for (int i = 0; i < e->c.ncdest; i++) {
@@ -217,13 +219,19 @@ static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_st
 	return fwrite_unlocked(b->p, 1, b->n, f) == b->n ? 0 : -1;
 }
 
-/* x's records must name criteria of s, in id order (state.h). */
+/* x's records must name criteria of s, grouped by id in increasing id
+ * order, at most XTAP_STATE_DP_MAX for one id (state.h). */
 static int check_extra(const struct dtcp_server *s, const struct xtap_state_extra *x)
 {
+	size_t run = 0;
+
 	for (size_t i = 0; x && i < x->n; i++) {
-		if (i && x->dp[i].id <= x->dp[i - 1].id)
+		if (i && x->dp[i].id < x->dp[i - 1].id)
 			return -1;
-		if (!dtcp_server_find(s, x->dp[i].id) || x->dp[i].uid == 0)
+		run = i && x->dp[i].id == x->dp[i - 1].id ? run + 1 : 1;
+		if (run > XTAP_STATE_DP_MAX)
+			return -1;
+		if (x->dp[i].uid == 0 || (run == 1 && !dtcp_server_find(s, x->dp[i].id)))
 			return -1;
 	}
 	return 0;
@@ -256,10 +264,14 @@ static void writer_close(struct writer *w)
  * come in id order. */
 static int writer_entry(FILE *f, struct writer *w, const struct dtcp_entry *e, const struct xtap_state_extra *x)
 {
+	size_t first, n = 0;
+
 	while (x && w->k < x->n && x->dp[w->k].id < e->c.id)
 		w->k++;
-	return write_entry(f, e, x && w->k < x->n && x->dp[w->k].id == e->c.id ? &x->dp[w->k] : NULL, w->r,
-			   w->buf, &w->b);
+	first = w->k;
+	while (x && first + n < x->n && x->dp[first + n].id == e->c.id)
+		n++;
+	return write_entry(f, e, n ? &x->dp[first] : NULL, n, w->r, w->buf, &w->b);
 }
 
 static void write_seqs(FILE *f, const struct dtcp_server *s)
@@ -294,6 +306,44 @@ out:
 	return rc;
 }
 
+/* The snapshot's FILE writes through the fault hooks (fault.h): a cookie
+ * stream over the descriptor, which stays the caller's to fsync. */
+static ssize_t sink_write(void *cookie, const char *p, size_t n)
+{
+	int fd = *(int *)cookie;
+	size_t left = n;
+
+	XTAP_CRASH(snapshot_write_before);
+	while (left) {
+		ssize_t k = xtap_io_write(fd, p, left);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return 0; /* stdio's error return for a cookie write */
+		}
+		p += k;
+		left -= (size_t)k;
+	}
+	XTAP_CRASH(snapshot_write_after);
+	return (ssize_t)n;
+}
+
+static FILE *sink_open(int *fd)
+{
+	static const cookie_io_functions_t io = { .write = sink_write };
+	FILE *f = fopencookie(fd, "w", io);
+
+	/* a big buffer: fewer writes (and crash points) per snapshot */
+	if (f && setvbuf(f, NULL, _IOFBF, 1u << 20)) {
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
 /* fsync the directory holding path, so that the rename is on disk. */
 static int sync_dir(const char *path)
 {
@@ -310,7 +360,7 @@ static int sync_dir(const char *path)
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	rc = fsync(fd);
+	rc = xtap_io_fsync(fd);
 	if (close(fd))
 		rc = -1;
 	return rc;
@@ -354,7 +404,9 @@ int xtap_state_save(const char *path, const struct dtcp_server *s, const struct 
 		step = "unlink stale .tmp";
 		goto fail;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (xe)
+		xe->renamed = false;
+	fd = xtap_io_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		step = "create .tmp";
 		goto fail;
@@ -364,36 +416,52 @@ int xtap_state_save(const char *path, const struct dtcp_server *s, const struct 
 		step = "fchmod 0600";
 		goto fail_unlink;
 	}
-	if (!(f = fdopen(fd, "w"))) {
-		step = "fdopen";
+	if (!(f = sink_open(&fd))) {
+		step = "fopencookie";
 		goto fail_unlink;
 	}
-	fd = -1; /* owned by f now */
+	errno = 0;
 	if (write_all(f, s, x) || fflush(f) || ferror(f)) {
 		if (!errno)
 			errno = EIO;
 		goto fail_unlink;
 	}
-	if (fsync(fileno(f))) {
+	err = fclose(f); /* flushed above: nothing is left to fail here */
+	f = NULL;
+	if (err) {
+		step = "write";
+		goto fail_unlink;
+	}
+	XTAP_CRASH(snapshot_sync_before);
+	if (xtap_io_fsync(fd)) {
 		step = "fsync";
 		goto fail_unlink;
 	}
-	err = fclose(f);
-	f = NULL;
+	XTAP_CRASH(snapshot_sync_after);
+	err = close(fd);
+	fd = -1;
 	if (err) {
 		step = "close";
 		goto fail_unlink;
 	}
-	if (rename(tmp, path)) {
+	XTAP_CRASH(snapshot_rename_before);
+	if (xtap_io_rename(tmp, path)) {
 		step = "rename";
 		goto fail_unlink;
 	}
-	/* Without this the rename may not survive a power loss; the file is
-	 * already in place, so report it but nothing is undone. */
+	XTAP_CRASH(snapshot_rename_after);
+	if (xe)
+		xe->renamed = true;
+	/* Without this the rename may not survive a power loss. The file is in
+	 * place, so nothing is undone, but it is a failure: the caller cannot
+	 * count on either the old or the new file after a power loss
+	 * (x->renamed tells it which case this is). */
+	XTAP_CRASH(snapshot_dirsync_before);
 	if (sync_dir(path)) {
 		step = "fsync directory";
 		goto fail;
 	}
+	XTAP_CRASH(snapshot_dirsync_after);
 	return XTAP_STATE_OK;
 
 fail_unlink:
@@ -456,7 +524,7 @@ out:
 static int write_whole(int fd, const char *p, size_t n)
 {
 	while (n) {
-		ssize_t k = write(fd, p, n);
+		ssize_t k = xtap_io_write(fd, p, n);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -501,10 +569,17 @@ int xtap_journal_append(struct xtap_journal *j, const char *path, const struct d
 	if (journal_name(path, jp, sizeof(jp)))
 		goto fail;
 	if (j->fd < 0) {
-		/* the first append after a snapshot: a journal still there is an
-		 * older snapshot's (its generation is not this one's) */
+		/* Created anew only when no durable snapshot needs what is there:
+		 * after a snapshot of this generation (the file, if any, is an
+		 * older one's). Otherwise (no snapshot yet, or one whose journal
+		 * could not be reopened) the caller writes a snapshot instead. */
+		if (!j->fresh) {
+			errno = EIO;
+			step = "no journal continues the last snapshot: a new snapshot first";
+			goto fail;
+		}
 		step = "open";
-		j->fd = open(jp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		j->fd = xtap_io_open(jp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (j->fd < 0)
 			goto fail;
 		j->size = 0;
@@ -512,6 +587,8 @@ int xtap_journal_append(struct xtap_journal *j, const char *path, const struct d
 			step = "fchmod 0600";
 			goto fail_close;
 		}
+		j->fresh = false;
+		XTAP_CRASH(journal_open_after);
 	}
 	step = "format";
 	if (!(m = open_memstream(&text, &len)))
@@ -527,11 +604,20 @@ int xtap_journal_append(struct xtap_journal *j, const char *path, const struct d
 	}
 	m = NULL;
 	step = "write";
+	XTAP_CRASH(journal_write_before);
 	if (write_whole(j->fd, text, len))
 		goto fail_cut;
+	XTAP_CRASH(journal_write_after);
 	step = "fdatasync";
-	if (fdatasync(j->fd))
+	XTAP_CRASH(journal_sync_before);
+	if (xtap_io_fdatasync(j->fd)) {
+		/* after a failed fdatasync the kernel may have dropped dirty
+		 * pages of earlier writes too (and a retry can succeed without
+		 * writing them): no more appends, a new snapshot first */
+		j->broken = true;
 		goto fail_cut;
+	}
+	XTAP_CRASH(journal_sync_after);
 	j->size += len;
 	free(text);
 	return XTAP_STATE_OK;
@@ -548,6 +634,7 @@ fail_close:
 	err = errno;
 	close(j->fd);
 	j->fd = -1;
+	j->fresh = true; /* only just created, nothing in it */
 	errno = err;
 fail:
 	err = errno;
@@ -564,12 +651,14 @@ int xtap_journal_reset(struct xtap_journal *j, const char *path, uint64_t genera
 	char jp[PATH_MAX];
 	int rc = 0;
 
+	XTAP_CRASH(journal_reset_before);
 	if (j->fd >= 0)
 		close(j->fd); /* written and synced: nothing to lose */
 	j->fd = -1;
 	j->size = 0;
 	j->broken = false;
 	j->generation = generation;
+	j->fresh = true; /* the snapshot of this generation holds everything */
 	if (journal_name(path, jp, sizeof(jp)))
 		return -1;
 	/* the journal names the old generation: left behind, a load ignores it
@@ -578,7 +667,37 @@ int xtap_journal_reset(struct xtap_journal *j, const char *path, uint64_t genera
 		rc = -1;
 	else if (sync_dir(path))
 		rc = -1;
+	XTAP_CRASH(journal_reset_after);
 	return rc;
+}
+
+int xtap_journal_resume(struct xtap_journal *j, const char *path, const struct xtap_state_extra *x)
+{
+	char jp[PATH_MAX];
+
+	if (j->fd >= 0)
+		close(j->fd);
+	*j = (struct xtap_journal){ .fd = -1, .generation = x->generation };
+	if (!x->journal_end) {
+		/* no journal of this snapshot (none, an older one's, or one whose
+		 * header was cut): a new one may start, if there is a snapshot */
+		j->fresh = x->generation != 0;
+		return 0;
+	}
+	if (journal_name(path, jp, sizeof(jp)))
+		return -1;
+	j->fd = xtap_io_open(jp, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->fd < 0)
+		return -1; /* not fresh: the next commit writes a snapshot */
+	/* a torn last transaction was never acknowledged: cut it, so that the
+	 * next one does not follow it */
+	if (ftruncate(j->fd, (off_t)x->journal_end)) {
+		close(j->fd);
+		j->fd = -1;
+		return -1;
+	}
+	j->size = x->journal_end;
+	return 0;
 }
 
 /* ---- reading ------------------------------------------------------------------ */
@@ -604,8 +723,12 @@ struct loader {
 	size_t n, cap;
 	struct dtcp_seq_state *seq;
 	size_t nseq, capseq;
-	struct xtap_state_dp *dp;     /* one per entry, uid 0: no datapath line; id 0: deleted */
+	/* datapath records: per entry a run in the pool (several rules per
+	 * criterion); gone: deleted by a journal transaction */
+	struct lrec { uint32_t off, n; bool gone; } *dp;
 	size_t capdp;
+	struct xtap_state_dp *pool;
+	size_t npool, cappool;
 	uint64_t generation;          /* 0: none given */
 	bool have_gen;
 	/* journal transactions (xtap_journal_append): deletes; commit ends one */
@@ -621,7 +744,8 @@ struct loader {
 	} life;
 	struct dtcp_cdest cd[DTCP_MAX_CDESTS];
 	int ncd;
-	struct xtap_state_dp cur_dp;
+	struct xtap_state_dp cur_dp[XTAP_STATE_DP_MAX];
+	size_t ncur_dp;
 	char peer[sizeof(((struct dtcp_criterion *)0)->csource_addr)];
 	char given[DTCP_GIVEN_MAX];
 	char text[DTCP_MSG_MAX + 3];  /* decoded ADD, plus the closing empty line */
@@ -854,6 +978,7 @@ static int top_line(struct loader *l, char *kw, char *rest)
 		l->cur.id = (uint32_t)v;
 		l->seen = 0;
 		l->ncd = 0;
+		l->ncur_dp = 0;
 		l->stage = ST_CRIT;
 		return 0;
 	}
@@ -899,7 +1024,6 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 	static const struct { const char *kw; unsigned bit; } once[] = {
 		{ "peer", F_PEER }, { "added", F_ADDED }, { "start", F_START }, { "base", F_BASE },
 		{ "refresh", F_REFRESH }, { "given", F_GIVEN }, { "add", F_ADD },
-		{ "datapath", F_DATAPATH },
 	};
 	struct dtcp_criterion *c = &l->cur;
 	uint64_t v, w;
@@ -933,7 +1057,10 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 	} else if (!strcmp(kw, "datapath")) {
 		if (num(&rest, UINT32_MAX, &v) || num(&rest, UINT32_MAX, &w) || *rest || w == 0)
 			return bad(l, "datapath: want a slot and a nonzero uid");
-		l->cur_dp = (struct xtap_state_dp){ c->id, (uint32_t)v, (uint32_t)w };
+		if (l->ncur_dp == XTAP_STATE_DP_MAX)
+			return bad(l, "datapath: more than %d in criterion %" PRIu32, XTAP_STATE_DP_MAX, c->id);
+		l->seen |= F_DATAPATH;
+		l->cur_dp[l->ncur_dp++] = (struct xtap_state_dp){ c->id, (uint32_t)v, (uint32_t)w };
 	} else if (!strcmp(kw, "cdest")) {
 		struct dtcp_cdest *cd = &l->cd[l->ncd];
 		if (l->ncd == DTCP_MAX_CDESTS)
@@ -991,6 +1118,9 @@ static int crit_end(struct loader *l)
 	if (grow((void **)&l->dp, &l->capdp, l->n, sizeof(*l->dp)) ||
 	    grow((void **)&l->ents, &l->cap, l->n, sizeof(*l->ents)))
 		return bad(l, "out of memory");
+	while (l->npool + l->ncur_dp > l->cappool)
+		if (grow((void **)&l->pool, &l->cappool, l->cappool, sizeof(*l->pool)))
+			return bad(l, "out of memory");
 	/* kept compact (not as a whole struct dtcp_criterion) while the rest is
 	 * read: a snapshot of 1M criteria is held whole before it is applied */
 	if (!(e = dtcp_entry_new(c)))
@@ -1000,7 +1130,11 @@ static int crit_end(struct loader *l)
 	memcpy(e->base, l->life.base, sizeof(e->base));
 	e->num_refresh = l->life.num_refresh;
 	e->last_refresh_ms = l->life.last_refresh_ms;
-	l->dp[l->n] = l->seen & F_DATAPATH ? l->cur_dp : (struct xtap_state_dp){ c->id, 0, 0 };
+	l->dp[l->n] = (struct lrec){ (uint32_t)l->npool, (uint32_t)l->ncur_dp, false };
+	if (l->ncur_dp) /* the pool may still be NULL */
+		memcpy(l->pool + l->npool, l->cur_dp, l->ncur_dp * sizeof(*l->pool));
+	l->npool += l->ncur_dp;
+	l->ncur_dp = 0;
 	l->ents[l->n++] = e;
 	l->stage = ST_TOP;
 	return 0;
@@ -1103,22 +1237,32 @@ static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extr
 	s->nseq = l->nseq;
 	l->seq = NULL;
 	if (x) {
-		size_t k = 0;
+		size_t k = 0, total = 0;
+		struct xtap_state_dp *out;
 
-		/* in place: the records with a datapath line, in id order */
 		for (size_t i = 0; i < l->n; i++)
-			if (l->dp[i].uid)
-				l->dp[k++] = l->dp[i];
-		x->dp = l->dp;
+			total += l->dp[i].n;
+		/* every entry's records, in id order and each in rule order (a
+		 * transaction's records are at the pool's end: not in place) */
+		if (!(out = malloc((total ? total : 1) * sizeof(*out)))) {
+			x->dp = NULL;
+			x->n = 0;
+			return 0; /* no records: every criterion is installed anew */
+		}
+		for (size_t i = 0; i < l->n; i++) {
+			if (l->dp[i].n)
+				memcpy(out + k, l->pool + l->dp[i].off, l->dp[i].n * sizeof(*out));
+			k += l->dp[i].n;
+		}
+		x->dp = out;
 		x->n = k;
 		x->generation = l->generation;
-		l->dp = NULL;
 	}
 	return 0;
 }
 
 /* A committed transaction t onto what was read so far. A deleted entry keeps
- * its place, marked by a dp record with id 0, until compact_deleted. */
+ * its place, marked gone in its record, until compact_deleted. */
 static int merge_txn(struct loader *l, struct loader *t)
 {
 	l->next_id = t->next_id;
@@ -1146,13 +1290,21 @@ static int merge_txn(struct loader *l, struct loader *t)
 		free(l->ents[pos]); /* the criterion as it was before */
 		l->ents[pos] = t->ents[i];
 		t->ents[i] = NULL;
-		l->dp[pos] = t->dp[i];
+		/* its records go to the pool's end (the old ones stay unused) */
+		while (l->npool + t->dp[i].n > l->cappool)
+			if (grow((void **)&l->pool, &l->cappool, l->cappool, sizeof(*l->pool)))
+				return bad(t, "out of memory");
+		if (t->dp[i].n)
+			memcpy(l->pool + l->npool, t->pool + t->dp[i].off, t->dp[i].n * sizeof(*l->pool));
+		l->dp[pos] = (struct lrec){ (uint32_t)l->npool, t->dp[i].n, false };
+		l->npool += t->dp[i].n;
 	}
+	t->npool = 0;
 	for (size_t i = 0; i < t->ndel; i++) {
 		size_t pos = dtcp_entry_lower_bound(l->ents, l->n, t->dels[i]);
 
 		if (pos < l->n && l->ents[pos]->c.id == t->dels[i])
-			l->dp[pos].id = 0;
+			l->dp[pos].gone = true;
 	}
 	return 0;
 }
@@ -1162,7 +1314,7 @@ static void compact_deleted(struct loader *l)
 	size_t k = 0;
 
 	for (size_t i = 0; i < l->n; i++)
-		if (l->dp[i].id) {
+		if (!l->dp[i].gone) {
 			if (k != i) {
 				l->ents[k] = l->ents[i];
 				l->dp[k] = l->dp[i];
@@ -1181,6 +1333,7 @@ static void compact_deleted(struct loader *l)
 static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 {
 	char jp[PATH_MAX], *line = NULL, *p;
+	size_t off = 0, end = 0;
 	struct loader *t = NULL;
 	uint64_t v;
 	size_t cap = 0;
@@ -1234,9 +1387,13 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 		rc = 0;
 		goto out;
 	}
+	/* bytes up to the end of the last committed transaction: the journal
+	 * goes on from there (xtap_journal_resume) */
+	off = end = (size_t)k;
 	while ((k = getline(&line, &cap, f)) >= 0) {
 		int r;
 
+		off += (size_t)k;
 		t->line++;
 		if (line[k - 1] != '\n') {
 			t->stage = ST_TOP; /* cut inside the last line: a torn last transaction */
@@ -1252,8 +1409,10 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 			goto out;
 		}
 		if (t->stage == ST_DONE) {
-			if (line[0] == '#')
+			if (line[0] == '#') {
+				end = off;
 				continue;
+			}
 			if (strcmp(line, "begin")) {
 				rc = bad(t, "begin expected");
 				goto out;
@@ -1271,6 +1430,7 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 		if (t->stage == ST_DONE) {
 			if (merge_txn(l, t))
 				goto out;
+			end = off;
 			if (x)
 				x->replayed++;
 		}
@@ -1282,6 +1442,8 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 	if (t->stage != ST_DONE && x)
 		x->torn = true;
 	compact_deleted(l);
+	if (x)
+		x->journal_end = end;
 	rc = 0;
 out:
 	if (rc && t && t->err[0] && t->err != l->err)
@@ -1291,6 +1453,7 @@ out:
 		free(t->ents);
 		free(t->seq);
 		free(t->dp);
+		free(t->pool);
 		free(t->dels);
 		free(t);
 	}
@@ -1311,6 +1474,7 @@ int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_e
 		x->n = 0;
 		x->generation = 0;
 		x->replayed = 0;
+		x->journal_end = 0;
 		x->torn = false;
 		x->error[0] = 0;
 	}
@@ -1360,6 +1524,7 @@ out:
 	free(l->ents);
 	free(l->seq);
 	free(l->dp);
+	free(l->pool);
 	free(l->dels);
 	free(l);
 	errno = err;

@@ -43,9 +43,10 @@
 #include "config.h"
 #include "ctl.h"
 #include "datapath.h"
+#include "fault.h"
 #include "log.h"
 #include "monproto.h"
-#include "state.h"
+#include "persist.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG "/etc/xtap/xtapd.conf"
@@ -86,13 +87,13 @@ struct msess {
 struct outq {
 	int on;
 	size_t n, cap, bytes;
-	struct { uint8_t *buf; size_t len; } *m;
+	struct { uint8_t *buf; size_t len; size_t ack; /* xtap_persist_ack's number, 0: none */ } *m;
 };
 
 struct xtapd {
 	struct xtap_config *cfg;
-	int dirty; /* a request changed what the state file holds */
 	struct outq out;
+	uint32_t session; /* worker connection of the request being handled */
 	const char *peer; /* SSH peer of the request being handled, for the audit */
 	const char *cfg_path;
 	struct xtap_dp dp;
@@ -102,12 +103,7 @@ struct xtapd {
 	struct dtcp_server srv;
 	struct xtap_audit *audit;
 	const char *state_path;
-	/* changes since the last snapshot: one journal transaction per burst */
-	struct xtap_journal journal;
-	size_t snapshot_bytes;    /* the journal growing past this makes a new snapshot */
-	uint32_t *changed;        /* ids of criteria added, deleted, refreshed or expired */
-	size_t nchanged, capchanged;
-	int changed_unknown;      /* a change whose ids are not known: snapshot */
+	struct xtap_persist ps;   /* the state file: snapshot, journal, undo (persist.h) */
 	int worker_fd;
 	pid_t worker;
 	struct msess s[MAX_SESSIONS];
@@ -160,40 +156,32 @@ static int cb_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
 	return xtap_config_cdest(d->cfg, name, out);
 }
 
-/* Answered requests: the whole request, with Seq and every criterion it changed. */
-static void note_changed(struct xtapd *d, uint32_t id)
-{
-	if (d->nchanged == d->capchanged) {
-		size_t cap = d->capchanged ? d->capchanged * 2 : 1024;
-		uint32_t *c = realloc(d->changed, cap * sizeof(*c));
-
-		if (!c) {
-			d->changed_unknown = 1; /* the snapshot needs no list */
-			return;
-		}
-		d->changed = c;
-		d->capchanged = cap;
-	}
-	d->changed[d->nchanged++] = id;
-}
-
+/* Answered requests: the whole request, with Seq and every criterion it
+ * changed. A reply that announces a change (it was just queued: the
+ * library emits, then audits) is held as an ack until the change is
+ * durable, or answered 500 if it cannot be made so. */
 static void cb_audit_request(void *ctx, const struct dtcp_request *r, int code, const uint32_t *ids,
 			     size_t n_ids, const char *why)
 {
 	struct xtapd *d = ctx;
+	struct xtap_persist_ack a = { .session = d->session, .version = r->version, .has_seq = r->has_seq,
+				      .seq = r->seq, .csource = r->csource, .method = r->method,
+				      .time_ms = wall_ms() };
+	bool change = xtap_persist_note_request(&d->ps, r, code, ids, n_ids);
 
-	/* what the journal must record: the library names every criterion an
-	 * answered ADD, DELETE or REFRESH changed (none only if it had no
-	 * memory for the list: then a snapshot records it) */
-	if (code == DTCP_OK && (r->method == DTCP_M_ADD || r->method == DTCP_M_DELETE || r->method == DTCP_M_REFRESH)) {
-		for (size_t i = 0; i < n_ids; i++)
-			note_changed(d, ids[i]);
-		if (!n_ids && r->method != DTCP_M_ADD)
-			d->changed_unknown = 1;
-	}
-
-	xtap_audit_request(d->audit, wall_ms(), r->csource.s, d->peer, dtcp_method_name(r->method),
+	a.from = xtap_audit_mark(d->audit);
+	xtap_audit_request(d->audit, a.time_ms, r->csource.s, d->peer, dtcp_method_name(r->method),
 			   r->has_seq ? &r->seq : NULL, code, ids, n_ids, why);
+	a.to = xtap_audit_mark(d->audit);
+	if (change && d->out.on && d->out.n && !d->out.m[d->out.n - 1].ack)
+		d->out.m[d->out.n - 1].ack = xtap_persist_ack(&d->ps, &a);
+}
+
+static void cb_before_change(void *ctx, uint32_t id, const struct dtcp_entry *e)
+{
+	struct xtapd *d = ctx;
+
+	xtap_persist_before_change(&d->ps, id, e);
 }
 
 static void cb_audit(void *ctx, const char *csource, const char *method, int code, uint32_t id,
@@ -202,7 +190,7 @@ static void cb_audit(void *ctx, const char *csource, const char *method, int cod
 	struct xtapd *d = ctx;
 
 	if (!strcmp(method, "EXPIRE"))
-		note_changed(d, id);
+		xtap_persist_note_expire(&d->ps, id);
 	xtap_audit_dtcp(d->audit, csource, method, code, id, why);
 }
 
@@ -226,194 +214,6 @@ static uint64_t groups_of(struct xtapd *d, const char *netdev)
 			if (!strcmp(d->cfg->groups[i].member[k].netdev, netdev))
 				g |= 1ull << i;
 	return g;
-}
-
-/* ---- persistence ---- */
-
-/* The whole table into a new snapshot of the next generation; the journal
- * starts anew after it. */
-static int state_save(struct xtapd *d)
-{
-	struct xtap_state_extra x = { .generation = d->journal.generation + 1 };
-	struct stat st;
-	size_t cap = 0;
-	int err;
-
-	for (size_t i = 0; i < d->srv.n; i++) {
-		const uint32_t *slots;
-		uint32_t n;
-
-		if (xtap_backend_rules(&d->be, d->srv.tab[i]->c.id, &slots, &n))
-			continue;
-		for (uint32_t k = 0; k < n; k++) {
-			if (x.n == cap) {
-				cap = cap ? cap * 2 : 256;
-				x.dp = realloc(x.dp, cap * sizeof(*x.dp));
-				if (!x.dp)
-					return -ENOMEM;
-			}
-			x.dp[x.n++] = (struct xtap_state_dp){ d->srv.tab[i]->c.id, slots[k],
-							      xtap_cls_uid(d->cls, slots[k]) };
-		}
-	}
-	err = xtap_state_save(d->state_path, &d->srv, &x);
-	if (err)
-		log_warnx("cannot save the state: %s", x.error);
-	free(x.dp);
-	if (err)
-		return err;
-	d->snapshot_bytes = stat(d->state_path, &st) ? 0 : (size_t)st.st_size;
-	d->nchanged = 0;
-	d->changed_unknown = 0;
-	if (xtap_journal_reset(&d->journal, d->state_path, x.generation))
-		log_warn("cannot remove the old journal of %s (a load ignores it)", d->state_path);
-	return 0;
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* What changed since the last commit, into the journal (one transaction,
- * one fdatasync); a snapshot instead when the journal has outgrown the last
- * one, or the changes are not known one by one, or the append failed. */
-static int state_commit(struct xtapd *d)
-{
-	struct xtap_state_extra x = { .generation = d->journal.generation };
-	size_t n = 0, cap = 0;
-	int err;
-
-	if (d->changed_unknown || d->journal.broken)
-		return state_save(d);
-	qsort(d->changed, d->nchanged, sizeof(*d->changed), cmp_id);
-	for (size_t i = 0; i < d->nchanged; i++)
-		if (!n || d->changed[i] != d->changed[n - 1])
-			d->changed[n++] = d->changed[i];
-	d->nchanged = n;
-	for (size_t i = 0; i < n; i++) {
-		const uint32_t *slots;
-		uint32_t ns;
-
-		if (!dtcp_server_find(&d->srv, d->changed[i]) ||
-		    xtap_backend_rules(&d->be, d->changed[i], &slots, &ns) || !ns)
-			continue;
-		if (x.n == cap) {
-			cap = cap ? cap * 2 : 256;
-			void *p = realloc(x.dp, cap * sizeof(*x.dp));
-
-			if (!p) {
-				free(x.dp);
-				return state_save(d);
-			}
-			x.dp = p;
-		}
-		/* the state file keeps one rule per criterion (state.h) */
-		x.dp[x.n++] = (struct xtap_state_dp){ d->changed[i], slots[0], xtap_cls_uid(d->cls, slots[0]) };
-	}
-	err = xtap_journal_append(&d->journal, d->state_path, &d->srv, &x, d->changed, d->nchanged);
-	free(x.dp);
-	if (err) {
-		log_warnx("cannot append to the state journal: %s; writing a snapshot", x.error);
-		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state journal not written");
-		return state_save(d);
-	}
-	d->nchanged = 0;
-	/* compaction: rewriting the snapshot costs its size, so doing it once
-	 * the journal is as large keeps the cost per change constant */
-	if (d->journal.size > d->snapshot_bytes)
-		return state_save(d);
-	return 0;
-}
-
-/* Take over what the state file and the pinned maps hold. */
-/* Rules in the running datapath that no criterion of the state file names:
- * nobody could list or delete them, so they go (and the audit log says so). */
-static void sweep_unknown(struct xtapd *d)
-{
-	uint32_t orphans = 0;
-	char detail[64];
-
-	if (!d->dp.adopted)
-		return;
-	if (xtap_cls_sweep(d->cls, &orphans)) {
-		log_warnx("could not remove unknown rules from the running datapath");
-		return;
-	}
-	if (!orphans)
-		return;
-	snprintf(detail, sizeof(detail), "%u unknown rules removed", orphans);
-	log_warnx("%s from the running datapath", detail);
-	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, detail);
-}
-
-/* state_restore's answers */
-enum { RESTORE_OK = 0, RESTORE_PARTIAL = -1, RESTORE_REFUSED = -2 };
-
-static int state_restore(struct xtapd *d)
-{
-	struct xtap_state_extra x = { 0 };
-	struct dtcp_criterion *c; /* each entry unpacked in turn: about 15 KiB */
-	unsigned adopted = 0, installed = 0, failed = 0;
-	int rc = xtap_state_load(d->state_path, &d->srv, &x);
-
-	if (rc == XTAP_STATE_MISSING) {
-		log_info("no state file: a fresh start");
-		sweep_unknown(d);
-		return 0;
-	}
-	if (rc != XTAP_STATE_OK) {
-		/* the running rules stay: interception goes on until the file is
-		 * mended and xtapd restarted */
-		log_warnx("state file refused: %s", x.error);
-		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR,
-				 "state file refused: not started, the file is left as it is");
-		return RESTORE_REFUSED;
-	}
-	c = malloc(sizeof(*c));
-	if (!c) {
-		xtap_state_extra_free(&x);
-		log_warnx("state: no memory to install the criteria");
-		return RESTORE_PARTIAL;
-	}
-	for (size_t i = 0, k = 0; i < d->srv.n; i++) {
-		uint32_t slots[XTAP_BE_MAX_RULES], uids[XTAP_BE_MAX_RULES], n = 0;
-
-		dtcp_entry_criterion(d->srv.tab[i], c);
-		/* both in id order: walk them together (not a search per criterion,
-		 * which is quadratic at 1M) */
-		while (k < x.n && x.dp[k].id < c->id)
-			k++;
-		for (; k < x.n && x.dp[k].id == c->id; k++)
-			if (n < XTAP_BE_MAX_RULES) {
-				slots[n] = x.dp[k].slot;
-				uids[n++] = x.dp[k].uid;
-			}
-		if (d->dp.adopted && n && !xtap_backend_adopt(&d->be, c, slots, uids, n)) {
-			adopted++;
-			continue;
-		}
-		/* after a reboot (fresh maps), or rules that are not this criterion's */
-		if (xtap_dtcp_backend.install(&d->be, c))
-			failed++;
-		else
-			installed++;
-	}
-	free(c);
-	if (xtap_cls_adopt_done(d->cls))
-		log_warnx("could not rewrite the exact pre-filter: stale bits stay (lookups, never misses)");
-	d->journal.generation = x.generation; /* the snapshot at start is the next one */
-	if (x.replayed || x.torn)
-		log_info("state journal: %zu changes replayed%s", x.replayed,
-			 x.torn ? ", an unfinished last one dropped" : "");
-	xtap_state_extra_free(&x);
-	sweep_unknown(d);
-	log_info("state: %u criteria adopted running, %u installed again, %u failed", adopted, installed,
-		 failed);
-	xtap_audit_event(d->audit, wall_ms(), d->dp.adopted ? XTAP_EV_ADOPT : XTAP_EV_REBUILD, "state file restored");
-	return failed ? RESTORE_PARTIAL : RESTORE_OK;
 }
 
 /* ---- authentication (the worker asks, the monitor decides) ---- */
@@ -493,7 +293,7 @@ static struct msess *sess_get(struct xtapd *d, uint32_t id, int create)
 	return free_slot;
 }
 
-static void settle_save_flush(struct xtapd *d);
+static void settle_save_flush(struct xtapd *d, int final);
 
 static void send_worker(struct xtapd *d, size_t n)
 {
@@ -517,11 +317,13 @@ static void send_worker(struct xtapd *d, size_t n)
 		if (!q->m[q->n].buf)
 			goto direct;
 		memcpy(q->m[q->n].buf, d->tx, n);
+		q->m[q->n].ack = 0;
 		q->m[q->n++].len = n;
 		q->bytes += n;
-		/* a long LIST: save what is pending and let the replies go */
-		if (q->bytes > OUTQ_FLUSH)
-			settle_save_flush(d);
+		/* a long LIST: save what is pending and let the replies go (after
+		 * a failed save they wait for the burst's end, and its undo) */
+		if (q->bytes > OUTQ_FLUSH && !d->ps.failed)
+			settle_save_flush(d, 0);
 		return;
 	}
 direct:
@@ -534,7 +336,7 @@ static void flush_worker(struct xtapd *d)
 	struct outq *q = &d->out;
 
 	for (size_t i = 0; i < q->n; i++) {
-		if (mon_send(d->worker_fd, q->m[i].buf, q->m[i].len) < 0)
+		if (q->m[i].len && mon_send(d->worker_fd, q->m[i].buf, q->m[i].len) < 0)
 			log_warnx("cannot answer the worker");
 		free(q->m[i].buf);
 	}
@@ -542,20 +344,68 @@ static void flush_worker(struct xtapd *d)
 	q->bytes = 0;
 }
 
+/* The state file could not be written: the burst's changes are undone, and
+ * each queued reply that announced one is replaced by a 500 naming the
+ * fault (its audit line too). Last to first: the audit lines are rewritten
+ * in place, and earlier marks stay valid. */
+static void refuse_changes(struct xtapd *d)
+{
+	struct outq *q = &d->out;
+	char *buf = malloc(DTCP_REPLY_SOFT_MAX);
+
+	xtap_persist_undo(&d->ps);
+	for (size_t i = q->n; i-- > 0;) {
+		size_t k = q->m[i].ack, n = 0, len;
+		const struct xtap_persist_ack *a;
+		uint8_t *enc;
+
+		if (!k)
+			continue;
+		a = &d->ps.acks[k - 1];
+		if (buf)
+			n = xtap_persist_refusal(&d->ps, k, cb_source(d, a->csource.s), wall_ms(), buf,
+						 DTCP_REPLY_SOFT_MAX);
+		len = n ? mon_enc_data(d->tx, sizeof(d->tx), MON_DTCP_REPLY, a->session, buf, n) : 0;
+		free(q->m[i].buf);
+		q->m[i].buf = NULL;
+		q->m[i].len = 0; /* no 500 could be made: no reply rather than a false 200 */
+		if (len && (enc = malloc(len))) {
+			memcpy(enc, d->tx, len);
+			q->m[i].buf = enc;
+			q->m[i].len = len;
+		}
+	}
+	free(buf);
+}
+
 /* Before queued replies leave: removed criteria match nowhere any more, and
- * the state file holds every change they announce. */
-static void settle_save_flush(struct xtapd *d)
+ * the state file and the audit log hold every change they announce (or the
+ * changes are undone and the replies say 500). final: the burst's end; in
+ * its middle (a long LIST) a failed save keeps everything for the end. */
+static void settle_save_flush(struct xtapd *d, int final)
 {
 	xtap_backend_settle(&d->be);
-	if (d->dirty) {
-		if (state_commit(d))
-			xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file not saved");
-		d->dirty = 0;
+	if (!d->ps.failed && xtap_persist_pending(&d->ps)) {
+		/* the burst's audit lines (one write) and their sync first: no
+		 * criterion is ever in force without the line of its request */
+		if (xtap_audit_flush(d->audit) || xtap_audit_sync(d->audit))
+			xtap_persist_fail(&d->ps, "audit log", errno ? errno : EIO);
+		else
+			xtap_persist_commit(&d->ps);
 	}
-	/* the burst's audit lines, written together, before its replies leave */
-	if (xtap_audit_flush(d->audit))
+	if (d->ps.failed) {
+		if (!final)
+			return;
+		refuse_changes(d);
+	}
+	/* what is still held (lines of requests that changed nothing, the 500
+	 * lines of a refusal), before the replies leave */
+	if (xtap_audit_flush(d->audit) || xtap_audit_sync(d->audit))
 		log_warn("cannot write the audit log");
+	XTAP_CRASH(reply_before);
 	flush_worker(d);
+	XTAP_CRASH(reply_after);
+	xtap_persist_settled(&d->ps);
 }
 
 struct emit_ctx {
@@ -620,9 +470,7 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 			break;
 		xtap_audit_set_peer(d->audit, s->ds.peer_addr);
 		d->peer = s->ds.peer_addr;
-		/* any request may change what the state file holds (ids,
-		 * criteria, refreshes, Seq): saved before its reply leaves */
-		d->dirty = 1;
+		d->session = m->session;
 		if (dtcp_session_feed(&s->ds, m->data, m->len, now, emit, &e) == DTCP_SESSION_CLOSE) {
 			s->closed = 1;
 			send_worker(d, mon_enc_empty(d->tx, sizeof(d->tx), MON_DTCP_CLOSE, m->session));
@@ -794,7 +642,8 @@ static int ctl_read(struct xtapd *d, struct ctl_conn *c)
 	ssize_t k = read(c->fd, c->rx + c->nrx, sizeof(c->rx) - c->nrx);
 	struct xtap_ctl_ctx x = { .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
 				  .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
-				  .now_ms = wall_ms(), .pid = (long)getpid() };
+				  .now_ms = wall_ms(), .pid = (long)getpid(), .refusing = d->ps.refusing,
+				  .state_fault = d->ps.fault, .refused = d->ps.refused };
 	char *nl;
 
 	if (k < 0 && (errno == EAGAIN || errno == EINTR))
@@ -961,6 +810,7 @@ static void reload(struct xtapd *d)
 	xtap_audit_close(d->audit);
 	d->audit = a; /* cb_audit reads d->audit */
 	d->state_path = d->cfg->state_file[0] ? d->cfg->state_file : DEFAULT_STATE; /* same path, new storage */
+	d->ps.path = d->state_path;
 	log_info("SIGHUP: %s reloaded%s", d->cfg_path, diff ? "" : " (no change)");
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, "applied");
 out:
@@ -1017,8 +867,13 @@ int main(int argc, char **argv)
 	uint64_t last_expire = 0;
 	sigset_t mask;
 
+#ifdef XTAP_FAULT_HOOKS
+	if (argc == 2 && !strcmp(argv[1], "--crash-points")) {
+		xtap_crash_points_print(stdout);
+		return 0;
+	}
+#endif
 	d.cfg_path = DEFAULT_CONFIG;
-	d.journal.fd = -1;
 	d.ctl_path = XTAP_CTL_SOCKET;
 	d.started_ms = wall_ms();
 	for (int i = 0; i < MAX_CTL_CONNS; i++)
@@ -1075,15 +930,16 @@ int main(int argc, char **argv)
 	d.be.group_ctx = &d;
 	d.dcfg = (struct dtcp_config){ .ctx = &d, .source = cb_source, .resolve_ifname = cb_ifname,
 				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .audit = cb_audit,
-				       .audit_request = cb_audit_request,
+				       .audit_request = cb_audit_request, .before_change = cb_before_change,
 				       .max_cdests = d.cfg->max_cdests,
 				       /* the configured total, within what the maps hold */
 				       .max_criteria = d.cfg->global.max_criteria && d.cfg->global.max_criteria < d.dp.max_criteria
 						       ? d.cfg->global.max_criteria : d.dp.max_criteria };
 	if (dtcp_server_init(&d.srv, &d.dcfg, &xtap_dtcp_backend, &d.be))
 		fatalx("DTCP server");
-	switch (state_restore(&d)) {
-	case RESTORE_REFUSED:
+	xtap_persist_init(&d.ps, d.state_path, &d.srv, &d.be, d.cls, &d.audit);
+	switch (xtap_persist_restore(&d.ps, d.dp.adopted)) {
+	case XTAP_RESTORE_REFUSED:
 		/* The file is the list of targets: saving now would replace it with
 		 * an empty table and lose every warrant in it. Stop without touching
 		 * it or its journal; an adopted datapath keeps intercepting until
@@ -1097,11 +953,12 @@ int main(int argc, char **argv)
 		log_warnx("not started: mend or move %s (and %s.journal), then start again", d.state_path,
 			  d.state_path);
 		return XTAPD_EXIT_STATE_REFUSED;
-	case RESTORE_PARTIAL:
+	case XTAP_RESTORE_PARTIAL:
 		log_warnx("not every criterion of the state file is active: see the audit log");
 		break;
 	}
-	state_save(&d);
+	/* a failure leaves the journal the restore went on with */
+	xtap_persist_snapshot(&d.ps);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -1162,6 +1019,7 @@ int main(int argc, char **argv)
 			 * rewrite per message, and no reply announces what the
 			 * state file does not hold yet */
 			d.out.on = 1;
+			xtap_persist_burst_begin(&d.ps);
 			/* one write of the burst's audit lines rather than one per
 			 * request (10% of the monitor's time while adding) */
 			xtap_audit_hold(d.audit, true);
@@ -1187,7 +1045,8 @@ int main(int argc, char **argv)
 					handle(&d, &m);
 				mon_msg_clear(&m);
 			}
-			settle_save_flush(&d);
+			settle_save_flush(&d, 1);
+			xtap_persist_burst_end(&d.ps);
 			xtap_audit_hold(d.audit, false);
 			d.out.on = 0;
 			if (gone) {
@@ -1219,8 +1078,7 @@ int main(int argc, char **argv)
 			last_expire = wall_ms();
 			if (dtcp_server_expire(&d.srv, last_expire) > 0) {
 				xtap_backend_settle(&d.be);
-				if (state_commit(&d))
-					xtap_audit_event(d.audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file not saved");
+				xtap_persist_commit(&d.ps); /* a failure is audited there */
 			}
 		}
 	}
@@ -1231,7 +1089,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < MAX_SESSIONS; i++)
 		if (d.s[i].used && d.s[i].dtcp)
 			dtcp_session_free(&d.s[i].ds);
-	state_save(&d);
+	xtap_persist_snapshot(&d.ps);
 	if (detach >= 0)
 		log_info("xtapctl detach: taking the datapath down");
 	if (leave && detach < 0) {
@@ -1265,6 +1123,6 @@ int main(int argc, char **argv)
 	xtap_config_free(d.cfg);
 	free(d.cfg);
 	free(d.out.m);
-	free(d.changed);
+	xtap_persist_free(&d.ps);
 	return rc;
 }
