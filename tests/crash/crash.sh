@@ -34,11 +34,12 @@ set services flow-tap content-destination cdconf port 7899
 set services flow-tap content-destination cdconf source-address 203.0.113.1"
 printf 'B=%s\nT=%s\nPIN=%s\nS=%s\nC=%s\nD=%s\n' "$B" "$T" "$PIN" "$S" "$C" "$D" > $T/lab.env
 if [ "${2:-}" = "--regress" ]; then
-	nsenter --net=/run/netns/$S /usr/bin/python3 "$H/regress.py" --lab $T/lab.env
+	nsenter --net=/run/netns/$S /usr/bin/python3 "$H/regress.py" --lab $T/lab.env "${@:3}"
 else
 	nsenter --net=/run/netns/$S /usr/bin/python3 "${CRASH_PY:-$H/harness.py}" --lab $T/lab.env --iterations "${2:-300}" \
 		${3:+--seed "$3"} --mode "${4:-mixed}"
 fi
 rc=$?
-[ $rc -ne 0 ] && [ -n "${CRASH_KEEP_LOG:-}" ] && cp $T/xtapd.log "$CRASH_KEEP_LOG"
+# CRASH_KEEP=DIR: the logs, state and audit of a failed run are kept there
+[ $rc -ne 0 ] && [ -n "${CRASH_KEEP:-}" ] && mkdir -p "$CRASH_KEEP" && cp -p $T/xtapd.log $T/audit.log $T/state* "$CRASH_KEEP"/ 2>/dev/null
 exit $rc

@@ -31,6 +31,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "xtapd"))
+import logging  # noqa: E402
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # a crash resets sessions: no noise
 import md  # noqa: E402  (the paramiko mediation device of the xtapd tests)
 import model  # noqa: E402
 import workload  # noqa: E402
@@ -184,6 +186,8 @@ class Xtapd:
         self.logf = open(os.path.join(self.T, "xtapd.log"), "ab")
         self.serving = 0
         self.starts = 0
+        self.conf = os.path.join(self.T, "xtapd.conf")
+        self.wrap = []  # a command in front (regress.py: strace)
 
     def count_serving(self):
         with open(os.path.join(self.T, "xtapd.log"), "rb") as f:
@@ -199,7 +203,7 @@ class Xtapd:
         before = self.count_serving()
         self.logf.write(("--- start %s\n" % " ".join("%s=%s" % kv for kv in (env_extra or {}).items())).encode())
         self.logf.flush()
-        self.proc = subprocess.Popen([binary or self.binary, "-f", os.path.join(self.T, "xtapd.conf"), "-P", self.pin,
+        self.proc = subprocess.Popen(self.wrap + [binary or self.binary, "-f", self.conf, "-P", self.pin,
                                       "-S", os.path.join(self.T, "ctl.sock"), "-L", "-C", str(SLOTS)],
                                      stdout=self.logf, stderr=self.logf, env=env)
         self.starts += 1
@@ -355,7 +359,7 @@ class Harness:
         self.fault_binary = fault_binary
         self.points = []
         self.stats = {"kill-monitor": 0, "kill-worker": 0, "point": 0, "fault": 0, "adopt": 0, "reboot": 0,
-                      "traffic": 0, "acked": 0, "unacked": 0, "start-crash": 0}
+                      "traffic": 0, "answered-500": 0, "acked": 0, "unacked": 0, "start-crash": 0}
         self.points_hit = {}
         self.tm = {}
         self.conns = []
@@ -411,21 +415,20 @@ class Harness:
         if self.stream_error:
             e, self.stream_error = self.stream_error, None
             raise e
-        if kind == "fault" and self.x.alive():
-            self.probe_recovery()
-        if kind.startswith("point") or kind.startswith("fault"):
-            # the point or fault may not be reached by this workload: then
-            # the crash is a kill -9 after it
-            if self.x.alive():
-                self.x.kill9("monitor")
-            else:
-                self.points_hit[self.cur_env] = self.points_hit.get(self.cur_env, 0) + 1
-        self.x.wait_gone()
-        t1 = time.time()
+        if kind in ("point", "fault") and not self.x.alive():
+            # reached (else: a kill -9 after the workload, below)
+            self.points_hit[self.cur_env] = self.points_hit.get(self.cur_env, 0) + 1
         # answered requests: applied in order, their replies checked
         tails = {}
         for u, (reqs, how) in plan.items():
             tails[u] = self.settle(u, reqs)
+        # after the stream's own requests (the model applies in order)
+        if kind == "fault" and self.x.alive() and not tails["ftap"]:
+            self.probe_recovery()
+        if kind in ("point", "fault") and self.x.alive():
+            self.x.kill9("monitor")
+        self.x.wait_gone()
+        t1 = time.time()
         reboot = rnd.random() < 0.08
         self.stats["reboot" if reboot else "adopt"] += 1
         if reboot:
@@ -436,6 +439,7 @@ class Harness:
         self.restart()
         t2 = time.time()
         self.check(it, tails, reboot)
+        self.arm(it)
         t3 = time.time()
         for k, d in (("workload", tj - t0), ("wait-gone", t1 - tj), ("restart", t2 - t1), ("check", t3 - t2)):
             self.tm[k] = self.tm.get(k, 0) + d
@@ -480,7 +484,8 @@ class Harness:
         for _ in range(8):
             r = workload.Req("ADD", "ftap", {"Dest-Address": "192.0.2.200", "Cdest-ID": "cd1",
                                              "X-JTap-Cdest-Dest-Address": "203.0.113.10",
-                                             "X-JTap-Cdest-Dest-Port": "7891", "Flags": "STATIC"})
+                                             "X-JTap-Cdest-Dest-Port": "7891",
+                                             "X-JTap-Cdest-Source-Address": "203.0.113.1", "Flags": "STATIC"})
             self.run_stream("ftap", [r], "perconn")
             tail = self.settle("ftap", [r])
             if tail:
@@ -503,6 +508,7 @@ class Harness:
             self.stats["acked"] += 1
             code = r.reply["code"]
             if code == 500 and self.fault_active and r.method in ("ADD", "DELETE", "REFRESH"):
+                self.stats["answered-500"] += 1
                 continue  # refused by the injected fault: nothing changed
             if r.method == "ADD":
                 if code != 200 or "CRITERIA-ID" not in r.reply["h"]:
@@ -514,13 +520,16 @@ class Harness:
                 r.reply_id = cid
                 model.apply(src, r, r.t_sent, self.traffic_t)
                 continue
+            before = src.clone()
             want, count = model.apply(src, r, r.t_sent, self.traffic_t)
             if code != want:
                 raise Divergence("%r answered %s, the model says %d" % (r, r.reply["status"], want))
             if count is not None:
                 got = int(r.reply["h"].get("CRITERIA-COUNT", -1))
                 if not count[0] <= got <= count[1]:
-                    raise Divergence("%r answered CRITERIA-COUNT %d, the model says %d..%d" % (r, got, *count))
+                    raise Divergence("%r answered CRITERIA-COUNT %d, the model says %d..%d (model: %s; stream: %s)" %
+                                     (r, got, *count, sorted(i for i, c in before.crits.items() if r.sel[1] in c.cdests or r.sel[0] != "cdest"),
+                                      [(q.method, q.reply and q.reply["code"], q.reply_id) for q in reqs]))
         self.stats["unacked"] += len(tail)
         return tail
 
@@ -547,21 +556,31 @@ class Harness:
         return env
 
     def restart(self):
+        """A plain start (the check's LISTs must not meet an armed point)."""
+        if not self.x.start():
+            raise Divergence("xtapd exits at start (see xtapd.log)")
+
+    def arm(self, it):
+        """The crash of the next iteration. A crash point or fault is armed
+        by a start with XTAP_CRASH/XTAP_FAULT: xtapd is killed (a quiescent
+        kill -9, itself a crash the next check covers) and started again so.
+        A point reached during that start is a crash at start: a plain start
+        then, and the check again."""
         env = self.choose_next()
         self.cur_env = " ".join("%s=%s" % kv for kv in env.items())
-        binary = self.fault_binary if env else None
-        for attempt in range(4):
-            if self.x.start(env, binary):
-                return
-            # reached the armed crash point while starting: a crash at start,
-            # then a plain start
-            self.stats["start-crash"] += 1
-            self.points_hit[self.cur_env] = self.points_hit.get(self.cur_env, 0) + 1
-            self.x.wait_gone()
-            env, binary = {}, None
-            self.next_kind = "kill-monitor"
-            self.fault_active = False
-        raise Divergence("xtapd does not start again (see xtapd.log)")
+        if not env:
+            return
+        self.x.kill9("monitor")
+        self.x.wait_gone()
+        if self.x.start(env, self.fault_binary):
+            return
+        self.stats["start-crash"] += 1
+        self.points_hit[self.cur_env] = self.points_hit.get(self.cur_env, 0) + 1
+        self.x.wait_gone()
+        self.next_kind = "kill-monitor"
+        self.fault_active = False
+        self.restart()
+        self.check(it, {u: [] for u in SOURCES}, False)
 
     # -- the check after every restart
     def check(self, it, tails, reboot):
@@ -730,6 +749,7 @@ class Harness:
             self.fault_active = False
             self.next_kind = "kill-monitor"
             self.restart()
+            self.arm(0)
             for it in range(1, n + 1):
                 try:
                     self.iteration(it)
