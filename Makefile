@@ -161,6 +161,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 -include tests/config/config.mk
 -include tests/sshd/sshd.mk
 -include tests/state/state.mk
+-include tests/crash/crash.mk
 
 # Every test program prints "N passed, N failed, N skipped"; tests/run.sh
 # runs them in turn and prints the total.

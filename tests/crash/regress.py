@@ -141,7 +141,9 @@ def select_nothing_writes_no_snapshot(L):
     """A DELETE or REFRESH that selects nothing writes no snapshot."""
     L.fresh()
     L.x.start()
-    add("ftap", "X-IP-Addr: 198.51.100.40\n")
+    # one rule: a snapshot of it succeeds even where multi-rule ones fail,
+    # so a snapshot written would show
+    add("ftap", "Dest-Address: 198.51.100.40\n")
     st = os.path.join(L.T, "state")
     deadline = time.time() + 5
     while not os.path.exists(st) and time.time() < deadline:
