@@ -361,6 +361,7 @@ class Harness:
         self.stats = {"kill-monitor": 0, "kill-worker": 0, "point": 0, "fault": 0, "adopt": 0, "reboot": 0,
                       "traffic": 0, "answered-500": 0, "counters-reset-by-unanswered-delete": 0, "acked": 0, "unacked": 0, "start-crash": 0}
         self.points_hit = {}
+        self.point_turn = 0
         self.tm = {}
         self.conns = []
         self.stream_error = None
@@ -488,7 +489,9 @@ class Harness:
                                              "X-JTap-Cdest-Source-Address": "203.0.113.1", "Flags": "STATIC"})
             self.run_stream("ftap", [r], "perconn")
             tail = self.settle("ftap", [r])
-            if tail:
+            if r.reply is None and not self.x.alive():
+                return  # the fault ended the process: the restart's check covers it
+            if r.reply is None:
                 raise Divergence("no answer to an ADD after the injected fault %s" % self.cur_env)
             if r.reply["code"] == 200:
                 return
@@ -541,10 +544,16 @@ class Harness:
         kind = "kill-monitor" if r < 0.85 else "kill-worker"
         self.fault_active = False
         if self.points and self.mode in ("points", "mixed") and self.rnd.random() < (1.0 if self.mode == "points" else 0.4):
-            p = self.rnd.choice(self.points)
-            n = self.rnd.randint(1, 4)
+            # every point in turn, so that a run of len(points) covers each
+            p = self.points[self.point_turn % len(self.points)]
+            self.point_turn += 1
+            n = self.rnd.randint(1, 3)
             env = {"XTAP_CRASH": "%s:%d" % (p, n)}
             kind = "point"
+            if p.startswith("undo."):
+                # undo runs for a refused burst: make one
+                env["XTAP_FAULT"] = "%s:EIO:%d:1" % (self.rnd.choice(["write", "fsync"]), self.rnd.randint(1, 4))
+                self.fault_active = True
         elif self.fault_binary and self.mode in ("faults", "mixed") and self.rnd.random() < (1.0 if self.mode == "faults" else 0.2):
             op = self.rnd.choice(["write", "fsync", "rename", "open", "shortwrite"])
             err = self.rnd.choice(["ENOSPC", "EIO"])
@@ -764,9 +773,10 @@ class Harness:
                 try:
                     self.iteration(it)
                     passed += 1
-                except Divergence as e:
+                except Exception as e:  # a Divergence, or xtapd not answering as DTCP says
                     failed += 1
-                    log("DIVERGENCE seed %d iteration %d (%s): %s" % (self.seed, it, self.next_kind, e))
+                    what = "DIVERGENCE" if isinstance(e, Divergence) else "ERROR (%s)" % type(e).__name__
+                    log("%s seed %d iteration %d (%s): %s" % (what, self.seed, it, self.next_kind, e))
                     log("  replay: SEED=%d N=%d" % (self.seed, it))
                     break
                 if it % 50 == 0:
