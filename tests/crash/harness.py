@@ -190,8 +190,10 @@ class Xtapd:
         self.wrap = []  # a command in front (regress.py: strace)
 
     def count_serving(self):
+        """Starts that serve: the worker logs "serving as" once it listens
+        (the monitor's "serving DTCP" comes before)."""
         with open(os.path.join(self.T, "xtapd.log"), "rb") as f:
-            return f.read().count(b"serving DTCP")
+            return f.read().count(b"worker: serving as")
 
     def start(self, env_extra=None, binary=None):
         """Start and wait until it serves: True; False if it exited first
@@ -214,7 +216,7 @@ class Xtapd:
             if self.proc.poll() is not None:
                 return False
             time.sleep(0.01)
-        raise Divergence("xtapd did not serve within 60 s (awaited: 'serving DTCP' in xtapd.log)")
+        raise Divergence("xtapd did not serve within 60 s (awaited: 'worker: serving as' in xtapd.log)")
 
     def worker_pid(self):
         try:
