@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fault.h"
 
@@ -34,15 +36,21 @@ static const char *const op_name[OP_N] = { "write", "fsync", "rename", "open", "
 
 #define RULES_MAX 16 /* a test names one or two; more is a typo */
 
-static struct {
-	bool parsed;
+/* The rules, and the counts in memory shared with the snapshot writer that
+ * a compaction forks (persist.c): a pass or a call there counts for the
+ * daemon as a whole, and a crash there kills the daemon too. */
+struct fault_state {
 	struct { int point; uint64_t at; } crash[RULES_MAX];
 	int ncrash;
 	uint64_t passes[XTAP_CP_N];
 	struct { int op, err; uint64_t at, count; } fault[RULES_MAX];
 	int nfault;
 	uint64_t calls[OP_N];
-} F;
+};
+static struct fault_state *FS;
+static bool parsed;
+static pid_t daemon_pid; /* the process that parsed the rules */
+#define F (*FS)
 
 static int errno_of(const char *s)
 {
@@ -71,7 +79,14 @@ static void parse(void)
 {
 	char *env, *save = NULL, *item;
 
-	F.parsed = true;
+	parsed = true;
+	daemon_pid = getpid();
+	FS = mmap(NULL, sizeof(*FS), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (FS == MAP_FAILED) {
+		fprintf(stderr, "xtapd-fault: no memory for the fault state\n");
+		exit(2);
+	}
+	memset(FS, 0, sizeof(*FS));
 	if ((env = getenv("XTAP_CRASH")) && (env = strdup(env))) {
 		for (item = strtok_r(env, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 			char *colon = strrchr(item, ':'), *end;
@@ -124,12 +139,18 @@ static void parse(void)
 
 void xtap_crash(enum xtap_crash_point p)
 {
-	if (!F.parsed)
+	uint64_t n;
+
+	if (!parsed)
 		parse();
-	F.passes[p]++;
+	n = __atomic_add_fetch(&F.passes[p], 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < F.ncrash; i++)
-		if (F.crash[i].point == (int)p && F.crash[i].at == F.passes[p])
+		if (F.crash[i].point == (int)p && F.crash[i].at == n) {
+			/* in a compaction's writer: the daemon dies with it */
+			if (getpid() != daemon_pid)
+				kill(daemon_pid, SIGKILL);
 			raise(SIGKILL);
+		}
 }
 
 void xtap_crash_points_print(FILE *f)
@@ -143,9 +164,9 @@ static int injected(enum op op)
 {
 	uint64_t n;
 
-	if (!F.parsed)
+	if (!parsed)
 		parse();
-	n = ++F.calls[op];
+	n = __atomic_add_fetch(&F.calls[op], 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < F.nfault; i++)
 		if (F.fault[i].op == (int)op && n >= F.fault[i].at &&
 		    (!F.fault[i].count || n - F.fault[i].at < F.fault[i].count))
@@ -157,10 +178,10 @@ ssize_t xtap_io_write(int fd, const void *p, size_t n)
 {
 	int err = injected(OP_WRITE);
 
-	F.calls[OP_SHORTWRITE]++; /* shortwrite counts write calls */
+	uint64_t c = __atomic_add_fetch(&F.calls[OP_SHORTWRITE], 1, __ATOMIC_SEQ_CST); /* counts write calls */
+
 	if (!err) {
 		for (int i = 0; i < F.nfault; i++) {
-			uint64_t c = F.calls[OP_SHORTWRITE];
 
 			if (F.fault[i].op != OP_SHORTWRITE || c < F.fault[i].at ||
 			    (F.fault[i].count && c - F.fault[i].at >= F.fault[i].count))

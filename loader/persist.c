@@ -5,11 +5,18 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fault.h"
 #include "log.h"
@@ -38,6 +45,51 @@ void xtap_persist_init(struct xtap_persist *p, const char *path, struct dtcp_ser
 	p->cls = cls;
 	p->audit = audit;
 	p->journal.fd = -1;
+	p->next.fd = -1;
+}
+
+/* ---- compaction beside the service ----
+ *
+ * When the journal has outgrown the snapshot, a child process writes the
+ * snapshot of the next generation G+1 into path.tmp from a copy-on-write
+ * image of the table (the service stops only for the fork), while every
+ * transaction goes to both the journal of G and path.journal.next (G+1,
+ * from the fork on). When the child is done, the daemon renames path.tmp
+ * over path and path.journal.next over path.journal. A crash at any point
+ * leaves snapshot G with its whole journal, or snapshot G+1 with its
+ * journal (as .next before the second rename: xtap_state_load looks there). */
+
+#define COMPACT_RETRY_MS 10000 /* after a failed compaction: not one per burst */
+
+static void next_unlink(const struct xtap_persist *p)
+{
+	char jp[PATH_MAX];
+
+	if ((size_t)snprintf(jp, sizeof(jp), "%s.journal.next", p->path) < sizeof(jp))
+		unlink(jp);
+}
+
+/* Gives up the compaction in progress (kill: the child too). */
+static void compaction_drop(struct xtap_persist *p, bool kill_it)
+{
+	if (p->child > 0) {
+		if (kill_it)
+			kill(p->child, SIGKILL);
+		waitpid(p->child, NULL, __WALL);
+		p->child = 0;
+	}
+	if (p->next.fd >= 0)
+		close(p->next.fd);
+	if (p->next.generation)
+		next_unlink(p);
+	p->next = (struct xtap_journal){ .fd = -1 };
+}
+
+/* A child that sends no signal when it ends: xtapd's SIGCHLD means that its
+ * SSH worker died. Otherwise fork(): the child gets a copy-on-write image. */
+static pid_t spawn_quiet(void)
+{
+	return (pid_t)syscall(SYS_clone, 0ul /* no CLONE_* flag, exit signal 0 */, NULL, NULL, NULL, 0ul);
 }
 
 static void undo_clear(struct xtap_persist *p)
@@ -50,6 +102,7 @@ static void undo_clear(struct xtap_persist *p)
 
 void xtap_persist_free(struct xtap_persist *p)
 {
+	compaction_drop(p, true);
 	undo_clear(p);
 	free(p->undo);
 	free(p->acks);
@@ -221,6 +274,7 @@ int xtap_persist_snapshot(struct xtap_persist *p)
 	struct stat st;
 	int err;
 
+	compaction_drop(p, true); /* this one replaces it */
 	p->snapshots++;
 	if (collect_dp(p, NULL, 0, &x)) {
 		free(x.dp);
@@ -261,6 +315,103 @@ static int cmp_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void compaction_start(struct xtap_persist *p)
+{
+	struct xtap_state_extra x = { .generation = p->journal.generation + 1 };
+	uint64_t t0 = mono_ms();
+	pid_t pid;
+
+	if (collect_dp(p, NULL, 0, &x)) {
+		free(x.dp);
+		p->compact_retry_ms = wall_ms() + COMPACT_RETRY_MS;
+		return;
+	}
+	fflush(NULL); /* nothing buffered is written twice */
+	pid = spawn_quiet();
+	if (pid == 0) {
+		int rc;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setpriority(PRIO_PROCESS, 0, 10); /* the service first */
+		rc = xtap_state_write_tmp(p->path, p->srv, &x);
+		_exit(rc ? 1 : 0);
+	}
+	free(x.dp);
+	if (pid < 0) {
+		log_warn("compaction: cannot start its writer; writing the snapshot here");
+		if (xtap_persist_snapshot(p))
+			log_warnx("compaction failed: the journal goes on (%s)", p->fault);
+		p->fault[0] = 0;
+		return;
+	}
+	p->child = pid;
+	p->child_n = p->srv->n;
+	p->child_start_ms = mono_ms();
+	p->fork_ms = p->child_start_ms - t0;
+	p->next = (struct xtap_journal){ .fd = -1, .generation = x.generation, .fresh = true, .next = true };
+}
+
+void xtap_persist_poll(struct xtap_persist *p)
+{
+	struct xtap_state_extra x = { 0 };
+	struct stat st;
+	int status = 0;
+	pid_t r;
+
+	if (p->child <= 0)
+		return;
+	r = waitpid(p->child, &status, WNOHANG | __WALL);
+	if (r == 0)
+		return;
+	p->child = 0;
+	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		log_warnx("compaction: the snapshot writer failed; the journal goes on");
+		compaction_drop(p, false);
+		p->compact_retry_ms = wall_ms() + COMPACT_RETRY_MS;
+		return;
+	}
+	if (xtap_state_install(p->path, &x)) {
+		log_warnx("compaction: %s", x.error);
+		if (x.renamed) {
+			/* G+1 in place, perhaps not durable: its .next journal stays
+			 * (a crash now replays it), no more appends anywhere, and the
+			 * next commit writes a snapshot here */
+			if (p->next.fd >= 0)
+				close(p->next.fd);
+			p->next = (struct xtap_journal){ .fd = -1 };
+			if (p->journal.fd >= 0)
+				close(p->journal.fd);
+			p->journal = (struct xtap_journal){ .fd = -1, .generation = x.generation };
+			p->changed_unknown = true;
+			return;
+		}
+		compaction_drop(p, false);
+		p->compact_retry_ms = wall_ms() + COMPACT_RETRY_MS;
+		return;
+	}
+	/* snapshot G+1 is in place: its journal becomes the journal */
+	if (p->journal.fd >= 0)
+		close(p->journal.fd);
+	p->journal = p->next;
+	p->next = (struct xtap_journal){ .fd = -1 };
+	if (xtap_journal_promote(&p->journal, p->path))
+		log_warn("compaction: %s.journal.next could not become the journal (a load finds it there)",
+			 p->path);
+	p->snapshot_bytes = stat(p->path, &st) ? 0 : (size_t)st.st_size;
+	p->snapshots++;
+	log_info("compaction: a snapshot of %zu criteria written beside the service in %" PRIu64
+		 " ms (requests held %" PRIu64 " ms for the fork)", p->child_n, mono_ms() - p->child_start_ms,
+		 p->fork_ms);
+}
+
 /* One journal transaction for what changed; a snapshot instead when the
  * changes are not known one by one, the journal cannot be used, or it has
  * outgrown the snapshot (compaction: rewriting the snapshot costs its
@@ -284,17 +435,26 @@ static int commit(struct xtap_persist *p)
 		return xtap_persist_snapshot(p);
 	}
 	err = xtap_journal_append(&p->journal, p->path, p->srv, &x, p->changed, p->nchanged);
-	free(x.dp);
 	if (err) {
 		err = errno;
+		free(x.dp);
 		log_warnx("cannot append to the state journal: %s; writing a snapshot", x.error);
 		set_fault(p, "journal", err);
 		return xtap_persist_snapshot(p);
 	}
+	/* a compaction in progress: its journal gets the same transaction; if
+	 * it cannot, the compaction is given up (the change is durable in G's) */
+	if (p->child > 0 &&
+	    xtap_journal_append(&p->next, p->path, p->srv, &x, p->changed, p->nchanged)) {
+		log_warnx("compaction given up: %s", x.error);
+		compaction_drop(p, true);
+		p->compact_retry_ms = wall_ms() + COMPACT_RETRY_MS;
+	}
+	free(x.dp);
 	p->nchanged = 0;
 	seq_remember(p);
-	if (p->journal.size > p->snapshot_bytes && xtap_persist_snapshot(p))
-		log_warnx("compaction failed: the journal goes on (%s)", p->fault);
+	if (!p->child && p->journal.size > p->snapshot_bytes && wall_ms() >= p->compact_retry_ms)
+		compaction_start(p);
 	return 0;
 }
 
@@ -321,6 +481,7 @@ void xtap_persist_fail(struct xtap_persist *p, const char *what, int err)
 
 int xtap_persist_commit(struct xtap_persist *p)
 {
+	xtap_persist_poll(p);
 	if (!xtap_persist_pending(p))
 		return 0;
 	p->fault[0] = 0;

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "audit.h"
 #include "backend.h"
@@ -70,11 +71,19 @@ struct xtap_persist {
 	char fault[128];           /* what failed: "journal: ENOSPC, snapshot: ENOSPC" */
 	uint64_t refused;          /* requests answered 500 for it, since start */
 	uint64_t commits, snapshots;
+	/* compaction beside the service (persist.c) */
+	pid_t child;               /* the snapshot writer, 0: none */
+	struct xtap_journal next;  /* path.journal.next, the journal of its snapshot */
+	size_t child_n;
+	uint64_t child_start_ms, fork_ms, compact_retry_ms;
 };
 
 void xtap_persist_init(struct xtap_persist *p, const char *path, struct dtcp_server *srv,
 		       struct xtap_backend *be, struct xtap_cls *cls, struct xtap_audit **audit);
 void xtap_persist_free(struct xtap_persist *p);
+/* A compaction's writer done? Then its snapshot goes in place (called by
+ * every commit; the daemon may call it more often). */
+void xtap_persist_poll(struct xtap_persist *p);
 
 enum { XTAP_RESTORE_OK = 0, XTAP_RESTORE_PARTIAL = -1, XTAP_RESTORE_REFUSED = -2 };
 /* Loads the state file into the (empty) server, adopts the running rules

@@ -378,7 +378,7 @@ static void set_error(struct xtap_state_extra *x, const char *fmt, ...)
 	va_end(ap);
 }
 
-int xtap_state_save(const char *path, const struct dtcp_server *s, const struct xtap_state_extra *x)
+int xtap_state_write_tmp(const char *path, const struct dtcp_server *s, const struct xtap_state_extra *x)
 {
 	/* x is const for the caller's records; the error text is its only output */
 	struct xtap_state_extra *xe = (struct xtap_state_extra *)x;
@@ -404,8 +404,6 @@ int xtap_state_save(const char *path, const struct dtcp_server *s, const struct 
 		step = "unlink stale .tmp";
 		goto fail;
 	}
-	if (xe)
-		xe->renamed = false;
 	fd = xtap_io_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		step = "create .tmp";
@@ -444,6 +442,35 @@ int xtap_state_save(const char *path, const struct dtcp_server *s, const struct 
 		step = "close";
 		goto fail_unlink;
 	}
+	return XTAP_STATE_OK;
+
+fail_unlink:
+	err = errno;
+	if (f)
+		fclose(f); /* already failing: its own error adds nothing */
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);   /* best effort: a stale .tmp is discarded by the next save */
+	errno = err;
+fail:
+	err = errno;
+	set_error(xe, "%s: %s: %s", path, step, strerror(err));
+	errno = err;
+	return XTAP_STATE_ERROR;
+}
+
+int xtap_state_install(const char *path, struct xtap_state_extra *xe)
+{
+	char tmp[PATH_MAX];
+	const char *step = "name";
+	int err;
+
+	if (xe)
+		xe->renamed = false;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
 	XTAP_CRASH(snapshot_rename_before);
 	if (xtap_io_rename(tmp, path)) {
 		step = "rename";
@@ -466,10 +493,6 @@ int xtap_state_save(const char *path, const struct dtcp_server *s, const struct 
 
 fail_unlink:
 	err = errno;
-	if (f)
-		fclose(f); /* already failing: its own error adds nothing */
-	if (fd >= 0)
-		close(fd);
 	unlink(tmp);   /* best effort: a stale .tmp is discarded by the next save */
 	errno = err;
 fail:
@@ -479,17 +502,36 @@ fail:
 	return XTAP_STATE_ERROR;
 }
 
+int xtap_state_save(const char *path, const struct dtcp_server *s, const struct xtap_state_extra *x)
+{
+	/* x is const for the caller's records; the error text and renamed are its outputs */
+	struct xtap_state_extra *xe = (struct xtap_state_extra *)x;
+
+	if (xe)
+		xe->renamed = false;
+	if (xtap_state_write_tmp(path, s, x))
+		return XTAP_STATE_ERROR;
+	return xtap_state_install(path, xe);
+}
+
 /* ---- the journal ---------------------------------------------------------------- */
 
 #define JOURNAL_MAGIC "xtap-journal"
 
-static int journal_name(const char *path, char *out, size_t cap)
+/* path.journal, or path.journal.next: the journal of a snapshot being
+ * written beside the service (persist.c), until that snapshot is in place */
+static int journal_name_of(const char *path, bool next, char *out, size_t cap)
 {
-	if ((size_t)snprintf(out, cap, "%s.journal", path) >= cap) {
+	if ((size_t)snprintf(out, cap, "%s.journal%s", path, next ? ".next" : "") >= cap) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	return 0;
+}
+
+static int journal_name(const char *path, char *out, size_t cap)
+{
+	return journal_name_of(path, false, out, cap);
 }
 
 /* One transaction: next-id, every Seq, then for each id its criterion as it
@@ -566,7 +608,7 @@ int xtap_journal_append(struct xtap_journal *j, const char *path, const struct d
 		step = "journal needs a new snapshot";
 		goto fail;
 	}
-	if (journal_name(path, jp, sizeof(jp)))
+	if (journal_name_of(path, j->next, jp, sizeof(jp)))
 		goto fail;
 	if (j->fd < 0) {
 		/* Created anew only when no durable snapshot needs what is there:
@@ -659,16 +701,41 @@ int xtap_journal_reset(struct xtap_journal *j, const char *path, uint64_t genera
 	j->broken = false;
 	j->generation = generation;
 	j->fresh = true; /* the snapshot of this generation holds everything */
+	j->next = false;
 	if (journal_name(path, jp, sizeof(jp)))
 		return -1;
 	/* the journal names the old generation: left behind, a load ignores it
-	 * and the next append truncates it; removed, nobody reads it again */
+	 * and the next append truncates it; removed, nobody reads it again
+	 * (nor a .next of a compaction given up) */
 	if (unlink(jp) && errno != ENOENT)
 		rc = -1;
+	if (!journal_name_of(path, true, jp, sizeof(jp)))
+		unlink(jp);
 	else if (sync_dir(path))
 		rc = -1;
 	XTAP_CRASH(journal_reset_after);
 	return rc;
+}
+
+int xtap_journal_promote(struct xtap_journal *j, const char *path)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	if (journal_name_of(path, true, from, sizeof(from)) || journal_name(path, to, sizeof(to)))
+		return -1;
+	/* a .next that was never created (no change since the snapshot
+	 * began): the old journal goes, as after any snapshot */
+	if (j->fd < 0 && j->fresh) {
+		unlink(from);
+		if (unlink(to) && errno != ENOENT)
+			return -1;
+		j->next = false;
+		return sync_dir(path);
+	}
+	if (xtap_io_rename(from, to))
+		return -1;
+	j->next = false;
+	return sync_dir(path);
 }
 
 int xtap_journal_resume(struct xtap_journal *j, const char *path, const struct xtap_state_extra *x)
@@ -684,11 +751,12 @@ int xtap_journal_resume(struct xtap_journal *j, const char *path, const struct x
 		j->fresh = x->generation != 0;
 		return 0;
 	}
-	if (journal_name(path, jp, sizeof(jp)))
+	if (journal_name_of(path, x->journal_next, jp, sizeof(jp)))
 		return -1;
 	j->fd = xtap_io_open(jp, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (j->fd < 0)
 		return -1; /* not fresh: the next commit writes a snapshot */
+	j->next = x->journal_next;
 	/* a torn last transaction was never acknowledged: cut it, so that the
 	 * next one does not follow it */
 	if (ftruncate(j->fd, (off_t)x->journal_end)) {
@@ -697,6 +765,10 @@ int xtap_journal_resume(struct xtap_journal *j, const char *path, const struct x
 		return -1;
 	}
 	j->size = x->journal_end;
+	/* the journal of a snapshot that a crash left with .next: it becomes
+	 * the journal (the old one is an older snapshot's) */
+	if (j->next && xtap_journal_promote(j, path))
+		return -1;
 	return 0;
 }
 
@@ -1330,7 +1402,26 @@ static void compact_deleted(struct loader *l)
  * transaction in order. A last transaction without its commit line, or cut
  * inside a line, was never acknowledged (replies wait for the fdatasync that
  * follows it): it is dropped. Any other damage refuses the whole state. */
+static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, bool *matched);
+
+/* path.journal, else path.journal.next (the journal of a snapshot written
+ * beside the service, for a crash between its rename and the journal's). */
 static int replay_journal(struct loader *l, struct xtap_state_extra *x)
+{
+	bool matched = false;
+
+	if (replay_one(l, x, false, &matched))
+		return -1;
+	if (!matched) {
+		if (replay_one(l, x, true, &matched))
+			return -1;
+		if (matched && x)
+			x->journal_next = true;
+	}
+	return 0;
+}
+
+static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, bool *matched)
 {
 	char jp[PATH_MAX], *line = NULL, *p;
 	size_t off = 0, end = 0;
@@ -1342,7 +1433,7 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 	FILE *f;
 	int rc = -1;
 
-	if (journal_name(l->path, jp, sizeof(jp)))
+	if (journal_name_of(l->path, next, jp, sizeof(jp)))
 		return bad(l, "journal name too long");
 	if (!(f = fopen(jp, "re")))
 		return errno == ENOENT ? 0 : bad(l, "journal: open: %s", strerror(errno));
@@ -1389,6 +1480,7 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 	}
 	/* bytes up to the end of the last committed transaction: the journal
 	 * goes on from there (xtap_journal_resume) */
+	*matched = true;
 	off = end = (size_t)k;
 	while ((k = getline(&line, &cap, f)) >= 0) {
 		int r;
@@ -1475,6 +1567,7 @@ int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_e
 		x->generation = 0;
 		x->replayed = 0;
 		x->journal_end = 0;
+		x->journal_next = false;
 		x->torn = false;
 		x->error[0] = 0;
 	}

@@ -58,6 +58,7 @@ struct xtap_state_extra {
 	 * (0: no journal of this snapshot's generation), for
 	 * xtap_journal_resume. */
 	size_t journal_end;
+	bool journal_next;  /* load: that journal is path.journal.next (see persist.c) */
 	/* Save: the new file was renamed over path, even if the save then
 	 * failed (the directory's fsync): path may be the new file now. */
 	bool renamed;
@@ -78,6 +79,11 @@ enum xtap_state_result {
  * not point to a const object). */
 int xtap_state_save(const char *path, const struct dtcp_server *s,
 		    const struct xtap_state_extra *x);
+/* xtap_state_save in two steps: path.tmp written and fsync'd (a child
+ * process may do it from a copy-on-write image), then renamed over path
+ * and the directory fsync'd. */
+int xtap_state_write_tmp(const char *path, const struct dtcp_server *s, const struct xtap_state_extra *x);
+int xtap_state_install(const char *path, struct xtap_state_extra *x);
 
 /* Reads path into s, which must be freshly initialised (dtcp_server_init:
  * no entries, no Seq state), and x (may be NULL: datapath lines are then
@@ -101,6 +107,7 @@ struct xtap_journal {
 	 * which is then an older snapshot's). False when no durable snapshot
 	 * of this generation is known: appends are refused, snapshot first. */
 	bool fresh;
+	bool next;           /* the file is path.journal.next: a snapshot is being written */
 };
 
 /* One transaction: next-id, every Seq, and for each of ids (strictly
@@ -119,5 +126,9 @@ int xtap_journal_reset(struct xtap_journal *j, const char *path, uint64_t genera
  * nothing a durable snapshot still needs is ever truncated. -1: it could
  * not be reopened (the journal then refuses appends: snapshot first). */
 int xtap_journal_resume(struct xtap_journal *j, const char *path, const struct xtap_state_extra *x);
+
+/* After the snapshot of j's generation is in place: path.journal.next,
+ * which j writes (j->next), becomes path.journal (rename, directory fsync). */
+int xtap_journal_promote(struct xtap_journal *j, const char *path);
 
 #endif

@@ -1078,6 +1078,9 @@ int main(int argc, char **argv)
 			last_expire = wall_ms();
 			if (dtcp_server_expire(&d.srv, last_expire) > 0) {
 				xtap_backend_settle(&d.be);
+				/* the expiries' audit lines on disk before the state says so */
+				if (xtap_audit_sync(d.audit))
+					log_warn("cannot sync the audit log");
 				xtap_persist_commit(&d.ps); /* a failure is audited there */
 			}
 		}

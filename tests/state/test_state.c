@@ -1069,6 +1069,46 @@ static void test_durability(void)
 	xtap_state_extra_free(&lx);
 	dtcp_server_free(&l);
 
+	/* compaction beside the service: snapshot 2 written and installed
+	 * while the changes since go to path.journal.next; a crash before
+	 * the journal's rename leaves that file, and a load replays it */
+	char npath[320];
+	snprintf(npath, sizeof(npath), "%s.journal.next", path);
+	rc = load_into(&l, &ml, &lx);
+	struct xtap_state_extra gx = { .generation = 2 };
+	CHECK(rc == XTAP_STATE_OK && xtap_state_write_tmp(path, &l, &gx) == XTAP_STATE_OK && exists(tmppath),
+	      "snapshot 2 written to path.tmp (%s)", gx.error);
+	xtap_state_extra_free(&lx);
+	struct xtap_journal jn = { .fd = -1, .generation = 2, .fresh = true, .next = true };
+	CHECK(request(&l, "DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 4\nFlags: STATIC\nSeq: 3\n", "", T0_MS,
+		      NULL) == 200, "DELETE 4");
+	CHECK(xtap_journal_append(&j2, path, &l, &none2, &id4, 1) == XTAP_STATE_OK &&
+	      xtap_journal_append(&jn, path, &l, &none2, &id4, 1) == XTAP_STATE_OK && exists(npath),
+	      "the change goes to both journals");
+	dtcp_server_free(&l);
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && !lx.journal_next && l.n == 2 && !dtcp_server_find(&l, 4),
+	      "crash before the rename: snapshot 1 and its journal hold it (%zu)", l.n);
+	xtap_state_extra_free(&lx);
+	dtcp_server_free(&l);
+	CHECK(xtap_state_install(path, &gx) == XTAP_STATE_OK, "snapshot 2 in place");
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && lx.journal_next && lx.generation == 2 && lx.replayed == 1 && l.n == 2 &&
+	      !dtcp_server_find(&l, 4), "crash before the journal's rename: snapshot 2 and path.journal.next hold it");
+	struct xtap_journal j3 = { .fd = -1 };
+	CHECK(xtap_journal_resume(&j3, path, &lx) == 0 && !exists(npath) && exists(jpath) && !j3.next,
+	      "resume makes path.journal.next the journal");
+	xtap_state_extra_free(&lx);
+	dtcp_server_free(&l);
+	if (j3.fd >= 0)
+		close(j3.fd);
+	if (jn.fd >= 0)
+		close(jn.fd);
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && !lx.journal_next && lx.replayed == 1 && l.n == 2, "and loads as the journal");
+	xtap_state_extra_free(&lx);
+	dtcp_server_free(&l);
+
 	/* records of one criterion that are not together, or too many, are refused */
 	struct xtap_state_dp split[3] = { { 1, 1, 1 }, { 3, 2, 2 }, { 1, 3, 3 } };
 	struct xtap_state_extra xs = { .dp = split, .n = 3 };
