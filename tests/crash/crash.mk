@@ -1,4 +1,4 @@
-# The crash and fault harness of issue 11 (docs/crash-harness.md): the real
+# The crash and fault harness of issue 11 (docs/fault-harness.md): the real
 # xtapd and build/xtapd-fault (its test-only crash points and I/O faults)
 # crashed, restarted and checked against a reference model. Root; a
 # namespace lab of its own. Included by the top-level Makefile.

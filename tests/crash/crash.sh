@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The crash and fault harness of xtapd (docs/crash-harness.md): a namespace
+# The crash and fault harness of xtapd (docs/fault-harness.md): a namespace
 # lab (tests/xtapd/lab.sh) with a second client link and IPv6 towards the
 # content destination, two control sources, then harness.py inside the
 # sensor's namespace (nsenter --net: bpffs and the pins stay visible).

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The crash and fault harness of xtapd (issue 11, docs/crash-harness.md).
+"""The crash and fault harness of xtapd (issue 11, docs/fault-harness.md).
 
 Run by tests/crash/crash.sh inside the sensor's network namespace of a lab
 it made (tests/xtapd/lab.sh). Drives the real xtapd over real SSH

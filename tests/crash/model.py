@@ -1,4 +1,4 @@
-"""The reference model of the crash harness (docs/crash-harness.md): what a
+"""The reference model of the crash harness (docs/fault-harness.md): what a
 sensor must hold, written from docs/dtcp.md alone, never from xtapd's or the
 DTCP library's code.
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The crash harness's two traffic helpers, each run inside its own namespace
-(docs/crash-harness.md):
+(docs/fault-harness.md):
 
   netpeer.py send    (client namespace) reads "IFNAME HEX" lines on stdin and
                      sends each frame on that interface (AF_PACKET), answering

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Regression tests of issue 11, one per bullet at its top, by name
-(docs/crash-harness.md). Run by tests/crash/crash.sh BUILD --regress inside
+(docs/fault-harness.md). Run by tests/crash/crash.sh BUILD --regress inside
 the lab's sensor namespace; each test starts from an empty state and a
 rebooted datapath. Ends with "N passed, N failed, N skipped".
 """
