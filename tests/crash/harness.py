@@ -596,7 +596,21 @@ class Harness:
     # -- the check after every restart
     def check(self, it, tails, reboot):
         now = time.time()
-        listed = {u: list_all(u) for u in SOURCES}
+        listed, errs = {}, []
+
+        def one(u):
+            try:
+                listed[u] = list_all(u)
+            except Exception as e:
+                errs.append(e)
+        # both sources at once: a session costs ~0.1 s
+        ts = [threading.Thread(target=one, args=(u,)) for u in SOURCES]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        if errs or len(listed) != len(SOURCES):
+            raise errs[0] if errs else Divergence("LIST did not answer within 60 s")
         seen = {}
         for u, blocks in listed.items():
             for cid, b in blocks.items():
