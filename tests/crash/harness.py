@@ -769,8 +769,15 @@ class Harness:
             got = self.traffic.await_token(token, ports, 3.0)
             self.stats["traffic"] += 1
             if ports - got:
-                raise Divergence("criterion %d (%s): a matching packet was copied to ports %s, not to %s" %
-                                 (cid, c.h, sorted(got), sorted(ports - got)))
+                # where it was lost: did the criterion count it, did a CD send it
+                try:
+                    cnt = self.x.ctl("show", "filter", "index", str(cid), "counters")
+                    cds = {d["name"]: (d["cloned"], d["sent"]) for d in self.x.ctl("show", "cdests")["cdests"]}
+                except Divergence as e:
+                    cnt, cds = str(e), {}
+                raise Divergence("criterion %d (%s): a matching packet (%s) was copied to ports %s, not to %s; "
+                                 "its counters %s, cdests (cloned, sent) %s" %
+                                 (cid, c.h, pf[1].hex(), sorted(got), sorted(ports - got), cnt, cds))
 
     def run(self, n):
         self.traffic = Traffic(self.lab)
