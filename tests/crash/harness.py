@@ -773,6 +773,11 @@ class Harness:
                 try:
                     cnt = self.x.ctl("show", "filter", "index", str(cid), "counters")
                     cds = {d["name"]: (d["cloned"], d["sent"]) for d in self.x.ctl("show", "cdests")["cdests"]}
+                    g = self.x.ctl("show", "counters")
+                    glob = {k: g.get(k) for k in ("packets", "matched", "rule_stale", "meta_fail")}
+                    ifs = {i["name"]: (i["ingress"]["criteria"], [p["name"] for p in i["ingress"]["programs"]])
+                           for i in self.x.ctl("show", "filter")["interfaces"]}
+                    cds = {"cdests": cds, "global": glob, "interfaces": ifs}
                 except Divergence as e:
                     cnt, cds = str(e), {}
                 raise Divergence("criterion %d (%s): a matching packet (%s) was copied to ports %s, not to %s; "
