@@ -45,31 +45,25 @@ void xtap_persist_init(struct xtap_persist *p, const char *path, struct dtcp_ser
 	p->cls = cls;
 	p->audit = audit;
 	p->journal.fd = -1;
-	p->next.fd = -1;
 }
 
 /* ---- compaction beside the service ----
  *
  * When the journal has outgrown the snapshot, a child process writes the
  * snapshot of the next generation G+1 into path.tmp from a copy-on-write
- * image of the table (the service stops only for the fork), while every
- * transaction goes to both the journal of G and path.journal.next (G+1,
- * from the fork on). When the child is done, the daemon renames path.tmp
- * over path and path.journal.next over path.journal. A crash at any point
- * leaves snapshot G with its whole journal, or snapshot G+1 with its
- * journal (as .next before the second rename: xtap_state_load looks there). */
+ * image of the table (the service stops only for the fork), and from the
+ * fork on every transaction goes to path.journal.next (G+1) instead of the
+ * G journal, which is complete for snapshot G up to the fork. When the
+ * child is done, the daemon renames path.tmp over path and
+ * path.journal.next over path.journal. A crash at any point leaves snapshot
+ * G with its journal and the .next after it, or snapshot G+1 with its
+ * journal (as .next before the second rename): xtap_state_load replays
+ * exactly these. */
 
 #define COMPACT_RETRY_MS 10000 /* after a failed compaction: not one per burst */
 
-static void next_unlink(const struct xtap_persist *p)
-{
-	char jp[PATH_MAX];
-
-	if ((size_t)snprintf(jp, sizeof(jp), "%s.journal.next", p->path) < sizeof(jp))
-		unlink(jp);
-}
-
-/* Gives up the compaction in progress (kill: the child too). */
+/* Stops the compaction's writer, if there is one. The journals stay: the
+ * .next one goes on after the G one until a snapshot replaces both. */
 static void compaction_drop(struct xtap_persist *p, bool kill_it)
 {
 	if (p->child > 0) {
@@ -78,11 +72,6 @@ static void compaction_drop(struct xtap_persist *p, bool kill_it)
 		waitpid(p->child, NULL, __WALL);
 		p->child = 0;
 	}
-	if (p->next.fd >= 0)
-		close(p->next.fd);
-	if (p->next.generation)
-		next_unlink(p);
-	p->next = (struct xtap_journal){ .fd = -1 };
 }
 
 /* A child that sends no signal when it ends: xtapd's SIGCHLD means that its
@@ -96,7 +85,8 @@ static void undo_clear(struct xtap_persist *p)
 {
 	for (size_t i = 0; i < p->nundo; i++)
 		free(p->undo[i].before);
-	p->nundo = 0;
+	p->nundo = p->undo_noted = 0;
+	p->undo_seq = 0;
 	p->undo_lost = false;
 }
 
@@ -134,6 +124,9 @@ static void note_changed(struct xtap_persist *p, uint32_t id)
 bool xtap_persist_note_request(struct xtap_persist *p, const struct dtcp_request *r, int code,
 			       const uint32_t *ids, size_t n_ids)
 {
+	/* the undo records so far belong to answered requests: a commit in
+	 * the middle of the burst makes them durable (xtap_persist_settled) */
+	p->undo_noted = p->nundo;
 	/* the library names every criterion an answered ADD, DELETE or REFRESH
 	 * changed (it takes the memory for the list before changing
 	 * anything): none is a request that selected nothing, and changed
@@ -172,7 +165,7 @@ void xtap_persist_before_change(struct xtap_persist *p, uint32_t id, const struc
 	}
 	u = &p->undo[p->nundo];
 	u->id = id;
-	u->order = (uint32_t)p->nundo;
+	u->order = p->undo_seq++; /* the first record of an id is its state before the burst */
 	u->before = NULL;
 	if (e && !(u->before = dtcp_entry_dup(e))) {
 		p->undo_lost = true;
@@ -356,7 +349,10 @@ static void compaction_start(struct xtap_persist *p)
 	p->child_n = p->srv->n;
 	p->child_start_ms = mono_ms();
 	p->fork_ms = p->child_start_ms - t0;
-	p->next = (struct xtap_journal){ .fd = -1, .generation = x.generation, .fresh = true, .next = true };
+	/* the G journal is complete up to the fork: what follows goes to .next */
+	if (p->journal.fd >= 0)
+		close(p->journal.fd);
+	p->journal = (struct xtap_journal){ .fd = -1, .generation = x.generation, .fresh = true, .next = true };
 }
 
 void xtap_persist_poll(struct xtap_persist *p)
@@ -373,35 +369,24 @@ void xtap_persist_poll(struct xtap_persist *p)
 		return;
 	p->child = 0;
 	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		log_warnx("compaction: the snapshot writer failed; the journal goes on");
-		compaction_drop(p, false);
-		p->compact_retry_ms = wall_ms() + COMPACT_RETRY_MS;
-		return;
+		log_warnx("compaction: the snapshot writer failed; writing the snapshot here");
+		goto in_place;
 	}
 	if (xtap_state_install(p->path, &x)) {
 		log_warnx("compaction: %s", x.error);
 		if (x.renamed) {
-			/* G+1 in place, perhaps not durable: its .next journal stays
-			 * (a crash now replays it), no more appends anywhere, and the
-			 * next commit writes a snapshot here */
-			if (p->next.fd >= 0)
-				close(p->next.fd);
-			p->next = (struct xtap_journal){ .fd = -1 };
+			/* G+1 in place, perhaps not durable: no more appends to
+			 * .next (a crash now replays it after either snapshot),
+			 * and the next commit writes a snapshot here */
 			if (p->journal.fd >= 0)
 				close(p->journal.fd);
-			p->journal = (struct xtap_journal){ .fd = -1, .generation = x.generation };
+			p->journal = (struct xtap_journal){ .fd = -1, .generation = p->journal.generation };
 			p->changed_unknown = true;
 			return;
 		}
-		compaction_drop(p, false);
-		p->compact_retry_ms = wall_ms() + COMPACT_RETRY_MS;
-		return;
+		goto in_place;
 	}
 	/* snapshot G+1 is in place: its journal becomes the journal */
-	if (p->journal.fd >= 0)
-		close(p->journal.fd);
-	p->journal = p->next;
-	p->next = (struct xtap_journal){ .fd = -1 };
 	if (xtap_journal_promote(&p->journal, p->path))
 		log_warn("compaction: %s.journal.next could not become the journal (a load finds it there)",
 			 p->path);
@@ -410,6 +395,15 @@ void xtap_persist_poll(struct xtap_persist *p)
 	log_info("compaction: a snapshot of %zu criteria written beside the service in %" PRIu64
 		 " ms (requests held %" PRIu64 " ms for the fork)", p->child_n, mono_ms() - p->child_start_ms,
 		 p->fork_ms);
+	return;
+
+in_place:
+	/* .next goes on after the G journal: a snapshot here replaces both
+	 * (if it fails too, both stay and a load replays both) */
+	if (xtap_persist_snapshot(p))
+		log_warnx("snapshot failed: the journal goes on (%s)", p->fault);
+	p->fault[0] = 0;
+	p->compact_retry_ms = wall_ms() + COMPACT_RETRY_MS;
 }
 
 /* One journal transaction for what changed; a snapshot instead when the
@@ -442,19 +436,20 @@ static int commit(struct xtap_persist *p)
 		set_fault(p, "journal", err);
 		return xtap_persist_snapshot(p);
 	}
-	/* a compaction in progress: its journal gets the same transaction; if
-	 * it cannot, the compaction is given up (the change is durable in G's) */
-	if (p->child > 0 &&
-	    xtap_journal_append(&p->next, p->path, p->srv, &x, p->changed, p->nchanged)) {
-		log_warnx("compaction given up: %s", x.error);
-		compaction_drop(p, true);
-		p->compact_retry_ms = wall_ms() + COMPACT_RETRY_MS;
-	}
 	free(x.dp);
 	p->nchanged = 0;
 	seq_remember(p);
-	if (!p->child && p->journal.size > p->snapshot_bytes && wall_ms() >= p->compact_retry_ms)
-		compaction_start(p);
+	if (!p->child && p->journal.size > p->snapshot_bytes && wall_ms() >= p->compact_retry_ms) {
+		if (!p->journal.next) {
+			compaction_start(p);
+		} else if (xtap_persist_snapshot(p)) {
+			/* an earlier compaction failed and left .next going on
+			 * after the G journal: only a snapshot here ends that */
+			log_warnx("snapshot failed: the journal goes on (%s)", p->fault);
+			p->fault[0] = 0;
+			p->compact_retry_ms = wall_ms() + COMPACT_RETRY_MS;
+		}
+	}
 	return 0;
 }
 
@@ -593,7 +588,16 @@ void xtap_persist_burst_begin(struct xtap_persist *p)
 
 void xtap_persist_settled(struct xtap_persist *p)
 {
-	undo_clear(p);
+	size_t k = p->undo_noted;
+
+	/* the answered requests' changes are durable: their records go; those
+	 * of a request in progress (a flush in the middle of its replies) stay */
+	for (size_t i = 0; i < k; i++)
+		free(p->undo[i].before);
+	if (k && p->nundo > k)
+		memmove(p->undo, p->undo + k, (p->nundo - k) * sizeof(*p->undo));
+	p->nundo -= k;
+	p->undo_noted = 0;
 	p->nacks = 0;
 	p->failed = false;
 }

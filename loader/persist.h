@@ -63,6 +63,8 @@ struct xtap_persist {
 	struct xtap_persist_undo *undo;
 	size_t nundo, capundo;
 	bool undo_lost;            /* no memory for an undo record */
+	size_t undo_noted;
+	uint32_t undo_seq;         /* order of the records of this burst */         /* records of requests already answered (the rest: the one in progress) */
 	struct xtap_persist_ack *acks;
 	size_t nacks, capacks;
 	bool failed;               /* a commit of this burst failed */
@@ -72,8 +74,7 @@ struct xtap_persist {
 	uint64_t refused;          /* requests answered 500 for it, since start */
 	uint64_t commits, snapshots;
 	/* compaction beside the service (persist.c) */
-	pid_t child;               /* the snapshot writer, 0: none */
-	struct xtap_journal next;  /* path.journal.next, the journal of its snapshot */
+	pid_t child;               /* the snapshot writer, 0: none (the journal is then .next) */
 	size_t child_n;
 	uint64_t child_start_ms, fork_ms, compact_retry_ms;
 };

@@ -744,7 +744,7 @@ int xtap_journal_resume(struct xtap_journal *j, const char *path, const struct x
 
 	if (j->fd >= 0)
 		close(j->fd);
-	*j = (struct xtap_journal){ .fd = -1, .generation = x->generation };
+	*j = (struct xtap_journal){ .fd = -1, .generation = x->journal_end ? x->journal_gen : x->generation };
 	if (!x->journal_end) {
 		/* no journal of this snapshot (none, an older one's, or one whose
 		 * header was cut): a new one may start, if there is a snapshot */
@@ -766,8 +766,10 @@ int xtap_journal_resume(struct xtap_journal *j, const char *path, const struct x
 	}
 	j->size = x->journal_end;
 	/* the journal of a snapshot that a crash left with .next: it becomes
-	 * the journal (the old one is an older snapshot's) */
-	if (j->next && xtap_journal_promote(j, path))
+	 * the journal (the old one is an older snapshot's). A .next that goes
+	 * on after path.journal (the snapshot never came) stays .next: path.journal
+	 * is still needed, and appends go on in .next until a snapshot. */
+	if (j->next && j->generation == x->generation && xtap_journal_promote(j, path))
 		return -1;
 	return 0;
 }
@@ -1402,26 +1404,41 @@ static void compact_deleted(struct loader *l)
  * transaction in order. A last transaction without its commit line, or cut
  * inside a line, was never acknowledged (replies wait for the fdatasync that
  * follows it): it is dropped. Any other damage refuses the whole state. */
-static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, bool *matched);
+static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, uint64_t gen, bool *matched);
 
-/* path.journal, else path.journal.next (the journal of a snapshot written
- * beside the service, for a crash between its rename and the journal's). */
+/* A compaction (persist.c) starts path.journal.next, generation G+1, when
+ * it forks the writer of snapshot G+1: every change after the fork is
+ * there, and only there. So with snapshot G: path.journal (G), then
+ * path.journal.next (G+1) if there is one; with snapshot G+1 in place
+ * (a crash before the journal's rename): path.journal.next alone. */
 static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 {
 	bool matched = false;
 
-	if (replay_one(l, x, false, &matched))
+	if (!l->have_gen)
+		return 0;
+	if (x)
+		x->journal_gen = l->generation;
+	if (replay_one(l, x, false, l->generation, &matched))
 		return -1;
-	if (!matched) {
-		if (replay_one(l, x, true, &matched))
+	if (matched) {
+		matched = false;
+		if (l->generation < UINT64_MAX && replay_one(l, x, true, l->generation + 1, &matched))
 			return -1;
-		if (matched && x)
+		if (matched && x) {
 			x->journal_next = true;
+			x->journal_gen = l->generation + 1;
+		}
+		return 0;
 	}
+	if (replay_one(l, x, true, l->generation, &matched))
+		return -1;
+	if (matched && x)
+		x->journal_next = true;
 	return 0;
 }
 
-static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, bool *matched)
+static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, uint64_t gen, bool *matched)
 {
 	char jp[PATH_MAX], *line = NULL, *p;
 	size_t off = 0, end = 0;
@@ -1473,7 +1490,7 @@ static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, b
 		rc = bad(t, "journal: bad generation");
 		goto out;
 	}
-	if (!l->have_gen || v != l->generation) {
+	if (v != gen) {
 		/* an older snapshot's journal: the snapshot already holds it */
 		rc = 0;
 		goto out;

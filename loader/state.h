@@ -58,7 +58,8 @@ struct xtap_state_extra {
 	 * (0: no journal of this snapshot's generation), for
 	 * xtap_journal_resume. */
 	size_t journal_end;
-	bool journal_next;  /* load: that journal is path.journal.next (see persist.c) */
+	bool journal_next;  /* load: the last journal replayed is path.journal.next (see persist.c) */
+	uint64_t journal_gen; /* load: its generation */
 	/* Save: the new file was renamed over path, even if the save then
 	 * failed (the directory's fsync): path may be the new file now. */
 	bool renamed;

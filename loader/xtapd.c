@@ -304,6 +304,12 @@ static void send_worker(struct xtapd *d, size_t n)
 		return;
 	}
 	if (q->on) {
+		/* a long LIST: let what is queued go once it is durable. Checked
+		 * before this message is queued: the library emits a reply, then
+		 * audits it, so each message queued so far has been noted (its
+		 * change is in the commit), this one not yet. */
+		if (q->bytes > OUTQ_FLUSH && !d->ps.failed)
+			settle_save_flush(d, 0);
 		if (q->n == q->cap) {
 			size_t cap = q->cap ? q->cap * 2 : 64;
 			void *m = realloc(q->m, cap * sizeof(*q->m));
@@ -320,10 +326,6 @@ static void send_worker(struct xtapd *d, size_t n)
 		q->m[q->n].ack = 0;
 		q->m[q->n++].len = n;
 		q->bytes += n;
-		/* a long LIST: save what is pending and let the replies go (after
-		 * a failed save they wait for the burst's end, and its undo) */
-		if (q->bytes > OUTQ_FLUSH && !d->ps.failed)
-			settle_save_flush(d, 0);
 		return;
 	}
 direct:
@@ -1076,6 +1078,7 @@ int main(int argc, char **argv)
 		 * idle, packet or byte limits in batch reads (not one per rule) */
 		if (wall_ms() - last_expire >= 1000) {
 			last_expire = wall_ms();
+			xtap_persist_poll(&d.ps); /* a compaction's snapshot goes in place */
 			if (dtcp_server_expire(&d.srv, last_expire) > 0) {
 				xtap_backend_settle(&d.be);
 				/* the expiries' audit lines on disk before the state says so */

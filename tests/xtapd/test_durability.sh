@@ -175,11 +175,12 @@ for i in $(seq 1 500); do printf 'ADD DTCP/0.8\nCsource-ID: ftap\nX-IP-Addr: 198
 dtcp send $T/bulk.msg > /dev/null 2>&1
 dtcp list > $T/f0.out 2>&1
 IDS0=$(ids_of $T/f0.out)
-# fill it once no compaction runs (its writer's .tmp, freed when it fails,
-# would make room again), and top it up before each request
+# fill it once no compaction is in progress (its end frees the old
+# snapshot and journal, a failed one its .tmp: room again), and top it up
+# before each request; xtapd puts a finished one in place within a second
 fill() {
 	for _ in $(seq 1 100); do
-		[ "$(ip netns pids $S | wc -l)" = 2 ] && [ ! -e $SD/state.tmp ] && break
+		[ "$(ip netns pids $S | wc -l)" = 2 ] && [ ! -e $SD/state.tmp ] && [ ! -e $SD/state.journal.next ] && break
 		sleep 0.1
 	done
 	dd if=/dev/zero of=$SD/fill$1 bs=4k > /dev/null 2>&1
