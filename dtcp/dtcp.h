@@ -107,6 +107,14 @@ struct dtcp_msg {
 	bool has_bad;                 /* a line is not "Name: value" (first kept) */
 	struct dtcp_span bad;
 	bool too_many;                /* more than DTCP_MAX_HEADERS header lines */
+	/* A control character (C0 but TAB, or DEL; a NUL or a lone CR included)
+	 * in the first line or in a header line up to Authentication-Info: the
+	 * first such header is kept. Value parsers see spans but installed and
+	 * listed text is C strings, so such a value could mean one thing to the
+	 * datapath and another to LIST (docs/dtcp.md 2). */
+	bool first_ctl;
+	bool has_ctl;
+	struct dtcp_hdr ctl;
 };
 /* Splits one framed message. Tolerant on purpose: a malformed line is
  * recorded, not fatal, so the HMAC can still be checked before any reply. */
@@ -200,6 +208,7 @@ struct dtcp_request {
 	bool has_seq;
 	uint64_t seq;
 	bool flag_static;
+	bool lifetime_implied;            /* ADD: neither Flags: STATIC nor Timeout-*: static */
 	uint8_t list_flags;               /* LIST: enum dtcp_list_flags */
 	bool timeout_given;               /* REFRESH: some Timeout-* present */
 	/* DELETE / REFRESH / LIST selectors */
@@ -318,6 +327,12 @@ struct dtcp_source_policy {
 	const struct dtcp_range_set *allow_cdest_port; /* NULL: any */
 	size_t n_allow_src;
 	const struct dtcp_net *allow_src;
+	/* The drafts' stricter readings, where dtcp.md 4.1/4.2 follow the
+	 * FlowTapLite document instead (all false by default): */
+	bool refuse_no_lifetime;          /* ADD with no lifetime: 433, not static */
+	bool cdest_whole;                 /* Dest-Address/Port given: the configured
+					   * content destination is not consulted */
+	bool delete_static_needs_flag;    /* DELETE without Flags: STATIC keeps static ones */
 };
 
 struct dtcp_entry;

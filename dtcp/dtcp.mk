@@ -7,10 +7,9 @@ DT_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Idtcp -Itests/dtcp
 DT_SRCS   := $(wildcard dtcp/*.c)
 DT_HDRS   := $(wildcard dtcp/*.h) $(wildcard tests/dtcp/*.h)
 DT_LIBS   := -lcrypto
-# Fuzzers: clang's libFuzzer with ASan and UBSan; seconds per target.
+# Fuzzers: clang's libFuzzer with ASan and UBSan (run by tests/fuzz/fuzz.mk).
 DT_FUZZ_FLAGS := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE -Idtcp -Itests/dtcp \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_SECS ?= 600
 DT_GOLDEN := $(sort $(wildcard tests/dtcp/*.in))
 
 $(DT)/opt/%.o: %.c $(DT_HDRS)
@@ -54,15 +53,11 @@ DT_BUILD   := $(DT)/test_dtcp $(DT)/golden $(DT)/test_server $(BUILD)/dtcp $(DT_
 TEST_BUILD_EXTRA += $(DT_BUILD)
 TESTS_EXTRA += $(DT)/test_dtcp \
 	'$(DT)/golden $(DT_GOLDEN)' \
-	'tests/dtcp/fuzz.sh $(DT) 30 16384' \
 	'tests/dtcp/e2e.sh $(BUILD)'
 
-.PHONY: dtcp dtcp-golden-update fuzz
+.PHONY: dtcp dtcp-golden-update
 dtcp: $(DT_BUILD)
 
 dtcp-golden-update: $(DT)/golden
 	$(Q)$(DT)/golden --update $(DT_GOLDEN)
 	$(Q)git --no-pager diff --stat -- tests/dtcp/ || true
-
-fuzz: $(DT_FUZZERS) $(DT)/golden
-	$(Q)tests/dtcp/fuzz.sh $(DT) $(FUZZ_SECS)

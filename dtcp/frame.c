@@ -83,6 +83,17 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* TAB is whitespace (as HTTP's OWS); every other C0 byte and DEL is refused. */
+static bool has_control(struct dtcp_span s)
+{
+	for (size_t i = 0; i < s.n; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
 static struct dtcp_span trim(const char *p, size_t n)
 {
 	while (n && is_blank(*p))
@@ -155,6 +166,7 @@ void dtcp_msg_parse(const char *buf, size_t n, struct dtcp_msg *m)
 		off = nl ? end + 1 : n;
 		if (first) {
 			m->first = line;
+			m->first_ctl = has_control(line);
 			split_first(m);
 			first = false;
 			continue;
@@ -177,6 +189,10 @@ void dtcp_msg_parse(const char *buf, size_t n, struct dtcp_msg *m)
 			m->has_auth = true;
 			m->auth = h.value;
 			break;
+		}
+		if (!m->has_ctl && has_control(line)) {
+			m->has_ctl = true;
+			m->ctl = h;
 		}
 		if (m->nhdr == DTCP_MAX_HEADERS)
 			m->too_many = true;

@@ -29,24 +29,38 @@ const char *dtcp_reason(int code)
 	}
 }
 
+/* One byte of an error item: printable ASCII as is, anything else as the
+ * \ddd escape that names use (dtcp.md 2), so a NUL or a lone CR shows. */
+static bool item_put(char *item, size_t *o, unsigned char c, bool upper)
+{
+	if (c >= 0x20 && c < 0x7f) {
+		if (*o >= DTCP_ITEM_MAX)
+			return false;
+		item[(*o)++] = upper && c >= 'a' && c <= 'z' ? (char)(c - 32) : (char)c;
+		return true;
+	}
+	if (*o + 4 > DTCP_ITEM_MAX)
+		return false; /* no half escape: the item ends before it */
+	item[(*o)++] = '\\';
+	item[(*o)++] = (char)('0' + c / 100);
+	item[(*o)++] = (char)('0' + c / 10 % 10);
+	item[(*o)++] = (char)('0' + c % 10);
+	return true;
+}
+
 void dtcp_error_set(struct dtcp_error *err, int code, const char *name, size_t nn,
 		    const char *val, size_t vn)
 {
 	size_t o = 0;
 
 	err->code = code;
-	for (size_t i = 0; i < nn && o < DTCP_ITEM_MAX; i++) {
-		char c = name[i];
-		err->item[o++] = c >= 'a' && c <= 'z' ? (char)(c - 32) :
-				 (unsigned char)c < 0x21 || c == 0x7f ? '?' : c;
-	}
+	for (size_t i = 0; i < nn && item_put(err->item, &o, (unsigned char)name[i], true); i++)
+		;
 	for (const char *s = ": "; *s && o < DTCP_ITEM_MAX; s++)
 		err->item[o++] = *s;
-	/* Client bytes go back to the client only, made printable. */
-	for (size_t i = 0; i < vn && o < DTCP_ITEM_MAX; i++) {
-		unsigned char c = (unsigned char)val[i];
-		err->item[o++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
-	}
+	/* Client bytes go back to the client only, escaped. */
+	for (size_t i = 0; i < vn && item_put(err->item, &o, (unsigned char)val[i], false); i++)
+		;
 	while (o && err->item[o - 1] == ' ')
 		o--;
 	err->item[o] = 0;

@@ -137,7 +137,7 @@ static enum dtcp_method parse_method(struct dtcp_span t)
 static int parse_first_line(const struct dtcp_msg *m, struct dtcp_request *r,
 			    struct dtcp_error *err)
 {
-	if (m->ntok != 2) {
+	if (m->ntok != 2 || m->first_ctl) {
 		dtcp_error_set(err, DTCP_BAD_REQUEST, "REQUEST-LINE", 12, m->first.p, m->first.n);
 		r->version = 8;
 		return -1;
@@ -437,23 +437,25 @@ static int parse_add_cdests(const struct hdrs *hs, struct dtcp_request *r, struc
 		c->cdest[i].ttl = 255; /* default (4.1) */
 	}
 	c->ncdest = (uint8_t)n;
-	if (da || dp) {
-		if (!da)
-			return fail_missing(err, DTCP_JTAP_FAILURE, "X-JTap-Cdest-Dest-Address");
-		if (!dp)
-			return fail_missing(err, DTCP_JTAP_FAILURE, "X-JTap-Cdest-Dest-Port");
+	/* Each header on its own: the server fills what is missing from the
+	 * configured content destination of that name (dtcp.md 4.1). */
+	if (da) {
 		if (split_list(da->value, ea, DTCP_MAX_CDESTS) != n)
 			return fail(err, DTCP_BAD_FILTER, da);
+		for (int i = 0; i < n; i++)
+			if (dtcp_parse_addr(ea[i].p, ea[i].n, &c->cdest[i].dst))
+				return fail(err, DTCP_JTAP_FAILURE, da);
+		r->cdest_given |= DTCP_CD_DADDR;
+	}
+	if (dp) {
 		if (split_list(dp->value, ep, DTCP_MAX_CDESTS) != n)
 			return fail(err, DTCP_BAD_FILTER, dp);
 		for (int i = 0; i < n; i++) {
-			if (dtcp_parse_addr(ea[i].p, ea[i].n, &c->cdest[i].dst))
-				return fail(err, DTCP_JTAP_FAILURE, da);
 			if (parse_u64_span(ep[i], 65535, &v) || v == 0)
 				return fail(err, DTCP_JTAP_FAILURE, dp);
 			c->cdest[i].dst_port = (uint16_t)v;
 		}
-		r->cdest_given |= DTCP_CD_DADDR | DTCP_CD_DPORT;
+		r->cdest_given |= DTCP_CD_DPORT;
 	}
 	if ((h = hs->h[H_CD_SADDR])) {
 		struct dtcp_addr a;
@@ -566,10 +568,21 @@ static int parse_add(const struct hdrs *hs, struct dtcp_request *r, struct dtcp_
 		return -1;
 	c->is_static = r->flag_static;
 	if (!c->is_static) {
-		if (parse_timeouts(hs, c->timeout, &any, err))
-			return -1;
-		if (!any)
-			return fail_missing(err, DTCP_BAD_TIMEOUT, "Flags: STATIC or Timeout-*");
+		bool present = false;
+		for (int i = 0; i < DTCP_T_N; i++)
+			present |= hs->h[H_T_IDLE + i] != NULL;
+		if (!present) {
+			/* No lifetime at all is static (dtcp.md 4.1: the FlowTapLite
+			 * document's own ADD); the server refuses it for a control
+			 * source that asks for the drafts' reading. */
+			c->is_static = true;
+			r->lifetime_implied = true;
+		} else {
+			if (parse_timeouts(hs, c->timeout, &any, err))
+				return -1;
+			if (!any)
+				return fail_missing(err, DTCP_BAD_TIMEOUT, "Flags: STATIC or Timeout-*");
+		}
 	}
 	c->priority = 1;
 	if ((h = hs->h[H_PRIORITY])) {
@@ -603,6 +616,18 @@ int dtcp_request_parse(const struct dtcp_msg *m, struct dtcp_request *r, struct 
 		return -1;
 	if (m->has_bad) {
 		dtcp_error_set(err, DTCP_BAD_REQUEST, "BAD-LINE", 8, m->bad.p, m->bad.n);
+		return -1;
+	}
+	if (m->has_ctl) {
+		/* Before any value is read, so never installed (dtcp.md 2). The
+		 * item shows the line as received past the colon: the trimmed
+		 * value would hide a trailing lone CR. */
+		const struct dtcp_hdr *c = &m->ctl;
+		const char *v = memchr(c->line.p, ':', c->line.n) + 1;
+		const char *end = c->line.p + c->line.n;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		dtcp_error_set(err, DTCP_BAD_REQUEST, c->name.p, c->name.n, v, (size_t)(end - v));
 		return -1;
 	}
 	if (m->too_many) {
@@ -778,7 +803,7 @@ static void format_add(struct out *o, const struct dtcp_request *r)
 		put_ranges(o, "ICMP-Code", &c->icmp_code);
 	if (c->scope != DTCP_SCOPE_ANY)
 		put_names(o, scope_hdr[c->scope], c->scope_name, c->nscope, sizeof(c->scope_name[0]));
-	if (c->is_static)
+	if (c->is_static && !r->lifetime_implied)
 		put_str(o, "Flags: STATIC\r\n");
 	for (int i = 0; i < DTCP_T_N && !c->is_static; i++)
 		if (c->timeout[i])
@@ -793,7 +818,10 @@ static void format_add(struct out *o, const struct dtcp_request *r)
 			dtcp_addr_str(c->cdest[i].dst.family, c->cdest[i].dst.a, a, sizeof(a));
 			put(o, "%s%s", i ? ", " : "", a);
 		}
-		put(o, "\r\nX-JTap-Cdest-Dest-Port: ");
+		put(o, "\r\n");
+	}
+	if (r->cdest_given & DTCP_CD_DPORT) {
+		put(o, "X-JTap-Cdest-Dest-Port: ");
 		for (int i = 0; i < c->ncdest; i++)
 			put(o, "%s%u", i ? ", " : "", c->cdest[i].dst_port);
 		put(o, "\r\n");

@@ -401,17 +401,22 @@ static int resolve_cdests(struct dtcp_server *s, const struct dtcp_source_policy
 		name_err(err, DTCP_MAX_CDEST, "CDEST-ID", c->cdest[max_cdests(s)].name.s);
 		return -1;
 	}
+	const uint8_t dest = DTCP_CD_DADDR | DTCP_CD_DPORT;
+	/* cdest-merge off: an ADD that gives the address or the port defines
+	 * the destination alone, as the drafts have it (no configuration). */
+	bool whole = pol->cdest_whole && (r->cdest_given & dest);
 	for (int i = 0; i < c->ncdest; i++) {
 		struct dtcp_cdest *cd = &c->cdest[i];
-		if (!(r->cdest_given & DTCP_CD_DADDR)) {
-			struct dtcp_cdest conf;
-			if (!s->cfg->cdest_lookup ||
-			    s->cfg->cdest_lookup(s->cfg->ctx, cd->name.s, &conf)) {
-				name_err(err, DTCP_JTAP_FAILURE, "CDEST-ID", cd->name.s);
-				return -1;
-			}
-			/* Values the ADD gives override the configured ones. */
+		struct dtcp_cdest conf;
+		bool configured = !whole && s->cfg->cdest_lookup &&
+				  s->cfg->cdest_lookup(s->cfg->ctx, cd->name.s, &conf) == 0;
+		if (configured) {
+			/* The ADD's X-JTap-Cdest-* values over the configured ones (4.1). */
 			conf.name = cd->name;
+			if (r->cdest_given & DTCP_CD_DADDR)
+				conf.dst = cd->dst;
+			if (r->cdest_given & DTCP_CD_DPORT)
+				conf.dst_port = cd->dst_port;
 			if (r->cdest_given & DTCP_CD_SADDR)
 				conf.src = cd->src;
 			if (r->cdest_given & DTCP_CD_SPORT)
@@ -419,6 +424,14 @@ static int resolve_cdests(struct dtcp_server *s, const struct dtcp_source_policy
 			if (r->cdest_given & DTCP_CD_TTL)
 				conf.ttl = cd->ttl;
 			*cd = conf;
+		} else if (!(r->cdest_given & dest)) {
+			name_err(err, DTCP_JTAP_FAILURE, "CDEST-ID", cd->name.s);
+			return -1;
+		} else if ((r->cdest_given & dest) != dest) {
+			const char *m = r->cdest_given & DTCP_CD_DADDR ? "X-JTap-Cdest-Dest-Port"
+								       : "X-JTap-Cdest-Dest-Address";
+			dtcp_error_set(err, DTCP_JTAP_FAILURE, "MISSING", 7, m, strlen(m));
+			return -1;
 		}
 		if (cd->src.family != DTCP_AF_NONE && cd->src.family != cd->dst.family) {
 			char a[64];
@@ -450,6 +463,11 @@ static void handle_add(const struct ctx *x, const char *peer)
 	struct dtcp_entry *e;
 	struct dtcp_error err;
 
+	if (x->r->lifetime_implied && x->pol->refuse_no_lifetime) {
+		const char *m = "Flags: STATIC or Timeout-*";
+		dtcp_error_set(&err, DTCP_BAD_TIMEOUT, "MISSING", 7, m, strlen(m));
+		return reply_err(x, &err);
+	}
 	if (resolve_scope(s, &c, &err) || resolve_cdests(s, x->pol, x->r, &c, &err))
 		return reply_err(x, &err);
 	if (s->n >= max_criteria(s) ||
@@ -608,8 +626,8 @@ static void handle_delete(const struct ctx *x)
 		return reply_code(x, DTCP_INTERNAL, NULL);
 	}
 	for (long i = 0; i < n; i++) {
-		if (sel[i]->c.is_static && !x->r->flag_static) {
-			sel[i] = NULL; /* kept without Flags: STATIC, still 200 (4.2) */
+		if (sel[i]->c.is_static && !x->r->flag_static && x->pol->delete_static_needs_flag) {
+			sel[i] = NULL; /* the drafts' reading: kept, still 200 (4.2) */
 			continue;
 		}
 		before_change(s, sel[i]->c.id, sel[i]);

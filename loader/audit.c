@@ -416,8 +416,8 @@ int xtap_audit_expire(struct xtap_audit *a, uint64_t time_ms, const char *csourc
 	return rc;
 }
 
-int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *user,
-			 const char *peer, const char *method)
+static int auth_line(struct xtap_audit *a, uint64_t time_ms, const char *event, const char *user,
+		     const char *peer, const char *method)
 {
 	struct line *l = malloc(sizeof(*l));
 	int rc;
@@ -426,7 +426,7 @@ int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *use
 		a->failures++;
 		return -1;
 	}
-	start(l, time_ms, "auth_fail");
+	start(l, time_ms, event);
 	key(l, "user");
 	str(l, user);
 	key(l, "peer");
@@ -438,12 +438,25 @@ int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *use
 	return rc;
 }
 
+int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *user,
+			 const char *peer, const char *method)
+{
+	return auth_line(a, time_ms, "auth_fail", user, peer, method);
+}
+
+int xtap_audit_auth_ok(struct xtap_audit *a, uint64_t time_ms, const char *user,
+		       const char *peer, const char *method)
+{
+	return auth_line(a, time_ms, "auth_ok", user, peer, method);
+}
+
 static const char *const kind_names[XTAP_EV_N] = {
 	[XTAP_EV_START] = "start", [XTAP_EV_STOP] = "stop", [XTAP_EV_RELOAD] = "reload",
 	[XTAP_EV_ADOPT] = "adopt", [XTAP_EV_REBUILD] = "rebuild",
 	[XTAP_EV_STATE_ERROR] = "state_error",
 	[XTAP_EV_CONNECTION_REFUSED] = "connection_refused",
 	[XTAP_EV_SESSION_OPEN] = "session_open", [XTAP_EV_SESSION_CLOSE] = "session_close",
+	[XTAP_EV_WORKER] = "worker", [XTAP_EV_SUPPRESSED] = "suppressed",
 };
 
 const char *xtap_audit_kind_name(enum xtap_audit_kind k)

@@ -86,6 +86,9 @@ int xtap_audit_expire(struct xtap_audit *a, uint64_t time_ms, const char *csourc
  * "keyboard-interactive", ... */
 int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *user,
 			 const char *peer, const char *method);
+/* A successful one, the same fields. */
+int xtap_audit_auth_ok(struct xtap_audit *a, uint64_t time_ms, const char *user,
+		       const char *peer, const char *method);
 
 enum xtap_audit_kind {
 	XTAP_EV_START,              /* xtapd started */
@@ -97,6 +100,8 @@ enum xtap_audit_kind {
 	XTAP_EV_CONNECTION_REFUSED, /* over the session or connection rate limits */
 	XTAP_EV_SESSION_OPEN,
 	XTAP_EV_SESSION_CLOSE,      /* detail says why (client, idle, 3 strikes) */
+	XTAP_EV_WORKER,             /* the SSH worker ended and is restarted (how, restarts) */
+	XTAP_EV_SUPPRESSED,         /* repeated pre-auth events not written one by one (kind, count) */
 	XTAP_EV_N
 };
 const char *xtap_audit_kind_name(enum xtap_audit_kind k);

@@ -668,6 +668,19 @@ static void h_rate_limit(struct parse *p, const struct word *v)
 	dtcp_uint(p, &v[0], "rate-limit", 1, 250, &p->c->rate_limit);
 }
 
+static void h_src_conn_limit(struct parse *p, const struct word *v)
+{
+	dtcp_on(p);
+	/* the global limits' range; above the global one it is the global one */
+	dtcp_uint(p, &v[0], "per-source connection-limit", 1, 250, &p->c->source_connection_limit);
+}
+
+static void h_src_rate_limit(struct parse *p, const struct word *v)
+{
+	dtcp_on(p);
+	dtcp_uint(p, &v[0], "per-source rate-limit", 1, 250, &p->c->source_rate_limit);
+}
+
 static void h_port(struct parse *p, const struct word *v)
 {
 	uint32_t port;
@@ -684,6 +697,26 @@ static void h_listen(struct parse *p, const struct word *v)
 	dtcp_on(p);
 	if (dtcp_parse_addr(v[0].s, v[0].n, &p->c->listen_addr))
 		perr(p, "listen-address '%s' is not an IPv4 or IPv6 address", show(&v[0], b));
+}
+
+static void h_metrics_addr(struct parse *p, const struct word *v)
+{
+	char b[SHOW_BUF];
+
+	if (dtcp_parse_addr(v[0].s, v[0].n, &p->c->metrics_addr))
+		perr(p, "metrics listen-address '%s' is not an IPv4 or IPv6 address", show(&v[0], b));
+	else
+		p->c->metrics_addr_line = p->line;
+}
+
+static void h_metrics_port(struct parse *p, const struct word *v)
+{
+	uint32_t port;
+
+	if (dtcp_uint(p, &v[0], "metrics port", 1, 65535, &port)) {
+		p->c->metrics_port = (uint16_t)port;
+		p->c->metrics_port_line = p->line;
+	}
 }
 
 static void h_host_key(struct parse *p, const struct word *v)
@@ -1077,6 +1110,50 @@ static void pol_seq(struct parse *p, const struct word *v, bool per_user)
 	pol->has_seq_mode = true;
 }
 
+/* The drafts' stricter readings: one statement each, two words, the first
+ * the FlowTapLite document's reading (the default). */
+static const struct {
+	const char *stmt, *lenient, *strict;
+} strict_stmt[] = {
+	[XTAP_STRICT_NO_LIFETIME] = { "no-lifetime", "static", "refuse" },
+	[XTAP_STRICT_CDEST_WHOLE] = { "cdest-merge", "on", "off" },
+	[XTAP_STRICT_DELETE_STATIC] = { "delete-static", "always", "with-flag" },
+};
+
+static void pol_strict(struct parse *p, const struct word *v, bool per_user, int k)
+{
+	char b[SHOW_BUF];
+	struct xtap_cfg_policy *pol = policy_of(p, &v, per_user);
+
+	if (!pol)
+		return;
+	if (word_is(&v[0], strict_stmt[k].lenient))
+		pol->strict[k] = false;
+	else if (word_is(&v[0], strict_stmt[k].strict))
+		pol->strict[k] = true;
+	else {
+		perr(p, "%s '%s' is not %s or %s", strict_stmt[k].stmt, show(&v[0], b),
+		     strict_stmt[k].lenient, strict_stmt[k].strict);
+		return;
+	}
+	pol->has_strict[k] = true;
+}
+
+static void pol_no_lifetime(struct parse *p, const struct word *v, bool per_user)
+{
+	pol_strict(p, v, per_user, XTAP_STRICT_NO_LIFETIME);
+}
+
+static void pol_cdest_merge(struct parse *p, const struct word *v, bool per_user)
+{
+	pol_strict(p, v, per_user, XTAP_STRICT_CDEST_WHOLE);
+}
+
+static void pol_delete_static(struct parse *p, const struct word *v, bool per_user)
+{
+	pol_strict(p, v, per_user, XTAP_STRICT_DELETE_STATIC);
+}
+
 #define POLICY_PAIR(name)                                                           \
 	static void h_u_##name(struct parse *p, const struct word *v) { pol_##name(p, v, true); } \
 	static void h_g_##name(struct parse *p, const struct word *v) { pol_##name(p, v, false); }
@@ -1085,6 +1162,9 @@ POLICY_PAIR(allow_src)
 POLICY_PAIR(allow_port)
 POLICY_PAIR(max_criteria)
 POLICY_PAIR(seq)
+POLICY_PAIR(no_lifetime)
+POLICY_PAIR(cdest_merge)
+POLICY_PAIR(delete_static)
 
 static void h_max_cdests(struct parse *p, const struct word *v)
 {
@@ -1108,6 +1188,12 @@ static void set_path(struct parse *p, const struct word *w, const char *what, ch
 static void h_state(struct parse *p, const struct word *v)
 {
 	set_path(p, &v[0], "state-file", p->c->state_file);
+}
+
+static void h_deny_unlisted(struct parse *p, const struct word *v)
+{
+	p->c->deny_unlisted_cdest = true;
+	p->c->deny_unlisted_line = p->line;
 }
 
 static void h_audit(struct parse *p, const struct word *v)
@@ -1146,6 +1232,9 @@ static const struct rule grammar[] = {
 	{ SSH, h_dtcp },
 	{ SSH " connection-limit = $limit", h_conn_limit },
 	{ SSH " rate-limit = $limit", h_rate_limit },
+	/* xtap: per source address, beside Junos' global limits */
+	{ SSH " per-source connection-limit = $limit", h_src_conn_limit },
+	{ SSH " per-source rate-limit = $limit", h_src_rate_limit },
 	{ "interfaces $interface unit $unit family $family", h_jif },
 	{ FT "tunnel-interface = $interface", h_tunnel },
 	/* xtap: the DTCP server */
@@ -1161,6 +1250,8 @@ static const struct rule grammar[] = {
 	{ FT "interface-alias $name = $netdev", h_alias },
 	{ FT "interface-group $group interface $netdev", h_group },
 	{ FT "state-file = $path", h_state },
+	{ FT "metrics listen-address = $address", h_metrics_addr },
+	{ FT "metrics port = $port", h_metrics_port },
 	/* xtap: content destinations */
 	{ CD "address = $address", h_cd_addr },
 	{ CD "port = $port", h_cd_port },
@@ -1175,14 +1266,21 @@ static const struct rule grammar[] = {
 	{ CS "allowed-source-address $prefixes", h_u_allow_src },
 	{ CS "max-criteria = $count", h_u_max_criteria },
 	{ CS "seq-check = $mode", h_u_seq },
+	{ CS "no-lifetime = $reading", h_u_no_lifetime },
+	{ CS "cdest-merge = $reading", h_u_cdest_merge },
+	{ CS "delete-static = $reading", h_u_delete_static },
 	/* xtap: global policy and files */
 	{ FT "allowed-destination $prefixes", h_g_allow_dst },
 	{ FT "allowed-destination-port $ports", h_g_allow_port },
 	{ FT "allowed-source-address $prefixes", h_g_allow_src },
 	{ FT "max-criteria = $count", h_g_max_criteria },
 	{ FT "seq-check = $mode", h_g_seq },
+	{ FT "no-lifetime = $reading", h_g_no_lifetime },
+	{ FT "cdest-merge = $reading", h_g_cdest_merge },
+	{ FT "delete-static = $reading", h_g_delete_static },
 	{ FT "max-content-destinations = $count", h_max_cdests },
 	{ FT "audit-log = $path", h_audit },
+	{ FT "deny-unlisted-destinations", h_deny_unlisted },
 };
 
 #define NRULES (sizeof(grammar) / sizeof(grammar[0]))
@@ -1217,6 +1315,21 @@ static void pat_split(const char *s, struct pat *pt)
 		}
 		s += n;
 	}
+}
+
+/* Every rule's pattern split once: splitting them all again for every line
+ * was most of the parse time (and a fuzzer's whole budget). */
+static const struct pat *rule_pat(size_t r)
+{
+	static struct pat pats[NRULES];
+	static bool ready;
+
+	if (!ready) {
+		for (size_t i = 0; i < NRULES; i++)
+			pat_split(grammar[i].pat, &pats[i]);
+		ready = true;
+	}
+	return &pats[r];
 }
 
 /* How many leading words of w match the pattern. */
@@ -1299,15 +1412,15 @@ static bool listed(const char *list, const char *word)
 
 static void no_match(struct parse *p, const struct word *w, int nw)
 {
-	struct pat pt, bestpt;
+	const struct pat *pt, *bestpt = NULL;
 	int best = -1;
 	char expect[160], ctx[120], b[SHOW_BUF];
 	size_t eo = 0;
 
 	expect[0] = 0;
 	for (size_t r = 0; r < NRULES; r++) {
-		pat_split(grammar[r].pat, &pt);
-		int d = pat_depth(&pt, w, nw);
+		pt = rule_pat(r);
+		int d = pat_depth(pt, w, nw);
 		if (d > best) {
 			best = d;
 			bestpt = pt;
@@ -1315,15 +1428,15 @@ static void no_match(struct parse *p, const struct word *w, int nw)
 	}
 	/* The words any rule takes after the deepest match, for the message. */
 	for (size_t r = 0; r < NRULES; r++) {
-		pat_split(grammar[r].pat, &pt);
-		if (pat_depth(&pt, w, nw) != best || pt.n <= best)
+		pt = rule_pat(r);
+		if (pat_depth(pt, w, nw) != best || pt->n <= best)
 			continue;
 		char one[48];
-		snprintf(one, sizeof(one), "%.*s", (int)pt.w[best].n - (pt.w[best].secret ? 1 : 0),
-			 pt.w[best].s);
-		if (pt.w[best].value) /* "$user" reads "<user>" */
-			snprintf(one, sizeof(one), "<%.*s>", (int)pt.w[best].n - 1 -
-				 (pt.w[best].secret ? 1 : 0), pt.w[best].s + 1);
+		snprintf(one, sizeof(one), "%.*s", (int)pt->w[best].n - (pt->w[best].secret ? 1 : 0),
+			 pt->w[best].s);
+		if (pt->w[best].value) /* "$user" reads "<user>" */
+			snprintf(one, sizeof(one), "<%.*s>", (int)pt->w[best].n - 1 -
+				 (pt->w[best].secret ? 1 : 0), pt->w[best].s + 1);
 		if (listed(expect, one))
 			continue;
 		/* whole words only; ", ..." when the rest does not fit */
@@ -1334,7 +1447,7 @@ static void no_match(struct parse *p, const struct word *w, int nw)
 		}
 		eo += (size_t)snprintf(expect + eo, sizeof(expect) - eo, "%s%s", eo ? ", " : "", one);
 	}
-	context(&bestpt, w, best, ctx, sizeof(ctx));
+	context(bestpt, w, best, ctx, sizeof(ctx));
 	if (best == nw)
 		perr(p, "incomplete statement '%s': expected %s", ctx, expect);
 	else if (!expect[0])
@@ -1348,7 +1461,7 @@ static void statement(struct parse *p, const struct word *all, int nall)
 	char b[SHOW_BUF], ctx[120];
 	const struct word *w = all + 1;
 	int nw = nall - 1;
-	struct pat pt;
+	const struct pat *pt = NULL;
 
 	if (!word_is(&all[0], "set")) {
 		perr(p, "'%s': only set statements are accepted", show(&all[0], b));
@@ -1356,8 +1469,8 @@ static void statement(struct parse *p, const struct word *all, int nall)
 	}
 	size_t r = 0;
 	for (; r < NRULES; r++) {
-		pat_split(grammar[r].pat, &pt);
-		if (pt.n == nw && pat_depth(&pt, w, nw) == nw)
+		pt = rule_pat(r);
+		if (pt->n == nw && pat_depth(pt, w, nw) == nw)
 			break;
 	}
 	if (r == NRULES) {
@@ -1365,7 +1478,7 @@ static void statement(struct parse *p, const struct word *all, int nall)
 		return;
 	}
 	/* Repeats: the key is the whole statement, or the words before `=`. */
-	int keyw = pt.key < 0 ? nw : pt.key;
+	int keyw = pt->key < 0 ? nw : pt->key;
 	size_t keyn, valn = 0;
 	char *key = join(w, keyw, &keyn), *val = key ? join(w + keyw, nw - keyw, &valn) : NULL;
 	if (!val) {
@@ -1377,7 +1490,7 @@ static void statement(struct parse *p, const struct word *all, int nall)
 	if (s) {
 		bool same = s->valn == valn && memcmp(s->val, val, valn) == 0;
 		if (!same) {
-			context(&pt, w, keyw, ctx, sizeof(ctx));
+			context(pt, w, keyw, ctx, sizeof(ctx));
 			perr(p, "'%s' is already set to another value at line %d", ctx, s->line);
 		}
 		explicit_bzero(val, valn);
@@ -1388,7 +1501,7 @@ static void statement(struct parse *p, const struct word *all, int nall)
 	struct word vals[XTAP_CFG_WORDS_MAX];
 	int nv = 0;
 	for (int i = 0; i < nw; i++)
-		if (pt.w[i].value)
+		if (pt->w[i].value)
 			vals[nv++] = w[i];
 	int before = p->line_errs;
 	grammar[r].fn(p, vals);
@@ -1512,6 +1625,19 @@ static void check_tunnel(struct parse *p)
 	c->ipv6 = j && j->inet6;
 }
 
+/* The metrics listener needs both its address and its port. */
+static void check_metrics(struct parse *p)
+{
+	struct xtap_config *c = p->c;
+
+	if (c->metrics_addr_line && !c->metrics_port_line)
+		err_at(p, c->metrics_addr_line, "metrics listen-address needs a metrics port "
+		       "(set services flow-tap metrics port N)");
+	if (c->metrics_port_line && !c->metrics_addr_line)
+		err_at(p, c->metrics_port_line, "metrics port needs a metrics listen-address "
+		       "(set services flow-tap metrics listen-address ADDR)");
+}
+
 static void check_names(struct parse *p)
 {
 	struct xtap_config *c = p->c;
@@ -1555,6 +1681,8 @@ static void defaults(struct xtap_config *c)
 	memset(c, 0, sizeof(*c));
 	c->connection_limit = XTAP_CFG_DEF_CONN_LIMIT;
 	c->rate_limit = XTAP_CFG_DEF_RATE_LIMIT;
+	c->source_connection_limit = XTAP_CFG_DEF_SRC_CONN_LIMIT;
+	c->source_rate_limit = XTAP_CFG_DEF_SRC_RATE_LIMIT;
 	c->listen_port = XTAP_CFG_DEF_PORT;
 	c->idle_timeout = XTAP_CFG_DEF_IDLE_TIMEOUT;
 	c->max_message_size = XTAP_CFG_DEF_MSG_SIZE;
@@ -1609,6 +1737,7 @@ int xtap_config_parse_buf(const char *text, size_t n, struct xtap_config *c,
 	check_dtcp(p);
 	check_tunnel(p);
 	check_names(p);
+	check_metrics(p);
 	int nerr = p->nerr;
 	seen_free(p);
 	free(p);
@@ -1685,6 +1814,40 @@ void xtap_config_report(const char *path, const struct xtap_config_errors *errs,
 		fprintf(out, "%s: %d more errors not shown\n", path, errs->n - errs->kept);
 }
 
+static void warn(struct xtap_config_errors *w, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void warn(struct xtap_config_errors *w, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->kept < XTAP_CFG_ERRS_MAX) {
+		struct xtap_config_error *e = &w->e[w->kept++];
+		int k = snprintf(e->msg, sizeof(e->msg), "warning: ");
+		e->line = line;
+		va_start(ap, fmt);
+		vsnprintf(e->msg + k, sizeof(e->msg) - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
+	w->n++;
+}
+
+int xtap_config_warnings(const struct xtap_config *c, struct xtap_config_errors *w)
+{
+	memset(w, 0, sizeof(*w));
+	for (size_t i = 0; i < c->n_users; i++) {
+		const struct xtap_cfg_user *u = &c->users[i];
+		if (!u->csource || u->pol.n_allow_cdest || c->global.n_allow_cdest)
+			continue;
+		if (c->deny_unlisted_cdest)
+			warn(w, u->csource_line, "control source '%s' has no allowed-destination and "
+			     "deny-unlisted-destinations is set: every content destination is refused", u->name);
+		else
+			warn(w, u->csource_line, "control source '%s' has no allowed-destination: "
+			     "copies may go to any address", u->name);
+	}
+	return w->n;
+}
+
 /* ---- comparing two configurations -------------------------------------------------------- */
 
 /* Field by field, never memcmp of whole structs: line numbers differ between
@@ -1723,7 +1886,8 @@ static bool policy_eq(const struct xtap_cfg_policy *a, const struct xtap_cfg_pol
 	       ranges_eq(&a->allow_cdest_port, &b->allow_cdest_port) &&
 	       nets_eq(a->allow_src, a->n_allow_src, b->allow_src, b->n_allow_src) &&
 	       a->max_criteria == b->max_criteria && a->has_seq_mode == b->has_seq_mode &&
-	       a->seq_mode == b->seq_mode;
+	       a->seq_mode == b->seq_mode && !memcmp(a->has_strict, b->has_strict, sizeof(a->has_strict)) &&
+	       !memcmp(a->strict, b->strict, sizeof(a->strict));
 }
 
 static bool user_eq(const struct xtap_cfg_user *a, const struct xtap_cfg_user *b)
@@ -1827,13 +1991,17 @@ int xtap_config_diff(const struct xtap_config *a, const struct xtap_config *b)
 		    TABLE_EQ(a->users, a->n_users, b->users, b->n_users, name, user_eq) &&
 		    a->dtcp_enabled == b->dtcp_enabled &&
 		    a->connection_limit == b->connection_limit && a->rate_limit == b->rate_limit &&
+		    a->source_connection_limit == b->source_connection_limit &&
+		    a->source_rate_limit == b->source_rate_limit &&
 		    addr_eq(&a->listen_addr, &b->listen_addr) && a->listen_port == b->listen_port &&
+		    addr_eq(&a->metrics_addr, &b->metrics_addr) && a->metrics_port == b->metrics_port &&
 		    a->n_host_keys == b->n_host_keys && a->idle_timeout == b->idle_timeout &&
 		    a->max_message_size == b->max_message_size &&
 		    TABLE_EQ(a->aliases, a->n_aliases, b->aliases, b->n_aliases, junos, alias_eq) &&
 		    TABLE_EQ(a->groups, a->n_groups, b->groups, b->n_groups, name, group_eq) &&
 		    TABLE_EQ(a->cdests, a->n_cdests, b->cdests, b->n_cdests, name, cdest_eq) &&
 		    policy_eq(&a->global, &b->global) && a->max_cdests == b->max_cdests &&
+		    a->deny_unlisted_cdest == b->deny_unlisted_cdest &&
 		    !strcmp(a->audit_log, b->audit_log);
 	for (size_t i = 0; same && i < a->n_host_keys; i++)
 		same = !strcmp(a->host_keys[i], b->host_keys[i]);
@@ -1866,10 +2034,23 @@ int xtap_config_source_policy(const struct xtap_config *c, const char *user,
 	out->keylen = u->keylen;
 	out->seq_mode = up->has_seq_mode ? up->seq_mode : g->seq_mode;
 	out->max_criteria = up->max_criteria;
+	bool strict[3];
+	for (int k = 0; k < 3; k++)
+		strict[k] = up->has_strict[k] ? up->strict[k] : g->strict[k];
+	out->refuse_no_lifetime = strict[XTAP_STRICT_NO_LIFETIME];
+	out->cdest_whole = strict[XTAP_STRICT_CDEST_WHOLE];
+	out->delete_static_needs_flag = strict[XTAP_STRICT_DELETE_STATIC];
 	/* a user's own list replaces the global one */
 	const struct xtap_cfg_policy *cd = up->n_allow_cdest ? up : g;
 	out->n_allow_cdest = cd->n_allow_cdest;
 	out->allow_cdest = cd->n_allow_cdest ? cd->allow_cdest : NULL;
+	if (!cd->n_allow_cdest && c->deny_unlisted_cdest) {
+		/* The library reads an empty list as "any" (Junos): a list of
+		 * one net of no family, which contains no address, is "none". */
+		static const struct dtcp_net none = { .family = DTCP_AF_NONE };
+		out->n_allow_cdest = 1;
+		out->allow_cdest = &none;
+	}
 	const struct xtap_cfg_policy *pp = up->has_allow_cdest_port ? up : g;
 	out->allow_cdest_port = pp->has_allow_cdest_port ? &pp->allow_cdest_port : NULL;
 	const struct xtap_cfg_policy *sp = up->n_allow_src ? up : g;
@@ -1884,14 +2065,41 @@ static int name_out(const char *s, struct dtcp_name *out)
 	return 0;
 }
 
+/* The Junos logical unit of "IFD.N", N 0 to 16385 (as `interfaces ... unit`):
+ * the length of IFD, or 0 when name is not IFD.N. */
+static size_t junos_unit_base(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	unsigned long unit = 0;
+
+	if (!dot || dot == name || !dot[1] || strlen(dot + 1) > 5)
+		return 0;
+	for (const char *d = dot + 1; *d; d++) {
+		if (*d < '0' || *d > '9')
+			return 0;
+		unit = unit * 10 + (unsigned long)(*d - '0');
+	}
+	return unit <= 16385 ? (size_t)(dot - name) : 0;
+}
+
+/* An alias's own name, then an attached interface's Linux name, then the
+ * alias of a unit's interface: `ge-1/3/5` answers for `ge-1/3/5.N` that has
+ * no alias of its own (an alias of a unit covers that unit only). */
 int xtap_config_resolve_ifname(const struct xtap_config *c, const char *name,
 			       struct dtcp_name *out)
 {
+	size_t base;
+
 	for (size_t i = 0; i < c->n_aliases; i++)
 		if (!strcmp(c->aliases[i].junos, name))
 			return name_out(c->aliases[i].netdev, out);
 	if (attach_find(c, name))
 		return name_out(name, out);
+	if ((base = junos_unit_base(name)))
+		for (size_t i = 0; i < c->n_aliases; i++)
+			if (strlen(c->aliases[i].junos) == base && !strncmp(c->aliases[i].junos, name, base) &&
+			    !strchr(c->aliases[i].junos, '.'))
+				return name_out(c->aliases[i].netdev, out);
 	return -1;
 }
 
@@ -1932,4 +2140,9 @@ const char *xtap_attach_mode_name(enum xtap_attach_mode m)
 		return "tc";
 	}
 	return "?";
+}
+
+const char *xtap_config_statement(size_t i)
+{
+	return i < NRULES ? grammar[i].pat : NULL;
 }

@@ -52,6 +52,10 @@
 
 #define XTAP_CFG_DEF_CONN_LIMIT   75     /* flow-tap-dtcp ssh connection-limit */
 #define XTAP_CFG_DEF_RATE_LIMIT   150    /* flow-tap-dtcp ssh rate-limit, per minute */
+/* flow-tap-dtcp ssh per-source connection-limit / rate-limit: half the
+ * global defaults, so that one address cannot take every slot */
+#define XTAP_CFG_DEF_SRC_CONN_LIMIT 37
+#define XTAP_CFG_DEF_SRC_RATE_LIMIT 75
 #define XTAP_CFG_DEF_PORT         32001  /* dtcp.md 1 */
 #define XTAP_CFG_DEF_IDLE_TIMEOUT 1800   /* seconds without a byte before a session ends */
 #define XTAP_CFG_DEF_MSG_SIZE     DTCP_MSG_MAX
@@ -95,6 +99,15 @@ struct xtap_cfg_policy {
 					* global: total (default DTCP_MAX_CRITERIA_DEFAULT) */
 	bool has_seq_mode;
 	enum dtcp_seq_mode seq_mode;   /* global default off; a user's overrides it */
+	/* The drafts' stricter readings (dtcp.md 4.1, 4.2); global default off,
+	 * a user's setting overrides it. Index: enum xtap_cfg_strict. */
+	bool has_strict[3];
+	bool strict[3];
+};
+enum xtap_cfg_strict {
+	XTAP_STRICT_NO_LIFETIME,       /* no-lifetime = refuse */
+	XTAP_STRICT_CDEST_WHOLE,       /* cdest-merge = off */
+	XTAP_STRICT_DELETE_STATIC,     /* delete-static = with-flag */
 };
 
 struct xtap_cfg_user {
@@ -170,8 +183,15 @@ struct xtap_config {
 	int dtcp_line;
 	uint32_t connection_limit;     /* concurrent sessions */
 	uint32_t rate_limit;           /* new connections per minute */
+	uint32_t source_connection_limit; /* concurrent connections from one address */
+	uint32_t source_rate_limit;    /* new connections per minute from one address */
 	struct dtcp_addr listen_addr;  /* family NONE: every address */
 	uint16_t listen_port;
+	/* the metrics listener (HTTP, an unprivileged process): on when both
+	 * are set */
+	struct dtcp_addr metrics_addr;
+	uint16_t metrics_port;
+	int metrics_addr_line, metrics_port_line;
 	size_t n_host_keys;            /* 0: the default path */
 	char host_keys[XTAP_CFG_HOST_KEYS_MAX][XTAP_CFG_PATH_MAX];
 	uint32_t idle_timeout;         /* seconds; 0: never */
@@ -197,6 +217,10 @@ struct xtap_config {
 
 	/* services flow-tap globals */
 	struct xtap_cfg_policy global;
+	/* deny-unlisted-destinations: an empty allowed-destination list (the
+	 * user's and the global one) allows no destination instead of any */
+	bool deny_unlisted_cdest;
+	int deny_unlisted_line;
 	uint8_t max_cdests;            /* per criterion, default DTCP_CDESTS_DEFAULT */
 	char state_file[XTAP_CFG_PATH_MAX];
 	char audit_log[XTAP_CFG_PATH_MAX];
@@ -225,6 +249,11 @@ int xtap_config_parse_buf(const char *text, size_t n, struct xtap_config *c,
 			  struct xtap_config_errors *errs);
 /* Prints the errors as "path:line: message" (xtapd -n, xtap-config-check). */
 void xtap_config_report(const char *path, const struct xtap_config_errors *errs, FILE *out);
+/* What a valid configuration allows but an operator should know, as
+ * "warning: ..." messages in w (printed by xtap_config_report): a control
+ * source without allowed-destination (copies may go anywhere, or with
+ * deny-unlisted-destinations nowhere). Returns how many. */
+int xtap_config_warnings(const struct xtap_config *c, struct xtap_config_errors *w);
 /* Frees what c holds and wipes the secrets; c can be parsed into again. */
 void xtap_config_free(struct xtap_config *c);
 
@@ -250,5 +279,10 @@ const struct xtap_cfg_group *xtap_config_group(const struct xtap_config *c, cons
 int xtap_config_cdest(const struct xtap_config *c, const char *name, struct dtcp_cdest *out);
 
 const char *xtap_attach_mode_name(enum xtap_attach_mode m);
+
+/* The grammar's statement patterns, the words after `set` (`$name` a value,
+ * `!` a secret, `=` before a single value): i from 0, NULL past the last.
+ * For the test that keeps xtapd.conf(5) in step with the parser. */
+const char *xtap_config_statement(size_t i);
 
 #endif

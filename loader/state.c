@@ -1339,6 +1339,11 @@ static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extr
  * its place, marked gone in its record, until compact_deleted. */
 static int merge_txn(struct loader *l, struct loader *t)
 {
+	/* Criteria-IDs are never reused (dtcp.md 6): a next-id going back
+	 * would hand out the id of a criterion the state still holds. */
+	if (t->next_id < l->next_id)
+		return bad(t, "next-id %" PRIu64 " below the %" PRIu64 " before it", t->next_id,
+			   l->next_id);
 	l->next_id = t->next_id;
 	l->next_id_file = t->next_id_file;
 	free(l->seq); /* every transaction carries every Seq */

@@ -6,11 +6,13 @@
  * log, and answers the unprivileged SSH worker it forks (docs/privsep.md),
  * validating everything the worker sends.
  *
- * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS]
+ * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS] [-W PROGRAM]
  *   -n  check the configuration and exit
  *   -L  leave the datapath running on exit (attached, pinned)
  *   -S  the xtapctl socket (docs/xtapctl.md)
  *   -C  criteria slots of maps it creates (default 1048576; adopted maps keep theirs)
+ *   -W  tests only: exec PROGRAM as the SSH worker instead of xtapd itself
+ *       (tests/adversarial's hostile worker; the same fds and arguments)
  *
  * Signals: SIGTERM and SIGINT stop (and take the datapath down unless -L),
  * SIGHUP reloads the configuration where that needs no datapath change.
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,10 +46,15 @@
 #include "config.h"
 #include "ctl.h"
 #include "datapath.h"
+#include "evlimit.h"
 #include "fault.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "monproto.h"
 #include "persist.h"
+#include "sigcheck.h"
+#include "state.h"
+#include "supervise.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG "/etc/xtap/xtapd.conf"
@@ -74,10 +82,14 @@ struct ctl_conn {
 	size_t off;                /* of tx written */
 };
 
+/* One per connection the worker serves: CONN_OPEN to SESSION_CLOSE. */
 struct msess {
 	int used, authed, dtcp, closed;
 	uint32_t id;
 	char user[MON_USER_MAX];
+	char peer[MON_PEER_MAX];  /* from CONN_OPEN: in every authentication audit line */
+	uint8_t *sig;             /* AUTH_SIG: signed data then signature, for the next AUTH_PUBKEY */
+	size_t sig_data_len, sig_len;
 	struct dtcp_session ds;
 };
 
@@ -104,8 +116,10 @@ struct xtapd {
 	struct xtap_audit *audit;
 	const char *state_path;
 	struct xtap_persist ps;   /* the state file: snapshot, journal, undo (persist.h) */
-	int worker_fd;
-	pid_t worker;
+	struct xtap_sup sup;           /* the SSH worker: start, restart, send queue */
+	struct xtap_evlimit evl;       /* pre-auth audit lines, rate-limited */
+	char dummy_hash[256];          /* what an unknown user's password is checked against */
+	struct xtap_sidset sids;       /* session ids of accepted public-key logins: no replay */
 	struct msess s[MAX_SESSIONS];
 	uint8_t rx[MON_MSG_MAX], tx[MON_MSG_MAX];
 	struct dtcp_source_policy pol; /* filled per request from the configuration */
@@ -113,6 +127,11 @@ struct xtapd {
 	const char *ctl_path;
 	struct ctl_conn ctl[MAX_CTL_CONNS];
 	uint64_t started_ms;
+	struct xtap_ctl_stats stats; /* request and login counts for the metrics */
+	int metrics_fd;              /* the metrics listener's socket pair, -1: none */
+	pid_t metrics_pid;
+	uint64_t metrics_last_ms;
+	struct xtap_ctl_buf metrics_text; /* the last scrape's answer */
 };
 
 static uint64_t wall_ms(void)
@@ -120,6 +139,15 @@ static uint64_t wall_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* the worker's deadlines and backoff: immune to clock steps */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -169,6 +197,7 @@ static void cb_audit_request(void *ctx, const struct dtcp_request *r, int code, 
 				      .time_ms = wall_ms() };
 	bool change = xtap_persist_note_request(&d->ps, r, code, ids, n_ids);
 
+	xtap_ctl_count_request(&d->stats, r->method, code);
 	a.from = xtap_audit_mark(d->audit);
 	xtap_audit_request(d->audit, a.time_ms, r->csource.s, d->peer, dtcp_method_name(r->method),
 			   r->has_seq ? &r->seq : NULL, code, ids, n_ids, why);
@@ -229,8 +258,9 @@ static const struct xtap_cfg_user *dtcp_user(struct xtapd *d, const char *name)
 static int password_ok(struct xtapd *d, const char *user, const char *pw)
 {
 	const struct xtap_cfg_user *u = dtcp_user(d, user);
-	/* an unknown user costs a crypt all the same: no timing oracle */
-	const char *hash = u && u->password_hash[0] ? u->password_hash : "$6$xtap$invalidinvalidinvalid";
+	/* an unknown user (or one without a password) costs the same crypt:
+	 * d->dummy_hash has the method and cost of a configured hash */
+	const char *hash = u && u->password_hash[0] ? u->password_hash : d->dummy_hash;
 	struct crypt_data cd;
 	const char *h;
 	int ok;
@@ -294,6 +324,18 @@ static struct msess *sess_get(struct xtapd *d, uint32_t id, int create)
 }
 
 static void settle_save_flush(struct xtapd *d, int final);
+static void worker_lost(struct xtapd *d, const char *why);
+
+/* Never blocks: what the worker has not taken waits in d->sup's bounded
+ * queue; a worker whose queue overflows is of no more use (it is not
+ * reading), it is killed and restarted. */
+static void worker_send(struct xtapd *d, const uint8_t *buf, size_t n)
+{
+	if (d->sup.fd < 0)
+		return; /* gone: its sessions were dropped with it */
+	if (xtap_sup_send(&d->sup, buf, n, mono_ms()) < 0)
+		worker_lost(d, errno == ENOBUFS ? "its queue is full" : "cannot send to it");
+}
 
 static void send_worker(struct xtapd *d, size_t n)
 {
@@ -329,8 +371,7 @@ static void send_worker(struct xtapd *d, size_t n)
 		return;
 	}
 direct:
-	if (mon_send(d->worker_fd, d->tx, n) < 0)
-		log_warnx("cannot answer the worker");
+	worker_send(d, d->tx, n);
 }
 
 static void flush_worker(struct xtapd *d)
@@ -338,8 +379,8 @@ static void flush_worker(struct xtapd *d)
 	struct outq *q = &d->out;
 
 	for (size_t i = 0; i < q->n; i++) {
-		if (q->m[i].len && mon_send(d->worker_fd, q->m[i].buf, q->m[i].len) < 0)
-			log_warnx("cannot answer the worker");
+		if (q->m[i].len) /* 0: a refused reply that could not be made */
+			worker_send(d, q->m[i].buf, q->m[i].len);
 		free(q->m[i].buf);
 	}
 	q->n = 0;
@@ -422,49 +463,161 @@ static void emit(void *arg, const char *buf, size_t n)
 	send_worker(e->d, mon_enc_data(e->d->tx, sizeof(e->d->tx), MON_DTCP_REPLY, e->id, buf, n));
 }
 
+/* Events anyone can cause before logging in: written one by one up to a
+ * burst per kind and minute, then counted (loader/evlimit.h). Kind 0 is a
+ * failed authentication, the others the worker's event kinds. */
+static bool preauth_event(uint32_t kind)
+{
+	return kind != MON_EV_IDLE_TIMEOUT && kind != MON_EV_REFUSED;
+}
+
+static void audit_auth_fail(struct xtapd *d, uint64_t now, const char *user, const char *peer,
+			    const char *method)
+{
+	if (xtap_evlimit_allow(&d->evl, 0, mono_ms()))
+		xtap_audit_auth_fail(d->audit, now, user, peer, method);
+}
+
+static void audit_worker_event(struct xtapd *d, uint64_t now, uint32_t kind, const char *peer)
+{
+	char detail[96];
+
+	if (preauth_event(kind) && !xtap_evlimit_allow(&d->evl, kind, mono_ms()))
+		return;
+	snprintf(detail, sizeof(detail), "%s from %s", mon_event_name(kind), peer);
+	xtap_audit_event(d->audit, now, XTAP_EV_CONNECTION_REFUSED, detail);
+}
+
+/* The summaries of what evlimit held back, once its window is over. */
+static void audit_suppressed(struct xtapd *d)
+{
+	uint64_t count;
+	char detail[96];
+	int k;
+
+	while ((k = xtap_evlimit_due(&d->evl, mono_ms(), &count)) >= 0) {
+		snprintf(detail, sizeof(detail), "%s: %llu more in %d s not written one by one",
+			 k ? mon_event_name((uint32_t)k) : "auth_fail", (unsigned long long)count,
+			 XTAP_EVLIMIT_WINDOW_MS / 1000);
+		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_SUPPRESSED, detail);
+	}
+}
+
+/* The monitor's own check of a signed public-key login: the signature the
+ * worker forwarded, over what RFC 4252 says it covers, with the authorized
+ * key (blob: what pubkey_ok matched against the configuration), in a
+ * session not seen before. */
+static int signature_ok(struct xtapd *d, struct msess *s, const struct mon_msg *m)
+{
+	const uint8_t *sid;
+	size_t sidlen;
+	const char *why = "no signature forwarded";
+	int ok = s->sig && !xtap_sig_check(m->user, m->data, m->len, s->sig, s->sig_data_len,
+					   s->sig + s->sig_data_len, s->sig_len, &sid, &sidlen, &why);
+
+	if (ok && xtap_sidset_seen(&d->sids, sid, sidlen)) {
+		why = "session id already used (a replay)";
+		ok = 0;
+	}
+	free(s->sig);
+	s->sig = NULL;
+	if (!ok)
+		log_warnx("worker: public-key login on connection %u refused: %s", m->session, why);
+	return ok;
+}
+
+static void sess_free(struct xtapd *d, struct msess *s, const char *why)
+{
+	free(s->sig);
+	if (s->dtcp) {
+		dtcp_session_free(&s->ds);
+		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_SESSION_CLOSE, why ? why : s->user);
+	}
+	explicit_bzero(s, sizeof(*s));
+}
+
 static void handle(struct xtapd *d, struct mon_msg *m)
 {
-	struct msess *s = sess_get(d, m->session, m->type == MON_AUTH_PASSWORD || m->type == MON_AUTH_PUBKEY);
+	/* a slot per connection, taken by CONN_OPEN: anything else for an id
+	 * the worker never announced is refused */
+	struct msess *s = sess_get(d, m->session, m->type == MON_CONN_OPEN);
 	uint64_t now = wall_ms();
 
 	switch (m->type) {
+	case MON_CONN_OPEN:
+		if (!s) {
+			log_warnx("worker: no slot for connection %u: refused", m->session);
+			break;
+		}
+		if (s->peer[0]) { /* ids are never reused in a worker's life */
+			log_warnx("worker: connection %u announced twice", m->session);
+			break;
+		}
+		snprintf(s->peer, sizeof(s->peer), "%s", m->peer);
+		break;
 	case MON_AUTH_PASSWORD: {
 		int ok = s && !s->authed && password_ok(d, m->user, m->password);
 
 		if (ok) {
 			s->authed = 1;
 			snprintf(s->user, sizeof(s->user), "%s", m->user);
+			xtap_audit_auth_ok(d->audit, now, m->user, s->peer, "password");
 		} else {
-			xtap_audit_auth_fail(d->audit, now, m->user, m->peer, "password");
+			d->stats.auth_fail_password++;
+			audit_auth_fail(d, now, m->user, s ? s->peer : NULL, "password");
 		}
 		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
 		break;
 	}
+	case MON_AUTH_SIG:
+		if (!s || s->authed) {
+			log_warnx("worker: signature for connection %u that cannot use it", m->session);
+			break;
+		}
+		free(s->sig);
+		s->sig = malloc(m->len + m->siglen);
+		if (s->sig) {
+			memcpy(s->sig, m->data, m->len);
+			memcpy(s->sig + m->len, m->sig, m->siglen);
+			s->sig_data_len = m->len;
+			s->sig_len = m->siglen;
+		}
+		break;
 	case MON_AUTH_PUBKEY: {
 		int ok = s && !s->authed && pubkey_ok(d, m->user, m->keytype, m->data, m->len);
+
+		/* a signed request: the monitor verifies the signature itself */
+		if (ok && m->key_signed)
+			ok = signature_ok(d, s, m);
 
 		if (ok && m->key_signed) {
 			s->authed = 1;
 			snprintf(s->user, sizeof(s->user), "%s", m->user);
+			xtap_audit_auth_ok(d->audit, now, m->user, s->peer, "publickey");
 		} else if (!ok && m->key_signed) {
-			xtap_audit_auth_fail(d->audit, now, m->user, m->peer, "publickey");
+			d->stats.auth_fail_publickey++;
+			audit_auth_fail(d, now, m->user, s ? s->peer : NULL, "publickey");
 		}
 		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
 		break;
 	}
-	case MON_SESSION_OPEN:
+	case MON_SESSION_OPEN: {
+		char detail[MON_USER_MAX + MON_PEER_MAX + 8];
+
 		/* only for the user this monitor authenticated on this connection */
 		if (!s || !s->authed || s->dtcp || strcmp(s->user, m->user)) {
 			log_warnx("worker: refused a session open for connection %u", m->session);
 			break;
 		}
-		if (dtcp_session_init(&s->ds, &d->srv, m->user, m->peer)) {
+		if (dtcp_session_init(&s->ds, &d->srv, m->user, s->peer)) {
 			log_warnx("cannot start a DTCP session");
 			break;
 		}
 		s->dtcp = 1;
-		xtap_audit_event(d->audit, now, XTAP_EV_SESSION_OPEN, m->user);
+		snprintf(detail, sizeof(detail), "%s from %s", m->user, s->peer);
+		xtap_audit_event(d->audit, now, XTAP_EV_SESSION_OPEN, detail);
 		break;
+	}
 	case MON_DTCP_DATA: {
 		struct emit_ctx e = { d, m->session };
 
@@ -486,37 +639,70 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 		}
 		break;
 	case MON_SESSION_CLOSE:
-		if (!s || !s->dtcp)
-			break;
-		dtcp_session_free(&s->ds);
-		xtap_audit_event(d->audit, now, XTAP_EV_SESSION_CLOSE, s->user);
-		s->used = 0;
+		/* the connection or its DTCP session is gone: the slot is free,
+		 * whether it ever logged in or not */
+		if (s)
+			sess_free(d, s, NULL);
 		break;
 	case MON_EVENT:
-		xtap_audit_event(d->audit, now, XTAP_EV_CONNECTION_REFUSED, mon_event_name(m->kind));
-		if (s && !s->dtcp && m->session)
-			s->used = 0;
+		audit_worker_event(d, now, m->kind, m->peer);
 		break;
 	}
 }
 
+/* The worker is gone or of no more use: its sessions drop (their slots
+ * free); criteria and copies go on, the datapath is not touched. */
+static void worker_lost(struct xtapd *d, const char *why)
+{
+	for (int i = 0; i < MAX_SESSIONS; i++)
+		if (d->s[i].used)
+			sess_free(d, &d->s[i], "SSH worker restart");
+	xtap_sup_kill(&d->sup, why);
+}
+
+/* After SIGCHLD (and every second): a worker that ended is counted and,
+ * after its backoff, started again. */
+static void worker_reap(struct xtapd *d)
+{
+	char how[96], detail[160];
+
+	if (!xtap_sup_reap(&d->sup, mono_ms(), how, sizeof(how)))
+		return;
+	worker_lost(d, how);
+	snprintf(detail, sizeof(detail), "SSH worker %s; restart %llu in %llu ms", how,
+		 (unsigned long long)d->sup.restarts + 1, (unsigned long long)d->sup.backoff_ms);
+	log_warnx("%s", detail);
+	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_WORKER, detail);
+}
+
 /* ---- start and stop ---- */
 
+/* Created 0600 from the first byte: written to a temporary name under a
+ * umask of 077 (libssh opens with fopen), then renamed into place, so the
+ * key never exists with the umask's mode nor half written. */
 static int host_key(const char *path)
 {
+	char tmp[XTAP_CFG_PATH_MAX + 16];
 	ssh_key key = NULL;
+	mode_t old;
 	int rc;
 
 	if (!access(path, F_OK))
 		return 0;
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return -1;
 	if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK) {
 		log_warnx("cannot generate the host key");
 		return -1;
 	}
-	rc = ssh_pki_export_privkey_file(key, NULL, NULL, NULL, path);
+	unlink(tmp); /* a leftover of an interrupted start */
+	old = umask(077);
+	rc = ssh_pki_export_privkey_file(key, NULL, NULL, NULL, tmp);
+	umask(old);
 	ssh_key_free(key);
-	if (rc != SSH_OK || chmod(path, 0600)) {
+	if (rc != SSH_OK || chmod(tmp, 0600) || rename(tmp, path)) {
 		log_warnx("cannot write the host key %s", path);
+		unlink(tmp);
 		return -1;
 	}
 	log_info("generated the SSH host key %s", path);
@@ -637,15 +823,32 @@ static unsigned open_sessions(const struct xtapd *d)
 	return n;
 }
 
+static unsigned used_slots(const struct xtapd *d)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < MAX_SESSIONS; i++)
+		n += d->s[i].used;
+	return n;
+}
+
+/* What xtapctl's commands (and the metrics listener's scrapes) may see. */
+static struct xtap_ctl_ctx ctl_ctx(struct xtapd *d)
+{
+	return (struct xtap_ctl_ctx){ .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
+				      .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
+				      .now_ms = wall_ms(), .pid = (long)getpid(), .worker_pid = (long)d->sup.pid,
+				      .connections = used_slots(d), .worker_restarts = d->sup.restarts,
+				      .stats = &d->stats, .refusing = d->ps.refusing, .state_fault = d->ps.fault,
+				      .refused = d->ps.refused };
+}
+
 /* Reads what has come of the request. Returns 1 for a detach request (the
  * connection stays open for the answer after the teardown), else 0. */
 static int ctl_read(struct xtapd *d, struct ctl_conn *c)
 {
 	ssize_t k = read(c->fd, c->rx + c->nrx, sizeof(c->rx) - c->nrx);
-	struct xtap_ctl_ctx x = { .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
-				  .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
-				  .now_ms = wall_ms(), .pid = (long)getpid(), .refusing = d->ps.refusing,
-				  .state_fault = d->ps.fault, .refused = d->ps.refused };
+	struct xtap_ctl_ctx x = ctl_ctx(d);
 	char *nl;
 
 	if (k < 0 && (errno == EAGAIN || errno == EINTR))
@@ -687,45 +890,152 @@ static void ctl_write(struct ctl_conn *c)
 		ctl_drop(c);
 }
 
-static pid_t start_worker(struct xtapd *d, const char *user, int verbose)
-{
-	struct xtap_worker_opts o;
-	char listen[64] = "";
-	int sv[2];
-	pid_t pid;
+/* ---- the metrics listener (loader/metrics_http.c) ---- */
 
-	xtap_worker_opts_default(&o);
+/* scrapes come every few seconds: a text younger than this is sent again */
+#define METRICS_MIN_MS 100
+
+static void metrics_stop(struct xtapd *d)
+{
+	xtap_ctl_buf_free(&d->metrics_text);
+	if (d->metrics_fd >= 0)
+		close(d->metrics_fd);
+	d->metrics_fd = -1;
+	if (d->metrics_pid > 0) {
+		kill(d->metrics_pid, SIGTERM);
+		waitpid(d->metrics_pid, NULL, 0);
+	}
+	d->metrics_pid = 0;
+}
+
+static int metrics_start(struct xtapd *d, const char *user)
+{
+	struct sockaddr_storage ss = { 0 };
+	const struct dtcp_addr *a = &d->cfg->metrics_addr;
+	socklen_t len;
+
+	if (a->family == DTCP_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(d->cfg->metrics_port);
+		memcpy(&s6->sin6_addr, a->a, 16);
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(d->cfg->metrics_port);
+		memcpy(&s4->sin_addr, a->a, 4);
+		len = sizeof(*s4);
+	}
+	d->metrics_pid = xtap_metrics_start((struct sockaddr *)&ss, len, user, &d->metrics_fd);
+	if (d->metrics_pid < 0) {
+		log_warn("metrics: cannot listen on port %u", d->cfg->metrics_port);
+		d->metrics_pid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* One scrape: the listener sent a byte, it gets `xtapctl metrics`'s text.
+ * The text is built at most once per METRICS_MIN_MS and sent again within
+ * it: a listener that asks without end (compromised) costs the monitor a
+ * copy, not a walk of the criteria. */
+static void metrics_serve(struct xtapd *d)
+{
+	struct xtap_ctl_ctx x = ctl_ctx(d);
+	struct xtap_ctl_buf *out = &d->metrics_text;
+	char b;
+	ssize_t k = recv(d->metrics_fd, &b, 1, MSG_DONTWAIT);
+
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (k <= 0) {
+		log_warnx("metrics: the listener closed its socket: no metrics over HTTP until a restart");
+		metrics_stop(d);
+		return;
+	}
+	if (!out->p || x.now_ms - d->metrics_last_ms >= METRICS_MIN_MS) {
+		xtap_ctl_buf_free(out);
+		xtap_ctl_handle(&x, "metrics", 7, out);
+		d->metrics_last_ms = x.now_ms;
+	}
+	/* the answer is "OK\n" then the text, or "ERROR: ..." */
+	if (out->n >= 3 && !memcmp(out->p, "OK\n", 3))
+		k = xtap_metrics_send(d->metrics_fd, out->p + 3, out->n - 3);
+	else
+		k = xtap_metrics_send(d->metrics_fd, NULL, 0);
+	if (k) {
+		log_warnx("metrics: the listener does not read its answers: stopped");
+		metrics_stop(d);
+	}
+}
+
+/* SIGCHLD: reaps the metrics listener if it is the one that exited (xtapd
+ * goes on without it); the worker's exits are worker_reap's. */
+static void metrics_reap(struct xtapd *d)
+{
+	if (d->metrics_pid <= 0 || waitpid(d->metrics_pid, NULL, WNOHANG) != d->metrics_pid)
+		return;
+	d->metrics_pid = 0;
+	log_warnx("metrics: the listener exited: no metrics over HTTP until a restart");
+	metrics_stop(d);
+}
+
+/* What every start of the worker is given: the listener, the host key's
+ * path, the user, limits. Nothing secret (supervise.h). */
+static int worker_setup(struct xtapd *d, const char *user, int verbose)
+{
+	struct xtap_worker_opts *o = &d->sup.o;
+	static char listen[64];
+
+	xtap_worker_opts_default(o);
+	listen[0] = 0;
 	if (d->cfg->listen_addr.family)
 		inet_ntop(d->cfg->listen_addr.family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, d->cfg->listen_addr.a,
 			  listen, sizeof(listen));
-	o.listen_addr = listen[0] ? listen : NULL;
-	o.port = d->cfg->listen_port;
-	o.hostkey = d->cfg->n_host_keys ? d->cfg->host_keys[0] : DEFAULT_HOST_KEY;
-	o.user = user;
-	o.max_sessions = d->cfg->connection_limit;
-	o.rate_per_min = d->cfg->rate_limit;
-	o.idle_secs = d->cfg->idle_timeout;
-	o.log_level = verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
-	if (host_key(o.hostkey))
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		/* the worker keeps only its end of the socket pair: no map or
-		 * program fd, no audit log, no control socket */
-		if ((sv[1] > 3 && close_range(3, (unsigned)sv[1] - 1, 0)) || close_range((unsigned)sv[1] + 1, ~0u, 0))
-			_exit(1);
-		prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the monitor */
-		log_init("xtapd-worker", o.log_level);
-		_exit(xtap_worker_main(sv[1], &o));
-	}
-	close(sv[1]);
-	d->worker_fd = sv[0];
-	return pid;
+	o->listen_addr = listen[0] ? listen : NULL;
+	o->port = d->cfg->listen_port;
+	o->hostkey = d->cfg->n_host_keys ? d->cfg->host_keys[0] : DEFAULT_HOST_KEY;
+	o->user = user;
+	o->max_sessions = d->cfg->connection_limit;
+	o->rate_per_min = d->cfg->rate_limit;
+	/* a per-source limit above the global one is the global one */
+	o->src_sessions = d->cfg->source_connection_limit < o->max_sessions ? d->cfg->source_connection_limit
+									     : o->max_sessions;
+	o->src_rate = d->cfg->source_rate_limit < o->rate_per_min ? d->cfg->source_rate_limit : o->rate_per_min;
+	o->idle_secs = d->cfg->idle_timeout;
+	o->log_level = verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	return host_key(o->hostkey);
+}
+
+/* An unknown user's password is checked against a hash of the same method
+ * and cost as a configured one (its salt part, a fresh password), so that
+ * a name that does not exist answers as slowly as one that does. */
+static void dummy_hash_make(struct xtapd *d)
+{
+	const char *model = NULL;
+	struct crypt_data cd;
+	uint8_t rnd[12];
+	char pw[32];
+	const char *h;
+
+	for (size_t i = 0; i < d->cfg->n_users && !model; i++)
+		if (d->cfg->users[i].password_hash[0] == '$')
+			model = d->cfg->users[i].password_hash;
+	memset(&cd, 0, sizeof(cd));
+	if (getentropy(rnd, sizeof(rnd)))
+		memset(rnd, 0x5a, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(pw + 2 * i, sizeof(pw) - 2 * i, "%02x", rnd[i]);
+	/* crypt(3) reads the method, cost and salt from the model's prefix */
+	h = model ? crypt_r(pw, model, &cd) : NULL;
+	if (!h || h[0] != '$')
+		h = crypt_r(pw, "$6$xtapdummysalt$", &cd); /* no configured hash: SHA-512, 5000 rounds */
+	snprintf(d->dummy_hash, sizeof(d->dummy_hash), "%s", h && h[0] == '$' ? h : "$6$xtap$x");
+	explicit_bzero(&cd, sizeof(cd));
+	explicit_bzero(pw, sizeof(pw));
 }
 
 /* ---- SIGHUP: reload what needs no datapath change ---- */
@@ -750,14 +1060,32 @@ static int groups_same(const struct xtap_config *a, const struct xtap_config *b)
 static int worker_settings_same(const struct xtap_config *a, const struct xtap_config *b)
 {
 	return a->connection_limit == b->connection_limit && a->rate_limit == b->rate_limit &&
+	       a->source_connection_limit == b->source_connection_limit &&
+	       a->source_rate_limit == b->source_rate_limit &&
 	       a->idle_timeout == b->idle_timeout && a->listen_port == b->listen_port &&
 	       !memcmp(&a->listen_addr, &b->listen_addr, sizeof(a->listen_addr)) &&
 	       a->n_host_keys == b->n_host_keys && !memcmp(a->host_keys, b->host_keys, sizeof(a->host_keys));
 }
 
+static int addr_same(const struct dtcp_addr *a, const struct dtcp_addr *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/* A refused reload still reopens the running audit log: logrotate's SIGHUP
+ * must not leave xtapd appending to the rotated file. */
 static void reload_refused(struct xtapd *d, const char *detail)
 {
+	const char *path = d->cfg->audit_log[0] ? d->cfg->audit_log : DEFAULT_AUDIT;
+	struct xtap_audit *a;
+
 	log_warnx("SIGHUP: the running configuration is unchanged");
+	if (mkparent(path) || !(a = xtap_audit_open(path))) {
+		log_warn("SIGHUP: cannot reopen the audit log %s: appending to the old file", path);
+	} else {
+		xtap_audit_close(d->audit);
+		d->audit = a;
+	}
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, detail);
 }
 
@@ -803,12 +1131,15 @@ static void reload(struct xtapd *d)
 	if (!worker_settings_same(d->cfg, c))
 		log_warnx("SIGHUP: the SSH listener, host keys, connection and rate limits and idle timeout "
 			  "apply only after a restart of xtapd");
+	if (!addr_same(&d->cfg->metrics_addr, &c->metrics_addr) || d->cfg->metrics_port != c->metrics_port)
+		log_warnx("SIGHUP: the metrics listener applies only after a restart of xtapd");
 	old = d->cfg;
 	d->cfg = c;
 	d->dcfg.max_cdests = c->max_cdests;
 	d->dcfg.max_criteria = c->global.max_criteria && c->global.max_criteria < d->dp.max_criteria
 				       ? c->global.max_criteria : d->dp.max_criteria;
 	c = old;
+	dummy_hash_make(d); /* the users' hashes may have changed method or cost */
 	xtap_audit_close(d->audit);
 	d->audit = a; /* cb_audit reads d->audit */
 	d->state_path = d->cfg->state_file[0] ? d->cfg->state_file : DEFAULT_STATE; /* same path, new storage */
@@ -854,7 +1185,8 @@ static int datapath_up(struct xtapd *d, const char *pin_dir, uint32_t slots)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS]\n");
+	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS]"
+			" [-W PROGRAM]\n");
 	exit(2);
 }
 
@@ -865,7 +1197,7 @@ int main(int argc, char **argv)
 	const char *pin_dir = DEFAULT_PIN_DIR, *wuser = "nobody";
 	int ctl_given = 0;
 	uint32_t slots = 0; /* 0: XTAP_MAX_CRITERIA_DEFAULT */
-	int check = 0, verbose = 0, leave = 0, opt, sfd, status, rc = 0, detach = -1, err;
+	int check = 0, verbose = 0, leave = 0, opt, sfd, rc = 0, detach = -1, err;
 	uint64_t last_expire = 0;
 	sigset_t mask;
 
@@ -875,12 +1207,17 @@ int main(int argc, char **argv)
 		return 0;
 	}
 #endif
+	/* the SSH worker: this program exec'd again (supervise.h) */
+	if (argc > 1 && !strcmp(argv[1], XTAP_SUP_WORKER_FLAG))
+		return xtap_sup_worker_main(argc, argv);
 	d.cfg_path = DEFAULT_CONFIG;
+	xtap_sup_init(&d.sup);
+	d.metrics_fd = -1;
 	d.ctl_path = XTAP_CTL_SOCKET;
 	d.started_ms = wall_ms();
 	for (int i = 0; i < MAX_CTL_CONNS; i++)
 		d.ctl[i].fd = -1;
-	while ((opt = getopt(argc, argv, "f:nvLP:u:S:C:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:nvLP:u:S:C:W:")) != -1) {
 		switch (opt) {
 		case 'f': d.cfg_path = optarg; break;
 		case 'n': check = 1; break;
@@ -901,6 +1238,7 @@ int main(int argc, char **argv)
 			slots = (uint32_t)v;
 			break;
 		}
+		case 'W': d.sup.exe = optarg; break;
 		default: usage();
 		}
 	}
@@ -914,9 +1252,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		if (xtap_config_warnings(d.cfg, &errs)) /* issue 12: where copies may go */
+			xtap_config_report(d.cfg_path, &errs, stderr);
 		printf("%s: configuration OK\n", d.cfg_path);
 		return 0;
 	}
+	/* a core of the monitor would hold targets, keys and password hashes */
+	{
+		struct rlimit no_core = { 0, 0 };
+
+		if (setrlimit(RLIMIT_CORE, &no_core) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+			fatal("cannot turn core dumps off");
+	}
+	dummy_hash_make(&d);
 	d.state_path = d.cfg->state_file[0] ? d.cfg->state_file : DEFAULT_STATE;
 	if (mkparent(d.state_path) || mkparent(d.cfg->audit_log[0] ? d.cfg->audit_log : DEFAULT_AUDIT))
 		fatal("cannot create the state or audit folder");
@@ -978,24 +1326,35 @@ int main(int argc, char **argv)
 		log_warnx("xtapctl is not available for this xtapd: give it a socket of its own with -S");
 	else if (d.ctl_fd < 0)
 		fatalx("cannot open the control socket %s", d.ctl_path);
-	d.worker = start_worker(&d, wuser, verbose);
-	if (d.worker < 0)
+	if (worker_setup(&d, wuser, verbose))
+		fatalx("cannot create the SSH host key");
+	/* the first start must work (the port, the host key): later ones are
+	 * restarts with backoff, the datapath staying up */
+	if (xtap_sup_start(&d.sup, mono_ms()))
 		fatalx("cannot start the SSH worker");
+	if (d.cfg->metrics_port && metrics_start(&d, wuser))
+		fatalx("cannot start the metrics listener");
 	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port,
 		 d.cfg->n_attach, d.srv.n);
 
 	while (detach < 0) {
 		/* fixed slots: worker, signals, control socket, then the xtapctl connections */
-		struct pollfd p[3 + MAX_CTL_CONNS] = { { .fd = d.worker_fd, .events = POLLIN },
+		struct pollfd p[4 + MAX_CTL_CONNS] = { { .fd = d.sup.fd, .events = POLLIN },
 						      { .fd = sfd, .events = POLLIN },
 						      { .fd = d.ctl_fd, .events = POLLIN } };
-		int n;
+		/* the metrics listener, last: the other slots keep their places */
+		const int pm = 3 + MAX_CTL_CONNS;
+		int n, wait = xtap_sup_wait_ms(&d.sup, mono_ms());
 
 		for (int i = 0; i < MAX_CTL_CONNS; i++) {
 			p[3 + i].fd = d.ctl[i].fd; /* -1: poll skips it */
 			p[3 + i].events = d.ctl[i].tx.n ? POLLOUT : POLLIN;
 		}
-		n = poll(p, 3 + MAX_CTL_CONNS, 1000);
+		if (d.sup.q.head)
+			p[0].events |= POLLOUT;
+		p[pm] = (struct pollfd){ .fd = d.metrics_fd, .events = POLLIN };
+		/* a restart due sooner than the next second */
+		n = poll(p, 4 + MAX_CTL_CONNS, wait >= 0 && wait < 1000 ? wait : 1000);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n > 0 && (p[1].revents & POLLIN)) {
@@ -1007,13 +1366,18 @@ int main(int argc, char **argv)
 					continue;
 				}
 				if (si.ssi_signo == SIGCHLD) {
-					log_warnx("the SSH worker exited");
-					rc = 1;
+					metrics_reap(&d);
+					/* an exit, or a stop or continue: only an
+					 * exit ends the worker, never the datapath */
+					worker_reap(&d);
+					continue;
 				}
 				break;
 			}
 		}
-		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP))) {
+		if (n > 0 && p[0].fd >= 0 && (p[0].revents & POLLOUT) && xtap_sup_flush(&d.sup, mono_ms()))
+			worker_lost(&d, "cannot send to it");
+		if (n > 0 && p[0].fd >= 0 && p[0].fd == d.sup.fd && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			int gone = 0;
 
 			/* a burst of requests, then one state save, then their
@@ -1026,14 +1390,14 @@ int main(int argc, char **argv)
 			 * request (10% of the monitor's time while adding) */
 			xtap_audit_hold(d.audit, true);
 			for (int k = 0; k < WORKER_BURST; k++) {
-				struct pollfd more = { .fd = d.worker_fd, .events = POLLIN };
+				struct pollfd more = { .fd = d.sup.fd, .events = POLLIN };
 				struct mon_msg m;
 				const char *why;
 				long len;
 
-				if (k && poll(&more, 1, 0) <= 0)
+				if (d.sup.fd < 0 || (k && poll(&more, 1, 0) <= 0))
 					break;
-				len = mon_recv(d.worker_fd, d.rx, sizeof(d.rx));
+				len = mon_recv(d.sup.fd, d.rx, sizeof(d.rx));
 				if (len == 0) {
 					gone = 1;
 					break;
@@ -1046,19 +1410,19 @@ int main(int argc, char **argv)
 				else
 					handle(&d, &m);
 				mon_msg_clear(&m);
+				explicit_bzero(d.rx, (size_t)len); /* an AUTH_PASSWORD holds a password */
 			}
 			settle_save_flush(&d, 1);
 			xtap_persist_burst_end(&d.ps);
 			xtap_audit_hold(d.audit, false);
 			d.out.on = 0;
-			if (gone) {
-				log_warnx("the SSH worker closed its socket");
-				rc = 1;
-				break;
-			}
+			if (gone)
+				worker_lost(&d, "it closed its socket");
 		}
 		if (n > 0 && (p[2].revents & POLLIN))
 			ctl_accept(&d);
+		if (n > 0 && d.metrics_fd >= 0 && p[pm].fd == d.metrics_fd && (p[pm].revents & (POLLIN | POLLHUP)))
+			metrics_serve(&d);
 		for (int i = 0; i < MAX_CTL_CONNS && n > 0; i++) {
 			struct ctl_conn *c = &d.ctl[i];
 
@@ -1073,6 +1437,15 @@ int main(int argc, char **argv)
 		for (int i = 0; i < MAX_CTL_CONNS; i++)
 			if (d.ctl[i].fd >= 0 && i != detach && wall_ms() > d.ctl[i].deadline_ms)
 				ctl_drop(&d.ctl[i]);
+		/* the worker: reaped (a SIGCHLD can be merged with another),
+		 * killed when it stalls, started when its backoff is over */
+		worker_reap(&d);
+		if (xtap_sup_stalled(&d.sup, mono_ms()))
+			worker_lost(&d, d.sup.stopped_ms ? "stopped too long" : "it takes nothing the monitor sends");
+		if (xtap_sup_due(&d.sup, mono_ms()) && xtap_sup_start(&d.sup, mono_ms()))
+			log_warnx("SSH worker: start failed, retried in %llu ms",
+				  (unsigned long long)d.sup.backoff_ms);
+		audit_suppressed(&d);
 		/* idle, total, packet and byte limits, once a second: nothing to
 		 * walk without dynamic criteria, and the counters of those with
 		 * idle, packet or byte limits in batch reads (not one per rule) */
@@ -1089,9 +1462,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	close(d.worker_fd);
-	kill(d.worker, SIGTERM);
-	waitpid(d.worker, &status, 0);
+	metrics_stop(&d);
+	xtap_sup_stop(&d.sup);
 	for (int i = 0; i < MAX_SESSIONS; i++)
 		if (d.s[i].used && d.s[i].dtcp)
 			dtcp_session_free(&d.s[i].ds);
@@ -1130,5 +1502,6 @@ int main(int argc, char **argv)
 	free(d.cfg);
 	free(d.out.m);
 	xtap_persist_free(&d.ps);
+	xtap_sidset_free(&d.sids);
 	return rc;
 }

@@ -14,6 +14,9 @@ PKGS=(
   xdp-tools ethtool iputils-ping netcat-openbsd socat procps kmod
   # the crash harness: the audit-before-reply regression test traces the monitor
   strace
+  # man pages (mandoc -Tlint), the Debian package (make deb, lintian) and the
+  # metrics' format check (prometheus_client's own text parser)
+  mandoc debhelper fakeroot lintian python3-prometheus-client logrotate
 )
 
 missing=()

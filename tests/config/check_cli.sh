@@ -47,10 +47,32 @@ $f:8: flow-tap-dtcp needs at least one services flow-tap interface
 WANT
 expect "bad file" 1 "$tmp/want" -- "$bin" "$f"
 
+# a valid file whose control source has no allowed-destination: exit 0, a
+# warning at its control-source line (issue 12: where copies may go)
+cat >"$tmp/open.conf" <<'CONF'
+set system login class flowtap permissions flow-tap-operation
+set system login user ftap uid 2000
+set system login user ftap class flowtap
+set system login user ftap authentication encrypted-password "$1$abc$u0bXADx2O.Fc.9uBZAEs5/"
+set system services flow-tap-dtcp ssh
+set interfaces vt-4/0/0 unit 0 family inet
+set services flow-tap tunnel-interface vt-4/0/0.0
+set services flow-tap control-source ftap key "Juniper"
+set services flow-tap interface eth0
+CONF
+f="$tmp/open.conf"
+echo "$f:8: warning: control source 'ftap' has no allowed-destination: copies may go to any address" >"$tmp/want"
+expect "warning: any destination" 0 "$tmp/want" -- "$bin" "$f"
+echo "set services flow-tap deny-unlisted-destinations" >>"$f"
+echo "$f:8: warning: control source 'ftap' has no allowed-destination and deny-unlisted-destinations is set: every content destination is refused" >"$tmp/want"
+expect "warning: no destination" 0 "$tmp/want" -- "$bin" "$f"
+echo "set services flow-tap control-source ftap allowed-destination 198.51.100.0/24" >>"$f"
+expect "no warning with a list" 0 "$tmp/none" -- "$bin" "$f"
+
 echo "$tmp/missing.conf: cannot open: No such file or directory" >"$tmp/want"
 expect "missing file" 1 "$tmp/want" -- "$bin" "$tmp/missing.conf"
 
-echo "usage: xtap-config-check FILE" >"$tmp/want"
+echo "usage: xtap-config-check FILE | --statements" >"$tmp/want"
 expect "usage" 1 "$tmp/want" -- "$bin"
 
 # the secret of a bad key line never reaches the output

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "memback.h"
 
 static int passed, failed;
 
@@ -102,6 +103,7 @@ static bool chk_ftl(const struct xtap_config *c)
 static bool chk_defaults(const struct xtap_config *c)
 {
 	return c->connection_limit == 75 && c->rate_limit == 150 && c->listen_port == 32001 &&
+	       c->source_connection_limit == 37 && c->source_rate_limit == 75 &&
 	       c->listen_addr.family == DTCP_AF_NONE && c->n_host_keys == 1 &&
 	       !strcmp(c->host_keys[0], "/etc/xtap/ssh_host_ed25519_key") &&
 	       c->idle_timeout == 1800 && c->max_message_size == 65536 &&
@@ -122,6 +124,7 @@ static bool chk_no_inet6(const struct xtap_config *c)
 static bool chk_dtcp_server(const struct xtap_config *c)
 {
 	return c->connection_limit == 10 && c->rate_limit == 20 && c->listen_port == 3200 &&
+	       c->source_connection_limit == 3 && c->source_rate_limit == 200 &&
 	       addr_is(&c->listen_addr, "2001:db8::1") && c->n_host_keys == 2 &&
 	       !strcmp(c->host_keys[0], "/etc/xtap/k1") && !strcmp(c->host_keys[1], "/etc/xtap/k2") &&
 	       c->idle_timeout == 0 && c->max_message_size == 4096;
@@ -166,6 +169,42 @@ static bool chk_names(const struct xtap_config *c)
 	       g->member[1].line == 15 && !xtap_config_group(c, "vrf-b");
 }
 
+/* issue 14: an alias of a Junos interface answers for its units */
+static bool resolves(const struct xtap_config *c, const char *name, const char *want)
+{
+	struct dtcp_name n;
+	int r = xtap_config_resolve_ifname(c, name, &n);
+
+	if (!want)
+		return r == -1;
+	return r == 0 && !strcmp(n.s, want);
+}
+
+static bool chk_alias_units(const struct xtap_config *c)
+{
+	return resolves(c, "ge-1/3/5", "eth1") && resolves(c, "ge-1/3/5.0", "eth1") &&
+	       resolves(c, "ge-1/3/5.1", "eth1") && resolves(c, "ge-1/3/5.16385", "eth1") &&
+	       /* a unit with an alias of its own keeps it */
+	       resolves(c, "ge-1/3/5.2", "eth2") &&
+	       /* not units: above Junos' 16385, empty, not a number, two dots, a longer name */
+	       resolves(c, "ge-1/3/5.16386", NULL) && resolves(c, "ge-1/3/5.", NULL) &&
+	       resolves(c, "ge-1/3/5.x", NULL) && resolves(c, "ge-1/3/5.0.1", NULL) &&
+	       resolves(c, "ge-1/3/50", NULL) && resolves(c, "ge-1/3/5.000001", NULL) &&
+	       /* an alias of a unit covers that unit only */
+	       resolves(c, "xe-0/0/0.5", "eth2") && resolves(c, "xe-0/0/0", NULL) &&
+	       resolves(c, "xe-0/0/0.6", NULL) && resolves(c, "xe-0/0/0.5.1", NULL) &&
+	       /* an attached interface's own name with a dot is that interface */
+	       resolves(c, "eth1.100", "eth1.100");
+}
+
+static bool chk_metrics(const struct xtap_config *c)
+{
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+	return c->metrics_addr.family == DTCP_AF_INET6 && !memcmp(c->metrics_addr.a, a6, 16) &&
+	       c->metrics_port == 9469;
+}
+
 static bool chk_cdests(const struct xtap_config *c)
 {
 	struct dtcp_cdest d;
@@ -204,6 +243,24 @@ static bool chk_global(const struct xtap_config *c)
 	       g->n_allow_src == 1 && net_is(&g->allow_src[0], "2001:db8::", 64) &&
 	       g->max_criteria == 5000 && g->has_seq_mode && g->seq_mode == DTCP_SEQ_STRICT &&
 	       c->max_cdests == 2 && !strcmp(c->audit_log, "/srv/audit");
+}
+
+/* The drafts' readings: the global ones apply, a user's setting overrides
+ * them either way; without any, the FlowTapLite document's (dtcp.md 4.1, 4.2). */
+static bool chk_strict(const struct xtap_config *c)
+{
+	struct dtcp_source_policy p;
+	if (xtap_config_source_policy(c, "ftap", &p))
+		return false;
+	return !p.refuse_no_lifetime && p.cdest_whole && p.delete_static_needs_flag;
+}
+
+static bool chk_strict_default(const struct xtap_config *c)
+{
+	struct dtcp_source_policy p;
+	if (xtap_config_source_policy(c, "ftap", &p))
+		return false;
+	return !p.refuse_no_lifetime && !p.cdest_whole && !p.delete_static_needs_flag;
 }
 
 /* Quoting: escapes resolved, blanks and # kept inside quotes. */
@@ -254,6 +311,8 @@ static const struct accept_case accept_cases[] = {
 	{ "dtcp server", BASE
 	  "set system services flow-tap-dtcp ssh connection-limit 10\n"
 	  "set system services flow-tap-dtcp ssh rate-limit 20\n"
+	  "set system services flow-tap-dtcp ssh per-source connection-limit 3\n"
+	  "set system services flow-tap-dtcp ssh per-source rate-limit 200\n"
 	  "set system services flow-tap-dtcp ssh port 3200\n"
 	  "set system services flow-tap-dtcp ssh listen-address 2001:db8::1\n"
 	  "set system services flow-tap-dtcp ssh host-key /etc/xtap/k1\n"
@@ -285,6 +344,16 @@ static const struct accept_case accept_cases[] = {
 	  "set services flow-tap interface-alias ge-2/0/1.0 eth1\n"
 	  "set services flow-tap interface-group vrf-a interface eth0\n"
 	  "set services flow-tap interface-group vrf-a interface eth1\n", chk_names },
+	{ "an alias covers its units", BASE
+	  "set services flow-tap interface eth1\n"
+	  "set services flow-tap interface eth2\n"
+	  "set services flow-tap interface eth1.100\n"
+	  "set services flow-tap interface-alias ge-1/3/5 eth1\n"
+	  "set services flow-tap interface-alias ge-1/3/5.2 eth2\n"
+	  "set services flow-tap interface-alias xe-0/0/0.5 eth2\n", chk_alias_units },
+	{ "metrics listener", BASE
+	  "set services flow-tap metrics listen-address 2001:db8::1\n"
+	  "set services flow-tap metrics port 9469\n", chk_metrics },
 	{ "content destinations", BASE
 	  "set services flow-tap content-destination cd1 address 198.51.100.50\n"
 	  "set services flow-tap content-destination cd1 port 7890\n"
@@ -313,6 +382,12 @@ static const struct accept_case accept_cases[] = {
 	  "set services flow-tap seq-check strict\n"
 	  "set services flow-tap max-content-destinations 2\n"
 	  "set services flow-tap audit-log /srv/audit\n", chk_global },
+	{ "drafts' readings", BASE
+	  "set services flow-tap no-lifetime refuse\n"
+	  "set services flow-tap delete-static with-flag\n"
+	  "set services flow-tap control-source ftap no-lifetime static\n"
+	  "set services flow-tap control-source ftap cdest-merge off\n", chk_strict },
+	{ "the document's readings by default", BASE, chk_strict_default },
 	{ "identical repeats", BASE BASE
 	  "set services flow-tap control-source ftap allowed-destination 198.51.100.0/24\n"
 	  "set services flow-tap control-source ftap allowed-destination 198.51.100.0/24\n",
@@ -383,7 +458,7 @@ struct want {
 struct error_case {
 	const char *name;
 	const char *text;
-	struct want w[6];              /* every error, in order */
+	struct want w[8];              /* every error, in order */
 };
 
 #define CS "set services flow-tap control-source ftap "
@@ -413,7 +488,7 @@ static const struct error_case error_cases[] = {
 	  { { 11, "unknown word 'protocols' after 'set': expected system, interfaces, services" } } },
 	{ "unknown under flow-tap", BASE "set services flow-tap bogus 1\n",
 	  { { 11, "unknown word 'bogus' after 'set services flow-tap': expected tunnel-interface, "
-		  "tunnel-veth, interface, interface-alias, interface-group, state-file, "
+		  "tunnel-veth, interface, interface-alias, interface-group, state-file, metrics, "
 		  "content-destination, control-source, allowed-destination, ..." } } },
 	{ "incomplete user", BASE "set system login user ftap\n",
 	  { { 11, "incomplete statement 'set system login user ftap': expected uid, class, "
@@ -468,6 +543,9 @@ static const struct error_case error_cases[] = {
 	    { 12, "rate-limit '0' is not a number from 1 to 250" },
 	    { 13, "port '65536' is not a number from 1 to 65535" },
 	    { 14, "idle-timeout 'x' is not a number from 0 to 86400" } } },
+	{ "per-source limits", BASE SSH "per-source connection-limit 0\n" SSH "per-source rate-limit 251\n",
+	  { { 11, "per-source connection-limit '0' is not a number from 1 to 250" },
+	    { 12, "per-source rate-limit '251' is not a number from 1 to 250" } } },
 	{ "dtcp others", BASE SSH "max-message-size 70000\n" SSH "listen-address 10.0.0.256\n"
 	  SSH "host-key etc/key\n",
 	  { { 11, "max-message-size '70000' is not a number from 1024 to 65536" },
@@ -491,6 +569,18 @@ static const struct error_case error_cases[] = {
 	{ "alias", BASE "set services flow-tap interface-alias ge-1/0/0 eth9\n",
 	  { { 11, "interface-alias 'ge-1/0/0' names 'eth9', which is not an attached interface "
 		  "(set services flow-tap interface eth9)" } } },
+	{ "metrics address alone", BASE "set services flow-tap metrics listen-address 192.0.2.1\n",
+	  { { 11, "metrics listen-address needs a metrics port (set services flow-tap metrics port N)" } } },
+	{ "metrics port alone", BASE "set services flow-tap metrics port 9469\n",
+	  { { 11, "metrics port needs a metrics listen-address (set services flow-tap metrics listen-address ADDR)" } } },
+	{ "metrics address", BASE "set services flow-tap metrics listen-address 192.0.2.300\n"
+	  "set services flow-tap metrics port 9469\n",
+	  { { 11, "metrics listen-address '192.0.2.300' is not an IPv4 or IPv6 address" },
+	    { 12, "metrics port needs a metrics listen-address (set services flow-tap metrics listen-address ADDR)" } } },
+	{ "metrics port range", BASE "set services flow-tap metrics listen-address 192.0.2.1\n"
+	  "set services flow-tap metrics port 65536\n",
+	  { { 12, "metrics port '65536' is not a number from 1 to 65535" },
+	    { 11, "metrics listen-address needs a metrics port (set services flow-tap metrics port N)" } } },
 	{ "alias target name", BASE "set services flow-tap interface-alias ge-1/0/1 bad/name\n",
 	  { { 11, "interface-alias target 'bad/name' is not a Linux interface name" } } },
 	{ "group", BASE "set services flow-tap interface-group g1 interface eth0\n"
@@ -512,11 +602,15 @@ static const struct error_case error_cases[] = {
 	  { { 11, "content-destination 'cd1' has no address" } } },
 	{ "policy values", BASE CS "allowed-destination 10.0.0.0/33\n"
 	  CS "allowed-destination-port 70000\n" CS "allowed-source-address *\n"
-	  CS "seq-check loose\n",
+	  CS "seq-check loose\n" CS "no-lifetime forever\n" CS "cdest-merge yes\n"
+	  CS "delete-static never\n",
 	  { { 11, "allowed-destination '10.0.0.0/33' is not a list of IPv4 or IPv6 prefixes of one family" },
 	    { 12, "allowed-destination-port '70000' is not a list of ports or port ranges" },
 	    { 13, "allowed-source-address '*' is not a list of IPv4 or IPv6 prefixes of one family" },
-	    { 14, "seq-check 'loose' is not off or strict" } } },
+	    { 14, "seq-check 'loose' is not off or strict" },
+	    { 15, "no-lifetime 'forever' is not static or refuse" },
+	    { 16, "cdest-merge 'yes' is not on or off" },
+	    { 17, "delete-static 'never' is not always or with-flag" } } },
 	{ "global values", BASE "set services flow-tap max-criteria 0\n"
 	  "set services flow-tap max-content-destinations 17\n"
 	  "set services flow-tap state-file relative\n",
@@ -590,7 +684,7 @@ static void run_errors(void)
 	for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
 		const struct error_case *t = &error_cases[i];
 		int want = 0;
-		while (want < 6 && t->w[want].msg)
+		while (want < (int)(sizeof(t->w) / sizeof(t->w[0])) && t->w[want].msg)
 			want++;
 		int n = parse(t->text, &cfg);
 		bool ok = n == want && errs.n == want && errs.kept == want;
@@ -709,6 +803,7 @@ static const struct diff_case diff_cases[] = {
 	{ "cdest", BASE, BASE CD "address 192.0.2.9\n" CD "port 9\n", XTAP_CFG_RELOADABLE },
 	{ "policy", BASE, BASE CS "allowed-destination 192.0.2.0/24\n", XTAP_CFG_RELOADABLE },
 	{ "global policy", BASE, BASE "set services flow-tap seq-check strict\n", XTAP_CFG_RELOADABLE },
+	{ "drafts' reading", BASE, BASE CS "delete-static with-flag\n", XTAP_CFG_RELOADABLE },
 	{ "ssh key", BASE, BASE "set system login user ftap authentication ssh-ed25519 \"" ED25519 "\"\n",
 	  XTAP_CFG_RELOADABLE },
 	{ "listen", BASE, BASE SSH "port 2222\n", XTAP_CFG_RELOADABLE },
@@ -792,6 +887,101 @@ static void run_policy(void)
 	xtap_config_free(&cfg);
 }
 
+/* ---- where copies may go: warnings and deny-unlisted-destinations ------------------------ */
+
+static int reply_code;
+
+static void take_code(void *arg, const char *buf, size_t n)
+{
+	if (sscanf(buf, "DTCP/0.%*d %d", &reply_code) != 1)
+		reply_code = -1;
+}
+
+/* The code a DTCP server answers to an ADD copying to cd_addr under the
+ * policy the configuration gives ftap (-1: no policy). */
+static int add_code(const struct xtap_config *c, const char *cd_addr)
+{
+	static struct memback mb;
+	static struct dtcp_msg m;
+	static struct dtcp_request r;
+	struct dtcp_source_policy pol;
+	struct dtcp_server srv;
+	struct dtcp_error err;
+	char text[512];
+
+	if (xtap_config_source_policy(c, "ftap", &pol))
+		return -1;
+	int n = snprintf(text, sizeof(text), "ADD DTCP/0.8\r\nCsource-ID: ftap\r\nCdest-ID: cdx\r\n"
+			 "X-JTap-Cdest-Dest-Address: %s\r\nX-JTap-Cdest-Dest-Port: 7000\r\n"
+			 "Source-Address: 192.0.2.1\r\nFlags: STATIC\r\nSeq: 1\r\n\r\n", cd_addr);
+	dtcp_msg_parse(text, (size_t)n, &m);
+	if (dtcp_request_parse(&m, &r, &err))
+		return err.code;
+	memback_init(&mb, NULL);
+	dtcp_server_init(&srv, &mb.cfg, &mb.be, &mb);
+	reply_code = 0;
+	dtcp_server_handle(&srv, &pol, &r, "192.0.2.10", 1714564800000ull, take_code, NULL);
+	dtcp_server_free(&srv);
+	return reply_code;
+}
+
+static const char W_ANY[] = "warning: control source 'ftap' has no allowed-destination: "
+			    "copies may go to any address";
+static const char W_NONE[] = "warning: control source 'ftap' has no allowed-destination and "
+			     "deny-unlisted-destinations is set: every content destination is refused";
+#define DENY "set services flow-tap deny-unlisted-destinations\n"
+
+static const struct deny_case {
+	const char *name, *extra; /* appended to BASE from line 11 */
+	const char *warning;      /* the one warning (at ftap's line 9), or NULL: none */
+	int code_listed, code_other; /* ADD to 198.51.100.7, to 203.0.113.5 (dtcp.md 4.1) */
+} deny_cases[] = {
+	{ "default: empty list allows any", "", W_ANY, 200, 200 },
+	{ "deny: empty list allows none", DENY, W_NONE, 430, 430 },
+	{ "deny twice", DENY DENY, W_NONE, 430, 430 },
+	{ "own list", CS "allowed-destination 198.51.100.0/24\n", NULL, 200, 430 },
+	{ "deny with own list", DENY CS "allowed-destination 198.51.100.0/24\n", NULL, 200, 430 },
+	{ "deny with global list", DENY "set services flow-tap allowed-destination 198.51.100.0/24\n",
+	  NULL, 200, 430 },
+	{ "global list", "set services flow-tap allowed-destination 198.51.100.0/24\n", NULL, 200, 430 },
+};
+
+static void run_deny(void)
+{
+	static struct xtap_config_errors w;
+	char text[4096];
+
+	for (size_t i = 0; i < sizeof(deny_cases) / sizeof(deny_cases[0]); i++) {
+		const struct deny_case *t = &deny_cases[i];
+		snprintf(text, sizeof(text), "%s%s", BASE, t->extra);
+		int n = parse(text, &cfg);
+		if (n)
+			dump_errors();
+		check(n == 0, t->name, "parse");
+		int k = xtap_config_warnings(&cfg, &w);
+		if (t->warning)
+			check(k == 1 && w.kept == 1 && w.e[0].line == 9 && !strcmp(w.e[0].msg, t->warning),
+			      t->name, "the warning, at ftap's control-source line");
+		else
+			check(k == 0 && w.kept == 0, t->name, "no warning");
+		int a = add_code(&cfg, "198.51.100.7"), b = add_code(&cfg, "203.0.113.5");
+		if (a != t->code_listed || b != t->code_other)
+			printf("    got %d %d\n", a, b);
+		check(a == t->code_listed && b == t->code_other, t->name, "ADD answers");
+		xtap_config_free(&cfg);
+	}
+	/* switching it is a reload, not a restart */
+	parse(BASE, &cfg);
+	parse(BASE DENY, &cfg2);
+	check(xtap_config_diff(&cfg, &cfg2) == XTAP_CFG_RELOADABLE, "deny diff", "reloadable");
+	xtap_config_free(&cfg);
+	xtap_config_free(&cfg2);
+	/* a word after it */
+	check(parse(BASE "set services flow-tap deny-unlisted-destinations yes\n", &cfg) == 1 &&
+	      errs.e[0].line == 11, "deny extra word", "refused at its line");
+	xtap_config_free(&cfg);
+}
+
 /* ---- the example configuration ---------------------------------------------------------- */
 
 static void run_example(const char *path)
@@ -826,6 +1016,7 @@ int main(int argc, char **argv)
 	run_limits();
 	run_diff();
 	run_policy();
+	run_deny();
 	run_example(argv[1]);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -45,6 +45,27 @@ static void round_trip(const struct dtcp_request *r1)
 		abort();
 }
 
+/* dtcp.md 2: an accepted request holds no control character (C0 but TAB,
+ * or DEL) before Authentication-Info, other than the CR of a CRLF. */
+static void check_no_controls(const char *msg, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)msg[i];
+		if (c == '\n' || c == '\t' || (c == '\r' && i + 1 < n && msg[i + 1] == '\n'))
+			continue;
+		if (c < 0x20 || c == 0x7f)
+			abort();
+	}
+}
+
+/* An error item is one printable ASCII line: client bytes are escaped. */
+static void check_item(const char *item)
+{
+	for (const char *s = item; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			abort();
+}
+
 static void direct(struct dtcp_server *srv, const char *msg, size_t n)
 {
 	static struct dtcp_msg m;
@@ -54,10 +75,12 @@ static void direct(struct dtcp_server *srv, const char *msg, size_t n)
 
 	dtcp_msg_parse(msg, n, &m);
 	if (dtcp_request_parse(&m, &r, &err)) {
-		if (err.code < 400 || err.code > 999 || strchr(err.item, '\r') || strchr(err.item, '\n'))
+		if (err.code < 400 || err.code > 999)
 			abort();
+		check_item(err.item);
 		return;
 	}
+	check_no_controls(msg, m.signed_len);
 	round_trip(&r);
 	dtcp_server_handle(srv, &pol, &r, "192.0.2.10", T0_MS, sink, NULL);
 }

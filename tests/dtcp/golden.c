@@ -11,6 +11,8 @@
  *   % expire               run the expiry sweep
  *   % chunk N              feed following text N bytes at a time (0: whole)
  *   % lf | % crlf          line ends as written, or LF -> CRLF (default)
+ *   % hex on | % hex off   in text, \xHH is the byte HH (NUL, CR, DEL...);
+ *                          off by default, so text is taken as written
  *   % key TEXT             key for @sign (default Juniper)
  *   % max-criteria N | % max-cdests N   global limits
  *   % feed                 just flush: what follows is a separate feed
@@ -38,6 +40,7 @@ struct run {
 	uint64_t now;
 	size_t chunk;
 	bool crlf;
+	bool hex;
 	char key[128];
 	char *text;          /* pending message text */
 	size_t n, cap;
@@ -65,6 +68,28 @@ static void text_add(struct run *r, const char *s, size_t n)
 	}
 	memcpy(r->text + r->n, s, n);
 	r->n += n;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A text line with \xHH escapes decoded (% hex on); returns the new length. */
+static size_t unhex(char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
+		    hexval(s[i + 3]) >= 0) {
+			s[o++] = (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
+			i += 3;
+		} else {
+			s[o++] = s[i];
+		}
+	}
+	return o;
 }
 
 /* Replaces "@sign" placeholders with the HMAC over the message so far. */
@@ -203,6 +228,10 @@ static int directive(struct run *r, char *line)
 		r->crlf = false;
 	else if (!strcmp(line, "crlf"))
 		r->crlf = true;
+	else if (!strcmp(line, "hex on"))
+		r->hex = true;
+	else if (!strcmp(line, "hex off"))
+		r->hex = false;
 	else if (sscanf(line, "key %127s", r->key) == 1)
 		;
 	else if (sscanf(line, "max-criteria %llu", &x) == 1)
@@ -241,6 +270,8 @@ static int run_file(const char *path, FILE *out, const char *dump)
 			rc = directive(&r, line);
 			continue;
 		}
+		if (r.hex)
+			len = (ssize_t)unhex(line, (size_t)len);
 		if (r.crlf && line[len - 1] == '\n') {
 			text_add(&r, line, (size_t)len - 1);
 			text_add(&r, "\r\n", 2);

@@ -151,6 +151,9 @@ static const struct {
 	{ "ftap1", { .key = "Juniper", .keylen = 7 } },
 	{ "ftap2", { .key = "Juniper", .keylen = 7 } },
 	{ "ft-user", { .key = "Juniper", .keylen = 7 } },
+	{ "ftap", { .key = "Juniper", .keylen = 7 } }, /* the FlowTapLite document's */
+	{ "drafts", { .key = "Juniper", .keylen = 7, .refuse_no_lifetime = true,
+		      .cdest_whole = true, .delete_static_needs_flag = true } },
 	{ "strict1", { .key = "Juniper", .keylen = 7, .seq_mode = DTCP_SEQ_STRICT } },
 	{ "small", { .key = "Juniper", .keylen = 7, .max_criteria = 2 } },
 	{ "limited", { .key = "Juniper", .keylen = 7, .n_allow_cdest = 1,
@@ -178,6 +181,8 @@ static int mem_ifname(void *ctx, const char *name, struct dtcp_name *out)
 		return set_name(out, name);
 	if (!strcmp(name, "ge-0/0/0.0"))
 		return set_name(out, "eth0");
+	if (!strcmp(name, "ge-2/0/1")) /* the FlowTapLite document's interface */
+		return set_name(out, "eth1");
 	return -1;
 }
 
@@ -195,6 +200,16 @@ static int mem_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
 	if (!strcmp(name, "cdconf")) {
 		out->dst.family = DTCP_AF_INET;
 		memcpy(out->dst.a, (uint8_t[]){ 198, 51, 100, 7 }, 4);
+		return 0;
+	}
+	if (!strcmp(name, "cd1")) {
+		/* as a FlowTapLite router's cd1 would be configured: an address and
+		 * a source; the document's ADD gives the ports and the TTL */
+		out->dst.family = DTCP_AF_INET;
+		memcpy(out->dst.a, (uint8_t[]){ 198, 51, 100, 50 }, 4);
+		out->src.family = DTCP_AF_INET;
+		memcpy(out->src.a, (uint8_t[]){ 198, 51, 100, 1 }, 4);
+		out->src_port = 40000;
 		return 0;
 	}
 	if (!strcmp(name, "cdconf6")) {

@@ -497,6 +497,50 @@ static void test_table_ends(void)
 	dtcp_server_free(&s);
 }
 
+/* dtcp.md 2 and 5: each control byte C0 but TAB, and DEL, refused in a
+ * header line with 400 naming the header; every byte outside printable
+ * ASCII escaped \ddd in the item, never cut inside an escape. */
+static void test_controls(void)
+{
+	static struct dtcp_msg m;
+	static struct dtcp_request r;
+	struct dtcp_error err;
+	char buf[512], want[64];
+	int bad = 0;
+
+	for (int c = 0; c < 256; c++) {
+		if (c == '\n' || c == '\r')
+			continue; /* a line end; CR alone is the case below */
+		int n = snprintf(buf, sizeof(buf), "NOOP DTCP/0.8\r\nCsource-ID: ftap1\r\n"
+				 "X-Note: a%cb\r\nSeq: 1\r\n\r\n", c ? c : '@');
+		if (!c)
+			buf[strstr(buf, "a@b") - buf + 1] = 0;
+		dtcp_msg_parse(buf, (size_t)n, &m);
+		int rc = dtcp_request_parse(&m, &r, &err);
+		bool ctl = (c < 0x20 && c != '\t') || c == 0x7f;
+		snprintf(want, sizeof(want), "X-NOTE: a\\%03db", c);
+		if (ctl ? rc == 0 || err.code != 400 || strcmp(err.item, want) : rc != 0) {
+			bad++;
+			printf("  byte %d: rc %d code %d item '%s'\n", c, rc, err.code, err.item);
+		}
+	}
+	CHECK(bad == 0, "every control byte refused with its escaped line, others accepted");
+	/* a lone CR right before the CRLF */
+	const char *cr = "NOOP DTCP/0.8\r\nCsource-ID: ftap1\r\nSeq: 1\r\r\n\r\n";
+	dtcp_msg_parse(cr, strlen(cr), &m);
+	CHECK(dtcp_request_parse(&m, &r, &err) != 0 && err.code == 400 &&
+	      !strcmp(err.item, "SEQ: 1\\013") && r.has_seq && r.seq == 1,
+	      "lone CR at the end of Seq: 400, SEQ still echoed (%s)", err.item);
+	/* an item at DTCP_ITEM_MAX: no half escape */
+	memset(want, 0, sizeof(want));
+	int k = snprintf(buf, sizeof(buf), "NOOP DTCP/0.8\r\nCsource-ID: ftap1\r\nX-Long: %0190d", 0);
+	buf[k++] = 1;
+	k += snprintf(buf + k, sizeof(buf) - (size_t)k, "\r\nSeq: 1\r\n\r\n");
+	dtcp_msg_parse(buf, (size_t)k, &m);
+	CHECK(dtcp_request_parse(&m, &r, &err) != 0 && strlen(err.item) == 8 + 190 &&
+	      err.item[strlen(err.item) - 1] == '0', "an escape that does not fit is left out whole");
+}
+
 static void test_remaining(void)
 {
 	static struct dtcp_entry e;
@@ -528,6 +572,7 @@ int main(void)
 	test_table_ends();
 	test_reply_parse();
 	test_remaining();
+	test_controls();
 	printf("test_dtcp: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -510,7 +510,15 @@ def test_privileges(mon):
     if not mon.worker_pid:
         check('worker pid known', False)
         return
+    # the worker drops its privileges after it is forked and announced: on a
+    # busy machine this test may look first, so wait for the sandbox (5 s)
+    deadline = time.time() + 5
     st = proc_status(mon.worker_pid)
+    def sandboxed(st):
+        return st.get('Uid', '0').split()[0] != '0' and (NOSECCOMP or st.get('Seccomp') == '2')
+    while not sandboxed(st) and time.time() < deadline:
+        time.sleep(0.05)
+        st = proc_status(mon.worker_pid)
     check('worker Uid is nobody (real, effective, saved, fs)',
           st.get('Uid', '').split() == [str(NOBODY)] * 4, st.get('Uid'))
     check('worker Gid is nogroup', st.get('Gid', '').split() == [str(NOBODY)] * 4, st.get('Gid'))

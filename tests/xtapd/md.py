@@ -7,6 +7,9 @@ usage: md.py HOST PORT USER PASSWORD KEY COMMAND
   COMMAND: pipeline N     N NOOPs written at once, N replies back
            perconn N      N connections, one ADD each, then one LIST; prints ids
            badhmac        three messages with a bad signature: no reply, closed
+           send FILE...   each FILE is one message (LF lines, no
+                          Authentication-Info): signed and sent verbatim on a
+                          connection of its own; the replies go to stdout
 Prints "ok ..." lines and exits 0, or prints what went wrong and exits 1.
 """
 import hmac
@@ -95,8 +98,31 @@ def main():
         if got:
             raise SystemExit("bad signatures got a reply: %r" % got[:80])
         print("ok three bad signatures: no reply, session closed")
+    elif cmd == "send":
+        for path in sys.argv[7:]:
+            with open(path) as f:
+                msg = f.read()
+            t, ch = connect(host, port, user, password)
+            ch.sendall(sign(msg, key))
+            got = ""
+            deadline = time.time() + 10
+            # a LIST may come as several replies: the last has no more to follow
+            while time.time() < deadline:
+                got += ch.recv(65536).decode(errors="replace")
+                if got.endswith("\r\n\r\n") and not last_is_partial(got):
+                    break
+            t.close()
+            sys.stdout.write(got)
     else:
         raise SystemExit("unknown command " + cmd)
+
+
+def last_is_partial(got):
+    """A LIST part to be continued: its last block has CRITERIA-NUM < CRITERIA-COUNT."""
+    last = got.rstrip("\r\n").split("\r\n\r\n")[-1]
+    num = [int(l.split(":")[1]) for l in last.split("\r\n") if l.startswith("CRITERIA-NUM:")]
+    cnt = [int(l.split(":")[1]) for l in last.split("\r\n") if l.startswith("CRITERIA-COUNT:")]
+    return bool(num) and bool(cnt) and num[-1] < cnt[-1]
 
 
 if __name__ == "__main__":

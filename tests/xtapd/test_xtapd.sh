@@ -151,5 +151,13 @@ check "audit lines carry the request's Seq and the criteria each request changed
 grep -q '\"method\":\"ADD\",\"seq\":1,\"code\":200.*\"ids\":\[1\]' $T/audit.log &&
 grep -q '\"method\":\"DELETE\",\"seq\":1,\"code\":200.*\"ids\":\[1\]' $T/audit.log"
 check "no target address in xtapd's own log" bash -c "! grep -q '192.0.2.10' $T/xtapd.log"
+# issue 14: libbpf and libxdp speak through xtap's logger; what they say on
+# every start is said once per start in xtap's words, at info
+check "no raw libbpf or libxdp line in xtapd's log (without -v)" bash -c "! grep -q -e '^libxdp:' -e '^libbpf:' -e 'libbpf: libbpf' -e ': libbpf:' -e ': libxdp:' $T/xtapd.log"
+check "the kernel's Exclusivity answer is never shown raw" bash -c "! grep -q 'Exclusivity flag' $T/xtapd.log"
+check "the clsact line, at info, at most once per start (adoptions), said at least once" bash -c "
+n=\$(grep -c '^xtapd: info: TC: the clsact qdisc already exists' $T/xtapd.log); s=\$(grep -c 'serving DTCP' $T/xtapd.log)
+[ \$n -ge 1 ] && [ \$n -le \$s ]"
+check "no 'ulimit -l' guess in the log" bash -c "! grep -q 'ulimit -l' $T/xtapd.log"
 
 summary

@@ -1,0 +1,70 @@
+/* libFuzzer target: the configuration parser (loader/config.c) on any text.
+ * Per input: parsed twice into two configurations, which must not differ
+ * (xtap_config_diff 0: parsing is deterministic and the diff sees no
+ * difference between equals); the errors counted and kept within their
+ * bounds, each one NUL-terminated line with a line number inside the text;
+ * the report printed; every user's DTCP policy and every name lookup run on
+ * the result; both configurations freed (ASan: no leak, no double free). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+/* An invariant: a failure names its line before aborting (libFuzzer keeps
+ * the input). */
+#define check(ok) do { if (!(ok)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
+	__FILE__, __LINE__, #ok); abort(); } } while (0)
+
+static struct xtap_config a, b;
+static struct xtap_config_errors ea, eb;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *)data;
+	size_t lines = 1;
+
+	for (size_t i = 0; i < size; i++)
+		lines += data[i] == '\n';
+	int na = xtap_config_parse_buf(text, size, &a, &ea);
+	int nb = xtap_config_parse_buf(text, size, &b, &eb);
+	check(na == nb && na == ea.n && ea.n == eb.n && ea.kept == eb.kept);
+	check(ea.kept >= 0 && ea.kept <= XTAP_CFG_ERRS_MAX && ea.kept <= ea.n);
+	for (int i = 0; i < ea.kept; i++) {
+		const struct xtap_config_error *e = &ea.e[i];
+		check(memchr(e->msg, 0, sizeof(e->msg)) && !strchr(e->msg, '\n'));
+		check(e->line >= 0 && (size_t)e->line <= lines);
+		check(!strcmp(e->msg, eb.e[i].msg) && e->line == eb.e[i].line);
+	}
+	if (na == 0) {
+		check(xtap_config_diff(&a, &b) == 0);
+		check(a.n_users <= XTAP_CFG_USERS_MAX && a.n_cdests <= XTAP_CFG_CDESTS_MAX &&
+		      a.n_attach <= XTAP_CFG_ATTACH_MAX && a.n_groups <= XTAP_CFG_GROUPS_MAX);
+		for (size_t i = 0; i < a.n_users; i++) {
+			struct dtcp_source_policy pol;
+			const struct xtap_cfg_user *u = &a.users[i];
+			check(memchr(u->name, 0, sizeof(u->name)) != NULL);
+			check(xtap_config_user(&a, u->name) != NULL);
+			if (xtap_config_source_policy(&a, u->name, &pol) == 0)
+				check(pol.keylen > 0 && pol.keylen <= XTAP_CFG_KEY_MAX);
+		}
+		for (size_t i = 0; i < a.n_cdests; i++) {
+			struct dtcp_cdest cd;
+			check(xtap_config_cdest(&a, a.cdests[i].name, &cd) == 0);
+		}
+		for (size_t i = 0; i < a.n_aliases; i++) {
+			struct dtcp_name nm;
+			check(xtap_config_resolve_ifname(&a, a.aliases[i].junos, &nm) == 0);
+		}
+		for (size_t i = 0; i < a.n_groups; i++)
+			check(xtap_config_group(&a, a.groups[i].name) != NULL);
+	}
+	FILE *null = fopen("/dev/null", "w");
+	if (null) {
+		xtap_config_report("fuzz.conf", &ea, null);
+		fclose(null);
+	}
+	xtap_config_free(&a);
+	xtap_config_free(&b);
+	return 0;
+}
