@@ -162,6 +162,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 -include tests/config/config.mk
 -include tests/sshd/sshd.mk
 -include tests/state/state.mk
+-include tests/crash/crash.mk
 -include tests/adversarial/adversarial.mk
 -include tests/fuzz/fuzz.mk
 -include man/man.mk

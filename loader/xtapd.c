@@ -6,10 +6,11 @@
  * log, and answers the unprivileged SSH worker it forks (docs/privsep.md),
  * validating everything the worker sends.
  *
- * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-W PROGRAM]
+ * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS] [-W PROGRAM]
  *   -n  check the configuration and exit
  *   -L  leave the datapath running on exit (attached, pinned)
  *   -S  the xtapctl socket (docs/xtapctl.md)
+ *   -C  criteria slots of maps it creates (default 1048576; adopted maps keep theirs)
  *   -W  tests only: exec PROGRAM as the SSH worker instead of xtapd itself
  *       (tests/adversarial's hostile worker; the same fds and arguments)
  *
@@ -1154,10 +1155,10 @@ out:
 	free(errs);
 }
 
-static int datapath_up(struct xtapd *d, const char *pin_dir)
+static int datapath_up(struct xtapd *d, const char *pin_dir, uint32_t slots)
 {
 	struct xtap_dp_opts o = { .pin_dir = pin_dir, .vt_name = d->cfg->vt_name, .vt_peer = d->cfg->vt_peer,
-				  .ipv6 = d->cfg->ipv6 };
+				  .ipv6 = d->cfg->ipv6, .max_criteria = slots };
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
 	int err;
@@ -1185,7 +1186,7 @@ static int datapath_up(struct xtapd *d, const char *pin_dir)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET]"
+	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS]"
 			" [-W PROGRAM]\n");
 	exit(2);
 }
@@ -1196,6 +1197,7 @@ int main(int argc, char **argv)
 	static struct xtap_config_errors errs;
 	const char *pin_dir = DEFAULT_PIN_DIR, *wuser = "nobody";
 	int ctl_given = 0;
+	uint32_t slots = 0; /* 0: XTAP_MAX_CRITERIA_DEFAULT */
 	int check = 0, verbose = 0, leave = 0, opt, sfd, rc = 0, detach = -1, err;
 	uint64_t last_expire = 0;
 	sigset_t mask;
@@ -1216,7 +1218,7 @@ int main(int argc, char **argv)
 	d.started_ms = wall_ms();
 	for (int i = 0; i < MAX_CTL_CONNS; i++)
 		d.ctl[i].fd = -1;
-	while ((opt = getopt(argc, argv, "f:nvLP:u:S:W:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:nvLP:u:S:C:W:")) != -1) {
 		switch (opt) {
 		case 'f': d.cfg_path = optarg; break;
 		case 'n': check = 1; break;
@@ -1225,6 +1227,18 @@ int main(int argc, char **argv)
 		case 'P': pin_dir = optarg; break;
 		case 'u': wuser = optarg; break;
 		case 'S': d.ctl_path = optarg; ctl_given = 1; break;
+		case 'C': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			/* at least a word of the exact pre-filter, at most the default */
+			if (errno || *end || optarg[0] == '-' || v < 64 || v > XTAP_MAX_CRITERIA_DEFAULT)
+				fatalx("-C: criteria slots from 64 to %u", XTAP_MAX_CRITERIA_DEFAULT);
+			slots = (uint32_t)v;
+			break;
+		}
 		case 'W': d.sup.exe = optarg; break;
 		default: usage();
 		}
@@ -1260,7 +1274,7 @@ int main(int argc, char **argv)
 		fatal("cannot open the audit log");
 	xtap_audit_event(d.audit, wall_ms(), XTAP_EV_START, "xtapd");
 
-	if (datapath_up(&d, pin_dir))
+	if (datapath_up(&d, pin_dir, slots))
 		fatalx("the datapath could not be set up");
 	xtap_backend_init(&d.be, d.cls);
 	d.be.group_bits = group_bits;

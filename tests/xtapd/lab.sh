@@ -63,8 +63,9 @@ CONF
 # Start xtapd and wait for its Nth "serving" line. nsenter, not `ip netns
 # exec`: that one gives the process a mount namespace of its own, where bpffs
 # and the pins die with the process (under systemd they live on).
+# XTAPD_ARGS: more options (the crash harness: -C, small maps).
 start() {
-	nsenter --net=/run/netns/$S "$B/xtapd" -f $T/xtapd.conf -P $PIN -S $T/ctl.sock >> $T/xtapd.log 2>&1 &
+	nsenter --net=/run/netns/$S "$B/xtapd" -f $T/xtapd.conf -P $PIN -S $T/ctl.sock ${XTAPD_ARGS:-} >> $T/xtapd.log 2>&1 &
 	for _ in $(seq 1 150); do
 		[ "$(grep -c 'serving DTCP' $T/xtapd.log 2>/dev/null)" -ge "$1" ] && return 0
 		sleep 0.2
