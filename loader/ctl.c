@@ -801,6 +801,10 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 	bput(b, "xtap_state_refused_requests_total %" PRIu64 "\n", x->refused);
 	mhead(b, "xtap_state_commits_total", "counter", "State transactions made durable (synced).");
 	bput(b, "xtap_state_commits_total %" PRIu64 "\n", x->commits);
+	mhead(b, "xtap_state_last_save_time_seconds", "gauge",
+	      "When the state last reached the disk, in seconds since the epoch (0: not since start).");
+	bput(b, "xtap_state_last_save_time_seconds %" PRIu64 ".%03" PRIu64 "\n", x->last_save_ms / 1000,
+	     x->last_save_ms % 1000);
 	mhead(b, "xtap_state_journal_bytes", "gauge", "Length of the state journal, synced.");
 	bput(b, "xtap_state_journal_bytes %" PRIu64 "\n", x->journal_bytes);
 	mhead(b, "xtap_ssh_connections", "gauge", "SSH connections holding a monitor slot now.");

@@ -69,6 +69,7 @@ struct xtap_ctl_ctx {
 	uint64_t refused;       /* requests answered 500 for it since start */
 	uint64_t journal_bytes; /* the state journal's synced length */
 	uint64_t commits;       /* state transactions made durable since start */
+	uint64_t last_save_ms;  /* when the state last reached the disk; 0: not since start */
 	const struct xtap_ctl_stats *stats; /* NULL: no request counts */
 };
 

@@ -293,6 +293,7 @@ int xtap_persist_snapshot(struct xtap_persist *p)
 		return -1;
 	}
 	p->snapshot_bytes = stat(p->path, &st) ? 0 : (size_t)st.st_size;
+	p->last_save_ms = wall_ms();
 	p->nchanged = 0;
 	p->changed_unknown = false;
 	seq_remember(p);
@@ -485,6 +486,8 @@ int xtap_persist_commit(struct xtap_persist *p)
 		refusing(p);
 		return -1;
 	}
+	p->saves++;
+	p->last_save_ms = wall_ms();
 	p->fault[0] = 0;
 	if (p->refusing) {
 		p->refusing = false;

@@ -73,6 +73,8 @@ struct xtap_persist {
 	char fault[128];           /* what failed: "journal: ENOSPC, snapshot: ENOSPC" */
 	uint64_t refused;          /* requests answered 500 for it, since start */
 	uint64_t commits, snapshots;
+	uint64_t saves;            /* commits that reached the disk */
+	uint64_t last_save_ms;     /* wall clock of the last one (or of a snapshot); 0: none */
 	/* compaction beside the service (persist.c) */
 	pid_t child;               /* the snapshot writer, 0: none (the journal is then .next) */
 	size_t child_n;

@@ -595,7 +595,13 @@ static bool handle_auth(struct conn *c, ssh_message m)
 	if (method == SSH_AUTH_METHOD_INTERACTIVE && !ssh_message_auth_kbdint_is_response(m)) {
 		const char *prompts[] = { PASSWORD_PROMPT };
 		char echo[] = { 0 };
-		snprintf(c->kbd_user, sizeof(c->kbd_user), "%s", user ? user : "");
+		/* a name too long for kbd_user is refused, never cut to a prefix that
+		 * may be a real user */
+		if (!user || strlen(user) >= sizeof(c->kbd_user)) {
+			auth_failed(c, m);
+			return false;
+		}
+		snprintf(c->kbd_user, sizeof(c->kbd_user), "%s", user);
 		if (ssh_message_auth_interactive_request(m, "", "", 1, prompts, echo) != SSH_OK)
 			conn_drop(c, "keyboard-interactive request failed");
 		return false;

@@ -841,7 +841,7 @@ static struct xtap_ctl_ctx ctl_ctx(struct xtapd *d)
 				      .connections = used_slots(d), .worker_restarts = d->sup.restarts,
 				      .stats = &d->stats, .refusing = d->ps.refusing, .state_fault = d->ps.fault,
 				      .refused = d->ps.refused, .journal_bytes = d->ps.journal.size,
-				      .commits = d->ps.commits };
+				      .commits = d->ps.saves, .last_save_ms = d->ps.last_save_ms };
 }
 
 /* Reads what has come of the request. Returns 1 for a detach request (the

@@ -331,6 +331,24 @@ def test_mediation(mon, tmp):
           len(whole_replies(r)) == 1, r)
     t.close()
 
+    # a keyboard-interactive name longer than a user name is refused, not cut
+    # to a prefix that is a real user (USER followed by 70 bytes, USER's password)
+    import paramiko
+    sock = socket.create_connection(('127.0.0.1', p), timeout=10)
+    t = paramiko.Transport(sock)
+    t.start_client(timeout=10)
+    try:
+        t.auth_interactive(USER + 'x' * 70, lambda title, ins, prompts: [PASSWORD for _ in prompts])
+        long_ok = t.is_authenticated()
+    except paramiko.AuthenticationException:
+        long_ok = False
+    t.close()
+    check('keyboard-interactive: a 75-byte name is refused', not long_ok)
+    # ... in the worker: the monitor is never asked about its 63-byte prefix,
+    # which would be a real user's name had one that long been configured
+    check('keyboard-interactive: the monitor is not asked about the cut name',
+          mon.count(r'^auth password %s ' % (USER + 'x' * (63 - len(USER)))) == 0)
+
     # a new connection per request, Seq always 1, one recv per reply
     ok = True
     for i in range(4):

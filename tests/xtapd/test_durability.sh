@@ -211,6 +211,7 @@ check "metrics: xtap_state_refusing_changes 1, refused requests counted" \
 	bash -c "grep -qx 'xtap_state_refusing_changes 1' $T/m1.out && [ \$(sed -n 's/^xtap_state_refused_requests_total //p' $T/m1.out) -ge 2 ]"
 check "and has the 500 lines naming the fault" grep -q '"code":500.*state not saved' $T/audit.log
 rm -f $SD/fill*
+T_BACK=$(date +%s)
 dtcp add --src 192.0.2.43 $CD --static > $T/f6.out 2>&1
 ID3=$(ids_of $T/f6.out)
 check "space back: the next ADD answers 200 (id $ID3)" grep -q "CRITERIA-ID:" $T/f6.out
@@ -218,6 +219,8 @@ CTL status > $T/st2.out 2>&1
 check "xtapctl status: saved again" grep -q "^State: saved" $T/st2.out
 CTL metrics > $T/m2.out 2>&1
 check "metrics: xtap_state_refusing_changes 0 again" grep -qx 'xtap_state_refusing_changes 0' $T/m2.out
+LS=$(sed -n 's/^xtap_state_last_save_time_seconds \([0-9]*\)\..*/\1/p' $T/m2.out)
+check "metrics: the last save is the recovering ADD's (${LS:-none} >= $T_BACK)" [ "${LS:-0}" -ge "$T_BACK" ]
 check "the audit log says changes are accepted again" grep -q 'accepting changes' $T/audit.log
 kill9
 start 7 > /dev/null
