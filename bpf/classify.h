@@ -29,6 +29,8 @@ struct xtap_cls {
 	__u16 pad;
 	struct xtap_frag_val m; /* matched criteria (first XTAP_MAX_MATCH) */
 	__u32 nmatch;          /* every match, also beyond the bound */
+	__u32 near;            /* criteria whose family, scope and addresses matched */
+	__u32 unread_hits;     /* matches through a field the packet did not let us read */
 	__u32 pad2;
 };
 
@@ -96,13 +98,25 @@ static __always_inline int scope_has(const struct xtap_rule *r, struct xtap_cls 
 	return 0;
 }
 
-/* Does rule r match the packet? Fields the packet does not carry (ports of a
- * later fragment, the protocol after too many extension headers) match only
- * "any". Global function: verified once, not at every call site. */
+/* Does a set (not "any") match a field? When the packet carries it and it
+ * was read: its value. When it may carry it but the parser could not read it
+ * (unread): yes, and *used says so (copy rather than miss). Else no: a set
+ * never matches a packet that has no such field (ports of ICMP or GRE). */
+static __always_inline int field_has(const struct xtap_valset *vs, int known, int unread, __u32 v, int *used)
+{
+	if (known)
+		return valset_has(vs, v);
+	if (unread)
+		*used = 1;
+	return unread;
+}
+
+/* Does rule r match the packet? Global function: verified once, not at
+ * every call site. */
 __noinline int xtap_rule_match(const struct xtap_rule *r, struct xtap_cls *s)
 {
 	const struct xtap_pkt *p;
-	int words;
+	int words, used = 0;
 
 	if (!r || !s)
 		return 0;
@@ -116,16 +130,23 @@ __noinline int xtap_rule_match(const struct xtap_rule *r, struct xtap_cls *s)
 		return 0;
 	if ((r->flags & XTAP_R_CHECK_DST) && !prefix_has(p->dst, r->dst, r->dst_plen, words))
 		return 0;
-	if (!(r->flags & XTAP_R_PROTO_ANY) && (!p->proto_known || !valset_has(&r->proto, p->proto)))
+	s->near++;
+	if (!(r->flags & XTAP_R_PROTO_ANY) &&
+	    !field_has(&r->proto, p->proto_known, p->unread & U_PROTO, p->proto, &used))
 		return 0;
-	if (!(r->flags & XTAP_R_SPORT_ANY) && (p->l4 != L4_PORTS || !valset_has(&r->sport, p->sport)))
+	if (!(r->flags & XTAP_R_SPORT_ANY) &&
+	    !field_has(&r->sport, p->l4 == L4_PORTS, p->unread & U_PORTS, p->sport, &used))
 		return 0;
-	if (!(r->flags & XTAP_R_DPORT_ANY) && (p->l4 != L4_PORTS || !valset_has(&r->dport, p->dport)))
+	if (!(r->flags & XTAP_R_DPORT_ANY) &&
+	    !field_has(&r->dport, p->l4 == L4_PORTS, p->unread & U_PORTS, p->dport, &used))
 		return 0;
-	if (!(r->flags & XTAP_R_ITYPE_ANY) && (p->l4 != L4_ICMP || !valset_has(&r->itype, p->itype)))
+	if (!(r->flags & XTAP_R_ITYPE_ANY) &&
+	    !field_has(&r->itype, p->l4 == L4_ICMP, p->unread & U_ICMP, p->itype, &used))
 		return 0;
-	if (!(r->flags & XTAP_R_ICODE_ANY) && (p->l4 != L4_ICMP || !valset_has(&r->icode, p->icode)))
+	if (!(r->flags & XTAP_R_ICODE_ANY) &&
+	    !field_has(&r->icode, p->l4 == L4_ICMP, p->unread & U_ICMP, p->icode, &used))
 		return 0;
+	s->unread_hits += used;
 	return 1;
 }
 
@@ -261,9 +282,10 @@ static __always_inline void frag_key(struct xtap_frag_key *k, const struct xtap_
 	__builtin_memcpy(k->dst, p->dst, 16);
 }
 
-/* A later fragment of a datagram whose first fragment matched: the same
- * criteria, if they still exist. Returns how many were followed; with none
- * the fragment is classified on its own. */
+/* A later fragment of a datagram whose first fragment was seen: the criteria
+ * that one matched, if they still exist. Returns how many were followed, -1
+ * when the first fragment matched nothing (nor does this one); with 0 (no
+ * record, or its criteria all gone) the fragment is classified on its own. */
 __noinline int xtap_frag_follow(struct xtap_cls *s)
 {
 	struct xtap_frag_key k;
@@ -279,6 +301,10 @@ __noinline int xtap_frag_follow(struct xtap_cls *s)
 		return 0;
 	}
 	n = v->n;
+	if (!n) {
+		counter_inc(XTAP_G_FRAG_NONE);
+		return -1;
+	}
 	for (__u32 i = 0; i < XTAP_MAX_MATCH; i++) {
 		struct xtap_rule *r;
 		__u32 slot;
@@ -296,6 +322,77 @@ __noinline int xtap_frag_follow(struct xtap_cls *s)
 	return followed;
 }
 
+/* Does a fragment record name (slot, uid)? A global function: the merge
+ * below would otherwise be a 16 x 16 loop for the verifier to walk. */
+__noinline int xtap_frag_has(const struct xtap_frag_val *v, __u32 slot, __u32 uid)
+{
+	__u32 n;
+
+	if (!v)
+		return 0;
+	n = v->n;
+	for (__u32 j = 0; j < XTAP_MAX_MATCH; j++) {
+		if (j >= n)
+			break;
+		if (v->m[j].slot == slot && v->m[j].uid == uid)
+			return 1;
+	}
+	return 0;
+}
+
+/* Record what a first fragment matched, for its later fragments. One that
+ * matched nothing is recorded too (n = 0) when a criterion's addresses
+ * matched it, so that the later fragments of a datagram a port criterion
+ * left out are not copied as unread; such a record never replaces one with
+ * matches. Another first fragment of the same datagram (duplicated or
+ * overlapping, RFC 5722) adds its matches to the record: whichever copy the
+ * receiver keeps, its criteria follow the datagram. */
+__noinline int xtap_frag_record(struct xtap_cls *s)
+{
+	struct xtap_frag_key fk;
+	struct xtap_frag_val *v;
+	__u32 n, add;
+
+	if (!s)
+		return 0;
+	frag_key(&fk, s);
+	v = bpf_map_lookup_elem(&XTAP_MAP_FRAGS, &fk);
+	if (!s->m.n) {
+		if (v || !s->near)
+			return 0;
+		/* NOEXIST: a record with matches written meanwhile stays */
+		if (!bpf_map_update_elem(&XTAP_MAP_FRAGS, &fk, &s->m, BPF_NOEXIST))
+			counter_inc(XTAP_G_FRAG_RECORDED);
+		return 0;
+	}
+	if (!v || !v->n) {
+		if (bpf_map_update_elem(&XTAP_MAP_FRAGS, &fk, &s->m, BPF_ANY))
+			counter_inc(XTAP_G_FRAG_RECORD_FAIL);
+		else
+			counter_inc(XTAP_G_FRAG_RECORDED);
+		return 0;
+	}
+	add = s->m.n;
+	for (__u32 i = 0; i < XTAP_MAX_MATCH; i++) {
+		struct xtap_match_ref ref;
+
+		if (i >= add)
+			break;
+		ref = s->m.m[i];
+		if (xtap_frag_has(v, ref.slot, ref.uid))
+			continue;
+		n = v->n;
+		if (n >= XTAP_MAX_MATCH) {
+			counter_inc(XTAP_G_FRAG_RECORD_FAIL);
+			break;
+		}
+		v->m[n] = ref;
+		v->n = n + 1; /* in place, after the ref: a later fragment reads both */
+	}
+	counter_inc(XTAP_G_FRAG_RECORDED);
+	return 0;
+}
+
 /* Classify s->pkt (parsed) for s->dir on the interface of s->ifbit. */
 __noinline int xtap_classify(struct xtap_cls *s)
 {
@@ -307,7 +404,7 @@ __noinline int xtap_classify(struct xtap_cls *s)
 	if (!s)
 		return 0;
 	if (s->pkt.frag == FRAG_LATER && xtap_frag_follow(s))
-		goto out;
+		goto out; /* followed the record, or the record says: nothing */
 
 	present = bpf_map_lookup_elem(&XTAP_MAP_PRESENT, &zero);
 	if (!present)
@@ -346,41 +443,47 @@ __noinline int xtap_classify(struct xtap_cls *s)
 			xtap_scan(c, s);
 	}
 
-	if (s->pkt.frag == FRAG_FIRST && s->m.n) {
-		struct xtap_frag_key fk;
-
-		frag_key(&fk, s);
-		if (bpf_map_update_elem(&XTAP_MAP_FRAGS, &fk, &s->m, BPF_ANY))
-			counter_inc(XTAP_G_FRAG_RECORD_FAIL);
-		else
-			counter_inc(XTAP_G_FRAG_RECORDED);
-	}
+	if (s->pkt.frag == FRAG_FIRST)
+		xtap_frag_record(s);
+	if (s->unread_hits)
+		counter_inc(XTAP_G_MATCH_UNREAD);
 out:
 	if (s->nmatch)
 		counter_inc(XTAP_G_MATCHED);
 	return s->nmatch;
 }
 
-/* Parse the packet in b and classify it for dir on ifindex. Only what is
- * read before written is zeroed (a 256-byte memset per packet is not free):
- * the CD list goes to XDP metadata whole, and the match list of a first
+/* Classify the packet parse_packet() left in s->pkt (err its result) for
+ * dir on ifindex, counting why anything was not read. Only what is read
+ * before written is zeroed (a 256-byte memset per packet is not free): the
+ * CD list goes to XDP metadata whole, and the match list of a first
  * fragment goes to a map whole. */
-static __always_inline int cls_run(struct xtap_cls *s, struct xtap_buf *b, __u32 dir, __u32 ifindex)
+static __always_inline int cls_run_parsed(struct xtap_cls *s, int err, __u32 dir, __u32 ifindex)
 {
 	counter_inc(XTAP_G_PACKETS);
+	if (s->pkt.reason)
+		counter_inc(s->pkt.reason);
 	s->ncd = 0;
 	__builtin_memset(s->cd, 0, sizeof(s->cd));
-	if (parse_packet(b, &s->pkt))
+	if (err)
 		return 0;
 	s->dir = dir;
 	s->ifindex = ifindex;
 	s->if_known = 0;
 	s->nmatch = 0;
+	s->near = 0;
+	s->unread_hits = 0;
 	if (s->pkt.frag == FRAG_FIRST)
 		__builtin_memset(&s->m, 0, sizeof(s->m));
 	else
 		s->m.n = 0;
 	return xtap_classify(s);
+}
+
+/* Parse the packet in b (a linear frame: XDP) and classify it. */
+static __always_inline int cls_run(struct xtap_cls *s, struct xtap_buf *b, __u32 dir, __u32 ifindex)
+{
+	return cls_run_parsed(s, parse_packet(b, &s->pkt), dir, ifindex);
 }
 
 #endif

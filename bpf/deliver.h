@@ -21,7 +21,7 @@ const volatile __u8 vt_peer_mac[6] = { 0 };
 const volatile __u32 cd_mtu6 = 1500;
 
 #define ETH_HLEN_ 14
-#define VLAN_POP_MAX 3 /* two tags the parser follows, and one more */
+#define VLAN_POP_MAX (VLAN_MAX_DEPTH + 1) /* the tags the parser follows, and one in skb metadata */
 
 static __always_inline void cd_count(__u32 cd, __u32 what, __u64 n)
 {

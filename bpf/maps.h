@@ -83,7 +83,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XTAP_G_COUNT);
+	__uint(max_entries, XTAP_G_SLOTS); /* room for new reasons: a pinned map stays adoptable */
 	__type(key, __u32);
 	__type(value, __u64);
 } XTAP_MAP_COUNTERS SEC(".maps");

@@ -9,7 +9,8 @@
 #include "deliver.h"
 
 /* Bytes TC makes linear before parsing: Ethernet, two VLAN tags, IPv6 and
- * a typical extension chain. Longer chains parse as truncated. */
+ * a typical extension chain. Headers past them: the whole frame is made
+ * linear and parsed again (tc_classify). */
 #define TC_PULL_LEN 256
 
 
@@ -31,6 +32,28 @@ static __always_inline void tc_buf(struct __sk_buff *skb, struct xtap_buf *b)
 	b->data = (void *)(long)CTX_FIELD(skb, struct __sk_buff, data);
 	b->data_end = (void *)(long)CTX_FIELD(skb, struct __sk_buff, data_end);
 	b->len = len;
+	b->want = 0;
+	b->ctx = skb;
+	b->xdp = 0;
+}
+
+/* Parse and classify; a header beyond the linear part (a long extension
+ * chain in a paged skb) makes the whole frame linear, once, and the packet
+ * is parsed again: pulling invalidates every packet pointer. */
+static __always_inline int tc_classify(struct __sk_buff *skb, struct xtap_cls *s, __u32 dir)
+{
+	struct xtap_buf b;
+	int err;
+
+	tc_buf(skb, &b);
+	err = parse_packet(&b, &s->pkt);
+	if (b.want && !bpf_skb_pull_data(skb, b.len)) {
+		b.data = (void *)(long)CTX_FIELD(skb, struct __sk_buff, data);
+		b.data_end = (void *)(long)CTX_FIELD(skb, struct __sk_buff, data_end);
+		b.want = 0;
+		err = parse_packet(&b, &s->pkt);
+	}
+	return cls_run_parsed(s, err, dir, skb->ifindex);
 }
 
 /* TC_ACT_UNSPEC: let the rest of the tc/tcx chain decide, as if xtap were
@@ -39,7 +62,6 @@ SEC("tc")
 int xtap_tc_ingress(struct __sk_buff *skb)
 {
 	struct xtap_meta *meta = (void *)(long)skb->data_meta;
-	struct xtap_buf b;
 	struct xtap_cls s;
 
 	if ((void *)(meta + 1) <= (void *)(long)skb->data && meta->magic == XTAP_META_MAGIC &&
@@ -53,8 +75,7 @@ int xtap_tc_ingress(struct __sk_buff *skb)
 		clone_to_vt(skb, cds, ncd);
 		return TC_ACT_UNSPEC;
 	}
-	tc_buf(skb, &b);
-	cls_run(&s, &b, XTAP_DIR_IN, skb->ifindex);
+	tc_classify(skb, &s, XTAP_DIR_IN);
 	clone_to_vt(skb, s.cd, s.ncd);
 	return TC_ACT_UNSPEC;
 }
@@ -62,11 +83,9 @@ int xtap_tc_ingress(struct __sk_buff *skb)
 SEC("tc")
 int xtap_tc_egress(struct __sk_buff *skb)
 {
-	struct xtap_buf b;
 	struct xtap_cls s;
 
-	tc_buf(skb, &b);
-	cls_run(&s, &b, XTAP_DIR_OUT, skb->ifindex);
+	tc_classify(skb, &s, XTAP_DIR_OUT);
 	clone_to_vt(skb, s.cd, s.ncd);
 	return TC_ACT_UNSPEC;
 }

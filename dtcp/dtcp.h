@@ -270,6 +270,7 @@ struct dtcp_reply {
 	size_t blocks_len;
 	const uint32_t *ids;              /* audit only: the criteria a request changed */
 	size_t n_ids;
+	const char *reason;               /* NULL: dtcp_reason(code); else one printable line */
 };
 /* Formats and signs. Returns the length, or 0 when cap is too small. */
 size_t dtcp_reply_format(const struct dtcp_reply *r, const void *key, size_t keylen,
@@ -334,6 +335,8 @@ struct dtcp_source_policy {
 	bool delete_static_needs_flag;    /* DELETE without Flags: STATIC keeps static ones */
 };
 
+struct dtcp_entry;
+
 /* What the daemon configures. Callbacks return 0 (found) or -1. */
 struct dtcp_config {
 	void *ctx;
@@ -350,6 +353,11 @@ struct dtcp_config {
 	 * (Seq included) and every criterion it added, deleted or refreshed. */
 	void (*audit_request)(void *ctx, const struct dtcp_request *r, int code, const uint32_t *ids,
 			      size_t n_ids, const char *why);
+	/* Optional: called before a request changes criterion id: e is the
+	 * entry as it is (a REFRESH or DELETE), NULL for the id an ADD is
+	 * about to take. The daemon keeps what it needs to undo the change
+	 * (dtcp_server_take, dtcp_server_restore) if it cannot be made durable. */
+	void (*before_change)(void *ctx, uint32_t id, const struct dtcp_entry *e);
 	uint32_t max_criteria;            /* global; 0: DTCP_MAX_CRITERIA_DEFAULT */
 	uint8_t max_cdests;               /* 0: DTCP_CDESTS_DEFAULT */
 	bool any_csource;                 /* Csource-ID need not be the SSH user */
@@ -420,6 +428,9 @@ void dtcp_server_free(struct dtcp_server *s);
  * -1 (duplicate id or no memory): the caller still does. */
 int dtcp_server_restore(struct dtcp_server *s, struct dtcp_entry *e);
 const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t id);
+/* Takes entry id out of the table without a backend call (an undo); the
+ * caller owns it then. NULL: no such entry. */
+struct dtcp_entry *dtcp_server_take(struct dtcp_server *s, uint32_t id);
 /* Index of the first of n entries (sorted by id) with an id >= id. */
 size_t dtcp_entry_lower_bound(struct dtcp_entry *const *tab, size_t n, uint32_t id);
 

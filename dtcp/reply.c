@@ -118,7 +118,7 @@ size_t dtcp_reply_format(const struct dtcp_reply *r, const void *key, size_t key
 	if (cap == 0)
 		return 0;
 	dtcp_format_time(r->now_ms, ts);
-	PUT("DTCP/0.%d %d %s\r\n", r->version, r->code, dtcp_reason(r->code));
+	PUT("DTCP/0.%d %d %s\r\n", r->version, r->code, r->reason ? r->reason : dtcp_reason(r->code));
 	if (r->has_seq)
 		PUT("SEQ: %" PRIu64 "\r\n", r->seq);
 	if (r->has_criteria_id)

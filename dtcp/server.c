@@ -111,6 +111,34 @@ static void erase(struct dtcp_server *s, uint32_t id)
 	s->n--;
 }
 
+struct dtcp_entry *dtcp_server_take(struct dtcp_server *s, uint32_t id)
+{
+	size_t i = lower_bound(s, id);
+	struct dtcp_entry *e;
+
+	if (i == s->n || s->tab[i]->c.id != id)
+		return NULL;
+	e = s->tab[i];
+	s->tab[i] = NULL;
+	/* erase without its free */
+	s->ndynamic -= !e->c.is_static;
+	if (i < s->n / 2) {
+		memmove(s->tab + 1, s->tab, i * sizeof(*s->tab));
+		s->tab++;
+		s->front++;
+	} else {
+		memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
+	}
+	s->n--;
+	return e;
+}
+
+static void before_change(const struct dtcp_server *s, uint32_t id, const struct dtcp_entry *e)
+{
+	if (s->cfg->before_change)
+		s->cfg->before_change(s->cfg->ctx, id, e);
+}
+
 int dtcp_server_restore(struct dtcp_server *s, struct dtcp_entry *e)
 {
 	if (insert(s, e))
@@ -456,6 +484,7 @@ static void handle_add(const struct ctx *x, const char *peer)
 	for (int t = 0; t < DTCP_T_N; t++)
 		e->start_ms[t] = x->now;
 	/* New criteria start at zero on the datapath, so base[] stays 0. */
+	before_change(s, c.id, NULL);
 	if (insert(s, e)) {
 		free(e);
 		return reply_code(x, DTCP_INTERNAL, NULL);
@@ -588,11 +617,20 @@ static void handle_delete(const struct ctx *x)
 		free(undo);
 		return reply_code(x, DTCP_INTERNAL, NULL);
 	}
+	/* the list of what it removes, taken before anything is removed: the
+	 * daemon persists exactly these ids (an empty list: nothing changed) */
+	uint32_t *ids = calloc((size_t)(n ? n : 1), sizeof(*ids));
+	if (!ids) {
+		free(undo);
+		free(sel);
+		return reply_code(x, DTCP_INTERNAL, NULL);
+	}
 	for (long i = 0; i < n; i++) {
 		if (sel[i]->c.is_static && !x->r->flag_static && x->pol->delete_static_needs_flag) {
 			sel[i] = NULL; /* the drafts' reading: kept, still 200 (4.2) */
 			continue;
 		}
+		before_change(s, sel[i]->c.id, sel[i]);
 		if (s->be->remove(s->be_ctx, sel[i]->c.id)) {
 			/* Put back what was removed so that nothing changed. */
 			for (long j = 0; j < i; j++)
@@ -602,22 +640,21 @@ static void handle_delete(const struct ctx *x)
 				}
 			free(undo);
 			free(sel);
+			free(ids);
 			return reply_code(x, DTCP_INTERNAL, NULL);
 		}
 	}
 	free(undo);
-	uint32_t *ids = calloc((size_t)(n ? n : 1), sizeof(*ids)); /* for the audit; NULL: none */
 	for (long i = 0; i < n; i++) {
 		if (!sel[i])
 			continue;
-		if (ids)
-			ids[done] = sel[i]->c.id;
+		ids[done] = sel[i]->c.id;
 		erase(s, sel[i]->c.id);
 		done++;
 	}
 	free(sel);
 	struct dtcp_reply rep = { .code = DTCP_OK, .has_count = true, .count = (uint64_t)done,
-				  .ids = ids, .n_ids = ids ? (size_t)done : 0 };
+				  .ids = ids, .n_ids = (size_t)done };
 	reply(x, &rep);
 	free(ids);
 }
@@ -635,7 +672,11 @@ static void handle_refresh(const struct ctx *x)
 	if ((n = select_entries(x, &sel)) < 0)
 		return reply_code(x, DTCP_INTERNAL, NULL);
 	cnt = calloc((size_t)(n ? n : 1), sizeof(*cnt));
-	if (!cnt) {
+	/* the ids it refreshes, taken before anything changes (as DELETE) */
+	uint32_t *ids = calloc((size_t)(n ? n : 1), sizeof(*ids));
+	if (!cnt || !ids) {
+		free(cnt);
+		free(ids);
 		free(sel);
 		return reply_code(x, DTCP_INTERNAL, NULL);
 	}
@@ -643,6 +684,7 @@ static void handle_refresh(const struct ctx *x)
 	for (long i = 0; i < n; i++) {
 		if (!sel[i]->c.is_static && s->be->read_counters(s->be_ctx, sel[i]->c.id, &cnt[i])) {
 			free(cnt);
+			free(ids);
 			free(sel);
 			return reply_code(x, DTCP_INTERNAL, NULL);
 		}
@@ -651,6 +693,7 @@ static void handle_refresh(const struct ctx *x)
 		struct dtcp_entry *e = sel[i];
 		if (e->c.is_static)
 			continue; /* counted, unchanged (4.3) */
+		before_change(s, e->c.id, e);
 		for (int t = 0; t < DTCP_T_N; t++) {
 			uint64_t v = x->r->crit.timeout[t];
 			if (!v)
@@ -663,13 +706,12 @@ static void handle_refresh(const struct ctx *x)
 		e->num_refresh++;
 		e->last_refresh_ms = x->now;
 	}
-	uint32_t *ids = calloc((size_t)(n ? n : 1), sizeof(*ids)); /* for the audit; NULL: none */
-	for (long i = 0; ids && i < n; i++)
+	for (long i = 0; i < n; i++)
 		ids[i] = sel[i]->c.id;
 	free(cnt);
 	free(sel);
 	struct dtcp_reply rep = { .code = DTCP_OK, .has_count = true, .count = (uint64_t)n,
-				  .ids = ids, .n_ids = ids ? (size_t)n : 0 };
+				  .ids = ids, .n_ids = (size_t)n };
 	reply(x, &rep);
 	free(ids);
 }

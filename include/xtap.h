@@ -315,23 +315,30 @@ enum xtap_counter {
 	XTAP_G_MATCHED,         /* packets that matched at least one criterion */
 	XTAP_G_NOT_IP,          /* ethertype neither IPv4 nor IPv6 */
 	XTAP_G_TRUNC_L2,        /* ended inside Ethernet or VLAN headers */
-	XTAP_G_VLAN_DEPTH,      /* more VLAN tags than the parser follows */
-	XTAP_G_TRUNC_L3,        /* ended inside the IP header (or options) */
+	XTAP_G_VLAN_DEPTH,      /* more VLAN tags than the parser follows (VLAN_MAX_DEPTH) */
+	XTAP_G_TRUNC_L3,        /* ended inside the IP header; in IPv4 options: addresses read */
 	XTAP_G_BAD_L3,          /* IP version or header length invalid */
-	XTAP_G_TRUNC_EXT,       /* ended inside an IPv6 extension header */
-	XTAP_G_EXT_DEPTH,       /* more IPv6 extension headers than followed */
-	XTAP_G_TRUNC_L4,        /* ended before the ports or ICMP type/code */
+	XTAP_G_TRUNC_EXT,       /* ended inside the IPv6 extension chain: upper layer unread */
+	XTAP_G_EXT_DEPTH,       /* IPv6 chain past the parser's offset bound: upper layer unread */
+	XTAP_G_TRUNC_L4,        /* ended before the ports or ICMP type/code: fields unread */
 	XTAP_G_MATCH_BOUND,     /* more matches than XTAP_MAX_MATCH */
 	XTAP_G_CD_BOUND,        /* more distinct CDs than XTAP_PKT_MAX_CDS */
 	XTAP_G_FRAG_RECORDED,   /* first fragments recorded for follow-up */
 	XTAP_G_FRAG_FOLLOWED,   /* later fragments matched through the record */
-	XTAP_G_FRAG_UNKNOWN,    /* later fragments with no record, or none left */
+	XTAP_G_FRAG_UNKNOWN,    /* later fragments with no record, or none left: fields unread */
 	XTAP_G_FRAG_RECORD_FAIL,/* first fragment could not be recorded */
 	XTAP_G_META_FAIL,       /* XDP could not reserve metadata */
 	XTAP_G_META_USED,       /* TC used XDP's verdict instead of classifying */
 	XTAP_G_RULE_STALE,      /* candidate slot without an active rule */
 	XTAP_G_VT_FOREIGN,      /* a packet on vt0 that xtap did not clone (dropped) */
+	XTAP_G_FRAG_TINY,       /* first fragment ends before its transport fields: fields unread */
+	XTAP_G_FRAG_NONE,       /* later fragments whose first fragment matched nothing */
+	XTAP_G_MATCH_UNREAD,    /* packets a criterion matched only because a field it sets was unreadable */
 	XTAP_G_COUNT,
 };
+/* Entries of the counters map: more than XTAP_G_COUNT, so that a later build
+ * adding reasons can still adopt a datapath pinned by this one. */
+#define XTAP_G_SLOTS 64
+_Static_assert(XTAP_G_COUNT <= XTAP_G_SLOTS, "counter reasons fit the counters map");
 
 #endif /* XTAP_H */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "fault.h"
 
 #define PEER_MAX 64
 
@@ -31,6 +32,8 @@ struct xtap_audit {
 	bool holding;       /* lines wait in held until xtap_audit_flush */
 	char *held;
 	size_t nheld, capheld, lines_held;
+	uint64_t epoch;     /* flushes of held lines: marks of an older one are stale */
+	bool unsynced;      /* written since the last xtap_audit_sync */
 	char peer[PEER_MAX];
 	bool has_peer;
 };
@@ -140,9 +143,13 @@ static int write_lines(struct xtap_audit *a, const char *p, size_t n, size_t lin
 {
 	ssize_t k;
 
+	XTAP_CRASH(audit_write_before);
 	do
-		k = write(a->fd, p, n);
+		k = xtap_io_write(a->fd, p, n);
 	while (k < 0 && errno == EINTR);
+	XTAP_CRASH(audit_write_after);
+	if (k > 0)
+		a->unsynced = true;
 	if (k == (ssize_t)n) {
 		a->broken = false;
 		return 0;
@@ -167,8 +174,52 @@ int xtap_audit_flush(struct xtap_audit *a)
 	if (a && a->nheld) {
 		rc = write_lines(a, a->held, a->nheld, a->lines_held, a->held[0] == '\n');
 		a->nheld = a->lines_held = 0;
+		a->epoch++;
 	}
 	return rc;
+}
+
+int xtap_audit_sync(struct xtap_audit *a)
+{
+	int rc;
+
+	if (!a || !a->unsynced)
+		return 0;
+	XTAP_CRASH(audit_sync_before);
+	rc = xtap_io_fdatasync(a->fd);
+	XTAP_CRASH(audit_sync_after);
+	if (!rc)
+		a->unsynced = false;
+	return rc;
+}
+
+struct xtap_audit_mark xtap_audit_mark(const struct xtap_audit *a)
+{
+	return (struct xtap_audit_mark){ a && a->holding ? a->epoch : UINT64_MAX, a ? a->nheld : 0 };
+}
+
+int xtap_audit_held_replace(struct xtap_audit *a, struct xtap_audit_mark from, struct xtap_audit_mark to,
+			    struct xtap_audit_mark tail)
+{
+	size_t mid, rest;
+	char *t;
+
+	if (!a || !a->holding || from.epoch != a->epoch || to.epoch != a->epoch || tail.epoch != a->epoch ||
+	    from.off > to.off || to.off > tail.off || tail.off > a->nheld)
+		return -1;
+	mid = tail.off - to.off;  /* lines between the old ones and the new */
+	rest = a->nheld - tail.off; /* the new lines */
+	if (!(t = malloc(mid ? mid : 1)))
+		return -1;
+	for (size_t i = from.off; i < to.off; i++)
+		a->lines_held -= a->held[i] == '\n' && a->lines_held > 0;
+	/* [from, to) old | [to, tail) mid | [tail, n) new  ->  new | mid */
+	memcpy(t, a->held + to.off, mid);
+	memmove(a->held + from.off, a->held + tail.off, rest);
+	memcpy(a->held + from.off + rest, t, mid);
+	a->nheld = from.off + rest + mid;
+	free(t);
+	return 0;
 }
 
 int xtap_audit_hold(struct xtap_audit *a, bool on)
@@ -234,7 +285,7 @@ struct xtap_audit *xtap_audit_open(const char *path)
 
 	if (!a)
 		return NULL;
-	a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	a->fd = xtap_io_open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (a->fd < 0)
 		goto fail;
 	if (fstat(a->fd, &st))
@@ -365,8 +416,8 @@ int xtap_audit_expire(struct xtap_audit *a, uint64_t time_ms, const char *csourc
 	return rc;
 }
 
-int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *user,
-			 const char *peer, const char *method)
+static int auth_line(struct xtap_audit *a, uint64_t time_ms, const char *event, const char *user,
+		     const char *peer, const char *method)
 {
 	struct line *l = malloc(sizeof(*l));
 	int rc;
@@ -375,7 +426,7 @@ int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *use
 		a->failures++;
 		return -1;
 	}
-	start(l, time_ms, "auth_fail");
+	start(l, time_ms, event);
 	key(l, "user");
 	str(l, user);
 	key(l, "peer");
@@ -387,12 +438,25 @@ int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *use
 	return rc;
 }
 
+int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *user,
+			 const char *peer, const char *method)
+{
+	return auth_line(a, time_ms, "auth_fail", user, peer, method);
+}
+
+int xtap_audit_auth_ok(struct xtap_audit *a, uint64_t time_ms, const char *user,
+		       const char *peer, const char *method)
+{
+	return auth_line(a, time_ms, "auth_ok", user, peer, method);
+}
+
 static const char *const kind_names[XTAP_EV_N] = {
 	[XTAP_EV_START] = "start", [XTAP_EV_STOP] = "stop", [XTAP_EV_RELOAD] = "reload",
 	[XTAP_EV_ADOPT] = "adopt", [XTAP_EV_REBUILD] = "rebuild",
 	[XTAP_EV_STATE_ERROR] = "state_error",
 	[XTAP_EV_CONNECTION_REFUSED] = "connection_refused",
 	[XTAP_EV_SESSION_OPEN] = "session_open", [XTAP_EV_SESSION_CLOSE] = "session_close",
+	[XTAP_EV_WORKER] = "worker", [XTAP_EV_SUPPRESSED] = "suppressed",
 };
 
 const char *xtap_audit_kind_name(enum xtap_audit_kind k)

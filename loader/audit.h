@@ -45,6 +45,22 @@ uint64_t xtap_audit_failures(const struct xtap_audit *a);
  * or -1 with errno if a line was not written whole. */
 int xtap_audit_hold(struct xtap_audit *a, bool on);
 int xtap_audit_flush(struct xtap_audit *a);
+/* fdatasync of the log (nothing when nothing was written since the last):
+ * after a flush, before the replies it records leave. */
+int xtap_audit_sync(struct xtap_audit *a);
+
+/* Where the next held line goes; stale once the held lines are flushed. */
+struct xtap_audit_mark {
+	uint64_t epoch;
+	size_t off;
+};
+struct xtap_audit_mark xtap_audit_mark(const struct xtap_audit *a);
+/* Held lines [from, to) replaced by those held since tail (written after
+ * them), in their place: how a request's line is rewritten when its answer
+ * changes (a change that could not be made durable: 500). -1: a mark is
+ * stale (the lines are already written) or no memory; nothing changed. */
+int xtap_audit_held_replace(struct xtap_audit *a, struct xtap_audit_mark from, struct xtap_audit_mark to,
+			    struct xtap_audit_mark tail);
 
 /* Every writer returns 0, or -1 with errno if the line was not written
  * whole (while held: 0; a failure shows at the flush and in
@@ -70,6 +86,9 @@ int xtap_audit_expire(struct xtap_audit *a, uint64_t time_ms, const char *csourc
  * "keyboard-interactive", ... */
 int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *user,
 			 const char *peer, const char *method);
+/* A successful one, the same fields. */
+int xtap_audit_auth_ok(struct xtap_audit *a, uint64_t time_ms, const char *user,
+		       const char *peer, const char *method);
 
 enum xtap_audit_kind {
 	XTAP_EV_START,              /* xtapd started */
@@ -81,6 +100,8 @@ enum xtap_audit_kind {
 	XTAP_EV_CONNECTION_REFUSED, /* over the session or connection rate limits */
 	XTAP_EV_SESSION_OPEN,
 	XTAP_EV_SESSION_CLOSE,      /* detail says why (client, idle, 3 strikes) */
+	XTAP_EV_WORKER,             /* the SSH worker ended and is restarted (how, restarts) */
+	XTAP_EV_SUPPRESSED,         /* repeated pre-auth events not written one by one (kind, count) */
 	XTAP_EV_N
 };
 const char *xtap_audit_kind_name(enum xtap_audit_kind k);

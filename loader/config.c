@@ -668,6 +668,19 @@ static void h_rate_limit(struct parse *p, const struct word *v)
 	dtcp_uint(p, &v[0], "rate-limit", 1, 250, &p->c->rate_limit);
 }
 
+static void h_src_conn_limit(struct parse *p, const struct word *v)
+{
+	dtcp_on(p);
+	/* the global limits' range; above the global one it is the global one */
+	dtcp_uint(p, &v[0], "per-source connection-limit", 1, 250, &p->c->source_connection_limit);
+}
+
+static void h_src_rate_limit(struct parse *p, const struct word *v)
+{
+	dtcp_on(p);
+	dtcp_uint(p, &v[0], "per-source rate-limit", 1, 250, &p->c->source_rate_limit);
+}
+
 static void h_port(struct parse *p, const struct word *v)
 {
 	uint32_t port;
@@ -684,6 +697,26 @@ static void h_listen(struct parse *p, const struct word *v)
 	dtcp_on(p);
 	if (dtcp_parse_addr(v[0].s, v[0].n, &p->c->listen_addr))
 		perr(p, "listen-address '%s' is not an IPv4 or IPv6 address", show(&v[0], b));
+}
+
+static void h_metrics_addr(struct parse *p, const struct word *v)
+{
+	char b[SHOW_BUF];
+
+	if (dtcp_parse_addr(v[0].s, v[0].n, &p->c->metrics_addr))
+		perr(p, "metrics listen-address '%s' is not an IPv4 or IPv6 address", show(&v[0], b));
+	else
+		p->c->metrics_addr_line = p->line;
+}
+
+static void h_metrics_port(struct parse *p, const struct word *v)
+{
+	uint32_t port;
+
+	if (dtcp_uint(p, &v[0], "metrics port", 1, 65535, &port)) {
+		p->c->metrics_port = (uint16_t)port;
+		p->c->metrics_port_line = p->line;
+	}
 }
 
 static void h_host_key(struct parse *p, const struct word *v)
@@ -1199,6 +1232,9 @@ static const struct rule grammar[] = {
 	{ SSH, h_dtcp },
 	{ SSH " connection-limit = $limit", h_conn_limit },
 	{ SSH " rate-limit = $limit", h_rate_limit },
+	/* xtap: per source address, beside Junos' global limits */
+	{ SSH " per-source connection-limit = $limit", h_src_conn_limit },
+	{ SSH " per-source rate-limit = $limit", h_src_rate_limit },
 	{ "interfaces $interface unit $unit family $family", h_jif },
 	{ FT "tunnel-interface = $interface", h_tunnel },
 	/* xtap: the DTCP server */
@@ -1214,6 +1250,8 @@ static const struct rule grammar[] = {
 	{ FT "interface-alias $name = $netdev", h_alias },
 	{ FT "interface-group $group interface $netdev", h_group },
 	{ FT "state-file = $path", h_state },
+	{ FT "metrics listen-address = $address", h_metrics_addr },
+	{ FT "metrics port = $port", h_metrics_port },
 	/* xtap: content destinations */
 	{ CD "address = $address", h_cd_addr },
 	{ CD "port = $port", h_cd_port },
@@ -1587,6 +1625,19 @@ static void check_tunnel(struct parse *p)
 	c->ipv6 = j && j->inet6;
 }
 
+/* The metrics listener needs both its address and its port. */
+static void check_metrics(struct parse *p)
+{
+	struct xtap_config *c = p->c;
+
+	if (c->metrics_addr_line && !c->metrics_port_line)
+		err_at(p, c->metrics_addr_line, "metrics listen-address needs a metrics port "
+		       "(set services flow-tap metrics port N)");
+	if (c->metrics_port_line && !c->metrics_addr_line)
+		err_at(p, c->metrics_port_line, "metrics port needs a metrics listen-address "
+		       "(set services flow-tap metrics listen-address ADDR)");
+}
+
 static void check_names(struct parse *p)
 {
 	struct xtap_config *c = p->c;
@@ -1630,6 +1681,8 @@ static void defaults(struct xtap_config *c)
 	memset(c, 0, sizeof(*c));
 	c->connection_limit = XTAP_CFG_DEF_CONN_LIMIT;
 	c->rate_limit = XTAP_CFG_DEF_RATE_LIMIT;
+	c->source_connection_limit = XTAP_CFG_DEF_SRC_CONN_LIMIT;
+	c->source_rate_limit = XTAP_CFG_DEF_SRC_RATE_LIMIT;
 	c->listen_port = XTAP_CFG_DEF_PORT;
 	c->idle_timeout = XTAP_CFG_DEF_IDLE_TIMEOUT;
 	c->max_message_size = XTAP_CFG_DEF_MSG_SIZE;
@@ -1684,6 +1737,7 @@ int xtap_config_parse_buf(const char *text, size_t n, struct xtap_config *c,
 	check_dtcp(p);
 	check_tunnel(p);
 	check_names(p);
+	check_metrics(p);
 	int nerr = p->nerr;
 	seen_free(p);
 	free(p);
@@ -1937,7 +1991,10 @@ int xtap_config_diff(const struct xtap_config *a, const struct xtap_config *b)
 		    TABLE_EQ(a->users, a->n_users, b->users, b->n_users, name, user_eq) &&
 		    a->dtcp_enabled == b->dtcp_enabled &&
 		    a->connection_limit == b->connection_limit && a->rate_limit == b->rate_limit &&
+		    a->source_connection_limit == b->source_connection_limit &&
+		    a->source_rate_limit == b->source_rate_limit &&
 		    addr_eq(&a->listen_addr, &b->listen_addr) && a->listen_port == b->listen_port &&
+		    addr_eq(&a->metrics_addr, &b->metrics_addr) && a->metrics_port == b->metrics_port &&
 		    a->n_host_keys == b->n_host_keys && a->idle_timeout == b->idle_timeout &&
 		    a->max_message_size == b->max_message_size &&
 		    TABLE_EQ(a->aliases, a->n_aliases, b->aliases, b->n_aliases, junos, alias_eq) &&
@@ -2008,14 +2065,41 @@ static int name_out(const char *s, struct dtcp_name *out)
 	return 0;
 }
 
+/* The Junos logical unit of "IFD.N", N 0 to 16385 (as `interfaces ... unit`):
+ * the length of IFD, or 0 when name is not IFD.N. */
+static size_t junos_unit_base(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	unsigned long unit = 0;
+
+	if (!dot || dot == name || !dot[1] || strlen(dot + 1) > 5)
+		return 0;
+	for (const char *d = dot + 1; *d; d++) {
+		if (*d < '0' || *d > '9')
+			return 0;
+		unit = unit * 10 + (unsigned long)(*d - '0');
+	}
+	return unit <= 16385 ? (size_t)(dot - name) : 0;
+}
+
+/* An alias's own name, then an attached interface's Linux name, then the
+ * alias of a unit's interface: `ge-1/3/5` answers for `ge-1/3/5.N` that has
+ * no alias of its own (an alias of a unit covers that unit only). */
 int xtap_config_resolve_ifname(const struct xtap_config *c, const char *name,
 			       struct dtcp_name *out)
 {
+	size_t base;
+
 	for (size_t i = 0; i < c->n_aliases; i++)
 		if (!strcmp(c->aliases[i].junos, name))
 			return name_out(c->aliases[i].netdev, out);
 	if (attach_find(c, name))
 		return name_out(name, out);
+	if ((base = junos_unit_base(name)))
+		for (size_t i = 0; i < c->n_aliases; i++)
+			if (strlen(c->aliases[i].junos) == base && !strncmp(c->aliases[i].junos, name, base) &&
+			    !strchr(c->aliases[i].junos, '.'))
+				return name_out(c->aliases[i].netdev, out);
 	return -1;
 }
 
@@ -2056,4 +2140,9 @@ const char *xtap_attach_mode_name(enum xtap_attach_mode m)
 		return "tc";
 	}
 	return "?";
+}
+
+const char *xtap_config_statement(size_t i)
+{
+	return i < NRULES ? grammar[i].pat : NULL;
 }

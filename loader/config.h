@@ -52,6 +52,10 @@
 
 #define XTAP_CFG_DEF_CONN_LIMIT   75     /* flow-tap-dtcp ssh connection-limit */
 #define XTAP_CFG_DEF_RATE_LIMIT   150    /* flow-tap-dtcp ssh rate-limit, per minute */
+/* flow-tap-dtcp ssh per-source connection-limit / rate-limit: half the
+ * global defaults, so that one address cannot take every slot */
+#define XTAP_CFG_DEF_SRC_CONN_LIMIT 37
+#define XTAP_CFG_DEF_SRC_RATE_LIMIT 75
 #define XTAP_CFG_DEF_PORT         32001  /* dtcp.md 1 */
 #define XTAP_CFG_DEF_IDLE_TIMEOUT 1800   /* seconds without a byte before a session ends */
 #define XTAP_CFG_DEF_MSG_SIZE     DTCP_MSG_MAX
@@ -179,8 +183,15 @@ struct xtap_config {
 	int dtcp_line;
 	uint32_t connection_limit;     /* concurrent sessions */
 	uint32_t rate_limit;           /* new connections per minute */
+	uint32_t source_connection_limit; /* concurrent connections from one address */
+	uint32_t source_rate_limit;    /* new connections per minute from one address */
 	struct dtcp_addr listen_addr;  /* family NONE: every address */
 	uint16_t listen_port;
+	/* the metrics listener (HTTP, an unprivileged process): on when both
+	 * are set */
+	struct dtcp_addr metrics_addr;
+	uint16_t metrics_port;
+	int metrics_addr_line, metrics_port_line;
 	size_t n_host_keys;            /* 0: the default path */
 	char host_keys[XTAP_CFG_HOST_KEYS_MAX][XTAP_CFG_PATH_MAX];
 	uint32_t idle_timeout;         /* seconds; 0: never */
@@ -268,5 +279,10 @@ const struct xtap_cfg_group *xtap_config_group(const struct xtap_config *c, cons
 int xtap_config_cdest(const struct xtap_config *c, const char *name, struct dtcp_cdest *out);
 
 const char *xtap_attach_mode_name(enum xtap_attach_mode m);
+
+/* The grammar's statement patterns, the words after `set` (`$name` a value,
+ * `!` a secret, `=` before a single value): i from 0, NULL past the last.
+ * For the test that keeps xtapd.conf(5) in step with the parser. */
+const char *xtap_config_statement(size_t i);
 
 #endif

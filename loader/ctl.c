@@ -152,7 +152,7 @@ static const char *const g_names[XTAP_G_COUNT] = {
 	"packets", "matched", "not_ip", "trunc_l2", "vlan_depth", "trunc_l3", "bad_l3",
 	"trunc_ext", "ext_depth", "trunc_l4", "match_bound", "cd_bound", "frag_recorded",
 	"frag_followed", "frag_unknown", "frag_record_fail", "meta_fail", "meta_used",
-	"rule_stale", "vt_foreign",
+	"rule_stale", "vt_foreign", "frag_tiny", "frag_none", "match_unread",
 };
 _Static_assert(sizeof(g_names) / sizeof(g_names[0]) == XTAP_G_COUNT, "a name per global counter");
 
@@ -412,8 +412,10 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 	}
 	bput(b, "OK\n");
 	if (r->json) {
-		bput(b, "{\"pid\":%ld,\"uptime_s\":%" PRIu64 ",\"sessions\":%u,\"pin_dir\":", x->pid,
-		     (x->now_ms - x->started_ms) / 1000, x->sessions);
+		bput(b, "{\"pid\":%ld,\"uptime_s\":%" PRIu64 ",\"sessions\":%u,\"worker_pid\":%ld,"
+		     "\"worker_restarts\":%" PRIu64 ",\"connections\":%u,\"pin_dir\":", x->pid,
+		     (x->now_ms - x->started_ms) / 1000, x->sessions, x->worker_pid, x->worker_restarts,
+		     x->connections);
 		bstr(b, 1, x->dp->pin_dir);
 		bput(b, ",\"adopted\":%s,\"vt\":{\"name\":", x->dp->adopted ? "true" : "false");
 		bstr(b, 1, x->dp->vt.name);
@@ -426,7 +428,10 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 			bput(b, ",\"ifindex\":%" PRIu32 ",\"mode\":\"%s\"}", x->dp->ifs[i].ifindex,
 			     xtap_attach_mode_name(x->dp->ifs[i].mode));
 		}
-		bput(b, "],\"criteria\":%zu,\"control_sources\":[", x->srv->n);
+		bput(b, "],\"state\":{\"refusing_changes\":%s,\"fault\":", x->refusing ? "true" : "false");
+		bstr(b, 1, x->refusing && x->state_fault ? x->state_fault : "");
+		bput(b, ",\"refused\":%" PRIu64 "}", x->refused);
+		bput(b, ",\"criteria\":%zu,\"control_sources\":[", x->srv->n);
 		for (size_t i = 0; i < nsrc; i++) {
 			bput(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, src[i].name);
@@ -443,12 +448,21 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 	} else {
 		bput(b, "xtapd: pid %ld, up %" PRIu64 " s, %u DTCP sessions\n", x->pid,
 		     (x->now_ms - x->started_ms) / 1000, x->sessions);
+		bput(b, "SSH worker: pid %ld, %" PRIu64 " restarts, %u connections\n", x->worker_pid,
+		     x->worker_restarts, x->connections);
 		bput(b, "Datapath: %s (%s), vt pair %s/%s, %" PRIu32 " criteria slots\n", x->dp->pin_dir,
 		     x->dp->adopted ? "adopted" : "loaded", x->dp->vt.name, x->dp->vt.peer, x->dp->max_criteria);
 		bput(b, "Interfaces:\n");
 		for (int i = 0; i < x->dp->nifs; i++)
 			bput(b, "  %-16s %-12s ifindex %" PRIu32 "\n", x->dp->ifs[i].name,
 			     xtap_attach_mode_name(x->dp->ifs[i].mode), x->dp->ifs[i].ifindex);
+		if (x->refusing) {
+			/* the daemon's own text (file step and strerror), no client data */
+			bput(b, "State: REFUSING CHANGES, the state file cannot be written (%s); %" PRIu64
+			     " requests answered 500\n", x->state_fault ? x->state_fault : "", x->refused);
+		} else {
+			bput(b, "State: saved (%" PRIu64 " requests answered 500 since start)\n", x->refused);
+		}
 		bput(b, "Criteria: %zu\nControl sources:\n", x->srv->n);
 		for (size_t i = 0; i < nsrc; i++) {
 			bput(b, "  ");
@@ -617,9 +631,178 @@ static void cmd_show_cdests(const struct xtap_ctl_ctx *x, const struct req *r, s
 	free(cds.v);
 }
 
+/* ---- metrics: the Prometheus text exposition format (0.0.4) ---- */
+
+/*
+ * Labels hold only what the configuration or the protocol names: control
+ * sources, content destination names and datapath indexes, attached
+ * interfaces, DTCP methods and codes, counter names. Never a match field or
+ * where copies go (a target): this function has no access to e->given and
+ * reads no address from the content destination map.
+ */
+static void mlabel(struct xtap_ctl_buf *b, const char *s)
+{
+	char esc[4 * DTCP_GIVEN_MAX];
+
+	/* printable ASCII without blanks or commas first (\ddd), then the
+	 * format's own escapes: a label value cannot end its quotes or line */
+	dtcp_escape_name(s, esc, sizeof(esc));
+	bput(b, "\"");
+	for (const char *c = esc; *c; c++)
+		bput(b, *c == '\\' || *c == '"' ? "\\%c" : "%c", *c);
+	bput(b, "\"");
+}
+
+static void mhead(struct xtap_ctl_buf *b, const char *name, const char *type, const char *help)
+{
+	bput(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void xtap_ctl_count_request(struct xtap_ctl_stats *st, int method, int code)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_req; i++)
+		if (st->req[i].method == method && st->req[i].code == code)
+			break;
+	if (i == st->n_req) {
+		if (st->n_req < XTAP_CTL_REQ_KINDS - 1) {
+			st->n_req++;
+		} else {
+			/* the last row is the overflow: code 0 */
+			i = XTAP_CTL_REQ_KINDS - 1;
+			code = 0;
+			method = DTCP_M_NONE;
+			st->n_req = XTAP_CTL_REQ_KINDS;
+		}
+		st->req[i].method = (uint8_t)method;
+		st->req[i].code = (uint16_t)code;
+	}
+	st->req[i].n++;
+}
+
+static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+{
+	uint64_t g[XTAP_G_COUNT], (*cv)[XTAP_CDS_COUNT];
+	struct src_use *src;
+	struct cd_list cds;
+	size_t nsrc = 0;
+	int err;
+
+	if (r->json || r->reveal)
+		return answer_error(b, r->json, "metrics: the text format only, never with --reveal");
+	if ((err = xtap_cls_counters(x->cls, g)))
+		return answer_error(b, 0, strerror(-err));
+	src = src_collect(x, &nsrc);
+	if (!src)
+		return answer_error(b, 0, "no memory");
+	if ((err = cd_collect(x, &cds))) {
+		free(src);
+		return answer_error(b, 0, strerror(-err));
+	}
+	/* per content destination in use: its name as the first criterion
+	 * naming it says, and its datapath index (two destinations may share
+	 * a name); read before the answer starts */
+	cv = cds.n ? calloc(cds.n, sizeof(*cv)) : NULL;
+	for (size_t i = 0; i < cds.n && cv && !err; i++)
+		err = xtap_cls_cd_stats(x->cls, cds.v[i].index, cv[i]);
+	if ((cds.n && !cv) || err) {
+		free(src);
+		free(cds.v);
+		free(cv);
+		return answer_error(b, 0, err ? strerror(-err) : "no memory");
+	}
+	bput(b, "OK\n");
+	mhead(b, "xtap_start_time_seconds", "gauge", "When xtapd started, in seconds since the epoch.");
+	bput(b, "xtap_start_time_seconds %" PRIu64 ".%03" PRIu64 "\n", x->started_ms / 1000, x->started_ms % 1000);
+	mhead(b, "xtap_datapath_adopted", "gauge",
+	      "1 when xtapd adopted a running datapath at start, 0 when it loaded it.");
+	bput(b, "xtap_datapath_adopted %d\n", x->dp->adopted ? 1 : 0);
+	mhead(b, "xtap_interface_info", "gauge", "An attached interface and its attach mode (always 1).");
+	for (int i = 0; i < x->dp->nifs; i++) {
+		bput(b, "xtap_interface_info{interface=");
+		mlabel(b, x->dp->ifs[i].name);
+		bput(b, ",mode=\"%s\"} 1\n", xtap_attach_mode_name(x->dp->ifs[i].mode));
+	}
+	mhead(b, "xtap_dtcp_sessions", "gauge", "Open DTCP sessions.");
+	bput(b, "xtap_dtcp_sessions %u\n", x->sessions);
+	mhead(b, "xtap_criteria_slots", "gauge", "Criteria the datapath's maps hold at most.");
+	bput(b, "xtap_criteria_slots %" PRIu32 "\n", x->dp->max_criteria);
+	mhead(b, "xtap_criteria", "gauge", "Criteria installed, per control source and lifetime.");
+	for (size_t i = 0; i < nsrc; i++)
+		for (int st = 0; st < 2; st++) {
+			bput(b, "xtap_criteria{csource=");
+			mlabel(b, src[i].name);
+			bput(b, ",lifetime=\"%s\"} %" PRIu32 "\n", st ? "dynamic" : "static",
+			     st ? src[i].n_dynamic : src[i].n_static);
+		}
+	mhead(b, "xtap_packets_total", "counter", "Packets the classifiers saw, on every attached hook.");
+	bput(b, "xtap_packets_total %" PRIu64 "\n", g[XTAP_G_PACKETS]);
+	mhead(b, "xtap_matched_packets_total", "counter", "Packets that matched at least one criterion.");
+	bput(b, "xtap_matched_packets_total %" PRIu64 "\n", g[XTAP_G_MATCHED]);
+	mhead(b, "xtap_datapath_events_total", "counter",
+	      "The datapath's other counters (docs/classifier.md), by name.");
+	for (int i = 0; i < XTAP_G_COUNT; i++)
+		if (i != XTAP_G_PACKETS && i != XTAP_G_MATCHED)
+			bput(b, "xtap_datapath_events_total{event=\"%s\"} %" PRIu64 "\n", g_names[i], g[i]);
+
+	static const struct {
+		const char *name, *help;
+		int k;
+	} cd_series[] = {
+		{ "xtap_cdest_cloned_copies_total", "Copies handed to the vt pair for a content destination.", XTAP_CDS_CLONED },
+		{ "xtap_cdest_sent_copies_total", "Copies encapsulated and sent to a content destination.", XTAP_CDS_SENT },
+		{ "xtap_cdest_sent_bytes_total", "Bytes of the copies sent, outer headers included.", XTAP_CDS_SENT_BYTES },
+	};
+	mhead(b, "xtap_cdest_criteria", "gauge", "Criteria naming a content destination.");
+	for (size_t i = 0; i < cds.n; i++) {
+		bput(b, "xtap_cdest_criteria{cdest=");
+		mlabel(b, cds.v[i].name);
+		bput(b, ",index=\"%u\"} %" PRIu32 "\n", cds.v[i].index, cds.v[i].criteria);
+	}
+	for (size_t s = 0; s < sizeof(cd_series) / sizeof(cd_series[0]); s++) {
+		mhead(b, cd_series[s].name, "counter", cd_series[s].help);
+		for (size_t i = 0; i < cds.n; i++) {
+			bput(b, "%s{cdest=", cd_series[s].name);
+			mlabel(b, cds.v[i].name);
+			bput(b, ",index=\"%u\"} %" PRIu64 "\n", cds.v[i].index, cv[i][cd_series[s].k]);
+		}
+	}
+	mhead(b, "xtap_cdest_dropped_copies_total", "counter",
+	      "Copies for a content destination that were not sent, by reason.");
+	for (size_t i = 0; i < cds.n; i++)
+		for (int k = XTAP_CDS_CLONE_FAIL; k < XTAP_CDS_COUNT; k++) {
+			bput(b, "xtap_cdest_dropped_copies_total{cdest=");
+			mlabel(b, cds.v[i].name);
+			bput(b, ",index=\"%u\",reason=\"%s\"} %" PRIu64 "\n", cds.v[i].index, cds_names[k], cv[i][k]);
+		}
+	mhead(b, "xtap_dtcp_requests_total", "counter", "DTCP requests answered, by method and result code.");
+	for (size_t i = 0; x->stats && i < x->stats->n_req; i++) {
+		if (x->stats->req[i].code)
+			bput(b, "xtap_dtcp_requests_total{method=\"%s\",code=\"%u\"} %" PRIu64 "\n",
+			     dtcp_method_name(x->stats->req[i].method), x->stats->req[i].code, x->stats->req[i].n);
+		else
+			bput(b, "xtap_dtcp_requests_total{method=\"other\",code=\"other\"} %" PRIu64 "\n",
+			     x->stats->req[i].n);
+	}
+	mhead(b, "xtap_auth_failures_total", "counter", "Failed SSH logins, by authentication method.");
+	bput(b, "xtap_auth_failures_total{method=\"password\"} %" PRIu64 "\n",
+	     x->stats ? x->stats->auth_fail_password : 0);
+	bput(b, "xtap_auth_failures_total{method=\"publickey\"} %" PRIu64 "\n",
+	     x->stats ? x->stats->auth_fail_publickey : 0);
+	mhead(b, "xtap_worker_restarts_total", "counter",
+	      "Restarts of the SSH worker since xtapd started (each drops its DTCP sessions).");
+	bput(b, "xtap_worker_restarts_total %" PRIu64 "\n", x->worker_restarts);
+	mhead(b, "xtap_ssh_connections", "gauge", "SSH connections holding a monitor slot now.");
+	bput(b, "xtap_ssh_connections %u\n", (unsigned)x->connections);
+	free(src);
+	free(cds.v);
+	free(cv);
+}
+
 /* one line: it is the status line of an error answer */
 static const char help[] = "commands: status | show filter | show filter index N [counters] | show counters | "
-			   "show cdests | detach (flags: --json, --reveal)";
+			   "show cdests | metrics | detach (flags: --json, --reveal)";
 
 /* What a revealing request showed, for the audit log (never the fields). */
 static void audit_reveal(const struct xtap_ctl_ctx *x, const struct req *r, const uint32_t *id)
@@ -664,6 +847,8 @@ enum xtap_ctl_action xtap_ctl_handle(const struct xtap_ctl_ctx *x, const char *l
 		cmd_show_counters(x, &r, out);
 	else if (req_is(&r, 2, "show", "cdests"))
 		cmd_show_cdests(x, &r, out);
+	else if (req_is(&r, 1, "metrics"))
+		cmd_metrics(x, &r, out);
 	else
 		answer_error(out, r.json, help);
 	if (out->full)

@@ -11,6 +11,7 @@
 #ifndef XTAP_CTL_H
 #define XTAP_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,22 @@
  * a larger answer is refused with an error naming the narrower command. */
 #define XTAP_CTL_ANSWER_MAX (64u << 20)
 
+/* What xtapd counts for the metrics besides the datapath's own counters:
+ * DTCP requests by method and result code (a small table: about 8 methods
+ * times the 30-odd codes of dtcp.md; a pair beyond it is counted with code
+ * 0, shown as "other") and failed logins by method. */
+#define XTAP_CTL_REQ_KINDS 128
+struct xtap_ctl_stats {
+	struct {
+		uint8_t method;   /* enum dtcp_method */
+		uint16_t code;    /* 0: a pair the table had no room for */
+		uint64_t n;
+	} req[XTAP_CTL_REQ_KINDS];
+	size_t n_req;
+	uint64_t auth_fail_password, auth_fail_publickey;
+};
+void xtap_ctl_count_request(struct xtap_ctl_stats *st, int method, int code);
+
 /* What a request may see of the daemon. Read only, except that reading the
  * counters goes through the classifier handle. */
 struct xtap_ctl_ctx {
@@ -41,9 +58,16 @@ struct xtap_ctl_ctx {
 	const struct dtcp_server *srv;
 	struct xtap_audit *audit;
 	unsigned sessions;    /* open DTCP sessions */
+	unsigned connections; /* SSH connections the monitor holds a slot for (logged in or not) */
+	long worker_pid;      /* the SSH worker; 0: none running (a restart is due) */
+	uint64_t worker_restarts; /* starts of the worker after the first */
 	uint64_t started_ms;  /* wall clock, ms */
 	uint64_t now_ms;
 	long pid;
+	bool refusing;          /* the state file cannot be written: changes answered 500 */
+	const char *state_fault;/* what failed ("" when nothing) */
+	uint64_t refused;       /* requests answered 500 for it since start */
+	const struct xtap_ctl_stats *stats; /* NULL: no request counts */
 };
 
 /* The answer: a status line ("OK" or "ERROR: reason"), then the body. */

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/libbpf.h>
 
 #include "log.h"
 
@@ -72,20 +71,4 @@ void fatalx(const char *fmt, ...)
 	vlog(LOG_LVL_ERR, NULL, fmt, ap);
 	va_end(ap);
 	exit(1);
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	/* one level lower than ours: libbpf warnings are our info, etc. */
-	int ours = level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;
-
-	if (ours > log_level)
-		return 0;
-	fprintf(stderr, "%s: libbpf: ", log_prog);
-	return vfprintf(stderr, fmt, ap);
-}
-
-void log_libbpf(void)
-{
-	libbpf_set_print(libbpf_print);
 }

@@ -18,7 +18,9 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-/* Route libbpf's messages through this logger, one level lower. */
+/* Route libbpf's and libxdp's messages through this logger, one level
+ * lower; what they say on every start (libxdp's dispatcher fallback, the
+ * clsact that exists) at debug, with one info line of xtap's own. */
 void log_libbpf(void);
 
 #endif

@@ -24,7 +24,8 @@ const char *mon_type_name(uint32_t type)
 		[MON_AUTH_PASSWORD] = "AUTH_PASSWORD", [MON_AUTH_PUBKEY] = "AUTH_PUBKEY",
 		[MON_AUTH_RESULT] = "AUTH_RESULT", [MON_DTCP_DATA] = "DTCP_DATA",
 		[MON_DTCP_EOF] = "DTCP_EOF", [MON_DTCP_REPLY] = "DTCP_REPLY",
-		[MON_DTCP_CLOSE] = "DTCP_CLOSE", [MON_EVENT] = "EVENT",
+		[MON_DTCP_CLOSE] = "DTCP_CLOSE", [MON_EVENT] = "EVENT", [MON_CONN_OPEN] = "CONN_OPEN",
+		[MON_AUTH_SIG] = "AUTH_SIG",
 	};
 	return type >= 1 && type <= MON_TYPE_MAX ? names[type] : "unknown";
 }
@@ -35,6 +36,8 @@ const char *mon_event_name(uint32_t kind)
 		[MON_EV_CONN_LIMIT] = "connection-limit", [MON_EV_RATE_LIMIT] = "rate-limit",
 		[MON_EV_AUTH_TIMEOUT] = "auth-timeout", [MON_EV_AUTH_TRIES] = "auth-tries",
 		[MON_EV_IDLE_TIMEOUT] = "idle-timeout", [MON_EV_REFUSED] = "refused",
+		[MON_EV_SRC_CONN_LIMIT] = "source-connection-limit",
+		[MON_EV_SRC_RATE_LIMIT] = "source-rate-limit", [MON_EV_AUTH_METHOD] = "auth-method",
 	};
 	return kind >= 1 && kind <= MON_EV_KIND_MAX ? names[kind] : "unknown";
 }
@@ -155,6 +158,18 @@ size_t mon_enc_session_open(uint8_t *out, size_t cap, uint32_t session,
 	return finish(&w);
 }
 
+size_t mon_enc_conn_open(uint8_t *out, size_t cap, uint32_t session, const char *peer)
+{
+	struct wr w;
+	size_t pn = strlen(peer);
+
+	if (!session || !mon_valid_peer(peer, pn))
+		return 0;
+	begin(&w, out, cap, MON_CONN_OPEN, session);
+	put_str(&w, peer, pn);
+	return finish(&w);
+}
+
 size_t mon_enc_empty(uint8_t *out, size_t cap, uint32_t type, uint32_t session)
 {
 	struct wr w;
@@ -196,6 +211,19 @@ size_t mon_enc_auth_pubkey(uint8_t *out, size_t cap, uint32_t session, bool key_
 	put_str(&w, user, un);
 	put_str(&w, keytype, tn);
 	put_str(&w, blob, bloblen);
+	return finish(&w);
+}
+
+size_t mon_enc_auth_sig(uint8_t *out, size_t cap, uint32_t session, const uint8_t *signed_data,
+			size_t signed_len, const uint8_t *sig, size_t siglen)
+{
+	struct wr w;
+
+	if (!session || !signed_len || signed_len > MON_SIGNED_MAX || !siglen || siglen > MON_SIG_MAX)
+		return 0;
+	begin(&w, out, cap, MON_AUTH_SIG, session);
+	put_str(&w, signed_data, signed_len);
+	put_str(&w, sig, siglen);
 	return finish(&w);
 }
 
@@ -294,7 +322,8 @@ static bool get_str(struct rd *r, char *dst, size_t cap, bool (*ok)(const char *
 static bool worker_type(uint32_t t)
 {
 	return t == MON_SESSION_OPEN || t == MON_SESSION_CLOSE || t == MON_AUTH_PASSWORD ||
-	       t == MON_AUTH_PUBKEY || t == MON_DTCP_DATA || t == MON_DTCP_EOF || t == MON_EVENT;
+	       t == MON_AUTH_PUBKEY || t == MON_DTCP_DATA || t == MON_DTCP_EOF || t == MON_EVENT ||
+	       t == MON_CONN_OPEN || t == MON_AUTH_SIG;
 }
 
 static bool monitor_type(uint32_t t)
@@ -336,6 +365,10 @@ int mon_decode(const uint8_t *buf, size_t n, enum mon_sender from, struct mon_ms
 		if (!get_str(&r, m->peer, sizeof(m->peer), mon_valid_peer))
 			FAIL("bad peer");
 		break;
+	case MON_CONN_OPEN:
+		if (!get_str(&r, m->peer, sizeof(m->peer), mon_valid_peer))
+			FAIL("bad peer");
+		break;
 	case MON_AUTH_PASSWORD:
 		if (!get_str(&r, m->user, sizeof(m->user), mon_valid_user))
 			FAIL("bad user");
@@ -357,6 +390,16 @@ int mon_decode(const uint8_t *buf, size_t n, enum mon_sender from, struct mon_ms
 		m->len = bl;
 		break;
 	}
+	case MON_AUTH_SIG:
+		m->data = get_blob(&r, &bl);
+		if (!m->data || bl == 0 || bl > MON_SIGNED_MAX)
+			FAIL("bad signed data");
+		m->len = bl;
+		m->sig = get_blob(&r, &bl);
+		if (!m->sig || bl == 0 || bl > MON_SIG_MAX)
+			FAIL("bad signature");
+		m->siglen = bl;
+		break;
 	case MON_AUTH_RESULT:
 		m->ok = get_u32(&r);
 		if (r.bad || m->ok > 1)

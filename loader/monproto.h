@@ -26,10 +26,16 @@
 #define MON_PASSWORD_MAX 256    /* password incl. NUL; longer ones are refused unasked */
 #define MON_KEYTYPE_MAX  32     /* "ssh-ed25519", "ecdsa-sha2-nistp521" incl. NUL */
 #define MON_KEYBLOB_MAX  2048   /* public key blob: RSA-16384 is ~2 KiB, ed25519 51 B */
+/* AUTH_SIG: what a public-key signature covers (RFC 4252 7): session id (at
+ * most 64, SHA-512), byte, user, "ssh-connection", "publickey", bool,
+ * algorithm, key blob, each string with its 4-byte length: 2257 at most */
+#define MON_SIGNED_MAX   2304
+#define MON_SIG_MAX      2080   /* the raw signature: RSA-16384 2048, ECDSA DER ~140 */
 
 enum mon_type {
 	MON_SESSION_OPEN = 1, /* W->M  user, peer: subsystem flow-tap-dtcp accepted */
-	MON_SESSION_CLOSE,    /* W->M  -: the DTCP session is gone (once per OPEN) */
+	MON_SESSION_CLOSE,    /* W->M  -: the connection (CONN_OPEN) or its DTCP session is
+				 gone, whichever ends first; nothing follows for that id */
 	MON_AUTH_PASSWORD,    /* W->M  user, password */
 	MON_AUTH_PUBKEY,      /* W->M  signed, user, key type, key blob */
 	MON_AUTH_RESULT,      /* M->W  ok (0 or 1): answers the one pending AUTH_* */
@@ -38,7 +44,11 @@ enum mon_type {
 	MON_DTCP_REPLY,       /* M->W  one reply, 1..MON_DATA_MAX: one channel write */
 	MON_DTCP_CLOSE,       /* M->W  -: flush the replies, then close the channel */
 	MON_EVENT,            /* W->M  kind, peer: for the audit log */
-	MON_TYPE_MAX = MON_EVENT,
+	MON_CONN_OPEN,        /* W->M  peer: a connection the worker serves (SSH started);
+				 SESSION_CLOSE ends it, exactly once */
+	MON_AUTH_SIG,         /* W->M  signed data, raw signature: comes right before an
+				 AUTH_PUBKEY with signed 1; the monitor verifies it */
+	MON_TYPE_MAX = MON_AUTH_SIG,
 };
 
 /* Who sent a datagram: the decoder only accepts that side's types. */
@@ -51,7 +61,11 @@ enum mon_event_kind {
 	MON_EV_AUTH_TRIES,     /* too many failed authentications */
 	MON_EV_IDLE_TIMEOUT,   /* session idle too long */
 	MON_EV_REFUSED,        /* a channel, request or subsystem was refused */
-	MON_EV_KIND_MAX = MON_EV_REFUSED,
+	MON_EV_SRC_CONN_LIMIT, /* refused before the banner: too many from that address */
+	MON_EV_SRC_RATE_LIMIT, /* refused before the banner: too many per minute from it */
+	MON_EV_AUTH_METHOD,    /* an authentication method not offered (gssapi-with-mic,
+				  hostbased, ...): refused, counted as a failure */
+	MON_EV_KIND_MAX = MON_EV_AUTH_METHOD,
 };
 const char *mon_type_name(uint32_t type);
 const char *mon_event_name(uint32_t kind);
@@ -71,6 +85,8 @@ struct mon_msg {
 	uint32_t kind;            /* EVENT: enum mon_event_kind */
 	const uint8_t *data;
 	size_t len;
+	const uint8_t *sig;       /* AUTH_SIG: the raw signature (data: the signed data) */
+	size_t siglen;
 };
 void mon_msg_clear(struct mon_msg *m);
 
@@ -78,12 +94,15 @@ void mon_msg_clear(struct mon_msg *m);
  * 0 when an argument is out of bounds (the same rules the decoder applies). */
 size_t mon_enc_session_open(uint8_t *out, size_t cap, uint32_t session,
 			    const char *user, const char *peer);
+size_t mon_enc_conn_open(uint8_t *out, size_t cap, uint32_t session, const char *peer);
 size_t mon_enc_empty(uint8_t *out, size_t cap, uint32_t type, uint32_t session);
 size_t mon_enc_auth_password(uint8_t *out, size_t cap, uint32_t session,
 			     const char *user, const char *password);
 size_t mon_enc_auth_pubkey(uint8_t *out, size_t cap, uint32_t session, bool key_signed,
 			   const char *user, const char *keytype,
 			   const uint8_t *blob, size_t bloblen);
+size_t mon_enc_auth_sig(uint8_t *out, size_t cap, uint32_t session, const uint8_t *signed_data,
+			size_t signed_len, const uint8_t *sig, size_t siglen);
 size_t mon_enc_auth_result(uint8_t *out, size_t cap, uint32_t session, bool ok);
 size_t mon_enc_data(uint8_t *out, size_t cap, uint32_t type, uint32_t session,
 		    const void *data, size_t len);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "state.h"
 
 #define MAGIC "xtap-state"
@@ -152,7 +153,7 @@ static size_t format_add(const struct dtcp_entry *e, struct dtcp_request *r, cha
 	return dtcp_request_format(r, buf, cap);
 }
 
-static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_state_dp *dp,
+static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_state_dp *dp, size_t ndp,
 		       struct dtcp_request *r, char *buf, struct obuf *b)
 {
 	size_t n = format_add(e, r, buf, DTCP_MSG_MAX);
@@ -181,11 +182,12 @@ static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_st
 	ob_str(b, " ");
 	ob_u64(b, e->last_refresh_ms);
 	ob_str(b, "\n");
-	if (dp) {
+	/* one line per datapath rule, in the backend's rule order */
+	for (size_t i = 0; i < ndp; i++) {
 		ob_str(b, "datapath ");
-		ob_u64(b, dp->slot);
+		ob_u64(b, dp[i].slot);
 		ob_str(b, " ");
-		ob_u64(b, dp->uid);
+		ob_u64(b, dp[i].uid);
 		ob_str(b, "\n");
 	}
 	for (int i = 0; i < e->c.ncdest; i++) {
@@ -217,13 +219,19 @@ static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_st
 	return fwrite_unlocked(b->p, 1, b->n, f) == b->n ? 0 : -1;
 }
 
-/* x's records must name criteria of s, in id order (state.h). */
+/* x's records must name criteria of s, grouped by id in increasing id
+ * order, at most XTAP_STATE_DP_MAX for one id (state.h). */
 static int check_extra(const struct dtcp_server *s, const struct xtap_state_extra *x)
 {
+	size_t run = 0;
+
 	for (size_t i = 0; x && i < x->n; i++) {
-		if (i && x->dp[i].id <= x->dp[i - 1].id)
+		if (i && x->dp[i].id < x->dp[i - 1].id)
 			return -1;
-		if (!dtcp_server_find(s, x->dp[i].id) || x->dp[i].uid == 0)
+		run = i && x->dp[i].id == x->dp[i - 1].id ? run + 1 : 1;
+		if (run > XTAP_STATE_DP_MAX)
+			return -1;
+		if (x->dp[i].uid == 0 || (run == 1 && !dtcp_server_find(s, x->dp[i].id)))
 			return -1;
 	}
 	return 0;
@@ -256,10 +264,14 @@ static void writer_close(struct writer *w)
  * come in id order. */
 static int writer_entry(FILE *f, struct writer *w, const struct dtcp_entry *e, const struct xtap_state_extra *x)
 {
+	size_t first, n = 0;
+
 	while (x && w->k < x->n && x->dp[w->k].id < e->c.id)
 		w->k++;
-	return write_entry(f, e, x && w->k < x->n && x->dp[w->k].id == e->c.id ? &x->dp[w->k] : NULL, w->r,
-			   w->buf, &w->b);
+	first = w->k;
+	while (x && first + n < x->n && x->dp[first + n].id == e->c.id)
+		n++;
+	return write_entry(f, e, n ? &x->dp[first] : NULL, n, w->r, w->buf, &w->b);
 }
 
 static void write_seqs(FILE *f, const struct dtcp_server *s)
@@ -294,6 +306,44 @@ out:
 	return rc;
 }
 
+/* The snapshot's FILE writes through the fault hooks (fault.h): a cookie
+ * stream over the descriptor, which stays the caller's to fsync. */
+static ssize_t sink_write(void *cookie, const char *p, size_t n)
+{
+	int fd = *(int *)cookie;
+	size_t left = n;
+
+	XTAP_CRASH(snapshot_write_before);
+	while (left) {
+		ssize_t k = xtap_io_write(fd, p, left);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return 0; /* stdio's error return for a cookie write */
+		}
+		p += k;
+		left -= (size_t)k;
+	}
+	XTAP_CRASH(snapshot_write_after);
+	return (ssize_t)n;
+}
+
+static FILE *sink_open(int *fd)
+{
+	static const cookie_io_functions_t io = { .write = sink_write };
+	FILE *f = fopencookie(fd, "w", io);
+
+	/* a big buffer: fewer writes (and crash points) per snapshot */
+	if (f && setvbuf(f, NULL, _IOFBF, 1u << 20)) {
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
 /* fsync the directory holding path, so that the rename is on disk. */
 static int sync_dir(const char *path)
 {
@@ -310,7 +360,7 @@ static int sync_dir(const char *path)
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	rc = fsync(fd);
+	rc = xtap_io_fsync(fd);
 	if (close(fd))
 		rc = -1;
 	return rc;
@@ -328,7 +378,7 @@ static void set_error(struct xtap_state_extra *x, const char *fmt, ...)
 	va_end(ap);
 }
 
-int xtap_state_save(const char *path, const struct dtcp_server *s, const struct xtap_state_extra *x)
+int xtap_state_write_tmp(const char *path, const struct dtcp_server *s, const struct xtap_state_extra *x)
 {
 	/* x is const for the caller's records; the error text is its only output */
 	struct xtap_state_extra *xe = (struct xtap_state_extra *)x;
@@ -354,7 +404,7 @@ int xtap_state_save(const char *path, const struct dtcp_server *s, const struct 
 		step = "unlink stale .tmp";
 		goto fail;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = xtap_io_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		step = "create .tmp";
 		goto fail;
@@ -364,35 +414,33 @@ int xtap_state_save(const char *path, const struct dtcp_server *s, const struct 
 		step = "fchmod 0600";
 		goto fail_unlink;
 	}
-	if (!(f = fdopen(fd, "w"))) {
-		step = "fdopen";
+	if (!(f = sink_open(&fd))) {
+		step = "fopencookie";
 		goto fail_unlink;
 	}
-	fd = -1; /* owned by f now */
+	errno = 0;
 	if (write_all(f, s, x) || fflush(f) || ferror(f)) {
 		if (!errno)
 			errno = EIO;
 		goto fail_unlink;
 	}
-	if (fsync(fileno(f))) {
+	err = fclose(f); /* flushed above: nothing is left to fail here */
+	f = NULL;
+	if (err) {
+		step = "write";
+		goto fail_unlink;
+	}
+	XTAP_CRASH(snapshot_sync_before);
+	if (xtap_io_fsync(fd)) {
 		step = "fsync";
 		goto fail_unlink;
 	}
-	err = fclose(f);
-	f = NULL;
+	XTAP_CRASH(snapshot_sync_after);
+	err = close(fd);
+	fd = -1;
 	if (err) {
 		step = "close";
 		goto fail_unlink;
-	}
-	if (rename(tmp, path)) {
-		step = "rename";
-		goto fail_unlink;
-	}
-	/* Without this the rename may not survive a power loss; the file is
-	 * already in place, so report it but nothing is undone. */
-	if (sync_dir(path)) {
-		step = "fsync directory";
-		goto fail;
 	}
 	return XTAP_STATE_OK;
 
@@ -411,17 +459,79 @@ fail:
 	return XTAP_STATE_ERROR;
 }
 
+int xtap_state_install(const char *path, struct xtap_state_extra *xe)
+{
+	char tmp[PATH_MAX];
+	const char *step = "name";
+	int err;
+
+	if (xe)
+		xe->renamed = false;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	XTAP_CRASH(snapshot_rename_before);
+	if (xtap_io_rename(tmp, path)) {
+		step = "rename";
+		goto fail_unlink;
+	}
+	XTAP_CRASH(snapshot_rename_after);
+	if (xe)
+		xe->renamed = true;
+	/* Without this the rename may not survive a power loss. The file is in
+	 * place, so nothing is undone, but it is a failure: the caller cannot
+	 * count on either the old or the new file after a power loss
+	 * (x->renamed tells it which case this is). */
+	XTAP_CRASH(snapshot_dirsync_before);
+	if (sync_dir(path)) {
+		step = "fsync directory";
+		goto fail;
+	}
+	XTAP_CRASH(snapshot_dirsync_after);
+	return XTAP_STATE_OK;
+
+fail_unlink:
+	err = errno;
+	unlink(tmp);   /* best effort: a stale .tmp is discarded by the next save */
+	errno = err;
+fail:
+	err = errno;
+	set_error(xe, "%s: %s: %s", path, step, strerror(err));
+	errno = err;
+	return XTAP_STATE_ERROR;
+}
+
+int xtap_state_save(const char *path, const struct dtcp_server *s, const struct xtap_state_extra *x)
+{
+	/* x is const for the caller's records; the error text and renamed are its outputs */
+	struct xtap_state_extra *xe = (struct xtap_state_extra *)x;
+
+	if (xe)
+		xe->renamed = false;
+	if (xtap_state_write_tmp(path, s, x))
+		return XTAP_STATE_ERROR;
+	return xtap_state_install(path, xe);
+}
+
 /* ---- the journal ---------------------------------------------------------------- */
 
 #define JOURNAL_MAGIC "xtap-journal"
 
-static int journal_name(const char *path, char *out, size_t cap)
+/* path.journal, or path.journal.next: the journal of a snapshot being
+ * written beside the service (persist.c), until that snapshot is in place */
+static int journal_name_of(const char *path, bool next, char *out, size_t cap)
 {
-	if ((size_t)snprintf(out, cap, "%s.journal", path) >= cap) {
+	if ((size_t)snprintf(out, cap, "%s.journal%s", path, next ? ".next" : "") >= cap) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	return 0;
+}
+
+static int journal_name(const char *path, char *out, size_t cap)
+{
+	return journal_name_of(path, false, out, cap);
 }
 
 /* One transaction: next-id, every Seq, then for each id its criterion as it
@@ -456,7 +566,7 @@ out:
 static int write_whole(int fd, const char *p, size_t n)
 {
 	while (n) {
-		ssize_t k = write(fd, p, n);
+		ssize_t k = xtap_io_write(fd, p, n);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -498,13 +608,20 @@ int xtap_journal_append(struct xtap_journal *j, const char *path, const struct d
 		step = "journal needs a new snapshot";
 		goto fail;
 	}
-	if (journal_name(path, jp, sizeof(jp)))
+	if (journal_name_of(path, j->next, jp, sizeof(jp)))
 		goto fail;
 	if (j->fd < 0) {
-		/* the first append after a snapshot: a journal still there is an
-		 * older snapshot's (its generation is not this one's) */
+		/* Created anew only when no durable snapshot needs what is there:
+		 * after a snapshot of this generation (the file, if any, is an
+		 * older one's). Otherwise (no snapshot yet, or one whose journal
+		 * could not be reopened) the caller writes a snapshot instead. */
+		if (!j->fresh) {
+			errno = EIO;
+			step = "no journal continues the last snapshot: a new snapshot first";
+			goto fail;
+		}
 		step = "open";
-		j->fd = open(jp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		j->fd = xtap_io_open(jp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (j->fd < 0)
 			goto fail;
 		j->size = 0;
@@ -512,6 +629,8 @@ int xtap_journal_append(struct xtap_journal *j, const char *path, const struct d
 			step = "fchmod 0600";
 			goto fail_close;
 		}
+		j->fresh = false;
+		XTAP_CRASH(journal_open_after);
 	}
 	step = "format";
 	if (!(m = open_memstream(&text, &len)))
@@ -527,11 +646,20 @@ int xtap_journal_append(struct xtap_journal *j, const char *path, const struct d
 	}
 	m = NULL;
 	step = "write";
+	XTAP_CRASH(journal_write_before);
 	if (write_whole(j->fd, text, len))
 		goto fail_cut;
+	XTAP_CRASH(journal_write_after);
 	step = "fdatasync";
-	if (fdatasync(j->fd))
+	XTAP_CRASH(journal_sync_before);
+	if (xtap_io_fdatasync(j->fd)) {
+		/* after a failed fdatasync the kernel may have dropped dirty
+		 * pages of earlier writes too (and a retry can succeed without
+		 * writing them): no more appends, a new snapshot first */
+		j->broken = true;
 		goto fail_cut;
+	}
+	XTAP_CRASH(journal_sync_after);
 	j->size += len;
 	free(text);
 	return XTAP_STATE_OK;
@@ -548,6 +676,7 @@ fail_close:
 	err = errno;
 	close(j->fd);
 	j->fd = -1;
+	j->fresh = true; /* only just created, nothing in it */
 	errno = err;
 fail:
 	err = errno;
@@ -564,21 +693,85 @@ int xtap_journal_reset(struct xtap_journal *j, const char *path, uint64_t genera
 	char jp[PATH_MAX];
 	int rc = 0;
 
+	XTAP_CRASH(journal_reset_before);
 	if (j->fd >= 0)
 		close(j->fd); /* written and synced: nothing to lose */
 	j->fd = -1;
 	j->size = 0;
 	j->broken = false;
 	j->generation = generation;
+	j->fresh = true; /* the snapshot of this generation holds everything */
+	j->next = false;
 	if (journal_name(path, jp, sizeof(jp)))
 		return -1;
 	/* the journal names the old generation: left behind, a load ignores it
-	 * and the next append truncates it; removed, nobody reads it again */
+	 * and the next append truncates it; removed, nobody reads it again
+	 * (nor a .next of a compaction given up) */
 	if (unlink(jp) && errno != ENOENT)
 		rc = -1;
+	if (!journal_name_of(path, true, jp, sizeof(jp)))
+		unlink(jp);
 	else if (sync_dir(path))
 		rc = -1;
+	XTAP_CRASH(journal_reset_after);
 	return rc;
+}
+
+int xtap_journal_promote(struct xtap_journal *j, const char *path)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	if (journal_name_of(path, true, from, sizeof(from)) || journal_name(path, to, sizeof(to)))
+		return -1;
+	/* a .next that was never created (no change since the snapshot
+	 * began): the old journal goes, as after any snapshot */
+	if (j->fd < 0 && j->fresh) {
+		unlink(from);
+		if (unlink(to) && errno != ENOENT)
+			return -1;
+		j->next = false;
+		return sync_dir(path);
+	}
+	if (xtap_io_rename(from, to))
+		return -1;
+	j->next = false;
+	return sync_dir(path);
+}
+
+int xtap_journal_resume(struct xtap_journal *j, const char *path, const struct xtap_state_extra *x)
+{
+	char jp[PATH_MAX];
+
+	if (j->fd >= 0)
+		close(j->fd);
+	*j = (struct xtap_journal){ .fd = -1, .generation = x->journal_end ? x->journal_gen : x->generation };
+	if (!x->journal_end) {
+		/* no journal of this snapshot (none, an older one's, or one whose
+		 * header was cut): a new one may start, if there is a snapshot */
+		j->fresh = x->generation != 0;
+		return 0;
+	}
+	if (journal_name_of(path, x->journal_next, jp, sizeof(jp)))
+		return -1;
+	j->fd = xtap_io_open(jp, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->fd < 0)
+		return -1; /* not fresh: the next commit writes a snapshot */
+	j->next = x->journal_next;
+	/* a torn last transaction was never acknowledged: cut it, so that the
+	 * next one does not follow it */
+	if (ftruncate(j->fd, (off_t)x->journal_end)) {
+		close(j->fd);
+		j->fd = -1;
+		return -1;
+	}
+	j->size = x->journal_end;
+	/* the journal of a snapshot that a crash left with .next: it becomes
+	 * the journal (the old one is an older snapshot's). A .next that goes
+	 * on after path.journal (the snapshot never came) stays .next: path.journal
+	 * is still needed, and appends go on in .next until a snapshot. */
+	if (j->next && j->generation == x->generation && xtap_journal_promote(j, path))
+		return -1;
+	return 0;
 }
 
 /* ---- reading ------------------------------------------------------------------ */
@@ -604,8 +797,12 @@ struct loader {
 	size_t n, cap;
 	struct dtcp_seq_state *seq;
 	size_t nseq, capseq;
-	struct xtap_state_dp *dp;     /* one per entry, uid 0: no datapath line; id 0: deleted */
+	/* datapath records: per entry a run in the pool (several rules per
+	 * criterion); gone: deleted by a journal transaction */
+	struct lrec { uint32_t off, n; bool gone; } *dp;
 	size_t capdp;
+	struct xtap_state_dp *pool;
+	size_t npool, cappool;
 	uint64_t generation;          /* 0: none given */
 	bool have_gen;
 	/* journal transactions (xtap_journal_append): deletes; commit ends one */
@@ -621,7 +818,8 @@ struct loader {
 	} life;
 	struct dtcp_cdest cd[DTCP_MAX_CDESTS];
 	int ncd;
-	struct xtap_state_dp cur_dp;
+	struct xtap_state_dp cur_dp[XTAP_STATE_DP_MAX];
+	size_t ncur_dp;
 	char peer[sizeof(((struct dtcp_criterion *)0)->csource_addr)];
 	char given[DTCP_GIVEN_MAX];
 	char text[DTCP_MSG_MAX + 3];  /* decoded ADD, plus the closing empty line */
@@ -854,6 +1052,7 @@ static int top_line(struct loader *l, char *kw, char *rest)
 		l->cur.id = (uint32_t)v;
 		l->seen = 0;
 		l->ncd = 0;
+		l->ncur_dp = 0;
 		l->stage = ST_CRIT;
 		return 0;
 	}
@@ -899,7 +1098,6 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 	static const struct { const char *kw; unsigned bit; } once[] = {
 		{ "peer", F_PEER }, { "added", F_ADDED }, { "start", F_START }, { "base", F_BASE },
 		{ "refresh", F_REFRESH }, { "given", F_GIVEN }, { "add", F_ADD },
-		{ "datapath", F_DATAPATH },
 	};
 	struct dtcp_criterion *c = &l->cur;
 	uint64_t v, w;
@@ -933,7 +1131,10 @@ static int crit_line(struct loader *l, char *kw, char *rest)
 	} else if (!strcmp(kw, "datapath")) {
 		if (num(&rest, UINT32_MAX, &v) || num(&rest, UINT32_MAX, &w) || *rest || w == 0)
 			return bad(l, "datapath: want a slot and a nonzero uid");
-		l->cur_dp = (struct xtap_state_dp){ c->id, (uint32_t)v, (uint32_t)w };
+		if (l->ncur_dp == XTAP_STATE_DP_MAX)
+			return bad(l, "datapath: more than %d in criterion %" PRIu32, XTAP_STATE_DP_MAX, c->id);
+		l->seen |= F_DATAPATH;
+		l->cur_dp[l->ncur_dp++] = (struct xtap_state_dp){ c->id, (uint32_t)v, (uint32_t)w };
 	} else if (!strcmp(kw, "cdest")) {
 		struct dtcp_cdest *cd = &l->cd[l->ncd];
 		if (l->ncd == DTCP_MAX_CDESTS)
@@ -991,6 +1192,9 @@ static int crit_end(struct loader *l)
 	if (grow((void **)&l->dp, &l->capdp, l->n, sizeof(*l->dp)) ||
 	    grow((void **)&l->ents, &l->cap, l->n, sizeof(*l->ents)))
 		return bad(l, "out of memory");
+	while (l->npool + l->ncur_dp > l->cappool)
+		if (grow((void **)&l->pool, &l->cappool, l->cappool, sizeof(*l->pool)))
+			return bad(l, "out of memory");
 	/* kept compact (not as a whole struct dtcp_criterion) while the rest is
 	 * read: a snapshot of 1M criteria is held whole before it is applied */
 	if (!(e = dtcp_entry_new(c)))
@@ -1000,7 +1204,11 @@ static int crit_end(struct loader *l)
 	memcpy(e->base, l->life.base, sizeof(e->base));
 	e->num_refresh = l->life.num_refresh;
 	e->last_refresh_ms = l->life.last_refresh_ms;
-	l->dp[l->n] = l->seen & F_DATAPATH ? l->cur_dp : (struct xtap_state_dp){ c->id, 0, 0 };
+	l->dp[l->n] = (struct lrec){ (uint32_t)l->npool, (uint32_t)l->ncur_dp, false };
+	if (l->ncur_dp) /* the pool may still be NULL */
+		memcpy(l->pool + l->npool, l->cur_dp, l->ncur_dp * sizeof(*l->pool));
+	l->npool += l->ncur_dp;
+	l->ncur_dp = 0;
 	l->ents[l->n++] = e;
 	l->stage = ST_TOP;
 	return 0;
@@ -1103,22 +1311,32 @@ static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extr
 	s->nseq = l->nseq;
 	l->seq = NULL;
 	if (x) {
-		size_t k = 0;
+		size_t k = 0, total = 0;
+		struct xtap_state_dp *out;
 
-		/* in place: the records with a datapath line, in id order */
 		for (size_t i = 0; i < l->n; i++)
-			if (l->dp[i].uid)
-				l->dp[k++] = l->dp[i];
-		x->dp = l->dp;
+			total += l->dp[i].n;
+		/* every entry's records, in id order and each in rule order (a
+		 * transaction's records are at the pool's end: not in place) */
+		if (!(out = malloc((total ? total : 1) * sizeof(*out)))) {
+			x->dp = NULL;
+			x->n = 0;
+			return 0; /* no records: every criterion is installed anew */
+		}
+		for (size_t i = 0; i < l->n; i++) {
+			if (l->dp[i].n)
+				memcpy(out + k, l->pool + l->dp[i].off, l->dp[i].n * sizeof(*out));
+			k += l->dp[i].n;
+		}
+		x->dp = out;
 		x->n = k;
 		x->generation = l->generation;
-		l->dp = NULL;
 	}
 	return 0;
 }
 
 /* A committed transaction t onto what was read so far. A deleted entry keeps
- * its place, marked by a dp record with id 0, until compact_deleted. */
+ * its place, marked gone in its record, until compact_deleted. */
 static int merge_txn(struct loader *l, struct loader *t)
 {
 	/* Criteria-IDs are never reused (dtcp.md 6): a next-id going back
@@ -1151,13 +1369,21 @@ static int merge_txn(struct loader *l, struct loader *t)
 		free(l->ents[pos]); /* the criterion as it was before */
 		l->ents[pos] = t->ents[i];
 		t->ents[i] = NULL;
-		l->dp[pos] = t->dp[i];
+		/* its records go to the pool's end (the old ones stay unused) */
+		while (l->npool + t->dp[i].n > l->cappool)
+			if (grow((void **)&l->pool, &l->cappool, l->cappool, sizeof(*l->pool)))
+				return bad(t, "out of memory");
+		if (t->dp[i].n)
+			memcpy(l->pool + l->npool, t->pool + t->dp[i].off, t->dp[i].n * sizeof(*l->pool));
+		l->dp[pos] = (struct lrec){ (uint32_t)l->npool, t->dp[i].n, false };
+		l->npool += t->dp[i].n;
 	}
+	t->npool = 0;
 	for (size_t i = 0; i < t->ndel; i++) {
 		size_t pos = dtcp_entry_lower_bound(l->ents, l->n, t->dels[i]);
 
 		if (pos < l->n && l->ents[pos]->c.id == t->dels[i])
-			l->dp[pos].id = 0;
+			l->dp[pos].gone = true;
 	}
 	return 0;
 }
@@ -1167,7 +1393,7 @@ static void compact_deleted(struct loader *l)
 	size_t k = 0;
 
 	for (size_t i = 0; i < l->n; i++)
-		if (l->dp[i].id) {
+		if (!l->dp[i].gone) {
 			if (k != i) {
 				l->ents[k] = l->ents[i];
 				l->dp[k] = l->dp[i];
@@ -1183,9 +1409,44 @@ static void compact_deleted(struct loader *l)
  * transaction in order. A last transaction without its commit line, or cut
  * inside a line, was never acknowledged (replies wait for the fdatasync that
  * follows it): it is dropped. Any other damage refuses the whole state. */
+static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, uint64_t gen, bool *matched);
+
+/* A compaction (persist.c) starts path.journal.next, generation G+1, when
+ * it forks the writer of snapshot G+1: every change after the fork is
+ * there, and only there. So with snapshot G: path.journal (G), then
+ * path.journal.next (G+1) if there is one; with snapshot G+1 in place
+ * (a crash before the journal's rename): path.journal.next alone. */
 static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 {
+	bool matched = false;
+
+	if (!l->have_gen)
+		return 0;
+	if (x)
+		x->journal_gen = l->generation;
+	if (replay_one(l, x, false, l->generation, &matched))
+		return -1;
+	if (matched) {
+		matched = false;
+		if (l->generation < UINT64_MAX && replay_one(l, x, true, l->generation + 1, &matched))
+			return -1;
+		if (matched && x) {
+			x->journal_next = true;
+			x->journal_gen = l->generation + 1;
+		}
+		return 0;
+	}
+	if (replay_one(l, x, true, l->generation, &matched))
+		return -1;
+	if (matched && x)
+		x->journal_next = true;
+	return 0;
+}
+
+static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, uint64_t gen, bool *matched)
+{
 	char jp[PATH_MAX], *line = NULL, *p;
+	size_t off = 0, end = 0;
 	struct loader *t = NULL;
 	uint64_t v;
 	size_t cap = 0;
@@ -1194,7 +1455,7 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 	FILE *f;
 	int rc = -1;
 
-	if (journal_name(l->path, jp, sizeof(jp)))
+	if (journal_name_of(l->path, next, jp, sizeof(jp)))
 		return bad(l, "journal name too long");
 	if (!(f = fopen(jp, "re")))
 		return errno == ENOENT ? 0 : bad(l, "journal: open: %s", strerror(errno));
@@ -1234,14 +1495,19 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 		rc = bad(t, "journal: bad generation");
 		goto out;
 	}
-	if (!l->have_gen || v != l->generation) {
+	if (v != gen) {
 		/* an older snapshot's journal: the snapshot already holds it */
 		rc = 0;
 		goto out;
 	}
+	/* bytes up to the end of the last committed transaction: the journal
+	 * goes on from there (xtap_journal_resume) */
+	*matched = true;
+	off = end = (size_t)k;
 	while ((k = getline(&line, &cap, f)) >= 0) {
 		int r;
 
+		off += (size_t)k;
 		t->line++;
 		if (line[k - 1] != '\n') {
 			t->stage = ST_TOP; /* cut inside the last line: a torn last transaction */
@@ -1257,8 +1523,10 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 			goto out;
 		}
 		if (t->stage == ST_DONE) {
-			if (line[0] == '#')
+			if (line[0] == '#') {
+				end = off;
 				continue;
+			}
 			if (strcmp(line, "begin")) {
 				rc = bad(t, "begin expected");
 				goto out;
@@ -1276,6 +1544,7 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 		if (t->stage == ST_DONE) {
 			if (merge_txn(l, t))
 				goto out;
+			end = off;
 			if (x)
 				x->replayed++;
 		}
@@ -1287,6 +1556,8 @@ static int replay_journal(struct loader *l, struct xtap_state_extra *x)
 	if (t->stage != ST_DONE && x)
 		x->torn = true;
 	compact_deleted(l);
+	if (x)
+		x->journal_end = end;
 	rc = 0;
 out:
 	if (rc && t && t->err[0] && t->err != l->err)
@@ -1296,6 +1567,7 @@ out:
 		free(t->ents);
 		free(t->seq);
 		free(t->dp);
+		free(t->pool);
 		free(t->dels);
 		free(t);
 	}
@@ -1316,6 +1588,8 @@ int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_e
 		x->n = 0;
 		x->generation = 0;
 		x->replayed = 0;
+		x->journal_end = 0;
+		x->journal_next = false;
 		x->torn = false;
 		x->error[0] = 0;
 	}
@@ -1365,6 +1639,7 @@ out:
 	free(l->ents);
 	free(l->seq);
 	free(l->dp);
+	free(l->pool);
 	free(l->dels);
 	free(l);
 	errno = err;

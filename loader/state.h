@@ -23,9 +23,13 @@
  * (at most DTCP_MSG_MAX bytes, 4 bytes per escaped byte in the worst case). */
 #define XTAP_STATE_LINE_MAX (4 * DTCP_MSG_MAX + 64)
 #define XTAP_STATE_ERR_MAX 256
+/* Datapath records one criterion may have: XTAP_BE_MAX_RULES (backend.h),
+ * the rules one criterion may expand to. */
+#define XTAP_STATE_DP_MAX 1024
 
-/* Where a criterion lives on the datapath (include/xtap.h): its slot in
- * xtap_rules and the rule's uid there. On adoption the daemon keeps a slot
+/* Where a criterion lives on the datapath (include/xtap.h): the slot in
+ * xtap_rules and the uid of one of its rules (a criterion has one record
+ * per rule, in the backend's rule order). On adoption the daemon keeps a slot
  * only if the pinned rule still carries this uid; a slot whose uid is not in
  * the file was installed by a run that crashed before saving, and is removed. */
 struct xtap_state_dp {
@@ -36,8 +40,9 @@ struct xtap_state_dp {
 
 /* What the daemon adds to the library's table. */
 struct xtap_state_extra {
-	/* Save: sorted by id, strictly increasing, each id in the table (a
-	 * criterion without a record is written without a datapath line).
+	/* Save: grouped by id, ids increasing, each id in the table, at most
+	 * XTAP_STATE_DP_MAX per id, each id's in rule order (a criterion
+	 * without a record is written without a datapath line).
 	 * Load: malloc'ed by load in file (id) order; free with
 	 * xtap_state_extra_free. */
 	struct xtap_state_dp *dp;
@@ -49,6 +54,15 @@ struct xtap_state_extra {
 	 * commit was dropped (never acknowledged). */
 	size_t replayed;
 	bool torn;
+	/* Load: bytes of path.journal up to its last committed transaction
+	 * (0: no journal of this snapshot's generation), for
+	 * xtap_journal_resume. */
+	size_t journal_end;
+	bool journal_next;  /* load: the last journal replayed is path.journal.next (see persist.c) */
+	uint64_t journal_gen; /* load: its generation */
+	/* Save: the new file was renamed over path, even if the save then
+	 * failed (the directory's fsync): path may be the new file now. */
+	bool renamed;
 	/* Why the last save or load failed: "PATH:LINE: what" (no content). */
 	char error[XTAP_STATE_ERR_MAX];
 };
@@ -66,6 +80,11 @@ enum xtap_state_result {
  * not point to a const object). */
 int xtap_state_save(const char *path, const struct dtcp_server *s,
 		    const struct xtap_state_extra *x);
+/* xtap_state_save in two steps: path.tmp written and fsync'd (a child
+ * process may do it from a copy-on-write image), then renamed over path
+ * and the directory fsync'd. */
+int xtap_state_write_tmp(const char *path, const struct dtcp_server *s, const struct xtap_state_extra *x);
+int xtap_state_install(const char *path, struct xtap_state_extra *x);
 
 /* Reads path into s, which must be freshly initialised (dtcp_server_init:
  * no entries, no Seq state), and x (may be NULL: datapath lines are then
@@ -85,6 +104,11 @@ struct xtap_journal {
 	uint64_t generation; /* of the snapshot it continues */
 	size_t size;         /* bytes appended and synced */
 	bool broken;         /* a failed append could not be cut off: snapshot first */
+	/* fd < 0: a journal may be created anew (truncating the file there,
+	 * which is then an older snapshot's). False when no durable snapshot
+	 * of this generation is known: appends are refused, snapshot first. */
+	bool fresh;
+	bool next;           /* the file is path.journal.next: a snapshot is being written */
 };
 
 /* One transaction: next-id, every Seq, and for each of ids (strictly
@@ -97,5 +121,15 @@ int xtap_journal_append(struct xtap_journal *j, const char *path, const struct d
 
 /* After a snapshot of this generation is in place: the old journal goes. */
 int xtap_journal_reset(struct xtap_journal *j, const char *path, uint64_t generation);
+
+/* After a load (x as xtap_state_load filled it): go on appending to the
+ * journal it replayed, cut after its last committed transaction, so that
+ * nothing a durable snapshot still needs is ever truncated. -1: it could
+ * not be reopened (the journal then refuses appends: snapshot first). */
+int xtap_journal_resume(struct xtap_journal *j, const char *path, const struct xtap_state_extra *x);
+
+/* After the snapshot of j's generation is in place: path.journal.next,
+ * which j writes (j->next), becomes path.journal (rename, directory fsync). */
+int xtap_journal_promote(struct xtap_journal *j, const char *path);
 
 #endif

@@ -18,6 +18,7 @@
  * which libssh 0.10 marks deprecated in favour of callbacks that must
  * answer synchronously: those calls are wrapped in one place below. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -89,6 +90,8 @@ struct conn {
 	ssh_session ssh;
 	ssh_event ev;
 	enum conn_state state;
+	bool announced;                   /* CONN_OPEN sent */
+	bool close_sent;                  /* SESSION_CLOSE sent: nothing more for this id */
 	char peer[MON_PEER_MAX];
 	uint64_t accepted_ms, active_ms, closing_ms, blocked_ms;
 	/* authentication */
@@ -98,6 +101,12 @@ struct conn {
 	char kbd_user[MON_USER_MAX];      /* keyboard-interactive: user of the prompt */
 	char user[MON_USER_MAX];          /* authenticated */
 	unsigned auth_failures;
+	unsigned gss_refused;             /* gssapi-with-mic requests answered (see below) */
+	struct {                          /* the last signature libssh verified (see below) */
+		bool have;
+		size_t len, siglen;
+		uint8_t data[MON_SIGNED_MAX], sig[MON_SIG_MAX];
+	} signed_req;
 	/* channel and DTCP */
 	ssh_channel chan;
 	struct ssh_channel_callbacks_struct chan_cb;
@@ -117,10 +126,17 @@ struct worker {
 	struct conn *conns;
 	unsigned nconns;
 	uint32_t next_id;
-	uint64_t *accepts;                /* ring: ms of the last rate_per_min accepts */
+	/* ring of the last rate_per_min accepts: every accept of the last 60 s
+	 * is in it (the global limit refuses more), so it also gives the exact
+	 * per-source count */
+	struct accept_rec { uint64_t ms; char peer[MON_PEER_MAX]; } *accepts;
 	unsigned accepts_n, accepts_head;
 	struct outq monq;                 /* datagrams the monitor has not taken yet */
 	uint64_t events_dropped;
+	/* refused connections in the log: 20 a minute one by one, then counted
+	 * (the audit log has them all, rate-limited the same way by the monitor) */
+	uint64_t refused_window_ms;
+	unsigned refused_logged, refused_hidden;
 	bool mon_gone, fatal;
 	uint8_t rx[MON_MSG_MAX], tx[MON_MSG_MAX];
 };
@@ -128,10 +144,13 @@ struct worker {
 void xtap_worker_opts_default(struct xtap_worker_opts *o)
 {
 	*o = (struct xtap_worker_opts){
+		.listen_fd = -1,
 		.port = XTAP_WORKER_PORT,
 		.user = "nobody",
 		.max_sessions = XTAP_WORKER_MAX_SESSIONS,
 		.rate_per_min = XTAP_WORKER_RATE_PER_MIN,
+		.src_sessions = XTAP_WORKER_SRC_SESSIONS,
+		.src_rate = XTAP_WORKER_SRC_RATE,
 		.idle_secs = XTAP_WORKER_IDLE_SECS,
 		.auth_secs = XTAP_WORKER_AUTH_SECS,
 		.auth_tries = XTAP_WORKER_AUTH_TRIES,
@@ -176,6 +195,94 @@ static const char *vis(const char *s, char out[VIS_MAX * 4 + 4])
 	return out;
 }
 
+/* ---- gssapi-with-mic: refused before any GSS-API code runs -------------------- */
+
+/* libssh 0.10 answers a gssapi-with-mic userauth request inside its packet
+ * handler: the message queue (and so ssh_set_auth_methods) never sees it,
+ * and Debian's libssh (built with GSS-API) calls gss_indicate_mechs, whose
+ * MIT implementation reads /etc/gss/mech: a syscall the seccomp filter
+ * does not allow, the worker would die of SIGSYS at one unauthenticated
+ * packet. libssh's way around that, a server callback choosing the
+ * mechanism, cannot be used: with any server callback set libssh stops
+ * queueing messages and answers them itself, and the worker needs the
+ * queue to answer an authentication only once the monitor has decided.
+ *
+ * So this binary defines gss_indicate_mechs itself. The dynamic linker
+ * binds libssh's reference to the executable's definition (an unversioned
+ * definition in the executable satisfies libssh's versioned reference,
+ * gssapi_krb5_2_MIT), and no GSS-API library code runs: it reports an
+ * empty set of mechanisms, libssh finds no mechanism in common with the
+ * client's list and answers USERAUTH_FAILURE with our methods
+ * (ssh_auth_reply_default); it never creates a GSS context, so the token
+ * and MIC handlers refuse anything later. The set is freed by libssh with
+ * gss_release_oid_set, i.e. free() of elements (NULL) and of the set.
+ * Nothing else in xtapd uses GSS-API. */
+typedef uint32_t xtap_OM_uint32;
+struct xtap_gss_oid_set { size_t count; void *elements; }; /* gss_OID_set_desc */
+
+static struct conn *polling; /* the connection libssh is processing packets for */
+
+xtap_OM_uint32 gss_indicate_mechs(xtap_OM_uint32 *minor, struct xtap_gss_oid_set **set);
+xtap_OM_uint32 gss_indicate_mechs(xtap_OM_uint32 *minor, struct xtap_gss_oid_set **set)
+{
+	if (minor)
+		*minor = 0;
+	if (!set)
+		return 1u << 24; /* GSS_S_CALL_INACCESSIBLE_WRITE */
+	*set = calloc(1, sizeof(**set));
+	if (!*set)
+		return 13u << 16; /* GSS_S_FAILURE: libssh then sends no answer */
+	if (polling)
+		polling->gss_refused++;
+	return 0; /* GSS_S_COMPLETE, no mechanism */
+}
+
+/* ---- public-key signatures: what the monitor verifies itself ------------------- */
+
+/* libssh 0.10 verifies a public-key login's signature inside its packet
+ * handler and gives the application neither the signed data nor the
+ * signature nor the session id. It hands both to OpenSSL, though, in one
+ * call (pki_crypto.c: EVP_DigestVerify(ctx, sig, siglen, data, datalen)),
+ * and on a server that call verifies nothing but userauth signatures. So
+ * this binary defines EVP_DigestVerify: it keeps a copy for the connection
+ * being processed and calls OpenSSL's. The worker forwards both (AUTH_SIG)
+ * with the login, and the monitor checks the data (RFC 4252 7: session id,
+ * user, service, key) and the signature itself against the authorized key
+ * (loader/sigcheck.c). If libssh ever stops calling it, nothing is
+ * captured and public-key logins fail: closed, never open. The monitor
+ * calls it too (through here, passed on unchanged). */
+typedef int (*digest_verify_fn)(EVP_MD_CTX *, const unsigned char *, size_t, const unsigned char *,
+				size_t);
+static digest_verify_fn real_digest_verify;
+
+static void digest_verify_resolve(void)
+{
+	void *f = dlsym(RTLD_NEXT, "EVP_DigestVerify");
+
+	/* object to function pointer: memcpy, as POSIX dlsym users must */
+	if (f)
+		memcpy(&real_digest_verify, &f, sizeof(f));
+}
+
+int EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen, const unsigned char *tbs,
+		     size_t tbslen)
+{
+	if (!real_digest_verify)
+		digest_verify_resolve();
+	if (polling) {
+		struct conn *c = polling;
+
+		c->signed_req.have = tbslen && tbslen <= MON_SIGNED_MAX && siglen && siglen <= MON_SIG_MAX;
+		if (c->signed_req.have) {
+			memcpy(c->signed_req.data, tbs, tbslen);
+			memcpy(c->signed_req.sig, sig, siglen);
+			c->signed_req.len = tbslen;
+			c->signed_req.siglen = siglen;
+		}
+	}
+	return real_digest_verify ? real_digest_verify(ctx, sig, siglen, tbs, tbslen) : -1;
+}
+
 /* ---- queues ----------------------------------------------------------------- */
 
 static void outq_init(struct outq *q)
@@ -209,6 +316,7 @@ static void outq_pop(struct outq *q)
 	if (!q->head)
 		q->tail = &q->head;
 	q->bytes -= b->len;
+	explicit_bzero(b->data, b->len); /* a queued AUTH_PASSWORD holds a password */
 	free(b);
 }
 
@@ -272,15 +380,23 @@ static void mon_event(struct worker *w, uint32_t session, enum mon_event_kind ki
 
 /* ---- connections ------------------------------------------------------------------ */
 
+/* The monitor's slot for this connection goes: once, when its DTCP session
+ * or the connection ends (a failed login, a login that never opens the
+ * subsystem, a timeout all free it). */
+static void session_close(struct conn *c)
+{
+	if (c->announced && !c->close_sent)
+		mon_push(c->w, mon_enc_empty(c->w->tx, sizeof(c->w->tx), MON_SESSION_CLOSE, c->id));
+	c->close_sent = true;
+	c->dtcp_open = false;
+}
+
 static void conn_drop(struct conn *c, const char *why)
 {
 	if (c->dead)
 		return;
 	log_debug("worker: connection %u from %s closed: %s", c->id, c->peer, why);
-	if (c->dtcp_open) {
-		mon_push(c->w, mon_enc_empty(c->w->tx, sizeof(c->w->tx), MON_SESSION_CLOSE, c->id));
-		c->dtcp_open = false;
-	}
+	session_close(c);
 	c->dead = true;
 }
 
@@ -315,10 +431,7 @@ static void conn_close_channel(struct conn *c, const char *why)
 			return;
 		}
 	}
-	if (c->dtcp_open) {
-		mon_push(c->w, mon_enc_empty(c->w->tx, sizeof(c->w->tx), MON_SESSION_CLOSE, c->id));
-		c->dtcp_open = false;
-	}
+	session_close(c);
 	log_debug("worker: connection %u: channel closed: %s", c->id, why);
 	c->state = C_CLOSING;
 	c->closing_ms = now_ms();
@@ -529,6 +642,22 @@ static bool handle_auth(struct conn *c, ssh_message m)
 			auth_failed(c, m);
 			return false;
 		}
+		/* a signed request: what the signature covers goes first, for
+		 * the monitor to verify (captured by EVP_DigestVerify above) */
+		if (st == SSH_PUBLICKEY_STATE_VALID) {
+			if (!c->signed_req.have) {
+				log_warnx("worker: connection %u: no signed data captured: login refused", c->id);
+				auth_failed(c, m);
+				return false;
+			}
+			c->signed_req.have = false;
+			if (mon_push(w, mon_enc_auth_sig(w->tx, sizeof(w->tx), c->id, c->signed_req.data,
+							 c->signed_req.len, c->signed_req.sig,
+							 c->signed_req.siglen)) < 0) {
+				auth_failed(c, m);
+				return false;
+			}
+		}
 		type = ssh_key_type_to_char(ssh_key_type(key));
 		n = mon_enc_auth_pubkey(w->tx, sizeof(w->tx), c->id, st == SSH_PUBLICKEY_STATE_VALID,
 					user, type ? type : "", blob, (size_t)bl);
@@ -539,7 +668,10 @@ static bool handle_auth(struct conn *c, ssh_message m)
 		auth_ask(c, m, n, st == SSH_PUBLICKEY_STATE_NONE);
 		return true;
 	}
-	auth_failed(c, m); /* hostbased, gssapi-with-mic: not offered */
+	/* hostbased and anything unknown: not offered (gssapi-with-mic never
+	 * gets here, see gss_indicate_mechs) */
+	mon_event(w, c->id, MON_EV_AUTH_METHOD, c->peer);
+	auth_failed(c, m);
 	return false;
 }
 
@@ -784,14 +916,39 @@ static void flush_replies(struct conn *c, uint64_t now)
 	}
 }
 
+static void conn_step_libssh(struct conn *c, uint64_t now);
+
+/* One turn of a connection. libssh may process packets in any of the calls
+ * below (the poll, ssh_message_get, channel reads and writes): polling
+ * names the connection for gss_indicate_mechs throughout. */
 static void conn_step(struct conn *c, uint64_t now)
+{
+	polling = c;
+	conn_step_libssh(c, now);
+	polling = NULL;
+	/* gssapi-with-mic: answered by libssh (see gss_indicate_mechs),
+	 * counted here as a failed attempt of a method not offered */
+	for (; c->gss_refused && !c->dead; c->gss_refused--) {
+		log_debug("worker: connection %u: gssapi-with-mic refused", c->id);
+		mon_event(c->w, c->id, MON_EV_AUTH_METHOD, c->peer);
+		if (++c->auth_failures >= c->w->o->auth_tries) {
+			mon_event(c->w, c->id, MON_EV_AUTH_TRIES, c->peer);
+			conn_drop(c, "too many authentication failures");
+		}
+	}
+}
+
+static void conn_step_libssh(struct conn *c, uint64_t now)
 {
 	struct worker *w = c->w;
 	const struct xtap_worker_opts *o = w->o;
 	ssh_message m;
+	int rc_poll;
 
 	if (c->state == C_KEX) {
-		int rc = ssh_handle_key_exchange(c->ssh);
+		int rc;
+
+		rc = ssh_handle_key_exchange(c->ssh);
 		if (rc == SSH_AGAIN) {
 			goto timers;
 		}
@@ -801,7 +958,8 @@ static void conn_step(struct conn *c, uint64_t now)
 		}
 		c->state = C_AUTH;
 	}
-	if (ssh_event_dopoll(c->ev, 0) == SSH_ERROR && !(ssh_get_status(c->ssh) & SSH_CLOSED)) {
+	rc_poll = ssh_event_dopoll(c->ev, 0);
+	if (rc_poll == SSH_ERROR && !(ssh_get_status(c->ssh) & SSH_CLOSED)) {
 		conn_drop(c, "poll failed");
 		return;
 	}
@@ -841,7 +999,9 @@ static void conn_step(struct conn *c, uint64_t now)
 		return;
 	}
 timers:
-	if (c->state == C_KEX || c->state == C_AUTH) {
+	/* a login that never opens the subsystem holds a connection like one
+	 * that never logs in: the same deadline */
+	if (c->state == C_KEX || c->state == C_AUTH || (c->state == C_AUTHED && !c->dtcp_open)) {
 		if (elapsed(now, c->accepted_ms) > (uint64_t)o->auth_secs * 1000) {
 			mon_event(w, c->id, MON_EV_AUTH_TIMEOUT, c->peer);
 			conn_drop(c, "authentication timeout");
@@ -880,17 +1040,53 @@ static bool rate_exceeded(struct worker *w, uint64_t now)
 {
 	unsigned cap = w->o->rate_per_min;
 
-	return w->accepts_n == cap && elapsed(now, w->accepts[w->accepts_head]) < 60000;
+	return w->accepts_n == cap && elapsed(now, w->accepts[w->accepts_head].ms) < 60000;
 }
 
-static void rate_record(struct worker *w, uint64_t now)
+static unsigned src_accepts(const struct worker *w, const char *peer, uint64_t now)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < w->accepts_n; i++)
+		n += elapsed(now, w->accepts[i].ms) < 60000 && !strcmp(w->accepts[i].peer, peer);
+	return n;
+}
+
+static unsigned src_conns(const struct worker *w, const char *peer)
+{
+	unsigned n = 0;
+
+	for (const struct conn *c = w->conns; c; c = c->next)
+		n += !c->dead && !strcmp(c->peer, peer);
+	return n;
+}
+
+static void rate_record(struct worker *w, uint64_t now, const char *peer)
 {
 	unsigned cap = w->o->rate_per_min;
 
-	w->accepts[w->accepts_head] = now;
+	w->accepts[w->accepts_head].ms = now;
+	snprintf(w->accepts[w->accepts_head].peer, MON_PEER_MAX, "%s", peer);
 	w->accepts_head = (w->accepts_head + 1) % cap;
 	if (w->accepts_n < cap)
 		w->accepts_n++;
+}
+
+static bool refusal_logged(struct worker *w, uint64_t now)
+{
+	if (elapsed(now, w->refused_window_ms) >= 60000) {
+		if (w->refused_hidden)
+			log_info("worker: %u more refused connections in the last minute not logged",
+				 w->refused_hidden);
+		w->refused_window_ms = now;
+		w->refused_logged = w->refused_hidden = 0;
+	}
+	if (w->refused_logged < 20) {
+		w->refused_logged++;
+		return true;
+	}
+	w->refused_hidden++;
+	return false;
 }
 
 static void conn_new(struct worker *w, int fd, const char *peer, uint64_t now)
@@ -945,6 +1141,10 @@ static void conn_new(struct worker *w, int fd, const char *peer, uint64_t now)
 	c->next = w->conns;
 	w->conns = c;
 	w->nconns++;
+	/* the monitor's slot for it, with the peer for every audit line */
+	c->announced = mon_push(w, mon_enc_conn_open(w->tx, sizeof(w->tx), c->id, c->peer)) == 0;
+	if (!c->announced)
+		conn_drop(c, "monitor unavailable");
 	log_debug("worker: connection %u from %s", c->id, peer);
 }
 
@@ -966,24 +1166,54 @@ static void accept_new(struct worker *w)
 		peer_text(&ss, peer);
 		/* refused before the SSH banner: closed without a byte sent */
 		if (w->nconns >= w->o->max_sessions) {
-			log_info("worker: %s refused: connection limit %u", peer, w->o->max_sessions);
+			if (refusal_logged(w, now))
+				log_info("worker: %s refused: connection limit %u", peer, w->o->max_sessions);
 			mon_event(w, 0, MON_EV_CONN_LIMIT, peer);
 			close(fd);
 			continue;
 		}
 		if (rate_exceeded(w, now)) {
-			log_info("worker: %s refused: rate limit %u per minute", peer,
-				 w->o->rate_per_min);
+			if (refusal_logged(w, now))
+				log_info("worker: %s refused: rate limit %u per minute", peer,
+					 w->o->rate_per_min);
 			mon_event(w, 0, MON_EV_RATE_LIMIT, peer);
 			close(fd);
 			continue;
 		}
-		rate_record(w, now);
+		if (src_conns(w, peer) >= w->o->src_sessions) {
+			if (refusal_logged(w, now))
+				log_info("worker: %s refused: %u connections from that address", peer,
+					 w->o->src_sessions);
+			mon_event(w, 0, MON_EV_SRC_CONN_LIMIT, peer);
+			close(fd);
+			continue;
+		}
+		if (src_accepts(w, peer, now) >= w->o->src_rate) {
+			if (refusal_logged(w, now))
+				log_info("worker: %s refused: rate limit %u per minute from that address", peer,
+					 w->o->src_rate);
+			mon_event(w, 0, MON_EV_SRC_RATE_LIMIT, peer);
+			close(fd);
+			continue;
+		}
+		rate_record(w, now, peer);
 		conn_new(w, fd, peer, now);
 	}
 }
 
 /* ---- start: listener, host key, privileges, seccomp ------------------------------------- */
+
+static int open_listener(const struct xtap_worker_opts *o);
+
+int xtap_worker_listen(const char *addr, uint16_t port)
+{
+	struct xtap_worker_opts o;
+
+	xtap_worker_opts_default(&o);
+	o.listen_addr = addr;
+	o.port = port;
+	return open_listener(&o);
+}
 
 static int open_listener(const struct xtap_worker_opts *o)
 {
@@ -1125,6 +1355,10 @@ static const int seccomp_allow[] = {
 	SCMP_SYS(getrandom),   /* OpenSSL: key exchange, padding */
 	SCMP_SYS(futex),       /* OpenSSL's locks and once-initialisers */
 	SCMP_SYS(exit_group),  /* the monitor went away */
+	/* a poll interrupted by a stop (SIGSTOP, a debugger) resumes through
+	 * restart_syscall after SIGCONT: without it, continuing a stopped
+	 * worker killed it (found by tests/adversarial) */
+	SCMP_SYS(restart_syscall),
 	/* memory: brk (plain build) and mmap (sanitizer allocator) were seen;
 	 * munmap, mremap and madvise are the same allocators giving memory
 	 * back (glibc serves blocks above 128 KiB with mmap), not reached by
@@ -1218,7 +1452,8 @@ int xtap_worker_main(int monfd, const struct xtap_worker_opts *o)
 	int rc = 1;
 
 	log_set_level(o->log_level);
-	if (!o->max_sessions || !o->rate_per_min || !o->auth_secs || !o->auth_tries) {
+	if (!o->max_sessions || !o->rate_per_min || !o->auth_secs || !o->auth_tries ||
+	    !o->src_sessions || !o->src_rate) {
 		log_warnx("worker: limits must be at least 1");
 		return 1;
 	}
@@ -1241,8 +1476,9 @@ int xtap_worker_main(int monfd, const struct xtap_worker_opts *o)
 		log_warn("worker: SIGPIPE");
 		goto out;
 	}
+	digest_verify_resolve(); /* dlsym before the filter: it may open files */
 	/* everything that needs a file or privilege happens before the drop */
-	w->lfd = open_listener(o);
+	w->lfd = o->listen_fd >= 0 ? o->listen_fd : open_listener(o);
 	if (w->lfd < 0 || setup_bind(w) < 0 || drop_privileges(o) < 0)
 		goto out;
 	if (!o->no_seccomp && install_seccomp() < 0)
@@ -1265,4 +1501,14 @@ out:
 	free(w->accepts);
 	free(w);
 	return rc;
+}
+
+/* The same drop for the metrics listener (loader/metrics_http.c). */
+int xtap_worker_drop_privileges(const char *user)
+{
+	struct xtap_worker_opts o;
+
+	xtap_worker_opts_default(&o);
+	o.user = user;
+	return drop_privileges(&o);
 }

@@ -33,6 +33,7 @@ static void usage(void)
 		"          show filter index N [counters]\n"
 		"          show counters\n"
 		"          show cdests\n"
+		"          metrics           (Prometheus text format)\n"
 		"          detach\n");
 	exit(2);
 }

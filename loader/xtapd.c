@@ -6,10 +6,12 @@
  * log, and answers the unprivileged SSH worker it forks (docs/privsep.md),
  * validating everything the worker sends.
  *
- * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET]
+ * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-W PROGRAM]
  *   -n  check the configuration and exit
  *   -L  leave the datapath running on exit (attached, pinned)
  *   -S  the xtapctl socket (docs/xtapctl.md)
+ *   -W  tests only: exec PROGRAM as the SSH worker instead of xtapd itself
+ *       (tests/adversarial's hostile worker; the same fds and arguments)
  *
  * Signals: SIGTERM and SIGINT stop (and take the datapath down unless -L),
  * SIGHUP reloads the configuration where that needs no datapath change.
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,9 +45,15 @@
 #include "config.h"
 #include "ctl.h"
 #include "datapath.h"
+#include "evlimit.h"
+#include "fault.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "monproto.h"
+#include "persist.h"
+#include "sigcheck.h"
 #include "state.h"
+#include "supervise.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG "/etc/xtap/xtapd.conf"
@@ -72,10 +81,14 @@ struct ctl_conn {
 	size_t off;                /* of tx written */
 };
 
+/* One per connection the worker serves: CONN_OPEN to SESSION_CLOSE. */
 struct msess {
 	int used, authed, dtcp, closed;
 	uint32_t id;
 	char user[MON_USER_MAX];
+	char peer[MON_PEER_MAX];  /* from CONN_OPEN: in every authentication audit line */
+	uint8_t *sig;             /* AUTH_SIG: signed data then signature, for the next AUTH_PUBKEY */
+	size_t sig_data_len, sig_len;
 	struct dtcp_session ds;
 };
 
@@ -85,13 +98,13 @@ struct msess {
 struct outq {
 	int on;
 	size_t n, cap, bytes;
-	struct { uint8_t *buf; size_t len; } *m;
+	struct { uint8_t *buf; size_t len; size_t ack; /* xtap_persist_ack's number, 0: none */ } *m;
 };
 
 struct xtapd {
 	struct xtap_config *cfg;
-	int dirty; /* a request changed what the state file holds */
 	struct outq out;
+	uint32_t session; /* worker connection of the request being handled */
 	const char *peer; /* SSH peer of the request being handled, for the audit */
 	const char *cfg_path;
 	struct xtap_dp dp;
@@ -101,14 +114,11 @@ struct xtapd {
 	struct dtcp_server srv;
 	struct xtap_audit *audit;
 	const char *state_path;
-	/* changes since the last snapshot: one journal transaction per burst */
-	struct xtap_journal journal;
-	size_t snapshot_bytes;    /* the journal growing past this makes a new snapshot */
-	uint32_t *changed;        /* ids of criteria added, deleted, refreshed or expired */
-	size_t nchanged, capchanged;
-	int changed_unknown;      /* a change whose ids are not known: snapshot */
-	int worker_fd;
-	pid_t worker;
+	struct xtap_persist ps;   /* the state file: snapshot, journal, undo (persist.h) */
+	struct xtap_sup sup;           /* the SSH worker: start, restart, send queue */
+	struct xtap_evlimit evl;       /* pre-auth audit lines, rate-limited */
+	char dummy_hash[256];          /* what an unknown user's password is checked against */
+	struct xtap_sidset sids;       /* session ids of accepted public-key logins: no replay */
 	struct msess s[MAX_SESSIONS];
 	uint8_t rx[MON_MSG_MAX], tx[MON_MSG_MAX];
 	struct dtcp_source_policy pol; /* filled per request from the configuration */
@@ -116,6 +126,11 @@ struct xtapd {
 	const char *ctl_path;
 	struct ctl_conn ctl[MAX_CTL_CONNS];
 	uint64_t started_ms;
+	struct xtap_ctl_stats stats; /* request and login counts for the metrics */
+	int metrics_fd;              /* the metrics listener's socket pair, -1: none */
+	pid_t metrics_pid;
+	uint64_t metrics_last_ms;
+	struct xtap_ctl_buf metrics_text; /* the last scrape's answer */
 };
 
 static uint64_t wall_ms(void)
@@ -123,6 +138,15 @@ static uint64_t wall_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* the worker's deadlines and backoff: immune to clock steps */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -159,40 +183,33 @@ static int cb_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
 	return xtap_config_cdest(d->cfg, name, out);
 }
 
-/* Answered requests: the whole request, with Seq and every criterion it changed. */
-static void note_changed(struct xtapd *d, uint32_t id)
-{
-	if (d->nchanged == d->capchanged) {
-		size_t cap = d->capchanged ? d->capchanged * 2 : 1024;
-		uint32_t *c = realloc(d->changed, cap * sizeof(*c));
-
-		if (!c) {
-			d->changed_unknown = 1; /* the snapshot needs no list */
-			return;
-		}
-		d->changed = c;
-		d->capchanged = cap;
-	}
-	d->changed[d->nchanged++] = id;
-}
-
+/* Answered requests: the whole request, with Seq and every criterion it
+ * changed. A reply that announces a change (it was just queued: the
+ * library emits, then audits) is held as an ack until the change is
+ * durable, or answered 500 if it cannot be made so. */
 static void cb_audit_request(void *ctx, const struct dtcp_request *r, int code, const uint32_t *ids,
 			     size_t n_ids, const char *why)
 {
 	struct xtapd *d = ctx;
+	struct xtap_persist_ack a = { .session = d->session, .version = r->version, .has_seq = r->has_seq,
+				      .seq = r->seq, .csource = r->csource, .method = r->method,
+				      .time_ms = wall_ms() };
+	bool change = xtap_persist_note_request(&d->ps, r, code, ids, n_ids);
 
-	/* what the journal must record: the library names every criterion an
-	 * answered ADD, DELETE or REFRESH changed (none only if it had no
-	 * memory for the list: then a snapshot records it) */
-	if (code == DTCP_OK && (r->method == DTCP_M_ADD || r->method == DTCP_M_DELETE || r->method == DTCP_M_REFRESH)) {
-		for (size_t i = 0; i < n_ids; i++)
-			note_changed(d, ids[i]);
-		if (!n_ids && r->method != DTCP_M_ADD)
-			d->changed_unknown = 1;
-	}
-
-	xtap_audit_request(d->audit, wall_ms(), r->csource.s, d->peer, dtcp_method_name(r->method),
+	xtap_ctl_count_request(&d->stats, r->method, code);
+	a.from = xtap_audit_mark(d->audit);
+	xtap_audit_request(d->audit, a.time_ms, r->csource.s, d->peer, dtcp_method_name(r->method),
 			   r->has_seq ? &r->seq : NULL, code, ids, n_ids, why);
+	a.to = xtap_audit_mark(d->audit);
+	if (change && d->out.on && d->out.n && !d->out.m[d->out.n - 1].ack)
+		d->out.m[d->out.n - 1].ack = xtap_persist_ack(&d->ps, &a);
+}
+
+static void cb_before_change(void *ctx, uint32_t id, const struct dtcp_entry *e)
+{
+	struct xtapd *d = ctx;
+
+	xtap_persist_before_change(&d->ps, id, e);
 }
 
 static void cb_audit(void *ctx, const char *csource, const char *method, int code, uint32_t id,
@@ -201,7 +218,7 @@ static void cb_audit(void *ctx, const char *csource, const char *method, int cod
 	struct xtapd *d = ctx;
 
 	if (!strcmp(method, "EXPIRE"))
-		note_changed(d, id);
+		xtap_persist_note_expire(&d->ps, id);
 	xtap_audit_dtcp(d->audit, csource, method, code, id, why);
 }
 
@@ -227,194 +244,6 @@ static uint64_t groups_of(struct xtapd *d, const char *netdev)
 	return g;
 }
 
-/* ---- persistence ---- */
-
-/* The whole table into a new snapshot of the next generation; the journal
- * starts anew after it. */
-static int state_save(struct xtapd *d)
-{
-	struct xtap_state_extra x = { .generation = d->journal.generation + 1 };
-	struct stat st;
-	size_t cap = 0;
-	int err;
-
-	for (size_t i = 0; i < d->srv.n; i++) {
-		const uint32_t *slots;
-		uint32_t n;
-
-		if (xtap_backend_rules(&d->be, d->srv.tab[i]->c.id, &slots, &n))
-			continue;
-		for (uint32_t k = 0; k < n; k++) {
-			if (x.n == cap) {
-				cap = cap ? cap * 2 : 256;
-				x.dp = realloc(x.dp, cap * sizeof(*x.dp));
-				if (!x.dp)
-					return -ENOMEM;
-			}
-			x.dp[x.n++] = (struct xtap_state_dp){ d->srv.tab[i]->c.id, slots[k],
-							      xtap_cls_uid(d->cls, slots[k]) };
-		}
-	}
-	err = xtap_state_save(d->state_path, &d->srv, &x);
-	if (err)
-		log_warnx("cannot save the state: %s", x.error);
-	free(x.dp);
-	if (err)
-		return err;
-	d->snapshot_bytes = stat(d->state_path, &st) ? 0 : (size_t)st.st_size;
-	d->nchanged = 0;
-	d->changed_unknown = 0;
-	if (xtap_journal_reset(&d->journal, d->state_path, x.generation))
-		log_warn("cannot remove the old journal of %s (a load ignores it)", d->state_path);
-	return 0;
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* What changed since the last commit, into the journal (one transaction,
- * one fdatasync); a snapshot instead when the journal has outgrown the last
- * one, or the changes are not known one by one, or the append failed. */
-static int state_commit(struct xtapd *d)
-{
-	struct xtap_state_extra x = { .generation = d->journal.generation };
-	size_t n = 0, cap = 0;
-	int err;
-
-	if (d->changed_unknown || d->journal.broken)
-		return state_save(d);
-	qsort(d->changed, d->nchanged, sizeof(*d->changed), cmp_id);
-	for (size_t i = 0; i < d->nchanged; i++)
-		if (!n || d->changed[i] != d->changed[n - 1])
-			d->changed[n++] = d->changed[i];
-	d->nchanged = n;
-	for (size_t i = 0; i < n; i++) {
-		const uint32_t *slots;
-		uint32_t ns;
-
-		if (!dtcp_server_find(&d->srv, d->changed[i]) ||
-		    xtap_backend_rules(&d->be, d->changed[i], &slots, &ns) || !ns)
-			continue;
-		if (x.n == cap) {
-			cap = cap ? cap * 2 : 256;
-			void *p = realloc(x.dp, cap * sizeof(*x.dp));
-
-			if (!p) {
-				free(x.dp);
-				return state_save(d);
-			}
-			x.dp = p;
-		}
-		/* the state file keeps one rule per criterion (state.h) */
-		x.dp[x.n++] = (struct xtap_state_dp){ d->changed[i], slots[0], xtap_cls_uid(d->cls, slots[0]) };
-	}
-	err = xtap_journal_append(&d->journal, d->state_path, &d->srv, &x, d->changed, d->nchanged);
-	free(x.dp);
-	if (err) {
-		log_warnx("cannot append to the state journal: %s; writing a snapshot", x.error);
-		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state journal not written");
-		return state_save(d);
-	}
-	d->nchanged = 0;
-	/* compaction: rewriting the snapshot costs its size, so doing it once
-	 * the journal is as large keeps the cost per change constant */
-	if (d->journal.size > d->snapshot_bytes)
-		return state_save(d);
-	return 0;
-}
-
-/* Take over what the state file and the pinned maps hold. */
-/* Rules in the running datapath that no criterion of the state file names:
- * nobody could list or delete them, so they go (and the audit log says so). */
-static void sweep_unknown(struct xtapd *d)
-{
-	uint32_t orphans = 0;
-	char detail[64];
-
-	if (!d->dp.adopted)
-		return;
-	if (xtap_cls_sweep(d->cls, &orphans)) {
-		log_warnx("could not remove unknown rules from the running datapath");
-		return;
-	}
-	if (!orphans)
-		return;
-	snprintf(detail, sizeof(detail), "%u unknown rules removed", orphans);
-	log_warnx("%s from the running datapath", detail);
-	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, detail);
-}
-
-/* state_restore's answers */
-enum { RESTORE_OK = 0, RESTORE_PARTIAL = -1, RESTORE_REFUSED = -2 };
-
-static int state_restore(struct xtapd *d)
-{
-	struct xtap_state_extra x = { 0 };
-	struct dtcp_criterion *c; /* each entry unpacked in turn: about 15 KiB */
-	unsigned adopted = 0, installed = 0, failed = 0;
-	int rc = xtap_state_load(d->state_path, &d->srv, &x);
-
-	if (rc == XTAP_STATE_MISSING) {
-		log_info("no state file: a fresh start");
-		sweep_unknown(d);
-		return 0;
-	}
-	if (rc != XTAP_STATE_OK) {
-		/* the running rules stay: interception goes on until the file is
-		 * mended and xtapd restarted */
-		log_warnx("state file refused: %s", x.error);
-		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR,
-				 "state file refused: not started, the file is left as it is");
-		return RESTORE_REFUSED;
-	}
-	c = malloc(sizeof(*c));
-	if (!c) {
-		xtap_state_extra_free(&x);
-		log_warnx("state: no memory to install the criteria");
-		return RESTORE_PARTIAL;
-	}
-	for (size_t i = 0, k = 0; i < d->srv.n; i++) {
-		uint32_t slots[XTAP_BE_MAX_RULES], uids[XTAP_BE_MAX_RULES], n = 0;
-
-		dtcp_entry_criterion(d->srv.tab[i], c);
-		/* both in id order: walk them together (not a search per criterion,
-		 * which is quadratic at 1M) */
-		while (k < x.n && x.dp[k].id < c->id)
-			k++;
-		for (; k < x.n && x.dp[k].id == c->id; k++)
-			if (n < XTAP_BE_MAX_RULES) {
-				slots[n] = x.dp[k].slot;
-				uids[n++] = x.dp[k].uid;
-			}
-		if (d->dp.adopted && n && !xtap_backend_adopt(&d->be, c, slots, uids, n)) {
-			adopted++;
-			continue;
-		}
-		/* after a reboot (fresh maps), or rules that are not this criterion's */
-		if (xtap_dtcp_backend.install(&d->be, c))
-			failed++;
-		else
-			installed++;
-	}
-	free(c);
-	if (xtap_cls_adopt_done(d->cls))
-		log_warnx("could not rewrite the exact pre-filter: stale bits stay (lookups, never misses)");
-	d->journal.generation = x.generation; /* the snapshot at start is the next one */
-	if (x.replayed || x.torn)
-		log_info("state journal: %zu changes replayed%s", x.replayed,
-			 x.torn ? ", an unfinished last one dropped" : "");
-	xtap_state_extra_free(&x);
-	sweep_unknown(d);
-	log_info("state: %u criteria adopted running, %u installed again, %u failed", adopted, installed,
-		 failed);
-	xtap_audit_event(d->audit, wall_ms(), d->dp.adopted ? XTAP_EV_ADOPT : XTAP_EV_REBUILD, "state file restored");
-	return failed ? RESTORE_PARTIAL : RESTORE_OK;
-}
-
 /* ---- authentication (the worker asks, the monitor decides) ---- */
 
 static const struct xtap_cfg_user *dtcp_user(struct xtapd *d, const char *name)
@@ -428,8 +257,9 @@ static const struct xtap_cfg_user *dtcp_user(struct xtapd *d, const char *name)
 static int password_ok(struct xtapd *d, const char *user, const char *pw)
 {
 	const struct xtap_cfg_user *u = dtcp_user(d, user);
-	/* an unknown user costs a crypt all the same: no timing oracle */
-	const char *hash = u && u->password_hash[0] ? u->password_hash : "$6$xtap$invalidinvalidinvalid";
+	/* an unknown user (or one without a password) costs the same crypt:
+	 * d->dummy_hash has the method and cost of a configured hash */
+	const char *hash = u && u->password_hash[0] ? u->password_hash : d->dummy_hash;
 	struct crypt_data cd;
 	const char *h;
 	int ok;
@@ -492,7 +322,19 @@ static struct msess *sess_get(struct xtapd *d, uint32_t id, int create)
 	return free_slot;
 }
 
-static void settle_save_flush(struct xtapd *d);
+static void settle_save_flush(struct xtapd *d, int final);
+static void worker_lost(struct xtapd *d, const char *why);
+
+/* Never blocks: what the worker has not taken waits in d->sup's bounded
+ * queue; a worker whose queue overflows is of no more use (it is not
+ * reading), it is killed and restarted. */
+static void worker_send(struct xtapd *d, const uint8_t *buf, size_t n)
+{
+	if (d->sup.fd < 0)
+		return; /* gone: its sessions were dropped with it */
+	if (xtap_sup_send(&d->sup, buf, n, mono_ms()) < 0)
+		worker_lost(d, errno == ENOBUFS ? "its queue is full" : "cannot send to it");
+}
 
 static void send_worker(struct xtapd *d, size_t n)
 {
@@ -503,6 +345,12 @@ static void send_worker(struct xtapd *d, size_t n)
 		return;
 	}
 	if (q->on) {
+		/* a long LIST: let what is queued go once it is durable. Checked
+		 * before this message is queued: the library emits a reply, then
+		 * audits it, so each message queued so far has been noted (its
+		 * change is in the commit), this one not yet. */
+		if (q->bytes > OUTQ_FLUSH && !d->ps.failed)
+			settle_save_flush(d, 0);
 		if (q->n == q->cap) {
 			size_t cap = q->cap ? q->cap * 2 : 64;
 			void *m = realloc(q->m, cap * sizeof(*q->m));
@@ -516,16 +364,13 @@ static void send_worker(struct xtapd *d, size_t n)
 		if (!q->m[q->n].buf)
 			goto direct;
 		memcpy(q->m[q->n].buf, d->tx, n);
+		q->m[q->n].ack = 0;
 		q->m[q->n++].len = n;
 		q->bytes += n;
-		/* a long LIST: save what is pending and let the replies go */
-		if (q->bytes > OUTQ_FLUSH)
-			settle_save_flush(d);
 		return;
 	}
 direct:
-	if (mon_send(d->worker_fd, d->tx, n) < 0)
-		log_warnx("cannot answer the worker");
+	worker_send(d, d->tx, n);
 }
 
 static void flush_worker(struct xtapd *d)
@@ -533,28 +378,76 @@ static void flush_worker(struct xtapd *d)
 	struct outq *q = &d->out;
 
 	for (size_t i = 0; i < q->n; i++) {
-		if (mon_send(d->worker_fd, q->m[i].buf, q->m[i].len) < 0)
-			log_warnx("cannot answer the worker");
+		if (q->m[i].len) /* 0: a refused reply that could not be made */
+			worker_send(d, q->m[i].buf, q->m[i].len);
 		free(q->m[i].buf);
 	}
 	q->n = 0;
 	q->bytes = 0;
 }
 
+/* The state file could not be written: the burst's changes are undone, and
+ * each queued reply that announced one is replaced by a 500 naming the
+ * fault (its audit line too). Last to first: the audit lines are rewritten
+ * in place, and earlier marks stay valid. */
+static void refuse_changes(struct xtapd *d)
+{
+	struct outq *q = &d->out;
+	char *buf = malloc(DTCP_REPLY_SOFT_MAX);
+
+	xtap_persist_undo(&d->ps);
+	for (size_t i = q->n; i-- > 0;) {
+		size_t k = q->m[i].ack, n = 0, len;
+		const struct xtap_persist_ack *a;
+		uint8_t *enc;
+
+		if (!k)
+			continue;
+		a = &d->ps.acks[k - 1];
+		if (buf)
+			n = xtap_persist_refusal(&d->ps, k, cb_source(d, a->csource.s), wall_ms(), buf,
+						 DTCP_REPLY_SOFT_MAX);
+		len = n ? mon_enc_data(d->tx, sizeof(d->tx), MON_DTCP_REPLY, a->session, buf, n) : 0;
+		free(q->m[i].buf);
+		q->m[i].buf = NULL;
+		q->m[i].len = 0; /* no 500 could be made: no reply rather than a false 200 */
+		if (len && (enc = malloc(len))) {
+			memcpy(enc, d->tx, len);
+			q->m[i].buf = enc;
+			q->m[i].len = len;
+		}
+	}
+	free(buf);
+}
+
 /* Before queued replies leave: removed criteria match nowhere any more, and
- * the state file holds every change they announce. */
-static void settle_save_flush(struct xtapd *d)
+ * the state file and the audit log hold every change they announce (or the
+ * changes are undone and the replies say 500). final: the burst's end; in
+ * its middle (a long LIST) a failed save keeps everything for the end. */
+static void settle_save_flush(struct xtapd *d, int final)
 {
 	xtap_backend_settle(&d->be);
-	if (d->dirty) {
-		if (state_commit(d))
-			xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file not saved");
-		d->dirty = 0;
+	if (!d->ps.failed && xtap_persist_pending(&d->ps)) {
+		/* the burst's audit lines (one write) and their sync first: no
+		 * criterion is ever in force without the line of its request */
+		if (xtap_audit_flush(d->audit) || xtap_audit_sync(d->audit))
+			xtap_persist_fail(&d->ps, "audit log", errno ? errno : EIO);
+		else
+			xtap_persist_commit(&d->ps);
 	}
-	/* the burst's audit lines, written together, before its replies leave */
-	if (xtap_audit_flush(d->audit))
+	if (d->ps.failed) {
+		if (!final)
+			return;
+		refuse_changes(d);
+	}
+	/* what is still held (lines of requests that changed nothing, the 500
+	 * lines of a refusal), before the replies leave */
+	if (xtap_audit_flush(d->audit) || xtap_audit_sync(d->audit))
 		log_warn("cannot write the audit log");
+	XTAP_CRASH(reply_before);
 	flush_worker(d);
+	XTAP_CRASH(reply_after);
+	xtap_persist_settled(&d->ps);
 }
 
 struct emit_ctx {
@@ -569,49 +462,161 @@ static void emit(void *arg, const char *buf, size_t n)
 	send_worker(e->d, mon_enc_data(e->d->tx, sizeof(e->d->tx), MON_DTCP_REPLY, e->id, buf, n));
 }
 
+/* Events anyone can cause before logging in: written one by one up to a
+ * burst per kind and minute, then counted (loader/evlimit.h). Kind 0 is a
+ * failed authentication, the others the worker's event kinds. */
+static bool preauth_event(uint32_t kind)
+{
+	return kind != MON_EV_IDLE_TIMEOUT && kind != MON_EV_REFUSED;
+}
+
+static void audit_auth_fail(struct xtapd *d, uint64_t now, const char *user, const char *peer,
+			    const char *method)
+{
+	if (xtap_evlimit_allow(&d->evl, 0, mono_ms()))
+		xtap_audit_auth_fail(d->audit, now, user, peer, method);
+}
+
+static void audit_worker_event(struct xtapd *d, uint64_t now, uint32_t kind, const char *peer)
+{
+	char detail[96];
+
+	if (preauth_event(kind) && !xtap_evlimit_allow(&d->evl, kind, mono_ms()))
+		return;
+	snprintf(detail, sizeof(detail), "%s from %s", mon_event_name(kind), peer);
+	xtap_audit_event(d->audit, now, XTAP_EV_CONNECTION_REFUSED, detail);
+}
+
+/* The summaries of what evlimit held back, once its window is over. */
+static void audit_suppressed(struct xtapd *d)
+{
+	uint64_t count;
+	char detail[96];
+	int k;
+
+	while ((k = xtap_evlimit_due(&d->evl, mono_ms(), &count)) >= 0) {
+		snprintf(detail, sizeof(detail), "%s: %llu more in %d s not written one by one",
+			 k ? mon_event_name((uint32_t)k) : "auth_fail", (unsigned long long)count,
+			 XTAP_EVLIMIT_WINDOW_MS / 1000);
+		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_SUPPRESSED, detail);
+	}
+}
+
+/* The monitor's own check of a signed public-key login: the signature the
+ * worker forwarded, over what RFC 4252 says it covers, with the authorized
+ * key (blob: what pubkey_ok matched against the configuration), in a
+ * session not seen before. */
+static int signature_ok(struct xtapd *d, struct msess *s, const struct mon_msg *m)
+{
+	const uint8_t *sid;
+	size_t sidlen;
+	const char *why = "no signature forwarded";
+	int ok = s->sig && !xtap_sig_check(m->user, m->data, m->len, s->sig, s->sig_data_len,
+					   s->sig + s->sig_data_len, s->sig_len, &sid, &sidlen, &why);
+
+	if (ok && xtap_sidset_seen(&d->sids, sid, sidlen)) {
+		why = "session id already used (a replay)";
+		ok = 0;
+	}
+	free(s->sig);
+	s->sig = NULL;
+	if (!ok)
+		log_warnx("worker: public-key login on connection %u refused: %s", m->session, why);
+	return ok;
+}
+
+static void sess_free(struct xtapd *d, struct msess *s, const char *why)
+{
+	free(s->sig);
+	if (s->dtcp) {
+		dtcp_session_free(&s->ds);
+		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_SESSION_CLOSE, why ? why : s->user);
+	}
+	explicit_bzero(s, sizeof(*s));
+}
+
 static void handle(struct xtapd *d, struct mon_msg *m)
 {
-	struct msess *s = sess_get(d, m->session, m->type == MON_AUTH_PASSWORD || m->type == MON_AUTH_PUBKEY);
+	/* a slot per connection, taken by CONN_OPEN: anything else for an id
+	 * the worker never announced is refused */
+	struct msess *s = sess_get(d, m->session, m->type == MON_CONN_OPEN);
 	uint64_t now = wall_ms();
 
 	switch (m->type) {
+	case MON_CONN_OPEN:
+		if (!s) {
+			log_warnx("worker: no slot for connection %u: refused", m->session);
+			break;
+		}
+		if (s->peer[0]) { /* ids are never reused in a worker's life */
+			log_warnx("worker: connection %u announced twice", m->session);
+			break;
+		}
+		snprintf(s->peer, sizeof(s->peer), "%s", m->peer);
+		break;
 	case MON_AUTH_PASSWORD: {
 		int ok = s && !s->authed && password_ok(d, m->user, m->password);
 
 		if (ok) {
 			s->authed = 1;
 			snprintf(s->user, sizeof(s->user), "%s", m->user);
+			xtap_audit_auth_ok(d->audit, now, m->user, s->peer, "password");
 		} else {
-			xtap_audit_auth_fail(d->audit, now, m->user, m->peer, "password");
+			d->stats.auth_fail_password++;
+			audit_auth_fail(d, now, m->user, s ? s->peer : NULL, "password");
 		}
 		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
 		break;
 	}
+	case MON_AUTH_SIG:
+		if (!s || s->authed) {
+			log_warnx("worker: signature for connection %u that cannot use it", m->session);
+			break;
+		}
+		free(s->sig);
+		s->sig = malloc(m->len + m->siglen);
+		if (s->sig) {
+			memcpy(s->sig, m->data, m->len);
+			memcpy(s->sig + m->len, m->sig, m->siglen);
+			s->sig_data_len = m->len;
+			s->sig_len = m->siglen;
+		}
+		break;
 	case MON_AUTH_PUBKEY: {
 		int ok = s && !s->authed && pubkey_ok(d, m->user, m->keytype, m->data, m->len);
+
+		/* a signed request: the monitor verifies the signature itself */
+		if (ok && m->key_signed)
+			ok = signature_ok(d, s, m);
 
 		if (ok && m->key_signed) {
 			s->authed = 1;
 			snprintf(s->user, sizeof(s->user), "%s", m->user);
+			xtap_audit_auth_ok(d->audit, now, m->user, s->peer, "publickey");
 		} else if (!ok && m->key_signed) {
-			xtap_audit_auth_fail(d->audit, now, m->user, m->peer, "publickey");
+			d->stats.auth_fail_publickey++;
+			audit_auth_fail(d, now, m->user, s ? s->peer : NULL, "publickey");
 		}
 		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
 		break;
 	}
-	case MON_SESSION_OPEN:
+	case MON_SESSION_OPEN: {
+		char detail[MON_USER_MAX + MON_PEER_MAX + 8];
+
 		/* only for the user this monitor authenticated on this connection */
 		if (!s || !s->authed || s->dtcp || strcmp(s->user, m->user)) {
 			log_warnx("worker: refused a session open for connection %u", m->session);
 			break;
 		}
-		if (dtcp_session_init(&s->ds, &d->srv, m->user, m->peer)) {
+		if (dtcp_session_init(&s->ds, &d->srv, m->user, s->peer)) {
 			log_warnx("cannot start a DTCP session");
 			break;
 		}
 		s->dtcp = 1;
-		xtap_audit_event(d->audit, now, XTAP_EV_SESSION_OPEN, m->user);
+		snprintf(detail, sizeof(detail), "%s from %s", m->user, s->peer);
+		xtap_audit_event(d->audit, now, XTAP_EV_SESSION_OPEN, detail);
 		break;
+	}
 	case MON_DTCP_DATA: {
 		struct emit_ctx e = { d, m->session };
 
@@ -619,9 +624,7 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 			break;
 		xtap_audit_set_peer(d->audit, s->ds.peer_addr);
 		d->peer = s->ds.peer_addr;
-		/* any request may change what the state file holds (ids,
-		 * criteria, refreshes, Seq): saved before its reply leaves */
-		d->dirty = 1;
+		d->session = m->session;
 		if (dtcp_session_feed(&s->ds, m->data, m->len, now, emit, &e) == DTCP_SESSION_CLOSE) {
 			s->closed = 1;
 			send_worker(d, mon_enc_empty(d->tx, sizeof(d->tx), MON_DTCP_CLOSE, m->session));
@@ -635,37 +638,70 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 		}
 		break;
 	case MON_SESSION_CLOSE:
-		if (!s || !s->dtcp)
-			break;
-		dtcp_session_free(&s->ds);
-		xtap_audit_event(d->audit, now, XTAP_EV_SESSION_CLOSE, s->user);
-		s->used = 0;
+		/* the connection or its DTCP session is gone: the slot is free,
+		 * whether it ever logged in or not */
+		if (s)
+			sess_free(d, s, NULL);
 		break;
 	case MON_EVENT:
-		xtap_audit_event(d->audit, now, XTAP_EV_CONNECTION_REFUSED, mon_event_name(m->kind));
-		if (s && !s->dtcp && m->session)
-			s->used = 0;
+		audit_worker_event(d, now, m->kind, m->peer);
 		break;
 	}
 }
 
+/* The worker is gone or of no more use: its sessions drop (their slots
+ * free); criteria and copies go on, the datapath is not touched. */
+static void worker_lost(struct xtapd *d, const char *why)
+{
+	for (int i = 0; i < MAX_SESSIONS; i++)
+		if (d->s[i].used)
+			sess_free(d, &d->s[i], "SSH worker restart");
+	xtap_sup_kill(&d->sup, why);
+}
+
+/* After SIGCHLD (and every second): a worker that ended is counted and,
+ * after its backoff, started again. */
+static void worker_reap(struct xtapd *d)
+{
+	char how[96], detail[160];
+
+	if (!xtap_sup_reap(&d->sup, mono_ms(), how, sizeof(how)))
+		return;
+	worker_lost(d, how);
+	snprintf(detail, sizeof(detail), "SSH worker %s; restart %llu in %llu ms", how,
+		 (unsigned long long)d->sup.restarts + 1, (unsigned long long)d->sup.backoff_ms);
+	log_warnx("%s", detail);
+	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_WORKER, detail);
+}
+
 /* ---- start and stop ---- */
 
+/* Created 0600 from the first byte: written to a temporary name under a
+ * umask of 077 (libssh opens with fopen), then renamed into place, so the
+ * key never exists with the umask's mode nor half written. */
 static int host_key(const char *path)
 {
+	char tmp[XTAP_CFG_PATH_MAX + 16];
 	ssh_key key = NULL;
+	mode_t old;
 	int rc;
 
 	if (!access(path, F_OK))
 		return 0;
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return -1;
 	if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK) {
 		log_warnx("cannot generate the host key");
 		return -1;
 	}
-	rc = ssh_pki_export_privkey_file(key, NULL, NULL, NULL, path);
+	unlink(tmp); /* a leftover of an interrupted start */
+	old = umask(077);
+	rc = ssh_pki_export_privkey_file(key, NULL, NULL, NULL, tmp);
+	umask(old);
 	ssh_key_free(key);
-	if (rc != SSH_OK || chmod(path, 0600)) {
+	if (rc != SSH_OK || chmod(tmp, 0600) || rename(tmp, path)) {
 		log_warnx("cannot write the host key %s", path);
+		unlink(tmp);
 		return -1;
 	}
 	log_info("generated the SSH host key %s", path);
@@ -786,14 +822,32 @@ static unsigned open_sessions(const struct xtapd *d)
 	return n;
 }
 
+static unsigned used_slots(const struct xtapd *d)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < MAX_SESSIONS; i++)
+		n += d->s[i].used;
+	return n;
+}
+
+/* What xtapctl's commands (and the metrics listener's scrapes) may see. */
+static struct xtap_ctl_ctx ctl_ctx(struct xtapd *d)
+{
+	return (struct xtap_ctl_ctx){ .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
+				      .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
+				      .now_ms = wall_ms(), .pid = (long)getpid(), .worker_pid = (long)d->sup.pid,
+				      .connections = used_slots(d), .worker_restarts = d->sup.restarts,
+				      .stats = &d->stats, .refusing = d->ps.refusing, .state_fault = d->ps.fault,
+				      .refused = d->ps.refused };
+}
+
 /* Reads what has come of the request. Returns 1 for a detach request (the
  * connection stays open for the answer after the teardown), else 0. */
 static int ctl_read(struct xtapd *d, struct ctl_conn *c)
 {
 	ssize_t k = read(c->fd, c->rx + c->nrx, sizeof(c->rx) - c->nrx);
-	struct xtap_ctl_ctx x = { .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
-				  .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
-				  .now_ms = wall_ms(), .pid = (long)getpid() };
+	struct xtap_ctl_ctx x = ctl_ctx(d);
 	char *nl;
 
 	if (k < 0 && (errno == EAGAIN || errno == EINTR))
@@ -835,45 +889,152 @@ static void ctl_write(struct ctl_conn *c)
 		ctl_drop(c);
 }
 
-static pid_t start_worker(struct xtapd *d, const char *user, int verbose)
-{
-	struct xtap_worker_opts o;
-	char listen[64] = "";
-	int sv[2];
-	pid_t pid;
+/* ---- the metrics listener (loader/metrics_http.c) ---- */
 
-	xtap_worker_opts_default(&o);
+/* scrapes come every few seconds: a text younger than this is sent again */
+#define METRICS_MIN_MS 100
+
+static void metrics_stop(struct xtapd *d)
+{
+	xtap_ctl_buf_free(&d->metrics_text);
+	if (d->metrics_fd >= 0)
+		close(d->metrics_fd);
+	d->metrics_fd = -1;
+	if (d->metrics_pid > 0) {
+		kill(d->metrics_pid, SIGTERM);
+		waitpid(d->metrics_pid, NULL, 0);
+	}
+	d->metrics_pid = 0;
+}
+
+static int metrics_start(struct xtapd *d, const char *user)
+{
+	struct sockaddr_storage ss = { 0 };
+	const struct dtcp_addr *a = &d->cfg->metrics_addr;
+	socklen_t len;
+
+	if (a->family == DTCP_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(d->cfg->metrics_port);
+		memcpy(&s6->sin6_addr, a->a, 16);
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(d->cfg->metrics_port);
+		memcpy(&s4->sin_addr, a->a, 4);
+		len = sizeof(*s4);
+	}
+	d->metrics_pid = xtap_metrics_start((struct sockaddr *)&ss, len, user, &d->metrics_fd);
+	if (d->metrics_pid < 0) {
+		log_warn("metrics: cannot listen on port %u", d->cfg->metrics_port);
+		d->metrics_pid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* One scrape: the listener sent a byte, it gets `xtapctl metrics`'s text.
+ * The text is built at most once per METRICS_MIN_MS and sent again within
+ * it: a listener that asks without end (compromised) costs the monitor a
+ * copy, not a walk of the criteria. */
+static void metrics_serve(struct xtapd *d)
+{
+	struct xtap_ctl_ctx x = ctl_ctx(d);
+	struct xtap_ctl_buf *out = &d->metrics_text;
+	char b;
+	ssize_t k = recv(d->metrics_fd, &b, 1, MSG_DONTWAIT);
+
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (k <= 0) {
+		log_warnx("metrics: the listener closed its socket: no metrics over HTTP until a restart");
+		metrics_stop(d);
+		return;
+	}
+	if (!out->p || x.now_ms - d->metrics_last_ms >= METRICS_MIN_MS) {
+		xtap_ctl_buf_free(out);
+		xtap_ctl_handle(&x, "metrics", 7, out);
+		d->metrics_last_ms = x.now_ms;
+	}
+	/* the answer is "OK\n" then the text, or "ERROR: ..." */
+	if (out->n >= 3 && !memcmp(out->p, "OK\n", 3))
+		k = xtap_metrics_send(d->metrics_fd, out->p + 3, out->n - 3);
+	else
+		k = xtap_metrics_send(d->metrics_fd, NULL, 0);
+	if (k) {
+		log_warnx("metrics: the listener does not read its answers: stopped");
+		metrics_stop(d);
+	}
+}
+
+/* SIGCHLD: reaps the metrics listener if it is the one that exited (xtapd
+ * goes on without it); the worker's exits are worker_reap's. */
+static void metrics_reap(struct xtapd *d)
+{
+	if (d->metrics_pid <= 0 || waitpid(d->metrics_pid, NULL, WNOHANG) != d->metrics_pid)
+		return;
+	d->metrics_pid = 0;
+	log_warnx("metrics: the listener exited: no metrics over HTTP until a restart");
+	metrics_stop(d);
+}
+
+/* What every start of the worker is given: the listener, the host key's
+ * path, the user, limits. Nothing secret (supervise.h). */
+static int worker_setup(struct xtapd *d, const char *user, int verbose)
+{
+	struct xtap_worker_opts *o = &d->sup.o;
+	static char listen[64];
+
+	xtap_worker_opts_default(o);
+	listen[0] = 0;
 	if (d->cfg->listen_addr.family)
 		inet_ntop(d->cfg->listen_addr.family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, d->cfg->listen_addr.a,
 			  listen, sizeof(listen));
-	o.listen_addr = listen[0] ? listen : NULL;
-	o.port = d->cfg->listen_port;
-	o.hostkey = d->cfg->n_host_keys ? d->cfg->host_keys[0] : DEFAULT_HOST_KEY;
-	o.user = user;
-	o.max_sessions = d->cfg->connection_limit;
-	o.rate_per_min = d->cfg->rate_limit;
-	o.idle_secs = d->cfg->idle_timeout;
-	o.log_level = verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
-	if (host_key(o.hostkey))
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		/* the worker keeps only its end of the socket pair: no map or
-		 * program fd, no audit log, no control socket */
-		if ((sv[1] > 3 && close_range(3, (unsigned)sv[1] - 1, 0)) || close_range((unsigned)sv[1] + 1, ~0u, 0))
-			_exit(1);
-		prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the monitor */
-		log_init("xtapd-worker", o.log_level);
-		_exit(xtap_worker_main(sv[1], &o));
-	}
-	close(sv[1]);
-	d->worker_fd = sv[0];
-	return pid;
+	o->listen_addr = listen[0] ? listen : NULL;
+	o->port = d->cfg->listen_port;
+	o->hostkey = d->cfg->n_host_keys ? d->cfg->host_keys[0] : DEFAULT_HOST_KEY;
+	o->user = user;
+	o->max_sessions = d->cfg->connection_limit;
+	o->rate_per_min = d->cfg->rate_limit;
+	/* a per-source limit above the global one is the global one */
+	o->src_sessions = d->cfg->source_connection_limit < o->max_sessions ? d->cfg->source_connection_limit
+									     : o->max_sessions;
+	o->src_rate = d->cfg->source_rate_limit < o->rate_per_min ? d->cfg->source_rate_limit : o->rate_per_min;
+	o->idle_secs = d->cfg->idle_timeout;
+	o->log_level = verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	return host_key(o->hostkey);
+}
+
+/* An unknown user's password is checked against a hash of the same method
+ * and cost as a configured one (its salt part, a fresh password), so that
+ * a name that does not exist answers as slowly as one that does. */
+static void dummy_hash_make(struct xtapd *d)
+{
+	const char *model = NULL;
+	struct crypt_data cd;
+	uint8_t rnd[12];
+	char pw[32];
+	const char *h;
+
+	for (size_t i = 0; i < d->cfg->n_users && !model; i++)
+		if (d->cfg->users[i].password_hash[0] == '$')
+			model = d->cfg->users[i].password_hash;
+	memset(&cd, 0, sizeof(cd));
+	if (getentropy(rnd, sizeof(rnd)))
+		memset(rnd, 0x5a, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(pw + 2 * i, sizeof(pw) - 2 * i, "%02x", rnd[i]);
+	/* crypt(3) reads the method, cost and salt from the model's prefix */
+	h = model ? crypt_r(pw, model, &cd) : NULL;
+	if (!h || h[0] != '$')
+		h = crypt_r(pw, "$6$xtapdummysalt$", &cd); /* no configured hash: SHA-512, 5000 rounds */
+	snprintf(d->dummy_hash, sizeof(d->dummy_hash), "%s", h && h[0] == '$' ? h : "$6$xtap$x");
+	explicit_bzero(&cd, sizeof(cd));
+	explicit_bzero(pw, sizeof(pw));
 }
 
 /* ---- SIGHUP: reload what needs no datapath change ---- */
@@ -898,14 +1059,32 @@ static int groups_same(const struct xtap_config *a, const struct xtap_config *b)
 static int worker_settings_same(const struct xtap_config *a, const struct xtap_config *b)
 {
 	return a->connection_limit == b->connection_limit && a->rate_limit == b->rate_limit &&
+	       a->source_connection_limit == b->source_connection_limit &&
+	       a->source_rate_limit == b->source_rate_limit &&
 	       a->idle_timeout == b->idle_timeout && a->listen_port == b->listen_port &&
 	       !memcmp(&a->listen_addr, &b->listen_addr, sizeof(a->listen_addr)) &&
 	       a->n_host_keys == b->n_host_keys && !memcmp(a->host_keys, b->host_keys, sizeof(a->host_keys));
 }
 
+static int addr_same(const struct dtcp_addr *a, const struct dtcp_addr *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/* A refused reload still reopens the running audit log: logrotate's SIGHUP
+ * must not leave xtapd appending to the rotated file. */
 static void reload_refused(struct xtapd *d, const char *detail)
 {
+	const char *path = d->cfg->audit_log[0] ? d->cfg->audit_log : DEFAULT_AUDIT;
+	struct xtap_audit *a;
+
 	log_warnx("SIGHUP: the running configuration is unchanged");
+	if (mkparent(path) || !(a = xtap_audit_open(path))) {
+		log_warn("SIGHUP: cannot reopen the audit log %s: appending to the old file", path);
+	} else {
+		xtap_audit_close(d->audit);
+		d->audit = a;
+	}
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, detail);
 }
 
@@ -951,15 +1130,19 @@ static void reload(struct xtapd *d)
 	if (!worker_settings_same(d->cfg, c))
 		log_warnx("SIGHUP: the SSH listener, host keys, connection and rate limits and idle timeout "
 			  "apply only after a restart of xtapd");
+	if (!addr_same(&d->cfg->metrics_addr, &c->metrics_addr) || d->cfg->metrics_port != c->metrics_port)
+		log_warnx("SIGHUP: the metrics listener applies only after a restart of xtapd");
 	old = d->cfg;
 	d->cfg = c;
 	d->dcfg.max_cdests = c->max_cdests;
 	d->dcfg.max_criteria = c->global.max_criteria && c->global.max_criteria < d->dp.max_criteria
 				       ? c->global.max_criteria : d->dp.max_criteria;
 	c = old;
+	dummy_hash_make(d); /* the users' hashes may have changed method or cost */
 	xtap_audit_close(d->audit);
 	d->audit = a; /* cb_audit reads d->audit */
 	d->state_path = d->cfg->state_file[0] ? d->cfg->state_file : DEFAULT_STATE; /* same path, new storage */
+	d->ps.path = d->state_path;
 	log_info("SIGHUP: %s reloaded%s", d->cfg_path, diff ? "" : " (no change)");
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, "applied");
 out:
@@ -1001,7 +1184,8 @@ static int datapath_up(struct xtapd *d, const char *pin_dir)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET]\n");
+	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET]"
+			" [-W PROGRAM]\n");
 	exit(2);
 }
 
@@ -1011,17 +1195,27 @@ int main(int argc, char **argv)
 	static struct xtap_config_errors errs;
 	const char *pin_dir = DEFAULT_PIN_DIR, *wuser = "nobody";
 	int ctl_given = 0;
-	int check = 0, verbose = 0, leave = 0, opt, sfd, status, rc = 0, detach = -1, err;
+	int check = 0, verbose = 0, leave = 0, opt, sfd, rc = 0, detach = -1, err;
 	uint64_t last_expire = 0;
 	sigset_t mask;
 
+#ifdef XTAP_FAULT_HOOKS
+	if (argc == 2 && !strcmp(argv[1], "--crash-points")) {
+		xtap_crash_points_print(stdout);
+		return 0;
+	}
+#endif
+	/* the SSH worker: this program exec'd again (supervise.h) */
+	if (argc > 1 && !strcmp(argv[1], XTAP_SUP_WORKER_FLAG))
+		return xtap_sup_worker_main(argc, argv);
 	d.cfg_path = DEFAULT_CONFIG;
-	d.journal.fd = -1;
+	xtap_sup_init(&d.sup);
+	d.metrics_fd = -1;
 	d.ctl_path = XTAP_CTL_SOCKET;
 	d.started_ms = wall_ms();
 	for (int i = 0; i < MAX_CTL_CONNS; i++)
 		d.ctl[i].fd = -1;
-	while ((opt = getopt(argc, argv, "f:nvLP:u:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:nvLP:u:S:W:")) != -1) {
 		switch (opt) {
 		case 'f': d.cfg_path = optarg; break;
 		case 'n': check = 1; break;
@@ -1030,6 +1224,7 @@ int main(int argc, char **argv)
 		case 'P': pin_dir = optarg; break;
 		case 'u': wuser = optarg; break;
 		case 'S': d.ctl_path = optarg; ctl_given = 1; break;
+		case 'W': d.sup.exe = optarg; break;
 		default: usage();
 		}
 	}
@@ -1048,6 +1243,14 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK\n", d.cfg_path);
 		return 0;
 	}
+	/* a core of the monitor would hold targets, keys and password hashes */
+	{
+		struct rlimit no_core = { 0, 0 };
+
+		if (setrlimit(RLIMIT_CORE, &no_core) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+			fatal("cannot turn core dumps off");
+	}
+	dummy_hash_make(&d);
 	d.state_path = d.cfg->state_file[0] ? d.cfg->state_file : DEFAULT_STATE;
 	if (mkparent(d.state_path) || mkparent(d.cfg->audit_log[0] ? d.cfg->audit_log : DEFAULT_AUDIT))
 		fatal("cannot create the state or audit folder");
@@ -1063,15 +1266,16 @@ int main(int argc, char **argv)
 	d.be.group_ctx = &d;
 	d.dcfg = (struct dtcp_config){ .ctx = &d, .source = cb_source, .resolve_ifname = cb_ifname,
 				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .audit = cb_audit,
-				       .audit_request = cb_audit_request,
+				       .audit_request = cb_audit_request, .before_change = cb_before_change,
 				       .max_cdests = d.cfg->max_cdests,
 				       /* the configured total, within what the maps hold */
 				       .max_criteria = d.cfg->global.max_criteria && d.cfg->global.max_criteria < d.dp.max_criteria
 						       ? d.cfg->global.max_criteria : d.dp.max_criteria };
 	if (dtcp_server_init(&d.srv, &d.dcfg, &xtap_dtcp_backend, &d.be))
 		fatalx("DTCP server");
-	switch (state_restore(&d)) {
-	case RESTORE_REFUSED:
+	xtap_persist_init(&d.ps, d.state_path, &d.srv, &d.be, d.cls, &d.audit);
+	switch (xtap_persist_restore(&d.ps, d.dp.adopted)) {
+	case XTAP_RESTORE_REFUSED:
 		/* The file is the list of targets: saving now would replace it with
 		 * an empty table and lose every warrant in it. Stop without touching
 		 * it or its journal; an adopted datapath keeps intercepting until
@@ -1085,11 +1289,12 @@ int main(int argc, char **argv)
 		log_warnx("not started: mend or move %s (and %s.journal), then start again", d.state_path,
 			  d.state_path);
 		return XTAPD_EXIT_STATE_REFUSED;
-	case RESTORE_PARTIAL:
+	case XTAP_RESTORE_PARTIAL:
 		log_warnx("not every criterion of the state file is active: see the audit log");
 		break;
 	}
-	state_save(&d);
+	/* a failure leaves the journal the restore went on with */
+	xtap_persist_snapshot(&d.ps);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -1107,24 +1312,35 @@ int main(int argc, char **argv)
 		log_warnx("xtapctl is not available for this xtapd: give it a socket of its own with -S");
 	else if (d.ctl_fd < 0)
 		fatalx("cannot open the control socket %s", d.ctl_path);
-	d.worker = start_worker(&d, wuser, verbose);
-	if (d.worker < 0)
+	if (worker_setup(&d, wuser, verbose))
+		fatalx("cannot create the SSH host key");
+	/* the first start must work (the port, the host key): later ones are
+	 * restarts with backoff, the datapath staying up */
+	if (xtap_sup_start(&d.sup, mono_ms()))
 		fatalx("cannot start the SSH worker");
+	if (d.cfg->metrics_port && metrics_start(&d, wuser))
+		fatalx("cannot start the metrics listener");
 	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port,
 		 d.cfg->n_attach, d.srv.n);
 
 	while (detach < 0) {
 		/* fixed slots: worker, signals, control socket, then the xtapctl connections */
-		struct pollfd p[3 + MAX_CTL_CONNS] = { { .fd = d.worker_fd, .events = POLLIN },
+		struct pollfd p[4 + MAX_CTL_CONNS] = { { .fd = d.sup.fd, .events = POLLIN },
 						      { .fd = sfd, .events = POLLIN },
 						      { .fd = d.ctl_fd, .events = POLLIN } };
-		int n;
+		/* the metrics listener, last: the other slots keep their places */
+		const int pm = 3 + MAX_CTL_CONNS;
+		int n, wait = xtap_sup_wait_ms(&d.sup, mono_ms());
 
 		for (int i = 0; i < MAX_CTL_CONNS; i++) {
 			p[3 + i].fd = d.ctl[i].fd; /* -1: poll skips it */
 			p[3 + i].events = d.ctl[i].tx.n ? POLLOUT : POLLIN;
 		}
-		n = poll(p, 3 + MAX_CTL_CONNS, 1000);
+		if (d.sup.q.head)
+			p[0].events |= POLLOUT;
+		p[pm] = (struct pollfd){ .fd = d.metrics_fd, .events = POLLIN };
+		/* a restart due sooner than the next second */
+		n = poll(p, 4 + MAX_CTL_CONNS, wait >= 0 && wait < 1000 ? wait : 1000);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n > 0 && (p[1].revents & POLLIN)) {
@@ -1136,13 +1352,18 @@ int main(int argc, char **argv)
 					continue;
 				}
 				if (si.ssi_signo == SIGCHLD) {
-					log_warnx("the SSH worker exited");
-					rc = 1;
+					metrics_reap(&d);
+					/* an exit, or a stop or continue: only an
+					 * exit ends the worker, never the datapath */
+					worker_reap(&d);
+					continue;
 				}
 				break;
 			}
 		}
-		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP))) {
+		if (n > 0 && p[0].fd >= 0 && (p[0].revents & POLLOUT) && xtap_sup_flush(&d.sup, mono_ms()))
+			worker_lost(&d, "cannot send to it");
+		if (n > 0 && p[0].fd >= 0 && p[0].fd == d.sup.fd && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			int gone = 0;
 
 			/* a burst of requests, then one state save, then their
@@ -1150,18 +1371,19 @@ int main(int argc, char **argv)
 			 * rewrite per message, and no reply announces what the
 			 * state file does not hold yet */
 			d.out.on = 1;
+			xtap_persist_burst_begin(&d.ps);
 			/* one write of the burst's audit lines rather than one per
 			 * request (10% of the monitor's time while adding) */
 			xtap_audit_hold(d.audit, true);
 			for (int k = 0; k < WORKER_BURST; k++) {
-				struct pollfd more = { .fd = d.worker_fd, .events = POLLIN };
+				struct pollfd more = { .fd = d.sup.fd, .events = POLLIN };
 				struct mon_msg m;
 				const char *why;
 				long len;
 
-				if (k && poll(&more, 1, 0) <= 0)
+				if (d.sup.fd < 0 || (k && poll(&more, 1, 0) <= 0))
 					break;
-				len = mon_recv(d.worker_fd, d.rx, sizeof(d.rx));
+				len = mon_recv(d.sup.fd, d.rx, sizeof(d.rx));
 				if (len == 0) {
 					gone = 1;
 					break;
@@ -1174,18 +1396,19 @@ int main(int argc, char **argv)
 				else
 					handle(&d, &m);
 				mon_msg_clear(&m);
+				explicit_bzero(d.rx, (size_t)len); /* an AUTH_PASSWORD holds a password */
 			}
-			settle_save_flush(&d);
+			settle_save_flush(&d, 1);
+			xtap_persist_burst_end(&d.ps);
 			xtap_audit_hold(d.audit, false);
 			d.out.on = 0;
-			if (gone) {
-				log_warnx("the SSH worker closed its socket");
-				rc = 1;
-				break;
-			}
+			if (gone)
+				worker_lost(&d, "it closed its socket");
 		}
 		if (n > 0 && (p[2].revents & POLLIN))
 			ctl_accept(&d);
+		if (n > 0 && d.metrics_fd >= 0 && p[pm].fd == d.metrics_fd && (p[pm].revents & (POLLIN | POLLHUP)))
+			metrics_serve(&d);
 		for (int i = 0; i < MAX_CTL_CONNS && n > 0; i++) {
 			struct ctl_conn *c = &d.ctl[i];
 
@@ -1200,26 +1423,37 @@ int main(int argc, char **argv)
 		for (int i = 0; i < MAX_CTL_CONNS; i++)
 			if (d.ctl[i].fd >= 0 && i != detach && wall_ms() > d.ctl[i].deadline_ms)
 				ctl_drop(&d.ctl[i]);
+		/* the worker: reaped (a SIGCHLD can be merged with another),
+		 * killed when it stalls, started when its backoff is over */
+		worker_reap(&d);
+		if (xtap_sup_stalled(&d.sup, mono_ms()))
+			worker_lost(&d, d.sup.stopped_ms ? "stopped too long" : "it takes nothing the monitor sends");
+		if (xtap_sup_due(&d.sup, mono_ms()) && xtap_sup_start(&d.sup, mono_ms()))
+			log_warnx("SSH worker: start failed, retried in %llu ms",
+				  (unsigned long long)d.sup.backoff_ms);
+		audit_suppressed(&d);
 		/* idle, total, packet and byte limits, once a second: nothing to
 		 * walk without dynamic criteria, and the counters of those with
 		 * idle, packet or byte limits in batch reads (not one per rule) */
 		if (wall_ms() - last_expire >= 1000) {
 			last_expire = wall_ms();
+			xtap_persist_poll(&d.ps); /* a compaction's snapshot goes in place */
 			if (dtcp_server_expire(&d.srv, last_expire) > 0) {
 				xtap_backend_settle(&d.be);
-				if (state_commit(&d))
-					xtap_audit_event(d.audit, wall_ms(), XTAP_EV_STATE_ERROR, "state file not saved");
+				/* the expiries' audit lines on disk before the state says so */
+				if (xtap_audit_sync(d.audit))
+					log_warn("cannot sync the audit log");
+				xtap_persist_commit(&d.ps); /* a failure is audited there */
 			}
 		}
 	}
 
-	close(d.worker_fd);
-	kill(d.worker, SIGTERM);
-	waitpid(d.worker, &status, 0);
+	metrics_stop(&d);
+	xtap_sup_stop(&d.sup);
 	for (int i = 0; i < MAX_SESSIONS; i++)
 		if (d.s[i].used && d.s[i].dtcp)
 			dtcp_session_free(&d.s[i].ds);
-	state_save(&d);
+	xtap_persist_snapshot(&d.ps);
 	if (detach >= 0)
 		log_info("xtapctl detach: taking the datapath down");
 	if (leave && detach < 0) {
@@ -1253,6 +1487,7 @@ int main(int argc, char **argv)
 	xtap_config_free(d.cfg);
 	free(d.cfg);
 	free(d.out.m);
-	free(d.changed);
+	xtap_persist_free(&d.ps);
+	xtap_sidset_free(&d.sids);
 	return rc;
 }

@@ -12,6 +12,9 @@ PKGS=(
   # tests, lab and demo
   iproute2 nftables tcpdump tshark openssh-client openssh-server python3 python3-paramiko
   xdp-tools ethtool iputils-ping netcat-openbsd socat procps kmod
+  # man pages (mandoc -Tlint), the Debian package (make deb, lintian) and the
+  # metrics' format check (prometheus_client's own text parser)
+  mandoc debhelper fakeroot lintian python3-prometheus-client logrotate
 )
 
 missing=()

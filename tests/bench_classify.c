@@ -727,6 +727,24 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "baseline_parse_only_%s_cold", v6 ? "ipv6" : "ipv4");
 		bench(name, parse_cold[v6]);
 	}
+	/* the parser's cost per IPv6 extension header: chains are followed
+	 * whole (issue 12), one bpf_loop step per 8-byte destination-options
+	 * header here */
+	for (int k = 0; k < 3; k++) {
+		static const int nexts[3] = { 1, 9, 100 };
+		struct pkt_spec s = { .family = 6, .proto = 17, .sport = 40000, .dport = 443, .payload = 10,
+				      .next = nexts[k], .ext_len8 = 1 };
+		static uint8_t ef[2048];
+		int elen;
+
+		for (int i = 0; i < s.next; i++)
+			s.ext[i] = 60;
+		pkt_addr(s.src, "2001:db8::1");
+		pkt_addr(s.dst, "2001:db8::2");
+		elen = pkt_build(&s, ef, sizeof(ef), NULL);
+		snprintf(name, sizeof(name), "baseline_parse_only_ipv6_ext%d_warm", nexts[k]);
+		bench(name, warm(bpf_program__fd(b->progs.bench_parse), ef, elen));
+	}
 	/* naive linear scan: criteria that never match, so all are checked */
 	{
 		int fd = bpf_map__fd(b->maps.bench_linear);

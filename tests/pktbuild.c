@@ -14,7 +14,25 @@ void pkt_addr(uint8_t *out16, const char *text)
 
 int pkt_ext_count(const struct pkt_spec *s)
 {
-	return s->family == 6 ? s->next + (s->frag ? 1 : 0) : 0;
+	return s->family == 6 ? s->next + (s->frag ? 1 + s->after_frag : 0) : 0;
+}
+
+/* Bytes of one non-AH extension header. */
+static int ext_bytes(const struct pkt_spec *s)
+{
+	return 8 * (s->ext_len8 ? s->ext_len8 : 2);
+}
+
+int pkt_need(const struct pkt_spec *s)
+{
+	int ext = 0;
+
+	for (int i = 0; s->family == 6 && i < s->next && i < PKT_EXT_MAX; i++)
+		ext += s->ext[i] == 51 ? 24 : ext_bytes(s);
+	if (s->family == 6 && s->frag)
+		ext += 8 + s->after_frag * ext_bytes(s);
+
+	return 14 + 4 * s->nvlan + 60 + ext + 20 + s->payload;
 }
 
 static uint16_t csum(const uint8_t *p, int len)
@@ -75,11 +93,11 @@ static int build_l4(const struct pkt_spec *s, uint8_t *p)
 int pkt_build(const struct pkt_spec *s, uint8_t *buf, int cap, struct pkt_layout *lay)
 {
 	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0, 0x02 }, smac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-	int off = 12, l3, l4 = -1, l4len = 0, need;
+	int off = 12, l3, l4 = -1, l4len = 0, need, last_ext = -1;
 	uint16_t type;
 
-	need = 14 + 4 * s->nvlan + 60 + 8 * 17 + 20 + s->payload;
-	if (need > cap)
+	need = pkt_need(s);
+	if (need > cap || s->next > PKT_EXT_MAX)
 		return -1;
 	memset(buf, 0, need);
 	memcpy(buf, dmac, 6);
@@ -131,14 +149,17 @@ int pkt_build(const struct pkt_spec *s, uint8_t *buf, int cap, struct pkt_layout
 
 			*nh = s->ext[i];
 			nh = h;
+			last_ext = off;
 			if (s->ext[i] == 51) { /* AH: length in 4-byte units minus 2 */
 				h[1] = 4;
 				off += 24;
 			} else {
-				h[1] = 1;
-				off += 16;
+				int n = ext_bytes(s);
+
+				h[1] = (uint8_t)(n / 8 - 1);
 				if (s->ext[i] == 60 || s->ext[i] == 0)
-					h[2] = 1, h[3] = 12; /* PadN */
+					h[2] = 1, h[3] = (uint8_t)(n - 4); /* PadN */
+				off += n;
 			}
 		}
 		if (s->frag) {
@@ -146,14 +167,32 @@ int pkt_build(const struct pkt_spec *s, uint8_t *buf, int cap, struct pkt_layout
 
 			*nh = 44;
 			nh = h;
+			last_ext = off;
 			put16(h + 2, s->frag == PF_FIRST ? 1 : (185 << 3));
 			h[4] = s->frag_id >> 24;
 			h[5] = s->frag_id >> 16;
 			h[6] = s->frag_id >> 8;
 			h[7] = s->frag_id;
 			off += 8;
+			/* the fragmentable part of a later fragment is raw data */
+			for (int i = 0; i < s->after_frag && s->frag == PF_FIRST; i++) {
+				int n = ext_bytes(s);
+
+				h = buf + off;
+				*nh = 60;
+				nh = h;
+				last_ext = off;
+				h[1] = (uint8_t)(n / 8 - 1);
+				h[2] = 1, h[3] = (uint8_t)(n - 4);
+				off += n;
+			}
+			if (s->after_frag && s->frag == PF_LATER) {
+				*nh = 60;
+				nh = NULL;
+			}
 		}
-		*nh = s->proto;
+		if (nh)
+			*nh = s->proto;
 	}
 	if (s->frag != PF_LATER) {
 		l4len = build_l4(s, buf + off);
@@ -164,6 +203,14 @@ int pkt_build(const struct pkt_spec *s, uint8_t *buf, int cap, struct pkt_layout
 	for (int i = 0; i < s->payload; i++)
 		buf[off + i] = (uint8_t)(i * 7 + 1);
 	off += s->payload;
+	/* a short IP packet: a tiny fragment, or a chain cut short */
+	if (s->cut_ext && last_ext >= 0 && last_ext + s->cut_ext - 1 < off) {
+		off = last_ext + s->cut_ext - 1;
+		l4 = -1, l4len = 0;
+	} else if (s->cut_l4 && l4 >= 0 && l4 + s->cut_l4 - 1 < off) {
+		off = l4 + s->cut_l4 - 1;
+		l4len = off - l4 < l4len ? off - l4 : l4len;
+	}
 	if (s->family == 4) {
 		put16(buf + l3 + 2, off - l3);
 		put16(buf + l3 + 10, csum(buf + l3, 20 + s->ipopt));

@@ -20,6 +20,7 @@ struct ref_pkt {
 	int proto_known;
 	uint8_t proto;
 	int has_ports, has_icmp;
+	int unread_proto, unread_ports, unread_icmp; /* may carry it, could not be read */
 	uint16_t sport, dport;
 	uint8_t itype, icode;
 	int frag;         /* PF_* */
@@ -36,5 +37,9 @@ struct ref_if {
 
 void ref_from_spec(const struct pkt_spec *s, const struct pkt_layout *lay, struct ref_pkt *p);
 int ref_match(const struct xtap_criterion *c, const struct ref_pkt *p, const struct ref_if *i);
+/* The same; *used (if not NULL) says whether it matched through an unread field. */
+int ref_match_unread(const struct xtap_criterion *c, const struct ref_pkt *p, const struct ref_if *i, int *used);
+/* Do the criterion's family, scope and addresses match (its other fields aside)? */
+int ref_near(const struct xtap_criterion *c, const struct ref_pkt *p, const struct ref_if *i);
 
 #endif

@@ -8,10 +8,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "critspec.h"
 #include "pktbuild.h"
@@ -33,6 +38,8 @@ struct pkt_row {
 	uint32_t frag_id;
 	int next;
 	uint8_t ext[16];
+	int nfill;       /* destination-options headers after the listed ones */
+	int ext_len8, after_frag, cut_l4, cut_ext; /* as in struct pkt_spec */
 	int payload;
 	uint16_t ethertype;
 	void (*mutate)(uint8_t *frame, int l3);
@@ -50,6 +57,7 @@ struct row {
 	const char *match; /* indexes of the criteria that must match: "0,2" */
 	const char *cds;   /* XDP metadata CDs, as a set: "1,2" */
 	int counter;       /* a global counter that must move by one (0: none) */
+	int counter2;      /* another one */
 };
 
 static void pkt_from_row(const struct pkt_row *r, struct pkt_spec *s)
@@ -70,8 +78,14 @@ static void pkt_from_row(const struct pkt_row *r, struct pkt_spec *s)
 	s->ipopt = r->ipopt;
 	s->frag = r->frag;
 	s->frag_id = r->frag_id;
-	s->next = r->next;
-	memcpy(s->ext, r->ext, sizeof(s->ext));
+	memcpy(s->ext, r->ext, sizeof(r->ext));
+	for (int i = 0; i < r->nfill; i++)
+		s->ext[r->next + i] = 60;
+	s->next = r->next + r->nfill;
+	s->ext_len8 = r->ext_len8;
+	s->after_frag = r->after_frag;
+	s->cut_l4 = r->cut_l4;
+	s->cut_ext = r->cut_ext;
 	s->payload = r->payload;
 	s->ethertype = r->ethertype;
 }
@@ -151,6 +165,12 @@ static int run_hook(const struct row *r, enum hook h, const uint32_t *slots, con
 	if (r->counter)
 		CHECK(g1[r->counter] - g0[r->counter] == 1, "hook %d: counter %d moved by %llu", h,
 		      r->counter, (unsigned long long)(g1[r->counter] - g0[r->counter]));
+	if (r->counter2)
+		CHECK(g1[r->counter2] - g0[r->counter2] == 1, "hook %d: counter %d moved by %llu", h,
+		      r->counter2, (unsigned long long)(g1[r->counter2] - g0[r->counter2]));
+	/* a match through an unread field is always counted as such */
+	if (r->counter != XTAP_G_MATCH_UNREAD && r->counter2 != XTAP_G_MATCH_UNREAD)
+		CHECK(g1[XTAP_G_MATCH_UNREAD] == g0[XTAP_G_MATCH_UNREAD], "hook %d: unread match counted", h);
 	if (h == HOOK_XDP) {
 		struct xtap_meta m;
 
@@ -169,7 +189,7 @@ static int run_row(const struct row *r)
 	uint32_t slots[MAX_CRIT];
 	struct pkt_spec spec;
 	struct pkt_layout lay;
-	uint8_t frame[2048];
+	uint8_t frame[4096];
 	int len, err;
 
 	CHECK(!tenv_clear(&env, 1u << 16), "clear");
@@ -260,10 +280,21 @@ static const struct row rows[] = {
 	{ "one vlan tag", { { .src = V4A } }, 1, { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .nvlan = 1 }, IN, 0, "0", "" },
 	{ "802.1ad + 802.1Q", { { .src = V4A, .dport = "80" } }, 1,
 	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 80, .nvlan = 2, .vlan_ad = 1 }, IN, 0, "0", "" },
-	{ "three vlan tags are not followed", { { .src = V4A } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .nvlan = 3 }, IN, 0, "", "", XTAP_G_VLAN_DEPTH },
+	{ "three vlan tags (QinQ and deeper)", { { .src = V4A, .dport = "80" } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 80, .nvlan = 3 }, IN, 0, "0", "" },
+	{ "eight vlan tags, ipv6", { { .src = V6A, .dport = "80" } }, 1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .nvlan = 8, .vlan_ad = 1 }, IN, 0, "0", "" },
+	{ "nine vlan tags: deeper than the kernel routes", { { .src = V4A } }, 1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .nvlan = 9 }, IN, 0, "", "", XTAP_G_VLAN_DEPTH },
 	{ "ipv4 options", { { .src = V4A, .dport = "443" } }, 1,
 	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 443, .ipopt = 40 }, IN, 0, "0", "" },
+	{ "ipv4 udp shorter than its ports: unread ports match",
+	  { { .src = V4A, .dport = "53" }, { .src = V4A, .proto = "17" }, { .src = V4A, .itype = "8" } }, 3,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 17, .dport = 9, .cut_l4 = 3 }, IN, 0, "0,1", "",
+	  XTAP_G_TRUNC_L4, XTAP_G_MATCH_UNREAD },
+	{ "ipv4 icmp shorter than its type", { { .src = V4A, .itype = "0" }, { .src = V4A, .dport = "1" } }, 2,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 8, .cut_l4 = 1 }, IN, 0, "0", "",
+	  XTAP_G_TRUNC_L4, XTAP_G_MATCH_UNREAD },
 	{ "arp is not ip", { { .dport = "80" }, { .src = "any" } }, 2,
 	  { .family = 4, .ethertype = 0x0806, .payload = 28 }, IN, 0, "", "", XTAP_G_NOT_IP },
 	{ "ipv4 version 5 is malformed", { { .src = V4A } }, 1,
@@ -296,9 +327,25 @@ static const struct row rows[] = {
 	{ "ipv6 eight extension headers are followed", { { .src = V6A, .dport = "80" } }, 1,
 	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .next = 8,
 	    .ext = { 0, 60, 43, 60, 51, 60, 60, 60 } }, IN, 0, "0", "" },
-	{ "ipv6 nine extension headers: only address criteria", { { .src = V6A, .dport = "80" }, { .src = V6A } }, 2,
+	{ "ipv6 nine extension headers are followed", { { .src = V6A, .dport = "80" }, { .src = V6A } }, 2,
 	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .next = 9,
-	    .ext = { 0, 60, 43, 60, 51, 60, 60, 60, 60 } }, IN, 0, "1", "", XTAP_G_EXT_DEPTH },
+	    .ext = { 0, 60, 43, 60, 51, 60, 60, 60, 60 } }, IN, 0, "0,1", "" },
+	{ "ipv6 udp behind nine destination options headers (issue 12)",
+	  { { .dst = V6B, .dport = "5060", .cds = "4" }, { .dst = V6B, .dport = "5061" } }, 2,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .sport = 5060, .dport = 5060, .nfill = 9, .payload = 20 },
+	  IN, 0, "0", "4" },
+	{ "ipv6 one 240-byte destination options header", { { .dst = V6B, .dport = "5060" } }, 1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 5060, .nfill = 1, .ext_len8 = 30 }, IN, 0, "0", "" },
+	{ "ipv6 a 2 KiB destination options header", { { .dst = V6B, .dport = "5060" } }, 1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 5060, .nfill = 1, .ext_len8 = 256 }, IN, 0, "0", "" },
+	{ "ipv6 300 extension headers of 8 bytes", { { .dst = V6B, .dport = "5060" }, { .dst = V6B, .dport = "1" } }, 2,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 5060, .next = 3, .ext = { 0, 43, 51 },
+	    .nfill = 297, .ext_len8 = 1 }, IN, 0, "0", "" },
+	{ "ipv6 chain cut by the payload length: every set matches",
+	  { { .src = V6A, .dport = "80" }, { .src = V6A, .proto = "17" }, { .src = V6A, .itype = "128" },
+	    { .src = V6A, .proto = "6", .sport = "1", .dport = "2" }, { .src = V6B } }, 5,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .nfill = 3, .cut_ext = 5 }, IN, 0, "0,1,2,3", "",
+	  XTAP_G_TRUNC_EXT, XTAP_G_MATCH_UNREAD },
 	/* scope */
 	{ "input interface hit", { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "1" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 1, "0", "" },
 	{ "input interface list hit", { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "0,2" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 2, "0", "" },
@@ -333,15 +380,41 @@ static const struct row rows[] = {
 	{ "ipv6 exact, prefix and wildcard",
 	  { { .src = V6A, .cds = "1" }, { .dst = "2001:db8::/32", .cds = "2" }, { .v6 = 1, .proto = "6", .cds = "1" } }, 3,
 	  TCP6(V6A, V6B, 1, 2), IN, 0, "0,1,2", "1,2" },
-	/* fragments without a record */
-	{ "later ipv4 fragment: address criterion matches, port criterion does not",
-	  { { .src = V4A, .dport = "80" }, { .src = V4A, .proto = "6" } }, 2,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .frag = PF_LATER, .frag_id = 999, .payload = 64 }, IN, 0, "1", "",
-	  XTAP_G_FRAG_UNKNOWN },
+	/* fragments without a record: what the first fragment held is unread */
+	{ "later ipv4 fragment: unread ports match, its protocol is known",
+	  { { .src = V4A, .dport = "80" }, { .src = V4A, .proto = "6" }, { .src = V4A, .proto = "17", .dport = "80" },
+	    { .src = V4A, .itype = "8" }, { .src = V4B } }, 5,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .frag = PF_LATER, .frag_id = 999, .payload = 64 }, IN, 0,
+	  "0,1", "", XTAP_G_FRAG_UNKNOWN, XTAP_G_MATCH_UNREAD },
+	{ "later ipv4 fragment of gre: no ports to be unread", { { .src = V4A, .dport = "80" }, { .src = V4A } }, 2,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .frag = PF_LATER, .frag_id = 998, .payload = 64 }, IN, 0,
+	  "1", "", XTAP_G_FRAG_UNKNOWN },
 	{ "later ipv6 fragment: protocol known from the fragment header",
-	  { { .src = V6A, .dport = "80" }, { .src = V6A, .proto = "17" } }, 2,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_LATER, .frag_id = 999, .payload = 64 }, IN, 0, "1", "",
-	  XTAP_G_FRAG_UNKNOWN },
+	  { { .src = V6A, .dport = "80" }, { .src = V6A, .proto = "17" }, { .src = V6A, .proto = "6" },
+	    { .src = V6A, .itype = "128" } }, 4,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_LATER, .frag_id = 999, .payload = 64 }, IN, 0,
+	  "0,1", "", XTAP_G_FRAG_UNKNOWN, XTAP_G_MATCH_UNREAD },
+	{ "later ipv6 fragment, more headers in the first one: protocol unread",
+	  { { .src = V6A, .dport = "80" }, { .src = V6A, .proto = "17" }, { .src = V6A, .itype = "128" } }, 3,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_LATER, .frag_id = 997, .after_frag = 1,
+	    .payload = 64 }, IN, 0, "0,1,2", "", XTAP_G_FRAG_UNKNOWN, XTAP_G_MATCH_UNREAD },
+	/* tiny first fragments (RFC 1858, RFC 7112) */
+	{ "tiny ipv4 first fragment: 2 bytes of udp",
+	  { { .src = V4A, .dport = "53" }, { .src = V4A, .proto = "6" }, { .src = V4A, .itype = "8" } }, 3,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 17, .frag = PF_FIRST, .frag_id = 77, .cut_l4 = 3 }, IN, 0,
+	  "0", "", XTAP_G_FRAG_TINY, XTAP_G_MATCH_UNREAD },
+	{ "tiny ipv6 first fragment: no transport header",
+	  { { .src = V6A, .dport = "53" }, { .src = V6A, .proto = "17" }, { .src = V6A, .proto = "6" } }, 3,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_FIRST, .frag_id = 77, .cut_l4 = 1 }, IN, 0,
+	  "0,1", "", XTAP_G_FRAG_TINY, XTAP_G_MATCH_UNREAD },
+	{ "tiny ipv6 first fragment: the chain goes on in the next one",
+	  { { .src = V6A, .dport = "53" }, { .src = V6A, .proto = "6" }, { .src = V6A, .itype = "1" } }, 3,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_FIRST, .frag_id = 78, .after_frag = 2,
+	    .cut_ext = 5 }, IN, 0, "0,1,2", "", XTAP_G_FRAG_TINY, XTAP_G_MATCH_UNREAD },
+	{ "tiny ipv6 first fragment: the last header's next header is read",
+	  { { .src = V6A, .dport = "53" }, { .src = V6A, .proto = "6" }, { .src = V6A, .proto = "17" } }, 3,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_FIRST, .frag_id = 79, .after_frag = 2,
+	    .cut_ext = 9 }, IN, 0, "0,2", "", XTAP_G_FRAG_TINY, XTAP_G_MATCH_UNREAD },
 };
 
 /* ---- tests beyond the table --------------------------------------------------- */
@@ -382,27 +455,149 @@ static int frag_follow(int family)
 	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run other");
 	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
 	CHECK(!xtap_cls_stats(env.cls, slots[0], &st0) && !xtap_cls_stats(env.cls, slots[1], &st1), "stats");
-	CHECK(st0.packets == 3, "port criterion matched %llu of first + 2 later fragments",
+	/* the record: the first fragment and both later ones; the fragment of
+	 * a datagram never seen: every criterion on its address (ports unread) */
+	CHECK(st0.packets == 4, "port criterion matched %llu of first + 2 later + 1 unknown fragments",
 	      (unsigned long long)st0.packets);
-	CHECK(st0.bytes == first_len + 2ull * (lay.end - lay.l3), "bytes %llu", (unsigned long long)st0.bytes);
-	CHECK(st1.packets == 0, "other criterion matched");
+	CHECK(st0.bytes == first_len + 3ull * (lay.end - lay.l3), "bytes %llu", (unsigned long long)st0.bytes);
+	CHECK(st1.packets == 1, "other criterion matched %llu, want the unknown fragment only",
+	      (unsigned long long)st1.packets);
 	CHECK(g1[XTAP_G_FRAG_RECORDED] - g0[XTAP_G_FRAG_RECORDED] == 1, "recorded");
 	CHECK(g1[XTAP_G_FRAG_FOLLOWED] - g0[XTAP_G_FRAG_FOLLOWED] == 2, "followed");
 	CHECK(g1[XTAP_G_FRAG_UNKNOWN] - g0[XTAP_G_FRAG_UNKNOWN] == 1, "unknown");
+	CHECK(g1[XTAP_G_MATCH_UNREAD] - g0[XTAP_G_MATCH_UNREAD] == 1, "unread match");
 
-	/* a deleted criterion is not followed, and its reused slot neither */
+	/* a deleted criterion is not followed, and its reused slot neither:
+	 * with nothing left to follow the fragment is classified on its own */
 	CHECK(!xtap_cls_del(env.cls, slots[0]) && !xtap_cls_sync(env.cls), "delete");
 	s.frag_id = 0x1234;
 	len = pkt_build(&s, f, sizeof(f), &lay);
+	CHECK(!xtap_cls_stats(env.cls, slots[1], &st0), "stats");
 	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run after delete");
 	CHECK(out.has_meta && ((struct xtap_meta *)out.meta)->ncd == 0, "deleted criterion still followed");
+	CHECK(!xtap_cls_stats(env.cls, slots[1], &st1) && st1.packets == st0.packets + 1,
+	      "the fragment, classified on its own, missed the other port criterion");
 	return 0;
 }
 
 static int test_frag_v4(void) { return frag_follow(4); }
 static int test_frag_v6(void) { return frag_follow(6); }
 
-/* Every truncation of valid frames: never a wrong match, never a change. */
+/* Run one frame of s through XDP; returns the CDs in the metadata as a bit
+ * mask (CDs below 32), or -1. */
+static int64_t xdp_cds(const struct pkt_spec *s)
+{
+	struct run_out out;
+	uint8_t f[512];
+	int len = pkt_build(s, f, sizeof(f), NULL);
+	int64_t mask = 0;
+
+	if (len < 0 || tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out) || !out.has_meta)
+		return -1;
+	for (int i = 0; i < ((struct xtap_meta *)out.meta)->ncd; i++)
+		mask |= 1ll << (((struct xtap_meta *)out.meta)->cd[i] & 31);
+	return mask;
+}
+
+/* Records of first fragments that matched nothing, and of two first
+ * fragments of one datagram (duplicated or overlapping). */
+static int frag_records(int family)
+{
+	const char *a = family == 4 ? V4A : V6A, *b = family == 4 ? V4B : V6B;
+	struct crit_text ct[3] = {
+		{ .src = a, .dport = "5001", .cds = "1" },
+		{ .src = a, .dport = "9999", .cds = "2" },
+		{ .dst = "192.0.2.200", .cds = "3" }, /* an address no packet here has */
+	};
+	struct pkt_spec s = { .family = family, .proto = 17, .sport = 7, .dport = 7777,
+			      .frag = PF_FIRST, .frag_id = 0x4000, .payload = 100 };
+	uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT];
+	uint32_t slots[3];
+
+	pkt_addr(s.src, a);
+	pkt_addr(s.dst, b);
+	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	CHECK(!add_criteria(ct, 3, slots), "add");
+	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+
+	/* a first fragment to port 7777: its addresses meet the criteria, its
+	 * port does not; its later fragment matches nothing either */
+	CHECK(xdp_cds(&s) == 0, "first fragment to 7777 copied");
+	s.frag = PF_LATER;
+	CHECK(xdp_cds(&s) == 0, "later fragment of a datagram that matched nothing copied");
+	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
+	CHECK(g1[XTAP_G_FRAG_RECORDED] - g0[XTAP_G_FRAG_RECORDED] == 1, "no-match record");
+	CHECK(g1[XTAP_G_FRAG_NONE] - g0[XTAP_G_FRAG_NONE] == 1, "frag_none");
+
+	/* a second first fragment of that datagram to 5001: recorded over the
+	 * no-match record; a third to 9999 adds its criterion */
+	s.frag = PF_FIRST;
+	s.dport = 5001;
+	CHECK(xdp_cds(&s) == 1 << 1, "second first fragment to 5001");
+	s.dport = 9999;
+	CHECK(xdp_cds(&s) == 1 << 2, "third first fragment to 9999");
+	s.dport = 7777; /* a no-match first fragment never replaces matches */
+	CHECK(xdp_cds(&s) == 0, "fourth first fragment");
+	s.frag = PF_LATER;
+	CHECK(xdp_cds(&s) == ((1 << 1) | (1 << 2)), "later fragment follows both first fragments' criteria");
+
+	/* no criterion on its addresses: no record at all, and the later
+	 * fragment is unknown (and matches nothing: no address criterion) */
+	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+	pkt_addr(s.src, family == 4 ? "203.0.113.9" : "2001:db8:9::9");
+	s.frag = PF_FIRST;
+	s.frag_id = 0x4001;
+	CHECK(xdp_cds(&s) == 0, "unrelated first fragment");
+	s.frag = PF_LATER;
+	CHECK(xdp_cds(&s) == 0, "unrelated later fragment");
+	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
+	CHECK(g1[XTAP_G_FRAG_RECORDED] == g0[XTAP_G_FRAG_RECORDED], "a first fragment no criterion's addresses meet was recorded");
+	CHECK(g1[XTAP_G_FRAG_UNKNOWN] - g0[XTAP_G_FRAG_UNKNOWN] == 1, "unknown");
+	return 0;
+}
+
+static int test_frag_records_v4(void) { return frag_records(4); }
+static int test_frag_records_v6(void) { return frag_records(6); }
+
+/* IPv4 options of every legal length (IHL 5 to 15), TCP and UDP, both hooks. */
+static int ipv4_options(void)
+{
+	struct crit_text ct[2] = { { .src = V4A, .dport = "443" }, { .src = V4A, .dport = "444" } };
+	uint32_t slots[2];
+	int runs = 0;
+
+	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	CHECK(!add_criteria(ct, 2, slots), "add");
+	for (int opt = 0; opt <= 40; opt += 4) {
+		for (int proto = 6; proto <= 17; proto += 11) {
+			struct pkt_spec s = { .family = 4, .proto = (uint8_t)proto, .dport = 443, .ipopt = opt };
+			struct xtap_crit_stats a0, a1, b0, b1;
+			struct run_out out;
+			uint8_t f[256];
+			int len;
+
+			pkt_addr(s.src, V4A);
+			pkt_addr(s.dst, V4B);
+			len = pkt_build(&s, f, sizeof(f), NULL);
+			for (int h = HOOK_XDP; h <= HOOK_TC_IN; h++) {
+				CHECK(!xtap_cls_stats(env.cls, slots[0], &a0) && !xtap_cls_stats(env.cls, slots[1], &b0), "stats");
+				CHECK(!tenv_run(&env, h, env.ifindex[0], f, len, &out), "run");
+				CHECK(!xtap_cls_stats(env.cls, slots[0], &a1) && !xtap_cls_stats(env.cls, slots[1], &b1), "stats");
+				CHECK(a1.packets == a0.packets + 1 && b1.packets == b0.packets,
+				      "%d option bytes, protocol %d, hook %d: port 443 matched %llu, 444 %llu", opt, proto, h,
+				      (unsigned long long)(a1.packets - a0.packets), (unsigned long long)(b1.packets - b0.packets));
+				runs++;
+			}
+		}
+	}
+	printf("    %d frames, IHL 5 to 15\n", runs);
+	return 0;
+}
+
+/* Every truncation of valid frames: never a lost match, never a change. Once
+ * the addresses are read, a criterion on the packet's own ports or type
+ * matches whether they are read or not; one on other values matches only
+ * while they are unread. */
 static int truncations(void)
 {
 	struct pkt_spec specs[4] = {
@@ -416,52 +611,117 @@ static int truncations(void)
 	for (int k = 0; k < 4; k++) {
 		struct pkt_spec *s = &specs[k];
 		int v6 = s->family == 6;
-		struct crit_text ct[2] = {
+		struct crit_text ct[3] = {
 			{ .src = v6 ? V6A : V4A, .cds = "1" },
 			{ .src = v6 ? V6A : V4A, .dport = s->proto == 6 || s->proto == 17 ? "80" : NULL,
 			  .itype = s->proto == 1 || s->proto == 58 ? (v6 ? "128" : "8") : NULL, .cds = "2" },
+			{ .src = v6 ? V6A : V4A, .dport = s->proto == 6 || s->proto == 17 ? "81" : NULL,
+			  .itype = s->proto == 1 || s->proto == 58 ? "0" : NULL, .cds = "3" },
 		};
 		struct pkt_layout lay;
 		uint8_t f[512];
-		uint32_t slots[2];
+		uint32_t slots[3];
 		int full;
 
 		pkt_addr(s->src, v6 ? V6A : V4A);
 		pkt_addr(s->dst, v6 ? V6B : V4B);
 		full = pkt_build(s, f, sizeof(f), &lay);
 		CHECK(!tenv_clear(&env, 1u << 16), "clear");
-		CHECK(!add_criteria(ct, 2, slots), "add");
+		CHECK(!add_criteria(ct, 3, slots), "add");
 		/* the kernel's test run refuses frames shorter than Ethernet */
 		for (int len = 14; len <= full; len++) {
-			int hdr = v6 ? lay.l3 + 40 : lay.l3 + 20 + s->ipopt;
+			int hdr = v6 ? lay.l3 + 40 : lay.l3 + 20; /* the addresses */
 			int icmp = s->proto == 1 || s->proto == 58;
-			int want0 = len >= hdr, want1 = len >= lay.l4 + (icmp ? 2 : 4);
+			int want0 = len >= hdr, want1 = want0;
+			int want2 = want0 && len < lay.l4 + (icmp ? 2 : 4);
 			uint32_t iplen = len > lay.l3 ? (uint32_t)(len - lay.l3) : 0;
 
 			for (int h = HOOK_XDP; h <= HOOK_TC_IN; h++) {
-				struct xtap_crit_stats a0, a1, b0, b1;
+				struct xtap_crit_stats a0, a1, b0, b1, c0, c1;
 				struct run_out out;
 
 				/* the kernel's skb test run refuses IP frames shorter
 				 * than the fixed IP header: XDP covers those lengths */
 				if (h == HOOK_TC_IN && len < lay.l3 + (v6 ? 40 : 20))
 					continue;
-				CHECK(!xtap_cls_stats(env.cls, slots[0], &a0) && !xtap_cls_stats(env.cls, slots[1], &b0), "stats");
+				CHECK(!xtap_cls_stats(env.cls, slots[0], &a0) && !xtap_cls_stats(env.cls, slots[1], &b0) &&
+				      !xtap_cls_stats(env.cls, slots[2], &c0), "stats");
 				int rerr = tenv_run(&env, h, env.ifindex[0], f, len, &out);
 
 				CHECK(!rerr, "frame %d len %d hook %d: %s", k, len, h, strerror(-rerr));
 				CHECK(out.size == (uint32_t)len && !memcmp(out.data, f, len), "frame %d changed at %d", k, len);
-				CHECK(!xtap_cls_stats(env.cls, slots[0], &a1) && !xtap_cls_stats(env.cls, slots[1], &b1), "stats");
+				CHECK(!xtap_cls_stats(env.cls, slots[0], &a1) && !xtap_cls_stats(env.cls, slots[1], &b1) &&
+				      !xtap_cls_stats(env.cls, slots[2], &c1), "stats");
 				CHECK(a1.packets - a0.packets == (uint64_t)want0, "frame %d cut at %d: address criterion %d",
 				      k, len, want0);
 				CHECK(b1.packets - b0.packets == (uint64_t)want1, "frame %d cut at %d: port/icmp criterion %d",
 				      k, len, want1);
+				CHECK(c1.packets - c0.packets == (uint64_t)want2, "frame %d cut at %d: other port/icmp criterion %d",
+				      k, len, want2);
 				CHECK(!want0 || a1.bytes - a0.bytes == iplen, "frame %d cut at %d: bytes", k, len);
 				tested++;
 			}
 		}
 	}
 	printf("    %d truncated frames checked\n", tested);
+	return 0;
+}
+
+/* TC on a paged skb: a 5,000-byte frame sent with AF_PACKET is paged past
+ * its Ethernet header (packet_snd() keeps frames of a page or more
+ * non-linear), and its UDP header lies past the 256 bytes TC pulls first,
+ * behind 40 extension headers. The program makes the frame linear and
+ * parses again: the ports are read, so a criterion on another port does not
+ * match (it would, as unread, without the second parse). Test runs cannot
+ * build a paged skb: this one goes over veth xt0p -> xt0. */
+static int tc_paged(void)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = env.prog_tc_in);
+	struct crit_text ct[2] = { { .dst = V6B, .dport = "5060" }, { .dst = V6B, .dport = "5061" } };
+	struct pkt_spec s = { .family = 6, .proto = 17, .sport = 5060, .dport = 5060, .next = 40, .ext_len8 = 1,
+			      .payload = 4500 };
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = 6 };
+	uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT];
+	struct xtap_crit_stats a, b;
+	static uint8_t f[8192];
+	uint32_t slots[2];
+	int fd, len, err, got = 0;
+
+	for (int i = 0; i < s.next; i++)
+		s.ext[i] = 60;
+	pkt_addr(s.src, V6A);
+	pkt_addr(s.dst, V6B);
+	len = pkt_build(&s, f, sizeof(f), NULL);
+	CHECK(len > 4096, "frame of %d bytes", len);
+	CHECK(!system("ip link set xt0 mtu 9000 && ip link set xt0p mtu 9000"), "mtu 9000 on xt0");
+	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	CHECK(!add_criteria(ct, 2, slots), "add");
+	hook.ifindex = (int)env.ifindex[0];
+	CHECK(!bpf_tc_hook_create(&hook) || errno == EEXIST, "clsact on xt0");
+	CHECK(!bpf_tc_attach(&hook, &opts), "tc ingress program on xt0");
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	to.sll_ifindex = (int)if_nametoindex("xt0p");
+	err = fd < 0 || !to.sll_ifindex;
+	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+	if (!err)
+		err = sendto(fd, f, len, 0, (struct sockaddr *)&to, sizeof(to)) != len;
+	/* veth hands the frame to xt0 at once (netif_rx): wait for the count */
+	for (int i = 0; !err && i < 2000 && !got; i++) {
+		CHECK(!xtap_cls_stats(env.cls, slots[0], &a), "stats");
+		got = a.packets > 0;
+		if (!got)
+			usleep(1000);
+	}
+	if (fd >= 0)
+		close(fd);
+	bpf_tc_hook_destroy(&hook);
+	CHECK(!err, "send over xt0p: %s", strerror(errno));
+	CHECK(got, "the criterion on port 5060 never counted the frame (2 s)");
+	CHECK(!xtap_cls_stats(env.cls, slots[1], &b) && b.packets == 0, "port 5061 matched: the ports were not read");
+	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
+	CHECK(g1[XTAP_G_MATCH_UNREAD] == g0[XTAP_G_MATCH_UNREAD] && g1[XTAP_G_TRUNC_EXT] == g0[XTAP_G_TRUNC_EXT],
+	      "counted as unread");
 	return 0;
 }
 
@@ -765,6 +1025,10 @@ int main(void)
 	static const struct { const char *name; int (*fn)(void); } extra[] = {
 		{ "fragment follow ipv4", test_frag_v4 },
 		{ "fragment follow ipv6", test_frag_v6 },
+		{ "fragment records: no match, several first fragments, ipv4", test_frag_records_v4 },
+		{ "fragment records: no match, several first fragments, ipv6", test_frag_records_v6 },
+		{ "ipv4 options of every length", ipv4_options },
+		{ "tc: headers past the linear part of a paged skb", tc_paged },
 		{ "every truncation of valid frames", truncations },
 		{ "bounds refuse cleanly", bounds },
 		{ "delete empties the maps, slots reused clean", delete_and_reuse },

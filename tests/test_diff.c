@@ -290,19 +290,31 @@ static void rand_pkt(struct pkt_spec *s, int v6_pct)
 	s->dport = univ_port();
 	s->itype = icmp_vals[below(7)];
 	s->icode = icmp_vals[below(3)];
-	s->nvlan = chance(20) ? 1 + below(chance(10) ? 3 : 2) : 0;
+	/* up to nine tags: one more than the parser follows */
+	s->nvlan = chance(20) ? 1 + below(chance(10) ? 9 : 2) : 0;
 	s->vlan_ad = chance(50);
 	if (s->family == 4 && chance(20))
 		s->ipopt = 4 * below(11);
 	if (s->family == 6 && chance(30)) {
-		s->next = chance(10) ? 7 + below(3) : below(4);
+		/* now and then a long chain of short headers (issue 12) */
+		s->next = chance(10) ? 7 + below(100) : below(4);
+		if (s->next > 8)
+			s->ext_len8 = 1 + below(2);
 		for (int i = 0; i < s->next; i++)
 			s->ext[i] = exts[below(4)];
 	}
 	if (chance(20)) {
 		s->frag = chance(50) ? PF_FIRST : PF_LATER;
 		s->frag_id = 1 + below(8);
+		if (s->family == 6 && chance(20))
+			s->after_frag = 1 + below(2);
 	}
+	/* tiny fragments and short packets: the IP packet ends in its
+	 * transport header, or in its last extension header */
+	if (chance(6))
+		s->cut_l4 = 1 + below(5);
+	else if (chance(4) && pkt_ext_count(s))
+		s->cut_ext = 1 + below(8);
 	if (chance(1))
 		s->ethertype = 0x0806;
 	s->payload = below(64);
@@ -376,10 +388,10 @@ static void print_pkt(const struct pkt_spec *s, int hook, int ifi)
 
 	inet_ntop(s->family == 6 ? AF_INET6 : AF_INET, s->src, a, sizeof(a));
 	inet_ntop(s->family == 6 ? AF_INET6 : AF_INET, s->dst, b, sizeof(b));
-	printf("      packet: %s on xt%d, %s > %s proto %u ports %u > %u icmp %u/%u vlan %d opt %d ext %d frag %d id %u "
-	       "ethertype %#x\n",
+	printf("      packet: %s on xt%d, %s > %s proto %u ports %u > %u icmp %u/%u vlan %d opt %d ext %d (x%d) frag %d "
+	       "id %u after %d cut l4 %d ext %d ethertype %#x\n",
 	       hook_name[hook], ifi, a, b, s->proto, s->sport, s->dport, s->itype, s->icode, s->nvlan, s->ipopt,
-	       s->next, s->frag, s->frag_id, s->ethertype);
+	       s->next, s->ext_len8, s->frag, s->frag_id, s->after_frag, s->cut_l4, s->cut_ext, s->ethertype);
 }
 
 struct sent {
@@ -390,7 +402,8 @@ struct sent {
 /* One round: install n random criteria, send npkt packets, compare. */
 static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sent)
 {
-	int v6_pct = below(101), errors = 0;
+	int v6_pct = below(101), errors = 0, nfirst = 0;
+	struct sent firsts[8]; /* the last first fragments sent, for more of their datagrams */
 
 	ncrit = 0;
 	for (int i = 0; i < n; i++) {
@@ -415,19 +428,39 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 		struct ref_pkt rp;
 		struct ref_if ri;
 		struct run_out out;
-		uint8_t frame[1024];
+		uint8_t frame[4096];
 		uint16_t cds[256];
 		int ncds = 0, nmatch = 0, len, err;
 		struct rfrag *rec = NULL;
 		uint32_t matched_uids[XTAP_MAX_MATCH];
-		int nm_rec = 0, live = 0;
+		int nm_rec = 0, live = 0, near = 0, none = 0;
 
 		p->hook = below(3);
 		p->ifi = below(TENV_NIF);
-		if (ncrit && chance(70))
+		if (nfirst && chance(20)) {
+			/* another fragment of a datagram whose first fragment went
+			 * before: a later one, or a first one again with other
+			 * ports (duplicated or overlapping, RFC 5722) */
+			struct sent *f = &firsts[below(nfirst < 8 ? nfirst : 8)];
+			struct pkt_spec r;
+
+			*p = *f;
+			if (chance(50)) {
+				p->s.frag = PF_LATER;
+				p->s.cut_l4 = p->s.cut_ext = 0;
+			} else {
+				rand_pkt(&r, v6_pct);
+				p->s.sport = r.sport;
+				p->s.dport = chance(50) ? r.dport : p->s.dport;
+				p->s.cut_l4 = r.cut_l4;
+			}
+		} else if (ncrit && chance(70)) {
 			aimed_pkt(&p->s, &crits[below(ncrit)].c, &p->hook, &p->ifi, v6_pct);
-		else
+		} else {
 			rand_pkt(&p->s, v6_pct);
+		}
+		if (p->s.frag == PF_FIRST)
+			firsts[nfirst++ % 8] = *p;
 		ri.dir = p->hook == HOOK_TC_OUT ? XTAP_DIR_OUT : XTAP_DIR_IN;
 		ri.ifindex = env.ifindex[p->ifi];
 		ri.groups = (uint64_t)(p->ifi + 1);
@@ -443,6 +476,10 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 			ref_from_spec(&p->s, &lay, &rp);
 			rec = NULL;
 		}
+		if (rec && rec->n == 0) {
+			none = 1; /* its first fragment matched nothing: nor does it */
+			rec = NULL;
+		}
 		if (rec) {
 			for (int j = 0; j < rec->n; j++)
 				for (int i = 0; i < ncrit; i++)
@@ -455,7 +492,11 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 			struct rcrit *rc = &crits[i];
 			int m = 0;
 
-			if (rec) {
+			if (rp.frag == PF_FIRST)
+				near |= ref_near(&rc->c, &rp, &ri);
+			if (none) {
+				m = 0;
+			} else if (rec) {
 				for (int j = 0; j < rec->n; j++)
 					m |= rec->uid[j] == rc->uid;
 			} else {
@@ -477,14 +518,38 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 					cds[ncds++] = rc->c.cd[c];
 			}
 		}
-		if (rp.ip && rp.frag == PF_FIRST && nmatch) {
-			struct rfrag *f = rfrag_find(&rp, ri.dir, 1);
+		if (rp.ip && rp.frag == PF_FIRST && (nmatch || near)) {
+			/* docs/classifier.md "Fragments": every first fragment some
+			 * criterion's addresses meet is recorded, with what it
+			 * matched; a record of nothing never replaces matches, and
+			 * the matches of another first fragment are added */
+			struct rfrag *f = rfrag_find(&rp, ri.dir, 0);
 
-			if (f) {
-				/* beyond the bound the BPF side keeps the first 16 in its
-				 * own lookup order: the record is then uncertain */
-				f->n = nmatch > XTAP_MAX_MATCH ? -1 : nm_rec;
-				memcpy(f->uid, matched_uids, sizeof(matched_uids));
+			if (!nmatch) {
+				if (!f && (f = rfrag_find(&rp, ri.dir, 1)))
+					f->n = 0;
+			} else if (!f || f->n == 0) {
+				if (f || (f = rfrag_find(&rp, ri.dir, 1))) {
+					/* beyond the bound the BPF side keeps the first 16 in
+					 * its own lookup order: the record is then uncertain */
+					f->n = nmatch > XTAP_MAX_MATCH ? -1 : nm_rec;
+					memcpy(f->uid, matched_uids, sizeof(matched_uids));
+				}
+			} else if (f->n > 0 && nmatch > XTAP_MAX_MATCH) {
+				f->n = -1;
+			} else if (f->n > 0) {
+				for (int j = 0; j < nm_rec && f->n > 0; j++) {
+					int have = 0;
+
+					for (int q = 0; q < f->n; q++)
+						have |= f->uid[q] == matched_uids[j];
+					if (have)
+						continue;
+					if (f->n == XTAP_MAX_MATCH)
+						f->n = -1; /* the BPF record keeps what fits */
+					else
+						f->uid[f->n++] = matched_uids[j];
+				}
 			}
 		}
 
@@ -539,7 +604,7 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 			struct ref_pkt rp;
 			struct ref_if ri = { sent[k].hook == HOOK_TC_OUT, env.ifindex[sent[k].ifi],
 					     (uint64_t)(sent[k].ifi + 1) };
-			uint8_t frame[1024];
+			uint8_t frame[4096];
 
 			pkt_build(&sent[k].s, frame, sizeof(frame), &lay);
 			ref_from_spec(&sent[k].s, &lay, &rp);

@@ -72,7 +72,7 @@ expect "no warning with a list" 0 "$tmp/none" -- "$bin" "$f"
 echo "$tmp/missing.conf: cannot open: No such file or directory" >"$tmp/want"
 expect "missing file" 1 "$tmp/want" -- "$bin" "$tmp/missing.conf"
 
-echo "usage: xtap-config-check FILE" >"$tmp/want"
+echo "usage: xtap-config-check FILE | --statements" >"$tmp/want"
 expect "usage" 1 "$tmp/want" -- "$bin"
 
 # the secret of a bad key line never reaches the output

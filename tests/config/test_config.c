@@ -103,6 +103,7 @@ static bool chk_ftl(const struct xtap_config *c)
 static bool chk_defaults(const struct xtap_config *c)
 {
 	return c->connection_limit == 75 && c->rate_limit == 150 && c->listen_port == 32001 &&
+	       c->source_connection_limit == 37 && c->source_rate_limit == 75 &&
 	       c->listen_addr.family == DTCP_AF_NONE && c->n_host_keys == 1 &&
 	       !strcmp(c->host_keys[0], "/etc/xtap/ssh_host_ed25519_key") &&
 	       c->idle_timeout == 1800 && c->max_message_size == 65536 &&
@@ -123,6 +124,7 @@ static bool chk_no_inet6(const struct xtap_config *c)
 static bool chk_dtcp_server(const struct xtap_config *c)
 {
 	return c->connection_limit == 10 && c->rate_limit == 20 && c->listen_port == 3200 &&
+	       c->source_connection_limit == 3 && c->source_rate_limit == 200 &&
 	       addr_is(&c->listen_addr, "2001:db8::1") && c->n_host_keys == 2 &&
 	       !strcmp(c->host_keys[0], "/etc/xtap/k1") && !strcmp(c->host_keys[1], "/etc/xtap/k2") &&
 	       c->idle_timeout == 0 && c->max_message_size == 4096;
@@ -165,6 +167,42 @@ static bool chk_names(const struct xtap_config *c)
 	       xtap_config_resolve_ifname(c, "eth7", &n) == -1 && g && g->n == 2 &&
 	       !strcmp(g->member[0].netdev, "eth0") && !strcmp(g->member[1].netdev, "eth1") &&
 	       g->member[1].line == 15 && !xtap_config_group(c, "vrf-b");
+}
+
+/* issue 14: an alias of a Junos interface answers for its units */
+static bool resolves(const struct xtap_config *c, const char *name, const char *want)
+{
+	struct dtcp_name n;
+	int r = xtap_config_resolve_ifname(c, name, &n);
+
+	if (!want)
+		return r == -1;
+	return r == 0 && !strcmp(n.s, want);
+}
+
+static bool chk_alias_units(const struct xtap_config *c)
+{
+	return resolves(c, "ge-1/3/5", "eth1") && resolves(c, "ge-1/3/5.0", "eth1") &&
+	       resolves(c, "ge-1/3/5.1", "eth1") && resolves(c, "ge-1/3/5.16385", "eth1") &&
+	       /* a unit with an alias of its own keeps it */
+	       resolves(c, "ge-1/3/5.2", "eth2") &&
+	       /* not units: above Junos' 16385, empty, not a number, two dots, a longer name */
+	       resolves(c, "ge-1/3/5.16386", NULL) && resolves(c, "ge-1/3/5.", NULL) &&
+	       resolves(c, "ge-1/3/5.x", NULL) && resolves(c, "ge-1/3/5.0.1", NULL) &&
+	       resolves(c, "ge-1/3/50", NULL) && resolves(c, "ge-1/3/5.000001", NULL) &&
+	       /* an alias of a unit covers that unit only */
+	       resolves(c, "xe-0/0/0.5", "eth2") && resolves(c, "xe-0/0/0", NULL) &&
+	       resolves(c, "xe-0/0/0.6", NULL) && resolves(c, "xe-0/0/0.5.1", NULL) &&
+	       /* an attached interface's own name with a dot is that interface */
+	       resolves(c, "eth1.100", "eth1.100");
+}
+
+static bool chk_metrics(const struct xtap_config *c)
+{
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+	return c->metrics_addr.family == DTCP_AF_INET6 && !memcmp(c->metrics_addr.a, a6, 16) &&
+	       c->metrics_port == 9469;
 }
 
 static bool chk_cdests(const struct xtap_config *c)
@@ -273,6 +311,8 @@ static const struct accept_case accept_cases[] = {
 	{ "dtcp server", BASE
 	  "set system services flow-tap-dtcp ssh connection-limit 10\n"
 	  "set system services flow-tap-dtcp ssh rate-limit 20\n"
+	  "set system services flow-tap-dtcp ssh per-source connection-limit 3\n"
+	  "set system services flow-tap-dtcp ssh per-source rate-limit 200\n"
 	  "set system services flow-tap-dtcp ssh port 3200\n"
 	  "set system services flow-tap-dtcp ssh listen-address 2001:db8::1\n"
 	  "set system services flow-tap-dtcp ssh host-key /etc/xtap/k1\n"
@@ -304,6 +344,16 @@ static const struct accept_case accept_cases[] = {
 	  "set services flow-tap interface-alias ge-2/0/1.0 eth1\n"
 	  "set services flow-tap interface-group vrf-a interface eth0\n"
 	  "set services flow-tap interface-group vrf-a interface eth1\n", chk_names },
+	{ "an alias covers its units", BASE
+	  "set services flow-tap interface eth1\n"
+	  "set services flow-tap interface eth2\n"
+	  "set services flow-tap interface eth1.100\n"
+	  "set services flow-tap interface-alias ge-1/3/5 eth1\n"
+	  "set services flow-tap interface-alias ge-1/3/5.2 eth2\n"
+	  "set services flow-tap interface-alias xe-0/0/0.5 eth2\n", chk_alias_units },
+	{ "metrics listener", BASE
+	  "set services flow-tap metrics listen-address 2001:db8::1\n"
+	  "set services flow-tap metrics port 9469\n", chk_metrics },
 	{ "content destinations", BASE
 	  "set services flow-tap content-destination cd1 address 198.51.100.50\n"
 	  "set services flow-tap content-destination cd1 port 7890\n"
@@ -438,7 +488,7 @@ static const struct error_case error_cases[] = {
 	  { { 11, "unknown word 'protocols' after 'set': expected system, interfaces, services" } } },
 	{ "unknown under flow-tap", BASE "set services flow-tap bogus 1\n",
 	  { { 11, "unknown word 'bogus' after 'set services flow-tap': expected tunnel-interface, "
-		  "tunnel-veth, interface, interface-alias, interface-group, state-file, "
+		  "tunnel-veth, interface, interface-alias, interface-group, state-file, metrics, "
 		  "content-destination, control-source, allowed-destination, ..." } } },
 	{ "incomplete user", BASE "set system login user ftap\n",
 	  { { 11, "incomplete statement 'set system login user ftap': expected uid, class, "
@@ -493,6 +543,9 @@ static const struct error_case error_cases[] = {
 	    { 12, "rate-limit '0' is not a number from 1 to 250" },
 	    { 13, "port '65536' is not a number from 1 to 65535" },
 	    { 14, "idle-timeout 'x' is not a number from 0 to 86400" } } },
+	{ "per-source limits", BASE SSH "per-source connection-limit 0\n" SSH "per-source rate-limit 251\n",
+	  { { 11, "per-source connection-limit '0' is not a number from 1 to 250" },
+	    { 12, "per-source rate-limit '251' is not a number from 1 to 250" } } },
 	{ "dtcp others", BASE SSH "max-message-size 70000\n" SSH "listen-address 10.0.0.256\n"
 	  SSH "host-key etc/key\n",
 	  { { 11, "max-message-size '70000' is not a number from 1024 to 65536" },
@@ -516,6 +569,18 @@ static const struct error_case error_cases[] = {
 	{ "alias", BASE "set services flow-tap interface-alias ge-1/0/0 eth9\n",
 	  { { 11, "interface-alias 'ge-1/0/0' names 'eth9', which is not an attached interface "
 		  "(set services flow-tap interface eth9)" } } },
+	{ "metrics address alone", BASE "set services flow-tap metrics listen-address 192.0.2.1\n",
+	  { { 11, "metrics listen-address needs a metrics port (set services flow-tap metrics port N)" } } },
+	{ "metrics port alone", BASE "set services flow-tap metrics port 9469\n",
+	  { { 11, "metrics port needs a metrics listen-address (set services flow-tap metrics listen-address ADDR)" } } },
+	{ "metrics address", BASE "set services flow-tap metrics listen-address 192.0.2.300\n"
+	  "set services flow-tap metrics port 9469\n",
+	  { { 11, "metrics listen-address '192.0.2.300' is not an IPv4 or IPv6 address" },
+	    { 12, "metrics port needs a metrics listen-address (set services flow-tap metrics listen-address ADDR)" } } },
+	{ "metrics port range", BASE "set services flow-tap metrics listen-address 192.0.2.1\n"
+	  "set services flow-tap metrics port 65536\n",
+	  { { 12, "metrics port '65536' is not a number from 1 to 65535" },
+	    { 11, "metrics listen-address needs a metrics port (set services flow-tap metrics port N)" } } },
 	{ "alias target name", BASE "set services flow-tap interface-alias ge-1/0/1 bad/name\n",
 	  { { 11, "interface-alias target 'bad/name' is not a Linux interface name" } } },
 	{ "group", BASE "set services flow-tap interface-group g1 interface eth0\n"

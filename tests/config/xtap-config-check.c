@@ -4,9 +4,11 @@
  * as "FILE:LINE: message" on stderr, then, for a valid file, its warnings
  * ("FILE:LINE: warning: ..."). Exit 0 when the file has no error, 1
  * otherwise. The same check as `xtapd -n` (xtap_config_report).
+ * xtap-config-check --statements prints the grammar's patterns.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 
@@ -15,8 +17,14 @@ int main(int argc, char **argv)
 	struct xtap_config *c;
 	struct xtap_config_errors *errs;
 
+	if (argc == 2 && !strcmp(argv[1], "--statements")) {
+		/* the grammar, one pattern a line (tests/man/check_statements.py) */
+		for (size_t i = 0; xtap_config_statement(i); i++)
+			printf("%s\n", xtap_config_statement(i));
+		return 0;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: xtap-config-check FILE\n");
+		fprintf(stderr, "usage: xtap-config-check FILE | --statements\n");
 		return 1;
 	}
 	c = malloc(sizeof(*c));

@@ -50,6 +50,10 @@ static size_t reencode(const struct mon_msg *m)
 		return mon_enc_data(out, sizeof(out), m->type, m->session, m->data, m->len);
 	case MON_EVENT:
 		return mon_enc_event(out, sizeof(out), m->session, m->kind, m->peer);
+	case MON_CONN_OPEN:
+		return mon_enc_conn_open(out, sizeof(out), m->session, m->peer);
+	case MON_AUTH_SIG:
+		return mon_enc_auth_sig(out, sizeof(out), m->session, m->data, m->len, m->sig, m->siglen);
 	default:
 		return SIZE_MAX;
 	}

@@ -6,7 +6,7 @@
 
 SDB        := $(BUILD)/sshd.d
 SD_CFLAGS  := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Idtcp -Itests/dtcp $(NL_CFLAGS)
-SD_HDRS    := loader/monproto.h loader/worker.h loader/log.h dtcp/dtcp.h tests/dtcp/memback.h
+SD_HDRS    := loader/monproto.h loader/worker.h loader/log.h loader/sigcheck.h dtcp/dtcp.h tests/dtcp/memback.h
 SSHD_LIBS  := -lssh -lseccomp -lcrypto
 # log.c routes libbpf's messages, hence -lbpf
 SD_TESTMON_LIBS := $(SSHD_LIBS) -lcrypt -lcrypto -lbpf -lelf -lz
@@ -25,6 +25,11 @@ $(SDB)/test_monproto: $(SDB)/san/tests/sshd/test_monproto.o $(SDB)/san/loader/mo
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(SD_CFLAGS) $(SAN_FLAGS) $^ -o $@
 
+# the monitor's check of public-key signatures, against RFC-built data
+$(SDB)/test_sigcheck: $(SDB)/san/tests/sshd/test_sigcheck.o $(SDB)/san/loader/sigcheck.o
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(SD_CFLAGS) $(SAN_FLAGS) $^ -o $@ -lcrypto
+
 SD_TESTMON_OBJS := tests/sshd/testmon.o loader/worker.o loader/monproto.o loader/log.o \
 	tests/dtcp/memback.o
 
@@ -41,10 +46,10 @@ $(SDB)/testmon-opt: $(SD_TESTMON_OBJS:%=$(SDB)/opt/%) $(DT)/libdtcp.a
 # test tables leave unused fields to zero-initialisation
 $(SDB)/san/tests/sshd/%.o: SD_CFLAGS += -Wno-missing-field-initializers
 
-SD_BUILD := $(SDB)/test_monproto $(SDB)/testmon $(SDB)/testmon-opt $(BUILD)/dtcp
+SD_BUILD := $(SDB)/test_monproto $(SDB)/test_sigcheck $(SDB)/testmon $(SDB)/testmon-opt $(BUILD)/dtcp
 
 TEST_BUILD_EXTRA += $(SD_BUILD)
-TESTS_EXTRA += $(SDB)/test_monproto \
+TESTS_EXTRA += $(SDB)/test_monproto $(SDB)/test_sigcheck \
 	'/usr/bin/python3 tests/sshd/sshd_test.py $(BUILD)'
 
 .PHONY: sshd

@@ -59,6 +59,31 @@ static void round_trips(void)
 	CHECK("pubkey probe round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && !m.key_signed &&
 	      m.len == 1);
 
+	/* CONN_OPEN: [hdr][u16 9]["192.0.2.9"] */
+	n = mon_enc_conn_open(buf, sizeof(buf), 12, "192.0.2.9");
+	CHECK("conn open encodes", n == MON_HDR_LEN + 2 + 9);
+	CHECK("conn open decodes", dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_CONN_OPEN &&
+	      m.session == 12 && !strcmp(m.peer, "192.0.2.9"));
+	CHECK("conn open from the monitor refused", dec(buf, n, MON_FROM_MONITOR, &m) < 0);
+	CHECK("enc: conn open, peer with a space", !mon_enc_conn_open(buf, sizeof(buf), 1, "1.2.3.4 5"));
+	/* AUTH_SIG: [hdr][u16 len][signed data][u16 len][signature] */
+	for (size_t i = 0; i < MON_SIGNED_MAX + MON_SIG_MAX + 1; i++)
+		data[i] = (uint8_t)(i * 13 + 5);
+	n = mon_enc_auth_sig(buf, sizeof(buf), 9, data, MON_SIGNED_MAX, data + MON_SIGNED_MAX, MON_SIG_MAX);
+	CHECK("sig encodes", n == MON_HDR_LEN + 2 + MON_SIGNED_MAX + 2 + MON_SIG_MAX);
+	CHECK("sig decodes", dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_AUTH_SIG &&
+	      m.len == MON_SIGNED_MAX && !memcmp(m.data, data, MON_SIGNED_MAX) && m.siglen == MON_SIG_MAX &&
+	      !memcmp(m.sig, data + MON_SIGNED_MAX, MON_SIG_MAX));
+	CHECK("sig from the monitor refused", dec(buf, n, MON_FROM_MONITOR, &m) < 0);
+	CHECK("sig cut by one byte refused", dec(buf, n - 1, MON_FROM_WORKER, &m) < 0);
+	CHECK("enc: signed data too long", !mon_enc_auth_sig(buf, sizeof(buf), 9, data, MON_SIGNED_MAX + 1, blob, 64));
+	CHECK("enc: signature too long", !mon_enc_auth_sig(buf, sizeof(buf), 9, blob, 64, blob, MON_SIG_MAX + 1));
+	CHECK("enc: empty signature", !mon_enc_auth_sig(buf, sizeof(buf), 9, blob, 64, blob, 0));
+	n = mon_enc_auth_sig(buf, sizeof(buf), 9, blob, 64, blob, 64);
+	set_u32(buf + 8, (uint32_t)(n - MON_HDR_LEN)); /* consistent header, */
+	buf[MON_HDR_LEN] = 0; buf[MON_HDR_LEN + 1] = 0; /* but signed data of length 0 */
+	CHECK("sig with empty signed data refused", dec(buf, n, MON_FROM_WORKER, &m) < 0);
+
 	n = mon_enc_auth_result(buf, sizeof(buf), 4, true);
 	CHECK("result ok", n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.ok == 1);
 	n = mon_enc_auth_result(buf, sizeof(buf), 4, false);

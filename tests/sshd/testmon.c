@@ -167,11 +167,16 @@ static bool password_ok(const char *user, const char *pw)
 
 static void handle(struct mon *m, struct mon_msg *msg)
 {
-	struct msess *s = sess_get(m, msg->session, msg->type == MON_AUTH_PASSWORD ||
-						    msg->type == MON_AUTH_PUBKEY);
+	/* a slot per connection, from CONN_OPEN to SESSION_CLOSE */
+	struct msess *s = sess_get(m, msg->session, msg->type == MON_CONN_OPEN);
 	enum dtcp_session_status st;
 
 	switch (msg->type) {
+	case MON_CONN_OPEN:
+		if (s->authed || s->dtcp)
+			printf("reject CONN_OPEN for session %u already in use\n", msg->session);
+		printf("conn open %u %s\n", msg->session, msg->peer);
+		break;
 	case MON_AUTH_PASSWORD: {
 		bool ok = s && !s->authed && password_ok(msg->user, msg->password);
 		printf("auth password %s %s\n", msg->user, ok ? "ok" : "fail");
@@ -233,19 +238,20 @@ static void handle(struct mon *m, struct mon_msg *msg)
 		}
 		break;
 	case MON_SESSION_CLOSE:
-		if (!s || !s->dtcp) {
+		if (!s) {
 			printf("reject SESSION_CLOSE for session %u not open\n", msg->session);
 			break;
 		}
-		printf("session close %u\n", msg->session);
-		dtcp_session_free(&s->ds);
+		if (s->dtcp) {
+			printf("session close %u\n", msg->session);
+			dtcp_session_free(&s->ds);
+		} else {
+			printf("conn close %u\n", msg->session);
+		}
 		s->used = false;
 		break;
 	case MON_EVENT:
 		printf("event %s %u %s\n", mon_event_name(msg->kind), msg->session, msg->peer);
-		/* a connection that ends before a DTCP session leaves its auth state */
-		if (s && !s->dtcp && msg->session)
-			s->used = false;
 		break;
 	}
 }
@@ -253,7 +259,8 @@ static void handle(struct mon *m, struct mon_msg *msg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: testmon -p PORT -k HOSTKEY -A AUTHORIZED_KEY.pub [-u USER]\n"
-			"  [-l ADDR] [-c MAX_SESSIONS] [-r RATE_PER_MIN] [-i IDLE_SECS]\n"
+			"  [-l ADDR] [-c MAX_SESSIONS] [-r RATE_PER_MIN] [-C PER_SOURCE] [-R PER_SOURCE_RATE]\n"
+			"  [-i IDLE_SECS]\n"
 			"  [-a AUTH_SECS] [-t AUTH_TRIES] [-S (no seccomp)] [-v]\n");
 	exit(2);
 }
@@ -268,7 +275,8 @@ int main(int argc, char **argv)
 	xtap_worker_opts_default(&o);
 	o.listen_addr = "127.0.0.1";
 	o.port = 0;
-	while ((opt = getopt(argc, argv, "p:k:A:u:l:c:r:i:a:t:Sv")) != -1) {
+	o.src_sessions = o.src_rate = 0; /* not given: the global limits (one address in the tests) */
+	while ((opt = getopt(argc, argv, "p:k:A:u:l:c:r:C:R:i:a:t:Sv")) != -1) {
 		switch (opt) {
 		case 'p': o.port = (uint16_t)atoi(optarg); break;
 		case 'k': o.hostkey = optarg; break;
@@ -277,6 +285,8 @@ int main(int argc, char **argv)
 		case 'l': o.listen_addr = optarg; break;
 		case 'c': o.max_sessions = (unsigned)atoi(optarg); break;
 		case 'r': o.rate_per_min = (unsigned)atoi(optarg); break;
+		case 'C': o.src_sessions = (unsigned)atoi(optarg); break;
+		case 'R': o.src_rate = (unsigned)atoi(optarg); break;
 		case 'i': o.idle_secs = (unsigned)atoi(optarg); break;
 		case 'a': o.auth_secs = (unsigned)atoi(optarg); break;
 		case 't': o.auth_tries = (unsigned)atoi(optarg); break;
@@ -287,6 +297,10 @@ int main(int argc, char **argv)
 	}
 	if (!o.port || !o.hostkey || !akey)
 		usage();
+	if (!o.src_sessions)
+		o.src_sessions = o.max_sessions;
+	if (!o.src_rate)
+		o.src_rate = o.rate_per_min;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_init("xtapd-worker", o.log_level);
 	if (read_authorized_key(&m, akey) < 0)

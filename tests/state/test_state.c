@@ -952,6 +952,200 @@ static void test_journal(void)
 	dtcp_server_free(&s);
 }
 
+/* Loads path into a fresh server; the caller frees s and x. */
+static int load_into(struct dtcp_server *s, struct memback *mb, struct xtap_state_extra *x)
+{
+	int rc;
+
+	memback_init(mb, NULL);
+	dtcp_server_init(s, &mb->cfg, &mb->be, mb);
+	rc = xtap_state_load(path, s, x);
+	for (size_t i = 0; i < s->n; i++) { /* as the daemon does */
+		static struct dtcp_criterion c;
+
+		dtcp_entry_criterion(s->tab[i], &c);
+		mb->be.install(mb, &c);
+	}
+	return rc;
+}
+
+/* Issue 11: a criterion with several datapath rules (X-IP-Addr: two, prefix
+ * lists: more) persists every rule, in the snapshot and in the journal; a
+ * failed snapshot never leads to a journal truncated under the snapshot
+ * that still needs it; a journal is never started without a snapshot. */
+static void test_durability(void)
+{
+	static struct memback mb, ml;
+	struct dtcp_server s, l;
+	struct xtap_journal j = { .fd = -1 }, j2 = { .fd = -1 };
+	struct xtap_state_extra x = { .generation = 1 }, lx = { 0 };
+	struct xtap_state_dp rec[5] = { { 1, 10, 101 }, { 1, 11, 102 }, { 2, 7, 55 }, { 3, 20, 201 }, { 3, 3, 202 } };
+	uint32_t ids[3] = { 1, 2, 3 }, id4 = 4;
+	int rc;
+
+	snprintf(jpath, sizeof(jpath), "%s.journal", path);
+	unlink(path);
+	unlink(jpath);
+	small_server(&s, &mb, 3);
+
+	/* a journal with no snapshot behind it is never started */
+	struct xtap_state_extra none = { 0 };
+	CHECK(xtap_journal_append(&j, path, &s, &none, ids, 1) == XTAP_STATE_ERROR && !exists(jpath) &&
+	      strstr(none.error, "snapshot first"),
+	      "no snapshot yet: the journal refuses to start, so nothing unreplayable is acknowledged (%s)", none.error);
+
+	/* several records per criterion, in rule order, in the snapshot */
+	x.dp = rec;
+	x.n = 5;
+	CHECK(xtap_state_save(path, &s, &x) == XTAP_STATE_OK, "snapshot with 2, 1 and 2 rules per criterion: %s",
+	      x.error);
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && lx.n == 5 && !memcmp(lx.dp, rec, sizeof(rec)),
+	      "multi-rule criteria: the snapshot gives back every datapath record in rule order (%zu)", lx.n);
+	xtap_state_extra_free(&lx);
+	dtcp_server_free(&l);
+	xtap_journal_reset(&j, path, 1);
+
+	/* the same records through the journal: criterion 1 changed (its
+	 * rules replaced by three new ones), 4 added with two */
+	struct xtap_state_dp rec2[5] = { { 1, 30, 301 }, { 1, 31, 302 }, { 1, 32, 303 }, { 4, 40, 401 }, { 4, 41, 402 } };
+	struct xtap_state_extra tx = { .dp = rec2, .n = 3 };
+	CHECK(xtap_journal_append(&j, path, &s, &tx, ids, 1) == XTAP_STATE_OK, "journal: criterion 1 with 3 rules: %s",
+	      tx.error);
+	CHECK(request(&s, adds[0].text, "", T0_MS, NULL) == 200, "ADD 4");
+	tx.dp = rec2 + 3;
+	tx.n = 2;
+	CHECK(xtap_journal_append(&j, path, &s, &tx, &id4, 1) == XTAP_STATE_OK, "journal: criterion 4 with 2 rules");
+	struct xtap_state_dp want[] = { { 1, 30, 301 }, { 1, 31, 302 }, { 1, 32, 303 }, { 2, 7, 55 }, { 3, 20, 201 },
+					{ 3, 3, 202 }, { 4, 40, 401 }, { 4, 41, 402 } };
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && lx.replayed == 2 && lx.n == 8 && !memcmp(lx.dp, want, sizeof(want)),
+	      "multi-rule criteria: the journal replaces and adds every record (%zu records, %zu replayed)", lx.n,
+	      lx.replayed);
+	CHECK(lx.journal_end == (size_t)file_size(jpath), "the load says where the journal's last commit ends");
+
+	/* the next start goes on with this journal; its first snapshot fails
+	 * (a directory where the .tmp goes) */
+	CHECK(xtap_journal_resume(&j2, path, &lx) == 0 && j2.fd >= 0 && j2.generation == 1, "journal resumed");
+	xtap_state_extra_free(&lx);
+	CHECK(mkdir(tmppath, 0700) == 0, "a directory in the way of path.tmp");
+	struct xtap_state_extra sx = { .generation = 2 };
+	CHECK(xtap_state_save(path, &l, &sx) == XTAP_STATE_ERROR && !sx.renamed, "the snapshot fails before its rename");
+	rmdir(tmppath);
+	/* a change after it: appended, not written over the journal */
+	uint32_t id2 = 2;
+	rc = request(&l, "DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 2\nFlags: STATIC\nSeq: 1\n", "", T0_MS, NULL);
+	CHECK(rc == 200, "DELETE 2 (%d)", rc);
+	struct xtap_state_extra none2 = { 0 };
+	CHECK(xtap_journal_append(&j2, path, &l, &none2, &id2, 1) == XTAP_STATE_OK, "appended after the failed snapshot");
+	dtcp_server_free(&l);
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && lx.replayed == 3 && l.n == 3 && !dtcp_server_find(&l, 2) && dtcp_server_find(&l, 4),
+	      "after a failed snapshot the journal keeps every committed change (%zu replayed, %zu criteria)",
+	      lx.replayed, l.n);
+	xtap_state_extra_free(&lx);
+	dtcp_server_free(&l);
+
+	/* a torn last transaction is cut when the journal is resumed, so the
+	 * next one is not written after it */
+	long good = file_size(jpath);
+	int fd = open(jpath, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write(fd, "begin\nnext-id 9\ncrit", 20) == 20, "a torn transaction at the end");
+	if (fd >= 0)
+		close(fd);
+	close(j2.fd);
+	j2.fd = -1;
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && lx.torn && lx.journal_end == (size_t)good, "loaded, the torn end dropped");
+	CHECK(xtap_journal_resume(&j2, path, &lx) == 0 && file_size(jpath) == good, "resume cuts it off");
+	xtap_state_extra_free(&lx);
+	CHECK(request(&l, "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 4\nTimeout-Idle: 30\nSeq: 2\n", "", T0_MS, NULL) == 200,
+	      "REFRESH 4");
+	CHECK(xtap_journal_append(&j2, path, &l, &none2, &id4, 1) == XTAP_STATE_OK, "the next transaction appended");
+	dtcp_server_free(&l);
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && !lx.torn && lx.replayed == 4 && l.n == 3,
+	      "and replayed after the cut (rc %d, %zu replayed): %s", rc, lx.replayed, lx.error);
+	xtap_state_extra_free(&lx);
+	dtcp_server_free(&l);
+
+	/* compaction beside the service: snapshot 2 written to path.tmp while
+	 * the changes since go to path.journal.next alone; a crash before the
+	 * snapshot's rename replays the journal then .next, one between the
+	 * two renames .next alone */
+	char npath[320];
+	snprintf(npath, sizeof(npath), "%s.journal.next", path);
+	rc = load_into(&l, &ml, &lx);
+	struct xtap_state_extra gx = { .generation = 2 };
+	CHECK(rc == XTAP_STATE_OK && xtap_state_write_tmp(path, &l, &gx) == XTAP_STATE_OK && exists(tmppath),
+	      "snapshot 2 written to path.tmp (%s)", gx.error);
+	xtap_state_extra_free(&lx);
+	struct xtap_journal jn = { .fd = -1, .generation = 2, .fresh = true, .next = true };
+	CHECK(request(&l, "DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 4\nFlags: STATIC\nSeq: 3\n", "", T0_MS,
+		      NULL) == 200, "DELETE 4");
+	CHECK(xtap_journal_append(&jn, path, &l, &none2, &id4, 1) == XTAP_STATE_OK && exists(npath),
+	      "the change goes to path.journal.next");
+	dtcp_server_free(&l);
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && lx.journal_next && lx.journal_gen == 2 && lx.generation == 1 &&
+	      lx.replayed == 5 && l.n == 2 && !dtcp_server_find(&l, 4),
+	      "crash before the snapshot's rename: snapshot 1, its journal, then .next (%zu, %zu replayed)", l.n,
+	      lx.replayed);
+	struct xtap_journal jr = { .fd = -1 };
+	CHECK(xtap_journal_resume(&jr, path, &lx) == 0 && jr.next && jr.generation == 2 && exists(npath) &&
+	      exists(jpath), "resumed there: appends go on in .next, the journal stays");
+	if (jr.fd >= 0)
+		close(jr.fd);
+	xtap_state_extra_free(&lx);
+	dtcp_server_free(&l);
+	CHECK(xtap_state_install(path, &gx) == XTAP_STATE_OK, "snapshot 2 in place");
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && lx.journal_next && lx.generation == 2 && lx.replayed == 1 && l.n == 2 &&
+	      !dtcp_server_find(&l, 4), "crash before the journal's rename: snapshot 2 and path.journal.next hold it");
+	struct xtap_journal j3 = { .fd = -1 };
+	CHECK(xtap_journal_resume(&j3, path, &lx) == 0 && !exists(npath) && exists(jpath) && !j3.next,
+	      "resume makes path.journal.next the journal");
+	xtap_state_extra_free(&lx);
+	dtcp_server_free(&l);
+	if (j3.fd >= 0)
+		close(j3.fd);
+	if (jn.fd >= 0)
+		close(jn.fd);
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && !lx.journal_next && lx.replayed == 1 && l.n == 2, "and loads as the journal");
+	xtap_state_extra_free(&lx);
+	dtcp_server_free(&l);
+
+	/* records of one criterion that are not together, or too many, are refused */
+	struct xtap_state_dp split[3] = { { 1, 1, 1 }, { 3, 2, 2 }, { 1, 3, 3 } };
+	struct xtap_state_extra xs = { .dp = split, .n = 3 };
+	CHECK(xtap_state_save(path, &s, &xs) == XTAP_STATE_ERROR && errno == EINVAL,
+	      "records of one criterion apart are refused");
+	struct xtap_state_dp *many = calloc(XTAP_STATE_DP_MAX + 1, sizeof(*many));
+	for (size_t i = 0; many && i <= XTAP_STATE_DP_MAX; i++)
+		many[i] = (struct xtap_state_dp){ 1, (uint32_t)i, (uint32_t)i + 1 };
+	xs.dp = many;
+	xs.n = XTAP_STATE_DP_MAX + 1;
+	CHECK(many && xtap_state_save(path, &s, &xs) == XTAP_STATE_ERROR, "more than %d records for one criterion refused",
+	      XTAP_STATE_DP_MAX);
+	xs.n = XTAP_STATE_DP_MAX;
+	CHECK(many && xtap_state_save(path, &s, &xs) == XTAP_STATE_OK, "%d records for one criterion saved", XTAP_STATE_DP_MAX);
+	rc = load_into(&l, &ml, &lx);
+	CHECK(rc == XTAP_STATE_OK && lx.n == XTAP_STATE_DP_MAX && !memcmp(lx.dp, many, XTAP_STATE_DP_MAX * sizeof(*many)),
+	      "and loaded back (%zu)", lx.n);
+	xtap_state_extra_free(&lx);
+	dtcp_server_free(&l);
+	free(many);
+
+	if (j.fd >= 0)
+		close(j.fd);
+	if (j2.fd >= 0)
+		close(j2.fd);
+	unlink(jpath);
+	unlink(path);
+	dtcp_server_free(&s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -964,6 +1158,7 @@ int main(void)
 	test_files();
 	test_malformed();
 	test_journal();
+	test_durability();
 	unlink(path);
 	unlink(tmppath);
 	if (rmdir(dir))

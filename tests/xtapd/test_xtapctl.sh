@@ -14,7 +14,10 @@
 SOCK=$T/run/xtapd.ctl
 TARGET=192.0.2.10
 lab_up || { echo "0 passed, 1 failed"; exit 1; }
-base_conf() { config_text; }
+# the metrics listener on port 9469 of the sensor's namespace (issue 14)
+MPORT=9469
+base_conf() { config_text "set services flow-tap metrics listen-address 127.0.0.1
+set services flow-tap metrics port $MPORT"; }
 # a second control source, password "newpw"
 user2_conf() {
 	cat <<EOF
@@ -111,6 +114,151 @@ ctl --json --reveal show filter index 1 > $T/reveal.json 2>&1
 check "--json --reveal: the fields as an object" json "d['match']['SOURCE-ADDRESS'] == '$TARGET'" < $T/reveal.json
 check "the reveal is in the audit log" grep -q '"csource":"xtapctl".*"method":"REVEAL"' $T/audit.log
 
+# ---- metrics (issue 14): Prometheus' text format, read by its own parser ----
+# two more criteria with addresses, ports and a destination found nowhere
+# else in this test: none of them may appear in the metrics
+MARKS="198.51.100.77 192.0.2.213 41717 52929 203.0.113.99 31337"
+dtcp_as ftap ftap-demo add --src 198.51.100.77 --dst 192.0.2.213 --proto 6 --sport 41717 --dport 52929 \
+	--cdest lea-x --cd-addr 203.0.113.99 --cd-port 31337 --cd-src 203.0.113.1 --static > $T/add2.out 2>&1
+dtcp_as ftap ftap-demo add --dst 192.0.2.213 --proto 17 --dport 52929 \
+	--cdest lea-x --cd-addr 203.0.113.99 --cd-port 31337 --cd-src 203.0.113.1 --static >> $T/add2.out 2>&1
+check "two more ADDs answer 200" [ "$(grep -c "CRITERIA-ID: [23]" $T/add2.out)" = 2 ]
+dtcp_as ftap wrong-password noop > $T/badpw.out 2>&1
+check "a wrong password is refused" [ $? -ne 0 ]
+ctl metrics > $T/metrics.txt 2>&1
+check "xtapctl metrics: exit 0" [ $? = 0 ]
+ctl --json show cdests > $T/cdests2.json 2>&1
+cd1_sent=$(/usr/bin/python3 -c "import json; print([c['sent'] for c in json.load(open('$T/cdests2.json'))['cdests'] if c['name'] == 'cd1'][0])" 2>/dev/null)
+# the expectations: this test's own requests and `show cdests`
+check "metrics: prometheus_client's parser reads them, with the expected values" /usr/bin/python3 - $T/metrics.txt "${cd1_sent:-x}" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+text = open(sys.argv[1]).read()
+fams = {f.name: f for f in text_string_to_metric_families(text)}
+def val(name, **labels):
+    for f in fams.values():
+        for s in f.samples:
+            if s.name == name and s.labels == labels:
+                return s.value
+    return None
+want = [
+    (val("xtap_criteria", csource="ftap", lifetime="static"), 3),
+    (val("xtap_criteria", csource="ftap", lifetime="dynamic"), 0),
+    (val("xtap_dtcp_requests_total", method="ADD", code="200"), 3),
+    (val("xtap_interface_info", interface="s0", mode="xdp-native"), 1),
+    (val("xtap_cdest_criteria", cdest="lea-x", index="1"), 2),
+    (val("xtap_cdest_sent_copies_total", cdest="cd1", index="0"), float(sys.argv[2])),
+    (val("xtap_datapath_adopted"), 0),
+    (val("xtap_worker_restarts_total"), 0),
+]
+ok = all(got == exp for got, exp in want)
+ok &= fams["xtap_matched_packets"].type == "counter" and val("xtap_matched_packets_total") >= 3
+ok &= val("xtap_packets_total") >= val("xtap_matched_packets_total")
+ok &= val("xtap_auth_failures_total", method="password") >= 1
+ok &= val("xtap_cdest_dropped_copies_total", cdest="cd1", index="0", reason="clone_fail") == 0
+if not ok:
+    print(want, file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+check "metrics: every line is a comment or a sample (no status line, no blank)" \
+	bash -c "! grep -Ev '^(# (HELP|TYPE) xtap_[a-z_]+ .+|xtap_[a-z_]+(\{[^}]*\})? [0-9.]+)\$' $T/metrics.txt | grep -q ."
+check "metrics: no target, port or destination in any label or value" \
+	bash -c "for m in $MARKS $TARGET 203.0.113.10 7890; do grep -q \"\$m\" $T/metrics.txt && exit 1; done; exit 0"
+# the same over HTTP, from the unprivileged listener
+http() { ip netns exec $S /usr/bin/python3 - "$@" <<'PY'
+import sys, urllib.request, urllib.error
+method, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
+req = urllib.request.Request("http://127.0.0.1:%s%s" % (sys.argv[4], path), method=method,
+                             data=b"x" if method == "POST" else None)
+try:
+    r = urllib.request.urlopen(req, timeout=10)
+    code, ctype, body = r.status, r.headers.get("Content-Type"), r.read()
+except urllib.error.HTTPError as e:
+    code, ctype, body = e.code, e.headers.get("Content-Type"), e.read()
+open(out, "wb").write(body)
+print(code, ctype)
+PY
+}
+st=$(http GET /metrics $T/http.txt $MPORT 2>&1)
+check "HTTP GET /metrics: 200, text/plain version 0.0.4 ($st)" [ "$st" = "200 text/plain; version=0.0.4; charset=utf-8" ]
+check "HTTP: prometheus_client's parser reads the same series as xtapctl metrics" /usr/bin/python3 - $T/http.txt $T/metrics.txt <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families as parse
+def series(f):
+    return {(s.name, tuple(sorted(s.labels.items()))) for fam in parse(open(f).read()) for s in fam.samples}
+a, b = series(sys.argv[1]), series(sys.argv[2])
+sys.exit(0 if a == b and len(a) > 40 else 1)
+PY
+check "HTTP: no target, port or destination in the answer" \
+	bash -c "for m in $MARKS $TARGET 203.0.113.10 7890; do grep -q \"\$m\" $T/http.txt && exit 1; done; exit 0"
+st=$(http GET /other $T/http404.txt $MPORT 2>&1)
+check "HTTP GET /other: 404 ($st)" bash -c "[ '${st%% *}' = 404 ]"
+st=$(http POST /metrics $T/http405.txt $MPORT 2>&1)
+check "HTTP POST /metrics: 405 ($st)" bash -c "[ '${st%% *}' = 405 ]"
+# hostile and odd clients, raw: each answer's status line, then a GET still works
+check "HTTP: HEAD, bad request lines, oversized headers, a client that sends nothing for 6 s" \
+	ip netns exec $S /usr/bin/python3 - $MPORT <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def ask(data, wait=0.0, read=True):
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    if wait:
+        time.sleep(wait)
+    if data:
+        s.sendall(data)
+    out = b""
+    while read:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    return out
+cases = [
+    (b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 200 OK\r\n", False),
+    (b"GET /metrics HTTP/1.0\n\n", b"HTTP/1.1 200 OK\r\n", True),
+    (b"GET /metrics?x=1 HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\n", True),
+    (b"GARBAGE\r\n\r\n", b"HTTP/1.1 400 ", False),
+    (b"GET /metrics SPDY/3\r\n\r\n", b"HTTP/1.1 400 ", False),
+    (b"DELETE /metrics HTTP/1.1\r\n\r\n", b"HTTP/1.1 405 ", False),
+    (b"GET /metricsx HTTP/1.1\r\n\r\n", b"HTTP/1.1 404 ", False),
+    (b"GET /metrics HTTP/1.1\r\n" + b"X: " + b"a" * 5000 + b"\r\n\r\n", b"HTTP/1.1 431 ", False),
+]
+ok = True
+for req, want, body in cases:
+    a = ask(req)
+    head, _, rest = a.partition(b"\r\n\r\n")
+    good = a.startswith(want) and (b"xtap_criteria" in rest) == body
+    if not good:
+        print("bad answer to %r: %r" % (req[:40], a[:80]), file=sys.stderr)
+    ok &= good
+# a client that sends nothing is dropped after its 5 s, without an answer;
+# meanwhile another waits in the backlog and is served after it
+t = time.time()
+idle = socket.create_connection(("127.0.0.1", port), timeout=15)
+time.sleep(0.2)
+a = ask(b"GET /metrics HTTP/1.1\r\n\r\n")
+waited = time.time() - t
+ok &= a.startswith(b"HTTP/1.1 200 OK\r\n") and 4.0 < waited < 12.0
+ok &= idle.recv(100) == b""
+if not ok:
+    print("idle client: waited %.1f s" % waited, file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+MPID=$(ip netns exec $S ss -Htlnp "sport = :$MPORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+check "the listening socket is the listener's, not the monitor's (pid ${MPID:-none}, xtapd $XPID)" \
+	bash -c "[ -n '$MPID' ] && [ '$MPID' != '$XPID' ] && [ \"\$(ps -o ppid= -p $MPID | tr -d ' ')\" = '$XPID' ]"
+check "the listener runs as nobody, without capabilities, no_new_privs" bash -c "
+grep -q '^Uid:[[:space:]]*65534' /proc/$MPID/status && grep -q '^CapEff:[[:space:]]*0000000000000000' /proc/$MPID/status &&
+grep -q '^CapBnd:[[:space:]]*0000000000000000' /proc/$MPID/status && grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$MPID/status"
+# besides stdin, stdout and stderr: its listening socket and its end of the pair
+fds=$(for f in /proc/$MPID/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && readlink "$f"; done | sed 's/\[[0-9]*\]//' | sort | tr '\n' ' ')
+check "the listener holds two sockets and nothing else: no BPF map or program, state or audit file ($fds)" \
+	[ "$fds" = "socket: socket: " ]
+
+ctl --reveal metrics > $T/metrics-reveal.out 2>&1
+check "metrics never with --reveal (exit 1)" bash -c "[ $? = 1 ] && ! grep -q xtap_ $T/metrics-reveal.out"
+
 setpriv --reuid=65534 --regid=65534 --clear-groups "$B/xtapctl" -S $SOCK status > $T/nobody.out 2>&1
 check "a non-root user cannot connect (exit 1, permission denied)" \
 	bash -c "[ $? = 1 ] && grep -q 'Permission denied (xtapctl is for root)' $T/nobody.out"
@@ -136,8 +284,13 @@ check "SIGHUP: audited as applied" grep -q '"event":"reload".*"applied"' $T/audi
 
 { base_conf; echo "set services flow-tap nonsense"; } > $T/xtapd.conf
 badline=$(wc -l < $T/xtapd.conf)
+# as logrotate does: the audit log moved aside, then SIGHUP
+mv $T/audit.log $T/audit.log.1
 kill -HUP $XPID
 check "SIGHUP with an error: the line number is logged" log_wait "xtapd.conf:$badline:"
+check "SIGHUP refused: the audit log is reopened anew (0600) and gets the refusal" bash -c "
+[ \"\$(stat -c %a $T/audit.log)\" = 600 ] && grep -q '\"event\":\"reload\".*\"refused\"' $T/audit.log &&
+! grep -q '\"event\":\"reload\".*\"refused\"' $T/audit.log.1"
 dtcp_as ftap2 newpw noop > $T/noop2.out 2>&1
 check "SIGHUP with an error: the old configuration stays (ftap2 still logs in)" [ $? = 0 ]
 check "SIGHUP with an error: audited as refused" grep -q '"event":"reload".*"refused"' $T/audit.log
@@ -159,6 +312,7 @@ check "detach: vt pair removed" bash -c "! ip -n $S link show vt0 >/dev/null 2>&
 check "detach: XDP detached from s0" bash -c "! ip -n $S -d link show s0 | grep -q 'prog/xdp'"
 check "detach: the socket is gone" [ ! -e $SOCK ]
 check "no target address in xtapd's own log" bash -c "! grep -q '$TARGET' $T/xtapd.log"
+check "none of the metrics test's targets either" bash -c "for m in $MARKS; do grep -q \"\$m\" $T/xtapd.log && exit 1; done; exit 0"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
