@@ -1,7 +1,8 @@
 /* libFuzzer target: the state loader (loader/state.c, xtap_state_load) on a
- * snapshot and a journal made of the input: the input up to a line starting
- * "xtap-journal " is the snapshot, the rest (if any) the journal, written to
- * files in a private folder of /dev/shm. Per input:
+ * snapshot and journals made of the input: the input up to a line starting
+ * "xtap-journal " is the snapshot, the rest (if any) the journal, and from a
+ * second such line on path.journal.next (a compaction's), written to files
+ * in a private folder of /dev/shm. Per input:
  *  - a refused state leaves the table, the Seq state and the datapath
  *    records empty and says why (docs/state-and-audit.md: nothing applied);
  *  - an accepted one is saved, loaded back and saved again: both loads
@@ -19,7 +20,7 @@
 #include "memback.h"
 #include "state.h"
 
-static char dir[64], snap[128], journal[160], out1[128], out2[128];
+static char dir[64], snap[128], journal[160], jnext[168], out1[128], out2[128];
 
 /* An invariant: a failure names its line before aborting (libFuzzer keeps
  * the input). */
@@ -30,6 +31,7 @@ static void cleanup(void)
 {
 	unlink(snap);
 	unlink(journal);
+	unlink(jnext);
 	unlink(out1);
 	unlink(out2);
 	rmdir(dir);
@@ -65,6 +67,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	check(mkdir(dir, 0700) == 0);
 	snprintf(snap, sizeof(snap), "%s/state", dir);
 	snprintf(journal, sizeof(journal), "%s/state.journal", dir);
+	snprintf(jnext, sizeof(jnext), "%s/state.journal.next", dir);
 	snprintf(out1, sizeof(out1), "%s/out1", dir);
 	snprintf(out2, sizeof(out2), "%s/out2", dir);
 	atexit(cleanup);
@@ -76,18 +79,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct memback mb;
 	struct dtcp_server s, s2;
 	struct xtap_state_extra x = { 0 }, x2 = { 0 };
-	size_t cut = size;
+	size_t cut[2] = { size, size };
+	int ncut = 0;
 
-	for (size_t i = 0; i + 13 <= size; i++)
-		if ((i == 0 || data[i - 1] == '\n') && !memcmp(data + i, "xtap-journal ", 13) && i) {
-			cut = i;
-			break;
-		}
-	write_file(snap, data, cut);
-	if (cut < size)
-		write_file(journal, data + cut, size - cut);
+	for (size_t i = 1; i + 13 <= size && ncut < 2; i++)
+		if (data[i - 1] == '\n' && !memcmp(data + i, "xtap-journal ", 13))
+			cut[ncut++] = i;
+	if (ncut == 1)
+		cut[1] = size;
+	write_file(snap, data, cut[0]);
+	if (cut[0] < size)
+		write_file(journal, data + cut[0], cut[1] - cut[0]);
 	else
 		unlink(journal);
+	if (cut[1] < size)
+		write_file(jnext, data + cut[1], size - cut[1]);
+	else
+		unlink(jnext);
 
 	memback_init(&mb, NULL);
 	dtcp_server_init(&s, &mb.cfg, &mb.be, &mb);

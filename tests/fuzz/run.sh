@@ -6,8 +6,9 @@
 # ($FUZZ_MAX_LEN overrides each target's input size bound).
 # Usage: run.sh [--fresh] BUILD SECS [NAME...]  (NAME: request reply monproto
 # config state; default all). --fresh (make test): the working corpus starts
-# empty and is removed after, so a run depends only on the kept seeds. A crash leaves BUILD/fuzz/NAME-crash-*: reproduce with
-# `BINARY FILE`, fix, and add FILE to tests/fuzz/corpus/NAME.
+# empty and is removed after, so a run depends only on the kept seeds.
+# A crash leaves BUILD/fuzz/NAME-crash-*: reproduce with `BINARY FILE`, fix,
+# and add FILE to tests/fuzz/corpus/NAME.
 # Prints one line per target and "fuzz: N passed, N failed".
 set -u
 fresh=
