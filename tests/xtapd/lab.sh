@@ -79,10 +79,11 @@ dtcp() {
 		-u "${DTCP_USER:-ftap}" --known-hosts $T/known_hosts --accept-new "$@"
 }
 
-# A CD on 203.0.113.10:7890 for $1 seconds; wait_cd sets n to what it got.
+# A CD on 203.0.113.10 port $2 (default 7890) for $1 seconds; wait_cd sets n
+# to what it got.
 cd_count() {
 	rm -f $T/cd.json
-	ip netns exec $D "$B/xtap-cd" -l 203.0.113.10:7890 -t "$1" --json > $T/cd.json 2>/dev/null &
+	ip netns exec $D "$B/xtap-cd" -l 203.0.113.10:${2:-7890} -t "$1" --json > $T/cd.json 2>/dev/null &
 	CDPID=$!
 	sleep 0.5
 }

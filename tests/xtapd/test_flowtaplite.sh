@@ -110,15 +110,16 @@ while off + 16 <= len(d):
           socket.inet_ntop(socket.AF_INET6, inner[24:40]), struct.unpack('!H', inner[40:42])[0])
 PY
 }
-cd_up() {
-	rm -f $T/cd.json
-	ip netns exec $D "$B/xtap-cd" -l 203.0.113.10:2300 -t "$1" --json > $T/cd.json 2>/dev/null &
-	CDPID=$!
-	sleep 0.5
-}
-cd_wait() {
-	wait $CDPID
-	n=$(/usr/bin/python3 -c "import json; print(json.load(open('$T/cd.json'))['received'])" 2>/dev/null)
+# One round of traffic: the server for $1 s, the capture, cd1 (lab.sh's CD on
+# port 2300) for $2 s, waiting for $3 copies on vt1; afterwards $T/srv.out,
+# copies and n tell what arrived.
+traffic_round() {
+	server_up "$1" && capture_up && cd_count "$2" 2300
+	send_traffic
+	wait_cd
+	wait $SRVPID
+	for _ in $(seq 1 50); do [ "$(copies | wc -l)" -ge "${3:-0}" ] && break; sleep 0.1; done
+	kill $TDPID 2>/dev/null; wait $TDPID 2>/dev/null
 }
 
 # ---- the document's ADD, verbatim, no lifetime
@@ -132,12 +133,7 @@ check "xtapctl --reveal: one criterion evaluated on s0's ingress, the document's
 	bash -c "grep -q '\"name\":\"s0\",\"mode\":\"xdp-native\",\"ingress\":{\"criteria\":1' $T/filter1.json &&
 	grep -q '\"index\":1,\"csource\":\"ftap\",\"flags\":\"static\"' $T/filter1.json &&
 	grep -qi '7234:5678:abcd:ef12:3456:78ab:abc8:1235/112' $T/filter1.json"
-server_up 4 && capture_up && cd_up 3
-send_traffic
-cd_wait
-wait $SRVPID
-for _ in $(seq 1 50); do [ "$(copies | wc -l)" -ge 5 ] && break; sleep 0.1; done
-kill $TDPID 2>/dev/null; wait $TDPID 2>/dev/null
+traffic_round 4 3 5
 copies > $T/copies.txt
 check "the server behind the sensor got all 8 datagrams, unchanged path ($(cat $T/srv.out))" \
 	[ "$(cat $T/srv.out)" = "1234:5 1299:3" ]
@@ -161,11 +157,7 @@ $MD ftap ftap-demo Juniper send $T/delete.msg > $T/delete.out 2>&1
 check "the document's DELETE answers 200 OK with CRITERIA-COUNT: 1" \
 	bash -c "grep -q '^DTCP/0.8 200 OK' $T/delete.out && grep -q 'CRITERIA-COUNT: 1' $T/delete.out" ||
 	sed 's/^/    /' $T/delete.out
-server_up 3 && capture_up && cd_up 2
-send_traffic
-cd_wait
-wait $SRVPID
-kill $TDPID 2>/dev/null; wait $TDPID 2>/dev/null
+traffic_round 3 2
 k=$(copies | wc -l)
 check "after the DELETE nothing is copied (vt1 $k, cd1 ${n:-0}) and traffic flows ($(cat $T/srv.out))" \
 	bash -c "[ '$k' = 0 ] && [ '${n:-0}' = 0 ] && [ '$(cat $T/srv.out)' = '1234:5 1299:3' ]"
@@ -193,11 +185,7 @@ sed 's/Csource-ID: ftap/Csource-ID: drafts/' $T/delete.msg > $T/ddel.msg
 $MD drafts ftap-demo Juniper send $T/ddel.msg > $T/ddel.out 2>&1
 check "delete-static with-flag: the document's DELETE answers 200 with CRITERIA-COUNT: 0" \
 	bash -c "grep -q '200 OK' $T/ddel.out && grep -q 'CRITERIA-COUNT: 0' $T/ddel.out"
-server_up 3 && capture_up && cd_up 2
-send_traffic
-cd_wait
-wait $SRVPID
-kill $TDPID 2>/dev/null; wait $TDPID 2>/dev/null
+traffic_round 3 2 5
 k=$(copies | wc -l)
 check "and the static criterion still intercepts (vt1 $k copies, cd1 ${n:-0})" \
 	bash -c "[ '$k' = 5 ] && [ '${n:-0}' = 5 ]"
