@@ -448,8 +448,10 @@ __noinline int xtap_classify(struct xtap_cls *s)
 	if (s->unread_hits)
 		counter_inc(XTAP_G_MATCH_UNREAD);
 out:
-	if (s->nmatch)
+	if (s->nmatch) {
 		counter_inc(XTAP_G_MATCHED);
+		counter_add(XTAP_G_MATCHED_BYTES, s->pkt.ip_len);
+	}
 	return s->nmatch;
 }
 

@@ -14,4 +14,12 @@ static __always_inline void counter_inc(__u32 reason)
 		*v += 1; /* per-CPU: no atomic needed */
 }
 
+static __always_inline void counter_add(__u32 reason, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&XTAP_MAP_COUNTERS, &reason);
+
+	if (v)
+		*v += n;
+}
+
 #endif

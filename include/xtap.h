@@ -334,6 +334,7 @@ enum xtap_counter {
 	XTAP_G_FRAG_TINY,       /* first fragment ends before its transport fields: fields unread */
 	XTAP_G_FRAG_NONE,       /* later fragments whose first fragment matched nothing */
 	XTAP_G_MATCH_UNREAD,    /* packets a criterion matched only because a field it sets was unreadable */
+	XTAP_G_MATCHED_BYTES,   /* bytes (from the IP header on) of the packets XTAP_G_MATCHED counts */
 	XTAP_G_COUNT,
 };
 /* Entries of the counters map: more than XTAP_G_COUNT, so that a later build

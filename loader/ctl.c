@@ -153,6 +153,7 @@ static const char *const g_names[XTAP_G_COUNT] = {
 	"trunc_ext", "ext_depth", "trunc_l4", "match_bound", "cd_bound", "frag_recorded",
 	"frag_followed", "frag_unknown", "frag_record_fail", "meta_fail", "meta_used",
 	"rule_stale", "vt_foreign", "frag_tiny", "frag_none", "match_unread",
+	"matched_bytes",
 };
 _Static_assert(sizeof(g_names) / sizeof(g_names[0]) == XTAP_G_COUNT, "a name per global counter");
 
@@ -740,10 +741,13 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 	bput(b, "xtap_packets_total %" PRIu64 "\n", g[XTAP_G_PACKETS]);
 	mhead(b, "xtap_matched_packets_total", "counter", "Packets that matched at least one criterion.");
 	bput(b, "xtap_matched_packets_total %" PRIu64 "\n", g[XTAP_G_MATCHED]);
+	mhead(b, "xtap_matched_bytes_total", "counter",
+	      "Bytes (from the IP header on) of the packets that matched at least one criterion.");
+	bput(b, "xtap_matched_bytes_total %" PRIu64 "\n", g[XTAP_G_MATCHED_BYTES]);
 	mhead(b, "xtap_datapath_events_total", "counter",
 	      "The datapath's other counters (docs/classifier.md), by name.");
 	for (int i = 0; i < XTAP_G_COUNT; i++)
-		if (i != XTAP_G_PACKETS && i != XTAP_G_MATCHED)
+		if (i != XTAP_G_PACKETS && i != XTAP_G_MATCHED && i != XTAP_G_MATCHED_BYTES)
 			bput(b, "xtap_datapath_events_total{event=\"%s\"} %" PRIu64 "\n", g_names[i], g[i]);
 
 	static const struct {

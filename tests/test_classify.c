@@ -162,6 +162,9 @@ static int run_hook(const struct row *r, enum hook h, const uint32_t *slots, con
 	CHECK(g1[XTAP_G_PACKETS] - g0[XTAP_G_PACKETS] == 1, "packets counter");
 	CHECK(g1[XTAP_G_MATCHED] - g0[XTAP_G_MATCHED] == (r->match && *r->match ? 1u : 0u),
 	      "matched counter");
+	CHECK(g1[XTAP_G_MATCHED_BYTES] - g0[XTAP_G_MATCHED_BYTES] == (r->match && *r->match ? ip_len : 0u),
+	      "hook %d: matched bytes %llu, want %u for a match", h,
+	      (unsigned long long)(g1[XTAP_G_MATCHED_BYTES] - g0[XTAP_G_MATCHED_BYTES]), ip_len);
 	if (r->counter)
 		CHECK(g1[r->counter] - g0[r->counter] == 1, "hook %d: counter %d moved by %llu", h,
 		      r->counter, (unsigned long long)(g1[r->counter] - g0[r->counter]));

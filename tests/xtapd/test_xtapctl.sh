@@ -154,6 +154,8 @@ want = [
 ok = all(got == exp for got, exp in want)
 ok &= fams["xtap_matched_packets"].type == "counter" and val("xtap_matched_packets_total") >= 3
 ok &= val("xtap_packets_total") >= val("xtap_matched_packets_total")
+# echo requests of 84 bytes from the IP header on (ping's default 56-byte payload)
+ok &= val("xtap_matched_bytes_total") >= 84 * val("xtap_matched_packets_total")
 ok &= val("xtap_auth_failures_total", method="password") >= 1
 ok &= val("xtap_cdest_dropped_copies_total", cdest="cd1", index="0", reason="clone_fail") == 0
 if not ok:
