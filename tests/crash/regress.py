@@ -339,6 +339,44 @@ def adopted_after_failed_start_snapshot(L, fault):
     must(ids_of("ftap") == ids, "LIST has %s, not %s" % (ids_of("ftap"), ids))
 
 
+def install_takes_no_running_slot(L):
+    """A criterion that cannot be adopted (its record names a rule that is
+    not its own: here the state file edited) is installed again without
+    taking the running slot of a later criterion: that one is still
+    adopted, its counters kept (seed 400 mixed, iteration 22: "0 adopted,
+    5 installed again" after one stale record)."""
+    L.fresh()
+    L.x.start()
+    z = add("ftap", "Dest-Address: 198.51.100.80\n")
+    a = add("ftap", "Dest-Address: 198.51.100.81\n")
+    req("ftap", "DELETE DTCP/0.8\nCsource-ID: ftap\nCriteria-ID: %d\nFlags: STATIC\nSeq: 1\n" % z)
+    b = add("ftap", "Dest-Address: 198.51.100.82\n")  # the freed slot, below a's
+    L.sigterm()  # a snapshot: every record in the state file
+    st = os.path.join(L.T, "state")
+    text = open(st).read()
+    blocks = text.split("criterion ")
+    slots = {}
+    for i, blk in enumerate(blocks):
+        m = re.match(r"(\d+)\n", blk)
+        d = re.search(r"^datapath (\d+) (\d+)$", blk, re.M)
+        if m and d:
+            slots[int(m.group(1))] = int(d.group(1))
+            if int(m.group(1)) == a:  # a uid that no running rule has
+                blocks[i] = blk.replace(d.group(0), "datapath %s %d" % (d.group(1), int(d.group(2)) + 100000))
+    if not (a in slots and b in slots and slots[b] < slots[a]):
+        return SKIP, "slots %s: the later criterion did not take the lower, freed slot" % slots
+    with open(st, "w") as f:
+        f.write("criterion ".join(blocks))
+    mark = L.log_mark()
+    L.x.start()
+    log = L.log_since(mark)
+    must("1 criteria adopted running, 1 installed again" in log,
+         "with one stale record: %s, not 1 adopted and 1 installed again" % re.findall(r"state: .*", log)[:1])
+    must(ids_of("ftap") == [a, b], "LIST has %s, not %s" % (ids_of("ftap"), [a, b]))
+    terms = {t["index"]: t["rules"] for t in L.x.ctl("show", "filter")["terms"]}
+    must(terms == {a: 1, b: 1}, "datapath rules per criterion %s, not one each" % terms)
+
+
 def shutil_which(p):
     import shutil
     return shutil.which(p)
@@ -346,7 +384,7 @@ def shutil_which(p):
 
 TESTS = [multi_rule_snapshot, journal_kept_after_failed_snapshot, select_nothing_writes_no_snapshot,
          replies_wait_for_durable_in_one_datagram, failed_save_answers_500, audit_synced_before_reply,
-         adopted_after_failed_start_snapshot]
+         adopted_after_failed_start_snapshot, install_takes_no_running_slot]
 
 
 def main():
