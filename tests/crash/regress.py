@@ -377,6 +377,40 @@ def install_takes_no_running_slot(L):
     must(terms == {a: 1, b: 1}, "datapath rules per criterion %s, not one each" % terms)
 
 
+def install_after_sweep_delete_ok(L):
+    """Criteria that cannot be adopted are installed after the sweep of the
+    rules nobody adopted: installed before it, each one's index entry still
+    held the running, unadopted candidates (16 at most, XTAP_MAX_CAND), the
+    install failed, the criterion stayed listed without rules, and a DELETE
+    selecting it answered 500 with no fault (seed 401 kill, iteration 639)."""
+    L.fresh()
+    L.x.start()
+    five = "Source-Address: 192.0.2.10\nDest-Address: 198.51.100.30\nProtocol: 17\nSource-Port: 5000\nDest-Port: 53\n"
+    ids = [add("ftap", five) for _ in range(16)]  # one exact key, 16 candidates
+    L.sigterm()  # a snapshot: every record in the state file
+    st = os.path.join(L.T, "state")
+    text = open(st).read()
+    # uids that no running rule has: none can be adopted
+    text, n = re.subn(r"^datapath (\d+) (\d+)$", lambda m: "datapath %s %d" % (m.group(1), int(m.group(2)) + 100000),
+                      text, flags=re.M)
+    must(n == 16, "%d datapath records in the state file, not 16" % n)
+    with open(st, "w") as f:
+        f.write(text)
+    mark = L.log_mark()
+    L.x.start()
+    log = L.log_since(mark)
+    errs = []  # every symptom, not only the first
+    if "0 criteria adopted running, 16 installed again, 0 failed" not in log:
+        errs.append("with 16 stale records: %s" % re.findall(r"state: .*", log)[:1])
+    terms = {t["index"]: t["rules"] for t in L.x.ctl("show", "filter")["terms"]}
+    if terms != {i: 1 for i in ids}:
+        errs.append("datapath rules per criterion %s, not one each" % terms)
+    r = req("ftap", "DELETE DTCP/0.8\nCsource-ID: ftap\nCdest-ID: cd1\nFlags: STATIC\nSeq: 1\n")
+    if not (r["code"] == 200 and r["h"].get("CRITERIA-COUNT") == "16"):
+        errs.append("DELETE Cdest-ID: cd1 answered %s, count %s (not 200, 16)" % (r["status"], r["h"].get("CRITERIA-COUNT")))
+    must(not errs, "; ".join(errs))
+
+
 def shutil_which(p):
     import shutil
     return shutil.which(p)
@@ -384,7 +418,8 @@ def shutil_which(p):
 
 TESTS = [multi_rule_snapshot, journal_kept_after_failed_snapshot, select_nothing_writes_no_snapshot,
          replies_wait_for_durable_in_one_datagram, failed_save_answers_500, audit_synced_before_reply,
-         adopted_after_failed_start_snapshot, install_takes_no_running_slot]
+         adopted_after_failed_start_snapshot, install_takes_no_running_slot,
+         install_after_sweep_delete_ok]
 
 
 def main():
