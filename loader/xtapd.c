@@ -1308,8 +1308,11 @@ int main(int argc, char **argv)
 		log_warnx("not every criterion of the state file is active: see the audit log");
 		break;
 	}
-	/* a failure leaves the journal the restore went on with */
-	xtap_persist_snapshot(&d.ps);
+	/* a failure leaves the journal the restore went on with; the records
+	 * of criteria installed again are still pending then (persist.c):
+	 * one more try at once, then once a second in the main loop */
+	if (xtap_persist_snapshot(&d.ps))
+		xtap_persist_commit(&d.ps);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -1459,6 +1462,11 @@ int main(int argc, char **argv)
 				if (xtap_audit_sync(d.audit))
 					log_warn("cannot sync the audit log");
 				xtap_persist_commit(&d.ps); /* a failure is audited there */
+			} else if (xtap_persist_pending(&d.ps)) {
+				/* what a failed save left pending (the rules a start
+				 * installed again, a refused burst's ids) is retried
+				 * here too, not only at the next change */
+				xtap_persist_commit(&d.ps);
 			}
 		}
 	}

@@ -290,13 +290,136 @@ def audit_synced_before_reply(L):
     must(sync, "the ADD's reply left (trace line %d) with no fsync of the audit log after its line (line %d)" % (rep, w))
 
 
+def adopted_after_failed_start_snapshot(L, fault):
+    """A start that installs criteria again (after a reboot) and cannot
+    write its snapshot still gets their new rules into the state (the
+    journal), so that a kill -9 then a start adopts them: nothing swept,
+    nothing rebuilt (seed 400 mixed, iteration 22: counters went back to 0)."""
+    if not fault:
+        return SKIP, "needs build/xtapd-fault (XTAP_FAULT)"
+    L.fresh()
+    L.x.start()
+    # two rules (X-IP-Addr) and one
+    ids = [add("ftap", "X-IP-Addr: 198.51.100.70\n"), add("ftap", "Dest-Address: 198.51.100.71\nProtocol: 17\n")]
+    L.kill9()
+    L.x.reboot()
+    st, jn = os.path.join(L.T, "state"), os.path.join(L.T, "state.journal")
+    j0 = os.path.getsize(jn) if os.path.exists(jn) else 0
+    ino0 = os.stat(st).st_ino if os.path.exists(st) else None
+    mark = L.log_mark()
+    must(L.x.start({"XTAP_FAULT": "rename:EIO:1:1"}, fault), "xtapd-fault did not start")
+    log = L.log_since(mark)
+    must("2 installed again" in log, "the start after the reboot did not install both again: %s" %
+         re.findall(r"state: .*", log)[:1])
+    if "cannot save the state" not in log:
+        return SKIP, "the start's snapshot did not reach the injected rename fault"
+
+    def written():
+        """Both criteria's records written since the failed snapshot: in
+        the journal past its old end, or in a new snapshot."""
+        if os.path.exists(jn) and os.path.getsize(jn) > j0:
+            with open(jn, "rb") as f:
+                f.seek(j0)
+                tail = f.read().decode(errors="replace")
+            if all("criterion %d\n" % i in tail for i in ids):
+                return True
+        return os.path.exists(st) and os.stat(st).st_ino != ino0  # a snapshot renamed in place
+    deadline = time.time() + 10
+    while not written() and time.time() < deadline:
+        time.sleep(0.05)
+    must(written(), "the new rules of the criteria installed again were never written (snapshot failed at start)")
+    L.kill9()
+    mark = L.log_mark()
+    L.x.start()
+    log = L.log_since(mark)
+    must("2 criteria adopted running, 0 installed again" in log,
+         "after kill -9: %s (the state file named the rules swept at the reboot)" % re.findall(r"state: .*", log)[:1])
+    must("unknown rules removed" not in log, "running rules swept as unknown: %s" %
+         re.findall(r".*unknown rules removed.*", log)[:1])
+    must(ids_of("ftap") == ids, "LIST has %s, not %s" % (ids_of("ftap"), ids))
+
+
+def install_takes_no_running_slot(L):
+    """A criterion that cannot be adopted (its record names a rule that is
+    not its own: here the state file edited) is installed again without
+    taking the running slot of a later criterion: that one is still
+    adopted, its counters kept (seed 400 mixed, iteration 22: "0 adopted,
+    5 installed again" after one stale record)."""
+    L.fresh()
+    L.x.start()
+    z = add("ftap", "Dest-Address: 198.51.100.80\n")
+    a = add("ftap", "Dest-Address: 198.51.100.81\n")
+    req("ftap", "DELETE DTCP/0.8\nCsource-ID: ftap\nCriteria-ID: %d\nFlags: STATIC\nSeq: 1\n" % z)
+    b = add("ftap", "Dest-Address: 198.51.100.82\n")  # the freed slot, below a's
+    L.sigterm()  # a snapshot: every record in the state file
+    st = os.path.join(L.T, "state")
+    text = open(st).read()
+    blocks = text.split("criterion ")
+    slots = {}
+    for i, blk in enumerate(blocks):
+        m = re.match(r"(\d+)\n", blk)
+        d = re.search(r"^datapath (\d+) (\d+)$", blk, re.M)
+        if m and d:
+            slots[int(m.group(1))] = int(d.group(1))
+            if int(m.group(1)) == a:  # a uid that no running rule has
+                blocks[i] = blk.replace(d.group(0), "datapath %s %d" % (d.group(1), int(d.group(2)) + 100000))
+    if not (a in slots and b in slots and slots[b] < slots[a]):
+        return SKIP, "slots %s: the later criterion did not take the lower, freed slot" % slots
+    with open(st, "w") as f:
+        f.write("criterion ".join(blocks))
+    mark = L.log_mark()
+    L.x.start()
+    log = L.log_since(mark)
+    must("1 criteria adopted running, 1 installed again" in log,
+         "with one stale record: %s, not 1 adopted and 1 installed again" % re.findall(r"state: .*", log)[:1])
+    must(ids_of("ftap") == [a, b], "LIST has %s, not %s" % (ids_of("ftap"), [a, b]))
+    terms = {t["index"]: t["rules"] for t in L.x.ctl("show", "filter")["terms"]}
+    must(terms == {a: 1, b: 1}, "datapath rules per criterion %s, not one each" % terms)
+
+
+def install_after_sweep_delete_ok(L):
+    """Criteria that cannot be adopted are installed after the sweep of the
+    rules nobody adopted: installed before it, each one's index entry still
+    held the running, unadopted candidates (16 at most, XTAP_MAX_CAND), the
+    install failed, the criterion stayed listed without rules, and a DELETE
+    selecting it answered 500 with no fault (seed 401 kill, iteration 639)."""
+    L.fresh()
+    L.x.start()
+    five = "Source-Address: 192.0.2.10\nDest-Address: 198.51.100.30\nProtocol: 17\nSource-Port: 5000\nDest-Port: 53\n"
+    ids = [add("ftap", five) for _ in range(16)]  # one exact key, 16 candidates
+    L.sigterm()  # a snapshot: every record in the state file
+    st = os.path.join(L.T, "state")
+    text = open(st).read()
+    # uids that no running rule has: none can be adopted
+    text, n = re.subn(r"^datapath (\d+) (\d+)$", lambda m: "datapath %s %d" % (m.group(1), int(m.group(2)) + 100000),
+                      text, flags=re.M)
+    must(n == 16, "%d datapath records in the state file, not 16" % n)
+    with open(st, "w") as f:
+        f.write(text)
+    mark = L.log_mark()
+    L.x.start()
+    log = L.log_since(mark)
+    errs = []  # every symptom, not only the first
+    if "0 criteria adopted running, 16 installed again, 0 failed" not in log:
+        errs.append("with 16 stale records: %s" % re.findall(r"state: .*", log)[:1])
+    terms = {t["index"]: t["rules"] for t in L.x.ctl("show", "filter")["terms"]}
+    if terms != {i: 1 for i in ids}:
+        errs.append("datapath rules per criterion %s, not one each" % terms)
+    r = req("ftap", "DELETE DTCP/0.8\nCsource-ID: ftap\nCdest-ID: cd1\nFlags: STATIC\nSeq: 1\n")
+    if not (r["code"] == 200 and r["h"].get("CRITERIA-COUNT") == "16"):
+        errs.append("DELETE Cdest-ID: cd1 answered %s, count %s (not 200, 16)" % (r["status"], r["h"].get("CRITERIA-COUNT")))
+    must(not errs, "; ".join(errs))
+
+
 def shutil_which(p):
     import shutil
     return shutil.which(p)
 
 
 TESTS = [multi_rule_snapshot, journal_kept_after_failed_snapshot, select_nothing_writes_no_snapshot,
-         replies_wait_for_durable_in_one_datagram, failed_save_answers_500, audit_synced_before_reply]
+         replies_wait_for_durable_in_one_datagram, failed_save_answers_500, audit_synced_before_reply,
+         adopted_after_failed_start_snapshot, install_takes_no_running_slot,
+         install_after_sweep_delete_ok]
 
 
 def main():
@@ -313,7 +436,7 @@ def main():
         if a.only and t.__name__ not in a.only:
             continue
         try:
-            r = t(L, fault) if t is replies_wait_for_durable_in_one_datagram else t(L)
+            r = t(L, fault) if t in (replies_wait_for_durable_in_one_datagram, adopted_after_failed_start_snapshot) else t(L)
             if isinstance(r, tuple) and r[0] == SKIP:
                 s += 1
                 print("skip    %s: %s" % (t.__name__, r[1]))
