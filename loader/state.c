@@ -306,27 +306,31 @@ out:
 	return rc;
 }
 
-/* The snapshot's FILE writes through the fault hooks (fault.h): a cookie
- * stream over the descriptor, which stays the caller's to fsync. */
-static ssize_t sink_write(void *cookie, const char *p, size_t n)
+static int write_whole(int fd, const char *p, size_t n)
 {
-	int fd = *(int *)cookie;
-	size_t left = n;
-
-	XTAP_CRASH(snapshot_write_before);
-	while (left) {
-		ssize_t k = xtap_io_write(fd, p, left);
+	while (n) {
+		ssize_t k = xtap_io_write(fd, p, n);
 
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
 			if (k == 0)
 				errno = EIO;
-			return 0; /* stdio's error return for a cookie write */
+			return -1;
 		}
 		p += k;
-		left -= (size_t)k;
+		n -= (size_t)k;
 	}
+	return 0;
+}
+
+/* The snapshot's FILE writes through the fault hooks (fault.h): a cookie
+ * stream over the descriptor, which stays the caller's to fsync. */
+static ssize_t sink_write(void *cookie, const char *p, size_t n)
+{
+	XTAP_CRASH(snapshot_write_before);
+	if (write_whole(*(int *)cookie, p, n))
+		return 0; /* stdio's error return for a cookie write */
 	XTAP_CRASH(snapshot_write_after);
 	return (ssize_t)n;
 }
@@ -563,23 +567,6 @@ out:
 	return rc;
 }
 
-static int write_whole(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = xtap_io_write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			if (k == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
 
 int xtap_journal_append(struct xtap_journal *j, const char *path, const struct dtcp_server *s,
 			const struct xtap_state_extra *x, const uint32_t *ids, size_t n_ids)
