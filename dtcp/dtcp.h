@@ -358,6 +358,9 @@ struct dtcp_config {
 	 * about to take. The daemon keeps what it needs to undo the change
 	 * (dtcp_server_take, dtcp_server_restore) if it cannot be made durable. */
 	void (*before_change)(void *ctx, uint32_t id, const struct dtcp_entry *e);
+	/* Optional: called before an authenticated request is evaluated (the
+	 * daemon commits what earlier requests changed before a LIST reads it). */
+	void (*before_request)(void *ctx, const struct dtcp_request *r);
 	uint32_t max_criteria;            /* global; 0: DTCP_MAX_CRITERIA_DEFAULT */
 	uint8_t max_cdests;               /* 0: DTCP_CDESTS_DEFAULT */
 	bool any_csource;                 /* Csource-ID need not be the SSH user */

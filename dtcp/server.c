@@ -838,6 +838,8 @@ void dtcp_server_handle(struct dtcp_server *s, const struct dtcp_source_policy *
 {
 	struct ctx x = { s, pol, r, now_ms, emit, arg };
 
+	if (s->cfg->before_request)
+		s->cfg->before_request(s->cfg->ctx, r);
 	switch (r->method) {
 	case DTCP_M_ADD:
 		return handle_add(&x, peer_addr);

@@ -32,6 +32,11 @@ void xtap_backend_free(struct xtap_backend *b)
 {
 	for (size_t i = 0; i < b->n; i++)
 		free(b->recs[i].slots);
+	for (size_t i = 0; i < b->ngone; i++)
+		free(b->gone[i].slots);
+	free(b->gone);
+	b->gone = NULL;
+	b->ngone = b->capgone = 0;
 	if (b->recs) /* NULL minus 0 is still undefined (UBSan) */
 		free(b->recs - b->front);
 	b->recs = NULL;
@@ -319,6 +324,15 @@ static int be_install(void *ctx, const struct dtcp_criterion *c)
 
 	if (rec_find(b, c->id))
 		return -1;
+	/* its removal not yet applied (a refused DELETE undone): its rules
+	 * never left, and it takes them back, counters and all */
+	for (size_t i = 0; i < b->ngone; i++)
+		if (b->gone[i].id == c->id) {
+			if (rec_insert(b, &b->gone[i]))
+				return -1;
+			b->gone[i] = b->gone[--b->ngone];
+			return 0;
+		}
 	/* a dry run first: the number of rules, and every refusal before any change */
 	err = expand(b, c, rec.cd, count_rule, NULL, &n);
 	if (err) {
@@ -409,28 +423,26 @@ int xtap_backend_adopt(struct xtap_backend *b, const struct dtcp_criterion *c, c
 	return err;
 }
 
-static int be_remove(void *ctx, uint32_t id)
+/* A record's rules and destinations out of the maps; false if a rule stays. */
+static bool rec_release(struct xtap_backend *b, struct xtap_be_rec *r)
 {
-	struct xtap_backend *b = ctx;
-	size_t pos = rec_pos(b, id);
-	struct xtap_be_rec *r;
-	int failed = 0;
+	bool failed = false;
 
-	if (pos >= b->n || b->recs[pos].id != id)
-		return -1;
-	r = &b->recs[pos];
 	for (uint32_t i = 0; i < r->n; i++)
 		if (xtap_cls_del(b->cls, r->slots[i]) && xtap_cls_uid(b->cls, r->slots[i]))
-			failed = 1;
-	if (failed) {
-		log_warnx("criterion %u: a datapath rule could not be removed", id);
-		return -1;
-	}
+			failed = true;
+	if (failed)
+		return false;
 	/* gone from every running program before the reply: one grace period
 	 * for all the criteria a request removes (xtap_backend_settle) */
 	b->unsettled = 1;
 	put_cds(b, r->cd, r->ncd);
 	free(r->slots);
+	return true;
+}
+
+static void rec_unlink(struct xtap_backend *b, size_t pos)
+{
 	if (pos < b->n / 2) { /* the nearer side moves (rec_insert) */
 		memmove(b->recs + 1, b->recs, pos * sizeof(*b->recs));
 		b->recs++;
@@ -439,7 +451,66 @@ static int be_remove(void *ctx, uint32_t id)
 		memmove(&b->recs[pos], &b->recs[pos + 1], (b->n - pos - 1) * sizeof(*b->recs));
 	}
 	b->n--;
+}
+
+static int be_remove(void *ctx, uint32_t id)
+{
+	struct xtap_backend *b = ctx;
+	size_t pos = rec_pos(b, id);
+
+	if (pos >= b->n || b->recs[pos].id != id)
+		return -1;
+	if (b->defer) {
+		/* write-ahead: the rules stay until the removal is durable
+		 * (xtap_backend_apply), so a crash before it never leaves a
+		 * criterion that comes back without having intercepted */
+		if (b->ngone == b->capgone) {
+			size_t cap = b->capgone ? b->capgone * 2 : 64;
+			struct xtap_be_rec *g = realloc(b->gone, cap * sizeof(*g));
+
+			if (!g)
+				return -1;
+			b->gone = g;
+			b->capgone = cap;
+		}
+		b->gone[b->ngone++] = b->recs[pos];
+		rec_unlink(b, pos);
+		return 0;
+	}
+	if (!rec_release(b, &b->recs[pos])) {
+		log_warnx("criterion %u: a datapath rule could not be removed", id);
+		return -1;
+	}
+	rec_unlink(b, pos);
 	return 0;
+}
+
+void xtap_backend_defer(struct xtap_backend *b, bool on)
+{
+	b->defer = on;
+}
+
+bool xtap_backend_removing(const struct xtap_backend *b, uint32_t id)
+{
+	for (size_t i = 0; i < b->ngone; i++)
+		if (b->gone[i].id == id)
+			return true;
+	return false;
+}
+
+size_t xtap_backend_apply(struct xtap_backend *b)
+{
+	size_t stayed = 0;
+
+	for (size_t i = 0; i < b->ngone; i++)
+		if (!rec_release(b, &b->gone[i])) {
+			/* durable already: its rules are orphans now, swept at the next start */
+			log_warnx("criterion %u: a datapath rule could not be removed", b->gone[i].id);
+			free(b->gone[i].slots);
+			stayed++;
+		}
+	b->ngone = 0;
+	return stayed;
 }
 
 int xtap_backend_settle(struct xtap_backend *b)

@@ -8,6 +8,7 @@
 #ifndef XTAP_BACKEND_H
 #define XTAP_BACKEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "classifier.h"
 #include "dtcp.h"
@@ -31,6 +32,9 @@ struct xtap_backend {
 	struct xtap_be_rec *recs; /* by DTCP id, sorted */
 	size_t n, cap;
 	size_t front;             /* free records before recs in its allocation (rec_insert) */
+	bool defer;               /* removals wait for xtap_backend_apply (write-ahead) */
+	struct xtap_be_rec *gone; /* removed, rules still in the maps until applied */
+	size_t ngone, capgone;
 };
 
 extern const struct dtcp_backend xtap_dtcp_backend;
@@ -42,6 +46,16 @@ void xtap_backend_free(struct xtap_backend *b);
  * before sending any reply: a DELETE's criteria are then gone before it. */
 int xtap_backend_settle(struct xtap_backend *b);
 
+/* Write-ahead for removals: while deferring, a removed criterion leaves the
+ * table of records but its rules stay in the maps until xtap_backend_apply
+ * (called once the removal is durable); installing it again before that
+ * takes its rules back, counters and all (an undone DELETE). Removals made
+ * while not deferring (expiry) are immediate. */
+void xtap_backend_defer(struct xtap_backend *b, bool on);
+bool xtap_backend_removing(const struct xtap_backend *b, uint32_t id);
+/* The deferred removals off the maps (settle afterwards); returns how many
+ * left a rule behind (logged). */
+size_t xtap_backend_apply(struct xtap_backend *b);
 /* After a restart: take over a criterion whose rules are still in the
  * pinned maps, slots[k] / uids[k] as the state file recorded them (in the
  * order xtap_backend_rules gives). -ESTALE: they are not this criterion's;

@@ -39,6 +39,7 @@
 	X(audit_sync_after, "audit.sync.after")                                   \
 	X(undo_before, "undo.before")                                             \
 	X(undo_after, "undo.after")                                               \
+	X(remove_before, "remove.before")                                         \
 	X(reply_before, "reply.before")                                           \
 	X(reply_after, "reply.after")
 

@@ -540,9 +540,12 @@ size_t xtap_persist_undo(struct xtap_persist *p)
 			if (dtcp_server_restore(p->srv, u->before) == 0)
 				u->before = NULL;
 		} else {
-			/* deleted: back in the table and on the datapath (new rules:
-			 * its counters start again from zero, so do the bases) */
-			u->before->base[DTCP_T_PACKETS] = u->before->base[DTCP_T_BYTES] = 0;
+			/* deleted: back in the table and on the datapath. Its removal
+			 * not yet applied (write-ahead, backend.h): its rules never
+			 * left and keep their counters; otherwise new rules count
+			 * from zero, and so do the bases */
+			if (!xtap_backend_removing(p->be, u->id))
+				u->before->base[DTCP_T_PACKETS] = u->before->base[DTCP_T_BYTES] = 0;
 			if (!c || dtcp_server_restore(p->srv, u->before)) {
 				log_warnx("undo: no memory to put criterion %" PRIu32 " back", u->id);
 				continue;

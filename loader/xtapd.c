@@ -107,6 +107,7 @@ struct xtapd {
 	struct outq out;
 	uint32_t session; /* worker connection of the request being handled */
 	const char *peer; /* SSH peer of the request being handled, for the audit */
+	bool emitted;     /* a reply was queued since the last audited request */
 	const char *cfg_path;
 	struct xtap_dp dp;
 	struct xtap_cls *cls;
@@ -202,8 +203,17 @@ static void cb_audit_request(void *ctx, const struct dtcp_request *r, int code, 
 	xtap_audit_request(d->audit, a.time_ms, r->csource.s, d->peer, dtcp_method_name(r->method),
 			   r->has_seq ? &r->seq : NULL, code, ids, n_ids, why);
 	a.to = xtap_audit_mark(d->audit);
-	if (change && d->out.on && d->out.n && !d->out.m[d->out.n - 1].ack)
+	/* a DELETE, REFRESH or ADD evaluated after a change of the burst that
+	 * is not durable yet read that change (a 431 for an id an earlier
+	 * DELETE took): if the burst is refused and undone, its answer is a
+	 * 500 too, whatever it said */
+	if (!change && d->ps.nacks &&
+	    (r->method == DTCP_M_ADD || r->method == DTCP_M_DELETE || r->method == DTCP_M_REFRESH))
+		change = true;
+	/* its reply is the last queued message (none: too large to make) */
+	if (change && d->emitted && d->out.on && d->out.n && !d->out.m[d->out.n - 1].ack)
 		d->out.m[d->out.n - 1].ack = xtap_persist_ack(&d->ps, &a);
+	d->emitted = false;
 }
 
 static void cb_before_change(void *ctx, uint32_t id, const struct dtcp_entry *e)
@@ -421,13 +431,15 @@ static void refuse_changes(struct xtapd *d)
 	free(buf);
 }
 
-/* Before queued replies leave: removed criteria match nowhere any more, and
- * the state file and the audit log hold every change they announce (or the
- * changes are undone and the replies say 500). final: the burst's end; in
- * its middle (a long LIST) a failed save keeps everything for the end. */
-static void settle_save_flush(struct xtapd *d, int final)
+/* Before queued replies leave: the state file and the audit log hold every
+ * change they announce (or the changes are undone and the replies say 500),
+ * and only then do removed criteria leave the datapath (write-ahead: a crash
+ * before the commit leaves them intercepting, as the disk has them) and match
+ * nowhere any more. refuse_now: refuse a failed burst at once (its end, or a
+ * request that must read what the disk has); otherwise (a long LIST's early
+ * flush) a failed save keeps everything for the end. */
+static void settle_save_flush(struct xtapd *d, int refuse_now)
 {
-	xtap_backend_settle(&d->be);
 	if (!d->ps.failed && xtap_persist_pending(&d->ps)) {
 		/* the burst's audit lines (one write) and their sync first: no
 		 * criterion is ever in force without the line of its request */
@@ -437,10 +449,14 @@ static void settle_save_flush(struct xtapd *d, int final)
 			xtap_persist_commit(&d->ps);
 	}
 	if (d->ps.failed) {
-		if (!final)
+		if (!refuse_now)
 			return;
-		refuse_changes(d);
+		refuse_changes(d); /* undone DELETEs take their rules back (backend.h) */
 	}
+	if (d->be.ngone) /* durable DELETEs whose rules are still in the maps */
+		XTAP_CRASH(remove_before);
+	xtap_backend_apply(&d->be);
+	xtap_backend_settle(&d->be);
 	/* what is still held (lines of requests that changed nothing, the 500
 	 * lines of a refusal), before the replies leave */
 	if (xtap_audit_flush(d->audit) || xtap_audit_sync(d->audit))
@@ -449,6 +465,17 @@ static void settle_save_flush(struct xtapd *d, int final)
 	flush_worker(d);
 	XTAP_CRASH(reply_after);
 	xtap_persist_settled(&d->ps);
+}
+
+/* A LIST reads the table: in a burst with changes not yet durable, they are
+ * committed (or refused and undone) first, so that it never shows a state
+ * the disk may not get. One more sync only for such mixes. */
+static void cb_before_request(void *ctx, const struct dtcp_request *r)
+{
+	struct xtapd *d = ctx;
+
+	if (r->method == DTCP_M_LIST && d->out.on && d->ps.nacks)
+		settle_save_flush(d, 1);
 }
 
 struct emit_ctx {
@@ -461,6 +488,7 @@ static void emit(void *arg, const char *buf, size_t n)
 	struct emit_ctx *e = arg;
 
 	send_worker(e->d, mon_enc_data(e->d->tx, sizeof(e->d->tx), MON_DTCP_REPLY, e->id, buf, n));
+	e->d->emitted = true; /* the library audits the reply next (cb_audit_request) */
 }
 
 /* Events anyone can cause before logging in: written one by one up to a
@@ -1282,6 +1310,7 @@ int main(int argc, char **argv)
 	d.dcfg = (struct dtcp_config){ .ctx = &d, .source = cb_source, .resolve_ifname = cb_ifname,
 				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .audit = cb_audit,
 				       .audit_request = cb_audit_request, .before_change = cb_before_change,
+				       .before_request = cb_before_request,
 				       .max_cdests = d.cfg->max_cdests,
 				       /* the configured total, within what the maps hold */
 				       .max_criteria = d.cfg->global.max_criteria && d.cfg->global.max_criteria < d.dp.max_criteria
@@ -1390,6 +1419,7 @@ int main(int argc, char **argv)
 			 * state file does not hold yet */
 			d.out.on = 1;
 			xtap_persist_burst_begin(&d.ps);
+			xtap_backend_defer(&d.be, true);
 			/* one write of the burst's audit lines rather than one per
 			 * request (10% of the monitor's time while adding) */
 			xtap_audit_hold(d.audit, true);
@@ -1417,6 +1447,7 @@ int main(int argc, char **argv)
 				explicit_bzero(d.rx, (size_t)len); /* an AUTH_PASSWORD holds a password */
 			}
 			settle_save_flush(&d, 1);
+			xtap_backend_defer(&d.be, false);
 			xtap_persist_burst_end(&d.ps);
 			xtap_audit_hold(d.audit, false);
 			d.out.on = 0;

@@ -411,6 +411,35 @@ def install_after_sweep_delete_ok(L):
     must(not errs, "; ".join(errs))
 
 
+def delete_keeps_rules_until_durable(L, fault):
+    """Write-ahead for removals: xtapd-fault dies before the journal write of
+    a DELETE (a process crash keeps written pages, so before the write). The DELETE was never durable, so the criterion comes back;
+    its rules must never have left the running datapath (they are adopted,
+    not installed again, and the rules map held them at the crash)."""
+    if not fault:
+        return SKIP, "needs build/xtapd-fault (XTAP_CRASH)"
+    L.fresh()
+    L.x.start()
+    a = add("ftap", "X-IP-Addr: 198.51.100.60\n")
+    L.kill9()
+    if not L.x.start({"XTAP_CRASH": "journal.write.before:1"}, fault):
+        return SKIP, "journal.write.before passed during the start"
+    c = Conn("ftap")
+    c.send(["DELETE DTCP/0.8\nCsource-ID: ftap\nCriteria-ID: %d\nFlags: STATIC\nSeq: 1\n" % a])
+    r = c.reply()
+    c.close()
+    L.x.wait_gone()
+    must(r is None, "the DELETE was answered (%s) before its journal write" % (r and r["status"]))
+    rules, _ = harness.bpfmap.read_rules(os.path.join(L.lab["PIN"], "xtap_rules"), harness.SLOTS)
+    must(len(rules) == 2, "the rules map holds %d rules at the crash, not the criterion's 2 (X-IP-Addr)" % len(rules))
+    mark = L.log_mark()
+    L.x.start()
+    must(ids_of("ftap") == [a], "after the restart LIST has %s, not [%d]" % (ids_of("ftap"), a))
+    log = L.log_since(mark)
+    must("1 criteria adopted running, 0 installed again" in log,
+         "the criterion was not adopted running: %s" % [ln for ln in log.splitlines() if "adopted" in ln])
+
+
 def shutil_which(p):
     import shutil
     return shutil.which(p)
@@ -419,7 +448,7 @@ def shutil_which(p):
 TESTS = [multi_rule_snapshot, journal_kept_after_failed_snapshot, select_nothing_writes_no_snapshot,
          replies_wait_for_durable_in_one_datagram, failed_save_answers_500, audit_synced_before_reply,
          adopted_after_failed_start_snapshot, install_takes_no_running_slot,
-         install_after_sweep_delete_ok]
+         install_after_sweep_delete_ok, delete_keeps_rules_until_durable]
 
 
 def main():
@@ -436,7 +465,7 @@ def main():
         if a.only and t.__name__ not in a.only:
             continue
         try:
-            r = t(L, fault) if t in (replies_wait_for_durable_in_one_datagram, adopted_after_failed_start_snapshot) else t(L)
+            r = t(L, fault) if t in (replies_wait_for_durable_in_one_datagram, adopted_after_failed_start_snapshot, delete_keeps_rules_until_durable) else t(L)
             if isinstance(r, tuple) and r[0] == SKIP:
                 s += 1
                 print("skip    %s: %s" % (t.__name__, r[1]))
