@@ -299,6 +299,18 @@ static void rate_limit(void)
 	empty(MON_SESSION_CLOSE, 5);
 }
 
+static void teardown(void)
+{
+	xtap_monauth_free(&ma);
+	dtcp_server_free(&srv);
+	xtap_audit_close(audit);
+	xtap_config_free(cfg);
+	free(cfg);
+	unlink(cfg_path);
+	unlink(audit_path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -311,14 +323,7 @@ int main(void)
 	keys();
 	slots();
 	rate_limit();
-	xtap_monauth_free(&ma);
-	dtcp_server_free(&srv);
-	xtap_audit_close(audit);
-	xtap_config_free(cfg);
-	free(cfg);
-	unlink(cfg_path);
-	unlink(audit_path);
-	rmdir(dir);
+	teardown();
 	printf("monauth: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
