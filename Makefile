@@ -118,6 +118,12 @@ $(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lcrypto -lcrypt -lseccomp
 
+# The same daemon sanitized (ASan + UBSan), for tests/sshd: the monitor and
+# the worker it execs (the same image) run the sanitizer.
+$(SBUILD)/xtapd: $(XTAPD_SRCS:%.c=$(SBUILD)/%.o) $(SBUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp-san.a
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lssh -lcrypto -lcrypt -lseccomp
+
 # The crash and fault harness's daemon: xtapd with the test-only fault hooks
 # (loader/fault.h: XTAP_CRASH, XTAP_FAULT, --crash-points). Its objects are
 # built apart, so the shipped build/xtapd never holds a hook.

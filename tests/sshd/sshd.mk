@@ -43,8 +43,8 @@ $(SDB)/test_monauth: $(SD_MONAUTH_OBJS:%=$(SDB)/san/%) $(DT)/libdtcp-san.a
 # test tables leave unused fields to zero-initialisation
 $(SDB)/san/tests/sshd/%.o: SD_CFLAGS += -Wno-missing-field-initializers
 
-# sshd_test.py drives the real xtapd (and asks xtapctl about it)
-SD_BUILD := $(SDB)/test_monproto $(SDB)/test_sigcheck $(SDB)/test_monauth $(BUILD)/xtapd $(BUILD)/xtapctl $(BUILD)/dtcp
+# sshd_test.py drives the real xtapd, sanitized (and asks xtapctl about it)
+SD_BUILD := $(SDB)/test_monproto $(SDB)/test_sigcheck $(SDB)/test_monauth $(SBUILD)/xtapd $(BUILD)/xtapctl $(BUILD)/dtcp
 
 TEST_BUILD_EXTRA += $(SD_BUILD)
 TESTS_EXTRA += $(SDB)/test_monproto $(SDB)/test_sigcheck $(SDB)/test_monauth \

@@ -47,6 +47,9 @@ passed = failed = skipped = 0
 # with the worker's own -S (no filter). Both off in `make test`.
 WRAP = os.environ.get('SSHD_TEST_WRAP', '').split()
 NOSECCOMP = os.environ.get('SSHD_TEST_NOSECCOMP') == '1'
+# the daemon under test, below BUILD_DIR: the sanitized build (ASan + UBSan,
+# the exec'd worker too); SSHD_TEST_XTAPD=xtapd for the plain one
+XTAPD = os.environ.get('SSHD_TEST_XTAPD', 'san/xtapd')
 
 
 def check(name, cond, detail=''):
@@ -162,7 +165,7 @@ def noseccomp_worker(tmp, build):
     """The worker as xtapd execs it (same fds, same arguments), plus -S."""
     path = os.path.join(tmp, 'noseccomp-worker')
     with open(path, 'w') as f:
-        f.write('#!/bin/sh\nexec %s "$@" -S\n' % os.path.join(build, 'xtapd'))
+        f.write('#!/bin/sh\nexec %s "$@" -S\n' % os.path.join(build, XTAPD))
     os.chmod(path, 0o755)
     return path
 
@@ -185,7 +188,7 @@ class Monitor:
                 f.write(config_text(tmp, name, port, limits or {}))
             self.err = open(os.path.join(tmp, name + '.err'), 'w')
             self.proc = subprocess.Popen(
-                WRAP + [os.path.join(build, 'xtapd'), '-f', conf, '-P', PIN, '-S', self.ctl] +
+                WRAP + [os.path.join(build, XTAPD), '-f', conf, '-P', PIN, '-S', self.ctl] +
                 (['-W', noseccomp_worker(tmp, build)] if NOSECCOMP else []),
                 stdout=self.err, stderr=self.err)
             if self._wait_listening(port):
@@ -779,7 +782,9 @@ def main():
         check('no message from the worker was rejected by the monitor', not refused, refused)
         check('the worker was never restarted (not killed by seccomp)', no_restart(mon),
               mon.log()[-2000:])
-        mon.stop()
+        err = mon.stop()
+        check('no sanitizer report', 'Sanitizer' not in err and 'runtime error' not in err,
+              err[-2000:])
         mon = None
         test_limits(tmp, build)
     finally:
