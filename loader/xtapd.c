@@ -6,6 +6,13 @@
  * log, and answers the unprivileged SSH worker it forks (docs/privsep.md),
  * validating everything the worker sends.
  *
+ * This file holds main(), the poll loop, the wiring and the DTCP requests'
+ * way to the state file and back (a burst of requests, one save, their
+ * replies). The parts: monauth.c (the worker's connections and every
+ * login decision), ctlserve.c (xtapctl and the metrics listener),
+ * daemon.c (the datapath's start, the worker's settings, SIGHUP),
+ * supervise.c (the worker's life), persist.c (the state file).
+ *
  * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS] [-W PROGRAM]
  *   -n  check the configuration and exit
  *   -L  leave the datapath running on exit (attached, pinned)
@@ -17,12 +24,8 @@
  * Signals: SIGTERM and SIGINT stop (and take the datapath down unless -L),
  * SIGHUP reloads the configuration where that needs no datapath change.
  */
-#include <crypt.h>
 #include <errno.h>
 #include <getopt.h>
-#include <net/if.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,66 +35,31 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <libssh/libssh.h>
 
 #include "audit.h"
 #include "backend.h"
+#include "clock.h"
 #include "config.h"
 #include "ctl.h"
+#include "ctlserve.h"
+#include "daemon.h"
 #include "datapath.h"
-#include "evlimit.h"
 #include "fault.h"
 #include "log.h"
-#include "metrics_http.h"
+#include "monauth.h"
 #include "monproto.h"
 #include "persist.h"
-#include "sigcheck.h"
 #include "state.h"
 #include "supervise.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG "/etc/xtap/xtapd.conf"
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/xtap"
-#define DEFAULT_HOST_KEY "/etc/xtap/ssh_host_ed25519_key"
 #define DEFAULT_STATE "/var/lib/xtap/state"
-#define DEFAULT_AUDIT "/var/log/xtap/audit.log"
 #define XTAPD_EXIT_STATE_REFUSED 3 /* the unit does not restart on it: a restart cannot mend the file */
 #define WORKER_BURST 256 /* worker messages handled between two state saves */
-#define MAX_SESSIONS 256 /* above any connection-limit the worker enforces (75 default) */
-/* xtapctl connections served at once: one operator at a time is the norm;
- * more wait in the listen backlog */
-#define MAX_CTL_CONNS 4
-#define CTL_BACKLOG 8
-/* a client that neither finishes its request nor reads its answer in this
- * time is dropped, so it cannot hold a slot */
-#define CTL_DEADLINE_MS 5000
-
-struct ctl_conn {
-	int fd;                    /* -1: free */
-	uint64_t deadline_ms;
-	char rx[XTAP_CTL_REQ_MAX]; /* the request line, up to its newline */
-	size_t nrx;
-	struct xtap_ctl_buf tx;    /* the answer */
-	size_t off;                /* of tx written */
-};
-
-/* One per connection the worker serves: CONN_OPEN to SESSION_CLOSE. */
-struct msess {
-	int used, authed, dtcp, closed;
-	uint32_t id;
-	char user[MON_USER_MAX];
-	char peer[MON_PEER_MAX];  /* from CONN_OPEN: in every authentication audit line */
-	uint8_t *sig;             /* AUTH_SIG: signed data then signature, for the next AUTH_PUBKEY */
-	size_t sig_data_len, sig_len;
-	struct dtcp_session ds;
-};
 
 /* During a burst of worker messages everything for the worker waits here:
  * the replies leave only after the state file holds what they announce. */
@@ -118,39 +86,13 @@ struct xtapd {
 	const char *state_path;
 	struct xtap_persist ps;   /* the state file: snapshot, journal, undo (persist.h) */
 	struct xtap_sup sup;           /* the SSH worker: start, restart, send queue */
-	struct xtap_evlimit evl;       /* pre-auth audit lines, rate-limited */
-	char dummy_hash[256];          /* what an unknown user's password is checked against */
-	struct xtap_sidset sids;       /* session ids of accepted public-key logins: no replay */
-	struct msess s[MAX_SESSIONS];
+	struct xtap_monauth ma;        /* the worker's connections: slots, logins (monauth.h) */
 	uint8_t rx[MON_MSG_MAX], tx[MON_MSG_MAX];
 	struct dtcp_source_policy pol; /* filled per request from the configuration */
-	int ctl_fd;                    /* xtapctl listening socket */
-	const char *ctl_path;
-	struct ctl_conn ctl[MAX_CTL_CONNS];
+	struct xtap_ctlsrv cs;         /* xtapctl and the metrics listener (ctlserve.h) */
 	uint64_t started_ms;
 	struct xtap_ctl_stats stats; /* request and login counts for the metrics */
-	int metrics_fd;              /* the metrics listener's socket pair, -1: none */
-	pid_t metrics_pid;
-	uint64_t metrics_last_ms;
-	struct xtap_ctl_buf metrics_text; /* the last scrape's answer */
 };
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* the worker's deadlines and backoff: immune to clock steps */
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- the DTCP library's view of the configuration ---- */
 
@@ -233,105 +175,7 @@ static void cb_audit(void *ctx, const char *csource, const char *method, int cod
 	xtap_audit_dtcp(d->audit, csource, method, code, id, why);
 }
 
-/* An interface group is a VRF stand-in: one group bit per configured group. */
-static uint64_t group_bits(void *ctx, const char *name)
-{
-	struct xtapd *d = ctx;
-
-	for (size_t i = 0; i < d->cfg->n_groups && i < 64; i++)
-		if (!strcmp(d->cfg->groups[i].name, name))
-			return 1ull << i;
-	return 0;
-}
-
-static uint64_t groups_of(struct xtapd *d, const char *netdev)
-{
-	uint64_t g = 0;
-
-	for (size_t i = 0; i < d->cfg->n_groups && i < 64; i++)
-		for (size_t k = 0; k < d->cfg->groups[i].n; k++)
-			if (!strcmp(d->cfg->groups[i].member[k].netdev, netdev))
-				g |= 1ull << i;
-	return g;
-}
-
-/* ---- authentication (the worker asks, the monitor decides) ---- */
-
-static const struct xtap_cfg_user *dtcp_user(struct xtapd *d, const char *name)
-{
-	const struct xtap_cfg_user *u = xtap_config_user(d->cfg, name);
-
-	/* only users whose class has flow-tap-operation (and a key) may use DTCP */
-	return u && !xtap_config_source_policy(d->cfg, name, &d->pol) ? u : NULL;
-}
-
-static int password_ok(struct xtapd *d, const char *user, const char *pw)
-{
-	const struct xtap_cfg_user *u = dtcp_user(d, user);
-	/* an unknown user (or one without a password) costs the same crypt:
-	 * d->dummy_hash has the method and cost of a configured hash */
-	const char *hash = u && u->password_hash[0] ? u->password_hash : d->dummy_hash;
-	struct crypt_data cd;
-	const char *h;
-	int ok;
-
-	memset(&cd, 0, sizeof(cd));
-	h = crypt_r(pw, hash, &cd);
-	ok = h && u && u->password_hash[0] && strlen(h) == strlen(hash) && !CRYPTO_memcmp(h, hash, strlen(hash));
-	explicit_bzero(&cd, sizeof(cd));
-	return ok;
-}
-
-static int pubkey_ok(struct xtapd *d, const char *user, const char *type, const uint8_t *blob, size_t n)
-{
-	const struct xtap_cfg_user *u = dtcp_user(d, user);
-
-	if (!u)
-		return 0;
-	for (size_t i = 0; i < u->n_ssh_keys; i++) {
-		const char *t = u->ssh_keys[i].text, *b64;
-		uint8_t dec[MON_KEYBLOB_MAX + 4];
-		size_t tl, bl;
-		int len;
-
-		if (!t)
-			continue;
-		tl = strcspn(t, " ");
-		if (tl != strlen(type) || strncmp(t, type, tl))
-			continue;
-		b64 = t + tl + strspn(t + tl, " ");
-		bl = strcspn(b64, " ");
-		if (bl == 0 || bl * 3 / 4 > sizeof(dec))
-			continue;
-		len = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)bl);
-		/* EVP_DecodeBlock counts the bytes the padding stands for */
-		for (size_t p = bl; p && b64[p - 1] == '='; p--)
-			len--;
-		if (len == (int)n && !CRYPTO_memcmp(dec, blob, n))
-			return 1;
-	}
-	return 0;
-}
-
 /* ---- the worker's messages ---- */
-
-static struct msess *sess_get(struct xtapd *d, uint32_t id, int create)
-{
-	struct msess *free_slot = NULL;
-
-	for (int i = 0; i < MAX_SESSIONS; i++) {
-		if (d->s[i].used && d->s[i].id == id)
-			return &d->s[i];
-		if (!d->s[i].used && !free_slot)
-			free_slot = &d->s[i];
-	}
-	if (!create || !free_slot)
-		return NULL;
-	memset(free_slot, 0, sizeof(*free_slot));
-	free_slot->used = 1;
-	free_slot->id = id;
-	return free_slot;
-}
 
 static void settle_save_flush(struct xtapd *d, int final);
 static void worker_lost(struct xtapd *d, const char *why);
@@ -491,200 +335,36 @@ static void emit(void *arg, const char *buf, size_t n)
 	e->d->emitted = true; /* the library audits the reply next (cb_audit_request) */
 }
 
-/* Events anyone can cause before logging in: written one by one up to a
- * burst per kind and minute, then counted (loader/evlimit.h). Kind 0 is a
- * failed authentication, the others the worker's event kinds. */
-static bool preauth_event(uint32_t kind)
+/* monauth's answers, encoded in d->tx */
+static void monauth_send(void *ctx, size_t n)
 {
-	return kind != MON_EV_IDLE_TIMEOUT && kind != MON_EV_REFUSED;
+	send_worker(ctx, n);
 }
 
-static void audit_auth_fail(struct xtapd *d, uint64_t now, const char *user, const char *peer,
-			    const char *method)
-{
-	if (xtap_evlimit_allow(&d->evl, 0, mono_ms()))
-		xtap_audit_auth_fail(d->audit, now, user, peer, method);
-}
-
-static void audit_worker_event(struct xtapd *d, uint64_t now, uint32_t kind, const char *peer)
-{
-	char detail[96];
-
-	if (preauth_event(kind) && !xtap_evlimit_allow(&d->evl, kind, mono_ms()))
-		return;
-	snprintf(detail, sizeof(detail), "%s from %s", mon_event_name(kind), peer);
-	xtap_audit_event(d->audit, now, XTAP_EV_CONNECTION_REFUSED, detail);
-}
-
-/* The summaries of what evlimit held back, once its window is over. */
-static void audit_suppressed(struct xtapd *d)
-{
-	uint64_t count;
-	char detail[96];
-	int k;
-
-	while ((k = xtap_evlimit_due(&d->evl, mono_ms(), &count)) >= 0) {
-		snprintf(detail, sizeof(detail), "%s: %llu more in %d s not written one by one",
-			 k ? mon_event_name((uint32_t)k) : "auth_fail", (unsigned long long)count,
-			 XTAP_EVLIMIT_WINDOW_MS / 1000);
-		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_SUPPRESSED, detail);
-	}
-}
-
-/* The monitor's own check of a signed public-key login: the signature the
- * worker forwarded, over what RFC 4252 says it covers, with the authorized
- * key (blob: what pubkey_ok matched against the configuration), in a
- * session not seen before. */
-static int signature_ok(struct xtapd *d, struct msess *s, const struct mon_msg *m)
-{
-	const uint8_t *sid;
-	size_t sidlen;
-	const char *why = "no signature forwarded";
-	int ok = s->sig && !xtap_sig_check(m->user, m->data, m->len, s->sig, s->sig_data_len,
-					   s->sig + s->sig_data_len, s->sig_len, &sid, &sidlen, &why);
-
-	if (ok && xtap_sidset_seen(&d->sids, sid, sidlen)) {
-		why = "session id already used (a replay)";
-		ok = 0;
-	}
-	free(s->sig);
-	s->sig = NULL;
-	if (!ok)
-		log_warnx("worker: public-key login on connection %u refused: %s", m->session, why);
-	return ok;
-}
-
-static void sess_free(struct xtapd *d, struct msess *s, const char *why)
-{
-	free(s->sig);
-	if (s->dtcp) {
-		dtcp_session_free(&s->ds);
-		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_SESSION_CLOSE, why ? why : s->user);
-	}
-	explicit_bzero(s, sizeof(*s));
-}
-
+/* DTCP bytes go to the library; everything else is monauth's. */
 static void handle(struct xtapd *d, struct mon_msg *m)
 {
-	/* a slot per connection, taken by CONN_OPEN: anything else for an id
-	 * the worker never announced is refused */
-	struct msess *s = sess_get(d, m->session, m->type == MON_CONN_OPEN);
-	uint64_t now = wall_ms();
+	struct xtap_msess *s;
+	struct emit_ctx e = { d, m->session };
 
-	switch (m->type) {
-	case MON_CONN_OPEN:
-		if (!s) {
-			log_warnx("worker: no slot for connection %u: refused", m->session);
-			break;
-		}
-		if (s->peer[0]) { /* ids are never reused in a worker's life */
-			log_warnx("worker: connection %u announced twice", m->session);
-			break;
-		}
-		snprintf(s->peer, sizeof(s->peer), "%s", m->peer);
-		break;
-	case MON_AUTH_PASSWORD: {
-		int ok = s && !s->authed && password_ok(d, m->user, m->password);
-
-		if (ok) {
-			s->authed = 1;
-			snprintf(s->user, sizeof(s->user), "%s", m->user);
-			xtap_audit_auth_ok(d->audit, now, m->user, s->peer, "password");
-		} else {
-			d->stats.auth_fail_password++;
-			audit_auth_fail(d, now, m->user, s ? s->peer : NULL, "password");
-		}
-		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
-		break;
+	if (m->type != MON_DTCP_DATA) {
+		xtap_monauth_handle(&d->ma, m);
+		return;
 	}
-	case MON_AUTH_SIG:
-		if (!s || s->authed) {
-			log_warnx("worker: signature for connection %u that cannot use it", m->session);
-			break;
-		}
-		free(s->sig);
-		s->sig = malloc(m->len + m->siglen);
-		if (s->sig) {
-			memcpy(s->sig, m->data, m->len);
-			memcpy(s->sig + m->len, m->sig, m->siglen);
-			s->sig_data_len = m->len;
-			s->sig_len = m->siglen;
-		}
-		break;
-	case MON_AUTH_PUBKEY: {
-		int ok = s && !s->authed && pubkey_ok(d, m->user, m->keytype, m->data, m->len);
-
-		/* a signed request: the monitor verifies the signature itself */
-		if (ok && m->key_signed)
-			ok = signature_ok(d, s, m);
-
-		if (ok && m->key_signed) {
-			s->authed = 1;
-			snprintf(s->user, sizeof(s->user), "%s", m->user);
-			xtap_audit_auth_ok(d->audit, now, m->user, s->peer, "publickey");
-		} else if (!ok && m->key_signed) {
-			d->stats.auth_fail_publickey++;
-			audit_auth_fail(d, now, m->user, s ? s->peer : NULL, "publickey");
-		}
-		send_worker(d, mon_enc_auth_result(d->tx, sizeof(d->tx), m->session, ok));
-		break;
-	}
-	case MON_SESSION_OPEN: {
-		char detail[MON_USER_MAX + MON_PEER_MAX + 8];
-
-		/* only for the user this monitor authenticated on this connection */
-		if (!s || !s->authed || s->dtcp || strcmp(s->user, m->user)) {
-			log_warnx("worker: refused a session open for connection %u", m->session);
-			break;
-		}
-		if (dtcp_session_init(&s->ds, &d->srv, m->user, s->peer)) {
-			log_warnx("cannot start a DTCP session");
-			break;
-		}
-		s->dtcp = 1;
-		snprintf(detail, sizeof(detail), "%s from %s", m->user, s->peer);
-		xtap_audit_event(d->audit, now, XTAP_EV_SESSION_OPEN, detail);
-		break;
-	}
-	case MON_DTCP_DATA: {
-		struct emit_ctx e = { d, m->session };
-
-		if (!s || !s->dtcp || s->closed)
-			break;
-		xtap_audit_set_peer(d->audit, s->ds.peer_addr);
-		d->peer = s->ds.peer_addr;
-		d->session = m->session;
-		if (dtcp_session_feed(&s->ds, m->data, m->len, now, emit, &e) == DTCP_SESSION_CLOSE) {
-			s->closed = 1;
-			send_worker(d, mon_enc_empty(d->tx, sizeof(d->tx), MON_DTCP_CLOSE, m->session));
-		}
-		break;
-	}
-	case MON_DTCP_EOF:
-		if (s && s->dtcp && !s->closed) {
-			s->closed = 1;
-			send_worker(d, mon_enc_empty(d->tx, sizeof(d->tx), MON_DTCP_CLOSE, m->session));
-		}
-		break;
-	case MON_SESSION_CLOSE:
-		/* the connection or its DTCP session is gone: the slot is free,
-		 * whether it ever logged in or not */
-		if (s)
-			sess_free(d, s, NULL);
-		break;
-	case MON_EVENT:
-		audit_worker_event(d, now, m->kind, m->peer);
-		break;
-	}
+	if (!(s = xtap_monauth_dtcp(&d->ma, m->session)))
+		return;
+	xtap_audit_set_peer(d->audit, s->ds.peer_addr);
+	d->peer = s->ds.peer_addr;
+	d->session = m->session;
+	if (dtcp_session_feed(&s->ds, m->data, m->len, wall_ms(), emit, &e) == DTCP_SESSION_CLOSE)
+		xtap_monauth_close_dtcp(&d->ma, s);
 }
 
 /* The worker is gone or of no more use: its sessions drop (their slots
  * free); criteria and copies go on, the datapath is not touched. */
 static void worker_lost(struct xtapd *d, const char *why)
 {
-	for (int i = 0; i < MAX_SESSIONS; i++)
-		if (d->s[i].used)
-			sess_free(d, &d->s[i], "SSH worker restart");
+	xtap_monauth_drop_all(&d->ma, "SSH worker restart");
 	xtap_sup_kill(&d->sup, why);
 }
 
@@ -703,513 +383,43 @@ static void worker_reap(struct xtapd *d)
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_WORKER, detail);
 }
 
-/* ---- start and stop ---- */
-
-/* Created 0600 from the first byte: written to a temporary name under a
- * umask of 077 (libssh opens with fopen), then renamed into place, so the
- * key never exists with the umask's mode nor half written. */
-static int host_key(const char *path)
-{
-	char tmp[XTAP_CFG_PATH_MAX + 16];
-	ssh_key key = NULL;
-	mode_t old;
-	int rc;
-
-	if (!access(path, F_OK))
-		return 0;
-	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
-		return -1;
-	if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK) {
-		log_warnx("cannot generate the host key");
-		return -1;
-	}
-	unlink(tmp); /* a leftover of an interrupted start */
-	old = umask(077);
-	rc = ssh_pki_export_privkey_file(key, NULL, NULL, NULL, tmp);
-	umask(old);
-	ssh_key_free(key);
-	if (rc != SSH_OK || chmod(tmp, 0600) || rename(tmp, path)) {
-		log_warnx("cannot write the host key %s", path);
-		unlink(tmp);
-		return -1;
-	}
-	log_info("generated the SSH host key %s", path);
-	return 0;
-}
-
-static int mkparent(const char *path)
-{
-	char dir[512];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = 0;
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-/* ---- xtapctl (docs/xtapctl.md) ---- */
-
-/* The socket is root's alone: its folder is 0700 and it is 0600, and each
- * peer's uid is checked too (a non-root process with CAP_DAC_OVERRIDE could
- * still connect). A live socket at the path means another xtapd: -2. */
-static int ctl_listen(struct xtapd *d)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	mode_t old;
-	int fd, probe, rc;
-
-	if (strlen(d->ctl_path) >= sizeof(a.sun_path)) {
-		log_warnx("control socket path too long: %s", d->ctl_path);
-		return -1;
-	}
-	memcpy(a.sun_path, d->ctl_path, strlen(d->ctl_path) + 1);
-	if (mkparent(d->ctl_path)) {
-		log_warn("cannot create the folder of %s", d->ctl_path);
-		return -1;
-	}
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe < 0)
-		return -1;
-	rc = connect(probe, (struct sockaddr *)&a, sizeof(a));
-	close(probe);
-	if (!rc) {
-		log_warnx("%s answers: another xtapd is running", d->ctl_path);
-		return -2;
-	}
-	if (unlink(d->ctl_path) && errno != ENOENT) {
-		log_warn("cannot remove the stale %s", d->ctl_path);
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	old = umask(0177); /* no window in which the socket is more open than 0600 */
-	rc = bind(fd, (struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (rc || chown(d->ctl_path, 0, 0) || chmod(d->ctl_path, 0600) || listen(fd, CTL_BACKLOG)) {
-		log_warn("control socket %s", d->ctl_path);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void ctl_drop(struct ctl_conn *c)
-{
-	if (c->fd >= 0)
-		close(c->fd);
-	xtap_ctl_buf_free(&c->tx);
-	c->fd = -1;
-	c->nrx = c->off = 0;
-}
-
-static void ctl_accept(struct xtapd *d)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	struct ctl_conn *c = NULL;
-	char why[64];
-	int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || len != sizeof(cred)) {
-		log_warn("xtapctl: cannot identify a peer");
-		close(fd);
-		return;
-	}
-	if (cred.uid != 0) {
-		snprintf(why, sizeof(why), "xtapctl: uid %u refused", (unsigned)cred.uid);
-		log_warnx("%s", why);
-		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_CONNECTION_REFUSED, why);
-		close(fd);
-		return;
-	}
-	for (int i = 0; i < MAX_CTL_CONNS && !c; i++)
-		if (d->ctl[i].fd < 0)
-			c = &d->ctl[i];
-	if (!c) {
-		log_warnx("xtapctl: %d requests already in progress, one refused", MAX_CTL_CONNS);
-		close(fd);
-		return;
-	}
-	c->fd = fd;
-	c->deadline_ms = wall_ms() + CTL_DEADLINE_MS;
-}
-
-static unsigned open_sessions(const struct xtapd *d)
-{
-	unsigned n = 0;
-
-	for (int i = 0; i < MAX_SESSIONS; i++)
-		n += d->s[i].used && d->s[i].dtcp;
-	return n;
-}
-
-static unsigned used_slots(const struct xtapd *d)
-{
-	unsigned n = 0;
-
-	for (int i = 0; i < MAX_SESSIONS; i++)
-		n += d->s[i].used;
-	return n;
-}
-
 /* What xtapctl's commands (and the metrics listener's scrapes) may see. */
-static struct xtap_ctl_ctx ctl_ctx(struct xtapd *d)
+static struct xtap_ctl_ctx ctl_ctx(void *owner)
 {
+	struct xtapd *d = owner;
+
 	return (struct xtap_ctl_ctx){ .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
-				      .audit = d->audit, .sessions = open_sessions(d), .started_ms = d->started_ms,
-				      .now_ms = wall_ms(), .pid = (long)getpid(), .worker_pid = (long)d->sup.pid,
-				      .connections = used_slots(d), .worker_restarts = d->sup.restarts,
-				      .stats = &d->stats, .refusing = d->ps.refusing, .state_fault = d->ps.fault,
+				      .audit = d->audit, .sessions = xtap_monauth_sessions(&d->ma),
+				      .started_ms = d->started_ms, .now_ms = wall_ms(), .pid = (long)getpid(),
+				      .worker_pid = (long)d->sup.pid, .connections = xtap_monauth_connections(&d->ma),
+				      .worker_restarts = d->sup.restarts, .stats = &d->stats,
+				      .refusing = d->ps.refusing, .state_fault = d->ps.fault,
 				      .refused = d->ps.refused, .journal_bytes = d->ps.journal.size,
 				      .commits = d->ps.saves, .last_save_ms = d->ps.last_save_ms };
 }
 
-/* Reads what has come of the request. Returns 1 for a detach request (the
- * connection stays open for the answer after the teardown), else 0. */
-static int ctl_read(struct xtapd *d, struct ctl_conn *c)
-{
-	ssize_t k = read(c->fd, c->rx + c->nrx, sizeof(c->rx) - c->nrx);
-	struct xtap_ctl_ctx x = ctl_ctx(d);
-	char *nl;
-
-	if (k < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (k <= 0) {
-		ctl_drop(c);
-		return 0;
-	}
-	c->nrx += (size_t)k;
-	nl = memchr(c->rx, '\n', c->nrx);
-	if (!nl) {
-		/* bounded: a line longer than any request is no request */
-		if (c->nrx == sizeof(c->rx))
-			ctl_drop(c);
-		return 0;
-	}
-	if (xtap_ctl_handle(&x, c->rx, (size_t)(nl - c->rx), &c->tx) == XTAP_CTL_DETACH) {
-		c->nrx = (size_t)(nl - c->rx);
-		return 1;
-	}
-	shutdown(c->fd, SHUT_RD);
-	return 0;
-}
-
-/* Writes as much of the answer as the socket takes now; the rest waits for
- * POLLOUT, so a big answer never holds up the worker's messages. */
-static void ctl_write(struct ctl_conn *c)
-{
-	ssize_t k = send(c->fd, c->tx.p + c->off, c->tx.n - c->off, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-	if (k < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (k < 0) {
-		ctl_drop(c);
-		return;
-	}
-	c->off += (size_t)k;
-	if (c->off == c->tx.n)
-		ctl_drop(c);
-}
-
-/* ---- the metrics listener (loader/metrics_http.c) ---- */
-
-/* scrapes come every few seconds: a text younger than this is sent again */
-#define METRICS_MIN_MS 100
-
-static void metrics_stop(struct xtapd *d)
-{
-	xtap_ctl_buf_free(&d->metrics_text);
-	if (d->metrics_fd >= 0)
-		close(d->metrics_fd);
-	d->metrics_fd = -1;
-	if (d->metrics_pid > 0) {
-		kill(d->metrics_pid, SIGTERM);
-		waitpid(d->metrics_pid, NULL, 0);
-	}
-	d->metrics_pid = 0;
-}
-
-static int metrics_start(struct xtapd *d, const char *user)
-{
-	struct sockaddr_storage ss = { 0 };
-	const struct dtcp_addr *a = &d->cfg->metrics_addr;
-	socklen_t len;
-
-	if (a->family == DTCP_AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(d->cfg->metrics_port);
-		memcpy(&s6->sin6_addr, a->a, 16);
-		len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(d->cfg->metrics_port);
-		memcpy(&s4->sin_addr, a->a, 4);
-		len = sizeof(*s4);
-	}
-	d->metrics_pid = xtap_metrics_start((struct sockaddr *)&ss, len, user, &d->metrics_fd);
-	if (d->metrics_pid < 0) {
-		log_warn("metrics: cannot listen on port %u", d->cfg->metrics_port);
-		d->metrics_pid = 0;
-		return -1;
-	}
-	return 0;
-}
-
-/* One scrape: the listener sent a byte, it gets `xtapctl metrics`'s text.
- * The text is built at most once per METRICS_MIN_MS and sent again within
- * it: a listener that asks without end (compromised) costs the monitor a
- * copy, not a walk of the criteria. */
-static void metrics_serve(struct xtapd *d)
-{
-	struct xtap_ctl_ctx x = ctl_ctx(d);
-	struct xtap_ctl_buf *out = &d->metrics_text;
-	char b;
-	ssize_t k = recv(d->metrics_fd, &b, 1, MSG_DONTWAIT);
-
-	if (k < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (k <= 0) {
-		log_warnx("metrics: the listener closed its socket: no metrics over HTTP until a restart");
-		metrics_stop(d);
-		return;
-	}
-	if (!out->p || x.now_ms - d->metrics_last_ms >= METRICS_MIN_MS) {
-		xtap_ctl_buf_free(out);
-		xtap_ctl_handle(&x, "metrics", 7, out);
-		d->metrics_last_ms = x.now_ms;
-	}
-	/* the answer is "OK\n" then the text, or "ERROR: ..." */
-	if (out->n >= 3 && !memcmp(out->p, "OK\n", 3))
-		k = xtap_metrics_send(d->metrics_fd, out->p + 3, out->n - 3);
-	else
-		k = xtap_metrics_send(d->metrics_fd, NULL, 0);
-	if (k) {
-		log_warnx("metrics: the listener does not read its answers: stopped");
-		metrics_stop(d);
-	}
-}
-
-/* SIGCHLD: reaps the metrics listener if it is the one that exited (xtapd
- * goes on without it); the worker's exits are worker_reap's. */
-static void metrics_reap(struct xtapd *d)
-{
-	if (d->metrics_pid <= 0 || waitpid(d->metrics_pid, NULL, WNOHANG) != d->metrics_pid)
-		return;
-	d->metrics_pid = 0;
-	log_warnx("metrics: the listener exited: no metrics over HTTP until a restart");
-	metrics_stop(d);
-}
-
-/* What every start of the worker is given: the listener, the host key's
- * path, the user, limits. Nothing secret (supervise.h). */
-static int worker_setup(struct xtapd *d, const char *user, int verbose)
-{
-	struct xtap_worker_opts *o = &d->sup.o;
-	static char listen[64];
-
-	xtap_worker_opts_default(o);
-	listen[0] = 0;
-	if (d->cfg->listen_addr.family)
-		inet_ntop(d->cfg->listen_addr.family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, d->cfg->listen_addr.a,
-			  listen, sizeof(listen));
-	o->listen_addr = listen[0] ? listen : NULL;
-	o->port = d->cfg->listen_port;
-	o->hostkey = d->cfg->n_host_keys ? d->cfg->host_keys[0] : DEFAULT_HOST_KEY;
-	o->user = user;
-	o->max_sessions = d->cfg->connection_limit;
-	o->rate_per_min = d->cfg->rate_limit;
-	/* a per-source limit above the global one is the global one */
-	o->src_sessions = d->cfg->source_connection_limit < o->max_sessions ? d->cfg->source_connection_limit
-									     : o->max_sessions;
-	o->src_rate = d->cfg->source_rate_limit < o->rate_per_min ? d->cfg->source_rate_limit : o->rate_per_min;
-	o->idle_secs = d->cfg->idle_timeout;
-	o->log_level = verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
-	return host_key(o->hostkey);
-}
-
-/* An unknown user's password is checked against a hash of the same method
- * and cost as a configured one (its salt part, a fresh password), so that
- * a name that does not exist answers as slowly as one that does. */
-static void dummy_hash_make(struct xtapd *d)
-{
-	const char *model = NULL;
-	struct crypt_data cd;
-	uint8_t rnd[12];
-	char pw[32];
-	const char *h;
-
-	for (size_t i = 0; i < d->cfg->n_users && !model; i++)
-		if (d->cfg->users[i].password_hash[0] == '$')
-			model = d->cfg->users[i].password_hash;
-	memset(&cd, 0, sizeof(cd));
-	if (getentropy(rnd, sizeof(rnd)))
-		memset(rnd, 0x5a, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(pw + 2 * i, sizeof(pw) - 2 * i, "%02x", rnd[i]);
-	/* crypt(3) reads the method, cost and salt from the model's prefix */
-	h = model ? crypt_r(pw, model, &cd) : NULL;
-	if (!h || h[0] != '$')
-		h = crypt_r(pw, "$6$xtapdummysalt$", &cd); /* no configured hash: SHA-512, 5000 rounds */
-	snprintf(d->dummy_hash, sizeof(d->dummy_hash), "%s", h && h[0] == '$' ? h : "$6$xtap$x");
-	explicit_bzero(&cd, sizeof(cd));
-	explicit_bzero(pw, sizeof(pw));
-}
-
-/* ---- SIGHUP: reload what needs no datapath change ---- */
-
-/* Group bits are in the datapath (each interface's mask, each VRF-scoped
- * rule), numbered by the order of the groups: a change there is a restart. */
-static int groups_same(const struct xtap_config *a, const struct xtap_config *b)
-{
-	if (a->n_groups != b->n_groups)
-		return 0;
-	for (size_t i = 0; i < a->n_groups; i++) {
-		if (strcmp(a->groups[i].name, b->groups[i].name) || a->groups[i].n != b->groups[i].n)
-			return 0;
-		for (size_t k = 0; k < a->groups[i].n; k++)
-			if (strcmp(a->groups[i].member[k].netdev, b->groups[i].member[k].netdev))
-				return 0;
-	}
-	return 1;
-}
-
-/* What the SSH worker was given when it was forked: it keeps the old values. */
-static int worker_settings_same(const struct xtap_config *a, const struct xtap_config *b)
-{
-	return a->connection_limit == b->connection_limit && a->rate_limit == b->rate_limit &&
-	       a->source_connection_limit == b->source_connection_limit &&
-	       a->source_rate_limit == b->source_rate_limit &&
-	       a->idle_timeout == b->idle_timeout && a->listen_port == b->listen_port &&
-	       !memcmp(&a->listen_addr, &b->listen_addr, sizeof(a->listen_addr)) &&
-	       a->n_host_keys == b->n_host_keys && !memcmp(a->host_keys, b->host_keys, sizeof(a->host_keys));
-}
-
-static int addr_same(const struct dtcp_addr *a, const struct dtcp_addr *b)
-{
-	return !memcmp(a, b, sizeof(*a));
-}
-
-/* A refused reload still reopens the running audit log: logrotate's SIGHUP
- * must not leave xtapd appending to the rotated file. */
-static void reload_refused(struct xtapd *d, const char *detail)
-{
-	const char *path = d->cfg->audit_log[0] ? d->cfg->audit_log : DEFAULT_AUDIT;
-	struct xtap_audit *a;
-
-	log_warnx("SIGHUP: the running configuration is unchanged");
-	if (mkparent(path) || !(a = xtap_audit_open(path))) {
-		log_warn("SIGHUP: cannot reopen the audit log %s: appending to the old file", path);
-	} else {
-		xtap_audit_close(d->audit);
-		d->audit = a;
-	}
-	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, detail);
-}
-
-/* The DTCP library reads the configuration through d->cfg on every call
- * (struct dtcp_config's callbacks), so swapping the pointer applies the new
- * one to every later login and request; criteria already installed stay. */
+/* SIGHUP. The DTCP library reads the configuration through d->cfg on every
+ * call (struct dtcp_config's callbacks), so swapping the pointer applies
+ * the new one to every later login and request; criteria already
+ * installed stay. */
 static void reload(struct xtapd *d)
 {
-	struct xtap_config *c = calloc(1, sizeof(*c)), *old;
-	struct xtap_config_errors *errs = calloc(1, sizeof(*errs));
-	const char *audit_path;
-	struct xtap_audit *a;
-	int diff;
+	int diff = 0;
+	struct xtap_config *c = xtapd_reload_read(d->cfg_path, d->cfg, &d->audit, &diff), *old = d->cfg;
 
-	if (!c || !errs) {
-		log_warnx("SIGHUP: no memory to read %s", d->cfg_path);
-		reload_refused(d, "refused");
-		goto out;
-	}
-	if (xtap_config_load(d->cfg_path, c, errs)) {
-		/* error messages name statements, never secrets (config.h) */
-		for (int i = 0; i < errs->kept; i++)
-			log_warnx("%s:%d: %s", d->cfg_path, errs->e[i].line, errs->e[i].msg);
-		log_warnx("SIGHUP: %d errors in %s", errs->n, d->cfg_path);
-		reload_refused(d, "refused");
-		goto out;
-	}
-	diff = xtap_config_diff(d->cfg, c);
-	if ((diff & XTAP_CFG_DATAPATH) || !groups_same(d->cfg, c)) {
-		log_warnx("SIGHUP: %s changes the datapath (attached interfaces, modes, tunnel, vt pair, "
-			  "IPv6, interface groups or state file): restart xtapd to apply it",
-			  d->cfg_path);
-		reload_refused(d, "refused: restart needed");
-		goto out;
-	}
-	/* the audit log is opened anew on every reload (log rotation) */
-	audit_path = c->audit_log[0] ? c->audit_log : DEFAULT_AUDIT;
-	if (mkparent(audit_path) || !(a = xtap_audit_open(audit_path))) {
-		log_warn("SIGHUP: cannot open the audit log %s", audit_path);
-		reload_refused(d, "refused");
-		goto out;
-	}
-	if (!worker_settings_same(d->cfg, c))
-		log_warnx("SIGHUP: the SSH listener, host keys, connection and rate limits and idle timeout "
-			  "apply only after a restart of xtapd");
-	if (!addr_same(&d->cfg->metrics_addr, &c->metrics_addr) || d->cfg->metrics_port != c->metrics_port)
-		log_warnx("SIGHUP: the metrics listener applies only after a restart of xtapd");
-	old = d->cfg;
+	if (!c)
+		return;
 	d->cfg = c;
 	d->dcfg.max_cdests = c->max_cdests;
 	d->dcfg.max_criteria = c->global.max_criteria && c->global.max_criteria < d->dp.max_criteria
 				       ? c->global.max_criteria : d->dp.max_criteria;
-	c = old;
-	dummy_hash_make(d); /* the users' hashes may have changed method or cost */
-	xtap_audit_close(d->audit);
-	d->audit = a; /* cb_audit reads d->audit */
+	xtap_monauth_dummy_hash(&d->ma); /* the users' hashes may have changed method or cost */
 	d->state_path = d->cfg->state_file[0] ? d->cfg->state_file : DEFAULT_STATE; /* same path, new storage */
 	d->ps.path = d->state_path;
 	log_info("SIGHUP: %s reloaded%s", d->cfg_path, diff ? "" : " (no change)");
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, "applied");
-out:
-	if (c) {
-		xtap_config_free(c);
-		free(c);
-	}
-	free(errs);
-}
-
-static int datapath_up(struct xtapd *d, const char *pin_dir, uint32_t slots)
-{
-	struct xtap_dp_opts o = { .pin_dir = pin_dir, .vt_name = d->cfg->vt_name, .vt_peer = d->cfg->vt_peer,
-				  .ipv6 = d->cfg->ipv6, .max_criteria = slots };
-	struct bpf_map_info info = { 0 };
-	uint32_t len = sizeof(info);
-	int err;
-
-	if ((err = xtap_dp_open(&d->dp, &o))) {
-		log_warnx("datapath: %s", strerror(-err));
-		return err;
-	}
-	for (size_t i = 0; i < d->cfg->n_attach; i++)
-		if ((err = xtap_dp_attach(&d->dp, d->cfg->attach[i].netdev, d->cfg->attach[i].mode)))
-			return err;
-	if (bpf_obj_get_info_by_fd(d->dp.maps.sets, &info, &len))
-		return -errno;
-	d->cls = xtap_cls_new(&d->dp.maps, d->dp.max_criteria, info.max_entries);
-	if (!d->cls)
-		return -ENOMEM;
-	for (size_t i = 0; i < d->cfg->n_attach; i++) {
-		uint32_t ifindex = if_nametoindex(d->cfg->attach[i].netdev);
-
-		if ((err = xtap_cls_iface_add(d->cls, ifindex, groups_of(d, d->cfg->attach[i].netdev))))
-			return err;
-	}
-	return 0;
+	xtap_config_free(old);
+	free(old);
 }
 
 static void usage(void)
@@ -1241,11 +451,13 @@ int main(int argc, char **argv)
 		return xtap_sup_worker_main(argc, argv);
 	d.cfg_path = DEFAULT_CONFIG;
 	xtap_sup_init(&d.sup);
-	d.metrics_fd = -1;
-	d.ctl_path = XTAP_CTL_SOCKET;
+	xtap_ctlsrv_init(&d.cs, XTAP_CTL_SOCKET);
+	d.cs.audit = &d.audit;
+	d.cs.ctx = ctl_ctx;
+	d.cs.owner = &d;
+	d.ma = (struct xtap_monauth){ .cfg = &d.cfg, .audit = &d.audit, .srv = &d.srv, .stats = &d.stats,
+				      .tx = d.tx, .tx_size = sizeof(d.tx), .send = monauth_send, .ctx = &d };
 	d.started_ms = wall_ms();
-	for (int i = 0; i < MAX_CTL_CONNS; i++)
-		d.ctl[i].fd = -1;
 	while ((opt = getopt(argc, argv, "f:nvLP:u:S:C:W:")) != -1) {
 		switch (opt) {
 		case 'f': d.cfg_path = optarg; break;
@@ -1254,7 +466,7 @@ int main(int argc, char **argv)
 		case 'L': leave = 1; break;
 		case 'P': pin_dir = optarg; break;
 		case 'u': wuser = optarg; break;
-		case 'S': d.ctl_path = optarg; ctl_given = 1; break;
+		case 'S': d.cs.path = optarg; ctl_given = 1; break;
 		case 'C': {
 			char *end;
 			unsigned long v;
@@ -1293,7 +505,7 @@ int main(int argc, char **argv)
 		if (setrlimit(RLIMIT_CORE, &no_core) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
 			fatal("cannot turn core dumps off");
 	}
-	dummy_hash_make(&d);
+	xtap_monauth_dummy_hash(&d.ma);
 	d.state_path = d.cfg->state_file[0] ? d.cfg->state_file : DEFAULT_STATE;
 	if (mkparent(d.state_path) || mkparent(d.cfg->audit_log[0] ? d.cfg->audit_log : DEFAULT_AUDIT))
 		fatal("cannot create the state or audit folder");
@@ -1302,11 +514,11 @@ int main(int argc, char **argv)
 		fatal("cannot open the audit log");
 	xtap_audit_event(d.audit, wall_ms(), XTAP_EV_START, "xtapd");
 
-	if (datapath_up(&d, pin_dir, slots))
+	if (xtapd_datapath_up(&d.dp, &d.cls, d.cfg, pin_dir, slots))
 		fatalx("the datapath could not be set up");
 	xtap_backend_init(&d.be, d.cls);
-	d.be.group_bits = group_bits;
-	d.be.group_ctx = &d;
+	d.be.group_bits = xtapd_group_bits;
+	d.be.group_ctx = &d.cfg;
 	d.dcfg = (struct dtcp_config){ .ctx = &d, .source = cb_source, .resolve_ifname = cb_ifname,
 				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .audit = cb_audit,
 				       .audit_request = cb_audit_request, .before_change = cb_before_change,
@@ -1352,42 +564,38 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		fatal("signalfd");
-	d.ctl_fd = ctl_listen(&d);
+	err = xtap_ctlsrv_listen(&d.cs);
 	/* several xtapd may run, one per network namespace with its own pin
 	 * folder: only the first has the default socket unless -S says */
-	if (d.ctl_fd == -2 && !ctl_given)
+	if (err == -2 && !ctl_given)
 		log_warnx("xtapctl is not available for this xtapd: give it a socket of its own with -S");
-	else if (d.ctl_fd < 0)
-		fatalx("cannot open the control socket %s", d.ctl_path);
-	if (worker_setup(&d, wuser, verbose))
+	else if (err < 0)
+		fatalx("cannot open the control socket %s", d.cs.path);
+	if (xtapd_worker_setup(&d.sup.o, d.cfg, wuser, verbose))
 		fatalx("cannot create the SSH host key");
 	/* the first start must work (the port, the host key): later ones are
 	 * restarts with backoff, the datapath staying up */
 	if (xtap_sup_start(&d.sup, mono_ms()))
 		fatalx("cannot start the SSH worker");
-	if (d.cfg->metrics_port && metrics_start(&d, wuser))
+	if (d.cfg->metrics_port && xtap_ctlsrv_metrics_start(&d.cs, d.cfg, wuser))
 		fatalx("cannot start the metrics listener");
 	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port,
 		 d.cfg->n_attach, d.srv.n);
 
 	while (detach < 0) {
 		/* fixed slots: worker, signals, control socket, then the xtapctl connections */
-		struct pollfd p[4 + MAX_CTL_CONNS] = { { .fd = d.sup.fd, .events = POLLIN },
-						      { .fd = sfd, .events = POLLIN },
-						      { .fd = d.ctl_fd, .events = POLLIN } };
+		struct pollfd p[4 + XTAP_CTLSRV_CONNS] = { { .fd = d.sup.fd, .events = POLLIN },
+							  { .fd = sfd, .events = POLLIN } };
 		/* the metrics listener, last: the other slots keep their places */
-		const int pm = 3 + MAX_CTL_CONNS;
+		const int pm = 3 + XTAP_CTLSRV_CONNS;
 		int n, wait = xtap_sup_wait_ms(&d.sup, mono_ms());
 
-		for (int i = 0; i < MAX_CTL_CONNS; i++) {
-			p[3 + i].fd = d.ctl[i].fd; /* -1: poll skips it */
-			p[3 + i].events = d.ctl[i].tx.n ? POLLOUT : POLLIN;
-		}
+		xtap_ctlsrv_poll_set(&d.cs, &p[2]); /* the control socket, then its connections */
 		if (d.sup.q.head)
 			p[0].events |= POLLOUT;
-		p[pm] = (struct pollfd){ .fd = d.metrics_fd, .events = POLLIN };
+		p[pm] = (struct pollfd){ .fd = d.cs.metrics_fd, .events = POLLIN };
 		/* a restart due sooner than the next second */
-		n = poll(p, 4 + MAX_CTL_CONNS, wait >= 0 && wait < 1000 ? wait : 1000);
+		n = poll(p, 4 + XTAP_CTLSRV_CONNS, wait >= 0 && wait < 1000 ? wait : 1000);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n > 0 && (p[1].revents & POLLIN)) {
@@ -1399,7 +607,7 @@ int main(int argc, char **argv)
 					continue;
 				}
 				if (si.ssi_signo == SIGCHLD) {
-					metrics_reap(&d);
+					xtap_ctlsrv_metrics_reap(&d.cs);
 					/* an exit, or a stop or continue: only an
 					 * exit ends the worker, never the datapath */
 					worker_reap(&d);
@@ -1454,24 +662,9 @@ int main(int argc, char **argv)
 			if (gone)
 				worker_lost(&d, "it closed its socket");
 		}
-		if (n > 0 && (p[2].revents & POLLIN))
-			ctl_accept(&d);
-		if (n > 0 && d.metrics_fd >= 0 && p[pm].fd == d.metrics_fd && (p[pm].revents & (POLLIN | POLLHUP)))
-			metrics_serve(&d);
-		for (int i = 0; i < MAX_CTL_CONNS && n > 0; i++) {
-			struct ctl_conn *c = &d.ctl[i];
-
-			/* the connection in this slot may be newer than the poll */
-			if (c->fd < 0 || p[3 + i].fd != c->fd)
-				continue;
-			if (!c->tx.n && (p[3 + i].revents & (POLLIN | POLLHUP | POLLERR)) && ctl_read(&d, c))
-				detach = i;
-			else if (c->tx.n && (p[3 + i].revents & (POLLOUT | POLLHUP | POLLERR)))
-				ctl_write(c);
-		}
-		for (int i = 0; i < MAX_CTL_CONNS; i++)
-			if (d.ctl[i].fd >= 0 && i != detach && wall_ms() > d.ctl[i].deadline_ms)
-				ctl_drop(&d.ctl[i]);
+		if (n > 0 && d.cs.metrics_fd >= 0 && p[pm].fd == d.cs.metrics_fd && (p[pm].revents & (POLLIN | POLLHUP)))
+			xtap_ctlsrv_metrics_serve(&d.cs);
+		detach = xtap_ctlsrv_serve(&d.cs, &p[2], n > 0);
 		/* the worker: reaped (a SIGCHLD can be merged with another),
 		 * killed when it stalls, started when its backoff is over */
 		worker_reap(&d);
@@ -1480,7 +673,7 @@ int main(int argc, char **argv)
 		if (xtap_sup_due(&d.sup, mono_ms()) && xtap_sup_start(&d.sup, mono_ms()))
 			log_warnx("SSH worker: start failed, retried in %llu ms",
 				  (unsigned long long)d.sup.backoff_ms);
-		audit_suppressed(&d);
+		xtap_monauth_suppressed(&d.ma);
 		/* idle, total, packet and byte limits, once a second: nothing to
 		 * walk without dynamic criteria, and the counters of those with
 		 * idle, packet or byte limits in batch reads (not one per rule) */
@@ -1502,11 +695,9 @@ int main(int argc, char **argv)
 		}
 	}
 
-	metrics_stop(&d);
+	xtap_ctlsrv_metrics_stop(&d.cs);
 	xtap_sup_stop(&d.sup);
-	for (int i = 0; i < MAX_SESSIONS; i++)
-		if (d.s[i].used && d.s[i].dtcp)
-			dtcp_session_free(&d.s[i].ds);
+	xtap_monauth_free(&d.ma);
 	xtap_persist_snapshot(&d.ps);
 	if (detach >= 0)
 		log_info("xtapctl detach: taking the datapath down");
@@ -1519,21 +710,7 @@ int main(int argc, char **argv)
 	}
 	xtap_audit_event(d.audit, wall_ms(), XTAP_EV_STOP,
 			 leave && detach < 0 ? "datapath left running" : "datapath removed");
-	if (detach >= 0) {
-		struct ctl_conn *c = &d.ctl[detach];
-
-		/* a few bytes into an empty socket buffer: one send does it */
-		xtap_ctl_detached(c->rx, c->nrx, err, &c->tx);
-		if (c->tx.full || send(c->fd, c->tx.p, c->tx.n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)c->tx.n)
-			log_warnx("xtapctl: cannot answer the detach request");
-	}
-	for (int i = 0; i < MAX_CTL_CONNS; i++)
-		ctl_drop(&d.ctl[i]);
-	if (d.ctl_fd >= 0) {
-		close(d.ctl_fd);
-		if (unlink(d.ctl_path))
-			log_warn("cannot remove %s", d.ctl_path);
-	}
+	xtap_ctlsrv_close(&d.cs, detach, err);
 	xtap_audit_close(d.audit);
 	dtcp_server_free(&d.srv);
 	xtap_backend_free(&d.be);
@@ -1542,6 +719,5 @@ int main(int argc, char **argv)
 	free(d.cfg);
 	free(d.out.m);
 	xtap_persist_free(&d.ps);
-	xtap_sidset_free(&d.sids);
 	return rc;
 }

@@ -1,15 +1,17 @@
 # The SSH worker (loader/worker.c), the monitor <-> worker protocol
-# (loader/monproto.c) and their tests. Included by the top-level Makefile.
-# Everything is built under $(BUILD)/sshd.d, sanitized (ASan + UBSan) as the
-# other tests are; the daemon links worker.o and monproto.o with
-# $(SSHD_LIBS).
+# (loader/monproto.c), the monitor's side of the connections
+# (loader/monauth.c) and their tests. Included by the top-level Makefile.
+# The unit tests are built under $(BUILD)/sshd.d, sanitized (ASan + UBSan)
+# as the other tests are; sshd_test.py drives build/xtapd itself. The daemon
+# links worker.o and monproto.o with $(SSHD_LIBS).
 
 SDB        := $(BUILD)/sshd.d
-SD_CFLAGS  := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Idtcp -Itests/dtcp $(NL_CFLAGS)
-SD_HDRS    := loader/monproto.h loader/worker.h loader/log.h loader/sigcheck.h dtcp/dtcp.h tests/dtcp/memback.h
+SD_CFLAGS  := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Iinclude -Idtcp -Itests/dtcp $(NL_CFLAGS)
+SD_HDRS    := loader/monproto.h loader/worker.h loader/log.h loader/sigcheck.h loader/monauth.h loader/config.h \
+	      loader/audit.h loader/ctl.h loader/evlimit.h dtcp/dtcp.h tests/dtcp/memback.h
 SSHD_LIBS  := -lssh -lseccomp -lcrypto
 # log.c routes libbpf's messages, hence -lbpf
-SD_TESTMON_LIBS := $(SSHD_LIBS) -lcrypt -lcrypto -lbpf -lelf -lz
+SD_MONAUTH_LIBS := -lcrypt -lcrypto -lbpf -lelf -lz
 
 $(SDB)/san/%.o: %.c $(SD_HDRS)
 	$(call msg,CC-SAN,$@)
@@ -30,26 +32,22 @@ $(SDB)/test_sigcheck: $(SDB)/san/tests/sshd/test_sigcheck.o $(SDB)/san/loader/si
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(SD_CFLAGS) $(SAN_FLAGS) $^ -o $@ -lcrypto
 
-SD_TESTMON_OBJS := tests/sshd/testmon.o loader/worker.o loader/monproto.o loader/log.o \
-	tests/dtcp/memback.o
-
-# The test monitor with the worker, sanitized (what the tests run) and
-# optimised (to measure the seccomp allowlist without the sanitizer runtime).
-$(SDB)/testmon: $(SD_TESTMON_OBJS:%=$(SDB)/san/%) $(DT)/libdtcp-san.a
+# The monitor's slots and login decisions (loader/monauth.c) driven with
+# monitor-protocol messages, with the real configuration parser and audit log
+SD_MONAUTH_OBJS := tests/sshd/test_monauth.o loader/monauth.o loader/config.o loader/audit.o \
+	loader/evlimit.o loader/sigcheck.o loader/monproto.o loader/log.o tests/dtcp/memback.o
+$(SDB)/test_monauth: $(SD_MONAUTH_OBJS:%=$(SDB)/san/%) $(DT)/libdtcp-san.a
 	$(call msg,LD-SAN,$@)
-	$(Q)$(CC) $(SD_CFLAGS) $(SAN_FLAGS) $^ -o $@ $(SD_TESTMON_LIBS)
-
-$(SDB)/testmon-opt: $(SD_TESTMON_OBJS:%=$(SDB)/opt/%) $(DT)/libdtcp.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(SD_CFLAGS) $^ -o $@ $(SD_TESTMON_LIBS)
+	$(Q)$(CC) $(SD_CFLAGS) $(SAN_FLAGS) $^ -o $@ $(SD_MONAUTH_LIBS)
 
 # test tables leave unused fields to zero-initialisation
 $(SDB)/san/tests/sshd/%.o: SD_CFLAGS += -Wno-missing-field-initializers
 
-SD_BUILD := $(SDB)/test_monproto $(SDB)/test_sigcheck $(SDB)/testmon $(SDB)/testmon-opt $(BUILD)/dtcp
+# sshd_test.py drives the real xtapd, sanitized (and asks xtapctl about it)
+SD_BUILD := $(SDB)/test_monproto $(SDB)/test_sigcheck $(SDB)/test_monauth $(SBUILD)/xtapd $(BUILD)/xtapctl $(BUILD)/dtcp
 
 TEST_BUILD_EXTRA += $(SD_BUILD)
-TESTS_EXTRA += $(SDB)/test_monproto $(SDB)/test_sigcheck \
+TESTS_EXTRA += $(SDB)/test_monproto $(SDB)/test_sigcheck $(SDB)/test_monauth \
 	'/usr/bin/python3 tests/sshd/sshd_test.py $(BUILD)'
 
 .PHONY: sshd

@@ -1,0 +1,329 @@
+/* The monitor's session slots and authentication decisions (loader/monauth.c,
+ * the code xtapd runs), driven with monitor-protocol messages as a worker
+ * sends them: encoded, decoded by mon_decode, handed to xtap_monauth_handle.
+ * Expectations from docs/privsep.md ("The protocol", "What the monitor
+ * checks on top of the codec") and docs/state-and-audit.md, checked on the
+ * answers sent back (AUTH_RESULT, DTCP_CLOSE) and on the real audit log.
+ *
+ * usage: test_monauth (a temporary folder for the configuration and the
+ * audit log; no root needed) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "config.h"
+#include "memback.h"
+#include "monauth.h"
+#include "monproto.h"
+
+static int passed, failed;
+
+#define CHECK(name, cond) do {                                           \
+	if (cond) { passed++; }                                          \
+	else { failed++; printf("FAIL %s (line %d)\n", name, __LINE__); } \
+} while (0)
+
+#define PASSWORD "xtap-test-pw"
+/* crypt(3) SHA-512 of PASSWORD (mkpasswd -m sha-512 -S xtaptestsalt) */
+#define TEST_HASH "$6$xtaptestsalt$KVXqPdNh1kdv0b13JQFDCVlxalCARleSmGxhtooWwTvP5llEJeoq." \
+		  "/G7SVovO0Bbqjl.TJBXMKuTJatpflSUb."
+/* public keys made with ssh-keygen -t ed25519 for this test: K1 is ftap1's */
+#define K1_B64 "AAAAC3NzaC1lZDI1NTE5AAAAIF8Wa4FdEMEtE82f8BBP9Oeu4Deaq8d5KQntVuTuOHzs"
+#define K2_B64 "AAAAC3NzaC1lZDI1NTE5AAAAIJhxkn3A2no3UIJVFBvYTwuk7k0b/Jj2Zsq8ZkQYFuMn"
+
+static char dir[] = "/tmp/xtap-monauth.XXXXXX";
+static char cfg_path[64], audit_path[64];
+static struct xtap_config *cfg;
+static struct xtap_audit *audit;
+static struct memback mb;
+static struct dtcp_server srv;
+static struct xtap_ctl_stats stats;
+static struct xtap_monauth ma;
+static uint8_t tx[MON_MSG_MAX], in[MON_MSG_MAX];
+/* what monauth sent to the worker, decoded as the worker decodes it */
+static struct mon_msg sent[8];
+static int n_sent;
+
+static void capture(void *ctx, size_t n)
+{
+	const char *why;
+
+	(void)ctx;
+	if (n_sent < 8 && mon_decode(tx, n, MON_FROM_MONITOR, &sent[n_sent], &why) == 0)
+		n_sent++;
+}
+
+/* one message from the worker; n from one of the encoders */
+static void feed(size_t n)
+{
+	struct mon_msg m;
+	const char *why;
+
+	n_sent = 0;
+	if (!n || mon_decode(in, n, MON_FROM_WORKER, &m, &why)) {
+		printf("FAIL a test message does not decode\n");
+		failed++;
+		return;
+	}
+	xtap_monauth_handle(&ma, &m);
+	mon_msg_clear(&m);
+}
+
+static void conn_open(uint32_t id, const char *peer)
+{
+	feed(mon_enc_conn_open(in, sizeof(in), id, peer));
+}
+
+/* the AUTH_RESULT of a password attempt: 1 ok, 0 refused, -1 none sent */
+static int password(uint32_t id, const char *user, const char *pw)
+{
+	feed(mon_enc_auth_password(in, sizeof(in), id, user, pw));
+	return n_sent == 1 && sent[0].type == MON_AUTH_RESULT && sent[0].session == id ? (int)sent[0].ok : -1;
+}
+
+static size_t b64_blob(const char *b64, uint8_t *out)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	for (const char *p = b64; *p && *p != '='; p++) {
+		acc = acc << 6 | (uint32_t)(strchr(al, *p) - al);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+static int pubkey(uint32_t id, const char *user, const char *b64, int key_signed)
+{
+	uint8_t blob[128];
+	size_t n = b64_blob(b64, blob);
+
+	feed(mon_enc_auth_pubkey(in, sizeof(in), id, key_signed, user, "ssh-ed25519", blob, n));
+	return n_sent == 1 && sent[0].type == MON_AUTH_RESULT ? (int)sent[0].ok : -1;
+}
+
+static void session_open(uint32_t id, const char *user)
+{
+	feed(mon_enc_session_open(in, sizeof(in), id, user, "198.51.100.99"));
+}
+
+static void empty(uint32_t type, uint32_t id)
+{
+	feed(mon_enc_empty(in, sizeof(in), type, id));
+}
+
+/* audit lines holding every one of the strings (NULL-terminated) */
+static int audit_count(const char *a, const char *b, const char *c)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f;
+
+	xtap_audit_flush(audit);
+	if (!(f = fopen(audit_path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, a) && (!b || strstr(line, b)) && (!c || strstr(line, c));
+	fclose(f);
+	return n;
+}
+
+static int setup(void)
+{
+	static struct xtap_config_errors errs;
+	FILE *f;
+
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(cfg_path, sizeof(cfg_path), "%s/xtapd.conf", dir);
+	snprintf(audit_path, sizeof(audit_path), "%s/audit.log", dir);
+	if (!(f = fopen(cfg_path, "w")))
+		return -1;
+	fprintf(f, "set system login class flowtap permissions flow-tap-operation\n"
+		   "set system login user ftap1 uid 2001\n"
+		   "set system login user ftap1 class flowtap\n"
+		   "set system login user ftap1 authentication encrypted-password \"%s\"\n"
+		   "set system login user ftap1 authentication ssh-ed25519 \"ssh-ed25519 %s\"\n"
+		   /* a user with the password but no control source: no DTCP key */
+		   "set system login user viewer uid 2002\n"
+		   "set system login user viewer class flowtap\n"
+		   "set system login user viewer authentication encrypted-password \"%s\"\n"
+		   "set system services flow-tap-dtcp ssh\n"
+		   "set interfaces vt-4/0/0 unit 0 family inet\n"
+		   "set services flow-tap tunnel-interface vt-4/0/0.0\n"
+		   "set services flow-tap control-source ftap1 key \"Juniper\"\n"
+		   "set services flow-tap interface s0 mode xdp-native\n",
+		TEST_HASH, K1_B64, TEST_HASH);
+	fclose(f);
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg || xtap_config_load(cfg_path, cfg, &errs)) {
+		if (cfg)
+			xtap_config_report(cfg_path, &errs, stdout);
+		return -1;
+	}
+	if (!(audit = xtap_audit_open(audit_path)))
+		return -1;
+	memback_init(&mb, NULL);
+	if (dtcp_server_init(&srv, &mb.cfg, &mb.be, &mb))
+		return -1;
+	ma = (struct xtap_monauth){ .cfg = &cfg, .audit = &audit, .srv = &srv, .stats = &stats,
+				    .tx = tx, .tx_size = sizeof(tx), .send = capture };
+	xtap_monauth_dummy_hash(&ma);
+	return 0;
+}
+
+static void passwords(void)
+{
+	CHECK("the dummy hash has the configured method ($6$)", !strncmp(ma.dummy_hash, "$6$", 3));
+	CHECK("AUTH_PASSWORD without CONN_OPEN: refused", password(1, "ftap1", PASSWORD) == 0);
+	CHECK("... and nothing held for it", xtap_monauth_connections(&ma) == 0);
+	conn_open(1, "192.0.2.10");
+	CHECK("CONN_OPEN takes a slot, answered with nothing", xtap_monauth_connections(&ma) == 1 && n_sent == 0);
+	CHECK("wrong password: AUTH_RESULT 0", password(1, "ftap1", "xtap-test-pX") == 0);
+	CHECK("auth_fail audited with the peer of CONN_OPEN",
+	      audit_count("\"auth_fail\"", "\"ftap1\"", "\"peer\":\"192.0.2.10\"") == 1);
+	CHECK("unknown user: AUTH_RESULT 0", password(1, "nosuchuser", PASSWORD) == 0);
+	CHECK("the configured password of a user who is no control source: 0",
+	      password(1, "viewer", PASSWORD) == 0);
+	CHECK("the failures are counted for the metrics", stats.auth_fail_password == 4);
+	CHECK("right password: AUTH_RESULT 1", password(1, "ftap1", PASSWORD) == 1);
+	CHECK("auth_ok audited with the peer and the method",
+	      audit_count("\"auth_ok\"", "\"peer\":\"192.0.2.10\"", "\"method\":\"password\"") == 1);
+	CHECK("a second AUTH_* on a logged-in connection: refused", password(1, "ftap1", PASSWORD) == 0);
+	/* an id announced twice keeps its first peer */
+	conn_open(1, "203.0.113.66");
+	CHECK("CONN_OPEN twice: still one slot", xtap_monauth_connections(&ma) == 1);
+}
+
+static void sessions(void)
+{
+	session_open(2, "ftap1");
+	CHECK("SESSION_OPEN for a connection never announced: no session",
+	      !xtap_monauth_dtcp(&ma, 2) && xtap_monauth_sessions(&ma) == 0);
+	conn_open(2, "192.0.2.20");
+	session_open(2, "ftap1");
+	CHECK("SESSION_OPEN without a login: no session", !xtap_monauth_dtcp(&ma, 2));
+	CHECK("... and no session_open line", audit_count("\"session_open\"", NULL, NULL) == 0);
+	session_open(1, "ftap2");
+	CHECK("SESSION_OPEN as another user than the one logged in: no session", !xtap_monauth_dtcp(&ma, 1));
+	session_open(1, "ftap1");
+	CHECK("SESSION_OPEN as the user logged in: a DTCP session", xtap_monauth_dtcp(&ma, 1) &&
+	      xtap_monauth_sessions(&ma) == 1);
+	CHECK("session_open audited with the peer of CONN_OPEN (not the one SESSION_OPEN names)",
+	      audit_count("\"session_open\"", "ftap1 from 192.0.2.10", NULL) == 1);
+	session_open(1, "ftap1");
+	CHECK("a second SESSION_OPEN: still one session", xtap_monauth_sessions(&ma) == 1);
+	empty(MON_DTCP_EOF, 1);
+	CHECK("DTCP_EOF: answered DTCP_CLOSE", n_sent == 1 && sent[0].type == MON_DTCP_CLOSE && sent[0].session == 1);
+	CHECK("... and the session takes no more data", !xtap_monauth_dtcp(&ma, 1));
+	empty(MON_DTCP_EOF, 1);
+	CHECK("a second DTCP_EOF: no second DTCP_CLOSE", n_sent == 0);
+	empty(MON_SESSION_CLOSE, 1);
+	CHECK("SESSION_CLOSE frees the slot and the session",
+	      xtap_monauth_connections(&ma) == 1 && xtap_monauth_sessions(&ma) == 0);
+	CHECK("session_close audited", audit_count("\"session_close\"", "ftap1", NULL) == 1);
+	empty(MON_SESSION_CLOSE, 2);
+	CHECK("a connection that never logged in frees its slot too", xtap_monauth_connections(&ma) == 0);
+	/* the freed id is not logged in any more: nothing survives its slot */
+	session_open(1, "ftap1");
+	CHECK("after SESSION_CLOSE its id has no login", !xtap_monauth_dtcp(&ma, 1));
+}
+
+static void keys(void)
+{
+	conn_open(3, "192.0.2.30");
+	CHECK("key query for the authorized key: 1", pubkey(3, "ftap1", K1_B64, 0) == 1);
+	session_open(3, "ftap1");
+	CHECK("a key query is no login", !xtap_monauth_dtcp(&ma, 3));
+	CHECK("key query for another key: 0", pubkey(3, "ftap1", K2_B64, 0) == 0);
+	CHECK("key query for a user without that key: 0", pubkey(3, "viewer", K1_B64, 0) == 0);
+	CHECK("a signed request with no AUTH_SIG before it: 0", pubkey(3, "ftap1", K1_B64, 1) == 0);
+	CHECK("... audited as a failed publickey login",
+	      audit_count("\"auth_fail\"", "\"method\":\"publickey\"", "192.0.2.30") == 1);
+	session_open(3, "ftap1");
+	CHECK("... and no session", !xtap_monauth_dtcp(&ma, 3));
+	empty(MON_SESSION_CLOSE, 3);
+}
+
+static void slots(void)
+{
+	int ok = 1;
+
+	for (uint32_t id = 100; id < 100 + XTAP_MON_SESSIONS; id++)
+		conn_open(id, "192.0.2.40");
+	CHECK("256 connections take 256 slots", xtap_monauth_connections(&ma) == XTAP_MON_SESSIONS);
+	conn_open(999, "192.0.2.41");
+	CHECK("the 257th has none", xtap_monauth_connections(&ma) == XTAP_MON_SESSIONS);
+	CHECK("... and cannot log in", password(999, "ftap1", PASSWORD) == 0);
+	empty(MON_SESSION_CLOSE, 100);
+	conn_open(999, "192.0.2.41");
+	CHECK("a slot freed by SESSION_CLOSE is taken again", password(999, "ftap1", PASSWORD) == 1);
+	session_open(999, "ftap1");
+	CHECK("... and opens a session", xtap_monauth_dtcp(&ma, 999) != NULL);
+	xtap_monauth_drop_all(&ma, "SSH worker restart");
+	CHECK("the worker gone: every slot free", xtap_monauth_connections(&ma) == 0 &&
+	      xtap_monauth_sessions(&ma) == 0);
+	CHECK("... the DTCP session's end audited with the reason",
+	      audit_count("\"session_close\"", "SSH worker restart", NULL) == 1);
+	for (uint32_t id = 100; id < 100 + XTAP_MON_SESSIONS && ok; id++) {
+		conn_open(id, "192.0.2.42");
+		ok = password(id, "ftap1", PASSWORD) == 1;
+	}
+	CHECK("after that 256 new connections each log in", ok);
+	xtap_monauth_drop_all(&ma, NULL);
+}
+
+/* docs/privsep.md: up to 20 lines per kind and minute, then counted */
+static void rate_limit(void)
+{
+	int before = audit_count("\"auth_fail\"", NULL, NULL), suppressed;
+
+	conn_open(5, "192.0.2.50");
+	for (int i = 0; i < 30; i++)
+		password(5, "ftap1", "wrong");
+	suppressed = audit_count("\"auth_fail\"", NULL, NULL) - before;
+	/* this minute's window already holds the failures above */
+	CHECK("30 more failed logins write auth_fail lines up to 20 in the minute",
+	      before < 20 && before + suppressed == 20);
+	CHECK("... every one counted for the metrics", stats.auth_fail_password == 6 + 30);
+	feed(mon_enc_event(in, sizeof(in), 5, MON_EV_REFUSED, "192.0.2.50"));
+	CHECK("a refused channel (not pre-auth) is written at once",
+	      audit_count("\"connection_refused\"", "refused from 192.0.2.50", NULL) == 1);
+	empty(MON_SESSION_CLOSE, 5);
+}
+
+static void teardown(void)
+{
+	xtap_monauth_free(&ma);
+	dtcp_server_free(&srv);
+	xtap_audit_close(audit);
+	xtap_config_free(cfg);
+	free(cfg);
+	unlink(cfg_path);
+	unlink(audit_path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	if (setup()) {
+		printf("cannot set up in %s\n", dir);
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	passwords();
+	sessions();
+	keys();
+	slots();
+	rate_limit();
+	teardown();
+	printf("monauth: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
