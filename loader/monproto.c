@@ -38,6 +38,7 @@ const char *mon_event_name(uint32_t kind)
 		[MON_EV_IDLE_TIMEOUT] = "idle-timeout", [MON_EV_REFUSED] = "refused",
 		[MON_EV_SRC_CONN_LIMIT] = "source-connection-limit",
 		[MON_EV_SRC_RATE_LIMIT] = "source-rate-limit", [MON_EV_AUTH_METHOD] = "auth-method",
+		[MON_EV_AUTH_BADSIG] = "auth-bad-signature",
 	};
 	return kind >= 1 && kind <= MON_EV_KIND_MAX ? names[kind] : "unknown";
 }

@@ -65,7 +65,8 @@ enum mon_event_kind {
 	MON_EV_SRC_RATE_LIMIT, /* refused before the banner: too many per minute from it */
 	MON_EV_AUTH_METHOD,    /* an authentication method not offered (gssapi-with-mic,
 				  hostbased, ...): refused, counted as a failure */
-	MON_EV_KIND_MAX = MON_EV_AUTH_METHOD,
+	MON_EV_AUTH_BADSIG,    /* a publickey request whose signature libssh refused */
+	MON_EV_KIND_MAX = MON_EV_AUTH_BADSIG,
 };
 const char *mon_type_name(uint32_t type);
 const char *mon_event_name(uint32_t kind);

@@ -101,6 +101,7 @@ struct conn {
 	char kbd_user[MON_USER_MAX];      /* keyboard-interactive: user of the prompt */
 	char user[MON_USER_MAX];          /* authenticated */
 	unsigned auth_failures;
+	unsigned badsig; /* publickey requests libssh refused (ssh_message_free) */
 	unsigned gss_refused;             /* gssapi-with-mic requests answered (see below) */
 	struct {                          /* the last signature libssh verified (see below) */
 		bool have;
@@ -283,6 +284,53 @@ int EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen, c
 	return real_digest_verify ? real_digest_verify(ctx, sig, siglen, tbs, tbslen) : -1;
 }
 
+/* libssh 0.10 (messages.c) frees a publickey request whose signature does
+ * not verify (or cannot be read) inside its packet handler without queueing
+ * it: the client would get no answer and wait for the auth deadline. libssh
+ * calls ssh_message_free through its PLT, so this binary defines it: a
+ * userauth publickey request that libssh frees while processing packets
+ * (never one of the worker's own frees) is answered USERAUTH_FAILURE with
+ * the offered methods first, and counted as a failure after libssh returns
+ * (conn_step): dropping the connection inside the handler would free what
+ * it still uses. */
+static bool own_free; /* the worker frees a message it handled */
+static void (*real_message_free)(ssh_message);
+
+void ssh_message_free(ssh_message m)
+{
+	if (!real_message_free) {
+		void *f = dlsym(RTLD_NEXT, "ssh_message_free");
+
+		if (f)
+			memcpy(&real_message_free, &f, sizeof(f));
+	}
+/* deprecated in 0.10 in favour of server callbacks, which this worker does not
+ * use for userauth; it is the only way to read the state of a freed request */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	if (m && polling && !own_free && !polling->dead && ssh_message_type(m) == SSH_REQUEST_AUTH &&
+	    ssh_message_subtype(m) == SSH_AUTH_METHOD_PUBLICKEY &&
+	    (ssh_message_auth_publickey_state(m) == SSH_PUBLICKEY_STATE_WRONG ||
+	     ssh_message_auth_publickey_state(m) == SSH_PUBLICKEY_STATE_ERROR)) {
+#pragma GCC diagnostic pop
+		/* libssh 0.10 never queues these (queries and valid signatures
+		 * it queues, and the worker answers them) */
+		ssh_message_reply_default(m);
+		polling->signed_req.have = false; /* the refused signature is not forwarded */
+		polling->badsig++;
+	}
+	if (real_message_free)
+		real_message_free(m);
+}
+
+/* The worker's own frees: never answered by the hook above. */
+static void message_done(ssh_message m)
+{
+	own_free = true;
+	ssh_message_free(m);
+	own_free = false;
+}
+
 /* ---- queues ----------------------------------------------------------------- */
 
 static void outq_init(struct outq *q)
@@ -403,7 +451,7 @@ static void conn_drop(struct conn *c, const char *why)
 static void conn_free(struct conn *c)
 {
 	if (c->pending)
-		ssh_message_free(c->pending);
+		message_done(c->pending);
 	outq_free(&c->out);
 	ssh_event_remove_session(c->ev, c->ssh);
 	ssh_event_free(c->ev);
@@ -567,7 +615,7 @@ static void auth_ask(struct conn *c, ssh_message m, size_t n, bool probe)
 {
 	if (mon_push(c->w, n) < 0) {
 		ssh_message_reply_default(m);
-		ssh_message_free(m);
+		message_done(m);
 		conn_drop(c, "cannot ask the monitor");
 		return;
 	}
@@ -792,7 +840,7 @@ static void handle_message(struct conn *c, ssh_message m)
 		break;
 	}
 	if (!kept)
-		ssh_message_free(m);
+		message_done(m);
 }
 
 /* ---- answers from the monitor --------------------------------------------------------- */
@@ -825,7 +873,7 @@ static void auth_result(struct conn *c, bool ok)
 		log_info("worker: connection %u from %s: authenticated as %s", c->id, c->peer,
 			 vis(c->user, v));
 	}
-	ssh_message_free(m);
+	message_done(m);
 }
 
 static void mon_dispatch(struct worker *w, const struct mon_msg *m)
@@ -924,6 +972,18 @@ static void flush_replies(struct conn *c, uint64_t now)
 
 static void conn_step_libssh(struct conn *c, uint64_t now);
 
+static void count_answered(struct conn *c, unsigned *n, uint32_t kind, const char *what)
+{
+	for (; *n && !c->dead; (*n)--) {
+		log_debug("worker: connection %u: %s refused", c->id, what);
+		mon_event(c->w, c->id, kind, c->peer);
+		if (++c->auth_failures >= c->w->o->auth_tries) {
+			mon_event(c->w, c->id, MON_EV_AUTH_TRIES, c->peer);
+			conn_drop(c, "too many authentication failures");
+		}
+	}
+}
+
 /* One turn of a connection. libssh may process packets in any of the calls
  * below (the poll, ssh_message_get, channel reads and writes): polling
  * names the connection for gss_indicate_mechs throughout. */
@@ -932,16 +992,11 @@ static void conn_step(struct conn *c, uint64_t now)
 	polling = c;
 	conn_step_libssh(c, now);
 	polling = NULL;
-	/* gssapi-with-mic: answered by libssh (see gss_indicate_mechs),
-	 * counted here as a failed attempt of a method not offered */
-	for (; c->gss_refused && !c->dead; c->gss_refused--) {
-		log_debug("worker: connection %u: gssapi-with-mic refused", c->id);
-		mon_event(c->w, c->id, MON_EV_AUTH_METHOD, c->peer);
-		if (++c->auth_failures >= c->w->o->auth_tries) {
-			mon_event(c->w, c->id, MON_EV_AUTH_TRIES, c->peer);
-			conn_drop(c, "too many authentication failures");
-		}
-	}
+	/* answered inside libssh, counted here as failed attempts:
+	 * gssapi-with-mic (a method not offered, see gss_indicate_mechs) and
+	 * a publickey request whose signature libssh refused (ssh_message_free) */
+	count_answered(c, &c->badsig, MON_EV_AUTH_BADSIG, "publickey signature");
+	count_answered(c, &c->gss_refused, MON_EV_AUTH_METHOD, "gssapi-with-mic");
 }
 
 static void conn_step_libssh(struct conn *c, uint64_t now)

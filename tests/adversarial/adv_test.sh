@@ -121,6 +121,8 @@ check "the worker survived every method (pid $W0 still serving)" [ "$(worker_pid
 check "gssapi-with-mic never reached GSS-API (no SIGSYS, no restart)" bash -c "! grep -q 'SSH worker.*killed by signal\|stopped by signal' $T/xtapd.log"
 hostile "publickey" pubkey 192.0.2.1 $PORT
 after "publickey without and with a bad signature"
+check "a bad signature is audited with its peer (auth-bad-signature from 192.0.2.x)" \
+	grep -q 'auth-bad-signature from 192\.0\.2\.' $T/audit.log
 # public-key logins: the monitor verifies each signature itself
 for k in mdkey rsakey ecdsakey; do
 	inS $H pubkey-login 127.0.0.1 $PORT $T/$k "$KEY" > $T/pk.out 2>&1
