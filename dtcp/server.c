@@ -41,6 +41,37 @@ void dtcp_server_free(struct dtcp_server *s)
 size_t dtcp_entry_lower_bound(struct dtcp_entry *const *tab, size_t n, uint32_t id)
 {
 	size_t lo = 0, hi = n;
+
+	/* ids are handed out in increasing order: the newest criterion, the
+	 * one a burst's ADDs look up again, is at the end (each step of the
+	 * search below is a cache miss through a pointer at 1M criteria) */
+	if (!n || tab[n - 1]->c.id <= id)
+		return n && tab[n - 1]->c.id == id ? n - 1 : n;
+	/* ids near the front (a walk in id order, which passes tab + pos) or
+	 * near the end (a burst's own): gallop from that side, touching
+	 * nearby, cached entries; tab[hi] >= id throughout */
+	hi = n - 1;
+	if (tab[0]->c.id >= id)
+		return 0;
+	if (tab[n - 1]->c.id - id < id - tab[0]->c.id) {
+		for (size_t step = 1; step <= hi; step *= 2) {
+			if (tab[hi - step]->c.id < id) {
+				lo = hi - step + 1;
+				break;
+			}
+			hi -= step;
+		}
+	} else {
+		/* tab[lo] < id throughout */
+		for (size_t step = 1; lo + step < hi; step *= 2) {
+			if (tab[lo + step]->c.id >= id) {
+				hi = lo + step;
+				break;
+			}
+			lo += step;
+		}
+		lo++;
+	}
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (tab[mid]->c.id < id)

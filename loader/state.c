@@ -223,15 +223,18 @@ static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_st
  * order, at most XTAP_STATE_DP_MAX for one id (state.h). */
 static int check_extra(const struct dtcp_server *s, const struct xtap_state_extra *x)
 {
-	size_t run = 0;
+	size_t run = 0, t = 0; /* t: where x's last id is in s's table (both in id order) */
 
 	for (size_t i = 0; x && i < x->n; i++) {
 		if (i && x->dp[i].id < x->dp[i - 1].id)
 			return -1;
 		run = i && x->dp[i].id == x->dp[i - 1].id ? run + 1 : 1;
-		if (run > XTAP_STATE_DP_MAX)
+		if (run > XTAP_STATE_DP_MAX || x->dp[i].uid == 0)
 			return -1;
-		if (x->dp[i].uid == 0 || (run == 1 && !dtcp_server_find(s, x->dp[i].id)))
+		if (run > 1)
+			continue;
+		t += dtcp_entry_lower_bound(s->tab + t, s->n - t, x->dp[i].id);
+		if (t == s->n || s->tab[t]->c.id != x->dp[i].id)
 			return -1;
 	}
 	return 0;
