@@ -8,6 +8,7 @@
 
 #include "dtcp.h"
 #include "internal.h"
+#include "xbuf.h"
 
 /* A LIST reply leaves this much room for its status line, SEQ, TIMESTAMP and
  * AUTHENTICATION-INFO (about 150 bytes) so it stays below 32 KiB. */
@@ -749,69 +750,47 @@ static void handle_refresh(const struct ctx *x)
 
 /* ---- LIST ---------------------------------------------------------------------- */
 
-struct buf {
-	char *p;
-	size_t n, cap;
-	bool full;
-};
-
-static void bput(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bput(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	if (b->full)
-		return;
-	va_start(ap, fmt);
-	int k = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-	va_end(ap);
-	if (k < 0 || (size_t)k >= b->cap - b->n) {
-		b->full = true;
-		return;
-	}
-	b->n += (size_t)k;
-}
-
-static void put_remaining(struct buf *b, const char *name, uint64_t v)
+static void put_remaining(struct xbuf *b, const char *name, uint64_t v)
 {
 	/* "*": no such limit (static, or not set). */
 	if (v == UINT64_MAX)
-		bput(b, "%s: *\r\n", name);
+		xbuf_printf(b, "%s: *\r\n", name);
 	else
-		bput(b, "%s: %" PRIu64 "\r\n", name, v);
+		xbuf_printf(b, "%s: %" PRIu64 "\r\n", name, v);
 }
 
 static void format_block(const struct ctx *x, const struct dtcp_entry *e,
-			 const struct dtcp_counters *cnt, long num, long count, struct buf *b)
+			 const struct dtcp_counters *cnt, long num, long count, struct xbuf *b)
 {
 	static const char *const rem[DTCP_T_N] = {
 		"REMAINING-IDLE", "REMAINING-TOTAL", "REMAINING-PACKETS", "REMAINING-BYTES",
 	};
 	char name[4 * DTCP_NAME_MAX];
 
-	bput(b, "CRITERIA-ID: %" PRIu32 "\r\nCRITERIA-NUM: %ld\r\nCRITERIA-COUNT: %ld\r\n",
+	xbuf_printf(b, "CRITERIA-ID: %" PRIu32 "\r\nCRITERIA-NUM: %ld\r\nCRITERIA-COUNT: %ld\r\n",
 	     e->c.id, num, count);
 	dtcp_escape_name(e->c.csource.s, name, sizeof(name));
-	bput(b, "CSOURCE-ID: %s\r\nCDEST-ID: ", name);
+	xbuf_printf(b, "CSOURCE-ID: %s\r\nCDEST-ID: ", name);
 	for (int i = 0; i < e->c.ncdest; i++) {
 		dtcp_escape_name(e->cdest[i].name.s, name, sizeof(name));
-		bput(b, "%s%s", i ? ", " : "", name);
+		xbuf_printf(b, "%s%s", i ? ", " : "", name);
 	}
-	bput(b, "\r\nCSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n",
+	xbuf_printf(b, "\r\nCSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n",
 	     e->c.csource_addr[0] ? e->c.csource_addr : "*", e->c.is_static ? "STATIC" : "DYNAMIC");
 	if (x->r->list_flags & DTCP_LIST_CRITERIA)
-		bput(b, "%s", e->given);
+		xbuf_printf(b, "%s", e->given);
 	if (x->r->list_flags & DTCP_LIST_STATS) {
 		char ts[DTCP_TIME_LEN];
-		bput(b, "MATCHING-PACKETS: %" PRIu64 "\r\nMATCHING-BYTES: %" PRIu64 "\r\n",
+		xbuf_printf(b, "MATCHING-PACKETS: %" PRIu64 "\r\nMATCHING-BYTES: %" PRIu64 "\r\n",
 		     cnt->packets, cnt->bytes);
 		for (int t = 0; t < DTCP_T_N; t++)
 			put_remaining(b, rem[t], dtcp_entry_remaining(e, (enum dtcp_timeout)t, cnt, x->now));
-		bput(b, "NUM-REFRESH: %" PRIu32 "\r\n", e->num_refresh);
+		xbuf_printf(b, "NUM-REFRESH: %" PRIu32 "\r\n", e->num_refresh);
 		if (e->last_refresh_ms) {
 			dtcp_format_time(e->last_refresh_ms, ts);
-			bput(b, "LAST-REFRESH: %s\r\n", ts);
+			xbuf_printf(b, "LAST-REFRESH: %s\r\n", ts);
 		} else {
-			bput(b, "LAST-REFRESH: *\r\n");
+			xbuf_printf(b, "LAST-REFRESH: *\r\n");
 		}
 	}
 }
@@ -830,25 +809,26 @@ static void handle_list(const struct ctx *x)
 	if ((n = select_entries(x, &sel)) < 0)
 		return reply_code(x, DTCP_INTERNAL, NULL);
 	cnt = calloc((size_t)(n ? n : 1), sizeof(*cnt));
-	struct buf acc = { malloc(DTCP_REPLY_SOFT_MAX), 0, DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM, false };
+	/* the blocks of one reply, the NUL aside */
+	const size_t acc_max = DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM;
+	struct xbuf acc = XBUF_FIXED(malloc(acc_max + 1), acc_max + 1);
 	if (!cnt || !acc.p)
 		goto internal;
 	for (long i = 0; (x->r->list_flags & DTCP_LIST_STATS) && i < n; i++)
 		if (s->be->read_counters(s->be_ctx, sel[i]->c.id, &cnt[i]))
 			goto internal;
 	for (long i = 0; i < n; i++) {
-		struct buf b = { block, 0, sizeof(block), false };
+		struct xbuf b = XBUF_FIXED(block, sizeof(block));
 		format_block(x, sel[i], &cnt[i], i + 1, n, &b);
 		if (b.full)
 			goto internal; /* cannot happen: BLOCK_MAX bounds every field */
-		if (acc.n + b.n > acc.cap) {
+		if (acc.n + b.n > acc_max) {
 			/* Never split a block: send what we have as one complete reply. */
 			struct dtcp_reply rep = { .code = DTCP_OK, .blocks = acc.p, .blocks_len = acc.n };
 			reply(x, &rep);
-			acc.n = 0;
+			xbuf_reset(&acc);
 		}
-		memcpy(acc.p + acc.n, b.p, b.n);
-		acc.n += b.n;
+		xbuf_mem(&acc, b.p, b.n); /* fits: BLOCK_MAX < acc_max */
 	}
 	struct dtcp_reply rep = { .code = DTCP_OK, .blocks = acc.n ? acc.p : NULL, .blocks_len = acc.n };
 	reply(x, &rep);
