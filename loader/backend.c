@@ -152,10 +152,8 @@ static int get_cds(struct xtap_backend *b, const struct dtcp_criterion *c, uint1
 
 		s.family = v6 ? XTAP_AF_INET6 : XTAP_AF_INET;
 		memcpy(s.dst, d->dst.a, 16);
-		if (d->src.family)
+		if (d->src.family) /* none: 0.0.0.0 or :: (docs/fault-harness.md) */
 			memcpy(s.src, d->src.a, 16);
-		else
-			memcpy(s.src, v6 ? b->default_src6 : b->default_src4, v6 ? 16 : 4);
 		s.sport = d->src_port ? d->src_port : b->default_sport;
 		s.dport = d->dst_port;
 		s.ttl = d->ttl;

@@ -1053,21 +1053,6 @@ int xtap_cls_iface_add(struct xtap_cls *cls, uint32_t ifindex, uint64_t groups)
 	return 0;
 }
 
-int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex)
-{
-	for (unsigned b = 0; b < XTAP_MAX_IFACES; b++) {
-		if (cls->ifaces[b].ifindex != ifindex)
-			continue;
-		if (cls->ifaces[b].refs)
-			return -EBUSY; /* a criterion's scope still names it */
-		if (bpf_map_delete_elem(cls->m.ifaces, &ifindex) && errno != ENOENT)
-			return -errno;
-		cls->ifaces[b] = (struct iface_rec){ 0 };
-		return 0;
-	}
-	return -ENOENT;
-}
-
 /* ---- adopting a running datapath ----------------------------------------------------- */
 
 int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_t slot, uint32_t uid)
