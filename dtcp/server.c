@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dtcp.h"
+#include "gaptab.h"
 #include "internal.h"
 #include "xbuf.h"
 
@@ -33,8 +34,7 @@ void dtcp_server_free(struct dtcp_server *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->tab[i]);
-	if (s->tab) /* NULL minus 0 is still undefined (UBSan) */
-		free(s->tab - s->front);
+	gaptab_free(s->tab, sizeof(*s->tab), s->front);
 	free(s->seq);
 	memset(s, 0, sizeof(*s));
 }
@@ -94,32 +94,18 @@ const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t 
 	return i < s->n && s->tab[i]->c.id == id ? s->tab[i] : NULL;
 }
 
-/* The table keeps free room at both ends (front slots before tab): an
- * insert or erase moves only the entries on the nearer side, so DELETEs in
- * id order (oldest first) cost O(1) each instead of moving the whole table
- * (8 MB per DELETE at 1M criteria). 0: the table owns e; -1: the caller
- * still does. */
+/* The table keeps free room at both ends (gaptab.h). 0: the table owns e;
+ * -1: the caller still does. */
 static int insert(struct dtcp_server *s, struct dtcp_entry *e)
 {
 	size_t i = lower_bound(s, e->c.id);
+	struct dtcp_entry **t;
 
 	if (i < s->n && s->tab[i]->c.id == e->c.id)
 		return -1;
-	if (s->front + s->n == s->cap && !s->front) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct dtcp_entry **t = realloc(s->tab, cap * sizeof(*t)); /* front 0: tab is the allocation */
-		if (!t)
-			return -1;
-		s->tab = t;
-		s->cap = cap;
-	}
-	if (s->front && (s->front + s->n == s->cap || i < s->n / 2)) {
-		memmove(s->tab - 1, s->tab, i * sizeof(*s->tab));
-		s->tab--;
-		s->front--;
-	} else {
-		memmove(s->tab + i + 1, s->tab + i, (s->n - i) * sizeof(*s->tab));
-	}
+	if (!(t = gaptab_insert(s->tab, sizeof(*t), s->n, &s->cap, &s->front, i)))
+		return -1;
+	s->tab = t;
 	s->tab[i] = e;
 	s->n++;
 	s->ndynamic += !e->c.is_static;
@@ -133,13 +119,7 @@ static void erase(struct dtcp_server *s, uint32_t id)
 		return;
 	s->ndynamic -= !s->tab[i]->c.is_static;
 	free(s->tab[i]);
-	if (i < s->n / 2) { /* the nearer side moves (insert) */
-		memmove(s->tab + 1, s->tab, i * sizeof(*s->tab));
-		s->tab++;
-		s->front++;
-	} else {
-		memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
-	}
+	s->tab = gaptab_erase(s->tab, sizeof(*s->tab), s->n, &s->front, i);
 	s->n--;
 }
 
@@ -151,16 +131,9 @@ struct dtcp_entry *dtcp_server_take(struct dtcp_server *s, uint32_t id)
 	if (i == s->n || s->tab[i]->c.id != id)
 		return NULL;
 	e = s->tab[i];
-	s->tab[i] = NULL;
 	/* erase without its free */
 	s->ndynamic -= !e->c.is_static;
-	if (i < s->n / 2) {
-		memmove(s->tab + 1, s->tab, i * sizeof(*s->tab));
-		s->tab++;
-		s->front++;
-	} else {
-		memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
-	}
+	s->tab = gaptab_erase(s->tab, sizeof(*s->tab), s->n, &s->front, i);
 	s->n--;
 	return e;
 }
