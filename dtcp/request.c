@@ -158,26 +158,38 @@ static int parse_first_line(const struct dtcp_msg *m, struct dtcp_request *r,
 	return 0;
 }
 
+/* The next entry of the comma list *p..end, blanks trimmed; false after the
+ * last one. An empty list has one empty entry. */
+static bool list_next(const char **p, const char *end, struct dtcp_span *e)
+{
+	const char *c, *stop;
+
+	if (*p > end)
+		return false;
+	c = memchr(*p, ',', (size_t)(end - *p));
+	stop = c ? c : end;
+	*e = (struct dtcp_span){ *p, (size_t)(stop - *p) };
+	while (e->n && (e->p[0] == ' ' || e->p[0] == '\t'))
+		e->p++, e->n--;
+	while (e->n && (e->p[e->n - 1] == ' ' || e->p[e->n - 1] == '\t'))
+		e->n--;
+	*p = stop + 1;
+	return true;
+}
+
 /* A comma list of names, each unescaped. */
 static int parse_names(struct dtcp_span v, struct dtcp_name *out, int max, int *n)
 {
 	const char *p = v.p, *end = v.p + v.n;
+	struct dtcp_span e;
 
 	*n = 0;
-	while (p <= end) {
-		const char *c = memchr(p, ',', (size_t)(end - p));
-		const char *stop = c ? c : end;
-		struct dtcp_span e = { p, (size_t)(stop - p) };
-		while (e.n && (e.p[0] == ' ' || e.p[0] == '\t'))
-			e.p++, e.n--;
-		while (e.n && (e.p[e.n - 1] == ' ' || e.p[e.n - 1] == '\t'))
-			e.n--;
+	while (list_next(&p, end, &e)) {
 		if (*n == max)
 			return 1;
 		if (dtcp_unescape_name(e.p, e.n, &out[*n]))
 			return -1;
 		(*n)++;
-		p = stop + 1;
 	}
 	return 0;
 }
@@ -397,20 +409,13 @@ static int parse_add_scope(const struct hdrs *hs, struct dtcp_request *r, struct
 static int split_list(struct dtcp_span v, struct dtcp_span *out, int max)
 {
 	const char *p = v.p, *end = v.p + v.n;
+	struct dtcp_span e;
 	int n = 0;
 
-	while (p <= end) {
-		const char *c = memchr(p, ',', (size_t)(end - p));
-		const char *stop = c ? c : end;
-		struct dtcp_span e = { p, (size_t)(stop - p) };
-		while (e.n && (e.p[0] == ' ' || e.p[0] == '\t'))
-			e.p++, e.n--;
-		while (e.n && (e.p[e.n - 1] == ' ' || e.p[e.n - 1] == '\t'))
-			e.n--;
+	while (list_next(&p, end, &e)) {
 		if (n == max)
 			return -1;
 		out[n++] = e;
-		p = stop + 1;
 	}
 	return n;
 }
