@@ -60,6 +60,10 @@
 #define XTAP_MAP_CDESTS   xtap_cdests
 #define XTAP_MAP_CD_STATS xtap_cd_stats
 #define XTAP_MAP_XFILTER  xtap_xfilter
+/* A map's name as a string (its pin, libbpf's lookup by name):
+ * XTAP_MAP_NAME(XTAP_MAP_RULES) is "xtap_rules". */
+#define XTAP_MAP_NAME(m)  XTAP_MAP_NAME_(m)
+#define XTAP_MAP_NAME_(m) #m
 
 /* ---- families, directions, index kinds ---------------------------------- */
 

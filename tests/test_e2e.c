@@ -790,10 +790,13 @@ int main(int argc, char **argv)
 		t_record("delivery end to end", 1, "socat or tshark missing (scripts/install-deps.sh installs them)");
 		return t_summary();
 	}
-	snprintf(ns_cli, sizeof(ns_cli), "xtcli%d", pid);
-	snprintf(ns_sen, sizeof(ns_sen), "xtsen%d", pid);
-	snprintf(ns_srv, sizeof(ns_srv), "xtsrv%d", pid);
-	snprintf(ns_cd, sizeof(ns_cd), "xtcd%d", pid);
+	/* LAB_PREFIX: names of one's own beside other engineers' runs (lab.sh);
+	 * 8 characters at most, so that every name fits its buffer */
+	const char *lp = getenv("LAB_PREFIX") ? getenv("LAB_PREFIX") : "";
+	snprintf(ns_cli, sizeof(ns_cli), "%.8sxtcli%d", lp, pid);
+	snprintf(ns_sen, sizeof(ns_sen), "%.8sxtsen%d", lp, pid);
+	snprintf(ns_srv, sizeof(ns_srv), "%.8sxtsrv%d", lp, pid);
+	snprintf(ns_cd, sizeof(ns_cd), "%.8sxtcd%d", lp, pid);
 	snprintf(dir, sizeof(dir), "/tmp/xtap-e2e.%d", pid);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
