@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "classifier.h"
+#include "jmirror.h"
 #include "prefix_trie.h"
 
 /* The large per-slot and pre-filter arrays: zeroed pages mapped lazily
@@ -1286,13 +1287,11 @@ void xtap_cls_cd_forget(struct xtap_cls *cls, uint16_t index)
 
 void xtap_jmirror_words(uint64_t id, uint32_t *w0_be, uint32_t *w1_be)
 {
-	if (id <= 0xffffffffull) {
-		*w0_be = htonl((uint32_t)id & 0x3fffffff);
-		*w1_be = 0;
-	} else {
-		*w0_be = htonl((uint32_t)(id >> 32) & 0x3fffffff);
-		*w1_be = htonl((uint32_t)id);
-	}
+	uint32_t w0, w1;
+
+	jmirror_split(id, &w0, &w1); /* id bits under the version: the wire has no room */
+	*w0_be = htonl(w0);
+	*w1_be = htonl(w1);
 }
 
 int xtap_cls_cd_get(struct xtap_cls *cls, const struct xtap_cd_spec *cd, uint16_t *index)
