@@ -7,7 +7,7 @@
 
 #include "b64.h"
 
-#include "../count_check.h"
+#include "../check.h"
 
 static long dec(const char *s, uint8_t *out, size_t cap)
 {

@@ -14,7 +14,7 @@
 
 #include "gaptab.h"
 
-#include "../count_check.h"
+#include "../check.h"
 
 struct rec {
 	uint32_t id, a, b;

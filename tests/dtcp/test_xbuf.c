@@ -10,7 +10,7 @@
 
 #include "xbuf.h"
 
-#include "../count_check.h"
+#include "../check.h"
 
 static void test_fixed(void)
 {
