@@ -93,6 +93,5 @@ int main(void)
 	test_vectors();
 	test_key();
 	test_refused();
-	printf("test_b64: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_summary("test_b64");
 }

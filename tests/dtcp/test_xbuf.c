@@ -138,6 +138,5 @@ int main(void)
 	test_u64();
 	test_heap();
 	test_room();
-	printf("test_xbuf: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_summary("test_xbuf");
 }
