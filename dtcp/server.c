@@ -604,6 +604,26 @@ static long select_entries(const struct ctx *x, struct dtcp_entry ***out)
 
 /* ---- DELETE / REFRESH ----------------------------------------------------------- */
 
+/* The entries a REFRESH or LIST selects, after its single-value checks, and
+ * zeroed counters for each; -1 when the request was answered instead (its
+ * error, or 500). */
+static long select_counted(const struct ctx *x, struct dtcp_entry ***sel, struct dtcp_counters **cnt)
+{
+	struct dtcp_error err;
+	long n;
+
+	if (check_singles(x, &err)) {
+		reply_err(x, &err);
+		return -1;
+	}
+	if ((n = select_entries(x, sel)) < 0) {
+		reply_code(x, DTCP_INTERNAL, NULL);
+		return -1;
+	}
+	*cnt = calloc((size_t)(n ? n : 1), sizeof(**cnt));
+	return n;
+}
+
 static void handle_delete(const struct ctx *x)
 {
 	struct dtcp_server *s = x->s;
@@ -669,14 +689,10 @@ static void handle_refresh(const struct ctx *x)
 	struct dtcp_server *s = x->s;
 	struct dtcp_entry **sel;
 	struct dtcp_counters *cnt;
-	struct dtcp_error err;
 	long n;
 
-	if (check_singles(x, &err))
-		return reply_err(x, &err);
-	if ((n = select_entries(x, &sel)) < 0)
-		return reply_code(x, DTCP_INTERNAL, NULL);
-	cnt = calloc((size_t)(n ? n : 1), sizeof(*cnt));
+	if ((n = select_counted(x, &sel, &cnt)) < 0)
+		return;
 	/* the ids it refreshes, taken before anything changes (as DELETE) */
 	uint32_t *ids = calloc((size_t)(n ? n : 1), sizeof(*ids));
 	if (!cnt || !ids) {
@@ -773,15 +789,11 @@ static void handle_list(const struct ctx *x)
 	struct dtcp_server *s = x->s;
 	struct dtcp_entry **sel;
 	struct dtcp_counters *cnt;
-	struct dtcp_error err;
 	char block[BLOCK_MAX];
 	long n;
 
-	if (check_singles(x, &err))
-		return reply_err(x, &err);
-	if ((n = select_entries(x, &sel)) < 0)
-		return reply_code(x, DTCP_INTERNAL, NULL);
-	cnt = calloc((size_t)(n ? n : 1), sizeof(*cnt));
+	if ((n = select_counted(x, &sel, &cnt)) < 0)
+		return;
 	/* the blocks of one reply, the NUL aside */
 	const size_t acc_max = DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM;
 	struct xbuf acc = XBUF_FIXED(malloc(acc_max + 1), acc_max + 1);
