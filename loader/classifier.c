@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "classifier.h"
+#include "jmirror.h"
 #include "prefix_trie.h"
 
 /* The large per-slot and pre-filter arrays: zeroed pages mapped lazily
@@ -1053,21 +1054,6 @@ int xtap_cls_iface_add(struct xtap_cls *cls, uint32_t ifindex, uint64_t groups)
 	return 0;
 }
 
-int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex)
-{
-	for (unsigned b = 0; b < XTAP_MAX_IFACES; b++) {
-		if (cls->ifaces[b].ifindex != ifindex)
-			continue;
-		if (cls->ifaces[b].refs)
-			return -EBUSY; /* a criterion's scope still names it */
-		if (bpf_map_delete_elem(cls->m.ifaces, &ifindex) && errno != ENOENT)
-			return -errno;
-		cls->ifaces[b] = (struct iface_rec){ 0 };
-		return 0;
-	}
-	return -ENOENT;
-}
-
 /* ---- adopting a running datapath ----------------------------------------------------- */
 
 int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_t slot, uint32_t uid)
@@ -1301,13 +1287,11 @@ void xtap_cls_cd_forget(struct xtap_cls *cls, uint16_t index)
 
 void xtap_jmirror_words(uint64_t id, uint32_t *w0_be, uint32_t *w1_be)
 {
-	if (id <= 0xffffffffull) {
-		*w0_be = htonl((uint32_t)id & 0x3fffffff);
-		*w1_be = 0;
-	} else {
-		*w0_be = htonl((uint32_t)(id >> 32) & 0x3fffffff);
-		*w1_be = htonl((uint32_t)id);
-	}
+	uint32_t w0, w1;
+
+	jmirror_split(id, &w0, &w1); /* id bits under the version: the wire has no room */
+	*w0_be = htonl(w0);
+	*w1_be = htonl(w1);
 }
 
 int xtap_cls_cd_get(struct xtap_cls *cls, const struct xtap_cd_spec *cd, uint16_t *index)
