@@ -123,7 +123,7 @@ class Conn:
             one, self.buf = self.buf.split("\r\n\r\n", 1)
             one += "\r\n"
             if not verify_reply(one, self.key):
-                raise Divergence("reply with a bad AUTHENTICATION-INFO: %r" % one[:120])
+                raise Divergence("reply with a bad AUTHENTICATION-INFO: %r (then %r)" % (one[:4000], self.buf[:400]))
             r = parse_reply(one)
             parts.append(r)
             if r["blocks"]:
