@@ -7,6 +7,8 @@ PKGS=(
   # build
   make gcc clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev pkg-config
   libssh-dev libssl-dev libpcap-dev libcap-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
+  # X1 (TS 103 221-1): the XML parser
+  libxml2-dev
   # sanitizer and fuzzer runtimes for clang
   libclang-rt-14-dev
   # tests, lab and demo
