@@ -19,6 +19,12 @@
  * Response bodies are compared as XML (libxml2, blanks between elements
  * ignored), every other line byte for byte. The NE is "ne-xtap-1".
  *
+ * In NAME.in and NAME.out a line "@env ADMF NE TIME VERSION TXID" is the
+ * five header elements of table 6.1-1 in their order (admfIdentifier,
+ * neIdentifier, messageTimestamp, version, x1TransactionId), TIME "T0" is
+ * 2026-01-01T00:00:00.000000Z, "T+N" N seconds later, TXID "#N" is
+ * 00000000-0000-4000-8000-N (N padded to 12 digits).
+ *
  * --dump-corpus DIR writes every request body to DIR (the fuzzer's seeds). */
 #include <errno.h>
 #include <stdlib.h>
@@ -65,6 +71,49 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* Expands the "@env" lines of text (see the top); returns a new string. */
+static char *expand(const char *text)
+{
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+
+	if (!f)
+		abort();
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t ll = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		const char *q = p;
+		char admf[128], ne[128], tm[64], ver[64], tx[64], line[512];
+
+		while (*q == ' ' || *q == '\t')
+			q++;
+		snprintf(line, sizeof(line), "%.*s", (int)(ll - (size_t)(q - p)), q);
+		if (!strncmp(q, "@env ", 5) && sscanf(line, "@env %127s %127s %63s %63s %63s", admf, ne, tm, ver, tx) == 5) {
+			char t[80], x[80];
+
+			if (!strcmp(tm, "T0"))
+				x1_format_time(T0_US, t);
+			else if (!strncmp(tm, "T+", 2))
+				x1_format_time(T0_US + strtoull(tm + 2, NULL, 10) * 1000000, t);
+			else
+				snprintf(t, sizeof(t), "%s", tm);
+			if (tx[0] == '#')
+				snprintf(x, sizeof(x), "00000000-0000-4000-8000-%012llu", strtoull(tx + 1, NULL, 10));
+			else
+				snprintf(x, sizeof(x), "%s", tx);
+			fprintf(f, "<admfIdentifier>%s</admfIdentifier><neIdentifier>%s</neIdentifier>"
+				   "<messageTimestamp>%s</messageTimestamp><version>%s</version>"
+				   "<x1TransactionId>%s</x1TransactionId>\n", admf, ne, t, ver, x);
+		} else {
+			fwrite(p, 1, ll, f);
+		}
+		p += ll;
+	}
+	fclose(f);
+	return out;
+}
+
 static int cmp_task(const void *a, const void *b)
 {
 	const struct x1_task_entry *x = *(const struct x1_task_entry *const *)a, *y = *(const struct x1_task_entry *const *)b;
@@ -86,8 +135,10 @@ static void print_state(struct run *r)
 	struct x1_store *s = &r->st;
 	char id[X1_UUID_LEN];
 
-	qsort(s->tasks, s->ntasks, sizeof(*s->tasks), cmp_task);
-	qsort(s->dests, s->ndests, sizeof(*s->dests), cmp_dest);
+	if (s->ntasks)
+		qsort(s->tasks, s->ntasks, sizeof(*s->tasks), cmp_task);
+	if (s->ndests)
+		qsort(s->dests, s->ndests, sizeof(*s->dests), cmp_dest);
 	for (size_t i = 0; i < s->ntasks; i++) {
 		x1_format_uuid(&s->tasks[i]->t.xid, id);
 		fprintf(r->out, "%% task %s %s crit=", s->tasks[i]->admf, id);
@@ -160,16 +211,18 @@ static void directive(struct run *r, const char *line)
 static int run_file(const char *in, FILE *out, const char *dump)
 {
 	size_t len;
-	char *text = slurp(in, &len), *p, *body = NULL;
+	char *raw = slurp(in, &len), *text, *p, *body = NULL;
 	size_t blen = 0, bcap = 0;
 	bool in_body = false;
 	struct run r = { .out = out, .now = T0_US };
 	int nbody = 0;
 
-	if (!text) {
+	if (!raw) {
 		fprintf(stderr, "%s: %s\n", in, strerror(errno));
 		return -1;
 	}
+	text = expand(raw);
+	free(raw);
 	snprintf(r.admf, sizeof(r.admf), "admf-a");
 	x1_shared_init(&r.sh, out);
 	x1_store_init(&r.st, &r.sh.ops, &r.sh, NE_ID);
@@ -374,6 +427,10 @@ int main(int argc, char **argv)
 			printf("FAIL %s: no %s\n", argv[i], outname);
 			fail++;
 		} else {
+			char *w = expand(want);
+
+			free(want);
+			want = w;
 			if (compare(argv[i], got, want)) {
 				printf("ok   %s\n", argv[i]);
 				pass++;
