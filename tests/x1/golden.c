@@ -8,6 +8,7 @@
  *   % post                 the lines up to the next directive are one body
  *   % admf NAME            the ADMF the transport authenticated (default admf-a)
  *   % fail install|remove N   the next N datapath calls fail
+ *   % fail install N after K  K more installs succeed, then N fail
  *   % max-tasks N | % max-dests N   per-ADMF limits
  *   % deactivate-all off   DeactivateAllTasks not enabled (clause 6.2.4)
  *   % clock +SECS          move the clock (starts 2026-01-01T00:00:00Z)
@@ -180,9 +181,12 @@ static void post(struct run *r, const char *body, size_t n)
 static void directive(struct run *r, const char *line)
 {
 	char a[64];
-	long v;
+	long v, k;
 
-	if (sscanf(line, "%% admf %60s", a) == 1) {
+	if (sscanf(line, "%% fail install %ld after %ld", &v, &k) == 2) {
+		r->sh.add_skip = (int)k;
+		r->sh.add_fail = (int)v;
+	} else if (sscanf(line, "%% admf %60s", a) == 1) {
 		memcpy(r->admf, a, strlen(a) + 1);
 	} else if (sscanf(line, "%% fail %63s %ld", a, &v) == 2) {
 		int *f = !strcmp(a, "install") ? &r->sh.mb.fail_install :
@@ -442,6 +446,6 @@ int main(int argc, char **argv)
 		}
 		free(got);
 	}
-	printf("x1 golden: %d passed, %d failed\n", pass, fail);
+	printf("golden: %d passed, %d failed\n", pass, fail);
 	return fail ? 1 : 0;
 }

@@ -11,6 +11,13 @@ static int shared_add(void *ctx, const struct dtcp_criterion *c, uint32_t *id)
 
 	if (!x)
 		return -1;
+	if (sh->add_skip > 0) {
+		sh->add_skip--;
+	} else if (sh->add_fail > 0) {
+		sh->add_fail--;
+		free(x);
+		return -1;
+	}
 	*x = *c;
 	x->id = sh->srv.next_id;
 	if (!x->id || sh->mb.be.install(&sh->mb, x)) {

@@ -15,6 +15,7 @@ struct x1_shared {
 	struct memback mb;
 	struct dtcp_server srv;
 	struct x1_store_ops ops;
+	int add_skip, add_fail; /* after add_skip more installs, fail add_fail of them */
 };
 
 /* mb's transcript (installs, removes) goes to out (may be NULL). */

@@ -429,6 +429,6 @@ int main(void)
 	test_hardening();
 	test_mapping();
 	test_shared_table();
-	printf("test_x1: %d passed, %d failed\n", pass, fail);
+	printf("unit: %d passed, %d failed\n", pass, fail);
 	return fail ? 1 : 0;
 }
