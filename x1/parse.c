@@ -538,6 +538,22 @@ static const char *const msg_type_names[] = {
 _Static_assert(sizeof(msg_types) / sizeof(msg_types[0]) == sizeof(msg_type_names) / sizeof(msg_type_names[0]),
 	       "one requestMessageType per xsi:type");
 
+const char *x1_request_type_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(msg_type_names) / sizeof(msg_type_names[0]); i++)
+		if (!strcmp(name, msg_type_names[i]))
+			return msg_type_names[i];
+	return NULL;
+}
+
+enum x1_msg_type x1_request_type_of(const char *name)
+{
+	for (size_t i = 0; i < sizeof(msg_type_names) / sizeof(msg_type_names[0]); i++)
+		if (!strcmp(name, msg_type_names[i]))
+			return msg_types[i].type;
+	return X1_M_NONE;
+}
+
 /* The xsi:type of a message: a QName whose prefix (or the default
  * namespace) must name X1. -1: absent, or not a type of the schema. */
 static int message_type(xmlDocPtr doc, xmlNodePtr e, struct x1_request *r)

@@ -181,6 +181,7 @@ struct x1_request {
 	struct x1_envelope env;
 	int error;                        /* enum x1_code */
 	const char *desc;                 /* fixed text for the error, never client data */
+	char desc_buf[X1_DESC_MAX];       /* where x1_wire_decode puts desc */
 	struct x1_task task;              /* ActivateTask, ModifyTask */
 	struct x1_uuid xid;               /* DeactivateTask, GetTaskDetails */
 	struct x1_destination dest;       /* CreateDestination, ModifyDestination */
@@ -226,6 +227,24 @@ int x1_parse_version(const char *s, size_t n, unsigned *major, unsigned *minor, 
  * X1_MAX_MESSAGES, larger than X1_BODY_MAX), to be answered with an
  * X1TopLevelErrorResponse; *why is a fixed text. */
 int x1_parse_container(const void *body, size_t n, struct x1_container *out, const char **why);
+
+/* requestMessageType names: the table's own string for name (NULL: not
+ * a request type of the schema), and the type it is. */
+const char *x1_request_type_name(const char *name);
+enum x1_msg_type x1_request_type_of(const char *name);
+
+/* ---- wire: a typed request between the worker and the monitor ------------------- */
+
+/* The network-facing worker parses the XML; the monitor gets each request as
+ * this fixed binary layout (host byte order: one binary, one host), never
+ * XML, and decodes it as it decodes every worker message: completely, each
+ * field re-validated as x1_parse_container would have (docs/x1.md
+ * "Privilege separation"). */
+#define X1_WIRE_MAX 2048 /* a full ActivateTask is about 1 KiB */
+/* Returns the length written, or 0 when r does not fit or is not valid. */
+size_t x1_wire_encode(const struct x1_request *r, uint8_t *out, size_t cap);
+/* 0, or -1 with a fixed reason in *why: nothing of out may be used then. */
+int x1_wire_decode(const uint8_t *in, size_t n, struct x1_request *out, const char **why);
 
 /* ---- format --------------------------------------------------------------- */
 

@@ -5,7 +5,10 @@
  * x1ResponseMessage count is the request's message count; an ErrorResponse
  * carries a code of table 6.7-1; a container that is refused is refused
  * with a fixed reason; the store's state stays consistent with the
- * datapath (every criterion a task holds is installed, nothing else). */
+ * datapath (every criterion a task holds is installed, nothing else).
+ * Every parsed request crosses the worker -> monitor wire first; the input
+ * is also decoded as a wire message, which when accepted must write back
+ * as the same bytes. */
 #include <stdlib.h>
 #include <string.h>
 #include <libxml/parser.h>
@@ -71,12 +74,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why;
 
 	xmlSetStructuredErrorFunc(NULL, (xmlStructuredErrorFunc)quiet);
+	{
+		static struct x1_request wr;
+		static uint8_t back[X1_WIRE_MAX];
+
+		if (!x1_wire_decode(data, size, &wr, &why) &&
+		    (x1_wire_encode(&wr, back, sizeof(back)) != size || memcmp(back, data, size)))
+			abort();
+	}
 	x1_shared_init(sh, NULL);
 	x1_store_init(&st, &sh->ops, sh, "ne-xtap-1");
 	if (x1_parse_container(data, size, &c, &why)) {
 		if (!why || c.n)
 			abort();
 	} else {
+		static uint8_t w[X1_WIRE_MAX];
+
+		for (size_t i = 0; i < c.n; i++) {
+			size_t len = x1_wire_encode(&c.msg[i], w, sizeof(w));
+
+			if (!len || x1_wire_decode(w, len, &c.msg[i], &why))
+				abort(); /* every parsed request must cross */
+		}
 		for (int round = 0; round < 2; round++) {
 			struct x1_out o = { 0 };
 

@@ -19,6 +19,8 @@
  * body, the datapath's "% install" / "% remove" lines, the state lines.
  * Response bodies are compared as XML (libxml2, blanks between elements
  * ignored), every other line byte for byte. The NE is "ne-xtap-1".
+ * Every parsed request crosses the worker -> monitor wire (x1_wire_encode,
+ * x1_wire_decode) before the store sees it, as in xtapd.
  *
  * In NAME.in and NAME.out a line "@env ADMF NE TIME VERSION TXID" is the
  * five header elements of table 6.1-1 in their order (admfIdentifier,
@@ -165,10 +167,20 @@ static void post(struct run *r, const char *body, size_t n)
 	if (!c)
 		return;
 	fflush(r->out);
-	if (x1_parse_container(body, n, c, &why))
+	if (x1_parse_container(body, n, c, &why)) {
 		x1_format_top_level_error(&o, &ne, r->admf);
-	else
+	} else {
+		uint8_t wire[X1_WIRE_MAX];
+
+		for (size_t i = 0; i < c->n; i++) {
+			size_t len = x1_wire_encode(&c->msg[i], wire, sizeof(wire));
+
+			if (!len || x1_wire_decode(wire, len, &c->msg[i], &why))
+				fprintf(r->out, "%% wire: message %zu does not cross: %s\n", i + 1,
+					len ? why : "encode");
+		}
 		x1_store_handle(&r->st, r->admf, c, r->now, &o);
+	}
 	fflush(r->out);
 	if (o.failed)
 		fprintf(r->out, "%% output failed\n");

@@ -421,6 +421,87 @@ static void test_shared_table(void)
 	free(c);
 }
 
+/* ---- the worker -> monitor wire ----------------------------------------------------- */
+
+static void test_wire(void)
+{
+	static const char body[] = HEAD
+		"<x1RequestMessage xsi:type=\"ActivateTaskRequest\">" X1_ENV("1")
+		"<taskDetails><xId>a0000000-0000-4000-8000-000000000001</xId><targetIdentifiers>"
+		"<targetIdentifier><ipv4Cidr>192.0.2.0/24</ipv4Cidr></targetIdentifier>"
+		"<targetIdentifier><udpPortRange><start xmlns=\"" X1_NS_COMMON "\">1</start><end xmlns=\""
+		X1_NS_COMMON "\">9</end></udpPortRange></targetIdentifier></targetIdentifiers>"
+		"<deliveryType>X3Only</deliveryType><listOfDIDs><dId>d0000000-0000-4000-8000-000000000001</dId>"
+		"</listOfDIDs><correlationID>7</correlationID></taskDetails></x1RequestMessage>"
+		"<x1RequestMessage xsi:type=\"GetNEStatusRequest\">" X1_ENV("2") "</x1RequestMessage></X1Request>";
+	struct x1_container *c = malloc(sizeof(*c));
+	struct x1_request *d = malloc(sizeof(*d)), *d2 = malloc(sizeof(*d2));
+	uint8_t w[X1_WIRE_MAX], w2[X1_WIRE_MAX];
+	const char *why;
+	size_t n, n2;
+	int accepted = 0, canonical = 0;
+
+	CHECK(!x1_parse_container(body, strlen(body), c, &why) && c->n == 2, "wire test body parses");
+	n = x1_wire_encode(&c->msg[0], w, sizeof(w));
+	CHECK(n > 0 && !x1_wire_decode(w, n, d, &why), "ActivateTask crosses");
+	CHECK(d->type == X1_M_ACTIVATE_TASK && !memcmp(&d->task, &c->msg[0].task, sizeof(d->task)) &&
+	      !memcmp(&d->env, &c->msg[0].env, sizeof(d->env)) && !strcmp(d->type_name, "ActivateTask"),
+	      "ActivateTask decoded as parsed");
+	n2 = x1_wire_encode(&c->msg[1], w2, sizeof(w2));
+	CHECK(n2 > 0 && !x1_wire_decode(w2, n2, d2, &why) && d2->error == X1_E_UNSUPPORTED_REQUEST &&
+	      !strcmp(d2->type_name, "GetNEStatus") && d2->desc && !strcmp(d2->desc, c->msg[1].desc),
+	      "an unsupported request crosses with its code and text");
+	{
+		size_t taken = 0;
+
+		for (size_t k = 0; k < n; k++)
+			taken += !x1_wire_decode(w, k, d, &why);
+		CHECK(taken == 0, "%zu truncations accepted", taken);
+	}
+	/* every byte changed to every value: refused, or a request that writes back as
+	 * exactly those bytes (nothing the decoder lets through is ambiguous) */
+	for (size_t k = 0; k < n; k++)
+		for (int v = 0; v < 256; v++) {
+			uint8_t t[X1_WIRE_MAX];
+
+			if (v == w[k])
+				continue;
+			memcpy(t, w, n);
+			t[k] = (uint8_t)v;
+			if (x1_wire_decode(t, n, d, &why))
+				continue;
+			accepted++;
+			canonical += x1_wire_encode(d, w2, sizeof(w2)) == n && !memcmp(w2, t, n);
+		}
+	CHECK(accepted == canonical, "%d tampered encodings accepted, %d of them canonical", accepted, canonical);
+	/* what the parser never produces is refused */
+	{
+		struct x1_request r = c->msg[0];
+
+		r.task.target[0].plen = 33;
+		CHECK(!x1_wire_encode(&r, w2, sizeof(w2)), "a /33 IPv4 CIDR is not sent");
+		r = c->msg[0];
+		r.task.ntargets = 0;
+		CHECK(!x1_wire_encode(&r, w2, sizeof(w2)), "a task without target is not sent");
+		r = c->msg[0];
+		r.task.target[1].port_lo = 10;
+		CHECK(!x1_wire_encode(&r, w2, sizeof(w2)), "a reversed range is not sent");
+		r = c->msg[0];
+		snprintf(r.env.version, sizeof(r.env.version), "v2.0.0");
+		CHECK(!x1_wire_encode(&r, w2, sizeof(w2)), "an unsupported version without its error is not sent");
+		r = c->msg[0];
+		r.env.admf[3] = '\n';
+		CHECK(!x1_wire_encode(&r, w2, sizeof(w2)), "a control character is not sent");
+		r = c->msg[0];
+		r.error = 2010;
+		r.desc = "x";
+		CHECK(!x1_wire_encode(&r, w2, sizeof(w2)), "a store's code from the worker is not sent");
+	}
+	free(c);
+	free(d);
+	free(d2);
+}
+
 int main(void)
 {
 	test_uuid();
@@ -429,6 +510,7 @@ int main(void)
 	test_hardening();
 	test_mapping();
 	test_shared_table();
+	test_wire();
 	printf("unit: %d passed, %d failed\n", pass, fail);
 	return fail ? 1 : 0;
 }
