@@ -459,3 +459,76 @@ fail:
 	*why = NULL;
 	return 0;
 }
+
+/* ---- a whole container: the worker's one datagram per HTTP request ------------------- */
+
+size_t x1_wire_container_encode(const char *admf, const struct x1_container *c, uint8_t *out, size_t cap)
+{
+	struct w w = { .p = out, .cap = cap };
+
+	if (!c->n || c->n > X1_MAX_MESSAGES || !admf[0] || strlen(admf) >= X1_ID_MAX)
+		return 0;
+	put8(&w, WIRE_VERSION);
+	put_str(&w, admf);
+	put8(&w, (uint8_t)c->n);
+	for (size_t i = 0; i < c->n && !w.bad; i++) {
+		size_t len;
+
+		if (w.cap - w.n < 2) {
+			w.bad = true;
+			break;
+		}
+		len = x1_wire_encode(&c->msg[i], w.p + w.n + 2, w.cap - w.n - 2);
+		if (!len)
+			return 0;
+		put16(&w, (uint16_t)len);
+		w.n += len;
+	}
+	return w.bad ? 0 : w.n;
+}
+
+int x1_wire_container_decode(const uint8_t *in, size_t n, char admf[X1_ID_MAX], struct x1_container *c,
+			     const char **why)
+{
+	struct rd r = { .p = in, .n = n };
+	uint8_t count;
+
+	memset(c, 0, sizeof(*c));
+	if (n > X1_WIRE_CONTAINER_MAX) {
+		*why = "container longer than X1_WIRE_CONTAINER_MAX";
+		return -1;
+	}
+	if (get8(&r) != WIRE_VERSION) {
+		*why = "wire version";
+		return -1;
+	}
+	if (get_str(&r, admf, X1_ID_MAX, false, "admf"))
+		goto fail;
+	count = get8(&r);
+	if (r.why || !count || count > X1_MAX_MESSAGES) {
+		bad(&r, "message count");
+		goto fail;
+	}
+	for (uint8_t i = 0; i < count; i++) {
+		uint16_t len = get16(&r);
+
+		if (r.why || r.n - r.off < len) {
+			bad(&r, "message length");
+			goto fail;
+		}
+		if (x1_wire_decode(r.p + r.off, len, &c->msg[i], &r.why))
+			goto fail;
+		r.off += len;
+		c->n++;
+	}
+	if (r.off != n)
+		bad(&r, "trailing bytes");
+fail:
+	if (r.why) {
+		*why = r.why;
+		memset(c, 0, sizeof(*c));
+		return -1;
+	}
+	*why = NULL;
+	return 0;
+}

@@ -246,6 +246,30 @@ size_t x1_wire_encode(const struct x1_request *r, uint8_t *out, size_t cap);
 /* 0, or -1 with a fixed reason in *why: nothing of out may be used then. */
 int x1_wire_decode(const uint8_t *in, size_t n, struct x1_request *out, const char **why);
 
+/* One HTTP request's container as one datagram: the authenticated ADMF (the
+ * certificate's), then each request as above. */
+#define X1_WIRE_CONTAINER_MAX (4 + X1_ID_MAX + X1_MAX_MESSAGES * (2 + X1_WIRE_MAX))
+size_t x1_wire_container_encode(const char *admf, const struct x1_container *c, uint8_t *out, size_t cap);
+int x1_wire_container_decode(const uint8_t *in, size_t n, char admf[X1_ID_MAX], struct x1_container *c,
+			     const char **why);
+
+/* ---- http: the HTTP/1.1 subset X1 needs (clause 7) ------------------------------ */
+
+#define X1_HTTP_HEAD_MAX 8192   /* a request head: an ADMF's is a few hundred bytes */
+#define X1_HTTP_PATH     "/X1/NE"
+enum x1_http_result { X1_HTTP_MORE = 0, X1_HTTP_REQUEST, X1_HTTP_ERROR };
+struct x1_http_req {
+	size_t head_len;                  /* bytes of the head, its empty line included */
+	size_t content_length;            /* the body follows the head */
+	bool keep_alive;
+	int status;                       /* ERROR: the status to answer, then close */
+};
+/* Parses the request at the front of buf. MORE: read more; REQUEST: the head
+ * and content_length body bytes are in buf; ERROR: answer r->status. */
+int x1_http_parse(const char *buf, size_t n, struct x1_http_req *r);
+/* Writes a response head for body_len bytes. Returns its length or 0. */
+size_t x1_http_head(int status, size_t body_len, bool keep_alive, char *out, size_t cap);
+
 /* ---- format --------------------------------------------------------------- */
 
 /* A growable output buffer; x1_out_free releases it. */

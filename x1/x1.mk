@@ -46,7 +46,7 @@ $(FZ)/fuzz_x1: tests/x1/fuzz_x1.c tests/x1/shared.c tests/dtcp/memback.c $(X1_SR
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(X1_FUZZ_FLAGS) $(filter %.c,$^) -o $@ $(X1_XML_LIBS) -lcrypto
 
-X1_BUILD := $(X1B)/test_x1 $(X1B)/golden $(FZ)/fuzz_x1
+X1_BUILD := $(X1B)/test_x1 $(X1B)/golden $(FZ)/fuzz_x1 $(X1B)/x1_https
 
 TEST_BUILD_EXTRA += $(X1_BUILD)
 TESTS_EXTRA += $(X1B)/test_x1 '$(X1B)/golden $(X1_GOLDEN)'
@@ -61,3 +61,15 @@ x1-test: $(X1B)/test_x1 $(X1B)/golden
 x1-golden-update: $(X1B)/golden
 	$(Q)$(X1B)/golden --update $(X1_GOLDEN)
 	$(Q)git --no-pager diff --stat -- tests/x1/ || true
+
+# The HTTPS front end (loader/x1worker.c) with a test monitor: tests/x1/test_https.sh
+$(X1B)/san/loader/x1worker.o: loader/x1worker.c loader/x1worker.h $(X1_HDRS)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(X1_CFLAGS) -Iloader $(SAN_FLAGS) -c $< -o $@
+$(X1B)/x1_https: tests/x1/x1_https.c $(X1B)/san/loader/x1worker.o $(X1B)/san/tests/x1/shared.o \
+		$(X1B)/san/tests/dtcp/memback.o $(X1B)/libx1-san.a $(BUILD)/dtcp.d/libdtcp-san.a $(X1_HDRS)
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(X1_CFLAGS) -Iloader $(SAN_FLAGS) $(filter %.c %.o %.a,$^) -o $@ $(X1_XML_LIBS) -lssl -lcrypto
+
+TESTS_EXTRA += 'tests/x1/test_https.sh $(BUILD)'

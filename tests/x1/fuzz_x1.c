@@ -8,7 +8,8 @@
  * datapath (every criterion a task holds is installed, nothing else).
  * Every parsed request crosses the worker -> monitor wire first; the input
  * is also decoded as a wire message, which when accepted must write back
- * as the same bytes. */
+ * as the same bytes; and parsed as an HTTP request head, whose lengths
+ * must lie within the input when it is complete. */
 #include <stdlib.h>
 #include <string.h>
 #include <libxml/parser.h>
@@ -74,6 +75,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why;
 
 	xmlSetStructuredErrorFunc(NULL, (xmlStructuredErrorFunc)quiet);
+	{
+		struct x1_http_req hr;
+		int res = x1_http_parse((const char *)data, size, &hr);
+
+		if ((res == X1_HTTP_REQUEST && (hr.head_len + hr.content_length > size || hr.status != 200)) ||
+		    (res == X1_HTTP_ERROR && (hr.status < 400 || hr.status > 505)))
+			abort();
+	}
 	{
 		static struct x1_request wr;
 		static uint8_t back[X1_WIRE_MAX];

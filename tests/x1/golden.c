@@ -19,8 +19,8 @@
  * body, the datapath's "% install" / "% remove" lines, the state lines.
  * Response bodies are compared as XML (libxml2, blanks between elements
  * ignored), every other line byte for byte. The NE is "ne-xtap-1".
- * Every parsed request crosses the worker -> monitor wire (x1_wire_encode,
- * x1_wire_decode) before the store sees it, as in xtapd.
+ * Every parsed container crosses the worker -> monitor wire
+ * (x1_wire_container_encode / _decode) before the store sees it.
  *
  * In NAME.in and NAME.out a line "@env ADMF NE TIME VERSION TXID" is the
  * five header elements of table 6.1-1 in their order (admfIdentifier,
@@ -170,15 +170,13 @@ static void post(struct run *r, const char *body, size_t n)
 	if (x1_parse_container(body, n, c, &why)) {
 		x1_format_top_level_error(&o, &ne, r->admf);
 	} else {
-		uint8_t wire[X1_WIRE_MAX];
+		uint8_t *wire = malloc(X1_WIRE_CONTAINER_MAX);
+		char admf[X1_ID_MAX];
+		size_t len = wire ? x1_wire_container_encode(r->admf, c, wire, X1_WIRE_CONTAINER_MAX) : 0;
 
-		for (size_t i = 0; i < c->n; i++) {
-			size_t len = x1_wire_encode(&c->msg[i], wire, sizeof(wire));
-
-			if (!len || x1_wire_decode(wire, len, &c->msg[i], &why))
-				fprintf(r->out, "%% wire: message %zu does not cross: %s\n", i + 1,
-					len ? why : "encode");
-		}
+		if (!len || x1_wire_container_decode(wire, len, admf, c, &why) || strcmp(admf, r->admf))
+			fprintf(r->out, "%% wire: the container does not cross: %s\n", len ? why : "encode");
+		free(wire);
 		x1_store_handle(&r->st, r->admf, c, r->now, &o);
 	}
 	fflush(r->out);

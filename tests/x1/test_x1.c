@@ -502,6 +502,61 @@ static void test_wire(void)
 	free(d2);
 }
 
+/* ---- HTTP/1.1 (RFC 9112), the subset clause 7 needs ------------------------------------- */
+
+static void test_http(void)
+{
+	static const struct {
+		const char *req;
+		int result, status;
+		size_t len;
+		bool keep;
+	} v[] = {
+		{ "POST /X1/NE HTTP/1.1\r\nHost: ne\r\nContent-Length: 4\r\n\r\nabcd", X1_HTTP_REQUEST, 200, 4, true },
+		{ "POST /X1/NE HTTP/1.1\r\ncontent-length:   4  \r\nConnection: close\r\n\r\nabcd", X1_HTTP_REQUEST, 200, 4, false },
+		{ "POST /X1/NE HTTP/1.0\r\nContent-Length: 0\r\n\r\n", X1_HTTP_REQUEST, 200, 0, false },
+		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 4\r\n\r\nab", X1_HTTP_MORE, 0, 4, true },
+		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 4\r\n", X1_HTTP_MORE, 0, 0, true },
+		{ "GET /X1/NE HTTP/1.1\r\n\r\n", X1_HTTP_ERROR, 405, 0, true },
+		{ "POST /x1/ne HTTP/1.1\r\nContent-Length: 0\r\n\r\n", X1_HTTP_ERROR, 404, 0, true },
+		{ "POST /X1/NE/ HTTP/1.1\r\nContent-Length: 0\r\n\r\n", X1_HTTP_ERROR, 404, 0, true },
+		{ "POST /X1/NE HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", X1_HTTP_ERROR, 411, 0, true },
+		{ "POST /X1/NE HTTP/1.1\r\n\r\n", X1_HTTP_ERROR, 411, 0, true },
+		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 262145\r\n\r\n", X1_HTTP_ERROR, 413, 0, true },
+		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", X1_HTTP_ERROR, 413, 0, true },
+		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n", X1_HTTP_ERROR, 400, 0, true },
+		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: -4\r\n\r\n", X1_HTTP_ERROR, 400, 0, true },
+		{ "POST /X1/NE HTTP/1.1\r\nContent-Length : 4\r\n\r\nabcd", X1_HTTP_ERROR, 400, 0, true },
+		{ "POST /X1/NE HTTP/2.0\r\nContent-Length: 0\r\n\r\n", X1_HTTP_ERROR, 505, 0, true },
+		{ "POST /X1/NE\r\n\r\n", X1_HTTP_ERROR, 400, 0, true },
+		{ "POST /X1/NE HTTP/1.1\r\nNoColon\r\n\r\n", X1_HTTP_ERROR, 400, 0, true },
+	};
+	struct x1_http_req r;
+	char head[256], *big;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int res = x1_http_parse(v[i].req, strlen(v[i].req), &r);
+
+		if (res != v[i].result || (res == X1_HTTP_ERROR && r.status != v[i].status) ||
+		    (res == X1_HTTP_REQUEST && (r.content_length != v[i].len || r.keep_alive != v[i].keep))) {
+			printf("  http case %zu: result %d status %d len %zu\n", i, res, r.status, r.content_length);
+			bad++;
+		}
+	}
+	CHECK(bad == 0, "%d HTTP cases differ", bad);
+	big = malloc(X1_HTTP_HEAD_MAX + 64);
+	memset(big, 'a', X1_HTTP_HEAD_MAX + 64);
+	memcpy(big, "POST /X1/NE HTTP/1.1\r\nX: ", 26);
+	CHECK(x1_http_parse(big, X1_HTTP_HEAD_MAX + 64, &r) == X1_HTTP_ERROR && r.status == 431, "a head over 8 KiB");
+	free(big);
+	CHECK(x1_http_head(200, 12, true, head, sizeof(head)) &&
+	      !strcmp(head, "HTTP/1.1 200 OK\r\nContent-Type: application/xml; charset=UTF-8\r\nContent-Length: 12\r\n\r\n"),
+	      "200 head: %s", head);
+	CHECK(x1_http_head(405, 0, false, head, sizeof(head)) && strstr(head, "Allow: POST\r\n") &&
+	      strstr(head, "Connection: close\r\n"), "405 head");
+}
+
 int main(void)
 {
 	test_uuid();
@@ -511,6 +566,7 @@ int main(void)
 	test_mapping();
 	test_shared_table();
 	test_wire();
+	test_http();
 	printf("unit: %d passed, %d failed\n", pass, fail);
 	return fail ? 1 : 0;
 }
