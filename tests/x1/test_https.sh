@@ -15,7 +15,7 @@ port=18443
 
 skip_all() {
   echo "skip: $1"
-  echo "x1 https: 0 passed, 0 failed, 1 skipped"
+  echo "https: 0 passed, 0 failed, 1 skipped"
   exit 0
 }
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (a network namespace, a user to drop to)"
@@ -52,7 +52,7 @@ mk ne ne-xtap-1 ca "IP:127.0.0.1"
 mk admf-a admf-a ca
 mk admf-b admf-b ca
 mk evil admf-a rogue
-[ -s "$tmp/admf-a.pem" ] && [ -s "$tmp/evil.pem" ] || { bad "certificates made"; echo "x1 https: $pass passed, $fail failed"; exit 1; }
+[ -s "$tmp/admf-a.pem" ] && [ -s "$tmp/evil.pem" ] || { bad "certificates made"; echo "https: $pass passed, $fail failed"; exit 1; }
 
 ip netns add "$ns" || skip_all "cannot create a network namespace"
 ip -n "$ns" link set lo up
@@ -124,5 +124,5 @@ check "DeactivateTask: OK and its criterion removed" 'grep -q DeactivateTaskResp
 check "no target in the worker's log" '! grep -qE "192\.0\.2\.|2001:" "$tmp/worker.log"'
 check "the monitor never refused a worker message" '! grep -q "refused a worker message" "$tmp/mon.log"'
 
-echo "x1 https: $pass passed, $fail failed"
+echo "https: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
