@@ -38,6 +38,7 @@ void x1_store_free(struct x1_store *s)
 		free(s->dests[i]);
 	free(s->tasks);
 	free(s->dests);
+	free(s->seen);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -570,6 +571,68 @@ static bool version_ok(const char *v)
 	return x1_parse_version(v, strlen(v), &ma, &mi, &pa) == 0 && ma == 1;
 }
 
+/* Any message the transport authenticated shows the ADMF is there: the
+ * keepalive policy counts every one, not only Keepalive (an ADMF busy
+ * tasking is not lost). */
+static void seen(struct x1_store *s, const char *admf, uint64_t now_us)
+{
+	for (size_t i = 0; i < s->nseen; i++)
+		if (!strcmp(s->seen[i].admf, admf)) {
+			s->seen[i].last_us = now_us;
+			s->seen[i].reported = false;
+			return;
+		}
+	if (s->nseen == s->cap_seen) {
+		size_t cap = s->cap_seen ? s->cap_seen * 2 : 8;
+		struct x1_admf_seen *t = realloc(s->seen, cap * sizeof(*t));
+
+		if (!t)
+			return; /* an ADMF without a record is never lost: fails towards keeping tasks */
+		s->seen = t;
+		s->cap_seen = cap;
+	}
+	snprintf(s->seen[s->nseen].admf, X1_ID_MAX, "%s", admf);
+	s->seen[s->nseen].last_us = now_us;
+	s->seen[s->nseen].reported = false;
+	s->nseen++;
+}
+
+int x1_store_keepalive_sweep(struct x1_store *s, uint64_t now_us,
+			     void (*lost)(void *arg, const char *admf, size_t tasks, size_t deactivated),
+			     void *arg)
+{
+	int nlost = 0;
+
+	if (!s->keepalive_us)
+		return 0;
+	for (size_t i = 0; i < s->nseen; i++) {
+		struct x1_admf_seen *a = &s->seen[i];
+		size_t tasks = count_tasks(s, a->admf), gone = 0;
+
+		if (a->reported || now_us - a->last_us <= s->keepalive_us || !tasks)
+			continue;
+		if (s->keepalive_policy == X1_KA_DEACTIVATE) {
+			for (size_t k = s->ntasks; k-- > 0;) {
+				struct x1_task_entry *e = s->tasks[k];
+
+				if (strcmp(e->admf, a->admf) || remove_task_criteria(s, e))
+					continue;
+				drop_task(s, k);
+				gone++;
+			}
+		}
+		/* reported once; a task the datapath kept is tried again next time */
+		a->reported = gone == tasks || s->keepalive_policy == X1_KA_KEEP;
+		if (s->ops->audit)
+			s->ops->audit(s->ctx, a->admf, "KeepaliveLost", gone == tasks ? 0 : X1_E_DEACTIVATE_ALL_FAILURE,
+				      NULL);
+		if (lost)
+			lost(arg, a->admf, tasks, gone);
+		nlost++;
+	}
+	return nlost;
+}
+
 void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_request *q,
 			 uint64_t now_us, struct x1_response *r)
 {
@@ -586,6 +649,7 @@ void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_r
 	if (!q->env.has_version || !version_ok(q->env.version))
 		snprintf(r->env.version, sizeof(r->env.version), "%s", X1_VERSION);
 
+	seen(s, admf, now_us);
 	if (q->error) {
 		code = q->error;
 		desc = q->desc;

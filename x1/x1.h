@@ -346,6 +346,13 @@ struct x1_dest_entry {
 	uint32_t users;                   /* tasks naming it: DestinationInUse */
 };
 
+enum x1_keepalive_policy { X1_KA_DEACTIVATE = 0, X1_KA_KEEP };
+struct x1_admf_seen {
+	char admf[X1_ID_MAX];
+	uint64_t last_us;                 /* its last message */
+	bool reported;                    /* lost and reported, not heard from since */
+};
+
 struct x1_store {
 	const struct x1_store_ops *ops;
 	void *ctx;
@@ -353,6 +360,13 @@ struct x1_store {
 	uint32_t max_tasks;               /* per ADMF; 0: X1_MAX_TASKS_DEFAULT */
 	uint32_t max_dests;               /* per ADMF; 0: X1_MAX_DESTS_DEFAULT */
 	bool deactivate_all_disabled;     /* clause 6.2.4: enabled unless agreed otherwise */
+	/* Keepalive (clause 6.6.2): an ADMF from which no message came for
+	 * keepalive_us (0: no policy) is lost; its tasks are then deactivated
+	 * (X1_KA_DEACTIVATE) or kept and reported once (X1_KA_KEEP). */
+	uint64_t keepalive_us;
+	uint8_t keepalive_policy;         /* enum x1_keepalive_policy */
+	struct x1_admf_seen *seen;        /* every ADMF that sent a message */
+	size_t nseen, cap_seen;
 	struct x1_task_entry **tasks;     /* unsorted; a store holds thousands, not millions */
 	size_t ntasks, cap_tasks;
 	struct x1_dest_entry **dests;
@@ -378,6 +392,15 @@ int x1_store_handle(struct x1_store *s, const char *admf, const struct x1_contai
  * to free. */
 void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_request *q,
 			 uint64_t now_us, struct x1_response *r);
+
+/* The keepalive policy at now_us: every ADMF lost since its last message
+ * (and holding tasks) is passed to lost() with how many tasks it holds and
+ * how many were deactivated (X1_KA_DEACTIVATE; a task whose criteria the
+ * datapath kept stays, and the next sweep tries again). An ADMF is reported
+ * once until it sends again. Returns how many ADMFs were lost this time. */
+int x1_store_keepalive_sweep(struct x1_store *s, uint64_t now_us,
+			     void (*lost)(void *arg, const char *admf, size_t tasks, size_t deactivated),
+			     void *arg);
 
 /* A task's targets as criteria (clause 6.2.1.3 -> docs/x1.md "Mapping"):
  * writes up to X1_MAX_CRIT criteria to out (csource, family, match fields;

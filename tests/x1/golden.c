@@ -12,6 +12,8 @@
  *   % max-tasks N | % max-dests N   per-ADMF limits
  *   % deactivate-all off   DeactivateAllTasks not enabled (clause 6.2.4)
  *   % clock +SECS          move the clock (starts 2026-01-01T00:00:00Z)
+ *   % keepalive SECS deactivate|keep   the keepalive policy (clause 6.6.2)
+ *   % sweep                run it now: "% lost ADMF tasks=N deactivated=M"
  *   % state                print every task (ADMF, XID, criteria ids) and
  *                          destination (ADMF, DID, tasks using it)
  *   % # text               comment
@@ -188,6 +190,13 @@ static void post(struct run *r, const char *body, size_t n)
 	free(c);
 }
 
+static void on_lost(void *arg, const char *admf, size_t tasks, size_t gone)
+{
+	struct run *r = arg;
+
+	fprintf(r->out, "%% lost %s tasks=%zu deactivated=%zu\n", admf, tasks, gone);
+}
+
 static void directive(struct run *r, const char *line)
 {
 	char a[64];
@@ -214,6 +223,11 @@ static void directive(struct run *r, const char *line)
 		r->st.deactivate_all_disabled = true;
 	} else if (sscanf(line, "%% clock +%ld", &v) == 1) {
 		r->now += (uint64_t)v * 1000000;
+	} else if (sscanf(line, "%% keepalive %ld %63s", &v, a) == 2) {
+		r->st.keepalive_us = (uint64_t)v * 1000000;
+		r->st.keepalive_policy = !strcmp(a, "keep") ? X1_KA_KEEP : X1_KA_DEACTIVATE;
+	} else if (!strcmp(line, "% sweep")) {
+		fprintf(r->out, "%% sweep: %d lost\n", x1_store_keepalive_sweep(&r->st, r->now, on_lost, r));
 	} else if (!strcmp(line, "% state")) {
 		print_state(r);
 	} else if (strncmp(line, "% #", 3) && strcmp(line, "% post")) {
