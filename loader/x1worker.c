@@ -6,11 +6,15 @@
  * body parsed by x1/parse.c; each container goes to the monitor as one
  * typed datagram and the monitor's response body goes back to the ADMF.
  * Holds no task, destination or criterion: the store is the monitor's.
- * One connection at a time (an ADMF's requests are sequential; a second
- * ADMF waits for the first's request, at most io_timeout_secs idle).
+ * One connection at a time (an ADMF's requests are sequential). Each
+ * connection has a deadline: the handshake, and then each request from the
+ * end of the previous response, must be done within io_timeout_secs, so a
+ * peer that trickles bytes holds the worker no longer than that.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,13 +102,46 @@ static int peer_admf(SSL *ssl, char out[X1_ID_MAX])
 	return 0;
 }
 
-static int write_all(SSL *ssl, const char *p, size_t n)
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* After an SSL call returned r <= 0: wait for what it wants until the
+ * deadline. 0: call it again; -1: an error, the peer closed, or too late. */
+static int tls_wait(SSL *ssl, int fd, int r, uint64_t deadline)
+{
+	struct pollfd p = { .fd = fd };
+	uint64_t now = mono_ms();
+	int e = SSL_get_error(ssl, r), n;
+
+	if (e == SSL_ERROR_WANT_READ)
+		p.events = POLLIN;
+	else if (e == SSL_ERROR_WANT_WRITE)
+		p.events = POLLOUT;
+	else
+		return -1;
+	if (now >= deadline)
+		return -1;
+	do
+		n = poll(&p, 1, (int)(deadline - now));
+	while (n < 0 && errno == EINTR);
+	return n > 0 ? 0 : -1;
+}
+
+static int write_all(SSL *ssl, int fd, const char *p, size_t n, uint64_t deadline)
 {
 	while (n) {
 		int w = SSL_write(ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
 
-		if (w <= 0)
-			return -1;
+		if (w <= 0) {
+			if (tls_wait(ssl, fd, w, deadline))
+				return -1;
+			continue;
+		}
 		p += w;
 		n -= (size_t)w;
 	}
@@ -187,14 +224,17 @@ static int serve(const struct x1_worker_opts *o, SSL_CTX *ctx, int fd, const cha
 	char admf[X1_ID_MAX], head[256];
 	char *buf = malloc(BUF_MAX);
 	size_t have = 0;
-	int rc = 0;
+	int rc = 0, r;
+	uint64_t limit = (uint64_t)(o->io_timeout_secs ? o->io_timeout_secs : 10) * 1000;
+	uint64_t deadline = mono_ms() + limit;
 
-	if (!ssl || !buf || !SSL_set_fd(ssl, fd))
+	if (!ssl || !buf || !SSL_set_fd(ssl, fd) || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
 		goto out;
-	if (SSL_accept(ssl) != 1) {
-		tls_error("TLS handshake refused", peer);
-		goto out;
-	}
+	while ((r = SSL_accept(ssl)) != 1)
+		if (tls_wait(ssl, fd, r, deadline)) {
+			tls_error(mono_ms() >= deadline ? "TLS handshake too slow" : "TLS handshake refused", peer);
+			goto out;
+		}
 	if (peer_admf(ssl, admf)) {
 		fprintf(stderr, "x1-worker: %s: no usable subject CN\n", peer);
 		goto out;
@@ -204,13 +244,14 @@ static int serve(const struct x1_worker_opts *o, SSL_CTX *ctx, int fd, const cha
 		int res = x1_http_parse(buf, have, &req);
 
 		if (res == X1_HTTP_MORE) {
-			int r;
-
 			if (have == BUF_MAX)
 				break;
 			r = SSL_read(ssl, buf + have, (int)(BUF_MAX - have));
-			if (r <= 0)
-				break;
+			if (r <= 0) {
+				if (tls_wait(ssl, fd, r, deadline))
+					break;
+				continue;
+			}
 			have += (size_t)r;
 			continue;
 		}
@@ -218,7 +259,7 @@ static int serve(const struct x1_worker_opts *o, SSL_CTX *ctx, int fd, const cha
 			size_t hn = x1_http_head(req.status, 0, false, head, sizeof(head));
 
 			if (hn)
-				write_all(ssl, head, hn);
+				write_all(ssl, fd, head, hn, deadline);
 			break;
 		}
 		{
@@ -231,18 +272,19 @@ static int serve(const struct x1_worker_opts *o, SSL_CTX *ctx, int fd, const cha
 				break;
 			}
 			hn = x1_http_head(200, resp.n, req.keep_alive, head, sizeof(head));
-			if (!hn || write_all(ssl, head, hn) || write_all(ssl, resp.p, resp.n)) {
+			if (!hn || write_all(ssl, fd, head, hn, deadline) || write_all(ssl, fd, resp.p, resp.n, deadline)) {
 				x1_out_free(&resp);
 				break;
 			}
 			x1_out_free(&resp);
 		}
+		deadline = mono_ms() + limit; /* the next request, from now */
 		if (!req.keep_alive)
 			break;
 		have -= req.head_len + req.content_length;
 		memmove(buf, buf + req.head_len + req.content_length, have);
 	}
-	SSL_shutdown(ssl);
+	SSL_shutdown(ssl); /* best effort: non-blocking, not waited for */
 out:
 	SSL_free(ssl);
 	free(buf);
@@ -263,7 +305,6 @@ static void peer_text(const struct sockaddr_storage *ss, char *out, size_t cap)
 int x1_worker_main(const struct x1_worker_opts *o)
 {
 	SSL_CTX *ctx = make_ctx(o);
-	struct timeval tv = { .tv_sec = o->io_timeout_secs ? o->io_timeout_secs : 10 };
 
 	if (!ctx)
 		return 1;
@@ -284,8 +325,6 @@ int x1_worker_main(const struct x1_worker_opts *o)
 			SSL_CTX_free(ctx);
 			return 1;
 		}
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		peer_text(&ss, peer, sizeof(peer));
 		rc = serve(o, ctx, fd, peer);
 		close(fd);

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """A test ADMF: POSTs X1 bodies to the NE over HTTPS with mutual TLS
 (python3's ssl and http.client, Debian's python3). Each FILE is one request
 body, all sent on one connection (keep-alive). Prints "status N" and the
@@ -33,6 +33,6 @@ try:
         print("status", r.status)
         sys.stdout.write(data.decode("utf-8", "replace"))
         sys.stdout.flush()
-except (ssl.SSLError, ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as e:
+except (ssl.SSLError, ConnectionResetError, BrokenPipeError, TimeoutError, http.client.RemoteDisconnected) as e:
     print("tls-refused:", type(e).__name__, e)
     sys.exit(3)

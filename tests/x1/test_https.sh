@@ -12,6 +12,7 @@ bin=$build/x1.d/x1_https
 pass=0 fail=0
 ns=x1h-$$
 port=18443
+py=/usr/bin/python3 # Debian's, with its ssl module (not one on PATH)
 
 skip_all() {
   echo "skip: $1"
@@ -21,6 +22,7 @@ skip_all() {
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (a network namespace, a user to drop to)"
 command -v openssl >/dev/null || skip_all "no openssl"
 [ -x "$bin" ] || skip_all "no $bin (make $bin)"
+[ -x "$py" ] || skip_all "no $py (python3)"
 id nobody >/dev/null 2>&1 || skip_all "no user nobody"
 
 tmp=$(mktemp -d)
@@ -56,7 +58,7 @@ mk evil admf-a rogue
 
 ip netns add "$ns" || skip_all "cannot create a network namespace"
 ip -n "$ns" link set lo up
-ip netns exec "$ns" "$bin" -p $port -c "$tmp/ne.pem" -k "$tmp/ne.key" -a "$tmp/ca.pem" -u nobody \
+ip netns exec "$ns" "$bin" -p $port -c "$tmp/ne.pem" -k "$tmp/ne.key" -a "$tmp/ca.pem" -u nobody -t 2 \
   >"$tmp/mon.log" 2>"$tmp/worker.log" &
 srv=$!
 for _ in $(seq 100); do grep -q '^ready' "$tmp/mon.log" 2>/dev/null && break; sleep 0.1; done
@@ -69,7 +71,7 @@ check "the worker has no capability left" '[ "$(awk "/^CapEff:/ {print \$2}" /pr
 
 admf() { # who files...
   local who=$1; shift
-  ip netns exec "$ns" python3 "$here/admf.py" --ca "$tmp/ca.pem" --cert "$tmp/$who.pem" --key "$tmp/$who.key" \
+  ip netns exec "$ns" "$py" "$here/admf.py" --ca "$tmp/ca.pem" --cert "$tmp/$who.pem" --key "$tmp/$who.key" \
     --port $port "$@"
 }
 env() { # admf txid
@@ -107,10 +109,10 @@ out=$(admf admf-b "$tmp/claim.xml")
 check "admf-b naming admf-a in admfIdentifier is refused (1030) and changes nothing" \
   'grep -q "<errorCode>1030</errorCode>" <<<"$out" && ! grep -q "^% remove 3" "$tmp/mon.log"'
 
-out=$(ip netns exec "$ns" python3 "$here/admf.py" --ca "$tmp/ca.pem" --cert "$tmp/evil.pem" --key "$tmp/evil.key" --port $port "$tmp/deact.xml"); rc=$?
+out=$(ip netns exec "$ns" "$py" "$here/admf.py" --ca "$tmp/ca.pem" --cert "$tmp/evil.pem" --key "$tmp/evil.key" --port $port "$tmp/deact.xml"); rc=$?
 check "a certificate the CA did not sign is refused in the handshake (rc $rc)" \
   '[ $rc = 3 ] && ! grep -q "^% remove 3" "$tmp/mon.log" && grep -q "TLS handshake refused" "$tmp/worker.log"'
-out=$(ip netns exec "$ns" python3 "$here/admf.py" --ca "$tmp/ca.pem" --port $port "$tmp/deact.xml"); rc=$?
+out=$(ip netns exec "$ns" "$py" "$here/admf.py" --ca "$tmp/ca.pem" --port $port "$tmp/deact.xml"); rc=$?
 check "no client certificate: refused (rc $rc)" '[ $rc = 3 ] && ! grep -q "^% remove 3" "$tmp/mon.log"'
 
 out=$(admf admf-a --method GET "$tmp/ping.xml")
@@ -123,6 +125,30 @@ out=$(admf admf-a "$tmp/deact.xml")
 check "DeactivateTask: OK and its criterion removed" 'grep -q DeactivateTaskResponse <<<"$out" && grep -q "^% remove 3" "$tmp/mon.log"'
 check "no target in the worker's log" '! grep -qE "192\.0\.2\.|2001:" "$tmp/worker.log"'
 check "the monitor never refused a worker message" '! grep -q "refused a worker message" "$tmp/mon.log"'
+
+# A peer that trickles a handshake (a byte a second for 40 s) holds the
+# worker no longer than its 2 s deadline: an ADMF arriving meanwhile waits
+# in the backlog and is answered while the trickle is still going (without
+# the deadline it would wait for the whole trickle).
+ip netns exec "$ns" "$py" -c '
+import socket, time
+s = socket.create_connection(("127.0.0.1", '$port'))
+for b in b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(29):
+    try:
+        s.send(bytes([b]))
+    except OSError:
+        break
+    time.sleep(1)
+' &
+trickle=$!
+for _ in $(seq 100); do [ -n "$(ip netns exec "$ns" ss -Htn state established "( sport = :$port )")" ] && break; sleep 0.1; done
+out=$(admf admf-a "$tmp/ping.xml")
+alive=no
+kill -0 $trickle 2>/dev/null && alive=yes
+kill $trickle 2>/dev/null
+wait $trickle 2>/dev/null
+check "a trickled handshake is cut at the deadline: the ADMF was answered during the trickle" \
+  'grep -q PingResponse <<<"$out" && [ $alive = yes ] && grep -q "TLS handshake too slow" "$tmp/worker.log"'
 
 echo "https: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
