@@ -744,3 +744,53 @@ int x1_store_handle(struct x1_store *s, const char *admf, const struct x1_contai
 	}
 	return x1_format_end(o);
 }
+
+/* ---- restore from state records ------------------------------------------------------ */
+
+int x1_store_restore(struct x1_store *s, const struct x1_record *rec, const char **why)
+{
+	if (rec->kind == X1_REC_DEST) {
+		struct x1_dest_entry *e;
+
+		if (find_dest(s, rec->admf, &rec->dest.did, NULL)) {
+			*why = "a DID twice";
+			return -1;
+		}
+		if (!(e = calloc(1, sizeof(*e))) || grow((void ***)&s->dests, s->ndests, &s->cap_dests)) {
+			free(e);
+			*why = "out of memory";
+			return -1;
+		}
+		snprintf(e->admf, sizeof(e->admf), "%s", rec->admf);
+		e->d = rec->dest;
+		s->dests[s->ndests++] = e;
+		return 0;
+	}
+	if (rec->kind == X1_REC_TASK) {
+		struct x1_task_entry *e;
+
+		if (find_task(s, rec->admf, &rec->task.xid, NULL)) {
+			*why = "an XID twice";
+			return -1;
+		}
+		for (int i = 0; i < rec->task.ndids; i++)
+			if (!find_dest(s, rec->admf, &rec->task.did[i], NULL)) {
+				*why = "a task naming a destination that is not there";
+				return -1;
+			}
+		if (!(e = calloc(1, sizeof(*e))) || grow((void ***)&s->tasks, s->ntasks, &s->cap_tasks)) {
+			free(e);
+			*why = "out of memory";
+			return -1;
+		}
+		snprintf(e->admf, sizeof(e->admf), "%s", rec->admf);
+		e->t = rec->task;
+		e->ncrit = rec->ncrit;
+		memcpy(e->crit, rec->crit, rec->ncrit * sizeof(rec->crit[0]));
+		s->tasks[s->ntasks++] = e;
+		use_dests(s, rec->admf, &e->t, +1);
+		return 0;
+	}
+	*why = "record kind";
+	return -1;
+}

@@ -413,8 +413,9 @@ int x1_wire_decode(const uint8_t *in, size_t n, struct x1_request *out, const ch
 		goto fail;
 	}
 	out->desc = out->error ? desc_store : NULL;
-	if (out->type == X1_M_UNSUPPORTED && out->error != X1_E_UNSUPPORTED_REQUEST) {
-		bad(&r, "unsupported type without 1080");
+	/* an unsupported type is answered with 1080, or the header's error before it */
+	if (out->type == X1_M_UNSUPPORTED && !out->error) {
+		bad(&r, "unsupported type without an error");
 		goto fail;
 	}
 	if (!out->error) {
@@ -531,4 +532,112 @@ fail:
 	}
 	*why = NULL;
 	return 0;
+}
+
+/* ---- state records: the store's tasks and destinations for the state file -------------- */
+
+static const char hexd[] = "0123456789abcdef";
+
+static size_t hex_line(const char *tag, const uint8_t *b, size_t n, char *out, size_t cap)
+{
+	size_t tl = strlen(tag), len = tl + 1 + 2 * n;
+
+	if (len + 1 > cap)
+		return 0;
+	memcpy(out, tag, tl);
+	out[tl] = ' ';
+	for (size_t i = 0; i < n; i++) {
+		out[tl + 1 + 2 * i] = hexd[b[i] >> 4];
+		out[tl + 2 + 2 * i] = hexd[b[i] & 15];
+	}
+	out[len] = 0;
+	return len;
+}
+
+size_t x1_record_dest(const struct x1_dest_entry *e, char *out, size_t cap)
+{
+	uint8_t b[X1_WIRE_MAX];
+	struct w w = { .p = b, .cap = sizeof(b) };
+
+	put8(&w, WIRE_VERSION);
+	put_str(&w, e->admf);
+	put_dest(&w, &e->d);
+	return w.bad ? 0 : hex_line("x1-dest", b, w.n, out, cap);
+}
+
+size_t x1_record_task(const struct x1_task_entry *e, char *out, size_t cap)
+{
+	uint8_t b[X1_WIRE_MAX + 4 * X1_MAX_CRIT];
+	struct w w = { .p = b, .cap = sizeof(b) };
+
+	put8(&w, WIRE_VERSION);
+	put_str(&w, e->admf);
+	put_task(&w, &e->t);
+	put8(&w, (uint8_t)e->ncrit);
+	put(&w, e->crit, e->ncrit * sizeof(e->crit[0]));
+	return w.bad ? 0 : hex_line("x1-task", b, w.n, out, cap);
+}
+
+static int unhex(const char *s, size_t n, uint8_t *out, size_t cap)
+{
+	if (n % 2 || n / 2 > cap)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = -1, lo = -1;
+
+		for (int k = 0; k < 16; k++) {
+			if (s[2 * i] == hexd[k])
+				hi = k;
+			if (s[2 * i + 1] == hexd[k])
+				lo = k;
+		}
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (int)(n / 2);
+}
+
+int x1_record_parse(const char *line, size_t n, struct x1_record *rec, const char **why)
+{
+	uint8_t b[X1_WIRE_MAX + 4 * X1_MAX_CRIT];
+	struct rd r = { .p = b };
+	int len;
+
+	memset(rec, 0, sizeof(*rec));
+	*why = NULL;
+	if (n > 8 && !memcmp(line, "x1-dest ", 8))
+		rec->kind = X1_REC_DEST;
+	else if (n > 8 && !memcmp(line, "x1-task ", 8))
+		rec->kind = X1_REC_TASK;
+	else {
+		*why = "not an x1 record";
+		return -1;
+	}
+	if ((len = unhex(line + 8, n - 8, b, sizeof(b))) < 0) {
+		*why = "not hex";
+		return -1;
+	}
+	r.n = (size_t)len;
+	if (get8(&r) != WIRE_VERSION) {
+		*why = "record version";
+		return -1;
+	}
+	if (get_str(&r, rec->admf, sizeof(rec->admf), false, "admf"))
+		goto out;
+	if (rec->kind == X1_REC_DEST) {
+		get_dest(&r, &rec->dest);
+	} else if (!get_task(&r, &rec->task)) {
+		rec->ncrit = get8(&r);
+		if (!r.why && (!rec->ncrit || rec->ncrit > X1_MAX_CRIT))
+			bad(&r, "criteria count");
+		for (uint32_t i = 0; i < rec->ncrit && !r.why; i++)
+			if (!get(&r, &rec->crit[i], sizeof(rec->crit[i])) && !rec->crit[i])
+				bad(&r, "criterion id 0");
+	}
+	if (!r.why && r.off != r.n)
+		bad(&r, "trailing bytes");
+out:
+	*why = r.why;
+	return r.why ? -1 : 0;
 }

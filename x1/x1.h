@@ -402,6 +402,29 @@ int x1_store_keepalive_sweep(struct x1_store *s, uint64_t now_us,
 			     void (*lost)(void *arg, const char *admf, size_t tasks, size_t deactivated),
 			     void *arg);
 
+/* State records (docs/x1.md "Persistence"): one line per destination and
+ * per task, "x1-dest HEX" / "x1-task HEX", HEX a layout the same decoder
+ * as the wire checks. A task's record holds its criteria ids: after a
+ * restart its criteria come back with DTCP's records, and the task takes
+ * them over without a datapath call. */
+#define X1_RECORD_MAX (16 + 2 * (X1_WIRE_MAX + 4 * X1_MAX_CRIT))
+enum x1_record_kind { X1_REC_DEST = 1, X1_REC_TASK };
+struct x1_record {
+	uint8_t kind;
+	char admf[X1_ID_MAX];
+	struct x1_destination dest;
+	struct x1_task task;
+	uint32_t ncrit;
+	uint32_t crit[X1_MAX_CRIT];
+};
+size_t x1_record_dest(const struct x1_dest_entry *e, char *out, size_t cap);
+size_t x1_record_task(const struct x1_task_entry *e, char *out, size_t cap);
+int x1_record_parse(const char *line, size_t n, struct x1_record *rec, const char **why);
+/* Takes a parsed record back into the store (destinations before the tasks
+ * that name them). 0, or -1 with *why: a duplicate XID or DID, a task
+ * naming a destination the ADMF does not have, no memory. */
+int x1_store_restore(struct x1_store *s, const struct x1_record *rec, const char **why);
+
 /* A task's targets as criteria (clause 6.2.1.3 -> docs/x1.md "Mapping"):
  * writes up to X1_MAX_CRIT criteria to out (csource, family, match fields;
  * no cdest) and returns how many. */

@@ -8,7 +8,7 @@
  * datapath (every criterion a task holds is installed, nothing else).
  * Every parsed request crosses the worker -> monitor wire first; the input
  * is also decoded as a wire message, which when accepted must write back
- * as the same bytes; and parsed as an HTTP request head, whose lengths
+ * as the same bytes, and as a state record, likewise; and parsed as an HTTP request head, whose lengths
  * must lie within the input when it is complete. */
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +82,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((res == X1_HTTP_REQUEST && (hr.head_len + hr.content_length > size || hr.status != 200)) ||
 		    (res == X1_HTTP_ERROR && (hr.status < 400 || hr.status > 505)))
 			abort();
+	}
+	{
+		static struct x1_record rec;
+		static char line[X1_RECORD_MAX];
+
+		if (!x1_record_parse((const char *)data, size, &rec, &why)) {
+			struct x1_task_entry te = { .t = rec.task, .ncrit = rec.ncrit };
+			struct x1_dest_entry de = { .d = rec.dest };
+			size_t n;
+
+			memcpy(te.admf, rec.admf, sizeof(te.admf));
+			memcpy(de.admf, rec.admf, sizeof(de.admf));
+			memcpy(te.crit, rec.crit, sizeof(te.crit));
+			n = rec.kind == X1_REC_TASK ? x1_record_task(&te, line, sizeof(line)) :
+						      x1_record_dest(&de, line, sizeof(line));
+			if (n != size || memcmp(line, data, size))
+				abort(); /* an accepted record is the one way to write it */
+		}
 	}
 	{
 		static struct x1_request wr;

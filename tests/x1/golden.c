@@ -14,6 +14,9 @@
  *   % clock +SECS          move the clock (starts 2026-01-01T00:00:00Z)
  *   % keepalive SECS deactivate|keep   the keepalive policy (clause 6.6.2)
  *   % sweep                run it now: "% lost ADMF tasks=N deactivated=M"
+ *   % restart              the store written as state records, thrown away,
+ *                          and a new one read back from them (the criteria
+ *                          stay: DTCP's records bring them back)
  *   % state                print every task (ADMF, XID, criteria ids) and
  *                          destination (ADMF, DID, tasks using it)
  *   % # text               comment
@@ -197,6 +200,43 @@ static void on_lost(void *arg, const char *admf, size_t tasks, size_t gone)
 	fprintf(r->out, "%% lost %s tasks=%zu deactivated=%zu\n", admf, tasks, gone);
 }
 
+static void restart(struct run *r)
+{
+	struct x1_store *s = &r->st, fresh;
+	char *line = malloc(X1_RECORD_MAX);
+	struct x1_record *rec = malloc(sizeof(*rec));
+	char **lines = calloc(s->ndests + s->ntasks + 1, sizeof(*lines));
+	size_t n = 0, ok = 0;
+	const char *why;
+
+	for (size_t i = 0; i < s->ndests; i++)
+		if (x1_record_dest(s->dests[i], line, X1_RECORD_MAX))
+			lines[n++] = strdup(line);
+	for (size_t i = 0; i < s->ntasks; i++)
+		if (x1_record_task(s->tasks[i], line, X1_RECORD_MAX))
+			lines[n++] = strdup(line);
+	fprintf(r->out, "%% records: %zu of %zu\n", n, s->ndests + s->ntasks);
+	x1_store_init(&fresh, s->ops, s->ctx, s->ne);
+	fresh.max_tasks = s->max_tasks;
+	fresh.max_dests = s->max_dests;
+	fresh.deactivate_all_disabled = s->deactivate_all_disabled;
+	fresh.keepalive_us = s->keepalive_us;
+	fresh.keepalive_policy = s->keepalive_policy;
+	x1_store_free(s);
+	*s = fresh;
+	for (size_t i = 0; i < n; i++) {
+		if (x1_record_parse(lines[i], strlen(lines[i]), rec, &why) || x1_store_restore(s, rec, &why))
+			fprintf(r->out, "%% restore refused record %zu: %s\n", i + 1, why);
+		else
+			ok++;
+		free(lines[i]);
+	}
+	fprintf(r->out, "%% restored: %zu\n", ok);
+	free(lines);
+	free(rec);
+	free(line);
+}
+
 static void directive(struct run *r, const char *line)
 {
 	char a[64];
@@ -230,6 +270,8 @@ static void directive(struct run *r, const char *line)
 		fprintf(r->out, "%% sweep: %d lost\n", x1_store_keepalive_sweep(&r->st, r->now, on_lost, r));
 	} else if (!strcmp(line, "% state")) {
 		print_state(r);
+	} else if (!strcmp(line, "% restart")) {
+		restart(r);
 	} else if (strncmp(line, "% #", 3) && strcmp(line, "% post")) {
 		fprintf(r->out, "%% unknown directive\n");
 	}

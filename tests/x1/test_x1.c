@@ -388,6 +388,41 @@ static void test_shared_table(void)
 	CHECK(o.p && strstr(o.p, "ActivateTaskResponse") && !strstr(o.p, "ErrorResponse"), "task active");
 	CHECK(sh.srv.n == 1 && (e = dtcp_server_find(&sh.srv, 1)) && !strcmp(e->c.csource.s, "X1/admf-a"),
 	      "the X1 criterion is id 1 of the DTCP table, owned by X1/admf-a");
+	/* state records: every change of a character is refused, or reads back as
+	 * a record that writes exactly that line */
+	{
+		char *line = malloc(X1_RECORD_MAX), *t = malloc(X1_RECORD_MAX), *back = malloc(X1_RECORD_MAX);
+		struct x1_record *rec = malloc(sizeof(*rec));
+		size_t n = x1_record_task(st.tasks[0], line, X1_RECORD_MAX);
+		int accepted = 0, canonical = 0;
+
+		CHECK(n && !x1_record_parse(line, n, rec, &why) && rec->kind == X1_REC_TASK && rec->ncrit == 1 &&
+		      rec->crit[0] == 1 && !memcmp(&rec->task, &st.tasks[0]->t, sizeof(rec->task)) &&
+		      !strcmp(rec->admf, "admf-a"), "a task record reads back");
+		for (size_t k = 8; k < n; k++)
+			for (const char *h = "0123456789abcdefX"; *h; h++) {
+				if (*h == line[k])
+					continue;
+				memcpy(t, line, n + 1);
+				t[k] = *h;
+				if (x1_record_parse(t, n, rec, &why))
+					continue;
+				accepted++;
+				if (rec->kind == X1_REC_TASK) {
+					struct x1_task_entry te = { .t = rec->task, .ncrit = rec->ncrit };
+
+					memcpy(te.admf, rec->admf, sizeof(te.admf));
+					memcpy(te.crit, rec->crit, sizeof(te.crit));
+					canonical += x1_record_task(&te, back, X1_RECORD_MAX) == n && !strcmp(back, t);
+				}
+			}
+		CHECK(accepted == canonical, "%d changed records accepted, %d canonical", accepted, canonical);
+		CHECK(x1_record_parse(line, n - 2, rec, &why), "a truncated record is refused");
+		free(line);
+		free(t);
+		free(back);
+		free(rec);
+	}
 
 	/* a DTCP ADD takes the next id of the same counter */
 	dtcp(&sh, "ADD DTCP/0.8\r\nCsource-ID: ftap1\r\nCdest-ID: cdconf\r\nSource-Address: 192.0.2.9\r\n"
