@@ -14,6 +14,8 @@ PKGS=(
   # tests, lab and demo
   iproute2 nftables tcpdump tshark openssh-client openssh-server python3 python3-paramiko
   xdp-tools ethtool iputils-ping netcat-openbsd socat procps kmod
+  # X1 over mutual TLS (tests/x1/test_https.sh): keys and certificates made at run time
+  openssl
   # the crash harness: the audit-before-reply regression test traces the monitor
   strace
   # man pages (mandoc -Tlint), the Debian package (make deb, lintian) and the
