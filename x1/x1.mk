@@ -73,3 +73,14 @@ $(X1B)/x1_https: tests/x1/x1_https.c $(X1B)/san/loader/x1worker.o $(X1B)/san/tes
 	$(Q)$(CC) $(X1_CFLAGS) -Iloader $(SAN_FLAGS) $(filter %.c %.o %.a,$^) -o $@ $(X1_XML_LIBS) -lssl -lcrypto
 
 TESTS_EXTRA += 'tests/x1/test_https.sh $(BUILD)'
+
+# X1 through the real backend into the BPF maps, packets through XDP (root)
+$(SBUILD)/tests/x1/test_x1_datapath.o: CFLAGS += -Ix1 -Itests/dtcp $(X1_XML_CFLAGS)
+$(SBUILD)/tests/x1/test_x1_datapath.o: $(X1_HDRS) $(BUILD)/xtap.skel.h
+$(X1B)/test_x1_datapath: $(SBUILD)/tests/x1/test_x1_datapath.o $(TEST_COMMON:%.c=$(SBUILD)/%.o) \
+		$(BUILD)/dtcp.d/san/tests/dtcp/memback.o $(SBUILD)/libxtap.a $(X1B)/libx1-san.a \
+		$(BUILD)/dtcp.d/libdtcp-san.a
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) $(X1_XML_LIBS) -lcrypto
+TEST_BUILD_EXTRA += $(X1B)/test_x1_datapath
+TESTS_EXTRA += $(X1B)/test_x1_datapath
