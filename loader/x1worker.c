@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <seccomp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -80,6 +81,48 @@ static int drop_privileges(const char *user)
 		return -1;
 	}
 	return 0;
+}
+
+/* What the worker may call once it serves; anything else kills it.
+ * Measured as the SSH worker's list was (docs/privsep.md): tests/x1/
+ * test_https.sh with X1_WRAP="strace -ff -o DIR", every call after
+ * PR_SET_NO_NEW_PRIVS; the allocators' other calls and getrandom
+ * (OpenSSL reseeding) as for the SSH worker. */
+static const int seccomp_allow[] = {
+	SCMP_SYS(accept), SCMP_SYS(accept4), /* the listener */
+	SCMP_SYS(fcntl),                     /* a connection made non-blocking */
+	SCMP_SYS(poll),                      /* TLS I/O against the deadline */
+	SCMP_SYS(read), SCMP_SYS(write),     /* TLS records; log lines to stderr */
+	SCMP_SYS(sendto), SCMP_SYS(recvfrom), /* the monitor */
+	SCMP_SYS(close),
+	SCMP_SYS(getpid),                    /* OpenSSL's fork checks */
+	SCMP_SYS(getrandom),                 /* OpenSSL */
+	SCMP_SYS(futex),                     /* OpenSSL's locks and once-initialisers */
+	SCMP_SYS(clock_gettime),             /* the vDSO's fallback */
+	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	SCMP_SYS(restart_syscall),           /* a stopped worker continued (SIGCONT) */
+	SCMP_SYS(exit_group),
+#ifdef __SANITIZE_ADDRESS__
+	SCMP_SYS(sigaltstack),               /* the sanitizer runtime at exit (test build only) */
+#endif
+};
+
+static int install_seccomp(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int rc = -1;
+
+	if (!ctx)
+		return -1;
+	for (size_t i = 0; i < sizeof(seccomp_allow) / sizeof(seccomp_allow[0]); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, seccomp_allow[i], 0) < 0)
+			goto out;
+	rc = seccomp_load(ctx);
+out:
+	seccomp_release(ctx);
+	if (rc < 0)
+		fprintf(stderr, "x1-worker: seccomp filter not loaded\n");
+	return rc < 0 ? -1 : 0;
 }
 
 /* The ADMF: the subject CN of a certificate the handshake verified. */
@@ -308,7 +351,10 @@ int x1_worker_main(const struct x1_worker_opts *o)
 
 	if (!ctx)
 		return 1;
-	if (o->user && drop_privileges(o->user)) {
+	/* read /etc/localtime now: certificate checks reach localtime() later,
+	 * which would open it after the filter is on */
+	tzset();
+	if ((o->user && drop_privileges(o->user)) || (!o->no_seccomp && install_seccomp())) {
 		SSL_CTX_free(ctx);
 		return 1;
 	}

@@ -7,6 +7,7 @@
 #ifndef XTAP_X1WORKER_H
 #define XTAP_X1WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The datagrams on the SOCK_SEQPACKET pair, after a uint32 type. */
@@ -24,7 +25,8 @@ struct x1_worker_opts {
 	const char *user;         /* drop to this user after loading keys; NULL: stay */
 	int listen_fd;            /* bound and listening */
 	int mon_fd;               /* SOCK_SEQPACKET to the monitor */
-	int io_timeout_secs;      /* handshake, idle keep-alive and writes; 0: 10 */
+	int io_timeout_secs;      /* handshake, then each request; 0: 10 */
+	bool no_seccomp;          /* leave the seccomp filter out (measuring its list) */
 };
 
 /* Serves until the monitor's end closes (0) or a fatal error (1). */

@@ -70,7 +70,7 @@ $(X1B)/san/loader/x1worker.o: loader/x1worker.c loader/x1worker.h $(X1_HDRS)
 $(X1B)/x1_https: tests/x1/x1_https.c $(X1B)/san/loader/x1worker.o $(X1B)/san/tests/x1/shared.o \
 		$(X1B)/san/tests/dtcp/memback.o $(X1B)/libx1-san.a $(BUILD)/dtcp.d/libdtcp-san.a $(X1_HDRS)
 	$(call msg,LD-SAN,$@)
-	$(Q)$(CC) $(X1_CFLAGS) -Iloader $(SAN_FLAGS) $(filter %.c %.o %.a,$^) -o $@ $(X1_XML_LIBS) -lssl -lcrypto
+	$(Q)$(CC) $(X1_CFLAGS) -Iloader $(SAN_FLAGS) $(filter %.c %.o %.a,$^) -o $@ $(X1_XML_LIBS) -lssl -lcrypto -lseccomp
 
 TESTS_EXTRA += 'tests/x1/test_https.sh $(BUILD)'
 

@@ -5,6 +5,8 @@
 # the DTCP criteria table with the in-memory datapath) and tests/x1/admf.py
 # as two ADMFs. Keys and certificates are made here, in a temporary folder,
 # and removed. Usage: test_https.sh BUILD. Prints "N passed, N failed, N skipped".
+# X1_WRAP="strace -ff -o DIR" X1_ARGS=-S runs the server under strace without
+# its seccomp filter: how the filter's list (loader/x1worker.c) was measured.
 set -u
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,7 +60,7 @@ mk evil admf-a rogue
 
 ip netns add "$ns" || skip_all "cannot create a network namespace"
 ip -n "$ns" link set lo up
-ip netns exec "$ns" "$bin" -p $port -c "$tmp/ne.pem" -k "$tmp/ne.key" -a "$tmp/ca.pem" -u nobody -t 2 \
+ip netns exec "$ns" ${X1_WRAP:-} "$bin" -p $port -c "$tmp/ne.pem" -k "$tmp/ne.key" -a "$tmp/ca.pem" -u nobody -t 2 ${X1_ARGS:-} \
   >"$tmp/mon.log" 2>"$tmp/worker.log" &
 srv=$!
 for _ in $(seq 100); do grep -q '^ready' "$tmp/mon.log" 2>/dev/null && break; sleep 0.1; done
@@ -68,6 +70,7 @@ for _ in $(seq 50); do uid=$(awk '/^Uid:/ {print $2}' "/proc/$wpid/status" 2>/de
 check "the HTTPS worker runs as nobody (uid $uid), the monitor as root" \
   '[ "$uid" = 65534 ] && [ "$(awk "/^Uid:/ {print \$2}" /proc/$srv/status)" = 0 ]'
 check "the worker has no capability left" '[ "$(awk "/^CapEff:/ {print \$2}" /proc/$wpid/status)" = 0000000000000000 ]'
+check "the worker runs under its seccomp filter" '[ "$(awk "/^Seccomp:/ {print \$2}" /proc/$wpid/status)" = 2 ]'
 
 admf() { # who files...
   local who=$1; shift

@@ -6,7 +6,8 @@
  * worker (x1_wire_container_decode: a datagram that does not decode ends
  * the worker, as xtapd's monitor does), and answers with the response body.
  *
- * Usage: x1_https -p PORT -c CERT -k KEY -a CA [-u USER] [-n NE] [-t SECS]
+ * Usage: x1_https -p PORT -c CERT -k KEY -a CA [-u USER] [-n NE] [-t SECS] [-S]
+ * (-S: no seccomp filter, to measure what the worker calls)
  * Prints "ready worker=PID" once listening. SIGTERM: stop both. */
 #include <errno.h>
 #include <signal.h>
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 	int sp[2], opt, one = 1, lfd, sz = 1 << 20, rc;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "p:c:k:a:u:n:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:k:a:u:n:t:S")) != -1) {
 		switch (opt) {
 		case 'p': sa.sin6_port = htons((uint16_t)atoi(optarg)); break;
 		case 'c': o.cert = optarg; break;
@@ -114,6 +115,7 @@ int main(int argc, char **argv)
 		case 'u': o.user = optarg; break;
 		case 'n': o.ne = optarg; break;
 		case 't': o.io_timeout_secs = atoi(optarg); break;
+		case 'S': o.no_seccomp = true; break;
 		default:
 			fprintf(stderr, "usage: x1_https -p PORT -c CERT -k KEY -a CA [-u USER] [-n NE]\n");
 			return 2;
