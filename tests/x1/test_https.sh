@@ -31,6 +31,8 @@ tmp=$(mktemp -d)
 srv=
 cleanup() {
   [ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
+  # anything of ours still in the namespace (a wrapped server's children)
+  for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
   ip netns del "$ns" 2>/dev/null
   rm -rf "$tmp"
 }
