@@ -171,6 +171,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 -include tests/crash/crash.mk
 -include tests/adversarial/adversarial.mk
 -include tests/fuzz/fuzz.mk
+-include x1/x1.mk
 -include man/man.mk
 -include tests/log/log.mk
 
