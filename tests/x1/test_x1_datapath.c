@@ -211,7 +211,6 @@ int main(void)
 	}
 	memback_init(&mb, NULL);
 	xtap_backend_init(&be, env.cls);
-	pkt_addr(be.default_src4, "192.0.2.254");
 	if (dtcp_server_init(&srv, &mb.cfg, &xtap_dtcp_backend, &be)) {
 		t_record("dtcp server", -1, NULL);
 		return t_summary();
