@@ -334,6 +334,12 @@ static void compaction_start(struct xtap_persist *p)
 		int rc;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* it writes path.tmp only: none of xtapd's descriptors, above all
+		 * not the control socket's listener (after a kill -9 of xtapd a
+		 * writer still running answered the next start's probe, which
+		 * then refused to start: "another xtapd is running") */
+		if (close_range(3, ~0u, 0))
+			_exit(1);
 		setpriority(PRIO_PROCESS, 0, 10); /* the service first */
 		rc = xtap_state_write_tmp(p->path, p->srv, &x);
 		_exit(rc ? 1 : 0);
