@@ -123,7 +123,12 @@ class Conn:
             one, self.buf = self.buf.split("\r\n\r\n", 1)
             one += "\r\n"
             if not verify_reply(one, self.key):
-                raise Divergence("reply with a bad AUTHENTICATION-INFO: %r (then %r)" % (one[:4000], self.buf[:400]))
+                # the whole reply for the post-mortem (CRASH_KEEP copies T)
+                dump = os.path.join(os.environ.get("CRASH_DUMP", "/tmp"), "xtap-badsig-%d.txt" % os.getpid())
+                with open(dump, "w") as f:
+                    f.write(repr(one) + "\n--- then\n" + repr(self.buf) + "\n")
+                raise Divergence("reply with a bad AUTHENTICATION-INFO (%d chars, %d replaced bytes; whole in %s): %r" %
+                                 (len(one), one.count("\ufffd"), dump, one[:300]))
             r = parse_reply(one)
             parts.append(r)
             if r["blocks"]:
