@@ -164,6 +164,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 # whose prerequisites are expanded when make reads the rule.
 -include dtcp/dtcp.mk
 -include tests/cd/cd.mk
+-include tests/x3/x3.mk
 -include tests/vt/vt.mk
 -include tests/config/config.mk
 -include tests/sshd/sshd.mk

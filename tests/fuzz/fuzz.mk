@@ -1,7 +1,7 @@
 # libFuzzer targets (clang, ASan + UBSan) for every parser that takes bytes
 # from outside: the DTCP request and reply parsers (tests/dtcp/fuzz_*.c,
 # built by dtcp/dtcp.mk), the monitor <-> worker codec, the configuration
-# parser and the state/journal loader (tests/fuzz/fuzz_*.c). Included by the
+# parser, the state/journal loader and the X3 PDU decoder (tests/fuzz/fuzz_*.c). Included by the
 # top-level Makefile after dtcp/dtcp.mk. Seed corpora are kept in
 # tests/fuzz/corpus/NAME (a crash, once fixed, goes there as a regression
 # seed); what a run discovers stays in $(BUILD)/fuzz/corpus-NAME.
@@ -33,7 +33,13 @@ $(FZ)/fuzz_state: tests/fuzz/fuzz_state.c loader/state.c loader/state.h tests/dt
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FZ_FLAGS) $(filter %.c,$^) -o $@ -lcrypto
 
-FZ_BUILD := $(DT_FUZZERS) $(DT)/golden $(FZ)/fuzz_monproto $(FZ)/fuzz_config $(FZ)/fuzz_state
+$(FZ)/fuzz_x3_pdu: tests/fuzz/fuzz_x3_pdu.c loader/x3_pdu.c loader/x3_pdu.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FZ_FLAGS) $(filter %.c,$^) -o $@
+
+FZ_BUILD := $(DT_FUZZERS) $(DT)/golden $(FZ)/fuzz_monproto $(FZ)/fuzz_config $(FZ)/fuzz_state \
+	    $(FZ)/fuzz_x3_pdu
 
 TEST_BUILD_EXTRA += $(FZ_BUILD)
 TESTS_EXTRA += 'tests/fuzz/run.sh --fresh $(BUILD) 5'
