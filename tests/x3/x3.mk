@@ -23,6 +23,35 @@ $(X3B)/test_x3_pdu: $(X3B)/san/tests/x3/test_x3_pdu.o $(X3B)/san/loader/x3_pdu.o
 
 X3_BUILD := $(X3B)/test_x3_pdu
 
+
+# The receiver: the codec, TLS (OpenSSL), pcap.
+X3D_OBJS := loader/xtap-x3d.o loader/x3_pdu.o loader/x3_net.o
+$(BUILD)/xtap-x3d: $(X3D_OBJS:%=$(X3B)/opt/%)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(X3_CFLAGS) $^ -o $@ -lssl -lcrypto -lpcap
+$(X3B)/san/xtap-x3d: $(X3D_OBJS:%=$(X3B)/san/%)
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(X3_CFLAGS) $(SAN_FLAGS) $^ -o $@ -lssl -lcrypto -lpcap
+
+# The sensor's delivery process: the codec, the copies' checks (cd_wire),
+# the configuration parser (and the DTCP library it uses), the privilege
+# drop, seccomp.
+X3S_OBJS := loader/xtap-x3.o loader/x3_pdu.o loader/x3_net.o loader/cd_wire.o loader/config.o \
+	    loader/privdrop.o loader/log.o
+$(X3B)/opt/loader/xtap-x3.o $(X3B)/san/loader/xtap-x3.o $(X3B)/opt/loader/config.o \
+	$(X3B)/san/loader/config.o: loader/config.h dtcp/dtcp.h loader/privdrop.h loader/log.h
+$(BUILD)/xtap-x3: $(X3S_OBJS:%=$(X3B)/opt/%) $(BUILD)/dtcp.d/libdtcp.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(X3_CFLAGS) $^ -o $@ -lssl -lcrypto -lseccomp
+$(X3B)/san/xtap-x3: $(X3S_OBJS:%=$(X3B)/san/%) $(BUILD)/dtcp.d/libdtcp-san.a
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(X3_CFLAGS) $(SAN_FLAGS) $^ -o $@ -lssl -lcrypto -lseccomp
+
+X3_BUILD += $(BUILD)/xtap-x3d $(BUILD)/xtap-x3 $(X3B)/san/xtap-x3d $(X3B)/san/xtap-x3
+
+# `make` builds both programs
+all: $(BUILD)/xtap-x3d $(BUILD)/xtap-x3
+
 TEST_BUILD_EXTRA += $(X3_BUILD)
 TESTS_EXTRA += $(X3B)/test_x3_pdu
 
