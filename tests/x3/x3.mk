@@ -53,7 +53,7 @@ X3_BUILD += $(BUILD)/xtap-x3d $(BUILD)/xtap-x3 $(X3B)/san/xtap-x3d $(X3B)/san/xt
 all: $(BUILD)/xtap-x3d $(BUILD)/xtap-x3
 
 TEST_BUILD_EXTRA += $(X3_BUILD)
-TESTS_EXTRA += $(X3B)/test_x3_pdu
+TESTS_EXTRA += $(X3B)/test_x3_pdu 'tests/x3/test_x3.sh $(BUILD)'
 
 .PHONY: x3
 x3: $(X3_BUILD)
