@@ -51,6 +51,7 @@
 #include "privdrop.h"
 #include "x3_net.h"
 #include "x3_pdu.h"
+#include "x3sup.h"
 
 #define X3S_BATCH 64               /* datagrams per recvmmsg */
 #define X3S_DGRAM_MAX 65535        /* a UDP payload is at most this */
@@ -119,6 +120,8 @@ struct x3s {
 	uint32_t next_seq, next_ka;
 	int64_t last_ka;
 	struct counters n;
+	int status_fd;                 /* xtapd's pipe (x3sup.c), -1 when run by hand */
+	uint64_t status_sent_pdus, status_sent_confirmed;
 };
 
 static int64_t now_ms(void)
@@ -647,9 +650,32 @@ static void print_stats(const struct x3s *s, FILE *f)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xtap-x3 -f CONFIG -d NAME [-u USER] [-l LEVEL] [--no-seccomp]\n"
+	fprintf(f, "usage: xtap-x3 -f CONFIG -d NAME [-u USER] [-l LEVEL] [-s SEQUENCE] [-S FD]\n"
+		   "               [--no-seccomp]\n"
 		   "  serves content destination NAME of xtapd.conf CONFIG over X3;\n"
+		   "  -s: the first sequence number (xtapd: where the last process stopped)\n"
+		   "  -S: write the sequence and delivery counts to this descriptor (xtapd)\n"
 		   "  SIGUSR1 prints the counters as JSON on standard output, SIGTERM stops\n");
+}
+
+/* For xtapd (x3sup.c): after every change, one line of at most PIPE_BUF
+ * bytes (atomic on a pipe), so that when this process dies xtapd knows the
+ * next sequence number and how many PDUs were never confirmed. A full pipe
+ * skips a line; the next change writes the totals again. */
+static void status_line(struct x3s *s, bool final)
+{
+	char b[200];
+
+	if (s->status_fd < 0 || (!final && s->n.pdus == s->status_sent_pdus &&
+				 s->n.confirmed == s->status_sent_confirmed))
+		return;
+	int n = snprintf(b, sizeof(b), "x3 next %" PRIu32 " pdus %" PRIu64 " confirmed %" PRIu64
+			 " full %" PRIu64 " unconfirmed %" PRIu64 " final %d\n", s->next_seq, s->n.pdus,
+			 s->n.confirmed, s->n.buffer_full, s->n.unconfirmed_at_exit, final);
+	if (write(s->status_fd, b, (size_t)n) == n) {
+		s->status_sent_pdus = s->n.pdus;
+		s->status_sent_confirmed = s->n.confirmed;
+	}
 }
 
 /* One turn of the loop: poll the UDP socket, the signals and the connection. */
@@ -684,7 +710,7 @@ static int turn(struct x3s *s, int timeout, bool udp)
 	return sig;
 }
 
-int main(int argc, char **argv)
+int xtap_x3_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "no-seccomp", no_argument, NULL, 'N' },
@@ -696,8 +722,11 @@ int main(int argc, char **argv)
 	int level = LOG_LVL_INFO, c;
 	static struct x3s s;
 
-	while ((c = getopt_long(argc, argv, "f:d:u:l:h", lo, NULL)) != -1) {
+	s.status_fd = -1;
+	while ((c = getopt_long(argc, argv, "f:d:u:l:s:S:h", lo, NULL)) != -1) {
 		switch (c) {
+		case 's': s.next_seq = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'S': s.status_fd = atoi(optarg); break;
 		case 'f': cfgpath = optarg; break;
 		case 'd': name = optarg; break;
 		case 'u': user = optarg; break;
@@ -767,6 +796,7 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		int sig = turn(&s, 100, true);
+		status_line(&s, false);
 		if (sig == SIGUSR1)
 			print_stats(&s, stdout);
 		else if (sig)
@@ -774,10 +804,13 @@ int main(int argc, char **argv)
 	}
 	/* stop: no more copies; try to get what is buffered confirmed */
 	int64_t end = now_ms() + X3S_DRAIN_MS;
-	while (s.head < s.tail && now_ms() < end)
+	while (s.head < s.tail && now_ms() < end) {
 		turn(&s, 50, false);
+		status_line(&s, false);
+	}
 	s.n.unconfirmed_at_exit = s.buffered_pdus;
 	print_stats(&s, stdout);
+	status_line(&s, true);
 	if (s.ssl) {
 		SSL_shutdown(s.ssl);
 		SSL_free(s.ssl);

@@ -61,6 +61,7 @@ struct stats {
 	uint64_t pdus, x3, x2, keepalives, acks_sent, acks_received;
 	uint64_t written, written_bytes;
 	uint64_t unsupported_format, no_timestamp, xids_overflow;
+	uint64_t dir[X3_DIR_NA + 1];    /* written PDUs by Payload Direction */
 	uint64_t err[X3_ERR_N];
 	size_t nxids;
 	struct xid_state xids[X3D_XIDS_MAX];
@@ -335,6 +336,7 @@ static void write_payload(const struct x3_pdu *p, struct xid_state *x)
 	}
 	x->pdus++;
 	x->bytes += p->payload_len;
+	st.dir[p->direction]++;
 	st.written++;
 	st.written_bytes += p->payload_len;
 	if (pd) {
@@ -546,8 +548,11 @@ static void print_summary(FILE *f, bool json)
 	for (int e = X3_BAD_VERSION; e < X3_ERR_N; e++)
 		fprintf(f, "\"%s\": %" PRIu64 ", ", x3_err_key(e), st.err[e]);
 	fprintf(f, "\"truncated\": %" PRIu64 "}, \"unsupported_format\": %" PRIu64 ", \"no_timestamp\": %"
-		PRIu64 ", \"xids_overflow\": %" PRIu64 ", \"xids\": [", st.err[X3_NEED_MORE],
-		st.unsupported_format, st.no_timestamp, st.xids_overflow);
+		PRIu64 ", \"xids_overflow\": %" PRIu64 ", \"direction\": {\"unknown\": %" PRIu64
+		", \"to_target\": %" PRIu64 ", \"from_target\": %" PRIu64 ", \"multiple\": %" PRIu64
+		", \"not_applicable\": %" PRIu64 "}, \"xids\": [", st.err[X3_NEED_MORE],
+		st.unsupported_format, st.no_timestamp, st.xids_overflow, st.dir[X3_DIR_UNKNOWN],
+		st.dir[X3_DIR_TO_TARGET], st.dir[X3_DIR_FROM_TARGET], st.dir[X3_DIR_MULTIPLE], st.dir[X3_DIR_NA]);
 	for (size_t i = 0; i < st.nxids; i++) {
 		const struct xid_state *x = &st.xids[i];
 		x3_uuid_format(x->xid, u);

@@ -240,8 +240,10 @@ def test_basic():
           txs["lost"]["unconfirmed_at_exit"] == 0 and txs["buffered"] == 0, txs)
     check("basic: the 3 datagrams that are no IP packet are counted and not framed",
           txs["datagrams"] == 603 and txs["not_framed"]["not_ip"] == 3, txs)
-    check("basic: directions as the model says (150 from, 300 to, 150 unknown)",
-          txs["direction"] == {"unknown": 150, "to_target": 300, "from_target": 150}, txs["direction"])
+    check("basic: directions as the model says (150 from, 300 to, 150 unknown), at both ends",
+          txs["direction"] == {"unknown": 150, "to_target": 300, "from_target": 150} and
+          rxs["direction"] == {"unknown": 150, "to_target": 300, "from_target": 150, "multiple": 0,
+                               "not_applicable": 0}, (txs["direction"], rxs["direction"]))
     x = rxs["xids"][0] if rxs["xids"] else {}
     check("basic: receiver: one XID, 600 PDUs, sequence 0..599, no gap or duplicate",
           len(rxs["xids"]) == 1 and x["xid"] == XID and x["pdus"] == 600 and x["ranges"] == [[0, 599]]

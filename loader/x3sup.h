@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* xtapd's side of the X3 delivery processes (docs/x3.md): one `xtapd
+ * --x3-delivery` per content destination with x3 statements, exec'd from
+ * the monitor's image like the SSH worker, restarted with backoff when it
+ * ends, told where its sequence goes on, stopped on SIGHUP when its
+ * statements changed and at the final stop. */
+#ifndef XTAP_X3SUP_H
+#define XTAP_X3SUP_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+#define XTAP_X3SUP_FLAG "--x3-delivery"
+#define XTAP_X3SUP_STATUS_FD 3         /* the child's end of its status pipe */
+#define XTAP_X3SUP_BACKOFF_MIN_MS 100
+#define XTAP_X3SUP_BACKOFF_MAX_MS 10000 /* as the SSH worker's */
+#define XTAP_X3SUP_QUICK_MS 1000       /* dying sooner than this after the start doubles the delay */
+#define XTAP_X3SUP_STOP_MS 5000        /* its 3 s drain, then SIGKILL */
+
+struct xtap_x3sup_dest {
+	char name[XTAP_CFG_NAME_MAX];
+	struct xtap_cfg_cdest cd;      /* the statements it was started with */
+	bool wanted;                   /* configured now */
+	pid_t pid;                     /* 0: not running */
+	int status_fd;
+	char line[256];
+	size_t linelen;
+	/* from its last status line */
+	uint32_t next_seq;
+	uint64_t pdus, confirmed, full, unconfirmed;
+	bool final;
+	uint64_t started_ms, due_ms;
+	uint32_t backoff_ms;
+	uint64_t restarts, lost_unconfirmed; /* totals over its processes */
+};
+
+struct xtap_x3sup {
+	char cfg_path[XTAP_CFG_PATH_MAX];
+	char user[64];
+	int level;
+	size_t n;
+	struct xtap_x3sup_dest d[XTAP_CFG_CDESTS_MAX];
+};
+
+void xtap_x3sup_init(struct xtap_x3sup *s, const char *cfg_path, const char *user, int level);
+/* The configuration (first or reloaded): starts what is new, stops what
+ * went or changed (restarted by xtap_x3sup_tick with the new statements). */
+void xtap_x3sup_apply(struct xtap_x3sup *s, const struct xtap_config *c, uint64_t now_ms);
+/* Status pipes: up to max pollfds from p; returns how many. */
+size_t xtap_x3sup_poll_set(struct xtap_x3sup *s, struct pollfd *p, size_t max);
+void xtap_x3sup_read(struct xtap_x3sup *s, const struct pollfd *p, size_t n);
+/* After SIGCHLD and every second: ended processes reaped, due ones started. */
+void xtap_x3sup_tick(struct xtap_x3sup *s, uint64_t now_ms);
+void xtap_x3sup_stop(struct xtap_x3sup *s);
+
+/* The delivery process itself (xtap-x3.c). */
+int xtap_x3_main(int argc, char **argv);
+
+#endif
