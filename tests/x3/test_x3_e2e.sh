@@ -165,4 +165,18 @@ for _ in $(seq 1 100); do [ "$(wc -l < $T/run4.seq 2>/dev/null)" -ge 10 ] && bre
 kill $RXPID; wait $RXPID
 check "its PDUs continue the sequence ($next on)" bash -c "
 [ \"\$(cut -d' ' -f2 $T/run4.seq | tr '\n' ' ')\" = \"\$(seq $next $((next + 9)) | tr '\n' ' ')\" ]"
+
+# SIGHUP with changed x3 statements: the process restarts, its sequence goes on
+xpid() {
+	for p in $(ip netns pids $S); do
+		tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q -- "-P $PIN" && { echo $p; return; }
+	done
+}
+write_config "$(sed -n '/^set services flow-tap interface s2/,$p' $T/xtapd.conf | sed 's/buffer-size 262144/buffer-size 131072/')"
+kill -HUP "$(xpid)"
+want=$((next + 10))
+for _ in $(seq 1 100); do grep -q "started at sequence $want" $T/xtapd.log && break; sleep 0.1; done
+check "SIGHUP with a changed x3 statement restarts the delivery process at sequence $want" bash -c "
+grep -q 'x3 lea: statements changed: restarting its delivery process' $T/xtapd.log &&
+grep -q 'x3 lea: delivery process [0-9]* started at sequence $want' $T/xtapd.log"
 summary
