@@ -21,6 +21,8 @@
 #include "datapath.h"
 #include "dtcp.h"
 
+struct xtap_x3sup;
+
 #define XTAP_CTL_SOCKET "/run/xtap/xtapd.ctl"
 /* One request line, newline included: a few words ("--json --reveal show
  * filter index 4294967295 counters" is 55 bytes). */
@@ -71,6 +73,7 @@ struct xtap_ctl_ctx {
 	uint64_t commits;       /* state transactions made durable since start */
 	uint64_t last_save_ms;  /* when the state last reached the disk; 0: not since start */
 	const struct xtap_ctl_stats *stats; /* NULL: no request counts */
+	const struct xtap_x3sup *x3;  /* the X3 delivery processes (x3sup.h); NULL: none */
 };
 
 /* The answer: a status line ("OK" or "ERROR: reason"), then the body. */

@@ -138,16 +138,64 @@ size_t xtap_x3sup_poll_set(struct xtap_x3sup *s, struct pollfd *p, size_t max)
 	return k;
 }
 
-static void parse_line(struct xtap_x3sup_dest *d, const char *l)
+static const char *const event_kinds[] = { "connected", "disconnected", "connect-failed",
+					    "tls-refused" };
+
+static void emit(struct xtap_x3sup *s, const char *name, const char *kind, const char *text)
+{
+	char detail[300];
+
+	if (!s->event)
+		return;
+	snprintf(detail, sizeof(detail), "x3 %s: %s%s%.200s", name, kind, text ? ": " : "",
+		 text ? text : "");
+	s->event(s->event_ctx, detail);
+}
+
+/* "x3 event KIND TEXT": a known kind, TEXT made printable and bounded. */
+static void parse_event(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const char *l)
+{
+	char text[201];
+	size_t k, n = 0;
+
+	l += strlen("x3 event ");
+	for (k = 0; k < sizeof(event_kinds) / sizeof(event_kinds[0]); k++) {
+		size_t kl = strlen(event_kinds[k]);
+		if (!strncmp(l, event_kinds[k], kl) && l[kl] == ' ') {
+			l += kl + 1;
+			break;
+		}
+	}
+	if (k == sizeof(event_kinds) / sizeof(event_kinds[0]))
+		return;
+	for (; *l && n < sizeof(text) - 1; l++)
+		text[n++] = *l >= 0x20 && *l < 0x7f ? *l : '?';
+	text[n] = '\0';
+	emit(s, d->name, event_kinds[k], text);
+}
+
+static void parse_line(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const char *l)
 {
 	uint32_t next;
-	uint64_t pdus, conf, full, unconf;
-	int final;
+	uint64_t pdus, conf, full, unconf, drops, notip, conn, tlsf, disc;
+	int final, state;
 
+	if (!strncmp(l, "x3 event ", 9)) {
+		parse_event(s, d, l);
+		return;
+	}
 	/* what the child says only moves its sequence on, never back */
 	if (sscanf(l, "x3 next %" SCNu32 " pdus %" SCNu64 " confirmed %" SCNu64 " full %" SCNu64
-		   " unconfirmed %" SCNu64 " final %d", &next, &pdus, &conf, &full, &unconf, &final) != 6)
+		   " unconfirmed %" SCNu64 " final %d state %d drops %" SCNu64 " notip %" SCNu64
+		   " connects %" SCNu64 " tlsfail %" SCNu64 " disconnects %" SCNu64, &next, &pdus, &conf,
+		   &full, &unconf, &final, &state, &drops, &notip, &conn, &tlsf, &disc) != 12)
 		return;
+	d->state = state >= 0 && state <= 3 ? state : 0;
+	d->kernel_drops = drops;
+	d->not_ip = notip;
+	d->connects = conn;
+	d->tls_failures = tlsf;
+	d->disconnects = disc;
 	if (next - d->next_seq < 0x80000000u) /* serial arithmetic */
 		d->next_seq = next;
 	d->pdus = pdus;
@@ -157,7 +205,7 @@ static void parse_line(struct xtap_x3sup_dest *d, const char *l)
 	d->final = final != 0;
 }
 
-static void drain(struct xtap_x3sup_dest *d)
+static void drain(struct xtap_x3sup *s, struct xtap_x3sup_dest *d)
 {
 	for (;;) {
 		ssize_t n = read(d->status_fd, d->line + d->linelen, sizeof(d->line) - 1 - d->linelen);
@@ -168,7 +216,7 @@ static void drain(struct xtap_x3sup_dest *d)
 		char *nl;
 		while ((nl = strchr(d->line, '\n'))) {
 			*nl = '\0';
-			parse_line(d, d->line);
+			parse_line(s, d, d->line);
 			d->linelen -= (size_t)(nl + 1 - d->line);
 			memmove(d->line, nl + 1, d->linelen + 1);
 		}
@@ -184,15 +232,15 @@ void xtap_x3sup_read(struct xtap_x3sup *s, const struct pollfd *p, size_t n)
 			continue;
 		for (size_t i = 0; i < s->n; i++)
 			if (s->d[i].status_fd == p[k].fd)
-				drain(&s->d[i]);
+				drain(s, &s->d[i]);
 	}
 }
 
-static void ended(struct xtap_x3sup_dest *d, int status, uint64_t now_ms)
+static void ended(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, int status, uint64_t now_ms)
 {
-	char how[48];
+	char how[48], text[200];
 
-	drain(d); /* what it wrote before it ended */
+	drain(s, d); /* what it wrote before it ended */
 	close(d->status_fd);
 	d->status_fd = -1;
 	d->pid = 0;
@@ -213,10 +261,12 @@ static void ended(struct xtap_x3sup_dest *d, int status, uint64_t now_ms)
 	d->due_ms = now_ms + d->backoff_ms;
 	if (d->wanted)
 		d->restarts++;
-	log_warnx("x3 %s: delivery process ended (%s): %" PRIu64 " PDUs framed, %" PRIu64
-		  " confirmed, %" PRIu64 " dropped (buffer full), %" PRIu64 " unconfirmed%s", d->name, how,
-		  d->pdus, d->confirmed, d->full, lost,
-		  d->wanted ? "; restarted" : "");
+	snprintf(text, sizeof(text), "%s: %" PRIu64 " PDUs framed, %" PRIu64 " confirmed, %" PRIu64
+		 " dropped (buffer full), %" PRIu64 " unconfirmed%s", how, d->pdus, d->confirmed, d->full,
+		 lost, d->wanted ? "; restarted" : "");
+	log_warnx("x3 %s: delivery process ended (%s)", d->name, text);
+	emit(s, d->name, "ended", text);
+	d->state = 0;
 }
 
 void xtap_x3sup_tick(struct xtap_x3sup *s, uint64_t now_ms)
@@ -225,7 +275,7 @@ void xtap_x3sup_tick(struct xtap_x3sup *s, uint64_t now_ms)
 		struct xtap_x3sup_dest *d = &s->d[i];
 		int status;
 		if (d->pid > 0 && waitpid(d->pid, &status, WNOHANG) == d->pid)
-			ended(d, status, now_ms);
+			ended(s, d, status, now_ms);
 		if (d->pid == 0 && d->wanted && now_ms >= d->due_ms)
 			start(s, d, now_ms);
 	}
@@ -251,7 +301,7 @@ void xtap_x3sup_stop(struct xtap_x3sup *s)
 			if (d->pid <= 0)
 				continue;
 			if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-				ended(d, status, ms);
+				ended(s, d, status, ms);
 				continue;
 			}
 			any = true;
@@ -262,4 +312,11 @@ void xtap_x3sup_stop(struct xtap_x3sup *s)
 			return;
 		usleep(20000);
 	}
+}
+
+const char *xtap_x3sup_state_name(const struct xtap_x3sup_dest *d)
+{
+	static const char *const names[] = { "down", "connecting", "handshake", "up" };
+
+	return d->pid > 0 ? names[d->state] : "not running";
 }

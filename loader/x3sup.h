@@ -27,18 +27,26 @@ struct xtap_x3sup_dest {
 	bool wanted;                   /* configured now */
 	pid_t pid;                     /* 0: not running */
 	int status_fd;
-	char line[256];
+	char line[512];
 	size_t linelen;
 	/* from its last status line */
 	uint32_t next_seq;
 	uint64_t pdus, confirmed, full, unconfirmed;
 	bool final;
+	int state;                     /* 0 down, 1 connecting, 2 handshake, 3 up */
+	uint64_t kernel_drops, not_ip, connects, tls_failures, disconnects;
 	uint64_t started_ms, due_ms;
 	uint32_t backoff_ms;
 	uint64_t restarts, lost_unconfirmed; /* totals over its processes */
 };
 
+/* An event for the audit log: "NAME: KIND: TEXT", TEXT from the child,
+ * printable ASCII only and bounded (the child is not trusted). */
+typedef void (*xtap_x3sup_event_fn)(void *ctx, const char *detail);
+
 struct xtap_x3sup {
+	xtap_x3sup_event_fn event;     /* NULL: none */
+	void *event_ctx;
 	char cfg_path[XTAP_CFG_PATH_MAX];
 	char user[64];
 	int level;
@@ -56,6 +64,8 @@ void xtap_x3sup_read(struct xtap_x3sup *s, const struct pollfd *p, size_t n);
 /* After SIGCHLD and every second: ended processes reaped, due ones started. */
 void xtap_x3sup_tick(struct xtap_x3sup *s, uint64_t now_ms);
 void xtap_x3sup_stop(struct xtap_x3sup *s);
+/* "down", "connecting", "handshake", "up", or "not running". */
+const char *xtap_x3sup_state_name(const struct xtap_x3sup_dest *d);
 
 /* The delivery process itself (xtap-x3.c). */
 int xtap_x3_main(int argc, char **argv);

@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,9 @@ struct x3s {
 	struct counters n;
 	int status_fd;                 /* xtapd's pipe (x3sup.c), -1 when run by hand */
 	uint64_t status_sent_pdus, status_sent_confirmed;
+	enum conn_state status_sent_state;
+	uint64_t failed_attempts;      /* connect or TLS failures since the last connection */
+	bool last_fail_tls;            /* the kind of the last of them */
 };
 
 static int64_t now_ms(void)
@@ -136,6 +140,29 @@ static void set_state(struct x3s *s, enum conn_state st)
 {
 	s->state = st;
 	s->t_state = now_ms();
+}
+
+/* An event for xtapd's audit log (x3sup.c): "x3 event KIND TEXT", one
+ * write under PIPE_BUF. Never a target in TEXT: the receiver and reasons. */
+static void status_event(struct x3s *s, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void status_event(struct x3s *s, const char *kind, const char *fmt, ...)
+{
+	char b[256];
+	va_list ap;
+
+	if (s->status_fd < 0)
+		return;
+	int n = snprintf(b, sizeof(b), "x3 event %s ", kind);
+	va_start(ap, fmt);
+	n += vsnprintf(b + n, sizeof(b) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(b) - 2)
+		n = (int)sizeof(b) - 2;
+	b[n++] = '\n';
+	if (write(s->status_fd, b, (size_t)n) < 0) {
+		/* a full pipe loses the event; the log line stays */
+	}
 }
 
 /* ---- start-up ------------------------------------------------------------------ */
@@ -417,6 +444,15 @@ static void disconnect(struct x3s *s, const char *why)
 	if (s->state == C_UP) {
 		s->n.disconnects++;
 		log_warnx("%s: x3 receiver %s: disconnected: %s", s->cd->name, s->peer_s, why);
+		status_event(s, "disconnected", "from %s: %s", s->peer_s, why);
+	} else {
+		/* the first of a run of failures of one kind only: a receiver
+		 * away for hours is one audit line, not one per retry */
+		bool tls = !strcmp(why, "TLS");
+		if (!tls && (s->failed_attempts == 0 || s->last_fail_tls))
+			status_event(s, "connect-failed", "to %s: %s", s->peer_s, why);
+		s->failed_attempts++;
+		s->last_fail_tls = tls;
 	}
 	/* what was written and not confirmed goes again on the next connection */
 	s->n.bytes_replayed += s->sent - s->head;
@@ -454,6 +490,17 @@ static void start_connect(struct x3s *s)
 	set_state(s, C_CONNECTING);
 }
 
+/* A TLS failure that is the connection going away (EOF, reset), not a
+ * refusal: a receiver stopping while it still had our connection queued. */
+static bool tls_lost_connection(int sslerr)
+{
+	unsigned long e = ERR_peek_error();
+
+	return sslerr == SSL_ERROR_SYSCALL || sslerr == SSL_ERROR_ZERO_RETURN ||
+	       (sslerr == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+		ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+}
+
 static void tls_failed(struct x3s *s, int r)
 {
 	char e[256];
@@ -461,11 +508,12 @@ static void tls_failed(struct x3s *s, int r)
 
 	s->n.tls_failures++;
 	if (v != X509_V_OK)
-		log_warnx("%s: x3 receiver %s: TLS refused: certificate: %s", s->cd->name, s->peer_s,
-			  X509_verify_cert_error_string(v));
+		snprintf(e, sizeof(e), "certificate: %s", X509_verify_cert_error_string(v));
 	else
-		log_warnx("%s: x3 receiver %s: TLS refused: %s", s->cd->name, s->peer_s,
-			  x3_ssl_error(e, sizeof(e), r == 0 ? "connection closed" : "handshake failed"));
+		x3_ssl_error(e, sizeof(e), r == 0 ? "connection closed" : "handshake failed");
+	log_warnx("%s: x3 receiver %s: TLS refused: %s", s->cd->name, s->peer_s, e);
+	if (s->failed_attempts == 0 || !s->last_fail_tls)
+		status_event(s, "tls-refused", "with %s: %s", s->peer_s, e);
 	disconnect(s, "TLS");
 }
 
@@ -497,11 +545,23 @@ static void progress_connect(struct x3s *s)
 		s->backoff_ms = X3S_BACKOFF_MIN_MS;
 		log_info("%s: x3 receiver %s: connected (%s), %" PRIu64 " PDUs buffered", s->cd->name,
 			 s->peer_s, SSL_get_version(s->ssl), s->buffered_pdus);
+		status_event(s, "connected", "to %s (%s) after %" PRIu64 " failed attempts, %" PRIu64
+			     " PDUs buffered", s->peer_s, SSL_get_version(s->ssl), s->failed_attempts,
+			     s->buffered_pdus);
+		s->failed_attempts = 0;
 		return;
 	}
 	int e = SSL_get_error(s->ssl, r);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 		s->want_write = e == SSL_ERROR_WANT_WRITE;
+		return;
+	}
+	if (SSL_get_verify_result(s->ssl) == X509_V_OK && tls_lost_connection(e)) {
+		ERR_clear_error();
+		s->n.connect_failures++;
+		log_warnx("%s: x3 receiver %s: connection closed in the TLS handshake", s->cd->name,
+			  s->peer_s);
+		disconnect(s, "closed in the TLS handshake");
 		return;
 	}
 	tls_failed(s, r);
@@ -516,7 +576,7 @@ static void read_answers(struct x3s *s)
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 				return;
 			/* TLS 1.3: a refused client certificate shows here, as an alert */
-			if (!s->answered && e == SSL_ERROR_SSL) {
+			if (!s->answered && e == SSL_ERROR_SSL && !tls_lost_connection(e)) {
 				s->state = C_HANDSHAKE; /* counted and logged as a TLS refusal */
 				tls_failed(s, n);
 				return;
@@ -664,17 +724,24 @@ static void usage(FILE *f)
  * skips a line; the next change writes the totals again. */
 static void status_line(struct x3s *s, bool final)
 {
-	char b[200];
+	char b[320];
 
 	if (s->status_fd < 0 || (!final && s->n.pdus == s->status_sent_pdus &&
-				 s->n.confirmed == s->status_sent_confirmed))
+				 s->n.confirmed == s->status_sent_confirmed && s->state == s->status_sent_state))
 		return;
+	uint64_t not_ip = 0;
+	for (int i = 0; i < CD_VERDICT_N; i++)
+		not_ip += s->n.not_ip[i];
 	int n = snprintf(b, sizeof(b), "x3 next %" PRIu32 " pdus %" PRIu64 " confirmed %" PRIu64
-			 " full %" PRIu64 " unconfirmed %" PRIu64 " final %d\n", s->next_seq, s->n.pdus,
-			 s->n.confirmed, s->n.buffer_full, s->n.unconfirmed_at_exit, final);
+			 " full %" PRIu64 " unconfirmed %" PRIu64 " final %d state %d drops %" PRIu64
+			 " notip %" PRIu64 " connects %" PRIu64 " tlsfail %" PRIu64 " disconnects %" PRIu64
+			 "\n", s->next_seq, s->n.pdus, s->n.confirmed, s->n.buffer_full,
+			 s->n.unconfirmed_at_exit, final, (int)s->state, s->n.kernel_drops, not_ip,
+			 s->n.connects, s->n.tls_failures, s->n.disconnects);
 	if (write(s->status_fd, b, (size_t)n) == n) {
 		s->status_sent_pdus = s->n.pdus;
 		s->status_sent_confirmed = s->n.confirmed;
+		s->status_sent_state = s->state;
 	}
 }
 

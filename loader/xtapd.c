@@ -385,12 +385,20 @@ static void worker_reap(struct xtapd *d)
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_WORKER, detail);
 }
 
+/* An X3 delivery process's event (x3sup.c, text already made printable). */
+static void x3_event(void *ctx, const char *detail)
+{
+	struct xtapd *d = ctx;
+
+	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_X3, detail);
+}
+
 /* What xtapctl's commands (and the metrics listener's scrapes) may see. */
 static struct xtap_ctl_ctx ctl_ctx(void *owner)
 {
 	struct xtapd *d = owner;
 
-	return (struct xtap_ctl_ctx){ .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
+	return (struct xtap_ctl_ctx){ .x3 = &d->x3, .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
 				      .audit = d->audit, .sessions = xtap_monauth_sessions(&d->ma),
 				      .started_ms = d->started_ms, .now_ms = wall_ms(), .pid = (long)getpid(),
 				      .worker_pid = (long)d->sup.pid, .connections = xtap_monauth_connections(&d->ma),
@@ -586,6 +594,8 @@ int main(int argc, char **argv)
 	if (d.cfg->metrics_port && xtap_ctlsrv_metrics_start(&d.cs, d.cfg, wuser))
 		fatalx("cannot start the metrics listener");
 	xtap_x3sup_init(&d.x3, d.cfg_path, wuser, LOG_LVL_INFO);
+	d.x3.event = x3_event;
+	d.x3.event_ctx = &d;
 	xtap_x3sup_apply(&d.x3, d.cfg, mono_ms());
 	xtap_x3sup_tick(&d.x3, mono_ms());
 	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port,

@@ -106,6 +106,17 @@ for _ in $(seq 1 50); do
 	[ "$(jget $T/x3stats.json 'd["confirmed"] == d["pdus"] and d["pdus"] > 0')" = True ] && break
 	sleep 0.2
 done
+build_ctl() { "$B/xtapctl" -S $T/ctl.sock "$@"; }
+build_ctl show x3 > $T/showx3.txt 2>&1
+build_ctl --json show x3 > $T/showx3.json 2>&1
+check "xtapctl show x3: lea up, its counts equal the process's own" /usr/bin/python3 -c "
+import json
+t = open('$T/showx3.txt').read(); j = json.load(open('$T/showx3.json'))
+s = json.load(open('$T/x3stats.json')); x = j['x3'][0]
+assert 'X3 destination lea (xid $XID): up' in t, t
+assert x['name'] == 'lea' and x['state'] == 'up' and x['xid'] == '$XID', x
+assert x['pdus'] == s['pdus'] == x['confirmed'] and x['next_sequence'] == s['next_sequence'], (x, s)
+assert x['buffer_full'] == 0 and x['connects'] == 1 and x['restarts'] == 0, x"
 kill $RXPID; wait $RXPID
 wait_cd
 /usr/bin/python3 "$here/e2e_check.py" basic $T/in0.pcap $T/in2.pcap $T/run1.pcap $T/run1.json \
@@ -159,7 +170,11 @@ kill -9 "$p"
 for _ in $(seq 1 100); do q=$(x3pid); [ -n "$q" ] && [ "$q" != "$p" ] && break; sleep 0.1; done
 check "xtapd restarted the killed delivery process at sequence $next" \
 	grep -q "x3 lea: delivery process [0-9]* started at sequence $next" $T/xtapd.log
-for _ in $(seq 1 100); do [ "$(grep -c 'connected (TLSv1.3)' $T/xtapd.log)" -ge 4 ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do # the new process up (its own counters say so)
+	x3stats
+	[ "$(jget $T/x3stats.json 'd["state"] == "up" and d["connects"] == 1')" = True ] && break
+	sleep 0.1
+done
 ip netns exec $C /usr/bin/python3 "$here/traffic.py" udp 203.0.113.10 8080 10 1000 > /dev/null 2>&1
 for _ in $(seq 1 100); do [ "$(wc -l < $T/run4.seq 2>/dev/null)" -ge 10 ] && break; sleep 0.1; done
 kill $RXPID; wait $RXPID
@@ -179,4 +194,22 @@ for _ in $(seq 1 100); do grep -q "started at sequence $want" $T/xtapd.log && br
 check "SIGHUP with a changed x3 statement restarts the delivery process at sequence $want" bash -c "
 grep -q 'x3 lea: statements changed: restarting its delivery process' $T/xtapd.log &&
 grep -q 'x3 lea: delivery process [0-9]* started at sequence $want' $T/xtapd.log"
+
+# the audit log: connects, disconnects, the process's end; a receiver the CA did not sign
+ip netns exec $D "$RXB" -l 203.0.113.10:39443 --cert $T/pki/rogue-receiver.pem --key $T/pki/rogue-receiver.key \
+	--ca $T/pki/ca.pem > /dev/null 2> $T/rogue.err &
+RXPID=$!
+# three refusals in a row (backoff 100, 200, 400 ms): one audit line for them
+for _ in $(seq 1 150); do [ "$(grep -c 'TLS refused: certificate' $T/xtapd.log)" -ge 3 ] && break; sleep 0.1; done
+kill $RXPID; wait $RXPID
+check "audit: x3 connected, disconnected, ended and a refused receiver certificate" bash -c "
+grep -q '\"event\":\"x3\",\"detail\":\"x3 lea: connected: to 203.0.113.10:39443 (TLSv1.3)' $T/audit.log &&
+grep -q '\"event\":\"x3\",\"detail\":\"x3 lea: disconnected: from 203.0.113.10:39443' $T/audit.log &&
+grep -q '\"event\":\"x3\",\"detail\":\"x3 lea: ended: killed by signal 9' $T/audit.log &&
+grep -q '\"event\":\"x3\",\"detail\":\"x3 lea: tls-refused: with 203.0.113.10:39443: certificate: ' $T/audit.log"
+nref=$(grep -c 'x3 lea: tls-refused' $T/audit.log) nlog=$(grep -c 'TLS refused' $T/xtapd.log)
+nfail=$(grep -c 'x3 lea: connect-failed' $T/audit.log) nconn=$(grep -c 'x3 lea: connected' $T/audit.log)
+check "audit: one line per run of failed attempts of a kind, not one per retry ($nref tls-refused for $nlog refusals; $nfail connect-failed, $nconn connected)" \
+	bash -c "[ $nref = 1 ] && [ $nlog -ge 3 ] && [ $nfail -le $((nconn + 1)) ]"
+[ -n "${X3_TEST_PAUSE_END:-}" ] && { echo "paused: S=$S T=$T"; sleep "$X3_TEST_PAUSE_END"; }
 summary
