@@ -168,6 +168,20 @@ static void parse_event(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const c
 	}
 	if (k == sizeof(event_kinds) / sizeof(event_kinds[0]))
 		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (now - d->events_window_ms >= 60000) {
+		if (d->events_in_window > XTAP_X3SUP_EVENTS_PER_MIN)
+			log_warnx("x3 %s: %" PRIu64 " events in a minute not audited one by one", d->name,
+				  d->events_in_window - XTAP_X3SUP_EVENTS_PER_MIN);
+		d->events_window_ms = now;
+		d->events_in_window = 0;
+	}
+	if (++d->events_in_window > XTAP_X3SUP_EVENTS_PER_MIN) {
+		d->events_dropped++;
+		return;
+	}
 	for (; *l && n < sizeof(text) - 1; l++)
 		text[n++] = *l >= 0x20 && *l < 0x7f ? *l : '?';
 	text[n] = '\0';
@@ -207,10 +221,11 @@ static void parse_line(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const ch
 
 static void drain(struct xtap_x3sup *s, struct xtap_x3sup_dest *d)
 {
-	for (;;) {
+	for (size_t got = 0; got < XTAP_X3SUP_READ_MAX;) {
 		ssize_t n = read(d->status_fd, d->line + d->linelen, sizeof(d->line) - 1 - d->linelen);
 		if (n <= 0)
 			return;
+		got += (size_t)n;
 		d->linelen += (size_t)n;
 		d->line[d->linelen] = '\0';
 		char *nl;

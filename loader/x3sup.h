@@ -20,6 +20,12 @@
 #define XTAP_X3SUP_BACKOFF_MAX_MS 10000 /* as the SSH worker's */
 #define XTAP_X3SUP_QUICK_MS 1000       /* dying sooner than this after the start doubles the delay */
 #define XTAP_X3SUP_STOP_MS 5000        /* its 3 s drain, then SIGKILL */
+/* audit events taken from one destination per minute: the process is not
+ * trusted, and a receiver flapping for hours must not fill the audit log */
+#define XTAP_X3SUP_EVENTS_PER_MIN 30
+/* status bytes read from one process per turn of the monitor's loop, so a
+ * process that writes without end cannot hold the monitor */
+#define XTAP_X3SUP_READ_MAX (64 << 10)
 
 struct xtap_x3sup_dest {
 	char name[XTAP_CFG_NAME_MAX];
@@ -38,6 +44,7 @@ struct xtap_x3sup_dest {
 	uint64_t started_ms, due_ms;
 	uint32_t backoff_ms;
 	uint64_t restarts, lost_unconfirmed; /* totals over its processes */
+	uint64_t events_window_ms, events_in_window, events_dropped;
 };
 
 /* An event for the audit log: "NAME: KIND: TEXT", TEXT from the child,

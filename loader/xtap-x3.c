@@ -233,19 +233,27 @@ static int open_udp(const struct xtap_cfg_cdest *cd)
 	return fd;
 }
 
-/* What the process may call once it serves; anything else kills it. */
+/* What the process may call once it serves; anything else kills it.
+ * Measured with strace -f on the optimised build through traffic, a
+ * receiver killed and back, a refused certificate, idle keepalives, SIGUSR1
+ * and SIGTERM (docs/x3.md): poll, write, read, recvmmsg, getpid, socket,
+ * setsockopt, getsockopt, connect, close, futex, brk, exit_group were seen;
+ * the others are the same calls' other paths, each said below. */
 static int install_seccomp(int family)
 {
 	static const int allow[] = {
-		SCMP_SYS(poll), SCMP_SYS(ppoll),
-		SCMP_SYS(recvmmsg), SCMP_SYS(recvmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
-		SCMP_SYS(sendmsg), SCMP_SYS(read), SCMP_SYS(write), /* TLS, signalfd, stdout/stderr */
-		SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(fcntl),
-		SCMP_SYS(close), SCMP_SYS(shutdown),
-		SCMP_SYS(getpid), SCMP_SYS(getrandom), SCMP_SYS(futex), /* OpenSSL */
-		SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
-		SCMP_SYS(clock_gettime), SCMP_SYS(exit_group), SCMP_SYS(exit),
-		SCMP_SYS(restart_syscall),
+		SCMP_SYS(poll), SCMP_SYS(recvmmsg),
+		SCMP_SYS(read), SCMP_SYS(write),   /* TLS (socket BIO), signalfd, stdout, stderr */
+		SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(close),
+		SCMP_SYS(getpid), SCMP_SYS(futex),  /* OpenSSL's fork check and locks */
+		SCMP_SYS(getrandom),                /* OpenSSL reseeding its generator */
+		SCMP_SYS(brk),
+		/* the allocators giving memory back or serving blocks above 128 KiB
+		 * (the sanitizer's allocator uses mmap) */
+		SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+		SCMP_SYS(clock_gettime),            /* normally the vDSO */
+		SCMP_SYS(exit_group),
+		SCMP_SYS(restart_syscall),          /* a poll resumed after SIGSTOP/SIGCONT */
 #ifdef __SANITIZE_ADDRESS__
 		SCMP_SYS(sigaltstack), /* the sanitizer runtime at exit (test build only) */
 #endif
