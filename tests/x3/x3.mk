@@ -58,3 +58,8 @@ TESTS_EXTRA += $(X3B)/test_x3_pdu 'tests/x3/test_x3.sh $(BUILD)' 'tests/x3/test_
 
 .PHONY: x3
 x3: $(X3_BUILD)
+
+# The delivery process's CPU per copy (figures, not a test; root)
+.PHONY: bench-x3
+bench-x3: $(BUILD)/xtap-x3 $(BUILD)/xtap-x3d
+	$(Q)tests/x3/bench_x3.sh $(BUILD) $(BENCH_X3_N) $(BENCH_X3_SIZE)
