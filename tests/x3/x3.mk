@@ -50,8 +50,9 @@ $(X3B)/san/xtap-x3: $(X3S_OBJS:%=$(X3B)/san/%) $(BUILD)/dtcp.d/libdtcp-san.a
 # the end-to-end test also runs xtapd, xtap-cd and the dtcp client
 X3_BUILD += $(BUILD)/xtap-x3d $(BUILD)/xtap-x3 $(X3B)/san/xtap-x3d $(X3B)/san/xtap-x3
 
-# `make` builds both programs
-all: $(BUILD)/xtap-x3d $(BUILD)/xtap-x3
+# `make` builds the receiver, which `make install` ships (xtapd runs the
+# delivery process itself; the standalone xtap-x3 is for tests: `make x3`)
+all: $(BUILD)/xtap-x3d
 
 TEST_BUILD_EXTRA += $(X3_BUILD)
 TESTS_EXTRA += $(X3B)/test_x3_pdu 'tests/x3/test_x3.sh $(BUILD)' 'tests/x3/test_x3_e2e.sh $(BUILD)'
