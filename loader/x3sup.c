@@ -188,7 +188,7 @@ static void parse_event(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const c
 	emit(s, d->name, event_kinds[k], text);
 }
 
-static void parse_line(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const char *l)
+void xtap_x3sup_parse(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const char *l)
 {
 	uint32_t next;
 	uint64_t pdus, conf, full, unconf, drops, notip, conn, tlsf, disc;
@@ -231,7 +231,7 @@ static void drain(struct xtap_x3sup *s, struct xtap_x3sup_dest *d)
 		char *nl;
 		while ((nl = strchr(d->line, '\n'))) {
 			*nl = '\0';
-			parse_line(s, d, d->line);
+			xtap_x3sup_parse(s, d, d->line);
 			d->linelen -= (size_t)(nl + 1 - d->line);
 			memmove(d->line, nl + 1, d->linelen + 1);
 		}

@@ -71,6 +71,10 @@ void xtap_x3sup_read(struct xtap_x3sup *s, const struct pollfd *p, size_t n);
 /* After SIGCHLD and every second: ended processes reaped, due ones started. */
 void xtap_x3sup_tick(struct xtap_x3sup *s, uint64_t now_ms);
 void xtap_x3sup_stop(struct xtap_x3sup *s);
+/* One status or event line from a delivery process (no newline), as the
+ * monitor takes it: what does not fit the format is ignored (exposed for
+ * tests/fuzz/fuzz_x3sup.c). */
+void xtap_x3sup_parse(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const char *line);
 /* "down", "connecting", "handshake", "up", or "not running". */
 const char *xtap_x3sup_state_name(const struct xtap_x3sup_dest *d);
 

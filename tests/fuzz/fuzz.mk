@@ -38,8 +38,13 @@ $(FZ)/fuzz_x3_pdu: tests/fuzz/fuzz_x3_pdu.c loader/x3_pdu.c loader/x3_pdu.h
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FZ_FLAGS) $(filter %.c,$^) -o $@
 
+$(FZ)/fuzz_x3sup: tests/fuzz/fuzz_x3sup.c loader/x3sup.c loader/x3sup.h loader/log.c loader/config.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FZ_FLAGS) -Iinclude $(filter %.c,$^) -o $@
+
 FZ_BUILD := $(DT_FUZZERS) $(DT)/golden $(FZ)/fuzz_monproto $(FZ)/fuzz_config $(FZ)/fuzz_state \
-	    $(FZ)/fuzz_x3_pdu
+	    $(FZ)/fuzz_x3_pdu $(FZ)/fuzz_x3sup
 
 TEST_BUILD_EXTRA += $(FZ_BUILD)
 TESTS_EXTRA += 'tests/fuzz/run.sh --fresh $(BUILD) 5'
