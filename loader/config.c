@@ -2271,7 +2271,8 @@ int xtap_config_cdest(const struct xtap_config *c, const char *name, struct dtcp
 		out->dst_port = d->dst_port;
 		out->src_port = d->src_port;
 		out->ttl = d->ttl;
-		return 0;
+		/* an X3 destination's copies go to its delivery process only */
+		return d->x3.on ? DTCP_CDEST_FIXED : 0;
 	}
 	return -1;
 }

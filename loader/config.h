@@ -301,6 +301,7 @@ const struct xtap_cfg_user *xtap_config_user(const struct xtap_config *c, const 
 int xtap_config_resolve_ifname(const struct xtap_config *c, const char *name,
 			       struct dtcp_name *out);
 const struct xtap_cfg_group *xtap_config_group(const struct xtap_config *c, const char *name);
+/* cdest: 0, DTCP_CDEST_FIXED for an X3 destination (its address is not the ADD's), or -1 */
 int xtap_config_cdest(const struct xtap_config *c, const char *name, struct dtcp_cdest *out);
 
 const char *xtap_attach_mode_name(enum xtap_attach_mode m);

@@ -227,6 +227,10 @@ static bool chk_x3(const struct xtap_config *c)
 	const struct xtap_cfg_x3 *x = &c->cdests[0].x3;
 	const struct xtap_cfg_x3 *y = &c->cdests[1].x3;
 
+	struct dtcp_cdest cd;
+	if (xtap_config_cdest(c, "lea", &cd) != DTCP_CDEST_FIXED || !addr_is(&cd.dst, "127.0.0.1") ||
+	    cd.dst_port != 30031)
+		return false;
 	return c->n_cdests == 2 && x->on && x->line == 13 && addr_is(&x->addr, "2001:db8:cd::50") &&
 	       x->has_port && x->port == 4443 && !strcmp(x->cert, "/etc/xtap/x3/sensor.pem") &&
 	       !strcmp(x->key, "/etc/xtap/x3/sensor.key") && !strcmp(x->ca, "/etc/xtap/x3/ca.pem") &&

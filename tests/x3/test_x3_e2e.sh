@@ -83,6 +83,9 @@ dtcp add --src 192.0.2.10 --cdest lea,jm --intercept-id 0x1234 --static > $T/add
 dtcp add --dst 192.0.2.10 --cdest lea,jm --intercept-id 0x1234 --static > $T/add2.out 2>&1
 check "two ADDs naming the x3 destination by Cdest-ID answer 200" bash -c "
 grep -q '200 OK' $T/add1.out && grep -q '200 OK' $T/add2.out"
+dtcp add --src 192.0.2.99 --cdest lea --cd-addr 203.0.113.10 --cd-port 7890 --static > $T/add3.out 2>&1
+check "an ADD that would redirect the x3 destination (its address given) is refused 430" bash -c "
+grep -q 'DTCP/0.8 430' $T/add3.out && grep -q 'CDEST-ID: lea' $T/add3.out"
 ip netns exec $S tcpdump -i s0 -Q in -w $T/in0.pcap -U host 192.0.2.10 2> $T/td0.err &
 TD0=$!
 ip netns exec $S tcpdump -i s2 -Q in -w $T/in2.pcap -U host 192.0.2.10 2> $T/td2.err &
