@@ -14,13 +14,22 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "x3_pdu.h"
 #include "x3sup.h"
 
-void xtap_x3sup_init(struct xtap_x3sup *s, const char *cfg_path, const char *user, int level)
+static void load_seqs(struct xtap_x3sup *s);
+static void emit(struct xtap_x3sup *s, const char *name, const char *kind, const char *text);
+
+void xtap_x3sup_init(struct xtap_x3sup *s, const char *cfg_path, const char *user, int level,
+		     const char *state_path)
 {
 	char abs[PATH_MAX];
 
 	memset(s, 0, sizeof(*s));
+	if (state_path && strlen(state_path) < XTAP_CFG_PATH_MAX) {
+		snprintf(s->seq_path, sizeof(s->seq_path), "%s.x3", state_path);
+		load_seqs(s);
+	}
 	/* the child reads the same file, whatever the monitor's directory; a
 	 * path longer than the configuration's own bound stays as given */
 	const char *p = realpath(cfg_path, abs) && strlen(abs) < sizeof(s->cfg_path) ? abs : cfg_path;
@@ -89,6 +98,85 @@ static void start(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, uint64_t now_
 		 d->next_seq);
 }
 
+/* ---- the sequence file: "NAME XID NEXT RATE CLEAN" per line ---- */
+
+static void load_seqs(struct xtap_x3sup *s)
+{
+	FILE *f = fopen(s->seq_path, "r");
+	char line[256], name[XTAP_CFG_NAME_MAX], xid[40];
+	unsigned long next, rate;
+	int clean;
+
+	if (!f)
+		return; /* none yet */
+	while (fgets(line, sizeof(line), f) && s->n_saved < XTAP_CFG_CDESTS_MAX) {
+		if (sscanf(line, "%63s %39s %lu %lu %d", name, xid, &next, &rate, &clean) != 5 ||
+		    next > UINT32_MAX || rate > UINT32_MAX) {
+			log_warnx("%s: a line not understood is skipped", s->seq_path);
+			continue;
+		}
+		typeof(s->saved[0]) *v = &s->saved[s->n_saved];
+		if (x3_uuid_parse(xid, v->xid))
+			continue;
+		snprintf(v->name, sizeof(v->name), "%s", name);
+		v->next = (uint32_t)next;
+		v->rate = (uint32_t)rate;
+		v->clean = clean == 1;
+		s->n_saved++;
+	}
+	fclose(f);
+}
+
+/* A destination's sequence from the file, when its XID is the same. */
+static void restore(struct xtap_x3sup *s, struct xtap_x3sup_dest *d)
+{
+	for (size_t i = 0; i < s->n_saved; i++) {
+		if (strcmp(s->saved[i].name, d->name) || memcmp(s->saved[i].xid, d->cd.x3.xid, 16))
+			continue;
+		uint32_t skip = s->saved[i].clean ? 0 : XTAP_X3SUP_SKIP_MIN + 2 * s->saved[i].rate;
+		d->next_seq = s->saved[i].next + skip;
+		d->saved_seq = d->next_seq;
+		if (skip) {
+			char text[160];
+			snprintf(text, sizeof(text), "sequence %" PRIu32 " after an unclean stop: %" PRIu32
+				 " numbers skipped (reported missing by the receiver)", d->next_seq, skip);
+			log_warnx("x3 %s: %s", d->name, text);
+			emit(s, d->name, "sequence", text);
+		}
+		return;
+	}
+}
+
+/* Written whole to a new file, then renamed over the old one; synced at the
+ * stop. A failure is logged: the sequences then restart lower after a
+ * restart of xtapd (the receiver counts duplicates), never silently. */
+static void save_seqs(struct xtap_x3sup *s, bool clean)
+{
+	char tmp[sizeof(s->seq_path) + 8], xid[37];
+
+	if (!s->seq_path[0])
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.new", s->seq_path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		log_warn("x3: cannot write %s", tmp);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		const struct xtap_x3sup_dest *d = &s->d[i];
+		x3_uuid_format(d->cd.x3.xid, xid);
+		fprintf(f, "%s %s %" PRIu32 " %" PRIu32 " %d\n", d->name, xid, d->next_seq, d->rate, clean);
+	}
+	bool ok = fflush(f) == 0 && (!clean || fsync(fileno(f)) == 0);
+	if (fclose(f) || !ok || rename(tmp, s->seq_path)) {
+		log_warn("x3: cannot write %s", s->seq_path);
+		unlink(tmp);
+	}
+}
+
 void xtap_x3sup_apply(struct xtap_x3sup *s, const struct xtap_config *c, uint64_t now_ms)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -108,6 +196,7 @@ void xtap_x3sup_apply(struct xtap_x3sup *s, const struct xtap_config *c, uint64_
 			d->backoff_ms = XTAP_X3SUP_BACKOFF_MIN_MS;
 			d->cd = *cd;
 			d->due_ms = now_ms;
+			restore(s, d);
 		} else if (memcmp(&d->cd, cd, sizeof(*cd))) {
 			/* another XID is another sequence (clause 5.3.9: per XID) */
 			if (memcmp(d->cd.x3.xid, cd->x3.xid, 16))
@@ -126,6 +215,10 @@ void xtap_x3sup_apply(struct xtap_x3sup *s, const struct xtap_config *c, uint64_
 			log_info("x3 %s: no longer configured: stopping its delivery process", s->d[i].name);
 			kill(s->d[i].pid, SIGTERM);
 		}
+	/* from now on the numbers move: the file says so at once (not clean), so
+	 * that a kill before the next save skips ahead rather than reuses */
+	if (s->n)
+		save_seqs(s, false);
 }
 
 size_t xtap_x3sup_poll_set(struct xtap_x3sup *s, struct pollfd *p, size_t max)
@@ -286,6 +379,24 @@ static void ended(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, int status, u
 
 void xtap_x3sup_tick(struct xtap_x3sup *s, uint64_t now_ms)
 {
+	if (now_ms - s->saved_ms >= XTAP_X3SUP_SAVE_MS) {
+		bool changed = false;
+		for (size_t i = 0; i < s->n; i++) {
+			struct xtap_x3sup_dest *d = &s->d[i];
+			uint32_t used = d->next_seq - d->saved_seq;
+			if (used) {
+				d->rate = used;
+				d->saved_seq = d->next_seq;
+				changed = true;
+			} else if (d->rate) {
+				d->rate = 0;
+				changed = true;
+			}
+		}
+		s->saved_ms = now_ms;
+		if (changed)
+			save_seqs(s, false);
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		struct xtap_x3sup_dest *d = &s->d[i];
 		int status;
@@ -324,9 +435,11 @@ void xtap_x3sup_stop(struct xtap_x3sup *s)
 				kill(d->pid, SIGKILL);
 		}
 		if (!any)
-			return;
+			break;
 		usleep(20000);
 	}
+	if (s->n)
+		save_seqs(s, true); /* every process ended: the numbers are final */
 }
 
 const char *xtap_x3sup_state_name(const struct xtap_x3sup_dest *d)

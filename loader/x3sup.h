@@ -26,6 +26,14 @@
 /* status bytes read from one process per turn of the monitor's loop, so a
  * process that writes without end cannot hold the monitor */
 #define XTAP_X3SUP_READ_MAX (64 << 10)
+/* the sequence file (STATE.x3): rewritten at most this often while it
+ * changes, and at the stop (then marked clean) */
+#define XTAP_X3SUP_SAVE_MS 1000
+/* after an unclean stop the saved number may be behind what the last
+ * process used: the next one skips this many, and twice the PDUs of the last
+ * save interval, so that no number is used twice (the receiver reports the
+ * skipped ones missing; the log and the audit say how many) */
+#define XTAP_X3SUP_SKIP_MIN 1024
 
 struct xtap_x3sup_dest {
 	char name[XTAP_CFG_NAME_MAX];
@@ -45,6 +53,7 @@ struct xtap_x3sup_dest {
 	uint32_t backoff_ms;
 	uint64_t restarts, lost_unconfirmed; /* totals over its processes */
 	uint64_t events_window_ms, events_in_window, events_dropped;
+	uint32_t saved_seq, rate;          /* the sequence file's view */
 };
 
 /* An event for the audit log: "NAME: KIND: TEXT", TEXT from the child,
@@ -55,13 +64,25 @@ struct xtap_x3sup {
 	xtap_x3sup_event_fn event;     /* NULL: none */
 	void *event_ctx;
 	char cfg_path[XTAP_CFG_PATH_MAX];
+	char seq_path[XTAP_CFG_PATH_MAX + 8]; /* "" : sequences not kept across xtapd restarts */
+	uint64_t saved_ms;
+	/* the file as read at the start: name, XID, next number, clean */
+	size_t n_saved;
+	struct {
+		char name[XTAP_CFG_NAME_MAX];
+		uint8_t xid[16];
+		uint32_t next, rate;
+		bool clean;
+	} saved[XTAP_CFG_CDESTS_MAX];
 	char user[64];
 	int level;
 	size_t n;
 	struct xtap_x3sup_dest d[XTAP_CFG_CDESTS_MAX];
 };
 
-void xtap_x3sup_init(struct xtap_x3sup *s, const char *cfg_path, const char *user, int level);
+/* state_path: the sequences are kept in state_path.x3 (NULL: not kept). */
+void xtap_x3sup_init(struct xtap_x3sup *s, const char *cfg_path, const char *user, int level,
+		     const char *state_path);
 /* The configuration (first or reloaded): starts what is new, stops what
  * went or changed (restarted by xtap_x3sup_tick with the new statements). */
 void xtap_x3sup_apply(struct xtap_x3sup *s, const struct xtap_config *c, uint64_t now_ms);

@@ -593,7 +593,7 @@ int main(int argc, char **argv)
 		fatalx("cannot start the SSH worker");
 	if (d.cfg->metrics_port && xtap_ctlsrv_metrics_start(&d.cs, d.cfg, wuser))
 		fatalx("cannot start the metrics listener");
-	xtap_x3sup_init(&d.x3, d.cfg_path, wuser, LOG_LVL_INFO);
+	xtap_x3sup_init(&d.x3, d.cfg_path, wuser, LOG_LVL_INFO, d.state_path);
 	d.x3.event = x3_event;
 	d.x3.event_ctx = &d;
 	xtap_x3sup_apply(&d.x3, d.cfg, mono_ms());

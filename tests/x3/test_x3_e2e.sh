@@ -218,5 +218,27 @@ nref=$(grep -c 'x3 lea: tls-refused' $T/audit.log) nlog=$(grep -c 'TLS refused' 
 nfail=$(grep -c 'x3 lea: connect-failed' $T/audit.log) nretry=$(grep -c 'x3 receiver 203.0.113.10:39443: connect: ' $T/xtapd.log)
 check "audit: one line per run of failed attempts of a kind, not one per retry ($nref tls-refused for $nlog refusals; $nfail connect-failed for $nretry failed connects)" \
 	bash -c "[ $nref = 1 ] && [ $nlog -ge 3 ] && [ $nfail -ge 1 ] && [ $nfail -lt $nretry ]"
+# xtapd stopped and started: the sequence goes on (STATE.x3); killed: it
+# skips ahead, never using a number twice, and says so
+x3stats
+last=$(jget $T/x3stats.json 'd["next_sequence"]')
+xp=$(xpid)
+kill -TERM "$xp"
+for _ in $(seq 1 150); do [ -d /proc/$xp ] || break; sleep 0.1; done
+check "xtapd's stop kept the sequence of lea ($last) in the state folder" \
+	grep -q "^lea $XID $last [0-9]* 1\$" $T/state.x3
+check "xtapd starts again" start 2
+for _ in $(seq 1 100); do [ "$(grep -c "x3 lea: delivery process [0-9]* started at sequence $last\$" $T/xtapd.log)" -ge 1 ] && break; sleep 0.1; done
+check "after the restart the delivery process goes on at sequence $last" \
+	grep -q "x3 lea: delivery process [0-9]* started at sequence $last\$" $T/xtapd.log
+check "a running xtapd marks the sequence file not clean" grep -q "^lea $XID $last [0-9]* 0\$" $T/state.x3
+kill -9 "$(xpid)"
+sleep 4 # the orphaned delivery process drains and exits (PR_SET_PDEATHSIG)
+check "xtapd starts again after kill -9" start 3
+skip_to=$((last + 1024))
+for _ in $(seq 1 100); do grep -q "started at sequence $skip_to\$" $T/xtapd.log && break; sleep 0.1; done
+check "after kill -9 it skips 1024 numbers (to $skip_to) and audits it" bash -c "
+grep -q 'x3 lea: delivery process [0-9]* started at sequence $skip_to\$' $T/xtapd.log &&
+grep -q '\"event\":\"x3\",\"detail\":\"x3 lea: sequence: sequence $skip_to after an unclean stop: 1024 numbers skipped' $T/audit.log"
 [ -n "${X3_TEST_PAUSE_END:-}" ] && { echo "paused: S=$S T=$T"; sleep "$X3_TEST_PAUSE_END"; }
 summary
