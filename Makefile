@@ -63,7 +63,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c loader/vtpair.c loader/backend.c \
 	    loader/datapath.c loader/log_lib.c
-LIB_HDRS := $(wildcard loader/*.h) include/xtap.h dtcp/dtcp.h
+LIB_HDRS := $(wildcard loader/*.h) include/xtap.h dtcp/dtcp.h dtcp/xbuf.h dtcp/b64.h dtcp/gaptab.h
 
 $(BUILD)/%.o: %.c $(LIB_HDRS) | $(BUILD)
 	$(call msg,CC,$@)
@@ -173,6 +173,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 -include tests/crash/crash.mk
 -include tests/adversarial/adversarial.mk
 -include tests/fuzz/fuzz.mk
+-include x1/x1.mk
 -include man/man.mk
 -include tests/log/log.mk
 

@@ -96,7 +96,7 @@ int bench_lookups_only(struct xdp_md *ctx)
 	struct xtap_buf b;
 	struct xtap_exact_key ek;
 	struct xtap_prefix_key pk;
-	struct xtap_cls s;
+	struct xtap_cls_state s;
 	__u32 zero = 0, *present, bits, found = 0;
 	__u64 *sink;
 
@@ -150,7 +150,7 @@ int bench_parse(struct xdp_md *ctx)
 
 static long linear_one(__u32 i, void *ctx)
 {
-	struct xtap_cls *s = ctx;
+	struct xtap_cls_state *s = ctx;
 	struct xtap_rule *r = bpf_map_lookup_elem(&bench_linear, &i);
 
 	if (r && xtap_rule_match(r, s))
@@ -162,7 +162,7 @@ SEC("xdp")
 int bench_linear_scan(struct xdp_md *ctx)
 {
 	struct xtap_buf b;
-	struct xtap_cls s;
+	struct xtap_cls_state s;
 
 	__builtin_memset(&s, 0, sizeof(s));
 	xdp_buf(ctx, &b);

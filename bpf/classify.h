@@ -15,9 +15,10 @@
 
 #include "parse.h"
 
-/* Everything one classification works on, passed by pointer to the global
- * (separately verified) functions below. */
-struct xtap_cls {
+/* Everything one packet's classification works on, passed by pointer to
+ * the global (separately verified) functions below. (User space's struct
+ * xtap_cls, loader/classifier.c, is the classifier library itself.) */
+struct xtap_cls_state {
 	struct xtap_pkt pkt;
 	__u32 dir;     /* enum xtap_dir */
 	__u32 ifindex;
@@ -66,7 +67,7 @@ static __always_inline int prefix_has(const __u8 *addr, const __u8 *pfx, __u32 p
 	return 1;
 }
 
-static __always_inline void iface_resolve(struct xtap_cls *s)
+static __always_inline void iface_resolve(struct xtap_cls_state *s)
 {
 	struct xtap_iface *ifc;
 
@@ -78,7 +79,7 @@ static __always_inline void iface_resolve(struct xtap_cls *s)
 	s->if_known = 1;
 }
 
-static __always_inline int scope_has(const struct xtap_rule *r, struct xtap_cls *s)
+static __always_inline int scope_has(const struct xtap_rule *r, struct xtap_cls_state *s)
 {
 	if (r->scope == XTAP_SCOPE_ANY)
 		return s->dir == XTAP_DIR_IN;
@@ -113,7 +114,7 @@ static __always_inline int field_has(const struct xtap_valset *vs, int known, in
 
 /* Does rule r match the packet? Global function: verified once, not at
  * every call site. */
-__noinline int xtap_rule_match(const struct xtap_rule *r, struct xtap_cls *s)
+__noinline int xtap_rule_match(const struct xtap_rule *r, struct xtap_cls_state *s)
 {
 	const struct xtap_pkt *p;
 	int words, used = 0;
@@ -151,7 +152,7 @@ __noinline int xtap_rule_match(const struct xtap_rule *r, struct xtap_cls *s)
 }
 
 /* Count a match and collect its content destinations, once each. */
-__noinline int xtap_record(struct xtap_cls *s, __u32 slot, const struct xtap_rule *r)
+__noinline int xtap_record(struct xtap_cls_state *s, __u32 slot, const struct xtap_rule *r)
 {
 	struct xtap_crit_stats *st;
 	__u32 n, k, ncd;
@@ -204,7 +205,7 @@ __noinline int xtap_record(struct xtap_cls *s, __u32 slot, const struct xtap_rul
 }
 
 /* Check every candidate of one index entry. */
-__noinline int xtap_scan(const struct xtap_cand *c, struct xtap_cls *s)
+__noinline int xtap_scan(const struct xtap_cand *c, struct xtap_cls_state *s)
 {
 	__u32 n;
 
@@ -229,7 +230,7 @@ __noinline int xtap_scan(const struct xtap_cand *c, struct xtap_cls *s)
 	return 0;
 }
 
-static __always_inline void exact_key(struct xtap_exact_key *k, __u8 side, const struct xtap_cls *s,
+static __always_inline void exact_key(struct xtap_exact_key *k, __u8 side, const struct xtap_cls_state *s,
 				      const __u8 *addr)
 {
 	__builtin_memset(k, 0, sizeof(*k));
@@ -257,7 +258,7 @@ static __always_inline int xfilter_maybe(const struct xtap_exact_key *k)
 	return !word || ((*word >> (h & 63)) & 1); /* no word (a smaller map): look it up */
 }
 
-static __always_inline void prefix_key(struct xtap_prefix_key *k, __u8 side, const struct xtap_cls *s,
+static __always_inline void prefix_key(struct xtap_prefix_key *k, __u8 side, const struct xtap_cls_state *s,
 				       const __u8 *addr)
 {
 	__builtin_memset(k, 0, sizeof(*k));
@@ -267,7 +268,7 @@ static __always_inline void prefix_key(struct xtap_prefix_key *k, __u8 side, con
 	__builtin_memcpy(k->addr, addr, 16);
 }
 
-static __always_inline void frag_key(struct xtap_frag_key *k, const struct xtap_cls *s)
+static __always_inline void frag_key(struct xtap_frag_key *k, const struct xtap_cls_state *s)
 {
 	const struct xtap_pkt *p = &s->pkt;
 
@@ -286,7 +287,7 @@ static __always_inline void frag_key(struct xtap_frag_key *k, const struct xtap_
  * that one matched, if they still exist. Returns how many were followed, -1
  * when the first fragment matched nothing (nor does this one); with 0 (no
  * record, or its criteria all gone) the fragment is classified on its own. */
-__noinline int xtap_frag_follow(struct xtap_cls *s)
+__noinline int xtap_frag_follow(struct xtap_cls_state *s)
 {
 	struct xtap_frag_key k;
 	struct xtap_frag_val *v;
@@ -347,7 +348,7 @@ __noinline int xtap_frag_has(const struct xtap_frag_val *v, __u32 slot, __u32 ui
  * matches. Another first fragment of the same datagram (duplicated or
  * overlapping, RFC 5722) adds its matches to the record: whichever copy the
  * receiver keeps, its criteria follow the datagram. */
-__noinline int xtap_frag_record(struct xtap_cls *s)
+__noinline int xtap_frag_record(struct xtap_cls_state *s)
 {
 	struct xtap_frag_key fk;
 	struct xtap_frag_val *v;
@@ -394,7 +395,7 @@ __noinline int xtap_frag_record(struct xtap_cls *s)
 }
 
 /* Classify s->pkt (parsed) for s->dir on the interface of s->ifbit. */
-__noinline int xtap_classify(struct xtap_cls *s)
+__noinline int xtap_classify(struct xtap_cls_state *s)
 {
 	struct xtap_exact_key ek;
 	struct xtap_prefix_key pk;
@@ -460,7 +461,7 @@ out:
  * before written is zeroed (a 256-byte memset per packet is not free): the
  * CD list goes to XDP metadata whole, and the match list of a first
  * fragment goes to a map whole. */
-static __always_inline int cls_run_parsed(struct xtap_cls *s, int err, __u32 dir, __u32 ifindex)
+static __always_inline int cls_run_parsed(struct xtap_cls_state *s, int err, __u32 dir, __u32 ifindex)
 {
 	counter_inc(XTAP_G_PACKETS);
 	if (s->pkt.reason)
@@ -483,7 +484,7 @@ static __always_inline int cls_run_parsed(struct xtap_cls *s, int err, __u32 dir
 }
 
 /* Parse the packet in b (a linear frame: XDP) and classify it. */
-static __always_inline int cls_run(struct xtap_cls *s, struct xtap_buf *b, __u32 dir, __u32 ifindex)
+static __always_inline int cls_run(struct xtap_cls_state *s, struct xtap_buf *b, __u32 dir, __u32 ifindex)
 {
 	return cls_run_parsed(s, parse_packet(b, &s->pkt), dir, ifindex);
 }

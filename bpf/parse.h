@@ -179,6 +179,21 @@ static __always_inline void l4_unread(struct xtap_pkt *p)
 		p->unread = U_PORTS;
 }
 
+/* The packet byte at off, or NULL past PARSE_OFF_MAX: the one maximum-offset
+ * check every variable-offset read goes through. The verifier accepts
+ * data + off only with off bounded in the register it adds (packet offsets
+ * stay below 64 KiB); a comparison made earlier on another copy of off, as
+ * in have(), does not carry over, so the bound is checked here, on the
+ * value the pointer is made from (barrier_var: clang may not swap in an
+ * unchecked copy). */
+static __always_inline __u8 *pkt_at(void *data, __u32 off)
+{
+	if (off > PARSE_OFF_MAX)
+		return NULL;
+	barrier_var(off);
+	return (__u8 *)data + off;
+}
+
 /* Are need bytes at off inside both the IP packet (which ends at offset end)
  * and the read bound, and in the frame's linear part? A read that fails only
  * at the linear end (TC, a non-linear skb) sets b->want. Callers check the
@@ -199,12 +214,13 @@ static __always_inline int have(struct xtap_buf *b, __u32 off, __u32 need, __u32
 static __always_inline void parse_l4(struct xtap_buf *b, struct xtap_pkt *p,
 				     __u32 l4off, __u32 end)
 {
-	__u8 *l4 = b->data + (l4off & PARSE_OFF_MAX);
 	/* a first fragment too small for its transport header (RFC 1858) */
 	__u8 why = p->frag == FRAG_FIRST ? XTAP_G_FRAG_TINY : XTAP_G_TRUNC_L4;
+	__u8 *l4;
 
 	if (pkt_is_icmp(p)) {
-		if (!have(b, l4off, 2, end) || (void *)(l4 + 2) > b->data_end) {
+		l4 = have(b, l4off, 2, end) ? pkt_at(b->data, l4off) : NULL;
+		if (!l4 || (void *)(l4 + 2) > b->data_end) {
 			l4_unread(p);
 			p->reason = why;
 			return;
@@ -216,7 +232,8 @@ static __always_inline void parse_l4(struct xtap_buf *b, struct xtap_pkt *p,
 	}
 	if (!proto_has_ports(p->proto))
 		return;
-	if (!have(b, l4off, 4, end) || (void *)(l4 + 4) > b->data_end) {
+	l4 = have(b, l4off, 4, end) ? pkt_at(b->data, l4off) : NULL;
+	if (!l4 || (void *)(l4 + 4) > b->data_end) {
 		l4_unread(p);
 		p->reason = why;
 		return;
@@ -318,7 +335,7 @@ static __always_inline int ext_step(void *data, void *data_end, struct ext_walk 
 		return 1;
 	}
 	w->state = EXT_STOP;
-	if (off > PARSE_OFF_MAX) {
+	if (!(h = pkt_at(data, off))) {
 		w->reason = XTAP_G_EXT_DEPTH;
 		return 1;
 	}
@@ -326,7 +343,6 @@ static __always_inline int ext_step(void *data, void *data_end, struct ext_walk 
 	w->reason = w->frag == FRAG_FIRST ? XTAP_G_FRAG_TINY : XTAP_G_TRUNC_EXT;
 	if (off + 8 > w->end)
 		return 1;
-	h = data + (off & PARSE_OFF_MAX); /* the bound again, for the verifier */
 	if ((void *)(h + 8) > data_end) {
 		if (off + 8 <= w->len)
 			w->want = 1;

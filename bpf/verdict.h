@@ -10,7 +10,7 @@
 static __always_inline int xdp_classify(struct xdp_md *ctx)
 {
 	struct xtap_buf b;
-	struct xtap_cls s;
+	struct xtap_cls_state s;
 	struct xtap_meta *meta;
 	void *data;
 	int delta;

@@ -40,7 +40,7 @@ static __always_inline void tc_buf(struct __sk_buff *skb, struct xtap_buf *b)
 /* Parse and classify; a header beyond the linear part (a long extension
  * chain in a paged skb) makes the whole frame linear, once, and the packet
  * is parsed again: pulling invalidates every packet pointer. */
-static __always_inline int tc_classify(struct __sk_buff *skb, struct xtap_cls *s, __u32 dir)
+static __always_inline int tc_classify(struct __sk_buff *skb, struct xtap_cls_state *s, __u32 dir)
 {
 	struct xtap_buf b;
 	int err;
@@ -62,7 +62,7 @@ SEC("tc")
 int xtap_tc_ingress(struct __sk_buff *skb)
 {
 	struct xtap_meta *meta = (void *)(long)skb->data_meta;
-	struct xtap_cls s;
+	struct xtap_cls_state s;
 
 	if ((void *)(meta + 1) <= (void *)(long)skb->data && meta->magic == XTAP_META_MAGIC &&
 	    meta->ifindex == skb->ifindex) {
@@ -83,7 +83,7 @@ int xtap_tc_ingress(struct __sk_buff *skb)
 SEC("tc")
 int xtap_tc_egress(struct __sk_buff *skb)
 {
-	struct xtap_cls s;
+	struct xtap_cls_state s;
 
 	tc_classify(skb, &s, XTAP_DIR_OUT);
 	clone_to_vt(skb, s.cd, s.ncd);

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "dtcp.h"
+#include "internal.h"
 
 /* HMAC-SHA1 (RFC 2104) over EVP digests, with the keyed inner and outer
  * states of the last key kept per thread: HMAC() looks the algorithms up in
@@ -97,4 +98,26 @@ bool dtcp_hmac_verify(const void *key, size_t keylen, const void *data, size_t n
 	if (dtcp_hmac_hex(key, keylen, data, n, want) < 0)
 		return false;
 	return CRYPTO_memcmp(want, got, DTCP_HMAC_HEX) == 0;
+}
+
+size_t dtcp_sign_tail(const void *key, size_t keylen, const char *hdr, char *out, size_t n, size_t cap)
+{
+	char hex[DTCP_HMAC_HEX + 1];
+	size_t hl = strlen(hdr);
+
+	if (n > cap || hl + DTCP_HMAC_HEX + 4 > cap - n)
+		return 0;
+	if (dtcp_hmac_hex(key, keylen, out, n, hex))
+		return 0;
+	memcpy(out + n, hdr, hl);
+	n += hl;
+	memcpy(out + n, hex, DTCP_HMAC_HEX);
+	n += DTCP_HMAC_HEX;
+	memcpy(out + n, "\r\n\r\n", 4);
+	return n + 4;
+}
+
+size_t dtcp_sign_append(const void *key, size_t keylen, char *out, size_t n, size_t cap)
+{
+	return dtcp_sign_tail(key, keylen, "Authentication-Info: ", out, n, cap);
 }

@@ -36,7 +36,7 @@ $(DT)/$(1): $(DT)/san/tests/dtcp/$(1).o $(DT)/san/tests/dtcp/memback.o $(DT)/lib
 	$$(call msg,LD-SAN,$$@)
 	$$(Q)$$(CC) $$(DT_CFLAGS) $$(SAN_FLAGS) $$^ -o $$@ $$(DT_LIBS)
 endef
-$(foreach p,test_dtcp golden test_server,$(eval $(call dtcp_san_prog,$(p))))
+$(foreach p,test_dtcp golden test_server test_xbuf test_b64 test_gaptab,$(eval $(call dtcp_san_prog,$(p))))
 
 $(BUILD)/dtcp: $(DT)/opt/dtcp/client/main.o $(DT)/libdtcp.a
 	$(call msg,LD,$@)
@@ -48,10 +48,10 @@ $(DT)/fuzz_%: tests/dtcp/fuzz_%.c tests/dtcp/memback.c $(DT_SRCS) $(DT_HDRS)
 	$(Q)$(CLANG) $(DT_FUZZ_FLAGS) $(filter %.c,$^) -o $@ $(DT_LIBS)
 
 DT_FUZZERS := $(DT)/fuzz_request $(DT)/fuzz_reply
-DT_BUILD   := $(DT)/test_dtcp $(DT)/golden $(DT)/test_server $(BUILD)/dtcp $(DT_FUZZERS)
+DT_BUILD   := $(DT)/test_dtcp $(DT)/test_xbuf $(DT)/test_b64 $(DT)/test_gaptab $(DT)/golden $(DT)/test_server $(BUILD)/dtcp $(DT_FUZZERS)
 
 TEST_BUILD_EXTRA += $(DT_BUILD)
-TESTS_EXTRA += $(DT)/test_dtcp \
+TESTS_EXTRA += $(DT)/test_dtcp $(DT)/test_xbuf $(DT)/test_b64 $(DT)/test_gaptab \
 	'$(DT)/golden $(DT_GOLDEN)' \
 	'tests/dtcp/e2e.sh $(BUILD)'
 

@@ -9,6 +9,7 @@
 
 #include "dtcp.h"
 #include "internal.h"
+#include "xbuf.h"
 
 const char *dtcp_reason(int code)
 {
@@ -103,50 +104,25 @@ void dtcp_format_time(uint64_t ms, char out[DTCP_TIME_LEN])
 size_t dtcp_reply_format(const struct dtcp_reply *r, const void *key, size_t keylen,
 			 char *out, size_t cap)
 {
+	struct xbuf o = XBUF_FIXED(out, cap);
 	char ts[DTCP_TIME_LEN];
-	size_t n = 0;
-	int k;
 
-#define PUT(...)                                                              \
-	do {                                                                  \
-		k = snprintf(out + n, cap - n, __VA_ARGS__);                  \
-		if (k < 0 || (size_t)k >= cap - n)                            \
-			return 0;                                             \
-		n += (size_t)k;                                               \
-	} while (0)
-
-	if (cap == 0)
-		return 0;
 	dtcp_format_time(r->now_ms, ts);
-	PUT("DTCP/0.%d %d %s\r\n", r->version, r->code, r->reason ? r->reason : dtcp_reason(r->code));
+	xbuf_printf(&o, "DTCP/0.%d %d %s\r\n", r->version, r->code, r->reason ? r->reason : dtcp_reason(r->code));
 	if (r->has_seq)
-		PUT("SEQ: %" PRIu64 "\r\n", r->seq);
+		xbuf_printf(&o, "SEQ: %" PRIu64 "\r\n", r->seq);
 	if (r->has_criteria_id)
-		PUT("CRITERIA-ID: %" PRIu32 "\r\n", r->criteria_id);
+		xbuf_printf(&o, "CRITERIA-ID: %" PRIu32 "\r\n", r->criteria_id);
 	if (r->has_count)
-		PUT("CRITERIA-COUNT: %" PRIu64 "\r\n", r->count);
+		xbuf_printf(&o, "CRITERIA-COUNT: %" PRIu64 "\r\n", r->count);
 	if (r->item && r->item[0])
-		PUT("%s\r\n", r->item);
-	PUT("TIMESTAMP: %s\r\n", ts);
-	if (r->blocks) {
-		if (r->blocks_len >= cap - n)
-			return 0;
-		memcpy(out + n, r->blocks, r->blocks_len);
-		n += r->blocks_len;
-	}
-#undef PUT
-	char hex[DTCP_HMAC_HEX + 1];
-	static const char name[] = "AUTHENTICATION-INFO: ";
-	if (n + sizeof(name) - 1 + DTCP_HMAC_HEX + 4 > cap)
+		xbuf_printf(&o, "%s\r\n", r->item);
+	xbuf_printf(&o, "TIMESTAMP: %s\r\n", ts);
+	if (r->blocks)
+		xbuf_mem(&o, r->blocks, r->blocks_len);
+	if (o.full)
 		return 0;
-	if (dtcp_hmac_hex(key, keylen, out, n, hex))
-		return 0;
-	memcpy(out + n, name, sizeof(name) - 1);
-	n += sizeof(name) - 1;
-	memcpy(out + n, hex, DTCP_HMAC_HEX);
-	n += DTCP_HMAC_HEX;
-	memcpy(out + n, "\r\n\r\n", 4);
-	return n + 4;
+	return dtcp_sign_tail(key, keylen, "AUTHENTICATION-INFO: ", out, o.n, cap);
 }
 
 static int span_u64(struct dtcp_span s, uint64_t *v)

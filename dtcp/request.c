@@ -7,6 +7,7 @@
 
 #include "dtcp.h"
 #include "internal.h"
+#include "xbuf.h"
 
 enum hid {
 	H_CSOURCE, H_SEQ, H_CDEST, H_CRITERIA, H_SADDR, H_DADDR, H_SPORT, H_DPORT,
@@ -157,26 +158,38 @@ static int parse_first_line(const struct dtcp_msg *m, struct dtcp_request *r,
 	return 0;
 }
 
+/* The next entry of the comma list *p..end, blanks trimmed; false after the
+ * last one. An empty list has one empty entry. */
+static bool list_next(const char **p, const char *end, struct dtcp_span *e)
+{
+	const char *c, *stop;
+
+	if (*p > end)
+		return false;
+	c = memchr(*p, ',', (size_t)(end - *p));
+	stop = c ? c : end;
+	*e = (struct dtcp_span){ *p, (size_t)(stop - *p) };
+	while (e->n && (e->p[0] == ' ' || e->p[0] == '\t'))
+		e->p++, e->n--;
+	while (e->n && (e->p[e->n - 1] == ' ' || e->p[e->n - 1] == '\t'))
+		e->n--;
+	*p = stop + 1;
+	return true;
+}
+
 /* A comma list of names, each unescaped. */
 static int parse_names(struct dtcp_span v, struct dtcp_name *out, int max, int *n)
 {
 	const char *p = v.p, *end = v.p + v.n;
+	struct dtcp_span e;
 
 	*n = 0;
-	while (p <= end) {
-		const char *c = memchr(p, ',', (size_t)(end - p));
-		const char *stop = c ? c : end;
-		struct dtcp_span e = { p, (size_t)(stop - p) };
-		while (e.n && (e.p[0] == ' ' || e.p[0] == '\t'))
-			e.p++, e.n--;
-		while (e.n && (e.p[e.n - 1] == ' ' || e.p[e.n - 1] == '\t'))
-			e.n--;
+	while (list_next(&p, end, &e)) {
 		if (*n == max)
 			return 1;
 		if (dtcp_unescape_name(e.p, e.n, &out[*n]))
 			return -1;
 		(*n)++;
-		p = stop + 1;
 	}
 	return 0;
 }
@@ -396,20 +409,13 @@ static int parse_add_scope(const struct hdrs *hs, struct dtcp_request *r, struct
 static int split_list(struct dtcp_span v, struct dtcp_span *out, int max)
 {
 	const char *p = v.p, *end = v.p + v.n;
+	struct dtcp_span e;
 	int n = 0;
 
-	while (p <= end) {
-		const char *c = memchr(p, ',', (size_t)(end - p));
-		const char *stop = c ? c : end;
-		struct dtcp_span e = { p, (size_t)(stop - p) };
-		while (e.n && (e.p[0] == ' ' || e.p[0] == '\t'))
-			e.p++, e.n--;
-		while (e.n && (e.p[e.n - 1] == ' ' || e.p[e.n - 1] == '\t'))
-			e.n--;
+	while (list_next(&p, end, &e)) {
 		if (n == max)
 			return -1;
 		out[n++] = e;
-		p = stop + 1;
 	}
 	return n;
 }
@@ -672,112 +678,59 @@ int dtcp_request_parse(const struct dtcp_msg *m, struct dtcp_request *r, struct 
 
 /* ---- canonical formatting ----------------------------------------------------- */
 
-struct out {
-	char *p;
-	size_t n, cap;
-	bool full;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	int k = vsnprintf(o->p + o->n, o->cap - o->n, fmt, ap);
-	va_end(ap);
-	if (k < 0 || (size_t)k >= o->cap - o->n) {
-		o->full = true;
-		return;
-	}
-	o->n += (size_t)k;
-}
-
-/* put without printf, for the pieces every criterion has: the state file
- * formats each criterion it writes, and vsnprintf per piece was a quarter
- * of xtapd's time while adding. */
-static void put_mem(struct out *o, const char *s, size_t k)
-{
-	if (o->full)
-		return;
-	if (k >= o->cap - o->n) { /* as vsnprintf: room for a NUL too */
-		o->full = true;
-		return;
-	}
-	memcpy(o->p + o->n, s, k);
-	o->n += k;
-	o->p[o->n] = 0;
-}
-
-static void put_str(struct out *o, const char *s)
-{
-	put_mem(o, s, strlen(s));
-}
-
-static void put_u64(struct out *o, uint64_t v)
-{
-	char t[20], *q = t + sizeof(t);
-
-	do
-		*--q = (char)('0' + v % 10);
-	while ((v /= 10));
-	put_mem(o, q, (size_t)(t + sizeof(t) - q));
-}
-
-static void put_prefixes(struct out *o, const char *name, const struct dtcp_prefix_set *s)
+static void put_prefixes(struct xbuf *o, const char *name, const struct dtcp_prefix_set *s)
 {
 	char a[64];
-	put_str(o, name);
-	put_str(o, ": ");
+	xbuf_str(o, name);
+	xbuf_str(o, ": ");
 	if (s->any)
-		put_str(o, "*");
+		xbuf_str(o, "*");
 	for (int i = 0; i < s->n; i++) {
 		dtcp_addr_str(s->family, s->p[i].a, a, sizeof(a));
 		if (i)
-			put_str(o, ", ");
-		put_str(o, a);
-		put_str(o, "/");
-		put_u64(o, s->p[i].len);
+			xbuf_str(o, ", ");
+		xbuf_str(o, a);
+		xbuf_str(o, "/");
+		xbuf_u64(o, s->p[i].len);
 	}
-	put_str(o, "\r\n");
+	xbuf_str(o, "\r\n");
 }
 
-static void put_ranges(struct out *o, const char *name, const struct dtcp_range_set *s)
+static void put_ranges(struct xbuf *o, const char *name, const struct dtcp_range_set *s)
 {
-	put_str(o, name);
-	put_str(o, ": ");
+	xbuf_str(o, name);
+	xbuf_str(o, ": ");
 	if (s->any)
-		put_str(o, "*");
+		xbuf_str(o, "*");
 	for (int i = 0; i < s->n; i++) {
 		if (i)
-			put_str(o, ", ");
-		put_u64(o, s->r[i].lo);
+			xbuf_str(o, ", ");
+		xbuf_u64(o, s->r[i].lo);
 		if (s->r[i].hi != s->r[i].lo) {
-			put_str(o, "-");
-			put_u64(o, s->r[i].hi);
+			xbuf_str(o, "-");
+			xbuf_u64(o, s->r[i].hi);
 		}
 	}
-	put_str(o, "\r\n");
+	xbuf_str(o, "\r\n");
 }
 
-static void put_names(struct out *o, const char *name, const struct dtcp_name *v, int n,
+static void put_names(struct xbuf *o, const char *name, const struct dtcp_name *v, int n,
 		      size_t stride)
 {
 	char e[4 * DTCP_NAME_MAX];
-	put_str(o, name);
-	put_str(o, ": ");
+	xbuf_str(o, name);
+	xbuf_str(o, ": ");
 	for (int i = 0; i < n; i++) {
 		dtcp_escape_name(((const struct dtcp_name *)((const char *)v + stride * (size_t)i))->s,
 				 e, sizeof(e));
 		if (i)
-			put_str(o, ", ");
-		put_str(o, e);
+			xbuf_str(o, ", ");
+		xbuf_str(o, e);
 	}
-	put_str(o, "\r\n");
+	xbuf_str(o, "\r\n");
 }
 
-static void format_add(struct out *o, const struct dtcp_request *r)
+static void format_add(struct xbuf *o, const struct dtcp_request *r)
 {
 	const struct dtcp_criterion *c = &r->crit;
 	static const char *const scope_hdr[] = {
@@ -787,7 +740,7 @@ static void format_add(struct out *o, const struct dtcp_request *r)
 	};
 	char a[64];
 
-	put_str(o, c->family == DTCP_AF_INET6 ? "X-JTap-IP-Version: ipv6\r\n" : "X-JTap-IP-Version: ipv4\r\n");
+	xbuf_str(o, c->family == DTCP_AF_INET6 ? "X-JTap-IP-Version: ipv6\r\n" : "X-JTap-IP-Version: ipv4\r\n");
 	if (c->either.any) {
 		put_prefixes(o, "Source-Address", &c->src);
 		put_prefixes(o, "Dest-Address", &c->dst);
@@ -804,52 +757,52 @@ static void format_add(struct out *o, const struct dtcp_request *r)
 	if (c->scope != DTCP_SCOPE_ANY)
 		put_names(o, scope_hdr[c->scope], c->scope_name, c->nscope, sizeof(c->scope_name[0]));
 	if (c->is_static && !r->lifetime_implied)
-		put_str(o, "Flags: STATIC\r\n");
+		xbuf_str(o, "Flags: STATIC\r\n");
 	for (int i = 0; i < DTCP_T_N && !c->is_static; i++)
 		if (c->timeout[i])
-			put(o, "%s: %" PRIu64 "\r\n", timeout_hdr[i], c->timeout[i]);
-	put_str(o, "Priority: ");
-	put_u64(o, c->priority);
-	put_str(o, "\r\n");
+			xbuf_printf(o, "%s: %" PRIu64 "\r\n", timeout_hdr[i], c->timeout[i]);
+	xbuf_str(o, "Priority: ");
+	xbuf_u64(o, c->priority);
+	xbuf_str(o, "\r\n");
 	put_names(o, "Cdest-ID", &c->cdest[0].name, c->ncdest, sizeof(c->cdest[0]));
 	if (r->cdest_given & DTCP_CD_DADDR) {
-		put(o, "X-JTap-Cdest-Dest-Address: ");
+		xbuf_printf(o, "X-JTap-Cdest-Dest-Address: ");
 		for (int i = 0; i < c->ncdest; i++) {
 			dtcp_addr_str(c->cdest[i].dst.family, c->cdest[i].dst.a, a, sizeof(a));
-			put(o, "%s%s", i ? ", " : "", a);
+			xbuf_printf(o, "%s%s", i ? ", " : "", a);
 		}
-		put(o, "\r\n");
+		xbuf_printf(o, "\r\n");
 	}
 	if (r->cdest_given & DTCP_CD_DPORT) {
-		put(o, "X-JTap-Cdest-Dest-Port: ");
+		xbuf_printf(o, "X-JTap-Cdest-Dest-Port: ");
 		for (int i = 0; i < c->ncdest; i++)
-			put(o, "%s%u", i ? ", " : "", c->cdest[i].dst_port);
-		put(o, "\r\n");
+			xbuf_printf(o, "%s%u", i ? ", " : "", c->cdest[i].dst_port);
+		xbuf_printf(o, "\r\n");
 	}
 	if (c->ncdest && (r->cdest_given & DTCP_CD_SADDR)) {
 		dtcp_addr_str(c->cdest[0].src.family, c->cdest[0].src.a, a, sizeof(a));
-		put(o, "X-JTap-Cdest-Source-Address: %s\r\n", a);
+		xbuf_printf(o, "X-JTap-Cdest-Source-Address: %s\r\n", a);
 	}
 	if (c->ncdest && (r->cdest_given & DTCP_CD_SPORT))
-		put(o, "X-JTap-Cdest-Source-Port: %u\r\n", c->cdest[0].src_port);
+		xbuf_printf(o, "X-JTap-Cdest-Source-Port: %u\r\n", c->cdest[0].src_port);
 	if (c->ncdest && (r->cdest_given & DTCP_CD_TTL))
-		put(o, "X-JTap-Cdest-TTL: %u\r\n", c->cdest[0].ttl);
+		xbuf_printf(o, "X-JTap-Cdest-TTL: %u\r\n", c->cdest[0].ttl);
 	if (c->has_intercept)
-		put(o, "X-MD-Intercept-Id: 0x%" PRIx64 "\r\n", c->intercept_id);
+		xbuf_printf(o, "X-MD-Intercept-Id: 0x%" PRIx64 "\r\n", c->intercept_id);
 }
 
-static void format_selectors(struct out *o, const struct dtcp_request *r)
+static void format_selectors(struct xbuf *o, const struct dtcp_request *r)
 {
 	if (r->sel_ids) {
-		put(o, "Criteria-ID: ");
+		xbuf_printf(o, "Criteria-ID: ");
 		if (r->ids.any)
-			put(o, "*");
+			xbuf_printf(o, "*");
 		for (int i = 0; i < r->ids.n; i++) {
-			put(o, "%s%" PRIu64, i ? ", " : "", r->ids.r[i].lo);
+			xbuf_printf(o, "%s%" PRIu64, i ? ", " : "", r->ids.r[i].lo);
 			if (!r->id_single[i])
-				put(o, "-%" PRIu64, r->ids.r[i].hi);
+				xbuf_printf(o, "-%" PRIu64, r->ids.r[i].hi);
 		}
-		put(o, "\r\n");
+		xbuf_printf(o, "\r\n");
 	}
 	if (r->nsel_cdest)
 		put_names(o, "Cdest-ID", r->sel_cdest, r->nsel_cdest, sizeof(r->sel_cdest[0]));
@@ -857,11 +810,11 @@ static void format_selectors(struct out *o, const struct dtcp_request *r)
 
 size_t dtcp_request_format(const struct dtcp_request *r, char *buf, size_t cap)
 {
-	struct out o = { buf, 0, cap, false };
+	struct xbuf o = XBUF_FIXED(buf, cap);
 	char e[4 * DTCP_NAME_MAX];
 
 	dtcp_escape_name(r->csource.s, e, sizeof(e));
-	put(&o, "%s DTCP/0.%d\r\nCsource-ID: %s\r\n", dtcp_method_name(r->method), r->version, e);
+	xbuf_printf(&o, "%s DTCP/0.%d\r\nCsource-ID: %s\r\n", dtcp_method_name(r->method), r->version, e);
 	switch (r->method) {
 	case DTCP_M_ADD:
 		format_add(&o, r);
@@ -870,42 +823,25 @@ size_t dtcp_request_format(const struct dtcp_request *r, char *buf, size_t cap)
 		format_selectors(&o, r);
 		for (int i = 0; i < DTCP_T_N; i++)
 			if (r->crit.timeout[i])
-				put(&o, "%s: %" PRIu64 "\r\n", timeout_hdr[i], r->crit.timeout[i]);
+				xbuf_printf(&o, "%s: %" PRIu64 "\r\n", timeout_hdr[i], r->crit.timeout[i]);
 		if (r->flag_static)
-			put(&o, "Flags: STATIC\r\n");
+			xbuf_printf(&o, "Flags: STATIC\r\n");
 		break;
 	case DTCP_M_DELETE:
 		format_selectors(&o, r);
 		if (r->flag_static)
-			put(&o, "Flags: STATIC\r\n");
+			xbuf_printf(&o, "Flags: STATIC\r\n");
 		break;
 	case DTCP_M_LIST:
 		format_selectors(&o, r);
-		put(&o, "Flags: %s\r\n", r->list_flags == DTCP_LIST_CRITERIA ? "Criteria" :
+		xbuf_printf(&o, "Flags: %s\r\n", r->list_flags == DTCP_LIST_CRITERIA ? "Criteria" :
 					 r->list_flags == DTCP_LIST_STATS ? "Stats" : "Both");
 		break;
 	default:
 		break;
 	}
-	put_str(&o, "Seq: ");
-	put_u64(&o, r->seq);
-	put_str(&o, "\r\n");
+	xbuf_str(&o, "Seq: ");
+	xbuf_u64(&o, r->seq);
+	xbuf_str(&o, "\r\n");
 	return o.full ? 0 : o.n;
-}
-
-size_t dtcp_sign_append(const void *key, size_t keylen, char *out, size_t n, size_t cap)
-{
-	char hex[DTCP_HMAC_HEX + 1];
-	static const char name[] = "Authentication-Info: ";
-
-	if (n + sizeof(name) - 1 + DTCP_HMAC_HEX + 4 > cap)
-		return 0;
-	if (dtcp_hmac_hex(key, keylen, out, n, hex))
-		return 0;
-	memcpy(out + n, name, sizeof(name) - 1);
-	n += sizeof(name) - 1;
-	memcpy(out + n, hex, DTCP_HMAC_HEX);
-	n += DTCP_HMAC_HEX;
-	memcpy(out + n, "\r\n\r\n", 4);
-	return n + 4;
 }

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "dtcp.h"
+#include "gaptab.h"
 #include "internal.h"
+#include "xbuf.h"
 
 /* A LIST reply leaves this much room for its status line, SEQ, TIMESTAMP and
  * AUTHENTICATION-INFO (about 150 bytes) so it stays below 32 KiB. */
@@ -32,8 +34,7 @@ void dtcp_server_free(struct dtcp_server *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->tab[i]);
-	if (s->tab) /* NULL minus 0 is still undefined (UBSan) */
-		free(s->tab - s->front);
+	gaptab_free(s->tab, sizeof(*s->tab), s->front);
 	free(s->seq);
 	memset(s, 0, sizeof(*s));
 }
@@ -41,6 +42,37 @@ void dtcp_server_free(struct dtcp_server *s)
 size_t dtcp_entry_lower_bound(struct dtcp_entry *const *tab, size_t n, uint32_t id)
 {
 	size_t lo = 0, hi = n;
+
+	/* ids are handed out in increasing order: the newest criterion, the
+	 * one a burst's ADDs look up again, is at the end (each step of the
+	 * search below is a cache miss through a pointer at 1M criteria) */
+	if (!n || tab[n - 1]->c.id <= id)
+		return n && tab[n - 1]->c.id == id ? n - 1 : n;
+	/* ids near the front (a walk in id order, which passes tab + pos) or
+	 * near the end (a burst's own): gallop from that side, touching
+	 * nearby, cached entries; tab[hi] >= id throughout */
+	hi = n - 1;
+	if (tab[0]->c.id >= id)
+		return 0;
+	if (tab[n - 1]->c.id - id < id - tab[0]->c.id) {
+		for (size_t step = 1; step <= hi; step *= 2) {
+			if (tab[hi - step]->c.id < id) {
+				lo = hi - step + 1;
+				break;
+			}
+			hi -= step;
+		}
+	} else {
+		/* tab[lo] < id throughout */
+		for (size_t step = 1; lo + step < hi; step *= 2) {
+			if (tab[lo + step]->c.id >= id) {
+				hi = lo + step;
+				break;
+			}
+			lo += step;
+		}
+		lo++;
+	}
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (tab[mid]->c.id < id)
@@ -62,32 +94,18 @@ const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t 
 	return i < s->n && s->tab[i]->c.id == id ? s->tab[i] : NULL;
 }
 
-/* The table keeps free room at both ends (front slots before tab): an
- * insert or erase moves only the entries on the nearer side, so DELETEs in
- * id order (oldest first) cost O(1) each instead of moving the whole table
- * (8 MB per DELETE at 1M criteria). 0: the table owns e; -1: the caller
- * still does. */
+/* The table keeps free room at both ends (gaptab.h). 0: the table owns e;
+ * -1: the caller still does. */
 static int insert(struct dtcp_server *s, struct dtcp_entry *e)
 {
 	size_t i = lower_bound(s, e->c.id);
+	struct dtcp_entry **t;
 
 	if (i < s->n && s->tab[i]->c.id == e->c.id)
 		return -1;
-	if (s->front + s->n == s->cap && !s->front) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct dtcp_entry **t = realloc(s->tab, cap * sizeof(*t)); /* front 0: tab is the allocation */
-		if (!t)
-			return -1;
-		s->tab = t;
-		s->cap = cap;
-	}
-	if (s->front && (s->front + s->n == s->cap || i < s->n / 2)) {
-		memmove(s->tab - 1, s->tab, i * sizeof(*s->tab));
-		s->tab--;
-		s->front--;
-	} else {
-		memmove(s->tab + i + 1, s->tab + i, (s->n - i) * sizeof(*s->tab));
-	}
+	if (!(t = gaptab_insert(s->tab, sizeof(*t), s->n, &s->cap, &s->front, i)))
+		return -1;
+	s->tab = t;
 	s->tab[i] = e;
 	s->n++;
 	s->ndynamic += !e->c.is_static;
@@ -101,13 +119,7 @@ static void erase(struct dtcp_server *s, uint32_t id)
 		return;
 	s->ndynamic -= !s->tab[i]->c.is_static;
 	free(s->tab[i]);
-	if (i < s->n / 2) { /* the nearer side moves (insert) */
-		memmove(s->tab + 1, s->tab, i * sizeof(*s->tab));
-		s->tab++;
-		s->front++;
-	} else {
-		memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
-	}
+	s->tab = gaptab_erase(s->tab, sizeof(*s->tab), s->n, &s->front, i);
 	s->n--;
 }
 
@@ -119,16 +131,9 @@ struct dtcp_entry *dtcp_server_take(struct dtcp_server *s, uint32_t id)
 	if (i == s->n || s->tab[i]->c.id != id)
 		return NULL;
 	e = s->tab[i];
-	s->tab[i] = NULL;
 	/* erase without its free */
 	s->ndynamic -= !e->c.is_static;
-	if (i < s->n / 2) {
-		memmove(s->tab + 1, s->tab, i * sizeof(*s->tab));
-		s->tab++;
-		s->front++;
-	} else {
-		memmove(s->tab + i, s->tab + i + 1, (s->n - i - 1) * sizeof(*s->tab));
-	}
+	s->tab = gaptab_erase(s->tab, sizeof(*s->tab), s->n, &s->front, i);
 	s->n--;
 	return e;
 }
@@ -606,6 +611,26 @@ static long select_entries(const struct ctx *x, struct dtcp_entry ***out)
 
 /* ---- DELETE / REFRESH ----------------------------------------------------------- */
 
+/* The entries a REFRESH or LIST selects, after its single-value checks, and
+ * zeroed counters for each; -1 when the request was answered instead (its
+ * error, or 500). */
+static long select_counted(const struct ctx *x, struct dtcp_entry ***sel, struct dtcp_counters **cnt)
+{
+	struct dtcp_error err;
+	long n;
+
+	if (check_singles(x, &err)) {
+		reply_err(x, &err);
+		return -1;
+	}
+	if ((n = select_entries(x, sel)) < 0) {
+		reply_code(x, DTCP_INTERNAL, NULL);
+		return -1;
+	}
+	*cnt = calloc((size_t)(n ? n : 1), sizeof(**cnt));
+	return n;
+}
+
 static void handle_delete(const struct ctx *x)
 {
 	struct dtcp_server *s = x->s;
@@ -671,14 +696,10 @@ static void handle_refresh(const struct ctx *x)
 	struct dtcp_server *s = x->s;
 	struct dtcp_entry **sel;
 	struct dtcp_counters *cnt;
-	struct dtcp_error err;
 	long n;
 
-	if (check_singles(x, &err))
-		return reply_err(x, &err);
-	if ((n = select_entries(x, &sel)) < 0)
-		return reply_code(x, DTCP_INTERNAL, NULL);
-	cnt = calloc((size_t)(n ? n : 1), sizeof(*cnt));
+	if ((n = select_counted(x, &sel, &cnt)) < 0)
+		return;
 	/* the ids it refreshes, taken before anything changes (as DELETE) */
 	uint32_t *ids = calloc((size_t)(n ? n : 1), sizeof(*ids));
 	if (!cnt || !ids) {
@@ -725,69 +746,47 @@ static void handle_refresh(const struct ctx *x)
 
 /* ---- LIST ---------------------------------------------------------------------- */
 
-struct buf {
-	char *p;
-	size_t n, cap;
-	bool full;
-};
-
-static void bput(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bput(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	if (b->full)
-		return;
-	va_start(ap, fmt);
-	int k = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-	va_end(ap);
-	if (k < 0 || (size_t)k >= b->cap - b->n) {
-		b->full = true;
-		return;
-	}
-	b->n += (size_t)k;
-}
-
-static void put_remaining(struct buf *b, const char *name, uint64_t v)
+static void put_remaining(struct xbuf *b, const char *name, uint64_t v)
 {
 	/* "*": no such limit (static, or not set). */
 	if (v == UINT64_MAX)
-		bput(b, "%s: *\r\n", name);
+		xbuf_printf(b, "%s: *\r\n", name);
 	else
-		bput(b, "%s: %" PRIu64 "\r\n", name, v);
+		xbuf_printf(b, "%s: %" PRIu64 "\r\n", name, v);
 }
 
 static void format_block(const struct ctx *x, const struct dtcp_entry *e,
-			 const struct dtcp_counters *cnt, long num, long count, struct buf *b)
+			 const struct dtcp_counters *cnt, long num, long count, struct xbuf *b)
 {
 	static const char *const rem[DTCP_T_N] = {
 		"REMAINING-IDLE", "REMAINING-TOTAL", "REMAINING-PACKETS", "REMAINING-BYTES",
 	};
 	char name[4 * DTCP_NAME_MAX];
 
-	bput(b, "CRITERIA-ID: %" PRIu32 "\r\nCRITERIA-NUM: %ld\r\nCRITERIA-COUNT: %ld\r\n",
+	xbuf_printf(b, "CRITERIA-ID: %" PRIu32 "\r\nCRITERIA-NUM: %ld\r\nCRITERIA-COUNT: %ld\r\n",
 	     e->c.id, num, count);
 	dtcp_escape_name(e->c.csource.s, name, sizeof(name));
-	bput(b, "CSOURCE-ID: %s\r\nCDEST-ID: ", name);
+	xbuf_printf(b, "CSOURCE-ID: %s\r\nCDEST-ID: ", name);
 	for (int i = 0; i < e->c.ncdest; i++) {
 		dtcp_escape_name(e->cdest[i].name.s, name, sizeof(name));
-		bput(b, "%s%s", i ? ", " : "", name);
+		xbuf_printf(b, "%s%s", i ? ", " : "", name);
 	}
-	bput(b, "\r\nCSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n",
+	xbuf_printf(b, "\r\nCSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n",
 	     e->c.csource_addr[0] ? e->c.csource_addr : "*", e->c.is_static ? "STATIC" : "DYNAMIC");
 	if (x->r->list_flags & DTCP_LIST_CRITERIA)
-		bput(b, "%s", e->given);
+		xbuf_printf(b, "%s", e->given);
 	if (x->r->list_flags & DTCP_LIST_STATS) {
 		char ts[DTCP_TIME_LEN];
-		bput(b, "MATCHING-PACKETS: %" PRIu64 "\r\nMATCHING-BYTES: %" PRIu64 "\r\n",
+		xbuf_printf(b, "MATCHING-PACKETS: %" PRIu64 "\r\nMATCHING-BYTES: %" PRIu64 "\r\n",
 		     cnt->packets, cnt->bytes);
 		for (int t = 0; t < DTCP_T_N; t++)
 			put_remaining(b, rem[t], dtcp_entry_remaining(e, (enum dtcp_timeout)t, cnt, x->now));
-		bput(b, "NUM-REFRESH: %" PRIu32 "\r\n", e->num_refresh);
+		xbuf_printf(b, "NUM-REFRESH: %" PRIu32 "\r\n", e->num_refresh);
 		if (e->last_refresh_ms) {
 			dtcp_format_time(e->last_refresh_ms, ts);
-			bput(b, "LAST-REFRESH: %s\r\n", ts);
+			xbuf_printf(b, "LAST-REFRESH: %s\r\n", ts);
 		} else {
-			bput(b, "LAST-REFRESH: *\r\n");
+			xbuf_printf(b, "LAST-REFRESH: *\r\n");
 		}
 	}
 }
@@ -797,34 +796,31 @@ static void handle_list(const struct ctx *x)
 	struct dtcp_server *s = x->s;
 	struct dtcp_entry **sel;
 	struct dtcp_counters *cnt;
-	struct dtcp_error err;
 	char block[BLOCK_MAX];
 	long n;
 
-	if (check_singles(x, &err))
-		return reply_err(x, &err);
-	if ((n = select_entries(x, &sel)) < 0)
-		return reply_code(x, DTCP_INTERNAL, NULL);
-	cnt = calloc((size_t)(n ? n : 1), sizeof(*cnt));
-	struct buf acc = { malloc(DTCP_REPLY_SOFT_MAX), 0, DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM, false };
+	if ((n = select_counted(x, &sel, &cnt)) < 0)
+		return;
+	/* the blocks of one reply, the NUL aside */
+	const size_t acc_max = DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM;
+	struct xbuf acc = XBUF_FIXED(malloc(acc_max + 1), acc_max + 1);
 	if (!cnt || !acc.p)
 		goto internal;
 	for (long i = 0; (x->r->list_flags & DTCP_LIST_STATS) && i < n; i++)
 		if (s->be->read_counters(s->be_ctx, sel[i]->c.id, &cnt[i]))
 			goto internal;
 	for (long i = 0; i < n; i++) {
-		struct buf b = { block, 0, sizeof(block), false };
+		struct xbuf b = XBUF_FIXED(block, sizeof(block));
 		format_block(x, sel[i], &cnt[i], i + 1, n, &b);
 		if (b.full)
 			goto internal; /* cannot happen: BLOCK_MAX bounds every field */
-		if (acc.n + b.n > acc.cap) {
+		if (acc.n + b.n > acc_max) {
 			/* Never split a block: send what we have as one complete reply. */
 			struct dtcp_reply rep = { .code = DTCP_OK, .blocks = acc.p, .blocks_len = acc.n };
 			reply(x, &rep);
-			acc.n = 0;
+			xbuf_reset(&acc);
 		}
-		memcpy(acc.p + acc.n, b.p, b.n);
-		acc.n += b.n;
+		xbuf_mem(&acc, b.p, b.n); /* fits: BLOCK_MAX < acc_max */
 	}
 	struct dtcp_reply rep = { .code = DTCP_OK, .blocks = acc.n ? acc.p : NULL, .blocks_len = acc.n };
 	reply(x, &rep);

@@ -60,6 +60,10 @@
 #define XTAP_MAP_CDESTS   xtap_cdests
 #define XTAP_MAP_CD_STATS xtap_cd_stats
 #define XTAP_MAP_XFILTER  xtap_xfilter
+/* A map's name as a string (its pin, libbpf's lookup by name):
+ * XTAP_MAP_NAME(XTAP_MAP_RULES) is "xtap_rules". */
+#define XTAP_MAP_NAME(m)  XTAP_MAP_NAME_(m)
+#define XTAP_MAP_NAME_(m) #m
 
 /* ---- families, directions, index kinds ---------------------------------- */
 
@@ -302,11 +306,18 @@ enum xtap_cd_counter {
 	XTAP_CDS_NO_ROOM,    /* headers could not be added */
 	XTAP_CDS_TOO_BIG,    /* larger than the IPv6 path allows (no fragmentation) */
 	XTAP_CDS_GSO,        /* aggregated (GSO) copy for an IPv6 destination */
+	XTAP_CDS_NOT_LINEAR, /* room made, but the new headers not directly writable */
+	XTAP_CDS_CSUM_FAIL,  /* the copy's bytes could not be read for the IPv6 UDP checksum */
 	XTAP_CDS_COUNT,
 };
+/* Counters per destination: more than XTAP_CDS_COUNT, so that a later build
+ * adding reasons can still adopt a datapath pinned by this one. */
+#define XTAP_CDS_SLOTS 16
+_Static_assert(XTAP_CDS_COUNT <= XTAP_CDS_SLOTS, "CD counter reasons fit the CD stats value");
 struct xtap_cd_stats {
-	__u64 c[XTAP_CDS_COUNT];
+	__u64 c[XTAP_CDS_SLOTS];
 };
+_Static_assert(sizeof(struct xtap_cd_stats) == 8 * XTAP_CDS_SLOTS, "CD stats size");
 
 /* ---- global counters (per-CPU array, index = reason) ------------------------- */
 

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "backend.h"
+#include "gaptab.h"
 #include "log.h"
 
 struct xtap_be_rec {
@@ -37,8 +38,7 @@ void xtap_backend_free(struct xtap_backend *b)
 	free(b->gone);
 	b->gone = NULL;
 	b->ngone = b->capgone = 0;
-	if (b->recs) /* NULL minus 0 is still undefined (UBSan) */
-		free(b->recs - b->front);
+	gaptab_free(b->recs, sizeof(*b->recs), b->front);
 	b->recs = NULL;
 	b->n = b->cap = b->front = 0;
 }
@@ -152,10 +152,8 @@ static int get_cds(struct xtap_backend *b, const struct dtcp_criterion *c, uint1
 
 		s.family = v6 ? XTAP_AF_INET6 : XTAP_AF_INET;
 		memcpy(s.dst, d->dst.a, 16);
-		if (d->src.family)
+		if (d->src.family) /* none: 0.0.0.0 or :: (docs/fault-harness.md) */
 			memcpy(s.src, d->src.a, 16);
-		else
-			memcpy(s.src, v6 ? b->default_src6 : b->default_src4, v6 ? 16 : 4);
 		s.sport = d->src_port ? d->src_port : b->default_sport;
 		s.dport = d->dst_port;
 		s.ttl = d->ttl;
@@ -262,30 +260,15 @@ static int expand(struct xtap_backend *b, const struct dtcp_criterion *c, const 
 	return 0;
 }
 
-/* Free room at both ends, as the DTCP server's table: an insert or a removal
- * moves only the records on the nearer side, so removing in id order is not
- * a move of the whole array each time (48 MB at 1M criteria). */
+/* Free room at both ends, as the DTCP server's table (gaptab.h). */
 static int rec_insert(struct xtap_backend *b, const struct xtap_be_rec *rec)
 {
-	size_t pos;
+	size_t pos = rec_pos(b, rec->id);
+	struct xtap_be_rec *r = gaptab_insert(b->recs, sizeof(*r), b->n, &b->cap, &b->front, pos);
 
-	if (b->front + b->n == b->cap && !b->front) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		struct xtap_be_rec *r = realloc(b->recs, cap * sizeof(*r)); /* front 0: recs is the allocation */
-
-		if (!r)
-			return -ENOMEM;
-		b->recs = r;
-		b->cap = cap;
-	}
-	pos = rec_pos(b, rec->id);
-	if (b->front && (b->front + b->n == b->cap || pos < b->n / 2)) {
-		memmove(b->recs - 1, b->recs, pos * sizeof(*b->recs));
-		b->recs--;
-		b->front--;
-	} else {
-		memmove(&b->recs[pos + 1], &b->recs[pos], (b->n - pos) * sizeof(*b->recs));
-	}
+	if (!r)
+		return -ENOMEM;
+	b->recs = r;
 	b->recs[pos] = *rec;
 	b->n++;
 	return 0;
@@ -443,13 +426,7 @@ static bool rec_release(struct xtap_backend *b, struct xtap_be_rec *r)
 
 static void rec_unlink(struct xtap_backend *b, size_t pos)
 {
-	if (pos < b->n / 2) { /* the nearer side moves (rec_insert) */
-		memmove(b->recs + 1, b->recs, pos * sizeof(*b->recs));
-		b->recs++;
-		b->front++;
-	} else {
-		memmove(&b->recs[pos], &b->recs[pos + 1], (b->n - pos - 1) * sizeof(*b->recs));
-	}
+	b->recs = gaptab_erase(b->recs, sizeof(*b->recs), b->n, &b->front, pos);
 	b->n--;
 }
 

@@ -25,8 +25,6 @@ struct xtap_backend {
 	/* VRF / interface group name -> group bits (0: unknown) */
 	uint64_t (*group_bits)(void *ctx, const char *name);
 	void *group_ctx;
-	/* outer source address when a destination names none */
-	uint8_t default_src4[4], default_src6[16];
 	uint16_t default_sport;
 	int unsettled;            /* removed rules may still run: settle before replying */
 	struct xtap_be_rec *recs; /* by DTCP id, sorted */

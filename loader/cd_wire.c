@@ -96,16 +96,16 @@ void cd_classify(const uint8_t *p, size_t n, struct cd_copy *out)
 		out->verdict = CD_BAD_JMIRROR_VERSION;
 		return;
 	}
-	if (n <= CD_JMIRROR_LEN) {
+	if (n <= JMIRROR_LEN) {
 		out->verdict = CD_TOO_SHORT;
 		return;
 	}
-	out->verdict = check_ip(p + CD_JMIRROR_LEN, n - CD_JMIRROR_LEN, CD_JMIRROR);
+	out->verdict = check_ip(p + JMIRROR_LEN, n - JMIRROR_LEN, CD_JMIRROR);
 	if (out->verdict == CD_JMIRROR) {
-		out->intercept_id = get_be32(p) & CD_JMIRROR_ID_MASK;
+		out->intercept_id = get_be32(p) & JMIRROR_ID_MASK;
 		out->session_id = get_be32(p + 4);
-		out->inner_off = CD_JMIRROR_LEN;
-		out->inner_len = n - CD_JMIRROR_LEN;
+		out->inner_off = JMIRROR_LEN;
+		out->inner_len = n - JMIRROR_LEN;
 	}
 }
 
@@ -117,15 +117,6 @@ int cd_parse_intercept_id(const char *s, uint32_t *intercept_id, uint32_t *sessi
 
 	if (dtcp_parse_intercept_id(s, strlen(s), &x))
 		return -1;
-	/* up to 8 significant digits: one word (docs/design.md, delivery) */
-	if (x <= 0xffffffffull) {
-		*intercept_id = (uint32_t)x & CD_JMIRROR_ID_MASK;
-		*session_id = 0;
-		*lost = (uint32_t)x & ~CD_JMIRROR_ID_MASK;
-	} else {
-		*intercept_id = (uint32_t)(x >> 32) & CD_JMIRROR_ID_MASK;
-		*session_id = (uint32_t)x;
-		*lost = (uint32_t)(x >> 32) & ~CD_JMIRROR_ID_MASK;
-	}
+	*lost = jmirror_split(x, intercept_id, session_id);
 	return 0;
 }

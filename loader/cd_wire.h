@@ -10,9 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CD_JMIRROR_LEN 8
-/* the version field is the top two bits of the first word */
-#define CD_JMIRROR_ID_MASK 0x3fffffffu
+#include "jmirror.h"
 
 /* Every datagram ends in exactly one of these. The order is the order of
  * the summary. */

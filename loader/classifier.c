@@ -8,11 +8,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "classifier.h"
+#include "jmirror.h"
 #include "prefix_trie.h"
+
+/* The large per-slot and pre-filter arrays: zeroed pages mapped lazily
+ * (untouched slots cost nothing) and left out of every fork. The state's
+ * compaction writer is a forked child that reads only the DTCP table: with
+ * these arrays inherited, each ADD while it runs would copy-on-write a page
+ * of them (a fault and a TLB shootdown), a third of xtapd's time at 100k. */
+static void *arr_alloc(size_t n, size_t size)
+{
+	void *p;
+
+	if (!n || n > SIZE_MAX / size)
+		return NULL;
+	p = mmap(NULL, n * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, n * size, MADV_DONTFORK); /* an optimisation: a failure changes nothing else */
+	return p;
+}
+
+static void arr_free(void *p, size_t n, size_t size)
+{
+	if (p)
+		munmap(p, n * size);
+}
 
 enum anchor { ANCHOR_NONE = 0, ANCHOR_EXACT, ANCHOR_PREFIX, ANCHOR_WILD };
 
@@ -124,8 +150,8 @@ static int xf_init(struct xtap_cls *cls)
 	    (info.max_entries & (info.max_entries - 1)) || info.max_entries > (1u << 26))
 		return -EINVAL;
 	cls->xf_nwords = info.max_entries;
-	cls->xf_words = calloc(cls->xf_nwords, sizeof(uint64_t));
-	cls->xf_cnt = calloc((size_t)cls->xf_nwords * 64, 1);
+	cls->xf_words = arr_alloc(cls->xf_nwords, sizeof(uint64_t));
+	cls->xf_cnt = arr_alloc((size_t)cls->xf_nwords * 64, 1);
 	if (!cls->xf_words || !cls->xf_cnt)
 		return -ENOMEM;
 	/* start from what the map holds: an adopted datapath's bits stay set
@@ -196,10 +222,9 @@ struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_cri
 	cls->ncpus = libbpf_num_possible_cpus();
 	if (cls->ncpus <= 0)
 		goto fail;
-	/* calloc of large arrays maps zero pages lazily: untouched slots cost nothing */
-	cls->slots = calloc(max_criteria, sizeof(*cls->slots));
-	cls->ready = calloc(max_criteria, sizeof(uint32_t));
-	cls->pending = calloc(max_criteria, sizeof(uint32_t));
+	cls->slots = arr_alloc(max_criteria, sizeof(*cls->slots));
+	cls->ready = arr_alloc(max_criteria, sizeof(uint32_t));
+	cls->pending = arr_alloc(max_criteria, sizeof(uint32_t));
 	cls->sets = calloc(max_sets, sizeof(*cls->sets));
 	/* zeros for either per-CPU value: criterion or destination counters */
 	cls->zero_stats = calloc(cls->ncpus, sizeof(struct xtap_cd_stats));
@@ -227,8 +252,8 @@ void xtap_cls_free(struct xtap_cls *cls)
 {
 	if (!cls)
 		return;
-	free(cls->xf_words);
-	free(cls->xf_cnt);
+	arr_free(cls->xf_words, cls->xf_nwords, sizeof(uint64_t));
+	arr_free(cls->xf_cnt, (size_t)cls->xf_nwords * 64, 1);
 	if (cls->sync_outer >= 0)
 		close(cls->sync_outer);
 	if (cls->sync_inner >= 0)
@@ -236,9 +261,9 @@ void xtap_cls_free(struct xtap_cls *cls)
 	for (uint32_t i = 0; cls->sets && i < cls->max_sets; i++)
 		free(cls->sets[i].r);
 	trie_free(&cls->trie);
-	free(cls->slots);
-	free(cls->ready);
-	free(cls->pending);
+	arr_free(cls->slots, cls->max, sizeof(*cls->slots));
+	arr_free(cls->ready, cls->max, sizeof(uint32_t));
+	arr_free(cls->pending, cls->max, sizeof(uint32_t));
 	free(cls->sets);
 	free(cls->zero_stats);
 	free(cls->cds);
@@ -1029,21 +1054,6 @@ int xtap_cls_iface_add(struct xtap_cls *cls, uint32_t ifindex, uint64_t groups)
 	return 0;
 }
 
-int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex)
-{
-	for (unsigned b = 0; b < XTAP_MAX_IFACES; b++) {
-		if (cls->ifaces[b].ifindex != ifindex)
-			continue;
-		if (cls->ifaces[b].refs)
-			return -EBUSY; /* a criterion's scope still names it */
-		if (bpf_map_delete_elem(cls->m.ifaces, &ifindex) && errno != ENOENT)
-			return -errno;
-		cls->ifaces[b] = (struct iface_rec){ 0 };
-		return 0;
-	}
-	return -ENOENT;
-}
-
 /* ---- adopting a running datapath ----------------------------------------------------- */
 
 int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_t slot, uint32_t uid)
@@ -1277,13 +1287,11 @@ void xtap_cls_cd_forget(struct xtap_cls *cls, uint16_t index)
 
 void xtap_jmirror_words(uint64_t id, uint32_t *w0_be, uint32_t *w1_be)
 {
-	if (id <= 0xffffffffull) {
-		*w0_be = htonl((uint32_t)id & 0x3fffffff);
-		*w1_be = 0;
-	} else {
-		*w0_be = htonl((uint32_t)(id >> 32) & 0x3fffffff);
-		*w1_be = htonl((uint32_t)id);
-	}
+	uint32_t w0, w1;
+
+	jmirror_split(id, &w0, &w1); /* id bits under the version: the wire has no room */
+	*w0_be = htonl(w0);
+	*w1_be = htonl(w1);
 }
 
 int xtap_cls_cd_get(struct xtap_cls *cls, const struct xtap_cd_spec *cd, uint16_t *index)

@@ -76,7 +76,6 @@ int xtap_cls_counters(struct xtap_cls *cls, uint64_t *out);
 /* Register an attached interface and its group mask (bits the GROUP scope
  * tests). At most XTAP_MAX_IFACES. */
 int xtap_cls_iface_add(struct xtap_cls *cls, uint32_t ifindex, uint64_t groups);
-int xtap_cls_iface_del(struct xtap_cls *cls, uint32_t ifindex);
 
 /* Adopting a running datapath after a restart: rebuild what this library
  * knows of an installed rule from its criterion, without writing a map.

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "config.h"
 #include "x3_pdu.h"
 
@@ -309,38 +310,6 @@ static bool crypt_hash_ok(const char *h)
 	       all_crypt64(f[i + 1], fn[i + 1]);
 }
 
-static int b64val(char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	return ch == '+' ? 62 : ch == '/' ? 63 : -1;
-}
-
-/* Decodes the first bytes of a base64 blob (enough for the key type). */
-static size_t b64_head(const char *s, size_t n, uint8_t *out, size_t cap)
-{
-	size_t o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	for (size_t i = 0; i < n && s[i] != '=' && o < cap; i++) {
-		int v = b64val(s[i]);
-		if (v < 0)
-			return 0;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return o;
-}
-
 /* An OpenSSH public key line of the statement's type: "TYPE BASE64 [comment]"
  * where the blob is base64 and starts with TYPE as an SSH string. */
 static bool ssh_key_ok(enum xtap_ssh_key_type t, const struct word *w)
@@ -370,13 +339,8 @@ static bool ssh_key_ok(enum xtap_ssh_key_type t, const struct word *w)
 	if (!end)
 		end = w->s + w->n;
 	size_t bn = (size_t)(end - blob), tl = strlen(type);
-	/* ed25519: 51 bytes (68 base64), the shortest key; a multiple of 4 */
-	if (bn < 68 || bn % 4)
-		return false;
-	for (size_t i = 0; i < bn; i++)
-		if (b64val(blob[i]) < 0 && !(blob[i] == '=' && i + 2 >= bn))
-			return false;
-	if (b64_head(blob, bn, head, 4 + tl) != 4 + tl)
+	/* ed25519: 51 bytes (68 base64), the shortest key */
+	if (bn < 68 || xtap_b64_decode(blob, bn, head, 4 + tl) < (long)(4 + tl))
 		return false;
 	uint32_t len = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 |
 		       (uint32_t)head[2] << 8 | head[3];

@@ -17,75 +17,27 @@
 #include "x3_pdu.h"
 #include "x3sup.h"
 
-/* ---- the answer buffer ---- */
-
-static void bput(struct xtap_ctl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void bput(struct xtap_ctl_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (b->full)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		k = vsnprintf(b->p ? b->p + b->n : NULL, b->cap - b->n, fmt, ap);
-		va_end(ap);
-		if (k < 0) {
-			b->full = 1;
-			return;
-		}
-		if ((size_t)k < b->cap - b->n) {
-			b->n += (size_t)k;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-
-		while (cap < b->n + (size_t)k + 1)
-			cap *= 2;
-		if (cap > XTAP_CTL_ANSWER_MAX) {
-			b->full = 1;
-			return;
-		}
-		char *p = realloc(b->p, cap);
-
-		if (!p) {
-			b->full = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-}
-
-void xtap_ctl_buf_free(struct xtap_ctl_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
 /* A string for the answer: JSON-escaped, or DTCP-escaped (\ddd) in text, so
  * a name a control source chose cannot forge lines or break the JSON. */
-static void bstr(struct xtap_ctl_buf *b, int json, const char *s)
+static void bstr(struct xbuf *b, int json, const char *s)
 {
 	if (!json) {
 		char esc[4 * DTCP_GIVEN_MAX];
 
 		dtcp_escape_name(s, esc, sizeof(esc));
-		bput(b, "%s", esc);
+		xbuf_printf(b, "%s", esc);
 		return;
 	}
-	bput(b, "\"");
+	xbuf_printf(b, "\"");
 	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
 		if (*c == '"' || *c == '\\')
-			bput(b, "\\%c", *c);
+			xbuf_printf(b, "\\%c", *c);
 		else if (*c < 0x20 || *c >= 0x7f)
-			bput(b, "\\u%04x", *c);
+			xbuf_printf(b, "\\u%04x", *c);
 		else
-			bput(b, "%c", *c);
+			xbuf_printf(b, "%c", *c);
 	}
-	bput(b, "\"");
+	xbuf_printf(b, "\"");
 }
 
 /* ---- the request ---- */
@@ -136,15 +88,14 @@ static int req_is(const struct req *r, int nw, ...)
 	return same;
 }
 
-static void answer_error(struct xtap_ctl_buf *b, int json, const char *msg)
+static void answer_error(struct xbuf *b, int json, const char *msg)
 {
-	b->n = 0;
-	b->full = 0;
-	bput(b, "ERROR: %s\n", msg);
+	xbuf_reset(b);
+	xbuf_printf(b, "ERROR: %s\n", msg);
 	if (json) {
-		bput(b, "{\"error\":");
+		xbuf_printf(b, "{\"error\":");
 		bstr(b, 1, msg);
-		bput(b, "}\n");
+		xbuf_printf(b, "}\n");
 	}
 }
 
@@ -161,7 +112,7 @@ _Static_assert(sizeof(g_names) / sizeof(g_names[0]) == XTAP_G_COUNT, "a name per
 
 static const char *const cds_names[XTAP_CDS_COUNT] = {
 	"cloned", "sent", "sent_bytes", "clone_fail", "inactive", "not_ip", "no_room",
-	"too_big", "gso",
+	"too_big", "gso", "not_linear", "csum_fail",
 };
 _Static_assert(sizeof(cds_names) / sizeof(cds_names[0]) == XTAP_CDS_COUNT, "a name per CD counter");
 
@@ -305,24 +256,24 @@ static void prog_of(int fd, struct prog_id *p)
 	}
 }
 
-static void put_prog(struct xtap_ctl_buf *b, int json, const char *hook, const struct prog_id *p, int first)
+static void put_prog(struct xbuf *b, int json, const char *hook, const struct prog_id *p, int first)
 {
 	if (json)
-		bput(b, "%s{\"hook\":\"%s\",\"name\":\"%s\",\"id\":%" PRIu32 "}", first ? "" : ",", hook, p->name,
+		xbuf_printf(b, "%s{\"hook\":\"%s\",\"name\":\"%s\",\"id\":%" PRIu32 "}", first ? "" : ",", hook, p->name,
 		     p->id);
 	else
-		bput(b, "%s%s %s (id %" PRIu32 ")", first ? "" : ", ", hook, p->name, p->id);
+		xbuf_printf(b, "%s%s %s (id %" PRIu32 ")", first ? "" : ", ", hook, p->name, p->id);
 }
 
 /* The match fields of a criterion as its ADD gave them ("NAME: value" lines,
  * as LIST shows them). Only ever called for --reveal. */
-static void put_given(struct xtap_ctl_buf *b, int json, const char *given)
+static void put_given(struct xbuf *b, int json, const char *given)
 {
 	const char *p = given;
 	int first = 1;
 
 	if (json)
-		bput(b, ",\"match\":{");
+		xbuf_printf(b, ",\"match\":{");
 	while (*p) {
 		size_t len = strcspn(p, "\r\n"), colon = strcspn(p, ":");
 		char name[DTCP_GIVEN_MAX], value[DTCP_GIVEN_MAX];
@@ -333,16 +284,16 @@ static void put_given(struct xtap_ctl_buf *b, int json, const char *given)
 			snprintf(name, sizeof(name), "%.*s", (int)colon, p);
 			snprintf(value, sizeof(value), "%.*s", (int)(len > v ? len - v : 0), p + v);
 			if (json) {
-				bput(b, "%s", first ? "" : ",");
+				xbuf_printf(b, "%s", first ? "" : ",");
 				bstr(b, 1, name);
-				bput(b, ":");
+				xbuf_printf(b, ":");
 				bstr(b, 1, value);
 			} else {
-				bput(b, "    ");
+				xbuf_printf(b, "    ");
 				bstr(b, 0, name);
-				bput(b, ": ");
+				xbuf_printf(b, ": ");
 				bstr(b, 0, value);
-				bput(b, "\n");
+				xbuf_printf(b, "\n");
 			}
 			first = 0;
 		}
@@ -350,11 +301,11 @@ static void put_given(struct xtap_ctl_buf *b, int json, const char *given)
 		p += strspn(p, "\r\n");
 	}
 	if (json)
-		bput(b, "}");
+		xbuf_printf(b, "}");
 }
 
 /* One filter term (a DTCP criterion), without counters. */
-static void put_term(const struct xtap_ctl_ctx *x, struct xtap_ctl_buf *b, const struct req *r,
+static void put_term(const struct xtap_ctl_ctx *x, struct xbuf *b, const struct req *r,
 		     const struct dtcp_entry *e, int first)
 {
 	const struct dtcp_crit_head *c = &e->c;
@@ -364,42 +315,42 @@ static void put_term(const struct xtap_ctl_ctx *x, struct xtap_ctl_buf *b, const
 	if (xtap_backend_rules(x->be, c->id, &slots, &rules))
 		rules = 0;
 	if (r->json) {
-		bput(b, "%s{\"index\":%" PRIu32 ",\"csource\":", first ? "" : ",", c->id);
+		xbuf_printf(b, "%s{\"index\":%" PRIu32 ",\"csource\":", first ? "" : ",", c->id);
 		bstr(b, 1, c->csource.s);
-		bput(b, ",\"flags\":\"%s\",\"rules\":%" PRIu32 ",\"cdests\":[", c->is_static ? "static" : "dynamic",
+		xbuf_printf(b, ",\"flags\":\"%s\",\"rules\":%" PRIu32 ",\"cdests\":[", c->is_static ? "static" : "dynamic",
 		     rules);
 		for (unsigned k = 0; k < c->ncdest && k < DTCP_MAX_CDESTS; k++) {
-			bput(b, "%s", k ? "," : "");
+			xbuf_printf(b, "%s", k ? "," : "");
 			bstr(b, 1, e->cdest[k].name.s);
 		}
-		bput(b, "],\"timeouts\":{\"idle\":%" PRIu64 ",\"total\":%" PRIu64 ",\"packets\":%" PRIu64
+		xbuf_printf(b, "],\"timeouts\":{\"idle\":%" PRIu64 ",\"total\":%" PRIu64 ",\"packets\":%" PRIu64
 			",\"bytes\":%" PRIu64 "}",
 		     c->timeout[DTCP_T_IDLE], c->timeout[DTCP_T_TOTAL], c->timeout[DTCP_T_PACKETS],
 		     c->timeout[DTCP_T_BYTES]);
 		if (r->reveal)
 			put_given(b, 1, e->given);
-		bput(b, "}");
+		xbuf_printf(b, "}");
 		return;
 	}
-	bput(b, "  %-7" PRIu32 " ", c->id);
+	xbuf_printf(b, "  %-7" PRIu32 " ", c->id);
 	bstr(b, 0, c->csource.s);
-	bput(b, "  %s  %" PRIu32 " rules  cdest ", c->is_static ? "static" : "dynamic", rules);
+	xbuf_printf(b, "  %s  %" PRIu32 " rules  cdest ", c->is_static ? "static" : "dynamic", rules);
 	for (unsigned k = 0; k < c->ncdest && k < DTCP_MAX_CDESTS; k++) {
-		bput(b, "%s", k ? "," : "");
+		xbuf_printf(b, "%s", k ? "," : "");
 		bstr(b, 0, e->cdest[k].name.s);
 	}
 	if (!c->is_static)
-		bput(b, "  timeouts idle %" PRIu64 " total %" PRIu64 " packets %" PRIu64 " bytes %" PRIu64,
+		xbuf_printf(b, "  timeouts idle %" PRIu64 " total %" PRIu64 " packets %" PRIu64 " bytes %" PRIu64,
 		     c->timeout[DTCP_T_IDLE], c->timeout[DTCP_T_TOTAL], c->timeout[DTCP_T_PACKETS],
 		     c->timeout[DTCP_T_BYTES]);
-	bput(b, "\n");
+	xbuf_printf(b, "\n");
 	if (r->reveal)
 		put_given(b, 0, e->given);
 }
 
 /* ---- commands ---- */
 
-static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct xbuf *b)
 {
 	struct src_use *src;
 	struct cd_list cds;
@@ -413,126 +364,126 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 		free(src);
 		return answer_error(b, r->json, strerror(-err));
 	}
-	bput(b, "OK\n");
+	xbuf_printf(b, "OK\n");
 	if (r->json) {
-		bput(b, "{\"pid\":%ld,\"uptime_s\":%" PRIu64 ",\"sessions\":%u,\"worker_pid\":%ld,"
+		xbuf_printf(b, "{\"pid\":%ld,\"uptime_s\":%" PRIu64 ",\"sessions\":%u,\"worker_pid\":%ld,"
 		     "\"worker_restarts\":%" PRIu64 ",\"connections\":%u,\"pin_dir\":", x->pid,
 		     (x->now_ms - x->started_ms) / 1000, x->sessions, x->worker_pid, x->worker_restarts,
 		     x->connections);
 		bstr(b, 1, x->dp->pin_dir);
-		bput(b, ",\"adopted\":%s,\"vt\":{\"name\":", x->dp->adopted ? "true" : "false");
+		xbuf_printf(b, ",\"adopted\":%s,\"vt\":{\"name\":", x->dp->adopted ? "true" : "false");
 		bstr(b, 1, x->dp->vt.name);
-		bput(b, ",\"peer\":");
+		xbuf_printf(b, ",\"peer\":");
 		bstr(b, 1, x->dp->vt.peer);
-		bput(b, "},\"criteria_slots\":%" PRIu32 ",\"interfaces\":[", x->dp->max_criteria);
+		xbuf_printf(b, "},\"criteria_slots\":%" PRIu32 ",\"interfaces\":[", x->dp->max_criteria);
 		for (int i = 0; i < x->dp->nifs; i++) {
-			bput(b, "%s{\"name\":", i ? "," : "");
+			xbuf_printf(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, x->dp->ifs[i].name);
-			bput(b, ",\"ifindex\":%" PRIu32 ",\"mode\":\"%s\"}", x->dp->ifs[i].ifindex,
+			xbuf_printf(b, ",\"ifindex\":%" PRIu32 ",\"mode\":\"%s\"}", x->dp->ifs[i].ifindex,
 			     xtap_attach_mode_name(x->dp->ifs[i].mode));
 		}
-		bput(b, "],\"state\":{\"refusing_changes\":%s,\"fault\":", x->refusing ? "true" : "false");
+		xbuf_printf(b, "],\"state\":{\"refusing_changes\":%s,\"fault\":", x->refusing ? "true" : "false");
 		bstr(b, 1, x->refusing && x->state_fault ? x->state_fault : "");
-		bput(b, ",\"refused\":%" PRIu64 "}", x->refused);
-		bput(b, ",\"criteria\":%zu,\"control_sources\":[", x->srv->n);
+		xbuf_printf(b, ",\"refused\":%" PRIu64 "}", x->refused);
+		xbuf_printf(b, ",\"criteria\":%zu,\"control_sources\":[", x->srv->n);
 		for (size_t i = 0; i < nsrc; i++) {
-			bput(b, "%s{\"name\":", i ? "," : "");
+			xbuf_printf(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, src[i].name);
-			bput(b, ",\"criteria\":%" PRIu32 ",\"static\":%" PRIu32 ",\"dynamic\":%" PRIu32 "}",
+			xbuf_printf(b, ",\"criteria\":%" PRIu32 ",\"static\":%" PRIu32 ",\"dynamic\":%" PRIu32 "}",
 			     src[i].n_static + src[i].n_dynamic, src[i].n_static, src[i].n_dynamic);
 		}
-		bput(b, "],\"cdests\":[");
+		xbuf_printf(b, "],\"cdests\":[");
 		for (size_t i = 0; i < cds.n; i++) {
-			bput(b, "%s{\"name\":", i ? "," : "");
+			xbuf_printf(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, cds.v[i].name);
-			bput(b, ",\"index\":%u,\"criteria\":%" PRIu32 "}", cds.v[i].index, cds.v[i].criteria);
+			xbuf_printf(b, ",\"index\":%u,\"criteria\":%" PRIu32 "}", cds.v[i].index, cds.v[i].criteria);
 		}
-		bput(b, "]}\n");
+		xbuf_printf(b, "]}\n");
 	} else {
-		bput(b, "xtapd: pid %ld, up %" PRIu64 " s, %u DTCP sessions\n", x->pid,
+		xbuf_printf(b, "xtapd: pid %ld, up %" PRIu64 " s, %u DTCP sessions\n", x->pid,
 		     (x->now_ms - x->started_ms) / 1000, x->sessions);
-		bput(b, "SSH worker: pid %ld, %" PRIu64 " restarts, %u connections\n", x->worker_pid,
+		xbuf_printf(b, "SSH worker: pid %ld, %" PRIu64 " restarts, %u connections\n", x->worker_pid,
 		     x->worker_restarts, x->connections);
-		bput(b, "Datapath: %s (%s), vt pair %s/%s, %" PRIu32 " criteria slots\n", x->dp->pin_dir,
+		xbuf_printf(b, "Datapath: %s (%s), vt pair %s/%s, %" PRIu32 " criteria slots\n", x->dp->pin_dir,
 		     x->dp->adopted ? "adopted" : "loaded", x->dp->vt.name, x->dp->vt.peer, x->dp->max_criteria);
-		bput(b, "Interfaces:\n");
+		xbuf_printf(b, "Interfaces:\n");
 		for (int i = 0; i < x->dp->nifs; i++)
-			bput(b, "  %-16s %-12s ifindex %" PRIu32 "\n", x->dp->ifs[i].name,
+			xbuf_printf(b, "  %-16s %-12s ifindex %" PRIu32 "\n", x->dp->ifs[i].name,
 			     xtap_attach_mode_name(x->dp->ifs[i].mode), x->dp->ifs[i].ifindex);
 		if (x->refusing) {
 			/* the daemon's own text (file step and strerror), no client data */
-			bput(b, "State: REFUSING CHANGES, the state file cannot be written (%s); %" PRIu64
+			xbuf_printf(b, "State: REFUSING CHANGES, the state file cannot be written (%s); %" PRIu64
 			     " requests answered 500\n", x->state_fault ? x->state_fault : "", x->refused);
 		} else {
-			bput(b, "State: saved (%" PRIu64 " requests answered 500 since start)\n", x->refused);
+			xbuf_printf(b, "State: saved (%" PRIu64 " requests answered 500 since start)\n", x->refused);
 		}
-		bput(b, "Criteria: %zu\nControl sources:\n", x->srv->n);
+		xbuf_printf(b, "Criteria: %zu\nControl sources:\n", x->srv->n);
 		for (size_t i = 0; i < nsrc; i++) {
-			bput(b, "  ");
+			xbuf_printf(b, "  ");
 			bstr(b, 0, src[i].name);
-			bput(b, "  %" PRIu32 " criteria (%" PRIu32 " static, %" PRIu32 " dynamic)\n",
+			xbuf_printf(b, "  %" PRIu32 " criteria (%" PRIu32 " static, %" PRIu32 " dynamic)\n",
 			     src[i].n_static + src[i].n_dynamic, src[i].n_static, src[i].n_dynamic);
 		}
-		bput(b, "Content destinations:\n");
+		xbuf_printf(b, "Content destinations:\n");
 		for (size_t i = 0; i < cds.n; i++) {
-			bput(b, "  ");
+			xbuf_printf(b, "  ");
 			bstr(b, 0, cds.v[i].name);
-			bput(b, "  index %u, %" PRIu32 " criteria\n", cds.v[i].index, cds.v[i].criteria);
+			xbuf_printf(b, "  index %u, %" PRIu32 " criteria\n", cds.v[i].index, cds.v[i].criteria);
 		}
 	}
 	free(src);
 	free(cds.v);
 }
 
-static void cmd_show_filter(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+static void cmd_show_filter(const struct xtap_ctl_ctx *x, const struct req *r, struct xbuf *b)
 {
 	struct prog_id xdp, tc_in, tc_out;
 
 	prog_of(x->dp->prog_xdp, &xdp);
 	prog_of(x->dp->prog_tc_in, &tc_in);
 	prog_of(x->dp->prog_tc_out, &tc_out);
-	bput(b, "OK\n");
+	xbuf_printf(b, "OK\n");
 	if (r->json)
-		bput(b, "{\"interfaces\":[");
+		xbuf_printf(b, "{\"interfaces\":[");
 	else
-		bput(b, "%-16s %-12s %-9s %-8s %s\n", "Interface", "Mode", "Direction", "Criteria", "Programs");
+		xbuf_printf(b, "%-16s %-12s %-9s %-8s %s\n", "Interface", "Mode", "Direction", "Criteria", "Programs");
 	for (int i = 0; i < x->dp->nifs; i++) {
 		const struct xtap_dp_iface *f = &x->dp->ifs[i];
 		uint32_t in = criteria_on(x, f->name, 0), out = criteria_on(x, f->name, 1);
 
 		if (r->json) {
-			bput(b, "%s{\"name\":", i ? "," : "");
+			xbuf_printf(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, f->name);
-			bput(b, ",\"mode\":\"%s\",\"ingress\":{\"criteria\":%" PRIu32 ",\"programs\":[",
+			xbuf_printf(b, ",\"mode\":\"%s\",\"ingress\":{\"criteria\":%" PRIu32 ",\"programs\":[",
 			     xtap_attach_mode_name(f->mode), in);
 			if (f->xdp)
 				put_prog(b, 1, "xdp", &xdp, 1);
 			put_prog(b, 1, "tc", &tc_in, !f->xdp);
-			bput(b, "]},\"egress\":{\"criteria\":%" PRIu32 ",\"programs\":[", out);
+			xbuf_printf(b, "]},\"egress\":{\"criteria\":%" PRIu32 ",\"programs\":[", out);
 			put_prog(b, 1, "tc", &tc_out, 1);
-			bput(b, "]}}");
+			xbuf_printf(b, "]}}");
 			continue;
 		}
-		bput(b, "%-16s %-12s %-9s %-8" PRIu32 " ", f->name, xtap_attach_mode_name(f->mode), "ingress", in);
+		xbuf_printf(b, "%-16s %-12s %-9s %-8" PRIu32 " ", f->name, xtap_attach_mode_name(f->mode), "ingress", in);
 		if (f->xdp)
 			put_prog(b, 0, "xdp", &xdp, 1);
 		put_prog(b, 0, "tc", &tc_in, !f->xdp);
-		bput(b, "\n%-16s %-12s %-9s %-8" PRIu32 " ", f->name, xtap_attach_mode_name(f->mode), "egress", out);
+		xbuf_printf(b, "\n%-16s %-12s %-9s %-8" PRIu32 " ", f->name, xtap_attach_mode_name(f->mode), "egress", out);
 		put_prog(b, 0, "tc", &tc_out, 1);
-		bput(b, "\n");
+		xbuf_printf(b, "\n");
 	}
 	if (r->json)
-		bput(b, "],\"terms\":[");
+		xbuf_printf(b, "],\"terms\":[");
 	else
-		bput(b, "Terms (DTCP criteria): %zu\n", x->srv->n);
+		xbuf_printf(b, "Terms (DTCP criteria): %zu\n", x->srv->n);
 	for (size_t i = 0; i < x->srv->n; i++)
 		put_term(x, b, r, x->srv->tab[i], i == 0);
 	if (r->json)
-		bput(b, "]}\n");
+		xbuf_printf(b, "]}\n");
 }
 
 static void cmd_show_index(const struct xtap_ctl_ctx *x, const struct req *r, const char *num, int counters,
-			   struct xtap_ctl_buf *b)
+			   struct xbuf *b)
 {
 	const struct dtcp_entry *e;
 	struct dtcp_counters cnt;
@@ -548,49 +499,49 @@ static void cmd_show_index(const struct xtap_ctl_ctx *x, const struct req *r, co
 		return answer_error(b, r->json, "no such filter index");
 	if (counters && xtap_dtcp_backend.read_counters(x->be, e->c.id, &cnt))
 		return answer_error(b, r->json, "cannot read the counters");
-	bput(b, "OK\n");
+	xbuf_printf(b, "OK\n");
 	if (counters) {
 		if (r->json)
-			bput(b, "{\"index\":%" PRIu32 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+			xbuf_printf(b, "{\"index\":%" PRIu32 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 				",\"last_match_ms\":%" PRIu64 "}\n",
 			     e->c.id, cnt.packets, cnt.bytes, cnt.last_match_ms);
 		else
-			bput(b, "Filter index %" PRIu32 "\n  Packets: %" PRIu64 "\n  Bytes: %" PRIu64 "\n", e->c.id,
+			xbuf_printf(b, "Filter index %" PRIu32 "\n  Packets: %" PRIu64 "\n  Bytes: %" PRIu64 "\n", e->c.id,
 			     cnt.packets, cnt.bytes);
 		return;
 	}
 	if (!r->json)
-		bput(b, "Filter index %" PRIu32 ":\n", e->c.id);
+		xbuf_printf(b, "Filter index %" PRIu32 ":\n", e->c.id);
 	put_term(x, b, r, e, 1);
 	if (r->json)
-		bput(b, "\n");
+		xbuf_printf(b, "\n");
 }
 
-static void cmd_show_counters(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+static void cmd_show_counters(const struct xtap_ctl_ctx *x, const struct req *r, struct xbuf *b)
 {
 	uint64_t v[XTAP_G_COUNT];
 	int err = xtap_cls_counters(x->cls, v);
 
 	if (err)
 		return answer_error(b, r->json, strerror(-err));
-	bput(b, "OK\n%s", r->json ? "{" : "Global counters:\n");
+	xbuf_printf(b, "OK\n%s", r->json ? "{" : "Global counters:\n");
 	for (int i = 0; i < XTAP_G_COUNT; i++)
 		if (r->json)
-			bput(b, "%s\"%s\":%" PRIu64, i ? "," : "", g_names[i], v[i]);
+			xbuf_printf(b, "%s\"%s\":%" PRIu64, i ? "," : "", g_names[i], v[i]);
 		else
-			bput(b, "  %-18s %" PRIu64 "\n", g_names[i], v[i]);
+			xbuf_printf(b, "  %-18s %" PRIu64 "\n", g_names[i], v[i]);
 	if (r->json)
-		bput(b, "}\n");
+		xbuf_printf(b, "}\n");
 }
 
-static void cmd_show_cdests(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+static void cmd_show_cdests(const struct xtap_ctl_ctx *x, const struct req *r, struct xbuf *b)
 {
 	struct cd_list cds;
 	int err = cd_collect(x, &cds);
 
 	if (err)
 		return answer_error(b, r->json, strerror(-err));
-	bput(b, "OK\n%s", r->json ? "{\"cdests\":[" : "");
+	xbuf_printf(b, "OK\n%s", r->json ? "{\"cdests\":[" : "");
 	for (size_t i = 0; i < cds.n; i++) {
 		uint64_t v[XTAP_CDS_COUNT];
 		struct xtap_cdest cd;
@@ -610,37 +561,37 @@ static void cmd_show_cdests(const struct xtap_ctl_ctx *x, const struct req *r, s
 					 ntohs(cd.dport));
 		}
 		if (r->json) {
-			bput(b, "%s{\"name\":", i ? "," : "");
+			xbuf_printf(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, cds.v[i].name);
-			bput(b, ",\"index\":%u,\"criteria\":%" PRIu32, cds.v[i].index, cds.v[i].criteria);
+			xbuf_printf(b, ",\"index\":%u,\"criteria\":%" PRIu32, cds.v[i].index, cds.v[i].criteria);
 			if (r->reveal) {
-				bput(b, ",\"destination\":");
+				xbuf_printf(b, ",\"destination\":");
 				bstr(b, 1, addr);
 			}
 			for (int k = 0; k < XTAP_CDS_COUNT; k++)
-				bput(b, ",\"%s\":%" PRIu64, cds_names[k], v[k]);
-			bput(b, "}");
+				xbuf_printf(b, ",\"%s\":%" PRIu64, cds_names[k], v[k]);
+			xbuf_printf(b, "}");
 			continue;
 		}
-		bput(b, "Content destination ");
+		xbuf_printf(b, "Content destination ");
 		bstr(b, 0, cds.v[i].name);
-		bput(b, " (index %u, %" PRIu32 " criteria)%s%s\n", cds.v[i].index, cds.v[i].criteria,
+		xbuf_printf(b, " (index %u, %" PRIu32 " criteria)%s%s\n", cds.v[i].index, cds.v[i].criteria,
 		     r->reveal ? " to " : "", r->reveal ? addr : "");
 		for (int k = 0; k < XTAP_CDS_COUNT; k++)
-			bput(b, "  %-12s %" PRIu64 "\n", cds_names[k], v[k]);
+			xbuf_printf(b, "  %-12s %" PRIu64 "\n", cds_names[k], v[k]);
 	}
 	if (r->json)
-		bput(b, "]}\n");
+		xbuf_printf(b, "]}\n");
 	free(cds.v);
 }
 
 /* The X3 destinations' delivery processes, from their last status line
  * (docs/x3.md). No target in it: names, XIDs, counts. */
-static void cmd_show_x3(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+static void cmd_show_x3(const struct xtap_ctl_ctx *x, const struct req *r, struct xbuf *b)
 {
 	size_t shown = 0;
 
-	bput(b, "OK\n%s", r->json ? "{\"x3\":[" : "");
+	xbuf_printf(b, "OK\n%s", r->json ? "{\"x3\":[" : "");
 	for (size_t i = 0; x->x3 && i < x->x3->n; i++) {
 		const struct xtap_x3sup_dest *d = &x->x3->d[i];
 		char xid[37];
@@ -656,23 +607,23 @@ static void cmd_show_x3(const struct xtap_ctl_ctx *x, const struct req *r, struc
 			continue; /* no longer configured */
 		x3_uuid_format(d->cd.x3.xid, xid);
 		if (r->json) {
-			bput(b, "%s{\"name\":", shown++ ? "," : "");
+			xbuf_printf(b, "%s{\"name\":", shown++ ? "," : "");
 			bstr(b, 1, d->name);
-			bput(b, ",\"xid\":\"%s\",\"pid\":%ld,\"state\":\"%s\"", xid, (long)d->pid,
+			xbuf_printf(b, ",\"xid\":\"%s\",\"pid\":%ld,\"state\":\"%s\"", xid, (long)d->pid,
 			     xtap_x3sup_state_name(d));
 			for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
-				bput(b, ",\"%s\":%" PRIu64, names[k], v[k]);
-			bput(b, "}");
+				xbuf_printf(b, ",\"%s\":%" PRIu64, names[k], v[k]);
+			xbuf_printf(b, "}");
 			continue;
 		}
-		bput(b, "X3 destination ");
+		xbuf_printf(b, "X3 destination ");
 		bstr(b, 0, d->name);
-		bput(b, " (xid %s): %s, process %ld\n", xid, xtap_x3sup_state_name(d), (long)d->pid);
+		xbuf_printf(b, " (xid %s): %s, process %ld\n", xid, xtap_x3sup_state_name(d), (long)d->pid);
 		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
-			bput(b, "  %-20s %" PRIu64 "\n", names[k], v[k]);
+			xbuf_printf(b, "  %-20s %" PRIu64 "\n", names[k], v[k]);
 	}
 	if (r->json)
-		bput(b, "]}\n");
+		xbuf_printf(b, "]}\n");
 }
 
 /* ---- metrics: the Prometheus text exposition format (0.0.4) ---- */
@@ -684,22 +635,22 @@ static void cmd_show_x3(const struct xtap_ctl_ctx *x, const struct req *r, struc
  * where copies go (a target): this function has no access to e->given and
  * reads no address from the content destination map.
  */
-static void mlabel(struct xtap_ctl_buf *b, const char *s)
+static void mlabel(struct xbuf *b, const char *s)
 {
 	char esc[4 * DTCP_GIVEN_MAX];
 
 	/* printable ASCII without blanks or commas first (\ddd), then the
 	 * format's own escapes: a label value cannot end its quotes or line */
 	dtcp_escape_name(s, esc, sizeof(esc));
-	bput(b, "\"");
+	xbuf_printf(b, "\"");
 	for (const char *c = esc; *c; c++)
-		bput(b, *c == '\\' || *c == '"' ? "\\%c" : "%c", *c);
-	bput(b, "\"");
+		xbuf_printf(b, *c == '\\' || *c == '"' ? "\\%c" : "%c", *c);
+	xbuf_printf(b, "\"");
 }
 
-static void mhead(struct xtap_ctl_buf *b, const char *name, const char *type, const char *help)
+static void mhead(struct xbuf *b, const char *name, const char *type, const char *help)
 {
-	bput(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	xbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 void xtap_ctl_count_request(struct xtap_ctl_stats *st, int method, int code)
@@ -725,7 +676,7 @@ void xtap_ctl_count_request(struct xtap_ctl_stats *st, int method, int code)
 	st->req[i].n++;
 }
 
-static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struct xtap_ctl_buf *b)
+static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struct xbuf *b)
 {
 	uint64_t g[XTAP_G_COUNT], (*cv)[XTAP_CDS_COUNT];
 	struct src_use *src;
@@ -756,42 +707,43 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 		free(cv);
 		return answer_error(b, 0, err ? strerror(-err) : "no memory");
 	}
-	bput(b, "OK\n");
+	xbuf_printf(b, "OK\n");
 	mhead(b, "xtap_start_time_seconds", "gauge", "When xtapd started, in seconds since the epoch.");
-	bput(b, "xtap_start_time_seconds %" PRIu64 ".%03" PRIu64 "\n", x->started_ms / 1000, x->started_ms % 1000);
+	xbuf_printf(b, "xtap_start_time_seconds %" PRIu64 ".%03" PRIu64 "\n", x->started_ms / 1000,
+		    x->started_ms % 1000);
 	mhead(b, "xtap_datapath_adopted", "gauge",
 	      "1 when xtapd adopted a running datapath at start, 0 when it loaded it.");
-	bput(b, "xtap_datapath_adopted %d\n", x->dp->adopted ? 1 : 0);
+	xbuf_printf(b, "xtap_datapath_adopted %d\n", x->dp->adopted ? 1 : 0);
 	mhead(b, "xtap_interface_info", "gauge", "An attached interface and its attach mode (always 1).");
 	for (int i = 0; i < x->dp->nifs; i++) {
-		bput(b, "xtap_interface_info{interface=");
+		xbuf_printf(b, "xtap_interface_info{interface=");
 		mlabel(b, x->dp->ifs[i].name);
-		bput(b, ",mode=\"%s\"} 1\n", xtap_attach_mode_name(x->dp->ifs[i].mode));
+		xbuf_printf(b, ",mode=\"%s\"} 1\n", xtap_attach_mode_name(x->dp->ifs[i].mode));
 	}
 	mhead(b, "xtap_dtcp_sessions", "gauge", "Open DTCP sessions.");
-	bput(b, "xtap_dtcp_sessions %u\n", x->sessions);
+	xbuf_printf(b, "xtap_dtcp_sessions %u\n", x->sessions);
 	mhead(b, "xtap_criteria_slots", "gauge", "Criteria the datapath's maps hold at most.");
-	bput(b, "xtap_criteria_slots %" PRIu32 "\n", x->dp->max_criteria);
+	xbuf_printf(b, "xtap_criteria_slots %" PRIu32 "\n", x->dp->max_criteria);
 	mhead(b, "xtap_criteria", "gauge", "Criteria installed, per control source and lifetime.");
 	for (size_t i = 0; i < nsrc; i++)
 		for (int st = 0; st < 2; st++) {
-			bput(b, "xtap_criteria{csource=");
+			xbuf_printf(b, "xtap_criteria{csource=");
 			mlabel(b, src[i].name);
-			bput(b, ",lifetime=\"%s\"} %" PRIu32 "\n", st ? "dynamic" : "static",
+			xbuf_printf(b, ",lifetime=\"%s\"} %" PRIu32 "\n", st ? "dynamic" : "static",
 			     st ? src[i].n_dynamic : src[i].n_static);
 		}
 	mhead(b, "xtap_packets_total", "counter", "Packets the classifiers saw, on every attached hook.");
-	bput(b, "xtap_packets_total %" PRIu64 "\n", g[XTAP_G_PACKETS]);
+	xbuf_printf(b, "xtap_packets_total %" PRIu64 "\n", g[XTAP_G_PACKETS]);
 	mhead(b, "xtap_matched_packets_total", "counter", "Packets that matched at least one criterion.");
-	bput(b, "xtap_matched_packets_total %" PRIu64 "\n", g[XTAP_G_MATCHED]);
+	xbuf_printf(b, "xtap_matched_packets_total %" PRIu64 "\n", g[XTAP_G_MATCHED]);
 	mhead(b, "xtap_matched_bytes_total", "counter",
 	      "Bytes (from the IP header on) of the packets that matched at least one criterion.");
-	bput(b, "xtap_matched_bytes_total %" PRIu64 "\n", g[XTAP_G_MATCHED_BYTES]);
+	xbuf_printf(b, "xtap_matched_bytes_total %" PRIu64 "\n", g[XTAP_G_MATCHED_BYTES]);
 	mhead(b, "xtap_datapath_events_total", "counter",
 	      "The datapath's other counters (docs/classifier.md), by name.");
 	for (int i = 0; i < XTAP_G_COUNT; i++)
 		if (i != XTAP_G_PACKETS && i != XTAP_G_MATCHED && i != XTAP_G_MATCHED_BYTES)
-			bput(b, "xtap_datapath_events_total{event=\"%s\"} %" PRIu64 "\n", g_names[i], g[i]);
+			xbuf_printf(b, "xtap_datapath_events_total{event=\"%s\"} %" PRIu64 "\n", g_names[i], g[i]);
 
 	static const struct {
 		const char *name, *help;
@@ -803,59 +755,59 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 	};
 	mhead(b, "xtap_cdest_criteria", "gauge", "Criteria naming a content destination.");
 	for (size_t i = 0; i < cds.n; i++) {
-		bput(b, "xtap_cdest_criteria{cdest=");
+		xbuf_printf(b, "xtap_cdest_criteria{cdest=");
 		mlabel(b, cds.v[i].name);
-		bput(b, ",index=\"%u\"} %" PRIu32 "\n", cds.v[i].index, cds.v[i].criteria);
+		xbuf_printf(b, ",index=\"%u\"} %" PRIu32 "\n", cds.v[i].index, cds.v[i].criteria);
 	}
 	for (size_t s = 0; s < sizeof(cd_series) / sizeof(cd_series[0]); s++) {
 		mhead(b, cd_series[s].name, "counter", cd_series[s].help);
 		for (size_t i = 0; i < cds.n; i++) {
-			bput(b, "%s{cdest=", cd_series[s].name);
+			xbuf_printf(b, "%s{cdest=", cd_series[s].name);
 			mlabel(b, cds.v[i].name);
-			bput(b, ",index=\"%u\"} %" PRIu64 "\n", cds.v[i].index, cv[i][cd_series[s].k]);
+			xbuf_printf(b, ",index=\"%u\"} %" PRIu64 "\n", cds.v[i].index, cv[i][cd_series[s].k]);
 		}
 	}
 	mhead(b, "xtap_cdest_dropped_copies_total", "counter",
 	      "Copies for a content destination that were not sent, by reason.");
 	for (size_t i = 0; i < cds.n; i++)
 		for (int k = XTAP_CDS_CLONE_FAIL; k < XTAP_CDS_COUNT; k++) {
-			bput(b, "xtap_cdest_dropped_copies_total{cdest=");
+			xbuf_printf(b, "xtap_cdest_dropped_copies_total{cdest=");
 			mlabel(b, cds.v[i].name);
-			bput(b, ",index=\"%u\",reason=\"%s\"} %" PRIu64 "\n", cds.v[i].index, cds_names[k], cv[i][k]);
+			xbuf_printf(b, ",index=\"%u\",reason=\"%s\"} %" PRIu64 "\n", cds.v[i].index, cds_names[k], cv[i][k]);
 		}
 	mhead(b, "xtap_dtcp_requests_total", "counter", "DTCP requests answered, by method and result code.");
 	for (size_t i = 0; x->stats && i < x->stats->n_req; i++) {
 		if (x->stats->req[i].code)
-			bput(b, "xtap_dtcp_requests_total{method=\"%s\",code=\"%u\"} %" PRIu64 "\n",
+			xbuf_printf(b, "xtap_dtcp_requests_total{method=\"%s\",code=\"%u\"} %" PRIu64 "\n",
 			     dtcp_method_name(x->stats->req[i].method), x->stats->req[i].code, x->stats->req[i].n);
 		else
-			bput(b, "xtap_dtcp_requests_total{method=\"other\",code=\"other\"} %" PRIu64 "\n",
+			xbuf_printf(b, "xtap_dtcp_requests_total{method=\"other\",code=\"other\"} %" PRIu64 "\n",
 			     x->stats->req[i].n);
 	}
 	mhead(b, "xtap_auth_failures_total", "counter", "Failed SSH logins, by authentication method.");
-	bput(b, "xtap_auth_failures_total{method=\"password\"} %" PRIu64 "\n",
+	xbuf_printf(b, "xtap_auth_failures_total{method=\"password\"} %" PRIu64 "\n",
 	     x->stats ? x->stats->auth_fail_password : 0);
-	bput(b, "xtap_auth_failures_total{method=\"publickey\"} %" PRIu64 "\n",
+	xbuf_printf(b, "xtap_auth_failures_total{method=\"publickey\"} %" PRIu64 "\n",
 	     x->stats ? x->stats->auth_fail_publickey : 0);
 	mhead(b, "xtap_worker_restarts_total", "counter",
 	      "Restarts of the SSH worker since xtapd started (each drops its DTCP sessions).");
-	bput(b, "xtap_worker_restarts_total %" PRIu64 "\n", x->worker_restarts);
+	xbuf_printf(b, "xtap_worker_restarts_total %" PRIu64 "\n", x->worker_restarts);
 	mhead(b, "xtap_state_refusing_changes", "gauge",
 	      "1 while the state cannot be written and changes are answered 500, else 0.");
-	bput(b, "xtap_state_refusing_changes %d\n", x->refusing ? 1 : 0);
+	xbuf_printf(b, "xtap_state_refusing_changes %d\n", x->refusing ? 1 : 0);
 	mhead(b, "xtap_state_refused_requests_total", "counter",
 	      "Requests answered 500 because their change could not be made durable.");
-	bput(b, "xtap_state_refused_requests_total %" PRIu64 "\n", x->refused);
+	xbuf_printf(b, "xtap_state_refused_requests_total %" PRIu64 "\n", x->refused);
 	mhead(b, "xtap_state_commits_total", "counter", "State transactions made durable (synced).");
-	bput(b, "xtap_state_commits_total %" PRIu64 "\n", x->commits);
+	xbuf_printf(b, "xtap_state_commits_total %" PRIu64 "\n", x->commits);
 	mhead(b, "xtap_state_last_save_time_seconds", "gauge",
 	      "When the state last reached the disk, in seconds since the epoch (0: not since start).");
-	bput(b, "xtap_state_last_save_time_seconds %" PRIu64 ".%03" PRIu64 "\n", x->last_save_ms / 1000,
+	xbuf_printf(b, "xtap_state_last_save_time_seconds %" PRIu64 ".%03" PRIu64 "\n", x->last_save_ms / 1000,
 	     x->last_save_ms % 1000);
 	mhead(b, "xtap_state_journal_bytes", "gauge", "Length of the state journal, synced.");
-	bput(b, "xtap_state_journal_bytes %" PRIu64 "\n", x->journal_bytes);
+	xbuf_printf(b, "xtap_state_journal_bytes %" PRIu64 "\n", x->journal_bytes);
 	mhead(b, "xtap_ssh_connections", "gauge", "SSH connections holding a monitor slot now.");
-	bput(b, "xtap_ssh_connections %u\n", (unsigned)x->connections);
+	xbuf_printf(b, "xtap_ssh_connections %u\n", (unsigned)x->connections);
 	free(src);
 	free(cds.v);
 	free(cv);
@@ -877,12 +829,12 @@ static void audit_reveal(const struct xtap_ctl_ctx *x, const struct req *r, cons
 }
 
 enum xtap_ctl_action xtap_ctl_handle(const struct xtap_ctl_ctx *x, const char *line, size_t n,
-				     struct xtap_ctl_buf *out)
+				     struct xbuf *out)
 {
 	struct req r;
 	uint32_t id;
 
-	memset(out, 0, sizeof(*out));
+	*out = XBUF_HEAP(XTAP_CTL_ANSWER_MAX);
 	if (req_parse(line, n, &r)) {
 		answer_error(out, memmem(line, n, "--json", 6) != NULL, help);
 		return XTAP_CTL_ANSWER;
@@ -919,20 +871,20 @@ enum xtap_ctl_action xtap_ctl_handle(const struct xtap_ctl_ctx *x, const char *l
 	return XTAP_CTL_ANSWER;
 }
 
-void xtap_ctl_detached(const char *line, size_t n, int err, struct xtap_ctl_buf *out)
+void xtap_ctl_detached(const char *line, size_t n, int err, struct xbuf *out)
 {
 	int json = memmem(line, n, "--json", 6) != NULL;
 
-	memset(out, 0, sizeof(*out));
+	*out = XBUF_HEAP(XTAP_CTL_ANSWER_MAX);
 	if (err) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "the datapath could not be taken down whole: %s", strerror(-err));
 		return answer_error(out, json, msg);
 	}
-	bput(out, "OK\n");
+	xbuf_printf(out, "OK\n");
 	if (json)
-		bput(out, "{\"detached\":true}\n");
+		xbuf_printf(out, "{\"detached\":true}\n");
 	else
-		bput(out, "Datapath detached and unpinned; xtapd exits.\n");
+		xbuf_printf(out, "Datapath detached and unpinned; xtapd exits.\n");
 }

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "datapath.h"
 #include "dtcp.h"
+#include "xbuf.h"
 
 struct xtap_x3sup;
 
@@ -76,24 +77,18 @@ struct xtap_ctl_ctx {
 	const struct xtap_x3sup *x3;  /* the X3 delivery processes (x3sup.h); NULL: none */
 };
 
-/* The answer: a status line ("OK" or "ERROR: reason"), then the body. */
-struct xtap_ctl_buf {
-	char *p;
-	size_t n, cap;
-	int full;             /* XTAP_CTL_ANSWER_MAX reached or no memory */
-};
 
 enum xtap_ctl_action {
 	XTAP_CTL_ANSWER = 0,  /* out holds the answer */
 	XTAP_CTL_DETACH,      /* take the datapath down, then xtap_ctl_detached() */
 };
 
-/* Handles one request line (without its newline). The answer is in out
- * (heap, xtap_ctl_buf_free) except for XTAP_CTL_DETACH. */
+/* Handles one request line (without its newline). The answer, a status line
+ * ("OK" or "ERROR: reason") then the body, is in out (heap, at most
+ * XTAP_CTL_ANSWER_MAX bytes, xbuf_free) except for XTAP_CTL_DETACH. */
 enum xtap_ctl_action xtap_ctl_handle(const struct xtap_ctl_ctx *x, const char *line, size_t n,
-				     struct xtap_ctl_buf *out);
+				     struct xbuf *out);
 /* The answer to a detach request, once the datapath is down (err: 0 or -errno). */
-void xtap_ctl_detached(const char *line, size_t n, int err, struct xtap_ctl_buf *out);
-void xtap_ctl_buf_free(struct xtap_ctl_buf *b);
+void xtap_ctl_detached(const char *line, size_t n, int err, struct xbuf *out);
 
 #endif

@@ -94,7 +94,7 @@ static void ctl_drop(struct xtap_ctl_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
-	xtap_ctl_buf_free(&c->tx);
+	xbuf_free(&c->tx);
 	c->fd = -1;
 	c->nrx = c->off = 0;
 }
@@ -236,7 +236,7 @@ void xtap_ctlsrv_close(struct xtap_ctlsrv *cs, int detach, int err)
 
 void xtap_ctlsrv_metrics_stop(struct xtap_ctlsrv *cs)
 {
-	xtap_ctl_buf_free(&cs->metrics_text);
+	xbuf_free(&cs->metrics_text);
 	if (cs->metrics_fd >= 0)
 		close(cs->metrics_fd);
 	cs->metrics_fd = -1;
@@ -284,7 +284,7 @@ int xtap_ctlsrv_metrics_start(struct xtap_ctlsrv *cs, const struct xtap_config *
 void xtap_ctlsrv_metrics_serve(struct xtap_ctlsrv *cs)
 {
 	struct xtap_ctl_ctx x = cs->ctx(cs->owner);
-	struct xtap_ctl_buf *out = &cs->metrics_text;
+	struct xbuf *out = &cs->metrics_text;
 	char b;
 	ssize_t k = recv(cs->metrics_fd, &b, 1, MSG_DONTWAIT);
 
@@ -296,7 +296,7 @@ void xtap_ctlsrv_metrics_serve(struct xtap_ctlsrv *cs)
 		return;
 	}
 	if (!out->p || x.now_ms - cs->metrics_last_ms >= METRICS_MIN_MS) {
-		xtap_ctl_buf_free(out);
+		xbuf_free(out);
 		xtap_ctl_handle(&x, "metrics", 7, out);
 		cs->metrics_last_ms = x.now_ms;
 	}

@@ -28,7 +28,7 @@ struct xtap_ctl_conn {
 	uint64_t deadline_ms;
 	char rx[XTAP_CTL_REQ_MAX]; /* the request line, up to its newline */
 	size_t nrx;
-	struct xtap_ctl_buf tx;    /* the answer */
+	struct xbuf tx;    /* the answer */
 	size_t off;                /* of tx written */
 };
 
@@ -42,7 +42,7 @@ struct xtap_ctlsrv {
 	int metrics_fd;            /* the metrics listener's socket pair, -1: none */
 	pid_t metrics_pid;
 	uint64_t metrics_last_ms;
-	struct xtap_ctl_buf metrics_text; /* the last scrape's answer */
+	struct xbuf metrics_text; /* the last scrape's answer */
 };
 
 /* Nothing open; path the socket's. */

@@ -37,11 +37,10 @@ int mkparent(const char *path)
 uint64_t xtapd_group_bits(void *ctx, const char *name)
 {
 	const struct xtap_config *cfg = *(struct xtap_config **)ctx;
+	const struct xtap_cfg_group *g = xtap_config_group(cfg, name);
 
-	for (size_t i = 0; i < cfg->n_groups && i < 64; i++)
-		if (!strcmp(cfg->groups[i].name, name))
-			return 1ull << i;
-	return 0;
+	/* the lookup DTCP's X-JTap-VRF-Name check makes (xtapd.c's cb_vrf) */
+	return g && g - cfg->groups < 64 ? 1ull << (g - cfg->groups) : 0;
 }
 
 static uint64_t groups_of(const struct xtap_config *cfg, const char *netdev)

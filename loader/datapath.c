@@ -23,12 +23,12 @@ struct map_ref {
 	const char *name;
 	size_t off; /* in struct xtap_cls_maps */
 };
-#define M(n, f) { #n, __builtin_offsetof(struct xtap_cls_maps, f) }
+#define M(n, f) { XTAP_MAP_NAME(n), __builtin_offsetof(struct xtap_cls_maps, f) }
 static const struct map_ref maps[] = {
-	M(xtap_rules, rules),     M(xtap_stats, stats),     M(xtap_exact, exact),
-	M(xtap_prefix, prefix),   M(xtap_sets, sets),       M(xtap_ifaces, ifaces),
-	M(xtap_present, present), M(xtap_frags, frags),     M(xtap_counters, counters),
-	M(xtap_cdests, cdests),   M(xtap_cd_stats, cd_stats),   M(xtap_xfilter, xfilter),
+	M(XTAP_MAP_RULES, rules),       M(XTAP_MAP_STATS, stats),       M(XTAP_MAP_EXACT, exact),
+	M(XTAP_MAP_PREFIX, prefix),     M(XTAP_MAP_SETS, sets),         M(XTAP_MAP_IFACES, ifaces),
+	M(XTAP_MAP_PRESENT, present),   M(XTAP_MAP_FRAGS, frags),       M(XTAP_MAP_COUNTERS, counters),
+	M(XTAP_MAP_CDESTS, cdests),     M(XTAP_MAP_CD_STATS, cd_stats), M(XTAP_MAP_XFILTER, xfilter),
 };
 #undef M
 #define NMAPS (sizeof(maps) / sizeof(maps[0]))
@@ -137,11 +137,17 @@ static int pin_all(struct xtap_dp *dp, struct xtap_bpf *s)
 
 void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria)
 {
-	bpf_map__set_max_entries(s->maps.xtap_rules, max_criteria);
-	bpf_map__set_max_entries(s->maps.xtap_stats, max_criteria);
-	bpf_map__set_max_entries(s->maps.xtap_exact, max_criteria);
-	bpf_map__set_max_entries(s->maps.xtap_xfilter, XTAP_XFILTER_WORDS(max_criteria));
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_RULES, max_criteria);
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_STATS, max_criteria);
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_EXACT, max_criteria);
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_XFILTER, XTAP_XFILTER_WORDS(max_criteria));
 	s->rodata->xtap_xfilter_mask = XTAP_XFILTER_WORDS(max_criteria) * 64 - 1;
+}
+
+void xtap_dp_skel_maps(struct xtap_bpf *s, struct xtap_cls_maps *m)
+{
+	for (size_t i = 0; i < NMAPS; i++)
+		*map_fd(m, i) = bpf_map__fd(bpf_object__find_map_by_name(s->obj, maps[i].name));
 }
 
 /* A fresh load, sharing the maps of an earlier start when adopting. */
@@ -186,9 +192,13 @@ static int load(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 	}
 	if ((err = pin_all(dp, s)))
 		goto fail;
-	if (!dp->adopted)
+	if (!dp->adopted) {
+		struct xtap_cls_maps fresh;
+
+		xtap_dp_skel_maps(s, &fresh);
 		for (size_t i = 0; i < NMAPS; i++)
-			*map_fd(&dp->maps, i) = dup(bpf_map__fd(bpf_object__find_map_by_name(s->obj, maps[i].name)));
+			*map_fd(&dp->maps, i) = dup(*map_fd(&fresh, i));
+	}
 	for (int i = 0; i < 4; i++) {
 		struct bpf_program *p[4] = { s->progs.xtap_xdp, s->progs.xtap_tc_ingress, s->progs.xtap_tc_egress,
 					     s->progs.xtap_vt_egress };
@@ -225,7 +235,7 @@ int xtap_dp_open(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 		return err;
 	if ((err = xtap_vt_setup(o->vt_name, o->vt_peer, o->ipv6, &dp->vt)))
 		return err;
-	pin_path(dp, "xtap_rules", path, sizeof(path));
+	pin_path(dp, XTAP_MAP_NAME(XTAP_MAP_RULES), path, sizeof(path));
 	if (!access(path, F_OK)) {
 		if ((err = adopt(dp)))
 			return err;

@@ -57,6 +57,9 @@ int xtap_dp_open(struct xtap_dp *dp, const struct xtap_dp_opts *o);
  * themselves call it. */
 struct xtap_bpf;
 void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria);
+/* The loaded skeleton's map fds (the skeleton keeps them), by the names
+ * include/xtap.h defines once. */
+void xtap_dp_skel_maps(struct xtap_bpf *s, struct xtap_cls_maps *m);
 /* Attach to an interface (idempotent across restarts: replaces our own
  * filters, keeps an XDP program already ours). 0 or -errno. */
 int xtap_dp_attach(struct xtap_dp *dp, const char *ifname, enum xtap_attach_mode mode);

@@ -88,14 +88,17 @@ static int wait_fd(int fd, short ev, uint64_t deadline)
 	}
 }
 
-static int write_all(int fd, const char *p, size_t n, uint64_t deadline)
+/* Sends (out) or receives all n bytes of buf by the deadline. */
+static int xfer_all(int fd, void *buf, size_t n, bool out, uint64_t deadline)
 {
+	char *p = buf;
+
 	while (n) {
 		ssize_t k;
 
-		if (wait_fd(fd, POLLOUT, deadline))
+		if (wait_fd(fd, out ? POLLOUT : POLLIN, deadline))
 			return -1;
-		k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		k = out ? send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT) : recv(fd, p, n, MSG_DONTWAIT);
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (k <= 0)
@@ -106,24 +109,14 @@ static int write_all(int fd, const char *p, size_t n, uint64_t deadline)
 	return 0;
 }
 
+static int write_all(int fd, const void *p, size_t n, uint64_t deadline)
+{
+	return xfer_all(fd, (void *)p, n, true, deadline); /* sending only reads it */
+}
+
 static int read_all(int fd, void *buf, size_t n, uint64_t deadline)
 {
-	char *p = buf;
-
-	while (n) {
-		ssize_t k;
-
-		if (wait_fd(fd, POLLIN, deadline))
-			return -1;
-		k = recv(fd, p, n, MSG_DONTWAIT);
-		if (k < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
+	return xfer_all(fd, buf, n, false, deadline);
 }
 
 /* The monitor's metrics text: malloc'd, *n its length; NULL when it has none. */

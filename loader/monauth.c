@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include "audit.h"
+#include "b64.h"
 #include "clock.h"
 #include "log.h"
 #include "monauth.h"
@@ -58,9 +58,9 @@ static int pubkey_ok(struct xtap_monauth *ma, const char *user, const char *type
 		return 0;
 	for (size_t i = 0; i < u->n_ssh_keys; i++) {
 		const char *t = u->ssh_keys[i].text, *b64;
-		uint8_t dec[MON_KEYBLOB_MAX + 4];
+		uint8_t dec[MON_KEYBLOB_MAX];
 		size_t tl, bl;
-		int len;
+		long len;
 
 		if (!t)
 			continue;
@@ -69,13 +69,8 @@ static int pubkey_ok(struct xtap_monauth *ma, const char *user, const char *type
 			continue;
 		b64 = t + tl + strspn(t + tl, " ");
 		bl = strcspn(b64, " ");
-		if (bl == 0 || bl * 3 / 4 > sizeof(dec))
-			continue;
-		len = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)bl);
-		/* EVP_DecodeBlock counts the bytes the padding stands for */
-		for (size_t p = bl; p && b64[p - 1] == '='; p--)
-			len--;
-		if (len == (int)n && !CRYPTO_memcmp(dec, blob, n))
+		len = xtap_b64_decode(b64, bl, dec, sizeof(dec));
+		if (len > 0 && len == (long)n && n <= sizeof(dec) && !CRYPTO_memcmp(dec, blob, n))
 			return 1;
 	}
 	return 0;

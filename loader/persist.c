@@ -418,7 +418,9 @@ static int commit(struct xtap_persist *p)
 	size_t n = 0;
 	int err;
 
-	if (p->changed_unknown || p->journal.broken)
+	/* no journal continues the last snapshot (none yet, or one that could
+	 * not be reopened): a snapshot is the way, not a failure */
+	if (p->changed_unknown || p->journal.broken || (p->journal.fd < 0 && !p->journal.fresh))
 		return xtap_persist_snapshot(p);
 	qsort(p->changed, p->nchanged, sizeof(*p->changed), cmp_id);
 	for (size_t i = 0; i < p->nchanged; i++)
@@ -496,6 +498,24 @@ int xtap_persist_commit(struct xtap_persist *p)
 				 "state saved again: accepting changes");
 	}
 	return 0;
+}
+
+int xtap_persist_start(struct xtap_persist *p)
+{
+	if (p->journal.fd < 0 && !p->journal.fresh)
+		return xtap_persist_snapshot(p);
+	return xtap_persist_commit(p);
+}
+
+int xtap_persist_stop(struct xtap_persist *p)
+{
+	int rc = 0;
+
+	p->compact_retry_ms = UINT64_MAX; /* no writer is started now */
+	if (!p->failed && xtap_persist_pending(p))
+		rc = xtap_persist_commit(p);
+	compaction_drop(p, true);
+	return rc;
 }
 
 /* ---- undo ---- */

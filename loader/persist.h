@@ -113,6 +113,16 @@ bool xtap_persist_pending(const struct xtap_persist *p);
 /* Writes what changed. 0: durable; -1: not (p->fault says why; audited
  * once when the sensor starts refusing, and again when it recovers). */
 int xtap_persist_commit(struct xtap_persist *p);
+/* After the restore: the records of criteria installed again (new slots)
+ * go to the journal the restore went on with. A snapshot only when no
+ * journal continues the state (a fresh start, a journal that cannot be
+ * reopened): the first change would need one, better now than in a burst.
+ * No snapshot otherwise: at 1M criteria it costs seconds. */
+int xtap_persist_start(struct xtap_persist *p);
+/* At a stop: what is pending goes to the journal, no snapshot (the
+ * journal is complete; a snapshot of 1M criteria costs seconds). A
+ * compaction's writer is stopped: its journals stay for the next load. */
+int xtap_persist_stop(struct xtap_persist *p);
 /* The burst's changes cannot be made durable for another reason (the audit
  * log): as a failed commit. */
 void xtap_persist_fail(struct xtap_persist *p, const char *what, int err);

@@ -21,70 +21,22 @@
 
 #include "fault.h"
 #include "state.h"
+#include "xbuf.h"
 
 #define MAGIC "xtap-state"
 
 /* ---- writing ---------------------------------------------------------------- */
 
-/* A criterion block is built in memory and goes to the FILE with one fwrite:
- * stdio a field (or a byte) at a time was most of xtapd's time while adding. */
-struct obuf {
-	char *p;
-	size_t n, cap;
-	bool failed; /* no memory: the block is not written */
-};
-
-static char *ob_room(struct obuf *b, size_t k)
-{
-	if (b->failed)
-		return NULL;
-	if (b->n + k > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->n + k)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap))) {
-			b->failed = true;
-			return NULL;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	return b->p + b->n;
-}
-
-static void ob_mem(struct obuf *b, const void *v, size_t k)
-{
-	char *p = ob_room(b, k);
-
-	if (p) {
-		memcpy(p, v, k);
-		b->n += k;
-	}
-}
-
-static void ob_str(struct obuf *b, const char *s)
-{
-	ob_mem(b, s, strlen(s));
-}
-
-static void ob_u64(struct obuf *b, uint64_t v)
-{
-	char t[20], *q = t + sizeof(t);
-
-	do
-		*--q = (char)('0' + v % 10);
-	while ((v /= 10));
-	ob_mem(b, q, (size_t)(t + sizeof(t) - q));
-}
+/* A criterion block is built in memory (a heap xbuf) and goes to the FILE
+ * with one fwrite: stdio a field (or a byte) at a time was most of xtapd's
+ * time while adding. */
 
 /* A quoted string: printable ASCII as is, \" \\ \r \n, every other byte \xHH,
  * so that a line never holds a control byte or a blank outside the quotes. */
-static void ob_quoted(struct obuf *b, const char *s, size_t n)
+static void ob_quoted(struct xbuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	char *p = ob_room(b, 2 + 4 * n); /* at most 4 bytes for each */
+	char *p = xbuf_room(b, 2 + 4 * n); /* at most 4 bytes for each */
 
 	if (!p)
 		return;
@@ -108,26 +60,26 @@ static void ob_quoted(struct obuf *b, const char *s, size_t n)
 		}
 	}
 	*p++ = '"';
-	b->n = (size_t)(p - b->p);
+	xbuf_advance(b, (size_t)(p - (b->p + b->n)));
 }
 
-static void ob_name(struct obuf *b, const char *s)
+static void ob_name(struct xbuf *b, const char *s)
 {
 	char e[4 * DTCP_NAME_MAX];
 	dtcp_escape_name(s, e, sizeof(e));
-	ob_str(b, e);
+	xbuf_str(b, e);
 }
 
-static void ob_addr(struct obuf *b, const struct dtcp_addr *a)
+static void ob_addr(struct xbuf *b, const struct dtcp_addr *a)
 {
 	char t[INET6_ADDRSTRLEN];
 	if (a->family == DTCP_AF_NONE) {
-		ob_str(b, "-");
+		xbuf_str(b, "-");
 		return;
 	}
 	/* inet_ntop cannot fail for these families and this buffer */
 	inet_ntop(a->family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, a->a, t, sizeof(t));
-	ob_str(b, t);
+	xbuf_str(b, t);
 }
 
 static void put_name(FILE *f, const char *s)
@@ -154,65 +106,65 @@ static size_t format_add(const struct dtcp_entry *e, struct dtcp_request *r, cha
 }
 
 static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_state_dp *dp, size_t ndp,
-		       struct dtcp_request *r, char *buf, struct obuf *b)
+		       struct dtcp_request *r, char *buf, struct xbuf *b)
 {
 	size_t n = format_add(e, r, buf, DTCP_MSG_MAX);
 
 	if (n == 0)
 		return -1; /* cannot happen: every field of a criterion is bounded */
-	b->n = 0;
-	ob_str(b, "criterion ");
-	ob_u64(b, e->c.id);
-	ob_str(b, "\npeer ");
+	xbuf_reset(b);
+	xbuf_str(b, "criterion ");
+	xbuf_u64(b, e->c.id);
+	xbuf_str(b, "\npeer ");
 	ob_quoted(b, e->c.csource_addr, strnlen(e->c.csource_addr, sizeof(e->c.csource_addr)));
-	ob_str(b, "\nadded ");
-	ob_u64(b, e->added_ms);
-	ob_str(b, "\nstart");
+	xbuf_str(b, "\nadded ");
+	xbuf_u64(b, e->added_ms);
+	xbuf_str(b, "\nstart");
 	for (int t = 0; t < DTCP_T_N; t++) {
-		ob_str(b, " ");
-		ob_u64(b, e->start_ms[t]);
+		xbuf_str(b, " ");
+		xbuf_u64(b, e->start_ms[t]);
 	}
-	ob_str(b, "\nbase");
+	xbuf_str(b, "\nbase");
 	for (int t = 0; t < DTCP_T_N; t++) {
-		ob_str(b, " ");
-		ob_u64(b, e->base[t]);
+		xbuf_str(b, " ");
+		xbuf_u64(b, e->base[t]);
 	}
-	ob_str(b, "\nrefresh ");
-	ob_u64(b, e->num_refresh);
-	ob_str(b, " ");
-	ob_u64(b, e->last_refresh_ms);
-	ob_str(b, "\n");
+	xbuf_str(b, "\nrefresh ");
+	xbuf_u64(b, e->num_refresh);
+	xbuf_str(b, " ");
+	xbuf_u64(b, e->last_refresh_ms);
+	xbuf_str(b, "\n");
 	/* one line per datapath rule, in the backend's rule order */
 	for (size_t i = 0; i < ndp; i++) {
-		ob_str(b, "datapath ");
-		ob_u64(b, dp[i].slot);
-		ob_str(b, " ");
-		ob_u64(b, dp[i].uid);
-		ob_str(b, "\n");
+		xbuf_str(b, "datapath ");
+		xbuf_u64(b, dp[i].slot);
+		xbuf_str(b, " ");
+		xbuf_u64(b, dp[i].uid);
+		xbuf_str(b, "\n");
 	}
 	for (int i = 0; i < e->c.ncdest; i++) {
 		const struct dtcp_cdest *cd = &e->cdest[i];
 
-		ob_str(b, "cdest ");
+		xbuf_str(b, "cdest ");
 		ob_name(b, cd->name.s);
-		ob_str(b, " ");
+		xbuf_str(b, " ");
 		ob_addr(b, &cd->dst);
-		ob_str(b, " ");
-		ob_u64(b, cd->dst_port);
-		ob_str(b, " ");
+		xbuf_str(b, " ");
+		xbuf_u64(b, cd->dst_port);
+		xbuf_str(b, " ");
 		ob_addr(b, &cd->src);
-		ob_str(b, " ");
-		ob_u64(b, cd->src_port);
-		ob_str(b, " ");
-		ob_u64(b, cd->ttl);
-		ob_str(b, "\n");
+		xbuf_str(b, " ");
+		xbuf_u64(b, cd->src_port);
+		xbuf_str(b, " ");
+		xbuf_u64(b, cd->ttl);
+		xbuf_str(b, "\n");
 	}
-	ob_str(b, "given ");
+	xbuf_str(b, "given ");
 	ob_quoted(b, e->given, strlen(e->given));
-	ob_str(b, "\nadd ");
+	xbuf_str(b, "\nadd ");
 	ob_quoted(b, buf, n);
-	ob_str(b, "\nend\n");
-	if (b->failed) {
+	xbuf_str(b, "\nend\n");
+	if (b->full) { /* no memory: the block is not written */
 		errno = ENOMEM;
 		return -1;
 	}
@@ -223,15 +175,18 @@ static int write_entry(FILE *f, const struct dtcp_entry *e, const struct xtap_st
  * order, at most XTAP_STATE_DP_MAX for one id (state.h). */
 static int check_extra(const struct dtcp_server *s, const struct xtap_state_extra *x)
 {
-	size_t run = 0;
+	size_t run = 0, t = 0; /* t: where x's last id is in s's table (both in id order) */
 
 	for (size_t i = 0; x && i < x->n; i++) {
 		if (i && x->dp[i].id < x->dp[i - 1].id)
 			return -1;
 		run = i && x->dp[i].id == x->dp[i - 1].id ? run + 1 : 1;
-		if (run > XTAP_STATE_DP_MAX)
+		if (run > XTAP_STATE_DP_MAX || x->dp[i].uid == 0)
 			return -1;
-		if (x->dp[i].uid == 0 || (run == 1 && !dtcp_server_find(s, x->dp[i].id)))
+		if (run > 1)
+			continue;
+		t += dtcp_entry_lower_bound(s->tab + t, s->n - t, x->dp[i].id);
+		if (t == s->n || s->tab[t]->c.id != x->dp[i].id)
 			return -1;
 	}
 	return 0;
@@ -241,13 +196,16 @@ static int check_extra(const struct dtcp_server *s, const struct xtap_state_extr
 struct writer {
 	struct dtcp_request *r; /* zeroed once: format_add */
 	char *buf;
-	struct obuf b;
+	struct xbuf b;
 	size_t k; /* next datapath record of x to look at (both walks are in id order) */
 };
 
 static int writer_open(struct writer *w)
 {
 	memset(w, 0, sizeof(*w));
+	/* a block holds one bounded request (DTCP_MSG_MAX, quoted) and at most
+	 * XTAP_STATE_DP_MAX records: memory is the only limit needed */
+	w->b = XBUF_HEAP(SIZE_MAX);
 	w->r = calloc(1, sizeof(*w->r));
 	w->buf = malloc(DTCP_MSG_MAX);
 	return w->r && w->buf ? 0 : -1;
@@ -255,7 +213,7 @@ static int writer_open(struct writer *w)
 
 static void writer_close(struct writer *w)
 {
-	free(w->b.p);
+	xbuf_free(&w->b);
 	free(w->r);
 	free(w->buf);
 }

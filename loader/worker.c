@@ -43,6 +43,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "b64.h"
 #include "log.h"
 #include "monproto.h"
 #include "privdrop.h"
@@ -578,22 +579,14 @@ static enum ssh_publickey_state_e msg_pubkey_state(ssh_message m)
 static int key_blob(ssh_key key, uint8_t out[MON_KEYBLOB_MAX])
 {
 	char *b64 = NULL;
-	size_t bl;
-	int n = -1;
+	long n;
 
 	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK || !b64)
 		return -1;
-	bl = strlen(b64);
-	/* 4 base64 characters per 3 bytes; larger keys do not fit the protocol */
-	if (bl % 4 == 0 && bl / 4 * 3 <= MON_KEYBLOB_MAX) {
-		n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)bl);
-		while (n > 0 && bl && b64[bl - 1] == '=') { /* padding decodes to zeros */
-			bl--;
-			n--;
-		}
-	}
+	n = xtap_b64_decode(b64, strlen(b64), out, MON_KEYBLOB_MAX);
 	ssh_string_free_char(b64);
-	return n > 0 ? n : -1;
+	/* a larger key does not fit the monitor protocol */
+	return n > 0 && n <= MON_KEYBLOB_MAX ? (int)n : -1;
 }
 
 static void auth_failed(struct conn *c, ssh_message m)

@@ -77,6 +77,10 @@ struct xtapd {
 	uint32_t session; /* worker connection of the request being handled */
 	const char *peer; /* SSH peer of the request being handled, for the audit */
 	bool emitted;     /* a reply was queued since the last audited request */
+	/* a send to the worker failed inside a burst: its sessions are dropped
+	 * after the burst, never under the DTCP library or monauth, which are
+	 * still using one of them (a use after free killed the monitor) */
+	const char *lost_why;
 	const char *cfg_path;
 	struct xtap_dp dp;
 	struct xtap_cls *cls;
@@ -187,10 +191,10 @@ static void worker_lost(struct xtapd *d, const char *why);
  * reading), it is killed and restarted. */
 static void worker_send(struct xtapd *d, const uint8_t *buf, size_t n)
 {
-	if (d->sup.fd < 0)
-		return; /* gone: its sessions were dropped with it */
+	if (d->sup.fd < 0 || d->lost_why)
+		return; /* gone: its sessions were (or are about to be) dropped with it */
 	if (xtap_sup_send(&d->sup, buf, n, mono_ms()) < 0)
-		worker_lost(d, errno == ENOBUFS ? "its queue is full" : "cannot send to it");
+		d->lost_why = errno == ENOBUFS ? "its queue is full" : "cannot send to it";
 }
 
 static void send_worker(struct xtapd *d, size_t n)
@@ -366,6 +370,7 @@ static void handle(struct xtapd *d, struct mon_msg *m)
  * free); criteria and copies go on, the datapath is not touched. */
 static void worker_lost(struct xtapd *d, const char *why)
 {
+	d->lost_why = NULL;
 	xtap_monauth_drop_all(&d->ma, "SSH worker restart");
 	xtap_sup_kill(&d->sup, why);
 }
@@ -563,11 +568,9 @@ int main(int argc, char **argv)
 		log_warnx("not every criterion of the state file is active: see the audit log");
 		break;
 	}
-	/* a failure leaves the journal the restore went on with; the records
-	 * of criteria installed again are still pending then (persist.c):
-	 * one more try at once, then once a second in the main loop */
-	if (xtap_persist_snapshot(&d.ps))
-		xtap_persist_commit(&d.ps);
+	/* a failure leaves what the restore changed pending: tried again
+	 * once a second in the main loop */
+	xtap_persist_start(&d.ps);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -661,7 +664,7 @@ int main(int argc, char **argv)
 				const char *why;
 				long len;
 
-				if (d.sup.fd < 0 || (k && poll(&more, 1, 0) <= 0))
+				if (d.sup.fd < 0 || d.lost_why || (k && poll(&more, 1, 0) <= 0))
 					break;
 				len = mon_recv(d.sup.fd, d.rx, sizeof(d.rx));
 				if (len == 0) {
@@ -683,12 +686,14 @@ int main(int argc, char **argv)
 			xtap_persist_burst_end(&d.ps);
 			xtap_audit_hold(d.audit, false);
 			d.out.on = 0;
-			if (gone)
-				worker_lost(&d, "it closed its socket");
+			if (gone || d.lost_why)
+				worker_lost(&d, gone ? "it closed its socket" : d.lost_why);
 		}
 		if (n > 0 && d.cs.metrics_fd >= 0 && p[pm].fd == d.cs.metrics_fd && (p[pm].revents & (POLLIN | POLLHUP)))
 			xtap_ctlsrv_metrics_serve(&d.cs);
 		detach = xtap_ctlsrv_serve(&d.cs, &p[2], n > 0);
+		if (d.lost_why) /* a send failed outside a burst (monauth's timers, xtapctl) */
+			worker_lost(&d, d.lost_why);
 		/* the worker: reaped (a SIGCHLD can be merged with another),
 		 * killed when it stalls, started when its backoff is over */
 		worker_reap(&d);
@@ -724,7 +729,7 @@ int main(int argc, char **argv)
 	xtap_x3sup_stop(&d.x3);
 	xtap_sup_stop(&d.sup);
 	xtap_monauth_free(&d.ma);
-	xtap_persist_snapshot(&d.ps);
+	xtap_persist_stop(&d.ps);
 	if (detach >= 0)
 		log_info("xtapctl detach: taking the datapath down");
 	if (leave && detach < 0) {

@@ -7,11 +7,15 @@ PKGS=(
   # build
   make gcc clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev pkg-config
   libssh-dev libssl-dev libpcap-dev libcap-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
+  # X1 (TS 103 221-1): the XML parser
+  libxml2-dev
   # sanitizer and fuzzer runtimes for clang
   libclang-rt-14-dev
   # tests, lab and demo
   iproute2 nftables tcpdump tshark openssh-client openssh-server python3 python3-paramiko
   xdp-tools ethtool iputils-ping netcat-openbsd socat procps kmod
+  # X1 over mutual TLS (tests/x1/test_https.sh): keys and certificates made at run time
+  openssl
   # the crash harness: the audit-before-reply regression test traces the monitor
   strace
   # man pages (mandoc -Tlint), the Debian package (make deb, lintian) and the

@@ -86,28 +86,28 @@ static int add_list_delete(void)
 		 "X-JTap-Cdest-Source-Address: 192.0.2.254\r\n"
 		 "X-MD-Intercept-Id: 1234\r\n"
 		 "Flags: STATIC\r\n");
-	CHECK(strstr(r, "200 OK") && strstr(r, "CRITERIA-ID: 1\r\n"), "ADD reply: %s", r);
+	REQUIRE(strstr(r, "200 OK") && strstr(r, "CRITERIA-ID: 1\r\n"), "ADD reply: %s", r);
 	/* active before the reply: the range became two exact rules */
 	n_exact = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
-	CHECK(n_exact == 2, "%d exact entries, want 2", n_exact);
-	CHECK(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "first address not matched");
-	CHECK(run_pkt("192.0.2.2", "198.51.100.7", 443, &m) == 1, "second address not matched");
-	CHECK(run_pkt("192.0.2.3", "198.51.100.7", 80, &m) == 0, "address outside the range matched");
-	CHECK(run_pkt("192.0.2.1", "198.51.100.7", 22, &m) == 0, "other port matched");
+	REQUIRE(n_exact == 2, "%d exact entries, want 2", n_exact);
+	REQUIRE(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "first address not matched");
+	REQUIRE(run_pkt("192.0.2.2", "198.51.100.7", 443, &m) == 1, "second address not matched");
+	REQUIRE(run_pkt("192.0.2.3", "198.51.100.7", 80, &m) == 0, "address outside the range matched");
+	REQUIRE(run_pkt("192.0.2.1", "198.51.100.7", 22, &m) == 0, "other port matched");
 	{
 		uint32_t key = m.cd[0];
 		struct xtap_cdest cd;
 
-		CHECK(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "match");
+		REQUIRE(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "match");
 		key = m.cd[0];
-		CHECK(!bpf_map_lookup_elem(env.maps.cdests, &key, &cd), "cdest");
-		CHECK(cd.active && cd.format == XTAP_CD_JMIRROR && cd.jm_word0 == htonl(0x1234) &&
+		REQUIRE(!bpf_map_lookup_elem(env.maps.cdests, &key, &cd), "cdest");
+		REQUIRE(cd.active && cd.format == XTAP_CD_JMIRROR && cd.jm_word0 == htonl(0x1234) &&
 		      cd.dport == htons(7890) && cd.src[0] == 192 && cd.src[3] == 254 && cd.dst[3] == 50,
 		      "content destination not as asked");
 	}
 	/* counters of both rules, summed */
 	r = dtcp("LIST DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 2\r\nCriteria-ID: 1\r\nFlags: Stats\r\n");
-	CHECK(strstr(r, "MATCHING-PACKETS: 3\r\n"), "LIST: %s", r);
+	REQUIRE(strstr(r, "MATCHING-PACKETS: 3\r\n"), "LIST: %s", r);
 
 	/* a second criterion naming the same destination shares it: one copy */
 	r = dtcp(ADD_HDR
@@ -118,19 +118,19 @@ static int add_list_delete(void)
 		 "X-JTap-Cdest-Source-Address: 192.0.2.254\r\n"
 		 "X-MD-Intercept-Id: 1234\r\n"
 		 "Flags: STATIC\r\n");
-	CHECK(strstr(r, "CRITERIA-ID: 2\r\n"), "second ADD: %s", r);
-	CHECK(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "two criteria to one CD gave %u CDs", m.ncd);
+	REQUIRE(strstr(r, "CRITERIA-ID: 2\r\n"), "second ADD: %s", r);
+	REQUIRE(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "two criteria to one CD gave %u CDs", m.ncd);
 
 	/* DELETE: gone before the reply, every rule */
 	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 3\r\nCriteria-ID: 1\r\nFlags: STATIC\r\n");
-	CHECK(strstr(r, "200 OK") && strstr(r, "CRITERIA-COUNT: 1\r\n"), "DELETE: %s", r);
-	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "rules left after DELETE");
-	CHECK(run_pkt("192.0.2.2", "198.51.100.8", 443, &m) == 0, "deleted criterion still matches");
-	CHECK(run_pkt("192.0.2.2", "198.51.100.7", 443, &m) == 1, "the other criterion lost");
+	REQUIRE(strstr(r, "200 OK") && strstr(r, "CRITERIA-COUNT: 1\r\n"), "DELETE: %s", r);
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "rules left after DELETE");
+	REQUIRE(run_pkt("192.0.2.2", "198.51.100.8", 443, &m) == 0, "deleted criterion still matches");
+	REQUIRE(run_pkt("192.0.2.2", "198.51.100.7", 443, &m) == 1, "the other criterion lost");
 	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 4\r\nCriteria-ID: *\r\nFlags: STATIC\r\n");
-	CHECK(strstr(r, "CRITERIA-COUNT: 1\r\n"), "DELETE *: %s", r);
-	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "rules left");
-	CHECK(xtap_cls_count(env.cls) == 0, "slots left");
+	REQUIRE(strstr(r, "CRITERIA-COUNT: 1\r\n"), "DELETE *: %s", r);
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "rules left");
+	REQUIRE(xtap_cls_count(env.cls) == 0, "slots left");
 	return 0;
 }
 
@@ -147,16 +147,16 @@ static int refusal_is_500(void)
 			 "Timeout-Total: 600\r\n", 1000 + i);
 		ok += strstr(dtcp(msg), "200 OK") != NULL;
 	}
-	CHECK(ok == XTAP_MAX_CAND, "%d of %d ADDs accepted", ok, XTAP_MAX_CAND);
+	REQUIRE(ok == XTAP_MAX_CAND, "%d of %d ADDs accepted", ok, XTAP_MAX_CAND);
 	r = dtcp(ADD_HDR "Source-Address: 192.0.2.9\r\nDest-Port: 2000\r\nCdest-ID: cd1\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\nTimeout-Total: 600\r\n");
-	CHECK(strstr(r, " 500 "), "17th criterion on one address: %s", r);
-	CHECK(xtap_cls_count(env.cls) == XTAP_MAX_CAND, "refused ADD changed the datapath");
+	REQUIRE(strstr(r, " 500 "), "17th criterion on one address: %s", r);
+	REQUIRE(xtap_cls_count(env.cls) == XTAP_MAX_CAND, "refused ADD changed the datapath");
 	r = dtcp("LIST DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 9\r\nFlags: Criteria\r\n");
-	CHECK(strstr(r, "CRITERIA-COUNT: 16\r\n"), "refused ADD is listed: %.200s", r);
+	REQUIRE(strstr(r, "CRITERIA-COUNT: 16\r\n"), "refused ADD is listed: %.200s", r);
 	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 10\r\nCriteria-ID: *\r\n");
-	CHECK(strstr(r, "CRITERIA-COUNT: 16\r\n"), "DELETE *: %s", r);
-	CHECK(xtap_cls_count(env.cls) == 0 && tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0,
+	REQUIRE(strstr(r, "CRITERIA-COUNT: 16\r\n"), "DELETE *: %s", r);
+	REQUIRE(xtap_cls_count(env.cls) == 0 && tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0,
 	      "rules left");
 	return 0;
 }
@@ -170,13 +170,13 @@ static int covered_prefixes(void)
 
 	r = dtcp(ADD_HDR "Source-Address: 192.0.2.0/24, 192.0.2.128/25, 192.0.2.7\r\nCdest-ID: cd1\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
-	CHECK(strstr(r, "200 OK"), "ADD: %s", r);
-	CHECK(xtap_cls_count(env.cls) == 1, "%u rules for one covering prefix", xtap_cls_count(env.cls));
-	CHECK(run_pkt("192.0.2.7", "198.51.100.7", 80, &m) == 1, "match");
+	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
+	REQUIRE(xtap_cls_count(env.cls) == 1, "%u rules for one covering prefix", xtap_cls_count(env.cls));
+	REQUIRE(run_pkt("192.0.2.7", "198.51.100.7", 80, &m) == 1, "match");
 	r = dtcp("LIST DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 11\r\nFlags: Stats\r\n");
-	CHECK(strstr(r, "MATCHING-PACKETS: 1\r\n"), "LIST: %s", r);
+	REQUIRE(strstr(r, "MATCHING-PACKETS: 1\r\n"), "LIST: %s", r);
 	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 12\r\nCriteria-ID: *\r\nFlags: STATIC\r\n");
-	CHECK(strstr(r, "200 OK") && xtap_cls_count(env.cls) == 0, "DELETE: %s", r);
+	REQUIRE(strstr(r, "200 OK") && xtap_cls_count(env.cls) == 0, "DELETE: %s", r);
 	return 0;
 }
 
@@ -198,30 +198,30 @@ static int counters_many(void)
 			 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\n"
 			 "Timeout-Packets: 4\r\n", src[i]);
 		r = dtcp(msg);
-		CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+		REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
 		ids[2 - i] = srv.tab[srv.n - 1]->c.id; /* in reverse: any order */
 	}
 	ids[3] = ids[1];
 	/* 2 + 1 packets on the two rules of the first, 1 on the second, none on the third */
-	CHECK(run_pkt("192.0.2.60", "198.51.100.7", 80, &m) == 1 && run_pkt("192.0.2.61", "198.51.100.7", 80, &m) == 1 &&
+	REQUIRE(run_pkt("192.0.2.60", "198.51.100.7", 80, &m) == 1 && run_pkt("192.0.2.61", "198.51.100.7", 80, &m) == 1 &&
 	      run_pkt("192.0.2.60", "198.51.100.7", 80, &m) == 1 && run_pkt("192.0.2.62", "198.51.100.7", 80, &m) == 1,
 	      "matches");
-	CHECK(!xtap_dtcp_backend.read_counters_many(&be, ids, 4, many), "read many");
+	REQUIRE(!xtap_dtcp_backend.read_counters_many(&be, ids, 4, many), "read many");
 	for (int i = 0; i < 4; i++) {
-		CHECK(!xtap_dtcp_backend.read_counters(&be, ids[i], &one), "read one");
-		CHECK(one.packets == many[i].packets && one.bytes == many[i].bytes &&
+		REQUIRE(!xtap_dtcp_backend.read_counters(&be, ids[i], &one), "read one");
+		REQUIRE(one.packets == many[i].packets && one.bytes == many[i].bytes &&
 		      one.last_match_ms / 1000 == many[i].last_match_ms / 1000,
 		      "criterion %u: %llu packets one by one, %llu at once", ids[i], (unsigned long long)one.packets,
 		      (unsigned long long)many[i].packets);
 	}
-	CHECK(many[2].packets == 3 && many[1].packets == 1 && many[3].packets == 1 && many[0].packets == 0 &&
+	REQUIRE(many[2].packets == 3 && many[1].packets == 1 && many[3].packets == 1 && many[0].packets == 0 &&
 	      many[2].last_match_ms && !many[0].last_match_ms, "packets 3, 1, 0");
 	ids[0] = 999999;
-	CHECK(xtap_dtcp_backend.read_counters_many(&be, ids, 1, many) == -1, "an unknown id is refused");
-	CHECK(run_pkt("192.0.2.61", "198.51.100.7", 80, &m) == 1, "fourth packet");
-	CHECK(dtcp_server_expire(&srv, 1700000001000ull) == 1 && srv.n == 2, "the packet limit expired one");
+	REQUIRE(xtap_dtcp_backend.read_counters_many(&be, ids, 1, many) == -1, "an unknown id is refused");
+	REQUIRE(run_pkt("192.0.2.61", "198.51.100.7", 80, &m) == 1, "fourth packet");
+	REQUIRE(dtcp_server_expire(&srv, 1700000001000ull) == 1 && srv.n == 2, "the packet limit expired one");
 	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 13\r\nCriteria-ID: *\r\n");
-	CHECK(strstr(r, "CRITERIA-COUNT: 2\r\n") && xtap_cls_count(env.cls) == 0, "DELETE: %s", r);
+	REQUIRE(strstr(r, "CRITERIA-COUNT: 2\r\n") && xtap_cls_count(env.cls) == 0, "DELETE: %s", r);
 	return 0;
 }
 
@@ -243,47 +243,47 @@ static int adopt_after_restart(void)
 	r = dtcp(ADD_HDR "Source-Address: 192.0.2.20-192.0.2.23\r\nDest-Port: 80,443,8000-8080\r\n"
 		 "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\n"
 		 "X-MD-Intercept-Id: 77\r\nFlags: STATIC\r\n");
-	CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
 	r = dtcp(ADD_HDR "Dest-Address: 198.51.100.0/24\r\nProtocol: 17\r\nCdest-ID: cd2\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.51\r\nX-JTap-Cdest-Dest-Port: 7891\r\nFlags: STATIC\r\n");
-	CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
 	before = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
 
 	cls2 = xtap_cls_new(&env.maps, 4096, 64);
-	CHECK(cls2, "second library instance");
+	REQUIRE(cls2, "second library instance");
 	xtap_backend_init(&be2, cls2);
-	CHECK(!dtcp_server_init(&srv2, &mb.cfg, &xtap_dtcp_backend, &be2), "server");
+	REQUIRE(!dtcp_server_init(&srv2, &mb.cfg, &xtap_dtcp_backend, &be2), "server");
 	for (size_t i = 0; i < srv.n; i++) {
 		const struct dtcp_entry *e = srv.tab[i];
 		static struct dtcp_criterion c;
 		struct dtcp_entry *copy = dtcp_entry_dup(e);
 		int err;
 
-		CHECK(copy, "memory");
+		REQUIRE(copy, "memory");
 		dtcp_entry_criterion(e, &c);
-		CHECK(!xtap_backend_rules(&be, e->c.id, &slots, &n), "rules of %u", e->c.id);
+		REQUIRE(!xtap_backend_rules(&be, e->c.id, &slots, &n), "rules of %u", e->c.id);
 		for (uint32_t k = 0; k < n; k++)
 			uids[k] = xtap_cls_uid(env.cls, slots[k]);
 		/* a wrong uid is refused and leaves nothing behind */
 		uids[0]++;
-		CHECK(xtap_backend_adopt(&be2, &c, slots, uids, n) == -ESTALE, "wrong uid adopted");
-		CHECK(xtap_cls_count(cls2) == 0 || i > 0, "refused adopt kept rules");
+		REQUIRE(xtap_backend_adopt(&be2, &c, slots, uids, n) == -ESTALE, "wrong uid adopted");
+		REQUIRE(xtap_cls_count(cls2) == 0 || i > 0, "refused adopt kept rules");
 		uids[0]--;
 		err = xtap_backend_adopt(&be2, &c, slots, uids, n);
-		CHECK(!err, "adopt %u: %s", e->c.id, strerror(-err));
-		CHECK(!dtcp_server_restore(&srv2, copy), "restore");
+		REQUIRE(!err, "adopt %u: %s", e->c.id, strerror(-err));
+		REQUIRE(!dtcp_server_restore(&srv2, copy), "restore");
 	}
-	CHECK(!xtap_cls_adopt_done(cls2), "adopt done");
-	CHECK(xtap_cls_count(cls2) == xtap_cls_count(env.cls), "%u rules adopted of %u", xtap_cls_count(cls2),
+	REQUIRE(!xtap_cls_adopt_done(cls2), "adopt done");
+	REQUIRE(xtap_cls_count(cls2) == xtap_cls_count(env.cls), "%u rules adopted of %u", xtap_cls_count(cls2),
 	      xtap_cls_count(env.cls));
-	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == before, "adopting wrote the maps");
-	CHECK(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 1, "criterion lost across the restart");
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == before, "adopting wrote the maps");
+	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 1, "criterion lost across the restart");
 
 	/* the new instance now owns them: DELETE through it empties the maps */
 	{
 		struct dtcp_session s2;
 
-		CHECK(!dtcp_session_init(&s2, &srv2, "ftap1", "127.0.0.1"), "session");
+		REQUIRE(!dtcp_session_init(&s2, &srv2, "ftap1", "127.0.0.1"), "session");
 		{
 			char buf[512];
 			size_t len = (size_t)snprintf(buf, sizeof(buf), "DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\n"
@@ -293,13 +293,13 @@ static int adopt_after_restart(void)
 			nreplies = 0;
 			dtcp_session_feed(&s2, buf, len, 1700000000000ull, emit, NULL);
 		}
-		CHECK(strstr(replies, "CRITERIA-COUNT: 2\r\n"), "DELETE through the new instance: %s", replies);
+		REQUIRE(strstr(replies, "CRITERIA-COUNT: 2\r\n"), "DELETE through the new instance: %s", replies);
 		dtcp_session_free(&s2);
 	}
-	CHECK(xtap_cls_count(cls2) == 0, "rules left in the new instance");
-	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 &&
+	REQUIRE(xtap_cls_count(cls2) == 0, "rules left in the new instance");
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 &&
 	      tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "map entries left");
-	CHECK(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 0, "deleted criterion still matches");
+	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 0, "deleted criterion still matches");
 	/* a new criterion through the new instance reuses freed slots cleanly */
 	dtcp_server_free(&srv2);
 	xtap_backend_free(&be2);
@@ -321,31 +321,31 @@ static int sweep_unknown(void)
 
 	r = dtcp(ADD_HDR "Source-Address: 192.0.2.40\r\nCdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
 		 "X-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
-	CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
 	r = dtcp(ADD_HDR "Source-Address: 192.0.2.41-192.0.2.42\r\nDest-Address: 198.51.100.0/24\r\nCdest-ID: cd1\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
-	CHECK(strstr(r, "200 OK"), "ADD: %s", r);
+	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
 	/* a new instance that knows only the first criterion */
 	cls3 = xtap_cls_new(&env.maps, 4096, 64);
-	CHECK(cls3, "instance");
+	REQUIRE(cls3, "instance");
 	xtap_backend_init(&be3, cls3);
 	keep = srv.n - 2;
-	CHECK(!xtap_backend_rules(&be, srv.tab[keep]->c.id, &slots, &n), "rules");
+	REQUIRE(!xtap_backend_rules(&be, srv.tab[keep]->c.id, &slots, &n), "rules");
 	for (uint32_t k = 0; k < n; k++)
 		uids[k] = xtap_cls_uid(env.cls, slots[k]);
 	{
 		static struct dtcp_criterion c;
 
 		dtcp_entry_criterion(srv.tab[keep], &c);
-		CHECK(!xtap_backend_adopt(&be3, &c, slots, uids, n), "adopt");
+		REQUIRE(!xtap_backend_adopt(&be3, &c, slots, uids, n), "adopt");
 	}
-	CHECK(!xtap_cls_adopt_done(cls3), "adopt done");
-	CHECK(!xtap_cls_sweep(cls3, &removed), "sweep");
-	CHECK(removed == 2, "%u unknown rules removed, want 2", removed);
-	CHECK(run_pkt("192.0.2.40", "198.51.100.7", 80, &m) == 1, "the adopted criterion lost");
-	CHECK(run_pkt("192.0.2.42", "198.51.100.7", 80, &m) == 0, "a swept rule still matches");
-	CHECK(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix entries left");
-	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "exact entries: %d",
+	REQUIRE(!xtap_cls_adopt_done(cls3), "adopt done");
+	REQUIRE(!xtap_cls_sweep(cls3, &removed), "sweep");
+	REQUIRE(removed == 2, "%u unknown rules removed, want 2", removed);
+	REQUIRE(run_pkt("192.0.2.40", "198.51.100.7", 80, &m) == 1, "the adopted criterion lost");
+	REQUIRE(run_pkt("192.0.2.42", "198.51.100.7", 80, &m) == 0, "a swept rule still matches");
+	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix entries left");
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "exact entries: %d",
 	      tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)));
 	xtap_backend_free(&be3);
 	xtap_cls_free(cls3);
@@ -370,7 +370,6 @@ int main(void)
 	}
 	memback_init(&mb, NULL);
 	xtap_backend_init(&be, env.cls);
-	pkt_addr(be.default_src4, "192.0.2.254");
 	if (dtcp_server_init(&srv, &mb.cfg, &xtap_dtcp_backend, &be) ||
 	    dtcp_session_init(&ss, &srv, "ftap1", "127.0.0.1")) {
 		t_record("dtcp server", -1, NULL);

@@ -140,49 +140,49 @@ static int run_hook(const struct row *r, enum hook h, const uint32_t *slots, con
 	int err;
 
 	for (int i = 0; i < r->ncrit; i++)
-		CHECK(!xtap_cls_stats(env.cls, slots[i], &before[i]), "stats");
-	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+		REQUIRE(!xtap_cls_stats(env.cls, slots[i], &before[i]), "stats");
+	REQUIRE(!xtap_cls_counters(env.cls, g0), "counters");
 	err = tenv_run(&env, h, env.ifindex[r->ifidx], frame, len, &out);
-	CHECK(!err, "test run: %s", strerror(-err));
-	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
+	REQUIRE(!err, "test run: %s", strerror(-err));
+	REQUIRE(!xtap_cls_counters(env.cls, g1), "counters");
 
-	CHECK(out.retval == (h == HOOK_XDP ? XDP_PASS_ : TC_ACT_UNSPEC_), "verdict %d", out.retval);
-	CHECK(out.size == (uint32_t)len && !memcmp(out.data, frame, len), "packet changed (hook %d)", h);
+	REQUIRE(out.retval == (h == HOOK_XDP ? XDP_PASS_ : TC_ACT_UNSPEC_), "verdict %d", out.retval);
+	REQUIRE(out.size == (uint32_t)len && !memcmp(out.data, frame, len), "packet changed (hook %d)", h);
 	for (int i = 0; i < r->ncrit; i++) {
 		int want = in_list(r->match, i);
 
-		CHECK(!xtap_cls_stats(env.cls, slots[i], &after), "stats");
-		CHECK(after.packets - before[i].packets == (uint64_t)want,
+		REQUIRE(!xtap_cls_stats(env.cls, slots[i], &after), "stats");
+		REQUIRE(after.packets - before[i].packets == (uint64_t)want,
 		      "hook %d: criterion %d matched %llu times, want %d", h, i,
 		      (unsigned long long)(after.packets - before[i].packets), want);
-		CHECK(after.bytes - before[i].bytes == (want ? ip_len : 0), "hook %d: criterion %d bytes %llu",
+		REQUIRE(after.bytes - before[i].bytes == (want ? ip_len : 0), "hook %d: criterion %d bytes %llu",
 		      h, i, (unsigned long long)(after.bytes - before[i].bytes));
-		CHECK(!want || after.last_ns > 0, "last match time not set");
+		REQUIRE(!want || after.last_ns > 0, "last match time not set");
 	}
-	CHECK(g1[XTAP_G_PACKETS] - g0[XTAP_G_PACKETS] == 1, "packets counter");
-	CHECK(g1[XTAP_G_MATCHED] - g0[XTAP_G_MATCHED] == (r->match && *r->match ? 1u : 0u),
+	REQUIRE(g1[XTAP_G_PACKETS] - g0[XTAP_G_PACKETS] == 1, "packets counter");
+	REQUIRE(g1[XTAP_G_MATCHED] - g0[XTAP_G_MATCHED] == (r->match && *r->match ? 1u : 0u),
 	      "matched counter");
-	CHECK(g1[XTAP_G_MATCHED_BYTES] - g0[XTAP_G_MATCHED_BYTES] == (r->match && *r->match ? ip_len : 0u),
+	REQUIRE(g1[XTAP_G_MATCHED_BYTES] - g0[XTAP_G_MATCHED_BYTES] == (r->match && *r->match ? ip_len : 0u),
 	      "hook %d: matched bytes %llu, want %u for a match", h,
 	      (unsigned long long)(g1[XTAP_G_MATCHED_BYTES] - g0[XTAP_G_MATCHED_BYTES]), ip_len);
 	if (r->counter)
-		CHECK(g1[r->counter] - g0[r->counter] == 1, "hook %d: counter %d moved by %llu", h,
+		REQUIRE(g1[r->counter] - g0[r->counter] == 1, "hook %d: counter %d moved by %llu", h,
 		      r->counter, (unsigned long long)(g1[r->counter] - g0[r->counter]));
 	if (r->counter2)
-		CHECK(g1[r->counter2] - g0[r->counter2] == 1, "hook %d: counter %d moved by %llu", h,
+		REQUIRE(g1[r->counter2] - g0[r->counter2] == 1, "hook %d: counter %d moved by %llu", h,
 		      r->counter2, (unsigned long long)(g1[r->counter2] - g0[r->counter2]));
 	/* a match through an unread field is always counted as such */
 	if (r->counter != XTAP_G_MATCH_UNREAD && r->counter2 != XTAP_G_MATCH_UNREAD)
-		CHECK(g1[XTAP_G_MATCH_UNREAD] == g0[XTAP_G_MATCH_UNREAD], "hook %d: unread match counted", h);
+		REQUIRE(g1[XTAP_G_MATCH_UNREAD] == g0[XTAP_G_MATCH_UNREAD], "hook %d: unread match counted", h);
 	if (h == HOOK_XDP) {
 		struct xtap_meta m;
 
-		CHECK(out.has_meta && out.meta_len == sizeof(m), "no XDP metadata (%u bytes)", out.meta_len);
+		REQUIRE(out.has_meta && out.meta_len == sizeof(m), "no XDP metadata (%u bytes)", out.meta_len);
 		memcpy(&m, out.meta, sizeof(m));
-		CHECK(m.magic == XTAP_META_MAGIC && m.ifindex == env.ifindex[r->ifidx], "metadata header");
-		CHECK(m.ncd == list_len(r->cds), "metadata names %u CDs, want %d", m.ncd, list_len(r->cds));
+		REQUIRE(m.magic == XTAP_META_MAGIC && m.ifindex == env.ifindex[r->ifidx], "metadata header");
+		REQUIRE(m.ncd == list_len(r->cds), "metadata names %u CDs, want %d", m.ncd, list_len(r->cds));
 		for (int i = 0; i < m.ncd; i++)
-			CHECK(in_list(r->cds, m.cd[i]), "unexpected CD %u", m.cd[i]);
+			REQUIRE(in_list(r->cds, m.cd[i]), "unexpected CD %u", m.cd[i]);
 	}
 	return 0;
 }
@@ -195,11 +195,11 @@ static int run_row(const struct row *r)
 	uint8_t frame[4096];
 	int len, err;
 
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
-	CHECK(!add_criteria(r->crit, r->ncrit, slots), "criteria");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!add_criteria(r->crit, r->ncrit, slots), "criteria");
 	pkt_from_row(&r->pkt, &spec);
 	len = pkt_build(&spec, frame, sizeof(frame), &lay);
-	CHECK(len > 0, "build");
+	REQUIRE(len > 0, "build");
 	if (r->pkt.mutate)
 		r->pkt.mutate(frame, lay.l3);
 	if (r->where == IN) {
@@ -440,45 +440,45 @@ static int frag_follow(int family)
 
 	pkt_addr(s.src, family == 4 ? V4A : V6A);
 	pkt_addr(s.dst, family == 4 ? V4B : V6B);
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
-	CHECK(!add_criteria(ct, 2, slots), "add");
-	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!add_criteria(ct, 2, slots), "add");
+	REQUIRE(!xtap_cls_counters(env.cls, g0), "counters");
 	len = pkt_build(&s, f, sizeof(f), &lay);
 	first_len = lay.end - lay.l3;
-	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run first");
+	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run first");
 	/* the later fragment of the same datagram, and one of another datagram */
 	s.frag = PF_LATER;
 	len = pkt_build(&s, f, sizeof(f), &lay);
-	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run later");
-	CHECK(out.has_meta && ((struct xtap_meta *)out.meta)->ncd == 1 &&
+	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run later");
+	REQUIRE(out.has_meta && ((struct xtap_meta *)out.meta)->ncd == 1 &&
 	      ((struct xtap_meta *)out.meta)->cd[0] == 3, "later fragment reaches the CD");
-	CHECK(!tenv_run(&env, HOOK_TC_IN, env.ifindex[1], f, len, &out), "run later via tc");
+	REQUIRE(!tenv_run(&env, HOOK_TC_IN, env.ifindex[1], f, len, &out), "run later via tc");
 	s.frag_id = 0x1235;
 	len = pkt_build(&s, f, sizeof(f), &lay);
-	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run other");
-	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
-	CHECK(!xtap_cls_stats(env.cls, slots[0], &st0) && !xtap_cls_stats(env.cls, slots[1], &st1), "stats");
+	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run other");
+	REQUIRE(!xtap_cls_counters(env.cls, g1), "counters");
+	REQUIRE(!xtap_cls_stats(env.cls, slots[0], &st0) && !xtap_cls_stats(env.cls, slots[1], &st1), "stats");
 	/* the record: the first fragment and both later ones; the fragment of
 	 * a datagram never seen: every criterion on its address (ports unread) */
-	CHECK(st0.packets == 4, "port criterion matched %llu of first + 2 later + 1 unknown fragments",
+	REQUIRE(st0.packets == 4, "port criterion matched %llu of first + 2 later + 1 unknown fragments",
 	      (unsigned long long)st0.packets);
-	CHECK(st0.bytes == first_len + 3ull * (lay.end - lay.l3), "bytes %llu", (unsigned long long)st0.bytes);
-	CHECK(st1.packets == 1, "other criterion matched %llu, want the unknown fragment only",
+	REQUIRE(st0.bytes == first_len + 3ull * (lay.end - lay.l3), "bytes %llu", (unsigned long long)st0.bytes);
+	REQUIRE(st1.packets == 1, "other criterion matched %llu, want the unknown fragment only",
 	      (unsigned long long)st1.packets);
-	CHECK(g1[XTAP_G_FRAG_RECORDED] - g0[XTAP_G_FRAG_RECORDED] == 1, "recorded");
-	CHECK(g1[XTAP_G_FRAG_FOLLOWED] - g0[XTAP_G_FRAG_FOLLOWED] == 2, "followed");
-	CHECK(g1[XTAP_G_FRAG_UNKNOWN] - g0[XTAP_G_FRAG_UNKNOWN] == 1, "unknown");
-	CHECK(g1[XTAP_G_MATCH_UNREAD] - g0[XTAP_G_MATCH_UNREAD] == 1, "unread match");
+	REQUIRE(g1[XTAP_G_FRAG_RECORDED] - g0[XTAP_G_FRAG_RECORDED] == 1, "recorded");
+	REQUIRE(g1[XTAP_G_FRAG_FOLLOWED] - g0[XTAP_G_FRAG_FOLLOWED] == 2, "followed");
+	REQUIRE(g1[XTAP_G_FRAG_UNKNOWN] - g0[XTAP_G_FRAG_UNKNOWN] == 1, "unknown");
+	REQUIRE(g1[XTAP_G_MATCH_UNREAD] - g0[XTAP_G_MATCH_UNREAD] == 1, "unread match");
 
 	/* a deleted criterion is not followed, and its reused slot neither:
 	 * with nothing left to follow the fragment is classified on its own */
-	CHECK(!xtap_cls_del(env.cls, slots[0]) && !xtap_cls_sync(env.cls), "delete");
+	REQUIRE(!xtap_cls_del(env.cls, slots[0]) && !xtap_cls_sync(env.cls), "delete");
 	s.frag_id = 0x1234;
 	len = pkt_build(&s, f, sizeof(f), &lay);
-	CHECK(!xtap_cls_stats(env.cls, slots[1], &st0), "stats");
-	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run after delete");
-	CHECK(out.has_meta && ((struct xtap_meta *)out.meta)->ncd == 0, "deleted criterion still followed");
-	CHECK(!xtap_cls_stats(env.cls, slots[1], &st1) && st1.packets == st0.packets + 1,
+	REQUIRE(!xtap_cls_stats(env.cls, slots[1], &st0), "stats");
+	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run after delete");
+	REQUIRE(out.has_meta && ((struct xtap_meta *)out.meta)->ncd == 0, "deleted criterion still followed");
+	REQUIRE(!xtap_cls_stats(env.cls, slots[1], &st1) && st1.packets == st0.packets + 1,
 	      "the fragment, classified on its own, missed the other port criterion");
 	return 0;
 }
@@ -519,43 +519,43 @@ static int frag_records(int family)
 
 	pkt_addr(s.src, a);
 	pkt_addr(s.dst, b);
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
-	CHECK(!add_criteria(ct, 3, slots), "add");
-	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!add_criteria(ct, 3, slots), "add");
+	REQUIRE(!xtap_cls_counters(env.cls, g0), "counters");
 
 	/* a first fragment to port 7777: its addresses meet the criteria, its
 	 * port does not; its later fragment matches nothing either */
-	CHECK(xdp_cds(&s) == 0, "first fragment to 7777 copied");
+	REQUIRE(xdp_cds(&s) == 0, "first fragment to 7777 copied");
 	s.frag = PF_LATER;
-	CHECK(xdp_cds(&s) == 0, "later fragment of a datagram that matched nothing copied");
-	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
-	CHECK(g1[XTAP_G_FRAG_RECORDED] - g0[XTAP_G_FRAG_RECORDED] == 1, "no-match record");
-	CHECK(g1[XTAP_G_FRAG_NONE] - g0[XTAP_G_FRAG_NONE] == 1, "frag_none");
+	REQUIRE(xdp_cds(&s) == 0, "later fragment of a datagram that matched nothing copied");
+	REQUIRE(!xtap_cls_counters(env.cls, g1), "counters");
+	REQUIRE(g1[XTAP_G_FRAG_RECORDED] - g0[XTAP_G_FRAG_RECORDED] == 1, "no-match record");
+	REQUIRE(g1[XTAP_G_FRAG_NONE] - g0[XTAP_G_FRAG_NONE] == 1, "frag_none");
 
 	/* a second first fragment of that datagram to 5001: recorded over the
 	 * no-match record; a third to 9999 adds its criterion */
 	s.frag = PF_FIRST;
 	s.dport = 5001;
-	CHECK(xdp_cds(&s) == 1 << 1, "second first fragment to 5001");
+	REQUIRE(xdp_cds(&s) == 1 << 1, "second first fragment to 5001");
 	s.dport = 9999;
-	CHECK(xdp_cds(&s) == 1 << 2, "third first fragment to 9999");
+	REQUIRE(xdp_cds(&s) == 1 << 2, "third first fragment to 9999");
 	s.dport = 7777; /* a no-match first fragment never replaces matches */
-	CHECK(xdp_cds(&s) == 0, "fourth first fragment");
+	REQUIRE(xdp_cds(&s) == 0, "fourth first fragment");
 	s.frag = PF_LATER;
-	CHECK(xdp_cds(&s) == ((1 << 1) | (1 << 2)), "later fragment follows both first fragments' criteria");
+	REQUIRE(xdp_cds(&s) == ((1 << 1) | (1 << 2)), "later fragment follows both first fragments' criteria");
 
 	/* no criterion on its addresses: no record at all, and the later
 	 * fragment is unknown (and matches nothing: no address criterion) */
-	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+	REQUIRE(!xtap_cls_counters(env.cls, g0), "counters");
 	pkt_addr(s.src, family == 4 ? "203.0.113.9" : "2001:db8:9::9");
 	s.frag = PF_FIRST;
 	s.frag_id = 0x4001;
-	CHECK(xdp_cds(&s) == 0, "unrelated first fragment");
+	REQUIRE(xdp_cds(&s) == 0, "unrelated first fragment");
 	s.frag = PF_LATER;
-	CHECK(xdp_cds(&s) == 0, "unrelated later fragment");
-	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
-	CHECK(g1[XTAP_G_FRAG_RECORDED] == g0[XTAP_G_FRAG_RECORDED], "a first fragment no criterion's addresses meet was recorded");
-	CHECK(g1[XTAP_G_FRAG_UNKNOWN] - g0[XTAP_G_FRAG_UNKNOWN] == 1, "unknown");
+	REQUIRE(xdp_cds(&s) == 0, "unrelated later fragment");
+	REQUIRE(!xtap_cls_counters(env.cls, g1), "counters");
+	REQUIRE(g1[XTAP_G_FRAG_RECORDED] == g0[XTAP_G_FRAG_RECORDED], "a first fragment no criterion's addresses meet was recorded");
+	REQUIRE(g1[XTAP_G_FRAG_UNKNOWN] - g0[XTAP_G_FRAG_UNKNOWN] == 1, "unknown");
 	return 0;
 }
 
@@ -569,8 +569,8 @@ static int ipv4_options(void)
 	uint32_t slots[2];
 	int runs = 0;
 
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
-	CHECK(!add_criteria(ct, 2, slots), "add");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!add_criteria(ct, 2, slots), "add");
 	for (int opt = 0; opt <= 40; opt += 4) {
 		for (int proto = 6; proto <= 17; proto += 11) {
 			struct pkt_spec s = { .family = 4, .proto = (uint8_t)proto, .dport = 443, .ipopt = opt };
@@ -583,10 +583,10 @@ static int ipv4_options(void)
 			pkt_addr(s.dst, V4B);
 			len = pkt_build(&s, f, sizeof(f), NULL);
 			for (int h = HOOK_XDP; h <= HOOK_TC_IN; h++) {
-				CHECK(!xtap_cls_stats(env.cls, slots[0], &a0) && !xtap_cls_stats(env.cls, slots[1], &b0), "stats");
-				CHECK(!tenv_run(&env, h, env.ifindex[0], f, len, &out), "run");
-				CHECK(!xtap_cls_stats(env.cls, slots[0], &a1) && !xtap_cls_stats(env.cls, slots[1], &b1), "stats");
-				CHECK(a1.packets == a0.packets + 1 && b1.packets == b0.packets,
+				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a0) && !xtap_cls_stats(env.cls, slots[1], &b0), "stats");
+				REQUIRE(!tenv_run(&env, h, env.ifindex[0], f, len, &out), "run");
+				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a1) && !xtap_cls_stats(env.cls, slots[1], &b1), "stats");
+				REQUIRE(a1.packets == a0.packets + 1 && b1.packets == b0.packets,
 				      "%d option bytes, protocol %d, hook %d: port 443 matched %llu, 444 %llu", opt, proto, h,
 				      (unsigned long long)(a1.packets - a0.packets), (unsigned long long)(b1.packets - b0.packets));
 				runs++;
@@ -629,8 +629,8 @@ static int truncations(void)
 		pkt_addr(s->src, v6 ? V6A : V4A);
 		pkt_addr(s->dst, v6 ? V6B : V4B);
 		full = pkt_build(s, f, sizeof(f), &lay);
-		CHECK(!tenv_clear(&env, 1u << 16), "clear");
-		CHECK(!add_criteria(ct, 3, slots), "add");
+		REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+		REQUIRE(!add_criteria(ct, 3, slots), "add");
 		/* the kernel's test run refuses frames shorter than Ethernet */
 		for (int len = 14; len <= full; len++) {
 			int hdr = v6 ? lay.l3 + 40 : lay.l3 + 20; /* the addresses */
@@ -647,21 +647,21 @@ static int truncations(void)
 				 * than the fixed IP header: XDP covers those lengths */
 				if (h == HOOK_TC_IN && len < lay.l3 + (v6 ? 40 : 20))
 					continue;
-				CHECK(!xtap_cls_stats(env.cls, slots[0], &a0) && !xtap_cls_stats(env.cls, slots[1], &b0) &&
+				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a0) && !xtap_cls_stats(env.cls, slots[1], &b0) &&
 				      !xtap_cls_stats(env.cls, slots[2], &c0), "stats");
 				int rerr = tenv_run(&env, h, env.ifindex[0], f, len, &out);
 
-				CHECK(!rerr, "frame %d len %d hook %d: %s", k, len, h, strerror(-rerr));
-				CHECK(out.size == (uint32_t)len && !memcmp(out.data, f, len), "frame %d changed at %d", k, len);
-				CHECK(!xtap_cls_stats(env.cls, slots[0], &a1) && !xtap_cls_stats(env.cls, slots[1], &b1) &&
+				REQUIRE(!rerr, "frame %d len %d hook %d: %s", k, len, h, strerror(-rerr));
+				REQUIRE(out.size == (uint32_t)len && !memcmp(out.data, f, len), "frame %d changed at %d", k, len);
+				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a1) && !xtap_cls_stats(env.cls, slots[1], &b1) &&
 				      !xtap_cls_stats(env.cls, slots[2], &c1), "stats");
-				CHECK(a1.packets - a0.packets == (uint64_t)want0, "frame %d cut at %d: address criterion %d",
+				REQUIRE(a1.packets - a0.packets == (uint64_t)want0, "frame %d cut at %d: address criterion %d",
 				      k, len, want0);
-				CHECK(b1.packets - b0.packets == (uint64_t)want1, "frame %d cut at %d: port/icmp criterion %d",
+				REQUIRE(b1.packets - b0.packets == (uint64_t)want1, "frame %d cut at %d: port/icmp criterion %d",
 				      k, len, want1);
-				CHECK(c1.packets - c0.packets == (uint64_t)want2, "frame %d cut at %d: other port/icmp criterion %d",
+				REQUIRE(c1.packets - c0.packets == (uint64_t)want2, "frame %d cut at %d: other port/icmp criterion %d",
 				      k, len, want2);
-				CHECK(!want0 || a1.bytes - a0.bytes == iplen, "frame %d cut at %d: bytes", k, len);
+				REQUIRE(!want0 || a1.bytes - a0.bytes == iplen, "frame %d cut at %d: bytes", k, len);
 				tested++;
 			}
 		}
@@ -696,22 +696,22 @@ static int tc_paged(void)
 	pkt_addr(s.src, V6A);
 	pkt_addr(s.dst, V6B);
 	len = pkt_build(&s, f, sizeof(f), NULL);
-	CHECK(len > 4096, "frame of %d bytes", len);
-	CHECK(!system("ip link set xt0 mtu 9000 && ip link set xt0p mtu 9000"), "mtu 9000 on xt0");
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
-	CHECK(!add_criteria(ct, 2, slots), "add");
+	REQUIRE(len > 4096, "frame of %d bytes", len);
+	REQUIRE(!system("ip link set xt0 mtu 9000 && ip link set xt0p mtu 9000"), "mtu 9000 on xt0");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!add_criteria(ct, 2, slots), "add");
 	hook.ifindex = (int)env.ifindex[0];
-	CHECK(!bpf_tc_hook_create(&hook) || errno == EEXIST, "clsact on xt0");
-	CHECK(!bpf_tc_attach(&hook, &opts), "tc ingress program on xt0");
+	REQUIRE(!bpf_tc_hook_create(&hook) || errno == EEXIST, "clsact on xt0");
+	REQUIRE(!bpf_tc_attach(&hook, &opts), "tc ingress program on xt0");
 	fd = socket(AF_PACKET, SOCK_RAW, 0);
 	to.sll_ifindex = (int)if_nametoindex("xt0p");
 	err = fd < 0 || !to.sll_ifindex;
-	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
+	REQUIRE(!xtap_cls_counters(env.cls, g0), "counters");
 	if (!err)
 		err = sendto(fd, f, len, 0, (struct sockaddr *)&to, sizeof(to)) != len;
 	/* veth hands the frame to xt0 at once (netif_rx): wait for the count */
 	for (int i = 0; !err && i < 2000 && !got; i++) {
-		CHECK(!xtap_cls_stats(env.cls, slots[0], &a), "stats");
+		REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a), "stats");
 		got = a.packets > 0;
 		if (!got)
 			usleep(1000);
@@ -719,11 +719,11 @@ static int tc_paged(void)
 	if (fd >= 0)
 		close(fd);
 	bpf_tc_hook_destroy(&hook);
-	CHECK(!err, "send over xt0p: %s", strerror(errno));
-	CHECK(got, "the criterion on port 5060 never counted the frame (2 s)");
-	CHECK(!xtap_cls_stats(env.cls, slots[1], &b) && b.packets == 0, "port 5061 matched: the ports were not read");
-	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
-	CHECK(g1[XTAP_G_MATCH_UNREAD] == g0[XTAP_G_MATCH_UNREAD] && g1[XTAP_G_TRUNC_EXT] == g0[XTAP_G_TRUNC_EXT],
+	REQUIRE(!err, "send over xt0p: %s", strerror(errno));
+	REQUIRE(got, "the criterion on port 5060 never counted the frame (2 s)");
+	REQUIRE(!xtap_cls_stats(env.cls, slots[1], &b) && b.packets == 0, "port 5061 matched: the ports were not read");
+	REQUIRE(!xtap_cls_counters(env.cls, g1), "counters");
+	REQUIRE(g1[XTAP_G_MATCH_UNREAD] == g0[XTAP_G_MATCH_UNREAD] && g1[XTAP_G_TRUNC_EXT] == g0[XTAP_G_TRUNC_EXT],
 	      "counted as unread");
 	return 0;
 }
@@ -737,33 +737,33 @@ static int bounds(void)
 	struct crit_store cs;
 	int n_exact;
 
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
 	for (int i = 0; i < XTAP_MAX_CAND; i++)
-		CHECK(!add_criteria(&one, 1, &slots[i]), "add %d", i);
+		REQUIRE(!add_criteria(&one, 1, &slots[i]), "add %d", i);
 	n_exact = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
-	CHECK(crit_from_text(&one, env.ifindex, &cs) == 0, "text");
-	CHECK(xtap_cls_add(env.cls, &cs.c, &s2) == -ENOSPC, "17th criterion on one address accepted");
-	CHECK(xtap_cls_count(env.cls) == XTAP_MAX_CAND, "count changed");
-	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == n_exact, "map changed");
+	REQUIRE(crit_from_text(&one, env.ifindex, &cs) == 0, "text");
+	REQUIRE(xtap_cls_add(env.cls, &cs.c, &s2) == -ENOSPC, "17th criterion on one address accepted");
+	REQUIRE(xtap_cls_count(env.cls) == XTAP_MAX_CAND, "count changed");
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == n_exact, "map changed");
 
 	/* push-down: 16 on a /8, then a /24 below it would need 17 */
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
 	for (int i = 0; i < XTAP_MAX_CAND; i++)
-		CHECK(!add_criteria(&wide, 1, &slots[i]), "add wide %d", i);
-	CHECK(crit_from_text(&narrow, env.ifindex, &cs) == 0, "text");
-	CHECK(xtap_cls_add(env.cls, &cs.c, &s2) == -ENOSPC, "pushed-down bound not enforced");
-	CHECK(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 1, "prefix entries");
+		REQUIRE(!add_criteria(&wide, 1, &slots[i]), "add wide %d", i);
+	REQUIRE(crit_from_text(&narrow, env.ifindex, &cs) == 0, "text");
+	REQUIRE(xtap_cls_add(env.cls, &cs.c, &s2) == -ENOSPC, "pushed-down bound not enforced");
+	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 1, "prefix entries");
 
 	/* malformed input */
-	CHECK(crit_from_text(&(struct crit_text){ .src = V4A, .dport = "90-80" }, env.ifindex, &cs) == 0, "text");
-	CHECK(xtap_cls_add(env.cls, &cs.c, &s2) == -EINVAL, "inverted range accepted");
-	CHECK(crit_from_text(&(struct crit_text){ .src = V4A, .proto = "300" }, env.ifindex, &cs) == 0, "text");
-	CHECK(xtap_cls_add(env.cls, &cs.c, &s2) == -EINVAL, "protocol 300 accepted");
-	CHECK(crit_from_text(&(struct crit_text){ .src = V4A, .scope = XTAP_SCOPE_IN }, env.ifindex, &cs) == 0, "text");
+	REQUIRE(crit_from_text(&(struct crit_text){ .src = V4A, .dport = "90-80" }, env.ifindex, &cs) == 0, "text");
+	REQUIRE(xtap_cls_add(env.cls, &cs.c, &s2) == -EINVAL, "inverted range accepted");
+	REQUIRE(crit_from_text(&(struct crit_text){ .src = V4A, .proto = "300" }, env.ifindex, &cs) == 0, "text");
+	REQUIRE(xtap_cls_add(env.cls, &cs.c, &s2) == -EINVAL, "protocol 300 accepted");
+	REQUIRE(crit_from_text(&(struct crit_text){ .src = V4A, .scope = XTAP_SCOPE_IN }, env.ifindex, &cs) == 0, "text");
 	cs.c.nif = 1;
 	cs.c.ifindex[0] = 999999;
-	CHECK(xtap_cls_add(env.cls, &cs.c, &s2) == -ENODEV, "unknown interface accepted");
-	CHECK(xtap_cls_count(env.cls) == XTAP_MAX_CAND, "count changed by refused adds");
+	REQUIRE(xtap_cls_add(env.cls, &cs.c, &s2) == -ENODEV, "unknown interface accepted");
+	REQUIRE(xtap_cls_count(env.cls) == XTAP_MAX_CAND, "count changed by refused adds");
 	return 0;
 }
 
@@ -783,24 +783,24 @@ static int delete_and_reuse(void)
 	pkt_addr(s.src, V4A);
 	pkt_addr(s.dst, V4B);
 	len = pkt_build(&s, f, sizeof(f), &lay);
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
-	CHECK(!add_criteria(ct, 4, slots), "add");
-	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!add_criteria(ct, 4, slots), "add");
+	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
 	for (int i = 0; i < 4; i++)
-		CHECK(!xtap_cls_del(env.cls, slots[i]), "delete %d", i);
-	CHECK(xtap_cls_del(env.cls, slots[0]) == -ENOENT, "double delete");
-	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
-	CHECK(((struct xtap_meta *)out.meta)->ncd == 0, "deleted criteria matched");
-	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "exact map not empty");
-	CHECK(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix map not empty");
-	CHECK(!bpf_map_lookup_elem(env.maps.present, &zero, &present) && present == 0, "present bits %#x", present);
+		REQUIRE(!xtap_cls_del(env.cls, slots[i]), "delete %d", i);
+	REQUIRE(xtap_cls_del(env.cls, slots[0]) == -ENOENT, "double delete");
+	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
+	REQUIRE(((struct xtap_meta *)out.meta)->ncd == 0, "deleted criteria matched");
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "exact map not empty");
+	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix map not empty");
+	REQUIRE(!bpf_map_lookup_elem(env.maps.present, &zero, &present) && present == 0, "present bits %#x", present);
 	/* slots come back only after a grace period, with zeroed counters */
-	CHECK(!xtap_cls_sync(env.cls), "sync");
+	REQUIRE(!xtap_cls_sync(env.cls), "sync");
 	for (int i = 0; i < 4; i++)
-		CHECK(!add_criteria(&ct[2], 1, &slots[i]), "re-add");
+		REQUIRE(!add_criteria(&ct[2], 1, &slots[i]), "re-add");
 	for (int i = 0; i < 4; i++) {
-		CHECK(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
-		CHECK(st.packets == 0 && st.bytes == 0 && st.last_ns == 0, "reused slot kept old counters");
+		REQUIRE(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
+		REQUIRE(st.packets == 0 && st.bytes == 0 && st.last_ns == 0, "reused slot kept old counters");
 	}
 	return 0;
 }
@@ -815,10 +815,10 @@ static int xfilter_consistent(const char *when)
 	void *prev = NULL;
 	int bad = 0;
 
-	CHECK(!bpf_obj_get_info_by_fd(env.maps.xfilter, &info, &len), "filter info");
+	REQUIRE(!bpf_obj_get_info_by_fd(env.maps.xfilter, &info, &len), "filter info");
 	nbits = info.max_entries * 64;
 	want = calloc(info.max_entries, sizeof(*want));
-	CHECK(want, "memory");
+	REQUIRE(want, "memory");
 	while (!bpf_map_get_next_key(env.maps.exact, prev, &next)) {
 		key = next;
 		prev = &key;
@@ -831,7 +831,7 @@ static int xfilter_consistent(const char *when)
 	for (uint32_t w = 0; w < info.max_entries && !bad; w++)
 		bad = bpf_map_lookup_elem(env.maps.xfilter, &w, &got) || got != want[w];
 	free(want);
-	CHECK(!bad, "%s: the pre-filter is not the exact index's bits", when);
+	REQUIRE(!bad, "%s: the pre-filter is not the exact index's bits", when);
 	return 0;
 }
 
@@ -851,26 +851,26 @@ static int exact_prefilter(void)
 	uint64_t w;
 	int n;
 
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
-	CHECK(!bpf_obj_get_info_by_fd(env.maps.xfilter, &info, &len), "filter info");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!bpf_obj_get_info_by_fd(env.maps.xfilter, &info, &len), "filter info");
 	nbits = info.max_entries * 64;
 	/* 64 exact criteria, sources and destinations, both families */
 	for (int i = 0; i < 64; i++) {
 		snprintf(a, sizeof(a), i % 2 ? "2001:db8:%x::%x" : "10.%d.%d.7", i * 37 % 251, i * 11 % 253);
 		ct = (struct crit_text){ .src = i % 4 < 2 ? a : NULL, .dst = i % 4 < 2 ? NULL : a };
-		CHECK(!add_criteria(&ct, 1, &slots[i]), "add %d", i);
+		REQUIRE(!add_criteria(&ct, 1, &slots[i]), "add %d", i);
 	}
 	if (xfilter_consistent("after 64 adds"))
 		return -1;
 	for (int i = 0; i < 64; i += 2)
-		CHECK(!xtap_cls_del(env.cls, slots[i]), "delete %d", i);
+		REQUIRE(!xtap_cls_del(env.cls, slots[i]), "delete %d", i);
 	if (xfilter_consistent("after 32 deletes"))
 		return -1;
 	for (int i = 1; i < 64; i += 2)
-		CHECK(!xtap_cls_del(env.cls, slots[i]), "delete %d", i);
+		REQUIRE(!xtap_cls_del(env.cls, slots[i]), "delete %d", i);
 	for (uint32_t i = 0; i < info.max_entries; i++)
 		zero_words += !bpf_map_lookup_elem(env.maps.xfilter, &i, &w) && !w;
-	CHECK(zero_words == info.max_entries, "bits left after every exact criterion went");
+	REQUIRE(zero_words == info.max_entries, "bits left after every exact criterion went");
 
 	/* two sources sharing one bit */
 	pkt_addr(ka.addr, V4A);
@@ -882,24 +882,24 @@ static int exact_prefilter(void)
 		if ((xtap_xfilter_hash(&kb) & (nbits - 1)) == (xtap_xfilter_hash(&ka) & (nbits - 1)))
 			break;
 	}
-	CHECK(n < 1 << 26, "no address shares the bit of %s", V4A);
+	REQUIRE(n < 1 << 26, "no address shares the bit of %s", V4A);
 	inet_ntop(AF_INET, kb.addr, b, sizeof(b));
 	ct = (struct crit_text){ .src = V4A };
-	CHECK(!add_criteria(&ct, 1, &sa), "add a");
+	REQUIRE(!add_criteria(&ct, 1, &sa), "add a");
 	ct = (struct crit_text){ .src = b };
-	CHECK(!add_criteria(&ct, 1, &sb), "add b");
-	CHECK(!xtap_cls_del(env.cls, sb), "delete b");
+	REQUIRE(!add_criteria(&ct, 1, &sb), "add b");
+	REQUIRE(!xtap_cls_del(env.cls, sb), "delete b");
 	if (xfilter_consistent("one of two sharing a bit deleted"))
 		return -1;
 	pkt_addr(s.src, V4A);
 	pkt_addr(s.dst, V4B);
 	len = (uint32_t)pkt_build(&s, f, sizeof(f), NULL);
-	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, (int)len, &out), "run");
-	CHECK(((struct xtap_meta *)out.meta)->ncd == 0 && out.has_meta, "metadata");
+	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, (int)len, &out), "run");
+	REQUIRE(((struct xtap_meta *)out.meta)->ncd == 0 && out.has_meta, "metadata");
 	{
 		struct xtap_crit_stats st;
 
-		CHECK(!xtap_cls_stats(env.cls, sa, &st) && st.packets == 1, "a missed through the shared bit");
+		REQUIRE(!xtap_cls_stats(env.cls, sa, &st) && st.packets == 1, "a missed through the shared bit");
 	}
 	/* b's packet passes the filter (a's bit) and misses in the index */
 	memcpy(s.src, kb.addr, 4);
@@ -907,12 +907,12 @@ static int exact_prefilter(void)
 	{
 		uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT];
 
-		CHECK(!xtap_cls_counters(env.cls, g0), "counters");
-		CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, (int)len, &out), "run");
-		CHECK(!xtap_cls_counters(env.cls, g1), "counters");
-		CHECK(g1[XTAP_G_MATCHED] == g0[XTAP_G_MATCHED], "a deleted criterion matched");
+		REQUIRE(!xtap_cls_counters(env.cls, g0), "counters");
+		REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, (int)len, &out), "run");
+		REQUIRE(!xtap_cls_counters(env.cls, g1), "counters");
+		REQUIRE(g1[XTAP_G_MATCHED] == g0[XTAP_G_MATCHED], "a deleted criterion matched");
 	}
-	CHECK(!xtap_cls_del(env.cls, sa), "delete a");
+	REQUIRE(!xtap_cls_del(env.cls, sa), "delete a");
 	if (xfilter_consistent("both deleted"))
 		return -1;
 	return 0;
@@ -944,18 +944,18 @@ static int match_bound(void)
 	pkt_addr(s.src, V4A);
 	pkt_addr(s.dst, V4B);
 	len = pkt_build(&s, f, sizeof(f), &lay);
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
-	CHECK(!add_criteria(ct, n, slots), "add");
-	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
-	CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
-	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!add_criteria(ct, n, slots), "add");
+	REQUIRE(!xtap_cls_counters(env.cls, g0), "counters");
+	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
+	REQUIRE(!xtap_cls_counters(env.cls, g1), "counters");
 	for (int i = 0; i < n; i++) {
-		CHECK(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
-		CHECK(st.packets == 1, "criterion %d not counted", i);
+		REQUIRE(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
+		REQUIRE(st.packets == 1, "criterion %d not counted", i);
 	}
-	CHECK(g1[XTAP_G_MATCH_BOUND] - g0[XTAP_G_MATCH_BOUND] == (uint64_t)(n - XTAP_MAX_MATCH), "match bound counter");
-	CHECK(g1[XTAP_G_CD_BOUND] - g0[XTAP_G_CD_BOUND] >= 1, "cd bound counter");
-	CHECK(((struct xtap_meta *)out.meta)->ncd == XTAP_PKT_MAX_CDS, "CDs recorded");
+	REQUIRE(g1[XTAP_G_MATCH_BOUND] - g0[XTAP_G_MATCH_BOUND] == (uint64_t)(n - XTAP_MAX_MATCH), "match bound counter");
+	REQUIRE(g1[XTAP_G_CD_BOUND] - g0[XTAP_G_CD_BOUND] >= 1, "cd bound counter");
+	REQUIRE(((struct xtap_meta *)out.meta)->ncd == XTAP_PKT_MAX_CDS, "CDs recorded");
 	return 0;
 }
 
@@ -1005,21 +1005,21 @@ static int under_traffic(void)
 	pkt_addr(s.src, V4A);
 	pkt_addr(s.dst, V4B);
 	len = pkt_build(&s, f, sizeof(f), &lay);
-	CHECK(!tenv_clear(&env, 1u << 16), "clear");
-	CHECK(!add_criteria(keep, 3, slots), "add");
-	CHECK(!pthread_create(&th, NULL, churn, &a), "thread");
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!add_criteria(keep, 3, slots), "add");
+	REQUIRE(!pthread_create(&th, NULL, churn, &a), "thread");
 	for (; runs < 20000 && !a.err; runs++)
-		CHECK(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
+		REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
 	a.stop = 1;
 	pthread_join(th, NULL);
-	CHECK(!a.err, "churn: %s", strerror(-a.err));
+	REQUIRE(!a.err, "churn: %s", strerror(-a.err));
 	for (int i = 0; i < 3; i++) {
-		CHECK(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
-		CHECK(st.packets == (uint64_t)runs, "criterion %d matched %llu of %d packets during %ld updates", i,
+		REQUIRE(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
+		REQUIRE(st.packets == (uint64_t)runs, "criterion %d matched %llu of %d packets during %ld updates", i,
 		      (unsigned long long)st.packets, runs, a.updates);
 	}
 	printf("    %d packets during %ld updates, none missed\n", runs, a.updates);
-	CHECK(a.updates > 0, "no update happened during the run");
+	REQUIRE(a.updates > 0, "no update happened during the run");
 	return 0;
 }
 

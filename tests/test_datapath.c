@@ -119,50 +119,50 @@ static int life(enum xtap_attach_mode mode)
 	if (system(cmd))
 		return -1;
 	err = xtap_dp_open(&dp, &o);
-	CHECK(!err, "open: %s", strerror(-err));
-	CHECK(!dp.adopted && dp.vt.created, "a first start adopted something");
+	REQUIRE(!err, "open: %s", strerror(-err));
+	REQUIRE(!dp.adopted && dp.vt.created, "a first start adopted something");
 	err = xtap_dp_attach(&dp, "a0", mode);
-	CHECK(!err, "attach: %s", strerror(-err));
+	REQUIRE(!err, "attach: %s", strerror(-err));
 	cls = xtap_cls_new(&dp.maps, dp.max_criteria, XTAP_MAX_SETS_DEFAULT);
-	CHECK(cls, "classifier");
+	REQUIRE(cls, "classifier");
 	memset(&c, 0, sizeof(c));
 	c.family = XTAP_AF_INET;
 	pkt_addr(c.src, "192.0.2.1");
 	c.src_plen = 32;
 	c.proto.any = c.sport.any = c.dport.any = c.itype.any = c.icode.any = 1;
-	CHECK(!xtap_cls_add(cls, &c, &slot), "criterion");
-	CHECK(!inject(), "inject: %s", strerror(errno));
-	CHECK(pinned_packets(slot) == 1, "first packet: %llu (classified %llu, matched %llu)",
+	REQUIRE(!xtap_cls_add(cls, &c, &slot), "criterion");
+	REQUIRE(!inject(), "inject: %s", strerror(errno));
+	REQUIRE(pinned_packets(slot) == 1, "first packet: %llu (classified %llu, matched %llu)",
 	      (unsigned long long)pinned_packets(slot), (unsigned long long)pinned_counter(XTAP_G_PACKETS),
 	      (unsigned long long)pinned_counter(XTAP_G_MATCHED));
 
 	/* a crash: descriptors gone, nothing detached */
 	xtap_cls_free(cls);
 	xtap_dp_close(&dp);
-	CHECK(!inject() && pinned_packets(slot) == 2, "interception stopped with the daemon: %llu",
+	REQUIRE(!inject() && pinned_packets(slot) == 2, "interception stopped with the daemon: %llu",
 	      (unsigned long long)pinned_packets(slot));
 	if (mode != XTAP_ATTACH_TC)
-		CHECK(count_lines("ip -d link show a0 | grep -w xdp") > 0 ||
+		REQUIRE(count_lines("ip -d link show a0 | grep -w xdp") > 0 ||
 		      count_lines("ip -d link show a0 | grep -w xdpgeneric") > 0, "XDP gone after the crash");
 
 	/* restart: adopt the pins, attach again without doubling anything */
 	err = xtap_dp_open(&dp, &o);
-	CHECK(!err && dp.adopted && !dp.vt.created, "restart did not adopt: %s", strerror(-err));
+	REQUIRE(!err && dp.adopted && !dp.vt.created, "restart did not adopt: %s", strerror(-err));
 	err = xtap_dp_attach(&dp, "a0", mode);
-	CHECK(!err, "attach after restart: %s", strerror(-err));
-	CHECK(count_lines("tc filter show dev a0 ingress | grep handle") == 1, "ingress filters: %d",
+	REQUIRE(!err, "attach after restart: %s", strerror(-err));
+	REQUIRE(count_lines("tc filter show dev a0 ingress | grep handle") == 1, "ingress filters: %d",
 	      count_lines("tc filter show dev a0 ingress | grep handle"));
-	CHECK(count_lines("tc filter show dev a0 egress | grep handle") == 1, "egress filters");
-	CHECK(!inject() && pinned_packets(slot) == 3, "after restart: %llu", (unsigned long long)pinned_packets(slot));
+	REQUIRE(count_lines("tc filter show dev a0 egress | grep handle") == 1, "egress filters");
+	REQUIRE(!inject() && pinned_packets(slot) == 3, "after restart: %llu", (unsigned long long)pinned_packets(slot));
 
 	/* teardown: ours gone, the interface as it was */
-	CHECK(!xtap_dp_teardown(&dp), "teardown");
-	CHECK(access(pin_dir, F_OK) != 0, "pins left in %s", pin_dir);
-	CHECK(if_nametoindex("vtt0") == 0, "vt pair left");
+	REQUIRE(!xtap_dp_teardown(&dp), "teardown");
+	REQUIRE(access(pin_dir, F_OK) != 0, "pins left in %s", pin_dir);
+	REQUIRE(if_nametoindex("vtt0") == 0, "vt pair left");
 	/* the clsact qdisc was made by the first start: after a restart xtap
 	 * cannot tell it from someone else's, so only its filters go */
-	CHECK(count_lines("tc filter show dev a0 ingress; tc filter show dev a0 egress") == 0, "filters left");
-	CHECK(count_lines("ip -d link show a0 | grep -E -w 'xdp|xdpgeneric|prog/xdp'") == 0, "XDP left");
+	REQUIRE(count_lines("tc filter show dev a0 ingress; tc filter show dev a0 egress") == 0, "filters left");
+	REQUIRE(count_lines("ip -d link show a0 | grep -E -w 'xdp|xdpgeneric|prog/xdp'") == 0, "XDP left");
 	return 0;
 }
 

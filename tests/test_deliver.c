@@ -142,18 +142,18 @@ static int run_encap(const struct enc_case *c)
 	pkt_addr(cd.src, c->cd_src);
 	pkt_addr(cd.dst, c->cd_dst);
 	len = pkt_build(&s, frame, sizeof(frame), &lay);
-	CHECK(len > 0, "build");
+	REQUIRE(len > 0, "build");
 	if (c->pad_to > len) {
 		memset(frame + len, 0, c->pad_to - len);
 		len = c->pad_to;
 	}
-	CHECK(!xtap_cls_cd_get(env.cls, &cd, &idx), "cd");
+	REQUIRE(!xtap_cls_cd_get(env.cls, &cd, &idx), "cd");
 	key = idx;
-	CHECK(!bpf_map_lookup_elem(env.maps.cdests, &key, &cur), "cdest");
-	CHECK(!xtap_cls_cd_stats(env.cls, idx, st0), "stats");
-	CHECK(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | idx, frame, len, &out), "run");
-	CHECK(!xtap_cls_cd_stats(env.cls, idx, st1), "stats");
-	CHECK(out.retval == TC_ACT_OK_, "verdict %d", out.retval);
+	REQUIRE(!bpf_map_lookup_elem(env.maps.cdests, &key, &cur), "cdest");
+	REQUIRE(!xtap_cls_cd_stats(env.cls, idx, st0), "stats");
+	REQUIRE(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | idx, frame, len, &out), "run");
+	REQUIRE(!xtap_cls_cd_stats(env.cls, idx, st1), "stats");
+	REQUIRE(out.retval == TC_ACT_OK_, "verdict %d", out.retval);
 	inner_off = lay.l3;
 	wlen = expected_copy(frame + inner_off, lay.end - inner_off, &cd, (uint16_t)cur.ip_id, want);
 	if (out.size != (uint32_t)wlen || memcmp(out.data, want, wlen)) {
@@ -166,11 +166,11 @@ static int run_encap(const struct enc_case *c)
 		return -1;
 	}
 	if (cd.family == XTAP_AF_INET6)
-		CHECK(udp6_ok(out.data, out.size), "IPv6 UDP checksum does not verify");
-	CHECK(out.mark == 0, "copy keeps mark %#x", out.mark);
-	CHECK(st1[XTAP_CDS_SENT] - st0[XTAP_CDS_SENT] == 1, "sent counter");
-	CHECK(st1[XTAP_CDS_SENT_BYTES] - st0[XTAP_CDS_SENT_BYTES] == (uint64_t)wlen - 14, "sent bytes");
-	CHECK(!xtap_cls_cd_put(env.cls, idx), "put");
+		REQUIRE(udp6_ok(out.data, out.size), "IPv6 UDP checksum does not verify");
+	REQUIRE(out.mark == 0, "copy keeps mark %#x", out.mark);
+	REQUIRE(st1[XTAP_CDS_SENT] - st0[XTAP_CDS_SENT] == 1, "sent counter");
+	REQUIRE(st1[XTAP_CDS_SENT_BYTES] - st0[XTAP_CDS_SENT_BYTES] == (uint64_t)wlen - 14, "sent bytes");
+	REQUIRE(!xtap_cls_cd_put(env.cls, idx), "put");
 	return 0;
 }
 
@@ -219,37 +219,37 @@ static int refusals(void)
 	pkt_addr(cd4.dst, "203.0.113.50");
 	pkt_addr(big.src, "2001:db8::1");
 	pkt_addr(big.dst, "2001:db8::2");
-	CHECK(!xtap_cls_cd_get(env.cls, &cd6, &i6) && !xtap_cls_cd_get(env.cls, &cd4, &i4), "cd");
+	REQUIRE(!xtap_cls_cd_get(env.cls, &cd6, &i6) && !xtap_cls_cd_get(env.cls, &cd4, &i4), "cd");
 
 	/* 1488-byte packet + 48 bytes of IPv6/UDP > 1500: IPv6 is never fragmented */
 	len = pkt_build(&big, f, sizeof(f), NULL);
-	CHECK(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | i6, f, len, &out), "run");
-	CHECK(out.retval == TC_ACT_SHOT_, "too big copy sent");
-	CHECK(!xtap_cls_cd_stats(env.cls, i6, st) && st[XTAP_CDS_TOO_BIG] == 1, "too big not counted");
+	REQUIRE(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | i6, f, len, &out), "run");
+	REQUIRE(out.retval == TC_ACT_SHOT_, "too big copy sent");
+	REQUIRE(!xtap_cls_cd_stats(env.cls, i6, st) && st[XTAP_CDS_TOO_BIG] == 1, "too big not counted");
 	/* the same over IPv4 goes (the host may fragment it) */
-	CHECK(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | i4, f, len, &out), "run");
-	CHECK(out.retval == TC_ACT_OK_, "ipv4 copy of a large packet refused");
+	REQUIRE(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | i4, f, len, &out), "run");
+	REQUIRE(out.retval == TC_ACT_OK_, "ipv4 copy of a large packet refused");
 
 	len = pkt_build(&arp, f, sizeof(f), NULL);
-	CHECK(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | i4, f, len, &out), "run");
-	CHECK(out.retval == TC_ACT_SHOT_, "non-IP copy sent");
-	CHECK(!xtap_cls_cd_stats(env.cls, i4, st) && st[XTAP_CDS_NOT_IP] == 1, "not-IP not counted");
+	REQUIRE(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | i4, f, len, &out), "run");
+	REQUIRE(out.retval == TC_ACT_SHOT_, "non-IP copy sent");
+	REQUIRE(!xtap_cls_cd_stats(env.cls, i4, st) && st[XTAP_CDS_NOT_IP] == 1, "not-IP not counted");
 
 	/* a destination removed meanwhile */
-	CHECK(!xtap_cls_cd_get(env.cls, &(struct xtap_cd_spec)CD4(1, 99), &gone), "cd");
-	CHECK(!xtap_cls_cd_put(env.cls, gone), "put");
+	REQUIRE(!xtap_cls_cd_get(env.cls, &(struct xtap_cd_spec)CD4(1, 99), &gone), "cd");
+	REQUIRE(!xtap_cls_cd_put(env.cls, gone), "put");
 	len = pkt_build(&big, f, sizeof(f), NULL);
-	CHECK(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | gone, f, len, &out), "run");
-	CHECK(out.retval == TC_ACT_SHOT_, "copy for a removed destination sent");
-	CHECK(!xtap_cls_cd_stats(env.cls, gone, st) && st[XTAP_CDS_INACTIVE] == 1, "inactive not counted");
+	REQUIRE(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | gone, f, len, &out), "run");
+	REQUIRE(out.retval == TC_ACT_SHOT_, "copy for a removed destination sent");
+	REQUIRE(!xtap_cls_cd_stats(env.cls, gone, st) && st[XTAP_CDS_INACTIVE] == 1, "inactive not counted");
 
 	/* anything on vt0 that xtap did not clone */
-	CHECK(!xtap_cls_counters(env.cls, g0), "counters");
-	CHECK(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], 0x1234, f, len, &out), "run");
-	CHECK(out.retval == TC_ACT_SHOT_, "foreign packet sent");
-	CHECK(!xtap_cls_counters(env.cls, g1), "counters");
-	CHECK(g1[XTAP_G_VT_FOREIGN] - g0[XTAP_G_VT_FOREIGN] == 1, "foreign not counted");
-	CHECK(!xtap_cls_cd_put(env.cls, i6) && !xtap_cls_cd_put(env.cls, i4), "put");
+	REQUIRE(!xtap_cls_counters(env.cls, g0), "counters");
+	REQUIRE(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], 0x1234, f, len, &out), "run");
+	REQUIRE(out.retval == TC_ACT_SHOT_, "foreign packet sent");
+	REQUIRE(!xtap_cls_counters(env.cls, g1), "counters");
+	REQUIRE(g1[XTAP_G_VT_FOREIGN] - g0[XTAP_G_VT_FOREIGN] == 1, "foreign not counted");
+	REQUIRE(!xtap_cls_cd_put(env.cls, i6) && !xtap_cls_cd_put(env.cls, i4), "put");
 	return 0;
 }
 
@@ -268,12 +268,12 @@ static int ip_ids(void)
 	pkt_addr(s.src, "192.0.2.1");
 	pkt_addr(s.dst, "192.0.2.2");
 	len = pkt_build(&s, f, sizeof(f), NULL);
-	CHECK(!xtap_cls_cd_get(env.cls, &cd, &idx), "cd");
-	CHECK(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | idx, f, len, &a), "run");
-	CHECK(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | idx, f, len, &b), "run");
-	CHECK(((b.data[18] << 8 | b.data[19]) - (a.data[18] << 8 | a.data[19])) == 1, "IDs %u then %u",
+	REQUIRE(!xtap_cls_cd_get(env.cls, &cd, &idx), "cd");
+	REQUIRE(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | idx, f, len, &a), "run");
+	REQUIRE(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | idx, f, len, &b), "run");
+	REQUIRE(((b.data[18] << 8 | b.data[19]) - (a.data[18] << 8 | a.data[19])) == 1, "IDs %u then %u",
 	      a.data[18] << 8 | a.data[19], b.data[18] << 8 | b.data[19]);
-	CHECK(!xtap_cls_cd_put(env.cls, idx), "put");
+	REQUIRE(!xtap_cls_cd_put(env.cls, idx), "put");
 	return 0;
 }
 
@@ -285,13 +285,13 @@ static int cd_sharing(void)
 
 	pkt_addr(a.dst, "203.0.113.50");
 	pkt_addr(b.dst, "203.0.113.50");
-	CHECK(!xtap_cls_cd_get(env.cls, &a, &i1) && !xtap_cls_cd_get(env.cls, &a, &i2), "get");
-	CHECK(i1 == i2, "identical destinations not shared");
-	CHECK(!xtap_cls_cd_get(env.cls, &b, &i3) && i3 != i1, "another intercept id shares a destination");
-	CHECK(!xtap_cls_cd_put(env.cls, i1) && !xtap_cls_cd_put(env.cls, i2) && !xtap_cls_cd_put(env.cls, i3), "put");
-	CHECK(xtap_cls_cd_put(env.cls, i1) == -ENOENT, "put past zero");
+	REQUIRE(!xtap_cls_cd_get(env.cls, &a, &i1) && !xtap_cls_cd_get(env.cls, &a, &i2), "get");
+	REQUIRE(i1 == i2, "identical destinations not shared");
+	REQUIRE(!xtap_cls_cd_get(env.cls, &b, &i3) && i3 != i1, "another intercept id shares a destination");
+	REQUIRE(!xtap_cls_cd_put(env.cls, i1) && !xtap_cls_cd_put(env.cls, i2) && !xtap_cls_cd_put(env.cls, i3), "put");
+	REQUIRE(xtap_cls_cd_put(env.cls, i1) == -ENOENT, "put past zero");
 	a.family = 7;
-	CHECK(xtap_cls_cd_get(env.cls, &a, &i1) == -EINVAL, "bad family accepted");
+	REQUIRE(xtap_cls_cd_get(env.cls, &a, &i1) == -EINVAL, "bad family accepted");
 	return 0;
 }
 
@@ -313,35 +313,35 @@ static int clone_path(void)
 	uint32_t slot;
 	int len, fd, n, seen = 0, err;
 
-	CHECK(vtif && peer, "veth xt2 missing");
+	REQUIRE(vtif && peer, "veth xt2 missing");
 	memcpy(vt.mac, vt_mac, 6);
 	memcpy(vt.peer_mac, peer_mac, 6);
 	vt.ifindex = vtif;
-	CHECK(!system("ip link set xt2p address 02:78:74:00:00:01 && ip link set xt2 address 02:78:74:00:00:00"),
+	REQUIRE(!system("ip link set xt2p address 02:78:74:00:00:01 && ip link set xt2 address 02:78:74:00:00:00"),
 	      "mac");
 	err = tenv_open_vt(&e2, 1024, 16, &vt);
-	CHECK(!err, "load: %s", strerror(-err));
+	REQUIRE(!err, "load: %s", strerror(-err));
 	{
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = vtif, .attach_point = BPF_TC_EGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = e2.prog_vt);
 
 		err = bpf_tc_hook_create(&hook);
-		CHECK(!err || err == -EEXIST, "clsact on xt2: %s", strerror(-err));
-		CHECK(!bpf_tc_attach(&hook, &opts), "attach vt program");
+		REQUIRE(!err || err == -EEXIST, "clsact on xt2: %s", strerror(-err));
+		REQUIRE(!bpf_tc_attach(&hook, &opts), "attach vt program");
 	}
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
-	CHECK(fd >= 0, "packet socket");
+	REQUIRE(fd >= 0, "packet socket");
 	{
 		struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
 					   .sll_ifindex = (int)peer };
 
-		CHECK(!bind(fd, (struct sockaddr *)&sll, sizeof(sll)), "bind");
+		REQUIRE(!bind(fd, (struct sockaddr *)&sll, sizeof(sll)), "bind");
 	}
 	pkt_addr(cd.src, "192.0.2.254");
 	pkt_addr(cd.dst, "203.0.113.50");
 	pkt_addr(cd2.src, "2001:db8:ff::1");
 	pkt_addr(cd2.dst, "2001:db8:cd::50");
-	CHECK(!xtap_cls_cd_get(e2.cls, &cd, &idx) && !xtap_cls_cd_get(e2.cls, &cd2, &idx2), "cd");
+	REQUIRE(!xtap_cls_cd_get(e2.cls, &cd, &idx) && !xtap_cls_cd_get(e2.cls, &cd2, &idx2), "cd");
 	memset(&c, 0, sizeof(c));
 	c.family = XTAP_AF_INET;
 	pkt_addr(c.src, "192.0.2.1");
@@ -350,17 +350,17 @@ static int clone_path(void)
 	c.ncd = 2;
 	c.cd[0] = idx;
 	c.cd[1] = idx2;
-	CHECK(!xtap_cls_add(e2.cls, &c, &slot), "criterion");
+	REQUIRE(!xtap_cls_add(e2.cls, &c, &slot), "criterion");
 	pkt_addr(s.src, "192.0.2.1");
 	pkt_addr(s.dst, "198.51.100.2");
 	len = pkt_build(&s, f, sizeof(f), &lay);
 
-	CHECK(!tenv_run_mark(&e2, HOOK_TC_IN, e2.ifindex[0], 0x5a5a, f, len, &out), "run");
-	CHECK(out.retval == TC_ACT_UNSPEC_, "verdict %d", out.retval);
-	CHECK(out.size == (uint32_t)len && !memcmp(out.data, f, len), "original changed");
-	CHECK(out.mark == 0x5a5a, "original mark changed to %#x", out.mark);
-	CHECK(!xtap_cls_cd_stats(e2.cls, idx, st), "stats");
-	CHECK(st[XTAP_CDS_CLONED] == 1 && st[XTAP_CDS_SENT] == 1, "cloned %llu sent %llu",
+	REQUIRE(!tenv_run_mark(&e2, HOOK_TC_IN, e2.ifindex[0], 0x5a5a, f, len, &out), "run");
+	REQUIRE(out.retval == TC_ACT_UNSPEC_, "verdict %d", out.retval);
+	REQUIRE(out.size == (uint32_t)len && !memcmp(out.data, f, len), "original changed");
+	REQUIRE(out.mark == 0x5a5a, "original mark changed to %#x", out.mark);
+	REQUIRE(!xtap_cls_cd_stats(e2.cls, idx, st), "stats");
+	REQUIRE(st[XTAP_CDS_CLONED] == 1 && st[XTAP_CDS_SENT] == 1, "cloned %llu sent %llu",
 	      (unsigned long long)st[XTAP_CDS_CLONED], (unsigned long long)st[XTAP_CDS_SENT]);
 
 	/* both copies arrive at the far end, each exactly as specified */
@@ -374,17 +374,17 @@ static int clone_path(void)
 			if (n > 14 + 20 && got[12] == 0x08 && got[13] == 0x00) {
 				wlen = expected_copy(f + lay.l3, lay.end - lay.l3, &cd, (uint16_t)(got[18] << 8 | got[19]),
 						     want);
-				CHECK(n == wlen && !memcmp(got, want, wlen), "IPv4 copy at the far end differs");
+				REQUIRE(n == wlen && !memcmp(got, want, wlen), "IPv4 copy at the far end differs");
 				seen++;
 			} else if (n > 14 + 40 && got[12] == 0x86 && got[13] == 0xdd && got[14 + 6] == 17) {
 				wlen = expected_copy(f + lay.l3, lay.end - lay.l3, &cd2, 0, want);
-				CHECK(n == wlen && !memcmp(got, want, wlen), "IPv6 copy at the far end differs");
+				REQUIRE(n == wlen && !memcmp(got, want, wlen), "IPv6 copy at the far end differs");
 				seen++;
 			}
 		}
 	}
 	close(fd);
-	CHECK(seen == 2, "%d of 2 copies arrived", seen);
+	REQUIRE(seen == 2, "%d of 2 copies arrived", seen);
 	{
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = vtif, .attach_point = BPF_TC_EGRESS | BPF_TC_INGRESS);
 

@@ -416,7 +416,7 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 			add_refused++; /* a bound: the criterion is simply not there */
 			continue;
 		}
-		CHECK(!err, "round %d: add failed: %s", round, strerror(-err));
+		REQUIRE(!err, "round %d: add failed: %s", round, strerror(-err));
 		rc->uid = xtap_cls_uid(env.cls, rc->slot);
 		rc->installed = 1;
 		ncrit++;
@@ -465,7 +465,7 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 		ri.ifindex = env.ifindex[p->ifi];
 		ri.groups = (uint64_t)(p->ifi + 1);
 		len = pkt_build(&p->s, frame, sizeof(frame), &lay);
-		CHECK(len > 0, "build");
+		REQUIRE(len > 0, "build");
 		ref_from_spec(&p->s, &lay, &rp);
 		rec = rp.ip && rp.frag == PF_LATER ? rfrag_find(&rp, ri.dir, 0) : NULL;
 		if (rec && rec->n < 0) {
@@ -554,8 +554,8 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 		}
 
 		err = tenv_run(&env, p->hook, ri.ifindex, frame, len, &out);
-		CHECK(!err, "test run: %s", strerror(-err));
-		CHECK(out.size == (uint32_t)len && !memcmp(out.data, frame, len), "packet changed");
+		REQUIRE(!err, "test run: %s", strerror(-err));
+		REQUIRE(out.size == (uint32_t)len && !memcmp(out.data, frame, len), "packet changed");
 		packets_total++;
 		if (p->hook == HOOK_XDP) {
 			struct xtap_meta m;
@@ -589,7 +589,7 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 		struct rcrit *rc = &crits[i];
 		struct xtap_crit_stats st;
 
-		CHECK(!xtap_cls_stats(env.cls, rc->slot, &st), "stats");
+		REQUIRE(!xtap_cls_stats(env.cls, rc->slot, &st), "stats");
 		counters_checked++;
 		if (st.packets == rc->want_packets && st.bytes == rc->want_bytes)
 			continue;
@@ -615,11 +615,11 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 		}
 	}
 	for (int i = 0; i < ncrit; i++)
-		CHECK(!xtap_cls_del(env.cls, crits[i].slot), "delete");
-	CHECK(!xtap_cls_sync(env.cls), "sync");
-	CHECK(xtap_cls_count(env.cls) == 0, "criteria left");
-	CHECK(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "exact entries left");
-	CHECK(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix entries left");
+		REQUIRE(!xtap_cls_del(env.cls, crits[i].slot), "delete");
+	REQUIRE(!xtap_cls_sync(env.cls), "sync");
+	REQUIRE(xtap_cls_count(env.cls) == 0, "criteria left");
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "exact entries left");
+	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix entries left");
 	return errors ? -1 : 0;
 }
 

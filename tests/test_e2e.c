@@ -335,16 +335,16 @@ static int send_shapes(void)
 	int self, fd, ufd, sent = 0;
 
 	ufd = socket(AF_INET, SOCK_DGRAM, 0);
-	CHECK(ufd >= 0 && !if_mac(ufd, "s0", s0_mac), "s0's address");
+	REQUIRE(ufd >= 0 && !if_mac(ufd, "s0", s0_mac), "s0's address");
 	close(ufd);
 	self = open("/proc/self/ns/net", O_RDONLY);
-	CHECK(self >= 0 && !enter_ns(ns_cli), "enter the client's namespace");
+	REQUIRE(self >= 0 && !enter_ns(ns_cli), "enter the client's namespace");
 	fd = socket(AF_PACKET, SOCK_RAW, 0);
 	ufd = socket(AF_INET, SOCK_DGRAM, 0);
 	to.sll_ifindex = (int)if_nametoindex("c0");
-	CHECK(fd >= 0 && ufd >= 0 && to.sll_ifindex && !if_mac(ufd, "c0", c0_mac), "client's packet socket");
+	REQUIRE(fd >= 0 && ufd >= 0 && to.sll_ifindex && !if_mac(ufd, "c0", c0_mac), "client's packet socket");
 	close(ufd);
-	CHECK(!setns(self, CLONE_NEWNET), "back to the sensor's namespace");
+	REQUIRE(!setns(self, CLONE_NEWNET), "back to the sensor's namespace");
 	close(self);
 	memcpy(to.sll_addr, s0_mac, 6);
 	for (int k = 0; k < NSHAPES; k++) {
@@ -359,14 +359,14 @@ static int send_shapes(void)
 			if (s.family == 4)
 				s.frag_id = 0x5000 + (uint32_t)k;
 			len = pkt_build(&s, frame, sizeof(frame), &lay);
-			CHECK(len > 0, "build shape %d", k);
+			REQUIRE(len > 0, "build shape %d", k);
 			memcpy(frame, s0_mac, 6);
 			memcpy(frame + 6, c0_mac, 6);
 			if (s.family == 6) { /* the flow label names the shape */
 				frame[lay.l3 + 2] = (uint8_t)((k + 1) >> 8);
 				frame[lay.l3 + 3] = (uint8_t)(k + 1);
 			}
-			CHECK(sendto(fd, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) == len, "send shape %d: %s", k,
+			REQUIRE(sendto(fd, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) == len, "send shape %d: %s", k,
 			      strerror(errno));
 			sent++;
 		}
@@ -407,7 +407,7 @@ static int check_shapes(const struct pkts *srv, const struct pkts *cdp)
 		if (at_srv[k] != shapes[k].n || at_cd[k] != want)
 			bad++;
 	}
-	CHECK(!bad, "%d shapes not forwarded whole, or not copied as they reached the server", bad);
+	REQUIRE(!bad, "%d shapes not forwarded whole, or not copied as they reached the server", bad);
 	return 0;
 }
 
@@ -432,21 +432,21 @@ static int attach(struct lab *L)
 		LIBBPF_OPTS(bpf_tc_opts, oo, .prog_fd = L->e.prog_tc_out);
 
 		L->ifs[i] = if_nametoindex(names[i]);
-		CHECK(L->ifs[i], "no %s", names[i]);
+		REQUIRE(L->ifs[i], "no %s", names[i]);
 		hook.ifindex = in.ifindex = out.ifindex = L->ifs[i];
-		CHECK(!bpf_tc_hook_create(&hook), "clsact on %s", names[i]);
-		CHECK(!bpf_tc_attach(&in, &oi) && !bpf_tc_attach(&out, &oo), "tc programs on %s", names[i]);
+		REQUIRE(!bpf_tc_hook_create(&hook), "clsact on %s", names[i]);
+		REQUIRE(!bpf_tc_attach(&in, &oi) && !bpf_tc_attach(&out, &oo), "tc programs on %s", names[i]);
 		if (L->xdp)
-			CHECK(!bpf_xdp_attach((int)L->ifs[i], L->e.prog_xdp, XDP_FLAGS_DRV_MODE, NULL),
+			REQUIRE(!bpf_xdp_attach((int)L->ifs[i], L->e.prog_xdp, XDP_FLAGS_DRV_MODE, NULL),
 			      "native XDP on %s", names[i]);
-		CHECK(!xtap_cls_iface_add(L->e.cls, L->ifs[i], 0), "iface");
+		REQUIRE(!xtap_cls_iface_add(L->e.cls, L->ifs[i], 0), "iface");
 	}
 	{
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = L->vt.ifindex, .attach_point = BPF_TC_EGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = L->e.prog_vt);
 
-		CHECK(!bpf_tc_hook_create(&hook), "clsact on vt0");
-		CHECK(!bpf_tc_attach(&hook, &o), "vt program");
+		REQUIRE(!bpf_tc_hook_create(&hook), "clsact on vt0");
+		REQUIRE(!bpf_tc_attach(&hook, &o), "vt program");
 	}
 	return 0;
 }
@@ -483,7 +483,7 @@ static int crit(struct lab *L, const char *src, const char *dst, const char *pro
 	struct crit_text t = { .src = src, .dst = dst, .proto = proto, .itype = itype };
 	struct crit_store cs;
 
-	CHECK(!crit_from_text(&t, L->e.ifindex, &cs), "criterion text");
+	REQUIRE(!crit_from_text(&t, L->e.ifindex, &cs), "criterion text");
 	cs.c.ncd = ncd;
 	memcpy(cs.c.cd, cds, ncd * sizeof(*cds));
 	return xtap_cls_add(L->e.cls, &cs.c, slot);
@@ -511,23 +511,23 @@ static int run_mode(int xdp)
 
 	memset(&L, 0, sizeof(L));
 	L.xdp = xdp;
-	CHECK(!enter_ns(ns_sen), "enter the sensor namespace");
+	REQUIRE(!enter_ns(ns_sen), "enter the sensor namespace");
 	err = xtap_vt_setup("vt0", "vt1", 1, &L.vt);
-	CHECK(!err, "vt pair: %s", strerror(-err));
+	REQUIRE(!err, "vt pair: %s", strerror(-err));
 	/* the IPv6 path to the CD (never fragmented) is a jumbo one here: copies
 	 * of full-size packets are larger than the packets */
-	CHECK(!sh("ip link set s2 mtu 9000 && ip -n %s link set d0 mtu 9000", ns_cd), "mtu");
+	REQUIRE(!sh("ip link set s2 mtu 9000 && ip -n %s link set d0 mtu 9000", ns_cd), "mtu");
 	vto.mtu6 = 9000;
 	vto.ifindex = L.vt.ifindex;
 	memcpy(vto.mac, L.vt.mac, 6);
 	memcpy(vto.peer_mac, L.vt.peer_mac, 6);
 	err = tenv_open_vt(&L.e, 4096, 64, &vto);
-	CHECK(!err, "load: %s", strerror(-err));
+	REQUIRE(!err, "load: %s", strerror(-err));
 	if (attach(&L))
 		return -1;
 
 	/* content destinations: A JMirror 0x1234, B plain, C JMirror with a session, V6 over IPv6 */
-	CHECK(!cd(&L, 0, ports[CD_A], 0x1234, &cdi[CD_A]) && !cd(&L, 0, ports[CD_B], 0, &cdi[CD_B]) &&
+	REQUIRE(!cd(&L, 0, ports[CD_A], 0x1234, &cdi[CD_A]) && !cd(&L, 0, ports[CD_B], 0, &cdi[CD_B]) &&
 	      !cd(&L, 0, ports[CD_C], 0x123456789ull, &cdi[CD_C]) && !cd(&L, 1, ports[CD_V6], 0, &cdi[CD_V6]) &&
 	      !cd(&L, 0, ports[CD_E], 0, &cdi[CD_E]), "destinations");
 	{
@@ -537,13 +537,13 @@ static int run_mode(int xdp)
 		/* TCP both ways to A; UDP to A and B (one criterion, two CDs) and
 		 * again to A by a second criterion (one copy for A); ICMP echo
 		 * requests, fragmented, to C; IPv6 to the IPv6 destination */
-		CHECK(!crit(&L, "192.0.2.10", "198.51.100.10", "6", NULL, a, 1, &s_tcp_fwd), "crit");
-		CHECK(!crit(&L, "198.51.100.10", "192.0.2.10", "6", NULL, a, 1, &s_tcp_rev), "crit");
-		CHECK(!crit(&L, "192.0.2.10", "198.51.100.10", "17", NULL, ab, 2, &s_udp), "crit");
-		CHECK(!crit(&L, "192.0.2.10", "198.51.100.0/24", "17", NULL, a, 1, &s_udp_dup), "crit");
-		CHECK(!crit(&L, "192.0.2.10", "198.51.100.10", "1", "8", c, 1, &s_icmp), "crit");
-		CHECK(!crit(&L, "2001:db8:1::10", "2001:db8:2::10", "58", "128", v6, 1, &s_icmp6), "crit");
-		CHECK(!crit(&L, "2001:db8:2::10", "2001:db8:1::10", "6", NULL, v6, 1, &s_tcp6), "crit");
+		REQUIRE(!crit(&L, "192.0.2.10", "198.51.100.10", "6", NULL, a, 1, &s_tcp_fwd), "crit");
+		REQUIRE(!crit(&L, "198.51.100.10", "192.0.2.10", "6", NULL, a, 1, &s_tcp_rev), "crit");
+		REQUIRE(!crit(&L, "192.0.2.10", "198.51.100.10", "17", NULL, ab, 2, &s_udp), "crit");
+		REQUIRE(!crit(&L, "192.0.2.10", "198.51.100.0/24", "17", NULL, a, 1, &s_udp_dup), "crit");
+		REQUIRE(!crit(&L, "192.0.2.10", "198.51.100.10", "1", "8", c, 1, &s_icmp), "crit");
+		REQUIRE(!crit(&L, "2001:db8:1::10", "2001:db8:2::10", "58", "128", v6, 1, &s_icmp6), "crit");
+		REQUIRE(!crit(&L, "2001:db8:2::10", "2001:db8:1::10", "6", NULL, v6, 1, &s_tcp6), "crit");
 		(void)s_frag;
 	}
 	/* the shapes: a UDP port criterion per source, to E */
@@ -556,15 +556,15 @@ static int run_mode(int xdp)
 					       .dport = "7000" };
 			struct crit_store cs;
 
-			CHECK(!crit_from_text(&t, L.e.ifindex, &cs), "criterion text");
+			REQUIRE(!crit_from_text(&t, L.e.ifindex, &cs), "criterion text");
 			cs.c.ncd = 1;
 			cs.c.cd[0] = e[0];
-			CHECK(!xtap_cls_add(L.e.cls, &cs.c, &s_shape[i]), "shape criterion");
+			REQUIRE(!xtap_cls_add(L.e.cls, &cs.c, &s_shape[i]), "shape criterion");
 		}
 	}
 	/* the server's second addresses, and three stacked VLAN devices on s0
 	 * (802.1ad, then 802.1Q twice) routing 2001:db8:4::/64 */
-	CHECK(!sh("set -e; ip -n %1$s addr add " SHAPE_V4_DST "/24 dev v0; "
+	REQUIRE(!sh("set -e; ip -n %1$s addr add " SHAPE_V4_DST "/24 dev v0; "
 		  "ip -n %1$s addr add " SHAPE_V6_DST "/64 dev v0 nodad; "
 		  "ip netns exec %2$s ping -q -c 1 -W 5 " SHAPE_V4_DST " >/dev/null; "
 		  "ip netns exec %2$s ping -6 -q -c 1 -W 5 " SHAPE_V6_DST " >/dev/null",
@@ -577,39 +577,39 @@ static int run_mode(int xdp)
 		     "ip -n %1$s addr add 2001:db8:4::1/64 dev s0.102 nodad", ns_sen) != 0;
 
 	/* receivers, captures at the sensor's ingress, and the CD wire capture */
-	CHECK(!sh("mkdir -p %s", dir), "dir");
+	REQUIRE(!sh("mkdir -p %s", dir), "dir");
 	for (int i = 0; i < NCD; i++)
-		CHECK(!sh("ip netns exec %s %s/xtap-cd -l '%s:%d' -w %s/cd%d.pcap -t 30 >%s/cd%d.txt 2>&1 &", ns_cd,
+		REQUIRE(!sh("ip netns exec %s %s/xtap-cd -l '%s:%d' -w %s/cd%d.pcap -t 30 >%s/cd%d.txt 2>&1 &", ns_cd,
 			  build, i == CD_V6 ? "[2001:db8:3::10]" : "203.0.113.10", ports[i], dir, i, dir, i),
 		      "xtap-cd");
-	CHECK(!sh("ip netns exec %1$s tcpdump -q -U -i s0 -Q in -w %2$s/s0.pcap >/dev/null 2>&1 & "
+	REQUIRE(!sh("ip netns exec %1$s tcpdump -q -U -i s0 -Q in -w %2$s/s0.pcap >/dev/null 2>&1 & "
 		  "ip netns exec %1$s tcpdump -q -U -i s1 -Q in -w %2$s/s1.pcap >/dev/null 2>&1 & "
 		  "ip netns exec %3$s tcpdump -q -U -i d0 -w %2$s/d0.pcap udp >/dev/null 2>&1 & "
 		  "ip netns exec %4$s tcpdump -q -U -i v0 -Q in -w %2$s/srv.pcap >/dev/null 2>&1 & sleep 1.5",
 		  ns_sen, dir, ns_cd, ns_srv), "captures");
 
 	/* traffic: a TCP transfer checked end to end, UDP, ping (also fragmented), IPv6 */
-	CHECK(!sh("head -c 300000 /dev/urandom > %s/send && "
+	REQUIRE(!sh("head -c 300000 /dev/urandom > %s/send && "
 		  "(ip netns exec %s socat -u TCP-LISTEN:5001,reuseaddr OPEN:%s/recv,creat,trunc &) && sleep 0.5 && "
 		  "ip netns exec %s socat -u OPEN:%s/send TCP:198.51.100.10:5001 && sleep 0.5 && cmp -s %s/send %s/recv",
 		  dir, ns_srv, dir, ns_cli, dir, dir, dir), "TCP transfer through the sensor is not intact");
-	CHECK(!sh("(ip netns exec %s timeout 3 socat -u UDP-RECV:5060 OPEN:%s/udp,creat,trunc &) && sleep 0.3 && "
+	REQUIRE(!sh("(ip netns exec %s timeout 3 socat -u UDP-RECV:5060 OPEN:%s/udp,creat,trunc &) && sleep 0.3 && "
 		  "for i in 1 2 3 4 5; do echo datagram$i | ip netns exec %s socat -u - UDP:198.51.100.10:5060; done; "
 		  "sleep 0.3; test \"$(grep -c datagram %s/udp)\" = 5",
 		  ns_srv, dir, ns_cli, dir), "UDP datagrams did not all reach the server");
-	CHECK(!sh("ip netns exec %s ping -q -c 3 -i 0.2 198.51.100.10 >/dev/null", ns_cli), "ping");
-	CHECK(!sh("ip netns exec %s ping -q -c 2 -i 0.2 -s 3000 198.51.100.10 >/dev/null", ns_cli),
+	REQUIRE(!sh("ip netns exec %s ping -q -c 3 -i 0.2 198.51.100.10 >/dev/null", ns_cli), "ping");
+	REQUIRE(!sh("ip netns exec %s ping -q -c 2 -i 0.2 -s 3000 198.51.100.10 >/dev/null", ns_cli),
 	      "fragmented ping");
-	CHECK(!sh("ip netns exec %s ping -6 -q -c 3 -i 0.2 2001:db8:2::10 >/dev/null", ns_cli), "ping6");
-	CHECK(!sh("ip netns exec %s ping -6 -q -c 2 -i 0.2 -s 3000 2001:db8:2::10 >/dev/null", ns_cli),
+	REQUIRE(!sh("ip netns exec %s ping -6 -q -c 3 -i 0.2 2001:db8:2::10 >/dev/null", ns_cli), "ping6");
+	REQUIRE(!sh("ip netns exec %s ping -6 -q -c 2 -i 0.2 -s 3000 2001:db8:2::10 >/dev/null", ns_cli),
 	      "fragmented ping6");
-	CHECK(!sh("head -c 50000 /dev/urandom > %s/send6 && "
+	REQUIRE(!sh("head -c 50000 /dev/urandom > %s/send6 && "
 		  "(ip netns exec %s socat -u OPEN:%s/send6 TCP6-LISTEN:5002,reuseaddr &) && sleep 0.5 && "
 		  "ip netns exec %s socat -u TCP6:[2001:db8:2::10]:5002 OPEN:%s/recv6,creat,trunc && cmp -s %s/send6 %s/recv6",
 		  dir, ns_srv, dir, ns_cli, dir, dir, dir), "TCP over IPv6 through the sensor is not intact");
 
 	n = send_shapes();
-	CHECK(n > 0, "shapes not sent");
+	REQUIRE(n > 0, "shapes not sent");
 
 	/* let the copies land, then stop everything that writes files */
 	sleep(1);
@@ -625,15 +625,15 @@ static int run_mode(int xdp)
 		int rc;
 
 		snprintf(path, sizeof(path), "%s/srv.pcap", dir);
-		CHECK(!pcap_read(path, &cap_srv), "read the server's capture");
+		REQUIRE(!pcap_read(path, &cap_srv), "read the server's capture");
 		snprintf(path, sizeof(path), "%s/cd%d.pcap", dir, CD_E);
-		CHECK(!pcap_read(path, &got), "read CD E");
+		REQUIRE(!pcap_read(path, &got), "read CD E");
 		rc = check_shapes(&cap_srv, &got);
 		pkts_free(&got);
 		pkts_free(&cap_srv);
 		if (rc)
 			return -1;
-		CHECK(!xtap_cls_counters(L.e.cls, g), "counters");
+		REQUIRE(!xtap_cls_counters(L.e.cls, g), "counters");
 		printf("    %d shape frames; counters: match_unread %llu, frag_tiny %llu, trunc_l4 %llu, trunc_ext %llu, "
 		       "frag_unknown %llu, frag_none %llu\n", n, (unsigned long long)g[XTAP_G_MATCH_UNREAD],
 		       (unsigned long long)g[XTAP_G_FRAG_TINY], (unsigned long long)g[XTAP_G_TRUNC_L4],
@@ -643,11 +643,11 @@ static int run_mode(int xdp)
 		 * ipv4 one), the later fragments alone (two), the short ipv4
 		 * datagram; the reasons are counted at ingress and again by TC
 		 * egress on s1 (which has no criteria) */
-		CHECK(g[XTAP_G_MATCH_UNREAD] == 6 && g[XTAP_G_FRAG_TINY] == 2 * 3 && g[XTAP_G_TRUNC_L4] == 2 * 1,
+		REQUIRE(g[XTAP_G_MATCH_UNREAD] == 6 && g[XTAP_G_FRAG_TINY] == 2 * 3 && g[XTAP_G_TRUNC_L4] == 2 * 1,
 		      "unread matches or their reasons not counted as sent");
 	}
 
-	CHECK(!pcap_read(strcat(strcpy((char[128]){ 0 }, dir), "/s0.pcap"), &cap_s0) &&
+	REQUIRE(!pcap_read(strcat(strcpy((char[128]){ 0 }, dir), "/s0.pcap"), &cap_s0) &&
 	      !pcap_read(strcat(strcpy((char[128]){ 0 }, dir), "/s1.pcap"), &cap_s1), "read sensor captures");
 
 	/* A: TCP both ways, UDP (two criteria, one copy) */
@@ -657,7 +657,7 @@ static int run_mode(int xdp)
 		int fwd, rev, u;
 
 		snprintf(path, sizeof(path), "%s/cd%d.pcap", dir, CD_A);
-		CHECK(!pcap_read(path, &got), "read CD A");
+		REQUIRE(!pcap_read(path, &got), "read CD A");
 		for (int i = 0; i < got.n; i++) {
 			struct pkts *to = flow_is(&got.p[i], "192.0.2.10", "198.51.100.10", 17) ? &udp_a : &both;
 
@@ -689,21 +689,21 @@ static int run_mode(int xdp)
 		u = same_packets(&cap_s0, "192.0.2.10", "198.51.100.10", 17, &udp_a);
 		pkts_free(&udp_a);
 		printf("    CD A: %d TCP copies client to server, %d back, %d UDP\n", fwd, rev, u);
-		CHECK(fwd > 100 && rev > 10 && u == 5, "CD A got the wrong copies");
-		CHECK(crit_packets(&L, s_tcp_fwd) == (uint64_t)fwd && crit_packets(&L, s_tcp_rev) == (uint64_t)rev,
+		REQUIRE(fwd > 100 && rev > 10 && u == 5, "CD A got the wrong copies");
+		REQUIRE(crit_packets(&L, s_tcp_fwd) == (uint64_t)fwd && crit_packets(&L, s_tcp_rev) == (uint64_t)rev,
 		      "TCP criteria counted %llu/%llu", (unsigned long long)crit_packets(&L, s_tcp_fwd),
 		      (unsigned long long)crit_packets(&L, s_tcp_rev));
-		CHECK(crit_packets(&L, s_udp) == 5 && crit_packets(&L, s_udp_dup) == 5, "UDP criteria counts");
+		REQUIRE(crit_packets(&L, s_udp) == 5 && crit_packets(&L, s_udp_dup) == 5, "UDP criteria counts");
 	}
 	/* B: the same UDP packets, once */
 	{
 		char path[128];
 
 		snprintf(path, sizeof(path), "%s/cd%d.pcap", dir, CD_B);
-		CHECK(!pcap_read(path, &got), "read CD B");
+		REQUIRE(!pcap_read(path, &got), "read CD B");
 		n = same_packets(&cap_s0, "192.0.2.10", "198.51.100.10", 17, &got);
 		pkts_free(&got);
-		CHECK(n == 5, "CD B: %d UDP copies", n);
+		REQUIRE(n == 5, "CD B: %d UDP copies", n);
 	}
 	/* C: echo requests, the fragmented ones whole (first and later fragments) */
 	{
@@ -711,15 +711,15 @@ static int run_mode(int xdp)
 		int frags = 0;
 
 		snprintf(path, sizeof(path), "%s/cd%d.pcap", dir, CD_C);
-		CHECK(!pcap_read(path, &got), "read CD C");
+		REQUIRE(!pcap_read(path, &got), "read CD C");
 		for (int i = 0; i < got.n; i++)
 			frags += (got.p[i].data[6] & 0x3f) || got.p[i].data[7];
 		n = same_packets(&cap_s0, "192.0.2.10", "198.51.100.10", 1, &got);
 		pkts_free(&got);
 		printf("    CD C: %d ICMP copies, %d of them fragments\n", n, frags);
 		/* 3 echo requests + 2 of 3008 bytes, each in 3 fragments at MTU 1500 */
-		CHECK(n == 3 + 2 * 3 && frags == 6, "CD C: %d copies, %d fragments", n, frags);
-		CHECK(crit_packets(&L, s_icmp) == (uint64_t)n, "ICMP criterion counted %llu",
+		REQUIRE(n == 3 + 2 * 3 && frags == 6, "CD C: %d copies, %d fragments", n, frags);
+		REQUIRE(crit_packets(&L, s_icmp) == (uint64_t)n, "ICMP criterion counted %llu",
 		      (unsigned long long)crit_packets(&L, s_icmp));
 	}
 	/* V6: echo requests one way, TCP the other, over an IPv6 outer header */
@@ -729,7 +729,7 @@ static int run_mode(int xdp)
 		int a, b;
 
 		snprintf(path, sizeof(path), "%s/cd%d.pcap", dir, CD_V6);
-		CHECK(!pcap_read(path, &got), "read CD V6");
+		REQUIRE(!pcap_read(path, &got), "read CD V6");
 		for (int i = 0; i < got.n; i++) {
 			struct pkts *to = flow_is(&got.p[i], "2001:db8:1::10", "2001:db8:2::10", 58) ? &icmp6 : &tcp6;
 
@@ -747,36 +747,36 @@ static int run_mode(int xdp)
 		pkts_free(&tcp6);
 		printf("    CD V6: %d ICMPv6 echo request packets (fragments included), %d TCP copies\n", a, b);
 		/* 3 echo requests + 2 of 3008 bytes in 3 fragments each: whole datagrams */
-		CHECK(a == 3 + 2 * 3 && b > 10, "CD V6 copies");
-		CHECK(crit_packets(&L, s_icmp6) == (uint64_t)a && crit_packets(&L, s_tcp6) == (uint64_t)b,
+		REQUIRE(a == 3 + 2 * 3 && b > 10, "CD V6 copies");
+		REQUIRE(crit_packets(&L, s_icmp6) == (uint64_t)a && crit_packets(&L, s_tcp6) == (uint64_t)b,
 		      "IPv6 criteria counts");
 	}
 	/* on the CD's wire: IPv6 UDP checksums verify, tshark reads JMirror ids */
-	CHECK(!sh("test \"$(tshark -r %1$s/d0.pcap -o udp.check_checksum:TRUE -Y 'ipv6 && udp.port==30033 && "
+	REQUIRE(!sh("test \"$(tshark -r %1$s/d0.pcap -o udp.check_checksum:TRUE -Y 'ipv6 && udp.port==30033 && "
 		  "udp.checksum.status != 1' 2>/dev/null | wc -l)\" = 0 && "
 		  "test \"$(tshark -r %1$s/d0.pcap -Y 'ipv6 && udp.port==30033' 2>/dev/null | wc -l)\" -gt 0",
 		  dir), "IPv6 copies with a bad or missing UDP checksum");
-	CHECK(!sh("tshark -r %1$s/d0.pcap -d udp.port==30030,jmirror -d udp.port==30032,jmirror -Y jmirror "
+	REQUIRE(!sh("tshark -r %1$s/d0.pcap -d udp.port==30030,jmirror -d udp.port==30032,jmirror -Y jmirror "
 		  "-T fields -e udp.dstport -e jmirror.mid -e jmirror.sid 2>/dev/null | sort -u > %1$s/jm.txt && "
 		  "tr '\\t' . < %1$s/jm.txt | grep -qx '30030.0x00001234.0x00000000' && "
 		  "tr '\\t' . < %1$s/jm.txt | grep -qx '30032.0x00000001.0x23456789'",
 		  dir), "tshark does not decode the JMirror ids as sent (see %s/jm.txt)", dir);
 	/* nothing refused or lost on the way */
 	for (int i = 0; i < NCD; i++) {
-		CHECK(!xtap_cls_cd_stats(L.e.cls, cdi[i], st), "cd stats");
-		CHECK(st[XTAP_CDS_CLONED] == st[XTAP_CDS_SENT], "CD %d: %llu cloned, %llu sent", i,
+		REQUIRE(!xtap_cls_cd_stats(L.e.cls, cdi[i], st), "cd stats");
+		REQUIRE(st[XTAP_CDS_CLONED] == st[XTAP_CDS_SENT], "CD %d: %llu cloned, %llu sent", i,
 		      (unsigned long long)st[XTAP_CDS_CLONED], (unsigned long long)st[XTAP_CDS_SENT]);
 		for (int k = XTAP_CDS_CLONE_FAIL; k < XTAP_CDS_COUNT; k++)
-			CHECK(st[k] == 0, "CD %d: drop counter %d is %llu", i, k, (unsigned long long)st[k]);
+			REQUIRE(st[k] == 0, "CD %d: drop counter %d is %llu", i, k, (unsigned long long)st[k]);
 	}
 	/* and none lost by the pair itself (veth drops what it cannot forward) */
-	CHECK(!sh("ip -s -j link show vt0 | grep -q '\"tx\":{[^}]*\"dropped\":0' && "
+	REQUIRE(!sh("ip -s -j link show vt0 | grep -q '\"tx\":{[^}]*\"dropped\":0' && "
 		  "ip -s -j link show vt1 | grep -q '\"rx\":{[^}]*\"dropped\":0'"), "the vt pair dropped copies");
 	pkts_free(&cap_s0);
 	pkts_free(&cap_s1);
 	detach(&L);
 	tenv_close(&L.e);
-	CHECK(!xtap_vt_teardown(&L.vt), "vt teardown");
+	REQUIRE(!xtap_vt_teardown(&L.vt), "vt teardown");
 	return 0;
 }
 
@@ -790,10 +790,13 @@ int main(int argc, char **argv)
 		t_record("delivery end to end", 1, "socat or tshark missing (scripts/install-deps.sh installs them)");
 		return t_summary();
 	}
-	snprintf(ns_cli, sizeof(ns_cli), "xtcli%d", pid);
-	snprintf(ns_sen, sizeof(ns_sen), "xtsen%d", pid);
-	snprintf(ns_srv, sizeof(ns_srv), "xtsrv%d", pid);
-	snprintf(ns_cd, sizeof(ns_cd), "xtcd%d", pid);
+	/* LAB_PREFIX: names of one's own beside other engineers' runs (lab.sh);
+	 * 8 characters at most, so that every name fits its buffer */
+	const char *lp = getenv("LAB_PREFIX") ? getenv("LAB_PREFIX") : "";
+	snprintf(ns_cli, sizeof(ns_cli), "%.8sxtcli%d", lp, pid);
+	snprintf(ns_sen, sizeof(ns_sen), "%.8sxtsen%d", lp, pid);
+	snprintf(ns_srv, sizeof(ns_srv), "%.8sxtsrv%d", lp, pid);
+	snprintf(ns_cd, sizeof(ns_cd), "%.8sxtcd%d", lp, pid);
 	snprintf(dir, sizeof(dir), "/tmp/xtap-e2e.%d", pid);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

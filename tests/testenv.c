@@ -69,7 +69,7 @@ int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const
 	if (!s)
 		return -errno;
 	xtap_dp_size_maps(s, max_criteria);
-	bpf_map__set_max_entries(s->maps.xtap_sets, max_sets);
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_SETS, max_sets);
 	if (vt) {
 		s->rodata->vt_ifindex = vt->ifindex;
 		memcpy((void *)s->rodata->vt_mac, vt->mac, 6);
@@ -83,20 +83,7 @@ int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const
 		return err;
 	}
 	e->skel = s;
-	e->maps = (struct xtap_cls_maps){
-		.rules = bpf_map__fd(s->maps.xtap_rules),
-		.stats = bpf_map__fd(s->maps.xtap_stats),
-		.exact = bpf_map__fd(s->maps.xtap_exact),
-		.prefix = bpf_map__fd(s->maps.xtap_prefix),
-		.sets = bpf_map__fd(s->maps.xtap_sets),
-		.ifaces = bpf_map__fd(s->maps.xtap_ifaces),
-		.present = bpf_map__fd(s->maps.xtap_present),
-		.frags = bpf_map__fd(s->maps.xtap_frags),
-		.counters = bpf_map__fd(s->maps.xtap_counters),
-		.cdests = bpf_map__fd(s->maps.xtap_cdests),
-		.cd_stats = bpf_map__fd(s->maps.xtap_cd_stats),
-		.xfilter = bpf_map__fd(s->maps.xtap_xfilter),
-	};
+	xtap_dp_skel_maps(s, &e->maps);
 	e->prog_xdp = bpf_program__fd(s->progs.xtap_xdp);
 	e->prog_tc_in = bpf_program__fd(s->progs.xtap_tc_ingress);
 	e->prog_tc_out = bpf_program__fd(s->progs.xtap_tc_egress);

@@ -16,15 +16,8 @@ void t_record(const char *name, int rc, const char *why);
 /* Print the summary line; returns the process exit code. */
 int t_summary(void);
 
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			printf("    check failed at %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                                    \
-			printf("\n");                                           \
-			return -1;                                              \
-		}                                                               \
-	} while (0)
+/* REQUIRE (check.h) in the test functions whose result t_record takes */
+#include "check.h"
 
 /* ---- environment ---- */
 #define TENV_NIF 3

@@ -6,6 +6,8 @@
 
 #include "cd_wire.h"
 
+#include "../check.h"
+
 /* documentation addresses: 192.0.2.1 -> 198.51.100.1, 2001:db8::1 -> ::2 */
 #define V4_20 "45000014 00000000 40110000 c0000201 c6336401"
 #define V4_28 "4500001c 00000000 40110000 c0000201 c6336401 00350035 00080000"
@@ -104,8 +106,6 @@ static const struct id_case id_cases[] = {
 	{ "1234g", -1 },
 };
 
-static int pass, fail;
-
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
 {
 	size_t n = 0;
@@ -133,14 +133,10 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
 	return n;
 }
 
+/* a table row's check: the row's name says which (CHECK's line is this one) */
 static void check(bool ok, const char *what, const char *name)
 {
-	if (ok) {
-		pass++;
-		return;
-	}
-	fail++;
-	printf("FAIL %s: %s\n", what, name);
+	CHECK(ok, "%s: %s", what, name);
 }
 
 static void test_classify(const struct classify_case *c)
@@ -189,6 +185,5 @@ int main(void)
 			ok = ok && strcmp(cd_verdict_key(v), cd_verdict_key(w));
 		check(ok, "verdict names", cd_verdict_key(v));
 	}
-	printf("cd_wire: %d passed, %d failed\n", pass, fail);
-	return fail != 0;
+	return check_summary("cd_wire");
 }

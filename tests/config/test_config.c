@@ -13,7 +13,7 @@
 #include "config.h"
 #include "memback.h"
 
-static int passed, failed;
+#include "../check.h"
 
 #define HASH6 "$6$xtapdemosalt$Q6n02KLKw3Bgp1IwwvALWv0o0qy3sgP8JNx8FhW/GujRh.11QJi/dZ0DpqghgnGdC0sxvbxsRcHeHrlLgi6SH0"
 #define HASH5 "$5$abc$NzcA0gwZbcJz6Ndr4yiLPbrkQ41zM2C8v1NvWZgAUy."
@@ -42,14 +42,10 @@ static int passed, failed;
 	"set services flow-tap control-source ftap key \"Juniper\"\n" \
 	"set services flow-tap interface eth0\n"
 
+/* a table row's check: the row's name says which (CHECK's line is this one) */
 static void check(bool ok, const char *name, const char *what)
 {
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL %s: %s\n", name, what);
+	CHECK(ok, "%s: %s", name, what);
 }
 
 static struct xtap_config cfg, cfg2;
@@ -1084,6 +1080,5 @@ int main(int argc, char **argv)
 	run_policy();
 	run_deny();
 	run_example(argv[1]);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary(NULL);
 }

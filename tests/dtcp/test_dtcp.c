@@ -14,7 +14,7 @@
 #include "internal.h"
 #include "memback.h"
 
-#include "../count_check.h"
+#include "../check.h"
 
 #define T0_MS 1714564800000ull /* 2024-05-01 12:00:00.000 UTC */
 
@@ -497,6 +497,37 @@ static void test_table_ends(void)
 	dtcp_server_free(&s);
 }
 
+/* dtcp_entry_lower_bound (its fast paths from the end) against a linear
+ * scan: tables with gaps, every id from below the first to past the last. */
+static void test_lower_bound(void)
+{
+	static struct dtcp_entry ents[70];
+	struct dtcp_entry *tab[70];
+	unsigned seed = 7, bad = 0, cases = 0;
+
+	for (size_t n = 0; n <= 70; n++) {
+		uint32_t id = 1;
+
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			id += 1 + (seed >> 16) % 4; /* gaps of 0 to 3 ids */
+			ents[i].c.id = id;
+			tab[i] = &ents[i];
+		}
+		for (uint32_t q = 0; q <= id + 2; q++) {
+			size_t want = 0;
+
+			while (want < n && tab[want]->c.id < q)
+				want++;
+			cases++;
+			if (dtcp_entry_lower_bound(tab, n, q) != want && bad++ < 5)
+				fprintf(stderr, "lower_bound n %zu id %u: %zu, want %zu\n", n, q,
+					dtcp_entry_lower_bound(tab, n, q), want);
+		}
+	}
+	CHECK(!bad, "lower_bound: %u of %u lookups differ from a linear scan", bad, cases);
+}
+
 /* dtcp.md 2 and 5: each control byte C0 but TAB, and DEL, refused in a
  * header line with 400 naming the header; every byte outside printable
  * ASCII escaped \ddd in the item, never cut inside an escape. */
@@ -570,6 +601,7 @@ int main(void)
 	test_round_trip();
 	test_hmac_reference();
 	test_table_ends();
+	test_lower_bound();
 	test_reply_parse();
 	test_remaining();
 	test_controls();

@@ -5,7 +5,7 @@
 # them), for SECS seconds, or for $FUZZ_RUNS executions when that is set
 # ($FUZZ_MAX_LEN overrides each target's input size bound).
 # Usage: run.sh [--fresh] BUILD SECS [NAME...]  (NAME: request reply monproto
-# config state x3_pdu x3sup; default all). --fresh (make test): the working corpus starts
+# config state x1 x3_pdu x3sup; default all). --fresh (make test): the working corpus starts
 # empty and is removed after, so a run depends only on the kept seeds.
 # A crash leaves BUILD/fuzz/NAME-crash-*: reproduce with `BINARY FILE`, fix,
 # and add FILE to tests/fuzz/corpus/NAME.
@@ -19,7 +19,7 @@ fi
 build=$1
 secs=$2
 shift 2
-names=${*:-request reply monproto config state x3_pdu x3sup}
+names=${*:-request reply monproto config state x1 x3_pdu x3sup}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 fz=$build/fuzz
 mkdir -p "$fz"
@@ -38,6 +38,7 @@ max_len() {
     monproto) echo 66000 ;;
     config) echo 2048 ;;
     state) echo 8192 ;;
+    x1) echo 32768 ;; # several messages; the body bound (256 KiB) is tested in test_x1
     x3_pdu) echo 70000 ;; # two PDUs of the largest, X3_PDU_MAX is 69631
     x3sup) echo 4096 ;; # a few status lines (the monitor reads 64 KiB per turn)
   esac
@@ -73,6 +74,13 @@ for t in $names; do
     cp "$here"/tests/dtcp/*.out "$seeds"/
     dirs+=("$seeds")
   fi
+  if [ "$t" = x1 ]; then
+    # every request body of the golden exchanges
+    seeds=$fz/golden-seeds.$$
+    mkdir -p "$seeds"
+    "$build/x1.d/golden" --dump-corpus "$seeds" "$here"/tests/x1/*.in >/dev/null
+    dirs+=("$seeds")
+  fi
   if [ -n "${FUZZ_RUNS:-}" ]; then
     limit=(-runs="$FUZZ_RUNS")
     what="$FUZZ_RUNS runs"
@@ -85,7 +93,7 @@ for t in $names; do
     -artifact_prefix="$fz/$t-" "${dirs[@]}" >"$log" 2>&1
   rc=$?
   [ -n "$fresh" ] && rm -rf "$work"
-  [ "$t" = request ] || [ "$t" = reply ] && rm -rf "$seeds"
+  [ "$t" = request ] || [ "$t" = reply ] || [ "$t" = x1 ] && rm -rf "$seeds"
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   cov=$(grep -aEo 'cov: [0-9]+' "$log" | tail -n 1)
   if [ "$rc" -eq 0 ] && [ -n "$execs" ]; then

@@ -18,14 +18,16 @@
 
 #include "log.h"
 
-static int pass, fail;
+#include "../check.h"
+
 static libbpf_print_fn_t bpf_fn;
 static libxdp_print_fn_t xdp_fn;
 
+/* every check's line printed, as before the shared header (CHECK counts) */
 static void check(int ok, const char *what)
 {
 	printf("%s %s\n", ok ? "ok  " : "FAIL", what);
-	ok ? pass++ : fail++;
+	CHECK(ok, "%s", what);
 }
 
 static void bpf_say(enum libbpf_print_level l, const char *fmt, ...)
@@ -161,6 +163,5 @@ int main(void)
 	      "with -v libbpf's debug and libxdp's info lines at debug");
 	free(out);
 
-	printf("%d passed, %d failed\n", pass, fail);
-	return fail ? 1 : 0;
+	return check_summary(NULL);
 }

@@ -8,7 +8,7 @@
 SDB        := $(BUILD)/sshd.d
 SD_CFLAGS  := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Iinclude -Idtcp -Itests/dtcp $(NL_CFLAGS)
 SD_HDRS    := loader/monproto.h loader/worker.h loader/log.h loader/sigcheck.h loader/monauth.h loader/config.h \
-	      loader/audit.h loader/ctl.h loader/evlimit.h dtcp/dtcp.h tests/dtcp/memback.h
+	      loader/audit.h loader/ctl.h loader/evlimit.h dtcp/dtcp.h dtcp/b64.h dtcp/xbuf.h tests/dtcp/memback.h
 SSHD_LIBS  := -lssh -lseccomp -lcrypto
 # log.c routes libbpf's messages, hence -lbpf
 SD_MONAUTH_LIBS := -lcrypt -lcrypto -lbpf -lelf -lz

@@ -36,8 +36,11 @@ TEST_HASH = ('$6$xtaptestsalt$KVXqPdNh1kdv0b13JQFDCVlxalCARleSmGxhtooWwTvP5llEJe
              '/G7SVovO0Bbqjl.TJBXMKuTJatpflSUb.')
 DTCP_KEY = b'Juniper'          # the control source's key in the configuration below
 NOBODY = 65534
-NS = 'xsh%d' % os.getpid()     # the namespace, unique to this run
-PIN = '/sys/fs/bpf/xtap-sshd%d' % os.getpid()
+# the namespace and pins, unique to this run (LAB_PREFIX: names of one's own
+# beside other engineers' runs, as tests/xtapd/lab.sh)
+LAB_PREFIX = os.environ.get('LAB_PREFIX', '')
+NS = '%sxsh%d' % (LAB_PREFIX, os.getpid())
+PIN = '/sys/fs/bpf/%sxtap-sshd%d' % (LAB_PREFIX, os.getpid())
 
 passed = failed = skipped = 0
 

@@ -18,12 +18,7 @@
 #include "monauth.h"
 #include "monproto.h"
 
-static int passed, failed;
-
-#define CHECK(name, cond) do {                                           \
-	if (cond) { passed++; }                                          \
-	else { failed++; printf("FAIL %s (line %d)\n", name, __LINE__); } \
-} while (0)
+#include "../check.h"
 
 #define PASSWORD "xtap-test-pw"
 /* crypt(3) SHA-512 of PASSWORD (mkpasswd -m sha-512 -S xtaptestsalt) */
@@ -181,74 +176,67 @@ static int setup(void)
 
 static void passwords(void)
 {
-	CHECK("the dummy hash has the configured method ($6$)", !strncmp(ma.dummy_hash, "$6$", 3));
-	CHECK("AUTH_PASSWORD without CONN_OPEN: refused", password(1, "ftap1", PASSWORD) == 0);
-	CHECK("... and nothing held for it", xtap_monauth_connections(&ma) == 0);
+	CHECK(!strncmp(ma.dummy_hash, "$6$", 3), "the dummy hash has the configured method ($6$)");
+	CHECK(password(1, "ftap1", PASSWORD) == 0, "AUTH_PASSWORD without CONN_OPEN: refused");
+	CHECK(xtap_monauth_connections(&ma) == 0, "... and nothing held for it");
 	conn_open(1, "192.0.2.10");
-	CHECK("CONN_OPEN takes a slot, answered with nothing", xtap_monauth_connections(&ma) == 1 && n_sent == 0);
-	CHECK("wrong password: AUTH_RESULT 0", password(1, "ftap1", "xtap-test-pX") == 0);
-	CHECK("auth_fail audited with the peer of CONN_OPEN",
-	      audit_count("\"auth_fail\"", "\"ftap1\"", "\"peer\":\"192.0.2.10\"") == 1);
-	CHECK("unknown user: AUTH_RESULT 0", password(1, "nosuchuser", PASSWORD) == 0);
-	CHECK("the configured password of a user who is no control source: 0",
-	      password(1, "viewer", PASSWORD) == 0);
-	CHECK("the failures are counted for the metrics", stats.auth_fail_password == 4);
-	CHECK("right password: AUTH_RESULT 1", password(1, "ftap1", PASSWORD) == 1);
-	CHECK("auth_ok audited with the peer and the method",
-	      audit_count("\"auth_ok\"", "\"peer\":\"192.0.2.10\"", "\"method\":\"password\"") == 1);
-	CHECK("a second AUTH_* on a logged-in connection: refused", password(1, "ftap1", PASSWORD) == 0);
+	CHECK(xtap_monauth_connections(&ma) == 1 && n_sent == 0, "CONN_OPEN takes a slot, answered with nothing");
+	CHECK(password(1, "ftap1", "xtap-test-pX") == 0, "wrong password: AUTH_RESULT 0");
+	CHECK(audit_count("\"auth_fail\"", "\"ftap1\"", "\"peer\":\"192.0.2.10\"") == 1, "auth_fail audited with the peer of CONN_OPEN");
+	CHECK(password(1, "nosuchuser", PASSWORD) == 0, "unknown user: AUTH_RESULT 0");
+	CHECK(password(1, "viewer", PASSWORD) == 0, "the configured password of a user who is no control source: 0");
+	CHECK(stats.auth_fail_password == 4, "the failures are counted for the metrics");
+	CHECK(password(1, "ftap1", PASSWORD) == 1, "right password: AUTH_RESULT 1");
+	CHECK(audit_count("\"auth_ok\"", "\"peer\":\"192.0.2.10\"", "\"method\":\"password\"") == 1, "auth_ok audited with the peer and the method");
+	CHECK(password(1, "ftap1", PASSWORD) == 0, "a second AUTH_* on a logged-in connection: refused");
 	/* an id announced twice keeps its first peer */
 	conn_open(1, "203.0.113.66");
-	CHECK("CONN_OPEN twice: still one slot", xtap_monauth_connections(&ma) == 1);
+	CHECK(xtap_monauth_connections(&ma) == 1, "CONN_OPEN twice: still one slot");
 }
 
 static void sessions(void)
 {
 	session_open(2, "ftap1");
-	CHECK("SESSION_OPEN for a connection never announced: no session",
-	      !xtap_monauth_dtcp(&ma, 2) && xtap_monauth_sessions(&ma) == 0);
+	CHECK(!xtap_monauth_dtcp(&ma, 2) && xtap_monauth_sessions(&ma) == 0, "SESSION_OPEN for a connection never announced: no session");
 	conn_open(2, "192.0.2.20");
 	session_open(2, "ftap1");
-	CHECK("SESSION_OPEN without a login: no session", !xtap_monauth_dtcp(&ma, 2));
-	CHECK("... and no session_open line", audit_count("\"session_open\"", NULL, NULL) == 0);
+	CHECK(!xtap_monauth_dtcp(&ma, 2), "SESSION_OPEN without a login: no session");
+	CHECK(audit_count("\"session_open\"", NULL, NULL) == 0, "... and no session_open line");
 	session_open(1, "ftap2");
-	CHECK("SESSION_OPEN as another user than the one logged in: no session", !xtap_monauth_dtcp(&ma, 1));
+	CHECK(!xtap_monauth_dtcp(&ma, 1), "SESSION_OPEN as another user than the one logged in: no session");
 	session_open(1, "ftap1");
-	CHECK("SESSION_OPEN as the user logged in: a DTCP session", xtap_monauth_dtcp(&ma, 1) &&
-	      xtap_monauth_sessions(&ma) == 1);
-	CHECK("session_open audited with the peer of CONN_OPEN (not the one SESSION_OPEN names)",
-	      audit_count("\"session_open\"", "ftap1 from 192.0.2.10", NULL) == 1);
+	CHECK(xtap_monauth_dtcp(&ma, 1) &&
+	      xtap_monauth_sessions(&ma) == 1, "SESSION_OPEN as the user logged in: a DTCP session");
+	CHECK(audit_count("\"session_open\"", "ftap1 from 192.0.2.10", NULL) == 1, "session_open audited with the peer of CONN_OPEN (not the one SESSION_OPEN names)");
 	session_open(1, "ftap1");
-	CHECK("a second SESSION_OPEN: still one session", xtap_monauth_sessions(&ma) == 1);
+	CHECK(xtap_monauth_sessions(&ma) == 1, "a second SESSION_OPEN: still one session");
 	empty(MON_DTCP_EOF, 1);
-	CHECK("DTCP_EOF: answered DTCP_CLOSE", n_sent == 1 && sent[0].type == MON_DTCP_CLOSE && sent[0].session == 1);
-	CHECK("... and the session takes no more data", !xtap_monauth_dtcp(&ma, 1));
+	CHECK(n_sent == 1 && sent[0].type == MON_DTCP_CLOSE && sent[0].session == 1, "DTCP_EOF: answered DTCP_CLOSE");
+	CHECK(!xtap_monauth_dtcp(&ma, 1), "... and the session takes no more data");
 	empty(MON_DTCP_EOF, 1);
-	CHECK("a second DTCP_EOF: no second DTCP_CLOSE", n_sent == 0);
+	CHECK(n_sent == 0, "a second DTCP_EOF: no second DTCP_CLOSE");
 	empty(MON_SESSION_CLOSE, 1);
-	CHECK("SESSION_CLOSE frees the slot and the session",
-	      xtap_monauth_connections(&ma) == 1 && xtap_monauth_sessions(&ma) == 0);
-	CHECK("session_close audited", audit_count("\"session_close\"", "ftap1", NULL) == 1);
+	CHECK(xtap_monauth_connections(&ma) == 1 && xtap_monauth_sessions(&ma) == 0, "SESSION_CLOSE frees the slot and the session");
+	CHECK(audit_count("\"session_close\"", "ftap1", NULL) == 1, "session_close audited");
 	empty(MON_SESSION_CLOSE, 2);
-	CHECK("a connection that never logged in frees its slot too", xtap_monauth_connections(&ma) == 0);
+	CHECK(xtap_monauth_connections(&ma) == 0, "a connection that never logged in frees its slot too");
 	/* the freed id is not logged in any more: nothing survives its slot */
 	session_open(1, "ftap1");
-	CHECK("after SESSION_CLOSE its id has no login", !xtap_monauth_dtcp(&ma, 1));
+	CHECK(!xtap_monauth_dtcp(&ma, 1), "after SESSION_CLOSE its id has no login");
 }
 
 static void keys(void)
 {
 	conn_open(3, "192.0.2.30");
-	CHECK("key query for the authorized key: 1", pubkey(3, "ftap1", K1_B64, 0) == 1);
+	CHECK(pubkey(3, "ftap1", K1_B64, 0) == 1, "key query for the authorized key: 1");
 	session_open(3, "ftap1");
-	CHECK("a key query is no login", !xtap_monauth_dtcp(&ma, 3));
-	CHECK("key query for another key: 0", pubkey(3, "ftap1", K2_B64, 0) == 0);
-	CHECK("key query for a user without that key: 0", pubkey(3, "viewer", K1_B64, 0) == 0);
-	CHECK("a signed request with no AUTH_SIG before it: 0", pubkey(3, "ftap1", K1_B64, 1) == 0);
-	CHECK("... audited as a failed publickey login",
-	      audit_count("\"auth_fail\"", "\"method\":\"publickey\"", "192.0.2.30") == 1);
+	CHECK(!xtap_monauth_dtcp(&ma, 3), "a key query is no login");
+	CHECK(pubkey(3, "ftap1", K2_B64, 0) == 0, "key query for another key: 0");
+	CHECK(pubkey(3, "viewer", K1_B64, 0) == 0, "key query for a user without that key: 0");
+	CHECK(pubkey(3, "ftap1", K1_B64, 1) == 0, "a signed request with no AUTH_SIG before it: 0");
+	CHECK(audit_count("\"auth_fail\"", "\"method\":\"publickey\"", "192.0.2.30") == 1, "... audited as a failed publickey login");
 	session_open(3, "ftap1");
-	CHECK("... and no session", !xtap_monauth_dtcp(&ma, 3));
+	CHECK(!xtap_monauth_dtcp(&ma, 3), "... and no session");
 	empty(MON_SESSION_CLOSE, 3);
 }
 
@@ -258,25 +246,24 @@ static void slots(void)
 
 	for (uint32_t id = 100; id < 100 + XTAP_MON_SESSIONS; id++)
 		conn_open(id, "192.0.2.40");
-	CHECK("256 connections take 256 slots", xtap_monauth_connections(&ma) == XTAP_MON_SESSIONS);
+	CHECK(xtap_monauth_connections(&ma) == XTAP_MON_SESSIONS, "256 connections take 256 slots");
 	conn_open(999, "192.0.2.41");
-	CHECK("the 257th has none", xtap_monauth_connections(&ma) == XTAP_MON_SESSIONS);
-	CHECK("... and cannot log in", password(999, "ftap1", PASSWORD) == 0);
+	CHECK(xtap_monauth_connections(&ma) == XTAP_MON_SESSIONS, "the 257th has none");
+	CHECK(password(999, "ftap1", PASSWORD) == 0, "... and cannot log in");
 	empty(MON_SESSION_CLOSE, 100);
 	conn_open(999, "192.0.2.41");
-	CHECK("a slot freed by SESSION_CLOSE is taken again", password(999, "ftap1", PASSWORD) == 1);
+	CHECK(password(999, "ftap1", PASSWORD) == 1, "a slot freed by SESSION_CLOSE is taken again");
 	session_open(999, "ftap1");
-	CHECK("... and opens a session", xtap_monauth_dtcp(&ma, 999) != NULL);
+	CHECK(xtap_monauth_dtcp(&ma, 999) != NULL, "... and opens a session");
 	xtap_monauth_drop_all(&ma, "SSH worker restart");
-	CHECK("the worker gone: every slot free", xtap_monauth_connections(&ma) == 0 &&
-	      xtap_monauth_sessions(&ma) == 0);
-	CHECK("... the DTCP session's end audited with the reason",
-	      audit_count("\"session_close\"", "SSH worker restart", NULL) == 1);
+	CHECK(xtap_monauth_connections(&ma) == 0 &&
+	      xtap_monauth_sessions(&ma) == 0, "the worker gone: every slot free");
+	CHECK(audit_count("\"session_close\"", "SSH worker restart", NULL) == 1, "... the DTCP session's end audited with the reason");
 	for (uint32_t id = 100; id < 100 + XTAP_MON_SESSIONS && ok; id++) {
 		conn_open(id, "192.0.2.42");
 		ok = password(id, "ftap1", PASSWORD) == 1;
 	}
-	CHECK("after that 256 new connections each log in", ok);
+	CHECK(ok, "after that 256 new connections each log in");
 	xtap_monauth_drop_all(&ma, NULL);
 }
 
@@ -290,12 +277,10 @@ static void rate_limit(void)
 		password(5, "ftap1", "wrong");
 	suppressed = audit_count("\"auth_fail\"", NULL, NULL) - before;
 	/* this minute's window already holds the failures above */
-	CHECK("30 more failed logins write auth_fail lines up to 20 in the minute",
-	      before < 20 && before + suppressed == 20);
-	CHECK("... every one counted for the metrics", stats.auth_fail_password == 6 + 30);
+	CHECK(before < 20 && before + suppressed == 20, "30 more failed logins write auth_fail lines up to 20 in the minute");
+	CHECK(stats.auth_fail_password == 6 + 30, "... every one counted for the metrics");
 	feed(mon_enc_event(in, sizeof(in), 5, MON_EV_REFUSED, "192.0.2.50"));
-	CHECK("a refused channel (not pre-auth) is written at once",
-	      audit_count("\"connection_refused\"", "refused from 192.0.2.50", NULL) == 1);
+	CHECK(audit_count("\"connection_refused\"", "refused from 192.0.2.50", NULL) == 1, "a refused channel (not pre-auth) is written at once");
 	empty(MON_SESSION_CLOSE, 5);
 }
 

@@ -9,12 +9,7 @@
 
 #include "monproto.h"
 
-static int passed, failed;
-
-#define CHECK(name, cond) do {                                           \
-	if (cond) { passed++; }                                          \
-	else { failed++; printf("FAIL %s (line %d)\n", name, __LINE__); } \
-} while (0)
+#include "../check.h"
 
 static uint8_t buf[MON_MSG_MAX + 16];
 
@@ -36,80 +31,80 @@ static void round_trips(void)
 	size_t n;
 
 	n = mon_enc_session_open(buf, sizeof(buf), 7, "ftap1", "192.0.2.1");
-	CHECK("open encodes", n == MON_HDR_LEN + 2 + 5 + 2 + 9);
-	CHECK("open decodes", dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_SESSION_OPEN &&
-	      m.session == 7 && !strcmp(m.user, "ftap1") && !strcmp(m.peer, "192.0.2.1"));
+	CHECK(n == MON_HDR_LEN + 2 + 5 + 2 + 9, "open encodes");
+	CHECK(dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_SESSION_OPEN &&
+	      m.session == 7 && !strcmp(m.user, "ftap1") && !strcmp(m.peer, "192.0.2.1"), "open decodes");
 
 	n = mon_enc_auth_password(buf, sizeof(buf), 3, "u", "p@ss word");
-	CHECK("password round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
-	      m.type == MON_AUTH_PASSWORD && !strcmp(m.password, "p@ss word") && !strcmp(m.user, "u"));
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
+	      m.type == MON_AUTH_PASSWORD && !strcmp(m.password, "p@ss word") && !strcmp(m.user, "u"), "password round trip");
 	mon_msg_clear(&m);
-	CHECK("clear wipes the password", m.password[0] == 0 && m.password[4] == 0);
+	CHECK(m.password[0] == 0 && m.password[4] == 0, "clear wipes the password");
 
 	n = mon_enc_auth_password(buf, sizeof(buf), 3, "u", "");
-	CHECK("empty password round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && !m.password[0]);
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && !m.password[0], "empty password round trip");
 
 	for (size_t i = 0; i < sizeof(blob); i++)
 		blob[i] = (uint8_t)(i * 7);
 	n = mon_enc_auth_pubkey(buf, sizeof(buf), 9, true, "ftap1", "ssh-ed25519", blob, sizeof(blob));
-	CHECK("pubkey round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.key_signed &&
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.key_signed &&
 	      !strcmp(m.keytype, "ssh-ed25519") && m.len == sizeof(blob) &&
-	      !memcmp(m.data, blob, sizeof(blob)));
+	      !memcmp(m.data, blob, sizeof(blob)), "pubkey round trip");
 	n = mon_enc_auth_pubkey(buf, sizeof(buf), 9, false, "ftap1", "ssh-rsa", blob, 1);
-	CHECK("pubkey probe round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && !m.key_signed &&
-	      m.len == 1);
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && !m.key_signed &&
+	      m.len == 1, "pubkey probe round trip");
 
 	/* CONN_OPEN: [hdr][u16 9]["192.0.2.9"] */
 	n = mon_enc_conn_open(buf, sizeof(buf), 12, "192.0.2.9");
-	CHECK("conn open encodes", n == MON_HDR_LEN + 2 + 9);
-	CHECK("conn open decodes", dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_CONN_OPEN &&
-	      m.session == 12 && !strcmp(m.peer, "192.0.2.9"));
-	CHECK("conn open from the monitor refused", dec(buf, n, MON_FROM_MONITOR, &m) < 0);
-	CHECK("enc: conn open, peer with a space", !mon_enc_conn_open(buf, sizeof(buf), 1, "1.2.3.4 5"));
+	CHECK(n == MON_HDR_LEN + 2 + 9, "conn open encodes");
+	CHECK(dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_CONN_OPEN &&
+	      m.session == 12 && !strcmp(m.peer, "192.0.2.9"), "conn open decodes");
+	CHECK(dec(buf, n, MON_FROM_MONITOR, &m) < 0, "conn open from the monitor refused");
+	CHECK(!mon_enc_conn_open(buf, sizeof(buf), 1, "1.2.3.4 5"), "enc: conn open, peer with a space");
 	/* AUTH_SIG: [hdr][u16 len][signed data][u16 len][signature] */
 	for (size_t i = 0; i < MON_SIGNED_MAX + MON_SIG_MAX + 1; i++)
 		data[i] = (uint8_t)(i * 13 + 5);
 	n = mon_enc_auth_sig(buf, sizeof(buf), 9, data, MON_SIGNED_MAX, data + MON_SIGNED_MAX, MON_SIG_MAX);
-	CHECK("sig encodes", n == MON_HDR_LEN + 2 + MON_SIGNED_MAX + 2 + MON_SIG_MAX);
-	CHECK("sig decodes", dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_AUTH_SIG &&
+	CHECK(n == MON_HDR_LEN + 2 + MON_SIGNED_MAX + 2 + MON_SIG_MAX, "sig encodes");
+	CHECK(dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_AUTH_SIG &&
 	      m.len == MON_SIGNED_MAX && !memcmp(m.data, data, MON_SIGNED_MAX) && m.siglen == MON_SIG_MAX &&
-	      !memcmp(m.sig, data + MON_SIGNED_MAX, MON_SIG_MAX));
-	CHECK("sig from the monitor refused", dec(buf, n, MON_FROM_MONITOR, &m) < 0);
-	CHECK("sig cut by one byte refused", dec(buf, n - 1, MON_FROM_WORKER, &m) < 0);
-	CHECK("enc: signed data too long", !mon_enc_auth_sig(buf, sizeof(buf), 9, data, MON_SIGNED_MAX + 1, blob, 64));
-	CHECK("enc: signature too long", !mon_enc_auth_sig(buf, sizeof(buf), 9, blob, 64, blob, MON_SIG_MAX + 1));
-	CHECK("enc: empty signature", !mon_enc_auth_sig(buf, sizeof(buf), 9, blob, 64, blob, 0));
+	      !memcmp(m.sig, data + MON_SIGNED_MAX, MON_SIG_MAX), "sig decodes");
+	CHECK(dec(buf, n, MON_FROM_MONITOR, &m) < 0, "sig from the monitor refused");
+	CHECK(dec(buf, n - 1, MON_FROM_WORKER, &m) < 0, "sig cut by one byte refused");
+	CHECK(!mon_enc_auth_sig(buf, sizeof(buf), 9, data, MON_SIGNED_MAX + 1, blob, 64), "enc: signed data too long");
+	CHECK(!mon_enc_auth_sig(buf, sizeof(buf), 9, blob, 64, blob, MON_SIG_MAX + 1), "enc: signature too long");
+	CHECK(!mon_enc_auth_sig(buf, sizeof(buf), 9, blob, 64, blob, 0), "enc: empty signature");
 	n = mon_enc_auth_sig(buf, sizeof(buf), 9, blob, 64, blob, 64);
 	set_u32(buf + 8, (uint32_t)(n - MON_HDR_LEN)); /* consistent header, */
 	buf[MON_HDR_LEN] = 0; buf[MON_HDR_LEN + 1] = 0; /* but signed data of length 0 */
-	CHECK("sig with empty signed data refused", dec(buf, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(buf, n, MON_FROM_WORKER, &m) < 0, "sig with empty signed data refused");
 
 	n = mon_enc_auth_result(buf, sizeof(buf), 4, true);
-	CHECK("result ok", n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.ok == 1);
+	CHECK(n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.ok == 1, "result ok");
 	n = mon_enc_auth_result(buf, sizeof(buf), 4, false);
-	CHECK("result fail", n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.ok == 0);
+	CHECK(n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.ok == 0, "result fail");
 
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)i;
 	n = mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 5, data, sizeof(data));
-	CHECK("64 KiB data round trip", n == MON_HDR_LEN + MON_DATA_MAX &&
+	CHECK(n == MON_HDR_LEN + MON_DATA_MAX &&
 	      dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.len == MON_DATA_MAX &&
-	      !memcmp(m.data, data, MON_DATA_MAX));
+	      !memcmp(m.data, data, MON_DATA_MAX), "64 KiB data round trip");
 	n = mon_enc_data(buf, sizeof(buf), MON_DTCP_REPLY, 5, "x", 1);
-	CHECK("reply round trip", n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.len == 1 &&
-	      m.data[0] == 'x');
+	CHECK(n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.len == 1 &&
+	      m.data[0] == 'x', "reply round trip");
 
 	n = mon_enc_event(buf, sizeof(buf), 0, MON_EV_RATE_LIMIT, "2001:db8::1");
-	CHECK("event without session", n && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
-	      m.kind == MON_EV_RATE_LIMIT && !strcmp(m.peer, "2001:db8::1"));
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
+	      m.kind == MON_EV_RATE_LIMIT && !strcmp(m.peer, "2001:db8::1"), "event without session");
 
 	n = mon_enc_empty(buf, sizeof(buf), MON_SESSION_CLOSE, 2);
-	CHECK("close round trip", n == MON_HDR_LEN && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
-	      m.type == MON_SESSION_CLOSE && m.session == 2);
+	CHECK(n == MON_HDR_LEN && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
+	      m.type == MON_SESSION_CLOSE && m.session == 2, "close round trip");
 	n = mon_enc_empty(buf, sizeof(buf), MON_DTCP_EOF, 2);
-	CHECK("eof round trip", n && dec(buf, n, MON_FROM_WORKER, &m) == 0);
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0, "eof round trip");
 	n = mon_enc_empty(buf, sizeof(buf), MON_DTCP_CLOSE, 2);
-	CHECK("dtcp close round trip", n && dec(buf, n, MON_FROM_MONITOR, &m) == 0);
+	CHECK(n && dec(buf, n, MON_FROM_MONITOR, &m) == 0, "dtcp close round trip");
 }
 
 static void encoder_refusals(void)
@@ -121,23 +116,23 @@ static void encoder_refusals(void)
 	longuser[sizeof(longuser) - 1] = 0;
 	memset(longpw, 'p', sizeof(longpw) - 1);
 	longpw[sizeof(longpw) - 1] = 0;
-	CHECK("enc: session 0", !mon_enc_session_open(buf, sizeof(buf), 0, "u", "::1"));
-	CHECK("enc: empty user", !mon_enc_session_open(buf, sizeof(buf), 1, "", "::1"));
-	CHECK("enc: user too long", !mon_enc_session_open(buf, sizeof(buf), 1, longuser, "::1"));
-	CHECK("enc: user with control byte", !mon_enc_session_open(buf, sizeof(buf), 1, "a\nb", "::1"));
-	CHECK("enc: peer with space", !mon_enc_session_open(buf, sizeof(buf), 1, "u", "1.2.3.4 22"));
-	CHECK("enc: password too long", !mon_enc_auth_password(buf, sizeof(buf), 1, "u", longpw));
-	CHECK("enc: key type upper case", !mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "SSH", blob, 1));
-	CHECK("enc: key blob empty", !mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "ssh-rsa", blob, 0));
-	CHECK("enc: key blob too big", !mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "ssh-rsa", blob,
-							   sizeof(blob)));
-	CHECK("enc: data too big", !mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 1, big, sizeof(big)));
-	CHECK("enc: data empty", !mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 1, big, 0));
-	CHECK("enc: data with a wrong type", !mon_enc_data(buf, sizeof(buf), MON_EVENT, 1, big, 1));
-	CHECK("enc: empty with a wrong type", !mon_enc_empty(buf, sizeof(buf), MON_AUTH_RESULT, 1));
-	CHECK("enc: event kind 0", !mon_enc_event(buf, sizeof(buf), 0, 0, "::1"));
-	CHECK("enc: event kind too big", !mon_enc_event(buf, sizeof(buf), 0, MON_EV_KIND_MAX + 1, "::1"));
-	CHECK("enc: buffer too small", !mon_enc_data(buf, MON_HDR_LEN + 3, MON_DTCP_DATA, 1, big, 4));
+	CHECK(!mon_enc_session_open(buf, sizeof(buf), 0, "u", "::1"), "enc: session 0");
+	CHECK(!mon_enc_session_open(buf, sizeof(buf), 1, "", "::1"), "enc: empty user");
+	CHECK(!mon_enc_session_open(buf, sizeof(buf), 1, longuser, "::1"), "enc: user too long");
+	CHECK(!mon_enc_session_open(buf, sizeof(buf), 1, "a\nb", "::1"), "enc: user with control byte");
+	CHECK(!mon_enc_session_open(buf, sizeof(buf), 1, "u", "1.2.3.4 22"), "enc: peer with space");
+	CHECK(!mon_enc_auth_password(buf, sizeof(buf), 1, "u", longpw), "enc: password too long");
+	CHECK(!mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "SSH", blob, 1), "enc: key type upper case");
+	CHECK(!mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "ssh-rsa", blob, 0), "enc: key blob empty");
+	CHECK(!mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "ssh-rsa", blob,
+							   sizeof(blob)), "enc: key blob too big");
+	CHECK(!mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 1, big, sizeof(big)), "enc: data too big");
+	CHECK(!mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 1, big, 0), "enc: data empty");
+	CHECK(!mon_enc_data(buf, sizeof(buf), MON_EVENT, 1, big, 1), "enc: data with a wrong type");
+	CHECK(!mon_enc_empty(buf, sizeof(buf), MON_AUTH_RESULT, 1), "enc: empty with a wrong type");
+	CHECK(!mon_enc_event(buf, sizeof(buf), 0, 0, "::1"), "enc: event kind 0");
+	CHECK(!mon_enc_event(buf, sizeof(buf), 0, MON_EV_KIND_MAX + 1, "::1"), "enc: event kind too big");
+	CHECK(!mon_enc_data(buf, MON_HDR_LEN + 3, MON_DTCP_DATA, 1, big, 4), "enc: buffer too small");
 }
 
 /* Takes a valid datagram, applies one corruption, expects a refusal. */
@@ -149,65 +144,65 @@ static void malformed(void)
 
 	/* header-level */
 	n = mon_enc_session_open(good, sizeof(good), 7, "ftap1", "192.0.2.1");
-	CHECK("hdr: empty datagram", dec(good, 0, MON_FROM_WORKER, &m) < 0);
-	CHECK("hdr: shorter than a header", dec(good, MON_HDR_LEN - 1, MON_FROM_WORKER, &m) < 0);
-	CHECK("hdr: truncated payload", dec(good, n - 1, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(good, 0, MON_FROM_WORKER, &m) < 0, "hdr: empty datagram");
+	CHECK(dec(good, MON_HDR_LEN - 1, MON_FROM_WORKER, &m) < 0, "hdr: shorter than a header");
+	CHECK(dec(good, n - 1, MON_FROM_WORKER, &m) < 0, "hdr: truncated payload");
 	memcpy(bad, good, n);
 	bad[n] = 0;
-	CHECK("hdr: trailing byte", dec(bad, n + 1, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n + 1, MON_FROM_WORKER, &m) < 0, "hdr: trailing byte");
 	set_u32(bad + 8, (uint32_t)(n - MON_HDR_LEN + 1));
-	CHECK("hdr: len field too big", dec(bad, n + 1, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n + 1, MON_FROM_WORKER, &m) < 0, "hdr: len field too big");
 	memcpy(bad, good, n);
 	set_u32(bad + 8, (uint32_t)(n - MON_HDR_LEN - 1));
-	CHECK("hdr: len field too small", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "hdr: len field too small");
 	memcpy(bad, good, n);
 	set_u32(bad + 4, 0);
-	CHECK("hdr: session 0", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "hdr: session 0");
 	for (uint32_t t = 0; t <= MON_TYPE_MAX + 1; t += MON_TYPE_MAX + 1) {
 		memcpy(bad, good, n);
 		set_u32(bad, t);
-		CHECK("hdr: unknown type", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+		CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "hdr: unknown type");
 	}
 	memcpy(bad, good, n);
 	set_u32(bad, 0x80000001u);
-	CHECK("hdr: huge type", dec(bad, n, MON_FROM_WORKER, &m) < 0);
-	CHECK("hdr: too long a datagram", dec(buf, MON_MSG_MAX + 1, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "hdr: huge type");
+	CHECK(dec(buf, MON_MSG_MAX + 1, MON_FROM_WORKER, &m) < 0, "hdr: too long a datagram");
 
 	/* wrong sender */
-	CHECK("sender: OPEN from the monitor", dec(good, n, MON_FROM_MONITOR, &m) < 0);
+	CHECK(dec(good, n, MON_FROM_MONITOR, &m) < 0, "sender: OPEN from the monitor");
 	n = mon_enc_auth_result(good, sizeof(good), 1, true);
-	CHECK("sender: RESULT from the worker", dec(good, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(good, n, MON_FROM_WORKER, &m) < 0, "sender: RESULT from the worker");
 	n = mon_enc_data(good, sizeof(good), MON_DTCP_REPLY, 1, "x", 1);
-	CHECK("sender: REPLY from the worker", dec(good, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(good, n, MON_FROM_WORKER, &m) < 0, "sender: REPLY from the worker");
 	n = mon_enc_data(good, sizeof(good), MON_DTCP_DATA, 1, "x", 1);
-	CHECK("sender: DATA from the monitor", dec(good, n, MON_FROM_MONITOR, &m) < 0);
+	CHECK(dec(good, n, MON_FROM_MONITOR, &m) < 0, "sender: DATA from the monitor");
 	n = mon_enc_empty(good, sizeof(good), MON_DTCP_CLOSE, 1);
-	CHECK("sender: DTCP_CLOSE from the worker", dec(good, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(good, n, MON_FROM_WORKER, &m) < 0, "sender: DTCP_CLOSE from the worker");
 	n = mon_enc_empty(good, sizeof(good), MON_SESSION_CLOSE, 1);
-	CHECK("sender: SESSION_CLOSE from the monitor", dec(good, n, MON_FROM_MONITOR, &m) < 0);
+	CHECK(dec(good, n, MON_FROM_MONITOR, &m) < 0, "sender: SESSION_CLOSE from the monitor");
 
 	/* fields of SESSION_OPEN: [hdr][u16 5]["ftap1"][u16 9]["192.0.2.1"] */
 	n = mon_enc_session_open(good, sizeof(good), 7, "ftap1", "192.0.2.1");
 	memcpy(bad, good, n);
 	bad[MON_HDR_LEN + 2 + 2] = 0;
-	CHECK("open: NUL inside the user", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "open: NUL inside the user");
 	memcpy(bad, good, n);
 	bad[MON_HDR_LEN + 2 + 1] = '\x1b';
-	CHECK("open: escape byte in the user", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "open: escape byte in the user");
 	memcpy(bad, good, n);
 	bad[MON_HDR_LEN + 2 + 5 + 2] = ' ';
-	CHECK("open: space in the peer", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "open: space in the peer");
 	memcpy(bad, good, n);
 	bad[MON_HDR_LEN] = 6; /* user length runs into the peer's length field */
-	CHECK("open: user length off by one", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "open: user length off by one");
 	memcpy(bad, good, n);
 	bad[MON_HDR_LEN] = 0;
 	bad[MON_HDR_LEN + 1] = 0;
-	CHECK("open: empty user", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "open: empty user");
 	memcpy(bad, good, n);
 	bad[MON_HDR_LEN] = 0xff;
 	bad[MON_HDR_LEN + 1] = 0xff;
-	CHECK("open: user length past the end", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "open: user length past the end");
 	{
 		/* a 64-byte user: one more than MON_USER_MAX allows */
 		uint8_t u[MON_HDR_LEN + 2 + 64 + 2 + 3];
@@ -219,33 +214,33 @@ static void malformed(void)
 		memset(u + MON_HDR_LEN + 2, 'a', 64);
 		memcpy(u + MON_HDR_LEN + 66, &pl, 2);
 		memcpy(u + MON_HDR_LEN + 68, "::1", 3);
-		CHECK("open: user of 64 bytes", dec(u, sizeof(u), MON_FROM_WORKER, &m) < 0);
+		CHECK(dec(u, sizeof(u), MON_FROM_WORKER, &m) < 0, "open: user of 64 bytes");
 		l = 63;
 		memcpy(u + MON_HDR_LEN, &l, 2);
-		CHECK("open: 63-byte user with a bad layout", dec(u, sizeof(u), MON_FROM_WORKER, &m) < 0);
+		CHECK(dec(u, sizeof(u), MON_FROM_WORKER, &m) < 0, "open: 63-byte user with a bad layout");
 	}
 
 	/* AUTH_PASSWORD: NUL inside */
 	n = mon_enc_auth_password(good, sizeof(good), 1, "u", "abc");
 	memcpy(bad, good, n);
 	bad[n - 2] = 0;
-	CHECK("password: NUL inside", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "password: NUL inside");
 
 	/* AUTH_PUBKEY: [hdr][u8 signed][u16 1]["u"][u16 11]["ssh-ed25519"][u16 51][blob] */
 	n = mon_enc_auth_pubkey(good, sizeof(good), 1, true, "u", "ssh-ed25519", key, sizeof(key));
-	CHECK("pubkey: valid", dec(good, n, MON_FROM_WORKER, &m) == 0);
+	CHECK(dec(good, n, MON_FROM_WORKER, &m) == 0, "pubkey: valid");
 	memcpy(bad, good, n);
 	bad[MON_HDR_LEN] = 2;
-	CHECK("pubkey: signed flag 2", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "pubkey: signed flag 2");
 	memcpy(bad, good, n);
 	bad[MON_HDR_LEN + 1 + 2 + 1 + 2] = 'S';
-	CHECK("pubkey: key type upper case", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "pubkey: key type upper case");
 	memcpy(bad, good, n);
 	bad[MON_HDR_LEN + 1 + 2 + 1 + 2 + 11] = 0;
 	bad[MON_HDR_LEN + 1 + 2 + 1 + 2 + 12] = 0;
 	set_u32(bad + 8, (uint32_t)(n - MON_HDR_LEN - sizeof(key)));
-	CHECK("pubkey: empty blob", dec(bad, n - sizeof(key), MON_FROM_WORKER, &m) < 0);
-	CHECK("pubkey: blob cut short", dec(good, n - 1, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n - sizeof(key), MON_FROM_WORKER, &m) < 0, "pubkey: empty blob");
+	CHECK(dec(good, n - 1, MON_FROM_WORKER, &m) < 0, "pubkey: blob cut short");
 	{
 		static uint8_t big[MON_HDR_LEN + 1 + 3 + 9 + 2 + MON_KEYBLOB_MAX + 1];
 		uint16_t l;
@@ -257,32 +252,32 @@ static void malformed(void)
 		l = 1; memcpy(big + o, &l, 2); o += 2; big[o++] = 'u';
 		l = 7; memcpy(big + o, &l, 2); o += 2; memcpy(big + o, "ssh-rsa", 7); o += 7;
 		l = MON_KEYBLOB_MAX + 1; memcpy(big + o, &l, 2); o += 2;
-		CHECK("pubkey: blob over MON_KEYBLOB_MAX", o + MON_KEYBLOB_MAX + 1 == sizeof(big) &&
-		      dec(big, sizeof(big), MON_FROM_WORKER, &m) < 0);
+		CHECK(o + MON_KEYBLOB_MAX + 1 == sizeof(big) &&
+		      dec(big, sizeof(big), MON_FROM_WORKER, &m) < 0, "pubkey: blob over MON_KEYBLOB_MAX");
 	}
 
 	/* AUTH_RESULT */
 	n = mon_enc_auth_result(good, sizeof(good), 1, true);
 	memcpy(bad, good, n);
 	set_u32(bad + MON_HDR_LEN, 2);
-	CHECK("result: value 2", dec(bad, n, MON_FROM_MONITOR, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_MONITOR, &m) < 0, "result: value 2");
 	memcpy(bad, good, n);
 	set_u32(bad + 8, 3);
-	CHECK("result: 3-byte payload", dec(bad, n - 1, MON_FROM_MONITOR, &m) < 0);
+	CHECK(dec(bad, n - 1, MON_FROM_MONITOR, &m) < 0, "result: 3-byte payload");
 
 	/* DATA */
 	n = mon_enc_data(good, sizeof(good), MON_DTCP_DATA, 1, "x", 1);
 	memcpy(bad, good, MON_HDR_LEN);
 	set_u32(bad + 8, 0);
-	CHECK("data: empty", dec(bad, MON_HDR_LEN, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, MON_HDR_LEN, MON_FROM_WORKER, &m) < 0, "data: empty");
 	{
 		static uint8_t big[MON_HDR_LEN + MON_DATA_MAX + 1];
 		set_u32(big, MON_DTCP_DATA);
 		set_u32(big + 4, 1);
 		set_u32(big + 8, MON_DATA_MAX + 1);
-		CHECK("data: one byte over MON_DATA_MAX", dec(big, sizeof(big), MON_FROM_WORKER, &m) < 0);
+		CHECK(dec(big, sizeof(big), MON_FROM_WORKER, &m) < 0, "data: one byte over MON_DATA_MAX");
 		set_u32(big, MON_DTCP_REPLY);
-		CHECK("reply: one byte over MON_DATA_MAX", dec(big, sizeof(big), MON_FROM_MONITOR, &m) < 0);
+		CHECK(dec(big, sizeof(big), MON_FROM_MONITOR, &m) < 0, "reply: one byte over MON_DATA_MAX");
 	}
 
 	/* empty messages with a payload */
@@ -290,20 +285,20 @@ static void malformed(void)
 	memcpy(bad, good, n);
 	bad[n] = 0;
 	set_u32(bad + 8, 1);
-	CHECK("close: with a payload", dec(bad, n + 1, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n + 1, MON_FROM_WORKER, &m) < 0, "close: with a payload");
 	set_u32(bad, MON_DTCP_CLOSE);
-	CHECK("dtcp close: with a payload", dec(bad, n + 1, MON_FROM_MONITOR, &m) < 0);
+	CHECK(dec(bad, n + 1, MON_FROM_MONITOR, &m) < 0, "dtcp close: with a payload");
 
 	/* EVENT */
 	n = mon_enc_event(good, sizeof(good), 0, MON_EV_CONN_LIMIT, "127.0.0.1");
 	memcpy(bad, good, n);
 	set_u32(bad + MON_HDR_LEN, 0);
-	CHECK("event: kind 0", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "event: kind 0");
 	set_u32(bad + MON_HDR_LEN, MON_EV_KIND_MAX + 1);
-	CHECK("event: unknown kind", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "event: unknown kind");
 	memcpy(bad, good, n);
 	bad[n - 1] = '\n';
-	CHECK("event: newline in the peer", dec(bad, n, MON_FROM_WORKER, &m) < 0);
+	CHECK(dec(bad, n, MON_FROM_WORKER, &m) < 0, "event: newline in the peer");
 }
 
 static void io(void)
@@ -320,21 +315,21 @@ static void io(void)
 		return;
 	}
 	n = mon_enc_session_open(buf, sizeof(buf), 1, "ftap1", "::1");
-	CHECK("io: send", mon_send(sv[0], buf, n) == 0);
+	CHECK(mon_send(sv[0], buf, n) == 0, "io: send");
 	n = mon_enc_empty(buf, sizeof(buf), MON_SESSION_CLOSE, 1);
-	CHECK("io: send second", mon_send(sv[0], buf, n) == 0);
+	CHECK(mon_send(sv[0], buf, n) == 0, "io: send second");
 	k = mon_recv(sv[1], buf, sizeof(buf));
-	CHECK("io: boundaries kept", k == MON_HDR_LEN + 2 + 5 + 2 + 3 &&
-	      dec(buf, (size_t)k, MON_FROM_WORKER, &m) == 0 && m.type == MON_SESSION_OPEN);
+	CHECK(k == MON_HDR_LEN + 2 + 5 + 2 + 3 &&
+	      dec(buf, (size_t)k, MON_FROM_WORKER, &m) == 0 && m.type == MON_SESSION_OPEN, "io: boundaries kept");
 	k = mon_recv(sv[1], buf, sizeof(buf));
-	CHECK("io: second datagram", k == MON_HDR_LEN);
+	CHECK(k == MON_HDR_LEN, "io: second datagram");
 	n = mon_enc_session_open(buf, sizeof(buf), 1, "ftap1", "::1");
 	mon_send(sv[0], buf, n);
 	errno = 0;
 	k = mon_recv(sv[1], small, sizeof(small));
-	CHECK("io: oversize datagram refused", k < 0 && errno == EMSGSIZE);
+	CHECK(k < 0 && errno == EMSGSIZE, "io: oversize datagram refused");
 	close(sv[0]);
-	CHECK("io: EOF", mon_recv(sv[1], buf, sizeof(buf)) == 0);
+	CHECK(mon_recv(sv[1], buf, sizeof(buf)) == 0, "io: EOF");
 	close(sv[1]);
 }
 

@@ -14,9 +14,7 @@
 
 #include "sigcheck.h"
 
-static int pass, failed;
-
-#define CHECK(name, cond) do { if (cond) pass++; else { failed++; printf("FAIL %s\n", name); } } while (0)
+#include "../check.h"
 
 struct buf {
 	uint8_t p[8192];
@@ -110,45 +108,45 @@ static void key_cases(const char *name, EVP_PKEY *k, const struct buf *key, cons
 	signed_data(&d, sid, 32, 50, "ftap", "ssh-connection", "publickey", 1, alg, key);
 	sn = sign(k, md, &d, sig, sizeof(sig));
 	snprintf(n, sizeof(n), "%s: signed", name);
-	CHECK(n, sn > 0);
+	CHECK(sn > 0, "%s", n);
 	snprintf(n, sizeof(n), "%s: a good signature is accepted", name);
-	CHECK(n, check("ftap", key, &d, sig, sn, &why) == 0);
+	CHECK(check("ftap", key, &d, sig, sn, &why) == 0, "%s", n);
 	memcpy(bad, sig, sn);
 	bad[sn / 2] ^= 1;
 	snprintf(n, sizeof(n), "%s: one bit of the signature flipped", name);
-	CHECK(n, check("ftap", key, &d, bad, sn, &why) < 0 && !strcmp(why, "bad signature"));
+	CHECK(check("ftap", key, &d, bad, sn, &why) < 0 && !strcmp(why, "bad signature"), "%s", n);
 	snprintf(n, sizeof(n), "%s: the signature cut short", name);
-	CHECK(n, check("ftap", key, &d, sig, sn - 1, &why) < 0);
+	CHECK(check("ftap", key, &d, sig, sn - 1, &why) < 0, "%s", n);
 	snprintf(n, sizeof(n), "%s: another user than the one signed", name);
-	CHECK(n, check("root", key, &d, sig, sn, &why) < 0 && !strcmp(why, "signed data names another user"));
+	CHECK(check("root", key, &d, sig, sn, &why) < 0 && !strcmp(why, "signed data names another user"), "%s", n);
 	/* the same signature over data with one field changed */
 	signed_data(&d2, sid, 32, 50, "ftap", "ssh-userauth", "publickey", 1, alg, key);
 	snprintf(n, sizeof(n), "%s: service not ssh-connection", name);
-	CHECK(n, check("ftap", key, &d2, sig, sn, &why) < 0);
+	CHECK(check("ftap", key, &d2, sig, sn, &why) < 0, "%s", n);
 	signed_data(&d2, sid, 32, 50, "ftap", "ssh-connection", "hostbased", 1, alg, key);
 	snprintf(n, sizeof(n), "%s: method not publickey", name);
-	CHECK(n, check("ftap", key, &d2, sig, sn, &why) < 0);
+	CHECK(check("ftap", key, &d2, sig, sn, &why) < 0, "%s", n);
 	signed_data(&d2, sid, 32, 51, "ftap", "ssh-connection", "publickey", 1, alg, key);
 	snprintf(n, sizeof(n), "%s: message number not 50", name);
-	CHECK(n, check("ftap", key, &d2, sig, sn, &why) < 0);
+	CHECK(check("ftap", key, &d2, sig, sn, &why) < 0, "%s", n);
 	signed_data(&d2, sid, 32, 50, "ftap", "ssh-connection", "publickey", 0, alg, key);
 	snprintf(n, sizeof(n), "%s: has-signature FALSE", name);
-	CHECK(n, check("ftap", key, &d2, sig, sn, &why) < 0);
+	CHECK(check("ftap", key, &d2, sig, sn, &why) < 0, "%s", n);
 	signed_data(&d2, sid, 8, 50, "ftap", "ssh-connection", "publickey", 1, alg, key);
 	snprintf(n, sizeof(n), "%s: a session id of 8 bytes", name);
-	CHECK(n, check("ftap", key, &d2, sig, sn, &why) < 0);
+	CHECK(check("ftap", key, &d2, sig, sn, &why) < 0, "%s", n);
 	/* a right signature over the wrong algorithm name */
 	signed_data(&d2, sid, 32, 50, "ftap", "ssh-connection", "publickey", 1, wrong_alg, key);
 	sn = sign(k, md, &d2, sig, sizeof(sig));
 	snprintf(n, sizeof(n), "%s: algorithm %s does not go with the key", name, wrong_alg);
-	CHECK(n, sn && check("ftap", key, &d2, sig, sn, &why) < 0 &&
-		     !strcmp(why, "key type and signature algorithm do not match"));
+	CHECK(sn && check("ftap", key, &d2, sig, sn, &why) < 0 &&
+		     !strcmp(why, "key type and signature algorithm do not match"), "%s", n);
 	/* a trailing byte after the key */
 	d2 = d;
 	d2.p[d2.n++] = 0;
 	sn = sign(k, md, &d2, sig, sizeof(sig));
 	snprintf(n, sizeof(n), "%s: a byte after the key blob", name);
-	CHECK(n, sn && check("ftap", key, &d2, sig, sn, &why) < 0);
+	CHECK(sn && check("ftap", key, &d2, sig, sn, &why) < 0, "%s", n);
 }
 
 int main(void)
@@ -194,26 +192,25 @@ int main(void)
 	memset(sid, 5, sizeof(sid));
 	signed_data(&d, sid, sizeof(sid), 50, "ftap", "ssh-connection", "publickey", 1, "ssh-ed25519", &ed2key);
 	sn = sign(ed2, NULL, &d, sig, sizeof(sig));
-	CHECK("a signature by a key other than the authorized one",
-	      check("ftap", &edkey, &d, sig, sn, &why) < 0 && !strcmp(why, "signed data names another key"));
+	CHECK(check("ftap", &edkey, &d, sig, sn, &why) < 0 && !strcmp(why, "signed data names another key"), "a signature by a key other than the authorized one");
 	/* RSA with SHA-256 signed but rsa-sha2-512 named */
 	signed_data(&d, sid, sizeof(sid), 50, "ftap", "ssh-connection", "publickey", 1, "rsa-sha2-512", &rsakey);
 	sn = sign(rsa, EVP_sha256(), &d, sig, sizeof(sig));
-	CHECK("rsa-sha2-512 named, SHA-256 used", check("ftap", &rsakey, &d, sig, sn, &why) < 0);
+	CHECK(check("ftap", &rsakey, &d, sig, sn, &why) < 0, "rsa-sha2-512 named, SHA-256 used");
 
 	/* replays: a session id accepted once is refused after */
-	CHECK("a new session id", xtap_sidset_seen(&set, sid, sizeof(sid)) == 0);
-	CHECK("the same session id again: a replay", xtap_sidset_seen(&set, sid, sizeof(sid)) == 1);
+	CHECK(xtap_sidset_seen(&set, sid, sizeof(sid)) == 0, "a new session id");
+	CHECK(xtap_sidset_seen(&set, sid, sizeof(sid)) == 1, "the same session id again: a replay");
 	sid[0] ^= 1;
-	CHECK("another session id", xtap_sidset_seen(&set, sid, sizeof(sid)) == 0);
-	CHECK("a prefix of a known one is another", xtap_sidset_seen(&set, sid, sizeof(sid) - 1) == 0);
+	CHECK(xtap_sidset_seen(&set, sid, sizeof(sid)) == 0, "another session id");
+	CHECK(xtap_sidset_seen(&set, sid, sizeof(sid) - 1) == 0, "a prefix of a known one is another");
 	for (uint32_t i = 0; i < XTAP_SIDSET_N; i++) {
 		uint8_t x[20] = { 0 };
 
 		memcpy(x, &i, sizeof(i));
 		xtap_sidset_seen(&set, x, sizeof(x));
 	}
-	CHECK("forgotten after XTAP_SIDSET_N later ones (the bound)", xtap_sidset_seen(&set, sid, sizeof(sid)) == 0);
+	CHECK(xtap_sidset_seen(&set, sid, sizeof(sid)) == 0, "forgotten after XTAP_SIDSET_N later ones (the bound)");
 	xtap_sidset_free(&set);
 
 	BN_free(n);
@@ -222,6 +219,6 @@ int main(void)
 	EVP_PKEY_free(ed2);
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(ec);
-	printf("sigcheck: %d passed, %d failed\n", pass, failed);
+	printf("sigcheck: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

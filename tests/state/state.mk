@@ -5,7 +5,7 @@
 
 STB       := $(BUILD)/state.d
 ST_CFLAGS := -O1 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Idtcp -Itests/dtcp $(SAN_FLAGS)
-ST_HDRS   := loader/state.h loader/audit.h dtcp/dtcp.h tests/dtcp/memback.h
+ST_HDRS   := loader/state.h loader/audit.h dtcp/dtcp.h dtcp/xbuf.h tests/dtcp/memback.h
 
 $(STB)/%.o: %.c $(ST_HDRS)
 	$(call msg,CC-SAN,$@)

@@ -16,7 +16,7 @@
 
 #include "audit.h"
 
-#include "../count_check.h"
+#include "../check.h"
 
 #define T0_MS 1714564800123ull /* 2024-05-01 12:00:00.123 UTC */
 

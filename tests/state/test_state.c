@@ -17,7 +17,7 @@
 #include "memback.h"
 #include "state.h"
 
-#include "../count_check.h"
+#include "../check.h"
 
 #define T0_MS 1714564800000ull /* 2024-05-01 12:00:00.000 UTC */
 

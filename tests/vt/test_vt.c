@@ -38,15 +38,7 @@ static int has_force_fwd;  /* kernel has net.ipv6.conf.<if>.force_forwarding */
 static int ns_host = -1, ns_cd = -1;
 static int cd_sock4 = -1, cd_sock6 = -1;
 
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			printf("  check failed at line %d: ", __LINE__);   \
-			printf(__VA_ARGS__);                               \
-			printf("\n");                                      \
-			return -1;                                         \
-		}                                                          \
-	} while (0)
+#include "../check.h"
 
 static void record(const char *name, int rc)
 {
@@ -386,11 +378,11 @@ static int test_invalid_names(void)
 		log_set_level(i ? LOG_LVL_ERR : LOG_LVL_WARN);
 		rc = xtap_vt_setup(bad[i][0], bad[i][1], 0, &vt);
 		log_set_level(LOG_LVL_WARN);
-		CHECK(rc == -EINVAL, "names \"%s\"/\"%s\": %d, expected -EINVAL",
+		REQUIRE(rc == -EINVAL, "names \"%s\"/\"%s\": %d, expected -EINVAL",
 		      bad[i][0] ? bad[i][0] : "(null)", bad[i][1], rc);
-		CHECK(vt.created == 0, "created is %d after a refusal", vt.created);
+		REQUIRE(vt.created == 0, "created is %d after a refusal", vt.created);
 	}
-	CHECK(if_nametoindex("vt0") == 0 && if_nametoindex("vt1") == 0,
+	REQUIRE(if_nametoindex("vt0") == 0 && if_nametoindex("vt1") == 0,
 	      "a refused call left an interface behind");
 	return 0;
 }
@@ -403,25 +395,25 @@ static int check_end(const char *name, const char *peer, uint32_t ifindex,
 	short flags;
 	int i;
 
-	CHECK(if_nametoindex(name) == ifindex, "%s: ifindex %u, kernel says %u", name,
+	REQUIRE(if_nametoindex(name) == ifindex, "%s: ifindex %u, kernel says %u", name,
 	      ifindex, if_nametoindex(name));
 	/* IFF_RUNNING follows the carrier through linkwatch, which may lag up to 1 s */
 	for (i = 0; i < 40; i++) {
-		CHECK(if_info(name, kmac, &flags) == 0, "%s: SIOCGIFHWADDR failed", name);
+		REQUIRE(if_info(name, kmac, &flags) == 0, "%s: SIOCGIFHWADDR failed", name);
 		if (flags & IFF_RUNNING)
 			break;
 		usleep(50000);
 	}
-	CHECK(!memcmp(kmac, mac, 6), "%s: MAC differs from the kernel's", name);
-	CHECK((mac[0] & 1) == 0 && memcmp(mac, "\0\0\0\0\0\0", 6), "%s: MAC not unicast", name);
-	CHECK(flags & IFF_UP, "%s is not up", name);
-	CHECK(flags & IFF_RUNNING, "%s has no carrier", name);
+	REQUIRE(!memcmp(kmac, mac, 6), "%s: MAC differs from the kernel's", name);
+	REQUIRE((mac[0] & 1) == 0 && memcmp(mac, "\0\0\0\0\0\0", 6), "%s: MAC not unicast", name);
+	REQUIRE(flags & IFF_UP, "%s is not up", name);
+	REQUIRE(flags & IFF_RUNNING, "%s has no carrier", name);
 	/* "N: vt0@vt1: ..." names the veth peer; -d adds the kind */
 	snprintf(cmd, sizeof(cmd), "ip -o -d link show dev %s", name);
-	CHECK(sh_out(out, sizeof(out), cmd) == 0, "%s failed", cmd);
+	REQUIRE(sh_out(out, sizeof(out), cmd) == 0, "%s failed", cmd);
 	snprintf(want, sizeof(want), "%u: %s@%s: ", ifindex, name, peer);
-	CHECK(!strncmp(out, want, strlen(want)), "ip says \"%.60s\", expected \"%s\"", out, want);
-	CHECK(strstr(out, " veth "), "%s is not a veth: %.200s", name, out);
+	REQUIRE(!strncmp(out, want, strlen(want)), "ip says \"%.60s\", expected \"%s\"", out, want);
+	REQUIRE(strstr(out, " veth "), "%s is not a veth: %.200s", name, out);
 	return 0;
 }
 
@@ -431,13 +423,13 @@ static int test_create(void)
 {
 	int rc = xtap_vt_setup("vt0", "vt1", has_force_fwd, &vt);
 
-	CHECK(rc == 0, "setup: %d", rc);
-	CHECK(vt.created == 1, "created %d", vt.created);
-	CHECK(!strcmp(vt.name, "vt0") && !strcmp(vt.peer, "vt1"), "names %s/%s", vt.name,
+	REQUIRE(rc == 0, "setup: %d", rc);
+	REQUIRE(vt.created == 1, "created %d", vt.created);
+	REQUIRE(!strcmp(vt.name, "vt0") && !strcmp(vt.peer, "vt1"), "names %s/%s", vt.name,
 	      vt.peer);
-	CHECK(vt.ifindex && vt.peer_ifindex && vt.ifindex != vt.peer_ifindex,
+	REQUIRE(vt.ifindex && vt.peer_ifindex && vt.ifindex != vt.peer_ifindex,
 	      "ifindexes %u %u", vt.ifindex, vt.peer_ifindex);
-	CHECK(memcmp(vt.mac, vt.peer_mac, 6), "both ends have the same MAC");
+	REQUIRE(memcmp(vt.mac, vt.peer_mac, 6), "both ends have the same MAC");
 	if (check_end("vt0", "vt1", vt.ifindex, vt.mac) ||
 	    check_end("vt1", "vt0", vt.peer_ifindex, vt.peer_mac))
 		return -1;
@@ -445,7 +437,7 @@ static int test_create(void)
 }
 
 #define EXPECT_SYSCTL(fam, ifn, key, want)                                          \
-	CHECK(sysctl_get(fam, ifn, key) == (want), "net.%s.conf.%s.%s = %d, expected %d", \
+	REQUIRE(sysctl_get(fam, ifn, key) == (want), "net.%s.conf.%s.%s = %d, expected %d", \
 	      fam, ifn, key, sysctl_get(fam, ifn, key), want)
 
 static int test_sysctls(void)
@@ -462,7 +454,7 @@ static int test_sysctls(void)
 		EXPECT_SYSCTL("ipv6", "vt1", "disable_ipv6", 1);
 	}
 	/* the pair stays silent: not even a link-local address */
-	CHECK(!has_inet6("vt0") && !has_inet6("vt1"), "an IPv6 address on the pair");
+	REQUIRE(!has_inet6("vt0") && !has_inet6("vt1"), "an IPv6 address on the pair");
 	/* untouched: vt0's ARP settings keep the namespace defaults set in main */
 	EXPECT_SYSCTL("ipv4", "vt0", "arp_announce", 2);
 	EXPECT_SYSCTL("ipv4", "vt0", "arp_ignore", 1);
@@ -489,12 +481,12 @@ static int flow_case(int v6, const char *ifn, const char *key, int bad)
 	r = send_copy(&vt, v6, msg) ? -1 : cd_received(v6, msg, WAIT_MISS);
 	if (sysctl_set(fam, ifn, key, good))
 		return -1;
-	CHECK(r == 0, "copy arrived with net.%s.conf.%s.%s=%d (result %d)", fam, ifn, key,
+	REQUIRE(r == 0, "copy arrived with net.%s.conf.%s.%s=%d (result %d)", fam, ifn, key,
 	      bad, r);
 	snprintf(msg, sizeof(msg), "xtap %s %s restored", fam, key);
-	CHECK(send_copy(&vt, v6, msg) == 0, "send");
+	REQUIRE(send_copy(&vt, v6, msg) == 0, "send");
 	r = cd_received(v6, msg, WAIT_HIT);
-	CHECK(r == 1, "copy lost after restoring %s=%d (result %d)", key, good, r);
+	REQUIRE(r == 1, "copy lost after restoring %s=%d (result %d)", key, good, r);
 	return 0;
 }
 
@@ -502,9 +494,9 @@ static int test_flow4(void)
 {
 	int r;
 
-	CHECK(send_copy(&vt, 0, "xtap ipv4 copy") == 0, "send");
+	REQUIRE(send_copy(&vt, 0, "xtap ipv4 copy") == 0, "send");
 	r = cd_received(0, "xtap ipv4 copy", WAIT_HIT);
-	CHECK(r == 1, "IPv4 copy did not reach 203.0.113.2 (result %d)", r);
+	REQUIRE(r == 1, "IPv4 copy did not reach 203.0.113.2 (result %d)", r);
 	/* each setting on vt1 is needed, and conf.all.rp_filter overrides it (max):
 	 * loose mode too, since vt1 has no IPv4 address */
 	if (flow_case(0, "vt1", "forwarding", 0) || flow_case(0, "vt1", "accept_local", 0) ||
@@ -521,9 +513,9 @@ static int test_flow6(void)
 		printf("  (no force_forwarding: Linux < 6.17)\n");
 		return 1;
 	}
-	CHECK(send_copy(&vt, 1, "xtap ipv6 copy") == 0, "send");
+	REQUIRE(send_copy(&vt, 1, "xtap ipv6 copy") == 0, "send");
 	r = cd_received(1, "xtap ipv6 copy", WAIT_HIT);
-	CHECK(r == 1, "IPv6 copy did not reach 2001:db8:1::2 (result %d)", r);
+	REQUIRE(r == 1, "IPv6 copy did not reach 2001:db8:1::2 (result %d)", r);
 	return flow_case(1, "vt1", "force_forwarding", 0);
 }
 
@@ -538,8 +530,8 @@ static int test_no_force_forwarding(void)
 		return 1;
 	}
 	rc = xtap_vt_setup("vtX", "vtY", 1, &v);
-	CHECK(rc == -EOPNOTSUPP, "setup with IPv6: %d, expected -EOPNOTSUPP", rc);
-	CHECK(if_nametoindex("vtX") == 0 && if_nametoindex("vtY") == 0,
+	REQUIRE(rc == -EOPNOTSUPP, "setup with IPv6: %d, expected -EOPNOTSUPP", rc);
+	REQUIRE(if_nametoindex("vtX") == 0 && if_nametoindex("vtY") == 0,
 	      "the failed setup left the pair behind");
 	return 0;
 }
@@ -552,8 +544,8 @@ static int test_adopt(void)
 	if (sh("ip link add vtA type veth peer name vtB"))
 		return -1;
 	rc = xtap_vt_setup("vtA", "vtB", 0, &v);
-	CHECK(rc == 0, "adopt: %d", rc);
-	CHECK(v.created == 0, "adopted pair reported as created");
+	REQUIRE(rc == 0, "adopt: %d", rc);
+	REQUIRE(v.created == 0, "adopted pair reported as created");
 	if (check_end("vtA", "vtB", v.ifindex, v.mac) ||
 	    check_end("vtB", "vtA", v.peer_ifindex, v.peer_mac))
 		return -1;
@@ -562,18 +554,18 @@ static int test_adopt(void)
 	if (has_force_fwd) {
 		/* set up again with IPv6: enabled on the peer, still no link-local */
 		rc = xtap_vt_setup("vtA", "vtB", 1, &v);
-		CHECK(rc == 0 && v.created == 0, "adopt with IPv6: %d created %d", rc,
+		REQUIRE(rc == 0 && v.created == 0, "adopt with IPv6: %d created %d", rc,
 		      v.created);
 		EXPECT_SYSCTL("ipv6", "vtB", "disable_ipv6", 0);
 		EXPECT_SYSCTL("ipv6", "vtB", "force_forwarding", 1);
-		CHECK(!has_inet6("vtB"), "vtB got an IPv6 address");
+		REQUIRE(!has_inet6("vtB"), "vtB got an IPv6 address");
 	}
 	/* the names reversed are the same pair */
 	rc = xtap_vt_setup("vtB", "vtA", 0, &v);
-	CHECK(rc == 0 && v.created == 0, "adopt reversed: %d created %d", rc, v.created);
+	REQUIRE(rc == 0 && v.created == 0, "adopt reversed: %d created %d", rc, v.created);
 	rc = xtap_vt_teardown(&v);
-	CHECK(rc == 0, "teardown of an adopted pair: %d", rc);
-	CHECK(if_nametoindex("vtA") && if_nametoindex("vtB"), "teardown removed an adopted pair");
+	REQUIRE(rc == 0, "teardown of an adopted pair: %d", rc);
+	REQUIRE(if_nametoindex("vtA") && if_nametoindex("vtB"), "teardown removed an adopted pair");
 	return sh("ip link del vtA");
 }
 
@@ -582,11 +574,11 @@ static int test_adopt_ours(void)
 {
 	struct xtap_vt a, b;
 
-	CHECK(xtap_vt_setup("vtO", "vtP", 0, &a) == 0 && a.created && a.ours, "create");
-	CHECK(xtap_vt_setup("vtO", "vtP", 0, &b) == 0 && !b.created && b.ours,
+	REQUIRE(xtap_vt_setup("vtO", "vtP", 0, &a) == 0 && a.created && a.ours, "create");
+	REQUIRE(xtap_vt_setup("vtO", "vtP", 0, &b) == 0 && !b.created && b.ours,
 	      "re-adopted own pair: created %d ours %d", b.created, b.ours);
-	CHECK(xtap_vt_teardown(&b) == 0, "teardown");
-	CHECK(!if_nametoindex("vtO") && !if_nametoindex("vtP"), "own pair left after teardown");
+	REQUIRE(xtap_vt_teardown(&b) == 0, "teardown");
+	REQUIRE(!if_nametoindex("vtO") && !if_nametoindex("vtP"), "own pair left after teardown");
 	return 0;
 }
 
@@ -598,15 +590,15 @@ static int test_conflicts(void)
 	if (sh("ip link add vtC type bridge") || sh("ip link add vtE type veth peer name vtF"))
 		return -1;
 	rc = xtap_vt_setup("vtC", "vtD", 0, &v);
-	CHECK(rc == -EEXIST, "bridge under the name: %d, expected -EEXIST", rc);
+	REQUIRE(rc == -EEXIST, "bridge under the name: %d, expected -EEXIST", rc);
 	rc = xtap_vt_setup("vtD", "vtC", 0, &v);
-	CHECK(rc == -EEXIST, "bridge under the peer name: %d, expected -EEXIST", rc);
+	REQUIRE(rc == -EEXIST, "bridge under the peer name: %d, expected -EEXIST", rc);
 	rc = xtap_vt_setup("vtE", "vtG", 0, &v);
-	CHECK(rc == -EEXIST, "veth with another peer: %d, expected -EEXIST", rc);
+	REQUIRE(rc == -EEXIST, "veth with another peer: %d, expected -EEXIST", rc);
 	rc = xtap_vt_setup("vtE", "vtC", 0, &v);
-	CHECK(rc == -EEXIST, "two unrelated interfaces: %d, expected -EEXIST", rc);
-	CHECK(!if_nametoindex("vtD") && !if_nametoindex("vtG"), "a refused call created a link");
-	CHECK(if_nametoindex("vtC") && if_nametoindex("vtE") && if_nametoindex("vtF"),
+	REQUIRE(rc == -EEXIST, "two unrelated interfaces: %d, expected -EEXIST", rc);
+	REQUIRE(!if_nametoindex("vtD") && !if_nametoindex("vtG"), "a refused call created a link");
+	REQUIRE(if_nametoindex("vtC") && if_nametoindex("vtE") && if_nametoindex("vtF"),
 	      "a refused call removed a link");
 	/* the refused calls wrote no setting on someone else's interfaces */
 	EXPECT_SYSCTL("ipv4", "vtF", "forwarding", 0);
@@ -619,12 +611,12 @@ static int test_teardown(void)
 	uint32_t a = vt.ifindex;
 	int rc = xtap_vt_teardown(&vt);
 
-	CHECK(rc == 0, "teardown: %d", rc);
-	CHECK(vt.created == 0, "still marked created");
-	CHECK(if_nametoindex("vt0") == 0 && if_nametoindex("vt1") == 0,
+	REQUIRE(rc == 0, "teardown: %d", rc);
+	REQUIRE(vt.created == 0, "still marked created");
+	REQUIRE(if_nametoindex("vt0") == 0 && if_nametoindex("vt1") == 0,
 	      "vt0 or vt1 still there (vt0 was ifindex %u)", a);
 	rc = xtap_vt_teardown(&vt);
-	CHECK(rc == 0, "second teardown: %d", rc);
+	REQUIRE(rc == 0, "second teardown: %d", rc);
 	return 0;
 }
 

@@ -5,7 +5,9 @@
 set -u
 B=$(cd "${1:-build}" && pwd)
 T=$(mktemp -d /tmp/xtapd-test.XXXXXX)
-S=xts$$ C=xtc$$ D=xtd$$ PIN=/sys/fs/bpf/xtap-t$$
+# LAB_PREFIX: names of one's own, for runs beside other engineers' labs
+LP=${LAB_PREFIX:-xt}
+S=${LP}s$$ C=${LP}c$$ D=${LP}d$$ PIN=/sys/fs/bpf/${LAB_PREFIX:-xtap}-t$$
 pass=0 fail=0
 
 ok() { pass=$((pass + 1)); echo "ok      $1"; }

@@ -99,6 +99,9 @@ check "show counters --json: the classifier saw the pings" json "d['packets'] >=
 ctl --json show cdests > $T/cdests.json 2>&1
 check "show cdests --json: cd1 cloned and sent the copies" json \
 	"d['cdests'][0]['name'] == 'cd1' and d['cdests'][0]['cloned'] >= 3 and d['cdests'][0]['sent'] >= 3" < $T/cdests.json
+# every reason vt_encap drops a copy for is shown, none happened (include/xtap.h)
+check "show cdests --json: every drop reason, all 0" json \
+	"all(d['cdests'][0][k] == 0 for k in ('clone_fail', 'inactive', 'not_ip', 'no_room', 'too_big', 'gso', 'not_linear', 'csum_fail'))" < $T/cdests.json
 
 for c in "status" "show filter" "show filter index 1" "show filter index 1 counters" "show counters" "show cdests"; do
 	ctl $c > $T/plain.out 2>&1 || echo "exit $?" >> $T/plain.out
@@ -158,6 +161,8 @@ ok &= val("xtap_packets_total") >= val("xtap_matched_packets_total")
 ok &= val("xtap_matched_bytes_total") >= 84 * val("xtap_matched_packets_total")
 ok &= val("xtap_auth_failures_total", method="password") >= 1
 ok &= val("xtap_cdest_dropped_copies_total", cdest="cd1", index="0", reason="clone_fail") == 0
+ok &= all(val("xtap_cdest_dropped_copies_total", cdest="cd1", index="0", reason=r) == 0
+          for r in ("not_linear", "csum_fail"))
 if not ok:
     print(want, file=sys.stderr)
 sys.exit(0 if ok else 1)
