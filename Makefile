@@ -113,16 +113,17 @@ $(foreach t,test_classify test_diff test_deliver test_e2e test_datapath,$(eval $
 # audit and the SSH worker (its objects come from the parts' own rules).
 XTAPD_SRCS := loader/xtapd.c loader/ctl.c loader/config.c loader/state.c loader/persist.c loader/audit.c \
 	      loader/worker.c loader/monproto.c loader/supervise.c loader/sendq.c loader/evlimit.c loader/sigcheck.c \
-	      loader/metrics_http.c loader/monauth.c loader/ctlserve.c loader/daemon.c
+	      loader/metrics_http.c loader/monauth.c loader/ctlserve.c loader/daemon.c loader/privdrop.c \
+	      loader/x3sup.c loader/xtap-x3.c loader/x3_pdu.c loader/x3_net.c loader/cd_wire.c
 $(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lcrypto -lcrypt -lseccomp
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp
 
 # The same daemon sanitized (ASan + UBSan), for tests/sshd: the monitor and
 # the worker it execs (the same image) run the sanitizer.
 $(SBUILD)/xtapd: $(XTAPD_SRCS:%.c=$(SBUILD)/%.o) $(SBUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp-san.a
 	$(call msg,LD-SAN,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lssh -lcrypto -lcrypt -lseccomp
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp
 
 # The crash and fault harness's daemon: xtapd with the test-only fault hooks
 # (loader/fault.h: XTAP_CRASH, XTAP_FAULT, --crash-points). Its objects are
@@ -135,7 +136,7 @@ $(FAULT_B)/%.o: %.c $(LIB_HDRS) | $(BUILD)
 $(BUILD)/xtapd-fault: $(XTAPD_SRCS:%.c=$(FAULT_B)/%.o) $(FAULT_B)/loader/fault.o $(BUILD)/libxtap.a \
 		      $(BUILD)/dtcp.d/libdtcp.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lcrypto -lcrypt -lseccomp
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp
 
 # xtapd's local control client: only ctl.h's protocol constants
 $(BUILD)/xtapctl: $(BUILD)/loader/xtapctl.o
@@ -164,6 +165,7 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 # whose prerequisites are expanded when make reads the rule.
 -include dtcp/dtcp.mk
 -include tests/cd/cd.mk
+-include tests/x3/x3.mk
 -include tests/vt/vt.mk
 -include tests/config/config.mk
 -include tests/sshd/sshd.mk

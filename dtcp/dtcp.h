@@ -338,12 +338,15 @@ struct dtcp_source_policy {
 struct dtcp_entry;
 
 /* What the daemon configures. Callbacks return 0 (found) or -1. */
+#define DTCP_CDEST_FIXED 1
 struct dtcp_config {
 	void *ctx;
 	const struct dtcp_source_policy *(*source)(void *ctx, const char *csource);
 	/* interface name (Linux or Junos alias) -> Linux netdev name */
 	int (*resolve_ifname)(void *ctx, const char *name, struct dtcp_name *out);
 	int (*resolve_vrf)(void *ctx, const char *name, struct dtcp_name *out);
+	/* also DTCP_CDEST_FIXED: found, and an ADD may not give its address or
+	 * port (430): an X3 destination, docs/x3.md */
 	int (*cdest_lookup)(void *ctx, const char *name, struct dtcp_cdest *out);
 	/* Audit: every message and its outcome (code 0: dropped, no reply),
 	 * and every expiry. why is a fixed string, never client data. */

@@ -413,8 +413,15 @@ static int resolve_cdests(struct dtcp_server *s, const struct dtcp_source_policy
 	for (int i = 0; i < c->ncdest; i++) {
 		struct dtcp_cdest *cd = &c->cdest[i];
 		struct dtcp_cdest conf;
-		bool configured = !whole && s->cfg->cdest_lookup &&
-				  s->cfg->cdest_lookup(s->cfg->ctx, cd->name.s, &conf) == 0;
+		int found = s->cfg->cdest_lookup ? s->cfg->cdest_lookup(s->cfg->ctx, cd->name.s, &conf) : -1;
+		/* a destination whose address the configuration fixes (an X3 one:
+		 * the copies must reach its delivery process) is named, never
+		 * redirected: an ADD giving its address or port is refused */
+		if (found == DTCP_CDEST_FIXED && (r->cdest_given & dest)) {
+			name_err(err, DTCP_UNKNOWN_CDEST, "CDEST-ID", cd->name.s);
+			return -1;
+		}
+		bool configured = !whole && found >= 0;
 		if (configured) {
 			/* The ADD's X-JTap-Cdest-* values over the configured ones (4.1). */
 			conf.name = cd->name;

@@ -456,7 +456,7 @@ static const char *const kind_names[XTAP_EV_N] = {
 	[XTAP_EV_STATE_ERROR] = "state_error",
 	[XTAP_EV_CONNECTION_REFUSED] = "connection_refused",
 	[XTAP_EV_SESSION_OPEN] = "session_open", [XTAP_EV_SESSION_CLOSE] = "session_close",
-	[XTAP_EV_WORKER] = "worker", [XTAP_EV_SUPPRESSED] = "suppressed",
+	[XTAP_EV_WORKER] = "worker", [XTAP_EV_SUPPRESSED] = "suppressed", [XTAP_EV_X3] = "x3",
 };
 
 const char *xtap_audit_kind_name(enum xtap_audit_kind k)

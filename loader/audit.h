@@ -102,6 +102,7 @@ enum xtap_audit_kind {
 	XTAP_EV_SESSION_CLOSE,      /* detail says why (client, idle, 3 strikes) */
 	XTAP_EV_WORKER,             /* the SSH worker ended and is restarted (how, restarts) */
 	XTAP_EV_SUPPRESSED,         /* repeated pre-auth events not written one by one (kind, count) */
+	XTAP_EV_X3,                 /* an X3 destination connected, disconnected, refused TLS, ended */
 	XTAP_EV_N
 };
 const char *xtap_audit_kind_name(enum xtap_audit_kind k);

@@ -19,6 +19,7 @@
 
 #include "b64.h"
 #include "config.h"
+#include "x3_pdu.h"
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -952,6 +953,131 @@ static void h_cd_intercept(struct parse *p, const struct word *v)
 	d->intercept_id = x;
 }
 
+/* ---- X3 delivery of a content destination (docs/x3.md) ---- */
+
+static void set_path(struct parse *p, const struct word *w, const char *what, char *dst);
+static void add_nets(struct parse *p, const struct word *w, const char *what,
+		     struct dtcp_net *nets, size_t *n);
+
+static struct xtap_cfg_x3 *x3_get(struct parse *p, const struct word *w)
+{
+	struct xtap_cfg_cdest *d = cdest_get(p, w);
+
+	if (!d)
+		return NULL;
+	if (!d->x3.on) {
+		d->x3.on = true;
+		d->x3.line = p->line;
+		d->x3.buffer = XTAP_CFG_X3_BUFFER_DEF;
+	}
+	return &d->x3;
+}
+
+static void h_x3_addr(struct parse *p, const struct word *v)
+{
+	char b[SHOW_BUF];
+	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
+
+	if (x && dtcp_parse_addr(v[1].s, v[1].n, &x->addr))
+		perr(p, "x3 address '%s' is not an IPv4 or IPv6 address", show(&v[1], b));
+}
+
+static void h_x3_port(struct parse *p, const struct word *v)
+{
+	uint32_t n;
+	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
+
+	if (x && dtcp_uint(p, &v[1], "x3 port", 1, 65535, &n)) {
+		x->port = (uint16_t)n;
+		x->has_port = true;
+	}
+}
+
+static void h_x3_cert(struct parse *p, const struct word *v)
+{
+	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
+	if (x)
+		set_path(p, &v[1], "x3 certificate", x->cert);
+}
+
+static void h_x3_key(struct parse *p, const struct word *v)
+{
+	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
+	if (x)
+		set_path(p, &v[1], "x3 key", x->key);
+}
+
+static void h_x3_ca(struct parse *p, const struct word *v)
+{
+	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
+	if (x)
+		set_path(p, &v[1], "x3 ca", x->ca);
+}
+
+static void h_x3_xid(struct parse *p, const struct word *v)
+{
+	char b[SHOW_BUF];
+	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
+
+	if (!x)
+		return;
+	if (x3_uuid_parse(v[1].s, x->xid)) {
+		perr(p, "x3 xid '%s' is not a UUID (8-4-4-4-12 hex digits)", show(&v[1], b));
+		return;
+	}
+	x->has_xid = true;
+}
+
+/* 1 to 16 hex digits, optional 0x: the 64-bit Correlation ID (5.2.8). */
+static void h_x3_corr(struct parse *p, const struct word *v)
+{
+	char b[SHOW_BUF];
+	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
+	const char *s = v[1].s;
+	size_t n = v[1].n;
+	uint64_t val = 0;
+
+	if (!x)
+		return;
+	if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		n -= 2;
+	}
+	while (n > 1 && *s == '0') {
+		s++;
+		n--;
+	}
+	bool ok = n >= 1 && n <= 16;
+	for (size_t i = 0; ok && i < n; i++) {
+		char ch = s[i];
+		int h = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
+			ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+		ok = h >= 0;
+		val = val << 4 | (uint64_t)(h & 15);
+	}
+	if (!ok) {
+		perr(p, "x3 correlation-id '%s' is not 1 to 16 hex digits", show(&v[1], b));
+		return;
+	}
+	x->correlation = val;
+}
+
+static void h_x3_target(struct parse *p, const struct word *v)
+{
+	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
+	if (x)
+		add_nets(p, &v[1], "x3 target", x->targets, &x->n_targets);
+}
+
+static void h_x3_buffer(struct parse *p, const struct word *v)
+{
+	uint32_t n;
+	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
+
+	if (x && dtcp_uint(p, &v[1], "x3 buffer-size", XTAP_CFG_X3_BUFFER_MIN, XTAP_CFG_X3_BUFFER_MAX, &n))
+		x->buffer = n;
+}
+
 static void h_cs_key(struct parse *p, const struct word *v)
 {
 	struct xtap_cfg_user *u = csource_user(p, &v[0]);
@@ -1223,6 +1349,16 @@ static const struct rule grammar[] = {
 	{ CD "source-port = $port", h_cd_sport },
 	{ CD "ttl = $ttl", h_cd_ttl },
 	{ CD "intercept-id = $id", h_cd_intercept },
+	/* xtap: ETSI X3 delivery of a content destination (docs/x3.md) */
+	{ CD "x3 address = $address", h_x3_addr },
+	{ CD "x3 port = $port", h_x3_port },
+	{ CD "x3 certificate = $path", h_x3_cert },
+	{ CD "x3 key = $path", h_x3_key },
+	{ CD "x3 ca = $path", h_x3_ca },
+	{ CD "x3 xid = $uuid", h_x3_xid },
+	{ CD "x3 correlation-id = $id", h_x3_corr },
+	{ CD "x3 target $prefixes", h_x3_target },
+	{ CD "x3 buffer-size = $bytes", h_x3_buffer },
 	/* xtap: control sources (DTCP users) and their policy */
 	{ CS "key = $key!", h_cs_key },
 	{ CS "allowed-destination $prefixes", h_u_allow_dst },
@@ -1635,6 +1771,16 @@ static void check_names(struct parse *p)
 		    d->src.family != d->dst.family)
 			err_at(p, d->line, "content-destination '%s': source-address and address are of "
 			       "different families", d->name);
+		if (!d->x3.on)
+			continue;
+		static const char *const need[] = { "address", "port", "certificate", "key", "ca", "xid" };
+		bool have[] = { d->x3.addr.family != DTCP_AF_NONE, d->x3.has_port, d->x3.cert[0],
+				d->x3.key[0], d->x3.ca[0], d->x3.has_xid };
+		for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++)
+			if (!have[k])
+				err_at(p, d->x3.line, "content-destination '%s' delivers over x3 but has no "
+				       "x3 %s (set services flow-tap content-destination %s x3 %s ...)",
+				       d->name, need[k], d->name, need[k]);
 	}
 }
 
@@ -1879,7 +2025,8 @@ static bool cdest_eq(const struct xtap_cfg_cdest *a, const struct xtap_cfg_cdest
 	return addr_eq(&a->dst, &b->dst) && addr_eq(&a->src, &b->src) &&
 	       a->has_port == b->has_port && a->dst_port == b->dst_port &&
 	       a->src_port == b->src_port && a->ttl == b->ttl &&
-	       a->has_intercept == b->has_intercept && a->intercept_id == b->intercept_id;
+	       a->has_intercept == b->has_intercept && a->intercept_id == b->intercept_id &&
+	       memcmp(&a->x3, &b->x3, sizeof(a->x3)) == 0; /* zeroed whole at parse start */
 }
 
 static bool group_eq(const struct xtap_cfg_group *a, const struct xtap_cfg_group *b)
@@ -2088,7 +2235,8 @@ int xtap_config_cdest(const struct xtap_config *c, const char *name, struct dtcp
 		out->dst_port = d->dst_port;
 		out->src_port = d->src_port;
 		out->ttl = d->ttl;
-		return 0;
+		/* an X3 destination's copies go to its delivery process only */
+		return d->x3.on ? DTCP_CDEST_FIXED : 0;
 	}
 	return -1;
 }

@@ -160,6 +160,30 @@ struct xtap_cfg_group {
 	int line;
 };
 
+/* ETSI X3 delivery of a content destination (docs/x3.md): the copies the
+ * datapath sends to the destination's address and port are taken there by
+ * the delivery process xtap-x3 and forwarded as TS 103 221-2 PDUs over TLS. */
+#define XTAP_CFG_X3_TARGETS_MAX 8
+#define XTAP_CFG_X3_BUFFER_DEF  (4u << 20)  /* bytes of PDUs held while the receiver is away */
+#define XTAP_CFG_X3_BUFFER_MIN  (64u << 10) /* room for a few largest PDUs */
+#define XTAP_CFG_X3_BUFFER_MAX  (1u << 30)  /* a bound on what one destination may pin */
+struct xtap_cfg_x3 {
+	bool on;                       /* any x3 statement given */
+	struct dtcp_addr addr;         /* the receiver */
+	bool has_port;
+	uint16_t port;
+	char cert[XTAP_CFG_PATH_MAX];  /* the sensor's client certificate (PEM) */
+	char key[XTAP_CFG_PATH_MAX];   /* its private key (PEM) */
+	char ca[XTAP_CFG_PATH_MAX];    /* the CA that signs the receiver */
+	bool has_xid;
+	uint8_t xid[16];
+	uint64_t correlation;          /* 0: not correlated */
+	size_t n_targets;              /* where the target is, for the direction */
+	struct dtcp_net targets[XTAP_CFG_X3_TARGETS_MAX];
+	uint32_t buffer;               /* bytes */
+	int line;
+};
+
 struct xtap_cfg_cdest {
 	char name[XTAP_CFG_NAME_MAX];  /* a Cdest-ID an ADD may use without parameters */
 	struct dtcp_addr dst, src;     /* family NONE: not given (dst is required) */
@@ -168,6 +192,7 @@ struct xtap_cfg_cdest {
 	uint8_t ttl;                   /* default 255 */
 	bool has_intercept;
 	uint64_t intercept_id;         /* selects JMirror delivery */
+	struct xtap_cfg_x3 x3;
 	int line;
 };
 
@@ -276,6 +301,7 @@ const struct xtap_cfg_user *xtap_config_user(const struct xtap_config *c, const 
 int xtap_config_resolve_ifname(const struct xtap_config *c, const char *name,
 			       struct dtcp_name *out);
 const struct xtap_cfg_group *xtap_config_group(const struct xtap_config *c, const char *name);
+/* cdest: 0, DTCP_CDEST_FIXED for an X3 destination (its address is not the ADD's), or -1 */
 int xtap_config_cdest(const struct xtap_config *c, const char *name, struct dtcp_cdest *out);
 
 const char *xtap_attach_mode_name(enum xtap_attach_mode m);

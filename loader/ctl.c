@@ -14,6 +14,8 @@
 #include <bpf/bpf.h>
 
 #include "ctl.h"
+#include "x3_pdu.h"
+#include "x3sup.h"
 
 /* A string for the answer: JSON-escaped, or DTCP-escaped (\ddd) in text, so
  * a name a control source chose cannot forge lines or break the JSON. */
@@ -583,6 +585,47 @@ static void cmd_show_cdests(const struct xtap_ctl_ctx *x, const struct req *r, s
 	free(cds.v);
 }
 
+/* The X3 destinations' delivery processes, from their last status line
+ * (docs/x3.md). No target in it: names, XIDs, counts. */
+static void cmd_show_x3(const struct xtap_ctl_ctx *x, const struct req *r, struct xbuf *b)
+{
+	size_t shown = 0;
+
+	xbuf_printf(b, "OK\n%s", r->json ? "{\"x3\":[" : "");
+	for (size_t i = 0; x->x3 && i < x->x3->n; i++) {
+		const struct xtap_x3sup_dest *d = &x->x3->d[i];
+		char xid[37];
+		const uint64_t v[] = { d->next_seq, d->pdus, d->confirmed, d->full, d->unconfirmed,
+				       d->lost_unconfirmed, d->kernel_drops, d->not_ip, d->connects,
+				       d->tls_failures, d->disconnects, d->restarts };
+		static const char *const names[] = { "next_sequence", "pdus", "confirmed", "buffer_full",
+						      "unconfirmed_at_exit", "lost_with_process",
+						      "kernel_drops", "not_ip", "connects", "tls_failures",
+						      "disconnects", "restarts" };
+
+		if (!d->wanted && d->pid <= 0)
+			continue; /* no longer configured */
+		x3_uuid_format(d->cd.x3.xid, xid);
+		if (r->json) {
+			xbuf_printf(b, "%s{\"name\":", shown++ ? "," : "");
+			bstr(b, 1, d->name);
+			xbuf_printf(b, ",\"xid\":\"%s\",\"pid\":%ld,\"state\":\"%s\"", xid, (long)d->pid,
+			     xtap_x3sup_state_name(d));
+			for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
+				xbuf_printf(b, ",\"%s\":%" PRIu64, names[k], v[k]);
+			xbuf_printf(b, "}");
+			continue;
+		}
+		xbuf_printf(b, "X3 destination ");
+		bstr(b, 0, d->name);
+		xbuf_printf(b, " (xid %s): %s, process %ld\n", xid, xtap_x3sup_state_name(d), (long)d->pid);
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
+			xbuf_printf(b, "  %-20s %" PRIu64 "\n", names[k], v[k]);
+	}
+	if (r->json)
+		xbuf_printf(b, "]}\n");
+}
+
 /* ---- metrics: the Prometheus text exposition format (0.0.4) ---- */
 
 /*
@@ -772,7 +815,7 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 
 /* one line: it is the status line of an error answer */
 static const char help[] = "commands: status | show filter | show filter index N [counters] | show counters | "
-			   "show cdests | metrics | detach (flags: --json, --reveal)";
+			   "show cdests | show x3 | metrics | detach (flags: --json, --reveal)";
 
 /* What a revealing request showed, for the audit log (never the fields). */
 static void audit_reveal(const struct xtap_ctl_ctx *x, const struct req *r, const uint32_t *id)
@@ -817,6 +860,8 @@ enum xtap_ctl_action xtap_ctl_handle(const struct xtap_ctl_ctx *x, const char *l
 		cmd_show_counters(x, &r, out);
 	else if (req_is(&r, 2, "show", "cdests"))
 		cmd_show_cdests(x, &r, out);
+	else if (req_is(&r, 2, "show", "x3"))
+		cmd_show_x3(x, &r, out);
 	else if (req_is(&r, 1, "metrics"))
 		cmd_metrics(x, &r, out);
 	else

@@ -22,6 +22,8 @@
 #include "dtcp.h"
 #include "xbuf.h"
 
+struct xtap_x3sup;
+
 #define XTAP_CTL_SOCKET "/run/xtap/xtapd.ctl"
 /* One request line, newline included: a few words ("--json --reveal show
  * filter index 4294967295 counters" is 55 bytes). */
@@ -72,6 +74,7 @@ struct xtap_ctl_ctx {
 	uint64_t commits;       /* state transactions made durable since start */
 	uint64_t last_save_ms;  /* when the state last reached the disk; 0: not since start */
 	const struct xtap_ctl_stats *stats; /* NULL: no request counts */
+	const struct xtap_x3sup *x3;  /* the X3 delivery processes (x3sup.h); NULL: none */
 };
 
 

@@ -46,6 +46,7 @@
 #include "b64.h"
 #include "log.h"
 #include "monproto.h"
+#include "privdrop.h"
 #include "worker.h"
 
 #define DTCP_SUBSYSTEM   "flow-tap-dtcp"
@@ -1340,57 +1341,7 @@ static int setup_bind(struct worker *w)
 
 static int drop_privileges(const struct xtap_worker_opts *o)
 {
-	struct passwd *pw = o->user ? getpwnam(o->user) : NULL;
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { { 0 } };
-
-	if (!pw) {
-		log_warnx("worker: unknown user %s", o->user ? o->user : "(none)");
-		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		log_warnx("worker: refusing to run as %s (uid 0)", o->user);
-		return -1;
-	}
-	if (geteuid() == 0) {
-		/* the bounding set needs CAP_SETPCAP: before the switch */
-		for (int cap = 0; cap <= 63; cap++)
-			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
-				log_warn("worker: drop capability %d from the bounding set", cap);
-				return -1;
-			}
-		if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-			log_warn("worker: switch to %s", o->user);
-			return -1;
-		}
-		if (setuid(0) == 0 || seteuid(0) == 0) {
-			log_warnx("worker: could regain root after the switch");
-			return -1;
-		}
-	} else if (geteuid() != pw->pw_uid || getuid() != pw->pw_uid) {
-		log_warnx("worker: not root and not %s: cannot switch", o->user);
-		return -1;
-	}
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
-		log_warn("worker: clear ambient capabilities");
-		return -1;
-	}
-	/* effective and permitted went with uid 0; inheritable did not */
-	if (syscall(SYS_capset, &hdr, data) < 0) {
-		log_warn("worker: capset");
-		return -1;
-	}
-	if (syscall(SYS_capget, &hdr, data) < 0 || data[0].effective || data[0].permitted ||
-	    data[0].inheritable || data[1].effective || data[1].permitted || data[1].inheritable) {
-		log_warnx("worker: capabilities left after dropping them");
-		return -1;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		log_warn("worker: no_new_privs");
-		return -1;
-	}
-	return 0;
+	return xtap_drop_privileges(o->user, "worker");
 }
 
 /* What the worker may call once it serves; anything else kills it.

@@ -53,6 +53,7 @@
 #include "persist.h"
 #include "state.h"
 #include "supervise.h"
+#include "x3sup.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG "/etc/xtap/xtapd.conf"
@@ -96,6 +97,7 @@ struct xtapd {
 	struct xtap_ctlsrv cs;         /* xtapctl and the metrics listener (ctlserve.h) */
 	uint64_t started_ms;
 	struct xtap_ctl_stats stats; /* request and login counts for the metrics */
+	struct xtap_x3sup x3;          /* the X3 delivery processes (x3sup.h, docs/x3.md) */
 };
 
 /* ---- the DTCP library's view of the configuration ---- */
@@ -388,12 +390,20 @@ static void worker_reap(struct xtapd *d)
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_WORKER, detail);
 }
 
+/* An X3 delivery process's event (x3sup.c, text already made printable). */
+static void x3_event(void *ctx, const char *detail)
+{
+	struct xtapd *d = ctx;
+
+	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_X3, detail);
+}
+
 /* What xtapctl's commands (and the metrics listener's scrapes) may see. */
 static struct xtap_ctl_ctx ctl_ctx(void *owner)
 {
 	struct xtapd *d = owner;
 
-	return (struct xtap_ctl_ctx){ .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
+	return (struct xtap_ctl_ctx){ .x3 = &d->x3, .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
 				      .audit = d->audit, .sessions = xtap_monauth_sessions(&d->ma),
 				      .started_ms = d->started_ms, .now_ms = wall_ms(), .pid = (long)getpid(),
 				      .worker_pid = (long)d->sup.pid, .connections = xtap_monauth_connections(&d->ma),
@@ -425,6 +435,7 @@ static void reload(struct xtapd *d)
 	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_RELOAD, "applied");
 	xtap_config_free(old);
 	free(old);
+	xtap_x3sup_apply(&d->x3, d->cfg, mono_ms()); /* x3 destinations added, changed, gone */
 }
 
 static void usage(void)
@@ -454,6 +465,9 @@ int main(int argc, char **argv)
 	/* the SSH worker: this program exec'd again (supervise.h) */
 	if (argc > 1 && !strcmp(argv[1], XTAP_SUP_WORKER_FLAG))
 		return xtap_sup_worker_main(argc, argv);
+	/* an X3 delivery process: this program exec'd again (x3sup.h) */
+	if (argc > 1 && !strcmp(argv[1], XTAP_X3SUP_FLAG))
+		return xtap_x3_main(argc - 1, argv + 1);
 	d.cfg_path = DEFAULT_CONFIG;
 	xtap_sup_init(&d.sup);
 	xtap_ctlsrv_init(&d.cs, XTAP_CTL_SOCKET);
@@ -582,13 +596,18 @@ int main(int argc, char **argv)
 		fatalx("cannot start the SSH worker");
 	if (d.cfg->metrics_port && xtap_ctlsrv_metrics_start(&d.cs, d.cfg, wuser))
 		fatalx("cannot start the metrics listener");
+	xtap_x3sup_init(&d.x3, d.cfg_path, wuser, LOG_LVL_INFO, d.state_path);
+	d.x3.event = x3_event;
+	d.x3.event_ctx = &d;
+	xtap_x3sup_apply(&d.x3, d.cfg, mono_ms());
+	xtap_x3sup_tick(&d.x3, mono_ms());
 	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port,
 		 d.cfg->n_attach, d.srv.n);
 
 	while (detach < 0) {
 		/* fixed slots: worker, signals, control socket, then the xtapctl connections */
-		struct pollfd p[4 + XTAP_CTLSRV_CONNS] = { { .fd = d.sup.fd, .events = POLLIN },
-							  { .fd = sfd, .events = POLLIN } };
+		struct pollfd p[4 + XTAP_CTLSRV_CONNS + XTAP_CFG_CDESTS_MAX] = {
+			{ .fd = d.sup.fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
 		/* the metrics listener, last: the other slots keep their places */
 		const int pm = 3 + XTAP_CTLSRV_CONNS;
 		int n, wait = xtap_sup_wait_ms(&d.sup, mono_ms());
@@ -597,8 +616,12 @@ int main(int argc, char **argv)
 		if (d.sup.q.head)
 			p[0].events |= POLLOUT;
 		p[pm] = (struct pollfd){ .fd = d.cs.metrics_fd, .events = POLLIN };
+		/* after it, the X3 delivery processes' status pipes */
+		size_t nx = xtap_x3sup_poll_set(&d.x3, &p[pm + 1], XTAP_CFG_CDESTS_MAX);
 		/* a restart due sooner than the next second */
-		n = poll(p, 4 + XTAP_CTLSRV_CONNS, wait >= 0 && wait < 1000 ? wait : 1000);
+		n = poll(p, 4 + XTAP_CTLSRV_CONNS + nx, wait >= 0 && wait < 1000 ? wait : 1000);
+		if (n > 0)
+			xtap_x3sup_read(&d.x3, &p[pm + 1], nx);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (n > 0 && (p[1].revents & POLLIN)) {
@@ -611,6 +634,7 @@ int main(int argc, char **argv)
 				}
 				if (si.ssi_signo == SIGCHLD) {
 					xtap_ctlsrv_metrics_reap(&d.cs);
+					xtap_x3sup_tick(&d.x3, mono_ms());
 					/* an exit, or a stop or continue: only an
 					 * exit ends the worker, never the datapath */
 					worker_reap(&d);
@@ -673,6 +697,7 @@ int main(int argc, char **argv)
 		/* the worker: reaped (a SIGCHLD can be merged with another),
 		 * killed when it stalls, started when its backoff is over */
 		worker_reap(&d);
+		xtap_x3sup_tick(&d.x3, mono_ms()); /* ended ones reaped, due ones started */
 		if (xtap_sup_stalled(&d.sup, mono_ms()))
 			worker_lost(&d, d.sup.stopped_ms ? "stopped too long" : "it takes nothing the monitor sends");
 		if (xtap_sup_due(&d.sup, mono_ms()) && xtap_sup_start(&d.sup, mono_ms()))
@@ -701,6 +726,7 @@ int main(int argc, char **argv)
 	}
 
 	xtap_ctlsrv_metrics_stop(&d.cs);
+	xtap_x3sup_stop(&d.x3);
 	xtap_sup_stop(&d.sup);
 	xtap_monauth_free(&d.ma);
 	xtap_persist_stop(&d.ps);

@@ -2,7 +2,7 @@
 # configuration parser's grammar (tests/man/). Included by the top-level
 # Makefile; the pages are installed by scripts/ops.mk.
 
-MAN_PAGES := man/xtapd.8 man/xtapd.conf.5 man/xtapctl.8 man/dtcp.1 man/xtap-cd.1
+MAN_PAGES := man/xtapd.8 man/xtapd.conf.5 man/xtapctl.8 man/dtcp.1 man/xtap-cd.1 man/xtap-x3d.1
 
 TEST_BUILD_EXTRA += $(BUILD)/xtap-config-check
 TESTS_EXTRA += 'tests/man/lint.sh $(MAN_PAGES)' \

@@ -47,7 +47,7 @@ install: all
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(systemdunitdir) \
 		$(DESTDIR)$(sysconfdir)/logrotate.d $(DESTDIR)$(docdir)/examples
 	$(INSTALL) -m 0755 $(BUILD)/xtapd $(BUILD)/xtapctl $(DESTDIR)$(sbindir)/
-	$(INSTALL) -m 0755 $(BUILD)/dtcp $(BUILD)/xtap-cd $(DESTDIR)$(bindir)/
+	$(INSTALL) -m 0755 $(BUILD)/dtcp $(BUILD)/xtap-cd $(BUILD)/xtap-x3d $(DESTDIR)$(bindir)/
 	for p in $(MAN_PAGES); do \
 		s=$${p##*.}; $(INSTALL) -d $(DESTDIR)$(mandir)/man$$s && \
 		$(INSTALL) -m 0644 $$p $(DESTDIR)$(mandir)/man$$s/ || exit 1; \
@@ -72,7 +72,7 @@ install: all
 # are records, never removed here (the package's purge does).
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/xtapd $(DESTDIR)$(sbindir)/xtapctl $(DESTDIR)$(bindir)/dtcp \
-	      $(DESTDIR)$(bindir)/xtap-cd $(DESTDIR)$(systemdunitdir)/xtapd.service \
+	      $(DESTDIR)$(bindir)/xtap-cd $(DESTDIR)$(bindir)/xtap-x3d $(DESTDIR)$(systemdunitdir)/xtapd.service \
 	      $(DESTDIR)$(sysconfdir)/logrotate.d/xtapd $(DESTDIR)$(docdir)/examples/xtapd.conf
 	for p in $(MAN_PAGES); do s=$${p##*.}; rm -f $(DESTDIR)$(mandir)/man$$s/$${p#man/}; done
 	-rmdir $(DESTDIR)$(docdir)/examples $(DESTDIR)$(docdir) 2>/dev/null

@@ -216,6 +216,27 @@ static bool chk_cdests(const struct xtap_config *c)
 	       xtap_config_cdest(c, "nope", &d) == -1;
 }
 
+static bool chk_x3(const struct xtap_config *c)
+{
+	static const uint8_t xid[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+					 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+	const struct xtap_cfg_x3 *x = &c->cdests[0].x3;
+	const struct xtap_cfg_x3 *y = &c->cdests[1].x3;
+
+	struct dtcp_cdest cd;
+	if (xtap_config_cdest(c, "lea", &cd) != DTCP_CDEST_FIXED || !addr_is(&cd.dst, "127.0.0.1") ||
+	    cd.dst_port != 30031)
+		return false;
+	return c->n_cdests == 2 && x->on && x->line == 13 && addr_is(&x->addr, "2001:db8:cd::50") &&
+	       x->has_port && x->port == 4443 && !strcmp(x->cert, "/etc/xtap/x3/sensor.pem") &&
+	       !strcmp(x->key, "/etc/xtap/x3/sensor.key") && !strcmp(x->ca, "/etc/xtap/x3/ca.pem") &&
+	       x->has_xid && !memcmp(x->xid, xid, 16) && x->correlation == 0xfedcba9876543210ull &&
+	       x->n_targets == 2 && net_is(&x->targets[0], "192.0.2.0", 24) &&
+	       net_is(&x->targets[1], "198.51.100.7", 32) && x->buffer == 65536 &&
+	       y->on && y->buffer == XTAP_CFG_X3_BUFFER_DEF &&
+	       y->correlation == 0 && y->n_targets == 0;
+}
+
 static bool chk_policy(const struct xtap_config *c)
 {
 	const struct xtap_cfg_user *u = ftap(c);
@@ -360,6 +381,27 @@ static const struct accept_case accept_cases[] = {
 	  "set services flow-tap content-destination lea6 port 30030\n"
 	  "set services flow-tap content-destination lea6 intercept-id 0xFEDCBA9876543210\n",
 	  chk_cdests },
+	{ "x3 delivery", BASE
+	  "set services flow-tap content-destination lea address 127.0.0.1\n"
+	  "set services flow-tap content-destination lea port 30031\n"
+	  "set services flow-tap content-destination lea x3 address 2001:db8:cd::50\n"
+	  "set services flow-tap content-destination lea x3 port 4443\n"
+	  "set services flow-tap content-destination lea x3 certificate /etc/xtap/x3/sensor.pem\n"
+	  "set services flow-tap content-destination lea x3 key /etc/xtap/x3/sensor.key\n"
+	  "set services flow-tap content-destination lea x3 ca /etc/xtap/x3/ca.pem\n"
+	  "set services flow-tap content-destination lea x3 xid 00112233-4455-6677-8899-AABBCCDDEEFF\n"
+	  "set services flow-tap content-destination lea x3 correlation-id 0xFEDCBA9876543210\n"
+	  "set services flow-tap content-destination lea x3 target 192.0.2.0/24,198.51.100.7\n"
+	  "set services flow-tap content-destination lea x3 buffer-size 65536\n"
+	  "set services flow-tap content-destination b address 127.0.0.1\n"
+	  "set services flow-tap content-destination b port 30032\n"
+	  "set services flow-tap content-destination b x3 address 192.0.2.9\n"
+	  "set services flow-tap content-destination b x3 port 4443\n"
+	  "set services flow-tap content-destination b x3 certificate /c\n"
+	  "set services flow-tap content-destination b x3 key /k\n"
+	  "set services flow-tap content-destination b x3 ca /a\n"
+	  "set services flow-tap content-destination b x3 xid 00000000-0000-0000-0000-000000000001\n",
+	  chk_x3 },
 	{ "per-user policy", BASE
 	  "set services flow-tap control-source ftap allowed-destination 198.51.100.7/24\n"
 	  "set services flow-tap control-source ftap allowed-destination 203.0.113.0-203.0.113.127\n"
@@ -591,6 +633,30 @@ static const struct error_case error_cases[] = {
 	    { 14, "intercept-id '0x12345678901234567' is not 1 to 16 hex digits" },
 	    { 11, "content-destination 'cd1' has no address" },
 	    { 11, "content-destination 'cd1' has no port" } } },
+	{ "x3 values", BASE CD "address 127.0.0.1\n" CD "port 30031\n" CD "x3 address 192.0.2.300\n"
+	  CD "x3 port 65536\n" CD "x3 certificate rel/cert.pem\n" CD "x3 xid 00112233445566778899aabbccddeeff\n"
+	  CD "x3 correlation-id 0x12345678901234567\n" CD "x3 target 192.0.2.0/33\n"
+	  CD "x3 buffer-size 65535\n" CD "x3 address 192.0.2.30\n" CD "x3 port 4443\n"
+	  CD "x3 certificate /c.pem\n" CD "x3 key /k.pem\n" CD "x3 ca /ca.pem\n"
+	  CD "x3 xid 00112233-4455-6677-8899-aabbccddeeff\n",
+	  { { 13, "x3 address '192.0.2.300' is not an IPv4 or IPv6 address" },
+	    { 14, "x3 port '65536' is not a number from 1 to 65535" },
+	    { 15, "x3 certificate 'rel/cert.pem' is not an absolute path shorter than 256 bytes" },
+	    { 16, "x3 xid '00112233445566778899aabbccddeeff' is not a UUID (8-4-4-4-12 hex digits)" },
+	    { 17, "x3 correlation-id '0x12345678901234567' is not 1 to 16 hex digits" },
+	    { 18, "x3 target '192.0.2.0/33' is not a list of IPv4 or IPv6 prefixes of one family" },
+	    { 19, "x3 buffer-size '65535' is not a number from 65536 to 1073741824" } } },
+	{ "x3 incomplete", BASE CD "address 127.0.0.1\n" CD "port 30031\n" CD "x3 port 4443\n",
+	  { { 13, "content-destination 'cd1' delivers over x3 but has no x3 address "
+		  "(set services flow-tap content-destination cd1 x3 address ...)" },
+	    { 13, "content-destination 'cd1' delivers over x3 but has no x3 certificate "
+		  "(set services flow-tap content-destination cd1 x3 certificate ...)" },
+	    { 13, "content-destination 'cd1' delivers over x3 but has no x3 key "
+		  "(set services flow-tap content-destination cd1 x3 key ...)" },
+	    { 13, "content-destination 'cd1' delivers over x3 but has no x3 ca "
+		  "(set services flow-tap content-destination cd1 x3 ca ...)" },
+	    { 13, "content-destination 'cd1' delivers over x3 but has no x3 xid "
+		  "(set services flow-tap content-destination cd1 x3 xid ...)" } } },
 	{ "cdest incomplete", BASE CD "source-address 192.0.2.1\n" CD "address 2001:db8::5\n",
 	  { { 11, "content-destination 'cd1' has no port" },
 	    { 11, "content-destination 'cd1': source-address and address are of different families" } } },

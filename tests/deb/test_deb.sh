@@ -31,7 +31,7 @@ flock -w 600 9 || skip_all "another test_deb.sh holds /run/lock/xtap-test-deb.lo
 
 # Everything the package or its maintainer scripts would create.
 OWN_PATHS=(/etc/xtap /var/lib/xtap /var/log/xtap /usr/sbin/xtapd /usr/sbin/xtapctl /usr/bin/dtcp
-	   /usr/bin/xtap-cd /lib/systemd/system/xtapd.service /etc/logrotate.d/xtapd /usr/share/doc/xtap
+	   /usr/bin/xtap-cd /usr/bin/xtap-x3d /lib/systemd/system/xtapd.service /etc/logrotate.d/xtapd /usr/share/doc/xtap
 	   /run/xtap)
 status=$(dpkg-query -W -f='${Status}' xtap 2>/dev/null || true)
 case "$status" in ""|"unknown ok not-installed"|"deinstall ok config-files"*) ;; *) skip_all "xtap is installed here ($status)";; esac
@@ -72,7 +72,7 @@ check "dpkg: installed" test "$(dpkg-query -W -f='${Status}' xtap)" = "install o
 # Depends: the package of every library the shipped binaries need (their
 # ELF NEEDED entries, resolved by dpkg -S), not a hand-kept list.
 depends=$(dpkg-query -W -f='${Depends}' xtap)
-for bin in /usr/sbin/xtapd /usr/sbin/xtapctl /usr/bin/dtcp /usr/bin/xtap-cd; do
+for bin in /usr/sbin/xtapd /usr/sbin/xtapctl /usr/bin/dtcp /usr/bin/xtap-cd /usr/bin/xtap-x3d; do
 	for lib in $(objdump -p "$bin" | awk '/NEEDED/ {print $2}'); do
 		path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
 		pkg=$(dpkg -S "$(realpath "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
@@ -90,7 +90,7 @@ check "/etc/xtap 700 root" test "$(mode /etc/xtap)" = "700 root root"
 check "/etc/xtap/xtapd.conf 600 root" test "$(mode /etc/xtap/xtapd.conf)" = "600 root root"
 check "/var/lib/xtap 700 root" test "$(mode /var/lib/xtap)" = "700 root root"
 check "/var/log/xtap 700 root" test "$(mode /var/log/xtap)" = "700 root root"
-for b in /usr/sbin/xtapd /usr/sbin/xtapctl /usr/bin/dtcp /usr/bin/xtap-cd; do
+for b in /usr/sbin/xtapd /usr/sbin/xtapctl /usr/bin/dtcp /usr/bin/xtap-cd /usr/bin/xtap-x3d; do
 	check "$b 755 root" test "$(mode $b)" = "755 root root"
 done
 check "unit 644" test "$(mode /lib/systemd/system/xtapd.service)" = "644 root root"
@@ -120,7 +120,7 @@ check "xtapd -n says configuration OK ($out)" test "$out" = "/etc/xtap/xtapd.con
 
 check "man xtapd.conf: the installed page renders with its statements" \
 	bash -c 'zcat /usr/share/man/man5/xtapd.conf.5.gz | mandoc -Tutf8 | sed "s/.\x08//g" | grep -q "services flow-tap interface-alias"'
-for pg in man1/dtcp.1 man1/xtap-cd.1 man8/xtapd.8 man8/xtapctl.8; do
+for pg in man1/dtcp.1 man1/xtap-cd.1 man1/xtap-x3d.1 man8/xtapd.8 man8/xtapctl.8; do
 	check "man page $pg installed" test -s /usr/share/man/$pg.gz
 done
 

@@ -217,6 +217,12 @@ static int mem_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
 		memcpy(out->dst.a, (uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8, [15] = 7 }, 16);
 		return 0;
 	}
+	if (!strcmp(name, "cdx3")) {
+		/* an X3 destination: its address is fixed (docs/x3.md) */
+		out->dst.family = DTCP_AF_INET;
+		memcpy(out->dst.a, (uint8_t[]){ 198, 51, 100, 9 }, 4);
+		return DTCP_CDEST_FIXED;
+	}
 	return -1;
 }
 

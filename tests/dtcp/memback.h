@@ -28,7 +28,8 @@ struct memback {
 /* Sources: ftap1, ftap2 (key "Juniper"), strict1 (seq-check strict),
  * small (max 2 criteria), limited (cdests in 192.0.2.0/24 port 7000-7999,
  * source 192.0.2.1 only). Interfaces eth0, eth1, lo, Junos alias ge-0/0/0.0
- * for eth0; VRF vrf-blue; configured cdests cdconf and cdconf6. */
+ * for eth0; VRF vrf-blue; configured cdests cdconf and cdconf6, and cdx3 whose
+ * address is fixed (an X3 destination: DTCP_CDEST_FIXED). */
 void memback_init(struct memback *mb, FILE *audit);
 struct mem_crit *memback_find(struct memback *mb, uint32_t id);
 

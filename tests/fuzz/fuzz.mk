@@ -2,7 +2,8 @@
 # from outside: the DTCP request and reply parsers (tests/dtcp/fuzz_*.c,
 # built by dtcp/dtcp.mk), the monitor <-> worker codec, the configuration
 # parser and the state/journal loader (tests/fuzz/fuzz_*.c), the X1 request
-# path (tests/x1/fuzz_x1.c, built by x1/x1.mk). Included by the
+# path (tests/x1/fuzz_x1.c, built by x1/x1.mk), the X3 PDU decoder and the X3
+# status lines (tests/fuzz/fuzz_x3*.c). Included by the
 # top-level Makefile after dtcp/dtcp.mk. Seed corpora are kept in
 # tests/fuzz/corpus/NAME (a crash, once fixed, goes there as a regression
 # seed); what a run discovers stays in $(BUILD)/fuzz/corpus-NAME.
@@ -34,8 +35,18 @@ $(FZ)/fuzz_state: tests/fuzz/fuzz_state.c loader/state.c loader/state.h tests/dt
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FZ_FLAGS) $(filter %.c,$^) -o $@ -lcrypto
 
+$(FZ)/fuzz_x3_pdu: tests/fuzz/fuzz_x3_pdu.c loader/x3_pdu.c loader/x3_pdu.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FZ_FLAGS) $(filter %.c,$^) -o $@
+
+$(FZ)/fuzz_x3sup: tests/fuzz/fuzz_x3sup.c loader/x3sup.c loader/x3sup.h loader/log.c loader/config.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FZ_FLAGS) -Iinclude $(filter %.c,$^) -o $@
+
 FZ_BUILD := $(DT_FUZZERS) $(DT)/golden $(FZ)/fuzz_monproto $(FZ)/fuzz_config $(FZ)/fuzz_state \
-	    $(FZ)/fuzz_x1 $(BUILD)/x1.d/golden
+	    $(FZ)/fuzz_x1 $(BUILD)/x1.d/golden $(FZ)/fuzz_x3_pdu $(FZ)/fuzz_x3sup
 
 TEST_BUILD_EXTRA += $(FZ_BUILD)
 TESTS_EXTRA += 'tests/fuzz/run.sh --fresh $(BUILD) 5'

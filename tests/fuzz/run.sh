@@ -5,7 +5,7 @@
 # them), for SECS seconds, or for $FUZZ_RUNS executions when that is set
 # ($FUZZ_MAX_LEN overrides each target's input size bound).
 # Usage: run.sh [--fresh] BUILD SECS [NAME...]  (NAME: request reply monproto
-# config state x1; default all). --fresh (make test): the working corpus starts
+# config state x1 x3_pdu x3sup; default all). --fresh (make test): the working corpus starts
 # empty and is removed after, so a run depends only on the kept seeds.
 # A crash leaves BUILD/fuzz/NAME-crash-*: reproduce with `BINARY FILE`, fix,
 # and add FILE to tests/fuzz/corpus/NAME.
@@ -19,7 +19,7 @@ fi
 build=$1
 secs=$2
 shift 2
-names=${*:-request reply monproto config state x1}
+names=${*:-request reply monproto config state x1 x3_pdu x3sup}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 fz=$build/fuzz
 mkdir -p "$fz"
@@ -39,6 +39,8 @@ max_len() {
     config) echo 2048 ;;
     state) echo 8192 ;;
     x1) echo 32768 ;; # several messages; the body bound (256 KiB) is tested in test_x1
+    x3_pdu) echo 70000 ;; # two PDUs of the largest, X3_PDU_MAX is 69631
+    x3sup) echo 4096 ;; # a few status lines (the monitor reads 64 KiB per turn)
   esac
 }
 

@@ -15,10 +15,10 @@ inst() { make -s --no-print-directory BUILD="$B" "$@" DESTDIR="$D" prefix=/opt/x
 	systemdunitdir=/opt/xt/units WORKER_USER=xtapw >"$D.log" 2>&1; }
 
 check "make install exits 0" inst install
-for f in sbin/xtapd sbin/xtapctl bin/dtcp bin/xtap-cd; do
+for f in sbin/xtapd sbin/xtapctl bin/dtcp bin/xtap-cd bin/xtap-x3d; do
 	check "/opt/xt/$f 755" [ "$(mode $D/opt/xt/$f)" = 755 ]
 done
-for m in man1/dtcp.1 man1/xtap-cd.1 man5/xtapd.conf.5 man8/xtapd.8 man8/xtapctl.8; do
+for m in man1/dtcp.1 man1/xtap-cd.1 man1/xtap-x3d.1 man5/xtapd.conf.5 man8/xtapd.8 man8/xtapctl.8; do
 	check "man page $m 644" [ "$(mode $D/opt/xt/share/man/$m)" = 644 ]
 done
 check "configuration folder 700" [ "$(mode $D/opt/xt/etc/xtap)" = 700 ]

@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Checks for tests/x3/test_x3_e2e.sh, from files; prints ok/FAILED lines.
+  e2e_check.py basic IN0.pcap IN2.pcap RX.pcap RX.json X3STATS.json CD.json XID T0 T1
+  e2e_check.py restart RUN2.seq RUN3.seq X3STATS.json XID BASE"""
+import json
+import struct
+import sys
+
+
+def check(name, ok, detail=""):
+    print(("ok      " if ok else "FAILED  ") + name + ("" if ok or not detail else ": %s" % (detail,)))
+
+
+def pcap(path):
+    b = open(path, "rb").read()
+    magic, _, _, _, _, _, link = struct.unpack("<IHHiIII", b[:24])
+    div = 1e9 if magic == 0xa1b23c4d else 1e6
+    off, out = 24, []
+    while off + 16 <= len(b):
+        s, f, incl, _ = struct.unpack("<IIII", b[off:off + 16])
+        out.append((s + f / div, link, b[off + 16:off + 16 + incl]))
+        off += 16 + incl
+    return out
+
+
+def ip_of(link, frame):
+    if link == 101:
+        return frame
+    if link == 1 and frame[12:14] == b"\x08\x00":  # Ethernet, IPv4
+        return frame[14:]
+    return None
+
+
+def seqs(path, xid):
+    return [int(l.split()[1]) for l in open(path) if l.split() and l.split()[0] == xid]
+
+
+if sys.argv[1] == "basic":
+    in0, in2, rxp, rxj, txj, cdj, xid, t0, t1 = sys.argv[2:]
+    t0, t1 = float(t0), float(t1)
+    a = [p for p in (ip_of(l, f) for _, l, f in pcap(in0)) if p]
+    b = [p for p in (ip_of(l, f) for _, l, f in pcap(in2)) if p]
+    got = pcap(rxp)
+    pkts = [f for _, _, f in got]
+    rx, tx, cd = json.load(open(rxj)), json.load(open(txj)), json.load(open(cdj))
+    n = len(a) + len(b)
+    print("captured at ingress: %d from the client, %d to it; %d PDUs" % (len(a), len(b), len(pkts)))
+    check("every packet captured at the sensor's ingress is one PDU, byte for byte (%d)" % n,
+          n > 500 and sorted(pkts) == sorted(a + b), (n, len(pkts)))
+    x = rx["xids"][0] if rx["xids"] else {}
+    check("sequence numbers 0..N-1 with no gap, for the configured XID",
+          len(rx["xids"]) == 1 and x["xid"] == xid and x["ranges"] == [[0, n - 1]] and
+          rx["gaps"] == 0 and rx["duplicates"] == 0, rx["xids"])
+    check("the sensor framed exactly N PDUs, all confirmed, nothing lost",
+          tx["pdus"] == n and tx["confirmed"] == n and tx["lost"] == {"buffer_full": 0,
+          "unconfirmed_at_exit": 0} and tx["not_framed"] == {"kernel_drops": 0, "not_ip": 0}, tx)
+    ts = [t for t, _, _ in got]
+    check("timestamps within the capture window and never going back",
+          all(t0 <= t <= t1 + 1 for t in ts) and all(p <= q for p, q in zip(ts, ts[1:])),
+          (t0, ts[:1], ts[-1:], t1))
+    check("directions: from the target = client's packets (%d), to it = the server's (%d)" % (len(a), len(b)),
+          rx["direction"]["from_target"] == len(a) and rx["direction"]["to_target"] == len(b) and
+          rx["direction"]["unknown"] == 0, rx["direction"])
+    ids = {(i["intercept_id"], i["session_id"]): i["packets"] for i in cd["intercepts"]}
+    check("the same criteria's JMirror destination got the same N copies, intercept 0x1234",
+          cd["received"] == n and ids == {("0x00001234", "0x00000000"): n}, (cd["received"], ids))
+else:
+    r2, r3, txj, xid, base = sys.argv[2:]
+    base = int(base)
+    tx = json.load(open(txj))
+    end = tx["next_sequence"]
+    got = set(seqs(r2, xid)) | set(seqs(r3, xid))
+    want = set(range(base, end))
+    missing = len(want - got)
+    lost = tx["lost"]["buffer_full"] + tx["lost"]["unconfirmed_at_exit"]
+    print("sequence %d..%d: %d at the receivers, %d missing, sensor lost %s" %
+          (base, end - 1, len(got & want), missing, tx["lost"]))
+    check("restart: the receivers got nothing outside the sequence", got <= want, sorted(got - want)[:5])
+    check("restart: the bounded buffer overflowed while the receiver was away, counted",
+          tx["lost"]["buffer_full"] > 0, tx["lost"])
+    check("restart: PDUs missing at the receivers (%d) == the sensor's drop counters (%d)" % (missing, lost),
+          missing == lost and tx["not_framed"]["kernel_drops"] == 0, tx)
