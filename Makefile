@@ -112,7 +112,7 @@ $(foreach t,test_classify test_diff test_deliver test_e2e test_datapath,$(eval $
 # The daemon: the loader library, the DTCP library, configuration, state,
 # audit and the SSH worker (its objects come from the parts' own rules).
 XTAPD_SRCS := loader/xtapd.c loader/ctl.c loader/config.c loader/state.c loader/persist.c loader/audit.c \
-	      loader/worker.c loader/monproto.c loader/supervise.c loader/sendq.c loader/evlimit.c loader/sigcheck.c \
+	      loader/worker.c loader/privdrop.c loader/monproto.c loader/supervise.c loader/sendq.c loader/evlimit.c loader/sigcheck.c \
 	      loader/metrics_http.c loader/monauth.c loader/ctlserve.c loader/daemon.c
 $(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp.a
 	$(call msg,LD,$@)

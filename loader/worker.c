@@ -21,21 +21,16 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +41,7 @@
 #include "b64.h"
 #include "log.h"
 #include "monproto.h"
+#include "privdrop.h"
 #include "worker.h"
 
 #define DTCP_SUBSYSTEM   "flow-tap-dtcp"
@@ -1338,61 +1334,6 @@ static int setup_bind(struct worker *w)
 	return 0;
 }
 
-static int drop_privileges(const struct xtap_worker_opts *o)
-{
-	struct passwd *pw = o->user ? getpwnam(o->user) : NULL;
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { { 0 } };
-
-	if (!pw) {
-		log_warnx("worker: unknown user %s", o->user ? o->user : "(none)");
-		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		log_warnx("worker: refusing to run as %s (uid 0)", o->user);
-		return -1;
-	}
-	if (geteuid() == 0) {
-		/* the bounding set needs CAP_SETPCAP: before the switch */
-		for (int cap = 0; cap <= 63; cap++)
-			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
-				log_warn("worker: drop capability %d from the bounding set", cap);
-				return -1;
-			}
-		if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-			log_warn("worker: switch to %s", o->user);
-			return -1;
-		}
-		if (setuid(0) == 0 || seteuid(0) == 0) {
-			log_warnx("worker: could regain root after the switch");
-			return -1;
-		}
-	} else if (geteuid() != pw->pw_uid || getuid() != pw->pw_uid) {
-		log_warnx("worker: not root and not %s: cannot switch", o->user);
-		return -1;
-	}
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
-		log_warn("worker: clear ambient capabilities");
-		return -1;
-	}
-	/* effective and permitted went with uid 0; inheritable did not */
-	if (syscall(SYS_capset, &hdr, data) < 0) {
-		log_warn("worker: capset");
-		return -1;
-	}
-	if (syscall(SYS_capget, &hdr, data) < 0 || data[0].effective || data[0].permitted ||
-	    data[0].inheritable || data[1].effective || data[1].permitted || data[1].inheritable) {
-		log_warnx("worker: capabilities left after dropping them");
-		return -1;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		log_warn("worker: no_new_privs");
-		return -1;
-	}
-	return 0;
-}
-
 /* What the worker may call once it serves; anything else kills it.
  * Measured, not guessed: the whole tests/sshd suite run under strace -ff
  * against the sanitized and the plain build (docs/privsep.md: method and
@@ -1424,29 +1365,6 @@ static const int seccomp_allow[] = {
 	SCMP_SYS(sigaltstack), /* the sanitizer runtime at exit (test build only) */
 #endif
 };
-
-static int install_seccomp(void)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int rc = -1;
-
-	if (!ctx) {
-		log_warnx("worker: seccomp_init failed");
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(seccomp_allow) / sizeof(seccomp_allow[0]); i++) {
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, seccomp_allow[i], 0) < 0) {
-			log_warnx("worker: seccomp rule %zu", i);
-			goto out;
-		}
-	}
-	rc = seccomp_load(ctx);
-	if (rc < 0)
-		log_warnx("worker: seccomp_load: %s", strerror(-rc));
-out:
-	seccomp_release(ctx);
-	return rc < 0 ? -1 : 0;
-}
 
 /* ---- main ------------------------------------------------------------------------------- */
 
@@ -1533,9 +1451,10 @@ int xtap_worker_main(int monfd, const struct xtap_worker_opts *o)
 	digest_verify_resolve(); /* dlsym before the filter: it may open files */
 	/* everything that needs a file or privilege happens before the drop */
 	w->lfd = o->listen_fd >= 0 ? o->listen_fd : open_listener(o);
-	if (w->lfd < 0 || setup_bind(w) < 0 || drop_privileges(o) < 0)
+	if (w->lfd < 0 || setup_bind(w) < 0 || xtap_drop_privileges("worker", o->user) < 0)
 		goto out;
-	if (!o->no_seccomp && install_seccomp() < 0)
+	if (!o->no_seccomp &&
+	    xtap_seccomp_allow_only("worker", seccomp_allow, sizeof(seccomp_allow) / sizeof(seccomp_allow[0])) < 0)
 		goto out;
 	log_info("worker: serving as %s, pid %d", o->user, (int)getpid());
 	serve(w);
@@ -1557,12 +1476,3 @@ out:
 	return rc;
 }
 
-/* The same drop for the metrics listener (loader/metrics_http.c). */
-int xtap_worker_drop_privileges(const char *user)
-{
-	struct xtap_worker_opts o;
-
-	xtap_worker_opts_default(&o);
-	o.user = user;
-	return drop_privileges(&o);
-}
