@@ -364,10 +364,6 @@ static void copy_word(char *dst, size_t cap, const struct word *w)
 		_r;                                                         \
 	})
 
-/* X1 (docs/x1.md) owns its criteria as the control source "X1/<admf>": a
- * DTCP source of that name could list and delete them. */
-#define X1_CSOURCE_PREFIX "X1/"
-
 /* `what` names the statement in the error: "user" or "control-source". */
 static struct xtap_cfg_user *user_get(struct parse *p, const struct word *w, const char *what)
 {
@@ -377,9 +373,12 @@ static struct xtap_cfg_user *user_get(struct parse *p, const struct word *w, con
 
 	if (u)
 		return u;
-	/* name_ok refuses any '/' too; this says why this prefix never may */
-	if (w->n >= strlen(X1_CSOURCE_PREFIX) && !memcmp(w->s, X1_CSOURCE_PREFIX, strlen(X1_CSOURCE_PREFIX))) {
-		perr(p, "%s '%s': names starting with '" X1_CSOURCE_PREFIX "' are X1's control sources "
+	/* X1 owns its criteria as "X1/<admf>": a DTCP source of that name could
+	 * list and delete them. name_ok refuses any '/' too; this says why this
+	 * prefix never may be one. */
+	if (w->n >= strlen(DTCP_X1_CSOURCE_PREFIX) &&
+	    !memcmp(w->s, DTCP_X1_CSOURCE_PREFIX, strlen(DTCP_X1_CSOURCE_PREFIX))) {
+		perr(p, "%s '%s': names starting with '" DTCP_X1_CSOURCE_PREFIX "' are X1's control sources "
 		     "(ETSI TS 103 221-1 tasking), not DTCP's", what, show(w, b));
 		return NULL;
 	}
