@@ -22,6 +22,9 @@
 #define DTCP_REPLY_SOFT_MAX 32768  /* dtcp.md 1: one reply below 32 KiB */
 #define DTCP_MAX_HEADERS    256    /* header lines kept per message; more: 400 */
 #define DTCP_NAME_MAX       64     /* csource, cdest, interface names incl. NUL */
+/* the csources X1 tasks own their criteria as, "X1/<admf>" (docs/x1.md): the
+ * configuration refuses a DTCP control source of such a name */
+#define DTCP_X1_CSOURCE_PREFIX "X1/"
 #define DTCP_MAX_PREFIXES   64     /* prefixes per address field after range split */
 #define DTCP_MAX_RANGES     64     /* ranges per port/protocol/ICMP/ID list */
 #define DTCP_MAX_IFACES     8      /* dtcp.md 4.1: up to 8 interface names */

@@ -365,7 +365,8 @@ static void copy_word(char *dst, size_t cap, const struct word *w)
 		_r;                                                         \
 	})
 
-static struct xtap_cfg_user *user_get(struct parse *p, const struct word *w)
+/* `what` names the statement in the error: "user" or "control-source". */
+static struct xtap_cfg_user *user_get(struct parse *p, const struct word *w, const char *what)
 {
 	struct xtap_config *c = p->c;
 	char b[SHOW_BUF];
@@ -373,6 +374,15 @@ static struct xtap_cfg_user *user_get(struct parse *p, const struct word *w)
 
 	if (u)
 		return u;
+	/* X1 owns its criteria as "X1/<admf>": a DTCP source of that name could
+	 * list and delete them. name_ok refuses any '/' too; this says why this
+	 * prefix never may be one. */
+	if (w->n >= strlen(DTCP_X1_CSOURCE_PREFIX) &&
+	    !memcmp(w->s, DTCP_X1_CSOURCE_PREFIX, strlen(DTCP_X1_CSOURCE_PREFIX))) {
+		perr(p, "%s '%s': names starting with '" DTCP_X1_CSOURCE_PREFIX "' are X1's control sources "
+		     "(ETSI TS 103 221-1 tasking), not DTCP's", what, show(w, b));
+		return NULL;
+	}
 	if (!name_ok(w)) {
 		perr(p, "user name '%s' is not 1 to %d letters, digits, '_', '-' or '.'",
 		     show(w, b), XTAP_CFG_NAME_MAX - 1);
@@ -390,7 +400,7 @@ static struct xtap_cfg_user *user_get(struct parse *p, const struct word *w)
 
 static struct xtap_cfg_user *login_user(struct parse *p, const struct word *w)
 {
-	struct xtap_cfg_user *u = user_get(p, w);
+	struct xtap_cfg_user *u = user_get(p, w, "user");
 	if (u && !u->login) {
 		u->login = true;
 		u->line = p->line;
@@ -400,7 +410,7 @@ static struct xtap_cfg_user *login_user(struct parse *p, const struct word *w)
 
 static struct xtap_cfg_user *csource_user(struct parse *p, const struct word *w)
 {
-	struct xtap_cfg_user *u = user_get(p, w);
+	struct xtap_cfg_user *u = user_get(p, w, "control-source");
 	if (u && !u->csource) {
 		u->csource = true;
 		u->csource_line = p->line;

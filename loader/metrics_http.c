@@ -29,7 +29,7 @@
 
 #include "log.h"
 #include "metrics_http.h"
-#include "worker.h"
+#include "privdrop.h"
 
 #define HTTP_REQ_MAX 4096        /* request line and headers; a scraper sends ~200 bytes */
 #define HTTP_TIMEOUT_MS 5000     /* per connection: read the request, write the answer */
@@ -292,7 +292,7 @@ pid_t xtap_metrics_start(const struct sockaddr *addr, socklen_t alen, const char
 			_exit(1);
 		prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the monitor */
 		log_init("xtapd-metrics", log_get_level());
-		if (xtap_worker_drop_privileges(user))
+		if (xtap_drop_privileges("metrics", user))
 			_exit(1);
 		log_info("metrics: serving HTTP as %s", user);
 		_exit(serve(lfd, sv[1]));

@@ -1,10 +1,11 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
-/* The privilege drop of xtapd's unprivileged processes (docs/privsep.md):
- * the SSH worker, the metrics listener and the X3 delivery process. */
+// SPDX-License-Identifier: BSD-2-Clause
+/* Giving up privilege (privdrop.h). */
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <seccomp.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -12,7 +13,7 @@
 #include "log.h"
 #include "privdrop.h"
 
-int xtap_drop_privileges(const char *user, const char *who)
+int xtap_drop_privileges(const char *who, const char *user)
 {
 	struct passwd *pw = user ? getpwnam(user) : NULL;
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -67,3 +68,25 @@ int xtap_drop_privileges(const char *user, const char *who)
 	return 0;
 }
 
+int xtap_seccomp_allow_only(const char *who, const int *allow, size_t n)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int rc = -1;
+
+	if (!ctx) {
+		log_warnx("%s: seccomp_init failed", who);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0) < 0) {
+			log_warnx("%s: seccomp rule %zu", who, i);
+			goto out;
+		}
+	}
+	rc = seccomp_load(ctx);
+	if (rc < 0)
+		log_warnx("%s: seccomp_load: %s", who, strerror(-rc));
+out:
+	seccomp_release(ctx);
+	return rc < 0 ? -1 : 0;
+}

@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/* Giving up privilege in a network-facing process (docs/privsep.md): the
+ * SSH worker, the X1 worker and the metrics listener drop the same way. */
 #ifndef XTAP_PRIVDROP_H
 #define XTAP_PRIVDROP_H
 
-/* Become `user` for good (uid 0 refused): every capability out of the
- * bounding, effective, permitted, inheritable and ambient sets, no
- * supplementary groups, regaining root tried and refused, no_new_privs.
- * Not root already and running as that user: only the capability and
- * no_new_privs steps. Messages are prefixed with `who`. 0 or -1. */
-int xtap_drop_privileges(const char *user, const char *who);
+#include <stddef.h>
+
+/* Drops to `user` (not uid 0): the bounding set, groups, uid and gid,
+ * ambient, effective, permitted and inheritable capabilities, then
+ * no_new_privs; regaining root must fail. A process that is not root must
+ * already be `user`. 0, or -1 after logging why, each line starting with
+ * `who`. */
+int xtap_drop_privileges(const char *who, const char *user);
+/* Installs a seccomp filter that kills the process on any call outside
+ * allow[0..n). 0, or -1 after logging why. */
+int xtap_seccomp_allow_only(const char *who, const int *allow, size_t n);
 
 #endif

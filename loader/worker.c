@@ -21,21 +21,16 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1339,11 +1334,6 @@ static int setup_bind(struct worker *w)
 	return 0;
 }
 
-static int drop_privileges(const struct xtap_worker_opts *o)
-{
-	return xtap_drop_privileges(o->user, "worker");
-}
-
 /* What the worker may call once it serves; anything else kills it.
  * Measured, not guessed: the whole tests/sshd suite run under strace -ff
  * against the sanitized and the plain build (docs/privsep.md: method and
@@ -1375,29 +1365,6 @@ static const int seccomp_allow[] = {
 	SCMP_SYS(sigaltstack), /* the sanitizer runtime at exit (test build only) */
 #endif
 };
-
-static int install_seccomp(void)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int rc = -1;
-
-	if (!ctx) {
-		log_warnx("worker: seccomp_init failed");
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(seccomp_allow) / sizeof(seccomp_allow[0]); i++) {
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, seccomp_allow[i], 0) < 0) {
-			log_warnx("worker: seccomp rule %zu", i);
-			goto out;
-		}
-	}
-	rc = seccomp_load(ctx);
-	if (rc < 0)
-		log_warnx("worker: seccomp_load: %s", strerror(-rc));
-out:
-	seccomp_release(ctx);
-	return rc < 0 ? -1 : 0;
-}
 
 /* ---- main ------------------------------------------------------------------------------- */
 
@@ -1484,9 +1451,10 @@ int xtap_worker_main(int monfd, const struct xtap_worker_opts *o)
 	digest_verify_resolve(); /* dlsym before the filter: it may open files */
 	/* everything that needs a file or privilege happens before the drop */
 	w->lfd = o->listen_fd >= 0 ? o->listen_fd : open_listener(o);
-	if (w->lfd < 0 || setup_bind(w) < 0 || drop_privileges(o) < 0)
+	if (w->lfd < 0 || setup_bind(w) < 0 || xtap_drop_privileges("worker", o->user) < 0)
 		goto out;
-	if (!o->no_seccomp && install_seccomp() < 0)
+	if (!o->no_seccomp &&
+	    xtap_seccomp_allow_only("worker", seccomp_allow, sizeof(seccomp_allow) / sizeof(seccomp_allow[0])) < 0)
 		goto out;
 	log_info("worker: serving as %s, pid %d", o->user, (int)getpid());
 	serve(w);
@@ -1508,12 +1476,3 @@ out:
 	return rc;
 }
 
-/* The same drop for the metrics listener (loader/metrics_http.c). */
-int xtap_worker_drop_privileges(const char *user)
-{
-	struct xtap_worker_opts o;
-
-	xtap_worker_opts_default(&o);
-	o.user = user;
-	return drop_privileges(&o);
-}

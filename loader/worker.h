@@ -47,8 +47,5 @@ int xtap_worker_listen(const char *addr, uint16_t port);
  * monitor closes monfd. Runs in the child the monitor forked; returns the
  * exit status for it (0: monitor gone, 1: could not start or a fatal error). */
 int xtap_worker_main(int monfd, const struct xtap_worker_opts *o);
-/* Drops to `user` with no capabilities and no_new_privs, as the worker does
- * (used by the metrics listener too). 0, or -1 after logging why. */
-int xtap_worker_drop_privileges(const char *user);
 
 #endif

@@ -13,22 +13,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <seccomp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "privdrop.h"
 #include "x1.h"
 #include "x1worker.h"
 
@@ -66,23 +64,6 @@ static SSL_CTX *make_ctx(const struct x1_worker_opts *o)
 	return ctx;
 }
 
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw = getpwnam(user);
-
-	if (!pw || pw->pw_uid == 0) {
-		fprintf(stderr, "x1-worker: user %s unknown or root\n", user);
-		return -1;
-	}
-	if (setgroups(0, NULL) || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) || setuid(0) == 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-		fprintf(stderr, "x1-worker: cannot drop privileges to %s\n", user);
-		return -1;
-	}
-	return 0;
-}
-
 /* What the worker may call once it serves; anything else kills it.
  * Measured as the SSH worker's list was (docs/privsep.md): tests/x1/
  * test_https.sh with X1_WRAP="strace -ff -o DIR", every call after
@@ -106,24 +87,6 @@ static const int seccomp_allow[] = {
 	SCMP_SYS(sigaltstack),               /* the sanitizer runtime at exit (test build only) */
 #endif
 };
-
-static int install_seccomp(void)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int rc = -1;
-
-	if (!ctx)
-		return -1;
-	for (size_t i = 0; i < sizeof(seccomp_allow) / sizeof(seccomp_allow[0]); i++)
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, seccomp_allow[i], 0) < 0)
-			goto out;
-	rc = seccomp_load(ctx);
-out:
-	seccomp_release(ctx);
-	if (rc < 0)
-		fprintf(stderr, "x1-worker: seccomp filter not loaded\n");
-	return rc < 0 ? -1 : 0;
-}
 
 /* The ADMF: the subject CN of a certificate the handshake verified. */
 static int peer_admf(SSL *ssl, char out[X1_ID_MAX])
@@ -354,7 +317,9 @@ int x1_worker_main(const struct x1_worker_opts *o)
 	/* read /etc/localtime now: certificate checks reach localtime() later,
 	 * which would open it after the filter is on */
 	tzset();
-	if ((o->user && drop_privileges(o->user)) || (!o->no_seccomp && install_seccomp())) {
+	if ((o->user && xtap_drop_privileges("x1-worker", o->user)) ||
+	    (!o->no_seccomp &&
+	     xtap_seccomp_allow_only("x1-worker", seccomp_allow, sizeof(seccomp_allow) / sizeof(seccomp_allow[0])))) {
 		SSL_CTX_free(ctx);
 		return 1;
 	}

@@ -859,7 +859,7 @@ int xtap_x3_main(int argc, char **argv)
 	/* stdio would fstat() standard output on its first use, under seccomp */
 	static char outbuf[8192];
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-	if (user && xtap_drop_privileges(user, "xtap-x3"))
+	if (user && xtap_drop_privileges("xtap-x3", user))
 		return 1;
 	if (!no_seccomp && install_seccomp(s.peer.ss_family))
 		fatalx("seccomp");

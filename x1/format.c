@@ -230,15 +230,21 @@ static void task_details(struct x1_out *o, int d, const struct x1_task *t)
 	close_(o, d, "taskDetails");
 }
 
+/* A taskStatus or destinationStatus: its one state and no fault. */
+static void status_no_fault(struct x1_out *o, int d, const char *status, const char *state, const char *value)
+{
+	open_(o, d, status);
+	leaf(o, d + 1, state, value);
+	open_list(o, d + 1, "listOfFaults", 0);
+	close_(o, d, status);
+}
+
 /* An answered task is in the datapath: provisioningStatus complete, no fault. */
 static void task_response(struct x1_out *o, int d, const struct x1_task *t)
 {
 	open_(o, d, "taskResponseDetails");
 	task_details(o, d + 1, t);
-	open_(o, d + 1, "taskStatus");
-	leaf(o, d + 2, "provisioningStatus", "complete");
-	open_list(o, d + 2, "listOfFaults", 0);
-	close_(o, d + 1, "taskStatus");
+	status_no_fault(o, d + 1, "taskStatus", "provisioningStatus", "complete");
 	close_(o, d, "taskResponseDetails");
 }
 
@@ -263,10 +269,7 @@ static void destination_response(struct x1_out *o, int d, const struct x1_destin
 {
 	open_(o, d, "destinationResponseDetails");
 	destination_details(o, d + 1, x);
-	open_(o, d + 1, "destinationStatus");
-	leaf(o, d + 2, "destinationDeliveryStatus", "activeAndWorking");
-	open_list(o, d + 2, "listOfFaults", 0);
-	close_(o, d + 1, "destinationStatus");
+	status_no_fault(o, d + 1, "destinationStatus", "destinationDeliveryStatus", "activeAndWorking");
 	close_(o, d, "destinationResponseDetails");
 }
 

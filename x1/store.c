@@ -104,6 +104,36 @@ static int grow(void ***tab, size_t n, size_t *cap)
 	return 0;
 }
 
+/* A new task entry of the ADMF, room made for it in s->tasks; the caller
+ * appends it (s->tasks[s->ntasks++]) once it is to stay. NULL: out of memory. */
+static struct x1_task_entry *new_task(struct x1_store *s, const char *admf, const struct x1_task *t)
+{
+	struct x1_task_entry *e = calloc(1, sizeof(*e));
+
+	if (!e || grow((void ***)&s->tasks, s->ntasks, &s->cap_tasks)) {
+		free(e);
+		return NULL;
+	}
+	snprintf(e->admf, sizeof(e->admf), "%s", admf);
+	e->t = *t;
+	return e;
+}
+
+/* Appends a destination of the ADMF. -1: out of memory. */
+static int add_dest(struct x1_store *s, const char *admf, const struct x1_destination *d)
+{
+	struct x1_dest_entry *e = calloc(1, sizeof(*e));
+
+	if (!e || grow((void ***)&s->dests, s->ndests, &s->cap_dests)) {
+		free(e);
+		return -1;
+	}
+	snprintf(e->admf, sizeof(e->admf), "%s", admf);
+	e->d = *d;
+	s->dests[s->ndests++] = e;
+	return 0;
+}
+
 /* ---- targets -> criteria (docs/x1.md "Mapping") -------------------------------------- */
 
 static void crit_base(struct dtcp_criterion *c, const char *admf, const struct x1_task *t, int family)
@@ -347,13 +377,10 @@ static int activate(struct x1_store *s, const char *admf, const struct x1_task *
 		*desc = "the ADMF has as many tasks as xtap allows it";
 		return X1_E_ACTIVATE_FAILURE;
 	}
-	if (!(e = calloc(1, sizeof(*e))) || grow((void ***)&s->tasks, s->ntasks, &s->cap_tasks)) {
-		free(e);
+	if (!(e = new_task(s, admf, t))) {
 		*desc = "out of memory";
 		return X1_E_ACTIVATE_FAILURE;
 	}
-	snprintf(e->admf, sizeof(e->admf), "%s", admf);
-	e->t = *t;
 	if (install_task(s, admf, t, NULL, e->crit, &e->ncrit)) {
 		free(e);
 		*desc = "the datapath refused a criterion";
@@ -436,7 +463,6 @@ static int deactivate_all(struct x1_store *s, const char *admf, const char **des
 static int create_dest(struct x1_store *s, const char *admf, const struct x1_destination *d, const char **desc)
 {
 	uint32_t max = s->max_dests ? s->max_dests : X1_MAX_DESTS_DEFAULT;
-	struct x1_dest_entry *e;
 
 	if (find_dest(s, admf, &d->did, NULL))
 		return X1_E_DID_EXISTS;
@@ -444,14 +470,10 @@ static int create_dest(struct x1_store *s, const char *admf, const struct x1_des
 		*desc = "the ADMF has as many destinations as xtap allows it";
 		return X1_E_CREATE_DEST_FAILURE;
 	}
-	if (!(e = calloc(1, sizeof(*e))) || grow((void ***)&s->dests, s->ndests, &s->cap_dests)) {
-		free(e);
+	if (add_dest(s, admf, d)) {
 		*desc = "out of memory";
 		return X1_E_CREATE_DEST_FAILURE;
 	}
-	snprintf(e->admf, sizeof(e->admf), "%s", admf);
-	e->d = *d;
-	s->dests[s->ndests++] = e;
 	return 0;
 }
 
@@ -750,20 +772,14 @@ int x1_store_handle(struct x1_store *s, const char *admf, const struct x1_contai
 int x1_store_restore(struct x1_store *s, const struct x1_record *rec, const char **why)
 {
 	if (rec->kind == X1_REC_DEST) {
-		struct x1_dest_entry *e;
-
 		if (find_dest(s, rec->admf, &rec->dest.did, NULL)) {
 			*why = "a DID twice";
 			return -1;
 		}
-		if (!(e = calloc(1, sizeof(*e))) || grow((void ***)&s->dests, s->ndests, &s->cap_dests)) {
-			free(e);
+		if (add_dest(s, rec->admf, &rec->dest)) {
 			*why = "out of memory";
 			return -1;
 		}
-		snprintf(e->admf, sizeof(e->admf), "%s", rec->admf);
-		e->d = rec->dest;
-		s->dests[s->ndests++] = e;
 		return 0;
 	}
 	if (rec->kind == X1_REC_TASK) {
@@ -778,13 +794,10 @@ int x1_store_restore(struct x1_store *s, const struct x1_record *rec, const char
 				*why = "a task naming a destination that is not there";
 				return -1;
 			}
-		if (!(e = calloc(1, sizeof(*e))) || grow((void ***)&s->tasks, s->ntasks, &s->cap_tasks)) {
-			free(e);
+		if (!(e = new_task(s, rec->admf, &rec->task))) {
 			*why = "out of memory";
 			return -1;
 		}
-		snprintf(e->admf, sizeof(e->admf), "%s", rec->admf);
-		e->t = rec->task;
 		e->ncrit = rec->ncrit;
 		memcpy(e->crit, rec->crit, rec->ncrit * sizeof(rec->crit[0]));
 		s->tasks[s->ntasks++] = e;

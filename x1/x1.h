@@ -49,7 +49,7 @@
 #define X1_DESC_MAX      160    /* errorDescription incl. NUL: fixed texts, never client data */
 /* Criteria one task may map to: a port target is 2 directions x 2 families. */
 #define X1_MAX_CRIT      (4 * X1_MAX_TARGETS)
-#define X1_SOURCE_PREFIX "X1/"  /* csource of an X1 task's criteria */
+#define X1_SOURCE_PREFIX DTCP_X1_CSOURCE_PREFIX  /* csource of an X1 task's criteria */
 
 /* ---- error codes (TS 103 221-1 clause 6.7, table 6.7-1) ------------------ */
 

@@ -6,10 +6,10 @@
 X1B       := $(BUILD)/x1.d
 X1_XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
 X1_XML_LIBS   := $(shell pkg-config --libs libxml-2.0 2>/dev/null)
-X1_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Ix1 -Idtcp -Itests/dtcp -Itests/x1 $(X1_XML_CFLAGS)
+X1_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Ix1 -Idtcp -Itests -Itests/dtcp -Itests/x1 $(X1_XML_CFLAGS)
 X1_SRCS   := $(wildcard x1/*.c)
-X1_HDRS   := $(wildcard x1/*.h) dtcp/dtcp.h tests/dtcp/memback.h tests/x1/shared.h
-X1_FUZZ_FLAGS := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE -Ix1 -Idtcp -Itests/dtcp -Itests/x1 $(X1_XML_CFLAGS) \
+X1_HDRS   := $(wildcard x1/*.h) dtcp/dtcp.h tests/dtcp/memback.h tests/x1/shared.h tests/check.h
+X1_FUZZ_FLAGS := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE -Ix1 -Idtcp -Itests -Itests/dtcp -Itests/x1 $(X1_XML_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 X1_GOLDEN := $(sort $(wildcard tests/x1/*.in))
 
@@ -63,11 +63,16 @@ x1-golden-update: $(X1B)/golden
 	$(Q)git --no-pager diff --stat -- tests/x1/ || true
 
 # The HTTPS front end (loader/x1worker.c) with a test monitor: tests/x1/test_https.sh
-$(X1B)/san/loader/x1worker.o: loader/x1worker.c loader/x1worker.h $(X1_HDRS)
+$(X1B)/san/loader/x1worker.o: loader/x1worker.c loader/x1worker.h loader/privdrop.h $(X1_HDRS)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(X1_CFLAGS) -Iloader $(SAN_FLAGS) -c $< -o $@
-$(X1B)/x1_https: tests/x1/x1_https.c $(X1B)/san/loader/x1worker.o $(X1B)/san/tests/x1/shared.o \
+$(X1B)/san/loader/privdrop.o $(X1B)/san/loader/log.o: $(X1B)/san/%.o: %.c loader/privdrop.h loader/log.h
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(X1_CFLAGS) -Iloader $(SAN_FLAGS) -c $< -o $@
+$(X1B)/x1_https: tests/x1/x1_https.c $(X1B)/san/loader/x1worker.o $(X1B)/san/loader/privdrop.o \
+		$(X1B)/san/loader/log.o $(X1B)/san/tests/x1/shared.o \
 		$(X1B)/san/tests/dtcp/memback.o $(X1B)/libx1-san.a $(BUILD)/dtcp.d/libdtcp-san.a $(X1_HDRS)
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(X1_CFLAGS) -Iloader $(SAN_FLAGS) $(filter %.c %.o %.a,$^) -o $@ $(X1_XML_LIBS) -lssl -lcrypto -lseccomp

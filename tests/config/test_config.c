@@ -552,6 +552,13 @@ static const struct error_case error_cases[] = {
 	  { { 11, "uid '99' is not a number from 100 to 64000" } } },
 	{ "user name", BASE "set system login user -x class flowtap\n",
 	  { { 11, "user name '-x' is not 1 to 63 letters, digits, '_', '-' or '.'" } } },
+	/* docs/x1.md: X1's criteria are owned by "X1/<admf>", out of DTCP's reach */
+	{ "X1 control source", BASE "set services flow-tap control-source X1/admf-a key \"Juniper\"\n",
+	  { { 11, "control-source 'X1/admf-a': names starting with 'X1/' are X1's control sources "
+		  "(ETSI TS 103 221-1 tasking), not DTCP's" } } },
+	{ "X1 login user", BASE "set system login user X1/admf-a class flowtap\n",
+	  { { 11, "user 'X1/admf-a': names starting with 'X1/' are X1's control sources "
+		  "(ETSI TS 103 221-1 tasking), not DTCP's" } } },
 	{ "class name", BASE "set system login user bob class fl@w\n"
 	  "set system login user bob authentication encrypted-password \"" HASH5 "\"\n",
 	  { { 11, "class name 'fl@w' is not 1 to 63 letters, digits, '_', '-' or '.'" },

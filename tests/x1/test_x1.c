@@ -9,21 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "shared.h"
-
-static int pass, fail;
-
-#define CHECK(cond, ...)                                          \
-	do {                                                      \
-		if (cond) {                                       \
-			pass++;                                   \
-		} else {                                          \
-			fail++;                                   \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                      \
-			printf("\n");                             \
-		}                                                 \
-	} while (0)
 
 /* ---- values -------------------------------------------------------------------- */
 
@@ -602,6 +589,5 @@ int main(void)
 	test_shared_table();
 	test_wire();
 	test_http();
-	printf("unit: %d passed, %d failed\n", pass, fail);
-	return fail ? 1 : 0;
+	return check_summary("unit");
 }

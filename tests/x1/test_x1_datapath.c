@@ -156,7 +156,7 @@ static int mapping(void)
 		    T("<ipAddressPort><c:address><c:IPv4Address>198.51.100.9</c:IPv4Address></c:address>"
 		      "<c:port><c:UDPPort>53</c:UDPPort></c:port></ipAddressPort>"))
 	       "</X1Request>");
-	CHECK(strstr(r, "ActivateTaskResponse") && !strstr(r, "ErrorResponse"), "activate: %s", r);
+	REQUIRE(strstr(r, "ActivateTaskResponse") && !strstr(r, "ErrorResponse"), "activate: %s", r);
 	for (size_t i = 0; i < sizeof(packets) / sizeof(packets[0]); i++) {
 		int got = run(packets[i].family, packets[i].src, packets[i].dst, packets[i].proto, packets[i].sport,
 			      packets[i].dport, &m);
@@ -168,28 +168,28 @@ static int mapping(void)
 			bad++;
 		}
 	}
-	CHECK(bad == 0, "%d packets differ from the mapping", bad);
+	REQUIRE(bad == 0, "%d packets differ from the mapping", bad);
 	/* the copy goes to the destination's address and port */
-	CHECK(run(4, "192.0.2.1", "203.0.113.1", 6, 1000, 80, &m) == 1, "a match");
+	REQUIRE(run(4, "192.0.2.1", "203.0.113.1", 6, 1000, 80, &m) == 1, "a match");
 	{
 		uint32_t key = m.cd[0];
 		struct xtap_cdest cd;
 
-		CHECK(!bpf_map_lookup_elem(env.maps.cdests, &key, &cd) && cd.active && cd.dst[0] == 203 &&
+		REQUIRE(!bpf_map_lookup_elem(env.maps.cdests, &key, &cd) && cd.active && cd.dst[0] == 203 &&
 		      cd.dst[3] == 50 && cd.dport == htons(7890), "the content destination is the X1 destination");
 	}
 	/* ModifyTask: the match moves to the new target */
 	r = x1(HEAD TASK("ModifyTaskRequest", T("<ipv4Address>192.0.2.2</ipv4Address>")) "</X1Request>");
-	CHECK(strstr(r, "ModifyTaskResponse"), "modify: %s", r);
-	CHECK(run(4, "192.0.2.2", "203.0.113.1", 6, 1000, 80, &m) == 1, "the new target matches");
-	CHECK(run(4, "192.0.2.1", "203.0.113.1", 6, 1000, 80, &m) == 0, "the old target does not");
-	CHECK(run(4, "198.51.100.2", "198.51.100.1", 6, 8443, 40000, &m) == 0, "the old port target does not");
+	REQUIRE(strstr(r, "ModifyTaskResponse"), "modify: %s", r);
+	REQUIRE(run(4, "192.0.2.2", "203.0.113.1", 6, 1000, 80, &m) == 1, "the new target matches");
+	REQUIRE(run(4, "192.0.2.1", "203.0.113.1", 6, 1000, 80, &m) == 0, "the old target does not");
+	REQUIRE(run(4, "198.51.100.2", "198.51.100.1", 6, 8443, 40000, &m) == 0, "the old port target does not");
 	/* DeactivateTask: nothing left */
 	r = x1(HEAD "<x1RequestMessage xsi:type=\"DeactivateTaskRequest\">" ENV "<xId>" XID "</xId></x1RequestMessage>"
 	       "</X1Request>");
-	CHECK(strstr(r, "DeactivateTaskResponse"), "deactivate: %s", r);
-	CHECK(run(4, "192.0.2.2", "203.0.113.1", 6, 1000, 80, &m) == 0, "deactivated target matches");
-	CHECK(xtap_cls_count(env.cls) == 0 && srv.n == 0, "slots or criteria left");
+	REQUIRE(strstr(r, "DeactivateTaskResponse"), "deactivate: %s", r);
+	REQUIRE(run(4, "192.0.2.2", "203.0.113.1", 6, 1000, 80, &m) == 0, "deactivated target matches");
+	REQUIRE(xtap_cls_count(env.cls) == 0 && srv.n == 0, "slots or criteria left");
 	return 0;
 }
 
