@@ -255,6 +255,7 @@ static void refuse_changes(struct xtapd *d)
 {
 	struct outq *q = &d->out;
 	char *buf = malloc(DTCP_REPLY_SOFT_MAX);
+	struct dtcp_source_policy pol;
 
 	xtap_persist_undo(&d->ps);
 	for (size_t i = q->n; i-- > 0;) {
@@ -265,9 +266,12 @@ static void refuse_changes(struct xtapd *d)
 		if (!k)
 			continue;
 		a = &d->ps.acks[k - 1];
-		if (buf)
-			n = xtap_persist_refusal(&d->ps, k, cb_source(d, a->csource.s), wall_ms(), buf,
-						 DTCP_REPLY_SOFT_MAX);
+		/* a policy of its own: d->pol is the one the library holds for
+		 * the request in progress (a LIST whose before_request hook refuses
+		 * here), and another source's key there signed its replies wrongly
+		 * (crash harness seeds 101, 301-305: a bad AUTHENTICATION-INFO) */
+		if (buf && !xtap_config_source_policy(d->cfg, a->csource.s, &pol))
+			n = xtap_persist_refusal(&d->ps, k, &pol, wall_ms(), buf, DTCP_REPLY_SOFT_MAX);
 		len = n ? mon_enc_data(d->tx, sizeof(d->tx), MON_DTCP_REPLY, a->session, buf, n) : 0;
 		free(q->m[i].buf);
 		q->m[i].buf = NULL;
@@ -279,6 +283,7 @@ static void refuse_changes(struct xtapd *d)
 		}
 	}
 	free(buf);
+	explicit_bzero(&pol, sizeof(pol)); /* it holds the source's key */
 }
 
 /* Before queued replies leave: the state file and the audit log hold every
