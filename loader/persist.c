@@ -508,8 +508,10 @@ int xtap_persist_commit(struct xtap_persist *p)
 
 int xtap_persist_start(struct xtap_persist *p)
 {
-	if (p->journal.fd < 0 && !p->journal.fresh)
-		return xtap_persist_snapshot(p);
+	/* a failed snapshot is tried once more through commit, which audits
+	 * the refusal and leaves what is pending for the main loop's retries */
+	if (p->journal.fd < 0 && !p->journal.fresh && !xtap_persist_snapshot(p))
+		return 0;
 	return xtap_persist_commit(p);
 }
 
