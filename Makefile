@@ -63,7 +63,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c loader/vtpair.c loader/backend.c \
 	    loader/datapath.c loader/log_lib.c
-LIB_HDRS := $(wildcard loader/*.h) include/xtap.h dtcp/dtcp.h dtcp/xbuf.h dtcp/b64.h dtcp/gaptab.h
+LIB_HDRS := $(wildcard loader/*.h) include/xtap.h dtcp/dtcp.h dtcp/xbuf.h dtcp/b64.h dtcp/gaptab.h dtcp/uuid.h
 
 $(BUILD)/%.o: %.c $(LIB_HDRS) | $(BUILD)
 	$(call msg,CC,$@)

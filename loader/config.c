@@ -19,6 +19,7 @@
 
 #include "b64.h"
 #include "config.h"
+#include "uuid.h"
 #include "x3_pdu.h"
 
 /* ---- errors ------------------------------------------------------------------ */
@@ -951,7 +952,7 @@ static bool set_hex64(struct parse *p, const struct word *w, const char *what, u
 	}
 	bool ok = n >= 1 && n <= 16;
 	for (size_t i = 0; ok && i < n; i++) {
-		int h = x3_hexval(s[i]);
+		int h = xtap_hexval(s[i]);
 		ok = h >= 0;
 		x = x << 4 | (uint64_t)(h & 15);
 	}
@@ -1035,7 +1036,7 @@ static void h_x3_xid(struct parse *p, const struct word *v)
 
 	if (!x)
 		return;
-	if (x3_uuid_parse(v[1].s, x->xid)) {
+	if (xtap_uuid_parse(v[1].s, v[1].n, x->xid)) {
 		perr(p, "x3 xid '%s' is not a UUID (8-4-4-4-12 hex digits)", show(&v[1], b));
 		return;
 	}
