@@ -114,7 +114,7 @@ $(foreach t,test_classify test_diff test_deliver test_e2e test_datapath,$(eval $
 XTAPD_SRCS := loader/xtapd.c loader/ctl.c loader/config.c loader/state.c loader/persist.c loader/audit.c \
 	      loader/worker.c loader/monproto.c loader/supervise.c loader/sendq.c loader/evlimit.c loader/sigcheck.c \
 	      loader/metrics_http.c loader/monauth.c loader/ctlserve.c loader/daemon.c loader/privdrop.c \
-	      loader/x3sup.c loader/xtap-x3.c loader/x3_pdu.c loader/x3_net.c loader/cd_wire.c
+	      loader/x3sup.c loader/xtap-x3.c loader/x3_pdu.c loader/x3_net.c loader/hostport.c loader/cd_wire.c
 $(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp

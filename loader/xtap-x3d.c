@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 #include <pcap/pcap.h>
 
+#include "hostport.h"
 #include "x3_net.h"
 #include "x3_pdu.h"
 
@@ -135,7 +136,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "l:w:t:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			if (x3_parse_hostport(optarg, &o->addr, &o->addrlen)) {
+			if (hostport_parse(optarg, &o->addr, &o->addrlen)) {
 				fprintf(stderr, "xtap-x3d: bad listen address '%s'\n", optarg);
 				exit(2);
 			}
@@ -216,14 +217,14 @@ static int open_listener(const struct opts *o)
 	if (o->addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, (const struct sockaddr *)&o->addr, o->addrlen) < 0 || listen(fd, 16) < 0) {
-		fprintf(stderr, "xtap-x3d: cannot listen on %s: %s\n", x3_addr_str(&o->addr, a, sizeof(a)),
+		fprintf(stderr, "xtap-x3d: cannot listen on %s: %s\n", hostport_str(&o->addr, a, sizeof(a)),
 			strerror(errno));
 		exit(1);
 	}
 	struct sockaddr_storage got;
 	socklen_t gl = sizeof(got);
 	getsockname(fd, (struct sockaddr *)&got, &gl);
-	fprintf(stderr, "xtap-x3d: listening on %s\n", x3_addr_str(&got, a, sizeof(a)));
+	fprintf(stderr, "xtap-x3d: listening on %s\n", hostport_str(&got, a, sizeof(a)));
 	return fd;
 }
 
@@ -264,7 +265,7 @@ static void accept_one(int lfd, SSL_CTX *ctx)
 	c->ssl = SSL_new(ctx);
 	c->rx = malloc(X3D_RX_CAP);
 	c->t_start = now_ms();
-	x3_addr_str(&ss, c->peer, sizeof(c->peer));
+	hostport_str(&ss, c->peer, sizeof(c->peer));
 	if (!c->ssl || !c->rx || SSL_set_fd(c->ssl, fd) != 1) {
 		fprintf(stderr, "xtap-x3d: out of memory for a connection\n");
 		conn_close(c);
