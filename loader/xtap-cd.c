@@ -23,6 +23,7 @@
 #include <pcap/pcap.h>
 
 #include "cd_wire.h"
+#include "cliarg.h"
 #include "hostport.h"
 
 #define CD_DEFAULT_PORT 30030      /* Wireshark's default port for jmirror */
@@ -150,10 +151,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				errx(2, "bad packet count '%s': expected a number from 1", optarg);
 			break;
 		case 't':
-			errno = 0;
-			o->seconds = strtod(optarg, &end);
-			if (!*optarg || *end || errno || !(o->seconds > 0) ||
-			    o->seconds > CD_MAX_SECONDS)
+			if (cli_parse_seconds(optarg, CD_MAX_SECONDS, &o->seconds))
 				errx(2, "bad time '%s': expected seconds, above 0, at most %.0f",
 				     optarg, CD_MAX_SECONDS);
 			break;

@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 #include <pcap/pcap.h>
 
+#include "cliarg.h"
 #include "hostport.h"
 #include "x3_net.h"
 #include "x3_pdu.h"
@@ -148,17 +149,13 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'w': o->wfile = optarg; break;
 		case 'S': o->seqlog = optarg; break;
 		case 'j': o->json = true; break;
-		case 't': {
-			char *end;
-			errno = 0;
-			o->seconds = strtod(optarg, &end);
-			if (*end || errno || !(o->seconds > 0) || o->seconds > X3D_MAX_SECONDS) {
+		case 't':
+			if (cli_parse_seconds(optarg, X3D_MAX_SECONDS, &o->seconds)) {
 				fprintf(stderr, "xtap-x3d: bad -t '%s': seconds, more than 0, at most a year\n",
 					optarg);
 				exit(2);
 			}
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			exit(0);

@@ -5,7 +5,7 @@
 
 CDB       := $(BUILD)/cd.d
 CD_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Idtcp
-CD_HDRS   := loader/cd_wire.h loader/jmirror.h loader/hostport.h dtcp/dtcp.h
+CD_HDRS   := loader/cd_wire.h loader/jmirror.h loader/hostport.h loader/cliarg.h dtcp/dtcp.h
 CD_LIBS   := -lpcap -lm -lcrypto
 # intercept ids are read by the DTCP library's own parser
 CD_DTCP     := $(BUILD)/dtcp.d/libdtcp.a

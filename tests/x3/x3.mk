@@ -5,7 +5,7 @@
 
 X3B       := $(BUILD)/x3.d
 X3_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Idtcp -Iinclude
-X3_HDRS   := loader/x3_pdu.h loader/cd_wire.h loader/x3sup.h loader/x3_net.h loader/hostport.h dtcp/uuid.h
+X3_HDRS   := loader/x3_pdu.h loader/cd_wire.h loader/x3sup.h loader/x3_net.h loader/hostport.h loader/cliarg.h dtcp/uuid.h
 
 $(X3B)/opt/%.o: %.c $(X3_HDRS)
 	$(call msg,CC,$@)
