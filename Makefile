@@ -63,7 +63,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c loader/vtpair.c loader/backend.c \
 	    loader/datapath.c loader/log_lib.c
-LIB_HDRS := $(wildcard loader/*.h) include/xtap.h dtcp/dtcp.h dtcp/xbuf.h dtcp/b64.h dtcp/gaptab.h
+LIB_HDRS := $(wildcard loader/*.h) include/xtap.h dtcp/dtcp.h dtcp/xbuf.h dtcp/b64.h dtcp/gaptab.h dtcp/uuid.h
 
 $(BUILD)/%.o: %.c $(LIB_HDRS) | $(BUILD)
 	$(call msg,CC,$@)
@@ -114,7 +114,7 @@ $(foreach t,test_classify test_diff test_deliver test_e2e test_datapath,$(eval $
 XTAPD_SRCS := loader/xtapd.c loader/ctl.c loader/config.c loader/state.c loader/persist.c loader/audit.c \
 	      loader/worker.c loader/monproto.c loader/supervise.c loader/sendq.c loader/evlimit.c loader/sigcheck.c \
 	      loader/metrics_http.c loader/monauth.c loader/ctlserve.c loader/daemon.c loader/privdrop.c \
-	      loader/x3sup.c loader/xtap-x3.c loader/x3_pdu.c loader/x3_net.c loader/cd_wire.c
+	      loader/x3sup.c loader/xtap-x3.c loader/x3_pdu.c loader/x3_net.c loader/hostport.c loader/cd_wire.c
 $(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp

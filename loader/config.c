@@ -19,6 +19,7 @@
 
 #include "b64.h"
 #include "config.h"
+#include "uuid.h"
 #include "x3_pdu.h"
 
 /* ---- errors ------------------------------------------------------------------ */
@@ -630,6 +631,30 @@ static bool dtcp_uint(struct parse *p, const struct word *w, const char *what, u
 	return true;
 }
 
+/* The address statements: listen-address, a content destination's address
+ * and source-address, its x3 address. */
+static bool set_addr(struct parse *p, const struct word *w, const char *what,
+		     struct dtcp_addr *dst)
+{
+	char b[SHOW_BUF];
+
+	if (dtcp_parse_addr(w->s, w->n, dst)) {
+		perr(p, "%s '%s' is not an IPv4 or IPv6 address", what, show(w, b));
+		return false;
+	}
+	return true;
+}
+
+static bool set_port(struct parse *p, const struct word *w, const char *what, uint16_t *dst)
+{
+	uint32_t x;
+
+	if (!dtcp_uint(p, w, what, 1, 65535, &x))
+		return false;
+	*dst = (uint16_t)x;
+	return true;
+}
+
 static void h_conn_limit(struct parse *p, const struct word *v)
 {
 	dtcp_on(p);
@@ -658,40 +683,26 @@ static void h_src_rate_limit(struct parse *p, const struct word *v)
 
 static void h_port(struct parse *p, const struct word *v)
 {
-	uint32_t port;
-
 	dtcp_on(p);
-	if (dtcp_uint(p, &v[0], "port", 1, 65535, &port))
-		p->c->listen_port = (uint16_t)port;
+	set_port(p, &v[0], "port", &p->c->listen_port);
 }
 
 static void h_listen(struct parse *p, const struct word *v)
 {
-	char b[SHOW_BUF];
-
 	dtcp_on(p);
-	if (dtcp_parse_addr(v[0].s, v[0].n, &p->c->listen_addr))
-		perr(p, "listen-address '%s' is not an IPv4 or IPv6 address", show(&v[0], b));
+	set_addr(p, &v[0], "listen-address", &p->c->listen_addr);
 }
 
 static void h_metrics_addr(struct parse *p, const struct word *v)
 {
-	char b[SHOW_BUF];
-
-	if (dtcp_parse_addr(v[0].s, v[0].n, &p->c->metrics_addr))
-		perr(p, "metrics listen-address '%s' is not an IPv4 or IPv6 address", show(&v[0], b));
-	else
+	if (set_addr(p, &v[0], "metrics listen-address", &p->c->metrics_addr))
 		p->c->metrics_addr_line = p->line;
 }
 
 static void h_metrics_port(struct parse *p, const struct word *v)
 {
-	uint32_t port;
-
-	if (dtcp_uint(p, &v[0], "metrics port", 1, 65535, &port)) {
-		p->c->metrics_port = (uint16_t)port;
+	if (set_port(p, &v[0], "metrics port", &p->c->metrics_port))
 		p->c->metrics_port_line = p->line;
-	}
 }
 
 static void h_host_key(struct parse *p, const struct word *v)
@@ -883,40 +894,34 @@ static void h_group(struct parse *p, const struct word *v)
 
 static void h_cd_addr(struct parse *p, const struct word *v)
 {
-	char b[SHOW_BUF];
 	struct xtap_cfg_cdest *d = cdest_get(p, &v[0]);
 
-	if (d && dtcp_parse_addr(v[1].s, v[1].n, &d->dst))
-		perr(p, "address '%s' is not an IPv4 or IPv6 address", show(&v[1], b));
+	if (d)
+		set_addr(p, &v[1], "address", &d->dst);
 }
 
 static void h_cd_src(struct parse *p, const struct word *v)
 {
-	char b[SHOW_BUF];
 	struct xtap_cfg_cdest *d = cdest_get(p, &v[0]);
 
-	if (d && dtcp_parse_addr(v[1].s, v[1].n, &d->src))
-		perr(p, "source-address '%s' is not an IPv4 or IPv6 address", show(&v[1], b));
+	if (d)
+		set_addr(p, &v[1], "source-address", &d->src);
 }
 
 static void h_cd_port(struct parse *p, const struct word *v)
 {
-	uint32_t x;
 	struct xtap_cfg_cdest *d = cdest_get(p, &v[0]);
 
-	if (d && dtcp_uint(p, &v[1], "port", 1, 65535, &x)) {
-		d->dst_port = (uint16_t)x;
+	if (d && set_port(p, &v[1], "port", &d->dst_port))
 		d->has_port = true;
-	}
 }
 
 static void h_cd_sport(struct parse *p, const struct word *v)
 {
-	uint32_t x;
 	struct xtap_cfg_cdest *d = cdest_get(p, &v[0]);
 
-	if (d && dtcp_uint(p, &v[1], "source-port", 1, 65535, &x))
-		d->src_port = (uint16_t)x;
+	if (d)
+		set_port(p, &v[1], "source-port", &d->src_port);
 }
 
 static void h_cd_ttl(struct parse *p, const struct word *v)
@@ -928,17 +933,15 @@ static void h_cd_ttl(struct parse *p, const struct word *v)
 		d->ttl = (uint8_t)x;
 }
 
-/* Hex as X-MD-Intercept-Id takes it (dtcp.md 4.1): optional 0x, 1 to 16 digits. */
-static void h_cd_intercept(struct parse *p, const struct word *v)
+/* Hex as X-MD-Intercept-Id takes it (dtcp.md 4.1): optional 0x, 1 to 16
+ * digits. Also the x3 correlation-id, the 64-bit Correlation ID (5.2.8). */
+static bool set_hex64(struct parse *p, const struct word *w, const char *what, uint64_t *dst)
 {
 	char b[SHOW_BUF];
-	struct xtap_cfg_cdest *d = cdest_get(p, &v[0]);
-	const char *s = v[1].s;
-	size_t n = v[1].n;
+	const char *s = w->s;
+	size_t n = w->n;
 	uint64_t x = 0;
 
-	if (!d)
-		return;
 	if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		s += 2;
 		n -= 2;
@@ -949,18 +952,24 @@ static void h_cd_intercept(struct parse *p, const struct word *v)
 	}
 	bool ok = n >= 1 && n <= 16;
 	for (size_t i = 0; ok && i < n; i++) {
-		char ch = s[i];
-		int h = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
-			ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+		int h = xtap_hexval(s[i]);
 		ok = h >= 0;
 		x = x << 4 | (uint64_t)(h & 15);
 	}
 	if (!ok) {
-		perr(p, "intercept-id '%s' is not 1 to 16 hex digits", show(&v[1], b));
-		return;
+		perr(p, "%s '%s' is not 1 to 16 hex digits", what, show(w, b));
+		return false;
 	}
-	d->has_intercept = true;
-	d->intercept_id = x;
+	*dst = x;
+	return true;
+}
+
+static void h_cd_intercept(struct parse *p, const struct word *v)
+{
+	struct xtap_cfg_cdest *d = cdest_get(p, &v[0]);
+
+	if (d && set_hex64(p, &v[1], "intercept-id", &d->intercept_id))
+		d->has_intercept = true;
 }
 
 /* ---- X3 delivery of a content destination (docs/x3.md) ---- */
@@ -985,22 +994,18 @@ static struct xtap_cfg_x3 *x3_get(struct parse *p, const struct word *w)
 
 static void h_x3_addr(struct parse *p, const struct word *v)
 {
-	char b[SHOW_BUF];
 	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
 
-	if (x && dtcp_parse_addr(v[1].s, v[1].n, &x->addr))
-		perr(p, "x3 address '%s' is not an IPv4 or IPv6 address", show(&v[1], b));
+	if (x)
+		set_addr(p, &v[1], "x3 address", &x->addr);
 }
 
 static void h_x3_port(struct parse *p, const struct word *v)
 {
-	uint32_t n;
 	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
 
-	if (x && dtcp_uint(p, &v[1], "x3 port", 1, 65535, &n)) {
-		x->port = (uint16_t)n;
+	if (x && set_port(p, &v[1], "x3 port", &x->port))
 		x->has_port = true;
-	}
 }
 
 static void h_x3_cert(struct parse *p, const struct word *v)
@@ -1031,45 +1036,19 @@ static void h_x3_xid(struct parse *p, const struct word *v)
 
 	if (!x)
 		return;
-	if (x3_uuid_parse(v[1].s, x->xid)) {
+	if (xtap_uuid_parse(v[1].s, v[1].n, x->xid)) {
 		perr(p, "x3 xid '%s' is not a UUID (8-4-4-4-12 hex digits)", show(&v[1], b));
 		return;
 	}
 	x->has_xid = true;
 }
 
-/* 1 to 16 hex digits, optional 0x: the 64-bit Correlation ID (5.2.8). */
 static void h_x3_corr(struct parse *p, const struct word *v)
 {
-	char b[SHOW_BUF];
 	struct xtap_cfg_x3 *x = x3_get(p, &v[0]);
-	const char *s = v[1].s;
-	size_t n = v[1].n;
-	uint64_t val = 0;
 
-	if (!x)
-		return;
-	if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		s += 2;
-		n -= 2;
-	}
-	while (n > 1 && *s == '0') {
-		s++;
-		n--;
-	}
-	bool ok = n >= 1 && n <= 16;
-	for (size_t i = 0; ok && i < n; i++) {
-		char ch = s[i];
-		int h = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
-			ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-		ok = h >= 0;
-		val = val << 4 | (uint64_t)(h & 15);
-	}
-	if (!ok) {
-		perr(p, "x3 correlation-id '%s' is not 1 to 16 hex digits", show(&v[1], b));
-		return;
-	}
-	x->correlation = val;
+	if (x)
+		set_hex64(p, &v[1], "x3 correlation-id", &x->correlation);
 }
 
 static void h_x3_target(struct parse *p, const struct word *v)

@@ -30,6 +30,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "uuid.h"
 
 /* clause 5.2.1: the PDU format's own version, 0.5 (major in the high
  * byte), not the document's; OpenLI writes and the sipgate library checks
@@ -127,51 +130,18 @@ size_t x3_encode_keepalive(uint8_t *out, size_t cap, uint16_t type, uint32_t seq
 const char *x3_err_name(enum x3_err e);   /* "bad version" */
 const char *x3_err_key(enum x3_err e);    /* "bad_version" */
 
-/* A UUID in its text form (RFC 9562: 8-4-4-4-12 hex digits, either case)
- * to its 16 bytes; -1 if it is not one. x3_uuid_format writes 37 bytes.
- * Inline: the configuration parser takes XIDs without linking the codec. */
-static inline int x3_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
+/* A UUID in its text form (RFC 9562: 8-4-4-4-12 hex digits, either case),
+ * NUL-terminated, to its 16 bytes; -1 if it is not one. x3_uuid_format
+ * writes 37 bytes. Inline (dtcp/uuid.h): the configuration parser takes
+ * XIDs without linking the codec. */
 static inline int x3_uuid_parse(const char *s, uint8_t out[16])
 {
-	int k = 0;
-
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		int h = x3_hexval(s[i]), l = h < 0 ? -1 : x3_hexval(s[i + 1]);
-		if (h < 0 || l < 0)
-			return -1;
-		out[k++] = (uint8_t)(h << 4 | l);
-		i++;
-	}
-	return s[36] == '\0' ? 0 : -1;
+	return xtap_uuid_parse(s, strlen(s), out);
 }
 
 static inline void x3_uuid_format(const uint8_t u[16], char out[37])
 {
-	static const char hx[] = "0123456789abcdef";
-	char *p = out;
-
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hx[u[i] >> 4];
-		*p++ = hx[u[i] & 0xf];
-	}
-	*p = '\0';
+	xtap_uuid_format(u, out);
 }
 
 #endif

@@ -23,6 +23,8 @@
 #include <pcap/pcap.h>
 
 #include "cd_wire.h"
+#include "cliarg.h"
+#include "hostport.h"
 
 #define CD_DEFAULT_PORT 30030      /* Wireshark's default port for jmirror */
 /* IP total length is 16 bits, so no UDP payload is longer than this */
@@ -97,69 +99,13 @@ static void usage(FILE *f)
 		CD_DEFAULT_PORT);
 }
 
-/* "[ADDR:]PORT" with a numeric IPv4 address or an IPv6 one in brackets. */
+/* "[ADDR:]PORT" (hostport.h); no ADDR: the default, [::] or 0.0.0.0 */
 static int parse_listen(const char *s, struct opts *o)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(s, ':'), *port_s = colon ? colon + 1 : s;
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&o->addr;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&o->addr;
-	char *end;
-	unsigned long port;
-	size_t hl;
-
-	errno = 0;
-	port = strtoul(port_s, &end, 10);
-	if (!*port_s || *end || errno || port > 65535 || *port_s == '-' || *port_s == '+')
+	if (hostport_parse(s, &o->addr, &o->addrlen))
 		return -1;
-	memset(&o->addr, 0, sizeof(o->addr));
-	o->default_addr = !colon;
-	if (!colon) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_addr = in6addr_any;
-		in6->sin6_port = htons((uint16_t)port);
-		o->addrlen = sizeof(*in6);
-		return 0;
-	}
-	hl = (size_t)(colon - s);
-	if (hl >= sizeof(host))
-		return -1;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-		host[hl - 1] = '\0';
-		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
-			return -1;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		o->addrlen = sizeof(*in6);
-		return 0;
-	}
-	if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
-		return -1;
-	in4->sin_family = AF_INET;
-	in4->sin_port = htons((uint16_t)port);
-	o->addrlen = sizeof(*in4);
+	o->default_addr = !strchr(s, ':');
 	return 0;
-}
-
-/* "127.0.0.1:30030" or "[::1]:30030": the listening socket, never a target */
-static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t n)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(buf, n, "[%s]:%u", a, ntohs(in6->sin6_port));
-	} else {
-		const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &in4->sin_addr, a, sizeof(a));
-		snprintf(buf, n, "%s:%u", a, ntohs(in4->sin_port));
-	}
-	return buf;
 }
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -205,10 +151,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				errx(2, "bad packet count '%s': expected a number from 1", optarg);
 			break;
 		case 't':
-			errno = 0;
-			o->seconds = strtod(optarg, &end);
-			if (!*optarg || *end || errno || !(o->seconds > 0) ||
-			    o->seconds > CD_MAX_SECONDS)
+			if (cli_parse_seconds(optarg, CD_MAX_SECONDS, &o->seconds))
 				errx(2, "bad time '%s': expected seconds, above 0, at most %.0f",
 				     optarg, CD_MAX_SECONDS);
 			break;
@@ -254,7 +197,7 @@ static int open_socket(struct opts *o)
 	if (o->addr.ss_family == AF_INET6 &&
 	    IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&o->addr)->sin6_addr) &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)))
-		err(1, "cannot make %s dual-stack", addr_str(&o->addr, a, sizeof(a)));
+		err(1, "cannot make %s dual-stack", hostport_str(&o->addr, a, sizeof(a)));
 	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)))
 		err(1, "cannot enable receive timestamps");
 	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)))
@@ -262,7 +205,7 @@ static int open_socket(struct opts *o)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)))
 		err(1, "cannot size the receive buffer");
 	if (bind(fd, (struct sockaddr *)&o->addr, o->addrlen))
-		err(1, "cannot bind %s", addr_str(&o->addr, a, sizeof(a)));
+		err(1, "cannot bind %s", hostport_str(&o->addr, a, sizeof(a)));
 	o->addrlen = sizeof(o->addr);
 	if (getsockname(fd, (struct sockaddr *)&o->addr, &o->addrlen))
 		err(1, "cannot read the bound address");
@@ -561,7 +504,7 @@ int main(int argc, char **argv)
 		if (!pd)
 			errx(1, "cannot write %s: %s", o.wfile, pcap_geterr(dead));
 	}
-	fprintf(stderr, "xtap-cd: listening on %s\n", addr_str(&o.addr, a, sizeof(a)));
+	fprintf(stderr, "xtap-cd: listening on %s\n", hostport_str(&o.addr, a, sizeof(a)));
 	if (run(fd, &o, pd, &st, &waitmask))
 		rc = 1;
 	if (pd) {

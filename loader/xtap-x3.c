@@ -48,6 +48,7 @@
 
 #include "cd_wire.h"
 #include "config.h"
+#include "hostport.h"
 #include "log.h"
 #include "privdrop.h"
 #include "x3_net.h"
@@ -229,7 +230,7 @@ static int open_udp(const struct xtap_cfg_cdest *cd)
 	    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
 		fatal("setsockopt");
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		fatal("cannot bind content destination %s to %s", cd->name, x3_addr_str(&ss, a, sizeof(a)));
+		fatal("cannot bind content destination %s to %s", cd->name, hostport_str(&ss, a, sizeof(a)));
 	return fd;
 }
 
@@ -831,7 +832,7 @@ int xtap_x3_main(int argc, char **argv)
 		fatalx("%s: no content destination '%s' with x3 statements", cfgpath, name);
 	s.x3 = &s.cd->x3;
 	to_sockaddr(&s.x3->addr, s.x3->port, &s.peer, &s.peerlen);
-	x3_addr_str(&s.peer, s.peer_s, sizeof(s.peer_s));
+	hostport_str(&s.peer, s.peer_s, sizeof(s.peer_s));
 
 	/* core dumps would hold the key and intercepted packets */
 	struct rlimit nocore = { 0, 0 };

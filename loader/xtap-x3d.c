@@ -29,6 +29,8 @@
 #include <openssl/x509.h>
 #include <pcap/pcap.h>
 
+#include "cliarg.h"
+#include "hostport.h"
 #include "x3_net.h"
 #include "x3_pdu.h"
 
@@ -135,7 +137,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "l:w:t:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			if (x3_parse_hostport(optarg, &o->addr, &o->addrlen)) {
+			if (hostport_parse(optarg, &o->addr, &o->addrlen)) {
 				fprintf(stderr, "xtap-x3d: bad listen address '%s'\n", optarg);
 				exit(2);
 			}
@@ -147,17 +149,13 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'w': o->wfile = optarg; break;
 		case 'S': o->seqlog = optarg; break;
 		case 'j': o->json = true; break;
-		case 't': {
-			char *end;
-			errno = 0;
-			o->seconds = strtod(optarg, &end);
-			if (*end || errno || !(o->seconds > 0) || o->seconds > X3D_MAX_SECONDS) {
+		case 't':
+			if (cli_parse_seconds(optarg, X3D_MAX_SECONDS, &o->seconds)) {
 				fprintf(stderr, "xtap-x3d: bad -t '%s': seconds, more than 0, at most a year\n",
 					optarg);
 				exit(2);
 			}
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -216,14 +214,14 @@ static int open_listener(const struct opts *o)
 	if (o->addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, (const struct sockaddr *)&o->addr, o->addrlen) < 0 || listen(fd, 16) < 0) {
-		fprintf(stderr, "xtap-x3d: cannot listen on %s: %s\n", x3_addr_str(&o->addr, a, sizeof(a)),
+		fprintf(stderr, "xtap-x3d: cannot listen on %s: %s\n", hostport_str(&o->addr, a, sizeof(a)),
 			strerror(errno));
 		exit(1);
 	}
 	struct sockaddr_storage got;
 	socklen_t gl = sizeof(got);
 	getsockname(fd, (struct sockaddr *)&got, &gl);
-	fprintf(stderr, "xtap-x3d: listening on %s\n", x3_addr_str(&got, a, sizeof(a)));
+	fprintf(stderr, "xtap-x3d: listening on %s\n", hostport_str(&got, a, sizeof(a)));
 	return fd;
 }
 
@@ -264,7 +262,7 @@ static void accept_one(int lfd, SSL_CTX *ctx)
 	c->ssl = SSL_new(ctx);
 	c->rx = malloc(X3D_RX_CAP);
 	c->t_start = now_ms();
-	x3_addr_str(&ss, c->peer, sizeof(c->peer));
+	hostport_str(&ss, c->peer, sizeof(c->peer));
 	if (!c->ssl || !c->rx || SSL_set_fd(c->ssl, fd) != 1) {
 		fprintf(stderr, "xtap-x3d: out of memory for a connection\n");
 		conn_close(c);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "uuid.h"
 #include "x1.h"
 
 const char *x1_code_text(int code)
@@ -70,56 +71,21 @@ const char *x1_delivery_name(enum x1_delivery d)
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
+_Static_assert(X1_UUID_LEN == XTAP_UUID_TEXT_LEN + 1, "X1_UUID_LEN is the text form and its NUL");
+
 int x1_parse_uuid(const char *s, size_t n, struct x1_uuid *out)
 {
-	size_t k = 0;
-
-	if (n != 36)
-		return -1;
-	for (size_t i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		int hi = hexval(s[i]), lo = i + 1 < 36 ? hexval(s[i + 1]) : -1;
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out->b[k++] = (uint8_t)(hi << 4 | lo);
-		i++;
-	}
-	return k == 16 ? 0 : -1;
+	return xtap_uuid_parse(s, n, out->b);
 }
 
 void x1_format_uuid(const struct x1_uuid *u, char out[X1_UUID_LEN])
 {
-	static const char hex[] = "0123456789abcdef";
-	char *o = out;
-
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*o++ = '-';
-		*o++ = hex[u->b[i] >> 4];
-		*o++ = hex[u->b[i] & 15];
-	}
-	*o = 0;
+	xtap_uuid_format(u->b, out);
 }
 
 /* 103 280's IPv4Address pattern: each octet 25[0-5] | 2[0-4][0-9] |
@@ -156,7 +122,7 @@ int x1_parse_ipv6(const char *s, size_t n, uint8_t out[16])
 		if (g && p[-1] != ':')
 			return -1;
 		for (int j = 0; j < 4; j++)
-			if ((v[j] = hexval(p[j])) < 0)
+			if ((v[j] = xtap_hexval(p[j])) < 0)
 				return -1;
 		out[2 * g] = (uint8_t)(v[0] << 4 | v[1]);
 		out[2 * g + 1] = (uint8_t)(v[2] << 4 | v[3]);

@@ -8,7 +8,7 @@ X1_XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
 X1_XML_LIBS   := $(shell pkg-config --libs libxml-2.0 2>/dev/null)
 X1_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Ix1 -Idtcp -Itests -Itests/dtcp -Itests/x1 $(X1_XML_CFLAGS)
 X1_SRCS   := $(wildcard x1/*.c)
-X1_HDRS   := $(wildcard x1/*.h) dtcp/dtcp.h tests/dtcp/memback.h tests/x1/shared.h tests/check.h
+X1_HDRS   := $(wildcard x1/*.h) dtcp/dtcp.h dtcp/uuid.h tests/dtcp/memback.h tests/x1/shared.h tests/check.h
 X1_FUZZ_FLAGS := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE -Ix1 -Idtcp -Itests -Itests/dtcp -Itests/x1 $(X1_XML_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 X1_GOLDEN := $(sort $(wildcard tests/x1/*.in))

@@ -5,7 +5,7 @@
 
 CDB       := $(BUILD)/cd.d
 CD_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Idtcp
-CD_HDRS   := loader/cd_wire.h loader/jmirror.h dtcp/dtcp.h
+CD_HDRS   := loader/cd_wire.h loader/jmirror.h loader/hostport.h loader/cliarg.h dtcp/dtcp.h
 CD_LIBS   := -lpcap -lm -lcrypto
 # intercept ids are read by the DTCP library's own parser
 CD_DTCP     := $(BUILD)/dtcp.d/libdtcp.a
@@ -21,11 +21,12 @@ $(CDB)/san/%.o: %.c $(CD_HDRS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CD_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-$(BUILD)/xtap-cd: $(CDB)/opt/loader/xtap-cd.o $(CDB)/opt/loader/cd_wire.o $(CD_DTCP)
+$(BUILD)/xtap-cd: $(CDB)/opt/loader/xtap-cd.o $(CDB)/opt/loader/cd_wire.o $(CDB)/opt/loader/hostport.o $(CD_DTCP)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CD_CFLAGS) $^ -o $@ $(CD_LIBS)
 
-$(CDB)/san/xtap-cd: $(CDB)/san/loader/xtap-cd.o $(CDB)/san/loader/cd_wire.o $(CD_DTCP_SAN)
+$(CDB)/san/xtap-cd: $(CDB)/san/loader/xtap-cd.o $(CDB)/san/loader/cd_wire.o $(CDB)/san/loader/hostport.o \
+		$(CD_DTCP_SAN)
 	$(call msg,LD-SAN,$@)
 	$(Q)$(CC) $(CD_CFLAGS) $(SAN_FLAGS) $^ -o $@ $(CD_LIBS)
 

@@ -438,6 +438,11 @@ def test_start_errors():
               "rc %d %r %r" % (rc, err, out[:60]))
     rc, out, err = run_fail("-c", "0")
     check(rc == 2 and err.count("\n") == 1, "errors: -c 0 refused", repr(err))
+    # -t takes seconds above 0, at most a year (docs/content-destination.md)
+    for bad in ("0", "-1", "", "2s", "nan", "inf", "31536000.5"):
+        rc, out, err = run_fail("-t", bad)
+        check(rc == 2 and err.count("\n") == 1 and "bad time '%s'" % bad in err,
+              "errors: -t %r refused" % bad, repr(err))
     rc, out, err = run_fail("-i", "ffffffff", "-t", "0.1", "-l", "127.0.0.1:0")
     check(rc == 0 and "keeping intercept id 0x3fffffff session id 0x00000000" in err,
           "errors: an id with bits the wire cannot carry is warned about", repr(err))

@@ -6,7 +6,7 @@
 
 CFB       := $(BUILD)/config.d
 CF_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Idtcp
-CF_HDRS   := loader/config.h dtcp/dtcp.h dtcp/b64.h
+CF_HDRS   := loader/config.h dtcp/dtcp.h dtcp/b64.h dtcp/uuid.h loader/x3_pdu.h
 CF_LIBS   := -lcrypto
 
 $(CFB)/opt/%.o: %.c $(CF_HDRS)

@@ -35,7 +35,7 @@ $(FZ)/fuzz_state: tests/fuzz/fuzz_state.c loader/state.c loader/state.h tests/dt
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FZ_FLAGS) $(filter %.c,$^) -o $@ -lcrypto
 
-$(FZ)/fuzz_x3_pdu: tests/fuzz/fuzz_x3_pdu.c loader/x3_pdu.c loader/x3_pdu.h
+$(FZ)/fuzz_x3_pdu: tests/fuzz/fuzz_x3_pdu.c loader/x3_pdu.c loader/x3_pdu.h dtcp/uuid.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FZ_FLAGS) $(filter %.c,$^) -o $@

@@ -5,7 +5,7 @@
 
 X3B       := $(BUILD)/x3.d
 X3_CFLAGS := -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Iloader -Idtcp -Iinclude
-X3_HDRS   := loader/x3_pdu.h loader/cd_wire.h loader/x3sup.h loader/x3_net.h
+X3_HDRS   := loader/x3_pdu.h loader/cd_wire.h loader/x3sup.h loader/x3_net.h loader/hostport.h loader/cliarg.h dtcp/uuid.h
 
 $(X3B)/opt/%.o: %.c $(X3_HDRS)
 	$(call msg,CC,$@)
@@ -25,7 +25,7 @@ X3_BUILD := $(X3B)/test_x3_pdu
 
 
 # The receiver: the codec, TLS (OpenSSL), pcap.
-X3D_OBJS := loader/xtap-x3d.o loader/x3_pdu.o loader/x3_net.o
+X3D_OBJS := loader/xtap-x3d.o loader/x3_pdu.o loader/x3_net.o loader/hostport.o
 $(BUILD)/xtap-x3d: $(X3D_OBJS:%=$(X3B)/opt/%)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(X3_CFLAGS) $^ -o $@ -lssl -lcrypto -lpcap
@@ -36,7 +36,7 @@ $(X3B)/san/xtap-x3d: $(X3D_OBJS:%=$(X3B)/san/%)
 # The sensor's delivery process: the codec, the copies' checks (cd_wire),
 # the configuration parser (and the DTCP library it uses), the privilege
 # drop, seccomp.
-X3S_OBJS := loader/xtap-x3-main.o loader/xtap-x3.o loader/x3_pdu.o loader/x3_net.o loader/cd_wire.o loader/config.o \
+X3S_OBJS := loader/xtap-x3-main.o loader/xtap-x3.o loader/x3_pdu.o loader/x3_net.o loader/hostport.o loader/cd_wire.o loader/config.o \
 	    loader/privdrop.o loader/log.o
 $(X3B)/opt/loader/xtap-x3.o $(X3B)/san/loader/xtap-x3.o $(X3B)/opt/loader/config.o \
 	$(X3B)/san/loader/config.o: loader/config.h dtcp/dtcp.h loader/privdrop.h loader/log.h

@@ -465,8 +465,19 @@ def test_seccomp():
     rx.stop()
 
 
+def test_args():
+    # -t takes seconds above 0, at most a year (man/xtap-x3d.1); refused
+    # before the certificates are asked for
+    for bad in ("0", "-1", "", "2s", "nan", "inf", "31536000.5"):
+        p = subprocess.run([RXBIN, "-t", bad], capture_output=True, timeout=10)
+        err = p.stderr.decode(errors="replace")
+        check("args: -t %r refused, one line, exit 2" % bad,
+              p.returncode == 2 and err == "xtap-x3d: bad -t '%s': seconds, more than 0, at most a year\n" % bad,
+              (p.returncode, err))
+
+
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-for t in (test_basic, test_tls, test_hostile, test_restart, test_exit_unconfirmed, test_seccomp):
+for t in (test_args, test_basic, test_tls, test_hostile, test_restart, test_exit_unconfirmed, test_seccomp):
     try:
         t()
     except Exception as e:  # a broken step is a failure, never a silent pass
