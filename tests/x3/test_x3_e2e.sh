@@ -83,6 +83,10 @@ dtcp add --src 192.0.2.10 --cdest lea,jm --intercept-id 0x1234 --static > $T/add
 dtcp add --dst 192.0.2.10 --cdest lea,jm --intercept-id 0x1234 --static > $T/add2.out 2>&1
 check "two ADDs naming the x3 destination by Cdest-ID answer 200" bash -c "
 grep -q '200 OK' $T/add1.out && grep -q '200 OK' $T/add2.out"
+dtcp list --flags criteria > $T/lxid.out 2>&1
+# docs/dtcp.md: X-X3-XID, one entry per CDEST-ID entry, "-" for jm (not X3)
+check "LIST shows the x3 destination's XID (X-X3-XID) in both criteria" bash -c "
+[ \$(grep -c '^CDEST-ID: lea, jm' $T/lxid.out) = 2 ] && [ \$(grep -c '^X-X3-XID: $XID, -' $T/lxid.out) = 2 ]"
 dtcp add --src 192.0.2.99 --cdest lea --cd-addr 203.0.113.10 --cd-port 7890 --static > $T/add3.out 2>&1
 check "an ADD that would redirect the x3 destination (its address given) is refused 430" bash -c "
 grep -q 'DTCP/0.8 430' $T/add3.out && grep -q 'CDEST-ID: lea' $T/add3.out"
