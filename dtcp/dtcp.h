@@ -351,6 +351,10 @@ struct dtcp_config {
 	/* also DTCP_CDEST_FIXED: found, and an ADD may not give its address or
 	 * port (430): an X3 destination, docs/x3.md */
 	int (*cdest_lookup)(void *ctx, const char *name, struct dtcp_cdest *out);
+	/* Optional: the XID of the X3 destination of that name (0), or -1 when
+	 * it is none; LIST shows it as X-X3-XID (docs/dtcp.md). Asked at each
+	 * LIST, not kept in the criterion: a reload may change the XID. */
+	int (*cdest_xid)(void *ctx, const char *name, uint8_t xid[16]);
 	/* Audit: every message and its outcome (code 0: dropped, no reply),
 	 * and every expiry. why is a fixed string, never client data. */
 	void (*audit)(void *ctx, const char *csource, const char *method, int code,

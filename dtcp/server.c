@@ -15,8 +15,9 @@
  * AUTHENTICATION-INFO (about 150 bytes) so it stays below 32 KiB. */
 #define LIST_HEAD_ROOM 512
 /* One LIST block: the kept fields, the CDEST-ID and CSOURCE-ID lines with
- * every byte escaped as \ddd, and under 1 KiB of fixed fields. */
-#define BLOCK_MAX (DTCP_GIVEN_MAX + (DTCP_MAX_CDESTS + 1) * 4 * DTCP_NAME_MAX + 1024)
+ * every byte escaped as \ddd, the X-X3-XID line (a UUID and ", " per
+ * destination), and under 1 KiB of fixed fields. */
+#define BLOCK_MAX (DTCP_GIVEN_MAX + (DTCP_MAX_CDESTS + 1) * 4 * DTCP_NAME_MAX + DTCP_MAX_CDESTS * 38 + 16 + 1024)
 _Static_assert(BLOCK_MAX < DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM, "a block fits in a reply");
 
 int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg,
@@ -755,6 +756,41 @@ static void put_remaining(struct xbuf *b, const char *name, uint64_t v)
 		xbuf_printf(b, "%s: %" PRIu64 "\r\n", name, v);
 }
 
+/* X-X3-XID: one entry per CDEST-ID entry, the XID of an X3 destination as
+ * a UUID (RFC 9562, lower case), "-" for a destination that is not one;
+ * the line only when one is. */
+static void put_xids(const struct ctx *x, const struct dtcp_entry *e, struct xbuf *b)
+{
+	static const char hx[] = "0123456789abcdef";
+	uint8_t xid[DTCP_MAX_CDESTS][16];
+	bool is[DTCP_MAX_CDESTS], any = false;
+
+	if (!x->s->cfg->cdest_xid)
+		return;
+	for (int i = 0; i < e->c.ncdest; i++)
+		any |= is[i] = !x->s->cfg->cdest_xid(x->s->cfg->ctx, e->cdest[i].name.s, xid[i]);
+	if (!any)
+		return;
+	xbuf_printf(b, "X-X3-XID: ");
+	for (int i = 0; i < e->c.ncdest; i++) {
+		char u[37], *p = u;
+
+		if (is[i]) {
+			for (int k = 0; k < 16; k++) {
+				if (k == 4 || k == 6 || k == 8 || k == 10)
+					*p++ = '-';
+				*p++ = hx[xid[i][k] >> 4];
+				*p++ = hx[xid[i][k] & 0xf];
+			}
+		} else {
+			*p++ = '-';
+		}
+		*p = '\0';
+		xbuf_printf(b, "%s%s", i ? ", " : "", u);
+	}
+	xbuf_printf(b, "\r\n");
+}
+
 static void format_block(const struct ctx *x, const struct dtcp_entry *e,
 			 const struct dtcp_counters *cnt, long num, long count, struct xbuf *b)
 {
@@ -771,7 +807,9 @@ static void format_block(const struct ctx *x, const struct dtcp_entry *e,
 		dtcp_escape_name(e->cdest[i].name.s, name, sizeof(name));
 		xbuf_printf(b, "%s%s", i ? ", " : "", name);
 	}
-	xbuf_printf(b, "\r\nCSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n",
+	xbuf_printf(b, "\r\n");
+	put_xids(x, e, b);
+	xbuf_printf(b, "CSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n",
 	     e->c.csource_addr[0] ? e->c.csource_addr : "*", e->c.is_static ? "STATIC" : "DYNAMIC");
 	if (x->r->list_flags & DTCP_LIST_CRITERIA)
 		xbuf_printf(b, "%s", e->given);

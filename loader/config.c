@@ -2230,6 +2230,18 @@ int xtap_config_cdest(const struct xtap_config *c, const char *name, struct dtcp
 	return -1;
 }
 
+int xtap_config_cdest_xid(const struct xtap_config *c, const char *name, uint8_t xid[16])
+{
+	for (size_t i = 0; i < c->n_cdests; i++) {
+		const struct xtap_cfg_cdest *d = &c->cdests[i];
+		if (!strcmp(d->name, name) && d->x3.on && d->x3.has_xid) {
+			memcpy(xid, d->x3.xid, 16);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 const char *xtap_attach_mode_name(enum xtap_attach_mode m)
 {
 	switch (m) {

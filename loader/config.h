@@ -303,6 +303,8 @@ int xtap_config_resolve_ifname(const struct xtap_config *c, const char *name,
 const struct xtap_cfg_group *xtap_config_group(const struct xtap_config *c, const char *name);
 /* cdest: 0, DTCP_CDEST_FIXED for an X3 destination (its address is not the ADD's), or -1 */
 int xtap_config_cdest(const struct xtap_config *c, const char *name, struct dtcp_cdest *out);
+/* 0 and the XID for an X3 destination of that name, else -1 */
+int xtap_config_cdest_xid(const struct xtap_config *c, const char *name, uint8_t xid[16]);
 
 const char *xtap_attach_mode_name(enum xtap_attach_mode m);
 

@@ -676,6 +676,75 @@ void xtap_ctl_count_request(struct xtap_ctl_stats *st, int method, int code)
 	st->req[i].n++;
 }
 
+/* The X3 destinations' delivery processes (docs/x3.md), from their last
+ * status line: labelled by the destination's configured name only (no
+ * receiver address, no XID, no target). The process's own counts start at
+ * 0 when xtapd restarts it (a counter reset; restarts counts them). */
+static void x3_metrics(const struct xtap_ctl_ctx *x, struct xbuf *b)
+{
+	static const char *const states[] = { "down", "connecting", "handshake", "up", "not_running" };
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} ser[] = {
+#define X3M(n, t, h, f) { n, t, h, offsetof(struct xtap_x3sup_dest, f) }
+		X3M("xtap_x3_next_sequence", "gauge", "The sequence number the next X3 PDU takes.", next_seq),
+		X3M("xtap_x3_pdus_total", "counter", "X3 PDUs framed by the current delivery process.", pdus),
+		X3M("xtap_x3_confirmed_pdus_total", "counter",
+		    "X3 PDUs the receiver confirmed (keepalive answered), current process.", confirmed),
+		X3M("xtap_x3_sent_bytes_total", "counter",
+		    "Bytes of PDUs written to TLS, replays included, current process.", bytes),
+		X3M("xtap_x3_connects_total", "counter", "TLS connections made, current process.", connects),
+		X3M("xtap_x3_tls_failures_total", "counter", "TLS handshakes failed, current process.", tls_failures),
+		X3M("xtap_x3_disconnects_total", "counter", "Connections lost, current process.", disconnects),
+		X3M("xtap_x3_restarts_total", "counter", "Delivery processes restarted since xtapd started.", restarts),
+#undef X3M
+	};
+	static const struct {
+		const char *reason;
+		size_t off;
+	} drops[] = {
+		{ "buffer_full", offsetof(struct xtap_x3sup_dest, full) },
+		{ "unconfirmed_at_exit", offsetof(struct xtap_x3sup_dest, unconfirmed) },
+		{ "lost_with_process", offsetof(struct xtap_x3sup_dest, lost_unconfirmed) },
+		{ "kernel_drops", offsetof(struct xtap_x3sup_dest, kernel_drops) },
+		{ "not_ip", offsetof(struct xtap_x3sup_dest, not_ip) },
+	};
+	const struct xtap_x3sup_dest *d;
+
+#define X3_SHOWN(i) (d = &x->x3->d[i], d->wanted || d->pid > 0) /* as show x3 */
+	mhead(b, "xtap_x3_state", "gauge", "An X3 destination's connection state (1 for the current one).");
+	for (size_t i = 0; x->x3 && i < x->x3->n; i++)
+		for (int k = 0; X3_SHOWN(i) && k < 5; k++) {
+			xbuf_printf(b, "xtap_x3_state{cdest=");
+			mlabel(b, d->name);
+			xbuf_printf(b, ",state=\"%s\"} %d\n", states[k], k == (d->pid > 0 ? d->state : 4));
+		}
+	for (size_t s = 0; s < sizeof(ser) / sizeof(ser[0]); s++) {
+		mhead(b, ser[s].name, ser[s].type, ser[s].help);
+		for (size_t i = 0; x->x3 && i < x->x3->n; i++) {
+			if (!X3_SHOWN(i))
+				continue;
+			const char *p = (const char *)d + ser[s].off;
+			uint64_t v = ser[s].off == offsetof(struct xtap_x3sup_dest, next_seq) ? *(const uint32_t *)p
+											    : *(const uint64_t *)p;
+			xbuf_printf(b, "%s{cdest=", ser[s].name);
+			mlabel(b, d->name);
+			xbuf_printf(b, "} %" PRIu64 "\n", v);
+		}
+	}
+	mhead(b, "xtap_x3_dropped_total", "counter",
+	      "Copies of an X3 destination lost, by reason (docs/x3.md); the first three had a sequence number.");
+	for (size_t i = 0; x->x3 && i < x->x3->n; i++)
+		for (size_t k = 0; X3_SHOWN(i) && k < sizeof(drops) / sizeof(drops[0]); k++) {
+			xbuf_printf(b, "xtap_x3_dropped_total{cdest=");
+			mlabel(b, d->name);
+			xbuf_printf(b, ",reason=\"%s\"} %" PRIu64 "\n", drops[k].reason,
+				    *(const uint64_t *)((const char *)d + drops[k].off));
+		}
+#undef X3_SHOWN
+}
+
 static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struct xbuf *b)
 {
 	uint64_t g[XTAP_G_COUNT], (*cv)[XTAP_CDS_COUNT];
@@ -775,6 +844,7 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 			mlabel(b, cds.v[i].name);
 			xbuf_printf(b, ",index=\"%u\",reason=\"%s\"} %" PRIu64 "\n", cds.v[i].index, cds_names[k], cv[i][k]);
 		}
+	x3_metrics(x, b);
 	mhead(b, "xtap_dtcp_requests_total", "counter", "DTCP requests answered, by method and result code.");
 	for (size_t i = 0; x->stats && i < x->stats->n_req; i++) {
 		if (x->stats->req[i].code)

@@ -284,25 +284,27 @@ static void parse_event(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const c
 void xtap_x3sup_parse(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const char *l)
 {
 	uint32_t next;
-	uint64_t pdus, conf, full, unconf, drops, notip, conn, tlsf, disc;
-	int final, state;
+	uint64_t pdus, conf, full, unconf, drops, notip, conn, tlsf, disc, bytes = 0;
+	int final, state, got;
 
 	if (!strncmp(l, "x3 event ", 9)) {
 		parse_event(s, d, l);
 		return;
 	}
 	/* what the child says only moves its sequence on, never back */
-	if (sscanf(l, "x3 next %" SCNu32 " pdus %" SCNu64 " confirmed %" SCNu64 " full %" SCNu64
+	if ((got = sscanf(l, "x3 next %" SCNu32 " pdus %" SCNu64 " confirmed %" SCNu64 " full %" SCNu64
 		   " unconfirmed %" SCNu64 " final %d state %d drops %" SCNu64 " notip %" SCNu64
-		   " connects %" SCNu64 " tlsfail %" SCNu64 " disconnects %" SCNu64, &next, &pdus, &conf,
-		   &full, &unconf, &final, &state, &drops, &notip, &conn, &tlsf, &disc) != 12)
-		return;
+		   " connects %" SCNu64 " tlsfail %" SCNu64 " disconnects %" SCNu64 " bytes %" SCNu64,
+		   &next, &pdus, &conf, &full, &unconf, &final, &state, &drops, &notip, &conn, &tlsf,
+		   &disc, &bytes)) < 12)
+		return; /* bytes came later: a line without it is taken, 0 bytes */
 	d->state = state >= 0 && state <= 3 ? state : 0;
 	d->kernel_drops = drops;
 	d->not_ip = notip;
 	d->connects = conn;
 	d->tls_failures = tlsf;
 	d->disconnects = disc;
+	d->bytes = got == 13 ? bytes : 0;
 	if (next - d->next_seq < 0x80000000u) /* serial arithmetic */
 		d->next_seq = next;
 	d->pdus = pdus;

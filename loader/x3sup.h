@@ -49,6 +49,7 @@ struct xtap_x3sup_dest {
 	bool final;
 	int state;                     /* 0 down, 1 connecting, 2 handshake, 3 up */
 	uint64_t kernel_drops, not_ip, connects, tls_failures, disconnects;
+	uint64_t bytes;                /* TLS payload bytes written, replays included */
 	uint64_t started_ms, due_ms;
 	uint32_t backoff_ms;
 	uint64_t restarts, lost_unconfirmed; /* totals over its processes */

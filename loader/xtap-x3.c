@@ -744,9 +744,9 @@ static void status_line(struct x3s *s, bool final)
 	int n = snprintf(b, sizeof(b), "x3 next %" PRIu32 " pdus %" PRIu64 " confirmed %" PRIu64
 			 " full %" PRIu64 " unconfirmed %" PRIu64 " final %d state %d drops %" PRIu64
 			 " notip %" PRIu64 " connects %" PRIu64 " tlsfail %" PRIu64 " disconnects %" PRIu64
-			 "\n", s->next_seq, s->n.pdus, s->n.confirmed, s->n.buffer_full,
+			 " bytes %" PRIu64 "\n", s->next_seq, s->n.pdus, s->n.confirmed, s->n.buffer_full,
 			 s->n.unconfirmed_at_exit, final, (int)s->state, s->n.kernel_drops, not_ip,
-			 s->n.connects, s->n.tls_failures, s->n.disconnects);
+			 s->n.connects, s->n.tls_failures, s->n.disconnects, s->n.bytes_written);
 	if (write(s->status_fd, b, (size_t)n) == n) {
 		s->status_sent_pdus = s->n.pdus;
 		s->status_sent_confirmed = s->n.confirmed;

@@ -133,6 +133,13 @@ static int cb_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
 	return xtap_config_cdest(d->cfg, name, out);
 }
 
+static int cb_cdest_xid(void *ctx, const char *name, uint8_t xid[16])
+{
+	struct xtapd *d = ctx;
+
+	return xtap_config_cdest_xid(d->cfg, name, xid);
+}
+
 /* Answered requests: the whole request, with Seq and every criterion it
  * changed. A reply that announces a change (it was just queued: the
  * library emits, then audits) is held as an ack until the change is
@@ -544,7 +551,7 @@ int main(int argc, char **argv)
 	d.be.group_bits = xtapd_group_bits;
 	d.be.group_ctx = &d.cfg;
 	d.dcfg = (struct dtcp_config){ .ctx = &d, .source = cb_source, .resolve_ifname = cb_ifname,
-				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .audit = cb_audit,
+				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .cdest_xid = cb_cdest_xid, .audit = cb_audit,
 				       .audit_request = cb_audit_request, .before_change = cb_before_change,
 				       .before_request = cb_before_request,
 				       .max_cdests = d.cfg->max_cdests,

@@ -723,6 +723,39 @@ static int profile(const char *what, uint32_t n)
 	return 0;
 }
 
+/* Only xtap's copy rate at 100% matching over N criteria, the case the
+ * full run measures last (tests/bench.sh's X3 section compares X3 delivery
+ * with it when the full run is not made). */
+static int copies_only(uint32_t n)
+{
+	static const uint32_t mods[] = { 100, 10, 1 }; /* the full run's steps, in its order */
+	struct step st = { .hi = n };
+	char name[64];
+
+	if (n == 0 || n > 1000000) {
+		fprintf(stderr, "bench_e2e: --copies takes 1 to 1000000 criteria\n");
+		return 2;
+	}
+	lab_up();
+	base_last = baseline_run();
+	hits_fn = xtap_hits;
+	copies_on = 1;
+	if (xtap_start() || xtap_add(&st))
+		die("cannot start xtap");
+	for (int i = 0; i < 3; i++) {
+		struct step m = { .mod = mods[i], .prev_mod = i ? mods[i - 1] : 0 };
+
+		if (xtap_add(&m))
+			die("cannot install matching criteria");
+	}
+	gen->bss->match_mod = 1;
+	snprintf(name, sizeof(name), "xtap_%u_plus_100_percent_matching", n);
+	measure("xtap", name, 100);
+	gen->bss->match_mod = 0;
+	xtap_stop();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes_all[] = { 1000, 100000, 1000000 };
@@ -752,6 +785,8 @@ int main(int argc, char **argv)
 		die("cannot pin to cpu 0");
 	if (argc > 2 && !strcmp(argv[1], "--profile"))
 		return profile(argv[2], argc > 3 ? (uint32_t)atoi(argv[3]) : 0);
+	if (argc > 2 && !strcmp(argv[1], "--copies"))
+		return copies_only((uint32_t)atoi(argv[2]));
 	printf("Runs: %d x %.1f s per case, each followed by a baseline run; generator and receiver on cpu 0\n",
 	       RUNS, RUN_S);
 	lab_up();

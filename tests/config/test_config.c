@@ -212,8 +212,11 @@ static bool chk_cdests(const struct xtap_config *c)
 	if (xtap_config_cdest(c, "lea6", &d) || !addr_is(&d.dst, "2001:db8:cd::50") ||
 	    d.dst_port != 30030 || d.src.family != DTCP_AF_NONE || d.src_port != 0 || d.ttl != 255)
 		return false;
+	uint8_t u[16];
+	/* not X3: no XID for LIST */
 	return c->cdests[1].has_intercept && c->cdests[1].intercept_id == 0xfedcba9876543210ull &&
-	       xtap_config_cdest(c, "nope", &d) == -1;
+	       xtap_config_cdest(c, "nope", &d) == -1 && xtap_config_cdest_xid(c, "cd1", u) == -1 &&
+	       xtap_config_cdest_xid(c, "nope", u) == -1;
 }
 
 static bool chk_x3(const struct xtap_config *c)
@@ -224,8 +227,12 @@ static bool chk_x3(const struct xtap_config *c)
 	const struct xtap_cfg_x3 *y = &c->cdests[1].x3;
 
 	struct dtcp_cdest cd;
+	uint8_t u[16];
 	if (xtap_config_cdest(c, "lea", &cd) != DTCP_CDEST_FIXED || !addr_is(&cd.dst, "127.0.0.1") ||
 	    cd.dst_port != 30031)
+		return false;
+	/* the XID LIST shows (X-X3-XID) is the configured one */
+	if (xtap_config_cdest_xid(c, "lea", u) || memcmp(u, xid, 16))
 		return false;
 	return c->n_cdests == 2 && x->on && x->line == 13 && addr_is(&x->addr, "2001:db8:cd::50") &&
 	       x->has_port && x->port == 4443 && !strcmp(x->cert, "/etc/xtap/x3/sensor.pem") &&

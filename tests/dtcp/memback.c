@@ -226,6 +226,19 @@ static int mem_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
 	return -1;
 }
 
+/* cdx3's XID, as an operator would configure it (x3 xid) */
+static int mem_cdest_xid(void *ctx, const char *name, uint8_t xid[16])
+{
+	static const uint8_t cdx3[16] = { 0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1,
+					  0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8 };
+
+	(void)ctx;
+	if (strcmp(name, "cdx3"))
+		return -1;
+	memcpy(xid, cdx3, 16);
+	return 0;
+}
+
 static void mem_audit(void *ctx, const char *cs, const char *method, int code,
 		      uint32_t id, const char *why)
 {
@@ -246,6 +259,6 @@ void memback_init(struct memback *mb, FILE *audit)
 	mb->be = (struct dtcp_backend){ mem_install, mem_remove, mem_read, NULL }; /* expiry one by one */
 	mb->cfg = (struct dtcp_config){
 		.ctx = mb, .source = mem_source, .resolve_ifname = mem_ifname,
-		.resolve_vrf = mem_vrf, .cdest_lookup = mem_cdest, .audit = mem_audit,
+		.resolve_vrf = mem_vrf, .cdest_lookup = mem_cdest, .cdest_xid = mem_cdest_xid, .audit = mem_audit,
 	};
 }

@@ -83,6 +83,10 @@ dtcp add --src 192.0.2.10 --cdest lea,jm --intercept-id 0x1234 --static > $T/add
 dtcp add --dst 192.0.2.10 --cdest lea,jm --intercept-id 0x1234 --static > $T/add2.out 2>&1
 check "two ADDs naming the x3 destination by Cdest-ID answer 200" bash -c "
 grep -q '200 OK' $T/add1.out && grep -q '200 OK' $T/add2.out"
+dtcp list --flags criteria > $T/lxid.out 2>&1
+# docs/dtcp.md: X-X3-XID, one entry per CDEST-ID entry, "-" for jm (not X3)
+check "LIST shows the x3 destination's XID (X-X3-XID) in both criteria" bash -c "
+[ \$(grep -c '^CDEST-ID: lea, jm' $T/lxid.out) = 2 ] && [ \$(grep -c '^X-X3-XID: $XID, -' $T/lxid.out) = 2 ]"
 dtcp add --src 192.0.2.99 --cdest lea --cd-addr 203.0.113.10 --cd-port 7890 --static > $T/add3.out 2>&1
 check "an ADD that would redirect the x3 destination (its address given) is refused 430" bash -c "
 grep -q 'DTCP/0.8 430' $T/add3.out && grep -q 'CDEST-ID: lea' $T/add3.out"
@@ -120,6 +124,28 @@ assert 'X3 destination lea (xid $XID): up' in t, t
 assert x['name'] == 'lea' and x['state'] == 'up' and x['xid'] == '$XID', x
 assert x['pdus'] == s['pdus'] == x['confirmed'] and x['next_sequence'] == s['next_sequence'], (x, s)
 assert x['buffer_full'] == 0 and x['connects'] == 1 and x['restarts'] == 0, x"
+build_ctl metrics > $T/metrics.txt 2>&1
+# docs/x3.md: per destination, named only (no receiver, XID or target); each
+# PDU is at least 60 header bytes and a 20-byte IPv4 header; bytes written
+# before the last status line are at most what the process counts now
+check "metrics: lea's X3 state, PDUs, bytes and drops agree with show x3, no address" /usr/bin/python3 -c "
+import json
+from prometheus_client.parser import text_string_to_metric_families
+text = open('$T/metrics.txt').read()
+v = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+x = json.load(open('$T/showx3.json'))['x3'][0]; s = json.load(open('$T/x3stats.json'))
+g = lambda n, **l: v[(n, tuple(sorted(dict(cdest='lea', **l).items())))]
+assert g('xtap_x3_state', state='up') == 1 and g('xtap_x3_state', state='down') == 0, text
+assert g('xtap_x3_pdus_total') == x['pdus'] == g('xtap_x3_confirmed_pdus_total') > 0, text
+assert g('xtap_x3_next_sequence') == x['next_sequence'], text
+assert 80 * x['pdus'] <= g('xtap_x3_sent_bytes_total') <= s['bytes_written'], (text, s)
+assert all(g('xtap_x3_dropped_total', reason=r) == x[k] for r, k in (('buffer_full', 'buffer_full'),
+    ('unconfirmed_at_exit', 'unconfirmed_at_exit'), ('lost_with_process', 'lost_with_process'),
+    ('kernel_drops', 'kernel_drops'), ('not_ip', 'not_ip'))), text
+assert g('xtap_x3_connects_total') == 1 and g('xtap_x3_restarts_total') == 0, text
+for m in ('203.0.113.10', '192.0.2.10', '$XID'):
+    assert m not in text, m
+assert not any('39443' in lv for k in v for _, lv in k[1]), text"
 kill $RXPID; wait $RXPID
 wait_cd
 /usr/bin/python3 "$here/e2e_check.py" basic $T/in0.pcap $T/in2.pcap $T/run1.pcap $T/run1.json \

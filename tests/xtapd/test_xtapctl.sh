@@ -168,7 +168,7 @@ if not ok:
 sys.exit(0 if ok else 1)
 PY
 check "metrics: every line is a comment or a sample (no status line, no blank)" \
-	bash -c "! grep -Ev '^(# (HELP|TYPE) xtap_[a-z_]+ .+|xtap_[a-z_]+(\{[^}]*\})? [0-9.]+)\$' $T/metrics.txt | grep -q ."
+	bash -c "! grep -Ev '^(# (HELP|TYPE) xtap_[a-z0-9_]+ .+|xtap_[a-z0-9_]+(\{[^}]*\})? [0-9.]+)\$' $T/metrics.txt | grep -q ."
 check "metrics: no target, port or destination in any label or value" \
 	bash -c "for m in $MARKS $TARGET 203.0.113.10 7890; do grep -q \"\$m\" $T/metrics.txt && exit 1; done; exit 0"
 # the same over HTTP, from the unprivileged listener
