@@ -236,12 +236,21 @@ class Xtapd:
         raise Divergence("no new worker served within %d s of the worker's kill -9" % timeout)
 
     def worker_pid(self):
+        """The SSH worker among the monitor's children (a compaction's
+        writer is one too: seed 401 iteration 1413 killed that instead)."""
         try:
             with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
                 kids = f.read().split()
-            return int(kids[0]) if kids else None
         except OSError:
             return None
+        for k in kids:
+            try:
+                with open("/proc/%s/cmdline" % k, "rb") as f:
+                    if b"--ssh-worker" in f.read():
+                        return int(k)
+            except OSError:
+                continue
+        return None
 
     def kill9(self, which="monitor"):
         if which == "worker":
