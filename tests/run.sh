@@ -11,7 +11,7 @@ for t in "$@"; do
   # shellcheck disable=SC2086  # entries may carry arguments
   bash -c "$t" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
-  line=$(grep -E '^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+  line=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
   rm -f "$out"
   if [ -z "$line" ]; then
     echo "--- $name: no summary line (exit $rc): counted as 1 failure"
