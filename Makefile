@@ -1,11 +1,28 @@
-# xtap top-level build. `make` builds, `make test` installs what is missing,
-# builds and runs every test (root), `make bench` runs the benchmarks.
+# SPDX-License-Identifier: BSD-2-Clause
+# xtap's one build. `make` builds what `make install` ships, `make test`
+# installs what is missing, builds and runs every test (root), `make bench`
+# runs the benchmarks, `make demo` a complete interception in a namespace lab.
 # V=1 shows the commands.
+#
+# The tree (docs/design.md, "Layout"): bpf/ the datapath programs, include/
+# the BPF/user-space contract, dtcp/ the DTCP library and client, loader/
+# the user space by role (common/ lib/ config/ worker/ x3/ x1/ xtapd/
+# tools/), tests/ the tests, each part in a folder of the same name.
+#
+# Every source is compiled once per build type, by one rule each:
+#   $(BUILD)/opt/    the shipped build (CFLAGS, dpkg-buildflags' in a package)
+#   $(BUILD)/san/    ASan + UBSan, for the tests: every test program, and
+#                    the sanitized daemons in $(BUILD)/san/NAME
+#   $(BUILD)/fault/  xtapd with its test-only fault hooks ($(BUILD)/xtapd-fault)
+#   $(BUILD)/fz/     libFuzzer instrumentation ($(BUILD)/fuzz/fuzz_NAME)
+# Programs: $(BUILD)/NAME; tests: $(BUILD)/tests/NAME. Header dependencies
+# come from the compiler (-MMD), not from lists.
 
 BUILD    ?= build
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CC       ?= cc
+AR       ?= ar
 
 ifeq ($(V),1)
 Q :=
@@ -15,43 +32,48 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# ---- flags -------------------------------------------------------------------
+
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null)
-NL_LIBS   := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null)
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iloader -Idtcp -I$(BUILD) $(NL_CFLAGS)
-LDLIBS   := -lxdp -lbpf -lelf -lz -lm -lpthread $(NL_LIBS)
-
-# Sanitized user space for the tests (ASan + UBSan). Built in its own folder
-# so optimised and sanitized objects never mix.
+SRC_DIRS := include dtcp $(addprefix loader/,common lib config worker x3 x1 xtapd tools)
+PKG_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null) $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
+NL_LIBS  := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null)
+XML_LIBS := $(shell pkg-config --libs libxml-2.0 2>/dev/null)
+XCFLAGS  := $(WARN) -std=gnu11 -D_GNU_SOURCE $(addprefix -I,$(SRC_DIRS)) -I$(BUILD) $(PKG_CFLAGS) $(CPPFLAGS)
+# test tables leave unused fields to zero-initialisation
+TEST_CFLAGS := -Itests -Itests/dtcp -Itests/x1 -Wno-missing-field-initializers
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-SBUILD   := $(BUILD)/san
+FZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
+DP_LIBS  := -lxdp -lbpf -lelf -lz -lm -lpthread $(NL_LIBS)
 
+# The BPF side. ARCH: the target of bpf_tracing.h's __TARGET_ARCH_* (the
+# build machine's by default); VMLINUX_H: a vmlinux.h of one's own instead
+# of one generated from BTF (this kernel's by default).
+ARCH      ?= $(shell uname -m | sed -e s/x86_64/x86/ -e s/aarch64/arm64/ -e s/ppc64le/powerpc/ \
+		-e s/s390x/s390/ -e s/riscv64/riscv/)
+BTF       ?= /sys/kernel/btf/vmlinux
+VMLINUX_H ?= $(BUILD)/vmlinux.h
 # -mcpu=v3: atomic fetch-add (IPv4 IDs of copies), 32-bit jumps
-BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
-	      -Iinclude -Ibpf -I$(BUILD)
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function \
+	      -Iinclude -Ibpf -I$(dir $(VMLINUX_H))
+BPF_HDRS  := $(wildcard bpf/*.h) include/xtap.h
+SKELS     := $(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h $(BUILD)/trafgen.skel.h
 
-BPF_HDRS := $(wildcard bpf/*.h) include/xtap.h
-BPF_PROGS := xtap bench
-
-.PHONY: all deps test test-bpf bench clean fuzz demo
-# `make` builds what `make install` ships, nothing test-only (scripts/ops.mk)
-all: $(BUILD)/xtapd $(BUILD)/xtapctl $(BUILD)/dtcp $(BUILD)/xtap-cd
-
+.PHONY: all deps test test-build bench bench-ctl clean fuzz demo
+all: $(BUILD)/xtapd $(BUILD)/xtapctl $(BUILD)/dtcp $(BUILD)/xtap-cd $(BUILD)/xtap-x3d
 
 deps:
 	$(Q)scripts/install-deps.sh
 
-$(BUILD) $(SBUILD) $(BUILD)/tests $(SBUILD)/tests:
-	$(Q)mkdir -p $@
+# ---- the BPF programs and their skeletons ------------------------------------
 
-# ---- BPF side --------------------------------------------------------------
-
-$(BUILD)/vmlinux.h: | $(BUILD)
+$(BUILD)/vmlinux.h:
 	$(call msg,GEN,$@)
-	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BPFTOOL) btf dump file $(BTF) format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -59,139 +81,120 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-# ---- user space: the loader library ------------------------------------------
+# ---- one compile rule per build type -----------------------------------------
 
-LIB_SRCS := loader/classifier.c loader/prefix_trie.c loader/log.c loader/vtpair.c loader/backend.c \
-	    loader/datapath.c loader/log_lib.c
-LIB_HDRS := $(wildcard loader/*.h) include/xtap.h dtcp/dtcp.h dtcp/xbuf.h dtcp/b64.h dtcp/gaptab.h dtcp/uuid.h
-
-$(BUILD)/%.o: %.c $(LIB_HDRS) | $(BUILD)
+$(BUILD)/opt/%.o: %.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -MMD -MP -c $< -o $@
 
-$(SBUILD)/%.o: %.c $(LIB_HDRS) | $(SBUILD)
+$(BUILD)/san/%.o: %.c
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(XCFLAGS) -MMD -MP -c $< -o $@
 
-# the datapath embeds the programs' skeleton
-$(BUILD)/loader/datapath.o $(SBUILD)/loader/datapath.o: $(BUILD)/xtap.skel.h
-
-$(BUILD)/libxtap.a: $(LIB_SRCS:%.c=$(BUILD)/%.o)
-	$(call msg,AR,$@)
-	$(Q)$(AR) rcs $@ $^
-
-$(SBUILD)/libxtap.a: $(LIB_SRCS:%.c=$(SBUILD)/%.o)
-	$(call msg,AR,$@)
-	$(Q)$(AR) rcs $@ $^
-
-# ---- tests -------------------------------------------------------------------
-
-TEST_HDRS := $(wildcard tests/*.h)
-
-# test tables leave unused fields to zero-initialisation
-$(BUILD)/tests/%.o $(SBUILD)/tests/%.o: CFLAGS += -Itests -Wno-missing-field-initializers
-# everything that embeds a skeleton is rebuilt when the BPF code changes
-$(BUILD)/tests/testenv.o $(SBUILD)/tests/testenv.o $(BUILD)/tests/bench_classify.o: \
-	$(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h
-$(BUILD)/tests/%.o $(SBUILD)/tests/%.o: $(TEST_HDRS)
-
-TEST_COMMON := tests/pktbuild.c tests/refclass.c tests/testenv.c tests/critspec.c
-
-define test_prog
-$(BUILD)/tests/$(1): $(BUILD)/tests/$(1).o $(TEST_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a | $(BUILD)/tests
-	$$(call msg,LD,$$@)
-	$$(Q)$$(CC) $$(CFLAGS) $$^ -o $$@ $$(LDLIBS)
-$(SBUILD)/tests/$(1): $(SBUILD)/tests/$(1).o $(TEST_COMMON:%.c=$(SBUILD)/%.o) $(SBUILD)/libxtap.a | $(SBUILD)/tests
-	$$(call msg,LD-SAN,$$@)
-	$$(Q)$$(CC) $$(CFLAGS) $$(SAN_FLAGS) $$^ -o $$@ $$(LDLIBS)
-endef
-$(foreach t,test_classify test_diff test_deliver test_e2e test_datapath,$(eval $(call test_prog,$(t))))
-
-# The daemon: the loader library, the DTCP library, configuration, state,
-# audit and the SSH worker (its objects come from the parts' own rules).
-XTAPD_SRCS := loader/xtapd.c loader/ctl.c loader/config.c loader/state.c loader/persist.c loader/audit.c \
-	      loader/worker.c loader/monproto.c loader/supervise.c loader/sendq.c loader/evlimit.c loader/sigcheck.c \
-	      loader/metrics_http.c loader/monauth.c loader/ctlserve.c loader/daemon.c loader/privdrop.c \
-	      loader/x3sup.c loader/xtap-x3.c loader/x3_pdu.c loader/x3_net.c loader/hostport.c loader/cd_wire.c
-$(BUILD)/xtapd: $(XTAPD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp
-
-# The same daemon sanitized (ASan + UBSan), for tests/sshd: the monitor and
-# the worker it execs (the same image) run the sanitizer.
-$(SBUILD)/xtapd: $(XTAPD_SRCS:%.c=$(SBUILD)/%.o) $(SBUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp-san.a
-	$(call msg,LD-SAN,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp
-
-# The crash and fault harness's daemon: xtapd with the test-only fault hooks
-# (loader/fault.h: XTAP_CRASH, XTAP_FAULT, --crash-points). Its objects are
-# built apart, so the shipped build/xtapd never holds a hook.
-FAULT_B := $(BUILD)/fault.d
-$(FAULT_B)/%.o: %.c $(LIB_HDRS) | $(BUILD)
+$(BUILD)/fault/%.o: %.c
 	$(call msg,CC-FAULT,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -DXTAP_FAULT_HOOKS -c $< -o $@
-$(BUILD)/xtapd-fault: $(XTAPD_SRCS:%.c=$(FAULT_B)/%.o) $(FAULT_B)/loader/fault.o $(BUILD)/libxtap.a \
-		      $(BUILD)/dtcp.d/libdtcp.a
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -DXTAP_FAULT_HOOKS -MMD -MP -c $< -o $@
+
+$(BUILD)/fz/%.o: %.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FZ_FLAGS) -fsanitize=fuzzer-no-link $(XCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/opt/tests/%.o $(BUILD)/san/tests/%.o $(BUILD)/fz/tests/%.o: XCFLAGS += $(TEST_CFLAGS)
+
+# what includes a skeleton waits for it (a first build has no .d files yet)
+SKEL_USERS := loader/lib/datapath tests/testenv tests/test_deliver tests/test_e2e tests/bench_classify tests/bench_e2e
+$(foreach t,opt san fault,$(SKEL_USERS:%=$(BUILD)/$(t)/%.o)): $(SKELS)
+
+-include $(shell find $(BUILD)/opt $(BUILD)/san $(BUILD)/fault $(BUILD)/fz -name '*.d' 2>/dev/null)
+
+# ---- libraries: NAME from lib_NAME, one archive per build type ---------------
+
+lib_dtcp   := $(wildcard dtcp/*.c)
+lib_common := $(wildcard loader/common/*.c)
+lib_xtap   := $(wildcard loader/lib/*.c)
+lib_x1     := $(wildcard loader/x1/*.c)
+
+define archive
+$(BUILD)/$(2)/lib$(1).a: $$(lib_$(1):%.c=$(BUILD)/$(2)/%.o)
+	$$(call msg,AR,$$@)
+	$$(Q)$$(AR) rcs $$@ $$^
+endef
+$(foreach t,opt san fz,$(foreach l,dtcp common xtap x1,$(eval $(call archive,$(l),$(t)))))
+
+# ---- programs: NAME_SRCS, NAME_LIBS (archives, in link order), NAME_LDLIBS --
+
+xtapd_SRCS := $(filter-out loader/xtapd/fault.c,$(wildcard loader/xtapd/*.c)) $(wildcard loader/worker/*.c) \
+	      loader/x3/x3sup.c loader/x3/xtap-x3.c loader/x3/x3_pdu.c loader/x3/x3_net.c loader/config/config.c
+xtapd_LIBS := xtap common dtcp
+xtapd_LDLIBS := $(DP_LIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp
+
+# xtapd's local control client: only the control protocol's constants
+xtapctl_SRCS := loader/tools/xtapctl.c
+
+dtcp_SRCS := dtcp/client/main.c
+dtcp_LIBS := dtcp
+dtcp_LDLIBS := -lssh -lcrypto
+
+# the content destination; intercept ids are read by the DTCP library's parser
+xtap-cd_SRCS := loader/tools/xtap-cd.c
+xtap-cd_LIBS := common dtcp
+xtap-cd_LDLIBS := -lpcap -lm -lcrypto
+
+# the X3 receiver (TLS, pcap) and the sensor's X3 delivery process on its own
+# (xtapd runs the same code as `xtapd --x3-delivery`)
+xtap-x3d_SRCS := loader/x3/xtap-x3d.c loader/x3/x3_pdu.c loader/x3/x3_net.c
+xtap-x3d_LIBS := common
+xtap-x3d_LDLIBS := -lssl -lcrypto -lpcap
+xtap-x3_SRCS := loader/x3/xtap-x3-main.c loader/x3/xtap-x3.c loader/x3/x3_pdu.c loader/x3/x3_net.c \
+		loader/config/config.c
+xtap-x3_LIBS := common dtcp
+xtap-x3_LDLIBS := -lssl -lcrypto -lseccomp
+
+# the configuration's check (`xtapd -n` is the same check): not shipped
+xtap-config-check_SRCS := loader/tools/xtap-config-check.c loader/config/config.c
+xtap-config-check_LIBS := common dtcp
+xtap-config-check_LDLIBS := -lcrypto
+
+# program NAME, build type (opt: $(BUILD)/NAME, san: $(BUILD)/san/NAME)
+define program
+$(if $(filter opt,$(2)),$(BUILD)/$(1),$(BUILD)/$(2)/$(1)): $$($(1)_SRCS:%.c=$(BUILD)/$(2)/%.o) \
+		$$($(1)_LIBS:%=$(BUILD)/$(2)/lib%.a)
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS) $(if $(filter san,$(2)),$$(SAN_FLAGS)) $$(LDFLAGS) $$^ -o $$@ $$($(1)_LDLIBS)
+endef
+$(foreach p,xtapd xtapctl dtcp xtap-cd xtap-x3d xtap-x3 xtap-config-check,$(eval $(call program,$(p),opt)))
+$(foreach p,xtapd xtap-cd xtap-x3d xtap-x3 xtap-config-check,$(eval $(call program,$(p),san)))
+
+# The crash and fault harness's daemon: xtapd with the test-only fault hooks
+# (loader/xtapd/fault.h). Its objects are built apart, so the shipped
+# build/xtapd never holds a hook.
+$(BUILD)/xtapd-fault: $(xtapd_SRCS:%.c=$(BUILD)/fault/%.o) $(BUILD)/fault/loader/xtapd/fault.o \
+		$(xtapd_LIBS:%=$(BUILD)/opt/lib%.a)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(xtapd_LDLIBS)
 
-# xtapd's local control client: only ctl.h's protocol constants
-$(BUILD)/xtapctl: $(BUILD)/loader/xtapctl.o
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS)
+# ---- tests, benchmarks, fuzzers ----------------------------------------------
 
-# DTCP through the backend into the maps: with the DTCP library and its
-# in-memory configuration (tests/dtcp/memback.c)
-$(SBUILD)/tests/test_backend.o: CFLAGS += -Itests/dtcp
-$(SBUILD)/tests/test_backend: $(SBUILD)/tests/test_backend.o $(TEST_COMMON:%.c=$(SBUILD)/%.o) \
-		$(BUILD)/dtcp.d/san/tests/dtcp/memback.o $(SBUILD)/libxtap.a $(BUILD)/dtcp.d/libdtcp-san.a | $(SBUILD)/tests
-	$(call msg,LD-SAN,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcrypto
+# every test program, the test list (TESTS) and the benchmarks' programs
+include tests/tests.mk
+include tests/fuzz/fuzz.mk
+include tests/crash/crash.mk
+include tests/adversarial/adversarial.mk
+include man/man.mk
+# make install / uninstall (GNU directory variables), make deb, make test-deb
+include scripts/ops.mk
 
-$(BUILD)/tests/bench_e2e.o: $(BUILD)/trafgen.skel.h
-$(BUILD)/bench_e2e: $(BUILD)/tests/bench_e2e.o $(TEST_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
-
-$(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUILD)/%.o) $(BUILD)/libxtap.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
-
-# The parts' own fragments: each adds its test commands to TESTS_EXTRA and
-# what they need built to TEST_BUILD_EXTRA. Included before test-build,
-# whose prerequisites are expanded when make reads the rule.
--include dtcp/dtcp.mk
--include tests/cd/cd.mk
--include tests/x3/x3.mk
--include tests/vt/vt.mk
--include tests/config/config.mk
--include tests/sshd/sshd.mk
--include tests/state/state.mk
--include tests/crash/crash.mk
--include tests/adversarial/adversarial.mk
--include tests/fuzz/fuzz.mk
--include x1/x1.mk
--include man/man.mk
--include tests/log/log.mk
-
-# Every test program prints "N passed, N failed, N skipped"; tests/run.sh
+# Every test program prints "N passed, N failed[, N skipped]"; tests/run.sh
 # runs them in turn and prints the total.
-TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver \
-	     $(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath "$(SBUILD)/tests/test_e2e $(BUILD)" \
-	     "tests/xtapd/test_xtapd.sh $(BUILD)" "tests/xtapd/test_mediation.sh $(BUILD)" "tests/xtapd/test_xtapctl.sh $(BUILD)" \
-	     "tests/xtapd/test_flowtaplite.sh $(BUILD)" "tests/xtapd/test_durability.sh $(BUILD)"
-
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-build
-	$(Q)tests/run.sh $(TESTS_BPF) $(TESTS_EXTRA)
+	$(Q)tests/run.sh $(TESTS) $(TESTS_EXTRA)
 
-test-build: $(BUILD)/xtap.skel.h $(BUILD)/bench.skel.h $(SBUILD)/tests/test_classify \
-	$(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver $(SBUILD)/tests/test_e2e \
-	$(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath $(BUILD)/xtapd $(BUILD)/xtapd-fault $(BUILD)/xtapctl \
-	$(TEST_BUILD_EXTRA)
+test-build: $(TEST_BUILD) $(TEST_BUILD_EXTRA)
 
 # every benchmark, then the goals against this run (tests/bench.sh; root;
 # about 25 minutes; output kept in build/bench.txt; BENCH_ONLY=x3: the X3
@@ -201,12 +204,15 @@ bench: deps
 		$(BUILD)/xtap-x3 $(BUILD)/xtap-x3d
 	$(Q)tests/bench.sh $(BUILD) $(BENCH_ONLY)
 
-clean:
-	$(Q)rm -rf $(BUILD)
+# The control plane's speed over one SSH session (tests/bench_ctl.sh; root;
+# BENCH_CTL_SIZES to choose the sizes). Not a test: figures, no verdict.
+bench-ctl: $(BUILD)/xtapd $(BUILD)/bench_ctl
+	$(Q)tests/bench_ctl.sh $(BUILD) $(BENCH_CTL_SIZES)
 
-
-.DELETE_ON_ERROR:
-.SECONDARY:
+# The delivery process's CPU per copy (figures, not a test; root)
+.PHONY: bench-x3
+bench-x3: $(BUILD)/xtap-x3 $(BUILD)/xtap-x3d
+	$(Q)tests/x3/bench_x3.sh $(BUILD) $(BENCH_X3_N) $(BENCH_X3_SIZE)
 
 # `make demo`: a complete interception in a namespace lab, then teardown
 # (scripts/demo.sh; root). deps first, in its own make, so that a fresh
@@ -218,15 +224,8 @@ demo:
 	$(Q)$(MAKE) -s --no-print-directory $(BUILD)/xtapd $(BUILD)/dtcp $(BUILD)/xtap-cd
 	$(Q)scripts/demo.sh $(BUILD)
 
-# The control plane's speed over one SSH session (tests/bench_ctl.sh; root;
-# BENCH_CTL_SIZES to choose the sizes). Not a test: figures, no verdict.
-$(BUILD)/bench_ctl: tests/bench_ctl.c $(BUILD)/dtcp.d/libdtcp.a
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lssh -lcrypto -lbpf
+clean:
+	$(Q)rm -rf $(BUILD)
 
-.PHONY: bench-ctl
-bench-ctl: $(BUILD)/xtapd $(BUILD)/bench_ctl
-	$(Q)tests/bench_ctl.sh $(BUILD) $(BENCH_CTL_SIZES)
-
-# make install / uninstall (GNU directory variables), make deb, make test-deb
-include scripts/ops.mk
+.DELETE_ON_ERROR:
+.SECONDARY:

@@ -17,7 +17,7 @@
 
 /* Everything one packet's classification works on, passed by pointer to
  * the global (separately verified) functions below. (User space's struct
- * xtap_cls, loader/classifier.c, is the classifier library itself.) */
+ * xtap_cls, loader/lib/classifier.c, is the classifier library itself.) */
 struct xtap_cls_state {
 	struct xtap_pkt pkt;
 	__u32 dir;     /* enum xtap_dir */

@@ -2,7 +2,7 @@
 /* The JMirror header (docs/delivery.md): two 32-bit words between the outer
  * UDP header and the intercepted packet, version 0 in the first word's top
  * two bits, the intercept id and session id from X-MD-Intercept-Id. The
- * loader computes both words (loader/jmirror.h); the copy only carries them. */
+ * loader computes both words (loader/common/jmirror.h); the copy only carries them. */
 #ifndef XTAP_BPF_JMIRROR_H
 #define XTAP_BPF_JMIRROR_H
 

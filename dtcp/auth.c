@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* HMAC-SHA1 Authentication-Info (docs/dtcp.md 3.1). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* DTCP as xtap speaks it (docs/dtcp.md): a library with no I/O.
  *
  * Layers, each usable alone:

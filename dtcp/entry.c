@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A criterion as the server keeps it: the fixed-size fields in
  * struct dtcp_crit_head, the lists packed behind the entry in the same
  * allocation, only as long as the request's lists were. Layout of packed:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Framing of a DTCP byte stream and splitting of one message into lines
  * (docs/dtcp.md 1 and 2). */
 #include <string.h>

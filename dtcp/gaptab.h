@@ -6,7 +6,7 @@
  * move of the whole array (8 MB per DELETE at 1M criteria in the DTCP
  * server's table, 48 MB in xtapd's backend records). The caller keeps the
  * array's fields typed (first element, n, cap, front) and its own search;
- * these move the bytes. Users: dtcp/server.c, loader/backend.c.
+ * these move the bytes. Users: dtcp/server.c, loader/lib/backend.c.
  */
 #ifndef XTAP_GAPTAB_H
 #define XTAP_GAPTAB_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Helpers shared by the library's files; not part of the API. */
 #ifndef XTAP_DTCP_INTERNAL_H
 #define XTAP_DTCP_INTERNAL_H

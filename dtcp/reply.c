@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Replies (docs/dtcp.md 5): typed reply -> signed bytes, and parsing of a
  * reply for the client. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Typed requests (docs/dtcp.md 2 and 4): header list -> struct dtcp_request,
  * and back to canonical text. */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The state logic of docs/dtcp.md 3.4, 4 and 6 that does not touch the
  * kernel: ownership, Criteria-IDs, selectors, timeouts, quotas, expiry. The
  * datapath is reached only through struct dtcp_backend. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* One SSH channel: framing, the no-reply rule for unauthenticated messages
  * (docs/dtcp.md 3.3), then the server. Bytes in, replies out, no I/O. */
 #include <stdlib.h>

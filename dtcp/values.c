@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Filter values of docs/dtcp.md 2.1: address and number lists, ranges,
  * prefixes, and names with \ddd escapes. */
 #include <arpa/inet.h>

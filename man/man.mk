@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The man pages (mdoc): mandoc -Tlint, and xtapd.conf(5) against the
 # configuration parser's grammar (tests/man/). Included by the top-level
 # Makefile; the pages are installed by scripts/ops.mk.

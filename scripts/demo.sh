@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # xtap demo: a complete lawful interception in a namespace lab, from tasking to
 # teardown, in well under a minute. Run by `make demo` (as root), which first
 # installs what is missing and builds xtapd, dtcp and xtap-cd.

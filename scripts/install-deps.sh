@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Install every Debian package xtap's build, tests, benchmarks and demo need.
 # Idempotent: when everything is present it only runs dpkg-query and exits.
 set -euo pipefail

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Installing xtap: `make install`, `make uninstall`, `make deb`, `make
 # test-deb`. Included at the end of the top-level Makefile.
 #
@@ -24,12 +25,9 @@ WORKER_USER   ?= nobody
 INSTALL       ?= install
 
 # A distribution's build flags (dpkg-buildflags, through debian/rules'
-# environment) reach every shipped program: CPPFLAGS and LDFLAGS here, CFLAGS
-# through the top-level `CFLAGS ?=` and, for the fragments that keep flags of
-# their own (dtcp, xtap-cd), EXTRA_CFLAGS. Empty in a developer's build.
-CFLAGS    += $(CPPFLAGS)
-DT_CFLAGS += $(CPPFLAGS) $(EXTRA_CFLAGS)
-CD_CFLAGS += $(CPPFLAGS) $(EXTRA_CFLAGS)
+# environment) reach every shipped program through the top-level Makefile's
+# one build: CFLAGS (`CFLAGS ?=`), CPPFLAGS and LDFLAGS in every compile and
+# link. Empty in a developer's build.
 LDLIBS    += $(LDFLAGS)
 DT_LIBS   += $(LDFLAGS)
 CD_LIBS   += $(LDFLAGS)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # `make bench`: every benchmark in one run (root), then the goals of issue 6
 # against what this run measured. Not a test: figures and their verdicts
 # against the goals, never a pass/fail of the build.

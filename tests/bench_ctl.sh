@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The control plane's speed (issue 6): xtapd in a namespace lab (tests/xtapd/
 # lab.sh, which removes everything it creates on exit), driven by
 # build/bench_ctl over one SSH session. Prints BENCH and RATIO lines and a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs test programs one after another. Each prints a closing line
 # "N passed, N failed[, N skipped]"; this adds them up and prints the total.
 # A program that dies or prints no summary counts as one failure.

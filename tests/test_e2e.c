@@ -593,10 +593,13 @@ static int run_mode(int xdp)
 		  "(ip netns exec %s socat -u TCP-LISTEN:5001,reuseaddr OPEN:%s/recv,creat,trunc &) && sleep 0.5 && "
 		  "ip netns exec %s socat -u OPEN:%s/send TCP:198.51.100.10:5001 && sleep 0.5 && cmp -s %s/send %s/recv",
 		  dir, ns_srv, dir, ns_cli, dir, dir, dir), "TCP transfer through the sensor is not intact");
-	REQUIRE(!sh("(ip netns exec %s timeout 3 socat -u UDP-RECV:5060 OPEN:%s/udp,creat,trunc &) && sleep 0.3 && "
-		  "for i in 1 2 3 4 5; do echo datagram$i | ip netns exec %s socat -u - UDP:198.51.100.10:5060; done; "
-		  "sleep 0.3; test \"$(grep -c datagram %s/udp)\" = 5",
-		  ns_srv, dir, ns_cli, dir), "UDP datagrams did not all reach the server");
+	/* waits for the receiver's socket and for the datagrams, not a fixed
+	 * time: on a busy machine socat takes longer than any sleep */
+	REQUIRE(!sh("(ip netns exec %1$s timeout 15 socat -u UDP-RECV:5060 OPEN:%2$s/udp,creat,trunc &) && "
+		  "for k in $(seq 100); do ip netns exec %1$s ss -Hlun 'sport = :5060' | grep -q . && break; sleep 0.1; done; "
+		  "for i in 1 2 3 4 5; do echo datagram$i | ip netns exec %3$s socat -u - UDP:198.51.100.10:5060; done; "
+		  "for k in $(seq 100); do test \"$(grep -c datagram %2$s/udp)\" = 5 && exit 0; sleep 0.1; done; exit 1",
+		  ns_srv, dir, ns_cli), "UDP datagrams did not all reach the server");
 	REQUIRE(!sh("ip netns exec %s ping -q -c 3 -i 0.2 198.51.100.10 >/dev/null", ns_cli), "ping");
 	REQUIRE(!sh("ip netns exec %s ping -q -c 2 -i 0.2 -s 3000 198.51.100.10 >/dev/null", ns_cli),
 	      "fragmented ping");

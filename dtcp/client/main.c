@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* dtcp: drive an xtap sensor (or a Juniper router) over DTCP.
  * A thin libssh adapter over the dtcp library: builds requests from the
  * command line or a file, signs them, sends them on the flow-tap-dtcp

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The adversarial suite, SSH side (issue 12): the real xtapd in namespaces this
 # test creates and always removes (tests/xtapd/lab.sh), with traffic flowing
 # from the client namespace to a content destination throughout. Hostile SSH

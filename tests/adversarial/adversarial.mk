@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The adversarial suite, SSH side (issue 12), against the real xtapd in
 # namespaces (root): hostile SSH clients and worker kills (adv_test.sh, about
 # 2.5 minutes), a compromised worker speaking the monitor protocol

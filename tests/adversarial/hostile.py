@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Hostile SSH clients for the adversarial suite (tests/adversarial/adv_test.sh),
 and the mediation device that must still get in after each of them.
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A compromised SSH worker (tests/adversarial/worker_test.sh): xtapd -W execs
 this instead of itself, with the monitor socket on fd 3. It speaks the
-monitor protocol (loader/monproto.h, docs/privsep.md) with hostile messages
+monitor protocol (loader/worker/monproto.h, docs/privsep.md) with hostile messages
 and checks that the monitor is neither crashed, blocked nor misled: every
 expectation is what docs/privsep.md says the monitor must do. Results go to
 RESULTS (next to the host key, the only path it is given), one "ok"/"FAIL"

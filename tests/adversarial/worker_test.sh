@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A compromised SSH worker against the real monitor (issue 12): xtapd -W runs
 # tests/adversarial/hostile_worker.py as its worker, which sends malformed,
 # misattributed and forged monitor-protocol messages and a flood, and checks

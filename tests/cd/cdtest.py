@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """End-to-end test of xtap-cd over loopback.
 
 Starts xtap-cd on 127.0.0.1, ::1 and the dual-stack default with a port the

@@ -1,4 +1,5 @@
-/* Table-driven tests of loader/cd_wire.c: every verdict of cd_classify with
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Table-driven tests of loader/common/cd_wire.c: every verdict of cd_classify with
  * the packet as hex, and the intercept id syntax of -i. Adding a case is
  * adding a row. Prints "N passed, N failed". */
 #include <stdio.h>

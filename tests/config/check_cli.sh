@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Tests xtap-config-check: exit status and the exact "FILE:LINE: message"
 # lines, on the example configuration, a bad file and a missing one.
 # Usage: check_cli.sh PATH-TO-xtap-config-check

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Table-driven tests of loader/config.c: the FlowTapLite block, every xtap
+ * Table-driven tests of loader/config/config.c: the FlowTapLite block, every xtap
  * statement and its fields, every error with its exact line and message,
  * quoting, comments, repeats, the diff, the DTCP policy helper, and the
  * example configuration (argv[1]).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Read xtapd's pinned rules map straight from the kernel (bpf(2) through
 ctypes), so that the harness sees the datapath itself, not xtapd's account
 of it. Layout: include/xtap.h, struct xtap_rule (112 bytes)."""

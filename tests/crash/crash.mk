@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The crash and fault harness of issue 11 (docs/fault-harness.md): the real
 # xtapd and build/xtapd-fault (its test-only crash points and I/O faults)
 # crashed, restarted and checked against a reference model. Root; a

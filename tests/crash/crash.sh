@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The crash and fault harness of xtapd (docs/fault-harness.md): a namespace
 # lab (tests/xtapd/lab.sh) with a second client link and IPv6 towards the
 # content destination, two control sources, then harness.py inside the

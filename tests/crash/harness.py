@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The crash and fault harness of xtapd (issue 11, docs/fault-harness.md).
 
 Run by tests/crash/crash.sh inside the sensor's network namespace of a lab

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The reference model of the crash harness (docs/fault-harness.md): what a
 sensor must hold, written from docs/dtcp.md alone, never from xtapd's or the
 DTCP library's code.

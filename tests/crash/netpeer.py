@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The crash harness's two traffic helpers, each run inside its own namespace
 (docs/fault-harness.md):
 

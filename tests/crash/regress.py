@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Regression tests of issue 11, one per bullet at its top, by name
 (docs/fault-harness.md). Run by tests/crash/crash.sh BUILD --regress inside
 the lab's sensor namespace; each test starts from an empty state and a

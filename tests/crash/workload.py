@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Random requests of the crash harness: every criterion shape a mediation
 device sends (docs/dtcp.md 4), from a seeded random.Random, and a packet
 that a criterion must copy. Addresses are documentation ones

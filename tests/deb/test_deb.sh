@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The Debian package, installed for real: tests/deb/test_deb.sh XTAP.deb
 #
 # Installs the .deb with apt, checks what Debian policy and xtapd.conf(5)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # End-to-end test of the `dtcp` client against OpenSSH's sshd running the
 # flow-tap-dtcp subsystem (test_server: the library with the in-memory
 # backend). Starts sshd on 127.0.0.1 with its own config, host key and a
@@ -7,7 +8,7 @@
 set -u
 build=$(cd "$1" && pwd)
 client=$build/dtcp
-server=$build/dtcp.d/test_server
+server=$build/tests/test_server
 user=ftap1
 pass=0 fail=0 skip=0
 

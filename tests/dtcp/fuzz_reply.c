@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: reply formatting and reply parsing.
  *  1. the input read as reply fields (code, version, SEQ, ID, count, an
  *     item, LIST blocks) -> dtcp_reply_format -> dtcp_reply_parse must give

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: framing + parsing + validation + the server, on bytes
  * from the wire. Three paths per input:
  *  1. each framed message parsed and handled without the HMAC gate, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Golden-file runner: feeds each tests/dtcp/NAME.in through the library
  * (in-memory backend, fixed clock) and compares the reply stream with
  * NAME.out, or rewrites NAME.out with --update.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* In-memory backend and configuration for the DTCP tests, the test SSH
  * subsystem server and the fuzzers: what xtapd will do with BPF maps and its
  * configuration file, done with arrays. */

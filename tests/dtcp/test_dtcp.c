@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of the DTCP library: the docs/dtcp.md vectors byte for byte,
  * framing at every split point, value parsers, the parse-format-parse round
  * trip for every request kind, reply parsing, timeout arithmetic. */

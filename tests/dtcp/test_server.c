@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The flow-tap-dtcp subsystem for the end-to-end test: sshd runs it with the
  * channel on stdin/stdout. The library with the in-memory backend; each
  * reply is one write(2), as the daemon will do with one channel write. */

@@ -1,4 +1,5 @@
-/* libFuzzer target: the configuration parser (loader/config.c) on any text.
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* libFuzzer target: the configuration parser (loader/config/config.c) on any text.
  * Per input: the errors counted and kept within their bounds, each one
  * NUL-terminated line with a line number inside the text; the report and
  * the warnings printed; for a valid configuration, the diff against itself

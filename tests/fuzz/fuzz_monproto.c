@@ -1,4 +1,5 @@
-/* libFuzzer target: the monitor <-> worker codec (loader/monproto.c) in both
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* libFuzzer target: the monitor <-> worker codec (loader/worker/monproto.c) in both
  * directions. Per input:
  *  1. the bytes decoded as a datagram from the worker and from the monitor:
  *     a refusal carries a fixed reason; an accepted datagram holds only the

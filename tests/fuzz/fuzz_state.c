@@ -1,4 +1,5 @@
-/* libFuzzer target: the state loader (loader/state.c, xtap_state_load) on a
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* libFuzzer target: the state loader (loader/xtapd/state.c, xtap_state_load) on a
  * snapshot and journals made of the input: the input up to a line starting
  * "xtap-journal " is the snapshot, the rest (if any) the journal, and from a
  * second such line on path.journal.next (a compaction's), written to files

@@ -1,4 +1,5 @@
-/* libFuzzer target: the X2/X3 PDU decoder (loader/x3_pdu.c), as xtap-x3d
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* libFuzzer target: the X2/X3 PDU decoder (loader/x3/x3_pdu.c), as xtap-x3d
  * feeds it: the input is a TLS stream, read PDU after PDU. Per PDU:
  *  - X3_NEED_MORE asks for more than there is, and never for more than one
  *    PDU can be (X3_PDU_MAX);

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target: what the monitor takes from an X3 delivery process's
- * status pipe (loader/x3sup.c: xtap_x3sup_parse), the one input the monitor
+ * status pipe (loader/x3/x3sup.c: xtap_x3sup_parse), the one input the monitor
  * gets from that unprivileged process. Per input, split into lines:
  *  - the state stays a known one and the sequence number never goes back
  *    (serial arithmetic), whatever the lines say;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs libFuzzer targets one after the other (ASan + UBSan), each on its seed
 # corpus tests/fuzz/corpus/NAME plus its working corpus BUILD/fuzz/corpus-NAME
 # (and, for request and reply, the golden streams as the golden runner feeds
@@ -46,7 +47,6 @@ max_len() {
 
 binary() {
   case $1 in
-    request|reply) echo "$build/dtcp.d/fuzz_$1" ;;
     *) echo "$fz/fuzz_$1" ;;
   esac
 }
@@ -70,7 +70,7 @@ for t in $names; do
     # the streams exactly as the golden runner feeds them (signatures in)
     seeds=$fz/golden-seeds.$$
     mkdir -p "$seeds"
-    "$build/dtcp.d/golden" --dump-corpus "$seeds" "$here"/tests/dtcp/*.in >/dev/null
+    "$build/tests/golden_dtcp" --dump-corpus "$seeds" "$here"/tests/dtcp/*.in >/dev/null
     cp "$here"/tests/dtcp/*.out "$seeds"/
     dirs+=("$seeds")
   fi
@@ -78,7 +78,7 @@ for t in $names; do
     # every request body of the golden exchanges
     seeds=$fz/golden-seeds.$$
     mkdir -p "$seeds"
-    "$build/x1.d/golden" --dump-corpus "$seeds" "$here"/tests/x1/*.in >/dev/null
+    "$build/tests/golden_x1" --dump-corpus "$seeds" "$here"/tests/x1/*.in >/dev/null
     dirs+=("$seeds")
   fi
   if [ -n "${FUZZ_RUNS:-}" ]; then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # make install / make uninstall into a staging folder (DESTDIR), as a
 # packager does: the files GNU's directory variables name, their modes, the
 # unit's paths filled in, an existing configuration never overwritten, and

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * libbpf's and libxdp's messages through xtap's logger (loader/log_lib.c),
+ * libbpf's and libxdp's messages through xtap's logger (loader/lib/log_lib.c),
  * driven through the callbacks log_libbpf() really installs (read back
  * from libbpf_set_print / libxdp_set_print) with the lines both libraries
  * print on this kernel (captured from xtapd's start and adoption, issue 14)

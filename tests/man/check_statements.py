@@ -5,7 +5,7 @@
 usage: check_statements.py XTAP_CONFIG_CHECK MANPAGE
 
 The statements the parser knows come from the compiled grammar
-(`xtap-config-check --statements`: loader/config.c's grammar[]); the
+(`xtap-config-check --statements`: loader/config/config.c's grammar[]); the
 documented ones from the man page's STATEMENTS section, each an `.It Ic ...`
 line whose Ic words are literal and whose Ar/Cm words are values (`a | b`
 one value). Both become a shape, the literal words with `$` for each value,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # mandoc -Tlint on every man page, down to STYLE messages. Two messages are
 # not the page's fault and are left out: cross references to pages not
 # installed on this machine (xtap's own before `make install`) and a stale

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""End-to-end tests of xtapd's SSH worker (loader/worker.c) behind the real
+# SPDX-License-Identifier: BSD-2-Clause
+"""End-to-end tests of xtapd's SSH worker (loader/worker/worker.c) behind the real
 monitor: build/xtapd itself, in a network namespace this test creates and
 always removes (its datapath on a veth pair there, pins under
 /sys/fs/bpf/xtap-sshd<pid>), on 127.0.0.1 with free high ports. The test

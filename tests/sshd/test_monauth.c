@@ -1,4 +1,5 @@
-/* The monitor's session slots and authentication decisions (loader/monauth.c,
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The monitor's session slots and authentication decisions (loader/xtapd/monauth.c,
  * the code xtapd runs), driven with monitor-protocol messages as a worker
  * sends them: encoded, decoded by mon_decode, handed to xtap_monauth_handle.
  * Expectations from docs/privsep.md ("The protocol", "What the monitor

@@ -1,4 +1,5 @@
-/* Codec tests for the monitor <-> worker protocol (loader/monproto.h):
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Codec tests for the monitor <-> worker protocol (loader/worker/monproto.h):
  * every message round-trips, and every malformed form is rejected. */
 #include <stdio.h>
 #include <stdlib.h>

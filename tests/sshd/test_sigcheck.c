@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* The monitor's check of public-key login signatures (loader/sigcheck.c).
+/* The monitor's check of public-key login signatures (loader/xtapd/sigcheck.c).
  * The signed data is built here from RFC 4252 section 7's layout, the key
  * blobs from RFC 4253 6.6, RFC 5656 3.1 and RFC 8709 4, and the signatures
  * are made with OpenSSL's signing side: nothing is taken from the code

@@ -1,4 +1,5 @@
-/* Tests of loader/audit.c: exact lines for each event, JSON validity and
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Tests of loader/xtapd/audit.c: exact lines for each event, JSON validity and
  * byte-exact escaping checked by Python's json module, 0600 whatever the
  * umask, cut fields, ids split over lines, two processes appending
  * thousands of lines without mixing them, a write cut short by the file

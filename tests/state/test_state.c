@@ -1,4 +1,5 @@
-/* Tests of loader/state.c: a server with criteria of every form saved and
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Tests of loader/xtapd/state.c: a server with criteria of every form saved and
  * loaded back (field by field, LIST replies byte for byte, file byte for
  * byte), atomic replacement (stale .tmp, truncation at every byte, crash
  * before the rename), 0600 whatever the umask, every malformed file refused

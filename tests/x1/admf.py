@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A test ADMF: POSTs X1 bodies to the NE over HTTPS with mutual TLS
 (python3's ssl and http.client, Debian's python3). Each FILE is one request
 body, all sent on one connection (keep-alive). Prints "status N" and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer target for the X1 request path: a body through
  * x1_parse_container, then (when it parses) through the store over the
  * shared criteria table, twice with two ADMFs, and the response formatted.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Golden X1 exchanges: feeds each tests/x1/NAME.in through the X1 library
  * (parse, store, format) over the DTCP criteria table with the in-memory
  * datapath and a fixed clock, and compares the transcript with NAME.out

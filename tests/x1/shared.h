@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The X1 store's criteria in the table DTCP uses, for the X1 tests and
  * fuzzer: what xtapd's monitor does with its dtcp_server and backend, here
  * over the DTCP library's in-memory backend (tests/dtcp/memback.c). An X1

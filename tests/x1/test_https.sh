@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The X1 front end end to end over mutual TLS, in a network namespace of
-# its own (x1h-PID, loopback only): build/x1.d/x1_https (the unprivileged
-# HTTPS worker of loader/x1worker.c and a monitor holding the X1 store over
+# its own (x1h-PID, loopback only): build/tests/x1_https (the unprivileged
+# HTTPS worker of loader/x1/x1worker.c and a monitor holding the X1 store over
 # the DTCP criteria table with the in-memory datapath) and tests/x1/admf.py
 # as two ADMFs. Keys and certificates are made here, in a temporary folder,
 # and removed. Usage: test_https.sh BUILD. Prints "N passed, N failed, N skipped".
 # X1_WRAP="strace -ff -o DIR" X1_ARGS=-S runs the server under strace without
-# its seccomp filter: how the filter's list (loader/x1worker.c) was measured.
+# its seccomp filter: how the filter's list (loader/x1/x1worker.c) was measured.
 set -u
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
-bin=$build/x1.d/x1_https
+bin=$build/tests/x1_https
 pass=0 fail=0
 ns=x1h-$$
 port=18443

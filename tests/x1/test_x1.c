@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of the X1 library: the TS 103 280 value parsers against the
  * types' definitions, libxml2 hardening against hostile bodies, the mapping
  * of every target kind onto criteria (expected fields written from

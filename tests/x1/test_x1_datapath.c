@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * X1 to datapath: X1 messages through the X1 library (parse, the
- * worker -> monitor wire, the store) and xtap's backend (loader/backend.c)
+ * worker -> monitor wire, the store) and xtap's backend (loader/lib/backend.c)
  * into the BPF maps, then packets through the XDP program. The expectations
  * are docs/x1.md "Mapping" read as packets: an address target matches
  * traffic from and to it, a port target that port as source or destination

@@ -1,4 +1,5 @@
-/* The X1 front end (loader/x1worker.c) with a monitor of its own, for
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The X1 front end (loader/x1/x1worker.c) with a monitor of its own, for
  * tests/x1/test_https.sh: the worker process drops to an unprivileged user
  * and serves HTTPS; this process holds the X1 store over the criteria table
  * DTCP uses (the in-memory datapath of the DTCP tests: its "% install" /

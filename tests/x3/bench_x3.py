@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """How much CPU the X3 delivery process spends per copy (not a test: figures).
 Run in a namespace of its own by tests/x3/bench_x3.sh:
     bench_x3.py BUILD TMPDIR N SIZE

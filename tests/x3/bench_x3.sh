@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/x3/bench_x3.py in a namespace of its own. Root. Not part of make test.
 # usage: bench_x3.sh BUILD_DIR [N [SIZE]]
 set -u

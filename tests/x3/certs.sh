@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Test certificates for the X3 tests, made at run time (never committed):
 #   certs.sh DIR RECEIVER_IP
 # DIR/ca.{pem,key}          the CA both sides trust

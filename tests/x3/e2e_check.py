@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Checks for tests/x3/test_x3_e2e.sh, from files; prints ok/FAILED lines.
   e2e_check.py basic IN0.pcap IN2.pcap RX.pcap RX.json X3STATS.json CD.json XID T0 T1
   e2e_check.py restart RUN2.seq RUN3.seq X3STATS.json XID BASE"""

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The X3 receiver and delivery process over loopback (tests/x3/x3test.py),
 # in a network namespace of the test's own (ports cannot clash), with
 # certificates made now (tests/x3/certs.sh). Root.

@@ -1,4 +1,5 @@
-/* Golden tests of loader/x3_pdu.c. Every expected PDU is written here by
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Golden tests of loader/x3/x3_pdu.c. Every expected PDU is written here by
  * hand, field by field, from the layout of ETSI TS 103 221-2 V1.4.1 clause 5
  * (docs/x3.md), never taken from the encoder's output: the encoder must
  * produce these bytes and the decoder must read these bytes back into the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Traffic for tests/x3/test_x3_e2e.sh (standard library only).
   traffic.py server ADDR PORT              TCP echo and UDP sink on PORT
   traffic.py client ADDR PORT NTCP NUDP    NTCP echoed TCP messages, then NUDP datagrams

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The X3 receiver and the delivery process over loopback, in the network
 namespace tests/x3/test_x3.sh made (so the ports are the test's own).
 
     x3test.py BUILD_DIR TMPDIR
 
-Runs build/x3.d/san/xtap-x3d and build/x3.d/san/xtap-x3 (ASan + UBSan) with
+Runs build/san/xtap-x3d and build/san/xtap-x3 (ASan + UBSan) with
 certificates tests/x3/certs.sh made in TMPDIR, sends copies as the datapath
 would (plain and JMirror, IPv4 and IPv6) and checks, against this script's
 own model of TS 103 221-2 (struct-packed from the layout, not the C codec):
@@ -22,8 +23,8 @@ import sys
 import time
 
 BUILD, TMP = sys.argv[1], sys.argv[2]
-RXBIN = os.path.join(BUILD, "x3.d/san/xtap-x3d")
-TXBIN = os.path.join(BUILD, "x3.d/san/xtap-x3")
+RXBIN = os.path.join(BUILD, "san/xtap-x3d")
+TXBIN = os.path.join(BUILD, "san/xtap-x3")
 XID = "00112233-4455-6677-8899-aabbccddeeff"
 XID_B = bytes.fromhex(XID.replace("-", ""))
 CD_PORT, X3_PORT = 39031, 39443

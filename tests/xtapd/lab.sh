@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Shared by the xtapd tests: a namespace lab this test creates and always
 # removes (a client C, the sensor S running xtapd, a content destination D),
 # the configuration, and small helpers. Source it with BUILD_DIR as $1.
@@ -87,7 +88,11 @@ cd_count() {
 	rm -f $T/cd.json
 	ip netns exec $D "$B/xtap-cd" -l 203.0.113.10:${2:-7890} -t "$1" --json > $T/cd.json 2>/dev/null &
 	CDPID=$!
-	sleep 0.5
+	# listening before the caller sends (not a fixed sleep: a busy machine)
+	for _ in $(seq 1 100); do
+		ip netns exec $D ss -Hlun "sport = :${2:-7890}" | grep -q . && break
+		sleep 0.1
+	done
 }
 # in this shell, not in $(...): only the parent can wait for its job
 wait_cd() {

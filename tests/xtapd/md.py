@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A mediation device as deployed clients behave (docs/dtcp.md 1): paramiko,
 password login, subsystem flow-tap-dtcp, one recv() per reply, Seq always 1,
 several messages written before reading, a new connection per request.

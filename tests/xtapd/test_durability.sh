@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Issue 11, regression tests by name, against the real xtapd over SSH in
 # namespaces this test creates and always removes:
 #   - criteria of every shape (X-IP-Addr, prefix lists, ranges, port lists,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # xtapd as mediation devices see it: OpenSSH's `ssh -s flow-tap-dtcp` with a
 # key, a paramiko client behaving like deployed ones, two control sources
 # kept apart, 10,000 criteria added and listed, expiry by idle time, total

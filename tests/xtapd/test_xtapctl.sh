@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # xtapctl and SIGHUP, end to end, in namespaces this test creates and always
 # removes (the setup of test_xtapd.sh): xtapd attached to s0, the dtcp client
 # as the mediation device. Checks what an operator relies on: show filter

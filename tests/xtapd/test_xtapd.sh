@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # xtapd end to end, in namespaces this test creates and always removes: a
 # client, the sensor running xtapd, and a content destination. The mediation
 # device is the dtcp client over SSH (password login). Checks the daemon's

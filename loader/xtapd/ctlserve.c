@@ -232,7 +232,7 @@ void xtap_ctlsrv_close(struct xtap_ctlsrv *cs, int detach, int err)
 	}
 }
 
-/* ---- the metrics listener (loader/metrics_http.c) ---- */
+/* ---- the metrics listener (loader/xtapd/metrics_http.c) ---- */
 
 void xtap_ctlsrv_metrics_stop(struct xtap_ctlsrv *cs)
 {

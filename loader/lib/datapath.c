@@ -108,6 +108,17 @@ static int adopt(struct xtap_dp *dp)
 	return 0;
 }
 
+int xtap_dp_sets_max(const struct xtap_dp *dp, uint32_t *max)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(dp->maps.sets, &info, &len))
+		return -errno;
+	*max = info.max_entries;
+	return 0;
+}
+
 static int pin_all(struct xtap_dp *dp, struct xtap_bpf *s)
 {
 	struct bpf_program *progs[4] = { s->progs.xtap_xdp, s->progs.xtap_tc_ingress, s->progs.xtap_tc_egress,

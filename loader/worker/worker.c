@@ -246,7 +246,7 @@ xtap_OM_uint32 gss_indicate_mechs(xtap_OM_uint32 *minor, struct xtap_gss_oid_set
  * being processed and calls OpenSSL's. The worker forwards both (AUTH_SIG)
  * with the login, and the monitor checks the data (RFC 4252 7: session id,
  * user, service, key) and the signature itself against the authorized key
- * (loader/sigcheck.c). If libssh ever stops calling it, nothing is
+ * (loader/xtapd/sigcheck.c). If libssh ever stops calling it, nothing is
  * captured and public-key logins fail: closed, never open. The monitor
  * calls it too (through here, passed on unchanged). */
 typedef int (*digest_verify_fn)(EVP_MD_CTX *, const unsigned char *, size_t, const unsigned char *,

@@ -20,7 +20,6 @@
 #include "b64.h"
 #include "config.h"
 #include "uuid.h"
-#include "x3_pdu.h"
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -211,7 +210,7 @@ static bool name_ok(const struct word *w)
 	return true;
 }
 
-/* A Linux netdev name as the kernel takes it (and as loader/vtpair.c checks). */
+/* A Linux netdev name as the kernel takes it (and as loader/lib/vtpair.c checks). */
 static bool netdev_ok(const struct word *w)
 {
 	if (w->n == 0 || w->n >= XTAP_CFG_IFNAME_MAX || word_is(w, ".") || word_is(w, ".."))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The metrics listener: an unprivileged process serving `GET /metrics`
- * (loader/metrics_http.c). */
+ * (loader/xtapd/metrics_http.c). */
 #ifndef XTAP_METRICS_HTTP_H
 #define XTAP_METRICS_HTTP_H
 

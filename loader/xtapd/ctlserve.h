@@ -2,7 +2,7 @@
 /* What the monitor serves besides DTCP: the xtapctl socket (docs/xtapctl.md;
  * root's alone, a few connections at once, each with a deadline, answers
  * written without blocking) and the metrics listener's socket pair
- * (loader/metrics_http.c; one scrape per byte it sends). Requests are
+ * (loader/xtapd/metrics_http.c; one scrape per byte it sends). Requests are
  * answered by ctl.c from the view the owner's ctx callback gives; the
  * detach request is handed back to the owner, which takes the datapath
  * down and then has the answer sent by xtap_ctlsrv_close. */

@@ -184,7 +184,7 @@ void xtap_monauth_free(struct xtap_monauth *ma)
 /* ---- audit lines ---- */
 
 /* Events anyone can cause before logging in: written one by one up to a
- * burst per kind and minute, then counted (loader/evlimit.h). Kind 0 is a
+ * burst per kind and minute, then counted (loader/common/evlimit.h). Kind 0 is a
  * failed authentication, the others the worker's event kinds. */
 static bool preauth_event(uint32_t kind)
 {

@@ -59,8 +59,7 @@ int xtapd_datapath_up(struct xtap_dp *dp, struct xtap_cls **cls, const struct xt
 {
 	struct xtap_dp_opts o = { .pin_dir = pin_dir, .vt_name = cfg->vt_name, .vt_peer = cfg->vt_peer,
 				  .ipv6 = cfg->ipv6, .max_criteria = slots };
-	struct bpf_map_info info = { 0 };
-	uint32_t len = sizeof(info);
+	uint32_t max_sets;
 	int err;
 
 	if ((err = xtap_dp_open(dp, &o))) {
@@ -70,9 +69,9 @@ int xtapd_datapath_up(struct xtap_dp *dp, struct xtap_cls **cls, const struct xt
 	for (size_t i = 0; i < cfg->n_attach; i++)
 		if ((err = xtap_dp_attach(dp, cfg->attach[i].netdev, cfg->attach[i].mode)))
 			return err;
-	if (bpf_obj_get_info_by_fd(dp->maps.sets, &info, &len))
-		return -errno;
-	*cls = xtap_cls_new(&dp->maps, dp->max_criteria, info.max_entries);
+	if ((err = xtap_dp_sets_max(dp, &max_sets)))
+		return err;
+	*cls = xtap_cls_new(&dp->maps, dp->max_criteria, max_sets);
 	if (!*cls)
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->n_attach; i++) {

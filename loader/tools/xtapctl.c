@@ -18,7 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "ctlproto.h"
 
 /* An answer may take a while (a detach waits for the teardown) but never
  * this long: a hung daemon must not hang the operator's shell. */

@@ -114,6 +114,10 @@ int xtap_cls_cd_get(struct xtap_cls *cls, const struct xtap_cd_spec *cd, uint16_
 int xtap_cls_cd_put(struct xtap_cls *cls, uint16_t index);
 /* Counters of a destination, summed over CPUs: out[XTAP_CDS_COUNT]. */
 int xtap_cls_cd_stats(struct xtap_cls *cls, uint16_t index, uint64_t *out);
+/* What the datapath holds for a criterion's slot and a destination's index
+ * (xtapctl's views read the maps through here only): 0 or -errno. */
+int xtap_cls_rule_read(struct xtap_cls *cls, uint32_t slot, struct xtap_rule *out);
+int xtap_cls_cd_read(struct xtap_cls *cls, uint16_t index, struct xtap_cdest *out);
 /* JMirror header words (network order) for an intercept id: up to 32 bits
  * fill the first word (version bits cleared), more put the high 32 bits
  * (top two cleared) in the first and the low 32 in the second. */

@@ -21,19 +21,10 @@
 #include "datapath.h"
 #include "dtcp.h"
 #include "xbuf.h"
+#include "ctlproto.h"
 
 struct xtap_x3sup;
 
-#define XTAP_CTL_SOCKET "/run/xtap/xtapd.ctl"
-/* One request line, newline included: a few words ("--json --reveal show
- * filter index 4294967295 counters" is 55 bytes). */
-#define XTAP_CTL_REQ_MAX 256
-/* Words of a request; the longest command has 5. */
-#define XTAP_CTL_WORDS_MAX 8
-/* Largest answer: with --reveal a criterion costs up to DTCP_GIVEN_MAX bytes
- * of fields, so 64 MiB hold ~16000 revealed criteria and far more without;
- * a larger answer is refused with an error naming the narrower command. */
-#define XTAP_CTL_ANSWER_MAX (64u << 20)
 
 /* What xtapd counts for the metrics besides the datapath's own counters:
  * DTCP requests by method and result code (a small table: about 8 methods

@@ -57,6 +57,8 @@ int xtap_dp_open(struct xtap_dp *dp, const struct xtap_dp_opts *o);
  * themselves call it. */
 struct xtap_bpf;
 void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria);
+/* The size the address-set map was created with (pinned or new): 0 or -errno. */
+int xtap_dp_sets_max(const struct xtap_dp *dp, uint32_t *max);
 /* The loaded skeleton's map fds (the skeleton keeps them), by the names
  * include/xtap.h defines once. */
 void xtap_dp_skel_maps(struct xtap_bpf *s, struct xtap_cls_maps *m);

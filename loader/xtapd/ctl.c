@@ -160,8 +160,10 @@ static int cd_collect(const struct xtap_ctl_ctx *x, struct cd_list *l)
 
 		if (xtap_backend_rules(x->be, c->id, &slots, &n) || !n)
 			continue;
-		if (bpf_map_lookup_elem(x->dp->maps.rules, &slots[0], &rule))
-			return -errno;
+		int err = xtap_cls_rule_read(x->cls, slots[0], &rule);
+
+		if (err)
+			return err;
 		for (unsigned k = 0; k < rule.ncd && k < XTAP_MAX_CD_PER_CRIT; k++)
 			if (cd_note(l, rule.cd[k], k < c->ncdest ? e->cdest[k].name.s : "?"))
 				return -ENOMEM;
@@ -545,7 +547,6 @@ static void cmd_show_cdests(const struct xtap_ctl_ctx *x, const struct req *r, s
 	for (size_t i = 0; i < cds.n; i++) {
 		uint64_t v[XTAP_CDS_COUNT];
 		struct xtap_cdest cd;
-		uint32_t key = cds.v[i].index;
 		char addr[64] = "?";
 
 		if ((err = xtap_cls_cd_stats(x->cls, cds.v[i].index, v))) {
@@ -553,7 +554,7 @@ static void cmd_show_cdests(const struct xtap_ctl_ctx *x, const struct req *r, s
 			return answer_error(b, r->json, strerror(-err));
 		}
 		/* where the copies go: part of the criterion, so --reveal only */
-		if (r->reveal && !bpf_map_lookup_elem(x->dp->maps.cdests, &key, &cd)) {
+		if (r->reveal && !xtap_cls_cd_read(x->cls, cds.v[i].index, &cd)) {
 			char ip[48];
 
 			if (inet_ntop(cd.family == XTAP_AF_INET6 ? AF_INET6 : AF_INET, cd.dst, ip, sizeof(ip)))

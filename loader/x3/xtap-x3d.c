@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* xtap-x3d: an X3 receiver (docs/x3.md). Accepts ETSI TS 103 221-2 PDUs
  * over TLS from senders whose client certificate the given CA signed,
- * validates every PDU (loader/x3_pdu.c), checks sequence continuity per XID,
+ * validates every PDU (loader/x3/x3_pdu.c), checks sequence continuity per XID,
  * writes the payloads to pcap with the PDU's timestamp, reports gaps, and
  * answers keepalives. A keepalive is answered only once every PDU before it
  * is in the pcap file and the sequence log (flushed): xtap-x3 takes the

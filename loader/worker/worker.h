@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* xtapd's network-facing SSH worker (docs/privsep.md): the unprivileged
  * process that serves the flow-tap-dtcp subsystem with libssh and asks the
- * monitor, over monfd (loader/monproto.h), for every decision. */
+ * monitor, over monfd (loader/worker/monproto.h), for every decision. */
 #ifndef XTAP_WORKER_H
 #define XTAP_WORKER_H
 
@@ -33,7 +33,7 @@ struct xtap_worker_opts {
 	unsigned auth_secs;
 	unsigned auth_tries;
 	bool no_seccomp;          /* leave the seccomp filter out (measuring it) */
-	int log_level;            /* loader/log.h level; the worker logs to stderr */
+	int log_level;            /* loader/common/log.h level; the worker logs to stderr */
 };
 
 /* The defaults above. */

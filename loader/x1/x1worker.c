@@ -2,8 +2,8 @@
 /*
  * The X1 front end: TLS 1.2 or later with a client certificate the
  * configured CA signed (clause 7.2.2: mutual TLS), the ADMF named by the
- * certificate's subject CN, HTTP/1.1 POST X1_HTTP_PATH (x1/http.c), the
- * body parsed by x1/parse.c; each container goes to the monitor as one
+ * certificate's subject CN, HTTP/1.1 POST X1_HTTP_PATH (loader/x1/http.c), the
+ * body parsed by loader/x1/parse.c; each container goes to the monitor as one
  * typed datagram and the monitor's response body goes back to the ADMF.
  * Holds no task, destination or criterion: the store is the monitor's.
  * One connection at a time (an ADMF's requests are sequential). Each

@@ -4,7 +4,7 @@
  * so that a FlowTapLite router's flow-tap configuration reads the same here,
  * extended by xtap's own statements in the same tree.
  *
- * One table of statement patterns drives the parser (loader/config.c); the
+ * One table of statement patterns drives the parser (loader/config/config.c); the
  * result is a struct xtap_config with fixed-size tables whose bounds are
  * named below. Secrets (password hashes, DTCP keys) never appear in an error
  * message; the message names the statement instead.
@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../dtcp/dtcp.h"
+#include "dtcp.h"
 #include "attach.h"
 
 #define XTAP_CONFIG_PATH "/etc/xtap/xtapd.conf"

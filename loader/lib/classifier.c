@@ -1370,3 +1370,19 @@ int xtap_cls_cd_stats(struct xtap_cls *cls, uint16_t index, uint64_t *out)
 	free(per);
 	return 0;
 }
+
+int xtap_cls_rule_read(struct xtap_cls *cls, uint32_t slot, struct xtap_rule *out)
+{
+	if (slot >= cls->max)
+		return -EINVAL;
+	return bpf_map_lookup_elem(cls->m.rules, &slot, out) ? -errno : 0;
+}
+
+int xtap_cls_cd_read(struct xtap_cls *cls, uint16_t index, struct xtap_cdest *out)
+{
+	uint32_t key = index;
+
+	if (cls->m.cdests <= 0 || index >= cls->max_cds)
+		return -EINVAL;
+	return bpf_map_lookup_elem(cls->m.cdests, &key, out) ? -errno : 0;
+}
