@@ -457,16 +457,341 @@ static void usage(void)
 	exit(2);
 }
 
+/* ---- the daemon's life: options, start, one function per poll source, stop ---- */
+
+struct xtapd_opts {
+	const char *pin_dir, *wuser;
+	int ctl_given;  /* -S: a control socket of its own */
+	uint32_t slots; /* 0: XTAP_MAX_CRITERIA_DEFAULT */
+	int check, verbose, leave;
+};
+
+/* the poll slots: worker, signals, control socket, its connections, the
+ * metrics listener (after them: the other slots keep their places), then
+ * the X3 delivery processes' status pipes */
+enum { P_WORKER = 0, P_SIGNALS = 1, P_CTL = 2, P_METRICS = 3 + XTAP_CTLSRV_CONNS, P_X3 = P_METRICS + 1 };
+#define XTAPD_POLL_MAX (P_X3 + XTAP_CFG_CDESTS_MAX)
+/* what to do after a signal */
+enum { SIG_NONE, SIG_NEXT_TURN, SIG_STOP };
+/* start(): go on serving */
+#define XTAPD_SERVE (-1)
+
+static void parse_args(struct xtapd *d, struct xtapd_opts *o, int argc, char **argv)
+{
+	int opt;
+
+	*o = (struct xtapd_opts){ .pin_dir = DEFAULT_PIN_DIR, .wuser = "nobody" };
+	while ((opt = getopt(argc, argv, "f:nvLP:u:S:C:W:")) != -1) {
+		switch (opt) {
+		case 'f': d->cfg_path = optarg; break;
+		case 'n': o->check = 1; break;
+		case 'v': o->verbose = 1; break;
+		case 'L': o->leave = 1; break;
+		case 'P': o->pin_dir = optarg; break;
+		case 'u': o->wuser = optarg; break;
+		case 'S': d->cs.path = optarg; o->ctl_given = 1; break;
+		case 'C': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			/* at least a word of the exact pre-filter, at most the default */
+			if (errno || *end || optarg[0] == '-' || v < 64 || v > XTAP_MAX_CRITERIA_DEFAULT)
+				fatalx("-C: criteria slots from 64 to %u", XTAP_MAX_CRITERIA_DEFAULT);
+			o->slots = (uint32_t)v;
+			break;
+		}
+		case 'W': d->sup.exe = optarg; break;
+		default: usage();
+		}
+	}
+}
+
+/* The configuration, the audit log, the datapath, the DTCP server and the
+ * state restored into it. XTAPD_SERVE, or the exit status. */
+static int start_state(struct xtapd *d, const struct xtapd_opts *o)
+{
+	static struct xtap_config_errors errs;
+
+	d->cfg = calloc(1, sizeof(*d->cfg));
+	if (!d->cfg)
+		fatal("memory");
+	if (xtap_config_load(d->cfg_path, d->cfg, &errs)) {
+		xtap_config_report(d->cfg_path, &errs, stderr);
+		return 1;
+	}
+	if (o->check) {
+		if (xtap_config_warnings(d->cfg, &errs)) /* issue 12: where copies may go */
+			xtap_config_report(d->cfg_path, &errs, stderr);
+		printf("%s: configuration OK\n", d->cfg_path);
+		return 0;
+	}
+	/* a core of the monitor would hold targets, keys and password hashes */
+	{
+		struct rlimit no_core = { 0, 0 };
+
+		if (setrlimit(RLIMIT_CORE, &no_core) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+			fatal("cannot turn core dumps off");
+	}
+	xtap_monauth_dummy_hash(&d->ma);
+	d->state_path = d->cfg->state_file[0] ? d->cfg->state_file : DEFAULT_STATE;
+	if (mkparent(d->state_path) || mkparent(d->cfg->audit_log[0] ? d->cfg->audit_log : DEFAULT_AUDIT))
+		fatal("cannot create the state or audit folder");
+	d->audit = xtap_audit_open(d->cfg->audit_log[0] ? d->cfg->audit_log : DEFAULT_AUDIT);
+	if (!d->audit)
+		fatal("cannot open the audit log");
+	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_START, "xtapd");
+
+	if (xtapd_datapath_up(&d->dp, &d->cls, d->cfg, o->pin_dir, o->slots))
+		fatalx("the datapath could not be set up");
+	xtap_backend_init(&d->be, d->cls);
+	d->be.group_bits = xtapd_group_bits;
+	d->be.group_ctx = &d->cfg;
+	d->dcfg = (struct dtcp_config){ .ctx = d, .source = cb_source, .resolve_ifname = cb_ifname,
+				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .cdest_xid = cb_cdest_xid, .audit = cb_audit,
+				       .audit_request = cb_audit_request, .before_change = cb_before_change,
+				       .before_request = cb_before_request,
+				       .max_cdests = d->cfg->max_cdests,
+				       /* the configured total, within what the maps hold */
+				       .max_criteria = d->cfg->global.max_criteria && d->cfg->global.max_criteria < d->dp.max_criteria
+						       ? d->cfg->global.max_criteria : d->dp.max_criteria };
+	if (dtcp_server_init(&d->srv, &d->dcfg, &xtap_dtcp_backend, &d->be))
+		fatalx("DTCP server");
+	xtap_persist_init(&d->ps, d->state_path, &d->srv, &d->be, d->cls, &d->audit);
+	switch (xtap_persist_restore(&d->ps, d->dp.adopted)) {
+	case XTAP_RESTORE_REFUSED:
+		/* The file is the list of targets: saving now would replace it with
+		 * an empty table and lose every warrant in it. Stop without touching
+		 * it or its journal; an adopted datapath keeps intercepting until
+		 * the file is mended (docs/operations.md "A refused state file"). */
+		if (d->dp.adopted)
+			xtap_dp_close(&d->dp);
+		else
+			xtap_dp_teardown(&d->dp);
+		xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STOP, "state file refused");
+		xtap_audit_close(d->audit);
+		log_warnx("not started: mend or move %s (and %s.journal), then start again", d->state_path,
+			  d->state_path);
+		return XTAPD_EXIT_STATE_REFUSED;
+	case XTAP_RESTORE_PARTIAL:
+		log_warnx("not every criterion of the state file is active: see the audit log");
+		break;
+	}
+	/* a failure leaves what the restore changed pending: tried again
+	 * once a second in the main loop */
+	xtap_persist_start(&d->ps);
+	return XTAPD_SERVE;
+}
+
+/* SIGTERM, SIGINT, SIGHUP and SIGCHLD, read from a signalfd. */
+static int signals_open(void)
+{
+	sigset_t mask;
+	int sfd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0)
+		fatal("signalfd");
+	return sfd;
+}
+
+/* The processes beside the monitor: the control socket, the SSH worker, the
+ * metrics listener, the X3 delivery processes. */
+static void start_services(struct xtapd *d, const struct xtapd_opts *o)
+{
+	int err = xtap_ctlsrv_listen(&d->cs);
+
+	/* several xtapd may run, one per network namespace with its own pin
+	 * folder: only the first has the default socket unless -S says */
+	if (err == -2 && !o->ctl_given)
+		log_warnx("xtapctl is not available for this xtapd: give it a socket of its own with -S");
+	else if (err < 0)
+		fatalx("cannot open the control socket %s", d->cs.path);
+	if (xtapd_worker_setup(&d->sup.o, d->cfg, o->wuser, o->verbose))
+		fatalx("cannot create the SSH host key");
+	/* the first start must work (the port, the host key): later ones are
+	 * restarts with backoff, the datapath staying up */
+	if (xtap_sup_start(&d->sup, mono_ms()))
+		fatalx("cannot start the SSH worker");
+	if (d->cfg->metrics_port && xtap_ctlsrv_metrics_start(&d->cs, d->cfg, o->wuser))
+		fatalx("cannot start the metrics listener");
+	xtap_x3sup_init(&d->x3, d->cfg_path, o->wuser, LOG_LVL_INFO, d->state_path);
+	d->x3.event = x3_event;
+	d->x3.event_ctx = d;
+	xtap_x3sup_apply(&d->x3, d->cfg, mono_ms());
+	xtap_x3sup_tick(&d->x3, mono_ms());
+}
+
+/* Fills the poll set; returns how many slots poll looks at. */
+static nfds_t poll_set(struct xtapd *d, int sfd, struct pollfd *p)
+{
+	p[P_WORKER] = (struct pollfd){ .fd = d->sup.fd, .events = POLLIN };
+	if (d->sup.q.head)
+		p[P_WORKER].events |= POLLOUT;
+	p[P_SIGNALS] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	xtap_ctlsrv_poll_set(&d->cs, &p[P_CTL]); /* the control socket, then its connections */
+	p[P_METRICS] = (struct pollfd){ .fd = d->cs.metrics_fd, .events = POLLIN };
+	return P_X3 + xtap_x3sup_poll_set(&d->x3, &p[P_X3], XTAP_CFG_CDESTS_MAX);
+}
+
+static int on_signal(struct xtapd *d, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return SIG_NONE;
+	if (si.ssi_signo == SIGHUP) {
+		reload(d);
+		return SIG_NEXT_TURN;
+	}
+	if (si.ssi_signo == SIGCHLD) {
+		xtap_ctlsrv_metrics_reap(&d->cs);
+		xtap_x3sup_tick(&d->x3, mono_ms());
+		/* an exit, or a stop or continue: only an exit ends the
+		 * worker, never the datapath */
+		worker_reap(d);
+		return SIG_NEXT_TURN;
+	}
+	return SIG_STOP;
+}
+
+/* What the worker sent: a burst of requests, then one state save, then
+ * their replies. A pipelined client does not pay a sync per message, and no
+ * reply announces what the state file does not hold yet. */
+static void on_worker_burst(struct xtapd *d)
+{
+	int gone = 0;
+
+	d->out.on = 1;
+	xtap_persist_burst_begin(&d->ps);
+	xtap_backend_defer(&d->be, true);
+	/* one write of the burst's audit lines rather than one per request
+	 * (10% of the monitor's time while adding) */
+	xtap_audit_hold(d->audit, true);
+	for (int k = 0; k < WORKER_BURST; k++) {
+		struct pollfd more = { .fd = d->sup.fd, .events = POLLIN };
+		struct mon_msg m;
+		const char *why;
+		long len;
+
+		if (d->sup.fd < 0 || d->lost_why || (k && poll(&more, 1, 0) <= 0))
+			break;
+		len = mon_recv(d->sup.fd, d->rx, sizeof(d->rx));
+		if (len == 0) {
+			gone = 1;
+			break;
+		}
+		if (len < 0)
+			break;
+		/* everything from the worker is checked before it is used */
+		if (mon_decode(d->rx, (size_t)len, MON_FROM_WORKER, &m, &why) < 0)
+			log_warnx("worker: refused message: %s", why);
+		else
+			handle(d, &m);
+		mon_msg_clear(&m);
+		explicit_bzero(d->rx, (size_t)len); /* an AUTH_PASSWORD holds a password */
+	}
+	settle_save_flush(d, 1);
+	xtap_backend_defer(&d->be, false);
+	xtap_persist_burst_end(&d->ps);
+	xtap_audit_hold(d->audit, false);
+	d->out.on = 0;
+	if (gone || d->lost_why)
+		worker_lost(d, gone ? "it closed its socket" : d->lost_why);
+}
+
+static void on_worker(struct xtapd *d, const struct pollfd *p)
+{
+	if (p->fd < 0)
+		return;
+	if ((p->revents & POLLOUT) && xtap_sup_flush(&d->sup, mono_ms()))
+		worker_lost(d, "cannot send to it");
+	if (p->fd == d->sup.fd && (p->revents & (POLLIN | POLLHUP | POLLERR)))
+		on_worker_burst(d);
+}
+
+/* Every turn: the worker's and X3 processes' lives, login suppression's
+ * summary; once a second the expiries and a pending commit. */
+static void on_timers(struct xtapd *d, uint64_t *last_expire)
+{
+	if (d->lost_why) /* a send failed outside a burst (monauth's timers, xtapctl) */
+		worker_lost(d, d->lost_why);
+	/* the worker: reaped (a SIGCHLD can be merged with another), killed
+	 * when it stalls, started when its backoff is over */
+	worker_reap(d);
+	xtap_x3sup_tick(&d->x3, mono_ms()); /* ended ones reaped, due ones started */
+	if (xtap_sup_stalled(&d->sup, mono_ms()))
+		worker_lost(d, d->sup.stopped_ms ? "stopped too long" : "it takes nothing the monitor sends");
+	if (xtap_sup_due(&d->sup, mono_ms()) && xtap_sup_start(&d->sup, mono_ms()))
+		log_warnx("SSH worker: start failed, retried in %llu ms", (unsigned long long)d->sup.backoff_ms);
+	xtap_monauth_suppressed(&d->ma);
+	/* idle, total, packet and byte limits, once a second: nothing to walk
+	 * without dynamic criteria, and the counters of those with idle,
+	 * packet or byte limits in batch reads (not one per rule) */
+	if (wall_ms() - *last_expire < 1000)
+		return;
+	*last_expire = wall_ms();
+	xtap_persist_poll(&d->ps); /* a compaction's snapshot goes in place */
+	if (dtcp_server_expire(&d->srv, *last_expire) > 0) {
+		xtap_backend_settle(&d->be);
+		/* the expiries' audit lines on disk before the state says so */
+		if (xtap_audit_sync(d->audit))
+			log_warn("cannot sync the audit log");
+		xtap_persist_commit(&d->ps); /* a failure is audited there */
+	} else if (xtap_persist_pending(&d->ps)) {
+		/* what a failed save left pending (the rules a start installed
+		 * again, a refused burst's ids) is retried here too, not only
+		 * at the next change */
+		xtap_persist_commit(&d->ps);
+	}
+}
+
+/* The services stopped, the datapath left running (-L) or removed, every
+ * resource given back. detach: an xtapctl detach's connection, or -1. */
+static void stop(struct xtapd *d, int leave, int detach)
+{
+	int err;
+
+	xtap_ctlsrv_metrics_stop(&d->cs);
+	xtap_x3sup_stop(&d->x3);
+	xtap_sup_stop(&d->sup);
+	xtap_monauth_free(&d->ma);
+	xtap_persist_stop(&d->ps);
+	if (detach >= 0)
+		log_info("xtapctl detach: taking the datapath down");
+	if (leave && detach < 0) {
+		log_info("leaving the datapath running");
+		xtap_dp_close(&d->dp);
+		err = 0;
+	} else {
+		err = xtap_dp_teardown(&d->dp);
+	}
+	xtap_audit_event(d->audit, wall_ms(), XTAP_EV_STOP,
+			 leave && detach < 0 ? "datapath left running" : "datapath removed");
+	xtap_ctlsrv_close(&d->cs, detach, err);
+	xtap_audit_close(d->audit);
+	dtcp_server_free(&d->srv);
+	xtap_backend_free(&d->be);
+	xtap_cls_free(d->cls);
+	xtap_config_free(d->cfg);
+	free(d->cfg);
+	free(d->out.m);
+	xtap_persist_free(&d->ps);
+}
+
 int main(int argc, char **argv)
 {
 	static struct xtapd d;
-	static struct xtap_config_errors errs;
-	const char *pin_dir = DEFAULT_PIN_DIR, *wuser = "nobody";
-	int ctl_given = 0;
-	uint32_t slots = 0; /* 0: XTAP_MAX_CRITERIA_DEFAULT */
-	int check = 0, verbose = 0, leave = 0, opt, sfd, rc = 0, detach = -1, err;
+	struct xtapd_opts o;
 	uint64_t last_expire = 0;
-	sigset_t mask;
+	int sfd, detach = -1, rc;
 
 #ifdef XTAP_FAULT_HOOKS
 	if (argc == 2 && !strcmp(argv[1], "--crash-points")) {
@@ -489,278 +814,43 @@ int main(int argc, char **argv)
 	d.ma = (struct xtap_monauth){ .cfg = &d.cfg, .audit = &d.audit, .srv = &d.srv, .stats = &d.stats,
 				      .tx = d.tx, .tx_size = sizeof(d.tx), .send = monauth_send, .ctx = &d };
 	d.started_ms = wall_ms();
-	while ((opt = getopt(argc, argv, "f:nvLP:u:S:C:W:")) != -1) {
-		switch (opt) {
-		case 'f': d.cfg_path = optarg; break;
-		case 'n': check = 1; break;
-		case 'v': verbose = 1; break;
-		case 'L': leave = 1; break;
-		case 'P': pin_dir = optarg; break;
-		case 'u': wuser = optarg; break;
-		case 'S': d.cs.path = optarg; ctl_given = 1; break;
-		case 'C': {
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			/* at least a word of the exact pre-filter, at most the default */
-			if (errno || *end || optarg[0] == '-' || v < 64 || v > XTAP_MAX_CRITERIA_DEFAULT)
-				fatalx("-C: criteria slots from 64 to %u", XTAP_MAX_CRITERIA_DEFAULT);
-			slots = (uint32_t)v;
-			break;
-		}
-		case 'W': d.sup.exe = optarg; break;
-		default: usage();
-		}
-	}
-	log_init("xtapd", verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	parse_args(&d, &o, argc, argv);
+	log_init("xtapd", o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	log_libbpf();
-	d.cfg = calloc(1, sizeof(*d.cfg));
-	if (!d.cfg)
-		fatal("memory");
-	if (xtap_config_load(d.cfg_path, d.cfg, &errs)) {
-		xtap_config_report(d.cfg_path, &errs, stderr);
-		return 1;
-	}
-	if (check) {
-		if (xtap_config_warnings(d.cfg, &errs)) /* issue 12: where copies may go */
-			xtap_config_report(d.cfg_path, &errs, stderr);
-		printf("%s: configuration OK\n", d.cfg_path);
-		return 0;
-	}
-	/* a core of the monitor would hold targets, keys and password hashes */
-	{
-		struct rlimit no_core = { 0, 0 };
-
-		if (setrlimit(RLIMIT_CORE, &no_core) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
-			fatal("cannot turn core dumps off");
-	}
-	xtap_monauth_dummy_hash(&d.ma);
-	d.state_path = d.cfg->state_file[0] ? d.cfg->state_file : DEFAULT_STATE;
-	if (mkparent(d.state_path) || mkparent(d.cfg->audit_log[0] ? d.cfg->audit_log : DEFAULT_AUDIT))
-		fatal("cannot create the state or audit folder");
-	d.audit = xtap_audit_open(d.cfg->audit_log[0] ? d.cfg->audit_log : DEFAULT_AUDIT);
-	if (!d.audit)
-		fatal("cannot open the audit log");
-	xtap_audit_event(d.audit, wall_ms(), XTAP_EV_START, "xtapd");
-
-	if (xtapd_datapath_up(&d.dp, &d.cls, d.cfg, pin_dir, slots))
-		fatalx("the datapath could not be set up");
-	xtap_backend_init(&d.be, d.cls);
-	d.be.group_bits = xtapd_group_bits;
-	d.be.group_ctx = &d.cfg;
-	d.dcfg = (struct dtcp_config){ .ctx = &d, .source = cb_source, .resolve_ifname = cb_ifname,
-				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .cdest_xid = cb_cdest_xid, .audit = cb_audit,
-				       .audit_request = cb_audit_request, .before_change = cb_before_change,
-				       .before_request = cb_before_request,
-				       .max_cdests = d.cfg->max_cdests,
-				       /* the configured total, within what the maps hold */
-				       .max_criteria = d.cfg->global.max_criteria && d.cfg->global.max_criteria < d.dp.max_criteria
-						       ? d.cfg->global.max_criteria : d.dp.max_criteria };
-	if (dtcp_server_init(&d.srv, &d.dcfg, &xtap_dtcp_backend, &d.be))
-		fatalx("DTCP server");
-	xtap_persist_init(&d.ps, d.state_path, &d.srv, &d.be, d.cls, &d.audit);
-	switch (xtap_persist_restore(&d.ps, d.dp.adopted)) {
-	case XTAP_RESTORE_REFUSED:
-		/* The file is the list of targets: saving now would replace it with
-		 * an empty table and lose every warrant in it. Stop without touching
-		 * it or its journal; an adopted datapath keeps intercepting until
-		 * the file is mended (docs/operations.md "A refused state file"). */
-		if (d.dp.adopted)
-			xtap_dp_close(&d.dp);
-		else
-			xtap_dp_teardown(&d.dp);
-		xtap_audit_event(d.audit, wall_ms(), XTAP_EV_STOP, "state file refused");
-		xtap_audit_close(d.audit);
-		log_warnx("not started: mend or move %s (and %s.journal), then start again", d.state_path,
-			  d.state_path);
-		return XTAPD_EXIT_STATE_REFUSED;
-	case XTAP_RESTORE_PARTIAL:
-		log_warnx("not every criterion of the state file is active: see the audit log");
-		break;
-	}
-	/* a failure leaves what the restore changed pending: tried again
-	 * once a second in the main loop */
-	xtap_persist_start(&d.ps);
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sfd < 0)
-		fatal("signalfd");
-	err = xtap_ctlsrv_listen(&d.cs);
-	/* several xtapd may run, one per network namespace with its own pin
-	 * folder: only the first has the default socket unless -S says */
-	if (err == -2 && !ctl_given)
-		log_warnx("xtapctl is not available for this xtapd: give it a socket of its own with -S");
-	else if (err < 0)
-		fatalx("cannot open the control socket %s", d.cs.path);
-	if (xtapd_worker_setup(&d.sup.o, d.cfg, wuser, verbose))
-		fatalx("cannot create the SSH host key");
-	/* the first start must work (the port, the host key): later ones are
-	 * restarts with backoff, the datapath staying up */
-	if (xtap_sup_start(&d.sup, mono_ms()))
-		fatalx("cannot start the SSH worker");
-	if (d.cfg->metrics_port && xtap_ctlsrv_metrics_start(&d.cs, d.cfg, wuser))
-		fatalx("cannot start the metrics listener");
-	xtap_x3sup_init(&d.x3, d.cfg_path, wuser, LOG_LVL_INFO, d.state_path);
-	d.x3.event = x3_event;
-	d.x3.event_ctx = &d;
-	xtap_x3sup_apply(&d.x3, d.cfg, mono_ms());
-	xtap_x3sup_tick(&d.x3, mono_ms());
+	if ((rc = start_state(&d, &o)) != XTAPD_SERVE)
+		return rc;
+	sfd = signals_open();
+	start_services(&d, &o);
 	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port,
 		 d.cfg->n_attach, d.srv.n);
 
 	while (detach < 0) {
-		/* fixed slots: worker, signals, control socket, then the xtapctl connections */
-		struct pollfd p[4 + XTAP_CTLSRV_CONNS + XTAP_CFG_CDESTS_MAX] = {
-			{ .fd = d.sup.fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-		/* the metrics listener, last: the other slots keep their places */
-		const int pm = 3 + XTAP_CTLSRV_CONNS;
-		int n, wait = xtap_sup_wait_ms(&d.sup, mono_ms());
-
-		xtap_ctlsrv_poll_set(&d.cs, &p[2]); /* the control socket, then its connections */
-		if (d.sup.q.head)
-			p[0].events |= POLLOUT;
-		p[pm] = (struct pollfd){ .fd = d.cs.metrics_fd, .events = POLLIN };
-		/* after it, the X3 delivery processes' status pipes */
-		size_t nx = xtap_x3sup_poll_set(&d.x3, &p[pm + 1], XTAP_CFG_CDESTS_MAX);
+		struct pollfd p[XTAPD_POLL_MAX];
+		nfds_t np = poll_set(&d, sfd, p);
+		int wait = xtap_sup_wait_ms(&d.sup, mono_ms());
 		/* a restart due sooner than the next second */
-		n = poll(p, 4 + XTAP_CTLSRV_CONNS + nx, wait >= 0 && wait < 1000 ? wait : 1000);
-		if (n > 0)
-			xtap_x3sup_read(&d.x3, &p[pm + 1], nx);
+		int n = poll(p, np, wait >= 0 && wait < 1000 ? wait : 1000);
+
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n > 0 && (p[1].revents & POLLIN)) {
-			struct signalfd_siginfo si;
+		if (n > 0) {
+			xtap_x3sup_read(&d.x3, &p[P_X3], np - P_X3);
+			if (p[P_SIGNALS].revents & POLLIN) {
+				int what = on_signal(&d, sfd);
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP) {
-					reload(&d);
+				if (what == SIG_STOP)
+					break;
+				if (what == SIG_NEXT_TURN)
 					continue;
-				}
-				if (si.ssi_signo == SIGCHLD) {
-					xtap_ctlsrv_metrics_reap(&d.cs);
-					xtap_x3sup_tick(&d.x3, mono_ms());
-					/* an exit, or a stop or continue: only an
-					 * exit ends the worker, never the datapath */
-					worker_reap(&d);
-					continue;
-				}
-				break;
 			}
+			on_worker(&d, &p[P_WORKER]);
+			if (d.cs.metrics_fd >= 0 && p[P_METRICS].fd == d.cs.metrics_fd &&
+			    (p[P_METRICS].revents & (POLLIN | POLLHUP)))
+				xtap_ctlsrv_metrics_serve(&d.cs);
 		}
-		if (n > 0 && p[0].fd >= 0 && (p[0].revents & POLLOUT) && xtap_sup_flush(&d.sup, mono_ms()))
-			worker_lost(&d, "cannot send to it");
-		if (n > 0 && p[0].fd >= 0 && p[0].fd == d.sup.fd && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			int gone = 0;
-
-			/* a burst of requests, then one state save, then their
-			 * replies: a pipelined client does not pay a whole-file
-			 * rewrite per message, and no reply announces what the
-			 * state file does not hold yet */
-			d.out.on = 1;
-			xtap_persist_burst_begin(&d.ps);
-			xtap_backend_defer(&d.be, true);
-			/* one write of the burst's audit lines rather than one per
-			 * request (10% of the monitor's time while adding) */
-			xtap_audit_hold(d.audit, true);
-			for (int k = 0; k < WORKER_BURST; k++) {
-				struct pollfd more = { .fd = d.sup.fd, .events = POLLIN };
-				struct mon_msg m;
-				const char *why;
-				long len;
-
-				if (d.sup.fd < 0 || d.lost_why || (k && poll(&more, 1, 0) <= 0))
-					break;
-				len = mon_recv(d.sup.fd, d.rx, sizeof(d.rx));
-				if (len == 0) {
-					gone = 1;
-					break;
-				}
-				if (len < 0)
-					break;
-				/* everything from the worker is checked before it is used */
-				if (mon_decode(d.rx, (size_t)len, MON_FROM_WORKER, &m, &why) < 0)
-					log_warnx("worker: refused message: %s", why);
-				else
-					handle(&d, &m);
-				mon_msg_clear(&m);
-				explicit_bzero(d.rx, (size_t)len); /* an AUTH_PASSWORD holds a password */
-			}
-			settle_save_flush(&d, 1);
-			xtap_backend_defer(&d.be, false);
-			xtap_persist_burst_end(&d.ps);
-			xtap_audit_hold(d.audit, false);
-			d.out.on = 0;
-			if (gone || d.lost_why)
-				worker_lost(&d, gone ? "it closed its socket" : d.lost_why);
-		}
-		if (n > 0 && d.cs.metrics_fd >= 0 && p[pm].fd == d.cs.metrics_fd && (p[pm].revents & (POLLIN | POLLHUP)))
-			xtap_ctlsrv_metrics_serve(&d.cs);
-		detach = xtap_ctlsrv_serve(&d.cs, &p[2], n > 0);
-		if (d.lost_why) /* a send failed outside a burst (monauth's timers, xtapctl) */
-			worker_lost(&d, d.lost_why);
-		/* the worker: reaped (a SIGCHLD can be merged with another),
-		 * killed when it stalls, started when its backoff is over */
-		worker_reap(&d);
-		xtap_x3sup_tick(&d.x3, mono_ms()); /* ended ones reaped, due ones started */
-		if (xtap_sup_stalled(&d.sup, mono_ms()))
-			worker_lost(&d, d.sup.stopped_ms ? "stopped too long" : "it takes nothing the monitor sends");
-		if (xtap_sup_due(&d.sup, mono_ms()) && xtap_sup_start(&d.sup, mono_ms()))
-			log_warnx("SSH worker: start failed, retried in %llu ms",
-				  (unsigned long long)d.sup.backoff_ms);
-		xtap_monauth_suppressed(&d.ma);
-		/* idle, total, packet and byte limits, once a second: nothing to
-		 * walk without dynamic criteria, and the counters of those with
-		 * idle, packet or byte limits in batch reads (not one per rule) */
-		if (wall_ms() - last_expire >= 1000) {
-			last_expire = wall_ms();
-			xtap_persist_poll(&d.ps); /* a compaction's snapshot goes in place */
-			if (dtcp_server_expire(&d.srv, last_expire) > 0) {
-				xtap_backend_settle(&d.be);
-				/* the expiries' audit lines on disk before the state says so */
-				if (xtap_audit_sync(d.audit))
-					log_warn("cannot sync the audit log");
-				xtap_persist_commit(&d.ps); /* a failure is audited there */
-			} else if (xtap_persist_pending(&d.ps)) {
-				/* what a failed save left pending (the rules a start
-				 * installed again, a refused burst's ids) is retried
-				 * here too, not only at the next change */
-				xtap_persist_commit(&d.ps);
-			}
-		}
+		detach = xtap_ctlsrv_serve(&d.cs, &p[P_CTL], n > 0);
+		on_timers(&d, &last_expire);
 	}
-
-	xtap_ctlsrv_metrics_stop(&d.cs);
-	xtap_x3sup_stop(&d.x3);
-	xtap_sup_stop(&d.sup);
-	xtap_monauth_free(&d.ma);
-	xtap_persist_stop(&d.ps);
-	if (detach >= 0)
-		log_info("xtapctl detach: taking the datapath down");
-	if (leave && detach < 0) {
-		log_info("leaving the datapath running");
-		xtap_dp_close(&d.dp);
-		err = 0;
-	} else {
-		err = xtap_dp_teardown(&d.dp);
-	}
-	xtap_audit_event(d.audit, wall_ms(), XTAP_EV_STOP,
-			 leave && detach < 0 ? "datapath left running" : "datapath removed");
-	xtap_ctlsrv_close(&d.cs, detach, err);
-	xtap_audit_close(d.audit);
-	dtcp_server_free(&d.srv);
-	xtap_backend_free(&d.be);
-	xtap_cls_free(d.cls);
-	xtap_config_free(d.cfg);
-	free(d.cfg);
-	free(d.out.m);
-	xtap_persist_free(&d.ps);
-	return rc;
+	stop(&d, o.leave, detach);
+	return 0;
 }
