@@ -2,8 +2,10 @@
 /*
  * The state file of xtapd (docs/state-and-audit.md): the criteria table, the
  * Criteria-ID counter and the strict-mode Seq state of a struct dtcp_server,
- * plus what the daemon keeps per criterion on the datapath. Written whole and
- * atomically after every change; read once at start.
+ * plus what the daemon keeps per criterion on the datapath. A snapshot
+ * (written whole and atomically: at compaction, or when no journal carries
+ * the state on) and its journal of committed transactions, appended and
+ * synced per burst (persist.c decides which); both read once at start.
  *
  * The file holds interception targets: it is created 0600 whatever the
  * umask, and nothing here logs. Errors are described in x->error, never with
