@@ -25,25 +25,13 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pycheck import check, skip, summary  # noqa: E402
+
 XTAP_CD = os.path.abspath(sys.argv[1])
 TMP = tempfile.mkdtemp(prefix="xtap-cd-test.")
-passed = failed = skipped = 0
 
 
-def check(ok, name, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok   " + name)
-    else:
-        failed += 1
-        print("FAIL " + name + (": " + detail if detail else ""))
-
-
-def skip(name, why):
-    global skipped
-    skipped += 1
-    print("SKIP %s: %s" % (name, why))
 
 
 # ---- packets (documentation addresses) --------------------------------------
@@ -279,25 +267,25 @@ def json_summary(e):
 
 def check_pcap(name, path, kept, t0, t1):
     (magic, vmaj, vmin, snap, link), pkts = read_pcap(path)
-    check((magic, vmaj, vmin, snap, link) == (0xA1B2C3D4, 2, 4, 65535, 101),
-          name + ": pcap header is LINKTYPE_RAW, snaplen 65535",
+    check(name + ": pcap header is LINKTYPE_RAW, snaplen 65535",
+          (magic, vmaj, vmin, snap, link) == (0xA1B2C3D4, 2, 4, 65535, 101),
           "%#x %d.%d %d %d" % (magic, vmaj, vmin, snap, link))
-    check([p[2] for p in pkts] == kept and all(p[1] == len(p[2]) for p in pkts),
-          name + ": pcap holds exactly the %d expected packets, byte for byte" % len(kept),
+    check(name + ": pcap holds exactly the %d expected packets, byte for byte" % len(kept),
+          [p[2] for p in pkts] == kept and all(p[1] == len(p[2]) for p in pkts),
           "got %d packets" % len(pkts))
-    check(all(t0 - 1 <= p[0] <= t1 + 1 for p in pkts) and
-          all(a[0] <= b[0] for a, b in zip(pkts, pkts[1:])),
-          name + ": timestamps are arrival times, in order")
+    check(name + ": timestamps are arrival times, in order",
+          all(t0 - 1 <= p[0] <= t1 + 1 for p in pkts) and
+          all(a[0] <= b[0] for a, b in zip(pkts, pkts[1:])))
     rc, tpk = tcpdump_packets(path)
-    check(rc == 0 and tpk == kept, name + ": tcpdump -r reads the same packets",
+    check(name + ": tcpdump -r reads the same packets", rc == 0 and tpk == kept,
           "rc %d, %d packets" % (rc, len(tpk)))
     if shutil.which("tshark"):
         rc, spk, protos = tshark_packets(path)
-        check(rc == 0 and spk == kept, name + ": tshark -r reads the same packets",
+        check(name + ": tshark -r reads the same packets", rc == 0 and spk == kept,
               "rc %d, %d packets" % (rc, len(spk)))
         want = ["raw:ip" + ("v6" if k[0] >> 4 == 6 else "") for k in kept]
-        check([p.split(":", 2)[0] + ":" + p.split(":", 2)[1] for p in protos] == want,
-              name + ": tshark decodes each frame as raw IP", " ".join(protos))
+        check(name + ": tshark decodes each frame as raw IP",
+              [p.split(":", 2)[0] + ":" + p.split(":", 2)[1] for p in protos] == want, " ".join(protos))
     else:
         skip(name + ": tshark -r", "tshark not installed")
 
@@ -308,19 +296,19 @@ def test_full_set():
     """Every kind of datagram to 127.0.0.1, human summary."""
     pcap = os.path.join(TMP, "full.pcap")
     cd = Cd("-l", "127.0.0.1:0", "-w", pcap)
-    check(cd.first.startswith("xtap-cd: listening on 127.0.0.1:") and cd.port > 0,
-          "full: listens on 127.0.0.1 with a kernel-chosen port")
+    check("full: listens on 127.0.0.1 with a kernel-chosen port",
+          cd.first.startswith("xtap-cd: listening on 127.0.0.1:") and cd.port > 0)
     cd.send([d for d, _, _ in FULL_SET], "127.0.0.1")
     rc, out, err = cd.stop()
     t1 = time.time()
     e = expected_counts(FULL_SET)
-    check(rc == 0, "full: exit status 0 after SIGTERM", "rc %d, stderr %r" % (rc, err))
-    check(out.decode() == human_summary(e), "full: human summary exactly as expected",
+    check("full: exit status 0 after SIGTERM", rc == 0, "rc %d, stderr %r" % (rc, err))
+    check("full: human summary exactly as expected", out.decode() == human_summary(e),
           "\n" + out.decode() + "--- want\n" + human_summary(e))
-    check(err == b"", "full: nothing else on stderr", repr(err))
+    check("full: nothing else on stderr", err == b"", repr(err))
     everything = (cd.first + out.decode() + err.decode()).lower()
-    check(not any(a in everything for a in INNER_ADDRS),
-          "full: no inner address appears in the output")
+    check("full: no inner address appears in the output",
+          not any(a in everything for a in INNER_ADDRS))
     check_pcap("full", pcap, e["kept"], cd.t0, t1)
 
 
@@ -341,22 +329,22 @@ def test_filter_json_v6():
     except RuntimeError as ex:
         skip("filter: IPv6 listener", str(ex))
         return
-    check(cd.first.startswith("xtap-cd: listening on [::1]:"), "filter: listens on [::1]")
+    check("filter: listens on [::1]", cd.first.startswith("xtap-cd: listening on [::1]:"))
     cd.send([d for d, _, _ in items], "::1")
     rc, out, err = cd.stop(signal.SIGINT)
     t1 = time.time()
     e = expected_counts(items, flt=(0x1234, 0))
-    check(rc == 0, "filter: exit status 0 after SIGINT", "rc %d" % rc)
+    check("filter: exit status 0 after SIGINT", rc == 0, "rc %d" % rc)
     try:
         got = json.loads(out)
     except ValueError as ex:
         got = None
-        check(False, "filter: JSON parses", str(ex))
+        check("filter: JSON parses", False, str(ex))
     if got is not None:
-        check(got == json_summary(e), "filter: JSON counts exactly as expected",
+        check("filter: JSON counts exactly as expected", got == json_summary(e),
               "\n%s\n--- want\n%s" % (got, json_summary(e)))
-        check(got["filtered"] == 3 and got["written"]["packets"] == 2,
-              "filter: other ids, other sessions and plain copies are filtered")
+        check("filter: other ids, other sessions and plain copies are filtered",
+              got["filtered"] == 3 and got["written"]["packets"] == 2)
     check_pcap("filter", pcap, e["kept"], cd.t0, t1)
 
 
@@ -366,7 +354,7 @@ def test_dual_stack():
         name = "dual-stack -l %s" % listen
         cd = Cd("-l", listen, "--json")
         ok = cd.first.startswith("xtap-cd: listening on [::]:")
-        check(ok, name + ": listens on [::]", cd.first)
+        check(name + ": listens on [::]", ok, cd.first)
         if not ok:
             cd.stop()
             continue
@@ -374,10 +362,10 @@ def test_dual_stack():
         cd.send([V6B], "::1")
         rc, out, _ = cd.stop()
         got = json.loads(out)
-        check(rc == 0 and got["received"] == 3 and got["plain"]["packets"] == 2 and
+        check(name + ": copies over IPv4 and IPv6 both counted",
+              rc == 0 and got["received"] == 3 and got["plain"]["packets"] == 2 and
               got["intercepts"] == [{"intercept_id": "0x00000042", "session_id": "0x00000000",
-                                     "packets": 1, "bytes": len(V6A)}],
-              name + ": copies over IPv4 and IPv6 both counted", str(got))
+                                     "packets": 1, "bytes": len(V6A)}], str(got))
 
 
 def test_count_limit():
@@ -385,14 +373,14 @@ def test_count_limit():
     cd = Cd("-l", "127.0.0.1:0", "-c", "2", "-w", "-")
     cd.send([b"\x00", V4A, jmirror("7", V6A), V6B], "127.0.0.1")
     rc, out, err = cd.stop(sig=None, timeout=5)
-    check(rc == 0, "count: exits 0 by itself after -c 2", "rc %d" % rc)
+    check("count: exits 0 by itself after -c 2", rc == 0, "rc %d" % rc)
     hdr, pkts = read_pcap(out)
-    check(hdr[4] == 101 and [p[2] for p in pkts] == [V4A, V6A],
-          "count: the pcap on stdout holds exactly the first two packets",
+    check("count: the pcap on stdout holds exactly the first two packets",
+          hdr[4] == 101 and [p[2] for p in pkts] == [V4A, V6A],
           "%d packets" % len(pkts))
-    check(b"received 3 datagrams, wrote 2 packets, %d bytes\n" % (len(V4A) + len(V6A)) in err
-          and b"too short: 1\n" in err,
-          "count: summary on stderr when the pcap owns stdout", repr(err))
+    check("count: summary on stderr when the pcap owns stdout",
+          b"received 3 datagrams, wrote 2 packets, %d bytes\n" % (len(V4A) + len(V6A)) in err
+          and b"too short: 1\n" in err, repr(err))
 
 
 def test_time_limit():
@@ -402,9 +390,9 @@ def test_time_limit():
     rc, out, _ = cd.stop(sig=None, timeout=5)
     dt = time.time() - t0
     got = json.loads(out)
-    check(rc == 0 and 0.5 <= dt < 3 and got["received"] == 0 and got["intercepts"] == []
-          and all(v == 0 for v in got["malformed"].values()),
-          "time: -t 0.5 exits on its own with zero counts", "rc %d after %.2fs" % (rc, dt))
+    check("time: -t 0.5 exits on its own with zero counts",
+          rc == 0 and 0.5 <= dt < 3 and got["received"] == 0 and got["intercepts"] == []
+          and all(v == 0 for v in got["malformed"].values()), "rc %d after %.2fs" % (rc, dt))
 
 
 def test_start_errors():
@@ -412,19 +400,19 @@ def test_start_errors():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
         rc, out, err = run_fail("-l", "127.0.0.1:%d" % port)
-    check(rc == 1 and out == "" and
-          err == "xtap-cd: cannot bind 127.0.0.1:%d: Address already in use\n" % port,
-          "errors: busy port is one clear line, exit 1", repr(err))
+    check("errors: busy port is one clear line, exit 1",
+          rc == 1 and out == "" and
+          err == "xtap-cd: cannot bind 127.0.0.1:%d: Address already in use\n" % port, repr(err))
     rc, out, err = run_fail("-i", "12345678901234567")
-    check(rc == 2 and err.count("\n") == 1 and "bad intercept id '12345678901234567'" in err,
-          "errors: 17-digit intercept id refused", repr(err))
+    check("errors: 17-digit intercept id refused",
+          rc == 2 and err.count("\n") == 1 and "bad intercept id '12345678901234567'" in err, repr(err))
     rc, out, err = run_fail("-l", "::1:30030")
-    check(rc == 2 and err.count("\n") == 1 and "bad listen address '::1:30030'" in err,
-          "errors: IPv6 address without brackets refused", repr(err))
+    check("errors: IPv6 address without brackets refused",
+          rc == 2 and err.count("\n") == 1 and "bad listen address '::1:30030'" in err, repr(err))
     bad = os.path.join(TMP, "no", "such.pcap")
     rc, out, err = run_fail("-l", "127.0.0.1:0", "-w", bad)
-    check(rc == 1 and err == "xtap-cd: cannot write %s: No such file or directory\n" % bad,
-          "errors: unwritable pcap is one clear line, exit 1", repr(err))
+    check("errors: unwritable pcap is one clear line, exit 1",
+          rc == 1 and err == "xtap-cd: cannot write %s: No such file or directory\n" % bad, repr(err))
     # The header is buffered, so /dev/full fails only when flushed: at exit,
     # or after a second without traffic, which ends the run well before -t.
     for secs, name in (("0.3", "at exit"), ("20", "when idle")):
@@ -432,21 +420,21 @@ def test_start_errors():
         cd = Cd("-l", "127.0.0.1:0", "-w", "/dev/full", "-t", secs)
         cd.send([V4A], "127.0.0.1")
         rc, out, err = cd.stop(sig=None, timeout=5)
-        check(rc == 1 and time.time() - t0 < 4 and
+        check("errors: a pcap write failing %s is one line, exit 1, summary printed" % name,
+              rc == 1 and time.time() - t0 < 4 and
               err == b"xtap-cd: cannot write /dev/full: No space left on device\n" and
               out.startswith(b"received 1 datagrams, wrote 1 packets"),
-              "errors: a pcap write failing %s is one line, exit 1, summary printed" % name,
               "rc %d %r %r" % (rc, err, out[:60]))
     rc, out, err = run_fail("-c", "0")
-    check(rc == 2 and err.count("\n") == 1, "errors: -c 0 refused", repr(err))
+    check("errors: -c 0 refused", rc == 2 and err.count("\n") == 1, repr(err))
     # -t takes seconds above 0, at most a year (docs/content-destination.md)
     for bad in ("0", "-1", "", "2s", "nan", "inf", "31536000.5"):
         rc, out, err = run_fail("-t", bad)
-        check(rc == 2 and err.count("\n") == 1 and "bad time '%s'" % bad in err,
-              "errors: -t %r refused" % bad, repr(err))
+        check("errors: -t %r refused" % bad,
+              rc == 2 and err.count("\n") == 1 and "bad time '%s'" % bad in err, repr(err))
     rc, out, err = run_fail("-i", "ffffffff", "-t", "0.1", "-l", "127.0.0.1:0")
-    check(rc == 0 and "keeping intercept id 0x3fffffff session id 0x00000000" in err,
-          "errors: an id with bits the wire cannot carry is warned about", repr(err))
+    check("errors: an id with bits the wire cannot carry is warned about",
+          rc == 0 and "keeping intercept id 0x3fffffff session id 0x00000000" in err, repr(err))
 
 
 def main():
@@ -457,12 +445,10 @@ def main():
             try:
                 t()
             except Exception as ex:  # a crashed test is a failure, never a pass
-                check(False, t.__name__, "%s: %s" % (type(ex).__name__, ex))
+                check(t.__name__, False, "%s: %s" % (type(ex).__name__, ex))
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
-    tail = ", %d skipped" % skipped if skipped else ""
-    print("cd-end-to-end: %d passed, %d failed%s" % (passed, failed, tail))
-    return 1 if failed else 0
+    return summary("cd-end-to-end")
 
 
 if __name__ == "__main__":

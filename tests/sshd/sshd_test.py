@@ -30,6 +30,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pycheck import check, skip, summary  # noqa: E402
+
 USER = 'ftap1'
 PASSWORD = 'xtap-test-pw'      # TEST_HASH is its crypt(3) hash
 # crypt(3) SHA-512 of PASSWORD, as `mkpasswd -m sha-512 -S xtaptestsalt` gives it
@@ -43,7 +46,6 @@ LAB_PREFIX = os.environ.get('LAB_PREFIX', '')
 NS = '%sxsh%d' % (LAB_PREFIX, os.getpid())
 PIN = '/sys/fs/bpf/%sxtap-sshd%d' % (LAB_PREFIX, os.getpid())
 
-passed = failed = skipped = 0
 
 # Measuring the seccomp allowlist (docs/privsep.md): SSHD_TEST_WRAP="strace -ff
 # -o FILE" runs each xtapd under that command (the exec'd worker included),
@@ -56,27 +58,8 @@ NOSECCOMP = os.environ.get('SSHD_TEST_NOSECCOMP') == '1'
 XTAPD = os.environ.get('SSHD_TEST_XTAPD', 'san/xtapd')
 
 
-def check(name, cond, detail=''):
-    global passed, failed
-    if cond:
-        passed += 1
-        print('ok   ' + name)
-    else:
-        failed += 1
-        print('FAIL ' + name + (': ' + str(detail) if detail else ''))
-    sys.stdout.flush()
-    return cond
-
-
-def skip(name, why):
-    global skipped
-    skipped += 1
-    print('SKIP %s: %s' % (name, why))
-
-
-def summary():
-    print('sshd: %d passed, %d failed, %d skipped' % (passed, failed, skipped))
-    sys.exit(1 if failed else 0)
+def finish():
+    sys.exit(summary('sshd'))
 
 
 def sign(body):
@@ -749,16 +732,16 @@ def main():
     build = os.path.abspath(sys.argv[1])
     if os.geteuid() != 0:
         skip('sshd', 'needs root (the worker switches to nobody)')
-        summary()
+        finish()
     try:
         import paramiko  # noqa: F401
     except ImportError:
         skip('sshd', 'no paramiko for /usr/bin/python3 (apt install python3-paramiko)')
-        summary()
+        finish()
     for tool in ('ssh', 'ssh-keygen'):
         if not shutil.which(tool):
             skip('sshd', 'no %s (openssh-client)' % tool)
-            summary()
+            finish()
 
     tmp = tempfile.mkdtemp(prefix='xtap-sshd-')
     os.chmod(tmp, 0o755)
@@ -770,7 +753,7 @@ def main():
                             os.path.join(tmp, name)], check=True)
         mon = Monitor(tmp, build, 'main', {'idle-timeout': 30, 'rate-limit': 250})
         if not check('monitor and worker started', mon.port, mon.stop() if not mon.port else ''):
-            summary()
+            finish()
         with open(os.path.join(tmp, 'hostkey.pub')) as f:
             hk = ' '.join(f.read().split()[:2])
         with open(os.path.join(tmp, 'known_hosts'), 'w') as f:
@@ -796,7 +779,7 @@ def main():
             mon.stop()
         leave_namespace()
         shutil.rmtree(tmp, ignore_errors=True)
-    summary()
+    finish()
 
 
 if __name__ == '__main__':

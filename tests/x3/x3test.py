@@ -22,23 +22,17 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pycheck import check, summary  # noqa: E402
+
 BUILD, TMP = sys.argv[1], sys.argv[2]
 RXBIN = os.path.join(BUILD, "san/xtap-x3d")
 TXBIN = os.path.join(BUILD, "san/xtap-x3")
 XID = "00112233-4455-6677-8899-aabbccddeeff"
 XID_B = bytes.fromhex(XID.replace("-", ""))
 CD_PORT, X3_PORT = 39031, 39443
-passed = failed = 0
 
 
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok      " + name)
-    else:
-        failed += 1
-        print("FAILED  " + name + (": " + str(detail) if detail else ""))
 
 
 def wait_for(what, cond, timeout=15.0):
@@ -485,5 +479,4 @@ for t in (test_args, test_basic, test_tls, test_hostile, test_restart, test_exit
         import traceback
         traceback.print_exc()
         check(t.__name__ + ": ran to the end", False, e)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(summary())
