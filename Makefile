@@ -182,7 +182,8 @@ $(BUILD)/bench_classify: $(BUILD)/tests/bench_classify.o $(TEST_COMMON:%.c=$(BUI
 TESTS_BPF := $(SBUILD)/tests/test_classify $(SBUILD)/tests/test_diff $(SBUILD)/tests/test_deliver \
 	     $(SBUILD)/tests/test_backend $(SBUILD)/tests/test_datapath "$(SBUILD)/tests/test_e2e $(BUILD)" \
 	     "tests/xtapd/test_xtapd.sh $(BUILD)" "tests/xtapd/test_mediation.sh $(BUILD)" "tests/xtapd/test_xtapctl.sh $(BUILD)" \
-	     "tests/xtapd/test_flowtaplite.sh $(BUILD)" "tests/xtapd/test_durability.sh $(BUILD)"
+	     "tests/xtapd/test_flowtaplite.sh $(BUILD)" "tests/xtapd/test_durability.sh $(BUILD)" \
+	     "tests/xtapd/test_liststream.sh $(BUILD)"
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory test-build
