@@ -423,6 +423,8 @@ struct dtcp_seq_state {
 	uint64_t last;
 };
 
+struct dtcp_list;
+
 struct dtcp_server {
 	const struct dtcp_config *cfg;
 	const struct dtcp_backend *be;
@@ -434,6 +436,8 @@ struct dtcp_server {
 	size_t ndynamic;                  /* entries that are not static: expiry's work */
 	struct dtcp_seq_state *seq;       /* strict-mode last accepted Seq per source */
 	size_t nseq;
+	struct dtcp_list *lists;          /* LISTs being answered a reply at a time: a
+					     criterion of theirs that goes is kept for them */
 };
 int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg,
 		     const struct dtcp_backend *be, void *be_ctx);
@@ -454,6 +458,20 @@ typedef void (*dtcp_emit_fn)(void *arg, const char *buf, size_t n);
 void dtcp_server_handle(struct dtcp_server *s, const struct dtcp_source_policy *pol,
 			const struct dtcp_request *r, const char *peer_addr,
 			uint64_t now_ms, dtcp_emit_fn emit, void *arg);
+
+/* The same, but a LIST is not answered at once: *stream gets its cursor
+ * (its checks done, its set and count fixed; NULL if it was answered with
+ * an error) and the caller makes its replies with dtcp_list_step. */
+void dtcp_server_handle_stream(struct dtcp_server *s, const struct dtcp_source_policy *pol,
+			       const struct dtcp_request *r, const char *peer_addr,
+			       uint64_t now_ms, dtcp_emit_fn emit, void *arg, struct dtcp_list **stream);
+/* Emits the next reply of a LIST (at most DTCP_REPLY_SOFT_MAX bytes, every
+ * block whole, CRITERIA-NUM continuing): 1 more to come, 0 that was its
+ * last (then free it). Its set is the one of its start: a criterion deleted
+ * or expired since is listed as it was (docs/dtcp-library.md "LIST"). */
+int dtcp_list_step(struct dtcp_list *l, uint64_t now_ms, dtcp_emit_fn emit, void *arg);
+/* Ends a LIST, whether its last reply went or not. NULL: nothing. */
+void dtcp_list_free(struct dtcp_list *l);
 
 /* Strict mode (3.2): accepts seq if greater than the source's last accepted
  * one by at most DTCP_SEQ_WINDOW (any value the first time) and records it. */
@@ -479,14 +497,32 @@ struct dtcp_session {
 	struct dtcp_framer fr;
 	bool discarding;                  /* dropping an oversize message */
 	int fails;                        /* unanswered messages in a row */
+	/* stream_lists (the caller sets it): a LIST's replies are made with
+	 * dtcp_session_list_step, and while it lasts the messages after it
+	 * wait in buf (in order, at most DTCP_SESSION_HOLD_MAX bytes) */
+	bool stream_lists;
+	struct dtcp_list *list;
+	size_t cap;                       /* bytes at buf */
+	bool overflow;                    /* more than DTCP_SESSION_HOLD_MAX held: closed */
 };
+/* What a session holds behind a streaming LIST: a client may pipeline
+ * thousands of requests after one, but not without end (the bytes are the
+ * monitor's memory: 256 sessions x 4 MiB at the most). */
+#define DTCP_SESSION_HOLD_MAX (4u << 20)
 int dtcp_session_init(struct dtcp_session *ss, struct dtcp_server *srv,
 		      const char *user, const char *peer_addr);
 void dtcp_session_free(struct dtcp_session *ss);
 /* Feeds received bytes; emits replies in order. CLOSE after DTCP_FAILS_CLOSE
- * unanswered messages in a row. */
+ * unanswered messages in a row, or (stream_lists) when more than
+ * DTCP_SESSION_HOLD_MAX bytes wait behind a LIST (overflow set). */
 enum dtcp_session_status dtcp_session_feed(struct dtcp_session *ss, const void *data,
 					   size_t n, uint64_t now_ms,
 					   dtcp_emit_fn emit, void *arg);
+/* stream_lists: a LIST of this session is being answered. */
+bool dtcp_session_listing(const struct dtcp_session *ss);
+/* Its next reply; after its last, the messages that waited are handled
+ * (up to the next LIST). The same status as dtcp_session_feed. */
+enum dtcp_session_status dtcp_session_list_step(struct dtcp_session *ss, uint64_t now_ms,
+						dtcp_emit_fn emit, void *arg);
 
 #endif

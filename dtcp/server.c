@@ -21,6 +21,8 @@
 #define BLOCK_MAX (DTCP_GIVEN_MAX + (DTCP_MAX_CDESTS + 1) * 4 * DTCP_NAME_MAX + DTCP_MAX_CDESTS * 38 + 16 + 1024)
 _Static_assert(BLOCK_MAX < DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM, "a block fits in a reply");
 
+static void list_retire(struct dtcp_server *s, const struct dtcp_entry *e, uint64_t now);
+
 int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg,
 		     const struct dtcp_backend *be, void *be_ctx)
 {
@@ -34,6 +36,8 @@ int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg,
 
 void dtcp_server_free(struct dtcp_server *s)
 {
+	while (s->lists) /* their sessions still point at them: free those first */
+		dtcp_list_free(s->lists);
 	for (size_t i = 0; i < s->n; i++)
 		free(s->tab[i]);
 	gaptab_free(s->tab, sizeof(*s->tab), s->front);
@@ -285,6 +289,8 @@ int dtcp_server_expire(struct dtcp_server *s, uint64_t now_ms)
 	for (size_t g = 0; g < ngone; g++) {
 		const struct dtcp_entry *e = dtcp_server_find(s, gone[g]);
 
+		if (e && s->lists)
+			list_retire(s, e, now_ms);
 		if (s->be->remove(s->be_ctx, gone[g])) {
 			failed = true;
 			continue;
@@ -309,6 +315,7 @@ struct ctx {
 	uint64_t now;
 	dtcp_emit_fn emit;
 	void *arg;
+	bool quiet;                       /* a LIST's later part: its request is audited */
 };
 
 static void reply(const struct ctx *x, struct dtcp_reply *rep)
@@ -322,6 +329,8 @@ static void reply(const struct ctx *x, struct dtcp_reply *rep)
 	size_t n = dtcp_reply_format(rep, x->pol->key, x->pol->keylen, out, sizeof(out));
 	if (n)
 		x->emit(x->arg, out, n);
+	if (x->quiet)
+		return;
 	if (x->s->cfg->audit_request) {
 		uint32_t one = rep->criteria_id;
 		const uint32_t *ids = rep->n_ids ? rep->ids : rep->has_criteria_id ? &one : NULL;
@@ -665,6 +674,8 @@ static void handle_delete(const struct ctx *x)
 			continue;
 		}
 		before_change(s, sel[i]->c.id, sel[i]);
+		if (s->lists)
+			list_retire(s, sel[i], x->now);
 		if (s->be->remove(s->be_ctx, sel[i]->c.id)) {
 			/* Put back what was removed so that nothing changed. */
 			for (long j = 0; j < i; j++)
@@ -830,55 +841,257 @@ static void format_block(const struct ctx *x, const struct dtcp_entry *e,
 	}
 }
 
-static void handle_list(const struct ctx *x)
-{
-	struct dtcp_server *s = x->s;
-	struct dtcp_entry **sel;
-	struct dtcp_counters *cnt;
-	char block[BLOCK_MAX];
-	long n;
+/* A LIST being answered: a cursor over the table in id order, so that a
+ * LIST of every criterion is made a reply at a time (the caller decides
+ * when: xtapd sends the next one only while its client's unread bytes are
+ * under a window) instead of all at once (1M criteria are 320 MiB of
+ * replies).
+ *
+ * Its set is fixed at its start, as if it had been answered at once: the
+ * criteria the request selects with an id up to the largest in the table
+ * then (ids only grow, so later ADDs are not in it), CRITERIA-COUNT their
+ * number. A criterion of that set deleted or expired before its block is
+ * made is still listed, from the copy taken when it went (list_retire; its
+ * counters as they were then); one put back by an undo is listed from the
+ * table. So CRITERIA-NUM runs 1..CRITERIA-COUNT whatever happens meanwhile
+ * (docs/dtcp-library.md "LIST").
+ *
+ * Memory: the request, the key, one reply's blocks (32 KiB) and the copies
+ * of criteria of the set that went while it streams (never more than the
+ * set, which was in the table at the start), whatever the set's size. */
+struct dtcp_retired {
+	struct dtcp_entry *e;
+	struct dtcp_counters cnt;         /* LIST-STATS: read before it left the datapath */
+	uint64_t at_ms;                   /* REMAINING-* as of then */
+};
 
-	if ((n = select_counted(x, &sel, &cnt)) < 0)
+struct dtcp_list {
+	struct dtcp_list *next;           /* the server's LISTs in progress */
+	struct dtcp_server *s;
+	struct dtcp_request r;            /* the selectors, csource, version, Seq */
+	struct dtcp_source_policy pol;    /* only the key: the one of the LIST's start */
+	void *key;
+	long count, num;                  /* CRITERIA-COUNT, blocks made so far */
+	uint32_t max_id;                  /* ids above: added since the start */
+	uint32_t last_id;                 /* last one listed (0: none yet) */
+	size_t hint;                      /* table index after last_id, if still right */
+	bool audited;                     /* the request's audit line is written */
+	struct dtcp_retired *ret;         /* sorted by id, ret[rhead..nret) still to list */
+	size_t rhead, nret, capret;
+};
+
+/* The set of a LIST in progress still to come holds e. */
+static bool list_covers(const struct dtcp_list *l, const struct dtcp_entry *e)
+{
+	return e->c.id > l->last_id && e->c.id <= l->max_id && selected(&l->r, e);
+}
+
+/* Before e leaves the table (a DELETE or an expiry, before its backend
+ * removal so that its counters can still be read): a copy for each LIST in
+ * progress whose set still holds it. Without memory for it, that LIST ends
+ * with a 500 rather than a wrong count (list_step). Not called by
+ * dtcp_server_take: the daemon's undo takes an entry only to put its
+ * earlier state back at once, or one added after any LIST in progress began. */
+static void list_retire(struct dtcp_server *s, const struct dtcp_entry *e, uint64_t now)
+{
+	for (struct dtcp_list *l = s->lists; l; l = l->next) {
+		struct dtcp_retired t = { .at_ms = now };
+		size_t i;
+
+		if (!list_covers(l, e))
+			continue;
+		if (l->nret == l->capret) {
+			size_t cap = l->capret ? 2 * l->capret : 16;
+			struct dtcp_retired *m = realloc(l->ret, cap * sizeof(*m));
+
+			if (!m) {
+				l->count = -1; /* no memory: answered 500 (list_step) */
+				continue;
+			}
+			l->ret = m;
+			l->capret = cap;
+		}
+		if ((l->r.list_flags & DTCP_LIST_STATS) && s->be->read_counters(s->be_ctx, e->c.id, &t.cnt))
+			memset(&t.cnt, 0, sizeof(t.cnt));
+		if (!(t.e = dtcp_entry_dup(e))) {
+			l->count = -1;
+			continue;
+		}
+		/* deletions mostly come in id order: append */
+		for (i = l->nret; i > l->rhead && l->ret[i - 1].e->c.id > e->c.id; i--)
+			;
+		if (i > l->rhead && l->ret[i - 1].e->c.id == e->c.id) {
+			free(t.e); /* retired twice (deleted, put back, deleted): the first copy stays */
+			continue;
+		}
+		memmove(&l->ret[i + 1], &l->ret[i], (l->nret - i) * sizeof(*l->ret));
+		l->ret[i] = t;
+		l->nret++;
+	}
+}
+
+void dtcp_list_free(struct dtcp_list *l)
+{
+	if (!l)
 		return;
-	/* the blocks of one reply, the NUL aside */
-	const size_t acc_max = DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM;
+	for (struct dtcp_list **pp = &l->s->lists; *pp; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	for (size_t i = l->rhead; i < l->nret; i++)
+		free(l->ret[i].e);
+	free(l->ret);
+	if (l->key) {
+		explicit_bzero(l->key, l->pol.keylen);
+		free(l->key);
+	}
+	explicit_bzero(l, sizeof(*l));
+	free(l);
+}
+
+/* The first table index with an id above l->last_id. */
+static size_t list_pos(struct dtcp_list *l)
+{
+	struct dtcp_server *s = l->s;
+	size_t i = l->hint;
+
+	if (i <= s->n && (i == 0 || s->tab[i - 1]->c.id <= l->last_id) &&
+	    (i == s->n || s->tab[i]->c.id > l->last_id))
+		return i;
+	return lower_bound(s, l->last_id + 1);
+}
+
+/* Makes the next reply of l. 1: more to come, 0: that was the last. */
+static int list_step(struct dtcp_list *l, uint64_t now, dtcp_emit_fn emit, void *arg)
+{
+	struct dtcp_server *s = l->s;
+	struct ctx x = { s, &l->pol, &l->r, now, emit, arg, l->audited };
+	const size_t acc_max = DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM; /* the blocks, the NUL aside */
+	char *block = malloc(BLOCK_MAX);
 	struct xbuf acc = XBUF_FIXED(malloc(acc_max + 1), acc_max + 1);
-	if (!cnt || !acc.p)
+	size_t i = list_pos(l);
+
+	if (!block || !acc.p || l->count < 0)
 		goto internal;
-	for (long i = 0; (x->r->list_flags & DTCP_LIST_STATS) && i < n; i++)
-		if (s->be->read_counters(s->be_ctx, sel[i]->c.id, &cnt[i]))
-			goto internal;
-	for (long i = 0; i < n; i++) {
-		struct xbuf b = XBUF_FIXED(block, sizeof(block));
-		format_block(x, sel[i], &cnt[i], i + 1, n, &b);
+	while (l->num < l->count) {
+		const struct dtcp_entry *e = NULL;
+		struct dtcp_counters cnt = { 0 };
+		uint64_t at = now;
+		struct xbuf b = XBUF_FIXED(block, BLOCK_MAX);
+		bool from_table = false;
+
+		while (i < s->n && s->tab[i]->c.id <= l->max_id && !selected(&l->r, s->tab[i]))
+			i++;
+		if (i < s->n && s->tab[i]->c.id > l->max_id)
+			i = s->n; /* past the set */
+		/* a retired copy of the same id: it is back in the table (an undo) */
+		while (l->rhead < l->nret && i < s->n && l->ret[l->rhead].e->c.id == s->tab[i]->c.id)
+			free(l->ret[l->rhead++].e);
+		if (l->rhead < l->nret && (i == s->n || l->ret[l->rhead].e->c.id < s->tab[i]->c.id)) {
+			e = l->ret[l->rhead].e;
+			cnt = l->ret[l->rhead].cnt;
+			at = l->ret[l->rhead].at_ms;
+		} else if (i < s->n) {
+			e = s->tab[i];
+			from_table = true;
+			if ((l->r.list_flags & DTCP_LIST_STATS) && s->be->read_counters(s->be_ctx, e->c.id, &cnt))
+				goto internal;
+		} else {
+			goto internal; /* the set holds fewer than counted: cannot happen */
+		}
+		x.now = at;
+		format_block(&x, e, &cnt, l->num + 1, l->count, &b);
+		x.now = now;
 		if (b.full)
 			goto internal; /* cannot happen: BLOCK_MAX bounds every field */
-		if (acc.n + b.n > acc_max) {
-			/* Never split a block: send what we have as one complete reply. */
-			struct dtcp_reply rep = { .code = DTCP_OK, .blocks = acc.p, .blocks_len = acc.n };
-			reply(x, &rep);
-			xbuf_reset(&acc);
-		}
+		if (acc.n + b.n > acc_max)
+			break; /* never split a block: this reply is full */
 		xbuf_mem(&acc, b.p, b.n); /* fits: BLOCK_MAX < acc_max */
+		l->num++;
+		l->last_id = e->c.id;
+		if (from_table)
+			l->hint = ++i;
+		else
+			free(l->ret[l->rhead++].e);
 	}
 	struct dtcp_reply rep = { .code = DTCP_OK, .blocks = acc.n ? acc.p : NULL, .blocks_len = acc.n };
-	reply(x, &rep);
+	reply(&x, &rep);
+	l->audited = true;
 	free(acc.p);
-	free(cnt);
-	free(sel);
-	return;
+	free(block);
+	return l->num < l->count;
 internal:
 	free(acc.p);
-	free(cnt);
-	free(sel);
-	reply_code(x, DTCP_INTERNAL, NULL);
+	free(block);
+	x.now = now;
+	reply_code(&x, DTCP_INTERNAL, NULL);
+	l->audited = true;
+	return 0;
+}
+
+/* A LIST's start: its checks, then the cursor (registered with the server
+ * so that deletions retire into it); NULL when it was answered already (an
+ * error, a 500). */
+static struct dtcp_list *list_begin(const struct ctx *x)
+{
+	struct dtcp_server *s = x->s;
+	struct dtcp_error err;
+	struct dtcp_list *l;
+
+	if (check_singles(x, &err)) {
+		reply_err(x, &err);
+		return NULL;
+	}
+	if (!(l = calloc(1, sizeof(*l))) || !(l->key = malloc(x->pol->keylen ? x->pol->keylen : 1))) {
+		free(l);
+		reply_code(x, DTCP_INTERNAL, NULL);
+		return NULL;
+	}
+	l->s = s;
+	l->r = *x->r;
+	memcpy(l->key, x->pol->key, x->pol->keylen);
+	l->pol = (struct dtcp_source_policy){ .key = l->key, .keylen = x->pol->keylen };
+	l->max_id = s->n ? s->tab[s->n - 1]->c.id : 0;
+	for (size_t i = 0; i < s->n; i++)
+		l->count += selected(x->r, s->tab[i]);
+	l->next = s->lists;
+	s->lists = l;
+	return l;
+}
+
+static void handle_list(const struct ctx *x, struct dtcp_list **stream)
+{
+	struct dtcp_list *l = list_begin(x);
+
+	if (!l)
+		return;
+	if (stream) {
+		*stream = l; /* the caller makes the replies (dtcp_list_step) */
+		return;
+	}
+	while (list_step(l, x->now, x->emit, x->arg))
+		;
+	dtcp_list_free(l);
+}
+
+int dtcp_list_step(struct dtcp_list *l, uint64_t now_ms, dtcp_emit_fn emit, void *arg)
+{
+	return list_step(l, now_ms, emit, arg);
 }
 
 void dtcp_server_handle(struct dtcp_server *s, const struct dtcp_source_policy *pol,
 			const struct dtcp_request *r, const char *peer_addr,
 			uint64_t now_ms, dtcp_emit_fn emit, void *arg)
 {
-	struct ctx x = { s, pol, r, now_ms, emit, arg };
+	dtcp_server_handle_stream(s, pol, r, peer_addr, now_ms, emit, arg, NULL);
+}
+
+void dtcp_server_handle_stream(struct dtcp_server *s, const struct dtcp_source_policy *pol,
+			       const struct dtcp_request *r, const char *peer_addr,
+			       uint64_t now_ms, dtcp_emit_fn emit, void *arg, struct dtcp_list **stream)
+{
+	struct ctx x = { s, pol, r, now_ms, emit, arg, false };
 
 	if (s->cfg->before_request)
 		s->cfg->before_request(s->cfg->ctx, r);
@@ -890,7 +1103,7 @@ void dtcp_server_handle(struct dtcp_server *s, const struct dtcp_source_policy *
 	case DTCP_M_REFRESH:
 		return handle_refresh(&x);
 	case DTCP_M_LIST:
-		return handle_list(&x);
+		return handle_list(&x, stream);
 	case DTCP_M_NOOP:
 		return reply_code(&x, DTCP_OK, NULL);
 	default:
@@ -903,7 +1116,7 @@ void dtcp_server_reply_error(struct dtcp_server *s, const struct dtcp_source_pol
 			     const struct dtcp_request *r, const struct dtcp_error *err,
 			     uint64_t now_ms, dtcp_emit_fn emit, void *arg)
 {
-	struct ctx x = { s, pol, r, now_ms, emit, arg };
+	struct ctx x = { s, pol, r, now_ms, emit, arg, false };
 	reply_err(&x, err);
 }
 

@@ -20,11 +20,13 @@ int dtcp_session_init(struct dtcp_session *ss, struct dtcp_server *srv,
 	strcpy(ss->user.s, user);
 	strcpy(ss->peer_addr, peer_addr);
 	ss->buf = malloc(SESSION_BUF);
+	ss->cap = SESSION_BUF;
 	return ss->buf ? 0 : -1;
 }
 
 void dtcp_session_free(struct dtcp_session *ss)
 {
+	dtcp_list_free(ss->list);
 	free(ss->buf);
 	memset(ss, 0, sizeof(*ss));
 }
@@ -101,7 +103,8 @@ static void handle_message(struct dtcp_session *ss, const char *msg, size_t n,
 		dtcp_server_reply_error(ss->srv, pol, r, &err, now_ms, emit, arg);
 		goto out;
 	}
-	dtcp_server_handle(ss->srv, pol, r, ss->peer_addr, now_ms, emit, arg);
+	dtcp_server_handle_stream(ss->srv, pol, r, ss->peer_addr, now_ms, emit, arg,
+				  ss->stream_lists ? &ss->list : NULL);
 out:
 	free(m);
 	free(r);
@@ -110,7 +113,8 @@ out:
 /* Processes every complete message in the buffer. */
 static void drain(struct dtcp_session *ss, uint64_t now_ms, dtcp_emit_fn emit, void *arg)
 {
-	while (ss->fails < DTCP_FAILS_CLOSE) {
+	/* behind a LIST being answered, everything waits */
+	while (ss->fails < DTCP_FAILS_CLOSE && !ss->list) {
 		size_t skip, len;
 		if (ss->discarding) {
 			bool found;
@@ -143,21 +147,87 @@ static void drain(struct dtcp_session *ss, uint64_t now_ms, dtcp_emit_fn emit, v
 	}
 }
 
+/* While a LIST streams: the bytes wait at the end of buf, which grows up
+ * to DTCP_SESSION_HOLD_MAX. false: that much already waits. */
+static bool hold(struct dtcp_session *ss, const char *p, size_t n)
+{
+	if (n > DTCP_SESSION_HOLD_MAX - ss->n) {
+		ss->overflow = true;
+		return false;
+	}
+	if (ss->n + n > ss->cap) {
+		size_t cap = ss->cap * 2 > ss->n + n ? ss->cap * 2 : ss->n + n;
+		char *b;
+
+		if (cap > DTCP_SESSION_HOLD_MAX)
+			cap = DTCP_SESSION_HOLD_MAX;
+		if (!(b = realloc(ss->buf, cap))) {
+			ss->overflow = true;
+			return false;
+		}
+		ss->buf = b;
+		ss->cap = cap;
+	}
+	memcpy(ss->buf + ss->n, p, n);
+	ss->n += n;
+	return true;
+}
+
+static enum dtcp_session_status status(const struct dtcp_session *ss)
+{
+	return ss->fails >= DTCP_FAILS_CLOSE || ss->overflow ? DTCP_SESSION_CLOSE : DTCP_SESSION_OPEN;
+}
+
 enum dtcp_session_status dtcp_session_feed(struct dtcp_session *ss, const void *data,
 					   size_t n, uint64_t now_ms,
 					   dtcp_emit_fn emit, void *arg)
 {
 	const char *p = data;
 
-	while (n > 0 && ss->fails < DTCP_FAILS_CLOSE) {
-		size_t take = SESSION_BUF - ss->n;
+	while (n > 0 && ss->fails < DTCP_FAILS_CLOSE && !ss->overflow) {
+		size_t take;
+
+		if (ss->list) { /* a LIST streams: the rest waits behind it */
+			hold(ss, p, n);
+			break;
+		}
+		take = ss->n < ss->cap ? ss->cap - ss->n : 0;
 		if (take > n)
 			take = n;
+		if (!take) /* held bytes beyond SESSION_BUF still there: cannot happen, drain ran */
+			return hold(ss, p, n) ? DTCP_SESSION_OPEN : DTCP_SESSION_CLOSE;
 		memcpy(ss->buf + ss->n, p, take);
 		ss->n += take;
 		p += take;
 		n -= take;
 		drain(ss, now_ms, emit, arg);
 	}
-	return ss->fails >= DTCP_FAILS_CLOSE ? DTCP_SESSION_CLOSE : DTCP_SESSION_OPEN;
+	return status(ss);
+}
+
+bool dtcp_session_listing(const struct dtcp_session *ss)
+{
+	return ss->list != NULL;
+}
+
+enum dtcp_session_status dtcp_session_list_step(struct dtcp_session *ss, uint64_t now_ms,
+						dtcp_emit_fn emit, void *arg)
+{
+	if (!ss->list)
+		return status(ss);
+	if (dtcp_list_step(ss->list, now_ms, emit, arg))
+		return status(ss);
+	dtcp_list_free(ss->list);
+	ss->list = NULL;
+	/* the requests that waited, in order, up to the next LIST */
+	drain(ss, now_ms, emit, arg);
+	if (!ss->list && ss->cap > SESSION_BUF && ss->n <= SESSION_BUF) {
+		char *b = realloc(ss->buf, SESSION_BUF); /* back to its usual size */
+
+		if (b) {
+			ss->buf = b;
+			ss->cap = SESSION_BUF;
+		}
+	}
+	return status(ss);
 }

@@ -113,7 +113,7 @@ TESTS := $(TB)/test_classify $(TB)/test_diff $(TB)/test_deliver $(TB)/test_backe
 	"$(TB)/test_e2e $(BUILD)" \
 	"tests/xtapd/test_xtapd.sh $(BUILD)" "tests/xtapd/test_mediation.sh $(BUILD)" \
 	"tests/xtapd/test_xtapctl.sh $(BUILD)" "tests/xtapd/test_flowtaplite.sh $(BUILD)" \
-	"tests/xtapd/test_durability.sh $(BUILD)" \
+	"tests/xtapd/test_durability.sh $(BUILD)" "tests/xtapd/test_liststream.sh $(BUILD)" \
 	$(TB)/test_dtcp $(TB)/test_xbuf $(TB)/test_b64 $(TB)/test_gaptab \
 	'$(TB)/golden_dtcp $(DTCP_GOLDEN)' 'tests/dtcp/e2e.sh $(BUILD)' \
 	$(TB)/test_cd_wire '/usr/bin/python3 tests/cd/cdtest.py $(BUILD)/san/xtap-cd' \

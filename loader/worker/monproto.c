@@ -8,6 +8,7 @@
  *   AUTH_RESULT    u32 ok (0|1)
  *   DTCP_DATA, DTCP_REPLY   the bytes (1..MON_DATA_MAX)
  *   EVENT          u32 kind, str peer
+ *   DTCP_CREDIT    u32 bytes (1..MON_CREDIT_MAX)
  *   SESSION_CLOSE, DTCP_EOF, DTCP_CLOSE   nothing
  * str and blob are a u16 length and that many bytes (no NUL on the wire).
  * A payload must be consumed exactly. */
@@ -25,7 +26,7 @@ const char *mon_type_name(uint32_t type)
 		[MON_AUTH_RESULT] = "AUTH_RESULT", [MON_DTCP_DATA] = "DTCP_DATA",
 		[MON_DTCP_EOF] = "DTCP_EOF", [MON_DTCP_REPLY] = "DTCP_REPLY",
 		[MON_DTCP_CLOSE] = "DTCP_CLOSE", [MON_EVENT] = "EVENT", [MON_CONN_OPEN] = "CONN_OPEN",
-		[MON_AUTH_SIG] = "AUTH_SIG",
+		[MON_AUTH_SIG] = "AUTH_SIG", [MON_DTCP_CREDIT] = "DTCP_CREDIT",
 	};
 	return type >= 1 && type <= MON_TYPE_MAX ? names[type] : "unknown";
 }
@@ -252,6 +253,17 @@ size_t mon_enc_data(uint8_t *out, size_t cap, uint32_t type, uint32_t session,
 	return finish(&w);
 }
 
+size_t mon_enc_credit(uint8_t *out, size_t cap, uint32_t session, uint32_t bytes)
+{
+	struct wr w;
+
+	if (!session || bytes == 0 || bytes > MON_CREDIT_MAX)
+		return 0;
+	begin(&w, out, cap, MON_DTCP_CREDIT, session);
+	put_u32(&w, bytes);
+	return finish(&w);
+}
+
 size_t mon_enc_event(uint8_t *out, size_t cap, uint32_t session, uint32_t kind,
 		     const char *peer)
 {
@@ -324,7 +336,7 @@ static bool worker_type(uint32_t t)
 {
 	return t == MON_SESSION_OPEN || t == MON_SESSION_CLOSE || t == MON_AUTH_PASSWORD ||
 	       t == MON_AUTH_PUBKEY || t == MON_DTCP_DATA || t == MON_DTCP_EOF || t == MON_EVENT ||
-	       t == MON_CONN_OPEN || t == MON_AUTH_SIG;
+	       t == MON_CONN_OPEN || t == MON_AUTH_SIG || t == MON_DTCP_CREDIT;
 }
 
 static bool monitor_type(uint32_t t)
@@ -412,6 +424,11 @@ int mon_decode(const uint8_t *buf, size_t n, enum mon_sender from, struct mon_ms
 			FAIL("data size out of bounds");
 		m->data = take(&r, len);
 		m->len = len;
+		break;
+	case MON_DTCP_CREDIT:
+		m->credit = get_u32(&r);
+		if (r.bad || m->credit == 0 || m->credit > MON_CREDIT_MAX)
+			FAIL("bad credit");
 		break;
 	case MON_EVENT:
 		m->kind = get_u32(&r);

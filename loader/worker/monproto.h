@@ -31,6 +31,9 @@
  * algorithm, key blob, each string with its 4-byte length: 2257 at most */
 #define MON_SIGNED_MAX   2304
 #define MON_SIG_MAX      2080   /* the raw signature: RSA-16384 2048, ECDSA DER ~140 */
+/* DTCP_CREDIT: at most what one client's reply queue holds (the worker's
+ * WORKER_OUT_MAX, 64 MiB); the worker sends one per 64 KiB or less */
+#define MON_CREDIT_MAX   (64u << 20)
 
 enum mon_type {
 	MON_SESSION_OPEN = 1, /* W->M  user, peer: subsystem flow-tap-dtcp accepted */
@@ -48,7 +51,9 @@ enum mon_type {
 				 SESSION_CLOSE ends it, exactly once */
 	MON_AUTH_SIG,         /* W->M  signed data, raw signature: comes right before an
 				 AUTH_PUBKEY with signed 1; the monitor verifies it */
-	MON_TYPE_MAX = MON_AUTH_SIG,
+	MON_DTCP_CREDIT,      /* W->M  u32 bytes: reply bytes of that session written to its
+				 channel since the last CREDIT (the monitor's LIST window) */
+	MON_TYPE_MAX = MON_DTCP_CREDIT,
 };
 
 /* Who sent a datagram: the decoder only accepts that side's types. */
@@ -84,6 +89,7 @@ struct mon_msg {
 	bool key_signed;          /* AUTH_PUBKEY: libssh verified a signature (not a probe) */
 	uint32_t ok;              /* AUTH_RESULT */
 	uint32_t kind;            /* EVENT: enum mon_event_kind */
+	uint32_t credit;          /* DTCP_CREDIT: 1..MON_CREDIT_MAX bytes */
 	const uint8_t *data;
 	size_t len;
 	const uint8_t *sig;       /* AUTH_SIG: the raw signature (data: the signed data) */
@@ -107,6 +113,7 @@ size_t mon_enc_auth_sig(uint8_t *out, size_t cap, uint32_t session, const uint8_
 size_t mon_enc_auth_result(uint8_t *out, size_t cap, uint32_t session, bool ok);
 size_t mon_enc_data(uint8_t *out, size_t cap, uint32_t type, uint32_t session,
 		    const void *data, size_t len);
+size_t mon_enc_credit(uint8_t *out, size_t cap, uint32_t session, uint32_t bytes);
 size_t mon_enc_event(uint8_t *out, size_t cap, uint32_t session, uint32_t kind,
 		     const char *peer);
 

@@ -51,6 +51,9 @@
 #define WORKER_EVQ_MAX   (1u << 20) /* above this backlog, EVENTs are counted, not sent */
 #define WORKER_OUT_MAX   (64u << 20) /* reply bytes queued for one client not reading:
 					* a LIST of 100,000 criteria is about 32 MiB */
+#define WORKER_CREDIT_MIN (64u << 10) /* reply bytes written before a DTCP_CREDIT is
+					  sent (sooner when the client's queue is empty):
+					  the monitor's LIST window (docs/privsep.md) */
 #define WORKER_CLOSE_MS  2000       /* after our channel close, wait this long for the
 				       client to hang up before dropping the socket */
 #define WORKER_WINDOW_MS 1000       /* a reply waits this long for a window that takes it
@@ -114,6 +117,7 @@ struct conn {
 	bool eof_sent;                    /* DTCP_EOF sent: no more DATA */
 	bool dtcp_close;                  /* DTCP_CLOSE received: close once flushed */
 	struct outq out;                  /* replies not yet written */
+	size_t credit;                    /* reply bytes written, not yet told the monitor */
 	bool dead;
 };
 
@@ -953,6 +957,7 @@ static void flush_replies(struct conn *c, uint64_t now)
 		c->blocked_ms = 0;
 		c->active_ms = now;
 		b->off += (size_t)k;
+		c->credit += (size_t)k;
 		if (b->off < b->len)
 			return;
 		outq_pop(&c->out);
@@ -1044,6 +1049,17 @@ static void conn_step_libssh(struct conn *c, uint64_t now)
 	flush_replies(c, now);
 	if (c->dead)
 		return;
+	/* what left for the client: the monitor makes a LIST's next replies
+	 * only while a window of them is unwritten here */
+	if (c->credit && (c->credit >= WORKER_CREDIT_MIN || !c->out.head)) {
+		uint32_t k = c->credit > MON_CREDIT_MAX ? MON_CREDIT_MAX : (uint32_t)c->credit;
+
+		if (mon_push(w, mon_enc_credit(w->tx, sizeof(w->tx), c->id, k)) < 0) {
+			conn_drop(c, "monitor queue full");
+			return;
+		}
+		c->credit -= k; /* the rest with the next turn */
+	}
 	if (c->dtcp_close && !c->out.head) {
 		conn_close_channel(c, "monitor closed the DTCP session");
 		return;

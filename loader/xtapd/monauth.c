@@ -135,6 +135,11 @@ static void sess_free(struct xtap_monauth *ma, struct xtap_msess *s, const char 
 	explicit_bzero(s, sizeof(*s));
 }
 
+struct xtap_msess *xtap_monauth_slot(struct xtap_monauth *ma, uint32_t id)
+{
+	return sess_get(ma, id, 0);
+}
+
 struct xtap_msess *xtap_monauth_dtcp(struct xtap_monauth *ma, uint32_t id)
 {
 	struct xtap_msess *s = sess_get(ma, id, 0);
@@ -325,13 +330,28 @@ void xtap_monauth_handle(struct xtap_monauth *ma, const struct mon_msg *m)
 			break;
 		}
 		s->dtcp = 1;
+		s->ds.stream_lists = ma->stream_lists;
 		snprintf(detail, sizeof(detail), "%s from %s", m->user, s->peer);
 		xtap_audit_event(*ma->audit, now, XTAP_EV_SESSION_OPEN, detail);
 		break;
 	}
 	case MON_DTCP_EOF:
-		if (s && s->dtcp && !s->closed)
+		/* everything before it answered: with a LIST streaming, once it
+		 * and what waits behind it are (xtapd's pump closes it then) */
+		if (s && s->dtcp && !s->closed && dtcp_session_listing(&s->ds))
+			s->eof_wait = 1;
+		else if (s && s->dtcp && !s->closed)
 			xtap_monauth_close_dtcp(ma, s);
+		break;
+	case MON_DTCP_CREDIT:
+		if (!s)
+			break;
+		if (m->credit > s->unacked) { /* more than was sent: a worker's lie or bug */
+			log_warnx("worker: credit for connection %u beyond what it was sent", m->session);
+			s->unacked = 0;
+		} else {
+			s->unacked -= m->credit;
+		}
 		break;
 	case MON_SESSION_CLOSE:
 		/* the connection or its DTCP session is gone: the slot is free,

@@ -35,6 +35,11 @@ struct xtap_msess {
 	uint8_t *sig;             /* AUTH_SIG: signed data then signature, for the next AUTH_PUBKEY */
 	size_t sig_data_len, sig_len;
 	struct dtcp_session ds;
+	/* reply bytes sent to the worker that it has not yet written to the
+	 * channel (DTCP_CREDIT): a LIST's next reply is made only below
+	 * xtapd's window */
+	size_t unacked;
+	int eof_wait;             /* DTCP_EOF came while a LIST streams: closed after it */
 };
 
 struct xtap_monauth {
@@ -49,6 +54,7 @@ struct xtap_monauth {
 	size_t tx_size;
 	void (*send)(void *ctx, size_t n);
 	void *ctx;
+	bool stream_lists;             /* DTCP sessions answer LISTs a reply at a time (xtapd) */
 
 	struct xtap_evlimit evl;       /* pre-auth audit lines, rate-limited */
 	char dummy_hash[256];          /* what an unknown user's password is checked against */
@@ -69,6 +75,8 @@ void xtap_monauth_close_dtcp(struct xtap_monauth *ma, struct xtap_msess *s);
 /* The worker is gone: every slot freed, a session_close line (detail why)
  * for each DTCP session. */
 void xtap_monauth_drop_all(struct xtap_monauth *ma, const char *why);
+/* The slot of connection id, or NULL. */
+struct xtap_msess *xtap_monauth_slot(struct xtap_monauth *ma, uint32_t id);
 /* Slots taken; DTCP sessions open (xtapctl status). */
 unsigned xtap_monauth_connections(const struct xtap_monauth *ma);
 unsigned xtap_monauth_sessions(const struct xtap_monauth *ma);

@@ -13,11 +13,13 @@
  * daemon.c (the datapath's start, the worker's settings, SIGHUP),
  * supervise.c (the worker's life), persist.c (the state file).
  *
- * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS] [-W PROGRAM]
+ * usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS] [-w BYTES] [-W PROGRAM]
  *   -n  check the configuration and exit
  *   -L  leave the datapath running on exit (attached, pinned)
  *   -S  the xtapctl socket (docs/xtapctl.md)
  *   -C  criteria slots of maps it creates (default 1048576; adopted maps keep theirs)
+ *   -w  a LIST's window: reply bytes sent toward one client and not yet written
+ *       to its channel (default 1 MiB, 4096 to 16 MiB; small ones for tests)
  *   -W  tests only: exec PROGRAM as the SSH worker instead of xtapd itself
  *       (tests/adversarial's hostile worker; the same fds and arguments)
  *
@@ -61,6 +63,20 @@
 #define DEFAULT_STATE "/var/lib/xtap/state"
 #define XTAPD_EXIT_STATE_REFUSED 3 /* the unit does not restart on it: a restart cannot mend the file */
 #define WORKER_BURST 256 /* worker messages handled between two state saves */
+/* A LIST streams (dtcp_session_list_step): its next reply is made only while
+ * the client's reply bytes not yet written by the worker (DTCP_CREDIT) are
+ * under the window, and the queue toward the worker under LIST_QUEUE_GATE.
+ * So a LIST's replies in the monitor's queue and the worker's are at most
+ * window + one reply per session (1 MiB + 32 KiB), all LISTs together at
+ * most LIST_QUEUE_GATE + one reply: a LIST never fills the worker's queue
+ * (XTAP_SUP_QUEUE_MAX, 64 MiB), whatever its size, and a client that stops
+ * reading holds one window (under the worker's 64 MiB per client). */
+#define LIST_WINDOW_DEFAULT (1u << 20)
+#define LIST_WINDOW_MIN     4096u
+#define LIST_WINDOW_MAX     (16u << 20)
+#define LIST_QUEUE_GATE     (XTAP_SUP_QUEUE_MAX / 4)
+#define LIST_PUMP_BUDGET    (2u << 20) /* LIST bytes made per turn of the loop: the other
+					      sessions' requests are read between two */
 
 /* During a burst of worker messages everything for the worker waits here:
  * the replies leave only after the state file holds what they announce. */
@@ -98,6 +114,8 @@ struct xtapd {
 	uint64_t started_ms;
 	struct xtap_ctl_stats stats; /* request and login counts for the metrics */
 	struct xtap_x3sup x3;          /* the X3 delivery processes (x3sup.h, docs/x3.md) */
+	size_t list_window;            /* -w: a LIST's window toward one client */
+	size_t emitted_bytes;          /* DTCP reply bytes made so far (pump_lists' budget) */
 };
 
 /* ---- the DTCP library's view of the configuration ---- */
@@ -198,10 +216,22 @@ static void worker_lost(struct xtapd *d, const char *why);
  * reading), it is killed and restarted. */
 static void worker_send(struct xtapd *d, const uint8_t *buf, size_t n)
 {
+	uint32_t type, id;
+	struct xtap_msess *s;
+
 	if (d->sup.fd < 0 || d->lost_why)
 		return; /* gone: its sessions were (or are about to be) dropped with it */
-	if (xtap_sup_send(&d->sup, buf, n, mono_ms()) < 0)
+	if (xtap_sup_send(&d->sup, buf, n, mono_ms()) < 0) {
 		d->lost_why = errno == ENOBUFS ? "its queue is full" : "cannot send to it";
+		return;
+	}
+	/* a reply's bytes count against its session's LIST window until the
+	 * worker says it wrote them (DTCP_CREDIT); counted as they leave, so a
+	 * reply replaced by a 500 (refuse_changes) counts as what was sent */
+	memcpy(&type, buf, 4);
+	memcpy(&id, buf + 4, 4);
+	if (type == MON_DTCP_REPLY && (s = xtap_monauth_slot(&d->ma, id)))
+		s->unacked += n - MON_HDR_LEN;
 }
 
 static void send_worker(struct xtapd *d, size_t n)
@@ -350,6 +380,7 @@ static void emit(void *arg, const char *buf, size_t n)
 	struct emit_ctx *e = arg;
 
 	send_worker(e->d, mon_enc_data(e->d->tx, sizeof(e->d->tx), MON_DTCP_REPLY, e->id, buf, n));
+	e->d->emitted_bytes += n;
 	e->d->emitted = true; /* the library audits the reply next (cb_audit_request) */
 }
 
@@ -374,8 +405,73 @@ static void handle(struct xtapd *d, struct mon_msg *m)
 	xtap_audit_set_peer(d->audit, s->ds.peer_addr);
 	d->peer = s->ds.peer_addr;
 	d->session = m->session;
-	if (dtcp_session_feed(&s->ds, m->data, m->len, wall_ms(), emit, &e) == DTCP_SESSION_CLOSE)
+	if (dtcp_session_feed(&s->ds, m->data, m->len, wall_ms(), emit, &e) == DTCP_SESSION_CLOSE) {
+		if (s->ds.overflow)
+			log_warnx("DTCP session %u: more than %u bytes sent behind a LIST: closed", m->session,
+				  DTCP_SESSION_HOLD_MAX);
 		xtap_monauth_close_dtcp(&d->ma, s);
+	}
+}
+
+/* The sessions' LISTs, a reply at a time while their windows and the
+ * worker's queue have room (LIST_WINDOW_DEFAULT): a burst like the worker's,
+ * for the requests that waited behind a LIST are handled when it ends (an
+ * ADD among them is answered after its sync, as in any burst). Returns true
+ * when it stopped with more to do (LIST_PUMP_BUDGET), for a poll that does
+ * not wait. A LIST reads the table outside a burst of changes only: every
+ * reply shows a durable state. */
+static bool pump_lists(struct xtapd *d)
+{
+	size_t start = d->emitted_bytes;
+	bool any = false, more = true;
+
+	for (int i = 0; i < XTAP_MON_SESSIONS && !any; i++)
+		any = d->ma.s[i].used && d->ma.s[i].dtcp && !d->ma.s[i].closed &&
+		      dtcp_session_listing(&d->ma.s[i].ds);
+	if (!any || d->sup.fd < 0 || d->lost_why)
+		return false;
+	d->out.on = 1;
+	xtap_persist_burst_begin(&d->ps);
+	xtap_backend_defer(&d->be, true);
+	xtap_audit_hold(d->audit, true);
+	while (more && d->emitted_bytes - start < LIST_PUMP_BUDGET) {
+		more = false;
+		for (int i = 0; i < XTAP_MON_SESSIONS && d->emitted_bytes - start < LIST_PUMP_BUDGET; i++) {
+			struct xtap_msess *s = &d->ma.s[i];
+			struct emit_ctx e = { d, s->id };
+			enum dtcp_session_status st;
+
+			if (!s->used || !s->dtcp || s->closed || !dtcp_session_listing(&s->ds))
+				continue;
+			/* replies still in d->out count toward the window as well */
+			if (s->unacked >= d->list_window || d->sup.fd < 0 || d->lost_why ||
+			    d->sup.q.bytes + d->out.bytes >= LIST_QUEUE_GATE)
+				continue;
+			xtap_audit_set_peer(d->audit, s->ds.peer_addr);
+			d->peer = s->ds.peer_addr;
+			d->session = s->id;
+			st = dtcp_session_list_step(&s->ds, wall_ms(), emit, &e);
+			if (st == DTCP_SESSION_CLOSE) {
+				if (s->ds.overflow)
+					log_warnx("DTCP session %u: more than %u bytes sent behind a LIST: closed",
+						  s->id, DTCP_SESSION_HOLD_MAX);
+				xtap_monauth_close_dtcp(&d->ma, s);
+			} else if (!dtcp_session_listing(&s->ds) && s->eof_wait) {
+				xtap_monauth_close_dtcp(&d->ma, s); /* its EOF came during the LIST */
+			} else {
+				more = true;
+			}
+		}
+		/* what this round made leaves now: the windows count it */
+		settle_save_flush(d, 1);
+	}
+	xtap_backend_defer(&d->be, false);
+	xtap_persist_burst_end(&d->ps);
+	xtap_audit_hold(d->audit, false);
+	d->out.on = 0;
+	if (d->lost_why)
+		worker_lost(d, d->lost_why);
+	return more;
 }
 
 /* The worker is gone or of no more use: its sessions drop (their slots
@@ -453,7 +549,7 @@ static void reload(struct xtapd *d)
 static void usage(void)
 {
 	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS]"
-			" [-W PROGRAM]\n");
+			" [-w BYTES] [-W PROGRAM]\n");
 	exit(2);
 }
 
@@ -481,7 +577,7 @@ static void parse_args(struct xtapd *d, struct xtapd_opts *o, int argc, char **a
 	int opt;
 
 	*o = (struct xtapd_opts){ .pin_dir = DEFAULT_PIN_DIR, .wuser = "nobody" };
-	while ((opt = getopt(argc, argv, "f:nvLP:u:S:C:W:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:nvLP:u:S:C:w:W:")) != -1) {
 		switch (opt) {
 		case 'f': d->cfg_path = optarg; break;
 		case 'n': o->check = 1; break;
@@ -500,6 +596,17 @@ static void parse_args(struct xtapd *d, struct xtapd_opts *o, int argc, char **a
 			if (errno || *end || optarg[0] == '-' || v < 64 || v > XTAP_MAX_CRITERIA_DEFAULT)
 				fatalx("-C: criteria slots from 64 to %u", XTAP_MAX_CRITERIA_DEFAULT);
 			o->slots = (uint32_t)v;
+			break;
+		}
+		case 'w': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || optarg[0] == '-' || v < LIST_WINDOW_MIN || v > LIST_WINDOW_MAX)
+				fatalx("-w: a LIST window from %u to %u bytes", LIST_WINDOW_MIN, LIST_WINDOW_MAX);
+			d->list_window = v;
 			break;
 		}
 		case 'W': d->sup.exe = optarg; break;
@@ -792,6 +899,7 @@ int main(int argc, char **argv)
 	struct xtapd_opts o;
 	uint64_t last_expire = 0;
 	int sfd, detach = -1, rc;
+	bool pump_more = false; /* a LIST has replies to make now: poll without waiting */
 
 #ifdef XTAP_FAULT_HOOKS
 	if (argc == 2 && !strcmp(argv[1], "--crash-points")) {
@@ -812,7 +920,9 @@ int main(int argc, char **argv)
 	d.cs.ctx = ctl_ctx;
 	d.cs.owner = &d;
 	d.ma = (struct xtap_monauth){ .cfg = &d.cfg, .audit = &d.audit, .srv = &d.srv, .stats = &d.stats,
-				      .tx = d.tx, .tx_size = sizeof(d.tx), .send = monauth_send, .ctx = &d };
+				      .tx = d.tx, .tx_size = sizeof(d.tx), .send = monauth_send, .ctx = &d,
+				      .stream_lists = true };
+	d.list_window = LIST_WINDOW_DEFAULT;
 	d.started_ms = wall_ms();
 	parse_args(&d, &o, argc, argv);
 	log_init("xtapd", o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
@@ -829,7 +939,7 @@ int main(int argc, char **argv)
 		nfds_t np = poll_set(&d, sfd, p);
 		int wait = xtap_sup_wait_ms(&d.sup, mono_ms());
 		/* a restart due sooner than the next second */
-		int n = poll(p, np, wait >= 0 && wait < 1000 ? wait : 1000);
+		int n = poll(p, np, pump_more ? 0 : wait >= 0 && wait < 1000 ? wait : 1000);
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -844,10 +954,12 @@ int main(int argc, char **argv)
 					continue;
 			}
 			on_worker(&d, &p[P_WORKER]);
-			if (d.cs.metrics_fd >= 0 && p[P_METRICS].fd == d.cs.metrics_fd &&
-			    (p[P_METRICS].revents & (POLLIN | POLLHUP)))
-				xtap_ctlsrv_metrics_serve(&d.cs);
 		}
+		/* LISTs whose windows have room (the credit came in that burst) */
+		pump_more = pump_lists(&d);
+		if (n > 0 && d.cs.metrics_fd >= 0 && p[P_METRICS].fd == d.cs.metrics_fd &&
+		    (p[P_METRICS].revents & (POLLIN | POLLHUP)))
+			xtap_ctlsrv_metrics_serve(&d.cs);
 		detach = xtap_ctlsrv_serve(&d.cs, &p[P_CTL], n > 0);
 		on_timers(&d, &last_expire);
 	}

@@ -498,6 +498,189 @@ static void test_table_ends(void)
 	dtcp_server_free(&s);
 }
 
+
+/* ---- a LIST a reply at a time (docs/dtcp-library.md "LIST, a reply at a time") ---- */
+
+struct replies {
+	char *r[4096];
+	size_t len[4096];
+	int n;
+};
+
+static void keep_emit(void *arg, const char *b, size_t n)
+{
+	struct replies *rs = arg;
+
+	if (rs->n < 4096) {
+		rs->r[rs->n] = malloc(n + 1);
+		memcpy(rs->r[rs->n], b, n);
+		rs->r[rs->n][n] = 0;
+		rs->len[rs->n++] = n;
+	}
+}
+
+/* A signed message (LF text) appended to out. */
+static size_t signed_msg(const char *text, char *out, size_t cap)
+{
+	size_t n;
+	char *m = crlf(text, &n);
+	size_t k = n - 2; /* without the closing empty line: signed, then the tail */
+
+	memcpy(out, m, k);
+	free(m);
+	return dtcp_sign_append("Juniper", 7, out, k, cap);
+}
+
+static const char *hval(const char *p, const char *name, long *v)
+{
+	const char *q = strstr(p, name);
+
+	if (!q)
+		return NULL;
+	*v = strtol(q + strlen(name), NULL, 10);
+	return q + strlen(name);
+}
+
+/* ftap1 owns 2/3 of 3000 criteria (ids interleaved with ftap2's), ten of them
+ * dynamic. A session with stream_lists gets a LIST, a NOOP and an ADD in one
+ * feed: nothing is answered before the first step; between steps another
+ * session deletes criteria of the set (listed already, not yet, and one
+ * deleted then put back as an undo does), the dynamic ones expire, and a
+ * NOOP more arrives. Every reply verifies; CRITERIA-NUM runs 1..N, COUNT N,
+ * the ids are those of the start in order; then the NOOP, the ADD and the
+ * NOOP in that order. A session holding more than DTCP_SESSION_HOLD_MAX
+ * behind a LIST is closed. */
+static void test_list_stream(void)
+{
+	static struct memback mb;
+	static struct dtcp_criterion c;
+	static struct dtcp_request del;
+	static struct replies rs;
+	static char in[8192];
+	struct dtcp_server s;
+	struct dtcp_session ss;
+	const struct dtcp_source_policy *pol;
+	uint32_t want[3000];
+	size_t nwant = 0, k = 0;
+	int steps = 0, other = 0;
+	struct dtcp_entry *back = NULL;
+
+	memback_init(&mb, NULL);
+	dtcp_server_init(&s, &mb.cfg, &mb.be, &mb);
+	pol = mb.cfg.source(&mb, "ftap1");
+	c.src.any = c.dst.any = c.either.any = true;
+	snprintf(c.given, sizeof(c.given), "DEST-ADDRESS: 198.51.100.1\r\nX-PAD: %0300d\r\n", 0);
+	for (uint32_t id = 1; id <= 3000; id++) {
+		struct dtcp_entry *e;
+
+		snprintf(c.csource.s, sizeof(c.csource.s), id % 3 ? "ftap1" : "ftap2");
+		c.id = id;
+		c.is_static = !(id >= 2980 && id % 3 && id < 3000);
+		c.timeout[DTCP_T_TOTAL] = c.is_static ? 0 : 10;
+		e = dtcp_entry_new(&c);
+		if (e)
+			e->start_ms[DTCP_T_TOTAL] = T0_MS;
+		CHECK(e && !dtcp_server_restore(&s, e), "restore %u", id);
+		if (id <= MEM_MAX)
+			mb.be.install(&mb, &c);
+		if (id % 3)
+			want[nwant++] = id;
+	}
+	dtcp_session_init(&ss, &s, "ftap1", "192.0.2.10");
+	ss.stream_lists = true;
+	k = signed_msg("LIST DTCP/0.8\nCsource-ID: ftap1\nFlags: BOTH\nSeq: 11\n\n", in, sizeof(in));
+	k += signed_msg("NOOP DTCP/0.8\nCsource-ID: ftap1\nSeq: 12\n\n", in + k, sizeof(in) - k);
+	k += signed_msg("ADD DTCP/0.8\nCsource-ID: ftap1\nDest-Address: 198.51.100.7\nCdest-ID: cdconf\n"
+			"Flags: STATIC\nSeq: 13\n\n", in + k, sizeof(in) - k);
+	CHECK(dtcp_session_feed(&ss, in, k, T0_MS, keep_emit, &rs) == DTCP_SESSION_OPEN && rs.n == 0 &&
+	      dtcp_session_listing(&ss), "a streamed LIST: nothing answered before its first step");
+	del.method = DTCP_M_DELETE;
+	del.version = 8;
+	snprintf(del.csource.s, sizeof(del.csource.s), "ftap1");
+	del.flag_static = true;
+	del.sel_ids = true;
+	del.ids.n = 1;
+	del.id_single[0] = true;
+	while (dtcp_session_listing(&ss) && steps < 1000) {
+		dtcp_session_list_step(&ss, T0_MS + 1000 * (uint64_t)steps, keep_emit, &rs);
+		if (++steps == 2) {
+			/* listed already (1), not yet (1501, 2999), put back (1000) */
+			static const uint32_t gone[] = { 1, 1501, 2999, 1000 };
+
+			back = dtcp_entry_dup(dtcp_server_find(&s, 1000));
+			for (int i = 0; i < 4; i++) {
+				del.ids.r[0].lo = del.ids.r[0].hi = gone[i];
+				dtcp_server_handle(&s, pol, &del, "", T0_MS, no_emit, &other);
+			}
+			CHECK(other == 4 && !dtcp_server_find(&s, 1501) && back && !dtcp_server_restore(&s, back),
+			      "deleted while the LIST streams, one put back");
+			dtcp_entry_criterion(back, &c); /* on the datapath again, as xtapd's undo does */
+			mb.be.install(&mb, &c);
+			/* the dynamic ones expire (their total of 10 s is over) */
+			CHECK(dtcp_server_expire(&s, T0_MS + 20000) == 13, "13 dynamic criteria expire meanwhile");
+			k = signed_msg("NOOP DTCP/0.8\nCsource-ID: ftap1\nSeq: 14\n\n", in, sizeof(in));
+			CHECK(dtcp_session_feed(&ss, in, k, T0_MS, keep_emit, &rs) == DTCP_SESSION_OPEN && rs.n == 2,
+			      "a NOOP behind the LIST waits");
+		}
+	}
+	long num = 0, expect = 1, count = 0;
+	size_t got = 0;
+	bool order = true, counts = true, sigs = true, seqs = true;
+	int i;
+
+	for (i = 0; i < rs.n; i++) {
+		struct dtcp_reply_view v;
+		const char *p = rs.r[i];
+		long id;
+
+		if (dtcp_reply_parse(rs.r[i], rs.len[i], "Juniper", 7, &v) || !v.signature_ok || v.code != 200)
+			sigs = false;
+		seqs &= v.has_seq && v.seq == 11;
+		while ((p = hval(p, "CRITERIA-ID: ", &id))) {
+			hval(p, "CRITERIA-NUM: ", &num);
+			hval(p, "CRITERIA-COUNT: ", &count);
+			order &= got < nwant && (uint32_t)id == want[got] && num == expect;
+			counts &= count == (long)nwant;
+			got++;
+			expect++;
+		}
+		if (v.last)
+			break;
+	}
+	CHECK(sigs && seqs && i > 10 && i + 1 == rs.n - 3, "%d LIST replies, all 200, Seq 11, signed", i + 1);
+	CHECK(order && counts && got == nwant, "CRITERIA-NUM 1..%zu, COUNT %zu, the ids of the start in order (%zu)",
+	      nwant, nwant, got);
+	CHECK(rs.n == i + 4 && strstr(rs.r[i + 1], "SEQ: 12\r\n") && strstr(rs.r[i + 2], "SEQ: 13\r\n") &&
+	      strstr(rs.r[i + 2], "CRITERIA-ID: 3001\r\n") && strstr(rs.r[i + 3], "SEQ: 14\r\n"),
+	      "then the NOOP, the ADD (id 3001) and the later NOOP, in order");
+	CHECK(!dtcp_session_listing(&ss) && !s.lists, "the LIST is over, the server keeps no cursor");
+	for (i = 0; i < rs.n; i++)
+		free(rs.r[i]);
+	rs.n = 0;
+
+	/* more than DTCP_SESSION_HOLD_MAX behind a LIST: the session closes */
+	k = signed_msg("LIST DTCP/0.8\nCsource-ID: ftap1\nSeq: 21\n\n", in, sizeof(in));
+	CHECK(dtcp_session_feed(&ss, in, k, T0_MS, keep_emit, &rs) == DTCP_SESSION_OPEN && dtcp_session_listing(&ss),
+	      "a second LIST");
+	{
+		char *junk = calloc(1, 1 << 20);
+		enum dtcp_session_status st = DTCP_SESSION_OPEN;
+		int mib = 0;
+
+		memset(junk, 'x', 1 << 20);
+		while (junk && st == DTCP_SESSION_OPEN && mib < 8) {
+			st = dtcp_session_feed(&ss, junk, 1 << 20, T0_MS, keep_emit, &rs);
+			mib++;
+		}
+		CHECK(st == DTCP_SESSION_CLOSE && ss.overflow && mib == 5 && rs.n == 0,
+		      "closed when more than %u bytes wait behind a LIST (%d MiB)", DTCP_SESSION_HOLD_MAX, mib);
+		free(junk);
+	}
+	dtcp_session_free(&ss);
+	CHECK(!s.lists, "a session's end frees its LIST");
+	dtcp_server_free(&s);
+}
+
 /* dtcp_entry_lower_bound (its fast paths from the end) against a linear
  * scan: tables with gaps, every id from below the first to past the last. */
 static void test_lower_bound(void)
@@ -602,6 +785,7 @@ int main(void)
 	test_round_trip();
 	test_hmac_reference();
 	test_table_ends();
+	test_list_stream();
 	test_lower_bound();
 	test_reply_parse();
 	test_remaining();

@@ -8,7 +8,7 @@
  *     on can mean two things);
  *  2. fields taken from the input encoded by every encoder: what an encoder
  *     writes decodes to the same fields, and what it refuses is what the
- *     decoder would refuse. */
+ *     decoder would refuse (DTCP_CREDIT's bytes: the first four of the rest). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +55,8 @@ static size_t reencode(const struct mon_msg *m)
 		return mon_enc_conn_open(out, sizeof(out), m->session, m->peer);
 	case MON_AUTH_SIG:
 		return mon_enc_auth_sig(out, sizeof(out), m->session, m->data, m->len, m->sig, m->siglen);
+	case MON_DTCP_CREDIT:
+		return mon_enc_credit(out, sizeof(out), m->session, m->credit);
 	default:
 		return SIZE_MAX;
 	}
@@ -162,7 +164,19 @@ static void encode_fields(const uint8_t *data, size_t size)
 	}
 	default: {
 		static const uint32_t empty[] = { MON_SESSION_CLOSE, MON_DTCP_EOF, MON_DTCP_CLOSE };
-		type = empty[(sel >> 3) % 3];
+		if ((sel >> 3) % 4 == 3) { /* DTCP_CREDIT: the bytes from the input's rest */
+			uint32_t credit = 0;
+
+			if (restn >= 4)
+				memcpy(&credit, rest, 4);
+			type = MON_DTCP_CREDIT;
+			valid = valid && credit >= 1 && credit <= MON_CREDIT_MAX;
+			k = mon_enc_credit(out, sizeof(out), session, credit);
+			if (k)
+				check(mon_decode(out, k, from, &m, &why) == 0 && m.credit == credit);
+			break;
+		}
+		type = empty[(sel >> 3) % 4];
 		from = type == MON_DTCP_CLOSE ? MON_FROM_MONITOR : MON_FROM_WORKER;
 		k = mon_enc_empty(out, sizeof(out), type, session);
 		break;

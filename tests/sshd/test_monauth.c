@@ -51,6 +51,13 @@ static void capture(void *ctx, size_t n)
 		n_sent++;
 }
 
+static void count_emit(void *arg, const char *b, size_t n)
+{
+	(void)b;
+	(void)n;
+	++*(int *)arg;
+}
+
 /* one message from the worker; n from one of the encoders */
 static void feed(size_t n)
 {
@@ -211,6 +218,33 @@ static void sessions(void)
 	CHECK(audit_count("\"session_open\"", "ftap1 from 192.0.2.10", NULL) == 1, "session_open audited with the peer of CONN_OPEN (not the one SESSION_OPEN names)");
 	session_open(1, "ftap1");
 	CHECK(xtap_monauth_sessions(&ma) == 1, "a second SESSION_OPEN: still one session");
+	{
+		/* DTCP_CREDIT takes the bytes the worker wrote off the session's
+		 * count, never below 0 (more than was sent: the worker lies) */
+		struct xtap_msess *s = xtap_monauth_slot(&ma, 1);
+		char lm[256];
+		int replies = 0;
+		size_t k;
+
+		s->unacked = 100000;
+		feed(mon_enc_credit(in, sizeof(in), 1, 40000));
+		CHECK(s->unacked == 60000 && n_sent == 0, "DTCP_CREDIT: 100000 - 40000 bytes unacknowledged");
+		feed(mon_enc_credit(in, sizeof(in), 1, 70000));
+		CHECK(s->unacked == 0, "DTCP_CREDIT for more than was sent: 0, not a wrap");
+		feed(mon_enc_credit(in, sizeof(in), 77, 1));
+		CHECK(n_sent == 0, "DTCP_CREDIT for a connection never announced: ignored");
+		/* DTCP_EOF while a LIST streams: DTCP_CLOSE only after it */
+		s->ds.stream_lists = true;
+		k = (size_t)snprintf(lm, sizeof(lm), "LIST DTCP/0.8\r\nCsource-ID: ftap1\r\nSeq: 1\r\n");
+		k = dtcp_sign_append("Juniper", 7, lm, k, sizeof(lm));
+		dtcp_session_feed(&s->ds, lm, k, 0, count_emit, &replies);
+		CHECK(dtcp_session_listing(&s->ds) && replies == 0, "a LIST streams on the session");
+		empty(MON_DTCP_EOF, 1);
+		CHECK(n_sent == 0 && s->eof_wait && xtap_monauth_dtcp(&ma, 1), "DTCP_EOF during a LIST: no DTCP_CLOSE yet");
+		while (dtcp_session_listing(&s->ds))
+			dtcp_session_list_step(&s->ds, 0, count_emit, &replies);
+		CHECK(replies == 1, "the LIST's reply (xtapd's pump closes the session after it)");
+	}
 	empty(MON_DTCP_EOF, 1);
 	CHECK(n_sent == 1 && sent[0].type == MON_DTCP_CLOSE && sent[0].session == 1, "DTCP_EOF: answered DTCP_CLOSE");
 	CHECK(!xtap_monauth_dtcp(&ma, 1), "... and the session takes no more data");

@@ -80,6 +80,29 @@ static void round_trips(void)
 	buf[MON_HDR_LEN] = 0; buf[MON_HDR_LEN + 1] = 0; /* but signed data of length 0 */
 	CHECK(dec(buf, n, MON_FROM_WORKER, &m) < 0, "sig with empty signed data refused");
 
+	/* DTCP_CREDIT: [hdr][u32 bytes], 1..MON_CREDIT_MAX, from the worker only */
+	n = mon_enc_credit(buf, sizeof(buf), 7, 32768);
+	CHECK(n == MON_HDR_LEN + 4 && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
+	      m.type == MON_DTCP_CREDIT && m.session == 7 && m.credit == 32768, "credit round trip");
+	CHECK(dec(buf, n, MON_FROM_MONITOR, &m) < 0, "credit from the monitor refused");
+	CHECK(dec(buf, n - 1, MON_FROM_WORKER, &m) < 0, "credit cut by one byte refused");
+	n = mon_enc_credit(buf, sizeof(buf), 7, MON_CREDIT_MAX);
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.credit == MON_CREDIT_MAX, "credit at its maximum");
+	CHECK(!mon_enc_credit(buf, sizeof(buf), 7, 0), "enc: credit 0");
+	CHECK(!mon_enc_credit(buf, sizeof(buf), 7, MON_CREDIT_MAX + 1), "enc: credit over its maximum");
+	CHECK(!mon_enc_credit(buf, sizeof(buf), 0, 1), "enc: credit for session 0");
+	set_u32(buf + MON_HDR_LEN, 0);
+	CHECK(dec(buf, n, MON_FROM_WORKER, &m) < 0, "credit 0 refused");
+	set_u32(buf + MON_HDR_LEN, MON_CREDIT_MAX + 1);
+	CHECK(dec(buf, n, MON_FROM_WORKER, &m) < 0, "credit over its maximum refused");
+	set_u32(buf + MON_HDR_LEN, 1);
+	set_u32(buf + 4, 0);
+	CHECK(dec(buf, n, MON_FROM_WORKER, &m) < 0, "credit for session 0 refused");
+	set_u32(buf + 4, 7);
+	buf[n] = 0;
+	set_u32(buf + 8, 5);
+	CHECK(dec(buf, n + 1, MON_FROM_WORKER, &m) < 0, "credit with a trailing byte refused");
+
 	n = mon_enc_auth_result(buf, sizeof(buf), 4, true);
 	CHECK(n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.ok == 1, "result ok");
 	n = mon_enc_auth_result(buf, sizeof(buf), 4, false);
