@@ -20,18 +20,18 @@
  * xtap_cls, loader/lib/classifier.c, is the classifier library itself.) */
 struct xtap_cls_state {
 	struct xtap_pkt pkt;
-	__u32 dir;     /* enum xtap_dir */
+	__u32 dir; /* enum xtap_dir */
 	__u32 ifindex;
-	__u32 ifbit;   /* the interface's scope bit, XTAP_MAX_IFACES if none */
+	__u32 ifbit; /* the interface's scope bit, XTAP_MAX_IFACES if none */
 	__u32 if_known; /* ifbit and groups looked up (only scoped rules need them) */
-	__u64 groups;  /* the interface's group mask */
+	__u64 groups; /* the interface's group mask */
 	__u32 ncd;
 	__u16 cd[XTAP_PKT_MAX_CDS];
 	__u16 pad;
 	struct xtap_frag_val m; /* matched criteria (first XTAP_MAX_MATCH) */
-	__u32 nmatch;          /* every match, also beyond the bound */
-	__u32 near;            /* criteria whose family, scope and addresses matched */
-	__u32 unread_hits;     /* matches through a field the packet did not let us read */
+	__u32 nmatch; /* every match, also beyond the bound */
+	__u32 near; /* criteria whose family, scope and addresses matched */
+	__u32 unread_hits; /* matches through a field the packet did not let us read */
 	__u32 pad2;
 };
 
@@ -85,16 +85,12 @@ static __always_inline int scope_has(const struct xtap_rule *r, struct xtap_cls_
 		return s->dir == XTAP_DIR_IN;
 	iface_resolve(s);
 	switch (r->scope) {
-	case XTAP_SCOPE_ANY:
-		return s->dir == XTAP_DIR_IN;
+	case XTAP_SCOPE_ANY: return s->dir == XTAP_DIR_IN;
 	case XTAP_SCOPE_IN:
-		return s->dir == XTAP_DIR_IN && s->ifbit < XTAP_MAX_IFACES &&
-		       ((r->scope_mask >> s->ifbit) & 1);
+		return s->dir == XTAP_DIR_IN && s->ifbit < XTAP_MAX_IFACES && ((r->scope_mask >> s->ifbit) & 1);
 	case XTAP_SCOPE_OUT:
-		return s->dir == XTAP_DIR_OUT && s->ifbit < XTAP_MAX_IFACES &&
-		       ((r->scope_mask >> s->ifbit) & 1);
-	case XTAP_SCOPE_GROUP:
-		return s->dir == XTAP_DIR_IN && (r->scope_mask & s->groups);
+		return s->dir == XTAP_DIR_OUT && s->ifbit < XTAP_MAX_IFACES && ((r->scope_mask >> s->ifbit) & 1);
+	case XTAP_SCOPE_GROUP: return s->dir == XTAP_DIR_IN && (r->scope_mask & s->groups);
 	}
 	return 0;
 }

@@ -68,8 +68,7 @@ static __always_inline int vt_inner(struct __sk_buff *skb, __u32 *inner_len)
 	/* tags in skb metadata and in the frame: pop moves the next inner tag
 	 * into the metadata each time, so every call removes one */
 	for (int i = 0; i < VLAN_POP_MAX; i++) {
-		if (!skb->vlan_present && skb->protocol != bpf_htons(0x8100) &&
-		    skb->protocol != bpf_htons(0x88A8))
+		if (!skb->vlan_present && skb->protocol != bpf_htons(0x8100) && skb->protocol != bpf_htons(0x88A8))
 			break;
 		if (bpf_skb_vlan_pop(skb))
 			return XTAP_CDS_NOT_IP;

@@ -22,7 +22,7 @@
 static __always_inline __u32 encap_len(const struct xtap_cdest *d)
 {
 	return (d->family == XTAP_AF_INET6 ? IPV6_HLEN : IPV4_HLEN) + UDP_HLEN +
-	       (d->format == XTAP_CD_JMIRROR ? JMIRROR_LEN : 0);
+		(d->format == XTAP_CD_JMIRROR ? JMIRROR_LEN : 0);
 }
 
 static __always_inline void encap_udp(struct udphdr *udp, const struct xtap_cdest *d, __u32 ulen)

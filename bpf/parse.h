@@ -30,26 +30,26 @@
  * per header, so whatever fits in the packet is forwarded and delivered. */
 #define IPV6_EXT_MAX (PARSE_OFF_MAX / 8 + 1)
 
-#define ETH_P_IP_BE     bpf_htons(0x0800)
-#define ETH_P_IPV6_BE   bpf_htons(0x86DD)
-#define ETH_P_8021Q_BE  bpf_htons(0x8100)
+#define ETH_P_IP_BE bpf_htons(0x0800)
+#define ETH_P_IPV6_BE bpf_htons(0x86DD)
+#define ETH_P_8021Q_BE bpf_htons(0x8100)
 #define ETH_P_8021AD_BE bpf_htons(0x88A8)
 
 #define IPPROTO_HOPOPTS_ 0
-#define IPPROTO_ICMP_    1
-#define IPPROTO_TCP_     6
-#define IPPROTO_UDP_     17
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
 #define IPPROTO_ROUTING_ 43
-#define IPPROTO_FRAG_    44
-#define IPPROTO_AH_      51
-#define IPPROTO_ICMPV6_  58
+#define IPPROTO_FRAG_ 44
+#define IPPROTO_AH_ 51
+#define IPPROTO_ICMPV6_ 58
 #define IPPROTO_DSTOPTS_ 60
-#define IPPROTO_SCTP_    132
+#define IPPROTO_SCTP_ 132
 
 enum xtap_l4 {
-	L4_NONE = 0,  /* no ports or ICMP fields known */
+	L4_NONE = 0, /* no ports or ICMP fields known */
 	L4_PORTS = 1, /* sport/dport valid */
-	L4_ICMP = 2,  /* itype/icode valid */
+	L4_ICMP = 2, /* itype/icode valid */
 };
 
 enum xtap_frag {
@@ -62,25 +62,25 @@ enum xtap_frag {
 enum xtap_unread {
 	U_PROTO = 1, /* the upper-layer protocol */
 	U_PORTS = 2, /* ports (TCP, UDP, SCTP, or a protocol not reached) */
-	U_ICMP = 4,  /* ICMP type and code */
+	U_ICMP = 4, /* ICMP type and code */
 };
 
 /* What the classifier needs to know about a packet. */
 struct xtap_pkt {
-	__u8 family;      /* XTAP_AF_*, 0 when not IP or not parseable */
-	__u8 proto;       /* upper-layer protocol, valid when proto_known */
+	__u8 family; /* XTAP_AF_*, 0 when not IP or not parseable */
+	__u8 proto; /* upper-layer protocol, valid when proto_known */
 	__u8 proto_known;
-	__u8 l4;          /* enum xtap_l4 */
-	__u8 frag;        /* enum xtap_frag */
+	__u8 l4; /* enum xtap_l4 */
+	__u8 frag; /* enum xtap_frag */
 	__u8 itype;
 	__u8 icode;
-	__u8 unread;      /* enum xtap_unread */
-	__u16 sport;      /* host order */
+	__u8 unread; /* enum xtap_unread */
+	__u16 sport; /* host order */
 	__u16 dport;
-	__u8 reason;      /* XTAP_G_* of what was not read, counted once per packet; 0: none */
+	__u8 reason; /* XTAP_G_* of what was not read, counted once per packet; 0: none */
 	__u8 pad[3];
-	__u32 frag_id;    /* network order */
-	__u32 ip_len;     /* bytes from the IP header on */
+	__u32 frag_id; /* network order */
+	__u32 ip_len; /* bytes from the IP header on */
 	__u8 src[16];
 	__u8 dst[16];
 };
@@ -89,8 +89,8 @@ struct xtap_pkt {
 struct xtap_buf {
 	void *data;
 	void *data_end;
-	void *ctx;  /* the program's context, for the extension-chain steps */
-	int xdp;    /* a constant per entry point: which step function to call */
+	void *ctx; /* the program's context, for the extension-chain steps */
+	int xdp; /* a constant per entry point: which step function to call */
 	__u32 len; /* whole frame, including non-linear parts */
 	__u32 want; /* TC: a read failed at the end of the linear part; 0: none */
 };
@@ -119,7 +119,10 @@ static __always_inline __u32 min_u32(__u32 a, __u32 b)
 static __always_inline __be16 parse_eth(struct xtap_buf *b, struct xtap_pkt *p, __u32 *l3off)
 {
 	struct ethhdr *eth = b->data;
-	struct vlan_hdr { __be16 tci; __be16 proto; } *vh;
+	struct vlan_hdr {
+		__be16 tci;
+		__be16 proto;
+	} * vh;
 	__be16 proto;
 	__u32 off = sizeof(*eth);
 
@@ -152,8 +155,8 @@ static __always_inline __be16 parse_eth(struct xtap_buf *b, struct xtap_pkt *p, 
 
 static __always_inline int ipv6_is_ext(__u8 nh)
 {
-	return nh == IPPROTO_HOPOPTS_ || nh == IPPROTO_ROUTING_ || nh == IPPROTO_DSTOPTS_ ||
-	       nh == IPPROTO_FRAG_ || nh == IPPROTO_AH_;
+	return nh == IPPROTO_HOPOPTS_ || nh == IPPROTO_ROUTING_ || nh == IPPROTO_DSTOPTS_ || nh == IPPROTO_FRAG_ ||
+		nh == IPPROTO_AH_;
 }
 
 static __always_inline int proto_has_ports(__u8 proto)
@@ -164,7 +167,7 @@ static __always_inline int proto_has_ports(__u8 proto)
 static __always_inline int pkt_is_icmp(const struct xtap_pkt *p)
 {
 	return (p->family == XTAP_AF_INET && p->proto == IPPROTO_ICMP_) ||
-	       (p->family == XTAP_AF_INET6 && p->proto == IPPROTO_ICMPV6_);
+		(p->family == XTAP_AF_INET6 && p->proto == IPPROTO_ICMPV6_);
 }
 
 /* The transport fields are out of reach: mark those the packet may carry
@@ -211,8 +214,7 @@ static __always_inline int have(struct xtap_buf *b, __u32 off, __u32 need, __u32
 }
 
 /* Ports or ICMP type/code at l4off, within the IP packet ending at end. */
-static __always_inline void parse_l4(struct xtap_buf *b, struct xtap_pkt *p,
-				     __u32 l4off, __u32 end)
+static __always_inline void parse_l4(struct xtap_buf *b, struct xtap_pkt *p, __u32 l4off, __u32 end)
 {
 	/* a first fragment too small for its transport header (RFC 1858) */
 	__u8 why = p->frag == FRAG_FIRST ? XTAP_G_FRAG_TINY : XTAP_G_TRUNC_L4;
@@ -242,7 +244,6 @@ static __always_inline void parse_l4(struct xtap_buf *b, struct xtap_pkt *p,
 	p->dport = ((__u16)l4[2] << 8) | l4[3];
 	p->l4 = L4_PORTS;
 }
-
 
 static __always_inline int parse_ipv4(struct xtap_buf *b, struct xtap_pkt *p, __u32 l3off)
 {
@@ -302,19 +303,19 @@ enum ext_state {
 	EXT_IN_CHAIN = 0,
 	EXT_UPPER = 1, /* nh is the upper layer, at off */
 	EXT_LATER = 2, /* a later fragment; nh is its fragment header's next header */
-	EXT_STOP = 3,  /* cut short: reason says why */
+	EXT_STOP = 3, /* cut short: reason says why */
 };
 
 struct ext_walk {
-	__u32 off;     /* the header at off is of type nh */
-	__u32 end;     /* the IP packet ends here */
-	__u32 len;     /* the frame's whole length */
+	__u32 off; /* the header at off is of type nh */
+	__u32 end; /* the IP packet ends here */
+	__u32 len; /* the frame's whole length */
 	__u32 frag_id; /* of the last fragment header */
 	__u8 nh;
-	__u8 state;    /* enum ext_state */
-	__u8 reason;   /* XTAP_G_* when EXT_STOP */
-	__u8 frag;     /* enum xtap_frag */
-	__u8 want;     /* a read failed at the end of the linear part */
+	__u8 state; /* enum ext_state */
+	__u8 reason; /* XTAP_G_* when EXT_STOP */
+	__u8 frag; /* enum xtap_frag */
+	__u8 want; /* a read failed at the end of the linear part */
 	__u8 pad[3];
 };
 
@@ -378,8 +379,8 @@ __noinline int xtap_ext_step_xdp(struct xdp_md *ctx, struct ext_walk *w)
 {
 	if (!w)
 		return 1;
-	return ext_step((void *)CTX_FIELD(ctx, struct xdp_md, data),
-			(void *)CTX_FIELD(ctx, struct xdp_md, data_end), w);
+	return ext_step((void *)CTX_FIELD(ctx, struct xdp_md, data), (void *)CTX_FIELD(ctx, struct xdp_md, data_end),
+			w);
 }
 
 __noinline int xtap_ext_step_skb(struct __sk_buff *skb, struct ext_walk *w)

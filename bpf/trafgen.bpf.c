@@ -14,12 +14,12 @@
 
 #define TRAFGEN_LEN 60 /* the shortest Ethernet frame without FCS; the loader sends this many bytes */
 
-__u32 flow_count = 1;   /* distinct flows (source addresses) */
-__u32 src_base = 0;     /* first IPv4 source address, network order */
-__u32 match_mod = 0;    /* flows f with f % match_mod == 0 are the "matching" ones (0: none) */
+__u32 flow_count = 1; /* distinct flows (source addresses) */
+__u32 src_base = 0; /* first IPv4 source address, network order */
+__u32 match_mod = 0; /* flows f with f % match_mod == 0 are the "matching" ones (0: none) */
 __u8 tmpl[TRAFGEN_LEN]; /* the frame: Ethernet, IPv4 (checksum filled here), UDP, payload */
-__u64 sent;             /* frames this program handed to XDP_TX */
-__u64 sent_match;       /* of which from a matching flow */
+__u64 sent; /* frames this program handed to XDP_TX */
+__u64 sent_match; /* of which from a matching flow */
 
 SEC("xdp")
 int trafgen(struct xdp_md *ctx)

@@ -13,7 +13,6 @@
  * linear and parsed again (tc_classify). */
 #define TC_PULL_LEN 256
 
-
 SEC("xdp")
 int xtap_xdp(struct xdp_md *ctx)
 {

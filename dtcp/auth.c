@@ -17,7 +17,7 @@
 
 struct hmac_state {
 	EVP_MD_CTX *in, *out, *work; /* in/out: after the key's ipad/opad block */
-	unsigned char *key;          /* the key they were made for */
+	unsigned char *key; /* the key they were made for */
 	size_t keylen;
 	bool ready;
 };
@@ -62,18 +62,16 @@ static int hmac_key(const void *key, size_t keylen)
 	return 0;
 }
 
-int dtcp_hmac_hex(const void *key, size_t keylen, const void *data, size_t n,
-		  char out[DTCP_HMAC_HEX + 1])
+int dtcp_hmac_hex(const void *key, size_t keylen, const void *data, size_t n, char out[DTCP_HMAC_HEX + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char inner[EVP_MAX_MD_SIZE], md[EVP_MAX_MD_SIZE];
 	unsigned int ilen = 0, mdlen = 0;
 
-	if (hmac_key(key, keylen) ||
-	    !EVP_MD_CTX_copy_ex(hs.work, hs.in) || !EVP_DigestUpdate(hs.work, data, n) ||
-	    !EVP_DigestFinal_ex(hs.work, inner, &ilen) ||
-	    !EVP_MD_CTX_copy_ex(hs.work, hs.out) || !EVP_DigestUpdate(hs.work, inner, ilen) ||
-	    !EVP_DigestFinal_ex(hs.work, md, &mdlen) || mdlen != DTCP_HMAC_HEX / 2)
+	if (hmac_key(key, keylen) || !EVP_MD_CTX_copy_ex(hs.work, hs.in) || !EVP_DigestUpdate(hs.work, data, n) ||
+	    !EVP_DigestFinal_ex(hs.work, inner, &ilen) || !EVP_MD_CTX_copy_ex(hs.work, hs.out) ||
+	    !EVP_DigestUpdate(hs.work, inner, ilen) || !EVP_DigestFinal_ex(hs.work, md, &mdlen) ||
+	    mdlen != DTCP_HMAC_HEX / 2)
 		return -1;
 	for (unsigned int i = 0; i < mdlen; i++) {
 		out[2 * i] = hex[md[i] >> 4];
@@ -83,8 +81,7 @@ int dtcp_hmac_hex(const void *key, size_t keylen, const void *data, size_t n,
 	return 0;
 }
 
-bool dtcp_hmac_verify(const void *key, size_t keylen, const void *data, size_t n,
-		      const char *hex, size_t hexlen)
+bool dtcp_hmac_verify(const void *key, size_t keylen, const void *data, size_t n, const char *hex, size_t hexlen)
 {
 	char want[DTCP_HMAC_HEX + 1], got[DTCP_HMAC_HEX];
 

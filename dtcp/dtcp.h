@@ -19,23 +19,23 @@
 
 /* ---- bounds ------------------------------------------------------------- */
 
-#define DTCP_MSG_MAX        65536  /* dtcp.md 1: 64 KiB per message */
-#define DTCP_REPLY_SOFT_MAX 32768  /* dtcp.md 1: one reply below 32 KiB */
-#define DTCP_MAX_HEADERS    256    /* header lines kept per message; more: 400 */
-#define DTCP_NAME_MAX       64     /* csource, cdest, interface names incl. NUL */
+#define DTCP_MSG_MAX 65536 /* dtcp.md 1: 64 KiB per message */
+#define DTCP_REPLY_SOFT_MAX 32768 /* dtcp.md 1: one reply below 32 KiB */
+#define DTCP_MAX_HEADERS 256 /* header lines kept per message; more: 400 */
+#define DTCP_NAME_MAX 64 /* csource, cdest, interface names incl. NUL */
 /* the csources X1 tasks own their criteria as, "X1/<admf>" (docs/x1.md): the
  * configuration refuses a DTCP control source of such a name */
 #define DTCP_X1_CSOURCE_PREFIX "X1/"
-#define DTCP_MAX_PREFIXES   64     /* prefixes per address field after range split */
-#define DTCP_MAX_RANGES     64     /* ranges per port/protocol/ICMP/ID list */
-#define DTCP_MAX_IFACES     8      /* dtcp.md 4.1: up to 8 interface names */
-#define DTCP_MAX_CDESTS     16     /* array bound; the configured maximum is lower */
-#define DTCP_CDESTS_DEFAULT 8      /* dtcp.md 4.1 default maximum */
-#define DTCP_GIVEN_MAX      4096   /* criteria fields kept verbatim for LIST */
-#define DTCP_ITEM_MAX       200    /* offending item echoed in an error reply */
+#define DTCP_MAX_PREFIXES 64 /* prefixes per address field after range split */
+#define DTCP_MAX_RANGES 64 /* ranges per port/protocol/ICMP/ID list */
+#define DTCP_MAX_IFACES 8 /* dtcp.md 4.1: up to 8 interface names */
+#define DTCP_MAX_CDESTS 16 /* array bound; the configured maximum is lower */
+#define DTCP_CDESTS_DEFAULT 8 /* dtcp.md 4.1 default maximum */
+#define DTCP_GIVEN_MAX 4096 /* criteria fields kept verbatim for LIST */
+#define DTCP_ITEM_MAX 200 /* offending item echoed in an error reply */
 #define DTCP_TIMEOUT_SECS_MAX 86400
-#define DTCP_FAILS_CLOSE    3      /* dtcp.md 3.3: unanswered messages in a row */
-#define DTCP_SEQ_WINDOW     256    /* dtcp.md 3.2: strict mode step */
+#define DTCP_FAILS_CLOSE 3 /* dtcp.md 3.3: unanswered messages in a row */
+#define DTCP_SEQ_WINDOW 256 /* dtcp.md 3.2: strict mode step */
 
 /* ---- codes and enums ------------------------------------------------------ */
 
@@ -56,8 +56,14 @@ enum dtcp_code {
 const char *dtcp_reason(int code);
 
 enum dtcp_method {
-	DTCP_M_NONE = 0, DTCP_M_ADD, DTCP_M_DELETE, DTCP_M_REFRESH, DTCP_M_LIST,
-	DTCP_M_NOOP, DTCP_M_ENABLE, DTCP_M_DISABLE,
+	DTCP_M_NONE = 0,
+	DTCP_M_ADD,
+	DTCP_M_DELETE,
+	DTCP_M_REFRESH,
+	DTCP_M_LIST,
+	DTCP_M_NOOP,
+	DTCP_M_ENABLE,
+	DTCP_M_DISABLE,
 };
 const char *dtcp_method_name(enum dtcp_method m);
 
@@ -75,15 +81,14 @@ struct dtcp_framer {
 	size_t scanned;
 };
 enum dtcp_frame_result {
-	DTCP_FRAME_MORE,     /* no complete message yet */
-	DTCP_FRAME_MESSAGE,  /* [*skip, *skip + *len) is one message */
+	DTCP_FRAME_MORE, /* no complete message yet */
+	DTCP_FRAME_MESSAGE, /* [*skip, *skip + *len) is one message */
 	DTCP_FRAME_OVERSIZE, /* the message in front is longer than DTCP_MSG_MAX */
 };
 /* *skip: empty lines before the message (ignored between messages);
  * *len: message bytes including its closing empty line. After MESSAGE the
  * caller drops *skip + *len bytes from the front and calls dtcp_framer_reset. */
-enum dtcp_frame_result dtcp_frame_next(struct dtcp_framer *f, const char *buf,
-				       size_t n, size_t *skip, size_t *len);
+enum dtcp_frame_result dtcp_frame_next(struct dtcp_framer *f, const char *buf, size_t n, size_t *skip, size_t *len);
 void dtcp_framer_reset(struct dtcp_framer *f);
 /* For OVERSIZE: bytes to drop up to and including the next empty line, or 0
  * when the buffer holds no empty line yet (drop everything and keep looking). */
@@ -97,20 +102,20 @@ struct dtcp_span {
 };
 struct dtcp_hdr {
 	struct dtcp_span name, value; /* value trimmed of surrounding blanks */
-	struct dtcp_span line;        /* the whole line without its line end */
+	struct dtcp_span line; /* the whole line without its line end */
 };
 struct dtcp_msg {
-	struct dtcp_span first;       /* first line without line end */
-	struct dtcp_span tok[3];      /* its tokens: method/version or version/code/reason */
+	struct dtcp_span first; /* first line without line end */
+	struct dtcp_span tok[3]; /* its tokens: method/version or version/code/reason */
 	int ntok;
 	struct dtcp_hdr hdr[DTCP_MAX_HEADERS];
 	int nhdr;
-	size_t signed_len;            /* bytes the HMAC covers */
+	size_t signed_len; /* bytes the HMAC covers */
 	bool has_auth;
-	struct dtcp_span auth;        /* Authentication-Info value */
-	bool has_bad;                 /* a line is not "Name: value" (first kept) */
+	struct dtcp_span auth; /* Authentication-Info value */
+	bool has_bad; /* a line is not "Name: value" (first kept) */
 	struct dtcp_span bad;
-	bool too_many;                /* more than DTCP_MAX_HEADERS header lines */
+	bool too_many; /* more than DTCP_MAX_HEADERS header lines */
 	/* A control character (C0 but TAB, or DEL; a NUL or a lone CR included)
 	 * in the first line or in a header line up to Authentication-Info: the
 	 * first such header is kept. Value parsers see spans but installed and
@@ -130,11 +135,9 @@ const struct dtcp_hdr *dtcp_msg_get(const struct dtcp_msg *m, const char *name);
 
 #define DTCP_HMAC_HEX 40
 /* Returns 0, or -1 if libcrypto failed. */
-int dtcp_hmac_hex(const void *key, size_t keylen, const void *data, size_t n,
-		  char out[DTCP_HMAC_HEX + 1]);
+int dtcp_hmac_hex(const void *key, size_t keylen, const void *data, size_t n, char out[DTCP_HMAC_HEX + 1]);
 /* Constant-time check of a received hex digest (either case). */
-bool dtcp_hmac_verify(const void *key, size_t keylen, const void *data, size_t n,
-		      const char *hex, size_t hexlen);
+bool dtcp_hmac_verify(const void *key, size_t keylen, const void *data, size_t n, const char *hex, size_t hexlen);
 
 /* ---- typed values ----------------------------------------------------------- */
 
@@ -142,7 +145,7 @@ enum dtcp_family { DTCP_AF_NONE = 0, DTCP_AF_INET = 4, DTCP_AF_INET6 = 6 };
 
 struct dtcp_addr {
 	uint8_t family; /* enum dtcp_family */
-	uint8_t a[16];  /* IPv4 in the first 4 bytes, network order */
+	uint8_t a[16]; /* IPv4 in the first 4 bytes, network order */
 };
 struct dtcp_prefix {
 	uint8_t a[16];
@@ -182,23 +185,23 @@ enum dtcp_timeout { DTCP_T_IDLE, DTCP_T_TOTAL, DTCP_T_PACKETS, DTCP_T_BYTES, DTC
 struct dtcp_criterion {
 	uint32_t id;
 	struct dtcp_name csource;
-	char csource_addr[48];            /* peer address of the session that added it */
-	uint8_t family;                   /* enum dtcp_family */
-	struct dtcp_prefix_set src, dst;  /* any, or prefixes */
-	struct dtcp_prefix_set either;    /* X-IP-Addr: src or dst in it; any if unused */
+	char csource_addr[48]; /* peer address of the session that added it */
+	uint8_t family; /* enum dtcp_family */
+	struct dtcp_prefix_set src, dst; /* any, or prefixes */
+	struct dtcp_prefix_set either; /* X-IP-Addr: src or dst in it; any if unused */
 	struct dtcp_range_set sport, dport, proto, icmp_type, icmp_code;
-	uint8_t scope;                    /* enum dtcp_scope_kind */
+	uint8_t scope; /* enum dtcp_scope_kind */
 	uint8_t nscope;
 	struct dtcp_name scope_name[DTCP_MAX_IFACES]; /* Linux netdev / VRF names
 							  (as given in a request) */
 	bool is_static;
-	uint64_t timeout[DTCP_T_N];       /* 0: no such limit */
+	uint64_t timeout[DTCP_T_N]; /* 0: no such limit */
 	uint32_t priority;
 	uint8_t ncdest;
 	struct dtcp_cdest cdest[DTCP_MAX_CDESTS];
 	bool has_intercept;
 	uint64_t intercept_id;
-	char given[DTCP_GIVEN_MAX];       /* "NAME: value\r\n" lines for LIST, as given */
+	char given[DTCP_GIVEN_MAX]; /* "NAME: value\r\n" lines for LIST, as given */
 };
 
 /* ---- requests -------------------------------------------------------------- */
@@ -207,26 +210,30 @@ enum dtcp_list_flags { DTCP_LIST_CRITERIA = 1, DTCP_LIST_STATS = 2, DTCP_LIST_BO
 
 struct dtcp_request {
 	enum dtcp_method method;
-	int version;                      /* 6, 7 or 8 (DTCP/0.x) */
+	int version; /* 6, 7 or 8 (DTCP/0.x) */
 	struct dtcp_name csource;
 	bool has_seq;
 	uint64_t seq;
 	bool flag_static;
-	bool lifetime_implied;            /* ADD: neither Flags: STATIC nor Timeout-*: static */
-	uint8_t list_flags;               /* LIST: enum dtcp_list_flags */
-	bool timeout_given;               /* REFRESH: some Timeout-* present */
+	bool lifetime_implied; /* ADD: neither Flags: STATIC nor Timeout-*: static */
+	uint8_t list_flags; /* LIST: enum dtcp_list_flags */
+	bool timeout_given; /* REFRESH: some Timeout-* present */
 	/* DELETE / REFRESH / LIST selectors */
 	bool sel_ids;
-	struct dtcp_range_set ids;        /* singles have lo == hi and single[i] */
-	bool id_single[DTCP_MAX_RANGES];  /* entry written as one ID, not a range */
+	struct dtcp_range_set ids; /* singles have lo == hi and single[i] */
+	bool id_single[DTCP_MAX_RANGES]; /* entry written as one ID, not a range */
 	uint8_t nsel_cdest;
 	struct dtcp_name sel_cdest[DTCP_MAX_CDESTS];
 	/* ADD: the criterion as requested; cdest params only if given */
 	struct dtcp_criterion crit;
-	uint8_t cdest_given;              /* enum dtcp_cdest_given bits */
+	uint8_t cdest_given; /* enum dtcp_cdest_given bits */
 };
 enum dtcp_cdest_given {
-	DTCP_CD_DADDR = 1, DTCP_CD_DPORT = 2, DTCP_CD_SADDR = 4, DTCP_CD_SPORT = 8, DTCP_CD_TTL = 16,
+	DTCP_CD_DADDR = 1,
+	DTCP_CD_DPORT = 2,
+	DTCP_CD_SADDR = 4,
+	DTCP_CD_SPORT = 8,
+	DTCP_CD_TTL = 16,
 };
 
 /* Parses a message the caller has authenticated into a typed request.
@@ -249,8 +256,7 @@ int dtcp_parse_addr(const char *s, size_t n, struct dtcp_addr *out);
 int dtcp_parse_intercept_id(const char *s, size_t n, uint64_t *out);
 /* Minimal prefix cover of [lo, hi] (inclusive, same family, lo <= hi):
  * the number of prefixes, or -1 if more than max. */
-int dtcp_range_to_prefixes(const uint8_t lo[16], const uint8_t hi[16], int bits,
-			   struct dtcp_prefix *out, int max);
+int dtcp_range_to_prefixes(const uint8_t lo[16], const uint8_t hi[16], int bits, struct dtcp_prefix *out, int max);
 /* Decodes \ddd escapes (decimal octet); rejects empty, too long and control
  * bytes. Returns 0 or -1. */
 int dtcp_unescape_name(const char *s, size_t n, struct dtcp_name *out);
@@ -264,21 +270,20 @@ struct dtcp_reply {
 	int code;
 	bool has_seq;
 	uint64_t seq;
-	uint64_t now_ms;                  /* TIMESTAMP, ms since the epoch, UTC */
+	uint64_t now_ms; /* TIMESTAMP, ms since the epoch, UTC */
 	bool has_criteria_id;
 	uint32_t criteria_id;
 	bool has_count;
 	uint64_t count;
-	const char *item;                 /* error: offending item line, or NULL */
-	const char *blocks;               /* LIST: formatted blocks, or NULL */
+	const char *item; /* error: offending item line, or NULL */
+	const char *blocks; /* LIST: formatted blocks, or NULL */
 	size_t blocks_len;
-	const uint32_t *ids;              /* audit only: the criteria a request changed */
+	const uint32_t *ids; /* audit only: the criteria a request changed */
 	size_t n_ids;
-	const char *reason;               /* NULL: dtcp_reason(code); else one printable line */
+	const char *reason; /* NULL: dtcp_reason(code); else one printable line */
 };
 /* Formats and signs. Returns the length, or 0 when cap is too small. */
-size_t dtcp_reply_format(const struct dtcp_reply *r, const void *key, size_t keylen,
-			 char *out, size_t cap);
+size_t dtcp_reply_format(const struct dtcp_reply *r, const void *key, size_t keylen, char *out, size_t cap);
 #define DTCP_TIME_LEN 32
 void dtcp_format_time(uint64_t ms, char out[DTCP_TIME_LEN]);
 
@@ -288,17 +293,16 @@ struct dtcp_reply_view {
 	bool has_seq;
 	uint64_t seq;
 	bool signature_ok;
-	bool last;          /* not a LIST part to be continued (CRITERIA-NUM < COUNT) */
+	bool last; /* not a LIST part to be continued (CRITERIA-NUM < COUNT) */
 	struct dtcp_msg msg;
 };
-int dtcp_reply_parse(const char *buf, size_t n, const void *key, size_t keylen,
-		     struct dtcp_reply_view *v);
+int dtcp_reply_parse(const char *buf, size_t n, const void *key, size_t keylen, struct dtcp_reply_view *v);
 
 /* ---- server: state logic over a backend ------------------------------------------ */
 
 struct dtcp_counters {
 	uint64_t packets, bytes;
-	uint64_t last_match_ms;           /* 0: never matched */
+	uint64_t last_match_ms; /* 0: never matched */
 };
 
 /* The datapath. Every call returns 0 or -1; on -1 nothing changed there. */
@@ -325,7 +329,7 @@ struct dtcp_source_policy {
 	const void *key;
 	size_t keylen;
 	enum dtcp_seq_mode seq_mode;
-	uint32_t max_criteria;            /* 0: only the global limit */
+	uint32_t max_criteria; /* 0: only the global limit */
 	size_t n_allow_cdest;
 	const struct dtcp_net *allow_cdest;
 	const struct dtcp_range_set *allow_cdest_port; /* NULL: any */
@@ -333,10 +337,10 @@ struct dtcp_source_policy {
 	const struct dtcp_net *allow_src;
 	/* The drafts' stricter readings, where dtcp.md 4.1/4.2 follow the
 	 * FlowTapLite document instead (all false by default): */
-	bool refuse_no_lifetime;          /* ADD with no lifetime: 433, not static */
-	bool cdest_whole;                 /* Dest-Address/Port given: the configured
+	bool refuse_no_lifetime; /* ADD with no lifetime: 433, not static */
+	bool cdest_whole; /* Dest-Address/Port given: the configured
 					   * content destination is not consulted */
-	bool delete_static_needs_flag;    /* DELETE without Flags: STATIC keeps static ones */
+	bool delete_static_needs_flag; /* DELETE without Flags: STATIC keeps static ones */
 };
 
 struct dtcp_entry;
@@ -358,12 +362,11 @@ struct dtcp_config {
 	int (*cdest_xid)(void *ctx, const char *name, uint8_t xid[16]);
 	/* Audit: every message and its outcome (code 0: dropped, no reply),
 	 * and every expiry. why is a fixed string, never client data. */
-	void (*audit)(void *ctx, const char *csource, const char *method, int code,
-		      uint32_t id, const char *why);
+	void (*audit)(void *ctx, const char *csource, const char *method, int code, uint32_t id, const char *why);
 	/* When set, replaces audit for answered requests: the whole request
 	 * (Seq included) and every criterion it added, deleted or refreshed. */
-	void (*audit_request)(void *ctx, const struct dtcp_request *r, int code, const uint32_t *ids,
-			      size_t n_ids, const char *why);
+	void (*audit_request)(void *ctx, const struct dtcp_request *r, int code, const uint32_t *ids, size_t n_ids,
+			      const char *why);
 	/* Optional: called before a request changes criterion id: e is the
 	 * entry as it is (a REFRESH or DELETE), NULL for the id an ADD is
 	 * about to take. The daemon keeps what it needs to undo the change
@@ -372,9 +375,9 @@ struct dtcp_config {
 	/* Optional: called before an authenticated request is evaluated (the
 	 * daemon commits what earlier requests changed before a LIST reads it). */
 	void (*before_request)(void *ctx, const struct dtcp_request *r);
-	uint32_t max_criteria;            /* global; 0: DTCP_MAX_CRITERIA_DEFAULT */
-	uint8_t max_cdests;               /* 0: DTCP_CDESTS_DEFAULT */
-	bool any_csource;                 /* Csource-ID need not be the SSH user */
+	uint32_t max_criteria; /* global; 0: DTCP_MAX_CRITERIA_DEFAULT */
+	uint8_t max_cdests; /* 0: DTCP_CDESTS_DEFAULT */
+	bool any_csource; /* Csource-ID need not be the SSH user */
 };
 #define DTCP_MAX_CRITERIA_DEFAULT 1048576u
 
@@ -397,12 +400,12 @@ struct dtcp_crit_head {
 struct dtcp_entry {
 	struct dtcp_crit_head c;
 	uint64_t added_ms;
-	uint64_t start_ms[DTCP_T_N];      /* when each time limit (re)started */
-	uint64_t base[DTCP_T_N];          /* counter values when packets/bytes limits started */
+	uint64_t start_ms[DTCP_T_N]; /* when each time limit (re)started */
+	uint64_t base[DTCP_T_N]; /* counter values when packets/bytes limits started */
 	uint32_t num_refresh;
-	uint64_t last_refresh_ms;         /* 0: never */
-	const struct dtcp_cdest *cdest;   /* c.ncdest of them, in packed */
-	const char *given;                /* c.given, NUL-terminated, in packed */
+	uint64_t last_refresh_ms; /* 0: never */
+	const struct dtcp_cdest *cdest; /* c.ncdest of them, in packed */
+	const char *given; /* c.given, NUL-terminated, in packed */
 	uint32_t packed_len;
 	_Alignas(8) unsigned char packed[]; /* cdests, given, then the other lists */
 };
@@ -429,18 +432,17 @@ struct dtcp_server {
 	const struct dtcp_config *cfg;
 	const struct dtcp_backend *be;
 	void *be_ctx;
-	uint32_t next_id;                 /* persisted by the daemon */
-	struct dtcp_entry **tab;          /* sorted by id */
+	uint32_t next_id; /* persisted by the daemon */
+	struct dtcp_entry **tab; /* sorted by id */
 	size_t n, cap;
-	size_t front;                     /* free slots before tab in its allocation */
-	size_t ndynamic;                  /* entries that are not static: expiry's work */
-	struct dtcp_seq_state *seq;       /* strict-mode last accepted Seq per source */
+	size_t front; /* free slots before tab in its allocation */
+	size_t ndynamic; /* entries that are not static: expiry's work */
+	struct dtcp_seq_state *seq; /* strict-mode last accepted Seq per source */
 	size_t nseq;
-	struct dtcp_list *lists;          /* LISTs being answered a reply at a time: a
+	struct dtcp_list *lists; /* LISTs being answered a reply at a time: a
 					     criterion of theirs that goes is kept for them */
 };
-int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg,
-		     const struct dtcp_backend *be, void *be_ctx);
+int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg, const struct dtcp_backend *be, void *be_ctx);
 void dtcp_server_free(struct dtcp_server *s);
 /* Re-inserts a persisted criterion (restart). 0: the server owns e now;
  * -1 (duplicate id or no memory): the caller still does. */
@@ -455,16 +457,15 @@ size_t dtcp_entry_lower_bound(struct dtcp_entry *const *tab, size_t n, uint32_t 
 /* Handles one authenticated request. The replies (one, or several for a long
  * LIST) are passed to emit, each to be written with one write. */
 typedef void (*dtcp_emit_fn)(void *arg, const char *buf, size_t n);
-void dtcp_server_handle(struct dtcp_server *s, const struct dtcp_source_policy *pol,
-			const struct dtcp_request *r, const char *peer_addr,
-			uint64_t now_ms, dtcp_emit_fn emit, void *arg);
+void dtcp_server_handle(struct dtcp_server *s, const struct dtcp_source_policy *pol, const struct dtcp_request *r,
+			const char *peer_addr, uint64_t now_ms, dtcp_emit_fn emit, void *arg);
 
 /* The same, but a LIST is not answered at once: *stream gets its cursor
  * (its checks done, its set and count fixed; NULL if it was answered with
  * an error) and the caller makes its replies with dtcp_list_step. */
 void dtcp_server_handle_stream(struct dtcp_server *s, const struct dtcp_source_policy *pol,
-			       const struct dtcp_request *r, const char *peer_addr,
-			       uint64_t now_ms, dtcp_emit_fn emit, void *arg, struct dtcp_list **stream);
+			       const struct dtcp_request *r, const char *peer_addr, uint64_t now_ms, dtcp_emit_fn emit,
+			       void *arg, struct dtcp_list **stream);
 /* Emits the next reply of a LIST (at most DTCP_REPLY_SOFT_MAX bytes, every
  * block whole, CRITERIA-NUM continuing): 1 more to come, 0 that was its
  * last (then free it). Its set is the one of its start: a criterion deleted
@@ -478,8 +479,8 @@ void dtcp_list_free(struct dtcp_list *l);
 bool dtcp_server_seq_accept(struct dtcp_server *s, const char *csource, uint64_t seq);
 
 /* Remaining time/packets/bytes of a dynamic entry; UINT64_MAX: no such limit. */
-uint64_t dtcp_entry_remaining(const struct dtcp_entry *e, enum dtcp_timeout t,
-			      const struct dtcp_counters *cnt, uint64_t now_ms);
+uint64_t dtcp_entry_remaining(const struct dtcp_entry *e, enum dtcp_timeout t, const struct dtcp_counters *cnt,
+			      uint64_t now_ms);
 /* Removes expired dynamic criteria. Returns how many expired; -1 if a
  * backend call failed (those entries stay and are tried again next time). */
 int dtcp_server_expire(struct dtcp_server *s, uint64_t now_ms);
@@ -490,39 +491,36 @@ enum dtcp_session_status { DTCP_SESSION_OPEN, DTCP_SESSION_CLOSE };
 
 struct dtcp_session {
 	struct dtcp_server *srv;
-	struct dtcp_name user;            /* SSH login name */
+	struct dtcp_name user; /* SSH login name */
 	char peer_addr[48];
-	char *buf;                        /* unprocessed bytes */
+	char *buf; /* unprocessed bytes */
 	size_t n;
 	struct dtcp_framer fr;
-	bool discarding;                  /* dropping an oversize message */
-	int fails;                        /* unanswered messages in a row */
+	bool discarding; /* dropping an oversize message */
+	int fails; /* unanswered messages in a row */
 	/* stream_lists (the caller sets it): a LIST's replies are made with
 	 * dtcp_session_list_step, and while it lasts the messages after it
 	 * wait in buf (in order, at most DTCP_SESSION_HOLD_MAX bytes) */
 	bool stream_lists;
 	struct dtcp_list *list;
-	size_t cap;                       /* bytes at buf */
-	bool overflow;                    /* more than DTCP_SESSION_HOLD_MAX held: closed */
+	size_t cap; /* bytes at buf */
+	bool overflow; /* more than DTCP_SESSION_HOLD_MAX held: closed */
 };
 /* What a session holds behind a streaming LIST: a client may pipeline
  * thousands of requests after one, but not without end (the bytes are the
  * monitor's memory: 256 sessions x 4 MiB at the most). */
 #define DTCP_SESSION_HOLD_MAX (4u << 20)
-int dtcp_session_init(struct dtcp_session *ss, struct dtcp_server *srv,
-		      const char *user, const char *peer_addr);
+int dtcp_session_init(struct dtcp_session *ss, struct dtcp_server *srv, const char *user, const char *peer_addr);
 void dtcp_session_free(struct dtcp_session *ss);
 /* Feeds received bytes; emits replies in order. CLOSE after DTCP_FAILS_CLOSE
  * unanswered messages in a row, or (stream_lists) when more than
  * DTCP_SESSION_HOLD_MAX bytes wait behind a LIST (overflow set). */
-enum dtcp_session_status dtcp_session_feed(struct dtcp_session *ss, const void *data,
-					   size_t n, uint64_t now_ms,
+enum dtcp_session_status dtcp_session_feed(struct dtcp_session *ss, const void *data, size_t n, uint64_t now_ms,
 					   dtcp_emit_fn emit, void *arg);
 /* stream_lists: a LIST of this session is being answered. */
 bool dtcp_session_listing(const struct dtcp_session *ss);
 /* Its next reply; after its last, the messages that waited are handled
  * (up to the next LIST). The same status as dtcp_session_feed. */
-enum dtcp_session_status dtcp_session_list_step(struct dtcp_session *ss, uint64_t now_ms,
-						dtcp_emit_fn emit, void *arg);
+enum dtcp_session_status dtcp_session_list_step(struct dtcp_session *ss, uint64_t now_ms, dtcp_emit_fn emit, void *arg);
 
 #endif

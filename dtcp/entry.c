@@ -80,11 +80,16 @@ struct dtcp_entry *dtcp_entry_new(const struct dtcp_criterion *c)
 	if (!e)
 		return NULL;
 	e->c = (struct dtcp_crit_head){
-		.id = c->id, .csource = c->csource, .family = c->family, .scope = c->scope,
+		.id = c->id,
+		.csource = c->csource,
+		.family = c->family,
+		.scope = c->scope,
 		.nscope = c->nscope > DTCP_MAX_IFACES ? DTCP_MAX_IFACES : c->nscope,
 		.ncdest = c->ncdest > DTCP_MAX_CDESTS ? DTCP_MAX_CDESTS : c->ncdest,
-		.is_static = c->is_static, .has_intercept = c->has_intercept,
-		.priority = c->priority, .intercept_id = c->intercept_id,
+		.is_static = c->is_static,
+		.has_intercept = c->has_intercept,
+		.priority = c->priority,
+		.intercept_id = c->intercept_id,
 	};
 	memcpy(e->c.csource_addr, c->csource_addr, sizeof(e->c.csource_addr));
 	e->c.csource_addr[sizeof(e->c.csource_addr) - 1] = 0;

@@ -25,8 +25,7 @@ static int empty_line_at(const char *buf, size_t n, size_t i)
 	return buf[i + 1] == '\n' ? 2 : 0;
 }
 
-enum dtcp_frame_result dtcp_frame_next(struct dtcp_framer *f, const char *buf,
-				       size_t n, size_t *skip, size_t *len)
+enum dtcp_frame_result dtcp_frame_next(struct dtcp_framer *f, const char *buf, size_t n, size_t *skip, size_t *len)
 {
 	size_t s = 0;
 	int e;

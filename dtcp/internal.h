@@ -9,8 +9,7 @@
 
 /* err = { code, "NAME: value" } with NAME uppercased, value made printable
  * and cut to DTCP_ITEM_MAX. */
-void dtcp_error_set(struct dtcp_error *err, int code, const char *name, size_t nn,
-		    const char *val, size_t vn);
+void dtcp_error_set(struct dtcp_error *err, int code, const char *name, size_t nn, const char *val, size_t vn);
 /* Text form of an address (inet_ntop). */
 void dtcp_addr_str(int family, const uint8_t a[16], char *out, size_t cap);
 
@@ -20,8 +19,7 @@ void dtcp_addr_str(int family, const uint8_t a[16], char *out, size_t cap);
 size_t dtcp_sign_tail(const void *key, size_t keylen, const char *hdr, char *out, size_t n, size_t cap);
 
 /* An error reply to a request that failed to parse (signed, audited). */
-void dtcp_server_reply_error(struct dtcp_server *s, const struct dtcp_source_policy *pol,
-			     const struct dtcp_request *r, const struct dtcp_error *err,
-			     uint64_t now_ms, dtcp_emit_fn emit, void *arg);
+void dtcp_server_reply_error(struct dtcp_server *s, const struct dtcp_source_policy *pol, const struct dtcp_request *r,
+			     const struct dtcp_error *err, uint64_t now_ms, dtcp_emit_fn emit, void *arg);
 
 #endif

@@ -50,8 +50,7 @@ static bool item_put(char *item, size_t *o, unsigned char c, bool upper)
 	return true;
 }
 
-void dtcp_error_set(struct dtcp_error *err, int code, const char *name, size_t nn,
-		    const char *val, size_t vn)
+void dtcp_error_set(struct dtcp_error *err, int code, const char *name, size_t nn, const char *val, size_t vn)
 {
 	size_t o = 0;
 
@@ -102,8 +101,7 @@ void dtcp_format_time(uint64_t ms, char out[DTCP_TIME_LEN])
 	snprintf(out + k, DTCP_TIME_LEN - k, ".%03u", (unsigned)(ms % 1000));
 }
 
-size_t dtcp_reply_format(const struct dtcp_reply *r, const void *key, size_t keylen,
-			 char *out, size_t cap)
+size_t dtcp_reply_format(const struct dtcp_reply *r, const void *key, size_t keylen, char *out, size_t cap)
 {
 	struct xbuf o = XBUF_FIXED(out, cap);
 	char ts[DTCP_TIME_LEN];
@@ -143,8 +141,7 @@ static int span_u64(struct dtcp_span s, uint64_t *v)
 	return 0;
 }
 
-int dtcp_reply_parse(const char *buf, size_t n, const void *key, size_t keylen,
-		     struct dtcp_reply_view *v)
+int dtcp_reply_parse(const char *buf, size_t n, const void *key, size_t keylen, struct dtcp_reply_view *v)
 {
 	const struct dtcp_msg *m = &v->msg;
 	uint64_t x, num = 0, count = 0;
@@ -152,8 +149,8 @@ int dtcp_reply_parse(const char *buf, size_t n, const void *key, size_t keylen,
 
 	memset(v, 0, sizeof(*v) - sizeof(v->msg));
 	dtcp_msg_parse(buf, n, &v->msg);
-	if (m->ntok < 2 || m->tok[0].n != 8 || strncmp(m->tok[0].p, "DTCP/0.", 7) ||
-	    m->tok[0].p[7] < '0' || m->tok[0].p[7] > '9' || span_u64(m->tok[1], &x) || x > 999)
+	if (m->ntok < 2 || m->tok[0].n != 8 || strncmp(m->tok[0].p, "DTCP/0.", 7) || m->tok[0].p[7] < '0' ||
+	    m->tok[0].p[7] > '9' || span_u64(m->tok[1], &x) || x > 999)
 		return -1;
 	v->version = m->tok[0].p[7] - '0';
 	v->code = (int)x;
@@ -183,7 +180,6 @@ int dtcp_reply_parse(const char *buf, size_t n, const void *key, size_t keylen,
 		l = nl ? nl + 1 : end;
 	}
 	v->last = !has_num || num >= count;
-	v->signature_ok = m->has_auth &&
-			  dtcp_hmac_verify(key, keylen, buf, m->signed_len, m->auth.p, m->auth.n);
+	v->signature_ok = m->has_auth && dtcp_hmac_verify(key, keylen, buf, m->signed_len, m->auth.p, m->auth.n);
 	return 0;
 }

@@ -11,34 +11,81 @@
 #include "xbuf.h"
 
 enum hid {
-	H_CSOURCE, H_SEQ, H_CDEST, H_CRITERIA, H_SADDR, H_DADDR, H_SPORT, H_DPORT,
-	H_PROTO, H_ICMP_TYPE, H_ICMP_CODE, H_FLAGS, H_T_IDLE, H_T_TOTAL, H_T_PACKETS,
-	H_T_BYTES, H_PRIORITY, H_ACTION, H_IPVER, H_IN_IF, H_OUT_IF, H_VRF, H_CD_DADDR,
-	H_CD_DPORT, H_CD_SADDR, H_CD_SPORT, H_CD_TTL, H_FILTER_FAMILY, H_INTERCEPT,
-	H_IP_ADDR, H_INTERFACE_ID, H_SUBSCRIBER, H_N
+	H_CSOURCE,
+	H_SEQ,
+	H_CDEST,
+	H_CRITERIA,
+	H_SADDR,
+	H_DADDR,
+	H_SPORT,
+	H_DPORT,
+	H_PROTO,
+	H_ICMP_TYPE,
+	H_ICMP_CODE,
+	H_FLAGS,
+	H_T_IDLE,
+	H_T_TOTAL,
+	H_T_PACKETS,
+	H_T_BYTES,
+	H_PRIORITY,
+	H_ACTION,
+	H_IPVER,
+	H_IN_IF,
+	H_OUT_IF,
+	H_VRF,
+	H_CD_DADDR,
+	H_CD_DPORT,
+	H_CD_SADDR,
+	H_CD_SPORT,
+	H_CD_TTL,
+	H_FILTER_FAMILY,
+	H_INTERCEPT,
+	H_IP_ADDR,
+	H_INTERFACE_ID,
+	H_SUBSCRIBER,
+	H_N
 };
 
 static const struct {
 	const char *name;
 	enum hid id;
 } known[] = {
-	{ "Csource-ID", H_CSOURCE }, { "Seq", H_SEQ }, { "Cdest-ID", H_CDEST },
-	{ "Criteria-ID", H_CRITERIA }, { "Source-Address", H_SADDR },
-	{ "Dest-Address", H_DADDR }, { "Source-Port", H_SPORT }, { "Dest-Port", H_DPORT },
-	{ "Protocol", H_PROTO }, { "ICMP-Type", H_ICMP_TYPE }, { "ICMP-Code", H_ICMP_CODE },
-	{ "Flags", H_FLAGS }, { "Timeout-Idle", H_T_IDLE }, { "Timeout-Total", H_T_TOTAL },
-	{ "Timeout-Packets", H_T_PACKETS }, { "Timeout-Bytes", H_T_BYTES },
-	{ "Priority", H_PRIORITY }, { "Action", H_ACTION },
-	{ "X-JTap-IP-Version", H_IPVER }, { "X-JTap-Input-Interface", H_IN_IF },
-	{ "X-JTap-Output-Interface", H_OUT_IF }, { "X-JTap-VRF-Name", H_VRF },
-	{ "X-JTap-Cdest-Dest-Address", H_CD_DADDR }, { "X-JTap-Cdest-Dest-Port", H_CD_DPORT },
+	{ "Csource-ID", H_CSOURCE },
+	{ "Seq", H_SEQ },
+	{ "Cdest-ID", H_CDEST },
+	{ "Criteria-ID", H_CRITERIA },
+	{ "Source-Address", H_SADDR },
+	{ "Dest-Address", H_DADDR },
+	{ "Source-Port", H_SPORT },
+	{ "Dest-Port", H_DPORT },
+	{ "Protocol", H_PROTO },
+	{ "ICMP-Type", H_ICMP_TYPE },
+	{ "ICMP-Code", H_ICMP_CODE },
+	{ "Flags", H_FLAGS },
+	{ "Timeout-Idle", H_T_IDLE },
+	{ "Timeout-Total", H_T_TOTAL },
+	{ "Timeout-Packets", H_T_PACKETS },
+	{ "Timeout-Bytes", H_T_BYTES },
+	{ "Priority", H_PRIORITY },
+	{ "Action", H_ACTION },
+	{ "X-JTap-IP-Version", H_IPVER },
+	{ "X-JTap-Input-Interface", H_IN_IF },
+	{ "X-JTap-Output-Interface", H_OUT_IF },
+	{ "X-JTap-VRF-Name", H_VRF },
+	{ "X-JTap-Cdest-Dest-Address", H_CD_DADDR },
+	{ "X-JTap-Cdest-Dest-Port", H_CD_DPORT },
 	{ "X-JTap-Cdest-Source-Address", H_CD_SADDR },
-	{ "X-JTap-Cdest-Source-Port", H_CD_SPORT }, { "X-JTap-Cdest-TTL", H_CD_TTL },
-	{ "X-JTap-Filter-Family", H_FILTER_FAMILY }, { "X-MD-Intercept-Id", H_INTERCEPT },
-	{ "X-IP-Addr", H_IP_ADDR }, { "X-Interface-Id", H_INTERFACE_ID },
+	{ "X-JTap-Cdest-Source-Port", H_CD_SPORT },
+	{ "X-JTap-Cdest-TTL", H_CD_TTL },
+	{ "X-JTap-Filter-Family", H_FILTER_FAMILY },
+	{ "X-MD-Intercept-Id", H_INTERCEPT },
+	{ "X-IP-Addr", H_IP_ADDR },
+	{ "X-Interface-Id", H_INTERFACE_ID },
 	/* radius-flow-tap triggers that need a subscriber database: 501 (4.1) */
-	{ "X-UserName", H_SUBSCRIBER }, { "X-Act-Sess-Id", H_SUBSCRIBER },
-	{ "X-Call-Sta-Id", H_SUBSCRIBER }, { "X-NAS-Port-Id", H_SUBSCRIBER },
+	{ "X-UserName", H_SUBSCRIBER },
+	{ "X-Act-Sess-Id", H_SUBSCRIBER },
+	{ "X-Call-Sta-Id", H_SUBSCRIBER },
+	{ "X-NAS-Port-Id", H_SUBSCRIBER },
 };
 
 /* The first occurrence of each known header (dtcp.md 2: first wins). */
@@ -48,7 +95,10 @@ struct hdrs {
 };
 
 static const char *const timeout_hdr[DTCP_T_N] = {
-	"Timeout-Idle", "Timeout-Total", "Timeout-Packets", "Timeout-Bytes",
+	"Timeout-Idle",
+	"Timeout-Total",
+	"Timeout-Packets",
+	"Timeout-Bytes",
 };
 
 static int fail(struct dtcp_error *err, int code, const struct dtcp_hdr *h)
@@ -116,9 +166,8 @@ static int parse_version(struct dtcp_span t)
 }
 
 static const char *const method_names[] = {
-	[DTCP_M_ADD] = "ADD", [DTCP_M_DELETE] = "DELETE", [DTCP_M_REFRESH] = "REFRESH",
-	[DTCP_M_LIST] = "LIST", [DTCP_M_NOOP] = "NOOP", [DTCP_M_ENABLE] = "ENABLE",
-	[DTCP_M_DISABLE] = "DISABLE",
+	[DTCP_M_ADD] = "ADD",	[DTCP_M_DELETE] = "DELETE", [DTCP_M_REFRESH] = "REFRESH", [DTCP_M_LIST] = "LIST",
+	[DTCP_M_NOOP] = "NOOP", [DTCP_M_ENABLE] = "ENABLE", [DTCP_M_DISABLE] = "DISABLE",
 };
 
 const char *dtcp_method_name(enum dtcp_method m)
@@ -136,8 +185,7 @@ static enum dtcp_method parse_method(struct dtcp_span t)
 	return DTCP_M_NONE;
 }
 
-static int parse_first_line(const struct dtcp_msg *m, struct dtcp_request *r,
-			    struct dtcp_error *err)
+static int parse_first_line(const struct dtcp_msg *m, struct dtcp_request *r, struct dtcp_error *err)
 {
 	if (m->ntok != 2 || m->first_ctl) {
 		dtcp_error_set(err, DTCP_BAD_REQUEST, "REQUEST-LINE", 12, m->first.p, m->first.n);
@@ -151,8 +199,7 @@ static int parse_first_line(const struct dtcp_msg *m, struct dtcp_request *r,
 		return -1;
 	}
 	r->method = parse_method(m->tok[0]);
-	if (r->method == DTCP_M_NONE || r->method == DTCP_M_ENABLE ||
-	    r->method == DTCP_M_DISABLE) {
+	if (r->method == DTCP_M_NONE || r->method == DTCP_M_ENABLE || r->method == DTCP_M_DISABLE) {
 		dtcp_error_set(err, DTCP_NOT_IMPLEMENTED, "METHOD", 6, m->tok[0].p, m->tok[0].n);
 		return -1;
 	}
@@ -229,8 +276,7 @@ static int parse_flags(const struct dtcp_hdr *h, struct dtcp_request *r, struct 
 }
 
 /* Timeout-* headers into t[]; 400 on syntax, 433 on range. */
-static int parse_timeouts(const struct hdrs *hs, uint64_t t[DTCP_T_N], bool *any,
-			  struct dtcp_error *err)
+static int parse_timeouts(const struct hdrs *hs, uint64_t t[DTCP_T_N], bool *any, struct dtcp_error *err)
 {
 	*any = false;
 	for (int i = 0; i < DTCP_T_N; i++) {
@@ -318,13 +364,21 @@ static int parse_add_match(const struct hdrs *hs, struct dtcp_request *r, struct
 	struct dtcp_criterion *c = &r->crit;
 	const struct dtcp_hdr *h;
 	int rc, fam = 0;
-	struct { enum hid id; struct dtcp_prefix_set *set; } addrs[] = {
-		{ H_SADDR, &c->src }, { H_DADDR, &c->dst }, { H_IP_ADDR, &c->either },
+	struct {
+		enum hid id;
+		struct dtcp_prefix_set *set;
+	} addrs[] = {
+		{ H_SADDR, &c->src },
+		{ H_DADDR, &c->dst },
+		{ H_IP_ADDR, &c->either },
 	};
-	struct { enum hid id; struct dtcp_range_set *set; uint64_t max; } ranges[] = {
-		{ H_SPORT, &c->sport, 65535 }, { H_DPORT, &c->dport, 65535 },
-		{ H_PROTO, &c->proto, 255 }, { H_ICMP_TYPE, &c->icmp_type, 255 },
-		{ H_ICMP_CODE, &c->icmp_code, 255 },
+	struct {
+		enum hid id;
+		struct dtcp_range_set *set;
+		uint64_t max;
+	} ranges[] = {
+		{ H_SPORT, &c->sport, 65535 },	     { H_DPORT, &c->dport, 65535 },	  { H_PROTO, &c->proto, 255 },
+		{ H_ICMP_TYPE, &c->icmp_type, 255 }, { H_ICMP_CODE, &c->icmp_code, 255 },
 	};
 
 	for (size_t i = 0; i < 3; i++) {
@@ -341,16 +395,16 @@ static int parse_add_match(const struct hdrs *hs, struct dtcp_request *r, struct
 	if ((h = hs->h[H_FILTER_FAMILY])) {
 		if (sp_ieq(h->value, "ccc"))
 			return fail(err, DTCP_NOT_IMPLEMENTED, h);
-		int f = sp_ieq(h->value, "inet") || sp_ieq(h->value, "ipv4") ? DTCP_AF_INET :
-			sp_ieq(h->value, "inet6") || sp_ieq(h->value, "ipv6") ? DTCP_AF_INET6 : 0;
+		int f = sp_ieq(h->value, "inet") || sp_ieq(h->value, "ipv4")  ? DTCP_AF_INET :
+			sp_ieq(h->value, "inet6") || sp_ieq(h->value, "ipv6") ? DTCP_AF_INET6 :
+										0;
 		if (!f)
 			return fail(err, DTCP_JTAP_FAILURE, h);
 		if (add_family(&fam, f, h, err))
 			return -1;
 	}
 	if ((h = hs->h[H_IPVER])) {
-		int f = sp_ieq(h->value, "ipv4") ? DTCP_AF_INET :
-			sp_ieq(h->value, "ipv6") ? DTCP_AF_INET6 : 0;
+		int f = sp_ieq(h->value, "ipv4") ? DTCP_AF_INET : sp_ieq(h->value, "ipv6") ? DTCP_AF_INET6 : 0;
 		if (!f)
 			return fail(err, DTCP_JTAP_FAILURE, h);
 		if (add_family(&fam, f, h, err))
@@ -364,17 +418,16 @@ static int parse_add_match(const struct hdrs *hs, struct dtcp_request *r, struct
 		ranges[i].set->any = true;
 		if (!(h = hs->h[ranges[i].id]))
 			continue;
-		if ((rc = dtcp_parse_range_list(h->value.p, h->value.n, ranges[i].max,
-						ranges[i].set)))
+		if ((rc = dtcp_parse_range_list(h->value.p, h->value.n, ranges[i].max, ranges[i].set)))
 			return fail(err, rc, h);
 	}
 	/* ICMP fields apply to ICMP of the criterion's family only (4.1). */
 	const struct dtcp_hdr *icmp = !c->icmp_type.any ? hs->h[H_ICMP_TYPE] :
-				      !c->icmp_code.any ? hs->h[H_ICMP_CODE] : NULL;
+		!c->icmp_code.any			? hs->h[H_ICMP_CODE] :
+							  NULL;
 	if (icmp) {
 		uint64_t want = c->family == DTCP_AF_INET6 ? 58 : 1;
-		if (c->proto.any || c->proto.n != 1 || c->proto.r[0].lo != want ||
-		    c->proto.r[0].hi != want)
+		if (c->proto.any || c->proto.n != 1 || c->proto.r[0].lo != want || c->proto.r[0].hi != want)
 			return fail(err, DTCP_BAD_FILTER, icmp);
 	}
 	return 0;
@@ -502,8 +555,9 @@ static int parse_intercept(struct dtcp_span v, uint64_t *out)
 	for (; i < v.n; i++) {
 		char ch = v.p[i];
 		unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') :
-			     ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) :
-			     ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10) : 16;
+			ch >= 'a' && ch <= 'f'	    ? (unsigned)(ch - 'a' + 10) :
+			ch >= 'A' && ch <= 'F'	    ? (unsigned)(ch - 'A' + 10) :
+						      16;
 		if (d == 16)
 			return -1;
 		if (x || d)
@@ -525,10 +579,9 @@ int dtcp_parse_intercept_id(const char *s, size_t n, uint64_t *out)
 
 /* Fields LIST shows as given, in this order (4.4). */
 static const enum hid listed[] = {
-	H_SADDR, H_DADDR, H_SPORT, H_DPORT, H_PROTO, H_ICMP_TYPE, H_ICMP_CODE, H_IP_ADDR,
-	H_IPVER, H_IN_IF, H_INTERFACE_ID, H_OUT_IF, H_VRF, H_T_IDLE, H_T_TOTAL,
-	H_T_PACKETS, H_T_BYTES, H_PRIORITY, H_CD_DADDR, H_CD_DPORT, H_CD_SADDR,
-	H_CD_SPORT, H_CD_TTL, H_INTERCEPT,
+	H_SADDR,   H_DADDR,    H_SPORT,	       H_DPORT,	   H_PROTO,    H_ICMP_TYPE, H_ICMP_CODE, H_IP_ADDR,
+	H_IPVER,   H_IN_IF,    H_INTERFACE_ID, H_OUT_IF,   H_VRF,      H_T_IDLE,    H_T_TOTAL,	 H_T_PACKETS,
+	H_T_BYTES, H_PRIORITY, H_CD_DADDR,     H_CD_DPORT, H_CD_SADDR, H_CD_SPORT,  H_CD_TTL,	 H_INTERCEPT,
 };
 
 static const char *hid_name(enum hid id)
@@ -658,8 +711,7 @@ int dtcp_request_parse(const struct dtcp_msg *m, struct dtcp_request *r, struct 
 	if ((h = hs.h[H_FLAGS]) && parse_flags(h, r, err))
 		return -1;
 	switch (r->method) {
-	case DTCP_M_ADD:
-		return parse_add(&hs, r, err);
+	case DTCP_M_ADD: return parse_add(&hs, r, err);
 	case DTCP_M_REFRESH: {
 		bool any;
 		if (parse_selectors(&hs, r, err) || parse_timeouts(&hs, r->crit.timeout, &any, err))
@@ -670,10 +722,8 @@ int dtcp_request_parse(const struct dtcp_msg *m, struct dtcp_request *r, struct 
 		return 0;
 	}
 	case DTCP_M_DELETE:
-	case DTCP_M_LIST:
-		return parse_selectors(&hs, r, err);
-	default:
-		return 0;
+	case DTCP_M_LIST: return parse_selectors(&hs, r, err);
+	default: return 0;
 	}
 }
 
@@ -715,15 +765,13 @@ static void put_ranges(struct xbuf *o, const char *name, const struct dtcp_range
 	xbuf_str(o, "\r\n");
 }
 
-static void put_names(struct xbuf *o, const char *name, const struct dtcp_name *v, int n,
-		      size_t stride)
+static void put_names(struct xbuf *o, const char *name, const struct dtcp_name *v, int n, size_t stride)
 {
 	char e[4 * DTCP_NAME_MAX];
 	xbuf_str(o, name);
 	xbuf_str(o, ": ");
 	for (int i = 0; i < n; i++) {
-		dtcp_escape_name(((const struct dtcp_name *)((const char *)v + stride * (size_t)i))->s,
-				 e, sizeof(e));
+		dtcp_escape_name(((const struct dtcp_name *)((const char *)v + stride * (size_t)i))->s, e, sizeof(e));
 		if (i)
 			xbuf_str(o, ", ");
 		xbuf_str(o, e);
@@ -817,9 +865,7 @@ size_t dtcp_request_format(const struct dtcp_request *r, char *buf, size_t cap)
 	dtcp_escape_name(r->csource.s, e, sizeof(e));
 	xbuf_printf(&o, "%s DTCP/0.%d\r\nCsource-ID: %s\r\n", dtcp_method_name(r->method), r->version, e);
 	switch (r->method) {
-	case DTCP_M_ADD:
-		format_add(&o, r);
-		break;
+	case DTCP_M_ADD: format_add(&o, r); break;
 	case DTCP_M_REFRESH:
 		format_selectors(&o, r);
 		for (int i = 0; i < DTCP_T_N; i++)
@@ -835,11 +881,12 @@ size_t dtcp_request_format(const struct dtcp_request *r, char *buf, size_t cap)
 		break;
 	case DTCP_M_LIST:
 		format_selectors(&o, r);
-		xbuf_printf(&o, "Flags: %s\r\n", r->list_flags == DTCP_LIST_CRITERIA ? "Criteria" :
-					 r->list_flags == DTCP_LIST_STATS ? "Stats" : "Both");
+		xbuf_printf(&o, "Flags: %s\r\n",
+			    r->list_flags == DTCP_LIST_CRITERIA	     ? "Criteria" :
+				    r->list_flags == DTCP_LIST_STATS ? "Stats" :
+								       "Both");
 		break;
-	default:
-		break;
+	default: break;
 	}
 	xbuf_str(&o, "Seq: ");
 	xbuf_u64(&o, r->seq);

@@ -23,8 +23,7 @@ _Static_assert(BLOCK_MAX < DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM, "a block fits i
 
 static void list_retire(struct dtcp_server *s, const struct dtcp_entry *e, uint64_t now);
 
-int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg,
-		     const struct dtcp_backend *be, void *be_ctx)
+int dtcp_server_init(struct dtcp_server *s, const struct dtcp_config *cfg, const struct dtcp_backend *be, void *be_ctx)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
@@ -177,8 +176,8 @@ static bool owned(const struct dtcp_entry *e, const struct dtcp_request *r)
 
 /* ---- timeouts ------------------------------------------------------------------ */
 
-uint64_t dtcp_entry_remaining(const struct dtcp_entry *e, enum dtcp_timeout t,
-			      const struct dtcp_counters *cnt, uint64_t now_ms)
+uint64_t dtcp_entry_remaining(const struct dtcp_entry *e, enum dtcp_timeout t, const struct dtcp_counters *cnt,
+			      uint64_t now_ms)
 {
 	uint64_t limit = e->c.timeout[t], used;
 
@@ -193,15 +192,9 @@ uint64_t dtcp_entry_remaining(const struct dtcp_entry *e, enum dtcp_timeout t,
 		used = now_ms > from ? (now_ms - from) / 1000 : 0;
 		break;
 	}
-	case DTCP_T_TOTAL:
-		used = now_ms > e->start_ms[t] ? (now_ms - e->start_ms[t]) / 1000 : 0;
-		break;
-	case DTCP_T_PACKETS:
-		used = cnt->packets > e->base[t] ? cnt->packets - e->base[t] : 0;
-		break;
-	default:
-		used = cnt->bytes > e->base[t] ? cnt->bytes - e->base[t] : 0;
-		break;
+	case DTCP_T_TOTAL: used = now_ms > e->start_ms[t] ? (now_ms - e->start_ms[t]) / 1000 : 0; break;
+	case DTCP_T_PACKETS: used = cnt->packets > e->base[t] ? cnt->packets - e->base[t] : 0; break;
+	default: used = cnt->bytes > e->base[t] ? cnt->bytes - e->base[t] : 0; break;
 	}
 	return used >= limit ? 0 : limit - used;
 }
@@ -221,7 +214,7 @@ int dtcp_server_expire(struct dtcp_server *s, uint64_t now_ms)
 	uint32_t ids[EXPIRE_CHUNK];
 	struct dtcp_counters cnt[EXPIRE_CHUNK];
 	struct dtcp_entry *chunk[EXPIRE_CHUNK];
-	uint32_t *gone = NULL;            /* ids to remove, with their reasons */
+	uint32_t *gone = NULL; /* ids to remove, with their reasons */
 	uint8_t *gone_why = NULL;
 	size_t ngone = 0, capgone = 0;
 	int expired = 0;
@@ -296,8 +289,7 @@ int dtcp_server_expire(struct dtcp_server *s, uint64_t now_ms)
 			continue;
 		}
 		if (s->cfg->audit)
-			s->cfg->audit(s->cfg->ctx, e->c.csource.s, "EXPIRE", DTCP_OK, e->c.id,
-				      expiry_why[gone_why[g]]);
+			s->cfg->audit(s->cfg->ctx, e->c.csource.s, "EXPIRE", DTCP_OK, e->c.id, expiry_why[gone_why[g]]);
 		erase(s, gone[g]);
 		expired++;
 	}
@@ -315,7 +307,7 @@ struct ctx {
 	uint64_t now;
 	dtcp_emit_fn emit;
 	void *arg;
-	bool quiet;                       /* a LIST's later part: its request is audited */
+	bool quiet; /* a LIST's later part: its request is audited */
 };
 
 static void reply(const struct ctx *x, struct dtcp_reply *rep)
@@ -336,12 +328,10 @@ static void reply(const struct ctx *x, struct dtcp_reply *rep)
 		const uint32_t *ids = rep->n_ids ? rep->ids : rep->has_criteria_id ? &one : NULL;
 		size_t n_ids = rep->n_ids ? rep->n_ids : rep->has_criteria_id ? 1 : 0;
 
-		x->s->cfg->audit_request(x->s->cfg->ctx, x->r, rep->code, ids, n_ids,
-					 n ? NULL : "reply too large");
+		x->s->cfg->audit_request(x->s->cfg->ctx, x->r, rep->code, ids, n_ids, n ? NULL : "reply too large");
 	} else if (x->s->cfg->audit) {
-		x->s->cfg->audit(x->s->cfg->ctx, x->r->csource.s, dtcp_method_name(x->r->method),
-				 rep->code, rep->has_criteria_id ? rep->criteria_id : 0,
-				 n ? NULL : "reply too large");
+		x->s->cfg->audit(x->s->cfg->ctx, x->r->csource.s, dtcp_method_name(x->r->method), rep->code,
+				 rep->has_criteria_id ? rep->criteria_id : 0, n ? NULL : "reply too large");
 	}
 }
 
@@ -375,8 +365,9 @@ static int resolve_scope(struct dtcp_server *s, struct dtcp_criterion *c, struct
 	for (int i = 0; c->scope != DTCP_SCOPE_ANY && i < c->nscope; i++) {
 		struct dtcp_name linux_name;
 		int rc = c->scope == DTCP_SCOPE_VRF ?
-			 (s->cfg->resolve_vrf ? s->cfg->resolve_vrf(s->cfg->ctx, c->scope_name[i].s, &linux_name) : -1) :
-			 (s->cfg->resolve_ifname ? s->cfg->resolve_ifname(s->cfg->ctx, c->scope_name[i].s, &linux_name) : -1);
+			(s->cfg->resolve_vrf ? s->cfg->resolve_vrf(s->cfg->ctx, c->scope_name[i].s, &linux_name) : -1) :
+			(s->cfg->resolve_ifname ? s->cfg->resolve_ifname(s->cfg->ctx, c->scope_name[i].s, &linux_name) :
+						  -1);
 		if (rc) {
 			name_err(err, DTCP_JTAP_FAILURE, hdr[c->scope], c->scope_name[i].s);
 			return -1;
@@ -397,7 +388,7 @@ static bool cdest_allowed(const struct dtcp_source_policy *pol, const struct dtc
 		ok = false;
 		for (int i = 0; !ok && i < pol->allow_cdest_port->n; i++)
 			ok = cd->dst_port >= pol->allow_cdest_port->r[i].lo &&
-			     cd->dst_port <= pol->allow_cdest_port->r[i].hi;
+				cd->dst_port <= pol->allow_cdest_port->r[i].hi;
 		if (!ok)
 			return false;
 	}
@@ -409,9 +400,8 @@ static bool cdest_allowed(const struct dtcp_source_policy *pol, const struct dtc
 	return false;
 }
 
-static int resolve_cdests(struct dtcp_server *s, const struct dtcp_source_policy *pol,
-			  const struct dtcp_request *r, struct dtcp_criterion *c,
-			  struct dtcp_error *err)
+static int resolve_cdests(struct dtcp_server *s, const struct dtcp_source_policy *pol, const struct dtcp_request *r,
+			  struct dtcp_criterion *c, struct dtcp_error *err)
 {
 	if (c->ncdest > max_cdests(s)) {
 		name_err(err, DTCP_MAX_CDEST, "CDEST-ID", c->cdest[max_cdests(s)].name.s);
@@ -451,16 +441,15 @@ static int resolve_cdests(struct dtcp_server *s, const struct dtcp_source_policy
 			name_err(err, DTCP_JTAP_FAILURE, "CDEST-ID", cd->name.s);
 			return -1;
 		} else if ((r->cdest_given & dest) != dest) {
-			const char *m = r->cdest_given & DTCP_CD_DADDR ? "X-JTap-Cdest-Dest-Port"
-								       : "X-JTap-Cdest-Dest-Address";
+			const char *m = r->cdest_given & DTCP_CD_DADDR ? "X-JTap-Cdest-Dest-Port" :
+									 "X-JTap-Cdest-Dest-Address";
 			dtcp_error_set(err, DTCP_JTAP_FAILURE, "MISSING", 7, m, strlen(m));
 			return -1;
 		}
 		if (cd->src.family != DTCP_AF_NONE && cd->src.family != cd->dst.family) {
 			char a[64];
 			dtcp_addr_str(cd->src.family, cd->src.a, a, sizeof(a));
-			dtcp_error_set(err, DTCP_BAD_FILTER, "X-JTAP-CDEST-SOURCE-ADDRESS", 27,
-				       a, strlen(a));
+			dtcp_error_set(err, DTCP_BAD_FILTER, "X-JTAP-CDEST-SOURCE-ADDRESS", 27, a, strlen(a));
 			return -1;
 		}
 		if (!cdest_allowed(pol, cd)) {
@@ -493,8 +482,7 @@ static void handle_add(const struct ctx *x, const char *peer)
 	}
 	if (resolve_scope(s, &c, &err) || resolve_cdests(s, x->pol, x->r, &c, &err))
 		return reply_err(x, &err);
-	if (s->n >= max_criteria(s) ||
-	    (x->pol->max_criteria && count_owned(s, x->r) >= x->pol->max_criteria))
+	if (s->n >= max_criteria(s) || (x->pol->max_criteria && count_owned(s, x->r) >= x->pol->max_criteria))
 		return reply_code(x, DTCP_MAX_CRITERIA, NULL);
 	if (s->next_id == 0) /* 2^32 - 1 IDs used: never wrap to a used one */
 		return reply_code(x, DTCP_MAX_CRITERIA, NULL);
@@ -518,8 +506,7 @@ static void handle_add(const struct ctx *x, const char *peer)
 	}
 	/* Only an installed criterion consumes its ID: a failed ADD was never seen. */
 	s->next_id++;
-	struct dtcp_reply rep = { .code = DTCP_OK, .has_criteria_id = true,
-				  .criteria_id = c.id };
+	struct dtcp_reply rep = { .code = DTCP_OK, .has_criteria_id = true, .criteria_id = c.id };
 	reply(x, &rep);
 }
 
@@ -600,7 +587,9 @@ static long select_entries(const struct ctx *x, struct dtcp_entry ***out)
 			return -1;
 		for (int i = 0; i < x->r->ids.n; i++) {
 			uint64_t id = x->r->ids.r[i].lo;
-			struct dtcp_entry *e = id <= UINT32_MAX ? (struct dtcp_entry *)dtcp_server_find(s, (uint32_t)id) : NULL;
+			struct dtcp_entry *e = id <= UINT32_MAX ?
+				(struct dtcp_entry *)dtcp_server_find(s, (uint32_t)id) :
+				NULL;
 			bool dup = false;
 
 			for (long j = 0; j < k && !dup; j++)
@@ -698,8 +687,9 @@ static void handle_delete(const struct ctx *x)
 		done++;
 	}
 	free(sel);
-	struct dtcp_reply rep = { .code = DTCP_OK, .has_count = true, .count = (uint64_t)done,
-				  .ids = ids, .n_ids = (size_t)done };
+	struct dtcp_reply rep = {
+		.code = DTCP_OK, .has_count = true, .count = (uint64_t)done, .ids = ids, .n_ids = (size_t)done
+	};
 	reply(x, &rep);
 	free(ids);
 }
@@ -741,8 +731,7 @@ static void handle_refresh(const struct ctx *x)
 				continue;
 			e->c.timeout[t] = v;
 			e->start_ms[t] = x->now;
-			e->base[t] = t == DTCP_T_PACKETS ? cnt[i].packets :
-				     t == DTCP_T_BYTES ? cnt[i].bytes : 0;
+			e->base[t] = t == DTCP_T_PACKETS ? cnt[i].packets : t == DTCP_T_BYTES ? cnt[i].bytes : 0;
 		}
 		e->num_refresh++;
 		e->last_refresh_ms = x->now;
@@ -751,8 +740,9 @@ static void handle_refresh(const struct ctx *x)
 		ids[i] = sel[i]->c.id;
 	free(cnt);
 	free(sel);
-	struct dtcp_reply rep = { .code = DTCP_OK, .has_count = true, .count = (uint64_t)n,
-				  .ids = ids, .n_ids = (size_t)n };
+	struct dtcp_reply rep = {
+		.code = DTCP_OK, .has_count = true, .count = (uint64_t)n, .ids = ids, .n_ids = (size_t)n
+	};
 	reply(x, &rep);
 	free(ids);
 }
@@ -803,16 +793,18 @@ static void put_xids(const struct ctx *x, const struct dtcp_entry *e, struct xbu
 	xbuf_printf(b, "\r\n");
 }
 
-static void format_block(const struct ctx *x, const struct dtcp_entry *e,
-			 const struct dtcp_counters *cnt, long num, long count, struct xbuf *b)
+static void format_block(const struct ctx *x, const struct dtcp_entry *e, const struct dtcp_counters *cnt, long num,
+			 long count, struct xbuf *b)
 {
 	static const char *const rem[DTCP_T_N] = {
-		"REMAINING-IDLE", "REMAINING-TOTAL", "REMAINING-PACKETS", "REMAINING-BYTES",
+		"REMAINING-IDLE",
+		"REMAINING-TOTAL",
+		"REMAINING-PACKETS",
+		"REMAINING-BYTES",
 	};
 	char name[4 * DTCP_NAME_MAX];
 
-	xbuf_printf(b, "CRITERIA-ID: %" PRIu32 "\r\nCRITERIA-NUM: %ld\r\nCRITERIA-COUNT: %ld\r\n",
-	     e->c.id, num, count);
+	xbuf_printf(b, "CRITERIA-ID: %" PRIu32 "\r\nCRITERIA-NUM: %ld\r\nCRITERIA-COUNT: %ld\r\n", e->c.id, num, count);
 	dtcp_escape_name(e->c.csource.s, name, sizeof(name));
 	xbuf_printf(b, "CSOURCE-ID: %s\r\nCDEST-ID: ", name);
 	for (int i = 0; i < e->c.ncdest; i++) {
@@ -821,14 +813,14 @@ static void format_block(const struct ctx *x, const struct dtcp_entry *e,
 	}
 	xbuf_printf(b, "\r\n");
 	put_xids(x, e, b);
-	xbuf_printf(b, "CSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n",
-	     e->c.csource_addr[0] ? e->c.csource_addr : "*", e->c.is_static ? "STATIC" : "DYNAMIC");
+	xbuf_printf(b, "CSOURCE-ADDRESS: %s\r\nFLAGS: %s\r\n", e->c.csource_addr[0] ? e->c.csource_addr : "*",
+		    e->c.is_static ? "STATIC" : "DYNAMIC");
 	if (x->r->list_flags & DTCP_LIST_CRITERIA)
 		xbuf_printf(b, "%s", e->given);
 	if (x->r->list_flags & DTCP_LIST_STATS) {
 		char ts[DTCP_TIME_LEN];
-		xbuf_printf(b, "MATCHING-PACKETS: %" PRIu64 "\r\nMATCHING-BYTES: %" PRIu64 "\r\n",
-		     cnt->packets, cnt->bytes);
+		xbuf_printf(b, "MATCHING-PACKETS: %" PRIu64 "\r\nMATCHING-BYTES: %" PRIu64 "\r\n", cnt->packets,
+			    cnt->bytes);
 		for (int t = 0; t < DTCP_T_N; t++)
 			put_remaining(b, rem[t], dtcp_entry_remaining(e, (enum dtcp_timeout)t, cnt, x->now));
 		xbuf_printf(b, "NUM-REFRESH: %" PRIu32 "\r\n", e->num_refresh);
@@ -861,22 +853,22 @@ static void format_block(const struct ctx *x, const struct dtcp_entry *e,
  * set, which was in the table at the start), whatever the set's size. */
 struct dtcp_retired {
 	struct dtcp_entry *e;
-	struct dtcp_counters cnt;         /* LIST-STATS: read before it left the datapath */
-	uint64_t at_ms;                   /* REMAINING-* as of then */
+	struct dtcp_counters cnt; /* LIST-STATS: read before it left the datapath */
+	uint64_t at_ms; /* REMAINING-* as of then */
 };
 
 struct dtcp_list {
-	struct dtcp_list *next;           /* the server's LISTs in progress */
+	struct dtcp_list *next; /* the server's LISTs in progress */
 	struct dtcp_server *s;
-	struct dtcp_request r;            /* the selectors, csource, version, Seq */
-	struct dtcp_source_policy pol;    /* only the key: the one of the LIST's start */
+	struct dtcp_request r; /* the selectors, csource, version, Seq */
+	struct dtcp_source_policy pol; /* only the key: the one of the LIST's start */
 	void *key;
-	long count, num;                  /* CRITERIA-COUNT, blocks made so far */
-	uint32_t max_id;                  /* ids above: added since the start */
-	uint32_t last_id;                 /* last one listed (0: none yet) */
-	size_t hint;                      /* table index after last_id, if still right */
-	bool audited;                     /* the request's audit line is written */
-	struct dtcp_retired *ret;         /* sorted by id, ret[rhead..nret) still to list */
+	long count, num; /* CRITERIA-COUNT, blocks made so far */
+	uint32_t max_id; /* ids above: added since the start */
+	uint32_t last_id; /* last one listed (0: none yet) */
+	size_t hint; /* table index after last_id, if still right */
+	bool audited; /* the request's audit line is written */
+	struct dtcp_retired *ret; /* sorted by id, ret[rhead..nret) still to list */
 	size_t rhead, nret, capret;
 };
 
@@ -956,8 +948,7 @@ static size_t list_pos(struct dtcp_list *l)
 	struct dtcp_server *s = l->s;
 	size_t i = l->hint;
 
-	if (i <= s->n && (i == 0 || s->tab[i - 1]->c.id <= l->last_id) &&
-	    (i == s->n || s->tab[i]->c.id > l->last_id))
+	if (i <= s->n && (i == 0 || s->tab[i - 1]->c.id <= l->last_id) && (i == s->n || s->tab[i]->c.id > l->last_id))
 		return i;
 	return lower_bound(s, l->last_id + 1);
 }
@@ -1080,41 +1071,33 @@ int dtcp_list_step(struct dtcp_list *l, uint64_t now_ms, dtcp_emit_fn emit, void
 	return list_step(l, now_ms, emit, arg);
 }
 
-void dtcp_server_handle(struct dtcp_server *s, const struct dtcp_source_policy *pol,
-			const struct dtcp_request *r, const char *peer_addr,
-			uint64_t now_ms, dtcp_emit_fn emit, void *arg)
+void dtcp_server_handle(struct dtcp_server *s, const struct dtcp_source_policy *pol, const struct dtcp_request *r,
+			const char *peer_addr, uint64_t now_ms, dtcp_emit_fn emit, void *arg)
 {
 	dtcp_server_handle_stream(s, pol, r, peer_addr, now_ms, emit, arg, NULL);
 }
 
 void dtcp_server_handle_stream(struct dtcp_server *s, const struct dtcp_source_policy *pol,
-			       const struct dtcp_request *r, const char *peer_addr,
-			       uint64_t now_ms, dtcp_emit_fn emit, void *arg, struct dtcp_list **stream)
+			       const struct dtcp_request *r, const char *peer_addr, uint64_t now_ms, dtcp_emit_fn emit,
+			       void *arg, struct dtcp_list **stream)
 {
 	struct ctx x = { s, pol, r, now_ms, emit, arg, false };
 
 	if (s->cfg->before_request)
 		s->cfg->before_request(s->cfg->ctx, r);
 	switch (r->method) {
-	case DTCP_M_ADD:
-		return handle_add(&x, peer_addr);
-	case DTCP_M_DELETE:
-		return handle_delete(&x);
-	case DTCP_M_REFRESH:
-		return handle_refresh(&x);
-	case DTCP_M_LIST:
-		return handle_list(&x, stream);
-	case DTCP_M_NOOP:
-		return reply_code(&x, DTCP_OK, NULL);
-	default:
-		return reply_code(&x, DTCP_NOT_IMPLEMENTED, NULL);
+	case DTCP_M_ADD: return handle_add(&x, peer_addr);
+	case DTCP_M_DELETE: return handle_delete(&x);
+	case DTCP_M_REFRESH: return handle_refresh(&x);
+	case DTCP_M_LIST: return handle_list(&x, stream);
+	case DTCP_M_NOOP: return reply_code(&x, DTCP_OK, NULL);
+	default: return reply_code(&x, DTCP_NOT_IMPLEMENTED, NULL);
 	}
 }
 
 /* Exposed for the session: emit an error reply to a request that failed to parse. */
-void dtcp_server_reply_error(struct dtcp_server *s, const struct dtcp_source_policy *pol,
-			     const struct dtcp_request *r, const struct dtcp_error *err,
-			     uint64_t now_ms, dtcp_emit_fn emit, void *arg)
+void dtcp_server_reply_error(struct dtcp_server *s, const struct dtcp_source_policy *pol, const struct dtcp_request *r,
+			     const struct dtcp_error *err, uint64_t now_ms, dtcp_emit_fn emit, void *arg)
 {
 	struct ctx x = { s, pol, r, now_ms, emit, arg, false };
 	reply_err(&x, err);

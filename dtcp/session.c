@@ -10,8 +10,7 @@
 /* Room for one whole message and the start of the next. */
 #define SESSION_BUF (DTCP_MSG_MAX + 64)
 
-int dtcp_session_init(struct dtcp_session *ss, struct dtcp_server *srv,
-		      const char *user, const char *peer_addr)
+int dtcp_session_init(struct dtcp_session *ss, struct dtcp_server *srv, const char *user, const char *peer_addr)
 {
 	memset(ss, 0, sizeof(*ss));
 	ss->srv = srv;
@@ -46,8 +45,7 @@ static void unanswered(struct dtcp_session *ss, const char *why)
 	ss->fails++;
 }
 
-static const struct dtcp_source_policy *authenticate(struct dtcp_session *ss,
-						     const char *msg, const struct dtcp_msg *m,
+static const struct dtcp_source_policy *authenticate(struct dtcp_session *ss, const char *msg, const struct dtcp_msg *m,
 						     struct dtcp_name *cs)
 {
 	const struct dtcp_config *cfg = ss->srv->cfg;
@@ -55,13 +53,11 @@ static const struct dtcp_source_policy *authenticate(struct dtcp_session *ss,
 	const struct dtcp_source_policy *pol;
 
 	if (!h || dtcp_unescape_name(h->value.p, h->value.n, cs) ||
-	    (!cfg->any_csource && strcmp(cs->s, ss->user.s) != 0) ||
-	    !(pol = cfg->source(cfg->ctx, cs->s))) {
+	    (!cfg->any_csource && strcmp(cs->s, ss->user.s) != 0) || !(pol = cfg->source(cfg->ctx, cs->s))) {
 		unanswered(ss, "unknown control source");
 		return NULL;
 	}
-	if (!m->has_auth || !dtcp_hmac_verify(pol->key, pol->keylen, msg, m->signed_len,
-					      m->auth.p, m->auth.n)) {
+	if (!m->has_auth || !dtcp_hmac_verify(pol->key, pol->keylen, msg, m->signed_len, m->auth.p, m->auth.n)) {
 		unanswered(ss, "bad HMAC");
 		return NULL;
 	}
@@ -79,8 +75,8 @@ static const struct dtcp_source_policy *authenticate(struct dtcp_session *ss,
 	return pol;
 }
 
-static void handle_message(struct dtcp_session *ss, const char *msg, size_t n,
-			   uint64_t now_ms, dtcp_emit_fn emit, void *arg)
+static void handle_message(struct dtcp_session *ss, const char *msg, size_t n, uint64_t now_ms, dtcp_emit_fn emit,
+			   void *arg)
 {
 	struct dtcp_msg *m = malloc(sizeof(*m));
 	struct dtcp_request *r = malloc(sizeof(*r));
@@ -178,8 +174,7 @@ static enum dtcp_session_status status(const struct dtcp_session *ss)
 	return ss->fails >= DTCP_FAILS_CLOSE || ss->overflow ? DTCP_SESSION_CLOSE : DTCP_SESSION_OPEN;
 }
 
-enum dtcp_session_status dtcp_session_feed(struct dtcp_session *ss, const void *data,
-					   size_t n, uint64_t now_ms,
+enum dtcp_session_status dtcp_session_feed(struct dtcp_session *ss, const void *data, size_t n, uint64_t now_ms,
 					   dtcp_emit_fn emit, void *arg)
 {
 	const char *p = data;
@@ -210,8 +205,7 @@ bool dtcp_session_listing(const struct dtcp_session *ss)
 	return ss->list != NULL;
 }
 
-enum dtcp_session_status dtcp_session_list_step(struct dtcp_session *ss, uint64_t now_ms,
-						dtcp_emit_fn emit, void *arg)
+enum dtcp_session_status dtcp_session_list_step(struct dtcp_session *ss, uint64_t now_ms, dtcp_emit_fn emit, void *arg)
 {
 	if (!ss->list)
 		return status(ss);

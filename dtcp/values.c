@@ -100,8 +100,7 @@ static u128 all_ones(int bits)
 	return bits == 128 ? ~(u128)0 : ((u128)1 << bits) - 1;
 }
 
-int dtcp_range_to_prefixes(const uint8_t lo[16], const uint8_t hi[16], int bits,
-			   struct dtcp_prefix *out, int max)
+int dtcp_range_to_prefixes(const uint8_t lo[16], const uint8_t hi[16], int bits, struct dtcp_prefix *out, int max)
 {
 	u128 l = load(lo, bits), h = load(hi, bits);
 	int n = 0;
@@ -158,8 +157,7 @@ static int parse_addr_entry(const char *e, size_t n, struct dtcp_prefix_set *set
 		bool lo_open = an == 1 && e[0] == '*', hi_open = bn == 1 && b[0] == '*';
 		if (lo_open && hi_open)
 			return -1; /* "*-*": the caller treats it as the wildcard */
-		if ((!lo_open && dtcp_parse_addr(e, an, &lo)) ||
-		    (!hi_open && dtcp_parse_addr(b, bn, &hi)))
+		if ((!lo_open && dtcp_parse_addr(e, an, &lo)) || (!hi_open && dtcp_parse_addr(b, bn, &hi)))
 			return DTCP_BAD_REQUEST;
 		if (lo_open) {
 			memset(&lo, 0, sizeof(lo));
@@ -178,8 +176,7 @@ static int parse_addr_entry(const char *e, size_t n, struct dtcp_prefix_set *set
 		int bits = family_bits(lo.family);
 		if (load(lo.a, bits) > load(hi.a, bits))
 			return DTCP_BAD_FILTER;
-		int k = dtcp_range_to_prefixes(lo.a, hi.a, bits, set->p + set->n,
-					       DTCP_MAX_PREFIXES - set->n);
+		int k = dtcp_range_to_prefixes(lo.a, hi.a, bits, set->p + set->n, DTCP_MAX_PREFIXES - set->n);
 		if (k < 0)
 			return DTCP_BAD_FILTER;
 		set->n = (uint16_t)(set->n + k);
@@ -292,8 +289,7 @@ int dtcp_unescape_name(const char *s, size_t n, struct dtcp_name *out)
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < n; i++) {
 		unsigned c = (unsigned char)s[i];
-		if (c == '\\' && i + 3 < n && is_digit(s[i + 1]) && is_digit(s[i + 2]) &&
-		    is_digit(s[i + 3])) {
+		if (c == '\\' && i + 3 < n && is_digit(s[i + 1]) && is_digit(s[i + 2]) && is_digit(s[i + 3])) {
 			c = (unsigned)((s[i + 1] - '0') * 100 + (s[i + 2] - '0') * 10 + (s[i + 3] - '0'));
 			if (c > 255)
 				return -1;

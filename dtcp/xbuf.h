@@ -16,11 +16,11 @@
 #include <string.h>
 
 struct xbuf {
-	char *p;    /* the text */
-	size_t n;   /* its length, without the NUL */
+	char *p; /* the text */
+	size_t n; /* its length, without the NUL */
 	size_t cap; /* bytes at p */
 	size_t max; /* 0: p is the caller's, cap bytes; else heap, at most max bytes */
-	bool full;  /* a piece did not fit (or no memory): it and every later one dropped */
+	bool full; /* a piece did not fit (or no memory): it and every later one dropped */
 };
 
 /* size bytes at buf, the NUL included (as snprintf's size) */

@@ -44,25 +44,26 @@
  * full; a power of two of 64-bit words, at least 1,024 (8 KiB). */
 #define XTAP_XFILTER_WORDS(max_criteria) \
 	((max_criteria) <= 8192u ? 1024u : 1u << (32 - __builtin_clz((max_criteria) / 8u - 1u)))
-#define XTAP_XFILTER_WORDS_DEFAULT 131072u /* XTAP_XFILTER_WORDS(XTAP_MAX_CRITERIA_DEFAULT), a literal for map definitions */
+#define XTAP_XFILTER_WORDS_DEFAULT \
+	131072u /* XTAP_XFILTER_WORDS(XTAP_MAX_CRITERIA_DEFAULT), a literal for map definitions */
 
 /* ---- map names (defined once, used by both sides) ---------------------- */
 
-#define XTAP_MAP_RULES    xtap_rules
-#define XTAP_MAP_STATS    xtap_stats
-#define XTAP_MAP_EXACT    xtap_exact
-#define XTAP_MAP_PREFIX   xtap_prefix
-#define XTAP_MAP_SETS     xtap_sets
-#define XTAP_MAP_IFACES   xtap_ifaces
-#define XTAP_MAP_PRESENT  xtap_present
-#define XTAP_MAP_FRAGS    xtap_frags
+#define XTAP_MAP_RULES xtap_rules
+#define XTAP_MAP_STATS xtap_stats
+#define XTAP_MAP_EXACT xtap_exact
+#define XTAP_MAP_PREFIX xtap_prefix
+#define XTAP_MAP_SETS xtap_sets
+#define XTAP_MAP_IFACES xtap_ifaces
+#define XTAP_MAP_PRESENT xtap_present
+#define XTAP_MAP_FRAGS xtap_frags
 #define XTAP_MAP_COUNTERS xtap_counters
-#define XTAP_MAP_CDESTS   xtap_cdests
+#define XTAP_MAP_CDESTS xtap_cdests
 #define XTAP_MAP_CD_STATS xtap_cd_stats
-#define XTAP_MAP_XFILTER  xtap_xfilter
+#define XTAP_MAP_XFILTER xtap_xfilter
 /* A map's name as a string (its pin, libbpf's lookup by name):
  * XTAP_MAP_NAME(XTAP_MAP_RULES) is "xtap_rules". */
-#define XTAP_MAP_NAME(m)  XTAP_MAP_NAME_(m)
+#define XTAP_MAP_NAME(m) XTAP_MAP_NAME_(m)
 #define XTAP_MAP_NAME_(m) #m
 
 /* ---- families, directions, index kinds ---------------------------------- */
@@ -73,8 +74,8 @@ enum xtap_family {
 };
 
 enum xtap_dir {
-	XTAP_DIR_IN = 0,   /* XDP and TC ingress */
-	XTAP_DIR_OUT = 1,  /* TC egress: output-interface criteria only */
+	XTAP_DIR_IN = 0, /* XDP and TC ingress */
+	XTAP_DIR_OUT = 1, /* TC egress: output-interface criteria only */
 };
 
 /* Which packet address an index entry is keyed on. */
@@ -97,14 +98,13 @@ enum xtap_struct {
 	XTAP_ST_WILD = 4,
 	XTAP_ST_COUNT = 5,
 };
-#define XTAP_PRESENT_BIT(dir, is6, st) \
-	(1u << (((dir) * 2 + (is6)) * XTAP_ST_COUNT + (st)))
+#define XTAP_PRESENT_BIT(dir, is6, st) (1u << (((dir)*2 + (is6)) * XTAP_ST_COUNT + (st)))
 
 /* ---- index maps ---------------------------------------------------------- */
 
 /* Exact-address index (hash) and the wildcard sets (addr all zero). */
 struct xtap_exact_key {
-	__u8 kind;   /* XTAP_KIND(side, dir) */
+	__u8 kind; /* XTAP_KIND(side, dir) */
 	__u8 family; /* XTAP_AF_* */
 	__u8 pad[2];
 	__u8 addr[16]; /* IPv4 in the first 4 bytes, rest zero */
@@ -170,28 +170,28 @@ struct xtap_valset {
 };
 
 enum xtap_rule_flag {
-	XTAP_R_ACTIVE     = 1u << 0,
-	XTAP_R_CHECK_SRC  = 1u << 1, /* source is not the anchor: compare it */
-	XTAP_R_CHECK_DST  = 1u << 2, /* destination is not the anchor: compare */
-	XTAP_R_PROTO_ANY  = 1u << 3,
-	XTAP_R_SPORT_ANY  = 1u << 4,
-	XTAP_R_DPORT_ANY  = 1u << 5,
-	XTAP_R_ITYPE_ANY  = 1u << 6,
-	XTAP_R_ICODE_ANY  = 1u << 7,
+	XTAP_R_ACTIVE = 1u << 0,
+	XTAP_R_CHECK_SRC = 1u << 1, /* source is not the anchor: compare it */
+	XTAP_R_CHECK_DST = 1u << 2, /* destination is not the anchor: compare */
+	XTAP_R_PROTO_ANY = 1u << 3,
+	XTAP_R_SPORT_ANY = 1u << 4,
+	XTAP_R_DPORT_ANY = 1u << 5,
+	XTAP_R_ITYPE_ANY = 1u << 6,
+	XTAP_R_ICODE_ANY = 1u << 7,
 };
 
 enum xtap_scope {
-	XTAP_SCOPE_ANY = 0,   /* ingress of every attached interface */
-	XTAP_SCOPE_IN = 1,    /* ingress of the interfaces in mask */
-	XTAP_SCOPE_OUT = 2,   /* egress of the interfaces in mask */
+	XTAP_SCOPE_ANY = 0, /* ingress of every attached interface */
+	XTAP_SCOPE_IN = 1, /* ingress of the interfaces in mask */
+	XTAP_SCOPE_OUT = 2, /* egress of the interfaces in mask */
 	XTAP_SCOPE_GROUP = 3, /* ingress of interfaces whose groups meet mask */
 };
 
 struct xtap_rule {
-	__u32 uid;      /* nonzero, unique over the life of the maps */
-	__u16 flags;    /* XTAP_R_* */
-	__u8 family;    /* XTAP_AF_* */
-	__u8 scope;     /* XTAP_SCOPE_* */
+	__u32 uid; /* nonzero, unique over the life of the maps */
+	__u16 flags; /* XTAP_R_* */
+	__u8 family; /* XTAP_AF_* */
+	__u8 scope; /* XTAP_SCOPE_* */
 	__u64 scope_mask;
 	__u8 src[16];
 	__u8 dst[16];
@@ -218,7 +218,7 @@ struct xtap_set {
 /* Per-CPU counters of one criterion. */
 struct xtap_crit_stats {
 	__u64 packets;
-	__u64 bytes;   /* IP bytes: from the IP header to the end of the packet */
+	__u64 bytes; /* IP bytes: from the IP header to the end of the packet */
 	__u64 last_ns; /* bpf_ktime_get_ns() of the last match, 0 if none */
 };
 
@@ -271,14 +271,14 @@ _Static_assert(sizeof(struct xtap_meta) == 32, "XDP metadata is at most 32 bytes
 #define XTAP_MAX_CDESTS_DEFAULT 4096u
 
 enum xtap_cd_format {
-	XTAP_CD_PLAIN = 0,   /* outer IP + UDP + the intercepted packet */
+	XTAP_CD_PLAIN = 0, /* outer IP + UDP + the intercepted packet */
 	XTAP_CD_JMIRROR = 1, /* outer IP + UDP + 8-byte JMirror header + packet */
 };
 
 struct xtap_cdest {
 	__u8 family; /* outer family: XTAP_AF_INET or XTAP_AF_INET6 */
 	__u8 format; /* enum xtap_cd_format */
-	__u8 ttl;    /* TTL / hop limit */
+	__u8 ttl; /* TTL / hop limit */
 	__u8 active;
 	__be16 sport;
 	__be16 dport;
@@ -286,28 +286,28 @@ struct xtap_cdest {
 	__be32 jm_word1; /* JMirror: session id */
 	__u8 src[16];
 	__u8 dst[16];
-	__u32 ip_id;     /* next IPv4 ID (atomically incremented) */
+	__u32 ip_id; /* next IPv4 ID (atomically incremented) */
 	__u32 pad;
 };
 _Static_assert(sizeof(struct xtap_cdest) == 56, "cdest size");
 
 /* The copy carries its content destination to vt0 in skb->mark. */
 #define XTAP_MARK_MAGIC 0x78740000u
-#define XTAP_MARK_MASK  0xffff0000u
+#define XTAP_MARK_MASK 0xffff0000u
 
 /* Per-CPU counters of one content destination. */
 enum xtap_cd_counter {
 	XTAP_CDS_CLONED = 0, /* copies handed to vt0 */
-	XTAP_CDS_SENT,       /* copies encapsulated and sent on */
+	XTAP_CDS_SENT, /* copies encapsulated and sent on */
 	XTAP_CDS_SENT_BYTES, /* their bytes, outer headers included */
 	XTAP_CDS_CLONE_FAIL, /* bpf_clone_redirect failed */
-	XTAP_CDS_INACTIVE,   /* no such destination (removed meanwhile) */
-	XTAP_CDS_NOT_IP,     /* the copy held no IP packet */
-	XTAP_CDS_NO_ROOM,    /* headers could not be added */
-	XTAP_CDS_TOO_BIG,    /* larger than the IPv6 path allows (no fragmentation) */
-	XTAP_CDS_GSO,        /* aggregated (GSO) copy for an IPv6 destination */
+	XTAP_CDS_INACTIVE, /* no such destination (removed meanwhile) */
+	XTAP_CDS_NOT_IP, /* the copy held no IP packet */
+	XTAP_CDS_NO_ROOM, /* headers could not be added */
+	XTAP_CDS_TOO_BIG, /* larger than the IPv6 path allows (no fragmentation) */
+	XTAP_CDS_GSO, /* aggregated (GSO) copy for an IPv6 destination */
 	XTAP_CDS_NOT_LINEAR, /* room made, but the new headers not directly writable */
-	XTAP_CDS_CSUM_FAIL,  /* the copy's bytes could not be read for the IPv6 UDP checksum */
+	XTAP_CDS_CSUM_FAIL, /* the copy's bytes could not be read for the IPv6 UDP checksum */
 	XTAP_CDS_COUNT,
 };
 /* Counters per destination: more than XTAP_CDS_COUNT, so that a later build
@@ -322,30 +322,30 @@ _Static_assert(sizeof(struct xtap_cd_stats) == 8 * XTAP_CDS_SLOTS, "CD stats siz
 /* ---- global counters (per-CPU array, index = reason) ------------------------- */
 
 enum xtap_counter {
-	XTAP_G_PACKETS = 0,     /* packets seen by a classifier */
-	XTAP_G_MATCHED,         /* packets that matched at least one criterion */
-	XTAP_G_NOT_IP,          /* ethertype neither IPv4 nor IPv6 */
-	XTAP_G_TRUNC_L2,        /* ended inside Ethernet or VLAN headers */
-	XTAP_G_VLAN_DEPTH,      /* more VLAN tags than the parser follows (VLAN_MAX_DEPTH) */
-	XTAP_G_TRUNC_L3,        /* ended inside the IP header; in IPv4 options: addresses read */
-	XTAP_G_BAD_L3,          /* IP version or header length invalid */
-	XTAP_G_TRUNC_EXT,       /* ended inside the IPv6 extension chain: upper layer unread */
-	XTAP_G_EXT_DEPTH,       /* IPv6 chain past the parser's offset bound: upper layer unread */
-	XTAP_G_TRUNC_L4,        /* ended before the ports or ICMP type/code: fields unread */
-	XTAP_G_MATCH_BOUND,     /* more matches than XTAP_MAX_MATCH */
-	XTAP_G_CD_BOUND,        /* more distinct CDs than XTAP_PKT_MAX_CDS */
-	XTAP_G_FRAG_RECORDED,   /* first fragments recorded for follow-up */
-	XTAP_G_FRAG_FOLLOWED,   /* later fragments matched through the record */
-	XTAP_G_FRAG_UNKNOWN,    /* later fragments with no record, or none left: fields unread */
-	XTAP_G_FRAG_RECORD_FAIL,/* first fragment could not be recorded */
-	XTAP_G_META_FAIL,       /* XDP could not reserve metadata */
-	XTAP_G_META_USED,       /* TC used XDP's verdict instead of classifying */
-	XTAP_G_RULE_STALE,      /* candidate slot without an active rule */
-	XTAP_G_VT_FOREIGN,      /* a packet on vt0 that xtap did not clone (dropped) */
-	XTAP_G_FRAG_TINY,       /* first fragment ends before its transport fields: fields unread */
-	XTAP_G_FRAG_NONE,       /* later fragments whose first fragment matched nothing */
-	XTAP_G_MATCH_UNREAD,    /* packets a criterion matched only because a field it sets was unreadable */
-	XTAP_G_MATCHED_BYTES,   /* bytes (from the IP header on) of the packets XTAP_G_MATCHED counts */
+	XTAP_G_PACKETS = 0, /* packets seen by a classifier */
+	XTAP_G_MATCHED, /* packets that matched at least one criterion */
+	XTAP_G_NOT_IP, /* ethertype neither IPv4 nor IPv6 */
+	XTAP_G_TRUNC_L2, /* ended inside Ethernet or VLAN headers */
+	XTAP_G_VLAN_DEPTH, /* more VLAN tags than the parser follows (VLAN_MAX_DEPTH) */
+	XTAP_G_TRUNC_L3, /* ended inside the IP header; in IPv4 options: addresses read */
+	XTAP_G_BAD_L3, /* IP version or header length invalid */
+	XTAP_G_TRUNC_EXT, /* ended inside the IPv6 extension chain: upper layer unread */
+	XTAP_G_EXT_DEPTH, /* IPv6 chain past the parser's offset bound: upper layer unread */
+	XTAP_G_TRUNC_L4, /* ended before the ports or ICMP type/code: fields unread */
+	XTAP_G_MATCH_BOUND, /* more matches than XTAP_MAX_MATCH */
+	XTAP_G_CD_BOUND, /* more distinct CDs than XTAP_PKT_MAX_CDS */
+	XTAP_G_FRAG_RECORDED, /* first fragments recorded for follow-up */
+	XTAP_G_FRAG_FOLLOWED, /* later fragments matched through the record */
+	XTAP_G_FRAG_UNKNOWN, /* later fragments with no record, or none left: fields unread */
+	XTAP_G_FRAG_RECORD_FAIL, /* first fragment could not be recorded */
+	XTAP_G_META_FAIL, /* XDP could not reserve metadata */
+	XTAP_G_META_USED, /* TC used XDP's verdict instead of classifying */
+	XTAP_G_RULE_STALE, /* candidate slot without an active rule */
+	XTAP_G_VT_FOREIGN, /* a packet on vt0 that xtap did not clone (dropped) */
+	XTAP_G_FRAG_TINY, /* first fragment ends before its transport fields: fields unread */
+	XTAP_G_FRAG_NONE, /* later fragments whose first fragment matched nothing */
+	XTAP_G_MATCH_UNREAD, /* packets a criterion matched only because a field it sets was unreadable */
+	XTAP_G_MATCHED_BYTES, /* bytes (from the IP header on) of the packets XTAP_G_MATCHED counts */
 	XTAP_G_COUNT,
 };
 /* Entries of the counters map: more than XTAP_G_COUNT, so that a later build

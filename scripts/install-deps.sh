@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
   # build
-  make gcc clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev pkg-config
+  make gcc clang clang-format llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev pkg-config
   libssh-dev libssl-dev libpcap-dev libcap-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
   # X1 (TS 103 221-1): the XML parser
   libxml2-dev

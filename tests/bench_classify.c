@@ -40,18 +40,18 @@
 #define FRAME 256
 #define COLD_REPEAT (4 * COLD_FLOWS)
 /* the classifier under control-plane load (issue 6) */
-#define UPD_RATE 10000      /* updates per second: issue 6's control-plane load, the rate to reach */
-#define UPD_PACE 10200      /* the rate paced: 2% above UPD_RATE for the pacing's jitter and grace-period stalls */
-#define UPD_SETTLE_US 3000  /* a loaded run starts after the updater's first steps, at any phase of its pacing */
-#define UPD_BATCH 10        /* updates per pacing step (about 1 ms): one sleep per step, not per update */
-#define UPD_WINDOW 1024     /* criteria the updater keeps installed, so each delete names one it added */
+#define UPD_RATE 10000 /* updates per second: issue 6's control-plane load, the rate to reach */
+#define UPD_PACE 10200 /* the rate paced: 2% above UPD_RATE for the pacing's jitter and grace-period stalls */
+#define UPD_SETTLE_US 3000 /* a loaded run starts after the updater's first steps, at any phase of its pacing */
+#define UPD_BATCH 10 /* updates per pacing step (about 1 ms): one sleep per step, not per update */
+#define UPD_WINDOW 1024 /* criteria the updater keeps installed, so each delete names one it added */
 #define UPD_SYNC_EVERY 1000 /* deletes per grace period: slots are freed in bursts, as xtapd does per reply */
 
 /* deletes per explicit grace period (argv[2]); 0: only when the library
  * runs out of free slots (to tell the grace periods' cost from the rest) */
 static unsigned upd_sync_every = UPD_SYNC_EVERY;
-#define UPD_HEADROOM 8192   /* slots past the largest subject: the window plus deleted slots awaiting a grace period */
-#define UPD_PAIRS 9         /* loaded runs per figure, each between two quiet ones; odd for a median */
+#define UPD_HEADROOM 8192 /* slots past the largest subject: the window plus deleted slots awaiting a grace period */
+#define UPD_PAIRS 9 /* loaded runs per figure, each between two quiet ones; odd for a median */
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -121,8 +121,8 @@ static double warm_ratio(int prog, const uint8_t *pkt, int len, int v6, double *
 
 /* ns per packet of a bench_*_cold program: the kernel repeats the frame
  * and the program writes flow i's address at off (len bytes) each time. */
-static double cold(struct bench_bpf *b, int prog, const uint8_t *pkt, int len, uint8_t (*flows)[16], int n,
-		   int off, int alen)
+static double cold(struct bench_bpf *b, int prog, const uint8_t *pkt, int len, uint8_t (*flows)[16], int n, int off,
+		   int alen)
 {
 	int fd = bpf_map__fd(b->maps.bench_flows);
 	double v[RUNS];
@@ -219,20 +219,27 @@ static int set_open(struct set *s, uint32_t max)
 	if (xtap_bpf__load(s->skel))
 		return -1;
 	m = (struct xtap_cls_maps){
-		bpf_map__fd(s->skel->maps.xtap_rules), bpf_map__fd(s->skel->maps.xtap_stats),
-		bpf_map__fd(s->skel->maps.xtap_exact), bpf_map__fd(s->skel->maps.xtap_prefix),
-		bpf_map__fd(s->skel->maps.xtap_sets), bpf_map__fd(s->skel->maps.xtap_ifaces),
-		bpf_map__fd(s->skel->maps.xtap_present), bpf_map__fd(s->skel->maps.xtap_frags),
-		bpf_map__fd(s->skel->maps.xtap_counters), 0, 0, bpf_map__fd(s->skel->maps.xtap_xfilter),
+		bpf_map__fd(s->skel->maps.xtap_rules),
+		bpf_map__fd(s->skel->maps.xtap_stats),
+		bpf_map__fd(s->skel->maps.xtap_exact),
+		bpf_map__fd(s->skel->maps.xtap_prefix),
+		bpf_map__fd(s->skel->maps.xtap_sets),
+		bpf_map__fd(s->skel->maps.xtap_ifaces),
+		bpf_map__fd(s->skel->maps.xtap_present),
+		bpf_map__fd(s->skel->maps.xtap_frags),
+		bpf_map__fd(s->skel->maps.xtap_counters),
+		0,
+		0,
+		bpf_map__fd(s->skel->maps.xtap_xfilter),
 	};
 	s->cls = xtap_cls_new(&m, max, XTAP_MAX_SETS_DEFAULT);
 	s->cold = bench_bpf__open();
 	if (!s->cold)
 		return -1;
 #define SHARE(name) bpf_map__reuse_fd(s->cold->maps.name, bpf_map__fd(s->skel->maps.name))
-	if (SHARE(xtap_rules) || SHARE(xtap_stats) || SHARE(xtap_exact) || SHARE(xtap_prefix) ||
-	    SHARE(xtap_sets) || SHARE(xtap_ifaces) || SHARE(xtap_present) || SHARE(xtap_frags) ||
-	    SHARE(xtap_counters) || SHARE(xtap_xfilter))
+	if (SHARE(xtap_rules) || SHARE(xtap_stats) || SHARE(xtap_exact) || SHARE(xtap_prefix) || SHARE(xtap_sets) ||
+	    SHARE(xtap_ifaces) || SHARE(xtap_present) || SHARE(xtap_frags) || SHARE(xtap_counters) ||
+	    SHARE(xtap_xfilter))
 		return -1;
 	s->cold->rodata->xtap_xfilter_mask = s->skel->rodata->xtap_xfilter_mask;
 	if (bench_bpf__load(s->cold))
@@ -273,7 +280,8 @@ static uint64_t map_memory(const struct set *s, const char *fam, const char *sha
 	uint64_t total = 0;
 	char name[128];
 
-	bpf_object__for_each_map(m, s->skel->obj) {
+	bpf_object__for_each_map(m, s->skel->obj)
+	{
 		uint64_t b = map_memlock(bpf_map__fd(m));
 
 		printf("INFO %s %s %u criteria: map %s %" PRIu64 " B (max_entries %u)\n", fam, shape, s->n,
@@ -299,8 +307,7 @@ static void set_close(struct set *s)
 /* Criterion number i of a set: an exact source, or (mixed) one third exact
  * sources, one third source prefixes, one third destination prefixes, at a
  * random address (written to a) and length (*plen). */
-static void crit_draw(uint64_t *st, uint32_t i, int v6, int mixed, struct xtap_criterion *c, uint8_t *a,
-		      uint8_t *plen)
+static void crit_draw(uint64_t *st, uint32_t i, int v6, int mixed, struct xtap_criterion *c, uint8_t *a, uint8_t *plen)
 {
 	int kind = mixed ? (int)(i % 3) : 0;
 	unsigned full = v6 ? 128 : 32;
@@ -410,12 +417,12 @@ struct updater {
 	pthread_cond_t cv;
 	int active, running, quit, err;
 	uint64_t applied; /* updates done, read by the main thread around each loaded run */
-	uint64_t ops;     /* updates done while a loaded test run ran */
-	double secs;      /* time loaded test runs ran */
+	uint64_t ops; /* updates done while a loaded test run ran */
+	double secs; /* time loaded test runs ran */
 	uint32_t nsync;
 	double sync_secs, sync_max; /* grace periods waited for */
 	double cpu_secs, wall_secs; /* the updater's CPU time and time active: is it CPU-bound? */
-	double wait_secs;           /* time it was runnable but another task had its cpu */
+	double wait_secs; /* time it was runnable but another task had its cpu */
 };
 
 static double clock_s(clockid_t id)
@@ -593,8 +600,9 @@ static void under_updates(struct set *s, int v6, int mixed, const uint8_t *hit, 
 {
 	const char *fam = v6 ? "ipv6" : "ipv4", *shape = mixed ? "mixed" : "exact";
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	struct updater u = { .s = s, .v6 = v6, .mixed = mixed, .rng = 0x9e3779b97f4a7c15ull ^ s->n,
-			     .cpu = ncpu > 1 ? 1 : 0 };
+	struct updater u = {
+		.s = s, .v6 = v6, .mixed = mixed, .rng = 0x9e3779b97f4a7c15ull ^ s->n, .cpu = ncpu > 1 ? 1 : 0
+	};
 	struct upd_result hr, mr;
 	char name[128];
 	double rate;
@@ -610,8 +618,11 @@ static void under_updates(struct set *s, int v6, int mixed, const uint8_t *hit, 
 	printf("INFO %s %s %u criteria under updates: test runs on cpu 0, the updater thread on cpu %d "
 	       "(%d cpus online%s); %u more criteria installed by the updater, %d updates/s target, "
 	       "paced at %d/s, half adds, half deletes, a grace period every %u deletes (0: when out of slots)\n",
-	       fam, shape, s->n, u.cpu, ncpu, ncpu == 2 ? ": one each" : ncpu < 2 ? ": SHARED" : "", UPD_WINDOW,
-	       UPD_RATE, UPD_PACE, upd_sync_every);
+	       fam, shape, s->n, u.cpu, ncpu,
+	       ncpu == 2	? ": one each" :
+		       ncpu < 2 ? ": SHARED" :
+				  "",
+	       UPD_WINDOW, UPD_RATE, UPD_PACE, upd_sync_every);
 	pin(pthread_self(), 0);
 	if (pthread_create(&u.th, NULL, upd_main, &u)) {
 		fprintf(stderr, "cannot start the updater thread\n");
@@ -653,8 +664,8 @@ static void under_updates(struct set *s, int v6, int mixed, const uint8_t *hit, 
 
 	rate = u.secs > 0 ? u.ops / u.secs : 0;
 	snprintf(name, sizeof(name), "cls_updates_applied_%s_%s_%u", fam, shape, s->n);
-	printf("BENCH %s %.0f updates/s (%" PRIu64 " during %.2f s of loaded test runs; target %d/s: %s)\n", name, rate, u.ops,
-	       u.secs, UPD_RATE, rate >= UPD_RATE ? "reached" : "NOT reached");
+	printf("BENCH %s %.0f updates/s (%" PRIu64 " during %.2f s of loaded test runs; target %d/s: %s)\n", name, rate,
+	       u.ops, u.secs, UPD_RATE, rate >= UPD_RATE ? "reached" : "NOT reached");
 	for (int m = 0; m < 2; m++) {
 		const struct upd_result *r = m ? &mr : &hr;
 		const char *what = m ? "miss" : "hit";
@@ -665,9 +676,9 @@ static void under_updates(struct set *s, int v6, int mixed, const uint8_t *hit, 
 		bench(name, r->loaded);
 		ratio(name, r->ratio, 0);
 	}
-	snprintf(upd_rows[n_upd_rows++], sizeof(upd_rows[0]), "| %s %s | %u | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f%s |",
-		 fam, shape, s->n, hr.quiet, hr.loaded, hr.ratio, mr.quiet, mr.loaded, mr.ratio, rate,
-		 rate >= UPD_RATE ? "" : " (not reached)");
+	snprintf(upd_rows[n_upd_rows++], sizeof(upd_rows[0]),
+		 "| %s %s | %u | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f%s |", fam, shape, s->n, hr.quiet,
+		 hr.loaded, hr.ratio, mr.quiet, mr.loaded, mr.ratio, rate, rate >= UPD_RATE ? "" : " (not reached)");
 }
 
 int main(int argc, char **argv)
@@ -687,7 +698,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* machine description for the record */
 	if (system("echo \"MACHINE $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), "
-		   "kernel $(uname -r), virtualised: $(grep -q hypervisor /proc/cpuinfo && echo yes || echo no)\"") != 0)
+		   "kernel $(uname -r), virtualised: $(grep -q hypervisor /proc/cpuinfo && echo yes || echo no)\"") !=
+	    0)
 		printf("MACHINE unknown\n");
 
 	b = bench_bpf__open_and_load();
@@ -732,8 +744,13 @@ int main(int argc, char **argv)
 	 * header here */
 	for (int k = 0; k < 3; k++) {
 		static const int nexts[3] = { 1, 9, 100 };
-		struct pkt_spec s = { .family = 6, .proto = 17, .sport = 40000, .dport = 443, .payload = 10,
-				      .next = nexts[k], .ext_len8 = 1 };
+		struct pkt_spec s = { .family = 6,
+				      .proto = 17,
+				      .sport = 40000,
+				      .dport = 443,
+				      .payload = 10,
+				      .next = nexts[k],
+				      .ext_len8 = 1 };
 		static uint8_t ef[2048];
 		int elen;
 
@@ -750,11 +767,13 @@ int main(int argc, char **argv)
 		int fd = bpf_map__fd(b->maps.bench_linear);
 
 		for (uint32_t i = 0; i < 1024; i++) {
-			struct xtap_rule r = { .uid = i + 1, .family = XTAP_AF_INET,
+			struct xtap_rule r = { .uid = i + 1,
+					       .family = XTAP_AF_INET,
 					       .flags = XTAP_R_ACTIVE | XTAP_R_CHECK_SRC | XTAP_R_CHECK_DST |
-							XTAP_R_PROTO_ANY | XTAP_R_SPORT_ANY | XTAP_R_DPORT_ANY |
-							XTAP_R_ITYPE_ANY | XTAP_R_ICODE_ANY,
-					       .src_plen = 32, .ncd = 1 };
+						       XTAP_R_PROTO_ANY | XTAP_R_SPORT_ANY | XTAP_R_DPORT_ANY |
+						       XTAP_R_ITYPE_ANY | XTAP_R_ICODE_ANY,
+					       .src_plen = 32,
+					       .ncd = 1 };
 
 			rand_addr(0, r.src);
 			if (bpf_map_update_elem(fd, &i, &r, BPF_ANY))
@@ -811,8 +830,9 @@ int main(int argc, char **argv)
 
 					/* 100k to 1M: what one more criterion costs, fixed parts aside */
 					if (sizes[k] > 100000 && bytes100k) {
-						snprintf(name, sizeof(name), "map_bytes_marginal_per_criterion_%s_%s_100000_to_%u",
-							 fam, shape, sizes[k]);
+						snprintf(name, sizeof(name),
+							 "map_bytes_marginal_per_criterion_%s_%s_100000_to_%u", fam,
+							 shape, sizes[k]);
 						printf("BENCH %s %.0f B\n", name,
 						       ((double)bytes - (double)bytes100k) / (sizes[k] - 100000));
 					}
@@ -823,8 +843,8 @@ int main(int argc, char **argv)
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_miss_warm", fam, shape, sizes[k]);
 				bench(name, mw);
 				/* what bounds it: parse plus the index lookups alone */
-				snprintf(name, sizeof(name), "component_parse_and_lookups_%s_%s_%u_hit_warm", fam, shape,
-					 sizes[k]);
+				snprintf(name, sizeof(name), "component_parse_and_lookups_%s_%s_%u_hit_warm", fam,
+					 shape, sizes[k]);
 				bench(name, lw);
 				snprintf(name, sizeof(name), "component_parse_and_lookups_%s_%s_%u_vs_parse_only", fam,
 					 shape, sizes[k]);
@@ -837,13 +857,17 @@ int main(int argc, char **argv)
 					at1[v6][mixed] = hr;
 				snprintf(name, sizeof(name), "%s_%s_%u_hit_warm_vs_parse_only", fam, shape, sizes[k]);
 				ratio(name, hr,
-				      !mixed && sizes[k] == 1000000 ? 3.0 : mixed && sizes[k] == 100000 ? 6.0 : 0);
+				      !mixed && sizes[k] == 1000000	  ? 3.0 :
+					      mixed && sizes[k] == 100000 ? 6.0 :
+									    0);
 				snprintf(name, sizeof(name), "%s_%s_%u_hit_warm_vs_1_criterion", fam, shape, sizes[k]);
 				/* both as multiples of the parse-only cost next to them */
 				ratio(name, hr / at1[v6][mixed], !mixed && sizes[k] == 1000000 ? 1.2 : 0);
-				snprintf(name, sizeof(name), "%s_%s_%u_hit_cold_vs_parse_only_cold", fam, shape, sizes[k]);
+				snprintf(name, sizeof(name), "%s_%s_%u_hit_cold_vs_parse_only_cold", fam, shape,
+					 sizes[k]);
 				ratio(name, hc / parse_cold[v6], 0);
-				snprintf(name, sizeof(name), "%s_%s_%u_miss_cold_vs_parse_only_cold", fam, shape, sizes[k]);
+				snprintf(name, sizeof(name), "%s_%s_%u_miss_cold_vs_parse_only_cold", fam, shape,
+					 sizes[k]);
 				ratio(name, mc / parse_cold[v6], 0);
 				/* issue 6: IPv4 at 100k and 1M, the sizes the goals name */
 				if (!v6 && sizes[k] >= 100000) {
@@ -859,8 +883,10 @@ int main(int argc, char **argv)
 	}
 	if (n_upd_rows) {
 		printf("\nwarm ns/packet, quiet and while %d criterion updates per second are applied "
-		       "(median of %d paired runs)\n\n", UPD_RATE, UPD_PAIRS);
-		printf("| subject | criteria | hit quiet | hit loaded | x | miss quiet | miss loaded | x | updates/s |\n");
+		       "(median of %d paired runs)\n\n",
+		       UPD_RATE, UPD_PAIRS);
+		printf("| subject | criteria | hit quiet | hit loaded | x | miss quiet | miss loaded | x | updates/s "
+		       "|\n");
 		printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 		for (int i = 0; i < n_upd_rows; i++)
 			printf("%s\n", upd_rows[i]);

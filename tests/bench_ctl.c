@@ -31,9 +31,9 @@
 /* requests in flight: about 1 MiB of ADDs, far below what the worker queues
  * for the monitor (16 MiB) before it drops a connection */
 #define WINDOW 4096
-#define WRITE_BATCH 64        /* messages per ssh_channel_write */
-#define RR_SAMPLE 2000        /* request-reply ADDs per size ... */
-#define RR_MAX_S 20.0         /* ... or this many seconds, whichever first */
+#define WRITE_BATCH 64 /* messages per ssh_channel_write */
+#define RR_SAMPLE 2000 /* request-reply ADDs per size ... */
+#define RR_MAX_S 20.0 /* ... or this many seconds, whichever first */
 #define REPLY_TIMEOUT_MS 120000 /* a reply later than this is a failure, not a slow figure */
 #define MAX_SIZES 8
 
@@ -45,7 +45,7 @@ struct bench {
 	long pid;
 	uint64_t seq;
 	uint32_t next_addr; /* host part of the next 10.0.0.0/8 source address */
-	size_t list_max;    /* sizes above: no LIST of everything (0: always). xtapd's worker
+	size_t list_max; /* sizes above: no LIST of everything (0: always). xtapd's worker
 			     * drops a client with more than 64 MiB of replies queued, and a
 			     * LIST of 1M criteria is about 320 MiB (docs/status.md) */
 	char rx[DTCP_MSG_MAX * 4];
@@ -109,16 +109,15 @@ static size_t fmt_add(struct bench *b, char *out, size_t cap)
 
 static size_t fmt_delete(struct bench *b, uint32_t id, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "DELETE DTCP/0.8\r\nCsource-ID: %s\r\nCriteria-ID: %u\r\nFlags: STATIC\r\n",
-			 b->user, id);
+	int n = snprintf(out, cap, "DELETE DTCP/0.8\r\nCsource-ID: %s\r\nCriteria-ID: %u\r\nFlags: STATIC\r\n", b->user,
+			 id);
 
 	return sign(b, out, (size_t)n, cap);
 }
 
 static size_t fmt_list(struct bench *b, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "LIST DTCP/0.8\r\nCsource-ID: %s\r\nFlags: CRITERIA\r\n",
-			 b->user);
+	int n = snprintf(out, cap, "LIST DTCP/0.8\r\nCsource-ID: %s\r\nFlags: CRITERIA\r\n", b->user);
 
 	return sign(b, out, (size_t)n, cap);
 }
@@ -165,8 +164,8 @@ static int next_reply(struct bench *b, bool block)
 		if (r == DTCP_FRAME_OVERSIZE)
 			die("reply over 64 KiB");
 		k = block ? ssh_channel_read_timeout(b->ch, b->rx + b->nrx, (uint32_t)(sizeof(b->rx) - b->nrx), 0,
-						     REPLY_TIMEOUT_MS)
-			  : ssh_channel_read_nonblocking(b->ch, b->rx + b->nrx, (uint32_t)(sizeof(b->rx) - b->nrx), 0);
+						     REPLY_TIMEOUT_MS) :
+			    ssh_channel_read_nonblocking(b->ch, b->rx + b->nrx, (uint32_t)(sizeof(b->rx) - b->nrx), 0);
 		if (k == SSH_ERROR || (k == 0 && ssh_channel_is_eof(b->ch)))
 			die("the session ended: %s", ssh_get_error(b->ssh));
 		if (k == 0 && block)
@@ -205,8 +204,8 @@ static double pipelined(struct bench *b, size_t n, const uint32_t *ids)
 			size_t len = 0;
 
 			for (int k = 0; k < WRITE_BATCH && sent < n; k++, sent++)
-				len += ids ? fmt_delete(b, ids[sent], out + len, sizeof(out) - len)
-					   : fmt_add(b, out + len, sizeof(out) - len);
+				len += ids ? fmt_delete(b, ids[sent], out + len, sizeof(out) - len) :
+					     fmt_add(b, out + len, sizeof(out) - len);
 			send_bytes(b, out, len);
 		}
 		/* what has come, without waiting; wait only when the window is full or all is sent */
@@ -251,8 +250,8 @@ static double list_all(struct bench *b, size_t expect)
 		if (b->v.code != 200)
 			die("LIST answered %d", b->v.code);
 		/* the raw lines: a LIST part has more headers than dtcp_msg keeps */
-		for (const char *p = b->rx, *end = b->rx + b->used; (p = memmem(p, (size_t)(end - p), "\nCRITERIA-ID:", 13));
-		     p += 13)
+		for (const char *p = b->rx, *end = b->rx + b->used;
+		     (p = memmem(p, (size_t)(end - p), "\nCRITERIA-ID:", 13)); p += 13)
 			got++;
 		if (b->v.last)
 			break;
@@ -345,7 +344,8 @@ static void connect_dtcp(struct bench *b, const char *host, int port, const char
 	if (ssh_connect(b->ssh) != SSH_OK)
 		die("connect %s:%d: %s", host, port, ssh_get_error(b->ssh));
 	/* the lab's own xtapd, started by the caller a moment ago: record its key */
-	if (ssh_session_is_known_server(b->ssh) != SSH_KNOWN_HOSTS_OK && ssh_session_update_known_hosts(b->ssh) != SSH_OK)
+	if (ssh_session_is_known_server(b->ssh) != SSH_KNOWN_HOSTS_OK &&
+	    ssh_session_update_known_hosts(b->ssh) != SSH_OK)
 		die("known hosts: %s", ssh_get_error(b->ssh));
 	if (ssh_userauth_password(b->ssh, NULL, pw) != SSH_AUTH_SUCCESS)
 		die("authentication: %s", ssh_get_error(b->ssh));
@@ -406,8 +406,11 @@ int main(int argc, char **argv)
 	static struct result res[MAX_SIZES];
 	const char *host = "127.0.0.1", *known = NULL;
 	int port = 32001, opt, nres = 0;
-	static const struct option lo[] = { { "known-hosts", 1, 0, 'k' }, { "pid", 1, 0, 'P' },
-					    { "pin", 1, 0, 'B' }, { "list-max", 1, 0, 'L' }, { 0, 0, 0, 0 } };
+	static const struct option lo[] = { { "known-hosts", 1, 0, 'k' },
+					    { "pid", 1, 0, 'P' },
+					    { "pin", 1, 0, 'B' },
+					    { "list-max", 1, 0, 'L' },
+					    { 0, 0, 0, 0 } };
 
 	b.user = "ftap";
 	b.key = "Juniper";

@@ -40,18 +40,18 @@
 #include "pktbuild.h"
 #include "trafgen.skel.h"
 
-#define RUNS 3            /* runs per case (the issue: at least 3) */
-#define FLOWS 65536u      /* generator flows: source addresses 10.0.0.0/16 */
-#define CHUNK 262144u     /* frames per test-run call: about 0.1 s, so a run ends near RUN_S */
+#define RUNS 3 /* runs per case (the issue: at least 3) */
+#define FLOWS 65536u /* generator flows: source addresses 10.0.0.0/16 */
+#define CHUNK 262144u /* frames per test-run call: about 0.1 s, so a run ends near RUN_S */
 #define MAX_CASES 40
 
-static char pin_dir[64];   /* /sys/fs/bpf/xtap-bench-e2e-PID: a run of its own (bpffs takes no dots) */
+static char pin_dir[64]; /* /sys/fs/bpf/xtap-bench-e2e-PID: a run of its own (bpffs takes no dots) */
 static char tcpdump_pid[64]; /* the tcpdump this run started, if any */
 static double RUN_S = 5.0; /* seconds per run (the issue: 5); XTAP_BENCH_RUN_S overrides */
 
 struct sample {
 	double mpps, copies_s, delivered; /* delivered: forwarded to the sink / sent */
-	long long lost;                   /* matching frames sent minus copies arrived */
+	long long lost; /* matching frames sent minus copies arrived */
 	unsigned long long hdr_errors;
 };
 
@@ -100,7 +100,8 @@ static void die(const char *what)
 static void stop_tcpdump(void)
 {
 	if (tcpdump_pid[0])
-		sh("[ -s %s ] && kill $(cat %s) 2>/dev/null; sleep 0.5; rm -f %s", tcpdump_pid, tcpdump_pid, tcpdump_pid);
+		sh("[ -s %s ] && kill $(cat %s) 2>/dev/null; sleep 0.5; rm -f %s", tcpdump_pid, tcpdump_pid,
+		   tcpdump_pid);
 }
 
 static void cleanup(void)
@@ -223,14 +224,17 @@ static struct sample run_once(int baseline, double pace)
 	t0 = now_s();
 	for (double t = t0; t - t0 < RUN_S; t = now_s()) {
 		unsigned int chunk = pace ? (unsigned int)(pace / 1000) : CHUNK; /* paced: 1 ms of frames */
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len,
-			    .repeat = chunk ? chunk : 1, .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len, .repeat = chunk ? chunk : 1,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
 		struct xdp_md ctx = { .data_end = len, .ingress_ifindex = baseline ? g1_ifindex : g0_ifindex };
 
 		o.ctx_in = &ctx;
 		o.ctx_size_in = sizeof(ctx);
-		if (bpf_prog_test_run_opts(bpf_program__fd(gen->progs.trafgen), &o))
-			{ fprintf(stderr, "bench_e2e: live-frames test run on ifindex %u, %d bytes: %s\n", ctx.ingress_ifindex, len, strerror(errno)); exit(1); }
+		if (bpf_prog_test_run_opts(bpf_program__fd(gen->progs.trafgen), &o)) {
+			fprintf(stderr, "bench_e2e: live-frames test run on ifindex %u, %d bytes: %s\n",
+				ctx.ingress_ifindex, len, strerror(errno));
+			exit(1);
+		}
 		if (pace) {
 			double due = t0 + (gen->bss->sent - sent0) / pace;
 
@@ -442,10 +446,13 @@ static int u32_start(void)
 		fprintf(f, "filter add dev r0 ingress prio 1 handle %x: protocol ip u32 divisor 256\n", 0x100 + b);
 	fprintf(f, "filter add dev r0 ingress prio 1 handle 2: protocol ip u32 divisor 256\n");
 	for (int b = 0; b < 256; b++)
-		fprintf(f, "filter add dev r0 ingress prio 1 protocol ip u32 ht 2:%x: match ip src 0.0.0.0/0 "
-			   "hashkey mask 0x0000ff00 at 12 link %x:\n", b, 0x100 + b);
-	fprintf(f, "filter add dev r0 ingress prio 1 protocol ip u32 ht 800:: match ip src 0.0.0.0/0 "
-		   "hashkey mask 0x000000ff at 12 link 2:\n");
+		fprintf(f,
+			"filter add dev r0 ingress prio 1 protocol ip u32 ht 2:%x: match ip src 0.0.0.0/0 "
+			"hashkey mask 0x0000ff00 at 12 link %x:\n",
+			b, 0x100 + b);
+	fprintf(f,
+		"filter add dev r0 ingress prio 1 protocol ip u32 ht 800:: match ip src 0.0.0.0/0 "
+		"hashkey mask 0x000000ff at 12 link 2:\n");
 	return script_run(f, path, "tc -batch", 1);
 }
 
@@ -459,8 +466,10 @@ static int u32_add(const struct step *st)
 		return -1;
 	while (step_next(st, &cur, &addr)) {
 		addr_text(addr, a);
-		fprintf(f, "filter add dev r0 ingress prio 1 protocol ip u32 ht %x:%x: match ip src %s/32 "
-			   "action mirred egress mirror dev vt0\n", 0x100 + (addr & 255), (addr >> 8) & 255, a);
+		fprintf(f,
+			"filter add dev r0 ingress prio 1 protocol ip u32 ht %x:%x: match ip src %s/32 "
+			"action mirred egress mirror dev vt0\n",
+			0x100 + (addr & 255), (addr >> 8) & 255, a);
 		n++;
 	}
 	return script_run(f, path, "tc -batch", n > 0);
@@ -488,8 +497,9 @@ static int xtap_hits(unsigned long long *out)
 
 static int xtap_start(void)
 {
-	struct xtap_dp_opts o = { .pin_dir = pin_dir, .vt_name = "vt0", .vt_peer = "vt1",
-				  .max_criteria = 1000000 + FLOWS + 16 };
+	struct xtap_dp_opts o = {
+		.pin_dir = pin_dir, .vt_name = "vt0", .vt_peer = "vt1", .max_criteria = 1000000 + FLOWS + 16
+	};
 	struct xtap_cd_spec cd = { .family = XTAP_AF_INET, .sport = 49153, .dport = 30030, .ttl = 64 };
 	int err;
 
@@ -618,7 +628,8 @@ static void lab_up(void)
 	gen->bss->fwd_ifindex = if_nametoindex("f1");
 	gen->bss->copy_ifindex = if_nametoindex("c1");
 	for (int i = 0; i < 2; i++) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex(sinks[i]), .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex(sinks[i]),
+			    .attach_point = BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = bpf_program__fd(gen->progs.sink));
 
 		if (bpf_tc_hook_create(&hook) || bpf_tc_attach(&hook, &o))
@@ -636,10 +647,11 @@ static void lab_up(void)
  * the duplicates keep their Ethernet header. */
 static void plain_vt(int up)
 {
-	if (up && sh("set -e; ip link add vt0 type veth peer name vt1;"
-		     " ip link set vt1 address 02:00:00:00:00:02; ip link set vt0 up; ip link set vt1 up;"
-		     " sysctl -qw net.ipv4.conf.vt1.rp_filter=0;"
-		     " ip rule add iif vt1 lookup 100; ip route add default via 203.0.113.10 dev c0 table 100"))
+	if (up &&
+	    sh("set -e; ip link add vt0 type veth peer name vt1;"
+	       " ip link set vt1 address 02:00:00:00:00:02; ip link set vt0 up; ip link set vt1 up;"
+	       " sysctl -qw net.ipv4.conf.vt1.rp_filter=0;"
+	       " ip rule add iif vt1 lookup 100; ip route add default via 203.0.113.10 dev c0 table 100"))
 		die("cannot create the plain vt pair");
 	if (!up)
 		sh("ip rule del iif vt1 lookup 100; ip route flush table 100; ip link del vt0");
@@ -662,8 +674,8 @@ static void machine(void)
 		fclose(f);
 	model[strcspn(model, "\n")] = 0;
 	uname(&u);
-	printf("Machine: %ld cpus, %s, kernel %s, virtualised: %s\n", sysconf(_SC_NPROCESSORS_ONLN), model,
-	       u.release, virt ? "yes" : "no");
+	printf("Machine: %ld cpus, %s, kernel %s, virtualised: %s\n", sysconf(_SC_NPROCESSORS_ONLN), model, u.release,
+	       virt ? "yes" : "no");
 }
 
 static void run_tool(const struct tool *t, const uint32_t *sizes, int nsizes)
@@ -710,8 +722,8 @@ static int profile(const char *what, uint32_t n)
 	struct step st = { .hi = n };
 
 	lab_up();
-	if (!strcmp(what, "xdp") && bpf_xdp_attach((int)if_nametoindex("r0"), bpf_program__fd(gen->progs.xdp_pass),
-						  XDP_FLAGS_DRV_MODE, NULL))
+	if (!strcmp(what, "xdp") &&
+	    bpf_xdp_attach((int)if_nametoindex("r0"), bpf_program__fd(gen->progs.xdp_pass), XDP_FLAGS_DRV_MODE, NULL))
 		die("cannot attach the empty XDP program");
 	if (!strcmp(what, "xtap") && (xtap_start() || xtap_add(&st)))
 		die("cannot start xtap");
@@ -787,15 +799,14 @@ int main(int argc, char **argv)
 		return profile(argv[2], argc > 3 ? (uint32_t)atoi(argv[3]) : 0);
 	if (argc > 2 && !strcmp(argv[1], "--copies"))
 		return copies_only((uint32_t)atoi(argv[2]));
-	printf("Runs: %d x %.1f s per case, each followed by a baseline run; generator and receiver on cpu 0\n",
-	       RUNS, RUN_S);
+	printf("Runs: %d x %.1f s per case, each followed by a baseline run; generator and receiver on cpu 0\n", RUNS,
+	       RUN_S);
 	lab_up();
 	base_last = baseline_run();
 
 	/* (a) the baseline pair itself, and an empty XDP program: the receive path xtap's XDP takes */
 	measure("baseline", "no_program", -1);
-	if (bpf_xdp_attach((int)if_nametoindex("r0"), bpf_program__fd(gen->progs.xdp_pass),
-			   XDP_FLAGS_DRV_MODE, NULL))
+	if (bpf_xdp_attach((int)if_nametoindex("r0"), bpf_program__fd(gen->progs.xdp_pass), XDP_FLAGS_DRV_MODE, NULL))
 		die("cannot attach the empty XDP program");
 	measure("baseline", "empty_xdp_program", -1);
 	bpf_xdp_detach((int)if_nametoindex("r0"), XDP_FLAGS_DRV_MODE, NULL);
@@ -815,7 +826,8 @@ int main(int argc, char **argv)
 		fclose(f);
 		if (sh("tcpdump -i r0 -n -w /dev/null -F %s 2>%s.err & echo $! >%s;"
 		       " for i in $(seq 600); do grep -q listening %s.err && break; sleep 0.1; done;"
-		       " grep -q listening %s.err", path, tcpdump_pid, tcpdump_pid, tcpdump_pid, tcpdump_pid))
+		       " grep -q listening %s.err",
+		       path, tcpdump_pid, tcpdump_pid, tcpdump_pid, tcpdump_pid))
 			die("tcpdump did not start");
 		snprintf(name, sizeof(name), "tcpdump_%d_none_matching", n);
 		measure("tcpdump", name, -1);

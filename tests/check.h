@@ -20,26 +20,26 @@
 /* a program that only REQUIREs leaves these unused */
 static int passed __attribute__((unused)), failed __attribute__((unused));
 
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		if (cond) {                                                   \
-			passed++;                                             \
-		} else {                                                      \
-			failed++;                                             \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);           \
-			printf(__VA_ARGS__);                                  \
-			printf("\n");                                         \
-		}                                                             \
+#define CHECK(cond, ...) \
+	do { \
+		if (cond) { \
+			passed++; \
+		} else { \
+			failed++; \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__); \
+			printf("\n"); \
+		} \
 	} while (0)
 
-#define REQUIRE(cond, ...)                                                      \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
+#define REQUIRE(cond, ...) \
+	do { \
+		if (!(cond)) { \
 			printf("    check failed at %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                                    \
-			printf("\n");                                           \
-			return -1;                                              \
-		}                                                               \
+			printf(__VA_ARGS__); \
+			printf("\n"); \
+			return -1; \
+		} \
 	} while (0)
 
 /* "name: N passed, N failed" (tests/run.sh reads it; name may be NULL);

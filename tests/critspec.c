@@ -69,8 +69,7 @@ int crit_from_text(const struct crit_text *t, const uint32_t *ifindex, struct cr
 	const char *p;
 
 	memset(out, 0, sizeof(*out));
-	if (parse_addr(t->src, c->src, &c->src_plen, &fam) ||
-	    parse_addr(t->dst, c->dst, &c->dst_plen, &fam))
+	if (parse_addr(t->src, c->src, &c->src_plen, &fam) || parse_addr(t->dst, c->dst, &c->dst_plen, &fam))
 		return -1;
 	c->family = fam;
 	if (parse_values(t->proto, &c->proto, out->r[0]) || parse_values(t->sport, &c->sport, out->r[1]) ||

@@ -7,13 +7,13 @@
 #include "classifier.h"
 
 struct crit_text {
-	const char *src, *dst;      /* NULL/"any", "192.0.2.1", "198.51.100.0/24", "2001:db8::/32" */
-	int v6;                     /* family when both addresses are any */
+	const char *src, *dst; /* NULL/"any", "192.0.2.1", "198.51.100.0/24", "2001:db8::/32" */
+	int v6; /* family when both addresses are any */
 	const char *proto, *sport, *dport, *itype, *icode; /* NULL = any; "6", "6,17", "1000-2000" */
-	int scope;                  /* XTAP_SCOPE_* */
-	const char *ifs;            /* IN/OUT: "0,2" = test interfaces xt0 and xt2 */
-	uint64_t groups;            /* GROUP */
-	const char *cds;            /* "1,2" */
+	int scope; /* XTAP_SCOPE_* */
+	const char *ifs; /* IN/OUT: "0,2" = test interfaces xt0 and xt2 */
+	uint64_t groups; /* GROUP */
+	const char *cds; /* "1,2" */
 };
 
 /* Storage for the ranges an xtap_criterion points to. */

@@ -129,14 +129,10 @@ static int scope_ok(const struct xtap_criterion *c, const struct ref_if *i)
 	for (unsigned k = 0; k < c->nif; k++)
 		listed |= c->ifindex[k] == i->ifindex;
 	switch (c->scope) {
-	case XTAP_SCOPE_ANY:
-		return i->dir == XTAP_DIR_IN;
-	case XTAP_SCOPE_IN:
-		return i->dir == XTAP_DIR_IN && listed;
-	case XTAP_SCOPE_OUT:
-		return i->dir == XTAP_DIR_OUT && listed;
-	case XTAP_SCOPE_GROUP:
-		return i->dir == XTAP_DIR_IN && (c->groups & i->groups);
+	case XTAP_SCOPE_ANY: return i->dir == XTAP_DIR_IN;
+	case XTAP_SCOPE_IN: return i->dir == XTAP_DIR_IN && listed;
+	case XTAP_SCOPE_OUT: return i->dir == XTAP_DIR_OUT && listed;
+	case XTAP_SCOPE_GROUP: return i->dir == XTAP_DIR_IN && (c->groups & i->groups);
 	}
 	return 0;
 }
@@ -144,7 +140,7 @@ static int scope_ok(const struct xtap_criterion *c, const struct ref_if *i)
 int ref_near(const struct xtap_criterion *c, const struct ref_pkt *p, const struct ref_if *i)
 {
 	return p->ip && c->family == p->family && scope_ok(c, i) && in_prefix(p->src, c->src, c->src_plen) &&
-	       in_prefix(p->dst, c->dst, c->dst_plen);
+		in_prefix(p->dst, c->dst, c->dst_plen);
 }
 
 int ref_match_unread(const struct xtap_criterion *c, const struct ref_pkt *p, const struct ref_if *i, int *used)
@@ -154,10 +150,10 @@ int ref_match_unread(const struct xtap_criterion *c, const struct ref_pkt *p, co
 	if (!ref_near(c, p, i))
 		return 0;
 	m = field_ok(&c->proto, p->proto_known, p->unread_proto, p->proto, &u) &&
-	    field_ok(&c->sport, p->has_ports, p->unread_ports, p->sport, &u) &&
-	    field_ok(&c->dport, p->has_ports, p->unread_ports, p->dport, &u) &&
-	    field_ok(&c->itype, p->has_icmp, p->unread_icmp, p->itype, &u) &&
-	    field_ok(&c->icode, p->has_icmp, p->unread_icmp, p->icode, &u);
+		field_ok(&c->sport, p->has_ports, p->unread_ports, p->sport, &u) &&
+		field_ok(&c->dport, p->has_ports, p->unread_ports, p->dport, &u) &&
+		field_ok(&c->itype, p->has_icmp, p->unread_icmp, p->itype, &u) &&
+		field_ok(&c->icode, p->has_icmp, p->unread_icmp, p->icode, &u);
 	if (used)
 		*used = m && u;
 	return m;

@@ -14,8 +14,8 @@
 
 /* What a packet offers to match on, derived from its description. */
 struct ref_pkt {
-	int ip;           /* IP with both addresses readable */
-	int family;       /* XTAP_AF_* */
+	int ip; /* IP with both addresses readable */
+	int family; /* XTAP_AF_* */
 	uint8_t src[16], dst[16];
 	int proto_known;
 	uint8_t proto;
@@ -23,16 +23,16 @@ struct ref_pkt {
 	int unread_proto, unread_ports, unread_icmp; /* may carry it, could not be read */
 	uint16_t sport, dport;
 	uint8_t itype, icode;
-	int frag;         /* PF_* */
+	int frag; /* PF_* */
 	uint32_t frag_id;
 	uint32_t ip_len;
 };
 
 /* The interface a packet is seen on. */
 struct ref_if {
-	int dir;          /* XTAP_DIR_* */
+	int dir; /* XTAP_DIR_* */
 	uint32_t ifindex;
-	uint64_t groups;  /* groups of that interface */
+	uint64_t groups; /* groups of that interface */
 };
 
 void ref_from_spec(const struct pkt_spec *s, const struct pkt_layout *lay, struct ref_pkt *p);

@@ -76,16 +76,15 @@ static int add_list_delete(void)
 	const char *r;
 	int n_exact;
 
-	r = dtcp(ADD_HDR
-		 "Cdest-ID: cd1\r\n"
-		 "Source-Address: 192.0.2.1-192.0.2.2\r\n"
-		 "Dest-Port: 80,443\r\n"
-		 "Protocol: 6\r\n"
-		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
-		 "X-JTap-Cdest-Dest-Port: 7890\r\n"
-		 "X-JTap-Cdest-Source-Address: 192.0.2.254\r\n"
-		 "X-MD-Intercept-Id: 1234\r\n"
-		 "Flags: STATIC\r\n");
+	r = dtcp(ADD_HDR "Cdest-ID: cd1\r\n"
+			 "Source-Address: 192.0.2.1-192.0.2.2\r\n"
+			 "Dest-Port: 80,443\r\n"
+			 "Protocol: 6\r\n"
+			 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
+			 "X-JTap-Cdest-Dest-Port: 7890\r\n"
+			 "X-JTap-Cdest-Source-Address: 192.0.2.254\r\n"
+			 "X-MD-Intercept-Id: 1234\r\n"
+			 "Flags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK") && strstr(r, "CRITERIA-ID: 1\r\n"), "ADD reply: %s", r);
 	/* active before the reply: the range became two exact rules */
 	n_exact = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
@@ -102,22 +101,21 @@ static int add_list_delete(void)
 		key = m.cd[0];
 		REQUIRE(!bpf_map_lookup_elem(env.maps.cdests, &key, &cd), "cdest");
 		REQUIRE(cd.active && cd.format == XTAP_CD_JMIRROR && cd.jm_word0 == htonl(0x1234) &&
-		      cd.dport == htons(7890) && cd.src[0] == 192 && cd.src[3] == 254 && cd.dst[3] == 50,
-		      "content destination not as asked");
+				cd.dport == htons(7890) && cd.src[0] == 192 && cd.src[3] == 254 && cd.dst[3] == 50,
+			"content destination not as asked");
 	}
 	/* counters of both rules, summed */
 	r = dtcp("LIST DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 2\r\nCriteria-ID: 1\r\nFlags: Stats\r\n");
 	REQUIRE(strstr(r, "MATCHING-PACKETS: 3\r\n"), "LIST: %s", r);
 
 	/* a second criterion naming the same destination shares it: one copy */
-	r = dtcp(ADD_HDR
-		 "Cdest-ID: cd1\r\n"
-		 "Dest-Address: 198.51.100.7\r\n"
-		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
-		 "X-JTap-Cdest-Dest-Port: 7890\r\n"
-		 "X-JTap-Cdest-Source-Address: 192.0.2.254\r\n"
-		 "X-MD-Intercept-Id: 1234\r\n"
-		 "Flags: STATIC\r\n");
+	r = dtcp(ADD_HDR "Cdest-ID: cd1\r\n"
+			 "Dest-Address: 198.51.100.7\r\n"
+			 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
+			 "X-JTap-Cdest-Dest-Port: 7890\r\n"
+			 "X-JTap-Cdest-Source-Address: 192.0.2.254\r\n"
+			 "X-MD-Intercept-Id: 1234\r\n"
+			 "Flags: STATIC\r\n");
 	REQUIRE(strstr(r, "CRITERIA-ID: 2\r\n"), "second ADD: %s", r);
 	REQUIRE(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "two criteria to one CD gave %u CDs", m.ncd);
 
@@ -142,13 +140,17 @@ static int refusal_is_500(void)
 	int ok = 0;
 
 	for (int i = 0; i < XTAP_MAX_CAND; i++) {
-		snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.2.9\r\nDest-Port: %d\r\n"
+		snprintf(msg, sizeof(msg),
+			 ADD_HDR
+			 "Source-Address: 192.0.2.9\r\nDest-Port: %d\r\n"
 			 "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\n"
-			 "Timeout-Total: 600\r\n", 1000 + i);
+			 "Timeout-Total: 600\r\n",
+			 1000 + i);
 		ok += strstr(dtcp(msg), "200 OK") != NULL;
 	}
 	REQUIRE(ok == XTAP_MAX_CAND, "%d of %d ADDs accepted", ok, XTAP_MAX_CAND);
-	r = dtcp(ADD_HDR "Source-Address: 192.0.2.9\r\nDest-Port: 2000\r\nCdest-ID: cd1\r\n"
+	r = dtcp(ADD_HDR
+		 "Source-Address: 192.0.2.9\r\nDest-Port: 2000\r\nCdest-ID: cd1\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\nTimeout-Total: 600\r\n");
 	REQUIRE(strstr(r, " 500 "), "17th criterion on one address: %s", r);
 	REQUIRE(xtap_cls_count(env.cls) == XTAP_MAX_CAND, "refused ADD changed the datapath");
@@ -157,7 +159,7 @@ static int refusal_is_500(void)
 	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 10\r\nCriteria-ID: *\r\n");
 	REQUIRE(strstr(r, "CRITERIA-COUNT: 16\r\n"), "DELETE *: %s", r);
 	REQUIRE(xtap_cls_count(env.cls) == 0 && tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0,
-	      "rules left");
+		"rules left");
 	return 0;
 }
 
@@ -168,7 +170,8 @@ static int covered_prefixes(void)
 	struct xtap_meta m;
 	const char *r;
 
-	r = dtcp(ADD_HDR "Source-Address: 192.0.2.0/24, 192.0.2.128/25, 192.0.2.7\r\nCdest-ID: cd1\r\n"
+	r = dtcp(ADD_HDR
+		 "Source-Address: 192.0.2.0/24, 192.0.2.128/25, 192.0.2.7\r\nCdest-ID: cd1\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
 	REQUIRE(xtap_cls_count(env.cls) == 1, "%u rules for one covering prefix", xtap_cls_count(env.cls));
@@ -194,28 +197,33 @@ static int counters_many(void)
 	for (int i = 0; i < 3; i++) {
 		char msg[512];
 
-		snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: %s\r\nCdest-ID: cd1\r\n"
-			 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\n"
-			 "Timeout-Packets: 4\r\n", src[i]);
+		snprintf(msg, sizeof(msg),
+			 ADD_HDR "Source-Address: %s\r\nCdest-ID: cd1\r\n"
+				 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\n"
+				 "Timeout-Packets: 4\r\n",
+			 src[i]);
 		r = dtcp(msg);
 		REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
 		ids[2 - i] = srv.tab[srv.n - 1]->c.id; /* in reverse: any order */
 	}
 	ids[3] = ids[1];
 	/* 2 + 1 packets on the two rules of the first, 1 on the second, none on the third */
-	REQUIRE(run_pkt("192.0.2.60", "198.51.100.7", 80, &m) == 1 && run_pkt("192.0.2.61", "198.51.100.7", 80, &m) == 1 &&
-	      run_pkt("192.0.2.60", "198.51.100.7", 80, &m) == 1 && run_pkt("192.0.2.62", "198.51.100.7", 80, &m) == 1,
-	      "matches");
+	REQUIRE(run_pkt("192.0.2.60", "198.51.100.7", 80, &m) == 1 &&
+			run_pkt("192.0.2.61", "198.51.100.7", 80, &m) == 1 &&
+			run_pkt("192.0.2.60", "198.51.100.7", 80, &m) == 1 &&
+			run_pkt("192.0.2.62", "198.51.100.7", 80, &m) == 1,
+		"matches");
 	REQUIRE(!xtap_dtcp_backend.read_counters_many(&be, ids, 4, many), "read many");
 	for (int i = 0; i < 4; i++) {
 		REQUIRE(!xtap_dtcp_backend.read_counters(&be, ids[i], &one), "read one");
 		REQUIRE(one.packets == many[i].packets && one.bytes == many[i].bytes &&
-		      one.last_match_ms / 1000 == many[i].last_match_ms / 1000,
-		      "criterion %u: %llu packets one by one, %llu at once", ids[i], (unsigned long long)one.packets,
-		      (unsigned long long)many[i].packets);
+				one.last_match_ms / 1000 == many[i].last_match_ms / 1000,
+			"criterion %u: %llu packets one by one, %llu at once", ids[i], (unsigned long long)one.packets,
+			(unsigned long long)many[i].packets);
 	}
 	REQUIRE(many[2].packets == 3 && many[1].packets == 1 && many[3].packets == 1 && many[0].packets == 0 &&
-	      many[2].last_match_ms && !many[0].last_match_ms, "packets 3, 1, 0");
+			many[2].last_match_ms && !many[0].last_match_ms,
+		"packets 3, 1, 0");
 	ids[0] = 999999;
 	REQUIRE(xtap_dtcp_backend.read_counters_many(&be, ids, 1, many) == -1, "an unknown id is refused");
 	REQUIRE(run_pkt("192.0.2.61", "198.51.100.7", 80, &m) == 1, "fourth packet");
@@ -241,10 +249,11 @@ static int adopt_after_restart(void)
 	int before;
 
 	r = dtcp(ADD_HDR "Source-Address: 192.0.2.20-192.0.2.23\r\nDest-Port: 80,443,8000-8080\r\n"
-		 "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\n"
-		 "X-MD-Intercept-Id: 77\r\nFlags: STATIC\r\n");
+			 "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\n"
+			 "X-MD-Intercept-Id: 77\r\nFlags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
-	r = dtcp(ADD_HDR "Dest-Address: 198.51.100.0/24\r\nProtocol: 17\r\nCdest-ID: cd2\r\n"
+	r = dtcp(ADD_HDR
+		 "Dest-Address: 198.51.100.0/24\r\nProtocol: 17\r\nCdest-ID: cd2\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.51\r\nX-JTap-Cdest-Dest-Port: 7891\r\nFlags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
 	before = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
@@ -275,7 +284,7 @@ static int adopt_after_restart(void)
 	}
 	REQUIRE(!xtap_cls_adopt_done(cls2), "adopt done");
 	REQUIRE(xtap_cls_count(cls2) == xtap_cls_count(env.cls), "%u rules adopted of %u", xtap_cls_count(cls2),
-	      xtap_cls_count(env.cls));
+		xtap_cls_count(env.cls));
 	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == before, "adopting wrote the maps");
 	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 1, "criterion lost across the restart");
 
@@ -286,7 +295,8 @@ static int adopt_after_restart(void)
 		REQUIRE(!dtcp_session_init(&s2, &srv2, "ftap1", "127.0.0.1"), "session");
 		{
 			char buf[512];
-			size_t len = (size_t)snprintf(buf, sizeof(buf), "DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\n"
+			size_t len = (size_t)snprintf(buf, sizeof(buf),
+						      "DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\n"
 						      "Seq: 20\r\nCriteria-ID: *\r\nFlags: STATIC\r\n");
 
 			len = dtcp_sign_append("Juniper", 7, buf, len, sizeof(buf));
@@ -298,7 +308,8 @@ static int adopt_after_restart(void)
 	}
 	REQUIRE(xtap_cls_count(cls2) == 0, "rules left in the new instance");
 	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 &&
-	      tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "map entries left");
+			tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0,
+		"map entries left");
 	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 0, "deleted criterion still matches");
 	/* a new criterion through the new instance reuses freed slots cleanly */
 	dtcp_server_free(&srv2);
@@ -320,9 +331,10 @@ static int sweep_unknown(void)
 	size_t keep;
 
 	r = dtcp(ADD_HDR "Source-Address: 192.0.2.40\r\nCdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
-		 "X-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
+			 "X-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
-	r = dtcp(ADD_HDR "Source-Address: 192.0.2.41-192.0.2.42\r\nDest-Address: 198.51.100.0/24\r\nCdest-ID: cd1\r\n"
+	r = dtcp(ADD_HDR
+		 "Source-Address: 192.0.2.41-192.0.2.42\r\nDest-Address: 198.51.100.0/24\r\nCdest-ID: cd1\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
 	/* a new instance that knows only the first criterion */
@@ -346,7 +358,7 @@ static int sweep_unknown(void)
 	REQUIRE(run_pkt("192.0.2.42", "198.51.100.7", 80, &m) == 0, "a swept rule still matches");
 	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix entries left");
 	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "exact entries: %d",
-	      tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)));
+		tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)));
 	xtap_backend_free(&be3);
 	xtap_cls_free(cls3);
 	return 0;

@@ -38,7 +38,7 @@ struct pkt_row {
 	uint32_t frag_id;
 	int next;
 	uint8_t ext[16];
-	int nfill;       /* destination-options headers after the listed ones */
+	int nfill; /* destination-options headers after the listed ones */
 	int ext_len8, after_frag, cut_l4, cut_ext; /* as in struct pkt_spec */
 	int payload;
 	uint16_t ethertype;
@@ -53,11 +53,11 @@ struct row {
 	int ncrit;
 	struct pkt_row pkt;
 	enum where where; /* IN: XDP and TC ingress; OUT: TC egress */
-	int ifidx;        /* test interface 0..2 */
+	int ifidx; /* test interface 0..2 */
 	const char *match; /* indexes of the criteria that must match: "0,2" */
-	const char *cds;   /* XDP metadata CDs, as a set: "1,2" */
-	int counter;       /* a global counter that must move by one (0: none) */
-	int counter2;      /* another one */
+	const char *cds; /* XDP metadata CDs, as a set: "1,2" */
+	int counter; /* a global counter that must move by one (0: none) */
+	int counter2; /* another one */
 };
 
 static void pkt_from_row(const struct pkt_row *r, struct pkt_spec *s)
@@ -131,8 +131,8 @@ static int add_criteria(const struct crit_text *ct, int n, uint32_t *slots)
 }
 
 /* Run the frame through one hook and check everything the row expects. */
-static int run_hook(const struct row *r, enum hook h, const uint32_t *slots, const uint8_t *frame,
-		    int len, uint32_t ip_len)
+static int run_hook(const struct row *r, enum hook h, const uint32_t *slots, const uint8_t *frame, int len,
+		    uint32_t ip_len)
 {
 	struct xtap_crit_stats before[MAX_CRIT], after;
 	uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT];
@@ -153,24 +153,23 @@ static int run_hook(const struct row *r, enum hook h, const uint32_t *slots, con
 
 		REQUIRE(!xtap_cls_stats(env.cls, slots[i], &after), "stats");
 		REQUIRE(after.packets - before[i].packets == (uint64_t)want,
-		      "hook %d: criterion %d matched %llu times, want %d", h, i,
-		      (unsigned long long)(after.packets - before[i].packets), want);
-		REQUIRE(after.bytes - before[i].bytes == (want ? ip_len : 0), "hook %d: criterion %d bytes %llu",
-		      h, i, (unsigned long long)(after.bytes - before[i].bytes));
+			"hook %d: criterion %d matched %llu times, want %d", h, i,
+			(unsigned long long)(after.packets - before[i].packets), want);
+		REQUIRE(after.bytes - before[i].bytes == (want ? ip_len : 0), "hook %d: criterion %d bytes %llu", h, i,
+			(unsigned long long)(after.bytes - before[i].bytes));
 		REQUIRE(!want || after.last_ns > 0, "last match time not set");
 	}
 	REQUIRE(g1[XTAP_G_PACKETS] - g0[XTAP_G_PACKETS] == 1, "packets counter");
-	REQUIRE(g1[XTAP_G_MATCHED] - g0[XTAP_G_MATCHED] == (r->match && *r->match ? 1u : 0u),
-	      "matched counter");
+	REQUIRE(g1[XTAP_G_MATCHED] - g0[XTAP_G_MATCHED] == (r->match && *r->match ? 1u : 0u), "matched counter");
 	REQUIRE(g1[XTAP_G_MATCHED_BYTES] - g0[XTAP_G_MATCHED_BYTES] == (r->match && *r->match ? ip_len : 0u),
-	      "hook %d: matched bytes %llu, want %u for a match", h,
-	      (unsigned long long)(g1[XTAP_G_MATCHED_BYTES] - g0[XTAP_G_MATCHED_BYTES]), ip_len);
+		"hook %d: matched bytes %llu, want %u for a match", h,
+		(unsigned long long)(g1[XTAP_G_MATCHED_BYTES] - g0[XTAP_G_MATCHED_BYTES]), ip_len);
 	if (r->counter)
-		REQUIRE(g1[r->counter] - g0[r->counter] == 1, "hook %d: counter %d moved by %llu", h,
-		      r->counter, (unsigned long long)(g1[r->counter] - g0[r->counter]));
+		REQUIRE(g1[r->counter] - g0[r->counter] == 1, "hook %d: counter %d moved by %llu", h, r->counter,
+			(unsigned long long)(g1[r->counter] - g0[r->counter]));
 	if (r->counter2)
-		REQUIRE(g1[r->counter2] - g0[r->counter2] == 1, "hook %d: counter %d moved by %llu", h,
-		      r->counter2, (unsigned long long)(g1[r->counter2] - g0[r->counter2]));
+		REQUIRE(g1[r->counter2] - g0[r->counter2] == 1, "hook %d: counter %d moved by %llu", h, r->counter2,
+			(unsigned long long)(g1[r->counter2] - g0[r->counter2]));
 	/* a match through an unread field is always counted as such */
 	if (r->counter != XTAP_G_MATCH_UNREAD && r->counter2 != XTAP_G_MATCH_UNREAD)
 		REQUIRE(g1[XTAP_G_MATCH_UNREAD] == g0[XTAP_G_MATCH_UNREAD], "hook %d: unread match counted", h);
@@ -217,97 +216,337 @@ static int run_row(const struct row *r)
 #define V4B "198.51.100.7"
 #define V6A "2001:db8::1"
 #define V6B "2001:db8:1::2"
-#define TCP4(s, d, sp, dp) { .family = 4, .src = s, .dst = d, .proto = 6, .sport = sp, .dport = dp }
-#define UDP4(s, d, sp, dp) { .family = 4, .src = s, .dst = d, .proto = 17, .sport = sp, .dport = dp }
-#define TCP6(s, d, sp, dp) { .family = 6, .src = s, .dst = d, .proto = 6, .sport = sp, .dport = dp }
+#define TCP4(s, d, sp, dp) \
+	{ \
+		.family = 4, .src = s, .dst = d, .proto = 6, .sport = sp, .dport = dp \
+	}
+#define UDP4(s, d, sp, dp) \
+	{ \
+		.family = 4, .src = s, .dst = d, .proto = 17, .sport = sp, .dport = dp \
+	}
+#define TCP6(s, d, sp, dp) \
+	{ \
+		.family = 6, .src = s, .dst = d, .proto = 6, .sport = sp, .dport = dp \
+	}
 
-static void set_version_5(uint8_t *f, int l3) { f[l3] = 0x55; }
-static void set_ihl_4(uint8_t *f, int l3) { f[l3] = 0x44; }
-static void set_v6_version_4(uint8_t *f, int l3) { f[l3] = 0x40; }
-static void set_totlen_short(uint8_t *f, int l3) { f[l3 + 2] = 0; f[l3 + 3] = 10; }
+static void set_version_5(uint8_t *f, int l3)
+{
+	f[l3] = 0x55;
+}
+static void set_ihl_4(uint8_t *f, int l3)
+{
+	f[l3] = 0x44;
+}
+static void set_v6_version_4(uint8_t *f, int l3)
+{
+	f[l3] = 0x40;
+}
+static void set_totlen_short(uint8_t *f, int l3)
+{
+	f[l3 + 2] = 0;
+	f[l3 + 3] = 10;
+}
 
 static const struct row rows[] = {
 	/* addresses */
 	{ "ipv4 exact source", { { .src = V4A, .cds = "1" } }, 1, TCP4(V4A, V4B, 1000, 80), IN, 0, "0", "1" },
 	{ "ipv4 exact destination", { { .dst = V4B, .cds = "2" } }, 1, TCP4(V4A, V4B, 1000, 80), IN, 0, "0", "2" },
 	{ "ipv4 exact source, other address", { { .src = V4B } }, 1, TCP4(V4A, V4B, 1000, 80), IN, 0, "", "" },
-	{ "ipv4 source prefix /24", { { .src = "192.0.2.0/24", .cds = "3" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "0", "3" },
+	{ "ipv4 source prefix /24",
+	  { { .src = "192.0.2.0/24", .cds = "3" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  0,
+	  "0",
+	  "3" },
 	{ "ipv4 source prefix /25 miss", { { .src = "192.0.2.128/25" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
 	{ "ipv4 destination prefix /16", { { .dst = "198.51.0.0/16" } }, 1, UDP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
 	{ "ipv4 /0 is any", { { .src = "0.0.0.0/0", .dport = "80" } }, 1, TCP4(V4A, V4B, 1, 80), IN, 0, "0", "" },
-	{ "ipv4 source and destination exact", { { .src = V4A, .dst = V4B } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
-	{ "ipv4 source and destination, wrong destination", { { .src = V4A, .dst = "198.51.100.8" } }, 1,
-	  TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
-	{ "ipv4 prefix source, exact destination", { { .src = "192.0.2.0/28", .dst = V4B } }, 1,
-	  TCP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
-	{ "ipv4 prefix source outside, exact destination", { { .src = "192.0.2.16/28", .dst = V4B } }, 1,
-	  TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
-	{ "exact source, destination /31 compared", { { .src = V4A, .dst = "198.51.100.6/31" } }, 1,
-	  TCP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
+	{ "ipv4 source and destination exact",
+	  { { .src = V4A, .dst = V4B } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "ipv4 source and destination, wrong destination",
+	  { { .src = V4A, .dst = "198.51.100.8" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "ipv4 prefix source, exact destination",
+	  { { .src = "192.0.2.0/28", .dst = V4B } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "ipv4 prefix source outside, exact destination",
+	  { { .src = "192.0.2.16/28", .dst = V4B } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "exact source, destination /31 compared",
+	  { { .src = V4A, .dst = "198.51.100.6/31" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  0,
+	  "0",
+	  "" },
 	{ "reversed direction does not match", { { .src = V4B, .dst = V4A } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
 	/* ports and protocols */
 	{ "wildcard addresses, destination port", { { .dport = "80" } }, 1, TCP4(V4A, V4B, 1000, 80), IN, 0, "0", "" },
 	{ "destination port miss", { { .dport = "80" } }, 1, TCP4(V4A, V4B, 1000, 81), IN, 0, "", "" },
 	{ "udp matches a port criterion", { { .dport = "53" } }, 1, UDP4(V4A, V4B, 1000, 53), IN, 0, "0", "" },
-	{ "sctp ports", { { .src = V4A, .sport = "2905", .proto = "132" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 132, .sport = 2905, .dport = 2905 }, IN, 0, "0", "" },
-	{ "port range lower bound", { { .src = V4A, .dport = "1000-2000" } }, 1, TCP4(V4A, V4B, 1, 1000), IN, 0, "0", "" },
-	{ "port range upper bound", { { .src = V4A, .dport = "1000-2000" } }, 1, TCP4(V4A, V4B, 1, 2000), IN, 0, "0", "" },
+	{ "sctp ports",
+	  { { .src = V4A, .sport = "2905", .proto = "132" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 132, .sport = 2905, .dport = 2905 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "port range lower bound",
+	  { { .src = V4A, .dport = "1000-2000" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 1000),
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "port range upper bound",
+	  { { .src = V4A, .dport = "1000-2000" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2000),
+	  IN,
+	  0,
+	  "0",
+	  "" },
 	{ "port range below", { { .src = V4A, .dport = "1000-2000" } }, 1, TCP4(V4A, V4B, 1, 999), IN, 0, "", "" },
 	{ "port range above", { { .src = V4A, .dport = "1000-2000" } }, 1, TCP4(V4A, V4B, 1, 2001), IN, 0, "", "" },
-	{ "port list hit", { { .src = V4A, .dport = "80,443,8000-8080" } }, 1, TCP4(V4A, V4B, 1, 8080), IN, 0, "0", "" },
+	{ "port list hit",
+	  { { .src = V4A, .dport = "80,443,8000-8080" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 8080),
+	  IN,
+	  0,
+	  "0",
+	  "" },
 	{ "port list miss", { { .src = V4A, .dport = "80,443,8000-8080" } }, 1, TCP4(V4A, V4B, 1, 444), IN, 0, "", "" },
-	{ "source and destination ports", { { .src = V4A, .sport = "5060", .dport = "5060" } }, 1,
-	  UDP4(V4A, V4B, 5060, 5060), IN, 0, "0", "" },
-	{ "source port wrong", { { .src = V4A, .sport = "5061", .dport = "5060" } }, 1,
-	  UDP4(V4A, V4B, 5060, 5060), IN, 0, "", "" },
+	{ "source and destination ports",
+	  { { .src = V4A, .sport = "5060", .dport = "5060" } },
+	  1,
+	  UDP4(V4A, V4B, 5060, 5060),
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "source port wrong",
+	  { { .src = V4A, .sport = "5061", .dport = "5060" } },
+	  1,
+	  UDP4(V4A, V4B, 5060, 5060),
+	  IN,
+	  0,
+	  "",
+	  "" },
 	{ "protocol list hit", { { .src = V4A, .proto = "6,17" } }, 1, UDP4(V4A, V4B, 1, 2), IN, 0, "0", "" },
-	{ "protocol list miss", { { .src = V4A, .proto = "6,17" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 132 }, IN, 0, "", "" },
-	{ "protocol range", { { .src = V4A, .proto = "40-50" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .payload = 8 }, IN, 0, "0", "" },
-	{ "port criterion never matches a protocol without ports", { { .src = V4A, .dport = "0" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .payload = 8 }, IN, 0, "", "" },
-	{ "icmp type and code", { { .src = V4A, .proto = "1", .itype = "8", .icode = "0" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 8 }, IN, 0, "0", "" },
-	{ "icmp other type", { { .src = V4A, .proto = "1", .itype = "8" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 0 }, IN, 0, "", "" },
-	{ "icmp type list and code range", { { .src = V4A, .itype = "0,3,11", .icode = "1-4" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 3, .icode = 4 }, IN, 0, "0", "" },
-	{ "icmp code criterion never matches gre", { { .src = V4A, .icode = "0" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .payload = 8 }, IN, 0, "", "" },
-	{ "icmp criterion never matches tcp", { { .src = V4A, .itype = "8" } }, 1, TCP4(V4A, V4B, 8, 8), IN, 0, "", "" },
-	{ "port criterion never matches icmp", { { .src = V4A, .dport = "0" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 8 }, IN, 0, "", "" },
+	{ "protocol list miss",
+	  { { .src = V4A, .proto = "6,17" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 132 },
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "protocol range",
+	  { { .src = V4A, .proto = "40-50" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .payload = 8 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "port criterion never matches a protocol without ports",
+	  { { .src = V4A, .dport = "0" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .payload = 8 },
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "icmp type and code",
+	  { { .src = V4A, .proto = "1", .itype = "8", .icode = "0" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 8 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "icmp other type",
+	  { { .src = V4A, .proto = "1", .itype = "8" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 0 },
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "icmp type list and code range",
+	  { { .src = V4A, .itype = "0,3,11", .icode = "1-4" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 3, .icode = 4 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "icmp code criterion never matches gre",
+	  { { .src = V4A, .icode = "0" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .payload = 8 },
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "icmp criterion never matches tcp",
+	  { { .src = V4A, .itype = "8" } },
+	  1,
+	  TCP4(V4A, V4B, 8, 8),
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "port criterion never matches icmp",
+	  { { .src = V4A, .dport = "0" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 8 },
+	  IN,
+	  0,
+	  "",
+	  "" },
 	/* link layer and IP header forms */
-	{ "one vlan tag", { { .src = V4A } }, 1, { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .nvlan = 1 }, IN, 0, "0", "" },
-	{ "802.1ad + 802.1Q", { { .src = V4A, .dport = "80" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 80, .nvlan = 2, .vlan_ad = 1 }, IN, 0, "0", "" },
-	{ "three vlan tags (QinQ and deeper)", { { .src = V4A, .dport = "80" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 80, .nvlan = 3 }, IN, 0, "0", "" },
-	{ "eight vlan tags, ipv6", { { .src = V6A, .dport = "80" } }, 1,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .nvlan = 8, .vlan_ad = 1 }, IN, 0, "0", "" },
-	{ "nine vlan tags: deeper than the kernel routes", { { .src = V4A } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .nvlan = 9 }, IN, 0, "", "", XTAP_G_VLAN_DEPTH },
-	{ "ipv4 options", { { .src = V4A, .dport = "443" } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 443, .ipopt = 40 }, IN, 0, "0", "" },
+	{ "one vlan tag",
+	  { { .src = V4A } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .nvlan = 1 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "802.1ad + 802.1Q",
+	  { { .src = V4A, .dport = "80" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 80, .nvlan = 2, .vlan_ad = 1 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "three vlan tags (QinQ and deeper)",
+	  { { .src = V4A, .dport = "80" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 80, .nvlan = 3 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "eight vlan tags, ipv6",
+	  { { .src = V6A, .dport = "80" } },
+	  1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .nvlan = 8, .vlan_ad = 1 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "nine vlan tags: deeper than the kernel routes",
+	  { { .src = V4A } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .nvlan = 9 },
+	  IN,
+	  0,
+	  "",
+	  "",
+	  XTAP_G_VLAN_DEPTH },
+	{ "ipv4 options",
+	  { { .src = V4A, .dport = "443" } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .dport = 443, .ipopt = 40 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
 	{ "ipv4 udp shorter than its ports: unread ports match",
-	  { { .src = V4A, .dport = "53" }, { .src = V4A, .proto = "17" }, { .src = V4A, .itype = "8" } }, 3,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 17, .dport = 9, .cut_l4 = 3 }, IN, 0, "0,1", "",
-	  XTAP_G_TRUNC_L4, XTAP_G_MATCH_UNREAD },
-	{ "ipv4 icmp shorter than its type", { { .src = V4A, .itype = "0" }, { .src = V4A, .dport = "1" } }, 2,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 8, .cut_l4 = 1 }, IN, 0, "0", "",
-	  XTAP_G_TRUNC_L4, XTAP_G_MATCH_UNREAD },
-	{ "arp is not ip", { { .dport = "80" }, { .src = "any" } }, 2,
-	  { .family = 4, .ethertype = 0x0806, .payload = 28 }, IN, 0, "", "", XTAP_G_NOT_IP },
-	{ "ipv4 version 5 is malformed", { { .src = V4A } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .mutate = set_version_5 }, IN, 0, "", "", XTAP_G_BAD_L3 },
-	{ "ipv4 header length 16 is malformed", { { .src = V4A } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .mutate = set_ihl_4 }, IN, 0, "", "", XTAP_G_BAD_L3 },
-	{ "ipv4 total length below header is malformed", { { .src = V4A } }, 1,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .mutate = set_totlen_short }, IN, 0, "", "", XTAP_G_BAD_L3 },
-	{ "ipv6 version 4 is malformed", { { .src = V6A } }, 1,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .mutate = set_v6_version_4 }, IN, 0, "", "", XTAP_G_BAD_L3 },
+	  { { .src = V4A, .dport = "53" }, { .src = V4A, .proto = "17" }, { .src = V4A, .itype = "8" } },
+	  3,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 17, .dport = 9, .cut_l4 = 3 },
+	  IN,
+	  0,
+	  "0,1",
+	  "",
+	  XTAP_G_TRUNC_L4,
+	  XTAP_G_MATCH_UNREAD },
+	{ "ipv4 icmp shorter than its type",
+	  { { .src = V4A, .itype = "0" }, { .src = V4A, .dport = "1" } },
+	  2,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 1, .itype = 8, .cut_l4 = 1 },
+	  IN,
+	  0,
+	  "0",
+	  "",
+	  XTAP_G_TRUNC_L4,
+	  XTAP_G_MATCH_UNREAD },
+	{ "arp is not ip",
+	  { { .dport = "80" }, { .src = "any" } },
+	  2,
+	  { .family = 4, .ethertype = 0x0806, .payload = 28 },
+	  IN,
+	  0,
+	  "",
+	  "",
+	  XTAP_G_NOT_IP },
+	{ "ipv4 version 5 is malformed",
+	  { { .src = V4A } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .mutate = set_version_5 },
+	  IN,
+	  0,
+	  "",
+	  "",
+	  XTAP_G_BAD_L3 },
+	{ "ipv4 header length 16 is malformed",
+	  { { .src = V4A } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .mutate = set_ihl_4 },
+	  IN,
+	  0,
+	  "",
+	  "",
+	  XTAP_G_BAD_L3 },
+	{ "ipv4 total length below header is malformed",
+	  { { .src = V4A } },
+	  1,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .mutate = set_totlen_short },
+	  IN,
+	  0,
+	  "",
+	  "",
+	  XTAP_G_BAD_L3 },
+	{ "ipv6 version 4 is malformed",
+	  { { .src = V6A } },
+	  1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .mutate = set_v6_version_4 },
+	  IN,
+	  0,
+	  "",
+	  "",
+	  XTAP_G_BAD_L3 },
 	/* IPv6 */
 	{ "ipv6 exact source", { { .src = V6A, .cds = "4" } }, 1, TCP6(V6A, V6B, 1, 2), IN, 0, "0", "4" },
 	{ "ipv6 exact destination", { { .dst = V6B } }, 1, TCP6(V6A, V6B, 1, 2), IN, 0, "0", "" },
@@ -315,109 +554,383 @@ static const struct row rows[] = {
 	{ "ipv6 /33 prefix miss", { { .dst = "2001:db8:8000::/33" } }, 1, TCP6(V6A, V6B, 1, 2), IN, 0, "", "" },
 	{ "ipv6 /127 prefix", { { .src = "2001:db8::/127" } }, 1, TCP6(V6A, V6B, 1, 2), IN, 0, "0", "" },
 	{ "ipv6 wildcard addresses, port", { { .v6 = 1, .dport = "443" } }, 1, TCP6(V6A, V6B, 1, 443), IN, 0, "0", "" },
-	{ "ipv4 wildcard criterion never matches ipv6", { { .dport = "443" } }, 1, TCP6(V6A, V6B, 1, 443), IN, 0, "", "" },
-	{ "v4-mapped ipv6 never matches ipv4", { { .src = "192.0.2.1" } }, 1, TCP6("::ffff:192.0.2.1", V6B, 1, 2),
-	  IN, 0, "", "" },
-	{ "icmpv6 echo request", { { .src = V6A, .proto = "58", .itype = "128" } }, 1,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 58, .itype = 128 }, IN, 0, "0", "" },
-	{ "icmp (v4) number does not give icmpv6 fields", { { .src = V6A, .itype = "1" } }, 1,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 1, .payload = 8 }, IN, 0, "", "" },
-	{ "ipv6 hop-by-hop, routing, destination options, tcp", { { .src = V6A, .dport = "80" } }, 1,
+	{ "ipv4 wildcard criterion never matches ipv6",
+	  { { .dport = "443" } },
+	  1,
+	  TCP6(V6A, V6B, 1, 443),
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "v4-mapped ipv6 never matches ipv4",
+	  { { .src = "192.0.2.1" } },
+	  1,
+	  TCP6("::ffff:192.0.2.1", V6B, 1, 2),
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "icmpv6 echo request",
+	  { { .src = V6A, .proto = "58", .itype = "128" } },
+	  1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 58, .itype = 128 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "icmp (v4) number does not give icmpv6 fields",
+	  { { .src = V6A, .itype = "1" } },
+	  1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 1, .payload = 8 },
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "ipv6 hop-by-hop, routing, destination options, tcp",
+	  { { .src = V6A, .dport = "80" } },
+	  1,
 	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .next = 3, .ext = { 0, 43, 60 } },
-	  IN, 0, "0", "" },
-	{ "ipv6 authentication header, udp", { { .src = V6A, .dport = "500" } }, 1,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 500, .next = 1, .ext = { 51 } }, IN, 0, "0", "" },
-	{ "ipv6 eight extension headers are followed", { { .src = V6A, .dport = "80" } }, 1,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .next = 8,
-	    .ext = { 0, 60, 43, 60, 51, 60, 60, 60 } }, IN, 0, "0", "" },
-	{ "ipv6 nine extension headers are followed", { { .src = V6A, .dport = "80" }, { .src = V6A } }, 2,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .next = 9,
-	    .ext = { 0, 60, 43, 60, 51, 60, 60, 60, 60 } }, IN, 0, "0,1", "" },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "ipv6 authentication header, udp",
+	  { { .src = V6A, .dport = "500" } },
+	  1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 500, .next = 1, .ext = { 51 } },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "ipv6 eight extension headers are followed",
+	  { { .src = V6A, .dport = "80" } },
+	  1,
+	  { .family = 6,
+	    .src = V6A,
+	    .dst = V6B,
+	    .proto = 6,
+	    .dport = 80,
+	    .next = 8,
+	    .ext = { 0, 60, 43, 60, 51, 60, 60, 60 } },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "ipv6 nine extension headers are followed",
+	  { { .src = V6A, .dport = "80" }, { .src = V6A } },
+	  2,
+	  { .family = 6,
+	    .src = V6A,
+	    .dst = V6B,
+	    .proto = 6,
+	    .dport = 80,
+	    .next = 9,
+	    .ext = { 0, 60, 43, 60, 51, 60, 60, 60, 60 } },
+	  IN,
+	  0,
+	  "0,1",
+	  "" },
 	{ "ipv6 udp behind nine destination options headers (issue 12)",
-	  { { .dst = V6B, .dport = "5060", .cds = "4" }, { .dst = V6B, .dport = "5061" } }, 2,
+	  { { .dst = V6B, .dport = "5060", .cds = "4" }, { .dst = V6B, .dport = "5061" } },
+	  2,
 	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .sport = 5060, .dport = 5060, .nfill = 9, .payload = 20 },
-	  IN, 0, "0", "4" },
-	{ "ipv6 one 240-byte destination options header", { { .dst = V6B, .dport = "5060" } }, 1,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 5060, .nfill = 1, .ext_len8 = 30 }, IN, 0, "0", "" },
-	{ "ipv6 a 2 KiB destination options header", { { .dst = V6B, .dport = "5060" } }, 1,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 5060, .nfill = 1, .ext_len8 = 256 }, IN, 0, "0", "" },
-	{ "ipv6 300 extension headers of 8 bytes", { { .dst = V6B, .dport = "5060" }, { .dst = V6B, .dport = "1" } }, 2,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 5060, .next = 3, .ext = { 0, 43, 51 },
-	    .nfill = 297, .ext_len8 = 1 }, IN, 0, "0", "" },
+	  IN,
+	  0,
+	  "0",
+	  "4" },
+	{ "ipv6 one 240-byte destination options header",
+	  { { .dst = V6B, .dport = "5060" } },
+	  1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 5060, .nfill = 1, .ext_len8 = 30 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "ipv6 a 2 KiB destination options header",
+	  { { .dst = V6B, .dport = "5060" } },
+	  1,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .dport = 5060, .nfill = 1, .ext_len8 = 256 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
+	{ "ipv6 300 extension headers of 8 bytes",
+	  { { .dst = V6B, .dport = "5060" }, { .dst = V6B, .dport = "1" } },
+	  2,
+	  { .family = 6,
+	    .src = V6A,
+	    .dst = V6B,
+	    .proto = 17,
+	    .dport = 5060,
+	    .next = 3,
+	    .ext = { 0, 43, 51 },
+	    .nfill = 297,
+	    .ext_len8 = 1 },
+	  IN,
+	  0,
+	  "0",
+	  "" },
 	{ "ipv6 chain cut by the payload length: every set matches",
-	  { { .src = V6A, .dport = "80" }, { .src = V6A, .proto = "17" }, { .src = V6A, .itype = "128" },
-	    { .src = V6A, .proto = "6", .sport = "1", .dport = "2" }, { .src = V6B } }, 5,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .nfill = 3, .cut_ext = 5 }, IN, 0, "0,1,2,3", "",
-	  XTAP_G_TRUNC_EXT, XTAP_G_MATCH_UNREAD },
+	  { { .src = V6A, .dport = "80" },
+	    { .src = V6A, .proto = "17" },
+	    { .src = V6A, .itype = "128" },
+	    { .src = V6A, .proto = "6", .sport = "1", .dport = "2" },
+	    { .src = V6B } },
+	  5,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 6, .dport = 80, .nfill = 3, .cut_ext = 5 },
+	  IN,
+	  0,
+	  "0,1,2,3",
+	  "",
+	  XTAP_G_TRUNC_EXT,
+	  XTAP_G_MATCH_UNREAD },
 	/* scope */
-	{ "input interface hit", { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "1" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 1, "0", "" },
-	{ "input interface list hit", { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "0,2" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 2, "0", "" },
-	{ "input interface miss", { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "1" } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
-	{ "output interface criterion at egress", { { .src = V4A, .scope = XTAP_SCOPE_OUT, .ifs = "2", .cds = "7" } }, 1,
-	  TCP4(V4A, V4B, 1, 2), OUT, 2, "0", "" },
-	{ "output interface criterion, other interface", { { .src = V4A, .scope = XTAP_SCOPE_OUT, .ifs = "2" } }, 1,
-	  TCP4(V4A, V4B, 1, 2), OUT, 1, "", "" },
-	{ "output interface criterion never matches ingress", { { .src = V4A, .scope = XTAP_SCOPE_OUT, .ifs = "2" } }, 1,
-	  TCP4(V4A, V4B, 1, 2), IN, 2, "", "" },
-	{ "unscoped criterion is ingress only", { { .src = V4A }, { .dport = "2" }, { .src = "192.0.2.0/24" } }, 3,
-	  TCP4(V4A, V4B, 1, 2), OUT, 0, "", "" },
-	{ "output prefix and wildcard criteria", { { .src = "192.0.2.0/24", .scope = XTAP_SCOPE_OUT, .ifs = "0" },
-	  { .dport = "2", .scope = XTAP_SCOPE_OUT, .ifs = "0" } }, 2, TCP4(V4A, V4B, 1, 2), OUT, 0, "0,1", "" },
-	{ "group scope hit", { { .src = V4A, .scope = XTAP_SCOPE_GROUP, .groups = 2 } }, 1, TCP4(V4A, V4B, 1, 2), IN, 1, "0", "" },
-	{ "group scope, interface in two groups", { { .src = V4A, .scope = XTAP_SCOPE_GROUP, .groups = 2 } }, 1,
-	  TCP4(V4A, V4B, 1, 2), IN, 2, "0", "" },
-	{ "group scope miss", { { .src = V4A, .scope = XTAP_SCOPE_GROUP, .groups = 2 } }, 1, TCP4(V4A, V4B, 1, 2), IN, 0, "", "" },
+	{ "input interface hit",
+	  { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "1" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  1,
+	  "0",
+	  "" },
+	{ "input interface list hit",
+	  { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "0,2" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  2,
+	  "0",
+	  "" },
+	{ "input interface miss",
+	  { { .src = V4A, .scope = XTAP_SCOPE_IN, .ifs = "1" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  0,
+	  "",
+	  "" },
+	{ "output interface criterion at egress",
+	  { { .src = V4A, .scope = XTAP_SCOPE_OUT, .ifs = "2", .cds = "7" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  OUT,
+	  2,
+	  "0",
+	  "" },
+	{ "output interface criterion, other interface",
+	  { { .src = V4A, .scope = XTAP_SCOPE_OUT, .ifs = "2" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  OUT,
+	  1,
+	  "",
+	  "" },
+	{ "output interface criterion never matches ingress",
+	  { { .src = V4A, .scope = XTAP_SCOPE_OUT, .ifs = "2" } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  2,
+	  "",
+	  "" },
+	{ "unscoped criterion is ingress only",
+	  { { .src = V4A }, { .dport = "2" }, { .src = "192.0.2.0/24" } },
+	  3,
+	  TCP4(V4A, V4B, 1, 2),
+	  OUT,
+	  0,
+	  "",
+	  "" },
+	{ "output prefix and wildcard criteria",
+	  { { .src = "192.0.2.0/24", .scope = XTAP_SCOPE_OUT, .ifs = "0" },
+	    { .dport = "2", .scope = XTAP_SCOPE_OUT, .ifs = "0" } },
+	  2,
+	  TCP4(V4A, V4B, 1, 2),
+	  OUT,
+	  0,
+	  "0,1",
+	  "" },
+	{ "group scope hit",
+	  { { .src = V4A, .scope = XTAP_SCOPE_GROUP, .groups = 2 } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  1,
+	  "0",
+	  "" },
+	{ "group scope, interface in two groups",
+	  { { .src = V4A, .scope = XTAP_SCOPE_GROUP, .groups = 2 } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  2,
+	  "0",
+	  "" },
+	{ "group scope miss",
+	  { { .src = V4A, .scope = XTAP_SCOPE_GROUP, .groups = 2 } },
+	  1,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  0,
+	  "",
+	  "" },
 	/* several criteria on one packet */
 	{ "three shapes match, CDs once each",
-	  { { .src = V4A, .cds = "1,2" }, { .dst = "198.51.100.0/24", .cds = "2,3" }, { .dport = "80", .cds = "3" },
-	    { .src = V4B, .cds = "9" } }, 4, TCP4(V4A, V4B, 1, 80), IN, 0, "0,1,2", "1,2,3" },
+	  { { .src = V4A, .cds = "1,2" },
+	    { .dst = "198.51.100.0/24", .cds = "2,3" },
+	    { .dport = "80", .cds = "3" },
+	    { .src = V4B, .cds = "9" } },
+	  4,
+	  TCP4(V4A, V4B, 1, 80),
+	  IN,
+	  0,
+	  "0,1,2",
+	  "1,2,3" },
 	{ "nested prefixes all match",
-	  { { .src = "192.0.0.0/8", .cds = "1" }, { .src = "192.0.0.0/16", .cds = "2" }, { .src = "192.0.2.0/24", .cds = "3" },
-	    { .src = "192.0.3.0/24", .cds = "4" }, { .src = "192.0.2.0/25", .dport = "81", .cds = "5" } }, 5,
-	  TCP4(V4A, V4B, 1, 80), IN, 0, "0,1,2", "1,2,3" },
+	  { { .src = "192.0.0.0/8", .cds = "1" },
+	    { .src = "192.0.0.0/16", .cds = "2" },
+	    { .src = "192.0.2.0/24", .cds = "3" },
+	    { .src = "192.0.3.0/24", .cds = "4" },
+	    { .src = "192.0.2.0/25", .dport = "81", .cds = "5" } },
+	  5,
+	  TCP4(V4A, V4B, 1, 80),
+	  IN,
+	  0,
+	  "0,1,2",
+	  "1,2,3" },
 	{ "same address, different ports",
-	  { { .src = V4A, .dport = "80" }, { .src = V4A, .dport = "443" }, { .src = V4A, .dport = "1-1024" } }, 3,
-	  TCP4(V4A, V4B, 1, 443), IN, 0, "1,2", "" },
+	  { { .src = V4A, .dport = "80" }, { .src = V4A, .dport = "443" }, { .src = V4A, .dport = "1-1024" } },
+	  3,
+	  TCP4(V4A, V4B, 1, 443),
+	  IN,
+	  0,
+	  "1,2",
+	  "" },
 	{ "source criterion and destination criterion",
-	  { { .src = V4A, .cds = "5" }, { .dst = V4B, .cds = "5" } }, 2, TCP4(V4A, V4B, 1, 2), IN, 0, "0,1", "5" },
+	  { { .src = V4A, .cds = "5" }, { .dst = V4B, .cds = "5" } },
+	  2,
+	  TCP4(V4A, V4B, 1, 2),
+	  IN,
+	  0,
+	  "0,1",
+	  "5" },
 	{ "ipv6 exact, prefix and wildcard",
-	  { { .src = V6A, .cds = "1" }, { .dst = "2001:db8::/32", .cds = "2" }, { .v6 = 1, .proto = "6", .cds = "1" } }, 3,
-	  TCP6(V6A, V6B, 1, 2), IN, 0, "0,1,2", "1,2" },
+	  { { .src = V6A, .cds = "1" }, { .dst = "2001:db8::/32", .cds = "2" }, { .v6 = 1, .proto = "6", .cds = "1" } },
+	  3,
+	  TCP6(V6A, V6B, 1, 2),
+	  IN,
+	  0,
+	  "0,1,2",
+	  "1,2" },
 	/* fragments without a record: what the first fragment held is unread */
 	{ "later ipv4 fragment: unread ports match, its protocol is known",
-	  { { .src = V4A, .dport = "80" }, { .src = V4A, .proto = "6" }, { .src = V4A, .proto = "17", .dport = "80" },
-	    { .src = V4A, .itype = "8" }, { .src = V4B } }, 5,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .frag = PF_LATER, .frag_id = 999, .payload = 64 }, IN, 0,
-	  "0,1", "", XTAP_G_FRAG_UNKNOWN, XTAP_G_MATCH_UNREAD },
-	{ "later ipv4 fragment of gre: no ports to be unread", { { .src = V4A, .dport = "80" }, { .src = V4A } }, 2,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .frag = PF_LATER, .frag_id = 998, .payload = 64 }, IN, 0,
-	  "1", "", XTAP_G_FRAG_UNKNOWN },
+	  { { .src = V4A, .dport = "80" },
+	    { .src = V4A, .proto = "6" },
+	    { .src = V4A, .proto = "17", .dport = "80" },
+	    { .src = V4A, .itype = "8" },
+	    { .src = V4B } },
+	  5,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 6, .frag = PF_LATER, .frag_id = 999, .payload = 64 },
+	  IN,
+	  0,
+	  "0,1",
+	  "",
+	  XTAP_G_FRAG_UNKNOWN,
+	  XTAP_G_MATCH_UNREAD },
+	{ "later ipv4 fragment of gre: no ports to be unread",
+	  { { .src = V4A, .dport = "80" }, { .src = V4A } },
+	  2,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 47, .frag = PF_LATER, .frag_id = 998, .payload = 64 },
+	  IN,
+	  0,
+	  "1",
+	  "",
+	  XTAP_G_FRAG_UNKNOWN },
 	{ "later ipv6 fragment: protocol known from the fragment header",
-	  { { .src = V6A, .dport = "80" }, { .src = V6A, .proto = "17" }, { .src = V6A, .proto = "6" },
-	    { .src = V6A, .itype = "128" } }, 4,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_LATER, .frag_id = 999, .payload = 64 }, IN, 0,
-	  "0,1", "", XTAP_G_FRAG_UNKNOWN, XTAP_G_MATCH_UNREAD },
+	  { { .src = V6A, .dport = "80" },
+	    { .src = V6A, .proto = "17" },
+	    { .src = V6A, .proto = "6" },
+	    { .src = V6A, .itype = "128" } },
+	  4,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_LATER, .frag_id = 999, .payload = 64 },
+	  IN,
+	  0,
+	  "0,1",
+	  "",
+	  XTAP_G_FRAG_UNKNOWN,
+	  XTAP_G_MATCH_UNREAD },
 	{ "later ipv6 fragment, more headers in the first one: protocol unread",
-	  { { .src = V6A, .dport = "80" }, { .src = V6A, .proto = "17" }, { .src = V6A, .itype = "128" } }, 3,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_LATER, .frag_id = 997, .after_frag = 1,
-	    .payload = 64 }, IN, 0, "0,1,2", "", XTAP_G_FRAG_UNKNOWN, XTAP_G_MATCH_UNREAD },
+	  { { .src = V6A, .dport = "80" }, { .src = V6A, .proto = "17" }, { .src = V6A, .itype = "128" } },
+	  3,
+	  { .family = 6,
+	    .src = V6A,
+	    .dst = V6B,
+	    .proto = 17,
+	    .frag = PF_LATER,
+	    .frag_id = 997,
+	    .after_frag = 1,
+	    .payload = 64 },
+	  IN,
+	  0,
+	  "0,1,2",
+	  "",
+	  XTAP_G_FRAG_UNKNOWN,
+	  XTAP_G_MATCH_UNREAD },
 	/* tiny first fragments (RFC 1858, RFC 7112) */
 	{ "tiny ipv4 first fragment: 2 bytes of udp",
-	  { { .src = V4A, .dport = "53" }, { .src = V4A, .proto = "6" }, { .src = V4A, .itype = "8" } }, 3,
-	  { .family = 4, .src = V4A, .dst = V4B, .proto = 17, .frag = PF_FIRST, .frag_id = 77, .cut_l4 = 3 }, IN, 0,
-	  "0", "", XTAP_G_FRAG_TINY, XTAP_G_MATCH_UNREAD },
+	  { { .src = V4A, .dport = "53" }, { .src = V4A, .proto = "6" }, { .src = V4A, .itype = "8" } },
+	  3,
+	  { .family = 4, .src = V4A, .dst = V4B, .proto = 17, .frag = PF_FIRST, .frag_id = 77, .cut_l4 = 3 },
+	  IN,
+	  0,
+	  "0",
+	  "",
+	  XTAP_G_FRAG_TINY,
+	  XTAP_G_MATCH_UNREAD },
 	{ "tiny ipv6 first fragment: no transport header",
-	  { { .src = V6A, .dport = "53" }, { .src = V6A, .proto = "17" }, { .src = V6A, .proto = "6" } }, 3,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_FIRST, .frag_id = 77, .cut_l4 = 1 }, IN, 0,
-	  "0,1", "", XTAP_G_FRAG_TINY, XTAP_G_MATCH_UNREAD },
+	  { { .src = V6A, .dport = "53" }, { .src = V6A, .proto = "17" }, { .src = V6A, .proto = "6" } },
+	  3,
+	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_FIRST, .frag_id = 77, .cut_l4 = 1 },
+	  IN,
+	  0,
+	  "0,1",
+	  "",
+	  XTAP_G_FRAG_TINY,
+	  XTAP_G_MATCH_UNREAD },
 	{ "tiny ipv6 first fragment: the chain goes on in the next one",
-	  { { .src = V6A, .dport = "53" }, { .src = V6A, .proto = "6" }, { .src = V6A, .itype = "1" } }, 3,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_FIRST, .frag_id = 78, .after_frag = 2,
-	    .cut_ext = 5 }, IN, 0, "0,1,2", "", XTAP_G_FRAG_TINY, XTAP_G_MATCH_UNREAD },
+	  { { .src = V6A, .dport = "53" }, { .src = V6A, .proto = "6" }, { .src = V6A, .itype = "1" } },
+	  3,
+	  { .family = 6,
+	    .src = V6A,
+	    .dst = V6B,
+	    .proto = 17,
+	    .frag = PF_FIRST,
+	    .frag_id = 78,
+	    .after_frag = 2,
+	    .cut_ext = 5 },
+	  IN,
+	  0,
+	  "0,1,2",
+	  "",
+	  XTAP_G_FRAG_TINY,
+	  XTAP_G_MATCH_UNREAD },
 	{ "tiny ipv6 first fragment: the last header's next header is read",
-	  { { .src = V6A, .dport = "53" }, { .src = V6A, .proto = "6" }, { .src = V6A, .proto = "17" } }, 3,
-	  { .family = 6, .src = V6A, .dst = V6B, .proto = 17, .frag = PF_FIRST, .frag_id = 79, .after_frag = 2,
-	    .cut_ext = 9 }, IN, 0, "0,2", "", XTAP_G_FRAG_TINY, XTAP_G_MATCH_UNREAD },
+	  { { .src = V6A, .dport = "53" }, { .src = V6A, .proto = "6" }, { .src = V6A, .proto = "17" } },
+	  3,
+	  { .family = 6,
+	    .src = V6A,
+	    .dst = V6B,
+	    .proto = 17,
+	    .frag = PF_FIRST,
+	    .frag_id = 79,
+	    .after_frag = 2,
+	    .cut_ext = 9 },
+	  IN,
+	  0,
+	  "0,2",
+	  "",
+	  XTAP_G_FRAG_TINY,
+	  XTAP_G_MATCH_UNREAD },
 };
 
 /* ---- tests beyond the table --------------------------------------------------- */
@@ -428,8 +941,13 @@ static int frag_follow(int family)
 		{ .src = family == 4 ? V4A : V6A, .dport = "5001", .cds = "3" },
 		{ .src = family == 4 ? V4A : V6A, .dport = "9999" },
 	};
-	struct pkt_spec s = { .family = family, .proto = 17, .sport = 7, .dport = 5001,
-			      .frag = PF_FIRST, .frag_id = 0x1234, .payload = 100 };
+	struct pkt_spec s = { .family = family,
+			      .proto = 17,
+			      .sport = 7,
+			      .dport = 5001,
+			      .frag = PF_FIRST,
+			      .frag_id = 0x1234,
+			      .payload = 100 };
 	uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT];
 	struct xtap_crit_stats st0, st1;
 	struct pkt_layout lay;
@@ -450,8 +968,8 @@ static int frag_follow(int family)
 	s.frag = PF_LATER;
 	len = pkt_build(&s, f, sizeof(f), &lay);
 	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run later");
-	REQUIRE(out.has_meta && ((struct xtap_meta *)out.meta)->ncd == 1 &&
-	      ((struct xtap_meta *)out.meta)->cd[0] == 3, "later fragment reaches the CD");
+	REQUIRE(out.has_meta && ((struct xtap_meta *)out.meta)->ncd == 1 && ((struct xtap_meta *)out.meta)->cd[0] == 3,
+		"later fragment reaches the CD");
 	REQUIRE(!tenv_run(&env, HOOK_TC_IN, env.ifindex[1], f, len, &out), "run later via tc");
 	s.frag_id = 0x1235;
 	len = pkt_build(&s, f, sizeof(f), &lay);
@@ -461,10 +979,10 @@ static int frag_follow(int family)
 	/* the record: the first fragment and both later ones; the fragment of
 	 * a datagram never seen: every criterion on its address (ports unread) */
 	REQUIRE(st0.packets == 4, "port criterion matched %llu of first + 2 later + 1 unknown fragments",
-	      (unsigned long long)st0.packets);
+		(unsigned long long)st0.packets);
 	REQUIRE(st0.bytes == first_len + 3ull * (lay.end - lay.l3), "bytes %llu", (unsigned long long)st0.bytes);
 	REQUIRE(st1.packets == 1, "other criterion matched %llu, want the unknown fragment only",
-	      (unsigned long long)st1.packets);
+		(unsigned long long)st1.packets);
 	REQUIRE(g1[XTAP_G_FRAG_RECORDED] - g0[XTAP_G_FRAG_RECORDED] == 1, "recorded");
 	REQUIRE(g1[XTAP_G_FRAG_FOLLOWED] - g0[XTAP_G_FRAG_FOLLOWED] == 2, "followed");
 	REQUIRE(g1[XTAP_G_FRAG_UNKNOWN] - g0[XTAP_G_FRAG_UNKNOWN] == 1, "unknown");
@@ -479,12 +997,18 @@ static int frag_follow(int family)
 	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run after delete");
 	REQUIRE(out.has_meta && ((struct xtap_meta *)out.meta)->ncd == 0, "deleted criterion still followed");
 	REQUIRE(!xtap_cls_stats(env.cls, slots[1], &st1) && st1.packets == st0.packets + 1,
-	      "the fragment, classified on its own, missed the other port criterion");
+		"the fragment, classified on its own, missed the other port criterion");
 	return 0;
 }
 
-static int test_frag_v4(void) { return frag_follow(4); }
-static int test_frag_v6(void) { return frag_follow(6); }
+static int test_frag_v4(void)
+{
+	return frag_follow(4);
+}
+static int test_frag_v6(void)
+{
+	return frag_follow(6);
+}
 
 /* Run one frame of s through XDP; returns the CDs in the metadata as a bit
  * mask (CDs below 32), or -1. */
@@ -512,8 +1036,13 @@ static int frag_records(int family)
 		{ .src = a, .dport = "9999", .cds = "2" },
 		{ .dst = "192.0.2.200", .cds = "3" }, /* an address no packet here has */
 	};
-	struct pkt_spec s = { .family = family, .proto = 17, .sport = 7, .dport = 7777,
-			      .frag = PF_FIRST, .frag_id = 0x4000, .payload = 100 };
+	struct pkt_spec s = { .family = family,
+			      .proto = 17,
+			      .sport = 7,
+			      .dport = 7777,
+			      .frag = PF_FIRST,
+			      .frag_id = 0x4000,
+			      .payload = 100 };
 	uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT];
 	uint32_t slots[3];
 
@@ -554,13 +1083,20 @@ static int frag_records(int family)
 	s.frag = PF_LATER;
 	REQUIRE(xdp_cds(&s) == 0, "unrelated later fragment");
 	REQUIRE(!xtap_cls_counters(env.cls, g1), "counters");
-	REQUIRE(g1[XTAP_G_FRAG_RECORDED] == g0[XTAP_G_FRAG_RECORDED], "a first fragment no criterion's addresses meet was recorded");
+	REQUIRE(g1[XTAP_G_FRAG_RECORDED] == g0[XTAP_G_FRAG_RECORDED],
+		"a first fragment no criterion's addresses meet was recorded");
 	REQUIRE(g1[XTAP_G_FRAG_UNKNOWN] - g0[XTAP_G_FRAG_UNKNOWN] == 1, "unknown");
 	return 0;
 }
 
-static int test_frag_records_v4(void) { return frag_records(4); }
-static int test_frag_records_v6(void) { return frag_records(6); }
+static int test_frag_records_v4(void)
+{
+	return frag_records(4);
+}
+static int test_frag_records_v6(void)
+{
+	return frag_records(6);
+}
 
 /* IPv4 options of every legal length (IHL 5 to 15), TCP and UDP, both hooks. */
 static int ipv4_options(void)
@@ -583,12 +1119,17 @@ static int ipv4_options(void)
 			pkt_addr(s.dst, V4B);
 			len = pkt_build(&s, f, sizeof(f), NULL);
 			for (int h = HOOK_XDP; h <= HOOK_TC_IN; h++) {
-				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a0) && !xtap_cls_stats(env.cls, slots[1], &b0), "stats");
+				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a0) &&
+						!xtap_cls_stats(env.cls, slots[1], &b0),
+					"stats");
 				REQUIRE(!tenv_run(&env, h, env.ifindex[0], f, len, &out), "run");
-				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a1) && !xtap_cls_stats(env.cls, slots[1], &b1), "stats");
+				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a1) &&
+						!xtap_cls_stats(env.cls, slots[1], &b1),
+					"stats");
 				REQUIRE(a1.packets == a0.packets + 1 && b1.packets == b0.packets,
-				      "%d option bytes, protocol %d, hook %d: port 443 matched %llu, 444 %llu", opt, proto, h,
-				      (unsigned long long)(a1.packets - a0.packets), (unsigned long long)(b1.packets - b0.packets));
+					"%d option bytes, protocol %d, hook %d: port 443 matched %llu, 444 %llu", opt,
+					proto, h, (unsigned long long)(a1.packets - a0.packets),
+					(unsigned long long)(b1.packets - b0.packets));
 				runs++;
 			}
 		}
@@ -616,10 +1157,14 @@ static int truncations(void)
 		int v6 = s->family == 6;
 		struct crit_text ct[3] = {
 			{ .src = v6 ? V6A : V4A, .cds = "1" },
-			{ .src = v6 ? V6A : V4A, .dport = s->proto == 6 || s->proto == 17 ? "80" : NULL,
-			  .itype = s->proto == 1 || s->proto == 58 ? (v6 ? "128" : "8") : NULL, .cds = "2" },
-			{ .src = v6 ? V6A : V4A, .dport = s->proto == 6 || s->proto == 17 ? "81" : NULL,
-			  .itype = s->proto == 1 || s->proto == 58 ? "0" : NULL, .cds = "3" },
+			{ .src = v6 ? V6A : V4A,
+			  .dport = s->proto == 6 || s->proto == 17 ? "80" : NULL,
+			  .itype = s->proto == 1 || s->proto == 58 ? (v6 ? "128" : "8") : NULL,
+			  .cds = "2" },
+			{ .src = v6 ? V6A : V4A,
+			  .dport = s->proto == 6 || s->proto == 17 ? "81" : NULL,
+			  .itype = s->proto == 1 || s->proto == 58 ? "0" : NULL,
+			  .cds = "3" },
 		};
 		struct pkt_layout lay;
 		uint8_t f[512];
@@ -647,20 +1192,25 @@ static int truncations(void)
 				 * than the fixed IP header: XDP covers those lengths */
 				if (h == HOOK_TC_IN && len < lay.l3 + (v6 ? 40 : 20))
 					continue;
-				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a0) && !xtap_cls_stats(env.cls, slots[1], &b0) &&
-				      !xtap_cls_stats(env.cls, slots[2], &c0), "stats");
+				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a0) &&
+						!xtap_cls_stats(env.cls, slots[1], &b0) &&
+						!xtap_cls_stats(env.cls, slots[2], &c0),
+					"stats");
 				int rerr = tenv_run(&env, h, env.ifindex[0], f, len, &out);
 
 				REQUIRE(!rerr, "frame %d len %d hook %d: %s", k, len, h, strerror(-rerr));
-				REQUIRE(out.size == (uint32_t)len && !memcmp(out.data, f, len), "frame %d changed at %d", k, len);
-				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a1) && !xtap_cls_stats(env.cls, slots[1], &b1) &&
-				      !xtap_cls_stats(env.cls, slots[2], &c1), "stats");
-				REQUIRE(a1.packets - a0.packets == (uint64_t)want0, "frame %d cut at %d: address criterion %d",
-				      k, len, want0);
-				REQUIRE(b1.packets - b0.packets == (uint64_t)want1, "frame %d cut at %d: port/icmp criterion %d",
-				      k, len, want1);
-				REQUIRE(c1.packets - c0.packets == (uint64_t)want2, "frame %d cut at %d: other port/icmp criterion %d",
-				      k, len, want2);
+				REQUIRE(out.size == (uint32_t)len && !memcmp(out.data, f, len),
+					"frame %d changed at %d", k, len);
+				REQUIRE(!xtap_cls_stats(env.cls, slots[0], &a1) &&
+						!xtap_cls_stats(env.cls, slots[1], &b1) &&
+						!xtap_cls_stats(env.cls, slots[2], &c1),
+					"stats");
+				REQUIRE(a1.packets - a0.packets == (uint64_t)want0,
+					"frame %d cut at %d: address criterion %d", k, len, want0);
+				REQUIRE(b1.packets - b0.packets == (uint64_t)want1,
+					"frame %d cut at %d: port/icmp criterion %d", k, len, want1);
+				REQUIRE(c1.packets - c0.packets == (uint64_t)want2,
+					"frame %d cut at %d: other port/icmp criterion %d", k, len, want2);
 				REQUIRE(!want0 || a1.bytes - a0.bytes == iplen, "frame %d cut at %d: bytes", k, len);
 				tested++;
 			}
@@ -682,8 +1232,9 @@ static int tc_paged(void)
 	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = env.prog_tc_in);
 	struct crit_text ct[2] = { { .dst = V6B, .dport = "5060" }, { .dst = V6B, .dport = "5061" } };
-	struct pkt_spec s = { .family = 6, .proto = 17, .sport = 5060, .dport = 5060, .next = 40, .ext_len8 = 1,
-			      .payload = 4500 };
+	struct pkt_spec s = {
+		.family = 6, .proto = 17, .sport = 5060, .dport = 5060, .next = 40, .ext_len8 = 1, .payload = 4500
+	};
 	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = 6 };
 	uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT];
 	struct xtap_crit_stats a, b;
@@ -724,7 +1275,7 @@ static int tc_paged(void)
 	REQUIRE(!xtap_cls_stats(env.cls, slots[1], &b) && b.packets == 0, "port 5061 matched: the ports were not read");
 	REQUIRE(!xtap_cls_counters(env.cls, g1), "counters");
 	REQUIRE(g1[XTAP_G_MATCH_UNREAD] == g0[XTAP_G_MATCH_UNREAD] && g1[XTAP_G_TRUNC_EXT] == g0[XTAP_G_TRUNC_EXT],
-	      "counted as unread");
+		"counted as unread");
 	return 0;
 }
 
@@ -759,7 +1310,8 @@ static int bounds(void)
 	REQUIRE(xtap_cls_add(env.cls, &cs.c, &s2) == -EINVAL, "inverted range accepted");
 	REQUIRE(crit_from_text(&(struct crit_text){ .src = V4A, .proto = "300" }, env.ifindex, &cs) == 0, "text");
 	REQUIRE(xtap_cls_add(env.cls, &cs.c, &s2) == -EINVAL, "protocol 300 accepted");
-	REQUIRE(crit_from_text(&(struct crit_text){ .src = V4A, .scope = XTAP_SCOPE_IN }, env.ifindex, &cs) == 0, "text");
+	REQUIRE(crit_from_text(&(struct crit_text){ .src = V4A, .scope = XTAP_SCOPE_IN }, env.ifindex, &cs) == 0,
+		"text");
 	cs.c.nif = 1;
 	cs.c.ifindex[0] = 999999;
 	REQUIRE(xtap_cls_add(env.cls, &cs.c, &s2) == -ENODEV, "unknown interface accepted");
@@ -770,8 +1322,9 @@ static int bounds(void)
 /* Deleting everything leaves empty maps; reused slots start from zero. */
 static int delete_and_reuse(void)
 {
-	struct crit_text ct[4] = { { .src = V4A }, { .dst = "198.51.100.0/24" }, { .dport = "80" },
-				   { .src = "2001:db8::/48" } };
+	struct crit_text ct[4] = {
+		{ .src = V4A }, { .dst = "198.51.100.0/24" }, { .dport = "80" }, { .src = "2001:db8::/48" }
+	};
 	struct pkt_spec s = { .family = 4, .proto = 6, .dport = 80 };
 	uint32_t slots[4], zero = 0, present = 1;
 	struct xtap_crit_stats st;
@@ -953,7 +1506,8 @@ static int match_bound(void)
 		REQUIRE(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
 		REQUIRE(st.packets == 1, "criterion %d not counted", i);
 	}
-	REQUIRE(g1[XTAP_G_MATCH_BOUND] - g0[XTAP_G_MATCH_BOUND] == (uint64_t)(n - XTAP_MAX_MATCH), "match bound counter");
+	REQUIRE(g1[XTAP_G_MATCH_BOUND] - g0[XTAP_G_MATCH_BOUND] == (uint64_t)(n - XTAP_MAX_MATCH),
+		"match bound counter");
 	REQUIRE(g1[XTAP_G_CD_BOUND] - g0[XTAP_G_CD_BOUND] >= 1, "cd bound counter");
 	REQUIRE(((struct xtap_meta *)out.meta)->ncd == XTAP_PKT_MAX_CDS, "CDs recorded");
 	return 0;
@@ -970,8 +1524,10 @@ struct churn_arg {
 static void *churn(void *p)
 {
 	struct churn_arg *a = p;
-	struct crit_text ct[4] = { { .src = V4A, .dport = "9" }, { .src = "192.0.0.0/8" },
-				   { .src = "192.0.2.0/30", .dport = "9" }, { .dport = "9" } };
+	struct crit_text ct[4] = { { .src = V4A, .dport = "9" },
+				   { .src = "192.0.0.0/8" },
+				   { .src = "192.0.2.0/30", .dport = "9" },
+				   { .dport = "9" } };
 	struct crit_store cs;
 	uint32_t slot[4];
 
@@ -1016,7 +1572,7 @@ static int under_traffic(void)
 	for (int i = 0; i < 3; i++) {
 		REQUIRE(!xtap_cls_stats(env.cls, slots[i], &st), "stats");
 		REQUIRE(st.packets == (uint64_t)runs, "criterion %d matched %llu of %d packets during %ld updates", i,
-		      (unsigned long long)st.packets, runs, a.updates);
+			(unsigned long long)st.packets, runs, a.updates);
 	}
 	printf("    %d packets during %ld updates, none missed\n", runs, a.updates);
 	REQUIRE(a.updates > 0, "no update happened during the run");
@@ -1025,7 +1581,10 @@ static int under_traffic(void)
 
 int main(void)
 {
-	static const struct { const char *name; int (*fn)(void); } extra[] = {
+	static const struct {
+		const char *name;
+		int (*fn)(void);
+	} extra[] = {
 		{ "fragment follow ipv4", test_frag_v4 },
 		{ "fragment follow ipv6", test_frag_v6 },
 		{ "fragment records: no match, several first fragments, ipv4", test_frag_records_v4 },

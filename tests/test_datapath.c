@@ -28,8 +28,7 @@ static char pin_dir[64];
 static int inject(void)
 {
 	struct pkt_spec s = { .family = 4, .proto = 17, .sport = 5, .dport = 6, .payload = 30 };
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("a1"),
-				   .sll_halen = 6 };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("a1"), .sll_halen = 6 };
 	uint8_t f[512];
 	int fd, len, rc;
 
@@ -104,8 +103,9 @@ static int count_lines(const char *cmd)
 
 static int life(enum xtap_attach_mode mode)
 {
-	struct xtap_dp_opts o = { .pin_dir = pin_dir, .vt_name = "vtt0", .vt_peer = "vtt1", .ipv6 = 1,
-				  .max_criteria = 1024 };
+	struct xtap_dp_opts o = {
+		.pin_dir = pin_dir, .vt_name = "vtt0", .vt_peer = "vtt1", .ipv6 = 1, .max_criteria = 1024
+	};
 	struct xtap_criterion c;
 	struct xtap_dp dp;
 	struct xtap_cls *cls;
@@ -114,8 +114,10 @@ static int life(enum xtap_attach_mode mode)
 	int err;
 
 	/* a clean start even after a failed case */
-	snprintf(cmd, sizeof(cmd), "rm -rf %s; ip link del vtt0 2>/dev/null; tc qdisc del dev a0 clsact 2>/dev/null; "
-		 "ip link set a0 xdp off 2>/dev/null; ip link set a0 xdpgeneric off 2>/dev/null; true", pin_dir);
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf %s; ip link del vtt0 2>/dev/null; tc qdisc del dev a0 clsact 2>/dev/null; "
+		 "ip link set a0 xdp off 2>/dev/null; ip link set a0 xdpgeneric off 2>/dev/null; true",
+		 pin_dir);
 	if (system(cmd))
 		return -1;
 	err = xtap_dp_open(&dp, &o);
@@ -133,17 +135,18 @@ static int life(enum xtap_attach_mode mode)
 	REQUIRE(!xtap_cls_add(cls, &c, &slot), "criterion");
 	REQUIRE(!inject(), "inject: %s", strerror(errno));
 	REQUIRE(pinned_packets(slot) == 1, "first packet: %llu (classified %llu, matched %llu)",
-	      (unsigned long long)pinned_packets(slot), (unsigned long long)pinned_counter(XTAP_G_PACKETS),
-	      (unsigned long long)pinned_counter(XTAP_G_MATCHED));
+		(unsigned long long)pinned_packets(slot), (unsigned long long)pinned_counter(XTAP_G_PACKETS),
+		(unsigned long long)pinned_counter(XTAP_G_MATCHED));
 
 	/* a crash: descriptors gone, nothing detached */
 	xtap_cls_free(cls);
 	xtap_dp_close(&dp);
 	REQUIRE(!inject() && pinned_packets(slot) == 2, "interception stopped with the daemon: %llu",
-	      (unsigned long long)pinned_packets(slot));
+		(unsigned long long)pinned_packets(slot));
 	if (mode != XTAP_ATTACH_TC)
 		REQUIRE(count_lines("ip -d link show a0 | grep -w xdp") > 0 ||
-		      count_lines("ip -d link show a0 | grep -w xdpgeneric") > 0, "XDP gone after the crash");
+				count_lines("ip -d link show a0 | grep -w xdpgeneric") > 0,
+			"XDP gone after the crash");
 
 	/* restart: adopt the pins, attach again without doubling anything */
 	err = xtap_dp_open(&dp, &o);
@@ -151,9 +154,10 @@ static int life(enum xtap_attach_mode mode)
 	err = xtap_dp_attach(&dp, "a0", mode);
 	REQUIRE(!err, "attach after restart: %s", strerror(-err));
 	REQUIRE(count_lines("tc filter show dev a0 ingress | grep handle") == 1, "ingress filters: %d",
-	      count_lines("tc filter show dev a0 ingress | grep handle"));
+		count_lines("tc filter show dev a0 ingress | grep handle"));
 	REQUIRE(count_lines("tc filter show dev a0 egress | grep handle") == 1, "egress filters");
-	REQUIRE(!inject() && pinned_packets(slot) == 3, "after restart: %llu", (unsigned long long)pinned_packets(slot));
+	REQUIRE(!inject() && pinned_packets(slot) == 3, "after restart: %llu",
+		(unsigned long long)pinned_packets(slot));
 
 	/* teardown: ours gone, the interface as it was */
 	REQUIRE(!xtap_dp_teardown(&dp), "teardown");
@@ -166,9 +170,18 @@ static int life(enum xtap_attach_mode mode)
 	return 0;
 }
 
-static int test_native(void) { return life(XTAP_ATTACH_XDP_NATIVE); }
-static int test_generic(void) { return life(XTAP_ATTACH_XDP_GENERIC); }
-static int test_tc(void) { return life(XTAP_ATTACH_TC); }
+static int test_native(void)
+{
+	return life(XTAP_ATTACH_XDP_NATIVE);
+}
+static int test_generic(void)
+{
+	return life(XTAP_ATTACH_XDP_GENERIC);
+}
+static int test_tc(void)
+{
+	return life(XTAP_ATTACH_TC);
+}
 
 int main(void)
 {

@@ -57,8 +57,7 @@ static void put16(uint8_t *p, uint16_t v)
 
 /* The copy the vt program must produce, built from the format in
  * docs/design.md (Delivery) without any of the BPF code. */
-static int expected_copy(const uint8_t *inner, int ilen, const struct xtap_cd_spec *cd, uint16_t ip_id,
-			 uint8_t *out)
+static int expected_copy(const uint8_t *inner, int ilen, const struct xtap_cd_spec *cd, uint16_t ip_id, uint8_t *out)
 {
 	int v6 = cd->family == XTAP_AF_INET6, l3 = v6 ? 40 : 20, jm = cd->jmirror ? 8 : 0;
 	uint8_t *ip = out + 14, *udp = ip + l3;
@@ -121,7 +120,7 @@ struct enc_case {
 	const char *src4, *dst4, *src6, *dst6; /* inner addresses */
 	struct xtap_cd_spec cd;
 	const char *cd_src, *cd_dst;
-	int pad_to;  /* frame padded to this length (Ethernet minimum) */
+	int pad_to; /* frame padded to this length (Ethernet minimum) */
 };
 
 static int run_encap(const struct enc_case *c)
@@ -174,39 +173,80 @@ static int run_encap(const struct enc_case *c)
 	return 0;
 }
 
-#define CD4(jm, id) { .family = XTAP_AF_INET, .sport = 49153, .dport = 7890, .ttl = 64, .jmirror = jm, .intercept_id = id }
-#define CD6(jm, id) { .family = XTAP_AF_INET6, .sport = 49153, .dport = 30030, .jmirror = jm, .intercept_id = id }
+#define CD4(jm, id) \
+	{ \
+		.family = XTAP_AF_INET, .sport = 49153, .dport = 7890, .ttl = 64, .jmirror = jm, .intercept_id = id \
+	}
+#define CD6(jm, id) \
+	{ \
+		.family = XTAP_AF_INET6, .sport = 49153, .dport = 30030, .jmirror = jm, .intercept_id = id \
+	}
 
 static const struct enc_case encs[] = {
-	{ "ipv4 tcp in plain ipv4", { .family = 4, .proto = 6, .dport = 80, .payload = 100 }, .cd = CD4(0, 0),
-	  .cd_src = "192.0.2.254", .cd_dst = "203.0.113.50" },
-	{ "ethernet padding is not copied", { .family = 4, .proto = 17, .dport = 53, .payload = 2 }, .cd = CD4(0, 0),
-	  .cd_src = "192.0.2.254", .cd_dst = "203.0.113.50", .pad_to = 60 },
-	{ "jmirror, short intercept id", { .family = 4, .proto = 6, .payload = 10 }, .cd = CD4(1, 0x1234),
-	  .cd_src = "192.0.2.254", .cd_dst = "203.0.113.50" },
-	{ "jmirror, 32-bit intercept id keeps 30 bits", { .family = 4, .proto = 6, .payload = 10 },
-	  .cd = CD4(1, 0xffffffffull), .cd_src = "192.0.2.254", .cd_dst = "203.0.113.50" },
-	{ "jmirror, long intercept id and session", { .family = 4, .proto = 6, .payload = 10 },
-	  .cd = CD4(1, 0x123456789abcull), .cd_src = "192.0.2.254", .cd_dst = "203.0.113.50" },
-	{ "ipv6 udp in ipv4", { .family = 6, .proto = 17, .dport = 5060, .payload = 300 }, .cd = CD4(0, 0),
-	  .cd_src = "192.0.2.254", .cd_dst = "203.0.113.50" },
-	{ "ipv4 in ipv6, checksum over the copy", { .family = 4, .proto = 6, .payload = 1001 }, .cd = CD6(0, 0),
-	  .cd_src = "2001:db8:ff::1", .cd_dst = "2001:db8:cd::50" },
-	{ "ipv6 in ipv6 jmirror", { .family = 6, .proto = 58, .itype = 128, .payload = 57 }, .cd = CD6(1, 7),
-	  .cd_src = "2001:db8:ff::1", .cd_dst = "2001:db8:cd::50" },
-	{ "one vlan tag is stripped", { .family = 4, .proto = 6, .nvlan = 1, .payload = 20 }, .cd = CD4(0, 0),
-	  .cd_src = "192.0.2.254", .cd_dst = "203.0.113.50" },
-	{ "802.1ad + 802.1Q are stripped", { .family = 6, .proto = 17, .nvlan = 2, .vlan_ad = 1, .payload = 20 },
-	  .cd = CD6(0, 0), .cd_src = "2001:db8:ff::1", .cd_dst = "2001:db8:cd::50" },
-	{ "a later fragment is copied as it is", { .family = 4, .proto = 17, .frag = PF_LATER, .frag_id = 9, .payload = 500 },
-	  .cd = CD4(0, 0), .cd_src = "192.0.2.254", .cd_dst = "203.0.113.50" },
+	{ "ipv4 tcp in plain ipv4",
+	  { .family = 4, .proto = 6, .dport = 80, .payload = 100 },
+	  .cd = CD4(0, 0),
+	  .cd_src = "192.0.2.254",
+	  .cd_dst = "203.0.113.50" },
+	{ "ethernet padding is not copied",
+	  { .family = 4, .proto = 17, .dport = 53, .payload = 2 },
+	  .cd = CD4(0, 0),
+	  .cd_src = "192.0.2.254",
+	  .cd_dst = "203.0.113.50",
+	  .pad_to = 60 },
+	{ "jmirror, short intercept id",
+	  { .family = 4, .proto = 6, .payload = 10 },
+	  .cd = CD4(1, 0x1234),
+	  .cd_src = "192.0.2.254",
+	  .cd_dst = "203.0.113.50" },
+	{ "jmirror, 32-bit intercept id keeps 30 bits",
+	  { .family = 4, .proto = 6, .payload = 10 },
+	  .cd = CD4(1, 0xffffffffull),
+	  .cd_src = "192.0.2.254",
+	  .cd_dst = "203.0.113.50" },
+	{ "jmirror, long intercept id and session",
+	  { .family = 4, .proto = 6, .payload = 10 },
+	  .cd = CD4(1, 0x123456789abcull),
+	  .cd_src = "192.0.2.254",
+	  .cd_dst = "203.0.113.50" },
+	{ "ipv6 udp in ipv4",
+	  { .family = 6, .proto = 17, .dport = 5060, .payload = 300 },
+	  .cd = CD4(0, 0),
+	  .cd_src = "192.0.2.254",
+	  .cd_dst = "203.0.113.50" },
+	{ "ipv4 in ipv6, checksum over the copy",
+	  { .family = 4, .proto = 6, .payload = 1001 },
+	  .cd = CD6(0, 0),
+	  .cd_src = "2001:db8:ff::1",
+	  .cd_dst = "2001:db8:cd::50" },
+	{ "ipv6 in ipv6 jmirror",
+	  { .family = 6, .proto = 58, .itype = 128, .payload = 57 },
+	  .cd = CD6(1, 7),
+	  .cd_src = "2001:db8:ff::1",
+	  .cd_dst = "2001:db8:cd::50" },
+	{ "one vlan tag is stripped",
+	  { .family = 4, .proto = 6, .nvlan = 1, .payload = 20 },
+	  .cd = CD4(0, 0),
+	  .cd_src = "192.0.2.254",
+	  .cd_dst = "203.0.113.50" },
+	{ "802.1ad + 802.1Q are stripped",
+	  { .family = 6, .proto = 17, .nvlan = 2, .vlan_ad = 1, .payload = 20 },
+	  .cd = CD6(0, 0),
+	  .cd_src = "2001:db8:ff::1",
+	  .cd_dst = "2001:db8:cd::50" },
+	{ "a later fragment is copied as it is",
+	  { .family = 4, .proto = 17, .frag = PF_LATER, .frag_id = 9, .payload = 500 },
+	  .cd = CD4(0, 0),
+	  .cd_src = "192.0.2.254",
+	  .cd_dst = "203.0.113.50" },
 };
 
 /* Refusals: each dropped and counted under its reason, none silent. */
 static int refusals(void)
 {
 	struct xtap_cd_spec cd6 = CD6(0, 0), cd4 = CD4(0, 0);
-	struct pkt_spec big = { .family = 6, .proto = 17, .payload = 1440 }, arp = { .ethertype = 0x0806, .payload = 28 };
+	struct pkt_spec big = { .family = 6, .proto = 17, .payload = 1440 },
+			arp = { .ethertype = 0x0806, .payload = 28 };
 	uint64_t g0[XTAP_G_COUNT], g1[XTAP_G_COUNT], st[XTAP_CDS_COUNT];
 	uint8_t f[2048];
 	struct run_out out;
@@ -272,7 +312,7 @@ static int ip_ids(void)
 	REQUIRE(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | idx, f, len, &a), "run");
 	REQUIRE(!tenv_run_mark(&env, HOOK_VT, env.ifindex[0], XTAP_MARK_MAGIC | idx, f, len, &b), "run");
 	REQUIRE(((b.data[18] << 8 | b.data[19]) - (a.data[18] << 8 | a.data[19])) == 1, "IDs %u then %u",
-	      a.data[18] << 8 | a.data[19], b.data[18] << 8 | b.data[19]);
+		a.data[18] << 8 | a.data[19], b.data[18] << 8 | b.data[19]);
 	REQUIRE(!xtap_cls_cd_put(env.cls, idx), "put");
 	return 0;
 }
@@ -318,7 +358,7 @@ static int clone_path(void)
 	memcpy(vt.peer_mac, peer_mac, 6);
 	vt.ifindex = vtif;
 	REQUIRE(!system("ip link set xt2p address 02:78:74:00:00:01 && ip link set xt2 address 02:78:74:00:00:00"),
-	      "mac");
+		"mac");
 	err = tenv_open_vt(&e2, 1024, 16, &vt);
 	REQUIRE(!err, "load: %s", strerror(-err));
 	{
@@ -332,7 +372,8 @@ static int clone_path(void)
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
 	REQUIRE(fd >= 0, "packet socket");
 	{
-		struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+		struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+					   .sll_protocol = htons(ETH_P_ALL),
 					   .sll_ifindex = (int)peer };
 
 		REQUIRE(!bind(fd, (struct sockaddr *)&sll, sizeof(sll)), "bind");
@@ -361,7 +402,7 @@ static int clone_path(void)
 	REQUIRE(out.mark == 0x5a5a, "original mark changed to %#x", out.mark);
 	REQUIRE(!xtap_cls_cd_stats(e2.cls, idx, st), "stats");
 	REQUIRE(st[XTAP_CDS_CLONED] == 1 && st[XTAP_CDS_SENT] == 1, "cloned %llu sent %llu",
-	      (unsigned long long)st[XTAP_CDS_CLONED], (unsigned long long)st[XTAP_CDS_SENT]);
+		(unsigned long long)st[XTAP_CDS_CLONED], (unsigned long long)st[XTAP_CDS_SENT]);
 
 	/* both copies arrive at the far end, each exactly as specified */
 	for (int tries = 0; tries < 50 && seen < 2; tries++) {
@@ -372,8 +413,8 @@ static int clone_path(void)
 			continue;
 		while ((n = (int)recv(fd, got, sizeof(got), 0)) > 0) {
 			if (n > 14 + 20 && got[12] == 0x08 && got[13] == 0x00) {
-				wlen = expected_copy(f + lay.l3, lay.end - lay.l3, &cd, (uint16_t)(got[18] << 8 | got[19]),
-						     want);
+				wlen = expected_copy(f + lay.l3, lay.end - lay.l3, &cd,
+						     (uint16_t)(got[18] << 8 | got[19]), want);
 				REQUIRE(n == wlen && !memcmp(got, want, wlen), "IPv4 copy at the far end differs");
 				seen++;
 			} else if (n > 14 + 40 && got[12] == 0x86 && got[13] == 0xdd && got[14 + 6] == 17) {

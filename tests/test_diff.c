@@ -174,19 +174,14 @@ static void rand_crit(struct rcrit *rc, int v6_pct)
 	rand_values(&c->icode, rc->r[4], 255, 90, icmp_vals, 3);
 	switch (below(10)) {
 	case 0:
-	case 1:
-		c->scope = XTAP_SCOPE_IN;
-		break;
+	case 1: c->scope = XTAP_SCOPE_IN; break;
 	case 2:
-	case 3:
-		c->scope = XTAP_SCOPE_OUT;
-		break;
+	case 3: c->scope = XTAP_SCOPE_OUT; break;
 	case 4:
 		c->scope = XTAP_SCOPE_GROUP;
 		c->groups = 1 + below(3);
 		break;
-	default:
-		c->scope = XTAP_SCOPE_ANY;
+	default: c->scope = XTAP_SCOPE_ANY;
 	}
 	if (c->scope == XTAP_SCOPE_IN || c->scope == XTAP_SCOPE_OUT) {
 		c->nif = 1 + below(2);
@@ -248,8 +243,7 @@ static void aimed_pkt(struct pkt_spec *s, const struct xtap_criterion *c, int *h
 	s->icode = (uint8_t)pick_value(&c->icode, s->icode);
 	if (s->ethertype && chance(90))
 		s->ethertype = 0;
-	if (s->family == 6 && (s->proto == 0 || s->proto == 43 || s->proto == 44 || s->proto == 51 ||
-			       s->proto == 60))
+	if (s->family == 6 && (s->proto == 0 || s->proto == 43 || s->proto == 44 || s->proto == 51 || s->proto == 60))
 		s->proto = 59; /* IPv6 extension headers are never the upper layer */
 	*hook = c->scope == XTAP_SCOPE_OUT ? HOOK_TC_OUT : (int)below(2);
 	if (c->nif) {
@@ -269,7 +263,10 @@ static void aimed_pkt(struct pkt_spec *s, const struct xtap_criterion *c, int *h
 	case 2: s->proto = r.proto; break;
 	case 3: s->sport = r.sport; break;
 	case 4: s->dport = r.dport; break;
-	case 5: s->itype = r.itype; s->icode = r.icode; break;
+	case 5:
+		s->itype = r.itype;
+		s->icode = r.icode;
+		break;
 	case 6: *hook = below(3); break;
 	default: *ifi = below(TENV_NIF); break;
 	}
@@ -388,7 +385,8 @@ static void print_pkt(const struct pkt_spec *s, int hook, int ifi)
 
 	inet_ntop(s->family == 6 ? AF_INET6 : AF_INET, s->src, a, sizeof(a));
 	inet_ntop(s->family == 6 ? AF_INET6 : AF_INET, s->dst, b, sizeof(b));
-	printf("      packet: %s on xt%d, %s > %s proto %u ports %u > %u icmp %u/%u vlan %d opt %d ext %d (x%d) frag %d "
+	printf("      packet: %s on xt%d, %s > %s proto %u ports %u > %u icmp %u/%u vlan %d opt %d ext %d (x%d) frag "
+	       "%d "
 	       "id %u after %d cut l4 %d ext %d ethertype %#x\n",
 	       hook_name[hook], ifi, a, b, s->proto, s->sport, s->dport, s->itype, s->icode, s->nvlan, s->ipopt,
 	       s->next, s->ext_len8, s->frag, s->frag_id, s->after_frag, s->cut_l4, s->cut_ext, s->ethertype);
@@ -595,7 +593,8 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 			continue;
 		if (errors++ > 5)
 			continue;
-		printf("    seed %llu round %d: criterion %d counted %llu packets / %llu bytes, reference %llu / %llu\n",
+		printf("    seed %llu round %d: criterion %d counted %llu packets / %llu bytes, reference %llu / "
+		       "%llu\n",
 		       (unsigned long long)seed, round, i, (unsigned long long)st.packets, (unsigned long long)st.bytes,
 		       (unsigned long long)rc->want_packets, (unsigned long long)rc->want_bytes);
 		print_crit(rc);
@@ -678,8 +677,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)packets_total, (unsigned long long)cd_checks, (unsigned long long)cd_uncertain,
 	       (unsigned long long)counters_checked, (unsigned long long)add_refused);
 	t_record("differential: BPF classifier == reference classifier", failed_rounds ? -1 : 0, NULL);
-	t_record("differential test ran at least 100,000 packets", packets_total >= 100000 || only >= 0 ? 0 : -1,
-		 NULL);
+	t_record("differential test ran at least 100,000 packets", packets_total >= 100000 || only >= 0 ? 0 : -1, NULL);
 	free(sent);
 	tenv_close(&env);
 	return t_summary();

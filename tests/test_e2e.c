@@ -60,8 +60,7 @@ static int sh(const char *fmt, ...)
  * sensor's namespace while it runs). */
 static void kill_ns(const char *ns, const char *sig)
 {
-	sh("ip netns pids %s 2>/dev/null | grep -vx %d | xargs -r kill -%s 2>/dev/null; true", ns, (int)getpid(),
-	   sig);
+	sh("ip netns pids %s 2>/dev/null | grep -vx %d | xargs -r kill -%s 2>/dev/null; true", ns, (int)getpid(), sig);
 }
 
 static void teardown(void)
@@ -70,8 +69,7 @@ static void teardown(void)
 	kill_ns(ns_srv, "TERM");
 	kill_ns(ns_cd, "TERM");
 	kill_ns(ns_sen, "TERM");
-	sh("for n in %s %s %s %s; do ip netns del $n 2>/dev/null; done; rm -rf %s", ns_cli, ns_sen, ns_srv, ns_cd,
-	   dir);
+	sh("for n in %s %s %s %s; do ip netns del $n 2>/dev/null; done; rm -rf %s", ns_cli, ns_sen, ns_srv, ns_cd, dir);
 }
 
 static void on_signal(int sig)
@@ -98,7 +96,8 @@ static int lab_up(void)
 		  "ip -n %2$s addr add 198.51.100.1/24 dev s1; ip -n %2$s addr add 2001:db8:2::1/64 dev s1 nodad; "
 		  "ip -n %2$s addr add 203.0.113.1/24 dev s2; ip -n %2$s addr add 2001:db8:3::1/64 dev s2 nodad; "
 		  "for p in '%1$s c0' '%2$s s0' '%2$s s1' '%2$s s2' '%3$s v0' '%4$s d0'; do set -- $p; "
-		  "  ip -n $1 link set $2 up; ip netns exec $1 ethtool -K $2 tso off gso off gro off tx off >/dev/null 2>&1 || true; done; "
+		  "  ip -n $1 link set $2 up; ip netns exec $1 ethtool -K $2 tso off gso off gro off tx off >/dev/null "
+		  "2>&1 || true; done; "
 		  "ip -n %1$s route add default via 192.0.2.1; ip -n %1$s -6 route add default via 2001:db8:1::1; "
 		  "ip -n %3$s route add default via 198.51.100.1; ip -n %3$s -6 route add default via 2001:db8:2::1; "
 		  "ip -n %4$s route add default via 203.0.113.1; ip -n %4$s -6 route add default via 2001:db8:3::1; "
@@ -187,8 +186,7 @@ static int flow_is(const struct pkt *p, const char *a, const char *b, int proto)
 	pkt_addr(sa, a);
 	pkt_addr(sb, b);
 	if (p->len >= 20 && (p->data[0] >> 4) == 4)
-		return !memcmp(p->data + 12, sa, 4) && !memcmp(p->data + 16, sb, 4) &&
-		       (!proto || p->data[9] == proto);
+		return !memcmp(p->data + 12, sa, 4) && !memcmp(p->data + 16, sb, 4) && (!proto || p->data[9] == proto);
 	if (p->len >= 40 && (p->data[0] >> 4) == 6) {
 		int nh = p->data[6];
 
@@ -245,42 +243,62 @@ struct shape {
 	struct shape_frame f[SHAPE_FRAMES];
 };
 
-#define SH_V6(port, ...) { .family = 6, .proto = 17, .sport = 7777, .dport = port, .payload = 32, __VA_ARGS__ }
-#define SH_V4(port, ...) { .family = 4, .proto = 17, .sport = 7777, .dport = port, .payload = 32, __VA_ARGS__ }
+#define SH_V6(port, ...) \
+	{ \
+		.family = 6, .proto = 17, .sport = 7777, .dport = port, .payload = 32, __VA_ARGS__ \
+	}
+#define SH_V4(port, ...) \
+	{ \
+		.family = 4, .proto = 17, .sport = 7777, .dport = port, .payload = 32, __VA_ARGS__ \
+	}
 
 /* Every shape of issue 12 item 7. IPv6 shapes are told apart by their flow
  * label, IPv4 ones by their IP ID (shape number + 0x5000); extension chains
  * use 8-byte headers, whose padding (PadN of 4) Linux accepts. */
 static const struct shape shapes[] = {
 	{ "ipv6 plain", 1, { { SH_V6(7000, .icode = 0), 1 } } },
-	{ "ipv6 3 destination options headers", 1, { { SH_V6(7000, .next = 3, .ext = { 60, 60, 60 }, .ext_len8 = 1), 1 } } },
-	{ "ipv6 9 destination options headers", 1,
+	{ "ipv6 3 destination options headers",
+	  1,
+	  { { SH_V6(7000, .next = 3, .ext = { 60, 60, 60 }, .ext_len8 = 1), 1 } } },
+	{ "ipv6 9 destination options headers",
+	  1,
 	  { { SH_V6(7000, .next = 9, .ext = { 60, 60, 60, 60, 60, 60, 60, 60, 60 }, .ext_len8 = 1), 1 } } },
-	{ "ipv6 one 240-byte destination options header", 1, { { SH_V6(7000, .next = 1, .ext = { 60 }, .ext_len8 = 30), 1 } } },
-	{ "ipv6 hop-by-hop + routing + 100 destination options headers", 1,
+	{ "ipv6 one 240-byte destination options header",
+	  1,
+	  { { SH_V6(7000, .next = 1, .ext = { 60 }, .ext_len8 = 30), 1 } } },
+	{ "ipv6 hop-by-hop + routing + 100 destination options headers",
+	  1,
 	  { { SH_V6(7000, .next = 102, .ext = { 0, 43 }, .ext_len8 = 1), 1 } } },
-	{ "ipv6 first and later fragment", 2,
-	  { { SH_V6(7000, .frag = PF_FIRST, .frag_id = 0x6001), 1 }, { SH_V6(7000, .frag = PF_LATER, .frag_id = 0x6001), 1 } } },
-	{ "ipv6 tiny first fragment (no udp header) and later fragment", 2,
+	{ "ipv6 first and later fragment",
+	  2,
+	  { { SH_V6(7000, .frag = PF_FIRST, .frag_id = 0x6001), 1 },
+	    { SH_V6(7000, .frag = PF_LATER, .frag_id = 0x6001), 1 } } },
+	{ "ipv6 tiny first fragment (no udp header) and later fragment",
+	  2,
 	  { { SH_V6(7000, .frag = PF_FIRST, .frag_id = 0x6002, .cut_l4 = 1), 1 },
 	    { SH_V6(7000, .frag = PF_LATER, .frag_id = 0x6002), 1 } } },
-	{ "ipv6 first fragment whose chain goes on in the next, later fragment", 2,
+	{ "ipv6 first fragment whose chain goes on in the next, later fragment",
+	  2,
 	  { { SH_V6(7000, .frag = PF_FIRST, .frag_id = 0x6003, .after_frag = 2, .ext_len8 = 1, .cut_ext = 5), 1 },
 	    { SH_V6(7000, .frag = PF_LATER, .frag_id = 0x6003, .after_frag = 2), 1 } } },
 	{ "ipv6 later fragment alone", 1, { { SH_V6(7000, .frag = PF_LATER, .frag_id = 0x6004), 1 } } },
-	{ "ipv6 overlapping first fragments (ports 7001, 7000), later fragment", 3,
+	{ "ipv6 overlapping first fragments (ports 7001, 7000), later fragment",
+	  3,
 	  { { SH_V6(7001, .frag = PF_FIRST, .frag_id = 0x6005), 0 },
 	    { SH_V6(7000, .frag = PF_FIRST, .frag_id = 0x6005), 1 },
 	    { SH_V6(7000, .frag = PF_LATER, .frag_id = 0x6005), 1 } } },
 	{ "ipv6 under three vlan tags (802.1ad + 2 x 802.1Q)", 1, { { SH_V6(7000, .nvlan = 3, .vlan_ad = 1), 1 } } },
 	{ "ipv4 plain", 1, { { SH_V4(7000, .icode = 0), 1 } } },
 	{ "ipv4 40 bytes of options", 1, { { SH_V4(7000, .ipopt = 40), 1 } } },
-	{ "ipv4 tiny first fragment (2 bytes of udp) and later fragment", 2,
+	{ "ipv4 tiny first fragment (2 bytes of udp) and later fragment",
+	  2,
 	  { { SH_V4(7000, .frag = PF_FIRST, .cut_l4 = 3), 1 }, { SH_V4(7000, .frag = PF_LATER), 1 } } },
 	{ "ipv4 later fragment alone", 1, { { SH_V4(7000, .frag = PF_LATER), 1 } } },
 	{ "ipv4 total length short of the ports", 1, { { SH_V4(7000, .cut_l4 = 3), 1 } } },
-	{ "ipv4 overlapping first fragments (ports 7001, 7000), later fragment", 3,
-	  { { SH_V4(7001, .frag = PF_FIRST), 0 }, { SH_V4(7000, .frag = PF_FIRST), 1 },
+	{ "ipv4 overlapping first fragments (ports 7001, 7000), later fragment",
+	  3,
+	  { { SH_V4(7001, .frag = PF_FIRST), 0 },
+	    { SH_V4(7000, .frag = PF_FIRST), 1 },
 	    { SH_V4(7000, .frag = PF_LATER), 1 } } },
 };
 #define NSHAPES (int)(sizeof(shapes) / sizeof(shapes[0]))
@@ -366,8 +384,8 @@ static int send_shapes(void)
 				frame[lay.l3 + 2] = (uint8_t)((k + 1) >> 8);
 				frame[lay.l3 + 3] = (uint8_t)(k + 1);
 			}
-			REQUIRE(sendto(fd, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) == len, "send shape %d: %s", k,
-			      strerror(errno));
+			REQUIRE(sendto(fd, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) == len,
+				"send shape %d: %s", k, strerror(errno));
 			sent++;
 		}
 	}
@@ -438,7 +456,7 @@ static int attach(struct lab *L)
 		REQUIRE(!bpf_tc_attach(&in, &oi) && !bpf_tc_attach(&out, &oo), "tc programs on %s", names[i]);
 		if (L->xdp)
 			REQUIRE(!bpf_xdp_attach((int)L->ifs[i], L->e.prog_xdp, XDP_FLAGS_DRV_MODE, NULL),
-			      "native XDP on %s", names[i]);
+				"native XDP on %s", names[i]);
 		REQUIRE(!xtap_cls_iface_add(L->e.cls, L->ifs[i], 0), "iface");
 	}
 	{
@@ -461,7 +479,8 @@ static void detach(struct lab *L)
 		bpf_tc_hook_destroy(&hook);
 	}
 	{
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = L->vt.ifindex, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = L->vt.ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
 
 		bpf_tc_hook_destroy(&hook);
 	}
@@ -469,8 +488,12 @@ static void detach(struct lab *L)
 
 static int cd(struct lab *L, int v6, int port, uint64_t jm_id, uint16_t *idx)
 {
-	struct xtap_cd_spec s = { .family = v6 ? XTAP_AF_INET6 : XTAP_AF_INET, .sport = 49153, .dport = port,
-				  .ttl = 64, .jmirror = jm_id != 0, .intercept_id = jm_id };
+	struct xtap_cd_spec s = { .family = v6 ? XTAP_AF_INET6 : XTAP_AF_INET,
+				  .sport = 49153,
+				  .dport = port,
+				  .ttl = 64,
+				  .jmirror = jm_id != 0,
+				  .intercept_id = jm_id };
 
 	pkt_addr(s.src, v6 ? "2001:db8:3::1" : "203.0.113.1");
 	pkt_addr(s.dst, v6 ? "2001:db8:3::10" : "203.0.113.10");
@@ -528,8 +551,9 @@ static int run_mode(int xdp)
 
 	/* content destinations: A JMirror 0x1234, B plain, C JMirror with a session, V6 over IPv6 */
 	REQUIRE(!cd(&L, 0, ports[CD_A], 0x1234, &cdi[CD_A]) && !cd(&L, 0, ports[CD_B], 0, &cdi[CD_B]) &&
-	      !cd(&L, 0, ports[CD_C], 0x123456789ull, &cdi[CD_C]) && !cd(&L, 1, ports[CD_V6], 0, &cdi[CD_V6]) &&
-	      !cd(&L, 0, ports[CD_E], 0, &cdi[CD_E]), "destinations");
+			!cd(&L, 0, ports[CD_C], 0x123456789ull, &cdi[CD_C]) &&
+			!cd(&L, 1, ports[CD_V6], 0, &cdi[CD_V6]) && !cd(&L, 0, ports[CD_E], 0, &cdi[CD_E]),
+		"destinations");
 	{
 		uint16_t a[1] = { cdi[CD_A] }, ab[2] = { cdi[CD_A], cdi[CD_B] }, c[1] = { cdi[CD_C] },
 			 v6[1] = { cdi[CD_V6] };
@@ -552,8 +576,9 @@ static int run_mode(int xdp)
 		uint16_t e[1] = { cdi[CD_E] };
 
 		for (int i = 0; i < 3; i++) {
-			struct crit_text t = { .src = srcs[i], .dst = i ? SHAPE_V6_DST : SHAPE_V4_DST, .proto = "17",
-					       .dport = "7000" };
+			struct crit_text t = {
+				.src = srcs[i], .dst = i ? SHAPE_V6_DST : SHAPE_V4_DST, .proto = "17", .dport = "7000"
+			};
 			struct crit_store cs;
 
 			REQUIRE(!crit_from_text(&t, L.e.ifindex, &cs), "criterion text");
@@ -565,51 +590,62 @@ static int run_mode(int xdp)
 	/* the server's second addresses, and three stacked VLAN devices on s0
 	 * (802.1ad, then 802.1Q twice) routing 2001:db8:4::/64 */
 	REQUIRE(!sh("set -e; ip -n %1$s addr add " SHAPE_V4_DST "/24 dev v0; "
-		  "ip -n %1$s addr add " SHAPE_V6_DST "/64 dev v0 nodad; "
-		  "ip netns exec %2$s ping -q -c 1 -W 5 " SHAPE_V4_DST " >/dev/null; "
-		  "ip netns exec %2$s ping -6 -q -c 1 -W 5 " SHAPE_V6_DST " >/dev/null",
-		  ns_srv, ns_sen), "shapes: addresses, neighbours");
+		    "ip -n %1$s addr add " SHAPE_V6_DST "/64 dev v0 nodad; "
+		    "ip netns exec %2$s ping -q -c 1 -W 5 " SHAPE_V4_DST " >/dev/null; "
+		    "ip netns exec %2$s ping -6 -q -c 1 -W 5 " SHAPE_V6_DST " >/dev/null",
+		    ns_srv, ns_sen),
+		"shapes: addresses, neighbours");
 	/* a kernel without 802.1Q devices routes nothing under tags */
 	no_vlan = sh("set -e; ip -n %1$s link add link s0 name s0.100 type vlan proto 802.1ad id 100 2>/dev/null; "
 		     "ip -n %1$s link add link s0.100 name s0.101 type vlan id 101; "
 		     "ip -n %1$s link add link s0.101 name s0.102 type vlan id 102; "
 		     "for v in s0.100 s0.101 s0.102; do ip -n %1$s link set $v up; done; "
-		     "ip -n %1$s addr add 2001:db8:4::1/64 dev s0.102 nodad", ns_sen) != 0;
+		     "ip -n %1$s addr add 2001:db8:4::1/64 dev s0.102 nodad",
+		     ns_sen) != 0;
 
 	/* receivers, captures at the sensor's ingress, and the CD wire capture */
 	REQUIRE(!sh("mkdir -p %s", dir), "dir");
 	for (int i = 0; i < NCD; i++)
 		REQUIRE(!sh("ip netns exec %s %s/xtap-cd -l '%s:%d' -w %s/cd%d.pcap -t 30 >%s/cd%d.txt 2>&1 &", ns_cd,
-			  build, i == CD_V6 ? "[2001:db8:3::10]" : "203.0.113.10", ports[i], dir, i, dir, i),
-		      "xtap-cd");
+			    build, i == CD_V6 ? "[2001:db8:3::10]" : "203.0.113.10", ports[i], dir, i, dir, i),
+			"xtap-cd");
 	REQUIRE(!sh("ip netns exec %1$s tcpdump -q -U -i s0 -Q in -w %2$s/s0.pcap >/dev/null 2>&1 & "
-		  "ip netns exec %1$s tcpdump -q -U -i s1 -Q in -w %2$s/s1.pcap >/dev/null 2>&1 & "
-		  "ip netns exec %3$s tcpdump -q -U -i d0 -w %2$s/d0.pcap udp >/dev/null 2>&1 & "
-		  "ip netns exec %4$s tcpdump -q -U -i v0 -Q in -w %2$s/srv.pcap >/dev/null 2>&1 & sleep 1.5",
-		  ns_sen, dir, ns_cd, ns_srv), "captures");
+		    "ip netns exec %1$s tcpdump -q -U -i s1 -Q in -w %2$s/s1.pcap >/dev/null 2>&1 & "
+		    "ip netns exec %3$s tcpdump -q -U -i d0 -w %2$s/d0.pcap udp >/dev/null 2>&1 & "
+		    "ip netns exec %4$s tcpdump -q -U -i v0 -Q in -w %2$s/srv.pcap >/dev/null 2>&1 & sleep 1.5",
+		    ns_sen, dir, ns_cd, ns_srv),
+		"captures");
 
 	/* traffic: a TCP transfer checked end to end, UDP, ping (also fragmented), IPv6 */
 	REQUIRE(!sh("head -c 300000 /dev/urandom > %s/send && "
-		  "(ip netns exec %s socat -u TCP-LISTEN:5001,reuseaddr OPEN:%s/recv,creat,trunc &) && sleep 0.5 && "
-		  "ip netns exec %s socat -u OPEN:%s/send TCP:198.51.100.10:5001 && sleep 0.5 && cmp -s %s/send %s/recv",
-		  dir, ns_srv, dir, ns_cli, dir, dir, dir), "TCP transfer through the sensor is not intact");
+		    "(ip netns exec %s socat -u TCP-LISTEN:5001,reuseaddr OPEN:%s/recv,creat,trunc &) && sleep 0.5 && "
+		    "ip netns exec %s socat -u OPEN:%s/send TCP:198.51.100.10:5001 && sleep 0.5 && cmp -s %s/send "
+		    "%s/recv",
+		    dir, ns_srv, dir, ns_cli, dir, dir, dir),
+		"TCP transfer through the sensor is not intact");
 	/* waits for the receiver's socket and for the datagrams, not a fixed
 	 * time: on a busy machine socat takes longer than any sleep */
 	REQUIRE(!sh("(ip netns exec %1$s timeout 15 socat -u UDP-RECV:5060 OPEN:%2$s/udp,creat,trunc &) && "
-		  "for k in $(seq 100); do ip netns exec %1$s ss -Hlun 'sport = :5060' | grep -q . && break; sleep 0.1; done; "
-		  "for i in 1 2 3 4 5; do echo datagram$i | ip netns exec %3$s socat -u - UDP:198.51.100.10:5060; done; "
-		  "for k in $(seq 100); do test \"$(grep -c datagram %2$s/udp)\" = 5 && exit 0; sleep 0.1; done; exit 1",
-		  ns_srv, dir, ns_cli), "UDP datagrams did not all reach the server");
+		    "for k in $(seq 100); do ip netns exec %1$s ss -Hlun 'sport = :5060' | grep -q . && break; sleep "
+		    "0.1; done; "
+		    "for i in 1 2 3 4 5; do echo datagram$i | ip netns exec %3$s socat -u - UDP:198.51.100.10:5060; "
+		    "done; "
+		    "for k in $(seq 100); do test \"$(grep -c datagram %2$s/udp)\" = 5 && exit 0; sleep 0.1; done; "
+		    "exit 1",
+		    ns_srv, dir, ns_cli),
+		"UDP datagrams did not all reach the server");
 	REQUIRE(!sh("ip netns exec %s ping -q -c 3 -i 0.2 198.51.100.10 >/dev/null", ns_cli), "ping");
 	REQUIRE(!sh("ip netns exec %s ping -q -c 2 -i 0.2 -s 3000 198.51.100.10 >/dev/null", ns_cli),
-	      "fragmented ping");
+		"fragmented ping");
 	REQUIRE(!sh("ip netns exec %s ping -6 -q -c 3 -i 0.2 2001:db8:2::10 >/dev/null", ns_cli), "ping6");
 	REQUIRE(!sh("ip netns exec %s ping -6 -q -c 2 -i 0.2 -s 3000 2001:db8:2::10 >/dev/null", ns_cli),
-	      "fragmented ping6");
+		"fragmented ping6");
 	REQUIRE(!sh("head -c 50000 /dev/urandom > %s/send6 && "
-		  "(ip netns exec %s socat -u OPEN:%s/send6 TCP6-LISTEN:5002,reuseaddr &) && sleep 0.5 && "
-		  "ip netns exec %s socat -u TCP6:[2001:db8:2::10]:5002 OPEN:%s/recv6,creat,trunc && cmp -s %s/send6 %s/recv6",
-		  dir, ns_srv, dir, ns_cli, dir, dir, dir), "TCP over IPv6 through the sensor is not intact");
+		    "(ip netns exec %s socat -u OPEN:%s/send6 TCP6-LISTEN:5002,reuseaddr &) && sleep 0.5 && "
+		    "ip netns exec %s socat -u TCP6:[2001:db8:2::10]:5002 OPEN:%s/recv6,creat,trunc && cmp -s %s/send6 "
+		    "%s/recv6",
+		    dir, ns_srv, dir, ns_cli, dir, dir, dir),
+		"TCP over IPv6 through the sensor is not intact");
 
 	n = send_shapes();
 	REQUIRE(n > 0, "shapes not sent");
@@ -637,21 +673,23 @@ static int run_mode(int xdp)
 		if (rc)
 			return -1;
 		REQUIRE(!xtap_cls_counters(L.e.cls, g), "counters");
-		printf("    %d shape frames; counters: match_unread %llu, frag_tiny %llu, trunc_l4 %llu, trunc_ext %llu, "
-		       "frag_unknown %llu, frag_none %llu\n", n, (unsigned long long)g[XTAP_G_MATCH_UNREAD],
-		       (unsigned long long)g[XTAP_G_FRAG_TINY], (unsigned long long)g[XTAP_G_TRUNC_L4],
-		       (unsigned long long)g[XTAP_G_TRUNC_EXT], (unsigned long long)g[XTAP_G_FRAG_UNKNOWN],
-		       (unsigned long long)g[XTAP_G_FRAG_NONE]);
+		printf("    %d shape frames; counters: match_unread %llu, frag_tiny %llu, trunc_l4 %llu, trunc_ext "
+		       "%llu, "
+		       "frag_unknown %llu, frag_none %llu\n",
+		       n, (unsigned long long)g[XTAP_G_MATCH_UNREAD], (unsigned long long)g[XTAP_G_FRAG_TINY],
+		       (unsigned long long)g[XTAP_G_TRUNC_L4], (unsigned long long)g[XTAP_G_TRUNC_EXT],
+		       (unsigned long long)g[XTAP_G_FRAG_UNKNOWN], (unsigned long long)g[XTAP_G_FRAG_NONE]);
 		/* matched unread at ingress: the tiny first fragments (ipv6 two,
 		 * ipv4 one), the later fragments alone (two), the short ipv4
 		 * datagram; the reasons are counted at ingress and again by TC
 		 * egress on s1 (which has no criteria) */
 		REQUIRE(g[XTAP_G_MATCH_UNREAD] == 6 && g[XTAP_G_FRAG_TINY] == 2 * 3 && g[XTAP_G_TRUNC_L4] == 2 * 1,
-		      "unread matches or their reasons not counted as sent");
+			"unread matches or their reasons not counted as sent");
 	}
 
 	REQUIRE(!pcap_read(strcat(strcpy((char[128]){ 0 }, dir), "/s0.pcap"), &cap_s0) &&
-	      !pcap_read(strcat(strcpy((char[128]){ 0 }, dir), "/s1.pcap"), &cap_s1), "read sensor captures");
+			!pcap_read(strcat(strcpy((char[128]){ 0 }, dir), "/s1.pcap"), &cap_s1),
+		"read sensor captures");
 
 	/* A: TCP both ways, UDP (two criteria, one copy) */
 	{
@@ -694,8 +732,8 @@ static int run_mode(int xdp)
 		printf("    CD A: %d TCP copies client to server, %d back, %d UDP\n", fwd, rev, u);
 		REQUIRE(fwd > 100 && rev > 10 && u == 5, "CD A got the wrong copies");
 		REQUIRE(crit_packets(&L, s_tcp_fwd) == (uint64_t)fwd && crit_packets(&L, s_tcp_rev) == (uint64_t)rev,
-		      "TCP criteria counted %llu/%llu", (unsigned long long)crit_packets(&L, s_tcp_fwd),
-		      (unsigned long long)crit_packets(&L, s_tcp_rev));
+			"TCP criteria counted %llu/%llu", (unsigned long long)crit_packets(&L, s_tcp_fwd),
+			(unsigned long long)crit_packets(&L, s_tcp_rev));
 		REQUIRE(crit_packets(&L, s_udp) == 5 && crit_packets(&L, s_udp_dup) == 5, "UDP criteria counts");
 	}
 	/* B: the same UDP packets, once */
@@ -723,7 +761,7 @@ static int run_mode(int xdp)
 		/* 3 echo requests + 2 of 3008 bytes, each in 3 fragments at MTU 1500 */
 		REQUIRE(n == 3 + 2 * 3 && frags == 6, "CD C: %d copies, %d fragments", n, frags);
 		REQUIRE(crit_packets(&L, s_icmp) == (uint64_t)n, "ICMP criterion counted %llu",
-		      (unsigned long long)crit_packets(&L, s_icmp));
+			(unsigned long long)crit_packets(&L, s_icmp));
 	}
 	/* V6: echo requests one way, TCP the other, over an IPv6 outer header */
 	{
@@ -752,29 +790,32 @@ static int run_mode(int xdp)
 		/* 3 echo requests + 2 of 3008 bytes in 3 fragments each: whole datagrams */
 		REQUIRE(a == 3 + 2 * 3 && b > 10, "CD V6 copies");
 		REQUIRE(crit_packets(&L, s_icmp6) == (uint64_t)a && crit_packets(&L, s_tcp6) == (uint64_t)b,
-		      "IPv6 criteria counts");
+			"IPv6 criteria counts");
 	}
 	/* on the CD's wire: IPv6 UDP checksums verify, tshark reads JMirror ids */
 	REQUIRE(!sh("test \"$(tshark -r %1$s/d0.pcap -o udp.check_checksum:TRUE -Y 'ipv6 && udp.port==30033 && "
-		  "udp.checksum.status != 1' 2>/dev/null | wc -l)\" = 0 && "
-		  "test \"$(tshark -r %1$s/d0.pcap -Y 'ipv6 && udp.port==30033' 2>/dev/null | wc -l)\" -gt 0",
-		  dir), "IPv6 copies with a bad or missing UDP checksum");
+		    "udp.checksum.status != 1' 2>/dev/null | wc -l)\" = 0 && "
+		    "test \"$(tshark -r %1$s/d0.pcap -Y 'ipv6 && udp.port==30033' 2>/dev/null | wc -l)\" -gt 0",
+		    dir),
+		"IPv6 copies with a bad or missing UDP checksum");
 	REQUIRE(!sh("tshark -r %1$s/d0.pcap -d udp.port==30030,jmirror -d udp.port==30032,jmirror -Y jmirror "
-		  "-T fields -e udp.dstport -e jmirror.mid -e jmirror.sid 2>/dev/null | sort -u > %1$s/jm.txt && "
-		  "tr '\\t' . < %1$s/jm.txt | grep -qx '30030.0x00001234.0x00000000' && "
-		  "tr '\\t' . < %1$s/jm.txt | grep -qx '30032.0x00000001.0x23456789'",
-		  dir), "tshark does not decode the JMirror ids as sent (see %s/jm.txt)", dir);
+		    "-T fields -e udp.dstport -e jmirror.mid -e jmirror.sid 2>/dev/null | sort -u > %1$s/jm.txt && "
+		    "tr '\\t' . < %1$s/jm.txt | grep -qx '30030.0x00001234.0x00000000' && "
+		    "tr '\\t' . < %1$s/jm.txt | grep -qx '30032.0x00000001.0x23456789'",
+		    dir),
+		"tshark does not decode the JMirror ids as sent (see %s/jm.txt)", dir);
 	/* nothing refused or lost on the way */
 	for (int i = 0; i < NCD; i++) {
 		REQUIRE(!xtap_cls_cd_stats(L.e.cls, cdi[i], st), "cd stats");
 		REQUIRE(st[XTAP_CDS_CLONED] == st[XTAP_CDS_SENT], "CD %d: %llu cloned, %llu sent", i,
-		      (unsigned long long)st[XTAP_CDS_CLONED], (unsigned long long)st[XTAP_CDS_SENT]);
+			(unsigned long long)st[XTAP_CDS_CLONED], (unsigned long long)st[XTAP_CDS_SENT]);
 		for (int k = XTAP_CDS_CLONE_FAIL; k < XTAP_CDS_COUNT; k++)
 			REQUIRE(st[k] == 0, "CD %d: drop counter %d is %llu", i, k, (unsigned long long)st[k]);
 	}
 	/* and none lost by the pair itself (veth drops what it cannot forward) */
 	REQUIRE(!sh("ip -s -j link show vt0 | grep -q '\"tx\":{[^}]*\"dropped\":0' && "
-		  "ip -s -j link show vt1 | grep -q '\"rx\":{[^}]*\"dropped\":0'"), "the vt pair dropped copies");
+		    "ip -s -j link show vt1 | grep -q '\"rx\":{[^}]*\"dropped\":0'"),
+		"the vt pair dropped copies");
 	pkts_free(&cap_s0);
 	pkts_free(&cap_s1);
 	detach(&L);
@@ -818,6 +859,7 @@ int main(int argc, char **argv)
 	}
 	if (no_vlan)
 		t_record("end to end: a datagram under three VLAN tags", 1,
-			 "the kernel has no 802.1Q devices (CONFIG_VLAN_8021Q) to route it; test_classify covers the shape");
+			 "the kernel has no 802.1Q devices (CONFIG_VLAN_8021Q) to route it; test_classify covers the "
+			 "shape");
 	return t_summary();
 }

@@ -109,14 +109,13 @@ void tenv_close(struct tenv *e)
 	memset(e, 0, sizeof(*e));
 }
 
-int tenv_run(struct tenv *e, enum hook h, uint32_t ifindex, const uint8_t *pkt, uint32_t len,
-	     struct run_out *out)
+int tenv_run(struct tenv *e, enum hook h, uint32_t ifindex, const uint8_t *pkt, uint32_t len, struct run_out *out)
 {
 	return tenv_run_mark(e, h, ifindex, 0, pkt, len, out);
 }
 
-int tenv_run_mark(struct tenv *e, enum hook h, uint32_t ifindex, uint32_t mark, const uint8_t *pkt,
-		  uint32_t len, struct run_out *out)
+int tenv_run_mark(struct tenv *e, enum hook h, uint32_t ifindex, uint32_t mark, const uint8_t *pkt, uint32_t len,
+		  struct run_out *out)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	struct xdp_md xin = { 0 }, xout = { 0 };

@@ -46,19 +46,18 @@ void tenv_close(struct tenv *e);
 enum hook { HOOK_XDP, HOOK_TC_IN, HOOK_TC_OUT, HOOK_VT };
 struct run_out {
 	int retval;
-	uint32_t mark;     /* TC: skb->mark after the run */
-	uint32_t size;     /* bytes of data out (packet only) */
+	uint32_t mark; /* TC: skb->mark after the run */
+	uint32_t size; /* bytes of data out (packet only) */
 	uint8_t data[4096];
 	int has_meta;
 	uint32_t meta_len;
 	uint8_t meta[32];
 };
 /* Run one hook's program on a frame seen on ifindex. Returns 0 or -errno. */
-int tenv_run(struct tenv *e, enum hook h, uint32_t ifindex, const uint8_t *pkt, uint32_t len,
-	     struct run_out *out);
+int tenv_run(struct tenv *e, enum hook h, uint32_t ifindex, const uint8_t *pkt, uint32_t len, struct run_out *out);
 /* The same with skb->mark set (TC hooks). */
-int tenv_run_mark(struct tenv *e, enum hook h, uint32_t ifindex, uint32_t mark, const uint8_t *pkt,
-		  uint32_t len, struct run_out *out);
+int tenv_run_mark(struct tenv *e, enum hook h, uint32_t ifindex, uint32_t mark, const uint8_t *pkt, uint32_t len,
+		  struct run_out *out);
 /* Remove every criterion the library knows of (slots < max). */
 int tenv_clear(struct tenv *e, uint32_t max);
 /* Number of keys in a map. */

@@ -124,7 +124,7 @@ TESTS := $(TB)/test_classify $(TB)/test_diff $(TB)/test_deliver $(TB)/test_backe
 	$(TB)/test_state $(TB)/test_audit \
 	$(TB)/test_x1 '$(TB)/golden_x1 $(X1_GOLDEN)' 'tests/x1/test_https.sh $(BUILD)' $(TB)/test_x1_datapath \
 	$(TB)/test_log \
-	'/usr/bin/python3 tests/layout/check_includes.py'
+	'/usr/bin/python3 tests/layout/check_includes.py' tests/layout/check_format.sh
 
 # what the tests run besides the test programs
 TEST_BUILD := $(TEST_PROGS:%=$(TB)/%) $(SKELS) \

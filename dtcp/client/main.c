@@ -18,8 +18,8 @@
 
 enum exit_code { EX_OK = 0, EX_NOT200 = 1, EX_USAGE = 2, EX_NOREPLY = 3, EX_SSH = 4 };
 
-#define MAX_MSGS 1024   /* messages one `send FILE` may carry */
-#define MAX_EXTRA 64    /* --header options */
+#define MAX_MSGS 1024 /* messages one `send FILE` may carry */
+#define MAX_EXTRA 64 /* --header options */
 
 struct opts {
 	const char *host, *user, *identity, *password_file, *known_hosts, *csource;
@@ -46,30 +46,30 @@ struct msgbuf {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: dtcp [options] add|delete|refresh|list|noop|send FILE\n"
-"connection:\n"
-"  -H HOST              sensor address (default 127.0.0.1)\n"
-"  -p PORT              SSH port (default 32001)\n"
-"  -u USER              SSH user, also the Csource-ID (default: login name)\n"
-"  -i FILE              SSH private key for public-key authentication\n"
-"  --password-file FILE SSH password from a file (else $DTCP_PASSWORD, else a prompt)\n"
-"  --known-hosts FILE   known_hosts to check the host key against (default ~/.ssh/known_hosts)\n"
-"  --accept-new         accept and record an unknown host key (never a changed one)\n"
-"  -k FILE | -K KEY     DTCP shared secret (default $DTCP_KEY, else \"Juniper\")\n"
-"  -t SECONDS           wait this long for each reply (default 10)\n"
-"  --json               print replies as JSON, one object per line\n"
-"request:\n"
-"  --csource ID  --seq N (first Seq, default 1)\n"
-"  --src --dst --sport --dport --proto --icmp-type --icmp-code LIST   match fields\n"
-"  --ip-version ipv4|ipv6  --ip-addr ADDR (source or destination)\n"
-"  --in-if LIST | --out-if LIST | --vrf NAME                          scope\n"
-"  --idle S --total S --packets N --bytes N | --static                lifetime\n"
-"  --priority N  --intercept-id HEX\n"
-"  --cdest LIST --cd-addr LIST --cd-port LIST --cd-src ADDR --cd-src-port N --cd-ttl N\n"
-"  --id LIST (Criteria-ID)  --flags criteria|stats|both (LIST)  --header 'Name: value'\n"
-"send FILE: raw messages separated by empty lines; each without Seq gets one,\n"
-"each without Authentication-Info is signed.\n"
-"exit: 0 all 200, 1 an error reply, 2 usage, 3 missing reply or bad signature, 4 SSH\n");
+		"usage: dtcp [options] add|delete|refresh|list|noop|send FILE\n"
+		"connection:\n"
+		"  -H HOST              sensor address (default 127.0.0.1)\n"
+		"  -p PORT              SSH port (default 32001)\n"
+		"  -u USER              SSH user, also the Csource-ID (default: login name)\n"
+		"  -i FILE              SSH private key for public-key authentication\n"
+		"  --password-file FILE SSH password from a file (else $DTCP_PASSWORD, else a prompt)\n"
+		"  --known-hosts FILE   known_hosts to check the host key against (default ~/.ssh/known_hosts)\n"
+		"  --accept-new         accept and record an unknown host key (never a changed one)\n"
+		"  -k FILE | -K KEY     DTCP shared secret (default $DTCP_KEY, else \"Juniper\")\n"
+		"  -t SECONDS           wait this long for each reply (default 10)\n"
+		"  --json               print replies as JSON, one object per line\n"
+		"request:\n"
+		"  --csource ID  --seq N (first Seq, default 1)\n"
+		"  --src --dst --sport --dport --proto --icmp-type --icmp-code LIST   match fields\n"
+		"  --ip-version ipv4|ipv6  --ip-addr ADDR (source or destination)\n"
+		"  --in-if LIST | --out-if LIST | --vrf NAME                          scope\n"
+		"  --idle S --total S --packets N --bytes N | --static                lifetime\n"
+		"  --priority N  --intercept-id HEX\n"
+		"  --cdest LIST --cd-addr LIST --cd-port LIST --cd-src ADDR --cd-src-port N --cd-ttl N\n"
+		"  --id LIST (Criteria-ID)  --flags criteria|stats|both (LIST)  --header 'Name: value'\n"
+		"send FILE: raw messages separated by empty lines; each without Seq gets one,\n"
+		"each without Authentication-Info is signed.\n"
+		"exit: 0 all 200, 1 an error reply, 2 usage, 3 missing reply or bad signature, 4 SSH\n");
 }
 
 static void put(struct msgbuf *b, const char *s, size_t n)
@@ -275,12 +275,11 @@ static int check_host(ssh_session s, const struct opts *o)
 			}
 			fprintf(stderr, "dtcp: cannot record host key: %s\n", ssh_get_error(s));
 		} else {
-			fprintf(stderr, "dtcp: unknown host key %s for %s (use --accept-new)\n",
-				fp ? fp : "?", o->host);
+			fprintf(stderr, "dtcp: unknown host key %s for %s (use --accept-new)\n", fp ? fp : "?",
+				o->host);
 		}
 		break;
-	default:
-		fprintf(stderr, "dtcp: known hosts: %s\n", ssh_get_error(s));
+	default: fprintf(stderr, "dtcp: known hosts: %s\n", ssh_get_error(s));
 	}
 	ssh_string_free_char(fp);
 	return -1;
@@ -408,8 +407,7 @@ static void json_str(const char *s, size_t n)
 	putchar('"');
 }
 
-static void print_reply(const struct opts *o, const char *buf, size_t n,
-			const struct dtcp_reply_view *v)
+static void print_reply(const struct opts *o, const char *buf, size_t n, const struct dtcp_reply_view *v)
 {
 	if (!o->json) {
 		for (size_t i = 0; i < n; i++)
@@ -483,13 +481,13 @@ static int read_replies(ssh_channel ch, const struct opts *o, int nreq)
 			fprintf(stderr, "dtcp: reply over 64 KiB\n");
 			return EX_NOREPLY;
 		}
-		int k = ssh_channel_read_timeout(ch, buf + n, (uint32_t)(sizeof(buf) - n), 0,
-						 o->timeout_s * 1000);
+		int k = ssh_channel_read_timeout(ch, buf + n, (uint32_t)(sizeof(buf) - n), 0, o->timeout_s * 1000);
 		if (k == SSH_ERROR || (k == 0 && ssh_channel_is_eof(ch)) || k == 0) {
 			fprintf(stderr, "dtcp: %d of %d requests answered (%s)\n", answered, nreq,
 				k == SSH_ERROR ? "channel error" :
-				ssh_channel_is_eof(ch) ? "closed by the sensor" :
-				"timeout: a bad signature or unknown source gets no reply");
+					ssh_channel_is_eof(ch) ?
+						 "closed by the sensor" :
+						 "timeout: a bad signature or unknown source gets no reply");
 			return EX_NOREPLY;
 		}
 		n += (size_t)k;
@@ -500,26 +498,79 @@ static int read_replies(ssh_channel ch, const struct opts *o, int nreq)
 /* ---- main ------------------------------------------------------------------------- */
 
 enum {
-	O_SRC = 256, O_DST, O_SPORT, O_DPORT, O_PROTO, O_ICMPT, O_ICMPC, O_IPVER, O_INIF,
-	O_OUTIF, O_VRF, O_IDLE, O_TOTAL, O_PACKETS, O_BYTES, O_STATIC, O_PRIO, O_CDEST,
-	O_CDADDR, O_CDPORT, O_CDSRC, O_CDSPORT, O_CDTTL, O_ICPT, O_ID, O_FLAGS, O_HEADER,
-	O_JSON, O_PWFILE, O_KNOWN, O_ACCEPT, O_CSOURCE, O_SEQ, O_IPADDR,
+	O_SRC = 256,
+	O_DST,
+	O_SPORT,
+	O_DPORT,
+	O_PROTO,
+	O_ICMPT,
+	O_ICMPC,
+	O_IPVER,
+	O_INIF,
+	O_OUTIF,
+	O_VRF,
+	O_IDLE,
+	O_TOTAL,
+	O_PACKETS,
+	O_BYTES,
+	O_STATIC,
+	O_PRIO,
+	O_CDEST,
+	O_CDADDR,
+	O_CDPORT,
+	O_CDSRC,
+	O_CDSPORT,
+	O_CDTTL,
+	O_ICPT,
+	O_ID,
+	O_FLAGS,
+	O_HEADER,
+	O_JSON,
+	O_PWFILE,
+	O_KNOWN,
+	O_ACCEPT,
+	O_CSOURCE,
+	O_SEQ,
+	O_IPADDR,
 };
 
 static const struct option longopts[] = {
-	{ "src", 1, 0, O_SRC }, { "dst", 1, 0, O_DST }, { "sport", 1, 0, O_SPORT },
-	{ "dport", 1, 0, O_DPORT }, { "proto", 1, 0, O_PROTO }, { "icmp-type", 1, 0, O_ICMPT },
-	{ "icmp-code", 1, 0, O_ICMPC }, { "ip-version", 1, 0, O_IPVER }, { "in-if", 1, 0, O_INIF },
-	{ "out-if", 1, 0, O_OUTIF }, { "vrf", 1, 0, O_VRF }, { "idle", 1, 0, O_IDLE },
-	{ "total", 1, 0, O_TOTAL }, { "packets", 1, 0, O_PACKETS }, { "bytes", 1, 0, O_BYTES },
-	{ "static", 0, 0, O_STATIC }, { "priority", 1, 0, O_PRIO }, { "cdest", 1, 0, O_CDEST },
-	{ "cd-addr", 1, 0, O_CDADDR }, { "cd-port", 1, 0, O_CDPORT }, { "cd-src", 1, 0, O_CDSRC },
-	{ "cd-src-port", 1, 0, O_CDSPORT }, { "cd-ttl", 1, 0, O_CDTTL },
-	{ "intercept-id", 1, 0, O_ICPT }, { "id", 1, 0, O_ID }, { "flags", 1, 0, O_FLAGS },
-	{ "header", 1, 0, O_HEADER }, { "json", 0, 0, O_JSON },
-	{ "password-file", 1, 0, O_PWFILE }, { "known-hosts", 1, 0, O_KNOWN },
-	{ "accept-new", 0, 0, O_ACCEPT }, { "csource", 1, 0, O_CSOURCE }, { "seq", 1, 0, O_SEQ },
-	{ "ip-addr", 1, 0, O_IPADDR }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+	{ "src", 1, 0, O_SRC },
+	{ "dst", 1, 0, O_DST },
+	{ "sport", 1, 0, O_SPORT },
+	{ "dport", 1, 0, O_DPORT },
+	{ "proto", 1, 0, O_PROTO },
+	{ "icmp-type", 1, 0, O_ICMPT },
+	{ "icmp-code", 1, 0, O_ICMPC },
+	{ "ip-version", 1, 0, O_IPVER },
+	{ "in-if", 1, 0, O_INIF },
+	{ "out-if", 1, 0, O_OUTIF },
+	{ "vrf", 1, 0, O_VRF },
+	{ "idle", 1, 0, O_IDLE },
+	{ "total", 1, 0, O_TOTAL },
+	{ "packets", 1, 0, O_PACKETS },
+	{ "bytes", 1, 0, O_BYTES },
+	{ "static", 0, 0, O_STATIC },
+	{ "priority", 1, 0, O_PRIO },
+	{ "cdest", 1, 0, O_CDEST },
+	{ "cd-addr", 1, 0, O_CDADDR },
+	{ "cd-port", 1, 0, O_CDPORT },
+	{ "cd-src", 1, 0, O_CDSRC },
+	{ "cd-src-port", 1, 0, O_CDSPORT },
+	{ "cd-ttl", 1, 0, O_CDTTL },
+	{ "intercept-id", 1, 0, O_ICPT },
+	{ "id", 1, 0, O_ID },
+	{ "flags", 1, 0, O_FLAGS },
+	{ "header", 1, 0, O_HEADER },
+	{ "json", 0, 0, O_JSON },
+	{ "password-file", 1, 0, O_PWFILE },
+	{ "known-hosts", 1, 0, O_KNOWN },
+	{ "accept-new", 0, 0, O_ACCEPT },
+	{ "csource", 1, 0, O_CSOURCE },
+	{ "seq", 1, 0, O_SEQ },
+	{ "ip-addr", 1, 0, O_IPADDR },
+	{ "help", 0, 0, 'h' },
+	{ 0, 0, 0, 0 },
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -538,7 +589,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'H': o->host = optarg; break;
 		case 'p': o->port = atoi(optarg); break;
 		case 'u': o->user = optarg; break;
-		case 'k': if (read_key(o, optarg)) return -1; break;
+		case 'k':
+			if (read_key(o, optarg))
+				return -1;
+			break;
 		case 'K':
 			snprintf(o->key, sizeof(o->key), "%s", optarg);
 			o->keylen = strlen(o->key);
@@ -610,7 +664,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[optind];
 	static const char *const methods[][2] = {
-		{ "add", "ADD" }, { "delete", "DELETE" }, { "refresh", "REFRESH" },
+		{ "add", "ADD" },   { "delete", "DELETE" }, { "refresh", "REFRESH" },
 		{ "list", "LIST" }, { "noop", "NOOP" },
 	};
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)

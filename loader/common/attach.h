@@ -6,8 +6,8 @@
 
 enum xtap_attach_mode {
 	XTAP_ATTACH_XDP_NATIVE = 0, /* default: XDP in the driver, TC for cloning and egress */
-	XTAP_ATTACH_XDP_GENERIC,    /* XDP in the stack (drivers without XDP) */
-	XTAP_ATTACH_TC,             /* TC only: TC ingress classifies itself */
+	XTAP_ATTACH_XDP_GENERIC, /* XDP in the stack (drivers without XDP) */
+	XTAP_ATTACH_TC, /* TC only: TC ingress classifies itself */
 };
 
 #endif

@@ -65,8 +65,7 @@ static enum cd_verdict check_ip(const uint8_t *p, size_t n, enum cd_verdict ok)
 		 * so 0 here means an empty payload and extra bytes mismatch */
 		total = IPV6_HDR + get_be16(p + 4);
 		break;
-	default:
-		return CD_INNER_NOT_IP;
+	default: return CD_INNER_NOT_IP;
 	}
 	if (n < hdr || n < total)
 		return CD_INNER_TRUNCATED;
@@ -110,8 +109,7 @@ void cd_classify(const uint8_t *p, size_t n, struct cd_copy *out)
 }
 
 /* X-MD-Intercept-Id as the DTCP library reads it (docs/dtcp.md 4.1). */
-int cd_parse_intercept_id(const char *s, uint32_t *intercept_id, uint32_t *session_id,
-			  bool *lost)
+int cd_parse_intercept_id(const char *s, uint32_t *intercept_id, uint32_t *session_id, bool *lost)
 {
 	uint64_t x;
 

@@ -13,13 +13,13 @@
 #include <stdint.h>
 
 #define XTAP_EVLIMIT_WINDOW_MS 60000
-#define XTAP_EVLIMIT_BURST     20   /* lines per kind per window written one by one */
-#define XTAP_EVLIMIT_KINDS     16   /* kinds 0..15 (the caller's numbering) */
+#define XTAP_EVLIMIT_BURST 20 /* lines per kind per window written one by one */
+#define XTAP_EVLIMIT_KINDS 16 /* kinds 0..15 (the caller's numbering) */
 
 struct xtap_evlimit {
 	struct {
-		uint64_t window_ms;  /* start of this kind's window; 0: none open */
-		uint32_t written;    /* in this window */
+		uint64_t window_ms; /* start of this kind's window; 0: none open */
+		uint32_t written; /* in this window */
 		uint64_t suppressed; /* in this window, not written */
 	} k[XTAP_EVLIMIT_KINDS];
 };

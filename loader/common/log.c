@@ -38,14 +38,14 @@ static void vlog(int level, const char *err, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-#define LOG_FN(name, level, with_errno)                                    \
-	void name(const char *fmt, ...)                                    \
-	{                                                                  \
-		const char *err = with_errno ? strerror(errno) : NULL;     \
-		va_list ap;                                                \
-		va_start(ap, fmt);                                         \
-		vlog(level, err, fmt, ap);                                 \
-		va_end(ap);                                                \
+#define LOG_FN(name, level, with_errno) \
+	void name(const char *fmt, ...) \
+	{ \
+		const char *err = with_errno ? strerror(errno) : NULL; \
+		va_list ap; \
+		va_start(ap, fmt); \
+		vlog(level, err, fmt, ap); \
+		va_end(ap); \
 	}
 LOG_FN(log_warn, LOG_LVL_WARN, 1)
 LOG_FN(log_warnx, LOG_LVL_WARN, 0)

@@ -56,8 +56,8 @@ int xtap_drop_privileges(const char *who, const char *user)
 		log_warn("%s: capset", who);
 		return -1;
 	}
-	if (syscall(SYS_capget, &hdr, data) < 0 || data[0].effective || data[0].permitted ||
-	    data[0].inheritable || data[1].effective || data[1].permitted || data[1].inheritable) {
+	if (syscall(SYS_capget, &hdr, data) < 0 || data[0].effective || data[0].permitted || data[0].inheritable ||
+	    data[1].effective || data[1].permitted || data[1].inheritable) {
 		log_warnx("%s: capabilities left after dropping them", who);
 		return -1;
 	}

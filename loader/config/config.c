@@ -24,14 +24,14 @@
 /* ---- errors ------------------------------------------------------------------ */
 
 struct word {
-	const char *s;                 /* NUL-terminated, escapes resolved */
+	const char *s; /* NUL-terminated, escapes resolved */
 	size_t n;
-	bool quoted;                   /* written in double quotes: never echoed */
+	bool quoted; /* written in double quotes: never echoed */
 };
 
 /* A statement seen without error, for repeat detection. */
 struct seen {
-	char *key, *val;               /* length-prefixed word lists */
+	char *key, *val; /* length-prefixed word lists */
 	size_t keyn, valn;
 	int line;
 };
@@ -41,14 +41,13 @@ struct parse {
 	struct xtap_config_errors *errs;
 	int nerr;
 	int line;
-	int line_errs;                 /* errors reported for the current line */
+	int line_errs; /* errors reported for the current line */
 	char wbuf[XTAP_CFG_LINE_MAX + XTAP_CFG_WORDS_MAX + 1]; /* words of one line */
 	struct seen *seen;
 	size_t nseen, capseen;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-err_at(struct parse *p, int line, const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4))) err_at(struct parse *p, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -202,8 +201,8 @@ static bool name_ok(const struct word *w)
 		return false;
 	for (size_t i = 0; i < w->n; i++) {
 		char ch = w->s[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			ch == '_' || ch == '-' || ch == '.';
 		if (!ok || (i == 0 && (ch == '-' || ch == '.')))
 			return false;
 	}
@@ -248,8 +247,8 @@ static bool path_ok(const struct word *w)
 
 static bool crypt64(char ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       ch == '.' || ch == '/';
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+		ch == '/';
 }
 
 /* Splits s at '$' into at most max fields; returns the count or -1 if more. */
@@ -287,13 +286,12 @@ static bool crypt_hash_ok(const char *h)
 	size_t fn[6];
 	int k;
 
-	if (strncmp(h, "$6$", 3) && strncmp(h, "$5$", 3) && strncmp(h, "$1$", 3) &&
-	    strncmp(h, "$y$", 3))
+	if (strncmp(h, "$6$", 3) && strncmp(h, "$5$", 3) && strncmp(h, "$1$", 3) && strncmp(h, "$y$", 3))
 		return false;
 	k = dollar_fields(h + 3, f, fn, 6);
 	if (h[1] == 'y') /* $y$params$salt$hash */
-		return k == 3 && all_crypt64(f[0], fn[0]) && all_crypt64(f[1], fn[1]) &&
-		       fn[2] == 43 && all_crypt64(f[2], fn[2]);
+		return k == 3 && all_crypt64(f[0], fn[0]) && all_crypt64(f[1], fn[1]) && fn[2] == 43 &&
+			all_crypt64(f[2], fn[2]);
 	int i = 0;
 	if ((h[1] == '6' || h[1] == '5') && k == 3 && strncmp(f[0], "rounds=", 7) == 0) {
 		uint64_t r;
@@ -306,16 +304,14 @@ static bool crypt_hash_ok(const char *h)
 		return false;
 	size_t salt_max = h[1] == '1' ? 8 : 16;
 	size_t want = h[1] == '6' ? 86 : h[1] == '5' ? 43 : 22;
-	return fn[i] <= salt_max && all_crypt64(f[i], fn[i]) && fn[i + 1] == want &&
-	       all_crypt64(f[i + 1], fn[i + 1]);
+	return fn[i] <= salt_max && all_crypt64(f[i], fn[i]) && fn[i + 1] == want && all_crypt64(f[i + 1], fn[i + 1]);
 }
 
 /* An OpenSSH public key line of the statement's type: "TYPE BASE64 [comment]"
  * where the blob is base64 and starts with TYPE as an SSH string. */
 static bool ssh_key_ok(enum xtap_ssh_key_type t, const struct word *w)
 {
-	static const char *const ecdsa[] = { "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-					     "ecdsa-sha2-nistp521" };
+	static const char *const ecdsa[] = { "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521" };
 	const char *sp = memchr(w->s, ' ', w->n), *blob, *end;
 	char type[32];
 	uint8_t head[4 + sizeof(type)];
@@ -342,8 +338,7 @@ static bool ssh_key_ok(enum xtap_ssh_key_type t, const struct word *w)
 	/* ed25519: 51 bytes (68 base64), the shortest key */
 	if (bn < 68 || xtap_b64_decode(blob, bn, head, 4 + tl) < (long)(4 + tl))
 		return false;
-	uint32_t len = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 |
-		       (uint32_t)head[2] << 8 | head[3];
+	uint32_t len = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 | (uint32_t)head[2] << 8 | head[3];
 	return len == tl && memcmp(head + 4, type, tl) == 0;
 }
 
@@ -356,13 +351,13 @@ static void copy_word(char *dst, size_t cap, const struct word *w)
 	dst[n] = 0;
 }
 
-#define FIND(arr, n, field, w)                                              \
-	({                                                                  \
-		__typeof__(&(arr)[0]) _r = NULL;                            \
-		for (size_t _i = 0; _i < (n) && !_r; _i++)                  \
-			if (word_is((w), (arr)[_i].field))                  \
-				_r = &(arr)[_i];                            \
-		_r;                                                         \
+#define FIND(arr, n, field, w) \
+	({ \
+		__typeof__(&(arr)[0]) _r = NULL; \
+		for (size_t _i = 0; _i < (n) && !_r; _i++) \
+			if (word_is((w), (arr)[_i].field)) \
+				_r = &(arr)[_i]; \
+		_r; \
 	})
 
 /* `what` names the statement in the error: "user" or "control-source". */
@@ -379,13 +374,15 @@ static struct xtap_cfg_user *user_get(struct parse *p, const struct word *w, con
 	 * prefix never may be one. */
 	if (w->n >= strlen(DTCP_X1_CSOURCE_PREFIX) &&
 	    !memcmp(w->s, DTCP_X1_CSOURCE_PREFIX, strlen(DTCP_X1_CSOURCE_PREFIX))) {
-		perr(p, "%s '%s': names starting with '" DTCP_X1_CSOURCE_PREFIX "' are X1's control sources "
-		     "(ETSI TS 103 221-1 tasking), not DTCP's", what, show(w, b));
+		perr(p,
+		     "%s '%s': names starting with '" DTCP_X1_CSOURCE_PREFIX "' are X1's control sources "
+		     "(ETSI TS 103 221-1 tasking), not DTCP's",
+		     what, show(w, b));
 		return NULL;
 	}
 	if (!name_ok(w)) {
-		perr(p, "user name '%s' is not 1 to %d letters, digits, '_', '-' or '.'",
-		     show(w, b), XTAP_CFG_NAME_MAX - 1);
+		perr(p, "user name '%s' is not 1 to %d letters, digits, '_', '-' or '.'", show(w, b),
+		     XTAP_CFG_NAME_MAX - 1);
 		return NULL;
 	}
 	if (c->n_users == XTAP_CFG_USERS_MAX) {
@@ -427,8 +424,8 @@ static struct xtap_cfg_class *class_get(struct parse *p, const struct word *w)
 	if (k)
 		return k;
 	if (!name_ok(w)) {
-		perr(p, "class name '%s' is not 1 to %d letters, digits, '_', '-' or '.'",
-		     show(w, b), XTAP_CFG_NAME_MAX - 1);
+		perr(p, "class name '%s' is not 1 to %d letters, digits, '_', '-' or '.'", show(w, b),
+		     XTAP_CFG_NAME_MAX - 1);
 		return NULL;
 	}
 	if (c->n_classes == XTAP_CFG_CLASSES_MAX) {
@@ -474,13 +471,12 @@ static struct xtap_cfg_cdest *cdest_get(struct parse *p, const struct word *w)
 	if (d)
 		return d;
 	if (!name_ok(w)) {
-		perr(p, "content-destination name '%s' is not 1 to %d letters, digits, '_', '-' or '.'",
-		     show(w, b), XTAP_CFG_NAME_MAX - 1);
+		perr(p, "content-destination name '%s' is not 1 to %d letters, digits, '_', '-' or '.'", show(w, b),
+		     XTAP_CFG_NAME_MAX - 1);
 		return NULL;
 	}
 	if (c->n_cdests == XTAP_CFG_CDESTS_MAX) {
-		perr(p, "content-destination '%s': more than %d content destinations", show(w, b),
-		     XTAP_CFG_CDESTS_MAX);
+		perr(p, "content-destination '%s': more than %d content destinations", show(w, b), XTAP_CFG_CDESTS_MAX);
 		return NULL;
 	}
 	d = &c->cdests[c->n_cdests++];
@@ -504,8 +500,7 @@ static void h_class_perm(struct parse *p, const struct word *v)
 	if (!k)
 		return;
 	if (!word_is(&v[1], "flow-tap-operation")) {
-		perr(p, "permission '%s' is not supported (xtap knows flow-tap-operation only)",
-		     show(&v[1], b));
+		perr(p, "permission '%s' is not supported (xtap knows flow-tap-operation only)", show(&v[1], b));
 		return;
 	}
 	k->flow_tap_operation = true;
@@ -536,8 +531,8 @@ static void h_user_class(struct parse *p, const struct word *v)
 	if (!u)
 		return;
 	if (!name_ok(&v[1])) {
-		perr(p, "class name '%s' is not 1 to %d letters, digits, '_', '-' or '.'",
-		     show(&v[1], b), XTAP_CFG_NAME_MAX - 1);
+		perr(p, "class name '%s' is not 1 to %d letters, digits, '_', '-' or '.'", show(&v[1], b),
+		     XTAP_CFG_NAME_MAX - 1);
 		return;
 	}
 	copy_word(u->class_name, sizeof(u->class_name), &v[1]);
@@ -552,23 +547,21 @@ static void h_user_password(struct parse *p, const struct word *v)
 		return;
 	/* The value is never shown: it may be a password pasted by mistake. */
 	if (v[1].n >= XTAP_CFG_HASH_MAX || !crypt_hash_ok(v[1].s)) {
-		perr(p, "encrypted-password of user '%s' is not a crypt(3) hash ($6$, $5$, $y$ or $1$)",
-		     u->name);
+		perr(p, "encrypted-password of user '%s' is not a crypt(3) hash ($6$, $5$, $y$ or $1$)", u->name);
 		return;
 	}
 	copy_word(u->password_hash, sizeof(u->password_hash), &v[1]);
 }
 
-static void ssh_key_add(struct parse *p, const struct word *v, enum xtap_ssh_key_type t,
-			const char *stmt)
+static void ssh_key_add(struct parse *p, const struct word *v, enum xtap_ssh_key_type t, const char *stmt)
 {
 	struct xtap_cfg_user *u = login_user(p, &v[0]);
 
 	if (!u)
 		return;
 	if (!ssh_key_ok(t, &v[1])) {
-		perr(p, "%s of user '%s' is not an OpenSSH public key of that type (\"%s AAAA... comment\")",
-		     stmt, u->name, t == XTAP_SSH_ECDSA ? "ecdsa-sha2-nistp256" : stmt);
+		perr(p, "%s of user '%s' is not an OpenSSH public key of that type (\"%s AAAA... comment\")", stmt,
+		     u->name, t == XTAP_SSH_ECDSA ? "ecdsa-sha2-nistp256" : stmt);
 		return;
 	}
 	if (u->n_ssh_keys == XTAP_CFG_SSH_KEYS_MAX) {
@@ -615,15 +608,15 @@ static void h_dtcp(struct parse *p, const struct word *v)
 	dtcp_on(p);
 }
 
-static bool dtcp_uint(struct parse *p, const struct word *w, const char *what, uint64_t min,
-		      uint64_t max, uint32_t *out)
+static bool dtcp_uint(struct parse *p, const struct word *w, const char *what, uint64_t min, uint64_t max,
+		      uint32_t *out)
 {
 	char b[SHOW_BUF];
 	uint64_t x;
 
 	if (!parse_uint(w, min, max, &x)) {
-		perr(p, "%s '%s' is not a number from %llu to %llu", what, show(w, b),
-		     (unsigned long long)min, (unsigned long long)max);
+		perr(p, "%s '%s' is not a number from %llu to %llu", what, show(w, b), (unsigned long long)min,
+		     (unsigned long long)max);
 		return false;
 	}
 	*out = (uint32_t)x;
@@ -632,8 +625,7 @@ static bool dtcp_uint(struct parse *p, const struct word *w, const char *what, u
 
 /* The address statements: listen-address, a content destination's address
  * and source-address, its x3 address. */
-static bool set_addr(struct parse *p, const struct word *w, const char *what,
-		     struct dtcp_addr *dst)
+static bool set_addr(struct parse *p, const struct word *w, const char *what, struct dtcp_addr *dst)
 {
 	char b[SHOW_BUF];
 
@@ -745,8 +737,10 @@ static void h_jif(struct parse *p, const struct word *v)
 	/* Only the vt interface has a meaning on a Linux host; other Junos
 	 * interfaces are Linux netdevs reached through aliases. */
 	if (!junos_if_ok(&v[0]) || strncmp(v[0].s, "vt-", 3) != 0) {
-		perr(p, "interface '%s': only vt- tunnel interfaces are configured under interfaces "
-		     "(map others with services flow-tap interface-alias)", show(&v[0], b));
+		perr(p,
+		     "interface '%s': only vt- tunnel interfaces are configured under interfaces "
+		     "(map others with services flow-tap interface-alias)",
+		     show(&v[0], b));
 		return;
 	}
 	if (!parse_uint(&v[1], 0, 16385, &unit)) { /* Junos' unit range */
@@ -786,8 +780,7 @@ static void h_tunnel(struct parse *p, const struct word *v)
 	struct word u = { dot ? dot + 1 : "", dot ? v[0].n - (size_t)(dot + 1 - v[0].s) : 0, false };
 
 	if (!junos_if_ok(&v[0]) || !dot || !parse_uint(&u, 0, 16385, &unit)) {
-		perr(p, "tunnel-interface '%s' is not an interface with a unit (vt-4/0/0.0)",
-		     show(&v[0], b));
+		perr(p, "tunnel-interface '%s' is not an interface with a unit (vt-4/0/0.0)", show(&v[0], b));
 		return;
 	}
 	copy_word(p->c->tunnel_if, sizeof(p->c->tunnel_if), &v[0]);
@@ -847,8 +840,7 @@ static void h_alias(struct parse *p, const struct word *v)
 		return;
 	}
 	if (c->n_aliases == XTAP_CFG_ALIASES_MAX) {
-		perr(p, "interface-alias '%s': more than %d aliases", show(&v[0], b),
-		     XTAP_CFG_ALIASES_MAX);
+		perr(p, "interface-alias '%s': more than %d aliases", show(&v[0], b), XTAP_CFG_ALIASES_MAX);
 		return;
 	}
 	struct xtap_cfg_alias *a = &c->aliases[c->n_aliases++];
@@ -870,8 +862,7 @@ static void h_group(struct parse *p, const struct word *v)
 			return;
 		}
 		if (c->n_groups == XTAP_CFG_GROUPS_MAX) {
-			perr(p, "interface-group '%s': more than %d groups", show(&v[0], b),
-			     XTAP_CFG_GROUPS_MAX);
+			perr(p, "interface-group '%s': more than %d groups", show(&v[0], b), XTAP_CFG_GROUPS_MAX);
 			return;
 		}
 		g = &c->groups[c->n_groups++];
@@ -883,8 +874,7 @@ static void h_group(struct parse *p, const struct word *v)
 		return;
 	}
 	if (g->n == XTAP_CFG_GROUP_IFS_MAX) {
-		perr(p, "interface-group '%s': more than %d interfaces", g->name,
-		     XTAP_CFG_GROUP_IFS_MAX);
+		perr(p, "interface-group '%s': more than %d interfaces", g->name, XTAP_CFG_GROUP_IFS_MAX);
 		return;
 	}
 	copy_word(g->member[g->n].netdev, XTAP_CFG_IFNAME_MAX, &v[1]);
@@ -974,8 +964,7 @@ static void h_cd_intercept(struct parse *p, const struct word *v)
 /* ---- X3 delivery of a content destination (docs/x3.md) ---- */
 
 static void set_path(struct parse *p, const struct word *w, const char *what, char *dst);
-static void add_nets(struct parse *p, const struct word *w, const char *what,
-		     struct dtcp_net *nets, size_t *n);
+static void add_nets(struct parse *p, const struct word *w, const char *what, struct dtcp_net *nets, size_t *n);
 
 static struct xtap_cfg_x3 *x3_get(struct parse *p, const struct word *w)
 {
@@ -1091,22 +1080,20 @@ static struct xtap_cfg_policy *policy_of(struct parse *p, const struct word **v,
 	return u ? &u->pol : NULL;
 }
 
-static void add_nets(struct parse *p, const struct word *w, const char *what,
-		     struct dtcp_net *nets, size_t *n)
+static void add_nets(struct parse *p, const struct word *w, const char *what, struct dtcp_net *nets, size_t *n)
 {
 	char b[SHOW_BUF];
 	struct dtcp_prefix_set set;
 
 	if (dtcp_parse_prefix_list(w->s, w->n, &set) || set.any) {
-		perr(p, "%s '%s' is not a list of IPv4 or IPv6 prefixes of one family", what,
-		     show(w, b));
+		perr(p, "%s '%s' is not a list of IPv4 or IPv6 prefixes of one family", what, show(w, b));
 		return;
 	}
 	for (size_t i = 0; i < set.n; i++) {
 		bool dup = false;
 		for (size_t j = 0; j < *n && !dup; j++)
 			dup = nets[j].family == set.family && nets[j].p.len == set.p[i].len &&
-			      memcmp(nets[j].p.a, set.p[i].a, 16) == 0;
+				memcmp(nets[j].p.a, set.p[i].a, 16) == 0;
 		if (dup)
 			continue;
 		if (*n == XTAP_CFG_NETS_MAX) {
@@ -1142,8 +1129,7 @@ static void pol_allow_port(struct parse *p, const struct word *v, bool per_user)
 	if (!pol)
 		return;
 	if (dtcp_parse_range_list(v[0].s, v[0].n, 65535, &set) || set.any) {
-		perr(p, "allowed-destination-port '%s' is not a list of ports or port ranges",
-		     show(&v[0], b));
+		perr(p, "allowed-destination-port '%s' is not a list of ports or port ranges", show(&v[0], b));
 		return;
 	}
 	struct dtcp_range_set *dst = &pol->allow_cdest_port;
@@ -1154,8 +1140,7 @@ static void pol_allow_port(struct parse *p, const struct word *v, bool per_user)
 		if (dup)
 			continue;
 		if (dst->n == DTCP_MAX_RANGES) {
-			perr(p, "allowed-destination-port '%s': more than %d ranges", show(&v[0], b),
-			     DTCP_MAX_RANGES);
+			perr(p, "allowed-destination-port '%s': more than %d ranges", show(&v[0], b), DTCP_MAX_RANGES);
 			return;
 		}
 		dst->r[dst->n++] = set.r[i];
@@ -1210,8 +1195,8 @@ static void pol_strict(struct parse *p, const struct word *v, bool per_user, int
 	else if (word_is(&v[0], strict_stmt[k].strict))
 		pol->strict[k] = true;
 	else {
-		perr(p, "%s '%s' is not %s or %s", strict_stmt[k].stmt, show(&v[0], b),
-		     strict_stmt[k].lenient, strict_stmt[k].strict);
+		perr(p, "%s '%s' is not %s or %s", strict_stmt[k].stmt, show(&v[0], b), strict_stmt[k].lenient,
+		     strict_stmt[k].strict);
 		return;
 	}
 	pol->has_strict[k] = true;
@@ -1232,9 +1217,15 @@ static void pol_delete_static(struct parse *p, const struct word *v, bool per_us
 	pol_strict(p, v, per_user, XTAP_STRICT_DELETE_STATIC);
 }
 
-#define POLICY_PAIR(name)                                                           \
-	static void h_u_##name(struct parse *p, const struct word *v) { pol_##name(p, v, true); } \
-	static void h_g_##name(struct parse *p, const struct word *v) { pol_##name(p, v, false); }
+#define POLICY_PAIR(name) \
+	static void h_u_##name(struct parse *p, const struct word *v) \
+	{ \
+		pol_##name(p, v, true); \
+	} \
+	static void h_g_##name(struct parse *p, const struct word *v) \
+	{ \
+		pol_##name(p, v, false); \
+	}
 POLICY_PAIR(allow_dst)
 POLICY_PAIR(allow_src)
 POLICY_PAIR(allow_port)
@@ -1256,8 +1247,7 @@ static void set_path(struct parse *p, const struct word *w, const char *what, ch
 	char b[SHOW_BUF];
 
 	if (!path_ok(w)) {
-		perr(p, "%s '%s' is not an absolute path shorter than %d bytes", what, show(w, b),
-		     XTAP_CFG_PATH_MAX);
+		perr(p, "%s '%s' is not an absolute path shorter than %d bytes", what, show(w, b), XTAP_CFG_PATH_MAX);
 		return;
 	}
 	copy_word(dst, XTAP_CFG_PATH_MAX, w);
@@ -1292,9 +1282,9 @@ struct rule {
 	handler_fn fn;
 };
 
-#define FT  "services flow-tap "
-#define CS  FT "control-source $user "
-#define CD  FT "content-destination $cdest "
+#define FT "services flow-tap "
+#define CS FT "control-source $user "
+#define CD FT "content-destination $cdest "
 #define SSH "system services flow-tap-dtcp ssh"
 #define USR "system login user $user "
 
@@ -1376,7 +1366,7 @@ static const struct rule grammar[] = {
 /* A rule's pattern split into words. */
 struct pat {
 	int n;
-	int key;                       /* words before `=`; -1: not single-valued */
+	int key; /* words before `=`; -1: not single-valued */
 	struct {
 		const char *s;
 		size_t n;
@@ -1520,11 +1510,10 @@ static void no_match(struct parse *p, const struct word *w, int nw)
 		if (pat_depth(pt, w, nw) != best || pt->n <= best)
 			continue;
 		char one[48];
-		snprintf(one, sizeof(one), "%.*s", (int)pt->w[best].n - (pt->w[best].secret ? 1 : 0),
-			 pt->w[best].s);
+		snprintf(one, sizeof(one), "%.*s", (int)pt->w[best].n - (pt->w[best].secret ? 1 : 0), pt->w[best].s);
 		if (pt->w[best].value) /* "$user" reads "<user>" */
-			snprintf(one, sizeof(one), "<%.*s>", (int)pt->w[best].n - 1 -
-				 (pt->w[best].secret ? 1 : 0), pt->w[best].s + 1);
+			snprintf(one, sizeof(one), "<%.*s>", (int)pt->w[best].n - 1 - (pt->w[best].secret ? 1 : 0),
+				 pt->w[best].s + 1);
 		if (listed(expect, one))
 			continue;
 		/* whole words only; ", ..." when the rest does not fit */
@@ -1647,28 +1636,35 @@ static void check_users(struct parse *p)
 	for (size_t i = 0; i < c->n_users; i++) {
 		const struct xtap_cfg_user *u = &c->users[i];
 		if (u->login && !u->class_name[0])
-			err_at(p, u->line, "user '%s' has no class (set system login user %s class NAME)",
-			       u->name, u->name);
+			err_at(p, u->line, "user '%s' has no class (set system login user %s class NAME)", u->name,
+			       u->name);
 		const struct xtap_cfg_class *k = u->class_name[0] ? class_find(c, u->class_name) : NULL;
 		if (u->class_name[0] && !k)
-			err_at(p, u->class_line, "class '%s' of user '%s' is not defined "
+			err_at(p, u->class_line,
+			       "class '%s' of user '%s' is not defined "
 			       "(set system login class %s permissions flow-tap-operation)",
 			       u->class_name, u->name, u->class_name);
 		if (!u->csource)
 			continue;
 		if (!u->login) {
-			err_at(p, u->csource_line, "control-source '%s' is not a login user "
-			       "(set system login user %s class NAME)", u->name, u->name);
+			err_at(p, u->csource_line,
+			       "control-source '%s' is not a login user "
+			       "(set system login user %s class NAME)",
+			       u->name, u->name);
 			continue;
 		}
 		if (!u->keylen)
 			err_at(p, u->csource_line, "control-source '%s' has no key", u->name);
 		if (k && !k->flow_tap_operation)
-			err_at(p, u->csource_line, "control-source '%s': class '%s' lacks permission "
-			       "flow-tap-operation", u->name, k->name);
+			err_at(p, u->csource_line,
+			       "control-source '%s': class '%s' lacks permission "
+			       "flow-tap-operation",
+			       u->name, k->name);
 		if (u->keylen && !u->password_hash[0] && !u->n_ssh_keys)
-			err_at(p, u->line, "user '%s' has neither an encrypted-password nor an ssh key: "
-			       "it cannot log in", u->name);
+			err_at(p, u->line,
+			       "user '%s' has neither an encrypted-password nor an ssh key: "
+			       "it cannot log in",
+			       u->name);
 	}
 }
 
@@ -1682,7 +1678,8 @@ static void check_dtcp(struct parse *p)
 	for (size_t i = 0; i < c->n_users && !any; i++)
 		any = dtcp_capable(c, &c->users[i]);
 	if (!any)
-		err_at(p, c->dtcp_line, "flow-tap-dtcp needs a user whose class has flow-tap-operation "
+		err_at(p, c->dtcp_line,
+		       "flow-tap-dtcp needs a user whose class has flow-tap-operation "
 		       "and who has a key (services flow-tap control-source NAME key)");
 	if (!c->tunnel_if[0])
 		err_at(p, c->dtcp_line, "flow-tap-dtcp needs services flow-tap tunnel-interface");
@@ -1705,9 +1702,10 @@ static void check_tunnel(struct parse *p)
 		    c->jifs[i].unit == unit)
 			j = &c->jifs[i];
 	if (!j)
-		err_at(p, c->tunnel_line, "tunnel-interface '%s' is not a declared vt interface "
-		       "(set interfaces %.*s unit %lu family inet)", c->tunnel_if, (int)n,
-		       c->tunnel_if, unit);
+		err_at(p, c->tunnel_line,
+		       "tunnel-interface '%s' is not a declared vt interface "
+		       "(set interfaces %.*s unit %lu family inet)",
+		       c->tunnel_if, (int)n, c->tunnel_if, unit);
 	else if (!j->inet)
 		err_at(p, c->tunnel_line, "tunnel-interface '%s' has no family inet", c->tunnel_if);
 	c->ipv6 = j && j->inet6;
@@ -1719,10 +1717,12 @@ static void check_metrics(struct parse *p)
 	struct xtap_config *c = p->c;
 
 	if (c->metrics_addr_line && !c->metrics_port_line)
-		err_at(p, c->metrics_addr_line, "metrics listen-address needs a metrics port "
+		err_at(p, c->metrics_addr_line,
+		       "metrics listen-address needs a metrics port "
 		       "(set services flow-tap metrics port N)");
 	if (c->metrics_port_line && !c->metrics_addr_line)
-		err_at(p, c->metrics_port_line, "metrics port needs a metrics listen-address "
+		err_at(p, c->metrics_port_line,
+		       "metrics port needs a metrics listen-address "
 		       "(set services flow-tap metrics listen-address ADDR)");
 }
 
@@ -1732,20 +1732,24 @@ static void check_names(struct parse *p)
 
 	for (size_t i = 0; i < c->n_attach; i++)
 		if (!strcmp(c->attach[i].netdev, c->vt_name) || !strcmp(c->attach[i].netdev, c->vt_peer))
-			err_at(p, c->attach[i].line, "interface '%s' is an end of the vt pair, "
-			       "xtap cannot attach to it", c->attach[i].netdev);
+			err_at(p, c->attach[i].line,
+			       "interface '%s' is an end of the vt pair, "
+			       "xtap cannot attach to it",
+			       c->attach[i].netdev);
 	for (size_t i = 0; i < c->n_aliases; i++) {
 		const struct xtap_cfg_alias *a = &c->aliases[i];
 		if (!attach_find(c, a->netdev))
-			err_at(p, a->line, "interface-alias '%s' names '%s', which is not an attached "
-			       "interface (set services flow-tap interface %s)", a->junos, a->netdev,
-			       a->netdev);
+			err_at(p, a->line,
+			       "interface-alias '%s' names '%s', which is not an attached "
+			       "interface (set services flow-tap interface %s)",
+			       a->junos, a->netdev, a->netdev);
 	}
 	for (size_t i = 0; i < c->n_groups; i++) {
 		const struct xtap_cfg_group *g = &c->groups[i];
 		for (size_t k = 0; k < g->n; k++)
 			if (!attach_find(c, g->member[k].netdev))
-				err_at(p, g->member[k].line, "interface-group '%s' names '%s', which is not "
+				err_at(p, g->member[k].line,
+				       "interface-group '%s' names '%s', which is not "
 				       "an attached interface (set services flow-tap interface %s)",
 				       g->name, g->member[k].netdev, g->member[k].netdev);
 	}
@@ -1755,18 +1759,24 @@ static void check_names(struct parse *p)
 			err_at(p, d->line, "content-destination '%s' has no address", d->name);
 		if (!d->has_port)
 			err_at(p, d->line, "content-destination '%s' has no port", d->name);
-		if (d->dst.family != DTCP_AF_NONE && d->src.family != DTCP_AF_NONE &&
-		    d->src.family != d->dst.family)
-			err_at(p, d->line, "content-destination '%s': source-address and address are of "
-			       "different families", d->name);
+		if (d->dst.family != DTCP_AF_NONE && d->src.family != DTCP_AF_NONE && d->src.family != d->dst.family)
+			err_at(p, d->line,
+			       "content-destination '%s': source-address and address are of "
+			       "different families",
+			       d->name);
 		if (!d->x3.on)
 			continue;
 		static const char *const need[] = { "address", "port", "certificate", "key", "ca", "xid" };
-		bool have[] = { d->x3.addr.family != DTCP_AF_NONE, d->x3.has_port, d->x3.cert[0],
-				d->x3.key[0], d->x3.ca[0], d->x3.has_xid };
+		bool have[] = { d->x3.addr.family != DTCP_AF_NONE,
+				d->x3.has_port,
+				d->x3.cert[0],
+				d->x3.key[0],
+				d->x3.ca[0],
+				d->x3.has_xid };
 		for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++)
 			if (!have[k])
-				err_at(p, d->x3.line, "content-destination '%s' delivers over x3 but has no "
+				err_at(p, d->x3.line,
+				       "content-destination '%s' delivers over x3 but has no "
 				       "x3 %s (set services flow-tap content-destination %s x3 %s ...)",
 				       d->name, need[k], d->name, need[k]);
 	}
@@ -1793,8 +1803,7 @@ static void defaults(struct xtap_config *c)
 	snprintf(c->audit_log, sizeof(c->audit_log), "%s", XTAP_CFG_DEF_AUDIT);
 }
 
-int xtap_config_parse_buf(const char *text, size_t n, struct xtap_config *c,
-			  struct xtap_config_errors *errs)
+int xtap_config_parse_buf(const char *text, size_t n, struct xtap_config *c, struct xtap_config_errors *errs)
 {
 	struct word w[XTAP_CFG_WORDS_MAX];
 	struct parse *p = calloc(1, sizeof(*p)); /* the word buffer is 16 KiB */
@@ -1811,7 +1820,7 @@ int xtap_config_parse_buf(const char *text, size_t n, struct xtap_config *c,
 	}
 	p->c = c;
 	p->errs = errs;
-	for (size_t at = 0; at < n; ) {
+	for (size_t at = 0; at < n;) {
 		const char *nl = memchr(text + at, '\n', n - at);
 		size_t len = nl ? (size_t)(nl - (text + at)) : n - at;
 		const char *s = text + at;
@@ -1912,8 +1921,7 @@ void xtap_config_report(const char *path, const struct xtap_config_errors *errs,
 		fprintf(out, "%s: %d more errors not shown\n", path, errs->n - errs->kept);
 }
 
-static void warn(struct xtap_config_errors *w, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void warn(struct xtap_config_errors *w, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void warn(struct xtap_config_errors *w, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -1937,11 +1945,15 @@ int xtap_config_warnings(const struct xtap_config *c, struct xtap_config_errors 
 		if (!u->csource || u->pol.n_allow_cdest || c->global.n_allow_cdest)
 			continue;
 		if (c->deny_unlisted_cdest)
-			warn(w, u->csource_line, "control source '%s' has no allowed-destination and "
-			     "deny-unlisted-destinations is set: every content destination is refused", u->name);
+			warn(w, u->csource_line,
+			     "control source '%s' has no allowed-destination and "
+			     "deny-unlisted-destinations is set: every content destination is refused",
+			     u->name);
 		else
-			warn(w, u->csource_line, "control source '%s' has no allowed-destination: "
-			     "copies may go to any address", u->name);
+			warn(w, u->csource_line,
+			     "control source '%s' has no allowed-destination: "
+			     "copies may go to any address",
+			     u->name);
 	}
 	return w->n;
 }
@@ -1956,8 +1968,7 @@ static bool nets_eq(const struct dtcp_net *a, size_t na, const struct dtcp_net *
 	if (na != nb)
 		return false;
 	for (size_t i = 0; i < na; i++)
-		if (a[i].family != b[i].family || a[i].p.len != b[i].p.len ||
-		    memcmp(a[i].p.a, b[i].p.a, 16))
+		if (a[i].family != b[i].family || a[i].p.len != b[i].p.len || memcmp(a[i].p.a, b[i].p.a, 16))
 			return false;
 	return true;
 }
@@ -1980,25 +1991,23 @@ static bool addr_eq(const struct dtcp_addr *a, const struct dtcp_addr *b)
 static bool policy_eq(const struct xtap_cfg_policy *a, const struct xtap_cfg_policy *b)
 {
 	return nets_eq(a->allow_cdest, a->n_allow_cdest, b->allow_cdest, b->n_allow_cdest) &&
-	       a->has_allow_cdest_port == b->has_allow_cdest_port &&
-	       ranges_eq(&a->allow_cdest_port, &b->allow_cdest_port) &&
-	       nets_eq(a->allow_src, a->n_allow_src, b->allow_src, b->n_allow_src) &&
-	       a->max_criteria == b->max_criteria && a->has_seq_mode == b->has_seq_mode &&
-	       a->seq_mode == b->seq_mode && !memcmp(a->has_strict, b->has_strict, sizeof(a->has_strict)) &&
-	       !memcmp(a->strict, b->strict, sizeof(a->strict));
+		a->has_allow_cdest_port == b->has_allow_cdest_port &&
+		ranges_eq(&a->allow_cdest_port, &b->allow_cdest_port) &&
+		nets_eq(a->allow_src, a->n_allow_src, b->allow_src, b->n_allow_src) &&
+		a->max_criteria == b->max_criteria && a->has_seq_mode == b->has_seq_mode &&
+		a->seq_mode == b->seq_mode && !memcmp(a->has_strict, b->has_strict, sizeof(a->has_strict)) &&
+		!memcmp(a->strict, b->strict, sizeof(a->strict));
 }
 
 static bool user_eq(const struct xtap_cfg_user *a, const struct xtap_cfg_user *b)
 {
 	if (a->login != b->login || a->has_uid != b->has_uid || a->uid != b->uid ||
 	    strcmp(a->class_name, b->class_name) || strcmp(a->password_hash, b->password_hash) ||
-	    a->csource != b->csource || a->keylen != b->keylen ||
-	    memcmp(a->key, b->key, a->keylen) || a->n_ssh_keys != b->n_ssh_keys ||
-	    !policy_eq(&a->pol, &b->pol))
+	    a->csource != b->csource || a->keylen != b->keylen || memcmp(a->key, b->key, a->keylen) ||
+	    a->n_ssh_keys != b->n_ssh_keys || !policy_eq(&a->pol, &b->pol))
 		return false;
 	for (size_t i = 0; i < a->n_ssh_keys; i++)
-		if (a->ssh_keys[i].type != b->ssh_keys[i].type ||
-		    strcmp(a->ssh_keys[i].text, b->ssh_keys[i].text))
+		if (a->ssh_keys[i].type != b->ssh_keys[i].type || strcmp(a->ssh_keys[i].text, b->ssh_keys[i].text))
 			return false;
 	return true;
 }
@@ -2010,11 +2019,10 @@ static bool class_eq(const struct xtap_cfg_class *a, const struct xtap_cfg_class
 
 static bool cdest_eq(const struct xtap_cfg_cdest *a, const struct xtap_cfg_cdest *b)
 {
-	return addr_eq(&a->dst, &b->dst) && addr_eq(&a->src, &b->src) &&
-	       a->has_port == b->has_port && a->dst_port == b->dst_port &&
-	       a->src_port == b->src_port && a->ttl == b->ttl &&
-	       a->has_intercept == b->has_intercept && a->intercept_id == b->intercept_id &&
-	       memcmp(&a->x3, &b->x3, sizeof(a->x3)) == 0; /* zeroed whole at parse start */
+	return addr_eq(&a->dst, &b->dst) && addr_eq(&a->src, &b->src) && a->has_port == b->has_port &&
+		a->dst_port == b->dst_port && a->src_port == b->src_port && a->ttl == b->ttl &&
+		a->has_intercept == b->has_intercept && a->intercept_id == b->intercept_id &&
+		memcmp(&a->x3, &b->x3, sizeof(a->x3)) == 0; /* zeroed whole at parse start */
 }
 
 static bool group_eq(const struct xtap_cfg_group *a, const struct xtap_cfg_group *b)
@@ -2048,17 +2056,17 @@ static bool jif_eq(const struct xtap_cfg_jif *a, const struct xtap_cfg_jif *b)
 
 /* Two tables are equal when they hold the same names (in any order) with
  * equal entries. Each name occurs once per table (the parser merges). */
-#define TABLE_EQ(A, NA, B, NB, field, eq)                                         \
-	({                                                                        \
-		bool _ok = (NA) == (NB);                                          \
-		for (size_t _i = 0; _ok && _i < (NA); _i++) {                     \
-			bool _f = false;                                          \
-			for (size_t _k = 0; !_f && _k < (NB); _k++)               \
-				if (!strcmp((A)[_i].field, (B)[_k].field))        \
-					_f = true, _ok = eq(&(A)[_i], &(B)[_k]);  \
-			_ok = _ok && _f;                                          \
-		}                                                                 \
-		_ok;                                                              \
+#define TABLE_EQ(A, NA, B, NB, field, eq) \
+	({ \
+		bool _ok = (NA) == (NB); \
+		for (size_t _i = 0; _ok && _i < (NA); _i++) { \
+			bool _f = false; \
+			for (size_t _k = 0; !_f && _k < (NB); _k++) \
+				if (!strcmp((A)[_i].field, (B)[_k].field)) \
+					_f = true, _ok = eq(&(A)[_i], &(B)[_k]); \
+			_ok = _ok && _f; \
+		} \
+		_ok; \
 	})
 
 /* vt units are keyed by name and unit: the name alone repeats. */
@@ -2087,21 +2095,18 @@ int xtap_config_diff(const struct xtap_config *a, const struct xtap_config *b)
 		d |= XTAP_CFG_DATAPATH;
 
 	bool same = TABLE_EQ(a->classes, a->n_classes, b->classes, b->n_classes, name, class_eq) &&
-		    TABLE_EQ(a->users, a->n_users, b->users, b->n_users, name, user_eq) &&
-		    a->dtcp_enabled == b->dtcp_enabled &&
-		    a->connection_limit == b->connection_limit && a->rate_limit == b->rate_limit &&
-		    a->source_connection_limit == b->source_connection_limit &&
-		    a->source_rate_limit == b->source_rate_limit &&
-		    addr_eq(&a->listen_addr, &b->listen_addr) && a->listen_port == b->listen_port &&
-		    addr_eq(&a->metrics_addr, &b->metrics_addr) && a->metrics_port == b->metrics_port &&
-		    a->n_host_keys == b->n_host_keys && a->idle_timeout == b->idle_timeout &&
-		    a->max_message_size == b->max_message_size &&
-		    TABLE_EQ(a->aliases, a->n_aliases, b->aliases, b->n_aliases, junos, alias_eq) &&
-		    TABLE_EQ(a->groups, a->n_groups, b->groups, b->n_groups, name, group_eq) &&
-		    TABLE_EQ(a->cdests, a->n_cdests, b->cdests, b->n_cdests, name, cdest_eq) &&
-		    policy_eq(&a->global, &b->global) && a->max_cdests == b->max_cdests &&
-		    a->deny_unlisted_cdest == b->deny_unlisted_cdest &&
-		    !strcmp(a->audit_log, b->audit_log);
+		TABLE_EQ(a->users, a->n_users, b->users, b->n_users, name, user_eq) &&
+		a->dtcp_enabled == b->dtcp_enabled && a->connection_limit == b->connection_limit &&
+		a->rate_limit == b->rate_limit && a->source_connection_limit == b->source_connection_limit &&
+		a->source_rate_limit == b->source_rate_limit && addr_eq(&a->listen_addr, &b->listen_addr) &&
+		a->listen_port == b->listen_port && addr_eq(&a->metrics_addr, &b->metrics_addr) &&
+		a->metrics_port == b->metrics_port && a->n_host_keys == b->n_host_keys &&
+		a->idle_timeout == b->idle_timeout && a->max_message_size == b->max_message_size &&
+		TABLE_EQ(a->aliases, a->n_aliases, b->aliases, b->n_aliases, junos, alias_eq) &&
+		TABLE_EQ(a->groups, a->n_groups, b->groups, b->n_groups, name, group_eq) &&
+		TABLE_EQ(a->cdests, a->n_cdests, b->cdests, b->n_cdests, name, cdest_eq) &&
+		policy_eq(&a->global, &b->global) && a->max_cdests == b->max_cdests &&
+		a->deny_unlisted_cdest == b->deny_unlisted_cdest && !strcmp(a->audit_log, b->audit_log);
 	for (size_t i = 0; same && i < a->n_host_keys; i++)
 		same = !strcmp(a->host_keys[i], b->host_keys[i]);
 	if (!same)
@@ -2119,8 +2124,7 @@ const struct xtap_cfg_user *xtap_config_user(const struct xtap_config *c, const 
 	return NULL;
 }
 
-int xtap_config_source_policy(const struct xtap_config *c, const char *user,
-			      struct dtcp_source_policy *out)
+int xtap_config_source_policy(const struct xtap_config *c, const char *user, struct dtcp_source_policy *out)
 {
 	const struct xtap_cfg_user *u = xtap_config_user(c, user);
 	const struct xtap_cfg_policy *up, *g = &c->global;
@@ -2184,8 +2188,7 @@ static size_t junos_unit_base(const char *name)
 /* An alias's own name, then an attached interface's Linux name, then the
  * alias of a unit's interface: `ge-1/3/5` answers for `ge-1/3/5.N` that has
  * no alias of its own (an alias of a unit covers that unit only). */
-int xtap_config_resolve_ifname(const struct xtap_config *c, const char *name,
-			       struct dtcp_name *out)
+int xtap_config_resolve_ifname(const struct xtap_config *c, const char *name, struct dtcp_name *out)
 {
 	size_t base;
 
@@ -2244,12 +2247,9 @@ int xtap_config_cdest_xid(const struct xtap_config *c, const char *name, uint8_t
 const char *xtap_attach_mode_name(enum xtap_attach_mode m)
 {
 	switch (m) {
-	case XTAP_ATTACH_XDP_NATIVE:
-		return "xdp-native";
-	case XTAP_ATTACH_XDP_GENERIC:
-		return "xdp-generic";
-	case XTAP_ATTACH_TC:
-		return "tc";
+	case XTAP_ATTACH_XDP_NATIVE: return "xdp-native";
+	case XTAP_ATTACH_XDP_GENERIC: return "xdp-generic";
+	case XTAP_ATTACH_TC: return "tc";
 	}
 	return "?";
 }

@@ -76,8 +76,7 @@ int xtap_backend_rules(const struct xtap_backend *b, uint32_t id, const uint32_t
 	return 0;
 }
 
-static int values_of(const struct dtcp_range_set *rs, unsigned maxval, struct xtap_values *v,
-		     struct xtap_vrange *store)
+static int values_of(const struct dtcp_range_set *rs, unsigned maxval, struct xtap_values *v, struct xtap_vrange *store)
 {
 	memset(v, 0, sizeof(*v));
 	if (rs->any) {
@@ -123,7 +122,7 @@ static unsigned prefixes_of(const struct dtcp_prefix_set *ps, struct dtcp_prefix
 
 		for (unsigned j = 0; j < ps->n && !covered; j++)
 			covered = j != i && prefix_covers(&ps->p[j], &ps->p[i]) &&
-				  (ps->p[j].len < ps->p[i].len || j < i);
+				(ps->p[j].len < ps->p[i].len || j < i);
 		if (!covered)
 			out[n++] = ps->p[i];
 	}
@@ -172,9 +171,7 @@ static int get_cds(struct xtap_backend *b, const struct dtcp_criterion *c, uint1
 static int scope_of(struct xtap_backend *b, const struct dtcp_criterion *c, struct xtap_criterion *x)
 {
 	switch (c->scope) {
-	case DTCP_SCOPE_ANY:
-		x->scope = XTAP_SCOPE_ANY;
-		return 0;
+	case DTCP_SCOPE_ANY: x->scope = XTAP_SCOPE_ANY; return 0;
 	case DTCP_SCOPE_INPUT:
 	case DTCP_SCOPE_OUTPUT:
 		x->scope = c->scope == DTCP_SCOPE_INPUT ? XTAP_SCOPE_IN : XTAP_SCOPE_OUT;
@@ -206,8 +203,8 @@ static int scope_of(struct xtap_backend *b, const struct dtcp_criterion *c, stru
  * that install and adopt share; cb gets each with its index. */
 typedef int (*rule_fn)(struct xtap_backend *b, struct xtap_criterion *x, uint32_t k, void *arg);
 
-static int expand(struct xtap_backend *b, const struct dtcp_criterion *c, const uint16_t *cd, rule_fn cb,
-		  void *arg, uint32_t *nrules)
+static int expand(struct xtap_backend *b, const struct dtcp_criterion *c, const uint16_t *cd, rule_fn cb, void *arg,
+		  uint32_t *nrules)
 {
 	static struct dtcp_prefix srcs[DTCP_MAX_PREFIXES], dsts[DTCP_MAX_PREFIXES];
 	static struct xtap_vrange store[5][DTCP_MAX_RANGES];

@@ -26,11 +26,11 @@ struct xtap_backend {
 	uint64_t (*group_bits)(void *ctx, const char *name);
 	void *group_ctx;
 	uint16_t default_sport;
-	int unsettled;            /* removed rules may still run: settle before replying */
+	int unsettled; /* removed rules may still run: settle before replying */
 	struct xtap_be_rec *recs; /* by DTCP id, sorted */
 	size_t n, cap;
-	size_t front;             /* free records before recs in its allocation (rec_insert) */
-	bool defer;               /* removals wait for xtap_backend_apply (write-ahead) */
+	size_t front; /* free records before recs in its allocation (rec_insert) */
+	bool defer; /* removals wait for xtap_backend_apply (write-ahead) */
 	struct xtap_be_rec *gone; /* removed, rules still in the maps until applied */
 	size_t ngone, capgone;
 };

@@ -51,7 +51,7 @@ struct slot_rec {
 	uint8_t side;
 	uint8_t dir;
 	uint8_t family;
-	uint8_t plen;   /* anchor prefix length */
+	uint8_t plen; /* anchor prefix length */
 	uint8_t addr[16];
 	uint32_t set[VF_COUNT];
 	uint64_t ifbits; /* interfaces the scope names (IN/OUT) */
@@ -66,7 +66,7 @@ struct set_rec {
 
 struct iface_rec {
 	uint32_t ifindex; /* 0: bit free */
-	uint32_t refs;    /* criteria whose scope names this interface */
+	uint32_t refs; /* criteria whose scope names this interface */
 	uint64_t groups;
 };
 
@@ -82,7 +82,7 @@ struct xtap_cls {
 	int ncpus;
 	struct slot_rec *slots;
 	uint32_t next_unused, count, uid_next;
-	uint32_t *ready, nready;     /* free slots past a grace period */
+	uint32_t *ready, nready; /* free slots past a grace period */
 	uint32_t *pending, npending; /* freed since the last grace period */
 	struct set_rec *sets;
 	struct trie trie;
@@ -92,9 +92,9 @@ struct xtap_cls {
 	int sync_outer, sync_inner;
 	void *zero_stats;
 	const struct xtap_rule *adopt_from; /* xtap_cls_adopt: the pinned rule */
-	uint64_t *xf_words;                 /* the exact pre-filter as written to its map */
-	uint8_t *xf_cnt;                    /* per bit: exact-anchored slots hashing to it */
-	uint32_t xf_nwords;                 /* 0: no filter map */
+	uint64_t *xf_words; /* the exact pre-filter as written to its map */
+	uint8_t *xf_cnt; /* per bit: exact-anchored slots hashing to it */
+	uint32_t xf_nwords; /* 0: no filter map */
 };
 
 static unsigned full_len(uint8_t family)
@@ -207,8 +207,7 @@ static void xf_dec(struct xtap_cls *cls, const struct slot_rec *rec)
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
-struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_criteria,
-			      uint32_t max_sets)
+struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_criteria, uint32_t max_sets)
 {
 	struct xtap_cls *cls = calloc(1, sizeof(*cls));
 
@@ -401,8 +400,8 @@ static int set_adopt(struct xtap_cls *cls, struct xtap_vrange *r, unsigned n, ui
 
 /* Encode one value field; *anyflag set when "any". have: the same field of
  * the pinned rule when adopting, else NULL. */
-static int valset_encode(struct xtap_cls *cls, const struct xtap_values *v, unsigned maxval,
-			 struct xtap_valset *out, uint32_t *set, int *any, const struct xtap_valset *have)
+static int valset_encode(struct xtap_cls *cls, const struct xtap_values *v, unsigned maxval, struct xtap_valset *out,
+			 uint32_t *set, int *any, const struct xtap_valset *have)
 {
 	struct xtap_vrange *r;
 	int n;
@@ -445,14 +444,12 @@ static void mask_addr(uint8_t *a, unsigned plen)
 	}
 }
 
-static int scope_encode(struct xtap_cls *cls, const struct xtap_criterion *c, struct xtap_rule *r,
-			uint64_t *ifbits)
+static int scope_encode(struct xtap_cls *cls, const struct xtap_criterion *c, struct xtap_rule *r, uint64_t *ifbits)
 {
 	*ifbits = 0;
 	r->scope = c->scope;
 	switch (c->scope) {
-	case XTAP_SCOPE_ANY:
-		return c->nif ? -EINVAL : 0;
+	case XTAP_SCOPE_ANY: return c->nif ? -EINVAL : 0;
 	case XTAP_SCOPE_IN:
 	case XTAP_SCOPE_OUT:
 		if (!c->nif || c->nif > 8)
@@ -487,19 +484,16 @@ static void rec_release_sets(struct xtap_cls *cls, struct slot_rec *rec)
 }
 
 /* Build the BPF rule and the removal record; takes set references. */
-static int rule_build(struct xtap_cls *cls, const struct xtap_criterion *c, struct xtap_rule *r,
-		      struct slot_rec *rec)
+static int rule_build(struct xtap_cls *cls, const struct xtap_criterion *c, struct xtap_rule *r, struct slot_rec *rec)
 {
 	static const uint16_t any_flag[VF_COUNT] = {
 		XTAP_R_PROTO_ANY, XTAP_R_SPORT_ANY, XTAP_R_DPORT_ANY, XTAP_R_ITYPE_ANY, XTAP_R_ICODE_ANY,
 	};
-	const struct xtap_values *vals[VF_COUNT] = { &c->proto, &c->sport, &c->dport, &c->itype,
-						     &c->icode };
+	const struct xtap_values *vals[VF_COUNT] = { &c->proto, &c->sport, &c->dport, &c->itype, &c->icode };
 	struct xtap_valset *vs[VF_COUNT] = { &r->proto, &r->sport, &r->dport, &r->itype, &r->icode };
 	const struct xtap_rule *a = cls->adopt_from;
-	const struct xtap_valset *have[VF_COUNT] = { a ? &a->proto : NULL, a ? &a->sport : NULL,
-						     a ? &a->dport : NULL, a ? &a->itype : NULL,
-						     a ? &a->icode : NULL };
+	const struct xtap_valset *have[VF_COUNT] = { a ? &a->proto : NULL, a ? &a->sport : NULL, a ? &a->dport : NULL,
+						     a ? &a->itype : NULL, a ? &a->icode : NULL };
 	static const unsigned maxval[VF_COUNT] = { 255, 65535, 65535, 255, 255 };
 	unsigned full;
 	int err, any;
@@ -1038,8 +1032,8 @@ int xtap_cls_iface_add(struct xtap_cls *cls, uint32_t ifindex, uint64_t groups)
 	}
 	/* an interface already in the (pinned) map keeps its bit: the rules
 	 * of the running datapath name it by that bit */
-	if (b == XTAP_MAX_IFACES && !bpf_map_lookup_elem(cls->m.ifaces, &ifindex, &v) &&
-	    v.bit < XTAP_MAX_IFACES && !cls->ifaces[v.bit].ifindex)
+	if (b == XTAP_MAX_IFACES && !bpf_map_lookup_elem(cls->m.ifaces, &ifindex, &v) && v.bit < XTAP_MAX_IFACES &&
+	    !cls->ifaces[v.bit].ifindex)
 		b = v.bit;
 	v.groups = groups;
 	if (b == XTAP_MAX_IFACES)
@@ -1187,7 +1181,8 @@ int xtap_cls_sweep(struct xtap_cls *cls, uint32_t *removed)
 		for (uint32_t i = 0; i < count; i++) {
 			uint32_t slot = keys[i];
 
-			if (slot >= cls->max || cls->slots[slot].anchor != ANCHOR_NONE || !(rules[i].flags & XTAP_R_ACTIVE))
+			if (slot >= cls->max || cls->slots[slot].anchor != ANCHOR_NONE ||
+			    !(rules[i].flags & XTAP_R_ACTIVE))
 				continue;
 			if ((err = rule_clear(cls, slot)))
 				goto out;

@@ -37,10 +37,10 @@ struct xtap_criterion {
 	uint8_t src[16], dst[16];
 	uint8_t src_plen, dst_plen; /* 0: any; 32 or 128: exact */
 	struct xtap_values proto, sport, dport, itype, icode;
-	uint8_t scope;              /* XTAP_SCOPE_* */
-	unsigned nif;               /* IN / OUT: interfaces by ifindex */
+	uint8_t scope; /* XTAP_SCOPE_* */
+	unsigned nif; /* IN / OUT: interfaces by ifindex */
 	uint32_t ifindex[8];
-	uint64_t groups;            /* GROUP: group bits (see xtap_cls_iface_add) */
+	uint64_t groups; /* GROUP: group bits (see xtap_cls_iface_add) */
 	unsigned ncd;
 	uint16_t cd[XTAP_MAX_CD_PER_CRIT];
 };
@@ -48,8 +48,7 @@ struct xtap_criterion {
 struct xtap_cls;
 
 /* max_criteria and max_sets must be the sizes the maps were created with. */
-struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_criteria,
-			      uint32_t max_sets);
+struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_criteria, uint32_t max_sets);
 void xtap_cls_free(struct xtap_cls *cls);
 
 /* Install a criterion; on success *slot names it. Errors (nothing changed):
@@ -98,11 +97,11 @@ void xtap_cls_cd_forget(struct xtap_cls *cls, uint16_t index);
 
 /* A content destination (docs/dtcp.md 4.1 X-JTap-Cdest-*, X-MD-Intercept-Id). */
 struct xtap_cd_spec {
-	uint8_t family;        /* XTAP_AF_INET or XTAP_AF_INET6 */
+	uint8_t family; /* XTAP_AF_INET or XTAP_AF_INET6 */
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport; /* host order */
-	uint8_t ttl;           /* 0: the default, 255 */
-	int jmirror;           /* 1: JMirror header with intercept_id */
+	uint8_t ttl; /* 0: the default, 255 */
+	int jmirror; /* 1: JMirror header with intercept_id */
 	uint64_t intercept_id;
 };
 

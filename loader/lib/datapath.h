@@ -17,36 +17,35 @@
 #include "classifier.h"
 #include "vtpair.h"
 
-
 #define XTAP_DP_MAX_IFACES 64 /* the scope masks' width (XTAP_MAX_IFACES) */
-#define XTAP_TC_PRIO 0x7874   /* our tc filter priority and handle: found again on restart */
+#define XTAP_TC_PRIO 0x7874 /* our tc filter priority and handle: found again on restart */
 
 struct xtap_dp_opts {
-	const char *pin_dir;   /* e.g. /sys/fs/bpf/xtap */
+	const char *pin_dir; /* e.g. /sys/fs/bpf/xtap */
 	const char *vt_name, *vt_peer;
-	int ipv6;              /* IPv6 copies: the pair forwards IPv6 */
+	int ipv6; /* IPv6 copies: the pair forwards IPv6 */
 	uint32_t max_criteria; /* 0: XTAP_MAX_CRITERIA_DEFAULT */
-	uint32_t cd_mtu6;      /* 0: 1500 */
+	uint32_t cd_mtu6; /* 0: 1500 */
 };
 
 struct xtap_dp_iface {
 	char name[16];
 	uint32_t ifindex;
 	enum xtap_attach_mode mode;
-	int xdp;           /* our XDP program is attached */
-	int made_clsact;   /* we created the clsact qdisc (removed with it) */
+	int xdp; /* our XDP program is attached */
+	int made_clsact; /* we created the clsact qdisc (removed with it) */
 };
 
 struct xtap_dp {
 	struct xtap_cls_maps maps; /* map fds, pinned */
 	int prog_xdp, prog_tc_in, prog_tc_out, prog_vt;
-	int adopted;               /* maps came from pins, not from this start */
+	int adopted; /* maps came from pins, not from this start */
 	uint32_t max_criteria;
 	char pin_dir[128];
 	struct xtap_vt vt;
 	struct xtap_dp_iface ifs[XTAP_DP_MAX_IFACES];
 	int nifs;
-	void *skel;                /* struct xtap_bpf * of this start */
+	void *skel; /* struct xtap_bpf * of this start */
 };
 
 /* Load or adopt. Creates the vt pair if needed. 0 or -errno. */

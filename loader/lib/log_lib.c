@@ -36,10 +36,8 @@ static const struct {
 	enum lib_expected what;
 } lib_expected[] = {
 	/* the dispatcher's test program and object (libxdp's compatibility check) */
-	{ "prog 'xdp_pass'", EXP_DISPATCHER },
-	{ "xdp-dispatcher", EXP_DISPATCHER },
-	{ "dispatcher program failed", EXP_DISPATCHER },
-	{ "without dispatcher", EXP_DISPATCHER },
+	{ "prog 'xdp_pass'", EXP_DISPATCHER },		 { "xdp-dispatcher", EXP_DISPATCHER },
+	{ "dispatcher program failed", EXP_DISPATCHER }, { "without dispatcher", EXP_DISPATCHER },
 	{ "Exclusivity flag on", EXP_CLSACT },
 };
 

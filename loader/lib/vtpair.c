@@ -20,20 +20,20 @@
 static int nlerr_to_errno(int nlerr)
 {
 	switch (nlerr < 0 ? -nlerr : nlerr) {
-	case NLE_SUCCESS:	return 0;
-	case NLE_NOMEM:		return -ENOMEM;
-	case NLE_EXIST:		return -EEXIST;
-	case NLE_INVAL:		return -EINVAL;
-	case NLE_RANGE:		return -ERANGE;
-	case NLE_OPNOTSUPP:	return -EOPNOTSUPP;
-	case NLE_PERM:		return -EPERM;
-	case NLE_NOACCESS:	return -EACCES;
-	case NLE_BUSY:		return -EBUSY;
-	case NLE_AGAIN:		return -EAGAIN;
+	case NLE_SUCCESS: return 0;
+	case NLE_NOMEM: return -ENOMEM;
+	case NLE_EXIST: return -EEXIST;
+	case NLE_INVAL: return -EINVAL;
+	case NLE_RANGE: return -ERANGE;
+	case NLE_OPNOTSUPP: return -EOPNOTSUPP;
+	case NLE_PERM: return -EPERM;
+	case NLE_NOACCESS: return -EACCES;
+	case NLE_BUSY: return -EBUSY;
+	case NLE_AGAIN: return -EAGAIN;
 	case NLE_NODEV:
-	case NLE_OBJ_NOTFOUND:	return -ENODEV;
-	case NLE_AF_NOSUPPORT:	return -EAFNOSUPPORT;
-	default:		return -EIO;
+	case NLE_OBJ_NOTFOUND: return -ENODEV;
+	case NLE_AF_NOSUPPORT: return -EAFNOSUPPORT;
+	default: return -EIO;
 	}
 }
 
@@ -65,8 +65,7 @@ static const char *vt_name_shown(char out[IFNAMSIZ + 5], const char *s)
 	return out;
 }
 
-static int sysctl_write(const char *family, const char *ifname, const char *key,
-			const char *val)
+static int sysctl_write(const char *family, const char *ifname, const char *key, const char *val)
 {
 	char path[128];
 	ssize_t n;
@@ -111,8 +110,7 @@ static int vt_apply_sysctls(const struct xtap_vt *vt, int ipv6)
 			log_warnx("vt: IPv6 copies asked for but the kernel has no IPv6");
 			return -EOPNOTSUPP;
 		}
-		log_debug("vt: no IPv6 in this kernel, nothing to disable on %s, %s",
-			  vt->name, vt->peer);
+		log_debug("vt: no IPv6 in this kernel, nothing to disable on %s, %s", vt->name, vt->peer);
 		return 0;
 	}
 	/* nothing but copies may leave the near end: no neighbour discovery, no DAD */
@@ -125,7 +123,8 @@ static int vt_apply_sysctls(const struct xtap_vt *vt, int ipv6)
 	snprintf(path, sizeof(path), SYSCTL_NET "/ipv6/conf/%s/force_forwarding", vt->peer);
 	if (access(path, F_OK)) {
 		log_warnx("vt: %s missing: IPv6 copies need per-interface forwarding "
-			  "(net.ipv6.conf.<if>.force_forwarding, Linux 6.17 or later)", path);
+			  "(net.ipv6.conf.<if>.force_forwarding, Linux 6.17 or later)",
+			  path);
 		return -EOPNOTSUPP;
 	}
 	/* no link-local address, so the peer stays silent; set before IPv6 is enabled */
@@ -159,11 +158,10 @@ static int is_pair(struct rtnl_link *link, struct rtnl_link *peer)
 	if (!rtnl_link_is_veth(link) || !rtnl_link_is_veth(peer))
 		return 0;
 	/* a link netnsid means the other end lives in another namespace */
-	if (rtnl_link_get_link_netnsid(link, &nsid) == 0 ||
-	    rtnl_link_get_link_netnsid(peer, &nsid) == 0)
+	if (rtnl_link_get_link_netnsid(link, &nsid) == 0 || rtnl_link_get_link_netnsid(peer, &nsid) == 0)
 		return 0;
 	return rtnl_link_get_link(link) == rtnl_link_get_ifindex(peer) &&
-	       rtnl_link_get_link(peer) == rtnl_link_get_ifindex(link);
+		rtnl_link_get_link(peer) == rtnl_link_get_ifindex(link);
 }
 
 #define VT_ALIAS "xtap vt pair"
@@ -190,8 +188,7 @@ static int vt_create(struct nl_sock *sk, const char *name, const char *peer_name
 	err = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(link);
 	if (err < 0) {
-		log_warnx("vt: cannot create veth pair %s/%s: %s", name, peer_name,
-			  nl_geterror(err));
+		log_warnx("vt: cannot create veth pair %s/%s: %s", name, peer_name, nl_geterror(err));
 		return nlerr_to_errno(err);
 	}
 	return 0;
@@ -230,8 +227,7 @@ static int link_up(struct nl_sock *sk, struct rtnl_link *link)
 	err = rtnl_link_change(sk, link, change, 0);
 	rtnl_link_put(change);
 	if (err < 0) {
-		log_warnx("vt: cannot bring %s up: %s", rtnl_link_get_name(link),
-			  nl_geterror(err));
+		log_warnx("vt: cannot bring %s up: %s", rtnl_link_get_name(link), nl_geterror(err));
 		return nlerr_to_errno(err);
 	}
 	return 0;
@@ -301,8 +297,7 @@ int xtap_vt_setup(const char *name, const char *peer, int ipv6, struct xtap_vt *
 	int err, e1, e2;
 
 	memset(vt, 0, sizeof(*vt));
-	if (!name || !peer || !vt_name_valid(name) || !vt_name_valid(peer) ||
-	    !strcmp(name, peer)) {
+	if (!name || !peer || !vt_name_valid(name) || !vt_name_valid(peer) || !strcmp(name, peer)) {
 		log_warnx("vt: invalid interface names \"%s\" and \"%s\" "
 			  "(1 to %d characters, none of / : %% or space, and distinct)",
 			  vt_name_shown(shown1, name), vt_name_shown(shown2, peer), IFNAMSIZ - 1);
@@ -324,21 +319,19 @@ int xtap_vt_setup(const char *name, const char *peer, int ipv6, struct xtap_vt *
 	}
 	if (link || plink) {
 		if (!is_pair(link, plink)) {
-			log_warnx("vt: %s exists and is not a veth pair %s/%s in this namespace",
-				  link ? name : peer, name, peer);
+			log_warnx("vt: %s exists and is not a veth pair %s/%s in this namespace", link ? name : peer,
+				  name, peer);
 			err = -EEXIST;
 			goto out;
 		}
 		vt->ours = rtnl_link_get_ifalias(link) && !strcmp(rtnl_link_get_ifalias(link), VT_ALIAS);
-		log_info("vt: adopting the existing pair %s/%s%s", name, peer,
-			 vt->ours ? " (made by xtap)" : "");
+		log_info("vt: adopting the existing pair %s/%s%s", name, peer, vt->ours ? " (made by xtap)" : "");
 	} else {
 		if ((err = vt_create(sk, name, peer)))
 			goto out;
 		vt->created = vt->ours = 1;
 		if ((err = link_get(sk, name, &link)) || (err = link_get(sk, peer, &plink))) {
-			log_warnx("vt: created %s/%s but cannot read them back: %s", name, peer,
-				  strerror(-err));
+			log_warnx("vt: created %s/%s but cannot read them back: %s", name, peer, strerror(-err));
 			goto out;
 		}
 		if ((err = mark_ours(sk, link)))
@@ -353,8 +346,7 @@ int xtap_vt_setup(const char *name, const char *peer, int ipv6, struct xtap_vt *
 		goto out;
 	if ((err = link_up(sk, plink)) || (err = link_up(sk, link)))
 		goto out;
-	log_debug("vt: %s (ifindex %u) / %s (ifindex %u) ready", vt->name, vt->ifindex,
-		  vt->peer, vt->peer_ifindex);
+	log_debug("vt: %s (ifindex %u) / %s (ifindex %u) ready", vt->name, vt->ifindex, vt->peer, vt->peer_ifindex);
 out:
 	if (err && vt->created) {
 		/* do not leave a half-configured pair behind */

@@ -12,11 +12,11 @@
 #include <stdint.h>
 
 struct xtap_vt {
-	char name[16], peer[16];   /* e.g. "vt0", "vt1" */
+	char name[16], peer[16]; /* e.g. "vt0", "vt1" */
 	uint32_t ifindex, peer_ifindex;
 	uint8_t mac[6], peer_mac[6];
-	int created;               /* 1 if this call created the pair */
-	int ours;                  /* xtap made it, in this start or an earlier one
+	int created; /* 1 if this call created the pair */
+	int ours; /* xtap made it, in this start or an earlier one
 				    * (its ifalias says so): teardown removes it */
 };
 

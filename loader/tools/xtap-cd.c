@@ -26,18 +26,18 @@
 #include "cliarg.h"
 #include "hostport.h"
 
-#define CD_DEFAULT_PORT 30030      /* Wireshark's default port for jmirror */
+#define CD_DEFAULT_PORT 30030 /* Wireshark's default port for jmirror */
 /* IP total length is 16 bits, so no UDP payload is longer than this */
 #define CD_DGRAM_MAX 65535
-#define CD_SNAPLEN 65535           /* whole packets: nothing longer can arrive */
-#define CD_RCVBUF (4 << 20)        /* absorbs bursts; the kernel caps it at rmem_max */
-#define CD_IDLE_FLUSH_MS 1000      /* flush the pcap after this long without traffic */
-#define CD_BATCH 1024              /* datagrams between looks at the clock and signals */
+#define CD_SNAPLEN 65535 /* whole packets: nothing longer can arrive */
+#define CD_RCVBUF (4 << 20) /* absorbs bursts; the kernel caps it at rmem_max */
+#define CD_IDLE_FLUSH_MS 1000 /* flush the pcap after this long without traffic */
+#define CD_BATCH 1024 /* datagrams between looks at the clock and signals */
 /* queued datagrams read after a stop, at most: about what a full receive
  * buffer (8 MiB at most, twice CD_RCVBUF) holds at roughly 1 KiB charged per
  * small copy; the bound keeps a flood from delaying the exit */
 #define CD_DRAIN_MAX 8192
-#define CD_MAX_SECONDS 31536000.0  /* -t bound (a year) keeps the ms arithmetic exact */
+#define CD_MAX_SECONDS 31536000.0 /* -t bound (a year) keeps the ms arithmetic exact */
 /* Distinct (intercept id, session id) pairs counted one by one; more go to
  * one "other" line so a flood of ids cannot grow memory. Half the slots at
  * most are used so that probing stays short. */
@@ -55,13 +55,13 @@ struct id_slot {
 };
 
 struct stats {
-	uint64_t received;          /* datagrams */
+	uint64_t received; /* datagrams */
 	struct count written;
 	struct count plain;
-	struct count other_ids;     /* JMirror pairs past CD_IDS_MAX */
+	struct count other_ids; /* JMirror pairs past CD_IDS_MAX */
 	uint64_t reason[CD_VERDICT_N];
 	uint64_t filtered;
-	uint64_t kernel_drops;      /* SO_RXQ_OVFL: receive buffer was full */
+	uint64_t kernel_drops; /* SO_RXQ_OVFL: receive buffer was full */
 	size_t nids;
 	struct id_slot ids[CD_IDS_SLOTS];
 };
@@ -69,12 +69,12 @@ struct stats {
 struct opts {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	bool default_addr;          /* -l gave no address: [::], or 0.0.0.0 without IPv6 */
+	bool default_addr; /* -l gave no address: [::], or 0.0.0.0 without IPv6 */
 	const char *wfile;
 	bool filter;
 	uint32_t f_intercept, f_session;
-	uint64_t max_packets;       /* 0: no limit */
-	double seconds;             /* 0: no limit */
+	uint64_t max_packets; /* 0: no limit */
+	double seconds; /* 0: no limit */
 	bool json;
 };
 
@@ -127,21 +127,19 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'l':
 			if (parse_listen(optarg, o))
-				errx(2, "bad listen address '%s': expected [ADDR:]PORT, "
-					"IPv6 in brackets", optarg);
+				errx(2,
+				     "bad listen address '%s': expected [ADDR:]PORT, "
+				     "IPv6 in brackets",
+				     optarg);
 			break;
-		case 'w':
-			o->wfile = optarg;
-			break;
+		case 'w': o->wfile = optarg; break;
 		case 'i':
 			if (cd_parse_intercept_id(optarg, &o->f_intercept, &o->f_session, &lost))
-				errx(2, "bad intercept id '%s': expected hex, at most 16 digits",
-				     optarg);
+				errx(2, "bad intercept id '%s': expected hex, at most 16 digits", optarg);
 			if (lost)
 				warnx("intercept id %s: the top two bits of the first word are the "
-				      "JMirror version; keeping intercept id 0x%08" PRIx32
-				      " session id 0x%08" PRIx32, optarg, o->f_intercept,
-				      o->f_session);
+				      "JMirror version; keeping intercept id 0x%08" PRIx32 " session id 0x%08" PRIx32,
+				      optarg, o->f_intercept, o->f_session);
 			o->filter = true;
 			break;
 		case 'c':
@@ -152,18 +150,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 't':
 			if (cli_parse_seconds(optarg, CD_MAX_SECONDS, &o->seconds))
-				errx(2, "bad time '%s': expected seconds, above 0, at most %.0f",
-				     optarg, CD_MAX_SECONDS);
+				errx(2, "bad time '%s': expected seconds, above 0, at most %.0f", optarg,
+				     CD_MAX_SECONDS);
 			break;
-		case 'J':
-			o->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(2);
+		case 'J': o->json = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
 		}
 	}
 	if (optind < argc) {
@@ -194,8 +186,7 @@ static int open_socket(struct opts *o)
 	if (fd < 0)
 		err(1, "cannot open a UDP socket");
 	/* [::] (the default) also takes IPv4 copies, whatever net.ipv6.bindv6only says */
-	if (o->addr.ss_family == AF_INET6 &&
-	    IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&o->addr)->sin6_addr) &&
+	if (o->addr.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&o->addr)->sin6_addr) &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)))
 		err(1, "cannot make %s dual-stack", hostport_str(&o->addr, a, sizeof(a)));
 	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)))
@@ -251,8 +242,8 @@ static bool account(struct stats *st, const struct opts *o, const struct cd_copy
 		return false;
 	}
 	/* a plain copy carries no intercept id, so a filter never keeps it */
-	if (o->filter && (cp->verdict == CD_PLAIN || cp->intercept_id != o->f_intercept ||
-			  cp->session_id != o->f_session)) {
+	if (o->filter &&
+	    (cp->verdict == CD_PLAIN || cp->intercept_id != o->f_intercept || cp->session_id != o->f_session)) {
 		st->filtered++;
 		return false;
 	}
@@ -281,12 +272,10 @@ static void read_cmsgs(struct msghdr *mh, struct stats *st, struct timespec *ts)
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET)
 			continue;
-		if (c->cmsg_type == SCM_TIMESTAMPNS &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(*ts))) {
+		if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(*ts))) {
 			memcpy(ts, CMSG_DATA(c), sizeof(*ts));
 			stamped = true;
-		} else if (c->cmsg_type == SO_RXQ_OVFL &&
-			   c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+		} else if (c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
 			uint32_t drops;
 
 			/* cumulative for the socket since it was opened */
@@ -321,36 +310,36 @@ static void print_summary(FILE *f, const struct stats *st, const struct opts *o)
 	qsort(sorted, n, sizeof(sorted[0]), id_cmp);
 
 	if (o->json) {
-		fprintf(f, "{\"received\": %" PRIu64 ", \"written\": {\"packets\": %" PRIu64
-			", \"bytes\": %" PRIu64 "}, \"plain\": {\"packets\": %" PRIu64
-			", \"bytes\": %" PRIu64 "}, \"intercepts\": [",
-			st->received, st->written.packets, st->written.bytes,
-			st->plain.packets, st->plain.bytes);
+		fprintf(f,
+			"{\"received\": %" PRIu64 ", \"written\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64
+			"}, \"plain\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}, \"intercepts\": [",
+			st->received, st->written.packets, st->written.bytes, st->plain.packets, st->plain.bytes);
 		for (size_t i = 0; i < n; i++)
-			fprintf(f, "%s{\"intercept_id\": \"0x%08" PRIx32 "\", \"session_id\": "
-				"\"0x%08" PRIx32 "\", \"packets\": %" PRIu64 ", \"bytes\": %"
-				PRIu64 "}", i ? ", " : "", sorted[i]->intercept_id,
-				sorted[i]->session_id, sorted[i]->c.packets, sorted[i]->c.bytes);
-		fprintf(f, "], \"other_intercepts\": {\"packets\": %" PRIu64 ", \"bytes\": %"
-			PRIu64 "}, \"malformed\": {", st->other_ids.packets, st->other_ids.bytes);
+			fprintf(f,
+				"%s{\"intercept_id\": \"0x%08" PRIx32 "\", \"session_id\": "
+				"\"0x%08" PRIx32 "\", \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
+				i ? ", " : "", sorted[i]->intercept_id, sorted[i]->session_id, sorted[i]->c.packets,
+				sorted[i]->c.bytes);
+		fprintf(f,
+			"], \"other_intercepts\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}, \"malformed\": {",
+			st->other_ids.packets, st->other_ids.bytes);
 		for (int v = CD_TOO_SHORT; v < CD_VERDICT_N; v++)
-			fprintf(f, "%s\"%s\": %" PRIu64, v > CD_TOO_SHORT ? ", " : "",
-				cd_verdict_key(v), st->reason[v]);
-		fprintf(f, "}, \"filtered\": %" PRIu64 ", \"kernel_drops\": %" PRIu64 "}\n",
-			st->filtered, st->kernel_drops);
+			fprintf(f, "%s\"%s\": %" PRIu64, v > CD_TOO_SHORT ? ", " : "", cd_verdict_key(v),
+				st->reason[v]);
+		fprintf(f, "}, \"filtered\": %" PRIu64 ", \"kernel_drops\": %" PRIu64 "}\n", st->filtered,
+			st->kernel_drops);
 		return;
 	}
-	fprintf(f, "received %" PRIu64 " datagrams, wrote %" PRIu64 " packets, %" PRIu64
-		" bytes\n", st->received, st->written.packets, st->written.bytes);
-	fprintf(f, "plain: %" PRIu64 " packets, %" PRIu64 " bytes\n", st->plain.packets,
-		st->plain.bytes);
+	fprintf(f, "received %" PRIu64 " datagrams, wrote %" PRIu64 " packets, %" PRIu64 " bytes\n", st->received,
+		st->written.packets, st->written.bytes);
+	fprintf(f, "plain: %" PRIu64 " packets, %" PRIu64 " bytes\n", st->plain.packets, st->plain.bytes);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "intercept 0x%08" PRIx32 " session 0x%08" PRIx32 ": %" PRIu64
-			" packets, %" PRIu64 " bytes\n", sorted[i]->intercept_id,
-			sorted[i]->session_id, sorted[i]->c.packets, sorted[i]->c.bytes);
+		fprintf(f,
+			"intercept 0x%08" PRIx32 " session 0x%08" PRIx32 ": %" PRIu64 " packets, %" PRIu64 " bytes\n",
+			sorted[i]->intercept_id, sorted[i]->session_id, sorted[i]->c.packets, sorted[i]->c.bytes);
 	if (st->other_ids.packets)
-		fprintf(f, "other intercepts (past %d ids): %" PRIu64 " packets, %" PRIu64
-			" bytes\n", CD_IDS_MAX, st->other_ids.packets, st->other_ids.bytes);
+		fprintf(f, "other intercepts (past %d ids): %" PRIu64 " packets, %" PRIu64 " bytes\n", CD_IDS_MAX,
+			st->other_ids.packets, st->other_ids.bytes);
 	for (int v = CD_TOO_SHORT; v < CD_VERDICT_N; v++)
 		fprintf(f, "%s: %" PRIu64 "\n", cd_verdict_name(v), st->reason[v]);
 	fprintf(f, "filtered: %" PRIu64 "\n", st->filtered);
@@ -380,8 +369,7 @@ enum rx { RX_EMPTY, RX_BUDGET, RX_COUNT_REACHED, RX_ERROR };
 
 /* Receive, check, count and write what is queued on the socket, at most
  * budget datagrams. */
-static enum rx receive_queued(int fd, const struct opts *o, pcap_dumper_t *pd,
-			      struct stats *st, size_t budget)
+static enum rx receive_queued(int fd, const struct opts *o, pcap_dumper_t *pd, struct stats *st, size_t budget)
 {
 	static uint8_t buf[CD_DGRAM_MAX];
 
@@ -391,8 +379,9 @@ static enum rx receive_queued(int fd, const struct opts *o, pcap_dumper_t *pd,
 			struct cmsghdr align;
 		} cbuf;
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
-				     .msg_controllen = sizeof(cbuf.b) };
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b)
+		};
 		struct pcap_pkthdr ph;
 		struct cd_copy cp;
 		struct timespec ts;
@@ -424,8 +413,7 @@ static enum rx receive_queued(int fd, const struct opts *o, pcap_dumper_t *pd,
 
 /* Receive until a stop condition. Returns 0, or -1 on an error (already
  * reported). */
-static int run(int fd, const struct opts *o, pcap_dumper_t *pd, struct stats *st,
-	       const sigset_t *waitmask)
+static int run(int fd, const struct opts *o, pcap_dumper_t *pd, struct stats *st, const sigset_t *waitmask)
 {
 	int64_t deadline = o->seconds > 0 ? now_ms() + (int64_t)ceil(o->seconds * 1000) : 0;
 	uint64_t flushed = 0;

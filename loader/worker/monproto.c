@@ -21,12 +21,13 @@
 const char *mon_type_name(uint32_t type)
 {
 	static const char *const names[] = {
-		[MON_SESSION_OPEN] = "SESSION_OPEN", [MON_SESSION_CLOSE] = "SESSION_CLOSE",
+		[MON_SESSION_OPEN] = "SESSION_OPEN",   [MON_SESSION_CLOSE] = "SESSION_CLOSE",
 		[MON_AUTH_PASSWORD] = "AUTH_PASSWORD", [MON_AUTH_PUBKEY] = "AUTH_PUBKEY",
-		[MON_AUTH_RESULT] = "AUTH_RESULT", [MON_DTCP_DATA] = "DTCP_DATA",
-		[MON_DTCP_EOF] = "DTCP_EOF", [MON_DTCP_REPLY] = "DTCP_REPLY",
-		[MON_DTCP_CLOSE] = "DTCP_CLOSE", [MON_EVENT] = "EVENT", [MON_CONN_OPEN] = "CONN_OPEN",
-		[MON_AUTH_SIG] = "AUTH_SIG", [MON_DTCP_CREDIT] = "DTCP_CREDIT",
+		[MON_AUTH_RESULT] = "AUTH_RESULT",     [MON_DTCP_DATA] = "DTCP_DATA",
+		[MON_DTCP_EOF] = "DTCP_EOF",	       [MON_DTCP_REPLY] = "DTCP_REPLY",
+		[MON_DTCP_CLOSE] = "DTCP_CLOSE",       [MON_EVENT] = "EVENT",
+		[MON_CONN_OPEN] = "CONN_OPEN",	       [MON_AUTH_SIG] = "AUTH_SIG",
+		[MON_DTCP_CREDIT] = "DTCP_CREDIT",
 	};
 	return type >= 1 && type <= MON_TYPE_MAX ? names[type] : "unknown";
 }
@@ -34,11 +35,15 @@ const char *mon_type_name(uint32_t type)
 const char *mon_event_name(uint32_t kind)
 {
 	static const char *const names[] = {
-		[MON_EV_CONN_LIMIT] = "connection-limit", [MON_EV_RATE_LIMIT] = "rate-limit",
-		[MON_EV_AUTH_TIMEOUT] = "auth-timeout", [MON_EV_AUTH_TRIES] = "auth-tries",
-		[MON_EV_IDLE_TIMEOUT] = "idle-timeout", [MON_EV_REFUSED] = "refused",
+		[MON_EV_CONN_LIMIT] = "connection-limit",
+		[MON_EV_RATE_LIMIT] = "rate-limit",
+		[MON_EV_AUTH_TIMEOUT] = "auth-timeout",
+		[MON_EV_AUTH_TRIES] = "auth-tries",
+		[MON_EV_IDLE_TIMEOUT] = "idle-timeout",
+		[MON_EV_REFUSED] = "refused",
 		[MON_EV_SRC_CONN_LIMIT] = "source-connection-limit",
-		[MON_EV_SRC_RATE_LIMIT] = "source-rate-limit", [MON_EV_AUTH_METHOD] = "auth-method",
+		[MON_EV_SRC_RATE_LIMIT] = "source-rate-limit",
+		[MON_EV_AUTH_METHOD] = "auth-method",
 		[MON_EV_AUTH_BADSIG] = "auth-bad-signature",
 	};
 	return kind >= 1 && kind <= MON_EV_KIND_MAX ? names[kind] : "unknown";
@@ -70,8 +75,8 @@ bool mon_valid_peer(const char *s, size_t n)
 	/* numeric IPv4/IPv6 text, with an IPv6 zone ("fe80::1%eth0") */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      c == '.' || c == ':' || c == '%' || c == '-' || c == '_'))
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+		      c == ':' || c == '%' || c == '-' || c == '_'))
 			return false;
 	}
 	return true;
@@ -83,8 +88,7 @@ bool mon_valid_keytype(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' || c == '@' ||
-		      c == '.'))
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' || c == '@' || c == '.'))
 			return false;
 	}
 	return true;
@@ -146,8 +150,7 @@ static size_t finish(struct wr *w)
 	return w->n;
 }
 
-size_t mon_enc_session_open(uint8_t *out, size_t cap, uint32_t session,
-			    const char *user, const char *peer)
+size_t mon_enc_session_open(uint8_t *out, size_t cap, uint32_t session, const char *user, const char *peer)
 {
 	struct wr w;
 	size_t un = strlen(user), pn = strlen(peer);
@@ -176,15 +179,13 @@ size_t mon_enc_empty(uint8_t *out, size_t cap, uint32_t type, uint32_t session)
 {
 	struct wr w;
 
-	if (!session || (type != MON_SESSION_CLOSE && type != MON_DTCP_EOF &&
-			 type != MON_DTCP_CLOSE))
+	if (!session || (type != MON_SESSION_CLOSE && type != MON_DTCP_EOF && type != MON_DTCP_CLOSE))
 		return 0;
 	begin(&w, out, cap, type, session);
 	return finish(&w);
 }
 
-size_t mon_enc_auth_password(uint8_t *out, size_t cap, uint32_t session,
-			     const char *user, const char *password)
+size_t mon_enc_auth_password(uint8_t *out, size_t cap, uint32_t session, const char *user, const char *password)
 {
 	struct wr w;
 	size_t un = strlen(user), pn = strlen(password);
@@ -197,16 +198,15 @@ size_t mon_enc_auth_password(uint8_t *out, size_t cap, uint32_t session,
 	return finish(&w);
 }
 
-size_t mon_enc_auth_pubkey(uint8_t *out, size_t cap, uint32_t session, bool key_signed,
-			   const char *user, const char *keytype,
-			   const uint8_t *blob, size_t bloblen)
+size_t mon_enc_auth_pubkey(uint8_t *out, size_t cap, uint32_t session, bool key_signed, const char *user,
+			   const char *keytype, const uint8_t *blob, size_t bloblen)
 {
 	struct wr w;
 	uint8_t sig = key_signed;
 	size_t un = strlen(user), tn = strlen(keytype);
 
-	if (!session || !mon_valid_user(user, un) || !mon_valid_keytype(keytype, tn) ||
-	    bloblen == 0 || bloblen > MON_KEYBLOB_MAX)
+	if (!session || !mon_valid_user(user, un) || !mon_valid_keytype(keytype, tn) || bloblen == 0 ||
+	    bloblen > MON_KEYBLOB_MAX)
 		return 0;
 	begin(&w, out, cap, MON_AUTH_PUBKEY, session);
 	put(&w, &sig, 1);
@@ -216,8 +216,8 @@ size_t mon_enc_auth_pubkey(uint8_t *out, size_t cap, uint32_t session, bool key_
 	return finish(&w);
 }
 
-size_t mon_enc_auth_sig(uint8_t *out, size_t cap, uint32_t session, const uint8_t *signed_data,
-			size_t signed_len, const uint8_t *sig, size_t siglen)
+size_t mon_enc_auth_sig(uint8_t *out, size_t cap, uint32_t session, const uint8_t *signed_data, size_t signed_len,
+			const uint8_t *sig, size_t siglen)
 {
 	struct wr w;
 
@@ -240,13 +240,11 @@ size_t mon_enc_auth_result(uint8_t *out, size_t cap, uint32_t session, bool ok)
 	return finish(&w);
 }
 
-size_t mon_enc_data(uint8_t *out, size_t cap, uint32_t type, uint32_t session,
-		    const void *data, size_t len)
+size_t mon_enc_data(uint8_t *out, size_t cap, uint32_t type, uint32_t session, const void *data, size_t len)
 {
 	struct wr w;
 
-	if (!session || (type != MON_DTCP_DATA && type != MON_DTCP_REPLY) ||
-	    len == 0 || len > MON_DATA_MAX)
+	if (!session || (type != MON_DTCP_DATA && type != MON_DTCP_REPLY) || len == 0 || len > MON_DATA_MAX)
 		return 0;
 	begin(&w, out, cap, type, session);
 	put(&w, data, len);
@@ -264,8 +262,7 @@ size_t mon_enc_credit(uint8_t *out, size_t cap, uint32_t session, uint32_t bytes
 	return finish(&w);
 }
 
-size_t mon_enc_event(uint8_t *out, size_t cap, uint32_t session, uint32_t kind,
-		     const char *peer)
+size_t mon_enc_event(uint8_t *out, size_t cap, uint32_t session, uint32_t kind, const char *peer)
 {
 	struct wr w;
 	size_t pn = strlen(peer);
@@ -334,9 +331,9 @@ static bool get_str(struct rd *r, char *dst, size_t cap, bool (*ok)(const char *
 
 static bool worker_type(uint32_t t)
 {
-	return t == MON_SESSION_OPEN || t == MON_SESSION_CLOSE || t == MON_AUTH_PASSWORD ||
-	       t == MON_AUTH_PUBKEY || t == MON_DTCP_DATA || t == MON_DTCP_EOF || t == MON_EVENT ||
-	       t == MON_CONN_OPEN || t == MON_AUTH_SIG || t == MON_DTCP_CREDIT;
+	return t == MON_SESSION_OPEN || t == MON_SESSION_CLOSE || t == MON_AUTH_PASSWORD || t == MON_AUTH_PUBKEY ||
+		t == MON_DTCP_DATA || t == MON_DTCP_EOF || t == MON_EVENT || t == MON_CONN_OPEN || t == MON_AUTH_SIG ||
+		t == MON_DTCP_CREDIT;
 }
 
 static bool monitor_type(uint32_t t)
@@ -344,10 +341,13 @@ static bool monitor_type(uint32_t t)
 	return t == MON_AUTH_RESULT || t == MON_DTCP_REPLY || t == MON_DTCP_CLOSE;
 }
 
-#define FAIL(msg) do { *why = (msg); goto fail; } while (0)
+#define FAIL(msg) \
+	do { \
+		*why = (msg); \
+		goto fail; \
+	} while (0)
 
-int mon_decode(const uint8_t *buf, size_t n, enum mon_sender from, struct mon_msg *m,
-	       const char **why)
+int mon_decode(const uint8_t *buf, size_t n, enum mon_sender from, struct mon_msg *m, const char **why)
 {
 	struct rd r;
 	uint32_t len;
@@ -437,8 +437,7 @@ int mon_decode(const uint8_t *buf, size_t n, enum mon_sender from, struct mon_ms
 		if (!get_str(&r, m->peer, sizeof(m->peer), mon_valid_peer))
 			FAIL("bad peer");
 		break;
-	default: /* SESSION_CLOSE, DTCP_EOF, DTCP_CLOSE: no payload */
-		break;
+	default: /* SESSION_CLOSE, DTCP_EOF, DTCP_CLOSE: no payload */ break;
 	}
 	if (r.bad || r.off != r.n)
 		FAIL("payload size does not match its fields");

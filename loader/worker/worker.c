@@ -44,28 +44,33 @@
 #include "privdrop.h"
 #include "worker.h"
 
-#define DTCP_SUBSYSTEM   "flow-tap-dtcp"
-#define WORKER_TICK_MS   200        /* poll timeout: timers and window waits */
-#define WORKER_MONQ_MAX  (16u << 20) /* bytes queued for a slow monitor; beyond,
+#define DTCP_SUBSYSTEM "flow-tap-dtcp"
+#define WORKER_TICK_MS 200 /* poll timeout: timers and window waits */
+#define WORKER_MONQ_MAX \
+	(16u << 20) /* bytes queued for a slow monitor; beyond,
 				       the connection adding more is closed */
-#define WORKER_EVQ_MAX   (1u << 20) /* above this backlog, EVENTs are counted, not sent */
-#define WORKER_OUT_MAX   (64u << 20) /* reply bytes queued for one client not reading:
+#define WORKER_EVQ_MAX (1u << 20) /* above this backlog, EVENTs are counted, not sent */
+#define WORKER_OUT_MAX \
+	(64u << 20) /* reply bytes queued for one client not reading:
 					* a LIST of 100,000 criteria is about 32 MiB */
-#define WORKER_CREDIT_MIN (64u << 10) /* reply bytes written before a DTCP_CREDIT is
+#define WORKER_CREDIT_MIN \
+	(64u << 10) /* reply bytes written before a DTCP_CREDIT is
 					  sent (sooner when the client's queue is empty):
 					  the monitor's LIST window (docs/privsep.md) */
-#define WORKER_CLOSE_MS  2000       /* after our channel close, wait this long for the
+#define WORKER_CLOSE_MS \
+	2000 /* after our channel close, wait this long for the
 				       client to hang up before dropping the socket */
-#define WORKER_WINDOW_MS 1000       /* a reply waits this long for a window that takes it
+#define WORKER_WINDOW_MS \
+	1000 /* a reply waits this long for a window that takes it
 				       whole, then goes out in the pieces that fit */
-#define VIS_MAX          64         /* client bytes shown in a log line */
-#define PASSWORD_PROMPT  "Password: "
+#define VIS_MAX 64 /* client bytes shown in a log line */
+#define PASSWORD_PROMPT "Password: "
 
 enum conn_state {
-	C_KEX,      /* banner and key exchange */
-	C_AUTH,     /* waiting for a successful authentication */
-	C_AUTHED,   /* may open the one session channel */
-	C_CLOSING,  /* our channel close is out; waiting for the client to hang up */
+	C_KEX, /* banner and key exchange */
+	C_AUTH, /* waiting for a successful authentication */
+	C_AUTHED, /* may open the one session channel */
+	C_CLOSING, /* our channel close is out; waiting for the client to hang up */
 };
 
 struct outbuf {
@@ -85,25 +90,25 @@ struct worker;
 struct conn {
 	struct conn *next;
 	struct worker *w;
-	uint32_t id;                      /* also the monitor's session id */
+	uint32_t id; /* also the monitor's session id */
 	int fd;
 	ssh_session ssh;
 	ssh_event ev;
 	enum conn_state state;
-	bool announced;                   /* CONN_OPEN sent */
-	bool close_sent;                  /* SESSION_CLOSE sent: nothing more for this id */
+	bool announced; /* CONN_OPEN sent */
+	bool close_sent; /* SESSION_CLOSE sent: nothing more for this id */
 	char peer[MON_PEER_MAX];
 	uint64_t accepted_ms, active_ms, closing_ms, blocked_ms;
 	/* authentication */
-	ssh_message pending;              /* waits for AUTH_RESULT */
-	bool pending_probe;               /* pending is a public-key query */
+	ssh_message pending; /* waits for AUTH_RESULT */
+	bool pending_probe; /* pending is a public-key query */
 	char pending_user[MON_USER_MAX];
-	char kbd_user[MON_USER_MAX];      /* keyboard-interactive: user of the prompt */
-	char user[MON_USER_MAX];          /* authenticated */
+	char kbd_user[MON_USER_MAX]; /* keyboard-interactive: user of the prompt */
+	char user[MON_USER_MAX]; /* authenticated */
 	unsigned auth_failures;
 	unsigned badsig; /* publickey requests libssh refused (ssh_message_free) */
-	unsigned gss_refused;             /* gssapi-with-mic requests answered (see below) */
-	struct {                          /* the last signature libssh verified (see below) */
+	unsigned gss_refused; /* gssapi-with-mic requests answered (see below) */
+	struct { /* the last signature libssh verified (see below) */
 		bool have;
 		size_t len, siglen;
 		uint8_t data[MON_SIGNED_MAX], sig[MON_SIG_MAX];
@@ -111,13 +116,13 @@ struct conn {
 	/* channel and DTCP */
 	ssh_channel chan;
 	struct ssh_channel_callbacks_struct chan_cb;
-	bool chan_refused;                /* shell/exec/other subsystem: channel closed */
-	bool chan_eof, chan_closed;       /* from the client */
-	bool dtcp_open;                   /* SESSION_OPEN sent, SESSION_CLOSE not yet */
-	bool eof_sent;                    /* DTCP_EOF sent: no more DATA */
-	bool dtcp_close;                  /* DTCP_CLOSE received: close once flushed */
-	struct outq out;                  /* replies not yet written */
-	size_t credit;                    /* reply bytes written, not yet told the monitor */
+	bool chan_refused; /* shell/exec/other subsystem: channel closed */
+	bool chan_eof, chan_closed; /* from the client */
+	bool dtcp_open; /* SESSION_OPEN sent, SESSION_CLOSE not yet */
+	bool eof_sent; /* DTCP_EOF sent: no more DATA */
+	bool dtcp_close; /* DTCP_CLOSE received: close once flushed */
+	struct outq out; /* replies not yet written */
+	size_t credit; /* reply bytes written, not yet told the monitor */
 	bool dead;
 };
 
@@ -131,9 +136,12 @@ struct worker {
 	/* ring of the last rate_per_min accepts: every accept of the last 60 s
 	 * is in it (the global limit refuses more), so it also gives the exact
 	 * per-source count */
-	struct accept_rec { uint64_t ms; char peer[MON_PEER_MAX]; } *accepts;
+	struct accept_rec {
+		uint64_t ms;
+		char peer[MON_PEER_MAX];
+	} * accepts;
 	unsigned accepts_n, accepts_head;
-	struct outq monq;                 /* datagrams the monitor has not taken yet */
+	struct outq monq; /* datagrams the monitor has not taken yet */
 	uint64_t events_dropped;
 	/* refused connections in the log: 20 a minute one by one, then counted
 	 * (the audit log has them all, rate-limited the same way by the monitor) */
@@ -220,7 +228,10 @@ static const char *vis(const char *s, char out[VIS_MAX * 4 + 4])
  * gss_release_oid_set, i.e. free() of elements (NULL) and of the set.
  * Nothing else in xtapd uses GSS-API. */
 typedef uint32_t xtap_OM_uint32;
-struct xtap_gss_oid_set { size_t count; void *elements; }; /* gss_OID_set_desc */
+struct xtap_gss_oid_set {
+	size_t count;
+	void *elements;
+}; /* gss_OID_set_desc */
 
 static struct conn *polling; /* the connection libssh is processing packets for */
 
@@ -253,8 +264,7 @@ xtap_OM_uint32 gss_indicate_mechs(xtap_OM_uint32 *minor, struct xtap_gss_oid_set
  * (loader/xtapd/sigcheck.c). If libssh ever stops calling it, nothing is
  * captured and public-key logins fail: closed, never open. The monitor
  * calls it too (through here, passed on unchanged). */
-typedef int (*digest_verify_fn)(EVP_MD_CTX *, const unsigned char *, size_t, const unsigned char *,
-				size_t);
+typedef int (*digest_verify_fn)(EVP_MD_CTX *, const unsigned char *, size_t, const unsigned char *, size_t);
 static digest_verify_fn real_digest_verify;
 
 static void digest_verify_resolve(void)
@@ -266,8 +276,7 @@ static void digest_verify_resolve(void)
 		memcpy(&real_digest_verify, &f, sizeof(f));
 }
 
-int EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen, const unsigned char *tbs,
-		     size_t tbslen)
+int EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen, const unsigned char *tbs, size_t tbslen)
 {
 	if (!real_digest_verify)
 		digest_verify_resolve();
@@ -415,8 +424,7 @@ static int mon_push(struct worker *w, size_t n)
 	return 0;
 }
 
-static void mon_event(struct worker *w, uint32_t session, enum mon_event_kind kind,
-		      const char *peer)
+static void mon_event(struct worker *w, uint32_t session, enum mon_event_kind kind, const char *peer)
 {
 	if (w->monq.bytes > WORKER_EVQ_MAX) {
 		if (w->events_dropped++ % 1000 == 0)
@@ -457,7 +465,7 @@ static void conn_free(struct conn *c)
 	ssh_event_remove_session(c->ev, c->ssh);
 	ssh_event_free(c->ev);
 	ssh_disconnect(c->ssh); /* DISCONNECT if the socket is still open, then close */
-	ssh_free(c->ssh);       /* frees the channel too */
+	ssh_free(c->ssh); /* frees the channel too */
 	c->w->nconns--;
 	free(c);
 }
@@ -474,8 +482,7 @@ static void conn_close_channel(struct conn *c, const char *why)
 			conn_drop(c, "exit-status failed");
 			return;
 		}
-		if (ssh_channel_send_eof(c->chan) != SSH_OK ||
-		    ssh_channel_close(c->chan) != SSH_OK) {
+		if (ssh_channel_send_eof(c->chan) != SSH_OK || ssh_channel_close(c->chan) != SSH_OK) {
 			conn_drop(c, "channel close failed");
 			return;
 		}
@@ -490,8 +497,7 @@ static void dtcp_forward(struct conn *c, const uint8_t *p, size_t n)
 {
 	while (n && !c->dead) {
 		size_t k = n < MON_DATA_MAX ? n : MON_DATA_MAX;
-		if (mon_push(c->w, mon_enc_data(c->w->tx, sizeof(c->w->tx), MON_DTCP_DATA,
-						c->id, p, k)) < 0) {
+		if (mon_push(c->w, mon_enc_data(c->w->tx, sizeof(c->w->tx), MON_DTCP_DATA, c->id, p, k)) < 0) {
 			conn_drop(c, "monitor queue full");
 			return;
 		}
@@ -501,8 +507,7 @@ static void dtcp_forward(struct conn *c, const uint8_t *p, size_t n)
 	c->active_ms = now_ms();
 }
 
-static int on_channel_data(ssh_session s, ssh_channel ch, void *data, uint32_t len,
-			   int is_stderr, void *userdata)
+static int on_channel_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr, void *userdata)
 {
 	struct conn *c = userdata;
 
@@ -595,8 +600,8 @@ static void auth_failed(struct conn *c, ssh_message m)
 	if (ssh_message_reply_default(m) != SSH_OK) /* USERAUTH_FAILURE with our methods */
 		conn_drop(c, "auth reply failed");
 	c->auth_failures++;
-	log_debug("worker: connection %u: authentication failure %u for %s", c->id,
-		  c->auth_failures, vis(c->pending_user, v));
+	log_debug("worker: connection %u: authentication failure %u for %s", c->id, c->auth_failures,
+		  vis(c->pending_user, v));
 	if (c->auth_failures >= c->w->o->auth_tries) {
 		mon_event(c->w, c->id, MON_EV_AUTH_TRIES, c->peer);
 		conn_drop(c, "too many authentication failures");
@@ -650,22 +655,20 @@ static bool handle_auth(struct conn *c, ssh_message m)
 	if (method == SSH_AUTH_METHOD_INTERACTIVE) {
 		/* the answer to our one prompt; the user is the prompt's */
 		const char *pw = ssh_userauth_kbdint_getnanswers(c->ssh) == 1 ?
-				 ssh_userauth_kbdint_getanswer(c->ssh, 0) : NULL;
+			ssh_userauth_kbdint_getanswer(c->ssh, 0) :
+			NULL;
 		snprintf(c->pending_user, sizeof(c->pending_user), "%s", c->kbd_user);
-		if (!pw || !mon_valid_user(c->kbd_user, strlen(c->kbd_user)) ||
-		    strlen(pw) >= MON_PASSWORD_MAX) {
+		if (!pw || !mon_valid_user(c->kbd_user, strlen(c->kbd_user)) || strlen(pw) >= MON_PASSWORD_MAX) {
 			auth_failed(c, m);
 			return false;
 		}
-		auth_ask(c, m, mon_enc_auth_password(w->tx, sizeof(w->tx), c->id, c->kbd_user, pw),
-			 false);
+		auth_ask(c, m, mon_enc_auth_password(w->tx, sizeof(w->tx), c->id, c->kbd_user, pw), false);
 		explicit_bzero(w->tx, sizeof(w->tx));
 		return true;
 	}
 	if (method == SSH_AUTH_METHOD_PASSWORD) {
 		const char *pw = msg_password(m);
-		if (!pw || !user || !mon_valid_user(user, strlen(user)) ||
-		    strlen(pw) >= MON_PASSWORD_MAX) {
+		if (!pw || !user || !mon_valid_user(user, strlen(user)) || strlen(pw) >= MON_PASSWORD_MAX) {
 			auth_failed(c, m);
 			return false;
 		}
@@ -698,16 +701,17 @@ static bool handle_auth(struct conn *c, ssh_message m)
 				return false;
 			}
 			c->signed_req.have = false;
-			if (mon_push(w, mon_enc_auth_sig(w->tx, sizeof(w->tx), c->id, c->signed_req.data,
-							 c->signed_req.len, c->signed_req.sig,
-							 c->signed_req.siglen)) < 0) {
+			if (mon_push(w,
+				     mon_enc_auth_sig(w->tx, sizeof(w->tx), c->id, c->signed_req.data,
+						      c->signed_req.len, c->signed_req.sig, c->signed_req.siglen)) <
+			    0) {
 				auth_failed(c, m);
 				return false;
 			}
 		}
 		type = ssh_key_type_to_char(ssh_key_type(key));
-		n = mon_enc_auth_pubkey(w->tx, sizeof(w->tx), c->id, st == SSH_PUBLICKEY_STATE_VALID,
-					user, type ? type : "", blob, (size_t)bl);
+		n = mon_enc_auth_pubkey(w->tx, sizeof(w->tx), c->id, st == SSH_PUBLICKEY_STATE_VALID, user,
+					type ? type : "", blob, (size_t)bl);
 		if (n == 0) { /* a key type or blob outside the protocol's bounds */
 			auth_failed(c, m);
 			return false;
@@ -765,16 +769,14 @@ static void handle_channel_request(struct conn *c, ssh_message m)
 	struct worker *w = c->w;
 	int type = ssh_message_subtype(m);
 
-	if (!c->chan || ssh_message_channel_request_channel(m) != c->chan ||
-	    c->state != C_AUTHED) {
+	if (!c->chan || ssh_message_channel_request_channel(m) != c->chan || c->state != C_AUTHED) {
 		refuse(c, m, "channel request", false);
 		return;
 	}
 	if (type == SSH_CHANNEL_REQUEST_SUBSYSTEM && !c->dtcp_open && !c->chan_refused) {
 		const char *name = ssh_message_channel_request_subsystem(m);
 		if (name && !strcmp(name, DTCP_SUBSYSTEM)) {
-			if (mon_push(w, mon_enc_session_open(w->tx, sizeof(w->tx), c->id, c->user,
-							     c->peer)) < 0) {
+			if (mon_push(w, mon_enc_session_open(w->tx, sizeof(w->tx), c->id, c->user, c->peer)) < 0) {
 				refuse(c, m, "subsystem (monitor unavailable)", false);
 				conn_drop(c, "cannot open the DTCP session");
 				return;
@@ -792,8 +794,11 @@ static void handle_channel_request(struct conn *c, ssh_message m)
 		refuse(c, m, name ? name : "subsystem", true);
 	} else if (type == SSH_CHANNEL_REQUEST_SHELL || type == SSH_CHANNEL_REQUEST_EXEC ||
 		   type == SSH_CHANNEL_REQUEST_SUBSYSTEM) {
-		refuse(c, m, type == SSH_CHANNEL_REQUEST_SHELL ? "shell" :
-			     type == SSH_CHANNEL_REQUEST_EXEC ? "exec" : "second subsystem", true);
+		refuse(c, m,
+		       type == SSH_CHANNEL_REQUEST_SHELL	? "shell" :
+			       type == SSH_CHANNEL_REQUEST_EXEC ? "exec" :
+								  "second subsystem",
+		       true);
 	} else {
 		/* env (OpenSSH sends LANG), pty, x11, window-change, signals:
 		 * refused, the channel stays for the subsystem request */
@@ -814,15 +819,9 @@ static void handle_message(struct conn *c, ssh_message m)
 	bool kept = false;
 
 	switch (ssh_message_type(m)) {
-	case SSH_REQUEST_AUTH:
-		kept = handle_auth(c, m);
-		break;
-	case SSH_REQUEST_CHANNEL_OPEN:
-		handle_channel_open(c, m);
-		break;
-	case SSH_REQUEST_CHANNEL:
-		handle_channel_request(c, m);
-		break;
+	case SSH_REQUEST_AUTH: kept = handle_auth(c, m); break;
+	case SSH_REQUEST_CHANNEL_OPEN: handle_channel_open(c, m); break;
+	case SSH_REQUEST_CHANNEL: handle_channel_request(c, m); break;
 	case SSH_REQUEST_SERVICE: /* ssh-userauth: libssh's default accepts it */
 		if (ssh_message_reply_default(m) != SSH_OK)
 			conn_drop(c, "service reply failed");
@@ -863,8 +862,7 @@ static void auth_result(struct conn *c, bool ok)
 		snprintf(c->user, sizeof(c->user), "%s", c->pending_user);
 		c->state = C_AUTHED;
 		c->active_ms = now_ms();
-		log_info("worker: connection %u from %s: authenticated as %s", c->id, c->peer,
-			 vis(c->user, v));
+		log_info("worker: connection %u from %s: authenticated as %s", c->id, c->peer, vis(c->user, v));
 	}
 	message_done(m);
 }
@@ -893,9 +891,7 @@ static void mon_dispatch(struct worker *w, const struct mon_msg *m)
 			return;
 		}
 		break;
-	case MON_DTCP_CLOSE:
-		c->dtcp_close = true;
-		break;
+	case MON_DTCP_CLOSE: c->dtcp_close = true; break;
 	}
 }
 
@@ -1186,8 +1182,8 @@ static void conn_new(struct worker *w, int fd, const char *peer, uint64_t now)
 		return;
 	}
 	ssh_set_blocking(c->ssh, 0);
-	ssh_set_auth_methods(c->ssh, SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE |
-					     SSH_AUTH_METHOD_PUBLICKEY);
+	ssh_set_auth_methods(c->ssh,
+			     SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE | SSH_AUTH_METHOD_PUBLICKEY);
 	/* The banner and our KEXINIT go out now. This first call also gives
 	 * the session the poll context that ssh_event_add_session moves into
 	 * the connection's own event (it refuses a session without one). */
@@ -1195,7 +1191,7 @@ static void conn_new(struct worker *w, int fd, const char *peer, uint64_t now)
 	c->ev = rc == SSH_ERROR ? NULL : ssh_event_new();
 	if (!c->ev || ssh_event_add_session(c->ev, c->ssh) != SSH_OK) {
 		log_info("worker: starting SSH with %s failed: %s", peer,
-			  rc == SSH_ERROR ? ssh_get_error(c->ssh) : "ssh_event");
+			 rc == SSH_ERROR ? ssh_get_error(c->ssh) : "ssh_event");
 		if (c->ev)
 			ssh_event_free(c->ev);
 		ssh_free(c->ssh); /* closes fd */
@@ -1224,8 +1220,7 @@ static void accept_new(struct worker *w)
 		int fd = accept4(w->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
 				log_warn("worker: accept"); /* EMFILE: retried next tick */
 			return;
 		}
@@ -1240,8 +1235,7 @@ static void accept_new(struct worker *w)
 		}
 		if (rate_exceeded(w, now)) {
 			if (refusal_logged(w, now))
-				log_info("worker: %s refused: rate limit %u per minute", peer,
-					 w->o->rate_per_min);
+				log_info("worker: %s refused: rate limit %u per minute", peer, w->o->rate_per_min);
 			mon_event(w, 0, MON_EV_RATE_LIMIT, peer);
 			close(fd);
 			continue;
@@ -1302,8 +1296,7 @@ static int open_listener(const struct xtap_worker_opts *o)
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (ai->ai_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) ||
+	    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
 		log_warn("worker: listen on %s port %s", o->listen_addr ? o->listen_addr : "::", port);
 		close(fd);
@@ -1356,16 +1349,16 @@ static int setup_bind(struct worker *w)
  * counts); every call seen after PR_SET_NO_NEW_PRIVS is here. */
 static const int seccomp_allow[] = {
 	/* seen in both builds */
-	SCMP_SYS(poll),        /* the loop */
-	SCMP_SYS(accept4),     /* the listener */
-	SCMP_SYS(sendto),      /* libssh's sockets and the monitor's (send) */
-	SCMP_SYS(recvfrom),    /* likewise (recv) */
-	SCMP_SYS(close),       /* refused and finished connections */
-	SCMP_SYS(write),       /* log lines to stderr */
-	SCMP_SYS(getpid),      /* libssh/OpenSSL fork checks */
-	SCMP_SYS(getrandom),   /* OpenSSL: key exchange, padding */
-	SCMP_SYS(futex),       /* OpenSSL's locks and once-initialisers */
-	SCMP_SYS(exit_group),  /* the monitor went away */
+	SCMP_SYS(poll), /* the loop */
+	SCMP_SYS(accept4), /* the listener */
+	SCMP_SYS(sendto), /* libssh's sockets and the monitor's (send) */
+	SCMP_SYS(recvfrom), /* likewise (recv) */
+	SCMP_SYS(close), /* refused and finished connections */
+	SCMP_SYS(write), /* log lines to stderr */
+	SCMP_SYS(getpid), /* libssh/OpenSSL fork checks */
+	SCMP_SYS(getrandom), /* OpenSSL: key exchange, padding */
+	SCMP_SYS(futex), /* OpenSSL's locks and once-initialisers */
+	SCMP_SYS(exit_group), /* the monitor went away */
 	/* a poll interrupted by a stop (SIGSTOP, a debugger) resumes through
 	 * restart_syscall after SIGCONT: without it, continuing a stopped
 	 * worker killed it (found by tests/adversarial) */
@@ -1440,8 +1433,8 @@ int xtap_worker_main(int monfd, const struct xtap_worker_opts *o)
 	int rc = 1;
 
 	log_set_level(o->log_level);
-	if (!o->max_sessions || !o->rate_per_min || !o->auth_secs || !o->auth_tries ||
-	    !o->src_sessions || !o->src_rate) {
+	if (!o->max_sessions || !o->rate_per_min || !o->auth_secs || !o->auth_tries || !o->src_sessions ||
+	    !o->src_rate) {
 		log_warnx("worker: limits must be at least 1");
 		return 1;
 	}
@@ -1491,4 +1484,3 @@ out:
 	free(w);
 	return rc;
 }
-

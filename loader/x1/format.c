@@ -154,8 +154,7 @@ static void envelope(struct x1_out *o, const struct x1_ne *ne, const struct x1_e
 }
 
 /* TS 103 280 IPAddress then Port, as ipAddressPort and ipAddressAndPort hold them. */
-static void address_port(struct x1_out *o, int d, int family, const uint8_t addr[16], int proto,
-			 uint16_t port)
+static void address_port(struct x1_out *o, int d, int family, const uint8_t addr[16], int proto, uint16_t port)
 {
 	char a[64];
 
@@ -176,20 +175,14 @@ static void target(struct x1_out *o, int d, const struct x1_target *t)
 	x1_format_addr(t->family, t->addr, a, sizeof(a));
 	open_(o, d, "targetIdentifier");
 	switch (t->kind) {
-	case X1_T_IPV4_ADDRESS:
-		leaf(o, d + 1, "ipv4Address", a);
-		break;
-	case X1_T_IPV6_ADDRESS:
-		leaf(o, d + 1, "ipv6Address", a);
-		break;
+	case X1_T_IPV4_ADDRESS: leaf(o, d + 1, "ipv4Address", a); break;
+	case X1_T_IPV6_ADDRESS: leaf(o, d + 1, "ipv6Address", a); break;
 	case X1_T_IPV4_CIDR:
 	case X1_T_IPV6_CIDR:
 		leaff(o, d + 1, t->kind == X1_T_IPV4_CIDR ? "ipv4Cidr" : "ipv6Cidr", "%s/%u", a, t->plen);
 		break;
 	case X1_T_TCP_PORT:
-	case X1_T_UDP_PORT:
-		leaff(o, d + 1, t->kind == X1_T_TCP_PORT ? "tcpPort" : "udpPort", "%u", t->port_lo);
-		break;
+	case X1_T_UDP_PORT: leaff(o, d + 1, t->kind == X1_T_TCP_PORT ? "tcpPort" : "udpPort", "%u", t->port_lo); break;
 	case X1_T_TCP_PORT_RANGE:
 	case X1_T_UDP_PORT_RANGE:
 		open_(o, d + 1, range);
@@ -294,12 +287,8 @@ void x1_format_response(struct x1_out *o, const struct x1_ne *ne, const struct x
 	puts_(o, "Response\">\n");
 	envelope(o, ne, &r->env);
 	switch (r->type) {
-	case X1_M_GET_TASK_DETAILS:
-		task_response(o, 2, r->task);
-		break;
-	case X1_M_GET_DESTINATION_DETAILS:
-		destination_response(o, 2, r->dest);
-		break;
+	case X1_M_GET_TASK_DETAILS: task_response(o, 2, r->task); break;
+	case X1_M_GET_DESTINATION_DETAILS: destination_response(o, 2, r->dest); break;
 	case X1_M_GET_ALL_DETAILS:
 		open_(o, 2, "neStatusDetails");
 		leaf(o, 3, "neStatus", "OK");

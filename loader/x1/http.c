@@ -133,13 +133,17 @@ int x1_http_parse(const char *buf, size_t n, struct x1_http_req *r)
 
 size_t x1_http_head(int status, size_t body_len, bool keep_alive, char *out, size_t cap)
 {
-	const char *reason = status == 200 ? "OK" : status == 400 ? "Bad Request" : status == 404 ? "Not Found" :
-			     status == 405 ? "Method Not Allowed" : status == 411 ? "Length Required" :
-			     status == 413 ? "Content Too Large" : status == 431 ? "Request Header Fields Too Large" :
-			     status == 505 ? "HTTP Version Not Supported" : "Internal Server Error";
-	int n = snprintf(out, cap,
-			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n", status, reason,
-			 status == 200 ? "application/xml; charset=UTF-8" : "text/plain", body_len,
+	const char *reason = status == 200 ? "OK" :
+		status == 400		   ? "Bad Request" :
+		status == 404		   ? "Not Found" :
+		status == 405		   ? "Method Not Allowed" :
+		status == 411		   ? "Length Required" :
+		status == 413		   ? "Content Too Large" :
+		status == 431		   ? "Request Header Fields Too Large" :
+		status == 505		   ? "HTTP Version Not Supported" :
+					     "Internal Server Error";
+	int n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n", status,
+			 reason, status == 200 ? "application/xml; charset=UTF-8" : "text/plain", body_len,
 			 keep_alive ? "" : "Connection: close\r\n", status == 405 ? "Allow: POST\r\n" : "");
 
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;

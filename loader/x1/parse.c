@@ -21,8 +21,8 @@
 /* ---- tree walking ----------------------------------------------------------- */
 
 struct seq {
-	xmlNodePtr next;   /* the next child not yet looked at */
-	bool bad;          /* a child that no sequence allows (text, CDATA, entity) */
+	xmlNodePtr next; /* the next child not yet looked at */
+	bool bad; /* a child that no sequence allows (text, CDATA, entity) */
 };
 
 static bool blank(const xmlChar *s)
@@ -44,17 +44,14 @@ static xmlNodePtr seq_peek(struct seq *q)
 {
 	for (; q->next; q->next = q->next->next) {
 		switch (q->next->type) {
-		case XML_ELEMENT_NODE:
-			return q->next;
+		case XML_ELEMENT_NODE: return q->next;
 		case XML_TEXT_NODE:
 			if (!blank(q->next->content))
 				q->bad = true;
 			break;
 		case XML_COMMENT_NODE:
-		case XML_PI_NODE:
-			break;
-		default:
-			q->bad = true;
+		case XML_PI_NODE: break;
+		default: q->bad = true;
 		}
 	}
 	return NULL;
@@ -245,8 +242,7 @@ static int read_port_choice(xmlNodePtr e, uint8_t *proto, uint16_t *port)
 }
 
 /* TS 103 280 IPAddressPort: address, port. */
-static int read_address_port(xmlNodePtr e, uint8_t *family, uint8_t addr[16], uint8_t *proto,
-			     uint16_t *port)
+static int read_address_port(xmlNodePtr e, uint8_t *family, uint8_t addr[16], uint8_t *proto, uint16_t *port)
 {
 	struct seq q;
 
@@ -265,10 +261,14 @@ static const struct {
 	const char *name;
 	uint8_t kind;
 } target_kinds[] = {
-	{ "ipv4Address", X1_T_IPV4_ADDRESS }, { "ipv6Address", X1_T_IPV6_ADDRESS },
-	{ "ipv4Cidr", X1_T_IPV4_CIDR }, { "ipv6Cidr", X1_T_IPV6_CIDR },
-	{ "tcpPort", X1_T_TCP_PORT }, { "udpPort", X1_T_UDP_PORT },
-	{ "tcpPortRange", X1_T_TCP_PORT_RANGE }, { "udpPortRange", X1_T_UDP_PORT_RANGE },
+	{ "ipv4Address", X1_T_IPV4_ADDRESS },
+	{ "ipv6Address", X1_T_IPV6_ADDRESS },
+	{ "ipv4Cidr", X1_T_IPV4_CIDR },
+	{ "ipv6Cidr", X1_T_IPV6_CIDR },
+	{ "tcpPort", X1_T_TCP_PORT },
+	{ "udpPort", X1_T_UDP_PORT },
+	{ "tcpPortRange", X1_T_TCP_PORT_RANGE },
+	{ "udpPortRange", X1_T_UDP_PORT_RANGE },
 	{ "ipAddressPort", X1_T_IP_ADDRESS_PORT },
 };
 
@@ -412,7 +412,8 @@ static int read_task(struct x1_request *r, xmlNodePtr e)
 		seq_init(&ds, n);
 		while ((n = seq_take(&ds, X1_NS, "dId"))) {
 			if (t->ndids == X1_MAX_DIDS)
-				return fail(r, X1_E_MULTIPLE_DESTINATIONS, "more destinations than xtap takes in one task (8)");
+				return fail(r, X1_E_MULTIPLE_DESTINATIONS,
+					    "more destinations than xtap takes in one task (8)");
 			if (read_uuid(r, n, &t->did[t->ndids++], "dId not a UUID"))
 				return -1;
 		}
@@ -494,7 +495,7 @@ static int read_destination(struct x1_request *r, xmlNodePtr e)
 /* ---- one message ---------------------------------------------------------------------- */
 
 static const struct {
-	const char *name;       /* xsi:type */
+	const char *name; /* xsi:type */
 	enum x1_msg_type type;
 } msg_types[] = {
 	{ "ActivateTaskRequest", X1_M_ACTIVATE_TASK },
@@ -528,12 +529,33 @@ static const struct {
 };
 /* requestMessageType of each, the xsi:type without "Request" */
 static const char *const msg_type_names[] = {
-	"ActivateTask", "ModifyTask", "DeactivateTask", "DeactivateAllTasks", "GetTaskDetails",
-	"CreateDestination", "ModifyDestination", "RemoveDestination", "GetDestinationDetails",
-	"GetAllDetails", "ListAllDetails", "Ping", "Keepalive", "GetNEStatus", "GetAllTaskDetails",
-	"GetAllDestinationDetails", "RemoveAllDestinations", "GetAllGenericObjectDetails",
-	"ReportTaskIssue", "ReportDestinationIssue", "ReportNEIssue", "CreateObject", "ModifyObject",
-	"GetObject", "DeleteObject", "ListObjectsOfType", "DeleteAllObjects",
+	"ActivateTask",
+	"ModifyTask",
+	"DeactivateTask",
+	"DeactivateAllTasks",
+	"GetTaskDetails",
+	"CreateDestination",
+	"ModifyDestination",
+	"RemoveDestination",
+	"GetDestinationDetails",
+	"GetAllDetails",
+	"ListAllDetails",
+	"Ping",
+	"Keepalive",
+	"GetNEStatus",
+	"GetAllTaskDetails",
+	"GetAllDestinationDetails",
+	"RemoveAllDestinations",
+	"GetAllGenericObjectDetails",
+	"ReportTaskIssue",
+	"ReportDestinationIssue",
+	"ReportNEIssue",
+	"CreateObject",
+	"ModifyObject",
+	"GetObject",
+	"DeleteObject",
+	"ListObjectsOfType",
+	"DeleteAllObjects",
 };
 _Static_assert(sizeof(msg_types) / sizeof(msg_types[0]) == sizeof(msg_type_names) / sizeof(msg_type_names[0]),
 	       "one requestMessageType per xsi:type");
@@ -611,8 +633,7 @@ static int read_envelope(struct x1_request *r, struct seq *q)
 	    x1_check_timestamp(b, (size_t)len))
 		return schema(r, "messageTimestamp missing or not a QualifiedMicrosecondDateTime");
 	memcpy(v->timestamp, b, (size_t)len + 1);
-	if (!(n = seq_take(q, X1_NS, "version")) || (len = text_of(n, b, sizeof(b))) <= 0 ||
-	    len >= X1_VERSION_MAX)
+	if (!(n = seq_take(q, X1_NS, "version")) || (len = text_of(n, b, sizeof(b))) <= 0 || len >= X1_VERSION_MAX)
 		return schema(r, "version missing");
 	memcpy(v->version, b, (size_t)len + 1);
 	v->has_version = true;
@@ -683,8 +704,7 @@ static void read_message(xmlNodePtr e, struct x1_request *r)
 		/* its body is not read: the answer does not depend on it */
 		fail(r, X1_E_UNSUPPORTED_REQUEST, "request type not supported by xtap");
 		return;
-	default:
-		break;
+	default: break;
 	}
 	if (!seq_end(&q))
 		schema(r, "unexpected element in the message");

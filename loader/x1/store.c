@@ -220,8 +220,7 @@ int x1_task_criteria(const char *admf, const struct x1_task *t, struct dtcp_crit
 				set_range(dir ? &c->dport : &c->sport, g->port_lo, g->port_lo);
 			}
 			break;
-		default:
-			return -1;
+		default: return -1;
 		}
 	}
 	return n;
@@ -483,7 +482,7 @@ static int modify_dest(struct x1_store *s, const char *admf, const struct x1_des
 {
 	struct x1_dest_entry *e = find_dest(s, admf, &d->did, NULL);
 	struct x1_task_entry **users = NULL;
-	uint32_t (*ids)[X1_MAX_CRIT] = NULL, *nids = NULL;
+	uint32_t(*ids)[X1_MAX_CRIT] = NULL, *nids = NULL;
 	size_t nu = 0, done = 0;
 	int code = 0;
 
@@ -620,8 +619,7 @@ static void seen(struct x1_store *s, const char *admf, uint64_t now_us)
 }
 
 int x1_store_keepalive_sweep(struct x1_store *s, uint64_t now_us,
-			     void (*lost)(void *arg, const char *admf, size_t tasks, size_t deactivated),
-			     void *arg)
+			     void (*lost)(void *arg, const char *admf, size_t tasks, size_t deactivated), void *arg)
 {
 	int nlost = 0;
 
@@ -655,8 +653,8 @@ int x1_store_keepalive_sweep(struct x1_store *s, uint64_t now_us,
 	return nlost;
 }
 
-void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_request *q,
-			 uint64_t now_us, struct x1_response *r)
+void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_request *q, uint64_t now_us,
+			 struct x1_response *r)
 {
 	const char *desc = NULL;
 	int code = 0;
@@ -694,9 +692,7 @@ void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_r
 			x1_format_uuid(&q->xid, id);
 			code = deactivate(s, admf, &q->xid, &desc);
 			break;
-		case X1_M_DEACTIVATE_ALL_TASKS:
-			code = deactivate_all(s, admf, &desc);
-			break;
+		case X1_M_DEACTIVATE_ALL_TASKS: code = deactivate_all(s, admf, &desc); break;
 		case X1_M_GET_TASK_DETAILS: {
 			struct x1_task_entry *e = find_task(s, admf, &q->xid, NULL);
 
@@ -737,10 +733,8 @@ void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_r
 			}
 			break;
 		case X1_M_PING:
-		case X1_M_KEEPALIVE:
-			break;
-		default:
-			code = X1_E_UNSUPPORTED_REQUEST;
+		case X1_M_KEEPALIVE: break;
+		default: code = X1_E_UNSUPPORTED_REQUEST;
 		}
 	}
 	r->error = code;
@@ -749,8 +743,8 @@ void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_r
 		s->ops->audit(s->ctx, admf, q->type_name ? q->type_name : "?", code, id[0] ? id : NULL);
 }
 
-int x1_store_handle(struct x1_store *s, const char *admf, const struct x1_container *c,
-		    uint64_t now_us, struct x1_out *o)
+int x1_store_handle(struct x1_store *s, const char *admf, const struct x1_container *c, uint64_t now_us,
+		    struct x1_out *o)
 {
 	struct x1_ne ne = { .now_us = now_us };
 

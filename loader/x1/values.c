@@ -160,9 +160,9 @@ int x1_parse_cidr(const char *s, size_t n, int family, uint8_t out[16], uint8_t 
 void x1_format_addr(int family, const uint8_t a[16], char *out, size_t cap)
 {
 	if (family == DTCP_AF_INET6)
-		snprintf(out, cap, "%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x",
-			 a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-			 a[13], a[14], a[15]);
+		snprintf(out, cap, "%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x", a[0],
+			 a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14],
+			 a[15]);
 	else
 		snprintf(out, cap, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
 }
@@ -211,8 +211,7 @@ int x1_check_timestamp(const char *s, size_t n)
 		return -1;
 	if (n == 27)
 		return s[26] == 'Z' ? 0 : -1;
-	if ((s[26] != '+' && s[26] != '-') || num(s + 27, 2, 0, 14) < 0 || s[29] != ':' ||
-	    num(s + 30, 2, 0, 59) < 0)
+	if ((s[26] != '+' && s[26] != '-') || num(s + 27, 2, 0, 14) < 0 || s[29] != ':' || num(s + 30, 2, 0, 59) < 0)
 		return -1;
 	return 0;
 }
@@ -223,8 +222,8 @@ void x1_format_time(uint64_t us, char out[X1_TIME_LEN])
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	snprintf(out, X1_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(us % 1000000));
+	snprintf(out, X1_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(us % 1000000));
 }
 
 static int version_part(const char *s, size_t n, size_t *i, unsigned *v)
@@ -243,8 +242,8 @@ int x1_parse_version(const char *s, size_t n, unsigned *major, unsigned *minor, 
 
 	if (n < 6 || s[0] != 'v')
 		return -1;
-	if (version_part(s, n, &i, major) || i >= n || s[i++] != '.' || version_part(s, n, &i, minor) ||
-	    i >= n || s[i++] != '.' || version_part(s, n, &i, patch))
+	if (version_part(s, n, &i, major) || i >= n || s[i++] != '.' || version_part(s, n, &i, minor) || i >= n ||
+	    s[i++] != '.' || version_part(s, n, &i, patch))
 		return -1;
 	return i == n ? 0 : -1;
 }

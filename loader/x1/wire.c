@@ -142,8 +142,9 @@ static void put_task(struct w *w, const struct x1_task *t)
 	put8(w, t->ndids);
 	for (int i = 0; i < t->ndids && i < X1_MAX_DIDS; i++)
 		put(w, t->did[i].b, 16);
-	put8(w, (uint8_t)(t->has_correlation | t->has_implicit << 1 | t->implicit_deactivation << 2 |
-			  t->has_product << 3));
+	put8(w,
+	     (uint8_t)(t->has_correlation | t->has_implicit << 1 | t->implicit_deactivation << 2 |
+		       t->has_product << 3));
 	put64(w, t->correlation);
 	put(w, t->product.b, 16);
 }
@@ -187,23 +188,14 @@ size_t x1_wire_encode(const struct x1_request *r, uint8_t *out, size_t cap)
 	if (has_body(r)) {
 		switch (r->type) {
 		case X1_M_ACTIVATE_TASK:
-		case X1_M_MODIFY_TASK:
-			put_task(&w, &r->task);
-			break;
+		case X1_M_MODIFY_TASK: put_task(&w, &r->task); break;
 		case X1_M_DEACTIVATE_TASK:
-		case X1_M_GET_TASK_DETAILS:
-			put(&w, r->xid.b, 16);
-			break;
+		case X1_M_GET_TASK_DETAILS: put(&w, r->xid.b, 16); break;
 		case X1_M_CREATE_DESTINATION:
-		case X1_M_MODIFY_DESTINATION:
-			put_dest(&w, &r->dest);
-			break;
+		case X1_M_MODIFY_DESTINATION: put_dest(&w, &r->dest); break;
 		case X1_M_REMOVE_DESTINATION:
-		case X1_M_GET_DESTINATION_DETAILS:
-			put(&w, r->did.b, 16);
-			break;
-		default:
-			break;
+		case X1_M_GET_DESTINATION_DETAILS: put(&w, r->did.b, 16); break;
+		default: break;
 		}
 	}
 	if (w.bad)
@@ -270,8 +262,7 @@ static int get_target(struct rd *r, struct x1_target *t)
 		    (t->proto != X1_TR_TCP && t->proto != X1_TR_UDP) || t->port_lo != t->port_hi)
 			return bad(r, "address-and-port target inconsistent");
 		break;
-	default:
-		return bad(r, "target kind");
+	default: return bad(r, "target kind");
 	}
 	if (t->family == DTCP_AF_INET)
 		for (int i = 4; i < 16; i++)
@@ -352,8 +343,7 @@ static bool parse_code(int c)
 	case X1_E_UNSUPPORTED_SERVICE_TYPE:
 	case X1_E_CREATE_DEST_FAILURE:
 	case X1_E_MODIFY_DEST_FAILURE:
-	case X1_E_UNSUPPORTED_DELIVERY_ADDRESS:
-		return true;
+	case X1_E_UNSUPPORTED_DELIVERY_ADDRESS: return true;
 	}
 	return false;
 }
@@ -430,23 +420,14 @@ int x1_wire_decode(const uint8_t *in, size_t n, struct x1_request *out, const ch
 	if (!out->error) {
 		switch (out->type) {
 		case X1_M_ACTIVATE_TASK:
-		case X1_M_MODIFY_TASK:
-			get_task(&r, &out->task);
-			break;
+		case X1_M_MODIFY_TASK: get_task(&r, &out->task); break;
 		case X1_M_DEACTIVATE_TASK:
-		case X1_M_GET_TASK_DETAILS:
-			get(&r, out->xid.b, 16);
-			break;
+		case X1_M_GET_TASK_DETAILS: get(&r, out->xid.b, 16); break;
 		case X1_M_CREATE_DESTINATION:
-		case X1_M_MODIFY_DESTINATION:
-			get_dest(&r, &out->dest);
-			break;
+		case X1_M_MODIFY_DESTINATION: get_dest(&r, &out->dest); break;
 		case X1_M_REMOVE_DESTINATION:
-		case X1_M_GET_DESTINATION_DETAILS:
-			get(&r, out->did.b, 16);
-			break;
-		default:
-			break;
+		case X1_M_GET_DESTINATION_DETAILS: get(&r, out->did.b, 16); break;
+		default: break;
 		}
 	}
 	if (!r.why && r.off != n)

@@ -28,28 +28,28 @@
 #include <stdint.h>
 #include "dtcp.h"
 
-#define X1_NS        "http://uri.etsi.org/03221/X1/2017/10"
+#define X1_NS "http://uri.etsi.org/03221/X1/2017/10"
 #define X1_NS_COMMON "http://uri.etsi.org/03280/common/2017/07"
-#define X1_NS_XSI    "http://www.w3.org/2001/XMLSchema-instance"
+#define X1_NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
 
 /* ---- bounds ------------------------------------------------------------- */
 
 /* One HTTP body: a container of X1_MAX_MESSAGES full ActivateTasks is far
  * below it; anything larger is refused before libxml2 sees it. */
-#define X1_BODY_MAX      (256 * 1024)
-#define X1_MAX_MESSAGES  64     /* per RequestContainer; more: top-level error */
-#define X1_MAX_TARGETS   16     /* targetIdentifiers per task: each costs up to 4 criteria */
-#define X1_MAX_DIDS      8      /* listOfDIDs per task: DTCP's default cdest maximum (dtcp.md 4.1) */
+#define X1_BODY_MAX (256 * 1024)
+#define X1_MAX_MESSAGES 64 /* per RequestContainer; more: top-level error */
+#define X1_MAX_TARGETS 16 /* targetIdentifiers per task: each costs up to 4 criteria */
+#define X1_MAX_DIDS 8 /* listOfDIDs per task: DTCP's default cdest maximum (dtcp.md 4.1) */
 /* admfIdentifier / neIdentifier incl. NUL. The ADMF names the control
  * source "X1/<admf>" in the shared criteria table, a DTCP_NAME_MAX name. */
-#define X1_ID_MAX        (DTCP_NAME_MAX - 3)
-#define X1_FRIENDLY_MAX  256    /* friendlyName incl. NUL: kept for GetDestinationDetails */
-#define X1_VERSION_MAX   16     /* "v1.255.255" */
-#define X1_TIME_LEN      40     /* "YYYY-MM-DDThh:mm:ss.uuuuuu+hh:mm" incl. NUL */
-#define X1_DESC_MAX      160    /* errorDescription incl. NUL: fixed texts, never client data */
+#define X1_ID_MAX (DTCP_NAME_MAX - 3)
+#define X1_FRIENDLY_MAX 256 /* friendlyName incl. NUL: kept for GetDestinationDetails */
+#define X1_VERSION_MAX 16 /* "v1.255.255" */
+#define X1_TIME_LEN 40 /* "YYYY-MM-DDThh:mm:ss.uuuuuu+hh:mm" incl. NUL */
+#define X1_DESC_MAX 160 /* errorDescription incl. NUL: fixed texts, never client data */
 /* Criteria one task may map to: a port target is 2 directions x 2 families. */
-#define X1_MAX_CRIT      (4 * X1_MAX_TARGETS)
-#define X1_SOURCE_PREFIX DTCP_X1_CSOURCE_PREFIX  /* csource of an X1 task's criteria */
+#define X1_MAX_CRIT (4 * X1_MAX_TARGETS)
+#define X1_SOURCE_PREFIX DTCP_X1_CSOURCE_PREFIX /* csource of an X1 task's criteria */
 
 /* ---- error codes (TS 103 221-1 clause 6.7, table 6.7-1) ------------------ */
 
@@ -89,12 +89,19 @@ const char *x1_code_text(int code);
 
 enum x1_msg_type {
 	X1_M_NONE = 0,
-	X1_M_ACTIVATE_TASK, X1_M_MODIFY_TASK, X1_M_DEACTIVATE_TASK, X1_M_DEACTIVATE_ALL_TASKS,
+	X1_M_ACTIVATE_TASK,
+	X1_M_MODIFY_TASK,
+	X1_M_DEACTIVATE_TASK,
+	X1_M_DEACTIVATE_ALL_TASKS,
 	X1_M_GET_TASK_DETAILS,
-	X1_M_CREATE_DESTINATION, X1_M_MODIFY_DESTINATION, X1_M_REMOVE_DESTINATION,
+	X1_M_CREATE_DESTINATION,
+	X1_M_MODIFY_DESTINATION,
+	X1_M_REMOVE_DESTINATION,
 	X1_M_GET_DESTINATION_DETAILS,
-	X1_M_GET_ALL_DETAILS, X1_M_LIST_ALL_DETAILS,
-	X1_M_PING, X1_M_KEEPALIVE,
+	X1_M_GET_ALL_DETAILS,
+	X1_M_LIST_ALL_DETAILS,
+	X1_M_PING,
+	X1_M_KEEPALIVE,
 	/* in the schema, not implemented: answered UnsupportedRequest (1080) */
 	X1_M_UNSUPPORTED,
 	X1_M_N,
@@ -115,31 +122,31 @@ struct x1_uuid {
 struct x1_envelope {
 	char admf[X1_ID_MAX];
 	char ne[X1_ID_MAX];
-	char timestamp[X1_TIME_LEN];      /* as received (echoing it is not required) */
+	char timestamp[X1_TIME_LEN]; /* as received (echoing it is not required) */
 	char version[X1_VERSION_MAX];
-	struct x1_uuid txid;              /* x1TransactionId */
+	struct x1_uuid txid; /* x1TransactionId */
 	bool has_admf, has_ne, has_version, has_txid; /* what could be read, for an error reply */
 };
 
 /* The IP kinds of TargetIdentifier (clause 6.2.1.3, TS 103 280 types). */
 enum x1_target_kind {
-	X1_T_IPV4_ADDRESS = 1,            /* ipv4Address */
-	X1_T_IPV6_ADDRESS,                /* ipv6Address */
-	X1_T_IPV4_CIDR,                   /* ipv4Cidr */
-	X1_T_IPV6_CIDR,                   /* ipv6Cidr */
-	X1_T_TCP_PORT,                    /* tcpPort */
-	X1_T_UDP_PORT,                    /* udpPort */
-	X1_T_TCP_PORT_RANGE,              /* tcpPortRange: start, end */
-	X1_T_UDP_PORT_RANGE,              /* udpPortRange */
-	X1_T_IP_ADDRESS_PORT,             /* ipAddressPort: address (IPv4/IPv6), port (TCP/UDP) */
+	X1_T_IPV4_ADDRESS = 1, /* ipv4Address */
+	X1_T_IPV6_ADDRESS, /* ipv6Address */
+	X1_T_IPV4_CIDR, /* ipv4Cidr */
+	X1_T_IPV6_CIDR, /* ipv6Cidr */
+	X1_T_TCP_PORT, /* tcpPort */
+	X1_T_UDP_PORT, /* udpPort */
+	X1_T_TCP_PORT_RANGE, /* tcpPortRange: start, end */
+	X1_T_UDP_PORT_RANGE, /* udpPortRange */
+	X1_T_IP_ADDRESS_PORT, /* ipAddressPort: address (IPv4/IPv6), port (TCP/UDP) */
 };
 struct x1_target {
-	uint8_t kind;                     /* enum x1_target_kind */
-	uint8_t family;                   /* enum dtcp_family; NONE for a port alone */
-	uint8_t addr[16];                 /* as given (host bits kept: GetTaskDetails echoes it) */
-	uint8_t plen;                     /* 32 / 128 for an address */
-	uint8_t proto;                    /* 6 or 17; 0 for an address alone */
-	uint16_t port_lo, port_hi;        /* a single port has lo == hi */
+	uint8_t kind; /* enum x1_target_kind */
+	uint8_t family; /* enum dtcp_family; NONE for a port alone */
+	uint8_t addr[16]; /* as given (host bits kept: GetTaskDetails echoes it) */
+	uint8_t plen; /* 32 / 128 for an address */
+	uint8_t proto; /* 6 or 17; 0 for an address alone */
+	uint16_t port_lo, port_hi; /* a single port has lo == hi */
 };
 
 /* TaskDetails (clause 6.2.1.2). */
@@ -147,15 +154,15 @@ struct x1_task {
 	struct x1_uuid xid;
 	uint8_t ntargets;
 	struct x1_target target[X1_MAX_TARGETS];
-	uint8_t delivery;                 /* enum x1_delivery */
+	uint8_t delivery; /* enum x1_delivery */
 	uint8_t ndids;
 	struct x1_uuid did[X1_MAX_DIDS];
 	bool has_correlation;
-	uint64_t correlation;             /* correlationID */
+	uint64_t correlation; /* correlationID */
 	bool has_implicit;
-	bool implicit_deactivation;       /* implicitDeactivationAllowed */
+	bool implicit_deactivation; /* implicitDeactivationAllowed */
 	bool has_product;
-	struct x1_uuid product;           /* productID */
+	struct x1_uuid product; /* productID */
 };
 
 enum x1_transport { X1_TR_TCP = 6, X1_TR_UDP = 17 };
@@ -163,12 +170,12 @@ enum x1_transport { X1_TR_TCP = 6, X1_TR_UDP = 17 };
 /* DestinationDetails (clause 6.3.1.2) with deliveryAddress ipAddressAndPort. */
 struct x1_destination {
 	struct x1_uuid did;
-	char friendly[X1_FRIENDLY_MAX];   /* "" : not given */
-	uint8_t delivery;                 /* enum x1_delivery */
-	uint8_t family;                   /* enum dtcp_family */
+	char friendly[X1_FRIENDLY_MAX]; /* "" : not given */
+	uint8_t delivery; /* enum x1_delivery */
+	uint8_t family; /* enum dtcp_family */
 	uint8_t addr[16];
 	uint16_t port;
-	uint8_t transport;                /* enum x1_transport: TCPPort or UDPPort */
+	uint8_t transport; /* enum x1_transport: TCPPort or UDPPort */
 };
 
 /* One request message, typed. error != 0: the message could not be taken
@@ -177,15 +184,15 @@ struct x1_destination {
  * the envelope fields whose has_* are set. */
 struct x1_request {
 	enum x1_msg_type type;
-	const char *type_name;            /* the xsi:type's name without "Request" */
+	const char *type_name; /* the xsi:type's name without "Request" */
 	struct x1_envelope env;
-	int error;                        /* enum x1_code */
-	const char *desc;                 /* fixed text for the error, never client data */
-	char desc_buf[X1_DESC_MAX];       /* where x1_wire_decode puts desc */
-	struct x1_task task;              /* ActivateTask, ModifyTask */
-	struct x1_uuid xid;               /* DeactivateTask, GetTaskDetails */
-	struct x1_destination dest;       /* CreateDestination, ModifyDestination */
-	struct x1_uuid did;               /* RemoveDestination, GetDestinationDetails */
+	int error; /* enum x1_code */
+	const char *desc; /* fixed text for the error, never client data */
+	char desc_buf[X1_DESC_MAX]; /* where x1_wire_decode puts desc */
+	struct x1_task task; /* ActivateTask, ModifyTask */
+	struct x1_uuid xid; /* DeactivateTask, GetTaskDetails */
+	struct x1_destination dest; /* CreateDestination, ModifyDestination */
+	struct x1_uuid did; /* RemoveDestination, GetDestinationDetails */
 };
 
 struct x1_container {
@@ -255,14 +262,14 @@ int x1_wire_container_decode(const uint8_t *in, size_t n, char admf[X1_ID_MAX], 
 
 /* ---- http: the HTTP/1.1 subset X1 needs (clause 7) ------------------------------ */
 
-#define X1_HTTP_HEAD_MAX 8192   /* a request head: an ADMF's is a few hundred bytes */
-#define X1_HTTP_PATH     "/X1/NE"
+#define X1_HTTP_HEAD_MAX 8192 /* a request head: an ADMF's is a few hundred bytes */
+#define X1_HTTP_PATH "/X1/NE"
 enum x1_http_result { X1_HTTP_MORE = 0, X1_HTTP_REQUEST, X1_HTTP_ERROR };
 struct x1_http_req {
-	size_t head_len;                  /* bytes of the head, its empty line included */
-	size_t content_length;            /* the body follows the head */
+	size_t head_len; /* bytes of the head, its empty line included */
+	size_t content_length; /* the body follows the head */
 	bool keep_alive;
-	int status;                       /* ERROR: the status to answer, then close */
+	int status; /* ERROR: the status to answer, then close */
 };
 /* Parses the request at the front of buf. MORE: read more; REQUEST: the head
  * and content_length body bytes are in buf; ERROR: answer r->status. */
@@ -276,18 +283,18 @@ size_t x1_http_head(int status, size_t body_len, bool keep_alive, char *out, siz
 struct x1_out {
 	char *p;
 	size_t n, cap;
-	bool failed;                      /* out of memory, or over X1_OUT_MAX */
+	bool failed; /* out of memory, or over X1_OUT_MAX */
 };
-#define X1_OUT_MAX (16u << 20)            /* a GetAllDetails of many tasks stays below */
+#define X1_OUT_MAX (16u << 20) /* a GetAllDetails of many tasks stays below */
 void x1_out_free(struct x1_out *o);
 
 /* One response message (clause 6.1: one per request, in order). */
 struct x1_response {
-	enum x1_msg_type type;            /* of the request */
-	const char *type_name;            /* requestMessageType ("GetNEStatus" for an unsupported one) */
-	struct x1_envelope env;           /* admfIdentifier, version, x1TransactionId echoed */
-	int error;                        /* 0: the message's own response; else ErrorResponse */
-	const char *desc;                 /* NULL: x1_code_text(error) */
+	enum x1_msg_type type; /* of the request */
+	const char *type_name; /* requestMessageType ("GetNEStatus" for an unsupported one) */
+	struct x1_envelope env; /* admfIdentifier, version, x1TransactionId echoed */
+	int error; /* 0: the message's own response; else ErrorResponse */
+	const char *desc; /* NULL: x1_code_text(error) */
 	/* GetTaskDetails */
 	const struct x1_task *task;
 	/* GetDestinationDetails */
@@ -338,36 +345,36 @@ struct x1_task_entry {
 	char admf[X1_ID_MAX];
 	struct x1_task t;
 	uint32_t ncrit;
-	uint32_t crit[X1_MAX_CRIT];       /* the criteria ids it holds now */
+	uint32_t crit[X1_MAX_CRIT]; /* the criteria ids it holds now */
 };
 struct x1_dest_entry {
 	char admf[X1_ID_MAX];
 	struct x1_destination d;
-	uint32_t users;                   /* tasks naming it: DestinationInUse */
+	uint32_t users; /* tasks naming it: DestinationInUse */
 };
 
 enum x1_keepalive_policy { X1_KA_DEACTIVATE = 0, X1_KA_KEEP };
 struct x1_admf_seen {
 	char admf[X1_ID_MAX];
-	uint64_t last_us;                 /* its last message */
-	bool reported;                    /* lost and reported, not heard from since */
+	uint64_t last_us; /* its last message */
+	bool reported; /* lost and reported, not heard from since */
 };
 
 struct x1_store {
 	const struct x1_store_ops *ops;
 	void *ctx;
-	char ne[X1_ID_MAX];               /* neIdentifier: requests naming another get 1060 */
-	uint32_t max_tasks;               /* per ADMF; 0: X1_MAX_TASKS_DEFAULT */
-	uint32_t max_dests;               /* per ADMF; 0: X1_MAX_DESTS_DEFAULT */
-	bool deactivate_all_disabled;     /* clause 6.2.4: enabled unless agreed otherwise */
+	char ne[X1_ID_MAX]; /* neIdentifier: requests naming another get 1060 */
+	uint32_t max_tasks; /* per ADMF; 0: X1_MAX_TASKS_DEFAULT */
+	uint32_t max_dests; /* per ADMF; 0: X1_MAX_DESTS_DEFAULT */
+	bool deactivate_all_disabled; /* clause 6.2.4: enabled unless agreed otherwise */
 	/* Keepalive (clause 6.6.2): an ADMF from which no message came for
 	 * keepalive_us (0: no policy) is lost; its tasks are then deactivated
 	 * (X1_KA_DEACTIVATE) or kept and reported once (X1_KA_KEEP). */
 	uint64_t keepalive_us;
-	uint8_t keepalive_policy;         /* enum x1_keepalive_policy */
-	struct x1_admf_seen *seen;        /* every ADMF that sent a message */
+	uint8_t keepalive_policy; /* enum x1_keepalive_policy */
+	struct x1_admf_seen *seen; /* every ADMF that sent a message */
 	size_t nseen, cap_seen;
-	struct x1_task_entry **tasks;     /* unsorted; a store holds thousands, not millions */
+	struct x1_task_entry **tasks; /* unsorted; a store holds thousands, not millions */
 	size_t ntasks, cap_tasks;
 	struct x1_dest_entry **dests;
 	size_t ndests, cap_dests;
@@ -383,15 +390,15 @@ void x1_store_free(struct x1_store *s);
  * whole X1Response to o. Messages are taken in order, each on its own: one
  * that fails changes nothing and does not stop the next. Returns 0 or -1
  * (output failed). */
-int x1_store_handle(struct x1_store *s, const char *admf, const struct x1_container *c,
-		    uint64_t now_us, struct x1_out *o);
+int x1_store_handle(struct x1_store *s, const char *admf, const struct x1_container *c, uint64_t now_us,
+		    struct x1_out *o);
 
 /* One request, for callers (and the monitor) that take requests one by one:
  * fills r, whose task / dest point into the store until its next change;
  * r->tasks and r->dests (GetAllDetails, ListAllDetails) are the caller's
  * to free. */
-void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_request *q,
-			 uint64_t now_us, struct x1_response *r);
+void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_request *q, uint64_t now_us,
+			 struct x1_response *r);
 
 /* The keepalive policy at now_us: every ADMF lost since its last message
  * (and holding tasks) is passed to lost() with how many tasks it holds and
@@ -399,8 +406,7 @@ void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_r
  * datapath kept stays, and the next sweep tries again). An ADMF is reported
  * once until it sends again. Returns how many ADMFs were lost this time. */
 int x1_store_keepalive_sweep(struct x1_store *s, uint64_t now_us,
-			     void (*lost)(void *arg, const char *admf, size_t tasks, size_t deactivated),
-			     void *arg);
+			     void (*lost)(void *arg, const char *admf, size_t tasks, size_t deactivated), void *arg);
 
 /* State records (docs/x1.md "Persistence"): one line per destination and
  * per task, "x1-dest HEX" / "x1-task HEX", HEX a layout the same decoder

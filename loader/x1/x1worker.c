@@ -49,8 +49,8 @@ static SSL_CTX *make_ctx(const struct x1_worker_opts *o)
 
 	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
 	    SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1 || SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1) {
+	    SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1 ||
+	    SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1) {
 		tls_error("TLS setup failed", NULL);
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -70,21 +70,21 @@ static SSL_CTX *make_ctx(const struct x1_worker_opts *o)
  * PR_SET_NO_NEW_PRIVS; the allocators' other calls and getrandom
  * (OpenSSL reseeding) as for the SSH worker. */
 static const int seccomp_allow[] = {
-	SCMP_SYS(accept), SCMP_SYS(accept4), /* the listener */
-	SCMP_SYS(fcntl),                     /* a connection made non-blocking */
-	SCMP_SYS(poll),                      /* TLS I/O against the deadline */
-	SCMP_SYS(read), SCMP_SYS(write),     /* TLS records; log lines to stderr */
-	SCMP_SYS(sendto), SCMP_SYS(recvfrom), /* the monitor */
-	SCMP_SYS(close),
-	SCMP_SYS(getpid),                    /* OpenSSL's fork checks */
-	SCMP_SYS(getrandom),                 /* OpenSSL */
-	SCMP_SYS(futex),                     /* OpenSSL's locks and once-initialisers */
-	SCMP_SYS(clock_gettime),             /* the vDSO's fallback */
-	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
-	SCMP_SYS(restart_syscall),           /* a stopped worker continued (SIGCONT) */
+	SCMP_SYS(accept),	 SCMP_SYS(accept4), /* the listener */
+	SCMP_SYS(fcntl), /* a connection made non-blocking */
+	SCMP_SYS(poll), /* TLS I/O against the deadline */
+	SCMP_SYS(read),		 SCMP_SYS(write), /* TLS records; log lines to stderr */
+	SCMP_SYS(sendto),	 SCMP_SYS(recvfrom), /* the monitor */
+	SCMP_SYS(close),	 SCMP_SYS(getpid), /* OpenSSL's fork checks */
+	SCMP_SYS(getrandom), /* OpenSSL */
+	SCMP_SYS(futex), /* OpenSSL's locks and once-initialisers */
+	SCMP_SYS(clock_gettime), /* the vDSO's fallback */
+	SCMP_SYS(brk),		 SCMP_SYS(mmap),
+	SCMP_SYS(munmap),	 SCMP_SYS(mremap),
+	SCMP_SYS(madvise),	 SCMP_SYS(restart_syscall), /* a stopped worker continued (SIGCONT) */
 	SCMP_SYS(exit_group),
 #ifdef __SANITIZE_ADDRESS__
-	SCMP_SYS(sigaltstack),               /* the sanitizer runtime at exit (test build only) */
+	SCMP_SYS(sigaltstack), /* the sanitizer runtime at exit (test build only) */
 #endif
 };
 
@@ -200,8 +200,7 @@ static uint64_t now_us(void)
 }
 
 /* One body -> its response body. -1: the monitor is gone. */
-static int handle_body(const struct x1_worker_opts *o, const char *admf, const char *body, size_t n,
-		       struct x1_out *out)
+static int handle_body(const struct x1_worker_opts *o, const char *admf, const char *body, size_t n, struct x1_out *out)
 {
 	static struct x1_container c;
 	static uint8_t dgram[4 + X1_WIRE_CONTAINER_MAX];
@@ -278,7 +277,8 @@ static int serve(const struct x1_worker_opts *o, SSL_CTX *ctx, int fd, const cha
 				break;
 			}
 			hn = x1_http_head(200, resp.n, req.keep_alive, head, sizeof(head));
-			if (!hn || write_all(ssl, fd, head, hn, deadline) || write_all(ssl, fd, resp.p, resp.n, deadline)) {
+			if (!hn || write_all(ssl, fd, head, hn, deadline) ||
+			    write_all(ssl, fd, resp.p, resp.n, deadline)) {
 				x1_out_free(&resp);
 				break;
 			}

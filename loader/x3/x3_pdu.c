@@ -30,17 +30,16 @@ static uint8_t *wr32(uint8_t *p, uint32_t v)
 	return p + 4;
 }
 
-static uint8_t *wr_fixed(uint8_t *p, uint16_t type, uint32_t hdr_len, uint32_t payload_len,
-			 uint16_t format, uint16_t direction, const uint8_t xid[16],
-			 uint64_t correlation)
+static uint8_t *wr_fixed(uint8_t *p, uint16_t type, uint32_t hdr_len, uint32_t payload_len, uint16_t format,
+			 uint16_t direction, const uint8_t xid[16], uint64_t correlation)
 {
-	p = wr16(p, X3_VERSION);                 /* 5.2.1 */
-	p = wr16(p, type);                       /* 5.2.2 */
-	p = wr32(p, hdr_len);                    /* 5.2.3: fixed part and attributes */
-	p = wr32(p, payload_len);                /* 5.2.4 */
-	p = wr16(p, format);                     /* 5.2.5 */
-	p = wr16(p, direction);                  /* 5.2.6 */
-	if (xid)                                 /* 5.2.7 */
+	p = wr16(p, X3_VERSION); /* 5.2.1 */
+	p = wr16(p, type); /* 5.2.2 */
+	p = wr32(p, hdr_len); /* 5.2.3: fixed part and attributes */
+	p = wr32(p, payload_len); /* 5.2.4 */
+	p = wr16(p, format); /* 5.2.5 */
+	p = wr16(p, direction); /* 5.2.6 */
+	if (xid) /* 5.2.7 */
 		memcpy(p, xid, 16);
 	else
 		memset(p, 0, 16);
@@ -90,8 +89,7 @@ static enum x3_err decode_attrs(const uint8_t *a, size_t n, struct x3_pdu *out)
 				return X3_BAD_ATTR;
 			out->has_ts = true;
 			break;
-		default:
-			out->n_other_attrs++;
+		default: out->n_other_attrs++;
 		}
 		a += len;
 		n -= len;
@@ -144,14 +142,13 @@ enum x3_err x3_decode(const uint8_t *buf, size_t n, struct x3_pdu *out, size_t *
 	return X3_OK;
 }
 
-size_t x3_encode_x3(uint8_t *out, size_t cap, const uint8_t xid[16], uint64_t correlation,
-		    uint16_t direction, uint32_t seq, uint32_t sec, uint32_t nsec,
-		    const uint8_t *pkt, size_t len)
+size_t x3_encode_x3(uint8_t *out, size_t cap, const uint8_t xid[16], uint64_t correlation, uint16_t direction,
+		    uint32_t seq, uint32_t sec, uint32_t nsec, const uint8_t *pkt, size_t len)
 {
 	uint16_t format;
 
-	if (len == 0 || len > X3_PAYLOAD_MAX || cap < X3_X3_HDR_LEN + len ||
-	    nsec >= 1000000000u || direction < X3_DIR_UNKNOWN || direction > X3_DIR_NA)
+	if (len == 0 || len > X3_PAYLOAD_MAX || cap < X3_X3_HDR_LEN + len || nsec >= 1000000000u ||
+	    direction < X3_DIR_UNKNOWN || direction > X3_DIR_NA)
 		return 0;
 	if (pkt[0] >> 4 == 4)
 		format = X3_FMT_IPV4;
@@ -159,8 +156,7 @@ size_t x3_encode_x3(uint8_t *out, size_t cap, const uint8_t xid[16], uint64_t co
 		format = X3_FMT_IPV6;
 	else
 		return 0;
-	uint8_t *p = wr_fixed(out, X3_TYPE_X3, X3_X3_HDR_LEN, (uint32_t)len, format, direction,
-			      xid, correlation);
+	uint8_t *p = wr_fixed(out, X3_TYPE_X3, X3_X3_HDR_LEN, (uint32_t)len, format, direction, xid, correlation);
 	p = wr16(p, X3_ATTR_SEQUENCE);
 	p = wr16(p, 4);
 	p = wr32(p, seq);

@@ -20,8 +20,7 @@
 static void load_seqs(struct xtap_x3sup *s);
 static void emit(struct xtap_x3sup *s, const char *name, const char *kind, const char *text);
 
-void xtap_x3sup_init(struct xtap_x3sup *s, const char *cfg_path, const char *user, int level,
-		     const char *state_path)
+void xtap_x3sup_init(struct xtap_x3sup *s, const char *cfg_path, const char *user, int level, const char *state_path)
 {
 	char abs[PATH_MAX];
 
@@ -61,8 +60,9 @@ static void start(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, uint64_t now_
 	snprintf(seq, sizeof(seq), "%" PRIu32, d->next_seq);
 	snprintf(level, sizeof(level), "%d", s->level);
 	snprintf(fdno, sizeof(fdno), "%d", XTAP_X3SUP_STATUS_FD);
-	char *argv[] = { "xtapd-x3", XTAP_X3SUP_FLAG, "-f", s->cfg_path, "-d", d->name, "-u", s->user,
-			 "-s", seq, "-S", fdno, "-l", level, NULL };
+	char *argv[] = { "xtapd-x3", XTAP_X3SUP_FLAG, "-f", s->cfg_path, "-d", d->name,
+			 "-u",	     s->user,	      "-s", seq,	 "-S", fdno,
+			 "-l",	     level,	      NULL };
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_warn("x3 %s: fork", d->name);
@@ -75,8 +75,7 @@ static void start(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, uint64_t now_
 		static char *const envp[] = { NULL };
 		/* only async-signal-safe calls until the exec */
 		int w = fcntl(pfd[1], F_DUPFD, 10);
-		if (w < 0 || dup2(w, XTAP_X3SUP_STATUS_FD) < 0 ||
-		    close_range(XTAP_X3SUP_STATUS_FD + 1, ~0u, 0))
+		if (w < 0 || dup2(w, XTAP_X3SUP_STATUS_FD) < 0 || close_range(XTAP_X3SUP_STATUS_FD + 1, ~0u, 0))
 			_exit(127);
 		/* xtapd gone: stop too (drain, then exit); a new xtapd starts a new one */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -94,8 +93,7 @@ static void start(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, uint64_t now_
 	d->final = false;
 	d->pdus = d->confirmed = d->full = d->unconfirmed = 0;
 	d->started_ms = now_ms;
-	log_info("x3 %s: delivery process %d started at sequence %" PRIu32, d->name, (int)pid,
-		 d->next_seq);
+	log_info("x3 %s: delivery process %d started at sequence %" PRIu32, d->name, (int)pid, d->next_seq);
 }
 
 /* ---- the sequence file: "NAME XID NEXT RATE CLEAN" per line ---- */
@@ -110,8 +108,8 @@ static void load_seqs(struct xtap_x3sup *s)
 	if (!f)
 		return; /* none yet */
 	while (fgets(line, sizeof(line), f) && s->n_saved < XTAP_CFG_CDESTS_MAX) {
-		if (sscanf(line, "%63s %39s %lu %lu %d", name, xid, &next, &rate, &clean) != 5 ||
-		    next > UINT32_MAX || rate > UINT32_MAX) {
+		if (sscanf(line, "%63s %39s %lu %lu %d", name, xid, &next, &rate, &clean) != 5 || next > UINT32_MAX ||
+		    rate > UINT32_MAX) {
 			log_warnx("%s: a line not understood is skipped", s->seq_path);
 			continue;
 		}
@@ -138,8 +136,10 @@ static void restore(struct xtap_x3sup *s, struct xtap_x3sup_dest *d)
 		d->saved_seq = d->next_seq;
 		if (skip) {
 			char text[160];
-			snprintf(text, sizeof(text), "sequence %" PRIu32 " after an unclean stop: %" PRIu32
-				 " numbers skipped (reported missing by the receiver)", d->next_seq, skip);
+			snprintf(text, sizeof(text),
+				 "sequence %" PRIu32 " after an unclean stop: %" PRIu32
+				 " numbers skipped (reported missing by the receiver)",
+				 d->next_seq, skip);
 			log_warnx("x3 %s: %s", d->name, text);
 			emit(s, d->name, "sequence", text);
 		}
@@ -231,8 +231,7 @@ size_t xtap_x3sup_poll_set(struct xtap_x3sup *s, struct pollfd *p, size_t max)
 	return k;
 }
 
-static const char *const event_kinds[] = { "connected", "disconnected", "connect-failed",
-					    "tls-refused" };
+static const char *const event_kinds[] = { "connected", "disconnected", "connect-failed", "tls-refused" };
 
 static void emit(struct xtap_x3sup *s, const char *name, const char *kind, const char *text)
 {
@@ -240,8 +239,7 @@ static void emit(struct xtap_x3sup *s, const char *name, const char *kind, const
 
 	if (!s->event)
 		return;
-	snprintf(detail, sizeof(detail), "x3 %s: %s%s%.200s", name, kind, text ? ": " : "",
-		 text ? text : "");
+	snprintf(detail, sizeof(detail), "x3 %s: %s%s%.200s", name, kind, text ? ": " : "", text ? text : "");
 	s->event(s->event_ctx, detail);
 }
 
@@ -292,11 +290,12 @@ void xtap_x3sup_parse(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const cha
 		return;
 	}
 	/* what the child says only moves its sequence on, never back */
-	if ((got = sscanf(l, "x3 next %" SCNu32 " pdus %" SCNu64 " confirmed %" SCNu64 " full %" SCNu64
-		   " unconfirmed %" SCNu64 " final %d state %d drops %" SCNu64 " notip %" SCNu64
-		   " connects %" SCNu64 " tlsfail %" SCNu64 " disconnects %" SCNu64 " bytes %" SCNu64,
-		   &next, &pdus, &conf, &full, &unconf, &final, &state, &drops, &notip, &conn, &tlsf,
-		   &disc, &bytes)) < 12)
+	if ((got = sscanf(l,
+			  "x3 next %" SCNu32 " pdus %" SCNu64 " confirmed %" SCNu64 " full %" SCNu64
+			  " unconfirmed %" SCNu64 " final %d state %d drops %" SCNu64 " notip %" SCNu64
+			  " connects %" SCNu64 " tlsfail %" SCNu64 " disconnects %" SCNu64 " bytes %" SCNu64,
+			  &next, &pdus, &conf, &full, &unconf, &final, &state, &drops, &notip, &conn, &tlsf, &disc,
+			  &bytes)) < 12)
 		return; /* bytes came later: a line without it is taken, 0 bytes */
 	d->state = state >= 0 && state <= 3 ? state : 0;
 	d->kernel_drops = drops;
@@ -371,9 +370,10 @@ static void ended(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, int status, u
 	d->due_ms = now_ms + d->backoff_ms;
 	if (d->wanted)
 		d->restarts++;
-	snprintf(text, sizeof(text), "%s: %" PRIu64 " PDUs framed, %" PRIu64 " confirmed, %" PRIu64
-		 " dropped (buffer full), %" PRIu64 " unconfirmed%s", how, d->pdus, d->confirmed, d->full,
-		 lost, d->wanted ? "; restarted" : "");
+	snprintf(text, sizeof(text),
+		 "%s: %" PRIu64 " PDUs framed, %" PRIu64 " confirmed, %" PRIu64 " dropped (buffer full), %" PRIu64
+		 " unconfirmed%s",
+		 how, d->pdus, d->confirmed, d->full, lost, d->wanted ? "; restarted" : "");
 	log_warnx("x3 %s: delivery process ended (%s)", d->name, text);
 	emit(s, d->name, "ended", text);
 	d->state = 0;

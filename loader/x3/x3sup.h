@@ -15,11 +15,11 @@
 #include "config.h"
 
 #define XTAP_X3SUP_FLAG "--x3-delivery"
-#define XTAP_X3SUP_STATUS_FD 3         /* the child's end of its status pipe */
+#define XTAP_X3SUP_STATUS_FD 3 /* the child's end of its status pipe */
 #define XTAP_X3SUP_BACKOFF_MIN_MS 100
 #define XTAP_X3SUP_BACKOFF_MAX_MS 10000 /* as the SSH worker's */
-#define XTAP_X3SUP_QUICK_MS 1000       /* dying sooner than this after the start doubles the delay */
-#define XTAP_X3SUP_STOP_MS 5000        /* its 3 s drain, then SIGKILL */
+#define XTAP_X3SUP_QUICK_MS 1000 /* dying sooner than this after the start doubles the delay */
+#define XTAP_X3SUP_STOP_MS 5000 /* its 3 s drain, then SIGKILL */
 /* audit events taken from one destination per minute: the process is not
  * trusted, and a receiver flapping for hours must not fill the audit log */
 #define XTAP_X3SUP_EVENTS_PER_MIN 30
@@ -37,9 +37,9 @@
 
 struct xtap_x3sup_dest {
 	char name[XTAP_CFG_NAME_MAX];
-	struct xtap_cfg_cdest cd;      /* the statements it was started with */
-	bool wanted;                   /* configured now */
-	pid_t pid;                     /* 0: not running */
+	struct xtap_cfg_cdest cd; /* the statements it was started with */
+	bool wanted; /* configured now */
+	pid_t pid; /* 0: not running */
 	int status_fd;
 	char line[512];
 	size_t linelen;
@@ -47,14 +47,14 @@ struct xtap_x3sup_dest {
 	uint32_t next_seq;
 	uint64_t pdus, confirmed, full, unconfirmed;
 	bool final;
-	int state;                     /* 0 down, 1 connecting, 2 handshake, 3 up */
+	int state; /* 0 down, 1 connecting, 2 handshake, 3 up */
 	uint64_t kernel_drops, not_ip, connects, tls_failures, disconnects;
-	uint64_t bytes;                /* TLS payload bytes written, replays included */
+	uint64_t bytes; /* TLS payload bytes written, replays included */
 	uint64_t started_ms, due_ms;
 	uint32_t backoff_ms;
 	uint64_t restarts, lost_unconfirmed; /* totals over its processes */
 	uint64_t events_window_ms, events_in_window, events_dropped;
-	uint32_t saved_seq, rate;          /* the sequence file's view */
+	uint32_t saved_seq, rate; /* the sequence file's view */
 };
 
 /* An event for the audit log: "NAME: KIND: TEXT", TEXT from the child,
@@ -62,7 +62,7 @@ struct xtap_x3sup_dest {
 typedef void (*xtap_x3sup_event_fn)(void *ctx, const char *detail);
 
 struct xtap_x3sup {
-	xtap_x3sup_event_fn event;     /* NULL: none */
+	xtap_x3sup_event_fn event; /* NULL: none */
 	void *event_ctx;
 	char cfg_path[XTAP_CFG_PATH_MAX];
 	char seq_path[XTAP_CFG_PATH_MAX + 8]; /* "" : sequences not kept across xtapd restarts */
@@ -82,8 +82,7 @@ struct xtap_x3sup {
 };
 
 /* state_path: the sequences are kept in state_path.x3 (NULL: not kept). */
-void xtap_x3sup_init(struct xtap_x3sup *s, const char *cfg_path, const char *user, int level,
-		     const char *state_path);
+void xtap_x3sup_init(struct xtap_x3sup *s, const char *cfg_path, const char *user, int level, const char *state_path);
 /* The configuration (first or reloaded): starts what is new, stops what
  * went or changed (restarted by xtap_x3sup_tick with the new statements). */
 void xtap_x3sup_apply(struct xtap_x3sup *s, const struct xtap_config *c, uint64_t now_ms);

@@ -55,39 +55,39 @@
 #include "x3_pdu.h"
 #include "x3sup.h"
 
-#define X3S_BATCH 64               /* datagrams per recvmmsg */
-#define X3S_DGRAM_MAX 65535        /* a UDP payload is at most this */
-#define X3S_RCVBUF (8 << 20)       /* bursts while a batch is framed; forced as root */
-#define X3S_MARKS_MAX 64           /* keepalives awaiting their answer */
+#define X3S_BATCH 64 /* datagrams per recvmmsg */
+#define X3S_DGRAM_MAX 65535 /* a UDP payload is at most this */
+#define X3S_RCVBUF (8 << 20) /* bursts while a batch is framed; forced as root */
+#define X3S_MARKS_MAX 64 /* keepalives awaiting their answer */
 /* room kept in the buffer for the keepalives themselves, so that a full
  * buffer of PDUs can still be confirmed */
 #define X3S_KA_RESERVE (X3S_MARKS_MAX * X3_KEEPALIVE_LEN)
-#define X3S_WRITE_MAX (256 << 10)  /* bytes per SSL_write: OpenSSL cuts 16 KiB records */
+#define X3S_WRITE_MAX (256 << 10) /* bytes per SSL_write: OpenSSL cuts 16 KiB records */
 #define X3S_BACKOFF_MIN_MS 100
-#define X3S_BACKOFF_MAX_MS 5000    /* a receiver back is found within 5 s */
-#define X3S_IDLE_KA_MS 5000        /* a keepalive on an idle connection (liveness) */
-#define X3S_ACK_TIMEOUT_MS 10000   /* a keepalive unanswered this long: the receiver is gone */
+#define X3S_BACKOFF_MAX_MS 5000 /* a receiver back is found within 5 s */
+#define X3S_IDLE_KA_MS 5000 /* a keepalive on an idle connection (liveness) */
+#define X3S_ACK_TIMEOUT_MS 10000 /* a keepalive unanswered this long: the receiver is gone */
 #define X3S_CONNECT_TIMEOUT_MS 10000
-#define X3S_DRAIN_MS 3000          /* at exit: time to get the buffer confirmed */
+#define X3S_DRAIN_MS 3000 /* at exit: time to get the buffer confirmed */
 
 struct mark {
 	uint32_t ka_seq;
-	size_t end;                    /* buffer offset after the keepalive */
-	uint64_t npdus;                /* X3 PDUs it confirms */
+	size_t end; /* buffer offset after the keepalive */
+	uint64_t npdus; /* X3 PDUs it confirms */
 	int64_t t_sent;
 };
 
 enum conn_state { C_DOWN, C_CONNECTING, C_HANDSHAKE, C_UP };
 
 struct counters {
-	uint64_t datagrams;            /* copies read from the UDP socket */
+	uint64_t datagrams; /* copies read from the UDP socket */
 	uint64_t not_ip[CD_VERDICT_N]; /* copies that were no IP packet (no PDU) */
-	uint64_t kernel_drops;         /* SO_RXQ_OVFL: copies lost before xtap-x3 (no PDU) */
-	uint64_t pdus;                 /* PDUs framed = sequence numbers used */
-	uint64_t buffer_full;          /* PDUs dropped: the buffer was full */
-	uint64_t confirmed;            /* PDUs the receiver answered for */
+	uint64_t kernel_drops; /* SO_RXQ_OVFL: copies lost before xtap-x3 (no PDU) */
+	uint64_t pdus; /* PDUs framed = sequence numbers used */
+	uint64_t buffer_full; /* PDUs dropped: the buffer was full */
+	uint64_t confirmed; /* PDUs the receiver answered for */
 	uint64_t unconfirmed_at_exit;
-	uint64_t bytes_written;        /* TLS payload bytes, replays included */
+	uint64_t bytes_written; /* TLS payload bytes, replays included */
 	uint64_t bytes_replayed;
 	uint64_t keepalives, acks, stale_acks;
 	uint64_t connects, connect_failures, tls_failures, disconnects, ack_timeouts;
@@ -108,8 +108,8 @@ struct x3s {
 	SSL *ssl;
 	int64_t t_state, next_attempt;
 	int backoff_ms;
-	size_t pending_len;            /* an SSL_write to repeat with this length */
-	bool answered;                 /* this connection got an answer */
+	size_t pending_len; /* an SSL_write to repeat with this length */
+	bool answered; /* this connection got an answer */
 	bool want_write;
 	uint8_t rx[X3_PDU_MAX];
 	size_t rx_len;
@@ -122,11 +122,11 @@ struct x3s {
 	uint32_t next_seq, next_ka;
 	int64_t last_ka;
 	struct counters n;
-	int status_fd;                 /* xtapd's pipe (x3sup.c), -1 when run by hand */
+	int status_fd; /* xtapd's pipe (x3sup.c), -1 when run by hand */
 	uint64_t status_sent_pdus, status_sent_confirmed;
 	enum conn_state status_sent_state;
-	uint64_t failed_attempts;      /* connect or TLS failures since the last connection */
-	bool last_fail_tls;            /* the kind of the last of them */
+	uint64_t failed_attempts; /* connect or TLS failures since the last connection */
+	bool last_fail_tls; /* the kind of the last of them */
 };
 
 static int64_t now_ms(void)
@@ -145,8 +145,7 @@ static void set_state(struct x3s *s, enum conn_state st)
 
 /* An event for xtapd's audit log (x3sup.c): "x3 event KIND TEXT", one
  * write under PIPE_BUF. Never a target in TEXT: the receiver and reasons. */
-static void status_event(struct x3s *s, const char *kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void status_event(struct x3s *s, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void status_event(struct x3s *s, const char *kind, const char *fmt, ...)
 {
 	char b[256];
@@ -168,8 +167,7 @@ static void status_event(struct x3s *s, const char *kind, const char *fmt, ...)
 
 /* ---- start-up ------------------------------------------------------------------ */
 
-static void to_sockaddr(const struct dtcp_addr *a, uint16_t port, struct sockaddr_storage *ss,
-			socklen_t *len)
+static void to_sockaddr(const struct dtcp_addr *a, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (a->family == DTCP_AF_INET6) {
@@ -196,8 +194,7 @@ static SSL_CTX *tls_setup(const struct xtap_cfg_x3 *x)
 		fatalx("TLS: %s", x3_ssl_error(e, sizeof(e), "cannot set up"));
 	if (SSL_CTX_use_certificate_chain_file(ctx, x->cert) != 1)
 		fatalx("cannot use x3 certificate %s: %s", x->cert, x3_ssl_error(e, sizeof(e), "?"));
-	if (SSL_CTX_use_PrivateKey_file(ctx, x->key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1)
+	if (SSL_CTX_use_PrivateKey_file(ctx, x->key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1)
 		fatalx("cannot use x3 key %s: %s", x->key, x3_ssl_error(e, sizeof(e), "?"));
 	if (SSL_CTX_load_verify_locations(ctx, x->ca, NULL) != 1)
 		fatalx("cannot use x3 ca %s: %s", x->ca, x3_ssl_error(e, sizeof(e), "?"));
@@ -218,8 +215,8 @@ static int open_udp(const struct xtap_cfg_cdest *cd)
 	socklen_t sl;
 	char a[80];
 	int one = 1, rb = X3S_RCVBUF;
-	int fd = socket(cd->dst.family == DTCP_AF_INET6 ? AF_INET6 : AF_INET,
-			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(cd->dst.family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
 
 	if (fd < 0)
 		fatal("socket");
@@ -243,18 +240,17 @@ static int open_udp(const struct xtap_cfg_cdest *cd)
 static int install_seccomp(int family)
 {
 	static const int allow[] = {
-		SCMP_SYS(poll), SCMP_SYS(recvmmsg),
-		SCMP_SYS(read), SCMP_SYS(write),   /* TLS (socket BIO), signalfd, stdout, stderr */
-		SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(close),
-		SCMP_SYS(getpid), SCMP_SYS(futex),  /* OpenSSL's fork check and locks */
-		SCMP_SYS(getrandom),                /* OpenSSL reseeding its generator */
+		SCMP_SYS(poll), SCMP_SYS(recvmmsg), SCMP_SYS(read),
+		SCMP_SYS(write), /* TLS (socket BIO), signalfd, stdout, stderr */
+		SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(close), SCMP_SYS(getpid),
+		SCMP_SYS(futex), /* OpenSSL's fork check and locks */
+		SCMP_SYS(getrandom), /* OpenSSL reseeding its generator */
 		SCMP_SYS(brk),
 		/* the allocators giving memory back or serving blocks above 128 KiB
 		 * (the sanitizer's allocator uses mmap) */
 		SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
-		SCMP_SYS(clock_gettime),            /* normally the vDSO */
-		SCMP_SYS(exit_group),
-		SCMP_SYS(restart_syscall),          /* a poll resumed after SIGSTOP/SIGCONT */
+		SCMP_SYS(clock_gettime), /* normally the vDSO */
+		SCMP_SYS(exit_group), SCMP_SYS(restart_syscall), /* a poll resumed after SIGSTOP/SIGCONT */
 #ifdef __SANITIZE_ADDRESS__
 		SCMP_SYS(sigaltstack), /* the sanitizer runtime at exit (test build only) */
 #endif
@@ -331,7 +327,7 @@ static uint16_t direction(const struct xtap_cfg_x3 *x, const uint8_t *pkt, size_
 
 static void frame(struct x3s *s, const uint8_t *pkt, size_t len, const struct timespec *ts)
 {
-	uint32_t seq = s->next_seq++;  /* used even when dropped: the receiver sees the gap */
+	uint32_t seq = s->next_seq++; /* used even when dropped: the receiver sees the gap */
 	uint16_t dir = direction(s->x3, pkt, len);
 
 	s->n.pdus++;
@@ -339,8 +335,8 @@ static void frame(struct x3s *s, const uint8_t *pkt, size_t len, const struct ti
 		s->n.buffer_full++;
 		return;
 	}
-	size_t w = x3_encode_x3(s->buf + s->tail, s->cap - s->tail, s->x3->xid, s->x3->correlation,
-				dir, seq, (uint32_t)ts->tv_sec, (uint32_t)ts->tv_nsec, pkt, len);
+	size_t w = x3_encode_x3(s->buf + s->tail, s->cap - s->tail, s->x3->xid, s->x3->correlation, dir, seq,
+				(uint32_t)ts->tv_sec, (uint32_t)ts->tv_nsec, pkt, len);
 	if (w == 0) { /* cannot happen: cd_classify gave an IP packet of at most 65535 bytes */
 		s->n.buffer_full++;
 		return;
@@ -358,8 +354,9 @@ static void append_keepalive(struct x3s *s)
 		return;
 	uint32_t k = s->next_ka++;
 	s->tail += x3_encode_keepalive(s->buf + s->tail, s->cap - s->tail, X3_TYPE_KEEPALIVE, k);
-	s->marks[(s->mark_first + s->nmarks++) % X3S_MARKS_MAX] =
-		(struct mark){ .ka_seq = k, .end = s->tail, .npdus = s->unmarked_pdus, .t_sent = now_ms() };
+	s->marks[(s->mark_first + s->nmarks++) % X3S_MARKS_MAX] = (struct mark){
+		.ka_seq = k, .end = s->tail, .npdus = s->unmarked_pdus, .t_sent = now_ms()
+	};
 	s->unmarked_pdus = 0;
 	s->last_ka = now_ms();
 	s->n.keepalives++;
@@ -506,8 +503,8 @@ static bool tls_lost_connection(int sslerr)
 	unsigned long e = ERR_peek_error();
 
 	return sslerr == SSL_ERROR_SYSCALL || sslerr == SSL_ERROR_ZERO_RETURN ||
-	       (sslerr == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
-		ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+		(sslerr == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+		 ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
 }
 
 static void tls_failed(struct x3s *s, int r)
@@ -552,11 +549,10 @@ static void progress_connect(struct x3s *s)
 		set_state(s, C_UP);
 		s->n.connects++;
 		s->backoff_ms = X3S_BACKOFF_MIN_MS;
-		log_info("%s: x3 receiver %s: connected (%s), %" PRIu64 " PDUs buffered", s->cd->name,
-			 s->peer_s, SSL_get_version(s->ssl), s->buffered_pdus);
-		status_event(s, "connected", "to %s (%s) after %" PRIu64 " failed attempts, %" PRIu64
-			     " PDUs buffered", s->peer_s, SSL_get_version(s->ssl), s->failed_attempts,
-			     s->buffered_pdus);
+		log_info("%s: x3 receiver %s: connected (%s), %" PRIu64 " PDUs buffered", s->cd->name, s->peer_s,
+			 SSL_get_version(s->ssl), s->buffered_pdus);
+		status_event(s, "connected", "to %s (%s) after %" PRIu64 " failed attempts, %" PRIu64 " PDUs buffered",
+			     s->peer_s, SSL_get_version(s->ssl), s->failed_attempts, s->buffered_pdus);
 		s->failed_attempts = 0;
 		return;
 	}
@@ -568,8 +564,7 @@ static void progress_connect(struct x3s *s)
 	if (SSL_get_verify_result(s->ssl) == X509_V_OK && tls_lost_connection(e)) {
 		ERR_clear_error();
 		s->n.connect_failures++;
-		log_warnx("%s: x3 receiver %s: connection closed in the TLS handshake", s->cd->name,
-			  s->peer_s);
+		log_warnx("%s: x3 receiver %s: connection closed in the TLS handshake", s->cd->name, s->peer_s);
 		disconnect(s, "closed in the TLS handshake");
 		return;
 	}
@@ -603,8 +598,8 @@ static void read_answers(struct x3s *s)
 				break;
 			if (err != X3_OK || p.type != X3_TYPE_KEEPALIVE_ACK) {
 				/* a receiver answers keepalives and sends nothing else */
-				log_warnx("%s: x3 receiver %s: unexpected PDU (%s, type %u)", s->cd->name,
-					  s->peer_s, x3_err_name(err), p.type);
+				log_warnx("%s: x3 receiver %s: unexpected PDU (%s, type %u)", s->cd->name, s->peer_s,
+					  x3_err_name(err), p.type);
 				disconnect(s, "protocol");
 				return;
 			}
@@ -671,13 +666,11 @@ static void timers(struct x3s *s)
 
 	if (s->state == C_DOWN && now >= s->next_attempt)
 		start_connect(s);
-	else if ((s->state == C_CONNECTING || s->state == C_HANDSHAKE) &&
-		 now - s->t_state > X3S_CONNECT_TIMEOUT_MS) {
+	else if ((s->state == C_CONNECTING || s->state == C_HANDSHAKE) && now - s->t_state > X3S_CONNECT_TIMEOUT_MS) {
 		s->n.connect_failures++;
 		log_warnx("%s: x3 receiver %s: connection timed out", s->cd->name, s->peer_s);
 		disconnect(s, "timeout");
-	} else if (s->state == C_UP && s->nmarks &&
-		   now - s->marks[s->mark_first].t_sent > X3S_ACK_TIMEOUT_MS) {
+	} else if (s->state == C_UP && s->nmarks && now - s->marks[s->mark_first].t_sent > X3S_ACK_TIMEOUT_MS) {
 		s->n.ack_timeouts++;
 		disconnect(s, "keepalive not answered");
 	}
@@ -695,22 +688,21 @@ static void print_stats(const struct x3s *s, FILE *f)
 	for (int i = 0; i < CD_VERDICT_N; i++)
 		not_ip += s->n.not_ip[i];
 	x3_uuid_format(s->x3->xid, u);
-	fprintf(f, "{\"destination\": \"%s\", \"xid\": \"%s\", \"state\": \"%s\", \"datagrams\": %" PRIu64
+	fprintf(f,
+		"{\"destination\": \"%s\", \"xid\": \"%s\", \"state\": \"%s\", \"datagrams\": %" PRIu64
 		", \"pdus\": %" PRIu64 ", \"next_sequence\": %" PRIu32 ", \"confirmed\": %" PRIu64
 		", \"buffered\": %" PRIu64 ", \"buffered_bytes\": %zu"
 		", \"lost\": {\"buffer_full\": %" PRIu64 ", \"unconfirmed_at_exit\": %" PRIu64 "}"
 		", \"not_framed\": {\"kernel_drops\": %" PRIu64 ", \"not_ip\": %" PRIu64 "}"
-		", \"bytes_written\": %" PRIu64 ", \"bytes_replayed\": %" PRIu64
-		", \"keepalives\": %" PRIu64 ", \"acks\": %" PRIu64 ", \"stale_acks\": %" PRIu64
-		", \"connects\": %" PRIu64 ", \"connect_failures\": %" PRIu64 ", \"tls_failures\": %" PRIu64
-		", \"disconnects\": %" PRIu64 ", \"ack_timeouts\": %" PRIu64
-		", \"direction\": {\"unknown\": %" PRIu64 ", \"to_target\": %" PRIu64 ", \"from_target\": %"
-		PRIu64 "}}\n",
-		s->cd->name, u, state_names[s->state], s->n.datagrams, s->n.pdus, s->next_seq,
-		s->n.confirmed, s->buffered_pdus, s->tail - s->head, s->n.buffer_full,
-		s->n.unconfirmed_at_exit, s->n.kernel_drops, not_ip, s->n.bytes_written,
-		s->n.bytes_replayed, s->n.keepalives, s->n.acks, s->n.stale_acks, s->n.connects,
-		s->n.connect_failures, s->n.tls_failures, s->n.disconnects, s->n.ack_timeouts,
+		", \"bytes_written\": %" PRIu64 ", \"bytes_replayed\": %" PRIu64 ", \"keepalives\": %" PRIu64
+		", \"acks\": %" PRIu64 ", \"stale_acks\": %" PRIu64 ", \"connects\": %" PRIu64
+		", \"connect_failures\": %" PRIu64 ", \"tls_failures\": %" PRIu64 ", \"disconnects\": %" PRIu64
+		", \"ack_timeouts\": %" PRIu64 ", \"direction\": {\"unknown\": %" PRIu64 ", \"to_target\": %" PRIu64
+		", \"from_target\": %" PRIu64 "}}\n",
+		s->cd->name, u, state_names[s->state], s->n.datagrams, s->n.pdus, s->next_seq, s->n.confirmed,
+		s->buffered_pdus, s->tail - s->head, s->n.buffer_full, s->n.unconfirmed_at_exit, s->n.kernel_drops,
+		not_ip, s->n.bytes_written, s->n.bytes_replayed, s->n.keepalives, s->n.acks, s->n.stale_acks,
+		s->n.connects, s->n.connect_failures, s->n.tls_failures, s->n.disconnects, s->n.ack_timeouts,
 		s->n.dir[X3_DIR_UNKNOWN], s->n.dir[X3_DIR_TO_TARGET], s->n.dir[X3_DIR_FROM_TARGET]);
 	fflush(f);
 }
@@ -719,12 +711,13 @@ static void print_stats(const struct x3s *s, FILE *f)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xtap-x3 -f CONFIG -d NAME [-u USER] [-l LEVEL] [-s SEQUENCE] [-S FD]\n"
-		   "               [--no-seccomp]\n"
-		   "  serves content destination NAME of xtapd.conf CONFIG over X3;\n"
-		   "  -s: the first sequence number (xtapd: where the last process stopped)\n"
-		   "  -S: write the sequence and delivery counts to this descriptor (xtapd)\n"
-		   "  SIGUSR1 prints the counters as JSON on standard output, SIGTERM stops\n");
+	fprintf(f,
+		"usage: xtap-x3 -f CONFIG -d NAME [-u USER] [-l LEVEL] [-s SEQUENCE] [-S FD]\n"
+		"               [--no-seccomp]\n"
+		"  serves content destination NAME of xtapd.conf CONFIG over X3;\n"
+		"  -s: the first sequence number (xtapd: where the last process stopped)\n"
+		"  -S: write the sequence and delivery counts to this descriptor (xtapd)\n"
+		"  SIGUSR1 prints the counters as JSON on standard output, SIGTERM stops\n");
 }
 
 /* For xtapd (x3sup.c): after every change, one line of at most PIPE_BUF
@@ -735,18 +728,20 @@ static void status_line(struct x3s *s, bool final)
 {
 	char b[320];
 
-	if (s->status_fd < 0 || (!final && s->n.pdus == s->status_sent_pdus &&
-				 s->n.confirmed == s->status_sent_confirmed && s->state == s->status_sent_state))
+	if (s->status_fd < 0 ||
+	    (!final && s->n.pdus == s->status_sent_pdus && s->n.confirmed == s->status_sent_confirmed &&
+	     s->state == s->status_sent_state))
 		return;
 	uint64_t not_ip = 0;
 	for (int i = 0; i < CD_VERDICT_N; i++)
 		not_ip += s->n.not_ip[i];
-	int n = snprintf(b, sizeof(b), "x3 next %" PRIu32 " pdus %" PRIu64 " confirmed %" PRIu64
-			 " full %" PRIu64 " unconfirmed %" PRIu64 " final %d state %d drops %" PRIu64
-			 " notip %" PRIu64 " connects %" PRIu64 " tlsfail %" PRIu64 " disconnects %" PRIu64
-			 " bytes %" PRIu64 "\n", s->next_seq, s->n.pdus, s->n.confirmed, s->n.buffer_full,
-			 s->n.unconfirmed_at_exit, final, (int)s->state, s->n.kernel_drops, not_ip,
-			 s->n.connects, s->n.tls_failures, s->n.disconnects, s->n.bytes_written);
+	int n = snprintf(b, sizeof(b),
+			 "x3 next %" PRIu32 " pdus %" PRIu64 " confirmed %" PRIu64 " full %" PRIu64
+			 " unconfirmed %" PRIu64 " final %d state %d drops %" PRIu64 " notip %" PRIu64
+			 " connects %" PRIu64 " tlsfail %" PRIu64 " disconnects %" PRIu64 " bytes %" PRIu64 "\n",
+			 s->next_seq, s->n.pdus, s->n.confirmed, s->n.buffer_full, s->n.unconfirmed_at_exit, final,
+			 (int)s->state, s->n.kernel_drops, not_ip, s->n.connects, s->n.tls_failures, s->n.disconnects,
+			 s->n.bytes_written);
 	if (write(s->status_fd, b, (size_t)n) == n) {
 		s->status_sent_pdus = s->n.pdus;
 		s->status_sent_confirmed = s->n.confirmed;

@@ -34,15 +34,16 @@
 #include "x3_net.h"
 #include "x3_pdu.h"
 
-#define X3D_CONNS_MAX 16            /* concurrent senders; more are refused */
+#define X3D_CONNS_MAX 16 /* concurrent senders; more are refused */
 #define X3D_RX_CAP (X3_PDU_MAX + 16384) /* a whole PDU and a TLS record after it */
-#define X3D_TX_CAP (64 * X3_KEEPALIVE_LEN) /* acks owed; a peer that does not read
+#define X3D_TX_CAP \
+	(64 * X3_KEEPALIVE_LEN) /* acks owed; a peer that does not read
 					      them is dropped */
-#define X3D_XIDS_MAX 256            /* tracked XIDs; PDUs of more are counted apart */
-#define X3D_RANGES_MAX 64           /* received sequence ranges kept per XID */
-#define X3D_HANDSHAKE_MS 10000      /* a TLS handshake that takes longer is dropped */
+#define X3D_XIDS_MAX 256 /* tracked XIDs; PDUs of more are counted apart */
+#define X3D_RANGES_MAX 64 /* received sequence ranges kept per XID */
+#define X3D_HANDSHAKE_MS 10000 /* a TLS handshake that takes longer is dropped */
 #define X3D_IDLE_FLUSH_MS 1000
-#define X3D_MAX_SECONDS 31536000.0  /* -t bound: a year keeps the ms arithmetic exact */
+#define X3D_MAX_SECONDS 31536000.0 /* -t bound: a year keeps the ms arithmetic exact */
 
 struct range {
 	uint32_t first, last;
@@ -50,7 +51,7 @@ struct range {
 
 struct xid_state {
 	uint8_t xid[16];
-	uint32_t next;                  /* the sequence number expected */
+	uint32_t next; /* the sequence number expected */
 	uint64_t pdus, bytes, gaps, missing, dups;
 	uint32_t first, last;
 	size_t nranges;
@@ -63,7 +64,7 @@ struct stats {
 	uint64_t pdus, x3, x2, keepalives, acks_sent, acks_received;
 	uint64_t written, written_bytes;
 	uint64_t unsupported_format, no_timestamp, xids_overflow;
-	uint64_t dir[X3_DIR_NA + 1];    /* written PDUs by Payload Direction */
+	uint64_t dir[X3_DIR_NA + 1]; /* written PDUs by Payload Direction */
 	uint64_t err[X3_ERR_N];
 	size_t nxids;
 	struct xid_state xids[X3D_XIDS_MAX];
@@ -72,14 +73,14 @@ struct stats {
 struct conn {
 	int fd;
 	SSL *ssl;
-	bool open;                      /* handshake done */
+	bool open; /* handshake done */
 	int64_t t_start;
 	char peer[64];
 	uint8_t *rx;
 	size_t rx_len;
 	uint8_t tx[X3D_TX_CAP];
 	size_t tx_len;
-	bool want_write;                /* SSL_read or SSL_write asked for POLLOUT */
+	bool want_write; /* SSL_read or SSL_write asked for POLLOUT */
 };
 
 struct opts {
@@ -156,12 +157,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				exit(2);
 			}
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(2);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
 		}
 	}
 	if (optind != argc || !have_l || !o->cert || !o->key || !o->ca) {
@@ -180,14 +177,11 @@ static SSL_CTX *tls_setup(const struct opts *o)
 		exit(1);
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1) {
-		fprintf(stderr, "xtap-x3d: cannot use certificate %s: %s\n", o->cert,
-			x3_ssl_error(e, sizeof(e), "?"));
+		fprintf(stderr, "xtap-x3d: cannot use certificate %s: %s\n", o->cert, x3_ssl_error(e, sizeof(e), "?"));
 		exit(1);
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		fprintf(stderr, "xtap-x3d: cannot use key %s: %s\n", o->key,
-			x3_ssl_error(e, sizeof(e), "?"));
+	if (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		fprintf(stderr, "xtap-x3d: cannot use key %s: %s\n", o->key, x3_ssl_error(e, sizeof(e), "?"));
 		exit(1);
 	}
 	if (SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1) {
@@ -306,7 +300,7 @@ static bool sequence_check(struct xid_state *x, uint32_t seq)
 	if (x->pdus == 0) {
 		x->first = seq;
 	} else if (seq != x->next) {
-		uint32_t d = seq - x->next;       /* serial arithmetic: wraps at 2^32 */
+		uint32_t d = seq - x->next; /* serial arithmetic: wraps at 2^32 */
 		if (d >= 0x80000000u) {
 			x->dups++;
 			return false;
@@ -314,8 +308,8 @@ static bool sequence_check(struct xid_state *x, uint32_t seq)
 		x->gaps++;
 		x->missing += d;
 		x3_uuid_format(x->xid, u);
-		fprintf(stderr, "xtap-x3d: xid %s: sequence gap: %" PRIu32 " to %" PRIu32
-			" missing (%" PRIu32 ")\n", u, x->next, seq - 1, d);
+		fprintf(stderr, "xtap-x3d: xid %s: sequence gap: %" PRIu32 " to %" PRIu32 " missing (%" PRIu32 ")\n", u,
+			x->next, seq - 1, d);
 	}
 	x->next = seq + 1;
 	x->last = seq;
@@ -363,12 +357,8 @@ static bool handle_pdu(struct conn *c, const struct x3_pdu *p)
 {
 	st.pdus++;
 	switch (p->type) {
-	case X3_TYPE_X2:
-		st.x2++;
-		return true;
-	case X3_TYPE_KEEPALIVE_ACK:
-		st.acks_received++;
-		return true;
+	case X3_TYPE_X2: st.x2++; return true;
+	case X3_TYPE_KEEPALIVE_ACK: st.acks_received++; return true;
 	case X3_TYPE_KEEPALIVE:
 		st.keepalives++;
 		flush_outputs(); /* what the answer confirms is in the files */
@@ -379,8 +369,8 @@ static bool handle_pdu(struct conn *c, const struct x3_pdu *p)
 				c->peer);
 			return false;
 		}
-		c->tx_len += x3_encode_keepalive(c->tx + c->tx_len, sizeof(c->tx) - c->tx_len,
-						 X3_TYPE_KEEPALIVE_ACK, p->seq);
+		c->tx_len += x3_encode_keepalive(c->tx + c->tx_len, sizeof(c->tx) - c->tx_len, X3_TYPE_KEEPALIVE_ACK,
+						 p->seq);
 		st.acks_sent++;
 		return true;
 	}
@@ -461,9 +451,8 @@ static void handshake(struct conn *c)
 	}
 	long v = SSL_get_verify_result(c->ssl);
 	st.tls_refused++;
-	fprintf(stderr, "xtap-x3d: %s: TLS refused: %s%s%s\n", c->peer,
-		x3_ssl_error(e, sizeof(e), "handshake failed"), v != X509_V_OK ? ": " : "",
-		v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
+	fprintf(stderr, "xtap-x3d: %s: TLS refused: %s%s%s\n", c->peer, x3_ssl_error(e, sizeof(e), "handshake failed"),
+		v != X509_V_OK ? ": " : "", v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
 	conn_close(c);
 }
 
@@ -517,47 +506,53 @@ static void print_summary(FILE *f, bool json)
 	if (!json) {
 		fprintf(f, "connections %" PRIu64 ", TLS refused %" PRIu64 ", closed on a bad PDU %" PRIu64 "\n",
 			st.connections, st.tls_refused, st.closed_bad);
-		fprintf(f, "received %" PRIu64 " PDUs: %" PRIu64 " X3, %" PRIu64 " X2, %" PRIu64
-			" keepalives (%" PRIu64 " answered), %" PRIu64 " keepalive answers\n",
+		fprintf(f,
+			"received %" PRIu64 " PDUs: %" PRIu64 " X3, %" PRIu64 " X2, %" PRIu64 " keepalives (%" PRIu64
+			" answered), %" PRIu64 " keepalive answers\n",
 			st.pdus, st.x3, st.x2, st.keepalives, st.acks_sent, st.acks_received);
 		fprintf(f, "wrote %" PRIu64 " packets, %" PRIu64 " bytes\n", st.written, st.written_bytes);
 		fprintf(f, "gaps %" PRIu64 ", missing %" PRIu64 ", duplicates %" PRIu64 "\n", gaps, missing, dups);
 		for (size_t i = 0; i < st.nxids; i++) {
 			const struct xid_state *x = &st.xids[i];
 			x3_uuid_format(x->xid, u);
-			fprintf(f, "xid %s: %" PRIu64 " PDUs, %" PRIu64 " bytes, sequence %" PRIu32 " to %" PRIu32
-				", gaps %" PRIu64 ", missing %" PRIu64 ", duplicates %" PRIu64 "\n", u, x->pdus,
-				x->bytes, x->first, x->last, x->gaps, x->missing, x->dups);
+			fprintf(f,
+				"xid %s: %" PRIu64 " PDUs, %" PRIu64 " bytes, sequence %" PRIu32 " to %" PRIu32
+				", gaps %" PRIu64 ", missing %" PRIu64 ", duplicates %" PRIu64 "\n",
+				u, x->pdus, x->bytes, x->first, x->last, x->gaps, x->missing, x->dups);
 		}
 		for (int e = X3_BAD_VERSION; e < X3_ERR_N; e++)
 			fprintf(f, "%s: %" PRIu64 "\n", x3_err_name(e), st.err[e]);
-		fprintf(f, "truncated at close: %" PRIu64 "\nunsupported format: %" PRIu64
-			"\nno timestamp: %" PRIu64 "\nxids past %d: %" PRIu64 "\n", st.err[X3_NEED_MORE],
-			st.unsupported_format, st.no_timestamp, X3D_XIDS_MAX, st.xids_overflow);
+		fprintf(f,
+			"truncated at close: %" PRIu64 "\nunsupported format: %" PRIu64 "\nno timestamp: %" PRIu64
+			"\nxids past %d: %" PRIu64 "\n",
+			st.err[X3_NEED_MORE], st.unsupported_format, st.no_timestamp, X3D_XIDS_MAX, st.xids_overflow);
 		return;
 	}
-	fprintf(f, "{\"connections\": %" PRIu64 ", \"tls_refused\": %" PRIu64 ", \"closed_bad\": %" PRIu64
+	fprintf(f,
+		"{\"connections\": %" PRIu64 ", \"tls_refused\": %" PRIu64 ", \"closed_bad\": %" PRIu64
 		", \"pdus\": %" PRIu64 ", \"x3\": %" PRIu64 ", \"x2\": %" PRIu64 ", \"keepalives\": %" PRIu64
-		", \"acks_sent\": %" PRIu64 ", \"acks_received\": %" PRIu64
-		", \"written\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 "}"
+		", \"acks_sent\": %" PRIu64 ", \"acks_received\": %" PRIu64 ", \"written\": {\"packets\": %" PRIu64
+		", \"bytes\": %" PRIu64 "}"
 		", \"gaps\": %" PRIu64 ", \"missing\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"errors\": {",
-		st.connections, st.tls_refused, st.closed_bad, st.pdus, st.x3, st.x2, st.keepalives,
-		st.acks_sent, st.acks_received, st.written, st.written_bytes, gaps, missing, dups);
+		st.connections, st.tls_refused, st.closed_bad, st.pdus, st.x3, st.x2, st.keepalives, st.acks_sent,
+		st.acks_received, st.written, st.written_bytes, gaps, missing, dups);
 	for (int e = X3_BAD_VERSION; e < X3_ERR_N; e++)
 		fprintf(f, "\"%s\": %" PRIu64 ", ", x3_err_key(e), st.err[e]);
-	fprintf(f, "\"truncated\": %" PRIu64 "}, \"unsupported_format\": %" PRIu64 ", \"no_timestamp\": %"
-		PRIu64 ", \"xids_overflow\": %" PRIu64 ", \"direction\": {\"unknown\": %" PRIu64
-		", \"to_target\": %" PRIu64 ", \"from_target\": %" PRIu64 ", \"multiple\": %" PRIu64
-		", \"not_applicable\": %" PRIu64 "}, \"xids\": [", st.err[X3_NEED_MORE],
-		st.unsupported_format, st.no_timestamp, st.xids_overflow, st.dir[X3_DIR_UNKNOWN],
+	fprintf(f,
+		"\"truncated\": %" PRIu64 "}, \"unsupported_format\": %" PRIu64 ", \"no_timestamp\": %" PRIu64
+		", \"xids_overflow\": %" PRIu64 ", \"direction\": {\"unknown\": %" PRIu64 ", \"to_target\": %" PRIu64
+		", \"from_target\": %" PRIu64 ", \"multiple\": %" PRIu64 ", \"not_applicable\": %" PRIu64
+		"}, \"xids\": [",
+		st.err[X3_NEED_MORE], st.unsupported_format, st.no_timestamp, st.xids_overflow, st.dir[X3_DIR_UNKNOWN],
 		st.dir[X3_DIR_TO_TARGET], st.dir[X3_DIR_FROM_TARGET], st.dir[X3_DIR_MULTIPLE], st.dir[X3_DIR_NA]);
 	for (size_t i = 0; i < st.nxids; i++) {
 		const struct xid_state *x = &st.xids[i];
 		x3_uuid_format(x->xid, u);
-		fprintf(f, "%s{\"xid\": \"%s\", \"pdus\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"first\": %"
-			PRIu32 ", \"last\": %" PRIu32 ", \"gaps\": %" PRIu64 ", \"missing\": %" PRIu64
-			", \"duplicates\": %" PRIu64 ", \"ranges_complete\": %s, \"ranges\": [", i ? ", " : "", u,
-			x->pdus, x->bytes, x->first, x->last, x->gaps, x->missing, x->dups,
+		fprintf(f,
+			"%s{\"xid\": \"%s\", \"pdus\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"first\": %" PRIu32
+			", \"last\": %" PRIu32 ", \"gaps\": %" PRIu64 ", \"missing\": %" PRIu64
+			", \"duplicates\": %" PRIu64 ", \"ranges_complete\": %s, \"ranges\": [",
+			i ? ", " : "", u, x->pdus, x->bytes, x->first, x->last, x->gaps, x->missing, x->dups,
 			x->ranges_overflow ? "false" : "true");
 		for (size_t r = 0; r < x->nranges; r++)
 			fprintf(f, "%s[%" PRIu32 ", %" PRIu32 "]", r ? ", " : "", x->ranges[r].first,
@@ -631,8 +626,9 @@ int main(int argc, char **argv)
 				conn_close(c);
 				continue;
 			}
-			pfd[n] = (struct pollfd){ .fd = c->fd,
-				.events = (short)(POLLIN | (c->want_write || c->tx_len ? POLLOUT : 0)) };
+			pfd[n] = (struct pollfd){
+				.fd = c->fd, .events = (short)(POLLIN | (c->want_write || c->tx_len ? POLLOUT : 0))
+			};
 			who[n++] = c;
 		}
 		int r = poll(pfd, n, timeout);

@@ -27,13 +27,13 @@
 
 struct xtap_audit {
 	int fd;
-	bool broken;        /* the last line was cut by a failed write */
+	bool broken; /* the last line was cut by a failed write */
 	uint64_t failures;
-	bool holding;       /* lines wait in held until xtap_audit_flush */
+	bool holding; /* lines wait in held until xtap_audit_flush */
 	char *held;
 	size_t nheld, capheld, lines_held;
-	uint64_t epoch;     /* flushes of held lines: marks of an older one are stale */
-	bool unsynced;      /* written since the last xtap_audit_sync */
+	uint64_t epoch; /* flushes of held lines: marks of an older one are stale */
+	bool unsynced; /* written since the last xtap_audit_sync */
 	char peer[PEER_MAX];
 	bool has_peer;
 };
@@ -128,9 +128,8 @@ static void start(struct line *l, uint64_t time_ms, const char *event)
 	if (time_ms / 1000 > (uint64_t)253402300799 || !gmtime_r(&t, &tm)) {
 		lit(l, "null"); /* after 9999-12-31: not an RFC 3339 year */
 	} else {
-		snprintf(ts, sizeof(ts), "\"%04d-%02d-%02dT%02d:%02d:%02d.%03uZ\"", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			 (unsigned)(time_ms % 1000));
+		snprintf(ts, sizeof(ts), "\"%04d-%02d-%02dT%02d:%02d:%02d.%03uZ\"", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(time_ms % 1000));
 		lit(l, ts);
 	}
 	key(l, "event");
@@ -207,7 +206,7 @@ int xtap_audit_held_replace(struct xtap_audit *a, struct xtap_audit_mark from, s
 	if (!a || !a->holding || from.epoch != a->epoch || to.epoch != a->epoch || tail.epoch != a->epoch ||
 	    from.off > to.off || to.off > tail.off || tail.off > a->nheld)
 		return -1;
-	mid = tail.off - to.off;  /* lines between the old ones and the new */
+	mid = tail.off - to.off; /* lines between the old ones and the new */
 	rest = a->nheld - tail.off; /* the new lines */
 	if (!(t = malloc(mid ? mid : 1)))
 		return -1;
@@ -326,9 +325,9 @@ uint64_t xtap_audit_failures(const struct xtap_audit *a)
 	return a->failures;
 }
 
-int xtap_audit_request(struct xtap_audit *a, uint64_t time_ms, const char *csource,
-		       const char *peer, const char *method, const uint64_t *seq, int code,
-		       const uint32_t *ids, size_t n_ids, const char *why)
+int xtap_audit_request(struct xtap_audit *a, uint64_t time_ms, const char *csource, const char *peer,
+		       const char *method, const uint64_t *seq, int code, const uint32_t *ids, size_t n_ids,
+		       const char *why)
 {
 	size_t parts = n_ids ? (n_ids + XTAP_AUDIT_IDS_PER_LINE - 1) / XTAP_AUDIT_IDS_PER_LINE : 1;
 	struct line *l = malloc(sizeof(*l));
@@ -381,8 +380,10 @@ int xtap_audit_request(struct xtap_audit *a, uint64_t time_ms, const char *csour
 }
 
 static const char *const expire_names[] = {
-	[XTAP_EXPIRE_IDLE] = "idle", [XTAP_EXPIRE_TOTAL] = "total",
-	[XTAP_EXPIRE_PACKETS] = "packets", [XTAP_EXPIRE_BYTES] = "bytes",
+	[XTAP_EXPIRE_IDLE] = "idle",
+	[XTAP_EXPIRE_TOTAL] = "total",
+	[XTAP_EXPIRE_PACKETS] = "packets",
+	[XTAP_EXPIRE_BYTES] = "bytes",
 };
 
 int xtap_expire_reason_parse(const char *s)
@@ -409,15 +410,14 @@ int xtap_audit_expire(struct xtap_audit *a, uint64_t time_ms, const char *csourc
 	key(l, "id");
 	u64(l, id);
 	key(l, "reason");
-	str(l, (unsigned)reason < sizeof(expire_names) / sizeof(expire_names[0]) ?
-		       expire_names[reason] : NULL);
+	str(l, (unsigned)reason < sizeof(expire_names) / sizeof(expire_names[0]) ? expire_names[reason] : NULL);
 	rc = finish(a, l);
 	free(l);
 	return rc;
 }
 
-static int auth_line(struct xtap_audit *a, uint64_t time_ms, const char *event, const char *user,
-		     const char *peer, const char *method)
+static int auth_line(struct xtap_audit *a, uint64_t time_ms, const char *event, const char *user, const char *peer,
+		     const char *method)
 {
 	struct line *l = malloc(sizeof(*l));
 	int rc;
@@ -438,25 +438,29 @@ static int auth_line(struct xtap_audit *a, uint64_t time_ms, const char *event, 
 	return rc;
 }
 
-int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *user,
-			 const char *peer, const char *method)
+int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *user, const char *peer, const char *method)
 {
 	return auth_line(a, time_ms, "auth_fail", user, peer, method);
 }
 
-int xtap_audit_auth_ok(struct xtap_audit *a, uint64_t time_ms, const char *user,
-		       const char *peer, const char *method)
+int xtap_audit_auth_ok(struct xtap_audit *a, uint64_t time_ms, const char *user, const char *peer, const char *method)
 {
 	return auth_line(a, time_ms, "auth_ok", user, peer, method);
 }
 
 static const char *const kind_names[XTAP_EV_N] = {
-	[XTAP_EV_START] = "start", [XTAP_EV_STOP] = "stop", [XTAP_EV_RELOAD] = "reload",
-	[XTAP_EV_ADOPT] = "adopt", [XTAP_EV_REBUILD] = "rebuild",
+	[XTAP_EV_START] = "start",
+	[XTAP_EV_STOP] = "stop",
+	[XTAP_EV_RELOAD] = "reload",
+	[XTAP_EV_ADOPT] = "adopt",
+	[XTAP_EV_REBUILD] = "rebuild",
 	[XTAP_EV_STATE_ERROR] = "state_error",
 	[XTAP_EV_CONNECTION_REFUSED] = "connection_refused",
-	[XTAP_EV_SESSION_OPEN] = "session_open", [XTAP_EV_SESSION_CLOSE] = "session_close",
-	[XTAP_EV_WORKER] = "worker", [XTAP_EV_SUPPRESSED] = "suppressed", [XTAP_EV_X3] = "x3",
+	[XTAP_EV_SESSION_OPEN] = "session_open",
+	[XTAP_EV_SESSION_CLOSE] = "session_close",
+	[XTAP_EV_WORKER] = "worker",
+	[XTAP_EV_SUPPRESSED] = "suppressed",
+	[XTAP_EV_X3] = "x3",
 };
 
 const char *xtap_audit_kind_name(enum xtap_audit_kind k)
@@ -464,8 +468,7 @@ const char *xtap_audit_kind_name(enum xtap_audit_kind k)
 	return (unsigned)k < XTAP_EV_N ? kind_names[k] : "unknown";
 }
 
-int xtap_audit_event(struct xtap_audit *a, uint64_t time_ms, enum xtap_audit_kind kind,
-		     const char *detail)
+int xtap_audit_event(struct xtap_audit *a, uint64_t time_ms, enum xtap_audit_kind kind, const char *detail)
 {
 	struct line *l = malloc(sizeof(*l));
 	int rc;
@@ -488,8 +491,7 @@ void xtap_audit_set_peer(struct xtap_audit *a, const char *peer)
 	snprintf(a->peer, sizeof(a->peer), "%s", peer ? peer : "");
 }
 
-void xtap_audit_dtcp(void *ctx, const char *csource, const char *method, int code,
-		     uint32_t id, const char *why)
+void xtap_audit_dtcp(void *ctx, const char *csource, const char *method, int code, uint32_t id, const char *why)
 {
 	struct xtap_audit *a = ctx;
 	struct timespec ts;
@@ -505,6 +507,5 @@ void xtap_audit_dtcp(void *ctx, const char *csource, const char *method, int cod
 		xtap_audit_expire(a, now, csource, id, (enum xtap_expire_reason)reason);
 		return;
 	}
-	xtap_audit_request(a, now, csource, a->has_peer ? a->peer : NULL, method, NULL, code,
-			   &id, id ? 1 : 0, why);
+	xtap_audit_request(a, now, csource, a->has_peer ? a->peer : NULL, method, NULL, code, &id, id ? 1 : 0, why);
 }

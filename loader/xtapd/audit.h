@@ -70,12 +70,11 @@ int xtap_audit_held_replace(struct xtap_audit *a, struct xtap_audit_mark from, s
 /* A DTCP message and its outcome. seq NULL: none (not parsed). code 0: no
  * reply (bad HMAC, refused Seq, unknown control source). why: a fixed reason
  * or NULL. */
-int xtap_audit_request(struct xtap_audit *a, uint64_t time_ms, const char *csource,
-		       const char *peer, const char *method, const uint64_t *seq, int code,
-		       const uint32_t *ids, size_t n_ids, const char *why);
+int xtap_audit_request(struct xtap_audit *a, uint64_t time_ms, const char *csource, const char *peer,
+		       const char *method, const uint64_t *seq, int code, const uint32_t *ids, size_t n_ids,
+		       const char *why);
 
-enum xtap_expire_reason { XTAP_EXPIRE_IDLE, XTAP_EXPIRE_TOTAL, XTAP_EXPIRE_PACKETS,
-			  XTAP_EXPIRE_BYTES };
+enum xtap_expire_reason { XTAP_EXPIRE_IDLE, XTAP_EXPIRE_TOTAL, XTAP_EXPIRE_PACKETS, XTAP_EXPIRE_BYTES };
 /* "idle", "total", "packets", "bytes" (dtcp_server_expire's reasons) -> enum;
  * -1 for anything else. */
 int xtap_expire_reason_parse(const char *s);
@@ -84,38 +83,35 @@ int xtap_audit_expire(struct xtap_audit *a, uint64_t time_ms, const char *csourc
 
 /* A failed SSH authentication. method: "password", "publickey",
  * "keyboard-interactive", ... */
-int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *user,
-			 const char *peer, const char *method);
+int xtap_audit_auth_fail(struct xtap_audit *a, uint64_t time_ms, const char *user, const char *peer,
+			 const char *method);
 /* A successful one, the same fields. */
-int xtap_audit_auth_ok(struct xtap_audit *a, uint64_t time_ms, const char *user,
-		       const char *peer, const char *method);
+int xtap_audit_auth_ok(struct xtap_audit *a, uint64_t time_ms, const char *user, const char *peer, const char *method);
 
 enum xtap_audit_kind {
-	XTAP_EV_START,              /* xtapd started */
-	XTAP_EV_STOP,               /* xtapd stopping (criteria stay on the datapath) */
-	XTAP_EV_RELOAD,             /* configuration reloaded */
-	XTAP_EV_ADOPT,              /* pinned maps and programs adopted */
-	XTAP_EV_REBUILD,            /* datapath rebuilt from the state file */
-	XTAP_EV_STATE_ERROR,        /* the state file could not be loaded or saved */
+	XTAP_EV_START, /* xtapd started */
+	XTAP_EV_STOP, /* xtapd stopping (criteria stay on the datapath) */
+	XTAP_EV_RELOAD, /* configuration reloaded */
+	XTAP_EV_ADOPT, /* pinned maps and programs adopted */
+	XTAP_EV_REBUILD, /* datapath rebuilt from the state file */
+	XTAP_EV_STATE_ERROR, /* the state file could not be loaded or saved */
 	XTAP_EV_CONNECTION_REFUSED, /* over the session or connection rate limits */
 	XTAP_EV_SESSION_OPEN,
-	XTAP_EV_SESSION_CLOSE,      /* detail says why (client, idle, 3 strikes) */
-	XTAP_EV_WORKER,             /* the SSH worker ended and is restarted (how, restarts) */
-	XTAP_EV_SUPPRESSED,         /* repeated pre-auth events not written one by one (kind, count) */
-	XTAP_EV_X3,                 /* an X3 destination connected, disconnected, refused TLS, ended */
+	XTAP_EV_SESSION_CLOSE, /* detail says why (client, idle, 3 strikes) */
+	XTAP_EV_WORKER, /* the SSH worker ended and is restarted (how, restarts) */
+	XTAP_EV_SUPPRESSED, /* repeated pre-auth events not written one by one (kind, count) */
+	XTAP_EV_X3, /* an X3 destination connected, disconnected, refused TLS, ended */
 	XTAP_EV_N
 };
 const char *xtap_audit_kind_name(enum xtap_audit_kind k);
 /* detail: free text, or NULL. */
-int xtap_audit_event(struct xtap_audit *a, uint64_t time_ms, enum xtap_audit_kind kind,
-		     const char *detail);
+int xtap_audit_event(struct xtap_audit *a, uint64_t time_ms, enum xtap_audit_kind kind, const char *detail);
 
 /* The audit callback of struct dtcp_config (dtcp.h): set cfg.audit to this
  * and cfg.ctx to the handle. "EXPIRE" becomes an expire line, everything
  * else a request line with the peer set by xtap_audit_set_peer (the library
  * passes neither peer nor Seq) and the current time. */
-void xtap_audit_dtcp(void *ctx, const char *csource, const char *method, int code,
-		     uint32_t id, const char *why);
+void xtap_audit_dtcp(void *ctx, const char *csource, const char *method, int code, uint32_t id, const char *why);
 /* The SSH peer of the session being fed to the library (NULL: none); the
  * daemon sets it before dtcp_session_feed. Copied, at most 63 bytes. */
 void xtap_audit_set_peer(struct xtap_audit *a, const char *peer);

@@ -102,17 +102,16 @@ static void answer_error(struct xbuf *b, int json, const char *msg)
 /* ---- views of the state ---- */
 
 static const char *const g_names[XTAP_G_COUNT] = {
-	"packets", "matched", "not_ip", "trunc_l2", "vlan_depth", "trunc_l3", "bad_l3",
-	"trunc_ext", "ext_depth", "trunc_l4", "match_bound", "cd_bound", "frag_recorded",
-	"frag_followed", "frag_unknown", "frag_record_fail", "meta_fail", "meta_used",
-	"rule_stale", "vt_foreign", "frag_tiny", "frag_none", "match_unread",
-	"matched_bytes",
+	"packets",	 "matched",	  "not_ip",	  "trunc_l2",	      "vlan_depth",   "trunc_l3",
+	"bad_l3",	 "trunc_ext",	  "ext_depth",	  "trunc_l4",	      "match_bound",  "cd_bound",
+	"frag_recorded", "frag_followed", "frag_unknown", "frag_record_fail", "meta_fail",    "meta_used",
+	"rule_stale",	 "vt_foreign",	  "frag_tiny",	  "frag_none",	      "match_unread", "matched_bytes",
 };
 _Static_assert(sizeof(g_names) / sizeof(g_names[0]) == XTAP_G_COUNT, "a name per global counter");
 
 static const char *const cds_names[XTAP_CDS_COUNT] = {
-	"cloned", "sent", "sent_bytes", "clone_fail", "inactive", "not_ip", "no_room",
-	"too_big", "gso", "not_linear", "csum_fail",
+	"cloned",  "sent",    "sent_bytes", "clone_fail", "inactive",  "not_ip",
+	"no_room", "too_big", "gso",	    "not_linear", "csum_fail",
 };
 _Static_assert(sizeof(cds_names) / sizeof(cds_names[0]) == XTAP_CDS_COUNT, "a name per CD counter");
 
@@ -261,8 +260,8 @@ static void prog_of(int fd, struct prog_id *p)
 static void put_prog(struct xbuf *b, int json, const char *hook, const struct prog_id *p, int first)
 {
 	if (json)
-		xbuf_printf(b, "%s{\"hook\":\"%s\",\"name\":\"%s\",\"id\":%" PRIu32 "}", first ? "" : ",", hook, p->name,
-		     p->id);
+		xbuf_printf(b, "%s{\"hook\":\"%s\",\"name\":\"%s\",\"id\":%" PRIu32 "}", first ? "" : ",", hook,
+			    p->name, p->id);
 	else
 		xbuf_printf(b, "%s%s %s (id %" PRIu32 ")", first ? "" : ", ", hook, p->name, p->id);
 }
@@ -307,8 +306,8 @@ static void put_given(struct xbuf *b, int json, const char *given)
 }
 
 /* One filter term (a DTCP criterion), without counters. */
-static void put_term(const struct xtap_ctl_ctx *x, struct xbuf *b, const struct req *r,
-		     const struct dtcp_entry *e, int first)
+static void put_term(const struct xtap_ctl_ctx *x, struct xbuf *b, const struct req *r, const struct dtcp_entry *e,
+		     int first)
 {
 	const struct dtcp_crit_head *c = &e->c;
 	const uint32_t *slots;
@@ -319,16 +318,17 @@ static void put_term(const struct xtap_ctl_ctx *x, struct xbuf *b, const struct 
 	if (r->json) {
 		xbuf_printf(b, "%s{\"index\":%" PRIu32 ",\"csource\":", first ? "" : ",", c->id);
 		bstr(b, 1, c->csource.s);
-		xbuf_printf(b, ",\"flags\":\"%s\",\"rules\":%" PRIu32 ",\"cdests\":[", c->is_static ? "static" : "dynamic",
-		     rules);
+		xbuf_printf(b, ",\"flags\":\"%s\",\"rules\":%" PRIu32 ",\"cdests\":[",
+			    c->is_static ? "static" : "dynamic", rules);
 		for (unsigned k = 0; k < c->ncdest && k < DTCP_MAX_CDESTS; k++) {
 			xbuf_printf(b, "%s", k ? "," : "");
 			bstr(b, 1, e->cdest[k].name.s);
 		}
-		xbuf_printf(b, "],\"timeouts\":{\"idle\":%" PRIu64 ",\"total\":%" PRIu64 ",\"packets\":%" PRIu64
-			",\"bytes\":%" PRIu64 "}",
-		     c->timeout[DTCP_T_IDLE], c->timeout[DTCP_T_TOTAL], c->timeout[DTCP_T_PACKETS],
-		     c->timeout[DTCP_T_BYTES]);
+		xbuf_printf(b,
+			    "],\"timeouts\":{\"idle\":%" PRIu64 ",\"total\":%" PRIu64 ",\"packets\":%" PRIu64
+			    ",\"bytes\":%" PRIu64 "}",
+			    c->timeout[DTCP_T_IDLE], c->timeout[DTCP_T_TOTAL], c->timeout[DTCP_T_PACKETS],
+			    c->timeout[DTCP_T_BYTES]);
 		if (r->reveal)
 			put_given(b, 1, e->given);
 		xbuf_printf(b, "}");
@@ -343,8 +343,8 @@ static void put_term(const struct xtap_ctl_ctx *x, struct xbuf *b, const struct 
 	}
 	if (!c->is_static)
 		xbuf_printf(b, "  timeouts idle %" PRIu64 " total %" PRIu64 " packets %" PRIu64 " bytes %" PRIu64,
-		     c->timeout[DTCP_T_IDLE], c->timeout[DTCP_T_TOTAL], c->timeout[DTCP_T_PACKETS],
-		     c->timeout[DTCP_T_BYTES]);
+			    c->timeout[DTCP_T_IDLE], c->timeout[DTCP_T_TOTAL], c->timeout[DTCP_T_PACKETS],
+			    c->timeout[DTCP_T_BYTES]);
 	xbuf_printf(b, "\n");
 	if (r->reveal)
 		put_given(b, 0, e->given);
@@ -368,10 +368,11 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 	}
 	xbuf_printf(b, "OK\n");
 	if (r->json) {
-		xbuf_printf(b, "{\"pid\":%ld,\"uptime_s\":%" PRIu64 ",\"sessions\":%u,\"worker_pid\":%ld,"
-		     "\"worker_restarts\":%" PRIu64 ",\"connections\":%u,\"pin_dir\":", x->pid,
-		     (x->now_ms - x->started_ms) / 1000, x->sessions, x->worker_pid, x->worker_restarts,
-		     x->connections);
+		xbuf_printf(b,
+			    "{\"pid\":%ld,\"uptime_s\":%" PRIu64 ",\"sessions\":%u,\"worker_pid\":%ld,"
+			    "\"worker_restarts\":%" PRIu64 ",\"connections\":%u,\"pin_dir\":",
+			    x->pid, (x->now_ms - x->started_ms) / 1000, x->sessions, x->worker_pid, x->worker_restarts,
+			    x->connections);
 		bstr(b, 1, x->dp->pin_dir);
 		xbuf_printf(b, ",\"adopted\":%s,\"vt\":{\"name\":", x->dp->adopted ? "true" : "false");
 		bstr(b, 1, x->dp->vt.name);
@@ -382,7 +383,7 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 			xbuf_printf(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, x->dp->ifs[i].name);
 			xbuf_printf(b, ",\"ifindex\":%" PRIu32 ",\"mode\":\"%s\"}", x->dp->ifs[i].ifindex,
-			     xtap_attach_mode_name(x->dp->ifs[i].mode));
+				    xtap_attach_mode_name(x->dp->ifs[i].mode));
 		}
 		xbuf_printf(b, "],\"state\":{\"refusing_changes\":%s,\"fault\":", x->refusing ? "true" : "false");
 		bstr(b, 1, x->refusing && x->state_fault ? x->state_fault : "");
@@ -392,7 +393,7 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 			xbuf_printf(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, src[i].name);
 			xbuf_printf(b, ",\"criteria\":%" PRIu32 ",\"static\":%" PRIu32 ",\"dynamic\":%" PRIu32 "}",
-			     src[i].n_static + src[i].n_dynamic, src[i].n_static, src[i].n_dynamic);
+				    src[i].n_static + src[i].n_dynamic, src[i].n_static, src[i].n_dynamic);
 		}
 		xbuf_printf(b, "],\"cdests\":[");
 		for (size_t i = 0; i < cds.n; i++) {
@@ -403,19 +404,21 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 		xbuf_printf(b, "]}\n");
 	} else {
 		xbuf_printf(b, "xtapd: pid %ld, up %" PRIu64 " s, %u DTCP sessions\n", x->pid,
-		     (x->now_ms - x->started_ms) / 1000, x->sessions);
+			    (x->now_ms - x->started_ms) / 1000, x->sessions);
 		xbuf_printf(b, "SSH worker: pid %ld, %" PRIu64 " restarts, %u connections\n", x->worker_pid,
-		     x->worker_restarts, x->connections);
+			    x->worker_restarts, x->connections);
 		xbuf_printf(b, "Datapath: %s (%s), vt pair %s/%s, %" PRIu32 " criteria slots\n", x->dp->pin_dir,
-		     x->dp->adopted ? "adopted" : "loaded", x->dp->vt.name, x->dp->vt.peer, x->dp->max_criteria);
+			    x->dp->adopted ? "adopted" : "loaded", x->dp->vt.name, x->dp->vt.peer, x->dp->max_criteria);
 		xbuf_printf(b, "Interfaces:\n");
 		for (int i = 0; i < x->dp->nifs; i++)
 			xbuf_printf(b, "  %-16s %-12s ifindex %" PRIu32 "\n", x->dp->ifs[i].name,
-			     xtap_attach_mode_name(x->dp->ifs[i].mode), x->dp->ifs[i].ifindex);
+				    xtap_attach_mode_name(x->dp->ifs[i].mode), x->dp->ifs[i].ifindex);
 		if (x->refusing) {
 			/* the daemon's own text (file step and strerror), no client data */
-			xbuf_printf(b, "State: REFUSING CHANGES, the state file cannot be written (%s); %" PRIu64
-			     " requests answered 500\n", x->state_fault ? x->state_fault : "", x->refused);
+			xbuf_printf(b,
+				    "State: REFUSING CHANGES, the state file cannot be written (%s); %" PRIu64
+				    " requests answered 500\n",
+				    x->state_fault ? x->state_fault : "", x->refused);
 		} else {
 			xbuf_printf(b, "State: saved (%" PRIu64 " requests answered 500 since start)\n", x->refused);
 		}
@@ -424,7 +427,7 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 			xbuf_printf(b, "  ");
 			bstr(b, 0, src[i].name);
 			xbuf_printf(b, "  %" PRIu32 " criteria (%" PRIu32 " static, %" PRIu32 " dynamic)\n",
-			     src[i].n_static + src[i].n_dynamic, src[i].n_static, src[i].n_dynamic);
+				    src[i].n_static + src[i].n_dynamic, src[i].n_static, src[i].n_dynamic);
 		}
 		xbuf_printf(b, "Content destinations:\n");
 		for (size_t i = 0; i < cds.n; i++) {
@@ -457,7 +460,7 @@ static void cmd_show_filter(const struct xtap_ctl_ctx *x, const struct req *r, s
 			xbuf_printf(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, f->name);
 			xbuf_printf(b, ",\"mode\":\"%s\",\"ingress\":{\"criteria\":%" PRIu32 ",\"programs\":[",
-			     xtap_attach_mode_name(f->mode), in);
+				    xtap_attach_mode_name(f->mode), in);
 			if (f->xdp)
 				put_prog(b, 1, "xdp", &xdp, 1);
 			put_prog(b, 1, "tc", &tc_in, !f->xdp);
@@ -466,11 +469,13 @@ static void cmd_show_filter(const struct xtap_ctl_ctx *x, const struct req *r, s
 			xbuf_printf(b, "]}}");
 			continue;
 		}
-		xbuf_printf(b, "%-16s %-12s %-9s %-8" PRIu32 " ", f->name, xtap_attach_mode_name(f->mode), "ingress", in);
+		xbuf_printf(b, "%-16s %-12s %-9s %-8" PRIu32 " ", f->name, xtap_attach_mode_name(f->mode), "ingress",
+			    in);
 		if (f->xdp)
 			put_prog(b, 0, "xdp", &xdp, 1);
 		put_prog(b, 0, "tc", &tc_in, !f->xdp);
-		xbuf_printf(b, "\n%-16s %-12s %-9s %-8" PRIu32 " ", f->name, xtap_attach_mode_name(f->mode), "egress", out);
+		xbuf_printf(b, "\n%-16s %-12s %-9s %-8" PRIu32 " ", f->name, xtap_attach_mode_name(f->mode), "egress",
+			    out);
 		put_prog(b, 0, "tc", &tc_out, 1);
 		xbuf_printf(b, "\n");
 	}
@@ -504,12 +509,13 @@ static void cmd_show_index(const struct xtap_ctl_ctx *x, const struct req *r, co
 	xbuf_printf(b, "OK\n");
 	if (counters) {
 		if (r->json)
-			xbuf_printf(b, "{\"index\":%" PRIu32 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-				",\"last_match_ms\":%" PRIu64 "}\n",
-			     e->c.id, cnt.packets, cnt.bytes, cnt.last_match_ms);
+			xbuf_printf(b,
+				    "{\"index\":%" PRIu32 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+				    ",\"last_match_ms\":%" PRIu64 "}\n",
+				    e->c.id, cnt.packets, cnt.bytes, cnt.last_match_ms);
 		else
-			xbuf_printf(b, "Filter index %" PRIu32 "\n  Packets: %" PRIu64 "\n  Bytes: %" PRIu64 "\n", e->c.id,
-			     cnt.packets, cnt.bytes);
+			xbuf_printf(b, "Filter index %" PRIu32 "\n  Packets: %" PRIu64 "\n  Bytes: %" PRIu64 "\n",
+				    e->c.id, cnt.packets, cnt.bytes);
 		return;
 	}
 	if (!r->json)
@@ -577,7 +583,7 @@ static void cmd_show_cdests(const struct xtap_ctl_ctx *x, const struct req *r, s
 		xbuf_printf(b, "Content destination ");
 		bstr(b, 0, cds.v[i].name);
 		xbuf_printf(b, " (index %u, %" PRIu32 " criteria)%s%s\n", cds.v[i].index, cds.v[i].criteria,
-		     r->reveal ? " to " : "", r->reveal ? addr : "");
+			    r->reveal ? " to " : "", r->reveal ? addr : "");
 		for (int k = 0; k < XTAP_CDS_COUNT; k++)
 			xbuf_printf(b, "  %-12s %" PRIu64 "\n", cds_names[k], v[k]);
 	}
@@ -596,13 +602,14 @@ static void cmd_show_x3(const struct xtap_ctl_ctx *x, const struct req *r, struc
 	for (size_t i = 0; x->x3 && i < x->x3->n; i++) {
 		const struct xtap_x3sup_dest *d = &x->x3->d[i];
 		char xid[37];
-		const uint64_t v[] = { d->next_seq, d->pdus, d->confirmed, d->full, d->unconfirmed,
-				       d->lost_unconfirmed, d->kernel_drops, d->not_ip, d->connects,
-				       d->tls_failures, d->disconnects, d->restarts };
-		static const char *const names[] = { "next_sequence", "pdus", "confirmed", "buffer_full",
-						      "unconfirmed_at_exit", "lost_with_process",
-						      "kernel_drops", "not_ip", "connects", "tls_failures",
-						      "disconnects", "restarts" };
+		const uint64_t v[] = { d->next_seq,	    d->pdus,	     d->confirmed, d->full,	d->unconfirmed,
+				       d->lost_unconfirmed, d->kernel_drops, d->not_ip,	   d->connects, d->tls_failures,
+				       d->disconnects,	    d->restarts };
+		static const char *const names[] = {
+			"next_sequence",     "pdus",	     "confirmed", "buffer_full", "unconfirmed_at_exit",
+			"lost_with_process", "kernel_drops", "not_ip",	  "connects",	 "tls_failures",
+			"disconnects",	     "restarts"
+		};
 
 		if (!d->wanted && d->pid <= 0)
 			continue; /* no longer configured */
@@ -611,7 +618,7 @@ static void cmd_show_x3(const struct xtap_ctl_ctx *x, const struct req *r, struc
 			xbuf_printf(b, "%s{\"name\":", shown++ ? "," : "");
 			bstr(b, 1, d->name);
 			xbuf_printf(b, ",\"xid\":\"%s\",\"pid\":%ld,\"state\":\"%s\"", xid, (long)d->pid,
-			     xtap_x3sup_state_name(d));
+				    xtap_x3sup_state_name(d));
 			for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
 				xbuf_printf(b, ",\"%s\":%" PRIu64, names[k], v[k]);
 			xbuf_printf(b, "}");
@@ -727,8 +734,8 @@ static void x3_metrics(const struct xtap_ctl_ctx *x, struct xbuf *b)
 			if (!X3_SHOWN(i))
 				continue;
 			const char *p = (const char *)d + ser[s].off;
-			uint64_t v = ser[s].off == offsetof(struct xtap_x3sup_dest, next_seq) ? *(const uint32_t *)p
-											    : *(const uint64_t *)p;
+			uint64_t v = ser[s].off == offsetof(struct xtap_x3sup_dest, next_seq) ? *(const uint32_t *)p :
+												*(const uint64_t *)p;
 			xbuf_printf(b, "%s{cdest=", ser[s].name);
 			mlabel(b, d->name);
 			xbuf_printf(b, "} %" PRIu64 "\n", v);
@@ -800,7 +807,7 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 			xbuf_printf(b, "xtap_criteria{csource=");
 			mlabel(b, src[i].name);
 			xbuf_printf(b, ",lifetime=\"%s\"} %" PRIu32 "\n", st ? "dynamic" : "static",
-			     st ? src[i].n_dynamic : src[i].n_static);
+				    st ? src[i].n_dynamic : src[i].n_static);
 		}
 	mhead(b, "xtap_packets_total", "counter", "Packets the classifiers saw, on every attached hook.");
 	xbuf_printf(b, "xtap_packets_total %" PRIu64 "\n", g[XTAP_G_PACKETS]);
@@ -819,9 +826,12 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 		const char *name, *help;
 		int k;
 	} cd_series[] = {
-		{ "xtap_cdest_cloned_copies_total", "Copies handed to the vt pair for a content destination.", XTAP_CDS_CLONED },
-		{ "xtap_cdest_sent_copies_total", "Copies encapsulated and sent to a content destination.", XTAP_CDS_SENT },
-		{ "xtap_cdest_sent_bytes_total", "Bytes of the copies sent, outer headers included.", XTAP_CDS_SENT_BYTES },
+		{ "xtap_cdest_cloned_copies_total", "Copies handed to the vt pair for a content destination.",
+		  XTAP_CDS_CLONED },
+		{ "xtap_cdest_sent_copies_total", "Copies encapsulated and sent to a content destination.",
+		  XTAP_CDS_SENT },
+		{ "xtap_cdest_sent_bytes_total", "Bytes of the copies sent, outer headers included.",
+		  XTAP_CDS_SENT_BYTES },
 	};
 	mhead(b, "xtap_cdest_criteria", "gauge", "Criteria naming a content destination.");
 	for (size_t i = 0; i < cds.n; i++) {
@@ -843,23 +853,25 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 		for (int k = XTAP_CDS_CLONE_FAIL; k < XTAP_CDS_COUNT; k++) {
 			xbuf_printf(b, "xtap_cdest_dropped_copies_total{cdest=");
 			mlabel(b, cds.v[i].name);
-			xbuf_printf(b, ",index=\"%u\",reason=\"%s\"} %" PRIu64 "\n", cds.v[i].index, cds_names[k], cv[i][k]);
+			xbuf_printf(b, ",index=\"%u\",reason=\"%s\"} %" PRIu64 "\n", cds.v[i].index, cds_names[k],
+				    cv[i][k]);
 		}
 	x3_metrics(x, b);
 	mhead(b, "xtap_dtcp_requests_total", "counter", "DTCP requests answered, by method and result code.");
 	for (size_t i = 0; x->stats && i < x->stats->n_req; i++) {
 		if (x->stats->req[i].code)
 			xbuf_printf(b, "xtap_dtcp_requests_total{method=\"%s\",code=\"%u\"} %" PRIu64 "\n",
-			     dtcp_method_name(x->stats->req[i].method), x->stats->req[i].code, x->stats->req[i].n);
+				    dtcp_method_name(x->stats->req[i].method), x->stats->req[i].code,
+				    x->stats->req[i].n);
 		else
 			xbuf_printf(b, "xtap_dtcp_requests_total{method=\"other\",code=\"other\"} %" PRIu64 "\n",
-			     x->stats->req[i].n);
+				    x->stats->req[i].n);
 	}
 	mhead(b, "xtap_auth_failures_total", "counter", "Failed SSH logins, by authentication method.");
 	xbuf_printf(b, "xtap_auth_failures_total{method=\"password\"} %" PRIu64 "\n",
-	     x->stats ? x->stats->auth_fail_password : 0);
+		    x->stats ? x->stats->auth_fail_password : 0);
 	xbuf_printf(b, "xtap_auth_failures_total{method=\"publickey\"} %" PRIu64 "\n",
-	     x->stats ? x->stats->auth_fail_publickey : 0);
+		    x->stats ? x->stats->auth_fail_publickey : 0);
 	mhead(b, "xtap_worker_restarts_total", "counter",
 	      "Restarts of the SSH worker since xtapd started (each drops its DTCP sessions).");
 	xbuf_printf(b, "xtap_worker_restarts_total %" PRIu64 "\n", x->worker_restarts);
@@ -874,7 +886,7 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 	mhead(b, "xtap_state_last_save_time_seconds", "gauge",
 	      "When the state last reached the disk, in seconds since the epoch (0: not since start).");
 	xbuf_printf(b, "xtap_state_last_save_time_seconds %" PRIu64 ".%03" PRIu64 "\n", x->last_save_ms / 1000,
-	     x->last_save_ms % 1000);
+		    x->last_save_ms % 1000);
 	mhead(b, "xtap_state_journal_bytes", "gauge", "Length of the state journal, synced.");
 	xbuf_printf(b, "xtap_state_journal_bytes %" PRIu64 "\n", x->journal_bytes);
 	mhead(b, "xtap_ssh_connections", "gauge", "SSH connections holding a monitor slot now.");
@@ -899,8 +911,7 @@ static void audit_reveal(const struct xtap_ctl_ctx *x, const struct req *r, cons
 		fprintf(stderr, "xtapd: warning: cannot write the audit line of a reveal\n");
 }
 
-enum xtap_ctl_action xtap_ctl_handle(const struct xtap_ctl_ctx *x, const char *line, size_t n,
-				     struct xbuf *out)
+enum xtap_ctl_action xtap_ctl_handle(const struct xtap_ctl_ctx *x, const char *line, size_t n, struct xbuf *out)
 {
 	struct req r;
 	uint32_t id;
@@ -912,8 +923,9 @@ enum xtap_ctl_action xtap_ctl_handle(const struct xtap_ctl_ctx *x, const char *l
 	}
 	if (req_is(&r, 1, "detach"))
 		return XTAP_CTL_DETACH;
-	if (r.reveal && (req_is(&r, 2, "show", "filter") || req_is(&r, 4, "show", "filter", "index", NULL) ||
-			 req_is(&r, 2, "show", "cdests"))) {
+	if (r.reveal &&
+	    (req_is(&r, 2, "show", "filter") || req_is(&r, 4, "show", "filter", "index", NULL) ||
+	     req_is(&r, 2, "show", "cdests"))) {
 		/* the audit line comes before the fields leave the daemon */
 		int one = r.nw == 4 && sscanf(r.w[3], "%" SCNu32, &id) == 1;
 

@@ -24,22 +24,22 @@ struct xtap_audit;
 #define XTAP_CTLSRV_CONNS 4
 
 struct xtap_ctl_conn {
-	int fd;                    /* -1: free */
+	int fd; /* -1: free */
 	uint64_t deadline_ms;
 	char rx[XTAP_CTL_REQ_MAX]; /* the request line, up to its newline */
 	size_t nrx;
-	struct xbuf tx;    /* the answer */
-	size_t off;                /* of tx written */
+	struct xbuf tx; /* the answer */
+	size_t off; /* of tx written */
 };
 
 struct xtap_ctlsrv {
-	const char *path;          /* the xtapctl socket */
-	int fd;                    /* its listening socket, -1: none */
+	const char *path; /* the xtapctl socket */
+	int fd; /* its listening socket, -1: none */
 	struct xtap_ctl_conn c[XTAP_CTLSRV_CONNS];
 	struct xtap_audit **audit; /* the owner's: refused peers are audited */
 	struct xtap_ctl_ctx (*ctx)(void *owner); /* what a request may see, now */
 	void *owner;
-	int metrics_fd;            /* the metrics listener's socket pair, -1: none */
+	int metrics_fd; /* the metrics listener's socket pair, -1: none */
 	pid_t metrics_pid;
 	uint64_t metrics_last_ms;
 	struct xbuf metrics_text; /* the last scrape's answer */

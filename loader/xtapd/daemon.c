@@ -54,11 +54,14 @@ static uint64_t groups_of(const struct xtap_config *cfg, const char *netdev)
 	return g;
 }
 
-int xtapd_datapath_up(struct xtap_dp *dp, struct xtap_cls **cls, const struct xtap_config *cfg,
-		      const char *pin_dir, uint32_t slots)
+int xtapd_datapath_up(struct xtap_dp *dp, struct xtap_cls **cls, const struct xtap_config *cfg, const char *pin_dir,
+		      uint32_t slots)
 {
-	struct xtap_dp_opts o = { .pin_dir = pin_dir, .vt_name = cfg->vt_name, .vt_peer = cfg->vt_peer,
-				  .ipv6 = cfg->ipv6, .max_criteria = slots };
+	struct xtap_dp_opts o = { .pin_dir = pin_dir,
+				  .vt_name = cfg->vt_name,
+				  .vt_peer = cfg->vt_peer,
+				  .ipv6 = cfg->ipv6,
+				  .max_criteria = slots };
 	uint32_t max_sets;
 	int err;
 
@@ -117,16 +120,15 @@ static int host_key(const char *path)
 	return 0;
 }
 
-int xtapd_worker_setup(struct xtap_worker_opts *o, const struct xtap_config *cfg, const char *user,
-		       int verbose)
+int xtapd_worker_setup(struct xtap_worker_opts *o, const struct xtap_config *cfg, const char *user, int verbose)
 {
 	static char listen[64];
 
 	xtap_worker_opts_default(o);
 	listen[0] = 0;
 	if (cfg->listen_addr.family)
-		inet_ntop(cfg->listen_addr.family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, cfg->listen_addr.a,
-			  listen, sizeof(listen));
+		inet_ntop(cfg->listen_addr.family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, cfg->listen_addr.a, listen,
+			  sizeof(listen));
 	o->listen_addr = listen[0] ? listen : NULL;
 	o->port = cfg->listen_port;
 	o->hostkey = cfg->n_host_keys ? cfg->host_keys[0] : DEFAULT_HOST_KEY;
@@ -134,8 +136,8 @@ int xtapd_worker_setup(struct xtap_worker_opts *o, const struct xtap_config *cfg
 	o->max_sessions = cfg->connection_limit;
 	o->rate_per_min = cfg->rate_limit;
 	/* a per-source limit above the global one is the global one */
-	o->src_sessions = cfg->source_connection_limit < o->max_sessions ? cfg->source_connection_limit
-									 : o->max_sessions;
+	o->src_sessions = cfg->source_connection_limit < o->max_sessions ? cfg->source_connection_limit :
+									   o->max_sessions;
 	o->src_rate = cfg->source_rate_limit < o->rate_per_min ? cfg->source_rate_limit : o->rate_per_min;
 	o->idle_secs = cfg->idle_timeout;
 	o->log_level = verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
@@ -164,11 +166,10 @@ static int groups_same(const struct xtap_config *a, const struct xtap_config *b)
 static int worker_settings_same(const struct xtap_config *a, const struct xtap_config *b)
 {
 	return a->connection_limit == b->connection_limit && a->rate_limit == b->rate_limit &&
-	       a->source_connection_limit == b->source_connection_limit &&
-	       a->source_rate_limit == b->source_rate_limit &&
-	       a->idle_timeout == b->idle_timeout && a->listen_port == b->listen_port &&
-	       !memcmp(&a->listen_addr, &b->listen_addr, sizeof(a->listen_addr)) &&
-	       a->n_host_keys == b->n_host_keys && !memcmp(a->host_keys, b->host_keys, sizeof(a->host_keys));
+		a->source_connection_limit == b->source_connection_limit &&
+		a->source_rate_limit == b->source_rate_limit && a->idle_timeout == b->idle_timeout &&
+		a->listen_port == b->listen_port && !memcmp(&a->listen_addr, &b->listen_addr, sizeof(a->listen_addr)) &&
+		a->n_host_keys == b->n_host_keys && !memcmp(a->host_keys, b->host_keys, sizeof(a->host_keys));
 }
 
 static int addr_same(const struct dtcp_addr *a, const struct dtcp_addr *b)
@@ -193,8 +194,8 @@ static void reload_refused(const struct xtap_config *cur, struct xtap_audit **au
 	xtap_audit_event(*audit, wall_ms(), XTAP_EV_RELOAD, detail);
 }
 
-struct xtap_config *xtapd_reload_read(const char *cfg_path, const struct xtap_config *cur,
-				      struct xtap_audit **audit, int *diff)
+struct xtap_config *xtapd_reload_read(const char *cfg_path, const struct xtap_config *cur, struct xtap_audit **audit,
+				      int *diff)
 {
 	struct xtap_config *c = calloc(1, sizeof(*c));
 	struct xtap_config_errors *errs = calloc(1, sizeof(*errs));

@@ -25,20 +25,19 @@ int mkparent(const char *path);
 /* The datapath for cfg: opened or adopted with pins in pin_dir, slots
  * criteria slots if it creates the maps (0: the default), cfg's interfaces
  * attached, *cls the classifier over its maps. 0 or -errno. */
-int xtapd_datapath_up(struct xtap_dp *dp, struct xtap_cls **cls, const struct xtap_config *cfg,
-		      const char *pin_dir, uint32_t slots);
+int xtapd_datapath_up(struct xtap_dp *dp, struct xtap_cls **cls, const struct xtap_config *cfg, const char *pin_dir,
+		      uint32_t slots);
 /* The backend's group_bits callback; ctx is a struct xtap_config ** (the
  * running configuration, which a reload swaps). */
 uint64_t xtapd_group_bits(void *ctx, const char *name);
 /* What every start of the worker is given: the listener, the host key's
  * path (the key created if missing), the user, limits. Nothing secret
  * (supervise.h). 0, or -1 when the host key cannot be made. */
-int xtapd_worker_setup(struct xtap_worker_opts *o, const struct xtap_config *cfg, const char *user,
-		       int verbose);
+int xtapd_worker_setup(struct xtap_worker_opts *o, const struct xtap_config *cfg, const char *user, int verbose);
 /* SIGHUP: reads cfg_path and checks it against cur. *audit is reopened
  * either way (log rotation). Returns the configuration to apply (*diff:
  * xtap_config_diff's bits), or NULL: refused, logged and audited. */
-struct xtap_config *xtapd_reload_read(const char *cfg_path, const struct xtap_config *cur,
-				      struct xtap_audit **audit, int *diff);
+struct xtap_config *xtapd_reload_read(const char *cfg_path, const struct xtap_config *cur, struct xtap_audit **audit,
+				      int *diff);
 
 #endif

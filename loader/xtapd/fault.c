@@ -40,10 +40,16 @@ static const char *const op_name[OP_N] = { "write", "fsync", "rename", "open", "
  * a compaction forks (persist.c): a pass or a call there counts for the
  * daemon as a whole, and a crash there kills the daemon too. */
 struct fault_state {
-	struct { int point; uint64_t at; } crash[RULES_MAX];
+	struct {
+		int point;
+		uint64_t at;
+	} crash[RULES_MAX];
 	int ncrash;
 	uint64_t passes[XTAP_CP_N];
-	struct { int op, err; uint64_t at, count; } fault[RULES_MAX];
+	struct {
+		int op, err;
+		uint64_t at, count;
+	} fault[RULES_MAX];
 	int nfault;
 	uint64_t calls[OP_N];
 };
@@ -54,9 +60,12 @@ static pid_t daemon_pid; /* the process that parsed the rules */
 
 static int errno_of(const char *s)
 {
-	static const struct { const char *n; int v; } names[] = {
-		{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EROFS", EROFS }, { "EDQUOT", EDQUOT },
-		{ "EACCES", EACCES }, { "EPERM", EPERM }, { "EFBIG", EFBIG }, { "EINTR", EINTR },
+	static const struct {
+		const char *n;
+		int v;
+	} names[] = {
+		{ "ENOSPC", ENOSPC }, { "EIO", EIO },	  { "EROFS", EROFS },	{ "EDQUOT", EDQUOT },
+		{ "EACCES", EACCES }, { "EPERM", EPERM }, { "EFBIG", EFBIG },	{ "EINTR", EINTR },
 		{ "ENOMEM", ENOMEM }, { "EBADF", EBADF }, { "EINVAL", EINVAL }, { "EEXIST", EEXIST },
 	};
 	char *end;

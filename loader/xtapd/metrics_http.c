@@ -31,9 +31,9 @@
 #include "metrics_http.h"
 #include "privdrop.h"
 
-#define HTTP_REQ_MAX 4096        /* request line and headers; a scraper sends ~200 bytes */
-#define HTTP_TIMEOUT_MS 5000     /* per connection: read the request, write the answer */
-#define MON_TIMEOUT_MS 5000      /* the monitor's answer */
+#define HTTP_REQ_MAX 4096 /* request line and headers; a scraper sends ~200 bytes */
+#define HTTP_TIMEOUT_MS 5000 /* per connection: read the request, write the answer */
+#define MON_TIMEOUT_MS 5000 /* the monitor's answer */
 
 static uint64_t now_ms(void)
 {
@@ -144,8 +144,11 @@ static void answer(int c, int code, bool head, const char *body, size_t n, uint6
 	static const struct {
 		int code;
 		const char *text;
-	} reason[] = { { 200, "OK" }, { 400, "Bad Request" }, { 404, "Not Found" },
-		       { 405, "Method Not Allowed" }, { 431, "Request Header Fields Too Large" },
+	} reason[] = { { 200, "OK" },
+		       { 400, "Bad Request" },
+		       { 404, "Not Found" },
+		       { 405, "Method Not Allowed" },
+		       { 431, "Request Header Fields Too Large" },
 		       { 503, "Service Unavailable" } };
 	const char *why = "Error", *type = code == 200 ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain";
 	char hdr[256], msg[64];
@@ -160,8 +163,8 @@ static void answer(int c, int code, bool head, const char *body, size_t n, uint6
 		n = strlen(msg);
 	}
 	k = snprintf(hdr, sizeof(hdr),
-		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n",
-		     code, why, type, n, code == 405 ? "Allow: GET, HEAD\r\n" : "");
+		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n", code,
+		     why, type, n, code == 405 ? "Allow: GET, HEAD\r\n" : "");
 	if (write_all(c, hdr, (size_t)k, deadline) == 0 && !head)
 		write_all(c, body, n, deadline);
 }

@@ -12,7 +12,7 @@
 /* The largest answer the monitor sends: within the socket pair's buffer
  * (set to twice this), so that its non-blocking send never blocks. */
 #define XTAP_METRICS_MAX (1u << 20)
-#define XTAP_METRICS_NONE 0xffffffffu   /* the length of "no metrics now" */
+#define XTAP_METRICS_NONE 0xffffffffu /* the length of "no metrics now" */
 
 /* Binds addr, forks the listener, which drops to `user`; the monitor's end
  * of the socket pair in *monfd. The child's pid, or -1 (errno). */

@@ -238,8 +238,9 @@ static int signature_ok(struct xtap_monauth *ma, struct xtap_msess *s, const str
 	const uint8_t *sid;
 	size_t sidlen;
 	const char *why = "no signature forwarded";
-	int ok = s->sig && !xtap_sig_check(m->user, m->data, m->len, s->sig, s->sig_data_len,
-					   s->sig + s->sig_data_len, s->sig_len, &sid, &sidlen, &why);
+	int ok = s->sig &&
+		!xtap_sig_check(m->user, m->data, m->len, s->sig, s->sig_data_len, s->sig + s->sig_data_len, s->sig_len,
+				&sid, &sidlen, &why);
 
 	if (ok && xtap_sidset_seen(&ma->sids, sid, sidlen)) {
 		why = "session id already used (a replay)";
@@ -359,8 +360,6 @@ void xtap_monauth_handle(struct xtap_monauth *ma, const struct mon_msg *m)
 		if (s)
 			sess_free(ma, s, NULL);
 		break;
-	case MON_EVENT:
-		audit_worker_event(ma, now, m->kind, m->peer);
-		break;
+	case MON_EVENT: audit_worker_event(ma, now, m->kind, m->peer); break;
 	}
 }

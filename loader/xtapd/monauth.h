@@ -31,15 +31,15 @@ struct xtap_msess {
 	int used, authed, dtcp, closed;
 	uint32_t id;
 	char user[MON_USER_MAX];
-	char peer[MON_PEER_MAX];  /* from CONN_OPEN: in every authentication audit line */
-	uint8_t *sig;             /* AUTH_SIG: signed data then signature, for the next AUTH_PUBKEY */
+	char peer[MON_PEER_MAX]; /* from CONN_OPEN: in every authentication audit line */
+	uint8_t *sig; /* AUTH_SIG: signed data then signature, for the next AUTH_PUBKEY */
 	size_t sig_data_len, sig_len;
 	struct dtcp_session ds;
 	/* reply bytes sent to the worker that it has not yet written to the
 	 * channel (DTCP_CREDIT): a LIST's next reply is made only below
 	 * xtapd's window */
 	size_t unacked;
-	int eof_wait;             /* DTCP_EOF came while a LIST streams: closed after it */
+	int eof_wait; /* DTCP_EOF came while a LIST streams: closed after it */
 };
 
 struct xtap_monauth {
@@ -47,18 +47,18 @@ struct xtap_monauth {
 	struct xtap_config **cfg;
 	struct xtap_audit **audit;
 	struct dtcp_server *srv;
-	struct xtap_ctl_stats *stats;  /* failed logins counted for the metrics */
+	struct xtap_ctl_stats *stats; /* failed logins counted for the metrics */
 	/* answers are encoded into tx; send hands its first n bytes to the
 	 * worker without blocking (xtapd queues them) */
 	uint8_t *tx;
 	size_t tx_size;
 	void (*send)(void *ctx, size_t n);
 	void *ctx;
-	bool stream_lists;             /* DTCP sessions answer LISTs a reply at a time (xtapd) */
+	bool stream_lists; /* DTCP sessions answer LISTs a reply at a time (xtapd) */
 
-	struct xtap_evlimit evl;       /* pre-auth audit lines, rate-limited */
-	char dummy_hash[256];          /* what an unknown user's password is checked against */
-	struct xtap_sidset sids;       /* session ids of accepted public-key logins: no replay */
+	struct xtap_evlimit evl; /* pre-auth audit lines, rate-limited */
+	char dummy_hash[256]; /* what an unknown user's password is checked against */
+	struct xtap_sidset sids; /* session ids of accepted public-key logins: no replay */
 	struct dtcp_source_policy pol; /* scratch for the flow-tap-operation check */
 	struct xtap_msess s[XTAP_MON_SESSIONS];
 };

@@ -35,8 +35,8 @@ static struct xtap_audit *audit_of(const struct xtap_persist *p)
 	return p->audit ? *p->audit : NULL;
 }
 
-void xtap_persist_init(struct xtap_persist *p, const char *path, struct dtcp_server *srv,
-		       struct xtap_backend *be, struct xtap_cls *cls, struct xtap_audit **audit)
+void xtap_persist_init(struct xtap_persist *p, const char *path, struct dtcp_server *srv, struct xtap_backend *be,
+		       struct xtap_cls *cls, struct xtap_audit **audit)
 {
 	memset(p, 0, sizeof(*p));
 	p->path = path;
@@ -121,8 +121,8 @@ static void note_changed(struct xtap_persist *p, uint32_t id)
 	p->changed[p->nchanged++] = id;
 }
 
-bool xtap_persist_note_request(struct xtap_persist *p, const struct dtcp_request *r, int code,
-			       const uint32_t *ids, size_t n_ids)
+bool xtap_persist_note_request(struct xtap_persist *p, const struct dtcp_request *r, int code, const uint32_t *ids,
+			       size_t n_ids)
 {
 	/* the undo records so far belong to answered requests: a commit in
 	 * the middle of the burst makes them durable (xtap_persist_settled) */
@@ -395,13 +395,12 @@ void xtap_persist_poll(struct xtap_persist *p)
 	}
 	/* snapshot G+1 is in place: its journal becomes the journal */
 	if (xtap_journal_promote(&p->journal, p->path))
-		log_warn("compaction: %s.journal.next could not become the journal (a load finds it there)",
-			 p->path);
+		log_warn("compaction: %s.journal.next could not become the journal (a load finds it there)", p->path);
 	p->snapshot_bytes = stat(p->path, &st) ? 0 : (size_t)st.st_size;
 	p->snapshots++;
 	log_info("compaction: a snapshot of %zu criteria written beside the service in %" PRIu64
-		 " ms (requests held %" PRIu64 " ms for the fork)", p->child_n, mono_ms() - p->child_start_ms,
-		 p->fork_ms);
+		 " ms (requests held %" PRIu64 " ms for the fork)",
+		 p->child_n, mono_ms() - p->child_start_ms, p->fork_ms);
 	return;
 
 in_place:
@@ -500,8 +499,7 @@ int xtap_persist_commit(struct xtap_persist *p)
 	if (p->refusing) {
 		p->refusing = false;
 		log_info("the state file is written again: accepting changes");
-		xtap_audit_event(audit_of(p), wall_ms(), XTAP_EV_STATE_ERROR,
-				 "state saved again: accepting changes");
+		xtap_audit_event(audit_of(p), wall_ms(), XTAP_EV_STATE_ERROR, "state saved again: accepting changes");
 	}
 	return 0;
 }
@@ -592,21 +590,25 @@ size_t xtap_persist_undo(struct xtap_persist *p)
 	return put_back;
 }
 
-size_t xtap_persist_refusal(struct xtap_persist *p, size_t k, const struct dtcp_source_policy *pol,
-			    uint64_t now_ms, char *out, size_t cap)
+size_t xtap_persist_refusal(struct xtap_persist *p, size_t k, const struct dtcp_source_policy *pol, uint64_t now_ms,
+			    char *out, size_t cap)
 {
 	struct xtap_persist_ack *a = &p->acks[k - 1];
 	struct xtap_audit *au = audit_of(p);
 	char reason[sizeof(p->fault) + 64], why[sizeof(reason)];
-	struct dtcp_reply rep = { .version = a->version, .code = DTCP_INTERNAL, .has_seq = a->has_seq,
-				  .seq = a->seq, .now_ms = now_ms, .reason = reason };
+	struct dtcp_reply rep = { .version = a->version,
+				  .code = DTCP_INTERNAL,
+				  .has_seq = a->has_seq,
+				  .seq = a->seq,
+				  .now_ms = now_ms,
+				  .reason = reason };
 	struct xtap_audit_mark tail = xtap_audit_mark(au);
 
 	/* one printable line: strerror texts are */
 	snprintf(reason, sizeof(reason), "Server Internal Error: state not saved (%s)", p->fault);
 	snprintf(why, sizeof(why), "state not saved, the change is undone: %s", p->fault);
-	xtap_audit_request(au, a->time_ms, a->csource.s, NULL, dtcp_method_name(a->method),
-			   a->has_seq ? &a->seq : NULL, DTCP_INTERNAL, NULL, 0, why);
+	xtap_audit_request(au, a->time_ms, a->csource.s, NULL, dtcp_method_name(a->method), a->has_seq ? &a->seq : NULL,
+			   DTCP_INTERNAL, NULL, 0, why);
 	/* in place of its 200 line; if that line is already written, the 500
 	 * line follows it */
 	xtap_audit_held_replace(au, a->from, a->to, tail);
@@ -776,8 +778,7 @@ int xtap_persist_restore(struct xtap_persist *p, bool adopted)
 	seq_remember(p);
 	if (!swept)
 		sweep_unknown(p, adopted);
-	log_info("state: %u criteria adopted running, %u installed again, %u failed", nadopted, installed,
-		 failed);
+	log_info("state: %u criteria adopted running, %u installed again, %u failed", nadopted, installed, failed);
 	xtap_audit_event(audit_of(p), wall_ms(), adopted ? XTAP_EV_ADOPT : XTAP_EV_REBUILD, "state file restored");
 	return failed ? XTAP_RESTORE_PARTIAL : XTAP_RESTORE_OK;
 }

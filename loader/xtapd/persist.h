@@ -29,7 +29,7 @@
 /* A reply that announces a change, held until the change is durable; what
  * a 500 in its place needs, and where its audit line is. */
 struct xtap_persist_ack {
-	uint32_t session;          /* the worker's connection id */
+	uint32_t session; /* the worker's connection id */
 	int version;
 	bool has_seq;
 	uint64_t seq;
@@ -51,38 +51,39 @@ struct xtap_persist {
 	struct xtap_cls *cls;
 	struct xtap_audit **audit; /* the daemon's (a reload replaces it) */
 	struct xtap_journal journal;
-	size_t snapshot_bytes;     /* the journal growing past this makes a new snapshot */
-	uint32_t *changed;         /* ids added, deleted, refreshed or expired since the last commit */
+	size_t snapshot_bytes; /* the journal growing past this makes a new snapshot */
+	uint32_t *changed; /* ids added, deleted, refreshed or expired since the last commit */
 	size_t nchanged, capchanged;
-	bool changed_unknown;      /* no memory for the list: snapshot */
+	bool changed_unknown; /* no memory for the list: snapshot */
 	struct dtcp_seq_state *seq_saved; /* the Seq state the disk has */
 	size_t nseq_saved;
-	bool seq_unknown;          /* no memory for the copy: compare nothing, commit */
+	bool seq_unknown; /* no memory for the copy: compare nothing, commit */
 	/* the open burst */
 	bool burst;
 	struct xtap_persist_undo *undo;
 	size_t nundo, capundo;
-	bool undo_lost;            /* no memory for an undo record */
+	bool undo_lost; /* no memory for an undo record */
 	size_t undo_noted;
-	uint32_t undo_seq;         /* order of the records of this burst */         /* records of requests already answered (the rest: the one in progress) */
+	uint32_t undo_seq; /* order of the records of this burst */
+	/* records of requests already answered (the rest: the one in progress) */
 	struct xtap_persist_ack *acks;
 	size_t nacks, capacks;
-	bool failed;               /* a commit of this burst failed */
+	bool failed; /* a commit of this burst failed */
 	/* refusing changes: the last commit failed (audited, xtapctl status) */
 	bool refusing;
-	char fault[128];           /* what failed: "journal: ENOSPC, snapshot: ENOSPC" */
-	uint64_t refused;          /* requests answered 500 for it, since start */
+	char fault[128]; /* what failed: "journal: ENOSPC, snapshot: ENOSPC" */
+	uint64_t refused; /* requests answered 500 for it, since start */
 	uint64_t commits, snapshots;
-	uint64_t saves;            /* commits that reached the disk */
-	uint64_t last_save_ms;     /* wall clock of the last one (or of a snapshot); 0: none */
+	uint64_t saves; /* commits that reached the disk */
+	uint64_t last_save_ms; /* wall clock of the last one (or of a snapshot); 0: none */
 	/* compaction beside the service (persist.c) */
-	pid_t child;               /* the snapshot writer, 0: none (the journal is then .next) */
+	pid_t child; /* the snapshot writer, 0: none (the journal is then .next) */
 	size_t child_n;
 	uint64_t child_start_ms, fork_ms, compact_retry_ms;
 };
 
-void xtap_persist_init(struct xtap_persist *p, const char *path, struct dtcp_server *srv,
-		       struct xtap_backend *be, struct xtap_cls *cls, struct xtap_audit **audit);
+void xtap_persist_init(struct xtap_persist *p, const char *path, struct dtcp_server *srv, struct xtap_backend *be,
+		       struct xtap_cls *cls, struct xtap_audit **audit);
 void xtap_persist_free(struct xtap_persist *p);
 /* A compaction's writer done? Then its snapshot goes in place (called by
  * every commit; the daemon may call it more often). */
@@ -100,8 +101,8 @@ int xtap_persist_snapshot(struct xtap_persist *p);
 /* From the library's callbacks: an answered request (returns true when its
  * reply announces a change: the daemon then calls xtap_persist_ack for
  * it), an expiry, and the hook before a change (dtcp_config.before_change). */
-bool xtap_persist_note_request(struct xtap_persist *p, const struct dtcp_request *r, int code,
-			       const uint32_t *ids, size_t n_ids);
+bool xtap_persist_note_request(struct xtap_persist *p, const struct dtcp_request *r, int code, const uint32_t *ids,
+			       size_t n_ids);
 void xtap_persist_note_expire(struct xtap_persist *p, uint32_t id);
 void xtap_persist_before_change(struct xtap_persist *p, uint32_t id, const struct dtcp_entry *e);
 /* Returns the ack's number (its index + 1), 0 when there was no memory. */
@@ -132,8 +133,8 @@ size_t xtap_persist_undo(struct xtap_persist *p);
 /* The signed 500 that replaces ack k's reply: length, 0 if it cannot be
  * formatted. Its reason phrase names the fault. Also rewrites the ack's
  * audit line to say 500. */
-size_t xtap_persist_refusal(struct xtap_persist *p, size_t k, const struct dtcp_source_policy *pol,
-			    uint64_t now_ms, char *out, size_t cap);
+size_t xtap_persist_refusal(struct xtap_persist *p, size_t k, const struct dtcp_source_policy *pol, uint64_t now_ms,
+			    char *out, size_t cap);
 /* The replies queued so far are gone (their changes durable, or refused):
  * their acks and undo records go; the burst goes on. */
 void xtap_persist_settled(struct xtap_persist *p);

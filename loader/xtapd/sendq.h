@@ -15,7 +15,7 @@ struct xtap_sendq_item;
 struct xtap_sendq {
 	struct xtap_sendq_item *head, **tail;
 	size_t bytes, n;
-	size_t max_bytes;       /* queued bytes beyond which a send is refused */
+	size_t max_bytes; /* queued bytes beyond which a send is refused */
 	uint64_t head_since_ms; /* when the queue last moved */
 };
 

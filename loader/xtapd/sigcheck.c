@@ -75,8 +75,8 @@ static EVP_PKEY *pkey_from_params(const char *type, OSSL_PARAM_BLD *bld)
 
 /* The key of an SSH public key blob (RFC 4253 6.6, RFC 5656 3.1, RFC 8709
  * 4) and the digest the signature algorithm alg uses with it. */
-static EVP_PKEY *key_for(const uint8_t *blob, size_t n, const uint8_t *alg, size_t algn,
-			 const EVP_MD **md, const char **why)
+static EVP_PKEY *key_for(const uint8_t *blob, size_t n, const uint8_t *alg, size_t algn, const EVP_MD **md,
+			 const char **why)
 {
 	struct sshbuf b = { .p = blob, .n = n };
 	size_t tn, kn;
@@ -119,7 +119,9 @@ static EVP_PKEY *key_for(const uint8_t *blob, size_t n, const uint8_t *alg, size
 		return pkey;
 	}
 	if (tn > 11 && !memcmp(t, "ecdsa-sha2-", 11)) {
-		static const struct { const char *name, *curve, *group; } ec[] = {
+		static const struct {
+			const char *name, *curve, *group;
+		} ec[] = {
 			{ "ecdsa-sha2-nistp256", "nistp256", "P-256" },
 			{ "ecdsa-sha2-nistp384", "nistp384", "P-384" },
 			{ "ecdsa-sha2-nistp521", "nistp521", "P-521" },
@@ -152,9 +154,9 @@ static EVP_PKEY *key_for(const uint8_t *blob, size_t n, const uint8_t *alg, size
 	return NULL;
 }
 
-int xtap_sig_check(const char *user, const uint8_t *keyblob, size_t keylen,
-		   const uint8_t *signed_data, size_t signed_len, const uint8_t *sig, size_t siglen,
-		   const uint8_t **sid, size_t *sidlen, const char **why)
+int xtap_sig_check(const char *user, const uint8_t *keyblob, size_t keylen, const uint8_t *signed_data,
+		   size_t signed_len, const uint8_t *sig, size_t siglen, const uint8_t **sid, size_t *sidlen,
+		   const char **why)
 {
 	struct sshbuf b = { .p = signed_data, .n = signed_len };
 	const uint8_t *s, *u, *svc, *meth, *flag, *alg, *key, *type;
@@ -196,7 +198,7 @@ int xtap_sig_check(const char *user, const uint8_t *keyblob, size_t keylen,
 		return -1;
 	ctx = EVP_MD_CTX_new();
 	ok = ctx && EVP_DigestVerifyInit(ctx, NULL, md, NULL, pkey) == 1 &&
-	     EVP_DigestVerify(ctx, sig, siglen, signed_data, signed_len) == 1;
+		EVP_DigestVerify(ctx, sig, siglen, signed_data, signed_len) == 1;
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(pkey);
 	if (!ok) {

@@ -328,8 +328,7 @@ static int sync_dir(const char *path)
 	return rc;
 }
 
-static void set_error(struct xtap_state_extra *x, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void set_error(struct xtap_state_extra *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_error(struct xtap_state_extra *x, const char *fmt, ...)
 {
 	va_list ap;
@@ -412,7 +411,7 @@ fail_unlink:
 		fclose(f); /* already failing: its own error adds nothing */
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);   /* best effort: a stale .tmp is discarded by the next save */
+	unlink(tmp); /* best effort: a stale .tmp is discarded by the next save */
 	errno = err;
 fail:
 	err = errno;
@@ -455,7 +454,7 @@ int xtap_state_install(const char *path, struct xtap_state_extra *xe)
 
 fail_unlink:
 	err = errno;
-	unlink(tmp);   /* best effort: a stale .tmp is discarded by the next save */
+	unlink(tmp); /* best effort: a stale .tmp is discarded by the next save */
 	errno = err;
 fail:
 	err = errno;
@@ -498,8 +497,8 @@ static int journal_name(const char *path, char *out, size_t cap)
 
 /* One transaction: next-id, every Seq, then for each id its criterion as it
  * is now or "delete ID" when it is gone, then "commit COUNT". */
-static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_state_extra *x,
-		     const uint32_t *ids, size_t n_ids)
+static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_state_extra *x, const uint32_t *ids,
+		     size_t n_ids)
 {
 	struct writer w;
 	int rc = -1;
@@ -524,7 +523,6 @@ out:
 	writer_close(&w);
 	return rc;
 }
-
 
 int xtap_journal_append(struct xtap_journal *j, const char *path, const struct dtcp_server *s,
 			const struct xtap_state_extra *x, const uint32_t *ids, size_t n_ids)
@@ -722,8 +720,14 @@ int xtap_journal_resume(struct xtap_journal *j, const char *path, const struct x
 /* ---- reading ------------------------------------------------------------------ */
 
 enum field {
-	F_PEER = 1 << 0, F_ADDED = 1 << 1, F_START = 1 << 2, F_BASE = 1 << 3,
-	F_REFRESH = 1 << 4, F_GIVEN = 1 << 5, F_ADD = 1 << 6, F_DATAPATH = 1 << 7,
+	F_PEER = 1 << 0,
+	F_ADDED = 1 << 1,
+	F_START = 1 << 2,
+	F_BASE = 1 << 3,
+	F_REFRESH = 1 << 4,
+	F_GIVEN = 1 << 5,
+	F_ADD = 1 << 6,
+	F_DATAPATH = 1 << 7,
 };
 #define F_REQUIRED (F_PEER | F_ADDED | F_START | F_BASE | F_REFRESH | F_GIVEN | F_ADD)
 
@@ -736,19 +740,22 @@ struct loader {
 	char err[XTAP_STATE_ERR_MAX];
 	enum stage stage;
 	bool have_next;
-	uint64_t next_id;             /* 0 in the file: every id used (2^32 here) */
+	uint64_t next_id; /* 0 in the file: every id used (2^32 here) */
 	uint32_t next_id_file;
-	struct dtcp_entry **ents;     /* owned; NULL once handed on */
+	struct dtcp_entry **ents; /* owned; NULL once handed on */
 	size_t n, cap;
 	struct dtcp_seq_state *seq;
 	size_t nseq, capseq;
 	/* datapath records: per entry a run in the pool (several rules per
 	 * criterion); gone: deleted by a journal transaction */
-	struct lrec { uint32_t off, n; bool gone; } *dp;
+	struct lrec {
+		uint32_t off, n;
+		bool gone;
+	} * dp;
 	size_t capdp;
 	struct xtap_state_dp *pool;
 	size_t npool, cappool;
-	uint64_t generation;          /* 0: none given */
+	uint64_t generation; /* 0: none given */
 	bool have_gen;
 	/* journal transactions (xtap_journal_append): deletes; commit ends one */
 	bool journal;
@@ -757,7 +764,7 @@ struct loader {
 	/* the criterion being read */
 	unsigned seen;
 	struct dtcp_criterion cur;
-	struct {                      /* the entry's fields other than its criterion */
+	struct { /* the entry's fields other than its criterion */
 		uint64_t added_ms, start_ms[DTCP_T_N], base[DTCP_T_N], last_refresh_ms;
 		uint32_t num_refresh;
 	} life;
@@ -767,7 +774,7 @@ struct loader {
 	size_t ncur_dp;
 	char peer[sizeof(((struct dtcp_criterion *)0)->csource_addr)];
 	char given[DTCP_GIVEN_MAX];
-	char text[DTCP_MSG_MAX + 3];  /* decoded ADD, plus the closing empty line */
+	char text[DTCP_MSG_MAX + 3]; /* decoded ADD, plus the closing empty line */
 	struct dtcp_msg msg;
 	struct dtcp_request req;
 };
@@ -826,8 +833,10 @@ static int num(char **p, uint64_t max, uint64_t *out)
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'  ? c - '0' :
+		c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		c >= 'A' && c <= 'F' ? c - 'A' + 10 :
+				       -1;
 }
 
 /* A quoted string (ob_quoted) into out[cap], NUL-terminated. NUL bytes and
@@ -937,8 +946,9 @@ static int top_line(struct loader *l, char *kw, char *rest)
 		l->next_id = v ? v : (uint64_t)UINT32_MAX + 1; /* 0: the counter wrapped, all used */
 		return 0;
 	}
-	if (!l->have_next && (!strcmp(kw, "seq") || !strcmp(kw, "criterion") || !strcmp(kw, "end-state") ||
-			      !strcmp(kw, "generation") || !strcmp(kw, "delete") || !strcmp(kw, "commit")))
+	if (!l->have_next &&
+	    (!strcmp(kw, "seq") || !strcmp(kw, "criterion") || !strcmp(kw, "end-state") || !strcmp(kw, "generation") ||
+	     !strcmp(kw, "delete") || !strcmp(kw, "commit")))
 		return bad(l, "next-id must come first");
 	if (!strcmp(kw, "generation") && !l->journal) {
 		if (l->have_gen || l->nseq || l->n)
@@ -986,8 +996,7 @@ static int top_line(struct loader *l, char *kw, char *rest)
 		if (num(&rest, UINT32_MAX, &v) || *rest || v == 0)
 			return bad(l, "criterion: not an id from 1 to 4294967295");
 		if (v >= l->next_id)
-			return bad(l, "criterion %" PRIu64 ": id not below next-id %" PRIu32,
-				   v, l->next_id_file);
+			return bad(l, "criterion %" PRIu64 ": id not below next-id %" PRIu32, v, l->next_id_file);
 		if (l->n && v == l->ents[l->n - 1]->c.id)
 			return bad(l, "criterion %" PRIu64 ": duplicate id", v);
 		if (l->n && v < l->ents[l->n - 1]->c.id)
@@ -1025,8 +1034,8 @@ static int parse_add(struct loader *l, char *rest)
 	if (dtcp_request_parse(&l->msg, &l->req, &err)) {
 		/* Only the header's name: its value may be a target. */
 		int nn = (int)strcspn(err.item, ":");
-		return bad(l, "add: refused by the DTCP parser: %d %s (%.*s)", err.code,
-			   dtcp_reason(err.code), nn > 40 ? 0 : nn, err.item);
+		return bad(l, "add: refused by the DTCP parser: %d %s (%.*s)", err.code, dtcp_reason(err.code),
+			   nn > 40 ? 0 : nn, err.item);
 	}
 	if (l->req.method != DTCP_M_ADD)
 		return bad(l, "add: not an ADD");
@@ -1040,8 +1049,11 @@ static int parse_add(struct loader *l, char *rest)
 
 static int crit_line(struct loader *l, char *kw, char *rest)
 {
-	static const struct { const char *kw; unsigned bit; } once[] = {
-		{ "peer", F_PEER }, { "added", F_ADDED }, { "start", F_START }, { "base", F_BASE },
+	static const struct {
+		const char *kw;
+		unsigned bit;
+	} once[] = {
+		{ "peer", F_PEER },	  { "added", F_ADDED }, { "start", F_START }, { "base", F_BASE },
 		{ "refresh", F_REFRESH }, { "given", F_GIVEN }, { "add", F_ADD },
 	};
 	struct dtcp_criterion *c = &l->cur;
@@ -1119,15 +1131,15 @@ static int crit_end(struct loader *l)
 	struct dtcp_entry *e;
 
 	if ((l->seen & F_REQUIRED) != F_REQUIRED)
-		return bad(l, "criterion %" PRIu32 " lacks a line (peer, added, start, base, "
-			   "refresh, given and add are required)", c->id);
+		return bad(l,
+			   "criterion %" PRIu32 " lacks a line (peer, added, start, base, "
+			   "refresh, given and add are required)",
+			   c->id);
 	if (l->ncd != c->ncdest)
-		return bad(l, "criterion %" PRIu32 ": %d cdest lines for %u Cdest-ID names",
-			   c->id, l->ncd, c->ncdest);
+		return bad(l, "criterion %" PRIu32 ": %d cdest lines for %u Cdest-ID names", c->id, l->ncd, c->ncdest);
 	for (int i = 0; i < l->ncd; i++) {
 		if (strcmp(l->cd[i].name.s, c->cdest[i].name.s))
-			return bad(l, "criterion %" PRIu32 ": cdest line %d does not match Cdest-ID",
-				   c->id, i + 1);
+			return bad(l, "criterion %" PRIu32 ": cdest line %d does not match Cdest-ID", c->id, i + 1);
 		c->cdest[i] = l->cd[i];
 	}
 	memset(c->given, 0, sizeof(c->given));
@@ -1180,8 +1192,7 @@ static int one_line(struct loader *l, char *s)
 		if (num(&s, 1000000, &v) || *s)
 			return bad(l, "bad version");
 		if (v != XTAP_STATE_VERSION)
-			return bad(l, "version %" PRIu64 " not supported (this xtapd reads %d)",
-				   v, XTAP_STATE_VERSION);
+			return bad(l, "version %" PRIu64 " not supported (this xtapd reads %d)", v, XTAP_STATE_VERSION);
 		l->stage = ST_TOP;
 		return 0;
 	}
@@ -1244,8 +1255,8 @@ static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extr
 			dtcp_server_free(s);
 			if (dtcp_server_init(s, cfg, be, be_ctx))
 				memset(s, 0, sizeof(*s)); /* init only stores its arguments */
-			snprintf(l->err, sizeof(l->err), "%s: criterion %" PRIu32 ": %s", l->path,
-				 l->ents[i]->c.id, strerror(ENOMEM));
+			snprintf(l->err, sizeof(l->err), "%s: criterion %" PRIu32 ": %s", l->path, l->ents[i]->c.id,
+				 strerror(ENOMEM));
 			errno = ENOMEM;
 			return -1;
 		}
@@ -1287,8 +1298,7 @@ static int merge_txn(struct loader *l, struct loader *t)
 	/* Criteria-IDs are never reused (dtcp.md 6): a next-id going back
 	 * would hand out the id of a criterion the state still holds. */
 	if (t->next_id < l->next_id)
-		return bad(t, "next-id %" PRIu64 " below the %" PRIu64 " before it", t->next_id,
-			   l->next_id);
+		return bad(t, "next-id %" PRIu64 " below the %" PRIu64 " before it", t->next_id, l->next_id);
 	l->next_id = t->next_id;
 	l->next_id_file = t->next_id_file;
 	free(l->seq); /* every transaction carries every Seq */
@@ -1406,8 +1416,10 @@ static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, u
 		return errno == ENOENT ? 0 : bad(l, "journal: open: %s", strerror(errno));
 	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
 		fclose(f);
-		snprintf(l->err, sizeof(l->err), "%.100s: not a regular file of uid %u without group or other "
-			 "write permission", jp, (unsigned)geteuid());
+		snprintf(l->err, sizeof(l->err),
+			 "%.100s: not a regular file of uid %u without group or other "
+			 "write permission",
+			 jp, (unsigned)geteuid());
 		errno = EPERM;
 		return -1;
 	}
@@ -1565,9 +1577,10 @@ int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_e
 	/* Whoever can write the file can task interceptions: only its owner,
 	 * the daemon's user, may. */
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
-		snprintf(l->err, sizeof(l->err), "%s: not a regular file of uid %u without group "
-			 "or other write permission (mode %03o, uid %u)", path, (unsigned)geteuid(),
-			 (unsigned)(st.st_mode & 0777), (unsigned)st.st_uid);
+		snprintf(l->err, sizeof(l->err),
+			 "%s: not a regular file of uid %u without group "
+			 "or other write permission (mode %03o, uid %u)",
+			 path, (unsigned)geteuid(), (unsigned)(st.st_mode & 0777), (unsigned)st.st_uid);
 		errno = EPERM;
 		goto out;
 	}

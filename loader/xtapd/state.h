@@ -35,9 +35,9 @@
  * only if the pinned rule still carries this uid; a slot whose uid is not in
  * the file was installed by a run that crashed before saving, and is removed. */
 struct xtap_state_dp {
-	uint32_t id;   /* Criteria-ID */
+	uint32_t id; /* Criteria-ID */
 	uint32_t slot;
-	uint32_t uid;  /* nonzero */
+	uint32_t uid; /* nonzero */
 };
 
 /* What the daemon adds to the library's table. */
@@ -60,7 +60,7 @@ struct xtap_state_extra {
 	 * (0: no journal of this snapshot's generation), for
 	 * xtap_journal_resume. */
 	size_t journal_end;
-	bool journal_next;  /* load: the last journal replayed is path.journal.next (see persist.c) */
+	bool journal_next; /* load: the last journal replayed is path.journal.next (see persist.c) */
 	uint64_t journal_gen; /* load: its generation */
 	/* Save: the new file was renamed over path, even if the save then
 	 * failed (the directory's fsync): path may be the new file now. */
@@ -70,7 +70,7 @@ struct xtap_state_extra {
 };
 
 enum xtap_state_result {
-	XTAP_STATE_ERROR = -1,  /* errno set, x->error says why; nothing applied */
+	XTAP_STATE_ERROR = -1, /* errno set, x->error says why; nothing applied */
 	XTAP_STATE_OK = 0,
 	XTAP_STATE_MISSING = 1, /* no state file: a fresh start */
 };
@@ -80,8 +80,7 @@ enum xtap_state_result {
  * x may be NULL (no datapath lines). Returns XTAP_STATE_OK or _ERROR; on
  * error x->error is filled in (the one field of x that save writes: x must
  * not point to a const object). */
-int xtap_state_save(const char *path, const struct dtcp_server *s,
-		    const struct xtap_state_extra *x);
+int xtap_state_save(const char *path, const struct dtcp_server *s, const struct xtap_state_extra *x);
 /* xtap_state_save in two steps: path.tmp written and fsync'd (a child
  * process may do it from a copy-on-write image), then renamed over path
  * and the directory fsync'd. */
@@ -102,15 +101,15 @@ void xtap_state_extra_free(struct xtap_state_extra *x);
  * of requests and fdatasync'ed, replayed by xtap_state_load after the
  * snapshot whose generation it names. */
 struct xtap_journal {
-	int fd;              /* -1: not open (the next append creates it anew) */
+	int fd; /* -1: not open (the next append creates it anew) */
 	uint64_t generation; /* of the snapshot it continues */
-	size_t size;         /* bytes appended and synced */
-	bool broken;         /* a failed append could not be cut off: snapshot first */
+	size_t size; /* bytes appended and synced */
+	bool broken; /* a failed append could not be cut off: snapshot first */
 	/* fd < 0: a journal may be created anew (truncating the file there,
 	 * which is then an older snapshot's). False when no durable snapshot
 	 * of this generation is known: appends are refused, snapshot first. */
 	bool fresh;
-	bool next;           /* the file is path.journal.next: a snapshot is being written */
+	bool next; /* the file is path.journal.next: a snapshot is being written */
 };
 
 /* One transaction: next-id, every Seq, and for each of ids (strictly

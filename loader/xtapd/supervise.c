@@ -84,8 +84,12 @@ int xtap_sup_start(struct xtap_sup *s, uint64_t now_ms)
 	}
 	argv[argc++] = "xtapd-worker";
 	argv[argc++] = XTAP_SUP_WORKER_FLAG;
-#define ARG_NUM(flag, v) do { snprintf(num[k], sizeof(num[k]), "%u", (unsigned)(v)); \
-		argv[argc++] = flag; argv[argc++] = num[k++]; } while (0)
+#define ARG_NUM(flag, v) \
+	do { \
+		snprintf(num[k], sizeof(num[k]), "%u", (unsigned)(v)); \
+		argv[argc++] = flag; \
+		argv[argc++] = num[k++]; \
+	} while (0)
 	argv[argc++] = "-k";
 	argv[argc++] = (char *)o->hostkey;
 	argv[argc++] = "-u";

@@ -22,9 +22,9 @@
 #include "sendq.h"
 #include "worker.h"
 
-#define XTAP_SUP_WORKER_FLAG   "--ssh-worker" /* argv[1] of the exec'd worker */
-#define XTAP_SUP_MONFD         3
-#define XTAP_SUP_LISTENFD      4
+#define XTAP_SUP_WORKER_FLAG "--ssh-worker" /* argv[1] of the exec'd worker */
+#define XTAP_SUP_MONFD 3
+#define XTAP_SUP_LISTENFD 4
 /* Backoff: a worker that dies within XTAP_SUP_EARLY_MS of its start (it
  * could not start: a bad host key, no such user) doubles the delay before
  * the next start, up to XTAP_SUP_BACKOFF_MAX_MS; one that served longer is
@@ -32,31 +32,31 @@
  * costs the others a fraction of a second. */
 #define XTAP_SUP_BACKOFF_MIN_MS 100
 #define XTAP_SUP_BACKOFF_MAX_MS 10000
-#define XTAP_SUP_EARLY_MS       1000
+#define XTAP_SUP_EARLY_MS 1000
 /* A worker that takes nothing the monitor sends for this long, or stays
  * stopped (SIGSTOP, SIGTSTP) this long, is killed and restarted. The
  * worker's loop wakes every 200 ms, so 5 s is 25 missed turns. */
-#define XTAP_SUP_STALL_MS       5000
+#define XTAP_SUP_STALL_MS 5000
 /* What may wait for the worker: a LIST the worker is draining to its
  * client fits; the worker's own queue per client is the same 64 MiB. */
-#define XTAP_SUP_QUEUE_MAX      (64u << 20)
+#define XTAP_SUP_QUEUE_MAX (64u << 20)
 /* At the final stop: SIGTERM, then SIGKILL after this long. */
-#define XTAP_SUP_STOP_MS        2000
+#define XTAP_SUP_STOP_MS 2000
 
 struct xtap_sup {
-	pid_t pid;               /* 0: no worker process */
-	int fd;                  /* the monitor's end; -1: none */
-	int listen_fd;           /* kept across restarts */
+	pid_t pid; /* 0: no worker process */
+	int fd; /* the monitor's end; -1: none */
+	int listen_fd; /* kept across restarts */
 	struct xtap_sendq q;
 	uint64_t started_ms;
-	uint64_t stopped_ms;     /* 0: not stopped */
-	uint64_t restart_at_ms;  /* 0: no start scheduled */
+	uint64_t stopped_ms; /* 0: not stopped */
+	uint64_t restart_at_ms; /* 0: no start scheduled */
 	uint64_t backoff_ms;
-	uint64_t restarts;       /* starts after the first one */
+	uint64_t restarts; /* starts after the first one */
 	bool started_once;
-	int last_status;         /* waitpid status of the last worker that ended */
+	int last_status; /* waitpid status of the last worker that ended */
 	struct xtap_worker_opts o; /* what every start is given */
-	const char *exe;         /* NULL: /proc/self/exe; tests: a hostile worker (xtapd -W) */
+	const char *exe; /* NULL: /proc/self/exe; tests: a hostile worker (xtapd -W) */
 };
 
 void xtap_sup_init(struct xtap_sup *s);

@@ -72,10 +72,11 @@
  * (XTAP_SUP_QUEUE_MAX, 64 MiB), whatever its size, and a client that stops
  * reading holds one window (under the worker's 64 MiB per client). */
 #define LIST_WINDOW_DEFAULT (1u << 20)
-#define LIST_WINDOW_MIN     4096u
-#define LIST_WINDOW_MAX     (16u << 20)
-#define LIST_QUEUE_GATE     (XTAP_SUP_QUEUE_MAX / 4)
-#define LIST_PUMP_BUDGET    (2u << 20) /* LIST bytes made per turn of the loop: the other
+#define LIST_WINDOW_MIN 4096u
+#define LIST_WINDOW_MAX (16u << 20)
+#define LIST_QUEUE_GATE (XTAP_SUP_QUEUE_MAX / 4)
+#define LIST_PUMP_BUDGET \
+	(2u << 20) /* LIST bytes made per turn of the loop: the other
 					      sessions' requests are read between two */
 
 /* During a burst of worker messages everything for the worker waits here:
@@ -84,7 +85,11 @@
 struct outq {
 	int on;
 	size_t n, cap, bytes;
-	struct { uint8_t *buf; size_t len; size_t ack; /* xtap_persist_ack's number, 0: none */ } *m;
+	struct {
+		uint8_t *buf;
+		size_t len;
+		size_t ack; /* xtap_persist_ack's number, 0: none */
+	} * m;
 };
 
 struct xtapd {
@@ -92,7 +97,7 @@ struct xtapd {
 	struct outq out;
 	uint32_t session; /* worker connection of the request being handled */
 	const char *peer; /* SSH peer of the request being handled, for the audit */
-	bool emitted;     /* a reply was queued since the last audited request */
+	bool emitted; /* a reply was queued since the last audited request */
 	/* a send to the worker failed inside a burst: its sessions are dropped
 	 * after the burst, never under the DTCP library or monauth, which are
 	 * still using one of them (a use after free killed the monitor) */
@@ -105,17 +110,17 @@ struct xtapd {
 	struct dtcp_server srv;
 	struct xtap_audit *audit;
 	const char *state_path;
-	struct xtap_persist ps;   /* the state file: snapshot, journal, undo (persist.h) */
-	struct xtap_sup sup;           /* the SSH worker: start, restart, send queue */
-	struct xtap_monauth ma;        /* the worker's connections: slots, logins (monauth.h) */
+	struct xtap_persist ps; /* the state file: snapshot, journal, undo (persist.h) */
+	struct xtap_sup sup; /* the SSH worker: start, restart, send queue */
+	struct xtap_monauth ma; /* the worker's connections: slots, logins (monauth.h) */
 	uint8_t rx[MON_MSG_MAX], tx[MON_MSG_MAX];
 	struct dtcp_source_policy pol; /* filled per request from the configuration */
-	struct xtap_ctlsrv cs;         /* xtapctl and the metrics listener (ctlserve.h) */
+	struct xtap_ctlsrv cs; /* xtapctl and the metrics listener (ctlserve.h) */
 	uint64_t started_ms;
 	struct xtap_ctl_stats stats; /* request and login counts for the metrics */
-	struct xtap_x3sup x3;          /* the X3 delivery processes (x3sup.h, docs/x3.md) */
-	size_t list_window;            /* -w: a LIST's window toward one client */
-	size_t emitted_bytes;          /* DTCP reply bytes made so far (pump_lists' budget) */
+	struct xtap_x3sup x3; /* the X3 delivery processes (x3sup.h, docs/x3.md) */
+	size_t list_window; /* -w: a LIST's window toward one client */
+	size_t emitted_bytes; /* DTCP reply bytes made so far (pump_lists' budget) */
 };
 
 /* ---- the DTCP library's view of the configuration ---- */
@@ -162,12 +167,16 @@ static int cb_cdest_xid(void *ctx, const char *name, uint8_t xid[16])
  * changed. A reply that announces a change (it was just queued: the
  * library emits, then audits) is held as an ack until the change is
  * durable, or answered 500 if it cannot be made so. */
-static void cb_audit_request(void *ctx, const struct dtcp_request *r, int code, const uint32_t *ids,
-			     size_t n_ids, const char *why)
+static void cb_audit_request(void *ctx, const struct dtcp_request *r, int code, const uint32_t *ids, size_t n_ids,
+			     const char *why)
 {
 	struct xtapd *d = ctx;
-	struct xtap_persist_ack a = { .session = d->session, .version = r->version, .has_seq = r->has_seq,
-				      .seq = r->seq, .csource = r->csource, .method = r->method,
+	struct xtap_persist_ack a = { .session = d->session,
+				      .version = r->version,
+				      .has_seq = r->has_seq,
+				      .seq = r->seq,
+				      .csource = r->csource,
+				      .method = r->method,
 				      .time_ms = wall_ms() };
 	bool change = xtap_persist_note_request(&d->ps, r, code, ids, n_ids);
 
@@ -196,8 +205,7 @@ static void cb_before_change(void *ctx, uint32_t id, const struct dtcp_entry *e)
 	xtap_persist_before_change(&d->ps, id, e);
 }
 
-static void cb_audit(void *ctx, const char *csource, const char *method, int code, uint32_t id,
-		     const char *why)
+static void cb_audit(void *ctx, const char *csource, const char *method, int code, uint32_t id, const char *why)
 {
 	struct xtapd *d = ctx;
 
@@ -426,8 +434,7 @@ static bool pump_lists(struct xtapd *d)
 	bool any = false, more = true;
 
 	for (int i = 0; i < XTAP_MON_SESSIONS && !any; i++)
-		any = d->ma.s[i].used && d->ma.s[i].dtcp && !d->ma.s[i].closed &&
-		      dtcp_session_listing(&d->ma.s[i].ds);
+		any = d->ma.s[i].used && d->ma.s[i].dtcp && !d->ma.s[i].closed && dtcp_session_listing(&d->ma.s[i].ds);
 	if (!any || d->sup.fd < 0 || d->lost_why)
 		return false;
 	d->out.on = 1;
@@ -511,14 +518,27 @@ static struct xtap_ctl_ctx ctl_ctx(void *owner)
 {
 	struct xtapd *d = owner;
 
-	return (struct xtap_ctl_ctx){ .x3 = &d->x3, .cfg = d->cfg, .dp = &d->dp, .cls = d->cls, .be = &d->be, .srv = &d->srv,
-				      .audit = d->audit, .sessions = xtap_monauth_sessions(&d->ma),
-				      .started_ms = d->started_ms, .now_ms = wall_ms(), .pid = (long)getpid(),
-				      .worker_pid = (long)d->sup.pid, .connections = xtap_monauth_connections(&d->ma),
-				      .worker_restarts = d->sup.restarts, .stats = &d->stats,
-				      .refusing = d->ps.refusing, .state_fault = d->ps.fault,
-				      .refused = d->ps.refused, .journal_bytes = d->ps.journal.size,
-				      .commits = d->ps.saves, .last_save_ms = d->ps.last_save_ms };
+	return (struct xtap_ctl_ctx){ .x3 = &d->x3,
+				      .cfg = d->cfg,
+				      .dp = &d->dp,
+				      .cls = d->cls,
+				      .be = &d->be,
+				      .srv = &d->srv,
+				      .audit = d->audit,
+				      .sessions = xtap_monauth_sessions(&d->ma),
+				      .started_ms = d->started_ms,
+				      .now_ms = wall_ms(),
+				      .pid = (long)getpid(),
+				      .worker_pid = (long)d->sup.pid,
+				      .connections = xtap_monauth_connections(&d->ma),
+				      .worker_restarts = d->sup.restarts,
+				      .stats = &d->stats,
+				      .refusing = d->ps.refusing,
+				      .state_fault = d->ps.fault,
+				      .refused = d->ps.refused,
+				      .journal_bytes = d->ps.journal.size,
+				      .commits = d->ps.saves,
+				      .last_save_ms = d->ps.last_save_ms };
 }
 
 /* SIGHUP. The DTCP library reads the configuration through d->cfg on every
@@ -534,8 +554,9 @@ static void reload(struct xtapd *d)
 		return;
 	d->cfg = c;
 	d->dcfg.max_cdests = c->max_cdests;
-	d->dcfg.max_criteria = c->global.max_criteria && c->global.max_criteria < d->dp.max_criteria
-				       ? c->global.max_criteria : d->dp.max_criteria;
+	d->dcfg.max_criteria = c->global.max_criteria && c->global.max_criteria < d->dp.max_criteria ?
+		c->global.max_criteria :
+		d->dp.max_criteria;
 	xtap_monauth_dummy_hash(&d->ma); /* the users' hashes may have changed method or cost */
 	d->state_path = d->cfg->state_file[0] ? d->cfg->state_file : DEFAULT_STATE; /* same path, new storage */
 	d->ps.path = d->state_path;
@@ -548,8 +569,9 @@ static void reload(struct xtapd *d)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS]"
-			" [-w BYTES] [-W PROGRAM]\n");
+	fprintf(stderr,
+		"usage: xtapd [-f CONFIG] [-n] [-v] [-L] [-P PIN_DIR] [-u WORKER_USER] [-S SOCKET] [-C SLOTS]"
+		" [-w BYTES] [-W PROGRAM]\n");
 	exit(2);
 }
 
@@ -557,7 +579,7 @@ static void usage(void)
 
 struct xtapd_opts {
 	const char *pin_dir, *wuser;
-	int ctl_given;  /* -S: a control socket of its own */
+	int ctl_given; /* -S: a control socket of its own */
 	uint32_t slots; /* 0: XTAP_MAX_CRITERIA_DEFAULT */
 	int check, verbose, leave;
 };
@@ -585,7 +607,10 @@ static void parse_args(struct xtapd *d, struct xtapd_opts *o, int argc, char **a
 		case 'L': o->leave = 1; break;
 		case 'P': o->pin_dir = optarg; break;
 		case 'u': o->wuser = optarg; break;
-		case 'S': d->cs.path = optarg; o->ctl_given = 1; break;
+		case 'S':
+			d->cs.path = optarg;
+			o->ctl_given = 1;
+			break;
 		case 'C': {
 			char *end;
 			unsigned long v;
@@ -655,14 +680,22 @@ static int start_state(struct xtapd *d, const struct xtapd_opts *o)
 	xtap_backend_init(&d->be, d->cls);
 	d->be.group_bits = xtapd_group_bits;
 	d->be.group_ctx = &d->cfg;
-	d->dcfg = (struct dtcp_config){ .ctx = d, .source = cb_source, .resolve_ifname = cb_ifname,
-				       .resolve_vrf = cb_vrf, .cdest_lookup = cb_cdest, .cdest_xid = cb_cdest_xid, .audit = cb_audit,
-				       .audit_request = cb_audit_request, .before_change = cb_before_change,
-				       .before_request = cb_before_request,
-				       .max_cdests = d->cfg->max_cdests,
-				       /* the configured total, within what the maps hold */
-				       .max_criteria = d->cfg->global.max_criteria && d->cfg->global.max_criteria < d->dp.max_criteria
-						       ? d->cfg->global.max_criteria : d->dp.max_criteria };
+	d->dcfg = (struct dtcp_config){ .ctx = d,
+					.source = cb_source,
+					.resolve_ifname = cb_ifname,
+					.resolve_vrf = cb_vrf,
+					.cdest_lookup = cb_cdest,
+					.cdest_xid = cb_cdest_xid,
+					.audit = cb_audit,
+					.audit_request = cb_audit_request,
+					.before_change = cb_before_change,
+					.before_request = cb_before_request,
+					.max_cdests = d->cfg->max_cdests,
+					/* the configured total, within what the maps hold */
+					.max_criteria = d->cfg->global.max_criteria &&
+							d->cfg->global.max_criteria < d->dp.max_criteria ?
+						d->cfg->global.max_criteria :
+						d->dp.max_criteria };
 	if (dtcp_server_init(&d->srv, &d->dcfg, &xtap_dtcp_backend, &d->be))
 		fatalx("DTCP server");
 	xtap_persist_init(&d->ps, d->state_path, &d->srv, &d->be, d->cls, &d->audit);
@@ -919,8 +952,14 @@ int main(int argc, char **argv)
 	d.cs.audit = &d.audit;
 	d.cs.ctx = ctl_ctx;
 	d.cs.owner = &d;
-	d.ma = (struct xtap_monauth){ .cfg = &d.cfg, .audit = &d.audit, .srv = &d.srv, .stats = &d.stats,
-				      .tx = d.tx, .tx_size = sizeof(d.tx), .send = monauth_send, .ctx = &d,
+	d.ma = (struct xtap_monauth){ .cfg = &d.cfg,
+				      .audit = &d.audit,
+				      .srv = &d.srv,
+				      .stats = &d.stats,
+				      .tx = d.tx,
+				      .tx_size = sizeof(d.tx),
+				      .send = monauth_send,
+				      .ctx = &d,
 				      .stream_lists = true };
 	d.list_window = LIST_WINDOW_DEFAULT;
 	d.started_ms = wall_ms();
@@ -931,8 +970,8 @@ int main(int argc, char **argv)
 		return rc;
 	sfd = signals_open();
 	start_services(&d, &o);
-	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port,
-		 d.cfg->n_attach, d.srv.n);
+	log_info("serving DTCP on port %u, %zu interfaces attached, %zu criteria", d.cfg->listen_port, d.cfg->n_attach,
+		 d.srv.n);
 
 	while (detach < 0) {
 		struct pollfd p[XTAPD_POLL_MAX];

@@ -41,28 +41,21 @@ static const struct classify_case classify_cases[] = {
 	{ "jmirror then 1 byte of IPv4", "00001234 00000000 45", CD_INNER_TRUNCATED },
 	{ "plain 1 byte of IPv4", "45", CD_INNER_TRUNCATED },
 	{ "plain IPv4 19 bytes", "45000014 00000000 40110000 c0000201 c63364", CD_INNER_TRUNCATED },
-	{ "IPv4 IHL 6 in 22 bytes", "46000018 00000000 40110000 c0000201 c6336401 0101",
-	  CD_INNER_TRUNCATED },
-	{ "IPv4 IHL 15 in 20 bytes", "4f00003c 00000000 40110000 c0000201 c6336401",
-	  CD_INNER_TRUNCATED },
-	{ "IPv4 total 28 in 20 bytes", "4500001c 00000000 40110000 c0000201 c6336401",
-	  CD_INNER_TRUNCATED },
+	{ "IPv4 IHL 6 in 22 bytes", "46000018 00000000 40110000 c0000201 c6336401 0101", CD_INNER_TRUNCATED },
+	{ "IPv4 IHL 15 in 20 bytes", "4f00003c 00000000 40110000 c0000201 c6336401", CD_INNER_TRUNCATED },
+	{ "IPv4 total 28 in 20 bytes", "4500001c 00000000 40110000 c0000201 c6336401", CD_INNER_TRUNCATED },
 	{ "IPv4 total 28 in 27 bytes", "4500001c 00000000 40110000 c0000201 c6336401 00350035 000800",
 	  CD_INNER_TRUNCATED },
-	{ "IPv6 39 bytes", "60000000 00001140 " V6_SRC "20010db8 00000000 00000000 000000",
-	  CD_INNER_TRUNCATED },
+	{ "IPv6 39 bytes", "60000000 00001140 " V6_SRC "20010db8 00000000 00000000 000000", CD_INNER_TRUNCATED },
 	{ "IPv6 payload 8 in 40 bytes", "60000000 00081140 " V6_SRC V6_DST, CD_INNER_TRUNCATED },
-	{ "jmirror IPv4 total 28 in 20 bytes",
-	  "00001234 00000000 4500001c 00000000 40110000 c0000201 c6336401", CD_INNER_TRUNCATED },
+	{ "jmirror IPv4 total 28 in 20 bytes", "00001234 00000000 4500001c 00000000 40110000 c0000201 c6336401",
+	  CD_INNER_TRUNCATED },
 	{ "IPv4 IHL 4", "44000014 00000000 40110000 c0000201 c6336401", CD_INNER_LENGTH_MISMATCH },
-	{ "IPv4 IHL 15, total 20", "4f000014 00000000 40110000 c0000201 c6336401",
-	  CD_INNER_LENGTH_MISMATCH },
-	{ "IPv4 total 16 < header", "45000010 00000000 40110000 c0000201 c6336401",
-	  CD_INNER_LENGTH_MISMATCH },
+	{ "IPv4 IHL 15, total 20", "4f000014 00000000 40110000 c0000201 c6336401", CD_INNER_LENGTH_MISMATCH },
+	{ "IPv4 total 16 < header", "45000010 00000000 40110000 c0000201 c6336401", CD_INNER_LENGTH_MISMATCH },
 	{ "IPv4 total 20 in 21 bytes", V4_20 "00", CD_INNER_LENGTH_MISMATCH },
 	{ "IPv6 payload 0 in 48 bytes", V6_40 "00350035 00080000", CD_INNER_LENGTH_MISMATCH },
-	{ "jmirror IPv6 one byte extra", "00000001 00000002" V6_48 "ff",
-	  CD_INNER_LENGTH_MISMATCH },
+	{ "jmirror IPv6 one byte extra", "00000001 00000002" V6_48 "ff", CD_INNER_LENGTH_MISMATCH },
 	{ "plain IPv4 header only", V4_20, CD_PLAIN, 0, 0, 0, 20 },
 	{ "plain IPv4 UDP", V4_28, CD_PLAIN, 0, 0, 0, 28 },
 	{ "plain IPv4 with options", V4_OPT, CD_PLAIN, 0, 0, 0, 24 },
@@ -148,14 +141,13 @@ static void test_classify(const struct classify_case *c)
 	bool ok;
 
 	cd_classify(pkt, n, &cp);
-	ok = cp.verdict == c->verdict && cp.intercept_id == c->intercept_id &&
-	     cp.session_id == c->session_id && cp.inner_off == c->inner_off &&
-	     cp.inner_len == c->inner_len;
+	ok = cp.verdict == c->verdict && cp.intercept_id == c->intercept_id && cp.session_id == c->session_id &&
+		cp.inner_off == c->inner_off && cp.inner_len == c->inner_len;
 	if (!ok)
 		printf("  got %s id %#x session %#x off %zu len %zu; want %s id %#x session %#x "
-		       "off %zu len %zu\n", cd_verdict_name(cp.verdict), cp.intercept_id,
-		       cp.session_id, cp.inner_off, cp.inner_len, cd_verdict_name(c->verdict),
-		       c->intercept_id, c->session_id, c->inner_off, c->inner_len);
+		       "off %zu len %zu\n",
+		       cd_verdict_name(cp.verdict), cp.intercept_id, cp.session_id, cp.inner_off, cp.inner_len,
+		       cd_verdict_name(c->verdict), c->intercept_id, c->session_id, c->inner_off, c->inner_len);
 	check(ok, "classify", c->name);
 }
 
@@ -164,8 +156,7 @@ static void test_id(const struct id_case *c)
 	uint32_t iid = 0xdeadbeef, sid = 0xdeadbeef;
 	bool lost = false;
 	int r = cd_parse_intercept_id(c->in, &iid, &sid, &lost);
-	bool ok = r == c->ret &&
-		  (r != 0 || (iid == c->intercept_id && sid == c->session_id && lost == c->lost));
+	bool ok = r == c->ret && (r != 0 || (iid == c->intercept_id && sid == c->session_id && lost == c->lost));
 
 	if (!ok)
 		printf("  got %d %#x %#x %d\n", r, iid, sid, lost);

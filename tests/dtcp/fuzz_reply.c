@@ -71,8 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t k = dtcp_reply_format(&r, "Juniper", 7, out, sizeof(out));
 	if (k == 0)
 		return 0;
-	if (dtcp_reply_parse(out, k, "Juniper", 7, &v) != 0 || v.code != r.code ||
-	    v.version != r.version)
+	if (dtcp_reply_parse(out, k, "Juniper", 7, &v) != 0 || v.code != r.code || v.version != r.version)
 		abort();
 	/* SEQ and the signature hold unless a block line smuggles a SEQ, an
 	 * empty line or an early Authentication-Info, which the server's

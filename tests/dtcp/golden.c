@@ -43,10 +43,10 @@ struct run {
 	bool crlf;
 	bool hex;
 	char key[128];
-	char *text;          /* pending message text */
+	char *text; /* pending message text */
 	size_t n, cap;
 	FILE *corpus_dir_stream;
-	const char *dump;    /* write each fed buffer here (fuzz seed corpus) */
+	const char *dump; /* write each fed buffer here (fuzz seed corpus) */
 	int dumped;
 	const char *name;
 };
@@ -73,8 +73,10 @@ static void text_add(struct run *r, const char *s, size_t n)
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'  ? c - '0' :
+		c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		c >= 'A' && c <= 'F' ? c - 'A' + 10 :
+				       -1;
 }
 
 /* A text line with \xHH escapes decoded (% hex on); returns the new length. */
@@ -82,8 +84,7 @@ static size_t unhex(char *s, size_t n)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
-		    hexval(s[i + 3]) >= 0) {
+		if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 && hexval(s[i + 3]) >= 0) {
 			s[o++] = (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
 			i += 3;
 		} else {
@@ -105,8 +106,7 @@ static void sign_placeholders(struct run *r)
 		    (i == 1 || r->text[i - 2] == '\n' || (i >= 3 && r->text[i - 2] == '\r' && r->text[i - 3] == '\n')))
 			msg_start = i;
 		/* The header name in any case, the placeholder exactly. */
-		if ((i == 0 || r->text[i - 1] == '\n') &&
-		    strncasecmp(r->text + i, ph, sizeof(ph) - 6) == 0 &&
+		if ((i == 0 || r->text[i - 1] == '\n') && strncasecmp(r->text + i, ph, sizeof(ph) - 6) == 0 &&
 		    memcmp(r->text + i + sizeof(ph) - 6, ph + sizeof(ph) - 6, 5) == 0) {
 			char hex[DTCP_HMAC_HEX + 1];
 			if (dtcp_hmac_hex(r->key, strlen(r->key), r->text + msg_start, i - msg_start, hex)) {
@@ -166,8 +166,7 @@ static void flush(struct run *r)
 		for (size_t off = 0; off < r->n && !r->closed; off += step) {
 			size_t k = r->n - off < step ? r->n - off : step;
 			fflush(r->out);
-			if (dtcp_session_feed(&r->ss, r->text + off, k, r->now, emit, r) ==
-			    DTCP_SESSION_CLOSE) {
+			if (dtcp_session_feed(&r->ss, r->text + off, k, r->now, emit, r) == DTCP_SESSION_CLOSE) {
 				r->closed = true;
 				fprintf(r->out, "%% session closed\n");
 			}
@@ -216,8 +215,9 @@ static int directive(struct run *r, char *line)
 		c->cnt.last_match_ms = r->now;
 	} else if (sscanf(line, "fail %255s %llu", a, &x) == 2) {
 		int *f = !strcmp(a, "install") ? &r->mb->fail_install :
-			 !strcmp(a, "remove") ? &r->mb->fail_remove :
-			 !strcmp(a, "read") ? &r->mb->fail_read : NULL;
+			!strcmp(a, "remove")   ? &r->mb->fail_remove :
+			!strcmp(a, "read")     ? &r->mb->fail_read :
+						 NULL;
 		if (!f)
 			return -1;
 		*f = (int)x;
@@ -332,8 +332,7 @@ int main(int argc, char **argv)
 		FILE *mem = tmpfile();
 		bool ok = false;
 
-		snprintf(outpath, sizeof(outpath), "%.*s.out",
-			 (int)(strlen(argv[i]) - 3), argv[i]);
+		snprintf(outpath, sizeof(outpath), "%.*s.out", (int)(strlen(argv[i]) - 3), argv[i]);
 		if (!mem || run_file(argv[i], mem, dump) != 0)
 			goto done;
 		rewind(mem);
@@ -355,10 +354,9 @@ int main(int argc, char **argv)
 			size_t k = 0, line = 1;
 			while (k < gn && k < wn && got[k] == want[k])
 				line += got[k++] == '\n';
-			fprintf(stderr, "%s: differs from %s at byte %zu (line %zu)\n",
-				argv[i], outpath, k, line);
+			fprintf(stderr, "%s: differs from %s at byte %zu (line %zu)\n", argv[i], outpath, k, line);
 		}
-done:
+	done:
 		printf("%s %s\n", ok ? "ok  " : "FAIL", argv[i]);
 		ok ? passed++ : failed++;
 		free(got);

@@ -153,13 +153,22 @@ static const struct {
 	{ "ftap2", { .key = "Juniper", .keylen = 7 } },
 	{ "ft-user", { .key = "Juniper", .keylen = 7 } },
 	{ "ftap", { .key = "Juniper", .keylen = 7 } }, /* the FlowTapLite document's */
-	{ "drafts", { .key = "Juniper", .keylen = 7, .refuse_no_lifetime = true,
-		      .cdest_whole = true, .delete_static_needs_flag = true } },
+	{ "drafts",
+	  { .key = "Juniper",
+	    .keylen = 7,
+	    .refuse_no_lifetime = true,
+	    .cdest_whole = true,
+	    .delete_static_needs_flag = true } },
 	{ "strict1", { .key = "Juniper", .keylen = 7, .seq_mode = DTCP_SEQ_STRICT } },
 	{ "small", { .key = "Juniper", .keylen = 7, .max_criteria = 2 } },
-	{ "limited", { .key = "Juniper", .keylen = 7, .n_allow_cdest = 1,
-		       .allow_cdest = limited_cd, .allow_cdest_port = &limited_ports,
-		       .n_allow_src = 1, .allow_src = limited_src } },
+	{ "limited",
+	  { .key = "Juniper",
+	    .keylen = 7,
+	    .n_allow_cdest = 1,
+	    .allow_cdest = limited_cd,
+	    .allow_cdest_port = &limited_ports,
+	    .n_allow_src = 1,
+	    .allow_src = limited_src } },
 };
 
 static const struct dtcp_source_policy *mem_source(void *ctx, const char *cs)
@@ -240,8 +249,7 @@ static int mem_cdest_xid(void *ctx, const char *name, uint8_t xid[16])
 	return 0;
 }
 
-static void mem_audit(void *ctx, const char *cs, const char *method, int code,
-		      uint32_t id, const char *why)
+static void mem_audit(void *ctx, const char *cs, const char *method, int code, uint32_t id, const char *why)
 {
 	struct memback *mb = ctx;
 	/* Only what has no reply on the wire: drops and expiries. */
@@ -259,7 +267,12 @@ void memback_init(struct memback *mb, FILE *audit)
 	mb->audit = audit;
 	mb->be = (struct dtcp_backend){ mem_install, mem_remove, mem_read, NULL }; /* expiry one by one */
 	mb->cfg = (struct dtcp_config){
-		.ctx = mb, .source = mem_source, .resolve_ifname = mem_ifname,
-		.resolve_vrf = mem_vrf, .cdest_lookup = mem_cdest, .cdest_xid = mem_cdest_xid, .audit = mem_audit,
+		.ctx = mb,
+		.source = mem_source,
+		.resolve_ifname = mem_ifname,
+		.resolve_vrf = mem_vrf,
+		.cdest_lookup = mem_cdest,
+		.cdest_xid = mem_cdest_xid,
+		.audit = mem_audit,
 	};
 }

@@ -21,7 +21,7 @@ struct memback {
 	struct mem_crit c[MEM_MAX];
 	int fail_install, fail_remove, fail_read; /* fail the next N calls */
 	unsigned installs, removes;
-	FILE *audit;                              /* drops and expiries go here */
+	FILE *audit; /* drops and expiries go here */
 	struct dtcp_config cfg;
 	struct dtcp_backend be;
 };

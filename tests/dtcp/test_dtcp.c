@@ -36,21 +36,18 @@ static char *crlf(const char *s, size_t *n)
 
 /* ---- 3.1 and 7 ------------------------------------------------------------ */
 
-static const char *vec31 =
-	"DISABLE DTCP/0.8\nCsource-ID: ft-user\nCriteria-ID: 8\nX-Drop-Policy: drop_pol\n"
-	"Flags: STATIC\nSeq: 1\n";
+static const char *vec31 = "DISABLE DTCP/0.8\nCsource-ID: ft-user\nCriteria-ID: 8\nX-Drop-Policy: drop_pol\n"
+			   "Flags: STATIC\nSeq: 1\n";
 
-static const char *add7 =
-	"ADD DTCP/0.7\nCsource-ID: ftap1\nCdest-ID: cd1\nSource-Address: 10.1.1.0/24\n"
-	"Dest-Address: *\nSource-Port: *\nDest-Port: 80\nProtocol: 6\nPriority: 2\n"
-	"X-JTap-Cdest-Dest-Address: 192.0.2.50\nX-JTap-Cdest-Dest-Port: 7890\n"
-	"X-JTap-Cdest-Source-Address: 192.0.2.1\nX-JTap-Cdest-Source-Port: 49153\n"
-	"X-JTap-Cdest-TTL: 64\nFlags: STATIC\nSeq: 1\n"
-	"Authentication-Info: 7aad6603263056c684466d3b2cb9cb997a570159\n\n";
+static const char *add7 = "ADD DTCP/0.7\nCsource-ID: ftap1\nCdest-ID: cd1\nSource-Address: 10.1.1.0/24\n"
+			  "Dest-Address: *\nSource-Port: *\nDest-Port: 80\nProtocol: 6\nPriority: 2\n"
+			  "X-JTap-Cdest-Dest-Address: 192.0.2.50\nX-JTap-Cdest-Dest-Port: 7890\n"
+			  "X-JTap-Cdest-Source-Address: 192.0.2.1\nX-JTap-Cdest-Source-Port: 49153\n"
+			  "X-JTap-Cdest-TTL: 64\nFlags: STATIC\nSeq: 1\n"
+			  "Authentication-Info: 7aad6603263056c684466d3b2cb9cb997a570159\n\n";
 
-static const char *reply7 =
-	"DTCP/0.7 200 OK\nSEQ: 1\nCRITERIA-ID: 1\nTIMESTAMP: 2024-05-01 12:00:00.000\n"
-	"AUTHENTICATION-INFO: 87fc3054061366e4bd3a421cba57b7f9d8bc82c6\n\n";
+static const char *reply7 = "DTCP/0.7 200 OK\nSEQ: 1\nCRITERIA-ID: 1\nTIMESTAMP: 2024-05-01 12:00:00.000\n"
+			    "AUTHENTICATION-INFO: 87fc3054061366e4bd3a421cba57b7f9d8bc82c6\n\n";
 
 static void test_vectors(void)
 {
@@ -58,10 +55,10 @@ static void test_vectors(void)
 	size_t n;
 	char *m = crlf(vec31, &n);
 
-	CHECK(dtcp_hmac_hex("Juniper", 7, m, n, hex) == 0 &&
-	      !strcmp(hex, "963aa01c38c531f63fb410afd058c018be4d0230"), "3.1 vector: %s", hex);
-	CHECK(dtcp_hmac_hex("Juniper", 7, "", 0, hex) == 0 &&
-	      !strcmp(hex, "eb4fb08e870da186709352f012b2f242c5a19e28"), "empty vector: %s", hex);
+	CHECK(dtcp_hmac_hex("Juniper", 7, m, n, hex) == 0 && !strcmp(hex, "963aa01c38c531f63fb410afd058c018be4d0230"),
+	      "3.1 vector: %s", hex);
+	CHECK(dtcp_hmac_hex("Juniper", 7, "", 0, hex) == 0 && !strcmp(hex, "eb4fb08e870da186709352f012b2f242c5a19e28"),
+	      "empty vector: %s", hex);
 	CHECK(dtcp_hmac_verify("Juniper", 7, m, n, "963AA01C38C531F63FB410AFD058C018BE4D0230", 40),
 	      "uppercase digest verifies");
 	CHECK(!dtcp_hmac_verify("Juniper", 7, m, n - 1, "963aa01c38c531f63fb410afd058c018be4d0230", 40),
@@ -78,8 +75,13 @@ static void test_vectors(void)
 	      "7 request signature");
 	size_t wn;
 	char *want = crlf(reply7, &wn);
-	struct dtcp_reply rep = { .version = 7, .code = 200, .has_seq = true, .seq = 1,
-				  .now_ms = T0_MS, .has_criteria_id = true, .criteria_id = 1 };
+	struct dtcp_reply rep = { .version = 7,
+				  .code = 200,
+				  .has_seq = true,
+				  .seq = 1,
+				  .now_ms = T0_MS,
+				  .has_criteria_id = true,
+				  .criteria_id = 1 };
 	char out[512];
 	size_t k = dtcp_reply_format(&rep, "Juniper", 7, out, sizeof(out));
 	CHECK(k == wn && !memcmp(out, want, wn), "7 reply formatted byte for byte");
@@ -167,8 +169,8 @@ static void test_framing(void)
 	struct dtcp_framer fr = { 0 };
 	size_t skip, len;
 	const char *lf = "\n\r\nNOOP DTCP/0.8\nSeq: 1\n\nNOOP";
-	CHECK(dtcp_frame_next(&fr, lf, strlen(lf), &skip, &len) == DTCP_FRAME_MESSAGE &&
-	      skip == 3 && len == 22, "LF framing skip=%zu len=%zu", skip, len);
+	CHECK(dtcp_frame_next(&fr, lf, strlen(lf), &skip, &len) == DTCP_FRAME_MESSAGE && skip == 3 && len == 22,
+	      "LF framing skip=%zu len=%zu", skip, len);
 	dtcp_framer_reset(&fr);
 	CHECK(dtcp_frame_next(&fr, lf, 3 + 21, &skip, &len) == DTCP_FRAME_MORE, "undecided end waits");
 	free(add);
@@ -180,8 +182,9 @@ static void test_framing(void)
 static void test_values(void)
 {
 	/* IPv4 text as inet_ntop writes it (dtcp_addr_str does it by hand) */
-	static const uint8_t v4[][4] = { { 0, 0, 0, 0 }, { 255, 255, 255, 255 }, { 10, 100, 9, 99 },
-					 { 1, 20, 199, 200 } };
+	static const uint8_t v4[][4] = {
+		{ 0, 0, 0, 0 }, { 255, 255, 255, 255 }, { 10, 100, 9, 99 }, { 1, 20, 199, 200 }
+	};
 	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
 		uint8_t a[16] = { 0 };
 		char got[64], want[64];
@@ -194,13 +197,31 @@ static void test_values(void)
 
 	struct dtcp_addr a;
 	static const char *good[] = {
-		"192.0.2.1", "0.0.0.0", "255.255.255.255", "::", "::1", "1::", "2001:db8::1",
-		"2001:DB8:0:0:0:0:0:1", "2001:0db8:0000:0000:0000:0000:0000:0001",
-		"::ffff:192.0.2.1", "64:ff9b::198.51.100.1", "fe80::1:2:3:4",
+		"192.0.2.1",
+		"0.0.0.0",
+		"255.255.255.255",
+		"::",
+		"::1",
+		"1::",
+		"2001:db8::1",
+		"2001:DB8:0:0:0:0:0:1",
+		"2001:0db8:0000:0000:0000:0000:0000:0001",
+		"::ffff:192.0.2.1",
+		"64:ff9b::198.51.100.1",
+		"fe80::1:2:3:4",
 	};
 	static const char *bad[] = {
-		"192.0.2", "192.0.2.1.1", "192.0.2.256", "01.2.3.4", "2001:db8::1::2", ":::",
-		"2001:db8::1%eth0", "2001:db8:0:0:0:0:0:0:1", "", " 192.0.2.1", "g::1",
+		"192.0.2",
+		"192.0.2.1.1",
+		"192.0.2.256",
+		"01.2.3.4",
+		"2001:db8::1::2",
+		":::",
+		"2001:db8::1%eth0",
+		"2001:db8:0:0:0:0:0:0:1",
+		"",
+		" 192.0.2.1",
+		"g::1",
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		CHECK(dtcp_parse_addr(good[i], strlen(good[i]), &a) == 0, "address %s", good[i]);
@@ -226,8 +247,8 @@ static void test_values(void)
 	      "single address: /32");
 
 	struct dtcp_range_set rs;
-	CHECK(dtcp_parse_range_list("80, 1024-*,*-10", 15, 65535, &rs) == 0 && rs.n == 3 &&
-	      rs.r[1].lo == 1024 && rs.r[1].hi == 65535 && rs.r[2].lo == 0 && rs.r[2].hi == 10,
+	CHECK(dtcp_parse_range_list("80, 1024-*,*-10", 15, 65535, &rs) == 0 && rs.n == 3 && rs.r[1].lo == 1024 &&
+		      rs.r[1].hi == 65535 && rs.r[2].lo == 0 && rs.r[2].hi == 10,
 	      "port list with open ranges");
 	CHECK(dtcp_parse_range_list("80,*", 4, 65535, &rs) == 0 && rs.any && rs.n == 0, "* wins");
 	CHECK(dtcp_parse_range_list("!80", 3, 65535, &rs) == DTCP_NOT_IMPLEMENTED, "negation 501");
@@ -264,7 +285,8 @@ static const char *const requests[] = {
 	"Dest-Address: *\nSource-Port: 1024-*, 22\nDest-Port: *-1023\nProtocol: 6,17\n"
 	"X-JTap-Input-Interface: eth0, ge-0/0/0.0\nTimeout-Idle: 60\nTimeout-Total: 86400\n"
 	"Timeout-Packets: 18446744073709551615\nTimeout-Bytes: 1\nX-MD-Intercept-Id: 0xabcdef0123456789\n"
-	"X-JTap-Cdest-Dest-Address: 2001:db8::1, 192.0.2.9\nX-JTap-Cdest-Dest-Port: 1, 65535\nSeq: 18446744073709551615\n",
+	"X-JTap-Cdest-Dest-Address: 2001:db8::1, 192.0.2.9\nX-JTap-Cdest-Dest-Port: 1, 65535\nSeq: "
+	"18446744073709551615\n",
 	"ADD DTCP/0.6\nCsource-ID: ftap1\nCdest-ID: cdconf\nDest-Address: 2001:db8::-2001:db8::ff, ::ffff:1.2.3.4\n"
 	"Protocol: 58\nICMP-Type: 128-129\nICMP-Code: 0\nX-JTap-VRF-Name: vrf-blue\nFlags: static\nSeq: 0\n",
 	"ADD DTCP/0.8\nCsource-ID: ftap1\nCdest-ID: cdconf\nX-IP-Addr: 192.0.2.99\n"
@@ -332,7 +354,8 @@ static void test_round_trip(void)
 			CHECK(!dtcp_entry_scope_name(e, r1.crit.nscope), "request %zu: no scope name past the end", i);
 			struct dtcp_entry *d = dtcp_entry_dup(e);
 			CHECK(d && d->packed_len == e->packed_len && !memcmp(d->packed, e->packed, e->packed_len) &&
-			      d->given == (const char *)d->packed + ((const unsigned char *)e->given - e->packed),
+				      d->given ==
+					      (const char *)d->packed + ((const unsigned char *)e->given - e->packed),
 			      "request %zu: entry copy points into itself", i);
 			free(d);
 			free(e);
@@ -343,7 +366,8 @@ static void test_round_trip(void)
 		size_t at = 0;
 		while (at < sizeof(r1) && ((char *)&r1)[at] == ((char *)&r2)[at])
 			at++;
-		CHECK(at == sizeof(r1), "request %zu: typed request survives the round trip (differs at offset %zu)", i, at);
+		CHECK(at == sizeof(r1), "request %zu: typed request survives the round trip (differs at offset %zu)", i,
+		      at);
 		free(t);
 	}
 }
@@ -371,8 +395,8 @@ static void test_hmac_reference(void)
 				char want[DTCP_HMAC_HEX + 1], got[DTCP_HMAC_HEX + 1];
 				static const unsigned char one;
 
-				HMAC(EVP_sha1(), klens[k] ? key : &one, (int)klens[k], dlens[d] ? data : &one,
-				     dlens[d], md, &mdlen);
+				HMAC(EVP_sha1(), klens[k] ? key : &one, (int)klens[k], dlens[d] ? data : &one, dlens[d],
+				     md, &mdlen);
 				for (unsigned int i = 0; i < mdlen; i++)
 					snprintf(want + 2 * i, 3, "%02x", md[i]);
 				CHECK(dtcp_hmac_hex(key, klens[k], data, dlens[d], got) == 0 && !strcmp(got, want),
@@ -387,20 +411,25 @@ static void test_reply_parse(void)
 	static struct dtcp_reply_view v;
 	char out[1024];
 	const char *blocks = "CRITERIA-ID: 4\r\nCRITERIA-NUM: 3\r\nCRITERIA-COUNT: 5\r\n";
-	struct dtcp_reply rep = { .version = 8, .code = 200, .has_seq = true, .seq = 77,
-				  .now_ms = T0_MS + 1234, .blocks = blocks, .blocks_len = strlen(blocks) };
+	struct dtcp_reply rep = { .version = 8,
+				  .code = 200,
+				  .has_seq = true,
+				  .seq = 77,
+				  .now_ms = T0_MS + 1234,
+				  .blocks = blocks,
+				  .blocks_len = strlen(blocks) };
 	size_t n = dtcp_reply_format(&rep, "k", 1, out, sizeof(out));
 
-	CHECK(n > 0 && dtcp_reply_parse(out, n, "k", 1, &v) == 0 && v.code == 200 &&
-	      v.version == 8 && v.has_seq && v.seq == 77 && v.signature_ok && !v.last,
+	CHECK(n > 0 && dtcp_reply_parse(out, n, "k", 1, &v) == 0 && v.code == 200 && v.version == 8 && v.has_seq &&
+		      v.seq == 77 && v.signature_ok && !v.last,
 	      "LIST part parses, not last");
 	CHECK(strstr(out, "TIMESTAMP: 2024-05-01 12:00:01.234\r\n") != NULL, "timestamp with ms");
 	out[20] ^= 1;
 	CHECK(dtcp_reply_parse(out, n, "k", 1, &v) == 0 && !v.signature_ok, "tampered reply");
 	struct dtcp_reply e = { .version = 6, .code = 431, .item = "CRITERIA-ID: 9", .now_ms = T0_MS };
 	n = dtcp_reply_format(&e, "k", 1, out, sizeof(out));
-	CHECK(n > 0 && dtcp_reply_parse(out, n, "k", 1, &v) == 0 && v.code == 431 && !v.has_seq &&
-	      v.last && v.signature_ok && strstr(out, "431 Unknown Criteria ID\r\nCRITERIA-ID: 9\r\n"),
+	CHECK(n > 0 && dtcp_reply_parse(out, n, "k", 1, &v) == 0 && v.code == 431 && !v.has_seq && v.last &&
+		      v.signature_ok && strstr(out, "431 Unknown Criteria ID\r\nCRITERIA-ID: 9\r\n"),
 	      "error reply with its item");
 	CHECK(dtcp_reply_parse("HTTP/1.1 200 OK\r\n\r\n", 19, "k", 1, &v) != 0, "not a DTCP reply");
 	/* Found by fuzz_reply: a 20-digit SEQ was not read back. */
@@ -498,7 +527,6 @@ static void test_table_ends(void)
 	dtcp_server_free(&s);
 }
 
-
 /* ---- a LIST a reply at a time (docs/dtcp-library.md "LIST, a reply at a time") ---- */
 
 struct replies {
@@ -591,9 +619,11 @@ static void test_list_stream(void)
 	k = signed_msg("LIST DTCP/0.8\nCsource-ID: ftap1\nFlags: BOTH\nSeq: 11\n\n", in, sizeof(in));
 	k += signed_msg("NOOP DTCP/0.8\nCsource-ID: ftap1\nSeq: 12\n\n", in + k, sizeof(in) - k);
 	k += signed_msg("ADD DTCP/0.8\nCsource-ID: ftap1\nDest-Address: 198.51.100.7\nCdest-ID: cdconf\n"
-			"Flags: STATIC\nSeq: 13\n\n", in + k, sizeof(in) - k);
+			"Flags: STATIC\nSeq: 13\n\n",
+			in + k, sizeof(in) - k);
 	CHECK(dtcp_session_feed(&ss, in, k, T0_MS, keep_emit, &rs) == DTCP_SESSION_OPEN && rs.n == 0 &&
-	      dtcp_session_listing(&ss), "a streamed LIST: nothing answered before its first step");
+		      dtcp_session_listing(&ss),
+	      "a streamed LIST: nothing answered before its first step");
 	del.method = DTCP_M_DELETE;
 	del.version = 8;
 	snprintf(del.csource.s, sizeof(del.csource.s), "ftap1");
@@ -651,7 +681,7 @@ static void test_list_stream(void)
 	CHECK(order && counts && got == nwant, "CRITERIA-NUM 1..%zu, COUNT %zu, the ids of the start in order (%zu)",
 	      nwant, nwant, got);
 	CHECK(rs.n == i + 4 && strstr(rs.r[i + 1], "SEQ: 12\r\n") && strstr(rs.r[i + 2], "SEQ: 13\r\n") &&
-	      strstr(rs.r[i + 2], "CRITERIA-ID: 3001\r\n") && strstr(rs.r[i + 3], "SEQ: 14\r\n"),
+		      strstr(rs.r[i + 2], "CRITERIA-ID: 3001\r\n") && strstr(rs.r[i + 3], "SEQ: 14\r\n"),
 	      "then the NOOP, the ADD (id 3001) and the later NOOP, in order");
 	CHECK(!dtcp_session_listing(&ss) && !s.lists, "the LIST is over, the server keeps no cursor");
 	for (i = 0; i < rs.n; i++)
@@ -726,8 +756,10 @@ static void test_controls(void)
 	for (int c = 0; c < 256; c++) {
 		if (c == '\n' || c == '\r')
 			continue; /* a line end; CR alone is the case below */
-		int n = snprintf(buf, sizeof(buf), "NOOP DTCP/0.8\r\nCsource-ID: ftap1\r\n"
-				 "X-Note: a%cb\r\nSeq: 1\r\n\r\n", c ? c : '@');
+		int n = snprintf(buf, sizeof(buf),
+				 "NOOP DTCP/0.8\r\nCsource-ID: ftap1\r\n"
+				 "X-Note: a%cb\r\nSeq: 1\r\n\r\n",
+				 c ? c : '@');
 		if (!c)
 			buf[strstr(buf, "a@b") - buf + 1] = 0;
 		dtcp_msg_parse(buf, (size_t)n, &m);
@@ -743,8 +775,8 @@ static void test_controls(void)
 	/* a lone CR right before the CRLF */
 	const char *cr = "NOOP DTCP/0.8\r\nCsource-ID: ftap1\r\nSeq: 1\r\r\n\r\n";
 	dtcp_msg_parse(cr, strlen(cr), &m);
-	CHECK(dtcp_request_parse(&m, &r, &err) != 0 && err.code == 400 &&
-	      !strcmp(err.item, "SEQ: 1\\013") && r.has_seq && r.seq == 1,
+	CHECK(dtcp_request_parse(&m, &r, &err) != 0 && err.code == 400 && !strcmp(err.item, "SEQ: 1\\013") &&
+		      r.has_seq && r.seq == 1,
 	      "lone CR at the end of Seq: 400, SEQ still echoed (%s)", err.item);
 	/* an item at DTCP_ITEM_MAX: no half escape */
 	memset(want, 0, sizeof(want));
@@ -753,7 +785,8 @@ static void test_controls(void)
 	k += snprintf(buf + k, sizeof(buf) - (size_t)k, "\r\nSeq: 1\r\n\r\n");
 	dtcp_msg_parse(buf, (size_t)k, &m);
 	CHECK(dtcp_request_parse(&m, &r, &err) != 0 && strlen(err.item) == 8 + 190 &&
-	      err.item[strlen(err.item) - 1] == '0', "an escape that does not fit is left out whole");
+		      err.item[strlen(err.item) - 1] == '0',
+	      "an escape that does not fit is left out whole");
 }
 
 static void test_remaining(void)

@@ -118,8 +118,8 @@ static void test_random(unsigned seed)
 		if (got != want || !same(&t))
 			bad = step;
 	}
-	CHECK(bad < 0, "random inserts and erases agree with the model (seed %u, first difference at step %d)",
-	      seed, bad);
+	CHECK(bad < 0, "random inserts and erases agree with the model (seed %u, first difference at step %d)", seed,
+	      bad);
 	gaptab_free(t.p, sizeof(*t.p), t.front);
 }
 

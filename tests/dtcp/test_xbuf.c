@@ -52,7 +52,10 @@ static void test_u64(void)
 		uint64_t v;
 		const char *want;
 	} cases[] = {
-		{ 0, "0" }, { 9, "9" }, { 10, "10" }, { 4294967296ull, "4294967296" },
+		{ 0, "0" },
+		{ 9, "9" },
+		{ 10, "10" },
+		{ 4294967296ull, "4294967296" },
 		{ UINT64_MAX, "18446744073709551615" },
 	};
 	char m[32];
@@ -93,7 +96,8 @@ static void test_heap(void)
 	xbuf_reset(&b);
 	CHECK(!b.full && b.n == 0 && b.cap == 10000, "heap reset keeps the memory");
 	xbuf_printf(&b, "%5000d|%4998d", 1, 2);
-	CHECK(!b.full && b.n == 9999 && b.p[4999] == '1' && b.p[5000] == '|' && b.p[9998] == '2', "heap printf to the limit");
+	CHECK(!b.full && b.n == 9999 && b.p[4999] == '1' && b.p[5000] == '|' && b.p[9998] == '2',
+	      "heap printf to the limit");
 	xbuf_free(&b);
 	CHECK(b.p == NULL && b.n == 0 && b.cap == 0 && b.max == 10000, "heap free: empty, same maximum");
 

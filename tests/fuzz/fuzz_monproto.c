@@ -20,8 +20,13 @@ static uint8_t out[MON_MSG_MAX + 16];
 
 /* An invariant: a failure names its line before aborting (libFuzzer keeps
  * the input). */
-#define check(ok) do { if (!(ok)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-	__FILE__, __LINE__, #ok); abort(); } } while (0)
+#define check(ok) \
+	do { \
+		if (!(ok)) { \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
+			abort(); \
+		} \
+	} while (0)
 
 static bool str_ok(const char *s, size_t cap)
 {
@@ -33,32 +38,22 @@ static bool str_ok(const char *s, size_t cap)
 static size_t reencode(const struct mon_msg *m)
 {
 	switch (m->type) {
-	case MON_SESSION_OPEN:
-		return mon_enc_session_open(out, sizeof(out), m->session, m->user, m->peer);
+	case MON_SESSION_OPEN: return mon_enc_session_open(out, sizeof(out), m->session, m->user, m->peer);
 	case MON_SESSION_CLOSE:
 	case MON_DTCP_EOF:
-	case MON_DTCP_CLOSE:
-		return mon_enc_empty(out, sizeof(out), m->type, m->session);
-	case MON_AUTH_PASSWORD:
-		return mon_enc_auth_password(out, sizeof(out), m->session, m->user, m->password);
+	case MON_DTCP_CLOSE: return mon_enc_empty(out, sizeof(out), m->type, m->session);
+	case MON_AUTH_PASSWORD: return mon_enc_auth_password(out, sizeof(out), m->session, m->user, m->password);
 	case MON_AUTH_PUBKEY:
-		return mon_enc_auth_pubkey(out, sizeof(out), m->session, m->key_signed, m->user,
-					   m->keytype, m->data, m->len);
-	case MON_AUTH_RESULT:
-		return mon_enc_auth_result(out, sizeof(out), m->session, m->ok);
+		return mon_enc_auth_pubkey(out, sizeof(out), m->session, m->key_signed, m->user, m->keytype, m->data,
+					   m->len);
+	case MON_AUTH_RESULT: return mon_enc_auth_result(out, sizeof(out), m->session, m->ok);
 	case MON_DTCP_DATA:
-	case MON_DTCP_REPLY:
-		return mon_enc_data(out, sizeof(out), m->type, m->session, m->data, m->len);
-	case MON_EVENT:
-		return mon_enc_event(out, sizeof(out), m->session, m->kind, m->peer);
-	case MON_CONN_OPEN:
-		return mon_enc_conn_open(out, sizeof(out), m->session, m->peer);
-	case MON_AUTH_SIG:
-		return mon_enc_auth_sig(out, sizeof(out), m->session, m->data, m->len, m->sig, m->siglen);
-	case MON_DTCP_CREDIT:
-		return mon_enc_credit(out, sizeof(out), m->session, m->credit);
-	default:
-		return SIZE_MAX;
+	case MON_DTCP_REPLY: return mon_enc_data(out, sizeof(out), m->type, m->session, m->data, m->len);
+	case MON_EVENT: return mon_enc_event(out, sizeof(out), m->session, m->kind, m->peer);
+	case MON_CONN_OPEN: return mon_enc_conn_open(out, sizeof(out), m->session, m->peer);
+	case MON_AUTH_SIG: return mon_enc_auth_sig(out, sizeof(out), m->session, m->data, m->len, m->sig, m->siglen);
+	case MON_DTCP_CREDIT: return mon_enc_credit(out, sizeof(out), m->session, m->credit);
+	default: return SIZE_MAX;
 	}
 }
 
@@ -188,29 +183,18 @@ static void encode_fields(const uint8_t *data, size_t size)
 	check(mon_decode(out, k, from, &m, &why) == 0 && m.type == type && m.session == session);
 	/* The other side never accepts it (a monitor type from the worker...). */
 	static struct mon_msg o;
-	check(mon_decode(out, k, from == MON_FROM_WORKER ? MON_FROM_MONITOR : MON_FROM_WORKER,
-			 &o, &why) != 0);
+	check(mon_decode(out, k, from == MON_FROM_WORKER ? MON_FROM_MONITOR : MON_FROM_WORKER, &o, &why) != 0);
 	switch (type) {
-	case MON_SESSION_OPEN:
-		check(!strcmp(m.user, a) && !strcmp(m.peer, b));
-		break;
-	case MON_AUTH_PASSWORD:
-		check(!strcmp(m.user, a) && !strcmp(m.password, b));
-		break;
+	case MON_SESSION_OPEN: check(!strcmp(m.user, a) && !strcmp(m.peer, b)); break;
+	case MON_AUTH_PASSWORD: check(!strcmp(m.user, a) && !strcmp(m.password, b)); break;
 	case MON_AUTH_PUBKEY:
-		check(!strcmp(m.user, a) && !strcmp(m.keytype, b) && m.key_signed == !!(sel & 8) &&
-		      m.len == restn && !memcmp(m.data, rest, restn));
+		check(!strcmp(m.user, a) && !strcmp(m.keytype, b) && m.key_signed == !!(sel & 8) && m.len == restn &&
+		      !memcmp(m.data, rest, restn));
 		break;
-	case MON_AUTH_RESULT:
-		check(m.ok == !!(sel & 8));
-		break;
+	case MON_AUTH_RESULT: check(m.ok == !!(sel & 8)); break;
 	case MON_DTCP_DATA:
-	case MON_DTCP_REPLY:
-		check(m.len == restn && !memcmp(m.data, rest, restn));
-		break;
-	case MON_EVENT:
-		check(m.kind == sel >> 4 && !strcmp(m.peer, b));
-		break;
+	case MON_DTCP_REPLY: check(m.len == restn && !memcmp(m.data, rest, restn)); break;
+	case MON_EVENT: check(m.kind == sel >> 4 && !strcmp(m.peer, b)); break;
 	}
 	mon_msg_clear(&m);
 }

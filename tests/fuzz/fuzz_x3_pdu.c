@@ -16,8 +16,13 @@
 
 #include "x3_pdu.h"
 
-#define check(ok) do { if (!(ok)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-	__FILE__, __LINE__, #ok); abort(); } } while (0)
+#define check(ok) \
+	do { \
+		if (!(ok)) { \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
+			abort(); \
+		} \
+	} while (0)
 
 static uint8_t out[X3_PDU_MAX];
 static const uint8_t nil[16];
@@ -26,16 +31,15 @@ static void reencode(const uint8_t *b, size_t used, const struct x3_pdu *p)
 {
 	size_t n = 0;
 
-	if (p->type == X3_TYPE_X3 && p->hdr_len == X3_X3_HDR_LEN && p->has_seq && p->has_ts &&
-	    p->n_other_attrs == 0 && b[40] == 0 && b[41] == 8 && /* xtap's order: sequence first */
-	    (p->format == X3_FMT_IPV4 || p->format == X3_FMT_IPV6) &&
-	    p->direction >= X3_DIR_UNKNOWN) {
-		n = x3_encode_x3(out, sizeof(out), p->xid, p->correlation, p->direction, p->seq,
-				 p->ts_sec, p->ts_nsec, p->payload, p->payload_len);
+	if (p->type == X3_TYPE_X3 && p->hdr_len == X3_X3_HDR_LEN && p->has_seq && p->has_ts && p->n_other_attrs == 0 &&
+	    b[40] == 0 && b[41] == 8 && /* xtap's order: sequence first */
+	    (p->format == X3_FMT_IPV4 || p->format == X3_FMT_IPV6) && p->direction >= X3_DIR_UNKNOWN) {
+		n = x3_encode_x3(out, sizeof(out), p->xid, p->correlation, p->direction, p->seq, p->ts_sec, p->ts_nsec,
+				 p->payload, p->payload_len);
 		check(n == used);
 	} else if ((p->type == X3_TYPE_KEEPALIVE || p->type == X3_TYPE_KEEPALIVE_ACK) &&
-		   p->hdr_len == X3_KEEPALIVE_LEN && p->format == 0 && p->direction == 0 &&
-		   p->correlation == 0 && memcmp(p->xid, nil, 16) == 0) {
+		   p->hdr_len == X3_KEEPALIVE_LEN && p->format == 0 && p->direction == 0 && p->correlation == 0 &&
+		   memcmp(p->xid, nil, 16) == 0) {
 		n = x3_encode_keepalive(out, sizeof(out), p->type, p->seq);
 		check(n == used);
 	}

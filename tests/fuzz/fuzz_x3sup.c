@@ -14,8 +14,13 @@
 
 #include "x3sup.h"
 
-#define check(ok) do { if (!(ok)) { fprintf(stderr, "%s:%d: check failed: %s\n", \
-	__FILE__, __LINE__, #ok); abort(); } } while (0)
+#define check(ok) \
+	do { \
+		if (!(ok)) { \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
+			abort(); \
+		} \
+	} while (0)
 
 static int events;
 
@@ -31,8 +36,8 @@ static void on_event(void *ctx, const char *detail)
 	for (size_t i = 0; i < n; i++)
 		check(detail[i] >= 0x20 && detail[i] < 0x7f);
 	for (size_t k = 0; k < 4; k++)
-		known = known || (!strncmp(detail + 8, kinds[k], strlen(kinds[k])) &&
-				  detail[8 + strlen(kinds[k])] == ':');
+		known = known ||
+			(!strncmp(detail + 8, kinds[k], strlen(kinds[k])) && detail[8 + strlen(kinds[k])] == ':');
 	check(known);
 }
 

@@ -84,8 +84,10 @@ static void fresh_start(void)
 	for (int i = 0; i < 2; i++) { /* two interfaces */
 		bpf_say(LIBBPF_WARN, "libbpf: prog '%s': BPF program load failed: %s\n", "xdp_pass",
 			"Operation not permitted");
-		bpf_say(LIBBPF_WARN, "libbpf: permission error while running as root; try raising 'ulimit -l'? "
-				     "current value: %s\n", "8.0 MiB");
+		bpf_say(LIBBPF_WARN,
+			"libbpf: permission error while running as root; try raising 'ulimit -l'? "
+			"current value: %s\n",
+			"8.0 MiB");
 		bpf_say(LIBBPF_WARN, "libbpf: prog '%s': failed to load: %d\n", "xdp_pass", -1);
 		bpf_say(LIBBPF_WARN, "libbpf: failed to load object '%s'\n",
 			"/usr/lib/x86_64-linux-gnu/bpf/xdp-dispatcher.o");
@@ -108,8 +110,10 @@ static void real_trouble(void)
 {
 	bpf_say(LIBBPF_WARN, "libbpf: map '%s': failed to create: %s\n", "xtap_rules", "Operation not permitted");
 	bpf_say(LIBBPF_WARN, "libbpf: prog '%s': BPF program load failed: %s\n", "xtap_xdp", "Operation not permitted");
-	bpf_say(LIBBPF_WARN, "libbpf: permission error while running as root; try raising 'ulimit -l'? "
-			     "current value: %s\n", "8.0 MiB");
+	bpf_say(LIBBPF_WARN,
+		"libbpf: permission error while running as root; try raising 'ulimit -l'? "
+		"current value: %s\n",
+		"8.0 MiB");
 	bpf_say(LIBBPF_DEBUG, "libbpf: loading object '%s'\n", "xtap_bpf");
 	xdp_say(LIBXDP_INFO, "Loaded %d programs\n", 1);
 }
@@ -144,7 +148,8 @@ int main(void)
 	out = strdup(capture(real_trouble));
 	check(strstr(out, "xtapd: info: libbpf: map 'xtap_rules': failed to create: Operation not permitted\n") != NULL,
 	      "an unexpected libbpf warning is shown, at info, with one prefix");
-	check(strstr(out, "xtapd: info: libbpf: permission error while running as root; try raising 'ulimit -l'?") != NULL,
+	check(strstr(out, "xtapd: info: libbpf: permission error while running as root; try raising 'ulimit -l'?") !=
+		      NULL,
 	      "libbpf's memlock guess after xtap's own program is shown");
 	check(!strstr(out, "loading object") && !strstr(out, "Loaded 1 programs"),
 	      "libbpf debug and libxdp info lines stay hidden at info");
@@ -153,13 +158,16 @@ int main(void)
 
 	log_set_level(LOG_LVL_DEBUG);
 	out = strdup(capture(fresh_start));
-	check(strstr(out, "xtapd: debug: libbpf: failed to load object '/usr/lib/x86_64-linux-gnu/bpf/xdp-dispatcher.o'\n") &&
-	      strstr(out, "xtapd: debug: libxdp: Falling back to loading single prog without dispatcher\n") &&
-	      strstr(out, "xtapd: debug: libbpf: permission error while running as root"),
+	check(strstr(out,
+		     "xtapd: debug: libbpf: failed to load object "
+		     "'/usr/lib/x86_64-linux-gnu/bpf/xdp-dispatcher.o'\n") &&
+		      strstr(out, "xtapd: debug: libxdp: Falling back to loading single prog without dispatcher\n") &&
+		      strstr(out, "xtapd: debug: libbpf: permission error while running as root"),
 	      "with -v the raw lines are there, at debug");
 	free(out);
 	out = strdup(capture(real_trouble));
-	check(strstr(out, "xtapd: debug: libbpf: loading object 'xtap_bpf'\n") && strstr(out, "xtapd: debug: libxdp: Loaded 1 programs\n"),
+	check(strstr(out, "xtapd: debug: libbpf: loading object 'xtap_bpf'\n") &&
+		      strstr(out, "xtapd: debug: libxdp: Loaded 1 programs\n"),
 	      "with -v libbpf's debug and libxdp's info lines at debug");
 	free(out);
 

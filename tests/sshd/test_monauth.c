@@ -23,8 +23,9 @@
 
 #define PASSWORD "xtap-test-pw"
 /* crypt(3) SHA-512 of PASSWORD (mkpasswd -m sha-512 -S xtaptestsalt) */
-#define TEST_HASH "$6$xtaptestsalt$KVXqPdNh1kdv0b13JQFDCVlxalCARleSmGxhtooWwTvP5llEJeoq." \
-		  "/G7SVovO0Bbqjl.TJBXMKuTJatpflSUb."
+#define TEST_HASH \
+	"$6$xtaptestsalt$KVXqPdNh1kdv0b13JQFDCVlxalCARleSmGxhtooWwTvP5llEJeoq." \
+	"/G7SVovO0Bbqjl.TJBXMKuTJatpflSUb."
 /* public keys made with ssh-keygen -t ed25519 for this test: K1 is ftap1's */
 #define K1_B64 "AAAAC3NzaC1lZDI1NTE5AAAAIF8Wa4FdEMEtE82f8BBP9Oeu4Deaq8d5KQntVuTuOHzs"
 #define K2_B64 "AAAAC3NzaC1lZDI1NTE5AAAAIJhxkn3A2no3UIJVFBvYTwuk7k0b/Jj2Zsq8ZkQYFuMn"
@@ -149,20 +150,21 @@ static int setup(void)
 	snprintf(audit_path, sizeof(audit_path), "%s/audit.log", dir);
 	if (!(f = fopen(cfg_path, "w")))
 		return -1;
-	fprintf(f, "set system login class flowtap permissions flow-tap-operation\n"
-		   "set system login user ftap1 uid 2001\n"
-		   "set system login user ftap1 class flowtap\n"
-		   "set system login user ftap1 authentication encrypted-password \"%s\"\n"
-		   "set system login user ftap1 authentication ssh-ed25519 \"ssh-ed25519 %s\"\n"
-		   /* a user with the password but no control source: no DTCP key */
-		   "set system login user viewer uid 2002\n"
-		   "set system login user viewer class flowtap\n"
-		   "set system login user viewer authentication encrypted-password \"%s\"\n"
-		   "set system services flow-tap-dtcp ssh\n"
-		   "set interfaces vt-4/0/0 unit 0 family inet\n"
-		   "set services flow-tap tunnel-interface vt-4/0/0.0\n"
-		   "set services flow-tap control-source ftap1 key \"Juniper\"\n"
-		   "set services flow-tap interface s0 mode xdp-native\n",
+	fprintf(f,
+		"set system login class flowtap permissions flow-tap-operation\n"
+		"set system login user ftap1 uid 2001\n"
+		"set system login user ftap1 class flowtap\n"
+		"set system login user ftap1 authentication encrypted-password \"%s\"\n"
+		"set system login user ftap1 authentication ssh-ed25519 \"ssh-ed25519 %s\"\n"
+		/* a user with the password but no control source: no DTCP key */
+		"set system login user viewer uid 2002\n"
+		"set system login user viewer class flowtap\n"
+		"set system login user viewer authentication encrypted-password \"%s\"\n"
+		"set system services flow-tap-dtcp ssh\n"
+		"set interfaces vt-4/0/0 unit 0 family inet\n"
+		"set services flow-tap tunnel-interface vt-4/0/0.0\n"
+		"set services flow-tap control-source ftap1 key \"Juniper\"\n"
+		"set services flow-tap interface s0 mode xdp-native\n",
 		TEST_HASH, K1_B64, TEST_HASH);
 	fclose(f);
 	cfg = calloc(1, sizeof(*cfg));
@@ -176,8 +178,13 @@ static int setup(void)
 	memback_init(&mb, NULL);
 	if (dtcp_server_init(&srv, &mb.cfg, &mb.be, &mb))
 		return -1;
-	ma = (struct xtap_monauth){ .cfg = &cfg, .audit = &audit, .srv = &srv, .stats = &stats,
-				    .tx = tx, .tx_size = sizeof(tx), .send = capture };
+	ma = (struct xtap_monauth){ .cfg = &cfg,
+				    .audit = &audit,
+				    .srv = &srv,
+				    .stats = &stats,
+				    .tx = tx,
+				    .tx_size = sizeof(tx),
+				    .send = capture };
 	xtap_monauth_dummy_hash(&ma);
 	return 0;
 }
@@ -190,12 +197,14 @@ static void passwords(void)
 	conn_open(1, "192.0.2.10");
 	CHECK(xtap_monauth_connections(&ma) == 1 && n_sent == 0, "CONN_OPEN takes a slot, answered with nothing");
 	CHECK(password(1, "ftap1", "xtap-test-pX") == 0, "wrong password: AUTH_RESULT 0");
-	CHECK(audit_count("\"auth_fail\"", "\"ftap1\"", "\"peer\":\"192.0.2.10\"") == 1, "auth_fail audited with the peer of CONN_OPEN");
+	CHECK(audit_count("\"auth_fail\"", "\"ftap1\"", "\"peer\":\"192.0.2.10\"") == 1,
+	      "auth_fail audited with the peer of CONN_OPEN");
 	CHECK(password(1, "nosuchuser", PASSWORD) == 0, "unknown user: AUTH_RESULT 0");
 	CHECK(password(1, "viewer", PASSWORD) == 0, "the configured password of a user who is no control source: 0");
 	CHECK(stats.auth_fail_password == 4, "the failures are counted for the metrics");
 	CHECK(password(1, "ftap1", PASSWORD) == 1, "right password: AUTH_RESULT 1");
-	CHECK(audit_count("\"auth_ok\"", "\"peer\":\"192.0.2.10\"", "\"method\":\"password\"") == 1, "auth_ok audited with the peer and the method");
+	CHECK(audit_count("\"auth_ok\"", "\"peer\":\"192.0.2.10\"", "\"method\":\"password\"") == 1,
+	      "auth_ok audited with the peer and the method");
 	CHECK(password(1, "ftap1", PASSWORD) == 0, "a second AUTH_* on a logged-in connection: refused");
 	/* an id announced twice keeps its first peer */
 	conn_open(1, "203.0.113.66");
@@ -205,7 +214,8 @@ static void passwords(void)
 static void sessions(void)
 {
 	session_open(2, "ftap1");
-	CHECK(!xtap_monauth_dtcp(&ma, 2) && xtap_monauth_sessions(&ma) == 0, "SESSION_OPEN for a connection never announced: no session");
+	CHECK(!xtap_monauth_dtcp(&ma, 2) && xtap_monauth_sessions(&ma) == 0,
+	      "SESSION_OPEN for a connection never announced: no session");
 	conn_open(2, "192.0.2.20");
 	session_open(2, "ftap1");
 	CHECK(!xtap_monauth_dtcp(&ma, 2), "SESSION_OPEN without a login: no session");
@@ -213,9 +223,10 @@ static void sessions(void)
 	session_open(1, "ftap2");
 	CHECK(!xtap_monauth_dtcp(&ma, 1), "SESSION_OPEN as another user than the one logged in: no session");
 	session_open(1, "ftap1");
-	CHECK(xtap_monauth_dtcp(&ma, 1) &&
-	      xtap_monauth_sessions(&ma) == 1, "SESSION_OPEN as the user logged in: a DTCP session");
-	CHECK(audit_count("\"session_open\"", "ftap1 from 192.0.2.10", NULL) == 1, "session_open audited with the peer of CONN_OPEN (not the one SESSION_OPEN names)");
+	CHECK(xtap_monauth_dtcp(&ma, 1) && xtap_monauth_sessions(&ma) == 1,
+	      "SESSION_OPEN as the user logged in: a DTCP session");
+	CHECK(audit_count("\"session_open\"", "ftap1 from 192.0.2.10", NULL) == 1,
+	      "session_open audited with the peer of CONN_OPEN (not the one SESSION_OPEN names)");
 	session_open(1, "ftap1");
 	CHECK(xtap_monauth_sessions(&ma) == 1, "a second SESSION_OPEN: still one session");
 	{
@@ -240,7 +251,8 @@ static void sessions(void)
 		dtcp_session_feed(&s->ds, lm, k, 0, count_emit, &replies);
 		CHECK(dtcp_session_listing(&s->ds) && replies == 0, "a LIST streams on the session");
 		empty(MON_DTCP_EOF, 1);
-		CHECK(n_sent == 0 && s->eof_wait && xtap_monauth_dtcp(&ma, 1), "DTCP_EOF during a LIST: no DTCP_CLOSE yet");
+		CHECK(n_sent == 0 && s->eof_wait && xtap_monauth_dtcp(&ma, 1),
+		      "DTCP_EOF during a LIST: no DTCP_CLOSE yet");
 		while (dtcp_session_listing(&s->ds))
 			dtcp_session_list_step(&s->ds, 0, count_emit, &replies);
 		CHECK(replies == 1, "the LIST's reply (xtapd's pump closes the session after it)");
@@ -251,7 +263,8 @@ static void sessions(void)
 	empty(MON_DTCP_EOF, 1);
 	CHECK(n_sent == 0, "a second DTCP_EOF: no second DTCP_CLOSE");
 	empty(MON_SESSION_CLOSE, 1);
-	CHECK(xtap_monauth_connections(&ma) == 1 && xtap_monauth_sessions(&ma) == 0, "SESSION_CLOSE frees the slot and the session");
+	CHECK(xtap_monauth_connections(&ma) == 1 && xtap_monauth_sessions(&ma) == 0,
+	      "SESSION_CLOSE frees the slot and the session");
 	CHECK(audit_count("\"session_close\"", "ftap1", NULL) == 1, "session_close audited");
 	empty(MON_SESSION_CLOSE, 2);
 	CHECK(xtap_monauth_connections(&ma) == 0, "a connection that never logged in frees its slot too");
@@ -269,7 +282,8 @@ static void keys(void)
 	CHECK(pubkey(3, "ftap1", K2_B64, 0) == 0, "key query for another key: 0");
 	CHECK(pubkey(3, "viewer", K1_B64, 0) == 0, "key query for a user without that key: 0");
 	CHECK(pubkey(3, "ftap1", K1_B64, 1) == 0, "a signed request with no AUTH_SIG before it: 0");
-	CHECK(audit_count("\"auth_fail\"", "\"method\":\"publickey\"", "192.0.2.30") == 1, "... audited as a failed publickey login");
+	CHECK(audit_count("\"auth_fail\"", "\"method\":\"publickey\"", "192.0.2.30") == 1,
+	      "... audited as a failed publickey login");
 	session_open(3, "ftap1");
 	CHECK(!xtap_monauth_dtcp(&ma, 3), "... and no session");
 	empty(MON_SESSION_CLOSE, 3);
@@ -291,9 +305,10 @@ static void slots(void)
 	session_open(999, "ftap1");
 	CHECK(xtap_monauth_dtcp(&ma, 999) != NULL, "... and opens a session");
 	xtap_monauth_drop_all(&ma, "SSH worker restart");
-	CHECK(xtap_monauth_connections(&ma) == 0 &&
-	      xtap_monauth_sessions(&ma) == 0, "the worker gone: every slot free");
-	CHECK(audit_count("\"session_close\"", "SSH worker restart", NULL) == 1, "... the DTCP session's end audited with the reason");
+	CHECK(xtap_monauth_connections(&ma) == 0 && xtap_monauth_sessions(&ma) == 0,
+	      "the worker gone: every slot free");
+	CHECK(audit_count("\"session_close\"", "SSH worker restart", NULL) == 1,
+	      "... the DTCP session's end audited with the reason");
 	for (uint32_t id = 100; id < 100 + XTAP_MON_SESSIONS && ok; id++) {
 		conn_open(id, "192.0.2.42");
 		ok = password(id, "ftap1", PASSWORD) == 1;
@@ -312,10 +327,12 @@ static void rate_limit(void)
 		password(5, "ftap1", "wrong");
 	suppressed = audit_count("\"auth_fail\"", NULL, NULL) - before;
 	/* this minute's window already holds the failures above */
-	CHECK(before < 20 && before + suppressed == 20, "30 more failed logins write auth_fail lines up to 20 in the minute");
+	CHECK(before < 20 && before + suppressed == 20,
+	      "30 more failed logins write auth_fail lines up to 20 in the minute");
 	CHECK(stats.auth_fail_password == 6 + 30, "... every one counted for the metrics");
 	feed(mon_enc_event(in, sizeof(in), 5, MON_EV_REFUSED, "192.0.2.50"));
-	CHECK(audit_count("\"connection_refused\"", "refused from 192.0.2.50", NULL) == 1, "a refused channel (not pre-auth) is written at once");
+	CHECK(audit_count("\"connection_refused\"", "refused from 192.0.2.50", NULL) == 1,
+	      "a refused channel (not pre-auth) is written at once");
 	empty(MON_SESSION_CLOSE, 5);
 }
 

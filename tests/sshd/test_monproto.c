@@ -33,12 +33,14 @@ static void round_trips(void)
 
 	n = mon_enc_session_open(buf, sizeof(buf), 7, "ftap1", "192.0.2.1");
 	CHECK(n == MON_HDR_LEN + 2 + 5 + 2 + 9, "open encodes");
-	CHECK(dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_SESSION_OPEN &&
-	      m.session == 7 && !strcmp(m.user, "ftap1") && !strcmp(m.peer, "192.0.2.1"), "open decodes");
+	CHECK(dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_SESSION_OPEN && m.session == 7 &&
+		      !strcmp(m.user, "ftap1") && !strcmp(m.peer, "192.0.2.1"),
+	      "open decodes");
 
 	n = mon_enc_auth_password(buf, sizeof(buf), 3, "u", "p@ss word");
-	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
-	      m.type == MON_AUTH_PASSWORD && !strcmp(m.password, "p@ss word") && !strcmp(m.user, "u"), "password round trip");
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_AUTH_PASSWORD &&
+		      !strcmp(m.password, "p@ss word") && !strcmp(m.user, "u"),
+	      "password round trip");
 	mon_msg_clear(&m);
 	CHECK(m.password[0] == 0 && m.password[4] == 0, "clear wipes the password");
 
@@ -48,18 +50,18 @@ static void round_trips(void)
 	for (size_t i = 0; i < sizeof(blob); i++)
 		blob[i] = (uint8_t)(i * 7);
 	n = mon_enc_auth_pubkey(buf, sizeof(buf), 9, true, "ftap1", "ssh-ed25519", blob, sizeof(blob));
-	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.key_signed &&
-	      !strcmp(m.keytype, "ssh-ed25519") && m.len == sizeof(blob) &&
-	      !memcmp(m.data, blob, sizeof(blob)), "pubkey round trip");
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.key_signed && !strcmp(m.keytype, "ssh-ed25519") &&
+		      m.len == sizeof(blob) && !memcmp(m.data, blob, sizeof(blob)),
+	      "pubkey round trip");
 	n = mon_enc_auth_pubkey(buf, sizeof(buf), 9, false, "ftap1", "ssh-rsa", blob, 1);
-	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && !m.key_signed &&
-	      m.len == 1, "pubkey probe round trip");
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && !m.key_signed && m.len == 1, "pubkey probe round trip");
 
 	/* CONN_OPEN: [hdr][u16 9]["192.0.2.9"] */
 	n = mon_enc_conn_open(buf, sizeof(buf), 12, "192.0.2.9");
 	CHECK(n == MON_HDR_LEN + 2 + 9, "conn open encodes");
-	CHECK(dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_CONN_OPEN &&
-	      m.session == 12 && !strcmp(m.peer, "192.0.2.9"), "conn open decodes");
+	CHECK(dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_CONN_OPEN && m.session == 12 &&
+		      !strcmp(m.peer, "192.0.2.9"),
+	      "conn open decodes");
 	CHECK(dec(buf, n, MON_FROM_MONITOR, &m) < 0, "conn open from the monitor refused");
 	CHECK(!mon_enc_conn_open(buf, sizeof(buf), 1, "1.2.3.4 5"), "enc: conn open, peer with a space");
 	/* AUTH_SIG: [hdr][u16 len][signed data][u16 len][signature] */
@@ -67,9 +69,10 @@ static void round_trips(void)
 		data[i] = (uint8_t)(i * 13 + 5);
 	n = mon_enc_auth_sig(buf, sizeof(buf), 9, data, MON_SIGNED_MAX, data + MON_SIGNED_MAX, MON_SIG_MAX);
 	CHECK(n == MON_HDR_LEN + 2 + MON_SIGNED_MAX + 2 + MON_SIG_MAX, "sig encodes");
-	CHECK(dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_AUTH_SIG &&
-	      m.len == MON_SIGNED_MAX && !memcmp(m.data, data, MON_SIGNED_MAX) && m.siglen == MON_SIG_MAX &&
-	      !memcmp(m.sig, data + MON_SIGNED_MAX, MON_SIG_MAX), "sig decodes");
+	CHECK(dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_AUTH_SIG && m.len == MON_SIGNED_MAX &&
+		      !memcmp(m.data, data, MON_SIGNED_MAX) && m.siglen == MON_SIG_MAX &&
+		      !memcmp(m.sig, data + MON_SIGNED_MAX, MON_SIG_MAX),
+	      "sig decodes");
 	CHECK(dec(buf, n, MON_FROM_MONITOR, &m) < 0, "sig from the monitor refused");
 	CHECK(dec(buf, n - 1, MON_FROM_WORKER, &m) < 0, "sig cut by one byte refused");
 	CHECK(!mon_enc_auth_sig(buf, sizeof(buf), 9, data, MON_SIGNED_MAX + 1, blob, 64), "enc: signed data too long");
@@ -77,13 +80,15 @@ static void round_trips(void)
 	CHECK(!mon_enc_auth_sig(buf, sizeof(buf), 9, blob, 64, blob, 0), "enc: empty signature");
 	n = mon_enc_auth_sig(buf, sizeof(buf), 9, blob, 64, blob, 64);
 	set_u32(buf + 8, (uint32_t)(n - MON_HDR_LEN)); /* consistent header, */
-	buf[MON_HDR_LEN] = 0; buf[MON_HDR_LEN + 1] = 0; /* but signed data of length 0 */
+	buf[MON_HDR_LEN] = 0;
+	buf[MON_HDR_LEN + 1] = 0; /* but signed data of length 0 */
 	CHECK(dec(buf, n, MON_FROM_WORKER, &m) < 0, "sig with empty signed data refused");
 
 	/* DTCP_CREDIT: [hdr][u32 bytes], 1..MON_CREDIT_MAX, from the worker only */
 	n = mon_enc_credit(buf, sizeof(buf), 7, 32768);
-	CHECK(n == MON_HDR_LEN + 4 && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
-	      m.type == MON_DTCP_CREDIT && m.session == 7 && m.credit == 32768, "credit round trip");
+	CHECK(n == MON_HDR_LEN + 4 && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_DTCP_CREDIT &&
+		      m.session == 7 && m.credit == 32768,
+	      "credit round trip");
 	CHECK(dec(buf, n, MON_FROM_MONITOR, &m) < 0, "credit from the monitor refused");
 	CHECK(dec(buf, n - 1, MON_FROM_WORKER, &m) < 0, "credit cut by one byte refused");
 	n = mon_enc_credit(buf, sizeof(buf), 7, MON_CREDIT_MAX);
@@ -111,20 +116,21 @@ static void round_trips(void)
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)i;
 	n = mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 5, data, sizeof(data));
-	CHECK(n == MON_HDR_LEN + MON_DATA_MAX &&
-	      dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.len == MON_DATA_MAX &&
-	      !memcmp(m.data, data, MON_DATA_MAX), "64 KiB data round trip");
+	CHECK(n == MON_HDR_LEN + MON_DATA_MAX && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.len == MON_DATA_MAX &&
+		      !memcmp(m.data, data, MON_DATA_MAX),
+	      "64 KiB data round trip");
 	n = mon_enc_data(buf, sizeof(buf), MON_DTCP_REPLY, 5, "x", 1);
-	CHECK(n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.len == 1 &&
-	      m.data[0] == 'x', "reply round trip");
+	CHECK(n && dec(buf, n, MON_FROM_MONITOR, &m) == 0 && m.len == 1 && m.data[0] == 'x', "reply round trip");
 
 	n = mon_enc_event(buf, sizeof(buf), 0, MON_EV_RATE_LIMIT, "2001:db8::1");
-	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
-	      m.kind == MON_EV_RATE_LIMIT && !strcmp(m.peer, "2001:db8::1"), "event without session");
+	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.kind == MON_EV_RATE_LIMIT &&
+		      !strcmp(m.peer, "2001:db8::1"),
+	      "event without session");
 
 	n = mon_enc_empty(buf, sizeof(buf), MON_SESSION_CLOSE, 2);
-	CHECK(n == MON_HDR_LEN && dec(buf, n, MON_FROM_WORKER, &m) == 0 &&
-	      m.type == MON_SESSION_CLOSE && m.session == 2, "close round trip");
+	CHECK(n == MON_HDR_LEN && dec(buf, n, MON_FROM_WORKER, &m) == 0 && m.type == MON_SESSION_CLOSE &&
+		      m.session == 2,
+	      "close round trip");
 	n = mon_enc_empty(buf, sizeof(buf), MON_DTCP_EOF, 2);
 	CHECK(n && dec(buf, n, MON_FROM_WORKER, &m) == 0, "eof round trip");
 	n = mon_enc_empty(buf, sizeof(buf), MON_DTCP_CLOSE, 2);
@@ -148,8 +154,8 @@ static void encoder_refusals(void)
 	CHECK(!mon_enc_auth_password(buf, sizeof(buf), 1, "u", longpw), "enc: password too long");
 	CHECK(!mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "SSH", blob, 1), "enc: key type upper case");
 	CHECK(!mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "ssh-rsa", blob, 0), "enc: key blob empty");
-	CHECK(!mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "ssh-rsa", blob,
-							   sizeof(blob)), "enc: key blob too big");
+	CHECK(!mon_enc_auth_pubkey(buf, sizeof(buf), 1, 0, "u", "ssh-rsa", blob, sizeof(blob)),
+	      "enc: key blob too big");
 	CHECK(!mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 1, big, sizeof(big)), "enc: data too big");
 	CHECK(!mon_enc_data(buf, sizeof(buf), MON_DTCP_DATA, 1, big, 0), "enc: data empty");
 	CHECK(!mon_enc_data(buf, sizeof(buf), MON_EVENT, 1, big, 1), "enc: data with a wrong type");
@@ -273,11 +279,20 @@ static void malformed(void)
 		set_u32(big + 4, 1);
 		set_u32(big + 8, sizeof(big) - MON_HDR_LEN);
 		big[o++] = 1;
-		l = 1; memcpy(big + o, &l, 2); o += 2; big[o++] = 'u';
-		l = 7; memcpy(big + o, &l, 2); o += 2; memcpy(big + o, "ssh-rsa", 7); o += 7;
-		l = MON_KEYBLOB_MAX + 1; memcpy(big + o, &l, 2); o += 2;
-		CHECK(o + MON_KEYBLOB_MAX + 1 == sizeof(big) &&
-		      dec(big, sizeof(big), MON_FROM_WORKER, &m) < 0, "pubkey: blob over MON_KEYBLOB_MAX");
+		l = 1;
+		memcpy(big + o, &l, 2);
+		o += 2;
+		big[o++] = 'u';
+		l = 7;
+		memcpy(big + o, &l, 2);
+		o += 2;
+		memcpy(big + o, "ssh-rsa", 7);
+		o += 7;
+		l = MON_KEYBLOB_MAX + 1;
+		memcpy(big + o, &l, 2);
+		o += 2;
+		CHECK(o + MON_KEYBLOB_MAX + 1 == sizeof(big) && dec(big, sizeof(big), MON_FROM_WORKER, &m) < 0,
+		      "pubkey: blob over MON_KEYBLOB_MAX");
 	}
 
 	/* AUTH_RESULT */
@@ -343,8 +358,9 @@ static void io(void)
 	n = mon_enc_empty(buf, sizeof(buf), MON_SESSION_CLOSE, 1);
 	CHECK(mon_send(sv[0], buf, n) == 0, "io: send second");
 	k = mon_recv(sv[1], buf, sizeof(buf));
-	CHECK(k == MON_HDR_LEN + 2 + 5 + 2 + 3 &&
-	      dec(buf, (size_t)k, MON_FROM_WORKER, &m) == 0 && m.type == MON_SESSION_OPEN, "io: boundaries kept");
+	CHECK(k == MON_HDR_LEN + 2 + 5 + 2 + 3 && dec(buf, (size_t)k, MON_FROM_WORKER, &m) == 0 &&
+		      m.type == MON_SESSION_OPEN,
+	      "io: boundaries kept");
 	k = mon_recv(sv[1], buf, sizeof(buf));
 	CHECK(k == MON_HDR_LEN, "io: second datagram");
 	n = mon_enc_session_open(buf, sizeof(buf), 1, "ftap1", "::1");

@@ -58,9 +58,8 @@ static void put_mpint(struct buf *b, const BIGNUM *bn)
 }
 
 /* RFC 4252 7: what the client signs */
-static void signed_data(struct buf *b, const uint8_t *sid, size_t sidn, int msg, const char *user,
-			const char *service, const char *method, int flag, const char *alg,
-			const struct buf *key)
+static void signed_data(struct buf *b, const uint8_t *sid, size_t sidn, int msg, const char *user, const char *service,
+			const char *method, int flag, const char *alg, const struct buf *key)
 {
 	b->n = 0;
 	put_str(b, sid, sidn);
@@ -140,7 +139,8 @@ static void key_cases(const char *name, EVP_PKEY *k, const struct buf *key, cons
 	sn = sign(k, md, &d2, sig, sizeof(sig));
 	snprintf(n, sizeof(n), "%s: algorithm %s does not go with the key", name, wrong_alg);
 	CHECK(sn && check("ftap", key, &d2, sig, sn, &why) < 0 &&
-		     !strcmp(why, "key type and signature algorithm do not match"), "%s", n);
+		      !strcmp(why, "key type and signature algorithm do not match"),
+	      "%s", n);
 	/* a trailing byte after the key */
 	d2 = d;
 	d2.p[d2.n++] = 0;
@@ -192,7 +192,8 @@ int main(void)
 	memset(sid, 5, sizeof(sid));
 	signed_data(&d, sid, sizeof(sid), 50, "ftap", "ssh-connection", "publickey", 1, "ssh-ed25519", &ed2key);
 	sn = sign(ed2, NULL, &d, sig, sizeof(sig));
-	CHECK(check("ftap", &edkey, &d, sig, sn, &why) < 0 && !strcmp(why, "signed data names another key"), "a signature by a key other than the authorized one");
+	CHECK(check("ftap", &edkey, &d, sig, sn, &why) < 0 && !strcmp(why, "signed data names another key"),
+	      "a signature by a key other than the authorized one");
 	/* RSA with SHA-256 signed but rsa-sha2-512 named */
 	signed_data(&d, sid, sizeof(sid), 50, "ftap", "ssh-connection", "publickey", 1, "rsa-sha2-512", &rsakey);
 	sn = sign(rsa, EVP_sha256(), &d, sig, sizeof(sig));

@@ -65,17 +65,16 @@ static void py(const char *script, const char *file, char *out, size_t cap)
 }
 
 /* Every line parses as one JSON object: prints the count, or the first bad line. */
-static const char *const py_valid =
-	"import json, sys\n"
-	"n = 0\n"
-	"for i, l in enumerate(open(sys.argv[1], \"rb\")):\n"
-	"    try:\n"
-	"        o = json.loads(l.decode(\"ascii\"))\n"
-	"        assert isinstance(o, dict) and l.endswith(b\"\\n\")\n"
-	"    except Exception as e:\n"
-	"        print(\"bad line\", i + 1, repr(e)); sys.exit(0)\n"
-	"    n += 1\n"
-	"print(\"ok\", n)\n";
+static const char *const py_valid = "import json, sys\n"
+				    "n = 0\n"
+				    "for i, l in enumerate(open(sys.argv[1], \"rb\")):\n"
+				    "    try:\n"
+				    "        o = json.loads(l.decode(\"ascii\"))\n"
+				    "        assert isinstance(o, dict) and l.endswith(b\"\\n\")\n"
+				    "    except Exception as e:\n"
+				    "        print(\"bad line\", i + 1, repr(e)); sys.exit(0)\n"
+				    "    n += 1\n"
+				    "print(\"ok\", n)\n";
 
 /* ---- exact lines ---------------------------------------------------------------- */
 
@@ -95,12 +94,10 @@ static void test_lines(void)
 		return;
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600, "0600 with umask 0 (%03o)",
 	      (unsigned)(st.st_mode & 07777));
-	CHECK(xtap_audit_request(a, T0_MS, "ftap1", "192.0.2.9", "ADD", &seq, 200, ids, 1, NULL) == 0,
-	      "request");
-	CHECK(xtap_audit_request(a, 0, "ft-user", NULL, "-", NULL, 0, NULL, 0, "bad hmac") == 0,
-	      "dropped");
-	CHECK(xtap_audit_request(a, 253402300799999ull, "x", "p", "DELETE", &seq, 431, ids, 2,
-				 "unknown id") == 0, "error");
+	CHECK(xtap_audit_request(a, T0_MS, "ftap1", "192.0.2.9", "ADD", &seq, 200, ids, 1, NULL) == 0, "request");
+	CHECK(xtap_audit_request(a, 0, "ft-user", NULL, "-", NULL, 0, NULL, 0, "bad hmac") == 0, "dropped");
+	CHECK(xtap_audit_request(a, 253402300799999ull, "x", "p", "DELETE", &seq, 431, ids, 2, "unknown id") == 0,
+	      "error");
 	CHECK(xtap_audit_expire(a, T0_MS + 1, "ftap2", 9, XTAP_EXPIRE_BYTES) == 0, "expire");
 	CHECK(xtap_audit_auth_fail(a, T0_MS + 2, "root", "198.51.100.1", "password") == 0, "auth");
 	CHECK(xtap_audit_event(a, T0_MS + 3, XTAP_EV_ADOPT, "12 criteria") == 0, "event");
@@ -124,8 +121,7 @@ static void test_lines(void)
 		"{\"time\":\"2024-05-01T12:00:00.126Z\",\"event\":\"adopt\",\"detail\":\"12 criteria\"}\n"
 		"{\"time\":null,\"event\":\"stop\",\"detail\":null}\n";
 	char *got = read_text(path, &n);
-	CHECK(got && n == sizeof(want) - 1 && !memcmp(got, want, n), "lines byte for byte:\n%s",
-	      got ? got : "(none)");
+	CHECK(got && n == sizeof(want) - 1 && !memcmp(got, want, n), "lines byte for byte:\n%s", got ? got : "(none)");
 	free(got);
 	py(py_valid, path, out, sizeof(out));
 	CHECK(!strcmp(out, "ok 7"), "python: %s", out);
@@ -138,13 +134,14 @@ static void test_lines(void)
 	static const char again[] =
 		"{\"time\":\"2024-05-01T12:00:00.123Z\",\"event\":\"start\",\"detail\":\"again\"}\n";
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600 &&
-	      st.st_size == (off_t)(sizeof(want) - 1 + sizeof(again) - 1),
+		      st.st_size == (off_t)(sizeof(want) - 1 + sizeof(again) - 1),
 	      "appended, mode 0600 (%03o, %lld bytes)", (unsigned)(st.st_mode & 07777), (long long)st.st_size);
-	CHECK(xtap_expire_reason_parse("packets") == XTAP_EXPIRE_PACKETS &&
-	      xtap_expire_reason_parse("Idle") == -1 && xtap_expire_reason_parse(NULL) == -1,
+	CHECK(xtap_expire_reason_parse("packets") == XTAP_EXPIRE_PACKETS && xtap_expire_reason_parse("Idle") == -1 &&
+		      xtap_expire_reason_parse(NULL) == -1,
 	      "expire reason names");
 	CHECK(!strcmp(xtap_audit_kind_name(XTAP_EV_CONNECTION_REFUSED), "connection_refused") &&
-	      !strcmp(xtap_audit_kind_name(XTAP_EV_N), "unknown"), "event kind names");
+		      !strcmp(xtap_audit_kind_name(XTAP_EV_N), "unknown"),
+	      "event kind names");
 
 	/* Not a regular file, or a symlink: refused. */
 	errno = 0;
@@ -179,11 +176,10 @@ static void test_escaping(void)
 	longs[1000] = 0;
 	for (uint32_t i = 0; i < 2500; i++)
 		ids[i] = 1000000 + i;
-	CHECK(xtap_audit_request(a, T0_MS, hostile, "\"},{\"x\":1", hostile, NULL, 400, NULL, 0,
-				 "\\u0000") == 0, "hostile request");
+	CHECK(xtap_audit_request(a, T0_MS, hostile, "\"},{\"x\":1", hostile, NULL, 400, NULL, 0, "\\u0000") == 0,
+	      "hostile request");
 	CHECK(xtap_audit_auth_fail(a, T0_MS, longs, "\xff\xfe", "password") == 0, "long user");
-	CHECK(xtap_audit_request(a, T0_MS, "ftap1", "p", "DELETE", NULL, 200, ids, 2500, NULL) == 0,
-	      "2500 ids");
+	CHECK(xtap_audit_request(a, T0_MS, "ftap1", "p", "DELETE", NULL, 200, ids, 2500, NULL) == 0, "2500 ids");
 	CHECK(xtap_audit_close(a) == 0, "close");
 	free(ids);
 
@@ -212,8 +208,9 @@ static void test_escaping(void)
 	CHECK(text && bad == 0, "%zu raw control or non-ASCII bytes", bad);
 	snprintf(want, sizeof(want), "\"csource\":\"\\u0001\\u0002");
 	CHECK(text && strstr(text, want) && strstr(text, "\\t\\n\\u000b\\u000c\\r\\u000e") &&
-	      strstr(text, " !\\\"#$") && strstr(text, "[\\\\]") && strstr(text, "~\\u007f\\u0080") &&
-	      strstr(text, "\\u00ff\""), "escapes as documented");
+		      strstr(text, " !\\\"#$") && strstr(text, "[\\\\]") && strstr(text, "~\\u007f\\u0080") &&
+		      strstr(text, "\\u00ff\""),
+	      "escapes as documented");
 	free(text);
 	unlink(path);
 }
@@ -263,8 +260,7 @@ static void test_two_writers(void)
 	   "    c[m.group(1)].append(int(m.group(2)))\n"
 	   "print(len(c[\"a\"]), len(c[\"b\"]), c[\"a\"] == list(range(3000)), c[\"b\"] == list(range(3000)))\n",
 	   path, out, sizeof(out));
-	CHECK(!strcmp(out, "3000 3000 True True"),
-	      "every line whole and parsed, each writer's in order: %s", out);
+	CHECK(!strcmp(out, "3000 3000 True True"), "every line whole and parsed, each writer's in order: %s", out);
 	unlink(path);
 }
 
@@ -311,8 +307,8 @@ static void test_cut_write(void)
 
 	if (p == 0)
 		_exit(cut_child());
-	CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	      "cut child (exit %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0, "cut child (exit %d)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	py("import json, sys\n"
 	   "L = open(sys.argv[1]).read().split(\"\\n\")\n"
 	   "ok = [json.loads(l)[\"detail\"] for l in (L[0], L[2])] == [\"before\", \"after\"]\n"
@@ -356,8 +352,7 @@ static int hold_child(void)
 	rl.rlim_cur = (rlim_t)st.st_size + 200;
 	if (setrlimit(RLIMIT_FSIZE, &rl))
 		return 26;
-	if (xtap_audit_event(a, T0_MS, XTAP_EV_RELOAD, big) || xtap_audit_flush(a) == 0 ||
-	    xtap_audit_failures(a) != 1)
+	if (xtap_audit_event(a, T0_MS, XTAP_EV_RELOAD, big) || xtap_audit_flush(a) == 0 || xtap_audit_failures(a) != 1)
 		return 27;
 	rl.rlim_cur = old;
 	if (setrlimit(RLIMIT_FSIZE, &rl))
@@ -375,8 +370,8 @@ static void test_hold(void)
 
 	if (p == 0)
 		_exit(hold_child());
-	CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	      "hold child (exit %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0, "hold child (exit %d)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	py("import json, sys\n"
 	   "L = open(sys.argv[1]).read().split(\"\\n\")\n"
 	   "ids = [json.loads(l)[\"id\"] for l in L[0:3]]\n"

@@ -50,8 +50,7 @@ static const struct dtcp_source_policy pol = { .key = "Juniper", .keylen = 7 };
 
 /* Sends one request (LF lines) to s; returns the code of its first reply and
  * keeps every reply in *out if out is given. */
-static int request(struct dtcp_server *s, const char *text, const char *peer, uint64_t now,
-		   struct sink *out)
+static int request(struct dtcp_server *s, const char *text, const char *peer, uint64_t now, struct sink *out)
 {
 	static struct dtcp_msg m;
 	static struct dtcp_request r;
@@ -198,9 +197,8 @@ static const char *entry_diff(const struct dtcp_entry *x, const struct dtcp_entr
 		return "ncdest";
 	for (int i = 0; i < a->ncdest; i++) {
 		const struct dtcp_cdest *p = &a->cdest[i], *q = &b->cdest[i];
-		if (strcmp(p->name.s, q->name.s) || !addr_eq(&p->dst, &q->dst) ||
-		    !addr_eq(&p->src, &q->src) || p->dst_port != q->dst_port ||
-		    p->src_port != q->src_port || p->ttl != q->ttl)
+		if (strcmp(p->name.s, q->name.s) || !addr_eq(&p->dst, &q->dst) || !addr_eq(&p->src, &q->src) ||
+		    p->dst_port != q->dst_port || p->src_port != q->src_port || p->ttl != q->ttl)
 			return "cdest";
 	}
 	if (a->has_intercept != b->has_intercept || a->intercept_id != b->intercept_id)
@@ -295,8 +293,9 @@ static void build(struct dtcp_server *s, struct memback *mb)
 		CHECK(code == 200, "ADD %zu answered %d", i, code);
 		now += 1001;
 	}
-	CHECK(request(s, "DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 8\nFlags: STATIC\nSeq: 10\n",
-		      "", now, NULL) == 200, "DELETE 8");
+	CHECK(request(s, "DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 8\nFlags: STATIC\nSeq: 10\n", "", now,
+		      NULL) == 200,
+	      "DELETE 8");
 	/* counters on the datapath, then refreshes: bases and refresh counts */
 	for (uint32_t id = 1; id <= N_ADDS; id++) {
 		struct mem_crit *c = memback_find(mb, id);
@@ -304,13 +303,21 @@ static void build(struct dtcp_server *s, struct memback *mb)
 			c->cnt = (struct dtcp_counters){ 1000 * id, 150000 * id, now - 500 };
 	}
 	now += 5000;
-	CHECK(request(s, "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 2\n"
-			 "Timeout-Packets: 900\nTimeout-Bytes: 123456\nSeq: 11\n", "", now, NULL) == 200,
+	CHECK(request(s,
+		      "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 2\n"
+		      "Timeout-Packets: 900\nTimeout-Bytes: 123456\nSeq: 11\n",
+		      "", now, NULL) == 200,
 	      "REFRESH 2");
-	CHECK(request(s, "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 2\n"
-			 "Timeout-Idle: 30\nSeq: 12\n", "", now + 777, NULL) == 200, "REFRESH 2 again");
-	CHECK(request(s, "REFRESH DTCP/0.8\nCsource-ID: ftap2\nCriteria-ID: 4\n"
-			 "Timeout-Packets: 7\nSeq: 13\n", "", now + 900, NULL) == 200, "REFRESH 4");
+	CHECK(request(s,
+		      "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 2\n"
+		      "Timeout-Idle: 30\nSeq: 12\n",
+		      "", now + 777, NULL) == 200,
+	      "REFRESH 2 again");
+	CHECK(request(s,
+		      "REFRESH DTCP/0.8\nCsource-ID: ftap2\nCriteria-ID: 4\n"
+		      "Timeout-Packets: 7\nSeq: 13\n",
+		      "", now + 900, NULL) == 200,
+	      "REFRESH 4");
 	/* strict-mode Seq state, names that need escaping */
 	CHECK(dtcp_server_seq_accept(s, "strict1", 41), "seq strict1");
 	CHECK(dtcp_server_seq_accept(s, "a,b c\xff", 18446744073709551615ull), "seq escaped name");
@@ -352,8 +359,8 @@ static char *list_all(struct dtcp_server *s, uint64_t now, size_t *n)
 	for (size_t i = 0; i < 3; i++) {
 		for (size_t f = 0; f < 3; f++) {
 			struct sink k = { NULL, 0 };
-			snprintf(text, sizeof(text), "LIST DTCP/0.8\nCsource-ID: %s\nFlags: %s\nSeq: 99\n",
-				 who[i], flags[f]);
+			snprintf(text, sizeof(text), "LIST DTCP/0.8\nCsource-ID: %s\nFlags: %s\nSeq: 99\n", who[i],
+				 flags[f]);
 			CHECK(request(s, text, "", now, &k) == 200, "LIST %s %s", who[i], flags[f]);
 			emit(&all, k.p ? k.p : "", k.n);
 			free(k.p);
@@ -389,14 +396,13 @@ static void test_round_trip(void)
 	umask(0);
 	CHECK(xtap_state_save(path, &a, &xa) == XTAP_STATE_OK, "save: %s", xa.error);
 	struct stat st;
-	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
-	      "mode 0600 with umask 0 (%03o)", (unsigned)(st.st_mode & 07777));
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600, "mode 0600 with umask 0 (%03o)",
+	      (unsigned)(st.st_mode & 07777));
 	CHECK(!exists(tmppath), "no .tmp left after a save");
 
 	int rc = xtap_state_load(path, &b, &xb);
 	CHECK(rc == XTAP_STATE_OK, "load: %d %s", rc, xb.error);
-	CHECK(b.next_id == a.next_id && a.next_id == N_ADDS + 2, "next_id %u (want %u)",
-	      b.next_id, a.next_id);
+	CHECK(b.next_id == a.next_id && a.next_id == N_ADDS + 2, "next_id %u (want %u)", b.next_id, a.next_id);
 	CHECK(b.n == a.n && a.n == N_ADDS, "%zu criteria (want %zu)", b.n, a.n);
 	for (size_t i = 0; i < a.n && i < b.n; i++) {
 		const char *d = entry_diff(a.tab[i], b.tab[i]);
@@ -418,8 +424,7 @@ static void test_round_trip(void)
 			c->cnt = memback_find(&ma, b.tab[i]->c.id)->cnt;
 	}
 	char *l1 = list_all(&a, later, &nl1), *l2 = list_all(&b, later, &nl2);
-	CHECK(nl1 > 3000 && nl1 == nl2 && !memcmp(l1, l2, nl1), "LIST replies identical (%zu, %zu bytes)",
-	      nl1, nl2);
+	CHECK(nl1 > 3000 && nl1 == nl2 && !memcmp(l1, l2, nl1), "LIST replies identical (%zu, %zu bytes)", nl1, nl2);
 	CHECK(l1 && strstr(l1, "NUM-REFRESH: 2") && strstr(l1, "CSOURCE-ADDRESS: a\"b\\c"),
 	      "LIST shows refreshes and the peer");
 	free(l1);
@@ -441,7 +446,7 @@ static void test_round_trip(void)
 	char *f1 = read_text(path, &n1), *f2 = read_text(p2, &n2);
 	CHECK(f1 && f2 && n1 == n2 && !memcmp(f1, f2, n1), "save(load(file)) == file");
 	CHECK(f1 && strstr(f1, "\ncdest cd\\044\\092\\200x 2001:db8::50 7000 2001:db8::1 0 1\n") &&
-	      strstr(f1, "\npeer \"a\\\"b\\\\c\\nd\\x01\\xff e\"\n") && strstr(f1, "\nseq a\\044b\\032c\\255 "),
+		      strstr(f1, "\npeer \"a\\\"b\\\\c\\nd\\x01\\xff e\"\n") && strstr(f1, "\nseq a\\044b\\032c\\255 "),
 	      "names, peers and cdests written as documented");
 	free(f1);
 	free(f2);
@@ -462,8 +467,8 @@ static void test_round_trip(void)
 	/* A table that is not empty is not loaded into. */
 	struct xtap_state_extra xd = { 0 };
 	errno = 0;
-	CHECK(xtap_state_load(path, &b, &xd) == XTAP_STATE_ERROR && errno == EBUSY &&
-	      strstr(xd.error, "not empty"), "load into a used table refused: %s", xd.error);
+	CHECK(xtap_state_load(path, &b, &xd) == XTAP_STATE_ERROR && errno == EBUSY && strstr(xd.error, "not empty"),
+	      "load into a used table refused: %s", xd.error);
 
 	unlink(p2);
 	xtap_state_extra_free(&xb);
@@ -557,14 +562,13 @@ static void test_files(void)
 	size_t first_bad = 0;
 	for (size_t cut = 0; full && cut < len; cut++) {
 		int rc;
-		if (write_text(p2, full, cut, 0600) ||
-		    (rc = load_n(p2, &n, &next, NULL, 0)) != XTAP_STATE_ERROR) {
+		if (write_text(p2, full, cut, 0600) || (rc = load_n(p2, &n, &next, NULL, 0)) != XTAP_STATE_ERROR) {
 			if (!bad_cuts++)
 				first_bad = cut;
 		}
 	}
-	CHECK(full && len > 500 && bad_cuts == 0, "%d of %zu cut files accepted (first at %zu)",
-	      bad_cuts, len, first_bad);
+	CHECK(full && len > 500 && bad_cuts == 0, "%d of %zu cut files accepted (first at %zu)", bad_cuts, len,
+	      first_bad);
 	CHECK(write_text(p2, full, len, 0600) == 0 && load_n(p2, &n, &next, NULL, 0) == XTAP_STATE_OK,
 	      "the whole file loads");
 	free(full);
@@ -573,8 +577,8 @@ static void test_files(void)
 	char nodir[300];
 	snprintf(nodir, sizeof(nodir), "%s/no/such/dir/state", dir);
 	struct xtap_state_extra x = { 0 };
-	CHECK(xtap_state_save(nodir, &s2, &x) == XTAP_STATE_ERROR && errno == ENOENT &&
-	      strstr(x.error, "create .tmp"), "save into a missing directory: %s", x.error);
+	CHECK(xtap_state_save(nodir, &s2, &x) == XTAP_STATE_ERROR && errno == ENOENT && strstr(x.error, "create .tmp"),
+	      "save into a missing directory: %s", x.error);
 	CHECK(unlink(p2) == 0 && mkdir(tmppath, 0700) == 0, "make .tmp a directory");
 	char sub[320];
 	snprintf(sub, sizeof(sub), "%s/x", tmppath);
@@ -599,36 +603,36 @@ static void test_files(void)
 
 /* A valid file written by hand as docs/state-and-audit.md describes it. */
 static const char base_file[] =
-	"xtap-state 1\n"                                                   /* 1 */
-	"# a comment\n"                                                    /* 2 */
-	"next-id 10\n"                                                     /* 3 */
-	"seq strict1 41\n"                                                 /* 4 */
-	"seq ftap1 7\n"                                                    /* 5 */
-	"criterion 3\n"                                                    /* 6 */
-	"peer \"192.0.2.200\"\n"                                           /* 7 */
-	"added 1714564800000\n"                                            /* 8 */
-	"start 1714564800000 1714564800000 1714564800000 1714564800000\n"  /* 9 */
-	"base 0 0 0 0\n"                                                   /* 10 */
-	"refresh 0 0\n"                                                    /* 11 */
-	"datapath 5 77\n"                                                  /* 12 */
-	"cdest cd1 192.0.2.50 7890 192.0.2.1 49153 64\n"                   /* 13 */
-	"given \"SOURCE-ADDRESS: 10.1.1.0/24\\r\\nPRIORITY: 2\\r\\n\"\n"   /* 14 */
+	"xtap-state 1\n" /* 1 */
+	"# a comment\n" /* 2 */
+	"next-id 10\n" /* 3 */
+	"seq strict1 41\n" /* 4 */
+	"seq ftap1 7\n" /* 5 */
+	"criterion 3\n" /* 6 */
+	"peer \"192.0.2.200\"\n" /* 7 */
+	"added 1714564800000\n" /* 8 */
+	"start 1714564800000 1714564800000 1714564800000 1714564800000\n" /* 9 */
+	"base 0 0 0 0\n" /* 10 */
+	"refresh 0 0\n" /* 11 */
+	"datapath 5 77\n" /* 12 */
+	"cdest cd1 192.0.2.50 7890 192.0.2.1 49153 64\n" /* 13 */
+	"given \"SOURCE-ADDRESS: 10.1.1.0/24\\r\\nPRIORITY: 2\\r\\n\"\n" /* 14 */
 	"add \"ADD DTCP/0.8\\r\\nCsource-ID: ftap1\\r\\nSource-Address: 10.1.1.0/24\\r\\n"
 	"Dest-Port: 80\\r\\nProtocol: 6\\r\\nPriority: 2\\r\\nCdest-ID: cd1\\r\\n"
-	"Flags: STATIC\\r\\nSeq: 0\\r\\n\"\n"                              /* 15 */
-	"end\n"                                                            /* 16 */
-	"criterion 5\n"                                                    /* 17 */
-	"peer \"\"\n"                                                      /* 18 */
-	"added 1714564801000\n"                                            /* 19 */
-	"start 1714564801000 1714564802000 1714564801000 1714564801000\n"  /* 20 */
-	"base 0 0 10 2000\n"                                               /* 21 */
-	"refresh 1 1714564802000\n"                                        /* 22 */
-	"cdest cdconf 198.51.100.7 5000 - 0 32\n"                          /* 23 */
+	"Flags: STATIC\\r\\nSeq: 0\\r\\n\"\n" /* 15 */
+	"end\n" /* 16 */
+	"criterion 5\n" /* 17 */
+	"peer \"\"\n" /* 18 */
+	"added 1714564801000\n" /* 19 */
+	"start 1714564801000 1714564802000 1714564801000 1714564801000\n" /* 20 */
+	"base 0 0 10 2000\n" /* 21 */
+	"refresh 1 1714564802000\n" /* 22 */
+	"cdest cdconf 198.51.100.7 5000 - 0 32\n" /* 23 */
 	"given \"X-IP-ADDR: 192.0.2.99\\r\\nTIMEOUT-IDLE: 60\\r\\nPRIORITY: 1\\r\\n\"\n" /* 24 */
 	"add \"ADD DTCP/0.8\\r\\nCsource-ID: ftap2\\r\\nX-IP-Addr: 192.0.2.99\\r\\n"
-	"Cdest-ID: cdconf\\r\\nTimeout-Idle: 60\\r\\nSeq: 0\\r\\n\"\n"     /* 25 */
-	"end\n"                                                            /* 26 */
-	"end-state 2\n";                                                   /* 27 */
+	"Cdest-ID: cdconf\\r\\nTimeout-Idle: 60\\r\\nSeq: 0\\r\\n\"\n" /* 25 */
+	"end\n" /* 26 */
+	"end-state 2\n"; /* 27 */
 
 static const struct bad_case {
 	const char *name;
@@ -652,8 +656,7 @@ static const struct bad_case {
 	{ "seq name with a control byte", "seq ftap1 7", "seq ft\\001p 7", 5, "bad control source" },
 	{ "seq after a criterion", "criterion 5\n", "seq x 1\ncriterion 5\n", 17, "seq after" },
 	{ "unknown top keyword", "# a comment", "frobnicate 1", 2, "unknown keyword \"frobnicate\"" },
-	{ "keyword that may be a target is not echoed", "# a comment", "10.1.1.1 x", 2,
-	  "unknown keyword" },
+	{ "keyword that may be a target is not echoed", "# a comment", "10.1.1.1 x", 2, "unknown keyword" },
 	{ "unknown criterion keyword", "datapath 5 77", "colour red", 12, "unknown keyword \"colour\"" },
 	{ "line given twice", "added 1714564801000", "base 1 1 1 1\nadded 1", 22, "base given twice" },
 	{ "missing given", "given \"SOURCE", "# given \"SOURCE", 16, "lacks a line" },
@@ -664,8 +667,7 @@ static const struct bad_case {
 	{ "cdest port 0", " 7890 ", " 0 ", 13, "destination address or port" },
 	{ "cdest families", "192.0.2.1 49153", "2001:db8::1 49153", 13, "different families" },
 	{ "cdest bad address", "198.51.100.7 5000", "198.51.100.777 5000", 23, "destination address" },
-	{ "add refused by the parser", "Dest-Port: 80", "Dest-Port: 70000", 15,
-	  "400 Bad Request (DEST-PORT)" },
+	{ "add refused by the parser", "Dest-Port: 80", "Dest-Port: 70000", 15, "400 Bad Request (DEST-PORT)" },
 	{ "add that is not an ADD", "add \"ADD DTCP/0.8", "add \"NOOP DTCP/0.8", 15, "not an ADD" },
 	{ "add unterminated", "Seq: 0\\r\\n\"\nend\nend-state", "Seq: 0\\r\\n\nend\nend-state", 25,
 	  "bad quoted string" },
@@ -673,8 +675,8 @@ static const struct bad_case {
 	{ "escaped NUL", "PRIORITY: 2", "PRIORITY:\\x002", 14, "bad quoted string" },
 	{ "raw control byte in a string", "PRIORITY: 2", "PRIORITY:\t2", 14, "bad quoted string" },
 	{ "given too long", "given \"SOURCE-ADDRESS", "given \"@@@@SOURCE-ADDRESS", 14, "given" },
-	{ "peer too long", "peer \"192.0.2.200\"",
-	  "peer \"0123456789012345678901234567890123456789012345678\"", 7, "peer" },
+	{ "peer too long", "peer \"192.0.2.200\"", "peer \"0123456789012345678901234567890123456789012345678\"", 7,
+	  "peer" },
 	{ "end-state count", "end-state 2", "end-state 3", 27, "end-state 3 but 2 criteria" },
 	{ "text after end-state", "end-state 2\n", "end-state 2\nnext-id 1\n", 28, "after end-state" },
 	{ "no end-state", "end-state 2\n", "", 27, "ends before end-state" },
@@ -713,14 +715,14 @@ static void test_malformed(void)
 		if (e)
 			dtcp_entry_criterion(e, &c5);
 		CHECK(e && e->c.timeout[DTCP_T_IDLE] == 60 && e->base[DTCP_T_PACKETS] == 10 &&
-		      e->base[DTCP_T_BYTES] == 2000 && e->num_refresh == 1 && !c5.either.any &&
-		      c5.either.n == 1 && e->cdest[0].ttl == 32 && e->cdest[0].dst_port == 5000 &&
-		      !strcmp(e->c.csource.s, "ftap2") && e->start_ms[DTCP_T_TOTAL] == T0_MS + 2000,
+			      e->base[DTCP_T_BYTES] == 2000 && e->num_refresh == 1 && !c5.either.any &&
+			      c5.either.n == 1 && e->cdest[0].ttl == 32 && e->cdest[0].dst_port == 5000 &&
+			      !strcmp(e->c.csource.s, "ftap2") && e->start_ms[DTCP_T_TOTAL] == T0_MS + 2000,
 		      "criterion 5 as written");
 		e = dtcp_server_find(&s, 3);
 		CHECK(e && e->c.is_static && e->c.priority == 2 && e->cdest[0].src_port == 49153 &&
-		      !strcmp(e->c.csource_addr, "192.0.2.200") &&
-		      !strcmp(e->given, "SOURCE-ADDRESS: 10.1.1.0/24\r\nPRIORITY: 2\r\n"),
+			      !strcmp(e->c.csource_addr, "192.0.2.200") &&
+			      !strcmp(e->given, "SOURCE-ADDRESS: 10.1.1.0/24\r\nPRIORITY: 2\r\n"),
 		      "criterion 3 as written");
 		CHECK(x.n == 1 && x.dp[0].id == 3 && x.dp[0].slot == 5 && x.dp[0].uid == 77, "datapath 3");
 		CHECK(s.nseq == 2 && s.seq[0].last == 41 && !strcmp(s.seq[1].csource.s, "ftap1"), "seq");
@@ -837,8 +839,8 @@ static void test_journal(void)
 	cut[1] = file_size(jpath);
 	want[1] = list_all(&s, T0_MS + 60000, &wlen[1]);
 	wn[1] = s.n, wnext[1] = s.next_id;
-	CHECK(step(&s, &j, "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 1\nTimeout-Idle: 30\nSeq: 5\n",
-		   1) == 0, "REFRESH appended");
+	CHECK(step(&s, &j, "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 1\nTimeout-Idle: 30\nSeq: 5\n", 1) == 0,
+	      "REFRESH appended");
 	cut[2] = file_size(jpath);
 	want[2] = list_all(&s, T0_MS + 60000, &wlen[2]);
 	wn[2] = s.n, wnext[2] = s.next_id;
@@ -870,14 +872,18 @@ static void test_journal(void)
 		write_text(jpath, jtext, (size_t)c, 0600);
 		got = load_list(&glen, &n, &next, &lx, &rc);
 		torn_seen += lx.torn;
-		if (rc != XTAP_STATE_OK || n != wn[k] || next != wnext[k] || glen != wlen[k] || memcmp(got, want[k], glen))
+		if (rc != XTAP_STATE_OK || n != wn[k] || next != wnext[k] || glen != wlen[k] ||
+		    memcmp(got, want[k], glen))
 			torn_bad++;
 		free(got);
 		xtap_state_extra_free(&lx);
 	}
-	CHECK(jtext && torn_bad == 0, "a journal cut at any byte of its last transaction loads the state before it "
-	      "(%d cuts wrong)", torn_bad);
-	CHECK(torn_seen == (int)(jlen - (size_t)cut[2]) - 1, "and says a transaction was dropped (%d of %d)", torn_seen, (int)(jlen - (size_t)cut[2]) - 1);
+	CHECK(jtext && torn_bad == 0,
+	      "a journal cut at any byte of its last transaction loads the state before it "
+	      "(%d cuts wrong)",
+	      torn_bad);
+	CHECK(torn_seen == (int)(jlen - (size_t)cut[2]) - 1, "and says a transaction was dropped (%d of %d)", torn_seen,
+	      (int)(jlen - (size_t)cut[2]) - 1);
 
 	/* damage before the last transaction is refused whole */
 	if (jtext) {
@@ -901,7 +907,8 @@ static void test_journal(void)
 	CHECK(xtap_state_save(path, &s, &x) == XTAP_STATE_OK, "snapshot of generation 2");
 	got = load_list(&glen, &n, &next, &lx, &rc);
 	CHECK(rc == XTAP_STATE_OK && lx.replayed == 0 && lx.generation == 2 && glen == wlen[3] &&
-	      !memcmp(got, want[3], glen), "crash before the old journal is removed: it is not replayed");
+		      !memcmp(got, want[3], glen),
+	      "crash before the old journal is removed: it is not replayed");
 	free(got);
 	xtap_state_extra_free(&lx);
 	CHECK(xtap_journal_reset(&j, path, 2) == 0 && !exists(jpath), "compaction removes the old journal");
@@ -924,8 +931,8 @@ static void test_journal(void)
 	rc = step(&s, &j, adds[3].text, 4);
 	setrlimit(RLIMIT_FSIZE, &old);
 	CHECK(rc == XTAP_STATE_ERROR && file_size(jpath) == before && !j.broken,
-	      "a failed append is an error and is cut off the journal (rc %d, %ld of %ld bytes)", rc,
-	      file_size(jpath), before);
+	      "a failed append is an error and is cut off the journal (rc %d, %ld of %ld bytes)", rc, file_size(jpath),
+	      before);
 	got = load_list(&glen, &n, &next, &lx, &rc);
 	CHECK(rc == XTAP_STATE_OK && n == 2 && lx.replayed == 1, "the journal still loads: criteria 2 and 3 (%zu)", n);
 	free(got);
@@ -992,8 +999,9 @@ static void test_durability(void)
 	/* a journal with no snapshot behind it is never started */
 	struct xtap_state_extra none = { 0 };
 	CHECK(xtap_journal_append(&j, path, &s, &none, ids, 1) == XTAP_STATE_ERROR && !exists(jpath) &&
-	      strstr(none.error, "snapshot first"),
-	      "no snapshot yet: the journal refuses to start, so nothing unreplayable is acknowledged (%s)", none.error);
+		      strstr(none.error, "snapshot first"),
+	      "no snapshot yet: the journal refuses to start, so nothing unreplayable is acknowledged (%s)",
+	      none.error);
 
 	/* several records per criterion, in rule order, in the snapshot */
 	x.dp = rec;
@@ -1009,7 +1017,9 @@ static void test_durability(void)
 
 	/* the same records through the journal: criterion 1 changed (its
 	 * rules replaced by three new ones), 4 added with two */
-	struct xtap_state_dp rec2[5] = { { 1, 30, 301 }, { 1, 31, 302 }, { 1, 32, 303 }, { 4, 40, 401 }, { 4, 41, 402 } };
+	struct xtap_state_dp rec2[5] = {
+		{ 1, 30, 301 }, { 1, 31, 302 }, { 1, 32, 303 }, { 4, 40, 401 }, { 4, 41, 402 }
+	};
 	struct xtap_state_extra tx = { .dp = rec2, .n = 3 };
 	CHECK(xtap_journal_append(&j, path, &s, &tx, ids, 1) == XTAP_STATE_OK, "journal: criterion 1 with 3 rules: %s",
 	      tx.error);
@@ -1017,8 +1027,8 @@ static void test_durability(void)
 	tx.dp = rec2 + 3;
 	tx.n = 2;
 	CHECK(xtap_journal_append(&j, path, &s, &tx, &id4, 1) == XTAP_STATE_OK, "journal: criterion 4 with 2 rules");
-	struct xtap_state_dp want[] = { { 1, 30, 301 }, { 1, 31, 302 }, { 1, 32, 303 }, { 2, 7, 55 }, { 3, 20, 201 },
-					{ 3, 3, 202 }, { 4, 40, 401 }, { 4, 41, 402 } };
+	struct xtap_state_dp want[] = { { 1, 30, 301 }, { 1, 31, 302 }, { 1, 32, 303 }, { 2, 7, 55 },
+					{ 3, 20, 201 }, { 3, 3, 202 },	{ 4, 40, 401 }, { 4, 41, 402 } };
 	rc = load_into(&l, &ml, &lx);
 	CHECK(rc == XTAP_STATE_OK && lx.replayed == 2 && lx.n == 8 && !memcmp(lx.dp, want, sizeof(want)),
 	      "multi-rule criteria: the journal replaces and adds every record (%zu records, %zu replayed)", lx.n,
@@ -1031,17 +1041,21 @@ static void test_durability(void)
 	xtap_state_extra_free(&lx);
 	CHECK(mkdir(tmppath, 0700) == 0, "a directory in the way of path.tmp");
 	struct xtap_state_extra sx = { .generation = 2 };
-	CHECK(xtap_state_save(path, &l, &sx) == XTAP_STATE_ERROR && !sx.renamed, "the snapshot fails before its rename");
+	CHECK(xtap_state_save(path, &l, &sx) == XTAP_STATE_ERROR && !sx.renamed,
+	      "the snapshot fails before its rename");
 	rmdir(tmppath);
 	/* a change after it: appended, not written over the journal */
 	uint32_t id2 = 2;
-	rc = request(&l, "DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 2\nFlags: STATIC\nSeq: 1\n", "", T0_MS, NULL);
+	rc = request(&l, "DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 2\nFlags: STATIC\nSeq: 1\n", "", T0_MS,
+		     NULL);
 	CHECK(rc == 200, "DELETE 2 (%d)", rc);
 	struct xtap_state_extra none2 = { 0 };
-	CHECK(xtap_journal_append(&j2, path, &l, &none2, &id2, 1) == XTAP_STATE_OK, "appended after the failed snapshot");
+	CHECK(xtap_journal_append(&j2, path, &l, &none2, &id2, 1) == XTAP_STATE_OK,
+	      "appended after the failed snapshot");
 	dtcp_server_free(&l);
 	rc = load_into(&l, &ml, &lx);
-	CHECK(rc == XTAP_STATE_OK && lx.replayed == 3 && l.n == 3 && !dtcp_server_find(&l, 2) && dtcp_server_find(&l, 4),
+	CHECK(rc == XTAP_STATE_OK && lx.replayed == 3 && l.n == 3 && !dtcp_server_find(&l, 2) &&
+		      dtcp_server_find(&l, 4),
 	      "after a failed snapshot the journal keeps every committed change (%zu replayed, %zu criteria)",
 	      lx.replayed, l.n);
 	xtap_state_extra_free(&lx);
@@ -1060,7 +1074,8 @@ static void test_durability(void)
 	CHECK(rc == XTAP_STATE_OK && lx.torn && lx.journal_end == (size_t)good, "loaded, the torn end dropped");
 	CHECK(xtap_journal_resume(&j2, path, &lx) == 0 && file_size(jpath) == good, "resume cuts it off");
 	xtap_state_extra_free(&lx);
-	CHECK(request(&l, "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 4\nTimeout-Idle: 30\nSeq: 2\n", "", T0_MS, NULL) == 200,
+	CHECK(request(&l, "REFRESH DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 4\nTimeout-Idle: 30\nSeq: 2\n", "", T0_MS,
+		      NULL) == 200,
 	      "REFRESH 4");
 	CHECK(xtap_journal_append(&j2, path, &l, &none2, &id4, 1) == XTAP_STATE_OK, "the next transaction appended");
 	dtcp_server_free(&l);
@@ -1083,18 +1098,20 @@ static void test_durability(void)
 	xtap_state_extra_free(&lx);
 	struct xtap_journal jn = { .fd = -1, .generation = 2, .fresh = true, .next = true };
 	CHECK(request(&l, "DELETE DTCP/0.8\nCsource-ID: ftap1\nCriteria-ID: 4\nFlags: STATIC\nSeq: 3\n", "", T0_MS,
-		      NULL) == 200, "DELETE 4");
+		      NULL) == 200,
+	      "DELETE 4");
 	CHECK(xtap_journal_append(&jn, path, &l, &none2, &id4, 1) == XTAP_STATE_OK && exists(npath),
 	      "the change goes to path.journal.next");
 	dtcp_server_free(&l);
 	rc = load_into(&l, &ml, &lx);
-	CHECK(rc == XTAP_STATE_OK && lx.journal_next && lx.journal_gen == 2 && lx.generation == 1 &&
-	      lx.replayed == 5 && l.n == 2 && !dtcp_server_find(&l, 4),
+	CHECK(rc == XTAP_STATE_OK && lx.journal_next && lx.journal_gen == 2 && lx.generation == 1 && lx.replayed == 5 &&
+		      l.n == 2 && !dtcp_server_find(&l, 4),
 	      "crash before the snapshot's rename: snapshot 1, its journal, then .next (%zu, %zu replayed)", l.n,
 	      lx.replayed);
 	struct xtap_journal jr = { .fd = -1 };
 	CHECK(xtap_journal_resume(&jr, path, &lx) == 0 && jr.next && jr.generation == 2 && exists(npath) &&
-	      exists(jpath), "resumed there: appends go on in .next, the journal stays");
+		      exists(jpath),
+	      "resumed there: appends go on in .next, the journal stays");
 	if (jr.fd >= 0)
 		close(jr.fd);
 	xtap_state_extra_free(&lx);
@@ -1102,7 +1119,8 @@ static void test_durability(void)
 	CHECK(xtap_state_install(path, &gx) == XTAP_STATE_OK, "snapshot 2 in place");
 	rc = load_into(&l, &ml, &lx);
 	CHECK(rc == XTAP_STATE_OK && lx.journal_next && lx.generation == 2 && lx.replayed == 1 && l.n == 2 &&
-	      !dtcp_server_find(&l, 4), "crash before the journal's rename: snapshot 2 and path.journal.next hold it");
+		      !dtcp_server_find(&l, 4),
+	      "crash before the journal's rename: snapshot 2 and path.journal.next hold it");
 	struct xtap_journal j3 = { .fd = -1 };
 	CHECK(xtap_journal_resume(&j3, path, &lx) == 0 && !exists(npath) && exists(jpath) && !j3.next,
 	      "resume makes path.journal.next the journal");
@@ -1127,12 +1145,14 @@ static void test_durability(void)
 		many[i] = (struct xtap_state_dp){ 1, (uint32_t)i, (uint32_t)i + 1 };
 	xs.dp = many;
 	xs.n = XTAP_STATE_DP_MAX + 1;
-	CHECK(many && xtap_state_save(path, &s, &xs) == XTAP_STATE_ERROR, "more than %d records for one criterion refused",
-	      XTAP_STATE_DP_MAX);
+	CHECK(many && xtap_state_save(path, &s, &xs) == XTAP_STATE_ERROR,
+	      "more than %d records for one criterion refused", XTAP_STATE_DP_MAX);
 	xs.n = XTAP_STATE_DP_MAX;
-	CHECK(many && xtap_state_save(path, &s, &xs) == XTAP_STATE_OK, "%d records for one criterion saved", XTAP_STATE_DP_MAX);
+	CHECK(many && xtap_state_save(path, &s, &xs) == XTAP_STATE_OK, "%d records for one criterion saved",
+	      XTAP_STATE_DP_MAX);
 	rc = load_into(&l, &ml, &lx);
-	CHECK(rc == XTAP_STATE_OK && lx.n == XTAP_STATE_DP_MAX && !memcmp(lx.dp, many, XTAP_STATE_DP_MAX * sizeof(*many)),
+	CHECK(rc == XTAP_STATE_OK && lx.n == XTAP_STATE_DP_MAX &&
+		      !memcmp(lx.dp, many, XTAP_STATE_DP_MAX * sizeof(*many)),
 	      "and loaded back (%zu)", lx.n);
 	xtap_state_extra_free(&lx);
 	dtcp_server_free(&l);

@@ -28,13 +28,13 @@
 #include "log.h"
 #include "vtpair.h"
 
-#define CD_PORT   30030
-#define SRC_PORT  49152
-#define WAIT_HIT  2000 /* ms for a copy that must arrive (first one waits for ARP/ND) */
-#define WAIT_MISS 300  /* ms for a copy that must not */
+#define CD_PORT 30030
+#define SRC_PORT 49152
+#define WAIT_HIT 2000 /* ms for a copy that must arrive (first one waits for ARP/ND) */
+#define WAIT_MISS 300 /* ms for a copy that must not */
 
 static int n_pass, n_fail, n_skip;
-static int has_force_fwd;  /* kernel has net.ipv6.conf.<if>.force_forwarding */
+static int has_force_fwd; /* kernel has net.ipv6.conf.<if>.force_forwarding */
 static int ns_host = -1, ns_cd = -1;
 static int cd_sock4 = -1, cd_sock6 = -1;
 
@@ -291,10 +291,8 @@ static int cd_received(int v6, const char *payload, int ms)
 		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
 		port = ntohs(s4->sin_port);
 	}
-	if (strcmp(buf, payload) || port != SRC_PORT ||
-	    strcmp(addr, v6 ? "2001:db8:1::1" : "203.0.113.1")) {
-		printf("  CD got \"%s\" from %s port %d, expected \"%s\"\n", buf, addr, port,
-		       payload);
+	if (strcmp(buf, payload) || port != SRC_PORT || strcmp(addr, v6 ? "2001:db8:1::1" : "203.0.113.1")) {
+		printf("  CD got \"%s\" from %s port %d, expected \"%s\"\n", buf, addr, port, payload);
 		return -1;
 	}
 	return 1;
@@ -312,8 +310,8 @@ static int udp_listener(int family)
 		return -1;
 	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
 		goto fail;
-	if (family == AF_INET6 ? bind(fd, (struct sockaddr *)&s6, sizeof(s6))
-			       : bind(fd, (struct sockaddr *)&s4, sizeof(s4)))
+	if (family == AF_INET6 ? bind(fd, (struct sockaddr *)&s6, sizeof(s6)) :
+				 bind(fd, (struct sockaddr *)&s4, sizeof(s4)))
 		goto fail;
 	return fd;
 fail:
@@ -334,8 +332,7 @@ static int cd_side_setup(void)
 		return -1;
 	if (sh("ip link add cdA type veth peer name cdB") ||
 	    sh("ip link set cdB netns /proc/%d/fd/%d", (int)getpid(), ns_cd) ||
-	    sh("ip addr add 203.0.113.1/24 dev cdA") ||
-	    sh("ip -6 addr add 2001:db8:1::1/64 dev cdA nodad") ||
+	    sh("ip addr add 203.0.113.1/24 dev cdA") || sh("ip -6 addr add 2001:db8:1::1/64 dev cdA nodad") ||
 	    sh("ip link set cdA up"))
 		return -1;
 	if (setns(ns_cd, CLONE_NEWNET))
@@ -378,25 +375,22 @@ static int test_invalid_names(void)
 		log_set_level(i ? LOG_LVL_ERR : LOG_LVL_WARN);
 		rc = xtap_vt_setup(bad[i][0], bad[i][1], 0, &vt);
 		log_set_level(LOG_LVL_WARN);
-		REQUIRE(rc == -EINVAL, "names \"%s\"/\"%s\": %d, expected -EINVAL",
-		      bad[i][0] ? bad[i][0] : "(null)", bad[i][1], rc);
+		REQUIRE(rc == -EINVAL, "names \"%s\"/\"%s\": %d, expected -EINVAL", bad[i][0] ? bad[i][0] : "(null)",
+			bad[i][1], rc);
 		REQUIRE(vt.created == 0, "created is %d after a refusal", vt.created);
 	}
-	REQUIRE(if_nametoindex("vt0") == 0 && if_nametoindex("vt1") == 0,
-	      "a refused call left an interface behind");
+	REQUIRE(if_nametoindex("vt0") == 0 && if_nametoindex("vt1") == 0, "a refused call left an interface behind");
 	return 0;
 }
 
-static int check_end(const char *name, const char *peer, uint32_t ifindex,
-		     const uint8_t mac[6])
+static int check_end(const char *name, const char *peer, uint32_t ifindex, const uint8_t mac[6])
 {
 	char cmd[128], out[512], want[64];
 	uint8_t kmac[6];
 	short flags;
 	int i;
 
-	REQUIRE(if_nametoindex(name) == ifindex, "%s: ifindex %u, kernel says %u", name,
-	      ifindex, if_nametoindex(name));
+	REQUIRE(if_nametoindex(name) == ifindex, "%s: ifindex %u, kernel says %u", name, ifindex, if_nametoindex(name));
 	/* IFF_RUNNING follows the carrier through linkwatch, which may lag up to 1 s */
 	for (i = 0; i < 40; i++) {
 		REQUIRE(if_info(name, kmac, &flags) == 0, "%s: SIOCGIFHWADDR failed", name);
@@ -425,20 +419,18 @@ static int test_create(void)
 
 	REQUIRE(rc == 0, "setup: %d", rc);
 	REQUIRE(vt.created == 1, "created %d", vt.created);
-	REQUIRE(!strcmp(vt.name, "vt0") && !strcmp(vt.peer, "vt1"), "names %s/%s", vt.name,
-	      vt.peer);
-	REQUIRE(vt.ifindex && vt.peer_ifindex && vt.ifindex != vt.peer_ifindex,
-	      "ifindexes %u %u", vt.ifindex, vt.peer_ifindex);
+	REQUIRE(!strcmp(vt.name, "vt0") && !strcmp(vt.peer, "vt1"), "names %s/%s", vt.name, vt.peer);
+	REQUIRE(vt.ifindex && vt.peer_ifindex && vt.ifindex != vt.peer_ifindex, "ifindexes %u %u", vt.ifindex,
+		vt.peer_ifindex);
 	REQUIRE(memcmp(vt.mac, vt.peer_mac, 6), "both ends have the same MAC");
-	if (check_end("vt0", "vt1", vt.ifindex, vt.mac) ||
-	    check_end("vt1", "vt0", vt.peer_ifindex, vt.peer_mac))
+	if (check_end("vt0", "vt1", vt.ifindex, vt.mac) || check_end("vt1", "vt0", vt.peer_ifindex, vt.peer_mac))
 		return -1;
 	return 0;
 }
 
-#define EXPECT_SYSCTL(fam, ifn, key, want)                                          \
-	REQUIRE(sysctl_get(fam, ifn, key) == (want), "net.%s.conf.%s.%s = %d, expected %d", \
-	      fam, ifn, key, sysctl_get(fam, ifn, key), want)
+#define EXPECT_SYSCTL(fam, ifn, key, want) \
+	REQUIRE(sysctl_get(fam, ifn, key) == (want), "net.%s.conf.%s.%s = %d, expected %d", fam, ifn, key, \
+		sysctl_get(fam, ifn, key), want)
 
 static int test_sysctls(void)
 {
@@ -481,8 +473,7 @@ static int flow_case(int v6, const char *ifn, const char *key, int bad)
 	r = send_copy(&vt, v6, msg) ? -1 : cd_received(v6, msg, WAIT_MISS);
 	if (sysctl_set(fam, ifn, key, good))
 		return -1;
-	REQUIRE(r == 0, "copy arrived with net.%s.conf.%s.%s=%d (result %d)", fam, ifn, key,
-	      bad, r);
+	REQUIRE(r == 0, "copy arrived with net.%s.conf.%s.%s=%d (result %d)", fam, ifn, key, bad, r);
 	snprintf(msg, sizeof(msg), "xtap %s %s restored", fam, key);
 	REQUIRE(send_copy(&vt, v6, msg) == 0, "send");
 	r = cd_received(v6, msg, WAIT_HIT);
@@ -531,8 +522,7 @@ static int test_no_force_forwarding(void)
 	}
 	rc = xtap_vt_setup("vtX", "vtY", 1, &v);
 	REQUIRE(rc == -EOPNOTSUPP, "setup with IPv6: %d, expected -EOPNOTSUPP", rc);
-	REQUIRE(if_nametoindex("vtX") == 0 && if_nametoindex("vtY") == 0,
-	      "the failed setup left the pair behind");
+	REQUIRE(if_nametoindex("vtX") == 0 && if_nametoindex("vtY") == 0, "the failed setup left the pair behind");
 	return 0;
 }
 
@@ -546,16 +536,14 @@ static int test_adopt(void)
 	rc = xtap_vt_setup("vtA", "vtB", 0, &v);
 	REQUIRE(rc == 0, "adopt: %d", rc);
 	REQUIRE(v.created == 0, "adopted pair reported as created");
-	if (check_end("vtA", "vtB", v.ifindex, v.mac) ||
-	    check_end("vtB", "vtA", v.peer_ifindex, v.peer_mac))
+	if (check_end("vtA", "vtB", v.ifindex, v.mac) || check_end("vtB", "vtA", v.peer_ifindex, v.peer_mac))
 		return -1;
 	EXPECT_SYSCTL("ipv4", "vtB", "forwarding", 1);
 	EXPECT_SYSCTL("ipv6", "vtB", "disable_ipv6", 1);
 	if (has_force_fwd) {
 		/* set up again with IPv6: enabled on the peer, still no link-local */
 		rc = xtap_vt_setup("vtA", "vtB", 1, &v);
-		REQUIRE(rc == 0 && v.created == 0, "adopt with IPv6: %d created %d", rc,
-		      v.created);
+		REQUIRE(rc == 0 && v.created == 0, "adopt with IPv6: %d created %d", rc, v.created);
 		EXPECT_SYSCTL("ipv6", "vtB", "disable_ipv6", 0);
 		EXPECT_SYSCTL("ipv6", "vtB", "force_forwarding", 1);
 		REQUIRE(!has_inet6("vtB"), "vtB got an IPv6 address");
@@ -576,7 +564,7 @@ static int test_adopt_ours(void)
 
 	REQUIRE(xtap_vt_setup("vtO", "vtP", 0, &a) == 0 && a.created && a.ours, "create");
 	REQUIRE(xtap_vt_setup("vtO", "vtP", 0, &b) == 0 && !b.created && b.ours,
-	      "re-adopted own pair: created %d ours %d", b.created, b.ours);
+		"re-adopted own pair: created %d ours %d", b.created, b.ours);
 	REQUIRE(xtap_vt_teardown(&b) == 0, "teardown");
 	REQUIRE(!if_nametoindex("vtO") && !if_nametoindex("vtP"), "own pair left after teardown");
 	return 0;
@@ -599,7 +587,7 @@ static int test_conflicts(void)
 	REQUIRE(rc == -EEXIST, "two unrelated interfaces: %d, expected -EEXIST", rc);
 	REQUIRE(!if_nametoindex("vtD") && !if_nametoindex("vtG"), "a refused call created a link");
 	REQUIRE(if_nametoindex("vtC") && if_nametoindex("vtE") && if_nametoindex("vtF"),
-	      "a refused call removed a link");
+		"a refused call removed a link");
 	/* the refused calls wrote no setting on someone else's interfaces */
 	EXPECT_SYSCTL("ipv4", "vtF", "forwarding", 0);
 	EXPECT_SYSCTL("ipv4", "vtC", "forwarding", 0);
@@ -613,8 +601,8 @@ static int test_teardown(void)
 
 	REQUIRE(rc == 0, "teardown: %d", rc);
 	REQUIRE(vt.created == 0, "still marked created");
-	REQUIRE(if_nametoindex("vt0") == 0 && if_nametoindex("vt1") == 0,
-	      "vt0 or vt1 still there (vt0 was ifindex %u)", a);
+	REQUIRE(if_nametoindex("vt0") == 0 && if_nametoindex("vt1") == 0, "vt0 or vt1 still there (vt0 was ifindex %u)",
+		a);
 	rc = xtap_vt_teardown(&vt);
 	REQUIRE(rc == 0, "second teardown: %d", rc);
 	return 0;
@@ -635,14 +623,11 @@ int main(void)
 	/* A known baseline: a new namespace may inherit the host's IPv4 settings.
 	 * New interfaces start with rp_filter=1, so vt1's 0 must come from setup;
 	 * non-default ARP values show that setup leaves vt0's ARP settings alone. */
-	if (ns_host < 0 || sh("ip link set lo up") ||
-	    sysctl_set("ipv4", "all", "forwarding", 0) ||
-	    sysctl_set("ipv6", "all", "forwarding", 0) ||
-	    sysctl_set("ipv4", "all", "rp_filter", 0) ||
-	    sysctl_set("ipv4", "default", "rp_filter", 1) ||
-	    sysctl_set("ipv4", "all", "accept_local", 0) ||
-	    sysctl_set("ipv4", "default", "arp_announce", 2) ||
-	    sysctl_set("ipv4", "default", "arp_ignore", 1) || cd_side_setup()) {
+	if (ns_host < 0 || sh("ip link set lo up") || sysctl_set("ipv4", "all", "forwarding", 0) ||
+	    sysctl_set("ipv6", "all", "forwarding", 0) || sysctl_set("ipv4", "all", "rp_filter", 0) ||
+	    sysctl_set("ipv4", "default", "rp_filter", 1) || sysctl_set("ipv4", "all", "accept_local", 0) ||
+	    sysctl_set("ipv4", "default", "arp_announce", 2) || sysctl_set("ipv4", "default", "arp_ignore", 1) ||
+	    cd_side_setup()) {
 		printf("FAILED  namespace setup\n0 passed, 1 failed\n");
 		return 1;
 	}

@@ -62,7 +62,7 @@ static void check_store(const struct x1_shared *sh, const struct x1_store *st)
 		for (size_t t = 0; t < st->ntasks; t++)
 			for (int k = 0; k < st->tasks[t]->t.ndids; k++)
 				users += !strcmp(st->tasks[t]->admf, st->dests[i]->admf) &&
-					 !memcmp(st->tasks[t]->t.did[k].b, st->dests[i]->d.did.b, 16);
+					!memcmp(st->tasks[t]->t.did[k].b, st->dests[i]->d.did.b, 16);
 		if (users != st->dests[i]->users)
 			abort();
 	}
@@ -128,7 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct x1_out o = { 0 };
 
 			for (size_t i = 0; i < c.n; i++)
-				if (c.msg[i].error && (c.msg[i].error < 1000 || c.msg[i].error > 7010 || !c.msg[i].desc))
+				if (c.msg[i].error &&
+				    (c.msg[i].error < 1000 || c.msg[i].error > 7010 || !c.msg[i].desc))
 					abort();
 			/* admf-a as the certificate names it, then another ADMF */
 			x1_store_handle(&st, round ? "admf-b" : "admf-a", &c, 1767225600000000ull, &o);

@@ -98,7 +98,8 @@ static char *expand(const char *text)
 		while (*q == ' ' || *q == '\t')
 			q++;
 		snprintf(line, sizeof(line), "%.*s", (int)(ll - (size_t)(q - p)), q);
-		if (!strncmp(q, "@env ", 5) && sscanf(line, "@env %127s %127s %63s %63s %63s", admf, ne, tm, ver, tx) == 5) {
+		if (!strncmp(q, "@env ", 5) &&
+		    sscanf(line, "@env %127s %127s %63s %63s %63s", admf, ne, tm, ver, tx) == 5) {
 			char t[80], x[80];
 
 			if (!strcmp(tm, "T0"))
@@ -111,9 +112,11 @@ static char *expand(const char *text)
 				snprintf(x, sizeof(x), "00000000-0000-4000-8000-%012llu", strtoull(tx + 1, NULL, 10));
 			else
 				snprintf(x, sizeof(x), "%s", tx);
-			fprintf(f, "<admfIdentifier>%s</admfIdentifier><neIdentifier>%s</neIdentifier>"
-				   "<messageTimestamp>%s</messageTimestamp><version>%s</version>"
-				   "<x1TransactionId>%s</x1TransactionId>\n", admf, ne, t, ver, x);
+			fprintf(f,
+				"<admfIdentifier>%s</admfIdentifier><neIdentifier>%s</neIdentifier>"
+				"<messageTimestamp>%s</messageTimestamp><version>%s</version>"
+				"<x1TransactionId>%s</x1TransactionId>\n",
+				admf, ne, t, ver, x);
 		} else {
 			fwrite(p, 1, ll, f);
 		}
@@ -125,7 +128,8 @@ static char *expand(const char *text)
 
 static int cmp_task(const void *a, const void *b)
 {
-	const struct x1_task_entry *x = *(const struct x1_task_entry *const *)a, *y = *(const struct x1_task_entry *const *)b;
+	const struct x1_task_entry *x = *(const struct x1_task_entry *const *)a,
+				   *y = *(const struct x1_task_entry *const *)b;
 	int c = strcmp(x->admf, y->admf);
 
 	return c ? c : memcmp(x->t.xid.b, y->t.xid.b, 16);
@@ -133,7 +137,8 @@ static int cmp_task(const void *a, const void *b)
 
 static int cmp_dest(const void *a, const void *b)
 {
-	const struct x1_dest_entry *x = *(const struct x1_dest_entry *const *)a, *y = *(const struct x1_dest_entry *const *)b;
+	const struct x1_dest_entry *x = *(const struct x1_dest_entry *const *)a,
+				   *y = *(const struct x1_dest_entry *const *)b;
 	int c = strcmp(x->admf, y->admf);
 
 	return c ? c : memcmp(x->d.did.b, y->d.did.b, 16);
@@ -159,8 +164,7 @@ static void print_state(struct run *r)
 		x1_format_uuid(&s->dests[i]->d.did, id);
 		fprintf(r->out, "%% dest %s %s users=%u\n", s->dests[i]->admf, id, s->dests[i]->users);
 	}
-	fprintf(r->out, "%% state: %zu tasks, %zu destinations, %zu criteria\n", s->ntasks, s->ndests,
-		r->sh.srv.n);
+	fprintf(r->out, "%% state: %zu tasks, %zu destinations, %zu criteria\n", s->ntasks, s->ndests, r->sh.srv.n);
 }
 
 static void post(struct run *r, const char *body, size_t n)
@@ -250,7 +254,8 @@ static void directive(struct run *r, const char *line)
 		memcpy(r->admf, a, strlen(a) + 1);
 	} else if (sscanf(line, "%% fail %63s %ld", a, &v) == 2) {
 		int *f = !strcmp(a, "install") ? &r->sh.mb.fail_install :
-			 !strcmp(a, "remove") ? &r->sh.mb.fail_remove : NULL;
+			!strcmp(a, "remove")   ? &r->sh.mb.fail_remove :
+						 NULL;
 
 		if (f)
 			*f = (int)v;
@@ -378,8 +383,8 @@ static void drop_blanks(xmlNodePtr n)
 /* XML text -> one canonical line (blanks between elements dropped). */
 static char *canon(const char *s, size_t n)
 {
-	xmlDocPtr d = xmlReadMemory(s, (int)n, NULL, "UTF-8", XML_PARSE_NOBLANKS | XML_PARSE_NONET | XML_PARSE_NOERROR |
-				    XML_PARSE_NOWARNING);
+	xmlDocPtr d = xmlReadMemory(s, (int)n, NULL, "UTF-8",
+				    XML_PARSE_NOBLANKS | XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	xmlChar *m = NULL;
 	int len = 0;
 	char *r;

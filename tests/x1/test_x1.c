@@ -17,14 +17,15 @@
 
 static void test_uuid(void)
 {
-	static const struct { const char *s; bool ok; } v[] = {
-		{ "00112233-4455-4677-8899-aabbccddeeff", true },
-		{ "00112233-4455-4677-8899-AABBCCDDEEFF", true },
-		{ "00112233-4455-4677-8899-aabbccddeef", false },   /* 35 */
+	static const struct {
+		const char *s;
+		bool ok;
+	} v[] = {
+		{ "00112233-4455-4677-8899-aabbccddeeff", true },   { "00112233-4455-4677-8899-AABBCCDDEEFF", true },
+		{ "00112233-4455-4677-8899-aabbccddeef", false }, /* 35 */
 		{ "00112233-4455-4677-8899-aabbccddeeff0", false }, /* 37 */
-		{ "001122334455-4677-8899-aabbccddeeff-", false },  /* dashes misplaced */
-		{ "00112233-4455-4677-8899-aabbccddeefg", false },
-		{ "{0112233-4455-4677-8899-aabbccddeef}", false },
+		{ "001122334455-4677-8899-aabbccddeeff-", false }, /* dashes misplaced */
+		{ "00112233-4455-4677-8899-aabbccddeefg", false },  { "{0112233-4455-4677-8899-aabbccddeef}", false },
 	};
 	struct x1_uuid u;
 	char out[X1_UUID_LEN];
@@ -39,7 +40,11 @@ static void test_uuid(void)
 
 static void test_addresses(void)
 {
-	static const struct { const char *s; bool ok; uint8_t a[4]; } v4[] = {
+	static const struct {
+		const char *s;
+		bool ok;
+		uint8_t a[4];
+	} v4[] = {
 		{ "192.0.2.1", true, { 192, 0, 2, 1 } },
 		{ "255.255.255.255", true, { 255, 255, 255, 255 } },
 		{ "010.001.000.9", true, { 10, 1, 0, 9 } }, /* the pattern's [01]?[0-9]?[0-9]: decimal */
@@ -51,10 +56,13 @@ static void test_addresses(void)
 		{ "0001.2.3.4", false, { 0 } },
 		{ "", false, { 0 } },
 	};
-	static const struct { const char *s; bool ok; } v6[] = {
+	static const struct {
+		const char *s;
+		bool ok;
+	} v6[] = {
 		{ "2001:0db8:0000:0000:0000:0000:0000:0001", true },
 		{ "2001:0DB8:0000:0000:0000:0000:0000:0001", true },
-		{ "2001:db8::1", false },                          /* 103 280: expanded form only */
+		{ "2001:db8::1", false }, /* 103 280: expanded form only */
 		{ "2001:0db8:0000:0000:0000:0000:0000:001", false },
 		{ "2001:0db8:0000:0000:0000:0000:0000:00010", false },
 		{ "2001-0db8:0000:0000:0000:0000:0000:0001", false },
@@ -83,10 +91,9 @@ static void test_addresses(void)
 	CHECK(x1_parse_cidr("192.0.2.0/024", 13, DTCP_AF_INET, a, &plen), "cidr length with a leading zero");
 	CHECK(x1_parse_cidr("192.0.2.0", 9, DTCP_AF_INET, a, &plen), "cidr without length");
 	CHECK(x1_parse_cidr("192.0.2.0/", 10, DTCP_AF_INET, a, &plen), "cidr empty length");
-	CHECK(!x1_parse_cidr("2001:0db8:0000:0000:0000:0000:0000:0000/128", 43, DTCP_AF_INET6, a, &plen) &&
-	      plen == 128, "cidr6 /128");
-	CHECK(x1_parse_cidr("2001:0db8:0000:0000:0000:0000:0000:0000/129", 43, DTCP_AF_INET6, a, &plen),
-	      "cidr6 /129");
+	CHECK(!x1_parse_cidr("2001:0db8:0000:0000:0000:0000:0000:0000/128", 43, DTCP_AF_INET6, a, &plen) && plen == 128,
+	      "cidr6 /128");
+	CHECK(x1_parse_cidr("2001:0db8:0000:0000:0000:0000:0000:0000/129", 43, DTCP_AF_INET6, a, &plen), "cidr6 /129");
 }
 
 static void test_scalars(void)
@@ -121,9 +128,8 @@ static void test_scalars(void)
 	CHECK(x1_parse_version("v1.6.1.2", 8, &ma, &mi, &pa), "version of four parts");
 
 	/* every code of table 6.7-1 xtap sends has its own text */
-	static const int codes[] = { 1000, 1010, 1020, 1030, 1040, 1060, 1080, 2010, 2020, 2030, 2040, 3000,
-				     3001, 3010, 3020, 3030, 3040, 3050, 4000, 5000, 5010, 6000, 6001, 6020,
-				     7000, 7010 };
+	static const int codes[] = { 1000, 1010, 1020, 1030, 1040, 1060, 1080, 2010, 2020, 2030, 2040, 3000, 3001,
+				     3010, 3020, 3030, 3040, 3050, 4000, 5000, 5010, 6000, 6001, 6020, 7000, 7010 };
 	int same = 0;
 
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
@@ -134,9 +140,10 @@ static void test_scalars(void)
 
 /* ---- hardening ---------------------------------------------------------------------- */
 
-#define ENV "<admfIdentifier>admf-a</admfIdentifier><neIdentifier>ne1</neIdentifier>" \
-	    "<messageTimestamp>2026-01-01T00:00:00.000000Z</messageTimestamp><version>v1.6.1</version>" \
-	    "<x1TransactionId>00000000-0000-4000-8000-000000000001</x1TransactionId>"
+#define ENV \
+	"<admfIdentifier>admf-a</admfIdentifier><neIdentifier>ne1</neIdentifier>" \
+	"<messageTimestamp>2026-01-01T00:00:00.000000Z</messageTimestamp><version>v1.6.1</version>" \
+	"<x1TransactionId>00000000-0000-4000-8000-000000000001</x1TransactionId>"
 #define HEAD "<X1Request xmlns=\"" X1_NS "\" xmlns:xsi=\"" X1_NS_XSI "\">"
 #define PING "<x1RequestMessage xsi:type=\"PingRequest\">" ENV "</x1RequestMessage>"
 
@@ -152,25 +159,33 @@ static void test_hardening(void)
 	char *big;
 	size_t n;
 
-	CHECK(!parse(HEAD PING "</X1Request>", c, &why) && c->n == 1 && c->msg[0].type == X1_M_PING &&
-	      !c->msg[0].error, "a ping parses");
+	CHECK(!parse(HEAD PING "</X1Request>", c, &why) && c->n == 1 && c->msg[0].type == X1_M_PING && !c->msg[0].error,
+	      "a ping parses");
 	/* billion laughs: refused for its DOCTYPE before any expansion */
 	CHECK(parse("<?xml version=\"1.0\"?><!DOCTYPE X1Request [<!ENTITY a \"aaaaaaaaaa\">"
-		    "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>"
-		    HEAD "<x1RequestMessage xsi:type=\"PingRequest\"><admfIdentifier>&c;</admfIdentifier>"
-		    "</x1RequestMessage></X1Request>", c, &why) && why && strstr(why, "DOCTYPE"),
+		    "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c "
+		    "\"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>" HEAD
+		    "<x1RequestMessage xsi:type=\"PingRequest\"><admfIdentifier>&c;</admfIdentifier>"
+		    "</x1RequestMessage></X1Request>",
+		    c, &why) &&
+		      why && strstr(why, "DOCTYPE"),
 	      "entity declarations refused");
 	/* an external entity (XXE) needs a DOCTYPE as well */
 	CHECK(parse("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>" HEAD "</X1Request>", c, &why),
 	      "external entity refused");
 	/* an undeclared entity is not well-formed */
 	CHECK(parse(HEAD "<x1RequestMessage xsi:type=\"PingRequest\"><admfIdentifier>&e;</admfIdentifier>"
-		    "</x1RequestMessage></X1Request>", c, &why), "undeclared entity refused");
+			 "</x1RequestMessage></X1Request>",
+		    c, &why),
+	      "undeclared entity refused");
 	/* the five predefined ones and character references are text */
-	CHECK(!parse(HEAD "<x1RequestMessage xsi:type=\"PingRequest\"><admfIdentifier>a&amp;&#98;</admfIdentifier>"
+	CHECK(!parse(HEAD
+		     "<x1RequestMessage xsi:type=\"PingRequest\"><admfIdentifier>a&amp;&#98;</admfIdentifier>"
 		     "<neIdentifier>ne1</neIdentifier><messageTimestamp>2026-01-01T00:00:00.000000Z</messageTimestamp>"
 		     "<version>v1.6.1</version><x1TransactionId>00000000-0000-4000-8000-000000000001</x1TransactionId>"
-		     "</x1RequestMessage></X1Request>", c, &why) && !strcmp(c->msg[0].env.admf, "a&b"),
+		     "</x1RequestMessage></X1Request>",
+		     c, &why) &&
+		      !strcmp(c->msg[0].env.admf, "a&b"),
 	      "predefined entities read as text");
 	/* size bound */
 	n = X1_BODY_MAX + 1;
@@ -212,9 +227,12 @@ static void test_hardening(void)
 	CHECK(parse(HEAD "<x1RequestMessage xsi:type=\"FooRequest\">" ENV "</x1RequestMessage></X1Request>", c, &why),
 	      "an xsi:type not in the schema");
 	CHECK(parse(HEAD "<x1RequestMessage xsi:type=\"q:PingRequest\" xmlns:q=\"urn:other\">" ENV
-		    "</x1RequestMessage></X1Request>", c, &why), "an xsi:type of another namespace");
+			 "</x1RequestMessage></X1Request>",
+		    c, &why),
+	      "an xsi:type of another namespace");
 	CHECK(parse(HEAD "<x1RequestMessage xsi:type=\"PingRequest\">" ENV "</x1RequestMessage>text</X1Request>", c,
-		    &why), "text in the container");
+		    &why),
+	      "text in the container");
 	CHECK(parse(HEAD "<x1RequestMessage>" ENV "</x1RequestMessage></X1Request>", c, &why), "no xsi:type");
 	free(big);
 	free(c);
@@ -224,8 +242,12 @@ static void test_hardening(void)
 
 static struct x1_target tgt(int kind, int family, const char *addr, int plen, int proto, int lo, int hi)
 {
-	struct x1_target t = { .kind = (uint8_t)kind, .family = (uint8_t)family, .plen = (uint8_t)plen,
-			       .proto = (uint8_t)proto, .port_lo = (uint16_t)lo, .port_hi = (uint16_t)hi };
+	struct x1_target t = { .kind = (uint8_t)kind,
+			       .family = (uint8_t)family,
+			       .plen = (uint8_t)plen,
+			       .proto = (uint8_t)proto,
+			       .port_lo = (uint16_t)lo,
+			       .port_hi = (uint16_t)hi };
 
 	if (addr)
 		inet_pton(family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, addr, t.addr);
@@ -258,9 +280,10 @@ static void test_mapping(void)
 	/* an address: from or to it (either), any port or protocol */
 	t.target[0] = tgt(X1_T_IPV4_ADDRESS, DTCP_AF_INET, "192.0.2.1", 32, 0, 0, 0);
 	n = x1_task_criteria("admf-a", &t, c, X1_MAX_CRIT);
-	CHECK(n == 1 && c[0].family == DTCP_AF_INET && prefix_is(&c[0].either, 4, "192.0.2.1", 32) &&
-	      c[0].src.any && c[0].dst.any && c[0].proto.any && c[0].sport.any && c[0].dport.any &&
-	      c[0].is_static && !strcmp(c[0].csource.s, "X1/admf-a"), "ipv4Address -> either");
+	CHECK(n == 1 && c[0].family == DTCP_AF_INET && prefix_is(&c[0].either, 4, "192.0.2.1", 32) && c[0].src.any &&
+		      c[0].dst.any && c[0].proto.any && c[0].sport.any && c[0].dport.any && c[0].is_static &&
+		      !strcmp(c[0].csource.s, "X1/admf-a"),
+	      "ipv4Address -> either");
 	/* a CIDR: host bits cleared */
 	t.target[0] = tgt(X1_T_IPV6_CIDR, DTCP_AF_INET6, "2001:db8::77", 64, 0, 0, 0);
 	n = x1_task_criteria("admf-a", &t, c, X1_MAX_CRIT);
@@ -277,22 +300,24 @@ static void test_mapping(void)
 		int fam = i < 2 ? DTCP_AF_INET : DTCP_AF_INET6;
 		bool dst = i & 1;
 
-		CHECK(c[i].family == fam && range_is(&c[i].proto, 6, 6) &&
-		      range_is(&c[i].sport, dst ? -1 : 443, 443) && range_is(&c[i].dport, dst ? 443 : -1, 443) &&
-		      c[i].src.any && c[i].dst.any && c[i].either.any, "tcpPort criterion %d", i);
+		CHECK(c[i].family == fam && range_is(&c[i].proto, 6, 6) && range_is(&c[i].sport, dst ? -1 : 443, 443) &&
+			      range_is(&c[i].dport, dst ? 443 : -1, 443) && c[i].src.any && c[i].dst.any &&
+			      c[i].either.any,
+		      "tcpPort criterion %d", i);
 	}
 	/* a UDP range */
 	t.target[0] = tgt(X1_T_UDP_PORT_RANGE, DTCP_AF_NONE, NULL, 0, 17, 5060, 5070);
 	n = x1_task_criteria("admf-a", &t, c, X1_MAX_CRIT);
 	CHECK(n == 4 && range_is(&c[0].proto, 17, 17) && range_is(&c[0].sport, 5060, 5070) &&
-	      range_is(&c[3].dport, 5060, 5070) && c[3].family == DTCP_AF_INET6, "udpPortRange");
+		      range_is(&c[3].dport, 5060, 5070) && c[3].family == DTCP_AF_INET6,
+	      "udpPortRange");
 	/* address and port: that endpoint as source, or as destination */
 	t.target[0] = tgt(X1_T_IP_ADDRESS_PORT, DTCP_AF_INET, "198.51.100.9", 32, 17, 53, 53);
 	n = x1_task_criteria("admf-a", &t, c, X1_MAX_CRIT);
-	CHECK(n == 2 && prefix_is(&c[0].src, 4, "198.51.100.9", 32) && c[0].dst.any &&
-	      range_is(&c[0].sport, 53, 53) && c[0].dport.any && range_is(&c[0].proto, 17, 17) &&
-	      prefix_is(&c[1].dst, 4, "198.51.100.9", 32) && c[1].src.any && range_is(&c[1].dport, 53, 53) &&
-	      c[1].sport.any, "ipAddressPort");
+	CHECK(n == 2 && prefix_is(&c[0].src, 4, "198.51.100.9", 32) && c[0].dst.any && range_is(&c[0].sport, 53, 53) &&
+		      c[0].dport.any && range_is(&c[0].proto, 17, 17) && prefix_is(&c[1].dst, 4, "198.51.100.9", 32) &&
+		      c[1].src.any && range_is(&c[1].dport, 53, 53) && c[1].sport.any,
+	      "ipAddressPort");
 	/* several targets are alternatives: criteria of each, in order */
 	t.ntargets = 3;
 	t.target[0] = tgt(X1_T_IPV4_ADDRESS, DTCP_AF_INET, "192.0.2.1", 32, 0, 0, 0);
@@ -311,21 +336,25 @@ static void test_mapping(void)
 
 /* ---- one table for both protocols -------------------------------------------------------- */
 
-#define X1_ENV(txid) "<admfIdentifier>admf-a</admfIdentifier><neIdentifier>ne1</neIdentifier>" \
+#define X1_ENV(txid) \
+	"<admfIdentifier>admf-a</admfIdentifier><neIdentifier>ne1</neIdentifier>" \
 	"<messageTimestamp>2026-01-01T00:00:00.000000Z</messageTimestamp><version>v1.6.1</version>" \
 	"<x1TransactionId>00000000-0000-4000-8000-00000000000" txid "</x1TransactionId>"
 
-static const char setup[] = HEAD
-	"<x1RequestMessage xsi:type=\"CreateDestinationRequest\">" X1_ENV("1")
-	"<destinationDetails><dId>d0000000-0000-4000-8000-000000000001</dId><deliveryType>X3Only</deliveryType>"
-	"<deliveryAddress><ipAddressAndPort><address xmlns=\"" X1_NS_COMMON "\"><IPv4Address>198.51.100.7</IPv4Address>"
-	"</address><port xmlns=\"" X1_NS_COMMON "\"><UDPPort>4789</UDPPort></port></ipAddressAndPort></deliveryAddress>"
-	"</destinationDetails></x1RequestMessage>"
-	"<x1RequestMessage xsi:type=\"ActivateTaskRequest\">" X1_ENV("2")
-	"<taskDetails><xId>a0000000-0000-4000-8000-000000000001</xId><targetIdentifiers>"
-	"<targetIdentifier><ipv4Address>192.0.2.1</ipv4Address></targetIdentifier></targetIdentifiers>"
-	"<deliveryType>X3Only</deliveryType><listOfDIDs><dId>d0000000-0000-4000-8000-000000000001</dId></listOfDIDs>"
-	"</taskDetails></x1RequestMessage></X1Request>";
+static const char setup[] = HEAD "<x1RequestMessage xsi:type=\"CreateDestinationRequest\">" X1_ENV(
+	"1") "<destinationDetails><dId>d0000000-0000-4000-8000-000000000001</dId><deliveryType>X3Only</deliveryType>"
+	     "<deliveryAddress><ipAddressAndPort><address xmlns=\"" X1_NS_COMMON
+	     "\"><IPv4Address>198.51.100.7</IPv4Address>"
+	     "</address><port xmlns=\"" X1_NS_COMMON
+	     "\"><UDPPort>4789</UDPPort></port></ipAddressAndPort></deliveryAddress>"
+	     "</destinationDetails></x1RequestMessage>"
+	     "<x1RequestMessage xsi:type=\"ActivateTaskRequest\">" X1_ENV(
+		     "2") "<taskDetails><xId>a0000000-0000-4000-8000-000000000001</xId><targetIdentifiers>"
+			  "<targetIdentifier><ipv4Address>192.0.2.1</ipv4Address></targetIdentifier></"
+			  "targetIdentifiers>"
+			  "<deliveryType>X3Only</deliveryType><listOfDIDs><dId>d0000000-0000-4000-8000-000000000001</"
+			  "dId></listOfDIDs>"
+			  "</taskDetails></x1RequestMessage></X1Request>";
 
 struct capture {
 	char buf[8192];
@@ -353,8 +382,8 @@ static void dtcp(struct x1_shared *sh, const char *text, struct capture *cap)
 	cap->buf[0] = 0;
 	dtcp_msg_parse(text, strlen(text), m);
 	CHECK(dtcp_request_parse(m, r, &err) == 0, "DTCP request parses (%d %s)", err.code, err.item);
-	dtcp_server_handle(&sh->srv, sh->mb.cfg.source(&sh->mb, r->csource.s), r, "192.0.2.10",
-			   1767225600000ull, capture_emit, cap);
+	dtcp_server_handle(&sh->srv, sh->mb.cfg.source(&sh->mb, r->csource.s), r, "192.0.2.10", 1767225600000ull,
+			   capture_emit, cap);
 	free(m);
 	free(r);
 }
@@ -385,8 +414,9 @@ static void test_shared_table(void)
 		int accepted = 0, canonical = 0;
 
 		CHECK(n && !x1_record_parse(line, n, rec, &why) && rec->kind == X1_REC_TASK && rec->ncrit == 1 &&
-		      rec->crit[0] == 1 && !memcmp(&rec->task, &st.tasks[0]->t, sizeof(rec->task)) &&
-		      !strcmp(rec->admf, "admf-a"), "a task record reads back");
+			      rec->crit[0] == 1 && !memcmp(&rec->task, &st.tasks[0]->t, sizeof(rec->task)) &&
+			      !strcmp(rec->admf, "admf-a"),
+		      "a task record reads back");
 		for (size_t k = 8; k < n; k++)
 			for (const char *h = "0123456789abcdefX"; *h; h++) {
 				if (*h == line[k])
@@ -413,13 +443,15 @@ static void test_shared_table(void)
 	}
 
 	/* a DTCP ADD takes the next id of the same counter */
-	dtcp(&sh, "ADD DTCP/0.8\r\nCsource-ID: ftap1\r\nCdest-ID: cdconf\r\nSource-Address: 192.0.2.9\r\n"
-		  "Seq: 1\r\n\r\n", cap);
+	dtcp(&sh,
+	     "ADD DTCP/0.8\r\nCsource-ID: ftap1\r\nCdest-ID: cdconf\r\nSource-Address: 192.0.2.9\r\n"
+	     "Seq: 1\r\n\r\n",
+	     cap);
 	CHECK(strstr(cap->buf, "200 OK") && strstr(cap->buf, "CRITERIA-ID: 2"), "DTCP ADD is id 2: %s", cap->buf);
 	/* DTCP LIST shows the source's own criterion only */
 	dtcp(&sh, "LIST DTCP/0.8\r\nCsource-ID: ftap1\r\nSeq: 2\r\n\r\n", cap);
-	CHECK(strstr(cap->buf, "CRITERIA-ID: 2") && !strstr(cap->buf, "CRITERIA-ID: 1\r") &&
-	      !strstr(cap->buf, "X1"), "DTCP LIST does not show the X1 task: %s", cap->buf);
+	CHECK(strstr(cap->buf, "CRITERIA-ID: 2") && !strstr(cap->buf, "CRITERIA-ID: 1\r") && !strstr(cap->buf, "X1"),
+	      "DTCP LIST does not show the X1 task: %s", cap->buf);
 	/* ... and cannot delete it: it does not exist for ftap1 (431) */
 	dtcp(&sh, "DELETE DTCP/0.8\r\nCsource-ID: ftap1\r\nCriteria-ID: 1\r\nSeq: 3\r\n\r\n", cap);
 	CHECK(strstr(cap->buf, "431"), "DTCP DELETE of the X1 criterion: 431: %s", cap->buf);
@@ -428,8 +460,8 @@ static void test_shared_table(void)
 	      "a DTCP DELETE of a range removes its own only");
 	/* X1 deactivation removes exactly its criterion from the shared table */
 	{
-		static const char deact[] = HEAD "<x1RequestMessage xsi:type=\"DeactivateTaskRequest\">" X1_ENV("3")
-			"<xId>a0000000-0000-4000-8000-000000000001</xId></x1RequestMessage></X1Request>";
+		static const char deact[] = HEAD "<x1RequestMessage xsi:type=\"DeactivateTaskRequest\">" X1_ENV(
+			"3") "<xId>a0000000-0000-4000-8000-000000000001</xId></x1RequestMessage></X1Request>";
 
 		x1_out_free(&o);
 		CHECK(!x1_parse_container(deact, strlen(deact), c, &why), "deactivate parses");
@@ -448,15 +480,15 @@ static void test_shared_table(void)
 
 static void test_wire(void)
 {
-	static const char body[] = HEAD
-		"<x1RequestMessage xsi:type=\"ActivateTaskRequest\">" X1_ENV("1")
-		"<taskDetails><xId>a0000000-0000-4000-8000-000000000001</xId><targetIdentifiers>"
-		"<targetIdentifier><ipv4Cidr>192.0.2.0/24</ipv4Cidr></targetIdentifier>"
-		"<targetIdentifier><udpPortRange><start xmlns=\"" X1_NS_COMMON "\">1</start><end xmlns=\""
-		X1_NS_COMMON "\">9</end></udpPortRange></targetIdentifier></targetIdentifiers>"
-		"<deliveryType>X3Only</deliveryType><listOfDIDs><dId>d0000000-0000-4000-8000-000000000001</dId>"
-		"</listOfDIDs><correlationID>7</correlationID></taskDetails></x1RequestMessage>"
-		"<x1RequestMessage xsi:type=\"GetNEStatusRequest\">" X1_ENV("2") "</x1RequestMessage></X1Request>";
+	static const char body[] = HEAD "<x1RequestMessage xsi:type=\"ActivateTaskRequest\">" X1_ENV(
+		"1") "<taskDetails><xId>a0000000-0000-4000-8000-000000000001</xId><targetIdentifiers>"
+		     "<targetIdentifier><ipv4Cidr>192.0.2.0/24</ipv4Cidr></targetIdentifier>"
+		     "<targetIdentifier><udpPortRange><start xmlns=\"" X1_NS_COMMON
+		     "\">1</start><end xmlns=\"" X1_NS_COMMON
+		     "\">9</end></udpPortRange></targetIdentifier></targetIdentifiers>"
+		     "<deliveryType>X3Only</deliveryType><listOfDIDs><dId>d0000000-0000-4000-8000-000000000001</dId>"
+		     "</listOfDIDs><correlationID>7</correlationID></taskDetails></x1RequestMessage>"
+		     "<x1RequestMessage xsi:type=\"GetNEStatusRequest\">" X1_ENV("2") "</x1RequestMessage></X1Request>";
 	struct x1_container *c = malloc(sizeof(*c));
 	struct x1_request *d = malloc(sizeof(*d)), *d2 = malloc(sizeof(*d2));
 	uint8_t w[X1_WIRE_MAX], w2[X1_WIRE_MAX];
@@ -468,11 +500,11 @@ static void test_wire(void)
 	n = x1_wire_encode(&c->msg[0], w, sizeof(w));
 	CHECK(n > 0 && !x1_wire_decode(w, n, d, &why), "ActivateTask crosses");
 	CHECK(d->type == X1_M_ACTIVATE_TASK && !memcmp(&d->task, &c->msg[0].task, sizeof(d->task)) &&
-	      !memcmp(&d->env, &c->msg[0].env, sizeof(d->env)) && !strcmp(d->type_name, "ActivateTask"),
+		      !memcmp(&d->env, &c->msg[0].env, sizeof(d->env)) && !strcmp(d->type_name, "ActivateTask"),
 	      "ActivateTask decoded as parsed");
 	n2 = x1_wire_encode(&c->msg[1], w2, sizeof(w2));
 	CHECK(n2 > 0 && !x1_wire_decode(w2, n2, d2, &why) && d2->error == X1_E_UNSUPPORTED_REQUEST &&
-	      !strcmp(d2->type_name, "GetNEStatus") && d2->desc && !strcmp(d2->desc, c->msg[1].desc),
+		      !strcmp(d2->type_name, "GetNEStatus") && d2->desc && !strcmp(d2->desc, c->msg[1].desc),
 	      "an unsupported request crosses with its code and text");
 	{
 		size_t taken = 0;
@@ -536,7 +568,8 @@ static void test_http(void)
 		bool keep;
 	} v[] = {
 		{ "POST /X1/NE HTTP/1.1\r\nHost: ne\r\nContent-Length: 4\r\n\r\nabcd", X1_HTTP_REQUEST, 200, 4, true },
-		{ "POST /X1/NE HTTP/1.1\r\ncontent-length:   4  \r\nConnection: close\r\n\r\nabcd", X1_HTTP_REQUEST, 200, 4, false },
+		{ "POST /X1/NE HTTP/1.1\r\ncontent-length:   4  \r\nConnection: close\r\n\r\nabcd", X1_HTTP_REQUEST,
+		  200, 4, false },
 		{ "POST /X1/NE HTTP/1.0\r\nContent-Length: 0\r\n\r\n", X1_HTTP_REQUEST, 200, 0, false },
 		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 4\r\n\r\nab", X1_HTTP_MORE, 0, 4, true },
 		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 4\r\n", X1_HTTP_MORE, 0, 0, true },
@@ -547,7 +580,8 @@ static void test_http(void)
 		{ "POST /X1/NE HTTP/1.1\r\n\r\n", X1_HTTP_ERROR, 411, 0, true },
 		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 262145\r\n\r\n", X1_HTTP_ERROR, 413, 0, true },
 		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", X1_HTTP_ERROR, 413, 0, true },
-		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n", X1_HTTP_ERROR, 400, 0, true },
+		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n", X1_HTTP_ERROR, 400, 0,
+		  true },
 		{ "POST /X1/NE HTTP/1.1\r\nContent-Length: -4\r\n\r\n", X1_HTTP_ERROR, 400, 0, true },
 		{ "POST /X1/NE HTTP/1.1\r\nContent-Length : 4\r\n\r\nabcd", X1_HTTP_ERROR, 400, 0, true },
 		{ "POST /X1/NE HTTP/2.0\r\nContent-Length: 0\r\n\r\n", X1_HTTP_ERROR, 505, 0, true },
@@ -574,10 +608,13 @@ static void test_http(void)
 	CHECK(x1_http_parse(big, X1_HTTP_HEAD_MAX + 64, &r) == X1_HTTP_ERROR && r.status == 431, "a head over 8 KiB");
 	free(big);
 	CHECK(x1_http_head(200, 12, true, head, sizeof(head)) &&
-	      !strcmp(head, "HTTP/1.1 200 OK\r\nContent-Type: application/xml; charset=UTF-8\r\nContent-Length: 12\r\n\r\n"),
+		      !strcmp(head,
+			      "HTTP/1.1 200 OK\r\nContent-Type: application/xml; charset=UTF-8\r\nContent-Length: "
+			      "12\r\n\r\n"),
 	      "200 head: %s", head);
 	CHECK(x1_http_head(405, 0, false, head, sizeof(head)) && strstr(head, "Allow: POST\r\n") &&
-	      strstr(head, "Connection: close\r\n"), "405 head");
+		      strstr(head, "Connection: close\r\n"),
+	      "405 head");
 }
 
 int main(void)

@@ -63,12 +63,14 @@ static int crit_remove(void *ctx, uint32_t id)
 static const struct x1_store_ops ops = { .crit_add = crit_add, .crit_remove = crit_remove };
 
 #define HEAD "<X1Request xmlns=\"" X1_NS "\" xmlns:c=\"" X1_NS_COMMON "\" xmlns:xsi=\"" X1_NS_XSI "\">"
-#define ENV "<admfIdentifier>admf-a</admfIdentifier><neIdentifier>ne1</neIdentifier>" \
-	    "<messageTimestamp>2026-01-01T00:00:00.000000Z</messageTimestamp><version>v1.6.1</version>" \
-	    "<x1TransactionId>00000000-0000-4000-8000-000000000001</x1TransactionId>"
+#define ENV \
+	"<admfIdentifier>admf-a</admfIdentifier><neIdentifier>ne1</neIdentifier>" \
+	"<messageTimestamp>2026-01-01T00:00:00.000000Z</messageTimestamp><version>v1.6.1</version>" \
+	"<x1TransactionId>00000000-0000-4000-8000-000000000001</x1TransactionId>"
 #define XID "a1000000-0000-4000-8000-000000000001"
 #define DID "d1000000-0000-4000-8000-000000000001"
-#define TASK(type, targets) "<x1RequestMessage xsi:type=\"" type "\">" ENV "<taskDetails><xId>" XID "</xId>" \
+#define TASK(type, targets) \
+	"<x1RequestMessage xsi:type=\"" type "\">" ENV "<taskDetails><xId>" XID "</xId>" \
 	"<targetIdentifiers>" targets "</targetIdentifiers><deliveryType>X3Only</deliveryType>" \
 	"<listOfDIDs><dId>" DID "</dId></listOfDIDs></taskDetails></x1RequestMessage>"
 #define T(x) "<targetIdentifier>" x "</targetIdentifier>"
@@ -96,8 +98,9 @@ static const char *x1(const char *body)
 static int run(int family, const char *src, const char *dst, int proto, uint16_t sport, uint16_t dport,
 	       struct xtap_meta *m)
 {
-	struct pkt_spec s = { .family = family, .proto = (uint8_t)proto, .sport = sport, .dport = dport,
-			      .payload = 20 };
+	struct pkt_spec s = {
+		.family = family, .proto = (uint8_t)proto, .sport = sport, .dport = dport, .payload = 20
+	};
 	struct run_out out;
 	uint8_t f[256];
 	int len;
@@ -145,17 +148,17 @@ static int mapping(void)
 	const char *r;
 	int bad = 0;
 
-	r = x1(HEAD "<x1RequestMessage xsi:type=\"CreateDestinationRequest\">" ENV
-	       "<destinationDetails><dId>" DID "</dId><deliveryType>X3Only</deliveryType><deliveryAddress>"
+	r = x1(HEAD
+	       "<x1RequestMessage xsi:type=\"CreateDestinationRequest\">" ENV "<destinationDetails><dId>" DID
+	       "</dId><deliveryType>X3Only</deliveryType><deliveryAddress>"
 	       "<ipAddressAndPort><c:address><c:IPv4Address>203.0.113.50</c:IPv4Address></c:address>"
 	       "<c:port><c:UDPPort>7890</c:UDPPort></c:port></ipAddressAndPort></deliveryAddress>"
-	       "</destinationDetails></x1RequestMessage>"
-	       TASK("ActivateTaskRequest", T("<ipv4Address>192.0.2.1</ipv4Address>")
-		    T("<ipv6Cidr>2001:0db8:00aa:0000:0000:0000:0000:0000/48</ipv6Cidr>")
-		    T("<tcpPort>8443</tcpPort>")
-		    T("<ipAddressPort><c:address><c:IPv4Address>198.51.100.9</c:IPv4Address></c:address>"
-		      "<c:port><c:UDPPort>53</c:UDPPort></c:port></ipAddressPort>"))
-	       "</X1Request>");
+	       "</destinationDetails></x1RequestMessage>" TASK(
+		       "ActivateTaskRequest",
+		       T("<ipv4Address>192.0.2.1</ipv4Address>") T("<ipv6Cidr>2001:0db8:00aa:0000:0000:0000:0000:0000/"
+								   "48</ipv6Cidr>") T("<tcpPort>8443</tcpPort>")
+			       T("<ipAddressPort><c:address><c:IPv4Address>198.51.100.9</c:IPv4Address></c:address>"
+				 "<c:port><c:UDPPort>53</c:UDPPort></c:port></ipAddressPort>")) "</X1Request>");
 	REQUIRE(strstr(r, "ActivateTaskResponse") && !strstr(r, "ErrorResponse"), "activate: %s", r);
 	for (size_t i = 0; i < sizeof(packets) / sizeof(packets[0]); i++) {
 		int got = run(packets[i].family, packets[i].src, packets[i].dst, packets[i].proto, packets[i].sport,
@@ -176,7 +179,8 @@ static int mapping(void)
 		struct xtap_cdest cd;
 
 		REQUIRE(!bpf_map_lookup_elem(env.maps.cdests, &key, &cd) && cd.active && cd.dst[0] == 203 &&
-		      cd.dst[3] == 50 && cd.dport == htons(7890), "the content destination is the X1 destination");
+				cd.dst[3] == 50 && cd.dport == htons(7890),
+			"the content destination is the X1 destination");
 	}
 	/* ModifyTask: the match moves to the new target */
 	r = x1(HEAD TASK("ModifyTaskRequest", T("<ipv4Address>192.0.2.2</ipv4Address>")) "</X1Request>");
@@ -186,7 +190,7 @@ static int mapping(void)
 	REQUIRE(run(4, "198.51.100.2", "198.51.100.1", 6, 8443, 40000, &m) == 0, "the old port target does not");
 	/* DeactivateTask: nothing left */
 	r = x1(HEAD "<x1RequestMessage xsi:type=\"DeactivateTaskRequest\">" ENV "<xId>" XID "</xId></x1RequestMessage>"
-	       "</X1Request>");
+		    "</X1Request>");
 	REQUIRE(strstr(r, "DeactivateTaskResponse"), "deactivate: %s", r);
 	REQUIRE(run(4, "192.0.2.2", "203.0.113.1", 6, 1000, 80, &m) == 0, "deactivated target matches");
 	REQUIRE(xtap_cls_count(env.cls) == 0 && srv.n == 0, "slots or criteria left");

@@ -80,9 +80,9 @@ static int monitor(int fd, const char *ne)
 		if (n <= 0)
 			break;
 		memcpy(&type, in, n >= 4 ? 4 : 0);
-		if (n < 4 || type != X1MON_REQUEST ||
-		    x1_wire_container_decode(in + 4, (size_t)n - 4, admf, &c, &why)) {
-			printf("monitor: refused a worker message: %s\n", n < 4 || type != X1MON_REQUEST ? "type" : why);
+		if (n < 4 || type != X1MON_REQUEST || x1_wire_container_decode(in + 4, (size_t)n - 4, admf, &c, &why)) {
+			printf("monitor: refused a worker message: %s\n",
+			       n < 4 || type != X1MON_REQUEST ? "type" : why);
 			rc = 1;
 			break;
 		}
@@ -117,9 +117,7 @@ int main(int argc, char **argv)
 		case 'n': o.ne = optarg; break;
 		case 't': o.io_timeout_secs = atoi(optarg); break;
 		case 'S': o.no_seccomp = true; break;
-		default:
-			fprintf(stderr, "usage: x1_https -p PORT -c CERT -k KEY -a CA [-u USER] [-n NE]\n");
-			return 2;
+		default: fprintf(stderr, "usage: x1_https -p PORT -c CERT -k KEY -a CA [-u USER] [-n NE]\n"); return 2;
 		}
 	}
 	if (!o.cert || !o.key || !o.ca || !sa.sin6_port) {

@@ -13,8 +13,15 @@
 
 static int pass, fail;
 
-#define CHECK(name, ok) do { if (ok) pass++; else { fail++; \
-	printf("FAILED  %s: %s (line %d)\n", name, #ok, __LINE__); } } while (0)
+#define CHECK(name, ok) \
+	do { \
+		if (ok) \
+			pass++; \
+		else { \
+			fail++; \
+			printf("FAILED  %s: %s (line %d)\n", name, #ok, __LINE__); \
+		} \
+	} while (0)
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
 {
@@ -46,26 +53,24 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
 /* documentation addresses: 192.0.2.10 -> 198.51.100.7, UDP 53 -> 53, 4 bytes */
 #define PKT4 "45000020 00010000 40110000 c000020a c6336407 00350035 000c0000 deadbeef"
 /* 2001:db8::1 -> 2001:db8::2, UDP, 8 bytes of UDP header and no data */
-#define PKT6 "60000000 00081140 20010db8000000000000000000000001 20010db8000000000000000000000002 " \
-	     "00350035 00080000"
-#define XID  "00112233 44556677 8899aabb ccddeeff"
+#define PKT6 \
+	"60000000 00081140 20010db8000000000000000000000001 20010db8000000000000000000000002 " \
+	"00350035 00080000"
+#define XID "00112233 44556677 8899aabb ccddeeff"
 
 /* Field by field (clause): Version 5.2.1 | PDU Type 5.2.2 | Header Length
  * 5.2.3 | Payload Length 5.2.4 | Payload Format 5.2.5 | Payload Direction
  * 5.2.6 | XID 5.2.7 | Correlation ID 5.2.8 | attributes 5.3 | payload. */
-static const char golden_x3_v4[] =
-	"0005 | 0002 | 0000003c | 00000020 | 0005 | 0003 |" XID "| 01020304 05060708 |"
-	" 0008 0004 00000000 |"                 /* 5.3.9 sequence number 0 */
-	" 0009 0008 65123456 075bcd15 |"        /* 5.3.10 timestamp 0x65123456 s, 123456789 ns */
+static const char golden_x3_v4[] = "0005 | 0002 | 0000003c | 00000020 | 0005 | 0003 |" XID "| 01020304 05060708 |"
+				   " 0008 0004 00000000 |" /* 5.3.9 sequence number 0 */
+				   " 0009 0008 65123456 075bcd15 |" /* 5.3.10 timestamp 0x65123456 s, 123456789 ns */
 	PKT4;
-static const char golden_x3_v6[] =
-	"0005 | 0002 | 0000003c | 00000030 | 0006 | 0002 |" XID "| 00000000 00000000 |"
-	" 0008 0004 fffffffe |"
-	" 0009 0008 00000001 3b9ac9ff |"        /* 999999999 ns, the largest */
+static const char golden_x3_v6[] = "0005 | 0002 | 0000003c | 00000030 | 0006 | 0002 |" XID "| 00000000 00000000 |"
+				   " 0008 0004 fffffffe |"
+				   " 0009 0008 00000001 3b9ac9ff |" /* 999999999 ns, the largest */
 	PKT6;
-static const char golden_keepalive[] =
-	"0005 | 0003 | 00000030 | 00000000 | 0000 | 0000 |"
-	" 00000000 00000000 00000000 00000000 | 00000000 00000000 | 0008 0004 0000002a";
+static const char golden_keepalive[] = "0005 | 0003 | 00000030 | 00000000 | 0000 | 0000 |"
+				       " 00000000 00000000 00000000 00000000 | 00000000 00000000 | 0008 0004 0000002a";
 static const char golden_keepalive_ack[] =
 	"0005 | 0004 | 00000030 | 00000000 | 0000 | 0000 |"
 	" 00000000 00000000 00000000 00000000 | 00000000 00000000 | 0008 0004 0000002a";
@@ -78,15 +83,14 @@ static void test_encode(void)
 	unhex(XID, xid, sizeof(xid));
 	pn = unhex(PKT4, pkt, sizeof(pkt));
 	wn = unhex(golden_x3_v4, want, sizeof(want));
-	gn = x3_encode_x3(got, sizeof(got), xid, 0x0102030405060708ull, X3_DIR_FROM_TARGET, 0,
-			  0x65123456, 123456789, pkt, pn);
+	gn = x3_encode_x3(got, sizeof(got), xid, 0x0102030405060708ull, X3_DIR_FROM_TARGET, 0, 0x65123456, 123456789,
+			  pkt, pn);
 	CHECK("encode x3 ipv4: length", gn == wn && wn == 60 + 32);
 	CHECK("encode x3 ipv4: bytes", gn == wn && memcmp(got, want, wn) == 0);
 
 	pn = unhex(PKT6, pkt, sizeof(pkt));
 	wn = unhex(golden_x3_v6, want, sizeof(want));
-	gn = x3_encode_x3(got, sizeof(got), xid, 0, X3_DIR_TO_TARGET, 0xfffffffe, 1, 999999999,
-			  pkt, pn);
+	gn = x3_encode_x3(got, sizeof(got), xid, 0, X3_DIR_TO_TARGET, 0xfffffffe, 1, 999999999, pkt, pn);
 	CHECK("encode x3 ipv6: length", gn == wn && wn == 60 + 48);
 	CHECK("encode x3 ipv6: bytes", gn == wn && memcmp(got, want, wn) == 0);
 
@@ -121,21 +125,23 @@ static void test_decode_golden(void)
 	n = unhex(golden_x3_v4, b, sizeof(b));
 	pn = unhex(PKT4, pkt, sizeof(pkt));
 	CHECK("decode x3 ipv4", x3_decode(b, n, &p, &used) == X3_OK && used == n);
-	CHECK("decode x3 ipv4: fields", p.version == 5 && p.type == 2 && p.hdr_len == 60 &&
-	      p.payload_len == 32 && p.format == 5 && p.direction == 3 &&
-	      memcmp(p.xid, xid, 16) == 0 && p.correlation == 0x0102030405060708ull);
-	CHECK("decode x3 ipv4: attributes", p.has_seq && p.seq == 0 && p.has_ts &&
-	      p.ts_sec == 0x65123456 && p.ts_nsec == 123456789 && p.n_other_attrs == 0);
+	CHECK("decode x3 ipv4: fields",
+	      p.version == 5 && p.type == 2 && p.hdr_len == 60 && p.payload_len == 32 && p.format == 5 &&
+		      p.direction == 3 && memcmp(p.xid, xid, 16) == 0 && p.correlation == 0x0102030405060708ull);
+	CHECK("decode x3 ipv4: attributes",
+	      p.has_seq && p.seq == 0 && p.has_ts && p.ts_sec == 0x65123456 && p.ts_nsec == 123456789 &&
+		      p.n_other_attrs == 0);
 	CHECK("decode x3 ipv4: payload", p.payload == b + 60 && memcmp(p.payload, pkt, pn) == 0);
 
 	n = unhex(golden_x3_v6, b, sizeof(b));
-	CHECK("decode x3 ipv6", x3_decode(b, n, &p, &used) == X3_OK && used == n &&
-	      p.format == 6 && p.direction == 2 && p.seq == 0xfffffffe && p.ts_nsec == 999999999 &&
-	      p.correlation == 0);
+	CHECK("decode x3 ipv6",
+	      x3_decode(b, n, &p, &used) == X3_OK && used == n && p.format == 6 && p.direction == 2 &&
+		      p.seq == 0xfffffffe && p.ts_nsec == 999999999 && p.correlation == 0);
 
 	n = unhex(golden_keepalive, b, sizeof(b));
-	CHECK("decode keepalive", x3_decode(b, n, &p, &used) == X3_OK && used == 48 &&
-	      p.type == 3 && p.has_seq && p.seq == 42 && !p.has_ts);
+	CHECK("decode keepalive",
+	      x3_decode(b, n, &p, &used) == X3_OK && used == 48 && p.type == 3 && p.has_seq && p.seq == 42 &&
+		      !p.has_ts);
 	n = unhex(golden_keepalive_ack, b, sizeof(b));
 	CHECK("decode keepalive ack", x3_decode(b, n, &p, &used) == X3_OK && p.type == 4 && p.seq == 42);
 
@@ -163,7 +169,7 @@ struct bad_case {
 
 #define HDR_X3(hl, pl, fmt, dir) "0005 0002 " hl " " pl " " fmt " " dir " " XID " 0000000000000001 "
 #define SEQ0 "0008 0004 00000000 "
-#define TS1  "0009 0008 00000001 00000000 "
+#define TS1 "0009 0008 00000001 00000000 "
 
 static const struct bad_case bad_cases[] = {
 	{ "version 0x0500 (the reading the other way round)", "0500 0002 00000040 00000020", X3_BAD_VERSION },
@@ -187,17 +193,20 @@ static const struct bad_case bad_cases[] = {
 	  X3_BAD_ATTR },
 	{ "sequence number twice", HDR_X3("00000038", "00000020", "0005", "0001") SEQ0 SEQ0 PKT4, X3_BAD_ATTR },
 	{ "x3 without a sequence number", HDR_X3("00000034", "00000020", "0005", "0001") TS1 PKT4, X3_NO_SEQ },
-	{ "keepalive without a sequence number",
-	  "0005 0003 00000028 00000000 0000 0000 " XID " 0000000000000000", X3_NO_SEQ },
+	{ "keepalive without a sequence number", "0005 0003 00000028 00000000 0000 0000 " XID " 0000000000000000",
+	  X3_NO_SEQ },
 	{ "ipv4 format, ipv6 packet", HDR_X3("0000003c", "00000030", "0005", "0001") SEQ0 TS1 PKT6, X3_BAD_PAYLOAD },
 	{ "ipv6 format, ipv4 packet", HDR_X3("0000003c", "00000020", "0006", "0001") SEQ0 TS1 PKT4, X3_BAD_PAYLOAD },
 	{ "ipv4 total length 33 in 32 bytes",
 	  HDR_X3("0000003c", "00000020", "0005", "0001") SEQ0 TS1
-	  "45000021 00010000 40110000 c000020a c6336407 00350035 000c0000 deadbeef", X3_BAD_PAYLOAD },
-	{ "ipv4 with a byte of padding",
-	  HDR_X3("0000003c", "00000021", "0005", "0001") SEQ0 TS1 PKT4 "00", X3_BAD_PAYLOAD },
-	{ "ipv4 ihl 4", HDR_X3("0000003c", "00000020", "0005", "0001") SEQ0 TS1
-	  "44000020 00010000 40110000 c000020a c6336407 00350035 000c0000 deadbeef", X3_BAD_PAYLOAD },
+	  "45000021 00010000 40110000 c000020a c6336407 00350035 000c0000 deadbeef",
+	  X3_BAD_PAYLOAD },
+	{ "ipv4 with a byte of padding", HDR_X3("0000003c", "00000021", "0005", "0001") SEQ0 TS1 PKT4 "00",
+	  X3_BAD_PAYLOAD },
+	{ "ipv4 ihl 4",
+	  HDR_X3("0000003c", "00000020", "0005", "0001") SEQ0 TS1
+	  "44000020 00010000 40110000 c000020a c6336407 00350035 000c0000 deadbeef",
+	  X3_BAD_PAYLOAD },
 };
 
 /* Accepted shapes that are not xtap's own. */
@@ -224,8 +233,7 @@ static void run_cases(const struct bad_case *t, size_t n)
 			pass++;
 		} else {
 			fail++;
-			printf("FAILED  %s: got %s, want %s\n", t[i].name, x3_err_name(e),
-			       x3_err_name(t[i].err));
+			printf("FAILED  %s: got %s, want %s\n", t[i].name, x3_err_name(e), x3_err_name(t[i].err));
 		}
 	}
 }
@@ -236,10 +244,9 @@ static void test_uuid(void)
 	char s[37];
 
 	unhex(XID, want, sizeof(want));
-	CHECK("uuid parse", x3_uuid_parse("00112233-4455-6677-8899-aabbccddeeff", u) == 0 &&
-	      memcmp(u, want, 16) == 0);
-	CHECK("uuid parse upper case", x3_uuid_parse("00112233-4455-6677-8899-AABBCCDDEEFF", u) == 0 &&
-	      memcmp(u, want, 16) == 0);
+	CHECK("uuid parse", x3_uuid_parse("00112233-4455-6677-8899-aabbccddeeff", u) == 0 && memcmp(u, want, 16) == 0);
+	CHECK("uuid parse upper case",
+	      x3_uuid_parse("00112233-4455-6677-8899-AABBCCDDEEFF", u) == 0 && memcmp(u, want, 16) == 0);
 	x3_uuid_format(want, s);
 	CHECK("uuid format", strcmp(s, "00112233-4455-6677-8899-aabbccddeeff") == 0);
 	CHECK("uuid: no dashes", x3_uuid_parse("00112233445566778899aabbccddeeff", u) < 0);
