@@ -13,15 +13,7 @@
 
 #include "config.h"
 
-/* An invariant: a failure names its line before aborting (libFuzzer keeps
- * the input). */
-#define check(ok) \
-	do { \
-		if (!(ok)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzzcheck.h"
 
 static struct xtap_config a;
 static struct xtap_config_errors ea, w;

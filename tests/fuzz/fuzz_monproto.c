@@ -18,15 +18,7 @@
 
 static uint8_t out[MON_MSG_MAX + 16];
 
-/* An invariant: a failure names its line before aborting (libFuzzer keeps
- * the input). */
-#define check(ok) \
-	do { \
-		if (!(ok)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzzcheck.h"
 
 static bool str_ok(const char *s, size_t cap)
 {

@@ -23,15 +23,7 @@
 
 static char dir[64], snap[128], journal[160], jnext[168], out1[128], out2[128];
 
-/* An invariant: a failure names its line before aborting (libFuzzer keeps
- * the input). */
-#define check(ok) \
-	do { \
-		if (!(ok)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzzcheck.h"
 
 static void cleanup(void)
 {

@@ -16,13 +16,7 @@
 
 #include "x3_pdu.h"
 
-#define check(ok) \
-	do { \
-		if (!(ok)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzzcheck.h"
 
 static uint8_t out[X3_PDU_MAX];
 static const uint8_t nil[16];

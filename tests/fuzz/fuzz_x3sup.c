@@ -14,13 +14,7 @@
 
 #include "x3sup.h"
 
-#define check(ok) \
-	do { \
-		if (!(ok)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #ok); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzzcheck.h"
 
 static int events;
 
