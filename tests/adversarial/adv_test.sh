@@ -180,7 +180,8 @@ check "the stalled client went away when released" until_t 100 stalled_gone
 # ---- failed logins, round 1 (the rate limits allow 250 connections a minute) ----
 inC $H failed-logins 192.0.2.1 $PORT 110 6 $SRCS > $T/fl1.out 2>&1
 F1=$(sed -n 's/^ok \([0-9]*\) failed logins.*/\1/p' $T/fl1.out)
-check "round 1: $(tail -1 $T/fl1.out)" [ "${F1:-0}" -ge 600 ]
+U1=$(sed -n 's/^ok [0-9]* failed logins (\([0-9]*\) more unanswered).*/\1/p' $T/fl1.out)
+check "round 1: $(tail -1 $T/fl1.out)" [ $(( ${F1:-0} + ${U1:-0} )) -ge 600 ]
 after "after ${F1:-0} failed logins"
 
 # ---- logins that never open the subsystem: every slot comes back ----
@@ -193,8 +194,15 @@ after "40 logins without the subsystem"
 
 # ---- the worker killed, repeatedly: interception goes on, it comes back ----
 RESTARTS=0
+# a worker that dies within XTAP_SUP_EARLY_MS (1 s) of its start doubles the
+# restart delay (docs/privsep.md): each kill waits until its worker is older
+worker_age_ms() { # PID: ms since its start (/proc/PID/stat field 22, in ticks)
+	local st; st=$(cut -d' ' -f22 /proc/$1/stat 2>/dev/null) || return 1
+	awk -v st="$st" -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($1 - st / hz) * 1000 }' /proc/uptime
+}
 kill_worker() { # SIGNAL
 	local w; w=$(worker_pid)
+	while [ "$(worker_age_ms "$w" || echo 99999)" -lt 1200 ]; do sleep 0.1; done
 	kill -"$1" "$w"
 	RESTARTS=$((RESTARTS + 1))
 	newpid() { local p; p=$(worker_pid); [ -n "$p" ] && [ "$p" != "$w" ]; }
@@ -233,7 +241,8 @@ check "the criteria survived every restart (3,002 criteria)" json "d['criteria']
 # ---- failed logins, round 2 (a minute after round 1) ----
 inC $H failed-logins 192.0.2.1 $PORT 110 6 $SRCS > $T/fl2.out 2>&1
 F2=$(sed -n 's/^ok \([0-9]*\) failed logins.*/\1/p' $T/fl2.out)
-check "round 2: $(tail -1 $T/fl2.out)" [ "${F2:-0}" -ge 600 ]
+U2=$(sed -n 's/^ok [0-9]* failed logins (\([0-9]*\) more unanswered).*/\1/p' $T/fl2.out)
+check "round 2: $(tail -1 $T/fl2.out)" [ $(( ${F2:-0} + ${U2:-0} )) -ge 600 ]
 after "after $(( ${F1:-0} + ${F2:-0} )) failed logins"
 
 # ---- what a compromised worker could read: none of the secrets ----
@@ -261,6 +270,9 @@ check "the monitor's RSS grew by ${GROW} MiB (${RSS0} to ${RSSMAX} kB max, bound
 
 # the audit log: every failed password login is a line or in a summary count
 EXPECT=$(( ${F1:-0} + ${F2:-0} + 1 ))    # + the unauthorized signed key of the publickey case
+# an attempt sent but never answered (the server closing at auth_tries, a
+# timeout on a busy machine) may or may not have reached the server
+UNSURE=$(( ${U1:-0} + ${U2:-0} ))
 audit_sum() {
 	/usr/bin/python3 - "$T/audit.log" <<'PY'
 import json, re, sys
@@ -274,9 +286,11 @@ for line in open(sys.argv[1]):
 print(n + s, n)
 PY
 }
-summed() { set -- $(audit_sum); [ "$1" = "$EXPECT" ]; }
-check "audit: auth_fail lines plus rate-limit summaries = $EXPECT failed logins (within 70 s: the window)" until_t 700 summed
+summed() { set -- $(audit_sum); [ "$1" -ge "$EXPECT" ]; }
+until_t 700 summed    # the summaries come within 70 s (the window)
 set -- $(audit_sum)
+check "audit: auth_fail lines plus rate-limit summaries = $1: the $EXPECT answered failed logins, plus at most the $UNSURE unanswered" \
+	[ "$1" -ge "$EXPECT" -a "$1" -le $((EXPECT + UNSURE)) ]
 check "audit: only $2 auth_fail lines written one by one (burst 20 a minute)" [ "${2:-999}" -le 60 ]
 check "audit: every auth_fail line has the peer address" \
 	bash -c "! grep '\"event\":\"auth_fail\"' $T/audit.log | grep -vq '\"peer\":\"[0-9]'"
