@@ -194,6 +194,10 @@ struct dtcp_criterion {
 	uint8_t nscope;
 	struct dtcp_name scope_name[DTCP_MAX_IFACES]; /* Linux netdev / VRF names
 							  (as given in a request) */
+	/* the datapath's handle of each name (ifindex, group bit), asked of the
+	 * daemon (scope_key) once per ADD and once per restored criterion:
+	 * kept in memory, never persisted (a fact of the running host) */
+	uint64_t scope_key[DTCP_MAX_IFACES];
 	bool is_static;
 	uint64_t timeout[DTCP_T_N]; /* 0: no such limit */
 	uint32_t priority;
@@ -353,6 +357,10 @@ struct dtcp_config {
 	/* interface name (Linux or Junos alias) -> Linux netdev name */
 	int (*resolve_ifname)(void *ctx, const char *name, struct dtcp_name *out);
 	int (*resolve_vrf)(void *ctx, const char *name, struct dtcp_name *out);
+	/* Optional: a Linux netdev (scope DTCP_SCOPE_INPUT/OUTPUT) or group
+	 * (DTCP_SCOPE_VRF) name -> its datapath handle, nonzero (ifindex,
+	 * group bit); -1: none now. Without it the keys stay 0. */
+	int (*scope_key)(void *ctx, int scope, const char *name, uint64_t *key);
 	/* also DTCP_CDEST_FIXED: found, and an ADD may not give its address or
 	 * port (430): an X3 destination, docs/x3.md */
 	int (*cdest_lookup)(void *ctx, const char *name, struct dtcp_cdest *out);
@@ -447,6 +455,10 @@ void dtcp_server_free(struct dtcp_server *s);
 /* Re-inserts a persisted criterion (restart). 0: the server owns e now;
  * -1 (duplicate id or no memory): the caller still does. */
 int dtcp_server_restore(struct dtcp_server *s, struct dtcp_entry *e);
+/* The scope keys of a criterion read back from the state file (its names
+ * are Linux names): asked of cfg->scope_key; a name the host lacks now gets
+ * key 0, which the backend refuses. */
+void dtcp_server_scope_keys(const struct dtcp_server *s, struct dtcp_criterion *c);
 const struct dtcp_entry *dtcp_server_find(const struct dtcp_server *s, uint32_t id);
 /* Takes entry id out of the table without a backend call (an undo); the
  * caller owns it then. NULL: no such entry. */

@@ -6,6 +6,7 @@
  *   cdest[ncdest]                 struct dtcp_cdest, as is (e->cdest points here)
  *   given                         NUL-terminated (e->given points here)
  *   scope_name[nscope]            each NUL-terminated
+ *   scope_key[nscope]             uint64_t, as is
  *   src, dst, either              any, family, n (2 bytes), n struct dtcp_prefix
  *   sport, dport, proto,
  *   icmp_type, icmp_code          any, n (2 bytes), n struct dtcp_range
@@ -60,6 +61,7 @@ static void pack(struct packer *k, const struct dtcp_criterion *c)
 	put_str(k, c->given, sizeof(c->given));
 	for (int i = 0; i < nsc; i++)
 		put_str(k, c->scope_name[i].s, sizeof(c->scope_name[i].s));
+	put(k, c->scope_key, nsc * sizeof(c->scope_key[0]));
 	put_prefixes(k, &c->src);
 	put_prefixes(k, &c->dst);
 	put_prefixes(k, &c->either);
@@ -163,6 +165,7 @@ void dtcp_entry_criterion(const struct dtcp_entry *e, struct dtcp_criterion *c)
 	get_str(&u, c->given, sizeof(c->given));
 	for (int i = 0; i < c->nscope; i++)
 		get_str(&u, c->scope_name[i].s, sizeof(c->scope_name[i].s));
+	get(&u, c->scope_key, c->nscope * sizeof(c->scope_key[0]));
 	get_prefixes(&u, &c->src);
 	get_prefixes(&u, &c->dst);
 	get_prefixes(&u, &c->either);

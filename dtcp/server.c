@@ -355,6 +355,16 @@ static void name_err(struct dtcp_error *err, int code, const char *hdr, const ch
 	dtcp_error_set(err, code, hdr, strlen(hdr), e, strlen(e));
 }
 
+/* The one place a scope name becomes a datapath handle (ifindex, group
+ * bit): once per ADD, once per criterion restored. */
+static int scope_key(const struct dtcp_server *s, int scope, const char *name, uint64_t *key)
+{
+	*key = 0;
+	if (!s->cfg->scope_key)
+		return 0; /* a server without a datapath (tests) */
+	return s->cfg->scope_key(s->cfg->ctx, scope, name, key) || !*key ? -1 : 0;
+}
+
 static int resolve_scope(struct dtcp_server *s, struct dtcp_criterion *c, struct dtcp_error *err)
 {
 	static const char *const hdr[] = {
@@ -368,13 +378,22 @@ static int resolve_scope(struct dtcp_server *s, struct dtcp_criterion *c, struct
 			(s->cfg->resolve_vrf ? s->cfg->resolve_vrf(s->cfg->ctx, c->scope_name[i].s, &linux_name) : -1) :
 			(s->cfg->resolve_ifname ? s->cfg->resolve_ifname(s->cfg->ctx, c->scope_name[i].s, &linux_name) :
 						  -1);
-		if (rc) {
+		/* a name the configuration knows but the host does not have now (an
+		 * alias of a netdev not there): the same error, naming it */
+		if (rc || scope_key(s, c->scope, linux_name.s, &c->scope_key[i])) {
 			name_err(err, DTCP_JTAP_FAILURE, hdr[c->scope], c->scope_name[i].s);
 			return -1;
 		}
 		c->scope_name[i] = linux_name;
 	}
 	return 0;
+}
+
+void dtcp_server_scope_keys(const struct dtcp_server *s, struct dtcp_criterion *c)
+{
+	for (int i = 0; c->scope != DTCP_SCOPE_ANY && i < c->nscope && i < DTCP_MAX_IFACES; i++)
+		if (scope_key(s, c->scope, c->scope_name[i].s, &c->scope_key[i]))
+			c->scope_key[i] = 0; /* the backend refuses it (the netdev is gone) */
 }
 
 static bool cdest_allowed(const struct dtcp_source_policy *pol, const struct dtcp_cdest *cd)

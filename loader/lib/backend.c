@@ -4,7 +4,6 @@
  * criteria by id only: match fields never reach ordinary logs.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -168,7 +167,10 @@ static int get_cds(struct xtap_backend *b, const struct dtcp_criterion *c, uint1
 	return 0;
 }
 
-static int scope_of(struct xtap_backend *b, const struct dtcp_criterion *c, struct xtap_criterion *x)
+/* The names were resolved by the daemon (dtcp_config.scope_key, once per
+ * ADD or restored criterion): the backend only takes their keys; 0 is a
+ * name the host does not have now. */
+static int scope_of(const struct dtcp_criterion *c, struct xtap_criterion *x)
 {
 	switch (c->scope) {
 	case DTCP_SCOPE_ANY: x->scope = XTAP_SCOPE_ANY; return 0;
@@ -178,20 +180,18 @@ static int scope_of(struct xtap_backend *b, const struct dtcp_criterion *c, stru
 		if (c->nscope > 8)
 			return -EINVAL;
 		for (unsigned i = 0; i < c->nscope; i++) {
-			x->ifindex[i] = if_nametoindex(c->scope_name[i].s);
-			if (!x->ifindex[i])
+			if (!c->scope_key[i] || c->scope_key[i] > UINT32_MAX)
 				return -ENODEV;
+			x->ifindex[i] = (uint32_t)c->scope_key[i];
 		}
 		x->nif = c->nscope;
 		return 0;
 	case DTCP_SCOPE_VRF:
 		x->scope = XTAP_SCOPE_GROUP;
 		for (unsigned i = 0; i < c->nscope; i++) {
-			uint64_t g = b->group_bits ? b->group_bits(b->group_ctx, c->scope_name[i].s) : 0;
-
-			if (!g)
+			if (!c->scope_key[i])
 				return -ENODEV;
-			x->groups |= g;
+			x->groups |= c->scope_key[i];
 		}
 		return x->groups ? 0 : -ENODEV;
 	}
@@ -223,7 +223,7 @@ static int expand(struct xtap_backend *b, const struct dtcp_criterion *c, const 
 	    values_of(&c->dport, 65535, &x.dport, store[2]) || values_of(&c->icmp_type, 255, &x.itype, store[3]) ||
 	    values_of(&c->icmp_code, 255, &x.icode, store[4]))
 		return -EINVAL;
-	if ((err = scope_of(b, c, &x)))
+	if ((err = scope_of(c, &x)))
 		return err;
 	if (sides == 2) {
 		ns = prefixes_of(&c->either, srcs);

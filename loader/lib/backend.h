@@ -22,9 +22,6 @@ struct xtap_be_rec;
 
 struct xtap_backend {
 	struct xtap_cls *cls;
-	/* VRF / interface group name -> group bits (0: unknown) */
-	uint64_t (*group_bits)(void *ctx, const char *name);
-	void *group_ctx;
 	uint16_t default_sport;
 	int unsettled; /* removed rules may still run: settle before replying */
 	struct xtap_be_rec *recs; /* by DTCP id, sorted */

@@ -33,14 +33,18 @@ int mkparent(const char *path)
 
 /* ---- the datapath ---- */
 
-/* An interface group is a VRF stand-in: one group bit per configured group. */
-uint64_t xtapd_group_bits(void *ctx, const char *name)
+/* An interface group is a VRF stand-in: one group bit per configured group;
+ * an interface is its ifindex now (a kernel fact, never persisted). */
+int xtapd_scope_key(const struct xtap_config *cfg, int scope, const char *name, uint64_t *key)
 {
-	const struct xtap_config *cfg = *(struct xtap_config **)ctx;
-	const struct xtap_cfg_group *g = xtap_config_group(cfg, name);
+	if (scope == DTCP_SCOPE_VRF) {
+		const struct xtap_cfg_group *g = xtap_config_group(cfg, name);
 
-	/* the lookup DTCP's X-JTap-VRF-Name check makes (xtapd.c's cb_vrf) */
-	return g && g - cfg->groups < 64 ? 1ull << (g - cfg->groups) : 0;
+		*key = g && g - cfg->groups < 64 ? 1ull << (g - cfg->groups) : 0;
+	} else {
+		*key = if_nametoindex(name);
+	}
+	return *key ? 0 : -1;
 }
 
 static uint64_t groups_of(const struct xtap_config *cfg, const char *netdev)

@@ -27,9 +27,9 @@ int mkparent(const char *path);
  * attached, *cls the classifier over its maps. 0 or -errno. */
 int xtapd_datapath_up(struct xtap_dp *dp, struct xtap_cls **cls, const struct xtap_config *cfg, const char *pin_dir,
 		      uint32_t slots);
-/* The backend's group_bits callback; ctx is a struct xtap_config ** (the
- * running configuration, which a reload swaps). */
-uint64_t xtapd_group_bits(void *ctx, const char *name);
+/* A scope name's datapath handle (dtcp_config.scope_key): a group's bit
+ * in cfg, a netdev's ifindex. 0, or -1 when there is none now. */
+int xtapd_scope_key(const struct xtap_config *cfg, int scope, const char *name, uint64_t *key);
 /* What every start of the worker is given: the listener, the host key's
  * path (the key created if missing), the user, limits. Nothing secret
  * (supervise.h). 0, or -1 when the host key cannot be made. */

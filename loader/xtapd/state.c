@@ -735,6 +735,7 @@ enum stage { ST_HEADER, ST_TOP, ST_CRIT, ST_DONE };
 
 /* Everything read so far; applied only once the whole file is good. */
 struct loader {
+	const struct dtcp_server *srv; /* the scope keys of each criterion read */
 	const char *path;
 	long line;
 	char err[XTAP_STATE_ERR_MAX];
@@ -1154,6 +1155,7 @@ static int crit_end(struct loader *l)
 			return bad(l, "out of memory");
 	/* kept compact (not as a whole struct dtcp_criterion) while the rest is
 	 * read: a snapshot of 1M criteria is held whole before it is applied */
+	dtcp_server_scope_keys(l->srv, c);
 	if (!(e = dtcp_entry_new(c)))
 		return bad(l, "out of memory");
 	e->added_ms = l->life.added_ms;
@@ -1428,6 +1430,7 @@ static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, u
 		goto out;
 	}
 	t->path = jp;
+	t->srv = l->srv;
 	t->journal = true;
 	t->stage = ST_DONE; /* between transactions */
 	k = getline(&line, &cap, f);
@@ -1556,6 +1559,7 @@ int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_e
 		return XTAP_STATE_ERROR;
 	}
 	l->path = path;
+	l->srv = s;
 	if (s->n || s->nseq) {
 		snprintf(l->err, sizeof(l->err), "%s: the criteria table is not empty", path);
 		errno = EBUSY;

@@ -139,14 +139,19 @@ static int cb_ifname(void *ctx, const char *name, struct dtcp_name *out)
 	return xtap_config_resolve_ifname(d->cfg, name, out);
 }
 
+/* a group is named as configured: cb_scope_key finds it (once per ADD) */
 static int cb_vrf(void *ctx, const char *name, struct dtcp_name *out)
+{
+	(void)ctx;
+	snprintf(out->s, sizeof(out->s), "%s", name);
+	return 0;
+}
+
+static int cb_scope_key(void *ctx, int scope, const char *name, uint64_t *key)
 {
 	struct xtapd *d = ctx;
 
-	if (!xtap_config_group(d->cfg, name))
-		return -1;
-	snprintf(out->s, sizeof(out->s), "%s", name);
-	return 0;
+	return xtapd_scope_key(d->cfg, scope, name, key);
 }
 
 static int cb_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
@@ -678,12 +683,11 @@ static int start_state(struct xtapd *d, const struct xtapd_opts *o)
 	if (xtapd_datapath_up(&d->dp, &d->cls, d->cfg, o->pin_dir, o->slots))
 		fatalx("the datapath could not be set up");
 	xtap_backend_init(&d->be, d->cls);
-	d->be.group_bits = xtapd_group_bits;
-	d->be.group_ctx = &d->cfg;
 	d->dcfg = (struct dtcp_config){ .ctx = d,
 					.source = cb_source,
 					.resolve_ifname = cb_ifname,
 					.resolve_vrf = cb_vrf,
+					.scope_key = cb_scope_key,
 					.cdest_lookup = cb_cdest,
 					.cdest_xid = cb_cdest_xid,
 					.audit = cb_audit,

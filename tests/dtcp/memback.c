@@ -57,7 +57,7 @@ static void dump_criterion(FILE *f, const struct dtcp_criterion *c)
 		dump_ranges(f, "icmp-code", &c->icmp_code);
 	fprintf(f, " scope=%s", scope[c->scope]);
 	for (int i = 0; i < c->nscope; i++)
-		fprintf(f, "%c%s", i ? ',' : ':', c->scope_name[i].s);
+		fprintf(f, "%c%s#%llu", i ? ',' : ':', c->scope_name[i].s, (unsigned long long)c->scope_key[i]);
 	if (c->is_static)
 		fprintf(f, " static");
 	for (int t = 0; t < DTCP_T_N && !c->is_static; t++)
@@ -193,7 +193,26 @@ static int mem_ifname(void *ctx, const char *name, struct dtcp_name *out)
 		return set_name(out, "eth0");
 	if (!strcmp(name, "ge-2/0/1")) /* the FlowTapLite document's interface */
 		return set_name(out, "eth1");
+	if (!strcmp(name, "ge-7/0/0")) /* configured, its netdev gone since */
+		return set_name(out, "gone0");
 	return -1;
+}
+
+/* The host's handles: ifindexes of the netdevs there, vrf-blue's group bit
+ * (gone0 has none). */
+static int mem_scope_key(void *ctx, int scope, const char *name, uint64_t *key)
+{
+	static const char *const netdev[] = { "lo", "eth0", "eth1" };
+
+	(void)ctx;
+	*key = 0;
+	if (scope == DTCP_SCOPE_VRF)
+		*key = strcmp(name, "vrf-blue") ? 0 : 4;
+	else
+		for (unsigned i = 0; i < sizeof(netdev) / sizeof(netdev[0]); i++)
+			if (!strcmp(name, netdev[i]))
+				*key = i + 1;
+	return *key ? 0 : -1;
 }
 
 static int mem_vrf(void *ctx, const char *name, struct dtcp_name *out)
@@ -271,6 +290,7 @@ void memback_init(struct memback *mb, FILE *audit)
 		.source = mem_source,
 		.resolve_ifname = mem_ifname,
 		.resolve_vrf = mem_vrf,
+		.scope_key = mem_scope_key,
 		.cdest_lookup = mem_cdest,
 		.cdest_xid = mem_cdest_xid,
 		.audit = mem_audit,

@@ -187,6 +187,8 @@ static const char *entry_diff(const struct dtcp_entry *x, const struct dtcp_entr
 	for (int i = 0; i < a->nscope; i++)
 		if (strcmp(a->scope_name[i].s, b->scope_name[i].s))
 			return "scope_name";
+		else if (a->scope_key[i] != b->scope_key[i] || !b->scope_key[i])
+			return "scope_key"; /* the loader asks the host again (memback's table) */
 	if (a->is_static != b->is_static)
 		return "is_static";
 	if (memcmp(a->timeout, b->timeout, sizeof(a->timeout)))

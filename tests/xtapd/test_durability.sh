@@ -294,5 +294,34 @@ dtcp add --src 192.0.2.63 $CD --static > /dev/null 2>&1
 dtcp list > $T/r1.out 2>&1
 check "and the ADD after it is kept with the 3 before ($(ids_of $T/r1.out))" [ "$(ids_of $T/r1.out)" = "1 2 3 4" ]
 stop_term
+# ---- interface names: resolved once per ADD, the ifindex asked again at a
+# restart (a kernel fact, never persisted) ----
+ip -n $S link add xg1 type veth peer name xg1p && ip -n $S link set xg1 up
+write_config "set services flow-tap interface xg1 mode xdp-generic
+set services flow-tap interface-alias ge-9/0/0 xg1"
+rm -f $T/state $T/state.journal
+start 15 > /dev/null
+dtcp add --src 192.0.2.70 $CD --static --header 'X-JTap-Input-Interface: ge-9/0/0' > $T/if1.out 2>&1
+check "an ADD on an alias of an attached interface: 200" grep -q ' 200 ' $T/if1.out
+# the netdev goes away under the running sensor, then comes back (new ifindex)
+ip -n $S link del xg1
+dtcp add --src 192.0.2.71 $CD --static --header 'X-JTap-Input-Interface: ge-9/0/0' > $T/if2.out 2>&1
+check "its netdev gone: the next ADD is 901 naming the interface, not 500 ($(grep -o 'DTCP/0.8 [0-9]* .*' $T/if2.out | head -1))" \
+	bash -c "grep -q ' 901 ' $T/if2.out && grep -qi 'X-JTap-Input-Interface: ge-9/0/0' $T/if2.out"
+ip -n $S link add xg1 type veth peer name xg1p && ip -n $S link set xg1 up
+NEWIDX=$(ip -n $S -o link show xg1 | cut -d: -f1)
+ip netns pids $S | xargs -r kill -9
+for _ in $(seq 1 50); do [ -z "$(ip netns pids $S)" ] && break; sleep 0.1; done
+start 16 > /dev/null
+dtcp list > $T/if3.out 2>&1
+check "after kill -9 and a start the criterion is listed ($(ids_of $T/if3.out))" [ "$(ids_of $T/if3.out)" = "1" ]
+# the rule names the interface's bit, which the new xg1 got at the attach:
+# adopted only if the start asked the host for ifindex $NEWIDX (an old
+# ifindex, or none, would find no bit and fail)
+check "and its running rule adopted through the new ifindex $NEWIDX" \
+	grep -q '1 criteria adopted running, 0 installed again, 0 failed' $T/xtapd.log
+dtcp add --src 192.0.2.72 $CD --static --header 'X-JTap-Input-Interface: ge-9/0/0' > $T/if4.out 2>&1
+check "and an ADD on it is 200 again" grep -q ' 200 ' $T/if4.out
+stop_term
 check "no target address in xtapd's own log" bash -c "! grep -q '192.0.2.4[0-4]\|192.0.2.5' $T/xtapd.log"
 summary
