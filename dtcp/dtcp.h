@@ -349,6 +349,16 @@ struct dtcp_source_policy {
 
 struct dtcp_entry;
 
+/* An X3 destination's delivery, as LIST Stats shows it: the destination's,
+ * shared by every criterion that names it. */
+struct dtcp_x3_stats {
+	char state[16]; /* up, down, connecting, handshake, not running */
+	uint64_t pdus; /* framed */
+	uint64_t confirmed; /* the receiver's keepalive acknowledged them */
+	uint64_t bytes; /* TLS payload written */
+	uint64_t buffer_full, lost, kernel; /* drops by reason */
+};
+
 /* What the daemon configures. Callbacks return 0 (found) or -1. */
 #define DTCP_CDEST_FIXED 1
 struct dtcp_config {
@@ -368,6 +378,10 @@ struct dtcp_config {
 	 * it is none; LIST shows it as X-X3-XID (docs/dtcp.md). Asked at each
 	 * LIST, not kept in the criterion: a reload may change the XID. */
 	int (*cdest_xid)(void *ctx, const char *name, uint8_t xid[16]);
+	/* Optional: the delivery status of the X3 destination of that name (0),
+	 * -1 when it is none; LIST Stats shows it (X-X3-STATE and the lines
+	 * after it, docs/dtcp.md 4.4). Asked at each LIST block. */
+	int (*cdest_x3_stats)(void *ctx, const char *name, struct dtcp_x3_stats *out);
 	/* Audit: every message and its outcome (code 0: dropped, no reply),
 	 * and every expiry. why is a fixed string, never client data. */
 	void (*audit)(void *ctx, const char *csource, const char *method, int code, uint32_t id, const char *why);

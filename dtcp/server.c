@@ -18,7 +18,12 @@
 /* One LIST block: the kept fields, the CDEST-ID and CSOURCE-ID lines with
  * every byte escaped as \ddd, the X-X3-XID line (a UUID and ", " per
  * destination), and under 1 KiB of fixed fields. */
-#define BLOCK_MAX (DTCP_GIVEN_MAX + (DTCP_MAX_CDESTS + 1) * 4 * DTCP_NAME_MAX + DTCP_MAX_CDESTS * 38 + 16 + 1024)
+#define BLOCK_MAX                                                                                        \
+	(DTCP_GIVEN_MAX + (DTCP_MAX_CDESTS + 1) * 4 * DTCP_NAME_MAX + DTCP_MAX_CDESTS * (38 + X3_STATS_MAX) + 16 + \
+	 1024)
+/* the X3 Stats lines' share per destination: a state and six numbers of up
+ * to 20 digits, their separators and the words of X-X3-DROPS */
+#define X3_STATS_MAX (16 + 6 * 22 + 32)
 _Static_assert(BLOCK_MAX < DTCP_REPLY_SOFT_MAX - LIST_HEAD_ROOM, "a block fits in a reply");
 
 static void list_retire(struct dtcp_server *s, const struct dtcp_entry *e, uint64_t now);
@@ -812,6 +817,49 @@ static void put_xids(const struct ctx *x, const struct dtcp_entry *e, struct xbu
 	xbuf_printf(b, "\r\n");
 }
 
+/* LIST Stats of a criterion with an X3 destination: its delivery, one entry
+ * per CDEST-ID entry in its order, "-" for one that is not X3; the lines
+ * only when one is (xtap's extension, docs/dtcp.md 4.4). */
+static void put_x3_stats(const struct ctx *x, const struct dtcp_entry *e, struct xbuf *b)
+{
+	struct dtcp_x3_stats st[DTCP_MAX_CDESTS];
+	bool is[DTCP_MAX_CDESTS], any = false;
+
+	if (!x->s->cfg->cdest_x3_stats)
+		return;
+	for (int i = 0; i < e->c.ncdest; i++) {
+		memset(&st[i], 0, sizeof(st[i]));
+		any |= is[i] = !x->s->cfg->cdest_x3_stats(x->s->cfg->ctx, e->cdest[i].name.s, &st[i]);
+		st[i].state[sizeof(st[i].state) - 1] = '\0';
+	}
+	if (!any)
+		return;
+	xbuf_printf(b, "X-X3-STATE: ");
+	for (int i = 0; i < e->c.ncdest; i++)
+		xbuf_printf(b, "%s%s", i ? ", " : "", is[i] ? st[i].state : "-");
+	static const char *const hdr[] = { "X-X3-PDUS", "X-X3-CONFIRMED", "X-X3-BYTES" };
+	for (int h = 0; h < 3; h++) {
+		xbuf_printf(b, "\r\n%s: ", hdr[h]);
+		for (int i = 0; i < e->c.ncdest; i++) {
+			uint64_t v = h == 0 ? st[i].pdus : h == 1 ? st[i].confirmed : st[i].bytes;
+
+			if (is[i])
+				xbuf_printf(b, "%s%" PRIu64, i ? ", " : "", v);
+			else
+				xbuf_printf(b, "%s-", i ? ", " : "");
+		}
+	}
+	xbuf_printf(b, "\r\nX-X3-DROPS: ");
+	for (int i = 0; i < e->c.ncdest; i++) {
+		if (is[i])
+			xbuf_printf(b, "%sbuffer-full %" PRIu64 " lost %" PRIu64 " kernel %" PRIu64, i ? ", " : "",
+				    st[i].buffer_full, st[i].lost, st[i].kernel);
+		else
+			xbuf_printf(b, "%s-", i ? ", " : "");
+	}
+	xbuf_printf(b, "\r\n");
+}
+
 static void format_block(const struct ctx *x, const struct dtcp_entry *e, const struct dtcp_counters *cnt, long num,
 			 long count, struct xbuf *b)
 {
@@ -849,6 +897,7 @@ static void format_block(const struct ctx *x, const struct dtcp_entry *e, const 
 		} else {
 			xbuf_printf(b, "LAST-REFRESH: *\r\n");
 		}
+		put_x3_stats(x, e, b);
 	}
 }
 

@@ -168,6 +168,34 @@ static int cb_cdest_xid(void *ctx, const char *name, uint8_t xid[16])
 	return xtap_config_cdest_xid(d->cfg, name, xid);
 }
 
+/* LIST Stats of an X3 destination: its delivery process's last status
+ * (the numbers of xtapctl show x3); one configured but not started yet is
+ * "not running" with zeros. */
+static int cb_cdest_x3_stats(void *ctx, const char *name, struct dtcp_x3_stats *out)
+{
+	struct xtapd *d = ctx;
+	uint8_t xid[16];
+
+	if (xtap_config_cdest_xid(d->cfg, name, xid))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->state, sizeof(out->state), "not running");
+	for (size_t i = 0; i < d->x3.n; i++) {
+		const struct xtap_x3sup_dest *x = &d->x3.d[i];
+
+		if (strcmp(x->name, name))
+			continue;
+		snprintf(out->state, sizeof(out->state), "%s", xtap_x3sup_state_name(x));
+		out->pdus = x->pdus;
+		out->confirmed = x->confirmed;
+		out->bytes = x->bytes;
+		out->buffer_full = x->full;
+		out->lost = x->lost_unconfirmed;
+		out->kernel = x->kernel_drops;
+	}
+	return 0;
+}
+
 /* Answered requests: the whole request, with Seq and every criterion it
  * changed. A reply that announces a change (it was just queued: the
  * library emits, then audits) is held as an ack until the change is
@@ -690,6 +718,7 @@ static int start_state(struct xtapd *d, const struct xtapd_opts *o)
 					.scope_key = cb_scope_key,
 					.cdest_lookup = cb_cdest,
 					.cdest_xid = cb_cdest_xid,
+					.cdest_x3_stats = cb_cdest_x3_stats,
 					.audit = cb_audit,
 					.audit_request = cb_audit_request,
 					.before_change = cb_before_change,

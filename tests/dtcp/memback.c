@@ -268,6 +268,16 @@ static int mem_cdest_xid(void *ctx, const char *name, uint8_t xid[16])
 	return 0;
 }
 
+/* cdx3's delivery, numbers of its own (LIST Stats copies them as they are) */
+static int mem_cdest_x3_stats(void *ctx, const char *name, struct dtcp_x3_stats *out)
+{
+	(void)ctx;
+	if (strcmp(name, "cdx3"))
+		return -1;
+	*out = (struct dtcp_x3_stats){ "up", 1000, 998, 212345, 3, 2, 1 };
+	return 0;
+}
+
 static void mem_audit(void *ctx, const char *cs, const char *method, int code, uint32_t id, const char *why)
 {
 	struct memback *mb = ctx;
@@ -293,6 +303,7 @@ void memback_init(struct memback *mb, FILE *audit)
 		.scope_key = mem_scope_key,
 		.cdest_lookup = mem_cdest,
 		.cdest_xid = mem_cdest_xid,
+		.cdest_x3_stats = mem_cdest_x3_stats,
 		.audit = mem_audit,
 	};
 }

@@ -125,6 +125,17 @@ assert 'X3 destination lea (xid $XID): up' in t, t
 assert x['name'] == 'lea' and x['state'] == 'up' and x['xid'] == '$XID', x
 assert x['pdus'] == s['pdus'] == x['confirmed'] and x['next_sequence'] == s['next_sequence'], (x, s)
 assert x['buffer_full'] == 0 and x['connects'] == 1 and x['restarts'] == 0, x"
+# docs/dtcp.md 4.4: LIST Stats carries the destination's delivery, one entry
+# per CDEST-ID entry (lea, jm), "-" for jm; the same numbers as show x3
+dtcp list --flags stats > $T/lstats.out 2>&1
+check "LIST Stats: X-X3-STATE up and lea's PDUs, confirmed, bytes and drops as show x3 says" /usr/bin/python3 -c "
+import json, re
+t = open('$T/lstats.out').read(); x = json.load(open('$T/showx3.json'))['x3'][0]
+h = lambda n: re.findall('^' + n + ': (.*)\\r?$', t, re.M)
+assert h('X-X3-STATE') == ['up, -'] * 2, t
+assert h('X-X3-PDUS') == ['%d, -' % x['pdus']] * 2 and h('X-X3-CONFIRMED') == ['%d, -' % x['confirmed']] * 2, t
+assert h('X-X3-DROPS') == ['buffer-full %d lost %d kernel %d, -' % (x['buffer_full'], x['lost_with_process'], x['kernel_drops'])] * 2, t
+assert len(h('X-X3-BYTES')) == 2 and int(h('X-X3-BYTES')[0].split(',')[0]) >= 80 * x['pdus'], t"
 build_ctl metrics > $T/metrics.txt 2>&1
 # docs/x3.md: per destination, named only (no receiver, XID or target); each
 # PDU is at least 60 header bytes and a 20-byte IPv4 header; bytes written
