@@ -635,6 +635,11 @@ static int read_envelope(struct x1_request *r, struct seq *q)
 	memcpy(v->timestamp, b, (size_t)len + 1);
 	if (!(n = seq_take(q, X1_NS, "version")) || (len = text_of(n, b, sizeof(b))) <= 0 || len >= X1_VERSION_MAX)
 		return schema(r, "version missing");
+	/* a line break inside it (fuzz_x1): refused here, as the monitor's
+	 * wire decoder refuses every control byte */
+	for (int i = 0; i < len; i++)
+		if ((unsigned char)b[i] < 0x20 || b[i] == 0x7f)
+			return schema(r, "version holds a control character");
 	memcpy(v->version, b, (size_t)len + 1);
 	v->has_version = true;
 	if (!(n = seq_take(q, X1_NS, "x1TransactionId")) || (len = text_of(n, b, sizeof(b))) < 0 ||
