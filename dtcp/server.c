@@ -18,9 +18,8 @@
 /* One LIST block: the kept fields, the CDEST-ID and CSOURCE-ID lines with
  * every byte escaped as \ddd, the X-X3-XID line (a UUID and ", " per
  * destination), and under 1 KiB of fixed fields. */
-#define BLOCK_MAX                                                                                        \
-	(DTCP_GIVEN_MAX + (DTCP_MAX_CDESTS + 1) * 4 * DTCP_NAME_MAX + DTCP_MAX_CDESTS * (38 + X3_STATS_MAX) + 16 + \
-	 1024)
+#define BLOCK_MAX \
+	(DTCP_GIVEN_MAX + (DTCP_MAX_CDESTS + 1) * 4 * DTCP_NAME_MAX + DTCP_MAX_CDESTS * (38 + X3_STATS_MAX) + 16 + 1024)
 /* the X3 Stats lines' share per destination: a state and six numbers of up
  * to 20 digits, their separators and the words of X-X3-DROPS */
 #define X3_STATS_MAX (16 + 6 * 22 + 32)
