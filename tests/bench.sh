@@ -56,6 +56,19 @@ x3_section() {
 	[ -z "$d" ] && { echo "no UDP-path figure in this run"; return; }
 	echo "BENCH x3_copies_per_core $(awk -v d="$d" -v x="$x" 'BEGIN { printf "%.3f", 1 / (1 / d + 1 / x) }') Mcopies/s (UDP path $d)"
 	echo "RATIO x3_vs_udp_per_core $(awk -v d="$d" -v x="$x" 'BEGIN { printf "%.3f", x / (d + x) }')"
+	# half the X3 maximum (the X3 copies per core above), paced: every copy
+	# received at xtap-x3d or in one of the sensor's counters
+	local rate
+	rate=$(awk -v d="$d" -v x="$x" 'BEGIN { printf "%d", 1e6 / (1 / d + 1 / x) / 2 }')
+	j=$(tests/x3/bench_x3.sh "$B" "${BENCH_X3_HALF_N:-$((rate * 3))}" "${BENCH_X3_SIZE:-200}" "$rate" | tail -1)
+	echo "$j"
+	printf '%s' "$j" | python3 -c 'import json, sys
+j = json.load(sys.stdin)
+print("BENCH x3_uncounted_losses_at_half_max %d copies (%d offered at %.3f Mcopies/s, sent at %.3f; %d received,"
+      " counted: %d buffer_full, %d unconfirmed_at_exit, %d kernel_drops, %d not_ip; %d send errors; receiver gaps %d)"
+      % (j["uncounted_losses"], j["copies"], j["rate_offered"] / 1e6, j["rate_sent"] / 1e6, j["received"],
+         j["lost"]["buffer_full"], j["lost"]["unconfirmed_at_exit"], j["kernel_drops"], j["not_ip"],
+         j["send_errors"], j["receiver_gaps"]))' 2>/dev/null || echo "bench_x3.sh paced gave no figure"
 }
 
 [ -z "$goals_only" ] && [ -n "$only" ] && {
@@ -128,5 +141,7 @@ row() { printf '| %s | %s | %s |\n' "$1" "${2:-n/a}" "$3"; }
 	fi
 	x=$(val RATIO x3_vs_udp_per_core)
 	row "X3 copies per core >= 0.7 x the IP/UDP/JMirror path (docs/x3.md)" "$x" "$(verdict "$x" '>= 0.7')"
+	x=$(val BENCH x3_uncounted_losses_at_half_max)
+	row "0 uncounted X3 losses at half the X3 maximum (docs/x3.md)" "$x" "$(verdict "$x" '== 0')"
 	grep '^RATIO .*(goal' "$out" | sed 's/^RATIO \([^ ]*\) \([^ ]*\) (goal \(.*\): \(.*\))$/| classifier \1 \3 | \2 | \4 |/'
 } | tee -a "$tee_out"

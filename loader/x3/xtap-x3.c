@@ -57,6 +57,16 @@
 
 #define X3S_BATCH 64 /* datagrams per recvmmsg */
 #define X3S_DGRAM_MAX 65535 /* a UDP payload is at most this */
+/* A datagram lands in a slot of this size (the slots contiguous), the rest
+ * of a longer one in an overflow area of its own: 64 buffers of 64 KiB, as
+ * before, put every copy 64 KiB apart, all in the same cache sets */
+#define X3S_SLOT 2048
+/* a turn that read copies but less than a batch waits this long (ms, poll's
+ * unit) before the next one, so that copies come in batches under load and
+ * each costs fewer wake-ups, poll and TLS writes; latency only, the
+ * timestamp is the kernel's at the socket */
+#define X3S_COALESCE_MS 1
+#define X3S_COMPACT_MAX (256 << 10) /* compact after an answer if at most this much is left */
 #define X3S_RCVBUF (8 << 20) /* bursts while a batch is framed; forced as root */
 #define X3S_MARKS_MAX 64 /* keepalives awaiting their answer */
 /* room kept in the buffer for the keepalives themselves, so that a full
@@ -127,6 +137,7 @@ struct x3s {
 	enum conn_state status_sent_state;
 	uint64_t failed_attempts; /* connect or TLS failures since the last connection */
 	bool last_fail_tls; /* the kind of the last of them */
+	bool coalesce; /* the last turn read less than a batch: wait X3S_COALESCE_MS */
 };
 
 static int64_t now_ms(void)
@@ -378,6 +389,11 @@ static void on_ack(struct x3s *s, uint32_t k)
 		}
 		s->nmarks -= i + 1;
 		s->n.acks++;
+		/* keep the buffer in its first pages (warm, no page faults): move
+		 * what is left to the start when it is short and no longer than
+		 * what was freed before it (so each byte moves at most once more) */
+		if (s->head && s->tail - s->head <= X3S_COMPACT_MAX && s->tail - s->head <= s->head)
+			compact(s);
 		return;
 	}
 	s->n.stale_acks++; /* a keepalive sent again after a reconnection */
@@ -385,26 +401,32 @@ static void on_ack(struct x3s *s, uint32_t k)
 
 /* ---- the UDP side ---------------------------------------------------------------- */
 
-static uint8_t dgrams[X3S_BATCH][X3S_DGRAM_MAX];
+static uint8_t slots[X3S_BATCH][X3S_SLOT];
+static uint8_t overflow[X3S_BATCH][X3S_DGRAM_MAX - X3S_SLOT];
+static uint8_t joined[X3S_DGRAM_MAX]; /* a datagram longer than a slot, in one piece */
 
-static void read_copies(struct x3s *s)
+/* Copies read; 0 if none, X3S_BATCH or more if the socket had a full batch. */
+static int read_copies(struct x3s *s)
 {
 	struct mmsghdr mm[X3S_BATCH];
-	struct iovec iov[X3S_BATCH];
+	struct iovec iov[X3S_BATCH][2];
+	int got = 0;
 	char ctl[X3S_BATCH][CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(uint32_t))];
 
 	for (int round = 0; round < 16; round++) { /* then back to poll: the TLS side gets a turn */
 		memset(mm, 0, sizeof(mm));
 		for (int i = 0; i < X3S_BATCH; i++) {
-			iov[i] = (struct iovec){ dgrams[i], X3S_DGRAM_MAX };
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
+			iov[i][0] = (struct iovec){ slots[i], X3S_SLOT };
+			iov[i][1] = (struct iovec){ overflow[i], sizeof(overflow[i]) };
+			mm[i].msg_hdr.msg_iov = iov[i];
+			mm[i].msg_hdr.msg_iovlen = 2;
 			mm[i].msg_hdr.msg_control = ctl[i];
 			mm[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
 		}
 		int n = recvmmsg(s->ufd, mm, X3S_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
-			return;
+			return got;
+		got += n;
 		for (int i = 0; i < n; i++) {
 			struct timespec ts = { 0 };
 			bool have_ts = false;
@@ -425,16 +447,23 @@ static void read_copies(struct x3s *s)
 				clock_gettime(CLOCK_REALTIME, &ts);
 			s->n.datagrams++;
 			struct cd_copy cp;
-			cd_classify(dgrams[i], mm[i].msg_len, &cp);
+			const uint8_t *d = slots[i];
+			if (mm[i].msg_len > X3S_SLOT) {
+				memcpy(joined, slots[i], X3S_SLOT);
+				memcpy(joined + X3S_SLOT, overflow[i], mm[i].msg_len - X3S_SLOT);
+				d = joined;
+			}
+			cd_classify(d, mm[i].msg_len, &cp);
 			if (cp.verdict != CD_PLAIN && cp.verdict != CD_JMIRROR) {
 				s->n.not_ip[cp.verdict]++;
 				continue;
 			}
-			frame(s, dgrams[i] + cp.inner_off, cp.inner_len, &ts);
+			frame(s, d + cp.inner_off, cp.inner_len, &ts);
 		}
 		if (n < X3S_BATCH)
-			return;
+			return got;
 	}
+	return got;
 }
 
 /* ---- the TLS side ---------------------------------------------------------------- */
@@ -749,21 +778,27 @@ static void status_line(struct x3s *s, bool final)
 	}
 }
 
-/* One turn of the loop: poll the UDP socket, the signals and the connection. */
+/* One turn of the loop: poll the UDP socket, the signals and the connection.
+ * After a turn that read copies but less than a batch, the next one waits
+ * X3S_COALESCE_MS for the signals only, then reads the socket and serves the
+ * connection without waiting (under load: one turn per millisecond, not
+ * one per copy; at a full batch no wait). */
 static int turn(struct x3s *s, int timeout, bool udp)
 {
 	struct pollfd pfd[3];
 	nfds_t n = 0;
+	bool co = s->coalesce && udp;
 
+	s->coalesce = false;
 	pfd[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
-	pfd[n++] = (struct pollfd){ .fd = udp ? s->ufd : -1, .events = POLLIN };
-	if (s->fd >= 0) {
+	pfd[n++] = (struct pollfd){ .fd = udp && !co ? s->ufd : -1, .events = POLLIN };
+	if (s->fd >= 0 && !co) {
 		short ev = POLLIN;
 		if (s->state == C_CONNECTING || s->want_write || (s->state == C_UP && s->sent < s->tail))
 			ev |= POLLOUT;
 		pfd[n++] = (struct pollfd){ .fd = s->fd, .events = ev };
 	}
-	if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+	if (poll(pfd, n, co ? X3S_COALESCE_MS : timeout) < 0 && errno != EINTR)
 		fatal("poll");
 	int sig = 0;
 	if (pfd[0].revents & POLLIN) {
@@ -771,13 +806,19 @@ static int turn(struct x3s *s, int timeout, bool udp)
 		if (read(s->sfd, &si, sizeof(si)) == sizeof(si))
 			sig = (int)si.ssi_signo;
 	}
-	if (pfd[1].revents & POLLIN)
-		read_copies(s);
-	if (n == 3 && pfd[2].revents && s->fd >= 0)
+	int got = 0;
+	if (co || (pfd[1].revents & POLLIN))
+		got = read_copies(s);
+	if (co && s->fd >= 0 && s->state == C_UP)
+		serve_tls(s, 0); /* answers and writes, not polled in this turn */
+	else if (co && s->fd >= 0)
+		; /* connecting: the next turn polls the connection */
+	else if (n == 3 && pfd[2].revents && s->fd >= 0)
 		serve_tls(s, pfd[2].revents);
 	else if (s->state == C_UP)
 		write_buffer(s); /* new PDUs from this turn */
 	timers(s);
+	s->coalesce = got > 0 && got < X3S_BATCH;
 	return sig;
 }
 
@@ -840,6 +881,11 @@ int xtap_x3_main(int argc, char **argv)
 	s.buf = malloc(s.cap);
 	if (!s.buf)
 		fatalx("out of memory for a %zu-byte buffer", s.cap);
+	/* every page of the bound touched now, not one page fault per 4 KiB of
+	 * PDUs in the first pass through it; it is the memory the process may
+	 * hold anyway */
+	for (size_t o = 0; o < s.cap; o += 4096)
+		((volatile uint8_t *)s.buf)[o] = 0;
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

@@ -254,6 +254,33 @@ def test_basic():
     check("basic: the sequence log lists 0..599 for the XID", seqs == [(XID, i) for i in range(600)])
 
 
+def test_long():
+    # copies longer than xtap-x3's 2,048-byte receive slot (the rest of a
+    # datagram lands in an overflow area and is joined): around the slot's
+    # edge, plain and JMirror, up to the largest IPv4 datagram, short ones
+    # between them in the same batch
+    rx = Receiver("long")
+    tx = Sender(write_config("long"), "long")
+    wait_for("the connection", lambda: "connected" in tx.errtext())
+    pkts = []
+    for i, (ln, jmir) in enumerate([(2047, 0), (60, 0), (2048, 0), (2049, 0), (2040, 1), (2041, 1), (100, 1),
+                                    (4096, 0), (9000, 1), (65507, 0), (61, 0), (65499, 1), (2049, 0)]):
+        data = bytes((i * 7 + k) & 0xff for k in range(ln - 28))
+        p = ip4("192.0.2.10", "198.51.100.7", 1024 + i, 53, data)
+        pkts.append((p, jm(9, p) if jmir else p))
+    send_copies([c for _, c in pkts])
+    n = len(pkts)
+    st = wait_for("%d PDUs confirmed" % n, lambda: (lambda s: s.get("confirmed") == n and s)(tx.stats()))
+    txs = tx.stop()
+    rxs = rx.stop()
+    recs = read_pcap_ns(rx.pcap)
+    check("long: copies of 60 to 65,507 bytes, each one PDU byte for byte, in order (%d)" % n,
+          bool(st) and [r[2] for r in recs] == [p for p, _ in pkts] and txs["not_framed"]["not_ip"] == 0,
+          ([len(r[2]) for r in recs], txs))
+    check("long: sequence 0..%d, no gap" % (n - 1), read_seqlog(rx.seqlog) == [(XID, i) for i in range(n)]
+          and rxs["gaps"] == 0, rxs)
+
+
 # ---- 2. TLS: no certificate, wrong CA, wrong address, no plaintext -----------
 
 def tls_refused(tag, rx_cert, rx_ca, tx_cert):
@@ -472,7 +499,7 @@ def test_args():
 
 
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-for t in (test_args, test_basic, test_tls, test_hostile, test_restart, test_exit_unconfirmed, test_seccomp):
+for t in (test_args, test_basic, test_long, test_tls, test_hostile, test_restart, test_exit_unconfirmed, test_seccomp):
     try:
         t()
     except Exception as e:  # a broken step is a failure, never a silent pass
