@@ -3,7 +3,9 @@
  * Delivery: TC clones each matching packet once per content destination to
  * vt0, the near end of the vt veth pair; vt0's TC egress program turns the
  * copy into outer IP + UDP (+ JMirror) + the intercepted packet from its IP
- * header on, addressed to the content destination, and the far end (vt1)
+ * header on, addressed to the content destination, and sends it straight
+ * out of the device the route to the destination takes (the direct path),
+ * or, when that route cannot be resolved here, to the far end (vt1), which
  * hands it to the host's routing. See docs/delivery.md. The outer headers
  * are encap.h's, their checksums csum.h's, the JMirror header jmirror.h's.
  */
@@ -18,6 +20,10 @@
  * copies), the MAC addresses of the pair, and the largest IPv6 copy the
  * path to a content destination takes (IPv6 routers never fragment). */
 const volatile __u32 vt_ifindex = 0;
+/* vt1's ifindex: the direct path looks the route up as if the copy had
+ * arrived on vt1 (its policy rules and forwarding setting); 0: no direct
+ * path, every copy goes to vt1 */
+const volatile __u32 vt_peer_ifindex = 0;
 const volatile __u8 vt_mac[6] = { 0 };
 const volatile __u8 vt_peer_mac[6] = { 0 };
 const volatile __u32 cd_mtu6 = 1500;
@@ -28,7 +34,7 @@ static __always_inline void cd_count(__u32 cd, __u32 what, __u64 n)
 {
 	struct xtap_cd_stats *st = bpf_map_lookup_elem(&XTAP_MAP_CD_STATS, &cd);
 
-	if (st && what < XTAP_CDS_COUNT)
+	if (st && what < XTAP_CDS_SLOTS)
 		st->c[what] += n;
 }
 
@@ -112,6 +118,69 @@ static __always_inline int vt_inner(struct __sk_buff *skb, __u32 *inner_len)
 	return 0;
 }
 
+#define AF_INET_ 2
+#define ETH_P_IP_ 0x0800
+
+/* The direct path: route the encapsulated copy as the host would once vt1
+ * received it, and send it out of the route's device from here, skipping
+ * vt1's receive path and the IP forwarding stack. The bytes that leave are
+ * the ones the host's forwarding would send: TTL decremented (and the
+ * header checksum updated as ip_decrease_ttl does), Ethernet addresses of
+ * the outgoing device and the next hop, priority and timestamp cleared.
+ * Returns the TC verdict (TC_ACT_REDIRECT), or -1 for the fallback: no
+ * direct path configured, IPv6 outer (below), aggregated copies (GSO is
+ * left to the stack), TTL 1 or less (the stack answers those), an inner
+ * packet of the other family (skb->protocol would not be the outer one,
+ * and bpf_redirect_neigh and the qdiscs read it), or a lookup that does
+ * not end in a unicast route within the device's MTU (no route, a
+ * blackhole, prohibit or local route, forwarding off on vt1, a copy that
+ * needs fragmenting: the stack fragments, DF being clear). */
+static __always_inline int vt_direct(struct __sk_buff *skb, struct ethhdr *eth, void *data_end,
+				     const struct xtap_cdest *d, __u32 olen)
+{
+	struct iphdr *ip = (void *)(eth + 1);
+	struct bpf_fib_lookup p = { 0 };
+	__u32 check;
+	long rc;
+
+	/* IPv6 outer: the kernel's bpf_fib_lookup wants conf.forwarding on
+	 * vt1, and the vt pair forwards IPv6 with force_forwarding only
+	 * (docs/vt-pair.md), so the lookup would refuse every copy */
+	if (!vt_peer_ifindex || d->family != XTAP_AF_INET || skb->gso_size || skb->protocol != bpf_htons(ETH_P_IP_))
+		return -1;
+	if ((void *)(ip + 1) > data_end || ip->ttl <= 1)
+		return -1;
+	p.family = AF_INET_;
+	p.l4_protocol = IPPROTO_UDP_;
+	p.sport = d->sport;
+	p.dport = d->dport;
+	p.tot_len = (__u16)olen; /* nonzero: checked against the route's MTU */
+	p.ifindex = vt_peer_ifindex;
+	__builtin_memcpy(&p.ipv4_src, d->src, 4);
+	__builtin_memcpy(&p.ipv4_dst, d->dst, 4);
+	rc = bpf_fib_lookup(skb, &p, sizeof(p), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return -1;
+	/* what ip_forward does to the header: TTL less one, checksum
+	 * adjusted incrementally (RFC 1624) */
+	check = ip->check;
+	check += bpf_htons(0x0100);
+	ip->check = (__u16)(check + (check >= 0xFFFF));
+	ip->ttl--;
+	CTX_STORE(skb, struct __sk_buff, priority, 0); /* rt_tos2priority(0), as forwarding sets it */
+	skb->tstamp = 0; /* forwarding clears the receive time stamp, so no qdisc takes it for a send time */
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		/* next hop known, its MAC not yet: the kernel's neighbour code
+		 * resolves it and writes the Ethernet header */
+		struct bpf_redir_neigh nh = { .nh_family = AF_INET_, .ipv4_nh = p.ipv4_dst };
+
+		return (int)bpf_redirect_neigh(p.ifindex, &nh, sizeof(nh), 0);
+	}
+	__builtin_memcpy(eth->h_dest, p.dmac, 6);
+	__builtin_memcpy(eth->h_source, p.smac, 6);
+	return (int)bpf_redirect(p.ifindex, 0);
+}
+
 /* vt0's egress: encapsulate one copy for its content destination. Every
  * TC_ACT_SHOT is counted under its reason. */
 static __always_inline int vt_encap(struct __sk_buff *skb)
@@ -170,6 +239,12 @@ static __always_inline int vt_encap(struct __sk_buff *skb)
 	cd_count(cd, XTAP_CDS_SENT, 1);
 	cd_count(cd, XTAP_CDS_SENT_BYTES, olen);
 	CTX_STORE(skb, struct __sk_buff, mark, 0);
+	why = vt_direct(skb, eth, data_end, d, olen);
+	if (why >= 0) {
+		cd_count(cd, XTAP_CDS_DIRECT, 1);
+		return why;
+	}
+	cd_count(cd, XTAP_CDS_FALLBACK, 1);
 	return TC_ACT_OK;
 drop:
 	cd_count(cd, (__u32)why, 1);

@@ -313,7 +313,12 @@ enum xtap_cd_counter {
 /* Counters per destination: more than XTAP_CDS_COUNT, so that a later build
  * adding reasons can still adopt a datapath pinned by this one. */
 #define XTAP_CDS_SLOTS 16
-_Static_assert(XTAP_CDS_COUNT <= XTAP_CDS_SLOTS, "CD counter reasons fit the CD stats value");
+/* How the SENT copies left vt0's program (docs/delivery.md): not reasons to
+ * drop, so outside XTAP_CDS_COUNT, in the last two slots, where reasons
+ * added later do not move them. DIRECT + FALLBACK == SENT. */
+#define XTAP_CDS_DIRECT (XTAP_CDS_SLOTS - 2) /* sent straight out of the route's device */
+#define XTAP_CDS_FALLBACK (XTAP_CDS_SLOTS - 1) /* handed to vt1 and the host's routing */
+_Static_assert(XTAP_CDS_COUNT <= XTAP_CDS_DIRECT, "CD counter reasons fit the CD stats value");
 struct xtap_cd_stats {
 	__u64 c[XTAP_CDS_SLOTS];
 };

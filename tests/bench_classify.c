@@ -9,6 +9,10 @@
  * distinct flows, one run each (the kernel's timer then adds its own cost to
  * every figure alike, baselines included).
  *
+ * The floor: one and two cache-missing reads into a 64 MiB array over the
+ * cold frames and flows (bench.bpf.c); every classifier figure is also
+ * printed as a multiple of both (RATIO <figure>_vs_floor_1_read, _2_reads).
+ *
  * At 100k and 1M criteria also: the kernel memory of the maps per criterion,
  * and (IPv4) warm figures while a second thread applies 10,000 criterion
  * updates per second through the loader library (issue 6).
@@ -148,10 +152,24 @@ static double cold(struct bench_bpf *b, int prog, const uint8_t *pkt, int len, u
 	return median(v, RUNS);
 }
 
+/* The memory floor of this run (issue 15 item 1), per family: one and two
+ * cache-missing reads over the cold frames and flows; 0 until measured. */
+static double floor1[2], floor2[2];
+
 static void bench(const char *name, double ns)
 {
 	printf("BENCH %s %.1f ns\n", name, ns);
 	fflush(stdout);
+}
+
+/* A classifier figure, also as a multiple of the floor of its family. */
+static void bench_cls(const char *name, double ns, int v6)
+{
+	bench(name, ns);
+	if (floor1[v6] > 0) {
+		printf("RATIO %s_vs_floor_1_read %.2f\n", name, ns / floor1[v6]);
+		printf("RATIO %s_vs_floor_2_reads %.2f\n", name, ns / floor2[v6]);
+	}
 }
 
 static void ratio(const char *name, double x, double goal)
@@ -738,6 +756,20 @@ int main(int argc, char **argv)
 				      src_off(v6), v6 ? 16 : 4);
 		snprintf(name, sizeof(name), "baseline_parse_only_%s_cold", v6 ? "ipv6" : "ipv4");
 		bench(name, parse_cold[v6]);
+		/* the floor over the same frames and flows (bench.bpf.c) */
+		for (uint32_t r = 1; r <= 2; r++) {
+			double *fl = r == 1 ? floor1 : floor2;
+
+			b->data->floor_reads = r;
+			b->bss->floor_next = 0;
+			fl[v6] = cold(b, bpf_program__fd(b->progs.bench_floor_cold), f, len[v6], flows, COLD_FLOWS,
+				      src_off(v6), v6 ? 16 : 4);
+			snprintf(name, sizeof(name), "baseline_floor_%u_random_read%s_%s_cold", r, r > 1 ? "s" : "",
+				 v6 ? "ipv6" : "ipv4");
+			bench(name, fl[v6]);
+		}
+		snprintf(name, sizeof(name), "floor_1_read_%s_vs_parse_only_cold", v6 ? "ipv6" : "ipv4");
+		ratio(name, floor1[v6] / parse_cold[v6], 0);
 	}
 	/* the parser's cost per IPv6 extension header: chains are followed
 	 * whole (issue 12), one bpf_loop step per 8-byte destination-options
@@ -839,20 +871,20 @@ int main(int argc, char **argv)
 					bytes100k = sizes[k] == 100000 ? bytes : bytes100k;
 				}
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_hit_warm", fam, shape, sizes[k]);
-				bench(name, hw);
+				bench_cls(name, hw, v6);
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_miss_warm", fam, shape, sizes[k]);
-				bench(name, mw);
+				bench_cls(name, mw, v6);
 				/* what bounds it: parse plus the index lookups alone */
 				snprintf(name, sizeof(name), "component_parse_and_lookups_%s_%s_%u_hit_warm", fam,
 					 shape, sizes[k]);
-				bench(name, lw);
+				bench_cls(name, lw, v6);
 				snprintf(name, sizeof(name), "component_parse_and_lookups_%s_%s_%u_vs_parse_only", fam,
 					 shape, sizes[k]);
 				ratio(name, lr, 0);
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_hit_cold", fam, shape, sizes[k]);
-				bench(name, hc);
+				bench_cls(name, hc, v6);
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_miss_cold", fam, shape, sizes[k]);
-				bench(name, mc);
+				bench_cls(name, mc, v6);
 				if (k == 0)
 					at1[v6][mixed] = hr;
 				snprintf(name, sizeof(name), "%s_%s_%u_hit_warm_vs_parse_only", fam, shape, sizes[k]);

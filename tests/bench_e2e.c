@@ -495,11 +495,15 @@ static int xtap_hits(unsigned long long *out)
 	return 0;
 }
 
+static int xtap_no_direct; /* the copies through vt1 and the host's routing, as before the direct path */
+
 static int xtap_start(void)
 {
-	struct xtap_dp_opts o = {
-		.pin_dir = pin_dir, .vt_name = "vt0", .vt_peer = "vt1", .max_criteria = 1000000 + FLOWS + 16
-	};
+	struct xtap_dp_opts o = { .pin_dir = pin_dir,
+				  .vt_name = "vt0",
+				  .vt_peer = "vt1",
+				  .max_criteria = 1000000 + FLOWS + 16,
+				  .no_direct = xtap_no_direct };
 	struct xtap_cd_spec cd = { .family = XTAP_AF_INET, .sport = 49153, .dport = 30030, .ttl = 64 };
 	int err;
 
@@ -768,6 +772,96 @@ static int copies_only(uint32_t n)
 	return 0;
 }
 
+/* One tool at N criteria with every flow matching (the full run's 100%
+ * case, reached through the same steps). */
+static struct result *copies_case(const struct tool *t, uint32_t n)
+{
+	static const uint32_t mods[] = { 100, 10, 1 }; /* the full run's steps, in its order */
+	struct step st = { .hi = n };
+	char name[64];
+
+	if (t->start() || t->add(&st))
+		die("cannot start a tool");
+	for (int i = 0; i < 3; i++) {
+		struct step m = { .mod = mods[i], .prev_mod = i ? mods[i - 1] : 0 };
+
+		if (t->add(&m))
+			die("cannot install matching criteria");
+	}
+	gen->bss->match_mod = 1;
+	snprintf(name, sizeof(name), "%s_%u_plus_100_percent_matching", t->name, n);
+	measure(t->name, name, 100);
+	gen->bss->match_mod = 0;
+	return &res[nres - 1];
+}
+
+/* Lost copies at half of rate: 100% matching, paced, RUNS runs. */
+static void lost_at_half(double rate)
+{
+	double pace = rate / 2;
+	long long lost = 0;
+
+	gen->bss->match_mod = 1;
+	for (int i = 0; i < RUNS; i++)
+		lost += run_once(0, pace).lost;
+	gen->bss->match_mod = 0;
+	printf("BENCH e2e_xtap_lost_copies_at_half_max_rate %lld copies (%.3f Mframes/s offered)\n", lost, pace / 1e6);
+}
+
+/* Only the copy path against nft dup (issue 15 item 4): both at N criteria,
+ * 100% matching, in one run; then xtap's lost copies at half its rate. */
+static int copies_vs_nft(uint32_t n, const struct tool *nft, const struct tool *xtap)
+{
+	const struct tool xtap_vt1 = { "xtap_via_vt1", xtap->start, xtap->add, xtap->stop, NULL, NULL };
+	struct result *a, *b, *v;
+	double load[3] = { 0 };
+
+	if (n == 0 || n > 1000000) {
+		fprintf(stderr, "bench_e2e: --copies-vs-nft takes 1 to 1000000 criteria\n");
+		return 2;
+	}
+	lab_up();
+	base_last = baseline_run();
+	copies_on = 1;
+	plain_vt(1);
+	a = copies_case(nft, n);
+	nft->stop();
+	plain_vt(0);
+	hits_fn = xtap_hits;
+	/* first through vt1 (the path before the direct one), same run */
+	xtap_no_direct = 1;
+	v = copies_case(&xtap_vt1, n);
+	xtap_vt1.stop();
+	xtap_no_direct = 0;
+	b = copies_case(xtap, n);
+	lost_at_half(b->copies_s);
+	{
+		uint64_t sl[XTAP_CDS_SLOTS];
+
+		if (!xtap_cls_cd_slots(cls, cd_index, sl))
+			printf("BENCH e2e_xtap_copies_direct %llu copies (fallback %llu)\n",
+			       (unsigned long long)sl[XTAP_CDS_DIRECT], (unsigned long long)sl[XTAP_CDS_FALLBACK]);
+	}
+	xtap->stop();
+	/* raw: copies per second over copies per second; normalised: each
+	 * case's rate over the baseline runs around it first (its ratio to no
+	 * program), so that a machine loaded by others during one case only
+	 * does not decide it */
+	printf("RATIO e2e_xtap_vs_nft_dup_copies_per_core_%u %.3f (goal >= 1.2; %.3f / %.3f Mcopies/s)\n", n,
+	       b->copies_s / a->copies_s, b->copies_s / 1e6, a->copies_s / 1e6);
+	printf("RATIO e2e_xtap_vs_nft_dup_normalised_%u %.3f (%.3f / %.3f x no program)\n", n, b->ratio / a->ratio,
+	       b->ratio, a->ratio);
+	printf("RATIO e2e_xtap_via_vt1_vs_nft_dup_copies_per_core_%u %.3f (%.3f / %.3f Mcopies/s)\n", n,
+	       v->copies_s / a->copies_s, v->copies_s / 1e6, a->copies_s / 1e6);
+	printf("RATIO e2e_xtap_via_vt1_vs_nft_dup_normalised_%u %.3f (%.3f / %.3f x no program)\n", n,
+	       v->ratio / a->ratio, v->ratio, a->ratio);
+	if (getloadavg(load, 3) == 3)
+		printf("load average: %.2f %.2f %.2f\n", load[0], load[1], load[2]);
+	printf("BENCH e2e_corrupted_frames %llu frames (IP header errors at the receiver, all runs)\n",
+	       hdr_errors_total);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes_all[] = { 1000, 100000, 1000000 };
@@ -799,6 +893,8 @@ int main(int argc, char **argv)
 		return profile(argv[2], argc > 3 ? (uint32_t)atoi(argv[3]) : 0);
 	if (argc > 2 && !strcmp(argv[1], "--copies"))
 		return copies_only((uint32_t)atoi(argv[2]));
+	if (argc > 2 && !strcmp(argv[1], "--copies-vs-nft"))
+		return copies_vs_nft((uint32_t)atoi(argv[2]), &nft, &xtap);
 	printf("Runs: %d x %.1f s per case, each followed by a baseline run; generator and receiver on cpu 0\n", RUNS,
 	       RUN_S);
 	lab_up();
@@ -848,19 +944,8 @@ int main(int argc, char **argv)
 	/* (b) + (f) xtap */
 	hits_fn = xtap_hits;
 	run_tool(&xtap, sizes_xtap, nsizes + 1);
-	{
-		/* lost copies at half the maximum copy rate: 100% matching, paced */
-		struct result *r = &res[nres - 1];
-		double pace = r->copies_s / 2;
-		long long lost = 0;
-
-		gen->bss->match_mod = 1;
-		for (int i = 0; i < RUNS; i++)
-			lost += run_once(0, pace).lost;
-		gen->bss->match_mod = 0;
-		printf("BENCH e2e_xtap_lost_copies_at_half_max_rate %lld copies (%.3f Mframes/s offered)\n", lost,
-		       pace / 1e6);
-	}
+	/* lost copies at half the maximum copy rate */
+	lost_at_half(res[nres - 1].copies_s);
 	xtap.stop();
 
 	printf("BENCH e2e_corrupted_frames %llu frames (IP header errors at the receiver, all runs)\n",

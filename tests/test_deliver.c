@@ -5,7 +5,9 @@
  * (IPv4 and IPv6 outer, plain and JMirror, VLAN tags, Ethernet padding,
  * refusals and their counters). Then the clone path for real: TC ingress
  * run on a packet, the copy cloned to a veth whose egress carries the vt
- * program, and the encapsulated copy read from the far end of the pair.
+ * program, and the encapsulated copy read from the far end of the pair;
+ * and the direct path: the copy read on the route's device, byte for byte
+ * as the host's forwarding would send it, and its fallbacks to the pair.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -435,6 +437,169 @@ static int clone_path(void)
 	return 0;
 }
 
+/* Wait up to a second for a frame on fd that is an IPv4 UDP copy to port
+ * dport; its length, or 0. */
+static int recv_copy(int fd, uint16_t dport, uint8_t *buf, int size)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n;
+
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		while ((n = (int)recv(fd, buf, size, 0)) > 0)
+			if (n >= 14 + 28 && buf[12] == 0x08 && buf[13] == 0x00 && buf[14 + 9] == 17 &&
+			    (buf[14 + 22] << 8 | buf[14 + 23]) == dport)
+				return n;
+	}
+	return 0;
+}
+
+static int packet_socket(const char *ifname)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_ALL),
+				   .sll_ifindex = (int)if_nametoindex(ifname) };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The direct path (bpf/deliver.h vt_direct): with vt1's ifindex known,
+ * a copy whose route resolves leaves by the route's device (xtc), as the
+ * host's forwarding would send it: the encapsulation's bytes with the TTL
+ * less one and the header checksum recomputed here from scratch, Ethernet
+ * addresses of xtc and the neighbour; nothing reaches vt1 (xt2p). A copy
+ * with no route, and one larger than the route's MTU (DF clear: the host
+ * fragments it), fall back to vt1 exactly as encapsulated. */
+static int direct_path(void)
+{
+	static const uint8_t cd_mac[6] = { 0x02, 0x78, 0x74, 0, 0, 0xc2 };
+	struct tenv e2;
+	struct tenv_vt vt = { 0 };
+	uint32_t vtif = if_nametoindex("xt2"), peer = if_nametoindex("xt2p");
+	struct xtap_cd_spec cd = CD4(1, 0x42), cdnr = CD4(0, 0);
+	struct pkt_spec s = { .family = 4, .proto = 17, .sport = 1000, .dport = 5060, .payload = 64 };
+	uint64_t st0[XTAP_CDS_SLOTS], st1[XTAP_CDS_SLOTS];
+	struct xtap_criterion c;
+	struct pkt_layout lay;
+	struct run_out out;
+	uint8_t f[1600], want[1700], got[2048], xtc_mac[6];
+	uint16_t idx, idxnr;
+	uint32_t slot;
+	int len, fd_cd, fd_vt, n, wlen, err;
+
+	REQUIRE(vtif && peer, "veth xt2 missing");
+	REQUIRE(!system("ip link set xt2p address 02:78:74:00:00:01 && ip link set xt2 address 02:78:74:00:00:00 && "
+			"ip link add xtc type veth peer name xtcp && ip link set xtc address 02:78:74:00:00:c1 && "
+			"ip link set xtc up && ip link set xtcp up && ip addr add 198.18.0.1/24 dev xtc && "
+			"ip neigh add 198.18.0.2 lladdr 02:78:74:00:00:c2 dev xtc nud permanent && "
+			"sysctl -qw net.ipv4.conf.xt2p.forwarding=1"),
+		"the content destination's link");
+	memcpy(xtc_mac, (uint8_t[]){ 0x02, 0x78, 0x74, 0, 0, 0xc1 }, 6);
+	memcpy(vt.mac, vt_mac, 6);
+	memcpy(vt.peer_mac, peer_mac, 6);
+	vt.ifindex = vtif;
+	vt.peer_ifindex = peer;
+	err = tenv_open_vt(&e2, 1024, 16, &vt);
+	REQUIRE(!err, "load: %s", strerror(-err));
+	{
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = vtif, .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = e2.prog_vt);
+
+		err = bpf_tc_hook_create(&hook);
+		REQUIRE(!err || err == -EEXIST, "clsact on xt2: %s", strerror(-err));
+		REQUIRE(!bpf_tc_attach(&hook, &opts), "attach vt program");
+	}
+	fd_cd = packet_socket("xtcp");
+	fd_vt = packet_socket("xt2p");
+	REQUIRE(fd_cd >= 0 && fd_vt >= 0, "packet sockets");
+	pkt_addr(cd.src, "192.0.2.254");
+	pkt_addr(cd.dst, "198.18.0.2");
+	cdnr.dport = 7891;
+	pkt_addr(cdnr.src, "192.0.2.254");
+	pkt_addr(cdnr.dst, "198.19.0.50"); /* no route */
+	REQUIRE(!xtap_cls_cd_get(e2.cls, &cd, &idx) && !xtap_cls_cd_get(e2.cls, &cdnr, &idxnr), "cd");
+	memset(&c, 0, sizeof(c));
+	c.family = XTAP_AF_INET;
+	pkt_addr(c.src, "192.0.2.1");
+	c.src_plen = 32;
+	c.proto.any = c.sport.any = c.dport.any = c.itype.any = c.icode.any = 1;
+	c.ncd = 1;
+	c.cd[0] = idx;
+	REQUIRE(!xtap_cls_add(e2.cls, &c, &slot), "criterion");
+	pkt_addr(s.src, "192.0.2.1");
+	pkt_addr(s.dst, "198.51.100.2");
+
+	/* 1. resolvable: straight out of xtc, as forwarded */
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	REQUIRE(!xtap_cls_cd_slots(e2.cls, idx, st0), "stats");
+	REQUIRE(!tenv_run_mark(&e2, HOOK_TC_IN, e2.ifindex[0], 0, f, len, &out), "run");
+	REQUIRE(out.retval == TC_ACT_UNSPEC_, "verdict %d", out.retval);
+	n = recv_copy(fd_cd, cd.dport, got, sizeof(got));
+	REQUIRE(n > 0, "no copy on the route's device");
+	wlen = expected_copy(f + lay.l3, lay.end - lay.l3, &cd, (uint16_t)(got[18] << 8 | got[19]), want);
+	memcpy(want, cd_mac, 6);
+	memcpy(want + 6, xtc_mac, 6);
+	want[14 + 8]--; /* TTL, as ip_forward leaves it */
+	put16(want + 14 + 10, 0);
+	put16(want + 14 + 10, (uint16_t)~fold(sum16(want + 14, 20)));
+	REQUIRE(n == wlen && !memcmp(got, want, wlen), "direct copy differs (%d bytes, want %d)", n, wlen);
+	REQUIRE(!recv_copy(fd_vt, cd.dport, got, sizeof(got)), "a direct copy also reached vt1");
+	REQUIRE(!xtap_cls_cd_slots(e2.cls, idx, st1), "stats");
+	REQUIRE(st1[XTAP_CDS_SENT] - st0[XTAP_CDS_SENT] == 1 && st1[XTAP_CDS_DIRECT] - st0[XTAP_CDS_DIRECT] == 1 &&
+			st1[XTAP_CDS_FALLBACK] == st0[XTAP_CDS_FALLBACK],
+		"sent %llu direct %llu fallback %llu", (unsigned long long)(st1[XTAP_CDS_SENT] - st0[XTAP_CDS_SENT]),
+		(unsigned long long)(st1[XTAP_CDS_DIRECT] - st0[XTAP_CDS_DIRECT]),
+		(unsigned long long)(st1[XTAP_CDS_FALLBACK] - st0[XTAP_CDS_FALLBACK]));
+
+	/* 2. larger than xtc's MTU: to vt1 as encapsulated (the host fragments) */
+	REQUIRE(!system("ip link set xtc mtu 1280"), "mtu");
+	s.payload = 1300;
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	REQUIRE(!xtap_cls_cd_slots(e2.cls, idx, st0), "stats");
+	REQUIRE(!tenv_run_mark(&e2, HOOK_TC_IN, e2.ifindex[0], 0, f, len, &out), "run");
+	n = recv_copy(fd_vt, cd.dport, got, sizeof(got));
+	REQUIRE(n > 0, "no fallback copy at vt1 (MTU)");
+	wlen = expected_copy(f + lay.l3, lay.end - lay.l3, &cd, (uint16_t)(got[18] << 8 | got[19]), want);
+	REQUIRE(n == wlen && !memcmp(got, want, wlen), "fallback copy differs (%d bytes, want %d)", n, wlen);
+	REQUIRE(!xtap_cls_cd_slots(e2.cls, idx, st1), "stats");
+	REQUIRE(st1[XTAP_CDS_FALLBACK] - st0[XTAP_CDS_FALLBACK] == 1 && st1[XTAP_CDS_DIRECT] == st0[XTAP_CDS_DIRECT],
+		"MTU: not counted as a fallback");
+
+	/* 3. no route to the destination: to vt1 as encapsulated */
+	c.cd[0] = idxnr;
+	pkt_addr(c.src, "192.0.2.3");
+	REQUIRE(!xtap_cls_add(e2.cls, &c, &slot), "criterion");
+	pkt_addr(s.src, "192.0.2.3");
+	s.payload = 64;
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	REQUIRE(!xtap_cls_cd_slots(e2.cls, idxnr, st0), "stats");
+	REQUIRE(!tenv_run_mark(&e2, HOOK_TC_IN, e2.ifindex[0], 0, f, len, &out), "run");
+	n = recv_copy(fd_vt, cdnr.dport, got, sizeof(got));
+	REQUIRE(n > 0, "no fallback copy at vt1 (no route)");
+	wlen = expected_copy(f + lay.l3, lay.end - lay.l3, &cdnr, (uint16_t)(got[18] << 8 | got[19]), want);
+	REQUIRE(n == wlen && !memcmp(got, want, wlen), "fallback copy differs (%d bytes, want %d)", n, wlen);
+	REQUIRE(!xtap_cls_cd_slots(e2.cls, idxnr, st1), "stats");
+	REQUIRE(st1[XTAP_CDS_SENT] - st0[XTAP_CDS_SENT] == 1 && st1[XTAP_CDS_FALLBACK] - st0[XTAP_CDS_FALLBACK] == 1 &&
+			st1[XTAP_CDS_DIRECT] == st0[XTAP_CDS_DIRECT],
+		"no route: not counted as a fallback");
+	close(fd_cd);
+	close(fd_vt);
+	{
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = vtif, .attach_point = BPF_TC_EGRESS | BPF_TC_INGRESS);
+
+		bpf_tc_hook_destroy(&hook);
+	}
+	tenv_close(&e2);
+	REQUIRE(!system("ip link del xtc"), "remove xtc");
+	return 0;
+}
+
 int main(void)
 {
 	struct tenv_vt vt = { 0 };
@@ -460,6 +625,7 @@ int main(void)
 	t_record("ipv4 ids of copies increase", ip_ids(), NULL);
 	t_record("identical destinations are shared", cd_sharing(), NULL);
 	t_record("clone to a veth, copies read at the far end", clone_path(), NULL);
+	t_record("direct path: out of the route's device as forwarded; fallback to vt1", direct_path(), NULL);
 	tenv_close(&env);
 	return t_summary();
 }

@@ -12,7 +12,10 @@
  *   - IPv6 outer copies carry a valid UDP checksum; tshark's jmirror
  *     dissector reads the intercept and session ids;
  *   - fragmented datagrams reach the CD whole when their first fragment matches;
- *   - no copy is dropped (per-destination drop counters stay 0).
+ *   - no copy is dropped (per-destination drop counters stay 0);
+ *   - IPv4 copies take the direct path (out of the route's device from vt0's
+ *     program, bpf/deliver.h), IPv6 ones the vt pair, and they still arrive
+ *     as above.
  *
  * usage: test_e2e BUILD_DIR
  */
@@ -542,6 +545,7 @@ static int run_mode(int xdp)
 	REQUIRE(!sh("ip link set s2 mtu 9000 && ip -n %s link set d0 mtu 9000", ns_cd), "mtu");
 	vto.mtu6 = 9000;
 	vto.ifindex = L.vt.ifindex;
+	vto.peer_ifindex = L.vt.peer_ifindex; /* the direct path, as xtapd loads it */
 	memcpy(vto.mac, L.vt.mac, 6);
 	memcpy(vto.peer_mac, L.vt.peer_mac, 6);
 	err = tenv_open_vt(&L.e, 4096, 64, &vto);
@@ -811,6 +815,22 @@ static int run_mode(int xdp)
 			(unsigned long long)st[XTAP_CDS_CLONED], (unsigned long long)st[XTAP_CDS_SENT]);
 		for (int k = XTAP_CDS_CLONE_FAIL; k < XTAP_CDS_COUNT; k++)
 			REQUIRE(st[k] == 0, "CD %d: drop counter %d is %llu", i, k, (unsigned long long)st[k]);
+	}
+	/* every copy left by the direct path or by vt1, none by both
+	 * (docs/delivery.md): single IPv4 packets to IPv4 destinations
+	 * directly (B: UDP, C: ICMP), IPv6 destinations always through vt1 */
+	for (int i = 0; i < NCD; i++) {
+		uint64_t sl[XTAP_CDS_SLOTS];
+
+		REQUIRE(!xtap_cls_cd_slots(L.e.cls, cdi[i], sl), "cd slots");
+		REQUIRE(sl[XTAP_CDS_DIRECT] + sl[XTAP_CDS_FALLBACK] == sl[XTAP_CDS_SENT],
+			"CD %d: %llu direct + %llu fallback, %llu sent", i, (unsigned long long)sl[XTAP_CDS_DIRECT],
+			(unsigned long long)sl[XTAP_CDS_FALLBACK], (unsigned long long)sl[XTAP_CDS_SENT]);
+		if (i == CD_B || i == CD_C)
+			REQUIRE(sl[XTAP_CDS_DIRECT] > 0, "CD %d: no copy took the direct path", i);
+		if (i == CD_V6)
+			REQUIRE(sl[XTAP_CDS_DIRECT] == 0, "IPv6 CD: %llu direct copies",
+				(unsigned long long)sl[XTAP_CDS_DIRECT]);
 	}
 	/* and none lost by the pair itself (veth drops what it cannot forward) */
 	REQUIRE(!sh("ip -s -j link show vt0 | grep -q '\"tx\":{[^}]*\"dropped\":0' && "

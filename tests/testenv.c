@@ -72,6 +72,7 @@ int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_SETS, max_sets);
 	if (vt) {
 		s->rodata->vt_ifindex = vt->ifindex;
+		s->rodata->vt_peer_ifindex = vt->peer_ifindex;
 		memcpy((void *)s->rodata->vt_mac, vt->mac, 6);
 		memcpy((void *)s->rodata->vt_peer_mac, vt->peer_mac, 6);
 		if (vt->mtu6)

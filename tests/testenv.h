@@ -37,6 +37,7 @@ int tenv_open(struct tenv *e, uint32_t max_criteria, uint32_t max_sets);
 /* Delivery settings written to the programs' read-only data before load. */
 struct tenv_vt {
 	uint32_t ifindex;
+	uint32_t peer_ifindex; /* 0: no direct path (bpf/deliver.h), every copy to the peer */
 	uint8_t mac[6], peer_mac[6];
 	uint32_t mtu6;
 };

@@ -1346,7 +1346,19 @@ int xtap_cls_cd_put(struct xtap_cls *cls, uint16_t index)
 	return 0;
 }
 
+static int cd_sum(struct xtap_cls *cls, uint16_t index, uint64_t *out, int n);
+
 int xtap_cls_cd_stats(struct xtap_cls *cls, uint16_t index, uint64_t *out)
+{
+	return cd_sum(cls, index, out, XTAP_CDS_COUNT);
+}
+
+int xtap_cls_cd_slots(struct xtap_cls *cls, uint16_t index, uint64_t *out)
+{
+	return cd_sum(cls, index, out, XTAP_CDS_SLOTS);
+}
+
+static int cd_sum(struct xtap_cls *cls, uint16_t index, uint64_t *out, int n)
 {
 	struct xtap_cd_stats *per = calloc(cls->ncpus, sizeof(*per));
 	uint32_t i = index;
@@ -1357,7 +1369,7 @@ int xtap_cls_cd_stats(struct xtap_cls *cls, uint16_t index, uint64_t *out)
 		free(per);
 		return -errno;
 	}
-	for (int k = 0; k < XTAP_CDS_COUNT; k++) {
+	for (int k = 0; k < n; k++) {
 		out[k] = 0;
 		for (int c = 0; c < cls->ncpus; c++)
 			out[k] += per[c].c[k];

@@ -113,6 +113,9 @@ int xtap_cls_cd_get(struct xtap_cls *cls, const struct xtap_cd_spec *cd, uint16_
 int xtap_cls_cd_put(struct xtap_cls *cls, uint16_t index);
 /* Counters of a destination, summed over CPUs: out[XTAP_CDS_COUNT]. */
 int xtap_cls_cd_stats(struct xtap_cls *cls, uint16_t index, uint64_t *out);
+/* Every slot of a destination's counters, the path counters
+ * (XTAP_CDS_DIRECT, XTAP_CDS_FALLBACK) included: out[XTAP_CDS_SLOTS]. */
+int xtap_cls_cd_slots(struct xtap_cls *cls, uint16_t index, uint64_t *out);
 /* What the datapath holds for a criterion's slot and a destination's index
  * (xtapctl's views read the maps through here only): 0 or -errno. */
 int xtap_cls_rule_read(struct xtap_cls *cls, uint32_t slot, struct xtap_rule *out);

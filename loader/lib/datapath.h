@@ -26,6 +26,7 @@ struct xtap_dp_opts {
 	int ipv6; /* IPv6 copies: the pair forwards IPv6 */
 	uint32_t max_criteria; /* 0: XTAP_MAX_CRITERIA_DEFAULT */
 	uint32_t cd_mtu6; /* 0: 1500 */
+	int no_direct; /* every copy through vt1, none by the direct path (docs/delivery.md) */
 };
 
 struct xtap_dp_iface {
