@@ -129,8 +129,8 @@ $(foreach t,opt san fz,$(foreach l,dtcp common xtap x1,$(eval $(call archive,$(l
 
 xtapd_SRCS := $(filter-out loader/xtapd/fault.c,$(wildcard loader/xtapd/*.c)) $(wildcard loader/worker/*.c) \
 	      loader/x3/x3sup.c loader/x3/xtap-x3.c loader/x3/x3_pdu.c loader/x3/x3_net.c loader/config/config.c
-xtapd_LIBS := xtap common dtcp
-xtapd_LDLIBS := $(DP_LIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp
+xtapd_LIBS := xtap x1 common dtcp
+xtapd_LDLIBS := $(DP_LIBS) -lssh -lssl -lcrypto -lcrypt -lseccomp $(XML_LIBS)
 
 # xtapd's local control client: only the control protocol's constants
 xtapctl_SRCS := loader/tools/xtapctl.c

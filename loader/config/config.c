@@ -1055,6 +1055,84 @@ static void h_x3_buffer(struct parse *p, const struct word *v)
 		x->buffer = n;
 }
 
+/* ---- services x1: the ETSI X1 network-element interface (docs/x1.md) ---- */
+
+static void x1_on(struct parse *p)
+{
+	if (!p->c->x1_enabled) {
+		p->c->x1_enabled = true;
+		p->c->x1_line = p->line;
+	}
+}
+
+static void h_x1_addr(struct parse *p, const struct word *v)
+{
+	x1_on(p);
+	set_addr(p, &v[0], "x1 listen-address", &p->c->x1_addr);
+}
+
+static void h_x1_port(struct parse *p, const struct word *v)
+{
+	x1_on(p);
+	set_port(p, &v[0], "x1 port", &p->c->x1_port);
+}
+
+static void h_x1_cert(struct parse *p, const struct word *v)
+{
+	x1_on(p);
+	set_path(p, &v[0], "x1 certificate", p->c->x1_cert);
+}
+
+static void h_x1_key(struct parse *p, const struct word *v)
+{
+	x1_on(p);
+	set_path(p, &v[0], "x1 key", p->c->x1_key);
+}
+
+static void h_x1_ca(struct parse *p, const struct word *v)
+{
+	x1_on(p);
+	set_path(p, &v[0], "x1 admf-ca", p->c->x1_ca);
+}
+
+/* neIdentifier: what the X1 parser takes as an LIIdentifier (docs/x1.md):
+ * non-empty, no control character, shorter than XTAP_CFG_X1_ID_MAX. */
+static void h_x1_ne(struct parse *p, const struct word *v)
+{
+	char b[SHOW_BUF];
+	bool ok = v[0].n > 0 && v[0].n < XTAP_CFG_X1_ID_MAX;
+
+	x1_on(p);
+	for (size_t i = 0; ok && i < v[0].n; i++)
+		if ((unsigned char)v[0].s[i] < 0x20 || v[0].s[i] == 0x7f)
+			ok = false;
+	if (!ok) {
+		perr(p, "x1 ne-identifier '%s' is not 1 to %d bytes without control characters", show(&v[0], b),
+		     XTAP_CFG_X1_ID_MAX - 1);
+		return;
+	}
+	copy_word(p->c->x1_ne, sizeof(p->c->x1_ne), &v[0]);
+}
+
+static void h_x1_ka(struct parse *p, const struct word *v)
+{
+	x1_on(p);
+	dtcp_uint(p, &v[0], "x1 keepalive-timeout", 0, 86400, &p->c->x1_keepalive);
+}
+
+static void h_x1_ka_policy(struct parse *p, const struct word *v)
+{
+	char b[SHOW_BUF];
+
+	x1_on(p);
+	if (v[0].n == 10 && !memcmp(v[0].s, "deactivate", 10))
+		p->c->x1_keepalive_policy = XTAP_CFG_X1_KA_DEACTIVATE;
+	else if (v[0].n == 4 && !memcmp(v[0].s, "keep", 4))
+		p->c->x1_keepalive_policy = XTAP_CFG_X1_KA_KEEP;
+	else
+		perr(p, "x1 keepalive-policy '%s' is not deactivate or keep", show(&v[0], b));
+}
+
 static void h_cs_key(struct parse *p, const struct word *v)
 {
 	struct xtap_cfg_user *u = csource_user(p, &v[0]);
@@ -1287,6 +1365,7 @@ struct rule {
 #define CD FT "content-destination $cdest "
 #define SSH "system services flow-tap-dtcp ssh"
 #define USR "system login user $user "
+#define X1 "services x1 "
 
 static const struct rule grammar[] = {
 	/* Junos FlowTapLite */
@@ -1337,6 +1416,15 @@ static const struct rule grammar[] = {
 	{ CD "x3 correlation-id = $id", h_x3_corr },
 	{ CD "x3 target $prefixes", h_x3_target },
 	{ CD "x3 buffer-size = $bytes", h_x3_buffer },
+	/* xtap: the ETSI X1 network-element interface (docs/x1.md) */
+	{ X1 "listen-address = $address", h_x1_addr },
+	{ X1 "port = $port", h_x1_port },
+	{ X1 "certificate = $path", h_x1_cert },
+	{ X1 "key = $path", h_x1_key },
+	{ X1 "admf-ca = $path", h_x1_ca },
+	{ X1 "ne-identifier = $id", h_x1_ne },
+	{ X1 "keepalive-timeout = $seconds", h_x1_ka },
+	{ X1 "keepalive-policy = $policy", h_x1_ka_policy },
 	/* xtap: control sources (DTCP users) and their policy */
 	{ CS "key = $key!", h_cs_key },
 	{ CS "allowed-destination $prefixes", h_u_allow_dst },
@@ -1711,6 +1799,24 @@ static void check_tunnel(struct parse *p)
 	c->ipv6 = j && j->inet6;
 }
 
+/* The X1 server needs its certificate, key, the ADMF CA and the NE's
+ * identifier: none has a default a deployment could share. */
+static void check_x1(struct parse *p)
+{
+	const struct xtap_config *c = p->c;
+
+	if (!c->x1_enabled)
+		return;
+	if (!c->x1_cert[0])
+		err_at(p, c->x1_line, "services x1 needs a certificate (set services x1 certificate PATH)");
+	if (!c->x1_key[0])
+		err_at(p, c->x1_line, "services x1 needs a key (set services x1 key PATH)");
+	if (!c->x1_ca[0])
+		err_at(p, c->x1_line, "services x1 needs the ADMF CA (set services x1 admf-ca PATH)");
+	if (!c->x1_ne[0])
+		err_at(p, c->x1_line, "services x1 needs an NE identifier (set services x1 ne-identifier ID)");
+}
+
 /* The metrics listener needs both its address and its port. */
 static void check_metrics(struct parse *p)
 {
@@ -1799,6 +1905,7 @@ static void defaults(struct xtap_config *c)
 	c->global.max_criteria = DTCP_MAX_CRITERIA_DEFAULT;
 	c->global.seq_mode = DTCP_SEQ_OFF;
 	c->max_cdests = DTCP_CDESTS_DEFAULT;
+	c->x1_port = XTAP_CFG_DEF_X1_PORT;
 	snprintf(c->state_file, sizeof(c->state_file), "%s", XTAP_CFG_DEF_STATE);
 	snprintf(c->audit_log, sizeof(c->audit_log), "%s", XTAP_CFG_DEF_AUDIT);
 }
@@ -1845,6 +1952,7 @@ int xtap_config_parse_buf(const char *text, size_t n, struct xtap_config *c, str
 	check_tunnel(p);
 	check_names(p);
 	check_metrics(p);
+	check_x1(p);
 	int nerr = p->nerr;
 	seen_free(p);
 	free(p);
@@ -2106,7 +2214,11 @@ int xtap_config_diff(const struct xtap_config *a, const struct xtap_config *b)
 		TABLE_EQ(a->groups, a->n_groups, b->groups, b->n_groups, name, group_eq) &&
 		TABLE_EQ(a->cdests, a->n_cdests, b->cdests, b->n_cdests, name, cdest_eq) &&
 		policy_eq(&a->global, &b->global) && a->max_cdests == b->max_cdests &&
-		a->deny_unlisted_cdest == b->deny_unlisted_cdest && !strcmp(a->audit_log, b->audit_log);
+		a->deny_unlisted_cdest == b->deny_unlisted_cdest && !strcmp(a->audit_log, b->audit_log) &&
+		a->x1_enabled == b->x1_enabled && addr_eq(&a->x1_addr, &b->x1_addr) && a->x1_port == b->x1_port &&
+		!strcmp(a->x1_cert, b->x1_cert) && !strcmp(a->x1_key, b->x1_key) && !strcmp(a->x1_ca, b->x1_ca) &&
+		!strcmp(a->x1_ne, b->x1_ne) && a->x1_keepalive == b->x1_keepalive &&
+		a->x1_keepalive_policy == b->x1_keepalive_policy;
 	for (size_t i = 0; same && i < a->n_host_keys; i++)
 		same = !strcmp(a->host_keys[i], b->host_keys[i]);
 	if (!same)

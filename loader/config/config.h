@@ -66,6 +66,12 @@
 #define XTAP_CFG_DEF_VT "vt0"
 #define XTAP_CFG_DEF_VT_PEER "vt1"
 #define XTAP_CFG_DEF_TTL 255 /* dtcp.md 4.1 */
+#define XTAP_CFG_DEF_X1_PORT 443 /* TS 103 221-1 clause 7: HTTPS */
+/* neIdentifier incl. NUL: x1.h's X1_ID_MAX (the ADMF names "X1/<admf>", a
+ * DTCP_NAME_MAX control source name; the NE is held to the same bound) */
+#define XTAP_CFG_X1_ID_MAX (DTCP_NAME_MAX - 3)
+#define XTAP_CFG_X1_KA_DEACTIVATE 0 /* x1.h X1_KA_DEACTIVATE */
+#define XTAP_CFG_X1_KA_KEEP 1 /* x1.h X1_KA_KEEP */
 
 /* ---- the configuration ------------------------------------------------------ */
 
@@ -221,6 +227,18 @@ struct xtap_config {
 	char host_keys[XTAP_CFG_HOST_KEYS_MAX][XTAP_CFG_PATH_MAX];
 	uint32_t idle_timeout; /* seconds; 0: never */
 	uint32_t max_message_size; /* bytes, at most DTCP_MSG_MAX */
+
+	/* services x1: the ETSI X1 network-element interface (docs/x1.md) */
+	bool x1_enabled; /* any services x1 statement given */
+	int x1_line; /* the first one */
+	struct dtcp_addr x1_addr; /* family NONE: every address */
+	uint16_t x1_port;
+	char x1_cert[XTAP_CFG_PATH_MAX]; /* the NE's certificate chain (PEM) */
+	char x1_key[XTAP_CFG_PATH_MAX]; /* its private key (PEM) */
+	char x1_ca[XTAP_CFG_PATH_MAX]; /* the CA that signs ADMF certificates */
+	char x1_ne[XTAP_CFG_X1_ID_MAX]; /* neIdentifier */
+	uint32_t x1_keepalive; /* seconds without a message: the ADMF is lost; 0: no policy */
+	uint8_t x1_keepalive_policy; /* XTAP_CFG_X1_KA_* */
 
 	/* interfaces and the tunnel (datapath) */
 	size_t n_jifs;

@@ -147,6 +147,9 @@ static void crit_base(struct dtcp_criterion *c, const char *admf, const struct x
 	c->src.family = c->dst.family = c->either.family = (uint8_t)family;
 	c->sport.any = c->dport.any = c->proto.any = c->icmp_type.any = c->icmp_code.any = true;
 	c->is_static = true; /* an X1 task lasts until it is deactivated (6.2.3) */
+	/* DTCP's default (a Priority header is 1 or more): the state file's
+	 * add line of the criterion goes through DTCP's parser at a restart */
+	c->priority = 1;
 	x1_format_uuid(&t->xid, xid);
 	snprintf(c->given, sizeof(c->given), "X1-XID: %s\r\n", xid);
 }

@@ -222,8 +222,11 @@ void x1_format_time(uint64_t us, char out[X1_TIME_LEN])
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	snprintf(out, X1_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(us % 1000000));
+	/* the fields' ranges told to the compiler (gmtime_r's are within
+	 * them): at most 32 bytes, no -Wformat-truncation at -O2 */
+	snprintf(out, X1_TIME_LEN, "%04u-%02u-%02uT%02u:%02u:%02u.%06uZ", (unsigned)(tm.tm_year + 1900) % 10000,
+		 (unsigned char)(tm.tm_mon + 1), (unsigned char)tm.tm_mday, (unsigned char)tm.tm_hour,
+		 (unsigned char)tm.tm_min, (unsigned char)tm.tm_sec, (unsigned)(us % 1000000));
 }
 
 static int version_part(const char *s, size_t n, size_t *i, unsigned *v)

@@ -239,6 +239,11 @@ struct xtap_config *xtapd_reload_read(const char *cfg_path, const struct xtap_co
 			  "apply only after a restart of xtapd");
 	if (!addr_same(&cur->metrics_addr, &c->metrics_addr) || cur->metrics_port != c->metrics_port)
 		log_warnx("SIGHUP: the metrics listener applies only after a restart of xtapd");
+	if (cur->x1_enabled != c->x1_enabled || !addr_same(&cur->x1_addr, &c->x1_addr) || cur->x1_port != c->x1_port ||
+	    strcmp(cur->x1_cert, c->x1_cert) || strcmp(cur->x1_key, c->x1_key) || strcmp(cur->x1_ca, c->x1_ca) ||
+	    strcmp(cur->x1_ne, c->x1_ne) || cur->x1_keepalive != c->x1_keepalive ||
+	    cur->x1_keepalive_policy != c->x1_keepalive_policy)
+		log_warnx("SIGHUP: the X1 server applies only after a restart of xtapd");
 	xtap_audit_close(*audit);
 	*audit = a; /* the DTCP library's audit callbacks read it */
 	free(errs);

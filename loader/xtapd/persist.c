@@ -144,6 +144,11 @@ void xtap_persist_note_expire(struct xtap_persist *p, uint32_t id)
 	note_changed(p, id);
 }
 
+void xtap_persist_note_change(struct xtap_persist *p, uint32_t id)
+{
+	note_changed(p, id);
+}
+
 void xtap_persist_before_change(struct xtap_persist *p, uint32_t id, const struct dtcp_entry *e)
 {
 	struct xtap_persist_undo *u;

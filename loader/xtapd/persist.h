@@ -104,6 +104,9 @@ int xtap_persist_snapshot(struct xtap_persist *p);
 bool xtap_persist_note_request(struct xtap_persist *p, const struct dtcp_request *r, int code, const uint32_t *ids,
 			       size_t n_ids);
 void xtap_persist_note_expire(struct xtap_persist *p, uint32_t id);
+/* A criterion added or removed outside the DTCP library (an X1 task's,
+ * x1mon.c): its record is written by the next commit. */
+void xtap_persist_note_change(struct xtap_persist *p, uint32_t id);
 void xtap_persist_before_change(struct xtap_persist *p, uint32_t id, const struct dtcp_entry *e);
 /* Returns the ack's number (its index + 1), 0 when there was no memory. */
 size_t xtap_persist_ack(struct xtap_persist *p, const struct xtap_persist_ack *a);

@@ -27,6 +27,11 @@ void xtap_sup_init(struct xtap_sup *s)
 	xtap_worker_opts_default(&s->o);
 }
 
+static const char *sup_name(const struct xtap_sup *s)
+{
+	return s->name ? s->name : "SSH worker";
+}
+
 static void schedule(struct xtap_sup *s, uint64_t now_ms)
 {
 	s->restart_at_ms = now_ms + s->backoff_ms;
@@ -50,7 +55,7 @@ static int start_failed(struct xtap_sup *s, uint64_t now_ms)
 
 /* In the child: the two sockets on fds 3 and 4, everything else above
  * closed, then the exec. Only async-signal-safe calls until the exec. */
-static void child_exec(const char *exe, int monfd, int lfd, char **argv)
+static void child_exec(const char *exe, int monfd, int lfd, char *const *argv)
 {
 	static char *const envp[] = { NULL }; /* nothing of the monitor's environment */
 
@@ -77,6 +82,12 @@ int xtap_sup_start(struct xtap_sup *s, uint64_t now_ms)
 	pid_t pid;
 
 	s->restart_at_ms = 0;
+	if (s->argv) {
+		/* another worker: its argv given, its socket opened by its owner */
+		if (s->listen_fd < 0)
+			return start_failed(s, now_ms);
+		goto spawn;
+	}
 	if (s->listen_fd < 0) {
 		s->listen_fd = xtap_worker_listen(o->listen_addr, o->port);
 		if (s->listen_fd < 0)
@@ -106,7 +117,7 @@ int xtap_sup_start(struct xtap_sup *s, uint64_t now_ms)
 	if (o->no_seccomp)
 		argv[argc++] = "-S";
 	argv[argc] = NULL;
-
+spawn:
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_warn("worker: socketpair");
 		return start_failed(s, now_ms);
@@ -120,7 +131,7 @@ int xtap_sup_start(struct xtap_sup *s, uint64_t now_ms)
 		return start_failed(s, now_ms);
 	}
 	if (pid == 0)
-		child_exec(s->exe, sv[1], s->listen_fd, argv);
+		child_exec(s->exe, sv[1], s->listen_fd, s->argv ? s->argv : argv);
 	close(sv[1]);
 	/* the monitor never blocks on the worker: sends go through s->q */
 	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) < 0)
@@ -132,7 +143,7 @@ int xtap_sup_start(struct xtap_sup *s, uint64_t now_ms)
 	if (s->started_once)
 		s->restarts++;
 	s->started_once = true;
-	log_info("SSH worker started, pid %d%s", (int)pid, s->restarts ? " (a restart)" : "");
+	log_info("%s started, pid %d%s", sup_name(s), (int)pid, s->restarts ? " (a restart)" : "");
 	return 0;
 }
 
@@ -144,7 +155,7 @@ void xtap_sup_kill(struct xtap_sup *s, const char *why)
 	}
 	xtap_sendq_clear(&s->q);
 	if (s->pid > 0) {
-		log_warnx("SSH worker %d: %s: killed, to be restarted", (int)s->pid, why);
+		log_warnx("%s %d: %s: killed, to be restarted", sup_name(s), (int)s->pid, why);
 		kill(s->pid, SIGKILL); /* also ends a stopped one */
 	}
 }
@@ -165,12 +176,12 @@ int xtap_sup_reap(struct xtap_sup *s, uint64_t now_ms, char *how, size_t howlen)
 		if (WIFSTOPPED(st)) {
 			if (!s->stopped_ms)
 				s->stopped_ms = now_ms ? now_ms : 1;
-			log_warnx("SSH worker %d stopped by signal %d", (int)s->pid, WSTOPSIG(st));
+			log_warnx("%s %d stopped by signal %d", sup_name(s), (int)s->pid, WSTOPSIG(st));
 			continue;
 		}
 		if (WIFCONTINUED(st)) {
 			s->stopped_ms = 0;
-			log_info("SSH worker %d continued", (int)s->pid);
+			log_info("%s %d continued", sup_name(s), (int)s->pid);
 			continue;
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st))

@@ -23,6 +23,7 @@
 #include "worker.h"
 
 #define XTAP_SUP_WORKER_FLAG "--ssh-worker" /* argv[1] of the exec'd worker */
+#define XTAP_SUP_X1_FLAG "--x1-worker" /* argv[1] of the exec'd X1 front end (x1mon.h) */
 #define XTAP_SUP_MONFD 3
 #define XTAP_SUP_LISTENFD 4
 /* Backoff: a worker that dies within XTAP_SUP_EARLY_MS of its start (it
@@ -57,6 +58,11 @@ struct xtap_sup {
 	int last_status; /* waitpid status of the last worker that ended */
 	struct xtap_worker_opts o; /* what every start is given */
 	const char *exe; /* NULL: /proc/self/exe; tests: a hostile worker (xtapd -W) */
+	/* Another worker than the SSH one (the X1 front end, x1mon.h): its
+	 * argv, NULL-terminated, argv[1] its flag; its listen_fd is opened by
+	 * the caller before the first start. NULL: the SSH worker, from o. */
+	char *const *argv;
+	const char *name; /* in the log; NULL: "SSH worker" */
 };
 
 void xtap_sup_init(struct xtap_sup *s);

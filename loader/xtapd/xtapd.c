@@ -57,6 +57,7 @@
 #include "supervise.h"
 #include "x3sup.h"
 #include "worker.h"
+#include "x1mon.h"
 
 #define DEFAULT_CONFIG "/etc/xtap/xtapd.conf"
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/xtap"
@@ -119,6 +120,7 @@ struct xtapd {
 	uint64_t started_ms;
 	struct xtap_ctl_stats stats; /* request and login counts for the metrics */
 	struct xtap_x3sup x3; /* the X3 delivery processes (x3sup.h, docs/x3.md) */
+	struct xtap_x1mon x1; /* the X1 worker and the X1 store (x1mon.h, docs/x1.md) */
 	size_t list_window; /* -w: a LIST's window toward one client */
 	size_t emitted_bytes; /* DTCP reply bytes made so far (pump_lists' budget) */
 };
@@ -618,9 +620,16 @@ struct xtapd_opts {
 };
 
 /* the poll slots: worker, signals, control socket, its connections, the
- * metrics listener (after them: the other slots keep their places), then
- * the X3 delivery processes' status pipes */
-enum { P_WORKER = 0, P_SIGNALS = 1, P_CTL = 2, P_METRICS = 3 + XTAP_CTLSRV_CONNS, P_X3 = P_METRICS + 1 };
+ * metrics listener (after them: the other slots keep their places), the X1
+ * worker, then the X3 delivery processes' status pipes */
+enum {
+	P_WORKER = 0,
+	P_SIGNALS = 1,
+	P_CTL = 2,
+	P_METRICS = 3 + XTAP_CTLSRV_CONNS,
+	P_X1 = P_METRICS + 1,
+	P_X3 = P_X1 + 1
+};
 #define XTAPD_POLL_MAX (P_X3 + XTAP_CFG_CDESTS_MAX)
 /* what to do after a signal */
 enum { SIG_NONE, SIG_NEXT_TURN, SIG_STOP };
@@ -795,6 +804,10 @@ static void start_services(struct xtapd *d, const struct xtapd_opts *o)
 		fatalx("cannot start the SSH worker");
 	if (d->cfg->metrics_port && xtap_ctlsrv_metrics_start(&d->cs, d->cfg, o->wuser))
 		fatalx("cannot start the metrics listener");
+	/* X1 beside DTCP, on the same table (docs/x1.md "In xtapd") */
+	if (xtap_x1mon_init(&d->x1, d->cfg, o->wuser, &d->srv, &d->be, &d->ps, &d->audit) ||
+	    xtap_x1mon_start(&d->x1, mono_ms()))
+		fatalx("cannot start the X1 server on port %u", d->cfg->x1_port);
 	xtap_x3sup_init(&d->x3, d->cfg_path, o->wuser, LOG_LVL_INFO, d->state_path);
 	d->x3.event = x3_event;
 	d->x3.event_ctx = d;
@@ -811,6 +824,7 @@ static nfds_t poll_set(struct xtapd *d, int sfd, struct pollfd *p)
 	p[P_SIGNALS] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	xtap_ctlsrv_poll_set(&d->cs, &p[P_CTL]); /* the control socket, then its connections */
 	p[P_METRICS] = (struct pollfd){ .fd = d->cs.metrics_fd, .events = POLLIN };
+	xtap_x1mon_poll_set(&d->x1, &p[P_X1]);
 	return P_X3 + xtap_x3sup_poll_set(&d->x3, &p[P_X3], XTAP_CFG_CDESTS_MAX);
 }
 
@@ -904,6 +918,7 @@ static void on_timers(struct xtapd *d, uint64_t *last_expire)
 		worker_lost(d, d->sup.stopped_ms ? "stopped too long" : "it takes nothing the monitor sends");
 	if (xtap_sup_due(&d->sup, mono_ms()) && xtap_sup_start(&d->sup, mono_ms()))
 		log_warnx("SSH worker: start failed, retried in %llu ms", (unsigned long long)d->sup.backoff_ms);
+	xtap_x1mon_timers(&d->x1, mono_ms()); /* its worker's life, the keepalive policy */
 	xtap_monauth_suppressed(&d->ma);
 	/* idle, total, packet and byte limits, once a second: nothing to walk
 	 * without dynamic criteria, and the counters of those with idle,
@@ -934,6 +949,7 @@ static void stop(struct xtapd *d, int leave, int detach)
 
 	xtap_ctlsrv_metrics_stop(&d->cs);
 	xtap_x3sup_stop(&d->x3);
+	xtap_x1mon_stop(&d->x1);
 	xtap_sup_stop(&d->sup);
 	xtap_monauth_free(&d->ma);
 	xtap_persist_stop(&d->ps);
@@ -976,6 +992,9 @@ int main(int argc, char **argv)
 	/* the SSH worker: this program exec'd again (supervise.h) */
 	if (argc > 1 && !strcmp(argv[1], XTAP_SUP_WORKER_FLAG))
 		return xtap_sup_worker_main(argc, argv);
+	/* the X1 front end: this program exec'd again (x1mon.h) */
+	if (argc > 1 && !strcmp(argv[1], XTAP_SUP_X1_FLAG))
+		return xtap_x1mon_worker_main(argc, argv);
 	/* an X3 delivery process: this program exec'd again (x3sup.h) */
 	if (argc > 1 && !strcmp(argv[1], XTAP_X3SUP_FLAG))
 		return xtap_x3_main(argc - 1, argv + 1);
@@ -1009,8 +1028,10 @@ int main(int argc, char **argv)
 	while (detach < 0) {
 		struct pollfd p[XTAPD_POLL_MAX];
 		nfds_t np = poll_set(&d, sfd, p);
-		int wait = xtap_sup_wait_ms(&d.sup, mono_ms());
+		int wait = xtap_sup_wait_ms(&d.sup, mono_ms()), wait1 = xtap_x1mon_wait_ms(&d.x1, mono_ms());
 		/* a restart due sooner than the next second */
+		if (wait1 >= 0 && (wait < 0 || wait1 < wait))
+			wait = wait1;
 		int n = poll(p, np, pump_more ? 0 : wait >= 0 && wait < 1000 ? wait : 1000);
 
 		if (n < 0 && errno != EINTR)
@@ -1026,6 +1047,7 @@ int main(int argc, char **argv)
 					continue;
 			}
 			on_worker(&d, &p[P_WORKER]);
+			xtap_x1mon_on_poll(&d.x1, &p[P_X1]);
 		}
 		/* LISTs whose windows have room (the credit came in that burst) */
 		pump_more = pump_lists(&d);

@@ -204,6 +204,30 @@ static bool chk_metrics(const struct xtap_config *c)
 	return c->metrics_addr.family == DTCP_AF_INET6 && !memcmp(c->metrics_addr.a, a6, 16) && c->metrics_port == 9469;
 }
 
+static bool chk_x1(const struct xtap_config *c)
+{
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+
+	return c->x1_enabled && c->x1_addr.family == DTCP_AF_INET6 && !memcmp(c->x1_addr.a, a6, 16) &&
+		c->x1_port == 8443 && !strcmp(c->x1_cert, "/etc/xtap/x1.crt") &&
+		!strcmp(c->x1_key, "/etc/xtap/x1.key") && !strcmp(c->x1_ca, "/etc/xtap/admf-ca.crt") &&
+		!strcmp(c->x1_ne, "ne-1 east") && c->x1_keepalive == 90 &&
+		c->x1_keepalive_policy == XTAP_CFG_X1_KA_KEEP;
+}
+
+/* Without a listen-address, port or keepalive statement: every address,
+ * port 443 (TS 103 221-1 clause 7), no keepalive policy. */
+static bool chk_x1_defaults(const struct xtap_config *c)
+{
+	return c->x1_enabled && c->x1_addr.family == DTCP_AF_NONE && c->x1_port == 443 && c->x1_keepalive == 0 &&
+		c->x1_keepalive_policy == XTAP_CFG_X1_KA_DEACTIVATE;
+}
+
+static bool chk_no_x1(const struct xtap_config *c)
+{
+	return !c->x1_enabled && c->x1_port == 443;
+}
+
 static bool chk_cdests(const struct xtap_config *c)
 {
 	struct dtcp_cdest d;
@@ -384,6 +408,23 @@ static const struct accept_case accept_cases[] = {
 	  BASE "set services flow-tap metrics listen-address 2001:db8::1\n"
 	       "set services flow-tap metrics port 9469\n",
 	  chk_metrics },
+	{ "x1 server",
+	  BASE "set services x1 listen-address 2001:db8::2\n"
+	       "set services x1 port 8443\n"
+	       "set services x1 certificate /etc/xtap/x1.crt\n"
+	       "set services x1 key /etc/xtap/x1.key\n"
+	       "set services x1 admf-ca /etc/xtap/admf-ca.crt\n"
+	       "set services x1 ne-identifier \"ne-1 east\"\n"
+	       "set services x1 keepalive-timeout 90\n"
+	       "set services x1 keepalive-policy keep\n",
+	  chk_x1 },
+	{ "x1 defaults",
+	  BASE "set services x1 certificate /c\n"
+	       "set services x1 key /k\n"
+	       "set services x1 admf-ca /a\n"
+	       "set services x1 ne-identifier ne1\n",
+	  chk_x1_defaults },
+	{ "no x1", BASE, chk_no_x1 },
 	{ "content destinations",
 	  BASE "set services flow-tap content-destination cd1 address 198.51.100.50\n"
 	       "set services flow-tap content-destination cd1 port 7890\n"
@@ -668,6 +709,32 @@ static const struct error_case error_cases[] = {
 	  { { 11,
 	      "interface-alias 'ge-1/0/0' names 'eth9', which is not an attached interface "
 	      "(set services flow-tap interface eth9)" } } },
+	{ "x1 needs its files and NE",
+	  BASE "set services x1 port 8443\n",
+	  { { 11, "services x1 needs a certificate (set services x1 certificate PATH)" },
+	    { 11, "services x1 needs a key (set services x1 key PATH)" },
+	    { 11, "services x1 needs the ADMF CA (set services x1 admf-ca PATH)" },
+	    { 11, "services x1 needs an NE identifier (set services x1 ne-identifier ID)" } } },
+	{ "x1 values",
+	  BASE "set services x1 certificate /c\n"
+	       "set services x1 key /k\n"
+	       "set services x1 admf-ca relative/ca.pem\n"
+	       "set services x1 port 0\n"
+	       "set services x1 keepalive-timeout 86401\n"
+	       "set services x1 keepalive-policy report\n"
+	       "set services x1 listen-address 192.0.2.300\n"
+	       "set services x1 ne-identifier "
+	       "a234567890123456789012345678901234567890123456789012345678901\n",
+	  { { 13, "x1 admf-ca 'relative/ca.pem' is not an absolute path shorter than 256 bytes" },
+	    { 14, "x1 port '0' is not a number from 1 to 65535" },
+	    { 15, "x1 keepalive-timeout '86401' is not a number from 0 to 86400" },
+	    { 16, "x1 keepalive-policy 'report' is not deactivate or keep" },
+	    { 17, "x1 listen-address '192.0.2.300' is not an IPv4 or IPv6 address" },
+	    { 18,
+	      "x1 ne-identifier 'a234567890123456789012345678901234567890...' is not 1 to 60 "
+	      "bytes without control characters" },
+	    { 11, "services x1 needs the ADMF CA (set services x1 admf-ca PATH)" },
+	    { 11, "services x1 needs an NE identifier (set services x1 ne-identifier ID)" } } },
 	{ "metrics address alone",
 	  BASE "set services flow-tap metrics listen-address 192.0.2.1\n",
 	  { { 11, "metrics listen-address needs a metrics port (set services flow-tap metrics port N)" } } },
@@ -952,6 +1019,9 @@ struct diff_case {
 	int want;
 };
 
+#define X1CFG \
+	"set services x1 certificate /c\nset services x1 key /k\nset services x1 admf-ca /a\n" \
+	"set services x1 ne-identifier ne1\n"
 static const struct diff_case diff_cases[] = {
 	{ "same", BASE, BASE, 0 },
 	{ "reordered and repeated", BASE,
@@ -962,6 +1032,8 @@ static const struct diff_case diff_cases[] = {
 	{ "key", BASE, FTL CS "key \"Juniper2\"\nset services flow-tap interface eth0\n", XTAP_CFG_RELOADABLE },
 	{ "connection-limit", BASE, BASE SSH "connection-limit 10\n", XTAP_CFG_RELOADABLE },
 	{ "explicit default", BASE, BASE SSH "connection-limit 75\n", 0 },
+	{ "x1 keepalive", BASE X1CFG, BASE X1CFG "set services x1 keepalive-timeout 60\n", XTAP_CFG_RELOADABLE },
+	{ "x1 explicit default port", BASE X1CFG, BASE X1CFG "set services x1 port 443\n", 0 },
 	{ "cdest", BASE, BASE CD "address 192.0.2.9\n" CD "port 9\n", XTAP_CFG_RELOADABLE },
 	{ "policy", BASE, BASE CS "allowed-destination 192.0.2.0/24\n", XTAP_CFG_RELOADABLE },
 	{ "global policy", BASE, BASE "set services flow-tap seq-check strict\n", XTAP_CFG_RELOADABLE },

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The monitor's side of X1 (x1mon.h, docs/x1.md "In xtapd"). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "clock.h"
+#include "log.h"
+#include "x1mon.h"
+#include "x1worker.h"
+
+#define X1MON_RX_MAX (4 + X1_WIRE_CONTAINER_MAX + 1) /* one more: an oversized one shows */
+#define X1MON_IO_TIMEOUT_SECS 10 /* the worker's handshake and per-request deadline */
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* ---- x1_store_ops over xtapd's DTCP server and datapath ---- */
+
+/* As a restored DTCP criterion: the next id of the one counter, installed
+ * in the datapath, entered in the table, noted for the next commit. */
+static int x1mon_crit_add(void *ctx, const struct dtcp_criterion *c, uint32_t *id)
+{
+	struct xtap_x1mon *m = ctx;
+	struct dtcp_criterion *x = malloc(sizeof(*x)); /* about 15 KiB */
+	struct dtcp_entry *e = NULL;
+
+	if (!x)
+		return -1;
+	*x = *c;
+	x->id = m->srv->next_id;
+	if (!x->id || m->srv->n >= m->srv->cfg->max_criteria || xtap_dtcp_backend.install(m->be, x)) {
+		free(x);
+		return -1;
+	}
+	if (!(e = dtcp_entry_new(x)) || dtcp_server_restore(m->srv, e)) {
+		free(e);
+		xtap_dtcp_backend.remove(m->be, x->id);
+		free(x);
+		return -1;
+	}
+	*id = x->id;
+	xtap_persist_note_change(m->ps, x->id);
+	free(x);
+	return 0;
+}
+
+static int x1mon_crit_remove(void *ctx, uint32_t id)
+{
+	struct xtap_x1mon *m = ctx;
+
+	if (xtap_dtcp_backend.remove(m->be, id))
+		return -1;
+	free(dtcp_server_take(m->srv, id));
+	xtap_persist_note_change(m->ps, id);
+	return 0;
+}
+
+/* The provisional delivery (docs/x1.md "Delivery"): a DTCP content
+ * destination named by the DID, IP/UDP to the deliveryAddress, as the
+ * store's own, with the source address the routing table picks toward it
+ * (a UDP connect sends nothing): a copy from 0.0.0.0 is a martian the
+ * receiver's kernel drops. No route: no source, as a DTCP cdest without
+ * X-JTap-Cdest-Source-Address. */
+static int x1mon_bind(void *ctx, const struct x1_destination *d, struct dtcp_cdest *out)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	int fd;
+
+	(void)ctx;
+	memset(out, 0, sizeof(*out));
+	x1_format_uuid(&d->did, out->name.s);
+	out->dst.family = d->family;
+	memcpy(out->dst.a, d->addr, 16);
+	out->dst_port = d->port;
+	out->ttl = 255; /* design.md: X-JTap-Cdest-TTL's default */
+	if (d->family == DTCP_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, d->addr, 16);
+		s6->sin6_port = htons(d->port ? d->port : 9);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, d->addr, 4);
+		s4->sin_port = htons(d->port ? d->port : 9);
+		sl = sizeof(*s4);
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (!connect(fd, (struct sockaddr *)&ss, sl) && !getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+		out->src.family = d->family;
+		if (d->family == DTCP_AF_INET6)
+			memcpy(out->src.a, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		else
+			memcpy(out->src.a, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	}
+	close(fd);
+	return 0;
+}
+
+/* One audit line per message: the control source "X1/<admf>", the message,
+ * its code, the XID or DID; never a target. */
+static void x1mon_audit(void *ctx, const char *admf, const char *msg, int code, const char *id)
+{
+	struct xtap_x1mon *m = ctx;
+	char cs[DTCP_NAME_MAX];
+
+	snprintf(cs, sizeof(cs), "%s%s", X1_SOURCE_PREFIX, admf ? admf : "");
+	/* the audit line's code: 200 for OK (its 0 is "no reply"), else the
+	 * X1 errorCode (table 6.7-1, 1000 and up) */
+	xtap_audit_request(*m->audit, wall_ms(), cs, NULL, msg, NULL, code == X1_OK ? 200 : code, NULL, 0, id);
+}
+
+/* ---- the worker's command line ---- */
+
+int xtap_x1mon_init(struct xtap_x1mon *m, const struct xtap_config *cfg, const char *user, struct dtcp_server *srv,
+		    struct xtap_backend *be, struct xtap_persist *ps, struct xtap_audit **audit)
+{
+	int k = 0;
+
+	memset(m, 0, sizeof(*m));
+	xtap_sup_init(&m->sup);
+	m->sup.name = "X1 worker";
+	m->on = cfg->x1_enabled;
+	if (!m->on)
+		return 0;
+	m->srv = srv;
+	m->be = be;
+	m->ps = ps;
+	m->audit = audit;
+	m->ops = (struct x1_store_ops){ .crit_add = x1mon_crit_add,
+					.crit_remove = x1mon_crit_remove,
+					.bind_destination = x1mon_bind,
+					.audit = x1mon_audit };
+	x1_store_init(&m->store, &m->ops, m, cfg->x1_ne);
+	m->store.keepalive_us = (uint64_t)cfg->x1_keepalive * 1000000;
+	m->store.keepalive_policy = cfg->x1_keepalive_policy == XTAP_CFG_X1_KA_KEEP ? X1_KA_KEEP : X1_KA_DEACTIVATE;
+	m->rx = malloc(X1MON_RX_MAX);
+	m->c = malloc(sizeof(*m->c));
+	if (!m->rx || !m->c)
+		return -1;
+	m->argv[k++] = "xtapd-x1-worker";
+	m->argv[k++] = XTAP_SUP_X1_FLAG;
+	m->argv[k++] = "-c";
+	m->argv[k++] = (char *)cfg->x1_cert;
+	m->argv[k++] = "-k";
+	m->argv[k++] = (char *)cfg->x1_key;
+	m->argv[k++] = "-a";
+	m->argv[k++] = (char *)cfg->x1_ca;
+	m->argv[k++] = "-n";
+	m->argv[k++] = (char *)cfg->x1_ne;
+	if (user) {
+		m->argv[k++] = "-u";
+		m->argv[k++] = (char *)user;
+	}
+	m->argv[k] = NULL;
+	m->sup.argv = m->argv;
+	{
+		static char addr[INET6_ADDRSTRLEN];
+
+		addr[0] = 0;
+		if (cfg->x1_addr.family)
+			inet_ntop(cfg->x1_addr.family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, cfg->x1_addr.a, addr,
+				  sizeof(addr));
+		/* the same listener the SSH worker's is: kept across restarts */
+		m->sup.listen_fd = xtap_worker_listen(addr[0] ? addr : NULL, cfg->x1_port);
+	}
+	/* xtap_worker_listen's socket is non-blocking (the SSH worker polls);
+	 * the X1 worker blocks in accept, one connection at a time */
+	if (m->sup.listen_fd >= 0 &&
+	    fcntl(m->sup.listen_fd, F_SETFL, fcntl(m->sup.listen_fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		return -1;
+	return m->sup.listen_fd < 0 ? -1 : 0;
+}
+
+int xtap_x1mon_start(struct xtap_x1mon *m, uint64_t now_ms)
+{
+	if (!m->on)
+		return 0;
+	return xtap_sup_start(&m->sup, now_ms);
+}
+
+void xtap_x1mon_poll_set(const struct xtap_x1mon *m, struct pollfd *p)
+{
+	*p = (struct pollfd){ .fd = m->on ? m->sup.fd : -1, .events = POLLIN };
+	if (m->on && m->sup.q.head)
+		p->events |= POLLOUT;
+}
+
+/* The response body in X1MON_PART parts, the last one X1MON_RESPONSE_END. */
+static int respond(struct xtap_x1mon *m, const struct x1_out *o)
+{
+	static uint8_t b[4 + X1MON_PART];
+	size_t off = 0;
+
+	do {
+		size_t n = o->n - off > X1MON_PART ? X1MON_PART : o->n - off;
+		uint32_t type = off + n == o->n ? X1MON_RESPONSE_END : X1MON_RESPONSE;
+
+		memcpy(b, &type, 4);
+		if (n)
+			memcpy(b + 4, o->p + off, n);
+		if (xtap_sup_send(&m->sup, b, 4 + n, mono_ms()) < 0)
+			return -1;
+		off += n;
+	} while (off < o->n);
+	return 0;
+}
+
+/* One container: handled, its changes committed (journal, audit synced),
+ * removed rules settled, then answered. */
+static int one_request(struct xtap_x1mon *m, size_t len)
+{
+	char admf[X1_ID_MAX];
+	struct x1_out o = { 0 };
+	const char *why = "type";
+	uint32_t type = 0;
+	int rc = 0;
+
+	if (len >= 4)
+		memcpy(&type, m->rx, 4);
+	/* everything from the worker is checked before it is used */
+	if (len < 4 || type != X1MON_REQUEST || x1_wire_container_decode(m->rx + 4, len - 4, admf, m->c, &why)) {
+		log_warnx("X1 worker: refused message: %s", why);
+		m->refused++;
+		return -1;
+	}
+	m->requests++;
+	if (x1_store_handle(&m->store, admf, m->c, now_us(), &o)) {
+		x1_out_free(&o);
+		return -1;
+	}
+	/* the audit lines before the state that says so (persist.h) */
+	if (xtap_audit_sync(*m->audit))
+		log_warn("X1: cannot sync the audit log");
+	if (xtap_persist_pending(m->ps) && xtap_persist_commit(m->ps))
+		log_warnx("X1: the state file could not be written: retried (docs/x1.md \"Open\")");
+	xtap_backend_settle(m->be);
+	if (respond(m, &o))
+		rc = -1;
+	x1_out_free(&o);
+	return rc;
+}
+
+void xtap_x1mon_on_poll(struct xtap_x1mon *m, const struct pollfd *p)
+{
+	if (!m->on || p->fd < 0 || p->fd != m->sup.fd)
+		return;
+	if ((p->revents & POLLOUT) && xtap_sup_flush(&m->sup, mono_ms())) {
+		xtap_sup_kill(&m->sup, "cannot send to it");
+		return;
+	}
+	if (!(p->revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	ssize_t n = recv(m->sup.fd, m->rx, X1MON_RX_MAX, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		xtap_sup_kill(&m->sup, n ? "cannot read from it" : "it closed its socket");
+		return;
+	}
+	if (one_request(m, (size_t)n))
+		xtap_sup_kill(&m->sup, "a message refused or not answerable");
+}
+
+static void lost(void *arg, const char *admf, size_t tasks, size_t deactivated)
+{
+	struct xtap_x1mon *m = arg;
+	char cs[DTCP_NAME_MAX], why[64];
+
+	snprintf(cs, sizeof(cs), "%s%s", X1_SOURCE_PREFIX, admf);
+	snprintf(why, sizeof(why), "keepalive lost: %zu tasks, %zu deactivated", tasks, deactivated);
+	log_warnx("X1: %s: %s", cs, why);
+	xtap_audit_request(*m->audit, wall_ms(), cs, NULL, "Keepalive", NULL, 0, NULL, 0, why);
+}
+
+void xtap_x1mon_timers(struct xtap_x1mon *m, uint64_t now_ms)
+{
+	char how[128];
+
+	if (!m->on)
+		return;
+	if (xtap_sup_reap(&m->sup, now_ms, how, sizeof(how)))
+		log_warnx("X1 worker ended (%s): restarted in %llu ms", how, (unsigned long long)m->sup.backoff_ms);
+	if (xtap_sup_stalled(&m->sup, now_ms))
+		xtap_sup_kill(&m->sup, m->sup.stopped_ms ? "stopped too long" : "it takes nothing the monitor sends");
+	if (xtap_sup_due(&m->sup, now_ms) && xtap_sup_start(&m->sup, now_ms))
+		log_warnx("X1 worker: start failed, retried in %llu ms", (unsigned long long)m->sup.backoff_ms);
+	if (m->store.keepalive_us && now_ms - m->last_sweep_ms >= 1000) {
+		m->last_sweep_ms = now_ms;
+		if (x1_store_keepalive_sweep(&m->store, now_us(), lost, m) > 0) {
+			if (xtap_audit_sync(*m->audit))
+				log_warn("X1: cannot sync the audit log");
+			if (xtap_persist_pending(m->ps))
+				xtap_persist_commit(m->ps);
+			xtap_backend_settle(m->be);
+		}
+	}
+}
+
+int xtap_x1mon_wait_ms(const struct xtap_x1mon *m, uint64_t now_ms)
+{
+	return m->on ? xtap_sup_wait_ms(&m->sup, now_ms) : -1;
+}
+
+void xtap_x1mon_stop(struct xtap_x1mon *m)
+{
+	if (!m->on)
+		return;
+	xtap_sup_stop(&m->sup);
+	if (m->sup.listen_fd >= 0)
+		close(m->sup.listen_fd);
+	m->sup.listen_fd = -1;
+	x1_store_free(&m->store);
+	free(m->rx);
+	free(m->c);
+	m->on = false;
+}
+
+/* ---- the exec'd worker ---- */
+
+/* xtapd-x1-worker --x1-worker -c CERT -k KEY -a CA -n NE [-u USER] with its
+ * monitor socket on fd 3 and the listening socket on fd 4. */
+int xtap_x1mon_worker_main(int argc, char **argv)
+{
+	struct x1_worker_opts o = { .io_timeout_secs = X1MON_IO_TIMEOUT_SECS,
+				    .listen_fd = XTAP_SUP_LISTENFD,
+				    .mon_fd = XTAP_SUP_MONFD };
+	struct rlimit no_core = { 0, 0 };
+	int type = 0, opt;
+	socklen_t tl = sizeof(type);
+
+	log_init("xtapd-x1-worker", LOG_LVL_INFO);
+	if (getsockopt(XTAP_SUP_MONFD, SOL_SOCKET, SO_TYPE, &type, &tl) || type != SOCK_SEQPACKET) {
+		log_warnx("the X1 worker is started by xtapd, not by hand");
+		return 2;
+	}
+	/* a core of the worker would hold requests (targets) and its TLS key */
+	if (setrlimit(RLIMIT_CORE, &no_core) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		log_warn("x1-worker: core dumps");
+	optind = 2;
+	while ((opt = getopt(argc, argv, "c:k:a:n:u:")) != -1) {
+		switch (opt) {
+		case 'c': o.cert = optarg; break;
+		case 'k': o.key = optarg; break;
+		case 'a': o.ca = optarg; break;
+		case 'n': o.ne = optarg; break;
+		case 'u': o.user = optarg; break;
+		default: log_warnx("x1-worker: bad option -%c", opt); return 2;
+		}
+	}
+	if (!o.cert || !o.key || !o.ca || !o.ne) {
+		log_warnx("x1-worker: -c, -k, -a and -n are needed");
+		return 2;
+	}
+	return x1_worker_main(&o);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The monitor's side of X1 (docs/x1.md "In xtapd"): the X1 front end
+ * (loader/x1/x1worker.c) exec'd from a fresh image and supervised like the
+ * SSH worker (supervise.h), its typed containers decoded
+ * (x1_wire_container_decode) and handled by an X1 store whose criteria go
+ * into xtapd's own DTCP server and datapath: one table, one id counter, the
+ * same state file. */
+#ifndef XTAP_X1MON_H
+#define XTAP_X1MON_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "config.h"
+#include "dtcp.h"
+#include "persist.h"
+#include "supervise.h"
+#include "x1.h"
+
+struct xtap_audit;
+
+struct xtap_x1mon {
+	bool on; /* services x1 configured */
+	struct xtap_sup sup; /* the X1 worker: start, restart with backoff, send queue */
+	struct x1_store store;
+	struct x1_store_ops ops;
+	struct dtcp_server *srv;
+	struct xtap_backend *be;
+	struct xtap_persist *ps;
+	struct xtap_audit **audit;
+	char *argv[16]; /* the worker's command line (paths, user, NE: nothing secret) */
+	uint8_t *rx; /* one X1MON_REQUEST */
+	struct x1_container *c;
+	uint64_t requests; /* containers handled */
+	uint64_t refused; /* worker messages refused (the worker is killed) */
+	uint64_t last_sweep_ms;
+};
+
+/* Everything but the worker: the store over srv / be / ps. 0 or -1. */
+int xtap_x1mon_init(struct xtap_x1mon *m, const struct xtap_config *cfg, const char *user, struct dtcp_server *srv,
+		    struct xtap_backend *be, struct xtap_persist *ps, struct xtap_audit **audit);
+/* Opens the listener and starts the worker (the first start must work). */
+int xtap_x1mon_start(struct xtap_x1mon *m, uint64_t now_ms);
+/* The worker's socket for poll (fd -1 when none). */
+void xtap_x1mon_poll_set(const struct xtap_x1mon *m, struct pollfd *p);
+/* What poll reported on it: containers handled and answered. */
+void xtap_x1mon_on_poll(struct xtap_x1mon *m, const struct pollfd *p);
+/* Every turn: reaped, killed when stalled, restarted when due; once a
+ * second the keepalive policy. */
+void xtap_x1mon_timers(struct xtap_x1mon *m, uint64_t now_ms);
+/* ms until a due restart (for poll's timeout); -1: none. */
+int xtap_x1mon_wait_ms(const struct xtap_x1mon *m, uint64_t now_ms);
+void xtap_x1mon_stop(struct xtap_x1mon *m);
+
+/* The exec'd X1 worker's main (argv[1] == XTAP_SUP_X1_FLAG). */
+int xtap_x1mon_worker_main(int argc, char **argv);
+
+#endif
