@@ -6,6 +6,7 @@
 #
 #   tests/bench.sh BUILD_DIR
 #   tests/bench.sh --goals FILE   the goals table of an earlier run's output
+#   (the end-to-end section runs bench_e2e twice: uniform, then --realistic)
 #   tests/bench.sh BUILD_DIR x3   only the X3 section (with its own UDP-path
 #                                 run of bench_e2e --copies), then the goals
 #
@@ -86,6 +87,8 @@ print("BENCH x3_uncounted_losses_at_half_max %d copies (%d offered at %.3f Mcopi
 	"$B/bench_classify"
 	section "end to end (tests/bench_e2e.c)"
 	"$B/bench_e2e"
+	section "end to end, realistic traffic (tests/bench_e2e.c --realistic)"
+	"$B/bench_e2e" --realistic
 	section "control plane (tests/bench_ctl.sh)"
 	# a LIST of 1M criteria (320 MiB of replies) is more than the worker queues
 	# for one client (docs/status.md): listed up to 100k only, unless told
@@ -128,6 +131,19 @@ row() { printf '| %s | %s | %s |\n' "$1" "${2:-n/a}" "$3"; }
 		for other in nft_dup tc_u32_mirred; do
 			o=$(val BENCH e2e_${other}_1000000_plus_100_percent_matching_copies)
 			row "copies per core (Mcopies/s, 100% matching) >= $other ($o)" "$c" "$(verdict "$c" ">= ${o:-9}")"
+		done
+		# realistic traffic (issue 15 item 5): Zipf flows, IMIX sizes
+		n=$(val RATIO e2e_zipf_no_program_vs_no_program)
+		x=$(val RATIO e2e_zipf_xtap_1000000_none_matching_vs_no_program)
+		row "realistic traffic: xtap, 1M criteria none matching, >= 0.95 x no program (null case: $n)" "$x" "$(verdict "$x" '>= 0.95')"
+		for other in nft_dup_1000000 tc_u32_mirred_1000000 tcpdump_1000; do
+			o=$(val RATIO e2e_zipf_${other}_none_matching_vs_no_program)
+			row "realistic traffic: xtap 1M better than ${other%_*} at ${other##*_} (x no program: $o)" "$x" "$(verdict "$x" "> ${o:-9}")"
+		done
+		c=$(val BENCH e2e_zipf_xtap_1000000_plus_100_percent_matching_copies)
+		for other in nft_dup tc_u32_mirred; do
+			o=$(val BENCH e2e_zipf_${other}_1000000_plus_100_percent_matching_copies)
+			row "realistic traffic: copies per core (Mcopies/s, 100% matching) >= $other ($o)" "$c" "$(verdict "$c" ">= ${o:-9}")"
 		done
 		l=$(val BENCH e2e_xtap_lost_copies_at_half_max_rate)
 		row "0 lost copies at half the maximum copy rate" "$l" "$(verdict "$l" '== 0')"

@@ -19,6 +19,13 @@
  * RUN_S seconds, each run between two runs of the baseline pair (which
  * never has a program): a ratio uses the baseline next to it, so the drift
  * of a noisy VM does not enter it.
+ *
+ * `--realistic` (issue 15 item 5): the same cases at 1M criteria with
+ * traffic as a network has it: each frame's flow drawn from a Zipf
+ * distribution (s = 1) over 1,000,000 source addresses (100.64.0.0 on), its
+ * size from the simple IMIX (7 : 4 : 1 of 64-byte frames, 576- and
+ * 1500-byte IP packets), so that caches see a few hot flows and a long tail
+ * instead of 65,536 flows in turn. Case names start with `zipf_`.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,6 +51,9 @@
 #define FLOWS 65536u /* generator flows: source addresses 10.0.0.0/16 */
 #define CHUNK 262144u /* frames per test-run call: about 0.1 s, so a run ends near RUN_S */
 #define MAX_CASES 40
+#define ZIPF_FLOWS 1000000u /* realistic traffic: source addresses 100.64.0.0 to 100.79.66.63 */
+#define ZIPF_DRAWS (1u << 22) /* trafgen.bpf.c's TRAFGEN_DRAWS */
+#define ZIPF_SEED 15u /* the draws are the same in every run */
 
 static char pin_dir[64]; /* /sys/fs/bpf/xtap-bench-e2e-PID: a run of its own (bpffs takes no dots) */
 static char tcpdump_pid[64]; /* the tcpdump this run started, if any */
@@ -51,13 +61,14 @@ static double RUN_S = 5.0; /* seconds per run (the issue: 5); XTAP_BENCH_RUN_S o
 
 struct sample {
 	double mpps, copies_s, delivered; /* delivered: forwarded to the sink / sent */
+	double matching; /* frames from a matching flow / frames sent */
 	long long lost; /* matching frames sent minus copies arrived */
 	unsigned long long hdr_errors;
 };
 
 struct result {
 	char name[64], group[16];
-	double v[RUNS], copies_s, base, ratio, delivered;
+	double v[RUNS], copies_s, base, ratio, delivered, matching_share;
 	long long lost;
 	int matching; /* percent of the traffic matching, -1 if not a copy case */
 };
@@ -70,6 +81,9 @@ static int g0_ifindex, g1_ifindex;
 static double base_last;
 static int copies_on; /* count copies arriving at the content destination (c1) */
 static int (*hits_fn)(unsigned long long *); /* xtap: packets that matched a criterion */
+static int realistic; /* --realistic: Zipf flows, IMIX sizes */
+static uint32_t flow_space = FLOWS; /* flows the generator draws from */
+static uint32_t flow_base = 0x0a000000u; /* the first flow's source address: 10.0.0.0, realistic 100.64.0.0 */
 
 static double now_s(void)
 {
@@ -203,14 +217,15 @@ static struct sample run_once(int baseline, double pace)
 	struct sample s = { 0 };
 	unsigned long long rx0, sink0, cp0 = 0, hits0 = 0, hits1 = 0, sent0, match0, err0;
 	double t0, t1;
-	uint8_t frame[256];
-	struct pkt_spec ps = { .family = 4, .proto = 17, .sport = 10000, .dport = 9, .payload = 18 };
+	uint8_t frame[1600];
+	/* realistic: the largest frame (1500 bytes of IP), cut per frame by the generator */
+	struct pkt_spec ps = { .family = 4, .proto = 17, .sport = 10000, .dport = 9, .payload = realistic ? 1472 : 18 };
 	int len;
 
 	pkt_addr(ps.src, "10.0.0.0");
 	pkt_addr(ps.dst, "10.1.0.1");
 	len = pkt_build(&ps, frame, sizeof(frame), NULL);
-	if (len != sizeof(gen->bss->tmpl))
+	if (len != (realistic ? 1514 : (int)sizeof(gen->bss->tmpl)))
 		die("the generator's template is not the frame's size");
 	memcpy(gen->bss->tmpl, frame, sizeof(gen->bss->tmpl));
 	rx0 = link_stat(rx_if, "rx", "packets");
@@ -246,6 +261,7 @@ static struct sample run_once(int baseline, double pace)
 	usleep(200000); /* let the last frames and copies land */
 	s.mpps = (link_stat(rx_if, "rx", "packets") - rx0) / (t1 - t0) / 1e6;
 	s.delivered = (double)(gen->bss->fwd_rx - sink0) / (double)(gen->bss->sent - sent0);
+	s.matching = (double)(gen->bss->sent_match - match0) / (double)(gen->bss->sent - sent0);
 	s.hdr_errors = ip_hdr_errors() - err0;
 	hdr_errors_total += s.hdr_errors;
 	if (copies_on && !baseline) {
@@ -275,13 +291,14 @@ static double baseline_run(void)
 static void measure(const char *group, const char *name, int matching)
 {
 	struct result *r = &res[nres++];
-	double sorted[RUNS], ratios[RUNS], cps = 0, dl = 1, bases = 0;
+	double sorted[RUNS], ratios[RUNS], cps = 0, dl = 1, bases = 0, share = 0;
 	long long lost = 0;
 
 	if (nres > MAX_CASES)
 		die("too many cases");
 	snprintf(r->group, sizeof(r->group), "%s", group);
-	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->name, sizeof(r->name), "%s%s", realistic ? "zipf_" : "", name);
+	name = r->name;
 	r->matching = matching;
 	for (int i = 0; i < RUNS; i++) {
 		double before = base_last;
@@ -292,6 +309,7 @@ static void measure(const char *group, const char *name, int matching)
 		ratios[i] = s.mpps / ((before + base_last) / 2);
 		bases += (before + base_last) / 2 / RUNS;
 		cps += s.copies_s / RUNS;
+		share += s.matching / RUNS;
 		lost += s.lost;
 		if (s.delivered < dl)
 			dl = s.delivered;
@@ -306,12 +324,15 @@ static void measure(const char *group, const char *name, int matching)
 	r->copies_s = cps;
 	r->lost = lost;
 	r->delivered = dl;
+	r->matching_share = share;
 	printf("BENCH e2e_%s %.3f Mpps (min %.3f max %.3f, baseline %.3f)\n", name, sorted[RUNS / 2], sorted[0],
 	       sorted[RUNS - 1], r->base);
 	printf("RATIO e2e_%s_vs_no_program %.3f\n", name, r->ratio);
 	if (matching >= 0) {
 		printf("BENCH e2e_%s_copies %.3f Mcopies/s\n", name, cps / 1e6);
 		printf("BENCH e2e_%s_lost_copies %lld copies\n", name, lost);
+		if (realistic) /* Zipf: the matching flows' share of the frames is not their share of the flows */
+			printf("BENCH e2e_%s_frames_matching %.4f of the frames\n", name, share);
 	}
 	fflush(stdout);
 }
@@ -327,7 +348,7 @@ static uint32_t nonmatch_addr(uint32_t i)
 /* i-th flow's source address: 10.0.0.0 + i */
 static uint32_t flow_addr(uint32_t i)
 {
-	return 0x0a000000u | i;
+	return flow_base + i;
 }
 
 static void addr_text(uint32_t a, char *buf)
@@ -352,7 +373,7 @@ static int step_next(const struct step *st, uint32_t *cursor, uint32_t *addr)
 		*addr = nonmatch_addr((*cursor)++);
 		return 1;
 	}
-	for (; *cursor < FLOWS; (*cursor)++) {
+	for (; *cursor < flow_space; (*cursor)++) {
 		uint32_t f = *cursor;
 
 		if (f % st->mod == 0 && (!st->prev_mod || f % st->prev_mod)) {
@@ -502,7 +523,7 @@ static int xtap_start(void)
 	struct xtap_dp_opts o = { .pin_dir = pin_dir,
 				  .vt_name = "vt0",
 				  .vt_peer = "vt1",
-				  .max_criteria = 1000000 + FLOWS + 16,
+				  .max_criteria = 1000000 + flow_space + 16,
 				  .no_direct = xtap_no_direct };
 	struct xtap_cd_spec cd = { .family = XTAP_AF_INET, .sport = 49153, .dport = 30030, .ttl = 64 };
 	int err;
@@ -586,7 +607,7 @@ static void xtap_tc_only(uint32_t n)
 		die("cannot detach xtap's XDP program");
 	snprintf(name, sizeof(name), "xtap_tc_only_%u_none_matching", n);
 	measure("xtap", name, -1);
-	xtap_cost(name);
+	xtap_cost(res[nres - 1].name); /* the case's name as measure() printed it (zipf_ when realistic) */
 	if (bpf_xdp_attach(ifindex, dp.prog_xdp, XDP_FLAGS_DRV_MODE, NULL))
 		die("cannot attach xtap's XDP program again");
 }
@@ -622,6 +643,12 @@ static void lab_up(void)
 	       "ip addr add 10.8.0.1/24 dev f0; ip addr add 203.0.113.1/24 dev c0;"
 	       "ip route add 10.1.0.0/16 via 10.8.0.2"))
 		die("cannot set up the lab (iproute2, ethtool, root?)");
+	/* XTAP_BENCH_CD_MTU: the content destination's link MTU (default 1500),
+	 * to measure what fragmenting encapsulated copies of large packets costs */
+	if (getenv("XTAP_BENCH_CD_MTU") &&
+	    sh("ip link set c0 mtu %d && ip link set c1 mtu %d", atoi(getenv("XTAP_BENCH_CD_MTU")),
+	       atoi(getenv("XTAP_BENCH_CD_MTU"))))
+		die("cannot set the content destination's MTU");
 	g0_ifindex = (int)if_nametoindex("g0");
 	g1_ifindex = (int)if_nametoindex("g1");
 	gen = trafgen_bpf__open_and_load();
@@ -682,9 +709,8 @@ static void machine(void)
 	       virt ? "yes" : "no");
 }
 
-static void run_tool(const struct tool *t, const uint32_t *sizes, int nsizes)
+static void run_tool(const struct tool *t, const uint32_t *sizes, int nsizes, const uint32_t *mods, int nmods)
 {
-	static const uint32_t mods[] = { 100, 10, 1 }; /* 1%, 10%, 100% of the flows */
 	uint32_t have = 0;
 	char name[64];
 
@@ -703,11 +729,11 @@ static void run_tool(const struct tool *t, const uint32_t *sizes, int nsizes)
 		snprintf(name, sizeof(name), "%s_%u_none_matching", t->name, have);
 		measure(t->name, name, -1);
 		if (t->cost)
-			t->cost(name);
+			t->cost(res[nres - 1].name);
 	}
 	if (t->variant)
 		t->variant(have);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < nmods; i++) {
 		struct step st = { .mod = mods[i], .prev_mod = i ? mods[i - 1] : 0 };
 
 		if (t->add(&st))
@@ -862,10 +888,151 @@ static int copies_vs_nft(uint32_t n, const struct tool *nft, const struct tool *
 	return 0;
 }
 
+/* (e) tcpdump with an equivalent filter, `from` 1 or 1000 addresses up to
+ * 1000: cBPF holds at most 4,096 instructions, 1,000 addresses take 1,754
+ * (and 11 s to optimise) */
+static void tcpdump_cases(int from)
+{
+	for (int n = from; n <= 1000; n *= 1000) {
+		char path[32], a[16], name[64];
+		FILE *f = script_open(path);
+
+		if (!f)
+			die("cannot write the tcpdump filter");
+		for (int i = 0; i < n; i++) {
+			addr_text(nonmatch_addr((uint32_t)i), a);
+			fprintf(f, "%ssrc host %s", i ? " or " : "", a);
+		}
+		fclose(f);
+		if (sh("tcpdump -i r0 -n -w /dev/null -F %s 2>%s.err & echo $! >%s;"
+		       " for i in $(seq 600); do grep -q listening %s.err && break; sleep 0.1; done;"
+		       " grep -q listening %s.err",
+		       path, tcpdump_pid, tcpdump_pid, tcpdump_pid, tcpdump_pid))
+			die("tcpdump did not start");
+		snprintf(name, sizeof(name), "tcpdump_%d_none_matching", n);
+		measure("tcpdump", name, -1);
+		stop_tcpdump();
+		sh("rm -f %s.err", tcpdump_pid);
+		unlink(path);
+	}
+}
+
+/* ---- realistic traffic ---- */
+
+static uint64_t zipf_rng = ZIPF_SEED;
+
+/* xorshift64*: a fixed sequence, so every run draws the same traffic */
+static double zipf_uniform(void)
+{
+	zipf_rng ^= zipf_rng >> 12;
+	zipf_rng ^= zipf_rng << 25;
+	zipf_rng ^= zipf_rng >> 27;
+	return (double)((zipf_rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0; /* [0, 1) */
+}
+
+/* Fill the generator's draws: rank k (0 the most frequent) with probability
+ * (1/(k+1)) / H(ZIPF_FLOWS), the inverse of the CDF by bisection; ranks are
+ * spread over the address block by a fixed random permutation (the most
+ * frequent flows are not neighbours in the maps); the size class from the
+ * simple IMIX's 7 : 4 : 1. Prints what was drawn. */
+static void zipf_setup(void)
+{
+	double *cdf = malloc(ZIPF_FLOWS * sizeof(*cdf)), h = 0;
+	uint32_t *perm = malloc(ZIPF_FLOWS * sizeof(*perm)), *keys = malloc(ZIPF_DRAWS * sizeof(*keys));
+	uint32_t *vals = malloc(ZIPF_DRAWS * sizeof(*vals)), count = ZIPF_DRAWS, top = 0, cls[3] = { 0 };
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+	if (!cdf || !perm || !keys || !vals)
+		die("out of memory for the draws");
+	for (uint32_t k = 0; k < ZIPF_FLOWS; k++)
+		cdf[k] = (h += 1.0 / (k + 1));
+	for (uint32_t k = 0; k < ZIPF_FLOWS; k++) {
+		cdf[k] /= h;
+		perm[k] = k;
+	}
+	for (uint32_t k = ZIPF_FLOWS - 1; k > 0; k--) {
+		uint32_t j = (uint32_t)(zipf_uniform() * (k + 1)), t = perm[k];
+
+		perm[k] = perm[j];
+		perm[j] = t;
+	}
+	for (uint32_t i = 0; i < ZIPF_DRAWS; i++) {
+		double u = zipf_uniform(), c = zipf_uniform() * 12;
+		uint32_t lo = 0, hi = ZIPF_FLOWS - 1, sz = c < 7 ? 0 : c < 11 ? 1 : 2;
+
+		while (lo < hi) { /* the first rank whose CDF reaches u */
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (cdf[mid] < u)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		top += lo == 0;
+		cls[sz]++;
+		keys[i] = i;
+		vals[i] = perm[lo] | sz << 30; /* trafgen.bpf.c: DRAW_FLOW, DRAW_SIZE_SHIFT */
+	}
+	if (bpf_map_update_batch(bpf_map__fd(gen->maps.draws), keys, vals, &count, &bo) || count != ZIPF_DRAWS)
+		die("cannot fill the generator's draws");
+	/* 64-byte frames (60 without the FCS), 576- and 1500-byte IP packets */
+	gen->data->frame_len[0] = 60;
+	gen->data->frame_len[1] = 14 + 576;
+	gen->data->frame_len[2] = 14 + 1500;
+	gen->bss->draws_on = 1;
+	printf("Traffic: Zipf s=1 over %u flows (the most frequent %.2f%% of the frames, expected %.2f%%), "
+	       "frames of 60/590/1514 bytes %.1f/%.1f/%.1f%% (IMIX 7:4:1), %u draws\n",
+	       ZIPF_FLOWS, 100.0 * top / ZIPF_DRAWS, 100.0 / h, 100.0 * cls[0] / ZIPF_DRAWS,
+	       100.0 * cls[1] / ZIPF_DRAWS, 100.0 * cls[2] / ZIPF_DRAWS, ZIPF_DRAWS);
+	free(cdf);
+	free(perm);
+	free(keys);
+	free(vals);
+}
+
+/* --realistic: at 1M criteria, none matching, then 1% and 100% of the flows */
+static int realistic_run(const struct tool *nft, const struct tool *u32, const struct tool *xtap)
+{
+	static const uint32_t sizes[] = { 1000000 }, sizes_xtap[] = { 1000000 }, mods[] = { 100, 1 };
+
+	realistic = 1;
+	flow_space = ZIPF_FLOWS;
+	flow_base = 0x64400000u; /* 100.64.0.0: no lab address (10.8/10.9) among the sources */
+	printf("Runs: %d x %.1f s per case, each followed by a baseline run; generator and receiver on cpu 0\n", RUNS,
+	       RUN_S);
+	lab_up();
+	zipf_setup();
+	gen->bss->src_base = htonl(flow_addr(0));
+	gen->data->flow_count = flow_space;
+	base_last = baseline_run();
+	measure("baseline", "no_program", -1);
+	tcpdump_cases(1000);
+	copies_on = 1;
+	plain_vt(1);
+	run_tool(nft, sizes, 1, mods, 2);
+	nft->stop();
+	run_tool(u32, sizes, 1, mods, 2);
+	u32->stop();
+	plain_vt(0);
+	hits_fn = xtap_hits;
+	run_tool(xtap, sizes_xtap, 1, mods, 2);
+	{
+		uint64_t sl[XTAP_CDS_SLOTS];
+
+		/* the copies of 1500-byte packets are over the MTU once encapsulated: the stack fragments them (fallback) */
+		if (!xtap_cls_cd_slots(cls, cd_index, sl))
+			printf("BENCH e2e_zipf_xtap_copies_direct %llu copies (fallback %llu)\n",
+			       (unsigned long long)sl[XTAP_CDS_DIRECT], (unsigned long long)sl[XTAP_CDS_FALLBACK]);
+	}
+	xtap->stop();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes_all[] = { 1000, 100000, 1000000 };
 	static const uint32_t sizes_xtap[] = { 0, 1000, 100000, 1000000 };
+	static const uint32_t mods_all[] = { 100, 10, 1 }; /* 1%, 10%, 100% of the flows */
 	const struct tool nft = { "nft_dup", nft_start, nft_add, nft_stop, NULL, NULL };
 	const struct tool u32 = { "tc_u32_mirred", u32_start, u32_add, u32_stop, NULL, NULL };
 	const struct tool xtap = { "xtap", xtap_start, xtap_add, xtap_stop, xtap_tc_only, xtap_cost };
@@ -895,6 +1062,8 @@ int main(int argc, char **argv)
 		return copies_only((uint32_t)atoi(argv[2]));
 	if (argc > 2 && !strcmp(argv[1], "--copies-vs-nft"))
 		return copies_vs_nft((uint32_t)atoi(argv[2]), &nft, &xtap);
+	if (argc > 1 && !strcmp(argv[1], "--realistic"))
+		return realistic_run(&nft, &u32, &xtap);
 	printf("Runs: %d x %.1f s per case, each followed by a baseline run; generator and receiver on cpu 0\n", RUNS,
 	       RUN_S);
 	lab_up();
@@ -907,43 +1076,20 @@ int main(int argc, char **argv)
 	measure("baseline", "empty_xdp_program", -1);
 	bpf_xdp_detach((int)if_nametoindex("r0"), XDP_FLAGS_DRV_MODE, NULL);
 
-	/* (e) tcpdump with an equivalent filter: cBPF holds at most 4,096
-	 * instructions, 1,000 addresses take 1,754 (and 11 s to optimise) */
-	for (int n = 1; n <= 1000; n *= 1000) {
-		char path[32], a[16], name[64];
-		FILE *f = script_open(path);
-
-		if (!f)
-			die("cannot write the tcpdump filter");
-		for (int i = 0; i < n; i++) {
-			addr_text(nonmatch_addr((uint32_t)i), a);
-			fprintf(f, "%ssrc host %s", i ? " or " : "", a);
-		}
-		fclose(f);
-		if (sh("tcpdump -i r0 -n -w /dev/null -F %s 2>%s.err & echo $! >%s;"
-		       " for i in $(seq 600); do grep -q listening %s.err && break; sleep 0.1; done;"
-		       " grep -q listening %s.err",
-		       path, tcpdump_pid, tcpdump_pid, tcpdump_pid, tcpdump_pid))
-			die("tcpdump did not start");
-		snprintf(name, sizeof(name), "tcpdump_%d_none_matching", n);
-		measure("tcpdump", name, -1);
-		stop_tcpdump();
-		sh("rm -f %s.err", tcpdump_pid);
-		unlink(path);
-	}
+	tcpdump_cases(1);
 
 	/* (c) + (g) nft dup, (d) + (g) tc u32 mirred */
 	copies_on = 1;
 	plain_vt(1);
-	run_tool(&nft, sizes_all, nsizes);
+	run_tool(&nft, sizes_all, nsizes, mods_all, 3);
 	nft.stop();
-	run_tool(&u32, sizes_all, nsizes);
+	run_tool(&u32, sizes_all, nsizes, mods_all, 3);
 	u32.stop();
 	plain_vt(0);
 
 	/* (b) + (f) xtap */
 	hits_fn = xtap_hits;
-	run_tool(&xtap, sizes_xtap, nsizes + 1);
+	run_tool(&xtap, sizes_xtap, nsizes + 1, mods_all, 3);
 	/* lost copies at half the maximum copy rate */
 	lost_at_half(res[nres - 1].copies_s);
 	xtap.stop();
