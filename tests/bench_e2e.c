@@ -747,20 +747,54 @@ static void run_tool(const struct tool *t, const uint32_t *sizes, int nsizes, co
 
 /* For perf: one configuration of r0 under load for RUN_S seconds.
  * what: none, xdp (the empty program) or xtap (N criteria, none matching). */
+static void zipf_setup(void);
+
 static int profile(const char *what, uint32_t n)
 {
-	struct step st = { .hi = n };
+	struct step st = { .hi = n }, all = { .mod = 1 };
+	int copies = !strcmp(what, "xtap-copies") || !strcmp(what, "nft-copies");
 
+	/* XTAP_BENCH_TRAFFIC=zipf: the --realistic traffic */
+	if (getenv("XTAP_BENCH_TRAFFIC") && !strcmp(getenv("XTAP_BENCH_TRAFFIC"), "zipf")) {
+		realistic = 1;
+		flow_space = ZIPF_FLOWS;
+		flow_base = 0x64400000u;
+	}
 	lab_up();
+	if (realistic) {
+		zipf_setup();
+		gen->bss->src_base = htonl(flow_addr(0));
+		gen->data->flow_count = flow_space;
+	}
 	if (!strcmp(what, "xdp") &&
 	    bpf_xdp_attach((int)if_nametoindex("r0"), bpf_program__fd(gen->progs.xdp_pass), XDP_FLAGS_DRV_MODE, NULL))
 		die("cannot attach the empty XDP program");
-	if (!strcmp(what, "xtap") && (xtap_start() || xtap_add(&st)))
+	if ((!strcmp(what, "xtap") || !strcmp(what, "xtap-copies")) && (xtap_start() || xtap_add(&st)))
 		die("cannot start xtap");
-	printf("%s %u: %.3f Mpps\n", what, n, run_once(0, 0).mpps);
-	if (!strcmp(what, "xtap")) {
+	if (!strcmp(what, "nft-copies")) {
+		plain_vt(1);
+		if (nft_start() || nft_add(&st))
+			die("cannot start nft");
+	}
+	/* the copy cases: every flow matching as well */
+	if ((!strcmp(what, "xtap-copies") && xtap_add(&all)) || (!strcmp(what, "nft-copies") && nft_add(&all)))
+		die("cannot install the matching criteria");
+	if (copies) {
+		copies_on = 1;
+		gen->bss->match_mod = 1;
+	}
+	{
+		struct sample s = run_once(0, 0);
+
+		printf("%s %u: %.3f Mpps, %.3f Mcopies/s\n", what, n, s.mpps, s.copies_s / 1e6);
+	}
+	if (!strcmp(what, "xtap") || !strcmp(what, "xtap-copies")) {
 		xtap_cost("profile");
 		xtap_stop();
+	}
+	if (!strcmp(what, "nft-copies")) {
+		nft_stop();
+		plain_vt(0);
 	}
 	return 0;
 }
