@@ -167,7 +167,8 @@ class Sender:
         self.tag = tag
         self.out = open(os.path.join(TMP, tag + ".tx.json"), "w+")
         self.err = open(os.path.join(TMP, tag + ".tx.err"), "w+")
-        self.p = subprocess.Popen([TXBIN, "-f", conf, "-d", "lea", "-u", "nobody"],
+        # the copies come over lo here (xtapd: the vt pair's peer)
+        self.p = subprocess.Popen([TXBIN, "-f", conf, "-d", "lea", "-u", "nobody", "-i", "lo"],
                                   stdout=self.out, stderr=self.err)
         wait_for("the sender's serving line", lambda: "serving over x3" in self.errtext())
 
