@@ -36,7 +36,7 @@ section() {
 # An X3 copy costs what a UDP copy costs in the datapath (clone,
 # encapsulation, sent over the vt pair: e2e_xtap_..._100_percent_matching
 # _copies, per core) plus the delivery process's CPU per copy (bench_x3.sh:
-# socket read, framing, TLS, TCP). Both on one core: 1/(1/d + 1/x) copies
+# ring read, framing, TLS, TCP). Both on one core: 1/(1/d + 1/x) copies
 # per second, so the ratio to the UDP path is x/(d+x).
 x3_section() {
 	section "X3 delivery (tests/x3/bench_x3.sh)"
@@ -49,12 +49,20 @@ x3_section() {
 		"$B/bench_e2e" --copies "$n" | tee "$B/bench-x3-udp.txt"
 		d=$(awk '$1 == "BENCH" && $2 ~ /^e2e_xtap_[0-9]+_plus_100_percent_matching_copies$/ { v = $3 } END { print v }' "$B/bench-x3-udp.txt")
 	fi
-	j=$(tests/x3/bench_x3.sh "$B" "${BENCH_X3_N:-200000}" "${BENCH_X3_SIZE:-200}" | tail -1)
-	echo "$j"
-	x=$(printf '%s' "$j" | python3 -c 'import json, sys; print("%.3f" % (json.load(sys.stdin)["copies_per_cpu_s"] / 1e6))' 2>/dev/null)
-	[ -z "$x" ] && { echo "bench_x3.sh gave no figure"; return; }
-	echo "BENCH x3_delivery_process_copies_per_cpu_s $x Mcopies/s"
+	# BENCH_X3_RUNS runs (default 5) of the delivery process; the figure
+	# and the goal's ratio are their median (one run varies with the load)
+	local runs=${BENCH_X3_RUNS:-5} xs= i
+	for i in $(seq "$runs"); do
+		j=$(tests/x3/bench_x3.sh "$B" "${BENCH_X3_N:-200000}" "${BENCH_X3_SIZE:-200}" | tail -1)
+		echo "$j"
+		x=$(printf '%s' "$j" | python3 -c 'import json, sys; print("%.3f" % (json.load(sys.stdin)["copies_per_cpu_s"] / 1e6))' 2>/dev/null)
+		[ -n "$x" ] && xs="$xs $x"
+	done
+	[ -z "$xs" ] && { echo "bench_x3.sh gave no figure"; return; }
+	x=$(printf '%s\n' $xs | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	echo "BENCH x3_delivery_process_copies_per_cpu_s $x Mcopies/s (median of$xs)"
 	[ -z "$d" ] && { echo "no UDP-path figure in this run"; return; }
+	echo "BENCH x3_ratios_per_run$(for v in $xs; do awk -v d="$d" -v x="$v" 'BEGIN { printf " %.3f", x / (d + x) }'; done) (load $(cut -d' ' -f1-3 /proc/loadavg))"
 	echo "BENCH x3_copies_per_core $(awk -v d="$d" -v x="$x" 'BEGIN { printf "%.3f", 1 / (1 / d + 1 / x) }') Mcopies/s (UDP path $d)"
 	echo "RATIO x3_vs_udp_per_core $(awk -v d="$d" -v x="$x" 'BEGIN { printf "%.3f", x / (d + x) }')"
 	# half the X3 maximum (the X3 copies per core above), paced: every copy
@@ -156,7 +164,7 @@ row() { printf '| %s | %s | %s |\n' "$1" "${2:-n/a}" "$3"; }
 		row "LIST of 100k criteria < 2 s" "$t" "$(verdict "$t" '< 2')"
 	fi
 	x=$(val RATIO x3_vs_udp_per_core)
-	row "X3 copies per core >= 0.7 x the IP/UDP/JMirror path (docs/x3.md)" "$x" "$(verdict "$x" '>= 0.7')"
+	row "X3 copies per core >= 0.7 x the IP/UDP/JMirror path (docs/x3.md; median of the X3 runs)" "$x" "$(verdict "$x" '>= 0.7')"
 	x=$(val BENCH x3_uncounted_losses_at_half_max)
 	row "0 uncounted X3 losses at half the X3 maximum (docs/x3.md)" "$x" "$(verdict "$x" '== 0')"
 	grep '^RATIO .*(goal' "$out" | sed 's/^RATIO \([^ ]*\) \([^ ]*\) (goal \(.*\): \(.*\))$/| classifier \1 \3 | \2 | \4 |/'

@@ -2,8 +2,11 @@
 /* xtap-x3: the sensor's X3 delivery process for one content destination
  * (docs/x3.md). The datapath is unchanged: it sends the destination's copies
  * as IP/UDP (plain or JMirror) to the destination's address and port, which
- * is an address of this host; xtap-x3 receives them there (SO_TIMESTAMPNS:
- * the kernel's receive time), frames each as one ETSI TS 103 221-2 X3 PDU
+ * is an address of this host. xtap-x3 takes them from the device they arrive
+ * on (the vt pair's peer) through a packet socket's TPACKET_V3 ring: no
+ * system call, copy to user space or control message per copy, and the
+ * kernel's receive time of each in its ring header. It frames each as one
+ * ETSI TS 103 221-2 X3 PDU
  * (the destination's XID and correlation id, a sequence number, the
  * timestamp, the direction from the target prefixes) and writes them over
  * mutually authenticated TLS to the receiver, many PDUs per TLS record.
@@ -18,13 +21,17 @@
  * gets is in exactly one counter here: buffer_full, or unconfirmed at exit.
  *
  * Runs unprivileged under seccomp after start-up (docs/privsep.md): the
- * configuration, certificates and key are read and the UDP socket bound
- * first, then privileges are dropped and the filter loaded. */
+ * configuration, certificates and key are read, the ring mapped and the UDP
+ * port bound first, then privileges are dropped and the filter loaded. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -35,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -55,19 +63,14 @@
 #include "x3_pdu.h"
 #include "x3sup.h"
 
-#define X3S_BATCH 64 /* datagrams per recvmmsg */
-#define X3S_DGRAM_MAX 65535 /* a UDP payload is at most this */
-/* A datagram lands in a slot of this size (the slots contiguous), the rest
- * of a longer one in an overflow area of its own: 64 buffers of 64 KiB, as
- * before, put every copy 64 KiB apart, all in the same cache sets */
-#define X3S_SLOT 2048
-/* a turn that read copies but less than a batch waits this long (ms, poll's
- * unit) before the next one, so that copies come in batches under load and
- * each costs fewer wake-ups, poll and TLS writes; latency only, the
- * timestamp is the kernel's at the socket */
-#define X3S_COALESCE_MS 1
+/* The ring (TPACKET_V3): blocks the kernel fills with frames one after
+ * another and hands over whole, when full or after X3S_RING_TOV_MS: so under
+ * load copies come in blocks of hundreds, each block one wake-up. A block
+ * holds a copy of 65,535 bytes and its headers. */
+#define X3S_RING_BLOCK (128 << 10)
+#define X3S_RING_BLOCKS 64 /* 8 MiB, what the UDP socket's receive buffer was */
+#define X3S_RING_TOV_MS 1 /* latency only: the timestamp is the kernel's at receive */
 #define X3S_COMPACT_MAX (256 << 10) /* compact after an answer if at most this much is left */
-#define X3S_RCVBUF (8 << 20) /* bursts while a batch is framed; forced as root */
 #define X3S_MARKS_MAX 64 /* keepalives awaiting their answer */
 /* room kept in the buffer for the keepalives themselves, so that a full
  * buffer of PDUs can still be confirmed */
@@ -90,9 +93,10 @@ struct mark {
 enum conn_state { C_DOWN, C_CONNECTING, C_HANDSHAKE, C_UP };
 
 struct counters {
-	uint64_t datagrams; /* copies read from the UDP socket */
+	uint64_t datagrams; /* frames read from the ring */
 	uint64_t not_ip[CD_VERDICT_N]; /* copies that were no IP packet (no PDU) */
-	uint64_t kernel_drops; /* SO_RXQ_OVFL: copies lost before xtap-x3 (no PDU) */
+	uint64_t not_udp; /* frames that were no whole UDP datagram (no PDU) */
+	uint64_t kernel_drops; /* the ring's drops: copies lost before xtap-x3 (no PDU) */
 	uint64_t pdus; /* PDUs framed = sequence numbers used */
 	uint64_t buffer_full; /* PDUs dropped: the buffer was full */
 	uint64_t confirmed; /* PDUs the receiver answered for */
@@ -112,6 +116,10 @@ struct x3s {
 	char peer_s[64];
 	SSL_CTX *ctx;
 	int ufd, sfd;
+	int rfd; /* the packet socket of the ring */
+	uint8_t *ring;
+	unsigned rblock; /* the next block to read */
+	const char *ifname; /* the device copies arrive on */
 	/* the connection */
 	enum conn_state state;
 	int fd;
@@ -133,11 +141,10 @@ struct x3s {
 	int64_t last_ka;
 	struct counters n;
 	int status_fd; /* xtapd's pipe (x3sup.c), -1 when run by hand */
-	uint64_t status_sent_pdus, status_sent_confirmed;
+	uint64_t status_sent_pdus, status_sent_confirmed, status_sent_unframed;
 	enum conn_state status_sent_state;
 	uint64_t failed_attempts; /* connect or TLS failures since the last connection */
 	bool last_fail_tls; /* the kind of the last of them */
-	bool coalesce; /* the last turn read less than a batch: wait X3S_COALESCE_MS */
 };
 
 static int64_t now_ms(void)
@@ -220,26 +227,122 @@ static SSL_CTX *tls_setup(const struct xtap_cfg_x3 *x)
 	return ctx;
 }
 
+/* The destination's UDP port, bound so that the host's UDP stack has a
+ * socket for the copies after the ring took them (no ICMP port unreachable,
+ * no other process on the port), with a filter that drops every one: the
+ * ring has them. The kernel counts them as this socket's drops (and in the
+ * host's UDP InErrors): every X3 copy, not a loss. */
 static int open_udp(const struct xtap_cfg_cdest *cd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char a[80];
-	int one = 1, rb = X3S_RCVBUF;
+	struct sock_filter drop_all[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	struct sock_fprog prog = { .len = 1, .filter = drop_all };
+	int rb = 0; /* the minimum: nothing is queued here */
 	int fd = socket(cd->dst.family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			0);
 
 	if (fd < 0)
 		fatal("socket");
 	to_sockaddr(&cd->dst, cd->dst_port, &ss, &sl);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof(rb)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb)); /* capped at rmem_max */
-	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb)) < 0)
 		fatal("setsockopt");
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
 		fatal("cannot bind content destination %s to %s", cd->name, hostport_str(&ss, a, sizeof(a)));
 	return fd;
+}
+
+/* Classic BPF for the ring: only the copies of this destination, i.e. UDP to
+ * its address and port (several X3 destinations may share an address), not
+ * the later fragments of a datagram (they carry no port; the first one is
+ * taken and counted as no whole datagram). Offsets from the IP header (a
+ * SOCK_DGRAM packet socket); loads are in network order. */
+static size_t ring_filter(const struct xtap_cfg_cdest *cd, struct sock_filter *f)
+{
+	size_t n = 0;
+	uint32_t w[4];
+
+	memcpy(w, cd->dst.a, sizeof(w));
+	if (cd->dst.family == DTCP_AF_INET6) {
+		/* jumps count to "drop", the last instruction (index 16) */
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0);
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x60, 0, 13);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6); /* next header */
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 11);
+		for (int i = 0; i < 4; i++) {
+			f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 24 + 4 * i);
+			f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(w[i]), 0,
+							      (uint8_t)(9 - 2 * i));
+		}
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42); /* destination port */
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, cd->dst_port, 0, 1);
+	} else {
+		/* jumps count to "drop", the last instruction (index 13) */
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0);
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, 0, 10);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16); /* destination */
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(w[0]), 0, 8);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9); /* protocol */
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 6);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6); /* fragment offset */
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 4, 0);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0); /* X = header length */
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2); /* destination port */
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, cd->dst_port, 0, 1);
+	}
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0x40000); /* the whole frame */
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0); /* drop */
+	return n;
+}
+
+/* The packet socket on the device the copies arrive on, its TPACKET_V3 ring
+ * mapped (CAP_NET_RAW: before the privilege drop). SO_TIMESTAMPNS turns the
+ * kernel's receive stamps on (net_enable_timestamp): each copy's skb is
+ * stamped when the device takes it, in the clone's own call chain (docs/x3.md
+ * "Timestamps"); the ring header carries that stamp. */
+static void open_ring(struct x3s *s)
+{
+	const struct xtap_cfg_cdest *cd = s->cd;
+	bool v6 = cd->dst.family == DTCP_AF_INET6;
+	struct sock_filter f[20];
+	struct sock_fprog prog = { .filter = f };
+	int ver = TPACKET_V3, one = 1;
+	struct tpacket_req3 req = {
+		.tp_block_size = X3S_RING_BLOCK,
+		.tp_block_nr = X3S_RING_BLOCKS,
+		.tp_frame_size = X3S_RING_BLOCK, /* V3 packs frames of any size; the kernel checks only this */
+		.tp_frame_nr = X3S_RING_BLOCKS,
+		.tp_retire_blk_tov = X3S_RING_TOV_MS,
+	};
+	unsigned ifindex = if_nametoindex(s->ifname);
+
+	if (!ifindex)
+		fatal("content destination %s: device %s", cd->name, s->ifname);
+	/* protocol 0: no frame is queued before the filter and the ring */
+	s->rfd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->rfd < 0)
+		fatal("packet socket");
+	prog.len = (unsigned short)ring_filter(cd, f);
+	if (setsockopt(s->rfd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    setsockopt(s->rfd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
+	    setsockopt(s->rfd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) < 0 ||
+	    setsockopt(s->rfd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
+		fatal("packet socket ring");
+	s->ring = mmap(NULL, (size_t)X3S_RING_BLOCK * X3S_RING_BLOCKS, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, s->rfd, 0);
+	if (s->ring == MAP_FAILED)
+		fatal("packet ring mmap");
+	struct sockaddr_ll ll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(v6 ? ETH_P_IPV6 : ETH_P_IP),
+		.sll_ifindex = (int)ifindex,
+	};
+	if (bind(s->rfd, (struct sockaddr *)&ll, sizeof(ll)) < 0)
+		fatal("content destination %s: packet socket on %s", cd->name, s->ifname);
 }
 
 /* What the process may call once it serves; anything else kills it.
@@ -251,8 +354,7 @@ static int open_udp(const struct xtap_cfg_cdest *cd)
 static int install_seccomp(int family)
 {
 	static const int allow[] = {
-		SCMP_SYS(poll), SCMP_SYS(recvmmsg), SCMP_SYS(read),
-		SCMP_SYS(write), /* TLS (socket BIO), signalfd, stdout, stderr */
+		SCMP_SYS(poll), SCMP_SYS(read), SCMP_SYS(write), /* TLS (socket BIO), signalfd, stdout, stderr */
 		SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(close), SCMP_SYS(getpid),
 		SCMP_SYS(futex), /* OpenSSL's fork check and locks */
 		SCMP_SYS(getrandom), /* OpenSSL reseeding its generator */
@@ -401,69 +503,85 @@ static void on_ack(struct x3s *s, uint32_t k)
 
 /* ---- the UDP side ---------------------------------------------------------------- */
 
-static uint8_t slots[X3S_BATCH][X3S_SLOT];
-static uint8_t overflow[X3S_BATCH][X3S_DGRAM_MAX - X3S_SLOT];
-static uint8_t joined[X3S_DGRAM_MAX]; /* a datagram longer than a slot, in one piece */
-
-/* Copies read; 0 if none, X3S_BATCH or more if the socket had a full batch. */
-static int read_copies(struct x3s *s)
+/* A frame of the ring: the copy as the datapath sent it (bpf/encap.h): outer
+ * IPv4 or IPv6, UDP, then the copy (JMirror or plain). The filter took only
+ * UDP to this destination; the headers are checked again here, every frame
+ * that is no whole datagram counted. */
+static void take_frame(struct x3s *s, const uint8_t *p, uint32_t caplen, uint32_t len, const struct timespec *ts)
 {
-	struct mmsghdr mm[X3S_BATCH];
-	struct iovec iov[X3S_BATCH][2];
-	int got = 0;
-	char ctl[X3S_BATCH][CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(uint32_t))];
+	size_t off, room;
 
-	for (int round = 0; round < 16; round++) { /* then back to poll: the TLS side gets a turn */
-		memset(mm, 0, sizeof(mm));
-		for (int i = 0; i < X3S_BATCH; i++) {
-			iov[i][0] = (struct iovec){ slots[i], X3S_SLOT };
-			iov[i][1] = (struct iovec){ overflow[i], sizeof(overflow[i]) };
-			mm[i].msg_hdr.msg_iov = iov[i];
-			mm[i].msg_hdr.msg_iovlen = 2;
-			mm[i].msg_hdr.msg_control = ctl[i];
-			mm[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
+	s->n.datagrams++;
+	if (caplen != len || len < 28) /* the ring keeps 65,535 bytes: not cut */
+		goto not_udp;
+	if (p[0] >> 4 == 4) {
+		size_t ihl = (size_t)(p[0] & 0xf) * 4, tot = (size_t)p[2] << 8 | p[3];
+		/* MF or an offset: a fragment (later ones the filter left out) */
+		if (ihl < 20 || tot < ihl + 8 || tot > len || ((p[6] & 0x3f) | p[7]) || p[9] != IPPROTO_UDP)
+			goto not_udp;
+		off = ihl;
+		room = tot - ihl;
+	} else if (p[0] >> 4 == 6) {
+		size_t pl = (size_t)p[4] << 8 | p[5];
+		/* the datapath writes UDP right after the fixed header */
+		if (len < 48 || p[6] != IPPROTO_UDP || pl < 8 || 40 + pl > len)
+			goto not_udp;
+		off = 40;
+		room = pl;
+	} else {
+		goto not_udp;
+	}
+	size_t ulen = (size_t)p[off + 4] << 8 | p[off + 5];
+	if (ulen < 8 || ulen > room)
+		goto not_udp;
+	struct cd_copy cp;
+	const uint8_t *d = p + off + 8;
+	cd_classify(d, ulen - 8, &cp);
+	if (cp.verdict != CD_PLAIN && cp.verdict != CD_JMIRROR) {
+		s->n.not_ip[cp.verdict]++;
+		return;
+	}
+	frame(s, d + cp.inner_off, cp.inner_len, ts);
+	return;
+not_udp:
+	s->n.not_udp++;
+}
+
+/* Every block the kernel handed over, in order, each given back after its
+ * frames are framed. Returns the frames read. */
+static int read_ring(struct x3s *s)
+{
+	int got = 0;
+
+	for (int n = 0; n < X3S_RING_BLOCKS; n++) {
+		struct tpacket_block_desc *b = (void *)(s->ring + (size_t)s->rblock * X3S_RING_BLOCK);
+		if (!(__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
+			break;
+		const uint8_t *h = (const uint8_t *)b + b->hdr.bh1.offset_to_first_pkt;
+		for (uint32_t i = 0; i < b->hdr.bh1.num_pkts; i++) {
+			const struct tpacket3_hdr *t = (const void *)h;
+			struct timespec ts = { .tv_sec = t->tp_sec, .tv_nsec = t->tp_nsec };
+			take_frame(s, h + t->tp_net, t->tp_snaplen, t->tp_len, &ts);
+			h += t->tp_next_offset;
 		}
-		int n = recvmmsg(s->ufd, mm, X3S_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
-			return got;
-		got += n;
-		for (int i = 0; i < n; i++) {
-			struct timespec ts = { 0 };
-			bool have_ts = false;
-			struct msghdr *mh = &mm[i].msg_hdr;
-			for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-				if (c->cmsg_level != SOL_SOCKET)
-					continue;
-				if (c->cmsg_type == SO_TIMESTAMPNS) {
-					memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-					have_ts = true;
-				} else if (c->cmsg_type == SO_RXQ_OVFL) {
-					uint32_t drops;
-					memcpy(&drops, CMSG_DATA(c), sizeof(drops));
-					s->n.kernel_drops = drops; /* the socket's running total */
-				}
-			}
-			if (!have_ts)
-				clock_gettime(CLOCK_REALTIME, &ts);
-			s->n.datagrams++;
-			struct cd_copy cp;
-			const uint8_t *d = slots[i];
-			if (mm[i].msg_len > X3S_SLOT) {
-				memcpy(joined, slots[i], X3S_SLOT);
-				memcpy(joined + X3S_SLOT, overflow[i], mm[i].msg_len - X3S_SLOT);
-				d = joined;
-			}
-			cd_classify(d, mm[i].msg_len, &cp);
-			if (cp.verdict != CD_PLAIN && cp.verdict != CD_JMIRROR) {
-				s->n.not_ip[cp.verdict]++;
-				continue;
-			}
-			frame(s, d + cp.inner_off, cp.inner_len, &ts);
-		}
-		if (n < X3S_BATCH)
-			return got;
+		got += (int)b->hdr.bh1.num_pkts;
+		__atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+		s->rblock = (s->rblock + 1) % X3S_RING_BLOCKS;
 	}
 	return got;
+}
+
+/* The ring's drops since the last call (the kernel resets them on reading):
+ * copies that found every block full, so that the status line after each
+ * turn holds every drop up to that turn, not only those before a later
+ * copy (as SO_RXQ_OVFL reported them). */
+static void ring_drops(struct x3s *s)
+{
+	struct tpacket_stats_v3 st;
+	socklen_t l = sizeof(st);
+
+	if (getsockopt(s->rfd, SOL_PACKET, PACKET_STATISTICS, &st, &l) == 0)
+		s->n.kernel_drops += st.tp_drops;
 }
 
 /* ---- the TLS side ---------------------------------------------------------------- */
@@ -712,15 +830,15 @@ static const char *const state_names[] = { "down", "connecting", "handshake", "u
 static void print_stats(const struct x3s *s, FILE *f)
 {
 	char u[37];
-	uint64_t not_ip = 0;
+	uint64_t not_ip = s->n.not_udp; /* reported with them, and on its own */
 
 	for (int i = 0; i < CD_VERDICT_N; i++)
 		not_ip += s->n.not_ip[i];
 	x3_uuid_format(s->x3->xid, u);
 	fprintf(f,
 		"{\"destination\": \"%s\", \"xid\": \"%s\", \"state\": \"%s\", \"datagrams\": %" PRIu64
-		", \"pdus\": %" PRIu64 ", \"next_sequence\": %" PRIu32 ", \"confirmed\": %" PRIu64
-		", \"buffered\": %" PRIu64 ", \"buffered_bytes\": %zu"
+		", \"not_udp\": %" PRIu64 ", \"pdus\": %" PRIu64 ", \"next_sequence\": %" PRIu32
+		", \"confirmed\": %" PRIu64 ", \"buffered\": %" PRIu64 ", \"buffered_bytes\": %zu"
 		", \"lost\": {\"buffer_full\": %" PRIu64 ", \"unconfirmed_at_exit\": %" PRIu64 "}"
 		", \"not_framed\": {\"kernel_drops\": %" PRIu64 ", \"not_ip\": %" PRIu64 "}"
 		", \"bytes_written\": %" PRIu64 ", \"bytes_replayed\": %" PRIu64 ", \"keepalives\": %" PRIu64
@@ -728,11 +846,11 @@ static void print_stats(const struct x3s *s, FILE *f)
 		", \"connect_failures\": %" PRIu64 ", \"tls_failures\": %" PRIu64 ", \"disconnects\": %" PRIu64
 		", \"ack_timeouts\": %" PRIu64 ", \"direction\": {\"unknown\": %" PRIu64 ", \"to_target\": %" PRIu64
 		", \"from_target\": %" PRIu64 "}}\n",
-		s->cd->name, u, state_names[s->state], s->n.datagrams, s->n.pdus, s->next_seq, s->n.confirmed,
-		s->buffered_pdus, s->tail - s->head, s->n.buffer_full, s->n.unconfirmed_at_exit, s->n.kernel_drops,
-		not_ip, s->n.bytes_written, s->n.bytes_replayed, s->n.keepalives, s->n.acks, s->n.stale_acks,
-		s->n.connects, s->n.connect_failures, s->n.tls_failures, s->n.disconnects, s->n.ack_timeouts,
-		s->n.dir[X3_DIR_UNKNOWN], s->n.dir[X3_DIR_TO_TARGET], s->n.dir[X3_DIR_FROM_TARGET]);
+		s->cd->name, u, state_names[s->state], s->n.datagrams, s->n.not_udp, s->n.pdus, s->next_seq,
+		s->n.confirmed, s->buffered_pdus, s->tail - s->head, s->n.buffer_full, s->n.unconfirmed_at_exit,
+		s->n.kernel_drops, not_ip, s->n.bytes_written, s->n.bytes_replayed, s->n.keepalives, s->n.acks,
+		s->n.stale_acks, s->n.connects, s->n.connect_failures, s->n.tls_failures, s->n.disconnects,
+		s->n.ack_timeouts, s->n.dir[X3_DIR_UNKNOWN], s->n.dir[X3_DIR_TO_TARGET], s->n.dir[X3_DIR_FROM_TARGET]);
 	fflush(f);
 }
 
@@ -742,8 +860,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xtap-x3 -f CONFIG -d NAME [-u USER] [-l LEVEL] [-s SEQUENCE] [-S FD]\n"
-		"               [--no-seccomp]\n"
+		"               [-i DEVICE] [--no-seccomp]\n"
 		"  serves content destination NAME of xtapd.conf CONFIG over X3;\n"
+		"  -i: the device the copies arrive on (default: the vt pair's peer)\n"
 		"  -s: the first sequence number (xtapd: where the last process stopped)\n"
 		"  -S: write the sequence and delivery counts to this descriptor (xtapd)\n"
 		"  SIGUSR1 prints the counters as JSON on standard output, SIGTERM stops\n");
@@ -756,14 +875,14 @@ static void usage(FILE *f)
 static void status_line(struct x3s *s, bool final)
 {
 	char b[320];
+	uint64_t not_ip = s->n.not_udp;
 
-	if (s->status_fd < 0 ||
-	    (!final && s->n.pdus == s->status_sent_pdus && s->n.confirmed == s->status_sent_confirmed &&
-	     s->state == s->status_sent_state))
-		return;
-	uint64_t not_ip = 0;
 	for (int i = 0; i < CD_VERDICT_N; i++)
 		not_ip += s->n.not_ip[i];
+	if (s->status_fd < 0 ||
+	    (!final && s->n.pdus == s->status_sent_pdus && s->n.confirmed == s->status_sent_confirmed &&
+	     s->state == s->status_sent_state && s->n.kernel_drops + not_ip == s->status_sent_unframed))
+		return;
 	int n = snprintf(b, sizeof(b),
 			 "x3 next %" PRIu32 " pdus %" PRIu64 " confirmed %" PRIu64 " full %" PRIu64
 			 " unconfirmed %" PRIu64 " final %d state %d drops %" PRIu64 " notip %" PRIu64
@@ -775,30 +894,27 @@ static void status_line(struct x3s *s, bool final)
 		s->status_sent_pdus = s->n.pdus;
 		s->status_sent_confirmed = s->n.confirmed;
 		s->status_sent_state = s->state;
+		s->status_sent_unframed = s->n.kernel_drops + not_ip;
 	}
 }
 
-/* One turn of the loop: poll the UDP socket, the signals and the connection.
- * After a turn that read copies but less than a batch, the next one waits
- * X3S_COALESCE_MS for the signals only, then reads the socket and serves the
- * connection without waiting (under load: one turn per millisecond, not
- * one per copy; at a full batch no wait). */
-static int turn(struct x3s *s, int timeout, bool udp)
+/* One turn of the loop: poll the ring, the signals and the connection. The
+ * ring wakes it when the kernel hands a block over (full, or after
+ * X3S_RING_TOV_MS), so under load one turn takes hundreds of copies. */
+static int turn(struct x3s *s, int timeout, bool copies)
 {
 	struct pollfd pfd[3];
 	nfds_t n = 0;
-	bool co = s->coalesce && udp;
 
-	s->coalesce = false;
 	pfd[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
-	pfd[n++] = (struct pollfd){ .fd = udp && !co ? s->ufd : -1, .events = POLLIN };
-	if (s->fd >= 0 && !co) {
+	pfd[n++] = (struct pollfd){ .fd = copies ? s->rfd : -1, .events = POLLIN };
+	if (s->fd >= 0) {
 		short ev = POLLIN;
 		if (s->state == C_CONNECTING || s->want_write || (s->state == C_UP && s->sent < s->tail))
 			ev |= POLLOUT;
 		pfd[n++] = (struct pollfd){ .fd = s->fd, .events = ev };
 	}
-	if (poll(pfd, n, co ? X3S_COALESCE_MS : timeout) < 0 && errno != EINTR)
+	if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 		fatal("poll");
 	int sig = 0;
 	if (pfd[0].revents & POLLIN) {
@@ -806,19 +922,15 @@ static int turn(struct x3s *s, int timeout, bool udp)
 		if (read(s->sfd, &si, sizeof(si)) == sizeof(si))
 			sig = (int)si.ssi_signo;
 	}
-	int got = 0;
-	if (co || (pfd[1].revents & POLLIN))
-		got = read_copies(s);
-	if (co && s->fd >= 0 && s->state == C_UP)
-		serve_tls(s, 0); /* answers and writes, not polled in this turn */
-	else if (co && s->fd >= 0)
-		; /* connecting: the next turn polls the connection */
-	else if (n == 3 && pfd[2].revents && s->fd >= 0)
+	if (copies) {
+		read_ring(s); /* a block's status is one read: no need to trust revents */
+		ring_drops(s);
+	}
+	if (n == 3 && pfd[2].revents && s->fd >= 0)
 		serve_tls(s, pfd[2].revents);
 	else if (s->state == C_UP)
 		write_buffer(s); /* new PDUs from this turn */
 	timers(s);
-	s->coalesce = got > 0 && got < X3S_BATCH;
 	return sig;
 }
 
@@ -835,8 +947,9 @@ int xtap_x3_main(int argc, char **argv)
 	static struct x3s s;
 
 	s.status_fd = -1;
-	while ((c = getopt_long(argc, argv, "f:d:u:l:s:S:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:d:u:l:s:S:i:h", lo, NULL)) != -1) {
 		switch (c) {
+		case 'i': s.ifname = optarg; break;
 		case 's': s.next_seq = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'S': s.status_fd = atoi(optarg); break;
 		case 'f': cfgpath = optarg; break;
@@ -876,7 +989,10 @@ int xtap_x3_main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	s.ctx = tls_setup(s.x3);
+	if (!s.ifname)
+		s.ifname = cfg->vt_peer;
 	s.ufd = open_udp(s.cd);
+	open_ring(&s);
 	s.cap = s.x3->buffer;
 	s.buf = malloc(s.cap);
 	if (!s.buf)
@@ -926,6 +1042,7 @@ int xtap_x3_main(int argc, char **argv)
 		status_line(&s, false);
 	}
 	s.n.unconfirmed_at_exit = s.buffered_pdus;
+	ring_drops(&s);
 	print_stats(&s, stdout);
 	status_line(&s, true);
 	if (s.ssl) {

@@ -91,9 +91,9 @@ check "LIST shows the x3 destination's XID (X-X3-XID) in both criteria" bash -c 
 dtcp add --src 192.0.2.99 --cdest lea --cd-addr 203.0.113.10 --cd-port 7890 --static > $T/add3.out 2>&1
 check "an ADD that would redirect the x3 destination (its address given) is refused 430" bash -c "
 grep -q 'DTCP/0.8 430' $T/add3.out && grep -q 'CDEST-ID: lea' $T/add3.out"
-ip netns exec $S tcpdump -i s0 -Q in -w $T/in0.pcap -U host 192.0.2.10 2> $T/td0.err &
+ip netns exec $S tcpdump -i s0 -Q in --time-stamp-precision=nano -w $T/in0.pcap -U host 192.0.2.10 2> $T/td0.err &
 TD0=$!
-ip netns exec $S tcpdump -i s2 -Q in -w $T/in2.pcap -U host 192.0.2.10 2> $T/td2.err &
+ip netns exec $S tcpdump -i s2 -Q in --time-stamp-precision=nano -w $T/in2.pcap -U host 192.0.2.10 2> $T/td2.err &
 TD2=$!
 cd_count 10 7890 # the traffic takes about 4 s
 sleep 1
