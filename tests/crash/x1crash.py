@@ -476,8 +476,18 @@ class Run:
                     break
             else:
                 raise Divergence("6 changes after a fault all refused: no recovery")
+            # (the injected failures may not all be spent yet: the probe's
+            # removal may be refused too, and is tried again)
             gone = [("RemoveDestination", probe[0][1])]
-            self.judge(gone, self.admf.send(gone) or [("", -1, None)], False)
+            for _ in range(6):
+                a = self.admf.send(gone)
+                if a is None:
+                    raise Divergence("the probe's removal got no answer")
+                self.judge(gone, a, True)
+                if a[0][1] == 0:
+                    break
+            else:
+                raise Divergence("the probe's removal refused 6 times")
         self.stop9()
         if self.rnd.random() < 0.1:
             self.stats["reboot"] += 1
