@@ -65,9 +65,9 @@ t_test_monauth_LIBS := common dtcp
 t_test_monauth_LDLIBS := -lcrypt -lcrypto
 
 # the state file and journal, the audit log
-t_test_state_SRCS := tests/state/test_state.c loader/xtapd/state.c $(MEMBACK)
-t_test_state_LIBS := dtcp
-t_test_state_LDLIBS := -lcrypto
+t_test_state_SRCS := tests/state/test_state.c loader/xtapd/state.c tests/x1/shared.c $(MEMBACK)
+t_test_state_LIBS := x1 common dtcp
+t_test_state_LDLIBS := $(XML_LIBS) -lcrypto
 t_test_audit_SRCS := tests/state/test_audit.c loader/xtapd/audit.c
 
 # X3: the PDU codec against hand-written golden PDUs

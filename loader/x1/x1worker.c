@@ -14,12 +14,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <seccomp.h>
 #include <openssl/err.h>
@@ -311,13 +313,21 @@ static void peer_text(const struct sockaddr_storage *ss, char *out, size_t cap)
 int x1_worker_main(const struct x1_worker_opts *o)
 {
 	SSL_CTX *ctx = make_ctx(o);
+	pid_t parent = getppid();
 
 	if (!ctx)
 		return 1;
 	/* read /etc/localtime now: certificate checks reach localtime() later,
 	 * which would open it after the filter is on */
 	tzset();
-	if ((o->user && xtap_drop_privileges("x1-worker", o->user)) ||
+	/* the change of uid clears the parent-death signal supervise.c set,
+	 * and accept() never sees the monitor go: after a kill -9 of xtapd
+	 * this worker held the X1 port and the next xtapd could not listen
+	 * ("Address already in use", tests/crash/x1crash.py). Set again after
+	 * the drop (before the filter: prctl is not in it), and a monitor
+	 * already gone is seen here. */
+	if ((o->user && xtap_drop_privileges("x1-worker", o->user)) || prctl(PR_SET_PDEATHSIG, SIGKILL) ||
+	    getppid() != parent ||
 	    (!o->no_seccomp &&
 	     xtap_seccomp_allow_only("x1-worker", seccomp_allow, sizeof(seccomp_allow) / sizeof(seccomp_allow[0])))) {
 		SSL_CTX_free(ctx);

@@ -90,6 +90,226 @@ static void undo_clear(struct xtap_persist *p)
 	p->undo_lost = false;
 }
 
+/* ---- X1 records (docs/x1.md "Persistence: state records") ----
+ *
+ * x1disk is what the state file holds. A commit compares the store with it
+ * (each record's line) and writes the records that differ and those gone
+ * in the same journal transaction as the criteria they name, so a task and
+ * its criteria are on disk together or not at all. */
+
+static const uint8_t *x1_key(const struct x1_record *r)
+{
+	return r->kind == X1_REC_DEST ? r->dest.did.b : r->task.xid.b;
+}
+
+static int cmp_x1rec(const void *a, const void *b)
+{
+	const struct x1_record *x = &((const struct xtap_x1rec *)a)->r, *y = &((const struct xtap_x1rec *)b)->r;
+	int c;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1; /* X1_REC_DEST first: tasks name them */
+	if ((c = strcmp(x->admf, y->admf)))
+		return c;
+	return memcmp(x1_key(x), x1_key(y), 16);
+}
+
+static void x1set_free(struct xtap_x1set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].line);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+/* r (and its line, when lines) appended to s. */
+static int x1set_add(struct xtap_x1set *s, size_t *cap, const struct x1_record *r, bool lines)
+{
+	static char buf[X1_RECORD_MAX];
+	char *line = NULL;
+
+	if (s->n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		void *q = realloc(s->v, c * sizeof(*s->v));
+
+		if (!q)
+			return -1;
+		s->v = q;
+		*cap = c;
+	}
+	if (lines && (!xtap_state_x1_line(r, buf, sizeof(buf)) || !(line = strdup(buf))))
+		return -1;
+	s->v[s->n].r = *r;
+	s->v[s->n++].line = line;
+	return 0;
+}
+
+/* The store's records (admf's only, unless NULL), sorted. */
+static int x1set_of_store(const struct x1_store *st, const char *admf, struct xtap_x1set *out, bool lines)
+{
+	struct x1_record *r = malloc(sizeof(*r));
+	size_t cap = 0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < st->ndests; i++) {
+		const struct x1_dest_entry *e = st->dests[i];
+
+		if (admf && strcmp(e->admf, admf))
+			continue;
+		memset(r, 0, sizeof(*r));
+		r->kind = X1_REC_DEST;
+		memcpy(r->admf, e->admf, sizeof(r->admf));
+		r->dest = e->d;
+		if (x1set_add(out, &cap, r, lines))
+			goto out;
+	}
+	for (size_t i = 0; i < st->ntasks; i++) {
+		const struct x1_task_entry *e = st->tasks[i];
+
+		if (admf && strcmp(e->admf, admf))
+			continue;
+		memset(r, 0, sizeof(*r));
+		r->kind = X1_REC_TASK;
+		memcpy(r->admf, e->admf, sizeof(r->admf));
+		r->task = e->t;
+		r->ncrit = e->ncrit;
+		memcpy(r->crit, e->crit, e->ncrit * sizeof(e->crit[0]));
+		if (x1set_add(out, &cap, r, lines))
+			goto out;
+	}
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_x1rec);
+	rc = 0;
+out:
+	free(r);
+	if (rc)
+		x1set_free(out);
+	return rc;
+}
+
+/* The records of s, contiguous, as state.c takes them. */
+static int x1set_records(const struct xtap_x1set *s, struct x1_record **out)
+{
+	*out = NULL;
+	if (!s->n)
+		return 0;
+	if (!(*out = malloc(s->n * sizeof(**out))))
+		return -1;
+	for (size_t i = 0; i < s->n; i++)
+		(*out)[i] = s->v[i].r;
+	return 0;
+}
+
+/* What differs between the disk's records and now's (both sorted): the
+ * records written anew (changed or new) and those gone. */
+static int x1_diff(const struct xtap_x1set *disk, const struct xtap_x1set *now, struct x1_record **up, size_t *nup,
+		   struct x1_record **gone, size_t *ngone)
+{
+	size_t i = 0, j = 0;
+
+	*nup = *ngone = 0;
+	*up = malloc((now->n ? now->n : 1) * sizeof(**up));
+	*gone = malloc((disk->n ? disk->n : 1) * sizeof(**gone));
+	if (!*up || !*gone)
+		return -1;
+	while (i < disk->n || j < now->n) {
+		int c = i == disk->n ? 1 : j == now->n ? -1 : cmp_x1rec(&disk->v[i], &now->v[j]);
+
+		if (c < 0) {
+			(*gone)[(*ngone)++] = disk->v[i++].r;
+		} else if (c > 0) {
+			(*up)[(*nup)++] = now->v[j++].r;
+		} else {
+			if (strcmp(disk->v[i].line, now->v[j].line))
+				(*up)[(*nup)++] = now->v[j].r;
+			i++;
+			j++;
+		}
+	}
+	return 0;
+}
+
+int xtap_persist_x1_attach(struct xtap_persist *p, struct x1_store *s)
+{
+	const char *why = NULL;
+
+	p->x1 = s;
+	/* sorted: the destinations before the tasks that name them */
+	for (size_t i = 0; i < p->x1disk.n; i++)
+		if (x1_store_restore(s, &p->x1disk.v[i].r, &why)) {
+			log_warnx("state: X1 records: %s", why ? why : "refused");
+			return -1;
+		}
+	if (p->x1disk.n)
+		log_info("state: %zu X1 tasks and destinations restored", p->x1disk.n);
+	return 0;
+}
+
+void xtap_persist_x1_changed(struct xtap_persist *p)
+{
+	p->x1_dirty = true;
+}
+
+static void x1_base(struct xtap_persist *p)
+{
+	x1set_free(&p->x1base);
+	if (p->x1 && x1set_of_store(p->x1, p->x1_admf, &p->x1base, false))
+		p->undo_lost = true; /* said by the undo */
+}
+
+void xtap_persist_x1_begin(struct xtap_persist *p, const char *admf)
+{
+	xtap_persist_burst_begin(p);
+	p->x1_burst = true;
+	snprintf(p->x1_admf, sizeof(p->x1_admf), "%s", admf);
+	x1_base(p);
+}
+
+void xtap_persist_x1_settled(struct xtap_persist *p)
+{
+	p->undo_noted = p->nundo; /* every change so far: durable or undone */
+	xtap_persist_settled(p);
+	x1_base(p);
+}
+
+void xtap_persist_x1_end(struct xtap_persist *p)
+{
+	xtap_persist_burst_end(p);
+	p->x1_burst = false;
+	x1set_free(&p->x1base);
+}
+
+/* The burst's ADMF's tasks and destinations as they were before it (its
+ * criteria are put back by the DTCP undo, with their ids). */
+static void x1_undo(struct xtap_persist *p)
+{
+	struct x1_store *s = p->x1;
+	const char *why = NULL;
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->ntasks; i++)
+		if (strcmp(s->tasks[i]->admf, p->x1_admf))
+			s->tasks[k++] = s->tasks[i];
+		else
+			free(s->tasks[i]);
+	s->ntasks = k;
+	k = 0;
+	for (size_t i = 0; i < s->ndests; i++)
+		if (strcmp(s->dests[i]->admf, p->x1_admf))
+			s->dests[k++] = s->dests[i];
+		else
+			free(s->dests[i]);
+	s->ndests = k;
+	for (size_t i = 0; i < p->x1base.n; i++)
+		if (x1_store_restore(s, &p->x1base.v[i].r, &why))
+			log_warnx("undo: an X1 record could not be put back: %s", why ? why : "refused");
+	p->x1_dirty = true;
+}
+
 void xtap_persist_free(struct xtap_persist *p)
 {
 	compaction_drop(p, true);
@@ -98,6 +318,8 @@ void xtap_persist_free(struct xtap_persist *p)
 	free(p->acks);
 	free(p->changed);
 	free(p->seq_saved);
+	x1set_free(&p->x1disk);
+	x1set_free(&p->x1base);
 	if (p->journal.fd >= 0)
 		close(p->journal.fd);
 	p->journal.fd = -1;
@@ -147,6 +369,7 @@ void xtap_persist_note_expire(struct xtap_persist *p, uint32_t id)
 void xtap_persist_note_change(struct xtap_persist *p, uint32_t id)
 {
 	note_changed(p, id);
+	p->x1_dirty = true; /* a task's criteria: its record changes with them */
 }
 
 void xtap_persist_before_change(struct xtap_persist *p, uint32_t id, const struct dtcp_entry *e)
@@ -222,7 +445,7 @@ static void seq_remember(struct xtap_persist *p)
 
 bool xtap_persist_pending(const struct xtap_persist *p)
 {
-	return p->nchanged || p->changed_unknown || seq_changed(p);
+	return p->nchanged || p->changed_unknown || p->x1_dirty || seq_changed(p);
 }
 
 /* ---- writing ---- */
@@ -272,17 +495,26 @@ int xtap_persist_snapshot(struct xtap_persist *p)
 	struct stat st;
 	int err;
 
+	struct xtap_x1set now = { 0 };
+
 	compaction_drop(p, true); /* this one replaces it */
 	p->snapshots++;
-	if (collect_dp(p, NULL, 0, &x)) {
+	/* the X1 records as the store has them now (without a store: as the
+	 * file had them) */
+	if (collect_dp(p, NULL, 0, &x) || (p->x1 && x1set_of_store(p->x1, NULL, &now, true)) ||
+	    x1set_records(p->x1 ? &now : &p->x1disk, &x.x1)) {
 		free(x.dp);
+		x1set_free(&now);
 		set_fault(p, "snapshot", ENOMEM);
 		errno = ENOMEM;
 		return -1;
 	}
+	x.nx1 = p->x1 ? now.n : p->x1disk.n;
 	err = xtap_state_save(p->path, p->srv, &x);
 	free(x.dp);
+	free(x.x1);
 	if (err) {
+		x1set_free(&now);
 		err = errno;
 		log_warnx("cannot save the state: %s", x.error);
 		set_fault(p, "snapshot", err);
@@ -301,6 +533,11 @@ int xtap_persist_snapshot(struct xtap_persist *p)
 	p->last_save_ms = wall_ms();
 	p->nchanged = 0;
 	p->changed_unknown = false;
+	if (p->x1) {
+		x1set_free(&p->x1disk);
+		p->x1disk = now;
+		p->x1_dirty = false;
+	}
 	seq_remember(p);
 	if (xtap_journal_reset(&p->journal, p->path, x.generation))
 		log_warn("cannot remove the old journal of %s (a load ignores it)", p->path);
@@ -328,11 +565,13 @@ static void compaction_start(struct xtap_persist *p)
 	uint64_t t0 = mono_ms();
 	pid_t pid;
 
-	if (collect_dp(p, NULL, 0, &x)) {
+	/* the X1 records: the store's are the disk's (a commit just ended) */
+	if (collect_dp(p, NULL, 0, &x) || x1set_records(&p->x1disk, &x.x1)) {
 		free(x.dp);
 		p->compact_retry_ms = wall_ms() + COMPACT_RETRY_MS;
 		return;
 	}
+	x.nx1 = p->x1disk.n;
 	fflush(NULL); /* nothing buffered is written twice */
 	pid = spawn_quiet();
 	if (pid == 0) {
@@ -350,6 +589,7 @@ static void compaction_start(struct xtap_persist *p)
 		_exit(rc ? 1 : 0);
 	}
 	free(x.dp);
+	free(x.x1);
 	if (pid < 0) {
 		log_warn("compaction: cannot start its writer; writing the snapshot here");
 		if (xtap_persist_snapshot(p))
@@ -425,6 +665,8 @@ in_place:
 static int commit(struct xtap_persist *p)
 {
 	struct xtap_state_extra x = { .generation = p->journal.generation };
+	struct xtap_x1set now = { 0 };
+	struct x1_record *up = NULL, *gone = NULL;
 	size_t n = 0;
 	int err;
 
@@ -437,20 +679,48 @@ static int commit(struct xtap_persist *p)
 		if (!n || p->changed[i] != p->changed[n - 1])
 			p->changed[n++] = p->changed[i];
 	p->nchanged = n;
+	if (p->x1 && p->x1_dirty &&
+	    (x1set_of_store(p->x1, NULL, &now, true) || x1_diff(&p->x1disk, &now, &up, &x.nx1, &gone, &x.nx1_gone))) {
+		free(up);
+		free(gone);
+		x1set_free(&now);
+		return xtap_persist_snapshot(p);
+	}
+	x.x1 = up;
+	x.x1_gone = gone;
+	if (!p->nchanged && !x.nx1 && !x.nx1_gone && !seq_changed(p)) {
+		/* the X1 store was touched but holds what the disk has */
+		free(up);
+		free(gone);
+		x1set_free(&now);
+		p->x1_dirty = false;
+		return 0;
+	}
 	if (collect_dp(p, p->changed, n, &x)) {
 		free(x.dp);
+		free(up);
+		free(gone);
+		x1set_free(&now);
 		return xtap_persist_snapshot(p);
 	}
 	err = xtap_journal_append(&p->journal, p->path, p->srv, &x, p->changed, p->nchanged);
+	free(up);
+	free(gone);
 	if (err) {
 		err = errno;
 		free(x.dp);
+		x1set_free(&now);
 		log_warnx("cannot append to the state journal: %s; writing a snapshot", x.error);
 		set_fault(p, "journal", err);
 		return xtap_persist_snapshot(p);
 	}
 	free(x.dp);
 	p->nchanged = 0;
+	if (p->x1 && p->x1_dirty) {
+		x1set_free(&p->x1disk);
+		p->x1disk = now;
+		p->x1_dirty = false;
+	}
 	seq_remember(p);
 	if (!p->child && p->journal.size > p->snapshot_bytes && wall_ms() >= p->compact_retry_ms) {
 		if (!p->journal.next) {
@@ -589,6 +859,8 @@ size_t xtap_persist_undo(struct xtap_persist *p)
 		}
 	}
 	free(c);
+	if (p->x1_burst && p->x1)
+		x1_undo(p);
 	xtap_backend_settle(p->be);
 	undo_clear(p);
 	XTAP_CRASH(undo_after);
@@ -706,6 +978,21 @@ int xtap_persist_restore(struct xtap_persist *p, bool adopted)
 		xtap_audit_event(audit_of(p), wall_ms(), XTAP_EV_STATE_ERROR,
 				 "state file refused: not started, the file is left as it is");
 		return XTAP_RESTORE_REFUSED;
+	}
+	/* the X1 records with their lines, for xtap_persist_x1_attach and the
+	 * commits' comparison (the loader checked them against the criteria) */
+	{
+		size_t cap = 0;
+
+		for (size_t i = 0; i < x.nx1; i++)
+			if (x1set_add(&p->x1disk, &cap, &x.x1[i], true)) {
+				xtap_state_extra_free(&x);
+				x1set_free(&p->x1disk);
+				log_warnx("state: no memory for the X1 records");
+				return XTAP_RESTORE_REFUSED;
+			}
+		if (p->x1disk.n)
+			qsort(p->x1disk.v, p->x1disk.n, sizeof(*p->x1disk.v), cmp_x1rec);
 	}
 	c = malloc(sizeof(*c));
 	if (!c) {

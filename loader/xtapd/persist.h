@@ -44,6 +44,16 @@ struct xtap_persist_undo {
 	struct dtcp_entry *before; /* NULL: the id did not exist (an ADD) */
 };
 
+/* An X1 record with its state-file line (compared to tell a change). */
+struct xtap_x1rec {
+	struct x1_record r;
+	char *line;
+};
+struct xtap_x1set {
+	struct xtap_x1rec *v; /* sorted: destinations first, then by ADMF and DID / XID */
+	size_t n;
+};
+
 struct xtap_persist {
 	const char *path;
 	struct dtcp_server *srv;
@@ -76,6 +86,16 @@ struct xtap_persist {
 	uint64_t commits, snapshots;
 	uint64_t saves; /* commits that reached the disk */
 	uint64_t last_save_ms; /* wall clock of the last one (or of a snapshot); 0: none */
+	/* X1 records (docs/x1.md "Persistence: state records"): what the disk
+	 * has, and the store they are written from (NULL: X1 not configured,
+	 * the records are kept as the file has them) */
+	struct x1_store *x1;
+	struct xtap_x1set x1disk;
+	bool x1_dirty; /* the store may differ from x1disk */
+	/* an X1 burst: its ADMF's records before it, for the undo */
+	bool x1_burst;
+	char x1_admf[X1_ID_MAX];
+	struct xtap_x1set x1base;
 	/* compaction beside the service (persist.c) */
 	pid_t child; /* the snapshot writer, 0: none (the journal is then .next) */
 	size_t child_n;
@@ -110,6 +130,22 @@ void xtap_persist_note_change(struct xtap_persist *p, uint32_t id);
 void xtap_persist_before_change(struct xtap_persist *p, uint32_t id, const struct dtcp_entry *e);
 /* Returns the ack's number (its index + 1), 0 when there was no memory. */
 size_t xtap_persist_ack(struct xtap_persist *p, const struct xtap_persist_ack *a);
+
+/* X1 (x1mon.c). attach: the records the restore read go into the store
+ * (destinations, then the tasks over their criteria, already in the table);
+ * from then on every commit writes what changed in it. -1: refused (the
+ * loader checked the records: only memory). */
+int xtap_persist_x1_attach(struct xtap_persist *p, struct x1_store *s);
+/* A burst of one container of ADMF admf: as burst_begin, and the ADMF's
+ * tasks and destinations kept for xtap_persist_undo (a container touches
+ * its own ADMF's only, docs/x1.md "per-ADMF isolation"). */
+void xtap_persist_x1_begin(struct xtap_persist *p, const char *admf);
+/* The X1 store changed (or may have): the next commit compares it. */
+void xtap_persist_x1_changed(struct xtap_persist *p);
+/* What was committed (or refused and undone) in the burst so far is
+ * settled: the undo starts again from here. */
+void xtap_persist_x1_settled(struct xtap_persist *p);
+void xtap_persist_x1_end(struct xtap_persist *p);
 
 void xtap_persist_burst_begin(struct xtap_persist *p);
 /* Anything to write? (changed ids or Seq state) */

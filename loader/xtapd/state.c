@@ -232,6 +232,45 @@ static int writer_entry(FILE *f, struct writer *w, const struct dtcp_entry *e, c
 	return write_entry(f, e, n ? &x->dp[first] : NULL, n, w->r, w->buf, &w->b);
 }
 
+/* One X1 record line (docs/x1.md "Persistence: state records"), written by
+ * loader/x1's own encoder; prefix "x1-gone " for a record gone. */
+size_t xtap_state_x1_line(const struct x1_record *r, char *line, size_t cap)
+{
+	size_t n = 0;
+
+	if (r->kind == X1_REC_DEST) {
+		struct x1_dest_entry e = { .d = r->dest };
+
+		snprintf(e.admf, sizeof(e.admf), "%s", r->admf);
+		n = x1_record_dest(&e, line, cap);
+	} else if (r->kind == X1_REC_TASK && r->ncrit <= X1_MAX_CRIT) {
+		struct x1_task_entry *e = calloc(1, sizeof(*e));
+
+		if (e) {
+			snprintf(e->admf, sizeof(e->admf), "%s", r->admf);
+			e->t = r->task;
+			e->ncrit = r->ncrit;
+			memcpy(e->crit, r->crit, r->ncrit * sizeof(r->crit[0]));
+			n = x1_record_task(e, line, cap);
+		}
+		free(e);
+	}
+	return n;
+}
+
+static int write_x1(FILE *f, const char *prefix, const struct x1_record *r)
+{
+	char *line = malloc(X1_RECORD_MAX);
+	size_t n = line ? xtap_state_x1_line(r, line, X1_RECORD_MAX) : 0;
+
+	if (n)
+		fprintf(f, "%s%s\n", prefix, line);
+	free(line);
+	if (!n)
+		errno = EINVAL; /* a record its encoder refuses: nothing is written */
+	return n ? 0 : -1;
+}
+
 static void write_seqs(FILE *f, const struct dtcp_server *s)
 {
 	for (size_t i = 0; i < s->nseq; i++) {
@@ -256,6 +295,9 @@ static int write_all(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 	write_seqs(f, s);
 	for (size_t i = 0; i < s->n; i++)
 		if (writer_entry(f, &w, s->tab[i], x))
+			goto out;
+	for (size_t i = 0; x && i < x->nx1; i++)
+		if (write_x1(f, "", &x->x1[i]))
 			goto out;
 	fprintf(f, "end-state %zu\n", s->n);
 	rc = 0;
@@ -517,7 +559,14 @@ static int write_txn(FILE *f, const struct dtcp_server *s, const struct xtap_sta
 	for (size_t i = 0; i < n_ids; i++)
 		if (!dtcp_server_find(s, ids[i]))
 			fprintf(f, "delete %" PRIu32 "\n", ids[i]);
-	fprintf(f, "commit %zu\n", n_ids);
+	/* the X1 records after the criteria they name (the loader's order) */
+	for (size_t i = 0; x && i < x->nx1; i++)
+		if (write_x1(f, "", &x->x1[i]))
+			goto out;
+	for (size_t i = 0; x && i < x->nx1_gone; i++)
+		if (write_x1(f, "x1-gone ", &x->x1_gone[i]))
+			goto out;
+	fprintf(f, "commit %zu\n", n_ids + (x ? x->nx1 + x->nx1_gone : 0));
 	rc = 0;
 out:
 	writer_close(&w);
@@ -762,6 +811,11 @@ struct loader {
 	bool journal;
 	uint32_t *dels;
 	size_t ndel, capdel;
+	/* X1 records: the snapshot's; in a transaction each written anew
+	 * (x1gone false) or gone */
+	struct x1_record *x1;
+	bool *x1gone;
+	size_t nx1, capx1, capx1gone;
 	/* the criterion being read */
 	unsigned seen;
 	struct dtcp_criterion cur;
@@ -933,6 +987,146 @@ static const char *kw_shown(const char *kw)
 	return out;
 }
 
+static bool x1_same(const struct x1_record *a, const struct x1_record *b)
+{
+	if (a->kind != b->kind || strcmp(a->admf, b->admf))
+		return false;
+	return a->kind == X1_REC_DEST ? !memcmp(a->dest.did.b, b->dest.did.b, 16) :
+					!memcmp(a->task.xid.b, b->task.xid.b, 16);
+}
+
+static size_t x1_find(const struct x1_record *v, size_t n, const struct x1_record *r)
+{
+	for (size_t i = 0; i < n; i++)
+		if (x1_same(&v[i], r))
+			return i;
+	return n;
+}
+
+/* An X1 record (docs/x1.md "Persistence: state records"), read by loader/x1's
+ * own validating decoder: "x1-dest HEX", "x1-task HEX", and in a journal
+ * "x1-gone x1-dest HEX" / "x1-gone x1-task HEX" (the record as it was). */
+static int x1_line(struct loader *l, char *kw, char *rest)
+{
+	bool gone = !strcmp(kw, "x1-gone");
+	const char *why = NULL;
+	struct x1_record *r;
+
+	if (!gone)
+		kw[strlen(kw)] = ' '; /* word() cut the line there: the record is the whole line */
+	if (grow((void **)&l->x1, &l->capx1, l->nx1, sizeof(*l->x1)) ||
+	    grow((void **)&l->x1gone, &l->capx1gone, l->nx1, sizeof(*l->x1gone)))
+		return bad(l, "out of memory");
+	r = &l->x1[l->nx1];
+	if (x1_record_parse(gone ? rest : kw, strlen(gone ? rest : kw), r, &why))
+		return bad(l, "%s: %s",
+			   gone				  ? "x1-gone" :
+				   r->kind == X1_REC_TASK ? "x1-task" :
+							    "x1-dest",
+			   why ? why : "refused");
+	if (!l->journal && x1_find(l->x1, l->nx1, r) < l->nx1)
+		return bad(l, "%s", r->kind == X1_REC_DEST ? "x1-dest: a DID twice" : "x1-task: an XID twice");
+	l->x1gone[l->nx1++] = gone;
+	return 0;
+}
+
+/* After the snapshot and the journal: every X1 task's destinations are there,
+ * every criterion id it names is a criterion of its own control source
+ * "X1/<admf>" and no other task's, and every criterion of an X1 control
+ * source is named by a task (a task and its criteria are written in one
+ * transaction: anything else is damage, or a file not written by xtapd). */
+struct x1_use {
+	uint32_t id;
+	const char *admf;
+};
+
+static int cmp_use(const void *a, const void *b)
+{
+	const struct x1_use *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int x1_refuse(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int x1_refuse(struct loader *l, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(l->err, sizeof(l->err), "%.80s: X1 records: %s", l->path, what);
+	errno = EINVAL;
+	return -1;
+}
+
+static int check_x1(struct loader *l)
+{
+	const size_t plen = strlen(DTCP_X1_CSOURCE_PREFIX);
+	struct x1_use *u = NULL;
+	size_t nu = 0, cap = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < l->nx1; i++) {
+		const struct x1_record *t = &l->x1[i];
+
+		if (t->kind != X1_REC_TASK)
+			continue;
+		for (int k = 0; k < t->task.ndids; k++) {
+			struct x1_record d = { .kind = X1_REC_DEST };
+
+			snprintf(d.admf, sizeof(d.admf), "%s", t->admf);
+			d.dest.did = t->task.did[k];
+			if (x1_find(l->x1, l->nx1, &d) == l->nx1) {
+				x1_refuse(l, "a task names a destination that is not in the state");
+				goto out;
+			}
+		}
+		for (uint32_t k = 0; k < t->ncrit; k++) {
+			if (grow((void **)&u, &cap, nu, sizeof(*u))) {
+				x1_refuse(l, "out of memory");
+				goto out;
+			}
+			u[nu++] = (struct x1_use){ t->crit[k], t->admf };
+		}
+	}
+	if (nu)
+		qsort(u, nu, sizeof(*u), cmp_use);
+	for (size_t i = 0; i < nu; i++) {
+		size_t pos = dtcp_entry_lower_bound(l->ents, l->n, u[i].id);
+		const char *cs;
+
+		if (i && u[i].id == u[i - 1].id) {
+			x1_refuse(l, "criterion %" PRIu32 " named by two tasks", u[i].id);
+			goto out;
+		}
+		if (pos == l->n || l->ents[pos]->c.id != u[i].id) {
+			x1_refuse(l, "criterion %" PRIu32 " of a task is not in the state", u[i].id);
+			goto out;
+		}
+		cs = l->ents[pos]->c.csource.s;
+		if (strncmp(cs, DTCP_X1_CSOURCE_PREFIX, plen) || strcmp(cs + plen, u[i].admf)) {
+			x1_refuse(l, "criterion %" PRIu32 " of a task is owned by another control source", u[i].id);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct x1_use key = { l->ents[i]->c.id, NULL };
+
+		if (!strncmp(l->ents[i]->c.csource.s, DTCP_X1_CSOURCE_PREFIX, plen) &&
+		    (!nu || !bsearch(&key, u, nu, sizeof(*u), cmp_use))) {
+			x1_refuse(l, "criterion %" PRIu32 " of an X1 control source is named by no task",
+				  l->ents[i]->c.id);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(u);
+	return rc;
+}
+
 static int top_line(struct loader *l, char *kw, char *rest)
 {
 	uint64_t v;
@@ -949,7 +1143,7 @@ static int top_line(struct loader *l, char *kw, char *rest)
 	}
 	if (!l->have_next &&
 	    (!strcmp(kw, "seq") || !strcmp(kw, "criterion") || !strcmp(kw, "end-state") || !strcmp(kw, "generation") ||
-	     !strcmp(kw, "delete") || !strcmp(kw, "commit")))
+	     !strcmp(kw, "delete") || !strcmp(kw, "commit") || !strncmp(kw, "x1-", 3)))
 		return bad(l, "next-id must come first");
 	if (!strcmp(kw, "generation") && !l->journal) {
 		if (l->have_gen || l->nseq || l->n)
@@ -971,8 +1165,8 @@ static int top_line(struct loader *l, char *kw, char *rest)
 	if (!strcmp(kw, "commit") && l->journal) {
 		if (num(&rest, SIZE_MAX, &v) || *rest)
 			return bad(l, "commit: not a number");
-		if (v != l->n + l->ndel)
-			return bad(l, "commit %" PRIu64 " but %zu records", v, l->n + l->ndel);
+		if (v != l->n + l->ndel + l->nx1)
+			return bad(l, "commit %" PRIu64 " but %zu records", v, l->n + l->ndel + l->nx1);
 		l->stage = ST_DONE;
 		return 0;
 	}
@@ -1019,6 +1213,8 @@ static int top_line(struct loader *l, char *kw, char *rest)
 		l->stage = ST_DONE;
 		return 0;
 	}
+	if (!strcmp(kw, "x1-dest") || !strcmp(kw, "x1-task") || (!strcmp(kw, "x1-gone") && l->journal))
+		return x1_line(l, kw, rest);
 	return bad(l, "unknown keyword%s", kw_shown(kw));
 }
 
@@ -1289,6 +1485,10 @@ static int apply(struct loader *l, struct dtcp_server *s, struct xtap_state_extr
 		x->dp = out;
 		x->n = k;
 		x->generation = l->generation;
+		x->x1 = l->x1;
+		x->nx1 = l->nx1;
+		l->x1 = NULL;
+		l->nx1 = 0;
 	}
 	return 0;
 }
@@ -1341,6 +1541,24 @@ static int merge_txn(struct loader *l, struct loader *t)
 
 		if (pos < l->n && l->ents[pos]->c.id == t->dels[i])
 			l->dp[pos].gone = true;
+	}
+	/* X1 records: written anew replace (or join), gone ones leave */
+	for (size_t i = 0; i < t->nx1; i++) {
+		size_t pos = x1_find(l->x1, l->nx1, &t->x1[i]);
+
+		if (t->x1gone[i]) {
+			if (pos == l->nx1)
+				return bad(t, "x1-gone: a record that is not in the state");
+			memmove(&l->x1[pos], &l->x1[pos + 1], (l->nx1 - pos - 1) * sizeof(*l->x1));
+			l->nx1--;
+			continue;
+		}
+		if (pos == l->nx1) {
+			if (grow((void **)&l->x1, &l->capx1, l->nx1, sizeof(*l->x1)))
+				return bad(t, "out of memory");
+			l->nx1++;
+		}
+		l->x1[pos] = t->x1[i];
 	}
 	return 0;
 }
@@ -1494,7 +1712,7 @@ static int replay_one(struct loader *l, struct xtap_state_extra *x, bool next, u
 			t->stage = ST_TOP;
 			t->have_next = false;
 			drop_ents(t); /* all NULL after a merge */
-			t->nseq = t->ndel = 0;
+			t->nseq = t->ndel = t->nx1 = 0;
 			continue;
 		}
 		if ((r = one_line(t, line)) < 0) {
@@ -1529,6 +1747,8 @@ out:
 		free(t->dp);
 		free(t->pool);
 		free(t->dels);
+		free(t->x1);
+		free(t->x1gone);
 		free(t);
 	}
 	free(line);
@@ -1552,6 +1772,8 @@ int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_e
 		x->journal_next = false;
 		x->torn = false;
 		x->error[0] = 0;
+		x->x1 = NULL;
+		x->nx1 = 0;
 	}
 	if (!l) {
 		set_error(x, "%s: %s", path, strerror(ENOMEM));
@@ -1588,7 +1810,7 @@ int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_e
 		errno = EPERM;
 		goto out;
 	}
-	if (read_file(l, f) || replay_journal(l, x) || apply(l, s, x))
+	if (read_file(l, f) || replay_journal(l, x) || check_x1(l) || apply(l, s, x))
 		goto out;
 	rc = XTAP_STATE_OK;
 out:
@@ -1603,6 +1825,8 @@ out:
 	free(l->dp);
 	free(l->pool);
 	free(l->dels);
+	free(l->x1);
+	free(l->x1gone);
 	free(l);
 	errno = err;
 	return rc;
@@ -1613,4 +1837,7 @@ void xtap_state_extra_free(struct xtap_state_extra *x)
 	free(x->dp);
 	x->dp = NULL;
 	x->n = 0;
+	free(x->x1);
+	x->x1 = NULL;
+	x->nx1 = 0;
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "dtcp.h"
+#include "x1.h"
 
 #define XTAP_STATE_VERSION 1
 /* Longest line load accepts. The longest line written is an escaped ADD
@@ -65,6 +66,18 @@ struct xtap_state_extra {
 	/* Save: the new file was renamed over path, even if the save then
 	 * failed (the directory's fsync): path may be the new file now. */
 	bool renamed;
+	/* X1 records (docs/x1.md "Persistence: state records"), x1-dest and
+	 * x1-task lines. Save (snapshot): every record, after the criteria.
+	 * Journal append: the records written anew (x1) and those gone
+	 * (x1_gone, an "x1-gone" line each naming the record as it was).
+	 * Load: every record as the snapshot and journal leave it, the
+	 * destinations first, malloc'ed (xtap_state_extra_free); the loader
+	 * has checked that each task's destinations are there and that the
+	 * criteria of X1 control sources are exactly those the tasks name. */
+	struct x1_record *x1;
+	size_t nx1;
+	const struct x1_record *x1_gone;
+	size_t nx1_gone;
 	/* Why the last save or load failed: "PATH:LINE: what" (no content). */
 	char error[XTAP_STATE_ERR_MAX];
 };
@@ -95,6 +108,10 @@ int xtap_state_install(const char *path, struct xtap_state_extra *x);
 int xtap_state_load(const char *path, struct dtcp_server *s, struct xtap_state_extra *x);
 
 void xtap_state_extra_free(struct xtap_state_extra *x);
+
+/* The line of an X1 record (without its line end) as the state file holds
+ * it, into line (X1_RECORD_MAX); its length, 0 if the encoder refuses it. */
+size_t xtap_state_x1_line(const struct x1_record *r, char *line, size_t cap);
 
 /* The journal, path.journal (docs/state-and-audit.md "Journal"): changes
  * since the snapshot of one generation, appended one transaction per burst

@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "fault.h"
 #include "log.h"
 #include "x1mon.h"
 #include "x1worker.h"
@@ -56,6 +57,7 @@ static int x1mon_crit_add(void *ctx, const struct dtcp_criterion *c, uint32_t *i
 		return -1;
 	}
 	*id = x->id;
+	xtap_persist_before_change(m->ps, x->id, NULL); /* an undo removes it */
 	xtap_persist_note_change(m->ps, x->id);
 	free(x);
 	return 0;
@@ -64,7 +66,11 @@ static int x1mon_crit_add(void *ctx, const struct dtcp_criterion *c, uint32_t *i
 static int x1mon_crit_remove(void *ctx, uint32_t id)
 {
 	struct xtap_x1mon *m = ctx;
+	const struct dtcp_entry *e = dtcp_server_find(m->srv, id);
 
+	if (!e)
+		return -1;
+	xtap_persist_before_change(m->ps, id, e); /* an undo puts it back, with its id */
 	if (xtap_dtcp_backend.remove(m->be, id))
 		return -1;
 	free(dtcp_server_take(m->srv, id));
@@ -155,6 +161,10 @@ int xtap_x1mon_init(struct xtap_x1mon *m, const struct xtap_config *cfg, const c
 					.bind_destination = x1mon_bind,
 					.audit = x1mon_audit };
 	x1_store_init(&m->store, &m->ops, m, cfg->x1_ne);
+	/* the tasks and destinations the state file holds, over their criteria
+	 * (restored before: docs/x1.md "Persistence") */
+	if (xtap_persist_x1_attach(ps, &m->store))
+		return -1;
 	m->store.keepalive_us = (uint64_t)cfg->x1_keepalive * 1000000;
 	m->store.keepalive_policy = cfg->x1_keepalive_policy == XTAP_CFG_X1_KA_KEEP ? X1_KA_KEEP : X1_KA_DEACTIVATE;
 	m->rx = malloc(X1MON_RX_MAX);
@@ -229,6 +239,199 @@ static int respond(struct xtap_x1mon *m, const struct x1_out *o)
 	return 0;
 }
 
+/* ---- durable X1 changes (docs/x1.md "Persistence", "Every message whole
+ * or nothing") ----
+ *
+ * A container that changes something is one burst, as a DTCP one: its
+ * removals wait in the maps (write-ahead), its audit lines and its journal
+ * transaction are fdatasync'd before the response leaves, and a write that
+ * fails undoes the burst (criteria, maps, store) and answers each changing
+ * message from the first change on with its Generic*Failure. A read after
+ * a change commits the change first, so that it never shows what the disk
+ * may not get. */
+
+static bool x1_changes(enum x1_msg_type t)
+{
+	return t == X1_M_ACTIVATE_TASK || t == X1_M_MODIFY_TASK || t == X1_M_DEACTIVATE_TASK ||
+		t == X1_M_DEACTIVATE_ALL_TASKS || t == X1_M_CREATE_DESTINATION || t == X1_M_MODIFY_DESTINATION ||
+		t == X1_M_REMOVE_DESTINATION;
+}
+
+static bool x1_reads(enum x1_msg_type t)
+{
+	return t == X1_M_GET_TASK_DETAILS || t == X1_M_GET_DESTINATION_DETAILS || t == X1_M_GET_ALL_DETAILS ||
+		t == X1_M_LIST_ALL_DETAILS;
+}
+
+/* TS 103 221-1 table 6.7-1: each message's Generic*Failure. */
+static int x1_generic(enum x1_msg_type t)
+{
+	switch (t) {
+	case X1_M_ACTIVATE_TASK: return X1_E_ACTIVATE_FAILURE;
+	case X1_M_MODIFY_TASK: return X1_E_MODIFY_TASK_FAILURE;
+	case X1_M_DEACTIVATE_TASK: return X1_E_DEACTIVATE_FAILURE;
+	case X1_M_DEACTIVATE_ALL_TASKS: return X1_E_DEACTIVATE_ALL_FAILURE;
+	case X1_M_CREATE_DESTINATION: return X1_E_CREATE_DEST_FAILURE;
+	case X1_M_MODIFY_DESTINATION: return X1_E_MODIFY_DEST_FAILURE;
+	case X1_M_REMOVE_DESTINATION: return X1_E_REMOVE_DEST_FAILURE;
+	default: return X1_E_GENERIC;
+	}
+}
+
+/* One message's response, kept apart until the container is settled. */
+struct x1mon_piece {
+	struct x1_out o;
+	enum x1_msg_type type;
+	const char *type_name;
+	struct x1_envelope env;
+	char id[X1_UUID_LEN]; /* the XID or DID, for the audit line ("" when none) */
+};
+
+static void piece_id(const struct x1_request *q, char id[X1_UUID_LEN])
+{
+	id[0] = 0;
+	switch (q->type) {
+	case X1_M_ACTIVATE_TASK:
+	case X1_M_MODIFY_TASK: x1_format_uuid(&q->task.xid, id); break;
+	case X1_M_DEACTIVATE_TASK: x1_format_uuid(&q->xid, id); break;
+	case X1_M_CREATE_DESTINATION:
+	case X1_M_MODIFY_DESTINATION: x1_format_uuid(&q->dest.did, id); break;
+	case X1_M_REMOVE_DESTINATION: x1_format_uuid(&q->did, id); break;
+	default: break;
+	}
+}
+
+/* Commits the burst so far; refused: undone, and the changing messages of
+ * [from, to) answered with their Generic*Failure (and audited so). */
+static void x1mon_settle(struct xtap_x1mon *m, struct x1mon_piece *pc, size_t from, size_t to, const struct x1_ne *ne,
+			 const char *admf)
+{
+	struct xtap_persist *ps = m->ps;
+
+	if (!ps->failed && xtap_persist_pending(ps)) {
+		/* the messages' audit lines on disk before the state that says so */
+		if (xtap_audit_sync(*m->audit))
+			xtap_persist_fail(ps, "audit log", errno ? errno : EIO);
+		else
+			xtap_persist_commit(ps);
+	}
+	if (ps->failed) {
+		char cs[DTCP_NAME_MAX], why[sizeof(ps->fault) + 96];
+
+		xtap_persist_undo(ps); /* criteria, maps and the ADMF's store as the disk has them */
+		snprintf(cs, sizeof(cs), "%s%s", X1_SOURCE_PREFIX, admf);
+		for (size_t k = from; k < to; k++) {
+			struct x1_response er = { 0 };
+
+			if (!x1_changes(pc[k].type))
+				continue;
+			er.type = pc[k].type;
+			er.type_name = pc[k].type_name;
+			er.env = pc[k].env;
+			er.error = x1_generic(pc[k].type);
+			x1_out_free(&pc[k].o);
+			x1_format_response(&pc[k].o, ne, &er);
+			/* the line that voids the one written for its first answer */
+			snprintf(why, sizeof(why), "%s%sstate not saved, the change is undone: %s", pc[k].id,
+				 pc[k].id[0] ? ": " : "", ps->fault);
+			xtap_audit_request(*m->audit, wall_ms(), cs, NULL, pc[k].type_name, NULL, er.error, NULL, 0,
+					   why);
+			m->refused_changes++;
+		}
+	}
+	if (m->be->ngone) /* durable removals whose rules are still in the maps */
+		XTAP_CRASH(remove_before);
+	xtap_backend_apply(m->be);
+	xtap_backend_settle(m->be);
+	if (xtap_audit_sync(*m->audit))
+		log_warn("X1: cannot sync the audit log");
+	xtap_persist_x1_settled(ps);
+}
+
+static void out_append(struct x1_out *o, const struct x1_out *part)
+{
+	if (o->failed || part->failed) {
+		o->failed = true;
+		return;
+	}
+	if (o->n + part->n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 4096;
+		char *q;
+
+		while (cap < o->n + part->n + 1)
+			cap *= 2;
+		if (cap > X1_OUT_MAX || !(q = realloc(o->p, cap))) {
+			o->failed = true;
+			return;
+		}
+		o->p = q;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->n, part->p, part->n);
+	o->n += part->n;
+	o->p[o->n] = 0;
+}
+
+/* x1_store_handle, one message at a time, durable before answered. */
+static int x1mon_handle_durable(struct xtap_x1mon *m, const char *admf, const struct x1_container *c, uint64_t now_us,
+				struct x1_out *o)
+{
+	struct x1mon_piece *pc = calloc(c->n ? c->n : 1, sizeof(*pc));
+	struct x1_ne ne = { .now_us = now_us };
+	size_t from = SIZE_MAX; /* the first change not yet settled */
+	bool burst = false;
+	int rc;
+
+	if (!pc)
+		return -1;
+	snprintf(ne.ne, sizeof(ne.ne), "%s", m->store.ne);
+	for (size_t i = 0; i < c->n; i++)
+		burst |= x1_changes(c->msg[i].type);
+	if (burst) {
+		xtap_persist_x1_begin(m->ps, admf);
+		xtap_backend_defer(m->be, true);
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		const struct x1_request *q = &c->msg[i];
+		size_t before = m->ps->nchanged;
+		struct x1_response r;
+
+		if (from != SIZE_MAX && x1_reads(q->type)) {
+			x1mon_settle(m, pc, from, i, &ne, admf);
+			from = SIZE_MAX;
+		}
+		x1_store_handle_one(&m->store, admf, q, now_us, &r);
+		if (x1_changes(q->type)) {
+			xtap_persist_x1_changed(m->ps);
+			/* a message that failed whole changed nothing; one whose
+			 * removal the datapath refused changed some criteria */
+			if (from == SIZE_MAX && (!r.error || m->ps->nchanged != before))
+				from = i;
+		}
+		pc[i].type = r.type;
+		pc[i].type_name = r.type_name;
+		pc[i].env = r.env;
+		piece_id(q, pc[i].id);
+		x1_format_response(&pc[i].o, &ne, &r);
+		free((void *)r.tasks);
+		free((void *)r.dests);
+	}
+	if (from != SIZE_MAX)
+		x1mon_settle(m, pc, from, c->n, &ne, admf);
+	if (burst) {
+		xtap_backend_defer(m->be, false);
+		xtap_persist_x1_end(m->ps);
+	}
+	x1_format_begin(o);
+	for (size_t i = 0; i < c->n; i++) {
+		out_append(o, &pc[i].o);
+		x1_out_free(&pc[i].o);
+	}
+	free(pc);
+	rc = x1_format_end(o);
+	return rc;
+}
+
 /* One container: handled, its changes committed (journal, audit synced),
  * removed rules settled, then answered. */
 static int one_request(struct xtap_x1mon *m, size_t len)
@@ -248,18 +451,14 @@ static int one_request(struct xtap_x1mon *m, size_t len)
 		return -1;
 	}
 	m->requests++;
-	if (x1_store_handle(&m->store, admf, m->c, now_us(), &o)) {
+	if (x1mon_handle_durable(m, admf, m->c, now_us(), &o)) {
 		x1_out_free(&o);
 		return -1;
 	}
-	/* the audit lines before the state that says so (persist.h) */
-	if (xtap_audit_sync(*m->audit))
-		log_warn("X1: cannot sync the audit log");
-	if (xtap_persist_pending(m->ps) && xtap_persist_commit(m->ps))
-		log_warnx("X1: the state file could not be written: retried (docs/x1.md \"Open\")");
-	xtap_backend_settle(m->be);
+	XTAP_CRASH(reply_before);
 	if (respond(m, &o))
 		rc = -1;
+	XTAP_CRASH(reply_after);
 	x1_out_free(&o);
 	return rc;
 }
@@ -331,6 +530,14 @@ void xtap_x1mon_stop(struct xtap_x1mon *m)
 	if (!m->on)
 		return;
 	xtap_sup_stop(&m->sup);
+	if (m->ps && m->ps->x1 == &m->store) {
+		/* what the keepalive policy changed goes to the journal with the
+		 * store, which goes now (xtap_persist_stop then keeps the records
+		 * as the disk has them) */
+		if (!m->ps->failed && xtap_persist_pending(m->ps))
+			xtap_persist_commit(m->ps);
+		m->ps->x1 = NULL;
+	}
 	if (m->sup.listen_fd >= 0)
 		close(m->sup.listen_fd);
 	m->sup.listen_fd = -1;

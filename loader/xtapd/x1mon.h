@@ -35,6 +35,7 @@ struct xtap_x1mon {
 	struct x1_container *c;
 	uint64_t requests; /* containers handled */
 	uint64_t refused; /* worker messages refused (the worker is killed) */
+	uint64_t refused_changes; /* messages answered Generic*Failure: state not saved */
 	uint64_t last_sweep_ms;
 };
 

@@ -11,11 +11,18 @@ TEST_BUILD_EXTRA += $(CRASH_BUILD)
 # make crashtest SEED=... N=...). About 0.6 s an iteration on an idle 2-CPU VM.
 CRASH_TEST_N ?= 300
 TESTS_EXTRA += "tests/crash/crash.sh $(BUILD) --regress" "tests/crash/crash.sh $(BUILD) $(CRASH_TEST_N)"
+# X1 (issue 17): the disk-full check, then 200 random iterations of an
+# ADMF's containers with kill -9, crash points and I/O faults (about 0.3 s
+# each on an idle 2-CPU VM; make x1crashtest N= SEED= MODE= for more)
+X1_CRASH_TEST_N ?= 200
+TESTS_EXTRA += "tests/crash/x1crash.sh $(BUILD) $(X1_CRASH_TEST_N)"
 
 # make crashtest N=20000 SEED=7 MODE=mixed|kill|points|faults (SEED: random
 # if not given, printed either way; a failure prints what replays it)
 N    ?= 1000
 MODE ?= mixed
-.PHONY: crashtest
+.PHONY: crashtest x1crashtest
 crashtest: $(CRASH_BUILD)
 	$(Q)tests/crash/crash.sh $(BUILD) $(N) "$(SEED)" $(MODE)
+x1crashtest: $(CRASH_BUILD)
+	$(Q)tests/crash/x1crash.sh $(BUILD) $(N) "$(SEED)" $(MODE)

@@ -26,7 +26,10 @@ f_fuzz_state_SRCS   := tests/fuzz/fuzz_state.c loader/xtapd/state.c $(MEMBACK)
 f_fuzz_x3_pdu_SRCS  := tests/fuzz/fuzz_x3_pdu.c loader/x3/x3_pdu.c
 f_fuzz_x3sup_SRCS   := tests/fuzz/fuzz_x3sup.c loader/x3/x3sup.c
 f_fuzz_x1_SRCS      := tests/x1/fuzz_x1.c tests/x1/shared.c $(MEMBACK)
-$(foreach f,fuzz_request fuzz_reply fuzz_state,$(eval f_$(f)_LIBS := dtcp))
+$(foreach f,fuzz_request fuzz_reply,$(eval f_$(f)_LIBS := dtcp))
+# the state file's X1 records go through loader/x1's decoder
+f_fuzz_state_LIBS  := x1 common dtcp
+f_fuzz_state_LDLIBS := $(XML_LIBS)
 f_fuzz_config_LIBS := common dtcp
 f_fuzz_x3sup_LIBS  := common
 f_fuzz_x1_LIBS     := x1 common dtcp

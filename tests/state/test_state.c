@@ -16,7 +16,9 @@
 
 #include "dtcp.h"
 #include "memback.h"
+#include "shared.h"
 #include "state.h"
+#include "x1.h"
 
 #include "../check.h"
 
@@ -1169,6 +1171,359 @@ static void test_durability(void)
 	dtcp_server_free(&s);
 }
 
+/* ---- X1 records (docs/x1.md "Persistence: state records") ------------------ */
+
+static const char *X1_ADMF = "admf-a", *X1_NE = "ne-1";
+
+static void x1_env(struct x1_request *q, enum x1_msg_type t, const char *name, int txid)
+{
+	memset(q, 0, sizeof(*q));
+	q->type = t;
+	q->type_name = name;
+	snprintf(q->env.admf, sizeof(q->env.admf), "%s", X1_ADMF);
+	snprintf(q->env.ne, sizeof(q->env.ne), "%s", X1_NE);
+	snprintf(q->env.version, sizeof(q->env.version), "v1.6.1");
+	q->env.txid.b[15] = (uint8_t)txid;
+	q->env.has_admf = q->env.has_ne = q->env.has_version = q->env.has_txid = true;
+}
+
+static struct x1_uuid x1_uuid_of(uint8_t kind, uint8_t n)
+{
+	struct x1_uuid u = { 0 };
+
+	u.b[0] = kind;
+	u.b[6] = 0x40; /* version 4 */
+	u.b[8] = 0x80;
+	u.b[15] = n;
+	return u;
+}
+
+/* One message to the store; its error code (0: done). */
+static int x1_do(struct x1_store *st, const struct x1_request *q)
+{
+	struct x1_response r;
+
+	x1_store_handle_one(st, X1_ADMF, q, T0_MS * 1000, &r);
+	free((void *)r.tasks);
+	free((void *)r.dests);
+	return r.error;
+}
+
+static int x1_create_dest(struct x1_store *st, uint8_t n)
+{
+	static struct x1_request q;
+
+	x1_env(&q, X1_M_CREATE_DESTINATION, "CreateDestination", n);
+	q.dest.did = x1_uuid_of(0xd1, n);
+	q.dest.delivery = X1_DT_X3_ONLY;
+	q.dest.family = DTCP_AF_INET;
+	memcpy(q.dest.addr, (uint8_t[]){ 198, 51, 100, 7 }, 4);
+	q.dest.port = 4789;
+	q.dest.transport = X1_TR_UDP;
+	return x1_do(st, &q);
+}
+
+/* A task with one IPv4 address target and one IPv4 CIDR target: two criteria
+ * (docs/x1.md "Mapping to criteria"). */
+static int x1_activate(struct x1_store *st, uint8_t n, uint8_t dest)
+{
+	static struct x1_request q;
+
+	x1_env(&q, X1_M_ACTIVATE_TASK, "ActivateTask", 100 + n);
+	q.task.xid = x1_uuid_of(0xa1, n);
+	q.task.ntargets = 2;
+	q.task.target[0] = (struct x1_target){ .kind = X1_T_IPV4_ADDRESS, .family = DTCP_AF_INET, .plen = 32 };
+	memcpy(q.task.target[0].addr, (uint8_t[]){ 192, 0, 2, n }, 4);
+	q.task.target[1] = (struct x1_target){ .kind = X1_T_IPV4_CIDR, .family = DTCP_AF_INET, .plen = 24 };
+	memcpy(q.task.target[1].addr, (uint8_t[]){ 203, 0, 113, 0 }, 4);
+	q.task.delivery = X1_DT_X3_ONLY;
+	q.task.ndids = 1;
+	q.task.did[0] = x1_uuid_of(0xd1, dest);
+	return x1_do(st, &q);
+}
+
+static int x1_deactivate(struct x1_store *st, uint8_t n)
+{
+	static struct x1_request q;
+
+	x1_env(&q, X1_M_DEACTIVATE_TASK, "DeactivateTask", 200 + n);
+	q.xid = x1_uuid_of(0xa1, n);
+	return x1_do(st, &q);
+}
+
+/* The store's records as xtapd writes them: every destination, every task. */
+static size_t x1_records_of(const struct x1_store *st, struct x1_record *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->ndests; i++) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].kind = X1_REC_DEST;
+		snprintf(out[n].admf, sizeof(out[n].admf), "%s", st->dests[i]->admf);
+		out[n++].dest = st->dests[i]->d;
+	}
+	for (size_t i = 0; i < st->ntasks; i++) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].kind = X1_REC_TASK;
+		snprintf(out[n].admf, sizeof(out[n].admf), "%s", st->tasks[i]->admf);
+		out[n].task = st->tasks[i]->t;
+		out[n].ncrit = st->tasks[i]->ncrit;
+		memcpy(out[n++].crit, st->tasks[i]->crit, st->tasks[i]->ncrit * sizeof(uint32_t));
+	}
+	return n;
+}
+
+/* GetAllDetails of the ADMF, as the store answers it (the clock fixed). */
+static char *x1_all_details(struct x1_store *st)
+{
+	static struct x1_request q;
+	struct x1_ne ne = { .now_us = T0_MS * 1000 };
+	struct x1_response r;
+	struct x1_out o = { 0 };
+
+	snprintf(ne.ne, sizeof(ne.ne), "%s", X1_NE);
+	x1_env(&q, X1_M_GET_ALL_DETAILS, "GetAllDetails", 77);
+	x1_store_handle_one(st, X1_ADMF, &q, T0_MS * 1000, &r);
+	x1_format_response(&o, &ne, &r);
+	free((void *)r.tasks);
+	free((void *)r.dests);
+	return o.p;
+}
+
+/* The state file loaded into a new table and a new store: the criteria ids,
+ * and the store's GetAllDetails (NULL when refused, why in why). */
+static char *x1_load(size_t *ncrit, uint32_t *ids, size_t *nrec, char *why, size_t whylen)
+{
+	static struct x1_shared sh;
+	struct xtap_state_extra x = { 0 };
+	struct x1_store st;
+	const char *w = NULL;
+	char *all = NULL;
+	int rc;
+
+	x1_shared_init(&sh, NULL);
+	x1_store_init(&st, &sh.ops, &sh, X1_NE);
+	rc = xtap_state_load(path, &sh.srv, &x);
+	snprintf(why, whylen, "%s", x.error);
+	*ncrit = sh.srv.n;
+	*nrec = x.nx1;
+	for (size_t i = 0; i < sh.srv.n && i < 16; i++)
+		ids[i] = sh.srv.tab[i]->c.id;
+	if (rc == XTAP_STATE_OK) {
+		bool ok = true;
+
+		/* as xtapd: the destinations first, then the tasks */
+		for (int pass = X1_REC_DEST; pass <= X1_REC_TASK; pass++)
+			for (size_t i = 0; i < x.nx1; i++)
+				if (x.x1[i].kind == pass && x1_store_restore(&st, &x.x1[i], &w))
+					ok = false;
+		if (ok)
+			all = x1_all_details(&st);
+		else
+			snprintf(why, whylen, "restore: %s", w);
+	} else if (sh.srv.n || x.nx1) {
+		snprintf(why, whylen, "refused but applied");
+	}
+	xtap_state_extra_free(&x);
+	x1_store_free(&st);
+	x1_shared_free(&sh);
+	return all;
+}
+
+/* The snapshot's text with the first line starting with prefix replaced by
+ * repl (NULL: removed), or repl appended after it (dup). */
+static int x1_edit(const char *text, const char *prefix, const char *repl, bool dup)
+{
+	const char *at = strstr(text, prefix), *end;
+	char *out;
+	size_t n = 0;
+	int rc;
+
+	if (!at)
+		return -1;
+	end = strchr(at, '\n') + 1;
+	out = malloc(strlen(text) + (repl ? strlen(repl) : 0) + X1_RECORD_MAX + 4);
+	memcpy(out, text, (size_t)(at - text));
+	n = (size_t)(at - text);
+	if (dup) {
+		memcpy(out + n, at, (size_t)(end - at));
+		n += (size_t)(end - at);
+	}
+	if (repl) {
+		memcpy(out + n, repl, strlen(repl));
+		n += strlen(repl);
+		out[n++] = '\n';
+	}
+	strcpy(out + n, dup ? at : end);
+	n += strlen(dup ? at : end);
+	rc = write_text(path, out, n, 0600);
+	free(out);
+	return rc;
+}
+
+static void test_x1_records(void)
+{
+	static struct x1_shared sh;
+	static struct x1_record rec[8], bad;
+	static char line[X1_RECORD_MAX];
+	struct xtap_journal j = { .fd = -1 };
+	struct x1_store st;
+	char why[XTAP_STATE_ERR_MAX], *want1, *want2, *want3, *got, *text, jpath2[300];
+	uint32_t ids[16], first_ids[] = { 1, 2, 3 };
+	size_t n, nrec, len, jlen;
+
+	snprintf(jpath2, sizeof(jpath2), "%s.journal", path);
+	unlink(path);
+	unlink(jpath2);
+	x1_shared_init(&sh, NULL);
+	x1_store_init(&st, &sh.ops, &sh, X1_NE);
+	/* a DTCP criterion (id 1) beside the X1 ones */
+	CHECK(request(&sh.srv, adds[0].text, "", T0_MS, NULL) == 200, "x1: a DTCP ADD first");
+	CHECK(x1_create_dest(&st, 1) == 0 && x1_activate(&st, 1, 1) == 0, "x1: CreateDestination, ActivateTask");
+	CHECK(sh.srv.n == 3 && st.ntasks == 1 && st.tasks[0]->ncrit == 2 && st.tasks[0]->crit[0] == 2 &&
+		      st.tasks[0]->crit[1] == 3,
+	      "x1: the task holds criteria 2 and 3 (one per target)");
+	want1 = x1_all_details(&st);
+
+	/* the snapshot: the records after the criteria, as loader/x1 writes them */
+	struct xtap_state_extra x = { .generation = 1 };
+	x.x1 = rec;
+	x.nx1 = x1_records_of(&st, rec);
+	CHECK(xtap_state_save(path, &sh.srv, &x) == XTAP_STATE_OK, "x1: snapshot with 2 records");
+	xtap_journal_reset(&j, path, 1);
+	text = read_text(path, &len);
+	{
+		char dl[X1_RECORD_MAX + 32], tl[X1_RECORD_MAX + 32];
+
+		x1_record_dest(st.dests[0], line, sizeof(line));
+		snprintf(dl, sizeof(dl), "\n%s\n", line);
+		x1_record_task(st.tasks[0], line, sizeof(line));
+		snprintf(tl, sizeof(tl), "\n%s\nend-state 3\n", line);
+		CHECK(text && strstr(text, dl) && strstr(text, tl) && strstr(text, dl) < strstr(text, tl) &&
+			      strstr(text, "\nend\nx1-dest "),
+		      "x1: the snapshot holds x1-dest then x1-task, as x1_record_* write them, after the last "
+		      "criterion");
+	}
+	got = x1_load(&n, ids, &nrec, why, sizeof(why));
+	CHECK(got && n == 3 && !memcmp(ids, first_ids, sizeof(first_ids)) && nrec == 2 && !strcmp(got, want1),
+	      "x1: loaded back, GetAllDetails answers as before (%s)", why);
+	free(got);
+
+	/* the journal: a second task (criteria 4, 5), then the first one
+	 * deactivated (2, 3 deleted, its record gone) */
+	CHECK(x1_activate(&st, 2, 1) == 0, "x1: a second ActivateTask");
+	{
+		struct xtap_state_extra t = { 0 };
+		uint32_t tid[] = { 4, 5 };
+		size_t k = x1_records_of(&st, rec);
+
+		t.x1 = &rec[k - 1]; /* the new task (the last) */
+		t.nx1 = 1;
+		CHECK(rec[k - 1].task.xid.b[15] == 2 && xtap_journal_append(&j, path, &sh.srv, &t, tid, 2) == 0,
+		      "x1: transaction 1 (task 2 and its criteria)");
+	}
+	want2 = x1_all_details(&st);
+	long cut1 = file_size(jpath2);
+	bad = rec[1]; /* the first task as it was */
+	CHECK(bad.kind == X1_REC_TASK && bad.task.xid.b[15] == 1 && x1_deactivate(&st, 1) == 0 && sh.srv.n == 3,
+	      "x1: DeactivateTask of the first");
+	{
+		struct xtap_state_extra t = { 0 };
+		uint32_t tid[] = { 2, 3 };
+
+		t.x1_gone = &bad;
+		t.nx1_gone = 1;
+		CHECK(xtap_journal_append(&j, path, &sh.srv, &t, tid, 2) == 0,
+		      "x1: transaction 2 (x1-gone, 2 deletes)");
+	}
+	want3 = x1_all_details(&st);
+	char *jt = read_text(jpath2, &jlen);
+	CHECK(jt && strstr(jt, "\nx1-gone x1-task ") && strstr(jt, "\ndelete 2\ndelete 3\nx1-gone ") &&
+		      strstr(jt, "commit 3\n") && strstr(jt, "\nx1-task "),
+	      "x1: the journal holds x1-task, x1-gone after the deletes, commit counting them");
+	got = x1_load(&n, ids, &nrec, why, sizeof(why));
+	CHECK(got && n == 3 && ids[0] == 1 && ids[1] == 4 && ids[2] == 5 && nrec == 2 && !strcmp(got, want3),
+	      "x1: replayed: task 2 with criteria 4 and 5, task 1 and its criteria gone (%s)", why);
+	free(got);
+	/* cut at every byte of the last transaction: the state before it or
+	 * after it, never a task without its criteria or the reverse */
+	int cut_bad = 0;
+	for (long c = cut1; jt && c <= (long)jlen; c++) {
+		write_text(jpath2, jt, (size_t)c, 0600);
+		got = x1_load(&n, ids, &nrec, why, sizeof(why));
+		if (!got || strcmp(got, c == (long)jlen ? want3 : want2) || n != (c == (long)jlen ? 3u : 5u))
+			cut_bad++;
+		free(got);
+	}
+	CHECK(cut_bad == 0, "x1: a journal cut at each of %ld bytes gives the state before or after (%d wrong)",
+	      (long)jlen - cut1 + 1, cut_bad);
+	unlink(jpath2);
+
+	/* what the loader refuses, naming the problem, nothing applied */
+	struct {
+		const char *prefix, *what;
+		int mode; /* 0 replace with line, 1 remove, 2 duplicate */
+		uint32_t crit; /* the task's criterion for mode 0 */
+	} cases[] = {
+		{ "x1-task ", "criterion 9 of a task is not in the state", 0, 9 },
+		{ "x1-task ", "criterion 1 of a task is owned by another control source", 0, 1 },
+		{ "x1-task ", "criterion 2 of an X1 control source is named by no task", 1, 0 },
+		{ "x1-dest ", "a task names a destination that is not in the state", 1, 0 },
+		{ "x1-dest ", "x1-dest: a DID twice", 2, 0 },
+		{ "x1-task ", "x1-task: an XID twice", 2, 0 },
+	};
+	for (size_t i = 0; text && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *repl = NULL;
+
+		if (cases[i].mode == 0) {
+			struct x1_record r1; /* the file's task, one criterion id changed */
+			const char *wy;
+			const char *at = strstr(text, "\nx1-task ") + 1;
+
+			CHECK(!x1_record_parse(at, (size_t)(strchr(at, '\n') - at), &r1, &wy),
+			      "x1: the file's task parses");
+			r1.crit[0] = cases[i].crit;
+			xtap_state_x1_line(&r1, line, sizeof(line));
+			repl = line;
+		}
+		x1_edit(text, cases[i].prefix, repl, cases[i].mode == 2);
+		got = x1_load(&n, ids, &nrec, why, sizeof(why));
+		CHECK(!got && n == 0 && nrec == 0 && strstr(why, cases[i].what) && !strstr(why, "192.0.2"),
+		      "x1: refused: %s (%s)", cases[i].what, why);
+		free(got);
+	}
+	/* damaged records: any character changed is refused or read as the
+	 * one record it encodes (loader/x1's decoder, tests/x1/test_x1.c);
+	 * here: a character that is not hex, and x1-gone outside a journal */
+	{
+		const char *at = strstr(text, "\nx1-dest ") + 1;
+		size_t ln = (size_t)(strchr(at, '\n') - at);
+
+		memcpy(line, at, ln);
+		line[ln] = 0;
+		line[ln - 3] = 'g';
+		x1_edit(text, "x1-dest ", line, false);
+		got = x1_load(&n, ids, &nrec, why, sizeof(why));
+		CHECK(!got && n == 0 && strstr(why, "x1-dest: not hex"), "x1: a record not hex is refused (%s)", why);
+		free(got);
+		snprintf(line, sizeof(line), "x1-gone %.*s", (int)ln, at);
+		x1_edit(text, "x1-dest ", line, false);
+		got = x1_load(&n, ids, &nrec, why, sizeof(why));
+		CHECK(!got && strstr(why, "unknown keyword"), "x1: x1-gone in a snapshot is refused (%s)", why);
+		free(got);
+	}
+	free(text);
+	free(jt);
+	free(want1);
+	free(want2);
+	free(want3);
+	if (j.fd >= 0)
+		close(j.fd);
+	unlink(path);
+	x1_store_free(&st);
+	x1_shared_free(&sh);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -1182,6 +1537,7 @@ int main(void)
 	test_malformed();
 	test_journal();
 	test_durability();
+	test_x1_records();
 	unlink(path);
 	unlink(tmppath);
 	if (rmdir(dir))
