@@ -233,31 +233,18 @@ static int set_open(struct set *s, uint32_t max)
 	if (!s->skel)
 		return -1;
 	xtap_dp_size_maps(s->skel, max);
-	bpf_map__set_max_entries(s->skel->maps.xtap_prefix, max);
 	if (xtap_bpf__load(s->skel))
 		return -1;
-	m = (struct xtap_cls_maps){
-		bpf_map__fd(s->skel->maps.xtap_rules),
-		bpf_map__fd(s->skel->maps.xtap_stats),
-		bpf_map__fd(s->skel->maps.xtap_exact),
-		bpf_map__fd(s->skel->maps.xtap_prefix),
-		bpf_map__fd(s->skel->maps.xtap_sets),
-		bpf_map__fd(s->skel->maps.xtap_ifaces),
-		bpf_map__fd(s->skel->maps.xtap_present),
-		bpf_map__fd(s->skel->maps.xtap_frags),
-		bpf_map__fd(s->skel->maps.xtap_counters),
-		0,
-		0,
-		bpf_map__fd(s->skel->maps.xtap_xfilter),
-	};
+	xtap_dp_skel_maps(s->skel, &m);
+	m.cdests = m.cd_stats = 0; /* no delivery here */
 	s->cls = xtap_cls_new(&m, max, XTAP_MAX_SETS_DEFAULT);
 	s->cold = bench_bpf__open();
 	if (!s->cold)
 		return -1;
 #define SHARE(name) bpf_map__reuse_fd(s->cold->maps.name, bpf_map__fd(s->skel->maps.name))
-	if (SHARE(xtap_rules) || SHARE(xtap_stats) || SHARE(xtap_exact) || SHARE(xtap_prefix) || SHARE(xtap_sets) ||
-	    SHARE(xtap_ifaces) || SHARE(xtap_present) || SHARE(xtap_frags) || SHARE(xtap_counters) ||
-	    SHARE(xtap_xfilter))
+	if (SHARE(xtap_rules) || SHARE(xtap_stats) || SHARE(xtap_exact) || SHARE(xtap_pnodes) || SHARE(xtap_pleaf) ||
+	    SHARE(xtap_phead) || SHARE(xtap_pchunk) || SHARE(xtap_sets) || SHARE(xtap_ifaces) || SHARE(xtap_present) ||
+	    SHARE(xtap_frags) || SHARE(xtap_counters) || SHARE(xtap_xfilter))
 		return -1;
 	s->cold->rodata->xtap_xfilter_mask = s->skel->rodata->xtap_xfilter_mask;
 	if (bench_bpf__load(s->cold))

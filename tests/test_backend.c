@@ -307,8 +307,7 @@ static int adopt_after_restart(void)
 		dtcp_session_free(&s2);
 	}
 	REQUIRE(xtap_cls_count(cls2) == 0, "rules left in the new instance");
-	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 &&
-			tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0,
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 && tenv_prefix_words(&env) == 0,
 		"map entries left");
 	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 0, "deleted criterion still matches");
 	/* a new criterion through the new instance reuses freed slots cleanly */
@@ -356,7 +355,7 @@ static int sweep_unknown(void)
 	REQUIRE(removed == 2, "%u unknown rules removed, want 2", removed);
 	REQUIRE(run_pkt("192.0.2.40", "198.51.100.7", 80, &m) == 1, "the adopted criterion lost");
 	REQUIRE(run_pkt("192.0.2.42", "198.51.100.7", 80, &m) == 0, "a swept rule still matches");
-	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix entries left");
+	REQUIRE(tenv_prefix_words(&env) == 0, "prefix entries left");
 	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "exact entries: %d",
 		tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)));
 	xtap_backend_free(&be3);

@@ -1286,6 +1286,7 @@ static int bounds(void)
 	struct crit_text wide = { .src = "192.0.0.0/8" }, narrow = { .src = "192.0.2.0/24" };
 	uint32_t slots[XTAP_MAX_CAND + 1], s2;
 	struct crit_store cs;
+	struct xtap_cls_pusage pu;
 	int n_exact;
 
 	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
@@ -1303,7 +1304,8 @@ static int bounds(void)
 		REQUIRE(!add_criteria(&wide, 1, &slots[i]), "add wide %d", i);
 	REQUIRE(crit_from_text(&narrow, env.ifindex, &cs) == 0, "text");
 	REQUIRE(xtap_cls_add(env.cls, &cs.c, &s2) == -ENOSPC, "pushed-down bound not enforced");
-	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 1, "prefix entries");
+	xtap_cls_prefix_usage(env.cls, &pu);
+	REQUIRE(pu.entries == 1, "prefix entries %u", pu.entries);
 
 	/* malformed input */
 	REQUIRE(crit_from_text(&(struct crit_text){ .src = V4A, .dport = "90-80" }, env.ifindex, &cs) == 0, "text");
@@ -1345,7 +1347,7 @@ static int delete_and_reuse(void)
 	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
 	REQUIRE(((struct xtap_meta *)out.meta)->ncd == 0, "deleted criteria matched");
 	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "exact map not empty");
-	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix map not empty");
+	REQUIRE(tenv_prefix_words(&env) == 0, "prefix index not empty");
 	REQUIRE(!bpf_map_lookup_elem(env.maps.present, &zero, &present) && present == 0, "present bits %#x", present);
 	/* slots come back only after a grace period, with zeroed counters */
 	REQUIRE(!xtap_cls_sync(env.cls), "sync");
