@@ -329,32 +329,20 @@ __noinline int xtap_scan_chunk(const struct xtap_pchunk *c, struct xtap_cls_stat
 }
 
 /* The list of a prefix entry (0: none): its own chunks, then its covering
- * entry's, up to the shortest prefix. At most XTAP_PWALK_MAX steps: the
+ * entry's, up to the shortest prefix. At most XTAP_PWALK_MAX chunks: the
  * longest list the loader writes. */
-static __always_inline void plist_scan(__u32 entry, struct xtap_cls_state *s)
+static __always_inline void plist_scan(__u32 chunk, struct xtap_cls_state *s)
 {
-	__u32 chunk = 0;
-
 	for (int i = 0; i < XTAP_PWALK_MAX; i++) {
 		struct xtap_pchunk *c;
 
-		if (!chunk) {
-			struct xtap_phead *h;
-
-			if (!entry)
-				break;
-			h = bpf_map_lookup_elem(&XTAP_MAP_PHEAD, &entry);
-			if (!h)
-				break;
-			chunk = h->first;
-			entry = h->parent;
-			continue;
-		}
+		if (!chunk)
+			break;
 		c = bpf_map_lookup_elem(&XTAP_MAP_PCHUNK, &chunk);
 		if (!c)
 			break;
 		xtap_scan_chunk(c, s);
-		chunk = c->next;
+		chunk = c->next ? c->next : c->parent;
 	}
 }
 

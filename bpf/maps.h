@@ -68,14 +68,6 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, XTAP_PHEAD_DEFAULT);
-	__type(key, __u32);
-	__type(value, struct xtap_phead);
-} XTAP_MAP_PHEAD SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, XTAP_PCHUNK_DEFAULT);
 	__type(key, __u32);
 	__type(value, struct xtap_pchunk);

@@ -39,10 +39,9 @@
 #define XTAP_EXACT_ENTRIES_DEFAULT XTAP_MAX_CRITERIA_DEFAULT
 /* Default sizes of the prefix arrays (the loader sizes them from the
  * number of criteria, xtap_dp_size_maps): nodes of 1 KiB, compressed
- * leaves of 32 bytes, entries of 8, candidate chunks of 64. */
+ * leaves of 32 bytes, candidate chunks of 64. */
 #define XTAP_PT_NODES_DEFAULT (XTAP_PT_ROOT_NODES + 16384u)
 #define XTAP_PLEAF_DEFAULT 65536u
-#define XTAP_PHEAD_DEFAULT 65536u
 #define XTAP_PCHUNK_DEFAULT 65536u
 /* Exact pre-filter: 8 bits per criterion, so that a packet whose addresses
  * no exact criterion names skips the hash lookup 7 times in 8 even when
@@ -143,8 +142,8 @@ static inline __attribute__((always_inline)) __u32 xtap_xfilter_hash(const struc
  * (loader/lib/prefix_dir.c, docs/classifier.md "Prefixes"). A lookup reads
  * one root word, at most XTAP_PT_LEVELS node words (IPv4: XTAP_PT_LEVELS4),
  * at most one compressed leaf: a bounded number of reads whatever the
- * number of prefixes. It yields a prefix entry, whose candidate list is its
- * own chunks followed by its covering entry's list (xtap_phead).
+ * number of prefixes. It yields a prefix entry: the first chunk of its
+ * candidate list, which goes on with its covering entry's list.
  *
  * XTAP_MAP_PNODES: nodes of 256 words (one address byte each; a node is
  * 1 KiB, as small as a multibit node gets without bitmap compression). The
@@ -153,7 +152,6 @@ static inline __attribute__((always_inline)) __u32 xtap_xfilter_hash(const struc
  * most 2^15 words). A word is a tagged value: */
 #define XTAP_MAP_PNODES xtap_pnodes
 #define XTAP_MAP_PLEAF xtap_pleaf
-#define XTAP_MAP_PHEAD xtap_phead
 #define XTAP_MAP_PCHUNK xtap_pchunk
 #define XTAP_PT_NROOTS 8 /* (dir, side src/dst) x family: XTAP_PT_ROOT() */
 #define XTAP_PT_ROOT(dir, side, is6) ((((dir)*2u + (side)) * 2u) + (is6))
@@ -163,7 +161,7 @@ static inline __attribute__((always_inline)) __u32 xtap_xfilter_hash(const struc
 #define XTAP_PT_LEVELS 14
 #define XTAP_PT_TAG(w) ((w) >> 30)
 #define XTAP_PT_VAL(w) ((w)&0x3fffffffu)
-#define XTAP_PT_LEAF 0u /* value: prefix entry (xtap_phead), 0: none */
+#define XTAP_PT_LEAF 0u /* value: prefix entry (its first chunk), 0: none */
 #define XTAP_PT_NODE 1u /* value: node number */
 #define XTAP_PT_CLEAF 2u /* value: compressed leaf number */
 #define XTAP_PT_WORD(tag, v) (((__u32)(tag) << 30) | (__u32)(v))
@@ -186,19 +184,16 @@ struct xtap_pleaf {
 };
 _Static_assert(sizeof(struct xtap_pleaf) == 32, "pleaf size: two per cache line");
 
-/* A prefix entry (1-based; 0 is none): its first own chunk and its
- * covering entry, each switched by one 32-bit store. */
-struct xtap_phead {
-	__u32 first;
-	__u32 parent;
-};
-_Static_assert(sizeof(struct xtap_phead) == 8, "phead size");
-
-/* Candidate chunk (1-based): one cache line of rule slots, chained. */
-#define XTAP_PCHUNK_SLOTS 14
+/* Candidate chunk (1-based; 0 is none): one cache line of rule slots. A
+ * prefix entry is named by its first chunk: its own criteria, chained by
+ * next, then (parent) the covering entry's list. Written once; an entry
+ * whose criteria change gets a new chain (a new number), and its parent
+ * field, in every chunk of an entry, is switched by one 32-bit store. */
+#define XTAP_PCHUNK_SLOTS 13
 struct xtap_pchunk {
 	__u32 n; /* slots used, 1 to XTAP_PCHUNK_SLOTS */
 	__u32 next; /* next own chunk of the entry, 0: last */
+	__u32 parent; /* the covering entry, 0: none */
 	__u32 slot[XTAP_PCHUNK_SLOTS];
 };
 _Static_assert(sizeof(struct xtap_pchunk) == 64, "pchunk is one cache line");
@@ -208,10 +203,9 @@ _Static_assert(sizeof(struct xtap_pchunk) == 64, "pchunk is one cache line");
  * no source can exhaust another's share. */
 #define XTAP_MAX_SOURCES 64
 #define XTAP_CAND_PER_SOURCE 16
-/* Steps of the longest list walk: one per entry of the chain (at most one
- * per prefix length, 127), one per chunk (at most one per entry plus the
- * candidates over XTAP_PCHUNK_SLOTS: every source at its share). */
-#define XTAP_PWALK_MAX (2 * 127 + (XTAP_MAX_SOURCES * XTAP_CAND_PER_SOURCE + XTAP_PCHUNK_SLOTS - 1) / XTAP_PCHUNK_SLOTS)
+/* Chunks of the longest list: at most one entry per prefix length (127)
+ * each with a last chunk not full, and every source at its share. */
+#define XTAP_PWALK_MAX (127 + (XTAP_MAX_SOURCES * XTAP_CAND_PER_SOURCE + XTAP_PCHUNK_SLOTS - 1) / XTAP_PCHUNK_SLOTS)
 
 /* Candidate set of an index entry: slots into xtap_rules. For prefix
  * entries the control plane pushes the candidates of covering (shorter)

@@ -260,8 +260,8 @@ static int set_open(struct set *s, uint32_t max)
 		return -1;
 #define SHARE(name) bpf_map__reuse_fd(s->cold->maps.name, bpf_map__fd(s->skel->maps.name))
 	if (SHARE(xtap_rules) || SHARE(xtap_stats) || SHARE(xtap_exact) || SHARE(xtap_pnodes) || SHARE(xtap_pleaf) ||
-	    SHARE(xtap_phead) || SHARE(xtap_pchunk) || SHARE(xtap_sets) || SHARE(xtap_ifaces) || SHARE(xtap_present) ||
-	    SHARE(xtap_frags) || SHARE(xtap_counters) || SHARE(xtap_xfilter))
+	    SHARE(xtap_pchunk) || SHARE(xtap_sets) || SHARE(xtap_ifaces) || SHARE(xtap_present) || SHARE(xtap_frags) ||
+	    SHARE(xtap_counters) || SHARE(xtap_xfilter))
 		return -1;
 	s->cold->rodata->xtap_xfilter_mask = s->skel->rodata->xtap_xfilter_mask;
 	if (bench_bpf__load(s->cold))
@@ -329,9 +329,9 @@ static void prefix_memory(const struct set *s, const char *fam)
 	xtap_cls_prefix_usage(s->cls, &u);
 	alloc += map_memlock(bpf_map__fd(s->skel->maps.xtap_pnodes));
 	alloc += map_memlock(bpf_map__fd(s->skel->maps.xtap_pleaf));
-	alloc += map_memlock(bpf_map__fd(s->skel->maps.xtap_phead));
 	alloc += map_memlock(bpf_map__fd(s->skel->maps.xtap_pchunk));
-	printf("INFO %s mixed %u criteria, %u prefixes: prefix index in use %u nodes, %u compressed leaves, %u entries, "
+	printf("INFO %s mixed %u criteria, %u prefixes: prefix index in use %u nodes, %u compressed leaves, %u "
+	       "entries, "
 	       "%u chunks\n",
 	       fam, s->n, nprefix, u.nodes, u.leaves, u.entries, u.chunks);
 	snprintf(name, sizeof(name), "prefix_index_bytes_in_use_per_prefix_%s_%u", fam, s->n);

@@ -1682,6 +1682,7 @@ static void *pchurn(void *p)
 	struct crit_store cs;
 	long added = 0, deleted = 0;
 	double t0 = now_s();
+	int err;
 
 	while (!a->stop && a->updates < PUPD_TOTAL) {
 		int v6, plen;
@@ -1730,12 +1731,10 @@ static void *pchurn(void *p)
 			plen = 8 + (int)(st >> 40) % 24;
 		}
 		cs.c.src_plen = (uint8_t)plen;
-		a->err = xtap_cls_add(env.cls, &cs.c, &win[added % PUPD_WINDOW]);
-		if (a->err == -ENOSPC) { /* that source's share under it is full: another draw */
-			a->err = 0;
+		err = xtap_cls_add(env.cls, &cs.c, &win[added % PUPD_WINDOW]);
+		if (err == -ENOSPC) /* that source's share under it is full: another draw */
 			continue;
-		}
-		if (a->err)
+		if ((a->err = err)) /* the main thread stops at an error: set only then */
 			break;
 		added++;
 		a->updates++;

@@ -251,7 +251,7 @@ struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_cri
 		goto fail;
 	if (sync_init(cls) || xf_init(cls))
 		goto fail;
-	cls->pd = pdir_new(&(struct pdir_maps){ maps->pnodes, maps->pleaf, maps->phead, maps->pchunk }, sync_cb, cls);
+	cls->pd = pdir_new(&(struct pdir_maps){ maps->pnodes, maps->pleaf, maps->pchunk }, sync_cb, cls);
 	if (!cls->pd)
 		goto fail;
 	return cls;

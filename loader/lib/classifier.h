@@ -19,7 +19,7 @@ struct xtap_cls_maps {
 	int rules, stats, exact, sets, ifaces, present, frags, counters;
 	int cdests, cd_stats;
 	int xfilter; /* the exact pre-filter; 0 or less: none (every exact lookup is made) */
-	int pnodes, pleaf, phead, pchunk; /* the prefix index (xtap.h), required */
+	int pnodes, pleaf, pchunk; /* the prefix index (xtap.h), required */
 };
 
 /* A set of values: "any", or the union of n ranges. */
@@ -98,7 +98,7 @@ const struct xtap_cls_maps *xtap_cls_maps_of(const struct xtap_cls *cls);
 /* The prefix arrays: what is in use (roots aside) and their sizes. */
 struct xtap_cls_pusage {
 	uint32_t nodes, leaves, entries, chunks;
-	uint64_t bytes; /* in use: nodes 1 KiB, leaves 32 B, entries 8 B, chunks 64 B */
+	uint64_t bytes; /* in use: nodes 1 KiB, leaves 32 B, chunks 64 B */
 	uint32_t max_nodes, max_leaves, max_entries, max_chunks;
 };
 void xtap_cls_prefix_usage(const struct xtap_cls *cls, struct xtap_cls_pusage *u);

@@ -11,7 +11,7 @@
  * P), and the word that held P's region (a leaf or compressed leaf becomes a
  * small fresh subtree); removing P is the reverse. So an update touches the
  * words of P's region, never more, and the covering entries' lists are not
- * copied: an entry's list continues at its parent's (xtap_phead.parent).
+ * copied: an entry's list continues at its parent's (xtap_pchunk.parent).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,7 +31,7 @@ struct pool {
 	uint32_t *pending, npending;
 };
 
-enum { P_NODE, P_LEAF, P_HEAD, P_CHUNK, P_COUNT };
+enum { P_NODE, P_LEAF, P_CHUNK, P_COUNT };
 
 struct fresh {
 	uint8_t pool;
@@ -46,7 +46,6 @@ struct pub {
 struct pdir {
 	struct xtap_pnode *nodes;
 	struct xtap_pleaf *leaves;
-	struct xtap_phead *heads;
 	struct xtap_pchunk *chunks;
 	size_t len[P_COUNT];
 	struct pool pool[P_COUNT];
@@ -59,6 +58,8 @@ struct pdir {
 	struct pub *pub;
 	size_t npub, cappub;
 	const struct trie *t; /* the trie of the operation under way */
+	uint32_t nentries;
+	uint32_t rematch_to; /* word_rematch's new list */
 };
 
 static void *map_mmap(int fd, uint32_t vsize, uint32_t *max, size_t *len)
@@ -101,14 +102,12 @@ struct pdir *pdir_new(const struct pdir_maps *m, int (*sync)(void *), void *arg)
 	pd->sync_arg = arg;
 	pd->nodes = map_mmap(m->nodes, sizeof(struct xtap_pnode), &max[P_NODE], &pd->len[P_NODE]);
 	pd->leaves = map_mmap(m->leaves, sizeof(struct xtap_pleaf), &max[P_LEAF], &pd->len[P_LEAF]);
-	pd->heads = map_mmap(m->heads, sizeof(struct xtap_phead), &max[P_HEAD], &pd->len[P_HEAD]);
 	pd->chunks = map_mmap(m->chunks, sizeof(struct xtap_pchunk), &max[P_CHUNK], &pd->len[P_CHUNK]);
-	if (!pd->nodes || !pd->leaves || !pd->heads || !pd->chunks || max[P_NODE] < XTAP_PT_ROOT_NODES)
+	if (!pd->nodes || !pd->leaves || !pd->chunks || max[P_NODE] < XTAP_PT_ROOT_NODES)
 		goto fail;
-	/* nodes past the roots; leaves, entries and chunks from 1 (0: none) */
+	/* nodes past the roots; leaves and chunks from 1 (0: none) */
 	if (pool_init(&pd->pool[P_NODE], XTAP_PT_ROOT_NODES, max[P_NODE]) ||
-	    pool_init(&pd->pool[P_LEAF], 1, max[P_LEAF]) || pool_init(&pd->pool[P_HEAD], 1, max[P_HEAD]) ||
-	    pool_init(&pd->pool[P_CHUNK], 1, max[P_CHUNK]))
+	    pool_init(&pd->pool[P_LEAF], 1, max[P_LEAF]) || pool_init(&pd->pool[P_CHUNK], 1, max[P_CHUNK]))
 		goto fail;
 	return pd;
 fail:
@@ -124,7 +123,6 @@ void pdir_free(struct pdir *pd)
 		return;
 	maps[P_NODE] = pd->nodes;
 	maps[P_LEAF] = pd->leaves;
-	maps[P_HEAD] = pd->heads;
 	maps[P_CHUNK] = pd->chunks;
 	for (int i = 0; i < P_COUNT; i++) {
 		if (maps[i])
@@ -396,8 +394,9 @@ static int word_unleaf(struct pdir *pd, const struct trie_node *n, uint32_t *w, 
 	return l->match == n->id ? pub_add(pd, w, XTAP_PT_WORD(XTAP_PT_LEAF, l->miss)) : 0;
 }
 
-/* The own criteria of n as a fresh chain of chunks; *first its head. */
-static int own_chunks(struct pdir *pd, const struct trie_node *n, uint32_t *first)
+/* The own criteria of n as a fresh chain of chunks going on at parent;
+ * *first names the new list. */
+static int own_chunks(struct pdir *pd, const struct trie_node *n, uint32_t parent, uint32_t *first)
 {
 	uint32_t next = 0, nch = (n->nown + XTAP_PCHUNK_SLOTS - 1) / XTAP_PCHUNK_SLOTS;
 	int err;
@@ -414,20 +413,29 @@ static int own_chunks(struct pdir *pd, const struct trie_node *n, uint32_t *firs
 		ch->n = m < XTAP_PCHUNK_SLOTS ? m : XTAP_PCHUNK_SLOTS;
 		memcpy(ch->slot, n->own + k, ch->n * sizeof(uint32_t));
 		ch->next = next;
+		ch->parent = parent;
 		next = id;
 	}
 	*first = next;
 	return 0;
 }
 
+/* The chunks of a list's own part (bounded by the pool: never a loop). */
 static void chunks_unlink(struct pdir *pd, uint32_t c)
 {
-	/* bounded by the pool: a chain never loops */
 	for (uint32_t k = 0; c && k < pd->pool[P_CHUNK].max; k++) {
 		uint32_t next = pd->chunks[c].next;
 
 		put_pending(pd, P_CHUNK, c);
 		c = next;
+	}
+}
+
+static void set_parent(struct pdir *pd, uint32_t c, uint32_t parent)
+{
+	for (uint32_t k = 0; c && k < pd->pool[P_CHUNK].max; k++) {
+		store(&pd->chunks[c].parent, parent);
+		c = pd->chunks[c].next;
 	}
 }
 
@@ -443,22 +451,41 @@ static int reparent_one(struct trie_node *e, void *arg)
 	struct reparent *r = arg;
 
 	if (trie_entry_parent(e) == r->of)
-		store(&r->pd->heads[e->id].parent, r->to);
+		set_parent(r->pd, e->id, r->to);
 	return 0;
+}
+
+/* Own criteria changed: the compressed leaf that held the entry (its
+ * region's one prefix) names the new list. */
+static int word_rematch(struct pdir *pd, const struct trie_node *n, uint32_t *w, unsigned d)
+{
+	const struct xtap_pleaf *l;
+	uint32_t id;
+	int err;
+
+	(void)d;
+	if (XTAP_PT_TAG(*w) != XTAP_PT_CLEAF)
+		return 0; /* never: a leaf's region holds no prefix */
+	l = &pd->leaves[XTAP_PT_VAL(*w)];
+	if (l->match != n->id)
+		return 0;
+	if ((err = get(pd, P_LEAF, &id)))
+		return err;
+	pd->leaves[id] = *l;
+	pd->leaves[id].match = pd->rematch_to;
+	return pub_add(pd, w, XTAP_PT_WORD(XTAP_PT_CLEAF, id));
 }
 
 int pdir_entry_new(struct pdir *pd, struct trie_node *n, struct trie *t)
 {
 	const struct trie_node *up = trie_entry_parent(n);
-	uint32_t id, first, from = up ? up->id : 0;
+	uint32_t id, from = up ? up->id : 0;
 	struct reparent r = { pd, n, 0 };
 	int err;
 
 	pd->t = t;
-	if ((err = get(pd, P_HEAD, &id)) || (err = own_chunks(pd, n, &first)))
+	if ((err = own_chunks(pd, n, from, &id)))
 		goto fail;
-	pd->heads[id].first = first;
-	pd->heads[id].parent = from;
 	n->id = id;
 	if ((err = region_words(pd, n, from, id, word_rebuild)))
 		goto fail;
@@ -466,6 +493,7 @@ int pdir_entry_new(struct pdir *pd, struct trie_node *n, struct trie *t)
 	/* the entries n now covers continue at n (they went to n's parent) */
 	r.to = id;
 	trie_walk_below(n, reparent_one, &r);
+	pd->nentries++;
 	return 0;
 fail:
 	n->id = 0;
@@ -475,17 +503,26 @@ fail:
 
 int pdir_entry_own(struct pdir *pd, struct trie_node *n)
 {
-	uint32_t first, old = pd->heads[n->id].first;
+	const struct trie_node *up = trie_entry_parent(n);
+	uint32_t id, old = n->id;
+	struct reparent r = { pd, n, 0 };
 	int err;
 
-	if ((err = own_chunks(pd, n, &first))) {
-		undo(pd);
-		return err;
-	}
-	store(&pd->heads[n->id].first, first);
-	pd->nfresh = 0;
+	if ((err = own_chunks(pd, n, up ? up->id : 0, &id)))
+		goto fail;
+	pd->rematch_to = id;
+	if ((err = region_words(pd, n, old, id, word_rematch)))
+		goto fail;
+	publish(pd);
+	r.to = id;
+	trie_walk_below(n, reparent_one, &r);
+	n->id = id;
+	/* last: until here a word or a list below may still name it */
 	chunks_unlink(pd, old);
 	return 0;
+fail:
+	undo(pd);
+	return err;
 }
 
 /* After n left the trie: a node word on its path whose region now holds at
@@ -521,7 +558,7 @@ static void collapse(struct pdir *pd, const uint8_t *nkey, unsigned p)
 int pdir_entry_del(struct pdir *pd, struct trie_node *n, struct trie *t)
 {
 	const struct trie_node *up = trie_entry_parent(n);
-	uint32_t id = n->id, to = up ? up->id : 0, first = pd->heads[id].first;
+	uint32_t id = n->id, to = up ? up->id : 0;
 	struct reparent r = { pd, n, to };
 	uint8_t key[TRIE_KEY_BYTES];
 	unsigned p = n->plen - TRIE_HDR_BITS;
@@ -538,8 +575,8 @@ int pdir_entry_del(struct pdir *pd, struct trie_node *n, struct trie *t)
 	trie_remove(t, n);
 	collapse(pd, key, p);
 	/* last: until here a compressed leaf or a list may still name them */
-	chunks_unlink(pd, first);
-	put_pending(pd, P_HEAD, id);
+	chunks_unlink(pd, id);
+	pd->nentries--;
 	return 0;
 }
 
@@ -558,17 +595,15 @@ static int mark(struct marks *mk, int i, uint32_t id)
 	return 1;
 }
 
-/* An entry of the running datapath and the chain above it. */
-static void mark_entry(struct marks *mk, uint32_t e)
+/* A list of the running datapath: its chunks and those of its parents. */
+static void mark_entry(struct marks *mk, uint32_t c)
 {
 	struct pdir *pd = mk->pd;
 
-	while (mark(mk, P_HEAD, e)) {
-		uint32_t c = pd->heads[e].first;
-
-		while (mark(mk, P_CHUNK, c)) /* a chunk marked twice ends the chain: no loop */
-			c = pd->chunks[c].next;
-		e = pd->heads[e].parent;
+	/* a chunk marked before ends the walk: no loop */
+	while (mark(mk, P_CHUNK, c)) {
+		mark_entry(mk, pd->chunks[c].parent); /* one level per prefix length at most */
+		c = pd->chunks[c].next;
 	}
 }
 
@@ -597,16 +632,14 @@ static void mark_word(struct marks *mk, uint32_t w, int depth)
 
 static int assign(struct pdir *pd, struct trie_node *n)
 {
-	uint32_t first;
 	int err;
 
 	if (!n)
 		return 0;
 	if (n->is_entry) {
-		if ((err = get(pd, P_HEAD, &n->id)) || (err = own_chunks(pd, n, &first)))
+		if ((err = own_chunks(pd, n, 0, &n->id)))
 			return err;
-		pd->heads[n->id].first = first;
-		pd->heads[n->id].parent = 0;
+		pd->nentries++;
 	}
 	if ((err = assign(pd, n->child[0])))
 		return err;
@@ -620,7 +653,7 @@ static void link_parents(struct pdir *pd, struct trie_node *n)
 	if (n->is_entry) {
 		const struct trie_node *up = trie_entry_parent(n);
 
-		pd->heads[n->id].parent = up ? up->id : 0;
+		set_parent(pd, n->id, up ? up->id : 0);
 	}
 	link_parents(pd, n->child[0]);
 	link_parents(pd, n->child[1]);
@@ -649,6 +682,7 @@ int pdir_rebuild(struct pdir *pd, struct trie *t)
 			if (!mk.m[i][id])
 				p->ready[p->nready++] = id;
 	}
+	pd->nentries = 0;
 	if ((err = assign(pd, t->root)))
 		goto out;
 	link_parents(pd, t->root);
@@ -686,12 +720,12 @@ void pdir_usage(const struct pdir *pd, struct pdir_usage *u)
 {
 	u->nodes = pd->pool[P_NODE].used;
 	u->leaves = pd->pool[P_LEAF].used;
-	u->entries = pd->pool[P_HEAD].used;
+	u->entries = pd->nentries;
 	u->chunks = pd->pool[P_CHUNK].used;
 	u->max_nodes = pd->pool[P_NODE].max - XTAP_PT_ROOT_NODES;
 	u->max_leaves = pd->pool[P_LEAF].max - 1;
-	u->max_entries = pd->pool[P_HEAD].max - 1;
+	u->max_entries = pd->pool[P_CHUNK].max - 1;
 	u->max_chunks = pd->pool[P_CHUNK].max - 1;
 	u->bytes = (uint64_t)u->nodes * sizeof(struct xtap_pnode) + (uint64_t)u->leaves * sizeof(struct xtap_pleaf) +
-		(uint64_t)u->entries * sizeof(struct xtap_phead) + (uint64_t)u->chunks * sizeof(struct xtap_pchunk);
+		(uint64_t)u->chunks * sizeof(struct xtap_pchunk);
 }

@@ -2,7 +2,7 @@
 /*
  * The datapath's prefix index (include/xtap.h "Prefix index"), kept in step
  * with the control plane's trie (prefix_trie.h): multibit trie nodes,
- * compressed leaves, prefix entries and their candidate chunks, written
+ * compressed leaves and the candidate chunks of prefix entries, written
  * through shared mappings of the BPF arrays.
  *
  * Readers never see a half-written state: new nodes, leaves and chunks are
@@ -19,14 +19,14 @@
 struct pdir;
 
 struct pdir_maps {
-	int nodes, leaves, heads, chunks; /* XTAP_MAP_PNODES, _PLEAF, _PHEAD, _PCHUNK */
+	int nodes, leaves, chunks; /* XTAP_MAP_PNODES, _PLEAF, _PCHUNK */
 };
 
 /* What the arrays hold and can hold. */
 struct pdir_usage {
 	uint32_t nodes, leaves, entries, chunks; /* in use, roots aside */
 	uint32_t max_nodes, max_leaves, max_entries, max_chunks;
-	uint64_t bytes; /* of what is in use: nodes 1 KiB, leaves 32 B, entries 8 B, chunks 64 B */
+	uint64_t bytes; /* of what is in use: nodes 1 KiB, leaves 32 B, chunks 64 B */
 };
 
 /* sync(arg): wait for a grace period, then call pdir_synced (the library's
@@ -37,7 +37,8 @@ void pdir_free(struct pdir *pd);
 /* n was just inserted in t with its own criteria: write its entry and
  * route the addresses under it there. On error nothing was published. */
 int pdir_entry_new(struct pdir *pd, struct trie_node *n, struct trie *t);
-/* n's own criteria changed (still some): switch its list. */
+/* n's own criteria changed (still some): a new list, and the words and
+ * lists that named the old one name it. */
 int pdir_entry_own(struct pdir *pd, struct trie_node *n);
 /* n has no criteria left: route its addresses to its covering entry and
  * remove it from t (trie_remove). On error nothing changed. */
