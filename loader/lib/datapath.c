@@ -28,11 +28,11 @@ struct map_ref {
 		XTAP_MAP_NAME(n), __builtin_offsetof(struct xtap_cls_maps, f) \
 	}
 static const struct map_ref maps[] = {
-	M(XTAP_MAP_RULES, rules),     M(XTAP_MAP_STATS, stats),	      M(XTAP_MAP_EXACT, exact),
-	M(XTAP_MAP_PNODES, pnodes),   M(XTAP_MAP_PLEAF, pleaf),	      
-	M(XTAP_MAP_PCHUNK, pchunk),   M(XTAP_MAP_SETS, sets),	      M(XTAP_MAP_IFACES, ifaces),
-	M(XTAP_MAP_PRESENT, present), M(XTAP_MAP_FRAGS, frags),	      M(XTAP_MAP_COUNTERS, counters),
-	M(XTAP_MAP_CDESTS, cdests),   M(XTAP_MAP_CD_STATS, cd_stats), M(XTAP_MAP_XFILTER, xfilter),
+	M(XTAP_MAP_RULES, rules),	M(XTAP_MAP_STATS, stats),	M(XTAP_MAP_EXACT, exact),
+	M(XTAP_MAP_PNODES, pnodes),	M(XTAP_MAP_PLEAF, pleaf),	M(XTAP_MAP_PCHUNK, pchunk),
+	M(XTAP_MAP_SETS, sets),		M(XTAP_MAP_IFACES, ifaces),	M(XTAP_MAP_PRESENT, present),
+	M(XTAP_MAP_FRAGS, frags),	M(XTAP_MAP_COUNTERS, counters), M(XTAP_MAP_CDESTS, cdests),
+	M(XTAP_MAP_CD_STATS, cd_stats), M(XTAP_MAP_XFILTER, xfilter),
 };
 #undef M
 #define NMAPS (sizeof(maps) / sizeof(maps[0]))
