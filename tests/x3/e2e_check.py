@@ -63,9 +63,11 @@ if sys.argv[1] == "basic":
           tx["pdus"] == n and tx["confirmed"] == n and tx["lost"] == {"buffer_full": 0,
           "unconfirmed_at_exit": 0} and tx["not_framed"] == {"kernel_drops": 0, "not_ip": 0}, tx)
     ts = [t for t, _, _ in got]
-    check("timestamps within the capture window and never going back",
-          all(t0 <= t <= t1 + 1 for t in ts) and all(p <= q for p, q in zip(ts, ts[1:])),
-          (t0, ts[:1], ts[-1:], t1))
+    # in the window; the order is checked per flow below (the wording): copies of
+    # the two interfaces are stamped at vt1 on whichever CPU took them, so across flows the
+    # stream can go back by microseconds (seen once under make test's load)
+    check("timestamps within the capture window",
+          all(t0 <= t <= t1 + 1 for t in ts), (t0, ts[:1], ts[-1:], t1))
     # each PDU's timestamp against tcpdump's at the sensor's ingress (the
     # skb's receive stamp there, nanoseconds) of the same bytes, in order:
     # the copy is stamped when vt1 takes it (docs/x3.md "Timestamps"), in

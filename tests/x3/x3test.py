@@ -163,7 +163,7 @@ class Receiver:
 
 
 class Sender:
-    def __init__(self, conf, tag, status=False):
+    def __init__(self, conf, tag, status=False, ifname="lo"):
         self.tag = tag
         # -S: the status lines xtapd reads (x3sup.c), here read by the test
         self.status_r, self.status_text = None, ""
@@ -175,7 +175,7 @@ class Sender:
         self.out = open(os.path.join(TMP, tag + ".tx.json"), "w+")
         self.err = open(os.path.join(TMP, tag + ".tx.err"), "w+")
         # the copies come over lo here (xtapd: the vt pair's peer)
-        self.p = subprocess.Popen([TXBIN, "-f", conf, "-d", "lea", "-u", "nobody", "-i", "lo"] + extra,
+        self.p = subprocess.Popen([TXBIN, "-f", conf, "-d", "lea", "-u", "nobody", "-i", ifname] + extra,
                                   stdout=self.out, stderr=self.err, pass_fds=fds)
         if status:
             os.close(w)
@@ -522,6 +522,27 @@ def test_ring_drops():
           (len(got), sd, end, txs["lost"]))
 
 
+def test_ring_device():
+    """The ring's device going down (or away) unhooks the ring and leaves ENETDOWN on the
+    socket: the process must stop (exit 1, counts printed) for xtapd to start the next one,
+    not spin on a poll that returns at once."""
+    subprocess.run(["ip", "link", "add", "x3ra", "type", "veth", "peer", "name", "x3rb"], check=True)
+    try:
+        subprocess.run(["ip", "link", "set", "x3ra", "up"], check=True)
+        subprocess.run(["ip", "link", "set", "x3rb", "up"], check=True)
+        rx = Receiver("ringdev")
+        tx = Sender(write_config("ringdev"), "ringdev", ifname="x3rb")
+        wait_for("the connection", lambda: "connected" in tx.errtext())
+        subprocess.run(["ip", "link", "set", "x3rb", "down"], check=True)
+        ended = wait_for("the delivery process to end", lambda: tx.p.poll() is not None, 20)
+        check("ring device: down, the delivery process ends (exit 1), says why, prints its counts",
+              bool(ended) and tx.p.returncode == 1 and "the packet ring on x3rb" in tx.errtext() and
+              bool(tx.lines()) and tx.lines()[-1].get("pdus") == 0, (tx.p.returncode, tx.errtext()[-300:]))
+        rx.stop()
+    finally:
+        subprocess.run(["ip", "link", "del", "x3ra"], stderr=subprocess.DEVNULL)
+
+
 def test_exit_unconfirmed():
     """SIGTERM while the receiver is stopped: what the buffer holds after the 3 s drain is
     counted unconfirmed_at_exit; the receiver, continued, may still get some of it (it was
@@ -563,6 +584,7 @@ def test_seccomp():
     st = wait_for("10 confirmed after the reconnection", lambda: (lambda s: s.get("confirmed") == 10 and s)(tx.stats()))
     check("sandbox: a reconnection under seccomp works (10 PDUs confirmed)", bool(st) and tx.p.poll() is None, st)
     tx.stop()
+    check("sandbox: SIGTERM under the filter: exit 0 (not killed by it)", tx.p.returncode == 0, tx.p.returncode)
     rx.stop()
 
 
@@ -578,7 +600,8 @@ def test_args():
 
 
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-for t in (test_args, test_basic, test_long, test_tls, test_hostile, test_restart, test_ring_drops, test_exit_unconfirmed,
+for t in (test_args, test_basic, test_long, test_tls, test_hostile, test_restart, test_ring_drops, test_ring_device,
+          test_exit_unconfirmed,
           test_seccomp):
     try:
         t()
