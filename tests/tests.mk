@@ -123,6 +123,7 @@ TESTS := $(TB)/test_classify $(TB)/test_diff $(TB)/test_deliver $(TB)/test_backe
 	$(TB)/test_monproto $(TB)/test_sigcheck $(TB)/test_monauth '/usr/bin/python3 tests/sshd/sshd_test.py $(BUILD)' \
 	$(TB)/test_state $(TB)/test_audit \
 	$(TB)/test_x1 '$(TB)/golden_x1 $(X1_GOLDEN)' 'tests/x1/test_https.sh $(BUILD)' $(TB)/test_x1_datapath \
+	'tests/xtapd/test_x1.sh $(BUILD)' \
 	$(TB)/test_log \
 	'/usr/bin/python3 tests/layout/check_includes.py' tests/layout/check_format.sh
 

@@ -1133,6 +1133,47 @@ static void h_x1_ka_policy(struct parse *p, const struct word *v)
 		perr(p, "x1 keepalive-policy '%s' is not deactivate or keep", show(&v[0], b));
 }
 
+static void x1_x3_on(struct parse *p)
+{
+	x1_on(p);
+	if (!p->c->x1_x3_line)
+		p->c->x1_x3_line = p->line;
+}
+
+static void h_x1_x3_cert(struct parse *p, const struct word *v)
+{
+	x1_x3_on(p);
+	set_path(p, &v[0], "x1 x3-certificate", p->c->x1_x3_cert);
+}
+
+static void h_x1_x3_key(struct parse *p, const struct word *v)
+{
+	x1_x3_on(p);
+	set_path(p, &v[0], "x1 x3-key", p->c->x1_x3_key);
+}
+
+static void h_x1_x3_ca(struct parse *p, const struct word *v)
+{
+	x1_x3_on(p);
+	set_path(p, &v[0], "x1 x3-ca", p->c->x1_x3_ca);
+}
+
+static void h_x1_x3_local(struct parse *p, const struct word *v)
+{
+	x1_x3_on(p);
+	set_addr(p, &v[0], "x1 x3-local-address", &p->c->x1_x3_local);
+}
+
+static void h_x1_x3_base(struct parse *p, const struct word *v)
+{
+	uint32_t n;
+
+	x1_x3_on(p);
+	/* every slot's port must exist: base + XTAP_CFG_X1_SLOTS_MAX - 1 <= 65535 */
+	if (dtcp_uint(p, &v[0], "x1 x3-port-base", 1, 65536 - XTAP_CFG_X1_SLOTS_MAX, &n))
+		p->c->x1_x3_port_base = (uint16_t)n;
+}
+
 static void h_cs_key(struct parse *p, const struct word *v)
 {
 	struct xtap_cfg_user *u = csource_user(p, &v[0]);
@@ -1425,6 +1466,11 @@ static const struct rule grammar[] = {
 	{ X1 "ne-identifier = $id", h_x1_ne },
 	{ X1 "keepalive-timeout = $seconds", h_x1_ka },
 	{ X1 "keepalive-policy = $policy", h_x1_ka_policy },
+	{ X1 "x3-certificate = $path", h_x1_x3_cert },
+	{ X1 "x3-key = $path", h_x1_x3_key },
+	{ X1 "x3-ca = $path", h_x1_x3_ca },
+	{ X1 "x3-local-address = $address", h_x1_x3_local },
+	{ X1 "x3-port-base = $number", h_x1_x3_base },
 	/* xtap: control sources (DTCP users) and their policy */
 	{ CS "key = $key!", h_cs_key },
 	{ CS "allowed-destination $prefixes", h_u_allow_dst },
@@ -1815,6 +1861,21 @@ static void check_x1(struct parse *p)
 		err_at(p, c->x1_line, "services x1 needs the ADMF CA (set services x1 admf-ca PATH)");
 	if (!c->x1_ne[0])
 		err_at(p, c->x1_line, "services x1 needs an NE identifier (set services x1 ne-identifier ID)");
+	/* X3 delivery of X1 destinations: all four or none */
+	if (!c->x1_x3_line)
+		return;
+	if (!c->x1_x3_local.family)
+		err_at(p, c->x1_x3_line,
+		       "services x1 x3 delivery needs the sensor's local address for it "
+		       "(set services x1 x3-local-address ADDRESS)");
+	if (!c->x1_x3_cert[0])
+		err_at(p, c->x1_x3_line,
+		       "services x1 x3 delivery needs a client certificate (set services x1 x3-certificate PATH)");
+	if (!c->x1_x3_key[0])
+		err_at(p, c->x1_x3_line, "services x1 x3 delivery needs a key (set services x1 x3-key PATH)");
+	if (!c->x1_x3_ca[0])
+		err_at(p, c->x1_x3_line,
+		       "services x1 x3 delivery needs the receivers' CA (set services x1 x3-ca PATH)");
 }
 
 /* The metrics listener needs both its address and its port. */
@@ -1906,6 +1967,7 @@ static void defaults(struct xtap_config *c)
 	c->global.seq_mode = DTCP_SEQ_OFF;
 	c->max_cdests = DTCP_CDESTS_DEFAULT;
 	c->x1_port = XTAP_CFG_DEF_X1_PORT;
+	c->x1_x3_port_base = XTAP_CFG_DEF_X1_X3_PORT_BASE;
 	snprintf(c->state_file, sizeof(c->state_file), "%s", XTAP_CFG_DEF_STATE);
 	snprintf(c->audit_log, sizeof(c->audit_log), "%s", XTAP_CFG_DEF_AUDIT);
 }
@@ -2218,7 +2280,9 @@ int xtap_config_diff(const struct xtap_config *a, const struct xtap_config *b)
 		a->x1_enabled == b->x1_enabled && addr_eq(&a->x1_addr, &b->x1_addr) && a->x1_port == b->x1_port &&
 		!strcmp(a->x1_cert, b->x1_cert) && !strcmp(a->x1_key, b->x1_key) && !strcmp(a->x1_ca, b->x1_ca) &&
 		!strcmp(a->x1_ne, b->x1_ne) && a->x1_keepalive == b->x1_keepalive &&
-		a->x1_keepalive_policy == b->x1_keepalive_policy;
+		a->x1_keepalive_policy == b->x1_keepalive_policy && addr_eq(&a->x1_x3_local, &b->x1_x3_local) &&
+		a->x1_x3_port_base == b->x1_x3_port_base && !strcmp(a->x1_x3_cert, b->x1_x3_cert) &&
+		!strcmp(a->x1_x3_key, b->x1_x3_key) && !strcmp(a->x1_x3_ca, b->x1_x3_ca);
 	for (size_t i = 0; same && i < a->n_host_keys; i++)
 		same = !strcmp(a->host_keys[i], b->host_keys[i]);
 	if (!same)

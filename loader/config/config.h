@@ -67,6 +67,11 @@
 #define XTAP_CFG_DEF_VT_PEER "vt1"
 #define XTAP_CFG_DEF_TTL 255 /* dtcp.md 4.1 */
 #define XTAP_CFG_DEF_X1_PORT 443 /* TS 103 221-1 clause 7: HTTPS */
+/* X1 delivery slots over X3: one delivery process each (docs/x1.md), so a
+ * bound the host's memory can take (a process holds its 4 MiB buffer and
+ * an 8 MiB ring) */
+#define XTAP_CFG_X1_SLOTS_MAX 64
+#define XTAP_CFG_DEF_X1_X3_PORT_BASE 47000
 /* neIdentifier incl. NUL: x1.h's X1_ID_MAX (the ADMF names "X1/<admf>", a
  * DTCP_NAME_MAX control source name; the NE is held to the same bound) */
 #define XTAP_CFG_X1_ID_MAX (DTCP_NAME_MAX - 3)
@@ -239,6 +244,16 @@ struct xtap_config {
 	char x1_ne[XTAP_CFG_X1_ID_MAX]; /* neIdentifier */
 	uint32_t x1_keepalive; /* seconds without a message: the ADMF is lost; 0: no policy */
 	uint8_t x1_keepalive_policy; /* XTAP_CFG_X1_KA_* */
+	/* X1 destinations delivered over X3 (docs/x1.md "Delivery over X3"):
+	 * each (ADMF, task, destination) gets a port of x1_x3_local from
+	 * x1_x3_port_base on, where its copies come in through vt1 for its
+	 * delivery process; family NONE: X1 destinations get IP/UDP copies */
+	struct dtcp_addr x1_x3_local;
+	uint16_t x1_x3_port_base;
+	int x1_x3_line; /* the first x3-* statement */
+	char x1_x3_cert[XTAP_CFG_PATH_MAX]; /* the sensor's client certificate toward X3 receivers */
+	char x1_x3_key[XTAP_CFG_PATH_MAX];
+	char x1_x3_ca[XTAP_CFG_PATH_MAX]; /* the CA that signs the X3 receivers */
 
 	/* interfaces and the tunnel (datapath) */
 	size_t n_jifs;

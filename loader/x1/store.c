@@ -233,17 +233,24 @@ int x1_task_criteria(const char *admf, const struct x1_task *t, struct dtcp_crit
 
 /* The provisional delivery of an X1 destination (ops->bind_destination
  * NULL): a DTCP content destination, IP/UDP to its address and port. */
-static int bind_dest(const struct x1_store *s, const struct x1_destination *d, struct dtcp_cdest *out)
+static int bind_dest(const struct x1_store *s, const char *admf, const struct x1_task *t,
+		     const struct x1_destination *d, struct dtcp_cdest *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (s->ops->bind_destination)
-		return s->ops->bind_destination(s->ctx, d, out);
+		return s->ops->bind_destination(s->ctx, admf, t, d, out);
 	x1_format_uuid(&d->did, out->name.s);
 	out->dst.family = d->family;
 	memcpy(out->dst.a, d->addr, 16);
 	out->dst_port = d->port;
 	out->ttl = 255; /* design.md: X-JTap-Cdest-TTL's default */
 	return 0;
+}
+
+static const char *install_why(int rc)
+{
+	return rc == -2 ? "a destination cannot be given a delivery (every X3 delivery slot of the sensor is in use)" :
+			  "the datapath refused a criterion";
 }
 
 static void remove_ids(struct x1_store *s, const uint32_t *ids, uint32_t n)
@@ -254,7 +261,8 @@ static void remove_ids(struct x1_store *s, const uint32_t *ids, uint32_t n)
 
 /* Installs the criteria of task t delivering to its destinations (one of
  * them replaced by `over` when not NULL: a ModifyDestination). ids gets
- * their ids. 0, or -1 with nothing left installed. */
+ * their ids. 0, or -1 with nothing left installed (-2: a destination could
+ * not be bound to a delivery). */
 static int install_task(struct x1_store *s, const char *admf, const struct x1_task *t,
 			const struct x1_destination *over, uint32_t *ids, uint32_t *nids)
 {
@@ -269,8 +277,12 @@ static int install_task(struct x1_store *s, const char *admf, const struct x1_ta
 		struct x1_dest_entry *d = find_dest(s, admf, &t->did[i], NULL);
 		const struct x1_destination *x = over && uuid_eq(&over->did, &t->did[i]) ? over : d ? &d->d : NULL;
 
-		if (!x || bind_dest(s, x, &cd[i]))
+		if (!x)
 			goto out;
+		if (bind_dest(s, admf, t, x, &cd[i])) {
+			rc = -2;
+			goto out;
+		}
 	}
 	if ((n = x1_task_criteria(admf, t, c, X1_MAX_CRIT)) < 0)
 		goto out;
@@ -383,9 +395,9 @@ static int activate(struct x1_store *s, const char *admf, const struct x1_task *
 		*desc = "out of memory";
 		return X1_E_ACTIVATE_FAILURE;
 	}
-	if (install_task(s, admf, t, NULL, e->crit, &e->ncrit)) {
+	if ((code = install_task(s, admf, t, NULL, e->crit, &e->ncrit))) {
 		free(e);
-		*desc = "the datapath refused a criterion";
+		*desc = install_why(code);
 		return X1_E_ACTIVATE_FAILURE;
 	}
 	s->tasks[s->ntasks++] = e;
@@ -403,8 +415,8 @@ static int modify(struct x1_store *s, const char *admf, const struct x1_task *t,
 		return X1_E_XID_UNKNOWN;
 	if ((code = check_task(s, admf, t, desc)))
 		return code;
-	if (install_task(s, admf, t, NULL, ids, &n)) {
-		*desc = "the datapath refused a criterion";
+	if ((code = install_task(s, admf, t, NULL, ids, &n))) {
+		*desc = install_why(code);
 		return X1_E_MODIFY_TASK_FAILURE;
 	}
 	use_dests(s, admf, &e->t, -1);
@@ -517,10 +529,10 @@ static int modify_dest(struct x1_store *s, const char *admf, const struct x1_des
 		}
 	}
 	for (done = 0; done < nu; done++)
-		if (install_task(s, admf, &users[done]->t, d, ids[done], &nids[done])) {
+		if ((code = install_task(s, admf, &users[done]->t, d, ids[done], &nids[done]))) {
 			while (done-- > 0)
 				remove_ids(s, ids[done], nids[done]);
-			*desc = "the datapath refused a criterion";
+			*desc = install_why(code);
 			code = X1_E_MODIFY_DEST_FAILURE;
 			goto out;
 		}

@@ -332,10 +332,13 @@ struct x1_store_ops {
 	 * "X1/<admfIdentifier>". */
 	int (*crit_add)(void *ctx, const struct dtcp_criterion *c, uint32_t *id);
 	int (*crit_remove)(void *ctx, uint32_t id);
-	/* The seam to the X3 content destinations: how an X1 destination is
-	 * delivered to. NULL: delivered as a DTCP cdest (IP/UDP to the
-	 * address and port, name = DID), the only delivery xtap has now. */
-	int (*bind_destination)(void *ctx, const struct x1_destination *d, struct dtcp_cdest *out);
+	/* The seam to the X3 content destinations: how destination d is
+	 * delivered to for the task t of admf (xtapd: an X3 delivery slot per
+	 * ADMF, XID and DID, docs/x1.md "Delivery over X3"). out->name must be
+	 * the DID. NULL: delivered as a DTCP cdest (IP/UDP to the address and
+	 * port, name = DID). */
+	int (*bind_destination)(void *ctx, const char *admf, const struct x1_task *t, const struct x1_destination *d,
+				struct dtcp_cdest *out);
 	/* Audit of every message and its outcome: admf, message name, code,
 	 * xid or did (NULL when none), never targets. Optional. */
 	void (*audit)(void *ctx, const char *admf, const char *msg, int code, const char *id);

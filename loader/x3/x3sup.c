@@ -49,33 +49,63 @@ static struct xtap_x3sup_dest *find(struct xtap_x3sup *s, const char *name)
 
 static void start(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, uint64_t now_ms)
 {
-	char seq[16], level[8], fdno[4];
-	int pfd[2];
+	char seq[16], level[8], fdno[4], cdno[4];
+	int pfd[2], cfd[2] = { -1, -1 };
 
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		log_warn("x3 %s: pipe", d->name);
 		d->due_ms = now_ms + d->backoff_ms;
 		return;
 	}
+	/* an X1 slot's statements, whole in the pipe before the child reads
+	 * (a few KiB: well within a pipe's buffer) */
+	if (d->x1 && (pipe2(cfd, O_CLOEXEC) < 0 || write(cfd[1], &d->cd, sizeof(d->cd)) != (ssize_t)sizeof(d->cd))) {
+		log_warn("x3 %s: statements pipe", d->name);
+		close(pfd[0]);
+		close(pfd[1]);
+		if (cfd[0] >= 0) {
+			close(cfd[0]);
+			close(cfd[1]);
+		}
+		d->due_ms = now_ms + d->backoff_ms;
+		return;
+	}
+	if (cfd[1] >= 0)
+		fcntl(cfd[1], F_SETFL, O_NONBLOCK); /* kept: new direction targets go this way */
 	snprintf(seq, sizeof(seq), "%" PRIu32, d->next_seq);
 	snprintf(level, sizeof(level), "%d", s->level);
 	snprintf(fdno, sizeof(fdno), "%d", XTAP_X3SUP_STATUS_FD);
-	char *argv[] = { "xtapd-x3", XTAP_X3SUP_FLAG, "-f", s->cfg_path, "-d", d->name,
-			 "-u",	     s->user,	      "-s", seq,	 "-S", fdno,
-			 "-l",	     level,	      NULL };
+	snprintf(cdno, sizeof(cdno), "%d", XTAP_X3SUP_CD_FD);
+	char *argv[] = { "xtapd-x3", XTAP_X3SUP_FLAG, "-f",   s->cfg_path, "-d", d->name,
+			 "-u",	     s->user,	      "-s",   seq,	   "-S", fdno,
+			 "-l",	     level,	      "NULL", NULL,	   NULL, NULL };
+	if (d->x1) {
+		argv[2] = "-C";
+		argv[3] = cdno;
+		argv[14] = "-i";
+		argv[15] = s->vt_peer;
+	} else {
+		argv[14] = NULL;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_warn("x3 %s: fork", d->name);
 		close(pfd[0]);
 		close(pfd[1]);
+		if (cfd[0] >= 0) {
+			close(cfd[0]);
+			close(cfd[1]);
+		}
 		d->due_ms = now_ms + d->backoff_ms;
 		return;
 	}
 	if (pid == 0) {
 		static char *const envp[] = { NULL };
 		/* only async-signal-safe calls until the exec */
-		int w = fcntl(pfd[1], F_DUPFD, 10);
-		if (w < 0 || dup2(w, XTAP_X3SUP_STATUS_FD) < 0 || close_range(XTAP_X3SUP_STATUS_FD + 1, ~0u, 0))
+		int w = fcntl(pfd[1], F_DUPFD, 10), r = cfd[0] >= 0 ? fcntl(cfd[0], F_DUPFD, 10) : -1;
+		if (w < 0 || dup2(w, XTAP_X3SUP_STATUS_FD) < 0 ||
+		    (cfd[0] >= 0 && (r < 0 || dup2(r, XTAP_X3SUP_CD_FD) < 0)) ||
+		    close_range(XTAP_X3SUP_CD_FD + (cfd[0] >= 0), ~0u, 0))
 			_exit(127);
 		/* xtapd gone: stop too (drain, then exit); a new xtapd starts a new one */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -86,6 +116,9 @@ static void start(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, uint64_t now_
 		_exit(127);
 	}
 	close(pfd[1]);
+	if (cfd[0] >= 0)
+		close(cfd[0]);
+	d->cd_fd = cfd[1];
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 	d->pid = pid;
 	d->status_fd = pfd[0];
@@ -107,7 +140,7 @@ static void load_seqs(struct xtap_x3sup *s)
 
 	if (!f)
 		return; /* none yet */
-	while (fgets(line, sizeof(line), f) && s->n_saved < XTAP_CFG_CDESTS_MAX) {
+	while (fgets(line, sizeof(line), f) && s->n_saved < XTAP_X3SUP_MAX) {
 		if (sscanf(line, "%63s %39s %lu %lu %d", name, xid, &next, &rate, &clean) != 5 || next > UINT32_MAX ||
 		    rate > UINT32_MAX) {
 			log_warnx("%s: a line not understood is skipped", s->seq_path);
@@ -177,41 +210,121 @@ static void save_seqs(struct xtap_x3sup *s, bool clean)
 	}
 }
 
+/* A new entry: a free one (an X1 slot gone, its process ended) or the next. */
+static struct xtap_x3sup_dest *add(struct xtap_x3sup *s, const struct xtap_cfg_cdest *cd, bool x1, uint64_t now_ms)
+{
+	struct xtap_x3sup_dest *d = NULL;
+
+	for (size_t i = 0; i < s->n && !d; i++)
+		if (s->d[i].x1 && !s->d[i].wanted && s->d[i].pid == 0)
+			d = &s->d[i];
+	if (!d) {
+		if (s->n == XTAP_X3SUP_MAX) /* cannot happen: cdests and slots are bounded apart */
+			return NULL;
+		d = &s->d[s->n++];
+	}
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", cd->name);
+	d->status_fd = -1;
+	d->cd_fd = -1;
+	d->backoff_ms = XTAP_X3SUP_BACKOFF_MIN_MS;
+	d->cd = *cd;
+	d->x1 = x1;
+	d->due_ms = now_ms;
+	restore(s, d);
+	return d;
+}
+
+/* Only the direction targets and the correlation differ (an X1 ModifyTask
+ * with other targets): the running process takes them without a restart,
+ * so that no copy waits for a new ring (docs/x1.md). */
+static bool soft_change(struct xtap_x3sup_dest *d, const struct xtap_cfg_cdest *cd)
+{
+	struct xtap_cfg_cdest t = *cd;
+
+	if (!d->x1 || d->pid <= 0 || d->cd_fd < 0)
+		return false;
+	memcpy(t.x3.targets, d->cd.x3.targets, sizeof(t.x3.targets));
+	t.x3.n_targets = d->cd.x3.n_targets;
+	t.x3.correlation = d->cd.x3.correlation;
+	if (memcmp(&t, &d->cd, sizeof(t)) || write(d->cd_fd, cd, sizeof(*cd)) != (ssize_t)sizeof(*cd) ||
+	    kill(d->pid, SIGHUP))
+		return false; /* a pipe that is full (it never reads): restarted */
+	d->cd = *cd;
+	log_info("x3 %s: new direction targets handed to its delivery process", d->name);
+	return true;
+}
+
+/* New statements for a running destination: restarted with them. */
+static void change(struct xtap_x3sup_dest *d, const struct xtap_cfg_cdest *cd, uint64_t now_ms)
+{
+	if (!memcmp(&d->cd, cd, sizeof(*cd)) || soft_change(d, cd))
+		return;
+	/* another XID is another sequence (clause 5.3.9: per XID) */
+	if (memcmp(d->cd.x3.xid, cd->x3.xid, 16))
+		d->next_seq = 0;
+	d->cd = *cd;
+	if (d->pid > 0) {
+		log_info("x3 %s: statements changed: restarting its delivery process", d->name);
+		kill(d->pid, SIGTERM);
+	}
+	d->due_ms = now_ms;
+}
+
+void xtap_x3sup_set_x1(struct xtap_x3sup *s, const struct xtap_cfg_cdest *cd, size_t n, uint64_t now_ms)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->d[i].x1)
+			s->d[i].wanted = false;
+	/* the slots there are first, so that a new one reuses only an entry
+	 * no slot of the list holds */
+	for (size_t i = 0; i < n; i++) {
+		struct xtap_x3sup_dest *d = find(s, cd[i].name);
+		if (d && d->x1) {
+			change(d, &cd[i], now_ms); /* another XID: its sequence from 0 */
+			d->wanted = any = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct xtap_x3sup_dest *d = find(s, cd[i].name);
+		if (d) /* a slot handled above, or a configured destination ("X1/" is no configured name) */
+			continue;
+		if ((d = add(s, &cd[i], true, now_ms)))
+			d->wanted = any = true;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (s->d[i].x1 && !s->d[i].wanted && s->d[i].pid > 0) {
+			log_info("x3 %s: X1 slot gone: stopping its delivery process", s->d[i].name);
+			kill(s->d[i].pid, SIGTERM);
+		}
+	if (any)
+		save_seqs(s, false);
+}
+
 void xtap_x3sup_apply(struct xtap_x3sup *s, const struct xtap_config *c, uint64_t now_ms)
 {
+	snprintf(s->vt_peer, sizeof(s->vt_peer), "%s", c->vt_peer);
 	for (size_t i = 0; i < s->n; i++)
-		s->d[i].wanted = false;
+		if (!s->d[i].x1)
+			s->d[i].wanted = false;
 	for (size_t i = 0; i < c->n_cdests; i++) {
 		const struct xtap_cfg_cdest *cd = &c->cdests[i];
 		if (!cd->x3.on)
 			continue;
 		struct xtap_x3sup_dest *d = find(s, cd->name);
-		if (!d) {
-			if (s->n == XTAP_CFG_CDESTS_MAX) /* cannot happen: as many as cdests */
-				continue;
-			d = &s->d[s->n++];
-			memset(d, 0, sizeof(*d));
-			snprintf(d->name, sizeof(d->name), "%s", cd->name);
-			d->status_fd = -1;
-			d->backoff_ms = XTAP_X3SUP_BACKOFF_MIN_MS;
-			d->cd = *cd;
-			d->due_ms = now_ms;
-			restore(s, d);
-		} else if (memcmp(&d->cd, cd, sizeof(*cd))) {
-			/* another XID is another sequence (clause 5.3.9: per XID) */
-			if (memcmp(d->cd.x3.xid, cd->x3.xid, 16))
-				d->next_seq = 0;
-			d->cd = *cd;
-			if (d->pid > 0) {
-				log_info("x3 %s: statements changed: restarting its delivery process", d->name);
-				kill(d->pid, SIGTERM);
-			}
-			d->due_ms = now_ms;
-		}
-		d->wanted = true;
+		if (d && d->x1)
+			continue; /* cannot happen: a configured name has no '/' */
+		if (!d)
+			d = add(s, cd, false, now_ms);
+		else
+			change(d, cd, now_ms);
+		if (d)
+			d->wanted = true;
 	}
 	for (size_t i = 0; i < s->n; i++)
-		if (!s->d[i].wanted && s->d[i].pid > 0) {
+		if (!s->d[i].x1 && !s->d[i].wanted && s->d[i].pid > 0) {
 			log_info("x3 %s: no longer configured: stopping its delivery process", s->d[i].name);
 			kill(s->d[i].pid, SIGTERM);
 		}
@@ -352,6 +465,9 @@ static void ended(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, int status, u
 	drain(s, d); /* what it wrote before it ended */
 	close(d->status_fd);
 	d->status_fd = -1;
+	if (d->cd_fd >= 0)
+		close(d->cd_fd);
+	d->cd_fd = -1;
 	d->pid = 0;
 	if (WIFSIGNALED(status))
 		snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));

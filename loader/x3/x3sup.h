@@ -34,11 +34,16 @@
  * save interval, so that no number is used twice (the receiver reports the
  * skipped ones missing; the log and the audit say how many) */
 #define XTAP_X3SUP_SKIP_MIN 1024
+/* configured destinations and X1 delivery slots (docs/x1.md) */
+#define XTAP_X3SUP_MAX (XTAP_CFG_CDESTS_MAX + XTAP_CFG_X1_SLOTS_MAX)
+#define XTAP_X3SUP_CD_FD 4 /* an X1 slot's statements, for the child to read (-C) */
 
 struct xtap_x3sup_dest {
 	char name[XTAP_CFG_NAME_MAX];
 	struct xtap_cfg_cdest cd; /* the statements it was started with */
 	bool wanted; /* configured now */
+	bool x1; /* an X1 slot: its statements from xtapd, not the file (-C) */
+	int cd_fd; /* an X1 slot's statements pipe, kept for new direction targets (SIGHUP); -1 */
 	pid_t pid; /* 0: not running */
 	int status_fd;
 	char line[512];
@@ -74,11 +79,12 @@ struct xtap_x3sup {
 		uint8_t xid[16];
 		uint32_t next, rate;
 		bool clean;
-	} saved[XTAP_CFG_CDESTS_MAX];
+	} saved[XTAP_X3SUP_MAX];
 	char user[64];
 	int level;
 	size_t n;
-	struct xtap_x3sup_dest d[XTAP_CFG_CDESTS_MAX];
+	char vt_peer[XTAP_CFG_IFNAME_MAX]; /* where copies come in: an X1 slot's -i */
+	struct xtap_x3sup_dest d[XTAP_X3SUP_MAX];
 };
 
 /* state_path: the sequences are kept in state_path.x3 (NULL: not kept). */
@@ -86,6 +92,11 @@ void xtap_x3sup_init(struct xtap_x3sup *s, const char *cfg_path, const char *use
 /* The configuration (first or reloaded): starts what is new, stops what
  * went or changed (restarted by xtap_x3sup_tick with the new statements). */
 void xtap_x3sup_apply(struct xtap_x3sup *s, const struct xtap_config *c, uint64_t now_ms);
+/* The X1 delivery slots wanted now (docs/x1.md "Delivery over X3"), each a
+ * content destination with x3 statements named "X1/PORT" (no configured
+ * name has a '/'): new ones started,
+ * changed ones restarted, the rest stopped. The configured ones untouched. */
+void xtap_x3sup_set_x1(struct xtap_x3sup *s, const struct xtap_cfg_cdest *cd, size_t n, uint64_t now_ms);
 /* Status pipes: up to max pollfds from p; returns how many. */
 size_t xtap_x3sup_poll_set(struct xtap_x3sup *s, struct pollfd *p, size_t max);
 void xtap_x3sup_read(struct xtap_x3sup *s, const struct pollfd *p, size_t n);

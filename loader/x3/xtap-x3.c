@@ -862,7 +862,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: xtap-x3 -f CONFIG -d NAME [-u USER] [-l LEVEL] [-s SEQUENCE] [-S FD]\n"
 		"               [-i DEVICE] [--no-seccomp]\n"
+		"       xtap-x3 -C FD -d NAME -i DEVICE [...]\n"
 		"  serves content destination NAME of xtapd.conf CONFIG over X3;\n"
+		"  -C: its statements from this descriptor instead (xtapd: an X1 destination)\n"
 		"  -i: the device the copies arrive on (default: the vt pair's peer)\n"
 		"  -s: the first sequence number (xtapd: where the last process stopped)\n"
 		"  -S: write the sequence and delivery counts to this descriptor (xtapd)\n"
@@ -949,6 +951,33 @@ static int turn(struct x3s *s, int timeout, bool copies)
 	return sig;
 }
 
+/* An X1 slot's statements, and at SIGHUP its new ones from xtapd (x3sup.c
+ * soft_change: only the direction targets and the correlation may differ;
+ * anything else is refused here, and xtapd restarts the process for it). */
+static struct xtap_cfg_cdest x1cd;
+
+static void new_targets(struct x3s *s, int cdfd)
+{
+	struct xtap_cfg_cdest n, t;
+
+	if (cdfd < 0)
+		return; /* a configured destination: SIGHUP means nothing */
+	while (read(cdfd, &n, sizeof(n)) == (ssize_t)sizeof(n)) {
+		t = n;
+		memcpy(t.x3.targets, x1cd.x3.targets, sizeof(t.x3.targets));
+		t.x3.n_targets = x1cd.x3.n_targets;
+		t.x3.correlation = x1cd.x3.correlation;
+		if (memcmp(&t, &x1cd, sizeof(t)) || n.x3.n_targets > XTAP_CFG_X3_TARGETS_MAX) {
+			log_warnx("%s: new statements refused: more than the direction targets differ", s->cd->name);
+			continue;
+		}
+		memcpy(x1cd.x3.targets, n.x3.targets, sizeof(n.x3.targets));
+		x1cd.x3.n_targets = n.x3.n_targets;
+		x1cd.x3.correlation = n.x3.correlation;
+		log_info("%s: %zu direction targets", s->cd->name, x1cd.x3.n_targets);
+	}
+}
+
 int xtap_x3_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -958,12 +987,13 @@ int xtap_x3_main(int argc, char **argv)
 	};
 	const char *cfgpath = NULL, *name = NULL, *user = NULL;
 	bool no_seccomp = false;
-	int level = LOG_LVL_INFO, c;
+	int level = LOG_LVL_INFO, c, cdfd = -1;
 	static struct x3s s;
 
 	s.status_fd = -1;
-	while ((c = getopt_long(argc, argv, "f:d:u:l:s:S:i:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:d:u:l:s:S:i:C:h", lo, NULL)) != -1) {
 		switch (c) {
+		case 'C': cdfd = atoi(optarg); break;
 		case 'i': s.ifname = optarg; break;
 		case 's': s.next_seq = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'S': s.status_fd = atoi(optarg); break;
@@ -976,7 +1006,7 @@ int xtap_x3_main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!cfgpath || !name || optind != argc) {
+	if ((!cfgpath == (cdfd < 0)) || !name || optind != argc || (cdfd >= 0 && !s.ifname)) {
 		usage(stderr);
 		return 2;
 	}
@@ -985,16 +1015,28 @@ int xtap_x3_main(int argc, char **argv)
 	struct xtap_config_errors *errs = calloc(1, sizeof(*errs));
 	if (!cfg || !errs)
 		fatalx("out of memory");
-	if (xtap_config_load(cfgpath, cfg, errs)) {
-		xtap_config_report(cfgpath, errs, stderr);
-		return 1;
+	if (cdfd >= 0) {
+		/* xtapd's own statements for an X1 destination (x3sup.c), written
+		 * whole into the pipe before the fork: the same image wrote them */
+		if (read(cdfd, &x1cd, sizeof(x1cd)) != (ssize_t)sizeof(x1cd))
+			fatalx("-C %d: no statements", cdfd);
+		x1cd.name[sizeof(x1cd.name) - 1] = '\0';
+		if (strcmp(x1cd.name, name) || !x1cd.x3.on || x1cd.x3.n_targets > XTAP_CFG_X3_TARGETS_MAX)
+			fatalx("-C %d: the statements are not those of '%s'", cdfd, name);
+		fcntl(cdfd, F_SETFL, O_NONBLOCK); /* kept: new direction targets at SIGHUP */
+		s.cd = &x1cd;
+	} else {
+		if (xtap_config_load(cfgpath, cfg, errs)) {
+			xtap_config_report(cfgpath, errs, stderr);
+			return 1;
+		}
+		for (size_t i = 0; i < cfg->n_cdests && !s.cd; i++)
+			if (!strcmp(cfg->cdests[i].name, name))
+				s.cd = &cfg->cdests[i];
+		if (!s.cd || !s.cd->x3.on)
+			fatalx("%s: no content destination '%s' with x3 statements", cfgpath, name);
 	}
 	free(errs);
-	for (size_t i = 0; i < cfg->n_cdests && !s.cd; i++)
-		if (!strcmp(cfg->cdests[i].name, name))
-			s.cd = &cfg->cdests[i];
-	if (!s.cd || !s.cd->x3.on)
-		fatalx("%s: no content destination '%s' with x3 statements", cfgpath, name);
 	s.x3 = &s.cd->x3;
 	to_sockaddr(&s.x3->addr, s.x3->port, &s.peer, &s.peerlen);
 	hostport_str(&s.peer, s.peer_s, sizeof(s.peer_s));
@@ -1023,6 +1065,7 @@ int xtap_x3_main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	s.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (s.sfd < 0)
@@ -1048,6 +1091,8 @@ int xtap_x3_main(int argc, char **argv)
 		status_line(&s, false);
 		if (sig == SIGUSR1)
 			print_stats(&s, stdout);
+		else if (sig == SIGHUP)
+			new_targets(&s, cdfd);
 		else if (sig)
 			break;
 	}

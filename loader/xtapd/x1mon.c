@@ -20,6 +20,7 @@
 #include "log.h"
 #include "x1mon.h"
 #include "x1worker.h"
+#include "x3sup.h"
 
 #define X1MON_RX_MAX (4 + X1_WIRE_CONTAINER_MAX + 1) /* one more: an oversized one shows */
 #define X1MON_IO_TIMEOUT_SECS 10 /* the worker's handshake and per-request deadline */
@@ -84,13 +85,12 @@ static int x1mon_crit_remove(void *ctx, uint32_t id)
  * (a UDP connect sends nothing): a copy from 0.0.0.0 is a martian the
  * receiver's kernel drops. No route: no source, as a DTCP cdest without
  * X-JTap-Cdest-Source-Address. */
-static int x1mon_bind(void *ctx, const struct x1_destination *d, struct dtcp_cdest *out)
+static int bind_udp(const struct x1_destination *d, struct dtcp_cdest *out)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t sl;
 	int fd;
 
-	(void)ctx;
 	memset(out, 0, sizeof(*out));
 	x1_format_uuid(&d->did, out->name.s);
 	out->dst.family = d->family;
@@ -124,6 +124,182 @@ static int x1mon_bind(void *ctx, const struct x1_destination *d, struct dtcp_cde
 	}
 	close(fd);
 	return 0;
+}
+
+static struct xtap_x1slot *slot_find(struct xtap_x1mon *m, const char *admf, const struct x1_uuid *xid,
+				     const struct x1_uuid *did)
+{
+	for (size_t i = 0; i < XTAP_CFG_X1_SLOTS_MAX; i++) {
+		struct xtap_x1slot *k = &m->slot[i];
+		if (k->used && !strcmp(k->admf, admf) && !memcmp(&k->xid, xid, sizeof(*xid)) &&
+		    !memcmp(&k->did, did, sizeof(*did)))
+			return k;
+	}
+	return NULL;
+}
+
+/* A slot's delivery process still running (stopping: its port is bound). */
+static bool slot_busy(const struct xtap_x1mon *m, size_t i)
+{
+	char name[XTAP_CFG_NAME_MAX];
+
+	if (!m->x3)
+		return false;
+	snprintf(name, sizeof(name), "X1/%u", (unsigned)(m->x3_base + i));
+	for (size_t k = 0; k < m->x3->n; k++)
+		if (m->x3->d[k].x1 && m->x3->d[k].pid > 0 && !strcmp(m->x3->d[k].name, name))
+			return true;
+	return false;
+}
+
+/* The cdest toward slot i: the sensor's own address and the slot's port,
+ * from that address (docs/x3.md: a local address goes through vt1). */
+static void slot_cdest(const struct xtap_x1mon *m, size_t i, const struct x1_uuid *did, struct dtcp_cdest *out)
+{
+	memset(out, 0, sizeof(*out));
+	x1_format_uuid(did, out->name.s);
+	out->dst = m->x3_local;
+	out->src = m->x3_local;
+	out->dst_port = (uint16_t)(m->x3_base + i);
+	out->ttl = 255; /* design.md: X-JTap-Cdest-TTL's default */
+}
+
+/* docs/x1.md "Delivery over X3": a TCPPort destination, with the x3-*
+ * statements given, is an X3 receiver, delivered to through a slot of this
+ * task (its XID in the PDUs); the rest get IP/UDP copies. The slot is taken
+ * here, and freed by xtap_x1mon_slots when no task uses it any more. */
+static int x1mon_bind(void *ctx, const char *admf, const struct x1_task *t, const struct x1_destination *d,
+		      struct dtcp_cdest *out)
+{
+	struct xtap_x1mon *m = ctx;
+	struct xtap_x1slot *k;
+
+	if (!m->x3_on || d->transport != X1_TR_TCP)
+		return bind_udp(d, out);
+	if (!(k = slot_find(m, admf, &t->xid, &d->did))) {
+		for (size_t i = 0; i < XTAP_CFG_X1_SLOTS_MAX && !k; i++)
+			if (!m->slot[i].used && !slot_busy(m, i))
+				k = &m->slot[i];
+		if (!k) {
+			log_warnx("X1: every X3 delivery slot (%d) is in use", XTAP_CFG_X1_SLOTS_MAX);
+			return -1;
+		}
+		k->used = true;
+		snprintf(k->admf, sizeof(k->admf), "%s", admf);
+		k->xid = t->xid;
+		k->did = d->did;
+	}
+	slot_cdest(m, (size_t)(k - m->slot), &d->did, out);
+	return 0;
+}
+
+/* The slots the store's tasks use now, as content destinations for the
+ * delivery processes; the others freed. */
+static void x1mon_slots(struct xtap_x1mon *m, uint64_t now_ms)
+{
+	static struct xtap_cfg_cdest cd[XTAP_CFG_X1_SLOTS_MAX];
+	bool want[XTAP_CFG_X1_SLOTS_MAX] = { 0 };
+	size_t n = 0;
+
+	if (!m->x3_on)
+		return;
+	for (size_t i = 0; i < m->store.ntasks; i++) {
+		const struct x1_task_entry *e = m->store.tasks[i];
+		for (int j = 0; j < e->t.ndids; j++) {
+			const struct x1_destination *d = NULL;
+			struct xtap_x1slot *k = slot_find(m, e->admf, &e->t.xid, &e->t.did[j]);
+			for (size_t q = 0; q < m->store.ndests && !d; q++)
+				if (!strcmp(m->store.dests[q]->admf, e->admf) &&
+				    !memcmp(&m->store.dests[q]->d.did, &e->t.did[j], sizeof(e->t.did[j])))
+					d = &m->store.dests[q]->d;
+			if (!k || !d || d->transport != X1_TR_TCP)
+				continue;
+			size_t idx = (size_t)(k - m->slot);
+			struct xtap_cfg_cdest *c = &cd[n++];
+			want[idx] = true;
+			memset(c, 0, sizeof(*c));
+			snprintf(c->name, sizeof(c->name), "X1/%u", (unsigned)(m->x3_base + idx));
+			c->dst = m->x3_local;
+			c->src = m->x3_local;
+			c->has_port = true;
+			c->dst_port = (uint16_t)(m->x3_base + idx);
+			c->ttl = 255;
+			c->x3.on = true;
+			c->x3.addr.family = d->family;
+			memcpy(c->x3.addr.a, d->addr, 16);
+			c->x3.has_port = true;
+			c->x3.port = d->port;
+			snprintf(c->x3.cert, sizeof(c->x3.cert), "%s", m->x3_cert);
+			snprintf(c->x3.key, sizeof(c->x3.key), "%s", m->x3_key);
+			snprintf(c->x3.ca, sizeof(c->x3.ca), "%s", m->x3_ca);
+			c->x3.has_xid = true;
+			memcpy(c->x3.xid, e->t.xid.b, 16);
+			c->x3.correlation = e->t.has_correlation ? e->t.correlation : 0;
+			c->x3.buffer = XTAP_CFG_X3_BUFFER_DEF;
+			/* the direction (docs/x3.md): the task's address targets */
+			for (int q = 0; q < e->t.ntargets && c->x3.n_targets < XTAP_CFG_X3_TARGETS_MAX; q++) {
+				const struct x1_target *g = &e->t.target[q];
+				if (g->kind < X1_T_IPV4_ADDRESS || g->kind > X1_T_IPV6_CIDR)
+					continue;
+				struct dtcp_net *net = &c->x3.targets[c->x3.n_targets++];
+				net->family = g->family;
+				memcpy(net->p.a, g->addr, 16);
+				net->p.len = g->plen;
+			}
+		}
+	}
+	for (size_t i = 0; i < XTAP_CFG_X1_SLOTS_MAX; i++)
+		if (!want[i])
+			m->slot[i].used = false;
+	if (m->x3)
+		xtap_x3sup_set_x1(m->x3, cd, n, now_ms);
+}
+
+/* After a restart: the slots the restored criteria deliver to, found by
+ * their cdest (the local address, a port of the range, the DID's name). */
+static void slots_restore(struct xtap_x1mon *m)
+{
+	struct dtcp_criterion *c = malloc(sizeof(*c));
+
+	if (!c || !m->x3_on) {
+		free(c);
+		return;
+	}
+	for (size_t i = 0; i < m->store.ntasks; i++) {
+		const struct x1_task_entry *e = m->store.tasks[i];
+		const struct dtcp_entry *de = e->ncrit ? dtcp_server_find(m->srv, e->crit[0]) : NULL;
+		if (!de)
+			continue;
+		dtcp_entry_criterion(de, c);
+		for (unsigned k = 0; k < c->ncdest; k++) {
+			const struct dtcp_cdest *cd = &c->cdest[k];
+			unsigned idx = (unsigned)cd->dst_port - m->x3_base;
+			struct x1_uuid did;
+			if (cd->dst.family != m->x3_local.family || memcmp(cd->dst.a, m->x3_local.a, 16) ||
+			    idx >= XTAP_CFG_X1_SLOTS_MAX || x1_parse_uuid(cd->name.s, strlen(cd->name.s), &did))
+				continue;
+			struct xtap_x1slot *s = &m->slot[idx];
+			if (s->used) { /* two tasks on one port: the state file was not written by xtapd */
+				log_warnx("X1: X3 delivery slot %u claimed twice: the second task's copies go to the "
+					  "first's",
+					  (unsigned)cd->dst_port);
+				continue;
+			}
+			s->used = true;
+			snprintf(s->admf, sizeof(s->admf), "%s", e->admf);
+			s->xid = e->t.xid;
+			s->did = did;
+		}
+	}
+	free(c);
+}
+
+void xtap_x1mon_x3(struct xtap_x1mon *m, struct xtap_x3sup *x3, uint64_t now_ms)
+{
+	if (!m->on)
+		return;
+	m->x3 = x3;
+	x1mon_slots(m, now_ms);
 }
 
 /* One audit line per message: the control source "X1/<admf>", the message,
@@ -165,6 +341,15 @@ int xtap_x1mon_init(struct xtap_x1mon *m, const struct xtap_config *cfg, const c
 	 * (restored before: docs/x1.md "Persistence") */
 	if (xtap_persist_x1_attach(ps, &m->store))
 		return -1;
+	m->x3_on = cfg->x1_x3_local.family != DTCP_AF_NONE;
+	m->x3_local = cfg->x1_x3_local;
+	m->x3_base = cfg->x1_x3_port_base;
+	snprintf(m->x3_cert, sizeof(m->x3_cert), "%s", cfg->x1_x3_cert);
+	snprintf(m->x3_key, sizeof(m->x3_key), "%s", cfg->x1_x3_key);
+	snprintf(m->x3_ca, sizeof(m->x3_ca), "%s", cfg->x1_x3_ca);
+	slots_restore(m);
+	if (!m->x3_on)
+		log_info("X1: no x3-local-address: X1 destinations get IP/UDP copies (docs/x1.md)");
 	m->store.keepalive_us = (uint64_t)cfg->x1_keepalive * 1000000;
 	m->store.keepalive_policy = cfg->x1_keepalive_policy == XTAP_CFG_X1_KA_KEEP ? X1_KA_KEEP : X1_KA_DEACTIVATE;
 	m->rx = malloc(X1MON_RX_MAX);
@@ -173,14 +358,18 @@ int xtap_x1mon_init(struct xtap_x1mon *m, const struct xtap_config *cfg, const c
 		return -1;
 	m->argv[k++] = "xtapd-x1-worker";
 	m->argv[k++] = XTAP_SUP_X1_FLAG;
+	snprintf(m->cert, sizeof(m->cert), "%s", cfg->x1_cert);
+	snprintf(m->key, sizeof(m->key), "%s", cfg->x1_key);
+	snprintf(m->ca, sizeof(m->ca), "%s", cfg->x1_ca);
+	snprintf(m->ne, sizeof(m->ne), "%s", cfg->x1_ne);
 	m->argv[k++] = "-c";
-	m->argv[k++] = (char *)cfg->x1_cert;
+	m->argv[k++] = m->cert;
 	m->argv[k++] = "-k";
-	m->argv[k++] = (char *)cfg->x1_key;
+	m->argv[k++] = m->key;
 	m->argv[k++] = "-a";
-	m->argv[k++] = (char *)cfg->x1_ca;
+	m->argv[k++] = m->ca;
 	m->argv[k++] = "-n";
-	m->argv[k++] = (char *)cfg->x1_ne;
+	m->argv[k++] = m->ne;
 	if (user) {
 		m->argv[k++] = "-u";
 		m->argv[k++] = (char *)user;
@@ -455,6 +644,7 @@ static int one_request(struct xtap_x1mon *m, size_t len)
 		x1_out_free(&o);
 		return -1;
 	}
+	x1mon_slots(m, mono_ms()); /* the delivery processes for what the container left */
 	XTAP_CRASH(reply_before);
 	if (respond(m, &o))
 		rc = -1;
@@ -516,6 +706,7 @@ void xtap_x1mon_timers(struct xtap_x1mon *m, uint64_t now_ms)
 			if (xtap_persist_pending(m->ps))
 				xtap_persist_commit(m->ps);
 			xtap_backend_settle(m->be);
+			x1mon_slots(m, now_ms);
 		}
 	}
 }

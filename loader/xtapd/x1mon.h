@@ -20,6 +20,18 @@
 #include "x1.h"
 
 struct xtap_audit;
+struct xtap_x3sup;
+
+/* An X3 delivery slot (docs/x1.md "Delivery over X3"): the copies of one
+ * ADMF's task (XID) to one of its destinations (DID) come in through vt1 to
+ * the port x3_base + its index of the sensor's x3_local address, where the
+ * slot's delivery process takes them, frames them with the XID and sends
+ * them over TLS to the destination's deliveryAddress. */
+struct xtap_x1slot {
+	bool used;
+	char admf[X1_ID_MAX];
+	struct x1_uuid xid, did;
+};
 
 struct xtap_x1mon {
 	bool on; /* services x1 configured */
@@ -37,11 +49,25 @@ struct xtap_x1mon {
 	uint64_t refused; /* worker messages refused (the worker is killed) */
 	uint64_t refused_changes; /* messages answered Generic*Failure: state not saved */
 	uint64_t last_sweep_ms;
+	/* X3 delivery of TCPPort destinations (services x1 x3-*); off: every
+	 * X1 destination gets IP/UDP copies */
+	bool x3_on;
+	struct dtcp_addr x3_local;
+	uint16_t x3_base;
+	char x3_cert[XTAP_CFG_PATH_MAX], x3_key[XTAP_CFG_PATH_MAX], x3_ca[XTAP_CFG_PATH_MAX];
+	struct xtap_x1slot slot[XTAP_CFG_X1_SLOTS_MAX];
+	struct xtap_x3sup *x3; /* the delivery processes (NULL until xtap_x1mon_x3) */
+	/* the worker's command line's strings: its own, a reload frees the
+	 * configuration */
+	char cert[XTAP_CFG_PATH_MAX], key[XTAP_CFG_PATH_MAX], ca[XTAP_CFG_PATH_MAX], ne[XTAP_CFG_X1_ID_MAX];
 };
 
 /* Everything but the worker: the store over srv / be / ps. 0 or -1. */
 int xtap_x1mon_init(struct xtap_x1mon *m, const struct xtap_config *cfg, const char *user, struct dtcp_server *srv,
 		    struct xtap_backend *be, struct xtap_persist *ps, struct xtap_audit **audit);
+/* The X3 delivery processes: the slots the restored criteria use are
+ * started (after xtap_x3sup_init), and every change after is handed on. */
+void xtap_x1mon_x3(struct xtap_x1mon *m, struct xtap_x3sup *x3, uint64_t now_ms);
 /* Opens the listener and starts the worker (the first start must work). */
 int xtap_x1mon_start(struct xtap_x1mon *m, uint64_t now_ms);
 /* The worker's socket for poll (fd -1 when none). */

@@ -630,7 +630,7 @@ enum {
 	P_X1 = P_METRICS + 1,
 	P_X3 = P_X1 + 1
 };
-#define XTAPD_POLL_MAX (P_X3 + XTAP_CFG_CDESTS_MAX)
+#define XTAPD_POLL_MAX (P_X3 + XTAP_X3SUP_MAX)
 /* what to do after a signal */
 enum { SIG_NONE, SIG_NEXT_TURN, SIG_STOP };
 /* start(): go on serving */
@@ -812,6 +812,7 @@ static void start_services(struct xtapd *d, const struct xtapd_opts *o)
 	d->x3.event = x3_event;
 	d->x3.event_ctx = d;
 	xtap_x3sup_apply(&d->x3, d->cfg, mono_ms());
+	xtap_x1mon_x3(&d->x1, &d->x3, mono_ms()); /* the X1 tasks' X3 delivery slots */
 	xtap_x3sup_tick(&d->x3, mono_ms());
 }
 
@@ -825,7 +826,7 @@ static nfds_t poll_set(struct xtapd *d, int sfd, struct pollfd *p)
 	xtap_ctlsrv_poll_set(&d->cs, &p[P_CTL]); /* the control socket, then its connections */
 	p[P_METRICS] = (struct pollfd){ .fd = d->cs.metrics_fd, .events = POLLIN };
 	xtap_x1mon_poll_set(&d->x1, &p[P_X1]);
-	return P_X3 + xtap_x3sup_poll_set(&d->x3, &p[P_X3], XTAP_CFG_CDESTS_MAX);
+	return P_X3 + xtap_x3sup_poll_set(&d->x3, &p[P_X3], XTAP_X3SUP_MAX);
 }
 
 static int on_signal(struct xtapd *d, int sfd)

@@ -52,6 +52,12 @@
 #define BASE \
 	FTL "set services flow-tap control-source ftap key \"Juniper\"\n" \
 	    "set services flow-tap interface eth0\n"
+/* the four statements services x1 needs (lines 11 to 14 after BASE) */
+#define X1MIN \
+	"set services x1 certificate /c\n" \
+	"set services x1 key /k\n" \
+	"set services x1 admf-ca /a\n" \
+	"set services x1 ne-identifier ne1\n"
 
 /* a table row's check: the row's name says which (CHECK's line is this one) */
 static void check(bool ok, const char *name, const char *what)
@@ -212,7 +218,21 @@ static bool chk_x1(const struct xtap_config *c)
 		c->x1_port == 8443 && !strcmp(c->x1_cert, "/etc/xtap/x1.crt") &&
 		!strcmp(c->x1_key, "/etc/xtap/x1.key") && !strcmp(c->x1_ca, "/etc/xtap/admf-ca.crt") &&
 		!strcmp(c->x1_ne, "ne-1 east") && c->x1_keepalive == 90 &&
-		c->x1_keepalive_policy == XTAP_CFG_X1_KA_KEEP;
+		c->x1_keepalive_policy == XTAP_CFG_X1_KA_KEEP && c->x1_x3_local.family == DTCP_AF_NONE;
+}
+
+/* docs/configuration.md: X3 delivery of X1 destinations. */
+static bool chk_x1_x3(const struct xtap_config *c)
+{
+	return c->x1_enabled && addr_is(&c->x1_x3_local, "198.51.100.1") && c->x1_x3_port_base == 50000 &&
+		!strcmp(c->x1_x3_cert, "/etc/xtap/x3.crt") && !strcmp(c->x1_x3_key, "/etc/xtap/x3.key") &&
+		!strcmp(c->x1_x3_ca, "/etc/xtap/lemf-ca.crt");
+}
+
+/* x3-port-base's default: 47000 (docs/configuration.md). */
+static bool chk_x1_x3_default(const struct xtap_config *c)
+{
+	return addr_is(&c->x1_x3_local, "2001:db8::7") && c->x1_x3_port_base == 47000;
 }
 
 /* Without a listen-address, port or keepalive statement: every address,
@@ -425,6 +445,19 @@ static const struct accept_case accept_cases[] = {
 	       "set services x1 ne-identifier ne1\n",
 	  chk_x1_defaults },
 	{ "no x1", BASE, chk_no_x1 },
+	{ "x1 over x3",
+	  BASE X1MIN "set services x1 x3-local-address 198.51.100.1\n"
+		     "set services x1 x3-port-base 50000\n"
+		     "set services x1 x3-certificate /etc/xtap/x3.crt\n"
+		     "set services x1 x3-key /etc/xtap/x3.key\n"
+		     "set services x1 x3-ca /etc/xtap/lemf-ca.crt\n",
+	  chk_x1_x3 },
+	{ "x1 over x3, port base default",
+	  BASE X1MIN "set services x1 x3-local-address 2001:db8::7\n"
+		     "set services x1 x3-certificate /c3\n"
+		     "set services x1 x3-key /k3\n"
+		     "set services x1 x3-ca /a3\n",
+	  chk_x1_x3_default },
 	{ "content destinations",
 	  BASE "set services flow-tap content-destination cd1 address 198.51.100.50\n"
 	       "set services flow-tap content-destination cd1 port 7890\n"
@@ -735,6 +768,15 @@ static const struct error_case error_cases[] = {
 	      "bytes without control characters" },
 	    { 11, "services x1 needs the ADMF CA (set services x1 admf-ca PATH)" },
 	    { 11, "services x1 needs an NE identifier (set services x1 ne-identifier ID)" } } },
+	{ "x1 over x3 needs all four",
+	  BASE X1MIN "set services x1 x3-port-base 65500\n",
+	  { { 15, "x1 x3-port-base '65500' is not a number from 1 to 65472" },
+	    { 15,
+	      "services x1 x3 delivery needs the sensor's local address for it (set services x1 "
+	      "x3-local-address ADDRESS)" },
+	    { 15, "services x1 x3 delivery needs a client certificate (set services x1 x3-certificate PATH)" },
+	    { 15, "services x1 x3 delivery needs a key (set services x1 x3-key PATH)" },
+	    { 15, "services x1 x3 delivery needs the receivers' CA (set services x1 x3-ca PATH)" } } },
 	{ "metrics address alone",
 	  BASE "set services flow-tap metrics listen-address 192.0.2.1\n",
 	  { { 11, "metrics listen-address needs a metrics port (set services flow-tap metrics port N)" } } },
