@@ -1114,6 +1114,59 @@ static void h_x1_ne(struct parse *p, const struct word *v)
 	copy_word(p->c->x1_ne, sizeof(p->c->x1_ne), &v[0]);
 }
 
+/* An identifier the X1 parser takes (neIdentifier, admfIdentifier): 1 to
+ * XTAP_CFG_X1_ID_MAX - 1 bytes, no control character. */
+static bool x1_id_ok(const struct word *w)
+{
+	bool ok = w->n > 0 && w->n < XTAP_CFG_X1_ID_MAX;
+
+	for (size_t i = 0; ok && i < w->n; i++)
+		if ((unsigned char)w->s[i] < 0x20 || w->s[i] == 0x7f)
+			ok = false;
+	return ok;
+}
+
+static struct xtap_cfg_x1_admf *x1_admf_get(struct parse *p, const struct word *w)
+{
+	struct xtap_config *c = p->c;
+	char b[SHOW_BUF];
+	struct xtap_cfg_x1_admf *a = FIND(c->x1_admfs, c->n_x1_admfs, name, w);
+
+	x1_on(p);
+	if (a)
+		return a;
+	if (!x1_id_ok(w)) {
+		perr(p, "x1 admf '%s' is not 1 to %d bytes without control characters", show(w, b),
+		     XTAP_CFG_X1_ID_MAX - 1);
+		return NULL;
+	}
+	if (c->n_x1_admfs == XTAP_CFG_X1_ADMFS_MAX) {
+		perr(p, "x1 admf '%s': more than %d ADMFs", show(w, b), XTAP_CFG_X1_ADMFS_MAX);
+		return NULL;
+	}
+	a = &c->x1_admfs[c->n_x1_admfs++];
+	copy_word(a->name, sizeof(a->name), w);
+	a->port = XTAP_CFG_DEF_X1_PORT;
+	a->line = p->line;
+	return a;
+}
+
+static void h_x1_admf_addr(struct parse *p, const struct word *v)
+{
+	struct xtap_cfg_x1_admf *a = x1_admf_get(p, &v[0]);
+
+	if (a)
+		set_addr(p, &v[1], "x1 admf report-address", &a->addr);
+}
+
+static void h_x1_admf_port(struct parse *p, const struct word *v)
+{
+	struct xtap_cfg_x1_admf *a = x1_admf_get(p, &v[0]);
+
+	if (a)
+		set_port(p, &v[1], "x1 admf report-port", &a->port);
+}
+
 static void h_x1_ka(struct parse *p, const struct word *v)
 {
 	x1_on(p);
@@ -1471,6 +1524,8 @@ static const struct rule grammar[] = {
 	{ X1 "x3-ca = $path", h_x1_x3_ca },
 	{ X1 "x3-local-address = $address", h_x1_x3_local },
 	{ X1 "x3-port-base = $number", h_x1_x3_base },
+	{ X1 "admf $admf report-address = $address", h_x1_admf_addr },
+	{ X1 "admf $admf report-port = $port", h_x1_admf_port },
 	/* xtap: control sources (DTCP users) and their policy */
 	{ CS "key = $key!", h_cs_key },
 	{ CS "allowed-destination $prefixes", h_u_allow_dst },
@@ -1861,6 +1916,12 @@ static void check_x1(struct parse *p)
 		err_at(p, c->x1_line, "services x1 needs the ADMF CA (set services x1 admf-ca PATH)");
 	if (!c->x1_ne[0])
 		err_at(p, c->x1_line, "services x1 needs an NE identifier (set services x1 ne-identifier ID)");
+	for (size_t i = 0; i < c->n_x1_admfs; i++)
+		if (!c->x1_admfs[i].addr.family)
+			err_at(p, c->x1_admfs[i].line,
+			       "x1 admf '%s' needs the address its issue reports go to (set services x1 admf %s "
+			       "report-address ADDRESS)",
+			       c->x1_admfs[i].name, c->x1_admfs[i].name);
 	/* X3 delivery of X1 destinations: all four or none */
 	if (!c->x1_x3_line)
 		return;
@@ -2282,7 +2343,9 @@ int xtap_config_diff(const struct xtap_config *a, const struct xtap_config *b)
 		!strcmp(a->x1_ne, b->x1_ne) && a->x1_keepalive == b->x1_keepalive &&
 		a->x1_keepalive_policy == b->x1_keepalive_policy && addr_eq(&a->x1_x3_local, &b->x1_x3_local) &&
 		a->x1_x3_port_base == b->x1_x3_port_base && !strcmp(a->x1_x3_cert, b->x1_x3_cert) &&
-		!strcmp(a->x1_x3_key, b->x1_x3_key) && !strcmp(a->x1_x3_ca, b->x1_x3_ca);
+		!strcmp(a->x1_x3_key, b->x1_x3_key) && !strcmp(a->x1_x3_ca, b->x1_x3_ca) &&
+		a->n_x1_admfs == b->n_x1_admfs &&
+		!memcmp(a->x1_admfs, b->x1_admfs, a->n_x1_admfs * sizeof(a->x1_admfs[0]));
 	for (size_t i = 0; same && i < a->n_host_keys; i++)
 		same = !strcmp(a->host_keys[i], b->host_keys[i]);
 	if (!same)

@@ -71,10 +71,19 @@
  * bound the host's memory can take (a process holds its 4 MiB buffer and
  * an 8 MiB ring) */
 #define XTAP_CFG_X1_SLOTS_MAX 64
+#define XTAP_CFG_X1_ADMFS_MAX 16 /* ADMFs with an address for issue reports */
 #define XTAP_CFG_DEF_X1_X3_PORT_BASE 47000
 /* neIdentifier incl. NUL: x1.h's X1_ID_MAX (the ADMF names "X1/<admf>", a
  * DTCP_NAME_MAX control source name; the NE is held to the same bound) */
 #define XTAP_CFG_X1_ID_MAX (DTCP_NAME_MAX - 3)
+/* An ADMF the NE reports issues to (ReportDestinationIssue, ReportTaskIssue:
+ * docs/x1.md "Issue reports"), over HTTPS with the NE's certificate. */
+struct xtap_cfg_x1_admf {
+	char name[XTAP_CFG_X1_ID_MAX]; /* its admfIdentifier (its certificate's CN) */
+	struct dtcp_addr addr;
+	uint16_t port; /* default 443 */
+	int line;
+};
 #define XTAP_CFG_X1_KA_DEACTIVATE 0 /* x1.h X1_KA_DEACTIVATE */
 #define XTAP_CFG_X1_KA_KEEP 1 /* x1.h X1_KA_KEEP */
 
@@ -254,6 +263,8 @@ struct xtap_config {
 	char x1_x3_cert[XTAP_CFG_PATH_MAX]; /* the sensor's client certificate toward X3 receivers */
 	char x1_x3_key[XTAP_CFG_PATH_MAX];
 	char x1_x3_ca[XTAP_CFG_PATH_MAX]; /* the CA that signs the X3 receivers */
+	size_t n_x1_admfs;
+	struct xtap_cfg_x1_admf x1_admfs[XTAP_CFG_X1_ADMFS_MAX];
 
 	/* interfaces and the tunnel (datapath) */
 	size_t n_jifs;

@@ -256,13 +256,16 @@ static void destination_details(struct x1_out *o, int d, const struct x1_destina
 	close_(o, d, "destinationDetails");
 }
 
-/* xtap has no reachability signal for a destination yet (docs/x1.md,
- * open): it reports every destination as working, with no fault. */
-static void destination_response(struct x1_out *o, int d, const struct x1_destination *x)
+/* activeAndWorking, or deliveryFault when the daemon says its delivery is
+ * down (docs/x1.md "Delivery over X3"); no fault entry either way. */
+static void destination_response(struct x1_out *o, const struct x1_ne *ne, int d, const struct x1_destination *x)
 {
 	open_(o, d, "destinationResponseDetails");
 	destination_details(o, d + 1, x);
-	status_no_fault(o, d + 1, "destinationStatus", "destinationDeliveryStatus", "activeAndWorking");
+	status_no_fault(o, d + 1, "destinationStatus", "destinationDeliveryStatus",
+			ne->dest_fault && ne->dest_fault(ne->ctx, ne->admf ? ne->admf : "", &x->did) ?
+				"deliveryFault" :
+				"activeAndWorking");
 	close_(o, d, "destinationResponseDetails");
 }
 
@@ -288,7 +291,7 @@ void x1_format_response(struct x1_out *o, const struct x1_ne *ne, const struct x
 	envelope(o, ne, &r->env);
 	switch (r->type) {
 	case X1_M_GET_TASK_DETAILS: task_response(o, 2, r->task); break;
-	case X1_M_GET_DESTINATION_DETAILS: destination_response(o, 2, r->dest); break;
+	case X1_M_GET_DESTINATION_DETAILS: destination_response(o, ne, 2, r->dest); break;
 	case X1_M_GET_ALL_DETAILS:
 		open_(o, 2, "neStatusDetails");
 		leaf(o, 3, "neStatus", "OK");
@@ -301,7 +304,7 @@ void x1_format_response(struct x1_out *o, const struct x1_ne *ne, const struct x
 		}
 		if (open_list(o, 2, "listOfDestinationResponseDetails", r->ndests)) {
 			for (size_t i = 0; i < r->ndests; i++)
-				destination_response(o, 3, r->dests[i]);
+				destination_response(o, ne, 3, r->dests[i]);
 			close_(o, 2, "listOfDestinationResponseDetails");
 		}
 		break;
@@ -337,5 +340,54 @@ int x1_format_top_level_error(struct x1_out *o, const struct x1_ne *ne, const ch
 	leaf(o, 1, "messageTimestamp", t);
 	leaf(o, 1, "version", X1_VERSION);
 	puts_(o, "</X1TopLevelErrorResponse>\n");
+	return o->failed ? -1 : 0;
+}
+
+/* ---- NE-to-ADMF issue reports (clause 6.5) ---- */
+
+const char *x1_report_type_name(int type)
+{
+	switch (type) {
+	case X1_RT_ALL_CLEAR: return "AllClear";
+	case X1_RT_WARNING: return "Warning";
+	case X1_RT_NON_TERMINATING_FAULT: return "NonTerminatingFault";
+	case X1_RT_TERMINATING_FAULT: return "TerminatingFault";
+	default: return NULL;
+	}
+}
+
+int x1_format_reports(struct x1_out *o, const char *admf, const char *ne, uint64_t now_us, const struct x1_uuid *txid,
+		      const struct x1_report *r, size_t n)
+{
+	char t[X1_TIME_LEN];
+
+	x1_format_time(now_us, t);
+	puts_(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<X1Request" NS_DECLS ">\n");
+	for (size_t i = 0; i < n; i++) {
+		const char *type = x1_report_type_name(r[i].type);
+		bool task = r[i].kind == X1_R_TASK;
+
+		if (!type || (!task && r[i].kind != X1_R_DEST)) {
+			o->failed = true;
+			break;
+		}
+		indent(o, 1);
+		puts_(o,
+		      task ? "<x1RequestMessage xsi:type=\"ReportTaskIssueRequest\">\n" :
+			     "<x1RequestMessage xsi:type=\"ReportDestinationIssueRequest\">\n");
+		leaf(o, 2, "admfIdentifier", admf);
+		leaf(o, 2, "neIdentifier", ne);
+		leaf(o, 2, "messageTimestamp", t);
+		leaf(o, 2, "version", X1_VERSION);
+		leaf_uuid(o, 2, "x1TransactionId", &txid[i]);
+		/* clause 6.5.2 / 6.5.3: the id, the report type, the details (the
+		 * optional error code is not sent) */
+		leaf_uuid(o, 2, task ? "xId" : "dId", &r[i].id);
+		leaf(o, 2, task ? "taskReportType" : "destinationReportType", type);
+		if (r[i].details[0])
+			leaf(o, 2, task ? "taskIssueDetails" : "destinationIssueDetails", r[i].details);
+		close_(o, 1, "x1RequestMessage");
+	}
+	puts_(o, "</X1Request>\n");
 	return o->failed ? -1 : 0;
 }

@@ -313,7 +313,31 @@ struct x1_response {
 struct x1_ne {
 	char ne[X1_ID_MAX];
 	uint64_t now_us;
+	/* destinationDeliveryStatus: true when the ADMF's destination is at
+	 * fault (its deliveries down); NULL: every one activeAndWorking */
+	bool (*dest_fault)(void *ctx, const char *admf, const struct x1_uuid *did);
+	void *ctx;
+	const char *admf; /* whose response this is */
 };
+
+/* NE-to-ADMF issue reports (clause 6.5): ReportTaskIssue and
+ * ReportDestinationIssue, each with its report type (TaskReportType) and a
+ * text that never names a target. */
+enum x1_report_kind { X1_R_TASK = 1, X1_R_DEST };
+enum x1_report_type { X1_RT_ALL_CLEAR = 1, X1_RT_WARNING, X1_RT_NON_TERMINATING_FAULT, X1_RT_TERMINATING_FAULT };
+#define X1_REPORT_DETAILS_MAX 160
+#define X1_REPORTS_MAX 64 /* one container: a destination and the tasks using it */
+struct x1_report {
+	uint8_t kind; /* enum x1_report_kind */
+	uint8_t type; /* enum x1_report_type */
+	struct x1_uuid id; /* the XID or the DID */
+	char details[X1_REPORT_DETAILS_MAX];
+};
+/* One X1Request container from the NE ne to the ADMF admf with n reports,
+ * transaction ids txid[i]. 0, or -1 when the output failed. */
+int x1_format_reports(struct x1_out *o, const char *admf, const char *ne, uint64_t now_us, const struct x1_uuid *txid,
+		      const struct x1_report *r, size_t n);
+const char *x1_report_type_name(int type);
 
 void x1_format_begin(struct x1_out *o);
 void x1_format_response(struct x1_out *o, const struct x1_ne *ne, const struct x1_response *r);

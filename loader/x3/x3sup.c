@@ -126,6 +126,9 @@ static void start(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, uint64_t now_
 	d->final = false;
 	d->pdus = d->confirmed = d->full = d->unconfirmed = 0;
 	d->started_ms = now_ms;
+	if (d->state == 3 || !d->changed_ms)
+		d->changed_ms = now_ms;
+	d->state = 0;
 	log_info("x3 %s: delivery process %d started at sequence %" PRIu32, d->name, (int)pid, d->next_seq);
 }
 
@@ -410,7 +413,13 @@ void xtap_x3sup_parse(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const cha
 			  &next, &pdus, &conf, &full, &unconf, &final, &state, &drops, &notip, &conn, &tlsf, &disc,
 			  &bytes)) < 12)
 		return; /* bytes came later: a line without it is taken, 0 bytes */
+	int was_up = d->state == 3;
 	d->state = state >= 0 && state <= 3 ? state : 0;
+	if (was_up != (d->state == 3)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		d->changed_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	}
 	d->kernel_drops = drops;
 	d->not_ip = notip;
 	d->connects = conn;
@@ -492,6 +501,8 @@ static void ended(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, int status, u
 		 how, d->pdus, d->confirmed, d->full, lost, d->wanted ? "; restarted" : "");
 	log_warnx("x3 %s: delivery process ended (%s)", d->name, text);
 	emit(s, d->name, "ended", text);
+	if (d->state == 3)
+		d->changed_ms = now_ms;
 	d->state = 0;
 }
 
@@ -558,6 +569,11 @@ void xtap_x3sup_stop(struct xtap_x3sup *s)
 	}
 	if (s->n)
 		save_seqs(s, true); /* every process ended: the numbers are final */
+}
+
+bool xtap_x3sup_fault(const struct xtap_x3sup_dest *d, uint64_t now_ms)
+{
+	return !(d->pid > 0 && d->state == 3) && now_ms - d->changed_ms >= XTAP_X3SUP_FAULT_MS;
 }
 
 const char *xtap_x3sup_state_name(const struct xtap_x3sup_dest *d)

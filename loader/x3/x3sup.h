@@ -56,6 +56,7 @@ struct xtap_x3sup_dest {
 	uint64_t kernel_drops, not_ip, connects, tls_failures, disconnects;
 	uint64_t bytes; /* TLS payload bytes written, replays included */
 	uint64_t started_ms, due_ms;
+	uint64_t changed_ms; /* when it last went up or down (monotonic) */
 	uint32_t backoff_ms;
 	uint64_t restarts, lost_unconfirmed; /* totals over its processes */
 	uint64_t events_window_ms, events_in_window, events_dropped;
@@ -107,6 +108,11 @@ void xtap_x3sup_stop(struct xtap_x3sup *s);
  * monitor takes it: what does not fit the format is ignored (exposed for
  * tests/fuzz/fuzz_x3sup.c). */
 void xtap_x3sup_parse(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, const char *line);
+/* Its delivery down (not connected, or no process) for at least
+ * XTAP_X3SUP_FAULT_MS at now_ms: an X1 destination's deliveryFault and its
+ * issue report (docs/x1.md). */
+#define XTAP_X3SUP_FAULT_MS 5000 /* the first connection's backoff and handshake fit in it */
+bool xtap_x3sup_fault(const struct xtap_x3sup_dest *d, uint64_t now_ms);
 /* "down", "connecting", "handshake", "up", or "not running". */
 const char *xtap_x3sup_state_name(const struct xtap_x3sup_dest *d);
 

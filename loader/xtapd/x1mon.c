@@ -10,7 +10,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <signal.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 #include "log.h"
 #include "x1mon.h"
 #include "x1worker.h"
+#include "x1report.h"
 #include "x3sup.h"
 
 #define X1MON_RX_MAX (4 + X1_WIRE_CONTAINER_MAX + 1) /* one more: an oversized one shows */
@@ -294,6 +298,215 @@ static void slots_restore(struct xtap_x1mon *m)
 	free(c);
 }
 
+static const struct xtap_x3sup_dest *slot_dest(const struct xtap_x1mon *m, size_t i)
+{
+	char name[XTAP_CFG_NAME_MAX];
+
+	snprintf(name, sizeof(name), "X1/%u", (unsigned)(m->x3_base + i));
+	for (size_t k = 0; m->x3 && k < m->x3->n; k++)
+		if (m->x3->d[k].x1 && m->x3->d[k].wanted && !strcmp(m->x3->d[k].name, name))
+			return &m->x3->d[k];
+	return NULL;
+}
+
+/* A destination is at fault when the delivery of one of its slots has been
+ * down for XTAP_X3SUP_FAULT_MS (its receiver unreachable, refusing TLS, or
+ * its process restarting). */
+static bool x1mon_dest_fault(void *ctx, const char *admf, const struct x1_uuid *did)
+{
+	const struct xtap_x1mon *m = ctx;
+	uint64_t now = mono_ms();
+
+	for (size_t i = 0; i < XTAP_CFG_X1_SLOTS_MAX; i++) {
+		const struct xtap_x1slot *k = &m->slot[i];
+		const struct xtap_x3sup_dest *d;
+		if (k->used && !strcmp(k->admf, admf) && !memcmp(&k->did, did, sizeof(*did)) && (d = slot_dest(m, i)) &&
+		    xtap_x3sup_fault(d, now))
+			return true;
+	}
+	return false;
+}
+
+/* ---- issue reports to the ADMF (docs/x1.md "Issue reports") ---- */
+
+static int admf_index(const struct xtap_x1mon *m, const char *admf)
+{
+	for (size_t i = 0; i < m->n_admfs; i++)
+		if (!strcmp(m->admf[i].name, admf))
+			return (int)i;
+	return -1;
+}
+
+static void random_uuid(struct x1_uuid *u)
+{
+	if (getrandom(u->b, sizeof(u->b), 0) != (ssize_t)sizeof(u->b))
+		memset(u->b, 0, sizeof(u->b)); /* cannot happen after boot; the id stays well-formed */
+	u->b[6] = (uint8_t)((u->b[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
+	u->b[8] = (uint8_t)((u->b[8] & 0x3f) | 0x80);
+}
+
+/* One audit line per report: 200 when the ADMF took it, 0 (dropped) when
+ * not; synced, as reports are rare. */
+static void rep_audit(struct xtap_x1mon *m, const struct xtap_x1rep *r, bool fault, int code, const char *outcome)
+{
+	char cs[DTCP_NAME_MAX], did[X1_UUID_LEN], why[160];
+
+	snprintf(cs, sizeof(cs), "%s%s", X1_SOURCE_PREFIX, r->admf);
+	x1_format_uuid(&r->did, did);
+	snprintf(why, sizeof(why), "%s: %s %s", did, fault ? "NonTerminatingFault" : "AllClear", outcome);
+	xtap_audit_request(*m->audit, wall_ms(), cs, NULL, "ReportDestinationIssue", NULL, code, NULL, 0, why);
+	if (xtap_audit_sync(*m->audit))
+		log_warn("X1: cannot sync the audit log");
+}
+
+/* The container: the destination, then every task of the ADMF using it. */
+static void rep_send(struct xtap_x1mon *m, struct xtap_x1rep *r, bool fault, uint64_t now_ms)
+{
+	static struct x1_report rp[X1_REPORTS_MAX];
+	static struct x1_uuid tx[X1_REPORTS_MAX];
+	int ai = admf_index(m, r->admf), type = fault ? X1_RT_NON_TERMINATING_FAULT : X1_RT_ALL_CLEAR;
+	char did[X1_UUID_LEN];
+	struct x1_out o = { 0 };
+	size_t n = 0;
+	int pfd[2];
+
+	if (ai < 0)
+		return; /* cannot happen: entries are made for configured ADMFs only */
+	x1_format_uuid(&r->did, did);
+	rp[n] = (struct x1_report){ .kind = X1_R_DEST, .type = (uint8_t)type, .id = r->did };
+	snprintf(rp[n].details, sizeof(rp[n].details), "%s",
+		 fault ? "X3 delivery down: the receiver does not answer or refuses the TLS handshake" :
+			 "X3 delivery working again");
+	n++;
+	for (size_t i = 0; i < m->store.ntasks && n < X1_REPORTS_MAX; i++) {
+		const struct x1_task_entry *e = m->store.tasks[i];
+		if (strcmp(e->admf, r->admf))
+			continue;
+		for (int j = 0; j < e->t.ndids && n < X1_REPORTS_MAX; j++)
+			if (!memcmp(&e->t.did[j], &r->did, sizeof(r->did))) {
+				rp[n] = (struct x1_report){ .kind = X1_R_TASK, .type = (uint8_t)type, .id = e->t.xid };
+				snprintf(rp[n].details, sizeof(rp[n].details), "X3 delivery to destination %s %s", did,
+					 fault ? "down" : "working again");
+				n++;
+				break;
+			}
+	}
+	for (size_t i = 0; i < n; i++)
+		random_uuid(&tx[i]);
+	r->retry_ms = now_ms + XTAP_X1REP_RETRY_MS; /* unless it gets through */
+	if (x1_format_reports(&o, r->admf, m->ne, now_us(), tx, rp, n) || o.n > X1REPORT_BODY_MAX ||
+	    pipe2(pfd, O_CLOEXEC) < 0) {
+		x1_out_free(&o);
+		log_warnx("X1: X1/%s: the issue report cannot be made", r->admf);
+		return;
+	}
+	bool wrote = write(pfd[1], o.p, o.n) == (ssize_t)o.n; /* below the pipe's capacity */
+	close(pfd[1]);
+	x1_out_free(&o);
+	char *argv[] = { "xtapd-x1-report",
+			 XTAP_X1REPORT_FLAG,
+			 "-c",
+			 m->cert,
+			 "-k",
+			 m->key,
+			 "-a",
+			 m->ca,
+			 "-H",
+			 m->admf[ai].addr,
+			 "-p",
+			 m->admf[ai].port,
+			 m->user[0] ? "-u" : NULL,
+			 m->user,
+			 NULL };
+	pid_t pid = wrote ? fork() : -1;
+	if (pid == 0) {
+		static char *const envp[] = { NULL };
+		/* only async-signal-safe calls until the exec */
+		int fd = fcntl(pfd[0], F_DUPFD, 10);
+		if (fd < 0 || dup2(fd, XTAP_X1REPORT_BODY_FD) < 0 || close_range(XTAP_X1REPORT_BODY_FD + 1, ~0u, 0))
+			_exit(127);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve("/proc/self/exe", argv, envp);
+		_exit(127);
+	}
+	close(pfd[0]);
+	if (pid < 0) {
+		log_warnx("X1: X1/%s: cannot start the issue report", r->admf);
+		return;
+	}
+	r->pid = pid;
+	r->sending = fault;
+}
+
+/* Once a second: the destinations of the ADMFs with a report address whose
+ * delivery went down or up since they were last told; the report processes
+ * that ended. */
+static void x1mon_reports(struct xtap_x1mon *m, uint64_t now_ms)
+{
+	for (size_t i = 0; i < XTAP_CFG_X1_SLOTS_MAX; i++) {
+		struct xtap_x1rep *r = &m->rep[i];
+		int st;
+		if (!r->used || r->pid <= 0 || waitpid(r->pid, &st, WNOHANG) != r->pid)
+			continue;
+		r->pid = 0;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+			r->fault = r->sending;
+			r->retry_ms = 0;
+			m->reports_sent++;
+			rep_audit(m, r, r->sending, 200, "reported");
+		} else {
+			m->reports_failed++;
+			log_warnx("X1: X1/%s: the issue report did not get through: again in %d s", r->admf,
+				  XTAP_X1REP_RETRY_MS / 1000);
+			rep_audit(m, r, r->sending, 0, "not delivered: the ADMF did not take it");
+		}
+	}
+	if (!m->n_admfs)
+		return;
+	bool live[XTAP_CFG_X1_SLOTS_MAX] = { 0 };
+	for (size_t i = 0; i < XTAP_CFG_X1_SLOTS_MAX; i++) {
+		const struct xtap_x1slot *k = &m->slot[i];
+		struct xtap_x1rep *r = NULL, *free_r = NULL;
+		if (!k->used || admf_index(m, k->admf) < 0)
+			continue;
+		for (size_t j = 0; j < XTAP_CFG_X1_SLOTS_MAX && !r; j++) {
+			struct xtap_x1rep *x = &m->rep[j];
+			if (x->used && !strcmp(x->admf, k->admf) && !memcmp(&x->did, &k->did, sizeof(k->did)))
+				r = x;
+			else if (!x->used && !free_r)
+				free_r = x;
+		}
+		if (!r && (r = free_r)) { /* there are as many entries as slots */
+			memset(r, 0, sizeof(*r));
+			r->used = true;
+			snprintf(r->admf, sizeof(r->admf), "%s", k->admf);
+			r->did = k->did;
+		}
+		if (!r)
+			continue;
+		live[r - m->rep] = true;
+		bool fault = x1mon_dest_fault(m, k->admf, &k->did);
+		if (r->pid == 0 && fault != r->fault && now_ms >= r->retry_ms)
+			rep_send(m, r, fault, now_ms);
+	}
+	for (size_t i = 0; i < XTAP_CFG_X1_SLOTS_MAX; i++)
+		if (m->rep[i].used && !live[i] && m->rep[i].pid == 0)
+			m->rep[i].used = false; /* no task delivers there any more */
+}
+
+void xtap_x1mon_reports_stop(struct xtap_x1mon *m)
+{
+	for (size_t i = 0; i < XTAP_CFG_X1_SLOTS_MAX; i++)
+		if (m->rep[i].pid > 0) {
+			kill(m->rep[i].pid, SIGKILL);
+			waitpid(m->rep[i].pid, NULL, 0);
+			m->rep[i].pid = 0;
+		}
+}
+
 void xtap_x1mon_x3(struct xtap_x1mon *m, struct xtap_x3sup *x3, uint64_t now_ms)
 {
 	if (!m->on)
@@ -348,6 +561,14 @@ int xtap_x1mon_init(struct xtap_x1mon *m, const struct xtap_config *cfg, const c
 	snprintf(m->x3_key, sizeof(m->x3_key), "%s", cfg->x1_x3_key);
 	snprintf(m->x3_ca, sizeof(m->x3_ca), "%s", cfg->x1_x3_ca);
 	slots_restore(m);
+	snprintf(m->user, sizeof(m->user), "%s", user ? user : "");
+	for (size_t i = 0; i < cfg->n_x1_admfs && m->n_admfs < XTAP_CFG_X1_ADMFS_MAX; i++) {
+		const struct xtap_cfg_x1_admf *a = &cfg->x1_admfs[i];
+		typeof(m->admf[0]) *x = &m->admf[m->n_admfs++];
+		snprintf(x->name, sizeof(x->name), "%s", a->name);
+		inet_ntop(a->addr.family == DTCP_AF_INET6 ? AF_INET6 : AF_INET, a->addr.a, x->addr, sizeof(x->addr));
+		snprintf(x->port, sizeof(x->port), "%u", (unsigned)a->port);
+	}
 	if (!m->x3_on)
 		log_info("X1: no x3-local-address: X1 destinations get IP/UDP copies (docs/x1.md)");
 	m->store.keepalive_us = (uint64_t)cfg->x1_keepalive * 1000000;
@@ -566,7 +787,7 @@ static int x1mon_handle_durable(struct xtap_x1mon *m, const char *admf, const st
 				struct x1_out *o)
 {
 	struct x1mon_piece *pc = calloc(c->n ? c->n : 1, sizeof(*pc));
-	struct x1_ne ne = { .now_us = now_us };
+	struct x1_ne ne = { .now_us = now_us, .dest_fault = x1mon_dest_fault, .ctx = m, .admf = admf };
 	size_t from = SIZE_MAX; /* the first change not yet settled */
 	bool burst = false;
 	int rc;
@@ -698,6 +919,10 @@ void xtap_x1mon_timers(struct xtap_x1mon *m, uint64_t now_ms)
 		xtap_sup_kill(&m->sup, m->sup.stopped_ms ? "stopped too long" : "it takes nothing the monitor sends");
 	if (xtap_sup_due(&m->sup, now_ms) && xtap_sup_start(&m->sup, now_ms))
 		log_warnx("X1 worker: start failed, retried in %llu ms", (unsigned long long)m->sup.backoff_ms);
+	if (now_ms - m->last_report_ms >= 1000) {
+		m->last_report_ms = now_ms;
+		x1mon_reports(m, now_ms);
+	}
 	if (m->store.keepalive_us && now_ms - m->last_sweep_ms >= 1000) {
 		m->last_sweep_ms = now_ms;
 		if (x1_store_keepalive_sweep(&m->store, now_us(), lost, m) > 0) {
@@ -721,6 +946,7 @@ void xtap_x1mon_stop(struct xtap_x1mon *m)
 	if (!m->on)
 		return;
 	xtap_sup_stop(&m->sup);
+	xtap_x1mon_reports_stop(m);
 	if (m->ps && m->ps->x1 == &m->store) {
 		/* what the keepalive policy changed goes to the journal with the
 		 * store, which goes now (xtap_persist_stop then keeps the records

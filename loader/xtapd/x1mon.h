@@ -33,6 +33,19 @@ struct xtap_x1slot {
 	struct x1_uuid xid, did;
 };
 
+/* What one ADMF was told of one of its destinations (docs/x1.md "Issue
+ * reports"). */
+struct xtap_x1rep {
+	bool used;
+	char admf[X1_ID_MAX];
+	struct x1_uuid did;
+	bool fault; /* as last told: false is nothing told yet, or AllClear */
+	bool sending; /* the value the report in flight carries */
+	pid_t pid; /* the report process; 0: none */
+	uint64_t retry_ms; /* after a report that did not get through */
+};
+#define XTAP_X1REP_RETRY_MS 10000
+
 struct xtap_x1mon {
 	bool on; /* services x1 configured */
 	struct xtap_sup sup; /* the X1 worker: start, restart with backoff, send queue */
@@ -48,7 +61,7 @@ struct xtap_x1mon {
 	uint64_t requests; /* containers handled */
 	uint64_t refused; /* worker messages refused (the worker is killed) */
 	uint64_t refused_changes; /* messages answered Generic*Failure: state not saved */
-	uint64_t last_sweep_ms;
+	uint64_t last_sweep_ms, last_report_ms;
 	/* X3 delivery of TCPPort destinations (services x1 x3-*); off: every
 	 * X1 destination gets IP/UDP copies */
 	bool x3_on;
@@ -57,6 +70,14 @@ struct xtap_x1mon {
 	char x3_cert[XTAP_CFG_PATH_MAX], x3_key[XTAP_CFG_PATH_MAX], x3_ca[XTAP_CFG_PATH_MAX];
 	struct xtap_x1slot slot[XTAP_CFG_X1_SLOTS_MAX];
 	struct xtap_x3sup *x3; /* the delivery processes (NULL until xtap_x1mon_x3) */
+	size_t n_admfs; /* the ADMFs with a report address */
+	struct {
+		char name[X1_ID_MAX];
+		char addr[64], port[8];
+	} admf[XTAP_CFG_X1_ADMFS_MAX];
+	struct xtap_x1rep rep[XTAP_CFG_X1_SLOTS_MAX];
+	char user[64]; /* the report processes drop to it */
+	uint64_t reports_sent, reports_failed;
 	/* the worker's command line's strings: its own, a reload frees the
 	 * configuration */
 	char cert[XTAP_CFG_PATH_MAX], key[XTAP_CFG_PATH_MAX], ca[XTAP_CFG_PATH_MAX], ne[XTAP_CFG_X1_ID_MAX];

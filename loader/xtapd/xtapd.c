@@ -58,6 +58,7 @@
 #include "x3sup.h"
 #include "worker.h"
 #include "x1mon.h"
+#include "x1report.h"
 
 #define DEFAULT_CONFIG "/etc/xtap/xtapd.conf"
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/xtap"
@@ -996,6 +997,9 @@ int main(int argc, char **argv)
 	/* the X1 front end: this program exec'd again (x1mon.h) */
 	if (argc > 1 && !strcmp(argv[1], XTAP_SUP_X1_FLAG))
 		return xtap_x1mon_worker_main(argc, argv);
+	/* an X1 issue report to an ADMF: this program exec'd again (x1report.h) */
+	if (argc > 1 && !strcmp(argv[1], XTAP_X1REPORT_FLAG))
+		return xtap_x1report_main(argc, argv);
 	/* an X3 delivery process: this program exec'd again (x3sup.h) */
 	if (argc > 1 && !strcmp(argv[1], XTAP_X3SUP_FLAG))
 		return xtap_x3_main(argc - 1, argv + 1);

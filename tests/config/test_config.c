@@ -229,6 +229,15 @@ static bool chk_x1_x3(const struct xtap_config *c)
 		!strcmp(c->x1_x3_ca, "/etc/xtap/lemf-ca.crt");
 }
 
+/* Issue reports (docs/configuration.md): per ADMF, port 443 by default. */
+static bool chk_x1_admfs(const struct xtap_config *c)
+{
+	return c->n_x1_admfs == 2 && !strcmp(c->x1_admfs[0].name, "admf-a") &&
+		addr_is(&c->x1_admfs[0].addr, "192.0.2.7") && c->x1_admfs[0].port == 8443 &&
+		!strcmp(c->x1_admfs[1].name, "admf b") && addr_is(&c->x1_admfs[1].addr, "2001:db8::9") &&
+		c->x1_admfs[1].port == 443;
+}
+
 /* x3-port-base's default: 47000 (docs/configuration.md). */
 static bool chk_x1_x3_default(const struct xtap_config *c)
 {
@@ -452,6 +461,11 @@ static const struct accept_case accept_cases[] = {
 		     "set services x1 x3-key /etc/xtap/x3.key\n"
 		     "set services x1 x3-ca /etc/xtap/lemf-ca.crt\n",
 	  chk_x1_x3 },
+	{ "x1 issue reports",
+	  BASE X1MIN "set services x1 admf admf-a report-address 192.0.2.7\n"
+		     "set services x1 admf admf-a report-port 8443\n"
+		     "set services x1 admf \"admf b\" report-address 2001:db8::9\n",
+	  chk_x1_admfs },
 	{ "x1 over x3, port base default",
 	  BASE X1MIN "set services x1 x3-local-address 2001:db8::7\n"
 		     "set services x1 x3-certificate /c3\n"
@@ -777,6 +791,16 @@ static const struct error_case error_cases[] = {
 	    { 15, "services x1 x3 delivery needs a client certificate (set services x1 x3-certificate PATH)" },
 	    { 15, "services x1 x3 delivery needs a key (set services x1 x3-key PATH)" },
 	    { 15, "services x1 x3 delivery needs the receivers' CA (set services x1 x3-ca PATH)" } } },
+	{ "x1 admf without its address",
+	  BASE X1MIN "set services x1 admf admf-a report-port 8443\n"
+		     "set services x1 admf admf-b report-port 0\n",
+	  { { 16, "x1 admf report-port '0' is not a number from 1 to 65535" },
+	    { 15,
+	      "x1 admf 'admf-a' needs the address its issue reports go to (set services x1 admf admf-a "
+	      "report-address ADDRESS)" },
+	    { 16,
+	      "x1 admf 'admf-b' needs the address its issue reports go to (set services x1 admf admf-b "
+	      "report-address ADDRESS)" } } },
 	{ "metrics address alone",
 	  BASE "set services flow-tap metrics listen-address 192.0.2.1\n",
 	  { { 11, "metrics listen-address needs a metrics port (set services flow-tap metrics port N)" } } },

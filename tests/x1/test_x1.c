@@ -617,6 +617,57 @@ static void test_http(void)
 	      "405 head");
 }
 
+/* ---- NE-to-ADMF reports (clause 6.5; docs/x1.md "Issue reports") ---- */
+
+static void test_reports(void)
+{
+	/* written by hand from the message definitions: the envelope, then the
+	 * DID or XID, the report type, the details; one message each */
+	static const char want[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+				   "<X1Request xmlns=\"http://uri.etsi.org/03221/X1/2017/10\" "
+				   "xmlns:etsi=\"http://uri.etsi.org/03280/common/2017/07\" "
+				   "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
+				   "  <x1RequestMessage xsi:type=\"ReportDestinationIssueRequest\">\n"
+				   "    <admfIdentifier>admf-a</admfIdentifier>\n"
+				   "    <neIdentifier>ne &amp; 1</neIdentifier>\n"
+				   "    <messageTimestamp>2026-01-01T00:00:01.000002Z</messageTimestamp>\n"
+				   "    <version>v1.6.1</version>\n"
+				   "    <x1TransactionId>00000000-0000-4000-8000-000000000001</x1TransactionId>\n"
+				   "    <dId>d1000000-0000-4000-8000-000000000001</dId>\n"
+				   "    <destinationReportType>NonTerminatingFault</destinationReportType>\n"
+				   "    <destinationIssueDetails>down &lt;1&gt;</destinationIssueDetails>\n"
+				   "  </x1RequestMessage>\n"
+				   "  <x1RequestMessage xsi:type=\"ReportTaskIssueRequest\">\n"
+				   "    <admfIdentifier>admf-a</admfIdentifier>\n"
+				   "    <neIdentifier>ne &amp; 1</neIdentifier>\n"
+				   "    <messageTimestamp>2026-01-01T00:00:01.000002Z</messageTimestamp>\n"
+				   "    <version>v1.6.1</version>\n"
+				   "    <x1TransactionId>00000000-0000-4000-8000-000000000002</x1TransactionId>\n"
+				   "    <xId>a1000000-0000-4000-8000-000000000001</xId>\n"
+				   "    <taskReportType>AllClear</taskReportType>\n"
+				   "  </x1RequestMessage>\n"
+				   "</X1Request>\n";
+	struct x1_report r[2] = { { .kind = X1_R_DEST, .type = X1_RT_NON_TERMINATING_FAULT, .details = "down <1>" },
+				  { .kind = X1_R_TASK, .type = X1_RT_ALL_CLEAR } };
+	struct x1_uuid tx[2];
+	struct x1_out o = { 0 };
+
+	x1_parse_uuid("d1000000-0000-4000-8000-000000000001", 36, &r[0].id);
+	x1_parse_uuid("a1000000-0000-4000-8000-000000000001", 36, &r[1].id);
+	x1_parse_uuid("00000000-0000-4000-8000-000000000001", 36, &tx[0]);
+	x1_parse_uuid("00000000-0000-4000-8000-000000000002", 36, &tx[1]);
+	/* 2026-01-01T00:00:01.000002Z */
+	CHECK(!x1_format_reports(&o, "admf-a", "ne & 1", 1767225601000002ull, tx, r, 2), "reports formatted");
+	CHECK(o.p && !strcmp(o.p, want), "the reports as written by hand:\n%s", o.p ? o.p : "(none)");
+	x1_out_free(&o);
+	r[1].type = 0; /* no report type: refused, not written half */
+	CHECK(x1_format_reports(&o, "admf-a", "ne", 0, tx, r, 2) == -1, "a report without a type is refused");
+	x1_out_free(&o);
+	CHECK(!strcmp(x1_report_type_name(X1_RT_TERMINATING_FAULT), "TerminatingFault") &&
+		      !strcmp(x1_report_type_name(X1_RT_WARNING), "Warning") && !x1_report_type_name(9),
+	      "report type names (TaskReportType)");
+}
+
 int main(void)
 {
 	test_uuid();
@@ -627,5 +678,6 @@ int main(void)
 	test_shared_table();
 	test_wire();
 	test_http();
+	test_reports();
 	return check_summary("unit");
 }

@@ -43,6 +43,7 @@ mk ne ne-xtap-1 ca "IP:127.0.0.1"
 mk admf-a admf-a ca
 mk admf-b admf-b ca
 mk evil admf-a rogue
+mk admf-srv admf-a-endpoint ca "IP:127.0.0.1"
 
 write_config "set services x1 listen-address 127.0.0.1
 set services x1 port $port
@@ -53,7 +54,9 @@ set services x1 ne-identifier ne-xtap-1
 set services x1 x3-local-address 198.51.100.1
 set services x1 x3-certificate $T/pki/sensor.pem
 set services x1 x3-key $T/pki/sensor.key
-set services x1 x3-ca $T/pki/ca.pem"
+set services x1 x3-ca $T/pki/ca.pem
+set services x1 admf admf-a report-address 127.0.0.1
+set services x1 admf admf-a report-port 18444"
 check "xtapd -n accepts the X1 statements" "$B/xtapd" -n -f $T/xtapd.conf
 mkdir -p -m 700 $T/.ssh
 check "xtapd starts with its X1 worker" start 1
@@ -107,7 +110,7 @@ body deact-b.xml admf-b 11 DeactivateTask "<xId>$XB</xId>"
 ip netns exec $D "$B/xtap-x3d" -l 203.0.113.10:39443 --cert $T/pki/receiver.pem --key $T/pki/receiver.key \
 	--ca $T/pki/ca.pem -w $T/rx.pcap --seq-log $T/rx.seq --json > $T/rx.json 2> $T/rx.err &
 for _ in $(seq 1 100); do grep -q listening $T/rx.err 2> /dev/null && break; sleep 0.05; done
-pdus() { grep -c "^$1 " $T/rx.seq 2> /dev/null || echo 0; } # PDUs the receiver wrote for XID $1
+pdus() { cat $T/rx*.seq 2> /dev/null | grep -c "^$1 "; } # PDUs the receivers wrote for XID $1
 wait_pdus() { # xid count: until the receiver has written that many (the sender's keepalive flushes)
 	for _ in $(seq 1 150); do
 		[ "$(pdus $1)" -ge "$2" ] && return 0
@@ -241,6 +244,59 @@ for _ in $(seq 1 100); do
 done
 out=$(admf admf-a "$T/get.xml")
 check "after the restart GetTaskDetails shows the task" grep -q "GetTaskDetailsResponse" <<< "$out"
+
+# the receiver goes away: after 5 s down the destination is at fault
+# (GetDestinationDetails) and admf-a is told (ReportDestinationIssue and
+# ReportTaskIssue, NonTerminatingFault); back, AllClear
+# admf-a's own endpoint, where the NE's issue reports go (docs/x1.md); in S
+# (started here: the kill -9 above ends every process of S)
+ip netns exec $S "$py" "$here/admf_server.py" --ca $T/ca.pem --cert $T/admf-srv.pem --key $T/admf-srv.key \
+	--port 18444 --log $T/reports.log > $T/admfsrv.out 2>&1 &
+for _ in $(seq 1 100); do grep -q listening $T/admfsrv.out 2> /dev/null && break; sleep 0.05; done
+body getd.xml admf-a 12 GetDestinationDetails "<dId>$DA</dId>"
+reports() { # type: the report messages of that type so far, "KIND ID" per line
+	/usr/bin/python3 -c "
+import re, sys
+t = open('$T/reports.log').read() if __import__('os').path.exists('$T/reports.log') else ''
+for m in re.finditer(r'xsi:type=\"Report(Destination|Task)IssueRequest\">(.*?)</x1RequestMessage>', t, re.S):
+    b = m.group(2)
+    if '<' + ('destination' if m.group(1) == 'Destination' else 'task') + 'ReportType>' + sys.argv[1] + '<' in b:
+        print(m.group(1), re.search(r'<[dx]Id>([^<]*)<', b).group(1))" "$1"
+}
+wait_reports() { # type want
+	for _ in $(seq 1 150); do
+		[ "$(reports $1 | sort | tr '\n' ' ')" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+out=$(admf admf-a "$T/getd.xml")
+check "GetDestinationDetails while the receiver works: activeAndWorking" \
+	grep -q "<destinationDeliveryStatus>activeAndWorking<" <<< "$out"
+rxpid=$(ip netns pids $D | head -1)
+kill $rxpid
+check "receiver gone: admf-a is told NonTerminatingFault for the destination and its task" \
+	wait_reports NonTerminatingFault "Destination $DA Task $XA " || { reports NonTerminatingFault; grep -i "report\|admf" $T/xtapd.log | tail -5; cat $T/admfsrv.out; }
+out=$(admf admf-a "$T/getd.xml")
+check "GetDestinationDetails with the receiver gone: deliveryFault" \
+	grep -q "<destinationDeliveryStatus>deliveryFault<" <<< "$out"
+check "the report carries the NE's envelope and no target" /usr/bin/python3 -c "
+t = open('$T/reports.log').read()
+assert '<admfIdentifier>admf-a</admfIdentifier>' in t and '<neIdentifier>ne-xtap-1</neIdentifier>' in t, t
+assert '192.0.2' not in t and '2001:db8' not in t, t"
+ip netns exec $D "$B/xtap-x3d" -l 203.0.113.10:39443 --cert $T/pki/receiver.pem --key $T/pki/receiver.key \
+	--ca $T/pki/ca.pem -w $T/rx2.pcap --seq-log $T/rx2.seq --json > $T/rx2.json 2> $T/rx2.err &
+check "receiver back: admf-a is told AllClear for both" wait_reports AllClear "Destination $DA Task $XA "
+out=$(admf admf-a "$T/getd.xml")
+check "GetDestinationDetails after: activeAndWorking again" grep -q "<destinationDeliveryStatus>activeAndWorking<" <<< "$out"
+audited() { # the report's audit line once its process is reaped (the monitor looks once a second)
+	for _ in $(seq 1 50); do
+		grep -q "ReportDestinationIssue.*$DA: $1 reported" $T/audit.log && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "the audit log has both reports (code 200)" bash -c "$(declare -f audited); DA=$DA T=$T; audited NonTerminatingFault && audited AllClear"
 
 out=$(admf admf-a "$T/deact.xml")
 ctl --json --reveal show filter > $T/rules4.json 2>&1
