@@ -633,6 +633,12 @@ static void seen(struct x1_store *s, const char *admf, uint64_t now_us)
 	s->nseen++;
 }
 
+void x1_store_heard_all(struct x1_store *s, uint64_t now_us)
+{
+	for (size_t i = 0; i < s->ntasks; i++)
+		seen(s, s->tasks[i]->admf, now_us);
+}
+
 int x1_store_keepalive_sweep(struct x1_store *s, uint64_t now_us,
 			     void (*lost)(void *arg, const char *admf, size_t tasks, size_t deactivated), void *arg)
 {

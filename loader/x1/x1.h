@@ -432,6 +432,10 @@ void x1_store_handle_one(struct x1_store *s, const char *admf, const struct x1_r
  * how many were deactivated (X1_KA_DEACTIVATE; a task whose criteria the
  * datapath kept stays, and the next sweep tries again). An ADMF is reported
  * once until it sends again. Returns how many ADMFs were lost this time. */
+/* After a restart (the store restored): every ADMF holding tasks counts as
+ * heard from at now_us, so that one that never sends again is found lost
+ * one period later (the time of its last message is not persisted). */
+void x1_store_heard_all(struct x1_store *s, uint64_t now_us);
 int x1_store_keepalive_sweep(struct x1_store *s, uint64_t now_us,
 			     void (*lost)(void *arg, const char *admf, size_t tasks, size_t deactivated), void *arg);
 

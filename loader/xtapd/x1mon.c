@@ -572,6 +572,7 @@ int xtap_x1mon_init(struct xtap_x1mon *m, const struct xtap_config *cfg, const c
 	if (!m->x3_on)
 		log_info("X1: no x3-local-address: X1 destinations get IP/UDP copies (docs/x1.md)");
 	m->store.keepalive_us = (uint64_t)cfg->x1_keepalive * 1000000;
+	x1_store_heard_all(&m->store, now_us()); /* the restored ADMFs' periods start now */
 	m->store.keepalive_policy = cfg->x1_keepalive_policy == XTAP_CFG_X1_KA_KEEP ? X1_KA_KEEP : X1_KA_DEACTIVATE;
 	m->rx = malloc(X1MON_RX_MAX);
 	m->c = malloc(sizeof(*m->c));

@@ -45,7 +45,7 @@ mk admf-b admf-b ca
 mk evil admf-a rogue
 mk admf-srv admf-a-endpoint ca "IP:127.0.0.1"
 
-write_config "set services x1 listen-address 127.0.0.1
+X1CONF="set services x1 listen-address 127.0.0.1
 set services x1 port $port
 set services x1 certificate $T/ne.pem
 set services x1 key $T/ne.key
@@ -57,6 +57,7 @@ set services x1 x3-key $T/pki/sensor.key
 set services x1 x3-ca $T/pki/ca.pem
 set services x1 admf admf-a report-address 127.0.0.1
 set services x1 admf admf-a report-port 18444"
+write_config "$X1CONF"
 check "xtapd -n accepts the X1 statements" "$B/xtapd" -n -f $T/xtapd.conf
 mkdir -p -m 700 $T/.ssh
 check "xtapd starts with its X1 worker" start 1
@@ -110,7 +111,10 @@ body deact-b.xml admf-b 11 DeactivateTask "<xId>$XB</xId>"
 ip netns exec $D "$B/xtap-x3d" -l 203.0.113.10:39443 --cert $T/pki/receiver.pem --key $T/pki/receiver.key \
 	--ca $T/pki/ca.pem -w $T/rx.pcap --seq-log $T/rx.seq --json > $T/rx.json 2> $T/rx.err &
 for _ in $(seq 1 100); do grep -q listening $T/rx.err 2> /dev/null && break; sleep 0.05; done
-pdus() { cat $T/rx*.seq 2> /dev/null | grep -c "^$1 "; } # PDUs the receivers wrote for XID $1
+# the PDUs the receivers wrote for XID $1 that are the test's echo requests
+# (84 bytes over IPv4, 104 over IPv6: ping's 56 bytes of data); the
+# target's neighbour discovery, its traffic too, comes when it will
+pdus() { cat $T/rx*.seq 2> /dev/null | awk -v x="$1" '$1 == x && ($3 == 84 || $3 == 104)' | wc -l; }
 wait_pdus() { # xid count: until the receiver has written that many (the sender's keepalive flushes)
 	for _ in $(seq 1 150); do
 		[ "$(pdus $1)" -ge "$2" ] && return 0
@@ -168,11 +172,9 @@ wait_pdus $XA 3
 check "IPv4: 3 echo requests from the target, 3 X3 PDUs with the task's XID (got $(pdus $XA))" [ "$(pdus $XA)" = 3 ]
 ip netns exec $C ping -q -c 2 -i 0.2 2001:db8::1 > /dev/null
 wait_pdus $XA 5
-# its neighbour discovery is the target's traffic too: the pcap check below
-# counts the echo requests
-check "IPv6: 2 echo requests from the target, at least 2 more PDUs with the XID (got $(($(pdus $XA) - 3)))" \
-	[ "$(pdus $XA)" -ge 5 ]
-check "every PDU the receiver wrote carries the XID of a task" bash -c "! grep -qv '^$XA ' $T/rx.seq"
+check "IPv6: 2 echo requests from the target, 2 more PDUs with the XID (got $(($(pdus $XA) - 3)))" \
+	[ "$(pdus $XA)" = 5 ]
+check "every PDU the receiver wrote carries the task's XID" bash -c "! grep -qv '^$XA ' $T/rx.seq"
 check "the PDUs are the target's packets (pcap: 3 ICMP, 2 ICMPv6 echo requests from it)" /usr/bin/python3 -c "
 import struct, sys
 d = open('$T/rx.pcap', 'rb').read(); o = 24; v4 = v6 = 0
@@ -308,5 +310,40 @@ sleep 1
 check "after DeactivateTask no more PDUs (got $(($(pdus $XA) - n0)))" [ "$(pdus $XA)" = "$n0" ]
 check "the audit log has the X1 messages under X1/admf-a" \
 	bash -c "grep -q '\"csource\":\"X1/admf-a\".*ActivateTask' $T/audit.log && grep -q '\"csource\":\"X1/admf-a\".*CreateDestination' $T/audit.log"
+
+# keepalive (clause 6.6.2), policy deactivate, 3 s: after a restart every
+# ADMF's period starts again; admf-a sends nothing and loses its task,
+# admf-b keeps sending Keepalive and keeps its own
+XK=c3000000-0000-4000-8000-000000000003
+XK2=c4000000-0000-4000-8000-000000000004
+body act-k.xml admf-a 14 ActivateTask "$(task $XK $DA "$(tgt ipv4Address 192.0.2.10)")"
+body act-k2.xml admf-b 15 ActivateTask "$(task $XK2 $DB "$(tgt ipv4Address 192.0.2.1)")"
+body ka.xml admf-b 16 Keepalive ""
+out=$(admf admf-a "$T/act-k.xml")
+out2=$(admf admf-b "$T/act-k2.xml")
+check "admf-a and admf-b each activate a task" bash -c '[ "$(grep -o "<oK>AcknowledgedAndCompleted</oK>" <<< "$1$2" | wc -l)" = 2 ]' _ "$out" "$out2"
+ip netns pids $S | xargs -r kill -9
+sleep 0.5
+write_config "$X1CONF
+set services x1 keepalive-timeout 3
+set services x1 keepalive-policy deactivate"
+check "xtapd restarts with a 3 s keepalive policy" start 3
+for _ in $(seq 1 100); do
+	ip netns exec $S ss -Htln "sport = :$port" | grep -q . && break
+	sleep 0.1
+done
+for i in 1 2 3 4 5 6; do
+	admf admf-b "$T/ka.xml" > $T/ka$i.out 2>&1
+	sleep 1
+done
+check "admf-b's Keepalives were answered" bash -c "[ \$(cat $T/ka*.out | grep -c 'KeepaliveResponse') = 6 ]"
+ctl --json --reveal show filter > $T/rules5.json 2>&1
+xids() { /usr/bin/python3 -c "import json,sys; print(' '.join(sorted(t['match'].get('X1-XID', '') for t in json.load(open(sys.argv[1]))['terms'])))" "$1"; }
+check "after 6 s: admf-a, silent since the restart, lost its task; admf-b's is kept" \
+	[ "$(xids $T/rules5.json)" = "$XK2" ] || echo "    got: $(xids $T/rules5.json)"
+check "the loss is audited under X1/admf-a (1 task, 1 deactivated)" \
+	grep -q '"csource":"X1/admf-a".*"method":"Keepalive".*keepalive lost: 1 tasks, 1 deactivated' $T/audit.log
+check "admf-a's slot stopped with its task (X1/47000 gone), admf-b's delivers (X1/47001 up)" \
+	bash -c "[ -z \"\$(B=$B T=$T; $(declare -f ctl x3show); x3show X1/47000)\" ] && [ \"\$(B=$B T=$T; $(declare -f ctl x3show); x3show X1/47001 | cut -d' ' -f1,2)\" = '$XK2 up' ]"
 check "no target in xtapd's log" bash -c "! grep -qE '192\.0\.2\.10|192\.0\.2\.8|2001:db8::10|$V6' $T/xtapd.log"
 summary
