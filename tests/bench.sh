@@ -119,40 +119,36 @@ row() { printf '| %s | %s | %s |\n' "$1" "${2:-n/a}" "$3"; }
 	# the X3 section alone (bench.sh BUILD x3): its own row only
 	if [ -z "${only:-}" ]; then
 		# the null case (the case pair with no program against the baseline pair)
-		# shows this run's noise: a ratio closer to its goal than that decides nothing
-		n=$(val RATIO e2e_no_program_vs_no_program)
-		noise=$(awk -v n="${n:-1}" 'BEGIN { d = n - 1; printf "%.3f", d < 0 ? -d : d }')
+		# shows this run's noise: a ratio closer to its goal than that decides
+		# nothing (each traffic mode's own null case)
 		near() { # value, goal: "within noise" when closer than the noise
 			awk -v x="$1" -v g="$2" -v e="$noise" 'BEGIN { d = x - g; exit !(d < e && -d < e) }'
 		}
-		x=$(val RATIO e2e_xtap_1000000_none_matching_vs_no_program)
-		v=$(verdict "$x" '>= 0.95')
-		[ -n "$x" ] && near "$x" 0.95 && v="within this run's noise (+-$noise)"
-		row "xtap, 1M criteria none matching, >= 0.95 x no program (null case: $n)" "$x" "$v"
-		for other in nft_dup_1000000 tc_u32_mirred_1000000 tcpdump_1000; do
-			o=$(val RATIO e2e_${other}_none_matching_vs_no_program)
-			v=$(verdict "$x" "> ${o:-9}")
-			[ -n "$x" ] && [ -n "$o" ] && near "$x" "$o" && v="within this run's noise (+-$noise)"
-			row "xtap 1M better than ${other%_*} at ${other##*_} (x no program: $o)" "$x" "$v"
-		done
-		c=$(val BENCH e2e_xtap_1000000_plus_100_percent_matching_copies)
-		for other in nft_dup tc_u32_mirred; do
-			o=$(val BENCH e2e_${other}_1000000_plus_100_percent_matching_copies)
-			row "copies per core (Mcopies/s, 100% matching) >= $other ($o)" "$c" "$(verdict "$c" ">= ${o:-9}")"
-		done
+		# the end-to-end goals, for one traffic mode: P the names' prefix
+		# after e2e_ (zipf_ for --realistic), L the rows' label
+		e2e_goals() { # P L
+			local p=$1 l=$2 x v o c n
+			n=$(val RATIO e2e_${p}no_program_vs_no_program)
+			noise=$(awk -v n="${n:-1}" 'BEGIN { d = n - 1; printf "%.3f", d < 0 ? -d : d }')
+			x=$(val RATIO e2e_${p}xtap_1000000_none_matching_vs_no_program)
+			v=$(verdict "$x" '>= 0.95')
+			[ -n "$x" ] && near "$x" 0.95 && v="within this run's noise (+-$noise)"
+			row "${l}xtap, 1M criteria none matching, >= 0.95 x no program (null case: $n)" "$x" "$v"
+			for other in nft_dup_1000000 tc_u32_mirred_1000000 tcpdump_1000; do
+				o=$(val RATIO e2e_${p}${other}_none_matching_vs_no_program)
+				v=$(verdict "$x" "> ${o:-9}")
+				[ -n "$x" ] && [ -n "$o" ] && near "$x" "$o" && v="within this run's noise (+-$noise)"
+				row "${l}xtap 1M better than ${other%_*} at ${other##*_} (x no program: $o)" "$x" "$v"
+			done
+			c=$(val BENCH e2e_${p}xtap_1000000_plus_100_percent_matching_copies)
+			for other in nft_dup tc_u32_mirred; do
+				o=$(val BENCH e2e_${p}${other}_1000000_plus_100_percent_matching_copies)
+				row "${l}copies per core (Mcopies/s, 100% matching) >= $other ($o)" "$c" "$(verdict "$c" ">= ${o:-9}")"
+			done
+		}
+		e2e_goals "" ""
 		# realistic traffic (issue 15 item 5): Zipf flows, IMIX sizes
-		n=$(val RATIO e2e_zipf_no_program_vs_no_program)
-		x=$(val RATIO e2e_zipf_xtap_1000000_none_matching_vs_no_program)
-		row "realistic traffic: xtap, 1M criteria none matching, >= 0.95 x no program (null case: $n)" "$x" "$(verdict "$x" '>= 0.95')"
-		for other in nft_dup_1000000 tc_u32_mirred_1000000 tcpdump_1000; do
-			o=$(val RATIO e2e_zipf_${other}_none_matching_vs_no_program)
-			row "realistic traffic: xtap 1M better than ${other%_*} at ${other##*_} (x no program: $o)" "$x" "$(verdict "$x" "> ${o:-9}")"
-		done
-		c=$(val BENCH e2e_zipf_xtap_1000000_plus_100_percent_matching_copies)
-		for other in nft_dup tc_u32_mirred; do
-			o=$(val BENCH e2e_zipf_${other}_1000000_plus_100_percent_matching_copies)
-			row "realistic traffic: copies per core (Mcopies/s, 100% matching) >= $other ($o)" "$c" "$(verdict "$c" ">= ${o:-9}")"
-		done
+		e2e_goals zipf_ "realistic traffic: "
 		l=$(val BENCH e2e_xtap_lost_copies_at_half_max_rate)
 		row "0 lost copies at half the maximum copy rate" "$l" "$(verdict "$l" '== 0')"
 		a=$(val BENCH add_pipelined_1000000)
