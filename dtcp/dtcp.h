@@ -374,6 +374,11 @@ struct dtcp_config {
 	/* also DTCP_CDEST_FIXED: found, and an ADD may not give its address or
 	 * port (430): an X3 destination, docs/x3.md */
 	int (*cdest_lookup)(void *ctx, const char *name, struct dtcp_cdest *out);
+	/* Optional: nonzero when the destination, as resolved, is where the
+	 * copies of an X3 delivery process come in under another name (a
+	 * configured X3 destination's address and port, an X1 delivery slot):
+	 * refused 430, so that no source feeds another's X3 stream. */
+	int (*cdest_reserved)(void *ctx, const struct dtcp_cdest *cd);
 	/* Optional: the XID of the X3 destination of that name (0), or -1 when
 	 * it is none; LIST shows it as X-X3-XID (docs/dtcp.md). Asked at each
 	 * LIST, not kept in the criterion: a reload may change the XID. */

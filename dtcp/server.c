@@ -475,7 +475,7 @@ static int resolve_cdests(struct dtcp_server *s, const struct dtcp_source_policy
 			dtcp_error_set(err, DTCP_BAD_FILTER, "X-JTAP-CDEST-SOURCE-ADDRESS", 27, a, strlen(a));
 			return -1;
 		}
-		if (!cdest_allowed(pol, cd)) {
+		if (!cdest_allowed(pol, cd) || (s->cfg->cdest_reserved && s->cfg->cdest_reserved(s->cfg->ctx, cd))) {
 			name_err(err, DTCP_UNKNOWN_CDEST, "CDEST-ID", cd->name.s);
 			return -1;
 		}

@@ -164,6 +164,29 @@ static int cb_cdest(void *ctx, const char *name, struct dtcp_cdest *out)
 	return xtap_config_cdest(d->cfg, name, out);
 }
 
+/* Where an X3 delivery process takes its copies (docs/x3.md, docs/x1.md):
+ * a configured X3 destination's address and port under another name, or
+ * an X1 delivery slot's port of x3-local-address. */
+static bool same_addr(const struct dtcp_addr *a, const struct dtcp_addr *b)
+{
+	return a->family && a->family == b->family && !memcmp(a->a, b->a, a->family == DTCP_AF_INET6 ? 16 : 4);
+}
+
+static int cb_cdest_reserved(void *ctx, const struct dtcp_cdest *cd)
+{
+	const struct xtapd *d = ctx;
+	const struct xtap_config *c = d->cfg;
+
+	for (size_t i = 0; i < c->n_cdests; i++) {
+		const struct xtap_cfg_cdest *x = &c->cdests[i];
+		if (x->x3.on && same_addr(&x->dst, &cd->dst) && x->dst_port == cd->dst_port &&
+		    strcmp(x->name, cd->name.s))
+			return 1;
+	}
+	return c->x1_enabled && same_addr(&c->x1_x3_local, &cd->dst) && cd->dst_port >= c->x1_x3_port_base &&
+		cd->dst_port - c->x1_x3_port_base < XTAP_CFG_X1_SLOTS_MAX;
+}
+
 static int cb_cdest_xid(void *ctx, const char *name, uint8_t xid[16])
 {
 	struct xtapd *d = ctx;
@@ -727,6 +750,7 @@ static int start_state(struct xtapd *d, const struct xtapd_opts *o)
 					.resolve_vrf = cb_vrf,
 					.scope_key = cb_scope_key,
 					.cdest_lookup = cb_cdest,
+					.cdest_reserved = cb_cdest_reserved,
 					.cdest_xid = cb_cdest_xid,
 					.cdest_x3_stats = cb_cdest_x3_stats,
 					.audit = cb_audit,

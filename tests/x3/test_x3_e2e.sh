@@ -91,6 +91,11 @@ check "LIST shows the x3 destination's XID (X-X3-XID) in both criteria" bash -c 
 dtcp add --src 192.0.2.99 --cdest lea --cd-addr 203.0.113.10 --cd-port 7890 --static > $T/add3.out 2>&1
 check "an ADD that would redirect the x3 destination (its address given) is refused 430" bash -c "
 grep -q 'DTCP/0.8 430' $T/add3.out && grep -q 'CDEST-ID: lea' $T/add3.out"
+# another name for where lea's delivery process takes its copies: feeding
+# lea's X3 stream from an ADD of its own is refused too (430)
+dtcp add --src 192.0.2.99 --cdest sneak --cd-addr 198.51.100.1 --cd-port 39031 --static > $T/add4.out 2>&1
+check "an ADD sending to the x3 destination's address and port under another name is refused 430" bash -c "
+grep -q 'DTCP/0.8 430' $T/add4.out && grep -q 'CDEST-ID: sneak' $T/add4.out"
 ip netns exec $S tcpdump -i s0 -Q in --time-stamp-precision=nano -w $T/in0.pcap -U host 192.0.2.10 2> $T/td0.err &
 TD0=$!
 ip netns exec $S tcpdump -i s2 -Q in --time-stamp-precision=nano -w $T/in2.pcap -U host 192.0.2.10 2> $T/td2.err &

@@ -157,6 +157,9 @@ terms() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); 
 want="X1/admf-a/$XA/$DA/2 X1/admf-a/$XA/$DA/2"
 check "xtapctl --reveal --json: two criteria (IPv4, IPv6) of X1/admf-a with the XID, to the DID" \
 	[ "$(terms $T/rules.json)" = "$want" ] || echo "    got: $(terms $T/rules.json)"
+# a DTCP source cannot feed an X1 slot's X3 stream (its address and ports)
+dtcp add --src 192.0.2.99 --cdest sneak --cd-addr 198.51.100.1 --cd-port 47000 --static > $T/sneak.out 2>&1
+check "a DTCP ADD sending to an X1 delivery slot's port is refused 430" grep -q 'DTCP/0.8 430' $T/sneak.out
 dtcp list --flags stats > $T/list.out 2>&1
 check "a DTCP LIST does not show the X1 task" bash -c "! grep -q 'CRITERIA-ID' $T/list.out && ! grep -q 'X1/' $T/list.out" ||
 	sed 's/^/    /' $T/list.out | head
