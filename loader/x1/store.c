@@ -249,8 +249,10 @@ static int bind_dest(const struct x1_store *s, const char *admf, const struct x1
 
 static const char *install_why(int rc)
 {
-	return rc == -2 ? "a destination cannot be given a delivery (every X3 delivery slot of the sensor is in use)" :
-			  "the datapath refused a criterion";
+	return rc == -2 ?
+		"a destination cannot be given a delivery (its address and port are an X3 delivery port of the "
+		"sensor, or every X3 delivery slot is in use)" :
+		"the datapath refused a criterion";
 }
 
 static void remove_ids(struct x1_store *s, const uint32_t *ids, uint32_t n)

@@ -178,8 +178,16 @@ static int x1mon_bind(void *ctx, const char *admf, const struct x1_task *t, cons
 	struct xtap_x1mon *m = ctx;
 	struct xtap_x1slot *k;
 
-	if (!m->x3_on || d->transport != X1_TR_TCP)
-		return bind_udp(d, out);
+	if (!m->x3_on || d->transport != X1_TR_TCP) {
+		bind_udp(d, out);
+		/* IP/UDP copies into an X3 delivery process's port would join
+		 * another task's stream under its XID */
+		if (m->reserved && m->reserved(m->reserved_ctx, out)) {
+			log_warnx("X1: X1/%s: a UDP destination at an X3 delivery port is refused", admf);
+			return -1;
+		}
+		return 0;
+	}
 	if (!(k = slot_find(m, admf, &t->xid, &d->did))) {
 		for (size_t i = 0; i < XTAP_CFG_X1_SLOTS_MAX && !k; i++)
 			if (!m->slot[i].used && !slot_busy(m, i))

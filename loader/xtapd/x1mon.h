@@ -70,6 +70,10 @@ struct xtap_x1mon {
 	char x3_cert[XTAP_CFG_PATH_MAX], x3_key[XTAP_CFG_PATH_MAX], x3_ca[XTAP_CFG_PATH_MAX];
 	struct xtap_x1slot slot[XTAP_CFG_X1_SLOTS_MAX];
 	struct xtap_x3sup *x3; /* the delivery processes (NULL until xtap_x1mon_x3) */
+	/* the daemon's rule for where X3 delivery processes take their copies
+	 * (xtapd.c cb_cdest_reserved): an IP/UDP destination there is refused */
+	int (*reserved)(void *ctx, const struct dtcp_cdest *cd);
+	void *reserved_ctx;
 	size_t n_admfs; /* the ADMFs with a report address */
 	struct {
 		char name[X1_ID_MAX];

@@ -837,6 +837,8 @@ static void start_services(struct xtapd *d, const struct xtapd_opts *o)
 	d->x3.event = x3_event;
 	d->x3.event_ctx = d;
 	xtap_x3sup_apply(&d->x3, d->cfg, mono_ms());
+	d->x1.reserved = cb_cdest_reserved; /* X1 IP/UDP destinations: the rule DTCP's have */
+	d->x1.reserved_ctx = d;
 	xtap_x1mon_x3(&d->x1, &d->x3, mono_ms()); /* the X1 tasks' X3 delivery slots */
 	xtap_x3sup_tick(&d->x3, mono_ms());
 }

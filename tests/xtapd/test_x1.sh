@@ -106,6 +106,12 @@ body dest-b.xml admf-b 09 CreateDestination "$(dest $DB 39443)"
 # admf-b's task: the sensor's own address, so that C's pings match both
 body act-b.xml admf-b 10 ActivateTask "$(task $XB $DB "$(tgt ipv4Address 192.0.2.1)")"
 body deact-b.xml admf-b 11 DeactivateTask "<xId>$XB</xId>"
+# admf-b's UDP destination at admf-a's slot port: its copies would join
+# admf-a's X3 stream under admf-a's XID
+DU=d3000000-0000-4000-8000-000000000003
+XU=e5000000-0000-4000-8000-000000000005
+body dest-u.xml admf-b 17 CreateDestination "<destinationDetails><dId>$DU</dId><deliveryType>X3Only</deliveryType><deliveryAddress><ipAddressAndPort><c:address><c:IPv4Address>198.51.100.1</c:IPv4Address></c:address><c:port><c:UDPPort>47000</c:UDPPort></c:port></ipAddressAndPort></deliveryAddress></destinationDetails>"
+body act-u.xml admf-b 18 ActivateTask "$(task $XU $DU "$(tgt ipv4Address 192.0.2.10)")"
 
 # the X3 receiver in D: PDUs as "XID SEQUENCE LENGTH" lines
 ip netns exec $D "$B/xtap-x3d" -l 203.0.113.10:39443 --cert $T/pki/receiver.pem --key $T/pki/receiver.key \
@@ -225,6 +231,9 @@ check "a certificate the CA did not sign is refused in the handshake (rc $rc)" [
 ctl --json --reveal show filter > $T/rules2.json 2>&1
 check "after admf-b and the unsigned certificate admf-a's criteria are all there" \
 	bash -c "[ \$(grep -o 'X1/admf-a' $T/rules2.json | wc -l) -ge 2 ]"
+out=$(admf admf-b "$T/dest-u.xml" "$T/act-u.xml")
+check "admf-b: a task delivering IP/UDP to admf-a's slot port is refused (GenericActivateTaskFailure 3000)" \
+	grep -q "<errorCode>3000</errorCode>" <<< "$out"
 out=$(admf admf-b "$T/deact-b.xml")
 check "admf-b's DeactivateTask answered OK" grep -q "<oK>AcknowledgedAndCompleted</oK>" <<< "$out"
 check "admf-b's slot: its delivery process stopped (X1/47001 gone)" wait_gone X1/47001
