@@ -39,7 +39,14 @@ static void emit(void *arg, const char *buf, size_t n)
 
 /* Send one message (lines without Authentication-Info), signed with the
  * source's key; returns the replies' text. */
+static const char *dtcp_on(struct dtcp_session *sess, const char *msg);
+
 static const char *dtcp(const char *msg)
+{
+	return dtcp_on(&ss, msg);
+}
+
+static const char *dtcp_on(struct dtcp_session *sess, const char *msg)
 {
 	static char buf[8192];
 	size_t n = strlen(msg);
@@ -48,7 +55,7 @@ static const char *dtcp(const char *msg)
 	n = dtcp_sign_append("Juniper", 7, buf, n, sizeof(buf));
 	nreplies = 0;
 	replies[0] = 0;
-	dtcp_session_feed(&ss, buf, n, 1700000000000ull, emit, NULL);
+	dtcp_session_feed(sess, buf, n, 1700000000000ull, emit, NULL);
 	return replies;
 }
 
@@ -307,8 +314,7 @@ static int adopt_after_restart(void)
 		dtcp_session_free(&s2);
 	}
 	REQUIRE(xtap_cls_count(cls2) == 0, "rules left in the new instance");
-	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 &&
-			tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0,
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 && tenv_prefix_words(&env) == 0,
 		"map entries left");
 	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 0, "deleted criterion still matches");
 	/* a new criterion through the new instance reuses freed slots cleanly */
@@ -356,11 +362,57 @@ static int sweep_unknown(void)
 	REQUIRE(removed == 2, "%u unknown rules removed, want 2", removed);
 	REQUIRE(run_pkt("192.0.2.40", "198.51.100.7", 80, &m) == 1, "the adopted criterion lost");
 	REQUIRE(run_pkt("192.0.2.42", "198.51.100.7", 80, &m) == 0, "a swept rule still matches");
-	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix entries left");
+	REQUIRE(tenv_prefix_words(&env) == 0, "prefix entries left");
 	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "exact entries: %d",
 		tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)));
 	xtap_backend_free(&be3);
 	xtap_cls_free(cls3);
+	return 0;
+}
+
+/* One control source filling its share of the prefix lists (16 criteria
+ * over an address: its own and covering prefixes) leaves every other
+ * source its own share (docs/classifier.md "Prefixes"). */
+static int source_shares(void)
+{
+	static const char *cd = "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
+				"X-JTap-Cdest-Dest-Port: 7890\r\nTimeout-Total: 600\r\n";
+	struct dtcp_session ss2;
+	struct xtap_meta m;
+	char msg[512];
+	const char *r;
+	int ok = 0;
+
+	REQUIRE(!dtcp_session_init(&ss2, &srv, "ftap2", "127.0.0.2"), "session");
+	for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
+		snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.0.0/8\r\nDest-Port: %d\r\n%s", 1000 + i, cd);
+		ok += strstr(dtcp(msg), "200 OK") != NULL;
+	}
+	REQUIRE(ok == XTAP_CAND_PER_SOURCE, "ftap1: %d of %d ADDs accepted", ok, XTAP_CAND_PER_SOURCE);
+	snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.2.0/24\r\n%s", cd);
+	r = dtcp(msg);
+	REQUIRE(strstr(r, " 500 "), "ftap1 past its share under its /8: %s", r);
+	snprintf(msg, sizeof(msg), "ADD DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 1\r\nSource-Address: 192.0.2.0/24\r\n%s",
+		 cd);
+	r = dtcp_on(&ss2, msg);
+	REQUIRE(strstr(r, "200 OK"), "ftap2 refused under ftap1's full /8: %s", r);
+	snprintf(msg, sizeof(msg), "ADD DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 2\r\nSource-Address: 192.0.0.0/8\r\n%s",
+		 cd);
+	r = dtcp_on(&ss2, msg);
+	REQUIRE(strstr(r, "200 OK"), "ftap2 refused on ftap1's full /8: %s", r);
+	REQUIRE(xtap_cls_count(env.cls) == XTAP_CAND_PER_SOURCE + 2, "%u rules", xtap_cls_count(env.cls));
+	/* a packet there meets ftap1's criterion of port 1000 and both of ftap2's */
+	REQUIRE(run_pkt("192.0.2.9", "198.51.100.7", 1000, &m) == 1, "match");
+	r = dtcp_on(&ss2, "LIST DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 3\r\nFlags: Stats\r\n");
+	REQUIRE(strstr(r, "MATCHING-PACKETS: 1\r\n") &&
+			strstr(strstr(r, "MATCHING-PACKETS: 1\r\n") + 1, "MATCHING-PACKETS: 1\r\n"),
+		"ftap2's criteria not both counted: %s", r);
+	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 13\r\nCriteria-ID: *\r\n");
+	REQUIRE(strstr(r, "200 OK"), "DELETE ftap1: %s", r);
+	r = dtcp_on(&ss2, "DELETE DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 4\r\nCriteria-ID: *\r\n");
+	REQUIRE(strstr(r, "200 OK"), "DELETE ftap2: %s", r);
+	dtcp_session_free(&ss2);
+	REQUIRE(xtap_cls_count(env.cls) == 0 && tenv_prefix_words(&env) == 0, "rules left");
 	return 0;
 }
 
@@ -390,6 +442,7 @@ int main(void)
 	t_record("ADD active before its reply, LIST sums rules, DELETE removes all", add_list_delete(), NULL);
 	t_record("a datapath refusal answers 500 and changes nothing", refusal_is_500(), NULL);
 	t_record("covered prefixes of one criterion are one rule", covered_prefixes(), NULL);
+	t_record("one source filling its share of a prefix leaves the others theirs", source_shares(), NULL);
 	t_record("expiry reads many criteria's counters at once, as one by one", counters_many(), NULL);
 	t_record("a restart adopts every criterion without writing a map", adopt_after_restart(), NULL);
 	t_record("rules no adopted criterion names are swept out", sweep_unknown(), NULL);

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
@@ -190,5 +191,20 @@ int tenv_map_count(int fd, size_t key_size)
 		prev = key;
 		n++;
 	}
+	return n;
+}
+
+long tenv_prefix_words(const struct tenv *e)
+{
+	size_t len = (size_t)XTAP_PT_ROOT_NODES * sizeof(struct xtap_pnode);
+	const uint32_t *w;
+	long n = 0;
+
+	w = mmap(NULL, len, PROT_READ, MAP_SHARED, e->maps.pnodes, 0);
+	if (w == MAP_FAILED)
+		return -1;
+	for (size_t i = 0; i < len / sizeof(*w); i++)
+		n += w[i] != 0;
+	munmap((void *)w, len);
 	return n;
 }

@@ -63,5 +63,8 @@ int tenv_run_mark(struct tenv *e, enum hook h, uint32_t ifindex, uint32_t mark, 
 int tenv_clear(struct tenv *e, uint32_t max);
 /* Number of keys in a map. */
 int tenv_map_count(int fd, size_t key_size);
+/* Words of the prefix index's roots that name anything (read through a
+ * mapping of the array, not the library): 0 when no prefix is indexed. */
+long tenv_prefix_words(const struct tenv *e);
 
 #endif

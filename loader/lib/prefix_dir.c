@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The prefix index in BPF arrays (see prefix_dir.h, include/xtap.h and
+ * docs/classifier.md "Prefixes").
+ *
+ * Shape: a word's region is the addresses that share its first d bits (16
+ * for a root word, then 24, 32, ...). A region with no prefix strictly
+ * below it is a leaf (its covering entry), one with one prefix a compressed
+ * leaf, one with more a node of 256 words. Adding an entry P changes, in
+ * P's region, exactly the words that named P's covering entry (they now name
+ * P), and the word that held P's region (a leaf or compressed leaf becomes a
+ * small fresh subtree); removing P is the reverse. So an update touches the
+ * words of P's region, never more, and the covering entries' lists are not
+ * copied: an entry's list continues at its parent's (xtap_pchunk.parent).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+
+#include "prefix_dir.h"
+#include "xtap.h"
+
+/* Ids of one array: ready (reusable now), pending (freed since the last
+ * grace period), never used (from next up). */
+struct pool {
+	uint32_t first, max, next, used;
+	uint32_t *ready, nready;
+	uint32_t *pending, npending;
+};
+
+enum { P_NODE, P_LEAF, P_CHUNK, P_COUNT };
+
+struct fresh {
+	uint8_t pool;
+	uint32_t id;
+};
+
+struct pub {
+	uint32_t *word;
+	uint32_t val;
+};
+
+struct pdir {
+	struct xtap_pnode *nodes;
+	struct xtap_pleaf *leaves;
+	struct xtap_pchunk *chunks;
+	size_t len[P_COUNT];
+	struct pool pool[P_COUNT];
+	int (*sync)(void *);
+	void *sync_arg;
+	/* this operation's allocations, given back at once on failure (nothing
+	 * published names them), and the word stores it will publish */
+	struct fresh *fresh;
+	size_t nfresh, capfresh;
+	struct pub *pub;
+	size_t npub, cappub;
+	const struct trie *t; /* the trie of the operation under way */
+	uint32_t nentries;
+	uint32_t rematch_to; /* word_rematch's new list */
+};
+
+static void *map_mmap(int fd, uint32_t vsize, uint32_t *max, size_t *len)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t l = sizeof(info);
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &l))
+		return NULL;
+	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != vsize || !(info.map_flags & BPF_F_MMAPABLE) ||
+	    !info.max_entries || info.max_entries > (1u << 30)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	*max = info.max_entries;
+	*len = ((size_t)vsize * info.max_entries + page - 1) / page * page;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int pool_init(struct pool *p, uint32_t first, uint32_t max)
+{
+	p->first = p->next = first;
+	p->max = max;
+	p->ready = malloc((size_t)max * sizeof(uint32_t));
+	p->pending = malloc((size_t)max * sizeof(uint32_t));
+	return p->ready && p->pending && first <= max ? 0 : -ENOMEM;
+}
+
+struct pdir *pdir_new(const struct pdir_maps *m, int (*sync)(void *), void *arg)
+{
+	struct pdir *pd = calloc(1, sizeof(*pd));
+	uint32_t max[P_COUNT];
+
+	if (!pd)
+		return NULL;
+	pd->sync = sync;
+	pd->sync_arg = arg;
+	pd->nodes = map_mmap(m->nodes, sizeof(struct xtap_pnode), &max[P_NODE], &pd->len[P_NODE]);
+	pd->leaves = map_mmap(m->leaves, sizeof(struct xtap_pleaf), &max[P_LEAF], &pd->len[P_LEAF]);
+	pd->chunks = map_mmap(m->chunks, sizeof(struct xtap_pchunk), &max[P_CHUNK], &pd->len[P_CHUNK]);
+	if (!pd->nodes || !pd->leaves || !pd->chunks || max[P_NODE] < XTAP_PT_ROOT_NODES)
+		goto fail;
+	/* nodes past the roots; leaves and chunks from 1 (0: none) */
+	if (pool_init(&pd->pool[P_NODE], XTAP_PT_ROOT_NODES, max[P_NODE]) ||
+	    pool_init(&pd->pool[P_LEAF], 1, max[P_LEAF]) || pool_init(&pd->pool[P_CHUNK], 1, max[P_CHUNK]))
+		goto fail;
+	return pd;
+fail:
+	pdir_free(pd);
+	return NULL;
+}
+
+void pdir_free(struct pdir *pd)
+{
+	void *maps[P_COUNT];
+
+	if (!pd)
+		return;
+	maps[P_NODE] = pd->nodes;
+	maps[P_LEAF] = pd->leaves;
+	maps[P_CHUNK] = pd->chunks;
+	for (int i = 0; i < P_COUNT; i++) {
+		if (maps[i])
+			munmap(maps[i], pd->len[i]);
+		free(pd->pool[i].ready);
+		free(pd->pool[i].pending);
+	}
+	free(pd->fresh);
+	free(pd->pub);
+	free(pd);
+}
+
+void pdir_synced(struct pdir *pd)
+{
+	for (int i = 0; i < P_COUNT; i++) {
+		struct pool *p = &pd->pool[i];
+
+		memcpy(p->ready + p->nready, p->pending, p->npending * sizeof(uint32_t));
+		p->nready += p->npending;
+		p->npending = 0;
+	}
+}
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	size_t c;
+	void *x;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 256;
+	x = realloc(*v, c * size);
+	if (!x)
+		return -ENOMEM;
+	*v = x;
+	*cap = c;
+	return 0;
+}
+
+/* A fresh id of pool i, recorded for undo. */
+static int get(struct pdir *pd, int i, uint32_t *id)
+{
+	struct pool *p = &pd->pool[i];
+	int err;
+
+	if ((err = grow((void **)&pd->fresh, &pd->capfresh, pd->nfresh, sizeof(*pd->fresh))))
+		return err;
+	if (!p->nready && p->next >= p->max && p->npending && (err = pd->sync(pd->sync_arg)))
+		return err;
+	if (p->nready)
+		*id = p->ready[--p->nready];
+	else if (p->next < p->max)
+		*id = p->next++;
+	else
+		return -ENOSPC;
+	p->used++;
+	pd->fresh[pd->nfresh++] = (struct fresh){ (uint8_t)i, *id };
+	return 0;
+}
+
+/* An id some published word named until now: reusable after a grace period. */
+static void put_pending(struct pdir *pd, int i, uint32_t id)
+{
+	struct pool *p = &pd->pool[i];
+
+	p->pending[p->npending++] = id;
+	p->used--;
+}
+
+/* The operation failed: its allocations back, its stores dropped. */
+static void undo(struct pdir *pd)
+{
+	for (size_t k = pd->nfresh; k-- > 0;) {
+		struct pool *p = &pd->pool[pd->fresh[k].pool];
+
+		p->ready[p->nready++] = pd->fresh[k].id;
+		p->used--;
+	}
+	pd->nfresh = pd->npub = 0;
+}
+
+static int pub_add(struct pdir *pd, uint32_t *word, uint32_t val)
+{
+	int err = grow((void **)&pd->pub, &pd->cappub, pd->npub, sizeof(*pd->pub));
+
+	if (err)
+		return err;
+	pd->pub[pd->npub++] = (struct pub){ word, val };
+	return 0;
+}
+
+static void store(uint32_t *word, uint32_t val)
+{
+	/* release: what the new value names was written before it */
+	__atomic_store_n(word, val, __ATOMIC_RELEASE);
+}
+
+/* Ids under a word that a store just unlinked. */
+static void unlink_tree(struct pdir *pd, uint32_t w)
+{
+	uint32_t v = XTAP_PT_VAL(w);
+
+	if (XTAP_PT_TAG(w) == XTAP_PT_CLEAF) {
+		put_pending(pd, P_LEAF, v);
+	} else if (XTAP_PT_TAG(w) == XTAP_PT_NODE && v >= XTAP_PT_ROOT_NODES) {
+		for (int i = 0; i < 256; i++)
+			unlink_tree(pd, pd->nodes[v].w[i]);
+		put_pending(pd, P_NODE, v);
+	}
+}
+
+/* Publish this operation's stores, in order. */
+static void publish(struct pdir *pd)
+{
+	for (size_t k = 0; k < pd->npub; k++) {
+		uint32_t old = *pd->pub[k].word;
+
+		store(pd->pub[k].word, pd->pub[k].val);
+		unlink_tree(pd, old);
+	}
+	pd->nfresh = pd->npub = 0;
+}
+
+static unsigned full_bits(const uint8_t *key)
+{
+	return key[1] == XTAP_AF_INET6 ? 128 : 32;
+}
+
+/* Root node of a trie key's kind and family, for its first address byte. */
+static uint32_t root_node(const uint8_t *key)
+{
+	unsigned side = key[0] & 3, dir = key[0] >> 2;
+
+	return XTAP_PT_ROOT(dir & 1, side & 1, key[1] == XTAP_AF_INET6) * 256u + key[2];
+}
+
+/* A fresh word for the region key/d (d address bits), built from the trie:
+ * a leaf, a compressed leaf, or a node whose words are built the same way.
+ * Recursion depth: one per address byte, at most 14. */
+static int build(struct pdir *pd, const struct trie_node *start, const struct trie_node *cover0, uint8_t *key,
+		 unsigned d, uint32_t *out)
+{
+	const struct trie_node *cover, *single, *pos;
+	int cnt = trie_region(start, cover0, key, TRIE_HDR_BITS + d, &cover, &single, &pos);
+	uint32_t base = cover ? cover->id : 0, id;
+	uint8_t save;
+	int err;
+
+	if (cnt == 0) {
+		*out = XTAP_PT_WORD(XTAP_PT_LEAF, base);
+		return 0;
+	}
+	if (cnt == 1) {
+		struct xtap_pleaf *l;
+
+		if ((err = get(pd, P_LEAF, &id)))
+			return err;
+		l = &pd->leaves[id];
+		memset(l, 0, sizeof(*l));
+		memcpy(l->addr, single->key + 2, 16);
+		l->plen = (uint8_t)(single->plen - TRIE_HDR_BITS);
+		l->match = single->id;
+		l->miss = base;
+		*out = XTAP_PT_WORD(XTAP_PT_CLEAF, id);
+		return 0;
+	}
+	if (d + 8 > full_bits(key))
+		return -EINVAL; /* no prefix is longer than the address: never reached */
+	if ((err = get(pd, P_NODE, &id)))
+		return err;
+	save = key[2 + d / 8];
+	for (unsigned i = 0; i < 256; i++) {
+		uint32_t w;
+
+		key[2 + d / 8] = (uint8_t)i;
+		if ((err = build(pd, pos, cover, key, d + 8, &w)))
+			break;
+		pd->nodes[id].w[i] = w;
+	}
+	key[2 + d / 8] = save;
+	*out = XTAP_PT_WORD(XTAP_PT_NODE, id);
+	return err;
+}
+
+/* In a region covered by an entry change: words naming entry from name to
+ * instead (compressed leaves are copied with the new miss). */
+static int subst(struct pdir *pd, uint32_t *w, uint32_t from, uint32_t to)
+{
+	uint32_t v = *w, id;
+	int err;
+
+	switch (XTAP_PT_TAG(v)) {
+	case XTAP_PT_LEAF: return XTAP_PT_VAL(v) == from ? pub_add(pd, w, XTAP_PT_WORD(XTAP_PT_LEAF, to)) : 0;
+	case XTAP_PT_CLEAF:
+		if (pd->leaves[XTAP_PT_VAL(v)].miss != from)
+			return 0;
+		if ((err = get(pd, P_LEAF, &id)))
+			return err;
+		pd->leaves[id] = pd->leaves[XTAP_PT_VAL(v)];
+		pd->leaves[id].miss = to;
+		return pub_add(pd, w, XTAP_PT_WORD(XTAP_PT_CLEAF, id));
+	case XTAP_PT_NODE:
+		for (int i = 0; i < 256; i++)
+			if ((err = subst(pd, &pd->nodes[XTAP_PT_VAL(v)].w[i], from, to)))
+				return err;
+		return 0;
+	}
+	return 0;
+}
+
+/* The words of n's region: each word in a root or node range that n's
+ * prefix covers gets subst(from, to); where n's region lies inside one
+ * word that is not a node (a leaf or compressed leaf), on_word decides. */
+static int region_words(struct pdir *pd, const struct trie_node *n, uint32_t from, uint32_t to,
+			int (*on_word)(struct pdir *, const struct trie_node *, uint32_t *, unsigned))
+{
+	const uint8_t *a = n->key + 2;
+	unsigned p = n->plen - TRIE_HDR_BITS, d = 16, cnt, first;
+	uint32_t *w, root = root_node(n->key) - a[0];
+	int err;
+
+	if (p <= 16) {
+		cnt = 1u << (16 - p);
+		first = ((unsigned)a[0] << 8 | a[1]) & ~(cnt - 1);
+		for (unsigned k = first; k < first + cnt; k++)
+			if ((err = subst(pd, &pd->nodes[root + (k >> 8)].w[k & 255], from, to)))
+				return err;
+		return 0;
+	}
+	w = &pd->nodes[root + a[0]].w[a[1]];
+	for (;;) {
+		if (XTAP_PT_TAG(*w) != XTAP_PT_NODE)
+			return on_word(pd, n, w, d);
+		if (p <= d + 8) {
+			cnt = 1u << (d + 8 - p);
+			first = a[d / 8] & ~(cnt - 1);
+			for (unsigned k = first; k < first + cnt; k++)
+				if ((err = subst(pd, &pd->nodes[XTAP_PT_VAL(*w)].w[k], from, to)))
+					return err;
+			return 0;
+		}
+		w = &pd->nodes[XTAP_PT_VAL(*w)].w[a[d / 8]];
+		d += 8;
+	}
+}
+
+/* New entry inside a leaf or compressed leaf's region: that word afresh. */
+static int word_rebuild(struct pdir *pd, const struct trie_node *n, uint32_t *w, unsigned d)
+{
+	uint8_t key[TRIE_KEY_BYTES];
+	uint32_t v;
+	int err;
+
+	memcpy(key, n->key, sizeof(key));
+	if ((err = build(pd, pd->t->root, NULL, key, d, &v)))
+		return err;
+	return pub_add(pd, w, v);
+}
+
+/* Leaving entry: the compressed leaf that held it becomes its miss. */
+static int word_unleaf(struct pdir *pd, const struct trie_node *n, uint32_t *w, unsigned d)
+{
+	const struct xtap_pleaf *l;
+
+	(void)d;
+	if (XTAP_PT_TAG(*w) != XTAP_PT_CLEAF)
+		return 0; /* never: a leaf's region holds no prefix */
+	l = &pd->leaves[XTAP_PT_VAL(*w)];
+	return l->match == n->id ? pub_add(pd, w, XTAP_PT_WORD(XTAP_PT_LEAF, l->miss)) : 0;
+}
+
+/* The own criteria of n as a fresh chain of chunks going on at parent;
+ * *first names the new list. */
+static int own_chunks(struct pdir *pd, const struct trie_node *n, uint32_t parent, uint32_t *first)
+{
+	uint32_t next = 0, nch = (n->nown + XTAP_PCHUNK_SLOTS - 1) / XTAP_PCHUNK_SLOTS;
+	int err;
+
+	/* from the last chunk back, so each names one already written */
+	for (uint32_t c = nch; c-- > 0;) {
+		uint32_t id, k = c * XTAP_PCHUNK_SLOTS, m = n->nown - k;
+		struct xtap_pchunk *ch;
+
+		if ((err = get(pd, P_CHUNK, &id)))
+			return err;
+		ch = &pd->chunks[id];
+		memset(ch, 0, sizeof(*ch));
+		ch->n = m < XTAP_PCHUNK_SLOTS ? m : XTAP_PCHUNK_SLOTS;
+		memcpy(ch->slot, n->own + k, ch->n * sizeof(uint32_t));
+		ch->next = next;
+		ch->parent = parent;
+		next = id;
+	}
+	*first = next;
+	return 0;
+}
+
+/* The chunks of a list's own part (bounded by the pool: never a loop). */
+static void chunks_unlink(struct pdir *pd, uint32_t c)
+{
+	for (uint32_t k = 0; c && k < pd->pool[P_CHUNK].max; k++) {
+		uint32_t next = pd->chunks[c].next;
+
+		put_pending(pd, P_CHUNK, c);
+		c = next;
+	}
+}
+
+static void set_parent(struct pdir *pd, uint32_t c, uint32_t parent)
+{
+	for (uint32_t k = 0; c && k < pd->pool[P_CHUNK].max; k++) {
+		store(&pd->chunks[c].parent, parent);
+		c = pd->chunks[c].next;
+	}
+}
+
+struct reparent {
+	struct pdir *pd;
+	const struct trie_node *of;
+	uint32_t to;
+};
+
+/* The entries right below arg->of continue their lists at arg->to. */
+static int reparent_one(struct trie_node *e, void *arg)
+{
+	struct reparent *r = arg;
+
+	if (trie_entry_parent(e) == r->of)
+		set_parent(r->pd, e->id, r->to);
+	return 0;
+}
+
+/* Own criteria changed: the compressed leaf that held the entry (its
+ * region's one prefix) names the new list. */
+static int word_rematch(struct pdir *pd, const struct trie_node *n, uint32_t *w, unsigned d)
+{
+	const struct xtap_pleaf *l;
+	uint32_t id;
+	int err;
+
+	(void)d;
+	if (XTAP_PT_TAG(*w) != XTAP_PT_CLEAF)
+		return 0; /* never: a leaf's region holds no prefix */
+	l = &pd->leaves[XTAP_PT_VAL(*w)];
+	if (l->match != n->id)
+		return 0;
+	if ((err = get(pd, P_LEAF, &id)))
+		return err;
+	pd->leaves[id] = *l;
+	pd->leaves[id].match = pd->rematch_to;
+	return pub_add(pd, w, XTAP_PT_WORD(XTAP_PT_CLEAF, id));
+}
+
+int pdir_entry_new(struct pdir *pd, struct trie_node *n, struct trie *t)
+{
+	const struct trie_node *up = trie_entry_parent(n);
+	uint32_t id, from = up ? up->id : 0;
+	struct reparent r = { pd, n, 0 };
+	int err;
+
+	pd->t = t;
+	if ((err = own_chunks(pd, n, from, &id)))
+		goto fail;
+	n->id = id;
+	if ((err = region_words(pd, n, from, id, word_rebuild)))
+		goto fail;
+	publish(pd);
+	/* the entries n now covers continue at n (they went to n's parent) */
+	r.to = id;
+	trie_walk_below(n, reparent_one, &r);
+	pd->nentries++;
+	return 0;
+fail:
+	n->id = 0;
+	undo(pd);
+	return err;
+}
+
+int pdir_entry_own(struct pdir *pd, struct trie_node *n)
+{
+	const struct trie_node *up = trie_entry_parent(n);
+	uint32_t id, old = n->id;
+	struct reparent r = { pd, n, 0 };
+	int err;
+
+	if ((err = own_chunks(pd, n, up ? up->id : 0, &id)))
+		goto fail;
+	pd->rematch_to = id;
+	if ((err = region_words(pd, n, old, id, word_rematch)))
+		goto fail;
+	publish(pd);
+	r.to = id;
+	trie_walk_below(n, reparent_one, &r);
+	n->id = id;
+	/* last: until here a word or a list below may still name it */
+	chunks_unlink(pd, old);
+	return 0;
+fail:
+	undo(pd);
+	return err;
+}
+
+/* After n left the trie: a node word on its path whose region now holds at
+ * most one prefix becomes a leaf or a compressed leaf (the node's memory
+ * back). Best effort: a node that stays is still correct. */
+static void collapse(struct pdir *pd, const uint8_t *nkey, unsigned p)
+{
+	uint8_t key[TRIE_KEY_BYTES];
+	uint32_t *w, v;
+	unsigned d = 16;
+
+	if (p <= 16)
+		return;
+	memcpy(key, nkey, sizeof(key));
+	w = &pd->nodes[root_node(key)].w[key[3]];
+	for (; XTAP_PT_TAG(*w) == XTAP_PT_NODE; d += 8) {
+		const struct trie_node *cover, *single, *pos;
+
+		if (trie_region(pd->t->root, NULL, key, TRIE_HDR_BITS + d, &cover, &single, &pos) <= 1) {
+			if (build(pd, pd->t->root, NULL, key, d, &v) || pub_add(pd, w, v)) {
+				undo(pd);
+				return;
+			}
+			publish(pd);
+			return;
+		}
+		if (p <= d + 8)
+			return;
+		w = &pd->nodes[XTAP_PT_VAL(*w)].w[key[2 + d / 8]];
+	}
+}
+
+int pdir_entry_del(struct pdir *pd, struct trie_node *n, struct trie *t)
+{
+	const struct trie_node *up = trie_entry_parent(n);
+	uint32_t id = n->id, to = up ? up->id : 0;
+	struct reparent r = { pd, n, to };
+	uint8_t key[TRIE_KEY_BYTES];
+	unsigned p = n->plen - TRIE_HDR_BITS;
+	int err;
+
+	pd->t = t;
+	if ((err = region_words(pd, n, id, to, word_unleaf))) {
+		undo(pd);
+		return err;
+	}
+	publish(pd);
+	trie_walk_below(n, reparent_one, &r);
+	memcpy(key, n->key, sizeof(key));
+	trie_remove(t, n);
+	collapse(pd, key, p);
+	/* last: until here a compressed leaf or a list may still name them */
+	chunks_unlink(pd, id);
+	pd->nentries--;
+	return 0;
+}
+
+/* ---- adopting: everything afresh ------------------------------------------------------- */
+
+struct marks {
+	struct pdir *pd;
+	uint8_t *m[P_COUNT];
+};
+
+static int mark(struct marks *mk, int i, uint32_t id)
+{
+	if (!id || id < mk->pd->pool[i].first || id >= mk->pd->pool[i].max || mk->m[i][id])
+		return 0;
+	mk->m[i][id] = 1;
+	return 1;
+}
+
+/* A list of the running datapath: its chunks and those of its parents. */
+static void mark_entry(struct marks *mk, uint32_t c)
+{
+	struct pdir *pd = mk->pd;
+
+	/* a chunk marked before ends the walk: no loop */
+	while (mark(mk, P_CHUNK, c)) {
+		mark_entry(mk, pd->chunks[c].parent); /* one level per prefix length at most */
+		c = pd->chunks[c].next;
+	}
+}
+
+/* What a word of the running datapath names (its values are bounds-checked:
+ * the arrays may come from an older xtapd). depth bounds the recursion. */
+static void mark_word(struct marks *mk, uint32_t w, int depth)
+{
+	struct pdir *pd = mk->pd;
+	uint32_t v = XTAP_PT_VAL(w);
+
+	switch (XTAP_PT_TAG(w)) {
+	case XTAP_PT_LEAF: mark_entry(mk, v); break;
+	case XTAP_PT_CLEAF:
+		if (mark(mk, P_LEAF, v)) {
+			mark_entry(mk, pd->leaves[v].match);
+			mark_entry(mk, pd->leaves[v].miss);
+		}
+		break;
+	case XTAP_PT_NODE:
+		if (depth < XTAP_PT_LEVELS && mark(mk, P_NODE, v))
+			for (int i = 0; i < 256; i++)
+				mark_word(mk, pd->nodes[v].w[i], depth + 1);
+		break;
+	}
+}
+
+static int assign(struct pdir *pd, struct trie_node *n)
+{
+	int err;
+
+	if (!n)
+		return 0;
+	if (n->is_entry) {
+		if ((err = own_chunks(pd, n, 0, &n->id)))
+			return err;
+		pd->nentries++;
+	}
+	if ((err = assign(pd, n->child[0])))
+		return err;
+	return assign(pd, n->child[1]);
+}
+
+static void link_parents(struct pdir *pd, struct trie_node *n)
+{
+	if (!n)
+		return;
+	if (n->is_entry) {
+		const struct trie_node *up = trie_entry_parent(n);
+
+		set_parent(pd, n->id, up ? up->id : 0);
+	}
+	link_parents(pd, n->child[0]);
+	link_parents(pd, n->child[1]);
+}
+
+int pdir_rebuild(struct pdir *pd, struct trie *t)
+{
+	struct marks mk = { pd, { NULL } };
+	uint8_t key[TRIE_KEY_BYTES];
+	int err = -ENOMEM;
+
+	pd->t = t;
+	for (int i = 0; i < P_COUNT; i++)
+		if (!(mk.m[i] = calloc(pd->pool[i].max, 1)))
+			goto out;
+	for (uint32_t r = 0; r < XTAP_PT_ROOT_NODES; r++)
+		for (int i = 0; i < 256; i++)
+			mark_word(&mk, pd->nodes[r].w[i], 0);
+	/* what nothing reachable names is free now; the rest after the rebuild */
+	for (int i = 0; i < P_COUNT; i++) {
+		struct pool *p = &pd->pool[i];
+
+		p->nready = p->npending = p->used = 0;
+		p->next = p->max;
+		for (uint32_t id = p->max; id-- > p->first;)
+			if (!mk.m[i][id])
+				p->ready[p->nready++] = id;
+	}
+	pd->nentries = 0;
+	if ((err = assign(pd, t->root)))
+		goto out;
+	link_parents(pd, t->root);
+	/* every root word afresh: kind, family and the first two bytes */
+	for (uint32_t r = 0; r < XTAP_PT_NROOTS; r++) {
+		memset(key, 0, sizeof(key));
+		key[0] = (uint8_t)XTAP_KIND(r / 2 % 2, r / 4);
+		key[1] = r % 2 ? XTAP_AF_INET6 : XTAP_AF_INET;
+		for (uint32_t k = 0; k < 65536; k++) {
+			uint32_t v;
+
+			key[2] = (uint8_t)(k >> 8);
+			key[3] = (uint8_t)k;
+			if ((err = build(pd, t->root, NULL, key, 16, &v)))
+				goto out;
+			store(&pd->nodes[r * 256 + key[2]].w[key[3]], v);
+			pd->nfresh = 0;
+		}
+	}
+	for (int i = 0; i < P_COUNT; i++)
+		for (uint32_t id = pd->pool[i].first; id < pd->pool[i].max; id++)
+			if (mk.m[i][id]) {
+				pd->pool[i].used++;
+				put_pending(pd, i, id);
+			}
+	err = 0;
+out:
+	pd->nfresh = pd->npub = 0;
+	for (int i = 0; i < P_COUNT; i++)
+		free(mk.m[i]);
+	return err;
+}
+
+void pdir_usage(const struct pdir *pd, struct pdir_usage *u)
+{
+	u->nodes = pd->pool[P_NODE].used;
+	u->leaves = pd->pool[P_LEAF].used;
+	u->entries = pd->nentries;
+	u->chunks = pd->pool[P_CHUNK].used;
+	u->max_nodes = pd->pool[P_NODE].max - XTAP_PT_ROOT_NODES;
+	u->max_leaves = pd->pool[P_LEAF].max - 1;
+	u->max_entries = pd->pool[P_CHUNK].max - 1;
+	u->max_chunks = pd->pool[P_CHUNK].max - 1;
+	u->bytes = (uint64_t)u->nodes * sizeof(struct xtap_pnode) + (uint64_t)u->leaves * sizeof(struct xtap_pleaf) +
+		(uint64_t)u->chunks * sizeof(struct xtap_pchunk);
+}
