@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
@@ -43,11 +44,20 @@ struct pub {
 	uint32_t val;
 };
 
+/* One array's shared mapping, a window at a time (map_win). */
+struct pdir_map {
+	uint8_t *base; /* the whole array's address range */
+	size_t len, nwin;
+	uint32_t vsize;
+	int fd;
+	uint8_t *mapped; /* per window: 1 once mapped */
+};
+
 struct pdir {
-	struct xtap_pnode *nodes;
+	struct xtap_pnode *nodes; /* map[P_NODE].base, and so on */
 	struct xtap_pleaf *leaves;
 	struct xtap_pchunk *chunks;
-	size_t len[P_COUNT];
+	struct pdir_map map[P_COUNT];
 	struct pool pool[P_COUNT];
 	int (*sync)(void *);
 	void *sync_arg;
@@ -62,24 +72,68 @@ struct pdir {
 	uint32_t rematch_to; /* word_rematch's new list */
 };
 
-static void *map_mmap(int fd, uint32_t vsize, uint32_t *max, size_t *len)
+/* The arrays are mapped into the loader a window at a time, where an id in
+ * use lies: mmap of a BPF array maps every page of the range at once
+ * (remap_vmalloc_range), and each page mapped counts in the process's RSS,
+ * so one mapping of the preallocated arrays (about 350 MiB at 1M criteria)
+ * would make xtapd that large with no criterion. Windows are mapped on
+ * demand, never unmapped (an id freed is reused before any new window):
+ * what the loader holds is the most the arrays have held since its start. */
+#define PDIR_WIN (1u << 20) /* bytes: a multiple of the page and of each value size */
+
+static int map_open(struct pdir_map *a, int fd, uint32_t vsize, uint32_t *max)
 {
 	struct bpf_map_info info = { 0 };
 	uint32_t l = sizeof(info);
 	long page = sysconf(_SC_PAGESIZE);
 	void *p;
 
+	a->fd = -1;
 	if (bpf_obj_get_info_by_fd(fd, &info, &l))
-		return NULL;
+		return -errno;
 	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != vsize || !(info.map_flags & BPF_F_MMAPABLE) ||
-	    !info.max_entries || info.max_entries > (1u << 30)) {
-		errno = EINVAL;
-		return NULL;
-	}
+	    !info.max_entries || info.max_entries > (1u << 30) || PDIR_WIN % page || PDIR_WIN % vsize)
+		return -EINVAL;
 	*max = info.max_entries;
-	*len = ((size_t)vsize * info.max_entries + page - 1) / page * page;
-	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	return p == MAP_FAILED ? NULL : p;
+	a->vsize = vsize;
+	a->len = ((size_t)vsize * info.max_entries + page - 1) / page * page;
+	a->nwin = (a->len + PDIR_WIN - 1) / PDIR_WIN;
+	if (!(a->mapped = calloc(a->nwin, 1)))
+		return -ENOMEM;
+	/* the address range, reserved and inaccessible: no page, no RSS */
+	p = mmap(NULL, a->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	a->base = p;
+	/* our own descriptor: windows are mapped for as long as pd lives */
+	if ((a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The window holding value id mapped (over its part of the reserved range). */
+static int map_win(struct pdir_map *a, uint32_t id)
+{
+	size_t w = (size_t)id * a->vsize / PDIR_WIN, off = w * PDIR_WIN, n;
+
+	if (w >= a->nwin)
+		return -EINVAL;
+	if (a->mapped[w])
+		return 0;
+	n = a->len - off < PDIR_WIN ? a->len - off : PDIR_WIN;
+	if (mmap(a->base + off, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, a->fd, (off_t)off) == MAP_FAILED)
+		return -errno;
+	a->mapped[w] = 1;
+	return 0;
+}
+
+static void map_close(struct pdir_map *a)
+{
+	if (a->base)
+		munmap(a->base, a->len);
+	if (a->fd >= 0)
+		close(a->fd);
+	free(a->mapped);
 }
 
 static int pool_init(struct pool *p, uint32_t first, uint32_t max)
@@ -100,11 +154,20 @@ struct pdir *pdir_new(const struct pdir_maps *m, int (*sync)(void *), void *arg)
 		return NULL;
 	pd->sync = sync;
 	pd->sync_arg = arg;
-	pd->nodes = map_mmap(m->nodes, sizeof(struct xtap_pnode), &max[P_NODE], &pd->len[P_NODE]);
-	pd->leaves = map_mmap(m->leaves, sizeof(struct xtap_pleaf), &max[P_LEAF], &pd->len[P_LEAF]);
-	pd->chunks = map_mmap(m->chunks, sizeof(struct xtap_pchunk), &max[P_CHUNK], &pd->len[P_CHUNK]);
-	if (!pd->nodes || !pd->leaves || !pd->chunks || max[P_NODE] < XTAP_PT_ROOT_NODES)
+	for (int i = 0; i < P_COUNT; i++)
+		pd->map[i].fd = -1;
+	if (map_open(&pd->map[P_NODE], m->nodes, sizeof(struct xtap_pnode), &max[P_NODE]) ||
+	    map_open(&pd->map[P_LEAF], m->leaves, sizeof(struct xtap_pleaf), &max[P_LEAF]) ||
+	    map_open(&pd->map[P_CHUNK], m->chunks, sizeof(struct xtap_pchunk), &max[P_CHUNK]) ||
+	    max[P_NODE] < XTAP_PT_ROOT_NODES)
 		goto fail;
+	pd->nodes = (struct xtap_pnode *)pd->map[P_NODE].base;
+	pd->leaves = (struct xtap_pleaf *)pd->map[P_LEAF].base;
+	pd->chunks = (struct xtap_pchunk *)pd->map[P_CHUNK].base;
+	/* the roots, read and written by every update: mapped from the start */
+	for (uint32_t r = 0; r < XTAP_PT_ROOT_NODES; r += PDIR_WIN / sizeof(struct xtap_pnode))
+		if (map_win(&pd->map[P_NODE], r))
+			goto fail;
 	/* nodes past the roots; leaves and chunks from 1 (0: none) */
 	if (pool_init(&pd->pool[P_NODE], XTAP_PT_ROOT_NODES, max[P_NODE]) ||
 	    pool_init(&pd->pool[P_LEAF], 1, max[P_LEAF]) || pool_init(&pd->pool[P_CHUNK], 1, max[P_CHUNK]))
@@ -117,16 +180,10 @@ fail:
 
 void pdir_free(struct pdir *pd)
 {
-	void *maps[P_COUNT];
-
 	if (!pd)
 		return;
-	maps[P_NODE] = pd->nodes;
-	maps[P_LEAF] = pd->leaves;
-	maps[P_CHUNK] = pd->chunks;
 	for (int i = 0; i < P_COUNT; i++) {
-		if (maps[i])
-			munmap(maps[i], pd->len[i]);
+		map_close(&pd->map[i]);
 		free(pd->pool[i].ready);
 		free(pd->pool[i].pending);
 	}
@@ -173,11 +230,18 @@ static int get(struct pdir *pd, int i, uint32_t *id)
 	if (!p->nready && p->next >= p->max && p->npending && (err = pd->sync(pd->sync_arg)))
 		return err;
 	if (p->nready)
-		*id = p->ready[--p->nready];
+		*id = p->ready[p->nready - 1];
 	else if (p->next < p->max)
-		*id = p->next++;
+		*id = p->next;
 	else
 		return -ENOSPC;
+	/* an id reused lies in a window mapped already; a new one may not */
+	if ((err = map_win(&pd->map[i], *id)))
+		return err;
+	if (p->nready)
+		p->nready--;
+	else
+		p->next++;
 	p->used++;
 	pd->fresh[pd->nfresh++] = (struct fresh){ (uint8_t)i, *id };
 	return 0;
@@ -585,13 +649,24 @@ int pdir_entry_del(struct pdir *pd, struct trie_node *n, struct trie *t)
 struct marks {
 	struct pdir *pd;
 	uint8_t *m[P_COUNT];
+	uint32_t top[P_COUNT]; /* highest id marked + 1 */
+	int err; /* a window that could not be mapped: the marks are incomplete */
 };
 
+/* 1: id newly marked, and its value readable (its window mapped). */
 static int mark(struct marks *mk, int i, uint32_t id)
 {
+	int err;
+
 	if (!id || id < mk->pd->pool[i].first || id >= mk->pd->pool[i].max || mk->m[i][id])
 		return 0;
+	if ((err = map_win(&mk->pd->map[i], id))) {
+		mk->err = err;
+		return 0;
+	}
 	mk->m[i][id] = 1;
+	if (id >= mk->top[i])
+		mk->top[i] = id + 1;
 	return 1;
 }
 
@@ -661,7 +736,7 @@ static void link_parents(struct pdir *pd, struct trie_node *n)
 
 int pdir_rebuild(struct pdir *pd, struct trie *t)
 {
-	struct marks mk = { pd, { NULL } };
+	struct marks mk = { pd, { NULL }, { 0 }, 0 };
 	uint8_t key[TRIE_KEY_BYTES];
 	int err = -ENOMEM;
 
@@ -672,13 +747,17 @@ int pdir_rebuild(struct pdir *pd, struct trie *t)
 	for (uint32_t r = 0; r < XTAP_PT_ROOT_NODES; r++)
 		for (int i = 0; i < 256; i++)
 			mark_word(&mk, pd->nodes[r].w[i], 0);
-	/* what nothing reachable names is free now; the rest after the rebuild */
+	if ((err = mk.err))
+		goto out; /* nothing written yet: the running state stands */
+	/* what nothing reachable names is free now; the rest after the rebuild.
+	 * Ids above the highest marked one are never used (next): the free
+	 * list, and the windows mapped, stay as large as what the arrays held */
 	for (int i = 0; i < P_COUNT; i++) {
 		struct pool *p = &pd->pool[i];
 
 		p->nready = p->npending = p->used = 0;
-		p->next = p->max;
-		for (uint32_t id = p->max; id-- > p->first;)
+		p->next = mk.top[i] > p->first ? mk.top[i] : p->first;
+		for (uint32_t id = p->next; id-- > p->first;)
 			if (!mk.m[i][id])
 				p->ready[p->nready++] = id;
 	}
@@ -703,7 +782,7 @@ int pdir_rebuild(struct pdir *pd, struct trie *t)
 		}
 	}
 	for (int i = 0; i < P_COUNT; i++)
-		for (uint32_t id = pd->pool[i].first; id < pd->pool[i].max; id++)
+		for (uint32_t id = pd->pool[i].first; id < mk.top[i]; id++)
 			if (mk.m[i][id]) {
 				pd->pool[i].used++;
 				put_pending(pd, i, id);
