@@ -1802,6 +1802,82 @@ static int prefix_updates(void)
 	return 0;
 }
 
+/* The loader maps the prefix arrays where it uses them: mmap of a BPF
+ * array maps (and makes resident) every page of its range at once, so a
+ * mapping of the whole preallocated arrays made xtapd 377 MB with no
+ * criterion (tests/adversarial/worker_test.sh). A second instance over the
+ * cleared maps: its mappings hold the roots, then one window (1 MiB) of
+ * each array for 1,000 prefixes, and go with it. */
+static int prefix_maps_resident(void)
+{
+	const long roots_kb = XTAP_PT_ROOT_NODES * sizeof(struct xtap_pnode) / 1024, win_kb = 1024;
+	const int fd[3] = { env.maps.pnodes, env.maps.pleaf, env.maps.pchunk };
+	static uint32_t slots[1000];
+	struct pkt_spec s = { .family = 4, .proto = 6, .dport = 80 };
+	struct xtap_crit_stats st;
+	struct pkt_layout lay;
+	struct crit_store cs;
+	struct run_out out;
+	struct xtap_cls *cls2;
+	long r0, r1, r2, arrays_kb = 0;
+	char pfx[32];
+	uint8_t f[256];
+	int len, ok = -1, nadded = 0;
+
+	for (int i = 0; i < 3; i++) {
+		struct bpf_map_info info = { 0 };
+		uint32_t l = sizeof(info);
+
+		REQUIRE(!bpf_obj_get_info_by_fd(fd[i], &info, &l), "map info");
+		arrays_kb += (long)info.value_size * info.max_entries / 1024;
+	}
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	r0 = tenv_bpfmap_rss_kb();
+	cls2 = xtap_cls_new(&env.maps, 1u << 16, 64);
+	REQUIRE(cls2, "second instance");
+	r1 = tenv_bpfmap_rss_kb();
+	if (r1 - r0 != roots_kb) {
+		printf("    a new instance maps %ld KiB of the BPF maps, want the prefix roots' %ld (the arrays: "
+		       "%ld)\n",
+		       r1 - r0, roots_kb, arrays_kb);
+		goto out;
+	}
+	/* 1,000 /24s in four /16s: 4 nodes, 1,000 chunks, a few compressed leaves on the way */
+	for (int k = 0; k < 1000; k++) {
+		snprintf(pfx, sizeof(pfx), "10.%d.%d.0/24", k / 250, k % 250);
+		if (crit_from_text(&(struct crit_text){ .src = pfx }, env.ifindex, &cs) ||
+		    xtap_cls_add(cls2, &cs.c, &slots[k])) {
+			printf("    criterion %d (%s) refused\n", k, pfx);
+			goto out;
+		}
+		nadded++;
+	}
+	r2 = tenv_bpfmap_rss_kb();
+	if (r2 - r0 > roots_kb + 3 * win_kb || arrays_kb <= roots_kb + 3 * win_kb) {
+		printf("    with 1,000 prefixes the instance maps %ld KiB, want at most %ld (the arrays: %ld)\n",
+		       r2 - r0, roots_kb + 3 * win_kb, arrays_kb);
+		goto out;
+	}
+	/* what it wrote there is what the programs read */
+	pkt_addr(s.src, "10.3.249.7");
+	pkt_addr(s.dst, V4B);
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	if (tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out) || xtap_cls_stats(cls2, slots[999], &st) ||
+	    st.packets != 1) {
+		printf("    the last prefix did not count its packet\n");
+		goto out;
+	}
+	ok = 0;
+out:
+	for (int k = 0; k < nadded; k++)
+		xtap_cls_del(cls2, slots[k]);
+	xtap_cls_free(cls2);
+	REQUIRE(tenv_bpfmap_rss_kb() == r0, "the instance's mappings outlived it: %ld KiB, %ld before",
+		tenv_bpfmap_rss_kb(), r0);
+	REQUIRE(tenv_prefix_words(&env) == 0, "prefix index not empty");
+	return ok;
+}
+
 int main(void)
 {
 	static const struct {
@@ -1822,6 +1898,7 @@ int main(void)
 		{ "updates under traffic never miss a criterion", under_traffic },
 		{ "each control source has its share of a prefix's list", source_shares },
 		{ "prefix updates at 10,000/s never miss a stable prefix", prefix_updates },
+		{ "the loader maps the prefix arrays where it uses them (RSS)", prefix_maps_resident },
 	};
 	char why[256];
 	int err;

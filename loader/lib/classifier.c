@@ -89,6 +89,7 @@ struct xtap_cls {
 	struct set_rec *sets;
 	struct trie trie;
 	struct pdir *pd; /* the datapath's prefix arrays, kept in step with trie */
+	int prefix_rebuilt; /* xtap_cls_adopt_done wrote the prefix arrays afresh */
 	uint32_t present_cnt[2][2][XTAP_ST_COUNT]; /* dir, is6, structure */
 	uint32_t present;
 	struct iface_rec ifaces[XTAP_MAX_IFACES];
@@ -1186,8 +1187,10 @@ void xtap_cls_prefix_usage(const struct xtap_cls *cls, struct xtap_cls_pusage *u
 	struct pdir_usage pu;
 
 	pdir_usage(cls->pd, &pu);
-	*u = (struct xtap_cls_pusage){ pu.nodes,     pu.leaves,	    pu.entries,	    pu.chunks,	  pu.bytes,
-				       pu.max_nodes, pu.max_leaves, pu.max_entries, pu.max_chunks };
+	*u = (struct xtap_cls_pusage){
+		pu.nodes,     pu.leaves,     pu.entries,     pu.chunks,	    pu.bytes,
+		pu.max_nodes, pu.max_leaves, pu.max_entries, pu.max_chunks, (uint32_t)cls->prefix_rebuilt
+	};
 }
 
 const struct xtap_cls_maps *xtap_cls_maps_of(const struct xtap_cls *cls)
@@ -1199,10 +1202,9 @@ int xtap_cls_adopt_done(struct xtap_cls *cls)
 {
 	int err;
 
-	/* the prefix arrays afresh from the adopted criteria: a pinned
-	 * datapath's ids are not known here (what they held is freed after a
-	 * grace period), and criteria nobody adopted leave the index */
-	if ((err = pdir_rebuild(cls->pd, &cls->trie)))
+	/* the prefix arrays taken over as they are when they hold exactly the
+	 * adopted criteria; else rebuilt (criteria nobody adopted leave) */
+	if ((err = pdir_adopt(cls->pd, &cls->trie, &cls->prefix_rebuilt)))
 		return err;
 	/* slots below the highest adopted one that no rule holds are free, and
 	 * have been since before this start: reusable without a grace period */

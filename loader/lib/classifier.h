@@ -100,6 +100,7 @@ struct xtap_cls_pusage {
 	uint32_t nodes, leaves, entries, chunks;
 	uint64_t bytes; /* in use: nodes 1 KiB, leaves 32 B, chunks 64 B */
 	uint32_t max_nodes, max_leaves, max_entries, max_chunks;
+	uint32_t rebuilt; /* 1: the last xtap_cls_adopt_done wrote the prefix arrays afresh */
 };
 void xtap_cls_prefix_usage(const struct xtap_cls *cls, struct xtap_cls_pusage *u);
 /* Take a reference on a pinned content destination (one per criterion). */

@@ -68,6 +68,9 @@ struct pdir {
 	struct pub *pub;
 	size_t npub, cappub;
 	const struct trie *t; /* the trie of the operation under way */
+	/* the arrays name ids this instance does not know (a running datapath
+	 * not adopted yet, or an adoption that failed): no update may write */
+	int unknown;
 	uint32_t nentries;
 	uint32_t rematch_to; /* word_rematch's new list */
 };
@@ -168,6 +171,9 @@ struct pdir *pdir_new(const struct pdir_maps *m, int (*sync)(void *), void *arg)
 	for (uint32_t r = 0; r < XTAP_PT_ROOT_NODES; r += PDIR_WIN / sizeof(struct xtap_pnode))
 		if (map_win(&pd->map[P_NODE], r))
 			goto fail;
+	for (uint32_t r = 0; r < XTAP_PT_ROOT_NODES && !pd->unknown; r++)
+		for (int i = 0; i < 256; i++)
+			pd->unknown |= pd->nodes[r].w[i] != 0;
 	/* nodes past the roots; leaves and chunks from 1 (0: none) */
 	if (pool_init(&pd->pool[P_NODE], XTAP_PT_ROOT_NODES, max[P_NODE]) ||
 	    pool_init(&pd->pool[P_LEAF], 1, max[P_LEAF]) || pool_init(&pd->pool[P_CHUNK], 1, max[P_CHUNK]))
@@ -548,6 +554,8 @@ int pdir_entry_new(struct pdir *pd, struct trie_node *n, struct trie *t)
 	int err;
 
 	pd->t = t;
+	if (pd->unknown)
+		return -EBUSY;
 	if ((err = own_chunks(pd, n, from, &id)))
 		goto fail;
 	n->id = id;
@@ -572,6 +580,8 @@ int pdir_entry_own(struct pdir *pd, struct trie_node *n)
 	struct reparent r = { pd, n, 0 };
 	int err;
 
+	if (pd->unknown)
+		return -EBUSY;
 	if ((err = own_chunks(pd, n, up ? up->id : 0, &id)))
 		goto fail;
 	pd->rematch_to = id;
@@ -629,6 +639,8 @@ int pdir_entry_del(struct pdir *pd, struct trie_node *n, struct trie *t)
 	int err;
 
 	pd->t = t;
+	if (pd->unknown)
+		return -EBUSY;
 	if ((err = region_words(pd, n, id, to, word_unleaf))) {
 		undo(pd);
 		return err;
@@ -734,20 +746,274 @@ static void link_parents(struct pdir *pd, struct trie_node *n)
 	link_parents(pd, n->child[1]);
 }
 
+/* Mark what the running roots reach. On error the marks are incomplete. */
+static int mark_all(struct pdir *pd, struct marks *mk)
+{
+	for (int i = 0; i < P_COUNT; i++)
+		if (!(mk->m[i] = calloc(pd->pool[i].max, 1)))
+			return -ENOMEM;
+	for (uint32_t r = 0; r < XTAP_PT_ROOT_NODES; r++)
+		for (int i = 0; i < 256; i++)
+			mark_word(mk, pd->nodes[r].w[i], 0);
+	return mk->err;
+}
+
+static void marks_free(struct marks *mk)
+{
+	for (int i = 0; i < P_COUNT; i++)
+		free(mk->m[i]);
+}
+
+static int marked(const struct marks *mk, int i, uint32_t id)
+{
+	return id >= mk->pd->pool[i].first && id < mk->pd->pool[i].max && mk->m[i][id];
+}
+
+/* The entry the running arrays give for an address (xtap_ptrie_lookup's
+ * walk); -1 when a word names something unmarked (never for a sound state). */
+static int64_t dp_lookup(const struct marks *mk, const uint8_t *key)
+{
+	const struct pdir *pd = mk->pd;
+	uint32_t w = pd->nodes[root_node(key)].w[key[3]];
+
+	for (unsigned d = 16;; d += 8) {
+		uint32_t v = XTAP_PT_VAL(w);
+		const struct xtap_pleaf *l;
+		unsigned b;
+
+		switch (XTAP_PT_TAG(w)) {
+		case XTAP_PT_LEAF: return v;
+		case XTAP_PT_CLEAF:
+			if (!marked(mk, P_LEAF, v))
+				return -1;
+			l = &pd->leaves[v];
+			for (b = 0; b < l->plen && b < 128; b++)
+				if ((key[2 + b / 8] ^ l->addr[b / 8]) & (0x80 >> (b % 8)))
+					return l->miss;
+			return l->match;
+		case XTAP_PT_NODE:
+			if (d + 8 > full_bits(key) || !marked(mk, P_NODE, v))
+				return -1;
+			w = pd->nodes[v].w[key[2 + d / 8]];
+			break;
+		default: return -1;
+		}
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct adopt {
+	struct marks mk;
+	uint8_t *owner; /* per chunk: 1 once an entry's list */
+	uint32_t *sa, *sb; /* the two slot lists compared */
+	size_t cap;
+	const struct trie *t;
+};
+
+/* Entry n in the running arrays: the list its base address gets, up as
+ * many covering entries as the trie has between that address's longest
+ * entry and n. */
+static int adopt_find(struct trie_node *n, void *arg)
+{
+	struct adopt *a = arg;
+	const struct trie_node *cover, *single, *pos, *c;
+	int64_t e;
+
+	if (!n->is_entry)
+		return 0;
+	trie_region(a->t->root, NULL, n->key, TRIE_HDR_BITS + full_bits(n->key), &cover, &single, &pos);
+	if ((e = dp_lookup(&a->mk, n->key)) < 0)
+		return -ESTALE;
+	for (c = cover; c && c != n; c = trie_entry_parent(c)) {
+		if (!marked(&a->mk, P_CHUNK, (uint32_t)e))
+			return -ESTALE;
+		e = a->mk.pd->chunks[e].parent;
+	}
+	if (c != n || !marked(&a->mk, P_CHUNK, (uint32_t)e) || a->owner[e])
+		return -ESTALE;
+	a->owner[e] = 1;
+	n->id = (uint32_t)e;
+	return 0;
+}
+
+/* n's list holds exactly its own criteria (in any order) and goes on at
+ * its covering entry's. */
+static int adopt_check(struct trie_node *n, void *arg)
+{
+	struct adopt *a = arg;
+	const struct pdir *pd = a->mk.pd;
+	const struct trie_node *up;
+	uint32_t parent, k = 0, c = n->id;
+
+	if (!n->is_entry)
+		return 0;
+	up = trie_entry_parent(n);
+	parent = up ? up->id : 0;
+	if (n->nown > a->cap) {
+		uint32_t *x = realloc(a->sa, n->nown * sizeof(uint32_t));
+
+		if (!x)
+			return -ENOMEM;
+		a->sa = x;
+		if (!(x = realloc(a->sb, n->nown * sizeof(uint32_t))))
+			return -ENOMEM;
+		a->sb = x;
+		a->cap = n->nown;
+	}
+	/* each chunk holds one slot at least: a chain of more than nown is no sound list */
+	for (uint32_t hops = 0; c && hops <= n->nown; hops++) {
+		const struct xtap_pchunk *ch = &pd->chunks[c];
+
+		if (!marked(&a->mk, P_CHUNK, c) || ch->parent != parent || !ch->n || ch->n > XTAP_PCHUNK_SLOTS ||
+		    k + ch->n > n->nown)
+			return -ESTALE;
+		memcpy(a->sa + k, ch->slot, ch->n * sizeof(uint32_t));
+		k += ch->n;
+		c = ch->next;
+	}
+	if (c || k != n->nown)
+		return -ESTALE;
+	memcpy(a->sb, n->own, k * sizeof(uint32_t));
+	qsort(a->sa, k, sizeof(uint32_t), cmp_u32);
+	qsort(a->sb, k, sizeof(uint32_t), cmp_u32);
+	return memcmp(a->sa, a->sb, k * sizeof(uint32_t)) ? -ESTALE : 0;
+}
+
+/* A running word gives, for every address of its region key/d, the entry
+ * the trie gives: build()'s shape, or a node where build would put a leaf
+ * or a compressed leaf (collapse() is best effort). Recursion: one level
+ * per address byte. */
+static int adopt_word(struct adopt *a, const struct trie_node *start, const struct trie_node *cover0, uint8_t *key,
+		      unsigned d, uint32_t w)
+{
+	const struct pdir *pd = a->mk.pd;
+	const struct trie_node *cover, *single, *pos;
+	int cnt = trie_region(start, cover0, key, TRIE_HDR_BITS + d, &cover, &single, &pos);
+	uint32_t base = cover ? cover->id : 0, v = XTAP_PT_VAL(w);
+	const struct xtap_pleaf *l;
+	uint8_t save;
+	int err = 0;
+
+	switch (XTAP_PT_TAG(w)) {
+	case XTAP_PT_LEAF: return cnt == 0 && v == base ? 0 : -ESTALE;
+	case XTAP_PT_CLEAF:
+		if (cnt != 1 || !marked(&a->mk, P_LEAF, v))
+			return -ESTALE;
+		l = &pd->leaves[v];
+		return l->plen == single->plen - TRIE_HDR_BITS && !memcmp(l->addr, single->key + 2, 16) &&
+				l->match == single->id && l->miss == base ?
+			0 :
+			-ESTALE;
+	case XTAP_PT_NODE:
+		if (d + 8 > full_bits(key) || !marked(&a->mk, P_NODE, v))
+			return -ESTALE;
+		save = key[2 + d / 8];
+		for (unsigned i = 0; i < 256 && !err; i++) {
+			key[2 + d / 8] = (uint8_t)i;
+			err = adopt_word(a, pos, cover, key, d + 8, pd->nodes[v].w[i]);
+		}
+		key[2 + d / 8] = save;
+		return err;
+	}
+	return -ESTALE;
+}
+
+static void ids_clear(struct trie_node *n)
+{
+	for (; n; n = n->child[1]) {
+		n->id = 0;
+		ids_clear(n->child[0]);
+	}
+}
+
+int pdir_adopt(struct pdir *pd, struct trie *t, int *rebuilt)
+{
+	struct adopt a = { { pd, { NULL }, { 0 }, 0 }, NULL, NULL, NULL, 0, t };
+	uint8_t key[TRIE_KEY_BYTES];
+	int err;
+
+	*rebuilt = 0;
+	pd->t = t;
+	pd->unknown = 1; /* until one of the two succeeds */
+	if ((err = mark_all(pd, &a.mk)))
+		goto out;
+	if (!(a.owner = calloc(pd->pool[P_CHUNK].max, 1))) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (t->root &&
+	    ((err = adopt_find(t->root, &a)) || (err = trie_walk_below(t->root, adopt_find, &a)) ||
+	     (err = adopt_check(t->root, &a)) || (err = trie_walk_below(t->root, adopt_check, &a))))
+		goto out;
+	for (uint32_t r = 0; r < XTAP_PT_NROOTS && !err; r++) {
+		memset(key, 0, sizeof(key));
+		key[0] = (uint8_t)XTAP_KIND(r / 2 % 2, r / 4);
+		key[1] = r % 2 ? XTAP_AF_INET6 : XTAP_AF_INET;
+		for (uint32_t k = 0; k < 65536 && !err; k++) {
+			key[2] = (uint8_t)(k >> 8);
+			key[3] = (uint8_t)k;
+			err = adopt_word(&a, t->root, NULL, key, 16, pd->nodes[r * 256 + key[2]].w[key[3]]);
+		}
+	}
+	if (err)
+		goto out;
+	/* the running arrays are the trie's: what they reach is in use, what
+	 * this instance freed itself stays pending (a reader may hold it until a
+	 * grace period), the rest below the highest id is free (never used
+	 * above it) */
+	pd->nentries = 0;
+	for (int i = 0; i < P_COUNT; i++) {
+		struct pool *p = &pd->pool[i];
+		uint32_t top = a.mk.top[i] > p->first ? a.mk.top[i] : p->first;
+
+		for (uint32_t k = 0; k < p->npending; k++) {
+			a.mk.m[i][p->pending[k]] = 2;
+			if (p->pending[k] >= top)
+				top = p->pending[k] + 1;
+		}
+		p->nready = p->npending = p->used = 0;
+		p->next = top;
+		for (uint32_t id = p->next; id-- > p->first;)
+			if (a.mk.m[i][id] == 1)
+				p->used++;
+			else if (a.mk.m[i][id] == 2)
+				p->pending[p->npending++] = id;
+			else
+				p->ready[p->nready++] = id;
+	}
+	for (uint32_t c = 1; c < pd->pool[P_CHUNK].max; c++)
+		pd->nentries += a.owner[c];
+	pd->unknown = 0;
+out:
+	marks_free(&a.mk);
+	free(a.owner);
+	free(a.sa);
+	free(a.sb);
+	if (err == -ESTALE) {
+		/* not the trie's (criteria nobody adopted, another xtapd's
+		 * layout): everything afresh */
+		ids_clear(t->root);
+		*rebuilt = 1;
+		return pdir_rebuild(pd, t);
+	}
+	return err;
+}
+
 int pdir_rebuild(struct pdir *pd, struct trie *t)
 {
 	struct marks mk = { pd, { NULL }, { 0 }, 0 };
 	uint8_t key[TRIE_KEY_BYTES];
-	int err = -ENOMEM;
+	int err;
 
 	pd->t = t;
-	for (int i = 0; i < P_COUNT; i++)
-		if (!(mk.m[i] = calloc(pd->pool[i].max, 1)))
-			goto out;
-	for (uint32_t r = 0; r < XTAP_PT_ROOT_NODES; r++)
-		for (int i = 0; i < 256; i++)
-			mark_word(&mk, pd->nodes[r].w[i], 0);
-	if ((err = mk.err))
+	pd->unknown = 1; /* until the end: on failure the trie's ids are not the arrays' */
+	if ((err = mark_all(pd, &mk)))
 		goto out; /* nothing written yet: the running state stands */
 	/* what nothing reachable names is free now; the rest after the rebuild.
 	 * Ids above the highest marked one are never used (next): the free
@@ -787,11 +1053,11 @@ int pdir_rebuild(struct pdir *pd, struct trie *t)
 				pd->pool[i].used++;
 				put_pending(pd, i, id);
 			}
+	pd->unknown = 0;
 	err = 0;
 out:
 	pd->nfresh = pd->npub = 0;
-	for (int i = 0; i < P_COUNT; i++)
-		free(mk.m[i]);
+	marks_free(&mk);
 	return err;
 }
 

@@ -43,8 +43,14 @@ int pdir_entry_own(struct pdir *pd, struct trie_node *n);
 /* n has no criteria left: route its addresses to its covering entry and
  * remove it from t (trie_remove). On error nothing changed. */
 int pdir_entry_del(struct pdir *pd, struct trie_node *n, struct trie *t);
-/* Write every entry of t and every root afresh (after adopting a running
- * datapath: what the arrays held is reused after a grace period). */
+/* After adopting a running datapath (t holds the adopted criteria, no ids):
+ * when the running arrays give exactly t's answers, take them over as they
+ * are, writing nothing (each entry's id found through a lookup of its
+ * address, every word and list checked); else *rebuilt = 1 and
+ * pdir_rebuild. */
+int pdir_adopt(struct pdir *pd, struct trie *t, int *rebuilt);
+/* Write every entry of t and every root afresh: what the arrays held is
+ * reused after a grace period, so this needs room for both. */
 int pdir_rebuild(struct pdir *pd, struct trie *t);
 /* A grace period has passed since every id freed so far was unlinked. */
 void pdir_synced(struct pdir *pd);

@@ -1040,8 +1040,16 @@ int xtap_persist_restore(struct xtap_persist *p, bool adopted)
 		sweep_unknown(p, adopted);
 		swept = true;
 	}
-	if (xtap_cls_adopt_done(p->cls))
-		log_warnx("could not rewrite the exact pre-filter: stale bits stay (lookups, never misses)");
+	if (xtap_cls_adopt_done(p->cls)) {
+		log_warnx("could not take over the prefix arrays or rewrite the exact pre-filter: prefix "
+			  "updates are refused until a restart, stale filter bits stay (lookups, never misses)");
+	} else {
+		struct xtap_cls_pusage pu;
+
+		xtap_cls_prefix_usage(p->cls, &pu);
+		if (pu.rebuilt)
+			log_info("state: the prefix arrays held other criteria: rebuilt from the adopted ones");
+	}
 	for (size_t i = 0; i < nlater; i++) {
 		const struct dtcp_entry *e = dtcp_server_find(p->srv, later[i]);
 
