@@ -241,7 +241,8 @@ static int get(struct pdir *pd, int i, uint32_t *id)
 		*id = p->next;
 	else
 		return -ENOSPC;
-	/* an id reused lies in a window mapped already; a new one may not */
+	/* a new id may lie in a window not mapped yet, and so may a free one
+	 * after adopting (the free ids between those in use) */
 	if ((err = map_win(&pd->map[i], *id)))
 		return err;
 	if (p->nready)
