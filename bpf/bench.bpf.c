@@ -96,7 +96,6 @@ int bench_lookups_only(struct xdp_md *ctx)
 {
 	struct xtap_buf b;
 	struct xtap_exact_key ek;
-	struct xtap_prefix_key pk;
 	struct xtap_cls_state s;
 	__u32 zero = 0, *present, bits, found = 0;
 	__u64 *sink;
@@ -114,12 +113,10 @@ int bench_lookups_only(struct xdp_md *ctx)
 		found += !!bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek);
 	}
 	if (bits & XTAP_PRESENT_BIT(0, s.pkt.family == XTAP_AF_INET6, XTAP_ST_PREFIX_SRC)) {
-		prefix_key(&pk, XTAP_SIDE_SRC, &s, s.pkt.src);
-		found += !!bpf_map_lookup_elem(&XTAP_MAP_PREFIX, &pk);
+		found += !!xtap_ptrie_lookup(&s, XTAP_SIDE_SRC);
 	}
 	if (bits & XTAP_PRESENT_BIT(0, s.pkt.family == XTAP_AF_INET6, XTAP_ST_PREFIX_DST)) {
-		prefix_key(&pk, XTAP_SIDE_DST, &s, s.pkt.dst);
-		found += !!bpf_map_lookup_elem(&XTAP_MAP_PREFIX, &pk);
+		found += !!xtap_ptrie_lookup(&s, XTAP_SIDE_DST);
 	}
 	sink = bpf_map_lookup_elem(&bench_sink, &zero);
 	if (sink)

@@ -3,12 +3,14 @@
  * The one classifier of every xtap program.
  *
  * A criterion is indexed once, under its anchor: the more specific of its two
- * addresses (exact addresses in the hash, prefixes in the LPM trie), or the
+ * addresses (exact addresses in the hash, prefixes in the prefix trie), or the
  * per-family wildcard set when both addresses are "any". A packet costs at
  * most five lookups (exact source, exact destination, longest source prefix,
  * longest destination prefix, wildcard set), skipped when the structure is
- * empty, and at most XTAP_MAX_CAND candidate checks per lookup: the worst
- * case is 5 lookups + 80 rule checks, whatever the number of criteria.
+ * empty, and at most XTAP_MAX_CAND candidate checks per exact or wildcard
+ * lookup and XTAP_MAX_SOURCES x XTAP_CAND_PER_SOURCE per prefix lookup: the
+ * worst case is 5 lookups + 3 x 16 + 2 x 1,024 rule checks, whatever the
+ * number of criteria (docs/classifier.md).
  */
 #ifndef XTAP_BPF_CLASSIFY_H
 #define XTAP_BPF_CLASSIFY_H
@@ -254,14 +256,94 @@ static __always_inline int xfilter_maybe(const struct xtap_exact_key *k)
 	return !word || ((*word >> (h & 63)) & 1); /* no word (a smaller map): look it up */
 }
 
-static __always_inline void prefix_key(struct xtap_prefix_key *k, __u8 side, const struct xtap_cls_state *s,
-				       const __u8 *addr)
+/* Longest-prefix lookup for one address in the prefix trie (xtap.h): the
+ * entry of the longest prefix holding it, 0 when none. One root word, at
+ * most XTAP_PT_LEVELS node words, at most one compressed leaf: a bounded
+ * number of array reads whatever the number of prefixes. Global: verified
+ * once. */
+__noinline __u32 xtap_ptrie_lookup(const struct xtap_cls_state *s, __u32 side)
 {
-	__builtin_memset(k, 0, sizeof(*k));
-	k->prefixlen = XTAP_PREFIX_HDR_BITS + (s->pkt.family == XTAP_AF_INET6 ? 128 : 32);
-	k->kind = XTAP_KIND(side, s->dir);
-	k->family = s->pkt.family;
-	__builtin_memcpy(k->addr, addr, 16);
+	const __u8 *addr;
+	struct xtap_pnode *node;
+	struct xtap_pleaf *l;
+	__u32 idx, w;
+	int is6, nbytes;
+
+	if (!s)
+		return 0;
+	is6 = s->pkt.family == XTAP_AF_INET6;
+	addr = side == XTAP_SIDE_DST ? s->pkt.dst : s->pkt.src;
+	nbytes = is6 ? 16 : 4;
+	idx = XTAP_PT_ROOT(s->dir & 1, side & 1, is6) * 256u + addr[0];
+	node = bpf_map_lookup_elem(&XTAP_MAP_PNODES, &idx);
+	if (!node)
+		return 0;
+	w = node->w[addr[1]];
+	/* one node per address byte past the root's two; the loader never
+	 * links a node past an address's last byte, the bound says so to the
+	 * verifier */
+	for (int d = 2; d < 2 + XTAP_PT_LEVELS; d++) {
+		if (XTAP_PT_TAG(w) != XTAP_PT_NODE || d >= nbytes)
+			break;
+		idx = XTAP_PT_VAL(w);
+		node = bpf_map_lookup_elem(&XTAP_MAP_PNODES, &idx);
+		if (!node)
+			return 0;
+		w = node->w[addr[d]];
+	}
+	if (XTAP_PT_TAG(w) == XTAP_PT_LEAF)
+		return XTAP_PT_VAL(w);
+	if (XTAP_PT_TAG(w) != XTAP_PT_CLEAF)
+		return 0;
+	idx = XTAP_PT_VAL(w);
+	l = bpf_map_lookup_elem(&XTAP_MAP_PLEAF, &idx);
+	if (!l)
+		return 0;
+	return prefix_has(addr, l->addr, l->plen, is6 ? 4 : 1) ? l->match : l->miss;
+}
+
+/* Check every candidate of one chunk of a prefix list. */
+__noinline int xtap_scan_chunk(const struct xtap_pchunk *c, struct xtap_cls_state *s)
+{
+	__u32 n;
+
+	if (!c || !s)
+		return 0;
+	n = c->n;
+	for (__u32 i = 0; i < XTAP_PCHUNK_SLOTS; i++) {
+		struct xtap_rule *r;
+		__u32 slot;
+
+		if (i >= n)
+			break;
+		slot = c->slot[i];
+		r = bpf_map_lookup_elem(&XTAP_MAP_RULES, &slot);
+		if (!r || !(r->flags & XTAP_R_ACTIVE)) {
+			counter_inc(XTAP_G_RULE_STALE);
+			continue;
+		}
+		if (xtap_rule_match(r, s))
+			xtap_record(s, slot, r);
+	}
+	return 0;
+}
+
+/* The list of a prefix entry (0: none): its own chunks, then its covering
+ * entry's, up to the shortest prefix. At most XTAP_PWALK_MAX chunks: the
+ * longest list the loader writes. */
+static __always_inline void plist_scan(__u32 chunk, struct xtap_cls_state *s)
+{
+	for (int i = 0; i < XTAP_PWALK_MAX; i++) {
+		struct xtap_pchunk *c;
+
+		if (!chunk)
+			break;
+		c = bpf_map_lookup_elem(&XTAP_MAP_PCHUNK, &chunk);
+		if (!c)
+			break;
+		xtap_scan_chunk(c, s);
+		chunk = c->next ? c->next : c->parent;
+	}
 }
 
 static __always_inline void frag_key(struct xtap_frag_key *k, const struct xtap_cls_state *s)
@@ -394,7 +476,6 @@ __noinline int xtap_frag_record(struct xtap_cls_state *s)
 __noinline int xtap_classify(struct xtap_cls_state *s)
 {
 	struct xtap_exact_key ek;
-	struct xtap_prefix_key pk;
 	struct xtap_cand *c;
 	__u32 zero = 0, *present, bits, is6;
 
@@ -421,18 +502,10 @@ __noinline int xtap_classify(struct xtap_cls_state *s)
 		if (c)
 			xtap_scan(c, s);
 	}
-	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_PREFIX_SRC)) {
-		prefix_key(&pk, XTAP_SIDE_SRC, s, s->pkt.src);
-		c = bpf_map_lookup_elem(&XTAP_MAP_PREFIX, &pk);
-		if (c)
-			xtap_scan(c, s);
-	}
-	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_PREFIX_DST)) {
-		prefix_key(&pk, XTAP_SIDE_DST, s, s->pkt.dst);
-		c = bpf_map_lookup_elem(&XTAP_MAP_PREFIX, &pk);
-		if (c)
-			xtap_scan(c, s);
-	}
+	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_PREFIX_SRC))
+		plist_scan(xtap_ptrie_lookup(s, XTAP_SIDE_SRC), s);
+	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_PREFIX_DST))
+		plist_scan(xtap_ptrie_lookup(s, XTAP_SIDE_DST), s);
 	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_WILD)) {
 		exact_key(&ek, XTAP_SIDE_WILD, s, 0);
 		c = bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek);

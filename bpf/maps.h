@@ -44,13 +44,34 @@ struct {
 	__type(value, __u64);
 } XTAP_MAP_XFILTER SEC(".maps");
 
+/* The prefix index (xtap.h "Prefix index"). Arrays the loader writes
+ * through a shared mapping (BPF_F_MMAPABLE): a rebuilt part of the trie is
+ * written aside and published by one aligned 32-bit store of the word that
+ * names it, so a lookup sees the old or the new trie, never a mix; the
+ * verifier inlines array lookups (no helper call, no hashing). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, XTAP_PREFIX_ENTRIES_DEFAULT);
-	__type(key, struct xtap_prefix_key);
-	__type(value, struct xtap_cand);
-} XTAP_MAP_PREFIX SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XTAP_PT_NODES_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xtap_pnode);
+} XTAP_MAP_PNODES SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XTAP_PLEAF_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xtap_pleaf);
+} XTAP_MAP_PLEAF SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XTAP_PCHUNK_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xtap_pchunk);
+} XTAP_MAP_PCHUNK SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

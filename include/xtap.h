@@ -37,8 +37,12 @@
 #define XTAP_FRAG_ENTRIES_DEFAULT 65536u
 /* Default number of exact-address index entries. */
 #define XTAP_EXACT_ENTRIES_DEFAULT XTAP_MAX_CRITERIA_DEFAULT
-/* Default number of prefix index entries. */
-#define XTAP_PREFIX_ENTRIES_DEFAULT 262144u
+/* Default sizes of the prefix arrays (the loader sizes them from the
+ * number of criteria, xtap_dp_size_maps): nodes of 1 KiB, compressed
+ * leaves of 32 bytes, candidate chunks of 64. */
+#define XTAP_PT_NODES_DEFAULT (XTAP_PT_ROOT_NODES + 16384u)
+#define XTAP_PLEAF_DEFAULT 65536u
+#define XTAP_PCHUNK_DEFAULT 65536u
 /* Exact pre-filter: 8 bits per criterion, so that a packet whose addresses
  * no exact criterion names skips the hash lookup 7 times in 8 even when
  * full; a power of two of 64-bit words, at least 1,024 (8 KiB). */
@@ -52,7 +56,6 @@
 #define XTAP_MAP_RULES xtap_rules
 #define XTAP_MAP_STATS xtap_stats
 #define XTAP_MAP_EXACT xtap_exact
-#define XTAP_MAP_PREFIX xtap_prefix
 #define XTAP_MAP_SETS xtap_sets
 #define XTAP_MAP_IFACES xtap_ifaces
 #define XTAP_MAP_PRESENT xtap_present
@@ -135,18 +138,74 @@ static inline __attribute__((always_inline)) __u32 xtap_xfilter_hash(const struc
 	return h ^ (h >> 16);
 }
 
-/* Prefix index (LPM trie). prefixlen counts kind and family (16 bits) plus
- * the address prefix, so IPv4 and IPv6, source and destination, ingress and
- * egress live in one trie without ever matching each other. */
-struct xtap_prefix_key {
-	__u32 prefixlen;
-	__u8 kind;
-	__u8 family;
-	__u8 addr[16];
-	__u8 pad[2]; /* beyond the longest prefix (144 bits); always zero */
+/* Prefix index: a multibit trie in arrays, built by the loader
+ * (loader/lib/prefix_dir.c, docs/classifier.md "Prefixes"). A lookup reads
+ * one root word, at most XTAP_PT_LEVELS node words (IPv4: XTAP_PT_LEVELS4),
+ * at most one compressed leaf: a bounded number of reads whatever the
+ * number of prefixes. It yields a prefix entry: the first chunk of its
+ * candidate list, which goes on with its covering entry's list.
+ *
+ * XTAP_MAP_PNODES: nodes of 256 words (one address byte each; a node is
+ * 1 KiB, as small as a multibit node gets without bitmap compression). The
+ * first XTAP_PT_NROOTS * 256 nodes are the roots: 2^16 words each (the
+ * first two address bytes, 256 KiB, so that a short prefix expands into at
+ * most 2^15 words). A word is a tagged value: */
+#define XTAP_MAP_PNODES xtap_pnodes
+#define XTAP_MAP_PLEAF xtap_pleaf
+#define XTAP_MAP_PCHUNK xtap_pchunk
+#define XTAP_PT_NROOTS 8 /* (dir, side src/dst) x family: XTAP_PT_ROOT() */
+#define XTAP_PT_ROOT(dir, side, is6) ((((dir)*2u + (side)) * 2u) + (is6))
+#define XTAP_PT_ROOT_NODES (XTAP_PT_NROOTS * 256u) /* node of root r, first byte b: r * 256 + b */
+/* Node levels below a root: IPv4 bytes 2 and 3, IPv6 bytes 2 to 15. */
+#define XTAP_PT_LEVELS4 2
+#define XTAP_PT_LEVELS 14
+#define XTAP_PT_TAG(w) ((w) >> 30)
+#define XTAP_PT_VAL(w) ((w)&0x3fffffffu)
+#define XTAP_PT_LEAF 0u /* value: prefix entry (its first chunk), 0: none */
+#define XTAP_PT_NODE 1u /* value: node number */
+#define XTAP_PT_CLEAF 2u /* value: compressed leaf number */
+#define XTAP_PT_WORD(tag, v) (((__u32)(tag) << 30) | (__u32)(v))
+
+struct xtap_pnode {
+	__u32 w[256];
 };
-_Static_assert(sizeof(struct xtap_prefix_key) == 24, "prefix key size");
-#define XTAP_PREFIX_HDR_BITS 16
+_Static_assert(sizeof(struct xtap_pnode) == 1024, "pnode size");
+
+/* A compressed leaf: the one prefix below a word (path compression: sparse
+ * IPv6 prefixes would otherwise cost a node per byte). An address inside
+ * addr/plen gets entry match, any other the word's covering entry miss. */
+struct xtap_pleaf {
+	__u8 addr[16]; /* bits beyond plen are zero */
+	__u8 plen; /* address bits, 1 to 127 */
+	__u8 pad[3];
+	__u32 match; /* the prefix's entry */
+	__u32 miss; /* the covering entry, 0: none */
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct xtap_pleaf) == 32, "pleaf size: two per cache line");
+
+/* Candidate chunk (1-based; 0 is none): one cache line of rule slots. A
+ * prefix entry is named by its first chunk: its own criteria, chained by
+ * next, then (parent) the covering entry's list. Written once; an entry
+ * whose criteria change gets a new chain (a new number), and its parent
+ * field, in every chunk of an entry, is switched by one 32-bit store. */
+#define XTAP_PCHUNK_SLOTS 13
+struct xtap_pchunk {
+	__u32 n; /* slots used, 1 to XTAP_PCHUNK_SLOTS */
+	__u32 next; /* next own chunk of the entry, 0: last */
+	__u32 parent; /* the covering entry, 0: none */
+	__u32 slot[XTAP_PCHUNK_SLOTS];
+};
+_Static_assert(sizeof(struct xtap_pchunk) == 64, "pchunk is one cache line");
+
+/* Control sources (DTCP users) counted apart, and how many prefix criteria
+ * of one source may cover one address (the list of its longest prefix):
+ * no source can exhaust another's share. */
+#define XTAP_MAX_SOURCES 64
+#define XTAP_CAND_PER_SOURCE 16
+/* Chunks of the longest list: at most one entry per prefix length (127)
+ * each with a last chunk not full, and every source at its share. */
+#define XTAP_PWALK_MAX (127 + (XTAP_MAX_SOURCES * XTAP_CAND_PER_SOURCE + XTAP_PCHUNK_SLOTS - 1) / XTAP_PCHUNK_SLOTS)
 
 /* Candidate set of an index entry: slots into xtap_rules. For prefix
  * entries the control plane pushes the candidates of covering (shorter)

@@ -6,8 +6,11 @@
  * at N criteria, a LIST of everything, and N DELETEs pipelined.
  *
  * usage: bench_ctl -H HOST -p PORT -u USER -K KEY --known-hosts FILE
- *                  --pid XTAPD_PID --pin PIN_DIR SIZE...
- * The SSH password comes from $DTCP_PASSWORD.
+ *                  --pid XTAPD_PID --pin PIN_DIR [--prefix] [--keep] SIZE...
+ * The SSH password comes from $DTCP_PASSWORD. --prefix: each criterion a /28
+ * (the prefix index) instead of an address (the exact index); --keep: the
+ * last size's criteria are left installed after the memory figures (to
+ * measure a restart with them; the rest of that size is not measured).
  *
  * Prints `BENCH name value unit` and `RATIO name value` lines, then a table.
  * Match fields (the generated addresses) are never printed.
@@ -45,6 +48,8 @@ struct bench {
 	long pid;
 	uint64_t seq;
 	uint32_t next_addr; /* host part of the next 10.0.0.0/8 source address */
+	bool prefix; /* --prefix: sources are disjoint /28s of 10.0.0.0/8, not addresses */
+	bool keep; /* --keep: the last size's criteria stay (to measure a restart with them) */
 	size_t list_max; /* sizes above: no LIST of everything (0: always). xtapd's worker
 			     * drops a client with more than 64 MiB of replies queued, and a
 			     * LIST of 1M criteria is about 320 MiB (docs/status.md) */
@@ -98,11 +103,17 @@ static size_t sign(struct bench *b, char *out, size_t n, size_t cap)
 static size_t fmt_add(struct bench *b, char *out, size_t cap)
 {
 	uint32_t a = b->next_addr++;
-	int n = snprintf(out, cap,
-			 "ADD DTCP/0.8\r\nCsource-ID: %s\r\nCdest-ID: cd1\r\n"
-			 "Source-Address: 10.%u.%u.%u\r\nX-JTap-Cdest-Dest-Address: 203.0.113.10\r\n"
-			 "X-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n",
-			 b->user, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	int n;
+
+	/* --prefix: the a-th /28 (16 per /24 region: a node per /24 in the prefix index);
+	 * a size is deleted before the next one, so the numbers may start again */
+	if (b->prefix)
+		a = (a & 0xfffff) << 4;
+	n = snprintf(out, cap,
+		     "ADD DTCP/0.8\r\nCsource-ID: %s\r\nCdest-ID: cd1\r\n"
+		     "Source-Address: 10.%u.%u.%u%s\r\nX-JTap-Cdest-Dest-Address: 203.0.113.10\r\n"
+		     "X-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n",
+		     b->user, (a >> 16) & 255, (a >> 8) & 255, a & 255, b->prefix ? "/28" : "");
 
 	return sign(b, out, (size_t)n, cap);
 }
@@ -263,20 +274,35 @@ static double list_all(struct bench *b, size_t expect)
 
 /* ---- memory ---- */
 
-static long rss_kb(long pid)
+/* VmRSS, and its parts printed as BENCH lines named after tag (when not NULL):
+ * anonymous memory, file pages (the shared mappings of BPF arrays count
+ * there) and shared memory */
+static long rss_parts_kb(long pid, const char *tag)
 {
-	char path[64], line[256];
-	long kb = -1;
+	static const char *const part[] = { "RssAnon", "RssFile", "RssShmem" };
+	char path[64], line[256], name[32];
+	long kb = -1, v;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
 	if (!(f = fopen(path, "r")))
 		die("%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
+			kb = v;
+		for (size_t i = 0; tag && i < sizeof(part) / sizeof(part[0]); i++) {
+			snprintf(name, sizeof(name), "%s: %%ld kB", part[i]);
+			if (sscanf(line, name, &v) == 1)
+				printf("BENCH %s_%s %ld KiB\n", part[i], tag, v);
+		}
+	}
 	fclose(f);
 	return kb;
+}
+
+static long rss_kb(long pid)
+{
+	return rss_parts_kb(pid, NULL);
 }
 
 /* memlock of every map pinned under the pin folder, from the map fds' fdinfo
@@ -355,8 +381,9 @@ static void connect_dtcp(struct bench *b, const char *host, int port, const char
 		die("subsystem flow-tap-dtcp: %s", ssh_get_error(b->ssh));
 }
 
-static void bench_size(struct bench *b, size_t n, struct result *r)
+static void bench_size(struct bench *b, size_t n, struct result *r, bool last)
 {
+	char tag[32];
 	double t;
 	size_t want;
 
@@ -368,13 +395,18 @@ static void bench_size(struct bench *b, size_t n, struct result *r)
 		die("%zu of %zu ADDs answered 200", b->nids, n);
 	r->add_pipe = (double)n / t;
 	printf("BENCH add_pipelined_%zu %.0f add/s\n", n, r->add_pipe);
-	r->rss_kb = rss_kb(b->pid);
+	snprintf(tag, sizeof(tag), "%zu", n);
+	r->rss_kb = rss_parts_kb(b->pid, tag);
 	r->map_bytes = map_bytes(b->pin);
 	printf("BENCH rss_%zu %ld KiB\n", n, r->rss_kb);
 	printf("BENCH rss_per_criterion_%zu %.0f bytes\n", n, (double)(r->rss_kb - r->rss0_kb) * 1024 / (double)n);
 	printf("BENCH map_memlock_%zu %" PRIu64 " bytes\n", n, r->map_bytes);
 	printf("BENCH map_bytes_per_criterion_%zu %.0f bytes\n", n, (double)r->map_bytes / (double)n);
 	fflush(stdout);
+	if (b->keep && last) {
+		r->list_s = r->add_rr = r->del_pipe = -1; /* not measured */
+		return;
+	}
 	if (b->list_max && n > b->list_max) {
 		r->list_s = -1;
 		printf("BENCH list_%zu skipped (--list-max %zu)\n", n, b->list_max);
@@ -410,6 +442,8 @@ int main(int argc, char **argv)
 					    { "pid", 1, 0, 'P' },
 					    { "pin", 1, 0, 'B' },
 					    { "list-max", 1, 0, 'L' },
+					    { "prefix", 0, 0, 'X' },
+					    { "keep", 0, 0, 'k' + 256 },
 					    { 0, 0, 0, 0 } };
 
 	b.user = "ftap";
@@ -425,20 +459,23 @@ int main(int argc, char **argv)
 		case 'P': b.pid = atol(optarg); break;
 		case 'B': b.pin = optarg; break;
 		case 'L': b.list_max = strtoul(optarg, NULL, 10); break;
+		case 'X': b.prefix = true; break;
+		case 'k' + 256: b.keep = true; break;
 		default: die("bad option");
 		}
 	}
 	if (!known || !b.pid || !b.pin || optind >= argc || argc - optind > MAX_SIZES)
 		die("usage: bench_ctl [-H HOST] [-p PORT] [-u USER] [-K KEY] --known-hosts FILE --pid PID "
-		    "--pin DIR [--list-max N] SIZE...");
+		    "--pin DIR [--list-max N] [--prefix] [--keep] SIZE...");
 	b.keylen = strlen(b.key);
 	connect_dtcp(&b, host, port, known);
 	for (int i = optind; i < argc; i++) {
 		size_t n = strtoul(argv[i], NULL, 10);
 
-		if (!n || n > (1u << 24)) /* the generated sources are 10.0.0.0/8 addresses */
+		/* the generated sources are 10.0.0.0/8 addresses, or its /28s */
+		if (!n || n > (b.prefix ? 1u << 20 : 1u << 24))
 			die("size %s", argv[i]);
-		bench_size(&b, n, &res[nres++]);
+		bench_size(&b, n, &res[nres++], i == argc - 1);
 	}
 	ssh_channel_send_eof(b.ch);
 	ssh_channel_close(b.ch);

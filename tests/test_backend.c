@@ -39,7 +39,14 @@ static void emit(void *arg, const char *buf, size_t n)
 
 /* Send one message (lines without Authentication-Info), signed with the
  * source's key; returns the replies' text. */
+static const char *dtcp_on(struct dtcp_session *sess, const char *msg);
+
 static const char *dtcp(const char *msg)
+{
+	return dtcp_on(&ss, msg);
+}
+
+static const char *dtcp_on(struct dtcp_session *sess, const char *msg)
 {
 	static char buf[8192];
 	size_t n = strlen(msg);
@@ -48,7 +55,7 @@ static const char *dtcp(const char *msg)
 	n = dtcp_sign_append("Juniper", 7, buf, n, sizeof(buf));
 	nreplies = 0;
 	replies[0] = 0;
-	dtcp_session_feed(&ss, buf, n, 1700000000000ull, emit, NULL);
+	dtcp_session_feed(sess, buf, n, 1700000000000ull, emit, NULL);
 	return replies;
 }
 
@@ -233,11 +240,46 @@ static int counters_many(void)
 	return 0;
 }
 
+/* The maps a restart must leave as they are, copied: rules, prefix arrays. */
+#define NDUMP 4
+static int dump_maps(uint8_t **buf, size_t *len)
+{
+	const int fd[NDUMP] = { env.maps.rules, env.maps.pnodes, env.maps.pleaf, env.maps.pchunk };
+
+	for (int i = 0; i < NDUMP; i++)
+		if (tenv_array_dump(fd[i], &buf[i], &len[i]))
+			return -1;
+	return 0;
+}
+
+/* Which of the maps differ from the copies (-1: none); frees the copies. */
+static int dump_differs(uint8_t **before, const size_t *len)
+{
+	uint8_t *now[NDUMP] = { NULL };
+	size_t nlen[NDUMP];
+	int which = dump_maps(now, nlen) ? 0 : -1;
+
+	for (int i = 0; i < NDUMP; i++) {
+		if (which < 0 && (!now[i] || nlen[i] != len[i] || memcmp(now[i], before[i], len[i])))
+			which = i;
+		free(now[i]);
+		free(before[i]);
+	}
+	return which;
+}
+
 /* A restart: a new library instance over the same maps takes over every
  * criterion from what the state file records (slots and uids) without
- * touching a map, then manages them as if it had installed them. */
+ * writing a map: the rules, the exact index and the prefix arrays stay as
+ * they are (the prefix entries found in the arrays, not written again),
+ * then it manages them as if it had installed them. */
 static int adopt_after_restart(void)
 {
+	static const char *const name[NDUMP] = { "rules", "prefix nodes", "compressed leaves", "prefix chunks" };
+	uint8_t *dump[NDUMP] = { NULL };
+	size_t dlen[NDUMP];
+	struct xtap_cls_pusage pu1, pu2;
+	int differs;
 	static struct xtap_backend be2;
 	struct dtcp_server srv2;
 	struct xtap_cls *cls2;
@@ -256,7 +298,14 @@ static int adopt_after_restart(void)
 		 "Dest-Address: 198.51.100.0/24\r\nProtocol: 17\r\nCdest-ID: cd2\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.51\r\nX-JTap-Cdest-Dest-Port: 7891\r\nFlags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
+	/* a third on a prefix below the second's, so that lists go on at their parents */
+	r = dtcp(ADD_HDR
+		 "Dest-Address: 198.51.100.128/25\r\nCdest-ID: cd3\r\n"
+		 "X-JTap-Cdest-Dest-Address: 203.0.113.52\r\nX-JTap-Cdest-Dest-Port: 7892\r\nFlags: STATIC\r\n");
+	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
 	before = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
+	REQUIRE(!dump_maps(dump, dlen), "copy of the maps");
+	xtap_cls_prefix_usage(env.cls, &pu1);
 
 	cls2 = xtap_cls_new(&env.maps, 4096, 64);
 	REQUIRE(cls2, "second library instance");
@@ -286,7 +335,38 @@ static int adopt_after_restart(void)
 	REQUIRE(xtap_cls_count(cls2) == xtap_cls_count(env.cls), "%u rules adopted of %u", xtap_cls_count(cls2),
 		xtap_cls_count(env.cls));
 	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == before, "adopting wrote the maps");
-	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 1, "criterion lost across the restart");
+	differs = dump_differs(dump, dlen);
+	REQUIRE(differs < 0, "adopting wrote the %s", name[differs]);
+	xtap_cls_prefix_usage(cls2, &pu2);
+	REQUIRE(!pu2.rebuilt && pu2.entries == pu1.entries && pu2.entries == 3 && pu2.nodes == pu1.nodes &&
+			pu2.leaves == pu1.leaves && pu2.chunks == pu1.chunks,
+		"prefix arrays taken over as: rebuilt %u, %u entries %u nodes %u leaves %u chunks; running: %u %u %u "
+		"%u",
+		pu2.rebuilt, pu2.entries, pu2.nodes, pu2.leaves, pu2.chunks, pu1.entries, pu1.nodes, pu1.leaves,
+		pu1.chunks);
+	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 2, "criteria lost across the restart");
+	REQUIRE(run_pkt("192.0.2.22", "198.51.100.20", 8080, &m) == 1, "criterion lost across the restart");
+	REQUIRE(run_pkt("192.0.2.99", "198.51.100.200", 80, &m) == 1, "the /25 lost across the restart");
+	/* the new instance updates the lists it took over: the /25 out */
+	{
+		char buf[512];
+		size_t len = (size_t)snprintf(buf, sizeof(buf),
+					      "DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 19\r\nCriteria-ID: %u\r\n"
+					      "Flags: STATIC\r\n",
+					      srv2.tab[srv2.n - 1]->c.id);
+		struct dtcp_session s1;
+
+		REQUIRE(!dtcp_session_init(&s1, &srv2, "ftap1", "127.0.0.1"), "session");
+		len = dtcp_sign_append("Juniper", 7, buf, len, sizeof(buf));
+		nreplies = 0;
+		dtcp_session_feed(&s1, buf, len, 1700000000000ull, emit, NULL);
+		dtcp_session_free(&s1);
+		REQUIRE(strstr(replies, "200 OK"), "DELETE of the /25 through the new instance: %s", replies);
+	}
+	xtap_cls_prefix_usage(cls2, &pu2);
+	REQUIRE(pu2.entries == 2, "%u prefix entries after deleting the /25", pu2.entries);
+	REQUIRE(run_pkt("192.0.2.99", "198.51.100.200", 80, &m) == 0, "the deleted /25 still matches");
+	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 1, "the first criterion lost");
 
 	/* the new instance now owns them: DELETE through it empties the maps */
 	{
@@ -307,8 +387,7 @@ static int adopt_after_restart(void)
 		dtcp_session_free(&s2);
 	}
 	REQUIRE(xtap_cls_count(cls2) == 0, "rules left in the new instance");
-	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 &&
-			tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0,
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 && tenv_prefix_words(&env) == 0,
 		"map entries left");
 	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 0, "deleted criterion still matches");
 	/* a new criterion through the new instance reuses freed slots cleanly */
@@ -337,11 +416,16 @@ static int sweep_unknown(void)
 		 "Source-Address: 192.0.2.41-192.0.2.42\r\nDest-Address: 198.51.100.0/24\r\nCdest-ID: cd1\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.50\r\nX-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
+	r = dtcp(ADD_HDR
+		 "Dest-Address: 198.51.100.64/26\r\nCdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
+		 "X-JTap-Cdest-Dest-Port: 7890\r\nFlags: STATIC\r\n");
+	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
+	REQUIRE(run_pkt("192.0.2.99", "198.51.100.70", 80, &m) == 1, "the /26 does not match");
 	/* a new instance that knows only the first criterion */
 	cls3 = xtap_cls_new(&env.maps, 4096, 64);
 	REQUIRE(cls3, "instance");
 	xtap_backend_init(&be3, cls3);
-	keep = srv.n - 2;
+	keep = srv.n - 3;
 	REQUIRE(!xtap_backend_rules(&be, srv.tab[keep]->c.id, &slots, &n), "rules");
 	for (uint32_t k = 0; k < n; k++)
 		uids[k] = xtap_cls_uid(env.cls, slots[k]);
@@ -352,15 +436,69 @@ static int sweep_unknown(void)
 		REQUIRE(!xtap_backend_adopt(&be3, &c, slots, uids, n), "adopt");
 	}
 	REQUIRE(!xtap_cls_adopt_done(cls3), "adopt done");
+	{
+		struct xtap_cls_pusage pu;
+
+		/* the arrays held a criterion nobody adopted: written afresh without it */
+		xtap_cls_prefix_usage(cls3, &pu);
+		REQUIRE(pu.rebuilt && pu.entries == 0, "prefix arrays: rebuilt %u, %u entries", pu.rebuilt, pu.entries);
+	}
 	REQUIRE(!xtap_cls_sweep(cls3, &removed), "sweep");
-	REQUIRE(removed == 2, "%u unknown rules removed, want 2", removed);
+	REQUIRE(removed == 3, "%u unknown rules removed, want 3", removed);
 	REQUIRE(run_pkt("192.0.2.40", "198.51.100.7", 80, &m) == 1, "the adopted criterion lost");
 	REQUIRE(run_pkt("192.0.2.42", "198.51.100.7", 80, &m) == 0, "a swept rule still matches");
-	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix entries left");
+	REQUIRE(run_pkt("192.0.2.99", "198.51.100.70", 80, &m) == 0, "the swept /26 still matches");
+	REQUIRE(tenv_prefix_words(&env) == 0, "prefix entries left");
 	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "exact entries: %d",
 		tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)));
 	xtap_backend_free(&be3);
 	xtap_cls_free(cls3);
+	return 0;
+}
+
+/* One control source filling its share of the prefix lists (16 criteria
+ * over an address: its own and covering prefixes) leaves every other
+ * source its own share (docs/classifier.md "Prefixes"). */
+static int source_shares(void)
+{
+	static const char *cd = "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
+				"X-JTap-Cdest-Dest-Port: 7890\r\nTimeout-Total: 600\r\n";
+	struct dtcp_session ss2;
+	struct xtap_meta m;
+	char msg[512];
+	const char *r;
+	int ok = 0;
+
+	REQUIRE(!dtcp_session_init(&ss2, &srv, "ftap2", "127.0.0.2"), "session");
+	for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
+		snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.0.0/8\r\nDest-Port: %d\r\n%s", 1000 + i, cd);
+		ok += strstr(dtcp(msg), "200 OK") != NULL;
+	}
+	REQUIRE(ok == XTAP_CAND_PER_SOURCE, "ftap1: %d of %d ADDs accepted", ok, XTAP_CAND_PER_SOURCE);
+	snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.2.0/24\r\n%s", cd);
+	r = dtcp(msg);
+	REQUIRE(strstr(r, " 500 "), "ftap1 past its share under its /8: %s", r);
+	snprintf(msg, sizeof(msg), "ADD DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 1\r\nSource-Address: 192.0.2.0/24\r\n%s",
+		 cd);
+	r = dtcp_on(&ss2, msg);
+	REQUIRE(strstr(r, "200 OK"), "ftap2 refused under ftap1's full /8: %s", r);
+	snprintf(msg, sizeof(msg), "ADD DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 2\r\nSource-Address: 192.0.0.0/8\r\n%s",
+		 cd);
+	r = dtcp_on(&ss2, msg);
+	REQUIRE(strstr(r, "200 OK"), "ftap2 refused on ftap1's full /8: %s", r);
+	REQUIRE(xtap_cls_count(env.cls) == XTAP_CAND_PER_SOURCE + 2, "%u rules", xtap_cls_count(env.cls));
+	/* a packet there meets ftap1's criterion of port 1000 and both of ftap2's */
+	REQUIRE(run_pkt("192.0.2.9", "198.51.100.7", 1000, &m) == 1, "match");
+	r = dtcp_on(&ss2, "LIST DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 3\r\nFlags: Stats\r\n");
+	REQUIRE(strstr(r, "MATCHING-PACKETS: 1\r\n") &&
+			strstr(strstr(r, "MATCHING-PACKETS: 1\r\n") + 1, "MATCHING-PACKETS: 1\r\n"),
+		"ftap2's criteria not both counted: %s", r);
+	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 13\r\nCriteria-ID: *\r\n");
+	REQUIRE(strstr(r, "200 OK"), "DELETE ftap1: %s", r);
+	r = dtcp_on(&ss2, "DELETE DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 4\r\nCriteria-ID: *\r\n");
+	REQUIRE(strstr(r, "200 OK"), "DELETE ftap2: %s", r);
+	dtcp_session_free(&ss2);
+	REQUIRE(xtap_cls_count(env.cls) == 0 && tenv_prefix_words(&env) == 0, "rules left");
 	return 0;
 }
 
@@ -390,9 +528,12 @@ int main(void)
 	t_record("ADD active before its reply, LIST sums rules, DELETE removes all", add_list_delete(), NULL);
 	t_record("a datapath refusal answers 500 and changes nothing", refusal_is_500(), NULL);
 	t_record("covered prefixes of one criterion are one rule", covered_prefixes(), NULL);
+	t_record("one source filling its share of a prefix leaves the others theirs", source_shares(), NULL);
 	t_record("expiry reads many criteria's counters at once, as one by one", counters_many(), NULL);
-	t_record("a restart adopts every criterion without writing a map", adopt_after_restart(), NULL);
-	t_record("rules no adopted criterion names are swept out", sweep_unknown(), NULL);
+	t_record("a restart adopts every criterion without writing a map (rules, exact index, prefix arrays)",
+		 adopt_after_restart(), NULL);
+	t_record("rules no adopted criterion names are swept out, the prefix arrays rebuilt without them",
+		 sweep_unknown(), NULL);
 	dtcp_session_free(&ss);
 	dtcp_server_free(&srv);
 	xtap_backend_free(&be);

@@ -7,7 +7,13 @@
  * byte counters. A disagreement prints the seed, the round, the criterion
  * and the packet, and `test_diff --seed S --round R` replays that round.
  *
- * usage: test_diff [--seed S] [--rounds N] [--packets N] [--round R]
+ * Prefix rounds (from round 1000) draw criteria near a few random
+ * addresses of the whole address space, mostly prefixes of any length
+ * (nested, overlapping, /0 beside them, host routes) from four control
+ * sources, and delete a third and add as many before the packets: the
+ * prefix index (docs/classifier.md "Prefixes") against the same reference.
+ *
+ * usage: test_diff [--seed S] [--rounds N] [--prefix-rounds N] [--packets N] [--round R]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +27,7 @@
 #include "testenv.h"
 
 #define MAX_N 10000
+#define PROUND0 1000 /* the first prefix round's number */
 #define POOL_LISTS 64
 
 static struct tenv env;
@@ -51,9 +58,42 @@ static int chance(int percent)
  * overlaps), large ones spread so that the per-entry bound rarely refuses. */
 static uint32_t univ_size = 24;
 
+/* Prefix rounds (issue 15): addresses anywhere in the address space, near
+ * a few random bases per family, so that prefixes of every length nest and
+ * overlap in every level of the prefix index (root words, nodes of either
+ * family, compressed leaves); prefixes are most criteria, with deletes
+ * and adds after the first packets. */
+#define PBASES 6
+static int pmode;
+static uint8_t pbase[2][PBASES][16];
+
+static void pbases_draw(void)
+{
+	for (int f = 0; f < 2; f++)
+		for (int b = 0; b < PBASES; b++)
+			for (int i = 0; i < 16; i++)
+				pbase[f][b][i] = (uint8_t)(f == 0 && i >= 4 ? 0 : rnd());
+}
+
+/* A base with its bits past a random length drawn anew. */
+static void pmode_addr(int family, uint8_t *a)
+{
+	unsigned full = family == XTAP_AF_INET6 ? 128 : 32, keep = below(full + 1);
+
+	memcpy(a, pbase[family == XTAP_AF_INET6][below(PBASES)], 16);
+	for (unsigned bit = keep; bit < full; bit++)
+		if (chance(50))
+			a[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+}
+
 static void univ_addr(int family, uint8_t *a)
 {
 	uint32_t k = below(univ_size);
+
+	if (pmode) {
+		pmode_addr(family, a);
+		return;
+	}
 
 	memset(a, 0, 16);
 	if (family == XTAP_AF_INET) {
@@ -144,6 +184,13 @@ static void rand_addr_field(int family, uint8_t *a, uint8_t *plen)
 	unsigned full = family == XTAP_AF_INET6 ? 128 : 32;
 	int k = below(100);
 
+	if (pmode) {
+		/* one address any in three (/0 beside a prefix), else any length:
+		 * /1 to /31 and /127 prefixes, host routes (the full length) */
+		univ_addr(family, a);
+		*plen = k < 33 ? 0 : k < 45 ? full : (uint8_t)below(full + 1);
+		return;
+	}
 	if (k < 40) {
 		*plen = 0;
 		return;
@@ -191,6 +238,8 @@ static void rand_crit(struct rcrit *rc, int v6_pct)
 	c->ncd = 1 + (chance(10) ? below(XTAP_MAX_CD_PER_CRIT) : below(2));
 	for (unsigned i = 0; i < c->ncd; i++)
 		c->cd[i] = below(16);
+	/* four control sources: each has its own share of an entry's list */
+	c->source = pmode ? (uint8_t)below(4) : 0;
 }
 
 /* A value of v (or anything when v is "any"). */
@@ -362,7 +411,7 @@ static struct rfrag *rfrag_find(const struct ref_pkt *p, int dir, int create)
 
 static struct rcrit crits[MAX_N];
 static int ncrit;
-static uint64_t packets_total, cd_checks, cd_uncertain, counters_checked, add_refused;
+static uint64_t packets_total, cd_checks, cd_uncertain, counters_checked, add_refused, nprefix, pdeleted;
 static const char *hook_name[] = { "xdp", "tc-ingress", "tc-egress" };
 
 static void print_crit(const struct rcrit *rc)
@@ -397,13 +446,9 @@ struct sent {
 	int hook, ifi;
 };
 
-/* One round: install n random criteria, send npkt packets, compare. */
-static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sent)
+/* Add n random criteria (those a bound refuses are simply not there). */
+static int install(int round, int n, int v6_pct)
 {
-	int v6_pct = below(101), errors = 0, nfirst = 0;
-	struct sent firsts[8]; /* the last first fragments sent, for more of their datagrams */
-
-	ncrit = 0;
 	for (int i = 0; i < n; i++) {
 		struct rcrit *rc = &crits[ncrit];
 		int err;
@@ -418,6 +463,46 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 		rc->uid = xtap_cls_uid(env.cls, rc->slot);
 		rc->installed = 1;
 		ncrit++;
+		if (rc->c.src_plen % (rc->c.family == XTAP_AF_INET6 ? 128 : 32) ||
+		    rc->c.dst_plen % (rc->c.family == XTAP_AF_INET6 ? 128 : 32))
+			nprefix++;
+	}
+	return 0;
+}
+
+/* One round: install n random criteria, send npkt packets, compare. */
+static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sent)
+{
+	int v6_pct = below(101), errors = 0, nfirst = 0;
+	struct sent firsts[8]; /* the last first fragments sent, for more of their datagrams */
+
+	ncrit = 0;
+	REQUIRE(!install(round, n, v6_pct), "install");
+	if (pmode) {
+		/* delete a random third, then add as many anew: the index after
+		 * removals (entries gone under and over others) */
+		int kept = 0, gone = 0;
+
+		for (int i = 0; i < ncrit; i++) {
+			if (chance(33)) {
+				REQUIRE(!xtap_cls_del(env.cls, crits[i].slot), "round %d: delete", round);
+				gone++;
+				continue;
+			}
+			crits[kept] = crits[i];
+			/* the value sets point into the criterion's own storage */
+			crits[kept].c.proto.r = crits[kept].r[0];
+			crits[kept].c.sport.r = crits[kept].r[1];
+			crits[kept].c.dport.r = crits[kept].r[2];
+			crits[kept].c.itype.r = crits[kept].r[3];
+			crits[kept].c.icode.r = crits[kept].r[4];
+			kept++;
+		}
+		ncrit = kept;
+		pdeleted += (uint64_t)gone;
+		if (chance(50))
+			REQUIRE(!xtap_cls_sync(env.cls), "sync");
+		REQUIRE(!install(round, gone, v6_pct), "install");
 	}
 
 	for (int k = 0; k < npkt; k++) {
@@ -618,14 +703,14 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 	REQUIRE(!xtap_cls_sync(env.cls), "sync");
 	REQUIRE(xtap_cls_count(env.cls) == 0, "criteria left");
 	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "exact entries left");
-	REQUIRE(tenv_map_count(env.maps.prefix, sizeof(struct xtap_prefix_key)) == 0, "prefix entries left");
+	REQUIRE(tenv_prefix_words(&env) == 0, "prefix words left");
 	return errors ? -1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t seed = 20261126;
-	int rounds = 400, npkt = 256, only = -1, failed_rounds = 0;
+	int rounds = 400, prounds = 150, npkt = 256, only = -1, failed_rounds = 0;
 	struct sent *sent;
 	char why[256];
 	int err;
@@ -635,6 +720,8 @@ int main(int argc, char **argv)
 			seed = strtoull(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--rounds"))
 			rounds = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--prefix-rounds"))
+			prounds = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--packets"))
 			npkt = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--round"))
@@ -672,10 +759,26 @@ int main(int argc, char **argv)
 		if (round_run(seed, r, n, npkt, sent))
 			failed_rounds++;
 	}
+	/* prefix rounds, numbered from PROUND0 (--round replays one) */
+	pmode = 1;
+	for (int r = PROUND0; r < PROUND0 + prounds; r++) {
+		int n;
+
+		rng = seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(r + 1));
+		n = 1 + (int)below(3000);
+		if (only >= 0 && r != only)
+			continue;
+		pbases_draw();
+		memset(crits, 0, sizeof(crits));
+		if (round_run(seed, r, n, npkt, sent))
+			failed_rounds++;
+	}
+	pmode = 0;
 	printf("    %llu packets, %llu CD sets compared (%llu beyond the bounds), %llu counters compared, "
-	       "%llu adds refused by a bound\n",
+	       "%llu adds refused by a bound, %llu criteria with a prefix installed, %llu deleted in prefix rounds\n",
 	       (unsigned long long)packets_total, (unsigned long long)cd_checks, (unsigned long long)cd_uncertain,
-	       (unsigned long long)counters_checked, (unsigned long long)add_refused);
+	       (unsigned long long)counters_checked, (unsigned long long)add_refused, (unsigned long long)nprefix,
+	       (unsigned long long)pdeleted);
 	t_record("differential: BPF classifier == reference classifier", failed_rounds ? -1 : 0, NULL);
 	t_record("differential test ran at least 100,000 packets", packets_total >= 100000 || only >= 0 ? 0 : -1, NULL);
 	free(sent);

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
@@ -190,5 +191,62 @@ int tenv_map_count(int fd, size_t key_size)
 		prev = key;
 		n++;
 	}
+	return n;
+}
+
+int tenv_array_dump(int fd, uint8_t **buf, size_t *len)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t l = sizeof(info);
+
+	*buf = NULL;
+	if (bpf_obj_get_info_by_fd(fd, &info, &l))
+		return -errno;
+	*len = (size_t)info.value_size * info.max_entries;
+	if (!(*buf = malloc(*len ? *len : 1)))
+		return -ENOMEM;
+	for (uint32_t k = 0; k < info.max_entries; k++)
+		if (bpf_map_lookup_elem(fd, &k, *buf + (size_t)k * info.value_size)) {
+			free(*buf);
+			*buf = NULL;
+			return -errno;
+		}
+	return 0;
+}
+
+long tenv_bpfmap_rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	long kb = 0, v;
+	int in_map = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		/* a mapping's first line: "lo-hi perms offset dev inode path" */
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' '))
+			in_map = strstr(line, "anon_inode:bpf-map") != NULL;
+		else if (in_map && sscanf(line, "Rss: %ld kB", &v) == 1)
+			kb += v;
+	}
+	fclose(f);
+	return kb;
+}
+
+long tenv_prefix_words(const struct tenv *e)
+{
+	size_t len = (size_t)XTAP_PT_ROOT_NODES * sizeof(struct xtap_pnode);
+	const uint32_t *w;
+	long n = 0;
+
+	w = mmap(NULL, len, PROT_READ, MAP_SHARED, e->maps.pnodes, 0);
+	if (w == MAP_FAILED)
+		return -1;
+	for (size_t i = 0; i < len / sizeof(*w); i++)
+		n += w[i] != 0;
+	munmap((void *)w, len);
 	return n;
 }

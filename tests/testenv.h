@@ -63,5 +63,13 @@ int tenv_run_mark(struct tenv *e, enum hook h, uint32_t ifindex, uint32_t mark, 
 int tenv_clear(struct tenv *e, uint32_t max);
 /* Number of keys in a map. */
 int tenv_map_count(int fd, size_t key_size);
+/* Words of the prefix index's roots that name anything (read through a
+ * mapping of the array, not the library): 0 when no prefix is indexed. */
+long tenv_prefix_words(const struct tenv *e);
+/* Every value of an array map, read by lookups into *buf (malloc'd, *len
+ * bytes): a copy to compare with memcmp. 0 or -errno. */
+int tenv_array_dump(int fd, uint8_t **buf, size_t *len);
+/* Resident KiB of this process's mappings of BPF maps (/proc/self/smaps). */
+long tenv_bpfmap_rss_kb(void);
 
 #endif

@@ -203,6 +203,20 @@ static int scope_of(const struct dtcp_criterion *c, struct xtap_criterion *x)
  * that install and adopt share; cb gets each with its index. */
 typedef int (*rule_fn)(struct xtap_backend *b, struct xtap_criterion *x, uint32_t k, void *arg);
 
+/* The datapath's number for a control source: its own share of each
+ * prefix list (docs/classifier.md "Prefixes"). Sources past the first
+ * XTAP_MAX_SOURCES - 1 share the last number. */
+static uint8_t source_of(struct xtap_backend *b, const struct dtcp_name *cs)
+{
+	for (unsigned i = 0; i < b->nsources; i++)
+		if (!strncmp(b->sources[i].s, cs->s, sizeof(cs->s)))
+			return (uint8_t)i;
+	if (b->nsources == XTAP_MAX_SOURCES)
+		return XTAP_MAX_SOURCES - 1;
+	b->sources[b->nsources] = *cs;
+	return (uint8_t)b->nsources++;
+}
+
 static int expand(struct xtap_backend *b, const struct dtcp_criterion *c, const uint16_t *cd, rule_fn cb, void *arg,
 		  uint32_t *nrules)
 {
@@ -219,6 +233,7 @@ static int expand(struct xtap_backend *b, const struct dtcp_criterion *c, const 
 		return -EINVAL; /* X-IP-Addr together with addresses: refused by the library before */
 	memset(&x, 0, sizeof(x));
 	x.family = c->family == DTCP_AF_INET6 ? XTAP_AF_INET6 : XTAP_AF_INET;
+	x.source = source_of(b, &c->csource);
 	if (values_of(&c->proto, 255, &x.proto, store[0]) || values_of(&c->sport, 65535, &x.sport, store[1]) ||
 	    values_of(&c->dport, 65535, &x.dport, store[2]) || values_of(&c->icmp_type, 255, &x.itype, store[3]) ||
 	    values_of(&c->icmp_code, 255, &x.icode, store[4]))

@@ -30,6 +30,10 @@ struct xtap_backend {
 	bool defer; /* removals wait for xtap_backend_apply (write-ahead) */
 	struct xtap_be_rec *gone; /* removed, rules still in the maps until applied */
 	size_t ngone, capgone;
+	/* control sources by datapath source number (xtap_criterion.source), in
+	 * the order first seen; past XTAP_MAX_SOURCES - 1 they share the last */
+	struct dtcp_name sources[XTAP_MAX_SOURCES];
+	unsigned nsources;
 };
 
 extern const struct dtcp_backend xtap_dtcp_backend;

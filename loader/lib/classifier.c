@@ -14,6 +14,7 @@
 
 #include "classifier.h"
 #include "jmirror.h"
+#include "prefix_dir.h"
 #include "prefix_trie.h"
 
 /* The large per-slot and pre-filter arrays: zeroed pages mapped lazily
@@ -52,6 +53,7 @@ struct slot_rec {
 	uint8_t dir;
 	uint8_t family;
 	uint8_t plen; /* anchor prefix length */
+	uint8_t source; /* control source (xtap_criterion.source) */
 	uint8_t addr[16];
 	uint32_t set[VF_COUNT];
 	uint64_t ifbits; /* interfaces the scope names (IN/OUT) */
@@ -86,6 +88,8 @@ struct xtap_cls {
 	uint32_t *pending, npending; /* freed since the last grace period */
 	struct set_rec *sets;
 	struct trie trie;
+	struct pdir *pd; /* the datapath's prefix arrays, kept in step with trie */
+	int prefix_rebuilt; /* xtap_cls_adopt_done wrote the prefix arrays afresh */
 	uint32_t present_cnt[2][2][XTAP_ST_COUNT]; /* dir, is6, structure */
 	uint32_t present;
 	struct iface_rec ifaces[XTAP_MAX_IFACES];
@@ -126,10 +130,17 @@ int xtap_cls_sync(struct xtap_cls *cls)
 
 	if (bpf_map_update_elem(cls->sync_outer, &zero, &cls->sync_inner, BPF_ANY))
 		return -errno;
+	if (cls->pd)
+		pdir_synced(cls->pd);
 	memcpy(cls->ready + cls->nready, cls->pending, cls->npending * sizeof(uint32_t));
 	cls->nready += cls->npending;
 	cls->npending = 0;
 	return 0;
+}
+
+static int sync_cb(void *cls)
+{
+	return xtap_cls_sync(cls);
 }
 
 static void exact_key_of(const struct slot_rec *rec, struct xtap_exact_key *k);
@@ -241,6 +252,9 @@ struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_cri
 		goto fail;
 	if (sync_init(cls) || xf_init(cls))
 		goto fail;
+	cls->pd = pdir_new(&(struct pdir_maps){ maps->pnodes, maps->pleaf, maps->pchunk }, sync_cb, cls);
+	if (!cls->pd)
+		goto fail;
 	return cls;
 fail:
 	xtap_cls_free(cls);
@@ -260,6 +274,7 @@ void xtap_cls_free(struct xtap_cls *cls)
 	for (uint32_t i = 0; cls->sets && i < cls->max_sets; i++)
 		free(cls->sets[i].r);
 	trie_free(&cls->trie);
+	pdir_free(cls->pd);
 	arr_free(cls->slots, cls->max, sizeof(*cls->slots));
 	arr_free(cls->ready, cls->max, sizeof(uint32_t));
 	arr_free(cls->pending, cls->max, sizeof(uint32_t));
@@ -503,7 +518,7 @@ static int rule_build(struct xtap_cls *cls, const struct xtap_criterion *c, stru
 	if (c->family != XTAP_AF_INET && c->family != XTAP_AF_INET6)
 		return -EINVAL;
 	full = full_len(c->family);
-	if (c->src_plen > full || c->dst_plen > full || c->ncd > XTAP_MAX_CD_PER_CRIT)
+	if (c->src_plen > full || c->dst_plen > full || c->ncd > XTAP_MAX_CD_PER_CRIT || c->source >= XTAP_MAX_SOURCES)
 		return -EINVAL;
 	r->family = c->family;
 	r->src_plen = c->src_plen;
@@ -530,6 +545,7 @@ static int rule_build(struct xtap_cls *cls, const struct xtap_criterion *c, stru
 
 	/* The anchor is the more specific address; the other one is compared. */
 	rec->family = c->family;
+	rec->source = c->source;
 	rec->dir = c->scope == XTAP_SCOPE_OUT ? XTAP_DIR_OUT : XTAP_DIR_IN;
 	if (!c->src_plen && !c->dst_plen) {
 		rec->anchor = ANCHOR_WILD;
@@ -661,103 +677,55 @@ static void trie_key_of(const struct slot_rec *rec, uint8_t *key)
 	memcpy(key + 2, rec->addr, 16);
 }
 
-/* Criteria an LPM entry must carry: its own and those of every covering entry. */
-static unsigned effective(const struct trie_node *n, uint32_t *out, unsigned cap)
+/* Criteria of one control source that an address under entry n meets in
+ * its list: n's own and every covering entry's (docs/classifier.md). */
+static unsigned source_count(const struct xtap_cls *cls, const struct trie_node *n, uint8_t source)
 {
 	unsigned k = 0;
 
 	for (; n; n = trie_entry_parent(n))
-		for (uint32_t i = 0; i < n->nown; i++) {
-			if (k < cap)
-				out[k] = n->own[i];
-			k++;
-		}
+		for (uint32_t i = 0; i < n->nown; i++)
+			k += cls->slots[n->own[i]].source == source;
 	return k;
-}
-
-static int prefix_write(struct xtap_cls *cls, const struct trie_node *n)
-{
-	struct xtap_prefix_key k;
-	struct xtap_cand cand;
-
-	memset(&k, 0, sizeof(k));
-	memset(&cand, 0, sizeof(cand));
-	k.prefixlen = n->plen;
-	k.kind = n->key[0];
-	k.family = n->key[1];
-	memcpy(k.addr, n->key + 2, 16);
-	cand.n = effective(n, cand.slot, XTAP_MAX_CAND);
-	if (cand.n > XTAP_MAX_CAND)
-		return -ENOSPC; /* prefix_add checked this; never reached */
-	return bpf_map_update_elem(cls->m.prefix, &k, &cand, BPF_ANY) ? -errno : 0;
-}
-
-static int prefix_delete_entry(struct xtap_cls *cls, const struct trie_node *n)
-{
-	struct xtap_prefix_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.prefixlen = n->plen;
-	k.kind = n->key[0];
-	k.family = n->key[1];
-	memcpy(k.addr, n->key + 2, 16);
-	return bpf_map_delete_elem(cls->m.prefix, &k) ? -errno : 0;
 }
 
 struct walk_arg {
 	struct xtap_cls *cls;
-	int extra; /* criteria about to be added above each entry */
+	uint8_t source;
 };
 
+/* One more criterion of the source above each entry must fit its share. */
 static int check_room(struct trie_node *n, void *arg)
 {
 	struct walk_arg *w = arg;
 
-	return effective(n, NULL, 0) + w->extra > XTAP_MAX_CAND ? -ENOSPC : 0;
-}
-
-static int rewrite(struct trie_node *n, void *arg)
-{
-	struct walk_arg *w = arg;
-
-	return prefix_write(w->cls, n);
+	return source_count(w->cls, n, w->source) + 1 > XTAP_CAND_PER_SOURCE ? -ENOSPC : 0;
 }
 
 static int prefix_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
 {
 	uint8_t key[TRIE_KEY_BYTES];
-	struct walk_arg w = { cls, 1 };
+	struct walk_arg w = { cls, rec->source };
 	struct trie_node *n;
 	int created, err;
 
 	trie_key_of(rec, key);
-	n = trie_find(&cls->trie, key, XTAP_PREFIX_HDR_BITS + rec->plen);
+	n = trie_find(&cls->trie, key, TRIE_HDR_BITS + rec->plen);
 	created = !n;
-	if (created && !(n = trie_insert(&cls->trie, key, XTAP_PREFIX_HDR_BITS + rec->plen)))
+	if (created && !(n = trie_insert(&cls->trie, key, TRIE_HDR_BITS + rec->plen)))
 		return -ENOMEM;
+	/* the new criterion's source is not in cls->slots yet: counted as the + 1 */
 	err = check_room(n, &w);
 	if (!err)
 		err = trie_walk_below(n, check_room, &w);
 	if (!err)
 		err = trie_own_add(n, slot);
+	if (!err)
+		err = created ? pdir_entry_new(cls->pd, n, &cls->trie) : pdir_entry_own(cls->pd, n);
 	if (err) {
+		trie_own_del(n, slot);
 		if (created)
 			trie_remove(&cls->trie, n);
-		return err;
-	}
-	err = prefix_write(cls, n);
-	if (!err)
-		err = trie_walk_below(n, rewrite, &w);
-	if (err) {
-		/* a map update failed midway: take the criterion out again */
-		trie_own_del(n, slot);
-		trie_walk_below(n, rewrite, &w);
-		if (n->nown) {
-			prefix_write(cls, n);
-		} else {
-			prefix_delete_entry(cls, n);
-			trie_remove(&cls->trie, n);
-		}
 	}
 	return err;
 }
@@ -765,25 +733,18 @@ static int prefix_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t
 static int prefix_del(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
 {
 	uint8_t key[TRIE_KEY_BYTES];
-	struct walk_arg w = { cls, 0 };
 	struct trie_node *n;
 	int err;
 
 	trie_key_of(rec, key);
-	n = trie_find(&cls->trie, key, XTAP_PREFIX_HDR_BITS + rec->plen);
+	n = trie_find(&cls->trie, key, TRIE_HDR_BITS + rec->plen);
 	if (!n)
 		return -ENOENT;
 	if ((err = trie_own_del(n, slot)))
 		return err;
-	/* entries below first: until then they still carry the criterion,
-	 * and the entry itself goes last, when nothing needs it */
-	err = trie_walk_below(n, rewrite, &w);
+	err = n->nown ? pdir_entry_own(cls->pd, n) : pdir_entry_del(cls->pd, n, &cls->trie);
 	if (err)
-		return err;
-	if (n->nown)
-		return prefix_write(cls, n);
-	err = prefix_delete_entry(cls, n);
-	trie_remove(&cls->trie, n);
+		trie_own_add(n, slot); /* nothing changed: the criterion stays */
 	return err;
 }
 
@@ -1080,7 +1041,7 @@ int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_
 		struct trie_node *n;
 
 		trie_key_of(&rec, key);
-		n = trie_insert(&cls->trie, key, XTAP_PREFIX_HDR_BITS + rec.plen);
+		n = trie_insert(&cls->trie, key, TRIE_HDR_BITS + rec.plen);
 		if (!n || trie_own_add(n, slot)) {
 			rec_release_sets(cls, &rec);
 			return -ENOMEM;
@@ -1120,7 +1081,7 @@ static int cand_filter(const struct xtap_cls *cls, struct xtap_cand *c)
  * candidates name slots nobody adopted. */
 static int sweep_index(struct xtap_cls *cls, int fd, size_t key_size, uint32_t *changed)
 {
-	uint8_t key[sizeof(struct xtap_prefix_key)], next[sizeof(struct xtap_prefix_key)];
+	uint8_t key[sizeof(struct xtap_exact_key)], next[sizeof(struct xtap_exact_key)];
 	void *prev = NULL;
 	struct xtap_cand c;
 
@@ -1147,8 +1108,8 @@ int xtap_cls_sweep(struct xtap_cls *cls, uint32_t *removed)
 
 	*removed = 0;
 	/* first out of every index (no packet reaches them), then the rules */
-	if ((err = sweep_index(cls, cls->m.exact, sizeof(struct xtap_exact_key), &changed)) ||
-	    (err = sweep_index(cls, cls->m.prefix, sizeof(struct xtap_prefix_key), &changed)))
+	/* the prefix arrays hold only adopted criteria since xtap_cls_adopt_done */
+	if ((err = sweep_index(cls, cls->m.exact, sizeof(struct xtap_exact_key), &changed)))
 		return err;
 	if ((err = xtap_cls_sync(cls)))
 		return err;
@@ -1210,7 +1171,7 @@ void xtap_cls_forget(struct xtap_cls *cls, uint32_t slot)
 		struct trie_node *n;
 
 		trie_key_of(rec, key);
-		n = trie_find(&cls->trie, key, XTAP_PREFIX_HDR_BITS + rec->plen);
+		n = trie_find(&cls->trie, key, TRIE_HDR_BITS + rec->plen);
 		if (n && !trie_own_del(n, slot) && !n->nown)
 			trie_remove(&cls->trie, n);
 	}
@@ -1219,6 +1180,17 @@ void xtap_cls_forget(struct xtap_cls *cls, uint32_t slot)
 	iface_refs(cls, rec->ifbits, -1);
 	memset(rec, 0, sizeof(*rec));
 	cls->count--;
+}
+
+void xtap_cls_prefix_usage(const struct xtap_cls *cls, struct xtap_cls_pusage *u)
+{
+	struct pdir_usage pu;
+
+	pdir_usage(cls->pd, &pu);
+	*u = (struct xtap_cls_pusage){
+		pu.nodes,     pu.leaves,     pu.entries,     pu.chunks,	    pu.bytes,
+		pu.max_nodes, pu.max_leaves, pu.max_entries, pu.max_chunks, (uint32_t)cls->prefix_rebuilt
+	};
 }
 
 const struct xtap_cls_maps *xtap_cls_maps_of(const struct xtap_cls *cls)
@@ -1230,6 +1202,10 @@ int xtap_cls_adopt_done(struct xtap_cls *cls)
 {
 	int err;
 
+	/* the prefix arrays taken over as they are when they hold exactly the
+	 * adopted criteria; else rebuilt (criteria nobody adopted leave) */
+	if ((err = pdir_adopt(cls->pd, &cls->trie, &cls->prefix_rebuilt)))
+		return err;
 	/* slots below the highest adopted one that no rule holds are free, and
 	 * have been since before this start: reusable without a grace period */
 	cls->nready = 0;

@@ -16,9 +16,10 @@
 
 /* File descriptors of the classifier's maps (from a skeleton or pinned). */
 struct xtap_cls_maps {
-	int rules, stats, exact, prefix, sets, ifaces, present, frags, counters;
+	int rules, stats, exact, sets, ifaces, present, frags, counters;
 	int cdests, cd_stats;
 	int xfilter; /* the exact pre-filter; 0 or less: none (every exact lookup is made) */
+	int pnodes, pleaf, pchunk; /* the prefix index (xtap.h), required */
 };
 
 /* A set of values: "any", or the union of n ranges. */
@@ -43,6 +44,10 @@ struct xtap_criterion {
 	uint64_t groups; /* GROUP: group bits (see xtap_cls_iface_add) */
 	unsigned ncd;
 	uint16_t cd[XTAP_MAX_CD_PER_CRIT];
+	/* control source, 0 to XTAP_MAX_SOURCES - 1: prefix criteria of one
+	 * source covering an address are bounded apart from other sources'
+	 * (XTAP_CAND_PER_SOURCE, docs/classifier.md) */
+	uint8_t source;
 };
 
 struct xtap_cls;
@@ -90,6 +95,14 @@ int xtap_cls_sweep(struct xtap_cls *cls, uint32_t *removed);
 /* Undo xtap_cls_adopt for one slot: the library forgets it, the maps keep it. */
 void xtap_cls_forget(struct xtap_cls *cls, uint32_t slot);
 const struct xtap_cls_maps *xtap_cls_maps_of(const struct xtap_cls *cls);
+/* The prefix arrays: what is in use (roots aside) and their sizes. */
+struct xtap_cls_pusage {
+	uint32_t nodes, leaves, entries, chunks;
+	uint64_t bytes; /* in use: nodes 1 KiB, leaves 32 B, chunks 64 B */
+	uint32_t max_nodes, max_leaves, max_entries, max_chunks;
+	uint32_t rebuilt; /* 1: the last xtap_cls_adopt_done wrote the prefix arrays afresh */
+};
+void xtap_cls_prefix_usage(const struct xtap_cls *cls, struct xtap_cls_pusage *u);
 /* Take a reference on a pinned content destination (one per criterion). */
 int xtap_cls_cd_adopt(struct xtap_cls *cls, uint16_t index);
 /* Undo xtap_cls_cd_adopt: drop the reference, leave the map as it is. */

@@ -28,10 +28,11 @@ struct map_ref {
 		XTAP_MAP_NAME(n), __builtin_offsetof(struct xtap_cls_maps, f) \
 	}
 static const struct map_ref maps[] = {
-	M(XTAP_MAP_RULES, rules),     M(XTAP_MAP_STATS, stats),	      M(XTAP_MAP_EXACT, exact),
-	M(XTAP_MAP_PREFIX, prefix),   M(XTAP_MAP_SETS, sets),	      M(XTAP_MAP_IFACES, ifaces),
-	M(XTAP_MAP_PRESENT, present), M(XTAP_MAP_FRAGS, frags),	      M(XTAP_MAP_COUNTERS, counters),
-	M(XTAP_MAP_CDESTS, cdests),   M(XTAP_MAP_CD_STATS, cd_stats), M(XTAP_MAP_XFILTER, xfilter),
+	M(XTAP_MAP_RULES, rules),	M(XTAP_MAP_STATS, stats),	M(XTAP_MAP_EXACT, exact),
+	M(XTAP_MAP_PNODES, pnodes),	M(XTAP_MAP_PLEAF, pleaf),	M(XTAP_MAP_PCHUNK, pchunk),
+	M(XTAP_MAP_SETS, sets),		M(XTAP_MAP_IFACES, ifaces),	M(XTAP_MAP_PRESENT, present),
+	M(XTAP_MAP_FRAGS, frags),	M(XTAP_MAP_COUNTERS, counters), M(XTAP_MAP_CDESTS, cdests),
+	M(XTAP_MAP_CD_STATS, cd_stats), M(XTAP_MAP_XFILTER, xfilter),
 };
 #undef M
 #define NMAPS (sizeof(maps) / sizeof(maps[0]))
@@ -155,6 +156,14 @@ void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria)
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_STATS, max_criteria);
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_EXACT, max_criteria);
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_XFILTER, XTAP_XFILTER_WORDS(max_criteria));
+	/* the prefix arrays, preallocated: a chunk per criterion (an entry is
+	 * at least one chunk, which holds 13 own criteria), a compressed leaf per entry, and
+	 * a node per 4 criteria (1M random IPv4 prefixes under one /8 need one
+	 * per 5: docs/classifier.md "Prefixes"); plus room for what an update
+	 * writes before a grace period frees what it replaced */
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_PNODES, XTAP_PT_ROOT_NODES + max_criteria / 4 + 1024);
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_PLEAF, max_criteria + 1024);
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_PCHUNK, max_criteria + 1024);
 	s->rodata->xtap_xfilter_mask = XTAP_XFILTER_WORDS(max_criteria) * 64 - 1;
 }
 

@@ -213,3 +213,48 @@ int trie_own_del(struct trie_node *n, uint32_t slot)
 	}
 	return -ENOENT;
 }
+
+/* 0, 1 (*single set) or 2 for two or more entries in the subtree of n: a
+ * node that is not an entry branches (two children), so only a childless
+ * entry is alone. */
+static int subtree_count(const struct trie_node *n, const struct trie_node **single)
+{
+	if (!n)
+		return 0;
+	if (n->is_entry && !n->child[0] && !n->child[1]) {
+		*single = n;
+		return 1;
+	}
+	return 2;
+}
+
+int trie_region(const struct trie_node *start, const struct trie_node *cover0, const uint8_t *key, unsigned plen,
+		const struct trie_node **cover, const struct trie_node **single, const struct trie_node **pos)
+{
+	const struct trie_node *n = start;
+	int a, b;
+
+	*cover = cover0;
+	*single = NULL;
+	*pos = start;
+	while (n) {
+		if (n->plen > plen) /* the subtree below the region, if n lies inside it */
+			return common_len(n->key, key, plen) < plen ? 0 : subtree_count(n, single);
+		if (common_len(n->key, key, n->plen) < n->plen)
+			return 0;
+		*pos = n;
+		if (n->is_entry)
+			*cover = n;
+		if (n->plen == plen) {
+			const struct trie_node *s0 = NULL, *s1 = NULL;
+
+			a = subtree_count(n->child[0], &s0);
+			b = subtree_count(n->child[1], &s1);
+			if (a + b == 1)
+				*single = s0 ? s0 : s1;
+			return a + b > 2 ? 2 : a + b;
+		}
+		n = n->child[key_bit(key, n->plen)];
+	}
+	return 0;
+}

@@ -945,6 +945,22 @@ static void sweep_unknown(struct xtap_persist *p, bool adopted)
 	xtap_audit_event(audit_of(p), wall_ms(), XTAP_EV_STATE_ERROR, detail);
 }
 
+/* The library's view of the running datapath completed (the prefix arrays
+ * taken over or rebuilt, the pre-filter rewritten): after the sweep. */
+static void adopt_done(struct xtap_persist *p)
+{
+	struct xtap_cls_pusage pu;
+
+	if (xtap_cls_adopt_done(p->cls)) {
+		log_warnx("could not take over the prefix arrays or rewrite the exact pre-filter: prefix "
+			  "updates are refused until a restart, stale filter bits stay (lookups, never misses)");
+		return;
+	}
+	xtap_cls_prefix_usage(p->cls, &pu);
+	if (pu.rebuilt)
+		log_info("state: the prefix arrays held other criteria: rebuilt from the adopted ones");
+}
+
 /* One criterion of the state file installed anew: new slots and uids that
  * the file does not name, pending until a commit writes them (if the
  * start's snapshot fails, a kill -9 before any change would otherwise find
@@ -968,6 +984,10 @@ int xtap_persist_restore(struct xtap_persist *p, bool adopted)
 	if (rc == XTAP_STATE_MISSING) {
 		log_info("no state file: a fresh start");
 		sweep_unknown(p, adopted);
+		/* a running datapath's prefix arrays too: else every prefix ADD is
+		 * refused (the library does not know their ids) */
+		if (adopted)
+			adopt_done(p);
 		seq_remember(p);
 		return XTAP_RESTORE_OK;
 	}
@@ -1040,8 +1060,7 @@ int xtap_persist_restore(struct xtap_persist *p, bool adopted)
 		sweep_unknown(p, adopted);
 		swept = true;
 	}
-	if (xtap_cls_adopt_done(p->cls))
-		log_warnx("could not rewrite the exact pre-filter: stale bits stay (lookups, never misses)");
+	adopt_done(p);
 	for (size_t i = 0; i < nlater; i++) {
 		const struct dtcp_entry *e = dtcp_server_find(p->srv, later[i]);
 

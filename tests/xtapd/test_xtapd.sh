@@ -93,8 +93,9 @@ wait_cd
 check "no copies after DELETE (got ${n:-0})" [ "${n:-0}" = 0 ]
 
 # a state file that does not load: xtapd refuses to start and leaves it,
-# its journal and the running datapath exactly as they were
-dtcp add --src 192.0.2.10 --proto 1 --cdest cd1 --cd-addr 203.0.113.10 --cd-port 7890 \
+# its journal and the running datapath exactly as they were (a prefix
+# criterion: the sweep below leaves the prefix arrays to rebuild)
+dtcp add --src 192.0.2.8/29 --proto 1 --cdest cd1 --cd-addr 203.0.113.10 --cd-port 7890 \
 	--cd-src 203.0.113.1 --static > /dev/null 2>&1
 ip netns pids $S | xargs -r kill -9
 sleep 0.3
@@ -133,6 +134,14 @@ cd_count 2
 ip netns exec $C ping -q -c 2 -i 0.2 192.0.2.1 > /dev/null
 wait_cd
 check "and no longer copy (CD got ${n:-0})" [ "${n:-0}" = 0 ]
+# the prefix arrays the swept rule was in are the new instance's to write
+dtcp add --src 192.0.2.8/29 --proto 1 --cdest cd1 --cd-addr 203.0.113.10 --cd-port 7890 \
+	--cd-src 203.0.113.1 --static > $T/add6.out 2>&1
+check "after the sweep a prefix ADD answers 200" grep -q "200 OK" $T/add6.out || sed "s/^/    /" $T/add6.out
+cd_count 2
+ip netns exec $C ping -q -c 2 -i 0.2 192.0.2.1 > /dev/null
+wait_cd
+check "and copies (CD got ${n:-0})" [ "${n:-0}" = 2 ]
 
 ip netns pids $S | xargs -r kill -TERM
 for _ in $(seq 1 50); do [ -z "$(ip netns pids $S)" ] && break; sleep 0.1; done
