@@ -47,6 +47,20 @@ static struct xtap_x3sup_dest *find(struct xtap_x3sup *s, const char *name)
 	return NULL;
 }
 
+/* A start that did not happen: its pipes closed, tried again after the backoff. */
+static void start_failed(struct xtap_x3sup_dest *d, const char *what, const int pfd[2], const int cfd[2],
+			 uint64_t now_ms)
+{
+	log_warn("x3 %s: %s", d->name, what);
+	for (int i = 0; i < 2; i++) {
+		if (pfd[i] >= 0)
+			close(pfd[i]);
+		if (cfd[i] >= 0)
+			close(cfd[i]);
+	}
+	d->due_ms = now_ms + d->backoff_ms;
+}
+
 static void start(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, uint64_t now_ms)
 {
 	char seq[16], level[8], fdno[4], cdno[4];
@@ -60,14 +74,7 @@ static void start(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, uint64_t now_
 	/* an X1 slot's statements, whole in the pipe before the child reads
 	 * (a few KiB: well within a pipe's buffer) */
 	if (d->x1 && (pipe2(cfd, O_CLOEXEC) < 0 || write(cfd[1], &d->cd, sizeof(d->cd)) != (ssize_t)sizeof(d->cd))) {
-		log_warn("x3 %s: statements pipe", d->name);
-		close(pfd[0]);
-		close(pfd[1]);
-		if (cfd[0] >= 0) {
-			close(cfd[0]);
-			close(cfd[1]);
-		}
-		d->due_ms = now_ms + d->backoff_ms;
+		start_failed(d, "statements pipe", pfd, cfd, now_ms);
 		return;
 	}
 	if (cfd[1] >= 0)
@@ -76,27 +83,28 @@ static void start(struct xtap_x3sup *s, struct xtap_x3sup_dest *d, uint64_t now_
 	snprintf(level, sizeof(level), "%d", s->level);
 	snprintf(fdno, sizeof(fdno), "%d", XTAP_X3SUP_STATUS_FD);
 	snprintf(cdno, sizeof(cdno), "%d", XTAP_X3SUP_CD_FD);
-	char *argv[] = { "xtapd-x3", XTAP_X3SUP_FLAG, "-f",   s->cfg_path, "-d", d->name,
-			 "-u",	     s->user,	      "-s",   seq,	   "-S", fdno,
-			 "-l",	     level,	      "NULL", NULL,	   NULL, NULL };
-	if (d->x1) {
-		argv[2] = "-C";
-		argv[3] = cdno;
-		argv[14] = "-i";
-		argv[15] = s->vt_peer;
-	} else {
-		argv[14] = NULL;
-	}
+	/* a configured destination reads its statements from the file, an X1
+	 * slot from the pipe, on the vt peer xtapd names */
+	char *argv[] = { "xtapd-x3",
+			 XTAP_X3SUP_FLAG,
+			 d->x1 ? "-C" : "-f",
+			 d->x1 ? cdno : s->cfg_path,
+			 "-d",
+			 d->name,
+			 "-u",
+			 s->user,
+			 "-s",
+			 seq,
+			 "-S",
+			 fdno,
+			 "-l",
+			 level,
+			 d->x1 ? "-i" : NULL,
+			 s->vt_peer,
+			 NULL };
 	pid_t pid = fork();
 	if (pid < 0) {
-		log_warn("x3 %s: fork", d->name);
-		close(pfd[0]);
-		close(pfd[1]);
-		if (cfd[0] >= 0) {
-			close(cfd[0]);
-			close(cfd[1]);
-		}
-		d->due_ms = now_ms + d->backoff_ms;
+		start_failed(d, "fork", pfd, cfd, now_ms);
 		return;
 	}
 	if (pid == 0) {
