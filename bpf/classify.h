@@ -209,15 +209,16 @@ __noinline int xtap_scan(const struct xtap_cand *c, struct xtap_cls_state *s)
 
 	if (!c || !s)
 		return 0;
-	n = c->n;
+	n = c->r0.cand_n;
 	for (__u32 i = 0; i < XTAP_MAX_CAND; i++) {
-		struct xtap_rule *r;
+		const struct xtap_rule *r;
 		__u32 slot;
 
 		if (i >= n)
 			break;
 		slot = c->slot[i];
-		r = bpf_map_lookup_elem(&XTAP_MAP_RULES, &slot);
+		/* the first candidate's rule is in the entry (xtap.h) */
+		r = i == 0 && c->r0.uid ? &c->r0 : bpf_map_lookup_elem(&XTAP_MAP_RULES, &slot);
 		if (!r || !(r->flags & XTAP_R_ACTIVE)) {
 			counter_inc(XTAP_G_RULE_STALE);
 			continue;

@@ -207,15 +207,6 @@ _Static_assert(sizeof(struct xtap_pchunk) == 64, "pchunk is one cache line");
  * each with a last chunk not full, and every source at its share. */
 #define XTAP_PWALK_MAX (127 + (XTAP_MAX_SOURCES * XTAP_CAND_PER_SOURCE + XTAP_PCHUNK_SLOTS - 1) / XTAP_PCHUNK_SLOTS)
 
-/* Candidate set of an index entry: slots into xtap_rules. For prefix
- * entries the control plane pushes the candidates of covering (shorter)
- * prefixes down, so one longest-prefix lookup finds all of them. */
-struct xtap_cand {
-	__u32 n;
-	__u32 slot[XTAP_MAX_CAND];
-};
-_Static_assert(sizeof(struct xtap_cand) == 4 + 4 * XTAP_MAX_CAND, "cand size");
-
 /* ---- rules ---------------------------------------------------------------- */
 
 /* A set of 16-bit values (ports) or 8-bit values (protocol, ICMP type and
@@ -264,9 +255,23 @@ struct xtap_rule {
 	struct xtap_valset dport;
 	struct xtap_valset itype;
 	struct xtap_valset icode;
-	__u32 pad2;
+	__u32 cand_n; /* 0 in xtap_rules; in struct xtap_cand's r0: the entry's candidates */
 };
 _Static_assert(sizeof(struct xtap_rule) == 112, "rule size");
+
+/* Candidate set of an exact or wildcard index entry: slots into
+ * xtap_rules, and the rule of the first one inline (r0, a copy the loader
+ * writes with the entry; r0.uid 0: read it from xtap_rules), so that a hit
+ * on an entry of one criterion reads no map after the hash element (issue
+ * 15: every map read of a cold hit is a cache and TLB miss). The count is
+ * r0.cand_n. 176 bytes: the hash element (48 bytes of header, the key
+ * rounded to 24, the allocator's 8) stays in the kernel's 256-byte kmalloc
+ * class; one byte more and it is 512. */
+struct xtap_cand {
+	struct xtap_rule r0;
+	__u32 slot[XTAP_MAX_CAND];
+};
+_Static_assert(sizeof(struct xtap_cand) == 176, "cand size: the element within 256 bytes");
 
 /* Bitmap of a value set: bit v set when value v is in the set. */
 #define XTAP_SET_BYTES 8192

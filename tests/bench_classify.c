@@ -733,6 +733,9 @@ int main(int argc, char **argv)
 
 	if (argc > 2)
 		upd_sync_every = (unsigned)atoi(argv[2]);
+	/* argv[3] "exact" or "mixed": that shape only, at 1 criterion and at
+	 * max, without the runs under updates (for working on one figure) */
+	const char *only = argc > 3 ? argv[3] : NULL;
 	double parse_only[2], base_empty, parse_cold[2];
 	double at1[2][2] = { { 0 } }; /* [v6][mixed], warm hit */
 	struct bench_bpf *b;
@@ -853,6 +856,8 @@ int main(int argc, char **argv)
 
 	/* ---- the classifier ---- */
 	for (int mixed = 0; mixed < 2; mixed++) {
+		if (only && strcmp(only, mixed ? "mixed" : "exact"))
+			continue;
 		for (int v6 = 0; v6 < 2; v6++) {
 			uint64_t bytes100k = 0;
 			struct set s;
@@ -865,8 +870,10 @@ int main(int argc, char **argv)
 				const char *fam = v6 ? "ipv6" : "ipv4", *shape = mixed ? "mixed" : "exact";
 				int cprog = bpf_program__fd(s.cold->progs.bench_classify_cold), nf;
 				struct timespec t0, t1;
-				double hw, mw, hc, mc, lw, setup, hr, lr;
+				double hw, mw, hc, mc, lw, lc, setup, hr, lr;
 
+				if (only && sizes[k] != 1 && sizes[k] != max)
+					continue;
 				clock_gettime(CLOCK_MONOTONIC, &t0);
 				set_grow(&s, sizes[k], v6, mixed);
 				clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -879,6 +886,8 @@ int main(int argc, char **argv)
 				mw = warm(s.prog, f, len[v6]);
 				nf = hit_flows(&s, mixed);
 				hc = cold(s.cold, cprog, f, len[v6], flows, nf, src_off(v6), v6 ? 16 : 4);
+				lc = cold(s.cold, bpf_program__fd(s.cold->progs.bench_lookups_only_cold), f, len[v6],
+					  flows, nf, src_off(v6), v6 ? 16 : 4);
 				miss_flows(v6);
 				mc = cold(s.cold, cprog, f, len[v6], flows, COLD_FLOWS, src_off(v6), v6 ? 16 : 4);
 
@@ -910,6 +919,9 @@ int main(int argc, char **argv)
 				snprintf(name, sizeof(name), "component_parse_and_lookups_%s_%s_%u_vs_parse_only", fam,
 					 shape, sizes[k]);
 				ratio(name, lr, 0);
+				snprintf(name, sizeof(name), "component_parse_and_lookups_%s_%s_%u_hit_cold", fam,
+					 shape, sizes[k]);
+				bench_cls(name, lc, v6);
 				snprintf(name, sizeof(name), "classify_%s_%s_%u_hit_cold", fam, shape, sizes[k]);
 				/* issue 15 item 3: mixed cold hits within 5x the floor */
 				bench_cls_goal(name, hc, v6, mixed && sizes[k] >= 100000 ? 5.0 : 0);
@@ -932,7 +944,7 @@ int main(int argc, char **argv)
 					 sizes[k]);
 				ratio(name, mc / parse_cold[v6], 0);
 				/* issue 6: IPv4 at 100k and 1M, the sizes the goals name */
-				if (!v6 && sizes[k] >= 100000) {
+				if (!v6 && sizes[k] >= 100000 && !only) {
 					static uint8_t hf[FRAME], mf[FRAME];
 
 					hit_frame(&s, mixed && s.n > 1 ? 1 : 0, v6, mixed, hf);

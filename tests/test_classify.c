@@ -1361,6 +1361,83 @@ static int delete_and_reuse(void)
 	return 0;
 }
 
+/* Run one TCP packet from V4A to V4B port dport at XDP: its CD list. */
+static int xdp_cd_list(unsigned dport, char *out, size_t outlen)
+{
+	struct pkt_spec s = { .family = 4, .proto = 6, .dport = dport };
+	struct pkt_layout lay;
+	struct run_out ro;
+	struct xtap_meta *m;
+	uint8_t f[256];
+	size_t k = 0;
+	int len;
+
+	pkt_addr(s.src, V4A);
+	pkt_addr(s.dst, V4B);
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	if (tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &ro))
+		return -1;
+	m = (struct xtap_meta *)ro.meta;
+	out[0] = 0;
+	for (uint32_t i = 0; i < m->ncd && i < XTAP_PKT_MAX_CDS && k + 8 < outlen; i++)
+		k += (size_t)snprintf(out + k, outlen - k, "%s%u", i ? "," : "", m->cd[i]);
+	return 0;
+}
+
+/* Every exact index entry carries its first candidate's rule as the rules
+ * map holds it, and its count (xtap.h, struct xtap_cand). */
+static int inline_rules_consistent(const char *when)
+{
+	struct xtap_exact_key key, next;
+	struct xtap_cand c;
+	struct xtap_rule r;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(env.maps.exact, prev, &next)) {
+		key = next;
+		prev = &key;
+		REQUIRE(!bpf_map_lookup_elem(env.maps.exact, &key, &c), "%s: entry", when);
+		REQUIRE(c.r0.cand_n >= 1 && c.r0.cand_n <= XTAP_MAX_CAND, "%s: count %u", when, c.r0.cand_n);
+		REQUIRE(!bpf_map_lookup_elem(env.maps.rules, &c.slot[0], &r), "%s: rule", when);
+		r.cand_n = c.r0.cand_n;
+		REQUIRE(!memcmp(&r, &c.r0, sizeof(r)), "%s: the inline rule is not slot %u's", when, c.slot[0]);
+	}
+	return 0;
+}
+
+/* An exact entry's first candidate deleted: the next one's rule takes its
+ * place in the entry; the deleted one never matches again. Expectations
+ * from the criteria: a packet matches the ones whose port it carries. */
+static int entry_first_deleted(void)
+{
+	struct crit_text ct[3] = { { .src = V4A, .dport = "80", .cds = "1" },
+				   { .src = V4A, .dport = "443", .cds = "2" },
+				   { .src = V4A, .dport = "80,53", .cds = "3" } };
+	uint32_t slots[3];
+	char got[64];
+
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!add_criteria(ct, 3, slots), "add");
+	if (inline_rules_consistent("three on one address"))
+		return -1;
+	REQUIRE(!xdp_cd_list(80, got, sizeof(got)) && !strcmp(got, "1,3"), "port 80: CDs %s", got);
+	REQUIRE(!xdp_cd_list(443, got, sizeof(got)) && !strcmp(got, "2"), "port 443: CDs %s", got);
+	REQUIRE(!xtap_cls_del(env.cls, slots[0]), "delete the first");
+	if (inline_rules_consistent("first deleted"))
+		return -1;
+	REQUIRE(!xdp_cd_list(80, got, sizeof(got)) && !strcmp(got, "3"), "port 80 after delete: CDs %s", got);
+	REQUIRE(!xdp_cd_list(443, got, sizeof(got)) && !strcmp(got, "2"), "port 443 after delete: CDs %s", got);
+	REQUIRE(!xtap_cls_del(env.cls, slots[1]), "delete the new first");
+	if (inline_rules_consistent("second deleted"))
+		return -1;
+	REQUIRE(!xdp_cd_list(443, got, sizeof(got)) && !strcmp(got, ""), "port 443 after its delete: CDs %s", got);
+	REQUIRE(!xdp_cd_list(53, got, sizeof(got)) && !strcmp(got, "3"), "port 53: CDs %s", got);
+	REQUIRE(!xtap_cls_del(env.cls, slots[2]), "delete the last");
+	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "entry left");
+	REQUIRE(!xdp_cd_list(53, got, sizeof(got)) && !strcmp(got, ""), "port 53 after all deleted: CDs %s", got);
+	return 0;
+}
+
 /* The exact pre-filter holds exactly the bits of the exact index's keys. */
 static int xfilter_consistent(const char *when)
 {
@@ -1893,6 +1970,7 @@ int main(void)
 		{ "every truncation of valid frames", truncations },
 		{ "bounds refuse cleanly", bounds },
 		{ "delete empties the maps, slots reused clean", delete_and_reuse },
+		{ "an exact entry's first criterion deleted: the next one's rule in its place", entry_first_deleted },
 		{ "more matches than the result bound", match_bound },
 		{ "exact pre-filter follows the exact index", exact_prefilter },
 		{ "updates under traffic never miss a criterion", under_traffic },

@@ -621,11 +621,21 @@ static void exact_key_of(const struct slot_rec *rec, struct xtap_exact_key *k)
 		memcpy(k->addr, rec->addr, 16);
 }
 
+/* The entry's inline copy of its first candidate's rule (struct
+ * xtap_cand): from the rules map, which holds every indexed slot's rule;
+ * none (uid 0: the program reads the map) if it cannot be read. */
+static void cand_r0(const struct xtap_cls *cls, struct xtap_cand *c, uint32_t n)
+{
+	if (!n || bpf_map_lookup_elem(cls->m.rules, &c->slot[0], &c->r0))
+		memset(&c->r0, 0, sizeof(c->r0));
+	c->r0.cand_n = n;
+}
+
 static int exact_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
 {
 	struct xtap_exact_key k;
 	struct xtap_cand cand;
-
+	uint32_t n;
 	int err;
 
 	exact_key_of(rec, &k);
@@ -634,9 +644,13 @@ static int exact_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t 
 			return -errno;
 		memset(&cand, 0, sizeof(cand));
 	}
-	if (cand.n >= XTAP_MAX_CAND)
+	n = cand.r0.cand_n;
+	if (n >= XTAP_MAX_CAND)
 		return -ENOSPC;
-	cand.slot[cand.n++] = slot;
+	cand.slot[n++] = slot;
+	if (n == 1)
+		cand_r0(cls, &cand, n); /* the rule is in the map before its index entry */
+	cand.r0.cand_n = n;
 	if ((err = xf_inc(cls, rec, 1)))
 		return err;
 	if (bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY)) {
@@ -651,18 +665,22 @@ static int exact_del(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t 
 {
 	struct xtap_exact_key k;
 	struct xtap_cand cand;
-	uint32_t i;
+	uint32_t i, n;
 
 	exact_key_of(rec, &k);
 	if (bpf_map_lookup_elem(cls->m.exact, &k, &cand))
 		return -errno;
-	for (i = 0; i < cand.n && cand.slot[i] != slot; i++)
+	n = cand.r0.cand_n;
+	for (i = 0; i < n && cand.slot[i] != slot; i++)
 		;
-	if (i == cand.n)
+	if (i == n)
 		return -ENOENT;
-	memmove(&cand.slot[i], &cand.slot[i + 1], (cand.n - i - 1) * sizeof(uint32_t));
-	cand.slot[--cand.n] = 0;
-	if (cand.n ? bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY) : bpf_map_delete_elem(cls->m.exact, &k))
+	memmove(&cand.slot[i], &cand.slot[i + 1], (n - i - 1) * sizeof(uint32_t));
+	cand.slot[--n] = 0;
+	if (i == 0)
+		cand_r0(cls, &cand, n);
+	cand.r0.cand_n = n;
+	if (n ? bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY) : bpf_map_delete_elem(cls->m.exact, &k))
 		return -errno;
 	xf_dec(cls, rec);
 	return 0;
@@ -1064,16 +1082,18 @@ int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_
 /* Keep in a candidate set only the slots this library knows; 1 if changed. */
 static int cand_filter(const struct xtap_cls *cls, struct xtap_cand *c)
 {
-	uint32_t k = 0, n = c->n < XTAP_MAX_CAND ? c->n : XTAP_MAX_CAND;
+	uint32_t k = 0, n = c->r0.cand_n < XTAP_MAX_CAND ? c->r0.cand_n : XTAP_MAX_CAND, first = c->slot[0];
 
 	for (uint32_t i = 0; i < n; i++)
 		if (c->slot[i] < cls->max && cls->slots[c->slot[i]].anchor != ANCHOR_NONE)
 			c->slot[k++] = c->slot[i];
 	for (uint32_t i = k; i < XTAP_MAX_CAND; i++)
 		c->slot[i] = 0;
-	if (k == c->n)
+	if (k == c->r0.cand_n)
 		return 0;
-	c->n = k;
+	if (!k || c->slot[0] != first)
+		cand_r0(cls, c, k);
+	c->r0.cand_n = k;
 	return 1;
 }
 
@@ -1091,7 +1111,7 @@ static int sweep_index(struct xtap_cls *cls, int fd, size_t key_size, uint32_t *
 		if (bpf_map_lookup_elem(fd, key, &c) || !cand_filter(cls, &c))
 			continue;
 		(*changed)++;
-		if (c.n ? bpf_map_update_elem(fd, key, &c, BPF_ANY) : bpf_map_delete_elem(fd, key))
+		if (c.r0.cand_n ? bpf_map_update_elem(fd, key, &c, BPF_ANY) : bpf_map_delete_elem(fd, key))
 			return -errno;
 	}
 	return 0;
