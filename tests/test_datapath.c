@@ -170,6 +170,65 @@ static int life(enum xtap_attach_mode mode)
 	return 0;
 }
 
+/* A datapath pinned by a version of another map layout (here the exact
+ * index of the 68-byte candidate value that came before the inline rule)
+ * is not adopted: its pins are replaced by a fresh datapath, its XDP
+ * program detached, its TC filters replaced, and the new one intercepts. */
+static int layout_replaced(void)
+{
+	struct xtap_dp_opts o = {
+		.pin_dir = pin_dir, .vt_name = "vtt0", .vt_peer = "vtt1", .ipv6 = 1, .max_criteria = 1024
+	};
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info), slot;
+	struct xtap_criterion c;
+	struct xtap_dp dp;
+	struct xtap_cls *cls;
+	char cmd[256], path[128];
+	int err, fd;
+
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf %s; ip link del vtt0 2>/dev/null; tc qdisc del dev a0 clsact 2>/dev/null; "
+		 "ip link set a0 xdp off 2>/dev/null; ip link set a0 xdpgeneric off 2>/dev/null; true",
+		 pin_dir);
+	if (system(cmd))
+		return -1;
+	err = xtap_dp_open(&dp, &o);
+	REQUIRE(!err, "open: %s", strerror(-err));
+	REQUIRE(!xtap_dp_attach(&dp, "a0", XTAP_ATTACH_XDP_GENERIC), "attach");
+	xtap_dp_close(&dp); /* the old version's daemon is gone, its datapath runs */
+	snprintf(path, sizeof(path), "%s/xtap_exact", pin_dir);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "xtap_exact", sizeof(struct xtap_exact_key), 68, 1024,
+			    &(struct bpf_map_create_opts){ .sz = sizeof(struct bpf_map_create_opts),
+							   .map_flags = BPF_F_NO_PREALLOC });
+	REQUIRE(fd >= 0 && !unlink(path) && !bpf_obj_pin(fd, path), "an old layout's pin: %s", strerror(errno));
+	close(fd);
+
+	err = xtap_dp_open(&dp, &o);
+	REQUIRE(!err, "open over another layout: %s", strerror(-err));
+	REQUIRE(!dp.adopted, "adopted a datapath of another layout");
+	REQUIRE(!bpf_obj_get_info_by_fd(dp.maps.exact, &info, &len) && info.value_size == sizeof(struct xtap_cand),
+		"exact index value %u bytes", info.value_size);
+	REQUIRE(!xtap_dp_attach(&dp, "a0", XTAP_ATTACH_XDP_GENERIC), "attach");
+	REQUIRE(count_lines("ip -d link show a0 | grep -c 'prog/xdp'") == 1, "XDP programs: %d",
+		count_lines("ip -d link show a0 | grep 'prog/xdp'"));
+	REQUIRE(count_lines("tc filter show dev a0 ingress | grep handle") == 1, "ingress filters");
+	cls = xtap_cls_new(&dp.maps, dp.max_criteria, XTAP_MAX_SETS_DEFAULT);
+	REQUIRE(cls, "classifier");
+	memset(&c, 0, sizeof(c));
+	c.family = XTAP_AF_INET;
+	pkt_addr(c.src, "192.0.2.1");
+	c.src_plen = 32;
+	c.proto.any = c.sport.any = c.dport.any = c.itype.any = c.icode.any = 1;
+	REQUIRE(!xtap_cls_add(cls, &c, &slot), "criterion");
+	REQUIRE(!inject() && pinned_packets(slot) == 1, "the new datapath: %llu packets",
+		(unsigned long long)pinned_packets(slot));
+	xtap_cls_free(cls);
+	REQUIRE(!xtap_dp_teardown(&dp), "teardown");
+	REQUIRE(count_lines("ip -d link show a0 | grep -E -w 'xdp|xdpgeneric|prog/xdp'") == 0, "XDP left");
+	return 0;
+}
+
 static int test_native(void)
 {
 	return life(XTAP_ATTACH_XDP_NATIVE);
@@ -200,6 +259,7 @@ int main(void)
 	t_record("load, crash, adopt, teardown: XDP native", test_native(), NULL);
 	t_record("load, crash, adopt, teardown: XDP generic", test_generic(), NULL);
 	t_record("load, crash, adopt, teardown: TC only", test_tc(), NULL);
+	t_record("a datapath pinned by another map layout is replaced, not adopted", layout_replaced(), NULL);
 	/* whatever a failure left: the namespace goes with the process, pins not */
 	if (system("rm -rf /sys/fs/bpf/xtap-test-*") != 0)
 		printf("could not remove test pins\n");

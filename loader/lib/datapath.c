@@ -80,13 +80,67 @@ static void fds_reset(struct xtap_dp *dp)
 		*map_fd(&dp->maps, i) = -1;
 	for (int i = 0; i < 4; i++)
 		*prog_fd(dp, i) = -1;
+	dp->old_xdp = -1;
 }
 
-/* Maps and programs from their pins: the datapath of an earlier start. */
+/* Unpin a datapath of another layout so that a fresh one is loaded in its
+ * place. Its programs stay attached (copies go on) until this start's
+ * replace them: TC and vt0's in place (same handle), XDP detached by id at
+ * xtap_dp_attach (old_xdp). */
+static void replace_pins(struct xtap_dp *dp)
+{
+	char path[256];
+
+	dp->old_xdp = dp->prog_xdp;
+	dp->prog_xdp = -1;
+	for (size_t i = 0; i < NMAPS; i++) {
+		if (*map_fd(&dp->maps, i) >= 0)
+			close(*map_fd(&dp->maps, i));
+		*map_fd(&dp->maps, i) = -1;
+		pin_path(dp, maps[i].name, path, sizeof(path));
+		unlink(path);
+	}
+	for (int i = 0; i < 4; i++) {
+		if (*prog_fd(dp, i) >= 0)
+			close(*prog_fd(dp, i));
+		*prog_fd(dp, i) = -1;
+		pin_path(dp, prog_pins[i], path, sizeof(path));
+		unlink(path);
+	}
+	dp->adopted = 0;
+}
+
+/* The name of the first pinned map whose type, key, value or flags are not
+ * this build's (a datapath pinned by another version), NULL if none. */
+static const char *layout_differs(const struct xtap_dp *dp)
+{
+	struct xtap_bpf *s = xtap_bpf__open();
+	const char *bad = NULL;
+
+	if (!s)
+		return "(cannot open this build's programs)";
+	for (size_t i = 0; i < NMAPS && !bad; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(s->obj, maps[i].name);
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+
+		if (!m || bpf_obj_get_info_by_fd(*map_fd((struct xtap_cls_maps *)&dp->maps, i), &info, &len) ||
+		    info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+		    info.value_size != bpf_map__value_size(m) || info.map_flags != bpf_map__map_flags(m))
+			bad = maps[i].name;
+	}
+	xtap_bpf__destroy(s);
+	return bad;
+}
+
+/* Maps and programs from their pins: the datapath of an earlier start.
+ * -ESTALE: pinned by a build of another map layout, which this one cannot
+ * write (the pins are left as they are). */
 static int adopt(struct xtap_dp *dp)
 {
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
+	const char *bad;
 	char path[256];
 
 	for (size_t i = 0; i < NMAPS; i++) {
@@ -104,6 +158,12 @@ static int adopt(struct xtap_dp *dp)
 			log_warn("adopting the datapath: %s", path);
 			return -errno;
 		}
+	}
+	if ((bad = layout_differs(dp))) {
+		log_warnx("the pinned datapath's map %s is not this version's layout: replacing it (criteria come "
+			  "from the state file)",
+			  bad);
+		return -ESTALE;
 	}
 	if (bpf_obj_get_info_by_fd(dp->maps.rules, &info, &len))
 		return -errno;
@@ -250,7 +310,7 @@ static int attach_tc(uint32_t ifindex, int prog, enum bpf_tc_attach_point where)
 int xtap_dp_open(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 {
 	char path[256];
-	int err;
+	int err, pinned;
 
 	memset(dp, 0, sizeof(*dp));
 	fds_reset(dp);
@@ -260,8 +320,12 @@ int xtap_dp_open(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 	if ((err = xtap_vt_setup(o->vt_name, o->vt_peer, o->ipv6, &dp->vt)))
 		return err;
 	pin_path(dp, XTAP_MAP_NAME(XTAP_MAP_RULES), path, sizeof(path));
-	if (!access(path, F_OK)) {
-		if ((err = adopt(dp)))
+	pinned = !access(path, F_OK);
+	err = pinned ? adopt(dp) : 0;
+	if (err == -ESTALE || err == -ENOENT) {
+		replace_pins(dp); /* another layout, or a pin missing: not a datapath to adopt */
+	} else if (pinned) {
+		if (err)
 			return err;
 		log_info("adopted the running datapath (%u criteria slots)", dp->max_criteria);
 		if (!dp->vt.created)
@@ -340,6 +404,21 @@ int xtap_dp_attach(struct xtap_dp *dp, const char *ifname, enum xtap_attach_mode
 		log_warnx("cannot attach TC programs to %s: %s", ifname, strerror(-err));
 		return err;
 	}
+	if (dp->old_xdp >= 0 && xdp_is_ours(f->ifindex, dp->old_xdp)) {
+		/* a replaced datapath's XDP program: its maps are no longer written */
+		struct xdp_program *p = xdp_program__from_fd(dp->old_xdp);
+
+		if (!libxdp_get_error(p)) {
+			/* attached as this start is asked to, or the other way */
+			enum xdp_attach_mode first = mode == XTAP_ATTACH_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+
+			if (xdp_program__detach(p, (int)f->ifindex, first, 0) &&
+			    xdp_program__detach(p, (int)f->ifindex,
+						first == XDP_MODE_SKB ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0))
+				log_warnx("cannot detach the replaced XDP program from %s", ifname);
+			xdp_program__close(p);
+		}
+	}
 	if (mode != XTAP_ATTACH_TC && !xdp_is_ours(f->ifindex, dp->prog_xdp)) {
 		struct xdp_program *p = xdp_program__from_fd(dp->prog_xdp);
 
@@ -415,6 +494,8 @@ void xtap_dp_close(struct xtap_dp *dp)
 	for (int i = 0; i < 4; i++)
 		if (*prog_fd(dp, i) >= 0)
 			close(*prog_fd(dp, i));
+	if (dp->old_xdp >= 0)
+		close(dp->old_xdp);
 	fds_reset(dp);
 	xtap_bpf__destroy(dp->skel);
 	dp->skel = NULL;

@@ -40,6 +40,7 @@ struct xtap_dp_iface {
 struct xtap_dp {
 	struct xtap_cls_maps maps; /* map fds, pinned */
 	int prog_xdp, prog_tc_in, prog_tc_out, prog_vt;
+	int old_xdp; /* the XDP program of a replaced datapath (another layout), -1: none */
 	int adopted; /* maps came from pins, not from this start */
 	uint32_t max_criteria;
 	char pin_dir[128];
