@@ -149,15 +149,20 @@ __noinline int xtap_rule_match(const struct xtap_rule *r, struct xtap_cls_state 
 	return 1;
 }
 
+/* Slots per CPU in XTAP_MAP_STATS (the rules map's size), set by the
+ * loader. */
+const volatile __u32 xtap_stats_slots = XTAP_MAX_CRITERIA_DEFAULT;
+
 /* Count a match and collect its content destinations, once each. */
 __noinline int xtap_record(struct xtap_cls_state *s, __u32 slot, const struct xtap_rule *r)
 {
 	struct xtap_crit_stats *st;
-	__u32 n, k, ncd;
+	__u32 n, k, ncd, idx;
 
 	if (!s || !r)
 		return 0;
-	st = bpf_map_lookup_elem(&XTAP_MAP_STATS, &slot);
+	idx = bpf_get_smp_processor_id() * xtap_stats_slots + slot;
+	st = bpf_map_lookup_elem(&XTAP_MAP_STATS, &idx);
 	if (st) {
 		st->packets++;
 		st->bytes += s->pkt.ip_len;
@@ -202,31 +207,50 @@ __noinline int xtap_record(struct xtap_cls_state *s, __u32 slot, const struct xt
 	return 1;
 }
 
-/* Check every candidate of one index entry. */
-__noinline int xtap_scan(const struct xtap_cand *c, struct xtap_cls_state *s)
+/* Check one candidate slot: its rule, then count it if it matches. */
+static __always_inline void check_slot(__u32 slot, struct xtap_cls_state *s)
 {
-	__u32 n;
+	struct xtap_rule *r = bpf_map_lookup_elem(&XTAP_MAP_RULES, &slot);
+
+	if (!r || !(r->flags & XTAP_R_ACTIVE)) {
+		counter_inc(XTAP_G_RULE_STALE);
+		return;
+	}
+	if (xtap_rule_match(r, s))
+		xtap_record(s, slot, r);
+}
+
+/* Positions of an exact entry copied and checked at a time: all 16 at
+ * once took the programs' combined stack past the verifier's 512 bytes. */
+#define XTAP_SCAN_HALF (XTAP_MAX_CAND / 2)
+
+/* Check the candidates at positions half * XTAP_SCAN_HALF on of one exact
+ * or wildcard entry found under a key of hash h. -1: the entry holds
+ * another key's value (its memory reused under this reader, xtap.h),
+ * nothing was checked: look the key up again; 1: positions past this half
+ * are in use; 0: done. */
+__noinline int xtap_scan(const struct xtap_cand *c, __u32 h, __u32 half, struct xtap_cls_state *s)
+{
+	__u32 slot[XTAP_SCAN_HALF], n, base;
 
 	if (!c || !s)
 		return 0;
-	n = c->r0.cand_n;
-	for (__u32 i = 0; i < XTAP_MAX_CAND; i++) {
-		const struct xtap_rule *r;
-		__u32 slot;
-
-		if (i >= n)
+	base = half ? XTAP_SCAN_HALF : 0;
+	n = *(volatile const __u32 *)&c->n;
+	if ((n & ~0xffu) != XTAP_CAND_TAG(h))
+		return -1;
+	__builtin_memcpy(slot, &c->slot[base], sizeof(slot));
+	asm volatile("" ::: "memory"); /* the slots copied before n is read again */
+	if (*(volatile const __u32 *)&c->n != n)
+		return -1;
+	n = XTAP_CAND_N(n);
+	for (__u32 i = 0; i < XTAP_SCAN_HALF; i++) {
+		if (base + i >= n)
 			break;
-		slot = c->slot[i];
-		/* the first candidate's rule is in the entry (xtap.h) */
-		r = i == 0 && c->r0.uid ? &c->r0 : bpf_map_lookup_elem(&XTAP_MAP_RULES, &slot);
-		if (!r || !(r->flags & XTAP_R_ACTIVE)) {
-			counter_inc(XTAP_G_RULE_STALE);
-			continue;
-		}
-		if (xtap_rule_match(r, s))
-			xtap_record(s, slot, r);
+		if (slot[i] != XTAP_SLOT_HOLE)
+			check_slot(slot[i], s);
 	}
-	return 0;
+	return !half && n > XTAP_SCAN_HALF;
 }
 
 static __always_inline void exact_key(struct xtap_exact_key *k, __u8 side, const struct xtap_cls_state *s,
@@ -243,18 +267,46 @@ static __always_inline void exact_key(struct xtap_exact_key *k, __u8 side, const
  * XTAP_MAP_XFILTER; 0 (a loader that did not set it) turns the filter off. */
 const volatile __u32 xtap_xfilter_mask = 0;
 
-/* 0 when no exact index entry can have this key: the hash lookup is skipped. */
-static __always_inline int xfilter_maybe(const struct xtap_exact_key *k)
+/* 0 when no exact index entry can have a key of hash h: the hash lookup is
+ * skipped. */
+static __always_inline int xfilter_maybe(__u32 h)
 {
-	__u32 h, w;
+	__u32 w;
 	__u64 *word;
 
 	if (!xtap_xfilter_mask)
 		return 1;
-	h = xtap_xfilter_hash(k) & xtap_xfilter_mask;
+	h &= xtap_xfilter_mask;
 	w = h >> 6;
 	word = bpf_map_lookup_elem(&XTAP_MAP_XFILTER, &w);
 	return !word || ((*word >> (h & 63)) & 1); /* no word (a smaller map): look it up */
+}
+
+/* Look key k up in the exact index and check its candidates, again when
+ * the entry read was another key's (bounded: each try is a reuse of that
+ * very element by an update in between, a few per update at most; the
+ * bound also covers the second half's lookup). */
+static __always_inline void exact_scan(const struct xtap_exact_key *k, int filtered, struct xtap_cls_state *s)
+{
+	__u32 h = xtap_xfilter_hash(k);
+
+	if (filtered && !xfilter_maybe(h))
+		return;
+	for (int t = 0, half = 0; t < 6; t++) {
+		struct xtap_cand *c = bpf_map_lookup_elem(&XTAP_MAP_EXACT, k);
+		int r;
+
+		if (!c)
+			return;
+		r = xtap_scan(c, h, half, s);
+		if (!r)
+			return;
+		/* 1: the second half from the entry as it is now, which
+		 * holds every criterion still indexed at its position */
+		if (r > 0)
+			half = 1;
+	}
+	counter_inc(XTAP_G_CAND_REUSED);
 }
 
 /* Longest-prefix lookup for one address in the prefix trie (xtap.h): the
@@ -312,19 +364,9 @@ __noinline int xtap_scan_chunk(const struct xtap_pchunk *c, struct xtap_cls_stat
 		return 0;
 	n = c->n;
 	for (__u32 i = 0; i < XTAP_PCHUNK_SLOTS; i++) {
-		struct xtap_rule *r;
-		__u32 slot;
-
 		if (i >= n)
 			break;
-		slot = c->slot[i];
-		r = bpf_map_lookup_elem(&XTAP_MAP_RULES, &slot);
-		if (!r || !(r->flags & XTAP_R_ACTIVE)) {
-			counter_inc(XTAP_G_RULE_STALE);
-			continue;
-		}
-		if (xtap_rule_match(r, s))
-			xtap_record(s, slot, r);
+		check_slot(c->slot[i], s);
 	}
 	return 0;
 }
@@ -477,7 +519,6 @@ __noinline int xtap_frag_record(struct xtap_cls_state *s)
 __noinline int xtap_classify(struct xtap_cls_state *s)
 {
 	struct xtap_exact_key ek;
-	struct xtap_cand *c;
 	__u32 zero = 0, *present, bits, is6;
 
 	if (!s)
@@ -493,15 +534,11 @@ __noinline int xtap_classify(struct xtap_cls_state *s)
 
 	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_EXACT_SRC)) {
 		exact_key(&ek, XTAP_SIDE_SRC, s, s->pkt.src);
-		c = xfilter_maybe(&ek) ? bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek) : NULL;
-		if (c)
-			xtap_scan(c, s);
+		exact_scan(&ek, 1, s);
 	}
 	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_EXACT_DST)) {
 		exact_key(&ek, XTAP_SIDE_DST, s, s->pkt.dst);
-		c = xfilter_maybe(&ek) ? bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek) : NULL;
-		if (c)
-			xtap_scan(c, s);
+		exact_scan(&ek, 1, s);
 	}
 	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_PREFIX_SRC))
 		plist_scan(xtap_ptrie_lookup(s, XTAP_SIDE_SRC), s);
@@ -509,9 +546,7 @@ __noinline int xtap_classify(struct xtap_cls_state *s)
 		plist_scan(xtap_ptrie_lookup(s, XTAP_SIDE_DST), s);
 	if (bits & XTAP_PRESENT_BIT(s->dir, is6, XTAP_ST_WILD)) {
 		exact_key(&ek, XTAP_SIDE_WILD, s, 0);
-		c = bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek);
-		if (c)
-			xtap_scan(c, s);
+		exact_scan(&ek, 0, s);
 	}
 
 	if (s->pkt.frag == FRAG_FIRST)

@@ -17,9 +17,13 @@ struct {
 	__type(value, struct xtap_rule);
 } XTAP_MAP_RULES SEC(".maps");
 
+/* Criterion counters, an entry per CPU and slot (xtap.h), CPU-major: a
+ * plain array because a hit then reads one line where a per-CPU array reads
+ * two in a row (its pointer table, then the CPU's copy), each a cache and
+ * TLB miss at a million criteria. Written only from the entry's CPU. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XTAP_MAX_CRITERIA_DEFAULT);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XTAP_MAX_CRITERIA_DEFAULT * 2);
 	__type(key, __u32);
 	__type(value, struct xtap_crit_stats);
 } XTAP_MAP_STATS SEC(".maps");
@@ -108,6 +112,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } XTAP_MAP_COUNTERS SEC(".maps");
+
+/* Never read: its size is XTAP_LAYOUT_VERSION (xtap.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XTAP_LAYOUT_VERSION);
+	__type(key, __u32);
+	__type(value, __u32);
+} XTAP_MAP_LAYOUT SEC(".maps");
 
 /* Content destinations by index; written by the loader before a rule names them. */
 struct {

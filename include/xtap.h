@@ -64,6 +64,13 @@
 #define XTAP_MAP_CDESTS xtap_cdests
 #define XTAP_MAP_CD_STATS xtap_cd_stats
 #define XTAP_MAP_XFILTER xtap_xfilter
+/* The version of what the programs and the loader agree on beyond the maps'
+ * sizes (the meaning of their values): the size of a map of its own, so
+ * that a datapath pinned by another version is replaced, not adopted.
+ * Raised with every change of meaning. 2: tagged candidate sets, positions
+ * kept, criterion counters per CPU in a plain array. */
+#define XTAP_MAP_LAYOUT xtap_layout
+#define XTAP_LAYOUT_VERSION 2
 /* A map's name as a string (its pin, libbpf's lookup by name):
  * XTAP_MAP_NAME(XTAP_MAP_RULES) is "xtap_rules". */
 #define XTAP_MAP_NAME(m) XTAP_MAP_NAME_(m)
@@ -255,23 +262,28 @@ struct xtap_rule {
 	struct xtap_valset dport;
 	struct xtap_valset itype;
 	struct xtap_valset icode;
-	__u32 cand_n; /* 0 in xtap_rules; in struct xtap_cand's r0: the entry's candidates */
+	__u32 pad2;
 };
 _Static_assert(sizeof(struct xtap_rule) == 112, "rule size");
 
 /* Candidate set of an exact or wildcard index entry: slots into
- * xtap_rules, and the rule of the first one inline (r0, a copy the loader
- * writes with the entry; r0.uid 0: read it from xtap_rules), so that a hit
- * on an entry of one criterion reads no map after the hash element (issue
- * 15: every map read of a cold hit is a cache and TLB miss). The count is
- * r0.cand_n. 176 bytes: the hash element (48 bytes of header, the key
- * rounded to 24, the allocator's 8) stays in the kernel's 256-byte kmalloc
- * class; one byte more and it is 512. */
+ * xtap_rules. The kernel reuses a hash element's memory as soon as an
+ * update or delete has replaced it, while a program may still be reading
+ * it (issue 15: seen as a criterion counted twice in one packet), so a
+ * value must tell a reader what it is: n holds the count of positions in
+ * use (low 8 bits) and the tag of its key (XTAP_CAND_TAG), which a reader
+ * checks before and after it copies the slots; and a criterion keeps its
+ * position while it is indexed (a delete leaves XTAP_SLOT_HOLE, an add
+ * fills the first hole), so that even a mix of two versions of one key's
+ * value holds every criterion both versions hold. */
+#define XTAP_SLOT_HOLE 0xffffffffu
+#define XTAP_CAND_TAG(hash) ((hash)&0xffffff00u) /* of xtap_xfilter_hash(key) */
+#define XTAP_CAND_N(n) ((n)&0xffu)
 struct xtap_cand {
-	struct xtap_rule r0;
-	__u32 slot[XTAP_MAX_CAND];
+	__u32 n; /* XTAP_CAND_TAG(hash) | positions in use */
+	__u32 slot[XTAP_MAX_CAND]; /* XTAP_SLOT_HOLE: none */
 };
-_Static_assert(sizeof(struct xtap_cand) == 176, "cand size: the element within 256 bytes");
+_Static_assert(sizeof(struct xtap_cand) == 4 + 4 * XTAP_MAX_CAND, "cand size");
 
 /* Bitmap of a value set: bit v set when value v is in the set. */
 #define XTAP_SET_BYTES 8192
@@ -279,12 +291,16 @@ struct xtap_set {
 	__u8 bits[XTAP_SET_BYTES];
 };
 
-/* Per-CPU counters of one criterion. */
+/* Counters of one criterion on one CPU (xtap_stats: entry cpu * slots +
+ * slot, where slots is the rules map's size), and their sum over the CPUs
+ * (xtap_cls_stats). */
 struct xtap_crit_stats {
 	__u64 packets;
 	__u64 bytes; /* IP bytes: from the IP header to the end of the packet */
 	__u64 last_ns; /* bpf_ktime_get_ns() of the last match, 0 if none */
+	__u64 pad; /* 32 bytes: an entry never spans two cache lines */
 };
+_Static_assert(sizeof(struct xtap_crit_stats) == 32, "criterion stats size");
 
 /* Attached interface: bit position for scope masks and its group mask. */
 struct xtap_iface {
@@ -415,6 +431,7 @@ enum xtap_counter {
 	XTAP_G_FRAG_NONE, /* later fragments whose first fragment matched nothing */
 	XTAP_G_MATCH_UNREAD, /* packets a criterion matched only because a field it sets was unreadable */
 	XTAP_G_MATCHED_BYTES, /* bytes (from the IP header on) of the packets XTAP_G_MATCHED counts */
+	XTAP_G_CAND_REUSED, /* index lookups given up: the entry's memory reused under the reader every try */
 	XTAP_G_COUNT,
 };
 /* Entries of the counters map: more than XTAP_G_COUNT, so that a later build

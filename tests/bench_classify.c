@@ -264,6 +264,7 @@ static int set_open(struct set *s, uint32_t max)
 	    SHARE(xtap_counters) || SHARE(xtap_xfilter))
 		return -1;
 	s->cold->rodata->xtap_xfilter_mask = s->skel->rodata->xtap_xfilter_mask;
+	s->cold->rodata->xtap_stats_slots = s->skel->rodata->xtap_stats_slots;
 	if (bench_bpf__load(s->cold))
 		return -1;
 #undef SHARE

@@ -11,6 +11,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1361,6 +1362,64 @@ static int delete_and_reuse(void)
 	return 0;
 }
 
+static int on_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* A criterion matched on two CPUs: each CPU's entry (xtap.h: cpu * slots +
+ * slot) holds its own packets and the sum is both. The test run executes on
+ * the calling thread's CPU. */
+static int counters_per_cpu(void)
+{
+	struct crit_text ct = { .src = V4A };
+	struct pkt_spec s = { .family = 4, .proto = 17, .sport = 1, .dport = 2, .payload = 10 };
+	struct xtap_crit_stats st, v;
+	struct pkt_layout lay;
+	struct run_out out;
+	cpu_set_t was;
+	uint32_t slot, key, slots = 1u << 16; /* tenv_open's size */
+	uint8_t f[256];
+	int len, runs[2] = { 3, 5 }, ok = 0;
+
+	if (libbpf_num_possible_cpus() < 2 || sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("    one CPU: only one entry to check\n");
+		runs[1] = 0;
+	}
+	pkt_addr(s.src, V4A);
+	pkt_addr(s.dst, V4B);
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(!add_criteria(&ct, 1, &slot), "add");
+	REQUIRE(!sched_getaffinity(0, sizeof(was), &was), "affinity");
+	for (int c = 0; c < 2; c++) {
+		if (runs[c] && on_cpu(c))
+			break;
+		for (int i = 0; i < runs[c]; i++)
+			if (tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out))
+				goto restore;
+	}
+	ok = 1;
+restore:
+	sched_setaffinity(0, sizeof(was), &was);
+	REQUIRE(ok, "runs on CPUs 0 and 1");
+	for (int c = 0; c < 2; c++) {
+		key = (uint32_t)c * slots + slot;
+		REQUIRE(!bpf_map_lookup_elem(env.maps.stats, &key, &v), "entry of CPU %d", c);
+		REQUIRE(v.packets == (uint64_t)runs[c] && v.bytes == (uint64_t)runs[c] * 38,
+			"CPU %d: %llu packets, %llu bytes (want %d, %d)", c, (unsigned long long)v.packets,
+			(unsigned long long)v.bytes, runs[c], runs[c] * 38);
+	}
+	REQUIRE(!xtap_cls_stats(env.cls, slot, &st), "stats");
+	REQUIRE(st.packets == (uint64_t)(runs[0] + runs[1]) && st.last_ns, "sum %llu packets",
+		(unsigned long long)st.packets);
+	return 0;
+}
+
 /* Run one TCP packet from V4A to V4B port dport at XDP: its CD list. */
 static int xdp_cd_list(unsigned dport, char *out, size_t outlen)
 {
@@ -1384,57 +1443,59 @@ static int xdp_cd_list(unsigned dport, char *out, size_t outlen)
 	return 0;
 }
 
-/* Every exact index entry carries its first candidate's rule as the rules
- * map holds it, and its count (xtap.h, struct xtap_cand). */
-static int inline_rules_consistent(const char *when)
+/* The one exact entry of V4A as source holds want[0..n-1] at those
+ * positions (XTAP_SLOT_HOLE: a hole) and its key's tag (xtap.h, struct
+ * xtap_cand: a criterion keeps its position while indexed). */
+static int v4a_entry_is(const uint32_t *want, uint32_t n, const char *when)
 {
-	struct xtap_exact_key key, next;
+	struct xtap_exact_key k = { .kind = XTAP_KIND(XTAP_SIDE_SRC, XTAP_DIR_IN), .family = XTAP_AF_INET };
 	struct xtap_cand c;
-	struct xtap_rule r;
-	void *prev = NULL;
 
-	while (!bpf_map_get_next_key(env.maps.exact, prev, &next)) {
-		key = next;
-		prev = &key;
-		REQUIRE(!bpf_map_lookup_elem(env.maps.exact, &key, &c), "%s: entry", when);
-		REQUIRE(c.r0.cand_n >= 1 && c.r0.cand_n <= XTAP_MAX_CAND, "%s: count %u", when, c.r0.cand_n);
-		REQUIRE(!bpf_map_lookup_elem(env.maps.rules, &c.slot[0], &r), "%s: rule", when);
-		r.cand_n = c.r0.cand_n;
-		REQUIRE(!memcmp(&r, &c.r0, sizeof(r)), "%s: the inline rule is not slot %u's", when, c.slot[0]);
-	}
+	pkt_addr(k.addr, V4A);
+	REQUIRE(!bpf_map_lookup_elem(env.maps.exact, &k, &c), "%s: no entry", when);
+	REQUIRE((c.n & ~0xffu) == (xtap_xfilter_hash(&k) & ~0xffu), "%s: tag %#x", when, c.n);
+	REQUIRE(XTAP_CAND_N(c.n) == n, "%s: %u positions, want %u", when, XTAP_CAND_N(c.n), n);
+	for (uint32_t i = 0; i < n; i++)
+		REQUIRE(c.slot[i] == want[i], "%s: position %u holds %#x, want %#x", when, i, c.slot[i], want[i]);
 	return 0;
 }
 
-/* An exact entry's first candidate deleted: the next one's rule takes its
- * place in the entry; the deleted one never matches again. Expectations
- * from the criteria: a packet matches the ones whose port it carries. */
+/* Criteria on one exact address deleted and added: the others keep their
+ * positions, an add fills the first hole, trailing holes go; a deleted one
+ * never matches again. Expectations from the criteria (a packet matches
+ * the ones whose port it carries; CDs in the order of their positions) and
+ * from xtap.h's contract. */
 static int entry_first_deleted(void)
 {
-	struct crit_text ct[3] = { { .src = V4A, .dport = "80", .cds = "1" },
+	struct crit_text ct[4] = { { .src = V4A, .dport = "80", .cds = "1" },
 				   { .src = V4A, .dport = "443", .cds = "2" },
-				   { .src = V4A, .dport = "80,53", .cds = "3" } };
-	uint32_t slots[3];
+				   { .src = V4A, .dport = "80,53", .cds = "3" },
+				   { .src = V4A, .dport = "443", .cds = "4" } };
+	uint32_t slots[4], h = XTAP_SLOT_HOLE;
 	char got[64];
 
 	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
 	REQUIRE(!add_criteria(ct, 3, slots), "add");
-	if (inline_rules_consistent("three on one address"))
+	if (v4a_entry_is((uint32_t[]){ slots[0], slots[1], slots[2] }, 3, "three on one address"))
 		return -1;
 	REQUIRE(!xdp_cd_list(80, got, sizeof(got)) && !strcmp(got, "1,3"), "port 80: CDs %s", got);
 	REQUIRE(!xdp_cd_list(443, got, sizeof(got)) && !strcmp(got, "2"), "port 443: CDs %s", got);
 	REQUIRE(!xtap_cls_del(env.cls, slots[0]), "delete the first");
-	if (inline_rules_consistent("first deleted"))
+	if (v4a_entry_is((uint32_t[]){ h, slots[1], slots[2] }, 3, "first deleted"))
 		return -1;
 	REQUIRE(!xdp_cd_list(80, got, sizeof(got)) && !strcmp(got, "3"), "port 80 after delete: CDs %s", got);
 	REQUIRE(!xdp_cd_list(443, got, sizeof(got)) && !strcmp(got, "2"), "port 443 after delete: CDs %s", got);
-	REQUIRE(!xtap_cls_del(env.cls, slots[1]), "delete the new first");
-	if (inline_rules_consistent("second deleted"))
+	REQUIRE(!add_criteria(&ct[3], 1, &slots[3]), "add a fourth");
+	if (v4a_entry_is((uint32_t[]){ slots[3], slots[1], slots[2] }, 3, "the hole filled"))
 		return -1;
-	REQUIRE(!xdp_cd_list(443, got, sizeof(got)) && !strcmp(got, ""), "port 443 after its delete: CDs %s", got);
-	REQUIRE(!xdp_cd_list(53, got, sizeof(got)) && !strcmp(got, "3"), "port 53: CDs %s", got);
+	REQUIRE(!xdp_cd_list(443, got, sizeof(got)) && !strcmp(got, "4,2"), "port 443, hole filled: CDs %s", got);
 	REQUIRE(!xtap_cls_del(env.cls, slots[2]), "delete the last");
+	if (v4a_entry_is((uint32_t[]){ slots[3], slots[1] }, 2, "last deleted: the trailing position goes"))
+		return -1;
+	REQUIRE(!xdp_cd_list(53, got, sizeof(got)) && !strcmp(got, ""), "port 53 after its delete: CDs %s", got);
+	REQUIRE(!xtap_cls_del(env.cls, slots[3]) && !xtap_cls_del(env.cls, slots[1]), "delete the rest");
 	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "entry left");
-	REQUIRE(!xdp_cd_list(53, got, sizeof(got)) && !strcmp(got, ""), "port 53 after all deleted: CDs %s", got);
+	REQUIRE(!xdp_cd_list(443, got, sizeof(got)) && !strcmp(got, ""), "port 443 after all deleted: CDs %s", got);
 	return 0;
 }
 
@@ -1970,7 +2031,8 @@ int main(void)
 		{ "every truncation of valid frames", truncations },
 		{ "bounds refuse cleanly", bounds },
 		{ "delete empties the maps, slots reused clean", delete_and_reuse },
-		{ "an exact entry's first criterion deleted: the next one's rule in its place", entry_first_deleted },
+		{ "a criterion's counters: an entry per CPU, summed", counters_per_cpu },
+		{ "an exact entry keeps its criteria's positions: holes, filled, trimmed", entry_first_deleted },
 		{ "more matches than the result bound", match_bound },
 		{ "exact pre-filter follows the exact index", exact_prefilter },
 		{ "updates under traffic never miss a criterion", under_traffic },

@@ -66,24 +66,29 @@ static uint64_t pinned_counter(uint32_t idx)
 	return sum;
 }
 
-/* Packets counted for a rule slot, read through the pinned map. */
+/* Packets counted for a rule slot, read through the pinned map: entry
+ * cpu * slots + slot (xtap.h), slots the rules map's size (1024 here). */
 static uint64_t pinned_packets(uint32_t slot)
 {
 	char path[128];
-	struct xtap_crit_stats per[64];
+	struct xtap_crit_stats v;
 	uint64_t sum = 0;
 	int fd, n = libbpf_num_possible_cpus();
 
 	snprintf(path, sizeof(path), "%s/xtap_stats", pin_dir);
 	fd = bpf_obj_get(path);
-	if (fd < 0 || n > 64 || bpf_map_lookup_elem(fd, &slot, per)) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return (uint64_t)-1;
+	for (int i = 0; i < n; i++) {
+		uint32_t key = (uint32_t)i * 1024 + slot;
+
+		if (bpf_map_lookup_elem(fd, &key, &v)) {
+			close(fd);
+			return (uint64_t)-1;
+		}
+		sum += v.packets;
 	}
 	close(fd);
-	for (int i = 0; i < n; i++)
-		sum += per[i].packets;
 	return sum;
 }
 
@@ -170,11 +175,11 @@ static int life(enum xtap_attach_mode mode)
 	return 0;
 }
 
-/* A datapath pinned by a version of another map layout (here the exact
- * index of the 68-byte candidate value that came before the inline rule)
+/* A datapath pinned by another version (here: one without the layout
+ * version map, as every version before it, or with another version in it)
  * is not adopted: its pins are replaced by a fresh datapath, its XDP
  * program detached, its TC filters replaced, and the new one intercepts. */
-static int layout_replaced(void)
+static int layout_replaced_by(int version)
 {
 	struct xtap_dp_opts o = {
 		.pin_dir = pin_dir, .vt_name = "vtt0", .vt_peer = "vtt1", .ipv6 = 1, .max_criteria = 1024
@@ -197,20 +202,21 @@ static int layout_replaced(void)
 	REQUIRE(!err, "open: %s", strerror(-err));
 	REQUIRE(!xtap_dp_attach(&dp, "a0", XTAP_ATTACH_XDP_GENERIC), "attach");
 	xtap_dp_close(&dp); /* the old version's daemon is gone, its datapath runs */
-	snprintf(path, sizeof(path), "%s/xtap_exact", pin_dir);
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "xtap_exact", sizeof(struct xtap_exact_key), 68, 1024,
-			    &(struct bpf_map_create_opts){ .sz = sizeof(struct bpf_map_create_opts),
-							   .map_flags = BPF_F_NO_PREALLOC });
-	REQUIRE(fd >= 0 && !unlink(path) && !bpf_obj_pin(fd, path), "an old layout's pin: %s", strerror(errno));
-	close(fd);
+	snprintf(path, sizeof(path), "%s/xtap_layout", pin_dir);
+	REQUIRE(!unlink(path), "unpin the layout map");
+	if (version) {
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xtap_layout", 4, 4, (uint32_t)version, NULL);
+		REQUIRE(fd >= 0 && !bpf_obj_pin(fd, path), "layout %d: %s", version, strerror(errno));
+		close(fd);
+	}
 
 	err = xtap_dp_open(&dp, &o);
-	REQUIRE(!err, "open over another layout: %s", strerror(-err));
-	REQUIRE(!dp.adopted, "adopted a datapath of another layout");
-	REQUIRE(!bpf_obj_get_info_by_fd(dp.maps.exact, &info, &len) && info.value_size == sizeof(struct xtap_cand),
-		"exact index value %u bytes", info.value_size);
+	REQUIRE(!err, "open over another version: %s", strerror(-err));
+	REQUIRE(!dp.adopted, "adopted a datapath of another version");
+	REQUIRE(!bpf_obj_get_info_by_fd(dp.maps.layout, &info, &len) && info.max_entries == XTAP_LAYOUT_VERSION,
+		"layout version %u", info.max_entries);
 	REQUIRE(!xtap_dp_attach(&dp, "a0", XTAP_ATTACH_XDP_GENERIC), "attach");
-	REQUIRE(count_lines("ip -d link show a0 | grep -c 'prog/xdp'") == 1, "XDP programs: %d",
+	REQUIRE(count_lines("ip -d link show a0 | grep 'prog/xdp'") == 1, "XDP programs: %d",
 		count_lines("ip -d link show a0 | grep 'prog/xdp'"));
 	REQUIRE(count_lines("tc filter show dev a0 ingress | grep handle") == 1, "ingress filters");
 	cls = xtap_cls_new(&dp.maps, dp.max_criteria, XTAP_MAX_SETS_DEFAULT);
@@ -227,6 +233,16 @@ static int layout_replaced(void)
 	REQUIRE(!xtap_dp_teardown(&dp), "teardown");
 	REQUIRE(count_lines("ip -d link show a0 | grep -E -w 'xdp|xdpgeneric|prog/xdp'") == 0, "XDP left");
 	return 0;
+}
+
+static int layout_none(void)
+{
+	return layout_replaced_by(0);
+}
+
+static int layout_other(void)
+{
+	return layout_replaced_by(XTAP_LAYOUT_VERSION + 1);
 }
 
 static int test_native(void)
@@ -259,7 +275,8 @@ int main(void)
 	t_record("load, crash, adopt, teardown: XDP native", test_native(), NULL);
 	t_record("load, crash, adopt, teardown: XDP generic", test_generic(), NULL);
 	t_record("load, crash, adopt, teardown: TC only", test_tc(), NULL);
-	t_record("a datapath pinned by another map layout is replaced, not adopted", layout_replaced(), NULL);
+	t_record("a datapath pinned before the layout version map is replaced, not adopted", layout_none(), NULL);
+	t_record("a datapath pinned with another layout version is replaced, not adopted", layout_other(), NULL);
 	/* whatever a failure left: the namespace goes with the process, pins not */
 	if (system("rm -rf /sys/fs/bpf/xtap-test-*") != 0)
 		printf("could not remove test pins\n");

@@ -95,6 +95,8 @@ struct xtap_cls {
 	struct iface_rec ifaces[XTAP_MAX_IFACES];
 	int sync_outer, sync_inner;
 	void *zero_stats;
+	uint32_t stats_slots; /* slots per CPU in the stats map: entry cpu * stats_slots + slot */
+	uint32_t *stats_keys; /* ncpus keys of one slot's counters */
 	const struct xtap_rule *adopt_from; /* xtap_cls_adopt: the pinned rule */
 	uint64_t *xf_words; /* the exact pre-filter as written to its map */
 	uint8_t *xf_cnt; /* per bit: exact-anchored slots hashing to it */
@@ -248,8 +250,20 @@ struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_cri
 		cls->max_cds = info.max_entries;
 	}
 	cls->cds = calloc(cls->max_cds, sizeof(*cls->cds));
-	if (!cls->slots || !cls->ready || !cls->pending || !cls->sets || !cls->zero_stats || !cls->cds)
+	cls->stats_keys = calloc(cls->ncpus, sizeof(uint32_t));
+	if (!cls->slots || !cls->ready || !cls->pending || !cls->sets || !cls->zero_stats || !cls->cds ||
+	    !cls->stats_keys)
 		goto fail;
+	{
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+
+		/* the programs index it by the rules map's size (xtap_stats_slots) */
+		if (bpf_obj_get_info_by_fd(maps->stats, &info, &len) ||
+		    info.max_entries < max_criteria * (uint32_t)cls->ncpus)
+			goto fail;
+		cls->stats_slots = info.max_entries / (uint32_t)cls->ncpus;
+	}
 	if (sync_init(cls) || xf_init(cls))
 		goto fail;
 	cls->pd = pdir_new(&(struct pdir_maps){ maps->pnodes, maps->pleaf, maps->pchunk }, sync_cb, cls);
@@ -280,6 +294,7 @@ void xtap_cls_free(struct xtap_cls *cls)
 	arr_free(cls->pending, cls->max, sizeof(uint32_t));
 	free(cls->sets);
 	free(cls->zero_stats);
+	free(cls->stats_keys);
 	free(cls->cds);
 	free(cls);
 }
@@ -621,21 +636,25 @@ static void exact_key_of(const struct slot_rec *rec, struct xtap_exact_key *k)
 		memcpy(k->addr, rec->addr, 16);
 }
 
-/* The entry's inline copy of its first candidate's rule (struct
- * xtap_cand): from the rules map, which holds every indexed slot's rule;
- * none (uid 0: the program reads the map) if it cannot be read. */
-static void cand_r0(const struct xtap_cls *cls, struct xtap_cand *c, uint32_t n)
+/* An entry's n: its key's tag and the positions in use (xtap.h). */
+static uint32_t cand_n(const struct xtap_exact_key *k, uint32_t npos)
 {
-	if (!n || bpf_map_lookup_elem(cls->m.rules, &c->slot[0], &c->r0))
-		memset(&c->r0, 0, sizeof(c->r0));
-	c->r0.cand_n = n;
+	return XTAP_CAND_TAG(xtap_xfilter_hash(k)) | npos;
+}
+
+/* Positions in use once trailing holes are dropped. */
+static uint32_t cand_trim(const struct xtap_cand *c, uint32_t npos)
+{
+	while (npos && c->slot[npos - 1] == XTAP_SLOT_HOLE)
+		npos--;
+	return npos;
 }
 
 static int exact_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
 {
 	struct xtap_exact_key k;
 	struct xtap_cand cand;
-	uint32_t n;
+	uint32_t npos, i;
 	int err;
 
 	exact_key_of(rec, &k);
@@ -644,13 +663,14 @@ static int exact_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t 
 			return -errno;
 		memset(&cand, 0, sizeof(cand));
 	}
-	n = cand.r0.cand_n;
-	if (n >= XTAP_MAX_CAND)
+	npos = XTAP_CAND_N(cand.n);
+	/* the first hole, else a new position: indexed criteria never move */
+	for (i = 0; i < npos && cand.slot[i] != XTAP_SLOT_HOLE; i++)
+		;
+	if (i >= XTAP_MAX_CAND)
 		return -ENOSPC;
-	cand.slot[n++] = slot;
-	if (n == 1)
-		cand_r0(cls, &cand, n); /* the rule is in the map before its index entry */
-	cand.r0.cand_n = n;
+	cand.slot[i] = slot;
+	cand.n = cand_n(&k, i == npos ? npos + 1 : npos);
 	if ((err = xf_inc(cls, rec, 1)))
 		return err;
 	if (bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY)) {
@@ -665,22 +685,22 @@ static int exact_del(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t 
 {
 	struct xtap_exact_key k;
 	struct xtap_cand cand;
-	uint32_t i, n;
+	uint32_t i, npos;
 
 	exact_key_of(rec, &k);
 	if (bpf_map_lookup_elem(cls->m.exact, &k, &cand))
 		return -errno;
-	n = cand.r0.cand_n;
-	for (i = 0; i < n && cand.slot[i] != slot; i++)
+	npos = XTAP_CAND_N(cand.n);
+	for (i = 0; i < npos && cand.slot[i] != slot; i++)
 		;
-	if (i == n)
+	if (i == npos)
 		return -ENOENT;
-	memmove(&cand.slot[i], &cand.slot[i + 1], (n - i - 1) * sizeof(uint32_t));
-	cand.slot[--n] = 0;
-	if (i == 0)
-		cand_r0(cls, &cand, n);
-	cand.r0.cand_n = n;
-	if (n ? bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY) : bpf_map_delete_elem(cls->m.exact, &k))
+	cand.slot[i] = XTAP_SLOT_HOLE;
+	npos = cand_trim(&cand, npos);
+	for (uint32_t j = npos; j < XTAP_MAX_CAND; j++)
+		cand.slot[j] = 0;
+	cand.n = cand_n(&k, npos);
+	if (npos ? bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY) : bpf_map_delete_elem(cls->m.exact, &k))
 		return -errno;
 	xf_dec(cls, rec);
 	return 0;
@@ -786,6 +806,16 @@ static int slot_alloc(struct xtap_cls *cls, uint32_t *slot)
 	return 0;
 }
 
+/* A slot's counters on every CPU, zeroed in one call. */
+static int stats_zero(struct xtap_cls *cls, uint32_t slot)
+{
+	uint32_t count = (uint32_t)cls->ncpus;
+
+	for (int c = 0; c < cls->ncpus; c++)
+		cls->stats_keys[c] = (uint32_t)c * cls->stats_slots + slot;
+	return bpf_map_update_batch(cls->m.stats, cls->stats_keys, cls->zero_stats, &count, NULL) ? -1 : 0;
+}
+
 static int rule_clear(struct xtap_cls *cls, uint32_t slot)
 {
 	struct xtap_rule r;
@@ -829,8 +859,7 @@ int xtap_cls_add(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_t 
 	rec.uid = r.uid = cls->uid_next++;
 	/* counters, then the rule, then the index: nothing can reach the slot
 	 * before it is complete */
-	if (bpf_map_update_elem(cls->m.stats, &slot, cls->zero_stats, BPF_ANY) ||
-	    bpf_map_update_elem(cls->m.rules, &slot, &r, BPF_ANY)) {
+	if (stats_zero(cls, slot) || bpf_map_update_elem(cls->m.rules, &slot, &r, BPF_ANY)) {
 		err = -errno;
 		goto out_slot;
 	}
@@ -890,28 +919,32 @@ uint32_t xtap_cls_count(const struct xtap_cls *cls)
 	return cls->count;
 }
 
+static void stats_add(struct xtap_crit_stats *sum, const struct xtap_crit_stats *v)
+{
+	sum->packets += v->packets;
+	sum->bytes += v->bytes;
+	if (v->last_ns > sum->last_ns)
+		sum->last_ns = v->last_ns;
+}
+
 int xtap_cls_stats(struct xtap_cls *cls, uint32_t slot, struct xtap_crit_stats *sum)
 {
-	struct xtap_crit_stats *per = calloc(cls->ncpus, sizeof(*per));
+	struct xtap_crit_stats v;
 
-	if (!per)
-		return -ENOMEM;
 	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(cls->m.stats, &slot, per)) {
-		free(per);
-		return -errno;
+	if (slot >= cls->stats_slots)
+		return -EINVAL;
+	for (int c = 0; c < cls->ncpus; c++) {
+		uint32_t key = (uint32_t)c * cls->stats_slots + slot;
+
+		if (bpf_map_lookup_elem(cls->m.stats, &key, &v))
+			return -errno;
+		stats_add(sum, &v);
 	}
-	for (int i = 0; i < cls->ncpus; i++) {
-		sum->packets += per[i].packets;
-		sum->bytes += per[i].bytes;
-		if (per[i].last_ns > sum->last_ns)
-			sum->last_ns = per[i].last_ns;
-	}
-	free(per);
 	return 0;
 }
 
-#define STATS_RUN 256 /* slots per batch lookup: 24 bytes per CPU each */
+#define STATS_RUN 256 /* slots per batch lookup, one CPU at a time: 32 bytes each */
 
 static const uint32_t *sort_slots; /* qsort has no argument: for cmp_slot only */
 
@@ -922,11 +955,26 @@ static int cmp_slot(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Counters of slots first .. first + count - 1 on CPU c, in one call: 0
+ * when all were read, else -1 (the caller reads them one by one). */
+static int stats_run(struct xtap_cls *cls, int c, uint32_t first, uint32_t count, uint32_t *keys,
+		     struct xtap_crit_stats *out)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t key = (uint32_t)c * cls->stats_slots + first, prev = key - 1, next, got = count;
+
+	/* the batch starts after in_batch: the key before the first */
+	if (bpf_map_lookup_batch(cls->m.stats, key ? &prev : NULL, &next, keys, out, &got, &opts) &&
+	    errno != ENOENT) /* ENOENT: the end of the map, got is what was read */
+		return -1;
+	return got == count && keys[0] == key ? 0 : -1;
+}
+
 int xtap_cls_stats_many(struct xtap_cls *cls, const uint32_t *slots, size_t n, struct xtap_crit_stats *sums)
 {
 	size_t *order = malloc((n ? n : 1) * sizeof(*order));
 	uint32_t keys[STATS_RUN];
-	struct xtap_crit_stats *per = calloc((size_t)STATS_RUN * (size_t)cls->ncpus, sizeof(*per));
+	struct xtap_crit_stats *per = calloc(STATS_RUN, sizeof(*per));
 	int err = 0;
 
 	if (!order || !per) {
@@ -939,36 +987,24 @@ int xtap_cls_stats_many(struct xtap_cls *cls, const uint32_t *slots, size_t n, s
 	}
 	sort_slots = slots;
 	qsort(order, n, sizeof(*order), cmp_slot);
-	for (size_t i = 0; i < n && !err;) {
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		uint32_t first = slots[order[i]], prev = first - 1, next, count;
+	for (size_t i = 0, end; i < n && !err; i = end) {
+		uint32_t first = slots[order[i]], count;
 
-		if (first >= cls->max) {
+		if (first >= cls->stats_slots) {
 			err = -EINVAL;
 			break;
 		}
-		count = cls->max - first < STATS_RUN ? cls->max - first : STATS_RUN;
-		/* the batch starts after in_batch: the key before the first */
-		if (bpf_map_lookup_batch(cls->m.stats, first ? &prev : NULL, &next, keys, per, &count, &opts) &&
-		    errno != ENOENT) { /* ENOENT: the end of the map, count is what was read */
-			err = -errno;
-			break;
-		}
-		if (!count || keys[0] != first) { /* not the run asked for: read one by one */
-			err = xtap_cls_stats(cls, first, &sums[order[i]]);
-			i++;
-			continue;
-		}
-		for (; i < n && slots[order[i]] < first + count; i++) {
-			const struct xtap_crit_stats *v = &per[(size_t)(slots[order[i]] - first) * (size_t)cls->ncpus];
-			struct xtap_crit_stats *sum = &sums[order[i]];
-
-			for (int c = 0; c < cls->ncpus; c++) {
-				sum->packets += v[c].packets;
-				sum->bytes += v[c].bytes;
-				if (v[c].last_ns > sum->last_ns)
-					sum->last_ns = v[c].last_ns;
+		count = cls->stats_slots - first < STATS_RUN ? cls->stats_slots - first : STATS_RUN;
+		for (end = i; end < n && slots[order[end]] < first + count; end++)
+			;
+		for (int c = 0; c < cls->ncpus && !err; c++) {
+			if (stats_run(cls, c, first, count, keys, per)) { /* not the run asked for: one by one */
+				for (size_t j = i; j < end && !err; j++)
+					err = xtap_cls_stats(cls, slots[order[j]], &sums[order[j]]);
+				break;
 			}
+			for (size_t j = i; j < end; j++)
+				stats_add(&sums[order[j]], &per[slots[order[j]] - first]);
 		}
 	}
 out:
@@ -1079,21 +1115,24 @@ int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_
 	return 0;
 }
 
-/* Keep in a candidate set only the slots this library knows; 1 if changed. */
-static int cand_filter(const struct xtap_cls *cls, struct xtap_cand *c)
+/* Keep in a candidate set only the slots this library knows, in their
+ * positions; 1 if changed. */
+static int cand_filter(const struct xtap_cls *cls, const struct xtap_exact_key *k, struct xtap_cand *c)
 {
-	uint32_t k = 0, n = c->r0.cand_n < XTAP_MAX_CAND ? c->r0.cand_n : XTAP_MAX_CAND, first = c->slot[0];
+	uint32_t npos = XTAP_CAND_N(c->n) < XTAP_MAX_CAND ? XTAP_CAND_N(c->n) : XTAP_MAX_CAND, changed = 0;
 
-	for (uint32_t i = 0; i < n; i++)
-		if (c->slot[i] < cls->max && cls->slots[c->slot[i]].anchor != ANCHOR_NONE)
-			c->slot[k++] = c->slot[i];
-	for (uint32_t i = k; i < XTAP_MAX_CAND; i++)
+	for (uint32_t i = 0; i < npos; i++)
+		if (c->slot[i] != XTAP_SLOT_HOLE &&
+		    (c->slot[i] >= cls->max || cls->slots[c->slot[i]].anchor == ANCHOR_NONE)) {
+			c->slot[i] = XTAP_SLOT_HOLE;
+			changed = 1;
+		}
+	npos = cand_trim(c, npos);
+	for (uint32_t i = npos; i < XTAP_MAX_CAND; i++)
 		c->slot[i] = 0;
-	if (k == c->r0.cand_n)
+	if (!changed && c->n == cand_n(k, npos))
 		return 0;
-	if (!k || c->slot[0] != first)
-		cand_r0(cls, c, k);
-	c->r0.cand_n = k;
+	c->n = cand_n(k, npos);
 	return 1;
 }
 
@@ -1108,10 +1147,10 @@ static int sweep_index(struct xtap_cls *cls, int fd, size_t key_size, uint32_t *
 	while (!bpf_map_get_next_key(fd, prev, next)) {
 		memcpy(key, next, key_size);
 		prev = key;
-		if (bpf_map_lookup_elem(fd, key, &c) || !cand_filter(cls, &c))
+		if (bpf_map_lookup_elem(fd, key, &c) || !cand_filter(cls, (const struct xtap_exact_key *)key, &c))
 			continue;
 		(*changed)++;
-		if (c.r0.cand_n ? bpf_map_update_elem(fd, key, &c, BPF_ANY) : bpf_map_delete_elem(fd, key))
+		if (XTAP_CAND_N(c.n) ? bpf_map_update_elem(fd, key, &c, BPF_ANY) : bpf_map_delete_elem(fd, key))
 			return -errno;
 	}
 	return 0;

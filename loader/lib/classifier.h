@@ -19,6 +19,7 @@ struct xtap_cls_maps {
 	int rules, stats, exact, sets, ifaces, present, frags, counters;
 	int cdests, cd_stats;
 	int xfilter; /* the exact pre-filter; 0 or less: none (every exact lookup is made) */
+	int layout; /* XTAP_MAP_LAYOUT: pinned for the version check, never written */
 	int pnodes, pleaf, pchunk; /* the prefix index (xtap.h), required */
 };
 

@@ -32,7 +32,7 @@ static const struct map_ref maps[] = {
 	M(XTAP_MAP_PNODES, pnodes),	M(XTAP_MAP_PLEAF, pleaf),	M(XTAP_MAP_PCHUNK, pchunk),
 	M(XTAP_MAP_SETS, sets),		M(XTAP_MAP_IFACES, ifaces),	M(XTAP_MAP_PRESENT, present),
 	M(XTAP_MAP_FRAGS, frags),	M(XTAP_MAP_COUNTERS, counters), M(XTAP_MAP_CDESTS, cdests),
-	M(XTAP_MAP_CD_STATS, cd_stats), M(XTAP_MAP_XFILTER, xfilter),
+	M(XTAP_MAP_CD_STATS, cd_stats), M(XTAP_MAP_XFILTER, xfilter),	M(XTAP_MAP_LAYOUT, layout),
 };
 #undef M
 #define NMAPS (sizeof(maps) / sizeof(maps[0]))
@@ -126,7 +126,8 @@ static const char *layout_differs(const struct xtap_dp *dp)
 
 		if (!m || bpf_obj_get_info_by_fd(*map_fd((struct xtap_cls_maps *)&dp->maps, i), &info, &len) ||
 		    info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
-		    info.value_size != bpf_map__value_size(m) || info.map_flags != bpf_map__map_flags(m))
+		    info.value_size != bpf_map__value_size(m) || info.map_flags != bpf_map__map_flags(m) ||
+		    (!strcmp(maps[i].name, XTAP_MAP_NAME(XTAP_MAP_LAYOUT)) && info.max_entries != XTAP_LAYOUT_VERSION))
 			bad = maps[i].name;
 	}
 	xtap_bpf__destroy(s);
@@ -140,13 +141,16 @@ static int adopt(struct xtap_dp *dp)
 {
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
-	const char *bad;
+	const char *bad, *missing = NULL;
 	char path[256];
 
 	for (size_t i = 0; i < NMAPS; i++) {
 		pin_path(dp, maps[i].name, path, sizeof(path));
 		*map_fd(&dp->maps, i) = bpf_obj_get(path);
-		if (*map_fd(&dp->maps, i) < 0) {
+		if (*map_fd(&dp->maps, i) < 0 && errno == ENOENT) {
+			/* pinned by another version: its programs still wanted */
+			missing = missing ? missing : maps[i].name;
+		} else if (*map_fd(&dp->maps, i) < 0) {
 			log_warn("adopting the datapath: %s", path);
 			return -errno;
 		}
@@ -159,10 +163,9 @@ static int adopt(struct xtap_dp *dp)
 			return -errno;
 		}
 	}
-	if ((bad = layout_differs(dp))) {
-		log_warnx("the pinned datapath's map %s is not this version's layout: replacing it (criteria come "
-			  "from the state file)",
-			  bad);
+	if (missing || (bad = layout_differs(dp))) {
+		log_warnx("the pinned datapath's map %s is %s: replacing it (criteria come from the state file)",
+			  missing ? missing : bad, missing ? "missing" : "not this version's layout");
 		return -ESTALE;
 	}
 	if (bpf_obj_get_info_by_fd(dp->maps.rules, &info, &len))
@@ -213,7 +216,8 @@ static int pin_all(struct xtap_dp *dp, struct xtap_bpf *s)
 void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria)
 {
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_RULES, max_criteria);
-	bpf_map__set_max_entries(s->maps.XTAP_MAP_STATS, max_criteria);
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_STATS, max_criteria * (uint32_t)libbpf_num_possible_cpus());
+	s->rodata->xtap_stats_slots = max_criteria;
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_EXACT, max_criteria);
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_XFILTER, XTAP_XFILTER_WORDS(max_criteria));
 	/* the prefix arrays, preallocated: a chunk per criterion (an entry is
@@ -257,6 +261,7 @@ static int load(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 			goto fail;
 		}
 		s->rodata->xtap_xfilter_mask = info.max_entries * 64 - 1;
+		s->rodata->xtap_stats_slots = dp->max_criteria; /* the pinned rules map's size */
 	} else {
 		uint32_t max = o->max_criteria ? o->max_criteria : XTAP_MAX_CRITERIA_DEFAULT;
 
