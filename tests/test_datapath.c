@@ -106,6 +106,18 @@ static int count_lines(const char *cmd)
 	return n;
 }
 
+/* A clean start even after a failed case: no pins, vt pair, filters or XDP. */
+static int clean_start(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf %s; ip link del vtt0 2>/dev/null; tc qdisc del dev a0 clsact 2>/dev/null; "
+		 "ip link set a0 xdp off 2>/dev/null; ip link set a0 xdpgeneric off 2>/dev/null; true",
+		 pin_dir);
+	return system(cmd);
+}
+
 static int life(enum xtap_attach_mode mode)
 {
 	struct xtap_dp_opts o = {
@@ -115,15 +127,9 @@ static int life(enum xtap_attach_mode mode)
 	struct xtap_dp dp;
 	struct xtap_cls *cls;
 	uint32_t slot;
-	char cmd[256];
 	int err;
 
-	/* a clean start even after a failed case */
-	snprintf(cmd, sizeof(cmd),
-		 "rm -rf %s; ip link del vtt0 2>/dev/null; tc qdisc del dev a0 clsact 2>/dev/null; "
-		 "ip link set a0 xdp off 2>/dev/null; ip link set a0 xdpgeneric off 2>/dev/null; true",
-		 pin_dir);
-	if (system(cmd))
+	if (clean_start())
 		return -1;
 	err = xtap_dp_open(&dp, &o);
 	REQUIRE(!err, "open: %s", strerror(-err));
@@ -189,14 +195,10 @@ static int layout_replaced_by(int version)
 	struct xtap_criterion c;
 	struct xtap_dp dp;
 	struct xtap_cls *cls;
-	char cmd[256], path[128];
+	char path[128];
 	int err, fd;
 
-	snprintf(cmd, sizeof(cmd),
-		 "rm -rf %s; ip link del vtt0 2>/dev/null; tc qdisc del dev a0 clsact 2>/dev/null; "
-		 "ip link set a0 xdp off 2>/dev/null; ip link set a0 xdpgeneric off 2>/dev/null; true",
-		 pin_dir);
-	if (system(cmd))
+	if (clean_start())
 		return -1;
 	err = xtap_dp_open(&dp, &o);
 	REQUIRE(!err, "open: %s", strerror(-err));
