@@ -106,6 +106,19 @@ static int count_lines(const char *cmd)
 	return n;
 }
 
+/* The criterion of every case: source 192.0.2.1, the frames inject() sends. */
+static int add_source(struct xtap_cls *cls, uint32_t *slot)
+{
+	struct xtap_criterion c;
+
+	memset(&c, 0, sizeof(c));
+	c.family = XTAP_AF_INET;
+	pkt_addr(c.src, "192.0.2.1");
+	c.src_plen = 32;
+	c.proto.any = c.sport.any = c.dport.any = c.itype.any = c.icode.any = 1;
+	return xtap_cls_add(cls, &c, slot);
+}
+
 /* A clean start even after a failed case: no pins, vt pair, filters or XDP. */
 static int clean_start(void)
 {
@@ -123,7 +136,6 @@ static int life(enum xtap_attach_mode mode)
 	struct xtap_dp_opts o = {
 		.pin_dir = pin_dir, .vt_name = "vtt0", .vt_peer = "vtt1", .ipv6 = 1, .max_criteria = 1024
 	};
-	struct xtap_criterion c;
 	struct xtap_dp dp;
 	struct xtap_cls *cls;
 	uint32_t slot;
@@ -138,12 +150,7 @@ static int life(enum xtap_attach_mode mode)
 	REQUIRE(!err, "attach: %s", strerror(-err));
 	cls = xtap_cls_new(&dp.maps, dp.max_criteria, XTAP_MAX_SETS_DEFAULT);
 	REQUIRE(cls, "classifier");
-	memset(&c, 0, sizeof(c));
-	c.family = XTAP_AF_INET;
-	pkt_addr(c.src, "192.0.2.1");
-	c.src_plen = 32;
-	c.proto.any = c.sport.any = c.dport.any = c.itype.any = c.icode.any = 1;
-	REQUIRE(!xtap_cls_add(cls, &c, &slot), "criterion");
+	REQUIRE(!add_source(cls, &slot), "criterion");
 	REQUIRE(!inject(), "inject: %s", strerror(errno));
 	REQUIRE(pinned_packets(slot) == 1, "first packet: %llu (classified %llu, matched %llu)",
 		(unsigned long long)pinned_packets(slot), (unsigned long long)pinned_counter(XTAP_G_PACKETS),
@@ -192,7 +199,6 @@ static int layout_replaced_by(int version)
 	};
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info), slot;
-	struct xtap_criterion c;
 	struct xtap_dp dp;
 	struct xtap_cls *cls;
 	char path[128];
@@ -223,12 +229,7 @@ static int layout_replaced_by(int version)
 	REQUIRE(count_lines("tc filter show dev a0 ingress | grep handle") == 1, "ingress filters");
 	cls = xtap_cls_new(&dp.maps, dp.max_criteria, XTAP_MAX_SETS_DEFAULT);
 	REQUIRE(cls, "classifier");
-	memset(&c, 0, sizeof(c));
-	c.family = XTAP_AF_INET;
-	pkt_addr(c.src, "192.0.2.1");
-	c.src_plen = 32;
-	c.proto.any = c.sport.any = c.dport.any = c.itype.any = c.icode.any = 1;
-	REQUIRE(!xtap_cls_add(cls, &c, &slot), "criterion");
+	REQUIRE(!add_source(cls, &slot), "criterion");
 	REQUIRE(!inject() && pinned_packets(slot) == 1, "the new datapath: %llu packets",
 		(unsigned long long)pinned_packets(slot));
 	xtap_cls_free(cls);
