@@ -16,21 +16,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <bpf/bpf.h>
 
+#include "arrwin.h"
 #include "prefix_dir.h"
 #include "xtap.h"
-
-/* Ids of one array: ready (reusable now), pending (freed since the last
- * grace period), never used (from next up). */
-struct pool {
-	uint32_t first, max, next, used;
-	uint32_t *ready, nready;
-	uint32_t *pending, npending;
-};
 
 enum { P_NODE, P_LEAF, P_CHUNK, P_COUNT };
 
@@ -44,21 +35,12 @@ struct pub {
 	uint32_t val;
 };
 
-/* One array's shared mapping, a window at a time (map_win). */
-struct pdir_map {
-	uint8_t *base; /* the whole array's address range */
-	size_t len, nwin;
-	uint32_t vsize;
-	int fd;
-	uint8_t *mapped; /* per window: 1 once mapped */
-};
-
 struct pdir {
 	struct xtap_pnode *nodes; /* map[P_NODE].base, and so on */
 	struct xtap_pleaf *leaves;
 	struct xtap_pchunk *chunks;
-	struct pdir_map map[P_COUNT];
-	struct pool pool[P_COUNT];
+	struct arrwin map[P_COUNT];
+	struct idpool pool[P_COUNT];
 	int (*sync)(void *);
 	void *sync_arg;
 	/* this operation's allocations, given back at once on failure (nothing
@@ -75,79 +57,6 @@ struct pdir {
 	uint32_t rematch_to; /* word_rematch's new list */
 };
 
-/* The arrays are mapped into the loader a window at a time, where an id in
- * use lies: mmap of a BPF array maps every page of the range at once
- * (remap_vmalloc_range), and each page mapped counts in the process's RSS,
- * so one mapping of the preallocated arrays (about 350 MiB at 1M criteria)
- * would make xtapd that large with no criterion. Windows are mapped on
- * demand, never unmapped (an id freed is reused before any new window):
- * what the loader holds is the most the arrays have held since its start. */
-#define PDIR_WIN (1u << 20) /* bytes: a multiple of the page and of each value size */
-
-static int map_open(struct pdir_map *a, int fd, uint32_t vsize, uint32_t *max)
-{
-	struct bpf_map_info info = { 0 };
-	uint32_t l = sizeof(info);
-	long page = sysconf(_SC_PAGESIZE);
-	void *p;
-
-	a->fd = -1;
-	if (bpf_obj_get_info_by_fd(fd, &info, &l))
-		return -errno;
-	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != vsize || !(info.map_flags & BPF_F_MMAPABLE) ||
-	    !info.max_entries || info.max_entries > (1u << 30) || PDIR_WIN % page || PDIR_WIN % vsize)
-		return -EINVAL;
-	*max = info.max_entries;
-	a->vsize = vsize;
-	a->len = ((size_t)vsize * info.max_entries + page - 1) / page * page;
-	a->nwin = (a->len + PDIR_WIN - 1) / PDIR_WIN;
-	if (!(a->mapped = calloc(a->nwin, 1)))
-		return -ENOMEM;
-	/* the address range, reserved and inaccessible: no page, no RSS */
-	p = mmap(NULL, a->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	a->base = p;
-	/* our own descriptor: windows are mapped for as long as pd lives */
-	if ((a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
-		return -errno;
-	return 0;
-}
-
-/* The window holding value id mapped (over its part of the reserved range). */
-static int map_win(struct pdir_map *a, uint32_t id)
-{
-	size_t w = (size_t)id * a->vsize / PDIR_WIN, off = w * PDIR_WIN, n;
-
-	if (w >= a->nwin)
-		return -EINVAL;
-	if (a->mapped[w])
-		return 0;
-	n = a->len - off < PDIR_WIN ? a->len - off : PDIR_WIN;
-	if (mmap(a->base + off, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, a->fd, (off_t)off) == MAP_FAILED)
-		return -errno;
-	a->mapped[w] = 1;
-	return 0;
-}
-
-static void map_close(struct pdir_map *a)
-{
-	if (a->base)
-		munmap(a->base, a->len);
-	if (a->fd >= 0)
-		close(a->fd);
-	free(a->mapped);
-}
-
-static int pool_init(struct pool *p, uint32_t first, uint32_t max)
-{
-	p->first = p->next = first;
-	p->max = max;
-	p->ready = malloc((size_t)max * sizeof(uint32_t));
-	p->pending = malloc((size_t)max * sizeof(uint32_t));
-	return p->ready && p->pending && first <= max ? 0 : -ENOMEM;
-}
-
 struct pdir *pdir_new(const struct pdir_maps *m, int (*sync)(void *), void *arg)
 {
 	struct pdir *pd = calloc(1, sizeof(*pd));
@@ -159,24 +68,27 @@ struct pdir *pdir_new(const struct pdir_maps *m, int (*sync)(void *), void *arg)
 	pd->sync_arg = arg;
 	for (int i = 0; i < P_COUNT; i++)
 		pd->map[i].fd = -1;
-	if (map_open(&pd->map[P_NODE], m->nodes, sizeof(struct xtap_pnode), &max[P_NODE]) ||
-	    map_open(&pd->map[P_LEAF], m->leaves, sizeof(struct xtap_pleaf), &max[P_LEAF]) ||
-	    map_open(&pd->map[P_CHUNK], m->chunks, sizeof(struct xtap_pchunk), &max[P_CHUNK]) ||
-	    max[P_NODE] < XTAP_PT_ROOT_NODES)
+	if (arrwin_open(&pd->map[P_NODE], m->nodes, sizeof(struct xtap_pnode)) ||
+	    arrwin_open(&pd->map[P_LEAF], m->leaves, sizeof(struct xtap_pleaf)) ||
+	    arrwin_open(&pd->map[P_CHUNK], m->chunks, sizeof(struct xtap_pchunk)))
+		goto fail;
+	for (int i = 0; i < P_COUNT; i++)
+		max[i] = pd->map[i].max;
+	if (max[P_NODE] < XTAP_PT_ROOT_NODES)
 		goto fail;
 	pd->nodes = (struct xtap_pnode *)pd->map[P_NODE].base;
 	pd->leaves = (struct xtap_pleaf *)pd->map[P_LEAF].base;
 	pd->chunks = (struct xtap_pchunk *)pd->map[P_CHUNK].base;
 	/* the roots, read and written by every update: mapped from the start */
-	for (uint32_t r = 0; r < XTAP_PT_ROOT_NODES; r += PDIR_WIN / sizeof(struct xtap_pnode))
-		if (map_win(&pd->map[P_NODE], r))
+	for (uint32_t r = 0; r < XTAP_PT_ROOT_NODES; r += ARRWIN_BYTES / sizeof(struct xtap_pnode))
+		if (arrwin_map(&pd->map[P_NODE], r))
 			goto fail;
 	for (uint32_t r = 0; r < XTAP_PT_ROOT_NODES && !pd->unknown; r++)
 		for (int i = 0; i < 256; i++)
 			pd->unknown |= pd->nodes[r].w[i] != 0;
 	/* nodes past the roots; leaves and chunks from 1 (0: none) */
-	if (pool_init(&pd->pool[P_NODE], XTAP_PT_ROOT_NODES, max[P_NODE]) ||
-	    pool_init(&pd->pool[P_LEAF], 1, max[P_LEAF]) || pool_init(&pd->pool[P_CHUNK], 1, max[P_CHUNK]))
+	if (idpool_init(&pd->pool[P_NODE], XTAP_PT_ROOT_NODES, max[P_NODE]) ||
+	    idpool_init(&pd->pool[P_LEAF], 1, max[P_LEAF]) || idpool_init(&pd->pool[P_CHUNK], 1, max[P_CHUNK]))
 		goto fail;
 	return pd;
 fail:
@@ -189,9 +101,8 @@ void pdir_free(struct pdir *pd)
 	if (!pd)
 		return;
 	for (int i = 0; i < P_COUNT; i++) {
-		map_close(&pd->map[i]);
-		free(pd->pool[i].ready);
-		free(pd->pool[i].pending);
+		arrwin_close(&pd->map[i]);
+		idpool_free(&pd->pool[i]);
 	}
 	free(pd->fresh);
 	free(pd->pub);
@@ -200,13 +111,8 @@ void pdir_free(struct pdir *pd)
 
 void pdir_synced(struct pdir *pd)
 {
-	for (int i = 0; i < P_COUNT; i++) {
-		struct pool *p = &pd->pool[i];
-
-		memcpy(p->ready + p->nready, p->pending, p->npending * sizeof(uint32_t));
-		p->nready += p->npending;
-		p->npending = 0;
-	}
+	for (int i = 0; i < P_COUNT; i++)
+		idpool_synced(&pd->pool[i]);
 }
 
 static int grow(void **v, size_t *cap, size_t n, size_t size)
@@ -228,28 +134,16 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 /* A fresh id of pool i, recorded for undo. */
 static int get(struct pdir *pd, int i, uint32_t *id)
 {
-	struct pool *p = &pd->pool[i];
 	int err;
 
-	if ((err = grow((void **)&pd->fresh, &pd->capfresh, pd->nfresh, sizeof(*pd->fresh))))
+	if ((err = grow((void **)&pd->fresh, &pd->capfresh, pd->nfresh, sizeof(*pd->fresh))) ||
+	    (err = idpool_peek(&pd->pool[i], pd->sync, pd->sync_arg, id)))
 		return err;
-	if (!p->nready && p->next >= p->max && p->npending && (err = pd->sync(pd->sync_arg)))
-		return err;
-	if (p->nready)
-		*id = p->ready[p->nready - 1];
-	else if (p->next < p->max)
-		*id = p->next;
-	else
-		return -ENOSPC;
 	/* a new id may lie in a window not mapped yet, and so may a free one
 	 * after adopting (the free ids between those in use) */
-	if ((err = map_win(&pd->map[i], *id)))
+	if ((err = arrwin_map(&pd->map[i], *id)))
 		return err;
-	if (p->nready)
-		p->nready--;
-	else
-		p->next++;
-	p->used++;
+	idpool_take(&pd->pool[i]);
 	pd->fresh[pd->nfresh++] = (struct fresh){ (uint8_t)i, *id };
 	return 0;
 }
@@ -257,21 +151,14 @@ static int get(struct pdir *pd, int i, uint32_t *id)
 /* An id some published word named until now: reusable after a grace period. */
 static void put_pending(struct pdir *pd, int i, uint32_t id)
 {
-	struct pool *p = &pd->pool[i];
-
-	p->pending[p->npending++] = id;
-	p->used--;
+	idpool_put_pending(&pd->pool[i], id);
 }
 
 /* The operation failed: its allocations back, its stores dropped. */
 static void undo(struct pdir *pd)
 {
-	for (size_t k = pd->nfresh; k-- > 0;) {
-		struct pool *p = &pd->pool[pd->fresh[k].pool];
-
-		p->ready[p->nready++] = pd->fresh[k].id;
-		p->used--;
-	}
+	for (size_t k = pd->nfresh; k-- > 0;)
+		idpool_put_now(&pd->pool[pd->fresh[k].pool], pd->fresh[k].id);
 	pd->nfresh = pd->npub = 0;
 }
 
@@ -673,7 +560,7 @@ static int mark(struct marks *mk, int i, uint32_t id)
 
 	if (!id || id < mk->pd->pool[i].first || id >= mk->pd->pool[i].max || mk->m[i][id])
 		return 0;
-	if ((err = map_win(&mk->pd->map[i], id))) {
+	if ((err = arrwin_map(&mk->pd->map[i], id))) {
 		mk->err = err;
 		return 0;
 	}
@@ -970,7 +857,7 @@ int pdir_adopt(struct pdir *pd, struct trie *t, int *rebuilt)
 	 * above it) */
 	pd->nentries = 0;
 	for (int i = 0; i < P_COUNT; i++) {
-		struct pool *p = &pd->pool[i];
+		struct idpool *p = &pd->pool[i];
 		uint32_t top = a.mk.top[i] > p->first ? a.mk.top[i] : p->first;
 
 		for (uint32_t k = 0; k < p->npending; k++) {
@@ -1020,7 +907,7 @@ int pdir_rebuild(struct pdir *pd, struct trie *t)
 	 * Ids above the highest marked one are never used (next): the free
 	 * list, and the windows mapped, stay as large as what the arrays held */
 	for (int i = 0; i < P_COUNT; i++) {
-		struct pool *p = &pd->pool[i];
+		struct idpool *p = &pd->pool[i];
 
 		p->nready = p->npending = p->used = 0;
 		p->next = mk.top[i] > p->first ? mk.top[i] : p->first;
