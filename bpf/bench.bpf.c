@@ -109,7 +109,7 @@ static __always_inline int lookups_only(struct xdp_md *ctx)
 	bits = *present;
 	if (bits & XTAP_PRESENT_BIT(0, s.pkt.family == XTAP_AF_INET6, XTAP_ST_EXACT_SRC)) {
 		exact_key(&ek, XTAP_SIDE_SRC, &s, s.pkt.src);
-		found += !!bpf_map_lookup_elem(&XTAP_MAP_EXACT, &ek);
+		found += !!xtap_exact_find(&ek, xtap_xfilter_hash(&ek));
 	}
 	if (bits & XTAP_PRESENT_BIT(0, s.pkt.family == XTAP_AF_INET6, XTAP_ST_PREFIX_SRC)) {
 		found += !!xtap_ptrie_lookup(&s, XTAP_SIDE_SRC);

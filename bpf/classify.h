@@ -220,39 +220,6 @@ static __always_inline void check_slot(__u32 slot, struct xtap_cls_state *s)
 		xtap_record(s, slot, r);
 }
 
-/* Positions of an exact entry copied and checked at a time: all 16 at
- * once took the programs' combined stack past the verifier's 512 bytes. */
-#define XTAP_SCAN_HALF (XTAP_MAX_CAND / 2)
-
-/* Check the candidates at positions half * XTAP_SCAN_HALF on of one exact
- * or wildcard entry found under a key of hash h. -1: the entry holds
- * another key's value (its memory reused under this reader, xtap.h),
- * nothing was checked: look the key up again; 1: positions past this half
- * are in use; 0: done. */
-__noinline int xtap_scan(const struct xtap_cand *c, __u32 h, __u32 half, struct xtap_cls_state *s)
-{
-	__u32 slot[XTAP_SCAN_HALF], n, base;
-
-	if (!c || !s)
-		return 0;
-	base = half ? XTAP_SCAN_HALF : 0;
-	n = *(volatile const __u32 *)&c->n;
-	if ((n & ~0xffu) != XTAP_CAND_TAG(h))
-		return -1;
-	__builtin_memcpy(slot, &c->slot[base], sizeof(slot));
-	asm volatile("" ::: "memory"); /* the slots copied before n is read again */
-	if (*(volatile const __u32 *)&c->n != n)
-		return -1;
-	n = XTAP_CAND_N(n);
-	for (__u32 i = 0; i < XTAP_SCAN_HALF; i++) {
-		if (base + i >= n)
-			break;
-		if (slot[i] != XTAP_SLOT_HOLE)
-			check_slot(slot[i], s);
-	}
-	return !half && n > XTAP_SCAN_HALF;
-}
-
 static __always_inline void exact_key(struct xtap_exact_key *k, __u8 side, const struct xtap_cls_state *s,
 				      const __u8 *addr)
 {
@@ -282,31 +249,90 @@ static __always_inline int xfilter_maybe(__u32 h)
 	return !word || ((*word >> (h & 63)) & 1); /* no word (a smaller map): look it up */
 }
 
-/* Look key k up in the exact index and check its candidates, again when
- * the entry read was another key's (bounded: each try is a reuse of that
- * very element by an update in between, a few per update at most; the
- * bound also covers the second half's lookup). */
+/* Buckets of the exact index minus one (a power of two minus one), set by
+ * the loader from the size of XTAP_MAP_XBUCKET. */
+const volatile __u32 xtap_xbucket_mask = XTAP_XBUCKET_DEFAULT - 1;
+
+/* Keys equal, word by word (__builtin_memcmp is a call BPF has not). */
+static __always_inline int xkey_eq(const struct xtap_exact_key *a, const struct xtap_exact_key *b)
+{
+	__u32 x[5], y[5], d = 0;
+
+	__builtin_memcpy(x, a, sizeof(x));
+	__builtin_memcpy(y, b, sizeof(y));
+	for (int i = 0; i < 5; i++)
+		d |= x[i] ^ y[i];
+	return !d;
+}
+
+/* The entry number of key k (hash h) in bucket b, 0 when none. */
+static __always_inline __u32 xbucket_find(__u32 b, __u32 h, const struct xtap_exact_key *k, __u32 *spill)
+{
+	struct xtap_xbucket *xb = bpf_map_lookup_elem(&XTAP_MAP_XBUCKET, &b);
+
+	if (!xb)
+		return 0;
+	for (int i = 0; i < XTAP_XB_PAIRS; i++) {
+		__u64 e = *(volatile const __u64 *)&xb->e[i]; /* one load: a pair is stored whole */
+		__u32 id = (__u32)e;
+		struct xtap_xentry *x;
+
+		if ((__u32)(e >> 32) != h || !id)
+			continue;
+		x = bpf_map_lookup_elem(&XTAP_MAP_XENTRY, &id);
+		if (x && xkey_eq(&x->key, k))
+			return id;
+	}
+	*spill = *(volatile const __u32 *)&xb->spill; /* read after the pairs: xtap.h */
+	return 0;
+}
+
+/* The entry number of key k (hash h) in the exact index, 0 when none.
+ * Global: verified once. */
+__noinline __u32 xtap_exact_find(const struct xtap_exact_key *k, __u32 h)
+{
+	__u32 id, spill = 0;
+
+	if (!k)
+		return 0;
+	id = xbucket_find(xtap_xb_first(h, xtap_xbucket_mask), h, k, &spill);
+	if (!id && spill)
+		id = xbucket_find(xtap_xb_second(h, xtap_xbucket_mask), h, k, &spill);
+	return id;
+}
+
+/* Check the criteria of key k's entry: the first through the entry's copy
+ * of its rule, the others in xtap_rules. Global: verified once for its
+ * three callers. */
+__noinline int xtap_exact_scan(const struct xtap_exact_key *k, __u32 h, struct xtap_cls_state *s)
+{
+	struct xtap_xentry *x;
+	__u32 id, n;
+
+	if (!k || !s)
+		return 0;
+	id = xtap_exact_find(k, h);
+	x = id ? bpf_map_lookup_elem(&XTAP_MAP_XENTRY, &id) : NULL;
+	if (!x)
+		return 0;
+	n = x->n;
+	if (xtap_rule_match(&x->rule, s))
+		xtap_record(s, x->slot[0], &x->rule);
+	for (__u32 i = 1; i < XTAP_MAX_CAND; i++) {
+		if (i >= n)
+			break;
+		check_slot(x->slot[i], s);
+	}
+	return 1;
+}
+
 static __always_inline void exact_scan(const struct xtap_exact_key *k, int filtered, struct xtap_cls_state *s)
 {
 	__u32 h = xtap_xfilter_hash(k);
 
 	if (filtered && !xfilter_maybe(h))
 		return;
-	for (int t = 0, half = 0; t < 6; t++) {
-		struct xtap_cand *c = bpf_map_lookup_elem(&XTAP_MAP_EXACT, k);
-		int r;
-
-		if (!c)
-			return;
-		r = xtap_scan(c, h, half, s);
-		if (!r)
-			return;
-		/* 1: the second half from the entry as it is now, which
-		 * holds every criterion still indexed at its position */
-		if (r > 0)
-			half = 1;
-	}
-	counter_inc(XTAP_G_CAND_REUSED);
+	xtap_exact_scan(k, h, s);
 }
 
 /* Longest-prefix lookup for one address in the prefix trie (xtap.h): the

@@ -28,19 +28,29 @@ struct {
 	__type(value, struct xtap_crit_stats);
 } XTAP_MAP_STATS SEC(".maps");
 
-/* Exact addresses and wildcard sets. No preallocation: a million criteria
- * cost memory only when they exist, and a replaced value is swapped in
- * whole (readers see the old or the new candidate set, never a mix). */
+/* The exact index (xtap.h "Exact index"): exact addresses and the
+ * wildcard sets, in arrays the loader writes through a shared mapping. A
+ * hash map's lookup alone cost 2.5-3.3x a cold memory read (its bucket
+ * array, then the element; docs/performance.md), and the kernel reuses a
+ * replaced element's memory under a reader at once. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, XTAP_EXACT_ENTRIES_DEFAULT);
-	__type(key, struct xtap_exact_key);
-	__type(value, struct xtap_cand);
-} XTAP_MAP_EXACT SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XTAP_XBUCKET_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xtap_xbucket);
+} XTAP_MAP_XBUCKET SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XTAP_XENTRY_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xtap_xentry);
+} XTAP_MAP_XENTRY SEC(".maps");
 
 /* Exact pre-filter (see xtap.h): small enough to stay in cache and in the
- * TLB where the hash map's buckets and elements are not. */
+ * TLB where the exact index's buckets and entries are not. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XTAP_XFILTER_WORDS_DEFAULT);

@@ -96,4 +96,26 @@ int xtap_vt_egress(struct __sk_buff *skb)
 	return vt_encap(skb);
 }
 
+/* The loader's store into the exact index's buckets (xtap.h struct
+ * xtap_xb_store): never attached, run by BPF_PROG_TEST_RUN. An exchange:
+ * a full barrier, so the entry the pair names (written by an earlier
+ * syscall) is visible first on every architecture. */
+SEC("syscall")
+int xtap_xb_store(struct xtap_xb_store *a)
+{
+	__u32 b = a->bucket, i = a->pair;
+	__u64 v = a->value;
+	struct xtap_xbucket *xb = bpf_map_lookup_elem(&XTAP_MAP_XBUCKET, &b);
+
+	if (!xb)
+		return 2; /* ENOENT: no such bucket */
+	if (i < XTAP_XB_PAIRS)
+		__sync_lock_test_and_set(&xb->e[i], v);
+	else if (i == XTAP_XB_PAIRS)
+		__sync_lock_test_and_set(&xb->spill, (__u32)v);
+	else
+		return 22; /* EINVAL */
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

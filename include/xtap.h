@@ -35,8 +35,12 @@
 #define XTAP_MAX_SETS_DEFAULT 1024u
 /* Default number of fragmented datagrams followed at once (LRU). */
 #define XTAP_FRAG_ENTRIES_DEFAULT 65536u
-/* Default number of exact-address index entries. */
-#define XTAP_EXACT_ENTRIES_DEFAULT XTAP_MAX_CRITERIA_DEFAULT
+/* Default sizes of the exact index (the loader sizes it from the number of
+ * criteria, xtap_dp_size_maps): an entry per key, at most one per criterion
+ * (entry 0 is none), and a bucket per two criteria, a power of two. */
+#define XTAP_XENTRY_DEFAULT (XTAP_MAX_CRITERIA_DEFAULT + 1u)
+#define XTAP_XBUCKETS(max_criteria) ((max_criteria) <= 32u ? 16u : 1u << (32 - __builtin_clz((max_criteria) / 2u - 1u)))
+#define XTAP_XBUCKET_DEFAULT 524288u /* XTAP_XBUCKETS(XTAP_MAX_CRITERIA_DEFAULT), a literal for map definitions */
 /* Default sizes of the prefix arrays (the loader sizes them from the
  * number of criteria, xtap_dp_size_maps): nodes of 1 KiB, compressed
  * leaves of 32 bytes, candidate chunks of 64. */
@@ -55,7 +59,8 @@
 
 #define XTAP_MAP_RULES xtap_rules
 #define XTAP_MAP_STATS xtap_stats
-#define XTAP_MAP_EXACT xtap_exact
+#define XTAP_MAP_XBUCKET xtap_xbucket
+#define XTAP_MAP_XENTRY xtap_xentry
 #define XTAP_MAP_SETS xtap_sets
 #define XTAP_MAP_IFACES xtap_ifaces
 #define XTAP_MAP_PRESENT xtap_present
@@ -68,9 +73,10 @@
  * sizes (the meaning of their values): the size of a map of its own, so
  * that a datapath pinned by another version is replaced, not adopted.
  * Raised with every change of meaning. 2: tagged candidate sets, positions
- * kept, criterion counters per CPU in a plain array. */
+ * kept, criterion counters per CPU in a plain array. 3: the exact index in
+ * loader-owned arrays (xtap_xbucket, xtap_xentry). */
 #define XTAP_MAP_LAYOUT xtap_layout
-#define XTAP_LAYOUT_VERSION 2
+#define XTAP_LAYOUT_VERSION 3
 /* A map's name as a string (its pin, libbpf's lookup by name):
  * XTAP_MAP_NAME(XTAP_MAP_RULES) is "xtap_rules". */
 #define XTAP_MAP_NAME(m) XTAP_MAP_NAME_(m)
@@ -143,6 +149,49 @@ static inline __attribute__((always_inline)) __u32 xtap_xfilter_hash(const struc
 	h ^= h >> 13;
 	h *= 0xc2b2ae35u;
 	return h ^ (h >> 16);
+}
+
+/* Exact index: a hash table in two arrays the loader owns and writes
+ * through a shared mapping (loader/lib/exact_dir.c, docs/classifier.md
+ * "Exact index"). Keys are exact addresses and the per-family wildcard
+ * sets (addr all zero). A key of hash h = xtap_xfilter_hash(key) lives in
+ * bucket xtap_xb_first(h), or when that bucket was full in
+ * xtap_xb_second(h), and then the first bucket's spill counts it. A bucket
+ * is one cache line of pairs (h << 32 | entry number), 0 when free, each
+ * written by one aligned 64-bit store; an entry is written once, before a
+ * pair names it, and reused only a grace period after no pair names it: so
+ * a reader sees a key's old or new entry, whole, never another key's. A
+ * lookup reads one bucket (two when the first spilled) and one entry. */
+#define XTAP_XB_PAIRS 7
+struct xtap_xbucket {
+	__u64 e[XTAP_XB_PAIRS]; /* (__u64)h << 32 | entry, 0: free */
+	__u32 spill; /* keys whose first bucket this is, in their second */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xtap_xbucket) == 64, "xbucket is one cache line");
+
+/* Arguments of the loader's stores into the buckets (xtap.bpf.c
+ * xtap_xb_store, run by BPF_PROG_TEST_RUN): one pair or spill, one aligned
+ * store, without mapping the buckets into the loader (hashed keys touch
+ * every page: a few thousand keys made 32 MiB of them resident at 1M). */
+struct xtap_xb_store {
+	__u32 bucket;
+	__u32 pair; /* 0 .. XTAP_XB_PAIRS - 1; XTAP_XB_PAIRS: the spill */
+	__u64 value;
+};
+
+/* The two buckets of hash h among mask + 1 (a power of two, at least 2):
+ * the second from the hash's other bits, never the first. */
+static inline __attribute__((always_inline)) __u32 xtap_xb_first(__u32 h, __u32 mask)
+{
+	return h & mask;
+}
+
+static inline __attribute__((always_inline)) __u32 xtap_xb_second(__u32 h, __u32 mask)
+{
+	__u32 b = (__u32)(((__u64)h * 0x9e3779b97f4a7c15ull) >> 32) & mask; /* Fibonacci hashing */
+
+	return b == (h & mask) ? b ^ 1u : b;
 }
 
 /* Prefix index: a multibit trie in arrays, built by the loader
@@ -266,24 +315,20 @@ struct xtap_rule {
 };
 _Static_assert(sizeof(struct xtap_rule) == 112, "rule size");
 
-/* Candidate set of an exact or wildcard index entry: slots into
- * xtap_rules. The kernel reuses a hash element's memory as soon as an
- * update or delete has replaced it, while a program may still be reading
- * it (issue 15: seen as a criterion counted twice in one packet), so a
- * value must tell a reader what it is: n holds the count of positions in
- * use (low 8 bits) and the tag of its key (XTAP_CAND_TAG), which a reader
- * checks before and after it copies the slots; and a criterion keeps its
- * position while it is indexed (a delete leaves XTAP_SLOT_HOLE, an add
- * fills the first hole), so that even a mix of two versions of one key's
- * value holds every criterion both versions hold. */
-#define XTAP_SLOT_HOLE 0xffffffffu
-#define XTAP_CAND_TAG(hash) ((hash)&0xffffff00u) /* of xtap_xfilter_hash(key) */
-#define XTAP_CAND_N(n) ((n)&0xffu)
-struct xtap_cand {
-	__u32 n; /* XTAP_CAND_TAG(hash) | positions in use */
-	__u32 slot[XTAP_MAX_CAND]; /* XTAP_SLOT_HOLE: none */
+/* An exact index entry: the key, the slots of its criteria (into
+ * xtap_rules, in the order they were added) and a copy of the first one's
+ * rule, so that a packet matching a key's only criterion reads no more
+ * than its bucket and this entry (four lines of one page). Written once:
+ * a key whose criteria change gets a new entry. */
+struct xtap_xentry {
+	struct xtap_exact_key key;
+	__u32 n; /* slots in use, 1 to XTAP_MAX_CAND */
+	__u32 slot[XTAP_MAX_CAND];
+	__u32 pad[2];
+	struct xtap_rule rule; /* xtap_rules[slot[0]] as written */
+	__u8 pad2[48];
 };
-_Static_assert(sizeof(struct xtap_cand) == 4 + 4 * XTAP_MAX_CAND, "cand size");
+_Static_assert(sizeof(struct xtap_xentry) == 256, "xentry: four lines, never across a page");
 
 /* Bitmap of a value set: bit v set when value v is in the set. */
 #define XTAP_SET_BYTES 8192
@@ -431,7 +476,6 @@ enum xtap_counter {
 	XTAP_G_FRAG_NONE, /* later fragments whose first fragment matched nothing */
 	XTAP_G_MATCH_UNREAD, /* packets a criterion matched only because a field it sets was unreadable */
 	XTAP_G_MATCHED_BYTES, /* bytes (from the IP header on) of the packets XTAP_G_MATCHED counts */
-	XTAP_G_CAND_REUSED, /* index lookups given up: the entry's memory reused under the reader every try */
 	XTAP_G_COUNT,
 };
 /* Entries of the counters map: more than XTAP_G_COUNT, so that a later build

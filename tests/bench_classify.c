@@ -259,12 +259,13 @@ static int set_open(struct set *s, uint32_t max)
 	if (!s->cold)
 		return -1;
 #define SHARE(name) bpf_map__reuse_fd(s->cold->maps.name, bpf_map__fd(s->skel->maps.name))
-	if (SHARE(xtap_rules) || SHARE(xtap_stats) || SHARE(xtap_exact) || SHARE(xtap_pnodes) || SHARE(xtap_pleaf) ||
-	    SHARE(xtap_pchunk) || SHARE(xtap_sets) || SHARE(xtap_ifaces) || SHARE(xtap_present) || SHARE(xtap_frags) ||
-	    SHARE(xtap_counters) || SHARE(xtap_xfilter))
+	if (SHARE(xtap_rules) || SHARE(xtap_stats) || SHARE(xtap_xbucket) || SHARE(xtap_xentry) || SHARE(xtap_pnodes) ||
+	    SHARE(xtap_pleaf) || SHARE(xtap_pchunk) || SHARE(xtap_sets) || SHARE(xtap_ifaces) || SHARE(xtap_present) ||
+	    SHARE(xtap_frags) || SHARE(xtap_counters) || SHARE(xtap_xfilter))
 		return -1;
 	s->cold->rodata->xtap_xfilter_mask = s->skel->rodata->xtap_xfilter_mask;
 	s->cold->rodata->xtap_stats_slots = s->skel->rodata->xtap_stats_slots;
+	s->cold->rodata->xtap_xbucket_mask = s->skel->rodata->xtap_xbucket_mask;
 	if (bench_bpf__load(s->cold))
 		return -1;
 #undef SHARE

@@ -94,7 +94,7 @@ static int add_list_delete(void)
 			 "Flags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK") && strstr(r, "CRITERIA-ID: 1\r\n"), "ADD reply: %s", r);
 	/* active before the reply: the range became two exact rules */
-	n_exact = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
+	n_exact = tenv_exact_keys(&env);
 	REQUIRE(n_exact == 2, "%d exact entries, want 2", n_exact);
 	REQUIRE(run_pkt("192.0.2.1", "198.51.100.7", 80, &m) == 1, "first address not matched");
 	REQUIRE(run_pkt("192.0.2.2", "198.51.100.7", 443, &m) == 1, "second address not matched");
@@ -129,12 +129,12 @@ static int add_list_delete(void)
 	/* DELETE: gone before the reply, every rule */
 	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 3\r\nCriteria-ID: 1\r\nFlags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK") && strstr(r, "CRITERIA-COUNT: 1\r\n"), "DELETE: %s", r);
-	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "rules left after DELETE");
+	REQUIRE(tenv_exact_keys(&env) == 1, "rules left after DELETE");
 	REQUIRE(run_pkt("192.0.2.2", "198.51.100.8", 443, &m) == 0, "deleted criterion still matches");
 	REQUIRE(run_pkt("192.0.2.2", "198.51.100.7", 443, &m) == 1, "the other criterion lost");
 	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 4\r\nCriteria-ID: *\r\nFlags: STATIC\r\n");
 	REQUIRE(strstr(r, "CRITERIA-COUNT: 1\r\n"), "DELETE *: %s", r);
-	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "rules left");
+	REQUIRE(tenv_exact_keys(&env) == 0, "rules left");
 	REQUIRE(xtap_cls_count(env.cls) == 0, "slots left");
 	return 0;
 }
@@ -165,8 +165,7 @@ static int refusal_is_500(void)
 	REQUIRE(strstr(r, "CRITERIA-COUNT: 16\r\n"), "refused ADD is listed: %.200s", r);
 	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 10\r\nCriteria-ID: *\r\n");
 	REQUIRE(strstr(r, "CRITERIA-COUNT: 16\r\n"), "DELETE *: %s", r);
-	REQUIRE(xtap_cls_count(env.cls) == 0 && tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0,
-		"rules left");
+	REQUIRE(xtap_cls_count(env.cls) == 0 && tenv_exact_keys(&env) == 0, "rules left");
 	return 0;
 }
 
@@ -303,7 +302,7 @@ static int adopt_after_restart(void)
 		 "Dest-Address: 198.51.100.128/25\r\nCdest-ID: cd3\r\n"
 		 "X-JTap-Cdest-Dest-Address: 203.0.113.52\r\nX-JTap-Cdest-Dest-Port: 7892\r\nFlags: STATIC\r\n");
 	REQUIRE(strstr(r, "200 OK"), "ADD: %s", r);
-	before = tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key));
+	before = tenv_exact_keys(&env);
 	REQUIRE(!dump_maps(dump, dlen), "copy of the maps");
 	xtap_cls_prefix_usage(env.cls, &pu1);
 
@@ -334,7 +333,7 @@ static int adopt_after_restart(void)
 	REQUIRE(!xtap_cls_adopt_done(cls2), "adopt done");
 	REQUIRE(xtap_cls_count(cls2) == xtap_cls_count(env.cls), "%u rules adopted of %u", xtap_cls_count(cls2),
 		xtap_cls_count(env.cls));
-	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == before, "adopting wrote the maps");
+	REQUIRE(tenv_exact_keys(&env) == before, "adopting wrote the maps");
 	differs = dump_differs(dump, dlen);
 	REQUIRE(differs < 0, "adopting wrote the %s", name[differs]);
 	xtap_cls_prefix_usage(cls2, &pu2);
@@ -387,8 +386,7 @@ static int adopt_after_restart(void)
 		dtcp_session_free(&s2);
 	}
 	REQUIRE(xtap_cls_count(cls2) == 0, "rules left in the new instance");
-	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0 && tenv_prefix_words(&env) == 0,
-		"map entries left");
+	REQUIRE(tenv_exact_keys(&env) == 0 && tenv_prefix_words(&env) == 0, "map entries left");
 	REQUIRE(run_pkt("192.0.2.22", "198.51.100.200", 8080, &m) == 0, "deleted criterion still matches");
 	/* a new criterion through the new instance reuses freed slots cleanly */
 	dtcp_server_free(&srv2);
@@ -449,8 +447,7 @@ static int sweep_unknown(void)
 	REQUIRE(run_pkt("192.0.2.42", "198.51.100.7", 80, &m) == 0, "a swept rule still matches");
 	REQUIRE(run_pkt("192.0.2.99", "198.51.100.70", 80, &m) == 0, "the swept /26 still matches");
 	REQUIRE(tenv_prefix_words(&env) == 0, "prefix entries left");
-	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 1, "exact entries: %d",
-		tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)));
+	REQUIRE(tenv_exact_keys(&env) == 1, "exact entries: %d", tenv_exact_keys(&env));
 	xtap_backend_free(&be3);
 	xtap_cls_free(cls3);
 	return 0;

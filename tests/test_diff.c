@@ -702,7 +702,7 @@ static int round_run(uint64_t seed, int round, int n, int npkt, struct sent *sen
 		REQUIRE(!xtap_cls_del(env.cls, crits[i].slot), "delete");
 	REQUIRE(!xtap_cls_sync(env.cls), "sync");
 	REQUIRE(xtap_cls_count(env.cls) == 0, "criteria left");
-	REQUIRE(tenv_map_count(env.maps.exact, sizeof(struct xtap_exact_key)) == 0, "exact entries left");
+	REQUIRE(tenv_exact_keys(&env) == 0, "exact entries left");
 	REQUIRE(tenv_prefix_words(&env) == 0, "prefix words left");
 	return errors ? -1 : 0;
 }

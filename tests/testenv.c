@@ -194,6 +194,100 @@ int tenv_map_count(int fd, size_t key_size)
 	return n;
 }
 
+static int xbuckets_of(const struct tenv *e, uint32_t *n)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t l = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(e->maps.xbucket, &info, &l))
+		return -errno;
+	*n = info.max_entries;
+	return 0;
+}
+
+int tenv_exact_keys(const struct tenv *e)
+{
+	const struct xtap_xbucket *b;
+	uint32_t nb = 0;
+	size_t len;
+	int n = 0, err;
+
+	if ((err = xbuckets_of(e, &nb)))
+		return err;
+	len = (size_t)nb * sizeof(*b);
+	b = mmap(NULL, len, PROT_READ, MAP_SHARED, e->maps.xbucket, 0);
+	if (b == MAP_FAILED)
+		return -errno;
+	for (uint32_t i = 0; i < nb; i++)
+		for (int j = 0; j < XTAP_XB_PAIRS; j++)
+			n += b[i].e[j] != 0;
+	munmap((void *)b, len);
+	return n;
+}
+
+int tenv_exact_list(const struct tenv *e, struct xtap_exact_key **keys)
+{
+	uint32_t nb = 0;
+	int n, k = 0;
+
+	*keys = NULL;
+	if ((n = xbuckets_of(e, &nb)) || (n = tenv_exact_keys(e)) < 0)
+		return n;
+	if (!(*keys = calloc(n ? n : 1, sizeof(**keys))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nb && k < n; i++) {
+		struct xtap_xbucket b;
+
+		if (bpf_map_lookup_elem(e->maps.xbucket, &i, &b))
+			goto fail;
+		for (int j = 0; j < XTAP_XB_PAIRS && k < n; j++) {
+			uint32_t id = (uint32_t)b.e[j];
+			struct xtap_xentry x;
+
+			if (!b.e[j])
+				continue;
+			if (bpf_map_lookup_elem(e->maps.xentry, &id, &x))
+				goto fail;
+			(*keys)[k++] = x.key;
+		}
+	}
+	return k;
+fail:
+	free(*keys);
+	*keys = NULL;
+	return -errno;
+}
+
+int tenv_exact_entry(const struct tenv *e, const struct xtap_exact_key *k, struct xtap_xentry *out)
+{
+	uint32_t h = xtap_xfilter_hash(k), nb = 0, at[2];
+	int err;
+
+	if ((err = xbuckets_of(e, &nb)))
+		return err;
+	at[0] = xtap_xb_first(h, nb - 1);
+	at[1] = xtap_xb_second(h, nb - 1);
+	for (int t = 0; t < 2; t++) {
+		struct xtap_xbucket b;
+
+		if (bpf_map_lookup_elem(e->maps.xbucket, &at[t], &b))
+			return -errno;
+		for (int j = 0; j < XTAP_XB_PAIRS; j++) {
+			uint32_t id = (uint32_t)b.e[j];
+
+			if (!b.e[j] || (uint32_t)(b.e[j] >> 32) != h)
+				continue;
+			if (bpf_map_lookup_elem(e->maps.xentry, &id, out))
+				return -errno;
+			if (!memcmp(&out->key, k, sizeof(*k)))
+				return 0;
+		}
+		if (!b.spill)
+			break;
+	}
+	return -ENOENT;
+}
+
 int tenv_array_dump(int fd, uint8_t **buf, size_t *len)
 {
 	struct bpf_map_info info = { 0 };

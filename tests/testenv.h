@@ -66,6 +66,15 @@ int tenv_map_count(int fd, size_t key_size);
 /* Words of the prefix index's roots that name anything (read through a
  * mapping of the array, not the library): 0 when no prefix is indexed. */
 long tenv_prefix_words(const struct tenv *e);
+/* Keys in the exact index: pairs in use in xtap_xbucket, read by lookups
+ * as include/xtap.h "Exact index" lays them out, not through the library. */
+int tenv_exact_keys(const struct tenv *e);
+/* The keys of the exact index's entries, each pair's once, into *keys
+ * (malloc'd): how many, or -errno. */
+int tenv_exact_list(const struct tenv *e, struct xtap_exact_key **keys);
+/* Key k's entry as a program finds it (its first bucket, its second when
+ * the first spilled) into *out: 0, -ENOENT, or -errno. */
+int tenv_exact_entry(const struct tenv *e, const struct xtap_exact_key *k, struct xtap_xentry *out);
 /* Every value of an array map, read by lookups into *buf (malloc'd, *len
  * bytes): a copy to compare with memcmp. 0 or -errno. */
 int tenv_array_dump(int fd, uint8_t **buf, size_t *len);

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "classifier.h"
+#include "exact_dir.h"
 #include "jmirror.h"
 #include "prefix_dir.h"
 #include "prefix_trie.h"
@@ -89,6 +90,7 @@ struct xtap_cls {
 	struct set_rec *sets;
 	struct trie trie;
 	struct pdir *pd; /* the datapath's prefix arrays, kept in step with trie */
+	struct xdir *xd; /* the datapath's exact index */
 	int prefix_rebuilt; /* xtap_cls_adopt_done wrote the prefix arrays afresh */
 	uint32_t present_cnt[2][2][XTAP_ST_COUNT]; /* dir, is6, structure */
 	uint32_t present;
@@ -134,6 +136,8 @@ int xtap_cls_sync(struct xtap_cls *cls)
 		return -errno;
 	if (cls->pd)
 		pdir_synced(cls->pd);
+	if (cls->xd)
+		xdir_synced(cls->xd);
 	memcpy(cls->ready + cls->nready, cls->pending, cls->npending * sizeof(uint32_t));
 	cls->nready += cls->npending;
 	cls->npending = 0;
@@ -269,6 +273,9 @@ struct xtap_cls *xtap_cls_new(const struct xtap_cls_maps *maps, uint32_t max_cri
 	cls->pd = pdir_new(&(struct pdir_maps){ maps->pnodes, maps->pleaf, maps->pchunk }, sync_cb, cls);
 	if (!cls->pd)
 		goto fail;
+	cls->xd = xdir_new(&(struct xdir_maps){ maps->xbucket, maps->xentry, maps->xbstore }, sync_cb, cls);
+	if (!cls->xd)
+		goto fail;
 	return cls;
 fail:
 	xtap_cls_free(cls);
@@ -289,6 +296,7 @@ void xtap_cls_free(struct xtap_cls *cls)
 		free(cls->sets[i].r);
 	trie_free(&cls->trie);
 	pdir_free(cls->pd);
+	xdir_free(cls->xd);
 	arr_free(cls->slots, cls->max, sizeof(*cls->slots));
 	arr_free(cls->ready, cls->max, sizeof(uint32_t));
 	arr_free(cls->pending, cls->max, sizeof(uint32_t));
@@ -636,72 +644,83 @@ static void exact_key_of(const struct slot_rec *rec, struct xtap_exact_key *k)
 		memcpy(k->addr, rec->addr, 16);
 }
 
-/* An entry's n: its key's tag and the positions in use (xtap.h). */
-static uint32_t cand_n(const struct xtap_exact_key *k, uint32_t npos)
+/* Slot's rule as the rules map holds it. */
+static int rule_read(const struct xtap_cls *cls, uint32_t slot, struct xtap_rule *r)
 {
-	return XTAP_CAND_TAG(xtap_xfilter_hash(k)) | npos;
+	return bpf_map_lookup_elem(cls->m.rules, &slot, r) ? -errno : 0;
 }
 
-/* Positions in use once trailing holes are dropped. */
-static uint32_t cand_trim(const struct xtap_cand *c, uint32_t npos)
+/* The criterion in slot joins its key's entry, last (a new entry is
+ * written and swapped in: xtap.h "Exact index"). */
+static int entry_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
 {
-	while (npos && c->slot[npos - 1] == XTAP_SLOT_HOLE)
-		npos--;
-	return npos;
+	struct xtap_xentry e;
+	struct xtap_exact_key k;
+	int err;
+
+	exact_key_of(rec, &k);
+	err = xdir_get(cls->xd, &k, &e);
+	if (err == -ENOENT) {
+		memset(&e, 0, sizeof(e));
+		e.key = k;
+	} else if (err) {
+		return err;
+	}
+	if (e.n >= XTAP_MAX_CAND)
+		return -ENOSPC;
+	e.slot[e.n++] = slot;
+	if (e.n == 1 && (err = rule_read(cls, slot, &e.rule)))
+		return err;
+	return xdir_set(cls->xd, &e);
 }
 
 static int exact_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
 {
-	struct xtap_exact_key k;
-	struct xtap_cand cand;
-	uint32_t npos, i;
 	int err;
 
-	exact_key_of(rec, &k);
-	if (bpf_map_lookup_elem(cls->m.exact, &k, &cand)) {
-		if (errno != ENOENT)
-			return -errno;
-		memset(&cand, 0, sizeof(cand));
-	}
-	npos = XTAP_CAND_N(cand.n);
-	/* the first hole, else a new position: indexed criteria never move */
-	for (i = 0; i < npos && cand.slot[i] != XTAP_SLOT_HOLE; i++)
-		;
-	if (i >= XTAP_MAX_CAND)
-		return -ENOSPC;
-	cand.slot[i] = slot;
-	cand.n = cand_n(&k, i == npos ? npos + 1 : npos);
+	/* the pre-filter bit before the entry that needs it */
 	if ((err = xf_inc(cls, rec, 1)))
 		return err;
-	if (bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY)) {
-		err = -errno;
+	if ((err = entry_add(cls, rec, slot)))
 		xf_dec(cls, rec);
-		return err;
+	return err;
+}
+
+/* Drop slot from entry e (its key's, as read): the others keep their
+ * order; a new first slot's rule is copied in. 0: e holds nothing now. */
+static int entry_drop(const struct xtap_cls *cls, struct xtap_xentry *e, uint32_t i)
+{
+	int err;
+
+	memmove(&e->slot[i], &e->slot[i + 1], (e->n - i - 1) * sizeof(e->slot[0]));
+	e->slot[--e->n] = 0;
+	if (!e->n) {
+		memset(&e->rule, 0, sizeof(e->rule));
+		return 0;
 	}
-	return 0;
+	if (i == 0 && (err = rule_read(cls, e->slot[0], &e->rule)))
+		return err;
+	return 1;
 }
 
 static int exact_del(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
 {
+	struct xtap_xentry e;
 	struct xtap_exact_key k;
-	struct xtap_cand cand;
-	uint32_t i, npos;
+	uint32_t i;
+	int err;
 
 	exact_key_of(rec, &k);
-	if (bpf_map_lookup_elem(cls->m.exact, &k, &cand))
-		return -errno;
-	npos = XTAP_CAND_N(cand.n);
-	for (i = 0; i < npos && cand.slot[i] != slot; i++)
+	if ((err = xdir_get(cls->xd, &k, &e)))
+		return err;
+	for (i = 0; i < e.n && e.slot[i] != slot; i++)
 		;
-	if (i == npos)
+	if (i == e.n)
 		return -ENOENT;
-	cand.slot[i] = XTAP_SLOT_HOLE;
-	npos = cand_trim(&cand, npos);
-	for (uint32_t j = npos; j < XTAP_MAX_CAND; j++)
-		cand.slot[j] = 0;
-	cand.n = cand_n(&k, npos);
-	if (npos ? bpf_map_update_elem(cls->m.exact, &k, &cand, BPF_ANY) : bpf_map_delete_elem(cls->m.exact, &k))
-		return -errno;
+	if ((err = entry_drop(cls, &e, i)) < 0)
+		return err;
+	if ((err = err ? xdir_set(cls->xd, &e) : xdir_del(cls->xd, &k)))
+		return err;
 	xf_dec(cls, rec);
 	return 0;
 }
@@ -1115,45 +1134,78 @@ int xtap_cls_adopt(struct xtap_cls *cls, const struct xtap_criterion *c, uint32_
 	return 0;
 }
 
-/* Keep in a candidate set only the slots this library knows, in their
- * positions; 1 if changed. */
-static int cand_filter(const struct xtap_cls *cls, const struct xtap_exact_key *k, struct xtap_cand *c)
-{
-	uint32_t npos = XTAP_CAND_N(c->n) < XTAP_MAX_CAND ? XTAP_CAND_N(c->n) : XTAP_MAX_CAND, changed = 0;
+/* xtap_cls_sweep's pass over the exact index: an entry keeps only the
+ * slots this library adopted, in their order, and a copy of its first
+ * slot's rule as the rules map holds it. */
+struct xsweep {
+	struct xtap_cls *cls;
+	uint8_t *seen; /* per slot: in its key's entry */
+	uint32_t changed;
+};
 
-	for (uint32_t i = 0; i < npos; i++)
-		if (c->slot[i] != XTAP_SLOT_HOLE &&
-		    (c->slot[i] >= cls->max || cls->slots[c->slot[i]].anchor == ANCHOR_NONE)) {
-			c->slot[i] = XTAP_SLOT_HOLE;
-			changed = 1;
-		}
-	npos = cand_trim(c, npos);
-	for (uint32_t i = npos; i < XTAP_MAX_CAND; i++)
-		c->slot[i] = 0;
-	if (!changed && c->n == cand_n(k, npos))
+static int exact_sweep_one(const struct xtap_xentry *have, void *arg)
+{
+	struct xsweep *sw = arg;
+	struct xtap_cls *cls = sw->cls;
+	struct xtap_xentry e = *have;
+	struct xtap_rule r;
+	uint32_t n = 0;
+	int err;
+
+	for (uint32_t i = 0; i < have->n && i < XTAP_MAX_CAND; i++) {
+		uint32_t s = have->slot[i];
+		struct xtap_exact_key k;
+
+		if (s >= cls->max || cls->slots[s].anchor == ANCHOR_NONE || cls->slots[s].anchor == ANCHOR_PREFIX ||
+		    sw->seen[s])
+			continue;
+		exact_key_of(&cls->slots[s], &k);
+		if (memcmp(&k, &have->key, sizeof(k)))
+			continue; /* another key's criterion: it joins its own */
+		e.slot[n++] = s;
+		sw->seen[s] = 1;
+	}
+	memset(&e.slot[n], 0, (XTAP_MAX_CAND - n) * sizeof(e.slot[0]));
+	e.n = n;
+	if (!n) {
+		sw->changed++;
+		return xdir_del(cls->xd, &e.key);
+	}
+	if ((err = rule_read(cls, e.slot[0], &r)))
+		return err;
+	e.rule = r;
+	if (!memcmp(&e, have, sizeof(e)))
 		return 0;
-	c->n = cand_n(k, npos);
-	return 1;
+	sw->changed++;
+	return xdir_set(cls->xd, &e);
 }
 
-/* Rewrite (or delete, when empty) every entry of one index map whose
- * candidates name slots nobody adopted. */
-static int sweep_index(struct xtap_cls *cls, int fd, size_t key_size, uint32_t *changed)
+/* The exact index holds exactly the adopted exact and wildcard criteria:
+ * others leave their entries, an adopted one no entry holds (its index
+ * write lost) joins its key's. */
+static int exact_sweep(struct xtap_cls *cls, uint32_t *changed)
 {
-	uint8_t key[sizeof(struct xtap_exact_key)], next[sizeof(struct xtap_exact_key)];
-	void *prev = NULL;
-	struct xtap_cand c;
+	struct xsweep sw = { cls, calloc(cls->max ? cls->max : 1, 1), 0 };
+	int err = -ENOMEM;
 
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, &c) || !cand_filter(cls, (const struct xtap_exact_key *)key, &c))
+	if (!sw.seen)
+		return err;
+	if ((err = xdir_foreach(cls->xd, exact_sweep_one, &sw)))
+		goto out;
+	for (uint32_t s = 0; s < cls->next_unused; s++) {
+		const struct slot_rec *rec = &cls->slots[s];
+
+		if (rec->anchor == ANCHOR_NONE || rec->anchor == ANCHOR_PREFIX || sw.seen[s])
 			continue;
-		(*changed)++;
-		if (XTAP_CAND_N(c.n) ? bpf_map_update_elem(fd, key, &c, BPF_ANY) : bpf_map_delete_elem(fd, key))
-			return -errno;
+		/* its pre-filter bit comes with xtap_cls_adopt_done */
+		if ((err = entry_add(cls, rec, s)))
+			goto out;
+		sw.changed++;
 	}
-	return 0;
+	*changed += sw.changed;
+out:
+	free(sw.seen);
+	return err;
 }
 
 /* rules read per batch by xtap_cls_sweep: 448 KiB */
@@ -1168,7 +1220,7 @@ int xtap_cls_sweep(struct xtap_cls *cls, uint32_t *removed)
 	*removed = 0;
 	/* first out of every index (no packet reaches them), then the rules */
 	/* the prefix arrays hold only adopted criteria since xtap_cls_adopt_done */
-	if ((err = sweep_index(cls, cls->m.exact, sizeof(struct xtap_exact_key), &changed)))
+	if ((err = exact_sweep(cls, &changed)))
 		return err;
 	if ((err = xtap_cls_sync(cls)))
 		return err;
@@ -1250,6 +1302,14 @@ void xtap_cls_prefix_usage(const struct xtap_cls *cls, struct xtap_cls_pusage *u
 		pu.nodes,     pu.leaves,     pu.entries,     pu.chunks,	    pu.bytes,
 		pu.max_nodes, pu.max_leaves, pu.max_entries, pu.max_chunks, (uint32_t)cls->prefix_rebuilt
 	};
+}
+
+void xtap_cls_exact_usage(const struct xtap_cls *cls, struct xtap_cls_xusage *u)
+{
+	struct xdir_usage x;
+
+	xdir_usage(cls->xd, &x);
+	*u = (struct xtap_cls_xusage){ x.keys, x.max_keys, x.buckets, x.spilled, x.refused };
 }
 
 const struct xtap_cls_maps *xtap_cls_maps_of(const struct xtap_cls *cls)

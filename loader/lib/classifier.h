@@ -16,11 +16,12 @@
 
 /* File descriptors of the classifier's maps (from a skeleton or pinned). */
 struct xtap_cls_maps {
-	int rules, stats, exact, sets, ifaces, present, frags, counters;
+	int rules, stats, xbucket, xentry, sets, ifaces, present, frags, counters;
 	int cdests, cd_stats;
 	int xfilter; /* the exact pre-filter; 0 or less: none (every exact lookup is made) */
 	int layout; /* XTAP_MAP_LAYOUT: pinned for the version check, never written */
 	int pnodes, pleaf, pchunk; /* the prefix index (xtap.h), required */
+	int xbstore; /* program xtap_xb_store: the exact index's bucket stores, required */
 };
 
 /* A set of values: "any", or the union of n ranges. */
@@ -104,6 +105,13 @@ struct xtap_cls_pusage {
 	uint32_t rebuilt; /* 1: the last xtap_cls_adopt_done wrote the prefix arrays afresh */
 };
 void xtap_cls_prefix_usage(const struct xtap_cls *cls, struct xtap_cls_pusage *u);
+/* The exact index (exact addresses and wildcard sets): keys in use and at
+ * most, buckets, keys in their second bucket, adds refused because both of
+ * a new key's buckets were full. */
+struct xtap_cls_xusage {
+	uint32_t keys, max_keys, buckets, spilled, refused;
+};
+void xtap_cls_exact_usage(const struct xtap_cls *cls, struct xtap_cls_xusage *u);
 /* Take a reference on a pinned content destination (one per criterion). */
 int xtap_cls_cd_adopt(struct xtap_cls *cls, uint16_t index);
 /* Undo xtap_cls_cd_adopt: drop the reference, leave the map as it is. */

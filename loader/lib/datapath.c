@@ -28,16 +28,20 @@ struct map_ref {
 		XTAP_MAP_NAME(n), __builtin_offsetof(struct xtap_cls_maps, f) \
 	}
 static const struct map_ref maps[] = {
-	M(XTAP_MAP_RULES, rules),	M(XTAP_MAP_STATS, stats),	M(XTAP_MAP_EXACT, exact),
-	M(XTAP_MAP_PNODES, pnodes),	M(XTAP_MAP_PLEAF, pleaf),	M(XTAP_MAP_PCHUNK, pchunk),
-	M(XTAP_MAP_SETS, sets),		M(XTAP_MAP_IFACES, ifaces),	M(XTAP_MAP_PRESENT, present),
-	M(XTAP_MAP_FRAGS, frags),	M(XTAP_MAP_COUNTERS, counters), M(XTAP_MAP_CDESTS, cdests),
-	M(XTAP_MAP_CD_STATS, cd_stats), M(XTAP_MAP_XFILTER, xfilter),	M(XTAP_MAP_LAYOUT, layout),
+	M(XTAP_MAP_RULES, rules),     M(XTAP_MAP_STATS, stats),	      M(XTAP_MAP_XBUCKET, xbucket),
+	M(XTAP_MAP_XENTRY, xentry),   M(XTAP_MAP_PNODES, pnodes),     M(XTAP_MAP_PLEAF, pleaf),
+	M(XTAP_MAP_PCHUNK, pchunk),   M(XTAP_MAP_SETS, sets),	      M(XTAP_MAP_IFACES, ifaces),
+	M(XTAP_MAP_PRESENT, present), M(XTAP_MAP_FRAGS, frags),	      M(XTAP_MAP_COUNTERS, counters),
+	M(XTAP_MAP_CDESTS, cdests),   M(XTAP_MAP_CD_STATS, cd_stats), M(XTAP_MAP_XFILTER, xfilter),
+	M(XTAP_MAP_LAYOUT, layout),
 };
 #undef M
 #define NMAPS (sizeof(maps) / sizeof(maps[0]))
 
-static const char *prog_pins[4] = { "prog_xdp", "prog_tc_ingress", "prog_tc_egress", "prog_vt_egress" };
+/* the programs, pinned: the four attached and the exact index's store (run by the loader) */
+#define NPROGS 5
+static const char *prog_pins[NPROGS] = { "prog_xdp", "prog_tc_ingress", "prog_tc_egress", "prog_vt_egress",
+					 "prog_xb_store" };
 
 static int *map_fd(struct xtap_cls_maps *m, size_t i)
 {
@@ -46,7 +50,7 @@ static int *map_fd(struct xtap_cls_maps *m, size_t i)
 
 static int *prog_fd(struct xtap_dp *dp, int i)
 {
-	int *f[4] = { &dp->prog_xdp, &dp->prog_tc_in, &dp->prog_tc_out, &dp->prog_vt };
+	int *f[NPROGS] = { &dp->prog_xdp, &dp->prog_tc_in, &dp->prog_tc_out, &dp->prog_vt, &dp->maps.xbstore };
 
 	return f[i];
 }
@@ -78,7 +82,7 @@ static void fds_reset(struct xtap_dp *dp)
 {
 	for (size_t i = 0; i < NMAPS; i++)
 		*map_fd(&dp->maps, i) = -1;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NPROGS; i++)
 		*prog_fd(dp, i) = -1;
 	dp->old_xdp = -1;
 }
@@ -100,7 +104,7 @@ static void replace_pins(struct xtap_dp *dp)
 		pin_path(dp, maps[i].name, path, sizeof(path));
 		unlink(path);
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NPROGS; i++) {
 		if (*prog_fd(dp, i) >= 0)
 			close(*prog_fd(dp, i));
 		*prog_fd(dp, i) = -1;
@@ -155,7 +159,7 @@ static int adopt(struct xtap_dp *dp)
 			return -errno;
 		}
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NPROGS; i++) {
 		pin_path(dp, prog_pins[i], path, sizeof(path));
 		*prog_fd(dp, i) = bpf_obj_get(path);
 		if (*prog_fd(dp, i) < 0) {
@@ -188,8 +192,8 @@ int xtap_dp_sets_max(const struct xtap_dp *dp, uint32_t *max)
 
 static int pin_all(struct xtap_dp *dp, struct xtap_bpf *s)
 {
-	struct bpf_program *progs[4] = { s->progs.xtap_xdp, s->progs.xtap_tc_ingress, s->progs.xtap_tc_egress,
-					 s->progs.xtap_vt_egress };
+	struct bpf_program *progs[NPROGS] = { s->progs.xtap_xdp, s->progs.xtap_tc_ingress, s->progs.xtap_tc_egress,
+					      s->progs.xtap_vt_egress, s->progs.xtap_xb_store };
 	char path[256];
 	int err;
 
@@ -202,7 +206,7 @@ static int pin_all(struct xtap_dp *dp, struct xtap_bpf *s)
 			return m ? err : -ENOENT;
 		}
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NPROGS; i++) {
 		pin_path(dp, prog_pins[i], path, sizeof(path));
 		unlink(path); /* a reload replaces the programs of an earlier start */
 		if ((err = bpf_program__pin(progs[i], path))) {
@@ -218,7 +222,12 @@ void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria)
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_RULES, max_criteria);
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_STATS, max_criteria * (uint32_t)libbpf_num_possible_cpus());
 	s->rodata->xtap_stats_slots = max_criteria;
-	bpf_map__set_max_entries(s->maps.XTAP_MAP_EXACT, max_criteria);
+	/* the exact index: an entry per criterion at most (its keys are
+	 * criteria's) and entry 0 none; a bucket of 7 per 2 criteria, so that
+	 * at most 2/7 of the pairs are in use (docs/classifier.md "Exact index") */
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_XENTRY, max_criteria + 1);
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_XBUCKET, XTAP_XBUCKETS(max_criteria));
+	s->rodata->xtap_xbucket_mask = XTAP_XBUCKETS(max_criteria) - 1;
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_XFILTER, XTAP_XFILTER_WORDS(max_criteria));
 	/* the prefix arrays, preallocated: a chunk per criterion (an entry is
 	 * at least one chunk, which holds 13 own criteria), a compressed leaf per entry, and
@@ -235,6 +244,7 @@ void xtap_dp_skel_maps(struct xtap_bpf *s, struct xtap_cls_maps *m)
 {
 	for (size_t i = 0; i < NMAPS; i++)
 		*map_fd(m, i) = bpf_map__fd(bpf_object__find_map_by_name(s->obj, maps[i].name));
+	m->xbstore = bpf_program__fd(s->progs.xtap_xb_store);
 }
 
 /* A fresh load, sharing the maps of an earlier start when adopting. */
@@ -261,6 +271,13 @@ static int load(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 			goto fail;
 		}
 		s->rodata->xtap_xfilter_mask = info.max_entries * 64 - 1;
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(dp->maps.xbucket, &info, &len) || info.max_entries < 2 ||
+		    (info.max_entries & (info.max_entries - 1))) {
+			err = errno ? -errno : -EINVAL;
+			goto fail;
+		}
+		s->rodata->xtap_xbucket_mask = info.max_entries - 1;
 		s->rodata->xtap_stats_slots = dp->max_criteria; /* the pinned rules map's size */
 	} else {
 		uint32_t max = o->max_criteria ? o->max_criteria : XTAP_MAX_CRITERIA_DEFAULT;
@@ -288,9 +305,9 @@ static int load(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 		for (size_t i = 0; i < NMAPS; i++)
 			*map_fd(&dp->maps, i) = dup(*map_fd(&fresh, i));
 	}
-	for (int i = 0; i < 4; i++) {
-		struct bpf_program *p[4] = { s->progs.xtap_xdp, s->progs.xtap_tc_ingress, s->progs.xtap_tc_egress,
-					     s->progs.xtap_vt_egress };
+	for (int i = 0; i < NPROGS; i++) {
+		struct bpf_program *p[NPROGS] = { s->progs.xtap_xdp, s->progs.xtap_tc_ingress, s->progs.xtap_tc_egress,
+						  s->progs.xtap_vt_egress, s->progs.xtap_xb_store };
 
 		if (*prog_fd(dp, i) >= 0)
 			close(*prog_fd(dp, i));
@@ -482,7 +499,7 @@ int xtap_dp_teardown(struct xtap_dp *dp)
 		pin_path(dp, maps[i].name, path, sizeof(path));
 		unlink(path);
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NPROGS; i++) {
 		pin_path(dp, prog_pins[i], path, sizeof(path));
 		unlink(path);
 	}
@@ -496,7 +513,7 @@ void xtap_dp_close(struct xtap_dp *dp)
 	for (size_t i = 0; i < NMAPS; i++)
 		if (*map_fd(&dp->maps, i) >= 0)
 			close(*map_fd(&dp->maps, i));
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NPROGS; i++)
 		if (*prog_fd(dp, i) >= 0)
 			close(*prog_fd(dp, i));
 	if (dp->old_xdp >= 0)

@@ -102,11 +102,10 @@ static void answer_error(struct xbuf *b, int json, const char *msg)
 /* ---- views of the state ---- */
 
 static const char *const g_names[XTAP_G_COUNT] = {
-	"packets",	    "matched",	 "not_ip",	  "trunc_l2",	   "vlan_depth",
-	"trunc_l3",	    "bad_l3",	 "trunc_ext",	  "ext_depth",	   "trunc_l4",
-	"match_bound",	    "cd_bound",	 "frag_recorded", "frag_followed", "frag_unknown",
-	"frag_record_fail", "meta_fail", "meta_used",	  "rule_stale",	   "vt_foreign",
-	"frag_tiny",	    "frag_none", "match_unread",  "matched_bytes", "cand_reused",
+	"packets",	 "matched",	  "not_ip",	  "trunc_l2",	      "vlan_depth",   "trunc_l3",
+	"bad_l3",	 "trunc_ext",	  "ext_depth",	  "trunc_l4",	      "match_bound",  "cd_bound",
+	"frag_recorded", "frag_followed", "frag_unknown", "frag_record_fail", "meta_fail",    "meta_used",
+	"rule_stale",	 "vt_foreign",	  "frag_tiny",	  "frag_none",	      "match_unread", "matched_bytes",
 };
 _Static_assert(sizeof(g_names) / sizeof(g_names[0]) == XTAP_G_COUNT, "a name per global counter");
 

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The exact index in BPF arrays (see exact_dir.h, include/xtap.h "Exact
+ * index" and docs/classifier.md "Exact index").
+ *
+ * What a reader may see while the loader writes, and why it is always a
+ * whole entry of its own key: an entry is written (syscall) before the pair
+ * naming it is stored, and reused only a grace period after its pair was
+ * replaced or cleared; a pair is one aligned 64-bit store. A key in its
+ * second bucket is stored there before its first bucket's spill counts it
+ * (a reader that finds no spill has not seen the add yet), and its spill is
+ * taken back only after its pair is cleared. A key moves only from its
+ * first bucket to its second (making room for another key): stored in the
+ * second, counted, then cleared in the first, so a reader finds it in one
+ * place or the other throughout.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "arrwin.h"
+#include "exact_dir.h"
+
+struct xdir {
+	int bfd, efd; /* the buckets and the entries, read by syscall (no RSS) */
+	int sfd; /* the store program (xtap_xb_store) */
+	uint32_t mask; /* buckets - 1 */
+	struct idpool pool; /* entry numbers from 1 */
+	int (*sync)(void *);
+	void *sync_arg;
+	uint32_t nkeys, nspilled, refused;
+};
+
+/* Where a key's pair is. */
+struct loc {
+	struct xtap_xbucket b; /* its bucket as read */
+	uint32_t bucket, i, id;
+};
+
+static int bucket_read(struct xdir *xd, uint32_t b, struct xtap_xbucket *xb)
+{
+	return bpf_map_lookup_elem(xd->bfd, &b, xb) ? -errno : 0;
+}
+
+/* Pair i (XTAP_XB_PAIRS: the spill) of bucket b becomes v, in one store by
+ * the program (exact_dir.h); *xb, the caller's copy, follows. */
+static int store(struct xdir *xd, uint32_t b, struct xtap_xbucket *xb, uint32_t i, uint64_t v)
+{
+	struct xtap_xb_store a = { .bucket = b, .pair = i, .value = v };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+	if (bpf_prog_test_run_opts(xd->sfd, &o))
+		return -errno;
+	if (o.retval)
+		return -(int)o.retval;
+	if (i < XTAP_XB_PAIRS)
+		xb->e[i] = v;
+	else
+		xb->spill = (uint32_t)v;
+	return 0;
+}
+
+static uint64_t pair_make(uint32_t h, uint32_t id)
+{
+	return (uint64_t)h << 32 | id;
+}
+
+static int entry_read(struct xdir *xd, uint32_t id, struct xtap_xentry *e)
+{
+	return bpf_map_lookup_elem(xd->efd, &id, e) ? -errno : 0;
+}
+
+/* Key k (hash h): 0 and its place in *l (its entry in *e), -ENOENT, or
+ * -errno. Its second bucket is looked at only when its first spilled, as
+ * the programs do. */
+static int locate(struct xdir *xd, const struct xtap_exact_key *k, uint32_t h, struct loc *l, struct xtap_xentry *e)
+{
+	uint32_t bs[2] = { xtap_xb_first(h, xd->mask), xtap_xb_second(h, xd->mask) };
+	int err;
+
+	for (int t = 0; t < 2; t++) {
+		if ((err = bucket_read(xd, bs[t], &l->b)))
+			return err;
+		for (uint32_t i = 0; i < XTAP_XB_PAIRS; i++) {
+			uint64_t v = l->b.e[i];
+
+			if ((uint32_t)(v >> 32) != h || !(uint32_t)v)
+				continue;
+			if ((err = entry_read(xd, (uint32_t)v, e)))
+				return err;
+			if (!memcmp(&e->key, k, sizeof(*k))) {
+				l->bucket = bs[t];
+				l->i = i;
+				l->id = (uint32_t)v;
+				return 0;
+			}
+		}
+		if (!l->b.spill)
+			break;
+	}
+	return -ENOENT;
+}
+
+static int free_pair(const struct xtap_xbucket *b)
+{
+	for (int i = 0; i < XTAP_XB_PAIRS; i++)
+		if (!b->e[i])
+			return i;
+	return -1;
+}
+
+/* Room in bucket `at` (full, *b) by moving one of its keys that is in its
+ * first bucket there to its second: 0 and the pair freed in *freed,
+ * -ENOSPC, or -errno. */
+static int make_room(struct xdir *xd, uint32_t at, struct xtap_xbucket *b, int *freed)
+{
+	int err;
+
+	for (int i = 0; i < XTAP_XB_PAIRS; i++) {
+		uint32_t h = (uint32_t)(b->e[i] >> 32), to;
+		struct xtap_xbucket tb;
+		int j;
+
+		if (xtap_xb_first(h, xd->mask) != at)
+			continue; /* in its second bucket already: it only ever moves there */
+		to = xtap_xb_second(h, xd->mask);
+		if ((err = bucket_read(xd, to, &tb)))
+			return err;
+		if ((j = free_pair(&tb)) < 0)
+			continue;
+		/* stored in its second, counted, then cleared here: found throughout */
+		if ((err = store(xd, to, &tb, (uint32_t)j, b->e[i])) ||
+		    (err = store(xd, at, b, XTAP_XB_PAIRS, b->spill + 1)) || (err = store(xd, at, b, (uint32_t)i, 0)))
+			return err;
+		xd->nspilled++;
+		*freed = i;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+/* A new key of hash h with entry id, into its first bucket, else its
+ * second, else either after moving a key out of it. */
+static int insert(struct xdir *xd, uint32_t h, uint32_t id)
+{
+	uint32_t f = xtap_xb_first(h, xd->mask), s = xtap_xb_second(h, xd->mask);
+	struct xtap_xbucket fb, sb;
+	int i, err;
+
+	if ((err = bucket_read(xd, f, &fb)) || (err = bucket_read(xd, s, &sb)))
+		return err;
+	if ((i = free_pair(&fb)) < 0 && (err = make_room(xd, f, &fb, &i)) && err != -ENOSPC)
+		return err;
+	if (i >= 0)
+		return store(xd, f, &fb, (uint32_t)i, pair_make(h, id));
+	if ((i = free_pair(&sb)) < 0 && (err = make_room(xd, s, &sb, &i))) {
+		if (err == -ENOSPC)
+			xd->refused++;
+		return err;
+	}
+	/* stored before the first bucket's spill counts it */
+	if ((err = store(xd, s, &sb, (uint32_t)i, pair_make(h, id))))
+		return err;
+	if ((err = store(xd, f, &fb, XTAP_XB_PAIRS, fb.spill + 1))) {
+		store(xd, s, &sb, (uint32_t)i, 0);
+		return err;
+	}
+	xd->nspilled++;
+	return 0;
+}
+
+int xdir_get(struct xdir *xd, const struct xtap_exact_key *k, struct xtap_xentry *e)
+{
+	struct loc l;
+
+	return locate(xd, k, xtap_xfilter_hash(k), &l, e);
+}
+
+int xdir_set(struct xdir *xd, const struct xtap_xentry *e)
+{
+	uint32_t h = xtap_xfilter_hash(&e->key), id;
+	struct xtap_xentry old;
+	struct loc l;
+	int err, found;
+
+	if (!e->n || e->n > XTAP_MAX_CAND)
+		return -EINVAL;
+	err = locate(xd, &e->key, h, &l, &old);
+	if (err && err != -ENOENT)
+		return err;
+	found = !err;
+	if ((err = idpool_peek(&xd->pool, xd->sync, xd->sync_arg, &id)))
+		return err;
+	if (found && l.id == id) /* cannot be: a named entry is never free */
+		return -EIO;
+	/* the entry first: nothing names it yet */
+	if (bpf_map_update_elem(xd->efd, &id, e, BPF_ANY))
+		return -errno;
+	if (found) {
+		if ((err = store(xd, l.bucket, &l.b, l.i, pair_make(h, id))))
+			return err;
+		idpool_take(&xd->pool);
+		idpool_put_pending(&xd->pool, l.id);
+		return 0;
+	}
+	if ((err = insert(xd, h, id)))
+		return err;
+	idpool_take(&xd->pool);
+	xd->nkeys++;
+	return 0;
+}
+
+int xdir_del(struct xdir *xd, const struct xtap_exact_key *k)
+{
+	uint32_t h = xtap_xfilter_hash(k), f;
+	struct xtap_xentry e;
+	struct loc l;
+	int err;
+
+	if ((err = locate(xd, k, h, &l, &e)) || (err = store(xd, l.bucket, &l.b, l.i, 0)))
+		return err;
+	f = xtap_xb_first(h, xd->mask);
+	if (l.bucket != f) { /* its first bucket's spill taken back, after the pair */
+		struct xtap_xbucket fb;
+
+		if (!bucket_read(xd, f, &fb) && fb.spill)
+			store(xd, f, &fb, XTAP_XB_PAIRS, fb.spill - 1);
+		xd->nspilled--;
+	}
+	idpool_put_pending(&xd->pool, l.id);
+	xd->nkeys--;
+	return 0;
+}
+
+/* Buckets read per syscall when every bucket is read. */
+#define RUN 4096u
+
+/* Buckets first .. first + n - 1 into run (keys: room for n). */
+static int run_read(struct xdir *xd, uint32_t first, uint32_t n, struct xtap_xbucket *run, uint32_t *keys)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t prev = first - 1, next, got = n;
+
+	/* the batch starts after in_batch: the bucket before the first */
+	if ((bpf_map_lookup_batch(xd->bfd, first ? &prev : NULL, &next, keys, run, &got, &opts) && errno != ENOENT) ||
+	    got != n || keys[0] != first) {
+		for (uint32_t j = 0; j < n; j++) /* not the run asked for: one at a time */
+			if (bucket_read(xd, first + j, &run[j]))
+				return -errno;
+	}
+	return 0;
+}
+
+int xdir_foreach(struct xdir *xd, int (*cb)(const struct xtap_xentry *e, void *arg), void *arg)
+{
+	struct xtap_xbucket *run = malloc(RUN * sizeof(*run));
+	uint32_t *keys = malloc(RUN * sizeof(*keys)), nb = xd->mask + 1;
+	struct xtap_xentry e;
+	int err = -ENOMEM;
+
+	if (!run || !keys)
+		goto out;
+	for (uint32_t first = 0; first < nb; first += RUN) {
+		uint32_t n = nb - first < RUN ? nb - first : RUN;
+
+		if ((err = run_read(xd, first, n, run, keys)))
+			goto out;
+		/* the pairs as read: cb changes only its own key's */
+		for (uint32_t j = 0; j < n; j++)
+			for (int i = 0; i < XTAP_XB_PAIRS; i++) {
+				uint64_t v = run[j].e[i];
+
+				if (v && ((err = entry_read(xd, (uint32_t)v, &e)) || (err = cb(&e, arg))))
+					goto out;
+			}
+	}
+	err = 0;
+out:
+	free(run);
+	free(keys);
+	return err;
+}
+
+void xdir_synced(struct xdir *xd)
+{
+	idpool_synced(&xd->pool);
+}
+
+void xdir_usage(const struct xdir *xd, struct xdir_usage *u)
+{
+	*u = (struct xdir_usage){ xd->nkeys, xd->pool.max - 1, xd->mask + 1, xd->nspilled, xd->refused };
+}
+
+/* A running datapath's pairs: every entry they name is in use. A pair
+ * naming an entry another pair names (a move interrupted by a crash: the
+ * key in both its buckets) is cleared where it is scanned second, one naming
+ * no entry or in neither of its buckets is cleared, and every spill set to
+ * what the pairs left say. */
+static int scan(struct xdir *xd)
+{
+	uint32_t nb = xd->mask + 1, emax = xd->pool.max, top = 0;
+	struct xtap_xbucket *run = malloc(RUN * sizeof(*run));
+	uint32_t *keys = malloc(RUN * sizeof(*keys)), *spill = calloc(nb, sizeof(uint32_t));
+	uint32_t *had = calloc(nb, sizeof(uint32_t));
+	uint8_t *used = calloc(emax, 1);
+	int err = -ENOMEM;
+
+	if (!run || !keys || !spill || !had || !used)
+		goto out;
+	for (uint32_t first = 0; first < nb; first += RUN) {
+		uint32_t n = nb - first < RUN ? nb - first : RUN;
+
+		if ((err = run_read(xd, first, n, run, keys)))
+			goto out;
+		for (uint32_t j = 0; j < n; j++) {
+			uint32_t at = first + j;
+
+			had[at] = run[j].spill;
+			for (int i = 0; i < XTAP_XB_PAIRS; i++) {
+				uint64_t v = run[j].e[i];
+				uint32_t id = (uint32_t)v, h = (uint32_t)(v >> 32), f = xtap_xb_first(h, xd->mask);
+
+				if (!v)
+					continue;
+				if (!id || id >= emax || used[id] || (f != at && xtap_xb_second(h, xd->mask) != at)) {
+					if ((err = store(xd, at, &run[j], (uint32_t)i, 0)))
+						goto out;
+					continue;
+				}
+				used[id] = 1;
+				top = id > top ? id : top;
+				xd->nkeys++;
+				if (f != at) {
+					spill[f]++;
+					xd->nspilled++;
+				}
+			}
+		}
+	}
+	/* spills as the pairs say (a crash can leave one short or over) */
+	for (uint32_t b = 0; b < nb; b++)
+		if (had[b] != spill[b]) {
+			struct xtap_xbucket xb;
+
+			if ((err = bucket_read(xd, b, &xb)) || (err = store(xd, b, &xb, XTAP_XB_PAIRS, spill[b])))
+				goto out;
+		}
+	/* free numbers below the highest in use: after the first grace period
+	 * (the loader that freed them may have stopped just before one) */
+	xd->pool.next = top + 1 > xd->pool.first ? top + 1 : xd->pool.first;
+	xd->pool.used = xd->nkeys;
+	for (uint32_t id = xd->pool.next; id-- > xd->pool.first;)
+		if (!used[id])
+			xd->pool.pending[xd->pool.npending++] = id;
+	err = 0;
+out:
+	free(run);
+	free(keys);
+	free(spill);
+	free(had);
+	free(used);
+	return err;
+}
+
+struct xdir *xdir_new(const struct xdir_maps *m, int (*sync)(void *), void *arg)
+{
+	struct xdir *xd = calloc(1, sizeof(*xd));
+	struct bpf_map_info bi = { 0 }, ei = { 0 };
+	uint32_t bl = sizeof(bi), el = sizeof(ei);
+
+	if (!xd)
+		return NULL;
+	xd->sync = sync;
+	xd->sync_arg = arg;
+	xd->bfd = xd->efd = xd->sfd = -1;
+	if (bpf_obj_get_info_by_fd(m->buckets, &bi, &bl) || bi.type != BPF_MAP_TYPE_ARRAY ||
+	    bi.value_size != sizeof(struct xtap_xbucket) || bi.max_entries < 2 ||
+	    (bi.max_entries & (bi.max_entries - 1)))
+		goto fail;
+	if (bpf_obj_get_info_by_fd(m->entries, &ei, &el) || ei.type != BPF_MAP_TYPE_ARRAY ||
+	    ei.value_size != sizeof(struct xtap_xentry) || ei.max_entries < 2)
+		goto fail;
+	xd->mask = bi.max_entries - 1;
+	if ((xd->bfd = dup(m->buckets)) < 0 || (xd->efd = dup(m->entries)) < 0 || (xd->sfd = dup(m->store)) < 0 ||
+	    idpool_init(&xd->pool, 1, ei.max_entries) || scan(xd))
+		goto fail;
+	return xd;
+fail:
+	xdir_free(xd);
+	return NULL;
+}
+
+void xdir_free(struct xdir *xd)
+{
+	if (!xd)
+		return;
+	if (xd->bfd >= 0)
+		close(xd->bfd);
+	if (xd->efd >= 0)
+		close(xd->efd);
+	if (xd->sfd >= 0)
+		close(xd->sfd);
+	idpool_free(&xd->pool);
+	free(xd);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The datapath's exact index (include/xtap.h "Exact index"): exact
+ * addresses and wildcard sets to their entries, a hash table in two BPF
+ * arrays, read by syscall. A bucket's pairs are written one aligned 64-bit
+ * store at a time by the program xtap_xb_store (not through a mapping:
+ * hashed keys would make every page resident); entries by syscall, before
+ * any pair names them. An entry a store unlinks is reused only after a
+ * grace period (xdir_synced, called once one has passed).
+ */
+#ifndef XTAP_EXACT_DIR_H
+#define XTAP_EXACT_DIR_H
+
+#include <stdint.h>
+#include "xtap.h"
+
+struct xdir;
+
+struct xdir_maps {
+	int buckets, entries; /* XTAP_MAP_XBUCKET, XTAP_MAP_XENTRY */
+	int store; /* the program xtap_xb_store */
+};
+
+struct xdir_usage {
+	uint32_t keys, max_keys; /* entries in use, and at most */
+	uint32_t buckets, spilled; /* buckets, keys in their second bucket */
+	uint32_t refused; /* adds refused because both buckets were full */
+};
+
+/* Opens the arrays as they are: a running datapath's entries are found
+ * (every bucket read once) and kept. sync(arg): wait for a grace period,
+ * then call xdir_synced (the library's xtap_cls_sync). */
+struct xdir *xdir_new(const struct xdir_maps *m, int (*sync)(void *), void *arg);
+void xdir_free(struct xdir *xd);
+/* Key k's entry into *e: 0, or -ENOENT. */
+int xdir_get(struct xdir *xd, const struct xtap_exact_key *k, struct xtap_xentry *e);
+/* e becomes its key's entry (added, or replacing the one it had). On error
+ * nothing changed: -ENOSPC when no entry is free or both of a new key's
+ * buckets are full. */
+int xdir_set(struct xdir *xd, const struct xtap_xentry *e);
+/* Key k leaves the index: 0, or -ENOENT. */
+int xdir_del(struct xdir *xd, const struct xtap_exact_key *k);
+/* Calls cb with every entry in the index (cb may replace or delete that
+ * entry's key, nothing else); stops at cb's first nonzero return. */
+int xdir_foreach(struct xdir *xd, int (*cb)(const struct xtap_xentry *e, void *arg), void *arg);
+/* A grace period has passed since every entry freed so far was unlinked. */
+void xdir_synced(struct xdir *xd);
+void xdir_usage(const struct xdir *xd, struct xdir_usage *u);
+
+#endif
