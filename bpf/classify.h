@@ -7,10 +7,9 @@
  * per-family wildcard set when both addresses are "any". A packet costs at
  * most five lookups (exact source, exact destination, longest source prefix,
  * longest destination prefix, wildcard set), skipped when the structure is
- * empty, and at most XTAP_MAX_CAND candidate checks per exact or wildcard
- * lookup and XTAP_MAX_SOURCES x XTAP_CAND_PER_SOURCE per prefix lookup: the
- * worst case is 5 lookups + 3 x 16 + 2 x 1,024 rule checks, whatever the
- * number of criteria (docs/classifier.md).
+ * empty, and at most XTAP_MAX_SOURCES x XTAP_CAND_PER_SOURCE candidate
+ * checks per lookup: the worst case is 5 lookups + 5 x 1,024 rule checks,
+ * whatever the number of criteria (docs/classifier.md).
  */
 #ifndef XTAP_BPF_CLASSIFY_H
 #define XTAP_BPF_CLASSIFY_H
@@ -301,9 +300,27 @@ __noinline __u32 xtap_exact_find(const struct xtap_exact_key *k, __u32 h)
 	return id;
 }
 
+/* Check the criteria of a continuation entry (xtap.h struct xtap_xentry):
+ * the entry after it, 0 when none. Global: verified once for every link. */
+__noinline __u32 xtap_exact_more(__u32 id, struct xtap_cls_state *s)
+{
+	struct xtap_xentry *x = bpf_map_lookup_elem(&XTAP_MAP_XENTRY, &id);
+	__u32 n;
+
+	if (!x || !s)
+		return 0;
+	n = x->n;
+	for (__u32 i = 0; i < XTAP_MAX_CAND; i++) {
+		if (i >= n)
+			break;
+		check_slot(x->slot[i], s);
+	}
+	return x->next;
+}
+
 /* Check the criteria of key k's entry: the first through the entry's copy
- * of its rule, the others in xtap_rules. Global: verified once for its
- * three callers. */
+ * of its rule, the others in xtap_rules, then its chain's. Global:
+ * verified once for its three callers. */
 __noinline int xtap_exact_scan(const struct xtap_exact_key *k, __u32 h, struct xtap_cls_state *s)
 {
 	struct xtap_xentry *x;
@@ -323,6 +340,10 @@ __noinline int xtap_exact_scan(const struct xtap_exact_key *k, __u32 h, struct x
 			break;
 		check_slot(x->slot[i], s);
 	}
+	id = x->next;
+	/* bounded by the longest chain the loader writes (every source's share) */
+	for (int c = 1; c < XTAP_X_CHAIN && id; c++)
+		id = xtap_exact_more(id, s);
 	return 1;
 }
 

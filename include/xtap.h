@@ -38,7 +38,8 @@
 /* Default sizes of the exact index (the loader sizes it from the number of
  * criteria, xtap_dp_size_maps): an entry per key, at most one per criterion
  * (entry 0 is none), and a bucket per two criteria, a power of two. */
-#define XTAP_XENTRY_DEFAULT (XTAP_MAX_CRITERIA_DEFAULT + 1u)
+#define XTAP_XENTRIES(max_criteria) ((max_criteria) + 1u + 64u) /* 64: XTAP_X_CHAIN, a chain rewritten at the limit */
+#define XTAP_XENTRY_DEFAULT XTAP_XENTRIES(XTAP_MAX_CRITERIA_DEFAULT)
 #define XTAP_XBUCKETS(max_criteria) ((max_criteria) <= 32u ? 16u : 1u << (32 - __builtin_clz((max_criteria) / 2u - 1u)))
 #define XTAP_XBUCKET_DEFAULT 524288u /* XTAP_XBUCKETS(XTAP_MAX_CRITERIA_DEFAULT), a literal for map definitions */
 /* Default sizes of the prefix arrays (the loader sizes them from the
@@ -318,14 +319,22 @@ _Static_assert(sizeof(struct xtap_rule) == 112, "rule size");
 /* An exact index entry: the key, the slots of its criteria (into
  * xtap_rules, in the order they were added) and a copy of the first one's
  * rule, so that a packet matching a key's only criterion reads no more
- * than its bucket and this entry (four lines of one page). Written once:
- * a key whose criteria change gets a new entry. */
+ * than its bucket and this entry (four lines of one page). A key with more
+ * than XTAP_MAX_CAND criteria continues in the entry `next` names (a
+ * chain the bucket does not name; rule unused there), at most XTAP_X_CHAIN
+ * entries: every source's share (XTAP_CAND_PER_SOURCE per key, as for
+ * prefixes) fits. Written once: a key whose criteria change gets a new
+ * chain. */
+#define XTAP_X_MAX (XTAP_MAX_SOURCES * XTAP_CAND_PER_SOURCE)
+#define XTAP_X_CHAIN (XTAP_X_MAX / XTAP_MAX_CAND)
+_Static_assert(XTAP_X_CHAIN == 64, "XTAP_XENTRIES' room for one chain");
 struct xtap_xentry {
 	struct xtap_exact_key key;
 	__u32 n; /* slots in use, 1 to XTAP_MAX_CAND */
 	__u32 slot[XTAP_MAX_CAND];
-	__u32 pad[2];
-	struct xtap_rule rule; /* xtap_rules[slot[0]] as written */
+	__u32 next; /* the entry holding the key's next slots, 0: none */
+	__u32 pad;
+	struct xtap_rule rule; /* xtap_rules[slot[0]] as written (the head of a chain) */
 	__u8 pad2[48];
 };
 _Static_assert(sizeof(struct xtap_xentry) == 256, "xentry: four lines, never across a page");

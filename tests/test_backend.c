@@ -139,7 +139,7 @@ static int add_list_delete(void)
 	return 0;
 }
 
-/* The datapath refuses (16 candidates on one address): 500, nothing changed. */
+/* The datapath refuses (16 of one source on one address): 500, nothing changed. */
 static int refusal_is_500(void)
 {
 	char msg[512];
@@ -499,6 +499,46 @@ static int source_shares(void)
 	return 0;
 }
 
+/* The same on one exact address: ftap1's 16 criteria there (its share)
+ * leave ftap2 its own (docs/classifier.md "Capacity per entry and per
+ * source"). */
+static int exact_shares(void)
+{
+	static const char *cd = "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
+				"X-JTap-Cdest-Dest-Port: 7890\r\nTimeout-Total: 600\r\n";
+	struct dtcp_session ss2;
+	struct xtap_meta m;
+	char msg[512];
+	const char *r;
+	int ok = 0;
+
+	REQUIRE(!dtcp_session_init(&ss2, &srv, "ftap2", "127.0.0.2"), "session");
+	for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
+		snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.2.9\r\nDest-Port: %d\r\n%s", 1000 + i, cd);
+		ok += strstr(dtcp(msg), "200 OK") != NULL;
+	}
+	REQUIRE(ok == XTAP_CAND_PER_SOURCE, "ftap1: %d of %d ADDs accepted", ok, XTAP_CAND_PER_SOURCE);
+	snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.2.9\r\n%s", cd);
+	r = dtcp(msg);
+	REQUIRE(strstr(r, " 500 "), "ftap1 past its share on 192.0.2.9: %s", r);
+	snprintf(msg, sizeof(msg), "ADD DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 1\r\nSource-Address: 192.0.2.9\r\n%s",
+		 cd);
+	r = dtcp_on(&ss2, msg);
+	REQUIRE(strstr(r, "200 OK"), "ftap2 refused on ftap1's full address: %s", r);
+	REQUIRE(xtap_cls_count(env.cls) == XTAP_CAND_PER_SOURCE + 1, "%u rules", xtap_cls_count(env.cls));
+	/* a packet there meets ftap1's criterion of port 1000 and ftap2's */
+	REQUIRE(run_pkt("192.0.2.9", "198.51.100.7", 1000, &m) == 1, "match");
+	r = dtcp_on(&ss2, "LIST DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 2\r\nFlags: Stats\r\n");
+	REQUIRE(strstr(r, "MATCHING-PACKETS: 1\r\n"), "ftap2's criterion not counted: %s", r);
+	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 13\r\nCriteria-ID: *\r\n");
+	REQUIRE(strstr(r, "200 OK"), "DELETE ftap1: %s", r);
+	r = dtcp_on(&ss2, "DELETE DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 3\r\nCriteria-ID: *\r\n");
+	REQUIRE(strstr(r, "200 OK"), "DELETE ftap2: %s", r);
+	dtcp_session_free(&ss2);
+	REQUIRE(xtap_cls_count(env.cls) == 0 && tenv_exact_keys(&env) == 0, "rules left");
+	return 0;
+}
+
 int main(void)
 {
 	char why[256];
@@ -526,6 +566,7 @@ int main(void)
 	t_record("a datapath refusal answers 500 and changes nothing", refusal_is_500(), NULL);
 	t_record("covered prefixes of one criterion are one rule", covered_prefixes(), NULL);
 	t_record("one source filling its share of a prefix leaves the others theirs", source_shares(), NULL);
+	t_record("one source filling its share of an address leaves the others theirs", exact_shares(), NULL);
 	t_record("expiry reads many criteria's counters at once, as one by one", counters_many(), NULL);
 	t_record("a restart adopts every criterion without writing a map (rules, exact index, prefix arrays)",
 		 adopt_after_restart(), NULL);

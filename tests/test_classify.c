@@ -2221,6 +2221,98 @@ out:
 	return ok;
 }
 
+/* Each control source has its share of an exact address's list and of the
+ * wildcard set, as of a prefix's (docs/classifier.md "Capacity per entry
+ * and per source"): 64 sources x 16 criteria on one address, each 17th
+ * refused for its source only, one packet counting all 1,024; the same for
+ * two sources on the IPv4 wildcard set; deletes in the middle keep the
+ * others; a restart finds the chains. */
+static int exact_source_shares(void)
+{
+	static uint32_t slots[XTAP_MAX_SOURCES][XTAP_CAND_PER_SOURCE], wild[2][XTAP_CAND_PER_SOURCE];
+	struct pkt_spec s = { .family = 4, .proto = 6, .dport = 80 };
+	struct xtap_crit_stats st;
+	struct xtap_cls_xusage u;
+	struct pkt_layout lay;
+	struct crit_store cs;
+	struct run_out out;
+	struct xtap_cls *cls2;
+	uint32_t extra;
+	uint8_t f[256];
+	int len;
+
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	for (int src = 0; src < XTAP_MAX_SOURCES; src++) {
+		for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
+			REQUIRE(!crit_from_text(&(struct crit_text){ .src = V4A }, env.ifindex, &cs), "text");
+			cs.c.source = (uint8_t)src;
+			REQUIRE(!xtap_cls_add(env.cls, &cs.c, &slots[src][i]), "source %d: criterion %d on %s refused",
+				src, i, V4A);
+		}
+		REQUIRE(!crit_from_text(&(struct crit_text){ .src = V4A }, env.ifindex, &cs), "text");
+		cs.c.source = (uint8_t)src;
+		REQUIRE(xtap_cls_add(env.cls, &cs.c, &extra) == -ENOSPC, "source %d: past its share on %s", src, V4A);
+	}
+	for (int src = 0; src < 2; src++) {
+		for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
+			REQUIRE(!crit_from_text(&(struct crit_text){ .dport = "80" }, env.ifindex, &cs), "text");
+			cs.c.source = (uint8_t)(src * 40);
+			REQUIRE(!xtap_cls_add(env.cls, &cs.c, &wild[src][i]),
+				"source %d: wildcard criterion %d refused", src * 40, i);
+		}
+		REQUIRE(!crit_from_text(&(struct crit_text){ .dport = "80" }, env.ifindex, &cs), "text");
+		cs.c.source = (uint8_t)(src * 40);
+		REQUIRE(xtap_cls_add(env.cls, &cs.c, &extra) == -ENOSPC, "source %d: past its wildcard share",
+			src * 40);
+	}
+	REQUIRE(xtap_cls_count(env.cls) == XTAP_X_MAX + 2 * XTAP_CAND_PER_SOURCE, "count %u", xtap_cls_count(env.cls));
+	REQUIRE(tenv_exact_keys(&env) == 2, "%d keys, want 2 (the address, the wildcard set)", tenv_exact_keys(&env));
+
+	pkt_addr(s.src, V4A);
+	pkt_addr(s.dst, V4B);
+	len = pkt_build(&s, f, sizeof(f), &lay);
+	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
+	for (int src = 0; src < XTAP_MAX_SOURCES; src++)
+		for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
+			REQUIRE(!xtap_cls_stats(env.cls, slots[src][i], &st), "stats");
+			REQUIRE(st.packets == 1, "source %d criterion %d counted %llu", src, i,
+				(unsigned long long)st.packets);
+		}
+	for (int src = 0; src < 2; src++)
+		for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
+			REQUIRE(!xtap_cls_stats(env.cls, wild[src][i], &st), "stats");
+			REQUIRE(st.packets == 1, "wildcard source %d criterion %d counted %llu", src * 40, i,
+				(unsigned long long)st.packets);
+		}
+	/* a source that left makes room for itself only; the others stay */
+	REQUIRE(!xtap_cls_del(env.cls, slots[5][0]) && !xtap_cls_del(env.cls, slots[0][3]), "delete");
+	REQUIRE(!crit_from_text(&(struct crit_text){ .src = V4A }, env.ifindex, &cs), "text");
+	cs.c.source = 6;
+	REQUIRE(xtap_cls_add(env.cls, &cs.c, &extra) == -ENOSPC, "source 6 took source 5's room");
+	cs.c.source = 5;
+	REQUIRE(!xtap_cls_add(env.cls, &cs.c, &slots[5][0]), "source 5 cannot use its freed room");
+	slots[0][3] = slots[5][0]; /* counted below as source 0's, in its place */
+	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
+	for (int src = 0; src < XTAP_MAX_SOURCES; src++)
+		for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
+			uint64_t want = (src == 5 && i == 0) || (src == 0 && i == 3) ? 1 : 2;
+
+			REQUIRE(!xtap_cls_stats(env.cls, slots[src][i], &st), "stats");
+			REQUIRE(st.packets == want, "after deletes: source %d criterion %d counted %llu, want %llu",
+				src, i, (unsigned long long)st.packets, (unsigned long long)want);
+		}
+	/* a restart: both keys, their chains in use */
+	REQUIRE(!xtap_cls_sync(env.cls), "sync");
+	cls2 = xtap_cls_new(&env.maps, 1u << 16, 64);
+	REQUIRE(cls2, "second instance");
+	xtap_cls_exact_usage(cls2, &u);
+	xtap_cls_free(cls2);
+	REQUIRE(u.keys == 2, "a restart finds %u keys, want 2", u.keys);
+	REQUIRE(!tenv_clear(&env, 1u << 16), "clear");
+	REQUIRE(tenv_exact_keys(&env) == 0, "exact index not empty");
+	return 0;
+}
+
 int main(void)
 {
 	static const struct {
@@ -2245,6 +2337,7 @@ int main(void)
 		{ "prefix updates at 10,000/s never miss a stable prefix", prefix_updates },
 		{ "the loader maps the prefix arrays where it uses them (RSS)", prefix_maps_resident },
 		{ "exact index: full buckets spill, then refuse; a restart finds and repairs them", exact_buckets },
+		{ "each control source has its share of an exact address and the wildcard set", exact_source_shares },
 	};
 	char why[256];
 	int err;

@@ -650,28 +650,34 @@ static int rule_read(const struct xtap_cls *cls, uint32_t slot, struct xtap_rule
 	return bpf_map_lookup_elem(cls->m.rules, &slot, r) ? -errno : 0;
 }
 
-/* The criterion in slot joins its key's entry, last (a new entry is
- * written and swapped in: xtap.h "Exact index"). */
+/* The criterion in slot joins its key's list, last (a new chain is
+ * written and swapped in: xtap.h "Exact index"), if its source has room
+ * there: at most XTAP_CAND_PER_SOURCE of one source per key, so that no
+ * source can refuse another's ADDs on an address or the wildcard set. */
 static int entry_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
 {
-	struct xtap_xentry e;
 	struct xtap_exact_key k;
+	struct xlist l;
+	uint32_t mine = 0;
 	int err;
 
 	exact_key_of(rec, &k);
-	err = xdir_get(cls->xd, &k, &e);
+	err = xdir_get(cls->xd, &k, &l);
 	if (err == -ENOENT) {
-		memset(&e, 0, sizeof(e));
-		e.key = k;
+		memset(&l.rule, 0, sizeof(l.rule));
+		l.key = k;
+		l.n = 0;
 	} else if (err) {
 		return err;
 	}
-	if (e.n >= XTAP_MAX_CAND)
+	for (uint32_t i = 0; i < l.n; i++)
+		mine += l.slot[i] < cls->max && cls->slots[l.slot[i]].source == rec->source;
+	if (mine >= XTAP_CAND_PER_SOURCE || l.n >= XTAP_X_MAX)
 		return -ENOSPC;
-	e.slot[e.n++] = slot;
-	if (e.n == 1 && (err = rule_read(cls, slot, &e.rule)))
+	l.slot[l.n++] = slot;
+	if (l.n == 1 && (err = rule_read(cls, slot, &l.rule)))
 		return err;
-	return xdir_set(cls->xd, &e);
+	return xdir_set(cls->xd, &l);
 }
 
 static int exact_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
@@ -686,40 +692,37 @@ static int exact_add(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t 
 	return err;
 }
 
-/* Drop slot from entry e (its key's, as read): the others keep their
- * order; a new first slot's rule is copied in. 0: e holds nothing now. */
-static int entry_drop(const struct xtap_cls *cls, struct xtap_xentry *e, uint32_t i)
+/* Drop slot i from list l (its key's, as read): the others keep their
+ * order; a new first slot's rule is copied in. 0: l holds nothing now. */
+static int entry_drop(const struct xtap_cls *cls, struct xlist *l, uint32_t i)
 {
 	int err;
 
-	memmove(&e->slot[i], &e->slot[i + 1], (e->n - i - 1) * sizeof(e->slot[0]));
-	e->slot[--e->n] = 0;
-	if (!e->n) {
-		memset(&e->rule, 0, sizeof(e->rule));
+	memmove(&l->slot[i], &l->slot[i + 1], (l->n - i - 1) * sizeof(l->slot[0]));
+	if (!--l->n)
 		return 0;
-	}
-	if (i == 0 && (err = rule_read(cls, e->slot[0], &e->rule)))
+	if (i == 0 && (err = rule_read(cls, l->slot[0], &l->rule)))
 		return err;
 	return 1;
 }
 
 static int exact_del(struct xtap_cls *cls, const struct slot_rec *rec, uint32_t slot)
 {
-	struct xtap_xentry e;
 	struct xtap_exact_key k;
+	struct xlist l;
 	uint32_t i;
 	int err;
 
 	exact_key_of(rec, &k);
-	if ((err = xdir_get(cls->xd, &k, &e)))
+	if ((err = xdir_get(cls->xd, &k, &l)))
 		return err;
-	for (i = 0; i < e.n && e.slot[i] != slot; i++)
+	for (i = 0; i < l.n && l.slot[i] != slot; i++)
 		;
-	if (i == e.n)
+	if (i == l.n)
 		return -ENOENT;
-	if ((err = entry_drop(cls, &e, i)) < 0)
+	if ((err = entry_drop(cls, &l, i)) < 0)
 		return err;
-	if ((err = err ? xdir_set(cls->xd, &e) : xdir_del(cls->xd, &k)))
+	if ((err = err ? xdir_set(cls->xd, &l) : xdir_del(cls->xd, &k)))
 		return err;
 	xf_dec(cls, rec);
 	return 0;
@@ -1143,16 +1146,16 @@ struct xsweep {
 	uint32_t changed;
 };
 
-static int exact_sweep_one(const struct xtap_xentry *have, void *arg)
+static int exact_sweep_one(const struct xlist *have, void *arg)
 {
 	struct xsweep *sw = arg;
 	struct xtap_cls *cls = sw->cls;
-	struct xtap_xentry e = *have;
-	struct xtap_rule r;
+	struct xlist l;
 	uint32_t n = 0;
 	int err;
 
-	for (uint32_t i = 0; i < have->n && i < XTAP_MAX_CAND; i++) {
+	l.key = have->key;
+	for (uint32_t i = 0; i < have->n; i++) {
 		uint32_t s = have->slot[i];
 		struct xtap_exact_key k;
 
@@ -1162,22 +1165,21 @@ static int exact_sweep_one(const struct xtap_xentry *have, void *arg)
 		exact_key_of(&cls->slots[s], &k);
 		if (memcmp(&k, &have->key, sizeof(k)))
 			continue; /* another key's criterion: it joins its own */
-		e.slot[n++] = s;
+		l.slot[n++] = s;
 		sw->seen[s] = 1;
 	}
-	memset(&e.slot[n], 0, (XTAP_MAX_CAND - n) * sizeof(e.slot[0]));
-	e.n = n;
+	l.n = n;
 	if (!n) {
 		sw->changed++;
-		return xdir_del(cls->xd, &e.key);
+		return xdir_del(cls->xd, &l.key);
 	}
-	if ((err = rule_read(cls, e.slot[0], &r)))
+	if ((err = rule_read(cls, l.slot[0], &l.rule)))
 		return err;
-	e.rule = r;
-	if (!memcmp(&e, have, sizeof(e)))
+	if (n == have->n && !memcmp(l.slot, have->slot, n * sizeof(l.slot[0])) &&
+	    !memcmp(&l.rule, &have->rule, sizeof(l.rule)))
 		return 0;
 	sw->changed++;
-	return xdir_set(cls->xd, &e);
+	return xdir_set(cls->xd, &l);
 }
 
 /* The exact index holds exactly the adopted exact and wildcard criteria:

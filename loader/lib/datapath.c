@@ -223,9 +223,10 @@ void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria)
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_STATS, max_criteria * (uint32_t)libbpf_num_possible_cpus());
 	s->rodata->xtap_stats_slots = max_criteria;
 	/* the exact index: an entry per criterion at most (its keys are
-	 * criteria's) and entry 0 none; a bucket of 7 per 2 criteria, so that
+	 * criteria's, an entry holds at least one), entry 0 none, and room for
+	 * the longest chain's rewrite while the old one is in use; a bucket of 7 per 2 criteria, so that
 	 * at most 2/7 of the pairs are in use (docs/classifier.md "Exact index") */
-	bpf_map__set_max_entries(s->maps.XTAP_MAP_XENTRY, max_criteria + 1);
+	bpf_map__set_max_entries(s->maps.XTAP_MAP_XENTRY, XTAP_XENTRIES(max_criteria));
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_XBUCKET, XTAP_XBUCKETS(max_criteria));
 	s->rodata->xtap_xbucket_mask = XTAP_XBUCKETS(max_criteria) - 1;
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_XFILTER, XTAP_XFILTER_WORDS(max_criteria));

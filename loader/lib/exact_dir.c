@@ -171,44 +171,144 @@ static int insert(struct xdir *xd, uint32_t h, uint32_t id)
 	return 0;
 }
 
-int xdir_get(struct xdir *xd, const struct xtap_exact_key *k, struct xtap_xentry *e)
+/* The chain that entry e (number id) heads, into *l. */
+static int chain_read(struct xdir *xd, const struct xtap_xentry *e, struct xlist *l)
 {
-	struct loc l;
+	struct xtap_xentry c = *e;
+	int err;
 
-	return locate(xd, k, xtap_xfilter_hash(k), &l, e);
+	l->key = e->key;
+	l->rule = e->rule;
+	l->n = 0;
+	for (int i = 0;; i++) {
+		if (c.n > XTAP_MAX_CAND || l->n + c.n > XTAP_X_MAX)
+			return -EIO;
+		memcpy(&l->slot[l->n], c.slot, c.n * sizeof(c.slot[0]));
+		l->n += c.n;
+		if (!c.next)
+			return 0;
+		if (i + 1 >= XTAP_X_CHAIN || c.next >= xd->pool.max)
+			return -EIO;
+		if ((err = entry_read(xd, c.next, &c)))
+			return err;
+	}
 }
 
-int xdir_set(struct xdir *xd, const struct xtap_xentry *e)
+/* The numbers of the chain entry `id` heads, into ids: how many, or -errno. */
+static int chain_ids(struct xdir *xd, uint32_t id, uint32_t *ids)
 {
-	uint32_t h = xtap_xfilter_hash(&e->key), id;
+	struct xtap_xentry e;
+	int n = 0, err;
+
+	while (id) {
+		if (n >= (int)XTAP_X_CHAIN || id >= xd->pool.max)
+			return -EIO;
+		ids[n++] = id;
+		if ((err = entry_read(xd, id, &e)))
+			return err;
+		id = e.next;
+	}
+	return n;
+}
+
+/* l written as a new chain, last entry first (nothing names it yet): 0
+ * and its head in *head, or -errno with nothing taken. */
+static int chain_write(struct xdir *xd, const struct xlist *l, uint32_t *head)
+{
+	uint32_t ids[XTAP_X_CHAIN], nent = (l->n + XTAP_MAX_CAND - 1) / XTAP_MAX_CAND, got = 0;
+	struct xtap_xentry e;
+	int err = 0;
+
+	for (; got < nent; got++) {
+		if ((err = idpool_peek(&xd->pool, xd->sync, xd->sync_arg, &ids[got])))
+			goto undo;
+		idpool_take(&xd->pool);
+	}
+	for (uint32_t c = nent; c-- > 0;) {
+		uint32_t from = c * XTAP_MAX_CAND, n = l->n - from < XTAP_MAX_CAND ? l->n - from : XTAP_MAX_CAND;
+
+		memset(&e, 0, sizeof(e));
+		e.key = l->key;
+		e.n = n;
+		memcpy(e.slot, &l->slot[from], n * sizeof(e.slot[0]));
+		e.next = c + 1 < nent ? ids[c + 1] : 0;
+		if (!c)
+			e.rule = l->rule;
+		if (bpf_map_update_elem(xd->efd, &ids[c], &e, BPF_ANY)) {
+			err = -errno;
+			goto undo;
+		}
+	}
+	*head = ids[0];
+	return 0;
+undo:
+	while (got)
+		idpool_put_now(&xd->pool, ids[--got]);
+	return err;
+}
+
+/* A chain nothing names any more: its entries reusable after a grace
+ * period (readers may be in it). Unreadable (cannot be: entries are read
+ * only here): its head alone, the rest found by the next restart's scan. */
+static void chain_retire(struct xdir *xd, uint32_t head)
+{
+	uint32_t ids[XTAP_X_CHAIN];
+	int n = chain_ids(xd, head, ids);
+
+	if (n < 0) {
+		ids[0] = head;
+		n = 1;
+	}
+	for (int i = 0; i < n; i++)
+		idpool_put_pending(&xd->pool, ids[i]);
+}
+
+/* A chain never named: its entries reusable now. */
+static void chain_drop(struct xdir *xd, uint32_t head)
+{
+	uint32_t ids[XTAP_X_CHAIN];
+	int n = chain_ids(xd, head, ids);
+
+	for (int i = 0; i < n; i++)
+		idpool_put_now(&xd->pool, ids[i]);
+}
+
+int xdir_get(struct xdir *xd, const struct xtap_exact_key *k, struct xlist *l)
+{
+	struct xtap_xentry e;
+	struct loc at;
+	int err;
+
+	if ((err = locate(xd, k, xtap_xfilter_hash(k), &at, &e)))
+		return err;
+	return chain_read(xd, &e, l);
+}
+
+int xdir_set(struct xdir *xd, const struct xlist *l)
+{
+	uint32_t h = xtap_xfilter_hash(&l->key), id = 0;
 	struct xtap_xentry old;
-	struct loc l;
+	struct loc at;
 	int err, found;
 
-	if (!e->n || e->n > XTAP_MAX_CAND)
+	if (!l->n || l->n > XTAP_X_MAX)
 		return -EINVAL;
-	err = locate(xd, &e->key, h, &l, &old);
+	err = locate(xd, &l->key, h, &at, &old);
 	if (err && err != -ENOENT)
 		return err;
 	found = !err;
-	if ((err = idpool_peek(&xd->pool, xd->sync, xd->sync_arg, &id)))
+	/* the chain first: nothing names it yet */
+	if ((err = chain_write(xd, l, &id)))
 		return err;
-	if (found && l.id == id) /* cannot be: a named entry is never free */
-		return -EIO;
-	/* the entry first: nothing names it yet */
-	if (bpf_map_update_elem(xd->efd, &id, e, BPF_ANY))
-		return -errno;
-	if (found) {
-		if ((err = store(xd, l.bucket, &l.b, l.i, pair_make(h, id))))
-			return err;
-		idpool_take(&xd->pool);
-		idpool_put_pending(&xd->pool, l.id);
-		return 0;
+	err = found ? store(xd, at.bucket, &at.b, at.i, pair_make(h, id)) : insert(xd, h, id);
+	if (err) {
+		chain_drop(xd, id);
+		return err;
 	}
-	if ((err = insert(xd, h, id)))
-		return err;
-	idpool_take(&xd->pool);
-	xd->nkeys++;
+	if (found)
+		chain_retire(xd, at.id);
+	else
+		xd->nkeys++;
 	return 0;
 }
 
@@ -229,7 +329,7 @@ int xdir_del(struct xdir *xd, const struct xtap_exact_key *k)
 			store(xd, f, &fb, XTAP_XB_PAIRS, fb.spill - 1);
 		xd->nspilled--;
 	}
-	idpool_put_pending(&xd->pool, l.id);
+	chain_retire(xd, l.id);
 	xd->nkeys--;
 	return 0;
 }
@@ -237,42 +337,49 @@ int xdir_del(struct xdir *xd, const struct xtap_exact_key *k)
 /* Buckets read per syscall when every bucket is read. */
 #define RUN 4096u
 
-/* Buckets first .. first + n - 1 into run (keys: room for n). */
-static int run_read(struct xdir *xd, uint32_t first, uint32_t n, struct xtap_xbucket *run, uint32_t *keys)
+/* Values first .. first + n - 1 of array fd (values of vsize bytes) into
+ * run (keys: room for n). */
+static int run_read(int fd, uint32_t first, uint32_t n, void *run, size_t vsize, uint32_t *keys)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	uint32_t prev = first - 1, next, got = n;
 
-	/* the batch starts after in_batch: the bucket before the first */
-	if ((bpf_map_lookup_batch(xd->bfd, first ? &prev : NULL, &next, keys, run, &got, &opts) && errno != ENOENT) ||
+	/* the batch starts after in_batch: the value before the first */
+	if ((bpf_map_lookup_batch(fd, first ? &prev : NULL, &next, keys, run, &got, &opts) && errno != ENOENT) ||
 	    got != n || keys[0] != first) {
-		for (uint32_t j = 0; j < n; j++) /* not the run asked for: one at a time */
-			if (bucket_read(xd, first + j, &run[j]))
+		for (uint32_t j = 0; j < n; j++) { /* not the run asked for: one at a time */
+			uint32_t k = first + j;
+
+			if (bpf_map_lookup_elem(fd, &k, (char *)run + j * vsize))
 				return -errno;
+		}
 	}
 	return 0;
 }
 
-int xdir_foreach(struct xdir *xd, int (*cb)(const struct xtap_xentry *e, void *arg), void *arg)
+int xdir_foreach(struct xdir *xd, int (*cb)(const struct xlist *l, void *arg), void *arg)
 {
 	struct xtap_xbucket *run = malloc(RUN * sizeof(*run));
 	uint32_t *keys = malloc(RUN * sizeof(*keys)), nb = xd->mask + 1;
+	struct xlist *l = malloc(sizeof(*l));
 	struct xtap_xentry e;
 	int err = -ENOMEM;
 
-	if (!run || !keys)
+	if (!run || !keys || !l)
 		goto out;
 	for (uint32_t first = 0; first < nb; first += RUN) {
 		uint32_t n = nb - first < RUN ? nb - first : RUN;
 
-		if ((err = run_read(xd, first, n, run, keys)))
+		if ((err = run_read(xd->bfd, first, n, run, sizeof(*run), keys)))
 			goto out;
 		/* the pairs as read: cb changes only its own key's */
 		for (uint32_t j = 0; j < n; j++)
 			for (int i = 0; i < XTAP_XB_PAIRS; i++) {
 				uint64_t v = run[j].e[i];
 
-				if (v && ((err = entry_read(xd, (uint32_t)v, &e)) || (err = cb(&e, arg))))
+				if (v &&
+				    ((err = entry_read(xd, (uint32_t)v, &e)) || (err = chain_read(xd, &e, l)) ||
+				     (err = cb(l, arg))))
 					goto out;
 			}
 	}
@@ -280,6 +387,7 @@ int xdir_foreach(struct xdir *xd, int (*cb)(const struct xtap_xentry *e, void *a
 out:
 	free(run);
 	free(keys);
+	free(l);
 	return err;
 }
 
@@ -293,26 +401,37 @@ void xdir_usage(const struct xdir *xd, struct xdir_usage *u)
 	*u = (struct xdir_usage){ xd->nkeys, xd->pool.max - 1, xd->mask + 1, xd->nspilled, xd->refused };
 }
 
-/* A running datapath's pairs: every entry they name is in use. A pair
- * naming an entry another pair names (a move interrupted by a crash: the
- * key in both its buckets) is cleared where it is scanned second, one naming
- * no entry or in neither of its buckets is cleared, and every spill set to
- * what the pairs left say. */
+/* A running datapath's pairs: every entry they name is in use, with its
+ * chain. A pair naming an entry another pair names (a move interrupted by
+ * a crash: the key in both its buckets) is cleared where it is scanned
+ * second, one naming no entry, a chain out of range or in use, or in
+ * neither of its buckets is cleared (xtap_cls_sweep puts adopted criteria
+ * no entry holds back), and every spill set to what the pairs left say. */
 static int scan(struct xdir *xd)
 {
-	uint32_t nb = xd->mask + 1, emax = xd->pool.max, top = 0;
+	uint32_t nb = xd->mask + 1, emax = xd->pool.max, top = 0, nused = 0;
 	struct xtap_xbucket *run = malloc(RUN * sizeof(*run));
+	struct xtap_xentry *erun = malloc(RUN * sizeof(*erun));
 	uint32_t *keys = malloc(RUN * sizeof(*keys)), *spill = calloc(nb, sizeof(uint32_t));
-	uint32_t *had = calloc(nb, sizeof(uint32_t));
+	uint32_t *had = calloc(nb, sizeof(uint32_t)), *next = calloc(emax, sizeof(uint32_t));
 	uint8_t *used = calloc(emax, 1);
 	int err = -ENOMEM;
 
-	if (!run || !keys || !spill || !had || !used)
+	if (!run || !erun || !keys || !spill || !had || !next || !used)
 		goto out;
+	/* every entry's link first: a chain's entries are in use with its head */
+	for (uint32_t first = 0; first < emax; first += RUN) {
+		uint32_t n = emax - first < RUN ? emax - first : RUN;
+
+		if ((err = run_read(xd->efd, first, n, erun, sizeof(*erun), keys)))
+			goto out;
+		for (uint32_t j = 0; j < n; j++)
+			next[first + j] = erun[j].next;
+	}
 	for (uint32_t first = 0; first < nb; first += RUN) {
 		uint32_t n = nb - first < RUN ? nb - first : RUN;
 
-		if ((err = run_read(xd, first, n, run, keys)))
+		if ((err = run_read(xd->bfd, first, n, run, sizeof(*run), keys)))
 			goto out;
 		for (uint32_t j = 0; j < n; j++) {
 			uint32_t at = first + j;
@@ -322,15 +441,26 @@ static int scan(struct xdir *xd)
 				uint64_t v = run[j].e[i];
 				uint32_t id = (uint32_t)v, h = (uint32_t)(v >> 32), f = xtap_xb_first(h, xd->mask);
 
+				uint32_t c = id, len = 0;
+
 				if (!v)
 					continue;
-				if (!id || id >= emax || used[id] || (f != at && xtap_xb_second(h, xd->mask) != at)) {
+				/* its chain: numbers in range, none in use, at most XTAP_X_CHAIN */
+				while (c && c < emax && !used[c] && len < XTAP_X_CHAIN) {
+					used[c] = 1;
+					len++;
+					c = next[c];
+				}
+				if (!id || c || (f != at && xtap_xb_second(h, xd->mask) != at)) {
+					for (c = id; len--; c = next[c]) /* what it marked, unmarked */
+						used[c] = 0;
 					if ((err = store(xd, at, &run[j], (uint32_t)i, 0)))
 						goto out;
 					continue;
 				}
-				used[id] = 1;
-				top = id > top ? id : top;
+				for (c = id; c; c = next[c])
+					top = c > top ? c : top;
+				nused += len;
 				xd->nkeys++;
 				if (f != at) {
 					spill[f]++;
@@ -350,16 +480,18 @@ static int scan(struct xdir *xd)
 	/* free numbers below the highest in use: after the first grace period
 	 * (the loader that freed them may have stopped just before one) */
 	xd->pool.next = top + 1 > xd->pool.first ? top + 1 : xd->pool.first;
-	xd->pool.used = xd->nkeys;
+	xd->pool.used = nused;
 	for (uint32_t id = xd->pool.next; id-- > xd->pool.first;)
 		if (!used[id])
 			xd->pool.pending[xd->pool.npending++] = id;
 	err = 0;
 out:
 	free(run);
+	free(erun);
 	free(keys);
 	free(spill);
 	free(had);
+	free(next);
 	free(used);
 	return err;
 }

@@ -27,22 +27,32 @@ struct xdir_usage {
 	uint32_t refused; /* adds refused because both buckets were full */
 };
 
+/* A key's list as the library sees it: its criteria's slots in the order
+ * they were added (stored as a chain of entries, xtap.h) and the first
+ * one's rule. */
+struct xlist {
+	struct xtap_exact_key key;
+	uint32_t n; /* 1 to XTAP_X_MAX */
+	uint32_t slot[XTAP_X_MAX];
+	struct xtap_rule rule;
+};
+
 /* Opens the arrays as they are: a running datapath's entries are found
  * (every bucket read once) and kept. sync(arg): wait for a grace period,
  * then call xdir_synced (the library's xtap_cls_sync). */
 struct xdir *xdir_new(const struct xdir_maps *m, int (*sync)(void *), void *arg);
 void xdir_free(struct xdir *xd);
-/* Key k's entry into *e: 0, or -ENOENT. */
-int xdir_get(struct xdir *xd, const struct xtap_exact_key *k, struct xtap_xentry *e);
-/* e becomes its key's entry (added, or replacing the one it had). On error
- * nothing changed: -ENOSPC when no entry is free or both of a new key's
+/* Key k's list into *l: 0, or -ENOENT. */
+int xdir_get(struct xdir *xd, const struct xtap_exact_key *k, struct xlist *l);
+/* l becomes its key's list (added, or replacing the one it had). On error
+ * nothing changed: -ENOSPC when entries are short or both of a new key's
  * buckets are full. */
-int xdir_set(struct xdir *xd, const struct xtap_xentry *e);
+int xdir_set(struct xdir *xd, const struct xlist *l);
 /* Key k leaves the index: 0, or -ENOENT. */
 int xdir_del(struct xdir *xd, const struct xtap_exact_key *k);
-/* Calls cb with every entry in the index (cb may replace or delete that
- * entry's key, nothing else); stops at cb's first nonzero return. */
-int xdir_foreach(struct xdir *xd, int (*cb)(const struct xtap_xentry *e, void *arg), void *arg);
+/* Calls cb with every key's list (cb may replace or delete that key,
+ * nothing else); stops at cb's first nonzero return. */
+int xdir_foreach(struct xdir *xd, int (*cb)(const struct xlist *l, void *arg), void *arg);
 /* A grace period has passed since every entry freed so far was unlinked. */
 void xdir_synced(struct xdir *xd);
 void xdir_usage(const struct xdir *xd, struct xdir_usage *u);
