@@ -453,10 +453,13 @@ static int sweep_unknown(void)
 	return 0;
 }
 
-/* One control source filling its share of the prefix lists (16 criteria
- * over an address: its own and covering prefixes) leaves every other
- * source its own share (docs/classifier.md "Prefixes"). */
-static int source_shares(void)
+/* One control source filling its share on `full` (16 criteria: for a
+ * prefix, over an address with its covering prefixes) is refused past it
+ * on `past`, and leaves every other source its own: ftap2's ADDs on
+ * other[0 .. nother) pass, and a packet from 192.0.2.9 to port 1000
+ * counts each of them (docs/classifier.md "Capacity per entry and per
+ * source"). */
+static int shares(const char *full, const char *past, const char *const *other, int nother)
 {
 	static const char *cd = "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
 				"X-JTap-Cdest-Dest-Port: 7890\r\nTimeout-Total: 600\r\n";
@@ -464,79 +467,57 @@ static int source_shares(void)
 	struct xtap_meta m;
 	char msg[512];
 	const char *r;
-	int ok = 0;
+	int ok = 0, counted = 0;
 
 	REQUIRE(!dtcp_session_init(&ss2, &srv, "ftap2", "127.0.0.2"), "session");
 	for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
-		snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.0.0/8\r\nDest-Port: %d\r\n%s", 1000 + i, cd);
+		snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: %s\r\nDest-Port: %d\r\n%s", full, 1000 + i, cd);
 		ok += strstr(dtcp(msg), "200 OK") != NULL;
 	}
 	REQUIRE(ok == XTAP_CAND_PER_SOURCE, "ftap1: %d of %d ADDs accepted", ok, XTAP_CAND_PER_SOURCE);
-	snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.2.0/24\r\n%s", cd);
+	snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: %s\r\n%s", past, cd);
 	r = dtcp(msg);
-	REQUIRE(strstr(r, " 500 "), "ftap1 past its share under its /8: %s", r);
-	snprintf(msg, sizeof(msg), "ADD DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 1\r\nSource-Address: 192.0.2.0/24\r\n%s",
-		 cd);
-	r = dtcp_on(&ss2, msg);
-	REQUIRE(strstr(r, "200 OK"), "ftap2 refused under ftap1's full /8: %s", r);
-	snprintf(msg, sizeof(msg), "ADD DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 2\r\nSource-Address: 192.0.0.0/8\r\n%s",
-		 cd);
-	r = dtcp_on(&ss2, msg);
-	REQUIRE(strstr(r, "200 OK"), "ftap2 refused on ftap1's full /8: %s", r);
-	REQUIRE(xtap_cls_count(env.cls) == XTAP_CAND_PER_SOURCE + 2, "%u rules", xtap_cls_count(env.cls));
-	/* a packet there meets ftap1's criterion of port 1000 and both of ftap2's */
+	REQUIRE(strstr(r, " 500 "), "ftap1 past its share on %s (%s full): %s", past, full, r);
+	for (int i = 0; i < nother; i++) {
+		snprintf(msg, sizeof(msg), "ADD DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: %d\r\nSource-Address: %s\r\n%s",
+			 i + 1, other[i], cd);
+		r = dtcp_on(&ss2, msg);
+		REQUIRE(strstr(r, "200 OK"), "ftap2 refused on %s with ftap1's %s full: %s", other[i], full, r);
+	}
+	REQUIRE(xtap_cls_count(env.cls) == (uint32_t)(XTAP_CAND_PER_SOURCE + nother), "%u rules",
+		xtap_cls_count(env.cls));
+	/* a packet there meets ftap1's criterion of port 1000 and each of ftap2's */
 	REQUIRE(run_pkt("192.0.2.9", "198.51.100.7", 1000, &m) == 1, "match");
-	r = dtcp_on(&ss2, "LIST DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 3\r\nFlags: Stats\r\n");
-	REQUIRE(strstr(r, "MATCHING-PACKETS: 1\r\n") &&
-			strstr(strstr(r, "MATCHING-PACKETS: 1\r\n") + 1, "MATCHING-PACKETS: 1\r\n"),
-		"ftap2's criteria not both counted: %s", r);
+	snprintf(msg, sizeof(msg), "LIST DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: %d\r\nFlags: Stats\r\n", nother + 1);
+	r = dtcp_on(&ss2, msg);
+	for (const char *p = r; (p = strstr(p, "MATCHING-PACKETS: 1\r\n")); p++)
+		counted++;
+	REQUIRE(counted == nother, "ftap2's criteria: %d of %d counted: %s", counted, nother, r);
 	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 13\r\nCriteria-ID: *\r\n");
 	REQUIRE(strstr(r, "200 OK"), "DELETE ftap1: %s", r);
-	r = dtcp_on(&ss2, "DELETE DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 4\r\nCriteria-ID: *\r\n");
+	snprintf(msg, sizeof(msg), "DELETE DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: %d\r\nCriteria-ID: *\r\n", nother + 2);
+	r = dtcp_on(&ss2, msg);
 	REQUIRE(strstr(r, "200 OK"), "DELETE ftap2: %s", r);
 	dtcp_session_free(&ss2);
-	REQUIRE(xtap_cls_count(env.cls) == 0 && tenv_prefix_words(&env) == 0, "rules left");
+	REQUIRE(xtap_cls_count(env.cls) == 0 && tenv_prefix_words(&env) == 0 && tenv_exact_keys(&env) == 0,
+		"rules left");
 	return 0;
 }
 
-/* The same on one exact address: ftap1's 16 criteria there (its share)
- * leave ftap2 its own (docs/classifier.md "Capacity per entry and per
- * source"). */
+/* On a prefix: ftap1's 16 on a /8 refuse its /24 below; ftap2 adds both. */
+static int source_shares(void)
+{
+	static const char *const other[] = { "192.0.2.0/24", "192.0.0.0/8" };
+
+	return shares("192.0.0.0/8", "192.0.2.0/24", other, 2);
+}
+
+/* On one exact address. */
 static int exact_shares(void)
 {
-	static const char *cd = "Cdest-ID: cd1\r\nX-JTap-Cdest-Dest-Address: 203.0.113.50\r\n"
-				"X-JTap-Cdest-Dest-Port: 7890\r\nTimeout-Total: 600\r\n";
-	struct dtcp_session ss2;
-	struct xtap_meta m;
-	char msg[512];
-	const char *r;
-	int ok = 0;
+	static const char *const other[] = { "192.0.2.9" };
 
-	REQUIRE(!dtcp_session_init(&ss2, &srv, "ftap2", "127.0.0.2"), "session");
-	for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
-		snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.2.9\r\nDest-Port: %d\r\n%s", 1000 + i, cd);
-		ok += strstr(dtcp(msg), "200 OK") != NULL;
-	}
-	REQUIRE(ok == XTAP_CAND_PER_SOURCE, "ftap1: %d of %d ADDs accepted", ok, XTAP_CAND_PER_SOURCE);
-	snprintf(msg, sizeof(msg), ADD_HDR "Source-Address: 192.0.2.9\r\n%s", cd);
-	r = dtcp(msg);
-	REQUIRE(strstr(r, " 500 "), "ftap1 past its share on 192.0.2.9: %s", r);
-	snprintf(msg, sizeof(msg), "ADD DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 1\r\nSource-Address: 192.0.2.9\r\n%s",
-		 cd);
-	r = dtcp_on(&ss2, msg);
-	REQUIRE(strstr(r, "200 OK"), "ftap2 refused on ftap1's full address: %s", r);
-	REQUIRE(xtap_cls_count(env.cls) == XTAP_CAND_PER_SOURCE + 1, "%u rules", xtap_cls_count(env.cls));
-	/* a packet there meets ftap1's criterion of port 1000 and ftap2's */
-	REQUIRE(run_pkt("192.0.2.9", "198.51.100.7", 1000, &m) == 1, "match");
-	r = dtcp_on(&ss2, "LIST DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 2\r\nFlags: Stats\r\n");
-	REQUIRE(strstr(r, "MATCHING-PACKETS: 1\r\n"), "ftap2's criterion not counted: %s", r);
-	r = dtcp("DELETE DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 13\r\nCriteria-ID: *\r\n");
-	REQUIRE(strstr(r, "200 OK"), "DELETE ftap1: %s", r);
-	r = dtcp_on(&ss2, "DELETE DTCP/0.7\r\nCsource-ID: ftap2\r\nSeq: 3\r\nCriteria-ID: *\r\n");
-	REQUIRE(strstr(r, "200 OK"), "DELETE ftap2: %s", r);
-	dtcp_session_free(&ss2);
-	REQUIRE(xtap_cls_count(env.cls) == 0 && tenv_exact_keys(&env) == 0, "rules left");
-	return 0;
+	return shares("192.0.2.9", "192.0.2.9", other, 1);
 }
 
 int main(void)
