@@ -1718,6 +1718,20 @@ static int under_traffic(void)
 	return 0;
 }
 
+/* Every criterion of slots[0 .. nsrc) counted one packet. */
+static int all_counted(uint32_t (*slots)[XTAP_CAND_PER_SOURCE], int nsrc, const char *what)
+{
+	struct xtap_crit_stats st;
+
+	for (int src = 0; src < nsrc; src++)
+		for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
+			REQUIRE(!xtap_cls_stats(env.cls, slots[src][i], &st), "stats");
+			REQUIRE(st.packets == 1, "%s %d criterion %d counted %llu", what, src, i,
+				(unsigned long long)st.packets);
+		}
+	return 0;
+}
+
 /* Candidate capacity per control source (docs/classifier.md "Prefixes"):
  * every source fills its share of the list of one address (own and covering
  * prefixes, nested /8, /16, /24) and the others still add; a packet there
@@ -1727,7 +1741,6 @@ static int source_shares(void)
 	static const char *pfx[3] = { "192.0.0.0/8", "192.0.0.0/16", "192.0.2.0/24" };
 	static uint32_t slots[XTAP_MAX_SOURCES][XTAP_CAND_PER_SOURCE];
 	struct pkt_spec s = { .family = 4, .proto = 6, .dport = 80 };
-	struct xtap_crit_stats st;
 	struct xtap_cls_pusage pu;
 	struct pkt_layout lay;
 	struct crit_store cs;
@@ -1769,12 +1782,8 @@ static int source_shares(void)
 	pkt_addr(s.dst, V4B);
 	len = pkt_build(&s, f, sizeof(f), &lay);
 	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
-	for (int src = 0; src < XTAP_MAX_SOURCES; src++)
-		for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
-			REQUIRE(!xtap_cls_stats(env.cls, slots[src][i], &st), "stats");
-			REQUIRE(st.packets == 1, "source %d criterion %d counted %llu", src, i,
-				(unsigned long long)st.packets);
-		}
+	if (all_counted(slots, XTAP_MAX_SOURCES, "source"))
+		return -1;
 	/* a source that left makes room for itself only */
 	REQUIRE(!xtap_cls_del(env.cls, slots[5][0]), "delete");
 	REQUIRE(!crit_from_text(&(struct crit_text){ .src = "192.0.2.0/28" }, env.ifindex, &cs), "text");
@@ -2272,18 +2281,10 @@ static int exact_source_shares(void)
 	pkt_addr(s.dst, V4B);
 	len = pkt_build(&s, f, sizeof(f), &lay);
 	REQUIRE(!tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out), "run");
-	for (int src = 0; src < XTAP_MAX_SOURCES; src++)
-		for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
-			REQUIRE(!xtap_cls_stats(env.cls, slots[src][i], &st), "stats");
-			REQUIRE(st.packets == 1, "source %d criterion %d counted %llu", src, i,
-				(unsigned long long)st.packets);
-		}
-	for (int src = 0; src < 2; src++)
-		for (int i = 0; i < XTAP_CAND_PER_SOURCE; i++) {
-			REQUIRE(!xtap_cls_stats(env.cls, wild[src][i], &st), "stats");
-			REQUIRE(st.packets == 1, "wildcard source %d criterion %d counted %llu", src * 40, i,
-				(unsigned long long)st.packets);
-		}
+	if (all_counted(slots, XTAP_MAX_SOURCES, "source"))
+		return -1;
+	if (all_counted(wild, 2, "wildcard source"))
+		return -1;
 	/* a source that left makes room for itself only; the others stay */
 	REQUIRE(!xtap_cls_del(env.cls, slots[5][0]) && !xtap_cls_del(env.cls, slots[0][3]), "delete");
 	REQUIRE(!crit_from_text(&(struct crit_text){ .src = V4A }, env.ifindex, &cs), "text");
