@@ -75,9 +75,10 @@
  * that a datapath pinned by another version is replaced, not adopted.
  * Raised with every change of meaning. 2: tagged candidate sets, positions
  * kept, criterion counters per CPU in a plain array. 3: the exact index in
- * loader-owned arrays (xtap_xbucket, xtap_xentry). */
+ * loader-owned arrays (xtap_xbucket, xtap_xentry). 4: a bucket's pair
+ * names its entry's first slot (xtap_xp_make). */
 #define XTAP_MAP_LAYOUT xtap_layout
-#define XTAP_LAYOUT_VERSION 3
+#define XTAP_LAYOUT_VERSION 4
 /* A map's name as a string (its pin, libbpf's lookup by name):
  * XTAP_MAP_NAME(XTAP_MAP_RULES) is "xtap_rules". */
 #define XTAP_MAP_NAME(m) XTAP_MAP_NAME_(m)
@@ -158,14 +159,16 @@ static inline __attribute__((always_inline)) __u32 xtap_xfilter_hash(const struc
  * sets (addr all zero). A key of hash h = xtap_xfilter_hash(key) lives in
  * bucket xtap_xb_first(h), or when that bucket was full in
  * xtap_xb_second(h), and then the first bucket's spill counts it. A bucket
- * is one cache line of pairs (h << 32 | entry number), 0 when free, each
- * written by one aligned 64-bit store; an entry is written once, before a
- * pair names it, and reused only a grace period after no pair names it: so
- * a reader sees a key's old or new entry, whole, never another key's. A
- * lookup reads one bucket (two when the first spilled) and one entry. */
+ * is one cache line of pairs (xtap_xp_make: a tag of h, the entry number
+ * and the entry's first slot), 0 when free, each written by one aligned
+ * 64-bit store; an entry is written once, before a pair names it, and
+ * reused only a grace period after no pair names it: so a reader sees a
+ * key's old or new entry, whole, never another key's. A lookup reads one
+ * bucket (two when the first spilled) and one entry, and beside the entry
+ * the counters of the slot the pair names. */
 #define XTAP_XB_PAIRS 7
 struct xtap_xbucket {
-	__u64 e[XTAP_XB_PAIRS]; /* (__u64)h << 32 | entry, 0: free */
+	__u64 e[XTAP_XB_PAIRS]; /* xtap_xp_make(h, entry, slot), 0: free */
 	__u32 spill; /* keys whose first bucket this is, in their second */
 	__u32 pad;
 };
@@ -180,6 +183,43 @@ struct xtap_xb_store {
 	__u32 pair; /* 0 .. XTAP_XB_PAIRS - 1; XTAP_XB_PAIRS: the spill */
 	__u64 value;
 };
+
+/* A pair: the entry number in bits 0-20, the entry's slot[0] in bits 21-41
+ * (so that a reader reads that criterion's counters beside the entry, not
+ * after it), the top 22 bits of h above. 21 bits bound entries and slots at
+ * 2^21, twice the largest -C. An entry's slot[0] never changes (entries are
+ * written once), so the pair's copy stays true. Entry 0 is none: a used
+ * pair is never 0. */
+#define XTAP_XP_BITS 21
+#define XTAP_XP_MASK ((1u << XTAP_XP_BITS) - 1u)
+_Static_assert(XTAP_XENTRIES(XTAP_MAX_CRITERIA_DEFAULT) <= XTAP_XP_MASK, "entry numbers fit a pair");
+_Static_assert(XTAP_MAX_CRITERIA_DEFAULT <= XTAP_XP_MASK, "slots fit a pair");
+
+static inline __attribute__((always_inline)) __u32 xtap_xp_tag(__u32 h)
+{
+	return h >> (2 * XTAP_XP_BITS - 32); /* the 64 - 2 * 21 = 22 bits above the pair's two numbers */
+}
+
+static inline __attribute__((always_inline)) __u64 xtap_xp_make(__u32 h, __u32 id, __u32 slot)
+{
+	return (__u64)xtap_xp_tag(h) << (2 * XTAP_XP_BITS) | (__u64)(slot & XTAP_XP_MASK) << XTAP_XP_BITS |
+		(id & XTAP_XP_MASK);
+}
+
+static inline __attribute__((always_inline)) __u32 xtap_xp_id(__u64 v)
+{
+	return (__u32)v & XTAP_XP_MASK;
+}
+
+static inline __attribute__((always_inline)) __u32 xtap_xp_slot(__u64 v)
+{
+	return (__u32)(v >> XTAP_XP_BITS) & XTAP_XP_MASK;
+}
+
+static inline __attribute__((always_inline)) __u32 xtap_xp_tagof(__u64 v)
+{
+	return (__u32)(v >> (2 * XTAP_XP_BITS));
+}
 
 /* The two buckets of hash h among mask + 1 (a power of two, at least 2):
  * the second from the hash's other bits, never the first. */

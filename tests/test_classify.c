@@ -2098,6 +2098,37 @@ static int xb_used(const struct xtap_xbucket *xb)
 	return n;
 }
 
+/* Each key a[i] has one pair in buckets b0, b1 naming it as the layout
+ * says (docs/classifier.md "Exact index": entry in bits 0-20, the slot its
+ * add returned in 21-41, the hash's top 22 bits in 42-63). */
+static int xb_named(const uint32_t *a, const uint32_t *slot, int n, uint32_t b0, uint32_t b1, const char *when)
+{
+	struct xtap_xbucket bk[2];
+
+	REQUIRE(!xb_bucket(b0, &bk[0]) && !xb_bucket(b1, &bk[1]), "%s: buckets unreadable", when);
+	for (int i = 0; i < n; i++) {
+		uint32_t h = xb_hash(a[i]), want = htonl(0x0a090000u | a[i]);
+		int found = 0;
+
+		for (int t = 0; t < 2; t++)
+			for (int j = 0; j < XTAP_XB_PAIRS; j++) {
+				uint64_t v = bk[t].e[j];
+				uint32_t id = (uint32_t)(v & 0x1fffff);
+				struct xtap_xentry x;
+
+				if (!v || bpf_map_lookup_elem(xsm.maps.xentry, &id, &x) || memcmp(x.key.addr, &want, 4))
+					continue;
+				found++;
+				REQUIRE((uint32_t)(v >> 21 & 0x1fffff) == slot[i] && (uint32_t)(v >> 42) == h >> 10,
+					"%s: 10.9.%u.%u's pair names slot %u, tag %#x; want %u, %#x", when,
+					(a[i] >> 8) & 255, a[i] & 255, (uint32_t)(v >> 21 & 0x1fffff),
+					(uint32_t)(v >> 42), slot[i], h >> 10);
+			}
+		REQUIRE(found == 1, "%s: 10.9.%u.%u has %d pairs, want 1", when, (a[i] >> 8) & 255, a[i] & 255, found);
+	}
+	return 0;
+}
+
 /* Keys whose first bucket is full go to their second (the first's spill
  * counts them); when both are full and no key can move out, the add is
  * refused with nothing changed; a delete takes the spill back; a new
@@ -2167,7 +2198,8 @@ static int exact_buckets(void)
 		goto out;
 	}
 	if (xb_all(l1, 8, 1, "a key moved to its second bucket") || xb_all(l2, 6, 1, "after a move") ||
-	    xb_all(&l2[6], 1, 0, "deleted"))
+	    xb_all(&l2[6], 1, 0, "deleted") || xb_named(l1, slot1, 8, B, S, "after a move") ||
+	    xb_named(l2, slot2, 6, B, S, "after a move"))
 		goto out;
 	/* a restart finds all 14 and the spill */
 	REQUIRE(!xtap_cls_sync(xsm.cls), "sync");
@@ -2185,7 +2217,7 @@ static int exact_buckets(void)
 		int inB = 0;
 
 		for (int j = 0; j < XTAP_XB_PAIRS; j++)
-			inB |= xb.e[j] && (uint32_t)(xb.e[j] >> 32) == h;
+			inB |= xb.e[j] && (uint32_t)(xb.e[j] >> 42) == h >> 10; /* the tag: docs/classifier.md */
 		if (inB)
 			continue;
 		if ((err = xtap_cls_del(xsm.cls, slot1[i]))) {
@@ -2193,6 +2225,7 @@ static int exact_buckets(void)
 			goto out;
 		}
 		l1[i] = l1[7];
+		slot1[i] = slot1[7];
 		break;
 	}
 	if (xb_bucket(B, &xb) || xb.spill || xb_all(l1, 7, 1, "the moved key deleted"))
@@ -2222,7 +2255,31 @@ static int exact_buckets(void)
 		       u.keys, xb.spill, u.spilled, xb_used(&xb), xb_used(&xs));
 		goto out;
 	}
-	if (xb_all(l1, 7, 1, "after a crash in a move") || xb_all(l2, 6, 1, "after a crash in a move"))
+	if (xb_all(l1, 7, 1, "after a crash in a move") || xb_all(l2, 6, 1, "after a crash in a move") ||
+	    xb_named(l1, slot1, 7, B, S, "after a crash in a move") ||
+	    xb_named(l2, slot2, 6, B, S, "after a crash in a move"))
+		goto out;
+	/* a pair's slot and tag bits damaged (no loader writes that): a
+	 * restart rewrites them from the entry */
+	REQUIRE(!xtap_cls_sync(xsm.cls), "sync");
+	if (xb_bucket(B, &xb))
+		goto out;
+	for (int j = 0; j < XTAP_XB_PAIRS; j++)
+		if (xb.e[j]) {
+			xb.e[j] ^= 0x5ull << 21 | 0x3ull << 50;
+			break;
+		}
+	if (bpf_map_update_elem(xsm.maps.xbucket, &B, &xb, BPF_ANY) || !(cls2 = xtap_cls_new(&xsm.maps, 32, 64)))
+		goto out;
+	xtap_cls_exact_usage(cls2, &u);
+	xtap_cls_free(cls2);
+	if (u.keys != 13) {
+		printf("    after a damaged pair: %u keys, want 13\n", u.keys);
+		goto out;
+	}
+	if (xb_named(l1, slot1, 7, B, S, "after a damaged pair") ||
+	    xb_named(l2, slot2, 6, B, S, "after a damaged pair") || xb_all(l1, 7, 1, "after a damaged pair") ||
+	    xb_all(l2, 6, 1, "after a damaged pair"))
 		goto out;
 	ok = 0;
 out:

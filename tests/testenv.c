@@ -241,7 +241,7 @@ int tenv_exact_list(const struct tenv *e, struct xtap_exact_key **keys)
 		if (bpf_map_lookup_elem(e->maps.xbucket, &i, &b))
 			goto fail;
 		for (int j = 0; j < XTAP_XB_PAIRS && k < n; j++) {
-			uint32_t id = (uint32_t)b.e[j];
+			uint32_t id = (uint32_t)b.e[j] & 0x1fffffu; /* docs/classifier.md: entry in bits 0-20 */
 			struct xtap_xentry x;
 
 			if (!b.e[j])
@@ -273,9 +273,9 @@ int tenv_exact_entry(const struct tenv *e, const struct xtap_exact_key *k, struc
 		if (bpf_map_lookup_elem(e->maps.xbucket, &at[t], &b))
 			return -errno;
 		for (int j = 0; j < XTAP_XB_PAIRS; j++) {
-			uint32_t id = (uint32_t)b.e[j];
+			uint32_t id = (uint32_t)b.e[j] & 0x1fffffu; /* docs/classifier.md: entry in bits 0-20, */
 
-			if (!b.e[j] || (uint32_t)(b.e[j] >> 32) != h)
+			if (!b.e[j] || (uint32_t)(b.e[j] >> 42) != h >> 10) /* the hash's top 22 bits in 42-63 */
 				continue;
 			if (bpf_map_lookup_elem(e->maps.xentry, &id, out))
 				return -errno;

@@ -28,6 +28,7 @@ struct xdir {
 	int sfd; /* the store program (xtap_xb_store) */
 	uint32_t mask; /* buckets - 1 */
 	struct idpool pool; /* entry numbers from 1 */
+	uint32_t *hash; /* of each entry's key, by number: a pair keeps only a tag of it */
 	int (*sync)(void *);
 	void *sync_arg;
 	uint32_t nkeys, nspilled, refused;
@@ -62,9 +63,9 @@ static int store(struct xdir *xd, uint32_t b, struct xtap_xbucket *xb, uint32_t 
 	return 0;
 }
 
-static uint64_t pair_make(uint32_t h, uint32_t id)
+static uint64_t pair_make(uint32_t h, uint32_t id, uint32_t slot)
 {
-	return (uint64_t)h << 32 | id;
+	return xtap_xp_make(h, id, slot);
 }
 
 static int entry_read(struct xdir *xd, uint32_t id, struct xtap_xentry *e)
@@ -86,14 +87,14 @@ static int locate(struct xdir *xd, const struct xtap_exact_key *k, uint32_t h, s
 		for (uint32_t i = 0; i < XTAP_XB_PAIRS; i++) {
 			uint64_t v = l->b.e[i];
 
-			if ((uint32_t)(v >> 32) != h || !(uint32_t)v)
+			if (xtap_xp_tagof(v) != xtap_xp_tag(h) || !xtap_xp_id(v))
 				continue;
-			if ((err = entry_read(xd, (uint32_t)v, e)))
+			if ((err = entry_read(xd, xtap_xp_id(v), e)))
 				return err;
 			if (!memcmp(&e->key, k, sizeof(*k))) {
 				l->bucket = bs[t];
 				l->i = i;
-				l->id = (uint32_t)v;
+				l->id = xtap_xp_id(v);
 				return 0;
 			}
 		}
@@ -119,7 +120,7 @@ static int make_room(struct xdir *xd, uint32_t at, struct xtap_xbucket *b, int *
 	int err;
 
 	for (int i = 0; i < XTAP_XB_PAIRS; i++) {
-		uint32_t h = (uint32_t)(b->e[i] >> 32), to;
+		uint32_t h = xd->hash[xtap_xp_id(b->e[i])], to; /* ids below pool.max: scan, chain_write */
 		struct xtap_xbucket tb;
 		int j;
 
@@ -141,9 +142,9 @@ static int make_room(struct xdir *xd, uint32_t at, struct xtap_xbucket *b, int *
 	return -ENOSPC;
 }
 
-/* A new key of hash h with entry id, into its first bucket, else its
- * second, else either after moving a key out of it. */
-static int insert(struct xdir *xd, uint32_t h, uint32_t id)
+/* A new key of hash h with entry id (first slot `slot`), into its first
+ * bucket, else its second, else either after moving a key out of it. */
+static int insert(struct xdir *xd, uint32_t h, uint32_t id, uint32_t slot)
 {
 	uint32_t f = xtap_xb_first(h, xd->mask), s = xtap_xb_second(h, xd->mask);
 	struct xtap_xbucket fb, sb;
@@ -154,14 +155,14 @@ static int insert(struct xdir *xd, uint32_t h, uint32_t id)
 	if ((i = free_pair(&fb)) < 0 && (err = make_room(xd, f, &fb, &i)) && err != -ENOSPC)
 		return err;
 	if (i >= 0)
-		return store(xd, f, &fb, (uint32_t)i, pair_make(h, id));
+		return store(xd, f, &fb, (uint32_t)i, pair_make(h, id, slot));
 	if ((i = free_pair(&sb)) < 0 && (err = make_room(xd, s, &sb, &i))) {
 		if (err == -ENOSPC)
 			xd->refused++;
 		return err;
 	}
 	/* stored before the first bucket's spill counts it */
-	if ((err = store(xd, s, &sb, (uint32_t)i, pair_make(h, id))))
+	if ((err = store(xd, s, &sb, (uint32_t)i, pair_make(h, id, slot))))
 		return err;
 	if ((err = store(xd, f, &fb, XTAP_XB_PAIRS, fb.spill + 1))) {
 		store(xd, s, &sb, (uint32_t)i, 0);
@@ -238,6 +239,7 @@ static int chain_write(struct xdir *xd, const struct xlist *l, uint32_t *head)
 			err = -errno;
 			goto undo;
 		}
+		xd->hash[ids[c]] = xtap_xfilter_hash(&l->key);
 	}
 	*head = ids[0];
 	return 0;
@@ -293,6 +295,8 @@ int xdir_set(struct xdir *xd, const struct xlist *l)
 
 	if (!l->n || l->n > XTAP_X_MAX)
 		return -EINVAL;
+	if (l->slot[0] > XTAP_XP_MASK)
+		return -ERANGE; /* cannot be: -C is at most 2^20 */
 	err = locate(xd, &l->key, h, &at, &old);
 	if (err && err != -ENOENT)
 		return err;
@@ -300,7 +304,7 @@ int xdir_set(struct xdir *xd, const struct xlist *l)
 	/* the chain first: nothing names it yet */
 	if ((err = chain_write(xd, l, &id)))
 		return err;
-	err = found ? store(xd, at.bucket, &at.b, at.i, pair_make(h, id)) : insert(xd, h, id);
+	err = found ? store(xd, at.bucket, &at.b, at.i, pair_make(h, id, l->slot[0])) : insert(xd, h, id, l->slot[0]);
 	if (err) {
 		chain_drop(xd, id);
 		return err;
@@ -378,7 +382,7 @@ int xdir_foreach(struct xdir *xd, int (*cb)(const struct xlist *l, void *arg), v
 				uint64_t v = run[j].e[i];
 
 				if (v &&
-				    ((err = entry_read(xd, (uint32_t)v, &e)) || (err = chain_read(xd, &e, l)) ||
+				    ((err = entry_read(xd, xtap_xp_id(v), &e)) || (err = chain_read(xd, &e, l)) ||
 				     (err = cb(l, arg))))
 					goto out;
 			}
@@ -414,19 +418,24 @@ static int scan(struct xdir *xd)
 	struct xtap_xentry *erun = malloc(RUN * sizeof(*erun));
 	uint32_t *keys = malloc(RUN * sizeof(*keys)), *spill = calloc(nb, sizeof(uint32_t));
 	uint32_t *had = calloc(nb, sizeof(uint32_t)), *next = calloc(emax, sizeof(uint32_t));
+	uint32_t *slot0 = calloc(emax, sizeof(uint32_t));
 	uint8_t *used = calloc(emax, 1);
 	int err = -ENOMEM;
 
-	if (!run || !erun || !keys || !spill || !had || !next || !used)
+	if (!run || !erun || !keys || !spill || !had || !next || !slot0 || !used)
 		goto out;
-	/* every entry's link first: a chain's entries are in use with its head */
+	/* every entry's link, key hash and first slot first: a chain's entries
+	 * are in use with its head, and its pair carries the head's tag and slot */
 	for (uint32_t first = 0; first < emax; first += RUN) {
 		uint32_t n = emax - first < RUN ? emax - first : RUN;
 
 		if ((err = run_read(xd->efd, first, n, erun, sizeof(*erun), keys)))
 			goto out;
-		for (uint32_t j = 0; j < n; j++)
+		for (uint32_t j = 0; j < n; j++) {
 			next[first + j] = erun[j].next;
+			xd->hash[first + j] = xtap_xfilter_hash(&erun[j].key);
+			slot0[first + j] = erun[j].slot[0];
+		}
 	}
 	for (uint32_t first = 0; first < nb; first += RUN) {
 		uint32_t n = nb - first < RUN ? nb - first : RUN;
@@ -439,9 +448,7 @@ static int scan(struct xdir *xd)
 			had[at] = run[j].spill;
 			for (int i = 0; i < XTAP_XB_PAIRS; i++) {
 				uint64_t v = run[j].e[i];
-				uint32_t id = (uint32_t)v, h = (uint32_t)(v >> 32), f = xtap_xb_first(h, xd->mask);
-
-				uint32_t c = id, len = 0;
+				uint32_t id = xtap_xp_id(v), h, f, c = id, len = 0;
 
 				if (!v)
 					continue;
@@ -451,6 +458,8 @@ static int scan(struct xdir *xd)
 					len++;
 					c = next[c];
 				}
+				h = xd->hash[c ? 0 : id]; /* id in range when its walk ended at 0 */
+				f = xtap_xb_first(h, xd->mask);
 				if (!id || c || (f != at && xtap_xb_second(h, xd->mask) != at)) {
 					for (c = id; len--; c = next[c]) /* what it marked, unmarked */
 						used[c] = 0;
@@ -458,6 +467,11 @@ static int scan(struct xdir *xd)
 						goto out;
 					continue;
 				}
+				/* a tag or slot that is not its entry's (written by no
+				 * loader): the pair rewritten from the entry */
+				if (v != pair_make(h, id, slot0[id]) &&
+				    (err = store(xd, at, &run[j], (uint32_t)i, pair_make(h, id, slot0[id]))))
+					goto out;
 				for (c = id; c; c = next[c])
 					top = c > top ? c : top;
 				nused += len;
@@ -492,6 +506,7 @@ out:
 	free(spill);
 	free(had);
 	free(next);
+	free(slot0);
 	free(used);
 	return err;
 }
@@ -512,10 +527,11 @@ struct xdir *xdir_new(const struct xdir_maps *m, int (*sync)(void *), void *arg)
 	    (bi.max_entries & (bi.max_entries - 1)))
 		goto fail;
 	if (bpf_obj_get_info_by_fd(m->entries, &ei, &el) || ei.type != BPF_MAP_TYPE_ARRAY ||
-	    ei.value_size != sizeof(struct xtap_xentry) || ei.max_entries < 2)
-		goto fail;
+	    ei.value_size != sizeof(struct xtap_xentry) || ei.max_entries < 2 || ei.max_entries > XTAP_XP_MASK + 1u)
+		goto fail; /* entry numbers up to XTAP_XP_MASK: a pair's 21 bits */
 	xd->mask = bi.max_entries - 1;
-	if ((xd->bfd = dup(m->buckets)) < 0 || (xd->efd = dup(m->entries)) < 0 || (xd->sfd = dup(m->store)) < 0 ||
+	if (!(xd->hash = calloc(ei.max_entries, sizeof(uint32_t))) || (xd->bfd = dup(m->buckets)) < 0 ||
+	    (xd->efd = dup(m->entries)) < 0 || (xd->sfd = dup(m->store)) < 0 ||
 	    idpool_init(&xd->pool, 1, ei.max_entries) || scan(xd))
 		goto fail;
 	return xd;
@@ -535,5 +551,6 @@ void xdir_free(struct xdir *xd)
 	if (xd->sfd >= 0)
 		close(xd->sfd);
 	idpool_free(&xd->pool);
+	free(xd->hash);
 	free(xd);
 }
