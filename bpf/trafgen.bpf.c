@@ -100,6 +100,14 @@ int xdp_pass(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* The floor of any classifier in TC: attached at r0's ingress, nothing
+ * done (TC_ACT_UNSPEC, as xtap's own TC program answers). */
+SEC("tc")
+int tc_pass(struct __sk_buff *skb)
+{
+	return -1;
+}
+
 /* The sink: TC ingress on the far ends where forwarded traffic (fwd) and
  * copies (copy) leave the router; counts and drops, so the sink's own
  * work stays small and the same in every case. */

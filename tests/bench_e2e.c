@@ -1025,9 +1025,29 @@ static void zipf_setup(void)
 }
 
 /* --realistic: at 1M criteria, none matching, then 1% and 100% of the flows */
+/* What any classifier in these hooks pays before it reads a byte: an
+ * empty XDP program on r0 (native), then with an empty TC ingress program
+ * beside it (xtap's default pair of hooks). */
+static void floor_cases(void)
+{
+	int r0 = (int)if_nametoindex("r0");
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = r0, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = bpf_program__fd(gen->progs.tc_pass));
+
+	if (bpf_xdp_attach(r0, bpf_program__fd(gen->progs.xdp_pass), XDP_FLAGS_DRV_MODE, NULL))
+		die("cannot attach the empty XDP program");
+	measure("baseline", "empty_xdp_program", -1);
+	if (bpf_tc_hook_create(&hook) || bpf_tc_attach(&hook, &o))
+		die("cannot attach the empty TC program");
+	measure("baseline", "empty_xdp_and_tc_programs", -1);
+	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+	bpf_tc_hook_destroy(&hook); /* the clsact qdisc, and the program with it */
+	bpf_xdp_detach(r0, XDP_FLAGS_DRV_MODE, NULL);
+}
+
 static int realistic_run(const struct tool *nft, const struct tool *u32, const struct tool *xtap)
 {
-	static const uint32_t sizes[] = { 1000000 }, sizes_xtap[] = { 1000000 }, mods[] = { 100, 1 };
+	static const uint32_t sizes[] = { 1000000 }, sizes_xtap[] = { 0, 1000000 }, mods[] = { 100, 1 };
 
 	realistic = 1;
 	flow_space = ZIPF_FLOWS;
@@ -1040,6 +1060,7 @@ static int realistic_run(const struct tool *nft, const struct tool *u32, const s
 	gen->data->flow_count = flow_space;
 	base_last = baseline_run();
 	measure("baseline", "no_program", -1);
+	floor_cases();
 	tcpdump_cases(1000);
 	copies_on = 1;
 	plain_vt(1);
@@ -1049,7 +1070,7 @@ static int realistic_run(const struct tool *nft, const struct tool *u32, const s
 	u32->stop();
 	plain_vt(0);
 	hits_fn = xtap_hits;
-	run_tool(xtap, sizes_xtap, 1, mods, 2);
+	run_tool(xtap, sizes_xtap, 2, mods, 2); /* 0: parse and metadata, no lookup */
 	{
 		uint64_t sl[XTAP_CDS_SLOTS];
 
@@ -1105,10 +1126,7 @@ int main(int argc, char **argv)
 
 	/* (a) the baseline pair itself, and an empty XDP program: the receive path xtap's XDP takes */
 	measure("baseline", "no_program", -1);
-	if (bpf_xdp_attach((int)if_nametoindex("r0"), bpf_program__fd(gen->progs.xdp_pass), XDP_FLAGS_DRV_MODE, NULL))
-		die("cannot attach the empty XDP program");
-	measure("baseline", "empty_xdp_program", -1);
-	bpf_xdp_detach((int)if_nametoindex("r0"), XDP_FLAGS_DRV_MODE, NULL);
+	floor_cases();
 
 	tcpdump_cases(1);
 
