@@ -127,13 +127,16 @@ row() { printf '| %s | %s | %s |\n' "$1" "${2:-n/a}" "$3"; }
 		# the end-to-end goals, for one traffic mode: P the names' prefix
 		# after e2e_ (zipf_ for --realistic), L the rows' label
 		e2e_goals() { # P L
-			local p=$1 l=$2 x v o c n
+			local p=$1 l=$2 x v o c n f
 			n=$(val RATIO e2e_${p}no_program_vs_no_program)
 			noise=$(awk -v n="${n:-1}" 'BEGIN { d = n - 1; printf "%.3f", d < 0 ? -d : d }')
 			x=$(val RATIO e2e_${p}xtap_1000000_none_matching_vs_no_program)
 			v=$(verdict "$x" '>= 0.95')
 			[ -n "$x" ] && near "$x" 0.95 && v="within this run's noise (+-$noise)"
 			row "${l}xtap, 1M criteria none matching, >= 0.95 x no program (null case: $n)" "$x" "$v"
+			# what any program in these hooks costs: the bound under the 0.95 goal
+			f=$(val RATIO e2e_${p}empty_xdp_and_tc_programs_vs_no_program)
+			row "${l}the hooks' own floor: empty XDP + TC programs, x no program" "$f" "information"
 			for other in nft_dup_1000000 tc_u32_mirred_1000000 tcpdump_1000; do
 				o=$(val RATIO e2e_${p}${other}_none_matching_vs_no_program)
 				v=$(verdict "$x" "> ${o:-9}")
