@@ -1024,7 +1024,6 @@ static void zipf_setup(void)
 	free(vals);
 }
 
-/* --realistic: at 1M criteria, none matching, then 1% and 100% of the flows */
 /* What any classifier in these hooks pays before it reads a byte: an
  * empty XDP program on r0 (native), then with an empty TC ingress program
  * beside it (xtap's default pair of hooks). */
@@ -1045,6 +1044,8 @@ static void floor_cases(void)
 	bpf_xdp_detach(r0, XDP_FLAGS_DRV_MODE, NULL);
 }
 
+/* --realistic: the hooks' floor, xtap with no criteria, then at 1M criteria
+ * none matching, then 1% and 100% of the flows */
 static int realistic_run(const struct tool *nft, const struct tool *u32, const struct tool *xtap)
 {
 	static const uint32_t sizes[] = { 1000000 }, sizes_xtap[] = { 0, 1000000 }, mods[] = { 100, 1 };
