@@ -532,9 +532,11 @@ static int xtap_start(void)
 				  .max_criteria = 1000000 + flow_space + 16,
 				  .no_direct = xtap_no_direct };
 	struct xtap_cd_spec cd = { .family = XTAP_AF_INET, .sport = 49153, .dport = 30030, .ttl = 64 };
-	int err;
+	/* XTAP_BENCH_ATTACH=tc: TC only (XTAP_ATTACH_TC) in every case, to compare the modes */
+	int err, tc = getenv("XTAP_BENCH_ATTACH") && !strcmp(getenv("XTAP_BENCH_ATTACH"), "tc");
 
-	if ((err = xtap_dp_open(&dp, &o)) || (err = xtap_dp_attach(&dp, "r0", XTAP_ATTACH_XDP_NATIVE)))
+	if ((err = xtap_dp_open(&dp, &o)) ||
+	    (err = xtap_dp_attach(&dp, "r0", tc ? XTAP_ATTACH_TC : XTAP_ATTACH_XDP_NATIVE)))
 		return err;
 	cls = xtap_cls_new(&dp.maps, dp.max_criteria, XTAP_MAX_SETS_DEFAULT);
 	if (!cls)
