@@ -7,6 +7,13 @@
 #include "classify.h"
 #include "ctx.h"
 
+/* Set by the loader (xtap_dp_features): 0 on a kernel whose XDP refuses
+ * bpf_xdp_adjust_meta (seen: 6.18 built for Firecracker VMs). The call is
+ * then never reached, so the verifier accepts the program (it does not
+ * check a branch that frozen read-only data rules out), and the loader
+ * attaches TC only: without metadata TC would classify every packet again. */
+const volatile __u8 xdp_meta_ok = 1;
+
 static __always_inline int xdp_classify(struct xdp_md *ctx)
 {
 	struct xtap_buf b;
@@ -17,6 +24,10 @@ static __always_inline int xdp_classify(struct xdp_md *ctx)
 
 	xdp_buf(ctx, &b);
 	cls_run(&s, &b, XTAP_DIR_IN, ctx->ingress_ifindex);
+	if (!xdp_meta_ok) {
+		counter_inc(XTAP_G_META_FAIL);
+		return XDP_PASS;
+	}
 
 	/* written even without a match: TC then knows XDP already looked.
 	 * Sized to exactly our struct, whatever metadata came before (a frame

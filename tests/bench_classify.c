@@ -250,6 +250,7 @@ static int set_open(struct set *s, uint32_t max)
 	if (!s->skel)
 		return -1;
 	xtap_dp_size_maps(s->skel, max);
+	xtap_dp_features(s->skel);
 	if (xtap_bpf__load(s->skel))
 		return -1;
 	xtap_dp_skel_maps(s->skel, &m);

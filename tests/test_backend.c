@@ -62,17 +62,13 @@ static const char *dtcp_on(struct dtcp_session *sess, const char *msg)
 static int run_pkt(const char *src, const char *dst, uint16_t dport, struct xtap_meta *m)
 {
 	struct pkt_spec s = { .family = 4, .proto = 6, .sport = 1000, .dport = dport, .payload = 20 };
-	struct run_out out;
 	uint8_t f[256];
 	int len;
 
 	pkt_addr(s.src, src);
 	pkt_addr(s.dst, dst);
 	len = pkt_build(&s, f, sizeof(f), NULL);
-	if (tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out) || out.meta_len != sizeof(*m))
-		return -1;
-	memcpy(m, out.meta, sizeof(*m));
-	return m->ncd;
+	return tenv_ingress_cds(&env, env.ifindex[0], f, (uint32_t)len, m);
 }
 
 #define ADD_HDR "ADD DTCP/0.7\r\nCsource-ID: ftap1\r\nSeq: 1\r\n"
@@ -530,7 +526,7 @@ int main(void)
 		t_record("backend tests", 1, why);
 		return t_summary();
 	}
-	err = tenv_open(&env, 4096, 64);
+	err = tenv_open_cds(&env, 4096, 64);
 	if (err) {
 		printf("cannot load the BPF programs: %s\n", strerror(-err));
 		t_record("load", -1, NULL);

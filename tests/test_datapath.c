@@ -139,7 +139,7 @@ static int life(enum xtap_attach_mode mode)
 	struct xtap_dp dp;
 	struct xtap_cls *cls;
 	uint32_t slot;
-	int err;
+	int err, xdp = mode != XTAP_ATTACH_TC && xtap_dp_xdp_meta();
 
 	if (clean_start())
 		return -1;
@@ -148,6 +148,11 @@ static int life(enum xtap_attach_mode mode)
 	REQUIRE(!dp.adopted && dp.vt.created, "a first start adopted something");
 	err = xtap_dp_attach(&dp, "a0", mode);
 	REQUIRE(!err, "attach: %s", strerror(-err));
+	/* a kernel that refuses XDP metadata: TC only, whatever was asked */
+	REQUIRE(xdp ||
+			(dp.ifs[0].mode == XTAP_ATTACH_TC && !dp.ifs[0].xdp &&
+			 count_lines("ip -d link show a0 | grep -E -w 'xdp|xdpgeneric|prog/xdp'") == 0),
+		"XDP attached or mode %d where XDP leaves no metadata", (int)dp.ifs[0].mode);
 	cls = xtap_cls_new(&dp.maps, dp.max_criteria, XTAP_MAX_SETS_DEFAULT);
 	REQUIRE(cls, "classifier");
 	REQUIRE(!add_source(cls, &slot), "criterion");
@@ -161,7 +166,7 @@ static int life(enum xtap_attach_mode mode)
 	xtap_dp_close(&dp);
 	REQUIRE(!inject() && pinned_packets(slot) == 2, "interception stopped with the daemon: %llu",
 		(unsigned long long)pinned_packets(slot));
-	if (mode != XTAP_ATTACH_TC)
+	if (xdp)
 		REQUIRE(count_lines("ip -d link show a0 | grep -w xdp") > 0 ||
 				count_lines("ip -d link show a0 | grep -w xdpgeneric") > 0,
 			"XDP gone after the crash");
@@ -224,7 +229,7 @@ static int layout_replaced_by(int version)
 	REQUIRE(!bpf_obj_get_info_by_fd(dp.maps.layout, &info, &len) && info.max_entries == XTAP_LAYOUT_VERSION,
 		"layout version %u", info.max_entries);
 	REQUIRE(!xtap_dp_attach(&dp, "a0", XTAP_ATTACH_XDP_GENERIC), "attach");
-	REQUIRE(count_lines("ip -d link show a0 | grep 'prog/xdp'") == 1, "XDP programs: %d",
+	REQUIRE(count_lines("ip -d link show a0 | grep 'prog/xdp'") == xtap_dp_xdp_meta(), "XDP programs: %d",
 		count_lines("ip -d link show a0 | grep 'prog/xdp'"));
 	REQUIRE(count_lines("tc filter show dev a0 ingress | grep handle") == 1, "ingress filters");
 	cls = xtap_cls_new(&dp.maps, dp.max_criteria, XTAP_MAX_SETS_DEFAULT);

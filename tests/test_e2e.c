@@ -37,6 +37,7 @@
 
 #include "critspec.h"
 #include "pktbuild.h"
+#include "datapath.h"
 #include "testenv.h"
 #include "vtpair.h"
 #include "xtap.skel.h"
@@ -868,6 +869,10 @@ int main(int argc, char **argv)
 		const char *name = xdp ? "end to end, XDP + TC" : "end to end, TC only";
 		int rc;
 
+		if (xdp && !xtap_dp_xdp_meta()) {
+			t_record(name, 1, TENV_NO_XDP_META);
+			continue;
+		}
 		if (lab_up()) {
 			teardown();
 			t_record(name, -1, NULL);

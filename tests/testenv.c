@@ -14,6 +14,7 @@
 #include "xtap.skel.h"
 
 int t_passed, t_failed, t_skipped;
+const char *t_skip_why;
 
 void t_record(const char *name, int rc, const char *why)
 {
@@ -22,11 +23,14 @@ void t_record(const char *name, int rc, const char *why)
 		printf("ok      %s\n", name);
 	} else if (rc == 1) {
 		t_skipped++;
+		if (!why)
+			why = t_skip_why;
 		printf("skipped %s: %s\n", name, why ? why : "(no reason given)");
 	} else {
 		t_failed++;
 		printf("FAILED  %s\n", name);
 	}
+	t_skip_why = NULL;
 	fflush(stdout);
 }
 
@@ -70,6 +74,7 @@ int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const
 	if (!s)
 		return -errno;
 	xtap_dp_size_maps(s, max_criteria);
+	xtap_dp_features(s);
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_SETS, max_sets);
 	if (vt) {
 		s->rodata->vt_ifindex = vt->ifindex;
@@ -87,6 +92,8 @@ int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const
 	e->skel = s;
 	xtap_dp_skel_maps(s, &e->maps);
 	e->prog_xdp = bpf_program__fd(s->progs.xtap_xdp);
+	e->xdp_meta = xtap_dp_xdp_meta();
+	e->vt_ifindex = vt ? vt->ifindex : 0;
 	e->prog_tc_in = bpf_program__fd(s->progs.xtap_tc_ingress);
 	e->prog_tc_out = bpf_program__fd(s->progs.xtap_tc_egress);
 	e->prog_vt = bpf_program__fd(s->progs.xtap_vt_egress);
@@ -102,6 +109,68 @@ int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const
 			return -EIO;
 	}
 	return 0;
+}
+
+int tenv_open_cds(struct tenv *e, uint32_t max_criteria, uint32_t max_sets)
+{
+	struct tenv_vt vt = { .ifindex = if_nametoindex("xt2") };
+
+	if (xtap_dp_xdp_meta())
+		return tenv_open(e, max_criteria, max_sets);
+	return vt.ifindex ? tenv_open_vt(e, max_criteria, max_sets, &vt) : -ENODEV;
+}
+
+/* Every CD's clone counter, summed over the CPUs. */
+static int cds_cloned(const struct tenv *e, uint64_t *sum)
+{
+	static struct xtap_cd_stats v[XTAP_MAX_CDESTS_DEFAULT * 64];
+	static uint32_t keys[XTAP_MAX_CDESTS_DEFAULT];
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t n = XTAP_MAX_CDESTS_DEFAULT, out = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+
+	if (ncpu <= 0 || ncpu > 64)
+		return -ERANGE; /* the buffer holds 64 CPUs' values */
+	if (bpf_map_lookup_batch(e->maps.cd_stats, NULL, &out, keys, v, &n, &o) && errno != ENOENT)
+		return -errno;
+	memset(sum, 0, sizeof(*sum) * XTAP_MAX_CDESTS_DEFAULT);
+	for (uint32_t i = 0; i < n; i++)
+		for (int c = 0; c < ncpu; c++)
+			if (keys[i] < XTAP_MAX_CDESTS_DEFAULT)
+				sum[keys[i]] += v[(size_t)i * (size_t)ncpu + (size_t)c].c[XTAP_CDS_CLONED];
+	return 0;
+}
+
+int tenv_ingress_cds(struct tenv *e, uint32_t ifindex, const uint8_t *pkt, uint32_t len, struct xtap_meta *m)
+{
+	static uint64_t before[XTAP_MAX_CDESTS_DEFAULT], after[XTAP_MAX_CDESTS_DEFAULT];
+	struct run_out out;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	if (e->xdp_meta) {
+		if ((err = tenv_run(e, HOOK_XDP, ifindex, pkt, len, &out)))
+			return err;
+		if (out.meta_len != sizeof(*m))
+			return -EPROTO;
+		memcpy(m, out.meta, sizeof(*m));
+		return m->ncd;
+	}
+	if (!e->vt_ifindex)
+		return -ENOTSUP; /* opened without copies: nothing shows TC's verdict */
+	if ((err = cds_cloned(e, before)) || (err = tenv_run(e, HOOK_TC_IN, ifindex, pkt, len, &out)) ||
+	    (err = cds_cloned(e, after)))
+		return err;
+	m->magic = XTAP_META_MAGIC;
+	m->ifindex = ifindex;
+	for (uint32_t cd = 0; cd < XTAP_MAX_CDESTS_DEFAULT; cd++) {
+		if (after[cd] == before[cd])
+			continue;
+		if (after[cd] != before[cd] + 1 || m->ncd == XTAP_PKT_MAX_CDS)
+			return -EPROTO; /* one copy per CD, at most XTAP_PKT_MAX_CDS of them */
+		m->cd[m->ncd++] = (uint16_t)cd;
+	}
+	return m->ncd;
 }
 
 void tenv_close(struct tenv *e)

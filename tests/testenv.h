@@ -13,6 +13,8 @@
 extern int t_passed, t_failed, t_skipped;
 /* Record one test: rc 0 passed, 1 skipped (why says why), else failed. */
 void t_record(const char *name, int rc, const char *why);
+/* The reason t_record prints for a skip recorded without one (then cleared). */
+extern const char *t_skip_why;
 /* Print the summary line; returns the process exit code. */
 int t_summary(void);
 
@@ -28,7 +30,22 @@ struct tenv {
 	struct xtap_cls_maps maps;
 	int prog_xdp, prog_tc_in, prog_tc_out, prog_vt;
 	uint32_t ifindex[TENV_NIF]; /* xt0, xt1, xt2 */
+	int xdp_meta; /* the kernel lets XDP leave metadata (xtap_dp_xdp_meta) */
+	uint32_t vt_ifindex; /* where TC ingress clones copies (0: none) */
 };
+
+/* Where the kernel refuses bpf_xdp_adjust_meta the XDP program cannot hand
+ * its verdict on, xtap attaches TC only (loader/lib/datapath.c), and a
+ * test that reads the verdict from XDP's metadata is skipped, saying so. */
+#define TENV_NO_XDP_META \
+	"this kernel refuses bpf_xdp_adjust_meta: XDP leaves no verdict to read (xtap runs TC only here)"
+#define TENV_NEED_XDP_META(e) \
+	do { \
+		if (!(e)->xdp_meta) { \
+			t_skip_why = TENV_NO_XDP_META; \
+			return 1; \
+		} \
+	} while (0)
 
 /* Enter a new network namespace with veth interfaces xt0..xt2. Returns 0,
  * or 1 when the kernel lacks something (the caller skips, saying why). */
@@ -43,6 +60,9 @@ struct tenv_vt {
 };
 int tenv_open_vt(struct tenv *e, uint32_t max_criteria, uint32_t max_sets, const struct tenv_vt *vt);
 void tenv_close(struct tenv *e);
+/* tenv_open, and where the kernel refuses XDP metadata the copies cloned to
+ * xt2, so that tenv_ingress_cds can read TC's verdict from them. */
+int tenv_open_cds(struct tenv *e, uint32_t max_criteria, uint32_t max_sets);
 
 enum hook { HOOK_XDP, HOOK_TC_IN, HOOK_TC_OUT, HOOK_VT };
 struct run_out {
@@ -59,6 +79,12 @@ int tenv_run(struct tenv *e, enum hook h, uint32_t ifindex, const uint8_t *pkt, 
 /* The same with skb->mark set (TC hooks). */
 int tenv_run_mark(struct tenv *e, enum hook h, uint32_t ifindex, uint32_t mark, const uint8_t *pkt, uint32_t len,
 		  struct run_out *out);
+struct xtap_meta;
+/* The content destinations an ingress frame on ifindex is copied to, as XDP
+ * leaves them in its metadata (*m; returns m->ncd or -errno). Where the
+ * kernel refuses XDP metadata: TC ingress's, read from the per-CD clone
+ * counters it moves (ascending CD order, each CD once), after tenv_open_cds. */
+int tenv_ingress_cds(struct tenv *e, uint32_t ifindex, const uint8_t *pkt, uint32_t len, struct xtap_meta *m);
 /* Remove every criterion the library knows of (slots < max). */
 int tenv_clear(struct tenv *e, uint32_t max);
 /* Number of keys in a map. */

@@ -130,8 +130,13 @@ TESTS := $(TB)/test_classify $(TB)/test_diff $(TB)/test_deliver $(TB)/test_backe
 # what the tests run besides the test programs
 TEST_BUILD := $(TEST_PROGS:%=$(TB)/%) $(SKELS) \
 	$(BUILD)/xtapd $(BUILD)/xtapd-fault $(BUILD)/xtapctl $(BUILD)/dtcp $(BUILD)/xtap-cd $(BUILD)/xtap-x3d \
-	$(BUILD)/xtap-x3 $(BUILD)/xtap-config-check \
+	$(BUILD)/xtap-x3 $(BUILD)/xtap-config-check $(TB)/xdp_meta_probe.bpf.o \
 	$(BUILD)/san/xtapd $(BUILD)/san/xtap-cd $(BUILD)/san/xtap-x3d $(BUILD)/san/xtap-x3 $(BUILD)/san/xtap-config-check
+
+# the shell tests' own probe of XDP metadata (tests/xtapd/lab.sh xdp_mode)
+$(TB)/xdp_meta_probe.bpf.o: tests/xtapd/xdp_meta_probe.bpf.c $(VMLINUX_H)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # ---- one part's tests at a time ----------------------------------------------
 

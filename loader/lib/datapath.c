@@ -217,6 +217,37 @@ static int pin_all(struct xtap_dp *dp, struct xtap_bpf *s)
 	return 0;
 }
 
+int xtap_dp_xdp_meta(void)
+{
+	static int known = -1;
+	/* r2 = 0; call bpf_xdp_adjust_meta (r1 is the context); return XDP_PASS */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 0 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_xdp_adjust_meta },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd;
+
+	if (known >= 0)
+		return known;
+	/* libbpf_probe_bpf_helper is no help: it takes any refusal but
+	 * "unknown func" for support, and this one is "cannot use helper" */
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, NULL, "GPL", insns, sizeof(insns) / sizeof(insns[0]), NULL);
+	if (fd >= 0) {
+		close(fd);
+		known = 1;
+	} else {
+		known = errno != EINVAL; /* another failure (no BPF at all) is the real load's to report */
+	}
+	return known;
+}
+
+void xtap_dp_features(struct xtap_bpf *s)
+{
+	s->rodata->xdp_meta_ok = (__u8)xtap_dp_xdp_meta();
+}
+
 void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria)
 {
 	bpf_map__set_max_entries(s->maps.XTAP_MAP_RULES, max_criteria);
@@ -286,6 +317,7 @@ static int load(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 		xtap_dp_size_maps(s, max);
 		dp->max_criteria = max;
 	}
+	xtap_dp_features(s);
 	s->rodata->vt_ifindex = dp->vt.ifindex;
 	s->rodata->vt_peer_ifindex = o->no_direct ? 0 : dp->vt.peer_ifindex;
 	memcpy((void *)s->rodata->vt_mac, dp->vt.mac, 6);
@@ -337,6 +369,7 @@ int xtap_dp_open(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 
 	memset(dp, 0, sizeof(*dp));
 	fds_reset(dp);
+	dp->xdp_meta = xtap_dp_xdp_meta();
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", o->pin_dir);
 	if ((err = bpffs_ready(dp->pin_dir)))
 		return err;
@@ -410,6 +443,12 @@ int xtap_dp_attach(struct xtap_dp *dp, const char *ifname, enum xtap_attach_mode
 	memset(f, 0, sizeof(*f));
 	snprintf(f->name, sizeof(f->name), "%s", ifname);
 	f->ifindex = if_nametoindex(ifname);
+	if (mode != XTAP_ATTACH_TC && !dp->xdp_meta) {
+		log_warnx("%s: this kernel's XDP cannot hand its verdict to TC (bpf_xdp_adjust_meta refused): "
+			  "classifying in TC ingress only (mode tc)",
+			  ifname);
+		mode = XTAP_ATTACH_TC;
+	}
 	f->mode = mode;
 	if (!f->ifindex) {
 		log_warnx("no interface %s", ifname);

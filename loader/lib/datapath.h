@@ -42,6 +42,7 @@ struct xtap_dp {
 	int prog_xdp, prog_tc_in, prog_tc_out, prog_vt;
 	int old_xdp; /* the XDP program of a replaced datapath (another layout), -1: none */
 	int adopted; /* maps came from pins, not from this start */
+	int xdp_meta; /* XDP can leave metadata for TC (xtap_dp_xdp_meta): else every XDP mode runs as tc */
 	uint32_t max_criteria;
 	char pin_dir[128];
 	struct xtap_vt vt;
@@ -58,6 +59,12 @@ int xtap_dp_open(struct xtap_dp *dp, const struct xtap_dp_opts *o);
  * themselves call it. */
 struct xtap_bpf;
 void xtap_dp_size_maps(struct xtap_bpf *s, uint32_t max_criteria);
+/* 1 if this kernel lets XDP programs reserve metadata (bpf_xdp_adjust_meta),
+ * 0 if it refuses the helper; probed once. */
+int xtap_dp_xdp_meta(void);
+/* Tell an opened, not yet loaded object what the kernel allows (the XDP
+ * metadata above). xtap_dp_open does it; so must tests that load it. */
+void xtap_dp_features(struct xtap_bpf *s);
 /* The size the address-set map was created with (pinned or new): 0 or -errno. */
 int xtap_dp_sets_max(const struct xtap_dp *dp, uint32_t *max);
 /* The loaded skeleton's map fds (the skeleton keeps them), by the names

@@ -378,7 +378,8 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 		bstr(b, 1, x->dp->vt.name);
 		xbuf_printf(b, ",\"peer\":");
 		bstr(b, 1, x->dp->vt.peer);
-		xbuf_printf(b, "},\"criteria_slots\":%" PRIu32 ",\"interfaces\":[", x->dp->max_criteria);
+		xbuf_printf(b, "},\"criteria_slots\":%" PRIu32 ",\"xdp_metadata\":%s,\"interfaces\":[",
+			    x->dp->max_criteria, x->dp->xdp_meta ? "true" : "false");
 		for (int i = 0; i < x->dp->nifs; i++) {
 			xbuf_printf(b, "%s{\"name\":", i ? "," : "");
 			bstr(b, 1, x->dp->ifs[i].name);
@@ -409,6 +410,10 @@ static void cmd_status(const struct xtap_ctl_ctx *x, const struct req *r, struct
 			    x->worker_restarts, x->connections);
 		xbuf_printf(b, "Datapath: %s (%s), vt pair %s/%s, %" PRIu32 " criteria slots\n", x->dp->pin_dir,
 			    x->dp->adopted ? "adopted" : "loaded", x->dp->vt.name, x->dp->vt.peer, x->dp->max_criteria);
+		if (!x->dp->xdp_meta)
+			xbuf_printf(b,
+				    "XDP: this kernel refuses bpf_xdp_adjust_meta, XDP cannot hand its verdict to TC: "
+				    "every interface runs tc\n");
 		xbuf_printf(b, "Interfaces:\n");
 		for (int i = 0; i < x->dp->nifs; i++)
 			xbuf_printf(b, "  %-16s %-12s ifindex %" PRIu32 "\n", x->dp->ifs[i].name,

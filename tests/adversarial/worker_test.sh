@@ -28,7 +28,7 @@ check "the monitor logged the refused datagrams" grep -q 'worker: refused messag
 "$B/xtapctl" -S $T/ctl.sock --json status > $T/status.json 2>&1
 check "xtapctl status answers, the same worker (no restart)" \
 	/usr/bin/python3 -c "import json; d=json.load(open('$T/status.json')); exit(0 if d['worker_restarts'] == 0 else 1)"
-check "the datapath is attached" bash -c "ip -n $S link show s0 | grep -q xdp"
+check "the datapath is attached ($XMODE)" s0_attached
 rss=$(awk '/^VmRSS/ {print $2}' /proc/$MON/status)
 check "the monitor's RSS after the flood: ${rss} kB (< 64 MiB)" [ "${rss:-999999}" -lt 65536 ]
 check "the public-key refusals are logged with their reason" \
@@ -48,7 +48,7 @@ for _ in $(seq 1 100); do up && break; sleep 0.1; done
 sleep 4 # a rate is measured over a time, not awaited
 n=$("$B/xtapctl" -S $T/ctl.sock --json status | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['worker_restarts'])")
 check "a worker that dies at once: ${n:-?} restarts in 4 s (2 to 6: backoff)" bash -c "[ ${n:-0} -ge 2 ] && [ ${n:-99} -le 6 ]"
-check "and the datapath stays attached meanwhile" bash -c "ip -n $S link show s0 | grep -q xdp"
+check "and the datapath stays attached meanwhile" s0_attached
 MON=$(pgrep -f "xtapd -f $T/xtapd.conf" | head -1)
 kill -TERM "$MON"
 for _ in $(seq 1 100); do gone && break; sleep 0.1; done

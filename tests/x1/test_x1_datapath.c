@@ -101,17 +101,13 @@ static int run(int family, const char *src, const char *dst, int proto, uint16_t
 	struct pkt_spec s = {
 		.family = family, .proto = (uint8_t)proto, .sport = sport, .dport = dport, .payload = 20
 	};
-	struct run_out out;
 	uint8_t f[256];
 	int len;
 
 	pkt_addr(s.src, src);
 	pkt_addr(s.dst, dst);
 	len = pkt_build(&s, f, sizeof(f), NULL);
-	if (tenv_run(&env, HOOK_XDP, env.ifindex[0], f, len, &out) || out.meta_len != sizeof(*m))
-		return -1;
-	memcpy(m, out.meta, sizeof(*m));
-	return m->ncd;
+	return tenv_ingress_cds(&env, env.ifindex[0], f, (uint32_t)len, m);
 }
 
 static const struct {
@@ -207,7 +203,7 @@ int main(void)
 		t_record("x1 datapath tests", 1, why);
 		return t_summary();
 	}
-	err = tenv_open(&env, 4096, 64);
+	err = tenv_open_cds(&env, 4096, 64);
 	if (err) {
 		printf("cannot load the BPF programs: %s\n", strerror(-err));
 		t_record("load", -1, NULL);

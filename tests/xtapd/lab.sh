@@ -16,6 +16,25 @@ bad() { fail=$((fail + 1)); echo "FAILED  $1"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 summary() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
 
+# The mode xtapd runs an interface configured xdp-native in: tc where this
+# kernel refuses XDP programs bpf_xdp_adjust_meta (docs/classifier.md), found
+# by loading the tests' own probe program, not by asking xtapd.
+xdp_mode() {
+	local pin=/sys/fs/bpf/xtap-meta-probe-$$ m=xdp-native
+	bpftool prog load "$B/tests/xdp_meta_probe.bpf.o" $pin > /dev/null 2>&1 || m=tc
+	rm -f $pin
+	echo $m
+}
+XMODE=$(xdp_mode)
+# xtap classifies s0's ingress in the sensor: XDP, or TC in mode tc
+s0_attached() {
+	if [ $XMODE = xdp-native ]; then
+		ip -n $S link show s0 | grep -q xdp
+	else
+		tc -n $S filter show dev s0 ingress | grep -q xtap_tc_ingress
+	fi
+}
+
 cleanup() {
 	for n in $S $C $D; do ip netns pids $n 2>/dev/null | xargs -r kill -9 2>/dev/null; done
 	sleep 0.3

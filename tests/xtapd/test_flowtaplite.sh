@@ -133,7 +133,7 @@ check "the document's ADD answers 200 OK with CRITERIA-ID 1" \
 
 "$B/xtapctl" -S $T/ctl.sock --reveal --json show filter > $T/filter1.json 2>&1
 check "xtapctl --reveal: one criterion evaluated on s0's ingress, the document's term 1" \
-	bash -c "grep -q '\"name\":\"s0\",\"mode\":\"xdp-native\",\"ingress\":{\"criteria\":1' $T/filter1.json &&
+	bash -c "grep -q '\"name\":\"s0\",\"mode\":\"$XMODE\",\"ingress\":{\"criteria\":1' $T/filter1.json &&
 	grep -q '\"index\":1,\"csource\":\"ftap\",\"flags\":\"static\"' $T/filter1.json &&
 	grep -qi '7234:5678:abcd:ef12:3456:78ab:abc8:1235/112' $T/filter1.json"
 traffic_round 4 3 5
