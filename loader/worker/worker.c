@@ -1431,6 +1431,7 @@ int xtap_worker_main(int monfd, const struct xtap_worker_opts *o)
 {
 	struct worker *w;
 	int rc = 1;
+	bool filtered = false;
 
 	log_set_level(o->log_level);
 	if (!o->max_sessions || !o->rate_per_min || !o->auth_secs || !o->auth_tries || !o->src_sessions ||
@@ -1462,9 +1463,12 @@ int xtap_worker_main(int monfd, const struct xtap_worker_opts *o)
 	w->lfd = o->listen_fd >= 0 ? o->listen_fd : open_listener(o);
 	if (w->lfd < 0 || setup_bind(w) < 0 || xtap_drop_privileges("worker", o->user) < 0)
 		goto out;
-	if (!o->no_seccomp &&
-	    xtap_seccomp_allow_only("worker", seccomp_allow, sizeof(seccomp_allow) / sizeof(seccomp_allow[0])) < 0)
-		goto out;
+	if (!o->no_seccomp) {
+		if (xtap_seccomp_allow_only("worker", seccomp_allow, sizeof(seccomp_allow) / sizeof(seccomp_allow[0])) <
+		    0)
+			goto out;
+		filtered = true;
+	}
 	log_info("worker: serving as %s, pid %d", o->user, (int)getpid());
 	serve(w);
 	rc = w->mon_gone ? 0 : 1;
@@ -1482,5 +1486,7 @@ out:
 		close(w->lfd);
 	free(w->accepts);
 	free(w);
+	if (filtered)
+		xtap_seccomp_exit(rc); /* not through main's return: see there */
 	return rc;
 }

@@ -344,6 +344,8 @@ int x1_worker_main(const struct x1_worker_opts *o)
 				continue;
 			fprintf(stderr, "x1-worker: accept: %s\n", strerror(errno));
 			SSL_CTX_free(ctx);
+			if (!o->no_seccomp)
+				xtap_seccomp_exit(1);
 			return 1;
 		}
 		peer_text(&ss, peer, sizeof(peer));
@@ -351,7 +353,9 @@ int x1_worker_main(const struct x1_worker_opts *o)
 		close(fd);
 		if (rc) {
 			SSL_CTX_free(ctx);
-			return 0; /* the monitor is gone */
+			if (!o->no_seccomp)
+				xtap_seccomp_exit(0); /* the monitor is gone */
+			return 0;
 		}
 	}
 }

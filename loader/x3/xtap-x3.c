@@ -1111,15 +1111,7 @@ int xtap_x3_main(int argc, char **argv)
 		SSL_free(s.ssl);
 	}
 	int rc = s.ring_failed ? 1 : 0;
-#ifdef __SANITIZE_ADDRESS__
-	/* test build only: LeakSanitizer's check at exit stops the world with
-	 * threads (gettid, clone, ptrace), which the filter kills (the process
-	 * ended by SIGSYS); leave without it, ASan's and UBSan's checks ran */
-	if (!no_seccomp) {
-		fflush(stdout);
-		fflush(stderr);
-		_exit(rc);
-	}
-#endif
+	if (!no_seccomp)
+		xtap_seccomp_exit(rc);
 	return rc;
 }

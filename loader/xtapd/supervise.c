@@ -272,8 +272,19 @@ void xtap_sup_stop(struct xtap_sup *s)
 			nanosleep(&ts, NULL);
 		}
 		if (waitpid(s->pid, &st, WNOHANG) == 0) {
+			log_warnx("%s %d did not stop within %d ms: killed", sup_name(s), (int)s->pid,
+				  XTAP_SUP_STOP_MS);
 			kill(s->pid, SIGKILL);
 			waitpid(s->pid, &st, 0);
+		} else if (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM) {
+			/* a clean stop is exit status 0 (it saw the socket close) or
+			 * the SIGTERM above; anything else is a fault worth seeing, such
+			 * as the seccomp filter's SIGSYS at exit */
+			log_warnx("%s %d ended at stop: killed by signal %d (%s)", sup_name(s), (int)s->pid,
+				  WTERMSIG(st), strsignal(WTERMSIG(st)));
+		} else if (WIFEXITED(st) && WEXITSTATUS(st)) {
+			log_warnx("%s %d ended at stop: exited with status %d", sup_name(s), (int)s->pid,
+				  WEXITSTATUS(st));
 		}
 		s->pid = 0;
 	}

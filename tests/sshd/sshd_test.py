@@ -772,6 +772,10 @@ def main():
         err = mon.stop()
         check('no sanitizer report', 'Sanitizer' not in err and 'runtime error' not in err,
               err[-2000:])
+        # a stop closes the worker's socket and sends SIGTERM: it ends with
+        # status 0 or by that signal, never by the filter's SIGSYS at exit
+        ended = re.findall(r'(?m)^.*(?:ended at stop|did not stop within).*$', err)
+        check('the worker ended cleanly at the stop (exit 0 or SIGTERM)', not ended, ended)
         mon = None
         test_limits(tmp, build)
     finally:
