@@ -27,6 +27,8 @@ const volatile __u32 vt_peer_ifindex = 0;
 const volatile __u8 vt_mac[6] = { 0 };
 const volatile __u8 vt_peer_mac[6] = { 0 };
 const volatile __u32 cd_mtu6 = 1500;
+/* 0: every copy through vt0, the in-place path off (clone_inplace) */
+const volatile __u8 copy_inplace = 1;
 
 #define VLAN_POP_MAX (VLAN_MAX_DEPTH + 1) /* the tags the parser follows, and one in skb metadata */
 
@@ -36,29 +38,6 @@ static __always_inline void cd_count(__u32 cd, __u32 what, __u64 n)
 
 	if (st && what < XTAP_CDS_SLOTS)
 		st->c[what] += n;
-}
-
-/* One copy per content destination. The original keeps its bytes, mark
- * and priority: the mark carries the destination only while cloning. */
-static __always_inline void clone_to_vt(struct __sk_buff *skb, const __u16 *cds, __u32 ncd)
-{
-	__u32 mark = skb->mark;
-
-	if (!vt_ifindex)
-		return;
-	for (__u32 i = 0; i < XTAP_PKT_MAX_CDS; i++) {
-		__u32 cd;
-
-		if (i >= ncd)
-			break;
-		cd = cds[i];
-		CTX_STORE(skb, struct __sk_buff, mark, XTAP_MARK_MAGIC | cd);
-		if (bpf_clone_redirect(skb, vt_ifindex, 0))
-			cd_count(cd, XTAP_CDS_CLONE_FAIL, 1);
-		else
-			cd_count(cd, XTAP_CDS_CLONED, 1);
-	}
-	CTX_STORE(skb, struct __sk_buff, mark, mark);
 }
 
 /* The copy from vt0: no VLAN tags left, an IPv4 or IPv6 packet after the
@@ -179,6 +158,139 @@ static __always_inline int vt_direct(struct __sk_buff *skb, struct ethhdr *eth, 
 	__builtin_memcpy(eth->h_dest, p.dmac, 6);
 	__builtin_memcpy(eth->h_source, p.smac, 6);
 	return (int)bpf_redirect(p.ifindex, 0);
+}
+
+/* The in-place path (issue 15 item 4): for a plain IPv4 packet (no VLAN
+ * tag, no Ethernet padding, not aggregated) and an IPv4 destination whose
+ * route resolves to a known neighbour, TC ingress writes the copy's outer
+ * headers into the original itself, clones it straight to the route's
+ * device and takes the headers out again: the copy skips vt0's transmit
+ * and second program, and its bytes are the ones vt_encap + vt_direct
+ * would send. Returns 1 (cloned), 0 (clone failed), -1 (not taken, the
+ * original untouched: the vt0 path follows), or -2 (the original could
+ * not be restored: the caller drops it, counted, rather than forward
+ * altered bytes; after the clone the skb is private, so this needs an
+ * allocation failure that has not been seen). */
+/* a subprogram: inlined, its frame and tc_classify's exceed the 512-byte stack */
+static __attribute__((noinline)) int clone_inplace(struct __sk_buff *skb, __u32 cd)
+{
+	/* zeros to write over the headers before they are removed: the room
+	 * adjust_room made held zeros, which a CHECKSUM_COMPLETE sum took as
+	 * nothing, and the removal subtracts the sum of what is there */
+	static const __u8 zeros[64] = { 0 };
+	__u32 mark = (__u32)CTX_FIELD(skb, struct __sk_buff, mark);
+	__u32 prio = (__u32)CTX_FIELD(skb, struct __sk_buff, priority);
+	__u32 inner_len, hdr, olen, check;
+	struct bpf_fib_lookup p = { 0 };
+	struct ethhdr *eth, save;
+	struct xtap_cdest *d;
+	struct iphdr *ip;
+	void *data_end;
+	long rc;
+	int cloned;
+
+	if (!copy_inplace || !vt_peer_ifindex || skb->gso_size || skb->vlan_present ||
+	    skb->protocol != bpf_htons(ETH_P_IP_))
+		return -1;
+	d = bpf_map_lookup_elem(&XTAP_MAP_CDESTS, &cd);
+	if (!d || !d->active || d->family != XTAP_AF_INET || d->ttl <= 1)
+		return -1;
+	eth = (void *)CTX_FIELD(skb, struct __sk_buff, data);
+	data_end = (void *)CTX_FIELD(skb, struct __sk_buff, data_end);
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP_))
+		return -1;
+	inner_len = bpf_ntohs(ip->tot_len);
+	if (skb->len != ETH_HLEN_ + inner_len)
+		return -1; /* padding to trim, or a short frame: vt_inner's cases */
+	hdr = encap_len(d);
+	olen = hdr + inner_len;
+	p.family = AF_INET_;
+	p.l4_protocol = IPPROTO_UDP_;
+	p.sport = d->sport;
+	p.dport = d->dport;
+	p.tot_len = (__u16)olen; /* nonzero: checked against the route's MTU */
+	p.ifindex = vt_peer_ifindex; /* as if the copy had arrived on vt1, as vt_direct does */
+	__builtin_memcpy(&p.ipv4_src, d->src, 4);
+	__builtin_memcpy(&p.ipv4_dst, d->dst, 4);
+	rc = bpf_fib_lookup(skb, &p, sizeof(p), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return -1; /* neighbour unresolved among the rest: vt_direct's bpf_redirect_neigh */
+	__builtin_memcpy(&save, eth, sizeof(save));
+	if (bpf_skb_adjust_room(skb, hdr, BPF_ADJ_ROOM_MAC, 0))
+		return -1; /* nothing changed */
+	eth = (void *)CTX_FIELD(skb, struct __sk_buff, data);
+	data_end = (void *)CTX_FIELD(skb, struct __sk_buff, data_end);
+	cloned = -1;
+	if ((void *)(eth + 1) > data_end || encap_ipv4(eth, data_end, d, olen))
+		goto restore;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end)
+		goto restore;
+	/* what the host's forwarding does, as vt_direct */
+	check = ip->check;
+	check += bpf_htons(0x0100);
+	ip->check = (__u16)(check + (check >= 0xFFFF));
+	ip->ttl--;
+	__builtin_memcpy(eth->h_dest, p.dmac, 6);
+	__builtin_memcpy(eth->h_source, p.smac, 6);
+	/* the copy leaves with mark and priority 0, as from vt0; the
+	 * redirect clears its time stamp */
+	CTX_STORE(skb, struct __sk_buff, mark, 0);
+	CTX_STORE(skb, struct __sk_buff, priority, 0);
+	cloned = !bpf_clone_redirect(skb, p.ifindex, 0);
+	CTX_STORE(skb, struct __sk_buff, mark, mark);
+	CTX_STORE(skb, struct __sk_buff, priority, prio);
+	if (cloned)
+		cd_count(cd, XTAP_CDS_SENT_BYTES, olen);
+restore:
+	/* store_bytes makes the original's head private first (the clone
+	 * keeps the shared one) */
+	if (bpf_skb_store_bytes(skb, ETH_HLEN_, zeros, hdr & 63, 0) ||
+	    bpf_skb_adjust_room(skb, -(__s32)hdr, BPF_ADJ_ROOM_MAC, 0) ||
+	    bpf_skb_store_bytes(skb, 0, &save, sizeof(save), 0))
+		return -2;
+	return cloned;
+}
+
+/* One copy per content destination: the in-place path when it applies,
+ * otherwise a clone to vt0 whose mark carries the destination (vt_encap).
+ * The original keeps its bytes, mark and priority. Returns TC_ACT_SHOT
+ * only for an original the in-place path could not restore. */
+static __always_inline int clone_to_vt(struct __sk_buff *skb, const __u16 *cds, __u32 ncd)
+{
+	__u32 mark = skb->mark;
+	int r;
+
+	if (!vt_ifindex)
+		return TC_ACT_UNSPEC;
+	for (__u32 i = 0; i < XTAP_PKT_MAX_CDS; i++) {
+		__u32 cd;
+
+		if (i >= ncd)
+			break;
+		cd = cds[i];
+		r = clone_inplace(skb, cd);
+		if (r == -2) {
+			cd_count(cd, XTAP_CDS_RESTORE_FAIL, 1);
+			return TC_ACT_SHOT;
+		}
+		if (r >= 0) {
+			cd_count(cd, r ? XTAP_CDS_CLONED : XTAP_CDS_CLONE_FAIL, 1);
+			if (r) {
+				cd_count(cd, XTAP_CDS_SENT, 1);
+				cd_count(cd, XTAP_CDS_DIRECT, 1);
+			}
+			continue;
+		}
+		CTX_STORE(skb, struct __sk_buff, mark, XTAP_MARK_MAGIC | cd);
+		if (bpf_clone_redirect(skb, vt_ifindex, 0))
+			cd_count(cd, XTAP_CDS_CLONE_FAIL, 1);
+		else
+			cd_count(cd, XTAP_CDS_CLONED, 1);
+		CTX_STORE(skb, struct __sk_buff, mark, mark);
+	}
+	return TC_ACT_UNSPEC;
 }
 
 /* vt0's egress: encapsulate one copy for its content destination. Every

@@ -71,12 +71,10 @@ int xtap_tc_ingress(struct __sk_buff *skb)
 		/* cloning invalidates packet (and metadata) pointers: copy first */
 		__builtin_memcpy(cds, meta->cd, sizeof(cds));
 		counter_inc(XTAP_G_META_USED);
-		clone_to_vt(skb, cds, ncd);
-		return TC_ACT_UNSPEC;
+		return clone_to_vt(skb, cds, ncd);
 	}
 	tc_classify(skb, &s, XTAP_DIR_IN);
-	clone_to_vt(skb, s.cd, s.ncd);
-	return TC_ACT_UNSPEC;
+	return clone_to_vt(skb, s.cd, s.ncd);
 }
 
 SEC("tc")
@@ -85,8 +83,7 @@ int xtap_tc_egress(struct __sk_buff *skb)
 	struct xtap_cls_state s;
 
 	tc_classify(skb, &s, XTAP_DIR_OUT);
-	clone_to_vt(skb, s.cd, s.ncd);
-	return TC_ACT_UNSPEC;
+	return clone_to_vt(skb, s.cd, s.ncd);
 }
 
 /* On vt0's egress: every packet there is a copy to encapsulate. */

@@ -471,7 +471,7 @@ _Static_assert(sizeof(struct xtap_cdest) == 56, "cdest size");
 
 /* Per-CPU counters of one content destination. */
 enum xtap_cd_counter {
-	XTAP_CDS_CLONED = 0, /* copies handed to vt0 */
+	XTAP_CDS_CLONED = 0, /* copies handed to vt0, or cloned by the in-place path */
 	XTAP_CDS_SENT, /* copies encapsulated and sent on */
 	XTAP_CDS_SENT_BYTES, /* their bytes, outer headers included */
 	XTAP_CDS_CLONE_FAIL, /* bpf_clone_redirect failed */
@@ -482,6 +482,7 @@ enum xtap_cd_counter {
 	XTAP_CDS_GSO, /* aggregated (GSO) copy for an IPv6 destination */
 	XTAP_CDS_NOT_LINEAR, /* room made, but the new headers not directly writable */
 	XTAP_CDS_CSUM_FAIL, /* the copy's bytes could not be read for the IPv6 UDP checksum */
+	XTAP_CDS_RESTORE_FAIL, /* the in-place path could not restore the original: it was dropped */
 	XTAP_CDS_COUNT,
 };
 /* Counters per destination: more than XTAP_CDS_COUNT, so that a later build

@@ -625,7 +625,8 @@ static int xtap_start(void)
 				  .vt_name = "vt0",
 				  .vt_peer = "vt1",
 				  .max_criteria = 1000000 + flow_space + 16,
-				  .no_direct = xtap_no_direct };
+				  .no_direct = xtap_no_direct,
+				  .no_inplace = !!getenv("XTAP_BENCH_NO_INPLACE") };
 	struct xtap_cd_spec cd = { .family = XTAP_AF_INET, .sport = 49153, .dport = 30030, .ttl = 64 };
 	/* XTAP_BENCH_ATTACH=tc: TC only (XTAP_ATTACH_TC) in every case, to compare the modes */
 	int err, tc = getenv("XTAP_BENCH_ATTACH") && !strcmp(getenv("XTAP_BENCH_ATTACH"), "tc");
@@ -961,11 +962,15 @@ static void lost_at_half(double rate)
  * speed moves by a third (baselines of 1.8 to 2.9 Mpps in one session),
  * more than the difference measured. Then xtap's lost copies at half its
  * rate. XTAP_BENCH_NO_DIRECT=1: xtap's copies through vt1 and the host's
- * routing instead of the direct path (the path before it, for comparison). */
+ * routing instead of the direct path (the path before it, for comparison);
+ * XTAP_BENCH_NO_INPLACE=1: through vt0's program, without the in-place
+ * path (docs/delivery.md step 2a). */
 static int copies_vs_nft(uint32_t n, const struct tool *nft, const struct tool *xtap)
 {
 	static const uint32_t mods[] = { 100, 10, 1 }; /* the full run's steps, in its order */
-	const char *name = getenv("XTAP_BENCH_NO_DIRECT") ? "xtap_via_vt1" : "xtap";
+	const char *name = getenv("XTAP_BENCH_NO_DIRECT") ? "xtap_via_vt1" :
+		getenv("XTAP_BENCH_NO_INPLACE")		  ? "xtap_via_vt0" :
+							    "xtap";
 	double ratio[H2H_PAIRS], cx = 0, cn = 0, load[3] = { 0 };
 	long long lost_x = 0, lost_n = 0;
 	struct step st = { .hi = n };

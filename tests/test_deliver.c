@@ -476,6 +476,22 @@ static int packet_socket(const char *ifname)
  * addresses of xtc and the neighbour; nothing reaches vt1 (xt2p). A copy
  * with no route, and one larger than the route's MTU (DF clear: the host
  * fragments it), fall back to vt1 exactly as encapsulated. */
+/* Copies vt0's program (prog_fd) has taken: its runs, which the kernel
+ * counts while run-time statistics are on (bpf_enable_stats), less the
+ * kernel's own packets it dropped there (IPv6 neighbour discovery on a
+ * link just set up). Packets a veth's egress program redirects are not in
+ * the veth's tx counters. */
+static unsigned long long vt_runs(struct tenv *e, int prog_fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 ilen = sizeof(info);
+	uint64_t g[XTAP_G_COUNT];
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &ilen) || xtap_cls_counters(e->cls, g))
+		return ~0ULL;
+	return info.run_cnt - g[XTAP_G_VT_FOREIGN];
+}
+
 static int direct_path(void)
 {
 	static const uint8_t cd_mac[6] = { 0x02, 0x78, 0x74, 0, 0, 0xc2 };
@@ -491,7 +507,8 @@ static int direct_path(void)
 	uint8_t f[1600], want[1700], got[2048], xtc_mac[6];
 	uint16_t idx, idxnr;
 	uint32_t slot;
-	int len, fd_cd, fd_vt, n, wlen, err;
+	int len, fd_cd, fd_vt, n, wlen, err, stats_fd;
+	unsigned long long vt_before;
 
 	REQUIRE(vtif && peer, "veth xt2 missing");
 	REQUIRE(!system("ip link set xt2p address 02:78:74:00:00:01 && ip link set xt2 address 02:78:74:00:00:00 && "
@@ -515,6 +532,8 @@ static int direct_path(void)
 		REQUIRE(!err || err == -EEXIST, "clsact on xt2: %s", strerror(-err));
 		REQUIRE(!bpf_tc_attach(&hook, &opts), "attach vt program");
 	}
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	REQUIRE(stats_fd >= 0, "run-time statistics: %s", strerror(errno));
 	fd_cd = packet_socket("xtcp");
 	fd_vt = packet_socket("xt2p");
 	REQUIRE(fd_cd >= 0 && fd_vt >= 0, "packet sockets");
@@ -537,6 +556,7 @@ static int direct_path(void)
 
 	/* 1. resolvable: straight out of xtc, as forwarded */
 	len = pkt_build(&s, f, sizeof(f), &lay);
+	vt_before = vt_runs(&e2, e2.prog_vt);
 	REQUIRE(!xtap_cls_cd_slots(e2.cls, idx, st0), "stats");
 	REQUIRE(!tenv_run_mark(&e2, HOOK_TC_IN, e2.ifindex[0], 0, f, len, &out), "run");
 	REQUIRE(out.retval == TC_ACT_UNSPEC_, "verdict %d", out.retval);
@@ -550,12 +570,40 @@ static int direct_path(void)
 	put16(want + 14 + 10, (uint16_t)~fold(sum16(want + 14, 20)));
 	REQUIRE(n == wlen && !memcmp(got, want, wlen), "direct copy differs (%d bytes, want %d)", n, wlen);
 	REQUIRE(!recv_copy(fd_vt, cd.dport, got, sizeof(got)), "a direct copy also reached vt1");
+	/* the in-place path wrote the copy's headers into the original and
+	 * took them out again: the original leaves as it came */
+	REQUIRE(out.size == (uint32_t)len && !memcmp(out.data, f, len), "original changed by the in-place path");
 	REQUIRE(!xtap_cls_cd_slots(e2.cls, idx, st1), "stats");
 	REQUIRE(st1[XTAP_CDS_SENT] - st0[XTAP_CDS_SENT] == 1 && st1[XTAP_CDS_DIRECT] - st0[XTAP_CDS_DIRECT] == 1 &&
-			st1[XTAP_CDS_FALLBACK] == st0[XTAP_CDS_FALLBACK],
+			st1[XTAP_CDS_FALLBACK] == st0[XTAP_CDS_FALLBACK] &&
+			st1[XTAP_CDS_RESTORE_FAIL] == st0[XTAP_CDS_RESTORE_FAIL],
 		"sent %llu direct %llu fallback %llu", (unsigned long long)(st1[XTAP_CDS_SENT] - st0[XTAP_CDS_SENT]),
 		(unsigned long long)(st1[XTAP_CDS_DIRECT] - st0[XTAP_CDS_DIRECT]),
 		(unsigned long long)(st1[XTAP_CDS_FALLBACK] - st0[XTAP_CDS_FALLBACK]));
+	REQUIRE(vt_runs(&e2, e2.prog_vt) == vt_before, "the in-place copy went through vt0 (%llu packets)",
+		(unsigned long long)(vt_runs(&e2, e2.prog_vt) - vt_before));
+
+	/* 1b. the same packet with two bytes of Ethernet padding: not in place
+	 * (the copy is trimmed to the IP length), through vt0's program and
+	 * its direct path, the same bytes out of xtc */
+	f[len] = 0;
+	f[len + 1] = 0;
+	REQUIRE(!xtap_cls_cd_slots(e2.cls, idx, st0), "stats");
+	vt_before = vt_runs(&e2, e2.prog_vt);
+	REQUIRE(!tenv_run_mark(&e2, HOOK_TC_IN, e2.ifindex[0], 0, f, len + 2, &out), "run");
+	REQUIRE(out.size == (uint32_t)len + 2 && !memcmp(out.data, f, len + 2), "padded original changed");
+	n = recv_copy(fd_cd, cd.dport, got, sizeof(got));
+	REQUIRE(n > 0, "no copy of the padded packet on the route's device");
+	wlen = expected_copy(f + lay.l3, lay.end - lay.l3, &cd, (uint16_t)(got[18] << 8 | got[19]), want);
+	memcpy(want, cd_mac, 6);
+	memcpy(want + 6, xtc_mac, 6);
+	want[14 + 8]--;
+	put16(want + 14 + 10, 0);
+	put16(want + 14 + 10, (uint16_t)~fold(sum16(want + 14, 20)));
+	REQUIRE(n == wlen && !memcmp(got, want, wlen), "padded direct copy differs (%d bytes, want %d)", n, wlen);
+	REQUIRE(vt_runs(&e2, e2.prog_vt) - vt_before == 1, "the padded packet's copy did not go through vt0");
+	REQUIRE(!xtap_cls_cd_slots(e2.cls, idx, st1), "stats");
+	REQUIRE(st1[XTAP_CDS_DIRECT] - st0[XTAP_CDS_DIRECT] == 1, "padded copy not counted as direct");
 
 	/* 2. larger than xtc's MTU: to vt1 as encapsulated (the host fragments) */
 	REQUIRE(!system("ip link set xtc mtu 1280"), "mtu");
@@ -590,6 +638,7 @@ static int direct_path(void)
 		"no route: not counted as a fallback");
 	close(fd_cd);
 	close(fd_vt);
+	close(stats_fd);
 	{
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = vtif, .attach_point = BPF_TC_EGRESS | BPF_TC_INGRESS);
 

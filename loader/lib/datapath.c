@@ -320,6 +320,7 @@ static int load(struct xtap_dp *dp, const struct xtap_dp_opts *o)
 	xtap_dp_features(s);
 	s->rodata->vt_ifindex = dp->vt.ifindex;
 	s->rodata->vt_peer_ifindex = o->no_direct ? 0 : dp->vt.peer_ifindex;
+	s->rodata->copy_inplace = !o->no_inplace;
 	memcpy((void *)s->rodata->vt_mac, dp->vt.mac, 6);
 	memcpy((void *)s->rodata->vt_peer_mac, dp->vt.peer_mac, 6);
 	if (o->cd_mtu6)

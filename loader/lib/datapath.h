@@ -27,6 +27,7 @@ struct xtap_dp_opts {
 	uint32_t max_criteria; /* 0: XTAP_MAX_CRITERIA_DEFAULT */
 	uint32_t cd_mtu6; /* 0: 1500 */
 	int no_direct; /* every copy through vt1, none by the direct path (docs/delivery.md) */
+	int no_inplace; /* every copy through vt0's program, none by the in-place path (docs/delivery.md) */
 };
 
 struct xtap_dp_iface {

@@ -111,7 +111,7 @@ _Static_assert(sizeof(g_names) / sizeof(g_names[0]) == XTAP_G_COUNT, "a name per
 
 static const char *const cds_names[XTAP_CDS_COUNT] = {
 	"cloned",  "sent",    "sent_bytes", "clone_fail", "inactive",  "not_ip",
-	"no_room", "too_big", "gso",	    "not_linear", "csum_fail",
+	"no_room", "too_big", "gso",	    "not_linear", "csum_fail", "restore_fail",
 };
 _Static_assert(sizeof(cds_names) / sizeof(cds_names[0]) == XTAP_CDS_COUNT, "a name per CD counter");
 
