@@ -856,11 +856,20 @@ static void cmd_metrics(const struct xtap_ctl_ctx *x, const struct req *r, struc
 	      "Copies for a content destination that were not sent, by reason.");
 	for (size_t i = 0; i < cds.n; i++)
 		for (int k = XTAP_CDS_CLONE_FAIL; k < XTAP_CDS_COUNT; k++) {
+			if (k == XTAP_CDS_RESTORE_FAIL)
+				continue; /* an original, not a copy: its own series below */
 			xbuf_printf(b, "xtap_cdest_dropped_copies_total{cdest=");
 			mlabel(b, cds.v[i].name);
 			xbuf_printf(b, ",index=\"%u\",reason=\"%s\"} %" PRIu64 "\n", cds.v[i].index, cds_names[k],
 				    cv[i][k]);
 		}
+	mhead(b, "xtap_cdest_dropped_originals_total", "counter",
+	      "Intercepted packets dropped because the in-place copy could not restore them.");
+	for (size_t i = 0; i < cds.n; i++) {
+		xbuf_printf(b, "xtap_cdest_dropped_originals_total{cdest=");
+		mlabel(b, cds.v[i].name);
+		xbuf_printf(b, ",index=\"%u\"} %" PRIu64 "\n", cds.v[i].index, cv[i][XTAP_CDS_RESTORE_FAIL]);
+	}
 	x3_metrics(x, b);
 	mhead(b, "xtap_dtcp_requests_total", "counter", "DTCP requests answered, by method and result code.");
 	for (size_t i = 0; x->stats && i < x->stats->n_req; i++) {

@@ -180,6 +180,11 @@ ok &= val("xtap_auth_failures_total", method="password") >= 1
 ok &= val("xtap_cdest_dropped_copies_total", cdest="cd1", index="0", reason="clone_fail") == 0
 ok &= all(val("xtap_cdest_dropped_copies_total", cdest="cd1", index="0", reason=r) == 0
           for r in ("not_linear", "csum_fail"))
+# the in-place path's restore failures drop originals, not copies: a series of their own
+ok &= val("xtap_cdest_dropped_originals_total", cdest="cd1", index="0") == 0
+ok &= fams["xtap_cdest_dropped_originals"].type == "counter"
+ok &= not any(s.labels.get("reason") == "restore_fail"
+              for s in fams["xtap_cdest_dropped_copies"].samples)
 if not ok:
     print(want, file=sys.stderr)
 sys.exit(0 if ok else 1)
